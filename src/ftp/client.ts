@@ -1,0 +1,272 @@
+/**
+ * FtpClient: the command API, modelled on Python's ftplib. One command at a time per client; calls made
+ * while another runs wait their turn. Refusals throw FtpReplyError and leave the client usable; socket,
+ * timeout and protocol errors close it.
+ */
+import { Writable, type Readable } from 'node:stream';
+import { FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
+import { FtpProtocolError, FtpReplyError } from './errors.js';
+import { parseListing, type ListEntry } from './list.js';
+import { ReplyCode, type FtpReply } from './reply.js';
+import { transfer, type DataSettings, type ProgressInfo } from './transfer.js';
+import { parseMlsdTime } from './list.js';
+
+export interface FtpConnectOptions {
+  host: string;
+  /** Defaults to 21, or 990 for implicit TLS. */
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Sent with ACCT only when the server asks for it (332). */
+  account?: string;
+  /** false: plain FTP; 'explicit': AUTH TLS on the control port (RFC 4217); 'implicit': TLS from the first byte. */
+  secure?: false | 'explicit' | 'implicit';
+  tls?: FtpTlsOptions;
+  /** Default true: EPSV, then PASV. false: active mode, EPRT then PORT (the server connects to us). */
+  passive?: boolean;
+  /** Time allowed for connecting, for each reply, and for a data connection to stay idle. Default 30 000. */
+  timeoutMs?: number;
+  /** Receives every command sent (PASS redacted) and reply received. */
+  log?: Logger;
+  /** Replaces the TCP socket factory of the control connection (tests). */
+  socketFactory?: SocketFactory;
+  /** Cap on a listing's size; hostile servers could otherwise exhaust memory. Default 40 MiB. */
+  maxListingBytes?: number;
+}
+
+export interface UploadOptions {
+  /** Resume: send `REST offset` before STOR; the source supplies the bytes from `offset` on. */
+  offset?: number;
+  /** Use APPE (append) instead of STOR. */
+  append?: boolean;
+  onProgress?: (info: ProgressInfo) => void;
+}
+
+export interface DownloadOptions {
+  /** Resume: send `REST offset` before RETR; the sink receives the bytes from `offset` on. */
+  offset?: number;
+  onProgress?: (info: ProgressInfo) => void;
+}
+
+const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
+
+export class FtpClient {
+  private readonly data: DataSettings;
+  private feats = new Map<string, string>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly connection: FtpConnection,
+    private readonly options: FtpConnectOptions,
+  ) {
+    this.data = { passive: options.passive ?? true };
+  }
+
+  /** Connects, secures (if asked), logs in and sets binary mode. */
+  static async connect(options: FtpConnectOptions): Promise<FtpClient> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const port = options.port ?? (options.secure === 'implicit' ? 990 : 21);
+    const tlsOptions = options.tls ?? {};
+    const connection = await FtpConnection.open(options.host, port, {
+      timeoutMs,
+      log: options.log,
+      socketFactory: options.socketFactory,
+      implicitTls: options.secure === 'implicit' ? tlsOptions : undefined,
+    });
+    const client = new FtpClient(connection, options);
+    try {
+      await client.handshake(tlsOptions);
+    } catch (err) {
+      connection.close(err as Error);
+      throw err;
+    }
+    return client;
+  }
+
+  private async handshake(tlsOptions: FtpTlsOptions): Promise<void> {
+    const c = this.connection;
+    await c.expectReply('', 2);
+    if (this.options.secure === 'explicit') {
+      // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
+      await c.request('AUTH TLS', ReplyCode.AuthOk);
+      await c.upgradeToTls(tlsOptions);
+    }
+    await this.login();
+    await this.readFeatures();
+    if (c.isTls) {
+      await c.request('PBSZ 0', 2);
+      await c.request('PROT P', 2);
+      this.data.tls = tlsOptions;
+    }
+    await c.request('TYPE I', 2);
+    if (this.feats.has('UTF8')) await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
+  }
+
+  private async login(): Promise<void> {
+    const c = this.connection;
+    let reply = await c.request(`USER ${this.options.user ?? 'anonymous'}`, [230, 331, 332]);
+    if (reply.code === ReplyCode.NeedPassword) {
+      reply = await c.request(`PASS ${this.options.password ?? ''}`, [230, 202, 332]);
+    }
+    if (reply.code === ReplyCode.NeedAccount) {
+      if (this.options.account === undefined) throw new FtpReplyError(reply.code, reply.message, 'PASS');
+      await c.request(`ACCT ${this.options.account}`, [2]);
+    }
+  }
+
+  private async readFeatures(): Promise<void> {
+    this.feats = new Map();
+    const reply = await this.connection.request('FEAT', [2, 4, 5]);
+    if (reply.code !== 211) return;
+    for (const line of reply.message.split('\n').slice(1)) {
+      const m = /^\s*(\S+)(?:\s+(.*))?$/.exec(line);
+      if (m && !/^end$/i.test(m[1])) this.feats.set(m[1].toUpperCase(), m[2] ?? '');
+    }
+  }
+
+  /** What FEAT advertised: feature name (upper case) → its parameters. */
+  async features(): Promise<Map<string, string>> {
+    return new Map(this.feats);
+  }
+
+  /** Sends any command and returns the reply, whatever its code. */
+  async send(command: string): Promise<FtpReply> {
+    return this.exclusive(async () => {
+      this.connection.send(command);
+      return this.connection.readReply();
+    });
+  }
+
+  async pwd(): Promise<string> {
+    const reply = await this.run('PWD', 257);
+    const m = /"((?:[^"]|"")*)"/.exec(reply.message);
+    if (!m) throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+    return m[1].replace(/""/g, '"');
+  }
+
+  async cwd(path: string): Promise<void> {
+    await this.run(`CWD ${path}`, 2);
+  }
+
+  async mkd(path: string): Promise<void> {
+    await this.run(`MKD ${path}`, 2);
+  }
+
+  async rmd(path: string): Promise<void> {
+    await this.run(`RMD ${path}`, 2);
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.run(`DELE ${path}`, 2);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.exclusive(async () => {
+      await this.connection.request(`RNFR ${from}`, 350);
+      await this.connection.request(`RNTO ${to}`, 2);
+    });
+  }
+
+  async size(path: string): Promise<number> {
+    const reply = await this.run(`SIZE ${path}`, 213);
+    const size = Number(reply.message.trim());
+    if (!Number.isSafeInteger(size) || size < 0) throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
+    return size;
+  }
+
+  async mdtm(path: string): Promise<Date> {
+    const reply = await this.run(`MDTM ${path}`, 213);
+    const date = parseMlsdTime(reply.message.trim());
+    if (!date) throw new FtpProtocolError(`bad MDTM reply: ${reply.message}`);
+    return date;
+  }
+
+  /** Names in a directory (NLST). */
+  async nlst(path?: string): Promise<string[]> {
+    const text = await this.listText(path ? `NLST ${path}` : 'NLST');
+    return text
+      .split(/\r?\n/)
+      .filter((n) => n !== '')
+      .map((n) => n.replace(/^.*\//, ''));
+  }
+
+  /** Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. */
+  async list(path?: string): Promise<ListEntry[]> {
+    const mlsd = this.feats.has('MLST');
+    const verb = mlsd ? 'MLSD' : 'LIST';
+    const text = await this.listText(path ? `${verb} ${path}` : verb);
+    return parseListing(text, mlsd);
+  }
+
+  private async listText(command: string): Promise<string> {
+    const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        total += chunk.length;
+        if (total > max) done(new FtpProtocolError(`listing longer than ${max} bytes; refusing to buffer more`));
+        else {
+          chunks.push(chunk);
+          done();
+        }
+      },
+    });
+    await this.exclusive(async () => transfer(this.connection, this.data, command, { sink }));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** Uploads `source` to `remotePath`; returns the bytes sent. */
+  async upload(remotePath: string, source: Readable | Buffer, options: UploadOptions = {}): Promise<number> {
+    return this.exclusive(async () => {
+      if (options.offset) await this.connection.request(`REST ${options.offset}`, 350);
+      const verb = options.append ? 'APPE' : 'STOR';
+      return transfer(this.connection, this.data, `${verb} ${remotePath}`, {
+        source,
+        onProgress: options.onProgress,
+      });
+    });
+  }
+
+  /** Downloads `remotePath` into `sink` (not ended); returns the bytes received. */
+  async download(remotePath: string, sink: Writable, options: DownloadOptions = {}): Promise<number> {
+    return this.exclusive(async () => {
+      if (options.offset) await this.connection.request(`REST ${options.offset}`, 350);
+      return transfer(this.connection, this.data, `RETR ${remotePath}`, { sink, onProgress: options.onProgress });
+    });
+  }
+
+  /** Says goodbye (QUIT) and closes. Never throws. */
+  async quit(): Promise<void> {
+    if (this.connection.closed) return;
+    try {
+      await this.exclusive(async () => this.connection.request('QUIT', 2));
+    } catch {
+      // The server may drop the connection before answering QUIT.
+    }
+    this.close();
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.connection.close(new Error('the client was closed'));
+  }
+
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  private async run(command: string, expect: number | readonly number[]): Promise<FtpReply> {
+    return this.exclusive(async () => this.connection.request(command, expect));
+  }
+
+  /** Runs `task` after every earlier call has finished: one exchange on the control connection at a time. */
+  private async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(async () => {
+      this.connection.assertOpen();
+      return task();
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}

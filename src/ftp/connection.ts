@@ -1,0 +1,233 @@
+/**
+ * The control connection: owns the socket, turns bytes into replies, sends commands, applies timeouts,
+ * logs the dialogue (PASS redacted) and closes itself on any socket, timeout or protocol error.
+ * It sends no FTP commands of its own (STYLE practice 1).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  FtpArgumentError,
+  FtpClosedError,
+  FtpProtocolError,
+  FtpReplyError,
+  FtpTimeoutError,
+  redactCommand,
+} from './errors.js';
+import { DEFAULT_MAX_REPLY_BYTES, matchesExpect, parseReplies, type FtpReply } from './reply.js';
+
+/** TLS settings. Certificates are verified unless `rejectUnauthorized` is false. */
+export interface FtpTlsOptions {
+  /** Extra trusted CA certificate(s), PEM. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Verify the server certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** Name to verify the certificate against and to send as SNI; defaults to the host. */
+  servername?: string;
+  /** Highest TLS version to offer, e.g. 'TLSv1.2' for servers with broken TLS 1.3 session reuse. */
+  maxVersion?: tls.SecureVersion;
+}
+
+export type Logger = (line: string) => void;
+
+/** Opens a TCP socket; replaceable in tests (STYLE practice 6). */
+export type SocketFactory = (host: string, port: number) => net.Socket;
+
+export const defaultSocketFactory: SocketFactory = (host, port) => net.connect({ host, port });
+
+interface Waiter {
+  resolve: (reply: FtpReply) => void;
+  reject: (err: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export class FtpConnection {
+  /** The current control socket (plain, or TLS after AUTH TLS / implicit TLS). */
+  socket: net.Socket;
+  /** Set once the connection is closed; later calls fail with FtpClosedError wrapping it. */
+  closedBy?: Error;
+  /** The newest TLS session of the control connection, reused by data connections. */
+  tlsSession?: Buffer;
+  private buffer = '';
+  private readonly queue: FtpReply[] = [];
+  private waiters: Waiter[] = [];
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(
+    socket: net.Socket,
+    readonly host: string,
+    readonly timeoutMs: number,
+    readonly log: Logger = () => {},
+    readonly maxReplyBytes = DEFAULT_MAX_REPLY_BYTES,
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  /** Connects a plain (or implicit-TLS) socket and waits for it to be established. */
+  static async open(
+    host: string,
+    port: number,
+    opts: { timeoutMs: number; log?: Logger; implicitTls?: FtpTlsOptions; socketFactory?: SocketFactory },
+  ): Promise<FtpConnection> {
+    const raw = (opts.socketFactory ?? defaultSocketFactory)(host, port);
+    const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
+    const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log);
+    await conn.waitForConnect(opts.implicitTls !== undefined, port);
+    return conn;
+  }
+
+  get closed(): boolean {
+    return this.closedBy !== undefined;
+  }
+
+  get isTls(): boolean {
+    return this.socket instanceof tls.TLSSocket;
+  }
+
+  /** Sends one command line. Refuses CR, LF and NUL inside it (G7) without closing the session. */
+  send(command: string): void {
+    this.assertOpen();
+    if (/[\r\n\0]/.test(command)) {
+      throw new FtpArgumentError(
+        `refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`,
+      );
+    }
+    this.log(`> ${redactCommand(command)}`);
+    this.socket.write(`${command}\r\n`);
+  }
+
+  /** Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself). */
+  async readReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
+    this.assertOpen();
+    const queued = this.queue.shift();
+    if (queued) return queued;
+    return new Promise<FtpReply>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      if (timeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          this.close(new FtpTimeoutError(`no reply from ${this.host} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Sends a command and reads its reply; a reply outside `expect` (a code prefix) is an FtpReplyError. */
+  async request(command: string, expect: number | readonly number[]): Promise<FtpReply> {
+    this.send(command);
+    return this.expectReply(command, expect);
+  }
+
+  /** Reads the next reply and checks it against `expect`. */
+  async expectReply(command: string, expect: number | readonly number[], timeoutMs?: number): Promise<FtpReply> {
+    const reply = await this.readReply(timeoutMs);
+    if (!matchesExpect(reply.code, expect)) throw new FtpReplyError(reply.code, reply.message, command);
+    return reply;
+  }
+
+  /** Wraps the control socket in TLS after `AUTH TLS` was accepted (RFC 4217). */
+  async upgradeToTls(options: FtpTlsOptions): Promise<void> {
+    this.assertOpen();
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const secure = tls.connect(tlsConnectOptions(this.host, options, plain));
+    this.socket = secure;
+    this.attach(secure);
+    await this.waitForConnect(true, plain.remotePort ?? 0);
+  }
+
+  /** Closes the connection; pending and later calls fail with "closed: <cause>". Idempotent. */
+  close(cause: Error = new Error('the client was closed')): void {
+    if (this.closedBy) return;
+    this.closedBy = cause;
+    this.log(`! closed: ${cause.message}`);
+    const closedError = new FtpClosedError(cause);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(closedError);
+    }
+    this.socket.destroy();
+  }
+
+  assertOpen(): void {
+    if (this.closedBy) throw new FtpClosedError(this.closedBy);
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(err));
+    socket.on('close', () => this.close(new Error(`connection to ${this.host} closed by the server`)));
+    if (socket instanceof tls.TLSSocket) {
+      socket.on('session', (session: Buffer) => {
+        this.tlsSession = session;
+      });
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedBy) return;
+    this.buffer += this.decoder.decode(chunk, { stream: true });
+    let parsed;
+    try {
+      parsed = parseReplies(this.buffer, this.maxReplyBytes);
+    } catch (err) {
+      this.close(err as FtpProtocolError);
+      return;
+    }
+    this.buffer = parsed.rest;
+    for (const reply of parsed.replies) {
+      this.log(`< ${reply.code} ${reply.message}`);
+      const waiter = this.waiters.shift();
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(reply);
+      } else {
+        this.queue.push(reply);
+      }
+    }
+  }
+
+  private async waitForConnect(secure: boolean, port: number): Promise<void> {
+    const socket = this.socket;
+    const event = secure ? 'secureConnect' : 'connect';
+    if (!secure && !socket.connecting && socket.remoteAddress) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new FtpTimeoutError(`could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`);
+        this.close(err);
+        reject(err);
+      }, this.timeoutMs);
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        socket.off(event, onOk);
+        socket.off('error', done);
+        socket.off('close', onClose);
+        if (err) reject(this.closedBy ?? err);
+        else resolve();
+      };
+      const onOk = (): void => done();
+      const onClose = (): void => done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
+      socket.once(event, onOk);
+      socket.once('error', done);
+      socket.once('close', onClose);
+    });
+    if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
+  }
+}
+
+/** TLS options for control and data sockets: verified by default, SNI and name check on the control host. */
+export function tlsConnectOptions(host: string, options: FtpTlsOptions, socket?: net.Socket, session?: Buffer): tls.ConnectionOptions {
+  const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+  return {
+    socket,
+    host,
+    servername,
+    ca: options.ca,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    maxVersion: options.maxVersion,
+    session,
+    // Verify against the configured name even when connecting by IP address.
+    checkServerIdentity: (hostname, cert) => tls.checkServerIdentity(options.servername ?? hostname, cert),
+  };
+}

@@ -1,0 +1,14 @@
+export { FtpClient, type FtpConnectOptions, type UploadOptions, type DownloadOptions } from './client.js';
+export type { FtpTlsOptions, Logger, SocketFactory } from './connection.js';
+export {
+  FtpReplyError,
+  FtpClosedError,
+  FtpProtocolError,
+  FtpTimeoutError,
+  FtpArgumentError,
+  isTransientError,
+} from './errors.js';
+export type { ListEntry, EntryType } from './list.js';
+export { parseListing, isSafeName } from './list.js';
+export { parseReplies, type FtpReply } from './reply.js';
+export type { ProgressInfo } from './transfer.js';

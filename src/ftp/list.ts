@@ -1,0 +1,132 @@
+/**
+ * Pure listing parsers: MLSD (RFC 3659), Unix `ls -l` style LIST, and DOS/IIS style LIST.
+ * Each exports the same small interface (test / parse); `parseListing` tries them in order.
+ * Names are untrusted (G7): entries named `.`/`..` or holding `/`, `\`, CR, LF or NUL are dropped.
+ */
+
+export type EntryType = 'file' | 'dir' | 'link' | 'other';
+
+export interface ListEntry {
+  name: string;
+  type: EntryType;
+  /** Size in bytes; 0 where the listing does not say. */
+  size: number;
+  modifiedAt?: Date;
+  /** Symlink target, when the listing shows it. */
+  target?: string;
+}
+
+export interface ListingFormat {
+  /** Does this line look like this format? */
+  test(line: string): boolean;
+  /** Parses one line; undefined for lines that carry no entry (totals, `.` and `..`). */
+  parse(line: string): ListEntry | undefined;
+}
+
+/** True if `name` is a plain basename that is safe to join onto a path. */
+export function isSafeName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\r\n\0]/.test(name);
+}
+
+export const mlsdFormat: ListingFormat = {
+  test: (line) => /^[^ ]*=[^ ]*;[^ ]* /.test(line) || /^ \S/.test(line),
+  parse(line) {
+    const space = line.indexOf(' ');
+    if (space === -1) return undefined;
+    const facts = new Map<string, string>();
+    for (const fact of line.slice(0, space).split(';')) {
+      const eq = fact.indexOf('=');
+      if (eq > 0) facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
+    }
+    const name = line.slice(space + 1);
+    const rawType = (facts.get('type') ?? '').toLowerCase();
+    if (rawType === 'cdir' || rawType === 'pdir') return undefined;
+    const unixType = (facts.get('unix.type') ?? rawType).toLowerCase();
+    let type: EntryType = 'other';
+    if (rawType === 'file') type = 'file';
+    else if (rawType === 'dir') type = 'dir';
+    if (/^os\.unix=(symlink|slink)/.test(rawType) || unixType === 'symlink' || unixType === 'slink') type = 'link';
+    const target = /^os\.unix=slink:(.*)$/.exec(rawType)?.[1];
+    const modify = facts.get('modify');
+    return { name, type, size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0, modifiedAt: parseMlsdTime(modify), target };
+  },
+};
+
+/** Parses an RFC 3659 time-val `YYYYMMDDHHMMSS[.sss]` (UTC). */
+export function parseMlsdTime(value: string | undefined): Date | undefined {
+  const m = value ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(value) : null;
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  const ms = m[7] ? Number(m[7].padEnd(3, '0')) : 0;
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const UNIX_LINE =
+  /^([bcdlps-])[rwxsStTlL-]{9}[+.@]?\s+\d+\s+(?:.+?\s+)?(\d+)\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}:\d{2}|\d{4}) (.*)$/;
+
+export const unixFormat: ListingFormat = {
+  test: (line) => UNIX_LINE.test(line),
+  parse(line) {
+    const m = UNIX_LINE.exec(line);
+    if (!m) return undefined;
+    const [, kind, size, month, day, timeOrYear, rest] = m;
+    let name = rest;
+    let target: string | undefined;
+    let type: EntryType = kind === 'd' ? 'dir' : kind === '-' ? 'file' : 'other';
+    if (kind === 'l') {
+      type = 'link';
+      const arrow = rest.indexOf(' -> ');
+      if (arrow !== -1) {
+        name = rest.slice(0, arrow);
+        target = rest.slice(arrow + 4);
+      }
+    }
+    return { name, type, size: Number(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
+  },
+};
+
+function parseUnixDate(month: string, day: string, timeOrYear: string, now = new Date()): Date | undefined {
+  const mo = MONTHS.indexOf(month.toLowerCase());
+  if (mo === -1) return undefined;
+  if (!timeOrYear.includes(':')) return new Date(Date.UTC(Number(timeOrYear), mo, Number(day)));
+  const [h, mi] = timeOrYear.split(':').map(Number);
+  const date = new Date(Date.UTC(now.getUTCFullYear(), mo, Number(day), h, mi));
+  // `ls` shows a time instead of a year for the last six months; a date in the future is last year's.
+  if (date.getTime() > now.getTime() + 24 * 3600 * 1000) date.setUTCFullYear(date.getUTCFullYear() - 1);
+  return date;
+}
+
+const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})\s*([AP]M)?\s+(<DIR>|\d+)\s+(.+)$/i;
+
+export const dosFormat: ListingFormat = {
+  test: (line) => DOS_LINE.test(line),
+  parse(line) {
+    const m = DOS_LINE.exec(line);
+    if (!m) return undefined;
+    const [, mo, d, y, h, mi, ampm, sizeOrDir, name] = m;
+    const year = y.length === 2 ? (Number(y) < 70 ? 2000 : 1900) + Number(y) : Number(y);
+    let hour = Number(h) % 12;
+    if (!ampm) hour = Number(h);
+    else if (ampm.toUpperCase() === 'PM') hour += 12;
+    const modifiedAt = new Date(Date.UTC(year, Number(mo) - 1, Number(d), hour, Number(mi)));
+    const isDir = sizeOrDir.toUpperCase() === '<DIR>';
+    return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : Number(sizeOrDir), modifiedAt };
+  },
+};
+
+/** The order in which LIST formats are tried: the first whose `test` matches a line wins. */
+export const LIST_FORMATS: readonly ListingFormat[] = [unixFormat, dosFormat];
+
+/** Parses a whole listing. MLSD text goes to the MLSD parser; LIST text is detected line by line. */
+export function parseListing(text: string, mlsd = false): ListEntry[] {
+  const entries: ListEntry[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '' || /^total \d+/i.test(line)) continue;
+    const format = mlsd ? mlsdFormat : LIST_FORMATS.find((f) => f.test(line));
+    const entry = format?.parse(line);
+    if (entry && isSafeName(entry.name)) entries.push(entry);
+  }
+  return entries;
+}

@@ -1,0 +1,256 @@
+/**
+ * Data connections: passive (EPSV, falling back to PASV) and active (EPRT, falling back to PORT), TLS on
+ * the data channel with the control session reused, and the transfer resolver that calls a transfer done
+ * only when both the data socket has ended and the 2xx reply has arrived, in either order.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { Readable, Writable } from 'node:stream';
+import { FtpReplyError, FtpTimeoutError } from './errors.js';
+import { tlsConnectOptions, type FtpConnection, type FtpTlsOptions } from './connection.js';
+import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
+import { isPositiveCompletion, isPreliminary, type FtpReply } from './reply.js';
+
+/** How data connections are made; the working strategy is remembered per client. */
+export interface DataSettings {
+  passive: boolean;
+  /** TLS options when the data channel is protected (PROT P). */
+  tls?: FtpTlsOptions;
+  /** Remembered after the first failure: the server does not understand EPSV (or EPRT). */
+  noExtended?: boolean;
+}
+
+export interface ProgressInfo {
+  bytes: number;
+}
+
+/** A data connection being set up: the socket arrives once connected (passive) or accepted (active). */
+interface PendingData {
+  socket: Promise<net.Socket>;
+  abort(): void;
+}
+
+/** Asks the server for a data channel. Returns before the TCP connection exists in active mode. */
+export async function openDataChannel(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
+  return settings.passive ? openPassive(conn, settings) : openActive(conn, settings);
+}
+
+async function openPassive(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
+  const port = await enterPassive(conn, settings);
+  // G7: never follow a PASV/EPSV host; always connect to the control connection's peer.
+  const host = conn.socket.remoteAddress ?? conn.host;
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  const ready = new Promise<net.Socket>((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+  ready.catch(() => {});
+  return { socket: ready, abort: () => socket.destroy() };
+}
+
+async function enterPassive(conn: FtpConnection, settings: DataSettings): Promise<number> {
+  if (!settings.noExtended) {
+    conn.send('EPSV');
+    const reply = await conn.readReply();
+    if (reply.code === 229) return parseEpsv(reply.message);
+    if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPSV');
+    settings.noExtended = true;
+  }
+  const reply = await conn.request('PASV', 227);
+  return parsePasv(reply.message).port;
+}
+
+async function openActive(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
+  const localHost = conn.socket.localAddress ?? '127.0.0.1';
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, localHost, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((resolve, reject) => {
+    server.once('connection', (socket) => {
+      server.close();
+      resolve(socket);
+    });
+    server.once('error', reject);
+  });
+  accepted.catch(() => {});
+  try {
+    await announceActivePort(conn, settings, localHost, port);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  return { socket: accepted, abort: () => server.close() };
+}
+
+async function announceActivePort(conn: FtpConnection, settings: DataSettings, host: string, port: number): Promise<void> {
+  if (!settings.noExtended) {
+    conn.send(`EPRT ${formatEprt(host, port)}`);
+    const reply = await conn.readReply();
+    if (isPositiveCompletion(reply.code)) return;
+    if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
+    settings.noExtended = true;
+  }
+  await conn.request(`PORT ${formatPort(host, port)}`, 2);
+}
+
+/** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
+function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOptions): tls.TLSSocket {
+  const session = conn.tlsSession ?? (conn.socket as tls.TLSSocket).getSession?.();
+  const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
+  const handshake = onceEvent(secure, 'secureConnect');
+  handshake.catch(() => {});
+  handshakes.set(secure, handshake);
+  return secure;
+}
+
+/** The pending TLS handshake of each data socket; uploads write only after it. */
+const handshakes = new WeakMap<net.Socket, Promise<void>>();
+
+export interface TransferOptions {
+  /** Bytes to send (upload), or undefined for downloads. */
+  source?: Readable | Buffer;
+  /** Where received bytes go (download). */
+  sink?: Writable;
+  onProgress?: (info: ProgressInfo) => void;
+}
+
+/**
+ * Runs one transfer command (STOR, APPE, RETR, LIST, MLSD, NLST) over a new data connection and returns
+ * the number of data bytes moved. Preliminary reply 1xx, then data, then 2xx — the last two in any order.
+ */
+export async function transfer(
+  conn: FtpConnection,
+  settings: DataSettings,
+  command: string,
+  options: TransferOptions,
+): Promise<number> {
+  const pending = await openDataChannel(conn, settings);
+  // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
+  const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));
+  connected.catch(() => {});
+  let dataSocket: net.Socket | undefined;
+  try {
+    conn.send(command);
+    const first = await conn.readReply();
+    if (!isPreliminary(first.code) && !isPositiveCompletion(first.code)) {
+      throw new FtpReplyError(first.code, first.message, command);
+    }
+    dataSocket = await withTimeout(connected, conn.timeoutMs, `no data connection with ${conn.host}`);
+    if (isPositiveCompletion(first.code)) {
+      // Some servers answer 226 at once for an empty listing; the data socket still has to end.
+      return await moveData(dataSocket, conn.timeoutMs, options);
+    }
+    const final = conn.readReply(0);
+    final.catch(() => {});
+    const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failOnEarlyError(final, command)]);
+    const reply = await withTimeout(final, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
+    if (!isPositiveCompletion(reply.code)) throw new FtpReplyError(reply.code, reply.message, command);
+    return bytes;
+  } catch (err) {
+    pending.abort();
+    dataSocket?.destroy();
+    void connected.then((s) => s.destroy(), () => {});
+    if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
+    throw err;
+  }
+}
+
+/** Rejects as soon as the final reply arrives with an error while data is still moving (426, 451…). */
+async function failOnEarlyError(final: Promise<FtpReply>, command: string): Promise<never> {
+  const reply = await final;
+  if (!isPositiveCompletion(reply.code)) throw new FtpReplyError(reply.code, reply.message, command);
+  return new Promise<never>(() => {});
+}
+
+/** Pumps bytes in the transfer's direction; resolves with the byte count once the data socket has closed. */
+async function moveData(socket: net.Socket, idleMs: number, options: TransferOptions): Promise<number> {
+  let bytes = 0;
+  const tick = (n: number): void => {
+    bytes += n;
+    options.onProgress?.({ bytes });
+  };
+  socket.setTimeout(idleMs);
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('timeout', () => {
+      socket.destroy();
+      reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+  });
+  if (options.sink) {
+    await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
+    return bytes;
+  }
+  await writeSource(socket, options.source ?? Buffer.alloc(0), tick);
+  await closed;
+  return bytes;
+}
+
+async function writeSource(socket: net.Socket, source: Readable | Buffer, tick: (n: number) => void): Promise<void> {
+  // Wait for the TLS handshake before writing, so a zero-byte upload still completes it.
+  await handshakes.get(socket);
+  const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? [source] : source;
+  for await (const chunk of chunks) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (buf.length === 0) continue;
+    if (!socket.write(buf)) await drainOrClose(socket);
+    tick(buf.length);
+  }
+  // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
+  socket.end();
+}
+
+async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) => void): Promise<void> {
+  for await (const chunk of socket as AsyncIterable<Buffer>) {
+    tick(chunk.length);
+    if (!sink.write(chunk)) await onceEvent(sink, 'drain');
+  }
+}
+
+async function drainOrClose(socket: net.Socket): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      socket.off('drain', ok);
+      socket.off('close', onClose);
+      socket.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const ok = (): void => done();
+    const onClose = (): void => done(new Error('data connection closed by the server during the upload'));
+    socket.once('drain', ok);
+    socket.once('close', onClose);
+    socket.once('error', done);
+  });
+}
+
+async function onceEvent(emitter: NodeJS.EventEmitter, event: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      emitter.off(event, ok);
+      emitter.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const ok = (): void => done();
+    emitter.once(event, ok);
+    emitter.once('error', done);
+  });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FtpTimeoutError(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,2 @@
+/** ftpship: fast, safe FTP/FTPS deploys. The public API. */
+export * from './ftp/index.js';

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FtpClient, FtpClosedError, FtpReplyError } from '../src/index.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { embedded } from './helpers/embedded.js';
+import { bytes, sha256 } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const connect = async (extra: Partial<Parameters<typeof FtpClient.connect>[0]> = {}) =>
+  FtpClient.connect({ host: srv.host, port: srv.port, user: srv.user, password: srv.password, timeoutMs: 5000, ...extra });
+
+async function collect(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await client.download(remote, sink, { offset });
+  return Buffer.concat(chunks);
+}
+
+describe('FtpClient against ftp-srv', () => {
+  it('runs the ftplib command set: pwd, mkd, cwd, upload, size, list, nlst, download, rename, delete, rmd', async () => {
+    const log: string[] = [];
+    const client = await connect({ log: (l) => log.push(l) });
+    expect(await client.pwd()).toBe('/');
+    await client.mkd('/site');
+    await client.cwd('/site');
+    expect(await client.pwd()).toBe('/site');
+    const data = bytes(300_000, 7);
+    expect(await client.upload('/site/a b#%.bin', data)).toBe(data.length);
+    expect(await client.upload('rel.txt', Readable.from([Buffer.from('hello')]))).toBe(5);
+    expect(await client.size('/site/a b#%.bin')).toBe(data.length);
+    const entries = await client.list('/site');
+    expect(entries.map((e) => [e.name, e.type, e.size]).sort()).toEqual([
+      ['a b#%.bin', 'file', data.length],
+      ['rel.txt', 'file', 5],
+    ]);
+    expect((await client.nlst('/site')).sort()).toEqual(['a b#%.bin', 'rel.txt']);
+    expect(sha256(await collect(client, '/site/a b#%.bin'))).toBe(sha256(data));
+    await client.rename('/site/rel.txt', '/site/renamed.txt');
+    expect(fs.readFileSync(path.join(srv.root, 'site/renamed.txt'), 'utf8')).toBe('hello');
+    await client.delete('/site/renamed.txt');
+    await client.delete('/site/a b#%.bin');
+    await client.rmd('/site');
+    expect(fs.existsSync(path.join(srv.root, 'site'))).toBe(false);
+    await client.quit();
+    expect(log.some((l) => l.startsWith('> PASS ***'))).toBe(true);
+    expect(log.join('\n')).not.toContain(srv.password);
+  });
+
+  it('a refusal is an FtpReplyError and the client stays usable', async () => {
+    const client = await connect();
+    const err = await client.size('/missing.txt').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(550);
+    expect((err as FtpReplyError).command).toBe('SIZE /missing.txt');
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('a wrong password is a 530 whose text never holds the password', async () => {
+    const err = await connect({ password: 'sekrit-Wrong-42' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(530);
+    expect((err as FtpReplyError).command).toBe('PASS ***');
+    expect(String((err as Error).message) + String((err as Error).stack)).not.toContain('sekrit-Wrong-42');
+  });
+
+  it('after a socket error every call fails with "closed: <cause>"', async () => {
+    const client = await connect();
+    client.connection.socket.destroy(new Error('simulated reset'));
+    await new Promise((r) => setTimeout(r, 20));
+    const err = await client.pwd().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpClosedError);
+    expect((err as Error).message).toMatch(/^closed: /);
+  });
+
+  it('active mode (EPRT, then PORT) moves the same bytes', async () => {
+    const client = await connect({ passive: false });
+    const data = bytes(100_000, 3);
+    await client.upload('/active.bin', data);
+    expect(sha256(await collect(client, '/active.bin'))).toBe(sha256(data));
+    await client.quit();
+  });
+
+  it('refuses CR, LF and NUL in arguments before sending, and stays usable', async () => {
+    const log: string[] = [];
+    const client = await connect({ log: (l) => log.push(l) });
+    await expect(client.delete('x\r\nDELE y')).rejects.toThrow(/CR, LF or NUL/);
+    await expect(client.mkd('a\0b')).rejects.toThrow(/CR, LF or NUL/);
+    expect(log.some((l) => l.includes('DELE'))).toBe(false);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+});

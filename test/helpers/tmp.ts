@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+/** A fresh temporary directory. */
+export function tmpDir(prefix = 'ftpship-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function sha256(data: Buffer | string): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** Deterministic pseudo-random bytes (so failures reproduce). */
+export function bytes(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 255;
+  }
+  return out;
+}
+
+/** Writes a tree of files: { 'a/b.txt': 'content' }. */
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const full = path.join(root, rel);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(full, content);
+  }
+}
+
+/** Reads every file under root as { relPath: sha256 }, skipping names in `ignore`. */
+export function readTree(root: string, ignore: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (ignore.includes(r)) continue;
+      if (e.isDirectory()) walk(path.join(dir, e.name), r);
+      else out[r] = sha256(fs.readFileSync(path.join(dir, e.name)));
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** Lists every directory under root (relative, POSIX). */
+export function readDirs(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      out.push(r);
+      walk(path.join(dir, e.name), r);
+    }
+  };
+  walk(root, '');
+  return out.sort();
+}
