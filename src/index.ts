@@ -1,2 +1,3 @@
-/** ftpship: fast, safe FTP/FTPS deploys. The public API. */
+/** ftpship: fast, safe FTP/FTPS deploys. The public API: the deploy engine and the FTP/FTPS client. */
 export * from './ftp/index.js';
+export * from './engine/index.js';

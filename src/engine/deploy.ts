@@ -1,0 +1,140 @@
+/**
+ * `deploy()`: the one entry point of the engine. Select + hash (while connecting), read state, plan,
+ * guard, execute, report. Dry-run stops after the plan with zero side effects.
+ */
+import { FtpClient, FtpReplyError } from '../ftp/index.js';
+import { ConfigError, DeployError, GuardError } from './errors.js';
+import { executePlan } from './execute.js';
+import { resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
+import type { DeployOptions, Reporter } from './options.js';
+import { normalizeRemoteDir, remoteJoin } from './paths.js';
+import { planChanges, type Plan } from './plan.js';
+import { ConnectionPool } from './pool.js';
+import { buildReport, type DeployReport } from './report.js';
+import { globMatcher, scanLocalDir, treeFromFiles, type LocalTree } from './select.js';
+import { StateStore } from './state-store.js';
+import { settingsHash } from './state.js';
+import type { ServerQuirks } from './remote.js';
+import { withLock } from './lock.js';
+
+/** Files at least this large go through a temporary name so a cut upload can resume safely. */
+const RESUME_THRESHOLD = 1024 * 1024;
+
+/** Deploys a folder (or a set of files) to an FTP/FTPS server. Throws ConfigError, GuardError or DeployError. */
+export async function deploy(options: DeployOptions, reporter: Reporter = {}): Promise<DeployReport> {
+  const startedAt = Date.now();
+  const o = resolveOptions(options);
+  const warnings: string[] = [];
+  const rep: Reporter = {
+    ...reporter,
+    warn: (m) => {
+      warnings.push(m);
+      reporter.warn?.(m);
+    },
+  };
+  const scanning = scan(o);
+  scanning.catch(() => undefined);
+  const pool = new ConnectionPool(async () => connectClient(o, rep), {
+    size: o.dryRun ? 1 : o.parallel,
+    retries: o.retries,
+    retryDelayMs: o.retryDelayMs,
+    reporter: rep,
+  });
+  try {
+    await pool.start().catch((err: unknown) => {
+      throw connectError(err, o);
+    });
+    const root = o.remoteDir.startsWith('/') ? normalizeRemoteDir(o.remoteDir) : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.pwd()));
+    const statePath = o.statePath.startsWith('/') ? normalizeRemoteDir(o.statePath) : remoteJoin(root, o.statePath);
+    const reserved = reservedPaths(root, statePath);
+    const quirks: ServerQuirks = {};
+    const store = new StateStore({
+      pool,
+      path: statePath,
+      fdaPath: remoteJoin(root, '.ftp-deploy-sync-state.json'),
+      settings: settingsHash({ exclude: o.exclude, keep: o.keep }),
+      quirks,
+      warn: rep.warn as (m: string) => void,
+      resetState: o.resetState,
+    });
+    const [local, state] = await Promise.all([scanning, store.load()]);
+    if (store.origin === 'ftp-deploy-action') rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
+    const plan = planChanges(local, state, {
+      delete: o.delete,
+      atomic: o.atomic,
+      isKept: globMatcher(o.keep),
+      reserved,
+      resumeThreshold: RESUME_THRESHOLD,
+    });
+    guard(plan, o);
+    let bytesSent = 0;
+    const hasWork = plan.entries.length > 0 || plan.staleTemps.length > 0 || state.pending !== undefined || store.origin !== 'ftpship';
+    if (!o.dryRun && hasWork) {
+      const lockPath = `${statePath}.lock`;
+      const result = await withLock(pool, lockPath, o, rep, async () =>
+        executePlan(plan, local, { pool, root, store, reporter: rep, quirks }),
+      );
+      bytesSent = result.bytesSent;
+    }
+    const target = targetUrl(o, root);
+    return buildReport({ plan, dryRun: o.dryRun, target, bytesSent, skipped: local.skipped, warnings, startedAt });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function scan(o: ResolvedOptions): Promise<LocalTree> {
+  if (o.files) return treeFromFiles(o.files);
+  return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
+}
+
+async function connectClient(o: ResolvedOptions, rep: Reporter): Promise<FtpClient> {
+  return FtpClient.connect({
+    host: o.host,
+    port: o.port,
+    user: o.user,
+    password: o.password,
+    secure: o.secure,
+    tls: o.tls,
+    passive: !o.active,
+    timeoutMs: o.timeoutMs,
+    log: rep.protocol ? (line) => rep.protocol?.(line) : undefined,
+  });
+}
+
+/** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
+function reservedPaths(root: string, statePath: string): Set<string> {
+  const prefix = root === '/' ? '/' : `${root}/`;
+  const rel = statePath.startsWith(prefix) ? statePath.slice(prefix.length) : undefined;
+  return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+}
+
+function guard(plan: Plan, o: ResolvedOptions): void {
+  const deletes = plan.deletes.length;
+  if (o.maxDelete !== undefined && deletes > o.maxDelete) {
+    throw new GuardError(
+      `the plan deletes ${deletes} files, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
+        `Check the local folder and excludes, or raise --max-delete.`,
+    );
+  }
+}
+
+/** Turns a failure to connect or log in into one clear line naming the value and what to try. */
+function connectError(err: unknown, o: ResolvedOptions): Error {
+  const where = `${o.host}:${o.port}`;
+  if (err instanceof FtpReplyError && err.code === 530) {
+    return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
+  }
+  if (err instanceof FtpReplyError && err.command === 'AUTH TLS') {
+    return new ConfigError(`${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`);
+  }
+  const msg = (err as Error).message ?? String(err);
+  const code = (err as NodeJS.ErrnoException).code ?? ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
+  if (code === 'ECONNREFUSED') return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
+  if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
+    return new ConfigError(`TLS certificate of ${where} not trusted: ${msg}; pass its CA with --ca FILE (or --insecure to skip the check)`);
+  }
+  if (/within \d+ ms/.test(msg)) return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`);
+  return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
+}

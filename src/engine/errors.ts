@@ -1,0 +1,28 @@
+/** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
+
+/** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly exitCode = 2;
+}
+
+/** The deploy failed (exit 1). The server and the state are as they were or converging (G1, G4). */
+export class DeployError extends Error {
+  override name = 'DeployError';
+  readonly exitCode = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A guard refused the deploy (exit 3): too many deletions, or another deploy holds the lock. */
+export class GuardError extends Error {
+  override name = 'GuardError';
+  readonly exitCode = 3;
+}
+
+/** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof GuardError || err instanceof DeployError) return err.exitCode;
+  return 1;
+}

@@ -1,0 +1,229 @@
+/**
+ * Step 6–7 of a deploy: run the plan on the pool. Folders first (each once, parents before children,
+ * uploads into a folder start as soon as it exists), uploads by absolute path, then the commit phase
+ * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
+ * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
+ */
+import type { ConnectionPool } from './pool.js';
+import type { Plan, UploadItem } from './plan.js';
+import type { Progress, Reporter } from './options.js';
+import { ancestorsOf, depthOf, parentOf, remoteJoin } from './paths.js';
+import { deleteFile, makeDir, makeDirs, renameOver, uploadFile, type ServerQuirks } from './remote.js';
+import type { LocalTree } from './select.js';
+import type { StateStore } from './state-store.js';
+import { forEachLimit } from './select.js';
+import { FtpReplyError } from '../ftp/index.js';
+import { DeployError } from './errors.js';
+
+export interface ExecContext {
+  pool: ConnectionPool;
+  /** Absolute remote target folder. */
+  root: string;
+  store: StateStore;
+  reporter: Reporter;
+  quirks: ServerQuirks;
+}
+
+export interface ExecResult {
+  bytesSent: number;
+  /** Folders that could not be removed (they hold files ftpship did not deploy). */
+  keptDirs: string[];
+}
+
+export async function executePlan(plan: Plan, local: LocalTree, ctx: ExecContext): Promise<ExecResult> {
+  const run = new Run(plan, local, ctx);
+  return run.execute();
+}
+
+class Run {
+  private readonly dirReady = new Map<string, Promise<void>>();
+  private readonly progress: Progress;
+  private bytesSent = 0;
+  private readonly warned = new Set<string>();
+  private readonly planned: Set<string>;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly local: LocalTree,
+    private readonly ctx: ExecContext,
+  ) {
+    const bytesTotal = plan.uploads.reduce((n, u) => n + u.file.size, 0);
+    this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
+    this.planned = new Set(plan.mkdirs);
+  }
+
+  async execute(): Promise<ExecResult> {
+    const { store } = this.ctx;
+    await store.beginRun(this.plan);
+    await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root), true);
+    const stale = this.removeStaleTemps();
+    await this.createDirsAndUpload();
+    await stale;
+    await this.commit();
+    const keptDirs = await this.removeOrphans();
+    await store.finish(this.local, this.plan, keptDirs);
+    return { bytesSent: this.bytesSent, keptDirs };
+  }
+
+  private abs(rel: string): string {
+    return remoteJoin(this.ctx.root, rel);
+  }
+
+  private warn = (message: string): void => {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.ctx.reporter.warn?.(message);
+  };
+
+  private async removeStaleTemps(): Promise<void> {
+    await forEachLimit(this.plan.staleTemps, this.ctx.pool.size, async (t) => {
+      await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
+      this.ctx.store.tempGone(t);
+    });
+  }
+
+  /** Memoised: resolves once `rel` exists on the server (creating it and its parents if planned). */
+  private ensureDir(rel: string): Promise<void> {
+    const known = this.dirReady.get(rel);
+    if (known) return known;
+    let ready: Promise<void>;
+    if (rel === '' || !this.planned.has(rel)) ready = Promise.resolve();
+    else {
+      ready = this.ensureDir(parentOf(rel)).then(async () => {
+        const swap = this.plan.fileToDir.includes(rel);
+        await this.ctx.pool.run(`create folder ${rel}`, async (c) => {
+          if (swap) await deleteFile(c, this.abs(rel));
+          await makeDir(c, this.abs(rel));
+        }, true);
+        this.ctx.store.dirCreated(rel, swap);
+      });
+    }
+    ready.catch(() => {});
+    this.dirReady.set(rel, ready);
+    return ready;
+  }
+
+  private async createDirsAndUpload(): Promise<void> {
+    const dirs = Promise.all(this.plan.mkdirs.map(async (d) => this.ensureDir(d)));
+    // Enough tasks in flight to keep every connection busy while folders are being made.
+    await forEachLimit(this.plan.uploads, this.ctx.pool.size * 2, async (item) => this.upload(item));
+    await dirs;
+  }
+
+  private async upload(item: UploadItem): Promise<void> {
+    const target = item.temp ?? item.file.path;
+    await this.ensureDir(parentOf(target));
+    const resume = item.temp !== undefined;
+    let sentThisFile = 0;
+    await this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
+      this.unprogress(sentThisFile);
+      sentThisFile = 0;
+      try {
+        await uploadFile(c, this.abs(target), item.file, {
+          resume,
+          quirks: this.ctx.quirks,
+          warn: this.warn,
+          onBytes: (n) => {
+            sentThisFile += n;
+            this.addBytes(n);
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
+        // The state said the folder exists but it is gone (changed by hand): make it again, once.
+        await makeDirs(c, this.abs(parentOf(target)));
+        await uploadFile(c, this.abs(target), item.file, { resume, quirks: this.ctx.quirks, warn: this.warn, onBytes: (n) => this.addBytes(n) });
+      }
+    }).catch((err: unknown) => {
+      throw describe(err, `upload ${item.file.path}`);
+    });
+    this.progress.filesDone++;
+    this.ctx.reporter.progress?.({ ...this.progress });
+    if (item.temp) this.ctx.store.tempUploaded(item);
+    else this.ctx.store.fileLive(item.file);
+  }
+
+  private addBytes(n: number): void {
+    this.bytesSent += n;
+    this.progress.bytesDone += n;
+  }
+
+  private unprogress(n: number): void {
+    this.progress.bytesDone -= n;
+  }
+
+  /** The commit phase: folders that became files go first, then every temp is renamed over its target. */
+  private async commit(): Promise<void> {
+    const staged = this.plan.uploads.filter((u) => u.temp);
+    if (staged.length === 0) return;
+    for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
+    await forEachLimit(staged, this.ctx.pool.size, async (item) => {
+      await this.ctx.pool.run(`rename ${item.temp} to ${item.file.path}`, async (c) =>
+        renameOver(c, this.abs(item.temp as string), this.abs(item.file.path), this.ctx.quirks, this.warn),
+        true,
+      );
+      this.ctx.store.fileLive(item.file, item.temp);
+    });
+  }
+
+  /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
+  private async removeTree(dir: string): Promise<void> {
+    const inside = (p: string): boolean => p === dir || p.startsWith(`${dir}/`);
+    await this.deleteFiles(this.plan.deletes.filter(inside));
+    const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
+    if (kept.length > 0) {
+      throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`);
+    }
+  }
+
+  private async removeOrphans(): Promise<string[]> {
+    const swapped = this.plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path);
+    const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
+    const files = this.plan.deletes.filter(notSwapped);
+    const dirs = this.plan.rmdirs.filter(notSwapped);
+    if (files.length + dirs.length === 0) return [];
+    await this.ctx.store.beginDeletes(files);
+    await this.deleteFiles(files);
+    return this.removeDirs(dirs);
+  }
+
+  private async deleteFiles(files: string[]): Promise<void> {
+    await forEachLimit(files, this.ctx.pool.size, async (p) => {
+      await this.ctx.pool.run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p))).catch((err: unknown) => {
+        throw describe(err, `delete ${p}`);
+      });
+      this.ctx.store.fileGone(p);
+    });
+  }
+
+  /** Removes folders deepest first, a level at a time; returns those that are not empty. */
+  private async removeDirs(dirs: string[]): Promise<string[]> {
+    const kept: string[] = [];
+    const depths = [...new Set(dirs.map(depthOf))].sort((a, b) => b - a);
+    for (const depth of depths) {
+      const level = dirs.filter((d) => depthOf(d) === depth);
+      for (const d of level.filter((x) => kept.some((k) => ancestorsOf(k).includes(x)))) kept.push(d);
+      await forEachLimit(level.filter((d) => !kept.includes(d)), this.ctx.pool.size, async (d) => {
+        try {
+          await this.ctx.pool.run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)));
+          this.ctx.store.dirGone(d);
+        } catch (err) {
+          if (!(err instanceof FtpReplyError)) throw describe(err, `remove folder ${d}`);
+          this.warn(`kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`);
+          kept.push(d);
+        }
+      });
+    }
+    return kept;
+  }
+}
+
+/** Wraps an error so its message names the path and what to try. */
+export function describe(err: unknown, what: string): Error {
+  if (err instanceof DeployError) return err;
+  if (err instanceof FtpReplyError) {
+    const hint = err.code === 530 ? 'check the user and password' : err.code >= 550 ? 'check the path, the name and the user\'s permissions' : 'try again later';
+    return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
+  }
+  return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });
+}

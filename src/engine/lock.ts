@@ -1,0 +1,94 @@
+/**
+ * A deploy lock on the server, so two deploys of one target never interleave (FIELD.md row 17).
+ * MKD is atomic on every server: the lock is a folder `<state>.lock` holding `holder.json` (who, since
+ * when, refreshed every minute). A lock older than `staleLockMs` is taken over with a warning.
+ */
+import os from 'node:os';
+import { FtpReplyError } from '../ftp/index.js';
+import { GuardError } from './errors.js';
+import type { Reporter } from './options.js';
+import type { ConnectionPool } from './pool.js';
+import { parentOf } from './paths.js';
+import { deleteFile, makeDirs, readRemoteFile } from './remote.js';
+
+interface Holder {
+  holder: string;
+  startedAt: string;
+  refreshedAt: string;
+}
+
+const REFRESH_MS = 60_000;
+
+export async function withLock<T>(
+  pool: ConnectionPool,
+  lockPath: string,
+  o: { staleLockMs: number },
+  rep: Reporter,
+  body: () => Promise<T>,
+): Promise<T> {
+  const holderPath = `${lockPath}/holder.json`;
+  const me: Holder = { holder: describeHolder(), startedAt: new Date().toISOString(), refreshedAt: '' };
+  await pool.run(`lock ${lockPath}`, async (c) => {
+    await makeDirs(c, parentOf(lockPath) || '/');
+    if (!(await tryMkd(c, lockPath))) {
+      const other = await readHolder(c, holderPath);
+      const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
+      if (age < o.staleLockMs) {
+        throw new GuardError(
+          `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+        );
+      }
+      rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
+      await deleteFile(c, holderPath);
+      await c.rmd(lockPath).catch(() => undefined);
+      if (!(await tryMkd(c, lockPath))) throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+    }
+    await writeHolder(c, holderPath, me);
+  }, true);
+  const timer = setInterval(() => {
+    void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
+  }, REFRESH_MS);
+  timer.unref();
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+    await pool
+      .run(`unlock ${lockPath}`, async (c) => {
+        await deleteFile(c, holderPath);
+        await c.rmd(lockPath);
+      }, true)
+      .catch((err: unknown) => rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`));
+  }
+}
+
+async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Promise<boolean> {
+  try {
+    await c.mkd(path);
+    return true;
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code >= 500) return false;
+    throw err;
+  }
+}
+
+async function readHolder(c: import('../ftp/index.js').FtpClient, path: string): Promise<Holder | undefined> {
+  const data = await readRemoteFile(c, path, 64 * 1024);
+  if (!data) return undefined;
+  try {
+    return JSON.parse(data.toString('utf8')) as Holder;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
+  me.refreshedAt = new Date().toISOString();
+  await c.upload(path, Buffer.from(JSON.stringify(me)));
+}
+
+function describeHolder(): string {
+  const run = process.env.GITHUB_RUN_ID ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})` : '';
+  return `ftpship on ${os.hostname()} pid ${process.pid}${run}`;
+}

@@ -1,0 +1,83 @@
+/** The options of `deploy()`, their defaults, and the reporter port the wrappers adapt. */
+import type { FtpTlsOptions } from '../ftp/index.js';
+
+/** One local file to deploy when the caller supplies the files itself (the gulp plugin). */
+export interface SourceFile {
+  /** Relative POSIX path, as it will be on the server under `remoteDir`. */
+  path: string;
+  /** The content. */
+  contents: Buffer;
+}
+
+export interface DeployOptions {
+  /** The folder to publish. Required unless `files` is given. */
+  localDir?: string;
+  /** Files given directly instead of a folder (the gulp plugin's vinyl files). */
+  files?: SourceFile[];
+  host: string;
+  /** Default 21, or 990 for implicit TLS. */
+  port?: number;
+  user?: string;
+  password?: string;
+  /** false (plain FTP), 'explicit' (AUTH TLS) or 'implicit' (TLS from the first byte). Default false. */
+  secure?: false | 'explicit' | 'implicit';
+  tls?: FtpTlsOptions;
+  /** Active mode (the server connects back). Default false: passive. */
+  active?: boolean;
+  /** The target folder on the server; relative paths start at the login folder. Default '/'... of the login. */
+  remoteDir?: string;
+  /** Plan only: zero side effects. */
+  dryRun?: boolean;
+  /** Connections sharing one queue. Default 4. */
+  parallel?: number;
+  /** Globs (relative to localDir) left out of the upload. Defaults: `.git/**`, `** /.DS_Store`, `node_modules/**`. */
+  exclude?: string[];
+  /** Replace the default excludes instead of adding to them. */
+  replaceDefaultExcludes?: boolean;
+  /** Globs of remote paths never deleted or replaced by a type swap. */
+  keep?: string[];
+  /** Delete orphans (files ftpship deployed earlier that are gone locally). Default true. */
+  delete?: boolean;
+  /** Refuse (GuardError, exit 3) when the plan deletes more files than this. */
+  maxDelete?: number;
+  /** Where the state lives: absolute, or relative to remoteDir. Default `.ftpship-state.json`. */
+  statePath?: string;
+  /** Upload changed files to temporary names and rename them over the old ones at the end. Default true. */
+  atomic?: boolean;
+  /** Timeout per reply and per idle data connection, in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Retries of a transient failure (421, 425, 426, resets, timeouts). Default 5. */
+  retries?: number;
+  /** Start again from an empty state when the state on the server is unreadable (re-seed). */
+  resetState?: boolean;
+  /** Check the size of every file the state lists on the server and repair drift. */
+  verify?: boolean;
+  /** Backoff base between retries in ms (tests shorten it). Default 500. */
+  retryDelayMs?: number;
+  /** Take over a deploy lock older than this, in ms. Default 10 minutes. */
+  staleLockMs?: number;
+}
+
+/** Progress of the execute phase. */
+export interface Progress {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** How the engine talks to its host (CLI, Action, gulp). Every method is optional. */
+export interface Reporter {
+  info?(message: string): void;
+  warn?(message: string): void;
+  debug?(message: string): void;
+  /** The FTP dialogue, one line per command or reply, PASS redacted. */
+  protocol?(line: string): void;
+  progress?(progress: Progress): void;
+}
+
+export const DEFAULT_EXCLUDES = ['.git/**', '**/.git/**', '**/.DS_Store', 'node_modules/**', '**/node_modules/**'];
+export const DEFAULT_STATE_NAME = '.ftpship-state.json';
+/** The state file FTP-Deploy-Action (SamKirkland/ftp-deploy) keeps in the server dir. */
+export const FDA_STATE_NAME = '.ftp-deploy-sync-state.json';
+export const DEFAULT_PARALLEL = 4;

@@ -1,0 +1,43 @@
+/** POSIX path helpers for remote paths and relative deploy paths. */
+import path from 'node:path/posix';
+
+/** Joins a remote base directory and a relative path into an absolute remote path. */
+export function remoteJoin(base: string, rel: string): string {
+  if (!rel) return base;
+  return base === '/' ? `/${rel}` : `${base}/${rel}`;
+}
+
+/** Parent of a relative path ('' for top-level entries). */
+export function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i === -1 ? '' : rel.slice(0, i);
+}
+
+/** Every ancestor directory of a relative path, shallowest first ('a/b/c.txt' → ['a', 'a/b']). */
+export function ancestorsOf(rel: string): string[] {
+  const parts = rel.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+/** Number of segments ('a' → 1, 'a/b' → 2). */
+export function depthOf(rel: string): number {
+  return rel === '' ? 0 : rel.split('/').length;
+}
+
+/**
+ * Normalises a remote directory: absolute, POSIX, no trailing slash, no `.`/`..` escaping upward.
+ * Relative input is taken from the login directory `home`.
+ */
+export function normalizeRemoteDir(dir: string, home = '/'): string {
+  const joined = dir.startsWith('/') ? dir : path.join(home, dir);
+  const norm = path.normalize(joined).replace(/\/+$/, '');
+  return norm === '' ? '/' : norm;
+}
+
+/** Is `rel` a safe relative path: no empty, `.` or `..` segments, no leading slash, no CR/LF/NUL/backslash? */
+export function isSafeRelPath(rel: string): boolean {
+  if (rel === '' || rel.startsWith('/') || /[\r\n\0\\]/.test(rel)) return false;
+  return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}

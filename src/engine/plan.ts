@@ -1,0 +1,142 @@
+/**
+ * Step 4 of a deploy, as a pure function: compare the local tree with the state and decide every action.
+ * Content hash decides (size first as an early-out); orphans are only what ftpship deployed, never a kept
+ * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
+ */
+import crypto from 'node:crypto';
+import { depthOf, parentOf } from './paths.js';
+import type { LocalFile, LocalTree } from './select.js';
+import type { DeployState, Pending } from './state.js';
+
+export type Action = 'mkdir' | 'upload' | 'replace' | 'delete' | 'rmdir';
+
+export interface PlanEntry {
+  path: string;
+  action: Action;
+  size: number;
+}
+
+export interface UploadItem {
+  file: LocalFile;
+  action: 'upload' | 'replace';
+  /** Temporary path (relative) the bytes go to first, renamed over `file.path` in the commit phase. */
+  temp?: string;
+  /** The remote folder of the same name that must go first (a folder became a file). */
+  replacesDir?: boolean;
+}
+
+export interface Plan {
+  /** Folders to create, parents before children. */
+  mkdirs: string[];
+  /** Remote files that must go before a folder of the same name is created (a file became a folder). */
+  fileToDir: string[];
+  uploads: UploadItem[];
+  /** Orphan files, deepest first. */
+  deletes: string[];
+  /** Orphan folders, deepest first. */
+  rmdirs: string[];
+  unchanged: string[];
+  /** Temporary files from an interrupted run that this plan does not reuse: removed. */
+  staleTemps: string[];
+  /** Entries in report order: mkdir, upload, replace, delete, rmdir. */
+  entries: PlanEntry[];
+  /** Orphans left in place (delete off, or a keep glob matched). */
+  keptOrphans: { files: string[]; dirs: string[] };
+}
+
+export interface PlanOptions {
+  delete: boolean;
+  atomic: boolean;
+  /** Remote paths (relative to the target) never deleted. */
+  isKept: (rel: string) => boolean;
+  /** Relative paths of ftpship's own files inside the target (state, lock): never touched. */
+  reserved: Set<string>;
+  /** Files this large or larger go through a temporary name even when new, so a cut upload can resume. */
+  resumeThreshold: number;
+}
+
+/** Deterministic temporary name: the same content for the same path always gets the same temp (G1). */
+export function tempPathFor(file: { path: string; sha256: string }): string {
+  const id = crypto.createHash('sha256').update(`${file.sha256}\0${file.path}`).digest('hex').slice(0, 20);
+  const dir = parentOf(file.path);
+  return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
+}
+
+export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
+  const pending: Pending = state.pending ?? { temps: {}, uncertain: [] };
+  const uncertain = new Set(pending.uncertain);
+  const stateDirs = new Set(state.dirs);
+  const plan: Plan = {
+    mkdirs: [],
+    fileToDir: [],
+    uploads: [],
+    deletes: [],
+    rmdirs: [],
+    unchanged: [],
+    staleTemps: [],
+    entries: [],
+    keptOrphans: { files: [], dirs: [] },
+  };
+
+  for (const dir of [...local.dirs].sort(byDepthThenName)) {
+    if (stateDirs.has(dir)) continue;
+    if (state.files[dir] || uncertain.has(dir)) plan.fileToDir.push(dir);
+    plan.mkdirs.push(dir);
+  }
+
+  for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
+    if (opts.reserved.has(file.path)) continue;
+    const known = state.files[file.path];
+    const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
+    if (same && !uncertain.has(file.path)) {
+      plan.unchanged.push(file.path);
+      continue;
+    }
+    const replacesDir = stateDirs.has(file.path) && !local.dirs.has(file.path);
+    const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
+    const viaTemp = (action === 'replace' && opts.atomic) || file.size >= opts.resumeThreshold || replacesDir;
+    plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
+  }
+
+  const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(
+    (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p),
+  );
+  const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
+  for (const p of orphanFiles.sort(deepestFirst)) {
+    const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
+    if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
+    else plan.deletes.push(p);
+  }
+  for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+    const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
+    if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside)) plan.keptOrphans.dirs.push(d);
+    else plan.rmdirs.push(d);
+  }
+
+  const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
+  plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
+
+  plan.entries = [
+    ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir' as const, size: 0 })),
+    ...plan.uploads.filter((u) => u.action === 'upload').map((u) => ({ path: u.file.path, action: 'upload' as const, size: u.file.size })),
+    ...plan.uploads.filter((u) => u.action === 'replace').map((u) => ({ path: u.file.path, action: 'replace' as const, size: u.file.size })),
+    ...plan.deletes.map((p) => ({ path: p, action: 'delete' as const, size: state.files[p]?.size ?? 0 })),
+    ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir' as const, size: 0 })),
+  ];
+  return plan;
+}
+
+function byDepthThenName(a: string, b: string): number {
+  return depthOf(a) - depthOf(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function deepestFirst(a: string, b: string): number {
+  return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Counts per action, for the report. */
+export function countPlan(plan: Plan): Record<Action | 'unchanged', number> {
+  const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
+  for (const e of plan.entries) counts[e.action]++;
+  return counts;
+}

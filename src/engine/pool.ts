@@ -1,0 +1,136 @@
+/**
+ * N FTP connections sharing one queue. A task borrows a connection, runs, and gives it back. Transient
+ * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
+ * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
+ */
+import { FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
+import type { Reporter } from './options.js';
+
+export interface PoolOptions {
+  size: number;
+  retries: number;
+  retryDelayMs: number;
+  reporter: Reporter;
+}
+
+interface Waiter {
+  resolve: (client: FtpClient) => void;
+  reject: (err: Error) => void;
+  priority: boolean;
+}
+
+export class ConnectionPool {
+  private idle: FtpClient[] = [];
+  private waiters: Waiter[] = [];
+  private live = 0;
+  private opening = 0;
+  private closed = false;
+  private shrunk = false;
+
+  constructor(
+    private readonly connect: () => Promise<FtpClient>,
+    private readonly opts: PoolOptions,
+  ) {}
+
+  /** Opens the first connection (so a wrong password fails fast), then the rest in the background. */
+  async start(): Promise<void> {
+    const first = await this.connect();
+    this.live = 1;
+    this.release(first);
+    for (let i = 1; i < this.opts.size; i++) void this.grow();
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
+  async run<T>(what: string, task: (client: FtpClient) => Promise<T>, priority = false): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.acquire(priority);
+      try {
+        const result = await task(client);
+        this.release(client);
+        return result;
+      } catch (err) {
+        this.recycle(client);
+        if (!isTransientError(err) || attempt >= this.opts.retries) throw err;
+        this.opts.reporter.warn?.(`${what}: ${(err as Error).message}; retrying (${attempt + 1}/${this.opts.retries})`);
+        await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const clients = this.idle.splice(0);
+    await Promise.all(clients.map(async (c) => c.quit()));
+  }
+
+  private async acquire(priority: boolean): Promise<FtpClient> {
+    const client = this.idle.pop();
+    if (client) return client;
+    if (this.live + this.opening === 0) void this.grow();
+    return new Promise((resolve, reject) => {
+      const w = { resolve, reject, priority };
+      if (priority) this.waiters.unshift(w);
+      else this.waiters.push(w);
+    });
+  }
+
+  private release(client: FtpClient): void {
+    if (client.closed) {
+      this.recycle(client);
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(client);
+    else this.idle.push(client);
+  }
+
+  /** A connection failed: drop it and open a replacement in the background. */
+  private recycle(client: FtpClient): void {
+    if (!client.closed) {
+      this.release(client);
+      return;
+    }
+    this.live--;
+    if (!this.closed) void this.grow();
+  }
+
+  private async grow(attempt = 0): Promise<void> {
+    if (this.closed) return;
+    this.opening++;
+    try {
+      const client = await this.connect();
+      this.opening--;
+      this.live++;
+      this.release(client);
+    } catch (err) {
+      this.opening--;
+      if (this.live > 0 && isTooMany(err)) {
+        if (!this.shrunk) this.opts.reporter.warn?.(`the server refused another connection (${(err as Error).message}); going on with ${this.live}`);
+        this.shrunk = true;
+        return;
+      }
+      if (attempt >= this.opts.retries || !isTransientError(err)) {
+        if (this.live === 0) this.failWaiters(err as Error);
+        return;
+      }
+      await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+      await this.grow(attempt + 1);
+    }
+  }
+
+  private failWaiters(err: Error): void {
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+}
+
+function isTooMany(err: unknown): boolean {
+  return (err instanceof FtpReplyError && err.code === 421) || /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message));
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}

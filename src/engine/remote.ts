@@ -1,0 +1,160 @@
+/** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
+import fs from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { FtpClient, FtpReplyError } from '../ftp/index.js';
+import { DeployError } from './errors.js';
+import type { LocalFile } from './select.js';
+
+/** Remote quirks learned during a run, shared by every connection. */
+export interface ServerQuirks {
+  /** REST/APPE refused (proftpd's default): resumes become full uploads. */
+  noResume?: boolean;
+  /** RNTO over an existing file refused (IIS, some others): delete first. */
+  deleteBeforeRename?: boolean;
+}
+
+export type Warn = (message: string) => void;
+
+/** Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550). */
+export async function makeDir(client: FtpClient, abs: string): Promise<void> {
+  try {
+    await client.mkd(abs);
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    if (await dirExists(client, abs)) return;
+    throw new DeployError(
+      `cannot create folder ${abs} on the server: ${err.code} ${err.serverMessage}. Check that the user may write there and that server-dir is right.`,
+      { cause: err },
+    );
+  }
+}
+
+/** Creates a folder and any missing parents (mkdir -p). */
+export async function makeDirs(client: FtpClient, abs: string): Promise<void> {
+  if (abs === '/' || (await dirExists(client, abs))) return;
+  const parts = abs.split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+  }
+}
+
+export async function dirExists(client: FtpClient, abs: string): Promise<boolean> {
+  try {
+    await client.cwd(abs);
+    return true;
+  } catch (err) {
+    if (err instanceof FtpReplyError) return false;
+    throw err;
+  }
+}
+
+/** Size of a remote file, or -1 when it is not there. */
+export async function remoteSize(client: FtpClient, abs: string): Promise<number> {
+  try {
+    return await client.size(abs);
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code >= 500) return -1;
+    throw err;
+  }
+}
+
+/** Reads a local file's bytes from `offset` on, as a Buffer (small) or a stream (large). */
+export async function readSource(file: LocalFile, offset: number): Promise<Buffer | Readable> {
+  if (file.contents) return file.contents.subarray(offset);
+  if (!file.abs) throw new Error(`no source for ${file.path}`);
+  try {
+    if (file.size - offset <= 1024 * 1024) return await fs.promises.readFile(file.abs).then((b) => b.subarray(offset));
+    await fs.promises.access(file.abs, fs.constants.R_OK);
+    return fs.createReadStream(file.abs, { start: offset, highWaterMark: 256 * 1024 });
+  } catch (err) {
+    throw new DeployError(`cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`, { cause: err });
+  }
+}
+
+/**
+ * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
+ * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size.
+ * Returns the bytes sent.
+ */
+export async function uploadFile(
+  client: FtpClient,
+  abs: string,
+  file: LocalFile,
+  opts: { resume: boolean; quirks: ServerQuirks; warn: Warn; onBytes: (n: number) => void },
+): Promise<number> {
+  let offset = 0;
+  if (opts.resume) {
+    const have = await remoteSize(client, abs);
+    if (have === file.size) return 0;
+    if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
+  }
+  let last = 0;
+  const onProgress = ({ bytes }: { bytes: number }): void => {
+    opts.onBytes(bytes - last);
+    last = bytes;
+  };
+  try {
+    return await client.upload(abs, await readSource(file, offset), { offset, onProgress });
+  } catch (err) {
+    if (offset === 0 || !(err instanceof FtpReplyError) || client.closed) throw err;
+    // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
+    if (!opts.quirks.noResume) opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
+    opts.quirks.noResume = true;
+    last = 0;
+    return client.upload(abs, await readSource(file, 0), { onProgress });
+  }
+}
+
+/** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
+export async function renameOver(client: FtpClient, from: string, to: string, quirks: ServerQuirks, warn: Warn): Promise<void> {
+  if (quirks.deleteBeforeRename) await deleteFile(client, to);
+  try {
+    await client.rename(from, to);
+    return;
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || err.code < 450 || quirks.deleteBeforeRename) throw err;
+    if ((await remoteSize(client, to)) < 0) throw err;
+    warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
+    quirks.deleteBeforeRename = true;
+  }
+  await deleteFile(client, to);
+  await client.rename(from, to);
+}
+
+/** Deletes a file; one that is already gone counts as deleted. */
+export async function deleteFile(client: FtpClient, abs: string): Promise<void> {
+  try {
+    await client.delete(abs);
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    if ((await remoteSize(client, abs)) >= 0) throw err;
+  }
+}
+
+/** Downloads a small remote file into memory; undefined when it does not exist (550). */
+export async function readRemoteFile(client: FtpClient, abs: string, max = 256 * 1024 * 1024): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      if (total > max) return done(new DeployError(`${abs} is larger than ${max} bytes`));
+      chunks.push(chunk);
+      done();
+    },
+  });
+  try {
+    await client.download(abs, sink);
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code >= 500) return undefined;
+    throw err;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
+export async function writeRemoteFileAtomic(client: FtpClient, abs: string, data: Buffer, quirks: ServerQuirks, warn: Warn): Promise<void> {
+  const tmp = `${abs}.tmp`;
+  await client.upload(tmp, data);
+  await renameOver(client, tmp, abs, quirks, warn);
+}

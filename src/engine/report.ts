@@ -1,0 +1,69 @@
+/** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
+import { countPlan, type Plan, type PlanEntry } from './plan.js';
+
+export interface DeployReport {
+  version: 1;
+  dryRun: boolean;
+  /** The target as a URL, never with a password. */
+  target: string;
+  counts: { mkdir: number; upload: number; replace: number; delete: number; rmdir: number; unchanged: number };
+  bytes: { planned: number; sent: number };
+  /** Every planned change (unchanged files are only counted). */
+  files: PlanEntry[];
+  /** Local entries left out (symlinks out of the folder…), with why. */
+  skipped: Array<{ path: string; reason: string }>;
+  /** Orphans left on the server because of --no-delete or a keep glob. */
+  kept: string[];
+  warnings: string[];
+  durationMs: number;
+}
+
+export function buildReport(args: {
+  plan: Plan;
+  dryRun: boolean;
+  target: string;
+  bytesSent: number;
+  skipped: Array<{ path: string; reason: string }>;
+  warnings: string[];
+  startedAt: number;
+}): DeployReport {
+  const { plan } = args;
+  return {
+    version: 1,
+    dryRun: args.dryRun,
+    target: args.target,
+    counts: countPlan(plan),
+    bytes: { planned: plan.uploads.reduce((n, u) => n + u.file.size, 0), sent: args.bytesSent },
+    files: plan.entries,
+    skipped: args.skipped,
+    kept: [...plan.keptOrphans.files, ...plan.keptOrphans.dirs],
+    warnings: args.warnings,
+    durationMs: Date.now() - args.startedAt,
+  };
+}
+
+/** One line per change, deletions first, for humans. */
+export function formatPlan(report: DeployReport, limit = 200): string[] {
+  const order = ['delete', 'rmdir', 'mkdir', 'upload', 'replace'];
+  const sorted = [...report.files].sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
+  const lines = sorted.slice(0, limit).map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
+  if (sorted.length > limit) lines.push(`  … and ${sorted.length - limit} more`);
+  return lines;
+}
+
+export function formatSummary(report: DeployReport): string {
+  const c = report.counts;
+  const verb = report.dryRun ? 'would' : 'did';
+  return (
+    `${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
+    `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
+    `${formatBytes(report.dryRun ? report.bytes.planned : report.bytes.sent)} ${report.dryRun ? 'to send' : 'sent'} in ${(report.durationMs / 1000).toFixed(1)} s`
+  );
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}

@@ -1,0 +1,98 @@
+/** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
+import fs from 'node:fs';
+import { ConfigError } from './errors.js';
+import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
+
+export interface ResolvedOptions extends DeployOptions {
+  port: number;
+  user: string;
+  secure: false | 'explicit' | 'implicit';
+  remoteDir: string;
+  dryRun: boolean;
+  parallel: number;
+  exclude: string[];
+  keep: string[];
+  delete: boolean;
+  statePath: string;
+  atomic: boolean;
+  timeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  staleLockMs: number;
+}
+
+const CONTROL = /[\r\n\0]/;
+
+export function resolveOptions(o: DeployOptions): ResolvedOptions {
+  if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
+    throw new ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
+  }
+  checkLocal(o);
+  const secure = o.secure ?? false;
+  if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
+    throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
+  }
+  const port = o.port ?? (secure === 'implicit' ? 990 : 21);
+  integer('port', port, 1, 65535);
+  const user = o.user ?? 'anonymous';
+  if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
+    throw new ConfigError(`no password for user ${JSON.stringify(user)}; set FTPSHIP_PASSWORD or pass --password-stdin`);
+  }
+  for (const [name, value] of Object.entries({ user, remoteDir: o.remoteDir ?? '', statePath: o.statePath ?? '' })) {
+    if (CONTROL.test(value)) throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
+  }
+  const parallel = o.parallel ?? DEFAULT_PARALLEL;
+  integer('parallel', parallel, 1, 64);
+  if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  integer('timeout', timeoutMs, 100, 3_600_000);
+  const retries = o.retries ?? 5;
+  integer('retries', retries, 0, 100);
+  const statePath = o.statePath ?? DEFAULT_STATE_NAME;
+  if (statePath === '' || statePath.endsWith('/')) throw new ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
+  return {
+    ...o,
+    port,
+    user,
+    secure,
+    remoteDir: o.remoteDir ?? '',
+    dryRun: o.dryRun ?? false,
+    parallel,
+    exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
+    keep: o.keep ?? [],
+    delete: o.delete ?? true,
+    statePath,
+    atomic: o.atomic ?? true,
+    timeoutMs,
+    retries,
+    retryDelayMs: o.retryDelayMs ?? 500,
+    staleLockMs: o.staleLockMs ?? 10 * 60_000,
+  };
+}
+
+function checkLocal(o: DeployOptions): void {
+  if (o.files) return;
+  if (!o.localDir) throw new ConfigError('no local folder given; name the folder to publish, e.g. ./dist');
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(o.localDir);
+  } catch {
+    throw new ConfigError(`local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`);
+  }
+  if (!stat.isDirectory()) throw new ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
+}
+
+function integer(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+  }
+}
+
+/** The target as a URL for reports: scheme, user, host, port, folder — never the password. */
+export function targetUrl(o: ResolvedOptions, root: string): string {
+  const scheme = o.secure === 'implicit' ? 'ftps' : o.secure === 'explicit' ? 'ftpes' : 'ftp';
+  const defaultPort = o.secure === 'implicit' ? 990 : 21;
+  const port = o.port === defaultPort ? '' : `:${o.port}`;
+  const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
+  return `${scheme}://${user}${o.host}${port}${encodeURI(root)}`;
+}

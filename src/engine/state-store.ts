@@ -1,0 +1,176 @@
+/**
+ * The working copy of the state during a run, and its saves to the server: a checkpoint before the first
+ * change, then every few seconds, then the final state. Saves are atomic (temp + rename) and never overlap.
+ * G4: an entry is added only once its file is live with that content; paths in flux sit in `uncertain`.
+ */
+import type { ConnectionPool } from './pool.js';
+import type { Plan, UploadItem } from './plan.js';
+import { readRemoteFile, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
+import type { LocalFile, LocalTree } from './select.js';
+import { emptyState, parseState, serializeState, type DeployState } from './state.js';
+import { parentOf } from './paths.js';
+
+export interface StateStoreOptions {
+  pool: ConnectionPool;
+  /** Absolute remote path of the state file. */
+  path: string;
+  /** Absolute remote path of FTP-Deploy-Action's state, read when ftpship's is missing. */
+  fdaPath?: string;
+  settings: string;
+  quirks: ServerQuirks;
+  warn: Warn;
+  /** Seconds between checkpoints. */
+  intervalMs?: number;
+  resetState?: boolean;
+}
+
+export class StateStore {
+  state: DeployState;
+  /** Working sets, written into `state.pending` / `state.dirs` at each save. */
+  private uncertain = new Set<string>();
+  private dirs = new Set<string>();
+  private dirMade = false;
+  private lastSave = Date.now();
+  private saving?: Promise<void>;
+  private dirty = false;
+  /** Where the state was read from: 'ftpship', 'ftp-deploy-action' or 'none'. */
+  origin: 'ftpship' | 'ftp-deploy-action' | 'none' | 'reset' = 'none';
+
+  constructor(private readonly opts: StateStoreOptions) {
+    this.state = emptyState(opts.settings);
+  }
+
+  /** Reads the state from the server. Missing → empty (first deploy); unreadable → DeployError. */
+  async load(): Promise<DeployState> {
+    if (this.opts.resetState) {
+      this.origin = 'reset';
+      return this.state;
+    }
+    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFile(c, this.opts.path));
+    if (text) {
+      this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
+      this.origin = 'ftpship';
+      return this.state;
+    }
+    if (this.opts.fdaPath) {
+      const fda = await this.opts.pool.run(`read state ${this.opts.fdaPath}`, async (c) => readRemoteFile(c, this.opts.fdaPath as string));
+      if (fda) {
+        this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
+        this.origin = 'ftp-deploy-action';
+      }
+    }
+    return this.state;
+  }
+
+  /** Checkpoint before the first change: everything this run may leave half-done is recorded as pending. */
+  async beginRun(plan: Plan): Promise<void> {
+    const s = this.state;
+    const temps = { ...(s.pending?.temps ?? {}) };
+    this.uncertain = new Set(s.pending?.uncertain ?? []);
+    this.dirs = new Set(s.dirs);
+    for (const u of plan.uploads) {
+      if (u.temp) temps[u.temp] = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
+      else {
+        this.uncertain.add(u.file.path);
+        delete s.files[u.file.path];
+      }
+    }
+    for (const d of plan.fileToDir) {
+      this.uncertain.add(d);
+      delete s.files[d];
+    }
+    s.pending = { temps, uncertain: [] };
+    s.settings = this.opts.settings;
+    await this.save();
+  }
+
+  dirCreated(rel: string, replacedFile: boolean): void {
+    if (replacedFile) this.uncertain.delete(rel);
+    this.dirs.add(rel);
+    this.touch();
+  }
+
+  tempUploaded(_item: UploadItem): void {
+    this.touch();
+  }
+
+  tempGone(temp: string): void {
+    delete this.state.pending?.temps[temp];
+    this.touch();
+  }
+
+  /** A file is live with this content (uploaded directly, or renamed from `temp`). */
+  fileLive(file: LocalFile, temp?: string): void {
+    this.state.files[file.path] = { size: file.size, sha256: file.sha256 };
+    this.uncertain.delete(file.path);
+    if (temp) delete this.state.pending?.temps[temp];
+    this.touch();
+  }
+
+  /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
+  async beginDeletes(paths: string[]): Promise<void> {
+    for (const p of paths) {
+      delete this.state.files[p];
+      this.uncertain.add(p);
+    }
+    await this.save();
+  }
+
+  fileGone(rel: string): void {
+    delete this.state.files[rel];
+    this.uncertain.delete(rel);
+    this.touch();
+  }
+
+  dirGone(rel: string): void {
+    this.dirs.delete(rel);
+    this.touch();
+  }
+
+  /** The final state: exactly the local tree, plus orphans left in place; no pending work. */
+  async finish(local: LocalTree, plan: Plan, keptDirs: string[]): Promise<void> {
+    const files: DeployState['files'] = {};
+    for (const f of local.files.values()) {
+      if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
+    }
+    for (const p of plan.keptOrphans.files) if (this.state.files[p]) files[p] = this.state.files[p];
+    this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
+    this.state = { ...this.state, files, pending: undefined };
+    this.uncertain.clear();
+    await this.save();
+  }
+
+  /** Marks a change and checkpoints when the last save is old enough (in the background). */
+  private touch(): void {
+    this.dirty = true;
+    if (this.saving || Date.now() - this.lastSave < (this.opts.intervalMs ?? 3000)) return;
+    this.saving = this.write().finally(() => {
+      this.saving = undefined;
+    });
+    this.saving.catch((err: unknown) => this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`));
+  }
+
+  /** Saves now, after any save in flight. */
+  async save(): Promise<void> {
+    await this.saving?.catch(() => undefined);
+    await this.write();
+  }
+
+  private async write(): Promise<void> {
+    this.dirty = false;
+    this.lastSave = Date.now();
+    this.state.dirs = [...this.dirs].sort();
+    if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();
+    const data = Buffer.from(serializeState(this.state));
+    const dir = parentOf(this.opts.path) || '/';
+    await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {
+      if (!this.dirMade) await makeDirs(c, dir);
+      this.dirMade = true;
+      await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
+    }, true);
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
+ * the settings that change meaning, and — while a deploy runs — a checkpoint of work in flight.
+ * G4: the state never lists a file that is not on the server with that content.
+ */
+import crypto from 'node:crypto';
+import { DeployError } from './errors.js';
+
+export interface StateFile {
+  size: number;
+  sha256: string;
+}
+
+/** Work a run had started when it last checkpointed; a rerun resumes or cleans it up. */
+export interface Pending {
+  /** Temporary uploads: temp path (relative) → what it holds (a prefix of) and where it goes. */
+  temps: Record<string, { path: string; size: number; sha256: string }>;
+  /** Paths ftpship may have written or begun deleting, content unknown: orphans if gone locally. */
+  uncertain: string[];
+}
+
+export interface DeployState {
+  version: 1;
+  generator: 'ftpship';
+  /** Hash of the settings that change which files are ours (excludes, keeps). */
+  settings: string;
+  updatedAt: string;
+  files: Record<string, StateFile>;
+  dirs: string[];
+  pending?: Pending;
+}
+
+export function emptyState(settings: string): DeployState {
+  return { version: 1, generator: 'ftpship', settings, updatedAt: new Date(0).toISOString(), files: {}, dirs: [] };
+}
+
+export function settingsHash(parts: { exclude: string[]; keep: string[] }): string {
+  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
+ * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
+ */
+export function parseState(text: string, where: string, settings: string): DeployState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(where, `not JSON (${(err as Error).message})`);
+  }
+  if (isObject(raw) && raw.generator === 'ftpship') return checkOwn(raw, where);
+  if (isObject(raw) && Array.isArray(raw.data)) return fromFtpDeployAction(raw.data, where, settings);
+  throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
+}
+
+function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
+  if (raw.version !== 1) throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
+  if (!isObject(raw.files) || !Array.isArray(raw.dirs)) throw corrupt(where, 'missing files or dirs');
+  for (const [p, f] of Object.entries(raw.files)) {
+    if (!isObject(f) || typeof f.size !== 'number' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
+      throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
+    }
+  }
+  const state = raw as unknown as DeployState;
+  if (state.pending && (!isObject(state.pending.temps) || !Array.isArray(state.pending.uncertain))) {
+    throw corrupt(where, 'bad pending section');
+  }
+  return state;
+}
+
+function fromFtpDeployAction(data: unknown[], where: string, settings: string): DeployState {
+  const state = emptyState(settings);
+  for (const rec of data) {
+    if (!isObject(rec) || typeof rec.name !== 'string') throw corrupt(where, 'bad record in data');
+    const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
+    if (rec.type === 'folder') state.dirs.push(name);
+    else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
+      state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
+    }
+  }
+  return state;
+}
+
+export function serializeState(state: DeployState): string {
+  return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
+}
+
+function corrupt(where: string, why: string): DeployError {
+  return new DeployError(
+    `the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
+      `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
+  );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
