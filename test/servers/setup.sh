@@ -85,10 +85,12 @@ mkdir -p "$WORK/home"
 chmod 755 "$WORK/home"
 for u in $USERS; do
   home="$WORK/home/${u#ftpship_}"
+  # pure-ftpd refuses (530) a user whose shell is not in /etc/shells; the others do not check.
+  shell=/usr/sbin/nologin; [ "$u" = ftpship_pure ] && shell=/bin/sh
   if ! id "$u" >/dev/null 2>&1; then
-    useradd -M -d "$home" -s /usr/sbin/nologin "$u"
-  else
-    usermod -d "$home" "$u" >/dev/null
+    useradd -M -U -d "$home" -s "$shell" "$u"
+  elif [ "$(getent passwd "$u" | cut -d: -f6,7)" != "$home:$shell" ]; then
+    usermod -d "$home" -s "$shell" "$u" >/dev/null   # fails while the user has a live session
   fi
   echo "$u:$PASSWORD" | chpasswd
   mkdir -p "$home"

@@ -1,0 +1,98 @@
+/**
+ * What the CLI prints: human lines and progress on stderr (a live bar on a TTY, plain lines otherwise),
+ * the JSON report on stdout. Every line passes through `redact`, so a password never reaches the terminal.
+ */
+import cliProgress from 'cli-progress';
+import type { Progress, Reporter } from './engine/index.js';
+import { formatBytes } from './engine/index.js';
+
+export interface OutputOptions {
+  quiet: boolean;
+  verbose: boolean;
+  /** Secrets to mask in every line. */
+  secrets: string[];
+  stderr?: NodeJS.WriteStream;
+}
+
+export class CliOutput {
+  private bar?: cliProgress.SingleBar;
+  private lastPlain = 0;
+  private readonly started = Date.now();
+  private readonly err: NodeJS.WriteStream;
+
+  constructor(private readonly o: OutputOptions) {
+    this.err = o.stderr ?? process.stderr;
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.o.secrets) if (s && s.length > 0) out = out.split(s).join('***');
+    return out;
+  }
+
+  line(text: string): void {
+    if (this.o.quiet) return;
+    this.bar?.stop();
+    this.bar = undefined;
+    this.err.write(`${this.redact(text)}\n`);
+  }
+
+  /** Warnings and errors show even with --quiet. */
+  warn(text: string): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.err.write(`${this.redact(`warning: ${text}`)}\n`);
+  }
+
+  error(text: string): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.err.write(`${this.redact(`ftpship: error: ${text}`)}\n`);
+  }
+
+  reporter(): Reporter {
+    return {
+      info: (m) => this.line(m),
+      warn: (m) => this.warn(m),
+      debug: (m) => this.o.verbose && this.line(m),
+      protocol: this.o.verbose ? (l) => this.line(l) : undefined,
+      progress: (p) => this.progress(p),
+    };
+  }
+
+  private progress(p: Progress): void {
+    if (this.o.quiet) return;
+    if (this.err.isTTY && !this.o.verbose) {
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: this.err,
+            format: '{bar} {value}/{total} files | {sent} of {size} | {rate}/s | ETA {eta_formatted}',
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(p.filesTotal, 0, { sent: '0 B', size: formatBytes(p.bytesTotal), rate: '0 B' });
+      }
+      this.bar.update(p.filesDone, { sent: formatBytes(p.bytesDone), rate: formatBytes(this.rate(p)) });
+      if (p.filesDone >= p.filesTotal) {
+        this.bar.stop();
+        this.bar = undefined;
+      }
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastPlain < 2000 && p.filesDone < p.filesTotal) return;
+    this.lastPlain = now;
+    this.err.write(`${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`);
+  }
+
+  private rate(p: Progress): number {
+    return Math.round(p.bytesDone / Math.max(0.001, (Date.now() - this.started) / 1000));
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
+}

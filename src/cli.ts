@@ -1,0 +1,161 @@
+/** The `ftpship` command: deploy, plan, demo. Exit codes: 0 done, 1 failed, 2 usage/config, 3 refused by a guard. */
+import fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { CliOutput } from './cli-output.js';
+import { ConfigError, deploy, exitCodeOf, formatPlan, formatSummary, type DeployOptions } from './engine/index.js';
+import { parseTarget, redactUrl } from './url.js';
+
+interface DeployFlags {
+  dryRun?: boolean;
+  json?: boolean;
+  parallel?: string;
+  exclude?: string[];
+  keep?: string[];
+  delete: boolean;
+  maxDelete?: string;
+  state?: string;
+  atomic: boolean;
+  insecure?: boolean;
+  ca?: string;
+  active?: boolean;
+  timeout?: string;
+  retries?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+  passwordStdin?: boolean;
+  resetState?: boolean;
+  verify?: boolean;
+}
+
+const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
+
+function addDeployOptions(cmd: Command): Command {
+  return cmd
+    .argument('<local-dir>', 'the folder to publish')
+    .argument('<url>', 'ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS) user@host[:port]/folder')
+    .option('--json', 'print the JSON report on stdout')
+    .option('--parallel <n>', 'connections sharing the queue (default 4)')
+    .option('--exclude <glob>', 'leave matching local paths out (repeatable)', collect)
+    .option('--keep <glob>', 'never delete matching remote paths (repeatable)', collect)
+    .option('--no-delete', 'leave orphaned files on the server')
+    .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
+    .option('--state <path>', 'state file on the server, absolute or relative to the folder')
+    .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
+    .option('--no-atomic', 'write changed files in place (no temp + rename): faster, visitors may see torn files')
+    .option('--insecure', 'do not verify the TLS certificate (unsafe)')
+    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
+    .option('--active', 'active mode: the server connects back (EPRT/PORT)')
+    .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
+    .option('--retries <n>', 'retries of transient failures (default 5)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--verbose', 'log the FTP dialogue (PASS redacted)')
+    .option('--quiet', 'print only warnings and errors');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('ftpship')
+    .description('Fast, safe FTP/FTPS deploys. Password from FTPSHIP_PASSWORD or --password-stdin.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let code = 0;
+  const run = async (dry: boolean, localDir: string, url: string, flags: DeployFlags): Promise<void> => {
+    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun });
+  };
+  addDeployOptions(program.command('deploy').description('deploy a folder'))
+    .addOption(new Option('--dry-run', 'plan only: change nothing'))
+    .action(async (l: string, u: string, f: DeployFlags) => run(false, l, u, f));
+  addDeployOptions(program.command('plan').description('show what deploy would do (same as deploy --dry-run)')).action(
+    async (l: string, u: string, f: DeployFlags) => run(true, l, u, f),
+  );
+  program
+    .command('demo')
+    .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
+    .action(async () => {
+      const { runDemo } = await import('./demo.js');
+      code = await runDemo();
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  return code;
+}
+
+async function runDeploy(localDir: string, url: string, flags: DeployFlags): Promise<number> {
+  const secrets: string[] = [];
+  const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
+  try {
+    const options = await buildOptions(localDir, url, flags, out, secrets);
+    const report = await deploy(options, out.reporter());
+    out.stop();
+    if (options.dryRun) for (const l of formatPlan(report)) out.line(l);
+    out.line(formatSummary(report));
+    if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
+    return 0;
+  } catch (err) {
+    out.error((err as Error).message ?? String(err));
+    return exitCodeOf(err);
+  }
+}
+
+async function buildOptions(localDir: string, url: string, f: DeployFlags, out: CliOutput, secrets: string[]): Promise<DeployOptions> {
+  const target = parseTarget(url);
+  if (target.password) {
+    secrets.push(target.password);
+    out.warn(`the URL ${redactUrl(url)} holds a password; prefer FTPSHIP_PASSWORD or --password-stdin (URLs end up in shell history and logs)`);
+  }
+  const password = f.passwordStdin ? await readStdin() : (process.env.FTPSHIP_PASSWORD ?? target.password);
+  if (password) secrets.push(password);
+  let ca: Buffer | undefined;
+  if (f.ca) {
+    try {
+      ca = fs.readFileSync(f.ca);
+    } catch (err) {
+      throw new ConfigError(`cannot read the CA file ${JSON.stringify(f.ca)}: ${(err as Error).message}; give a PEM certificate file`);
+    }
+  }
+  if (f.insecure && target.secure) out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  return {
+    localDir,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password,
+    secure: target.secure,
+    tls: { ca, rejectUnauthorized: !f.insecure },
+    remoteDir: target.remoteDir,
+    active: !!f.active,
+    dryRun: !!f.dryRun,
+    parallel: num('--parallel', f.parallel),
+    exclude: f.exclude,
+    keep: f.keep,
+    delete: f.delete,
+    maxDelete: num('--max-delete', f.maxDelete),
+    statePath: f.state,
+    atomic: f.atomic,
+    timeoutMs: num('--timeout', f.timeout),
+    retries: num('--retries', f.retries),
+    resetState: !!f.resetState,
+    verify: !!f.verify,
+  };
+}
+
+function num(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a whole number; e.g. ${flag} 4`);
+  }
+  return n;
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new ConfigError('--password-stdin needs the password piped in, e.g. echo "$PW" | ftpship deploy …');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!text) throw new ConfigError('--password-stdin read an empty password; pipe the password in');
+  return text;
+}

@@ -1,0 +1,51 @@
+/** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
+import { ConfigError } from './engine/errors.js';
+
+export interface Target {
+  host: string;
+  port: number;
+  user: string;
+  /** Present only when the URL carried one (which works, but warns). */
+  password?: string;
+  secure: false | 'explicit' | 'implicit';
+  /** Folder on the server: relative to the login folder, or absolute when the URL path starts with `//`. */
+  remoteDir: string;
+}
+
+const SCHEMES: Record<string, Target['secure']> = { 'ftp:': false, 'ftpes:': 'explicit', 'ftps:': 'implicit' };
+
+export function parseTarget(text: string): Target {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`malformed URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftpes://user@ftp.example.com/public_html`);
+  }
+  const secure = SCHEMES[url.protocol];
+  if (secure === undefined) {
+    throw new ConfigError(`unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`);
+  }
+  if (!url.hostname) throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`);
+  const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
+  // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
+  const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+  let remoteDir: string;
+  try {
+    remoteDir = rawPath.startsWith('//') ? decodeURIComponent(rawPath.slice(1)) : decodeURIComponent(rawPath.replace(/^\//, ''));
+  } catch {
+    throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
+  }
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    user: url.username ? decodeURIComponent(url.username) : 'anonymous',
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    secure,
+    remoteDir,
+  };
+}
+
+/** The URL with any password replaced by ***, for messages. */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^/:@]*):[^@/]*@/i, '$1:***@');
+}

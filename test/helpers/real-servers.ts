@@ -1,0 +1,59 @@
+// Real FTP servers on loopback (pure-ftpd, vsftpd, proftpd), started by test/servers/start.sh, which writes
+// test/servers/.env.json. Tests that need them call loadRealServers() and skip when it returns undefined.
+import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RealServer {
+  /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit. */
+  name: string;
+  software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Absolute local path of the user's FTP root (the server chroots there): inspect files directly. */
+  home: string;
+  uid: number;
+  gid: number;
+  /** AUTH TLS offered (never required: plain FTP works too). */
+  explicitTls: boolean;
+  /** TLS from the first byte (the port speaks nothing else). */
+  implicitTls: boolean;
+  mlsd: boolean;
+  /** REST + STOR and APPE allowed (proftpd's default answers 451). */
+  resume: boolean;
+  /** TLS data connections must reuse the control connection's session (else 522 / 425). */
+  tlsSessionReuseRequired: boolean;
+  pasvPorts: [number, number];
+  /** Listings stop silently after this many entries (pure-ftpd's -L default); null: no limit. */
+  listLimit: number | null;
+}
+
+export interface RealServers {
+  pure: RealServer;
+  vsftpd: RealServer;
+  vsftpdImplicit: RealServer;
+  proftpd: RealServer;
+  proftpdResume: RealServer;
+  /** Only when proftpd's implicit TLS came up. */
+  proftpdImplicit?: RealServer;
+  /** PEM certificate of all servers (self-signed, CN=localhost, SAN localhost + 127.0.0.1): use as CA. */
+  ca: string;
+}
+
+export const ENV_JSON = join(dirname(fileURLToPath(import.meta.url)), '..', 'servers', '.env.json');
+
+/** The servers described by test/servers/.env.json, or undefined when start.sh has not run. */
+export function loadRealServers(): RealServers | undefined {
+  if (!existsSync(ENV_JSON)) return undefined;
+  return JSON.parse(readFileSync(ENV_JSON, 'utf8')) as RealServers;
+}
+
+/** Empties the server's FTP root, keeping the folder itself, owned by the FTP user. */
+export function resetHome(server: RealServer): void {
+  for (const entry of readdirSync(server.home)) {
+    rmSync(join(server.home, entry), { recursive: true, force: true });
+  }
+  chownSync(server.home, server.uid, server.gid);
+}

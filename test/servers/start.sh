@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Starts the real FTP servers used by the integration tests on 127.0.0.1 (run setup.sh first, as root).
+# Stops any instance it started before, waits for each to answer 220, then writes test/servers/.env.json.
+# Ports: see README.md in this folder.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORK="${FTPSHIP_SERVERS_DIR:-/tmp/ftpship-servers}"
+ROOT="$WORK/root"          # unpacked vsftpd / proftpd
+RUN="$WORK/run"            # configs, pid files, scoreboards
+LOG="$WORK/log"
+CERT="$WORK/cert.pem"
+KEY="$WORK/key.pem"
+PASSWORD="ftpship-pass"
+ENV_JSON="$HERE/.env.json"
+
+if [ ! -x "$ROOT/usr/sbin/vsftpd" ] || [ ! -s "$CERT" ] || ! command -v pure-ftpd >/dev/null; then
+  echo "start.sh: run test/servers/setup.sh first" >&2; exit 1
+fi
+
+"$HERE/stop.sh" >/dev/null 2>&1 || true
+rm -f "$ENV_JSON"
+mkdir -p "$RUN" "$LOG" /var/run/vsftpd/empty
+chmod 755 "$RUN"   # proftpd refuses a world-writable scoreboard directory
+
+home_of() { echo "$WORK/home/$1"; }
+user_of() { echo "ftpship_$1"; }
+
+# start_bg NAME CMD... : run CMD in the foreground of its own session, detached, pid in $RUN/NAME.pid
+start_bg() {
+  local name="$1"; shift
+  setsid "$@" >"$LOG/$name.out" 2>&1 </dev/null &
+  echo $! > "$RUN/$name.pid"
+}
+
+# --- pure-ftpd: plain + explicit TLS, MLSD, resume ---------------------------------------------------
+# -A chroot to home, -E no anonymous, -j create home, -Y 1 TLS optional, -2 cert file (key+cert),
+# -P address sent in PASV replies, -g pid file, -B daemonize. Logs go to syslog (none here).
+pure-ftpd -S 127.0.0.1,2121 -p 40000:40099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
+  -2 "$WORK/pure-ftpd.pem" -g "$RUN/pure.pid" -B >"$LOG/pure.out" 2>&1
+
+# --- vsftpd: explicit TLS (optional) on 2122, implicit TLS on 2990 -----------------------------------
+vsftpd_conf() { # NAME PORT PASV_MIN PASV_MAX IMPLICIT
+  cat <<CONF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$2
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+chroot_local_user=YES
+allow_writeable_chroot=YES
+secure_chroot_dir=/var/run/vsftpd/empty
+pam_service_name=ftpship-vsftpd
+seccomp_sandbox=NO
+pasv_enable=YES
+pasv_min_port=$3
+pasv_max_port=$4
+pasv_address=127.0.0.1
+userlist_enable=NO
+use_localtime=NO
+xferlog_enable=YES
+vsftpd_log_file=$LOG/$1.log
+log_ftp_protocol=YES
+ssl_enable=YES
+implicit_ssl=$5
+rsa_cert_file=$CERT
+rsa_private_key_file=$KEY
+ssl_ciphers=HIGH
+force_local_data_ssl=NO
+force_local_logins_ssl=NO
+require_ssl_reuse=YES
+CONF
+}
+vsftpd_conf vsftpd 2122 40100 40199 NO > "$RUN/vsftpd.conf"
+vsftpd_conf vsftpdImplicit 2990 40200 40299 YES > "$RUN/vsftpdImplicit.conf"
+start_bg vsftpd "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpd.conf"
+start_bg vsftpdImplicit "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdImplicit.conf"
+
+# --- proftpd: explicit TLS, resume refused (2123); resume allowed (2124); implicit TLS (2991) ---------
+proftpd_conf() { # NAME PORT PASV_MIN PASV_MAX EXTRA
+  cat <<CONF
+ServerName "ftpship $1"
+ServerType standalone
+DefaultServer on
+DefaultAddress 127.0.0.1
+SocketBindTight on
+Port $2
+UseIPv6 off
+PassivePorts $3 $4
+User nobody
+Group nogroup
+Umask 022
+DefaultRoot ~
+RequireValidShell off
+WtmpLog off
+UseReverseDNS off
+MaxInstances 50
+ScoreboardFile $RUN/$1.scoreboard
+PidFile $RUN/$1.pid
+SystemLog $LOG/$1.log
+TransferLog $LOG/$1.xfer.log
+ModulePath $ROOT/usr/lib/proftpd
+<IfModule mod_auth_pam.c>
+  AuthPAM off
+</IfModule>
+<IfModule mod_delay.c>
+  DelayEngine off
+</IfModule>
+<IfModule mod_cap.c>
+  CapabilitiesEngine off
+</IfModule>
+LoadModule mod_tls.c
+<IfModule mod_tls.c>
+  TLSEngine on
+  TLSLog $LOG/$1.tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $CERT
+  TLSRSACertificateKeyFile $KEY
+  TLSRequired off
+  TLSVerifyClient off
+$5
+</IfModule>
+<Directory />
+  AllowOverwrite on
+</Directory>
+CONF
+}
+proftpd_conf proftpd 2123 40300 40399 "" > "$RUN/proftpd.conf"
+proftpd_conf proftpdResume 2124 40400 40499 "" > "$RUN/proftpdResume.conf"
+echo "AllowStoreRestart on" >> "$RUN/proftpdResume.conf"
+proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$RUN/proftpdImplicit.conf"
+for n in proftpd proftpdResume proftpdImplicit; do
+  "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
+done
+
+# --- wait for a 220 greeting on each --------------------------------------------------------------------
+# One connection; exit 0 if the first reply line is a 220 (implicit TLS: after the handshake).
+PROBE='
+const [port, implicit] = process.argv.slice(1);
+const opts = { host: "127.0.0.1", port: Number(port), rejectUnauthorized: false };
+const mod = await import(implicit === "true" ? "node:tls" : "node:net");
+const s = mod.connect(opts);
+let buf = "";
+const done = (ok) => { s.destroy(); process.exit(ok ? 0 : 1); };
+s.setTimeout(2000, () => done(false));
+s.on("error", () => done(false));
+s.on("data", (d) => { buf += d; if (buf.includes("\n")) done(buf.startsWith("220")); });
+'
+greets() { # PORT IMPLICIT
+  node --input-type=module -e "$PROBE" "$1" "$2" >/dev/null 2>&1
+}
+wait_220() { # NAME PORT IMPLICIT
+  local deadline=$((SECONDS + 10))
+  until greets "$2" "$3"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "start.sh: $1 did not answer 220 on port $2 within 10s" >&2
+      for f in "$LOG/$1".*; do [ -e "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }; done
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+failed=0
+wait_220 pure 2121 false || failed=1
+wait_220 vsftpd 2122 false || failed=1
+wait_220 vsftpdImplicit 2990 true || failed=1
+wait_220 proftpd 2123 false || failed=1
+wait_220 proftpdResume 2124 false || failed=1
+implicit_pro=true
+wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
+if [ "$failed" != 0 ]; then exit 1; fi
+
+# --- .env.json ----------------------------------------------------------------------------------------
+entry() { # KEY HOMEKEY PORT SOFTWARE EXPLICIT IMPLICIT MLSD RESUME REUSE PASVMIN PASVMAX LISTLIMIT
+  local user home uid gid
+  user="$(user_of "$2")"; home="$(home_of "$2")"; uid="$(id -u "$user")"; gid="$(id -g "$user")"
+  cat <<JSON
+  "$1": {
+    "name": "$1", "software": "$4", "host": "127.0.0.1", "port": $3,
+    "user": "$user", "password": "$PASSWORD", "home": "$home", "uid": $uid, "gid": $gid,
+    "explicitTls": $5, "implicitTls": $6, "mlsd": $7, "resume": $8, "tlsSessionReuseRequired": $9,
+    "pasvPorts": [${10}, ${11}], "listLimit": ${12}
+  },
+JSON
+}
+{
+  echo "{"
+  entry pure pure 2121 pure-ftpd true false true true false 40000 40099 10000
+  entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
+  entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
+  entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
+  entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
+  if [ "$implicit_pro" = true ]; then
+    entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
+  fi
+  echo "  \"ca\": \"$CERT\""
+  echo "}"
+} > "$ENV_JSON.tmp"
+mv "$ENV_JSON.tmp" "$ENV_JSON"
+echo "start.sh: servers up (proftpd implicit TLS: $implicit_pro); wrote $ENV_JSON"
