@@ -11,16 +11,21 @@ import { ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type ProgressInfo } from './transfer.js';
 import { parseMlsdTime } from './list.js';
 
+/** Options of {@link FtpClient.connect}; every one has a documented default. */
 export interface FtpConnectOptions {
+  /** Host name or IP address of the server. */
   host: string;
   /** Defaults to 21, or 990 for implicit TLS. */
   port?: number;
+  /** Default `anonymous`. */
   user?: string;
+  /** Sent only when the server asks (331); never logged nor put in an error (`PASS ***`). */
   password?: string;
   /** Sent with ACCT only when the server asks for it (332). */
   account?: string;
   /** false: plain FTP; 'explicit': AUTH TLS on the control port (RFC 4217); 'implicit': TLS from the first byte. */
   secure?: false | 'explicit' | 'implicit';
+  /** Certificate checks for `secure`; verified against the system CAs plus `ca` by default. */
   tls?: FtpTlsOptions;
   /** Default true: EPSV, then PASV. false: active mode, EPRT then PORT (the server connects to us). */
   passive?: boolean;
@@ -32,24 +37,38 @@ export interface FtpConnectOptions {
   socketFactory?: SocketFactory;
   /** Cap on a listing's size; hostile servers could otherwise exhaust memory. Default 40 MiB. */
   maxListingBytes?: number;
+  /** Cap on one control reply; a longer one closes the client with FtpProtocolError. Default 64 KiB. */
+  maxReplyBytes?: number;
 }
 
+/** Options of {@link FtpClient.upload}. */
 export interface UploadOptions {
-  /** Resume: send `REST offset` before STOR; the source supplies the bytes from `offset` on. */
+  /**
+   * Resume: send `REST offset` right before STOR; the source supplies the bytes from `offset` on and the
+   * server writes them there. A 4xx/5xx to REST (proftpd without AllowStoreRestart) is an FtpReplyError.
+   */
   offset?: number;
-  /** Use APPE (append) instead of STOR. */
+  /** Use APPE (append to the remote file) instead of STOR. Ignores `offset`. */
   append?: boolean;
+  /** Called as bytes are sent. */
   onProgress?: (info: ProgressInfo) => void;
 }
 
+/** Options of {@link FtpClient.download}. */
 export interface DownloadOptions {
-  /** Resume: send `REST offset` before RETR; the sink receives the bytes from `offset` on. */
+  /** Resume: send `REST offset` right before RETR; the sink receives the bytes from `offset` on. */
   offset?: number;
+  /** Called as bytes arrive. */
   onProgress?: (info: ProgressInfo) => void;
 }
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 
+/**
+ * An FTP/FTPS client session, like Python's ftplib.FTP. Create it with {@link FtpClient.connect}.
+ * Errors: FtpReplyError (refused; still usable), FtpArgumentError (refused before sending; still usable);
+ * anything else closes the client, and later calls throw FtpClosedError "closed: <cause>".
+ */
 export class FtpClient {
   private readonly data: DataSettings;
   private feats = new Map<string, string>();
@@ -72,6 +91,7 @@ export class FtpClient {
       log: options.log,
       socketFactory: options.socketFactory,
       implicitTls: options.secure === 'implicit' ? tlsOptions : undefined,
+      maxReplyBytes: options.maxReplyBytes,
     });
     const client = new FtpClient(connection, options);
     try {
@@ -85,7 +105,9 @@ export class FtpClient {
 
   private async handshake(tlsOptions: FtpTlsOptions): Promise<void> {
     const c = this.connection;
-    await c.expectReply('', 2);
+    // 120 "ready in nnn minutes" comes before the 220; a 421 (too many connections) is a refusal.
+    let greeting = await c.expectReply('(greeting)', [1, 2]);
+    while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
     if (this.options.secure === 'explicit') {
       // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
       await c.request('AUTH TLS', ReplyCode.AuthOk);
@@ -129,7 +151,7 @@ export class FtpClient {
     return new Map(this.feats);
   }
 
-  /** Sends any command and returns the reply, whatever its code. */
+  /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
   async send(command: string): Promise<FtpReply> {
     return this.exclusive(async () => {
       this.connection.send(command);
@@ -137,6 +159,7 @@ export class FtpClient {
     });
   }
 
+  /** The current remote directory (PWD); `""` inside the path is unquoted. */
   async pwd(): Promise<string> {
     const reply = await this.run('PWD', 257);
     const m = /"((?:[^"]|"")*)"/.exec(reply.message);
@@ -144,22 +167,27 @@ export class FtpClient {
     return m[1].replace(/""/g, '"');
   }
 
+  /** Changes the remote directory (CWD). */
   async cwd(path: string): Promise<void> {
     await this.run(`CWD ${path}`, 2);
   }
 
+  /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
   async mkd(path: string): Promise<void> {
     await this.run(`MKD ${path}`, 2);
   }
 
+  /** Removes an empty directory (RMD). */
   async rmd(path: string): Promise<void> {
     await this.run(`RMD ${path}`, 2);
   }
 
+  /** Deletes a file (DELE). */
   async delete(path: string): Promise<void> {
     await this.run(`DELE ${path}`, 2);
   }
 
+  /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
   async rename(from: string, to: string): Promise<void> {
     await this.exclusive(async () => {
       await this.connection.request(`RNFR ${from}`, 350);
@@ -167,6 +195,7 @@ export class FtpClient {
     });
   }
 
+  /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
   async size(path: string): Promise<number> {
     const reply = await this.run(`SIZE ${path}`, 213);
     const size = Number(reply.message.trim());
@@ -174,6 +203,7 @@ export class FtpClient {
     return size;
   }
 
+  /** A file's modification time (MDTM, RFC 3659), UTC. */
   async mdtm(path: string): Promise<Date> {
     const reply = await this.run(`MDTM ${path}`, 213);
     const date = parseMlsdTime(reply.message.trim());
@@ -216,23 +246,29 @@ export class FtpClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  /** Uploads `source` to `remotePath`; returns the bytes sent. */
+  /**
+   * Uploads `source` to `remotePath`; resolves with the bytes sent once the data connection has ended and
+   * the server has confirmed (2xx), in whichever order they come.
+   */
   async upload(remotePath: string, source: Readable | Buffer, options: UploadOptions = {}): Promise<number> {
     return this.exclusive(async () => {
-      if (options.offset) await this.connection.request(`REST ${options.offset}`, 350);
       const verb = options.append ? 'APPE' : 'STOR';
       return transfer(this.connection, this.data, `${verb} ${remotePath}`, {
         source,
+        restartAt: options.append ? undefined : options.offset,
         onProgress: options.onProgress,
       });
     });
   }
 
-  /** Downloads `remotePath` into `sink` (not ended); returns the bytes received. */
+  /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
   async download(remotePath: string, sink: Writable, options: DownloadOptions = {}): Promise<number> {
     return this.exclusive(async () => {
-      if (options.offset) await this.connection.request(`REST ${options.offset}`, 350);
-      return transfer(this.connection, this.data, `RETR ${remotePath}`, { sink, onProgress: options.onProgress });
+      return transfer(this.connection, this.data, `RETR ${remotePath}`, {
+        sink,
+        restartAt: options.offset,
+        onProgress: options.onProgress,
+      });
     });
   }
 
@@ -252,6 +288,7 @@ export class FtpClient {
     this.connection.close(new Error('the client was closed'));
   }
 
+  /** True once the client is closed (quit, close, or an error that ended the session). */
   get closed(): boolean {
     return this.connection.closed;
   }

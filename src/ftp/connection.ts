@@ -27,11 +27,16 @@ export interface FtpTlsOptions {
   maxVersion?: tls.SecureVersion;
 }
 
+/** Receives one line per command sent (`> …`, PASS redacted), reply received (`< …`) and event (`! …`). */
 export type Logger = (line: string) => void;
 
-/** Opens a TCP socket; replaceable in tests (STYLE practice 6). */
+/**
+ * Opens a TCP socket, for the control connection and for passive data connections; replaceable in tests
+ * (STYLE practice 6), e.g. to record which host a data connection goes to.
+ */
 export type SocketFactory = (host: string, port: number) => net.Socket;
 
+/** `net.connect`. */
 export const defaultSocketFactory: SocketFactory = (host, port) => net.connect({ host, port });
 
 interface Waiter {
@@ -40,6 +45,19 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+/** Options of {@link FtpConnection.open}. */
+export interface FtpConnectionOptions {
+  /** Time allowed to connect and for each reply. */
+  timeoutMs: number;
+  log?: Logger;
+  /** TLS from the first byte (implicit FTPS, port 990). */
+  implicitTls?: FtpTlsOptions;
+  socketFactory?: SocketFactory;
+  /** Cap on one control reply; default 64 KiB. */
+  maxReplyBytes?: number;
+}
+
+/** The control connection (STYLE practice 1): replies in, commands out, one close path for every failure. */
 export class FtpConnection {
   /** The current control socket (plain, or TLS after AUTH TLS / implicit TLS). */
   socket: net.Socket;
@@ -58,28 +76,29 @@ export class FtpConnection {
     readonly timeoutMs: number,
     readonly log: Logger = () => {},
     readonly maxReplyBytes = DEFAULT_MAX_REPLY_BYTES,
+    /** Also used for passive data connections. */
+    readonly socketFactory: SocketFactory = defaultSocketFactory,
   ) {
     this.socket = socket;
     this.attach(socket);
   }
 
   /** Connects a plain (or implicit-TLS) socket and waits for it to be established. */
-  static async open(
-    host: string,
-    port: number,
-    opts: { timeoutMs: number; log?: Logger; implicitTls?: FtpTlsOptions; socketFactory?: SocketFactory },
-  ): Promise<FtpConnection> {
-    const raw = (opts.socketFactory ?? defaultSocketFactory)(host, port);
+  static async open(host: string, port: number, opts: FtpConnectionOptions): Promise<FtpConnection> {
+    const factory = opts.socketFactory ?? defaultSocketFactory;
+    const raw = factory(host, port);
     const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
-    const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log);
+    const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
     await conn.waitForConnect(opts.implicitTls !== undefined, port);
     return conn;
   }
 
+  /** True once closed, by close() or by an error. */
   get closed(): boolean {
     return this.closedBy !== undefined;
   }
 
+  /** True when the control connection is TLS (explicit after AUTH TLS, or implicit). */
   get isTls(): boolean {
     return this.socket instanceof tls.TLSSocket;
   }
@@ -96,7 +115,10 @@ export class FtpConnection {
     this.socket.write(`${command}\r\n`);
   }
 
-  /** Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself). */
+  /**
+   * Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself).
+   * No reply in time closes the connection with an FtpTimeoutError.
+   */
   async readReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
     this.assertOpen();
     const queued = this.queue.shift();
@@ -136,19 +158,24 @@ export class FtpConnection {
     await this.waitForConnect(true, plain.remotePort ?? 0);
   }
 
-  /** Closes the connection; pending and later calls fail with "closed: <cause>". Idempotent. */
+  /**
+   * Closes the connection. A pending call fails with `cause` itself (the timeout, the socket error), later
+   * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins.
+   */
   close(cause: Error = new Error('the client was closed')): void {
     if (this.closedBy) return;
     this.closedBy = cause;
     this.log(`! closed: ${cause.message}`);
-    const closedError = new FtpClosedError(cause);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(closedError);
+      w.reject(cause);
     }
+    this.buffer = '';
+    this.queue.length = 0;
     this.socket.destroy();
   }
 
+  /** Throws FtpClosedError ("closed: <cause>") once the connection is closed. */
   assertOpen(): void {
     if (this.closedBy) throw new FtpClosedError(this.closedBy);
   }
@@ -168,6 +195,13 @@ export class FtpConnection {
   private onData(chunk: Buffer): void {
     if (this.closedBy) return;
     this.buffer += this.decoder.decode(chunk, { stream: true });
+    // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
+    if (!chunk.includes(0x0a)) {
+      if (this.buffer.length > this.maxReplyBytes) {
+        this.close(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`));
+      }
+      return;
+    }
     let parsed;
     try {
       parsed = parseReplies(this.buffer, this.maxReplyBytes);
@@ -216,7 +250,10 @@ export class FtpConnection {
   }
 }
 
-/** TLS options for control and data sockets: verified by default, SNI and name check on the control host. */
+/**
+ * TLS options for control and data sockets: verified by default, SNI and name check on the control host.
+ * Data sockets pass the control connection's `session` (vsftpd, ProFTPD and FileZilla Server require reuse).
+ */
 export function tlsConnectOptions(host: string, options: FtpTlsOptions, socket?: net.Socket, session?: Buffer): tls.ConnectionOptions {
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   return {

@@ -39,14 +39,16 @@ export const mlsdFormat: ListingFormat = {
       if (eq > 0) facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
     }
     const name = line.slice(space + 1);
-    const rawType = (facts.get('type') ?? '').toLowerCase();
+    const typeFact = facts.get('type') ?? '';
+    const rawType = typeFact.toLowerCase();
     if (rawType === 'cdir' || rawType === 'pdir') return undefined;
     const unixType = (facts.get('unix.type') ?? rawType).toLowerCase();
     let type: EntryType = 'other';
     if (rawType === 'file') type = 'file';
     else if (rawType === 'dir') type = 'dir';
     if (/^os\.unix=(symlink|slink)/.test(rawType) || unixType === 'symlink' || unixType === 'slink') type = 'link';
-    const target = /^os\.unix=slink:(.*)$/.exec(rawType)?.[1];
+    // The target keeps its case: only the fact name is case-insensitive (RFC 3659 7.5).
+    const target = /^os\.unix=slink:(.*)$/i.exec(typeFact)?.[1] || undefined;
     const modify = facts.get('modify');
     return { name, type, size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0, modifiedAt: parseMlsdTime(modify), target };
   },

@@ -25,8 +25,10 @@ export function parsePasv(message: string): { host: string; port: number } {
 
 /** Formats the EPRT argument `|1|132.235.1.2|6275|` (or `|2|…|` for IPv6). */
 export function formatEprt(host: string, port: number): string {
-  const family = host.includes(':') ? 2 : 1;
-  return `|${family}|${host}|${port}|`;
+  // An IPv4-mapped IPv6 address (a dual-stack socket) is announced as plain IPv4.
+  const addr = host.replace(/^::ffff:(?=\d+\.)/i, '');
+  const family = addr.includes(':') ? 2 : 1;
+  return `|${family}|${addr}|${port}|`;
 }
 
 /** Formats the PORT argument `h1,h2,h3,h4,p1,p2`; IPv4 only. */

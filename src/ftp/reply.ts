@@ -6,6 +6,7 @@
  */
 import { FtpProtocolError } from './errors.js';
 
+/** One complete control reply. */
 export interface FtpReply {
   /** Three-digit reply code. */
   code: number;
@@ -13,6 +14,7 @@ export interface FtpReply {
   message: string;
 }
 
+/** What {@link parseReplies} returns. */
 export interface ParsedReplies {
   /** The complete replies found, in order. */
   replies: FtpReply[];
@@ -23,9 +25,14 @@ export interface ParsedReplies {
 /** basic-ftp 5.3 caps a reply at 64 KiB; a hostile server could otherwise grow our buffer forever. */
 export const DEFAULT_MAX_REPLY_BYTES = 64 * 1024;
 
-const FIRST_LINE = /^(\d{3})(?:([ -])(.*))?$/s;
+/** A reply's first line: a code whose first digit is 1–5 (RFC 959 4.2), then space, hyphen or nothing. */
+const FIRST_LINE = /^([1-5]\d{2})(?:([ -])(.*))?$/s;
 
-/** Splits buffered control-connection text into complete replies. Throws FtpProtocolError on garbage. */
+/**
+ * Splits buffered control-connection text into complete replies and the unconsumed rest.
+ * Throws FtpProtocolError on a line that is not a reply, and when one reply (complete or not) exceeds
+ * `maxReplyBytes` characters.
+ */
 export function parseReplies(text: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES): ParsedReplies {
   const replies: FtpReply[] = [];
   let start = 0;
@@ -68,7 +75,7 @@ function tooLong(max: number): FtpProtocolError {
   return new FtpProtocolError(`server reply longer than ${max} bytes; refusing to buffer more`);
 }
 
-/** Named reply codes used by the client. */
+/** Named reply codes used by the client (RFC 959 4.2.2, RFC 2428, RFC 4217). */
 export const ReplyCode = {
   RestartMarker: 110,
   DataConnectionOpen: 125,
@@ -93,8 +100,11 @@ export const ReplyCode = {
   FileUnavailable: 550,
 } as const;
 
+/** 1xx: the command was accepted and another reply will follow. */
 export const isPreliminary = (code: number): boolean => code >= 100 && code < 200;
+/** 2xx: the command succeeded. */
 export const isPositiveCompletion = (code: number): boolean => code >= 200 && code < 300;
+/** 3xx: the command was accepted and the server waits for the next one (PASS, RNTO, STOR after REST). */
 export const isPositiveIntermediate = (code: number): boolean => code >= 300 && code < 400;
 
 /** Does `code` match the expectation prefix? 2 = any 2xx, 35 = 350–359, 350 = exactly 350 (STYLE practice 2). */

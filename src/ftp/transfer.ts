@@ -9,18 +9,23 @@ import { Readable, Writable } from 'node:stream';
 import { FtpReplyError, FtpTimeoutError } from './errors.js';
 import { tlsConnectOptions, type FtpConnection, type FtpTlsOptions } from './connection.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
-import { isPositiveCompletion, isPreliminary, type FtpReply } from './reply.js';
+import { isPositiveCompletion, isPreliminary, ReplyCode } from './reply.js';
 
 /** How data connections are made; the working strategy is remembered per client. */
 export interface DataSettings {
+  /** true: EPSV/PASV (we connect); false: EPRT/PORT (the server connects to us). */
   passive: boolean;
   /** TLS options when the data channel is protected (PROT P). */
   tls?: FtpTlsOptions;
-  /** Remembered after the first failure: the server does not understand EPSV (or EPRT). */
-  noExtended?: boolean;
+  /** Remembered after the first 5xx to EPSV: use PASV from then on, without asking EPSV again. */
+  epsvRefused?: boolean;
+  /** Remembered after the first 5xx to EPRT: use PORT from then on. */
+  eprtRefused?: boolean;
 }
 
+/** Reported while a transfer runs. */
 export interface ProgressInfo {
+  /** Data bytes moved so far in this transfer (not counting a resume offset). */
   bytes: number;
 }
 
@@ -30,7 +35,7 @@ interface PendingData {
   abort(): void;
 }
 
-/** Asks the server for a data channel. Returns before the TCP connection exists in active mode. */
+/** Asks the server for a data channel. Returns before the TCP connection exists (it is made or accepted later). */
 export async function openDataChannel(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
   return settings.passive ? openPassive(conn, settings) : openActive(conn, settings);
 }
@@ -38,8 +43,8 @@ export async function openDataChannel(conn: FtpConnection, settings: DataSetting
 async function openPassive(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
   const port = await enterPassive(conn, settings);
   // G7: never follow a PASV/EPSV host; always connect to the control connection's peer.
-  const host = conn.socket.remoteAddress ?? conn.host;
-  const socket = net.connect({ host, port });
+  const host = controlPeer(conn);
+  const socket = conn.socketFactory(host, port);
   socket.setNoDelay(true);
   const ready = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
@@ -49,16 +54,25 @@ async function openPassive(conn: FtpConnection, settings: DataSettings): Promise
   return { socket: ready, abort: () => socket.destroy() };
 }
 
+/** The address the control connection is connected to: the only host data connections go to or come from. */
+function controlPeer(conn: FtpConnection): string {
+  return (conn.socket.remoteAddress ?? conn.host).replace(/^::ffff:(?=\d+\.)/, '');
+}
+
+/** EPSV, or PASV when EPSV was refused once (RFC 2428; try EPSV whatever FEAT says). Returns the port. */
 async function enterPassive(conn: FtpConnection, settings: DataSettings): Promise<number> {
-  if (!settings.noExtended) {
+  if (!settings.epsvRefused) {
     conn.send('EPSV');
     const reply = await conn.readReply();
-    if (reply.code === 229) return parseEpsv(reply.message);
+    if (reply.code === ReplyCode.EnteringExtendedPassive) return parseEpsv(reply.message);
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPSV');
-    settings.noExtended = true;
+    conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
+    settings.epsvRefused = true;
   }
-  const reply = await conn.request('PASV', 227);
-  return parsePasv(reply.message).port;
+  const reply = await conn.request('PASV', ReplyCode.EnteringPassive);
+  const { host, port } = parsePasv(reply.message);
+  if (host !== controlPeer(conn)) conn.log(`! PASV named ${host}; connecting to ${controlPeer(conn)} instead`);
+  return port;
 }
 
 async function openActive(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
@@ -69,8 +83,16 @@ async function openActive(conn: FtpConnection, settings: DataSettings): Promise<
     server.listen(0, localHost, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  const peer = controlPeer(conn);
   const accepted = new Promise<net.Socket>((resolve, reject) => {
-    server.once('connection', (socket) => {
+    server.on('connection', (socket) => {
+      // G7: only the server we talk to may open our data connection.
+      const from = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+      if (from !== peer) {
+        conn.log(`! refused a data connection from ${from} (expected ${peer})`);
+        socket.destroy();
+        return;
+      }
       server.close();
       resolve(socket);
     });
@@ -87,12 +109,13 @@ async function openActive(conn: FtpConnection, settings: DataSettings): Promise<
 }
 
 async function announceActivePort(conn: FtpConnection, settings: DataSettings, host: string, port: number): Promise<void> {
-  if (!settings.noExtended) {
+  if (!settings.eprtRefused) {
     conn.send(`EPRT ${formatEprt(host, port)}`);
     const reply = await conn.readReply();
     if (isPositiveCompletion(reply.code)) return;
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
-    settings.noExtended = true;
+    conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
+    settings.eprtRefused = true;
   }
   await conn.request(`PORT ${formatPort(host, port)}`, 2);
 }
@@ -101,7 +124,9 @@ async function announceActivePort(conn: FtpConnection, settings: DataSettings, h
 function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOptions): tls.TLSSocket {
   const session = conn.tlsSession ?? (conn.socket as tls.TLSSocket).getSession?.();
   const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
-  const handshake = onceEvent(secure, 'secureConnect');
+  const handshake = onceEvent(secure, 'secureConnect').then(() => {
+    conn.log(`! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`);
+  });
   handshake.catch(() => {});
   handshakes.set(secure, handshake);
   return secure;
@@ -110,7 +135,10 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
 /** The pending TLS handshake of each data socket; uploads write only after it. */
 const handshakes = new WeakMap<net.Socket, Promise<void>>();
 
+/** What to move in {@link transfer}. */
 export interface TransferOptions {
+  /** Send `REST restartAt` right before the command (after EPSV/PASV, as RFC 959 wants it next to the command). */
+  restartAt?: number;
   /** Bytes to send (upload), or undefined for downloads. */
   source?: Readable | Buffer;
   /** Where received bytes go (download). */
@@ -134,36 +162,33 @@ export async function transfer(
   connected.catch(() => {});
   let dataSocket: net.Socket | undefined;
   try {
+    if (options.restartAt) await conn.request(`REST ${options.restartAt}`, ReplyCode.PendingFurtherInfo);
     conn.send(command);
     const first = await conn.readReply();
     if (!isPreliminary(first.code) && !isPositiveCompletion(first.code)) {
       throw new FtpReplyError(first.code, first.message, command);
     }
-    dataSocket = await withTimeout(connected, conn.timeoutMs, `no data connection with ${conn.host}`);
-    if (isPositiveCompletion(first.code)) {
-      // Some servers answer 226 at once for an empty listing; the data socket still has to end.
-      return await moveData(dataSocket, conn.timeoutMs, options);
-    }
-    const final = conn.readReply(0);
-    final.catch(() => {});
-    const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failOnEarlyError(final, command)]);
-    const reply = await withTimeout(final, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
-    if (!isPositiveCompletion(reply.code)) throw new FtpReplyError(reply.code, reply.message, command);
+    // Some servers answer 226 at once (an empty listing); the data socket still has to end.
+    const final = isPositiveCompletion(first.code) ? Promise.resolve(first) : conn.readReply(0);
+    const finalOk = final.then((reply) => {
+      if (!isPositiveCompletion(reply.code)) throw new FtpReplyError(reply.code, reply.message, command);
+      return reply;
+    });
+    finalOk.catch(() => {});
+    // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
+    const failEarly = finalOk.then(async () => new Promise<never>(() => {}));
+    dataSocket = await Promise.race([withTimeout(connected, conn.timeoutMs, `no data connection with ${conn.host}`), failEarly]);
+    const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
+    await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
     return bytes;
   } catch (err) {
     pending.abort();
     dataSocket?.destroy();
     void connected.then((s) => s.destroy(), () => {});
+    // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
     if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
     throw err;
   }
-}
-
-/** Rejects as soon as the final reply arrives with an error while data is still moving (426, 451…). */
-async function failOnEarlyError(final: Promise<FtpReply>, command: string): Promise<never> {
-  const reply = await final;
-  if (!isPositiveCompletion(reply.code)) throw new FtpReplyError(reply.code, reply.message, command);
-  return new Promise<never>(() => {});
 }
 
 /** Pumps bytes in the transfer's direction; resolves with the byte count once the data socket has closed. */
@@ -173,8 +198,11 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
     bytes += n;
     options.onProgress?.({ bytes });
   };
+  // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here.
+  await handshakes.get(socket);
   socket.setTimeout(idleMs);
   const closed = new Promise<void>((resolve, reject) => {
+    if (socket.closed) resolve();
     socket.on('timeout', () => {
       socket.destroy();
       reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
@@ -192,8 +220,6 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
 }
 
 async function writeSource(socket: net.Socket, source: Readable | Buffer, tick: (n: number) => void): Promise<void> {
-  // Wait for the TLS handshake before writing, so a zero-byte upload still completes it.
-  await handshakes.get(socket);
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? [source] : source;
   for await (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
