@@ -61,9 +61,11 @@ export class ConnectionPool {
     }
   }
 
+  /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
   async close(): Promise<void> {
     this.closed = true;
     const clients = this.idle.splice(0);
+    this.failWaiters(new Error('the deploy is over'));
     await Promise.all(clients.map(async (c) => c.quit()));
   }
 
@@ -104,6 +106,10 @@ export class ConnectionPool {
     try {
       const client = await this.connect();
       this.opening--;
+      if (this.closed) {
+        await client.quit();
+        return;
+      }
       this.live++;
       this.release(client);
     } catch (err) {
