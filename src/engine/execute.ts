@@ -83,6 +83,7 @@ class Run {
   }
 
   /** Memoised: resolves once `rel` exists on the server (creating it and its parents if planned). */
+  // eslint-disable-next-line @typescript-eslint/promise-function-async -- memoised promise, shared by callers
   private ensureDir(rel: string): Promise<void> {
     const known = this.dirReady.get(rel);
     if (known) return known;
@@ -139,7 +140,7 @@ class Run {
     });
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
-    if (item.temp) this.ctx.store.tempUploaded(item);
+    if (item.temp) this.ctx.store.tempUploaded();
     else this.ctx.store.fileLive(item.file);
   }
 

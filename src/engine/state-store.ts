@@ -4,7 +4,7 @@
  * G4: an entry is added only once its file is live with that content; paths in flux sit in `uncertain`.
  */
 import type { ConnectionPool } from './pool.js';
-import type { Plan, UploadItem } from './plan.js';
+import type { Plan } from './plan.js';
 import { readRemoteFile, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { emptyState, parseState, serializeState, type DeployState } from './state.js';
@@ -90,7 +90,8 @@ export class StateStore {
     this.touch();
   }
 
-  tempUploaded(_item: UploadItem): void {
+  /** A temporary upload is complete (its record was written by beginRun); it only awaits the commit. */
+  tempUploaded(): void {
     this.touch();
   }
 
