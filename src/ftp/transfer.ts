@@ -177,7 +177,8 @@ export async function transfer(
     finalOk.catch(() => {});
     // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
     const failEarly = finalOk.then(async () => new Promise<never>(() => {}));
-    dataSocket = await Promise.race([withTimeout(connected, conn.timeoutMs, `no data connection with ${conn.host}`), failEarly]);
+    // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
+    dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`);
     const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
     await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
     return bytes;

@@ -28,7 +28,7 @@ export interface FakeSession {
   setActiveTarget(host: string, port: number): void;
   /** The data connection of the current transfer (accepted, or connected in active mode). */
   dataSocket(): Promise<net.Socket>;
-  /** Reads a data connection to its end. */
+  /** Reads a data connection to its end (the caller still has to end() its own side: half-open sockets). */
   readAll(socket: net.Socket): Promise<Buffer>;
   /** Ends the control connection. */
   close(): void;
@@ -149,7 +149,8 @@ function createSession(socket: net.Socket, files: Map<string, Buffer>, sockets: 
       }
     },
     async listenPassive() {
-      const dataServer = net.createServer();
+      // Half-open, like real servers: the client's end() does not close our side; handlers end() it.
+      const dataServer = net.createServer({ allowHalfOpen: true });
       servers.add(dataServer);
       passive = new Promise<net.Socket>((resolve) => {
         dataServer.once('connection', (s) => {
@@ -168,7 +169,7 @@ function createSession(socket: net.Socket, files: Map<string, Buffer>, sockets: 
     },
     async dataSocket() {
       if (active) {
-        const s = net.connect(active);
+        const s = net.connect({ ...active, allowHalfOpen: true });
         track(s, sockets);
         await new Promise<void>((resolve, reject) => {
           s.once('connect', resolve);
@@ -200,7 +201,9 @@ export async function pasvReply(session: FakeSession, host = '127.0.0.1'): Promi
 function defaultHandlers(features = ['EPSV', 'SIZE', 'UTF8']): Record<string, FakeHandler> {
   const store = async (arg: string, s: FakeSession, append: boolean): Promise<void> => {
     s.reply('150 Ok to send data');
-    const data = await s.readAll(await s.dataSocket());
+    const socket = await s.dataSocket();
+    const data = await s.readAll(socket);
+    socket.end();
     const offset = Number(s.state.rest ?? 0);
     s.state.rest = undefined;
     const old = append || offset ? (s.files.get(arg) ?? Buffer.alloc(0)) : Buffer.alloc(0);

@@ -1,0 +1,270 @@
+import net from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { FtpClient, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
+import { sleep, startFakeServer, type FakeHandler, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
+
+let server: FakeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
+  server = await startFakeServer(options);
+  return server;
+}
+
+async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
+  return FtpClient.connect({ host: srv.host, port: srv.port, user: 'u', password: 'p', timeoutMs: 3000, ...extra });
+}
+
+/** Collects a download into a buffer. */
+async function download(client: FtpClient, path: string): Promise<Buffer> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await client.download(path, sink);
+  return Buffer.concat(chunks);
+}
+
+/** Watches a promise: `settledAt()` is the time it settled, or undefined. */
+function watch<T>(promise: Promise<T>): { settledAt: () => number | undefined } {
+  let at: number | undefined;
+  promise.then(
+    () => (at = Date.now()),
+    () => (at = Date.now()),
+  );
+  return { settledAt: () => at };
+}
+
+const transferVerbs = (srv: FakeServer): string[] =>
+  srv.verbs().filter((v) => ['EPSV', 'PASV', 'EPRT', 'PORT', 'REST', 'STOR', 'APPE', 'RETR', 'LIST'].includes(v));
+
+describe('passive mode', () => {
+  it('uses EPSV when it works', async () => {
+    const srv = await fake();
+    const client = await connect(srv);
+    await client.upload('a.bin', Buffer.from('hello'));
+    expect(await download(client, 'a.bin')).toEqual(Buffer.from('hello'));
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR', 'EPSV', 'RETR']);
+    await client.quit();
+  });
+
+  it('falls back to PASV after a 500 to EPSV, and does not ask EPSV again', async () => {
+    const srv = await fake({ handlers: { EPSV: (_a, s) => s.reply('500 EPSV not understood') } });
+    const client = await connect(srv);
+    await client.upload('a.bin', Buffer.from('one'));
+    await client.upload('b.bin', Buffer.from('two'));
+    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'PASV', 'STOR', 'PASV', 'STOR', 'PASV', 'RETR']);
+    await client.quit();
+  });
+
+  it('a 4xx to EPSV is a refusal, not a reason to switch', async () => {
+    const srv = await fake({ handlers: { EPSV: (_a, s) => s.reply('425 Try later') } });
+    const client = await connect(srv);
+    const err = await client.upload('a.bin', Buffer.from('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(425);
+    expect(client.closed).toBe(false);
+    expect(transferVerbs(srv)).toEqual(['EPSV']);
+    await client.quit();
+  });
+
+  it('REST goes right before the transfer command, after EPSV', async () => {
+    const srv = await fake();
+    const client = await connect(srv);
+    srv.files.set('f', Buffer.from('0123456789'));
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    await client.download('f', sink, { offset: 4 });
+    expect(Buffer.concat(chunks).toString()).toBe('456789');
+    await client.upload('f', Buffer.from('AB'), { offset: 2 });
+    expect(srv.files.get('f')?.toString()).toBe('01AB');
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'REST', 'RETR', 'EPSV', 'REST', 'STOR']);
+    await client.quit();
+  });
+});
+
+describe('active mode', () => {
+  it('uses EPRT and the server connects back', async () => {
+    const srv = await fake();
+    const client = await connect(srv, { passive: false });
+    await client.upload('a.bin', Buffer.alloc(100_000, 7));
+    expect((await download(client, 'a.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    expect(transferVerbs(srv)).toEqual(['EPRT', 'STOR', 'EPRT', 'RETR']);
+    expect(srv.commands.find((c) => c.startsWith('EPRT'))).toMatch(/^EPRT \|1\|127\.0\.0\.1\|\d+\|$/);
+    await client.quit();
+  });
+
+  it('falls back to PORT after a 500 to EPRT, and remembers it', async () => {
+    const srv = await fake({ handlers: { EPRT: (_a, s) => s.reply('500 EPRT not understood') } });
+    const client = await connect(srv, { passive: false });
+    await client.upload('a.bin', Buffer.from('one'));
+    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    expect(transferVerbs(srv)).toEqual(['EPRT', 'PORT', 'STOR', 'PORT', 'RETR']);
+    expect(srv.commands.find((c) => c.startsWith('PORT'))).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
+    await client.quit();
+  });
+});
+
+describe('a transfer is done only when the data has ended AND the 2xx has arrived', () => {
+  it('download: 226 first, data closed 400 ms later', async () => {
+    const retr: FakeHandler = async (_a, s) => {
+      s.reply('150 Here it comes');
+      const data = await s.dataSocket();
+      data.write('part one, ');
+      s.reply('226 Transfer complete');
+      await sleep(400);
+      data.end('part two');
+    };
+    const srv = await fake({ handlers: { RETR: retr } });
+    const client = await connect(srv);
+    const started = Date.now();
+    const body = download(client, 'x');
+    expect((await body).toString()).toBe('part one, part two');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+    await client.quit();
+  });
+
+  it('download: data closed, 226 only 400 ms later', async () => {
+    let dataClosedAt = 0;
+    const retr: FakeHandler = async (_a, s) => {
+      s.reply('150 Here it comes');
+      const data = await s.dataSocket();
+      data.end('all of it');
+      await new Promise((r) => data.once('close', r));
+      dataClosedAt = Date.now();
+      await sleep(400);
+      s.reply('226 Transfer complete');
+    };
+    const srv = await fake({ handlers: { RETR: retr } });
+    const client = await connect(srv);
+    const body = download(client, 'x');
+    const w = watch(body);
+    expect((await body).toString()).toBe('all of it');
+    expect(w.settledAt()! - dataClosedAt).toBeGreaterThanOrEqual(380);
+    await client.quit();
+  });
+
+  it('upload: 226 long after the data socket closed', async () => {
+    let dataClosedAt = 0;
+    const stor: FakeHandler = async (arg, s) => {
+      s.reply('150 Ok to send');
+      const data = await s.dataSocket();
+      const got = await s.readAll(data);
+      data.end();
+      await new Promise((r) => data.once('close', r));
+      dataClosedAt = Date.now();
+      s.files.set(arg, got);
+      await sleep(400);
+      s.reply('226 Transfer complete');
+    };
+    const srv = await fake({ handlers: { STOR: stor } });
+    const client = await connect(srv);
+    const up = client.upload('x', Buffer.alloc(50_000, 1));
+    const w = watch(up);
+    expect(await up).toBe(50_000);
+    expect(w.settledAt()! - dataClosedAt).toBeGreaterThanOrEqual(380);
+    expect(srv.files.get('x')?.length).toBe(50_000);
+    await client.quit();
+  });
+
+  it('upload: 226 before the server has closed the data socket', async () => {
+    let closedAt = 0;
+    const stor: FakeHandler = async (_a, s) => {
+      s.reply('150 Ok to send');
+      const data = await s.dataSocket();
+      data.on('end', () => {
+        s.reply('226 Transfer complete'); // before closing our side
+        setTimeout(() => {
+          closedAt = Date.now();
+          data.end();
+        }, 400);
+      });
+      data.resume();
+    };
+    const srv = await fake({ handlers: { STOR: stor } });
+    const client = await connect(srv);
+    const up = client.upload('x', Buffer.from('abc'));
+    const w = watch(up);
+    await up;
+    expect(closedAt).toBeGreaterThan(0);
+    expect(w.settledAt()!).toBeGreaterThanOrEqual(closedAt);
+    await client.quit();
+  });
+
+  it('an error reply while data flows fails the transfer at once, and the client stays usable', async () => {
+    const retr: FakeHandler = async (_a, s) => {
+      s.reply('150 Here it comes');
+      const data = await s.dataSocket();
+      data.write('some bytes');
+      s.reply('451 Local error in processing');
+      await sleep(200);
+      data.destroy();
+    };
+    const srv = await fake({ handlers: { RETR: retr } });
+    const client = await connect(srv);
+    const err = await download(client, 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(451);
+    expect((err as FtpReplyError).command).toBe('RETR x');
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('a 425 while the data connection is still being made fails at once, and the client stays usable', async () => {
+    const srv = await fake({
+      handlers: {
+        RETR: (_a, s) => {
+          s.reply('150 Opening');
+          s.reply('425 Cannot open data connection');
+        },
+      },
+    });
+    let calls = 0;
+    const client = await connect(srv, {
+      timeoutMs: 5000,
+      // The data connection (second socket) never connects: only the 425 can end the wait.
+      socketFactory: (host, port) => (++calls === 1 ? net.connect({ host, port }) : new net.Socket()),
+    });
+    const started = Date.now();
+    const err = await download(client, 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(425);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(client.closed).toBe(false);
+    await client.quit();
+  });
+});
+
+describe('untrusted PASV replies (G7)', () => {
+  it('connects to the control host, not to the host a PASV reply names', async () => {
+    const srv = await fake({
+      handlers: {
+        EPSV: (_a, s) => s.reply('502 no EPSV here'),
+        PASV: async (_a, s) => {
+          const port = await s.listenPassive();
+          s.reply(`227 Entering Passive Mode (10,255,1,2,${port >> 8},${port & 255})`);
+        },
+      },
+    });
+    const dialled: string[] = [];
+    const log: string[] = [];
+    const client = await connect(srv, {
+      log: (l) => log.push(l),
+      socketFactory: (host, port) => {
+        dialled.push(`${host}:${port}`);
+        return net.connect({ host, port });
+      },
+    });
+    srv.files.set('f', Buffer.from('safe'));
+    expect((await download(client, 'f')).toString()).toBe('safe');
+    expect(dialled).toHaveLength(2);
+    expect(dialled.every((d) => d.startsWith('127.0.0.1:'))).toBe(true);
+    expect(log.join('\n')).toMatch(/PASV named 10\.255\.1\.2; connecting to 127\.0\.0\.1 instead/);
+    await client.quit();
+  });
+});
