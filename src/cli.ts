@@ -41,6 +41,7 @@ function addDeployOptions(cmd: Command): Command {
     .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
     .option('--state <path>', 'state file on the server, absolute or relative to the folder')
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
+    .option('--verify', 'check every deployed file is on the server with its size; upload again what drifted')
     .option('--no-atomic', 'write changed files in place (no temp + rename): faster, visitors may see torn files')
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')

@@ -13,7 +13,8 @@ import { ConnectionPool } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import { globMatcher, scanLocalDir, treeFromFiles, type LocalTree } from './select.js';
 import { StateStore } from './state-store.js';
-import { settingsHash } from './state.js';
+import { settingsHash, type DeployState } from './state.js';
+import { findDrift } from './verify.js';
 import type { ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 
@@ -58,6 +59,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       resetState: o.resetState,
     });
     const [local, state] = await Promise.all([scanning, store.load()]);
+    if (o.verify) await repairDrift(pool, root, state, rep);
     if (store.origin === 'ftp-deploy-action') rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const plan = planChanges(local, state, {
       delete: o.delete,
@@ -81,6 +83,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   } finally {
     await pool.close();
   }
+}
+
+/** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
+async function repairDrift(pool: ConnectionPool, root: string, state: DeployState, rep: Reporter): Promise<void> {
+  const drift = await findDrift(pool, root, state);
+  for (const d of drift) {
+    rep.warn?.(`drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
+    delete state.files[d.path];
+    const pending = (state.pending ??= { temps: {}, uncertain: [] });
+    pending.uncertain.push(d.path);
+  }
+  if (drift.length === 0) rep.info?.('verify: every file the state lists is on the server with its size');
 }
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {

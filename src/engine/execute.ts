@@ -55,14 +55,20 @@ class Run {
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
     await store.beginRun(this.plan);
-    await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root), true);
-    const stale = this.removeStaleTemps();
-    await this.createDirsAndUpload();
-    await stale;
-    await this.commit();
-    const keptDirs = await this.removeOrphans();
-    await store.finish(this.local, this.plan, keptDirs);
-    return { bytesSent: this.bytesSent, keptDirs };
+    try {
+      await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root), true);
+      const stale = this.removeStaleTemps();
+      await this.createDirsAndUpload();
+      await stale;
+      await this.commit();
+      const keptDirs = await this.removeOrphans();
+      await store.finish(this.local, this.plan, keptDirs);
+      return { bytesSent: this.bytesSent, keptDirs };
+    } catch (err) {
+      // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
+      await store.save().catch(() => undefined);
+      throw err;
+    }
   }
 
   private abs(rel: string): string {

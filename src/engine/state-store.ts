@@ -30,6 +30,7 @@ export class StateStore {
   private uncertain = new Set<string>();
   private dirs = new Set<string>();
   private dirMade = false;
+  private changes = 0;
   private lastSave = Date.now();
   private saving?: Promise<void>;
   private dirty = false;
@@ -144,7 +145,9 @@ export class StateStore {
   /** Marks a change and checkpoints when the last save is old enough (in the background). */
   private touch(): void {
     this.dirty = true;
-    if (this.saving || Date.now() - this.lastSave < (this.opts.intervalMs ?? 3000)) return;
+    this.changes++;
+    const due = Date.now() - this.lastSave >= (this.opts.intervalMs ?? 3000) || this.changes >= 200;
+    if (this.saving || !due) return;
     this.saving = this.write().finally(() => {
       this.saving = undefined;
     });
@@ -159,6 +162,7 @@ export class StateStore {
 
   private async write(): Promise<void> {
     this.dirty = false;
+    this.changes = 0;
     this.lastSave = Date.now();
     this.state.dirs = [...this.dirs].sort();
     if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();

@@ -1,0 +1,48 @@
+/**
+ * `--verify`: finds drift — files the state lists that the server lacks or holds with another size
+ * (changed by hand) — by listing each deployed folder once; such files are then uploaded again.
+ * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
+ * confirmed with SIZE before it counts as gone.
+ */
+import { FtpReplyError } from '../ftp/index.js';
+import type { ConnectionPool } from './pool.js';
+import { parentOf, remoteJoin } from './paths.js';
+import { remoteSize } from './remote.js';
+import { forEachLimit } from './select.js';
+import type { DeployState } from './state.js';
+
+export interface Drift {
+  path: string;
+  expected: number;
+  /** Size on the server, or -1 when missing. */
+  actual: number;
+}
+
+export async function findDrift(pool: ConnectionPool, root: string, state: DeployState): Promise<Drift[]> {
+  const byDir = new Map<string, string[]>();
+  for (const p of Object.keys(state.files)) {
+    const dir = parentOf(p);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
+  }
+  const drift: Drift[] = [];
+  await forEachLimit([...byDir], Math.max(1, pool.size), async ([dir, files]) => {
+    const sizes = await listSizes(pool, remoteJoin(root, dir));
+    for (const p of files) {
+      const expected = state.files[p].size;
+      let actual = sizes.get(p.slice(dir ? dir.length + 1 : 0));
+      if (actual === undefined) actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
+      if (expected >= 0 && actual !== expected) drift.push({ path: p, expected, actual });
+    }
+  });
+  return drift.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {
+  try {
+    const entries = await pool.run(`list ${abs}`, async (c) => c.list(abs));
+    return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code >= 500) return new Map();
+    throw err;
+  }
+}
