@@ -4,7 +4,7 @@
  * timeout and protocol errors close it.
  */
 import { Writable, type Readable } from 'node:stream';
-import { FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
+import { checkCommand, FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
 import { FtpProtocolError, FtpReplyError } from './errors.js';
 import { parseListing, type ListEntry } from './list.js';
 import { ReplyCode, type FtpReply } from './reply.js';
@@ -190,6 +190,7 @@ export class FtpClient {
   /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
   async rename(from: string, to: string): Promise<void> {
     await this.exclusive(async () => {
+      checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
       await this.connection.request(`RNFR ${from}`, 350);
       await this.connection.request(`RNTO ${to}`, 2);
     });

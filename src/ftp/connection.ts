@@ -106,11 +106,7 @@ export class FtpConnection {
   /** Sends one command line. Refuses CR, LF and NUL inside it (G7) without closing the session. */
   send(command: string): void {
     this.assertOpen();
-    if (/[\r\n\0]/.test(command)) {
-      throw new FtpArgumentError(
-        `refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`,
-      );
-    }
+    checkCommand(command);
     this.log(`> ${redactCommand(command)}`);
     this.socket.write(`${command}\r\n`);
   }
@@ -247,6 +243,16 @@ export class FtpConnection {
       socket.once('close', onClose);
     });
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
+  }
+}
+
+/**
+ * Throws FtpArgumentError when `command` holds CR, LF or NUL (G7: no command injection through a path).
+ * Multi-step exchanges check every command before sending the first, so none is left half done.
+ */
+export function checkCommand(command: string): void {
+  if (/[\r\n\0]/.test(command)) {
+    throw new FtpArgumentError(`refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`);
   }
 }
 

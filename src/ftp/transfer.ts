@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import { FtpReplyError, FtpTimeoutError } from './errors.js';
-import { tlsConnectOptions, type FtpConnection, type FtpTlsOptions } from './connection.js';
+import { checkCommand, tlsConnectOptions, type FtpConnection, type FtpTlsOptions } from './connection.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
 import { isPositiveCompletion, isPreliminary, ReplyCode } from './reply.js';
 
@@ -156,6 +156,7 @@ export async function transfer(
   command: string,
   options: TransferOptions,
 ): Promise<number> {
+  checkCommand(command); // before EPSV: a refused argument must leave nothing half done
   const pending = await openDataChannel(conn, settings);
   // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
   const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));

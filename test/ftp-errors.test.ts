@@ -1,0 +1,241 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  FtpArgumentError,
+  FtpClient,
+  FtpClosedError,
+  FtpProtocolError,
+  FtpReplyError,
+  FtpTimeoutError,
+  type FtpConnectOptions,
+} from '../src/ftp/index.js';
+import { sleep, startFakeServer, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
+
+let server: FakeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
+  server = await startFakeServer(options);
+  return server;
+}
+
+async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
+  return FtpClient.connect({ host: srv.host, port: srv.port, user: 'u', password: 'p', timeoutMs: 2000, ...extra });
+}
+
+const caught = async (p: Promise<unknown>): Promise<Error> =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as Error,
+  );
+
+describe('refusals: FtpReplyError, client stays usable', () => {
+  it('carries code, command and the server text', async () => {
+    const srv = await fake({ handlers: { MKD: (a, s) => s.reply(`550 ${a}: Permission denied`) } });
+    const client = await connect(srv);
+    const err = await caught(client.mkd('/site/new'));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 550, command: 'MKD /site/new', serverMessage: '/site/new: Permission denied' });
+    expect(err.message).toBe('MKD /site/new: 550 /site/new: Permission denied');
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('a wrong password is a 530 whose error shows PASS *** and never the password', async () => {
+    const secret = 'hunter2-Secret!';
+    const log: string[] = [];
+    const srv = await fake({ handlers: { PASS: (_a, s) => s.reply('530 Login incorrect.') } });
+    const err = await caught(connect(srv, { password: secret, log: (l) => log.push(l) }));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 530, command: 'PASS ***' });
+    const everything = [err.message, err.stack, JSON.stringify(err), (err as FtpReplyError).command, log.join('\n')].join('\n');
+    expect(everything).not.toContain(secret);
+    expect(log).toContain('> PASS ***');
+    expect(srv.commands).toContain(`PASS ${secret}`); // it did reach the server
+  });
+
+  it('a 421 greeting (too many connections) is a refusal at connect', async () => {
+    const srv = await fake({
+      greeting: (s) => {
+        s.reply('421 Too many connections (3) from this IP');
+        s.close();
+      },
+    });
+    const err = await caught(connect(srv));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 421, command: '(greeting)' });
+    expect(err.message).toMatch(/421 Too many connections/);
+    expect(srv.commands).toEqual([]);
+  });
+
+  it('waits through a 120 greeting for the 220', async () => {
+    const srv = await fake({
+      greeting: async (s) => {
+        s.reply('120 Service ready in 1 minute');
+        await sleep(50);
+        s.reply('220 Ready now');
+      },
+    });
+    const client = await connect(srv);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('CR, LF or NUL in an argument is refused before anything is sent', async () => {
+    const srv = await fake();
+    const client = await connect(srv);
+    const before = srv.commands.length;
+    for (const bad of ['a\r\nDELE b', 'a\nb', 'a\0b']) {
+      const err = await caught(client.delete(bad));
+      expect(err).toBeInstanceOf(FtpArgumentError);
+    }
+    await expect(client.upload('x\ry', Buffer.from('1'))).rejects.toThrow(FtpArgumentError);
+    await expect(client.rename('a', 'b\nDELE c')).rejects.toThrow(FtpArgumentError);
+    await sleep(20);
+    expect(srv.commands.slice(before)).toEqual([]);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+});
+
+describe('session-ending errors: later calls fail with "closed: <cause>"', () => {
+  it('a reply that never ends times out with a clear error', async () => {
+    const srv = await fake({
+      handlers: {
+        PWD: async (_a, s) => {
+          s.write('257-"/" is\r\n'); // multiline, never finished
+          await s.drip('still going', 100);
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const started = Date.now();
+    const err = await caught(client.pwd());
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(err.message).toBe('no reply from 127.0.0.1 within 500 ms');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(client.closed).toBe(true);
+    const later = await caught(client.size('x'));
+    expect(later).toBeInstanceOf(FtpClosedError);
+    expect(later.message).toBe('closed: no reply from 127.0.0.1 within 500 ms');
+    expect(later.cause).toBe(err);
+  });
+
+  it('a 10 MB reply line is an error with bounded memory', async () => {
+    const srv = await fake({
+      handlers: {
+        PWD: async (_a, s) => {
+          const chunk = Buffer.alloc(64 * 1024, 'x');
+          s.write('257 "');
+          for (let i = 0; i < 160 && !s.socket.destroyed; i++) {
+            s.write(chunk);
+            await sleep(0);
+          }
+          s.write('"\r\n');
+        },
+      },
+    });
+    const client = await connect(srv);
+    const heapBefore = process.memoryUsage().heapUsed;
+    const err = await caught(client.pwd());
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toMatch(/server reply longer than 65536 bytes/);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(8 * 1024 * 1024);
+    await expect(client.pwd()).rejects.toThrow(/^closed: server reply longer than 65536 bytes/);
+  });
+
+  it('garbage instead of a reply closes the client', async () => {
+    const srv = await fake({ handlers: { PWD: (_a, s) => s.write('SSH-2.0-OpenSSH_9.2\r\n') } });
+    const client = await connect(srv);
+    await expect(client.pwd()).rejects.toThrow(/malformed reply line from server: "SSH-2.0-OpenSSH_9.2"/);
+    await expect(client.pwd()).rejects.toThrow(FtpClosedError);
+  });
+
+  it('the server hanging up mid-download fails the download and closes the client', async () => {
+    const srv = await fake({
+      handlers: {
+        RETR: async (_a, s) => {
+          s.reply('150 Here it comes');
+          const data = await s.dataSocket();
+          data.write(Buffer.alloc(1000));
+          await sleep(50);
+          data.destroy();
+          s.socket.destroy();
+        },
+      },
+    });
+    const client = await connect(srv);
+    const sink = new PassThrough();
+    sink.resume();
+    const err = await caught(client.download('x', sink));
+    expect(err).not.toBeInstanceOf(FtpReplyError);
+    expect(client.closed).toBe(true);
+    await expect(client.pwd()).rejects.toThrow(/^closed: /);
+  });
+
+  it('a data connection that goes silent times out and closes the client', async () => {
+    const srv = await fake({
+      handlers: {
+        RETR: async (_a, s) => {
+          s.reply('150 Here it comes');
+          (await s.dataSocket()).write('a little, then nothing');
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 400 });
+    const sink = new PassThrough();
+    sink.resume();
+    const err = await caught(client.download('x', sink));
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(err.message).toMatch(/data connection idle for 400 ms/);
+    await expect(client.pwd()).rejects.toThrow('closed: data connection idle for 400 ms');
+  });
+
+  it('calls queued behind a failing one fail too, with the cause', async () => {
+    const srv = await fake({ handlers: { PWD: () => {} } });
+    const client = await connect(srv, { timeoutMs: 300 });
+    const results = await Promise.allSettled([client.pwd(), client.size('a'), client.mkd('b')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const reasons = results.map((r) => String((r as PromiseRejectedResult).reason.message));
+    expect(reasons[0]).toMatch(/^no reply/);
+    expect(reasons[1]).toMatch(/^closed: no reply/);
+    expect(srv.verbs()).not.toContain('SIZE');
+  });
+});
+
+describe('TLS asked for, server refuses (G5)', () => {
+  it.each(['500 AUTH not understood', '502 Command not implemented', '534 Policy requires plaintext'])(
+    'AUTH TLS answered %j is an error, and no USER or PASS is ever sent',
+    async (answer) => {
+      const srv = await fake({ handlers: { AUTH: (_a, s) => s.reply(answer) } });
+      const err = await caught(connect(srv, { secure: 'explicit' }));
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).command).toBe('AUTH TLS');
+      expect(err.message).toContain(answer);
+      await sleep(20);
+      expect(srv.verbs()).toEqual(['AUTH']);
+    },
+  );
+
+  it('a 234 followed by plaintext (no TLS handshake) fails, never falls back', async () => {
+    const srv = await fake({
+      handlers: {
+        AUTH: (_a, s) => {
+          s.reply('234 Sure');
+          s.reply('220 just kidding, still plaintext');
+        },
+      },
+    });
+    const err = await caught(connect(srv, { secure: 'explicit', timeoutMs: 1000 }));
+    expect(err).not.toBeInstanceOf(FtpReplyError);
+    await sleep(20);
+    // What follows AUTH is our TLS ClientHello (binary), never a USER or PASS in the clear.
+    expect(srv.verbs()).not.toContain('USER');
+    expect(srv.commands.some((c) => c.includes('PASS'))).toBe(false);
+  });
+});
