@@ -10,6 +10,8 @@ export interface EmbeddedServer {
   user: string;
   password: string;
   root: string;
+  /** The ftp-srv instance itself, for tests that cut its sockets. */
+  ftpSrv: unknown;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,10 @@ export interface EmbeddedServerOptions {
   /** Passive port range; pick an unusual one (ftp-srv's port finder gives up after a few tries). */
   pasvMin?: number;
   pasvMax?: number;
+  /** Test hook: wraps the stream each upload is written to (to throttle or watch it). */
+  wrapUpload?: (fsPath: string, stream: fs.WriteStream) => import('node:stream').Writable;
+  /** Test hook: refuse RNTO onto an existing file, as IIS and some other servers do. */
+  refuseRenameOver?: boolean;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
   tls?: { key: string | Buffer; cert: string | Buffer; implicit?: boolean };
 }
@@ -60,7 +66,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     tls: options.tls ? { key: options.tls.key, cert: options.tls.cert } : false,
     log: quietLog as never,
   });
-  const ResumableFs = resumableFileSystem(mod);
+  const ResumableFs = resumableFileSystem(mod, options);
   server.on('login', ({ connection, username, password: pass }, resolve, reject) => {
     if (username === user && pass === password) resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: '/' }) });
     else reject(new Error('Login incorrect'));
@@ -75,6 +81,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     user,
     password,
     root: options.root,
+    ftpSrv: server,
     close: async () => {
       await server.close().catch(() => undefined);
     },
@@ -85,14 +92,24 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
  * ftp-srv's FileSystem truncates on `REST n` + STOR, zero-filling the first n bytes; this one opens the file
  * for update at the offset instead, as real servers do, so resume can be demonstrated on it.
  */
-function resumableFileSystem(mod: FtpSrvModule): typeof mod.FileSystem {
+function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions): typeof mod.FileSystem {
+  type WriteResult = ReturnType<typeof mod.FileSystem.prototype.write>;
   return class extends mod.FileSystem {
-    override write(fileName: string, opts: { append?: boolean; start?: number } = {}): ReturnType<typeof mod.FileSystem.prototype.write> {
-      if (!opts.start || opts.append) return super.write(fileName, opts);
+    override write(fileName: string, opts: { append?: boolean; start?: number } = {}): WriteResult {
       const self = this as unknown as { _resolvePath(p: string): { fsPath: string; clientPath: string } };
       const { fsPath, clientPath } = self._resolvePath(fileName);
-      const stream = fs.createWriteStream(fsPath, { flags: 'r+', start: opts.start });
-      return { stream, clientPath } as unknown as ReturnType<typeof mod.FileSystem.prototype.write>;
+      const flags = opts.append ? 'a' : opts.start ? 'r+' : 'w';
+      const file = fs.createWriteStream(fsPath, { flags, start: opts.append ? undefined : opts.start });
+      const stream = options.wrapUpload ? options.wrapUpload(fsPath, file) : file;
+      return { stream, clientPath } as unknown as WriteResult;
+    }
+
+    override rename(from: string, to: string): ReturnType<typeof mod.FileSystem.prototype.rename> {
+      const self = this as unknown as { _resolvePath(p: string): { fsPath: string } };
+      if (options.refuseRenameOver && fs.existsSync(self._resolvePath(to).fsPath)) {
+        return Promise.reject(new Error('Cannot rename: destination exists')) as ReturnType<typeof mod.FileSystem.prototype.rename>;
+      }
+      return super.rename(from, to);
     }
   };
 }

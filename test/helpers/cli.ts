@@ -1,0 +1,64 @@
+/** Runs the built CLI (`node bin/ftpship.js`) as a child process, as a user would. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ftpship.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  /** Resolves when a stderr line matches (the line), or undefined if the process ends first. */
+  waitForLine(re: RegExp, count?: number): Promise<string | undefined>;
+  done: Promise<CliResult>;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}, input?: string): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<{ re: RegExp; left: number; resolve: (l: string | undefined) => void }> = [];
+  let partial = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => {
+    const text = c.toString();
+    stderr += text;
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      for (const w of [...watchers]) {
+        if (w.re.test(line) && --w.left === 0) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  if (input !== undefined) child.stdin?.end(input);
+  else child.stdin?.end();
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      for (const w of watchers.splice(0)) w.resolve(undefined);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    done,
+    waitForLine: async (re, count = 1) => new Promise((resolve) => watchers.push({ re, left: count, resolve })),
+  };
+}
+
+export async function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+  return startCli(args, env, input).done;
+}
