@@ -7,6 +7,7 @@ import {
   FtpProtocolError,
   FtpReplyError,
   FtpTimeoutError,
+  FtpTlsError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, startFakeServer, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
@@ -232,7 +233,7 @@ describe('TLS asked for, server refuses (G5)', () => {
       },
     });
     const err = await caught(connect(srv, { secure: 'explicit', timeoutMs: 1000 }));
-    expect(err).not.toBeInstanceOf(FtpReplyError);
+    expect(err).toBeInstanceOf(FtpTlsError);
     await sleep(20);
     // What follows AUTH is our TLS ClientHello (binary), never a USER or PASS in the clear.
     expect(srv.verbs()).not.toContain('USER');

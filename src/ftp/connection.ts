@@ -11,6 +11,7 @@ import {
   FtpProtocolError,
   FtpReplyError,
   FtpTimeoutError,
+  FtpTlsError,
   redactCommand,
 } from './errors.js';
 import { DEFAULT_MAX_REPLY_BYTES, matchesExpect, parseReplies, type FtpReply } from './reply.js';
@@ -231,15 +232,21 @@ export class FtpConnection {
       const done = (err?: Error): void => {
         clearTimeout(timer);
         socket.off(event, onOk);
-        socket.off('error', done);
+        socket.off('error', onError);
         socket.off('close', onClose);
         if (err) reject(this.closedBy ?? err);
         else resolve();
       };
       const onOk = (): void => done();
+      const onError = (err: Error): void => {
+        // Runs before the generic handler, so the session closes with the explained error.
+        const explained = secure ? new FtpTlsError(this.host, port, err) : err;
+        this.close(explained);
+        done(explained);
+      };
       const onClose = (): void => done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
       socket.once(event, onOk);
-      socket.once('error', done);
+      socket.prependOnceListener('error', onError);
       socket.once('close', onClose);
     });
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();

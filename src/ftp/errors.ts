@@ -39,6 +39,23 @@ export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
 }
 
+/**
+ * The TLS handshake of the control connection failed: an untrusted or mismatched certificate, no common
+ * protocol, or a server that answered 234 to AUTH TLS and then did not speak TLS. Closes the client; never
+ * followed by a plaintext attempt (G5). `cause` is Node's error (its `code`, e.g. DEPTH_ZERO_SELF_SIGNED_CERT).
+ */
+export class FtpTlsError extends Error {
+  override name = 'FtpTlsError';
+  constructor(host: string, port: number, cause: Error) {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    const certProblem = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
+    const hint = certProblem
+      ? ' — trust the server\'s CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)'
+      : '';
+    super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
+  }
+}
+
 /** A command argument the client refuses to send (CR, LF or NUL inside it). The client stays usable. */
 export class FtpArgumentError extends Error {
   override name = 'FtpArgumentError';

@@ -5,6 +5,7 @@ export {
   FtpClosedError,
   FtpProtocolError,
   FtpTimeoutError,
+  FtpTlsError,
   FtpArgumentError,
   isTransientError,
 } from './errors.js';

@@ -1,0 +1,96 @@
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { selfSignedCert } from './helpers/cert.js';
+import { embedded } from './helpers/embedded.js';
+import { bytes, sha256 } from './helpers/tmp.js';
+
+let cert: { key: string; cert: string };
+let explicitSrv: EmbeddedServer;
+let implicitSrv: EmbeddedServer;
+beforeAll(async () => {
+  cert = selfSignedCert();
+  explicitSrv = await embedded({ tls: cert });
+  implicitSrv = await embedded({ tls: { ...cert, implicit: true } });
+});
+afterAll(async () => {
+  await explicitSrv.close();
+  await implicitSrv.close();
+});
+
+const options = (srv: EmbeddedServer, extra: Partial<FtpConnectOptions>): FtpConnectOptions => ({
+  host: srv.host,
+  port: srv.port,
+  user: srv.user,
+  password: srv.password,
+  timeoutMs: 5000,
+  ...extra,
+});
+
+async function roundTrip(client: FtpClient, name: string): Promise<void> {
+  const data = bytes(700_000, 11);
+  await client.upload(name, data);
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await client.download(name, sink);
+  expect(sha256(Buffer.concat(chunks))).toBe(sha256(data));
+  expect((await client.list()).map((e) => e.name)).toContain(name);
+}
+
+describe('TLS against ftp-srv', () => {
+  it('explicit: AUTH TLS, PBSZ 0, PROT P, and TLS data connections', async () => {
+    const log: string[] = [];
+    const client = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }));
+    expect(client.connection.isTls).toBe(true);
+    await roundTrip(client, 'explicit.bin');
+    await client.quit();
+    const sent = log.filter((l) => l.startsWith('> ')).map((l) => l.slice(2).split(' ')[0]);
+    expect(sent.slice(0, 3)).toEqual(['AUTH', 'USER', 'PASS']);
+    expect(sent).toEqual(expect.arrayContaining(['PBSZ', 'PROT']));
+    expect(log).toContain('> PROT P');
+    expect(log.filter((l) => l.startsWith('! data connection TLS'))).toHaveLength(3);
+  });
+
+  it('implicit: TLS from the first byte', async () => {
+    const log: string[] = [];
+    const client = await FtpClient.connect(options(implicitSrv, { secure: 'implicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }));
+    expect(client.connection.isTls).toBe(true);
+    await roundTrip(client, 'implicit.bin');
+    await client.quit();
+    expect(log).not.toContain('> AUTH TLS');
+    expect(log).toContain('> PROT P');
+  });
+
+  it('an untrusted certificate fails by default, with no login attempted', async () => {
+    const log: string[] = [];
+    const err = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', log: (l) => log.push(l) })).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect((err as Error).message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: self[- ]signed certificate — trust the server's CA/);
+    expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
+    const implicitErr = await FtpClient.connect(options(implicitSrv, { secure: 'implicit' })).catch((e: unknown) => e as Error);
+    expect(implicitErr).toBeInstanceOf(FtpTlsError);
+    expect(String((implicitErr as Error).message)).toMatch(/self[- ]signed certificate/);
+  });
+
+  it('a certificate for another name fails even with the CA trusted', async () => {
+    const err = await FtpClient.connect(
+      options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert, servername: 'ftp.example.com' } }),
+    ).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(String((err as Error).message)).toMatch(/ftp\.example\.com/);
+  });
+
+  it('connects by name (localhost) when the CA is given', async () => {
+    const client = await FtpClient.connect(options(explicitSrv, { host: 'localhost', secure: 'explicit', tls: { ca: cert.cert } }));
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('rejectUnauthorized: false opts out', async () => {
+    const client = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', tls: { rejectUnauthorized: false } }));
+    await roundTrip(client, 'insecure.bin');
+    await client.quit();
+  });
+});
