@@ -63,3 +63,27 @@ export function readDirs(root: string): string[] {
   walk(root, '');
   return out.sort();
 }
+
+/** Every entry under root with its type, size, mtime and content hash: compare two to prove "nothing changed". */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!fs.existsSync(root)) return out;
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const full = path.join(dir, e.name);
+      const st = fs.lstatSync(full);
+      if (e.isDirectory()) {
+        out[`${r}/`] = `dir ${st.mtimeMs}`;
+        walk(full, r);
+      } else out[r] = `file ${st.size} ${st.mtimeMs} ${sha256(fs.readFileSync(full))}`;
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** A unique folder name for tests sharing one server (other test files run at the same time). */
+export function uniqueName(prefix = 't'): string {
+  return `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
+}
