@@ -1,0 +1,125 @@
+/**
+ * `ftpship/gulp`: a gulp plugin over the deploy engine.
+ *
+ * ```js
+ * import gulp from 'gulp';
+ * import { deploy } from 'ftpship/gulp';
+ * export const publish = () =>
+ *   gulp.src('dist/**', { dot: true, encoding: false }).pipe(deploy({ host, user, password, remoteDir: '/site' }));
+ * ```
+ *
+ * The stream collects the vinyl files, passes them through, and deploys once at the end (the plan needs the
+ * whole set to find orphans). A failure fails the task with a `PluginError('ftpship', …)`; the stream never
+ * throws and never exits the process. It deploys even when nothing reads its output.
+ */
+import path from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import log from 'fancy-log';
+import PluginError from 'plugin-error';
+import type File from 'vinyl';
+import { deploy as deployEngine } from '../src/engine/deploy.js';
+import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
+import { formatBytes, formatPlan, formatSummary } from '../src/engine/report.js';
+import { checkOptions, PLUGIN_NAME, redact, type GulpDeployOptions } from './options.js';
+import { sink } from './sink.js';
+
+export type { GulpDeployOptions } from './options.js';
+export type { DeployReport } from '../src/engine/report.js';
+
+/** Milliseconds between two progress lines. */
+const PROGRESS_EVERY_MS = 1000;
+
+/** Creates the deploy stream. Throws `PluginError` at once for bad options. */
+export function deploy(options: GulpDeployOptions): Transform {
+  const { engine, quiet, onReport } = checkOptions(options);
+  const files = new Map<string, SourceFile>();
+  const say = (message: string): void => {
+    if (!quiet) log(`${PLUGIN_NAME}: ${message}`);
+  };
+
+  const stream = new Transform({
+    objectMode: true,
+    transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
+      collect(file, files, say).then(
+        () => done(null, file),
+        (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
+      );
+    },
+    flush(done: TransformCallback): void {
+      run().then(
+        () => done(),
+        (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password))),
+      );
+    },
+  });
+
+  async function run(): Promise<void> {
+    const list = [...files.values()];
+    const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
+    say(`${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`);
+    const report = await deployEngine({ ...engine, files: list }, reporter(quiet));
+    if (engine.dryRun) for (const line of formatPlan(report)) say(line);
+    say(formatSummary(report));
+    onReport?.(report);
+  }
+
+  return sink(stream);
+}
+
+/** Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream. */
+async function collect(file: File, files: Map<string, SourceFile>, say: (m: string) => void): Promise<void> {
+  if (file.isNull()) return; // directories, symlinks, files read with `read: false`
+  const rel = file.relative.split(path.sep).join('/');
+  let contents: Buffer;
+  if (file.isBuffer()) {
+    contents = file.contents;
+  } else if (file.isStream()) {
+    contents = await readAll(file.contents);
+    file.contents = Readable.from([contents]);
+  } else {
+    return;
+  }
+  if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
+  files.set(rel, { path: rel, contents });
+}
+
+/**
+ * Reads a stream to its end with plain events: vinyl-fs's lazy streamx contents (a Composer) never finish
+ * under `for await`, while 'data'/'end' work for Node and streamx streams alike.
+ */
+function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer | string) => chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+    let ended = false;
+    stream.once('end', () => {
+      ended = true;
+      resolve(Buffer.concat(chunks));
+    });
+    stream.once('error', reject);
+    stream.once('close', () => {
+      if (!ended) setImmediate(() => reject(new Error('the contents stream closed before its end')));
+    });
+  });
+}
+
+/** The engine's reporter, speaking through fancy-log: warnings always (unless quiet), progress at most once a second. */
+function reporter(quiet: boolean): Reporter {
+  if (quiet) return {};
+  let last = 0;
+  return {
+    info: (m) => log.info(`${PLUGIN_NAME}: ${m}`),
+    warn: (m) => log.warn(`${PLUGIN_NAME}: warning: ${m}`),
+    progress: (p: Progress) => {
+      const now = Date.now();
+      if (p.filesDone < p.filesTotal && now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      log(`${PLUGIN_NAME}: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`);
+    },
+  };
+}
+
+function errorMessage(err: unknown, password: string | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return redact(message, password);
+}

@@ -1,0 +1,46 @@
+/** The gulp plugin's options and their up-front check (the engine's own resolver, run on an empty file set). */
+import PluginError from 'plugin-error';
+import { ConfigError } from '../src/engine/errors.js';
+import type { DeployOptions } from '../src/engine/options.js';
+import type { DeployReport } from '../src/engine/report.js';
+import { resolveOptions } from '../src/engine/resolve.js';
+
+export const PLUGIN_NAME = 'ftpship';
+
+/**
+ * The library's `deploy()` options without `localDir` and `files`: the vinyl files piped in are the source,
+ * and each file's `relative` path is its path on the server under `remoteDir`.
+ */
+export interface GulpDeployOptions extends Omit<DeployOptions, 'localDir' | 'files'> {
+  /** Log nothing (no progress, no summary; warnings still go to the report). Default false. */
+  quiet?: boolean;
+  /** Called once with the deploy report (also in dry-run) before the stream ends. */
+  onReport?: (report: DeployReport) => void;
+}
+
+/** Throws `PluginError('ftpship', …)` for bad configuration; returns the options for the engine. */
+export function checkOptions(options: GulpDeployOptions | undefined): { engine: DeployOptions; quiet: boolean; onReport?: (r: DeployReport) => void } {
+  if (options === null || typeof options !== 'object') {
+    throw new PluginError(PLUGIN_NAME, 'deploy() needs an options object, e.g. deploy({ host: "ftp.example.com", user, password })');
+  }
+  const { quiet, onReport, ...rest } = options;
+  const extra = rest as DeployOptions;
+  if (extra.localDir !== undefined || extra.files !== undefined) {
+    throw new PluginError(PLUGIN_NAME, `the gulp plugin takes its files from the stream; remove ${extra.localDir !== undefined ? 'localDir' : 'files'} and pipe gulp.src(...) into deploy()`);
+  }
+  if (onReport !== undefined && typeof onReport !== 'function') throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
+  const engine: DeployOptions = { ...rest, files: [] };
+  try {
+    resolveOptions(engine);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, redact(err.message, rest.password));
+    throw err;
+  }
+  return { engine, quiet: quiet === true, onReport };
+}
+
+/** Removes the password from a message, however the engine or a server phrased it. */
+export function redact(message: string, password: string | undefined): string {
+  if (!password) return message;
+  return message.split(password).join('***').split(encodeURIComponent(password)).join('***');
+}

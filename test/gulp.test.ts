@@ -1,0 +1,304 @@
+/** The gulp plugin with real gulp 5 streams (src, dest, pipeline) against ftp-srv. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import gulp from 'gulp';
+import Vinyl from 'vinyl';
+import PluginError from 'plugin-error';
+import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import type { DeployReport } from '../src/engine/report.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { embedded } from './helpers/embedded.js';
+import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+const STATE = '.ftpship-state.json';
+
+function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
+  return { host: srv.host, port: srv.port, user: srv.user, password: srv.password, remoteDir, retryDelayMs: 10, quiet: true, ...extra };
+}
+
+/** Deploys `cwd` through gulp.src → deploy() and returns the report. */
+async function gulpDeploy(cwd: string, remoteDir: string, extra: Partial<GulpDeployOptions> = {}, src: Record<string, unknown> = {}): Promise<DeployReport> {
+  let report: DeployReport | undefined;
+  const stream = deploy(opts(remoteDir, { ...extra, onReport: (r) => (report = r) }));
+  await pipeline(gulp.src('**/*', { cwd, dot: true, encoding: false, ...src }), stream);
+  expect(report).toBeDefined();
+  return report as DeployReport;
+}
+
+/** Server tree with mtimes, to prove nothing changed. */
+function snapshot(root: string): string {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, e.name);
+      const st = fs.statSync(full);
+      out.push(`${path.relative(root, full)} ${e.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
+      if (e.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return out.join('\n');
+}
+
+const SITE = {
+  'index.html': '<h1>hello</h1>\n',
+  '.htaccess': 'Options -Indexes\n',
+  'css/site.css': 'body { color: #333 }\n',
+  'img/logo.png': bytes(150_000, 7),
+  'img/icons/zero.bin': Buffer.from([0, 255, 0, 13, 10, 26, 0x80, 0xfe]),
+  'fonts/x.woff2': bytes(70_001, 3),
+  'a/b/c/deep.txt': 'deep\n',
+  'empty.txt': '',
+  'sp ace/ü#%.txt': 'odd name\n',
+};
+
+describe('gulp plugin: mirroring', () => {
+  it('gulp.src(**/*, {dot, encoding: false}) → deploy() mirrors the tree, binaries byte-identical', async () => {
+    const local = tmpDir();
+    writeTree(local, SITE);
+    const report = await gulpDeploy(local, '/mirror');
+    expect(report.counts.upload).toBe(Object.keys(SITE).length);
+    expect(readTree(path.join(srv.root, 'mirror'), [STATE])).toEqual(readTree(local));
+    expect(readDirs(path.join(srv.root, 'mirror'))).toEqual(readDirs(local));
+    expect(sha256(fs.readFileSync(path.join(srv.root, 'mirror/img/logo.png')))).toBe(sha256(SITE['img/logo.png']));
+  });
+
+  it('streamed contents (buffer: false) are deployed whole and still passed on as a stream', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'big.bin': bytes(300_000, 11), 'small.txt': 'small\n', 'd/e.bin': bytes(5000, 2) });
+    const seen: Record<string, string> = {};
+    const report = await new Promise<DeployReport>((resolve, reject) => {
+      let r: DeployReport | undefined;
+      gulp
+        .src('**/*', { cwd: local, dot: true, buffer: false, encoding: false })
+        .pipe(deploy(opts('/streamed', { onReport: (x) => (r = x) })))
+        .on('error', reject)
+        .on('data', (file: Vinyl) => {
+          if (!file.isStream()) return;
+          const chunks: Buffer[] = [];
+          (file.contents as NodeJS.ReadableStream).on('data', (c: Buffer) => chunks.push(c));
+          (file.contents as NodeJS.ReadableStream).on('end', () => (seen[file.relative.split(path.sep).join('/')] = sha256(Buffer.concat(chunks))));
+        })
+        .on('end', () => setImmediate(() => resolve(r as DeployReport)));
+    });
+    expect(report.counts.upload).toBe(3);
+    expect(readTree(path.join(srv.root, 'streamed'), [STATE])).toEqual(readTree(local));
+    expect(seen).toEqual(readTree(local));
+  });
+
+  it('deploys files made inside the pipeline that never existed on disk', async () => {
+    let report: DeployReport | undefined;
+    const made = [
+      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/generated/sitemap.xml', contents: Buffer.from('<urlset/>') }),
+      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/robots.txt', contents: Buffer.from('User-agent: *\n') }),
+      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/bin/blob.dat', contents: bytes(4096, 5) }),
+      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/stream.txt', contents: Readable.from([Buffer.from('from a '), Buffer.from('stream')]) }),
+    ];
+    await pipeline(Readable.from(made), deploy(opts('/made', { onReport: (r) => (report = r) })));
+    expect(report?.counts.upload).toBe(4);
+    expect(fs.readFileSync(path.join(srv.root, 'made/generated/sitemap.xml'), 'utf8')).toBe('<urlset/>');
+    expect(fs.readFileSync(path.join(srv.root, 'made/stream.txt'), 'utf8')).toBe('from a stream');
+    expect(sha256(fs.readFileSync(path.join(srv.root, 'made/bin/blob.dat')))).toBe(sha256(bytes(4096, 5)));
+  });
+});
+
+describe('gulp plugin: the engine semantics hold', () => {
+  it('a rerun sends only what changed (a same-size edit too), deletes orphans; dry-run plans and touches nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, SITE);
+    await gulpDeploy(local, '/rerun');
+
+    const again = await gulpDeploy(local, '/rerun');
+    expect(again.counts).toEqual({ mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: Object.keys(SITE).length });
+
+    fs.writeFileSync(path.join(local, 'index.html'), '<h1>HELLO</h1>\n'); // same size, new content
+    fs.rmSync(path.join(local, 'a'), { recursive: true });
+    fs.rmSync(path.join(local, 'fonts/x.woff2'));
+    writeTree(local, { 'js/app.js': 'console.log(1)\n' });
+
+    const before = snapshot(srv.root);
+    const logged: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    const plan = await gulpDeploy(local, '/rerun', { dryRun: true, quiet: false });
+    jest.restoreAllMocks();
+    expect(snapshot(srv.root)).toBe(before);
+    expect(plan.dryRun).toBe(true);
+    expect(plan.counts).toMatchObject({ upload: 1, replace: 1, delete: 2 });
+    const text = logged.join('');
+    expect(text).toMatch(/ftpship: planning \d+ files/);
+    expect(text).toMatch(/ftpship: {3}replace index\.html/);
+    expect(text).toMatch(/ftpship: {3}delete {2}a\/b\/c\/deep\.txt/);
+    expect(text).toMatch(/ftpship: {3}upload {2}js\/app\.js/);
+    expect(text).toMatch(/ftpship: plan: would upload 1, replace 1, delete 2/);
+
+    const real = await gulpDeploy(local, '/rerun');
+    expect(real.counts).toMatchObject({ upload: 1, replace: 1, delete: 2, rmdir: 4 });
+    expect(readTree(path.join(srv.root, 'rerun'), [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(srv.root, 'rerun/a'))).toBe(false);
+    expect(fs.existsSync(path.join(srv.root, 'rerun/fonts'))).toBe(false);
+  });
+
+  it('keep and delete: false leave orphans on the server', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'uploads/u.jpg': 'u', 'b.txt': 'b' });
+    await gulpDeploy(local, '/keep');
+    fs.rmSync(path.join(local, 'uploads'), { recursive: true });
+    const kept = await gulpDeploy(local, '/keep', { keep: ['uploads/**'] });
+    expect(kept.counts.delete).toBe(0);
+    expect(kept.kept).toContain('uploads/u.jpg');
+    fs.rmSync(path.join(local, 'b.txt'));
+    const noDelete = await gulpDeploy(local, '/keep', { delete: false });
+    expect(noDelete.counts.delete).toBe(0);
+    expect(fs.existsSync(path.join(srv.root, 'keep/b.txt'))).toBe(true);
+  });
+});
+
+describe('gulp plugin: a well-behaved stream', () => {
+  it('passes every file through, so the pipeline can go on to gulp.dest', async () => {
+    const local = tmpDir();
+    const out = tmpDir();
+    writeTree(local, SITE);
+    await pipeline(gulp.src('**/*', { cwd: local, dot: true, encoding: false }), deploy(opts('/through')), gulp.dest(out));
+    expect(readTree(out)).toEqual(readTree(local));
+    expect(readTree(path.join(srv.root, 'through'), [STATE])).toEqual(readTree(local));
+  });
+
+  it('passes files with null contents through without deploying them', async () => {
+    const nothing = new Vinyl({ cwd: '/x', base: '/x', path: '/x/dir', contents: null });
+    const file = new Vinyl({ cwd: '/x', base: '/x', path: '/x/f.txt', contents: Buffer.from('f') });
+    const seen: Vinyl[] = [];
+    let report: DeployReport | undefined;
+    const stream = deploy(opts('/nulls', { onReport: (r) => (report = r) }));
+    stream.on('data', (f: Vinyl) => seen.push(f));
+    stream.write(nothing);
+    stream.write(file);
+    stream.end();
+    await finished(stream);
+    expect(seen).toEqual([nothing, file]);
+    expect(report?.counts.upload).toBe(1);
+  });
+
+  it('deploys even when nothing reads its output (more files than the buffer holds)', async () => {
+    const local = tmpDir();
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) many[`f${i}.txt`] = `file ${i}\n`;
+    writeTree(local, many);
+    let report: DeployReport | undefined;
+    const stream = deploy(opts('/unread', { onReport: (r) => (report = r) }));
+    gulp.src('*', { cwd: local, encoding: false }).pipe(stream); // nobody listens to `stream`
+    await new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+    });
+    expect(report?.counts.upload).toBe(60);
+    expect(readTree(path.join(srv.root, 'unread'), [STATE])).toEqual(readTree(local));
+  });
+
+  it('a consumer added later in the same tick still gets every file', async () => {
+    const stream = deploy(opts('/late', { dryRun: true }));
+    const sinkSide = new PassThrough({ objectMode: true });
+    const got: string[] = [];
+    sinkSide.on('data', (f: Vinyl) => got.push(f.relative));
+    Readable.from([new Vinyl({ cwd: '/', base: '/', path: '/one.txt', contents: Buffer.from('1') })]).pipe(stream);
+    stream.pipe(sinkSide);
+    await finished(sinkSide);
+    expect(got).toEqual(['one.txt']);
+  });
+});
+
+describe('gulp plugin: errors', () => {
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['no host', { host: '' }, /invalid host/],
+    ['a bad port', { port: 70000 }, /invalid port 70000/],
+    ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
+    ['a bad secure', { secure: 'yes' }, /invalid secure/],
+    ['a user without password', { password: undefined }, /no password for user/],
+    ['localDir', { localDir: 'dist' }, /remove localDir/],
+  ])('throws PluginError at creation for %s', (_what, bad, message) => {
+    let err: unknown;
+    try {
+      deploy({ ...opts('/x'), ...bad } as GulpDeployOptions);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).plugin).toBe('ftpship');
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('throws PluginError for no options at all', () => {
+    expect(() => deploy(undefined as unknown as GulpDeployOptions)).toThrow(PluginError);
+  });
+
+  it('a wrong password ends the stream with a PluginError that never shows the password', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const secret = 'wr0ng-s3cret-pass';
+    const err = await pipeline(gulp.src('**/*', { cwd: local, encoding: false }), deploy(opts('/wrong', { password: secret }))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).plugin).toBe('ftpship');
+    expect((err as Error).message).toMatch(/login to .* failed: 530/);
+    expect(`${String(err)} ${(err as Error).stack} ${JSON.stringify(err)}`).not.toContain(secret);
+    expect(fs.existsSync(path.join(srv.root, 'wrong'))).toBe(false);
+  });
+
+  it('a server error mid-deploy ends the stream with a PluginError', async () => {
+    fs.writeFileSync(path.join(srv.root, 'blocker'), 'a file where the folder should be');
+    const file = new Vinyl({ cwd: '/', base: '/', path: '/x.txt', contents: Buffer.from('x') });
+    const err = await pipeline(Readable.from([file]), deploy(opts('/blocker/site'))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).not.toContain(srv.password);
+  });
+});
+
+describe('gulp plugin: logging', () => {
+  it('logs the start, progress and summary through fancy-log; quiet logs nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.bin': bytes(2000) });
+    const logged: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    await gulpDeploy(local, '/logged', { quiet: false });
+    const loud = logged.join('');
+    logged.length = 0;
+    await gulpDeploy(local, '/logged-quiet', { quiet: true });
+    const quiet = logged.join('');
+    jest.restoreAllMocks();
+
+    expect(loud).toMatch(/\[\d\d:\d\d:\d\d\] ftpship: deploying 2 files to 127\.0\.0\.1 \/logged\n/); // fancy-log's timestamp
+    expect(loud).toMatch(/ftpship: 2\/2 files, 2\.0 KiB of 2\.0 KiB\n/);
+    expect(loud).toMatch(/ftpship: deployed: did upload 2, replace 0, delete 0, mkdir 1, rmdir 0; 0 unchanged; 2\.0 KiB sent in/);
+    expect(loud).not.toContain(srv.password);
+    expect(quiet).toBe('');
+    expect(fs.existsSync(path.join(srv.root, 'logged-quiet/b/c.bin'))).toBe(true);
+  });
+});
