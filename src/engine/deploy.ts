@@ -124,7 +124,7 @@ function reservedPaths(root: string, statePath: string): Set<string> {
 }
 
 function guard(plan: Plan, o: ResolvedOptions): void {
-  const deletes = plan.deletes.length;
+  const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   if (o.maxDelete !== undefined && deletes > o.maxDelete) {
     throw new GuardError(
       `the plan deletes ${deletes} files, more than --max-delete ${o.maxDelete}; nothing was changed. ` +

@@ -38,7 +38,7 @@ export interface Plan {
   unchanged: string[];
   /** Temporary files from an interrupted run that this plan does not reuse: removed. */
   staleTemps: string[];
-  /** Entries in report order: mkdir, upload, replace, delete, rmdir. */
+  /** Entries in report order: mkdir, upload, replace, delete (orphans, then files that became folders), rmdir. */
   entries: PlanEntry[];
   /** Orphans left in place (delete off, or a keep glob matched). */
   keptOrphans: { files: string[]; dirs: string[] };
@@ -121,6 +121,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     ...plan.uploads.filter((u) => u.action === 'upload').map((u) => ({ path: u.file.path, action: 'upload' as const, size: u.file.size })),
     ...plan.uploads.filter((u) => u.action === 'replace').map((u) => ({ path: u.file.path, action: 'replace' as const, size: u.file.size })),
     ...plan.deletes.map((p) => ({ path: p, action: 'delete' as const, size: state.files[p]?.size ?? 0 })),
+    // A file that became a folder is deleted too (just before its folder is made): the report says so.
+    ...plan.fileToDir.map((p) => ({ path: p, action: 'delete' as const, size: state.files[p]?.size ?? 0 })),
     ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir' as const, size: 0 })),
   ];
   return plan;

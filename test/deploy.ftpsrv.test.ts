@@ -1,0 +1,457 @@
+/**
+ * Issue 4, items 1–5, 7 and 8 (engine side) against ftp-srv in-process: mirror, change detection, orphans,
+ * state, dry-run, parallel. Folder/rename behaviour that ftp-srv gets wrong is proven again in
+ * deploy.realservers.test.ts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions, type DeployReport, type Reporter } from '../src/index.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { embedded } from './helpers/embedded.js';
+import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const STATE = '.ftpship-state.json';
+
+function opts(localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
+  return { localDir, host: srv.host, port: srv.port, user: srv.user, password: srv.password, remoteDir, retryDelayMs: 10, ...extra };
+}
+
+/** A reporter that records the protocol log and warnings. */
+function recorder(): Reporter & { log: string[]; warnings: string[] } {
+  const log: string[] = [];
+  const warnings: string[] = [];
+  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
+}
+
+const sent = (log: string[], verb: string): string[] =>
+  log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
+
+function remote(dir: string): string {
+  return path.join(srv.root, dir);
+}
+
+describe('item 1: first deploy mirrors exactly; a rerun changes nothing', () => {
+  it('byte-identical files, every folder created once, parents first; second run uploads nothing and keeps the state untouched', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': '<h1>hi</h1>',
+      'a/b/c/deep.txt': 'deep',
+      'a/b/sibling.txt': 'sib',
+      'a/x/y/z.txt': 'z',
+      'img/logo.bin': bytes(300_000),
+      'img/icons/i.svg': '<svg/>',
+    });
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    const r1 = await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    const mkds = sent(rec.log, 'MKD');
+    const expectedDirs = ['a', 'a/b', 'a/b/c', 'a/x', 'a/x/y', 'img', 'img/icons'].map((d) => `${dir}/${d}`);
+    for (const d of expectedDirs) {
+      expect(mkds.filter((m) => m === d)).toHaveLength(1);
+      const parent = d.slice(0, d.lastIndexOf('/'));
+      if (parent !== dir) expect(mkds.indexOf(parent)).toBeLessThan(mkds.indexOf(d));
+    }
+    expect(r1.counts).toMatchObject({ mkdir: 7, upload: 6, replace: 0, delete: 0, rmdir: 0, unchanged: 0 });
+    expect(r1.bytes.sent).toBe(r1.bytes.planned);
+
+    const statePath = path.join(remote(dir), STATE);
+    const before = { text: fs.readFileSync(statePath, 'utf8'), mtime: fs.statSync(statePath).mtimeMs, tree: snapshot(remote(dir)) };
+    await new Promise((r) => setTimeout(r, 20));
+    const rec2 = recorder();
+    const r2 = await deploy(opts(local, dir), rec2);
+    expect(r2.counts).toEqual({ mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: 6 });
+    expect(r2.bytes.sent).toBe(0);
+    expect(fs.readFileSync(statePath, 'utf8')).toBe(before.text);
+    expect(fs.statSync(statePath).mtimeMs).toBe(before.mtime);
+    expect(snapshot(remote(dir))).toEqual(before.tree);
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec2.log, verb)).toEqual([]);
+  });
+});
+
+describe('item 2: change detection by content hash', () => {
+  it('same-size edits, new nested folders, deletions, emptied folders, type swaps, odd names, blog/ vs blog-post.html', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'same.txt': 'aaaa',
+      'old.txt': 'old',
+      'gone/only.txt': 'x',
+      'gone/deeper/more.txt': 'y',
+      swap1: 'I am a file',
+      'swap2/x.txt': 'I am in a folder',
+      'empty.txt': '',
+      '.htaccess': 'Deny from all',
+      'sp ace/na me.txt': 'spaces',
+      'ünï/ćödé 日本.txt': 'unicode',
+      'hash#1.txt': 'hash',
+      'pct%20.txt': 'percent',
+      'blog/index.html': 'blog',
+      'blog-post.html': 'post',
+    });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+
+    fs.writeFileSync(path.join(local, 'same.txt'), 'bbbb');
+    fs.rmSync(path.join(local, 'old.txt'));
+    fs.rmSync(path.join(local, 'gone'), { recursive: true });
+    fs.rmSync(path.join(local, 'swap1'));
+    writeTree(local, { 'swap1/inner.txt': 'now a folder', 'n1/n2/n3/new.txt': 'new', 'empty2.txt': '' });
+    fs.rmSync(path.join(local, 'swap2'), { recursive: true });
+    fs.writeFileSync(path.join(local, 'swap2'), 'now a file');
+    fs.rmSync(path.join(local, 'blog'), { recursive: true });
+    fs.writeFileSync(path.join(local, 'hash#1.txt'), 'HASH');
+
+    const rec = recorder();
+    const r = await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect(readDirs(remote(dir))).toEqual(readDirs(local));
+    expect(fs.readFileSync(path.join(remote(dir), 'blog-post.html'), 'utf8')).toBe('post');
+    const byAction = (a: string): string[] => r.files.filter((f) => f.action === a).map((f) => f.path).sort();
+    expect(byAction('replace')).toEqual(['hash#1.txt', 'same.txt', 'swap2']);
+    expect(byAction('upload')).toEqual(['empty2.txt', 'n1/n2/n3/new.txt', 'swap1/inner.txt']);
+    // swap1 (a file that became a folder) is deleted before its folder is made: the report lists it.
+    expect(byAction('delete')).toEqual(['blog/index.html', 'gone/deeper/more.txt', 'gone/only.txt', 'old.txt', 'swap1', 'swap2/x.txt'].sort());
+    expect(byAction('rmdir')).toEqual(['blog', 'gone', 'gone/deeper', 'swap2']);
+    expect(byAction('mkdir')).toEqual(['n1', 'n1/n2', 'n1/n2/n3', 'swap1']);
+    expect(r.counts.unchanged).toBe(6); // empty.txt .htaccess 'sp ace/na me.txt' ünï/… pct%20.txt blog-post.html
+    // The state lists exactly the local files with their hashes (G4), and nothing else.
+    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as { files: Record<string, { sha256: string }>; pending?: unknown };
+    expect(Object.keys(state.files).sort()).toEqual(Object.keys(readTree(local)).sort());
+    for (const [p, f] of Object.entries(state.files)) expect(f.sha256).toBe(sha256(fs.readFileSync(path.join(local, p))));
+    expect(state.pending).toBeUndefined();
+    // And a rerun is a no-op.
+    const again = await deploy(opts(local, dir));
+    expect(again.files).toEqual([]);
+  });
+
+  it('a folder that only differs by a prefix is unrelated: deleting blog/ keeps blog-post.html and blog2/', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'blog/a.html': 'a', 'blog-post.html': 'p', 'blog2/b.html': 'b', 'blog.html': 'c' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'blog'), { recursive: true });
+    const r = await deploy(opts(local, dir));
+    expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual(['delete blog/a.html', 'rmdir blog']);
+    expect(readTree(remote(dir), [STATE])).toEqual({ 'blog-post.html': sha256('p'), 'blog2/b.html': sha256('b'), 'blog.html': sha256('c') });
+  });
+});
+
+describe('item 3: orphans', () => {
+  it('deletes only what ftpship deployed: remote-only files survive, --keep matches survive, the state survives', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a.txt': 'a', '.env': 'SECRET=1', 'uploads/u1.jpg': 'u1', 'sub/x.txt': 'x' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { keep: ['.env', 'uploads/'] }));
+    // Files that only exist on the server: never ours.
+    writeTree(remote(dir), { 'remote-only.txt': 'r', 'sub/remote-only.txt': 'rs', 'uploads/user.jpg': 'uu' });
+    for (const f of ['a.txt', '.env', 'uploads/u1.jpg', 'sub/x.txt']) fs.rmSync(path.join(local, f));
+    fs.rmSync(path.join(local, 'sub'), { recursive: true });
+    fs.rmSync(path.join(local, 'uploads'), { recursive: true });
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { keep: ['.env', 'uploads/'] }), rec);
+    expect(sent(rec.log, 'DELE').filter((p) => !p.includes(STATE)).sort()).toEqual([`${dir}/a.txt`, `${dir}/sub/x.txt`]);
+    expect(r.files.filter((f) => f.action === 'delete').map((f) => f.path).sort()).toEqual(['a.txt', 'sub/x.txt']);
+    const tree = readTree(remote(dir));
+    expect(Object.keys(tree).sort()).toEqual(['.env', STATE, 'index.html', 'remote-only.txt', 'sub/remote-only.txt', 'uploads/u1.jpg', 'uploads/user.jpg'].sort());
+    // sub/ held a remote-only file: it stays, with a warning, and the deploy still succeeds.
+    expect(rec.warnings.join('\n')).toMatch(/kept folder sub/);
+    expect(r.kept.sort()).toEqual(['.env', 'uploads', 'uploads/u1.jpg']);
+  });
+
+  it('never deletes the state file, even under a custom name inside the target', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { statePath: 'private/deploy-state.json' }));
+    expect(fs.existsSync(path.join(remote(dir), 'private/deploy-state.json'))).toBe(true);
+    fs.rmSync(path.join(local, 'a.txt'));
+    fs.rmSync(path.join(local, 'b.txt'));
+    const r = await deploy(opts(local, dir, { statePath: 'private/deploy-state.json' }));
+    expect(r.counts.delete).toBe(2);
+    expect(Object.keys(readTree(remote(dir)))).toEqual(['private/deploy-state.json']);
+  });
+
+  it('--no-delete leaves orphans in place (and still knows they are ours later)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'd'), { recursive: true });
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { delete: false }), rec);
+    expect(r.counts.delete).toBe(0);
+    expect(r.counts.rmdir).toBe(0);
+    expect(sent(rec.log, 'DELE')).toEqual([]);
+    expect(fs.readFileSync(path.join(remote(dir), 'd/b.txt'), 'utf8')).toBe('b');
+    const later = await deploy(opts(local, dir));
+    expect(later.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete d/b.txt', 'rmdir d']);
+    expect(fs.existsSync(path.join(remote(dir), 'd'))).toBe(false);
+  });
+
+  it('--max-delete N refuses a bigger plan (GuardError, exit code 3) and changes nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'a.txt'));
+    fs.rmSync(path.join(local, 'b.txt'));
+    writeTree(local, { 'new.txt': 'n', 'c.txt': 'C' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = (await deploy(opts(local, dir, { maxDelete: 1 }), rec).catch((e: unknown) => e)) as Error & { exitCode: number };
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(/deletes 2 files, more than --max-delete 1/);
+    expect(snapshot(remote(dir))).toEqual(before);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    // Exactly at the limit is fine.
+    const ok = await deploy(opts(local, dir, { maxDelete: 2 }));
+    expect(ok.counts.delete).toBe(2);
+  });
+});
+
+describe('item 4: state', () => {
+  it('is written atomically (temp + rename) after the uploads, and lists the deployed files', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    const stateAbs = `${dir}/${STATE}`;
+    expect(sent(rec.log, 'STOR')).not.toContain(stateAbs);
+    expect(sent(rec.log, 'STOR')).toContain(`${stateAbs}.tmp`);
+    expect(sent(rec.log, 'RNTO').filter((p) => p === stateAbs).length).toBeGreaterThanOrEqual(1);
+    // The final state write comes after every upload.
+    const lastRnto = rec.log.lastIndexOf(`> RNTO ${stateAbs}`);
+    const lastUpload = Math.max(rec.log.indexOf(`> STOR ${dir}/a.txt`), rec.log.indexOf(`> STOR ${dir}/b/c.txt`));
+    expect(lastRnto).toBeGreaterThan(lastUpload);
+    expect(fs.existsSync(path.join(remote(dir), `${STATE}.tmp`))).toBe(false);
+    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as { files: Record<string, unknown>; dirs: string[] };
+    expect(state.files).toEqual({ 'a.txt': { size: 1, sha256: sha256('a') }, 'b/c.txt': { size: 1, sha256: sha256('c') } });
+    expect(state.dirs).toEqual(['b']);
+  });
+
+  it('can live outside the target folder; the target then holds only the site', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    const name = uniqueName();
+    const dir = `/${name}/www`;
+    const statePath = `/${name}/private/state/x.json`;
+    await deploy(opts(local, dir, { statePath }));
+    expect(readTree(remote(dir))).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(srv.root, statePath))).toBe(true);
+    fs.writeFileSync(path.join(local, 'a.txt'), 'A');
+    const r = await deploy(opts(local, dir, { statePath }));
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace a.txt']);
+    expect(readTree(remote(dir))).toEqual(readTree(local));
+  });
+
+  it('a corrupt state is an error naming the file and --reset-state; nothing changes; --reset-state re-seeds', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.writeFileSync(path.join(remote(dir), STATE), '{"generator":"ftpship","version":1,"files":'); // cut short
+    fs.writeFileSync(path.join(local, 'b.txt'), 'B');
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = (await deploy(opts(local, dir), rec).catch((e: unknown) => e)) as Error & { exitCode: number };
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain(`${dir}/${STATE}`);
+    expect(err.message).toContain('--reset-state');
+    expect(err.message).not.toContain('\n');
+    expect(snapshot(remote(dir))).toEqual(before);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    const r = await deploy(opts(local, dir, { resetState: true }));
+    expect(r.counts.upload + r.counts.replace).toBe(2);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+
+  it('reads FTP-Deploy-Action state: switching tools re-uploads only what changed', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change', 'gone.txt': 'bye' });
+    const dir = `/${uniqueName()}`;
+    // What FTP-Deploy-Action left on the server: the files, and its state.
+    writeTree(remote(dir), { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change', 'gone.txt': 'bye' });
+    const rec = (p: string, content: string): object => ({ type: 'file', name: p, size: Buffer.byteLength(content), hash: sha256(content) });
+    fs.writeFileSync(
+      path.join(remote(dir), '.ftp-deploy-sync-state.json'),
+      JSON.stringify({
+        description: 'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced in the most recent deployment.',
+        version: '1.0.0',
+        generatedTime: Date.now(),
+        data: [{ type: 'folder', name: 'sub', size: null }, rec('index.html', 'home'), rec('sub/a.txt', 'hello world!'), rec('sub/b.txt', 'will change'), rec('gone.txt', 'bye')],
+      }),
+    );
+    fs.writeFileSync(path.join(local, 'sub/b.txt'), 'has changed');
+    fs.rmSync(path.join(local, 'gone.txt'));
+    const infos: string[] = [];
+    const r = await deploy(opts(local, dir), { info: (m) => infos.push(m) });
+    expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual(['delete gone.txt', 'replace sub/b.txt']);
+    expect(r.counts.unchanged).toBe(2);
+    expect(infos.join('\n')).toMatch(/FTP-Deploy-Action/);
+    expect(readTree(remote(dir), [STATE, '.ftp-deploy-sync-state.json'])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(remote(dir), STATE))).toBe(true);
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+});
+
+describe('item 5: dry-run', () => {
+  it('has zero side effects and plans, path for path, what the deploy then does', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'old.txt': 'o', 'd/e/f.txt': 'f', 'keep/k.txt': 'k', 'x/y.txt': 'y' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.writeFileSync(path.join(local, 'a.txt'), 'A');
+    fs.rmSync(path.join(local, 'old.txt'));
+    fs.rmSync(path.join(local, 'x'), { recursive: true });
+    writeTree(local, { 'n/m/new.txt': 'new', 'd/e/g.txt': 'g' });
+
+    const serverBefore = snapshot(srv.root);
+    const localBefore = snapshot(local);
+    const rec = recorder();
+    const plan = await deploy(opts(local, dir, { dryRun: true }), rec);
+    expect(snapshot(srv.root)).toEqual(serverBefore);
+    expect(snapshot(local)).toEqual(localBefore);
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR', 'RNTO', 'SITE']) expect(sent(rec.log, verb)).toEqual([]);
+    expect(plan.dryRun).toBe(true);
+    expect(plan.bytes.sent).toBe(0);
+
+    const rec2 = recorder();
+    const done = await deploy(opts(local, dir), rec2);
+    expect(done.files).toEqual(plan.files);
+    expect(done.counts).toEqual(plan.counts);
+    // What was actually sent matches the plan, path for path.
+    const rel = (p: string): string => p.slice(dir.length + 1);
+    const planned = (a: string): string[] => plan.files.filter((f) => f.action === a).map((f) => f.path).sort();
+    expect(sent(rec2.log, 'MKD').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('mkdir'));
+    expect(sent(rec2.log, 'RMD').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('rmdir'));
+    expect(sent(rec2.log, 'DELE').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('delete'));
+    const stored = sent(rec2.log, 'STOR').map(rel).filter((p) => !p.startsWith(STATE));
+    const renamed = sent(rec2.log, 'RNTO').map(rel).filter((p) => !p.startsWith(STATE));
+    expect([...stored.filter((p) => !p.includes('.ftpship-')), ...renamed].sort()).toEqual([...planned('upload'), ...planned('replace')].sort());
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+
+  it('a dry-run of a first deploy to a folder that does not exist creates nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a/b.txt': 'b' });
+    const dir = `/${uniqueName()}/deeper`;
+    const rec = recorder();
+    const plan = await deploy(opts(local, dir, { dryRun: true }), rec);
+    expect(plan.counts).toMatchObject({ mkdir: 1, upload: 1 });
+    expect(fs.existsSync(remote(dir.split('/')[1]))).toBe(false);
+    expect(sent(rec.log, 'MKD')).toEqual([]);
+  });
+});
+
+describe('item 7: parallel', () => {
+  it('N connections share one queue: N logins, overlapping transfers, parents before children, absolute paths, no CWD while uploading', async () => {
+    const local = tmpDir();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 40; i++) files[`l1-${i % 4}/l2-${i % 3}/l3/f${i}.bin`] = bytes(20_000 + i, i + 1);
+    writeTree(local, files);
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { parallel: 3 }), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect(r.counts.upload).toBe(40);
+    expect(rec.log.filter((l) => l.startsWith('> USER ')).length).toBe(3);
+    // Transfers overlap: at some point more than one STOR is in flight.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    for (const l of rec.log) {
+      if (l.startsWith('> STOR ')) maxInFlight = Math.max(maxInFlight, ++inFlight);
+      if (/^< 226/.test(l)) inFlight--;
+    }
+    expect(maxInFlight).toBeGreaterThan(1);
+    expectParentsFirst(rec.log, dir);
+    expectNoCwdWhileUploading(rec.log);
+    for (const p of sent(rec.log, 'STOR')) expect(p.startsWith('/')).toBe(true);
+  });
+
+  it('a dry-run opens one connection', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const rec = recorder();
+    await deploy(opts(local, `/${uniqueName()}`, { parallel: 5, dryRun: true }), rec);
+    expect(rec.log.filter((l) => l.startsWith('> USER ')).length).toBe(1);
+  });
+});
+
+describe('item 8 (engine): a local file that becomes unreadable mid-run', () => {
+  it('fails with one line naming the file, exit code 1, and the state never lists it', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'dir/vanishing.txt': 'soon gone', 'z.txt': 'z' });
+    const dir = `/${uniqueName()}`;
+    let removed = false;
+    const reporter: Reporter = {
+      // After the scan and hash, before the uploads: the first MKD of the run.
+      protocol: (l) => {
+        if (!removed && l.startsWith('> MKD ')) {
+          removed = true;
+          fs.rmSync(path.join(local, 'dir/vanishing.txt'));
+        }
+      },
+    };
+    const err = (await deploy(opts(local, dir), reporter).catch((e: unknown) => e)) as Error & { exitCode: number };
+    expect(removed).toBe(true);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain(path.join(local, 'dir/vanishing.txt'));
+    expect(err.message).not.toContain('\n');
+    const statePath = path.join(remote(dir), STATE);
+    // G4: the state may note the path as uncertain (so a rerun cleans up), never as deployed.
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as { files: Record<string, unknown> };
+    expect(Object.keys(state.files)).not.toContain('dir/vanishing.txt');
+    // Rerun without the file converges (at most cleaning up the path it may have begun to write).
+    const r = await deploy(opts(local, dir));
+    expect(r.files.filter((f) => f.path.includes('vanishing')).map((f) => f.action)).not.toContain('upload');
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+});
+
+export function expectParentsFirst(log: string[], root: string): void {
+  const mkds = sent(log, 'MKD');
+  const seen = new Set<string>();
+  for (const m of mkds) {
+    expect(seen.has(m)).toBe(false);
+    seen.add(m);
+    const parent = m.slice(0, m.lastIndexOf('/'));
+    if (parent.length > root.length) expect(seen.has(parent)).toBe(true);
+  }
+  // Every file went into a folder that already existed (made earlier in the log, or pre-existing).
+  for (const [i, l] of log.entries()) {
+    if (!l.startsWith('> STOR ')) continue;
+    const p = l.slice(7);
+    const parent = p.slice(0, p.lastIndexOf('/'));
+    if (parent.length > root.length && mkds.includes(parent)) expect(log.indexOf(`> MKD ${parent}`)).toBeLessThan(i);
+  }
+}
+
+/**
+ * No CWD between the first and the last STOR of a site file (ftpship's own state/lock files aside), except
+ * an existence check right after a refused MKD.
+ */
+export function expectNoCwdWhileUploading(log: string[]): void {
+  const isSiteStor = (l: string): boolean => l.startsWith('> STOR ') && !l.includes(STATE);
+  const first = log.findIndex(isSiteStor);
+  const last = log.length - 1 - [...log].reverse().findIndex(isSiteStor);
+  expect(first).toBeGreaterThanOrEqual(0);
+  for (let i = first; i <= last; i++) {
+    if (!log[i].startsWith('> CWD ')) continue;
+    const prevReply = log.slice(0, i).reverse().find((l) => l.startsWith('< '));
+    expect(`${prevReply} then ${log[i]}`).toMatch(/^< 55\d .* then > CWD /);
+  }
+}
+
+export type { DeployReport };
