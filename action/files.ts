@@ -1,0 +1,52 @@
+/**
+ * The `files` input: @actions/glob patterns relative to `local-dir` (`!` leaves out) → the engine's
+ * `files` option. `exclude` still applies, as negated patterns after the user's own.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as core from '@actions/core';
+import * as glob from '@actions/glob';
+import { ConfigError, type SourceFile } from '../src/index.js';
+
+export async function collectFiles(
+  localDir: string,
+  patterns: string[],
+  exclude: string[],
+): Promise<SourceFile[]> {
+  const root = fs.realpathSync(localDir);
+  const lines = [...patterns.map((p) => rooted(root, p)), ...exclude.map((e) => rooted(root, `!${e}`))];
+  const globber = await glob.create(lines.join('\n'), {
+    matchDirectories: false,
+    followSymbolicLinks: false,
+  });
+  const files: SourceFile[] = [];
+  for (const abs of await globber.glob()) {
+    const real = fs.realpathSync(abs);
+    const rel = path.relative(root, real);
+    if (rel.startsWith('..') || path.isAbsolute(rel) || !fs.statSync(real).isFile()) {
+      core.warning(`skipped ${path.relative(root, abs)}: it leads outside local-dir or is not a file`);
+      continue;
+    }
+    files.push({ path: path.relative(root, abs).split(path.sep).join('/'), contents: fs.readFileSync(real) });
+  }
+  if (files.length === 0)
+    throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);
+  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */
+function rooted(root: string, pattern: string): string {
+  const negated = pattern.startsWith('!');
+  const body = pattern.slice(negated ? 1 : 0).replace(/^\.\//, '');
+  if (path.isAbsolute(body) || body.split('/').includes('..')) {
+    throw new ConfigError(
+      `pattern ${JSON.stringify(pattern)} leaves local-dir; write patterns relative to local-dir`,
+    );
+  }
+  return `${negated ? '!' : ''}${escapeGlob(root)}/${body}`;
+}
+
+/** The root path is literal: escape glob characters it may contain. */
+function escapeGlob(p: string): string {
+  return p.replace(/[*?[\]]/g, '[$&]');
+}

@@ -1,0 +1,55 @@
+/** The Action: read the inputs, deploy, set the outputs and the job summary; one failure path. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import { deploy, formatSummary, type DeployReport } from '../src/index.js';
+import { Input, Output } from './constants.js';
+import { collectFiles } from './files.js';
+import { readInputs } from './inputs.js';
+import { actionReporter } from './reporter.js';
+import { writeSummary } from './summary.js';
+
+export async function run(): Promise<void> {
+  try {
+    const { options, logLevel, filePatterns } = readInputs();
+    if (filePatterns)
+      options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
+    const report = await deploy(options, actionReporter(logLevel));
+    setOutputs(report, writeReport(report));
+    await writeSummary(report);
+    core.info(formatSummary(report));
+  } catch (err) {
+    core.setFailed(phrase(err));
+  }
+}
+
+function setOutputs(report: DeployReport, planPath: string): void {
+  const c = report.counts;
+  core.setOutput(Output.Uploaded, c.upload);
+  core.setOutput(Output.Replaced, c.replace);
+  core.setOutput(Output.Deleted, c.delete);
+  core.setOutput(Output.Unchanged, c.unchanged);
+  core.setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
+  core.setOutput(Output.Changed, report.files.length > 0);
+  core.setOutput(Output.Plan, planPath);
+}
+
+/** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
+function writeReport(report: DeployReport): string {
+  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'ftpship-'));
+  const file = path.join(dir, 'report.json');
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
+function phrase(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const inputs = new Set<string>(Object.values(Input));
+  return message
+    .replace(/--ca FILE/g, 'the `ca` input')
+    .replace(/--([a-z][a-z-]*)/g, (flag, name: string) =>
+      inputs.has(name) ? `the \`${name}\` input` : flag,
+    );
+}

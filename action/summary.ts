@@ -1,0 +1,76 @@
+/**
+ * The job summary: the deploy (or, for a dry run, the pull-request preview) as counts and bytes, deletions
+ * first and marked, then the other changes in a collapsed list. Lists are capped: a summary holds 1 MiB.
+ */
+import * as core from '@actions/core';
+import { formatBytes, type DeployReport, type PlanEntry } from '../src/index.js';
+
+/** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
+export const MAX_LISTED = 500;
+
+export async function writeSummary(report: DeployReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
+    return;
+  }
+  await core.summary.addRaw(summaryMarkdown(report), true).write();
+}
+
+export function summaryMarkdown(report: DeployReport): string {
+  const c = report.counts;
+  const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
+  const verb = report.dryRun ? 'would' : '';
+  const bytes = report.dryRun
+    ? `${formatBytes(report.bytes.planned)} to send`
+    : `${formatBytes(report.bytes.sent)} sent`;
+  const deletions = report.files.filter((e) => e.action === 'delete' || e.action === 'rmdir');
+  const others = report.files.filter((e) => e.action !== 'delete' && e.action !== 'rmdir');
+  const out = [
+    `## ${title}`,
+    '',
+    `Target: <code>${escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
+    '',
+    '| upload | replace | delete | mkdir | rmdir | unchanged |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${c.upload} | ${c.replace} | ${c.delete} | ${c.mkdir} | ${c.rmdir} | ${c.unchanged} |`,
+    '',
+  ];
+  if (report.files.length === 0) out.push('Nothing to change: the server is up to date.', '');
+  if (deletions.length > 0) {
+    out.push(
+      `### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`,
+      '',
+    );
+    out.push(...capped(deletions, (e) => `- :x: **${e.action}** <code>${escape(e.path)}</code>`), '');
+  }
+  if (others.length > 0) {
+    out.push(
+      `<details><summary>${others.length} other change${others.length === 1 ? '' : 's'}</summary>`,
+      '',
+    );
+    out.push(
+      ...capped(
+        others,
+        (e) => `- ${e.action} <code>${escape(e.path)}</code>${e.size ? ` (${formatBytes(e.size)})` : ''}`,
+      ),
+    );
+    out.push('', '</details>', '');
+  }
+  if (report.kept.length > 0)
+    out.push(`${report.kept.length} remote-only path(s) kept (\`keep\` or \`delete: false\`).`, '');
+  if (report.warnings.length > 0)
+    out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${escape(w)}`), '');
+  return out.join('\n');
+}
+
+function capped<T extends PlanEntry | string>(items: T[], line: (item: T) => string): string[] {
+  const lines = items.slice(0, MAX_LISTED).map(line);
+  if (items.length > MAX_LISTED)
+    lines.push(`- … and ${items.length - MAX_LISTED} more (the full list is in the \`plan\` output file)`);
+  return lines;
+}
+
+/** Paths and server text go into HTML and Markdown: neither may inject markup. */
+function escape(text: string): string {
+  return text.replace(/[&<>"'`|*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

@@ -1,0 +1,294 @@
+// The bundled Action (action/dist/index.js) run as the runner runs it, against ftp-srv in this process.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import type { DeployReport } from '../src/index.js';
+import { runAction, type ActionRun } from './helpers/action.js';
+import { embedded } from './helpers/embedded.js';
+import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const STATE = '.ftpship-state.json';
+
+/** A workspace (the repository checkout) with the site in `public/`. */
+function workspace(files: Record<string, string | Buffer>): { ws: string; site: string } {
+  const ws = tmpDir('ftpship-ws-');
+  const site = path.join(ws, 'public');
+  writeTree(site, files);
+  return { ws, site };
+}
+
+function connection(serverDir: string): Record<string, string> {
+  return {
+    server: srv.host,
+    port: String(srv.port),
+    username: srv.user,
+    password: srv.password,
+    'local-dir': 'public/',
+    'server-dir': serverDir,
+  };
+}
+
+function remote(dir: string, ignore = [STATE]): Record<string, string> {
+  return readTree(path.join(srv.root, dir), ignore);
+}
+
+function expectOk(run: ActionRun): void {
+  if (run.status !== 0) throw new Error(`action failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  expect(run.stdout).not.toContain('::error::');
+}
+
+describe('the bundled Action against ftp-srv', () => {
+  it('deploys, redeploys after a change (deletions first in the summary), then changes nothing', async () => {
+    const { ws, site } = workspace({
+      'index.html': '<h1>v1</h1>',
+      'css/site.css': 'body{}',
+      'old.html': 'old',
+      'img/a.bin': Buffer.alloc(3000, 7),
+    });
+    const first = await runAction(ws, connection('www/'));
+    expectOk(first);
+    expect(remote('www')).toEqual(readTree(site));
+    expect(first.outputs).toMatchObject({
+      uploaded: '4',
+      replaced: '0',
+      deleted: '0',
+      unchanged: '0',
+      changed: 'true',
+      bytes: String(11 + 6 + 3 + 3000),
+    });
+    const report = JSON.parse(fs.readFileSync(first.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.counts.upload).toBe(4);
+    expect(report.dryRun).toBe(false);
+    expect(first.summary).toContain('## ftpship deploy');
+    expect(first.summary).toContain('| 4 | 0 | 0 |');
+
+    fs.writeFileSync(path.join(site, 'index.html'), '<h1>v2</h1>');
+    fs.rmSync(path.join(site, 'old.html'));
+    fs.writeFileSync(path.join(site, 'new.html'), 'new');
+    const second = await runAction(ws, connection('www/'));
+    expectOk(second);
+    expect(remote('www')).toEqual(readTree(site));
+    expect(second.outputs).toMatchObject({
+      uploaded: '1',
+      replaced: '1',
+      deleted: '1',
+      unchanged: '2',
+      changed: 'true',
+    });
+    const deletion = second.summary.indexOf(':x: **delete** <code>old.html</code>');
+    expect(deletion).toBeGreaterThan(0);
+    expect(second.summary.indexOf('<details>')).toBeGreaterThan(deletion);
+    expect(second.summary).toMatch(
+      /<details><summary>2 other changes<\/summary>[\s\S]*new\.html[\s\S]*<\/details>/,
+    );
+
+    const third = await runAction(ws, connection('www'));
+    expectOk(third);
+    expect(third.outputs).toMatchObject({
+      uploaded: '0',
+      replaced: '0',
+      deleted: '0',
+      unchanged: '4',
+      changed: 'false',
+      bytes: '0',
+    });
+    expect(third.summary).toContain('Nothing to change');
+  });
+
+  it('dry-run: plans with zero side effects on the server and in the workspace; the summary is the preview', async () => {
+    const { ws, site } = workspace({ 'index.html': 'v1', 'gone.html': 'x' });
+    expectOk(await runAction(ws, connection('dry/')));
+    fs.writeFileSync(path.join(site, 'index.html'), 'v2');
+    fs.rmSync(path.join(site, 'gone.html'));
+    fs.writeFileSync(path.join(site, 'added.html'), 'added');
+    const serverBefore = snapshot(path.join(srv.root, 'dry'));
+    const wsBefore = snapshot(ws);
+
+    const run = await runAction(ws, { ...connection('dry/'), 'dry-run': 'true' });
+    expectOk(run);
+    expect(snapshot(path.join(srv.root, 'dry'))).toEqual(serverBefore);
+    expect(snapshot(ws)).toEqual(wsBefore);
+    expect(run.outputs).toMatchObject({
+      uploaded: '1',
+      replaced: '1',
+      deleted: '1',
+      changed: 'true',
+      bytes: String(5 + 2),
+    });
+    expect((JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport).dryRun).toBe(true);
+    expect(path.relative(ws, run.outputs.plan).startsWith('..')).toBe(true);
+    expect(run.summary).toContain('dry run: nothing was changed');
+    expect(run.summary).toContain('1 deletion planned');
+    expect(run.summary).toContain(':x: **delete** <code>gone.html</code>');
+  });
+
+  it('wrong password: the step fails with ::error::, and the password is printed nowhere but ::add-mask::', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const secret = 'Wr0ng-s3cret-p4ss';
+    const run = await runAction(
+      ws,
+      { ...connection('nope/'), password: secret, 'log-level': 'verbose' },
+      { ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1' },
+    );
+    expect(run.status).not.toBe(0);
+    const lines = `${run.stdout}\n${run.stderr}`.split('\n');
+    expect(lines.filter((l) => l.startsWith('::error::'))).toEqual([
+      expect.stringMatching(/login to 127\.0\.0\.1:\d+ as "demo" failed: 530 .*check the user and password/),
+    ]);
+    expect(lines.filter((l) => l.includes(secret))).toEqual([`::add-mask::${secret}`]);
+    expect(fs.existsSync(path.join(srv.root, 'nope'))).toBe(false);
+  });
+
+  it('drop-in for FTP-Deploy-Action v4: its defaults exclude .git* and node_modules, and its state file means no re-upload', async () => {
+    const { ws } = workspace({
+      'index.html': 'home',
+      'a/b.txt': 'b',
+      '.gitignore': 'x',
+      '.github/w.yml': 'x',
+      'node_modules/m/i.js': 'x',
+    });
+    // What FTP-Deploy-Action left on the server: the files and its state (sha256 per file, folders).
+    const fda = {
+      description: 'FDA',
+      version: '1.0.0',
+      generatedTime: 0,
+      data: [
+        { type: 'folder', name: 'a', size: undefined, hash: undefined },
+        { type: 'file', name: 'a/b.txt', size: 1, hash: sha256('b') },
+        { type: 'file', name: 'index.html', size: 4, hash: sha256('home') },
+      ],
+    };
+    writeTree(path.join(srv.root, 'fda'), {
+      'index.html': 'home',
+      'a/b.txt': 'b',
+      '.ftp-deploy-sync-state.json': JSON.stringify(fda),
+    });
+    const run = await runAction(ws, {
+      ...connection('fda/'),
+      protocol: 'ftp',
+      security: 'strict',
+      'log-level': 'standard',
+      timeout: '30000',
+    });
+    expectOk(run);
+    expect(run.stdout).toContain('read the state left by FTP-Deploy-Action');
+    expect(run.outputs).toMatchObject({ uploaded: '0', replaced: '0', deleted: '0', unchanged: '2' });
+    expect(Object.keys(remote('fda', [STATE, '.ftp-deploy-sync-state.json'])).sort()).toEqual([
+      'a/b.txt',
+      'index.html',
+    ]);
+    expect(fs.existsSync(path.join(srv.root, 'fda', STATE))).toBe(true);
+  });
+
+  it('state-name: a custom FTP-Deploy-Action state name is read, and ftpship keeps its state under it', async () => {
+    const { ws } = workspace({ 'index.html': 'home' });
+    const fda = { data: [{ type: 'file', name: 'index.html', size: 4, hash: sha256('home') }] };
+    writeTree(path.join(srv.root, 'named'), { 'index.html': 'home', 'my-state.json': JSON.stringify(fda) });
+    const run = await runAction(ws, { ...connection('named/'), 'state-name': 'my-state.json' });
+    expectOk(run);
+    expect(run.outputs).toMatchObject({ uploaded: '0', unchanged: '1' });
+    expect(fs.existsSync(path.join(srv.root, 'named', STATE))).toBe(false);
+  });
+
+  it('files: @actions/glob patterns relative to local-dir, with ! negation', async () => {
+    const { ws } = workspace({
+      'index.html': 'i',
+      'drafts/d.html': 'd',
+      'blog/p.html': 'p',
+      'app.js.map': 'm',
+      'app.js': 'j',
+    });
+    const run = await runAction(ws, { ...connection('files/'), files: '**/*.html\n!drafts/**\napp.js' });
+    expectOk(run);
+    expect(Object.keys(remote('files')).sort()).toEqual(['app.js', 'blog/p.html', 'index.html']);
+  });
+
+  it('max-delete: a plan deleting too much fails the step and changes nothing', async () => {
+    const { ws, site } = workspace({ 'a.html': 'a', 'b.html': 'b', 'c.html': 'c' });
+    expectOk(await runAction(ws, connection('guard/')));
+    fs.rmSync(path.join(site, 'a.html'));
+    fs.rmSync(path.join(site, 'b.html'));
+    const before = snapshot(path.join(srv.root, 'guard'));
+    const run = await runAction(ws, { ...connection('guard/'), 'max-delete': '1' });
+    expect(run.status).not.toBe(0);
+    expect(run.stdout).toMatch(/::error::the plan deletes 2 files, more than the `max-delete` input 1/);
+    expect(snapshot(path.join(srv.root, 'guard'))).toEqual(before);
+  });
+
+  it('keep and delete: false leave remote paths in place', async () => {
+    const { ws, site } = workspace({ 'a.html': 'a', 'uploads/u.png': 'u', 'b.html': 'b' });
+    expectOk(await runAction(ws, connection('keep/')));
+    fs.rmSync(path.join(site, 'uploads'), { recursive: true });
+    fs.rmSync(path.join(site, 'b.html'));
+    const kept = await runAction(ws, { ...connection('keep/'), keep: 'uploads/**', 'dry-run': 'true' });
+    expectOk(kept);
+    expect(kept.outputs.deleted).toBe('1');
+    const none = await runAction(ws, { ...connection('keep/'), delete: 'false' });
+    expectOk(none);
+    expect(none.outputs.deleted).toBe('0');
+    expect(Object.keys(remote('keep')).sort()).toEqual(['a.html', 'b.html', 'uploads/u.png']);
+  });
+});
+
+describe('the bundled Action refuses bad inputs with one clear ::error:: line', () => {
+  const cases: Array<{ title: string; inputs: Record<string, string>; error: RegExp }> = [
+    {
+      title: 'local-dir outside the workspace',
+      inputs: { 'local-dir': '../' },
+      error: /local-dir "\.\.\/" is outside the workspace/,
+    },
+    {
+      title: 'local-dir missing',
+      inputs: { 'local-dir': 'dist/' },
+      error: /local-dir "dist\/" does not exist/,
+    },
+    {
+      title: 'port not a number',
+      inputs: { port: 'twenty-one' },
+      error: /invalid port "twenty-one"; use a whole number from 1 to 65535/,
+    },
+    {
+      title: 'unknown protocol',
+      inputs: { protocol: 'sftp' },
+      error: /invalid protocol "sftp"; use one of ftp, ftps, ftps-legacy/,
+    },
+    {
+      title: 'server given as a URL',
+      inputs: { server: 'ftp://example.com/www' },
+      error: /give the host name only/,
+    },
+    { title: 'missing server', inputs: { server: '' }, error: /Input required and not supplied: server/ },
+    {
+      title: 'both state inputs',
+      inputs: { 'state-name': 'a.json', 'state-path': 'b.json' },
+      error: /both state-name .* and state-path .* are set/,
+    },
+    { title: 'bad boolean', inputs: { 'dry-run': 'maybe' }, error: /dry-run/ },
+  ];
+  it.each(cases)('$title', async ({ inputs, error }) => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runAction(ws, { ...connection('bad/'), ...inputs });
+    expect(run.status).not.toBe(0);
+    const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(error);
+    expect(fs.existsSync(path.join(srv.root, 'bad'))).toBe(false);
+  });
+});
+
+/** Every file under root with its content hash and modification time (a changed byte or touch shows). */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [rel, hash] of Object.entries(readTree(root)))
+    out[rel] = `${hash} ${fs.statSync(path.join(root, rel)).mtimeMs}`;
+  return out;
+}

@@ -1,0 +1,94 @@
+// Runs the committed bundle action/dist/index.js the way the runner does: a child `node` process with
+// INPUT_* variables (action.yml defaults filled in, as the runner does), GITHUB_WORKSPACE, and GITHUB_OUTPUT
+// and GITHUB_STEP_SUMMARY pointing at files that exist. Asynchronous on purpose: the FTP server under test
+// runs in the jest process, so a blocking spawnSync would deadlock.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readActionYml } from '../../scripts/gen-action-docs.mjs';
+import { tmpDir } from './tmp.js';
+
+export const REPO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BUNDLE = path.join(REPO, 'action', 'dist', 'index.js');
+
+export interface ActionRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** Parsed from the GITHUB_OUTPUT file. */
+  outputs: Record<string, string>;
+  /** The GITHUB_STEP_SUMMARY file. */
+  summary: string;
+}
+
+/** Runs the bundle with `inputs` (names as in action.yml) on top of action.yml's defaults. */
+export async function runAction(
+  workspace: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
+  const files = tmpDir('ftpship-runner-');
+  const outputFile = path.join(files, 'output');
+  const summaryFile = path.join(files, 'summary');
+  fs.writeFileSync(outputFile, '');
+  fs.writeFileSync(summaryFile, '');
+  const defaults = Object.entries(readActionYml().inputs).map(([name, spec]) => [name, spec.default ?? '']);
+  const inputEnv = Object.fromEntries(
+    [...defaults, ...Object.entries(inputs)].map(([name, value]) => [
+      `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,
+      value,
+    ]),
+  );
+  const childEnv: Record<string, string> = {
+    ...inheritedEnv(),
+    ...inputEnv,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: files,
+    ...env,
+  };
+  const { status, stdout, stderr } = await spawnNode([BUNDLE], workspace, childEnv);
+  return {
+    status,
+    stdout,
+    stderr,
+    outputs: parseOutputs(fs.readFileSync(outputFile, 'utf8')),
+    summary: fs.readFileSync(summaryFile, 'utf8'),
+  };
+}
+
+/** The jest process's environment without anything a runner would set (this suite may itself run in Actions). */
+function inheritedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(INPUT_|GITHUB_|RUNNER_|ACTIONS_)/.test(k) || k === 'NODE_OPTIONS') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+async function spawnNode(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` records (@actions/core's file command). */
+export function parseOutputs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (const m of text.matchAll(re)) out[m[1]] = m[3];
+  return out;
+}
