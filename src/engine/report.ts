@@ -57,7 +57,9 @@ export function formatSummary(report: DeployReport): string {
   return (
     `${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
     `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
-    `${formatBytes(report.dryRun ? report.bytes.planned : report.bytes.sent)} ${report.dryRun ? 'to send' : 'sent'} in ${(report.durationMs / 1000).toFixed(1)} s`
+    (report.dryRun
+      ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
+      : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`)
   );
 }
 

@@ -1,0 +1,353 @@
+/**
+ * Issue 4, items 3–6, 8, 9 and 10 through the `ftpship` command, spawned as a user runs it
+ * (`node bin/ftpship.js`, built by `npm test`), against ftp-srv running in this jest process.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { CliOutput } from '../src/cli-output.js';
+import { embedded } from './helpers/embedded.js';
+import { assertBuilt, BIN, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
+import { readTree, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  assertBuilt();
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const STATE = '.ftpship-state.json';
+
+/** ftp://demo@127.0.0.1:<port>/<dir> (a folder relative to the login folder). */
+function url(dir: string, userinfo = srv.user): string {
+  return `ftp://${userinfo}@${srv.host}:${srv.port}/${dir}`;
+}
+
+/** Runs the CLI in an empty working folder with FTPSHIP_PASSWORD set; checks the folder stays empty. */
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<SpawnResult & { cwdAfter: string[] }> {
+  const cwd = tmpDir('ftpship-cwd-');
+  const r = await spawnCli(args, { cwd, env: { FTPSHIP_PASSWORD: srv.password, HOME: cwd, ...env } });
+  return { ...r, cwdAfter: fs.readdirSync(cwd) };
+}
+
+function site(files: Record<string, string> = { 'index.html': '<h1>hi</h1>', 'css/site.css': 'body{}', 'a/b/c.txt': 'c' }): string {
+  const local = tmpDir();
+  writeTree(local, files);
+  return local;
+}
+
+const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
+
+describe('item 6: output', () => {
+  it('deploy: plain progress lines and the summary on stderr (not a TTY), nothing on stdout', async () => {
+    const local = site();
+    const dir = uniqueName();
+    const r = await cli(['deploy', local, url(dir)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^\d+\/3 files, .* of .*, .*\/s$/m);
+    expect(r.stderr).toMatch(/^3\/3 files/m);
+    expect(r.stderr).toMatch(/^deployed: did upload 3, replace 0, delete 0, mkdir 3, rmdir 0; 0 unchanged; .* sent in [\d.]+ s$/m);
+    expect(r.stderr).not.toMatch(/\x1b\[|\r/); // no terminal control sequences in a pipe
+    expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
+    expect(r.cwdAfter).toEqual([]);
+  });
+
+  it('--json prints the report on stdout in the schema of PRODUCT.md; plan --json has dryRun true', async () => {
+    const local = site();
+    const dir = uniqueName();
+    const plan = await cli(['plan', local, url(dir), '--json']);
+    expect(plan.code).toBe(0);
+    const p = JSON.parse(plan.stdout) as Record<string, unknown>;
+    expect(p).toMatchObject({
+      version: 1,
+      dryRun: true,
+      target: `ftp://demo@127.0.0.1:${srv.port}/${dir}`,
+      counts: { mkdir: 3, upload: 3, replace: 0, delete: 0, rmdir: 0, unchanged: 0 },
+      bytes: { planned: 11 + 6 + 1, sent: 0 },
+    });
+    expect(typeof p.durationMs).toBe('number');
+    expect(p.files).toEqual(
+      expect.arrayContaining([
+        { path: 'a', action: 'mkdir', size: 0 },
+        { path: 'a/b/c.txt', action: 'upload', size: 1 },
+        { path: 'index.html', action: 'upload', size: 11 },
+      ]),
+    );
+    // The plan (deletions first) is also printed for humans on stderr.
+    expect(plan.stderr).toMatch(/^ {2}upload {2}index\.html \(11 B\)$/m);
+    const done = await cli(['deploy', local, url(dir), '--json']);
+    expect(done.code).toBe(0);
+    const d = JSON.parse(done.stdout) as { dryRun: boolean; files: unknown[]; bytes: { sent: number } };
+    expect(d.dryRun).toBe(false);
+    expect(d.files).toEqual(p.files);
+    expect(d.bytes.sent).toBe(18);
+  });
+
+  it('--quiet prints nothing on success; --verbose logs the FTP dialogue with PASS ***', async () => {
+    const local = site();
+    const dir = uniqueName();
+    const q = await cli(['deploy', local, url(dir), '--quiet']);
+    expect(q.code).toBe(0);
+    expect(q.stderr).toBe('');
+    expect(q.stdout).toBe('');
+    fs.writeFileSync(path.join(local, 'index.html'), 'changed');
+    const v = await cli(['deploy', local, url(dir), '--verbose']);
+    expect(v.code).toBe(0);
+    expect(v.stderr).toMatch(/^> USER demo$/m);
+    expect(v.stderr).toMatch(/^> PASS \*\*\*$/m);
+    expect(v.stderr).toMatch(/^< 230 /m);
+    expect(v.stderr).toMatch(new RegExp(`^> STOR /${dir}/`, 'm'));
+    expect(v.stderr).toMatch(/^deployed: did upload 0, replace 1/m);
+    expect(v.stderr).not.toContain(srv.password);
+  });
+
+  it('on a TTY: a live line with files, bytes, rate and ETA (cli-progress), redrawn in place', async () => {
+    const err = Object.assign(new PassThrough(), { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    let written = '';
+    err.on('data', (c: Buffer) => (written += c.toString()));
+    const out = new CliOutput({ quiet: false, verbose: false, secrets: [], stderr: err as unknown as NodeJS.WriteStream });
+    const rep = out.reporter();
+    rep.progress?.({ filesDone: 1, filesTotal: 4, bytesDone: 2048, bytesTotal: 8192 });
+    rep.progress?.({ filesDone: 2, filesTotal: 4, bytesDone: 4096, bytesTotal: 8192 });
+    out.stop();
+    expect(written).toMatch(/\d\/4 files \| [\d.]+ KiB of 8\.0 KiB \| .*\/s \| ETA /);
+    expect(written).not.toMatch(/^\d+\/4 files, /m); // not the plain line format
+  });
+
+  it('on a real pseudo-terminal (script -qc) the deploy draws the live line', async () => {
+    if (!fs.existsSync('/usr/bin/script')) {
+      console.warn('skipped: /usr/bin/script (util-linux) is not installed');
+      return;
+    }
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `file ${i}`.repeat(100);
+    const local = site(files);
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
+    const r = await spawnCli(['-qec', cmd, '/dev/null'], { command: ['/usr/bin/script'], env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\d+\/30 files \| .* \| ETA /);
+    expect(r.stdout).toMatch(/deployed: did upload 30/);
+  });
+});
+
+describe('items 3-5 through the CLI', () => {
+  it('plan has zero side effects: server tree and mtimes unchanged, no local file, no lock, no state', async () => {
+    const local = site();
+    const dir = uniqueName();
+    expect((await cli(['deploy', local, url(dir)])).code).toBe(0);
+    fs.writeFileSync(path.join(local, 'index.html'), 'new');
+    fs.rmSync(path.join(local, 'a'), { recursive: true });
+    writeTree(local, { 'new/dir/x.txt': 'x' });
+    const server = snapshot(srv.root);
+    const localBefore = snapshot(local);
+    for (const args of [['plan', local, url(dir)], ['deploy', '--dry-run', local, url(dir)]]) {
+      const r = await cli([...args, '--verbose']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^plan: would upload 1, replace 1, delete 1, mkdir 2, rmdir 2;/m);
+      expect(r.stderr).not.toMatch(/^> (MKD|STOR|APPE|DELE|RMD|RNFR|RNTO) /m);
+      expect(r.cwdAfter).toEqual([]);
+      expect(snapshot(srv.root)).toEqual(server);
+      expect(snapshot(local)).toEqual(localBefore);
+    }
+  });
+
+  it('--max-delete refuses with exit 3 and changes nothing; --no-delete keeps orphans', async () => {
+    const local = site({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    const dir = uniqueName();
+    expect((await cli(['deploy', local, url(dir)])).code).toBe(0);
+    fs.rmSync(path.join(local, 'a.txt'));
+    fs.rmSync(path.join(local, 'b.txt'));
+    const before = snapshot(path.join(srv.root, dir));
+    const r = await cli(['deploy', local, url(dir), '--max-delete', '1']);
+    expect(r.code).toBe(3);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./);
+    expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+    const nd = await cli(['deploy', local, url(dir), '--no-delete', '--json']);
+    expect(nd.code).toBe(0);
+    const report = JSON.parse(nd.stdout) as { counts: { delete: number }; kept: string[] };
+    expect(report.counts.delete).toBe(0);
+    expect(report.kept.sort()).toEqual(['a.txt', 'b.txt']);
+    expect(fs.existsSync(path.join(srv.root, dir, 'a.txt'))).toBe(true);
+  });
+
+  it('--state /elsewhere/x.json keeps the state out of the web root; a corrupt one exits 1 naming it and --reset-state', async () => {
+    const local = site();
+    const name = uniqueName();
+    const state = `/${name}-private/x.json`;
+    expect((await cli(['deploy', local, url(`${name}/www`), '--state', state])).code).toBe(0);
+    expect(readTree(path.join(srv.root, name, 'www'))).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(srv.root, state))).toBe(true);
+    fs.writeFileSync(path.join(srv.root, state), 'garbage');
+    const before = snapshot(srv.root);
+    const r = await cli(['deploy', local, url(`${name}/www`), '--state', state]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(state);
+    expect(r.stderr).toContain('--reset-state');
+    expect(snapshot(srv.root)).toEqual(before);
+    const reset = await cli(['deploy', local, url(`${name}/www`), '--state', state, '--reset-state', '--json']);
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({ counts: { upload: 3 } });
+  });
+});
+
+describe('item 8: bad input gives one line naming the value and what to try, the right exit code, no writes', () => {
+  async function expectOneLine(r: Awaited<ReturnType<typeof cli>>, code: number, ...mentions: RegExp[]): Promise<void> {
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code });
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ftpship: error: /);
+    for (const m of mentions) expect(r.stderr).toMatch(m);
+    expect(r.stdout).toBe('');
+    expect(r.cwdAfter).toEqual([]);
+  }
+
+  it('a missing local folder: exit 2', async () => {
+    const before = snapshot(srv.root);
+    const r = await cli(['deploy', '/nonexistent/dist-xyz', url(uniqueName())]);
+    await expectOneLine(r, 2, /"\/nonexistent\/dist-xyz" does not exist/, /check the path/);
+    expect(snapshot(srv.root)).toEqual(before);
+  });
+
+  it('a local path that is a file: exit 2', async () => {
+    const local = site();
+    const r = await cli(['deploy', path.join(local, 'index.html'), url(uniqueName())]);
+    await expectOneLine(r, 2, /index\.html" is not a folder/, /name the folder/);
+  });
+
+  it('a malformed URL, an unknown scheme, a URL without host: exit 2', async () => {
+    const local = site();
+    await expectOneLine(await cli(['deploy', local, 'not a url']), 2, /malformed URL "not a url"/, /expected e\.g\. ftpes:\/\//);
+    await expectOneLine(await cli(['deploy', local, 'sftp://u@example.com/site']), 2, /unknown scheme "sftp"/, /use ftp:\/\/, ftpes:\/\//);
+    await expectOneLine(await cli(['deploy', local, `ftp://u@127.0.0.1:99999/x`]), 2, /127\.0\.0\.1:99999/);
+  });
+
+  it('no password: exit 2, and no connection is attempted', async () => {
+    let connections = 0;
+    const watch = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => watch.listen(0, '127.0.0.1', r));
+    const port = (watch.address() as net.AddressInfo).port;
+    const r = await cli(['deploy', site(), `ftp://deploy@127.0.0.1:${port}/x`], { FTPSHIP_PASSWORD: undefined });
+    watch.close();
+    await expectOneLine(r, 2, /no password for user "deploy"/, /FTPSHIP_PASSWORD or pass --password-stdin/);
+    expect(connections).toBe(0);
+  });
+
+  it('a wrong password: exit 2, names the user and server, never the password', async () => {
+    const before = snapshot(srv.root);
+    const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'Wr0ng-Pa55word' });
+    await expectOneLine(r, 2, new RegExp(`login to 127\\.0\\.0\\.1:${srv.port} as "demo" failed: 530`), /check the user and password/);
+    expect(r.stderr).not.toContain('Wr0ng-Pa55word');
+    expect(snapshot(srv.root)).toEqual(before);
+  });
+
+  it('an unreachable host: a closed port (refused) and a server that never answers (--timeout): exit 1', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expectOneLine(await cli(['deploy', site(), `ftp://u@127.0.0.1:${closedPort}/x`]), 1, new RegExp(`127\\.0\\.0\\.1:${closedPort}: connection refused`), /check the host and port/);
+
+    const sockets: net.Socket[] = [];
+    const blackhole = net.createServer((s) => sockets.push(s)); // accepts, never speaks
+    await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+    const port = (blackhole.address() as net.AddressInfo).port;
+    try {
+      const r = await cli(['deploy', site(), `ftp://u@127.0.0.1:${port}/x`, '--timeout', '1000']);
+      await expectOneLine(r, 1, new RegExp(`no answer from 127\\.0\\.0\\.1:${port}`), /raise --timeout/);
+      expect(r.ms).toBeLessThan(8000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      blackhole.close();
+    }
+  });
+
+  it('bad option values: exit 2', async () => {
+    await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', 'lots']), 2, /--parallel "lots" is not a whole number/);
+    await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', '0']), 2, /invalid parallel 0; use a whole number from 1 to 64/);
+  });
+});
+
+describe('item 9: the password never shows', () => {
+  const SECRET = 'S3cr3t-Pa55!word';
+  it('never in stdout, stderr, the JSON report or the state (verbose, json, errors)', async () => {
+    const user = `u${uniqueName()}`;
+    const custom = await embeddedWith(user, SECRET);
+    try {
+      const local = site();
+      const target = `ftp://${user}@127.0.0.1:${custom.port}/www`;
+      const runs = [
+        await cli(['deploy', local, target, '--verbose', '--json'], { FTPSHIP_PASSWORD: SECRET }),
+        await cli(['plan', local, target, '--verbose', '--json'], { FTPSHIP_PASSWORD: SECRET }),
+        await cli(['deploy', local, `ftp://${user}@127.0.0.1:1/www`, '--verbose'], { FTPSHIP_PASSWORD: SECRET }),
+        await cli(['deploy', local, `${target}/x`, '--verbose'], { FTPSHIP_PASSWORD: `${SECRET}-wrong` }),
+        await spawnCli(['deploy', local, target, '--verbose', '--password-stdin'], { input: `${SECRET}\n` }),
+      ];
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 1, 2, 0]);
+      for (const r of runs) {
+        expect(r.stdout + r.stderr).not.toContain(SECRET);
+        expect(r.stdout + r.stderr).not.toContain('Pa55'); // no partial leak either
+      }
+      expect(runs[0].stderr).toMatch(/^> PASS \*\*\*$/m);
+      for (const f of walkFiles(custom.root)) expect(fs.readFileSync(f, 'utf8')).not.toContain(SECRET);
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it('a password in the URL works, warns, and is masked everywhere', async () => {
+    const local = site();
+    const dir = uniqueName();
+    const r = await cli(['deploy', local, url(dir, `${srv.user}:${encodeURIComponent(srv.password)}`), '--verbose', '--json'], { FTPSHIP_PASSWORD: undefined });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^warning: the URL ftp:\/\/demo:\*\*\*@127\.0\.0\.1:\d+\/t-\w+ holds a password; prefer FTPSHIP_PASSWORD or --password-stdin/m);
+    expect(r.stdout + r.stderr).not.toContain(srv.password);
+    expect(JSON.parse(r.stdout)).toMatchObject({ target: `ftp://demo@127.0.0.1:${srv.port}/${dir}`, counts: { upload: 3 } });
+    expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
+    // A malformed URL holding a password is masked in the error too.
+    const bad = await cli(['deploy', local, `ftp://demo:${srv.password}@127.0.0.1:99999/x`], { FTPSHIP_PASSWORD: undefined });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).not.toContain(srv.password);
+  });
+});
+
+describe('item 10: the demo', () => {
+  it('`ftpship demo` deploys the example site, changes two files, deploys again, and shows both plans and the tree', async () => {
+    const r = await spawnCli(['demo'], { cwd: tmpDir('ftpship-cwd-') });
+    expect(r.code).toBe(0);
+    const out = r.stderr;
+    expect(out).toMatch(/embedded FTP server on ftp:\/\/demo@127\.0\.0\.1:\d+\//);
+    expect(out).toMatch(/1\. plan of the first deploy:\n(?: {2}(?:mkdir|upload) .*\n)+ {2}= plan: would upload 7, .*mkdir 4, rmdir 0; 0 unchanged; 966 B to send \(planned in [\d.]+ s\)$/m);
+    expect(out).toMatch(/2\. deployed: did upload 7, replace 0, delete 0, mkdir 4, rmdir 0; 0 unchanged; 966 B sent/);
+    expect(out).toMatch(/3\. changed about\.html and added blog\/second-post\.html; the plan now:\n {2}upload {2}blog\/second-post\.html .*\n {2}replace about\.html .*\n {2}= plan: would upload 1, replace 1, delete 0, mkdir 0, rmdir 0; 6 unchanged/);
+    expect(out).toMatch(/4\. deployed: did upload 1, replace 1/);
+    expect(out).toMatch(/5\. the server now holds:\n(?: {2}.*\n)*? {2}blog\/second-post\.html \(\d+ B\)/);
+    for (const f of ['.htaccess', 'about.html', 'index.html', 'css/style.css', 'img/logo.svg', 'js/app.js', 'blog/first-post.html']) expect(out).toContain(`  ${f} (`);
+    expect(r.ms).toBeLessThan(15_000);
+  });
+});
+
+async function embeddedWith(user: string, password: string): Promise<EmbeddedServer> {
+  const { startEmbeddedServer } = await import('../src/embedded-server.js');
+  return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), user, password });
+}
+
+function walkFiles(root: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
+    const p = path.join(root, e.name);
+    if (e.isDirectory()) out.push(...walkFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
