@@ -59,6 +59,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       resetState: o.resetState,
     });
     const [local, state] = await Promise.all([scanning, store.load()]);
+    if (!o.dryRun) await store.recoverCommits(root);
     if (o.verify) await repairDrift(pool, root, state, rep);
     if (store.origin === 'ftp-deploy-action') rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const plan = planChanges(local, state, {

@@ -163,6 +163,7 @@ class Run {
   private async commit(): Promise<void> {
     const staged = this.plan.uploads.filter((u) => u.temp);
     if (staged.length === 0) return;
+    await this.ctx.store.beginCommit(staged);
     for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
     await forEachLimit(staged, this.ctx.pool.size, async (item) => {
       await this.ctx.pool.run(`rename ${item.temp} to ${item.file.path}`, async (c) =>

@@ -13,11 +13,13 @@ import { deleteFile, makeDirs, readRemoteFile } from './remote.js';
 
 interface Holder {
   holder: string;
+  host?: string;
+  pid?: number;
   startedAt: string;
   refreshedAt: string;
 }
 
-const REFRESH_MS = 60_000;
+const REFRESH_MS = 30_000;
 
 export async function withLock<T>(
   pool: ConnectionPool,
@@ -27,13 +29,16 @@ export async function withLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
-  const me: Holder = { holder: describeHolder(), startedAt: new Date().toISOString(), refreshedAt: '' };
+  const me: Holder = { holder: describeHolder(), host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), refreshedAt: '' };
   await pool.run(`lock ${lockPath}`, async (c) => {
     await makeDirs(c, parentOf(lockPath) || '/');
-    if (!(await tryMkd(c, lockPath))) {
-      const other = await readHolder(c, holderPath);
+    // Some servers (ftp-srv) answer MKD of an existing folder with success: a holder file already there means taken.
+    const made = await tryMkd(c, lockPath);
+    const existing = await readHolder(c, holderPath);
+    if (!made || existing) {
+      const other = existing;
       const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-      if (age < o.staleLockMs) {
+      if (age < o.staleLockMs && !deadOnThisHost(other)) {
         throw new GuardError(
           `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
             `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
@@ -86,6 +91,17 @@ async function readHolder(c: import('../ftp/index.js').FtpClient, path: string):
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
   me.refreshedAt = new Date().toISOString();
   await c.upload(path, Buffer.from(JSON.stringify(me)));
+}
+
+/** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
+function deadOnThisHost(h: Holder | undefined): boolean {
+  if (!h || h.host !== os.hostname() || !h.pid || h.pid === process.pid) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function describeHolder(): string {

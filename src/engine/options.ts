@@ -54,7 +54,7 @@ export interface DeployOptions {
   verify?: boolean;
   /** Backoff base between retries in ms (tests shorten it). Default 500. */
   retryDelayMs?: number;
-  /** Take over a deploy lock older than this, in ms. Default 10 minutes. */
+  /** Take over a deploy lock not refreshed for this long, in ms (a live deploy refreshes it every 30 s). Default 2 minutes. */
   staleLockMs?: number;
 }
 

@@ -94,7 +94,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     const replacesDir = stateDirs.has(file.path) && !local.dirs.has(file.path);
     const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
-    const viaTemp = (action === 'replace' && opts.atomic) || file.size >= opts.resumeThreshold || replacesDir;
+    // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
+    // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
+    const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
     plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
   }
 

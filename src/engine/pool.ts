@@ -3,7 +3,8 @@
  * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
  * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
  */
-import { FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
+import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
+import { ConfigError, DeployError } from './errors.js';
 import type { Reporter } from './options.js';
 
 export interface PoolOptions {
@@ -25,7 +26,9 @@ export class ConnectionPool {
   private live = 0;
   private opening = 0;
   private closed = false;
-  private shrunk = false;
+  /** Why the server refused an extra connection, if it did. */
+  private shrunk?: string;
+  private shrinkWarned = false;
 
   constructor(
     private readonly connect: () => Promise<FtpClient>,
@@ -54,7 +57,7 @@ export class ConnectionPool {
         return result;
       } catch (err) {
         this.recycle(client);
-        if (!isTransientError(err) || attempt >= this.opts.retries) throw err;
+        if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
         this.opts.reporter.warn?.(`${what}: ${(err as Error).message}; retrying (${attempt + 1}/${this.opts.retries})`);
         await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
       }
@@ -112,11 +115,12 @@ export class ConnectionPool {
       }
       this.live++;
       this.release(client);
+      this.warnShrunk();
     } catch (err) {
       this.opening--;
       if (this.live > 0 && isTooMany(err)) {
-        if (!this.shrunk) this.opts.reporter.warn?.(`the server refused another connection (${(err as Error).message}); going on with ${this.live}`);
-        this.shrunk = true;
+        this.shrunk ??= (err as Error).message;
+        this.warnShrunk();
         return;
       }
       if (attempt >= this.opts.retries || !isTransientError(err)) {
@@ -128,9 +132,27 @@ export class ConnectionPool {
     }
   }
 
+  /** Once every connection attempt has settled, says how many connections the server allowed. */
+  private warnShrunk(): void {
+    if (!this.shrunk || this.shrinkWarned || this.opening > 0) return;
+    this.shrinkWarned = true;
+    this.opts.reporter.warn?.(`the server refused another connection (${this.shrunk}); going on with ${this.live}`);
+  }
+
   private failWaiters(err: Error): void {
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
+}
+
+/**
+ * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
+ * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
+ * and so is a local failure (an unreadable file).
+ */
+function isRetryable(err: unknown, client: FtpClient): boolean {
+  if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError) return false;
+  if (isTransientError(err)) return true;
+  return client.closed && !(err instanceof FtpReplyError);
 }
 
 function isTooMany(err: unknown): boolean {

@@ -66,7 +66,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     timeoutMs,
     retries,
     retryDelayMs: o.retryDelayMs ?? 500,
-    staleLockMs: o.staleLockMs ?? 10 * 60_000,
+    staleLockMs: o.staleLockMs ?? 2 * 60_000,
   };
 }
 

@@ -4,11 +4,11 @@
  * G4: an entry is added only once its file is live with that content; paths in flux sit in `uncertain`.
  */
 import type { ConnectionPool } from './pool.js';
-import type { Plan } from './plan.js';
-import { readRemoteFile, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
+import type { Plan, UploadItem } from './plan.js';
+import { readRemoteFile, remoteSize, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { emptyState, parseState, serializeState, type DeployState } from './state.js';
-import { parentOf } from './paths.js';
+import { parentOf, remoteJoin } from './paths.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -63,6 +63,24 @@ export class StateStore {
     return this.state;
   }
 
+  /**
+   * After an interrupted commit phase: a temp marked committing that is gone was renamed over its target,
+   * which therefore holds that content now. One SIZE per such temp, only after an interrupted run.
+   */
+  async recoverCommits(root: string): Promise<void> {
+    const temps = this.state.pending?.temps ?? {};
+    const uncertain = new Set(this.state.pending?.uncertain ?? []);
+    for (const [temp, t] of Object.entries(temps)) {
+      if (!t.committing) continue;
+      const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) => remoteSize(c, remoteJoin(root, temp)));
+      if (size >= 0) continue;
+      this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
+      uncertain.delete(t.path);
+      delete temps[temp];
+    }
+    if (this.state.pending) this.state.pending.uncertain = [...uncertain];
+  }
+
   /** Checkpoint before the first change: everything this run may leave half-done is recorded as pending. */
   async beginRun(plan: Plan): Promise<void> {
     const s = this.state;
@@ -107,6 +125,21 @@ export class StateStore {
     this.uncertain.delete(file.path);
     if (temp) delete this.state.pending?.temps[temp];
     this.touch();
+  }
+
+  /**
+   * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
+   * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
+   */
+  async beginCommit(items: UploadItem[]): Promise<void> {
+    const temps = this.state.pending?.temps ?? {};
+    for (const u of items) {
+      const t = temps[u.temp as string];
+      if (t) t.committing = true;
+      delete this.state.files[u.file.path];
+      this.uncertain.add(u.file.path);
+    }
+    await this.save();
   }
 
   /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */

@@ -11,10 +11,19 @@ export interface StateFile {
   sha256: string;
 }
 
+/** A temporary upload: it holds (a prefix of) content `sha256`, bound for `path`. */
+export interface PendingTemp {
+  path: string;
+  size: number;
+  sha256: string;
+  /** Set just before the commit phase: if the temp is gone on a rerun, the rename happened. */
+  committing?: boolean;
+}
+
 /** Work a run had started when it last checkpointed; a rerun resumes or cleans it up. */
 export interface Pending {
   /** Temporary uploads: temp path (relative) → what it holds (a prefix of) and where it goes. */
-  temps: Record<string, { path: string; size: number; sha256: string }>;
+  temps: Record<string, PendingTemp>;
   /** Paths ftpship may have written or begun deleting, content unknown: orphans if gone locally. */
   uncertain: string[];
 }

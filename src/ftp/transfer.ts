@@ -46,6 +46,8 @@ async function openPassive(conn: FtpConnection, settings: DataSettings): Promise
   const host = controlPeer(conn);
   const socket = conn.socketFactory(host, port);
   socket.setNoDelay(true);
+  // Errors after the connect are reported through the transfer; never leave one unhandled (a crash).
+  socket.on('error', () => {});
   const ready = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('error', reject);
@@ -88,6 +90,7 @@ async function openActive(conn: FtpConnection, settings: DataSettings): Promise<
     server.on('connection', (socket) => {
       // G7: only the server we talk to may open our data connection.
       const from = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+      socket.on('error', () => {});
       if (from !== peer) {
         conn.log(`! refused a data connection from ${from} (expected ${peer})`);
         socket.destroy();
@@ -212,6 +215,8 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
     socket.on('error', reject);
     socket.on('close', () => resolve());
   });
+  // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
+  closed.catch(() => {});
   if (options.sink) {
     await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
     return bytes;

@@ -1,0 +1,354 @@
+/**
+ * Deploys that survive failure (issue 5): real kill -9 of the CLI process, connections cut by a proxy or
+ * by the server, a throttled server, extra connections refused with 421, a server refusing rename over a
+ * file, a held or stale lock, drift repaired by --verify. Server: ftp-srv in this process (with resume fixed
+ * and test hooks); the deploys run as child processes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
+import { startCli, runCli, type CliResult } from './helpers/cli.js';
+import { frontProxy, throttled } from './helpers/faults.js';
+import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+
+const hooks = { throttle: 0, refuseRenameOver: false };
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  const options = {
+    root: tmpDir('ftpship-fail-srv-'),
+    wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
+      hooks.throttle > 0 && !fsPath.includes('ftpship-state') ? throttled(stream, hooks.throttle) : stream,
+    get refuseRenameOver() {
+      return hooks.refuseRenameOver;
+    },
+  };
+  srv = await startEmbeddedServer(options);
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+let n = 0;
+const uniqueDir = (): string => `fail-${process.pid}-${++n}`;
+const env = (): Record<string, string> => ({ FTPSHIP_PASSWORD: srv.password });
+const url = (dir: string, port = srv.port): string => `ftp://${srv.user}@127.0.0.1:${port}/${dir}`;
+const serverDir = (dir: string): string => path.join(srv.root, dir);
+const STATE = ['.ftpship-state.json'];
+
+function json(r: CliResult): { bytes: { sent: number }; counts: Record<string, number> } {
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as { bytes: { sent: number }; counts: Record<string, number> };
+}
+
+function tempsLeft(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (/\.ftpship-.*\.tmp$|\.tmp$/.test(e.name)) out.push(e.name);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function waitFor(cond: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function largestTemp(dir: string): number {
+  let max = 0;
+  const walk = (d: string): void => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.startsWith('.ftpship-') && e.name.endsWith('.tmp')) max = Math.max(max, fs.statSync(path.join(d, e.name)).size);
+    }
+  };
+  walk(dir);
+  return max;
+}
+
+describe('kill -9, then rerun', () => {
+  it('during mkdir: the rerun finishes and the server equals the local tree', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d${i}/sub/f${i}.txt`] = `file ${i}`;
+    writeTree(local, files);
+    const dir = uniqueDir();
+    const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '2'], env());
+    expect(await run.waitForLine(/^> MKD .*\/d\d+\/sub$/, 3)).toBeDefined();
+    run.child.kill('SIGKILL');
+    expect((await run.done).signal).toBe('SIGKILL');
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    expect(rerun.bytes.sent).toBeLessThanOrEqual(Object.values(files).join('').length);
+  });
+
+  it('in the middle of a large file: the rerun resumes it from the server size, SHA-256 intact', async () => {
+    const local = tmpDir();
+    const big = bytes(8 * 1024 * 1024, 11);
+    writeTree(local, { 'big.bin': big, 'a.txt': 'a', 'b/c.txt': 'c' });
+    const dir = uniqueDir();
+    hooks.throttle = 4 * 1024 * 1024;
+    try {
+      const run = startCli(['deploy', local, url(dir)], env());
+      await waitFor(() => largestTemp(serverDir(dir)) >= 4 * 1024 * 1024);
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    const cutAt = largestTemp(serverDir(dir));
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(sha256(fs.readFileSync(path.join(serverDir(dir), 'big.bin')))).toBe(sha256(big));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    expect(tempsLeft(serverDir(dir))).toEqual([]);
+    // Only the rest of the big file (plus the small files) went again.
+    expect(rerun.bytes.sent).toBeLessThanOrEqual(big.length - cutAt + 10);
+    expect(rerun.bytes.sent / big.length).toBeLessThanOrEqual(0.55);
+  });
+
+  it('during the commit phase: live files are whole at the kill, the rerun finishes and leaves no temp files', async () => {
+    const local = tmpDir();
+    const old: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) old[`p/f${i}.bin`] = bytes(5000, i + 1);
+    writeTree(local, old);
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    const fresh: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) fresh[`p/f${i}.bin`] = bytes(5000, i + 101);
+    writeTree(local, fresh);
+    const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '1'], env());
+    expect(await run.waitForLine(/^> RNTO .*\/p\/f\d+\.bin$/, 5)).toBeDefined();
+    run.child.kill('SIGKILL');
+    await run.done;
+    for (const [rel, content] of Object.entries(fresh)) {
+      const live = sha256(fs.readFileSync(path.join(serverDir(dir), rel)));
+      expect([sha256(old[rel]), sha256(content)]).toContain(live);
+    }
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    expect(tempsLeft(serverDir(dir))).toEqual([]);
+    expect(rerun.bytes.sent).toBe(0); // every temp was complete: only renames were left
+  });
+
+  it('during deletes: the rerun removes the rest of the orphans', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`x/f${i}.txt`] = `f${i}`;
+    files['keep.txt'] = 'stay';
+    writeTree(local, files);
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    fs.rmSync(path.join(local, 'x'), { recursive: true });
+    const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '1'], env());
+    expect(await run.waitForLine(/^> DELE .*\/x\/f\d+\.txt$/, 4)).toBeDefined();
+    run.child.kill('SIGKILL');
+    await run.done;
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(serverDir(dir), 'x'))).toBe(false);
+    expect(rerun.bytes.sent).toBe(0);
+  });
+});
+
+describe('atomic replace', () => {
+  async function watchDuringDeploy(extra: string[]): Promise<{ torn: number; reads: number }> {
+    const local = tmpDir();
+    const before = bytes(3 * 1024 * 1024, 5);
+    const after = bytes(3 * 1024 * 1024, 6);
+    writeTree(local, { 'live.bin': before });
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    writeTree(local, { 'live.bin': after });
+    const ok = new Set([sha256(before), sha256(after)]);
+    let torn = 0;
+    let reads = 0;
+    let running = true;
+    const reader = (async () => {
+      while (running) {
+        const seen = sha256(fs.readFileSync(path.join(serverDir(dir), 'live.bin')));
+        reads++;
+        if (!ok.has(seen)) torn++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    hooks.throttle = 3 * 1024 * 1024;
+    try {
+      const r = await runCli(['deploy', local, url(dir), ...extra], env());
+      expect(r.code).toBe(0);
+    } finally {
+      hooks.throttle = 0;
+      running = false;
+      await reader;
+    }
+    expect(sha256(fs.readFileSync(path.join(serverDir(dir), 'live.bin')))).toBe(sha256(after));
+    return { torn, reads };
+  }
+
+  it('a reader watching the live file never sees a torn file', async () => {
+    const { torn, reads } = await watchDuringDeploy([]);
+    expect(reads).toBeGreaterThan(20);
+    expect(torn).toBe(0);
+  });
+
+  it('with --no-atomic the same reader does see torn reads (what --no-atomic gives up)', async () => {
+    const { torn } = await watchDuringDeploy(['--no-atomic']);
+    expect(torn).toBeGreaterThan(0);
+  });
+
+  it('a server that refuses to rename over a file gets delete + rename, with one warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a1', 'b.txt': 'b1', 'c/d.txt': 'd1' });
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    writeTree(local, { 'a.txt': 'a2', 'b.txt': 'b2', 'c/d.txt': 'd2' });
+    hooks.refuseRenameOver = true;
+    try {
+      const r = await runCli(['deploy', local, url(dir)], env());
+      expect(r.code).toBe(0);
+      expect(r.stderr.match(/refused to rename over an existing file/g)).toHaveLength(1);
+    } finally {
+      hooks.refuseRenameOver = false;
+    }
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+  });
+});
+
+describe('connections that fail', () => {
+  it('control connections cut mid-run: the same run reconnects and completes', async () => {
+    const proxy = await frontProxy(srv.port);
+    try {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 60; i++) files[`f${i}.txt`] = `content ${i}`;
+      writeTree(local, files);
+      const dir = uniqueDir();
+      const run = startCli(['deploy', local, url(dir, proxy.port), '--verbose', '--parallel', '2'], env());
+      await run.waitForLine(/^> STOR .*f\d+\.txt$/, 15);
+      proxy.cutAll();
+      const r = await run.done;
+      if (r.code !== 0) console.log(r.stderr.split('\n').slice(-25).join('\n'));
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/retrying/);
+      expect(proxy.accepted).toBeGreaterThan(2);
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a data connection cut by the server mid-file: retried and resumed in the same run', async () => {
+    const local = tmpDir();
+    const big = bytes(6 * 1024 * 1024, 21);
+    writeTree(local, { 'big.bin': big });
+    const dir = uniqueDir();
+    hooks.throttle = 4 * 1024 * 1024;
+    let r: CliResult;
+    try {
+      const run = startCli(['deploy', local, url(dir), '--json'], env());
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      const conns = Object.values((srv.ftpSrv as { connections: Record<string, { connector?: { socket?: { destroy(): void } } }> }).connections);
+      for (const c of conns) c.connector?.socket?.destroy();
+      r = await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    if (r.code !== 0) console.log(r.stderr);
+    const report = json(r);
+    expect(sha256(fs.readFileSync(path.join(serverDir(dir), 'big.bin')))).toBe(sha256(big));
+    // The resume went on from the server's size: far less than twice the file.
+    expect(report.bytes.sent).toBeLessThan(big.length * 1.5);
+    expect(r.stderr).toMatch(/retrying/);
+  });
+
+  it('a server that refuses extra connections (421): the deploy goes on with fewer', async () => {
+    const proxy = await frontProxy(srv.port, { maxClients: 2 });
+    try {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `content ${i}`;
+      writeTree(local, files);
+      const dir = uniqueDir();
+      const r = await runCli(['deploy', local, url(dir, proxy.port), '--parallel', '4'], env());
+      expect(r.code).toBe(0);
+      expect(proxy.refused).toBeGreaterThan(0);
+      expect(r.stderr).toMatch(/refused another connection.*going on with 2/);
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a wrong password fails fast (no retries) with exit 2', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const started = Date.now();
+    const r = await runCli(['deploy', local, url(uniqueDir())], { FTPSHIP_PASSWORD: 'wrong-Pa55' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/530/);
+    expect(r.stderr).not.toMatch(/retrying/);
+    expect(r.stderr + r.stdout).not.toContain('wrong-Pa55');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('lock', () => {
+  function holdLock(dir: string, refreshedAt: Date): void {
+    const lock = path.join(serverDir(dir), '.ftpship-state.json.lock');
+    fs.mkdirSync(lock, { recursive: true });
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({ holder: 'ftpship on other-host pid 42', startedAt: refreshedAt.toISOString(), refreshedAt: refreshedAt.toISOString() }),
+    );
+  }
+
+  it('a second deploy while one holds the lock exits 3 naming the holder; dry-run takes no lock', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const dir = uniqueDir();
+    holdLock(dir, new Date());
+    const r = await runCli(['deploy', local, url(dir)], env());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/other-host pid 42/);
+    expect(fs.existsSync(path.join(serverDir(dir), 'a.txt'))).toBe(false);
+    const plan = await runCli(['plan', local, url(dir)], env());
+    expect(plan.code).toBe(0);
+  });
+
+  it('a stale lock is taken over with a warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const dir = uniqueDir();
+    holdLock(dir, new Date(Date.now() - 3600_000));
+    const r = await runCli(['deploy', local, url(dir)], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/taking over a stale lock/);
+    expect(fs.existsSync(path.join(serverDir(dir), '.ftpship-state.json.lock'))).toBe(false);
+  });
+});
+
+describe('--verify', () => {
+  it('finds files changed or removed by hand on the server and repairs them', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc', 'd.txt': 'dddd' });
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    fs.writeFileSync(path.join(serverDir(dir), 'a.txt'), 'hand-edited');
+    fs.rmSync(path.join(serverDir(dir), 'b/c.txt'));
+    const plain = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(plain.bytes.sent).toBe(0); // without --verify the state is trusted
+    const r = await runCli(['deploy', local, url(dir), '--verify', '--json'], env());
+    const report = json(r);
+    expect(r.stderr).toMatch(/drift: a\.txt/);
+    expect(r.stderr).toMatch(/drift: b\/c\.txt is missing/);
+    expect(report.bytes.sent).toBe(8);
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+  });
+});
