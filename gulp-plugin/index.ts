@@ -42,7 +42,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
       collect(file, files, say).then(
         () => done(null, file),
-        (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
+        (err: unknown) =>
+          done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
       );
     },
     flush(done: TransformCallback): void {
@@ -56,8 +57,13 @@ export function deploy(options: GulpDeployOptions): Transform {
   async function run(): Promise<void> {
     const list = [...files.values()];
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
-    say(`${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`);
-    const report = await deployEngine({ ...engine, files: list }, reporter(quiet));
+    say(
+      `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
+    );
+    const live = { on: true };
+    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live)).finally(
+      () => (live.on = false),
+    );
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     onReport?.(report);
@@ -87,10 +93,12 @@ async function collect(file: File, files: Map<string, SourceFile>, say: (m: stri
  * Reads a stream to its end with plain events: vinyl-fs's lazy streamx contents (a Composer) never finish
  * under `for await`, while 'data'/'end' work for Node and streamx streams alike.
  */
-function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer | string) => chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+    stream.on('data', (chunk: Buffer | string) =>
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)),
+    );
     let ended = false;
     stream.once('end', () => {
       ended = true;
@@ -103,18 +111,23 @@ function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   });
 }
 
-/** The engine's reporter, speaking through fancy-log: warnings always (unless quiet), progress at most once a second. */
-function reporter(quiet: boolean): Reporter {
+/**
+ * The engine's reporter, speaking through fancy-log: progress at most once a second. Silent once the deploy
+ * has returned (a connection still opening then may report its failure; the task is over by that time).
+ */
+function reporter(quiet: boolean, live: { on: boolean }): Reporter {
   if (quiet) return {};
   let last = 0;
   return {
-    info: (m) => log.info(`${PLUGIN_NAME}: ${m}`),
-    warn: (m) => log.warn(`${PLUGIN_NAME}: warning: ${m}`),
+    info: (m) => live.on && log.info(`${PLUGIN_NAME}: ${m}`),
+    warn: (m) => live.on && log.warn(`${PLUGIN_NAME}: warning: ${m}`),
     progress: (p: Progress) => {
       const now = Date.now();
-      if (p.filesDone < p.filesTotal && now - last < PROGRESS_EVERY_MS) return;
+      if (!live.on || (p.filesDone < p.filesTotal && now - last < PROGRESS_EVERY_MS)) return;
       last = now;
-      log(`${PLUGIN_NAME}: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`);
+      log(
+        `${PLUGIN_NAME}: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`,
+      );
     },
   };
 }

@@ -19,16 +19,27 @@ export interface GulpDeployOptions extends Omit<DeployOptions, 'localDir' | 'fil
 }
 
 /** Throws `PluginError('ftpship', …)` for bad configuration; returns the options for the engine. */
-export function checkOptions(options: GulpDeployOptions | undefined): { engine: DeployOptions; quiet: boolean; onReport?: (r: DeployReport) => void } {
+export function checkOptions(options: GulpDeployOptions | undefined): {
+  engine: DeployOptions;
+  quiet: boolean;
+  onReport?: (r: DeployReport) => void;
+} {
   if (options === null || typeof options !== 'object') {
-    throw new PluginError(PLUGIN_NAME, 'deploy() needs an options object, e.g. deploy({ host: "ftp.example.com", user, password })');
+    throw new PluginError(
+      PLUGIN_NAME,
+      'deploy() needs an options object, e.g. deploy({ host: "ftp.example.com", user, password })',
+    );
   }
   const { quiet, onReport, ...rest } = options;
   const extra = rest as DeployOptions;
   if (extra.localDir !== undefined || extra.files !== undefined) {
-    throw new PluginError(PLUGIN_NAME, `the gulp plugin takes its files from the stream; remove ${extra.localDir !== undefined ? 'localDir' : 'files'} and pipe gulp.src(...) into deploy()`);
+    throw new PluginError(
+      PLUGIN_NAME,
+      `the gulp plugin takes its files from the stream; remove ${extra.localDir !== undefined ? 'localDir' : 'files'} and pipe gulp.src(...) into deploy()`,
+    );
   }
-  if (onReport !== undefined && typeof onReport !== 'function') throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
+  if (onReport !== undefined && typeof onReport !== 'function')
+    throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
   const engine: DeployOptions = { ...rest, files: [] };
   try {
     resolveOptions(engine);

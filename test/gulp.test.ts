@@ -27,11 +27,25 @@ afterEach(() => {
 const STATE = '.ftpship-state.json';
 
 function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { host: srv.host, port: srv.port, user: srv.user, password: srv.password, remoteDir, retryDelayMs: 10, quiet: true, ...extra };
+  return {
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    remoteDir,
+    retryDelayMs: 10,
+    quiet: true,
+    ...extra,
+  };
 }
 
 /** Deploys `cwd` through gulp.src → deploy() and returns the report. */
-async function gulpDeploy(cwd: string, remoteDir: string, extra: Partial<GulpDeployOptions> = {}, src: Record<string, unknown> = {}): Promise<DeployReport> {
+async function gulpDeploy(
+  cwd: string,
+  remoteDir: string,
+  extra: Partial<GulpDeployOptions> = {},
+  src: Record<string, unknown> = {},
+): Promise<DeployReport> {
   let report: DeployReport | undefined;
   const stream = deploy(opts(remoteDir, { ...extra, onReport: (r) => (report = r) }));
   await pipeline(gulp.src('**/*', { cwd, dot: true, encoding: false, ...src }), stream);
@@ -43,7 +57,9 @@ async function gulpDeploy(cwd: string, remoteDir: string, extra: Partial<GulpDep
 function snapshot(root: string): string {
   const out: string[] = [];
   const walk = (dir: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, e.name);
       const st = fs.statSync(full);
       out.push(`${path.relative(root, full)} ${e.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
@@ -74,7 +90,9 @@ describe('gulp plugin: mirroring', () => {
     expect(report.counts.upload).toBe(Object.keys(SITE).length);
     expect(readTree(path.join(srv.root, 'mirror'), [STATE])).toEqual(readTree(local));
     expect(readDirs(path.join(srv.root, 'mirror'))).toEqual(readDirs(local));
-    expect(sha256(fs.readFileSync(path.join(srv.root, 'mirror/img/logo.png')))).toBe(sha256(SITE['img/logo.png']));
+    expect(sha256(fs.readFileSync(path.join(srv.root, 'mirror/img/logo.png')))).toBe(
+      sha256(SITE['img/logo.png']),
+    );
   });
 
   it('streamed contents (buffer: false) are deployed whole and still passed on as a stream', async () => {
@@ -91,7 +109,10 @@ describe('gulp plugin: mirroring', () => {
           if (!file.isStream()) return;
           const chunks: Buffer[] = [];
           (file.contents as NodeJS.ReadableStream).on('data', (c: Buffer) => chunks.push(c));
-          (file.contents as NodeJS.ReadableStream).on('end', () => (seen[file.relative.split(path.sep).join('/')] = sha256(Buffer.concat(chunks))));
+          (file.contents as NodeJS.ReadableStream).on(
+            'end',
+            () => (seen[file.relative.split(path.sep).join('/')] = sha256(Buffer.concat(chunks))),
+          );
         })
         .on('end', () => setImmediate(() => resolve(r as DeployReport)));
     });
@@ -103,10 +124,30 @@ describe('gulp plugin: mirroring', () => {
   it('deploys files made inside the pipeline that never existed on disk', async () => {
     let report: DeployReport | undefined;
     const made = [
-      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/generated/sitemap.xml', contents: Buffer.from('<urlset/>') }),
-      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/robots.txt', contents: Buffer.from('User-agent: *\n') }),
-      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/bin/blob.dat', contents: bytes(4096, 5) }),
-      new Vinyl({ cwd: '/nowhere', base: '/nowhere', path: '/nowhere/stream.txt', contents: Readable.from([Buffer.from('from a '), Buffer.from('stream')]) }),
+      new Vinyl({
+        cwd: '/nowhere',
+        base: '/nowhere',
+        path: '/nowhere/generated/sitemap.xml',
+        contents: Buffer.from('<urlset/>'),
+      }),
+      new Vinyl({
+        cwd: '/nowhere',
+        base: '/nowhere',
+        path: '/nowhere/robots.txt',
+        contents: Buffer.from('User-agent: *\n'),
+      }),
+      new Vinyl({
+        cwd: '/nowhere',
+        base: '/nowhere',
+        path: '/nowhere/bin/blob.dat',
+        contents: bytes(4096, 5),
+      }),
+      new Vinyl({
+        cwd: '/nowhere',
+        base: '/nowhere',
+        path: '/nowhere/stream.txt',
+        contents: Readable.from([Buffer.from('from a '), Buffer.from('stream')]),
+      }),
     ];
     await pipeline(Readable.from(made), deploy(opts('/made', { onReport: (r) => (report = r) })));
     expect(report?.counts.upload).toBe(4);
@@ -123,7 +164,14 @@ describe('gulp plugin: the engine semantics hold', () => {
     await gulpDeploy(local, '/rerun');
 
     const again = await gulpDeploy(local, '/rerun');
-    expect(again.counts).toEqual({ mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: Object.keys(SITE).length });
+    expect(again.counts).toEqual({
+      mkdir: 0,
+      upload: 0,
+      replace: 0,
+      delete: 0,
+      rmdir: 0,
+      unchanged: Object.keys(SITE).length,
+    });
 
     fs.writeFileSync(path.join(local, 'index.html'), '<h1>HELLO</h1>\n'); // same size, new content
     fs.rmSync(path.join(local, 'a'), { recursive: true });
@@ -175,7 +223,11 @@ describe('gulp plugin: a well-behaved stream', () => {
     const local = tmpDir();
     const out = tmpDir();
     writeTree(local, SITE);
-    await pipeline(gulp.src('**/*', { cwd: local, dot: true, encoding: false }), deploy(opts('/through')), gulp.dest(out));
+    await pipeline(
+      gulp.src('**/*', { cwd: local, dot: true, encoding: false }),
+      deploy(opts('/through')),
+      gulp.dest(out),
+    );
     expect(readTree(out)).toEqual(readTree(local));
     expect(readTree(path.join(srv.root, 'through'), [STATE])).toEqual(readTree(local));
   });
@@ -216,7 +268,9 @@ describe('gulp plugin: a well-behaved stream', () => {
     const sinkSide = new PassThrough({ objectMode: true });
     const got: string[] = [];
     sinkSide.on('data', (f: Vinyl) => got.push(f.relative));
-    Readable.from([new Vinyl({ cwd: '/', base: '/', path: '/one.txt', contents: Buffer.from('1') })]).pipe(stream);
+    Readable.from([new Vinyl({ cwd: '/', base: '/', path: '/one.txt', contents: Buffer.from('1') })]).pipe(
+      stream,
+    );
     stream.pipe(sinkSide);
     await finished(sinkSide);
     expect(got).toEqual(['one.txt']);
@@ -251,7 +305,10 @@ describe('gulp plugin: errors', () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
     const secret = 'wr0ng-s3cret-pass';
-    const err = await pipeline(gulp.src('**/*', { cwd: local, encoding: false }), deploy(opts('/wrong', { password: secret }))).then(
+    const err = await pipeline(
+      gulp.src('**/*', { cwd: local, encoding: false }),
+      deploy(opts('/wrong', { password: secret })),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -296,7 +353,9 @@ describe('gulp plugin: logging', () => {
 
     expect(loud).toMatch(/\[\d\d:\d\d:\d\d\] ftpship: deploying 2 files to 127\.0\.0\.1 \/logged\n/); // fancy-log's timestamp
     expect(loud).toMatch(/ftpship: 2\/2 files, 2\.0 KiB of 2\.0 KiB\n/);
-    expect(loud).toMatch(/ftpship: deployed: did upload 2, replace 0, delete 0, mkdir 1, rmdir 0; 0 unchanged; 2\.0 KiB sent in/);
+    expect(loud).toMatch(
+      /ftpship: deployed: did upload 2, replace 0, delete 0, mkdir 1, rmdir 0; 0 unchanged; 2\.0 KiB sent in/,
+    );
     expect(loud).not.toContain(srv.password);
     expect(quiet).toBe('');
     expect(fs.existsSync(path.join(srv.root, 'logged-quiet/b/c.bin'))).toBe(true);

@@ -8,7 +8,8 @@ export const repoRoot = path.resolve(process.cwd());
 /** The built plugin must exist: the package's exports map points into dist/. */
 export function requireBuild(): void {
   const built = path.join(repoRoot, 'dist/gulp-plugin/index.js');
-  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` before these tests (npm test does)`);
+  if (!fs.existsSync(built))
+    throw new Error(`${built} is missing: run \`npm run build\` before these tests (npm test does)`);
 }
 
 /**
@@ -19,7 +20,11 @@ export function consumerDir(): string {
   const dir = tmpDir('ftpship-gulp-consumer-');
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(repoRoot, path.join(dir, 'node_modules/ftpship'), 'dir');
-  for (const dep of ['gulp', 'vinyl', '@types']) fs.symlinkSync(path.join(repoRoot, 'node_modules', dep), path.join(dir, 'node_modules', dep), 'dir');
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  for (const dep of ['gulp', 'vinyl', '@types'])
+    fs.symlinkSync(path.join(repoRoot, 'node_modules', dep), path.join(dir, 'node_modules', dep), 'dir');
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
   return dir;
 }
