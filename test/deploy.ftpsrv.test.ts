@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions, type DeployReport, type Reporter } from '../src/index.js';
+import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded } from './helpers/embedded.js';
+import { expectNoCwdWhileUploading, expectParentsFirst } from './helpers/protocol.js';
 import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -419,39 +420,3 @@ describe('item 8 (engine): a local file that becomes unreadable mid-run', () => 
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
   });
 });
-
-export function expectParentsFirst(log: string[], root: string): void {
-  const mkds = sent(log, 'MKD');
-  const seen = new Set<string>();
-  for (const m of mkds) {
-    expect(seen.has(m)).toBe(false);
-    seen.add(m);
-    const parent = m.slice(0, m.lastIndexOf('/'));
-    if (parent.length > root.length) expect(seen.has(parent)).toBe(true);
-  }
-  // Every file went into a folder that already existed (made earlier in the log, or pre-existing).
-  for (const [i, l] of log.entries()) {
-    if (!l.startsWith('> STOR ')) continue;
-    const p = l.slice(7);
-    const parent = p.slice(0, p.lastIndexOf('/'));
-    if (parent.length > root.length && mkds.includes(parent)) expect(log.indexOf(`> MKD ${parent}`)).toBeLessThan(i);
-  }
-}
-
-/**
- * No CWD between the first and the last STOR of a site file (ftpship's own state/lock files aside), except
- * an existence check right after a refused MKD.
- */
-export function expectNoCwdWhileUploading(log: string[]): void {
-  const isSiteStor = (l: string): boolean => l.startsWith('> STOR ') && !l.includes(STATE);
-  const first = log.findIndex(isSiteStor);
-  const last = log.length - 1 - [...log].reverse().findIndex(isSiteStor);
-  expect(first).toBeGreaterThanOrEqual(0);
-  for (let i = first; i <= last; i++) {
-    if (!log[i].startsWith('> CWD ')) continue;
-    const prevReply = log.slice(0, i).reverse().find((l) => l.startsWith('< '));
-    expect(`${prevReply} then ${log[i]}`).toMatch(/^< 55\d .* then > CWD /);
-  }
-}
-
-export type { DeployReport };

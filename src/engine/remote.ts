@@ -132,7 +132,12 @@ export async function deleteFile(client: FtpClient, abs: string): Promise<void> 
 }
 
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
-export async function readRemoteFile(client: FtpClient, abs: string, max = 256 * 1024 * 1024): Promise<Buffer | undefined> {
+export async function readRemoteFile(
+  client: FtpClient,
+  abs: string,
+  max = 256 * 1024 * 1024,
+  onRefused?: (err: FtpReplyError) => void,
+): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
   const sink = new Writable({
@@ -146,10 +151,40 @@ export async function readRemoteFile(client: FtpClient, abs: string, max = 256 *
   try {
     await client.download(abs, sink);
   } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 500) return undefined;
+    if (err instanceof FtpReplyError && err.code >= 500) {
+      onRefused?.(err);
+      return undefined;
+    }
     throw err;
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Like {@link readRemoteFile}, but tells "missing" from "there but refused": a 5xx to RETR (which says
+ * neither) is followed by SIZE and, failing that, a listing of the parent; when the file is there,
+ * `unreadable` builds the error thrown. Undefined only when the file is absent.
+ */
+export async function readRemoteFileIfPresent(
+  client: FtpClient,
+  abs: string,
+  unreadable: (reason: string) => Error,
+  max?: number,
+): Promise<Buffer | undefined> {
+  let refusal: FtpReplyError | undefined;
+  const data = await readRemoteFile(client, abs, max, (err) => (refusal = err));
+  if (data || !refusal) return data;
+  const reason = `${refusal.code} ${refusal.serverMessage.split('\n')[0]}`;
+  if ((await remoteSize(client, abs)) >= 0) throw unreadable(reason);
+  const slash = abs.lastIndexOf('/');
+  const parent = slash <= 0 ? '/' : abs.slice(0, slash);
+  const name = abs.slice(slash + 1);
+  try {
+    if ((await client.list(parent)).some((e) => e.name === name)) throw unreadable(reason);
+  } catch (err) {
+    if (!(err instanceof FtpReplyError)) throw err; // the parent cannot be listed (absent): the file is too
+  }
+  return undefined;
 }
 
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */

@@ -5,8 +5,9 @@
  */
 import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
-import { readRemoteFile, remoteSize, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
+import { readRemoteFileIfPresent, remoteSize, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
+import { DeployError } from './errors.js';
 import { emptyState, parseState, serializeState, type DeployState } from './state.js';
 import { parentOf, remoteJoin } from './paths.js';
 
@@ -47,14 +48,15 @@ export class StateStore {
       this.origin = 'reset';
       return this.state;
     }
-    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFile(c, this.opts.path));
+    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
     if (text) {
       this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
       this.origin = 'ftpship';
       return this.state;
     }
     if (this.opts.fdaPath) {
-      const fda = await this.opts.pool.run(`read state ${this.opts.fdaPath}`, async (c) => readRemoteFile(c, this.opts.fdaPath as string));
+      const fdaPath = this.opts.fdaPath;
+      const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
       if (fda) {
         this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
         this.origin = 'ftp-deploy-action';
@@ -211,4 +213,13 @@ export class StateStore {
   get isDirty(): boolean {
     return this.dirty;
   }
+}
+
+/** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
+function unreadable(path: string): (reason: string) => DeployError {
+  return (reason) =>
+    new DeployError(
+      `the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
+        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
+    );
 }

@@ -1,0 +1,217 @@
+/**
+ * Issue 4 against real servers (pure-ftpd, vsftpd, proftpd on loopback, started by test/servers/start.sh):
+ * what ftp-srv cannot show — MKD of an existing folder answers 550, MKD is not recursive, rename replaces,
+ * permissions are enforced (the server runs as its unix user), and TLS data connections need session reuse.
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
+import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { assertBuilt, spawnCli } from './helpers/cli-spawn.js';
+import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { expectNoCwdWhileUploading, expectParentsFirst } from './helpers/protocol.js';
+
+const servers = loadRealServers();
+if (!servers) console.log('deploy.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)');
+const env = servers as RealServers;
+const d = servers ? describe : describe.skip;
+const STATE = '.ftpship-state.json';
+
+/** Folders this file made in the servers' roots, removed at the end (other files share the servers). */
+const made: string[] = [];
+afterAll(() => {
+  for (const p of made) fs.rmSync(p, { recursive: true, force: true });
+});
+
+function target(server: RealServer): { dir: string; disk: string } {
+  const name = uniqueName('deploy');
+  const disk = path.join(server.home, name);
+  made.push(disk);
+  return { dir: `/${name}`, disk };
+}
+
+function opts(server: RealServer, localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
+  return {
+    localDir,
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    secure: server.implicitTls ? 'implicit' : server.explicitTls ? 'explicit' : false,
+    tls: { ca: fs.readFileSync(env.ca) },
+    remoteDir,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+    ...extra,
+  };
+}
+
+function recorder(): Reporter & { log: string[]; warnings: string[] } {
+  const log: string[] = [];
+  const warnings: string[] = [];
+  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
+}
+
+const sent = (log: string[], verb: string): string[] => log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
+
+/** pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data). */
+const matrix = (): Array<[string, RealServer]> => (servers ? [['pure-ftpd', env.pure], ['vsftpd (ftpes)', env.vsftpd], ['proftpd (ftpes)', env.proftpd]] : []);
+
+d.each(matrix())('%s', (_name, server) => {
+  it('item 1: mirrors exactly, each folder made once with parents first; a rerun sends nothing and leaves the state alone', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': '<h1>hi</h1>',
+      'a/b/c/deep.txt': 'deep',
+      'a/b/sib.txt': 'sib',
+      'a/x/y.txt': 'y',
+      'img/big.bin': bytes(1_500_000, 7), // ≥ 1 MiB: goes through a temporary name
+      'empty.txt': '',
+    });
+    const { dir, disk } = target(server);
+    const rec = recorder();
+    const r = await deploy(opts(server, local, `${dir}/site`, { parallel: 3 }), rec);
+    expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
+    expect(r.counts).toMatchObject({ mkdir: 5, upload: 6 });
+    const mkds = sent(rec.log, 'MKD').filter((m) => !m.includes(STATE));
+    for (const sub of ['a', 'a/b', 'a/b/c', 'a/x', 'img']) expect(mkds.filter((m) => m === `${dir}/site/${sub}`)).toHaveLength(1);
+    expectParentsFirst(rec.log, `${dir}/site`);
+    expectNoCwdWhileUploading(rec.log);
+    expect(rec.log.filter((l) => l.startsWith('> USER ')).length).toBe(3);
+
+    const statePath = path.join(disk, 'site', STATE);
+    const before = { text: fs.readFileSync(statePath, 'utf8'), tree: snapshot(disk) };
+    const rec2 = recorder();
+    const r2 = await deploy(opts(server, local, `${dir}/site`), rec2);
+    expect(r2.files).toEqual([]);
+    expect(r2.bytes.sent).toBe(0);
+    expect(fs.readFileSync(statePath, 'utf8')).toBe(before.text);
+    expect(snapshot(disk)).toEqual(before.tree);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec2.log, verb)).toEqual([]);
+  });
+
+  it('item 2: edits, deletions, emptied folders, file<->folder swaps and odd names converge to the local tree', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'same.txt': 'aaaa',
+      'old.txt': 'old',
+      'gone/deeper/only.txt': 'x',
+      swap1: 'a file',
+      'swap2/x.txt': 'in a folder',
+      'swap2/y/z.txt': 'deeper in a folder',
+      '.htaccess': 'Deny from all',
+      'sp ace/na me.txt': 'spaces',
+      'ünï/ćödé 日本.txt': 'unicode',
+      'hash#1.txt': 'hash',
+      'pct%20.txt': 'percent',
+      'blog/index.html': 'blog',
+      'blog-post.html': 'post',
+    });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    fs.writeFileSync(path.join(local, 'same.txt'), 'bbbb');
+    fs.writeFileSync(path.join(local, 'ünï/ćödé 日本.txt'), 'UNICODE');
+    fs.rmSync(path.join(local, 'old.txt'));
+    fs.rmSync(path.join(local, 'gone'), { recursive: true });
+    fs.rmSync(path.join(local, 'swap1'));
+    fs.rmSync(path.join(local, 'swap2'), { recursive: true });
+    fs.rmSync(path.join(local, 'blog'), { recursive: true });
+    writeTree(local, { 'swap1/inner.txt': 'now a folder', swap2: 'now a file', 'n1/n2/new file #%.txt': 'new' });
+    const plan = await deploy(opts(server, local, dir, { dryRun: true }));
+    const before = snapshot(disk);
+    const r = await deploy(opts(server, local, dir));
+    expect(r.files).toEqual(plan.files);
+    expect(snapshot(disk)).not.toEqual(before);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual(readDirs(local));
+    expect(fs.readFileSync(path.join(disk, 'blog-post.html'), 'utf8')).toBe('post');
+    expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+  });
+
+  it('item 5: a dry-run leaves the server tree and its timestamps unchanged and sends no MKD', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'd/e.txt': 'e' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'n/m.txt': 'm', 'a.txt': 'A' });
+    fs.rmSync(path.join(local, 'd'), { recursive: true });
+    const before = snapshot(disk);
+    const rec = recorder();
+    const plan = await deploy(opts(server, local, dir, { dryRun: true }), rec);
+    expect(plan.counts).toMatchObject({ mkdir: 1, upload: 1, replace: 1, delete: 1, rmdir: 1 });
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    expect(snapshot(disk)).toEqual(before);
+  });
+
+  it('items 1 and 7: over folders that already exist (state re-seeded), MKD answers 550 and the deploy goes on', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a/b/c.txt': 'c', 'a/d.txt': 'd', 'e/f.txt': 'f' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'a/b/new.txt': 'new' });
+    const rec = recorder();
+    const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }), rec);
+    expect(r.counts).toMatchObject({ mkdir: 3, upload: 4 });
+    expect(rec.log.some((l) => /^< 550 /.test(l))).toBe(true);
+    for (const sub of ['a', 'a/b', 'e']) expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);
+    expectNoCwdWhileUploading(rec.log);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('item 3: a remote-only file survives, and its folder is kept with a warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'sub/ours.txt': 'ours' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    fs.writeFileSync(path.join(disk, 'sub/theirs.txt'), 'theirs');
+    fs.chownSync(path.join(disk, 'sub/theirs.txt'), server.uid, server.gid);
+    fs.rmSync(path.join(local, 'sub'), { recursive: true });
+    const rec = recorder();
+    const r = await deploy(opts(server, local, dir), rec);
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete sub/ours.txt', 'rmdir sub']);
+    expect(readTree(disk, [STATE])).toEqual({ 'a.txt': sha256('a'), 'sub/theirs.txt': sha256('theirs') });
+    expect(rec.warnings.join('\n')).toMatch(/kept folder sub/);
+  });
+
+  it('item 4: an unreadable state is an error naming it and --reset-state, never a silent full re-upload', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    fs.chmodSync(path.join(disk, STATE), 0o000); // the server runs as its unix user: RETR is refused
+    fs.writeFileSync(path.join(local, 'b.txt'), 'B');
+    const before = snapshot(disk);
+    const rec = recorder();
+    const err = (await deploy(opts(server, local, dir), rec).catch((e: unknown) => e)) as Error & { exitCode?: number };
+    expect(err).toBeInstanceOf(Error);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain(`${dir}/${STATE}`);
+    expect(err.message).toContain('--reset-state');
+    expect(snapshot(disk)).toEqual(before);
+    expect(sent(rec.log, 'STOR')).toEqual([]);
+  });
+
+  it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
+    assertBuilt();
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    fs.mkdirSync(disk);
+    fs.chownSync(disk, server.uid, server.gid);
+    fs.chmodSync(disk, 0o555); // read-only for the FTP user
+    const scheme = server.implicitTls ? 'ftps' : server.explicitTls ? 'ftpes' : 'ftp';
+    const r = await spawnCli(['deploy', local, `${scheme}://${server.user}@localhost:${server.port}/${dir}/site`, '--ca', env.ca], {
+      cwd: tmpDir(),
+      env: { FTPSHIP_PASSWORD: server.password },
+    });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^ftpship: error: cannot create folder ${dir}/site on the server: 550 .*Check that the user may write there`));
+    expect(r.stderr).not.toContain(server.password);
+    expect(fs.readdirSync(disk)).toEqual([]);
+  });
+});
