@@ -239,7 +239,7 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     const port = (watch.address() as net.AddressInfo).port;
     const r = await cli(['deploy', site(), `ftp://deploy@127.0.0.1:${port}/x`], { FTPSHIP_PASSWORD: undefined });
     watch.close();
-    await expectOneLine(r, 2, /no password for user "deploy"/, /FTPSHIP_PASSWORD or pass --password-stdin/);
+    await expectOneLine(r, 2, /no password for user "deploy"/, /FTPSHIP_PASSWORD or --password-stdin/);
     expect(connections).toBe(0);
   });
 

@@ -118,6 +118,7 @@ export class ConnectionPool {
       this.warnShrunk();
     } catch (err) {
       this.opening--;
+      if (this.closed) return;
       if (this.live > 0 && isTooMany(err)) {
         this.shrunk ??= (err as Error).message;
         this.warnShrunk();

@@ -36,7 +36,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   integer('port', port, 1, 65535);
   const user = o.user ?? 'anonymous';
   if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
-    throw new ConfigError(`no password for user ${JSON.stringify(user)}; set FTPSHIP_PASSWORD or pass --password-stdin`);
+    throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
   }
   for (const [name, value] of Object.entries({ user, remoteDir: o.remoteDir ?? '', statePath: o.statePath ?? '' })) {
     if (CONTROL.test(value)) throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
