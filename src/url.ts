@@ -45,7 +45,17 @@ export function parseTarget(text: string): Target {
   };
 }
 
-/** The URL with any password replaced by ***, for messages. */
+/**
+ * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
+ * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
+ * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^/:@]*):[^@/]*@/i, '$1:***@');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(text);
+  if (!m) return text;
+  const rest = m[2];
+  const firstAt = rest.indexOf('@');
+  const colon = rest.indexOf(':');
+  if (firstAt < 0 || colon < 0 || colon > firstAt) return text;
+  return `${m[1]}${rest.slice(0, colon)}:***@${rest.slice(rest.lastIndexOf('@') + 1)}`;
 }

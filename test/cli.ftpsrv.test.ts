@@ -321,6 +321,31 @@ describe('item 9: the password never shows', () => {
   });
 });
 
+describe('item 9: passwords typed raw into the URL', () => {
+  it('a raw @ and : in the password work and no piece of the password shows', async () => {
+    const secret = 'p@ss:W0rd-xyz';
+    const custom = await embeddedWith('deploy', secret);
+    try {
+      const local = site();
+      const r = await cli(['deploy', local, `ftp://deploy:${secret}@127.0.0.1:${custom.port}/www`, '--verbose', '--json'], { FTPSHIP_PASSWORD: undefined });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`^warning: the URL ftp://deploy:\\*\\*\\*@127\\.0\\.0\\.1:${custom.port}/www holds a password`, 'm'));
+      for (const piece of ['p@ss', 'ss:W0rd', 'W0rd-xyz']) expect(r.stdout + r.stderr).not.toContain(piece);
+      expect(readTree(path.join(custom.root, 'www'), [STATE])).toEqual(readTree(local));
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it('a URL made malformed by a raw / in the password is masked in the error', async () => {
+    const r = await cli(['deploy', site(), 'ftp://deploy:pa/ss-W0rd@127.0.0.1:2121/www'], { FTPSHIP_PASSWORD: undefined });
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/malformed URL "ftp:\/\/deploy:\*\*\*@127\.0\.0\.1:2121\/www"/);
+    expect(r.stderr).not.toContain('ss-W0rd');
+  });
+});
+
 describe('item 10: the demo', () => {
   it('`ftpship demo` deploys the example site, changes two files, deploys again, and shows both plans and the tree', async () => {
     const r = await spawnCli(['demo'], { cwd: tmpDir('ftpship-cwd-') });
