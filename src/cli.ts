@@ -56,6 +56,7 @@ function addDeployOptions(cmd: Command): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('ftpship')
     .description('Fast, safe FTP/FTPS deploys. Password from FTPSHIP_PASSWORD or --password-stdin.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let code = 0;
@@ -159,4 +160,17 @@ async function readStdin(): Promise<string> {
   const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   if (!text) throw new ConfigError('--password-stdin read an empty password; pipe the password in');
   return text;
+}
+
+/** The version in package.json (next to dist/ in the package, or the checkout when run from src/). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ftpship' && pkg.version) return pkg.version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
 }

@@ -272,6 +272,22 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     }
   });
 
+  it('usage errors exit 2; --version and --help exit 0', async () => {
+    const missing = await cli(['deploy', site()]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing required argument 'url'/);
+    const unknown = await cli(['deploy', '--bogus', site(), url('x')]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'/);
+    expect((await cli(['bogus'])).code).toBe(2);
+    const version = await cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await cli(['deploy', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--max-delete <n>/);
+  });
+
   it('bad option values: exit 2', async () => {
     await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', 'lots']), 2, /--parallel "lots" is not a whole number/);
     await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', '0']), 2, /invalid parallel 0; use a whole number from 1 to 64/);

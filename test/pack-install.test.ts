@@ -51,6 +51,9 @@ describe('the installed package', () => {
     expect(r.stdout + r.stderr).toMatch(/deploy \[options\] <local-dir> <url>/);
     expect(r.stdout + r.stderr).toMatch(/plan \[options\] <local-dir> <url>/);
     expect(r.stdout + r.stderr).toMatch(/demo/);
+    const v = await spawnCli(['--version'], { command: [bin], cwd: project });
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe((JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('`ftpship deploy` publishes a folder and `ftpship plan` then finds nothing to do', async () => {
