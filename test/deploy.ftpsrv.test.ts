@@ -147,6 +147,19 @@ describe('item 2: change detection by content hash', () => {
   });
 });
 
+describe('item 2: unicode normalisation', () => {
+  it('a decomposed (NFD, macOS-style) local name is deployed under its NFC name, once', async () => {
+    const local = tmpDir();
+    const nfd = 'cafe\u0301/re\u0301sume\u0301.txt';
+    writeTree(local, { [nfd]: 'accents' });
+    const dir = `/${uniqueName()}`;
+    const r = await deploy(opts(local, dir));
+    expect(r.files.map((f) => f.path)).toEqual([nfd.split('/')[0].normalize('NFC'), nfd.normalize('NFC')]);
+    expect(fs.readFileSync(path.join(remote(dir), nfd.normalize('NFC')), 'utf8')).toBe('accents');
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+});
+
 describe('item 3: orphans', () => {
   it('deletes only what ftpship deployed: remote-only files survive, --keep matches survive, the state survives', async () => {
     const local = tmpDir();
