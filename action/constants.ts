@@ -47,6 +47,11 @@ export enum Output {
   Plan = 'plan',
 }
 
+/** FTP-Deploy-Action v4 inputs ftpship does not declare; `inputs.ts` warns when a workflow still sets them. */
+export enum FDA_UNSUPPORTED {
+  CleanSlate = 'dangerous-clean-slate',
+}
+
 /** FTP-Deploy-Action v4's default excludes, kept so a switched workflow selects the same files. */
 export const FDA_DEFAULT_EXCLUDES = ['**/.git*', '**/.git*/**', '**/node_modules/**'];
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
-import { FDA_DEFAULT_EXCLUDES, Input, type LogLevel } from './constants.js';
+import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 
 export interface ActionInputs {
   /** What `deploy()` gets (without `files`, which `files.ts` collects from `filePatterns`). */
@@ -56,6 +56,7 @@ export function readInputs(): ActionInputs {
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
   };
+  warnUnsupported();
   const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
   const filePatterns = list(Input.Files);
   for (const [name, value] of Object.entries({
@@ -68,6 +69,16 @@ export function readInputs(): ActionInputs {
     core.debug(`${name}: ${JSON.stringify(value)}`);
   }
   return { options, logLevel, filePatterns };
+}
+
+/** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
+function warnUnsupported(): void {
+  if (core.getInput(FDA_UNSUPPORTED.CleanSlate) === 'true') {
+    core.warning(
+      'dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
+        'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.',
+    );
+  }
 }
 
 function readServer(): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/index.js';
-import { runAction, type ActionRun } from './helpers/action.js';
+import { expectSuccess, runAction } from './helpers/action.js';
 import { embedded } from './helpers/embedded.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -41,11 +41,6 @@ function remote(dir: string, ignore = [STATE]): Record<string, string> {
   return readTree(path.join(srv.root, dir), ignore);
 }
 
-function expectOk(run: ActionRun): void {
-  if (run.status !== 0) throw new Error(`action failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
-  expect(run.stdout).not.toContain('::error::');
-}
-
 describe('the bundled Action against ftp-srv', () => {
   it('deploys, redeploys after a change (deletions first in the summary), then changes nothing', async () => {
     const { ws, site } = workspace({
@@ -55,7 +50,7 @@ describe('the bundled Action against ftp-srv', () => {
       'img/a.bin': Buffer.alloc(3000, 7),
     });
     const first = await runAction(ws, connection('www/'));
-    expectOk(first);
+    expectSuccess(first);
     expect(remote('www')).toEqual(readTree(site));
     expect(first.outputs).toMatchObject({
       uploaded: '4',
@@ -75,7 +70,7 @@ describe('the bundled Action against ftp-srv', () => {
     fs.rmSync(path.join(site, 'old.html'));
     fs.writeFileSync(path.join(site, 'new.html'), 'new');
     const second = await runAction(ws, connection('www/'));
-    expectOk(second);
+    expectSuccess(second);
     expect(remote('www')).toEqual(readTree(site));
     expect(second.outputs).toMatchObject({
       uploaded: '1',
@@ -92,7 +87,7 @@ describe('the bundled Action against ftp-srv', () => {
     );
 
     const third = await runAction(ws, connection('www'));
-    expectOk(third);
+    expectSuccess(third);
     expect(third.outputs).toMatchObject({
       uploaded: '0',
       replaced: '0',
@@ -106,7 +101,7 @@ describe('the bundled Action against ftp-srv', () => {
 
   it('dry-run: plans with zero side effects on the server and in the workspace; the summary is the preview', async () => {
     const { ws, site } = workspace({ 'index.html': 'v1', 'gone.html': 'x' });
-    expectOk(await runAction(ws, connection('dry/')));
+    expectSuccess(await runAction(ws, connection('dry/')));
     fs.writeFileSync(path.join(site, 'index.html'), 'v2');
     fs.rmSync(path.join(site, 'gone.html'));
     fs.writeFileSync(path.join(site, 'added.html'), 'added');
@@ -114,7 +109,7 @@ describe('the bundled Action against ftp-srv', () => {
     const wsBefore = snapshot(ws);
 
     const run = await runAction(ws, { ...connection('dry/'), 'dry-run': 'true' });
-    expectOk(run);
+    expectSuccess(run);
     expect(snapshot(path.join(srv.root, 'dry'))).toEqual(serverBefore);
     expect(snapshot(ws)).toEqual(wsBefore);
     expect(run.outputs).toMatchObject({
@@ -175,11 +170,11 @@ describe('the bundled Action against ftp-srv', () => {
     const run = await runAction(ws, {
       ...connection('fda/'),
       protocol: 'ftp',
-      security: 'strict',
-      'log-level': 'standard',
       timeout: '30000',
+      'dangerous-clean-slate': 'true',
     });
-    expectOk(run);
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/::warning::dangerous-clean-slate is not supported/);
     expect(run.stdout).toContain('read the state left by FTP-Deploy-Action');
     expect(run.outputs).toMatchObject({ uploaded: '0', replaced: '0', deleted: '0', unchanged: '2' });
     expect(Object.keys(remote('fda', [STATE, '.ftp-deploy-sync-state.json'])).sort()).toEqual([
@@ -194,7 +189,7 @@ describe('the bundled Action against ftp-srv', () => {
     const fda = { data: [{ type: 'file', name: 'index.html', size: 4, hash: sha256('home') }] };
     writeTree(path.join(srv.root, 'named'), { 'index.html': 'home', 'my-state.json': JSON.stringify(fda) });
     const run = await runAction(ws, { ...connection('named/'), 'state-name': 'my-state.json' });
-    expectOk(run);
+    expectSuccess(run);
     expect(run.outputs).toMatchObject({ uploaded: '0', unchanged: '1' });
     expect(fs.existsSync(path.join(srv.root, 'named', STATE))).toBe(false);
   });
@@ -208,13 +203,13 @@ describe('the bundled Action against ftp-srv', () => {
       'app.js': 'j',
     });
     const run = await runAction(ws, { ...connection('files/'), files: '**/*.html\n!drafts/**\napp.js' });
-    expectOk(run);
+    expectSuccess(run);
     expect(Object.keys(remote('files')).sort()).toEqual(['app.js', 'blog/p.html', 'index.html']);
   });
 
   it('max-delete: a plan deleting too much fails the step and changes nothing', async () => {
     const { ws, site } = workspace({ 'a.html': 'a', 'b.html': 'b', 'c.html': 'c' });
-    expectOk(await runAction(ws, connection('guard/')));
+    expectSuccess(await runAction(ws, connection('guard/')));
     fs.rmSync(path.join(site, 'a.html'));
     fs.rmSync(path.join(site, 'b.html'));
     const before = snapshot(path.join(srv.root, 'guard'));
@@ -226,14 +221,14 @@ describe('the bundled Action against ftp-srv', () => {
 
   it('keep and delete: false leave remote paths in place', async () => {
     const { ws, site } = workspace({ 'a.html': 'a', 'uploads/u.png': 'u', 'b.html': 'b' });
-    expectOk(await runAction(ws, connection('keep/')));
+    expectSuccess(await runAction(ws, connection('keep/')));
     fs.rmSync(path.join(site, 'uploads'), { recursive: true });
     fs.rmSync(path.join(site, 'b.html'));
     const kept = await runAction(ws, { ...connection('keep/'), keep: 'uploads/**', 'dry-run': 'true' });
-    expectOk(kept);
+    expectSuccess(kept);
     expect(kept.outputs.deleted).toBe('1');
     const none = await runAction(ws, { ...connection('keep/'), delete: 'false' });
-    expectOk(none);
+    expectSuccess(none);
     expect(none.outputs.deleted).toBe('0');
     expect(Object.keys(remote('keep')).sort()).toEqual(['a.html', 'b.html', 'uploads/u.png']);
   });

@@ -92,3 +92,10 @@ export function parseOutputs(text: string): Record<string, string> {
   for (const m of text.matchAll(re)) out[m[1]] = m[3];
   return out;
 }
+
+/** Fails with the step's whole log when it did not succeed (a bare status mismatch says nothing). */
+export function expectSuccess(run: ActionRun): void {
+  if (run.status !== 0 || run.stdout.includes('::error::')) {
+    throw new Error(`the action failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
+  }
+}

@@ -1,0 +1,70 @@
+// The job summary as a pure function of the report: deletions first and marked, the rest collapsed, lists
+// capped for huge plans, and no markup injected by file names.
+import { describe, expect, it } from '@jest/globals';
+import type { DeployReport, PlanEntry } from '../src/index.js';
+import { MAX_LISTED, summaryMarkdown } from '../action/summary.js';
+
+function report(files: PlanEntry[], dryRun = true): DeployReport {
+  const count = (a: string): number => files.filter((f) => f.action === a).length;
+  return {
+    version: 1,
+    dryRun,
+    target: 'ftp://deploy@example.com/www',
+    counts: {
+      mkdir: count('mkdir'),
+      upload: count('upload'),
+      replace: count('replace'),
+      delete: count('delete'),
+      rmdir: count('rmdir'),
+      unchanged: 7,
+    },
+    bytes: { planned: 2048, sent: 0 },
+    files,
+    skipped: [],
+    kept: [],
+    warnings: [],
+    durationMs: 1200,
+  };
+}
+
+describe('summaryMarkdown', () => {
+  it('lists deletions first and marked, then the other changes in a <details> block', () => {
+    const md = summaryMarkdown(
+      report([
+        { path: 'new.html', action: 'upload', size: 2048 },
+        { path: 'old.html', action: 'delete', size: 0 },
+        { path: 'olddir', action: 'rmdir', size: 0 },
+      ]),
+    );
+    expect(md).toContain('dry run: nothing was changed');
+    expect(md).toContain('| 1 | 0 | 1 | 0 | 1 | 7 |');
+    expect(md).toContain('2.0 KiB to send');
+    const del = md.indexOf(':x: **delete** <code>old.html</code>');
+    const rmdir = md.indexOf(':x: **rmdir** <code>olddir</code>');
+    const details = md.indexOf('<details><summary>1 other change</summary>');
+    expect(del).toBeGreaterThan(0);
+    expect(rmdir).toBeGreaterThan(del);
+    expect(details).toBeGreaterThan(rmdir);
+    expect(md.indexOf('new.html')).toBeGreaterThan(details);
+  });
+
+  it(`caps each list at ${MAX_LISTED} entries and counts the rest`, () => {
+    const files: PlanEntry[] = [];
+    for (let i = 0; i < 20_000; i++)
+      files.push({ path: `f/${i}.html`, action: i % 4 === 0 ? 'delete' : 'upload', size: 10 });
+    const md = summaryMarkdown(report(files, false));
+    expect(md).toContain(`… and ${5000 - MAX_LISTED} more`);
+    expect(md).toContain(`… and ${15_000 - MAX_LISTED} more`);
+    expect(md.match(/^- /gm)).toHaveLength(2 * MAX_LISTED + 2);
+    expect(Buffer.byteLength(md)).toBeLessThan(200_000);
+    expect(md).toContain('## ftpship deploy\n');
+  });
+
+  it('escapes file names: no HTML or Markdown injection', () => {
+    const md = summaryMarkdown(
+      report([{ path: '<img src=x onerror=alert(1)>|*x*.html', action: 'delete', size: 0 }]),
+    );
+    expect(md).not.toContain('<img');
+    expect(md).toContain('&#60;img src=x onerror=alert(1)&#62;&#124;&#42;x&#42;.html');
+  });
+});

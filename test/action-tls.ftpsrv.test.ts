@@ -1,0 +1,63 @@
+// The bundled Action over FTPS (ftp-srv with explicit TLS): certificates verified by default, `ca` as a
+// workspace file, and FTP-Deploy-Action's `security: loose` accepted with a warning.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { expectSuccess, runAction } from './helpers/action.js';
+import { selfSignedCert } from './helpers/cert.js';
+import { embedded } from './helpers/embedded.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+let cert: { key: string; cert: string };
+beforeAll(async () => {
+  cert = selfSignedCert();
+  srv = await embedded({ tls: cert });
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+function setup(dir: string): { ws: string; inputs: Record<string, string> } {
+  const ws = tmpDir('ftpship-ws-');
+  writeTree(path.join(ws, 'site'), { 'index.html': 'tls', 'a/b.txt': 'b' });
+  const inputs = {
+    server: 'localhost',
+    port: String(srv.port),
+    username: srv.user,
+    password: srv.password,
+    protocol: 'ftps',
+    'local-dir': 'site',
+    'server-dir': `${dir}/`,
+  };
+  return { ws, inputs };
+}
+
+describe('the bundled Action over explicit FTPS', () => {
+  it('verifies the certificate by default: an untrusted one fails the step and names the `ca` input', async () => {
+    const { ws, inputs } = setup('untrusted');
+    const run = await runAction(ws, inputs);
+    expect(run.status).not.toBe(0);
+    expect(run.stdout).toMatch(/::error::TLS certificate of localhost:\d+ not trusted: .*the `ca` input/);
+    expect(fs.existsSync(path.join(srv.root, 'untrusted'))).toBe(false);
+  });
+
+  it('ca: a PEM file in the workspace makes the certificate trusted', async () => {
+    const { ws, inputs } = setup('ca');
+    fs.writeFileSync(path.join(ws, 'server-ca.pem'), cert.cert);
+    const run = await runAction(ws, { ...inputs, ca: 'server-ca.pem' });
+    expectSuccess(run);
+    expect(readTree(path.join(srv.root, 'ca'), ['.ftpship-state.json'])).toEqual(
+      readTree(path.join(ws, 'site')),
+    );
+  });
+
+  it('security: loose (FTP-Deploy-Action) skips the check, with a warning', async () => {
+    const { ws, inputs } = setup('loose');
+    const run = await runAction(ws, { ...inputs, security: 'loose' });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/::warning::the server certificate is not verified/);
+    expect(run.outputs.uploaded).toBe('2');
+  });
+});
