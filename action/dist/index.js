@@ -34453,6 +34453,8 @@ async function openPassive(conn, settings) {
     const host = controlPeer(conn);
     const socket = conn.socketFactory(host, port);
     socket.setNoDelay(true);
+    // Errors after the connect are reported through the transfer; never leave one unhandled (a crash).
+    socket.on('error', () => { });
     const ready = new Promise((resolve, reject) => {
         socket.once('connect', () => resolve(socket));
         socket.once('error', reject);
@@ -34495,6 +34497,7 @@ async function openActive(conn, settings) {
         server.on('connection', (socket) => {
             // G7: only the server we talk to may open our data connection.
             const from = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+            socket.on('error', () => { });
             if (from !== peer) {
                 conn.log(`! refused a data connection from ${from} (expected ${peer})`);
                 socket.destroy();
@@ -34606,6 +34609,8 @@ async function moveData(socket, idleMs, options) {
         socket.on('error', reject);
         socket.on('close', () => resolve());
     });
+    // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
+    closed.catch(() => { });
     if (options.sink) {
         await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
         return bytes;
@@ -35136,7 +35141,7 @@ async function deleteFile(client, abs) {
     }
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
-async function readRemoteFile(client, abs, max = 256 * 1024 * 1024) {
+async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
     const chunks = [];
     let total = 0;
     const sink = new external_node_stream_.Writable({
@@ -35152,11 +35157,39 @@ async function readRemoteFile(client, abs, max = 256 * 1024 * 1024) {
         await client.download(abs, sink);
     }
     catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 500)
+        if (err instanceof FtpReplyError && err.code >= 500) {
+            onRefused?.(err);
             return undefined;
+        }
         throw err;
     }
     return Buffer.concat(chunks);
+}
+/**
+ * Like {@link readRemoteFile}, but tells "missing" from "there but refused": a 5xx to RETR (which says
+ * neither) is followed by SIZE and, failing that, a listing of the parent; when the file is there,
+ * `unreadable` builds the error thrown. Undefined only when the file is absent.
+ */
+async function readRemoteFileIfPresent(client, abs, unreadable, max) {
+    let refusal;
+    const data = await readRemoteFile(client, abs, max, (err) => (refusal = err));
+    if (data || !refusal)
+        return data;
+    const reason = `${refusal.code} ${refusal.serverMessage.split('\n')[0]}`;
+    if ((await remoteSize(client, abs)) >= 0)
+        throw unreadable(reason);
+    const slash = abs.lastIndexOf('/');
+    const parent = slash <= 0 ? '/' : abs.slice(0, slash);
+    const name = abs.slice(slash + 1);
+    try {
+        if ((await client.list(parent)).some((e) => e.name === name))
+            throw unreadable(reason);
+    }
+    catch (err) {
+        if (!(err instanceof FtpReplyError))
+            throw err; // the parent cannot be listed (absent): the file is too
+    }
+    return undefined;
 }
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
 async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
@@ -35433,6 +35466,7 @@ class Run {
         const staged = this.plan.uploads.filter((u) => u.temp);
         if (staged.length === 0)
             return;
+        await this.ctx.store.beginCommit(staged);
         for (const swap of staged.filter((u) => u.replacesDir))
             await this.removeTree(swap.file.path);
         await forEachLimit(staged, this.ctx.pool.size, async (item) => {
@@ -35529,7 +35563,7 @@ function resolveOptions(o) {
     integer('port', port, 1, 65535);
     const user = o.user ?? 'anonymous';
     if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
-        throw new ConfigError(`no password for user ${JSON.stringify(user)}; set FTPSHIP_PASSWORD or pass --password-stdin`);
+        throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
     }
     for (const [name, value] of Object.entries({ user, remoteDir: o.remoteDir ?? '', statePath: o.statePath ?? '' })) {
         if (CONTROL.test(value))
@@ -35562,7 +35596,7 @@ function resolveOptions(o) {
         timeoutMs,
         retries,
         retryDelayMs: o.retryDelayMs ?? 500,
-        staleLockMs: o.staleLockMs ?? 10 * 60_000,
+        staleLockMs: o.staleLockMs ?? 2 * 60_000,
     };
 }
 function checkLocal(o) {
@@ -35641,7 +35675,9 @@ function planChanges(local, state, opts) {
         }
         const replacesDir = stateDirs.has(file.path) && !local.dirs.has(file.path);
         const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
-        const viaTemp = (action === 'replace' && opts.atomic) || file.size >= opts.resumeThreshold || replacesDir;
+        // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
+        // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
+        const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
         plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
     }
     const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
@@ -35694,6 +35730,7 @@ function countPlan(plan) {
  * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
  */
 
+
 class ConnectionPool {
     connect;
     opts;
@@ -35702,7 +35739,9 @@ class ConnectionPool {
     live = 0;
     opening = 0;
     closed = false;
-    shrunk = false;
+    /** Why the server refused an extra connection, if it did. */
+    shrunk;
+    shrinkWarned = false;
     constructor(connect, opts) {
         this.connect = connect;
         this.opts = opts;
@@ -35729,7 +35768,7 @@ class ConnectionPool {
             }
             catch (err) {
                 this.recycle(client);
-                if (!isTransientError(err) || attempt >= this.opts.retries)
+                if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
                 this.opts.reporter.warn?.(`${what}: ${err.message}; retrying (${attempt + 1}/${this.opts.retries})`);
                 await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
@@ -35791,13 +35830,15 @@ class ConnectionPool {
             }
             this.live++;
             this.release(client);
+            this.warnShrunk();
         }
         catch (err) {
             this.opening--;
+            if (this.closed)
+                return;
             if (this.live > 0 && isTooMany(err)) {
-                if (!this.shrunk)
-                    this.opts.reporter.warn?.(`the server refused another connection (${err.message}); going on with ${this.live}`);
-                this.shrunk = true;
+                this.shrunk ??= err.message;
+                this.warnShrunk();
                 return;
             }
             if (attempt >= this.opts.retries || !isTransientError(err)) {
@@ -35809,10 +35850,29 @@ class ConnectionPool {
             await this.grow(attempt + 1);
         }
     }
+    /** Once every connection attempt has settled, says how many connections the server allowed. */
+    warnShrunk() {
+        if (!this.shrunk || this.shrinkWarned || this.opening > 0)
+            return;
+        this.shrinkWarned = true;
+        this.opts.reporter.warn?.(`the server refused another connection (${this.shrunk}); going on with ${this.live}`);
+    }
     failWaiters(err) {
         for (const w of this.waiters.splice(0))
             w.reject(err);
     }
+}
+/**
+ * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
+ * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
+ * and so is a local failure (an unreadable file).
+ */
+function isRetryable(err, client) {
+    if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
+        return false;
+    if (isTransientError(err))
+        return true;
+    return client.closed && !(err instanceof FtpReplyError);
 }
 function isTooMany(err) {
     return (err instanceof FtpReplyError && err.code === 421) || /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message));
@@ -35945,6 +36005,7 @@ function isObject(v) {
 
 
 
+
 class StateStore {
     opts;
     state;
@@ -35968,20 +36029,41 @@ class StateStore {
             this.origin = 'reset';
             return this.state;
         }
-        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFile(c, this.opts.path));
+        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
         if (text) {
             this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
             this.origin = 'ftpship';
             return this.state;
         }
         if (this.opts.fdaPath) {
-            const fda = await this.opts.pool.run(`read state ${this.opts.fdaPath}`, async (c) => readRemoteFile(c, this.opts.fdaPath));
+            const fdaPath = this.opts.fdaPath;
+            const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
             if (fda) {
                 this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
                 this.origin = 'ftp-deploy-action';
             }
         }
         return this.state;
+    }
+    /**
+     * After an interrupted commit phase: a temp marked committing that is gone was renamed over its target,
+     * which therefore holds that content now. One SIZE per such temp, only after an interrupted run.
+     */
+    async recoverCommits(root) {
+        const temps = this.state.pending?.temps ?? {};
+        const uncertain = new Set(this.state.pending?.uncertain ?? []);
+        for (const [temp, t] of Object.entries(temps)) {
+            if (!t.committing)
+                continue;
+            const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) => remoteSize(c, remoteJoin(root, temp)));
+            if (size >= 0)
+                continue;
+            this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
+            uncertain.delete(t.path);
+            delete temps[temp];
+        }
+        if (this.state.pending)
+            this.state.pending.uncertain = [...uncertain];
     }
     /** Checkpoint before the first change: everything this run may leave half-done is recorded as pending. */
     async beginRun(plan) {
@@ -36026,6 +36108,21 @@ class StateStore {
         if (temp)
             delete this.state.pending?.temps[temp];
         this.touch();
+    }
+    /**
+     * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
+     * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
+     */
+    async beginCommit(items) {
+        const temps = this.state.pending?.temps ?? {};
+        for (const u of items) {
+            const t = temps[u.temp];
+            if (t)
+                t.committing = true;
+            delete this.state.files[u.file.path];
+            this.uncertain.add(u.file.path);
+        }
+        await this.save();
     }
     /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
     async beginDeletes(paths) {
@@ -36096,6 +36193,11 @@ class StateStore {
         return this.dirty;
     }
 }
+/** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
+function unreadable(path) {
+    return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
+        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+}
 
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 /**
@@ -36151,16 +36253,19 @@ async function listSizes(pool, abs) {
 
 
 
-const REFRESH_MS = 60_000;
+const REFRESH_MS = 30_000;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
-    const me = { holder: describeHolder(), startedAt: new Date().toISOString(), refreshedAt: '' };
+    const me = { holder: describeHolder(), host: external_node_os_default().hostname(), pid: process.pid, startedAt: new Date().toISOString(), refreshedAt: '' };
     await pool.run(`lock ${lockPath}`, async (c) => {
         await makeDirs(c, parentOf(lockPath) || '/');
-        if (!(await tryMkd(c, lockPath))) {
-            const other = await readHolder(c, holderPath);
+        // Some servers (ftp-srv) answer MKD of an existing folder with success: a holder file already there means taken.
+        const made = await tryMkd(c, lockPath);
+        const existing = await readHolder(c, holderPath);
+        if (!made || existing) {
+            const other = existing;
             const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-            if (age < o.staleLockMs) {
+            if (age < o.staleLockMs && !deadOnThisHost(other)) {
                 throw new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
                     `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
             }
@@ -36214,6 +36319,18 @@ async function readHolder(c, path) {
 async function writeHolder(c, path, me) {
     me.refreshedAt = new Date().toISOString();
     await c.upload(path, Buffer.from(JSON.stringify(me)));
+}
+/** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
+function deadOnThisHost(h) {
+    if (!h || h.host !== external_node_os_default().hostname() || !h.pid || h.pid === process.pid)
+        return false;
+    try {
+        process.kill(h.pid, 0);
+        return false;
+    }
+    catch (err) {
+        return err.code === 'ESRCH';
+    }
 }
 function describeHolder() {
     const run = process.env.GITHUB_RUN_ID ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})` : '';
@@ -36278,6 +36395,8 @@ async function deploy(options, reporter = {}) {
             resetState: o.resetState,
         });
         const [local, state] = await Promise.all([scanning, store.load()]);
+        if (!o.dryRun)
+            await store.recoverCommits(root);
         if (o.verify)
             await repairDrift(pool, root, state, rep);
         if (store.origin === 'ftp-deploy-action')
@@ -36430,6 +36549,11 @@ var Output;
     Output["Changed"] = "changed";
     Output["Plan"] = "plan";
 })(Output || (Output = {}));
+/** FTP-Deploy-Action v4 inputs ftpship does not declare; `inputs.ts` warns when a workflow still sets them. */
+var FDA_UNSUPPORTED;
+(function (FDA_UNSUPPORTED) {
+    FDA_UNSUPPORTED["CleanSlate"] = "dangerous-clean-slate";
+})(FDA_UNSUPPORTED || (FDA_UNSUPPORTED = {}));
 /** FTP-Deploy-Action v4's default excludes, kept so a switched workflow selects the same files. */
 const FDA_DEFAULT_EXCLUDES = ['**/.git*', '**/.git*/**', '**/node_modules/**'];
 
@@ -40235,6 +40359,7 @@ function readInputs() {
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
     };
+    warnUnsupported();
     const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
     const filePatterns = list(Input.Files);
     for (const [name, value] of Object.entries({
@@ -40247,6 +40372,13 @@ function readInputs() {
         core_debug(`${name}: ${JSON.stringify(value)}`);
     }
     return { options, logLevel, filePatterns };
+}
+/** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
+function warnUnsupported() {
+    if (getInput(FDA_UNSUPPORTED.CleanSlate) === 'true') {
+        warning('dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
+            'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.');
+    }
 }
 function readServer() {
     const server = getInput(Input.Server, { required: true });
