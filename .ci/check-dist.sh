@@ -10,7 +10,7 @@ if ! git diff --exit-code --ignore-space-at-eol --stat -- action/dist; then
   echo "::error::action/dist is stale: run 'npm run build:action' and commit action/dist" >&2
   status=1
 fi
-untracked=$(git status --porcelain --untracked-files=all -- action/dist)
+untracked=$(git ls-files --others --exclude-standard -- action/dist)
 if [ -n "$untracked" ]; then
   echo "::error::action/dist has files that are not committed:" >&2
   echo "$untracked" >&2
