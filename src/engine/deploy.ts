@@ -73,6 +73,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     let bytesSent = 0;
     const hasWork = plan.entries.length > 0 || plan.staleTemps.length > 0 || state.pending !== undefined || store.origin !== 'ftpship';
     if (!o.dryRun && hasWork) {
+      pool.expand();
       const lockPath = `${statePath}.lock`;
       const result = await withLock(pool, lockPath, o, rep, async () =>
         executePlan(plan, local, { pool, root, store, reporter: rep, quirks }),
@@ -88,6 +89,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
 
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
 async function repairDrift(pool: ConnectionPool, root: string, state: DeployState, rep: Reporter): Promise<void> {
+  pool.expand();
   const drift = await findDrift(pool, root, state);
   for (const d of drift) {
     rep.warn?.(`drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);

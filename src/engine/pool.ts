@@ -35,12 +35,16 @@ export class ConnectionPool {
     private readonly opts: PoolOptions,
   ) {}
 
-  /** Opens the first connection (so a wrong password fails fast), then the rest in the background. */
+  /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
   async start(): Promise<void> {
     const first = await this.connect();
     this.live = 1;
     this.release(first);
-    for (let i = 1; i < this.opts.size; i++) void this.grow();
+  }
+
+  /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
+  expand(): void {
+    for (let i = this.live + this.opening; i < this.opts.size; i++) void this.grow();
   }
 
   get size(): number {
