@@ -268,3 +268,48 @@ describe('untrusted PASV replies (G7)', () => {
     await client.quit();
   });
 });
+
+describe('listing commands', () => {
+  const mlsdBody = 'type=cdir; .\r\ntype=file;size=3; a b.txt\r\ntype=dir; sub\r\n';
+  const sendBody =
+    (body: string): FakeHandler =>
+    async (_a, s) => {
+      s.reply('150 Listing');
+      const data = await s.dataSocket();
+      data.end(body);
+      await new Promise((r) => data.once('close', r));
+      s.reply('226 Done');
+    };
+
+  it('uses MLSD when FEAT offers MLST', async () => {
+    const srv = await fake({ features: ['EPSV', 'MLST type*;size*;modify*;'], handlers: { MLSD: sendBody(mlsdBody) } });
+    const client = await connect(srv);
+    expect((await client.list('/x')).map((e) => [e.name, e.type])).toEqual([
+      ['a b.txt', 'file'],
+      ['sub', 'dir'],
+    ]);
+    expect(srv.commands).toContain('MLSD /x');
+    expect(srv.verbs()).not.toContain('LIST');
+    await client.quit();
+  });
+
+  it('uses LIST -a without MLST (dot-files), and falls back to bare LIST once -a is refused', async () => {
+    const unixBody = '-rw-r--r-- 1 u g 3 Nov 25  2024 .htaccess\r\n';
+    const list = sendBody(unixBody);
+    const srv = await fake({
+      handlers: { LIST: async (arg, s) => (arg.startsWith('-') ? s.reply('550 No such file -a') : list(arg, s)) },
+    });
+    const client = await connect(srv);
+    expect((await client.list()).map((e) => e.name)).toEqual(['.htaccess']);
+    expect((await client.list('/d')).map((e) => e.name)).toEqual(['.htaccess']);
+    expect(srv.commands.filter((c) => c.startsWith('LIST'))).toEqual(['LIST -a', 'LIST', 'LIST /d']);
+    await client.quit();
+  });
+
+  it('a listing over maxListingBytes is refused', async () => {
+    const big = '-rw-r--r-- 1 u g 3 Nov 25  2024 f\r\n'.repeat(2000);
+    const srv = await fake({ handlers: { LIST: sendBody(big) } });
+    const client = await connect(srv, { maxListingBytes: 10_000 });
+    await expect(client.list()).rejects.toThrow(/listing longer than 10000 bytes/);
+  });
+});

@@ -73,6 +73,8 @@ export class FtpClient {
   private readonly data: DataSettings;
   private feats = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set once the server refused `LIST -a` / `NLST -a` and accepted the bare verb. */
+  private noListFlags = false;
 
   private constructor(
     readonly connection: FtpConnection,
@@ -212,21 +214,40 @@ export class FtpClient {
     return date;
   }
 
-  /** Names in a directory (NLST). */
+  /** Names in a directory (NLST), dot-files included where the server can show them; `.` and `..` dropped. */
   async nlst(path?: string): Promise<string[]> {
-    const text = await this.listText(path ? `NLST ${path}` : 'NLST');
+    const text = await this.listWithHidden('NLST', path);
     return text
       .split(/\r?\n/)
-      .filter((n) => n !== '')
-      .map((n) => n.replace(/^.*\//, ''));
+      .map((n) => n.replace(/^.*\//, ''))
+      .filter((n) => n !== '' && n !== '.' && n !== '..');
   }
 
-  /** Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. */
+  /**
+   * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
+   * (`/`, `..`, CR, LF, NUL) are dropped. A listing may be cut short by the server (pure-ftpd stops at
+   * 10 000 entries): never take a missing entry as proof that a file is absent.
+   */
   async list(path?: string): Promise<ListEntry[]> {
-    const mlsd = this.feats.has('MLST');
-    const verb = mlsd ? 'MLSD' : 'LIST';
-    const text = await this.listText(path ? `${verb} ${path}` : verb);
-    return parseListing(text, mlsd);
+    if (this.feats.has('MLST')) return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
+    return parseListing(await this.listWithHidden('LIST', path));
+  }
+
+  /**
+   * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
+   * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
+   */
+  private async listWithHidden(verb: 'LIST' | 'NLST', path?: string): Promise<string> {
+    const bare = path ? `${verb} ${path}` : verb;
+    if (this.noListFlags) return this.listText(bare);
+    try {
+      return await this.listText(path ? `${verb} -a ${path}` : `${verb} -a`);
+    } catch (err) {
+      if (!(err instanceof FtpReplyError)) throw err;
+      const text = await this.listText(bare);
+      this.noListFlags = true;
+      return text;
+    }
   }
 
   private async listText(command: string): Promise<string> {

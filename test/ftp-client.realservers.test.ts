@@ -1,0 +1,286 @@
+/**
+ * The FTP client against real servers (pure-ftpd, vsftpd, proftpd) started by test/servers/start.sh.
+ * Skipped, with a message, only when test/servers/.env.json is absent; CI always starts the servers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
+import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { bytes, sha256 } from './helpers/tmp.js';
+
+const servers = loadRealServers();
+if (!servers) {
+  console.log('ftp-client.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)');
+}
+const env = servers as RealServers;
+const d = servers ? describe : describe.skip;
+/** A folder of our own in each server's root: other test files use the same servers at the same time. */
+const DIR = `ftp-client-${process.pid}`;
+const all = (): RealServer[] => [env.pure, env.vsftpd, env.vsftpdImplicit, env.proftpd, env.proftpdResume, env.proftpdImplicit].filter((s): s is RealServer => !!s);
+
+function options(server: RealServer, extra: Partial<FtpConnectOptions> = {}): FtpConnectOptions {
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    secure: server.implicitTls ? 'implicit' : server.explicitTls ? 'explicit' : false,
+    tls: { ca: fs.readFileSync(env.ca) },
+    timeoutMs: 10_000,
+    ...extra,
+  };
+}
+
+/** Every client made, closed in afterAll so a failed test leaves no socket open. */
+const clients: FtpClient[] = [];
+
+async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
+  const client = await FtpClient.connect(options(server, extra));
+  clients.push(client);
+  await client.cwd(`/${DIR}`);
+  return client;
+}
+
+async function fetch(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await client.download(remote, sink, { offset });
+  return Buffer.concat(chunks);
+}
+
+const onDisk = (server: RealServer, name: string): Buffer => fs.readFileSync(path.join(server.home, DIR, name));
+
+/** A source that sends `cut` bytes of `data`, then fails: the upload is cut half way, as by a crash. */
+function cutSource(data: Buffer, cut: number): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(data.subarray(0, cut));
+        setTimeout(() => this.destroy(new Error('simulated crash')), 300);
+      }
+    },
+  });
+}
+
+beforeAll(async () => {
+  if (!servers) return;
+  for (const server of all()) {
+    const client = await FtpClient.connect(options(server));
+    await client.mkd(`/${DIR}`).catch(() => undefined);
+    await client.quit();
+  }
+});
+afterAll(() => {
+  for (const client of clients) client.close();
+  if (!servers) return;
+  for (const server of all()) fs.rmSync(path.join(server.home, DIR), { recursive: true, force: true });
+});
+
+d('TLS on real servers', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)('explicit TLS on %s: AUTH TLS, PBSZ 0, PROT P, data moves', async (name) => {
+    const server = env[name];
+    const log: string[] = [];
+    const client = await connect(server, { secure: 'explicit', log: (l) => log.push(l) });
+    const data = bytes(300_000, 5);
+    await client.upload('tls.bin', data);
+    expect(sha256(await fetch(client, 'tls.bin'))).toBe(sha256(data));
+    await client.quit();
+    expect(log.filter((l) => /^> (AUTH|PBSZ|PROT)/.test(l))).toEqual(['> AUTH TLS', '> PBSZ 0', '> PROT P']);
+    expect(log.filter((l) => l.startsWith('! data connection TLS'))).toHaveLength(2);
+  });
+
+  it.each(['vsftpdImplicit', 'proftpdImplicit'] as const)('implicit TLS on %s', async (name) => {
+    const server = env[name];
+    if (!server) return; // proftpd's implicit TLS is optional in start.sh
+    const log: string[] = [];
+    const client = await connect(server, { log: (l) => log.push(l) });
+    await client.upload('implicit.txt', Buffer.from('implicit'));
+    expect((await fetch(client, 'implicit.txt')).toString()).toBe('implicit');
+    await client.quit();
+    expect(log).not.toContain('> AUTH TLS');
+    expect(log).toContain('> PROT P');
+  });
+
+  it.each([
+    { name: 'vsftpd', maxVersion: undefined },
+    { name: 'vsftpd', maxVersion: 'TLSv1.2' as const },
+    { name: 'proftpd', maxVersion: undefined },
+  ] as const)('$name (session reuse required) accepts 25 data connections in a row, TLS max $maxVersion', async ({ name, maxVersion }) => {
+    const server = env[name];
+    const log: string[] = [];
+    const client = await connect(server, { log: (l) => log.push(l), tls: { ca: fs.readFileSync(env.ca), maxVersion } });
+    for (let i = 0; i < 12; i++) await client.upload(`r${i}.txt`, Buffer.from(`n${i}`));
+    for (let i = 0; i < 12; i++) expect((await fetch(client, `r${i}.txt`)).toString()).toBe(`n${i}`);
+    expect((await client.list()).filter((e) => /^r\d+\.txt$/.test(e.name))).toHaveLength(12);
+    await client.quit();
+    const data = log.filter((l) => l.startsWith('! data connection TLS'));
+    expect(data).toHaveLength(25);
+    expect(data.every((l) => l.endsWith('session reused'))).toBe(true);
+    if (maxVersion) expect(data.every((l) => l.includes('TLSv1.2'))).toBe(true);
+    expect(log.join('\n')).not.toMatch(/< 522|< 425/);
+  });
+
+  it('an untrusted certificate fails on a real server, before USER', async () => {
+    const log: string[] = [];
+    const err = await FtpClient.connect(options(env.vsftpd, { tls: {}, log: (l) => log.push(l) })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
+  });
+
+  it('active mode with TLS (EPRT) on vsftpd and pure-ftpd', async () => {
+    for (const server of [env.vsftpd, env.pure]) {
+      const log: string[] = [];
+      const client = await connect(server, { passive: false, log: (l) => log.push(l) });
+      const data = bytes(200_000, 9);
+      await client.upload('active.bin', data);
+      expect(sha256(await fetch(client, 'active.bin'))).toBe(sha256(data));
+      await client.quit();
+      expect(log.filter((l) => l.startsWith('> EPRT'))).toHaveLength(2);
+    }
+  });
+});
+
+const SIZES = [0, 1, 3 * 1024 * 1024 + 17];
+
+d('resume on real servers: the resumed file is byte-identical', () => {
+  const resumers = (): Array<[string, RealServer]> => [
+    ['pure-ftpd', env.pure],
+    ['vsftpd', env.vsftpd],
+    ['proftpd AllowStoreRestart', env.proftpdResume],
+  ];
+
+  it.each(SIZES)('upload with REST+STOR and with APPE, %i bytes', async (size) => {
+    const data = bytes(size, size + 1);
+    const half = Math.floor(size / 2);
+    for (const [, server] of resumers()) {
+      const client = await connect(server);
+      await client.upload(`rest-${size}.bin`, data.subarray(0, half));
+      await client.upload(`rest-${size}.bin`, data.subarray(half), { offset: half });
+      await client.upload(`appe-${size}.bin`, data.subarray(0, half));
+      await client.upload(`appe-${size}.bin`, data.subarray(half), { append: true });
+      for (const name of [`rest-${size}.bin`, `appe-${size}.bin`]) {
+        expect(await client.size(name)).toBe(size);
+        expect(sha256(onDisk(server, name))).toBe(sha256(data));
+        expect(sha256(await fetch(client, name))).toBe(sha256(data));
+      }
+      await client.quit();
+    }
+  });
+
+  it.each(SIZES)('download with REST+RETR at every interesting offset, %i bytes', async (size) => {
+    const data = bytes(size, size + 2);
+    for (const [, server] of resumers()) {
+      const client = await connect(server);
+      await client.upload(`dl-${size}.bin`, data);
+      for (const offset of new Set([0, Math.floor(size / 2), size])) {
+        const rest = await fetch(client, `dl-${size}.bin`, offset);
+        expect(sha256(Buffer.concat([data.subarray(0, offset), rest]))).toBe(sha256(data));
+      }
+      await client.quit();
+    }
+  });
+
+  it('a multi-megabyte upload cut half way by a crash resumes from the server size to an identical file', async () => {
+    const size = SIZES[2];
+    const data = bytes(size, 77);
+    for (const [label, server] of resumers()) {
+      const first = await connect(server);
+      const cut = await first.upload('cut.bin', cutSource(data, Math.floor(size / 2))).catch((e: unknown) => e as Error);
+      expect(cut).toBeInstanceOf(Error);
+      expect(first.closed).toBe(true);
+      const client = await connect(server);
+      // The server may still be writing what it received; wait until the size settles.
+      let have = -1;
+      for (let i = 0; i < 50; i++) {
+        const now = await client.size('cut.bin');
+        if (now === have) break;
+        have = now;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(have).toBeGreaterThan(0);
+      expect(have).toBeLessThan(size);
+      expect(sha256(onDisk(server, 'cut.bin'))).toBe(sha256(data.subarray(0, have)));
+      await client.upload('cut.bin', data.subarray(have), { offset: have });
+      expect(sha256(onDisk(server, 'cut.bin'))).toBe(sha256(data));
+      expect(`${label}: ${sha256(await fetch(client, 'cut.bin'))}`).toBe(`${label}: ${sha256(data)}`);
+      await client.quit();
+    }
+  });
+
+  it('a multi-megabyte download cut half way resumes with REST to an identical file', async () => {
+    const size = SIZES[2];
+    const data = bytes(size, 78);
+    for (const [, server] of resumers()) {
+      const client = await connect(server);
+      await client.upload('dl-cut.bin', data);
+      const got: Buffer[] = [];
+      let total = 0;
+      const failing = new Writable({
+        write(chunk: Buffer, _e, done) {
+          if (total >= size / 2) return done(new Error('disk full (simulated)'));
+          got.push(chunk);
+          total += chunk.length;
+          done();
+        },
+      });
+      await expect(client.download('dl-cut.bin', failing)).rejects.toThrow();
+      const again = await connect(server);
+      const rest = await fetch(again, 'dl-cut.bin', total);
+      expect(sha256(Buffer.concat([...got, rest]))).toBe(sha256(data));
+      await again.quit();
+    }
+  });
+
+  it('proftpd by default refuses REST+STOR and APPE with 451: a refusal, the client stays usable', async () => {
+    const client = await connect(env.proftpd);
+    await client.upload('p.bin', Buffer.from('abc'));
+    const rest = await client.upload('p.bin', Buffer.from('def'), { offset: 3 }).catch((e: unknown) => e);
+    expect(rest).toBeInstanceOf(FtpReplyError);
+    // proftpd accepts REST (350) and refuses the STOR that follows.
+    expect(rest).toMatchObject({ code: 451, command: 'STOR p.bin' });
+    const appe = await client.upload('p.bin', Buffer.from('def'), { append: true }).catch((e: unknown) => e);
+    expect(appe).toBeInstanceOf(FtpReplyError);
+    expect(appe).toMatchObject({ code: 451, command: 'APPE p.bin' });
+    expect(onDisk(env.proftpd, 'p.bin').toString()).toBe('abc');
+    expect((await fetch(client, 'p.bin')).toString()).toBe('abc');
+    await client.quit();
+  });
+});
+
+// No control characters: pure-ftpd stores 'tab\there' as 'tab_here' (a server rule, not a client bug).
+const NAMES = ['a b.txt', 'été 日本.txt', '#1 100%.txt', '.hidden', '.htaccess', 'x%2Fy', 'semi;colon=eq', '-dash', "it's (1) [x] {y}"];
+
+d('listings on real servers', () => {
+  it.each([
+    ['pure', true],
+    ['vsftpd', false],
+    ['proftpd', true],
+  ] as const)('%s: MLSD when offered (%s), else LIST; odd names round-trip', async (name, mlsd) => {
+    const server = env[name];
+    const log: string[] = [];
+    const client = await connect(server, { log: (l) => log.push(l) });
+    await client.mkd('names');
+    await client.cwd('names');
+    for (const n of NAMES) await client.upload(n, Buffer.from(n));
+    await client.mkd('a dir');
+    fs.symlinkSync('a b.txt', path.join(server.home, DIR, 'names', 'my link'));
+    const entries = await client.list();
+    expect(log.some((l) => l.startsWith(mlsd ? '> MLSD' : '> LIST'))).toBe(true);
+    expect(log.some((l) => l.startsWith(mlsd ? '> LIST' : '> MLSD'))).toBe(false);
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    expect([...byName.keys()].sort()).toEqual([...NAMES, 'a dir', 'my link'].sort());
+    for (const n of NAMES) {
+      expect(byName.get(n)).toMatchObject({ type: 'file', size: Buffer.byteLength(n) });
+      expect((await fetch(client, n)).toString()).toBe(n);
+    }
+    expect(byName.get('a dir')?.type).toBe('dir');
+    if (!mlsd) expect(byName.get('my link')).toMatchObject({ type: 'link', target: 'a b.txt' });
+    expect((await client.nlst()).sort()).toEqual([...NAMES, 'a dir', 'my link'].sort());
+    await client.quit();
+  });
+});
