@@ -12,13 +12,18 @@ import { bytes, sha256 } from './helpers/tmp.js';
 
 const servers = loadRealServers();
 if (!servers) {
-  console.log('ftp-client.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)');
+  console.log(
+    'ftp-client.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)',
+  );
 }
 const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 /** A folder of our own in each server's root: other test files use the same servers at the same time. */
 const DIR = `ftp-client-${process.pid}`;
-const all = (): RealServer[] => [env.pure, env.vsftpd, env.vsftpdImplicit, env.proftpd, env.proftpdResume, env.proftpdImplicit].filter((s): s is RealServer => !!s);
+const all = (): RealServer[] =>
+  [env.pure, env.vsftpd, env.vsftpdImplicit, env.proftpd, env.proftpdResume, env.proftpdImplicit].filter(
+    (s): s is RealServer => !!s,
+  );
 
 function options(server: RealServer, extra: Partial<FtpConnectOptions> = {}): FtpConnectOptions {
   return {
@@ -51,7 +56,8 @@ async function fetch(client: FtpClient, remote: string, offset?: number): Promis
   return Buffer.concat(chunks);
 }
 
-const onDisk = (server: RealServer, name: string): Buffer => fs.readFileSync(path.join(server.home, DIR, name));
+const onDisk = (server: RealServer, name: string): Buffer =>
+  fs.readFileSync(path.join(server.home, DIR, name));
 
 /** A source that sends `cut` bytes of `data`, then fails: the upload is cut half way, as by a crash. */
 function cutSource(data: Buffer, cut: number): Readable {
@@ -82,17 +88,24 @@ afterAll(() => {
 });
 
 d('TLS on real servers', () => {
-  it.each(['pure', 'vsftpd', 'proftpd'] as const)('explicit TLS on %s: AUTH TLS, PBSZ 0, PROT P, data moves', async (name) => {
-    const server = env[name];
-    const log: string[] = [];
-    const client = await connect(server, { secure: 'explicit', log: (l) => log.push(l) });
-    const data = bytes(300_000, 5);
-    await client.upload('tls.bin', data);
-    expect(sha256(await fetch(client, 'tls.bin'))).toBe(sha256(data));
-    await client.quit();
-    expect(log.filter((l) => /^> (AUTH|PBSZ|PROT)/.test(l))).toEqual(['> AUTH TLS', '> PBSZ 0', '> PROT P']);
-    expect(log.filter((l) => l.startsWith('! data connection TLS'))).toHaveLength(2);
-  });
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'explicit TLS on %s: AUTH TLS, PBSZ 0, PROT P, data moves',
+    async (name) => {
+      const server = env[name];
+      const log: string[] = [];
+      const client = await connect(server, { secure: 'explicit', log: (l) => log.push(l) });
+      const data = bytes(300_000, 5);
+      await client.upload('tls.bin', data);
+      expect(sha256(await fetch(client, 'tls.bin'))).toBe(sha256(data));
+      await client.quit();
+      expect(log.filter((l) => /^> (AUTH|PBSZ|PROT)/.test(l))).toEqual([
+        '> AUTH TLS',
+        '> PBSZ 0',
+        '> PROT P',
+      ]);
+      expect(log.filter((l) => l.startsWith('! data connection TLS'))).toHaveLength(2);
+    },
+  );
 
   it.each(['vsftpdImplicit', 'proftpdImplicit'] as const)('implicit TLS on %s', async (name) => {
     const server = env[name];
@@ -110,24 +123,42 @@ d('TLS on real servers', () => {
     { name: 'vsftpd', maxVersion: undefined },
     { name: 'vsftpd', maxVersion: 'TLSv1.2' as const },
     { name: 'proftpd', maxVersion: undefined },
-  ] as const)('$name (session reuse required) accepts 25 data connections in a row, TLS max $maxVersion', async ({ name, maxVersion }) => {
-    const server = env[name];
-    const log: string[] = [];
-    const client = await connect(server, { log: (l) => log.push(l), tls: { ca: fs.readFileSync(env.ca), maxVersion } });
-    for (let i = 0; i < 12; i++) await client.upload(`r${i}.txt`, Buffer.from(`n${i}`));
-    for (let i = 0; i < 12; i++) expect((await fetch(client, `r${i}.txt`)).toString()).toBe(`n${i}`);
-    expect((await client.list()).filter((e) => /^r\d+\.txt$/.test(e.name))).toHaveLength(12);
-    await client.quit();
-    const data = log.filter((l) => l.startsWith('! data connection TLS'));
-    expect(data).toHaveLength(25);
-    expect(data.every((l) => l.endsWith('session reused'))).toBe(true);
-    if (maxVersion) expect(data.every((l) => l.includes('TLSv1.2'))).toBe(true);
-    expect(log.join('\n')).not.toMatch(/< 522|< 425/);
-  });
+  ] as const)(
+    '$name (session reuse required) accepts 25 data connections in a row, TLS max $maxVersion',
+    async ({ name, maxVersion }) => {
+      const server = env[name];
+      const log: string[] = [];
+      const client = await connect(server, {
+        log: (l) => log.push(l),
+        tls: { ca: fs.readFileSync(env.ca), maxVersion },
+      });
+      for (let i = 0; i < 12; i++) await client.upload(`r${i}.txt`, Buffer.from(`n${i}`));
+      for (let i = 0; i < 12; i++) expect((await fetch(client, `r${i}.txt`)).toString()).toBe(`n${i}`);
+      expect((await client.list()).filter((e) => /^r\d+\.txt$/.test(e.name))).toHaveLength(12);
+      await client.quit();
+      const data = log.filter((l) => l.startsWith('! data connection TLS'));
+      expect(data).toHaveLength(25);
+      expect(data.every((l) => l.endsWith('session reused'))).toBe(true);
+      if (maxVersion) expect(data.every((l) => l.includes('TLSv1.2'))).toBe(true);
+      expect(log.join('\n')).not.toMatch(/< 522|< 425/);
+    },
+  );
+
+  it.each(['proftpdResume', 'vsftpd', 'pure'] as const)(
+    '%s: 40 zero-byte TLS uploads in a row (the close_notify must not overtake the handshake)',
+    async (name) => {
+      const client = await connect(env[name]);
+      for (let i = 0; i < 40; i++) await client.upload(`zero${i % 2}.bin`, Buffer.alloc(0));
+      expect(await client.size('zero0.bin')).toBe(0);
+      await client.quit();
+    },
+  );
 
   it('an untrusted certificate fails on a real server, before USER', async () => {
     const log: string[] = [];
-    const err = await FtpClient.connect(options(env.vsftpd, { tls: {}, log: (l) => log.push(l) })).catch((e: unknown) => e);
+    const err = await FtpClient.connect(options(env.vsftpd, { tls: {}, log: (l) => log.push(l) })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FtpTlsError);
     expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
   });
@@ -143,6 +174,29 @@ d('TLS on real servers', () => {
       expect(log.filter((l) => l.startsWith('> EPRT'))).toHaveLength(2);
     }
   });
+});
+
+d('plain FTP on real servers', () => {
+  it.each(['pure', 'vsftpd', 'proftpdResume'] as const)(
+    '%s without TLS: resume, append, download, list, rename, delete',
+    async (name) => {
+      const server = env[name];
+      const client = await connect(server, { secure: false });
+      expect(client.connection.isTls).toBe(false);
+      const data = bytes(1_500_000, 3);
+      await client.upload('plain.bin', data.subarray(0, 700_000));
+      await client.upload('plain.bin', data.subarray(700_000, 1_000_000), { offset: 700_000 });
+      await client.upload('plain.bin', data.subarray(1_000_000), { append: true });
+      expect(sha256(await fetch(client, 'plain.bin'))).toBe(sha256(data));
+      expect(sha256(await fetch(client, 'plain.bin', 1_234_567))).toBe(sha256(data.subarray(1_234_567)));
+      await client.rename('plain.bin', 'renamed.bin');
+      expect((await client.list()).find((e) => e.name === 'renamed.bin')).toMatchObject({
+        size: data.length,
+      });
+      await client.delete('renamed.bin');
+      await client.quit();
+    },
+  );
 });
 
 const SIZES = [0, 1, 3 * 1024 * 1024 + 17];
@@ -190,7 +244,9 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     const data = bytes(size, 77);
     for (const [label, server] of resumers()) {
       const first = await connect(server);
-      const cut = await first.upload('cut.bin', cutSource(data, Math.floor(size / 2))).catch((e: unknown) => e as Error);
+      const cut = await first
+        .upload('cut.bin', cutSource(data, Math.floor(size / 2)))
+        .catch((e: unknown) => e as Error);
       expect(cut).toBeInstanceOf(Error);
       expect(first.closed).toBe(true);
       const client = await connect(server);
@@ -253,7 +309,17 @@ d('resume on real servers: the resumed file is byte-identical', () => {
 });
 
 // No control characters: pure-ftpd stores 'tab\there' as 'tab_here' (a server rule, not a client bug).
-const NAMES = ['a b.txt', 'été 日本.txt', '#1 100%.txt', '.hidden', '.htaccess', 'x%2Fy', 'semi;colon=eq', '-dash', "it's (1) [x] {y}"];
+const NAMES = [
+  'a b.txt',
+  'été 日本.txt',
+  '#1 100%.txt',
+  '.hidden',
+  '.htaccess',
+  'x%2Fy',
+  'semi;colon=eq',
+  '-dash',
+  "it's (1) [x] {y}",
+];
 
 d('listings on real servers', () => {
   it.each([

@@ -24,7 +24,14 @@ async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
 }
 
 async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({ host: srv.host, port: srv.port, user: 'u', password: 'p', timeoutMs: 2000, ...extra });
+  return FtpClient.connect({
+    host: srv.host,
+    port: srv.port,
+    user: 'u',
+    password: 'p',
+    timeoutMs: 2000,
+    ...extra,
+  });
 }
 
 const caught = async (p: Promise<unknown>): Promise<Error> =>
@@ -41,7 +48,11 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     const client = await connect(srv);
     const err = await caught(client.mkd('/site/new'));
     expect(err).toBeInstanceOf(FtpReplyError);
-    expect(err).toMatchObject({ code: 550, command: 'MKD /site/new', serverMessage: '/site/new: Permission denied' });
+    expect(err).toMatchObject({
+      code: 550,
+      command: 'MKD /site/new',
+      serverMessage: '/site/new: Permission denied',
+    });
     expect(err.message).toBe('MKD /site/new: 550 /site/new: Permission denied');
     expect(await client.pwd()).toBe('/');
     await client.quit();
@@ -54,7 +65,13 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     const err = await caught(connect(srv, { password: secret, log: (l) => log.push(l) }));
     expect(err).toBeInstanceOf(FtpReplyError);
     expect(err).toMatchObject({ code: 530, command: 'PASS ***' });
-    const everything = [err.message, err.stack, JSON.stringify(err), (err as FtpReplyError).command, log.join('\n')].join('\n');
+    const everything = [
+      err.message,
+      err.stack,
+      JSON.stringify(err),
+      (err as FtpReplyError).command,
+      log.join('\n'),
+    ].join('\n');
     expect(everything).not.toContain(secret);
     expect(log).toContain('> PASS ***');
     expect(srv.commands).toContain(`PASS ${secret}`); // it did reach the server

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { FtpProtocolError } from '../src/ftp/errors.js';
-import { dosFormat, mlsdFormat, parseListing, parseMlsdTime, unixFormat, type ListEntry } from '../src/ftp/list.js';
+import {
+  dosFormat,
+  mlsdFormat,
+  parseListing,
+  parseMlsdTime,
+  unixFormat,
+  type ListEntry,
+} from '../src/ftp/list.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from '../src/ftp/pasv.js';
 
 type Row = { title: string; input: string; expected: Partial<ListEntry> | undefined };
@@ -16,11 +23,27 @@ const unix: Row[] = [
     input: 'drwxr-xr-x    2 ftp      ftp          4096 Jan  3  2021 assets',
     expected: { name: 'assets', type: 'dir', size: 4096, modifiedAt: new Date(Date.UTC(2021, 0, 3)) },
   },
-  { title: 'spaces inside and at the end', input: '-rw-r--r-- 1 u g 5 Nov 25  2024 a  b c ', expected: { name: 'a  b c ', type: 'file' } },
+  {
+    title: 'spaces inside and at the end',
+    input: '-rw-r--r-- 1 u g 5 Nov 25  2024 a  b c ',
+    expected: { name: 'a  b c ', type: 'file' },
+  },
   { title: 'a leading space', input: '-rw-r--r-- 1 u g 5 Nov 25  2024  lead', expected: { name: ' lead' } },
-  { title: 'unicode', input: '-rw-r--r-- 1 u g 7 Nov 25  2024 été 日本.txt', expected: { name: 'été 日本.txt', size: 7 } },
-  { title: '# and %', input: '-rw-r--r-- 1 u g 1 Nov 25  2024 a#b%20c.txt', expected: { name: 'a#b%20c.txt' } },
-  { title: 'leading dot', input: '-rw------- 1 u g 9 Nov 25  2024 .htaccess', expected: { name: '.htaccess', type: 'file' } },
+  {
+    title: 'unicode',
+    input: '-rw-r--r-- 1 u g 7 Nov 25  2024 été 日本.txt',
+    expected: { name: 'été 日本.txt', size: 7 },
+  },
+  {
+    title: '# and %',
+    input: '-rw-r--r-- 1 u g 1 Nov 25  2024 a#b%20c.txt',
+    expected: { name: 'a#b%20c.txt' },
+  },
+  {
+    title: 'leading dot',
+    input: '-rw------- 1 u g 9 Nov 25  2024 .htaccess',
+    expected: { name: '.htaccess', type: 'file' },
+  },
   {
     title: 'symlink arrow',
     input: 'lrwxrwxrwx 1 u g 11 Nov 25  2024 current -> releases/42',
@@ -36,10 +59,22 @@ const unix: Row[] = [
     input: '-rw-r--r-- 1 u g 3 Nov 25  2024 a -> b',
     expected: { name: 'a -> b', type: 'file' },
   },
-  { title: 'numeric owner and group, no group column', input: '-rw-r--r-- 1 1001 42 Nov 25  2024 x', expected: { name: 'x', size: 42 } },
+  {
+    title: 'numeric owner and group, no group column',
+    input: '-rw-r--r-- 1 1001 42 Nov 25  2024 x',
+    expected: { name: 'x', size: 42 },
+  },
   { title: 'ACL marker', input: '-rw-r--r--+ 1 u g 3 Nov 25  2024 acl', expected: { name: 'acl' } },
-  { title: 'owner with digits and spaces in group', input: '-rw-r--r-- 1 user1 domain users 3 Nov 25  2024 f', expected: { name: 'f', size: 3 } },
-  { title: 'socket is other', input: 'srwxr-xr-x 1 u g 0 Nov 25  2024 sock', expected: { name: 'sock', type: 'other' } },
+  {
+    title: 'owner with digits and spaces in group',
+    input: '-rw-r--r-- 1 user1 domain users 3 Nov 25  2024 f',
+    expected: { name: 'f', size: 3 },
+  },
+  {
+    title: 'socket is other',
+    input: 'srwxr-xr-x 1 u g 0 Nov 25  2024 sock',
+    expected: { name: 'sock', type: 'other' },
+  },
   { title: 'garbage', input: 'this is not a listing', expected: undefined },
 ];
 
@@ -47,16 +82,33 @@ const dos: Row[] = [
   {
     title: 'IIS file, 12-hour clock',
     input: '11-25-24  02:12PM                 1234 index.html',
-    expected: { name: 'index.html', type: 'file', size: 1234, modifiedAt: new Date(Date.UTC(2024, 10, 25, 14, 12)) },
+    expected: {
+      name: 'index.html',
+      type: 'file',
+      size: 1234,
+      modifiedAt: new Date(Date.UTC(2024, 10, 25, 14, 12)),
+    },
   },
   {
     title: 'IIS directory',
     input: '01-03-21  09:05AM       <DIR>          assets',
     expected: { name: 'assets', type: 'dir', size: 0, modifiedAt: new Date(Date.UTC(2021, 0, 3, 9, 5)) },
   },
-  { title: '12 AM is midnight', input: '01-03-21  12:30AM 1 a', expected: { modifiedAt: new Date(Date.UTC(2021, 0, 3, 0, 30)) } },
-  { title: 'four-digit year, 24-hour clock', input: '01-03-2021  17:05 <DIR> My Documents', expected: { name: 'My Documents', type: 'dir' } },
-  { title: 'unicode, #, % and a dot', input: '11-25-24  02:12PM 3 .été #1 100%.txt', expected: { name: '.été #1 100%.txt', size: 3 } },
+  {
+    title: '12 AM is midnight',
+    input: '01-03-21  12:30AM 1 a',
+    expected: { modifiedAt: new Date(Date.UTC(2021, 0, 3, 0, 30)) },
+  },
+  {
+    title: 'four-digit year, 24-hour clock',
+    input: '01-03-2021  17:05 <DIR> My Documents',
+    expected: { name: 'My Documents', type: 'dir' },
+  },
+  {
+    title: 'unicode, #, % and a dot',
+    input: '11-25-24  02:12PM 3 .été #1 100%.txt',
+    expected: { name: '.été #1 100%.txt', size: 3 },
+  },
   { title: 'garbage', input: '11-25-24 nothing', expected: undefined },
 ];
 
@@ -64,14 +116,31 @@ const mlsd: Row[] = [
   {
     title: 'file with facts',
     input: 'type=file;size=1234;modify=20241125141200;UNIX.mode=0644; index.html',
-    expected: { name: 'index.html', type: 'file', size: 1234, modifiedAt: new Date(Date.UTC(2024, 10, 25, 14, 12)) },
+    expected: {
+      name: 'index.html',
+      type: 'file',
+      size: 1234,
+      modifiedAt: new Date(Date.UTC(2024, 10, 25, 14, 12)),
+    },
   },
-  { title: 'dir', input: 'type=dir;modify=20210103000000; assets', expected: { name: 'assets', type: 'dir' } },
+  {
+    title: 'dir',
+    input: 'type=dir;modify=20210103000000; assets',
+    expected: { name: 'assets', type: 'dir' },
+  },
   { title: 'cdir is skipped', input: 'type=cdir;modify=20210103000000; .', expected: undefined },
   { title: 'pdir is skipped', input: 'type=pdir;modify=20210103000000; ..', expected: undefined },
-  { title: 'name with spaces, leading space kept', input: 'type=file;size=1;  two  spaces ', expected: { name: ' two  spaces ' } },
+  {
+    title: 'name with spaces, leading space kept',
+    input: 'type=file;size=1;  two  spaces ',
+    expected: { name: ' two  spaces ' },
+  },
   { title: 'name with ; and =', input: 'type=file;size=1; a;b=c', expected: { name: 'a;b=c' } },
-  { title: 'upper-case fact names', input: 'Type=File;Size=5; X', expected: { name: 'X', type: 'file', size: 5 } },
+  {
+    title: 'upper-case fact names',
+    input: 'Type=File;Size=5; X',
+    expected: { name: 'X', type: 'file', size: 5 },
+  },
   {
     title: 'proftpd symlink keeps the target case',
     input: 'type=OS.unix=slink:/Home/Target;size=6; Link',
@@ -100,7 +169,14 @@ describe('listing formats', () => {
 
 describe('parseListing', () => {
   it('detects the format per line, skips totals, blanks and unknown lines', () => {
-    const text = ['total 12', '', '-rw-r--r-- 1 u g 5 Nov 25  2024 a.txt', 'garbage line', '11-25-24  02:12PM <DIR> d', ''].join('\r\n');
+    const text = [
+      'total 12',
+      '',
+      '-rw-r--r-- 1 u g 5 Nov 25  2024 a.txt',
+      'garbage line',
+      '11-25-24  02:12PM <DIR> d',
+      '',
+    ].join('\r\n');
     expect(parseListing(text).map((e) => [e.name, e.type])).toEqual([
       ['a.txt', 'file'],
       ['d', 'dir'],
@@ -126,7 +202,9 @@ describe('parseListing', () => {
   it('never throws on random bytes', () => {
     let seed = 7;
     for (let i = 0; i < 200; i++) {
-      const chars = Array.from({ length: 80 }, () => String.fromCharCode((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256));
+      const chars = Array.from({ length: 80 }, () =>
+        String.fromCharCode((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256),
+      );
       expect(() => parseListing(chars.join(''))).not.toThrow();
       expect(() => parseListing(chars.join(''), true)).not.toThrow();
     }
@@ -145,9 +223,12 @@ describe('EPSV / PASV / EPRT / PORT', () => {
     { input: 'Entering Extended Passive Mode (!!!40001!)', port: 40001 },
   ])('parseEpsv $input', ({ input, port }) => expect(parseEpsv(input)).toBe(port));
 
-  it.each(['Entering Extended Passive Mode', '(|||0|)', '(|||70000|)', '(||6446|)', '(|||abc|)'])('parseEpsv refuses %j', (input) => {
-    expect(() => parseEpsv(input)).toThrow(FtpProtocolError);
-  });
+  it.each(['Entering Extended Passive Mode', '(|||0|)', '(|||70000|)', '(||6446|)', '(|||abc|)'])(
+    'parseEpsv refuses %j',
+    (input) => {
+      expect(() => parseEpsv(input)).toThrow(FtpProtocolError);
+    },
+  );
 
   it.each([
     { input: 'Entering Passive Mode (127,0,0,1,156,64)', expected: { host: '127.0.0.1', port: 40000 } },
@@ -155,9 +236,12 @@ describe('EPSV / PASV / EPRT / PORT', () => {
     { input: '=192,168,0,1,0,21', expected: { host: '192.168.0.1', port: 21 } },
   ])('parsePasv $input', ({ input, expected }) => expect(parsePasv(input)).toEqual(expected));
 
-  it.each(['Entering Passive Mode', '(1,2,3,4,5)', '(300,0,0,1,1,1)', '(127,0,0,1,0,0)'])('parsePasv refuses %j', (input) => {
-    expect(() => parsePasv(input)).toThrow(FtpProtocolError);
-  });
+  it.each(['Entering Passive Mode', '(1,2,3,4,5)', '(300,0,0,1,1,1)', '(127,0,0,1,0,0)'])(
+    'parsePasv refuses %j',
+    (input) => {
+      expect(() => parsePasv(input)).toThrow(FtpProtocolError);
+    },
+  );
 
   it('formats EPRT and PORT', () => {
     expect(formatEprt('127.0.0.1', 40000)).toBe('|1|127.0.0.1|40000|');

@@ -5,9 +5,21 @@ import { matchesExpect, parseReplies, type ParsedReplies } from '../src/ftp/repl
 import { startFakeServer, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 
 const ok: Array<{ title: string; input: string; expected: ParsedReplies }> = [
-  { title: 'single line', input: '220 Ready\r\n', expected: { replies: [{ code: 220, message: 'Ready' }], rest: '' } },
-  { title: 'bare LF line ending', input: '200 OK\n', expected: { replies: [{ code: 200, message: 'OK' }], rest: '' } },
-  { title: 'code only, no text', input: '200\r\n', expected: { replies: [{ code: 200, message: '' }], rest: '' } },
+  {
+    title: 'single line',
+    input: '220 Ready\r\n',
+    expected: { replies: [{ code: 220, message: 'Ready' }], rest: '' },
+  },
+  {
+    title: 'bare LF line ending',
+    input: '200 OK\n',
+    expected: { replies: [{ code: 200, message: 'OK' }], rest: '' },
+  },
+  {
+    title: 'code only, no text',
+    input: '200\r\n',
+    expected: { replies: [{ code: 200, message: '' }], rest: '' },
+  },
   { title: 'incomplete line is kept as rest', input: '220 Rea', expected: { replies: [], rest: '220 Rea' } },
   { title: 'nothing', input: '', expected: { replies: [], rest: '' } },
   {
@@ -22,12 +34,14 @@ const ok: Array<{ title: string; input: string; expected: ParsedReplies }> = [
   },
   {
     title: 'multiline, middle lines starting with other digits (RFC 959 example)',
-    input: '123-First line\r\nSecond line\r\n  234 A line beginning with numbers\r\n234 also not the end\r\n999-nor this\r\n123 The last line\r\n',
+    input:
+      '123-First line\r\nSecond line\r\n  234 A line beginning with numbers\r\n234 also not the end\r\n999-nor this\r\n123 The last line\r\n',
     expected: {
       replies: [
         {
           code: 123,
-          message: 'First line\nSecond line\n  234 A line beginning with numbers\n234 also not the end\n999-nor this\nThe last line',
+          message:
+            'First line\nSecond line\n  234 A line beginning with numbers\n234 also not the end\n999-nor this\nThe last line',
         },
       ],
       rest: '',
@@ -74,9 +88,21 @@ const bad: Array<{ title: string; input: string; expected: RegExp }> = [
   { title: 'code glued to text', input: '220Ready\r\n', expected: /malformed reply line/ },
   { title: 'empty line between replies', input: '200 OK\r\n\r\n', expected: /malformed reply line/ },
   { title: 'binary garbage', input: '\u0000\u0001\u00ff\n', expected: /malformed reply line/ },
-  { title: 'a single line over the cap', input: `200 ${'x'.repeat(200)}\r\n`, expected: /longer than 100 bytes/ },
-  { title: 'an unfinished line over the cap', input: `200 ${'x'.repeat(200)}`, expected: /longer than 100 bytes/ },
-  { title: 'a multiline reply over the cap', input: `211-a\r\n${' feature\r\n'.repeat(20)}`, expected: /longer than 100 bytes/ },
+  {
+    title: 'a single line over the cap',
+    input: `200 ${'x'.repeat(200)}\r\n`,
+    expected: /longer than 100 bytes/,
+  },
+  {
+    title: 'an unfinished line over the cap',
+    input: `200 ${'x'.repeat(200)}`,
+    expected: /longer than 100 bytes/,
+  },
+  {
+    title: 'a multiline reply over the cap',
+    input: `211-a\r\n${' feature\r\n'.repeat(20)}`,
+    expected: /longer than 100 bytes/,
+  },
 ];
 
 describe('parseReplies', () => {
@@ -90,7 +116,10 @@ describe('parseReplies', () => {
   });
 
   it('gives the same replies when the text arrives byte by byte', () => {
-    const input = ok.filter((t) => t.expected.rest === '').map((t) => t.input).join('');
+    const input = ok
+      .filter((t) => t.expected.rest === '')
+      .map((t) => t.input)
+      .join('');
     const whole = parseReplies(input).replies;
     let buffer = '';
     const seen = [];
@@ -125,13 +154,18 @@ describe('FtpConnection reading replies from a socket', () => {
     server = undefined;
   });
 
-  async function openWith(greeting: (s: FakeSession) => Promise<void>, maxReplyBytes?: number): Promise<FtpConnection> {
+  async function openWith(
+    greeting: (s: FakeSession) => Promise<void>,
+    maxReplyBytes?: number,
+  ): Promise<FtpConnection> {
     server = await startFakeServer({ greeting });
     return FtpConnection.open(server.host, server.port, { timeoutMs: 2000, maxReplyBytes });
   }
 
   it('assembles a multiline reply dripped byte by byte', async () => {
-    const conn = await openWith(async (s) => s.drip('220-Hello\r\n220-there\r\n 123 not the end\r\n220 Ready\r\n', 1));
+    const conn = await openWith(async (s) =>
+      s.drip('220-Hello\r\n220-there\r\n 123 not the end\r\n220 Ready\r\n', 1),
+    );
     expect(await conn.readReply()).toEqual({ code: 220, message: 'Hello\nthere\n 123 not the end\nReady' });
     conn.close();
   });

@@ -42,7 +42,9 @@ async function roundTrip(client: FtpClient, name: string): Promise<void> {
 describe('TLS against ftp-srv', () => {
   it('explicit: AUTH TLS, PBSZ 0, PROT P, and TLS data connections', async () => {
     const log: string[] = [];
-    const client = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }));
+    const client = await FtpClient.connect(
+      options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }),
+    );
     expect(client.connection.isTls).toBe(true);
     await roundTrip(client, 'explicit.bin');
     await client.quit();
@@ -55,7 +57,9 @@ describe('TLS against ftp-srv', () => {
 
   it('implicit: TLS from the first byte', async () => {
     const log: string[] = [];
-    const client = await FtpClient.connect(options(implicitSrv, { secure: 'implicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }));
+    const client = await FtpClient.connect(
+      options(implicitSrv, { secure: 'implicit', tls: { ca: cert.cert }, log: (l) => log.push(l) }),
+    );
     expect(client.connection.isTls).toBe(true);
     await roundTrip(client, 'implicit.bin');
     await client.quit();
@@ -65,11 +69,17 @@ describe('TLS against ftp-srv', () => {
 
   it('an untrusted certificate fails by default, with no login attempted', async () => {
     const log: string[] = [];
-    const err = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', log: (l) => log.push(l) })).catch((e: unknown) => e as Error);
+    const err = await FtpClient.connect(
+      options(explicitSrv, { secure: 'explicit', log: (l) => log.push(l) }),
+    ).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(FtpTlsError);
-    expect((err as Error).message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: self[- ]signed certificate — trust the server's CA/);
+    expect((err as Error).message).toMatch(
+      /^TLS handshake with 127\.0\.0\.1:\d+ failed: self[- ]signed certificate — trust the server's CA/,
+    );
     expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
-    const implicitErr = await FtpClient.connect(options(implicitSrv, { secure: 'implicit' })).catch((e: unknown) => e as Error);
+    const implicitErr = await FtpClient.connect(options(implicitSrv, { secure: 'implicit' })).catch(
+      (e: unknown) => e as Error,
+    );
     expect(implicitErr).toBeInstanceOf(FtpTlsError);
     expect(String((implicitErr as Error).message)).toMatch(/self[- ]signed certificate/);
   });
@@ -83,13 +93,17 @@ describe('TLS against ftp-srv', () => {
   });
 
   it('connects by name (localhost) when the CA is given', async () => {
-    const client = await FtpClient.connect(options(explicitSrv, { host: 'localhost', secure: 'explicit', tls: { ca: cert.cert } }));
+    const client = await FtpClient.connect(
+      options(explicitSrv, { host: 'localhost', secure: 'explicit', tls: { ca: cert.cert } }),
+    );
     expect(await client.pwd()).toBe('/');
     await client.quit();
   });
 
   it('rejectUnauthorized: false opts out', async () => {
-    const client = await FtpClient.connect(options(explicitSrv, { secure: 'explicit', tls: { rejectUnauthorized: false } }));
+    const client = await FtpClient.connect(
+      options(explicitSrv, { secure: 'explicit', tls: { rejectUnauthorized: false } }),
+    );
     await roundTrip(client, 'insecure.bin');
     await client.quit();
   });

@@ -2,7 +2,13 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
-import { sleep, startFakeServer, type FakeHandler, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
+import {
+  sleep,
+  startFakeServer,
+  type FakeHandler,
+  type FakeServer,
+  type FakeServerOptions,
+} from './helpers/fake-server.js';
 
 let server: FakeServer | undefined;
 afterEach(async () => {
@@ -16,7 +22,14 @@ async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
 }
 
 async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({ host: srv.host, port: srv.port, user: 'u', password: 'p', timeoutMs: 3000, ...extra });
+  return FtpClient.connect({
+    host: srv.host,
+    port: srv.port,
+    user: 'u',
+    password: 'p',
+    timeoutMs: 3000,
+    ...extra,
+  });
 }
 
 /** Collects a download into a buffer. */
@@ -39,7 +52,9 @@ function watch<T>(promise: Promise<T>): { settledAt: () => number | undefined } 
 }
 
 const transferVerbs = (srv: FakeServer): string[] =>
-  srv.verbs().filter((v) => ['EPSV', 'PASV', 'EPRT', 'PORT', 'REST', 'STOR', 'APPE', 'RETR', 'LIST'].includes(v));
+  srv
+    .verbs()
+    .filter((v) => ['EPSV', 'PASV', 'EPRT', 'PORT', 'REST', 'STOR', 'APPE', 'RETR', 'LIST'].includes(v));
 
 describe('passive mode', () => {
   it('uses EPSV when it works', async () => {
@@ -282,7 +297,10 @@ describe('listing commands', () => {
     };
 
   it('uses MLSD when FEAT offers MLST', async () => {
-    const srv = await fake({ features: ['EPSV', 'MLST type*;size*;modify*;'], handlers: { MLSD: sendBody(mlsdBody) } });
+    const srv = await fake({
+      features: ['EPSV', 'MLST type*;size*;modify*;'],
+      handlers: { MLSD: sendBody(mlsdBody) },
+    });
     const client = await connect(srv);
     expect((await client.list('/x')).map((e) => [e.name, e.type])).toEqual([
       ['a b.txt', 'file'],
@@ -297,7 +315,9 @@ describe('listing commands', () => {
     const unixBody = '-rw-r--r-- 1 u g 3 Nov 25  2024 .htaccess\r\n';
     const list = sendBody(unixBody);
     const srv = await fake({
-      handlers: { LIST: async (arg, s) => (arg.startsWith('-') ? s.reply('550 No such file -a') : list(arg, s)) },
+      handlers: {
+        LIST: async (arg, s) => (arg.startsWith('-') ? s.reply('550 No such file -a') : list(arg, s)),
+      },
     });
     const client = await connect(srv);
     expect((await client.list()).map((e) => e.name)).toEqual(['.htaccess']);

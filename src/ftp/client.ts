@@ -4,7 +4,13 @@
  * timeout and protocol errors close it.
  */
 import { Writable, type Readable } from 'node:stream';
-import { checkCommand, FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
+import {
+  checkCommand,
+  FtpConnection,
+  type FtpTlsOptions,
+  type Logger,
+  type SocketFactory,
+} from './connection.js';
 import { FtpProtocolError, FtpReplyError } from './errors.js';
 import { parseListing, type ListEntry } from './list.js';
 import { ReplyCode, type FtpReply } from './reply.js';
@@ -202,7 +208,8 @@ export class FtpClient {
   async size(path: string): Promise<number> {
     const reply = await this.run(`SIZE ${path}`, 213);
     const size = Number(reply.message.trim());
-    if (!Number.isSafeInteger(size) || size < 0) throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
     return size;
   }
 
@@ -229,7 +236,8 @@ export class FtpClient {
    * 10 000 entries): never take a missing entry as proof that a file is absent.
    */
   async list(path?: string): Promise<ListEntry[]> {
-    if (this.feats.has('MLST')) return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
+    if (this.feats.has('MLST'))
+      return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
     return parseListing(await this.listWithHidden('LIST', path));
   }
 
@@ -257,7 +265,8 @@ export class FtpClient {
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         total += chunk.length;
-        if (total > max) done(new FtpProtocolError(`listing longer than ${max} bytes; refusing to buffer more`));
+        if (total > max)
+          done(new FtpProtocolError(`listing longer than ${max} bytes; refusing to buffer more`));
         else {
           chunks.push(chunk);
           done();

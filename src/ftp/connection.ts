@@ -138,7 +138,11 @@ export class FtpConnection {
   }
 
   /** Reads the next reply and checks it against `expect`. */
-  async expectReply(command: string, expect: number | readonly number[], timeoutMs?: number): Promise<FtpReply> {
+  async expectReply(
+    command: string,
+    expect: number | readonly number[],
+    timeoutMs?: number,
+  ): Promise<FtpReply> {
     const reply = await this.readReply(timeoutMs);
     if (!matchesExpect(reply.code, expect)) throw new FtpReplyError(reply.code, reply.message, command);
     return reply;
@@ -195,7 +199,11 @@ export class FtpConnection {
     // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
     if (!chunk.includes(0x0a)) {
       if (this.buffer.length > this.maxReplyBytes) {
-        this.close(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`));
+        this.close(
+          new FtpProtocolError(
+            `server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`,
+          ),
+        );
       }
       return;
     }
@@ -225,7 +233,9 @@ export class FtpConnection {
     if (!secure && !socket.connecting && socket.remoteAddress) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const err = new FtpTimeoutError(`could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`);
+        const err = new FtpTimeoutError(
+          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`,
+        );
         this.close(err);
         reject(err);
       }, this.timeoutMs);
@@ -244,7 +254,8 @@ export class FtpConnection {
         this.close(explained);
         done(explained);
       };
-      const onClose = (): void => done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
+      const onClose = (): void =>
+        done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
       socket.once(event, onOk);
       socket.prependOnceListener('error', onError);
       socket.once('close', onClose);
@@ -259,7 +270,9 @@ export class FtpConnection {
  */
 export function checkCommand(command: string): void {
   if (/[\r\n\0]/.test(command)) {
-    throw new FtpArgumentError(`refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`);
+    throw new FtpArgumentError(
+      `refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`,
+    );
   }
 }
 
@@ -267,7 +280,12 @@ export function checkCommand(command: string): void {
  * TLS options for control and data sockets: verified by default, SNI and name check on the control host.
  * Data sockets pass the control connection's `session` (vsftpd, ProFTPD and FileZilla Server require reuse).
  */
-export function tlsConnectOptions(host: string, options: FtpTlsOptions, socket?: net.Socket, session?: Buffer): tls.ConnectionOptions {
+export function tlsConnectOptions(
+  host: string,
+  options: FtpTlsOptions,
+  socket?: net.Socket,
+  session?: Buffer,
+): tls.ConnectionOptions {
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   return {
     socket,

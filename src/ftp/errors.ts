@@ -48,9 +48,10 @@ export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
   constructor(host: string, port: number, cause: Error) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
-    const certProblem = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
+    const certProblem =
+      /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
     const hint = certProblem
-      ? ' — trust the server\'s CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)'
+      ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
       : '';
     super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
   }
@@ -73,8 +74,12 @@ export class FtpClosedError extends Error {
 /** True for errors that mean "try again later, maybe on a new connection" (421, 425, 426, 450, resets, timeouts). */
 export function isTransientError(err: unknown): boolean {
   if (err instanceof FtpReplyError) return [421, 425, 426, 450, 451, 452].includes(err.code);
-  if (err instanceof FtpClosedError) return isTransientError(err.cause) || !(err.cause instanceof FtpReplyError);
+  if (err instanceof FtpClosedError)
+    return isTransientError(err.cause) || !(err.cause instanceof FtpReplyError);
   if (err instanceof FtpTimeoutError) return true;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code);
+  return (
+    typeof code === 'string' &&
+    /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code)
+  );
 }

@@ -46,11 +46,18 @@ export const mlsdFormat: ListingFormat = {
     let type: EntryType = 'other';
     if (rawType === 'file') type = 'file';
     else if (rawType === 'dir') type = 'dir';
-    if (/^os\.unix=(symlink|slink)/.test(rawType) || unixType === 'symlink' || unixType === 'slink') type = 'link';
+    if (/^os\.unix=(symlink|slink)/.test(rawType) || unixType === 'symlink' || unixType === 'slink')
+      type = 'link';
     // The target keeps its case: only the fact name is case-insensitive (RFC 3659 7.5).
     const target = /^os\.unix=slink:(.*)$/i.exec(typeFact)?.[1] || undefined;
     const modify = facts.get('modify');
-    return { name, type, size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0, modifiedAt: parseMlsdTime(modify), target };
+    return {
+      name,
+      type,
+      size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0,
+      modifiedAt: parseMlsdTime(modify),
+      target,
+    };
   },
 };
 

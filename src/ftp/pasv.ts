@@ -6,7 +6,9 @@ export function parseEpsv(message: string): number {
   const m = /\((.)\1\1(\d{1,5})\1\)/.exec(message);
   const port = m ? Number(m[2]) : NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new FtpProtocolError(`cannot read a port from the EPSV reply: ${JSON.stringify(message.slice(0, 120))}`);
+    throw new FtpProtocolError(
+      `cannot read a port from the EPSV reply: ${JSON.stringify(message.slice(0, 120))}`,
+    );
   }
   return port;
 }
@@ -16,10 +18,13 @@ export function parsePasv(message: string): { host: string; port: number } {
   const m = /(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})/.exec(message);
   const nums = m ? m.slice(1, 7).map(Number) : [];
   if (nums.length !== 6 || nums.some((n) => n > 255)) {
-    throw new FtpProtocolError(`cannot read host and port from the PASV reply: ${JSON.stringify(message.slice(0, 120))}`);
+    throw new FtpProtocolError(
+      `cannot read host and port from the PASV reply: ${JSON.stringify(message.slice(0, 120))}`,
+    );
   }
   const port = nums[4] * 256 + nums[5];
-  if (port === 0) throw new FtpProtocolError(`PASV reply names port 0: ${JSON.stringify(message.slice(0, 120))}`);
+  if (port === 0)
+    throw new FtpProtocolError(`PASV reply names port 0: ${JSON.stringify(message.slice(0, 120))}`);
   return { host: nums.slice(0, 4).join('.'), port };
 }
 
@@ -34,6 +39,7 @@ export function formatEprt(host: string, port: number): string {
 /** Formats the PORT argument `h1,h2,h3,h4,p1,p2`; IPv4 only. */
 export function formatPort(host: string, port: number): string {
   const v4 = host.replace(/^::ffff:/, '');
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v4)) throw new FtpProtocolError(`PORT needs an IPv4 address, got ${host}`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(v4))
+    throw new FtpProtocolError(`PORT needs an IPv4 address, got ${host}`);
   return `${v4.split('.').join(',')},${port >> 8},${port & 255}`;
 }

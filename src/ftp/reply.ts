@@ -47,7 +47,8 @@ export function parseReplies(text: string, maxReplyBytes = DEFAULT_MAX_REPLY_BYT
     if (pos - start > maxReplyBytes) throw tooLong(maxReplyBytes);
     if (code === undefined) {
       const m = FIRST_LINE.exec(line);
-      if (!m) throw new FtpProtocolError(`malformed reply line from server: ${JSON.stringify(line.slice(0, 80))}`);
+      if (!m)
+        throw new FtpProtocolError(`malformed reply line from server: ${JSON.stringify(line.slice(0, 80))}`);
       if (m[2] === '-') {
         code = m[1];
         lines = [m[3] ?? ''];

@@ -73,7 +73,8 @@ async function enterPassive(conn: FtpConnection, settings: DataSettings): Promis
   }
   const reply = await conn.request('PASV', ReplyCode.EnteringPassive);
   const { host, port } = parsePasv(reply.message);
-  if (host !== controlPeer(conn)) conn.log(`! PASV named ${host}; connecting to ${controlPeer(conn)} instead`);
+  if (host !== controlPeer(conn))
+    conn.log(`! PASV named ${host}; connecting to ${controlPeer(conn)} instead`);
   return port;
 }
 
@@ -111,7 +112,12 @@ async function openActive(conn: FtpConnection, settings: DataSettings): Promise<
   return { socket: accepted, abort: () => server.close() };
 }
 
-async function announceActivePort(conn: FtpConnection, settings: DataSettings, host: string, port: number): Promise<void> {
+async function announceActivePort(
+  conn: FtpConnection,
+  settings: DataSettings,
+  host: string,
+  port: number,
+): Promise<void> {
   if (!settings.eprtRefused) {
     conn.send(`EPRT ${formatEprt(host, port)}`);
     const reply = await conn.readReply();
@@ -127,8 +133,16 @@ async function announceActivePort(conn: FtpConnection, settings: DataSettings, h
 function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOptions): tls.TLSSocket {
   const session = conn.tlsSession ?? (conn.socket as tls.TLSSocket).getSession?.();
   const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
-  const handshake = onceEvent(secure, 'secureConnect').then(() => {
-    conn.log(`! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`);
+  // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
+  secure.on('error', () => {});
+  const handshake = onceEvent(secure, 'secureConnect').then(async () => {
+    // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
+    // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
+    // event-loop turn lets the handshake bytes out first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    conn.log(
+      `! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`,
+    );
   });
   handshake.catch(() => {});
   handshakes.set(secure, handshake);
@@ -182,14 +196,21 @@ export async function transfer(
     // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
     const failEarly = finalOk.then(async () => new Promise<never>(() => {}));
     // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
-    dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`);
+    dataSocket = await withTimeout(
+      Promise.race([connected, failEarly]),
+      conn.timeoutMs,
+      `no data connection with ${conn.host}`,
+    );
     const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
     await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
     return bytes;
   } catch (err) {
     pending.abort();
     dataSocket?.destroy();
-    void connected.then((s) => s.destroy(), () => {});
+    void connected.then(
+      (s) => s.destroy(),
+      () => {},
+    );
     // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
     if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
     throw err;
@@ -226,7 +247,11 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   return bytes;
 }
 
-async function writeSource(socket: net.Socket, source: Readable | Buffer, tick: (n: number) => void): Promise<void> {
+async function writeSource(
+  socket: net.Socket,
+  source: Readable | Buffer,
+  tick: (n: number) => void,
+): Promise<void> {
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? [source] : source;
   for await (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

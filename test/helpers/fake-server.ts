@@ -117,18 +117,25 @@ async function serve(
       const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
       const arg = space === -1 ? '' : line.slice(space + 1);
       const handler = handlers[verb];
-      chain = chain.then(async () => {
-        if (session.socket.destroyed) return;
-        if (handler) await handler(arg, session);
-        else session.reply(`502 ${verb} not implemented`);
-      }).catch(() => {
-        session.socket.destroy();
-      });
+      chain = chain
+        .then(async () => {
+          if (session.socket.destroyed) return;
+          if (handler) await handler(arg, session);
+          else session.reply(`502 ${verb} not implemented`);
+        })
+        .catch(() => {
+          session.socket.destroy();
+        });
     }
   });
 }
 
-function createSession(socket: net.Socket, files: Map<string, Buffer>, sockets: Set<net.Socket>, servers: Set<net.Server>): FakeSession {
+function createSession(
+  socket: net.Socket,
+  files: Map<string, Buffer>,
+  sockets: Set<net.Socket>,
+  servers: Set<net.Server>,
+): FakeSession {
   let passive: Promise<net.Socket> | undefined;
   let active: { host: string; port: number } | undefined;
   const session: FakeSession = {
@@ -256,7 +263,9 @@ function defaultHandlers(features = ['EPSV', 'SIZE', 'UTF8']): Record<string, Fa
       await send(s, file.subarray(offset));
     },
     LIST: async (_a, s) => {
-      const lines = [...s.files].map(([name, b]) => `-rw-r--r--    1 1000     1000     ${b.length} Jan 01  2024 ${name}`);
+      const lines = [...s.files].map(
+        ([name, b]) => `-rw-r--r--    1 1000     1000     ${b.length} Jan 01  2024 ${name}`,
+      );
       await send(s, Buffer.from(lines.map((l) => `${l}\r\n`).join('')));
     },
     SIZE: (arg, s) => {
