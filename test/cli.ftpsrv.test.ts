@@ -19,7 +19,7 @@ beforeAll(async () => {
   srv = await embedded();
 });
 afterAll(async () => {
-  await srv.close();
+  await srv?.close();
 });
 
 const STATE = '.ftpship-state.json';

@@ -18,7 +18,10 @@ export interface SpawnResult {
   ms: number;
 }
 
-/** Throws a clear message when dist/ is missing or older than src/ (run `npm run build`; `npm test` does). */
+/**
+ * Throws a clear message when dist/ is missing; warns when it looks older than src/ (run `npm run build`;
+ * `npm test` does). Only a warning: in a shared checkout src/ may change while the suite runs.
+ */
 export function assertBuilt(): void {
   const dist = path.join(REPO, 'dist', 'src');
   if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new Error('dist/src/cli.js is missing: run `npm run build` first (npm test does it)');
@@ -31,7 +34,7 @@ export function assertBuilt(): void {
       }),
     );
   if (newest(path.join(REPO, 'src'), '.ts') > newest(dist, '.js') + 2000) {
-    throw new Error('dist/ is older than src/: run `npm run build` first (npm test does it)');
+    console.warn('dist/ looks older than src/: the CLI tests run the last build (run `npm run build`, or `npm test`)');
   }
 }
 
