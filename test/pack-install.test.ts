@@ -69,6 +69,12 @@ describe('the installed package', () => {
     expect(JSON.parse(p.stdout)).toMatchObject({ dryRun: true, files: [], counts: { unchanged: 2 } });
   });
 
+  it('`ftpship demo` needs the checkout (ftp-srv is a dev dependency) and says so in one line', async () => {
+    const r = await spawnCli(['demo'], { command: [bin], cwd: project });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['ftpship: error: the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout']);
+  });
+
   it('the library entry point imports', async () => {
     const script = "import('ftpship').then((m) => console.log(typeof m.deploy))";
     const r = await spawnCli(['--input-type=module', '-e', script], { command: [process.execPath], cwd: project });
