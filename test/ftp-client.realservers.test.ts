@@ -44,6 +44,8 @@ const clients: FtpClient[] = [];
 async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
   const client = await FtpClient.connect(options(server, extra));
   clients.push(client);
+  // Recreated on each connect: another test file's resetHome() may have emptied the whole FTP root.
+  await client.mkd(`/${DIR}`).catch(() => undefined);
   await client.cwd(`/${DIR}`);
   return client;
 }

@@ -8,6 +8,7 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  isTransientError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, startFakeServer, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
@@ -255,5 +256,19 @@ describe('TLS asked for, server refuses (G5)', () => {
     // What follows AUTH is our TLS ClientHello (binary), never a USER or PASS in the clear.
     expect(srv.verbs()).not.toContain('USER');
     expect(srv.commands.some((c) => c.includes('PASS'))).toBe(false);
+  });
+});
+
+describe('isTransientError (what the deploy pool retries)', () => {
+  it('a server hanging up at the greeting is transient; a TLS or protocol failure is not', async () => {
+    const hangUp = await fake({ greeting: (s) => void s.socket.destroy() });
+    const hung = await caught(connect(hangUp));
+    expect(hung.message).toMatch(/closed by the server/);
+    expect(isTransientError(hung)).toBe(true);
+    await hangUp.close();
+    const garbage = await fake({ greeting: (s) => s.write('SSH-2.0-OpenSSH\r\n') });
+    expect(isTransientError(await caught(connect(garbage)))).toBe(false);
+    expect(isTransientError(new FtpReplyError(421, 'Too many', '(greeting)'))).toBe(true);
+    expect(isTransientError(new FtpReplyError(530, 'Login incorrect', 'PASS ***'))).toBe(false);
   });
 });

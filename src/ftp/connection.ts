@@ -185,7 +185,7 @@ export class FtpConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(err));
-    socket.on('close', () => this.close(new Error(`connection to ${this.host} closed by the server`)));
+    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`)));
     if (socket instanceof tls.TLSSocket) {
       socket.on('session', (session: Buffer) => {
         this.tlsSession = session;
@@ -254,14 +254,20 @@ export class FtpConnection {
         this.close(explained);
         done(explained);
       };
-      const onClose = (): void =>
-        done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
+      const onClose = (): void => done(this.closedBy ?? closedByServer(`connection to ${this.host}:${port}`));
       socket.once(event, onOk);
       socket.prependOnceListener('error', onError);
       socket.once('close', onClose);
     });
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
   }
+}
+
+/** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
+export function closedByServer(what: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server`);
+  err.code = 'ERR_FTP_CONNECTION_CLOSED';
+  return err;
 }
 
 /**

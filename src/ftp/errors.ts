@@ -71,7 +71,10 @@ export class FtpClosedError extends Error {
   }
 }
 
-/** True for errors that mean "try again later, maybe on a new connection" (421, 425, 426, 450, resets, timeouts). */
+/**
+ * True for errors that mean "try again later, maybe on a new connection": 421, 425, 426, 450–452, resets,
+ * hang-ups (code ERR_FTP_CONNECTION_CLOSED), timeouts. Not: other refusals, TLS and protocol errors.
+ */
 export function isTransientError(err: unknown): boolean {
   if (err instanceof FtpReplyError) return [421, 425, 426, 450, 451, 452].includes(err.code);
   if (err instanceof FtpClosedError)
@@ -80,6 +83,8 @@ export function isTransientError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return (
     typeof code === 'string' &&
-    /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code)
+    /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(
+      code,
+    )
   );
 }

@@ -7,7 +7,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import { FtpReplyError, FtpTimeoutError } from './errors.js';
-import { checkCommand, tlsConnectOptions, type FtpConnection, type FtpTlsOptions } from './connection.js';
+import {
+  checkCommand,
+  closedByServer,
+  tlsConnectOptions,
+  type FtpConnection,
+  type FtpTlsOptions,
+} from './connection.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
 import { isPositiveCompletion, isPreliminary, ReplyCode } from './reply.js';
 
@@ -280,7 +286,7 @@ async function drainOrClose(socket: net.Socket): Promise<void> {
       else resolve();
     };
     const ok = (): void => done();
-    const onClose = (): void => done(new Error('data connection closed by the server during the upload'));
+    const onClose = (): void => done(closedByServer('data connection (during the upload)'));
     socket.once('drain', ok);
     socket.once('close', onClose);
     socket.once('error', done);
