@@ -234,6 +234,66 @@ describe('the bundled Action against ftp-srv', () => {
   });
 });
 
+describe('the bundled Action maps its inputs onto the engine options', () => {
+  it('core.debug shows every resolved value (password never)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runAction(
+      ws,
+      {
+        ...connection('/abs/dir/'),
+        'local-dir': './public',
+        protocol: 'ftp',
+        'dry-run': 'true',
+        exclude: '- *.map\n**/drafts/**',
+        keep: '.env\nuploads/**',
+        delete: 'false',
+        'max-delete': '7',
+        parallel: '2',
+        atomic: 'false',
+        'state-path': '/private/state.json',
+        timeout: '5000',
+        'log-level': 'minimal',
+      },
+      { RUNNER_DEBUG: '1' },
+    );
+    expectSuccess(run);
+    const debug = Object.fromEntries(
+      run.stdout
+        .split('\n')
+        .filter((l) => /^::debug::[a-zA-Z]+: /.test(l))
+        .map((l) =>
+          l
+            .slice('::debug::'.length)
+            .split(/: (.*)/s)
+            .slice(0, 2),
+        ),
+    );
+    expect(debug).toMatchObject({
+      host: '"127.0.0.1"',
+      port: String(srv.port),
+      user: '"demo"',
+      password: '"***"',
+      secure: 'false',
+      localDir: JSON.stringify(path.join(ws, 'public')),
+      remoteDir: '"/abs/dir"',
+      dryRun: 'true',
+      exclude: '["*.map","**/drafts/**"]',
+      replaceDefaultExcludes: 'true',
+      keep: '[".env","uploads/**"]',
+      delete: 'false',
+      maxDelete: '7',
+      parallel: '2',
+      atomic: 'false',
+      statePath: '"/private/state.json"',
+      timeoutMs: '5000',
+      logLevel: '"minimal"',
+    });
+    expect(run.stdout.split('\n').filter((l) => l.includes(srv.password))).toEqual([
+      `::add-mask::${srv.password}`,
+    ]);
+  });
+});
+
 describe('the bundled Action refuses bad inputs with one clear ::error:: line', () => {
   const cases: Array<{ title: string; inputs: Record<string, string>; error: RegExp }> = [
     {
