@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build:action >/dev/null
 status=0
-if ! git diff --exit-code --ignore-space-at-eol --stat -- action/dist; then
+# No --ignore-space-at-eol: with action/dist marked -diff (binary) in .gitattributes it makes git diff exit 0
+# even when the bundle differs. Line endings are already normalised by `* text=auto eol=lf`.
+if ! git diff --exit-code --stat -- action/dist; then
   echo "::error::action/dist is stale: run 'npm run build:action' and commit action/dist" >&2
   status=1
 fi

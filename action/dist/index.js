@@ -33906,7 +33906,7 @@ class FtpTlsError extends Error {
         const code = cause.code ?? '';
         const certProblem = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
         const hint = certProblem
-            ? ' — trust the server\'s CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)'
+            ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
             : '';
         super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
     }
@@ -33924,7 +33924,10 @@ class FtpClosedError extends Error {
             this.stack = `${this.name}: ${this.message}\n  caused by ${cause.stack}`;
     }
 }
-/** True for errors that mean "try again later, maybe on a new connection" (421, 425, 426, 450, resets, timeouts). */
+/**
+ * True for errors that mean "try again later, maybe on a new connection": 421, 425, 426, 450–452, resets,
+ * hang-ups (code ERR_FTP_CONNECTION_CLOSED), timeouts. Not: other refusals, TLS and protocol errors.
+ */
 function isTransientError(err) {
     if (err instanceof FtpReplyError)
         return [421, 425, 426, 450, 451, 452].includes(err.code);
@@ -33933,7 +33936,8 @@ function isTransientError(err) {
     if (err instanceof FtpTimeoutError)
         return true;
     const code = err?.code;
-    return typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code);
+    return (typeof code === 'string' &&
+        /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
 }
 
 ;// CONCATENATED MODULE: ./src/ftp/reply.ts
@@ -34165,7 +34169,7 @@ class FtpConnection {
         socket.setNoDelay(true);
         socket.on('data', (chunk) => this.onData(chunk));
         socket.on('error', (err) => this.close(err));
-        socket.on('close', () => this.close(new Error(`connection to ${this.host} closed by the server`)));
+        socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`)));
         if (socket instanceof (external_node_tls_default()).TLSSocket) {
             socket.on('session', (session) => {
                 this.tlsSession = session;
@@ -34232,7 +34236,7 @@ class FtpConnection {
                 this.close(explained);
                 done(explained);
             };
-            const onClose = () => done(this.closedBy ?? new Error(`connection to ${this.host}:${port} closed`));
+            const onClose = () => done(this.closedBy ?? closedByServer(`connection to ${this.host}:${port}`));
             socket.once(event, onOk);
             socket.prependOnceListener('error', onError);
             socket.once('close', onClose);
@@ -34240,6 +34244,12 @@ class FtpConnection {
         if (socket instanceof (external_node_tls_default()).TLSSocket && !this.tlsSession)
             this.tlsSession = socket.getSession();
     }
+}
+/** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
+function closedByServer(what) {
+    const err = new Error(`${what} closed by the server`);
+    err.code = 'ERR_FTP_CONNECTION_CLOSED';
+    return err;
 }
 /**
  * Throws FtpArgumentError when `command` holds CR, LF or NUL (G7: no command injection through a path).
@@ -34307,7 +34317,13 @@ const mlsdFormat = {
         // The target keeps its case: only the fact name is case-insensitive (RFC 3659 7.5).
         const target = /^os\.unix=slink:(.*)$/i.exec(typeFact)?.[1] || undefined;
         const modify = facts.get('modify');
-        return { name, type, size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0, modifiedAt: parseMlsdTime(modify), target };
+        return {
+            name,
+            type,
+            size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0,
+            modifiedAt: parseMlsdTime(modify),
+            target,
+        };
     },
 };
 /** Parses an RFC 3659 time-val `YYYYMMDDHHMMSS[.sss]` (UTC). */
@@ -34535,7 +34551,13 @@ async function announceActivePort(conn, settings, host, port) {
 function secureData(conn, socket, options) {
     const session = conn.tlsSession ?? conn.socket.getSession?.();
     const secure = external_node_tls_default().connect(tlsConnectOptions(conn.host, options, socket, session));
-    const handshake = onceEvent(secure, 'secureConnect').then(() => {
+    // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
+    secure.on('error', () => { });
+    const handshake = onceEvent(secure, 'secureConnect').then(async () => {
+        // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
+        // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
+        // event-loop turn lets the handshake bytes out first.
+        await new Promise((resolve) => setImmediate(resolve));
         conn.log(`! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`);
     });
     handshake.catch(() => { });
@@ -34651,7 +34673,7 @@ async function drainOrClose(socket) {
                 resolve();
         };
         const ok = () => done();
-        const onClose = () => done(new Error('data connection closed by the server during the upload'));
+        const onClose = () => done(closedByServer('data connection (during the upload)'));
         socket.once('drain', ok);
         socket.once('close', onClose);
         socket.once('error', done);
@@ -34710,6 +34732,8 @@ class FtpClient {
     data;
     feats = new Map();
     queue = Promise.resolve();
+    /** Set once the server refused `LIST -a` / `NLST -a` and accepted the bare verb. */
+    noListFlags = false;
     constructor(connection, options) {
         this.connection = connection;
         this.options = options;
@@ -34841,20 +34865,42 @@ class FtpClient {
             throw new FtpProtocolError(`bad MDTM reply: ${reply.message}`);
         return date;
     }
-    /** Names in a directory (NLST). */
+    /** Names in a directory (NLST), dot-files included where the server can show them; `.` and `..` dropped. */
     async nlst(path) {
-        const text = await this.listText(path ? `NLST ${path}` : 'NLST');
+        const text = await this.listWithHidden('NLST', path);
         return text
             .split(/\r?\n/)
-            .filter((n) => n !== '')
-            .map((n) => n.replace(/^.*\//, ''));
+            .map((n) => n.replace(/^.*\//, ''))
+            .filter((n) => n !== '' && n !== '.' && n !== '..');
     }
-    /** Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. */
+    /**
+     * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
+     * (`/`, `..`, CR, LF, NUL) are dropped. A listing may be cut short by the server (pure-ftpd stops at
+     * 10 000 entries): never take a missing entry as proof that a file is absent.
+     */
     async list(path) {
-        const mlsd = this.feats.has('MLST');
-        const verb = mlsd ? 'MLSD' : 'LIST';
-        const text = await this.listText(path ? `${verb} ${path}` : verb);
-        return parseListing(text, mlsd);
+        if (this.feats.has('MLST'))
+            return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
+        return parseListing(await this.listWithHidden('LIST', path));
+    }
+    /**
+     * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
+     * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
+     */
+    async listWithHidden(verb, path) {
+        const bare = path ? `${verb} ${path}` : verb;
+        if (this.noListFlags)
+            return this.listText(bare);
+        try {
+            return await this.listText(path ? `${verb} -a ${path}` : `${verb} -a`);
+        }
+        catch (err) {
+            if (!(err instanceof FtpReplyError))
+                throw err;
+            const text = await this.listText(bare);
+            this.noListFlags = true;
+            return text;
+        }
     }
     async listText(command) {
         const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
@@ -35746,12 +35792,15 @@ class ConnectionPool {
         this.connect = connect;
         this.opts = opts;
     }
-    /** Opens the first connection (so a wrong password fails fast), then the rest in the background. */
+    /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
     async start() {
         const first = await this.connect();
         this.live = 1;
         this.release(first);
-        for (let i = 1; i < this.opts.size; i++)
+    }
+    /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
+    expand() {
+        for (let i = this.live + this.opening; i < this.opts.size; i++)
             void this.grow();
     }
     get size() {
@@ -36412,6 +36461,7 @@ async function deploy(options, reporter = {}) {
         let bytesSent = 0;
         const hasWork = plan.entries.length > 0 || plan.staleTemps.length > 0 || state.pending !== undefined || store.origin !== 'ftpship';
         if (!o.dryRun && hasWork) {
+            pool.expand();
             const lockPath = `${statePath}.lock`;
             const result = await withLock(pool, lockPath, o, rep, async () => executePlan(plan, local, { pool, root, store, reporter: rep, quirks }));
             bytesSent = result.bytesSent;
@@ -36425,6 +36475,7 @@ async function deploy(options, reporter = {}) {
 }
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
 async function repairDrift(pool, root, state, rep) {
+    pool.expand();
     const drift = await findDrift(pool, root, state);
     for (const d of drift) {
         rep.warn?.(`drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
