@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded } from './helpers/embedded.js';
-import { expectNoCwdWhileUploading, expectParentsFirst } from './helpers/protocol.js';
+import { expectNoCwdWhileUploading, expectParentsFirst, loginsSeen } from './helpers/protocol.js';
 import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -380,7 +380,7 @@ describe('item 7: parallel', () => {
     const r = await deploy(opts(local, dir, { parallel: 3 }), rec);
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     expect(r.counts.upload).toBe(40);
-    expect(rec.log.filter((l) => l.startsWith('> USER ')).length).toBe(3);
+    expect(await loginsSeen(rec.log, 3)).toBe(3);
     // Transfers overlap: at some point more than one STOR is in flight.
     let inFlight = 0;
     let maxInFlight = 0;

@@ -42,3 +42,10 @@ export function expectNoCwdWhileUploading(log: string[]): void {
   }
 }
 
+
+/** Logins seen in the log; waits up to `ms` for `want` of them (the pool opens extra connections in the background). */
+export async function loginsSeen(log: string[], want: number, ms = 5000): Promise<number> {
+  const count = (): number => log.filter((l) => l.startsWith('> USER ')).length;
+  for (const end = Date.now() + ms; count() < want && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+  return count();
+}
