@@ -1,0 +1,188 @@
+// Runners: each tool runs as a child process under /usr/bin/time -v, so wall time and peak RSS are
+// the tool's own. Every runner returns {ok, ms, rssMB, code, out} and never throws on a tool failure.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BENCH_DIR, CA_FILE, FTP_PASS, FTP_USER, WORK } from './pureftpd.js';
+
+export const REPO = path.resolve(BENCH_DIR, '..');
+export const PEERS_DIR = path.join(WORK, 'peers');
+export const FTPSHIP_BIN = path.join(REPO, 'bin', 'ftpship.js');
+const HAS_TIME = fs.existsSync('/usr/bin/time');
+
+/** npm install the peers into bench/.work/peers (never the main node_modules) if missing. */
+export function ensurePeers() {
+  const want = fs.readFileSync(path.join(BENCH_DIR, 'peers', 'package.json'), 'utf8');
+  const pj = path.join(PEERS_DIR, 'package.json');
+  if (
+    fs.existsSync(pj) &&
+    fs.readFileSync(pj, 'utf8') === want &&
+    fs.existsSync(path.join(PEERS_DIR, 'node_modules', 'vinyl-ftp'))
+  )
+    return;
+  fs.mkdirSync(PEERS_DIR, { recursive: true });
+  fs.writeFileSync(pj, want);
+  const lock = path.join(BENCH_DIR, 'peers', 'package-lock.json');
+  if (fs.existsSync(lock)) fs.copyFileSync(lock, path.join(PEERS_DIR, 'package-lock.json'));
+  console.log('installing peers into', PEERS_DIR);
+  execFileSync(
+    'npm',
+    [fs.existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund', '--ignore-scripts'],
+    { cwd: PEERS_DIR, stdio: 'inherit' },
+  );
+}
+
+export function peerVersions() {
+  const v = (name) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(PEERS_DIR, 'node_modules', name, 'package.json'), 'utf8'))
+        .version;
+    } catch {
+      return '?';
+    }
+  };
+  const cmd = (c, a, re) => {
+    try {
+      return (execFileSync(c, a, { encoding: 'utf8' }).match(re) || [])[1] || '?';
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    node: process.version,
+    '@samkirkland/ftp-deploy': v('@samkirkland/ftp-deploy'),
+    'vinyl-ftp': v('vinyl-ftp'),
+    gulp: v('gulp'),
+    'basic-ftp': v('basic-ftp'),
+    lftp: cmd('lftp', ['--version'], /Version ([\d.]+)/),
+    curl: cmd('curl', ['--version'], /curl ([\d.]+)/),
+  };
+}
+
+/**
+ * Run a command, measuring wall time (ms) and peak RSS (MB, from /usr/bin/time -v).
+ * onSpawn(child) lets a caller watch or kill the tool (e.g. the resume cut hook).
+ */
+export function measure(cmd, args, { env = {}, cwd = REPO, timeoutMs = 15 * 60_000, onSpawn } = {}) {
+  const statFile = path.join(WORK, 'run', `time-${process.pid}-${Date.now()}.txt`);
+  fs.mkdirSync(path.dirname(statFile), { recursive: true });
+  const [c, a] = HAS_TIME ? ['/usr/bin/time', ['-v', '-o', statFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(c, a, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (d) => (out = (out + d).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    if (onSpawn) onSpawn(child);
+    child.on('close', (code, signal) => {
+      const ms = performance.now() - t0;
+      clearTimeout(timer);
+      let rssMB = null;
+      try {
+        const m = fs.readFileSync(statFile, 'utf8').match(/Maximum resident set size \(kbytes\): (\d+)/);
+        if (m) rssMB = Number(m[1]) / 1024;
+        fs.rmSync(statFile);
+      } catch {
+        /* no stats */
+      }
+      resolve({ ok: code === 0, code, signal, ms, rssMB, out: out.trim() });
+    });
+  });
+}
+
+const node = (script, cfg, opts) =>
+  measure(
+    process.execPath,
+    [path.join(BENCH_DIR, 'peers', script), JSON.stringify({ peersDir: PEERS_DIR, ...cfg })],
+    opts,
+  );
+const cred = (t) => ({ host: t.host, port: t.port, user: t.user ?? FTP_USER, pass: t.pass ?? FTP_PASS });
+
+/** target = {host, port, remoteDir, user?, pass?} */
+export const runFtpDeploy = ({ local, target }) =>
+  node('ftp-deploy.mjs', { ...cred(target), local, remoteDir: target.remoteDir });
+
+export const runVinylFtp = ({ local, target, parallel = 8 }) =>
+  node('vinyl-ftp.mjs', { ...cred(target), local, remoteDir: target.remoteDir, parallel });
+
+export const runBasicFtpUpload = ({ file, target, remotePath }) =>
+  node('basic-ftp-upload.mjs', { ...cred(target), file, remotePath });
+
+function lftp(target, script, { tls = false } = {}) {
+  const { host, port, user, pass } = cred(target);
+  const pre = ['set cmd:fail-exit true', 'set net:max-retries 3', 'set net:timeout 30'];
+  if (tls) pre.push('set ftp:ssl-force true', 'set ftp:ssl-protect-data true', `set ssl:ca-file ${CA_FILE}`);
+  else pre.push('set ftp:ssl-allow false'); // pure-ftpd offers AUTH TLS; plain rows must stay plain
+  return measure('lftp', [
+    '-u',
+    `${user},${pass}`,
+    '-p',
+    String(port),
+    '-e',
+    [...pre, ...script, 'quit'].join('; '),
+    host,
+  ]);
+}
+
+/** lftp mirror, flags exactly as BENCH-METHOD.md. */
+export const runLftp = ({ local, target, parallel = 8, tls = false }) =>
+  lftp(
+    target,
+    [
+      `mirror -R --parallel=${parallel} --delete --no-perms --ignore-time --no-symlinks ${local} ${target.remoteDir}`,
+    ],
+    { tls },
+  );
+
+export const runLftpPut = ({ file, target, remotePath }) => lftp(target, [`put ${file} -o ${remotePath}`]);
+
+export function runCurlPut({ file, target, remotePath }) {
+  const { host, port, user, pass } = cred(target);
+  return measure('curl', [
+    '-sS',
+    '--ftp-create-dirs',
+    '-T',
+    file,
+    '--user',
+    `${user}:${pass}`,
+    `ftp://${host}:${port}${remotePath}`,
+  ]);
+}
+
+/** The CLI is usable: bin/ftpship.js exists, is built (dist/), and answers --help. */
+export function ftpshipAvailable() {
+  if (!fs.existsSync(FTPSHIP_BIN)) return false;
+  try {
+    execFileSync(process.execPath, [FTPSHIP_BIN, 'deploy', '--help'], { stdio: 'ignore', timeout: 15000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ftpship CLI: `ftpship deploy <local-dir> <url> [--parallel N] [--json] [--quiet]`, password in FTPSHIP_PASSWORD.
+ * Either pass raw `args` (after "deploy"), or {local, target, parallel, tls, extra}.
+ */
+export function runFtpship({ args, local, target, parallel, tls = false, extra = [], onSpawn }) {
+  const t = target ?? {};
+  if (!args) {
+    const { host, port, user } = cred(t);
+    const url = `${tls ? 'ftpes' : 'ftp'}://${user}@${host}:${port}${t.remoteDir}`;
+    args = [
+      local,
+      url,
+      ...(parallel ? ['--parallel', String(parallel)] : []),
+      ...(tls ? ['--ca', CA_FILE] : []),
+      '--quiet',
+      ...extra,
+    ];
+  }
+  return measure(process.execPath, [FTPSHIP_BIN, 'deploy', ...args], {
+    env: { FTPSHIP_PASSWORD: t.pass ?? FTP_PASS },
+    onSpawn,
+  });
+}

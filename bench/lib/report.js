@@ -1,0 +1,171 @@
+// Turns raw samples into BENCHMARKS.md. A sample is {ok, ms, rssMB, mismatches, detail, out, extra}.
+import fs from 'node:fs';
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : null;
+};
+
+/** Summary of the samples of one (tool, phase): {status, ms, rssMB, n} — status ok|mismatch|failed|none. */
+export function summarize(samples = []) {
+  if (!samples.length) return { status: 'none' };
+  const failed = samples.filter((s) => !s.ok);
+  const why = failed[0]?.out
+    ?.split('\n')
+    .filter((l) => !/^\s+at /.test(l))
+    .slice(-3)
+    .join(' ');
+  if (failed.length === samples.length)
+    return { status: 'failed', n: samples.length, failed: failed.length, why };
+  const r = summarizeOk(samples.filter((s) => s.ok));
+  return failed.length ? { ...r, failed: failed.length, n: samples.length, why } : r;
+}
+
+function summarizeOk(samples) {
+  const bad = samples.filter((s) => s.mismatches > 0);
+  const ms = median(samples.map((s) => s.ms));
+  const rssMB = median(samples.map((s) => s.rssMB ?? NaN).filter((x) => !Number.isNaN(x)));
+  if (bad.length)
+    return {
+      status: 'mismatch',
+      n: samples.length,
+      ms,
+      rssMB,
+      mismatches: bad[0].mismatches,
+      detail: bad[0].detail,
+    };
+  return { status: 'ok', n: samples.length, ms, rssMB };
+}
+
+const sec = (ms) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
+export function cell(sum) {
+  const f = sum.failed && sum.status !== 'failed' ? ` (${sum.failed}/${sum.n} runs failed)` : '';
+  if (sum.status === 'ok') return sec(sum.ms) + f;
+  if (sum.status === 'mismatch') return `**mismatch** (${sum.mismatches})${f}`;
+  if (sum.status === 'failed') return '**failed**';
+  return '—';
+}
+const ratio = (a, b) => (a.status === 'ok' && b.status === 'ok' ? `${(a.ms / b.ms).toFixed(2)}×` : '—');
+
+function siteSection(row) {
+  const L = [];
+  const tools = row.tools;
+  L.push(`| phase | ${tools.map((t) => t.label).join(' | ')} |`, `|---|${tools.map(() => '---|').join('')}`);
+  for (const ph of row.phases)
+    L.push(`| ${ph} | ${tools.map((t) => cell(summarize(row.data[t.id]?.[ph]))).join(' | ')} |`);
+  const rss = tools.map((t) => {
+    const all = row.phases
+      .flatMap((ph) => row.data[t.id]?.[ph] ?? [])
+      .map((s) => s.rssMB)
+      .filter((x) => x != null);
+    return all.length ? `${Math.max(...all).toFixed(0)} MB` : '—';
+  });
+  L.push(`| peak RSS | ${rss.join(' | ')} |`);
+  L.push(...ratioTable(row));
+  L.push(...mismatchNotes(row));
+  return L;
+}
+
+function ratioTable(row) {
+  const ours = row.tools.filter((t) => t.ftpship);
+  const peers = row.tools.filter((t) => !t.ftpship);
+  if (!ours.length || !peers.length) return [];
+  const L = ['', 'Ratio = ftpship time ÷ peer time in the same run (< 1: ftpship is faster).', ''];
+  L.push(
+    `| ftpship vs | phase | ${peers.map((p) => p.label).join(' | ')} |`,
+    `|---|---|${peers.map(() => '---|').join('')}`,
+  );
+  for (const o of ours)
+    for (const ph of row.phases) {
+      const a = summarize(row.data[o.id]?.[ph]);
+      L.push(
+        `| ${o.label} | ${ph} | ${peers.map((p) => ratio(a, summarize(row.data[p.id]?.[ph]))).join(' | ')} |`,
+      );
+    }
+  return L;
+}
+
+function mismatchNotes(row) {
+  const L = [];
+  for (const t of row.tools)
+    for (const ph of row.phases) {
+      const s = summarize(row.data[t.id]?.[ph]);
+      if (s.status === 'mismatch')
+        L.push(
+          `- ${t.label}, ${ph}: ${s.mismatches} path(s) differ from the local tree (took ${sec(s.ms)}), e.g. ${s.detail.slice(0, 3).join('; ')}`,
+        );
+      if (s.failed)
+        L.push(`- ${t.label}, ${ph}: ${s.failed} of ${s.n} runs failed: \`${(s.why || '').slice(0, 300)}\``);
+    }
+  return L.length ? ['', ...L] : [];
+}
+
+function largeSection(row) {
+  const L = ['| tool | time | throughput | peak RSS | ratio (ftpship ÷ tool) |', '|---|---|---|---|---|'];
+  const ours = summarize(row.data.ftpship?.upload);
+  for (const t of row.tools) {
+    const s = summarize(row.data[t.id]?.upload);
+    const mbps = s.ms ? `${(row.bytes / 1e6 / (s.ms / 1000)).toFixed(0)} MB/s` : '—';
+    const rss = s.rssMB != null && s.status !== 'none' ? `${s.rssMB.toFixed(0)} MB` : '—';
+    L.push(
+      `| ${t.label} | ${cell(s)} | ${s.status === 'ok' ? mbps : '—'} | ${rss} | ${t.ftpship ? '' : ratio(ours, s)} |`,
+    );
+  }
+  if (row.resume) L.push('', `Resume after a cut: ${row.resume}`);
+  L.push(...mismatchNotes({ ...row, phases: ['upload'] }));
+  return L;
+}
+
+function scaleSection(row) {
+  const L = [
+    '| files | ' + row.tools.map((t) => `${t.label} time | ${t.label} RSS`).join(' | ') + ' | ratio |',
+    '|---|' + row.tools.map(() => '---|---|').join('') + '---|',
+  ];
+  for (const n of row.sizes) {
+    const sums = row.tools.map((t) => summarize(row.data[t.id]?.[`noop-${n}`]));
+    const cells = sums.map(
+      (s) => `${cell(s)} | ${s.rssMB != null && s.status !== 'none' ? s.rssMB.toFixed(0) + ' MB' : '—'}`,
+    );
+    L.push(`| ${n} | ${cells.join(' | ')} | ${sums.length > 1 ? ratio(sums[0], sums[1]) : '—'} |`);
+  }
+  L.push(...mismatchNotes({ ...row, phases: row.sizes.map((n) => `noop-${n}`) }));
+  return L;
+}
+
+export function writeReport(file, meta, rows) {
+  const L = ['# ftpship benchmarks', ''];
+  L.push(`Generated by \`node bench/run.js${meta.argv ? ' ' + meta.argv : ''}\` on ${meta.date}.`, '');
+  L.push(`- Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGB} GB RAM, ${meta.os}`);
+  L.push(
+    `- Versions: ${Object.entries(meta.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  L.push(
+    `- Server: ${meta.server}; latency emulated by bench/lib/latency-proxy.js (RTT/2 per direction on every chunk and close)`,
+  );
+  L.push(
+    `- Each figure: median of ${meta.runs} run(s), wall time of the tool's process (startup included); peak RSS from /usr/bin/time -v.`,
+  );
+  L.push(
+    '- After every phase the server folder is compared with the local one byte for byte (tool state files excluded); a difference is shown as **mismatch**, never as a time.',
+  );
+  if (meta.notes?.length) L.push(...meta.notes.map((n) => `- ${n}`));
+  for (const row of rows) {
+    L.push('', `## ${row.title}`, '');
+    if (row.skipped) {
+      L.push(`Skipped: ${row.skipped}`);
+      continue;
+    }
+    if (row.notes?.length) L.push(...row.notes.map((n) => `_${n}_`), '');
+    L.push(
+      ...(row.kind === 'large'
+        ? largeSection(row)
+        : row.kind === 'scale'
+          ? scaleSection(row)
+          : siteSection(row)),
+    );
+  }
+  fs.writeFileSync(file, L.join('\n') + '\n');
+}
