@@ -6,4 +6,6 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // ftp-srv leaves a timer behind on close, and a leaked socket must never hang CI: end the run when tests end.
+  forceExit: true,
 };

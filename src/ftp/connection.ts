@@ -113,6 +113,17 @@ export class FtpConnection {
   }
 
   /**
+   * Sends several command lines in one write (pipelining): each reply is then read in order. Every command
+   * is checked first, so none is sent when one is refused.
+   */
+  sendPipelined(commands: string[]): void {
+    this.assertOpen();
+    for (const c of commands) checkCommand(c);
+    for (const c of commands) this.log(`> ${redactCommand(c)}`);
+    this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
+  }
+
+  /**
    * Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself).
    * No reply in time closes the connection with an FtpTimeoutError.
    */
