@@ -126,15 +126,15 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
   it('a reply that never ends times out with a clear error', async () => {
     const srv = await fake({
       handlers: {
-        PWD: async (_a, s) => {
-          s.write('257-"/" is\r\n'); // multiline, never finished
+        SYST: async (_a, s) => {
+          s.write('257-"/" is\r\n'); // multiline, never finished (SYST: PWD is part of the login)
           await s.drip('still going', 100);
         },
       },
     });
     const client = await connect(srv, { timeoutMs: 500 });
     const started = Date.now();
-    const err = await caught(client.pwd());
+    const err = await caught(client.send('SYST'));
     expect(err).toBeInstanceOf(FtpTimeoutError);
     expect(err.message).toBe('no reply from 127.0.0.1 within 500 ms');
     expect(Date.now() - started).toBeLessThan(1500);
@@ -148,7 +148,7 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
   it('a 10 MB reply line is an error with bounded memory', async () => {
     const srv = await fake({
       handlers: {
-        PWD: async (_a, s) => {
+        SYST: async (_a, s) => {
           const chunk = Buffer.alloc(64 * 1024, 'x');
           s.write('257 "');
           for (let i = 0; i < 160 && !s.socket.destroyed; i++) {
@@ -161,18 +161,18 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     });
     const client = await connect(srv);
     const heapBefore = process.memoryUsage().heapUsed;
-    const err = await caught(client.pwd());
+    const err = await caught(client.send('SYST'));
     expect(err).toBeInstanceOf(FtpProtocolError);
     expect(err.message).toMatch(/server reply longer than 65536 bytes/);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(8 * 1024 * 1024);
-    await expect(client.pwd()).rejects.toThrow(/^closed: server reply longer than 65536 bytes/);
+    await expect(client.send('SYST')).rejects.toThrow(/^closed: server reply longer than 65536 bytes/);
   });
 
   it('garbage instead of a reply closes the client', async () => {
-    const srv = await fake({ handlers: { PWD: (_a, s) => s.write('SSH-2.0-OpenSSH_9.2\r\n') } });
+    const srv = await fake({ handlers: { SYST: (_a, s) => s.write('SSH-2.0-OpenSSH_9.2\r\n') } });
     const client = await connect(srv);
-    await expect(client.pwd()).rejects.toThrow(/malformed reply line from server: "SSH-2.0-OpenSSH_9.2"/);
-    await expect(client.pwd()).rejects.toThrow(FtpClosedError);
+    await expect(client.send('SYST')).rejects.toThrow(/malformed reply line from server: "SSH-2.0-OpenSSH_9.2"/);
+    await expect(client.send('SYST')).rejects.toThrow(FtpClosedError);
   });
 
   it('the server hanging up mid-download fails the download and closes the client', async () => {
@@ -194,7 +194,7 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     const err = await caught(client.download('x', sink));
     expect(err).not.toBeInstanceOf(FtpReplyError);
     expect(client.closed).toBe(true);
-    await expect(client.pwd()).rejects.toThrow(/^closed: /);
+    await expect(client.send('SYST')).rejects.toThrow(/^closed: /);
   });
 
   it('a data connection that goes silent times out and closes the client', async () => {
@@ -212,13 +212,13 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     const err = await caught(client.download('x', sink));
     expect(err).toBeInstanceOf(FtpTimeoutError);
     expect(err.message).toMatch(/data connection idle for 400 ms/);
-    await expect(client.pwd()).rejects.toThrow('closed: data connection idle for 400 ms');
+    await expect(client.send('SYST')).rejects.toThrow('closed: data connection idle for 400 ms');
   });
 
   it('calls queued behind a failing one fail too, with the cause', async () => {
-    const srv = await fake({ handlers: { PWD: () => {} } });
+    const srv = await fake({ handlers: { SYST: () => {} } });
     const client = await connect(srv, { timeoutMs: 300 });
-    const results = await Promise.allSettled([client.pwd(), client.size('a'), client.mkd('b')]);
+    const results = await Promise.allSettled([client.send('SYST'), client.size('a'), client.mkd('b')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     const reasons = results.map((r) => String((r as PromiseRejectedResult).reason.message));
     expect(reasons[0]).toMatch(/^no reply/);

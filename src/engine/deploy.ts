@@ -45,10 +45,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     await pool.start().catch((err: unknown) => {
       throw connectError(err, o);
     });
-    const root = o.remoteDir.startsWith('/') ? normalizeRemoteDir(o.remoteDir) : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.pwd()));
+    const root = o.remoteDir.startsWith('/') ? normalizeRemoteDir(o.remoteDir) : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
     const statePath = o.statePath.startsWith('/') ? normalizeRemoteDir(o.statePath) : remoteJoin(root, o.statePath);
     const reserved = reservedPaths(root, statePath);
-    const quirks: ServerQuirks = {};
+    const quirks: ServerQuirks = { knownDirs: new Set() };
     const store = new StateStore({
       pool,
       path: statePath,
@@ -75,7 +75,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockPath = `${statePath}.lock`;
-      const result = await withLock(pool, lockPath, o, rep, async () =>
+      const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () =>
         executePlan(plan, local, { pool, root, store, reporter: rep, quirks }),
       );
       bytesSent = result.bytesSent;

@@ -41,6 +41,7 @@ class Run {
   private bytesSent = 0;
   private readonly warned = new Set<string>();
   private readonly planned: Set<string>;
+  private deletesMarked = false;
 
   constructor(
     private readonly plan: Plan,
@@ -56,7 +57,7 @@ class Run {
     const { store } = this.ctx;
     await store.beginRun(this.plan);
     try {
-      await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root), true);
+      await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
       const stale = this.removeStaleTemps();
       await this.createDirsAndUpload();
       await stale;
@@ -163,7 +164,9 @@ class Run {
   private async commit(): Promise<void> {
     const staged = this.plan.uploads.filter((u) => u.temp);
     if (staged.length === 0) return;
-    await this.ctx.store.beginCommit(staged);
+    // One checkpoint for the commit and the deletes after it (a save costs several round trips).
+    await this.ctx.store.beginCommit(staged, this.plan.deletes);
+    this.deletesMarked = true;
     for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
     await forEachLimit(staged, this.ctx.pool.size, async (item) => {
       await this.ctx.pool.run(`rename ${item.temp} to ${item.file.path}`, async (c) =>
@@ -190,7 +193,7 @@ class Run {
     const files = this.plan.deletes.filter(notSwapped);
     const dirs = this.plan.rmdirs.filter(notSwapped);
     if (files.length + dirs.length === 0) return [];
-    await this.ctx.store.beginDeletes(files);
+    if (!this.deletesMarked) await this.ctx.store.beginDeletes(files);
     await this.deleteFiles(files);
     return this.removeDirs(dirs);
   }

@@ -24,17 +24,20 @@ const REFRESH_MS = 30_000;
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
-  o: { staleLockMs: number },
+  o: { staleLockMs: number; knownDirs?: Set<string> },
   rep: Reporter,
   body: () => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
   const me: Holder = { holder: describeHolder(), host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), refreshedAt: '' };
   await pool.run(`lock ${lockPath}`, async (c) => {
-    await makeDirs(c, parentOf(lockPath) || '/');
-    // Some servers (ftp-srv) answer MKD of an existing folder with success: a holder file already there means taken.
-    const made = await tryMkd(c, lockPath);
-    const existing = await readHolder(c, holderPath);
+    await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
+    // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
+    // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
+    const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+    if (first.code >= 400 && first.code < 500) throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
+    const made = first.code < 300;
+    const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
     if (!made || existing) {
       const other = existing;
       const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
@@ -61,8 +64,8 @@ export async function withLock<T>(
     clearInterval(timer);
     await pool
       .run(`unlock ${lockPath}`, async (c) => {
-        await deleteFile(c, holderPath);
-        await c.rmd(lockPath);
+        const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+        if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
       }, true)
       .catch((err: unknown) => rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`));
   }

@@ -11,6 +11,8 @@ export interface ServerQuirks {
   noResume?: boolean;
   /** RNTO over an existing file refused (IIS, some others): delete first. */
   deleteBeforeRename?: boolean;
+  /** Absolute folders seen to exist during this run (saves repeated CWD checks). */
+  knownDirs?: Set<string>;
 }
 
 export type Warn = (message: string) => void;
@@ -29,13 +31,16 @@ export async function makeDir(client: FtpClient, abs: string): Promise<void> {
   }
 }
 
-/** Creates a folder and any missing parents (mkdir -p). */
-export async function makeDirs(client: FtpClient, abs: string): Promise<void> {
-  if (abs === '/' || (await dirExists(client, abs))) return;
-  const parts = abs.split('/').filter(Boolean);
-  for (let i = 1; i <= parts.length; i++) {
-    await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+/** Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run. */
+export async function makeDirs(client: FtpClient, abs: string, known?: Set<string>): Promise<void> {
+  if (abs === '/' || known?.has(abs)) return;
+  if (!(await dirExists(client, abs))) {
+    const parts = abs.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+    }
   }
+  known?.add(abs);
 }
 
 export async function dirExists(client: FtpClient, abs: string): Promise<boolean> {

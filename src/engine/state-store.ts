@@ -133,7 +133,7 @@ export class StateStore {
    * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
    * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
    */
-  async beginCommit(items: UploadItem[]): Promise<void> {
+  async beginCommit(items: UploadItem[], deletes: string[]): Promise<void> {
     const temps = this.state.pending?.temps ?? {};
     for (const u of items) {
       const t = temps[u.temp as string];
@@ -141,7 +141,7 @@ export class StateStore {
       delete this.state.files[u.file.path];
       this.uncertain.add(u.file.path);
     }
-    await this.save();
+    await this.beginDeletes(deletes);
   }
 
   /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
@@ -204,7 +204,7 @@ export class StateStore {
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';
     await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {
-      if (!this.dirMade) await makeDirs(c, dir);
+      if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
       this.dirMade = true;
       await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
     }, true);
