@@ -85,7 +85,9 @@ export class CliOutput {
     const now = Date.now();
     if (now - this.lastPlain < 2000 && p.filesDone < p.filesTotal) return;
     this.lastPlain = now;
-    this.err.write(`${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`);
+    this.err.write(
+      `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`,
+    );
   }
 
   private rate(p: Progress): number {

@@ -2,7 +2,14 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CliOutput } from './cli-output.js';
-import { ConfigError, deploy, exitCodeOf, formatPlan, formatSummary, type DeployOptions } from './engine/index.js';
+import {
+  ConfigError,
+  deploy,
+  exitCodeOf,
+  formatPlan,
+  formatSummary,
+  type DeployOptions,
+} from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
 
 interface DeployFlags {
@@ -42,7 +49,10 @@ function addDeployOptions(cmd: Command): Command {
     .option('--state <path>', 'state file on the server, absolute or relative to the folder')
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
     .option('--verify', 'check every deployed file is on the server with its size; upload again what drifted')
-    .option('--no-atomic', 'write changed files in place (no temp + rename): faster, visitors may see torn files')
+    .option(
+      '--no-atomic',
+      'write changed files in place (no temp + rename): faster, visitors may see torn files',
+    )
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
@@ -66,9 +76,9 @@ export async function main(argv: string[]): Promise<number> {
   addDeployOptions(program.command('deploy').description('deploy a folder'))
     .addOption(new Option('--dry-run', 'plan only: change nothing'))
     .action(async (l: string, u: string, f: DeployFlags) => run(false, l, u, f));
-  addDeployOptions(program.command('plan').description('show what deploy would do (same as deploy --dry-run)')).action(
-    async (l: string, u: string, f: DeployFlags) => run(true, l, u, f),
-  );
+  addDeployOptions(
+    program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
+  ).action(async (l: string, u: string, f: DeployFlags) => run(true, l, u, f));
   program
     .command('demo')
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
@@ -102,11 +112,19 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
   }
 }
 
-async function buildOptions(localDir: string, url: string, f: DeployFlags, out: CliOutput, secrets: string[]): Promise<DeployOptions> {
+async function buildOptions(
+  localDir: string,
+  url: string,
+  f: DeployFlags,
+  out: CliOutput,
+  secrets: string[],
+): Promise<DeployOptions> {
   const target = parseTarget(url);
   if (target.password) {
     secrets.push(target.password);
-    out.warn(`the URL ${redactUrl(url)} holds a password; prefer FTPSHIP_PASSWORD or --password-stdin (URLs end up in shell history and logs)`);
+    out.warn(
+      `the URL ${redactUrl(url)} holds a password; prefer FTPSHIP_PASSWORD or --password-stdin (URLs end up in shell history and logs)`,
+    );
   }
   const password = f.passwordStdin ? await readStdin() : (process.env.FTPSHIP_PASSWORD ?? target.password);
   if (password) secrets.push(password);
@@ -115,10 +133,13 @@ async function buildOptions(localDir: string, url: string, f: DeployFlags, out: 
     try {
       ca = fs.readFileSync(f.ca);
     } catch (err) {
-      throw new ConfigError(`cannot read the CA file ${JSON.stringify(f.ca)}: ${(err as Error).message}; give a PEM certificate file`);
+      throw new ConfigError(
+        `cannot read the CA file ${JSON.stringify(f.ca)}: ${(err as Error).message}; give a PEM certificate file`,
+      );
     }
   }
-  if (f.insecure && target.secure) out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  if (f.insecure && target.secure)
+    out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
   return {
     localDir,
     host: target.host,
@@ -154,10 +175,13 @@ function num(flag: string, value: string | undefined): number | undefined {
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new ConfigError('--password-stdin needs the password piped in, e.g. echo "$PW" | ftpship deploy …');
+  if (process.stdin.isTTY)
+    throw new ConfigError('--password-stdin needs the password piped in, e.g. echo "$PW" | ftpship deploy …');
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!text) throw new ConfigError('--password-stdin read an empty password; pipe the password in');
   return text;
 }
@@ -166,7 +190,10 @@ async function readStdin(): Promise<string> {
 function packageVersion(): string {
   for (const up of ['../../package.json', '../package.json']) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'ftpship' && pkg.version) return pkg.version;
     } catch {
       // try the next place

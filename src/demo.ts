@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedServer } from './embedded-server.js';
 import { deploy, formatPlan, formatSummary, type DeployOptions } from './engine/index.js';
 
-export async function runDemo(print: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function runDemo(
+  print: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<number> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpship-demo-'));
   const local = path.join(work, 'site');
   const serverRoot = path.join(work, 'server');
@@ -17,7 +19,9 @@ export async function runDemo(print: (line: string) => void = (l) => process.std
   fs.cpSync(findExampleSite(), local, { recursive: true });
   const server = await startEmbeddedServer({ root: serverRoot });
   try {
-    print(`embedded FTP server on ftp://${server.user}@${server.host}:${server.port}/ (files in ${serverRoot})`);
+    print(
+      `embedded FTP server on ftp://${server.user}@${server.host}:${server.port}/ (files in ${serverRoot})`,
+    );
     const options: DeployOptions = {
       localDir: local,
       host: server.host,
@@ -60,7 +64,9 @@ function findExampleSite(): string {
 
 function listTree(root: string, rel = ''): string[] {
   const out: string[] = [];
-  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of fs
+    .readdirSync(path.join(root, rel), { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(`${r}/`, ...listTree(root, r));
     else out.push(`${r} (${fs.statSync(path.join(root, r)).size} B)`);

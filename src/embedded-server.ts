@@ -51,7 +51,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     const loaded = (await import('ftp-srv')) as unknown as FtpSrvModule & { default?: FtpSrvModule };
     mod = loaded.FtpSrv ? loaded : (loaded.default as FtpSrvModule);
   } catch {
-    throw new Error('the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout');
+    throw new Error(
+      'the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout',
+    );
   }
   const user = options.user ?? 'demo';
   const password = options.password ?? 'demo-password';
@@ -68,7 +70,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   const ResumableFs = resumableFileSystem(mod, options);
   server.on('login', ({ connection, username, password: pass }, resolve, reject) => {
-    if (username === user && pass === password) resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: '/' }) });
+    if (username === user && pass === password)
+      resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: '/' }) });
     else reject(new Error('Login incorrect'));
   });
   server.on('client-error', () => {});
@@ -104,10 +107,13 @@ function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions):
       return { stream, clientPath } as unknown as WriteResult;
     }
 
+    // eslint-disable-next-line @typescript-eslint/promise-function-async -- ftp-srv expects its own (bluebird) promise back
     override rename(from: string, to: string): ReturnType<typeof mod.FileSystem.prototype.rename> {
       const self = this as unknown as { _resolvePath(p: string): { fsPath: string } };
       if (options.refuseRenameOver && fs.existsSync(self._resolvePath(to).fsPath)) {
-        return Promise.reject(new Error('Cannot rename: destination exists')) as ReturnType<typeof mod.FileSystem.prototype.rename>;
+        return Promise.reject(new Error('Cannot rename: destination exists')) as ReturnType<
+          typeof mod.FileSystem.prototype.rename
+        >;
       }
       return super.rename(from, to);
     }

@@ -12,26 +12,39 @@ export interface Target {
   remoteDir: string;
 }
 
-const SCHEMES: Record<string, Target['secure']> = { 'ftp:': false, 'ftpes:': 'explicit', 'ftps:': 'implicit' };
+const SCHEMES: Record<string, Target['secure']> = {
+  'ftp:': false,
+  'ftpes:': 'explicit',
+  'ftps:': 'implicit',
+};
 
 export function parseTarget(text: string): Target {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`malformed URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftpes://user@ftp.example.com/public_html`);
+    throw new ConfigError(
+      `malformed URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftpes://user@ftp.example.com/public_html`,
+    );
   }
   const secure = SCHEMES[url.protocol];
   if (secure === undefined) {
-    throw new ConfigError(`unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`);
+    throw new ConfigError(
+      `unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`,
+    );
   }
-  if (!url.hostname) throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`);
+  if (!url.hostname)
+    throw new ConfigError(
+      `no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`,
+    );
   const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
   // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
   const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
   let remoteDir: string;
   try {
-    remoteDir = rawPath.startsWith('//') ? decodeURIComponent(rawPath.slice(1)) : decodeURIComponent(rawPath.replace(/^\//, ''));
+    remoteDir = rawPath.startsWith('//')
+      ? decodeURIComponent(rawPath.slice(1))
+      : decodeURIComponent(rawPath.replace(/^\//, ''));
   } catch {
     throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
   }

@@ -30,13 +30,18 @@ function url(dir: string, userinfo = srv.user): string {
 }
 
 /** Runs the CLI in an empty working folder with FTPSHIP_PASSWORD set; checks the folder stays empty. */
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<SpawnResult & { cwdAfter: string[] }> {
+async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<SpawnResult & { cwdAfter: string[] }> {
   const cwd = tmpDir('ftpship-cwd-');
   const r = await spawnCli(args, { cwd, env: { FTPSHIP_PASSWORD: srv.password, HOME: cwd, ...env } });
   return { ...r, cwdAfter: fs.readdirSync(cwd) };
 }
 
-function site(files: Record<string, string> = { 'index.html': '<h1>hi</h1>', 'css/site.css': 'body{}', 'a/b/c.txt': 'c' }): string {
+function site(
+  files: Record<string, string> = { 'index.html': '<h1>hi</h1>', 'css/site.css': 'body{}', 'a/b/c.txt': 'c' },
+): string {
   const local = tmpDir();
   writeTree(local, files);
   return local;
@@ -53,8 +58,10 @@ describe('item 6: output', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^\d+\/3 files, .* of .*, .*\/s$/m);
     expect(r.stderr).toMatch(/^3\/3 files/m);
-    expect(r.stderr).toMatch(/^deployed: did upload 3, replace 0, delete 0, mkdir 3, rmdir 0; 0 unchanged; .* sent in [\d.]+ s$/m);
-    expect(r.stderr).not.toMatch(/\x1b\[|\r/); // no terminal control sequences in a pipe
+    expect(r.stderr).toMatch(
+      /^deployed: did upload 3, replace 0, delete 0, mkdir 3, rmdir 0; 0 unchanged; .* sent in [\d.]+ s$/m,
+    );
+    expect(r.stderr.includes('\u001b[') || r.stderr.includes('\r')).toBe(false); // no terminal control sequences in a pipe
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
     expect(r.cwdAfter).toEqual([]);
   });
@@ -109,10 +116,21 @@ describe('item 6: output', () => {
   });
 
   it('on a TTY: a live line with files, bytes, rate and ETA (cli-progress), redrawn in place', async () => {
-    const err = Object.assign(new PassThrough(), { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const err = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 100,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+    });
     let written = '';
     err.on('data', (c: Buffer) => (written += c.toString()));
-    const out = new CliOutput({ quiet: false, verbose: false, secrets: [], stderr: err as unknown as NodeJS.WriteStream });
+    const out = new CliOutput({
+      quiet: false,
+      verbose: false,
+      secrets: [],
+      stderr: err as unknown as NodeJS.WriteStream,
+    });
     const rep = out.reporter();
     rep.progress?.({ filesDone: 1, filesTotal: 4, bytesDone: 2048, bytesTotal: 8192 });
     rep.progress?.({ filesDone: 2, filesTotal: 4, bytesDone: 4096, bytesTotal: 8192 });
@@ -130,7 +148,10 @@ describe('item 6: output', () => {
     for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `file ${i}`.repeat(100);
     const local = site(files);
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
-    const r = await spawnCli(['-qec', cmd, '/dev/null'], { command: ['/usr/bin/script'], env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120' } });
+    const r = await spawnCli(['-qec', cmd, '/dev/null'], {
+      command: ['/usr/bin/script'],
+      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\d+\/30 files \| .* \| ETA /);
     expect(r.stdout).toMatch(/deployed: did upload 30/);
@@ -147,7 +168,10 @@ describe('items 3-5 through the CLI', () => {
     writeTree(local, { 'new/dir/x.txt': 'x' });
     const server = snapshot(srv.root);
     const localBefore = snapshot(local);
-    for (const args of [['plan', local, url(dir)], ['deploy', '--dry-run', local, url(dir)]]) {
+    for (const args of [
+      ['plan', local, url(dir)],
+      ['deploy', '--dry-run', local, url(dir)],
+    ]) {
       const r = await cli([...args, '--verbose']);
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^plan: would upload 1, replace 1, delete 1, mkdir 2, rmdir 2;/m);
@@ -168,7 +192,9 @@ describe('items 3-5 through the CLI', () => {
     const r = await cli(['deploy', local, url(dir), '--max-delete', '1']);
     expect(r.code).toBe(3);
     expect(lines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toMatch(/^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./);
+    expect(r.stderr).toMatch(
+      /^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./,
+    );
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
     const nd = await cli(['deploy', local, url(dir), '--no-delete', '--json']);
     expect(nd.code).toBe(0);
@@ -193,14 +219,26 @@ describe('items 3-5 through the CLI', () => {
     expect(r.stderr).toContain(state);
     expect(r.stderr).toContain('--reset-state');
     expect(snapshot(srv.root)).toEqual(before);
-    const reset = await cli(['deploy', local, url(`${name}/www`), '--state', state, '--reset-state', '--json']);
+    const reset = await cli([
+      'deploy',
+      local,
+      url(`${name}/www`),
+      '--state',
+      state,
+      '--reset-state',
+      '--json',
+    ]);
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout)).toMatchObject({ counts: { upload: 3 } });
   });
 });
 
 describe('item 8: bad input gives one line naming the value and what to try, the right exit code, no writes', () => {
-  async function expectOneLine(r: Awaited<ReturnType<typeof cli>>, code: number, ...mentions: RegExp[]): Promise<void> {
+  async function expectOneLine(
+    r: Awaited<ReturnType<typeof cli>>,
+    code: number,
+    ...mentions: RegExp[]
+  ): Promise<void> {
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code });
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^ftpship: error: /);
@@ -224,8 +262,18 @@ describe('item 8: bad input gives one line naming the value and what to try, the
 
   it('a malformed URL, an unknown scheme, a URL without host: exit 2', async () => {
     const local = site();
-    await expectOneLine(await cli(['deploy', local, 'not a url']), 2, /malformed URL "not a url"/, /expected e\.g\. ftpes:\/\//);
-    await expectOneLine(await cli(['deploy', local, 'sftp://u@example.com/site']), 2, /unknown scheme "sftp"/, /use ftp:\/\/, ftpes:\/\//);
+    await expectOneLine(
+      await cli(['deploy', local, 'not a url']),
+      2,
+      /malformed URL "not a url"/,
+      /expected e\.g\. ftpes:\/\//,
+    );
+    await expectOneLine(
+      await cli(['deploy', local, 'sftp://u@example.com/site']),
+      2,
+      /unknown scheme "sftp"/,
+      /use ftp:\/\/, ftpes:\/\//,
+    );
     await expectOneLine(await cli(['deploy', local, `ftp://u@127.0.0.1:99999/x`]), 2, /127\.0\.0\.1:99999/);
   });
 
@@ -237,7 +285,9 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     });
     await new Promise<void>((r) => watch.listen(0, '127.0.0.1', r));
     const port = (watch.address() as net.AddressInfo).port;
-    const r = await cli(['deploy', site(), `ftp://deploy@127.0.0.1:${port}/x`], { FTPSHIP_PASSWORD: undefined });
+    const r = await cli(['deploy', site(), `ftp://deploy@127.0.0.1:${port}/x`], {
+      FTPSHIP_PASSWORD: undefined,
+    });
     watch.close();
     await expectOneLine(r, 2, /no password for user "deploy"/, /FTPSHIP_PASSWORD or --password-stdin/);
     expect(connections).toBe(0);
@@ -246,7 +296,12 @@ describe('item 8: bad input gives one line naming the value and what to try, the
   it('a wrong password: exit 2, names the user and server, never the password', async () => {
     const before = snapshot(srv.root);
     const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'Wr0ng-Pa55word' });
-    await expectOneLine(r, 2, new RegExp(`login to 127\\.0\\.0\\.1:${srv.port} as "demo" failed: 530`), /check the user and password/);
+    await expectOneLine(
+      r,
+      2,
+      new RegExp(`login to 127\\.0\\.0\\.1:${srv.port} as "demo" failed: 530`),
+      /check the user and password/,
+    );
     expect(r.stderr).not.toContain('Wr0ng-Pa55word');
     expect(snapshot(srv.root)).toEqual(before);
   });
@@ -256,7 +311,12 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const closedPort = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await expectOneLine(await cli(['deploy', site(), `ftp://u@127.0.0.1:${closedPort}/x`]), 1, new RegExp(`127\\.0\\.0\\.1:${closedPort}: connection refused`), /check the host and port/);
+    await expectOneLine(
+      await cli(['deploy', site(), `ftp://u@127.0.0.1:${closedPort}/x`]),
+      1,
+      new RegExp(`127\\.0\\.0\\.1:${closedPort}: connection refused`),
+      /check the host and port/,
+    );
 
     const sockets: net.Socket[] = [];
     const blackhole = net.createServer((s) => sockets.push(s)); // accepts, never speaks
@@ -289,8 +349,16 @@ describe('item 8: bad input gives one line naming the value and what to try, the
   });
 
   it('bad option values: exit 2', async () => {
-    await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', 'lots']), 2, /--parallel "lots" is not a whole number/);
-    await expectOneLine(await cli(['deploy', site(), url('x'), '--parallel', '0']), 2, /invalid parallel 0; use a whole number from 1 to 64/);
+    await expectOneLine(
+      await cli(['deploy', site(), url('x'), '--parallel', 'lots']),
+      2,
+      /--parallel "lots" is not a whole number/,
+    );
+    await expectOneLine(
+      await cli(['deploy', site(), url('x'), '--parallel', '0']),
+      2,
+      /invalid parallel 0; use a whole number from 1 to 64/,
+    );
   });
 });
 
@@ -305,7 +373,9 @@ describe('item 9: the password never shows', () => {
       const runs = [
         await cli(['deploy', local, target, '--verbose', '--json'], { FTPSHIP_PASSWORD: SECRET }),
         await cli(['plan', local, target, '--verbose', '--json'], { FTPSHIP_PASSWORD: SECRET }),
-        await cli(['deploy', local, `ftp://${user}@127.0.0.1:1/www`, '--verbose'], { FTPSHIP_PASSWORD: SECRET }),
+        await cli(['deploy', local, `ftp://${user}@127.0.0.1:1/www`, '--verbose'], {
+          FTPSHIP_PASSWORD: SECRET,
+        }),
         await cli(['deploy', local, `${target}/x`, '--verbose'], { FTPSHIP_PASSWORD: `${SECRET}-wrong` }),
         await spawnCli(['deploy', local, target, '--verbose', '--password-stdin'], { input: `${SECRET}\n` }),
       ];
@@ -324,14 +394,24 @@ describe('item 9: the password never shows', () => {
   it('a password in the URL works, warns, and is masked everywhere', async () => {
     const local = site();
     const dir = uniqueName();
-    const r = await cli(['deploy', local, url(dir, `${srv.user}:${encodeURIComponent(srv.password)}`), '--verbose', '--json'], { FTPSHIP_PASSWORD: undefined });
+    const r = await cli(
+      ['deploy', local, url(dir, `${srv.user}:${encodeURIComponent(srv.password)}`), '--verbose', '--json'],
+      { FTPSHIP_PASSWORD: undefined },
+    );
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^warning: the URL ftp:\/\/demo:\*\*\*@127\.0\.0\.1:\d+\/t-\w+ holds a password; prefer FTPSHIP_PASSWORD or --password-stdin/m);
+    expect(r.stderr).toMatch(
+      /^warning: the URL ftp:\/\/demo:\*\*\*@127\.0\.0\.1:\d+\/t-\w+ holds a password; prefer FTPSHIP_PASSWORD or --password-stdin/m,
+    );
     expect(r.stdout + r.stderr).not.toContain(srv.password);
-    expect(JSON.parse(r.stdout)).toMatchObject({ target: `ftp://demo@127.0.0.1:${srv.port}/${dir}`, counts: { upload: 3 } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      target: `ftp://demo@127.0.0.1:${srv.port}/${dir}`,
+      counts: { upload: 3 },
+    });
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
     // A malformed URL holding a password is masked in the error too.
-    const bad = await cli(['deploy', local, `ftp://demo:${srv.password}@127.0.0.1:99999/x`], { FTPSHIP_PASSWORD: undefined });
+    const bad = await cli(['deploy', local, `ftp://demo:${srv.password}@127.0.0.1:99999/x`], {
+      FTPSHIP_PASSWORD: undefined,
+    });
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toContain(srv.password);
   });
@@ -343,9 +423,17 @@ describe('item 9: passwords typed raw into the URL', () => {
     const custom = await embeddedWith('deploy', secret);
     try {
       const local = site();
-      const r = await cli(['deploy', local, `ftp://deploy:${secret}@127.0.0.1:${custom.port}/www`, '--verbose', '--json'], { FTPSHIP_PASSWORD: undefined });
+      const r = await cli(
+        ['deploy', local, `ftp://deploy:${secret}@127.0.0.1:${custom.port}/www`, '--verbose', '--json'],
+        { FTPSHIP_PASSWORD: undefined },
+      );
       expect(r.code).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`^warning: the URL ftp://deploy:\\*\\*\\*@127\\.0\\.0\\.1:${custom.port}/www holds a password`, 'm'));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^warning: the URL ftp://deploy:\\*\\*\\*@127\\.0\\.0\\.1:${custom.port}/www holds a password`,
+          'm',
+        ),
+      );
       for (const piece of ['p@ss', 'ss:W0rd', 'W0rd-xyz']) expect(r.stdout + r.stderr).not.toContain(piece);
       expect(readTree(path.join(custom.root, 'www'), [STATE])).toEqual(readTree(local));
     } finally {
@@ -354,7 +442,9 @@ describe('item 9: passwords typed raw into the URL', () => {
   });
 
   it('a URL made malformed by a raw / in the password is masked in the error', async () => {
-    const r = await cli(['deploy', site(), 'ftp://deploy:pa/ss-W0rd@127.0.0.1:2121/www'], { FTPSHIP_PASSWORD: undefined });
+    const r = await cli(['deploy', site(), 'ftp://deploy:pa/ss-W0rd@127.0.0.1:2121/www'], {
+      FTPSHIP_PASSWORD: undefined,
+    });
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/malformed URL "ftp:\/\/deploy:\*\*\*@127\.0\.0\.1:2121\/www"/);
@@ -368,12 +458,27 @@ describe('item 10: the demo', () => {
     expect(r.code).toBe(0);
     const out = r.stderr;
     expect(out).toMatch(/embedded FTP server on ftp:\/\/demo@127\.0\.0\.1:\d+\//);
-    expect(out).toMatch(/1\. plan of the first deploy:\n(?: {2}(?:mkdir|upload) .*\n)+ {2}= plan: would upload 7, .*mkdir 4, rmdir 0; 0 unchanged; 966 B to send \(planned in [\d.]+ s\)$/m);
-    expect(out).toMatch(/2\. deployed: did upload 7, replace 0, delete 0, mkdir 4, rmdir 0; 0 unchanged; 966 B sent/);
-    expect(out).toMatch(/3\. changed about\.html and added blog\/second-post\.html; the plan now:\n {2}upload {2}blog\/second-post\.html .*\n {2}replace about\.html .*\n {2}= plan: would upload 1, replace 1, delete 0, mkdir 0, rmdir 0; 6 unchanged/);
+    expect(out).toMatch(
+      /1\. plan of the first deploy:\n(?: {2}(?:mkdir|upload) .*\n)+ {2}= plan: would upload 7, .*mkdir 4, rmdir 0; 0 unchanged; 966 B to send \(planned in [\d.]+ s\)$/m,
+    );
+    expect(out).toMatch(
+      /2\. deployed: did upload 7, replace 0, delete 0, mkdir 4, rmdir 0; 0 unchanged; 966 B sent/,
+    );
+    expect(out).toMatch(
+      /3\. changed about\.html and added blog\/second-post\.html; the plan now:\n {2}upload {2}blog\/second-post\.html .*\n {2}replace about\.html .*\n {2}= plan: would upload 1, replace 1, delete 0, mkdir 0, rmdir 0; 6 unchanged/,
+    );
     expect(out).toMatch(/4\. deployed: did upload 1, replace 1/);
     expect(out).toMatch(/5\. the server now holds:\n(?: {2}.*\n)*? {2}blog\/second-post\.html \(\d+ B\)/);
-    for (const f of ['.htaccess', 'about.html', 'index.html', 'css/style.css', 'img/logo.svg', 'js/app.js', 'blog/first-post.html']) expect(out).toContain(`  ${f} (`);
+    for (const f of [
+      '.htaccess',
+      'about.html',
+      'index.html',
+      'css/style.css',
+      'img/logo.svg',
+      'js/app.js',
+      'blog/first-post.html',
+    ])
+      expect(out).toContain(`  ${f} (`);
     expect(r.ms).toBeLessThan(15_000);
   });
 });

@@ -23,7 +23,16 @@ afterAll(async () => {
 const STATE = '.ftpship-state.json';
 
 function opts(localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
-  return { localDir, host: srv.host, port: srv.port, user: srv.user, password: srv.password, remoteDir, retryDelayMs: 10, ...extra };
+  return {
+    localDir,
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    remoteDir,
+    retryDelayMs: 10,
+    ...extra,
+  };
 }
 
 /** A reporter that records the protocol log and warnings. */
@@ -66,7 +75,11 @@ describe('item 1: first deploy mirrors exactly; a rerun changes nothing', () => 
     expect(r1.bytes.sent).toBe(r1.bytes.planned);
 
     const statePath = path.join(remote(dir), STATE);
-    const before = { text: fs.readFileSync(statePath, 'utf8'), mtime: fs.statSync(statePath).mtimeMs, tree: snapshot(remote(dir)) };
+    const before = {
+      text: fs.readFileSync(statePath, 'utf8'),
+      mtime: fs.statSync(statePath).mtimeMs,
+      tree: snapshot(remote(dir)),
+    };
     await new Promise((r) => setTimeout(r, 20));
     const rec2 = recorder();
     const r2 = await deploy(opts(local, dir), rec2);
@@ -75,7 +88,8 @@ describe('item 1: first deploy mirrors exactly; a rerun changes nothing', () => 
     expect(fs.readFileSync(statePath, 'utf8')).toBe(before.text);
     expect(fs.statSync(statePath).mtimeMs).toBe(before.mtime);
     expect(snapshot(remote(dir))).toEqual(before.tree);
-    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec2.log, verb)).toEqual([]);
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR'])
+      expect(sent(rec2.log, verb)).toEqual([]);
   });
 });
 
@@ -117,18 +131,28 @@ describe('item 2: change detection by content hash', () => {
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     expect(readDirs(remote(dir))).toEqual(readDirs(local));
     expect(fs.readFileSync(path.join(remote(dir), 'blog-post.html'), 'utf8')).toBe('post');
-    const byAction = (a: string): string[] => r.files.filter((f) => f.action === a).map((f) => f.path).sort();
+    const byAction = (a: string): string[] =>
+      r.files
+        .filter((f) => f.action === a)
+        .map((f) => f.path)
+        .sort();
     expect(byAction('replace')).toEqual(['hash#1.txt', 'same.txt', 'swap2']);
     expect(byAction('upload')).toEqual(['empty2.txt', 'n1/n2/n3/new.txt', 'swap1/inner.txt']);
     // swap1 (a file that became a folder) is deleted before its folder is made: the report lists it.
-    expect(byAction('delete')).toEqual(['blog/index.html', 'gone/deeper/more.txt', 'gone/only.txt', 'old.txt', 'swap1', 'swap2/x.txt'].sort());
+    expect(byAction('delete')).toEqual(
+      ['blog/index.html', 'gone/deeper/more.txt', 'gone/only.txt', 'old.txt', 'swap1', 'swap2/x.txt'].sort(),
+    );
     expect(byAction('rmdir')).toEqual(['blog', 'gone', 'gone/deeper', 'swap2']);
     expect(byAction('mkdir')).toEqual(['n1', 'n1/n2', 'n1/n2/n3', 'swap1']);
     expect(r.counts.unchanged).toBe(6); // empty.txt .htaccess 'sp ace/na me.txt' ünï/… pct%20.txt blog-post.html
     // The state lists exactly the local files with their hashes (G4), and nothing else.
-    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as { files: Record<string, { sha256: string }>; pending?: unknown };
+    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+      pending?: unknown;
+    };
     expect(Object.keys(state.files).sort()).toEqual(Object.keys(readTree(local)).sort());
-    for (const [p, f] of Object.entries(state.files)) expect(f.sha256).toBe(sha256(fs.readFileSync(path.join(local, p))));
+    for (const [p, f] of Object.entries(state.files))
+      expect(f.sha256).toBe(sha256(fs.readFileSync(path.join(local, p))));
     expect(state.pending).toBeUndefined();
     // And a rerun is a no-op.
     const again = await deploy(opts(local, dir));
@@ -143,7 +167,11 @@ describe('item 2: change detection by content hash', () => {
     fs.rmSync(path.join(local, 'blog'), { recursive: true });
     const r = await deploy(opts(local, dir));
     expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual(['delete blog/a.html', 'rmdir blog']);
-    expect(readTree(remote(dir), [STATE])).toEqual({ 'blog-post.html': sha256('p'), 'blog2/b.html': sha256('b'), 'blog.html': sha256('c') });
+    expect(readTree(remote(dir), [STATE])).toEqual({
+      'blog-post.html': sha256('p'),
+      'blog2/b.html': sha256('b'),
+      'blog.html': sha256('c'),
+    });
   });
 });
 
@@ -163,7 +191,13 @@ describe('item 2: unicode normalisation', () => {
 describe('item 3: orphans', () => {
   it('deletes only what ftpship deployed: remote-only files survive, --keep matches survive, the state survives', async () => {
     const local = tmpDir();
-    writeTree(local, { 'index.html': 'i', 'a.txt': 'a', '.env': 'SECRET=1', 'uploads/u1.jpg': 'u1', 'sub/x.txt': 'x' });
+    writeTree(local, {
+      'index.html': 'i',
+      'a.txt': 'a',
+      '.env': 'SECRET=1',
+      'uploads/u1.jpg': 'u1',
+      'sub/x.txt': 'x',
+    });
     const dir = `/${uniqueName()}`;
     await deploy(opts(local, dir, { keep: ['.env', 'uploads/'] }));
     // Files that only exist on the server: never ours.
@@ -173,10 +207,29 @@ describe('item 3: orphans', () => {
     fs.rmSync(path.join(local, 'uploads'), { recursive: true });
     const rec = recorder();
     const r = await deploy(opts(local, dir, { keep: ['.env', 'uploads/'] }), rec);
-    expect(sent(rec.log, 'DELE').filter((p) => !p.includes(STATE)).sort()).toEqual([`${dir}/a.txt`, `${dir}/sub/x.txt`]);
-    expect(r.files.filter((f) => f.action === 'delete').map((f) => f.path).sort()).toEqual(['a.txt', 'sub/x.txt']);
+    expect(
+      sent(rec.log, 'DELE')
+        .filter((p) => !p.includes(STATE))
+        .sort(),
+    ).toEqual([`${dir}/a.txt`, `${dir}/sub/x.txt`]);
+    expect(
+      r.files
+        .filter((f) => f.action === 'delete')
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(['a.txt', 'sub/x.txt']);
     const tree = readTree(remote(dir));
-    expect(Object.keys(tree).sort()).toEqual(['.env', STATE, 'index.html', 'remote-only.txt', 'sub/remote-only.txt', 'uploads/u1.jpg', 'uploads/user.jpg'].sort());
+    expect(Object.keys(tree).sort()).toEqual(
+      [
+        '.env',
+        STATE,
+        'index.html',
+        'remote-only.txt',
+        'sub/remote-only.txt',
+        'uploads/u1.jpg',
+        'uploads/user.jpg',
+      ].sort(),
+    );
     // sub/ held a remote-only file: it stays, with a warning, and the deploy still succeeds.
     expect(rec.warnings.join('\n')).toMatch(/kept folder sub/);
     expect(r.kept.sort()).toEqual(['.env', 'uploads', 'uploads/u1.jpg']);
@@ -222,7 +275,9 @@ describe('item 3: orphans', () => {
     writeTree(local, { 'new.txt': 'n', 'c.txt': 'C' });
     const before = snapshot(remote(dir));
     const rec = recorder();
-    const err = (await deploy(opts(local, dir, { maxDelete: 1 }), rec).catch((e: unknown) => e)) as Error & { exitCode: number };
+    const err = (await deploy(opts(local, dir, { maxDelete: 1 }), rec).catch((e: unknown) => e)) as Error & {
+      exitCode: number;
+    };
     expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/deletes 2 files, more than --max-delete 1/);
     expect(snapshot(remote(dir))).toEqual(before);
@@ -246,11 +301,20 @@ describe('item 4: state', () => {
     expect(sent(rec.log, 'RNTO').filter((p) => p === stateAbs).length).toBeGreaterThanOrEqual(1);
     // The final state write comes after every upload.
     const lastRnto = rec.log.lastIndexOf(`> RNTO ${stateAbs}`);
-    const lastUpload = Math.max(rec.log.indexOf(`> STOR ${dir}/a.txt`), rec.log.indexOf(`> STOR ${dir}/b/c.txt`));
+    const lastUpload = Math.max(
+      rec.log.indexOf(`> STOR ${dir}/a.txt`),
+      rec.log.indexOf(`> STOR ${dir}/b/c.txt`),
+    );
     expect(lastRnto).toBeGreaterThan(lastUpload);
     expect(fs.existsSync(path.join(remote(dir), `${STATE}.tmp`))).toBe(false);
-    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as { files: Record<string, unknown>; dirs: string[] };
-    expect(state.files).toEqual({ 'a.txt': { size: 1, sha256: sha256('a') }, 'b/c.txt': { size: 1, sha256: sha256('c') } });
+    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+      dirs: string[];
+    };
+    expect(state.files).toEqual({
+      'a.txt': { size: 1, sha256: sha256('a') },
+      'b/c.txt': { size: 1, sha256: sha256('c') },
+    });
     expect(state.dirs).toEqual(['b']);
   });
 
@@ -278,7 +342,9 @@ describe('item 4: state', () => {
     fs.writeFileSync(path.join(local, 'b.txt'), 'B');
     const before = snapshot(remote(dir));
     const rec = recorder();
-    const err = (await deploy(opts(local, dir), rec).catch((e: unknown) => e)) as Error & { exitCode: number };
+    const err = (await deploy(opts(local, dir), rec).catch((e: unknown) => e)) as Error & {
+      exitCode: number;
+    };
     expect(err.exitCode).toBe(1);
     expect(err.message).toContain(`${dir}/${STATE}`);
     expect(err.message).toContain('--reset-state');
@@ -293,25 +359,50 @@ describe('item 4: state', () => {
 
   it('reads FTP-Deploy-Action state: switching tools re-uploads only what changed', async () => {
     const local = tmpDir();
-    writeTree(local, { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change', 'gone.txt': 'bye' });
+    writeTree(local, {
+      'index.html': 'home',
+      'sub/a.txt': 'hello world!',
+      'sub/b.txt': 'will change',
+      'gone.txt': 'bye',
+    });
     const dir = `/${uniqueName()}`;
     // What FTP-Deploy-Action left on the server: the files, and its state.
-    writeTree(remote(dir), { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change', 'gone.txt': 'bye' });
-    const rec = (p: string, content: string): object => ({ type: 'file', name: p, size: Buffer.byteLength(content), hash: sha256(content) });
+    writeTree(remote(dir), {
+      'index.html': 'home',
+      'sub/a.txt': 'hello world!',
+      'sub/b.txt': 'will change',
+      'gone.txt': 'bye',
+    });
+    const rec = (p: string, content: string): object => ({
+      type: 'file',
+      name: p,
+      size: Buffer.byteLength(content),
+      hash: sha256(content),
+    });
     fs.writeFileSync(
       path.join(remote(dir), '.ftp-deploy-sync-state.json'),
       JSON.stringify({
-        description: 'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced in the most recent deployment.',
+        description:
+          'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced in the most recent deployment.',
         version: '1.0.0',
         generatedTime: Date.now(),
-        data: [{ type: 'folder', name: 'sub', size: null }, rec('index.html', 'home'), rec('sub/a.txt', 'hello world!'), rec('sub/b.txt', 'will change'), rec('gone.txt', 'bye')],
+        data: [
+          { type: 'folder', name: 'sub', size: null },
+          rec('index.html', 'home'),
+          rec('sub/a.txt', 'hello world!'),
+          rec('sub/b.txt', 'will change'),
+          rec('gone.txt', 'bye'),
+        ],
       }),
     );
     fs.writeFileSync(path.join(local, 'sub/b.txt'), 'has changed');
     fs.rmSync(path.join(local, 'gone.txt'));
     const infos: string[] = [];
     const r = await deploy(opts(local, dir), { info: (m) => infos.push(m) });
-    expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual(['delete gone.txt', 'replace sub/b.txt']);
+    expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+      'delete gone.txt',
+      'replace sub/b.txt',
+    ]);
     expect(r.counts.unchanged).toBe(2);
     expect(infos.join('\n')).toMatch(/FTP-Deploy-Action/);
     expect(readTree(remote(dir), [STATE, '.ftp-deploy-sync-state.json'])).toEqual(readTree(local));
@@ -337,7 +428,8 @@ describe('item 5: dry-run', () => {
     const plan = await deploy(opts(local, dir, { dryRun: true }), rec);
     expect(snapshot(srv.root)).toEqual(serverBefore);
     expect(snapshot(local)).toEqual(localBefore);
-    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR', 'RNTO', 'SITE']) expect(sent(rec.log, verb)).toEqual([]);
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR', 'RNTO', 'SITE'])
+      expect(sent(rec.log, verb)).toEqual([]);
     expect(plan.dryRun).toBe(true);
     expect(plan.bytes.sent).toBe(0);
 
@@ -347,13 +439,38 @@ describe('item 5: dry-run', () => {
     expect(done.counts).toEqual(plan.counts);
     // What was actually sent matches the plan, path for path.
     const rel = (p: string): string => p.slice(dir.length + 1);
-    const planned = (a: string): string[] => plan.files.filter((f) => f.action === a).map((f) => f.path).sort();
-    expect(sent(rec2.log, 'MKD').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('mkdir'));
-    expect(sent(rec2.log, 'RMD').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('rmdir'));
-    expect(sent(rec2.log, 'DELE').map(rel).filter((p) => !p.startsWith(STATE)).sort()).toEqual(planned('delete'));
-    const stored = sent(rec2.log, 'STOR').map(rel).filter((p) => !p.startsWith(STATE));
-    const renamed = sent(rec2.log, 'RNTO').map(rel).filter((p) => !p.startsWith(STATE));
-    expect([...stored.filter((p) => !p.includes('.ftpship-')), ...renamed].sort()).toEqual([...planned('upload'), ...planned('replace')].sort());
+    const planned = (a: string): string[] =>
+      plan.files
+        .filter((f) => f.action === a)
+        .map((f) => f.path)
+        .sort();
+    expect(
+      sent(rec2.log, 'MKD')
+        .map(rel)
+        .filter((p) => !p.startsWith(STATE))
+        .sort(),
+    ).toEqual(planned('mkdir'));
+    expect(
+      sent(rec2.log, 'RMD')
+        .map(rel)
+        .filter((p) => !p.startsWith(STATE))
+        .sort(),
+    ).toEqual(planned('rmdir'));
+    expect(
+      sent(rec2.log, 'DELE')
+        .map(rel)
+        .filter((p) => !p.startsWith(STATE))
+        .sort(),
+    ).toEqual(planned('delete'));
+    const stored = sent(rec2.log, 'STOR')
+      .map(rel)
+      .filter((p) => !p.startsWith(STATE));
+    const renamed = sent(rec2.log, 'RNTO')
+      .map(rel)
+      .filter((p) => !p.startsWith(STATE));
+    expect([...stored.filter((p) => !p.includes('.ftpship-')), ...renamed].sort()).toEqual(
+      [...planned('upload'), ...planned('replace')].sort(),
+    );
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
   });
 
@@ -418,7 +535,9 @@ describe('item 8 (engine): a local file that becomes unreadable mid-run', () => 
         }
       },
     };
-    const err = (await deploy(opts(local, dir), reporter).catch((e: unknown) => e)) as Error & { exitCode: number };
+    const err = (await deploy(opts(local, dir), reporter).catch((e: unknown) => e)) as Error & {
+      exitCode: number;
+    };
     expect(removed).toBe(true);
     expect(err.exitCode).toBe(1);
     expect(err.message).toContain(path.join(local, 'dir/vanishing.txt'));

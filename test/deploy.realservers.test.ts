@@ -14,7 +14,10 @@ import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeT
 import { expectNoCwdWhileUploading, expectParentsFirst, loginsSeen } from './helpers/protocol.js';
 
 const servers = loadRealServers();
-if (!servers) console.log('deploy.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)');
+if (!servers)
+  console.log(
+    'deploy.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)',
+  );
 const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 const STATE = '.ftpship-state.json';
@@ -32,7 +35,12 @@ function target(server: RealServer): { dir: string; disk: string } {
   return { dir: `/${name}`, disk };
 }
 
-function opts(server: RealServer, localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
+function opts(
+  server: RealServer,
+  localDir: string,
+  remoteDir: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions {
   return {
     localDir,
     host: server.host,
@@ -54,10 +62,18 @@ function recorder(): Reporter & { log: string[]; warnings: string[] } {
   return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
 }
 
-const sent = (log: string[], verb: string): string[] => log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
+const sent = (log: string[], verb: string): string[] =>
+  log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
 
 /** pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data). */
-const matrix = (): Array<[string, RealServer]> => (servers ? [['pure-ftpd', env.pure], ['vsftpd (ftpes)', env.vsftpd], ['proftpd (ftpes)', env.proftpd]] : []);
+const matrix = (): Array<[string, RealServer]> =>
+  servers
+    ? [
+        ['pure-ftpd', env.pure],
+        ['vsftpd (ftpes)', env.vsftpd],
+        ['proftpd (ftpes)', env.proftpd],
+      ]
+    : [];
 
 d.each(matrix())('%s', (_name, server) => {
   it('item 1: mirrors exactly, each folder made once with parents first; a rerun sends nothing and leaves the state alone', async () => {
@@ -76,7 +92,8 @@ d.each(matrix())('%s', (_name, server) => {
     expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
     expect(r.counts).toMatchObject({ mkdir: 5, upload: 6 });
     const mkds = sent(rec.log, 'MKD').filter((m) => !m.includes(STATE));
-    for (const sub of ['a', 'a/b', 'a/b/c', 'a/x', 'img']) expect(mkds.filter((m) => m === `${dir}/site/${sub}`)).toHaveLength(1);
+    for (const sub of ['a', 'a/b', 'a/b/c', 'a/x', 'img'])
+      expect(mkds.filter((m) => m === `${dir}/site/${sub}`)).toHaveLength(1);
     expectParentsFirst(rec.log, `${dir}/site`);
     expectNoCwdWhileUploading(rec.log);
     expect(await loginsSeen(rec.log, 3)).toBe(3); // all three opened, even if the job ended before the last logged in
@@ -119,7 +136,11 @@ d.each(matrix())('%s', (_name, server) => {
     fs.rmSync(path.join(local, 'swap1'));
     fs.rmSync(path.join(local, 'swap2'), { recursive: true });
     fs.rmSync(path.join(local, 'blog'), { recursive: true });
-    writeTree(local, { 'swap1/inner.txt': 'now a folder', swap2: 'now a file', 'n1/n2/new file #%.txt': 'new' });
+    writeTree(local, {
+      'swap1/inner.txt': 'now a folder',
+      swap2: 'now a file',
+      'n1/n2/new file #%.txt': 'new',
+    });
     const plan = await deploy(opts(server, local, dir, { dryRun: true }));
     const before = snapshot(disk);
     const r = await deploy(opts(server, local, dir));
@@ -142,7 +163,8 @@ d.each(matrix())('%s', (_name, server) => {
     const rec = recorder();
     const plan = await deploy(opts(server, local, dir, { dryRun: true }), rec);
     expect(plan.counts).toMatchObject({ mkdir: 1, upload: 1, replace: 1, delete: 1, rmdir: 1 });
-    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    for (const verb of ['STOR', 'APPE', 'MKD', 'DELE', 'RMD', 'RNFR'])
+      expect(sent(rec.log, verb)).toEqual([]);
     expect(snapshot(disk)).toEqual(before);
   });
 
@@ -156,7 +178,8 @@ d.each(matrix())('%s', (_name, server) => {
     const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }), rec);
     expect(r.counts).toMatchObject({ mkdir: 3, upload: 4 });
     expect(rec.log.some((l) => /^< 550 /.test(l))).toBe(true);
-    for (const sub of ['a', 'a/b', 'e']) expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);
+    for (const sub of ['a', 'a/b', 'e'])
+      expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);
     expectNoCwdWhileUploading(rec.log);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
@@ -185,7 +208,9 @@ d.each(matrix())('%s', (_name, server) => {
     fs.writeFileSync(path.join(local, 'b.txt'), 'B');
     const before = snapshot(disk);
     const rec = recorder();
-    const err = (await deploy(opts(server, local, dir), rec).catch((e: unknown) => e)) as Error & { exitCode?: number };
+    const err = (await deploy(opts(server, local, dir), rec).catch((e: unknown) => e)) as Error & {
+      exitCode?: number;
+    };
     expect(err).toBeInstanceOf(Error);
     expect(err.exitCode).toBe(1);
     expect(err.message).toContain(`${dir}/${STATE}`);
@@ -203,14 +228,21 @@ d.each(matrix())('%s', (_name, server) => {
     fs.chownSync(disk, server.uid, server.gid);
     fs.chmodSync(disk, 0o555); // read-only for the FTP user
     const scheme = server.implicitTls ? 'ftps' : server.explicitTls ? 'ftpes' : 'ftp';
-    const r = await spawnCli(['deploy', local, `${scheme}://${server.user}@localhost:${server.port}/${dir}/site`, '--ca', env.ca], {
-      cwd: tmpDir(),
-      env: { FTPSHIP_PASSWORD: server.password },
-    });
+    const r = await spawnCli(
+      ['deploy', local, `${scheme}://${server.user}@localhost:${server.port}/${dir}/site`, '--ca', env.ca],
+      {
+        cwd: tmpDir(),
+        env: { FTPSHIP_PASSWORD: server.password },
+      },
+    );
     expect(r.code).toBe(1);
     const lines = r.stderr.split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^ftpship: error: cannot create folder ${dir}/site on the server: 550 .*Check that the user may write there`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^ftpship: error: cannot create folder ${dir}/site on the server: 550 .*Check that the user may write there`,
+      ),
+    );
     expect(r.stderr).not.toContain(server.password);
     expect(fs.readdirSync(disk)).toEqual([]);
   });

@@ -15,7 +15,16 @@ afterAll(async () => {
 });
 
 function opts(localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
-  return { localDir, host: srv.host, port: srv.port, user: srv.user, password: srv.password, remoteDir, retryDelayMs: 10, ...extra };
+  return {
+    localDir,
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    remoteDir,
+    retryDelayMs: 10,
+    ...extra,
+  };
 }
 
 describe('deploy against ftp-srv', () => {

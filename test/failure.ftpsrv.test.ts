@@ -67,7 +67,8 @@ function largestTemp(dir: string): number {
     if (!fs.existsSync(d)) return;
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory()) walk(path.join(d, e.name));
-      else if (e.name.startsWith('.ftpship-') && e.name.endsWith('.tmp')) max = Math.max(max, fs.statSync(path.join(d, e.name)).size);
+      else if (e.name.startsWith('.ftpship-') && e.name.endsWith('.tmp'))
+        max = Math.max(max, fs.statSync(path.join(d, e.name)).size);
     }
   };
   walk(dir);
@@ -254,7 +255,10 @@ describe('connections that fail', () => {
     try {
       const run = startCli(['deploy', local, url(dir), '--json'], env());
       await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
-      const conns = Object.values((srv.ftpSrv as { connections: Record<string, { connector?: { socket?: { destroy(): void } } }> }).connections);
+      const conns = Object.values(
+        (srv.ftpSrv as { connections: Record<string, { connector?: { socket?: { destroy(): void } } }> })
+          .connections,
+      );
       for (const c of conns) c.connector?.socket?.destroy();
       r = await run.done;
     } finally {
@@ -305,7 +309,11 @@ describe('lock', () => {
     fs.mkdirSync(lock, { recursive: true });
     fs.writeFileSync(
       path.join(lock, 'holder.json'),
-      JSON.stringify({ holder: 'ftpship on other-host pid 42', startedAt: refreshedAt.toISOString(), refreshedAt: refreshedAt.toISOString() }),
+      JSON.stringify({
+        holder: 'ftpship on other-host pid 42',
+        startedAt: refreshedAt.toISOString(),
+        refreshedAt: refreshedAt.toISOString(),
+      }),
     );
   }
 

@@ -16,7 +16,14 @@ afterAll(async () => {
 });
 
 const connect = async (extra: Partial<Parameters<typeof FtpClient.connect>[0]> = {}) =>
-  FtpClient.connect({ host: srv.host, port: srv.port, user: srv.user, password: srv.password, timeoutMs: 5000, ...extra });
+  FtpClient.connect({
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    timeoutMs: 5000,
+    ...extra,
+  });
 
 async function collect(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
   const sink = new PassThrough();

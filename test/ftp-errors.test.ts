@@ -171,7 +171,9 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
   it('garbage instead of a reply closes the client', async () => {
     const srv = await fake({ handlers: { SYST: (_a, s) => s.write('SSH-2.0-OpenSSH_9.2\r\n') } });
     const client = await connect(srv);
-    await expect(client.send('SYST')).rejects.toThrow(/malformed reply line from server: "SSH-2.0-OpenSSH_9.2"/);
+    await expect(client.send('SYST')).rejects.toThrow(
+      /malformed reply line from server: "SSH-2.0-OpenSSH_9.2"/,
+    );
     await expect(client.send('SYST')).rejects.toThrow(FtpClosedError);
   });
 

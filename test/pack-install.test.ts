@@ -19,10 +19,17 @@ beforeAll(async () => {
   assertBuilt();
   srv = await embedded();
   const packDir = tmpDir('ftpship-pack-');
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tgz = path.join(packDir, (JSON.parse(out) as Array<{ filename: string }>)[0].filename);
   project = tmpDir('ftpship-install-');
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'uses-ftpship', version: '1.0.0', private: true, type: 'module' }));
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'uses-ftpship', version: '1.0.0', private: true, type: 'module' }),
+  );
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', tgz], {
     cwd: project,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,18 +60,28 @@ describe('the installed package', () => {
     expect(r.stdout + r.stderr).toMatch(/demo/);
     const v = await spawnCli(['--version'], { command: [bin], cwd: project });
     expect(v.code).toBe(0);
-    expect(v.stdout.trim()).toBe((JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+    expect(v.stdout.trim()).toBe(
+      (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version,
+    );
   });
 
   it('`ftpship deploy` publishes a folder and `ftpship plan` then finds nothing to do', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': '<h1>installed</h1>', 'css/a.css': 'a{}' });
     const target = `ftp://${srv.user}@${srv.host}:${srv.port}/installed`;
-    const r = await spawnCli(['deploy', local, target], { command: [bin], cwd: project, env: { FTPSHIP_PASSWORD: srv.password } });
+    const r = await spawnCli(['deploy', local, target], {
+      command: [bin],
+      cwd: project,
+      env: { FTPSHIP_PASSWORD: srv.password },
+    });
     expect(r.stderr).toMatch(/deployed: did upload 2/);
     expect(r.code).toBe(0);
     expect(readTree(path.join(srv.root, 'installed'), ['.ftpship-state.json'])).toEqual(readTree(local));
-    const p = await spawnCli(['plan', local, target, '--json'], { command: [bin], cwd: project, env: { FTPSHIP_PASSWORD: srv.password } });
+    const p = await spawnCli(['plan', local, target, '--json'], {
+      command: [bin],
+      cwd: project,
+      env: { FTPSHIP_PASSWORD: srv.password },
+    });
     expect(p.code).toBe(0);
     expect(JSON.parse(p.stdout)).toMatchObject({ dryRun: true, files: [], counts: { unchanged: 2 } });
   });
@@ -72,12 +89,17 @@ describe('the installed package', () => {
   it('`ftpship demo` needs the checkout (ftp-srv is a dev dependency) and says so in one line', async () => {
     const r = await spawnCli(['demo'], { command: [bin], cwd: project });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual(['ftpship: error: the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout']);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'ftpship: error: the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout',
+    ]);
   });
 
   it('the library entry point imports', async () => {
     const script = "import('ftpship').then((m) => console.log(typeof m.deploy))";
-    const r = await spawnCli(['--input-type=module', '-e', script], { command: [process.execPath], cwd: project });
+    const r = await spawnCli(['--input-type=module', '-e', script], {
+      command: [process.execPath],
+      cwd: project,
+    });
     expect(r.stdout.trim()).toBe('function');
   });
 });

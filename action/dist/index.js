@@ -34103,6 +34103,18 @@ class FtpConnection {
         this.socket.write(`${command}\r\n`);
     }
     /**
+     * Sends several command lines in one write (pipelining): each reply is then read in order. Every command
+     * is checked first, so none is sent when one is refused.
+     */
+    sendPipelined(commands) {
+        this.assertOpen();
+        for (const c of commands)
+            checkCommand(c);
+        for (const c of commands)
+            this.log(`> ${redactCommand(c)}`);
+        this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
+    }
+    /**
      * Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself).
      * No reply in time closes the connection with an FtpTimeoutError.
      */
@@ -34464,7 +34476,10 @@ async function openDataChannel(conn, settings) {
     return settings.passive ? openPassive(conn, settings) : openActive(conn, settings);
 }
 async function openPassive(conn, settings) {
-    const port = await enterPassive(conn, settings);
+    return connectPassive(conn, await enterPassive(conn, settings));
+}
+/** Connects to the passive data port. */
+function connectPassive(conn, port) {
     // G7: never follow a PASV/EPSV host; always connect to the control connection's peer.
     const host = controlPeer(conn);
     const socket = conn.socketFactory(host, port);
@@ -34487,8 +34502,10 @@ async function enterPassive(conn, settings) {
     if (!settings.epsvRefused) {
         conn.send('EPSV');
         const reply = await conn.readReply();
-        if (reply.code === ReplyCode.EnteringExtendedPassive)
+        if (reply.code === ReplyCode.EnteringExtendedPassive) {
+            settings.epsvWorks = true;
             return parseEpsv(reply.message);
+        }
         if (reply.code < 500)
             throw new FtpReplyError(reply.code, reply.message, 'EPSV');
         conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
@@ -34572,31 +34589,46 @@ const handshakes = new WeakMap();
  */
 async function transfer(conn, settings, command, options) {
     checkCommand(command); // before EPSV: a refused argument must leave nothing half done
-    const pending = await openDataChannel(conn, settings);
+    // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
+    // still run the STOR, from offset 0, over the partial file.
+    const pipelined = !!settings.pipelining && settings.passive && !!settings.epsvWorks && !options.restartAt;
+    const pending = pipelined
+        ? await pipelinedPassive(conn, settings, command)
+        : await openDataChannel(conn, settings);
     // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
     const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));
     connected.catch(() => { });
     let dataSocket;
     try {
-        if (options.restartAt)
-            await conn.request(`REST ${options.restartAt}`, ReplyCode.PendingFurtherInfo);
-        conn.send(command);
-        const first = await conn.readReply();
-        if (!isPreliminary(first.code) && !isPositiveCompletion(first.code)) {
-            throw new FtpReplyError(first.code, first.message, command);
+        if (!pipelined) {
+            if (options.restartAt)
+                await conn.request(`REST ${options.restartAt}`, ReplyCode.PendingFurtherInfo);
+            conn.send(command);
         }
-        // Some servers answer 226 at once (an empty listing); the data socket still has to end.
-        const final = isPositiveCompletion(first.code) ? Promise.resolve(first) : conn.readReply(0);
-        const finalOk = final.then((reply) => {
-            if (!isPositiveCompletion(reply.code))
+        const first = conn.readReply();
+        const firstOk = first.then((reply) => {
+            if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
                 throw new FtpReplyError(reply.code, reply.message, command);
+            }
             return reply;
+        });
+        // Some servers answer 226 at once (an empty listing); the data socket still has to end.
+        const finalOk = firstOk.then(async (reply) => {
+            const final = isPositiveCompletion(reply.code) ? reply : await conn.readReply(0);
+            if (!isPositiveCompletion(final.code))
+                throw new FtpReplyError(final.code, final.message, command);
+            return final;
         });
         finalOk.catch(() => { });
         // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
         const failEarly = finalOk.then(async () => new Promise(() => { }));
         // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
         dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`);
+        // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
+        // since vsftpd starts its TLS accept only after sending 150.
+        const early = pipelined && !settings.tls && options.source !== undefined;
+        if (!early)
+            await Promise.race([firstOk, failEarly]);
         const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
         await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
         return bytes;
@@ -34610,6 +34642,20 @@ async function transfer(conn, settings, command, options) {
             conn.close(err);
         throw err;
     }
+}
+/**
+ * EPSV and the transfer command in one write. The 229 gives the port; the command's own replies are read
+ * by the caller. A refused EPSV still has the command's reply to consume, so the dialogue stays in step.
+ */
+async function pipelinedPassive(conn, settings, command) {
+    conn.sendPipelined(['EPSV', command]);
+    const reply = await conn.readReply();
+    if (reply.code === ReplyCode.EnteringExtendedPassive)
+        return connectPassive(conn, parseEpsv(reply.message));
+    await conn.readReply();
+    if (reply.code >= 500)
+        settings.epsvRefused = true;
+    throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
 /** Pumps bytes in the transfer's direction; resolves with the byte count once the data socket has closed. */
 async function moveData(socket, idleMs, options) {
@@ -34731,13 +34777,15 @@ class FtpClient {
     options;
     data;
     feats = new Map();
+    /** The folder the server put us in at login (PWD), when it said. Absolute. */
+    loginDir;
     queue = Promise.resolve();
     /** Set once the server refused `LIST -a` / `NLST -a` and accepted the bare verb. */
     noListFlags = false;
     constructor(connection, options) {
         this.connection = connection;
         this.options = options;
-        this.data = { passive: options.passive ?? true };
+        this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
     }
     /** Connects, secures (if asked), logs in and sets binary mode. */
     static async connect(options) {
@@ -34773,7 +34821,15 @@ class FtpClient {
             await c.upgradeToTls(tlsOptions);
         }
         await this.login();
-        await this.readFeatures();
+        if (this.data.pipelining)
+            await this.settlePipelined(tlsOptions);
+        else
+            await this.settle(tlsOptions);
+    }
+    /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
+    async settle(tlsOptions) {
+        const c = this.connection;
+        this.parseFeatures(await c.request('FEAT', [2, 4, 5]));
         if (c.isTls) {
             await c.request('PBSZ 0', 2);
             await c.request('PROT P', 2);
@@ -34782,6 +34838,38 @@ class FtpClient {
         await c.request('TYPE I', 2);
         if (this.feats.has('UTF8'))
             await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
+        this.loginDir = this.readPwd(await c.request('PWD', [2, 5]));
+    }
+    /**
+     * The same settings in one write, one round trip instead of five. OPTS UTF8 ON goes whatever FEAT says
+     * (a server without it answers 5xx, which is fine: RFC 2640 servers take UTF-8 paths anyway).
+     */
+    async settlePipelined(tlsOptions) {
+        const c = this.connection;
+        const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
+        const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
+        c.sendPipelined(commands);
+        const replies = [];
+        for (let i = 0; i < commands.length; i++)
+            replies.push(await c.readReply());
+        const [feat, ...rest] = replies;
+        this.parseFeatures(feat);
+        for (let i = 0; i < tlsCommands.length; i++) {
+            if (!isPositiveCompletion(rest[i].code))
+                throw new FtpReplyError(rest[i].code, rest[i].message, tlsCommands[i]);
+        }
+        if (c.isTls)
+            this.data.tls = tlsOptions;
+        const type = rest[tlsCommands.length];
+        if (!isPositiveCompletion(type.code))
+            throw new FtpReplyError(type.code, type.message, 'TYPE I');
+        this.loginDir = this.readPwd(rest[rest.length - 1]);
+    }
+    readPwd(reply) {
+        if (reply.code !== 257)
+            return undefined;
+        const m = /"((?:[^"]|"")*)"/.exec(reply.message);
+        return m ? m[1].replace(/""/g, '"') : undefined;
     }
     async login() {
         const c = this.connection;
@@ -34795,9 +34883,8 @@ class FtpClient {
             await c.request(`ACCT ${this.options.account}`, [2]);
         }
     }
-    async readFeatures() {
+    parseFeatures(reply) {
         this.feats = new Map();
-        const reply = await this.connection.request('FEAT', [2, 4, 5]);
         if (reply.code !== 211)
             return;
         for (const line of reply.message.split('\n').slice(1)) {
@@ -34845,9 +34932,32 @@ class FtpClient {
     async rename(from, to) {
         await this.exclusive(async () => {
             checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
-            await this.connection.request(`RNFR ${from}`, 350);
-            await this.connection.request(`RNTO ${to}`, 2);
+            if (!this.data.pipelining) {
+                await this.connection.request(`RNFR ${from}`, 350);
+                await this.connection.request(`RNTO ${to}`, 2);
+                return;
+            }
+            // Pipelined: a refused RNFR makes the server answer RNTO with 503; both replies are read.
+            const [rnfr, rnto] = await this.pipelineNow([`RNFR ${from}`, `RNTO ${to}`]);
+            if (rnfr.code !== 350)
+                throw new FtpReplyError(rnfr.code, rnfr.message, `RNFR ${from}`);
+            if (!isPositiveCompletion(rnto.code))
+                throw new FtpReplyError(rnto.code, rnto.message, `RNTO ${to}`);
         });
+    }
+    /**
+     * Sends several commands in one write and returns every reply, in order, whatever its code. For
+     * independent commands (MKD of siblings, DELE then RMD): the server runs each one regardless of the others.
+     */
+    async pipeline(commands) {
+        return this.exclusive(async () => this.pipelineNow(commands));
+    }
+    async pipelineNow(commands) {
+        this.connection.sendPipelined(commands);
+        const replies = [];
+        for (let i = 0; i < commands.length; i++)
+            replies.push(await this.connection.readReply());
+        return replies;
     }
     /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
     async size(path) {
@@ -35075,14 +35185,17 @@ async function makeDir(client, abs) {
         throw new DeployError(`cannot create folder ${abs} on the server: ${err.code} ${err.serverMessage}. Check that the user may write there and that server-dir is right.`, { cause: err });
     }
 }
-/** Creates a folder and any missing parents (mkdir -p). */
-async function makeDirs(client, abs) {
-    if (abs === '/' || (await dirExists(client, abs)))
+/** Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run. */
+async function makeDirs(client, abs, known) {
+    if (abs === '/' || known?.has(abs))
         return;
-    const parts = abs.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-        await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+    if (!(await dirExists(client, abs))) {
+        const parts = abs.split('/').filter(Boolean);
+        for (let i = 1; i <= parts.length; i++) {
+            await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+        }
     }
+    known?.add(abs);
 }
 async function dirExists(client, abs) {
     try {
@@ -35266,7 +35379,9 @@ function globMatcher(globs) {
         return () => false;
     const expanded = globs.flatMap((g) => {
         const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
-        return clean.includes('/') || clean.includes('**') ? [clean, `${clean}/**`] : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
+        return clean.includes('/') || clean.includes('**')
+            ? [clean, `${clean}/**`]
+            : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
     });
     const isMatch = picomatch_default()(expanded, { dot: true });
     return (rel) => isMatch(rel);
@@ -35287,7 +35402,10 @@ async function scanLocalDir(localDir, exclude) {
             if (stat.isSymbolicLink()) {
                 const target = safeRealpath(abs);
                 if (!target || !(target === root || target.startsWith(root + (external_node_path_default()).sep))) {
-                    tree.skipped.push({ path: rel, reason: 'symlink pointing outside the local folder (not followed)' });
+                    tree.skipped.push({
+                        path: rel,
+                        reason: 'symlink pointing outside the local folder (not followed)',
+                    });
                     continue;
                 }
                 stat = external_node_fs_default().statSync(abs);
@@ -35392,6 +35510,7 @@ class Run {
     bytesSent = 0;
     warned = new Set();
     planned;
+    deletesMarked = false;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -35404,7 +35523,7 @@ class Run {
         const { store } = this.ctx;
         await store.beginRun(this.plan);
         try {
-            await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root), true);
+            await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = this.removeStaleTemps();
             await this.createDirsAndUpload();
             await stale;
@@ -35469,7 +35588,8 @@ class Run {
         await this.ensureDir(parentOf(target));
         const resume = item.temp !== undefined;
         let sentThisFile = 0;
-        await this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
+        await this.ctx.pool
+            .run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
             try {
@@ -35488,9 +35608,15 @@ class Run {
                     throw err;
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
                 await makeDirs(c, this.abs(parentOf(target)));
-                await uploadFile(c, this.abs(target), item.file, { resume, quirks: this.ctx.quirks, warn: this.warn, onBytes: (n) => this.addBytes(n) });
+                await uploadFile(c, this.abs(target), item.file, {
+                    resume,
+                    quirks: this.ctx.quirks,
+                    warn: this.warn,
+                    onBytes: (n) => this.addBytes(n),
+                });
             }
-        }).catch((err) => {
+        })
+            .catch((err) => {
             throw describe(err, `upload ${item.file.path}`);
         });
         this.progress.filesDone++;
@@ -35512,7 +35638,9 @@ class Run {
         const staged = this.plan.uploads.filter((u) => u.temp);
         if (staged.length === 0)
             return;
-        await this.ctx.store.beginCommit(staged);
+        // One checkpoint for the commit and the deletes after it (a save costs several round trips).
+        await this.ctx.store.beginCommit(staged, this.plan.deletes);
+        this.deletesMarked = true;
         for (const swap of staged.filter((u) => u.replacesDir))
             await this.removeTree(swap.file.path);
         await forEachLimit(staged, this.ctx.pool.size, async (item) => {
@@ -35536,13 +35664,16 @@ class Run {
         const dirs = this.plan.rmdirs.filter(notSwapped);
         if (files.length + dirs.length === 0)
             return [];
-        await this.ctx.store.beginDeletes(files);
+        if (!this.deletesMarked)
+            await this.ctx.store.beginDeletes(files);
         await this.deleteFiles(files);
         return this.removeDirs(dirs);
     }
     async deleteFiles(files) {
         await forEachLimit(files, this.ctx.pool.size, async (p) => {
-            await this.ctx.pool.run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p))).catch((err) => {
+            await this.ctx.pool
+                .run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p)))
+                .catch((err) => {
                 throw describe(err, `delete ${p}`);
             });
             this.ctx.store.fileGone(p);
@@ -35577,14 +35708,24 @@ function describe(err, what) {
     if (err instanceof DeployError)
         return err;
     if (err instanceof FtpReplyError) {
-        const hint = err.code === 530 ? 'check the user and password' : err.code >= 550 ? 'check the path, the name and the user\'s permissions' : 'try again later';
+        const hint = err.code === 530
+            ? 'check the user and password'
+            : err.code >= 550
+                ? "check the path, the name and the user's permissions"
+                : 'try again later';
         return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
     }
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/options.ts
-const DEFAULT_EXCLUDES = ['.git/**', '**/.git/**', '**/.DS_Store', 'node_modules/**', '**/node_modules/**'];
+const DEFAULT_EXCLUDES = [
+    '.git/**',
+    '**/.git/**',
+    '**/.DS_Store',
+    'node_modules/**',
+    '**/node_modules/**',
+];
 const DEFAULT_STATE_NAME = '.ftpship-state.json';
 /** The state file FTP-Deploy-Action (SamKirkland/ftp-deploy) keeps in the server dir. */
 const FDA_STATE_NAME = '.ftp-deploy-sync-state.json';
@@ -35611,7 +35752,11 @@ function resolveOptions(o) {
     if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
         throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
     }
-    for (const [name, value] of Object.entries({ user, remoteDir: o.remoteDir ?? '', statePath: o.statePath ?? '' })) {
+    for (const [name, value] of Object.entries({
+        user,
+        remoteDir: o.remoteDir ?? '',
+        statePath: o.statePath ?? '',
+    })) {
         if (CONTROL.test(value))
             throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
     }
@@ -35746,8 +35891,12 @@ function planChanges(local, state, opts) {
     plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
     plan.entries = [
         ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir', size: 0 })),
-        ...plan.uploads.filter((u) => u.action === 'upload').map((u) => ({ path: u.file.path, action: 'upload', size: u.file.size })),
-        ...plan.uploads.filter((u) => u.action === 'replace').map((u) => ({ path: u.file.path, action: 'replace', size: u.file.size })),
+        ...plan.uploads
+            .filter((u) => u.action === 'upload')
+            .map((u) => ({ path: u.file.path, action: 'upload', size: u.file.size })),
+        ...plan.uploads
+            .filter((u) => u.action === 'replace')
+            .map((u) => ({ path: u.file.path, action: 'replace', size: u.file.size })),
         ...plan.deletes.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
         // A file that became a folder is deleted too (just before its folder is made): the report says so.
         ...plan.fileToDir.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
@@ -35924,7 +36073,8 @@ function isRetryable(err, client) {
     return client.closed && !(err instanceof FtpReplyError);
 }
 function isTooMany(err) {
-    return (err instanceof FtpReplyError && err.code === 421) || /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message));
+    return ((err instanceof FtpReplyError && err.code === 421) ||
+        /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message)));
 }
 async function sleep(ms) {
     await new Promise((r) => setTimeout(r, ms));
@@ -35952,7 +36102,9 @@ function buildReport(args) {
 function formatPlan(report, limit = 200) {
     const order = ['delete', 'rmdir', 'mkdir', 'upload', 'replace'];
     const sorted = [...report.files].sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
-    const lines = sorted.slice(0, limit).map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
+    const lines = sorted
+        .slice(0, limit)
+        .map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
     if (sorted.length > limit)
         lines.push(`  … and ${sorted.length - limit} more`);
     return lines;
@@ -35985,7 +36137,14 @@ function formatBytes(n) {
 
 
 function emptyState(settings) {
-    return { version: 1, generator: 'ftpship', settings, updatedAt: new Date(0).toISOString(), files: {}, dirs: [] };
+    return {
+        version: 1,
+        generator: 'ftpship',
+        settings,
+        updatedAt: new Date(0).toISOString(),
+        files: {},
+        dirs: [],
+    };
 }
 function settingsHash(parts) {
     return external_node_crypto_default().createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
@@ -36162,7 +36321,7 @@ class StateStore {
      * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
      * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
      */
-    async beginCommit(items) {
+    async beginCommit(items, deletes) {
         const temps = this.state.pending?.temps ?? {};
         for (const u of items) {
             const t = temps[u.temp];
@@ -36171,7 +36330,7 @@ class StateStore {
             delete this.state.files[u.file.path];
             this.uncertain.add(u.file.path);
         }
-        await this.save();
+        await this.beginDeletes(deletes);
     }
     /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
     async beginDeletes(paths) {
@@ -36233,7 +36392,7 @@ class StateStore {
         const dir = parentOf(this.opts.path) || '/';
         await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {
             if (!this.dirMade)
-                await makeDirs(c, dir);
+                await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
             await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
         }, true);
@@ -36305,12 +36464,22 @@ async function listSizes(pool, abs) {
 const REFRESH_MS = 30_000;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
-    const me = { holder: describeHolder(), host: external_node_os_default().hostname(), pid: process.pid, startedAt: new Date().toISOString(), refreshedAt: '' };
+    const me = {
+        holder: describeHolder(),
+        host: external_node_os_default().hostname(),
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        refreshedAt: '',
+    };
     await pool.run(`lock ${lockPath}`, async (c) => {
-        await makeDirs(c, parentOf(lockPath) || '/');
-        // Some servers (ftp-srv) answer MKD of an existing folder with success: a holder file already there means taken.
-        const made = await tryMkd(c, lockPath);
-        const existing = await readHolder(c, holderPath);
+        await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
+        // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
+        // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
+        const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+        if (first.code >= 400 && first.code < 500)
+            throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
+        const made = first.code < 300;
+        const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
         if (!made || existing) {
             const other = existing;
             const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
@@ -36337,8 +36506,9 @@ async function withLock(pool, lockPath, o, rep, body) {
         clearInterval(timer);
         await pool
             .run(`unlock ${lockPath}`, async (c) => {
-            await deleteFile(c, holderPath);
-            await c.rmd(lockPath);
+            const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+            if (rmd.code >= 300)
+                throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
         }, true)
             .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
     }
@@ -36382,7 +36552,9 @@ function deadOnThisHost(h) {
     }
 }
 function describeHolder() {
-    const run = process.env.GITHUB_RUN_ID ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})` : '';
+    const run = process.env.GITHUB_RUN_ID
+        ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})`
+        : '';
     return `ftpship on ${external_node_os_default().hostname()} pid ${process.pid}${run}`;
 }
 
@@ -36430,10 +36602,14 @@ async function deploy(options, reporter = {}) {
         await pool.start().catch((err) => {
             throw connectError(err, o);
         });
-        const root = o.remoteDir.startsWith('/') ? normalizeRemoteDir(o.remoteDir) : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.pwd()));
-        const statePath = o.statePath.startsWith('/') ? normalizeRemoteDir(o.statePath) : remoteJoin(root, o.statePath);
+        const root = o.remoteDir.startsWith('/')
+            ? normalizeRemoteDir(o.remoteDir)
+            : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
+        const statePath = o.statePath.startsWith('/')
+            ? normalizeRemoteDir(o.statePath)
+            : remoteJoin(root, o.statePath);
         const reserved = reservedPaths(root, statePath);
-        const quirks = {};
+        const quirks = { knownDirs: new Set() };
         const store = new StateStore({
             pool,
             path: statePath,
@@ -36459,15 +36635,26 @@ async function deploy(options, reporter = {}) {
         });
         guard(plan, o);
         let bytesSent = 0;
-        const hasWork = plan.entries.length > 0 || plan.staleTemps.length > 0 || state.pending !== undefined || store.origin !== 'ftpship';
+        const hasWork = plan.entries.length > 0 ||
+            plan.staleTemps.length > 0 ||
+            state.pending !== undefined ||
+            store.origin !== 'ftpship';
         if (!o.dryRun && hasWork) {
             pool.expand();
             const lockPath = `${statePath}.lock`;
-            const result = await withLock(pool, lockPath, o, rep, async () => executePlan(plan, local, { pool, root, store, reporter: rep, quirks }));
+            const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => executePlan(plan, local, { pool, root, store, reporter: rep, quirks }));
             bytesSent = result.bytesSent;
         }
         const target = targetUrl(o, root);
-        return buildReport({ plan, dryRun: o.dryRun, target, bytesSent, skipped: local.skipped, warnings, startedAt });
+        return buildReport({
+            plan,
+            dryRun: o.dryRun,
+            target,
+            bytesSent,
+            skipped: local.skipped,
+            warnings,
+            startedAt,
+        });
     }
     finally {
         await pool.close();

@@ -45,8 +45,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     await pool.start().catch((err: unknown) => {
       throw connectError(err, o);
     });
-    const root = o.remoteDir.startsWith('/') ? normalizeRemoteDir(o.remoteDir) : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
-    const statePath = o.statePath.startsWith('/') ? normalizeRemoteDir(o.statePath) : remoteJoin(root, o.statePath);
+    const root = o.remoteDir.startsWith('/')
+      ? normalizeRemoteDir(o.remoteDir)
+      : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
+    const statePath = o.statePath.startsWith('/')
+      ? normalizeRemoteDir(o.statePath)
+      : remoteJoin(root, o.statePath);
     const reserved = reservedPaths(root, statePath);
     const quirks: ServerQuirks = { knownDirs: new Set() };
     const store = new StateStore({
@@ -61,7 +65,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const [local, state] = await Promise.all([scanning, store.load()]);
     if (!o.dryRun) await store.recoverCommits(root);
     if (o.verify) await repairDrift(pool, root, state, rep);
-    if (store.origin === 'ftp-deploy-action') rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
+    if (store.origin === 'ftp-deploy-action')
+      rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const plan = planChanges(local, state, {
       delete: o.delete,
       atomic: o.atomic,
@@ -71,7 +76,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     });
     guard(plan, o);
     let bytesSent = 0;
-    const hasWork = plan.entries.length > 0 || plan.staleTemps.length > 0 || state.pending !== undefined || store.origin !== 'ftpship';
+    const hasWork =
+      plan.entries.length > 0 ||
+      plan.staleTemps.length > 0 ||
+      state.pending !== undefined ||
+      store.origin !== 'ftpship';
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockPath = `${statePath}.lock`;
@@ -81,18 +90,33 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       bytesSent = result.bytesSent;
     }
     const target = targetUrl(o, root);
-    return buildReport({ plan, dryRun: o.dryRun, target, bytesSent, skipped: local.skipped, warnings, startedAt });
+    return buildReport({
+      plan,
+      dryRun: o.dryRun,
+      target,
+      bytesSent,
+      skipped: local.skipped,
+      warnings,
+      startedAt,
+    });
   } finally {
     await pool.close();
   }
 }
 
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
-async function repairDrift(pool: ConnectionPool, root: string, state: DeployState, rep: Reporter): Promise<void> {
+async function repairDrift(
+  pool: ConnectionPool,
+  root: string,
+  state: DeployState,
+  rep: Reporter,
+): Promise<void> {
   pool.expand();
   const drift = await findDrift(pool, root, state);
   for (const d of drift) {
-    rep.warn?.(`drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
+    rep.warn?.(
+      `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`,
+    );
     delete state.files[d.path];
     const pending = (state.pending ??= { temps: {}, uncertain: [] });
     pending.uncertain.push(d.path);
@@ -140,18 +164,30 @@ function guard(plan: Plan, o: ResolvedOptions): void {
 function connectError(err: unknown, o: ResolvedOptions): Error {
   const where = `${o.host}:${o.port}`;
   if (err instanceof FtpReplyError && err.code === 530) {
-    return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
+    return new ConfigError(
+      `login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`,
+    );
   }
   if (err instanceof FtpReplyError && err.command === 'AUTH TLS') {
-    return new ConfigError(`${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`);
+    return new ConfigError(
+      `${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`,
+    );
   }
   const msg = (err as Error).message ?? String(err);
-  const code = (err as NodeJS.ErrnoException).code ?? ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
-  if (code === 'ECONNREFUSED') return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
+  const code =
+    (err as NodeJS.ErrnoException).code ?? ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
+  if (code === 'ECONNREFUSED')
+    return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
   if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
-    return new ConfigError(`TLS certificate of ${where} not trusted: ${msg}; pass its CA with --ca FILE (or --insecure to skip the check)`);
+    return new ConfigError(
+      `TLS certificate of ${where} not trusted: ${msg}; pass its CA with --ca FILE (or --insecure to skip the check)`,
+    );
   }
-  if (/within \d+ ms/.test(msg)) return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`);
+  if (/within \d+ ms/.test(msg))
+    return new DeployError(
+      `no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`,
+    );
   return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
 }

@@ -23,6 +23,7 @@ export class GuardError extends Error {
 
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof ConfigError || err instanceof GuardError || err instanceof DeployError) return err.exitCode;
+  if (err instanceof ConfigError || err instanceof GuardError || err instanceof DeployError)
+    return err.exitCode;
   return 1;
 }

@@ -57,7 +57,11 @@ class Run {
     const { store } = this.ctx;
     await store.beginRun(this.plan);
     try {
-      await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
+      await this.ctx.pool.run(
+        `create ${this.ctx.root}`,
+        async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs),
+        true,
+      );
       const stale = this.removeStaleTemps();
       await this.createDirsAndUpload();
       await stale;
@@ -99,10 +103,14 @@ class Run {
     else {
       ready = this.ensureDir(parentOf(rel)).then(async () => {
         const swap = this.plan.fileToDir.includes(rel);
-        await this.ctx.pool.run(`create folder ${rel}`, async (c) => {
-          if (swap) await deleteFile(c, this.abs(rel));
-          await makeDir(c, this.abs(rel));
-        }, true);
+        await this.ctx.pool.run(
+          `create folder ${rel}`,
+          async (c) => {
+            if (swap) await deleteFile(c, this.abs(rel));
+            await makeDir(c, this.abs(rel));
+          },
+          true,
+        );
         this.ctx.store.dirCreated(rel, swap);
       });
     }
@@ -123,28 +131,35 @@ class Run {
     await this.ensureDir(parentOf(target));
     const resume = item.temp !== undefined;
     let sentThisFile = 0;
-    await this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
-      this.unprogress(sentThisFile);
-      sentThisFile = 0;
-      try {
-        await uploadFile(c, this.abs(target), item.file, {
-          resume,
-          quirks: this.ctx.quirks,
-          warn: this.warn,
-          onBytes: (n) => {
-            sentThisFile += n;
-            this.addBytes(n);
-          },
-        });
-      } catch (err) {
-        if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
-        // The state said the folder exists but it is gone (changed by hand): make it again, once.
-        await makeDirs(c, this.abs(parentOf(target)));
-        await uploadFile(c, this.abs(target), item.file, { resume, quirks: this.ctx.quirks, warn: this.warn, onBytes: (n) => this.addBytes(n) });
-      }
-    }).catch((err: unknown) => {
-      throw describe(err, `upload ${item.file.path}`);
-    });
+    await this.ctx.pool
+      .run(`upload ${item.file.path}`, async (c) => {
+        this.unprogress(sentThisFile);
+        sentThisFile = 0;
+        try {
+          await uploadFile(c, this.abs(target), item.file, {
+            resume,
+            quirks: this.ctx.quirks,
+            warn: this.warn,
+            onBytes: (n) => {
+              sentThisFile += n;
+              this.addBytes(n);
+            },
+          });
+        } catch (err) {
+          if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
+          // The state said the folder exists but it is gone (changed by hand): make it again, once.
+          await makeDirs(c, this.abs(parentOf(target)));
+          await uploadFile(c, this.abs(target), item.file, {
+            resume,
+            quirks: this.ctx.quirks,
+            warn: this.warn,
+            onBytes: (n) => this.addBytes(n),
+          });
+        }
+      })
+      .catch((err: unknown) => {
+        throw describe(err, `upload ${item.file.path}`);
+      });
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
     if (item.temp) this.ctx.store.tempUploaded();
@@ -169,8 +184,10 @@ class Run {
     this.deletesMarked = true;
     for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
     await forEachLimit(staged, this.ctx.pool.size, async (item) => {
-      await this.ctx.pool.run(`rename ${item.temp} to ${item.file.path}`, async (c) =>
-        renameOver(c, this.abs(item.temp as string), this.abs(item.file.path), this.ctx.quirks, this.warn),
+      await this.ctx.pool.run(
+        `rename ${item.temp} to ${item.file.path}`,
+        async (c) =>
+          renameOver(c, this.abs(item.temp as string), this.abs(item.file.path), this.ctx.quirks, this.warn),
         true,
       );
       this.ctx.store.fileLive(item.file, item.temp);
@@ -183,7 +200,9 @@ class Run {
     await this.deleteFiles(this.plan.deletes.filter(inside));
     const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
     if (kept.length > 0) {
-      throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`);
+      throw new DeployError(
+        `cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`,
+      );
     }
   }
 
@@ -200,9 +219,11 @@ class Run {
 
   private async deleteFiles(files: string[]): Promise<void> {
     await forEachLimit(files, this.ctx.pool.size, async (p) => {
-      await this.ctx.pool.run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p))).catch((err: unknown) => {
-        throw describe(err, `delete ${p}`);
-      });
+      await this.ctx.pool
+        .run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p)))
+        .catch((err: unknown) => {
+          throw describe(err, `delete ${p}`);
+        });
       this.ctx.store.fileGone(p);
     });
   }
@@ -214,16 +235,22 @@ class Run {
     for (const depth of depths) {
       const level = dirs.filter((d) => depthOf(d) === depth);
       for (const d of level.filter((x) => kept.some((k) => ancestorsOf(k).includes(x)))) kept.push(d);
-      await forEachLimit(level.filter((d) => !kept.includes(d)), this.ctx.pool.size, async (d) => {
-        try {
-          await this.ctx.pool.run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)));
-          this.ctx.store.dirGone(d);
-        } catch (err) {
-          if (!(err instanceof FtpReplyError)) throw describe(err, `remove folder ${d}`);
-          this.warn(`kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`);
-          kept.push(d);
-        }
-      });
+      await forEachLimit(
+        level.filter((d) => !kept.includes(d)),
+        this.ctx.pool.size,
+        async (d) => {
+          try {
+            await this.ctx.pool.run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)));
+            this.ctx.store.dirGone(d);
+          } catch (err) {
+            if (!(err instanceof FtpReplyError)) throw describe(err, `remove folder ${d}`);
+            this.warn(
+              `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`,
+            );
+            kept.push(d);
+          }
+        },
+      );
     }
     return kept;
   }
@@ -233,7 +260,12 @@ class Run {
 export function describe(err: unknown, what: string): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
-    const hint = err.code === 530 ? 'check the user and password' : err.code >= 550 ? 'check the path, the name and the user\'s permissions' : 'try again later';
+    const hint =
+      err.code === 530
+        ? 'check the user and password'
+        : err.code >= 550
+          ? "check the path, the name and the user's permissions"
+          : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
   }
   return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });

@@ -29,31 +29,45 @@ export async function withLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
-  const me: Holder = { holder: describeHolder(), host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), refreshedAt: '' };
-  await pool.run(`lock ${lockPath}`, async (c) => {
-    await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
-    // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
-    // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
-    const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
-    if (first.code >= 400 && first.code < 500) throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
-    const made = first.code < 300;
-    const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
-    if (!made || existing) {
-      const other = existing;
-      const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-      if (age < o.staleLockMs && !deadOnThisHost(other)) {
-        throw new GuardError(
-          `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
-            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+  const me: Holder = {
+    holder: describeHolder(),
+    host: os.hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    refreshedAt: '',
+  };
+  await pool.run(
+    `lock ${lockPath}`,
+    async (c) => {
+      await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
+      // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
+      // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
+      const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+      if (first.code >= 400 && first.code < 500)
+        throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
+      const made = first.code < 300;
+      const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+      if (!made || existing) {
+        const other = existing;
+        const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
+        if (age < o.staleLockMs && !deadOnThisHost(other)) {
+          throw new GuardError(
+            `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+              `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+          );
+        }
+        rep.warn?.(
+          `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
         );
+        await deleteFile(c, holderPath);
+        await c.rmd(lockPath).catch(() => undefined);
+        if (!(await tryMkd(c, lockPath)))
+          throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
       }
-      rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
-      await deleteFile(c, holderPath);
-      await c.rmd(lockPath).catch(() => undefined);
-      if (!(await tryMkd(c, lockPath))) throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
-    }
-    await writeHolder(c, holderPath, me);
-  }, true);
+      await writeHolder(c, holderPath, me);
+    },
+    true,
+  );
   const timer = setInterval(() => {
     void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
   }, REFRESH_MS);
@@ -63,11 +77,17 @@ export async function withLock<T>(
   } finally {
     clearInterval(timer);
     await pool
-      .run(`unlock ${lockPath}`, async (c) => {
-        const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-        if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
-      }, true)
-      .catch((err: unknown) => rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`));
+      .run(
+        `unlock ${lockPath}`,
+        async (c) => {
+          const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+          if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+        },
+        true,
+      )
+      .catch((err: unknown) =>
+        rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
+      );
   }
 }
 
@@ -108,6 +128,8 @@ function deadOnThisHost(h: Holder | undefined): boolean {
 }
 
 function describeHolder(): string {
-  const run = process.env.GITHUB_RUN_ID ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})` : '';
+  const run = process.env.GITHUB_RUN_ID
+    ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})`
+    : '';
   return `ftpship on ${os.hostname()} pid ${process.pid}${run}`;
 }

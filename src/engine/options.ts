@@ -76,7 +76,13 @@ export interface Reporter {
   progress?(progress: Progress): void;
 }
 
-export const DEFAULT_EXCLUDES = ['.git/**', '**/.git/**', '**/.DS_Store', 'node_modules/**', '**/node_modules/**'];
+export const DEFAULT_EXCLUDES = [
+  '.git/**',
+  '**/.git/**',
+  '**/.DS_Store',
+  'node_modules/**',
+  '**/node_modules/**',
+];
 export const DEFAULT_STATE_NAME = '.ftpship-state.json';
 /** The state file FTP-Deploy-Action (SamKirkland/ftp-deploy) keeps in the server dir. */
 export const FDA_STATE_NAME = '.ftp-deploy-sync-state.json';

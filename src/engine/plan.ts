@@ -96,7 +96,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
     // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
-    const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
+    const viaTemp =
+      (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
     plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
   }
 
@@ -120,8 +121,12 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
 
   plan.entries = [
     ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir' as const, size: 0 })),
-    ...plan.uploads.filter((u) => u.action === 'upload').map((u) => ({ path: u.file.path, action: 'upload' as const, size: u.file.size })),
-    ...plan.uploads.filter((u) => u.action === 'replace').map((u) => ({ path: u.file.path, action: 'replace' as const, size: u.file.size })),
+    ...plan.uploads
+      .filter((u) => u.action === 'upload')
+      .map((u) => ({ path: u.file.path, action: 'upload' as const, size: u.file.size })),
+    ...plan.uploads
+      .filter((u) => u.action === 'replace')
+      .map((u) => ({ path: u.file.path, action: 'replace' as const, size: u.file.size })),
     ...plan.deletes.map((p) => ({ path: p, action: 'delete' as const, size: state.files[p]?.size ?? 0 })),
     // A file that became a folder is deleted too (just before its folder is made): the report says so.
     ...plan.fileToDir.map((p) => ({ path: p, action: 'delete' as const, size: state.files[p]?.size ?? 0 })),

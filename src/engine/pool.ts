@@ -62,7 +62,9 @@ export class ConnectionPool {
       } catch (err) {
         this.recycle(client);
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
-        this.opts.reporter.warn?.(`${what}: ${(err as Error).message}; retrying (${attempt + 1}/${this.opts.retries})`);
+        this.opts.reporter.warn?.(
+          `${what}: ${(err as Error).message}; retrying (${attempt + 1}/${this.opts.retries})`,
+        );
         await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
       }
     }
@@ -141,7 +143,9 @@ export class ConnectionPool {
   private warnShrunk(): void {
     if (!this.shrunk || this.shrinkWarned || this.opening > 0) return;
     this.shrinkWarned = true;
-    this.opts.reporter.warn?.(`the server refused another connection (${this.shrunk}); going on with ${this.live}`);
+    this.opts.reporter.warn?.(
+      `the server refused another connection (${this.shrunk}); going on with ${this.live}`,
+    );
   }
 
   private failWaiters(err: Error): void {
@@ -155,13 +159,17 @@ export class ConnectionPool {
  * and so is a local failure (an unreadable file).
  */
 function isRetryable(err: unknown, client: FtpClient): boolean {
-  if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError) return false;
+  if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
+    return false;
   if (isTransientError(err)) return true;
   return client.closed && !(err instanceof FtpReplyError);
 }
 
 function isTooMany(err: unknown): boolean {
-  return (err instanceof FtpReplyError && err.code === 421) || /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message));
+  return (
+    (err instanceof FtpReplyError && err.code === 421) ||
+    /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message))
+  );
 }
 
 export async function sleep(ms: number): Promise<void> {

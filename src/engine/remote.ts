@@ -68,11 +68,15 @@ export async function readSource(file: LocalFile, offset: number): Promise<Buffe
   if (file.contents) return file.contents.subarray(offset);
   if (!file.abs) throw new Error(`no source for ${file.path}`);
   try {
-    if (file.size - offset <= 1024 * 1024) return await fs.promises.readFile(file.abs).then((b) => b.subarray(offset));
+    if (file.size - offset <= 1024 * 1024)
+      return await fs.promises.readFile(file.abs).then((b) => b.subarray(offset));
     await fs.promises.access(file.abs, fs.constants.R_OK);
     return fs.createReadStream(file.abs, { start: offset, highWaterMark: 256 * 1024 });
   } catch (err) {
-    throw new DeployError(`cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`, { cause: err });
+    throw new DeployError(
+      `cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`,
+      { cause: err },
+    );
   }
 }
 
@@ -103,7 +107,8 @@ export async function uploadFile(
   } catch (err) {
     if (offset === 0 || !(err instanceof FtpReplyError) || client.closed) throw err;
     // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
-    if (!opts.quirks.noResume) opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
+    if (!opts.quirks.noResume)
+      opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
     opts.quirks.noResume = true;
     last = 0;
     return client.upload(abs, await readSource(file, 0), { onProgress });
@@ -111,7 +116,13 @@ export async function uploadFile(
 }
 
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
-export async function renameOver(client: FtpClient, from: string, to: string, quirks: ServerQuirks, warn: Warn): Promise<void> {
+export async function renameOver(
+  client: FtpClient,
+  from: string,
+  to: string,
+  quirks: ServerQuirks,
+  warn: Warn,
+): Promise<void> {
   if (quirks.deleteBeforeRename) await deleteFile(client, to);
   try {
     await client.rename(from, to);
@@ -119,7 +130,9 @@ export async function renameOver(client: FtpClient, from: string, to: string, qu
   } catch (err) {
     if (!(err instanceof FtpReplyError) || err.code < 450 || quirks.deleteBeforeRename) throw err;
     if ((await remoteSize(client, to)) < 0) throw err;
-    warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
+    warn(
+      `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,
+    );
     quirks.deleteBeforeRename = true;
   }
   await deleteFile(client, to);
@@ -193,7 +206,13 @@ export async function readRemoteFileIfPresent(
 }
 
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
-export async function writeRemoteFileAtomic(client: FtpClient, abs: string, data: Buffer, quirks: ServerQuirks, warn: Warn): Promise<void> {
+export async function writeRemoteFileAtomic(
+  client: FtpClient,
+  abs: string,
+  data: Buffer,
+  quirks: ServerQuirks,
+  warn: Warn,
+): Promise<void> {
   const tmp = `${abs}.tmp`;
   await client.upload(tmp, data);
   await renameOver(client, tmp, abs, quirks, warn);

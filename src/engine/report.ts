@@ -6,7 +6,14 @@ export interface DeployReport {
   dryRun: boolean;
   /** The target as a URL, never with a password. */
   target: string;
-  counts: { mkdir: number; upload: number; replace: number; delete: number; rmdir: number; unchanged: number };
+  counts: {
+    mkdir: number;
+    upload: number;
+    replace: number;
+    delete: number;
+    rmdir: number;
+    unchanged: number;
+  };
   bytes: { planned: number; sent: number };
   /** Every planned change (unchanged files are only counted). */
   files: PlanEntry[];
@@ -46,7 +53,9 @@ export function buildReport(args: {
 export function formatPlan(report: DeployReport, limit = 200): string[] {
   const order = ['delete', 'rmdir', 'mkdir', 'upload', 'replace'];
   const sorted = [...report.files].sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
-  const lines = sorted.slice(0, limit).map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
+  const lines = sorted
+    .slice(0, limit)
+    .map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
   if (sorted.length > limit) lines.push(`  … and ${sorted.length - limit} more`);
   return lines;
 }

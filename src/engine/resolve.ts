@@ -25,7 +25,9 @@ const CONTROL = /[\r\n\0]/;
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
   if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
-    throw new ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
+    throw new ConfigError(
+      `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
+    );
   }
   checkLocal(o);
   const secure = o.secure ?? false;
@@ -36,10 +38,17 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   integer('port', port, 1, 65535);
   const user = o.user ?? 'anonymous';
   if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
-    throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
+    throw new ConfigError(
+      `no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`,
+    );
   }
-  for (const [name, value] of Object.entries({ user, remoteDir: o.remoteDir ?? '', statePath: o.statePath ?? '' })) {
-    if (CONTROL.test(value)) throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
+  for (const [name, value] of Object.entries({
+    user,
+    remoteDir: o.remoteDir ?? '',
+    statePath: o.statePath ?? '',
+  })) {
+    if (CONTROL.test(value))
+      throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
   }
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
@@ -49,7 +58,10 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
   const statePath = o.statePath ?? DEFAULT_STATE_NAME;
-  if (statePath === '' || statePath.endsWith('/')) throw new ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
+  if (statePath === '' || statePath.endsWith('/'))
+    throw new ConfigError(
+      `invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`,
+    );
   return {
     ...o,
     port,
@@ -77,14 +89,21 @@ function checkLocal(o: DeployOptions): void {
   try {
     stat = fs.statSync(o.localDir);
   } catch {
-    throw new ConfigError(`local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`);
+    throw new ConfigError(
+      `local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`,
+    );
   }
-  if (!stat.isDirectory()) throw new ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
+  if (!stat.isDirectory())
+    throw new ConfigError(
+      `local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`,
+    );
 }
 
 function integer(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+    throw new ConfigError(
+      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
+    );
   }
 }
 

@@ -32,7 +32,9 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
   if (globs.length === 0) return () => false;
   const expanded = globs.flatMap((g) => {
     const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
-    return clean.includes('/') || clean.includes('**') ? [clean, `${clean}/**`] : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
+    return clean.includes('/') || clean.includes('**')
+      ? [clean, `${clean}/**`]
+      : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
   });
   const isMatch = picomatch(expanded, { dot: true });
   return (rel) => isMatch(rel);
@@ -53,7 +55,10 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       if (stat.isSymbolicLink()) {
         const target = safeRealpath(abs);
         if (!target || !(target === root || target.startsWith(root + path.sep))) {
-          tree.skipped.push({ path: rel, reason: 'symlink pointing outside the local folder (not followed)' });
+          tree.skipped.push({
+            path: rel,
+            reason: 'symlink pointing outside the local folder (not followed)',
+          });
           continue;
         }
         stat = fs.statSync(abs);
@@ -108,7 +113,8 @@ export async function hashFile(abs: string, size: number): Promise<string> {
     if (size < 4 * 1024 * 1024) {
       hash.update(await fs.promises.readFile(abs));
     } else {
-      for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+      for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 }))
+        hash.update(chunk as Buffer);
     }
   } catch (err) {
     throw new DeployError(
@@ -120,7 +126,11 @@ export async function hashFile(abs: string, size: number): Promise<string> {
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
-export async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown;
   const worker = async (): Promise<void> => {

@@ -5,7 +5,14 @@
  */
 import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
-import { readRemoteFileIfPresent, remoteSize, writeRemoteFileAtomic, makeDirs, type ServerQuirks, type Warn } from './remote.js';
+import {
+  readRemoteFileIfPresent,
+  remoteSize,
+  writeRemoteFileAtomic,
+  makeDirs,
+  type ServerQuirks,
+  type Warn,
+} from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { DeployError } from './errors.js';
 import { emptyState, parseState, serializeState, type DeployState } from './state.js';
@@ -48,7 +55,9 @@ export class StateStore {
       this.origin = 'reset';
       return this.state;
     }
-    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
+      readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
+    );
     if (text) {
       this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
       this.origin = 'ftpship';
@@ -56,7 +65,9 @@ export class StateStore {
     }
     if (this.opts.fdaPath) {
       const fdaPath = this.opts.fdaPath;
-      const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
+      const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
+        readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)),
+      );
       if (fda) {
         this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
         this.origin = 'ftp-deploy-action';
@@ -74,7 +85,9 @@ export class StateStore {
     const uncertain = new Set(this.state.pending?.uncertain ?? []);
     for (const [temp, t] of Object.entries(temps)) {
       if (!t.committing) continue;
-      const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) => remoteSize(c, remoteJoin(root, temp)));
+      const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) =>
+        remoteSize(c, remoteJoin(root, temp)),
+      );
       if (size >= 0) continue;
       this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
       uncertain.delete(t.path);
@@ -186,7 +199,9 @@ export class StateStore {
     this.saving = this.write().finally(() => {
       this.saving = undefined;
     });
-    this.saving.catch((err: unknown) => this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`));
+    this.saving.catch((err: unknown) =>
+      this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`),
+    );
   }
 
   /** Saves now, after any save in flight. */
@@ -203,11 +218,15 @@ export class StateStore {
     if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';
-    await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {
-      if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
-      this.dirMade = true;
-      await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
-    }, true);
+    await this.opts.pool.run(
+      `write state ${this.opts.path}`,
+      async (c) => {
+        if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
+        this.dirMade = true;
+        await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
+      },
+      true,
+    );
   }
 
   get isDirty(): boolean {

@@ -40,7 +40,14 @@ export interface DeployState {
 }
 
 export function emptyState(settings: string): DeployState {
-  return { version: 1, generator: 'ftpship', settings, updatedAt: new Date(0).toISOString(), files: {}, dirs: [] };
+  return {
+    version: 1,
+    generator: 'ftpship',
+    settings,
+    updatedAt: new Date(0).toISOString(),
+    files: {},
+    dirs: [],
+  };
 }
 
 export function settingsHash(parts: { exclude: string[]; keep: string[] }): string {

@@ -30,7 +30,8 @@ export async function findDrift(pool: ConnectionPool, root: string, state: Deplo
     for (const p of files) {
       const expected = state.files[p].size;
       let actual = sizes.get(p.slice(dir ? dir.length + 1 : 0));
-      if (actual === undefined) actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
+      if (actual === undefined)
+        actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
       if (expected >= 0 && actual !== expected) drift.push({ path: p, expected, actual });
     }
   });

@@ -162,7 +162,8 @@ export class FtpClient {
     const [feat, ...rest] = replies;
     this.parseFeatures(feat);
     for (let i = 0; i < tlsCommands.length; i++) {
-      if (!isPositiveCompletion(rest[i].code)) throw new FtpReplyError(rest[i].code, rest[i].message, tlsCommands[i]);
+      if (!isPositiveCompletion(rest[i].code))
+        throw new FtpReplyError(rest[i].code, rest[i].message, tlsCommands[i]);
     }
     if (c.isTls) this.data.tls = tlsOptions;
     const type = rest[tlsCommands.length];

@@ -198,7 +198,9 @@ export async function transfer(
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
   const pipelined = !!settings.pipelining && settings.passive && !!settings.epsvWorks && !options.restartAt;
-  const pending = pipelined ? await pipelinedPassive(conn, settings, command) : await openDataChannel(conn, settings);
+  const pending = pipelined
+    ? await pipelinedPassive(conn, settings, command)
+    : await openDataChannel(conn, settings);
   // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
   const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));
   connected.catch(() => {});
@@ -254,7 +256,11 @@ export async function transfer(
  * EPSV and the transfer command in one write. The 229 gives the port; the command's own replies are read
  * by the caller. A refused EPSV still has the command's reply to consume, so the dialogue stays in step.
  */
-async function pipelinedPassive(conn: FtpConnection, settings: DataSettings, command: string): Promise<PendingData> {
+async function pipelinedPassive(
+  conn: FtpConnection,
+  settings: DataSettings,
+  command: string,
+): Promise<PendingData> {
   conn.sendPipelined(['EPSV', command]);
   const reply = await conn.readReply();
   if (reply.code === ReplyCode.EnteringExtendedPassive) return connectPassive(conn, parseEpsv(reply.message));

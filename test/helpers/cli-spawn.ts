@@ -24,31 +24,53 @@ export interface SpawnResult {
  */
 export function assertBuilt(): void {
   const dist = path.join(REPO, 'dist', 'src');
-  if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new Error('dist/src/cli.js is missing: run `npm run build` first (npm test does it)');
+  if (!fs.existsSync(path.join(dist, 'cli.js')))
+    throw new Error('dist/src/cli.js is missing: run `npm run build` first (npm test does it)');
   const newest = (dir: string, ext: string): number =>
     Math.max(
       0,
       ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
         const p = path.join(dir, e.name);
-        return e.isDirectory() ? newest(p, ext) : e.name.endsWith(ext) && !e.name.endsWith('.d.ts') ? fs.statSync(p).mtimeMs : 0;
+        return e.isDirectory()
+          ? newest(p, ext)
+          : e.name.endsWith(ext) && !e.name.endsWith('.d.ts')
+            ? fs.statSync(p).mtimeMs
+            : 0;
       }),
     );
   if (newest(path.join(REPO, 'src'), '.ts') > newest(dist, '.js') + 2000) {
-    console.warn('dist/ looks older than src/: the CLI tests run the last build (run `npm run build`, or `npm test`)');
+    console.warn(
+      'dist/ looks older than src/: the CLI tests run the last build (run `npm run build`, or `npm test`)',
+    );
   }
 }
 
 export async function spawnCli(
   args: string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; input?: string; command?: string[]; timeoutMs?: number } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    input?: string;
+    command?: string[];
+    timeoutMs?: number;
+  } = {},
 ): Promise<SpawnResult> {
   const started = Date.now();
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, FTPSHIP_PASSWORD: undefined, NODE_OPTIONS: undefined, ...opts.env })) {
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    FTPSHIP_PASSWORD: undefined,
+    NODE_OPTIONS: undefined,
+    ...opts.env,
+  })) {
     if (v !== undefined) env[k] = v;
   }
   const [cmd, ...pre] = opts.command ?? [process.execPath, BIN];
-  const child = spawn(cmd, [...pre, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));

@@ -55,10 +55,15 @@ export function startCli(args: string[], env: Record<string, string> = {}, input
   return {
     child,
     done,
-    waitForLine: async (re, count = 1) => new Promise((resolve) => watchers.push({ re, left: count, resolve })),
+    waitForLine: async (re, count = 1) =>
+      new Promise((resolve) => watchers.push({ re, left: count, resolve })),
   };
 }
 
-export async function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<CliResult> {
   return startCli(args, env, input).done;
 }

@@ -39,7 +39,10 @@ export interface FrontProxy {
  * live ones get `421 Too many connections` and are closed, as shared hosts do. Data connections do not
  * pass through it (the client connects to the control host's passive port directly).
  */
-export async function frontProxy(targetPort: number, opts: { maxClients?: number } = {}): Promise<FrontProxy> {
+export async function frontProxy(
+  targetPort: number,
+  opts: { maxClients?: number } = {},
+): Promise<FrontProxy> {
   const live = new Set<net.Socket>();
   const state = { accepted: 0, refused: 0 };
   const server = net.createServer((client) => {

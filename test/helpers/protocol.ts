@@ -23,7 +23,8 @@ export function expectParentsFirst(log: string[], root: string): void {
     if (!l.startsWith('> STOR ')) continue;
     const p = l.slice(7);
     const parent = p.slice(0, p.lastIndexOf('/'));
-    if (parent.length > root.length && mkds.includes(parent)) expect(log.indexOf(`> MKD ${parent}`)).toBeLessThan(i);
+    if (parent.length > root.length && mkds.includes(parent))
+      expect(log.indexOf(`> MKD ${parent}`)).toBeLessThan(i);
   }
 }
 
@@ -38,15 +39,18 @@ export function expectNoCwdWhileUploading(log: string[]): void {
   expect(first).toBeGreaterThanOrEqual(0);
   for (let i = first; i <= last; i++) {
     if (!log[i].startsWith('> CWD ')) continue;
-    const prevReply = log.slice(0, i).reverse().find((l) => l.startsWith('< '));
+    const prevReply = log
+      .slice(0, i)
+      .reverse()
+      .find((l) => l.startsWith('< '));
     expect(`${prevReply} then ${log[i]}`).toMatch(/^< 55\d .* then > CWD /);
   }
 }
 
-
 /** Logins seen in the log; waits up to `ms` for `want` of them (the pool opens extra connections in the background). */
 export async function loginsSeen(log: string[], want: number, ms = 5000): Promise<number> {
   const count = (): number => log.filter((l) => l.startsWith('> USER ')).length;
-  for (const end = Date.now() + ms; count() < want && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+  for (const end = Date.now() + ms; count() < want && Date.now() < end;)
+    await new Promise((r) => setTimeout(r, 25));
   return count();
 }
