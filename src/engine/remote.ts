@@ -71,7 +71,7 @@ export async function readSource(file: LocalFile, offset: number): Promise<Buffe
     if (file.size - offset <= 1024 * 1024)
       return await fs.promises.readFile(file.abs).then((b) => b.subarray(offset));
     await fs.promises.access(file.abs, fs.constants.R_OK);
-    return fs.createReadStream(file.abs, { start: offset, highWaterMark: 256 * 1024 });
+    return fs.createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
   } catch (err) {
     throw new DeployError(
       `cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`,
