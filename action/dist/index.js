@@ -35229,7 +35229,7 @@ async function readSource(file, offset) {
         if (file.size - offset <= 1024 * 1024)
             return await external_node_fs_default().promises.readFile(file.abs).then((b) => b.subarray(offset));
         await external_node_fs_default().promises.access(file.abs, (external_node_fs_default()).constants.R_OK);
-        return external_node_fs_default().createReadStream(file.abs, { start: offset, highWaterMark: 256 * 1024 });
+        return external_node_fs_default().createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
     }
     catch (err) {
         throw new DeployError(`cannot read local file ${file.abs}: ${err.message}; check it and rerun`, { cause: err });
