@@ -75,6 +75,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       resumeThreshold: RESUME_THRESHOLD,
     });
     guard(plan, o);
+    for (const p of plan.unchanged) {
+      const file = local.files.get(p);
+      if (file) file.cache = undefined; // nothing to send: free the bytes kept from hashing
+    }
     let bytesSent = 0;
     const hasWork =
       plan.entries.length > 0 ||

@@ -160,6 +160,7 @@ class Run {
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`);
       });
+    item.file.cache = undefined; // uploaded: free the bytes kept from hashing
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
     if (item.temp) this.ctx.store.tempUploaded();

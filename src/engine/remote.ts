@@ -66,6 +66,7 @@ export async function remoteSize(client: FtpClient, abs: string): Promise<number
 /** Reads a local file's bytes from `offset` on, as a Buffer (small) or a stream (large). */
 export async function readSource(file: LocalFile, offset: number): Promise<Buffer | Readable> {
   if (file.contents) return file.contents.subarray(offset);
+  if (file.cache) return file.cache.subarray(offset);
   if (!file.abs) throw new Error(`no source for ${file.path}`);
   try {
     if (file.size - offset <= 1024 * 1024)

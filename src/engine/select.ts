@@ -14,6 +14,11 @@ export interface LocalFile {
   path: string;
   size: number;
   sha256: string;
+  /**
+   * The bytes read while hashing, kept for the upload (small files, within a memory budget) so each file is
+   * read once; dropped once uploaded or found unchanged.
+   */
+  cache?: Buffer;
   /** Absolute path on disk, or the contents themselves (gulp). */
   abs?: string;
   contents?: Buffer;
@@ -78,9 +83,13 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
     }
   };
   walk(root, '');
+  let budget = CACHE_BUDGET;
   await forEachLimit(pending, 16, async (f) => {
-    const sha256 = await hashFile(f.abs, f.size);
-    tree.files.set(f.rel, { path: f.rel, size: f.size, sha256, abs: f.abs });
+    const file: LocalFile = { path: f.rel, size: f.size, sha256: '', abs: f.abs };
+    const keep = f.size <= CACHE_MAX_FILE && budget >= f.size;
+    if (keep) budget -= f.size;
+    file.sha256 = await hashFile(f.abs, f.size, keep ? (b) => (file.cache = b) : undefined);
+    tree.files.set(f.rel, file);
   });
   return tree;
 }
@@ -106,12 +115,18 @@ function safeRealpath(p: string): string | undefined {
   }
 }
 
-/** SHA-256 of a file; small files in one read, large ones streamed. */
-export async function hashFile(abs: string, size: number): Promise<string> {
+/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
+const CACHE_BUDGET = 64 * 1024 * 1024;
+const CACHE_MAX_FILE = 256 * 1024;
+
+/** SHA-256 of a file; small files in one read (handed to `keep` if given), large ones streamed. */
+export async function hashFile(abs: string, size: number, keep?: (bytes: Buffer) => void): Promise<string> {
   const hash = crypto.createHash('sha256');
   try {
     if (size < 4 * 1024 * 1024) {
-      hash.update(await fs.promises.readFile(abs));
+      const bytes = await fs.promises.readFile(abs);
+      hash.update(bytes);
+      keep?.(bytes);
     } else {
       for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 }))
         hash.update(chunk as Buffer);
