@@ -523,7 +523,8 @@ describe('item 7: parallel', () => {
 describe('item 8 (engine): a local file that becomes unreadable mid-run', () => {
   it('fails with one line naming the file, exit code 1, and the state never lists it', async () => {
     const local = tmpDir();
-    writeTree(local, { 'a.txt': 'a', 'dir/vanishing.txt': 'soon gone', 'z.txt': 'z' });
+    // Larger than the bytes ftpship keeps from hashing (256 KiB), so the upload has to read the file again.
+    writeTree(local, { 'a.txt': 'a', 'dir/vanishing.txt': Buffer.alloc(600 * 1024, 7), 'z.txt': 'z' });
     const dir = `/${uniqueName()}`;
     let removed = false;
     const reporter: Reporter = {

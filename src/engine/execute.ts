@@ -8,11 +8,19 @@ import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
 import { ancestorsOf, depthOf, parentOf, remoteJoin } from './paths.js';
-import { deleteFile, makeDir, makeDirs, renameOver, uploadFile, type ServerQuirks } from './remote.js';
+import {
+  deleteFile,
+  dirExists,
+  makeDir,
+  makeDirs,
+  renameOver,
+  uploadFile,
+  type ServerQuirks,
+} from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
 import { forEachLimit } from './select.js';
-import { FtpReplyError } from '../ftp/index.js';
+import { FtpReplyError, type FtpClient } from '../ftp/index.js';
 import { DeployError } from './errors.js';
 
 export interface ExecContext {
@@ -40,7 +48,7 @@ class Run {
   private readonly progress: Progress;
   private bytesSent = 0;
   private readonly warned = new Set<string>();
-  private readonly planned: Set<string>;
+  private readonly fileToDir: Set<string>;
   private deletesMarked = false;
 
   constructor(
@@ -50,7 +58,7 @@ class Run {
   ) {
     const bytesTotal = plan.uploads.reduce((n, u) => n + u.file.size, 0);
     this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
-    this.planned = new Set(plan.mkdirs);
+    this.fileToDir = new Set(plan.fileToDir);
   }
 
   async execute(): Promise<ExecResult> {
@@ -87,42 +95,74 @@ class Run {
   };
 
   private async removeStaleTemps(): Promise<void> {
-    await forEachLimit(this.plan.staleTemps, this.ctx.pool.size, async (t) => {
+    await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
       await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
       this.ctx.store.tempGone(t);
     });
   }
 
-  /** Memoised: resolves once `rel` exists on the server (creating it and its parents if planned). */
-  // eslint-disable-next-line @typescript-eslint/promise-function-async -- memoised promise, shared by callers
-  private ensureDir(rel: string): Promise<void> {
-    const known = this.dirReady.get(rel);
-    if (known) return known;
-    let ready: Promise<void>;
-    if (rel === '' || !this.planned.has(rel)) ready = Promise.resolve();
-    else {
-      ready = this.ensureDir(parentOf(rel)).then(async () => {
-        const swap = this.plan.fileToDir.includes(rel);
-        await this.ctx.pool.run(
-          `create folder ${rel}`,
-          async (c) => {
-            if (swap) await deleteFile(c, this.abs(rel));
-            await makeDir(c, this.abs(rel));
-          },
-          true,
-        );
-        this.ctx.store.dirCreated(rel, swap);
-      });
+  /** Resolves once `rel` exists on the server (folders not planned already exist). */
+  private async ensureDir(rel: string): Promise<void> {
+    await this.dirReady.get(rel);
+  }
+
+  /**
+   * Creates the planned folders a level at a time (parents before children), each level's MKDs pipelined
+   * in batches spread over the connections: one round trip per batch instead of one per folder.
+   */
+  // eslint-disable-next-line @typescript-eslint/promise-function-async -- the chain of level promises is the point
+  private startDirs(): Promise<void> {
+    const byDepth = new Map<number, string[]>();
+    for (const d of this.plan.mkdirs) byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
+    let previous: Promise<void> = Promise.resolve();
+    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+      const level = byDepth.get(depth) ?? [];
+      const ready = previous.then(async () => this.makeLevel(level));
+      ready.catch(() => {});
+      for (const d of level) this.dirReady.set(d, ready);
+      previous = ready;
     }
-    ready.catch(() => {});
-    this.dirReady.set(rel, ready);
-    return ready;
+    return previous;
+  }
+
+  private async makeLevel(dirs: string[]): Promise<void> {
+    const per = Math.min(64, Math.max(1, Math.ceil(dirs.length / Math.max(1, this.ctx.pool.size))));
+    const batches: string[][] = [];
+    for (let i = 0; i < dirs.length; i += per) batches.push(dirs.slice(i, i + per));
+    await Promise.all(
+      batches.map(async (batch) =>
+        this.ctx.pool.run(`create folders ${batch[0]}…`, async (c) => this.makeBatch(c, batch), true),
+      ),
+    );
+  }
+
+  private async makeBatch(c: FtpClient, batch: string[]): Promise<void> {
+    const swaps = batch.filter((d) => this.fileToDir.has(d));
+    for (const d of swaps) {
+      await deleteFile(c, this.abs(d));
+      await makeDir(c, this.abs(d));
+      this.ctx.store.dirCreated(d, true);
+    }
+    const plain = batch.filter((d) => !this.fileToDir.has(d));
+    const replies = await c.pipeline(plain.map((d) => `MKD ${this.abs(d)}`));
+    for (const [i, reply] of replies.entries()) {
+      const d = plain[i];
+      if (reply.code >= 400 && reply.code < 500)
+        throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
+      // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
+      if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
+        throw new DeployError(
+          `cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`,
+        );
+      }
+      this.ctx.store.dirCreated(d, false);
+    }
   }
 
   private async createDirsAndUpload(): Promise<void> {
-    const dirs = Promise.all(this.plan.mkdirs.map(async (d) => this.ensureDir(d)));
+    const dirs = this.startDirs();
     // Enough tasks in flight to keep every connection busy while folders are being made.
-    await forEachLimit(this.plan.uploads, this.ctx.pool.size * 2, async (item) => this.upload(item));
+    await forEachLimit(this.plan.uploads, this.ctx.pool.capacity + 2, async (item) => this.upload(item));
     await dirs;
   }
 
@@ -184,7 +224,7 @@ class Run {
     await this.ctx.store.beginCommit(staged, this.plan.deletes);
     this.deletesMarked = true;
     for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
-    await forEachLimit(staged, this.ctx.pool.size, async (item) => {
+    await forEachLimit(staged, this.ctx.pool.capacity, async (item) => {
       await this.ctx.pool.run(
         `rename ${item.temp} to ${item.file.path}`,
         async (c) =>
@@ -219,7 +259,7 @@ class Run {
   }
 
   private async deleteFiles(files: string[]): Promise<void> {
-    await forEachLimit(files, this.ctx.pool.size, async (p) => {
+    await forEachLimit(files, this.ctx.pool.capacity, async (p) => {
       await this.ctx.pool
         .run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p)))
         .catch((err: unknown) => {
@@ -238,7 +278,7 @@ class Run {
       for (const d of level.filter((x) => kept.some((k) => ancestorsOf(k).includes(x)))) kept.push(d);
       await forEachLimit(
         level.filter((d) => !kept.includes(d)),
-        this.ctx.pool.size,
+        this.ctx.pool.capacity,
         async (d) => {
           try {
             await this.ctx.pool.run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)));

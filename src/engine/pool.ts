@@ -11,6 +11,8 @@ export interface PoolOptions {
   size: number;
   retries: number;
   retryDelayMs: number;
+  /** Tasks per connection at once (2 lets uploads overlap the wait for the 226). Default 1. */
+  depth?: number;
   reporter: Reporter;
 }
 
@@ -35,11 +37,27 @@ export class ConnectionPool {
     private readonly opts: PoolOptions,
   ) {}
 
+  /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
+  private readonly dead = new WeakSet<FtpClient>();
+
   /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
   async start(): Promise<void> {
     const first = await this.connect();
     this.live = 1;
-    this.release(first);
+    this.addSlots(first);
+  }
+
+  /**
+   * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
+   * can send its commands while the first waits for its final reply (pipelining across uploads).
+   */
+  private addSlots(client: FtpClient): void {
+    for (let i = 0; i < (this.opts.depth ?? 1); i++) this.release(client);
+  }
+
+  /** Tasks that can run at once once every connection is open: connections × depth. */
+  get capacity(): number {
+    return Math.max(1, this.opts.size * (this.opts.depth ?? 1));
   }
 
   /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
@@ -73,7 +91,7 @@ export class ConnectionPool {
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
   async close(): Promise<void> {
     this.closed = true;
-    const clients = this.idle.splice(0);
+    const clients = [...new Set(this.idle.splice(0))];
     this.failWaiters(new Error('the deploy is over'));
     await Promise.all(clients.map(async (c) => c.quit()));
   }
@@ -105,6 +123,9 @@ export class ConnectionPool {
       this.release(client);
       return;
     }
+    if (this.dead.has(client)) return;
+    this.dead.add(client);
+    this.idle = this.idle.filter((c) => c !== client);
     this.live--;
     if (!this.closed) void this.grow();
   }
@@ -120,7 +141,7 @@ export class ConnectionPool {
         return;
       }
       this.live++;
-      this.release(client);
+      this.addSlots(client);
       this.warnShrunk();
     } catch (err) {
       this.opening--;

@@ -25,7 +25,7 @@ export async function findDrift(pool: ConnectionPool, root: string, state: Deplo
     byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
   }
   const drift: Drift[] = [];
-  await forEachLimit([...byDir], Math.max(1, pool.size), async ([dir, files]) => {
+  await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
     const sizes = await listSizes(pool, remoteJoin(root, dir));
     for (const p of files) {
       const expected = state.files[p].size;

@@ -348,14 +348,17 @@ export class FtpClient {
    * the server has confirmed (2xx), in whichever order they come.
    */
   async upload(remotePath: string, source: Readable | Buffer, options: UploadOptions = {}): Promise<number> {
-    return this.exclusive(async () => {
-      const verb = options.append ? 'APPE' : 'STOR';
-      return transfer(this.connection, this.data, `${verb} ${remotePath}`, {
-        source,
-        restartAt: options.append ? undefined : options.offset,
-        onProgress: options.onProgress,
-      });
-    });
+    const verb = options.append ? 'APPE' : 'STOR';
+    const transferOptions = {
+      source,
+      restartAt: options.append ? undefined : options.offset,
+      onProgress: options.onProgress,
+    };
+    // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
+    // a transfer (for ABOR) and answers anything else with 500, so commands are never pipelined across one.
+    return this.exclusive(async () =>
+      transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
+    );
   }
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */

@@ -194,6 +194,28 @@ export async function transfer(
   command: string,
   options: TransferOptions,
 ): Promise<number> {
+  const { bytes, finished } = await startTransfer(conn, settings, command, options);
+  await finished;
+  return bytes;
+}
+
+/** A transfer whose data has moved; `finished` settles with its final (2xx) reply. */
+export interface StartedTransfer {
+  bytes: number;
+  finished: Promise<void>;
+}
+
+/**
+ * The first part of {@link transfer}: returns once the data has moved and the final reply is the next one
+ * expected, so the caller may send its next command before that reply arrives (the server answers in
+ * order). Saves the wait for the 226 between two uploads on one connection.
+ */
+export async function startTransfer(
+  conn: FtpConnection,
+  settings: DataSettings,
+  command: string,
+  options: TransferOptions,
+): Promise<StartedTransfer> {
   checkCommand(command); // before EPSV: a refused argument must leave nothing half done
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
@@ -231,24 +253,52 @@ export async function transfer(
       Promise.race([connected, failEarly]),
       conn.timeoutMs,
       `no data connection with ${conn.host}`,
-    );
+    ).catch(async (err: unknown) => {
+      // A server refusing the command may drop the data port first (proftpd resets it with its 451):
+      // its reply, when it says no, is the better error, and leaves the session usable.
+      const verdict = await withTimeout(firstOk, conn.timeoutMs, 'no reply').then(
+        () => err,
+        (replyErr: unknown) => (replyErr instanceof FtpReplyError ? replyErr : err),
+      );
+      throw verdict;
+    });
     // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
     // since vsftpd starts its TLS accept only after sending 150.
     const early = pipelined && !settings.tls && options.source !== undefined;
     if (!early) await Promise.race([firstOk, failEarly]);
-    const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
-    await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
-    return bytes;
+    const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
+    // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
+    await Promise.race([firstOk, failEarly]);
+    const socket = dataSocket;
+    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk);
+    const bytes = moved.bytes;
+    const finished = withTimeout(
+      done,
+      conn.timeoutMs,
+      `no reply to ${command.split(' ')[0]} after the data ended`,
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        cleanUp(err, socket);
+        throw err;
+      },
+    );
+    finished.catch(() => {});
+    return { bytes, finished };
   } catch (err) {
+    cleanUp(err, dataSocket);
+    throw err;
+  }
+
+  function cleanUp(err: unknown, socket: net.Socket | undefined): void {
     pending.abort();
-    dataSocket?.destroy();
+    socket?.destroy();
     void connected.then(
       (s) => s.destroy(),
       () => {},
     );
     // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
     if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
-    throw err;
   }
 }
 
@@ -270,7 +320,13 @@ async function pipelinedPassive(
 }
 
 /** Pumps bytes in the transfer's direction; resolves with the byte count once the data socket has closed. */
-async function moveData(socket: net.Socket, idleMs: number, options: TransferOptions): Promise<number> {
+/** Bytes moved; `closed` settles when the data socket has closed (already, for downloads). */
+interface Moved {
+  bytes: number;
+  closed: Promise<void>;
+}
+
+async function moveData(socket: net.Socket, idleMs: number, options: TransferOptions): Promise<Moved> {
   let bytes = 0;
   const tick = (n: number): void => {
     bytes += n;
@@ -292,11 +348,12 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   closed.catch(() => {});
   if (options.sink) {
     await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
-    return bytes;
+    return { bytes, closed };
   }
+  // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
+  // close and its 226 follow; the caller waits for both, but may send its next command meanwhile.
   await writeSource(socket, options.source ?? Buffer.alloc(0), tick);
-  await closed;
-  return bytes;
+  return { bytes, closed };
 }
 
 async function writeSource(
