@@ -34349,14 +34349,28 @@ function parseMlsdTime(value) {
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const UNIX_LINE = /^([bcdlps-])[rwxsStTlL-]{9}[+.@]?\s+\d+\s+(?:.+?\s+)?(\d+)\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}:\d{2}|\d{4}) (.*)$/;
+/*
+ * Two linear-time steps instead of one regex with `\s+(?:.+?\s+)?(\d+)\s+`, whose overlapping quantifiers
+ * backtracked cubically: a hostile 2 KB line of spaces took 1.4 s (test/property.test.ts). Every quantifier
+ * below is followed by a character class it cannot match, the date search starts only after whitespace, and
+ * the name (`/s`: any character, CR and U+2028 too — isSafeName rejects them) always runs to the end.
+ */
+const UNIX_HEAD = /^([bcdlps-])[rwxsStTlL-]{9}[+.@]?\s+\d+\s/;
+const UNIX_DATE = /(?<=\s)(\d+)\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}:\d{2}|\d{4}) (.*)$/s;
+function matchUnix(line) {
+    const head = UNIX_HEAD.exec(line);
+    if (!head)
+        return undefined;
+    const date = UNIX_DATE.exec(line.slice(head[0].length - 1));
+    return date ? [head[1], ...date.slice(1)] : undefined;
+}
 const unixFormat = {
-    test: (line) => UNIX_LINE.test(line),
+    test: (line) => matchUnix(line) !== undefined,
     parse(line) {
-        const m = UNIX_LINE.exec(line);
+        const m = matchUnix(line);
         if (!m)
             return undefined;
-        const [, kind, size, month, day, timeOrYear, rest] = m;
+        const [kind, size, month, day, timeOrYear, rest] = m;
         let name = rest;
         let target;
         let type = kind === 'd' ? 'dir' : kind === '-' ? 'file' : 'other';
@@ -34384,7 +34398,8 @@ function parseUnixDate(month, day, timeOrYear, now = new Date()) {
         date.setUTCFullYear(date.getUTCFullYear() - 1);
     return date;
 }
-const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})\s*([AP]M)?\s+(<DIR>|\d+)\s+(.+)$/i;
+// `(?:\s*([AP]M))?\s+`, not `\s*([AP]M)?\s+`: two adjacent optional runs of spaces backtracked quadratically.
+const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})(?:\s*([AP]M))?\s+(<DIR>|\d+)\s+(.+)$/is;
 const dosFormat = {
     test: (line) => DOS_LINE.test(line),
     parse(line) {
@@ -34588,6 +34603,16 @@ const handshakes = new WeakMap();
  * the number of data bytes moved. Preliminary reply 1xx, then data, then 2xx — the last two in any order.
  */
 async function transfer(conn, settings, command, options) {
+    const { bytes, finished } = await startTransfer(conn, settings, command, options);
+    await finished;
+    return bytes;
+}
+/**
+ * The first part of {@link transfer}: returns once the data has moved and the final reply is the next one
+ * expected, so the caller may send its next command before that reply arrives (the server answers in
+ * order). Saves the wait for the 226 between two uploads on one connection.
+ */
+async function startTransfer(conn, settings, command, options) {
     checkCommand(command); // before EPSV: a refused argument must leave nothing half done
     // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
     // still run the STOR, from offset 0, over the partial file.
@@ -34623,24 +34648,41 @@ async function transfer(conn, settings, command, options) {
         // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
         const failEarly = finalOk.then(async () => new Promise(() => { }));
         // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
-        dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`);
+        dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`).catch(async (err) => {
+            // A server refusing the command may drop the data port first (proftpd resets it with its 451):
+            // its reply, when it says no, is the better error, and leaves the session usable.
+            const verdict = await withTimeout(firstOk, conn.timeoutMs, 'no reply').then(() => err, (replyErr) => (replyErr instanceof FtpReplyError ? replyErr : err));
+            throw verdict;
+        });
         // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
         // since vsftpd starts its TLS accept only after sending 150.
         const early = pipelined && !settings.tls && options.source !== undefined;
         if (!early)
             await Promise.race([firstOk, failEarly]);
-        const bytes = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
-        await withTimeout(finalOk, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`);
-        return bytes;
+        const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
+        // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
+        await Promise.race([firstOk, failEarly]);
+        const socket = dataSocket;
+        const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk);
+        const bytes = moved.bytes;
+        const finished = withTimeout(done, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (err) => {
+            cleanUp(err, socket);
+            throw err;
+        });
+        finished.catch(() => { });
+        return { bytes, finished };
     }
     catch (err) {
+        cleanUp(err, dataSocket);
+        throw err;
+    }
+    function cleanUp(err, socket) {
         pending.abort();
-        dataSocket?.destroy();
+        socket?.destroy();
         void connected.then((s) => s.destroy(), () => { });
         // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
         if (!(err instanceof FtpReplyError) && !conn.closed)
             conn.close(err);
-        throw err;
     }
 }
 /**
@@ -34657,7 +34699,6 @@ async function pipelinedPassive(conn, settings, command) {
         settings.epsvRefused = true;
     throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
-/** Pumps bytes in the transfer's direction; resolves with the byte count once the data socket has closed. */
 async function moveData(socket, idleMs, options) {
     let bytes = 0;
     const tick = (n) => {
@@ -34681,11 +34722,12 @@ async function moveData(socket, idleMs, options) {
     closed.catch(() => { });
     if (options.sink) {
         await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
-        return bytes;
+        return { bytes, closed };
     }
+    // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
+    // close and its 226 follow; the caller waits for both, but may send its next command meanwhile.
     await writeSource(socket, options.source ?? Buffer.alloc(0), tick);
-    await closed;
-    return bytes;
+    return { bytes, closed };
 }
 async function writeSource(socket, source, tick) {
     const chunks = Buffer.isBuffer(source) ? [source] : source;
@@ -35035,14 +35077,15 @@ class FtpClient {
      * the server has confirmed (2xx), in whichever order they come.
      */
     async upload(remotePath, source, options = {}) {
-        return this.exclusive(async () => {
-            const verb = options.append ? 'APPE' : 'STOR';
-            return transfer(this.connection, this.data, `${verb} ${remotePath}`, {
-                source,
-                restartAt: options.append ? undefined : options.offset,
-                onProgress: options.onProgress,
-            });
-        });
+        const verb = options.append ? 'APPE' : 'STOR';
+        const transferOptions = {
+            source,
+            restartAt: options.append ? undefined : options.offset,
+            onProgress: options.onProgress,
+        };
+        // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
+        // a transfer (for ABOR) and answers anything else with 500, so commands are never pipelined across one.
+        return this.exclusive(async () => transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions));
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
@@ -35223,6 +35266,8 @@ async function remoteSize(client, abs) {
 async function readSource(file, offset) {
     if (file.contents)
         return file.contents.subarray(offset);
+    if (file.cache)
+        return file.cache.subarray(offset);
     if (!file.abs)
         throw new Error(`no source for ${file.path}`);
     try {
@@ -35427,9 +35472,14 @@ async function scanLocalDir(localDir, exclude) {
         }
     };
     walk(root, '');
+    let budget = CACHE_BUDGET;
     await forEachLimit(pending, 16, async (f) => {
-        const sha256 = await hashFile(f.abs, f.size);
-        tree.files.set(f.rel, { path: f.rel, size: f.size, sha256, abs: f.abs });
+        const file = { path: f.rel, size: f.size, sha256: '', abs: f.abs };
+        const keep = f.size <= CACHE_MAX_FILE && budget >= f.size;
+        if (keep)
+            budget -= f.size;
+        file.sha256 = await hashFile(f.abs, f.size, keep ? (b) => (file.cache = b) : undefined);
+        tree.files.set(f.rel, file);
     });
     return tree;
 }
@@ -35454,12 +35504,17 @@ function safeRealpath(p) {
         return undefined;
     }
 }
-/** SHA-256 of a file; small files in one read, large ones streamed. */
-async function hashFile(abs, size) {
+/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
+const CACHE_BUDGET = 64 * 1024 * 1024;
+const CACHE_MAX_FILE = 256 * 1024;
+/** SHA-256 of a file; small files in one read (handed to `keep` if given), large ones streamed. */
+async function hashFile(abs, size, keep) {
     const hash = external_node_crypto_default().createHash('sha256');
     try {
         if (size < 4 * 1024 * 1024) {
-            hash.update(await external_node_fs_default().promises.readFile(abs));
+            const bytes = await external_node_fs_default().promises.readFile(abs);
+            hash.update(bytes);
+            keep?.(bytes);
         }
         else {
             for await (const chunk of external_node_fs_default().createReadStream(abs, { highWaterMark: 1024 * 1024 }))
@@ -35509,7 +35564,7 @@ class Run {
     progress;
     bytesSent = 0;
     warned = new Set();
-    planned;
+    fileToDir;
     deletesMarked = false;
     constructor(plan, local, ctx) {
         this.plan = plan;
@@ -35517,7 +35572,7 @@ class Run {
         this.ctx = ctx;
         const bytesTotal = plan.uploads.reduce((n, u) => n + u.file.size, 0);
         this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
-        this.planned = new Set(plan.mkdirs);
+        this.fileToDir = new Set(plan.fileToDir);
     }
     async execute() {
         const { store } = this.ctx;
@@ -35548,39 +35603,66 @@ class Run {
         this.ctx.reporter.warn?.(message);
     };
     async removeStaleTemps() {
-        await forEachLimit(this.plan.staleTemps, this.ctx.pool.size, async (t) => {
+        await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
             await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
             this.ctx.store.tempGone(t);
         });
     }
-    /** Memoised: resolves once `rel` exists on the server (creating it and its parents if planned). */
-    // eslint-disable-next-line @typescript-eslint/promise-function-async -- memoised promise, shared by callers
-    ensureDir(rel) {
-        const known = this.dirReady.get(rel);
-        if (known)
-            return known;
-        let ready;
-        if (rel === '' || !this.planned.has(rel))
-            ready = Promise.resolve();
-        else {
-            ready = this.ensureDir(parentOf(rel)).then(async () => {
-                const swap = this.plan.fileToDir.includes(rel);
-                await this.ctx.pool.run(`create folder ${rel}`, async (c) => {
-                    if (swap)
-                        await deleteFile(c, this.abs(rel));
-                    await makeDir(c, this.abs(rel));
-                }, true);
-                this.ctx.store.dirCreated(rel, swap);
-            });
+    /** Resolves once `rel` exists on the server (folders not planned already exist). */
+    async ensureDir(rel) {
+        await this.dirReady.get(rel);
+    }
+    /**
+     * Creates the planned folders a level at a time (parents before children), each level's MKDs pipelined
+     * in batches spread over the connections: one round trip per batch instead of one per folder.
+     */
+    // eslint-disable-next-line @typescript-eslint/promise-function-async -- the chain of level promises is the point
+    startDirs() {
+        const byDepth = new Map();
+        for (const d of this.plan.mkdirs)
+            byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
+        let previous = Promise.resolve();
+        for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+            const level = byDepth.get(depth) ?? [];
+            const ready = previous.then(async () => this.makeLevel(level));
+            ready.catch(() => { });
+            for (const d of level)
+                this.dirReady.set(d, ready);
+            previous = ready;
         }
-        ready.catch(() => { });
-        this.dirReady.set(rel, ready);
-        return ready;
+        return previous;
+    }
+    async makeLevel(dirs) {
+        const per = Math.min(64, Math.max(1, Math.ceil(dirs.length / Math.max(1, this.ctx.pool.size))));
+        const batches = [];
+        for (let i = 0; i < dirs.length; i += per)
+            batches.push(dirs.slice(i, i + per));
+        await Promise.all(batches.map(async (batch) => this.ctx.pool.run(`create folders ${batch[0]}…`, async (c) => this.makeBatch(c, batch), true)));
+    }
+    async makeBatch(c, batch) {
+        const swaps = batch.filter((d) => this.fileToDir.has(d));
+        for (const d of swaps) {
+            await deleteFile(c, this.abs(d));
+            await makeDir(c, this.abs(d));
+            this.ctx.store.dirCreated(d, true);
+        }
+        const plain = batch.filter((d) => !this.fileToDir.has(d));
+        const replies = await c.pipeline(plain.map((d) => `MKD ${this.abs(d)}`));
+        for (const [i, reply] of replies.entries()) {
+            const d = plain[i];
+            if (reply.code >= 400 && reply.code < 500)
+                throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
+            // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
+            if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
+                throw new DeployError(`cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`);
+            }
+            this.ctx.store.dirCreated(d, false);
+        }
     }
     async createDirsAndUpload() {
-        const dirs = Promise.all(this.plan.mkdirs.map(async (d) => this.ensureDir(d)));
+        const dirs = this.startDirs();
         // Enough tasks in flight to keep every connection busy while folders are being made.
-        await forEachLimit(this.plan.uploads, this.ctx.pool.size * 2, async (item) => this.upload(item));
+        await forEachLimit(this.plan.uploads, this.ctx.pool.capacity + 2, async (item) => this.upload(item));
         await dirs;
     }
     async upload(item) {
@@ -35619,6 +35701,7 @@ class Run {
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`);
         });
+        item.file.cache = undefined; // uploaded: free the bytes kept from hashing
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
         if (item.temp)
@@ -35643,7 +35726,7 @@ class Run {
         this.deletesMarked = true;
         for (const swap of staged.filter((u) => u.replacesDir))
             await this.removeTree(swap.file.path);
-        await forEachLimit(staged, this.ctx.pool.size, async (item) => {
+        await forEachLimit(staged, this.ctx.pool.capacity, async (item) => {
             await this.ctx.pool.run(`rename ${item.temp} to ${item.file.path}`, async (c) => renameOver(c, this.abs(item.temp), this.abs(item.file.path), this.ctx.quirks, this.warn), true);
             this.ctx.store.fileLive(item.file, item.temp);
         });
@@ -35670,7 +35753,7 @@ class Run {
         return this.removeDirs(dirs);
     }
     async deleteFiles(files) {
-        await forEachLimit(files, this.ctx.pool.size, async (p) => {
+        await forEachLimit(files, this.ctx.pool.capacity, async (p) => {
             await this.ctx.pool
                 .run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p)))
                 .catch((err) => {
@@ -35687,7 +35770,7 @@ class Run {
             const level = dirs.filter((d) => depthOf(d) === depth);
             for (const d of level.filter((x) => kept.some((k) => ancestorsOf(k).includes(x))))
                 kept.push(d);
-            await forEachLimit(level.filter((d) => !kept.includes(d)), this.ctx.pool.size, async (d) => {
+            await forEachLimit(level.filter((d) => !kept.includes(d)), this.ctx.pool.capacity, async (d) => {
                 try {
                     await this.ctx.pool.run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)));
                     this.ctx.store.dirGone(d);
@@ -35941,11 +36024,25 @@ class ConnectionPool {
         this.connect = connect;
         this.opts = opts;
     }
+    /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
+    dead = new WeakSet();
     /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
     async start() {
         const first = await this.connect();
         this.live = 1;
-        this.release(first);
+        this.addSlots(first);
+    }
+    /**
+     * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
+     * can send its commands while the first waits for its final reply (pipelining across uploads).
+     */
+    addSlots(client) {
+        for (let i = 0; i < (this.opts.depth ?? 1); i++)
+            this.release(client);
+    }
+    /** Tasks that can run at once once every connection is open: connections × depth. */
+    get capacity() {
+        return Math.max(1, this.opts.size * (this.opts.depth ?? 1));
     }
     /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
     expand() {
@@ -35976,7 +36073,7 @@ class ConnectionPool {
     /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
     async close() {
         this.closed = true;
-        const clients = this.idle.splice(0);
+        const clients = [...new Set(this.idle.splice(0))];
         this.failWaiters(new Error('the deploy is over'));
         await Promise.all(clients.map(async (c) => c.quit()));
     }
@@ -36011,6 +36108,10 @@ class ConnectionPool {
             this.release(client);
             return;
         }
+        if (this.dead.has(client))
+            return;
+        this.dead.add(client);
+        this.idle = this.idle.filter((c) => c !== client);
         this.live--;
         if (!this.closed)
             void this.grow();
@@ -36027,7 +36128,7 @@ class ConnectionPool {
                 return;
             }
             this.live++;
-            this.release(client);
+            this.addSlots(client);
             this.warnShrunk();
         }
         catch (err) {
@@ -36425,7 +36526,7 @@ async function findDrift(pool, root, state) {
         byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
     }
     const drift = [];
-    await forEachLimit([...byDir], Math.max(1, pool.size), async ([dir, files]) => {
+    await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
         const sizes = await listSizes(pool, remoteJoin(root, dir));
         for (const p of files) {
             const expected = state.files[p].size;
@@ -36634,6 +36735,11 @@ async function deploy(options, reporter = {}) {
             resumeThreshold: RESUME_THRESHOLD,
         });
         guard(plan, o);
+        for (const p of plan.unchanged) {
+            const file = local.files.get(p);
+            if (file)
+                file.cache = undefined; // nothing to send: free the bytes kept from hashing
+        }
         let bytesSent = 0;
         const hasWork = plan.entries.length > 0 ||
             plan.staleTemps.length > 0 ||
