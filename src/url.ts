@@ -21,6 +21,9 @@ const SCHEMES: Record<string, Target['secure']> = {
 export function parseTarget(text: string): Target {
   let url: URL;
   try {
+    // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
+    // below would then be the whole text (password included) as the remote folder.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error('no scheme://');
     url = new URL(text);
   } catch {
     throw new ConfigError(
@@ -48,11 +51,21 @@ export function parseTarget(text: string): Target {
   } catch {
     throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
   }
+  let user: string;
+  let password: string | undefined;
+  try {
+    user = url.username ? decodeURIComponent(url.username) : 'anonymous';
+    password = url.password ? decodeURIComponent(url.password) : undefined;
+  } catch {
+    throw new ConfigError(
+      `malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`,
+    );
+  }
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,
-    user: url.username ? decodeURIComponent(url.username) : 'anonymous',
-    password: url.password ? decodeURIComponent(url.password) : undefined,
+    user,
+    password,
     secure,
     remoteDir,
   };
@@ -64,11 +77,14 @@ export function parseTarget(text: string): Target {
  * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
  */
 export function redactUrl(text: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(text);
-  if (!m) return text;
+  // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
+  // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much
+  // (`host:21/a@b`) only costs a message some detail.
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)$/is.exec(text) as RegExpExecArray;
+  const scheme = m[1] ?? '';
   const rest = m[2];
-  const firstAt = rest.indexOf('@');
+  const lastAt = rest.lastIndexOf('@');
   const colon = rest.indexOf(':');
-  if (firstAt < 0 || colon < 0 || colon > firstAt) return text;
-  return `${m[1]}${rest.slice(0, colon)}:***@${rest.slice(rest.lastIndexOf('@') + 1)}`;
+  if (lastAt < 0 || colon < 0 || colon > lastAt) return text;
+  return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(lastAt + 1)}`;
 }

@@ -29,7 +29,15 @@ export function isSafeName(name: string): boolean {
 }
 
 export const mlsdFormat: ListingFormat = {
-  test: (line) => /^[^ ]*=[^ ]*;[^ ]* /.test(line) || /^ \S/.test(line),
+  // `facts name`: a `=` then a `;` before the first space. Searched with indexOf: the regex
+  // /^[^ ]*=[^ ]*;[^ ]* / backtracked cubically on a long line without a space (`a=b;a=b;…`).
+  test(line) {
+    if (/^ \S/.test(line)) return true;
+    const space = line.indexOf(' ');
+    const eq = line.indexOf('=');
+    const semi = eq === -1 ? -1 : line.indexOf(';', eq);
+    return space !== -1 && eq !== -1 && semi !== -1 && semi < space;
+  },
   parse(line) {
     const space = line.indexOf(' ');
     if (space === -1) return undefined;

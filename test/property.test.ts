@@ -1,0 +1,413 @@
+/**
+ * Issue 9 item 3: property tests (fast-check) of everything that reads untrusted or user text — the reply
+ * parser, PASV/EPSV, the listing parsers (unix, DOS, MLSD), URL parsing and path normalisation: no crash
+ * but the documented error class, no hang (each call is timed), no name or path escaping the target dir.
+ * Runs are bounded (numRuns 200–500) so the file takes a few seconds.
+ */
+import path from 'node:path/posix';
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { FtpProtocolError } from '../src/ftp/errors.js';
+import { parseReplies, type FtpReply } from '../src/ftp/reply.js';
+import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
+import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
+import { parseTarget } from '../src/url.js';
+import { ConfigError } from '../src/engine/errors.js';
+import { isSafeRelPath, normalizeRemoteDir, remoteJoin } from '../src/engine/paths.js';
+
+const RUNS = { numRuns: 300 };
+
+/** Runs `fn`, expecting either a value or an error of class `allowed`; fails on anything else or when slow. */
+function bounded<T>(fn: () => T, allowed: new (...a: never[]) => Error, maxMs = 200): T | Error {
+  const t = performance.now();
+  let out: T | Error;
+  try {
+    out = fn();
+  } catch (err) {
+    if (!(err instanceof allowed)) throw err;
+    out = err;
+  }
+  const ms = performance.now() - t;
+  if (ms > maxMs) throw new Error(`took ${ms.toFixed(0)} ms (hang?)`);
+  return out;
+}
+
+/** Text biased towards what parsers care about: digits, spaces, separators, CR/LF, NUL, slashes, dots. */
+const protocolChar = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(' ', '\r', '\n', '-', '\t', '0', '1', '2', '5', '9') },
+  { weight: 2, arbitrary: fc.constantFrom('/', '\\', '.', '..', '\0', ',', '(', ')', '|', ';', '=', ':') },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+);
+const protocolText = (maxLength = 200): fc.Arbitrary<string> =>
+  fc.array(protocolChar, { maxLength }).map((a) => a.join(''));
+
+/** Splits `text` at the given (sorted, deduplicated) cut points. */
+function chunk(text: string, cuts: number[]): string[] {
+  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(text.slice(prev, p));
+    prev = p;
+  }
+  out.push(text.slice(prev));
+  return out;
+}
+
+/** What a connection does: append each chunk, parse, keep the rest. */
+function parseChunked(chunks: string[], max: number): { replies: FtpReply[]; rest: string } {
+  const replies: FtpReply[] = [];
+  let buffer = '';
+  for (const c of chunks) {
+    buffer += c;
+    const r = parseReplies(buffer, max);
+    replies.push(...r.replies);
+    buffer = r.rest;
+  }
+  return { replies, rest: buffer };
+}
+
+/** Well-formed replies (single and multiline, RFC 959 both styles), to check chunking on valid streams. */
+const replyArb = fc
+  .record({
+    code: fc.integer({ min: 100, max: 599 }),
+    lines: fc.array(
+      fc.string({ unit: fc.constantFrom('a', ' ', '-', '1', '2', 'é', '\r', ':'), maxLength: 20 }),
+      {
+        minLength: 1,
+        maxLength: 4,
+      },
+    ),
+    crlf: fc.boolean(),
+  })
+  .map(({ code, lines, crlf }) => {
+    const eol = crlf ? '\r\n' : '\n';
+    const clean = lines.map((l) => l.replace(/\r/g, ''));
+    if (clean.length === 1) return `${code} ${clean[0]}${eol}`;
+    const middle = clean.slice(1, -1).map((l) => (l.startsWith(`${code}`) ? ` ${l}` : l));
+    return [`${code}-${clean[0]}`, ...middle, `${code} ${clean[clean.length - 1]}`].join(eol) + eol;
+  });
+
+describe('reply parser (parseReplies)', () => {
+  it('any text, any chunking: only FtpProtocolError, fast, and chunked parsing equals whole parsing', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          protocolText(),
+          fc.array(replyArb, { maxLength: 5 }).map((r) => r.join('')),
+          fc
+            .tuple(fc.array(replyArb, { maxLength: 3 }), protocolText(40))
+            .map(([r, junk]) => r.join('') + junk),
+        ),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.constantFrom(16, 64, 64 * 1024),
+        (text, cuts, max) => {
+          const whole = bounded(() => parseReplies(text, max), FtpProtocolError);
+          const chunked = bounded(() => parseChunked(chunk(text, cuts), max), FtpProtocolError);
+          if (whole instanceof Error) expect(chunked).toBeInstanceOf(FtpProtocolError);
+          else {
+            expect(chunked).not.toBeInstanceOf(Error);
+            expect(chunked).toEqual(whole);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('well-formed replies round-trip: as many replies as were sent, codes in order, nothing left over', () => {
+    fc.assert(
+      fc.property(fc.array(replyArb, { minLength: 1, maxLength: 6 }), fc.array(fc.nat()), (rs, cuts) => {
+        const out = parseChunked(chunk(rs.join(''), cuts), 64 * 1024);
+        expect(out.rest).toBe('');
+        expect(out.replies.map((r) => r.code)).toEqual(rs.map((r) => Number(r.slice(0, 3))));
+      }),
+      RUNS,
+    );
+  });
+
+  it('a reply growing past the cap is refused however it is chunked (bounded memory)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.nat()), (parts, cuts) => {
+        const text = `220-${'x'.repeat(100 * parts)}\n${'y'.repeat(100)}`;
+        expect(() => parseChunked(chunk(text, cuts), 64)).toThrow(FtpProtocolError);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('PASV / EPSV parsers', () => {
+  it('any text: a valid host and port, or FtpProtocolError; fast', () => {
+    fc.assert(
+      fc.property(fc.oneof(protocolText(), fc.string({ unit: 'binary' })), (text) => {
+        const pasv = bounded(() => parsePasv(text), FtpProtocolError);
+        if (!(pasv instanceof Error)) {
+          expect(pasv.host).toMatch(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
+          expect(pasv.host.split('.').every((n) => Number(n) <= 255)).toBe(true);
+          expect(pasv.port).toBeGreaterThanOrEqual(1);
+          expect(pasv.port).toBeLessThanOrEqual(65535);
+        }
+        const epsv = bounded(() => parseEpsv(text), FtpProtocolError);
+        if (!(epsv instanceof Error)) {
+          expect(Number.isInteger(epsv)).toBe(true);
+          expect(epsv).toBeGreaterThanOrEqual(1);
+          expect(epsv).toBeLessThanOrEqual(65535);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads back every well-formed reply (with junk around it)', () => {
+    const octet = fc.integer({ min: 0, max: 255 });
+    fc.assert(
+      fc.property(
+        fc.tuple(octet, octet, octet, octet),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.constantFrom('|', '!', '#'),
+        fc.string({ unit: fc.constantFrom('a', ' ', '=', '.'), maxLength: 10 }),
+        (ip, port, delim, junk) => {
+          const msg = `Entering Passive Mode ${junk}(${ip.join(',')},${port >> 8},${port & 255})${junk}`;
+          expect(parsePasv(msg)).toEqual({ host: ip.join('.'), port });
+          expect(parseEpsv(`Entering Extended Passive Mode ${junk}(${delim.repeat(3)}${port}${delim})`)).toBe(
+            port,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+/** Names a hostile listing might carry. */
+const hostileName = fc.oneof(
+  fc.constantFrom('.', '..', '../x', '../../etc/passwd', 'a/b', '/abs', 'a\\b', '..\\x', 'x\r', 'x\0y', ' '),
+  protocolText(30),
+);
+const unixLine = fc
+  .tuple(fc.constantFrom('-', 'd', 'l'), fc.nat({ max: 1e9 }), hostileName)
+  .map(([k, size, name]) => `${k}rw-r--r--    1 user  group ${size} Jan  5 12:00 ${name}`);
+const dosLine = fc
+  .tuple(fc.boolean(), fc.nat({ max: 1e9 }), hostileName)
+  .map(([dir, size, name]) => `01-05-24  09:13AM       ${dir ? '<DIR>         ' : size} ${name}`);
+const mlsdLine = fc
+  .tuple(fc.constantFrom('file', 'dir', 'cdir', 'pdir', 'OS.unix=slink:/x'), fc.nat(), hostileName)
+  .map(([type, size, name]) => `type=${type};size=${size};modify=20240105120000; ${name}`);
+
+/** What must never come out of a listing: a name that is not one plain path segment. */
+function expectSafe(entries: Array<{ name: string }>): void {
+  for (const e of entries) {
+    expect(e.name).not.toMatch(/[/\\\r\n\0]/);
+    expect(['', '.', '..']).not.toContain(e.name);
+    expect(isSafeName(e.name)).toBe(true);
+    // Joined onto the folder it was listed in, it names a direct child.
+    expect(path.dirname(path.normalize(remoteJoin('/site/dir', e.name)))).toBe('/site/dir');
+  }
+}
+
+describe('listing parsers (unix, DOS, MLSD)', () => {
+  it('any text, as LIST or MLSD: no throw, fast, no entry named . or .. or holding / \\ CR LF NUL', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(unixLine, dosLine, mlsdLine, protocolText(80)), { maxLength: 8 }),
+        fc.constantFrom('\r\n', '\n', '\r'),
+        (lines, eol) => {
+          const text = lines.join(eol);
+          const asList = bounded(() => parseListing(text), Error as never, 100);
+          const asMlsd = bounded(() => parseListing(text, true), Error as never, 100);
+          expect(asList).not.toBeInstanceOf(Error);
+          expect(asMlsd).not.toBeInstanceOf(Error);
+          expectSafe(asList as Array<{ name: string }>);
+          expectSafe(asMlsd as Array<{ name: string }>);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('well-formed lines with a safe name are read back exactly; an unsafe name is dropped', () => {
+    const name = fc.string({
+      unit: fc.constantFrom('a', 'b', ' ', '.', '-', 'é', '日', '/', '\\'),
+      minLength: 1,
+    });
+    fc.assert(
+      fc.property(name, fc.nat({ max: 1e9 }), (n, size) => {
+        const lines = [
+          `-rw-r--r--    1 user  group ${size} Jan  5 12:00 ${n}`,
+          `01-05-24  09:13AM       ${size} ${n}`,
+        ];
+        for (const line of lines) {
+          const got = parseListing(line);
+          if (isSafeName(n) && n.trim() === n)
+            expect(got).toEqual([expect.objectContaining({ name: n, size })]);
+          if (!isSafeName(n)) expect(got).toEqual([]);
+        }
+        const mlsd = parseListing(`type=file;size=${size}; ${n}`, true);
+        if (isSafeName(n)) expect(mlsd).toEqual([expect.objectContaining({ name: n, size })]);
+        else expect(mlsd).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('long hostile lines parse in linear time (a regex that backtracks would take seconds here)', () => {
+    const long = [
+      `-rw-r--r-- 1 ${' '.repeat(50_000)}x`, // was cubic: 2 KB of spaces took 1.4 s
+      `-rw-r--r-- 1 ${'1 Jan 1 2020 '.repeat(5_000)}\r`,
+      `01-01-20 1:00${' '.repeat(50_000)}`, // was quadratic
+      `01-01-20 1:00 1${' '.repeat(50_000)}\rx`,
+      `type=file;${'a=b;'.repeat(20_000)}`,
+      `${'1,'.repeat(50_000)}`,
+    ];
+    for (const line of long) {
+      for (const f of [unixFormat, dosFormat, mlsdFormat])
+        bounded(() => f.test(line) && f.parse(line), Error, 200);
+      bounded(() => parseListing(line), Error, 200);
+      bounded(() => parsePasv(line), FtpProtocolError, 200);
+      bounded(() => parseEpsv(line), FtpProtocolError, 200);
+    }
+  });
+});
+
+describe('URL parsing (parseTarget)', () => {
+  const urlChar = fc.oneof(
+    fc.constantFrom(':', '@', '/', '//', '%', '%2', '%zz', '%40', '?', '#', '[', ']', '.', ' ', '\\', '\n'),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    fc.constantFrom('a', 'h', '1', '9'),
+  );
+  const urlPart = (max: number): fc.Arbitrary<string> =>
+    fc.array(urlChar, { maxLength: max }).map((a) => a.join(''));
+  const scheme = fc.constantFrom('ftp://', 'ftpes://', 'ftps://', 'http://', 'ftp:/', '', 'FTP://');
+
+  it('never throws anything but ConfigError, and never shows the password in the message', () => {
+    fc.assert(
+      fc.property(
+        scheme,
+        urlPart(8),
+        urlPart(12),
+        urlPart(10),
+        urlPart(10),
+        (s, user, pwTail, host, rest) => {
+          const password = `Pw9${pwTail}`; // recognisable: a 1-character password would "leak" by chance
+          const text = `${s}${user}:${password}@${host}${rest}`;
+          const out = bounded(() => parseTarget(text), ConfigError);
+          if (out instanceof Error) {
+            expect(out.message).not.toContain(password);
+            let decoded = password;
+            try {
+              decoded = decodeURIComponent(password);
+            } catch {
+              // not decodable: the raw form is what matters
+            }
+            expect(out.message).not.toContain(decoded);
+          } else {
+            expect(out.port).toBeGreaterThanOrEqual(0);
+            expect(out.port).toBeLessThanOrEqual(65535);
+            expect(out.host).not.toBe('');
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('regressions the properties found: a one-slash scheme and a bad %-escape in the password', () => {
+    // Was: parsed as ftp:// with the whole text, password included, as the remote folder; errors showed it.
+    for (const text of ['ftp:/u:Pw9secret@host/x', 'ftp:u:Pw9secret@host', 'u:Pw9secret@host']) {
+      const err = bounded(() => parseTarget(text), ConfigError);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).not.toContain('Pw9secret');
+    }
+    // Was: URIError (exit 1, "URI malformed"), not a ConfigError naming the problem.
+    expect(() => parseTarget('ftp://u:Pw9%zz@host/p')).toThrow(/malformed user or password .*%-escapes/);
+    expect(() => parseTarget('ftp://u:Pw9%zz@host/p')).toThrow(ConfigError);
+  });
+
+  it('any text at all: a Target or a ConfigError', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.tuple(scheme, urlPart(30)).map(([a, b]) => a + b),
+        ),
+        (t) => {
+          bounded(() => parseTarget(t), ConfigError);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('path normalisation', () => {
+  const segment = fc.oneof(
+    fc.constantFrom('.', '..', '', 'a', 'b c', 'ü', '...', '.x'),
+    fc.string({ unit: fc.constantFrom('a', '.', '-', ' ', 'é'), minLength: 1, maxLength: 6 }),
+  );
+  const relPath = fc.array(segment, { maxLength: 6 }).map((s) => s.join('/'));
+  const anyPath = fc
+    .tuple(fc.constantFrom('', '/', '//'), relPath, fc.constantFrom('', '/', '//'))
+    .map((p) => p.join(''));
+
+  it('normalizeRemoteDir: absolute, no ., .. or empty segments, no trailing slash, idempotent', () => {
+    fc.assert(
+      fc.property(anyPath, fc.constantFrom('/', '/home/u', '/a/b/'), (dir, home) => {
+        const out = normalizeRemoteDir(dir, home);
+        expect(out.startsWith('/')).toBe(true);
+        if (out !== '/') {
+          expect(out.endsWith('/')).toBe(false);
+          expect(
+            out
+              .slice(1)
+              .split('/')
+              .every((s) => s !== '' && s !== '.' && s !== '..'),
+          ).toBe(true);
+        }
+        expect(normalizeRemoteDir(out, home)).toBe(out);
+        // A relative dir without '..' stays inside the login folder.
+        if (!dir.startsWith('/') && !dir.split('/').includes('..')) {
+          const h = normalizeRemoteDir(home);
+          expect(out === h || out.startsWith(h === '/' ? '/' : `${h}/`)).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('isSafeRelPath + remoteJoin: a path accepted as safe always lands strictly inside the target', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(relPath, protocolText(30)),
+        fc.constantFrom('/', '/site', '/a/b c/d'),
+        (rel, root) => {
+          const safe = bounded(() => isSafeRelPath(rel), Error as never);
+          if (safe !== true) return;
+          const joined = remoteJoin(root, rel);
+          const prefix = root === '/' ? '/' : `${root}/`;
+          expect(joined.startsWith(prefix)).toBe(true);
+          expect(path.normalize(joined)).toBe(joined); // nothing left to resolve: no escape by ..
+          expect(joined.length).toBeGreaterThan(prefix.length);
+          expect(joined).not.toMatch(/[\r\n\0\\]/);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('isSafeRelPath refuses every path holding a .. segment, a leading /, CR, LF, NUL or a backslash', () => {
+    fc.assert(
+      fc.property(relPath, fc.constantFrom('..', '/', '\r', '\n', '\0', '\\'), fc.nat(), (rel, bad, at) => {
+        const cut = at % (rel.length + 1);
+        const text =
+          bad === '..'
+            ? `${rel}${rel ? '/' : ''}..`
+            : bad === '/'
+              ? `/${rel}`
+              : rel.slice(0, cut) + bad + rel.slice(cut);
+        expect(isSafeRelPath(text)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+});
