@@ -236,7 +236,8 @@ async function resumeCut(dir, bytes) {
           const size = srv.largestRemoteFile(remoteDir);
           if (size >= bytes / 2) {
             cutAt = size;
-            child.kill('SIGKILL'); // /usr/bin/time passes no signal on; kill its child too
+            // /usr/bin/time passes no signal on: kill its child (ftpship) first, while /proc still lists it,
+            // then the wrapper; killing the wrapper first left ftpship running and holding its lock.
             try {
               for (const pid of fs
                 .readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
@@ -246,6 +247,7 @@ async function resumeCut(dir, bytes) {
             } catch {
               /* already gone */
             }
+            child.kill('SIGKILL');
             clearInterval(t);
           }
         }, 2);
