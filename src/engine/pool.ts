@@ -93,7 +93,7 @@ export class ConnectionPool {
     this.closed = true;
     const clients = [...new Set(this.idle.splice(0))];
     this.failWaiters(new Error('the deploy is over'));
-    await Promise.all(clients.map(async (c) => c.quit()));
+    await Promise.all(clients.map(async (c) => c.disconnect()));
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
@@ -137,7 +137,7 @@ export class ConnectionPool {
       const client = await this.connect();
       this.opening--;
       if (this.closed) {
-        await client.quit();
+        await client.disconnect();
         return;
       }
       this.live++;

@@ -383,6 +383,21 @@ export class FtpClient {
     this.close();
   }
 
+  /**
+   * Sends QUIT and closes without waiting for the 221 (one round trip less at the end of a deploy). Waits for
+   * any call in progress first. Never throws.
+   */
+  async disconnect(): Promise<void> {
+    await this.queue;
+    if (this.connection.closed) return;
+    try {
+      this.connection.send('QUIT');
+      this.connection.endGracefully();
+    } catch {
+      this.close();
+    }
+  }
+
   /** Closes the connection at once. */
   close(): void {
     this.connection.close(new Error('the client was closed'));

@@ -187,6 +187,19 @@ export class FtpConnection {
     this.socket.destroy();
   }
 
+  /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
+  endGracefully(): void {
+    if (this.closedBy) return;
+    this.closedBy = new Error('the client was closed');
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(this.closedBy);
+    }
+    this.socket.end();
+    // A server that never closes its side must not keep the process alive.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
   /** Throws FtpClosedError ("closed: <cause>") once the connection is closed. */
   assertOpen(): void {
     if (this.closedBy) throw new FtpClosedError(this.closedBy);
