@@ -272,6 +272,35 @@ describe('connections that fail', () => {
     expect(r.stderr).toMatch(/retrying/);
   });
 
+  it('a 426 (transfer aborted) on an upload is retried, and the run completes', async () => {
+    let aborted = 0;
+    // A real server behind a proxy that turns the 226 of the 5th upload into a 426, as a server does
+    // when the data connection breaks.
+    let stors = 0;
+    const proxy = await frontProxy(srv.port, {
+      rewriteReplies: (text) =>
+        text.replace(/^226 (.*f\d+\.txt)\r$/m, (line, file: string) => {
+          if (++stors !== 5) return line;
+          aborted++;
+          return `426 Connection closed; transfer aborted (${file}).\r`;
+        }),
+    });
+    try {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 12; i++) files[`f${i}.txt`] = `content ${i}`;
+      writeTree(local, files);
+      const dir = uniqueDir();
+      const r = await runCli(['deploy', local, url(dir, proxy.port), '--parallel', '1', '--json'], env());
+      expect(aborted).toBe(1);
+      expect(r.stderr).toMatch(/426 Connection closed; transfer aborted.*retrying \(1\/5\)/);
+      expect(json(r).counts.upload).toBe(12);
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a server that refuses extra connections (421): the deploy goes on with fewer', async () => {
     const proxy = await frontProxy(srv.port, { maxClients: 2 });
     try {

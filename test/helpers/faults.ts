@@ -41,7 +41,11 @@ export interface FrontProxy {
  */
 export async function frontProxy(
   targetPort: number,
-  opts: { maxClients?: number } = {},
+  opts: {
+    maxClients?: number;
+    /** Rewrites server → client text (replies), e.g. to turn a 226 into a 426. */
+    rewriteReplies?: (text: string) => string;
+  } = {},
 ): Promise<FrontProxy> {
   const live = new Set<net.Socket>();
   const state = { accepted: 0, refused: 0 };
@@ -67,7 +71,9 @@ export async function frontProxy(
     client.on('close', drop);
     upstream.on('close', drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    const rewrite = opts.rewriteReplies;
+    if (rewrite) upstream.on('data', (chunk: Buffer) => client.write(rewrite(chunk.toString('utf8'))));
+    else upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
