@@ -3,6 +3,7 @@
  * MKD is atomic on every server: the lock is a folder `<state>.lock` holding `holder.json` (who, since
  * when, refreshed every minute). A lock older than `staleLockMs` is taken over with a warning.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { FtpReplyError } from '../ftp/index.js';
 import { GuardError } from './errors.js';
@@ -121,9 +122,14 @@ function deadOnThisHost(h: Holder | undefined): boolean {
   if (!h || h.host !== os.hostname() || !h.pid || h.pid === process.pid) return false;
   try {
     process.kill(h.pid, 0);
-    return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  // A process killed a moment ago can linger as a zombie until reaped: on Linux, state Z is dead too.
+  try {
+    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${h.pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
