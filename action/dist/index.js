@@ -36600,6 +36600,7 @@ async function listSizes(pool, abs) {
 
 
 
+
 const REFRESH_MS = 30_000;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
@@ -36684,10 +36685,16 @@ function deadOnThisHost(h) {
         return false;
     try {
         process.kill(h.pid, 0);
-        return false;
     }
     catch (err) {
         return err.code === 'ESRCH';
+    }
+    // A process killed a moment ago can linger as a zombie until reaped: on Linux, state Z is dead too.
+    try {
+        return /^\d+ \(.*\) Z/.test(external_node_fs_default().readFileSync(`/proc/${h.pid}/stat`, 'utf8'));
+    }
+    catch {
+        return false;
     }
 }
 function describeHolder() {
