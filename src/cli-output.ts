@@ -2,7 +2,7 @@
  * What the CLI prints: human lines and progress on stderr (a live bar on a TTY, plain lines otherwise),
  * the JSON report on stdout. Every line passes through `redact`, so a password never reaches the terminal.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { Progress, Reporter } from './engine/index.js';
 import { formatBytes } from './engine/index.js';
 
@@ -20,8 +20,26 @@ export class CliOutput {
   private readonly started = Date.now();
   private readonly err: NodeJS.WriteStream;
 
+  /** Loaded only for a terminal: a pipe or CI never pays for it. */
+  private progressLib?: typeof cliProgress;
+  private readonly loading: Promise<void>;
+
   constructor(private readonly o: OutputOptions) {
     this.err = o.stderr ?? process.stderr;
+    this.loading =
+      this.err.isTTY && !o.quiet && !o.verbose
+        ? import('cli-progress').then(
+            (m) => {
+              this.progressLib = m.default;
+            },
+            () => undefined,
+          )
+        : Promise.resolve();
+  }
+
+  /** Resolves once the live progress line can be drawn (its library is loaded lazily on a terminal). */
+  async ready(): Promise<void> {
+    await this.loading;
   }
 
   redact(text: string): string {
@@ -62,16 +80,18 @@ export class CliOutput {
 
   private progress(p: Progress): void {
     if (this.o.quiet) return;
+    const lib = this.progressLib;
     if (this.err.isTTY && !this.o.verbose) {
+      if (!lib) return; // still loading: the bar starts with the next event
       if (!this.bar) {
-        this.bar = new cliProgress.SingleBar(
+        this.bar = new lib.SingleBar(
           {
             stream: this.err,
             format: '{bar} {value}/{total} files | {sent} of {size} | {rate}/s | ETA {eta_formatted}',
             hideCursor: true,
             clearOnComplete: true,
           },
-          cliProgress.Presets.shades_classic,
+          lib.Presets.shades_classic,
         );
         this.bar.start(p.filesTotal, 0, { sent: '0 B', size: formatBytes(p.bytesTotal), rate: '0 B' });
       }

@@ -131,6 +131,7 @@ describe('item 6: output', () => {
       secrets: [],
       stderr: err as unknown as NodeJS.WriteStream,
     });
+    await out.ready();
     const rep = out.reporter();
     rep.progress?.({ filesDone: 1, filesTotal: 4, bytesDone: 2048, bytesTotal: 8192 });
     rep.progress?.({ filesDone: 2, filesTotal: 4, bytesDone: 4096, bytesTotal: 8192 });
