@@ -63,6 +63,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       resetState: o.resetState,
     });
     const [local, state] = await Promise.all([scanning, store.load()]);
+    for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
     if (!o.dryRun) await store.recoverCommits(root);
     if (o.verify) await repairDrift(pool, root, state, rep);
     if (store.origin === 'ftp-deploy-action')

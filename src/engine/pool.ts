@@ -112,6 +112,12 @@ export class ConnectionPool {
       this.recycle(client);
       return;
     }
+    if (this.closed) {
+      // Busy when close() ran (a state load still going when the local scan failed): parked in `idle`,
+      // it kept the process alive forever after the error.
+      void client.disconnect().catch(() => undefined);
+      return;
+    }
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve(client);
     else this.idle.push(client);

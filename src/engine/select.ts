@@ -56,7 +56,16 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
       if (exclude(rel)) continue;
-      let stat = fs.lstatSync(abs);
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(abs);
+      } catch (err) {
+        // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
+        throw new DeployError(
+          `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
+          { cause: err },
+        );
+      }
       if (stat.isSymbolicLink()) {
         const target = safeRealpath(abs);
         if (!target || !(target === root || target.startsWith(root + path.sep))) {
