@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded } from './helpers/embedded.js';
-import { expectNoCwdWhileUploading, expectParentsFirst, loginsSeen } from './helpers/protocol.js';
+import {
+  expectNoCwdWhileUploading,
+  expectParentsFirst,
+  loginsSeen,
+  recorder,
+  sent,
+} from './helpers/protocol.js';
 import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -36,14 +42,6 @@ function opts(localDir: string, remoteDir: string, extra: Partial<DeployOptions>
 }
 
 /** A reporter that records the protocol log and warnings. */
-function recorder(): Reporter & { log: string[]; warnings: string[] } {
-  const log: string[] = [];
-  const warnings: string[] = [];
-  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
-}
-
-const sent = (log: string[], verb: string): string[] =>
-  log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
 
 function remote(dir: string): string {
   return path.join(srv.root, dir);

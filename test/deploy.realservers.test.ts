@@ -6,12 +6,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
-import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import {
+  defaultSecure,
+  loadRealServers,
+  realDeployOptions,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
 import { assertBuilt, spawnCli } from './helpers/cli-spawn.js';
-import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
-import { expectNoCwdWhileUploading, expectParentsFirst, loginsSeen } from './helpers/protocol.js';
+import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
+import {
+  expectNoCwdWhileUploading,
+  expectParentsFirst,
+  loginsSeen,
+  recorder,
+  sent,
+} from './helpers/protocol.js';
 
 const servers = loadRealServers();
 if (!servers)
@@ -22,18 +35,7 @@ const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 const STATE = '.ftpship-state.json';
 
-/** Folders this file made in the servers' roots, removed at the end (other files share the servers). */
-const made: string[] = [];
-afterAll(() => {
-  for (const p of made) fs.rmSync(p, { recursive: true, force: true });
-});
-
-function target(server: RealServer): { dir: string; disk: string } {
-  const name = uniqueName('deploy');
-  const disk = path.join(server.home, name);
-  made.push(disk);
-  return { dir: `/${name}`, disk };
-}
+const target = remoteFolders('deploy');
 
 function opts(
   server: RealServer,
@@ -41,29 +43,8 @@ function opts(
   remoteDir: string,
   extra: Partial<DeployOptions> = {},
 ): DeployOptions {
-  return {
-    localDir,
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    secure: server.implicitTls ? 'implicit' : server.explicitTls ? 'explicit' : false,
-    tls: { ca: fs.readFileSync(env.ca) },
-    remoteDir,
-    retryDelayMs: 10,
-    timeoutMs: 10_000,
-    ...extra,
-  };
+  return realDeployOptions(server, env.ca, defaultSecure(server), localDir, remoteDir, extra);
 }
-
-function recorder(): Reporter & { log: string[]; warnings: string[] } {
-  const log: string[] = [];
-  const warnings: string[] = [];
-  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
-}
-
-const sent = (log: string[], verb: string): string[] =>
-  log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
 
 /** pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data). */
 const matrix = (): Array<[string, RealServer]> =>

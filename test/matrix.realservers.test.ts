@@ -9,12 +9,19 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import {
+  loadRealServers,
+  realDeployOptions,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
+import { recorder } from './helpers/protocol.js';
 import { runCli, startCli, type CliResult } from './helpers/cli.js';
-import { readDirs, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const servers = loadRealServers();
 if (!servers)
@@ -53,18 +60,7 @@ function cells(): Cell[] {
   return out;
 }
 
-/** Folders made in the servers' roots, removed at the end. */
-const made: string[] = [];
-afterAll(() => {
-  for (const p of made) fs.rmSync(p, { recursive: true, force: true });
-});
-
-function target(server: RealServer): { dir: string; disk: string } {
-  const name = uniqueName('m');
-  const disk = path.join(server.home, name);
-  made.push(disk);
-  return { dir: `/${name}`, disk };
-}
+const target = remoteFolders('m');
 
 function opts(
   cell: Cell,
@@ -72,25 +68,7 @@ function opts(
   remoteDir: string,
   extra: Partial<DeployOptions> = {},
 ): DeployOptions {
-  return {
-    localDir,
-    host: cell.server.host,
-    port: cell.server.port,
-    user: cell.server.user,
-    password: cell.server.password,
-    secure: cell.secure,
-    tls: { ca: fs.readFileSync(env.ca) },
-    remoteDir,
-    retryDelayMs: 10,
-    timeoutMs: 10_000,
-    ...extra,
-  };
-}
-
-function recorder(): Reporter & { log: string[]; warnings: string[] } {
-  const log: string[] = [];
-  const warnings: string[] = [];
-  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
+  return realDeployOptions(cell.server, env.ca, cell.secure, localDir, remoteDir, extra);
 }
 
 function cliUrl(cell: Cell, dir: string): string {

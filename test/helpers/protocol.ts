@@ -1,7 +1,15 @@
 /** Assertions over the protocol log a deploy's reporter receives (`> CMD arg` / `< code text`). */
 import { expect } from '@jest/globals';
+import type { Reporter } from '../../src/index.js';
 
 const STATE = '.ftpship-state.json';
+
+/** A reporter that keeps the protocol log and the warnings of a deploy. */
+export function recorder(): Reporter & { log: string[]; warnings: string[] } {
+  const log: string[] = [];
+  const warnings: string[] = [];
+  return { log, warnings, protocol: (l) => log.push(l), warn: (m) => warnings.push(m) };
+}
 
 /** The arguments of every `verb` command sent. */
 export const sent = (log: string[], verb: string): string[] =>

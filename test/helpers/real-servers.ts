@@ -3,6 +3,9 @@
 import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from '@jest/globals';
+import type { DeployOptions } from '../../src/index.js';
+import { uniqueName } from './tmp.js';
 
 export interface RealServer {
   /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit. */
@@ -56,4 +59,50 @@ export function resetHome(server: RealServer): void {
     rmSync(join(server.home, entry), { recursive: true, force: true });
   }
   chownSync(server.home, server.uid, server.gid);
+}
+
+/**
+ * Unique folders in the servers' roots for one test file (other files share the servers), removed after
+ * the file's tests. Returns the maker: `dir` is the remote path, `disk` the same folder on local disk.
+ */
+export function remoteFolders(prefix: string): (server: RealServer) => { dir: string; disk: string } {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const p of made) rmSync(p, { recursive: true, force: true });
+  });
+  return (server) => {
+    const name = uniqueName(prefix);
+    const disk = join(server.home, name);
+    made.push(disk);
+    return { dir: `/${name}`, disk };
+  };
+}
+
+/** The TLS mode a server offers by default: implicit, else explicit, else plain. */
+export function defaultSecure(server: RealServer): DeployOptions['secure'] {
+  return server.implicitTls ? 'implicit' : server.explicitTls ? 'explicit' : false;
+}
+
+/** deploy() options for a real server: its login, the test CA, quick retries and timeouts. */
+export function realDeployOptions(
+  server: RealServer,
+  ca: string,
+  secure: DeployOptions['secure'],
+  localDir: string,
+  remoteDir: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions {
+  return {
+    localDir,
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    secure,
+    tls: { ca: readFileSync(ca) },
+    remoteDir,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+    ...extra,
+  };
 }
