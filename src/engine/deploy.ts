@@ -62,20 +62,25 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       warn: rep.warn as (m: string) => void,
       resetState: o.resetState,
     });
-    const [local, state] = await Promise.all([scanning, store.load()]);
+    const [local, loaded] = await Promise.all([scanning, store.load()]);
+    let state = loaded;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
-    if (!o.dryRun) await store.recoverCommits(root);
-    if (o.verify) await repairDrift(pool, root, state, rep);
     if (store.origin === 'ftp-deploy-action')
       rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
-    const plan = planChanges(local, state, {
-      delete: o.delete,
-      atomic: o.atomic,
-      isKept: globMatcher(o.keep),
-      reserved,
-      resumeThreshold: RESUME_THRESHOLD,
-    });
-    guard(plan, o);
+    const prepare = async (st: DeployState): Promise<Plan> => {
+      if (!o.dryRun) await store.recoverCommits(root);
+      if (o.verify) await repairDrift(pool, root, st, rep);
+      const p = planChanges(local, st, {
+        delete: o.delete,
+        atomic: o.atomic,
+        isKept: globMatcher(o.keep),
+        reserved,
+        resumeThreshold: RESUME_THRESHOLD,
+      });
+      guard(p, o);
+      return p;
+    };
+    let plan = await prepare(state);
     for (const p of plan.unchanged) {
       const file = local.files.get(p);
       if (file) file.cache = undefined; // nothing to send: free the bytes kept from hashing
@@ -89,9 +94,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockPath = `${statePath}.lock`;
-      const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () =>
-        executePlan(plan, local, { pool, root, store, reporter: rep, quirks }),
-      );
+      const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => {
+        // Another deploy may have finished while this one was planning: plan again from the state it left,
+        // or this run would record old hashes for files that deploy changed (G4).
+        if (await store.changedSinceLoad()) {
+          rep.info?.(
+            'the state changed on the server while planning (another deploy finished): planning again',
+          );
+          state = await store.load();
+          plan = await prepare(state);
+        }
+        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks });
+      });
       bytesSent = result.bytesSent;
     }
     const target = targetUrl(o, root);

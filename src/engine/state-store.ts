@@ -38,6 +38,8 @@ export class StateStore {
   private uncertain = new Set<string>();
   private dirs = new Set<string>();
   private dirMade = false;
+  /** The state file's text as {@link load} read it (undefined: there was none). */
+  private loadedText?: string;
   private changes = 0;
   private lastSave = Date.now();
   private saving?: Promise<void>;
@@ -58,6 +60,7 @@ export class StateStore {
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
       readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
     );
+    this.loadedText = text?.toString('utf8');
     if (text) {
       this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
       this.origin = 'ftpship';
@@ -74,6 +77,18 @@ export class StateStore {
       }
     }
     return this.state;
+  }
+
+  /**
+   * True when the state on the server is no longer the one {@link load} read: another deploy finished
+   * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
+   */
+  async changedSinceLoad(): Promise<boolean> {
+    if (this.opts.resetState) return false;
+    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
+      readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
+    );
+    return text?.toString('utf8') !== this.loadedText;
   }
 
   /**

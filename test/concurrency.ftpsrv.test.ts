@@ -1,0 +1,74 @@
+/**
+ * Two deploys of one target (FIELD.md row 17): one finishes between the other's plan and its lock. The
+ * later one must plan again from the state the first left, or it would record old hashes for files the
+ * first changed (G4: the state never lists content the server does not hold).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { embedded } from './helpers/embedded.js';
+import { sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions => ({
+  localDir,
+  host: srv.host,
+  port: srv.port,
+  user: srv.user,
+  password: srv.password,
+  remoteDir,
+  retryDelayMs: 10,
+  ...extra,
+});
+
+describe('a deploy that finishes while another is planning', () => {
+  it('the later deploy plans again from the new state: server and state agree afterwards', async () => {
+    const dir = `/${uniqueName('race')}`;
+    const disk = path.join(srv.root, dir);
+    const v1 = tmpDir();
+    writeTree(v1, { 'a.txt': 'version 1', 'b.txt': 'b' });
+    await deploy(opts(v1, dir));
+
+    // What deploy A leaves behind: a.txt at version 2 and its state (made in a scratch folder first).
+    const scratch = `/${uniqueName('race-a')}`;
+    const v2 = tmpDir();
+    writeTree(v2, { 'a.txt': 'version 2', 'b.txt': 'b' });
+    await deploy(opts(v2, scratch));
+
+    // Deploy B (local a.txt still at version 1, plus a new file) planned from the first state; A's result
+    // lands just as B asks for the lock.
+    const b = tmpDir();
+    writeTree(b, { 'a.txt': 'version 1', 'b.txt': 'b', 'c.txt': 'new' });
+    let landed = false;
+    const infos: string[] = [];
+    const report = await deploy(opts(b, dir), {
+      info: (m) => infos.push(m),
+      protocol: (line) => {
+        if (landed || !line.startsWith('> MKD ') || !line.endsWith('.ftpship-state.json.lock')) return;
+        landed = true;
+        for (const f of ['a.txt', '.ftpship-state.json'])
+          fs.copyFileSync(path.join(srv.root, scratch, f), path.join(disk, f));
+      },
+    });
+    expect(landed).toBe(true);
+    expect(infos.some((m) => /planning again/.test(m))).toBe(true);
+    expect(report.files.find((f) => f.path === 'a.txt')?.action).toBe('replace');
+    // The server holds B's a.txt, and the state says so.
+    expect(fs.readFileSync(path.join(disk, 'a.txt'), 'utf8')).toBe('version 1');
+    const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+    };
+    for (const f of ['a.txt', 'b.txt', 'c.txt']) {
+      expect(state.files[f].sha256).toBe(sha256(fs.readFileSync(path.join(disk, f))));
+    }
+  });
+});
