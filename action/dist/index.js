@@ -36373,6 +36373,8 @@ class StateStore {
     uncertain = new Set();
     dirs = new Set();
     dirMade = false;
+    /** The state file's text as {@link load} read it (undefined: there was none). */
+    loadedText;
     changes = 0;
     lastSave = Date.now();
     saving;
@@ -36390,6 +36392,7 @@ class StateStore {
             return this.state;
         }
         const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+        this.loadedText = text?.toString('utf8');
         if (text) {
             this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
             this.origin = 'ftpship';
@@ -36404,6 +36407,16 @@ class StateStore {
             }
         }
         return this.state;
+    }
+    /**
+     * True when the state on the server is no longer the one {@link load} read: another deploy finished
+     * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
+     */
+    async changedSinceLoad() {
+        if (this.opts.resetState)
+            return false;
+        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+        return text?.toString('utf8') !== this.loadedText;
     }
     /**
      * After an interrupted commit phase: a temp marked committing that is gone was renamed over its target,
@@ -36778,23 +36791,28 @@ async function deploy(options, reporter = {}) {
             warn: rep.warn,
             resetState: o.resetState,
         });
-        const [local, state] = await Promise.all([scanning, store.load()]);
+        const [local, loaded] = await Promise.all([scanning, store.load()]);
+        let state = loaded;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
-        if (!o.dryRun)
-            await store.recoverCommits(root);
-        if (o.verify)
-            await repairDrift(pool, root, state, rep);
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
-        const plan = planChanges(local, state, {
-            delete: o.delete,
-            atomic: o.atomic,
-            isKept: globMatcher(o.keep),
-            reserved,
-            resumeThreshold: RESUME_THRESHOLD,
-        });
-        guard(plan, o);
+        const prepare = async (st) => {
+            if (!o.dryRun)
+                await store.recoverCommits(root);
+            if (o.verify)
+                await repairDrift(pool, root, st, rep);
+            const p = planChanges(local, st, {
+                delete: o.delete,
+                atomic: o.atomic,
+                isKept: globMatcher(o.keep),
+                reserved,
+                resumeThreshold: RESUME_THRESHOLD,
+            });
+            guard(p, o);
+            return p;
+        };
+        let plan = await prepare(state);
         for (const p of plan.unchanged) {
             const file = local.files.get(p);
             if (file)
@@ -36808,7 +36826,16 @@ async function deploy(options, reporter = {}) {
         if (!o.dryRun && hasWork) {
             pool.expand();
             const lockPath = `${statePath}.lock`;
-            const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => executePlan(plan, local, { pool, root, store, reporter: rep, quirks }));
+            const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => {
+                // Another deploy may have finished while this one was planning: plan again from the state it left,
+                // or this run would record old hashes for files that deploy changed (G4).
+                if (await store.changedSinceLoad()) {
+                    rep.info?.('the state changed on the server while planning (another deploy finished): planning again');
+                    state = await store.load();
+                    plan = await prepare(state);
+                }
+                return executePlan(plan, local, { pool, root, store, reporter: rep, quirks });
+            });
             bytesSent = result.bytesSent;
         }
         const target = targetUrl(o, root);
