@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   FtpArgumentError,
   FtpClient,
@@ -11,37 +11,13 @@ import {
   isTransientError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
-import { sleep, startFakeServer, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
+import { sleep, type FakeServer } from './helpers/fake-server.js';
+import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const fake = useFakeServer();
 
-async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
-  server = await startFakeServer(options);
-  return server;
-}
-
-async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({
-    host: srv.host,
-    port: srv.port,
-    user: 'u',
-    password: 'p',
-    timeoutMs: 2000,
-    ...extra,
-  });
-}
-
-const caught = async (p: Promise<unknown>): Promise<Error> =>
-  p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e as Error,
-  );
+const connect = async (srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> =>
+  connectFake(srv, { timeoutMs: 2000, ...extra });
 
 describe('refusals: FtpReplyError, client stays usable', () => {
   it('carries code, command and the server text', async () => {

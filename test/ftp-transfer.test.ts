@@ -1,36 +1,14 @@
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
-import {
-  sleep,
-  startFakeServer,
-  type FakeHandler,
-  type FakeServer,
-  type FakeServerOptions,
-} from './helpers/fake-server.js';
+import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
+import { connectFake, useFakeServer } from './helpers/fake-client.js';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const fake = useFakeServer();
 
-async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
-  server = await startFakeServer(options);
-  return server;
-}
-
-async function connect(srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({
-    host: srv.host,
-    port: srv.port,
-    user: 'u',
-    password: 'p',
-    timeoutMs: 3000,
-    ...extra,
-  });
-}
+const connect = async (srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> =>
+  connectFake(srv, { timeoutMs: 3000, ...extra });
 
 /** Collects a download into a buffer. */
 async function download(client: FtpClient, path: string): Promise<Buffer> {

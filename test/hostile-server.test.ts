@@ -10,35 +10,18 @@
  * a server cannot hold a connection forever by sending one byte a second.
  */
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTimeoutError, FtpReplyError, isTransientError } from '../src/ftp/index.js';
 import { deploy, DeployError } from '../src/index.js';
-import { sleep, startFakeServer, type FakeServer, type FakeServerOptions } from './helpers/fake-server.js';
+import { sleep, type FakeServer } from './helpers/fake-server.js';
+import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 import { runCli } from './helpers/cli.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const fake = useFakeServer();
 
-async function fake(options: FakeServerOptions = {}): Promise<FakeServer> {
-  server = await startFakeServer(options);
-  return server;
-}
-
-async function connect(srv: FakeServer, timeoutMs = 2000): Promise<FtpClient> {
-  return FtpClient.connect({ host: srv.host, port: srv.port, user: 'u', password: 'p', timeoutMs });
-}
-
-const caught = async (p: Promise<unknown>): Promise<Error> =>
-  p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e as Error,
-  );
+const connect = async (srv: FakeServer, timeoutMs = 2000): Promise<FtpClient> =>
+  connectFake(srv, { timeoutMs });
 
 const HOSTILE_NAMES = ['../escape.txt', '../../etc/passwd', 'a/b.txt', '/abs.txt', '..', '.', 'x\\y.txt'];
 
