@@ -75,6 +75,7 @@ class Run {
       await stale;
       await this.commit();
       const keptDirs = await this.removeOrphans();
+      await this.local.hashed;
       await store.finish(this.local, this.plan, keptDirs);
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
@@ -167,6 +168,7 @@ class Run {
   }
 
   private async upload(item: UploadItem): Promise<void> {
+    await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
     const resume = item.temp !== undefined;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { FtpClient, FtpReplyError } from '../ftp/index.js';
 import { DeployError } from './errors.js';
-import type { LocalFile } from './select.js';
+import { readWhole, type LocalFile } from './select.js';
 
 /** Remote quirks learned during a run, shared by every connection. */
 export interface ServerQuirks {
@@ -69,8 +69,7 @@ export async function readSource(file: LocalFile, offset: number): Promise<Buffe
   if (file.cache) return file.cache.subarray(offset);
   if (!file.abs) throw new Error(`no source for ${file.path}`);
   try {
-    if (file.size - offset <= 1024 * 1024)
-      return await fs.promises.readFile(file.abs).then((b) => b.subarray(offset));
+    if (file.size - offset <= 1024 * 1024) return readWhole(file.abs, file.size).subarray(offset);
     await fs.promises.access(file.abs, fs.constants.R_OK);
     return fs.createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
   } catch (err) {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { DeployError } from './errors.js';
+import { depthOf } from './paths.js';
 import type { SourceFile } from './options.js';
 
 export interface LocalFile {
@@ -19,6 +20,8 @@ export interface LocalFile {
    * read once; dropped once uploaded or found unchanged.
    */
   cache?: Buffer;
+  /** Settles once `sha256` is set (and `cache`, if kept); absent for files hashed on creation. */
+  hashed?: Promise<void>;
   /** Absolute path on disk, or the contents themselves (gulp). */
   abs?: string;
   contents?: Buffer;
@@ -30,6 +33,8 @@ export interface LocalTree {
   dirs: Set<string>;
   /** Entries left out, with the reason (symlinks leaving the folder, sockets…). */
   skipped: Array<{ path: string; reason: string }>;
+  /** Settles once every file is hashed; rejects with the first file that cannot be read. */
+  hashed: Promise<void>;
 }
 
 /** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
@@ -45,10 +50,17 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
   return (rel) => isMatch(rel);
 }
 
-/** Walks `localDir` and hashes every selected file. */
-export async function scanLocalDir(localDir: string, exclude: (rel: string) => boolean): Promise<LocalTree> {
+/**
+ * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
+ * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
+ */
+export async function scanLocalDir(
+  localDir: string,
+  exclude: (rel: string) => boolean,
+  opts: { hashFirst?: (file: LocalFile) => boolean } = {},
+): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
-  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [] };
+  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
   const pending: Array<{ rel: string; abs: string; size: number }> = [];
   const walk = (absDir: string, relDir: string): void => {
     for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
@@ -85,6 +97,13 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
         tree.dirs.add(rel);
         walk(abs, rel);
       } else if (stat.isFile()) {
+        // Hashing goes on in the background (after uploads started, on a first deploy): a file that cannot
+        // be read must stop the deploy here, before any change.
+        try {
+          fs.accessSync(abs, fs.constants.R_OK);
+        } catch (err) {
+          throw unreadableFile(abs, err);
+        }
         pending.push({ rel, abs, size: stat.size });
       } else {
         tree.skipped.push({ path: rel, reason: 'not a regular file' });
@@ -92,20 +111,56 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
     }
   };
   walk(root, '');
-  let budget = CACHE_BUDGET;
-  await forEachLimit(pending, 16, async (f) => {
-    const file: LocalFile = { path: f.rel, size: f.size, sha256: '', abs: f.abs };
-    const keep = f.size <= CACHE_MAX_FILE && budget >= f.size;
-    if (keep) budget -= f.size;
-    file.sha256 = await hashFile(f.abs, f.size, keep ? (b) => (file.cache = b) : undefined);
-    tree.files.set(f.rel, file);
-  });
+  for (const f of pending) tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs });
+  tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
+  tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   return tree;
+}
+
+/**
+ * Hashes `files` one after another, `first(file)` ones first, the rest in upload order (shallow first, then
+ * by name), so uploads that start before the hashing ends rarely wait. Each file gets its own `hashed`
+ * promise; a read error rejects that file's and every later file's, and the returned promise.
+ */
+async function hashInBackground(files: LocalFile[], first: (f: LocalFile) => boolean): Promise<void> {
+  const order = [...files.filter(first), ...files.filter((f) => !first(f)).sort(byUploadOrder)];
+  const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
+  for (const f of order) {
+    f.hashed = new Promise<void>((resolve, reject) => done.set(f, { resolve, reject }));
+    f.hashed.catch(() => {}); // awaited by whoever needs it; never an unhandled rejection
+  }
+  let budget = CACHE_BUDGET;
+  // Small files are read and hashed synchronously (a thread-pool round trip per open/read/close cost more
+  // than the read itself), in short slices so the connection work (and the uploads) go on in between.
+  let slice = performance.now();
+  for (const [i, file] of order.entries()) {
+    const keep = file.size <= CACHE_MAX_FILE && budget >= file.size;
+    if (keep) budget -= file.size;
+    try {
+      file.sha256 = await hashFile(file.abs as string, file.size, (bytes) => {
+        file.size = bytes.length; // the content hashed is the content uploaded, even if it changed since listed
+        if (keep) file.cache = bytes;
+      });
+    } catch (err) {
+      for (const f of order.slice(i)) done.get(f)?.reject(err);
+      throw err;
+    }
+    done.get(file)?.resolve();
+    if (performance.now() - slice > 4) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
+}
+
+/** Shallow paths first, then by name: the order the plan uploads in. */
+export function byUploadOrder(a: { path: string }, b: { path: string }): number {
+  return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
 /** The same tree from files supplied in memory (gulp). */
 export function treeFromFiles(files: SourceFile[]): LocalTree {
-  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [] };
+  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
     const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
@@ -128,25 +183,52 @@ function safeRealpath(p: string): string | undefined {
 const CACHE_BUDGET = 64 * 1024 * 1024;
 const CACHE_MAX_FILE = 256 * 1024;
 
-/** SHA-256 of a file; small files in one read (handed to `keep` if given), large ones streamed. */
-export async function hashFile(abs: string, size: number, keep?: (bytes: Buffer) => void): Promise<string> {
+/** Files below this size are read whole, in one synchronous read; larger ones are streamed. */
+const WHOLE_READ_MAX = 4 * 1024 * 1024;
+
+/** SHA-256 of a file; small files in one read (handed to `whole` if given), large ones streamed. */
+export async function hashFile(abs: string, size: number, whole?: (bytes: Buffer) => void): Promise<string> {
   const hash = crypto.createHash('sha256');
   try {
-    if (size < 4 * 1024 * 1024) {
-      const bytes = await fs.promises.readFile(abs);
+    if (size < WHOLE_READ_MAX) {
+      const bytes = readWhole(abs, size);
       hash.update(bytes);
-      keep?.(bytes);
+      whole?.(bytes);
     } else {
       for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 }))
         hash.update(chunk as Buffer);
     }
   } catch (err) {
-    throw new DeployError(
-      `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
-      { cause: err },
-    );
+    throw unreadableFile(abs, err);
   }
   return hash.digest('hex');
+}
+
+/**
+ * A whole (small) file in one synchronous read of the expected size; a file that changed size since it
+ * was listed is read again to its end, so the bytes are always the file's current content.
+ */
+export function readWhole(abs: string, expectedSize: number): Buffer {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(expectedSize + 1);
+    let got = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) return buf.subarray(0, got);
+      got += n;
+      if (got === buf.length) return fs.readFileSync(abs); // it grew: read it all
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function unreadableFile(abs: string, err: unknown): DeployError {
+  return new DeployError(
+    `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
+    { cause: err },
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
