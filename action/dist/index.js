@@ -35247,8 +35247,237 @@ function isSafeRelPath(rel) {
     return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/engine/select.ts
+/**
+ * Step 1–2 of a deploy: select the local files (excludes, no symlinks out of the folder, POSIX NFC paths)
+ * and hash each one (SHA-256, streamed, several at a time).
+ */
+
+
+
+
+
+
+/** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
+function globMatcher(globs) {
+    if (globs.length === 0)
+        return () => false;
+    const expanded = globs.flatMap((g) => {
+        const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
+        return clean.includes('/') || clean.includes('**')
+            ? [clean, `${clean}/**`]
+            : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
+    });
+    const isMatch = picomatch_default()(expanded, { dot: true });
+    return (rel) => isMatch(rel);
+}
+/**
+ * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
+ * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
+ */
+async function scanLocalDir(localDir, exclude, opts = {}) {
+    const root = external_node_fs_default().realpathSync(localDir);
+    const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+    const pending = [];
+    const walk = (absDir, relDir) => {
+        for (const entry of external_node_fs_default().readdirSync(absDir, { withFileTypes: true })) {
+            const name = entry.name.normalize('NFC');
+            const rel = relDir ? `${relDir}/${name}` : name;
+            const abs = external_node_path_default().join(absDir, entry.name);
+            if (exclude(rel))
+                continue;
+            let stat;
+            try {
+                stat = external_node_fs_default().lstatSync(abs);
+            }
+            catch (err) {
+                // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
+                throw new DeployError(`cannot read local file ${abs}: ${err.message}; rename it or exclude it with --exclude`, { cause: err });
+            }
+            if (stat.isSymbolicLink()) {
+                const target = safeRealpath(abs);
+                if (!target || !(target === root || target.startsWith(root + (external_node_path_default()).sep))) {
+                    tree.skipped.push({
+                        path: rel,
+                        reason: 'symlink pointing outside the local folder (not followed)',
+                    });
+                    continue;
+                }
+                stat = external_node_fs_default().statSync(abs);
+                if (stat.isDirectory()) {
+                    tree.skipped.push({ path: rel, reason: 'symlink to a folder (not followed)' });
+                    continue;
+                }
+            }
+            if (stat.isDirectory()) {
+                tree.dirs.add(rel);
+                walk(abs, rel);
+            }
+            else if (stat.isFile()) {
+                // Hashing goes on in the background (after uploads started, on a first deploy): a file that cannot
+                // be read must stop the deploy here, before any change.
+                try {
+                    external_node_fs_default().accessSync(abs, (external_node_fs_default()).constants.R_OK);
+                }
+                catch (err) {
+                    throw unreadableFile(abs, err);
+                }
+                pending.push({ rel, abs, size: stat.size });
+            }
+            else {
+                tree.skipped.push({ path: rel, reason: 'not a regular file' });
+            }
+        }
+    };
+    walk(root, '');
+    for (const f of pending)
+        tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs });
+    tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
+    tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
+    return tree;
+}
+/**
+ * Hashes `files` one after another, `first(file)` ones first, the rest in upload order (shallow first, then
+ * by name), so uploads that start before the hashing ends rarely wait. Each file gets its own `hashed`
+ * promise; a read error rejects that file's and every later file's, and the returned promise.
+ */
+async function hashInBackground(files, first) {
+    const order = [...files.filter(first), ...files.filter((f) => !first(f)).sort(byUploadOrder)];
+    const done = new Map();
+    for (const f of order) {
+        f.hashed = new Promise((resolve, reject) => done.set(f, { resolve, reject }));
+        f.hashed.catch(() => { }); // awaited by whoever needs it; never an unhandled rejection
+    }
+    let budget = CACHE_BUDGET;
+    // Small files are read and hashed synchronously (a thread-pool round trip per open/read/close cost more
+    // than the read itself), in short slices so the connection work (and the uploads) go on in between.
+    let slice = performance.now();
+    for (const [i, file] of order.entries()) {
+        const keep = file.size <= CACHE_MAX_FILE && budget >= file.size;
+        if (keep)
+            budget -= file.size;
+        try {
+            file.sha256 = await hashFile(file.abs, file.size, (bytes) => {
+                file.size = bytes.length; // the content hashed is the content uploaded, even if it changed since listed
+                if (keep)
+                    file.cache = bytes;
+            });
+        }
+        catch (err) {
+            for (const f of order.slice(i))
+                done.get(f)?.reject(err);
+            throw err;
+        }
+        done.get(file)?.resolve();
+        if (performance.now() - slice > 4) {
+            await new Promise((resolve) => setImmediate(resolve));
+            slice = performance.now();
+        }
+    }
+}
+/** Shallow paths first, then by name: the order the plan uploads in. */
+function byUploadOrder(a, b) {
+    return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+/** The same tree from files supplied in memory (gulp). */
+function treeFromFiles(files) {
+    const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+    for (const f of files) {
+        const rel = f.path.replace(/\\/g, '/').normalize('NFC');
+        const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
+        tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
+        const parts = rel.split('/');
+        for (let i = 1; i < parts.length; i++)
+            tree.dirs.add(parts.slice(0, i).join('/'));
+    }
+    return tree;
+}
+function safeRealpath(p) {
+    try {
+        return external_node_fs_default().realpathSync(p);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
+const CACHE_BUDGET = 64 * 1024 * 1024;
+const CACHE_MAX_FILE = 256 * 1024;
+/** Files below this size are read whole, in one synchronous read; larger ones are streamed. */
+const WHOLE_READ_MAX = 4 * 1024 * 1024;
+/** SHA-256 of a file; small files in one read (handed to `whole` if given), large ones streamed. */
+async function hashFile(abs, size, whole) {
+    const hash = external_node_crypto_default().createHash('sha256');
+    try {
+        if (size < WHOLE_READ_MAX) {
+            const bytes = readWhole(abs, size);
+            hash.update(bytes);
+            whole?.(bytes);
+        }
+        else {
+            for await (const chunk of external_node_fs_default().createReadStream(abs, { highWaterMark: 1024 * 1024 }))
+                hash.update(chunk);
+        }
+    }
+    catch (err) {
+        throw unreadableFile(abs, err);
+    }
+    return hash.digest('hex');
+}
+/**
+ * A whole (small) file in one synchronous read of the expected size; a file that changed size since it
+ * was listed is read again to its end, so the bytes are always the file's current content.
+ */
+function readWhole(abs, expectedSize) {
+    const fd = external_node_fs_default().openSync(abs, 'r');
+    try {
+        const buf = Buffer.allocUnsafe(expectedSize + 1);
+        let got = 0;
+        for (;;) {
+            const n = external_node_fs_default().readSync(fd, buf, got, buf.length - got, got);
+            if (n === 0)
+                return buf.subarray(0, got);
+            got += n;
+            if (got === buf.length)
+                return external_node_fs_default().readFileSync(abs); // it grew: read it all
+        }
+    }
+    finally {
+        external_node_fs_default().closeSync(fd);
+    }
+}
+function unreadableFile(abs, err) {
+    return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
+}
+/** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
+async function forEachLimit(items, limit, fn) {
+    let next = 0;
+    let failed;
+    const worker = async () => {
+        while (next < items.length && failed === undefined) {
+            const item = items[next++];
+            try {
+                await fn(item);
+            }
+            catch (err) {
+                failed ??= err;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failed !== undefined)
+        throw failed;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/remote.ts
 /** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
+
 
 
 
@@ -35310,7 +35539,7 @@ async function readSource(file, offset) {
         throw new Error(`no source for ${file.path}`);
     try {
         if (file.size - offset <= 1024 * 1024)
-            return await external_node_fs_default().promises.readFile(file.abs).then((b) => b.subarray(offset));
+            return readWhole(file.abs, file.size).subarray(offset);
         await external_node_fs_default().promises.access(file.abs, (external_node_fs_default()).constants.R_OK);
         return external_node_fs_default().createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
     }
@@ -35440,157 +35669,6 @@ async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
     await renameOver(client, tmp, abs, quirks, warn);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
-// EXTERNAL MODULE: ./node_modules/picomatch/index.js
-var picomatch = __nccwpck_require__(4006);
-var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
-;// CONCATENATED MODULE: ./src/engine/select.ts
-/**
- * Step 1–2 of a deploy: select the local files (excludes, no symlinks out of the folder, POSIX NFC paths)
- * and hash each one (SHA-256, streamed, several at a time).
- */
-
-
-
-
-
-/** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
-function globMatcher(globs) {
-    if (globs.length === 0)
-        return () => false;
-    const expanded = globs.flatMap((g) => {
-        const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
-        return clean.includes('/') || clean.includes('**')
-            ? [clean, `${clean}/**`]
-            : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
-    });
-    const isMatch = picomatch_default()(expanded, { dot: true });
-    return (rel) => isMatch(rel);
-}
-/** Walks `localDir` and hashes every selected file. */
-async function scanLocalDir(localDir, exclude) {
-    const root = external_node_fs_default().realpathSync(localDir);
-    const tree = { files: new Map(), dirs: new Set(), skipped: [] };
-    const pending = [];
-    const walk = (absDir, relDir) => {
-        for (const entry of external_node_fs_default().readdirSync(absDir, { withFileTypes: true })) {
-            const name = entry.name.normalize('NFC');
-            const rel = relDir ? `${relDir}/${name}` : name;
-            const abs = external_node_path_default().join(absDir, entry.name);
-            if (exclude(rel))
-                continue;
-            let stat;
-            try {
-                stat = external_node_fs_default().lstatSync(abs);
-            }
-            catch (err) {
-                // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
-                throw new DeployError(`cannot read local file ${abs}: ${err.message}; rename it or exclude it with --exclude`, { cause: err });
-            }
-            if (stat.isSymbolicLink()) {
-                const target = safeRealpath(abs);
-                if (!target || !(target === root || target.startsWith(root + (external_node_path_default()).sep))) {
-                    tree.skipped.push({
-                        path: rel,
-                        reason: 'symlink pointing outside the local folder (not followed)',
-                    });
-                    continue;
-                }
-                stat = external_node_fs_default().statSync(abs);
-                if (stat.isDirectory()) {
-                    tree.skipped.push({ path: rel, reason: 'symlink to a folder (not followed)' });
-                    continue;
-                }
-            }
-            if (stat.isDirectory()) {
-                tree.dirs.add(rel);
-                walk(abs, rel);
-            }
-            else if (stat.isFile()) {
-                pending.push({ rel, abs, size: stat.size });
-            }
-            else {
-                tree.skipped.push({ path: rel, reason: 'not a regular file' });
-            }
-        }
-    };
-    walk(root, '');
-    let budget = CACHE_BUDGET;
-    await forEachLimit(pending, 16, async (f) => {
-        const file = { path: f.rel, size: f.size, sha256: '', abs: f.abs };
-        const keep = f.size <= CACHE_MAX_FILE && budget >= f.size;
-        if (keep)
-            budget -= f.size;
-        file.sha256 = await hashFile(f.abs, f.size, keep ? (b) => (file.cache = b) : undefined);
-        tree.files.set(f.rel, file);
-    });
-    return tree;
-}
-/** The same tree from files supplied in memory (gulp). */
-function treeFromFiles(files) {
-    const tree = { files: new Map(), dirs: new Set(), skipped: [] };
-    for (const f of files) {
-        const rel = f.path.replace(/\\/g, '/').normalize('NFC');
-        const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
-        tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
-        const parts = rel.split('/');
-        for (let i = 1; i < parts.length; i++)
-            tree.dirs.add(parts.slice(0, i).join('/'));
-    }
-    return tree;
-}
-function safeRealpath(p) {
-    try {
-        return external_node_fs_default().realpathSync(p);
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
-const CACHE_BUDGET = 64 * 1024 * 1024;
-const CACHE_MAX_FILE = 256 * 1024;
-/** SHA-256 of a file; small files in one read (handed to `keep` if given), large ones streamed. */
-async function hashFile(abs, size, keep) {
-    const hash = external_node_crypto_default().createHash('sha256');
-    try {
-        if (size < 4 * 1024 * 1024) {
-            const bytes = await external_node_fs_default().promises.readFile(abs);
-            hash.update(bytes);
-            keep?.(bytes);
-        }
-        else {
-            for await (const chunk of external_node_fs_default().createReadStream(abs, { highWaterMark: 1024 * 1024 }))
-                hash.update(chunk);
-        }
-    }
-    catch (err) {
-        throw new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
-    }
-    return hash.digest('hex');
-}
-/** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
-async function forEachLimit(items, limit, fn) {
-    let next = 0;
-    let failed;
-    const worker = async () => {
-        while (next < items.length && failed === undefined) {
-            const item = items[next++];
-            try {
-                await fn(item);
-            }
-            catch (err) {
-                failed ??= err;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failed !== undefined)
-        throw failed;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
 
 
@@ -35629,6 +35707,7 @@ class Run {
             await stale;
             await this.commit();
             const keptDirs = await this.removeOrphans();
+            await this.local.hashed;
             await store.finish(this.local, this.plan, keptDirs);
             return { bytesSent: this.bytesSent, keptDirs };
         }
@@ -35711,6 +35790,7 @@ class Run {
         await dirs;
     }
     async upload(item) {
+        await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
         const target = item.temp ?? item.file.path;
         await this.ensureDir(parentOf(target));
         const resume = item.temp !== undefined;
@@ -36798,6 +36878,13 @@ async function deploy(options, reporter = {}) {
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
         const prepare = async (st) => {
+            // The plan compares hashes with the state. A first deploy has nothing to compare with: it needs only
+            // the hashes of the files that go through a temp name (named after their content), hashed first, and
+            // the other files are hashed while the uploads run. Dry runs and later deploys wait for every hash.
+            if (o.dryRun || !isEmptyState(st))
+                await local.hashed;
+            else
+                await Promise.all([...local.files.values()].filter(viaTempWhenNew).map(async (f) => f.hashed));
             if (!o.dryRun)
                 await store.recoverCommits(root);
             if (o.verify)
@@ -36869,7 +36956,15 @@ async function repairDrift(pool, root, state, rep) {
 async function scan(o) {
     if (o.files)
         return treeFromFiles(o.files);
-    return scanLocalDir(o.localDir, globMatcher(o.exclude));
+    return scanLocalDir(o.localDir, globMatcher(o.exclude), { hashFirst: viaTempWhenNew });
+}
+/** A new file that the plan sends through a temp name (so that a cut upload can resume). */
+function viaTempWhenNew(file) {
+    return file.size >= RESUME_THRESHOLD;
+}
+/** Nothing deployed yet and nothing pending: every local file is a plain upload. */
+function isEmptyState(state) {
+    return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 async function connectClient(o, rep) {
     return FtpClient.connect({
