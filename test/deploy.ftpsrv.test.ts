@@ -152,6 +152,11 @@ describe('item 2: change detection by content hash', () => {
     for (const [p, f] of Object.entries(state.files))
       expect(f.sha256).toBe(sha256(fs.readFileSync(path.join(local, p))));
     expect(state.pending).toBeUndefined();
+    // The replaced files went through temps that no earlier run recorded: sent without asking their size.
+    expect(sent(rec.log, 'STOR').filter((p) => p.includes('.ftpship-') && !p.includes(STATE))).toHaveLength(
+      3,
+    );
+    expect(sent(rec.log, 'SIZE').filter((p) => p.includes('.ftpship-'))).toEqual([]);
     // And a rerun is a no-op.
     const again = await deploy(opts(local, dir));
     expect(again.files).toEqual([]);

@@ -11,7 +11,7 @@ import {
   isTransientError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
-import { sleep, type FakeServer } from './helpers/fake-server.js';
+import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 
 const fake = useFakeServer();
@@ -52,6 +52,25 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     expect(everything).not.toContain(secret);
     expect(log).toContain('> PASS ***');
     expect(srv.commands).toContain(`PASS ${secret}`); // it did reach the server
+  });
+
+  it('USER answered 230 (no password needed): the pipelined PASS is answered and skipped, the session in step', async () => {
+    const handlers = {
+      USER: (_a: string, s: FakeSession) => s.reply('230 Logged in, no password needed'),
+      PASS: (_a: string, s: FakeSession) => s.reply('503 Already logged in'),
+    };
+    const srv = await fake({ handlers });
+    const client = await connect(srv);
+    expect(srv.commands.slice(0, 3)).toEqual(['USER u', 'PASS p', 'FEAT']);
+    expect(await client.pwd()).toBe('/');
+    await client.upload('a.txt', Buffer.from('ok'));
+    expect(srv.files.get('a.txt')?.toString()).toBe('ok');
+    // Without pipelining, PASS goes only when asked (331).
+    const plain = await fake({ handlers });
+    const quiet = await connect(plain, { pipelining: false });
+    expect(await quiet.pwd()).toBe('/');
+    expect(plain.commands.some((c) => c.startsWith('PASS'))).toBe(false);
+    await Promise.all([client.quit(), quiet.quit()]);
   });
 
   it('a 421 greeting (too many connections) is a refusal at connect', async () => {

@@ -45,12 +45,28 @@ describe('passive mode', () => {
   });
 
   it('falls back to PASV after a 500 to EPSV, and does not ask EPSV again', async () => {
-    const srv = await fake({ handlers: { EPSV: (_a, s) => s.reply('500 EPSV not understood') } });
+    const srv = await fake({
+      features: ['SIZE'],
+      handlers: { EPSV: (_a, s) => s.reply('500 EPSV not understood') },
+    });
     const client = await connect(srv);
     await client.upload('a.bin', Buffer.from('one'));
     await client.upload('b.bin', Buffer.from('two'));
     expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
     expect(transferVerbs(srv)).toEqual(['EPSV', 'PASV', 'STOR', 'PASV', 'STOR', 'PASV', 'RETR']);
+    await client.quit();
+  });
+
+  it('EPSV listed in FEAT is pipelined from the first transfer; refused, the transfer goes again over PASV', async () => {
+    const srv = await fake({ handlers: { EPSV: (_a, s) => s.reply('500 EPSV not understood') } });
+    const client = await connect(srv);
+    await client.upload('a.bin', Buffer.from('one'));
+    await client.upload('b.bin', Buffer.from('two'));
+    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    // The STOR that came with the refused EPSV had no data channel: 425, nothing written.
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR', 'PASV', 'STOR', 'PASV', 'STOR', 'PASV', 'RETR']);
+    expect(srv.files.get('b.bin')).toEqual(Buffer.from('two'));
+    expect(client.closed).toBe(false);
     await client.quit();
   });
 
@@ -61,7 +77,9 @@ describe('passive mode', () => {
     expect(err).toBeInstanceOf(FtpReplyError);
     expect((err as FtpReplyError).code).toBe(425);
     expect(client.closed).toBe(false);
-    expect(transferVerbs(srv)).toEqual(['EPSV']);
+    // EPSV was pipelined with the STOR (FEAT lists it); the STOR without a data channel changed nothing.
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR']);
+    expect(srv.files.has('a.bin')).toBe(false);
     await client.quit();
   });
 
@@ -236,6 +254,7 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
 describe('untrusted PASV replies (G7)', () => {
   it('connects to the control host, not to the host a PASV reply names', async () => {
     const srv = await fake({
+      features: ['SIZE'],
       handlers: {
         EPSV: (_a, s) => s.reply('502 no EPSV here'),
         PASV: async (_a, s) => {

@@ -1,4 +1,5 @@
 // Local side of the engine without a server: listing, background hashing, whole-file reads.
+import { describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readWhole, scanLocalDir } from '../src/engine/select.js';

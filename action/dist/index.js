@@ -34638,10 +34638,23 @@ async function startTransfer(conn, settings, command, options) {
     checkCommand(command); // before EPSV: a refused argument must leave nothing half done
     // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
     // still run the STOR, from offset 0, over the partial file.
-    const pipelined = !!settings.pipelining && settings.passive && !!settings.epsvWorks && !options.restartAt;
-    const pending = pipelined
-        ? await pipelinedPassive(conn, settings, command)
-        : await openDataChannel(conn, settings);
+    const pipelined = !!settings.pipelining &&
+        settings.passive &&
+        !settings.epsvRefused &&
+        (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
+        !options.restartAt;
+    let pending;
+    try {
+        pending = pipelined
+            ? await pipelinedPassive(conn, settings, command)
+            : await openDataChannel(conn, settings);
+    }
+    catch (err) {
+        // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
+        if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
+            return startTransfer(conn, settings, command, options);
+        throw err;
+    }
     // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
     const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));
     connected.catch(() => { });
@@ -34714,11 +34727,15 @@ async function startTransfer(conn, settings, command, options) {
 async function pipelinedPassive(conn, settings, command) {
     conn.sendPipelined(['EPSV', command]);
     const reply = await conn.readReply();
-    if (reply.code === ReplyCode.EnteringExtendedPassive)
+    if (reply.code === ReplyCode.EnteringExtendedPassive) {
+        settings.epsvWorks = true;
         return connectPassive(conn, parseEpsv(reply.message));
+    }
     await conn.readReply();
-    if (reply.code >= 500)
+    if (reply.code >= 500) {
+        conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
         settings.epsvRefused = true;
+    }
     throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
 async function moveData(socket, idleMs, options) {
@@ -34884,11 +34901,16 @@ class FtpClient {
             await c.request('AUTH TLS', ReplyCode.AuthOk);
             await c.upgradeToTls(tlsOptions);
         }
-        await this.login();
-        if (this.data.pipelining)
-            await this.settlePipelined(tlsOptions);
-        else
-            await this.settle(tlsOptions);
+        if (this.data.pipelining && this.options.account === undefined) {
+            await this.settlePipelined(tlsOptions, true);
+        }
+        else {
+            await this.login();
+            if (this.data.pipelining)
+                await this.settlePipelined(tlsOptions, false);
+            else
+                await this.settle(tlsOptions);
+        }
     }
     /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
     async settle(tlsOptions) {
@@ -34905,14 +34927,18 @@ class FtpClient {
         this.loginDir = this.readPwd(await c.request('PWD', [2, 5]));
     }
     /**
-     * The same settings in one write, one round trip instead of five. OPTS UTF8 ON goes whatever FEAT says
-     * (a server without it answers 5xx, which is fine: RFC 2640 servers take UTF-8 paths anyway).
+     * The same settings in one write, one round trip instead of five, and with `withLogin` USER and PASS in
+     * that write too (one round trip instead of three). OPTS UTF8 ON goes whatever FEAT says (a server
+     * without it answers 5xx, which is fine: RFC 2640 servers take UTF-8 paths anyway).
      */
-    async settlePipelined(tlsOptions) {
+    async settlePipelined(tlsOptions, withLogin) {
         const c = this.connection;
         const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
         const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
-        c.sendPipelined(commands);
+        const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
+        c.sendPipelined(withLogin ? [...login, ...commands] : commands);
+        if (withLogin)
+            await this.readLoginReplies();
         const replies = [];
         for (let i = 0; i < commands.length; i++)
             replies.push(await c.readReply());
@@ -34935,6 +34961,20 @@ class FtpClient {
         const m = /"((?:[^"]|"")*)"/.exec(reply.message);
         return m ? m[1].replace(/""/g, '"') : undefined;
     }
+    /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
+    async readLoginReplies() {
+        const c = this.connection;
+        const user = await c.readReply();
+        if (user.code === ReplyCode.LoggedIn) {
+            await c.readReply(); // PASS after a login without password: refused or acknowledged, either is fine
+            return;
+        }
+        if (user.code !== ReplyCode.NeedPassword)
+            throw new FtpReplyError(user.code, user.message, 'USER');
+        const pass = await c.readReply();
+        if (pass.code !== ReplyCode.LoggedIn && pass.code !== 202)
+            throw new FtpReplyError(pass.code, pass.message, 'PASS');
+    }
     async login() {
         const c = this.connection;
         let reply = await c.request(`USER ${this.options.user ?? 'anonymous'}`, [230, 331, 332]);
@@ -34956,6 +34996,7 @@ class FtpClient {
             if (m && !/^end$/i.test(m[1]))
                 this.feats.set(m[1].toUpperCase(), m[2] ?? '');
         }
+        this.data.epsvAdvertised = this.feats.has('EPSV');
     }
     /** What FEAT advertised: feature name (upper case) → its parameters. */
     async features() {
@@ -35689,6 +35730,8 @@ class Run {
     warned = new Set();
     fileToDir;
     deletesMarked = false;
+    /** The checkpoint before the first change that needs one (see execute). */
+    begun = Promise.resolve();
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -35699,12 +35742,16 @@ class Run {
     }
     async execute() {
         const { store } = this.ctx;
-        await store.beginRun(this.plan);
+        // The first checkpoint is written while new files already go up: nothing it records is needed before
+        // a temp, a replace or a delete, and those wait for it.
+        this.begun = store.beginRun(this.plan);
+        this.begun.catch(() => { }); // awaited below
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = this.removeStaleTemps();
             await this.createDirsAndUpload();
             await stale;
+            await this.begun;
             await this.commit();
             const keptDirs = await this.removeOrphans();
             await this.local.hashed;
@@ -35765,6 +35812,8 @@ class Run {
     }
     async makeBatch(c, batch) {
         const swaps = batch.filter((d) => this.fileToDir.has(d));
+        if (swaps.length > 0)
+            await this.begun; // the file leaves the state before it is deleted
         for (const d of swaps) {
             await deleteFile(c, this.abs(d));
             await makeDir(c, this.abs(d));
@@ -35791,36 +35840,40 @@ class Run {
     }
     async upload(item) {
         await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
+        // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
+        // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
+        if (item.temp || item.action === 'replace')
+            await this.begun;
         const target = item.temp ?? item.file.path;
         await this.ensureDir(parentOf(target));
-        const resume = item.temp !== undefined;
+        // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
+        // run, any temp may hold a part.
+        let resume = item.mayExist === true;
         let sentThisFile = 0;
         await this.ctx.pool
             .run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
+            const resumeNow = resume;
+            resume = item.temp !== undefined;
+            const send = async () => uploadFile(c, this.abs(target), item.file, {
+                resume: resumeNow,
+                quirks: this.ctx.quirks,
+                warn: this.warn,
+                onBytes: (n) => {
+                    sentThisFile += n;
+                    this.addBytes(n);
+                },
+            });
             try {
-                await uploadFile(c, this.abs(target), item.file, {
-                    resume,
-                    quirks: this.ctx.quirks,
-                    warn: this.warn,
-                    onBytes: (n) => {
-                        sentThisFile += n;
-                        this.addBytes(n);
-                    },
-                });
+                await send();
             }
             catch (err) {
                 if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553))
                     throw err;
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
                 await makeDirs(c, this.abs(parentOf(target)));
-                await uploadFile(c, this.abs(target), item.file, {
-                    resume,
-                    quirks: this.ctx.quirks,
-                    warn: this.warn,
-                    onBytes: (n) => this.addBytes(n),
-                });
+                await send();
             }
         })
             .catch((err) => {
@@ -36077,7 +36130,9 @@ function planChanges(local, state, opts) {
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
         const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
-        plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
+        const temp = viaTemp ? tempPathFor(file) : undefined;
+        const mayExist = temp !== undefined && pending.temps[temp] !== undefined;
+        plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
     const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
@@ -36474,6 +36529,7 @@ class StateStore {
         const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
         this.loadedText = text?.toString('utf8');
         if (text) {
+            this.opts.quirks.knownDirs?.add(parentOf(this.opts.path) || '/'); // it holds the state: it exists
             this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
             this.origin = 'ftpship';
             return this.state;
@@ -36495,7 +36551,11 @@ class StateStore {
     async changedSinceLoad() {
         if (this.opts.resetState)
             return false;
-        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => 
+        // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
+        this.loadedText === undefined
+            ? readRemoteFile(c, this.opts.path)
+            : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
         return text?.toString('utf8') !== this.loadedText;
     }
     /**
@@ -36616,15 +36676,27 @@ class StateStore {
         const due = Date.now() - this.lastSave >= (this.opts.intervalMs ?? 3000) || this.changes >= 200;
         if (this.saving || !due)
             return;
-        this.saving = this.write().finally(() => {
-            this.saving = undefined;
-        });
-        this.saving.catch((err) => this.opts.warn(`checkpoint failed (the deploy goes on): ${err.message}`));
+        this.enqueue().catch((err) => this.opts.warn(`checkpoint failed (the deploy goes on): ${err.message}`));
     }
     /** Saves now, after any save in flight. */
     async save() {
-        await this.saving?.catch(() => undefined);
-        await this.write();
+        await this.enqueue();
+    }
+    /** One save after the one in flight: two never overlap (they share the temp name). */
+    async enqueue() {
+        const previous = this.saving;
+        const run = (async () => {
+            await previous?.catch(() => undefined);
+            await this.write();
+        })();
+        this.saving = run;
+        run
+            .finally(() => {
+            if (this.saving === run)
+                this.saving = undefined;
+        })
+            .catch(() => { });
+        return run;
     }
     async write() {
         this.dirty = false;
@@ -36739,8 +36811,12 @@ async function withLock(pool, lockPath, o, rep, body) {
             if (!(await tryMkd(c, lockPath)))
                 throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
         }
-        await writeHolder(c, holderPath, me);
     }, true);
+    // The folder is the lock; who holds it is written beside the first steps of the body (another
+    // connection), not before them.
+    const named = pool
+        .run('lock holder', async (c) => writeHolder(c, holderPath, me), true)
+        .catch((err) => rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`));
     const timer = setInterval(() => {
         void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
     }, REFRESH_MS);
@@ -36749,6 +36825,7 @@ async function withLock(pool, lockPath, o, rep, body) {
         return await body();
     }
     finally {
+        await named;
         clearInterval(timer);
         await pool
             .run(`unlock ${lockPath}`, async (c) => {

@@ -50,6 +50,8 @@ class Run {
   private readonly warned = new Set<string>();
   private readonly fileToDir: Set<string>;
   private deletesMarked = false;
+  /** The checkpoint before the first change that needs one (see execute). */
+  private begun: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly plan: Plan,
@@ -63,7 +65,10 @@ class Run {
 
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
-    await store.beginRun(this.plan);
+    // The first checkpoint is written while new files already go up: nothing it records is needed before
+    // a temp, a replace or a delete, and those wait for it.
+    this.begun = store.beginRun(this.plan);
+    this.begun.catch(() => {}); // awaited below
     try {
       await this.ctx.pool.run(
         `create ${this.ctx.root}`,
@@ -73,6 +78,7 @@ class Run {
       const stale = this.removeStaleTemps();
       await this.createDirsAndUpload();
       await stale;
+      await this.begun;
       await this.commit();
       const keptDirs = await this.removeOrphans();
       await this.local.hashed;
@@ -139,6 +145,7 @@ class Run {
 
   private async makeBatch(c: FtpClient, batch: string[]): Promise<void> {
     const swaps = batch.filter((d) => this.fileToDir.has(d));
+    if (swaps.length > 0) await this.begun; // the file leaves the state before it is deleted
     for (const d of swaps) {
       await deleteFile(c, this.abs(d));
       await makeDir(c, this.abs(d));
@@ -169,17 +176,24 @@ class Run {
 
   private async upload(item: UploadItem): Promise<void> {
     await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
+    // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
+    // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
+    if (item.temp || item.action === 'replace') await this.begun;
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
-    const resume = item.temp !== undefined;
+    // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
+    // run, any temp may hold a part.
+    let resume = item.mayExist === true;
     let sentThisFile = 0;
     await this.ctx.pool
       .run(`upload ${item.file.path}`, async (c) => {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
-        try {
-          await uploadFile(c, this.abs(target), item.file, {
-            resume,
+        const resumeNow = resume;
+        resume = item.temp !== undefined;
+        const send = async (): Promise<number> =>
+          uploadFile(c, this.abs(target), item.file, {
+            resume: resumeNow,
             quirks: this.ctx.quirks,
             warn: this.warn,
             onBytes: (n) => {
@@ -187,16 +201,13 @@ class Run {
               this.addBytes(n);
             },
           });
+        try {
+          await send();
         } catch (err) {
           if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
           await makeDirs(c, this.abs(parentOf(target)));
-          await uploadFile(c, this.abs(target), item.file, {
-            resume,
-            quirks: this.ctx.quirks,
-            warn: this.warn,
-            onBytes: (n) => this.addBytes(n),
-          });
+          await send();
         }
       })
       .catch((err: unknown) => {

@@ -65,10 +65,16 @@ export async function withLock<T>(
         if (!(await tryMkd(c, lockPath)))
           throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
       }
-      await writeHolder(c, holderPath, me);
     },
     true,
   );
+  // The folder is the lock; who holds it is written beside the first steps of the body (another
+  // connection), not before them.
+  const named = pool
+    .run('lock holder', async (c) => writeHolder(c, holderPath, me), true)
+    .catch((err: unknown) =>
+      rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`),
+    );
   const timer = setInterval(() => {
     void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
   }, REFRESH_MS);
@@ -76,6 +82,7 @@ export async function withLock<T>(
   try {
     return await body();
   } finally {
+    await named;
     clearInterval(timer);
     await pool
       .run(

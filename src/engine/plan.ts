@@ -23,6 +23,11 @@ export interface UploadItem {
   temp?: string;
   /** The remote folder of the same name that must go first (a folder became a file). */
   replacesDir?: boolean;
+  /**
+   * The temp was recorded by an earlier, interrupted run: it may be on the server, whole or in part (its
+   * size is asked, and a part is resumed). A temp no run recorded cannot be there: it is simply sent.
+   */
+  mayExist?: boolean;
 }
 
 export interface Plan {
@@ -98,7 +103,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
     const viaTemp =
       (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
-    plan.uploads.push({ file, action, temp: viaTemp ? tempPathFor(file) : undefined, replacesDir });
+    const temp = viaTemp ? tempPathFor(file) : undefined;
+    const mayExist = temp !== undefined && pending.temps[temp] !== undefined;
+    plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
 
   const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(

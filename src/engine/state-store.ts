@@ -6,6 +6,7 @@
 import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import {
+  readRemoteFile,
   readRemoteFileIfPresent,
   remoteSize,
   writeRemoteFileAtomic,
@@ -62,6 +63,7 @@ export class StateStore {
     );
     this.loadedText = text?.toString('utf8');
     if (text) {
+      this.opts.quirks.knownDirs?.add(parentOf(this.opts.path) || '/'); // it holds the state: it exists
       this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
       this.origin = 'ftpship';
       return this.state;
@@ -86,7 +88,10 @@ export class StateStore {
   async changedSinceLoad(): Promise<boolean> {
     if (this.opts.resetState) return false;
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
-      readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
+      // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
+      this.loadedText === undefined
+        ? readRemoteFile(c, this.opts.path)
+        : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
     );
     return text?.toString('utf8') !== this.loadedText;
   }
@@ -211,18 +216,30 @@ export class StateStore {
     this.changes++;
     const due = Date.now() - this.lastSave >= (this.opts.intervalMs ?? 3000) || this.changes >= 200;
     if (this.saving || !due) return;
-    this.saving = this.write().finally(() => {
-      this.saving = undefined;
-    });
-    this.saving.catch((err: unknown) =>
+    this.enqueue().catch((err: unknown) =>
       this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`),
     );
   }
 
   /** Saves now, after any save in flight. */
   async save(): Promise<void> {
-    await this.saving?.catch(() => undefined);
-    await this.write();
+    await this.enqueue();
+  }
+
+  /** One save after the one in flight: two never overlap (they share the temp name). */
+  private async enqueue(): Promise<void> {
+    const previous = this.saving;
+    const run = (async () => {
+      await previous?.catch(() => undefined);
+      await this.write();
+    })();
+    this.saving = run;
+    run
+      .finally(() => {
+        if (this.saving === run) this.saving = undefined;
+      })
+      .catch(() => {});
+    return run;
   }
 
   private async write(): Promise<void> {

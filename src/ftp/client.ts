@@ -25,7 +25,10 @@ export interface FtpConnectOptions {
   port?: number;
   /** Default `anonymous`. */
   user?: string;
-  /** Sent only when the server asks (331); never logged nor put in an error (`PASS ***`). */
+  /**
+   * Never logged nor put in an error (`PASS ***`). With `pipelining` (the default) it goes in the same write
+   * as USER; otherwise only when the server asks (331).
+   */
   password?: string;
   /** Sent with ACCT only when the server asks for it (332). */
   account?: string;
@@ -129,9 +132,13 @@ export class FtpClient {
       await c.request('AUTH TLS', ReplyCode.AuthOk);
       await c.upgradeToTls(tlsOptions);
     }
-    await this.login();
-    if (this.data.pipelining) await this.settlePipelined(tlsOptions);
-    else await this.settle(tlsOptions);
+    if (this.data.pipelining && this.options.account === undefined) {
+      await this.settlePipelined(tlsOptions, true);
+    } else {
+      await this.login();
+      if (this.data.pipelining) await this.settlePipelined(tlsOptions, false);
+      else await this.settle(tlsOptions);
+    }
   }
 
   /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
@@ -149,14 +156,17 @@ export class FtpClient {
   }
 
   /**
-   * The same settings in one write, one round trip instead of five. OPTS UTF8 ON goes whatever FEAT says
-   * (a server without it answers 5xx, which is fine: RFC 2640 servers take UTF-8 paths anyway).
+   * The same settings in one write, one round trip instead of five, and with `withLogin` USER and PASS in
+   * that write too (one round trip instead of three). OPTS UTF8 ON goes whatever FEAT says (a server
+   * without it answers 5xx, which is fine: RFC 2640 servers take UTF-8 paths anyway).
    */
-  private async settlePipelined(tlsOptions: FtpTlsOptions): Promise<void> {
+  private async settlePipelined(tlsOptions: FtpTlsOptions, withLogin: boolean): Promise<void> {
     const c = this.connection;
     const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
     const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
-    c.sendPipelined(commands);
+    const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
+    c.sendPipelined(withLogin ? [...login, ...commands] : commands);
+    if (withLogin) await this.readLoginReplies();
     const replies: FtpReply[] = [];
     for (let i = 0; i < commands.length; i++) replies.push(await c.readReply());
     const [feat, ...rest] = replies;
@@ -175,6 +185,20 @@ export class FtpClient {
     if (reply.code !== 257) return undefined;
     const m = /"((?:[^"]|"")*)"/.exec(reply.message);
     return m ? m[1].replace(/""/g, '"') : undefined;
+  }
+
+  /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
+  private async readLoginReplies(): Promise<void> {
+    const c = this.connection;
+    const user = await c.readReply();
+    if (user.code === ReplyCode.LoggedIn) {
+      await c.readReply(); // PASS after a login without password: refused or acknowledged, either is fine
+      return;
+    }
+    if (user.code !== ReplyCode.NeedPassword) throw new FtpReplyError(user.code, user.message, 'USER');
+    const pass = await c.readReply();
+    if (pass.code !== ReplyCode.LoggedIn && pass.code !== 202)
+      throw new FtpReplyError(pass.code, pass.message, 'PASS');
   }
 
   private async login(): Promise<void> {
@@ -196,6 +220,7 @@ export class FtpClient {
       const m = /^\s*(\S+)(?:\s+(.*))?$/.exec(line);
       if (m && !/^end$/i.test(m[1])) this.feats.set(m[1].toUpperCase(), m[2] ?? '');
     }
+    this.data.epsvAdvertised = this.feats.has('EPSV');
   }
 
   /** What FEAT advertised: feature name (upper case) → its parameters. */

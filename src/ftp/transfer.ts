@@ -35,6 +35,11 @@ export interface DataSettings {
   pipelining?: boolean;
   /** Set after the first 229: EPSV works here, so it may be pipelined. */
   epsvWorks?: boolean;
+  /**
+   * FEAT lists EPSV: the first transfer pipelines it too. A server that lists it but refuses it gets the
+   * transfer again over PASV; the command it received without a data channel fails (425) and changes nothing.
+   */
+  epsvAdvertised?: boolean;
 }
 
 /** Reported while a transfer runs. */
@@ -219,10 +224,23 @@ export async function startTransfer(
   checkCommand(command); // before EPSV: a refused argument must leave nothing half done
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
-  const pipelined = !!settings.pipelining && settings.passive && !!settings.epsvWorks && !options.restartAt;
-  const pending = pipelined
-    ? await pipelinedPassive(conn, settings, command)
-    : await openDataChannel(conn, settings);
+  const pipelined =
+    !!settings.pipelining &&
+    settings.passive &&
+    !settings.epsvRefused &&
+    (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
+    !options.restartAt;
+  let pending: PendingData;
+  try {
+    pending = pipelined
+      ? await pipelinedPassive(conn, settings, command)
+      : await openDataChannel(conn, settings);
+  } catch (err) {
+    // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
+    if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
+      return startTransfer(conn, settings, command, options);
+    throw err;
+  }
   // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
   const connected = pending.socket.then((raw) => (settings.tls ? secureData(conn, raw, settings.tls) : raw));
   connected.catch(() => {});
@@ -313,9 +331,15 @@ async function pipelinedPassive(
 ): Promise<PendingData> {
   conn.sendPipelined(['EPSV', command]);
   const reply = await conn.readReply();
-  if (reply.code === ReplyCode.EnteringExtendedPassive) return connectPassive(conn, parseEpsv(reply.message));
+  if (reply.code === ReplyCode.EnteringExtendedPassive) {
+    settings.epsvWorks = true;
+    return connectPassive(conn, parseEpsv(reply.message));
+  }
   await conn.readReply();
-  if (reply.code >= 500) settings.epsvRefused = true;
+  if (reply.code >= 500) {
+    conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
+    settings.epsvRefused = true;
+  }
   throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
 

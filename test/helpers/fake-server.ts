@@ -26,7 +26,9 @@ export interface FakeSession {
   listenPassive(): Promise<number>;
   /** Remembers an active-mode target (from EPRT/PORT); `dataSocket()` then connects to it. */
   setActiveTarget(host: string, port: number): void;
-  /** The data connection of the current transfer (accepted, or connected in active mode). */
+  /** True when EPSV/PASV/EPRT/PORT set up a data channel that no transfer has used yet. */
+  hasDataChannel(): boolean;
+  /** The data connection of the current transfer (accepted, or connected in active mode); used up by it. */
   dataSocket(): Promise<net.Socket>;
   /** Reads a data connection to its end (the caller still has to end() its own side: half-open sockets). */
   readAll(socket: net.Socket): Promise<Buffer>;
@@ -174,9 +176,12 @@ function createSession(
       active = { host, port };
       passive = undefined;
     },
+    hasDataChannel: () => passive !== undefined || active !== undefined,
     async dataSocket() {
       if (active) {
-        const s = net.connect({ ...active, allowHalfOpen: true });
+        const target = active;
+        active = undefined;
+        const s = net.connect({ ...target, allowHalfOpen: true });
         track(s, sockets);
         await new Promise<void>((resolve, reject) => {
           s.once('connect', resolve);
@@ -185,7 +190,9 @@ function createSession(
         return s;
       }
       if (!passive) throw new Error('fake server: no EPSV/PASV/EPRT/PORT before the transfer');
-      return passive;
+      const accepted = passive;
+      passive = undefined;
+      return accepted;
     },
     async readAll(s) {
       const chunks: Buffer[] = [];
@@ -206,7 +213,13 @@ export async function pasvReply(session: FakeSession, host = '127.0.0.1'): Promi
 }
 
 function defaultHandlers(features = ['EPSV', 'SIZE', 'UTF8']): Record<string, FakeHandler> {
+  // Like real servers: a transfer command without a data channel set up is refused, and changes nothing.
+  const noChannel = (s: FakeSession): boolean => {
+    if (!s.hasDataChannel()) s.reply('425 Use PORT or PASV first');
+    return !s.hasDataChannel();
+  };
   const store = async (arg: string, s: FakeSession, append: boolean): Promise<void> => {
+    if (noChannel(s)) return;
     s.reply('150 Ok to send data');
     const socket = await s.dataSocket();
     const data = await s.readAll(socket);
@@ -219,6 +232,7 @@ function defaultHandlers(features = ['EPSV', 'SIZE', 'UTF8']): Record<string, Fa
     s.reply('226 Transfer complete');
   };
   const send = async (s: FakeSession, body: Buffer): Promise<void> => {
+    if (noChannel(s)) return;
     s.reply('150 Here it comes');
     const data = await s.dataSocket();
     data.end(body);
