@@ -38,6 +38,9 @@ export interface ExecResult {
   keptDirs: string[];
 }
 
+/** One step of the commit phase: a temp renamed over its target, or an orphan deleted. */
+type CommitStep = { rename: UploadItem } | { delete: string };
+
 export async function executePlan(plan: Plan, local: LocalTree, ctx: ExecContext): Promise<ExecResult> {
   const run = new Run(plan, local, ctx);
   return run.execute();
@@ -49,7 +52,6 @@ class Run {
   private bytesSent = 0;
   private readonly warned = new Set<string>();
   private readonly fileToDir: Set<string>;
-  private deletesMarked = false;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
 
@@ -79,8 +81,7 @@ class Run {
       await this.createDirsAndUpload();
       await stale;
       await this.begun;
-      await this.commit();
-      const keptDirs = await this.removeOrphans();
+      const keptDirs = await this.commitAndClean();
       await this.local.hashed;
       await store.finish(this.local, this.plan, keptDirs);
       return { bytesSent: this.bytesSent, keptDirs };
@@ -133,12 +134,24 @@ class Run {
   }
 
   private async makeLevel(dirs: string[]): Promise<void> {
-    const per = Math.min(64, Math.max(1, Math.ceil(dirs.length / Math.max(1, this.ctx.pool.size))));
-    const batches: string[][] = [];
-    for (let i = 0; i < dirs.length; i += per) batches.push(dirs.slice(i, i + per));
+    await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
+  }
+
+  /**
+   * Runs `fn` over `items` cut into batches spread over the connections (at most 64 per batch), each
+   * batch on one connection: a batch's commands go pipelined, one round trip for the lot.
+   */
+  private async inBatches<T>(
+    items: T[],
+    what: string,
+    fn: (c: FtpClient, batch: T[]) => Promise<void>,
+  ): Promise<void> {
+    const per = Math.min(64, Math.max(1, Math.ceil(items.length / Math.max(1, this.ctx.pool.size))));
+    const batches: T[][] = [];
+    for (let i = 0; i < items.length; i += per) batches.push(items.slice(i, i + per));
     await Promise.all(
       batches.map(async (batch) =>
-        this.ctx.pool.run(`create folders ${batch[0]}…`, async (c) => this.makeBatch(c, batch), true),
+        this.ctx.pool.run(`${what} (${batch.length})`, async (c) => fn(c, batch), true),
       ),
     );
   }
@@ -229,23 +242,63 @@ class Run {
     this.progress.bytesDone -= n;
   }
 
-  /** The commit phase: folders that became files go first, then every temp is renamed over its target. */
-  private async commit(): Promise<void> {
+  /**
+   * The commit phase: one checkpoint (temps marked committing, orphans marked uncertain), folders that
+   * became files removed, then every temp renamed over its target and the orphans deleted, side by side,
+   * in pipelined batches; then the orphan folders, deepest first.
+   */
+  private async commitAndClean(): Promise<string[]> {
     const staged = this.plan.uploads.filter((u) => u.temp);
-    if (staged.length === 0) return;
-    // One checkpoint for the commit and the deletes after it (a save costs several round trips).
+    const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
+    const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
+    const files = this.plan.deletes.filter(notSwapped);
+    const dirs = this.plan.rmdirs.filter(notSwapped);
+    if (staged.length + files.length + dirs.length === 0) return [];
+    // One checkpoint for the commit and the deletes (a save costs several round trips).
     await this.ctx.store.beginCommit(staged, this.plan.deletes);
-    this.deletesMarked = true;
-    for (const swap of staged.filter((u) => u.replacesDir)) await this.removeTree(swap.file.path);
-    await forEachLimit(staged, this.ctx.pool.capacity, async (item) => {
-      await this.ctx.pool.run(
-        `rename ${item.temp} to ${item.file.path}`,
-        async (c) =>
-          renameOver(c, this.abs(item.temp as string), this.abs(item.file.path), this.ctx.quirks, this.warn),
-        true,
-      );
-      this.ctx.store.fileLive(item.file, item.temp);
-    });
+    for (const d of swapped) await this.removeTree(d);
+    // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
+    const steps: CommitStep[] = [
+      ...staged.map((item) => ({ rename: item })),
+      ...files.map((path) => ({ delete: path })),
+    ];
+    await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
+    return this.removeDirs(dirs);
+  }
+
+  /**
+   * RNFR+RNTO pairs and DELEs in one write. A step the server refuses goes again alone, with its fallbacks
+   * (delete + rename where rename-over is refused; a file already gone counts as deleted).
+   */
+  private async commitBatch(c: FtpClient, batch: CommitStep[]): Promise<void> {
+    const from = (u: UploadItem): string => this.abs(u.temp as string);
+    const to = (u: UploadItem): string => this.abs(u.file.path);
+    const alone = (st: CommitStep): boolean => 'rename' in st && !!this.ctx.quirks.deleteBeforeRename;
+    const commands = batch.flatMap((st) =>
+      alone(st)
+        ? []
+        : 'rename' in st
+          ? [`RNFR ${from(st.rename)}`, `RNTO ${to(st.rename)}`]
+          : [`DELE ${this.abs(st.delete)}`],
+    );
+    const replies = commands.length > 0 ? await c.pipeline(commands) : [];
+    let r = 0;
+    for (const st of batch) {
+      if ('rename' in st) {
+        const u = st.rename;
+        const ok = !alone(st) && replies[r].code === 350 && replies[r + 1].code < 300;
+        if (!alone(st)) r += 2;
+        if (!ok) {
+          await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch((err: unknown) => {
+            throw describe(err, `rename ${u.temp} to ${u.file.path}`);
+          });
+        }
+        this.ctx.store.fileLive(u.file, u.temp);
+      } else {
+        if (replies[r++].code >= 300) await this.deleteOne(c, st.delete);
+        this.ctx.store.fileGone(st.delete);
+      }
+    }
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
@@ -260,25 +313,20 @@ class Run {
     }
   }
 
-  private async removeOrphans(): Promise<string[]> {
-    const swapped = this.plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path);
-    const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
-    const files = this.plan.deletes.filter(notSwapped);
-    const dirs = this.plan.rmdirs.filter(notSwapped);
-    if (files.length + dirs.length === 0) return [];
-    if (!this.deletesMarked) await this.ctx.store.beginDeletes(files);
-    await this.deleteFiles(files);
-    return this.removeDirs(dirs);
+  /** DELE in pipelined batches; a refusal is looked at alone (a file already gone counts as deleted). */
+  private async deleteFiles(files: string[]): Promise<void> {
+    await this.inBatches(files, 'delete', async (c, batch) => {
+      const replies = await c.pipeline(batch.map((p) => `DELE ${this.abs(p)}`));
+      for (const [i, p] of batch.entries()) {
+        if (replies[i].code >= 300) await this.deleteOne(c, p);
+        this.ctx.store.fileGone(p);
+      }
+    });
   }
 
-  private async deleteFiles(files: string[]): Promise<void> {
-    await forEachLimit(files, this.ctx.pool.capacity, async (p) => {
-      await this.ctx.pool
-        .run(`delete ${p}`, async (c) => deleteFile(c, this.abs(p)))
-        .catch((err: unknown) => {
-          throw describe(err, `delete ${p}`);
-        });
-      this.ctx.store.fileGone(p);
+  private async deleteOne(c: FtpClient, rel: string): Promise<void> {
+    await deleteFile(c, this.abs(rel)).catch((err: unknown) => {
+      throw describe(err, `delete ${rel}`);
     });
   }
 

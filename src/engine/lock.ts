@@ -68,10 +68,11 @@ export async function withLock<T>(
     },
     true,
   );
-  // The folder is the lock; who holds it is written beside the first steps of the body (another
-  // connection), not before them.
+  // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
+  // the body asks for a connection first (its first step is on the critical path, the holder is not).
+  const running = body();
   const named = pool
-    .run('lock holder', async (c) => writeHolder(c, holderPath, me), true)
+    .run('lock holder', async (c) => writeHolder(c, holderPath, me))
     .catch((err: unknown) =>
       rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`),
     );
@@ -80,7 +81,7 @@ export async function withLock<T>(
   }, REFRESH_MS);
   timer.unref();
   try {
-    return await body();
+    return await running;
   } finally {
     await named;
     clearInterval(timer);
