@@ -2,7 +2,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readWhole, scanLocalDir } from '../src/engine/select.js';
+import { readSource } from '../src/engine/remote.js';
+import { hashFile, scanLocalDir } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const none = (): boolean => false;
@@ -25,21 +26,42 @@ describe('scanLocalDir', () => {
       expect(f?.sha256).toBe(sha256(content));
       expect(f?.size).toBe(content.length);
     }
-    // Small files keep the bytes read for hashing, so the upload does not read them again.
-    expect(tree.files.get('top.html')?.cache?.equals(files['top.html'])).toBe(true);
-    expect(tree.files.get('a/mid.bin')?.cache).toBeUndefined();
+    // Each file's stamp (size, mtime, ctime) is kept: the upload refuses a file that changed since.
+    const stat = fs.statSync(path.join(root, 'top.html'));
+    expect(tree.files.get('top.html')?.stamp).toBe(`${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`);
   });
 });
 
-describe('readWhole', () => {
-  test('reads the current content whether the file grew or shrank since it was listed', () => {
+describe('hashFile', () => {
+  test('hashes what the file holds when read, whatever its size when listed, through one reused buffer', async () => {
     const root = tmpDir();
-    const file = path.join(root, 'f.bin');
-    fs.writeFileSync(file, bytes(100_000, 5));
-    expect(readWhole(file, 100_000).equals(bytes(100_000, 5))).toBe(true);
-    expect(readWhole(file, 10).equals(bytes(100_000, 5))).toBe(true); // grew
-    expect(readWhole(file, 500_000).equals(bytes(100_000, 5))).toBe(true); // shrank
-    fs.writeFileSync(file, '');
-    expect(readWhole(file, 0)).toHaveLength(0);
+    const big = path.join(root, 'big.bin');
+    const small = path.join(root, 'small.bin');
+    fs.writeFileSync(big, bytes(3 * 1024 * 1024 + 7, 5));
+    fs.writeFileSync(small, bytes(10, 6));
+    // Two at once: the shared buffer is used up synchronously after each read.
+    const [b, s] = await Promise.all([hashFile(big), hashFile(small)]);
+    expect(b).toMatchObject({ sha256: sha256(bytes(3 * 1024 * 1024 + 7, 5)), size: 3 * 1024 * 1024 + 7 });
+    expect(s).toMatchObject({ sha256: sha256(bytes(10, 6)), size: 10 });
+    fs.writeFileSync(small, '');
+    expect(await hashFile(small)).toMatchObject({ sha256: sha256(''), size: 0 });
+    await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(/cannot read local file .*missing/);
+  });
+});
+
+describe('readSource (the upload side)', () => {
+  test('refuses a file that changed after it was listed (its bytes may not match the recorded hash)', async () => {
+    const root = tmpDir();
+    writeTree(root, { 'a.txt': 'one', 'b.txt': 'two' });
+    const tree = await scanLocalDir(root, none);
+    await tree.hashed;
+    const a = tree.files.get('a.txt');
+    const b = tree.files.get('b.txt');
+    if (!a || !b) throw new Error('scan lost a file');
+    const ok = await readSource(a, 1);
+    expect(ok).toMatchObject({ path: path.join(root, 'a.txt'), start: 1 });
+    fs.closeSync((ok as { fd: number }).fd);
+    fs.writeFileSync(path.join(root, 'b.txt'), 'TWO'); // same size: only mtime/ctime tell
+    await expect(readSource(b, 0)).rejects.toThrow(/b\.txt changed while the deploy was running/);
   });
 });

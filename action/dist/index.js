@@ -34508,6 +34508,7 @@ function formatPort(host, port) {
 
 
 
+
 /** Asks the server for a data channel. Returns before the TCP connection exists (it is made or accepted later). */
 async function openDataChannel(conn, settings) {
     return settings.passive ? openPassive(conn, settings) : openActive(conn, settings);
@@ -34769,6 +34770,8 @@ async function moveData(socket, idleMs, options) {
     return { bytes, closed };
 }
 async function writeSource(socket, source, tick) {
+    if (isFileSource(source))
+        return transfer_writeFile(socket, source, tick);
     const chunks = Buffer.isBuffer(source) ? [source] : source;
     for await (const chunk of chunks) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -34779,6 +34782,62 @@ async function writeSource(socket, source, tick) {
         tick(buf.length);
     }
     // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
+    socket.end();
+}
+function isFileSource(source) {
+    return !Buffer.isBuffer(source) && !(source instanceof external_node_stream_.Readable) && typeof source.path === 'string';
+}
+const FILE_CHUNK = 1024 * 1024;
+const FILE_BUFFERS = 2;
+/** Chunk buffers given back by finished uploads: reused, so memory once touched is touched again. */
+const spare = [];
+const SPARE_MAX = 32;
+/**
+ * Sends a file through a ring of reused buffers: a buffer is read into again only once the socket has
+ * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
+ */
+async function transfer_writeFile(socket, source, tick) {
+    const fd = source.fd ?? external_node_fs_default().openSync(source.path, 'r');
+    const ring = [];
+    const taken = [];
+    let onClose = () => { };
+    const gone = new Promise((_, reject) => {
+        onClose = () => reject(closedByServer('data connection (during the upload)'));
+        socket.once('close', onClose);
+    });
+    gone.catch(() => { });
+    try {
+        let pos = source.start ?? 0;
+        for (let i = 0;; i = (i + 1) % FILE_BUFFERS) {
+            if (taken[i])
+                await Promise.race([taken[i], gone]);
+            ring[i] ??= spare.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
+            const n = external_node_fs_default().readSync(fd, ring[i], 0, FILE_CHUNK, pos);
+            if (n === 0)
+                break;
+            pos += n;
+            // Counted once the kernel has the bytes (the write callback), not when they are queued here.
+            taken[i] = new Promise((resolve, reject) => {
+                socket.write(n === FILE_CHUNK ? ring[i] : ring[i].subarray(0, n), (err) => {
+                    if (err)
+                        return reject(err);
+                    tick(n);
+                    resolve();
+                });
+            });
+            taken[i]?.catch(() => { });
+        }
+        await Promise.race([Promise.all(taken), gone]);
+        // Every chunk was taken by the socket: the buffers are free for the next upload.
+        for (const b of ring)
+            if (spare.length < SPARE_MAX)
+                spare.push(b);
+    }
+    finally {
+        socket.off('close', onClose);
+        if (source.fd === undefined)
+            external_node_fs_default().closeSync(fd);
+    }
     socket.end();
 }
 async function pipeInto(socket, sink, tick) {
@@ -35369,7 +35428,7 @@ async function scanLocalDir(localDir, exclude, opts = {}) {
                 catch (err) {
                     throw unreadableFile(abs, err);
                 }
-                pending.push({ rel, abs, size: stat.size });
+                pending.push({ rel, abs, size: stat.size, stamp: stampOf(stat) });
             }
             else {
                 tree.skipped.push({ path: rel, reason: 'not a regular file' });
@@ -35378,7 +35437,7 @@ async function scanLocalDir(localDir, exclude, opts = {}) {
     };
     walk(root, '');
     for (const f of pending)
-        tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs });
+        tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
     tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
     tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     return tree;
@@ -35395,20 +35454,11 @@ async function hashInBackground(files, first) {
         f.hashed = new Promise((resolve, reject) => done.set(f, { resolve, reject }));
         f.hashed.catch(() => { }); // awaited by whoever needs it; never an unhandled rejection
     }
-    let budget = CACHE_BUDGET;
-    // Small files are read and hashed synchronously (a thread-pool round trip per open/read/close cost more
-    // than the read itself), in short slices so the connection work (and the uploads) go on in between.
-    let slice = performance.now();
     for (const [i, file] of order.entries()) {
-        const keep = file.size <= CACHE_MAX_FILE && budget >= file.size;
-        if (keep)
-            budget -= file.size;
         try {
-            file.sha256 = await hashFile(file.abs, file.size, (bytes) => {
-                file.size = bytes.length; // the content hashed is the content uploaded, even if it changed since listed
-                if (keep)
-                    file.cache = bytes;
-            });
+            const h = await hashFile(file.abs);
+            file.sha256 = h.sha256;
+            file.size = h.size; // the content hashed, even if the file changed since it was listed
         }
         catch (err) {
             for (const f of order.slice(i))
@@ -35416,10 +35466,6 @@ async function hashInBackground(files, first) {
             throw err;
         }
         done.get(file)?.resolve();
-        if (performance.now() - slice > 4) {
-            await new Promise((resolve) => setImmediate(resolve));
-            slice = performance.now();
-        }
     }
 }
 /** Shallow paths first, then by name: the order the plan uploads in. */
@@ -35447,51 +35493,46 @@ function safeRealpath(p) {
         return undefined;
     }
 }
-/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
-const CACHE_BUDGET = 64 * 1024 * 1024;
-const CACHE_MAX_FILE = 256 * 1024;
-/** Files below this size are read whole, in one synchronous read; larger ones are streamed. */
-const WHOLE_READ_MAX = 4 * 1024 * 1024;
-/** SHA-256 of a file; small files in one read (handed to `whole` if given), large ones streamed. */
-async function hashFile(abs, size, whole) {
+/** The one buffer every file is read through while hashing (reused: no fresh memory per file). */
+const scratch = Buffer.allocUnsafeSlow(1024 * 1024);
+/** Time the hashing may hold the event loop before letting the connections' work run. */
+const SLICE_MS = 4;
+let sliceStart = performance.now();
+/**
+ * SHA-256 of a file, read synchronously through one reused buffer (a thread-pool round trip per
+ * open/read/close cost more than the read itself), letting other work run every few milliseconds.
+ * Returns the hash and the number of bytes hashed.
+ */
+async function hashFile(abs) {
     const hash = external_node_crypto_default().createHash('sha256');
+    let fd;
     try {
-        if (size < WHOLE_READ_MAX) {
-            const bytes = readWhole(abs, size);
-            hash.update(bytes);
-            whole?.(bytes);
+        fd = external_node_fs_default().openSync(abs, 'r');
+        let size = 0;
+        for (;;) {
+            const n = external_node_fs_default().readSync(fd, scratch, 0, scratch.length, size);
+            if (n === 0)
+                break;
+            hash.update(n === scratch.length ? scratch : scratch.subarray(0, n));
+            size += n;
+            if (performance.now() - sliceStart > SLICE_MS) {
+                await new Promise((resolve) => setImmediate(resolve));
+                sliceStart = performance.now();
+            }
         }
-        else {
-            for await (const chunk of external_node_fs_default().createReadStream(abs, { highWaterMark: 1024 * 1024 }))
-                hash.update(chunk);
-        }
+        return { sha256: hash.digest('hex'), size };
     }
     catch (err) {
         throw unreadableFile(abs, err);
     }
-    return hash.digest('hex');
-}
-/**
- * A whole (small) file in one synchronous read of the expected size; a file that changed size since it
- * was listed is read again to its end, so the bytes are always the file's current content.
- */
-function readWhole(abs, expectedSize) {
-    const fd = external_node_fs_default().openSync(abs, 'r');
-    try {
-        const buf = Buffer.allocUnsafe(expectedSize + 1);
-        let got = 0;
-        for (;;) {
-            const n = external_node_fs_default().readSync(fd, buf, got, buf.length - got, got);
-            if (n === 0)
-                return buf.subarray(0, got);
-            got += n;
-            if (got === buf.length)
-                return external_node_fs_default().readFileSync(abs); // it grew: read it all
-        }
-    }
     finally {
-        external_node_fs_default().closeSync(fd);
+        if (fd !== undefined)
+            external_node_fs_default().closeSync(fd);
     }
+}
+/** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
+function stampOf(stat) {
+    return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
@@ -35570,23 +35611,32 @@ async function remoteSize(client, abs) {
         throw err;
     }
 }
-/** Reads a local file's bytes from `offset` on, as a Buffer (small) or a stream (large). */
+/**
+ * A local file's bytes from `offset` on: the caller's Buffer (gulp), or the file itself, read while sending.
+ * A file that changed since it was hashed is refused: its bytes would not match the hash the state records.
+ */
 async function readSource(file, offset) {
     if (file.contents)
         return file.contents.subarray(offset);
-    if (file.cache)
-        return file.cache.subarray(offset);
     if (!file.abs)
         throw new Error(`no source for ${file.path}`);
+    let fd;
     try {
-        if (file.size - offset <= 1024 * 1024)
-            return readWhole(file.abs, file.size).subarray(offset);
-        await external_node_fs_default().promises.access(file.abs, (external_node_fs_default()).constants.R_OK);
-        return external_node_fs_default().createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
+        fd = external_node_fs_default().openSync(file.abs, 'r');
     }
     catch (err) {
         throw new DeployError(`cannot read local file ${file.abs}: ${err.message}; check it and rerun`, { cause: err });
     }
+    if (file.stamp !== undefined && stampOf(external_node_fs_default().fstatSync(fd)) !== file.stamp) {
+        external_node_fs_default().closeSync(fd);
+        throw new DeployError(`local file ${file.abs} changed while the deploy was running (after it was listed); rerun once it is final`);
+    }
+    return { path: file.abs, fd, start: offset };
+}
+/** Closes what {@link readSource} opened. */
+function release(source) {
+    if (!Buffer.isBuffer(source) && source.fd !== undefined)
+        external_node_fs_default().closeSync(source.fd);
 }
 /**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
@@ -35608,7 +35658,7 @@ async function uploadFile(client, abs, file, opts) {
         last = bytes;
     };
     try {
-        return await client.upload(abs, await readSource(file, offset), { offset, onProgress });
+        return await sendFrom(client, abs, file, offset, onProgress);
     }
     catch (err) {
         if (offset === 0 || !(err instanceof FtpReplyError) || client.closed)
@@ -35618,7 +35668,16 @@ async function uploadFile(client, abs, file, opts) {
             opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
         opts.quirks.noResume = true;
         last = 0;
-        return client.upload(abs, await readSource(file, 0), { onProgress });
+        return sendFrom(client, abs, file, 0, onProgress);
+    }
+}
+async function sendFrom(client, abs, file, offset, onProgress) {
+    const source = await readSource(file, offset);
+    try {
+        return await client.upload(abs, source, { offset, onProgress });
+    }
+    finally {
+        release(source);
     }
 }
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
@@ -35884,7 +35943,6 @@ class Run {
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`);
         });
-        item.file.cache = undefined; // uploaded: free the bytes kept from hashing
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
         if (item.temp)
@@ -37022,11 +37080,6 @@ async function deploy(options, reporter = {}) {
             return p;
         };
         let plan = await prepare(state);
-        for (const p of plan.unchanged) {
-            const file = local.files.get(p);
-            if (file)
-                file.cache = undefined; // nothing to send: free the bytes kept from hashing
-        }
         let bytesSent = 0;
         const hasWork = plan.entries.length > 0 ||
             plan.staleTemps.length > 0 ||

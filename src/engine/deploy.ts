@@ -86,10 +86,6 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       return p;
     };
     let plan = await prepare(state);
-    for (const p of plan.unchanged) {
-      const file = local.files.get(p);
-      if (file) file.cache = undefined; // nothing to send: free the bytes kept from hashing
-    }
     let bytesSent = 0;
     const hasWork =
       plan.entries.length > 0 ||

@@ -226,7 +226,6 @@ class Run {
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`);
       });
-    item.file.cache = undefined; // uploaded: free the bytes kept from hashing
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
     if (item.temp) this.ctx.store.tempUploaded();

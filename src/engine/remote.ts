@@ -1,9 +1,9 @@
 /** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
 import fs from 'node:fs';
-import { Readable, Writable } from 'node:stream';
-import { FtpClient, FtpReplyError } from '../ftp/index.js';
+import { Writable } from 'node:stream';
+import { FtpClient, FtpReplyError, type FileSource } from '../ftp/index.js';
 import { DeployError } from './errors.js';
-import { readWhole, type LocalFile } from './select.js';
+import { stampOf, type LocalFile } from './select.js';
 
 /** Remote quirks learned during a run, shared by every connection. */
 export interface ServerQuirks {
@@ -63,21 +63,34 @@ export async function remoteSize(client: FtpClient, abs: string): Promise<number
   }
 }
 
-/** Reads a local file's bytes from `offset` on, as a Buffer (small) or a stream (large). */
-export async function readSource(file: LocalFile, offset: number): Promise<Buffer | Readable> {
+/**
+ * A local file's bytes from `offset` on: the caller's Buffer (gulp), or the file itself, read while sending.
+ * A file that changed since it was hashed is refused: its bytes would not match the hash the state records.
+ */
+export async function readSource(file: LocalFile, offset: number): Promise<Buffer | FileSource> {
   if (file.contents) return file.contents.subarray(offset);
-  if (file.cache) return file.cache.subarray(offset);
   if (!file.abs) throw new Error(`no source for ${file.path}`);
+  let fd: number;
   try {
-    if (file.size - offset <= 1024 * 1024) return readWhole(file.abs, file.size).subarray(offset);
-    await fs.promises.access(file.abs, fs.constants.R_OK);
-    return fs.createReadStream(file.abs, { start: offset, highWaterMark: 1024 * 1024 });
+    fd = fs.openSync(file.abs, 'r');
   } catch (err) {
     throw new DeployError(
       `cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`,
       { cause: err },
     );
   }
+  if (file.stamp !== undefined && stampOf(fs.fstatSync(fd)) !== file.stamp) {
+    fs.closeSync(fd);
+    throw new DeployError(
+      `local file ${file.abs} changed while the deploy was running (after it was listed); rerun once it is final`,
+    );
+  }
+  return { path: file.abs, fd, start: offset };
+}
+
+/** Closes what {@link readSource} opened. */
+function release(source: Buffer | FileSource): void {
+  if (!Buffer.isBuffer(source) && source.fd !== undefined) fs.closeSync(source.fd);
 }
 
 /**
@@ -103,7 +116,7 @@ export async function uploadFile(
     last = bytes;
   };
   try {
-    return await client.upload(abs, await readSource(file, offset), { offset, onProgress });
+    return await sendFrom(client, abs, file, offset, onProgress);
   } catch (err) {
     if (offset === 0 || !(err instanceof FtpReplyError) || client.closed) throw err;
     // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
@@ -111,7 +124,22 @@ export async function uploadFile(
       opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
     opts.quirks.noResume = true;
     last = 0;
-    return client.upload(abs, await readSource(file, 0), { onProgress });
+    return sendFrom(client, abs, file, 0, onProgress);
+  }
+}
+
+async function sendFrom(
+  client: FtpClient,
+  abs: string,
+  file: LocalFile,
+  offset: number,
+  onProgress: (p: { bytes: number }) => void,
+): Promise<number> {
+  const source = await readSource(file, offset);
+  try {
+    return await client.upload(abs, source, { offset, onProgress });
+  } finally {
+    release(source);
   }
 }
 

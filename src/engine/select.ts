@@ -16,11 +16,11 @@ export interface LocalFile {
   size: number;
   sha256: string;
   /**
-   * The bytes read while hashing, kept for the upload (small files, within a memory budget) so each file is
-   * read once; dropped once uploaded or found unchanged.
+   * What the file looked like when it was listed (size, mtime, ctime), before it was hashed: the upload
+   * reads it again and refuses a file that changed since, whose bytes might not match the recorded hash.
    */
-  cache?: Buffer;
-  /** Settles once `sha256` is set (and `cache`, if kept); absent for files hashed on creation. */
+  stamp?: string;
+  /** Settles once `sha256` is set; absent for files hashed on creation. */
   hashed?: Promise<void>;
   /** Absolute path on disk, or the contents themselves (gulp). */
   abs?: string;
@@ -61,7 +61,7 @@ export async function scanLocalDir(
 ): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
   const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
-  const pending: Array<{ rel: string; abs: string; size: number }> = [];
+  const pending: Array<{ rel: string; abs: string; size: number; stamp: string }> = [];
   const walk = (absDir: string, relDir: string): void => {
     for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
       const name = entry.name.normalize('NFC');
@@ -104,14 +104,15 @@ export async function scanLocalDir(
         } catch (err) {
           throw unreadableFile(abs, err);
         }
-        pending.push({ rel, abs, size: stat.size });
+        pending.push({ rel, abs, size: stat.size, stamp: stampOf(stat) });
       } else {
         tree.skipped.push({ path: rel, reason: 'not a regular file' });
       }
     }
   };
   walk(root, '');
-  for (const f of pending) tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs });
+  for (const f of pending)
+    tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
   tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
   tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   return tree;
@@ -129,27 +130,16 @@ async function hashInBackground(files: LocalFile[], first: (f: LocalFile) => boo
     f.hashed = new Promise<void>((resolve, reject) => done.set(f, { resolve, reject }));
     f.hashed.catch(() => {}); // awaited by whoever needs it; never an unhandled rejection
   }
-  let budget = CACHE_BUDGET;
-  // Small files are read and hashed synchronously (a thread-pool round trip per open/read/close cost more
-  // than the read itself), in short slices so the connection work (and the uploads) go on in between.
-  let slice = performance.now();
   for (const [i, file] of order.entries()) {
-    const keep = file.size <= CACHE_MAX_FILE && budget >= file.size;
-    if (keep) budget -= file.size;
     try {
-      file.sha256 = await hashFile(file.abs as string, file.size, (bytes) => {
-        file.size = bytes.length; // the content hashed is the content uploaded, even if it changed since listed
-        if (keep) file.cache = bytes;
-      });
+      const h = await hashFile(file.abs as string);
+      file.sha256 = h.sha256;
+      file.size = h.size; // the content hashed, even if the file changed since it was listed
     } catch (err) {
       for (const f of order.slice(i)) done.get(f)?.reject(err);
       throw err;
     }
     done.get(file)?.resolve();
-    if (performance.now() - slice > 4) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      slice = performance.now();
-    }
   }
 }
 
@@ -179,49 +169,44 @@ function safeRealpath(p: string): string | undefined {
   }
 }
 
-/** Bytes of small files kept from hashing to uploading (first deploys then read each file once). */
-const CACHE_BUDGET = 64 * 1024 * 1024;
-const CACHE_MAX_FILE = 256 * 1024;
-
-/** Files below this size are read whole, in one synchronous read; larger ones are streamed. */
-const WHOLE_READ_MAX = 4 * 1024 * 1024;
-
-/** SHA-256 of a file; small files in one read (handed to `whole` if given), large ones streamed. */
-export async function hashFile(abs: string, size: number, whole?: (bytes: Buffer) => void): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  try {
-    if (size < WHOLE_READ_MAX) {
-      const bytes = readWhole(abs, size);
-      hash.update(bytes);
-      whole?.(bytes);
-    } else {
-      for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 }))
-        hash.update(chunk as Buffer);
-    }
-  } catch (err) {
-    throw unreadableFile(abs, err);
-  }
-  return hash.digest('hex');
-}
+/** The one buffer every file is read through while hashing (reused: no fresh memory per file). */
+const scratch = Buffer.allocUnsafeSlow(1024 * 1024);
+/** Time the hashing may hold the event loop before letting the connections' work run. */
+const SLICE_MS = 4;
+let sliceStart = performance.now();
 
 /**
- * A whole (small) file in one synchronous read of the expected size; a file that changed size since it
- * was listed is read again to its end, so the bytes are always the file's current content.
+ * SHA-256 of a file, read synchronously through one reused buffer (a thread-pool round trip per
+ * open/read/close cost more than the read itself), letting other work run every few milliseconds.
+ * Returns the hash and the number of bytes hashed.
  */
-export function readWhole(abs: string, expectedSize: number): Buffer {
-  const fd = fs.openSync(abs, 'r');
+export async function hashFile(abs: string): Promise<{ sha256: string; size: number }> {
+  const hash = crypto.createHash('sha256');
+  let fd: number | undefined;
   try {
-    const buf = Buffer.allocUnsafe(expectedSize + 1);
-    let got = 0;
+    fd = fs.openSync(abs, 'r');
+    let size = 0;
     for (;;) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) return buf.subarray(0, got);
-      got += n;
-      if (got === buf.length) return fs.readFileSync(abs); // it grew: read it all
+      const n = fs.readSync(fd, scratch, 0, scratch.length, size);
+      if (n === 0) break;
+      hash.update(n === scratch.length ? scratch : scratch.subarray(0, n));
+      size += n;
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     }
+    return { sha256: hash.digest('hex'), size };
+  } catch (err) {
+    throw unreadableFile(abs, err);
   } finally {
-    fs.closeSync(fd);
+    if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
+export function stampOf(stat: fs.Stats): string {
+  return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }
 
 function unreadableFile(abs: string, err: unknown): DeployError {

@@ -14,7 +14,7 @@ import {
 import { FtpProtocolError, FtpReplyError } from './errors.js';
 import { parseListing, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
-import { transfer, type DataSettings, type ProgressInfo } from './transfer.js';
+import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { parseMlsdTime } from './list.js';
 
 /** Options of {@link FtpClient.connect}; every one has a documented default. */
@@ -372,7 +372,11 @@ export class FtpClient {
    * Uploads `source` to `remotePath`; resolves with the bytes sent once the data connection has ended and
    * the server has confirmed (2xx), in whichever order they come.
    */
-  async upload(remotePath: string, source: Readable | Buffer, options: UploadOptions = {}): Promise<number> {
+  async upload(
+    remotePath: string,
+    source: Readable | Buffer | FileSource,
+    options: UploadOptions = {},
+  ): Promise<number> {
     const verb = options.append ? 'APPE' : 'STOR';
     const transferOptions = {
       source,

@@ -12,4 +12,4 @@ export {
 export type { ListEntry, EntryType } from './list.js';
 export { parseListing, isSafeName } from './list.js';
 export { parseReplies, type FtpReply } from './reply.js';
-export type { ProgressInfo } from './transfer.js';
+export type { FileSource, ProgressInfo } from './transfer.js';

@@ -3,6 +3,7 @@
  * the data channel with the control session reused, and the transfer resolver that calls a transfer done
  * only when both the data socket has ended and the 2xx reply has arrived, in either order.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
@@ -178,12 +179,24 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
 /** The pending TLS handshake of each data socket; uploads write only after it. */
 const handshakes = new WeakMap<net.Socket, Promise<void>>();
 
+/**
+ * A local file to upload from `start` on: read straight into a few reused buffers (no stream, no buffer
+ * allocated per chunk), the fastest way to send a large file.
+ */
+export interface FileSource {
+  path: string;
+  /** The file already open (the caller closes it); otherwise `path` is opened and closed here. */
+  fd?: number;
+  /** Byte offset to start from (a resume). Default 0. */
+  start?: number;
+}
+
 /** What to move in {@link transfer}. */
 export interface TransferOptions {
   /** Send `REST restartAt` right before the command (after EPSV/PASV, as RFC 959 wants it next to the command). */
   restartAt?: number;
   /** Bytes to send (upload), or undefined for downloads. */
-  source?: Readable | Buffer;
+  source?: Readable | Buffer | FileSource;
   /** Where received bytes go (download). */
   sink?: Writable;
   onProgress?: (info: ProgressInfo) => void;
@@ -382,9 +395,10 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
 
 async function writeSource(
   socket: net.Socket,
-  source: Readable | Buffer,
+  source: Readable | Buffer | FileSource,
   tick: (n: number) => void,
 ): Promise<void> {
+  if (isFileSource(source)) return writeFile(socket, source, tick);
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? [source] : source;
   for await (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -393,6 +407,58 @@ async function writeSource(
     tick(buf.length);
   }
   // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
+  socket.end();
+}
+
+function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
+  return !Buffer.isBuffer(source) && !(source instanceof Readable) && typeof source.path === 'string';
+}
+
+const FILE_CHUNK = 1024 * 1024;
+const FILE_BUFFERS = 2;
+/** Chunk buffers given back by finished uploads: reused, so memory once touched is touched again. */
+const spare: Buffer[] = [];
+const SPARE_MAX = 32;
+
+/**
+ * Sends a file through a ring of reused buffers: a buffer is read into again only once the socket has
+ * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
+ */
+async function writeFile(socket: net.Socket, source: FileSource, tick: (n: number) => void): Promise<void> {
+  const fd = source.fd ?? fs.openSync(source.path, 'r');
+  const ring: Buffer[] = [];
+  const taken: Array<Promise<void> | undefined> = [];
+  let onClose = (): void => {};
+  const gone = new Promise<never>((_, reject) => {
+    onClose = () => reject(closedByServer('data connection (during the upload)'));
+    socket.once('close', onClose);
+  });
+  gone.catch(() => {});
+  try {
+    let pos = source.start ?? 0;
+    for (let i = 0; ; i = (i + 1) % FILE_BUFFERS) {
+      if (taken[i]) await Promise.race([taken[i], gone]);
+      ring[i] ??= spare.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
+      const n = fs.readSync(fd, ring[i], 0, FILE_CHUNK, pos);
+      if (n === 0) break;
+      pos += n;
+      // Counted once the kernel has the bytes (the write callback), not when they are queued here.
+      taken[i] = new Promise<void>((resolve, reject) => {
+        socket.write(n === FILE_CHUNK ? ring[i] : ring[i].subarray(0, n), (err) => {
+          if (err) return reject(err);
+          tick(n);
+          resolve();
+        });
+      });
+      taken[i]?.catch(() => {});
+    }
+    await Promise.race([Promise.all(taken), gone]);
+    // Every chunk was taken by the socket: the buffers are free for the next upload.
+    for (const b of ring) if (spare.length < SPARE_MAX) spare.push(b);
+  } finally {
+    socket.off('close', onClose);
+    if (source.fd === undefined) fs.closeSync(fd);
+  }
   socket.end();
 }
 
