@@ -2,6 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
+import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
 import { hashFile, scanLocalDir } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -18,7 +19,7 @@ describe('scanLocalDir', () => {
       'top.html': bytes(5000, 4),
     };
     writeTree(root, files);
-    const tree = await scanLocalDir(root, none, { hashFirst: (f) => f.size >= 1024 * 1024 });
+    const tree = await scanLocalDir(root, none);
     expect([...tree.files.keys()].sort()).toEqual(Object.keys(files).sort());
     await tree.hashed;
     for (const [rel, content] of Object.entries(files)) {
@@ -63,5 +64,30 @@ describe('readSource (the upload side)', () => {
     fs.closeSync((ok as { fd: number }).fd);
     fs.writeFileSync(path.join(root, 'b.txt'), 'TWO'); // same size: only mtime/ctime tell
     await expect(readSource(b, 0)).rejects.toThrow(/b\.txt changed while the deploy was running/);
+  });
+});
+
+describe('resumable (which temp left by a cut run may be continued)', () => {
+  const file = { path: 'a/big.bin', size: 10, sha256: 'f'.repeat(64), stamp: '10:1:2' };
+  const t = { path: 'a/big.bin', size: 10, sha256: 'f'.repeat(64) };
+  test('the same content by hash, or, cut before the hash was known, the same untouched file', () => {
+    expect(resumable(t, file)).toBe(true);
+    expect(resumable({ ...t, sha256: 'e'.repeat(64) }, file)).toBe(false); // other content
+    expect(resumable({ ...t, size: 11 }, file)).toBe(false);
+    expect(resumable({ ...t, path: 'b/big.bin' }, file)).toBe(false);
+    expect(resumable({ ...t, sha256: '', stamp: '10:1:2' }, file)).toBe(true); // hash not known yet
+    expect(resumable({ ...t, sha256: '', stamp: '10:1:3' }, file)).toBe(false); // written since (ctime)
+    expect(resumable({ ...t, sha256: '' }, file)).toBe(false); // nothing to tell: never
+    expect(resumable(undefined, file)).toBe(false);
+  });
+
+  test('temp names differ whenever the content identity differs (a partial temp is never spliced)', () => {
+    const byHash = tempPathFor(file);
+    expect(tempPathFor({ ...file })).toBe(byHash);
+    expect(tempPathFor({ ...file, sha256: 'e'.repeat(64) })).not.toBe(byHash);
+    const byStamp = tempPathFor({ ...file, sha256: '' });
+    expect(byStamp).not.toBe(byHash);
+    expect(tempPathFor({ ...file, sha256: '', stamp: '10:1:3' })).not.toBe(byStamp);
+    expect(byStamp).toMatch(/^a\/\.ftpship-[0-9a-f]{20}\.tmp$/);
   });
 });

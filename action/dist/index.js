@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5196);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7158);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5196:
+/***/ 7158:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35353,11 +35353,85 @@ var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_n
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./src/engine/hash-worker.ts
+/**
+ * SHA-256 of local files on a worker thread, so hashing overlaps the uploads (and the connect) instead of
+ * taking turns with them on the main thread. The worker is inline CommonJS (no file to resolve: the same
+ * code runs from dist/, under jest and inside the Action's single-file bundle).
+ */
+
+// Reads each file through one reused 1 MiB buffer; posts results in batches (a message per small file
+// would cost more than its hash). A file whose stamp differs from the listing's is an error: its bytes
+// would not be the ones the upload checks against.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const buf = Buffer.allocUnsafe(1024 * 1024);
+const stampOf = (s) => s.size + ':' + s.mtimeMs + ':' + s.ctimeMs;
+let batch = [];
+let last = Date.now();
+const flush = () => { if (batch.length) parentPort.postMessage(batch); batch = []; last = Date.now(); };
+workerData.jobs.forEach((job, i) => {
+  let fd;
+  try {
+    fd = fs.openSync(job.abs, 'r');
+    if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
+      batch.push([i, { error: 'changed while the deploy was running (after it was listed)', code: 'ECHANGED' }]);
+    } else {
+      const hash = crypto.createHash('sha256');
+      let size = 0;
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, size);
+        if (n === 0) break;
+        hash.update(n === buf.length ? buf : buf.subarray(0, n));
+        size += n;
+      }
+      batch.push([i, { sha256: hash.digest('hex'), size }]);
+    }
+  } catch (err) {
+    batch.push([i, { error: err.message, code: err.code }]);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  if (batch.length >= 256 || Date.now() - last >= 5) flush();
+});
+flush();
+`;
+/**
+ * Hashes `jobs` in order on a worker thread; `onResult(index, result)` is called as results arrive (in
+ * batches). Resolves once every job has a result; rejects only if the worker itself fails.
+ */
+async function hashOnWorker(jobs, onResult) {
+    if (jobs.length === 0)
+        return;
+    const worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+    let received = 0;
+    await new Promise((resolve, reject) => {
+        worker.on('message', (batch) => {
+            for (const [i, result] of batch)
+                onResult(i, result);
+            received += batch.length;
+            if (received === jobs.length)
+                resolve();
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => {
+            if (received < jobs.length)
+                reject(new Error(`the hashing thread stopped (exit ${code})`));
+        });
+    });
+    await worker.terminate();
+}
+
 ;// CONCATENATED MODULE: ./src/engine/select.ts
 /**
  * Step 1–2 of a deploy: select the local files (excludes, no symlinks out of the folder, POSIX NFC paths)
  * and hash each one (SHA-256, streamed, several at a time).
  */
+
 
 
 
@@ -35381,7 +35455,7 @@ function globMatcher(globs) {
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
  * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
  */
-async function scanLocalDir(localDir, exclude, opts = {}) {
+async function scanLocalDir(localDir, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
     const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
     const pending = [];
@@ -35438,35 +35512,55 @@ async function scanLocalDir(localDir, exclude, opts = {}) {
     walk(root, '');
     for (const f of pending)
         tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-    tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
+    tree.hashed = hashInBackground([...tree.files.values()]);
     tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     return tree;
 }
 /**
- * Hashes `files` one after another, `first(file)` ones first, the rest in upload order (shallow first, then
- * by name), so uploads that start before the hashing ends rarely wait. Each file gets its own `hashed`
- * promise; a read error rejects that file's and every later file's, and the returned promise.
+ * Hashes `files` on a worker thread, in upload order (shallow first, then by name), each file's `hashed`
+ * settling as its result arrives; the main thread stays free for the connections. If the thread cannot
+ * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
+ * rejects its own promise and the returned one.
  */
-async function hashInBackground(files, first) {
-    const order = [...files.filter(first), ...files.filter((f) => !first(f)).sort(byUploadOrder)];
+async function hashInBackground(files) {
+    const order = [...files].sort(byUploadOrder);
     const done = new Map();
     for (const f of order) {
         f.hashed = new Promise((resolve, reject) => done.set(f, { resolve, reject }));
         f.hashed.catch(() => { }); // awaited by whoever needs it; never an unhandled rejection
     }
-    for (const [i, file] of order.entries()) {
-        try {
-            const h = await hashFile(file.abs);
-            file.sha256 = h.sha256;
-            file.size = h.size; // the content hashed, even if the file changed since it was listed
+    let failed;
+    const settle = (f, result) => {
+        const d = done.get(f);
+        if (!d)
+            return;
+        done.delete(f);
+        if (result instanceof Error || 'error' in result) {
+            const err = result instanceof Error
+                ? result
+                : result.code === 'ECHANGED'
+                    ? changedFile(f.abs)
+                    : unreadableFile(f.abs, new Error(result.error));
+            failed ??= err;
+            d.reject(err);
         }
-        catch (err) {
-            for (const f of order.slice(i))
-                done.get(f)?.reject(err);
-            throw err;
+        else {
+            f.sha256 = result.sha256;
+            f.size = result.size; // the content hashed, even if the file changed since it was listed
+            d.resolve();
         }
-        done.get(file)?.resolve();
+    };
+    try {
+        const jobs = order.map((f) => ({ abs: f.abs, stamp: f.stamp ?? '' }));
+        await hashOnWorker(jobs, (i, result) => settle(order[i], result));
     }
+    catch {
+        for (const f of order.filter((x) => done.has(x))) {
+            await hashFile(f.abs, f.stamp).then((h) => settle(f, h), (err) => settle(f, err));
+        }
+    }
+    if (failed !== undefined)
+        throw failed;
 }
 /** Shallow paths first, then by name: the order the plan uploads in. */
 function byUploadOrder(a, b) {
@@ -35503,11 +35597,13 @@ let sliceStart = performance.now();
  * open/read/close cost more than the read itself), letting other work run every few milliseconds.
  * Returns the hash and the number of bytes hashed.
  */
-async function hashFile(abs) {
+async function hashFile(abs, stamp) {
     const hash = external_node_crypto_default().createHash('sha256');
     let fd;
     try {
         fd = external_node_fs_default().openSync(abs, 'r');
+        if (stamp !== undefined && stampOf(external_node_fs_default().fstatSync(fd)) !== stamp)
+            throw changedFile(abs);
         let size = 0;
         for (;;) {
             const n = external_node_fs_default().readSync(fd, scratch, 0, scratch.length, size);
@@ -35523,7 +35619,7 @@ async function hashFile(abs) {
         return { sha256: hash.digest('hex'), size };
     }
     catch (err) {
-        throw unreadableFile(abs, err);
+        throw err instanceof DeployError ? err : unreadableFile(abs, err);
     }
     finally {
         if (fd !== undefined)
@@ -35533,6 +35629,10 @@ async function hashFile(abs) {
 /** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
 function stampOf(stat) {
     return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+/** A local file whose stamp moved between the listing and a later read. */
+function changedFile(abs) {
+    return new DeployError(`local file ${abs} changed while the deploy was running (after it was listed); rerun once it is final`);
 }
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
@@ -35629,14 +35729,21 @@ async function readSource(file, offset) {
     }
     if (file.stamp !== undefined && stampOf(external_node_fs_default().fstatSync(fd)) !== file.stamp) {
         external_node_fs_default().closeSync(fd);
-        throw new DeployError(`local file ${file.abs} changed while the deploy was running (after it was listed); rerun once it is final`);
+        throw changedFile(file.abs);
     }
     return { path: file.abs, fd, start: offset };
 }
-/** Closes what {@link readSource} opened. */
-function release(source) {
-    if (!Buffer.isBuffer(source) && source.fd !== undefined)
-        external_node_fs_default().closeSync(source.fd);
+/**
+ * Closes what {@link readSource} opened; with `check`, refuses a file whose stamp moved while it was being
+ * sent (the server got a mix of two versions: the state must not call it either).
+ */
+function release(source, file, check) {
+    if (Buffer.isBuffer(source) || source.fd === undefined)
+        return;
+    const moved = check && file.stamp !== undefined && stampOf(external_node_fs_default().fstatSync(source.fd)) !== file.stamp;
+    external_node_fs_default().closeSync(source.fd);
+    if (moved)
+        throw changedFile(source.path);
 }
 /**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
@@ -35673,12 +35780,16 @@ async function uploadFile(client, abs, file, opts) {
 }
 async function sendFrom(client, abs, file, offset, onProgress) {
     const source = await readSource(file, offset);
+    let sent;
     try {
-        return await client.upload(abs, source, { offset, onProgress });
+        sent = await client.upload(abs, source, { offset, onProgress });
     }
-    finally {
-        release(source);
+    catch (err) {
+        release(source, file, false);
+        throw err;
     }
+    release(source, file, true);
+    return sent;
 }
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
 async function renameOver(client, from, to, quirks, warn) {
@@ -35810,8 +35921,8 @@ class Run {
             await this.createDirsAndUpload();
             await stale;
             await this.begun;
+            await this.local.hashed; // the commit records every file with its hash
             const keptDirs = await this.commitAndClean();
-            await this.local.hashed;
             await store.finish(this.local, this.plan, keptDirs);
             return { bytesSent: this.bytesSent, keptDirs };
         }
@@ -35903,7 +36014,6 @@ class Run {
         await dirs;
     }
     async upload(item) {
-        await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
         // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
         // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
         if (item.temp || item.action === 'replace')
@@ -35945,10 +36055,16 @@ class Run {
         });
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
-        if (item.temp)
+        // A first deploy uploads files before their hash is in (it is computed beside the uploads, and the
+        // bytes read were checked to be the listed file's): the state records a file once both are done.
+        if (item.temp) {
             this.ctx.store.tempUploaded();
-        else
+            void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
+        }
+        else {
+            await item.file.hashed;
             this.ctx.store.fileLive(item.file);
+        }
     }
     addBytes(n) {
         this.bytesSent += n;
@@ -36190,11 +36306,28 @@ function targetUrl(o, root) {
  */
 
 
-/** Deterministic temporary name: the same content for the same path always gets the same temp (G1). */
+/**
+ * Deterministic temporary name, from the path and what identifies the content: its SHA-256, or, for a file
+ * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
+ * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
+ */
 function tempPathFor(file) {
-    const id = external_node_crypto_default().createHash('sha256').update(`${file.sha256}\0${file.path}`).digest('hex').slice(0, 20);
+    const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
+    const id = external_node_crypto_default().createHash('sha256').update(`${content}\0${file.path}`).digest('hex').slice(0, 20);
     const dir = parentOf(file.path);
     return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
+}
+/**
+ * A temp recorded by an earlier run holds a prefix of this very file's content: same path and size, and
+ * the same SHA-256 (or, when that run was cut before the hash was known, the file untouched since: the same
+ * size, mtime and ctime). Anything else is sent again from the start (G1 without splicing).
+ */
+function resumable(t, file) {
+    if (!t || t.path !== file.path || t.size !== file.size)
+        return false;
+    if (t.sha256)
+        return t.sha256 === file.sha256;
+    return t.stamp !== undefined && t.stamp === file.stamp;
 }
 function planChanges(local, state, opts) {
     const pending = state.pending ?? { temps: {}, uncertain: [] };
@@ -36232,8 +36365,13 @@ function planChanges(local, state, opts) {
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
         const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
-        const temp = viaTemp ? tempPathFor(file) : undefined;
-        const mayExist = temp !== undefined && pending.temps[temp] !== undefined;
+        // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
+        // first deploy names it after the file's stamp, this run may know the hash).
+        const recorded = viaTemp
+            ? Object.keys(pending.temps).find((t) => resumable(pending.temps[t], file))
+            : undefined;
+        const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
+        const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
     const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
@@ -36688,7 +36826,7 @@ class StateStore {
         this.dirs = new Set(s.dirs);
         for (const u of plan.uploads) {
             if (u.temp)
-                temps[u.temp] = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
+                temps[u.temp] = tempRecord(u);
             else {
                 this.uncertain.add(u.file.path);
                 delete s.files[u.file.path];
@@ -36712,6 +36850,19 @@ class StateStore {
     tempUploaded() {
         this.touch();
     }
+    /**
+     * The hash of a file that went up through a temp before it was hashed (a first deploy): its record
+     * gets it, saved soon, so a rerun on another checkout (other stamps) can still resume the temp.
+     */
+    tempHashed(item) {
+        const t = this.state.pending?.temps[item.temp];
+        if (!t || t.sha256)
+            return;
+        t.sha256 = item.file.sha256;
+        this.dirty = true;
+        if (!this.saving)
+            this.enqueue().catch(() => undefined);
+    }
     tempGone(temp) {
         delete this.state.pending?.temps[temp];
         this.touch();
@@ -36733,7 +36884,7 @@ class StateStore {
         for (const u of items) {
             const t = temps[u.temp];
             if (t)
-                t.committing = true;
+                Object.assign(t, tempRecord(u), { committing: true }); // every hash is known by now
             delete this.state.files[u.file.path];
             this.uncertain.add(u.file.path);
         }
@@ -36824,6 +36975,13 @@ class StateStore {
 function unreadable(path) {
     return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
         `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+}
+/** What a temp holds, as far as this run knows it: the hash once known, and the file's stamp. */
+function tempRecord(u) {
+    const t = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
+    if (u.file.stamp !== undefined)
+        t.stamp = u.file.stamp;
+    return t;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
@@ -37058,13 +37216,11 @@ async function deploy(options, reporter = {}) {
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
         const prepare = async (st) => {
-            // The plan compares hashes with the state. A first deploy has nothing to compare with: it needs only
-            // the hashes of the files that go through a temp name (named after their content), hashed first, and
-            // the other files are hashed while the uploads run. Dry runs and later deploys wait for every hash.
+            // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
+            // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
+            // wait for every hash.
             if (o.dryRun || !isEmptyState(st))
                 await local.hashed;
-            else
-                await Promise.all([...local.files.values()].filter(viaTempWhenNew).map(async (f) => f.hashed));
             if (!o.dryRun)
                 await store.recoverCommits(root);
             if (o.verify)
@@ -37131,11 +37287,7 @@ async function repairDrift(pool, root, state, rep) {
 async function scan(o) {
     if (o.files)
         return treeFromFiles(o.files);
-    return scanLocalDir(o.localDir, globMatcher(o.exclude), { hashFirst: viaTempWhenNew });
-}
-/** A new file that the plan sends through a temp name (so that a cut upload can resume). */
-function viaTempWhenNew(file) {
-    return file.size >= RESUME_THRESHOLD;
+    return scanLocalDir(o.localDir, globMatcher(o.exclude));
 }
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state) {

@@ -68,11 +68,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (store.origin === 'ftp-deploy-action')
       rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const prepare = async (st: DeployState): Promise<Plan> => {
-      // The plan compares hashes with the state. A first deploy has nothing to compare with: it needs only
-      // the hashes of the files that go through a temp name (named after their content), hashed first, and
-      // the other files are hashed while the uploads run. Dry runs and later deploys wait for every hash.
+      // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
+      // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
+      // wait for every hash.
       if (o.dryRun || !isEmptyState(st)) await local.hashed;
-      else await Promise.all([...local.files.values()].filter(viaTempWhenNew).map(async (f) => f.hashed));
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
       const p = planChanges(local, st, {
@@ -146,12 +145,7 @@ async function repairDrift(
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
   if (o.files) return treeFromFiles(o.files);
-  return scanLocalDir(o.localDir as string, globMatcher(o.exclude), { hashFirst: viaTempWhenNew });
-}
-
-/** A new file that the plan sends through a temp name (so that a cut upload can resume). */
-function viaTempWhenNew(file: { size: number }): boolean {
-  return file.size >= RESUME_THRESHOLD;
+  return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
 }
 
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */

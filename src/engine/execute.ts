@@ -81,8 +81,8 @@ class Run {
       await this.createDirsAndUpload();
       await stale;
       await this.begun;
+      await this.local.hashed; // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
-      await this.local.hashed;
       await store.finish(this.local, this.plan, keptDirs);
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
@@ -188,7 +188,6 @@ class Run {
   }
 
   private async upload(item: UploadItem): Promise<void> {
-    await item.file.hashed; // a first deploy plans before every file is hashed; its bytes and hash come here
     // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
     // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
     if (item.temp || item.action === 'replace') await this.begun;
@@ -228,8 +227,18 @@ class Run {
       });
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
-    if (item.temp) this.ctx.store.tempUploaded();
-    else this.ctx.store.fileLive(item.file);
+    // A first deploy uploads files before their hash is in (it is computed beside the uploads, and the
+    // bytes read were checked to be the listed file's): the state records a file once both are done.
+    if (item.temp) {
+      this.ctx.store.tempUploaded();
+      void item.file.hashed?.then(
+        () => this.ctx.store.tempHashed(item),
+        () => undefined,
+      );
+    } else {
+      await item.file.hashed;
+      this.ctx.store.fileLive(item.file);
+    }
   }
 
   private addBytes(n: number): void {

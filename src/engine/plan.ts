@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { depthOf, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
-import type { DeployState, Pending } from './state.js';
+import type { DeployState, Pending, PendingTemp } from './state.js';
 
 export type Action = 'mkdir' | 'upload' | 'replace' | 'delete' | 'rmdir';
 
@@ -24,8 +24,8 @@ export interface UploadItem {
   /** The remote folder of the same name that must go first (a folder became a file). */
   replacesDir?: boolean;
   /**
-   * The temp was recorded by an earlier, interrupted run: it may be on the server, whole or in part (its
-   * size is asked, and a part is resumed). A temp no run recorded cannot be there: it is simply sent.
+   * An earlier, interrupted run recorded this temp for this very content ({@link resumable}): it may be on
+   * the server, whole or in part (its size is asked, and a part is resumed). Otherwise it is sent whole.
    */
   mayExist?: boolean;
 }
@@ -60,11 +60,27 @@ export interface PlanOptions {
   resumeThreshold: number;
 }
 
-/** Deterministic temporary name: the same content for the same path always gets the same temp (G1). */
-export function tempPathFor(file: { path: string; sha256: string }): string {
-  const id = crypto.createHash('sha256').update(`${file.sha256}\0${file.path}`).digest('hex').slice(0, 20);
+/**
+ * Deterministic temporary name, from the path and what identifies the content: its SHA-256, or, for a file
+ * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
+ * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
+ */
+export function tempPathFor(file: { path: string; sha256: string; stamp?: string }): string {
+  const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
+  const id = crypto.createHash('sha256').update(`${content}\0${file.path}`).digest('hex').slice(0, 20);
   const dir = parentOf(file.path);
   return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
+}
+
+/**
+ * A temp recorded by an earlier run holds a prefix of this very file's content: same path and size, and
+ * the same SHA-256 (or, when that run was cut before the hash was known, the file untouched since: the same
+ * size, mtime and ctime). Anything else is sent again from the start (G1 without splicing).
+ */
+export function resumable(t: PendingTemp | undefined, file: LocalFile): boolean {
+  if (!t || t.path !== file.path || t.size !== file.size) return false;
+  if (t.sha256) return t.sha256 === file.sha256;
+  return t.stamp !== undefined && t.stamp === file.stamp;
 }
 
 export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
@@ -103,8 +119,13 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
     const viaTemp =
       (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
-    const temp = viaTemp ? tempPathFor(file) : undefined;
-    const mayExist = temp !== undefined && pending.temps[temp] !== undefined;
+    // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
+    // first deploy names it after the file's stamp, this run may know the hash).
+    const recorded = viaTemp
+      ? Object.keys(pending.temps).find((t) => resumable(pending.temps[t], file))
+      : undefined;
+    const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
+    const mayExist = recorded !== undefined;
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { FtpClient, FtpReplyError, type FileSource } from '../ftp/index.js';
 import { DeployError } from './errors.js';
-import { stampOf, type LocalFile } from './select.js';
+import { changedFile, stampOf, type LocalFile } from './select.js';
 
 /** Remote quirks learned during a run, shared by every connection. */
 export interface ServerQuirks {
@@ -81,16 +81,20 @@ export async function readSource(file: LocalFile, offset: number): Promise<Buffe
   }
   if (file.stamp !== undefined && stampOf(fs.fstatSync(fd)) !== file.stamp) {
     fs.closeSync(fd);
-    throw new DeployError(
-      `local file ${file.abs} changed while the deploy was running (after it was listed); rerun once it is final`,
-    );
+    throw changedFile(file.abs);
   }
   return { path: file.abs, fd, start: offset };
 }
 
-/** Closes what {@link readSource} opened. */
-function release(source: Buffer | FileSource): void {
-  if (!Buffer.isBuffer(source) && source.fd !== undefined) fs.closeSync(source.fd);
+/**
+ * Closes what {@link readSource} opened; with `check`, refuses a file whose stamp moved while it was being
+ * sent (the server got a mix of two versions: the state must not call it either).
+ */
+function release(source: Buffer | FileSource, file: LocalFile, check: boolean): void {
+  if (Buffer.isBuffer(source) || source.fd === undefined) return;
+  const moved = check && file.stamp !== undefined && stampOf(fs.fstatSync(source.fd)) !== file.stamp;
+  fs.closeSync(source.fd);
+  if (moved) throw changedFile(source.path);
 }
 
 /**
@@ -136,11 +140,15 @@ async function sendFrom(
   onProgress: (p: { bytes: number }) => void,
 ): Promise<number> {
   const source = await readSource(file, offset);
+  let sent: number;
   try {
-    return await client.upload(abs, source, { offset, onProgress });
-  } finally {
-    release(source);
+    sent = await client.upload(abs, source, { offset, onProgress });
+  } catch (err) {
+    release(source, file, false);
+    throw err;
   }
+  release(source, file, true);
+  return sent;
 }
 
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { DeployError } from './errors.js';
 import { depthOf } from './paths.js';
+import { hashOnWorker, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
 export interface LocalFile {
@@ -54,11 +55,7 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
  * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
  */
-export async function scanLocalDir(
-  localDir: string,
-  exclude: (rel: string) => boolean,
-  opts: { hashFirst?: (file: LocalFile) => boolean } = {},
-): Promise<LocalTree> {
+export async function scanLocalDir(localDir: string, exclude: (rel: string) => boolean): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
   const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
   const pending: Array<{ rel: string; abs: string; size: number; stamp: string }> = [];
@@ -113,34 +110,56 @@ export async function scanLocalDir(
   walk(root, '');
   for (const f of pending)
     tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-  tree.hashed = hashInBackground([...tree.files.values()], opts.hashFirst ?? (() => false));
+  tree.hashed = hashInBackground([...tree.files.values()]);
   tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   return tree;
 }
 
 /**
- * Hashes `files` one after another, `first(file)` ones first, the rest in upload order (shallow first, then
- * by name), so uploads that start before the hashing ends rarely wait. Each file gets its own `hashed`
- * promise; a read error rejects that file's and every later file's, and the returned promise.
+ * Hashes `files` on a worker thread, in upload order (shallow first, then by name), each file's `hashed`
+ * settling as its result arrives; the main thread stays free for the connections. If the thread cannot
+ * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
+ * rejects its own promise and the returned one.
  */
-async function hashInBackground(files: LocalFile[], first: (f: LocalFile) => boolean): Promise<void> {
-  const order = [...files.filter(first), ...files.filter((f) => !first(f)).sort(byUploadOrder)];
+async function hashInBackground(files: LocalFile[]): Promise<void> {
+  const order = [...files].sort(byUploadOrder);
   const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
   for (const f of order) {
     f.hashed = new Promise<void>((resolve, reject) => done.set(f, { resolve, reject }));
     f.hashed.catch(() => {}); // awaited by whoever needs it; never an unhandled rejection
   }
-  for (const [i, file] of order.entries()) {
-    try {
-      const h = await hashFile(file.abs as string);
-      file.sha256 = h.sha256;
-      file.size = h.size; // the content hashed, even if the file changed since it was listed
-    } catch (err) {
-      for (const f of order.slice(i)) done.get(f)?.reject(err);
-      throw err;
+  let failed: unknown;
+  const settle = (f: LocalFile, result: HashResult | Error): void => {
+    const d = done.get(f);
+    if (!d) return;
+    done.delete(f);
+    if (result instanceof Error || 'error' in result) {
+      const err =
+        result instanceof Error
+          ? result
+          : result.code === 'ECHANGED'
+            ? changedFile(f.abs as string)
+            : unreadableFile(f.abs as string, new Error(result.error));
+      failed ??= err;
+      d.reject(err);
+    } else {
+      f.sha256 = result.sha256;
+      f.size = result.size; // the content hashed, even if the file changed since it was listed
+      d.resolve();
     }
-    done.get(file)?.resolve();
+  };
+  try {
+    const jobs = order.map((f) => ({ abs: f.abs as string, stamp: f.stamp ?? '' }));
+    await hashOnWorker(jobs, (i, result) => settle(order[i], result));
+  } catch {
+    for (const f of order.filter((x) => done.has(x))) {
+      await hashFile(f.abs as string, f.stamp).then(
+        (h) => settle(f, h),
+        (err: unknown) => settle(f, err as Error),
+      );
+    }
   }
+  if (failed !== undefined) throw failed;
 }
 
 /** Shallow paths first, then by name: the order the plan uploads in. */
@@ -180,11 +199,12 @@ let sliceStart = performance.now();
  * open/read/close cost more than the read itself), letting other work run every few milliseconds.
  * Returns the hash and the number of bytes hashed.
  */
-export async function hashFile(abs: string): Promise<{ sha256: string; size: number }> {
+export async function hashFile(abs: string, stamp?: string): Promise<{ sha256: string; size: number }> {
   const hash = crypto.createHash('sha256');
   let fd: number | undefined;
   try {
     fd = fs.openSync(abs, 'r');
+    if (stamp !== undefined && stampOf(fs.fstatSync(fd)) !== stamp) throw changedFile(abs);
     let size = 0;
     for (;;) {
       const n = fs.readSync(fd, scratch, 0, scratch.length, size);
@@ -198,7 +218,7 @@ export async function hashFile(abs: string): Promise<{ sha256: string; size: num
     }
     return { sha256: hash.digest('hex'), size };
   } catch (err) {
-    throw unreadableFile(abs, err);
+    throw err instanceof DeployError ? err : unreadableFile(abs, err);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
@@ -207,6 +227,13 @@ export async function hashFile(abs: string): Promise<{ sha256: string; size: num
 /** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
 export function stampOf(stat: fs.Stats): string {
   return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/** A local file whose stamp moved between the listing and a later read. */
+export function changedFile(abs: string): DeployError {
+  return new DeployError(
+    `local file ${abs} changed while the deploy was running (after it was listed); rerun once it is final`,
+  );
 }
 
 function unreadableFile(abs: string, err: unknown): DeployError {

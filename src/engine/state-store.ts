@@ -16,7 +16,7 @@ import {
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { DeployError } from './errors.js';
-import { emptyState, parseState, serializeState, type DeployState } from './state.js';
+import { emptyState, parseState, serializeState, type DeployState, type PendingTemp } from './state.js';
 import { parentOf, remoteJoin } from './paths.js';
 
 export interface StateStoreOptions {
@@ -123,7 +123,7 @@ export class StateStore {
     this.uncertain = new Set(s.pending?.uncertain ?? []);
     this.dirs = new Set(s.dirs);
     for (const u of plan.uploads) {
-      if (u.temp) temps[u.temp] = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
+      if (u.temp) temps[u.temp] = tempRecord(u);
       else {
         this.uncertain.add(u.file.path);
         delete s.files[u.file.path];
@@ -149,6 +149,18 @@ export class StateStore {
     this.touch();
   }
 
+  /**
+   * The hash of a file that went up through a temp before it was hashed (a first deploy): its record
+   * gets it, saved soon, so a rerun on another checkout (other stamps) can still resume the temp.
+   */
+  tempHashed(item: UploadItem): void {
+    const t = this.state.pending?.temps[item.temp as string];
+    if (!t || t.sha256) return;
+    t.sha256 = item.file.sha256;
+    this.dirty = true;
+    if (!this.saving) this.enqueue().catch(() => undefined);
+  }
+
   tempGone(temp: string): void {
     delete this.state.pending?.temps[temp];
     this.touch();
@@ -170,7 +182,7 @@ export class StateStore {
     const temps = this.state.pending?.temps ?? {};
     for (const u of items) {
       const t = temps[u.temp as string];
-      if (t) t.committing = true;
+      if (t) Object.assign(t, tempRecord(u), { committing: true }); // every hash is known by now
       delete this.state.files[u.file.path];
       this.uncertain.add(u.file.path);
     }
@@ -273,4 +285,11 @@ function unreadable(path: string): (reason: string) => DeployError {
       `the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
         `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
     );
+}
+
+/** What a temp holds, as far as this run knows it: the hash once known, and the file's stamp. */
+function tempRecord(u: UploadItem): PendingTemp {
+  const t: PendingTemp = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
+  if (u.file.stamp !== undefined) t.stamp = u.file.stamp;
+  return t;
 }

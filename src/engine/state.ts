@@ -11,11 +11,17 @@ export interface StateFile {
   sha256: string;
 }
 
-/** A temporary upload: it holds (a prefix of) content `sha256`, bound for `path`. */
+/**
+ * A temporary upload bound for `path`: it holds (a prefix of) the content of that size whose hash is
+ * `sha256`, or, while that hash was not known yet (a first deploy hashes while it uploads), of the local
+ * file as it was with `stamp` (size, mtime, ctime).
+ */
 export interface PendingTemp {
   path: string;
   size: number;
+  /** '' when the run was cut before the file's hash was known. */
   sha256: string;
+  stamp?: string;
   /** Set just before the commit phase: if the temp is gone on a rerun, the rename happened. */
   committing?: boolean;
 }
