@@ -1,6 +1,7 @@
 /**
  * The `files` input: @actions/glob patterns relative to `local-dir` (`!` leaves out) → the engine's
- * `files` option. `exclude` still applies, as negated patterns after the user's own.
+ * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, as negated
+ * patterns after the user's own.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,7 +28,7 @@ export async function collectFiles(
       core.warning(`skipped ${path.relative(root, abs)}: it leads outside local-dir or is not a file`);
       continue;
     }
-    files.push({ path: path.relative(root, abs).split(path.sep).join('/'), contents: fs.readFileSync(real) });
+    files.push({ path: path.relative(root, abs).split(path.sep).join('/'), file: real });
   }
   if (files.length === 0)
     throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);

@@ -195,16 +195,23 @@ describe('the bundled Action against ftp-srv', () => {
   });
 
   it('files: @actions/glob patterns relative to local-dir, with ! negation', async () => {
-    const { ws } = workspace({
+    const { ws, site } = workspace({
       'index.html': 'i',
       'drafts/d.html': 'd',
       'blog/p.html': 'p',
       'app.js.map': 'm',
       'app.js': 'j',
     });
-    const run = await runAction(ws, { ...connection('files/'), files: '**/*.html\n!drafts/**\napp.js' });
+    const inputs = { ...connection('files/'), files: '**/*.html\n!drafts/**\napp.js' };
+    const run = await runAction(ws, inputs);
     expectSuccess(run);
-    expect(Object.keys(remote('files')).sort()).toEqual(['app.js', 'blog/p.html', 'index.html']);
+    const local = readTree(site);
+    const picked = ['app.js', 'blog/p.html', 'index.html'];
+    expect(remote('files')).toEqual(Object.fromEntries(picked.map((p) => [p, local[p]])));
+    // The selected files are hashed and sent from disk; the state records them: a rerun sends nothing.
+    const again = await runAction(ws, inputs);
+    expectSuccess(again);
+    expect(again.outputs).toMatchObject({ uploaded: '0', replaced: '0', deleted: '0', unchanged: '3' });
   });
 
   it('max-delete: a plan deleting too much fails the step and changes nothing', async () => {

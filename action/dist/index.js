@@ -35566,16 +35566,42 @@ async function hashInBackground(files) {
 function byUploadOrder(a, b) {
     return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
-/** The same tree from files supplied in memory (gulp). */
+/**
+ * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
+ * `files`), hashed in the background like a scanned folder's.
+ */
 function treeFromFiles(files) {
     const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+    const onDisk = [];
     for (const f of files) {
         const rel = f.path.replace(/\\/g, '/').normalize('NFC');
-        const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
-        tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
+        if (f.contents) {
+            const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
+            tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
+        }
+        else if (f.file) {
+            let stat;
+            try {
+                stat = external_node_fs_default().statSync(f.file);
+                external_node_fs_default().accessSync(f.file, (external_node_fs_default()).constants.R_OK);
+            }
+            catch (err) {
+                throw unreadableFile(f.file, err);
+            }
+            const file = { path: rel, size: stat.size, sha256: '', abs: f.file, stamp: stampOf(stat) };
+            tree.files.set(rel, file);
+            onDisk.push(file);
+        }
+        else {
+            throw new ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
+        }
         const parts = rel.split('/');
         for (let i = 1; i < parts.length; i++)
             tree.dirs.add(parts.slice(0, i).join('/'));
+    }
+    if (onDisk.length > 0) {
+        tree.hashed = hashInBackground(onDisk);
+        tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     }
     return tree;
 }
@@ -41122,7 +41148,8 @@ function glob_hashFiles(patterns_1) {
 ;// CONCATENATED MODULE: ./action/files.ts
 /**
  * The `files` input: @actions/glob patterns relative to `local-dir` (`!` leaves out) → the engine's
- * `files` option. `exclude` still applies, as negated patterns after the user's own.
+ * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, as negated
+ * patterns after the user's own.
  */
 
 
@@ -41144,7 +41171,7 @@ async function collectFiles(localDir, patterns, exclude) {
             warning(`skipped ${external_node_path_default().relative(root, abs)}: it leads outside local-dir or is not a file`);
             continue;
         }
-        files.push({ path: external_node_path_default().relative(root, abs).split((external_node_path_default()).sep).join('/'), contents: external_node_fs_default().readFileSync(real) });
+        files.push({ path: external_node_path_default().relative(root, abs).split((external_node_path_default()).sep).join('/'), file: real });
     }
     if (files.length === 0)
         throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);

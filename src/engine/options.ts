@@ -1,12 +1,14 @@
 /** The options of `deploy()`, their defaults, and the reporter port the wrappers adapt. */
 import type { FtpTlsOptions } from '../ftp/index.js';
 
-/** One local file to deploy when the caller supplies the files itself (the gulp plugin). */
+/** One local file to deploy when the caller supplies the files itself (the gulp plugin, the Action's `files`). */
 export interface SourceFile {
   /** Relative POSIX path, as it will be on the server under `remoteDir`. */
   path: string;
-  /** The content. */
-  contents: Buffer;
+  /** The content, in memory. */
+  contents?: Buffer;
+  /** Or a file on disk (absolute), hashed and sent from there: nothing is held in memory. */
+  file?: string;
 }
 
 export interface DeployOptions {

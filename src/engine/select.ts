@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { DeployError } from './errors.js';
+import { ConfigError, DeployError } from './errors.js';
 import { depthOf } from './paths.js';
 import { hashOnWorker, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
@@ -167,15 +167,38 @@ export function byUploadOrder(a: { path: string }, b: { path: string }): number 
   return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
-/** The same tree from files supplied in memory (gulp). */
+/**
+ * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
+ * `files`), hashed in the background like a scanned folder's.
+ */
 export function treeFromFiles(files: SourceFile[]): LocalTree {
   const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+  const onDisk: LocalFile[] = [];
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
-    const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
-    tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
+    if (f.contents) {
+      const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
+      tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
+    } else if (f.file) {
+      let stat: fs.Stats;
+      try {
+        stat = fs.statSync(f.file);
+        fs.accessSync(f.file, fs.constants.R_OK);
+      } catch (err) {
+        throw unreadableFile(f.file, err);
+      }
+      const file: LocalFile = { path: rel, size: stat.size, sha256: '', abs: f.file, stamp: stampOf(stat) };
+      tree.files.set(rel, file);
+      onDisk.push(file);
+    } else {
+      throw new ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
+    }
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) tree.dirs.add(parts.slice(0, i).join('/'));
+  }
+  if (onDisk.length > 0) {
+    tree.hashed = hashInBackground(onDisk);
+    tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   }
   return tree;
 }
