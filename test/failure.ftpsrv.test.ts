@@ -115,6 +115,36 @@ describe('kill -9, then rerun', () => {
     expect(rerun.bytes.sent / big.length).toBeLessThanOrEqual(0.55);
   });
 
+  it('a first deploy cut mid-file resumes from another checkout of the same bytes (new mtime/ctime) once its hash was saved', async () => {
+    const local = tmpDir();
+    const big = bytes(8 * 1024 * 1024, 12);
+    writeTree(local, { 'big.bin': big });
+    const dir = uniqueDir();
+    const statePath = path.join(serverDir(dir), STATE[0]);
+    // The first checkpoint may precede the hash (a first deploy uploads while hashing); the record of the
+    // temp gets the SHA-256 in a later save. Cut only once the server's state holds it.
+    const hashSaved = (): boolean =>
+      fs.existsSync(statePath) && fs.readFileSync(statePath, 'utf8').includes(sha256(big));
+    hooks.throttle = 4 * 1024 * 1024;
+    try {
+      const run = startCli(['deploy', local, url(dir)], env());
+      await waitFor(() => hashSaved() && largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    const cutAt = largestTemp(serverDir(dir));
+    expect(cutAt).toBeLessThan(big.length);
+    // Another checkout: the same bytes written again (mtime and ctime move, the stamp no longer matches).
+    fs.rmSync(path.join(local, 'big.bin'));
+    fs.writeFileSync(path.join(local, 'big.bin'), big);
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(sha256(fs.readFileSync(path.join(serverDir(dir), 'big.bin')))).toBe(sha256(big));
+    expect(tempsLeft(serverDir(dir))).toEqual([]);
+    expect(rerun.bytes.sent).toBeLessThanOrEqual(big.length - cutAt);
+  });
+
   it('during the commit phase: live files are whole at the kill, the rerun finishes and leaves no temp files', async () => {
     const local = tmpDir();
     const old: Record<string, Buffer> = {};

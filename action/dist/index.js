@@ -36044,6 +36044,9 @@ class Run {
         // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
         if (item.temp || item.action === 'replace')
             await this.begun;
+        if (item.temp) {
+            void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
+        }
         const target = item.temp ?? item.file.path;
         await this.ensureDir(parentOf(target));
         // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
@@ -36085,7 +36088,6 @@ class Run {
         // bytes read were checked to be the listed file's): the state records a file once both are done.
         if (item.temp) {
             this.ctx.store.tempUploaded();
-            void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
         }
         else {
             await item.file.hashed;
@@ -36877,8 +36879,8 @@ class StateStore {
         this.touch();
     }
     /**
-     * The hash of a file that went up through a temp before it was hashed (a first deploy): its record
-     * gets it, saved soon, so a rerun on another checkout (other stamps) can still resume the temp.
+     * The hash of a file going up through a temp before it was hashed (a first deploy): its record gets it,
+     * saved soon, so a rerun on another checkout (other stamps, same bytes) can still resume the temp.
      */
     tempHashed(item) {
         const t = this.state.pending?.temps[item.temp];
@@ -36886,7 +36888,8 @@ class StateStore {
             return;
         t.sha256 = item.file.sha256;
         this.dirty = true;
-        if (!this.saving)
+        // Soon, not at once: at most one such save every half second, however many temps get their hash.
+        if (!this.saving && Date.now() - this.lastSave >= 500)
             this.enqueue().catch(() => undefined);
     }
     tempGone(temp) {

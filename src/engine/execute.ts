@@ -191,6 +191,12 @@ class Run {
     // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
     // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
     if (item.temp || item.action === 'replace') await this.begun;
+    if (item.temp) {
+      void item.file.hashed?.then(
+        () => this.ctx.store.tempHashed(item),
+        () => undefined,
+      );
+    }
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
     // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
@@ -231,10 +237,6 @@ class Run {
     // bytes read were checked to be the listed file's): the state records a file once both are done.
     if (item.temp) {
       this.ctx.store.tempUploaded();
-      void item.file.hashed?.then(
-        () => this.ctx.store.tempHashed(item),
-        () => undefined,
-      );
     } else {
       await item.file.hashed;
       this.ctx.store.fileLive(item.file);

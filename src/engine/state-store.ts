@@ -150,15 +150,16 @@ export class StateStore {
   }
 
   /**
-   * The hash of a file that went up through a temp before it was hashed (a first deploy): its record
-   * gets it, saved soon, so a rerun on another checkout (other stamps) can still resume the temp.
+   * The hash of a file going up through a temp before it was hashed (a first deploy): its record gets it,
+   * saved soon, so a rerun on another checkout (other stamps, same bytes) can still resume the temp.
    */
   tempHashed(item: UploadItem): void {
     const t = this.state.pending?.temps[item.temp as string];
     if (!t || t.sha256) return;
     t.sha256 = item.file.sha256;
     this.dirty = true;
-    if (!this.saving) this.enqueue().catch(() => undefined);
+    // Soon, not at once: at most one such save every half second, however many temps get their hash.
+    if (!this.saving && Date.now() - this.lastSave >= 500) this.enqueue().catch(() => undefined);
   }
 
   tempGone(temp: string): void {
