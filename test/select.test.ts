@@ -33,6 +33,20 @@ describe('scanLocalDir', () => {
   });
 });
 
+describe('stopping the hashing', () => {
+  test('stopHashing ends the thread at once: a deploy that failed does not wait for the rest of the hashes', async () => {
+    const root = tmpDir();
+    const big = path.join(root, 'big.bin');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, 512 * 1024 * 1024); // sparse: instant to make, about 0.3 s to hash
+    const tree = await scanLocalDir(root, none);
+    tree.stopHashing?.();
+    await expect(tree.hashed).rejects.toThrow(/hashing stopped/);
+    await expect(tree.files.get('big.bin')?.hashed).rejects.toThrow(/hashing stopped/);
+    expect(tree.files.get('big.bin')?.sha256).toBe('');
+  });
+});
+
 describe('hashFile', () => {
   test('hashes what the file holds when read, whatever its size when listed, through one reused buffer', async () => {
     const root = tmpDir();

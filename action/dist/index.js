@@ -35400,17 +35400,24 @@ workerData.jobs.forEach((job, i) => {
 });
 flush();
 `;
+/** Thrown (to the awaiting side) when {@link HashRun.stop} ended the hashing early. */
+class HashingStopped extends Error {
+    name = 'HashingStopped';
+}
 /**
  * Hashes `jobs` in order on a worker thread; `onResult(index, result)` is called as results arrive (in
- * batches). Resolves once every job has a result; rejects only if the worker itself fails.
+ * batches). `done` rejects if the worker itself fails, or with HashingStopped after `stop()`.
  */
-async function hashOnWorker(jobs, onResult) {
+function hashOnWorker(jobs, onResult) {
     if (jobs.length === 0)
-        return;
+        return { done: Promise.resolve(), stop: () => { } };
     const worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
     let received = 0;
-    await new Promise((resolve, reject) => {
+    let stopped = false;
+    const done = new Promise((resolve, reject) => {
         worker.on('message', (batch) => {
+            if (stopped)
+                return;
             for (const [i, result] of batch)
                 onResult(i, result);
             received += batch.length;
@@ -35419,11 +35426,21 @@ async function hashOnWorker(jobs, onResult) {
         });
         worker.once('error', reject);
         worker.once('exit', (code) => {
-            if (received < jobs.length)
+            if (stopped)
+                reject(new HashingStopped('hashing stopped: the deploy is over'));
+            else if (received < jobs.length)
                 reject(new Error(`the hashing thread stopped (exit ${code})`));
         });
-    });
-    await worker.terminate();
+    }).finally(async () => worker.terminate());
+    return {
+        done,
+        stop: () => {
+            if (received === jobs.length || stopped)
+                return;
+            stopped = true;
+            void worker.terminate();
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/select.ts
@@ -35512,7 +35529,9 @@ async function scanLocalDir(localDir, exclude) {
     walk(root, '');
     for (const f of pending)
         tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-    tree.hashed = hashInBackground([...tree.files.values()]);
+    const stop = { current: () => { } };
+    tree.hashed = hashInBackground([...tree.files.values()], stop);
+    tree.stopHashing = () => stop.current();
     tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     return tree;
 }
@@ -35522,7 +35541,7 @@ async function scanLocalDir(localDir, exclude) {
  * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
  * rejects its own promise and the returned one.
  */
-async function hashInBackground(files) {
+async function hashInBackground(files, stop) {
     const order = [...files].sort(byUploadOrder);
     const done = new Map();
     for (const f of order) {
@@ -35550,12 +35569,21 @@ async function hashInBackground(files) {
             d.resolve();
         }
     };
+    const run = hashOnWorker(order.map((f) => ({ abs: f.abs, stamp: f.stamp ?? '' })), (i, result) => settle(order[i], result));
+    stop.current = () => {
+        run.stop();
+        for (const f of order.filter((x) => done.has(x)))
+            settle(f, new HashingStopped('hashing stopped'));
+    };
     try {
-        const jobs = order.map((f) => ({ abs: f.abs, stamp: f.stamp ?? '' }));
-        await hashOnWorker(jobs, (i, result) => settle(order[i], result));
+        await run.done;
     }
-    catch {
-        for (const f of order.filter((x) => done.has(x))) {
+    catch (err) {
+        if (err instanceof HashingStopped)
+            throw err;
+        for (const f of order) {
+            if (!done.has(f))
+                continue; // hashed already, or stopped
             await hashFile(f.abs, f.stamp).then((h) => settle(f, h), (err) => settle(f, err));
         }
     }
@@ -35600,7 +35628,9 @@ function treeFromFiles(files) {
             tree.dirs.add(parts.slice(0, i).join('/'));
     }
     if (onDisk.length > 0) {
-        tree.hashed = hashInBackground(onDisk);
+        const stop = { current: () => { } };
+        tree.hashed = hashInBackground(onDisk, stop);
+        tree.stopHashing = () => stop.current();
         tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     }
     return tree;
@@ -37298,6 +37328,7 @@ async function deploy(options, reporter = {}) {
         });
     }
     finally {
+        void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
 }

@@ -119,6 +119,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       startedAt,
     });
   } finally {
+    void scanning.then(
+      (t) => t.stopHashing?.(),
+      () => undefined,
+    ); // a failed deploy stops hashing at once
     await pool.close();
   }
 }

@@ -53,27 +53,48 @@ workerData.jobs.forEach((job, i) => {
 flush();
 `;
 
+/** Thrown (to the awaiting side) when {@link HashRun.stop} ended the hashing early. */
+export class HashingStopped extends Error {
+  override name = 'HashingStopped';
+}
+
+/** A hashing run: `done` settles once every job has a result; `stop()` ends it early (the deploy is over). */
+export interface HashRun {
+  done: Promise<void>;
+  stop(): void;
+}
+
 /**
  * Hashes `jobs` in order on a worker thread; `onResult(index, result)` is called as results arrive (in
- * batches). Resolves once every job has a result; rejects only if the worker itself fails.
+ * batches). `done` rejects if the worker itself fails, or with HashingStopped after `stop()`.
  */
-export async function hashOnWorker(
+export function hashOnWorker(
   jobs: HashJob[],
   onResult: (index: number, result: HashResult) => void,
-): Promise<void> {
-  if (jobs.length === 0) return;
+): HashRun {
+  if (jobs.length === 0) return { done: Promise.resolve(), stop: () => {} };
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
   let received = 0;
-  await new Promise<void>((resolve, reject) => {
+  let stopped = false;
+  const done = new Promise<void>((resolve, reject) => {
     worker.on('message', (batch: Array<[number, HashResult]>) => {
+      if (stopped) return;
       for (const [i, result] of batch) onResult(i, result);
       received += batch.length;
       if (received === jobs.length) resolve();
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (received < jobs.length) reject(new Error(`the hashing thread stopped (exit ${code})`));
+      if (stopped) reject(new HashingStopped('hashing stopped: the deploy is over'));
+      else if (received < jobs.length) reject(new Error(`the hashing thread stopped (exit ${code})`));
     });
-  });
-  await worker.terminate();
+  }).finally(async () => worker.terminate());
+  return {
+    done,
+    stop: () => {
+      if (received === jobs.length || stopped) return;
+      stopped = true;
+      void worker.terminate();
+    },
+  };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
 import { depthOf } from './paths.js';
-import { hashOnWorker, type HashResult } from './hash-worker.js';
+import { HashingStopped, hashOnWorker, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
 export interface LocalFile {
@@ -36,6 +36,8 @@ export interface LocalTree {
   skipped: Array<{ path: string; reason: string }>;
   /** Settles once every file is hashed; rejects with the first file that cannot be read. */
   hashed: Promise<void>;
+  /** Ends the hashing early (the deploy failed or is over): its thread would otherwise keep Node running. */
+  stopHashing?: () => void;
 }
 
 /** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
@@ -110,7 +112,9 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   walk(root, '');
   for (const f of pending)
     tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-  tree.hashed = hashInBackground([...tree.files.values()]);
+  const stop = { current: (): void => {} };
+  tree.hashed = hashInBackground([...tree.files.values()], stop);
+  tree.stopHashing = () => stop.current();
   tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   return tree;
 }
@@ -121,7 +125,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
  * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
  * rejects its own promise and the returned one.
  */
-async function hashInBackground(files: LocalFile[]): Promise<void> {
+async function hashInBackground(files: LocalFile[], stop: { current: () => void }): Promise<void> {
   const order = [...files].sort(byUploadOrder);
   const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
   for (const f of order) {
@@ -148,11 +152,20 @@ async function hashInBackground(files: LocalFile[]): Promise<void> {
       d.resolve();
     }
   };
+  const run = hashOnWorker(
+    order.map((f) => ({ abs: f.abs as string, stamp: f.stamp ?? '' })),
+    (i, result) => settle(order[i], result),
+  );
+  stop.current = () => {
+    run.stop();
+    for (const f of order.filter((x) => done.has(x))) settle(f, new HashingStopped('hashing stopped'));
+  };
   try {
-    const jobs = order.map((f) => ({ abs: f.abs as string, stamp: f.stamp ?? '' }));
-    await hashOnWorker(jobs, (i, result) => settle(order[i], result));
-  } catch {
-    for (const f of order.filter((x) => done.has(x))) {
+    await run.done;
+  } catch (err) {
+    if (err instanceof HashingStopped) throw err;
+    for (const f of order) {
+      if (!done.has(f)) continue; // hashed already, or stopped
       await hashFile(f.abs as string, f.stamp).then(
         (h) => settle(f, h),
         (err: unknown) => settle(f, err as Error),
@@ -197,7 +210,9 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
     for (let i = 1; i < parts.length; i++) tree.dirs.add(parts.slice(0, i).join('/'));
   }
   if (onDisk.length > 0) {
-    tree.hashed = hashInBackground(onDisk);
+    const stop = { current: (): void => {} };
+    tree.hashed = hashInBackground(onDisk, stop);
+    tree.stopHashing = () => stop.current();
     tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   }
   return tree;
