@@ -133,6 +133,25 @@ d.each(matrix())('%s', (_name, server) => {
     expect((await deploy(opts(server, local, dir))).files).toEqual([]);
   });
 
+  it('names ending in a space: kept exactly, or (pure-ftpd stores "a " as "a_") one error before the state lists them', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'trail ': 'trailing space', 'ok.txt': 'fine', ' lead': 'leading space' });
+    const { dir, disk } = target(server);
+    const run = deploy(opts(server, local, dir));
+    const state = (): { files: Record<string, unknown> } =>
+      JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> };
+    if (server.software === 'pure-ftpd') {
+      await expect(run).rejects.toThrow(/did not keep the file name ".*\/trail "/);
+      expect(fs.existsSync(path.join(disk, 'trail_'))).toBe(true); // what pure-ftpd made of it
+      expect(Object.keys(state().files)).not.toContain('trail '); // G4: never recorded
+    } else {
+      await run;
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(Object.keys(state().files).sort()).toEqual([' lead', 'ok.txt', 'trail ']);
+      expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+    }
+  });
+
   it('item 5: a dry-run leaves the server tree and its timestamps unchanged and sends no MKD', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'd/e.txt': 'e' });

@@ -36060,6 +36060,8 @@ class Run {
             if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
                 throw new DeployError(`cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`);
             }
+            if (alteredName(d) && !(await dirExists(c, this.abs(d))))
+                throw renamedByServer(this.abs(d), 'folder');
             this.ctx.store.dirCreated(d, false);
         }
     }
@@ -36108,6 +36110,8 @@ class Run {
                 await makeDirs(c, this.abs(parentOf(target)));
                 await send();
             }
+            if (!item.temp)
+                await this.confirmName(c, item.file.path);
         })
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`);
@@ -36182,6 +36186,7 @@ class Run {
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`);
                     });
                 }
+                await this.confirmName(c, u.file.path);
                 this.ctx.store.fileLive(u.file, u.temp);
             }
             else {
@@ -36211,6 +36216,15 @@ class Run {
             }
         });
     }
+    /**
+     * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
+     * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
+     * before the state records it (G4). One SIZE, for such names only.
+     */
+    async confirmName(c, rel) {
+        if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
+            throw renamedByServer(this.abs(rel), 'file');
+    }
     async deleteOne(c, rel) {
         await deleteFile(c, this.abs(rel)).catch((err) => {
             throw describe(err, `delete ${rel}`);
@@ -36239,6 +36253,13 @@ class Run {
         }
         return kept;
     }
+}
+/** The last segment ends in a space or a dot: a name servers may alter when they create it. */
+function alteredName(rel) {
+    return /[ .]$/.test(rel);
+}
+function renamedByServer(abs, kind) {
+    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as servers do with a trailing space or dot); rename it locally or leave it out with --exclude`);
 }
 /** Wraps an error so its message names the path and what to try. */
 function describe(err, what) {

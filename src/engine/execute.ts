@@ -11,6 +11,7 @@ import { ancestorsOf, depthOf, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
+  remoteSize,
   makeDir,
   makeDirs,
   renameOver,
@@ -176,6 +177,7 @@ class Run {
           `cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`,
         );
       }
+      if (alteredName(d) && !(await dirExists(c, this.abs(d)))) throw renamedByServer(this.abs(d), 'folder');
       this.ctx.store.dirCreated(d, false);
     }
   }
@@ -227,6 +229,7 @@ class Run {
           await makeDirs(c, this.abs(parentOf(target)));
           await send();
         }
+        if (!item.temp) await this.confirmName(c, item.file.path);
       })
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`);
@@ -303,6 +306,7 @@ class Run {
             throw describe(err, `rename ${u.temp} to ${u.file.path}`);
           });
         }
+        await this.confirmName(c, u.file.path);
         this.ctx.store.fileLive(u.file, u.temp);
       } else {
         if (replies[r++].code >= 300) await this.deleteOne(c, st.delete);
@@ -332,6 +336,16 @@ class Run {
         this.ctx.store.fileGone(p);
       }
     });
+  }
+
+  /**
+   * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
+   * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
+   * before the state records it (G4). One SIZE, for such names only.
+   */
+  private async confirmName(c: FtpClient, rel: string): Promise<void> {
+    if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
+      throw renamedByServer(this.abs(rel), 'file');
   }
 
   private async deleteOne(c: FtpClient, rel: string): Promise<void> {
@@ -366,6 +380,17 @@ class Run {
     }
     return kept;
   }
+}
+
+/** The last segment ends in a space or a dot: a name servers may alter when they create it. */
+function alteredName(rel: string): boolean {
+  return /[ .]$/.test(rel);
+}
+
+function renamedByServer(abs: string, kind: 'file' | 'folder'): DeployError {
+  return new DeployError(
+    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as servers do with a trailing space or dot); rename it locally or leave it out with --exclude`,
+  );
 }
 
 /** Wraps an error so its message names the path and what to try. */
