@@ -35411,7 +35411,16 @@ class HashingStopped extends Error {
 function hashOnWorker(jobs, onResult) {
     if (jobs.length === 0)
         return { done: Promise.resolve(), stop: () => { } };
-    const worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+    let worker;
+    try {
+        worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+    }
+    catch (err) {
+        // No thread to be had (resource limits): the caller hashes on the main thread instead.
+        const failed = Promise.reject(err);
+        failed.catch(() => { });
+        return { done: failed, stop: () => { } };
+    }
     let received = 0;
     let stopped = false;
     const done = new Promise((resolve, reject) => {

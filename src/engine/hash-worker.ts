@@ -73,7 +73,15 @@ export function hashOnWorker(
   onResult: (index: number, result: HashResult) => void,
 ): HashRun {
   if (jobs.length === 0) return { done: Promise.resolve(), stop: () => {} };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+  } catch (err) {
+    // No thread to be had (resource limits): the caller hashes on the main thread instead.
+    const failed = Promise.reject(err as Error);
+    failed.catch(() => {});
+    return { done: failed, stop: () => {} };
+  }
   let received = 0;
   let stopped = false;
   const done = new Promise<void>((resolve, reject) => {
