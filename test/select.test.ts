@@ -22,6 +22,7 @@ describe('scanLocalDir', () => {
     const tree = await scanLocalDir(root, none);
     expect([...tree.files.keys()].sort()).toEqual(Object.keys(files).sort());
     await tree.hashed;
+    expect(tree.hashedOn).toBe('worker thread');
     for (const [rel, content] of Object.entries(files)) {
       const f = tree.files.get(rel);
       expect(f?.sha256).toBe(sha256(content));
@@ -30,6 +31,24 @@ describe('scanLocalDir', () => {
     // Each file's stamp (size, mtime, ctime) is kept: the upload refuses a file that changed since.
     const stat = fs.statSync(path.join(root, 'top.html'));
     expect(tree.files.get('top.html')?.stamp).toBe(`${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`);
+  });
+});
+
+describe('without a hashing thread', () => {
+  test('FTPSHIP_HASH_THREAD=0: the main thread hashes every file', async () => {
+    const root = tmpDir();
+    writeTree(root, { 'a.txt': bytes(5000, 7), 'b/c.bin': bytes(3 * 1024 * 1024, 8), 'd.txt': 'd' });
+    process.env.FTPSHIP_HASH_THREAD = '0';
+    try {
+      const tree = await scanLocalDir(root, none);
+      await tree.hashed;
+      expect(tree.files.get('a.txt')?.sha256).toBe(sha256(bytes(5000, 7)));
+      expect(tree.files.get('b/c.bin')?.sha256).toBe(sha256(bytes(3 * 1024 * 1024, 8)));
+      expect(tree.files.get('d.txt')?.sha256).toBe(sha256('d'));
+      expect(tree.hashedOn).toBe('main thread');
+    } finally {
+      delete process.env.FTPSHIP_HASH_THREAD;
+    }
   });
 });
 
@@ -61,6 +80,8 @@ describe('hashFile', () => {
     fs.writeFileSync(small, '');
     expect(await hashFile(small)).toMatchObject({ sha256: sha256(''), size: 0 });
     await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(/cannot read local file .*missing/);
+    // Given the stamp from the listing, a file that no longer has it is refused (the main-thread path).
+    await expect(hashFile(small, '1:2:3')).rejects.toThrow(/small\.bin changed while the deploy was running/);
   });
 });
 

@@ -35413,6 +35413,9 @@ function hashOnWorker(jobs, onResult) {
         return { done: Promise.resolve(), stop: () => { } };
     let worker;
     try {
+        // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
+        if (process.env.FTPSHIP_HASH_THREAD === '0')
+            throw new Error('hashing thread turned off');
         worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
     }
     catch (err) {
@@ -35539,7 +35542,7 @@ async function scanLocalDir(localDir, exclude) {
     for (const f of pending)
         tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
     const stop = { current: () => { } };
-    tree.hashed = hashInBackground([...tree.files.values()], stop);
+    tree.hashed = hashInBackground([...tree.files.values()], stop, tree);
     tree.stopHashing = () => stop.current();
     tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     return tree;
@@ -35550,7 +35553,7 @@ async function scanLocalDir(localDir, exclude) {
  * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
  * rejects its own promise and the returned one.
  */
-async function hashInBackground(files, stop) {
+async function hashInBackground(files, stop, tree) {
     const order = [...files].sort(byUploadOrder);
     const done = new Map();
     for (const f of order) {
@@ -35585,11 +35588,13 @@ async function hashInBackground(files, stop) {
             settle(f, new HashingStopped('hashing stopped'));
     };
     try {
+        tree.hashedOn = 'worker thread';
         await run.done;
     }
     catch (err) {
         if (err instanceof HashingStopped)
             throw err;
+        tree.hashedOn = 'main thread';
         for (const f of order) {
             if (!done.has(f))
                 continue; // hashed already, or stopped
@@ -35638,7 +35643,7 @@ function treeFromFiles(files) {
     }
     if (onDisk.length > 0) {
         const stop = { current: () => { } };
-        tree.hashed = hashInBackground(onDisk, stop);
+        tree.hashed = hashInBackground(onDisk, stop, tree);
         tree.stopHashing = () => stop.current();
         tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
     }
@@ -37303,6 +37308,7 @@ async function deploy(options, reporter = {}) {
         let state = loaded;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+        void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}`), () => undefined);
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
         const prepare = async (st) => {

@@ -65,6 +65,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const [local, loaded] = await Promise.all([scanning, store.load()]);
     let state = loaded;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+    void local.hashed.then(
+      () => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}`),
+      () => undefined,
+    );
     if (store.origin === 'ftp-deploy-action')
       rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const prepare = async (st: DeployState): Promise<Plan> => {

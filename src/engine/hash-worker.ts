@@ -75,6 +75,8 @@ export function hashOnWorker(
   if (jobs.length === 0) return { done: Promise.resolve(), stop: () => {} };
   let worker: Worker;
   try {
+    // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
+    if (process.env.FTPSHIP_HASH_THREAD === '0') throw new Error('hashing thread turned off');
     worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
   } catch (err) {
     // No thread to be had (resource limits): the caller hashes on the main thread instead.

@@ -38,6 +38,8 @@ export interface LocalTree {
   hashed: Promise<void>;
   /** Ends the hashing early (the deploy failed or is over): its thread would otherwise keep Node running. */
   stopHashing?: () => void;
+  /** Where the files were hashed, once known: on a worker thread, or on the main thread (no thread to be had). */
+  hashedOn?: 'worker thread' | 'main thread';
 }
 
 /** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
@@ -113,7 +115,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   for (const f of pending)
     tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
   const stop = { current: (): void => {} };
-  tree.hashed = hashInBackground([...tree.files.values()], stop);
+  tree.hashed = hashInBackground([...tree.files.values()], stop, tree);
   tree.stopHashing = () => stop.current();
   tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   return tree;
@@ -125,7 +127,11 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
  * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
  * rejects its own promise and the returned one.
  */
-async function hashInBackground(files: LocalFile[], stop: { current: () => void }): Promise<void> {
+async function hashInBackground(
+  files: LocalFile[],
+  stop: { current: () => void },
+  tree: LocalTree,
+): Promise<void> {
   const order = [...files].sort(byUploadOrder);
   const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
   for (const f of order) {
@@ -161,9 +167,11 @@ async function hashInBackground(files: LocalFile[], stop: { current: () => void 
     for (const f of order.filter((x) => done.has(x))) settle(f, new HashingStopped('hashing stopped'));
   };
   try {
+    tree.hashedOn = 'worker thread';
     await run.done;
   } catch (err) {
     if (err instanceof HashingStopped) throw err;
+    tree.hashedOn = 'main thread';
     for (const f of order) {
       if (!done.has(f)) continue; // hashed already, or stopped
       await hashFile(f.abs as string, f.stamp).then(
@@ -211,7 +219,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
   }
   if (onDisk.length > 0) {
     const stop = { current: (): void => {} };
-    tree.hashed = hashInBackground(onDisk, stop);
+    tree.hashed = hashInBackground(onDisk, stop, tree);
     tree.stopHashing = () => stop.current();
     tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
   }
