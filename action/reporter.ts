@@ -13,7 +13,8 @@ export function actionReporter(level: LogLevel): Reporter {
     warn: (m) => core.warning(m),
     debug: (m) => (level === 'verbose' ? core.info(m) : core.debug(m)),
     // PASS is already redacted by the client; the password is masked by the runner as well.
-    protocol: (line) => (level === 'verbose' ? core.info(line) : core.debug(line)),
+    protocol: (line, id) =>
+      level === 'verbose' ? core.info(`[${id}] ${line}`) : core.debug(`[${id}] ${line}`),
     progress: (p: Progress) => {
       if (level === 'minimal' || Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = Date.now();

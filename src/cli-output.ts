@@ -73,7 +73,8 @@ export class CliOutput {
       info: (m) => this.line(m),
       warn: (m) => this.warn(m),
       debug: (m) => this.o.verbose && this.line(m),
-      protocol: this.o.verbose ? (l) => this.line(l) : undefined,
+      // The connection number first: with several connections their lines interleave.
+      protocol: this.o.verbose ? (l, id) => this.line(`[${id}] ${l}`) : undefined,
       progress: (p) => this.progress(p),
     };
   }

@@ -107,10 +107,13 @@ describe('item 6: output', () => {
     fs.writeFileSync(path.join(local, 'index.html'), 'changed');
     const v = await cli(['deploy', local, url(dir), '--verbose']);
     expect(v.code).toBe(0);
-    expect(v.stderr).toMatch(/^> USER demo$/m);
-    expect(v.stderr).toMatch(/^> PASS \*\*\*$/m);
-    expect(v.stderr).toMatch(/^< 230 /m);
-    expect(v.stderr).toMatch(new RegExp(`^> STOR /${dir}/`, 'm'));
+    expect(v.stderr).toMatch(/^\[\d+\] > USER demo$/m);
+    expect(v.stderr).toMatch(/^\[\d+\] > PASS \*\*\*$/m);
+    expect(v.stderr).toMatch(/^\[1\] < 230 /m);
+    expect(v.stderr).toMatch(new RegExp(`^\\[\\d+\\] > STOR /${dir}/`, 'm'));
+    // Each line names its connection: the first logs in first, and a deploy with work opens more.
+    expect(v.stderr.split('\n').find((l) => l.includes('> USER'))).toBe('[1] > USER demo');
+    expect(v.stderr).toMatch(/^\[2\] > USER demo$/m);
     expect(v.stderr).toMatch(/^deployed: did upload 0, replace 1/m);
     expect(v.stderr).not.toContain(srv.password);
   });
@@ -176,7 +179,7 @@ describe('items 3-5 through the CLI', () => {
       const r = await cli([...args, '--verbose']);
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^plan: would upload 1, replace 1, delete 1, mkdir 2, rmdir 2;/m);
-      expect(r.stderr).not.toMatch(/^> (MKD|STOR|APPE|DELE|RMD|RNFR|RNTO) /m);
+      expect(r.stderr).not.toMatch(/^\[\d+\] > (MKD|STOR|APPE|DELE|RMD|RNFR|RNTO) /m);
       expect(r.cwdAfter).toEqual([]);
       expect(snapshot(srv.root)).toEqual(server);
       expect(snapshot(local)).toEqual(localBefore);
@@ -385,7 +388,7 @@ describe('item 9: the password never shows', () => {
         expect(r.stdout + r.stderr).not.toContain(SECRET);
         expect(r.stdout + r.stderr).not.toContain('Pa55'); // no partial leak either
       }
-      expect(runs[0].stderr).toMatch(/^> PASS \*\*\*$/m);
+      expect(runs[0].stderr).toMatch(/^\[\d+\] > PASS \*\*\*$/m);
       for (const f of walkFiles(custom.root)) expect(fs.readFileSync(f, 'utf8')).not.toContain(SECRET);
     } finally {
       await custom.close();

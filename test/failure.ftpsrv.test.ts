@@ -83,7 +83,7 @@ describe('kill -9, then rerun', () => {
     writeTree(local, files);
     const dir = uniqueDir();
     const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '2'], env());
-    expect(await run.waitForLine(/^> MKD .*\/d\d+\/sub$/, 3)).toBeDefined();
+    expect(await run.waitForLine(/^\[\d+\] > MKD .*\/d\d+\/sub$/, 3)).toBeDefined();
     run.child.kill('SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
     const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
@@ -156,7 +156,7 @@ describe('kill -9, then rerun', () => {
     for (let i = 0; i < 20; i++) fresh[`p/f${i}.bin`] = bytes(5000, i + 101);
     writeTree(local, fresh);
     const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '1'], env());
-    expect(await run.waitForLine(/^> RNTO .*\/p\/f\d+\.bin$/, 5)).toBeDefined();
+    expect(await run.waitForLine(/^\[\d+\] > RNTO .*\/p\/f\d+\.bin$/, 5)).toBeDefined();
     run.child.kill('SIGKILL');
     await run.done;
     for (const [rel, content] of Object.entries(fresh)) {
@@ -179,7 +179,7 @@ describe('kill -9, then rerun', () => {
     json(await runCli(['deploy', local, url(dir), '--json'], env()));
     fs.rmSync(path.join(local, 'x'), { recursive: true });
     const run = startCli(['deploy', local, url(dir), '--verbose', '--parallel', '1'], env());
-    expect(await run.waitForLine(/^> DELE .*\/x\/f\d+\.txt$/, 4)).toBeDefined();
+    expect(await run.waitForLine(/^\[\d+\] > DELE .*\/x\/f\d+\.txt$/, 4)).toBeDefined();
     run.child.kill('SIGKILL');
     await run.done;
     const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
@@ -262,7 +262,7 @@ describe('connections that fail', () => {
       writeTree(local, files);
       const dir = uniqueDir();
       const run = startCli(['deploy', local, url(dir, proxy.port), '--verbose', '--parallel', '2'], env());
-      await run.waitForLine(/^> STOR .*f\d+\.txt$/, 15);
+      await run.waitForLine(/^\[\d+\] > STOR .*f\d+\.txt$/, 15);
       proxy.cutAll();
       const r = await run.done;
       if (r.code !== 0) console.log(r.stderr.split('\n').slice(-25).join('\n'));
@@ -301,7 +301,7 @@ describe('connections that fail', () => {
     // by the cut attempt include what sat in the kernel's socket buffers when the server cut: up to the
     // whole file on loopback, so the byte total alone cannot tell.)
     expect(r.stderr).toMatch(/retrying/);
-    const rest = [...r.stderr.matchAll(/^> REST (\d+)$/gm)].map((m) => Number(m[1]));
+    const rest = [...r.stderr.matchAll(/^\[\d+\] > REST (\d+)$/gm)].map((m) => Number(m[1]));
     expect(rest).toHaveLength(1);
     expect(rest[0]).toBeGreaterThanOrEqual(2 * 1024 * 1024);
     expect(report.bytes.sent).toBeLessThanOrEqual(big.length + (big.length - rest[0]));

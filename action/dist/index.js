@@ -37277,7 +37277,8 @@ async function deploy(options, reporter = {}) {
     };
     const scanning = scan(o);
     scanning.catch(() => undefined);
-    const pool = new ConnectionPool(async () => connectClient(o, rep), {
+    let connections = 0;
+    const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
         size: o.dryRun ? 1 : o.parallel,
         retries: o.retries,
         retryDelayMs: o.retryDelayMs,
@@ -37390,7 +37391,7 @@ async function scan(o) {
 function isEmptyState(state) {
     return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
-async function connectClient(o, rep) {
+async function connectClient(o, rep, id) {
     return FtpClient.connect({
         host: o.host,
         port: o.port,
@@ -37400,7 +37401,7 @@ async function connectClient(o, rep) {
         tls: o.tls,
         passive: !o.active,
         timeoutMs: o.timeoutMs,
-        log: rep.protocol ? (line) => rep.protocol?.(line) : undefined,
+        log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
     });
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
@@ -41433,7 +41434,7 @@ function actionReporter(level) {
         warn: (m) => warning(m),
         debug: (m) => (level === 'verbose' ? info(m) : core_debug(m)),
         // PASS is already redacted by the client; the password is masked by the runner as well.
-        protocol: (line) => (level === 'verbose' ? info(line) : core_debug(line)),
+        protocol: (line, id) => level === 'verbose' ? info(`[${id}] ${line}`) : core_debug(`[${id}] ${line}`),
         progress: (p) => {
             if (level === 'minimal' || Date.now() - lastProgress < PROGRESS_EVERY_MS)
                 return;

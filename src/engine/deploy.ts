@@ -35,7 +35,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   };
   const scanning = scan(o);
   scanning.catch(() => undefined);
-  const pool = new ConnectionPool(async () => connectClient(o, rep), {
+  let connections = 0;
+  const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
     size: o.dryRun ? 1 : o.parallel,
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
@@ -161,7 +162,7 @@ function isEmptyState(state: DeployState): boolean {
   return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 
-async function connectClient(o: ResolvedOptions, rep: Reporter): Promise<FtpClient> {
+async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Promise<FtpClient> {
   return FtpClient.connect({
     host: o.host,
     port: o.port,
@@ -171,7 +172,7 @@ async function connectClient(o: ResolvedOptions, rep: Reporter): Promise<FtpClie
     tls: o.tls,
     passive: !o.active,
     timeoutMs: o.timeoutMs,
-    log: rep.protocol ? (line) => rep.protocol?.(line) : undefined,
+    log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
   });
 }
 

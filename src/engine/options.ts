@@ -73,8 +73,11 @@ export interface Reporter {
   info?(message: string): void;
   warn?(message: string): void;
   debug?(message: string): void;
-  /** The FTP dialogue, one line per command or reply, PASS redacted. */
-  protocol?(line: string): void;
+  /**
+   * The FTP dialogue, one line per command or reply, PASS redacted; `connection` numbers the connection
+   * it went over (1, 2, … in the order they were opened).
+   */
+  protocol?(line: string, connection: number): void;
   progress?(progress: Progress): void;
 }
 
