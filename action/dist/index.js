@@ -35302,6 +35302,211 @@ function exitCodeOf(err) {
     return 1;
 }
 
+;// CONCATENATED MODULE: ./src/engine/pool.ts
+/**
+ * N FTP connections sharing one queue. A task borrows a connection, runs, and gives it back. Transient
+ * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
+ * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
+ */
+
+
+class ConnectionPool {
+    connect;
+    opts;
+    idle = [];
+    waiters = [];
+    live = 0;
+    opening = 0;
+    closed = false;
+    /** Why the server refused an extra connection, if it did. */
+    shrunk;
+    shrinkWarned = false;
+    constructor(connect, opts) {
+        this.connect = connect;
+        this.opts = opts;
+    }
+    /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
+    dead = new WeakSet();
+    /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
+    async start() {
+        const first = await this.connect();
+        this.live = 1;
+        this.addSlots(first);
+    }
+    /**
+     * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
+     * can send its commands while the first waits for its final reply (pipelining across uploads).
+     */
+    addSlots(client) {
+        for (let i = 0; i < (this.opts.depth ?? 1); i++)
+            this.release(client);
+    }
+    /** Tasks that can run at once once every connection is open: connections × depth. */
+    get capacity() {
+        return Math.max(1, this.opts.size * (this.opts.depth ?? 1));
+    }
+    /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
+    expand() {
+        for (let i = this.live + this.opening; i < this.opts.size; i++)
+            void this.grow();
+    }
+    get size() {
+        return this.live;
+    }
+    /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
+    async run(what, task, priority = false) {
+        for (let attempt = 0;; attempt++) {
+            const client = await this.acquire(priority);
+            try {
+                const result = await task(client);
+                this.release(client);
+                return result;
+            }
+            catch (err) {
+                this.recycle(client);
+                if (!isRetryable(err, client) || attempt >= this.opts.retries)
+                    throw err;
+                this.opts.reporter.warn?.(`${what}: ${err.message}; retrying (${attempt + 1}/${this.opts.retries})`);
+                await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+            }
+        }
+    }
+    /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
+    async close() {
+        this.closed = true;
+        const clients = [...new Set(this.idle.splice(0))];
+        this.failWaiters(new Error('the deploy is over'));
+        await Promise.all(clients.map(async (c) => c.disconnect()));
+    }
+    async acquire(priority) {
+        const client = this.idle.pop();
+        if (client)
+            return client;
+        if (this.live + this.opening === 0)
+            void this.grow();
+        return new Promise((resolve, reject) => {
+            const w = { resolve, reject, priority };
+            if (priority)
+                this.waiters.unshift(w);
+            else
+                this.waiters.push(w);
+        });
+    }
+    release(client) {
+        if (client.closed) {
+            this.recycle(client);
+            return;
+        }
+        if (this.closed) {
+            // Busy when close() ran (a state load still going when the local scan failed): parked in `idle`,
+            // it kept the process alive forever after the error.
+            void client.disconnect().catch(() => undefined);
+            return;
+        }
+        const waiter = this.waiters.shift();
+        if (waiter)
+            waiter.resolve(client);
+        else
+            this.idle.push(client);
+    }
+    /** A connection failed: drop it and open a replacement in the background. */
+    recycle(client) {
+        if (!client.closed) {
+            this.release(client);
+            return;
+        }
+        if (this.dead.has(client))
+            return;
+        this.dead.add(client);
+        this.idle = this.idle.filter((c) => c !== client);
+        this.live--;
+        if (!this.closed)
+            void this.grow();
+    }
+    async grow(attempt = 0) {
+        if (this.closed)
+            return;
+        this.opening++;
+        try {
+            const client = await this.connect();
+            this.opening--;
+            if (this.closed) {
+                await client.disconnect();
+                return;
+            }
+            this.live++;
+            this.addSlots(client);
+            this.warnShrunk();
+        }
+        catch (err) {
+            this.opening--;
+            if (this.closed)
+                return;
+            if (this.live > 0 && isTooMany(err)) {
+                this.shrunk ??= err.message;
+                this.warnShrunk();
+                return;
+            }
+            if (attempt >= this.opts.retries || !isTransientError(err)) {
+                if (this.live === 0)
+                    this.failWaiters(err);
+                return;
+            }
+            await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+            await this.grow(attempt + 1);
+        }
+    }
+    /** Once every connection attempt has settled, says how many connections the server allowed. */
+    warnShrunk() {
+        if (!this.shrunk || this.shrinkWarned || this.opening > 0)
+            return;
+        this.shrinkWarned = true;
+        this.opts.reporter.warn?.(`the server refused another connection (${this.shrunk}); going on with ${this.live}`);
+    }
+    failWaiters(err) {
+        for (const w of this.waiters.splice(0))
+            w.reject(err);
+    }
+}
+/**
+ * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
+ * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
+ * and so is a local failure (an unreadable file).
+ */
+function isRetryable(err, client) {
+    if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
+        return false;
+    if (isTransientError(err))
+        return true;
+    return client.closed && !(err instanceof FtpReplyError);
+}
+function isTooMany(err) {
+    return ((err instanceof FtpReplyError && err.code === 421) ||
+        /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message)));
+}
+async function sleep(ms) {
+    await new Promise((r) => setTimeout(r, ms));
+}
+/** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
+async function forEachLimit(items, limit, fn) {
+    let next = 0;
+    let failed;
+    const worker = async () => {
+        while (next < items.length && failed === undefined) {
+            const item = items[next++];
+            try {
+                await fn(item);
+            }
+            catch (err) {
+                failed ??= err;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (failed !== undefined)
+        throw failed;
+}
+
 ;// CONCATENATED MODULE: external "node:path/posix"
 const posix_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path/posix");
 var posix_default = /*#__PURE__*/__nccwpck_require__.n(posix_namespaceObject);
@@ -35330,6 +35535,10 @@ function ancestorsOf(rel) {
 /** Number of segments ('a' → 1, 'a/b' → 2). */
 function depthOf(rel) {
     return rel === '' ? 0 : rel.split('/').length;
+}
+/** Shallow paths first, then by name: parents before children, and the order the plan uploads in. */
+function byDepthThenName(a, b) {
+    return depthOf(a) - depthOf(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 /**
  * Normalises a remote directory: absolute, POSIX, no trailing slash, no `.`/`..` escaping upward.
@@ -35554,7 +35763,7 @@ async function scanLocalDir(localDir, exclude) {
  * rejects its own promise and the returned one.
  */
 async function hashInBackground(files, stop, tree) {
-    const order = [...files].sort(byUploadOrder);
+    const order = [...files].sort((a, b) => byDepthThenName(a.path, b.path));
     const done = new Map();
     for (const f of order) {
         f.hashed = new Promise((resolve, reject) => done.set(f, { resolve, reject }));
@@ -35603,10 +35812,6 @@ async function hashInBackground(files, stop, tree) {
     }
     if (failed !== undefined)
         throw failed;
-}
-/** Shallow paths first, then by name: the order the plan uploads in. */
-function byUploadOrder(a, b) {
-    return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 /**
  * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
@@ -35706,25 +35911,6 @@ function changedFile(abs) {
 }
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
-}
-/** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
-async function forEachLimit(items, limit, fn) {
-    let next = 0;
-    let failed;
-    const worker = async () => {
-        while (next < items.length && failed === undefined) {
-            const item = items[next++];
-            try {
-                await fn(item);
-            }
-            catch (err) {
-                failed ??= err;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    if (failed !== undefined)
-        throw failed;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/remote.ts
@@ -35951,6 +36137,12 @@ async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
+/**
+ * Step 6–7 of a deploy: run the plan on the pool. Folders first (each once, parents before children,
+ * uploads into a folder start as soon as it exists), uploads by absolute path, then the commit phase
+ * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
+ * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
+ */
 
 
 
@@ -36204,8 +36396,11 @@ class Run {
                 this.ctx.store.fileLive(u.file, u.temp);
             }
             else {
-                if (replies[r++].code >= 300)
-                    await this.deleteOne(c, st.delete);
+                if (replies[r++].code >= 300) {
+                    await deleteFile(c, this.abs(st.delete)).catch((err) => {
+                        throw describe(err, `delete ${st.delete}`);
+                    });
+                }
                 this.ctx.store.fileGone(st.delete);
             }
         }
@@ -36219,16 +36414,10 @@ class Run {
             throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`);
         }
     }
-    /** DELE in pipelined batches; a refusal is looked at alone (a file already gone counts as deleted). */
+    /** DELE in pipelined batches, as in the commit phase. */
     async deleteFiles(files) {
-        await this.inBatches(files, 'delete', async (c, batch) => {
-            const replies = await c.pipeline(batch.map((p) => `DELE ${this.abs(p)}`));
-            for (const [i, p] of batch.entries()) {
-                if (replies[i].code >= 300)
-                    await this.deleteOne(c, p);
-                this.ctx.store.fileGone(p);
-            }
-        });
+        const steps = files.map((path) => ({ delete: path }));
+        await this.inBatches(steps, 'delete', async (c, batch) => this.commitBatch(c, batch));
     }
     /**
      * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
@@ -36238,11 +36427,6 @@ class Run {
     async confirmName(c, rel) {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
             throw renamedByServer(this.abs(rel), 'file');
-    }
-    async deleteOne(c, rel) {
-        await deleteFile(c, this.abs(rel)).catch((err) => {
-            throw describe(err, `delete ${rel}`);
-        });
     }
     /** Removes folders deepest first, a level at a time; returns those that are not empty. */
     async removeDirs(dirs) {
@@ -36500,9 +36684,6 @@ function planChanges(local, state, opts) {
     ];
     return plan;
 }
-function byDepthThenName(a, b) {
-    return depthOf(a) - depthOf(b) || (a < b ? -1 : a > b ? 1 : 0);
-}
 function deepestFirst(a, b) {
     return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
 }
@@ -36512,192 +36693,6 @@ function countPlan(plan) {
     for (const e of plan.entries)
         counts[e.action]++;
     return counts;
-}
-
-;// CONCATENATED MODULE: ./src/engine/pool.ts
-/**
- * N FTP connections sharing one queue. A task borrows a connection, runs, and gives it back. Transient
- * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
- * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
- */
-
-
-class ConnectionPool {
-    connect;
-    opts;
-    idle = [];
-    waiters = [];
-    live = 0;
-    opening = 0;
-    closed = false;
-    /** Why the server refused an extra connection, if it did. */
-    shrunk;
-    shrinkWarned = false;
-    constructor(connect, opts) {
-        this.connect = connect;
-        this.opts = opts;
-    }
-    /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
-    dead = new WeakSet();
-    /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
-    async start() {
-        const first = await this.connect();
-        this.live = 1;
-        this.addSlots(first);
-    }
-    /**
-     * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
-     * can send its commands while the first waits for its final reply (pipelining across uploads).
-     */
-    addSlots(client) {
-        for (let i = 0; i < (this.opts.depth ?? 1); i++)
-            this.release(client);
-    }
-    /** Tasks that can run at once once every connection is open: connections × depth. */
-    get capacity() {
-        return Math.max(1, this.opts.size * (this.opts.depth ?? 1));
-    }
-    /** Opens the other connections in the background (once there is work: a no-op deploy needs one). */
-    expand() {
-        for (let i = this.live + this.opening; i < this.opts.size; i++)
-            void this.grow();
-    }
-    get size() {
-        return this.live;
-    }
-    /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
-    async run(what, task, priority = false) {
-        for (let attempt = 0;; attempt++) {
-            const client = await this.acquire(priority);
-            try {
-                const result = await task(client);
-                this.release(client);
-                return result;
-            }
-            catch (err) {
-                this.recycle(client);
-                if (!isRetryable(err, client) || attempt >= this.opts.retries)
-                    throw err;
-                this.opts.reporter.warn?.(`${what}: ${err.message}; retrying (${attempt + 1}/${this.opts.retries})`);
-                await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
-            }
-        }
-    }
-    /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
-    async close() {
-        this.closed = true;
-        const clients = [...new Set(this.idle.splice(0))];
-        this.failWaiters(new Error('the deploy is over'));
-        await Promise.all(clients.map(async (c) => c.disconnect()));
-    }
-    async acquire(priority) {
-        const client = this.idle.pop();
-        if (client)
-            return client;
-        if (this.live + this.opening === 0)
-            void this.grow();
-        return new Promise((resolve, reject) => {
-            const w = { resolve, reject, priority };
-            if (priority)
-                this.waiters.unshift(w);
-            else
-                this.waiters.push(w);
-        });
-    }
-    release(client) {
-        if (client.closed) {
-            this.recycle(client);
-            return;
-        }
-        if (this.closed) {
-            // Busy when close() ran (a state load still going when the local scan failed): parked in `idle`,
-            // it kept the process alive forever after the error.
-            void client.disconnect().catch(() => undefined);
-            return;
-        }
-        const waiter = this.waiters.shift();
-        if (waiter)
-            waiter.resolve(client);
-        else
-            this.idle.push(client);
-    }
-    /** A connection failed: drop it and open a replacement in the background. */
-    recycle(client) {
-        if (!client.closed) {
-            this.release(client);
-            return;
-        }
-        if (this.dead.has(client))
-            return;
-        this.dead.add(client);
-        this.idle = this.idle.filter((c) => c !== client);
-        this.live--;
-        if (!this.closed)
-            void this.grow();
-    }
-    async grow(attempt = 0) {
-        if (this.closed)
-            return;
-        this.opening++;
-        try {
-            const client = await this.connect();
-            this.opening--;
-            if (this.closed) {
-                await client.disconnect();
-                return;
-            }
-            this.live++;
-            this.addSlots(client);
-            this.warnShrunk();
-        }
-        catch (err) {
-            this.opening--;
-            if (this.closed)
-                return;
-            if (this.live > 0 && isTooMany(err)) {
-                this.shrunk ??= err.message;
-                this.warnShrunk();
-                return;
-            }
-            if (attempt >= this.opts.retries || !isTransientError(err)) {
-                if (this.live === 0)
-                    this.failWaiters(err);
-                return;
-            }
-            await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
-            await this.grow(attempt + 1);
-        }
-    }
-    /** Once every connection attempt has settled, says how many connections the server allowed. */
-    warnShrunk() {
-        if (!this.shrunk || this.shrinkWarned || this.opening > 0)
-            return;
-        this.shrinkWarned = true;
-        this.opts.reporter.warn?.(`the server refused another connection (${this.shrunk}); going on with ${this.live}`);
-    }
-    failWaiters(err) {
-        for (const w of this.waiters.splice(0))
-            w.reject(err);
-    }
-}
-/**
- * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
- * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
- * and so is a local failure (an unreadable file).
- */
-function isRetryable(err, client) {
-    if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
-        return false;
-    if (isTransientError(err))
-        return true;
-    return client.closed && !(err instanceof FtpReplyError);
-}
-function isTooMany(err) {
-    return ((err instanceof FtpReplyError && err.code === 421) ||
-        /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message)));
-}
-async function sleep(ms) {
-    await new Promise((r) => setTimeout(r, ms));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
@@ -36970,8 +36965,9 @@ class StateStore {
         this.touch();
     }
     /**
-     * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
-     * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
+     * One checkpoint before the commit phase and the deletes: each target leaves `files` for `uncertain` (for
+     * a moment it may hold old or new content) and its temp is marked committing, so a rerun can tell a done
+     * rename (temp gone); each orphan leaves `files` for `uncertain` too (a rerun still knows it is ours).
      */
     async beginCommit(items, deletes) {
         const temps = this.state.pending?.temps ?? {};
@@ -36979,14 +36975,8 @@ class StateStore {
             const t = temps[u.temp];
             if (t)
                 Object.assign(t, tempRecord(u), { committing: true }); // every hash is known by now
-            delete this.state.files[u.file.path];
-            this.uncertain.add(u.file.path);
         }
-        await this.beginDeletes(deletes);
-    }
-    /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
-    async beginDeletes(paths) {
-        for (const p of paths) {
+        for (const p of [...items.map((u) => u.file.path), ...deletes]) {
             delete this.state.files[p];
             this.uncertain.add(p);
         }

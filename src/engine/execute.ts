@@ -4,7 +4,7 @@
  * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
  * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
  */
-import type { ConnectionPool } from './pool.js';
+import { forEachLimit, type ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
 import { ancestorsOf, depthOf, parentOf, remoteJoin } from './paths.js';
@@ -20,7 +20,6 @@ import {
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
-import { forEachLimit } from './select.js';
 import { FtpReplyError, type FtpClient } from '../ftp/index.js';
 import { DeployError } from './errors.js';
 
@@ -309,7 +308,11 @@ class Run {
         await this.confirmName(c, u.file.path);
         this.ctx.store.fileLive(u.file, u.temp);
       } else {
-        if (replies[r++].code >= 300) await this.deleteOne(c, st.delete);
+        if (replies[r++].code >= 300) {
+          await deleteFile(c, this.abs(st.delete)).catch((err: unknown) => {
+            throw describe(err, `delete ${st.delete}`);
+          });
+        }
         this.ctx.store.fileGone(st.delete);
       }
     }
@@ -327,15 +330,10 @@ class Run {
     }
   }
 
-  /** DELE in pipelined batches; a refusal is looked at alone (a file already gone counts as deleted). */
+  /** DELE in pipelined batches, as in the commit phase. */
   private async deleteFiles(files: string[]): Promise<void> {
-    await this.inBatches(files, 'delete', async (c, batch) => {
-      const replies = await c.pipeline(batch.map((p) => `DELE ${this.abs(p)}`));
-      for (const [i, p] of batch.entries()) {
-        if (replies[i].code >= 300) await this.deleteOne(c, p);
-        this.ctx.store.fileGone(p);
-      }
-    });
+    const steps: CommitStep[] = files.map((path) => ({ delete: path }));
+    await this.inBatches(steps, 'delete', async (c, batch) => this.commitBatch(c, batch));
   }
 
   /**
@@ -346,12 +344,6 @@ class Run {
   private async confirmName(c: FtpClient, rel: string): Promise<void> {
     if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
       throw renamedByServer(this.abs(rel), 'file');
-  }
-
-  private async deleteOne(c: FtpClient, rel: string): Promise<void> {
-    await deleteFile(c, this.abs(rel)).catch((err: unknown) => {
-      throw describe(err, `delete ${rel}`);
-    });
   }
 
   /** Removes folders deepest first, a level at a time; returns those that are not empty. */

@@ -26,6 +26,11 @@ export function depthOf(rel: string): number {
   return rel === '' ? 0 : rel.split('/').length;
 }
 
+/** Shallow paths first, then by name: parents before children, and the order the plan uploads in. */
+export function byDepthThenName(a: string, b: string): number {
+  return depthOf(a) - depthOf(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /**
  * Normalises a remote directory: absolute, POSIX, no trailing slash, no `.`/`..` escaping upward.
  * Relative input is taken from the login directory `home`.

@@ -4,7 +4,7 @@
  * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
  */
 import crypto from 'node:crypto';
-import { depthOf, parentOf } from './paths.js';
+import { byDepthThenName, depthOf, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState, Pending, PendingTemp } from './state.js';
 
@@ -161,10 +161,6 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir' as const, size: 0 })),
   ];
   return plan;
-}
-
-function byDepthThenName(a: string, b: string): number {
-  return depthOf(a) - depthOf(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 function deepestFirst(a: string, b: string): number {

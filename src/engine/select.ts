@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { depthOf } from './paths.js';
+import { byDepthThenName } from './paths.js';
 import { HashingStopped, hashOnWorker, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -132,7 +132,7 @@ async function hashInBackground(
   stop: { current: () => void },
   tree: LocalTree,
 ): Promise<void> {
-  const order = [...files].sort(byUploadOrder);
+  const order = [...files].sort((a, b) => byDepthThenName(a.path, b.path));
   const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
   for (const f of order) {
     f.hashed = new Promise<void>((resolve, reject) => done.set(f, { resolve, reject }));
@@ -181,11 +181,6 @@ async function hashInBackground(
     }
   }
   if (failed !== undefined) throw failed;
-}
-
-/** Shallow paths first, then by name: the order the plan uploads in. */
-export function byUploadOrder(a: { path: string }, b: { path: string }): number {
-  return depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
 
 /**
@@ -287,26 +282,4 @@ function unreadableFile(abs: string, err: unknown): DeployError {
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
     { cause: err },
   );
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */
-export async function forEachLimit<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failed === undefined) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed !== undefined) throw failed;
 }

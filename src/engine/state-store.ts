@@ -176,23 +176,17 @@ export class StateStore {
   }
 
   /**
-   * Before the commit phase: each target leaves `files` for `uncertain` (for a moment it may hold old or
-   * new content) and its temp is marked committing, so a rerun can tell a done rename (temp gone).
+   * One checkpoint before the commit phase and the deletes: each target leaves `files` for `uncertain` (for
+   * a moment it may hold old or new content) and its temp is marked committing, so a rerun can tell a done
+   * rename (temp gone); each orphan leaves `files` for `uncertain` too (a rerun still knows it is ours).
    */
   async beginCommit(items: UploadItem[], deletes: string[]): Promise<void> {
     const temps = this.state.pending?.temps ?? {};
     for (const u of items) {
       const t = temps[u.temp as string];
       if (t) Object.assign(t, tempRecord(u), { committing: true }); // every hash is known by now
-      delete this.state.files[u.file.path];
-      this.uncertain.add(u.file.path);
     }
-    await this.beginDeletes(deletes);
-  }
-
-  /** Before deleting orphans: they leave `files` for `uncertain` (a rerun still knows they are ours). */
-  async beginDeletes(paths: string[]): Promise<void> {
-    for (const p of paths) {
+    for (const p of [...items.map((u) => u.file.path), ...deletes]) {
       delete this.state.files[p];
       this.uncertain.add(p);
     }

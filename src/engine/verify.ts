@@ -5,10 +5,9 @@
  * confirmed with SIZE before it counts as gone.
  */
 import { FtpReplyError } from '../ftp/index.js';
-import type { ConnectionPool } from './pool.js';
+import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { remoteSize } from './remote.js';
-import { forEachLimit } from './select.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
