@@ -7,7 +7,7 @@ import { expectSuccess, runAction } from './helpers/action.js';
 import { loadRealServers, resetHome, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const servers = loadRealServers();
+const servers = loadRealServers('action.realservers');
 const d = servers ? describe : describe.skip;
 
 function inputs(server: RealServer, protocol: string): Record<string, string> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
 import { sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -19,16 +19,8 @@ afterAll(async () => {
   await srv.close();
 });
 
-const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions => ({
-  localDir,
-  host: srv.host,
-  port: srv.port,
-  user: srv.user,
-  password: srv.password,
-  remoteDir,
-  retryDelayMs: 10,
-  ...extra,
-});
+const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+  deployOptions(srv, localDir, remoteDir, extra);
 
 describe('a deploy that finishes while another is planning', () => {
   it('the later deploy plans again from the new state: server and state agree afterwards', async () => {

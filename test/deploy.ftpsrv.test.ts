@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
 import {
   expectNoCwdWhileUploading,
   expectParentsFirst,
@@ -28,18 +28,8 @@ afterAll(async () => {
 
 const STATE = '.ftpship-state.json';
 
-function opts(localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions {
-  return {
-    localDir,
-    host: srv.host,
-    port: srv.port,
-    user: srv.user,
-    password: srv.password,
-    remoteDir,
-    retryDelayMs: 10,
-    ...extra,
-  };
-}
+const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+  deployOptions(srv, localDir, remoteDir, extra);
 
 /** A reporter that records the protocol log and warnings. */
 
@@ -447,30 +437,16 @@ describe('item 5: dry-run', () => {
         .filter((f) => f.action === a)
         .map((f) => f.path)
         .sort();
-    expect(
-      sent(rec2.log, 'MKD')
+    // What each verb touched, relative to the target, ftpship's own state and lock aside.
+    const touched = (verb: string): string[] =>
+      sent(rec2.log, verb)
         .map(rel)
-        .filter((p) => !p.startsWith(STATE))
-        .sort(),
-    ).toEqual(planned('mkdir'));
-    expect(
-      sent(rec2.log, 'RMD')
-        .map(rel)
-        .filter((p) => !p.startsWith(STATE))
-        .sort(),
-    ).toEqual(planned('rmdir'));
-    expect(
-      sent(rec2.log, 'DELE')
-        .map(rel)
-        .filter((p) => !p.startsWith(STATE))
-        .sort(),
-    ).toEqual(planned('delete'));
-    const stored = sent(rec2.log, 'STOR')
-      .map(rel)
-      .filter((p) => !p.startsWith(STATE));
-    const renamed = sent(rec2.log, 'RNTO')
-      .map(rel)
-      .filter((p) => !p.startsWith(STATE));
+        .filter((p) => !p.startsWith(STATE));
+    expect(touched('MKD').sort()).toEqual(planned('mkdir'));
+    expect(touched('RMD').sort()).toEqual(planned('rmdir'));
+    expect(touched('DELE').sort()).toEqual(planned('delete'));
+    const stored = touched('STOR');
+    const renamed = touched('RNTO');
     expect([...stored.filter((p) => !p.includes('.ftpship-')), ...renamed].sort()).toEqual(
       [...planned('upload'), ...planned('replace')].sort(),
     );

@@ -26,11 +26,7 @@ import {
   sent,
 } from './helpers/protocol.js';
 
-const servers = loadRealServers();
-if (!servers)
-  console.log(
-    'deploy.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)',
-  );
+const servers = loadRealServers('deploy.realservers');
 const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 const STATE = '.ftpship-state.json';

@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpClosedError, FtpReplyError } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
+import { embedded, login } from './helpers/embedded.js';
 import { bytes, sha256 } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -17,10 +17,7 @@ afterAll(async () => {
 
 const connect = async (extra: Partial<Parameters<typeof FtpClient.connect>[0]> = {}) =>
   FtpClient.connect({
-    host: srv.host,
-    port: srv.port,
-    user: srv.user,
-    password: srv.password,
+    ...login(srv),
     timeoutMs: 5000,
     ...extra,
   });

@@ -10,12 +10,7 @@ import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '.
 import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
 import { bytes, sha256 } from './helpers/tmp.js';
 
-const servers = loadRealServers();
-if (!servers) {
-  console.log(
-    'ftp-client.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)',
-  );
-}
+const servers = loadRealServers('ftp-client.realservers');
 const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 /** A folder of our own in each server's root: other test files use the same servers at the same time. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { selfSignedCert } from './helpers/cert.js';
-import { embedded } from './helpers/embedded.js';
+import { embedded, login } from './helpers/embedded.js';
 import { bytes, sha256 } from './helpers/tmp.js';
 
 let cert: { key: string; cert: string };
@@ -20,10 +20,7 @@ afterAll(async () => {
 });
 
 const options = (srv: EmbeddedServer, extra: Partial<FtpConnectOptions>): FtpConnectOptions => ({
-  host: srv.host,
-  port: srv.port,
-  user: srv.user,
-  password: srv.password,
+  ...login(srv),
   timeoutMs: 5000,
   ...extra,
 });

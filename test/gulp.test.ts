@@ -10,7 +10,7 @@ import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
+import { embedded, login } from './helpers/embedded.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -28,10 +28,7 @@ const STATE = '.ftpship-state.json';
 
 function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
   return {
-    host: srv.host,
-    port: srv.port,
-    user: srv.user,
-    password: srv.password,
+    ...login(srv),
     remoteDir,
     retryDelayMs: 10,
     quiet: true,

@@ -22,11 +22,7 @@ import { recorder } from './helpers/protocol.js';
 import { runCli, startCli, type CliResult } from './helpers/cli.js';
 import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
-const servers = loadRealServers();
-if (!servers)
-  console.log(
-    'matrix.realservers: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)',
-  );
+const servers = loadRealServers('matrix.realservers');
 const env = servers as RealServers;
 const d = servers ? describe : describe.skip;
 const STATE = '.ftpship-state.json';

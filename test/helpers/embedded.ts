@@ -1,4 +1,5 @@
 import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded-server.js';
+import type { DeployOptions } from '../../src/index.js';
 import { tmpDir } from './tmp.js';
 
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
@@ -6,4 +7,19 @@ export async function embedded(
   options: { tls?: { key: string; cert: string; implicit?: boolean } } = {},
 ): Promise<EmbeddedServer> {
   return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), ...options });
+}
+
+/** Where and as whom to log in to `srv`. */
+export function login(srv: EmbeddedServer): { host: string; port: number; user: string; password: string } {
+  return { host: srv.host, port: srv.port, user: srv.user, password: srv.password };
+}
+
+/** deploy() options for `srv`, with a short retry backoff (tests). */
+export function deployOptions(
+  srv: EmbeddedServer,
+  localDir: string,
+  remoteDir: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions {
+  return { ...login(srv), localDir, remoteDir, retryDelayMs: 10, ...extra };
 }

@@ -48,8 +48,14 @@ export interface RealServers {
 export const ENV_JSON = join(dirname(fileURLToPath(import.meta.url)), '..', 'servers', '.env.json');
 
 /** The servers described by test/servers/.env.json, or undefined when start.sh has not run. */
-export function loadRealServers(): RealServers | undefined {
-  if (!existsSync(ENV_JSON)) return undefined;
+export function loadRealServers(suite?: string): RealServers | undefined {
+  if (!existsSync(ENV_JSON)) {
+    if (suite)
+      console.log(
+        `${suite}: test/servers/.env.json is absent — skipping (run test/servers/setup.sh and start.sh)`,
+      );
+    return undefined;
+  }
   return JSON.parse(readFileSync(ENV_JSON, 'utf8')) as RealServers;
 }
 
