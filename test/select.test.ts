@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
+import { HashThread, type HashResult } from '../src/engine/hash-worker.js';
 import { hashFile, scanLocalDir } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -34,6 +35,60 @@ describe('scanLocalDir', () => {
   });
 });
 
+describe('the main thread helping with the hashes', () => {
+  const manyFiles = (n: number): Record<string, Buffer> =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i % 7}/f${i}.bin`, bytes(4096 + i, i + 1)]));
+
+  test('finishHashing: the main thread takes files from the end while the worker goes from the front; each file hashed once, right', async () => {
+    const root = tmpDir();
+    const files = manyFiles(150);
+    writeTree(root, files);
+    const tree = await scanLocalDir(root, none);
+    await tree.finishHashing(); // at once: the worker is still booting, so the main thread takes a share
+    expect(tree.hashedOn).toBe('worker thread');
+    expect(tree.hashedByMain).toBeGreaterThan(0);
+    expect(tree.hashedByMain).toBeLessThanOrEqual(150);
+    for (const [rel, content] of Object.entries(files))
+      expect(tree.files.get(rel)?.sha256).toBe(sha256(content));
+  });
+
+  test('pauseHashing: the main thread stops after the file in hand, and the worker hashes the rest', async () => {
+    const root = tmpDir();
+    const files = manyFiles(60);
+    writeTree(root, files);
+    const tree = await scanLocalDir(root, none);
+    void tree.finishHashing();
+    tree.pauseHashing(); // the loop has one file in hand at most
+    await tree.hashed;
+    expect(tree.hashedByMain ?? 0).toBeLessThanOrEqual(1);
+    for (const [rel, content] of Object.entries(files))
+      expect(tree.files.get(rel)?.sha256).toBe(sha256(content));
+  });
+
+  test('HashThread: a job the main thread claimed first is never hashed by the worker, nor anything after it in its chunk', async () => {
+    const root = tmpDir();
+    writeTree(root, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' });
+    const job = (name: string): { abs: string; stamp: string } => {
+      const abs = path.join(root, name);
+      const st = fs.statSync(abs);
+      return { abs, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
+    };
+    const got: Array<[number, number, HashResult]> = [];
+    const thread = new HashThread((chunk, i, result) => got.push([chunk, i, result]));
+    expect(thread.add([job('a.txt'), job('b.txt'), job('c.txt')])).toBe(0);
+    expect(thread.add([job('d.txt')])).toBe(1);
+    // Claimed while the thread boots (it reads no message before it is up): the tail of chunk 0, all of 1.
+    expect(thread.claim(1, 0)).toBe(true);
+    expect(thread.claim(0, 2)).toBe(true);
+    expect(thread.claim(0, 2)).toBe(false); // a claim is taken once
+    thread.finish();
+    await thread.done;
+    expect(got.map(([c, i]) => `${c}:${i}`).sort()).toEqual(['0:0', '0:1']);
+    expect(got.map(([, , r]) => ('sha256' in r ? r.sha256 : r.error))).toEqual([sha256('a'), sha256('b')]);
+    expect(thread.claim(0, 0)).toBe(false); // the worker took it
+  });
+});
+
 describe('without a hashing thread', () => {
   test('FTPSHIP_HASH_THREAD=0: the main thread hashes every file', async () => {
     const root = tmpDir();
@@ -46,6 +101,7 @@ describe('without a hashing thread', () => {
       expect(tree.files.get('b/c.bin')?.sha256).toBe(sha256(bytes(3 * 1024 * 1024, 8)));
       expect(tree.files.get('d.txt')?.sha256).toBe(sha256('d'));
       expect(tree.hashedOn).toBe('main thread');
+      await tree.finishHashing(); // nothing left: settles at once
     } finally {
       delete process.env.FTPSHIP_HASH_THREAD;
     }

@@ -35567,15 +35567,19 @@ var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./src/engine/hash-worker.ts
 /**
  * SHA-256 of local files on a worker thread, so hashing overlaps the uploads (and the connect) instead of
- * taking turns with them on the main thread. The worker is inline CommonJS (no file to resolve: the same
- * code runs from dist/, under jest and inside the Action's single-file bundle).
+ * taking turns with them on the main thread; a main thread with nothing else to do takes files from the
+ * other end of the list. The worker is inline CommonJS (no file to resolve: the same code runs from
+ * dist/, under jest and inside the Action's single-file bundle).
  */
 
-// Reads each file through one reused 1 MiB buffer; posts results in batches (a message per small file
-// would cost more than its hash). A file whose stamp differs from the listing's is an error: its bytes
-// would not be the ones the upload checks against.
+// Started before the folder is walked (booting a thread takes tens of milliseconds), then given jobs in
+// chunks as the walk finds files, then 'last'. Takes each chunk from the front, each job claimed in the
+// chunk's shared array first: the main thread may take jobs from the back meanwhile, and the first job
+// found taken ends the worker's part of that chunk. Reads each file through one reused 1 MiB buffer;
+// posts results in batches (a message per small file would cost more than its hash), then 'end'. A file
+// whose stamp differs from the listing's is an error: its bytes would not be the ones the upload checks.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(1024 * 1024);
@@ -35583,85 +35587,129 @@ const stampOf = (s) => s.size + ':' + s.mtimeMs + ':' + s.ctimeMs;
 let batch = [];
 let last = Date.now();
 const flush = () => { if (batch.length) parentPort.postMessage(batch); batch = []; last = Date.now(); };
-workerData.jobs.forEach((job, i) => {
-  let fd;
-  try {
-    fd = fs.openSync(job.abs, 'r');
-    if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
-      batch.push([i, { error: 'changed while the deploy was running (after it was listed)', code: 'ECHANGED' }]);
-    } else {
-      const hash = crypto.createHash('sha256');
-      let size = 0;
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, size);
-        if (n === 0) break;
-        hash.update(n === buf.length ? buf : buf.subarray(0, n));
-        size += n;
-      }
-      batch.push([i, { sha256: hash.digest('hex'), size }]);
-    }
-  } catch (err) {
-    batch.push([i, { error: err.message, code: err.code }]);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+parentPort.on('message', (msg) => {
+  if (msg === 'last') {
+    flush();
+    parentPort.postMessage('end');
+    return;
   }
-  if (batch.length >= 256 || Date.now() - last >= 5) flush();
+  const { chunk, jobs, claims } = msg;
+  for (let i = 0; i < jobs.length; i++) {
+    if (Atomics.compareExchange(claims, i, 0, 1) !== 0) break;
+    const job = jobs[i];
+    let fd;
+    try {
+      fd = fs.openSync(job.abs, 'r');
+      if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
+        batch.push([chunk, i, { error: 'changed while the deploy was running (after it was listed)', code: 'ECHANGED' }]);
+      } else {
+        const hash = crypto.createHash('sha256');
+        let size = 0;
+        for (;;) {
+          const n = fs.readSync(fd, buf, 0, buf.length, size);
+          if (n === 0) break;
+          hash.update(n === buf.length ? buf : buf.subarray(0, n));
+          size += n;
+        }
+        batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+      }
+    } catch (err) {
+      batch.push([chunk, i, { error: err.message, code: err.code }]);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    if (batch.length >= 256 || Date.now() - last >= 5) flush();
+  }
+  flush();
 });
-flush();
 `;
-/** Thrown (to the awaiting side) when {@link HashRun.stop} ended the hashing early. */
+/** Thrown (to the awaiting side) when {@link HashThread.stop} ended the hashing early. */
 class HashingStopped extends Error {
     name = 'HashingStopped';
 }
 /**
- * Hashes `jobs` in order on a worker thread; `onResult(index, result)` is called as results arrive (in
- * batches). `done` rejects if the worker itself fails, or with HashingStopped after `stop()`.
+ * A worker thread for hashing, started ahead of its work so that it boots while the folder is walked, and
+ * fed chunks of jobs as the walk finds files. Never throws: a thread that cannot be had
+ * (FTPSHIP_HASH_THREAD=0, resource limits) makes {@link done} reject, and the caller hashes on the main
+ * thread.
  */
-function hashOnWorker(jobs, onResult) {
-    if (jobs.length === 0)
-        return { done: Promise.resolve(), stop: () => { } };
-    let worker;
-    try {
-        // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
-        if (process.env.FTPSHIP_HASH_THREAD === '0')
-            throw new Error('hashing thread turned off');
-        worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
+class HashThread {
+    worker;
+    claims = [];
+    ended = false;
+    stopped = false;
+    /**
+     * Resolves once the worker has reported every job it took after {@link finish} (the others were claimed
+     * by the main thread); rejects if the worker itself fails (no thread, a crash), or with HashingStopped
+     * after {@link stop}.
+     */
+    done;
+    /** `onResult(chunk, index, result)` is called as results arrive (in batches). */
+    constructor(onResult) {
+        let worker;
+        let failure;
+        try {
+            // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
+            if (process.env.FTPSHIP_HASH_THREAD === '0')
+                throw new Error('hashing thread turned off');
+            worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true });
+        }
+        catch (err) {
+            failure = err;
+        }
+        this.worker = worker;
+        if (!worker) {
+            this.done = Promise.reject(failure);
+            this.done.catch(() => { });
+            return;
+        }
+        this.done = new Promise((resolve, reject) => {
+            worker.on('message', (batch) => {
+                if (this.stopped)
+                    return;
+                if (batch === 'end') {
+                    this.ended = true;
+                    resolve();
+                    return;
+                }
+                for (const [chunk, i, result] of batch)
+                    onResult(chunk, i, result);
+            });
+            worker.once('error', reject);
+            worker.once('exit', (code) => {
+                if (this.stopped)
+                    reject(new HashingStopped('hashing stopped: the deploy is over'));
+                else if (!this.ended)
+                    reject(new Error(`the hashing thread stopped (exit ${code})`));
+            });
+        }).finally(async () => worker.terminate());
+        this.done.catch(() => { });
     }
-    catch (err) {
-        // No thread to be had (resource limits): the caller hashes on the main thread instead.
-        const failed = Promise.reject(err);
-        failed.catch(() => { });
-        return { done: failed, stop: () => { } };
+    /** Queues a chunk of jobs; returns its number (chunks count from 0 in the order they are added). */
+    add(jobs) {
+        const claims = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
+        this.claims.push(claims);
+        this.worker?.postMessage({ chunk: this.claims.length - 1, jobs, claims });
+        return this.claims.length - 1;
     }
-    let received = 0;
-    let stopped = false;
-    const done = new Promise((resolve, reject) => {
-        worker.on('message', (batch) => {
-            if (stopped)
-                return;
-            for (const [i, result] of batch)
-                onResult(i, result);
-            received += batch.length;
-            if (received === jobs.length)
-                resolve();
-        });
-        worker.once('error', reject);
-        worker.once('exit', (code) => {
-            if (stopped)
-                reject(new HashingStopped('hashing stopped: the deploy is over'));
-            else if (received < jobs.length)
-                reject(new Error(`the hashing thread stopped (exit ${code})`));
-        });
-    }).finally(async () => worker.terminate());
-    return {
-        done,
-        stop: () => {
-            if (received === jobs.length || stopped)
-                return;
-            stopped = true;
-            void worker.terminate();
-        },
-    };
+    /** No more jobs: `done` settles once the worker has reported all it took. */
+    finish() {
+        this.worker?.postMessage('last');
+    }
+    /**
+     * Claims job `index` of `chunk` for the calling (main) thread; false when the worker has it already, in
+     * which case it has every job before it too. Claim from the back: the worker goes from the front.
+     */
+    claim(chunk, index) {
+        return Atomics.compareExchange(this.claims[chunk], index, 0, 2) === 0;
+    }
+    /** Ends the thread now (the deploy is over, or the walk failed). */
+    stop() {
+        if (this.ended || this.stopped || !this.worker)
+            return;
+        this.stopped = true;
+        void this.worker.terminate();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/select.ts
@@ -35675,7 +35723,18 @@ function hashOnWorker(jobs, onResult) {
 
 
 
-
+/** A tree whose files are all hashed already (or that has none). */
+function emptyTree() {
+    const hashed = Promise.resolve();
+    return {
+        files: new Map(),
+        dirs: new Set(),
+        skipped: [],
+        hashed,
+        finishHashing: async () => hashed,
+        pauseHashing: () => { },
+    };
+}
 /** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
 function globMatcher(globs) {
     if (globs.length === 0)
@@ -35691,13 +35750,17 @@ function globMatcher(globs) {
 }
 /**
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
- * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
+ * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed. The walk lets
+ * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
+ * to the hashing thread as it goes.
  */
 async function scanLocalDir(localDir, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
-    const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
-    const pending = [];
-    const walk = (absDir, relDir) => {
+    const tree = emptyTree();
+    const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
+    let found = [];
+    let walkSlice = performance.now();
+    const walk = async (absDir, relDir) => {
         for (const entry of external_node_fs_default().readdirSync(absDir, { withFileTypes: true })) {
             const name = entry.name.normalize('NFC');
             const rel = relDir ? `${relDir}/${name}` : name;
@@ -35729,7 +35792,7 @@ async function scanLocalDir(localDir, exclude) {
             }
             if (stat.isDirectory()) {
                 tree.dirs.add(rel);
-                walk(abs, rel);
+                await walk(abs, rel);
             }
             else if (stat.isFile()) {
                 // Hashing goes on in the background (after uploads started, on a first deploy): a file that cannot
@@ -35740,48 +35803,137 @@ async function scanLocalDir(localDir, exclude) {
                 catch (err) {
                     throw unreadableFile(abs, err);
                 }
-                pending.push({ rel, abs, size: stat.size, stamp: stampOf(stat) });
+                const file = { path: rel, size: stat.size, sha256: '', abs, stamp: stampOf(stat) };
+                tree.files.set(rel, file);
+                found.push(file);
             }
             else {
                 tree.skipped.push({ path: rel, reason: 'not a regular file' });
             }
+            if (performance.now() - walkSlice > SLICE_MS) {
+                hashing.add(found);
+                found = [];
+                await new Promise((resolve) => setImmediate(resolve));
+                walkSlice = performance.now();
+            }
         }
     };
-    walk(root, '');
-    for (const f of pending)
-        tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-    const stop = { current: () => { } };
-    tree.hashed = hashInBackground([...tree.files.values()], stop, tree);
-    tree.stopHashing = () => stop.current();
-    tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
+    try {
+        await walk(root, '');
+    }
+    catch (err) {
+        hashing.abort();
+        throw err;
+    }
+    hashing.add(found);
+    hashing.close();
     return tree;
 }
 /**
- * Hashes `files` on a worker thread, in upload order (shallow first, then by name), each file's `hashed`
- * settling as its result arrives; the main thread stays free for the connections. If the thread cannot
- * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
- * rejects its own promise and the returned one.
+ * Hashes a tree's files in the background: on a worker thread, in chunks as they are found, each file's
+ * `hashed` settling as its result arrives; the main thread stays free for the connections until a caller
+ * with nothing else to do asks it to help (`tree.finishHashing`: it takes files from the end while the
+ * worker goes on from the front). If the thread cannot run, the main thread hashes everything. A file that
+ * cannot be read, or changed since it was listed, rejects its own promise and the tree's.
  */
-async function hashInBackground(files, stop, tree) {
-    const order = [...files].sort((a, b) => byDepthThenName(a.path, b.path));
-    const done = new Map();
-    for (const f of order) {
-        f.hashed = new Promise((resolve, reject) => done.set(f, { resolve, reject }));
-        f.hashed.catch(() => { }); // awaited by whoever needs it; never an unhandled rejection
+class BackgroundHashing {
+    tree;
+    chunks = [];
+    waiting = new Map();
+    thread = new HashThread((chunk, i, result) => this.settle(this.chunks[chunk][i], result));
+    failed;
+    stopped = false;
+    /** The main thread's hashing loop, while it runs (or its last run). */
+    helping;
+    helpWanted = false;
+    constructor(tree) {
+        this.tree = tree;
     }
-    let failed;
-    const settle = (f, result) => {
-        const d = done.get(f);
+    /** Hands a stretch of files to the thread. */
+    add(files) {
+        if (files.length === 0)
+            return;
+        for (const f of files) {
+            f.hashed = new Promise((resolve, reject) => this.waiting.set(f, { resolve, reject }));
+            f.hashed.catch(() => { }); // awaited by whoever needs it; never an unhandled rejection
+        }
+        this.chunks.push(files);
+        this.thread.add(files.map((f) => ({ abs: f.abs, stamp: f.stamp ?? '' })));
+    }
+    /** Every file was added: sets the tree's `hashed`, `finishHashing` and `stopHashing`. */
+    close() {
+        this.thread.finish();
+        const all = this.all();
+        all.catch(() => { }); // awaited by deploy(); a failure is reported there
+        this.tree.hashed = all;
+        let running = false;
+        this.tree.finishHashing = async () => {
+            this.helpWanted = true;
+            if (!running) {
+                running = true;
+                this.helping = this.help().finally(() => (running = false));
+            }
+            return all;
+        };
+        this.tree.pauseHashing = () => (this.helpWanted = false);
+        this.tree.stopHashing = () => this.stop();
+    }
+    /** The walk failed: no hashing at all. */
+    abort() {
+        this.stop();
+    }
+    async all() {
+        try {
+            this.tree.hashedOn = 'worker thread';
+            await this.thread.done;
+        }
+        catch (err) {
+            if (err instanceof HashingStopped)
+                throw err;
+            this.tree.hashedOn = 'main thread';
+            for (const chunk of this.chunks)
+                for (const f of chunk)
+                    if (this.waiting.has(f) && !this.stopped)
+                        await this.hashHere(f);
+        }
+        await this.helping;
+        if (this.stopped)
+            throw new HashingStopped('hashing stopped');
+        if (this.failed !== undefined)
+            throw this.failed;
+    }
+    /**
+     * The main thread's share: from the end of the list until it meets a file the worker took (or is told to
+     * pause). What it claimed is a tail of the list, and the worker stops where that tail begins.
+     */
+    async help() {
+        for (let c = this.chunks.length - 1; c >= 0; c--) {
+            for (let i = this.chunks[c].length - 1; i >= 0; i--) {
+                const f = this.chunks[c][i];
+                if (!this.waiting.has(f))
+                    continue; // hashed here in an earlier run of this loop
+                if (this.stopped || !this.helpWanted || !this.thread.claim(c, i))
+                    return;
+                await this.hashHere(f);
+                this.tree.hashedByMain = (this.tree.hashedByMain ?? 0) + 1;
+            }
+        }
+    }
+    async hashHere(f) {
+        await hashFile(f.abs, f.stamp).then((h) => this.settle(f, h), (err) => this.settle(f, err));
+    }
+    settle(f, result) {
+        const d = this.waiting.get(f);
         if (!d)
             return;
-        done.delete(f);
+        this.waiting.delete(f);
         if (result instanceof Error || 'error' in result) {
             const err = result instanceof Error
                 ? result
                 : result.code === 'ECHANGED'
                     ? changedFile(f.abs)
                     : unreadableFile(f.abs, new Error(result.error));
-            failed ??= err;
+            this.failed ??= err;
             d.reject(err);
         }
         else {
@@ -35789,36 +35941,20 @@ async function hashInBackground(files, stop, tree) {
             f.size = result.size; // the content hashed, even if the file changed since it was listed
             d.resolve();
         }
-    };
-    const run = hashOnWorker(order.map((f) => ({ abs: f.abs, stamp: f.stamp ?? '' })), (i, result) => settle(order[i], result));
-    stop.current = () => {
-        run.stop();
-        for (const f of order.filter((x) => done.has(x)))
-            settle(f, new HashingStopped('hashing stopped'));
-    };
-    try {
-        tree.hashedOn = 'worker thread';
-        await run.done;
     }
-    catch (err) {
-        if (err instanceof HashingStopped)
-            throw err;
-        tree.hashedOn = 'main thread';
-        for (const f of order) {
-            if (!done.has(f))
-                continue; // hashed already, or stopped
-            await hashFile(f.abs, f.stamp).then((h) => settle(f, h), (err) => settle(f, err));
-        }
+    stop() {
+        this.stopped = true;
+        this.thread.stop();
+        for (const f of [...this.waiting.keys()])
+            this.settle(f, new HashingStopped('hashing stopped'));
     }
-    if (failed !== undefined)
-        throw failed;
 }
 /**
  * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
  * `files`), hashed in the background like a scanned folder's.
  */
 function treeFromFiles(files) {
-    const tree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+    const tree = emptyTree();
     const onDisk = [];
     for (const f of files) {
         const rel = f.path.replace(/\\/g, '/').normalize('NFC');
@@ -35847,10 +35983,9 @@ function treeFromFiles(files) {
             tree.dirs.add(parts.slice(0, i).join('/'));
     }
     if (onDisk.length > 0) {
-        const stop = { current: () => { } };
-        tree.hashed = hashInBackground(onDisk, stop, tree);
-        tree.stopHashing = () => stop.current();
-        tree.hashed.catch(() => { }); // awaited by deploy(); a failure is reported there
+        const hashing = new BackgroundHashing(tree);
+        hashing.add(onDisk);
+        hashing.close();
     }
     return tree;
 }
@@ -36177,13 +36312,16 @@ class Run {
         // a temp, a replace or a delete, and those wait for it.
         this.begun = store.beginRun(this.plan);
         this.begun.catch(() => { }); // awaited below
+        // A first deploy uploads while its files are still being hashed: this thread is needed for the
+        // uploads now; the worker goes on alone until the commit.
+        this.local.pauseHashing();
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = this.removeStaleTemps();
             await this.createDirsAndUpload();
             await stale;
             await this.begun;
-            await this.local.hashed; // the commit records every file with its hash
+            await this.local.finishHashing(); // the commit records every file with its hash
             const keptDirs = await this.commitAndClean();
             await store.finish(this.local, this.plan, keptDirs);
             return { bytesSent: this.bytesSent, keptDirs };
@@ -37265,8 +37403,6 @@ async function deploy(options, reporter = {}) {
             reporter.warn?.(m);
         },
     };
-    const scanning = scan(o);
-    scanning.catch(() => undefined);
     let connections = 0;
     const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
         size: o.dryRun ? 1 : o.parallel,
@@ -37274,8 +37410,21 @@ async function deploy(options, reporter = {}) {
         retryDelayMs: o.retryDelayMs,
         reporter: rep,
     });
+    // The first connection goes out before the local folder is walked (the walk holds the thread): the
+    // server's greeting and the login round trips overlap it.
+    const starting = pool.start();
+    starting.catch(() => undefined);
+    const scanning = new Promise((resolve) => setImmediate(resolve))
+        .then(async () => scan(o))
+        .then((tree) => {
+        // Until the server has answered, this thread has nothing else to do: it hashes beside the worker
+        // (the plan needs every hash, unless this is a first deploy; executePlan pauses it for uploads).
+        tree.finishHashing().catch(() => undefined);
+        return tree;
+    });
+    scanning.catch(() => undefined);
     try {
-        await pool.start().catch((err) => {
+        await starting.catch((err) => {
             throw connectError(err, o);
         });
         const root = o.remoteDir.startsWith('/')
@@ -37299,15 +37448,16 @@ async function deploy(options, reporter = {}) {
         let state = loaded;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
-        void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}`), () => undefined);
+        void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
+            (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
         const prepare = async (st) => {
             // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
-            // wait for every hash.
+            // wait for every hash (and help with it: there is nothing else to do meanwhile).
             if (o.dryRun || !isEmptyState(st))
-                await local.hashed;
+                await local.finishHashing();
             if (!o.dryRun)
                 await store.recoverCommits(root);
             if (o.verify)

@@ -33,8 +33,6 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       reporter.warn?.(m);
     },
   };
-  const scanning = scan(o);
-  scanning.catch(() => undefined);
   let connections = 0;
   const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
     size: o.dryRun ? 1 : o.parallel,
@@ -42,8 +40,21 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     retryDelayMs: o.retryDelayMs,
     reporter: rep,
   });
+  // The first connection goes out before the local folder is walked (the walk holds the thread): the
+  // server's greeting and the login round trips overlap it.
+  const starting = pool.start();
+  starting.catch(() => undefined);
+  const scanning = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(async () => scan(o))
+    .then((tree) => {
+      // Until the server has answered, this thread has nothing else to do: it hashes beside the worker
+      // (the plan needs every hash, unless this is a first deploy; executePlan pauses it for uploads).
+      tree.finishHashing().catch(() => undefined);
+      return tree;
+    });
+  scanning.catch(() => undefined);
   try {
-    await pool.start().catch((err: unknown) => {
+    await starting.catch((err: unknown) => {
       throw connectError(err, o);
     });
     const root = o.remoteDir.startsWith('/')
@@ -67,7 +78,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     let state = loaded;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
     void local.hashed.then(
-      () => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}`),
+      () =>
+        rep.debug?.(
+          `hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
+            (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : ''),
+        ),
       () => undefined,
     );
     if (store.origin === 'ftp-deploy-action')
@@ -75,8 +90,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const prepare = async (st: DeployState): Promise<Plan> => {
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
-      // wait for every hash.
-      if (o.dryRun || !isEmptyState(st)) await local.hashed;
+      // wait for every hash (and help with it: there is nothing else to do meanwhile).
+      if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
       const p = planChanges(local, st, {

@@ -71,6 +71,9 @@ class Run {
     // a temp, a replace or a delete, and those wait for it.
     this.begun = store.beginRun(this.plan);
     this.begun.catch(() => {}); // awaited below
+    // A first deploy uploads while its files are still being hashed: this thread is needed for the
+    // uploads now; the worker goes on alone until the commit.
+    this.local.pauseHashing();
     try {
       await this.ctx.pool.run(
         `create ${this.ctx.root}`,
@@ -81,7 +84,7 @@ class Run {
       await this.createDirsAndUpload();
       await stale;
       await this.begun;
-      await this.local.hashed; // the commit records every file with its hash
+      await this.local.finishHashing(); // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
       await store.finish(this.local, this.plan, keptDirs);
       return { bytesSent: this.bytesSent, keptDirs };

@@ -1,7 +1,8 @@
 /**
  * SHA-256 of local files on a worker thread, so hashing overlaps the uploads (and the connect) instead of
- * taking turns with them on the main thread. The worker is inline CommonJS (no file to resolve: the same
- * code runs from dist/, under jest and inside the Action's single-file bundle).
+ * taking turns with them on the main thread; a main thread with nothing else to do takes files from the
+ * other end of the list. The worker is inline CommonJS (no file to resolve: the same code runs from
+ * dist/, under jest and inside the Action's single-file bundle).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -14,11 +15,14 @@ export interface HashJob {
 
 export type HashResult = { sha256: string; size: number } | { error: string; code?: string };
 
-// Reads each file through one reused 1 MiB buffer; posts results in batches (a message per small file
-// would cost more than its hash). A file whose stamp differs from the listing's is an error: its bytes
-// would not be the ones the upload checks against.
+// Started before the folder is walked (booting a thread takes tens of milliseconds), then given jobs in
+// chunks as the walk finds files, then 'last'. Takes each chunk from the front, each job claimed in the
+// chunk's shared array first: the main thread may take jobs from the back meanwhile, and the first job
+// found taken ends the worker's part of that chunk. Reads each file through one reused 1 MiB buffer;
+// posts results in batches (a message per small file would cost more than its hash), then 'end'. A file
+// whose stamp differs from the listing's is an error: its bytes would not be the ones the upload checks.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(1024 * 1024);
@@ -26,85 +30,127 @@ const stampOf = (s) => s.size + ':' + s.mtimeMs + ':' + s.ctimeMs;
 let batch = [];
 let last = Date.now();
 const flush = () => { if (batch.length) parentPort.postMessage(batch); batch = []; last = Date.now(); };
-workerData.jobs.forEach((job, i) => {
-  let fd;
-  try {
-    fd = fs.openSync(job.abs, 'r');
-    if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
-      batch.push([i, { error: 'changed while the deploy was running (after it was listed)', code: 'ECHANGED' }]);
-    } else {
-      const hash = crypto.createHash('sha256');
-      let size = 0;
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, size);
-        if (n === 0) break;
-        hash.update(n === buf.length ? buf : buf.subarray(0, n));
-        size += n;
-      }
-      batch.push([i, { sha256: hash.digest('hex'), size }]);
-    }
-  } catch (err) {
-    batch.push([i, { error: err.message, code: err.code }]);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+parentPort.on('message', (msg) => {
+  if (msg === 'last') {
+    flush();
+    parentPort.postMessage('end');
+    return;
   }
-  if (batch.length >= 256 || Date.now() - last >= 5) flush();
+  const { chunk, jobs, claims } = msg;
+  for (let i = 0; i < jobs.length; i++) {
+    if (Atomics.compareExchange(claims, i, 0, 1) !== 0) break;
+    const job = jobs[i];
+    let fd;
+    try {
+      fd = fs.openSync(job.abs, 'r');
+      if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
+        batch.push([chunk, i, { error: 'changed while the deploy was running (after it was listed)', code: 'ECHANGED' }]);
+      } else {
+        const hash = crypto.createHash('sha256');
+        let size = 0;
+        for (;;) {
+          const n = fs.readSync(fd, buf, 0, buf.length, size);
+          if (n === 0) break;
+          hash.update(n === buf.length ? buf : buf.subarray(0, n));
+          size += n;
+        }
+        batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+      }
+    } catch (err) {
+      batch.push([chunk, i, { error: err.message, code: err.code }]);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    if (batch.length >= 256 || Date.now() - last >= 5) flush();
+  }
+  flush();
 });
-flush();
 `;
 
-/** Thrown (to the awaiting side) when {@link HashRun.stop} ended the hashing early. */
+/** Thrown (to the awaiting side) when {@link HashThread.stop} ended the hashing early. */
 export class HashingStopped extends Error {
   override name = 'HashingStopped';
 }
 
-/** A hashing run: `done` settles once every job has a result; `stop()` ends it early (the deploy is over). */
-export interface HashRun {
-  done: Promise<void>;
-  stop(): void;
-}
-
 /**
- * Hashes `jobs` in order on a worker thread; `onResult(index, result)` is called as results arrive (in
- * batches). `done` rejects if the worker itself fails, or with HashingStopped after `stop()`.
+ * A worker thread for hashing, started ahead of its work so that it boots while the folder is walked, and
+ * fed chunks of jobs as the walk finds files. Never throws: a thread that cannot be had
+ * (FTPSHIP_HASH_THREAD=0, resource limits) makes {@link done} reject, and the caller hashes on the main
+ * thread.
  */
-export function hashOnWorker(
-  jobs: HashJob[],
-  onResult: (index: number, result: HashResult) => void,
-): HashRun {
-  if (jobs.length === 0) return { done: Promise.resolve(), stop: () => {} };
-  let worker: Worker;
-  try {
-    // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
-    if (process.env.FTPSHIP_HASH_THREAD === '0') throw new Error('hashing thread turned off');
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jobs } });
-  } catch (err) {
-    // No thread to be had (resource limits): the caller hashes on the main thread instead.
-    const failed = Promise.reject(err as Error);
-    failed.catch(() => {});
-    return { done: failed, stop: () => {} };
+export class HashThread {
+  private readonly worker?: Worker;
+  private readonly claims: Int32Array[] = [];
+  private ended = false;
+  private stopped = false;
+  /**
+   * Resolves once the worker has reported every job it took after {@link finish} (the others were claimed
+   * by the main thread); rejects if the worker itself fails (no thread, a crash), or with HashingStopped
+   * after {@link stop}.
+   */
+  readonly done: Promise<void>;
+
+  /** `onResult(chunk, index, result)` is called as results arrive (in batches). */
+  constructor(onResult: (chunk: number, index: number, result: HashResult) => void) {
+    let worker: Worker | undefined;
+    let failure: Error | undefined;
+    try {
+      // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
+      if (process.env.FTPSHIP_HASH_THREAD === '0') throw new Error('hashing thread turned off');
+      worker = new Worker(WORKER_SOURCE, { eval: true });
+    } catch (err) {
+      failure = err as Error;
+    }
+    this.worker = worker;
+    if (!worker) {
+      this.done = Promise.reject(failure as Error);
+      this.done.catch(() => {});
+      return;
+    }
+    this.done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (batch: Array<[number, number, HashResult]> | 'end') => {
+        if (this.stopped) return;
+        if (batch === 'end') {
+          this.ended = true;
+          resolve();
+          return;
+        }
+        for (const [chunk, i, result] of batch) onResult(chunk, i, result);
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (this.stopped) reject(new HashingStopped('hashing stopped: the deploy is over'));
+        else if (!this.ended) reject(new Error(`the hashing thread stopped (exit ${code})`));
+      });
+    }).finally(async () => worker.terminate());
+    this.done.catch(() => {});
   }
-  let received = 0;
-  let stopped = false;
-  const done = new Promise<void>((resolve, reject) => {
-    worker.on('message', (batch: Array<[number, HashResult]>) => {
-      if (stopped) return;
-      for (const [i, result] of batch) onResult(i, result);
-      received += batch.length;
-      if (received === jobs.length) resolve();
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (stopped) reject(new HashingStopped('hashing stopped: the deploy is over'));
-      else if (received < jobs.length) reject(new Error(`the hashing thread stopped (exit ${code})`));
-    });
-  }).finally(async () => worker.terminate());
-  return {
-    done,
-    stop: () => {
-      if (received === jobs.length || stopped) return;
-      stopped = true;
-      void worker.terminate();
-    },
-  };
+
+  /** Queues a chunk of jobs; returns its number (chunks count from 0 in the order they are added). */
+  add(jobs: HashJob[]): number {
+    const claims = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
+    this.claims.push(claims);
+    this.worker?.postMessage({ chunk: this.claims.length - 1, jobs, claims });
+    return this.claims.length - 1;
+  }
+
+  /** No more jobs: `done` settles once the worker has reported all it took. */
+  finish(): void {
+    this.worker?.postMessage('last');
+  }
+
+  /**
+   * Claims job `index` of `chunk` for the calling (main) thread; false when the worker has it already, in
+   * which case it has every job before it too. Claim from the back: the worker goes from the front.
+   */
+  claim(chunk: number, index: number): boolean {
+    return Atomics.compareExchange(this.claims[chunk], index, 0, 2) === 0;
+  }
+
+  /** Ends the thread now (the deploy is over, or the walk failed). */
+  stop(): void {
+    if (this.ended || this.stopped || !this.worker) return;
+    this.stopped = true;
+    void this.worker.terminate();
+  }
 }

@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { byDepthThenName } from './paths.js';
-import { HashingStopped, hashOnWorker, type HashResult } from './hash-worker.js';
+import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
 export interface LocalFile {
@@ -36,10 +35,32 @@ export interface LocalTree {
   skipped: Array<{ path: string; reason: string }>;
   /** Settles once every file is hashed; rejects with the first file that cannot be read. */
   hashed: Promise<void>;
+  /**
+   * `hashed`, for a caller with nothing else to do meanwhile: the main thread hashes too, taking files
+   * from the end of the list while the worker goes on from the front, until {@link pauseHashing}.
+   */
+  finishHashing: () => Promise<void>;
+  /** The main thread has other work now (uploads): it stops hashing after the file in hand. */
+  pauseHashing: () => void;
   /** Ends the hashing early (the deploy failed or is over): its thread would otherwise keep Node running. */
   stopHashing?: () => void;
   /** Where the files were hashed, once known: on a worker thread, or on the main thread (no thread to be had). */
   hashedOn?: 'worker thread' | 'main thread';
+  /** Files the main thread hashed beside the worker ({@link finishHashing}). */
+  hashedByMain?: number;
+}
+
+/** A tree whose files are all hashed already (or that has none). */
+function emptyTree(): LocalTree {
+  const hashed = Promise.resolve();
+  return {
+    files: new Map(),
+    dirs: new Set(),
+    skipped: [],
+    hashed,
+    finishHashing: async () => hashed,
+    pauseHashing: () => {},
+  };
 }
 
 /** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
@@ -57,13 +78,17 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
 
 /**
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
- * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed.
+ * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed. The walk lets
+ * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
+ * to the hashing thread as it goes.
  */
 export async function scanLocalDir(localDir: string, exclude: (rel: string) => boolean): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
-  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
-  const pending: Array<{ rel: string; abs: string; size: number; stamp: string }> = [];
-  const walk = (absDir: string, relDir: string): void => {
+  const tree = emptyTree();
+  const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
+  let found: LocalFile[] = [];
+  let walkSlice = performance.now();
+  const walk = async (absDir: string, relDir: string): Promise<void> => {
     for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
       const name = entry.name.normalize('NFC');
       const rel = relDir ? `${relDir}/${name}` : name;
@@ -96,7 +121,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       }
       if (stat.isDirectory()) {
         tree.dirs.add(rel);
-        walk(abs, rel);
+        await walk(abs, rel);
       } else if (stat.isFile()) {
         // Hashing goes on in the background (after uploads started, on a first deploy): a file that cannot
         // be read must stop the deploy here, before any change.
@@ -105,44 +130,127 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
         } catch (err) {
           throw unreadableFile(abs, err);
         }
-        pending.push({ rel, abs, size: stat.size, stamp: stampOf(stat) });
+        const file: LocalFile = { path: rel, size: stat.size, sha256: '', abs, stamp: stampOf(stat) };
+        tree.files.set(rel, file);
+        found.push(file);
       } else {
         tree.skipped.push({ path: rel, reason: 'not a regular file' });
       }
+      if (performance.now() - walkSlice > SLICE_MS) {
+        hashing.add(found);
+        found = [];
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        walkSlice = performance.now();
+      }
     }
   };
-  walk(root, '');
-  for (const f of pending)
-    tree.files.set(f.rel, { path: f.rel, size: f.size, sha256: '', abs: f.abs, stamp: f.stamp });
-  const stop = { current: (): void => {} };
-  tree.hashed = hashInBackground([...tree.files.values()], stop, tree);
-  tree.stopHashing = () => stop.current();
-  tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
+  try {
+    await walk(root, '');
+  } catch (err) {
+    hashing.abort();
+    throw err;
+  }
+  hashing.add(found);
+  hashing.close();
   return tree;
 }
 
 /**
- * Hashes `files` on a worker thread, in upload order (shallow first, then by name), each file's `hashed`
- * settling as its result arrives; the main thread stays free for the connections. If the thread cannot
- * run, the main thread hashes what is left. A file that cannot be read, or changed since it was listed,
- * rejects its own promise and the returned one.
+ * Hashes a tree's files in the background: on a worker thread, in chunks as they are found, each file's
+ * `hashed` settling as its result arrives; the main thread stays free for the connections until a caller
+ * with nothing else to do asks it to help (`tree.finishHashing`: it takes files from the end while the
+ * worker goes on from the front). If the thread cannot run, the main thread hashes everything. A file that
+ * cannot be read, or changed since it was listed, rejects its own promise and the tree's.
  */
-async function hashInBackground(
-  files: LocalFile[],
-  stop: { current: () => void },
-  tree: LocalTree,
-): Promise<void> {
-  const order = [...files].sort((a, b) => byDepthThenName(a.path, b.path));
-  const done = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
-  for (const f of order) {
-    f.hashed = new Promise<void>((resolve, reject) => done.set(f, { resolve, reject }));
-    f.hashed.catch(() => {}); // awaited by whoever needs it; never an unhandled rejection
+class BackgroundHashing {
+  private readonly chunks: LocalFile[][] = [];
+  private readonly waiting = new Map<LocalFile, { resolve: () => void; reject: (err: unknown) => void }>();
+  private readonly thread = new HashThread((chunk, i, result) => this.settle(this.chunks[chunk][i], result));
+  private failed: unknown;
+  private stopped = false;
+  /** The main thread's hashing loop, while it runs (or its last run). */
+  private helping?: Promise<void>;
+  private helpWanted = false;
+
+  constructor(private readonly tree: LocalTree) {}
+
+  /** Hands a stretch of files to the thread. */
+  add(files: LocalFile[]): void {
+    if (files.length === 0) return;
+    for (const f of files) {
+      f.hashed = new Promise<void>((resolve, reject) => this.waiting.set(f, { resolve, reject }));
+      f.hashed.catch(() => {}); // awaited by whoever needs it; never an unhandled rejection
+    }
+    this.chunks.push(files);
+    this.thread.add(files.map((f) => ({ abs: f.abs as string, stamp: f.stamp ?? '' })));
   }
-  let failed: unknown;
-  const settle = (f: LocalFile, result: HashResult | Error): void => {
-    const d = done.get(f);
+
+  /** Every file was added: sets the tree's `hashed`, `finishHashing` and `stopHashing`. */
+  close(): void {
+    this.thread.finish();
+    const all = this.all();
+    all.catch(() => {}); // awaited by deploy(); a failure is reported there
+    this.tree.hashed = all;
+    let running = false;
+    this.tree.finishHashing = async () => {
+      this.helpWanted = true;
+      if (!running) {
+        running = true;
+        this.helping = this.help().finally(() => (running = false));
+      }
+      return all;
+    };
+    this.tree.pauseHashing = () => (this.helpWanted = false);
+    this.tree.stopHashing = () => this.stop();
+  }
+
+  /** The walk failed: no hashing at all. */
+  abort(): void {
+    this.stop();
+  }
+
+  private async all(): Promise<void> {
+    try {
+      this.tree.hashedOn = 'worker thread';
+      await this.thread.done;
+    } catch (err) {
+      if (err instanceof HashingStopped) throw err;
+      this.tree.hashedOn = 'main thread';
+      for (const chunk of this.chunks)
+        for (const f of chunk) if (this.waiting.has(f) && !this.stopped) await this.hashHere(f);
+    }
+    await this.helping;
+    if (this.stopped) throw new HashingStopped('hashing stopped');
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /**
+   * The main thread's share: from the end of the list until it meets a file the worker took (or is told to
+   * pause). What it claimed is a tail of the list, and the worker stops where that tail begins.
+   */
+  private async help(): Promise<void> {
+    for (let c = this.chunks.length - 1; c >= 0; c--) {
+      for (let i = this.chunks[c].length - 1; i >= 0; i--) {
+        const f = this.chunks[c][i];
+        if (!this.waiting.has(f)) continue; // hashed here in an earlier run of this loop
+        if (this.stopped || !this.helpWanted || !this.thread.claim(c, i)) return;
+        await this.hashHere(f);
+        this.tree.hashedByMain = (this.tree.hashedByMain ?? 0) + 1;
+      }
+    }
+  }
+
+  private async hashHere(f: LocalFile): Promise<void> {
+    await hashFile(f.abs as string, f.stamp).then(
+      (h) => this.settle(f, h),
+      (err: unknown) => this.settle(f, err as Error),
+    );
+  }
+
+  private settle(f: LocalFile, result: HashResult | Error): void {
+    const d = this.waiting.get(f);
     if (!d) return;
-    done.delete(f);
+    this.waiting.delete(f);
     if (result instanceof Error || 'error' in result) {
       const err =
         result instanceof Error
@@ -150,37 +258,20 @@ async function hashInBackground(
           : result.code === 'ECHANGED'
             ? changedFile(f.abs as string)
             : unreadableFile(f.abs as string, new Error(result.error));
-      failed ??= err;
+      this.failed ??= err;
       d.reject(err);
     } else {
       f.sha256 = result.sha256;
       f.size = result.size; // the content hashed, even if the file changed since it was listed
       d.resolve();
     }
-  };
-  const run = hashOnWorker(
-    order.map((f) => ({ abs: f.abs as string, stamp: f.stamp ?? '' })),
-    (i, result) => settle(order[i], result),
-  );
-  stop.current = () => {
-    run.stop();
-    for (const f of order.filter((x) => done.has(x))) settle(f, new HashingStopped('hashing stopped'));
-  };
-  try {
-    tree.hashedOn = 'worker thread';
-    await run.done;
-  } catch (err) {
-    if (err instanceof HashingStopped) throw err;
-    tree.hashedOn = 'main thread';
-    for (const f of order) {
-      if (!done.has(f)) continue; // hashed already, or stopped
-      await hashFile(f.abs as string, f.stamp).then(
-        (h) => settle(f, h),
-        (err: unknown) => settle(f, err as Error),
-      );
-    }
   }
-  if (failed !== undefined) throw failed;
+
+  private stop(): void {
+    this.stopped = true;
+    this.thread.stop();
+    for (const f of [...this.waiting.keys()]) this.settle(f, new HashingStopped('hashing stopped'));
+  }
 }
 
 /**
@@ -188,7 +279,7 @@ async function hashInBackground(
  * `files`), hashed in the background like a scanned folder's.
  */
 export function treeFromFiles(files: SourceFile[]): LocalTree {
-  const tree: LocalTree = { files: new Map(), dirs: new Set(), skipped: [], hashed: Promise.resolve() };
+  const tree = emptyTree();
   const onDisk: LocalFile[] = [];
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
@@ -213,10 +304,9 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
     for (let i = 1; i < parts.length; i++) tree.dirs.add(parts.slice(0, i).join('/'));
   }
   if (onDisk.length > 0) {
-    const stop = { current: (): void => {} };
-    tree.hashed = hashInBackground(onDisk, stop, tree);
-    tree.stopHashing = () => stop.current();
-    tree.hashed.catch(() => {}); // awaited by deploy(); a failure is reported there
+    const hashing = new BackgroundHashing(tree);
+    hashing.add(onDisk);
+    hashing.close();
   }
   return tree;
 }
