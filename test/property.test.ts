@@ -13,7 +13,13 @@ import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
 import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
-import { isSafeRelPath, normalizeRemoteDir, remoteJoin } from '../src/engine/paths.js';
+import {
+  byDepthThenName,
+  depthOf,
+  isSafeRelPath,
+  normalizeRemoteDir,
+  remoteJoin,
+} from '../src/engine/paths.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -372,6 +378,18 @@ describe('path normalisation', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('depthOf counts segments, and byDepthThenName puts every parent before its children', () => {
+    fc.assert(
+      fc.property(fc.array(relPath, { maxLength: 12 }), (paths) => {
+        for (const p of paths) expect(depthOf(p)).toBe(p === '' ? 0 : p.split('/').length);
+        const sorted = [...paths].sort(byDepthThenName);
+        for (let i = 1; i < sorted.length; i++)
+          expect(depthOf(sorted[i - 1])).toBeLessThanOrEqual(depthOf(sorted[i]));
+      }),
+      RUNS,
     );
   });
 

@@ -35532,9 +35532,14 @@ function ancestorsOf(rel) {
         out.push(parts.slice(0, i).join('/'));
     return out;
 }
-/** Number of segments ('a' → 1, 'a/b' → 2). */
+/** Number of segments ('a' → 1, 'a/b' → 2). Counts slashes: it runs in sort comparators, so no split. */
 function depthOf(rel) {
-    return rel === '' ? 0 : rel.split('/').length;
+    if (rel === '')
+        return 0;
+    let depth = 1;
+    for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1))
+        depth++;
+    return depth;
 }
 /** Shallow paths first, then by name: parents before children, and the order the plan uploads in. */
 function byDepthThenName(a, b) {

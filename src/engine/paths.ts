@@ -21,9 +21,12 @@ export function ancestorsOf(rel: string): string[] {
   return out;
 }
 
-/** Number of segments ('a' → 1, 'a/b' → 2). */
+/** Number of segments ('a' → 1, 'a/b' → 2). Counts slashes: it runs in sort comparators, so no split. */
 export function depthOf(rel: string): number {
-  return rel === '' ? 0 : rel.split('/').length;
+  if (rel === '') return 0;
+  let depth = 1;
+  for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) depth++;
+  return depth;
 }
 
 /** Shallow paths first, then by name: parents before children, and the order the plan uploads in. */
