@@ -65,6 +65,17 @@ describe('the main thread helping with the hashes', () => {
       expect(tree.files.get(rel)?.sha256).toBe(sha256(content));
   });
 
+  test('a large file is left to the worker: a pause never waits for a long hash on the main thread', async () => {
+    const root = tmpDir();
+    const big = path.join(root, 'big.bin');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, 6 * 1024 * 1024); // sparse: over the main thread's 4 MiB limit
+    const tree = await scanLocalDir(root, none);
+    await tree.finishHashing(); // the worker is still booting, yet the main thread does not take it
+    expect(tree.hashedByMain ?? 0).toBe(0);
+    expect(tree.files.get('big.bin')?.sha256).toBe(sha256(Buffer.alloc(6 * 1024 * 1024)));
+  });
+
   test('HashThread: a job the main thread claimed first is never hashed by the worker, nor anything after it in its chunk', async () => {
     const root = tmpDir();
     writeTree(root, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' });

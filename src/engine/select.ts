@@ -155,6 +155,9 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   return tree;
 }
 
+/** The largest file the main thread hashes beside the worker: a few milliseconds of SHA-256. */
+const MAIN_THREAD_MAX = 4 * 1024 * 1024;
+
 /**
  * Hashes a tree's files in the background: on a worker thread, in chunks as they are found, each file's
  * `hashed` settling as its result arrives; the main thread stays free for the connections until a caller
@@ -225,15 +228,18 @@ class BackgroundHashing {
   }
 
   /**
-   * The main thread's share: from the end of the list until it meets a file the worker took (or is told to
-   * pause). What it claimed is a tail of the list, and the worker stops where that tail begins.
+   * The main thread's share: from the end of the list until it meets a file the worker took, or one
+   * larger than {@link MAIN_THREAD_MAX} (a pause must not wait for a long hash: a first deploy needs this
+   * thread for its uploads), or is told to pause. What it claimed is a tail of the list, and the worker
+   * stops where that tail begins.
    */
   private async help(): Promise<void> {
     for (let c = this.chunks.length - 1; c >= 0; c--) {
       for (let i = this.chunks[c].length - 1; i >= 0; i--) {
         const f = this.chunks[c][i];
         if (!this.waiting.has(f)) continue; // hashed here in an earlier run of this loop
-        if (this.stopped || !this.helpWanted || !this.thread.claim(c, i)) return;
+        if (this.stopped || !this.helpWanted || f.size > MAIN_THREAD_MAX) return;
+        if (!this.thread.claim(c, i)) return;
         await this.hashHere(f);
         this.tree.hashedByMain = (this.tree.hashedByMain ?? 0) + 1;
       }
