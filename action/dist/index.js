@@ -34787,11 +34787,18 @@ async function writeSource(socket, source, tick) {
 function isFileSource(source) {
     return !Buffer.isBuffer(source) && !(source instanceof external_node_stream_.Readable) && typeof source.path === 'string';
 }
-const FILE_CHUNK = 1024 * 1024;
-const FILE_BUFFERS = 2;
+/**
+ * 64 KiB writes, eight in flight. With 1 MiB writes (two in flight) a large upload over loopback fell into a
+ * slow mode about one run in three whenever another thread was busy (the hashing): the server, short of
+ * CPU, shrank its receive window, and the big writes then went out in small pieces that cost the server
+ * several times the kernel time (1 GiB: 0.6 s became 1.5-2.2 s). Writes of at most 64 KiB, one loopback
+ * segment each, never did, at the same speed otherwise (see BENCHMARKS.md).
+ */
+const FILE_CHUNK = 64 * 1024;
+const FILE_BUFFERS = 8;
 /** Chunk buffers given back by finished uploads: reused, so memory once touched is touched again. */
 const spare = [];
-const SPARE_MAX = 32;
+const SPARE_MAX = 64;
 /**
  * Sends a file through a ring of reused buffers: a buffer is read into again only once the socket has
  * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
