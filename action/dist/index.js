@@ -34772,7 +34772,7 @@ async function moveData(socket, idleMs, options) {
 async function writeSource(socket, source, tick) {
     if (isFileSource(source))
         return transfer_writeFile(socket, source, tick);
-    const chunks = Buffer.isBuffer(source) ? [source] : source;
+    const chunks = Buffer.isBuffer(source) ? slices(source) : source;
     for await (const chunk of chunks) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         if (buf.length === 0)
@@ -34783,6 +34783,11 @@ async function writeSource(socket, source, tick) {
     }
     // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
     socket.end();
+}
+/** A buffer in FILE_CHUNK pieces (see there: large writes can slow a loopback upload down badly). */
+function* slices(buf) {
+    for (let at = 0; at < buf.length; at += FILE_CHUNK)
+        yield buf.subarray(at, at + FILE_CHUNK);
 }
 function isFileSource(source) {
     return !Buffer.isBuffer(source) && !(source instanceof external_node_stream_.Readable) && typeof source.path === 'string';

@@ -399,7 +399,7 @@ async function writeSource(
   tick: (n: number) => void,
 ): Promise<void> {
   if (isFileSource(source)) return writeFile(socket, source, tick);
-  const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? [source] : source;
+  const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? slices(source) : source;
   for await (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (buf.length === 0) continue;
@@ -408,6 +408,11 @@ async function writeSource(
   }
   // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
   socket.end();
+}
+
+/** A buffer in FILE_CHUNK pieces (see there: large writes can slow a loopback upload down badly). */
+function* slices(buf: Buffer): Iterable<Buffer> {
+  for (let at = 0; at < buf.length; at += FILE_CHUNK) yield buf.subarray(at, at + FILE_CHUNK);
 }
 
 function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
