@@ -404,6 +404,22 @@ describe('item 4: state', () => {
   });
 });
 
+describe('item 4: looking for the state on a first deploy', () => {
+  it('one RETR, both state files asked with SIZE in one go, one listing of their folder; then the deploy', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const dir = `/${uniqueName()}`;
+    fs.mkdirSync(remote(dir));
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    const beforeLock = rec.log.slice(0, rec.log.indexOf(`> MKD ${dir}/${STATE}.lock`));
+    expect(sent(beforeLock, 'RETR')).toEqual([`${dir}/${STATE}`]);
+    expect(sent(beforeLock, 'SIZE')).toEqual([`${dir}/${STATE}`, `${dir}/.ftp-deploy-sync-state.json`]);
+    expect(beforeLock.filter((l) => /^> (MLSD|LIST|NLST)\b/.test(l))).toHaveLength(1);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+});
+
 describe('item 5: dry-run', () => {
   it('has zero side effects and plans, path for path, what the deploy then does', async () => {
     const local = tmpDir();

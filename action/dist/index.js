@@ -36262,30 +36262,51 @@ async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
     return Buffer.concat(chunks);
 }
 /**
- * Like {@link readRemoteFile}, but tells "missing" from "there but refused": a 5xx to RETR (which says
- * neither) is followed by SIZE and, failing that, a listing of the parent; when the file is there,
- * `unreadable` builds the error thrown. Undefined only when the file is absent.
+ * Like {@link readRemoteFile}, but tells "missing" from "there but refused" (see {@link filesExist}); when
+ * the file is there, `unreadable` builds the error thrown. Undefined only when the file is absent.
  */
 async function readRemoteFileIfPresent(client, abs, unreadable, max) {
     let refusal;
     const data = await readRemoteFile(client, abs, max, (err) => (refusal = err));
     if (data || !refusal)
         return data;
-    const reason = `${refusal.code} ${refusal.serverMessage.split('\n')[0]}`;
-    if ((await remoteSize(client, abs)) >= 0)
-        throw unreadable(reason);
-    const slash = abs.lastIndexOf('/');
-    const parent = slash <= 0 ? '/' : abs.slice(0, slash);
-    const name = abs.slice(slash + 1);
-    try {
-        if ((await client.list(parent)).some((e) => e.name === name))
-            throw unreadable(reason);
-    }
-    catch (err) {
-        if (!(err instanceof FtpReplyError))
-            throw err; // the parent cannot be listed (absent): the file is too
-    }
+    if ((await filesExist(client, [abs]))[0])
+        throw unreadable(refusalReason(refusal));
     return undefined;
+}
+/** A refusal in a few words for an error message: code and first line. */
+function refusalReason(err) {
+    return `${err.code} ${err.serverMessage.split('\n')[0]}`;
+}
+/**
+ * Which of `paths` exist, for files a RETR refused (a 5xx to RETR says neither "missing" nor "refused"):
+ * SIZE of each, pipelined in one write; for those SIZE did not find, one listing per parent folder (a
+ * folder that cannot be listed is taken as absent, and its files with it).
+ */
+async function filesExist(client, paths) {
+    const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
+    const found = sizes.map((reply) => reply.code === 213);
+    const listings = new Map();
+    const listed = async (parent) => {
+        try {
+            return new Set((await client.list(parent)).map((e) => e.name));
+        }
+        catch (err) {
+            if (!(err instanceof FtpReplyError))
+                throw err;
+            return undefined; // the parent cannot be listed (absent): its files are too
+        }
+    };
+    for (const [i, p] of paths.entries()) {
+        if (found[i])
+            continue;
+        const slash = p.lastIndexOf('/');
+        const parent = slash <= 0 ? '/' : p.slice(0, slash);
+        if (!listings.has(parent))
+            listings.set(parent, listed(parent));
+        found[i] = (await listings.get(parent))?.has(p.slice(slash + 1)) ?? false;
+    }
+    return found;
 }
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
 async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
@@ -37015,19 +37036,25 @@ class StateStore {
             this.origin = 'reset';
             return this.state;
         }
-        const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+        const { path, fdaPath } = this.opts;
+        let refusal;
+        const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, undefined, (err) => (refusal = err)));
         this.loadedText = text?.toString('utf8');
         if (text) {
-            this.opts.quirks.knownDirs?.add(parentOf(this.opts.path) || '/'); // it holds the state: it exists
-            this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
+            this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
+            this.state = parseState(text.toString('utf8'), path, this.opts.settings);
             this.origin = 'ftpship';
             return this.state;
         }
-        if (this.opts.fdaPath) {
-            const fdaPath = this.opts.fdaPath;
+        // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
+        // state file too (SIZE of both in one write, then one listing of their folder if needed).
+        const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, fdaPath ? [path, fdaPath] : [path]));
+        if (ours)
+            throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+        if (fdaPath && theirs) {
             const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
             if (fda) {
-                this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
+                this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
                 this.origin = 'ftp-deploy-action';
             }
         }

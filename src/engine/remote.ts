@@ -215,9 +215,8 @@ export async function readRemoteFile(
 }
 
 /**
- * Like {@link readRemoteFile}, but tells "missing" from "there but refused": a 5xx to RETR (which says
- * neither) is followed by SIZE and, failing that, a listing of the parent; when the file is there,
- * `unreadable` builds the error thrown. Undefined only when the file is absent.
+ * Like {@link readRemoteFile}, but tells "missing" from "there but refused" (see {@link filesExist}); when
+ * the file is there, `unreadable` builds the error thrown. Undefined only when the file is absent.
  */
 export async function readRemoteFileIfPresent(
   client: FtpClient,
@@ -228,17 +227,40 @@ export async function readRemoteFileIfPresent(
   let refusal: FtpReplyError | undefined;
   const data = await readRemoteFile(client, abs, max, (err) => (refusal = err));
   if (data || !refusal) return data;
-  const reason = `${refusal.code} ${refusal.serverMessage.split('\n')[0]}`;
-  if ((await remoteSize(client, abs)) >= 0) throw unreadable(reason);
-  const slash = abs.lastIndexOf('/');
-  const parent = slash <= 0 ? '/' : abs.slice(0, slash);
-  const name = abs.slice(slash + 1);
-  try {
-    if ((await client.list(parent)).some((e) => e.name === name)) throw unreadable(reason);
-  } catch (err) {
-    if (!(err instanceof FtpReplyError)) throw err; // the parent cannot be listed (absent): the file is too
-  }
+  if ((await filesExist(client, [abs]))[0]) throw unreadable(refusalReason(refusal));
   return undefined;
+}
+
+/** A refusal in a few words for an error message: code and first line. */
+export function refusalReason(err: FtpReplyError): string {
+  return `${err.code} ${err.serverMessage.split('\n')[0]}`;
+}
+
+/**
+ * Which of `paths` exist, for files a RETR refused (a 5xx to RETR says neither "missing" nor "refused"):
+ * SIZE of each, pipelined in one write; for those SIZE did not find, one listing per parent folder (a
+ * folder that cannot be listed is taken as absent, and its files with it).
+ */
+export async function filesExist(client: FtpClient, paths: string[]): Promise<boolean[]> {
+  const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
+  const found = sizes.map((reply) => reply.code === 213);
+  const listings = new Map<string, Promise<Set<string> | undefined>>();
+  const listed = async (parent: string): Promise<Set<string> | undefined> => {
+    try {
+      return new Set((await client.list(parent)).map((e) => e.name));
+    } catch (err) {
+      if (!(err instanceof FtpReplyError)) throw err;
+      return undefined; // the parent cannot be listed (absent): its files are too
+    }
+  };
+  for (const [i, p] of paths.entries()) {
+    if (found[i]) continue;
+    const slash = p.lastIndexOf('/');
+    const parent = slash <= 0 ? '/' : p.slice(0, slash);
+    if (!listings.has(parent)) listings.set(parent, listed(parent));
+    found[i] = (await listings.get(parent))?.has(p.slice(slash + 1)) ?? false;
+  }
+  return found;
 }
 
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */

@@ -7,7 +7,9 @@ import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import {
   readRemoteFile,
+  filesExist,
   readRemoteFileIfPresent,
+  refusalReason,
   remoteSize,
   writeRemoteFileAtomic,
   makeDirs,
@@ -18,6 +20,7 @@ import type { LocalFile, LocalTree } from './select.js';
 import { DeployError } from './errors.js';
 import { emptyState, parseState, serializeState, type DeployState, type PendingTemp } from './state.js';
 import { parentOf, remoteJoin } from './paths.js';
+import type { FtpReplyError } from '../ftp/index.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -58,23 +61,30 @@ export class StateStore {
       this.origin = 'reset';
       return this.state;
     }
-    const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
-      readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
+    const { path, fdaPath } = this.opts;
+    let refusal: FtpReplyError | undefined;
+    const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
+      readRemoteFile(c, path, undefined, (err) => (refusal = err)),
     );
     this.loadedText = text?.toString('utf8');
     if (text) {
-      this.opts.quirks.knownDirs?.add(parentOf(this.opts.path) || '/'); // it holds the state: it exists
-      this.state = parseState(text.toString('utf8'), this.opts.path, this.opts.settings);
+      this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
+      this.state = parseState(text.toString('utf8'), path, this.opts.settings);
       this.origin = 'ftpship';
       return this.state;
     }
-    if (this.opts.fdaPath) {
-      const fdaPath = this.opts.fdaPath;
+    // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
+    // state file too (SIZE of both in one write, then one listing of their folder if needed).
+    const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
+      filesExist(c, fdaPath ? [path, fdaPath] : [path]),
+    );
+    if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+    if (fdaPath && theirs) {
       const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
         readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)),
       );
       if (fda) {
-        this.state = parseState(fda.toString('utf8'), this.opts.fdaPath, this.opts.settings);
+        this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
         this.origin = 'ftp-deploy-action';
       }
     }
