@@ -31,8 +31,6 @@ const STATE = '.ftpship-state.json';
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
   deployOptions(srv, localDir, remoteDir, extra);
 
-/** A reporter that records the protocol log and warnings. */
-
 function remote(dir: string): string {
   return path.join(srv.root, dir);
 }

@@ -35776,7 +35776,6 @@ async function scanLocalDir(localDir, exclude) {
     const tree = emptyTree();
     const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
     let found = [];
-    let walkSlice = performance.now();
     const walk = async (absDir, relDir) => {
         for (const entry of external_node_fs_default().readdirSync(absDir, { withFileTypes: true })) {
             const name = entry.name.normalize('NFC');
@@ -35827,11 +35826,10 @@ async function scanLocalDir(localDir, exclude) {
             else {
                 tree.skipped.push({ path: rel, reason: 'not a regular file' });
             }
-            if (performance.now() - walkSlice > SLICE_MS) {
+            if (sliceDue()) {
                 hashing.add(found);
                 found = [];
-                await new Promise((resolve) => setImmediate(resolve));
-                walkSlice = performance.now();
+                await letOthersRun();
             }
         }
     };
@@ -36022,9 +36020,15 @@ function safeRealpath(p) {
 }
 /** The one buffer every file is read through while hashing (reused: no fresh memory per file). */
 const scratch = Buffer.allocUnsafeSlow(1024 * 1024);
-/** Time the hashing may hold the event loop before letting the connections' work run. */
+/** Time the walk or the hashing may hold the event loop before letting the connections' work run. */
 const SLICE_MS = 4;
 let sliceStart = performance.now();
+const sliceDue = () => performance.now() - sliceStart > SLICE_MS;
+/** Lets the event loop run the work waiting (replies, connects), then starts a new slice. */
+async function letOthersRun() {
+    await new Promise((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+}
 /**
  * SHA-256 of a file, read synchronously through one reused buffer (a thread-pool round trip per
  * open/read/close cost more than the read itself), letting other work run every few milliseconds.
@@ -36044,10 +36048,8 @@ async function hashFile(abs, stamp) {
                 break;
             hash.update(n === scratch.length ? scratch : scratch.subarray(0, n));
             size += n;
-            if (performance.now() - sliceStart > SLICE_MS) {
-                await new Promise((resolve) => setImmediate(resolve));
-                sliceStart = performance.now();
-            }
+            if (sliceDue())
+                await letOthersRun();
         }
         return { sha256: hash.digest('hex'), size };
     }
@@ -36791,6 +36793,10 @@ function resumable(t, file) {
 function planChanges(local, state, opts) {
     const pending = state.pending ?? { temps: {}, uncertain: [] };
     const uncertain = new Set(pending.uncertain);
+    // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
+    const tempsFor = new Map();
+    for (const [name, t] of Object.entries(pending.temps))
+        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
     const stateDirs = new Set(state.dirs);
     const plan = {
         mkdirs: [],
@@ -36827,7 +36833,7 @@ function planChanges(local, state, opts) {
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
         const recorded = viaTemp
-            ? Object.keys(pending.temps).find((t) => resumable(pending.temps[t], file))
+            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
             : undefined;
         const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
         const mayExist = recorded !== undefined;

@@ -86,6 +86,10 @@ export function resumable(t: PendingTemp | undefined, file: LocalFile): boolean 
 export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
   const pending: Pending = state.pending ?? { temps: {}, uncertain: [] };
   const uncertain = new Set(pending.uncertain);
+  // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
+  const tempsFor = new Map<string, string[]>();
+  for (const [name, t] of Object.entries(pending.temps))
+    tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
   const stateDirs = new Set(state.dirs);
   const plan: Plan = {
     mkdirs: [],
@@ -122,7 +126,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).
     const recorded = viaTemp
-      ? Object.keys(pending.temps).find((t) => resumable(pending.temps[t], file))
+      ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
       : undefined;
     const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
     const mayExist = recorded !== undefined;

@@ -87,7 +87,6 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   const tree = emptyTree();
   const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
   let found: LocalFile[] = [];
-  let walkSlice = performance.now();
   const walk = async (absDir: string, relDir: string): Promise<void> => {
     for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
       const name = entry.name.normalize('NFC');
@@ -136,11 +135,10 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       } else {
         tree.skipped.push({ path: rel, reason: 'not a regular file' });
       }
-      if (performance.now() - walkSlice > SLICE_MS) {
+      if (sliceDue()) {
         hashing.add(found);
         found = [];
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        walkSlice = performance.now();
+        await letOthersRun();
       }
     }
   };
@@ -327,9 +325,16 @@ function safeRealpath(p: string): string | undefined {
 
 /** The one buffer every file is read through while hashing (reused: no fresh memory per file). */
 const scratch = Buffer.allocUnsafeSlow(1024 * 1024);
-/** Time the hashing may hold the event loop before letting the connections' work run. */
+/** Time the walk or the hashing may hold the event loop before letting the connections' work run. */
 const SLICE_MS = 4;
 let sliceStart = performance.now();
+const sliceDue = (): boolean => performance.now() - sliceStart > SLICE_MS;
+
+/** Lets the event loop run the work waiting (replies, connects), then starts a new slice. */
+async function letOthersRun(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  sliceStart = performance.now();
+}
 
 /**
  * SHA-256 of a file, read synchronously through one reused buffer (a thread-pool round trip per
@@ -348,10 +353,7 @@ export async function hashFile(abs: string, stamp?: string): Promise<{ sha256: s
       if (n === 0) break;
       hash.update(n === scratch.length ? scratch : scratch.subarray(0, n));
       size += n;
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
+      if (sliceDue()) await letOthersRun();
     }
     return { sha256: hash.digest('hex'), size };
   } catch (err) {
