@@ -34,6 +34,8 @@ export enum Input {
   Insecure = 'insecure',
   ResetState = 'reset-state',
   Ca = 'ca',
+  FileMode = 'file-mode',
+  DirMode = 'dir-mode',
 }
 
 /** Output names, set in `main.ts` from the engine's report. */

@@ -55,6 +55,8 @@ export function readInputs(): ActionInputs {
     statePath: readStatePath(),
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
+    fileMode: core.getInput(Input.FileMode) || undefined,
+    dirMode: core.getInput(Input.DirMode) || undefined,
   };
   warnUnsupported();
   const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');

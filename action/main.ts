@@ -31,7 +31,10 @@ function setOutputs(report: DeployReport, planPath: string): void {
   core.setOutput(Output.Deleted, c.delete);
   core.setOutput(Output.Unchanged, c.unchanged);
   core.setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
-  core.setOutput(Output.Changed, report.files.length > 0);
+  core.setOutput(
+    Output.Changed,
+    report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0,
+  );
   core.setOutput(Output.Plan, planPath);
 }
 

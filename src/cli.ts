@@ -32,6 +32,8 @@ interface DeployFlags {
   passwordStdin?: boolean;
   resetState?: boolean;
   verify?: boolean;
+  fileMode?: string;
+  dirMode?: string;
 }
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
@@ -53,6 +55,8 @@ function addDeployOptions(cmd: Command): Command {
       '--no-atomic',
       'write changed files in place (no temp + rename): faster, visitors may see torn files',
     )
+    .option('--file-mode <mode>', 'permissions for deployed files, in octal (e.g. 644): SITE CHMOD')
+    .option('--dir-mode <mode>', 'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD')
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
@@ -162,6 +166,8 @@ async function buildOptions(
     retries: num('--retries', f.retries),
     resetState: !!f.resetState,
     verify: !!f.verify,
+    fileMode: f.fileMode,
+    dirMode: f.dirMode,
   };
 }
 

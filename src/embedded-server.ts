@@ -26,6 +26,8 @@ export interface EmbeddedServerOptions {
   wrapUpload?: (fsPath: string, stream: fs.WriteStream) => import('node:stream').Writable;
   /** Test hook: refuse RNTO onto an existing file, as IIS and some other servers do. */
   refuseRenameOver?: boolean;
+  /** Test hook: SITE CHMOD of a path (as the client named it) this returns true for fails (ftp-srv answers 500). */
+  refuseChmod?: (path: string) => boolean;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
   tls?: { key: string | Buffer; cert: string | Buffer; implicit?: boolean };
 }
@@ -116,6 +118,16 @@ function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions):
         >;
       }
       return super.rename(from, to);
+    }
+
+    // eslint-disable-next-line @typescript-eslint/promise-function-async -- as rename
+    override chmod(path: string, mode: string): ReturnType<typeof mod.FileSystem.prototype.chmod> {
+      if (options.refuseChmod?.(path)) {
+        return Promise.reject(new Error('Operation not permitted')) as ReturnType<
+          typeof mod.FileSystem.prototype.chmod
+        >;
+      }
+      return super.chmod(path, mode);
     }
   };
 }

@@ -239,6 +239,20 @@ describe('the bundled Action against ftp-srv', () => {
     expect(none.outputs.deleted).toBe('0');
     expect(Object.keys(remote('keep')).sort()).toEqual(['a.html', 'b.html', 'uploads/u.png']);
   });
+
+  it('file-mode and dir-mode: set on the server; a later mode change alone counts as a change', async () => {
+    const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
+    const modeOf = (rel: string): string =>
+      (fs.statSync(path.join(srv.root, 'modes', rel)).mode & 0o777).toString(8);
+    expectSuccess(await runAction(ws, { ...connection('modes/'), 'file-mode': '600', 'dir-mode': '700' }));
+    expect([modeOf('index.html'), modeOf('css/site.css'), modeOf('css')]).toEqual(['600', '600', '700']);
+    const again = await runAction(ws, { ...connection('modes/'), 'file-mode': '640', 'dir-mode': '700' });
+    expectSuccess(again);
+    expect(again.outputs).toMatchObject({ uploaded: '0', replaced: '0', changed: 'true' });
+    expect([modeOf('index.html'), modeOf('css/site.css')]).toEqual(['640', '640']);
+    const same = await runAction(ws, { ...connection('modes/'), 'file-mode': '640', 'dir-mode': '700' });
+    expect(same.outputs.changed).toBe('false');
+  });
 });
 
 describe('the bundled Action maps its inputs onto the engine options', () => {
@@ -335,6 +349,11 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
       error: /both state-name .* and state-path .* are set/,
     },
     { title: 'bad boolean', inputs: { 'dry-run': 'maybe' }, error: /dry-run/ },
+    {
+      title: 'file-mode not octal',
+      inputs: { 'file-mode': 'rw-r--r--' },
+      error: /invalid file-mode "rw-r--r--"; give the mode as a string of octal digits, such as '644'/,
+    },
   ];
   it.each(cases)('$title', async ({ inputs, error }) => {
     const { ws } = workspace({ 'index.html': 'x' });

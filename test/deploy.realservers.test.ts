@@ -215,6 +215,72 @@ d.each(matrix())('%s', (_name, server) => {
     expect(sent(rec.log, 'STOR')).toEqual([]);
   });
 
+  it('modes (--file-mode, --dir-mode): set by SITE CHMOD on upload, on a replaced file before it goes live, everywhere when the mode changes; a file the user cannot chmod is a warning', async () => {
+    assertBuilt();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/b/page.html': 'page' });
+    const { dir, disk } = target(server);
+    const site = path.join(disk, 'site');
+    const modeOf = (rel: string): string => (fs.statSync(path.join(site, rel)).mode & 0o7777).toString(8);
+    const scheme = server.implicitTls ? 'ftps' : server.explicitTls ? 'ftpes' : 'ftp';
+    const cli = await spawnCli(
+      [
+        'deploy',
+        local,
+        `${scheme}://${server.user}@localhost:${server.port}/${dir}/site`,
+        '--ca',
+        env.ca,
+        '--file-mode',
+        '640',
+        '--dir-mode',
+        '0750',
+      ],
+      { cwd: tmpDir(), env: { FTPSHIP_PASSWORD: server.password } },
+    );
+    expect(cli.code).toBe(0);
+    expect(cli.stderr).not.toContain(server.password);
+    expect([modeOf('index.html'), modeOf('a/b/page.html'), modeOf('a'), modeOf('a/b')]).toEqual([
+      '640',
+      '640',
+      '750',
+      '750',
+    ]);
+
+    fs.writeFileSync(path.join(local, 'a/b/page.html'), 'page, edited');
+    const rec = recorder();
+    await deploy(opts(server, local, `${dir}/site`, { fileMode: '640', dirMode: '750' }), rec);
+    expect(sent(rec.log, 'SITE')).toEqual([
+      expect.stringMatching(/^CHMOD 640 .*\/a\/b\/\.ftpship-[0-9a-f]+\.tmp$/),
+    ]);
+    expect(fs.readFileSync(path.join(site, 'a/b/page.html'), 'utf8')).toBe('page, edited');
+    expect(modeOf('a/b/page.html')).toBe('640');
+
+    // A file the FTP user does not own cannot get a mode: the server refuses (550), the rest get it.
+    fs.chownSync(path.join(site, 'index.html'), 0, 0);
+    try {
+      const rec2 = recorder();
+      await deploy(opts(server, local, `${dir}/site`, { fileMode: '604', dirMode: '750' }), rec2);
+      expect(rec2.warnings.join('\n')).toMatch(
+        new RegExp(
+          `--file-mode 604: the server refused SITE CHMOD on 1 file\\(s\\), first ${dir}/site/index.html: 5\\d\\d`,
+        ),
+      );
+      expect(modeOf('a/b/page.html')).toBe('604');
+      expect(modeOf('index.html')).toBe('640');
+      expect(JSON.parse(fs.readFileSync(path.join(site, STATE), 'utf8')).modes).toBeUndefined();
+    } finally {
+      fs.chownSync(path.join(site, 'index.html'), server.uid, server.gid);
+    }
+    const rec3 = recorder();
+    await deploy(opts(server, local, `${dir}/site`, { fileMode: '604', dirMode: '750' }), rec3);
+    expect(rec3.warnings).toEqual([]);
+    expect(modeOf('index.html')).toBe('604');
+    expect(JSON.parse(fs.readFileSync(path.join(site, STATE), 'utf8')).modes).toEqual({
+      file: '604',
+      dir: '750',
+    });
+  });
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();

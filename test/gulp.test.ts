@@ -213,6 +213,16 @@ describe('gulp plugin: the engine semantics hold', () => {
     expect(noDelete.counts.delete).toBe(0);
     expect(fs.existsSync(path.join(srv.root, 'keep/b.txt'))).toBe(true);
   });
+
+  it('fileMode and dirMode set permissions on the server, files from memory included', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    const report = await gulpDeploy(local, '/modes', { fileMode: '600', dirMode: '700' });
+    expect(report.chmod).toEqual({ files: 2, dirs: 1 });
+    const modeOf = (rel: string): string =>
+      (fs.statSync(path.join(srv.root, 'modes', rel)).mode & 0o777).toString(8);
+    expect([modeOf('a.txt'), modeOf('sub/b.txt'), modeOf('sub')]).toEqual(['600', '600', '700']);
+  });
 });
 
 describe('gulp plugin: a well-behaved stream', () => {
@@ -282,6 +292,11 @@ describe('gulp plugin: errors', () => {
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
+    [
+      'a mode given as a number',
+      { fileMode: 0o644 },
+      /invalid file-mode 420; give the mode as a string of octal digits/,
+    ],
   ])('throws PluginError at creation for %s', (_what, bad, message) => {
     let err: unknown;
     try {

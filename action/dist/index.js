@@ -35104,6 +35104,15 @@ class FtpClient {
     async delete(path) {
         await this.run(`DELE ${path}`, 2);
     }
+    /**
+     * Sets a file's or folder's permissions (`SITE CHMOD 644 path`; `mode` in octal digits). Not in RFC 959:
+     * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
+     */
+    async chmod(path, mode) {
+        if (!/^[0-7]{3,4}$/.test(mode))
+            throw new TypeError(`invalid mode ${JSON.stringify(mode)}; give octal digits such as 644`);
+        await this.run(`SITE CHMOD ${mode} ${path}`, 2);
+    }
     /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
     async rename(from, to) {
         await this.exclusive(async () => {
@@ -36367,9 +36376,13 @@ class Run {
             await this.createDirsAndUpload();
             await stale;
             await this.begun;
+            // Files get their mode before the commit (a temp goes live with it), folders after it (a mode
+            // without write permission would stop the renames and deletes inside them).
+            let modesSet = await this.setModes('file', this.plan.chmods.files);
             await this.local.finishHashing(); // the commit records every file with its hash
             const keptDirs = await this.commitAndClean();
-            await store.finish(this.local, this.plan, keptDirs);
+            modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+            await store.finish(this.local, this.plan, keptDirs, modesSet ? this.plan.modes : undefined);
             return { bytesSent: this.bytesSent, keptDirs };
         }
         catch (err) {
@@ -36589,6 +36602,42 @@ class Run {
             }
         }
     }
+    /**
+     * `SITE CHMOD` on `paths`: one alone first (a server without the command says so once), then the rest in
+     * pipelined batches across the connections. A refusal is a warning, not a failure: the content is
+     * deployed; false tells the caller not to record the mode as set, so the next deploy tries again.
+     */
+    async setModes(kind, paths) {
+        const mode = kind === 'file' ? this.plan.modes.file : this.plan.modes.dir;
+        if (!mode || paths.length === 0)
+            return true;
+        const flag = kind === 'file' ? '--file-mode' : '--dir-mode';
+        const command = (p) => `SITE CHMOD ${mode} ${this.abs(p)}`;
+        const refused = [];
+        const check = (path, reply) => {
+            if (reply.code >= 300)
+                refused.push({ path, reply });
+        };
+        const [first, ...rest] = paths;
+        const reply = (await this.ctx.pool.run(`set mode of ${first}`, async (c) => c.pipeline([command(first)])))[0];
+        if ([500, 502, 504].includes(reply.code)) {
+            this.warn(`${flag} ${mode} not applied: the server does not support SITE CHMOD (${reply.code} ${reply.message}); ` +
+                `${kind}s keep the server's permissions. Ask the host, or drop ${flag}.`);
+            return false;
+        }
+        check(first, reply);
+        await this.inBatches(rest, `set ${kind} modes`, async (c, batch) => {
+            const replies = await c.pipeline(batch.map(command));
+            for (const [i, r] of replies.entries())
+                check(batch[i], r);
+        });
+        if (refused.length === 0)
+            return true;
+        const { path, reply: r } = refused[0];
+        this.warn(`${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
+            `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`);
+        return false;
+    }
     /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
     async removeTree(dir) {
         const inside = (p) => p === dir || p.startsWith(`${dir}/`);
@@ -36708,6 +36757,8 @@ function resolveOptions(o) {
     integer('timeout', timeoutMs, 100, 3_600_000);
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
+    const fileMode = mode('file-mode', o.fileMode);
+    const dirMode = mode('dir-mode', o.dirMode);
     const statePath = o.statePath ?? DEFAULT_STATE_NAME;
     if (statePath === '' || statePath.endsWith('/'))
         throw new ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
@@ -36724,6 +36775,8 @@ function resolveOptions(o) {
         delete: o.delete ?? true,
         statePath,
         atomic: o.atomic ?? true,
+        fileMode,
+        dirMode,
         timeoutMs,
         retries,
         retryDelayMs: o.retryDelayMs ?? 500,
@@ -36749,6 +36802,18 @@ function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
     }
+}
+/**
+ * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
+ * (`'0644'` → `'644'`). A number is refused: 644 and 0o644 are different modes, and either could be meant.
+ */
+function mode(name, value) {
+    if (value === undefined || value === '')
+        return undefined;
+    if (typeof value !== 'string' || !/^[0-7]{3,4}$/.test(value)) {
+        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
+    }
+    return parseInt(value, 8).toString(8).padStart(3, '0');
 }
 /** The target as a URL for reports: scheme, user, host, port, folder — never the password. */
 function targetUrl(o, root) {
@@ -36808,6 +36873,9 @@ function planChanges(local, state, opts) {
         staleTemps: [],
         entries: [],
         keptOrphans: { files: [], dirs: [] },
+        chmods: { files: [], dirs: [] },
+        modes: {},
+        modesChanged: false,
     };
     for (const dir of [...local.dirs].sort(byDepthThenName)) {
         if (stateDirs.has(dir))
@@ -36855,6 +36923,7 @@ function planChanges(local, state, opts) {
         else
             plan.rmdirs.push(d);
     }
+    planModes(plan, local, state, opts);
     const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
     plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
     plan.entries = [
@@ -36871,6 +36940,30 @@ function planChanges(local, state, opts) {
         ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir', size: 0 })),
     ];
     return plan;
+}
+/**
+ * What gets `SITE CHMOD`: every upload (on its temp, if it has one, so it goes live with its mode) and every
+ * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
+ */
+function planModes(plan, local, state, opts) {
+    if (opts.fileMode)
+        plan.modes.file = opts.fileMode;
+    if (opts.dirMode)
+        plan.modes.dir = opts.dirMode;
+    const had = state.modes ?? {};
+    plan.modesChanged = had.file !== plan.modes.file || had.dir !== plan.modes.dir;
+    if (opts.fileMode) {
+        plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
+        if (had.file !== opts.fileMode)
+            plan.chmods.files.push(...plan.unchanged);
+    }
+    if (opts.dirMode) {
+        plan.chmods.dirs = [...plan.mkdirs];
+        if (had.dir !== opts.dirMode) {
+            const made = new Set(plan.mkdirs);
+            plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
+        }
+    }
 }
 function deepestFirst(a, b) {
     return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
@@ -36897,6 +36990,9 @@ function buildReport(args) {
         files: plan.entries,
         skipped: args.skipped,
         kept: [...plan.keptOrphans.files, ...plan.keptOrphans.dirs],
+        ...(plan.modes.file || plan.modes.dir
+            ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
+            : {}),
         warnings: args.warnings,
         durationMs: Date.now() - args.startedAt,
     };
@@ -36917,6 +37013,7 @@ function formatSummary(report) {
     const verb = report.dryRun ? 'would' : 'did';
     return (`${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
         `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
+        (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
         (report.dryRun
             ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
             : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`));
@@ -36982,6 +37079,11 @@ function checkOwn(raw, where) {
         }
     }
     const state = raw;
+    const modes = state.modes;
+    if (modes !== undefined &&
+        (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !/^[0-7]{3,4}$/.test(m)))) {
+        throw corrupt(where, 'bad modes section');
+    }
     if (state.pending && (!isObject(state.pending.temps) || !Array.isArray(state.pending.uncertain))) {
         throw corrupt(where, 'bad pending section');
     }
@@ -37120,6 +37222,7 @@ class StateStore {
         }
         s.pending = { temps, uncertain: [] };
         s.settings = this.opts.settings;
+        delete s.modes; // set again by finish(), once this run has set them everywhere
         await this.save();
     }
     dirCreated(rel, replacedFile) {
@@ -37185,8 +37288,11 @@ class StateStore {
         this.dirs.delete(rel);
         this.touch();
     }
-    /** The final state: exactly the local tree, plus orphans left in place; no pending work. */
-    async finish(local, plan, keptDirs) {
+    /**
+     * The final state: exactly the local tree, plus orphans left in place; no pending work; `modes`, the
+     * permissions now set on every file and folder of the tree (omitted when some could not be set).
+     */
+    async finish(local, plan, keptDirs, modes) {
         const files = {};
         for (const f of local.files.values()) {
             if (this.state.files[f.path]?.sha256 === f.sha256)
@@ -37196,7 +37302,9 @@ class StateStore {
             if (this.state.files[p])
                 files[p] = this.state.files[p];
         this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
-        this.state = { ...this.state, files, pending: undefined };
+        this.state = { ...this.state, files, pending: undefined, modes };
+        if (!modes?.file && !modes?.dir)
+            delete this.state.modes;
         this.uncertain.clear();
         await this.save();
     }
@@ -37524,6 +37632,8 @@ async function deploy(options, reporter = {}) {
                 isKept: globMatcher(o.keep),
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
+                fileMode: o.fileMode,
+                dirMode: o.dirMode,
             });
             guard(p, o);
             return p;
@@ -37533,7 +37643,8 @@ async function deploy(options, reporter = {}) {
         const hasWork = plan.entries.length > 0 ||
             plan.staleTemps.length > 0 ||
             state.pending !== undefined ||
-            store.origin !== 'ftpship';
+            store.origin !== 'ftpship' ||
+            plan.modesChanged;
         if (!o.dryRun && hasWork) {
             pool.expand();
             const lockPath = `${statePath}.lock`;
@@ -37684,6 +37795,8 @@ var Input;
     Input["Insecure"] = "insecure";
     Input["ResetState"] = "reset-state";
     Input["Ca"] = "ca";
+    Input["FileMode"] = "file-mode";
+    Input["DirMode"] = "dir-mode";
 })(Input || (Input = {}));
 /** Output names, set in `main.ts` from the engine's report. */
 var Output;
@@ -41506,6 +41619,8 @@ function readInputs() {
         statePath: readStatePath(),
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
+        fileMode: getInput(Input.FileMode) || undefined,
+        dirMode: getInput(Input.DirMode) || undefined,
     };
     warnUnsupported();
     const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
@@ -41736,7 +41851,7 @@ function setOutputs(report, planPath) {
     setOutput(Output.Deleted, c.delete);
     setOutput(Output.Unchanged, c.unchanged);
     setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
-    setOutput(Output.Changed, report.files.length > 0);
+    setOutput(Output.Changed, report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0);
     setOutput(Output.Plan, planPath);
 }
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */

@@ -100,6 +100,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         isKept: globMatcher(o.keep),
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
+        fileMode: o.fileMode,
+        dirMode: o.dirMode,
       });
       guard(p, o);
       return p;
@@ -110,7 +112,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       plan.entries.length > 0 ||
       plan.staleTemps.length > 0 ||
       state.pending !== undefined ||
-      store.origin !== 'ftpship';
+      store.origin !== 'ftpship' ||
+      plan.modesChanged;
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockPath = `${statePath}.lock`;

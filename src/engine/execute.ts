@@ -20,7 +20,7 @@ import {
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
-import { FtpReplyError, type FtpClient } from '../ftp/index.js';
+import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError } from './errors.js';
 
 export interface ExecContext {
@@ -84,9 +84,13 @@ class Run {
       await this.createDirsAndUpload();
       await stale;
       await this.begun;
+      // Files get their mode before the commit (a temp goes live with it), folders after it (a mode
+      // without write permission would stop the renames and deletes inside them).
+      let modesSet = await this.setModes('file', this.plan.chmods.files);
       await this.local.finishHashing(); // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
-      await store.finish(this.local, this.plan, keptDirs);
+      modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+      await store.finish(this.local, this.plan, keptDirs, modesSet ? this.plan.modes : undefined);
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
@@ -319,6 +323,45 @@ class Run {
         this.ctx.store.fileGone(st.delete);
       }
     }
+  }
+
+  /**
+   * `SITE CHMOD` on `paths`: one alone first (a server without the command says so once), then the rest in
+   * pipelined batches across the connections. A refusal is a warning, not a failure: the content is
+   * deployed; false tells the caller not to record the mode as set, so the next deploy tries again.
+   */
+  private async setModes(kind: 'file' | 'folder', paths: string[]): Promise<boolean> {
+    const mode = kind === 'file' ? this.plan.modes.file : this.plan.modes.dir;
+    if (!mode || paths.length === 0) return true;
+    const flag = kind === 'file' ? '--file-mode' : '--dir-mode';
+    const command = (p: string): string => `SITE CHMOD ${mode} ${this.abs(p)}`;
+    const refused: Array<{ path: string; reply: FtpReply }> = [];
+    const check = (path: string, reply: FtpReply): void => {
+      if (reply.code >= 300) refused.push({ path, reply });
+    };
+    const [first, ...rest] = paths;
+    const reply = (
+      await this.ctx.pool.run(`set mode of ${first}`, async (c) => c.pipeline([command(first)]))
+    )[0];
+    if ([500, 502, 504].includes(reply.code)) {
+      this.warn(
+        `${flag} ${mode} not applied: the server does not support SITE CHMOD (${reply.code} ${reply.message}); ` +
+          `${kind}s keep the server's permissions. Ask the host, or drop ${flag}.`,
+      );
+      return false;
+    }
+    check(first, reply);
+    await this.inBatches(rest, `set ${kind} modes`, async (c, batch) => {
+      const replies = await c.pipeline(batch.map(command));
+      for (const [i, r] of replies.entries()) check(batch[i], r);
+    });
+    if (refused.length === 0) return true;
+    const { path, reply: r } = refused[0];
+    this.warn(
+      `${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
+        `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`,
+    );
+    return false;
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */

@@ -46,6 +46,14 @@ export interface DeployOptions {
   statePath?: string;
   /** Upload changed files to temporary names and rename them over the old ones at the end. Default true. */
   atomic?: boolean;
+  /**
+   * Permissions for deployed files, as octal digits (`'644'`), set with `SITE CHMOD`: on every file this
+   * deploy uploads (a replaced file on its temporary name, so it goes live with them), and on every other
+   * deployed file whenever the mode differs from the one the last deploy set. Default: the server's.
+   */
+  fileMode?: string;
+  /** The same for the folders ftpship creates or deployed (`'755'`). Default: the server's. */
+  dirMode?: string;
   /** Timeout per reply and per idle data connection, in ms. Default 30 000. */
   timeoutMs?: number;
   /** Retries of a transient failure (421, 425, 426, resets, timeouts). Default 5. */

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { byDepthThenName, depthOf, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
-import type { DeployState, Pending, PendingTemp } from './state.js';
+import type { DeployState, Modes, Pending, PendingTemp } from './state.js';
 
 export type Action = 'mkdir' | 'upload' | 'replace' | 'delete' | 'rmdir';
 
@@ -47,6 +47,15 @@ export interface Plan {
   entries: PlanEntry[];
   /** Orphans left in place (delete off, or a keep glob matched). */
   keptOrphans: { files: string[]; dirs: string[] };
+  /**
+   * `SITE CHMOD` to send (relative paths; an upload through a temp is named by its temp): what this run
+   * creates, and everything deployed when the mode asked differs from the one the state records.
+   */
+  chmods: { files: string[]; dirs: string[] };
+  /** The modes asked for, which the state records once they are set everywhere. */
+  modes: Modes;
+  /** The state records other modes than these (the mode asked changed, or a run was cut): it gets these. */
+  modesChanged: boolean;
 }
 
 export interface PlanOptions {
@@ -58,6 +67,9 @@ export interface PlanOptions {
   reserved: Set<string>;
   /** Files this large or larger go through a temporary name even when new, so a cut upload can resume. */
   resumeThreshold: number;
+  /** Permissions for deployed files and folders (octal digits), or undefined to leave the server's. */
+  fileMode?: string;
+  dirMode?: string;
 }
 
 /**
@@ -101,6 +113,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     staleTemps: [],
     entries: [],
     keptOrphans: { files: [], dirs: [] },
+    chmods: { files: [], dirs: [] },
+    modes: {},
+    modesChanged: false,
   };
 
   for (const dir of [...local.dirs].sort(byDepthThenName)) {
@@ -148,6 +163,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     else plan.rmdirs.push(d);
   }
 
+  planModes(plan, local, state, opts);
+
   const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
   plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
 
@@ -165,6 +182,28 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir' as const, size: 0 })),
   ];
   return plan;
+}
+
+/**
+ * What gets `SITE CHMOD`: every upload (on its temp, if it has one, so it goes live with its mode) and every
+ * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
+ */
+function planModes(plan: Plan, local: LocalTree, state: DeployState, opts: PlanOptions): void {
+  if (opts.fileMode) plan.modes.file = opts.fileMode;
+  if (opts.dirMode) plan.modes.dir = opts.dirMode;
+  const had = state.modes ?? {};
+  plan.modesChanged = had.file !== plan.modes.file || had.dir !== plan.modes.dir;
+  if (opts.fileMode) {
+    plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
+    if (had.file !== opts.fileMode) plan.chmods.files.push(...plan.unchanged);
+  }
+  if (opts.dirMode) {
+    plan.chmods.dirs = [...plan.mkdirs];
+    if (had.dir !== opts.dirMode) {
+      const made = new Set(plan.mkdirs);
+      plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
+    }
+  }
 }
 
 function deepestFirst(a: string, b: string): number {

@@ -21,6 +21,11 @@ export interface DeployReport {
   skipped: Array<{ path: string; reason: string }>;
   /** Orphans left on the server because of --no-delete or a keep glob. */
   kept: string[];
+  /**
+   * Only with `fileMode`/`dirMode`: how many files (an upload through a temp counts once) and folders get
+   * `SITE CHMOD` (got, unless a warning says the server refused).
+   */
+  chmod?: { files: number; dirs: number };
   warnings: string[];
   durationMs: number;
 }
@@ -44,6 +49,9 @@ export function buildReport(args: {
     files: plan.entries,
     skipped: args.skipped,
     kept: [...plan.keptOrphans.files, ...plan.keptOrphans.dirs],
+    ...(plan.modes.file || plan.modes.dir
+      ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
+      : {}),
     warnings: args.warnings,
     durationMs: Date.now() - args.startedAt,
   };
@@ -66,6 +74,7 @@ export function formatSummary(report: DeployReport): string {
   return (
     `${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
     `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
+    (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
     (report.dryRun
       ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
       : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`)

@@ -57,6 +57,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   integer('timeout', timeoutMs, 100, 3_600_000);
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
+  const fileMode = mode('file-mode', o.fileMode);
+  const dirMode = mode('dir-mode', o.dirMode);
   const statePath = o.statePath ?? DEFAULT_STATE_NAME;
   if (statePath === '' || statePath.endsWith('/'))
     throw new ConfigError(
@@ -75,6 +77,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     delete: o.delete ?? true,
     statePath,
     atomic: o.atomic ?? true,
+    fileMode,
+    dirMode,
     timeoutMs,
     retries,
     retryDelayMs: o.retryDelayMs ?? 500,
@@ -105,6 +109,20 @@ function integer(name: string, value: number, min: number, max: number): void {
       `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
     );
   }
+}
+
+/**
+ * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
+ * (`'0644'` → `'644'`). A number is refused: 644 and 0o644 are different modes, and either could be meant.
+ */
+function mode(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[0-7]{3,4}$/.test(value)) {
+    throw new ConfigError(
+      `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`,
+    );
+  }
+  return parseInt(value, 8).toString(8).padStart(3, '0');
 }
 
 /** The target as a URL for reports: scheme, user, host, port, folder — never the password. */

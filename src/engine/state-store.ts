@@ -18,7 +18,14 @@ import {
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { DeployError } from './errors.js';
-import { emptyState, parseState, serializeState, type DeployState, type PendingTemp } from './state.js';
+import {
+  emptyState,
+  parseState,
+  serializeState,
+  type DeployState,
+  type Modes,
+  type PendingTemp,
+} from './state.js';
 import { parentOf, remoteJoin } from './paths.js';
 import type { FtpReplyError } from '../ftp/index.js';
 
@@ -145,6 +152,7 @@ export class StateStore {
     }
     s.pending = { temps, uncertain: [] };
     s.settings = this.opts.settings;
+    delete s.modes; // set again by finish(), once this run has set them everywhere
     await this.save();
   }
 
@@ -214,15 +222,19 @@ export class StateStore {
     this.touch();
   }
 
-  /** The final state: exactly the local tree, plus orphans left in place; no pending work. */
-  async finish(local: LocalTree, plan: Plan, keptDirs: string[]): Promise<void> {
+  /**
+   * The final state: exactly the local tree, plus orphans left in place; no pending work; `modes`, the
+   * permissions now set on every file and folder of the tree (omitted when some could not be set).
+   */
+  async finish(local: LocalTree, plan: Plan, keptDirs: string[], modes?: Modes): Promise<void> {
     const files: DeployState['files'] = {};
     for (const f of local.files.values()) {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
     }
     for (const p of plan.keptOrphans.files) if (this.state.files[p]) files[p] = this.state.files[p];
     this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
-    this.state = { ...this.state, files, pending: undefined };
+    this.state = { ...this.state, files, pending: undefined, modes };
+    if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain.clear();
     await this.save();
   }

@@ -42,7 +42,17 @@ export interface DeployState {
   updatedAt: string;
   files: Record<string, StateFile>;
   dirs: string[];
+  /**
+   * The permissions the last complete deploy set (`SITE CHMOD`) on every file and folder listed here;
+   * absent: none, or not on all of them (a run clears it when it starts and sets it when it ends).
+   */
+  modes?: Modes;
   pending?: Pending;
+}
+
+export interface Modes {
+  file?: string;
+  dir?: string;
 }
 
 export function emptyState(settings: string): DeployState {
@@ -87,6 +97,13 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     }
   }
   const state = raw as unknown as DeployState;
+  const modes: unknown = state.modes;
+  if (
+    modes !== undefined &&
+    (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !/^[0-7]{3,4}$/.test(m)))
+  ) {
+    throw corrupt(where, 'bad modes section');
+  }
   if (state.pending && (!isObject(state.pending.temps) || !Array.isArray(state.pending.uncertain))) {
     throw corrupt(where, 'bad pending section');
   }

@@ -264,6 +264,16 @@ export class FtpClient {
     await this.run(`DELE ${path}`, 2);
   }
 
+  /**
+   * Sets a file's or folder's permissions (`SITE CHMOD 644 path`; `mode` in octal digits). Not in RFC 959:
+   * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
+   */
+  async chmod(path: string, mode: string): Promise<void> {
+    if (!/^[0-7]{3,4}$/.test(mode))
+      throw new TypeError(`invalid mode ${JSON.stringify(mode)}; give octal digits such as 644`);
+    await this.run(`SITE CHMOD ${mode} ${path}`, 2);
+  }
+
   /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
   async rename(from: string, to: string): Promise<void> {
     await this.exclusive(async () => {
