@@ -36,6 +36,7 @@ export enum Input {
   Ca = 'ca',
   FileMode = 'file-mode',
   DirMode = 'dir-mode',
+  Adopt = 'adopt',
 }
 
 /** Output names, set in `main.ts` from the engine's report. */

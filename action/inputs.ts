@@ -55,6 +55,7 @@ export function readInputs(): ActionInputs {
     statePath: readStatePath(),
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
+    adopt: bool(Input.Adopt, false),
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,
   };

@@ -34,6 +34,7 @@ interface DeployFlags {
   verify?: boolean;
   fileMode?: string;
   dirMode?: string;
+  adopt?: boolean;
 }
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
@@ -50,6 +51,10 @@ function addDeployOptions(cmd: Command): Command {
     .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
     .option('--state <path>', 'state file on the server, absolute or relative to the folder')
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
+    .option(
+      '--adopt',
+      'first deploy onto a server that already has the site: compare files there instead of uploading them again',
+    )
     .option('--verify', 'check every deployed file is on the server with its size; upload again what drifted')
     .option(
       '--no-atomic',
@@ -166,6 +171,7 @@ async function buildOptions(
     retries: num('--retries', f.retries),
     resetState: !!f.resetState,
     verify: !!f.verify,
+    adopt: !!f.adopt,
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };

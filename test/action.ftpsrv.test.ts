@@ -240,6 +240,14 @@ describe('the bundled Action against ftp-srv', () => {
     expect(Object.keys(remote('keep')).sort()).toEqual(['a.html', 'b.html', 'uploads/u.png']);
   });
 
+  it('adopt: a site already online is compared, not uploaded again', async () => {
+    const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
+    writeTree(path.join(srv.root, 'adopted'), { 'index.html': 'x', 'css/site.css': 'body{}' });
+    const run = await runAction(ws, { ...connection('adopted/'), adopt: 'true' });
+    expectSuccess(run);
+    expect(run.outputs).toMatchObject({ uploaded: '0', replaced: '0', unchanged: '2', bytes: '0' });
+  });
+
   it('file-mode and dir-mode: set on the server; a later mode change alone counts as a change', async () => {
     const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
     const modeOf = (rel: string): string =>

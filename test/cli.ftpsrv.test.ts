@@ -186,6 +186,22 @@ describe('items 3-5 through the CLI', () => {
     }
   });
 
+  it('--adopt keeps what a site already online holds; bad --file-mode exits 2 naming the value', async () => {
+    const local = site();
+    const dir = uniqueName();
+    writeTree(path.join(srv.root, dir), { 'index.html': '<h1>hi</h1>', 'css/site.css': 'body{}' });
+    const r = await cli(['deploy', local, url(dir), '--adopt', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { counts: Record<string, number> };
+    expect(report.counts).toMatchObject({ upload: 1, unchanged: 2, replace: 0 });
+    expect(r.stderr).toMatch(/adopt: 2 file\(s\) already on the server/);
+    const bad = await cli(['deploy', local, url(dir), '--file-mode', '8']);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual([
+      expect.stringMatching(/invalid file-mode "8"; give the mode as a string of octal digits/),
+    ]);
+  });
+
   it('--max-delete refuses with exit 3 and changes nothing; --no-delete keeps orphans', async () => {
     const local = site({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
     const dir = uniqueName();

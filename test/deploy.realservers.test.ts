@@ -281,6 +281,45 @@ d.each(matrix())('%s', (_name, server) => {
     });
   });
 
+  it('--adopt: a site already on the server (put there by hand) is compared, not uploaded again; what differs is replaced through a temp', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': '<h1>same</h1>',
+      'css/site.css': 'body{color:red}',
+      'img/logo.bin': bytes(300_000, 5),
+      'new.html': 'new',
+    });
+    const { dir, disk } = target(server);
+    const site = path.join(disk, 'site');
+    writeTree(site, {
+      'index.html': '<h1>same</h1>',
+      'css/site.css': 'body{color:RED}', // same size, other bytes
+      'img/logo.bin': bytes(300_000, 5),
+      'uploads/visitor.jpg': 'theirs',
+    });
+    for (const p of [
+      '',
+      'css',
+      'img',
+      'uploads',
+      'index.html',
+      'css/site.css',
+      'img/logo.bin',
+      'uploads/visitor.jpg',
+    ])
+      fs.chownSync(path.join(site, p), server.uid, server.gid);
+    const before = fs.statSync(path.join(site, 'img/logo.bin')).mtimeMs;
+    const rec = recorder();
+    const r = await deploy(opts(server, local, `${dir}/site`, { adopt: true }), rec);
+    expect(r.counts).toMatchObject({ upload: 1, replace: 1, unchanged: 2, mkdir: 0 });
+    expect(readTree(site, [STATE, 'uploads/visitor.jpg'])).toEqual(readTree(local));
+    expect(fs.statSync(path.join(site, 'img/logo.bin')).mtimeMs).toBe(before);
+    expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([`${dir}/site/css/site.css`]);
+    expect(fs.readFileSync(path.join(site, 'uploads/visitor.jpg'), 'utf8')).toBe('theirs');
+    const again = await deploy(opts(server, local, `${dir}/site`));
+    expect(again.files).toEqual([]);
+  });
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();

@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7158);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1342);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7158:
+/***/ 1342:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37535,11 +37535,105 @@ function describeHolder() {
     return `ftpship on ${external_node_os_default().hostname()} pid ${process.pid}${run}`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/adopt.ts
+/**
+ * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
+ * Each local folder is listed once on the server; a local file found there with the same size is downloaded
+ * and hashed (nothing is written locally) and, when its SHA-256 is the local file's, recorded as deployed
+ * instead of being uploaded again. Every other local file the server may hold is replaced through a temporary
+ * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
+ * The state only ever lists what was checked byte for byte (G4).
+ */
+
+
+
+
+
+/** A listing this long may have been cut short (pure-ftpd stops at its -L limit): absent names are unsure. */
+const MAYBE_TRUNCATED = 1000;
+/** Fills an empty state with what the server already holds of the local tree. */
+async function adoptRemote(pool, root, local, state) {
+    // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
+    const listings = new Map();
+    const rootEntries = await listFolder(pool, root);
+    if (rootEntries === undefined)
+        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
+    listings.set('', rootEntries);
+    const byDepth = new Map();
+    for (const d of local.dirs)
+        byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
+    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+        const present = (byDepth.get(depth) ?? []).filter((d) => {
+            const parent = listings.get(parentOf(d));
+            const name = d.slice(d.lastIndexOf('/') + 1);
+            return Array.isArray(parent) && parent.some((e) => e.type === 'dir' && e.name === name);
+        });
+        await forEachLimit(present, pool.capacity, async (d) => {
+            listings.set(d, (await listFolder(pool, remoteJoin(root, d))) ?? 'unlistable');
+        });
+    }
+    state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
+    const candidates = [];
+    const unsure = [];
+    for (const f of local.files.values()) {
+        const dir = parentOf(f.path);
+        const entries = listings.get(dir);
+        if (entries === undefined)
+            continue; // a folder the server does not have: the file is new
+        if (entries === 'unlistable') {
+            unsure.push(f.path);
+            continue;
+        }
+        const entry = entries.find((e) => e.name === f.path.slice(dir ? dir.length + 1 : 0));
+        if (entry?.type === 'file' && entry.size === f.size)
+            candidates.push(f);
+        else if (entry || entries.length >= MAYBE_TRUNCATED)
+            unsure.push(f.path);
+    }
+    let adopted = 0;
+    await forEachLimit(candidates, pool.capacity, async (f) => {
+        await f.hashed;
+        const remote = await pool.run(`compare ${f.path}`, async (c) => {
+            const hash = external_node_crypto_default().createHash('sha256');
+            const sink = new external_node_stream_.Writable({
+                write(chunk, _enc, done) {
+                    hash.update(chunk);
+                    done();
+                },
+            });
+            const size = await c.download(remoteJoin(root, f.path), sink);
+            return { size, sha256: hash.digest('hex') };
+        });
+        if (remote.size === f.size && remote.sha256 === f.sha256) {
+            state.files[f.path] = { size: f.size, sha256: f.sha256 };
+            adopted++;
+        }
+        else
+            unsure.push(f.path);
+    });
+    // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
+    if (unsure.length > 0)
+        state.pending = { temps: {}, uncertain: unsure.sort() };
+    return { adopted, differing: unsure.length };
+}
+/** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
+async function listFolder(pool, abs) {
+    try {
+        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError && err.code >= 450)
+            return undefined;
+        throw err;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
 /**
  * `deploy()`: the one entry point of the engine. Select + hash (while connecting), read state, plan,
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
+
 
 
 
@@ -37620,6 +37714,8 @@ async function deploy(options, reporter = {}) {
             // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
             // wait for every hash (and help with it: there is nothing else to do meanwhile).
+            if (o.adopt && isEmptyState(st))
+                await adopt(pool, root, local, st, rep);
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
             if (!o.dryRun)
@@ -37675,6 +37771,13 @@ async function deploy(options, reporter = {}) {
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
+}
+/** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
+async function adopt(pool, root, local, state, rep) {
+    pool.expand();
+    const a = await adoptRemote(pool, root, local, state);
+    rep.info?.(`adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
+        `${a.differing} that differ (or may) are replaced`);
 }
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
 async function repairDrift(pool, root, state, rep) {
@@ -37797,6 +37900,7 @@ var Input;
     Input["Ca"] = "ca";
     Input["FileMode"] = "file-mode";
     Input["DirMode"] = "dir-mode";
+    Input["Adopt"] = "adopt";
 })(Input || (Input = {}));
 /** Output names, set in `main.ts` from the engine's report. */
 var Output;
@@ -41619,6 +41723,7 @@ function readInputs() {
         statePath: readStatePath(),
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
+        adopt: bool(Input.Adopt, false),
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,
     };

@@ -17,6 +17,7 @@ import { settingsHash, type DeployState } from './state.js';
 import { findDrift } from './verify.js';
 import type { ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
+import { adoptRemote } from './adopt.js';
 
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
@@ -91,6 +92,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
+      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
@@ -148,6 +150,22 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     ); // a failed deploy stops hashing at once
     await pool.close();
   }
+}
+
+/** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
+async function adopt(
+  pool: ConnectionPool,
+  root: string,
+  local: LocalTree,
+  state: DeployState,
+  rep: Reporter,
+): Promise<void> {
+  pool.expand();
+  const a = await adoptRemote(pool, root, local, state);
+  rep.info?.(
+    `adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
+      `${a.differing} that differ (or may) are replaced`,
+  );
 }
 
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */

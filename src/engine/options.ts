@@ -62,6 +62,11 @@ export interface DeployOptions {
   resetState?: boolean;
   /** Check the size of every file the state lists on the server and repair drift. */
   verify?: boolean;
+  /**
+   * A first deploy (no state) onto a server that already holds the site: local files found there with the
+   * same size are downloaded and compared, and those with the same SHA-256 are recorded instead of uploaded.
+   */
+  adopt?: boolean;
   /** Backoff base between retries in ms (tests shorten it). Default 500. */
   retryDelayMs?: number;
   /** Take over a deploy lock not refreshed for this long, in ms (a live deploy refreshes it every 30 s). Default 2 minutes. */

@@ -1,0 +1,125 @@
+/**
+ * `--adopt` (Action `adopt`): a first deploy onto a server that already holds the site — uploaded by hand or
+ * by another tool — keeps what is already there with the same content instead of uploading it again
+ * (FIELD.md: "no way to seed/adopt an existing site", FTP-Deploy-Action #417, #470). ftp-srv in-process;
+ * deploy.realservers.test.ts repeats the core case on pure-ftpd, vsftpd and proftpd.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
+import { recorder, sent } from './helpers/protocol.js';
+import { bytes, readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const STATE = '.ftpship-state.json';
+const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+  deployOptions(srv, localDir, remoteDir, extra);
+const mtimes = (root: string, rels: string[]): number[] =>
+  rels.map((r) => fs.statSync(path.join(root, r)).mtimeMs);
+
+/** A server folder that already holds an older copy of the site, plus a file only the server has. */
+function existingSite(): { local: string; dir: string; disk: string } {
+  const local = tmpDir();
+  writeTree(local, {
+    'index.html': '<h1>same</h1>',
+    'css/site.css': 'body{color:red}', // same size on the server, other bytes
+    'js/app.js': 'console.log(2)', // other size on the server
+    'img/logo.bin': bytes(200_000, 3),
+    'new/page.html': 'only local',
+  });
+  const dir = `/${uniqueName()}`;
+  const disk = path.join(srv.root, dir);
+  writeTree(disk, {
+    'index.html': '<h1>same</h1>',
+    'css/site.css': 'body{color:RED}',
+    'js/app.js': 'console.log("old version")',
+    'img/logo.bin': bytes(200_000, 3),
+    'uploads/user.jpg': 'a visitor upload',
+  });
+  return { local, dir, disk };
+}
+
+describe('adopt', () => {
+  it('keeps identical files untouched, replaces the ones that differ (same size too), uploads the rest; remote-only files stay', async () => {
+    const { local, dir, disk } = existingSite();
+    const kept = ['index.html', 'img/logo.bin'];
+    const before = mtimes(disk, kept);
+    const rec = recorder();
+    const infos: string[] = [];
+    const r = await deploy(opts(local, dir, { adopt: true }), { ...rec, info: (m) => infos.push(m) });
+    expect(readTree(disk, [STATE, 'uploads/user.jpg'])).toEqual(readTree(local));
+    expect(fs.readFileSync(path.join(disk, 'uploads/user.jpg'), 'utf8')).toBe('a visitor upload');
+    expect(mtimes(disk, kept)).toEqual(before); // not written again
+    expect(r.counts).toMatchObject({ upload: 1, replace: 2, unchanged: 2, delete: 0, mkdir: 1 });
+    // Only the differing files and the new one were sent; the differing ones through a temp (no torn file).
+    const stored = sent(rec.log, 'STOR').filter((p) => !p.includes(STATE));
+    expect(stored.filter((p) => !p.includes('.ftpship-'))).toEqual([`${dir}/new/page.html`]);
+    expect(
+      sent(rec.log, 'RNTO')
+        .filter((p) => !p.includes(STATE))
+        .sort(),
+    ).toEqual([`${dir}/css/site.css`, `${dir}/js/app.js`]);
+    // Same-size candidates were compared by downloading them; the other-size one was not.
+    expect(
+      sent(rec.log, 'RETR')
+        .filter((p) => !p.includes('.ftp'))
+        .sort(),
+    ).toEqual([`${dir}/css/site.css`, `${dir}/img/logo.bin`, `${dir}/index.html`].sort());
+    expect(infos.join('\n')).toMatch(/adopt: 2 file\(s\) already on the server .* 2 that differ/);
+
+    // The state now owns the local files (not the remote-only one): a rerun does nothing, and a file
+    // removed locally is deleted from the server, while the visitor upload is never touched.
+    const rerun = await deploy(opts(local, dir, { adopt: true }));
+    expect(rerun.files).toEqual([]);
+    fs.rmSync(path.join(local, 'index.html'));
+    const del = await deploy(opts(local, dir));
+    expect(del.counts.delete).toBe(1);
+    expect(fs.existsSync(path.join(disk, 'index.html'))).toBe(false);
+    expect(fs.existsSync(path.join(disk, 'uploads/user.jpg'))).toBe(true);
+  });
+
+  it('without --adopt the same first deploy uploads every file again', async () => {
+    const { local, dir } = existingSite();
+    const r = await deploy(opts(local, dir));
+    expect(r.counts).toMatchObject({ upload: 5, unchanged: 0 });
+  });
+
+  it('a dry run with --adopt compares (downloads only) and changes nothing', async () => {
+    const { local, dir, disk } = existingSite();
+    const before = readTree(disk);
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { adopt: true, dryRun: true }), rec);
+    expect(r.counts).toMatchObject({ upload: 1, replace: 2, unchanged: 2 });
+    expect(readTree(disk)).toEqual(before);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RNFR', 'SITE']) expect(sent(rec.log, verb)).toEqual([]);
+  });
+
+  it('is ignored once a state exists: nothing is downloaded', async () => {
+    const { local, dir } = existingSite();
+    await deploy(opts(local, dir));
+    fs.writeFileSync(path.join(local, 'index.html'), '<h1>new</h1>');
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { adopt: true }), rec);
+    expect(r.counts).toMatchObject({ replace: 1, unchanged: 4 });
+    expect(sent(rec.log, 'RETR').filter((p) => !p.includes(STATE))).toEqual([]); // the state and its lock only
+  });
+
+  it('onto an empty or missing folder it is a plain first deploy', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    const dir = `/${uniqueName()}/deeper`;
+    const r = await deploy(opts(local, dir, { adopt: true }));
+    expect(r.counts).toMatchObject({ upload: 2, mkdir: 1 });
+    expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
+  });
+});
