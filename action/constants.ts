@@ -37,6 +37,8 @@ export enum Input {
   FileMode = 'file-mode',
   DirMode = 'dir-mode',
   Adopt = 'adopt',
+  MaintenanceFile = 'maintenance-file',
+  MaintenanceContent = 'maintenance-content',
 }
 
 /** Output names, set in `main.ts` from the engine's report. */

@@ -56,6 +56,7 @@ export function readInputs(): ActionInputs {
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
     adopt: bool(Input.Adopt, false),
+    maintenance: readMaintenance(),
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
@@ -82,6 +83,19 @@ function warnUnsupported(): void {
         'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.',
     );
   }
+}
+
+function readMaintenance(): DeployOptions['maintenance'] {
+  const file = core.getInput(Input.MaintenanceFile);
+  const content = core.getInput(Input.MaintenanceContent, { trimWhitespace: false });
+  if (!file) {
+    if (content)
+      throw new ConfigError(
+        'maintenance-content is set but maintenance-file is not: name the file it goes to',
+      );
+    return undefined;
+  }
+  return { path: file, content: content || undefined };
 }
 
 function readServer(): string {

@@ -35,6 +35,8 @@ interface DeployFlags {
   fileMode?: string;
   dirMode?: string;
   adopt?: boolean;
+  maintenance?: string;
+  maintenanceContent?: string;
 }
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
@@ -62,6 +64,11 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option('--file-mode <mode>', 'permissions for deployed files, in octal (e.g. 644): SITE CHMOD')
     .option('--dir-mode <mode>', 'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD')
+    .option(
+      '--maintenance <path>',
+      'a file put on the server (relative to the folder) while live files change, removed after',
+    )
+    .option('--maintenance-content <text>', 'what the maintenance file holds (default: a line of text)')
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
@@ -172,9 +179,19 @@ async function buildOptions(
     resetState: !!f.resetState,
     verify: !!f.verify,
     adopt: !!f.adopt,
+    maintenance: maintenance(f),
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
+  if (f.maintenance === undefined) {
+    if (f.maintenanceContent !== undefined)
+      throw new ConfigError('--maintenance-content needs --maintenance PATH (the file it goes to)');
+    return undefined;
+  }
+  return { path: f.maintenance, content: f.maintenanceContent };
 }
 
 function num(flag: string, value: string | undefined): number | undefined {

@@ -3,6 +3,8 @@
  * Loaded with a dynamic import so the library never needs ftp-srv at run time.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type net from 'node:net';
 
 export interface EmbeddedServer {
   host: string;
@@ -57,6 +59,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       'the embedded FTP server needs the dev dependency ftp-srv: run `npm ci` in the ftpship checkout',
     );
   }
+  if (options.tls) closeAuthTlsRace();
   const user = options.user ?? 'demo';
   const password = options.password ?? 'demo-password';
   const pasvMin = options.pasvMin ?? 47000 + Math.floor(Math.random() * 1500);
@@ -90,6 +93,43 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     close: async () => {
       await server.close().catch(() => undefined);
     },
+  };
+}
+
+interface AuthCommand {
+  handler: (this: AuthConnection, args: { command: { arg: string } }) => unknown;
+  ftpshipPaused?: boolean;
+}
+interface AuthConnection {
+  commandSocket: net.Socket;
+  secure: boolean;
+}
+
+/**
+ * ftp-srv answers AUTH TLS with 234 and wraps the control socket in TLS only once that reply is written: a
+ * TLS ClientHello arriving in between reaches ftp-srv's command parser, as plain text, and is answered as a
+ * bad command — nine times in ten when the server's event loop is busy, as in a jest worker (the client then
+ * sees "wrong version number" or a 502 quoting its own ClientHello). Here the socket is paused and its data
+ * listeners are set aside from AUTH TLS until it is wrapped: the TLS layer takes the ClientHello from the
+ * socket's buffer, and the listeners come back for the decrypted commands ftp-srv forwards to them.
+ */
+function closeAuthTlsRace(): void {
+  const auth = createRequire(import.meta.url)('ftp-srv/src/commands/registration/auth.js') as AuthCommand;
+  if (auth.ftpshipPaused) return;
+  auth.ftpshipPaused = true;
+  const original = auth.handler;
+  auth.handler = async function (this: AuthConnection, args) {
+    const raw = this.commandSocket;
+    if (args.command.arg.toUpperCase() !== 'TLS' || this.secure) return original.call(this, args);
+    raw.pause();
+    const listeners = raw.listeners('data') as Array<(chunk: Buffer) => void>;
+    raw.removeAllListeners('data');
+    try {
+      return await original.call(this, args);
+    } finally {
+      for (const l of listeners) raw.on('data', l);
+      if (this.commandSocket === raw) raw.resume(); // not wrapped after all (no TLS configured)
+    }
   };
 }
 

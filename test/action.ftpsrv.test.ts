@@ -248,6 +248,23 @@ describe('the bundled Action against ftp-srv', () => {
     expect(run.outputs).toMatchObject({ uploaded: '0', replaced: '0', unchanged: '2', bytes: '0' });
   });
 
+  it('maintenance-file: up while the changed files are renamed into place, gone after', async () => {
+    const { ws, site } = workspace({ 'index.php': 'v1' });
+    expectSuccess(await runAction(ws, connection('maint/')));
+    fs.writeFileSync(path.join(site, 'index.php'), 'v2');
+    const run = await runAction(ws, {
+      ...connection('maint/'),
+      'maintenance-file': '.maintenance',
+      'maintenance-content': '<?php $upgrading = time(); ?>',
+      'log-level': 'verbose',
+    });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/STOR .*\/maint\/\.maintenance\.tmp/);
+    expect(run.stdout).toMatch(/DELE .*\/maint\/\.maintenance/);
+    expect(fs.existsSync(path.join(srv.root, 'maint/.maintenance'))).toBe(false);
+    expect(fs.readFileSync(path.join(srv.root, 'maint/index.php'), 'utf8')).toBe('v2');
+  });
+
   it('file-mode and dir-mode: set on the server; a later mode change alone counts as a change', async () => {
     const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
     const modeOf = (rel: string): string =>
@@ -357,6 +374,11 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
       error: /both state-name .* and state-path .* are set/,
     },
     { title: 'bad boolean', inputs: { 'dry-run': 'maybe' }, error: /dry-run/ },
+    {
+      title: 'maintenance-content without maintenance-file',
+      inputs: { 'maintenance-content': 'down' },
+      error: /maintenance-content is set but maintenance-file is not/,
+    },
     {
       title: 'file-mode not octal',
       inputs: { 'file-mode': 'rw-r--r--' },

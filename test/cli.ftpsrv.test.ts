@@ -195,6 +195,9 @@ describe('items 3-5 through the CLI', () => {
     const report = JSON.parse(r.stdout) as { counts: Record<string, number> };
     expect(report.counts).toMatchObject({ upload: 1, unchanged: 2, replace: 0 });
     expect(r.stderr).toMatch(/adopt: 2 file\(s\) already on the server/);
+    const orphan = await cli(['deploy', local, url(dir), '--maintenance-content', 'down']);
+    expect(orphan.code).toBe(2);
+    expect(orphan.stderr).toMatch(/--maintenance-content needs --maintenance PATH/);
     const bad = await cli(['deploy', local, url(dir), '--file-mode', '8']);
     expect(bad.code).toBe(2);
     expect(lines(bad.stderr)).toEqual([

@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { embedded, login } from './helpers/embedded.js';
-import { bytes, sha256 } from './helpers/tmp.js';
+import { bytes, sha256, tmpDir } from './helpers/tmp.js';
+import { assertBuilt, REPO } from './helpers/cli-spawn.js';
 
 let cert: { key: string; cert: string };
 let explicitSrv: EmbeddedServer;
@@ -37,6 +40,47 @@ async function roundTrip(client: FtpClient, name: string): Promise<void> {
 }
 
 describe('TLS against ftp-srv', () => {
+  it('the embedded server reads the ClientHello as TLS even while its event loop is busy (ftp-srv alone answers it as a command)', async () => {
+    assertBuilt();
+    // The server in its own process, its event loop kept busy as a jest worker's is.
+    const script = `
+      import { startEmbeddedServer } from ${JSON.stringify(path.join(REPO, 'dist/src/embedded-server.js'))};
+      const srv = await startEmbeddedServer({ root: process.env.ROOT, tls: { key: process.env.KEY, cert: process.env.CERT } });
+      setInterval(() => { const t = Date.now(); while (Date.now() - t < 3); }, 0);
+      setImmediate(function spin() { const t = Date.now(); while (Date.now() - t < 2); setImmediate(spin); });
+      console.log(srv.port);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ROOT: tmpDir(), KEY: cert.key, CERT: cert.cert },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+        child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+      });
+      const failures: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        try {
+          const c = await FtpClient.connect({
+            host: 'localhost',
+            port,
+            user: 'demo',
+            password: 'demo-password',
+            secure: 'explicit',
+            tls: { ca: cert.cert },
+            timeoutMs: 5000,
+          });
+          await c.quit();
+        } catch (err) {
+          failures.push((err as Error).message.slice(0, 60));
+        }
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('explicit: AUTH TLS, PBSZ 0, PROT P, and TLS data connections', async () => {
     const log: string[] = [];
     const client = await FtpClient.connect(

@@ -36353,6 +36353,9 @@ class Run {
     fileToDir;
     /** The checkpoint before the first change that needs one (see execute). */
     begun = Promise.resolve();
+    /** A marker an earlier run left up, and whether this run put its own up. */
+    staleMarker;
+    markerPut = false;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -36360,12 +36363,16 @@ class Run {
         const bytesTotal = plan.uploads.reduce((n, u) => n + u.file.size, 0);
         this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
         this.fileToDir = new Set(plan.fileToDir);
+        this.staleMarker = ctx.store.recordedMarker;
     }
     async execute() {
         const { store } = this.ctx;
         // The first checkpoint is written while new files already go up: nothing it records is needed before
         // a temp, a replace or a delete, and those wait for it.
-        this.begun = store.beginRun(this.plan);
+        const whole = this.ctx.marker?.whole === true;
+        this.begun = store
+            .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
+            .then(async () => (whole ? this.putMarker() : undefined));
         this.begun.catch(() => { }); // awaited below
         // A first deploy uploads while its files are still being hashed: this thread is needed for the
         // uploads now; the worker goes on alone until the commit.
@@ -36382,6 +36389,7 @@ class Run {
             await this.local.finishHashing(); // the commit records every file with its hash
             const keptDirs = await this.commitAndClean();
             modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+            await this.removeMarkers();
             await store.finish(this.local, this.plan, keptDirs, modesSet ? this.plan.modes : undefined);
             return { bytesSent: this.bytesSent, keptDirs };
         }
@@ -36477,7 +36485,8 @@ class Run {
     async upload(item) {
         // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
         // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
-        if (item.temp || item.action === 'replace')
+        // With a maintenance marker for the whole run, everything waits for it (it goes up right after).
+        if (item.temp || item.action === 'replace' || this.ctx.marker?.whole)
             await this.begun;
         if (item.temp) {
             void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
@@ -36551,8 +36560,14 @@ class Run {
         const dirs = this.plan.rmdirs.filter(notSwapped);
         if (staged.length + files.length + dirs.length === 0)
             return [];
-        // One checkpoint for the commit and the deletes (a save costs several round trips).
+        // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
+        // maintenance marker, which then goes up before the first rename.
+        const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+        if (marker)
+            this.ctx.store.markerUp(marker.path);
         await this.ctx.store.beginCommit(staged, this.plan.deletes);
+        if (marker)
+            await this.putMarker();
         for (const d of swapped)
             await this.removeTree(d);
         // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
@@ -36637,6 +36652,41 @@ class Run {
         this.warn(`${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
             `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`);
         return false;
+    }
+    /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */
+    async putMarker() {
+        const m = this.ctx.marker;
+        if (!m)
+            return;
+        const abs = this.abs(m.path);
+        await this.ctx.pool
+            .run(`put up ${m.path}`, async (c) => {
+            await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
+            await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
+        })
+            .catch((err) => {
+            throw describe(err, `put up the maintenance file ${m.path}`);
+        });
+        this.markerPut = true;
+        this.ctx.reporter.info?.(`maintenance file ${m.path} is up`);
+    }
+    /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
+    async removeMarkers() {
+        const paths = new Set([
+            ...(this.markerPut && this.ctx.marker ? [this.ctx.marker.path] : []),
+            // An earlier run's marker, unless a file of that name is now deployed (the option changed meanwhile).
+            ...(this.staleMarker !== undefined && !this.local.files.has(this.staleMarker)
+                ? [this.staleMarker]
+                : []),
+        ]);
+        for (const p of paths) {
+            await this.ctx.pool
+                .run(`take down ${p}`, async (c) => deleteFile(c, this.abs(p)))
+                .catch((err) => {
+                throw describe(err, `remove the maintenance file ${p}`);
+            });
+            this.ctx.reporter.info?.(`maintenance file ${p} removed`);
+        }
     }
     /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
     async removeTree(dir) {
@@ -36757,6 +36807,7 @@ function resolveOptions(o) {
     integer('timeout', timeoutMs, 100, 3_600_000);
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
+    checkMaintenance(o.maintenance);
     const fileMode = mode('file-mode', o.fileMode);
     const dirMode = mode('dir-mode', o.dirMode);
     const statePath = o.statePath ?? DEFAULT_STATE_NAME;
@@ -36802,6 +36853,22 @@ function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
     }
+}
+/** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
+function checkMaintenance(m) {
+    if (m === undefined)
+        return;
+    const p = m?.path;
+    if (typeof p !== 'string' ||
+        p === '' ||
+        p.startsWith('/') ||
+        p.endsWith('/') ||
+        p.split('/').some((s) => s === '' || s === '.' || s === '..') ||
+        CONTROL.test(p)) {
+        throw new ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
+    }
+    if (m.content !== undefined && typeof m.content !== 'string')
+        throw new ConfigError('the maintenance content must be text');
 }
 /**
  * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
@@ -37084,7 +37151,10 @@ function checkOwn(raw, where) {
         (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !/^[0-7]{3,4}$/.test(m)))) {
         throw corrupt(where, 'bad modes section');
     }
-    if (state.pending && (!isObject(state.pending.temps) || !Array.isArray(state.pending.uncertain))) {
+    if (state.pending &&
+        (!isObject(state.pending.temps) ||
+            !Array.isArray(state.pending.uncertain) ||
+            !['undefined', 'string'].includes(typeof state.pending.maintenance))) {
         throw corrupt(where, 'bad pending section');
     }
     return state;
@@ -37202,8 +37272,15 @@ class StateStore {
         if (this.state.pending)
             this.state.pending.uncertain = [...uncertain];
     }
-    /** Checkpoint before the first change: everything this run may leave half-done is recorded as pending. */
-    async beginRun(plan) {
+    /** The maintenance marker an earlier run left up (it failed or was killed while the site changed). */
+    get recordedMarker() {
+        return this.state.pending?.maintenance;
+    }
+    /**
+     * Checkpoint before the first change: everything this run may leave half-done is recorded as pending,
+     * including `marker`, a maintenance marker about to go up (an earlier run's stays recorded until removed).
+     */
+    async beginRun(plan, marker) {
         const s = this.state;
         const temps = { ...(s.pending?.temps ?? {}) };
         this.uncertain = new Set(s.pending?.uncertain ?? []);
@@ -37220,7 +37297,8 @@ class StateStore {
             this.uncertain.add(d);
             delete s.files[d];
         }
-        s.pending = { temps, uncertain: [] };
+        const up = marker ?? s.pending?.maintenance;
+        s.pending = { temps, uncertain: [], ...(up !== undefined ? { maintenance: up } : {}) };
         s.settings = this.opts.settings;
         delete s.modes; // set again by finish(), once this run has set them everywhere
         await this.save();
@@ -37278,6 +37356,11 @@ class StateStore {
             this.uncertain.add(p);
         }
         await this.save();
+    }
+    /** A maintenance marker is about to go up: recorded by the next save, so a rerun removes it. */
+    markerUp(rel) {
+        if (this.state.pending)
+            this.state.pending.maintenance = rel;
     }
     fileGone(rel) {
         delete this.state.files[rel];
@@ -37692,6 +37775,8 @@ async function deploy(options, reporter = {}) {
             ? normalizeRemoteDir(o.statePath)
             : remoteJoin(root, o.statePath);
         const reserved = reservedPaths(root, statePath);
+        if (o.maintenance)
+            reserved.add(o.maintenance.path);
         const quirks = { knownDirs: new Set() };
         const store = new StateStore({
             pool,
@@ -37706,6 +37791,9 @@ async function deploy(options, reporter = {}) {
         let state = loaded;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+        if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
+            throw new ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
+        }
         void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
             (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
         if (store.origin === 'ftp-deploy-action')
@@ -37752,7 +37840,14 @@ async function deploy(options, reporter = {}) {
                     state = await store.load();
                     plan = await prepare(state);
                 }
-                return executePlan(plan, local, { pool, root, store, reporter: rep, quirks });
+                const marker = o.maintenance
+                    ? {
+                        path: o.maintenance.path,
+                        content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
+                        whole: !o.atomic,
+                    }
+                    : undefined;
+                return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
             });
             bytesSent = result.bytesSent;
         }
@@ -37901,6 +37996,8 @@ var Input;
     Input["FileMode"] = "file-mode";
     Input["DirMode"] = "dir-mode";
     Input["Adopt"] = "adopt";
+    Input["MaintenanceFile"] = "maintenance-file";
+    Input["MaintenanceContent"] = "maintenance-content";
 })(Input || (Input = {}));
 /** Output names, set in `main.ts` from the engine's report. */
 var Output;
@@ -41724,6 +41821,7 @@ function readInputs() {
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
         adopt: bool(Input.Adopt, false),
+        maintenance: readMaintenance(),
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,
     };
@@ -41747,6 +41845,16 @@ function warnUnsupported() {
         warning('dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
             'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.');
     }
+}
+function readMaintenance() {
+    const file = getInput(Input.MaintenanceFile);
+    const content = getInput(Input.MaintenanceContent, { trimWhitespace: false });
+    if (!file) {
+        if (content)
+            throw new ConfigError('maintenance-content is set but maintenance-file is not: name the file it goes to');
+        return undefined;
+    }
+    return { path: file, content: content || undefined };
 }
 function readServer() {
     const server = getInput(Input.Server, { required: true });

@@ -65,6 +65,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       ? normalizeRemoteDir(o.statePath)
       : remoteJoin(root, o.statePath);
     const reserved = reservedPaths(root, statePath);
+    if (o.maintenance) reserved.add(o.maintenance.path);
     const quirks: ServerQuirks = { knownDirs: new Set() };
     const store = new StateStore({
       pool,
@@ -78,6 +79,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const [local, loaded] = await Promise.all([scanning, store.load()]);
     let state = loaded;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+    if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
+      throw new ConfigError(
+        `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
+      );
+    }
     void local.hashed.then(
       () =>
         rep.debug?.(
@@ -129,7 +135,14 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           state = await store.load();
           plan = await prepare(state);
         }
-        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks });
+        const marker = o.maintenance
+          ? {
+              path: o.maintenance.path,
+              content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
+              whole: !o.atomic,
+            }
+          : undefined;
+        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
       });
       bytesSent = result.bytesSent;
     }

@@ -16,6 +16,7 @@ import {
   makeDirs,
   renameOver,
   uploadFile,
+  writeRemoteFileAtomic,
   type ServerQuirks,
 } from './remote.js';
 import type { LocalTree } from './select.js';
@@ -30,6 +31,11 @@ export interface ExecContext {
   store: StateStore;
   reporter: Reporter;
   quirks: ServerQuirks;
+  /**
+   * A maintenance marker to put up while live files change: for the commit phase, or for the whole run
+   * (`whole`, when files are written in place).
+   */
+  marker?: { path: string; content: string; whole: boolean };
 }
 
 export interface ExecResult {
@@ -54,6 +60,9 @@ class Run {
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
+  /** A marker an earlier run left up, and whether this run put its own up. */
+  private readonly staleMarker?: string;
+  private markerPut = false;
 
   constructor(
     private readonly plan: Plan,
@@ -63,13 +72,17 @@ class Run {
     const bytesTotal = plan.uploads.reduce((n, u) => n + u.file.size, 0);
     this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
     this.fileToDir = new Set(plan.fileToDir);
+    this.staleMarker = ctx.store.recordedMarker;
   }
 
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
     // The first checkpoint is written while new files already go up: nothing it records is needed before
     // a temp, a replace or a delete, and those wait for it.
-    this.begun = store.beginRun(this.plan);
+    const whole = this.ctx.marker?.whole === true;
+    this.begun = store
+      .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
+      .then(async () => (whole ? this.putMarker() : undefined));
     this.begun.catch(() => {}); // awaited below
     // A first deploy uploads while its files are still being hashed: this thread is needed for the
     // uploads now; the worker goes on alone until the commit.
@@ -90,6 +103,7 @@ class Run {
       await this.local.finishHashing(); // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
       modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+      await this.removeMarkers();
       await store.finish(this.local, this.plan, keptDirs, modesSet ? this.plan.modes : undefined);
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
@@ -198,7 +212,8 @@ class Run {
   private async upload(item: UploadItem): Promise<void> {
     // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
     // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
-    if (item.temp || item.action === 'replace') await this.begun;
+    // With a maintenance marker for the whole run, everything waits for it (it goes up right after).
+    if (item.temp || item.action === 'replace' || this.ctx.marker?.whole) await this.begun;
     if (item.temp) {
       void item.file.hashed?.then(
         () => this.ctx.store.tempHashed(item),
@@ -273,8 +288,12 @@ class Run {
     const files = this.plan.deletes.filter(notSwapped);
     const dirs = this.plan.rmdirs.filter(notSwapped);
     if (staged.length + files.length + dirs.length === 0) return [];
-    // One checkpoint for the commit and the deletes (a save costs several round trips).
+    // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
+    // maintenance marker, which then goes up before the first rename.
+    const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+    if (marker) this.ctx.store.markerUp(marker.path);
     await this.ctx.store.beginCommit(staged, this.plan.deletes);
+    if (marker) await this.putMarker();
     for (const d of swapped) await this.removeTree(d);
     // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
     const steps: CommitStep[] = [
@@ -362,6 +381,42 @@ class Run {
         `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`,
     );
     return false;
+  }
+
+  /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */
+  private async putMarker(): Promise<void> {
+    const m = this.ctx.marker;
+    if (!m) return;
+    const abs = this.abs(m.path);
+    await this.ctx.pool
+      .run(`put up ${m.path}`, async (c) => {
+        await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
+        await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
+      })
+      .catch((err: unknown) => {
+        throw describe(err, `put up the maintenance file ${m.path}`);
+      });
+    this.markerPut = true;
+    this.ctx.reporter.info?.(`maintenance file ${m.path} is up`);
+  }
+
+  /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
+  private async removeMarkers(): Promise<void> {
+    const paths = new Set([
+      ...(this.markerPut && this.ctx.marker ? [this.ctx.marker.path] : []),
+      // An earlier run's marker, unless a file of that name is now deployed (the option changed meanwhile).
+      ...(this.staleMarker !== undefined && !this.local.files.has(this.staleMarker)
+        ? [this.staleMarker]
+        : []),
+    ]);
+    for (const p of paths) {
+      await this.ctx.pool
+        .run(`take down ${p}`, async (c) => deleteFile(c, this.abs(p)))
+        .catch((err: unknown) => {
+          throw describe(err, `remove the maintenance file ${p}`);
+        });
+      this.ctx.reporter.info?.(`maintenance file ${p} removed`);
+    }
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */

@@ -54,6 +54,13 @@ export interface DeployOptions {
   fileMode?: string;
   /** The same for the folders ftpship creates or deployed (`'755'`). Default: the server's. */
   dirMode?: string;
+  /**
+   * A maintenance marker (e.g. WordPress's `.maintenance`, or a flag an `.htaccess` rule tests): a file put
+   * on the server, relative to `remoteDir`, while live files change — the commit phase in atomic mode,
+   * the whole run with `atomic: false` — and removed once the deploy has finished. A deploy that fails
+   * with it up leaves it there (the state records it; the next deploy removes it).
+   */
+  maintenance?: { path: string; content?: string };
   /** Timeout per reply and per idle data connection, in ms. Default 30 000. */
   timeoutMs?: number;
   /** Retries of a transient failure (421, 425, 426, resets, timeouts). Default 5. */

@@ -57,6 +57,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   integer('timeout', timeoutMs, 100, 3_600_000);
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
+  checkMaintenance(o.maintenance);
   const fileMode = mode('file-mode', o.fileMode);
   const dirMode = mode('dir-mode', o.dirMode);
   const statePath = o.statePath ?? DEFAULT_STATE_NAME;
@@ -109,6 +110,26 @@ function integer(name: string, value: number, min: number, max: number): void {
       `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
     );
   }
+}
+
+/** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
+function checkMaintenance(m: DeployOptions['maintenance']): void {
+  if (m === undefined) return;
+  const p = (m as { path?: unknown } | null)?.path;
+  if (
+    typeof p !== 'string' ||
+    p === '' ||
+    p.startsWith('/') ||
+    p.endsWith('/') ||
+    p.split('/').some((s) => s === '' || s === '.' || s === '..') ||
+    CONTROL.test(p)
+  ) {
+    throw new ConfigError(
+      `invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`,
+    );
+  }
+  if (m.content !== undefined && typeof m.content !== 'string')
+    throw new ConfigError('the maintenance content must be text');
 }
 
 /**

@@ -133,8 +133,16 @@ export class StateStore {
     if (this.state.pending) this.state.pending.uncertain = [...uncertain];
   }
 
-  /** Checkpoint before the first change: everything this run may leave half-done is recorded as pending. */
-  async beginRun(plan: Plan): Promise<void> {
+  /** The maintenance marker an earlier run left up (it failed or was killed while the site changed). */
+  get recordedMarker(): string | undefined {
+    return this.state.pending?.maintenance;
+  }
+
+  /**
+   * Checkpoint before the first change: everything this run may leave half-done is recorded as pending,
+   * including `marker`, a maintenance marker about to go up (an earlier run's stays recorded until removed).
+   */
+  async beginRun(plan: Plan, marker?: string): Promise<void> {
     const s = this.state;
     const temps = { ...(s.pending?.temps ?? {}) };
     this.uncertain = new Set(s.pending?.uncertain ?? []);
@@ -150,7 +158,8 @@ export class StateStore {
       this.uncertain.add(d);
       delete s.files[d];
     }
-    s.pending = { temps, uncertain: [] };
+    const up = marker ?? s.pending?.maintenance;
+    s.pending = { temps, uncertain: [], ...(up !== undefined ? { maintenance: up } : {}) };
     s.settings = this.opts.settings;
     delete s.modes; // set again by finish(), once this run has set them everywhere
     await this.save();
@@ -209,6 +218,11 @@ export class StateStore {
       this.uncertain.add(p);
     }
     await this.save();
+  }
+
+  /** A maintenance marker is about to go up: recorded by the next save, so a rerun removes it. */
+  markerUp(rel: string): void {
+    if (this.state.pending) this.state.pending.maintenance = rel;
   }
 
   fileGone(rel: string): void {

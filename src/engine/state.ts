@@ -32,6 +32,8 @@ export interface Pending {
   temps: Record<string, PendingTemp>;
   /** Paths ftpship may have written or begun deleting, content unknown: orphans if gone locally. */
   uncertain: string[];
+  /** A maintenance marker this run put up, or is about to (relative): removed when a deploy completes. */
+  maintenance?: string;
 }
 
 export interface DeployState {
@@ -104,7 +106,12 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   ) {
     throw corrupt(where, 'bad modes section');
   }
-  if (state.pending && (!isObject(state.pending.temps) || !Array.isArray(state.pending.uncertain))) {
+  if (
+    state.pending &&
+    (!isObject(state.pending.temps) ||
+      !Array.isArray(state.pending.uncertain) ||
+      !['undefined', 'string'].includes(typeof state.pending.maintenance))
+  ) {
     throw corrupt(where, 'bad pending section');
   }
   return state;
