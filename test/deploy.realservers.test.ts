@@ -348,3 +348,50 @@ d.each(matrix())('%s', (_name, server) => {
     expect(fs.readdirSync(disk)).toEqual([]);
   });
 });
+
+(servers ? describe : describe.skip)(
+  'a server that hashes its own files (proftpd with mod_digest: HASH)',
+  () => {
+    const server = (): RealServer => env.proftpdResume;
+
+    it('--adopt asks the server for each SHA-256 instead of downloading the file', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'same', 'big.bin': bytes(1_200_000, 4), 'edited.txt': 'abc' });
+      const { dir, disk } = target(server());
+      const site = path.join(disk, 'site');
+      writeTree(site, { 'index.html': 'same', 'big.bin': bytes(1_200_000, 4), 'edited.txt': 'xyz' });
+      for (const p of ['', 'index.html', 'big.bin', 'edited.txt'])
+        fs.chownSync(path.join(site, p), server().uid, server().gid);
+      const rec = recorder();
+      const r = await deploy(opts(server(), local, `${dir}/site`, { adopt: true }), rec);
+      expect(r.counts).toMatchObject({ unchanged: 2, replace: 1, upload: 0 });
+      expect(sent(rec.log, 'HASH').sort()).toEqual(
+        ['big.bin', 'edited.txt', 'index.html'].map((f) => `${dir}/site/${f}`),
+      );
+      expect(sent(rec.log, 'RETR').filter((p) => !p.includes(STATE))).toEqual([]);
+      expect(readTree(site, [STATE])).toEqual(readTree(local));
+    });
+
+    it('--verify catches a same-size edit made by hand on the server, and puts the deployed content back', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': '<h1>mine</h1>', 'a/b.txt': 'bbb' });
+      const { dir, disk } = target(server());
+      await deploy(opts(server(), local, `${dir}/site`));
+      fs.writeFileSync(path.join(disk, 'site/index.html'), '<h1>THEM</h1>'); // same size, by hand
+      const plain = recorder();
+      const r0 = await deploy(opts(server(), local, `${dir}/site`), plain);
+      expect(r0.files).toEqual([]); // without --verify nothing looks at the server
+      const rec = recorder();
+      const warnings: string[] = [];
+      const r = await deploy(opts(server(), local, `${dir}/site`, { verify: true }), {
+        ...rec,
+        warn: (m) => warnings.push(m),
+      });
+      expect(warnings.join('\n')).toMatch(
+        /drift: index\.html has other content on the server .*uploaded again/,
+      );
+      expect(r.counts).toMatchObject({ replace: 1, unchanged: 1 });
+      expect(fs.readFileSync(path.join(disk, 'site/index.html'), 'utf8')).toBe('<h1>mine</h1>');
+    });
+  },
+);

@@ -303,6 +303,25 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     expect((await fetch(client, 'p.bin')).toString()).toBe('abc');
     await client.quit();
   });
+
+  it('sha256(): proftpd with mod_digest hashes its own file (HASH, SHA-256 selected); without it, a clear refusal', async () => {
+    const data = bytes(2_000_003, 9);
+    const client = await connect(env.proftpdResume);
+    expect(client.sha256Command).toBe('HASH');
+    await client.upload('h.bin', data);
+    expect(await client.sha256('h.bin')).toBe(sha256(data));
+    expect(await client.sha256('h.bin')).toBe(sha256(data)); // OPTS HASH went once; still SHA-256
+    const missing = await client.sha256('nope.bin').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FtpReplyError);
+    expect(missing).toMatchObject({ code: 550 });
+    expect(await client.sha256('h.bin')).toBe(sha256(data)); // usable after a refusal
+    await client.quit();
+
+    const plain = await connect(env.proftpd);
+    expect(plain.sha256Command).toBeUndefined();
+    await expect(plain.sha256('h.bin')).rejects.toThrow(/offers no SHA-256 of its files/);
+    await plain.quit();
+  });
 });
 
 // No control characters: pure-ftpd stores 'tab\there' as 'tab_here' (a server rule, not a client bug).

@@ -162,3 +162,76 @@ describe('a 421 on connect (engine level)', () => {
     expect(r.stderr).not.toContain('secret-pw');
   });
 });
+
+describe('a server hashing its own files (HASH, XSHA256): replies read strictly', () => {
+  const data = Buffer.from('hello digest\n');
+  const hex = '33e29fe050a8654c7c3b42061a455c61171a1e71377e54180aa9b9870fa18e70';
+
+  it('XSHA256 (no HASH): the 64 hex digits of the reply, any case; HASH preferred when both are listed', async () => {
+    const srv = await fake({
+      features: ['EPSV', 'XSHA256'],
+      handlers: { XSHA256: (_a, s) => s.reply(`250 ${hex.toUpperCase()}`) },
+    });
+    const c = await connect(srv);
+    expect(c.sha256Command).toBe('XSHA256');
+    expect(await c.sha256('/f')).toBe(hex);
+    await c.quit();
+    const both = await fake({ features: ['EPSV', 'XSHA256', 'HASH SHA-1*;SHA-256;MD5'] });
+    const c2 = await connect(both);
+    expect(c2.sha256Command).toBe('HASH');
+    await c2.quit();
+    const noSha256 = await fake({ features: ['EPSV', 'HASH SHA-1*;MD5', 'XSHA1'] });
+    const c3 = await connect(noSha256);
+    expect(c3.sha256Command).toBeUndefined();
+    await c3.quit();
+  });
+
+  it('a HASH reply with no whole-file SHA-256 in it is an error; --adopt then downloads the file and compares it itself', async () => {
+    const srv = await fake({
+      features: ['EPSV', 'SIZE', 'HASH SHA-256'],
+      handlers: {
+        OPTS: (a, s) => s.reply(a.startsWith('HASH') ? '200 SHA-256' : '200 OK'),
+        HASH: (_a, s) => s.reply(`213 SHA-256 0-5 ${'0'.repeat(63)} /f`), // 63 digits: not a SHA-256
+      },
+    });
+    const c = await connect(srv);
+    await expect(c.sha256('/f')).rejects.toThrow(/no SHA-256 in the reply to HASH/);
+    await c.quit();
+
+    const local = tmpDir();
+    writeTree(local, { 'index.html': data });
+    const lines = (entries: Array<[string, number]>): string =>
+      entries.map(([n, size]) => `-rw-r--r--    1 1000     1000     ${size} Jan 01  2024 ${n}\r\n`).join('');
+    const srv2 = await fake({
+      features: ['EPSV', 'SIZE', 'HASH SHA-256'],
+      handlers: {
+        OPTS: (a, s) => s.reply(a.startsWith('HASH') ? '200 SHA-256' : '200 OK'),
+        HASH: (_a, s) => s.reply('213 Computing, then nothing useful'),
+        LIST: async (arg, s) => {
+          if (!arg.endsWith('/site')) return s.reply('550 No such directory');
+          s.reply('150 Here it comes');
+          const sock = await s.dataSocket();
+          sock.end(lines([['index.html', data.length]]));
+          await new Promise((r) => sock.once('close', r));
+          s.reply('226 Transfer complete');
+        },
+      },
+    });
+    srv2.files.set('/site/index.html', data);
+    const report = await deploy({
+      host: srv2.host,
+      port: srv2.port,
+      user: 'u',
+      password: 'p',
+      localDir: local,
+      remoteDir: '/site',
+      adopt: true,
+      dryRun: true,
+      retryDelayMs: 10,
+      timeoutMs: 2000,
+    });
+    expect(report.counts).toMatchObject({ unchanged: 1, upload: 0, replace: 0 });
+    expect(srv2.verbs()).toContain('HASH');
+    expect(srv2.commands).toContain('RETR /site/index.html');
+  });
+});

@@ -34934,6 +34934,8 @@ class FtpClient {
     queue = Promise.resolve();
     /** Set once the server refused `LIST -a` / `NLST -a` and accepted the bare verb. */
     noListFlags = false;
+    /** `OPTS HASH SHA-256` was accepted on this connection. */
+    hashSelected = false;
     constructor(connection, options) {
         this.connection = connection;
         this.options = options;
@@ -35072,6 +35074,40 @@ class FtpClient {
     /** What FEAT advertised: feature name (upper case) → its parameters. */
     async features() {
         return new Map(this.feats);
+    }
+    /**
+     * How the server hashes a file itself, if it can: `HASH` with SHA-256 among its algorithms (IETF draft
+     * bryan-ftp-hash; proftpd's mod_digest, FileZilla Server), else the older `XSHA256`; undefined when FEAT
+     * lists neither.
+     */
+    get sha256Command() {
+        if (/(^|;)SHA-256\*?(;|$)/i.test(this.feats.get('HASH') ?? ''))
+            return 'HASH';
+        return this.feats.has('XSHA256') ? 'XSHA256' : undefined;
+    }
+    /**
+     * The SHA-256 of a remote file, computed by the server ({@link sha256Command}; selected once with
+     * `OPTS HASH SHA-256`). Throws FtpReplyError when the server refuses (no such file, too large…), and
+     * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
+     */
+    async sha256(path) {
+        const how = this.sha256Command;
+        if (!how)
+            throw new FtpProtocolError('the server offers no SHA-256 of its files (FEAT lists neither HASH nor XSHA256)');
+        return this.exclusive(async () => {
+            if (how === 'HASH' && !this.hashSelected) {
+                await this.connection.request('OPTS HASH SHA-256', 2);
+                this.hashSelected = true;
+            }
+            const reply = await this.connection.request(`${how} ${path}`, 2);
+            // HASH: "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a "Computing…" line first); XSHA256: the hex.
+            const m = how === 'HASH'
+                ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
+                : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
+            if (!m)
+                throw new FtpProtocolError(`no SHA-256 in the reply to ${how}: ${reply.message.slice(0, 200)}`);
+            return m[1].toLowerCase();
+        });
     }
     /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
     async send(command) {
@@ -37454,10 +37490,126 @@ function tempRecord(u) {
     return t;
 }
 
+;// CONCATENATED MODULE: ./src/engine/adopt.ts
+/**
+ * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
+ * Each local folder is listed once on the server; a local file found there with the same size is hashed —
+ * by the server where it offers SHA-256 itself (`HASH`, `XSHA256`), else downloaded and hashed here (nothing
+ * is written locally) — and, when its SHA-256 is the local file's, recorded as deployed instead of being
+ * uploaded again. Every other local file the server may hold is replaced through a temporary
+ * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
+ * The state only ever lists what was checked byte for byte (G4).
+ */
+
+
+
+
+
+/** A listing this long may have been cut short (pure-ftpd stops at its -L limit): absent names are unsure. */
+const MAYBE_TRUNCATED = 1000;
+/** Fills an empty state with what the server already holds of the local tree. */
+async function adoptRemote(pool, root, local, state) {
+    // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
+    const listings = new Map();
+    const rootEntries = await listFolder(pool, root);
+    if (rootEntries === undefined)
+        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
+    listings.set('', rootEntries);
+    const byDepth = new Map();
+    for (const d of local.dirs)
+        byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
+    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+        const present = (byDepth.get(depth) ?? []).filter((d) => {
+            const parent = listings.get(parentOf(d));
+            const name = d.slice(d.lastIndexOf('/') + 1);
+            return Array.isArray(parent) && parent.some((e) => e.type === 'dir' && e.name === name);
+        });
+        await forEachLimit(present, pool.capacity, async (d) => {
+            listings.set(d, (await listFolder(pool, remoteJoin(root, d))) ?? 'unlistable');
+        });
+    }
+    state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
+    const candidates = [];
+    const unsure = [];
+    for (const f of local.files.values()) {
+        const dir = parentOf(f.path);
+        const entries = listings.get(dir);
+        if (entries === undefined)
+            continue; // a folder the server does not have: the file is new
+        if (entries === 'unlistable') {
+            unsure.push(f.path);
+            continue;
+        }
+        const entry = entries.find((e) => e.name === f.path.slice(dir ? dir.length + 1 : 0));
+        if (entry?.type === 'file' && entry.size === f.size)
+            candidates.push(f);
+        else if (entry || entries.length >= MAYBE_TRUNCATED)
+            unsure.push(f.path);
+    }
+    let adopted = 0;
+    await forEachLimit(candidates, pool.capacity, async (f) => {
+        await f.hashed;
+        const remote = await pool.run(`compare ${f.path}`, async (c) => {
+            const abs = remoteJoin(root, f.path);
+            const byServer = await serverSha256(c, abs);
+            if (byServer)
+                return { size: f.size, sha256: byServer };
+            const hash = external_node_crypto_default().createHash('sha256');
+            const sink = new external_node_stream_.Writable({
+                write(chunk, _enc, done) {
+                    hash.update(chunk);
+                    done();
+                },
+            });
+            const size = await c.download(abs, sink);
+            return { size, sha256: hash.digest('hex') };
+        });
+        if (remote.size === f.size && remote.sha256 === f.sha256) {
+            state.files[f.path] = { size: f.size, sha256: f.sha256 };
+            adopted++;
+        }
+        else
+            unsure.push(f.path);
+    });
+    // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
+    if (unsure.length > 0)
+        state.pending = { temps: {}, uncertain: unsure.sort() };
+    return { adopted, differing: unsure.length };
+}
+/**
+ * The server's own SHA-256 of a file, when it offers one (undefined otherwise, or when it refuses for this
+ * file or answers something unreadable: the caller then reads the file itself).
+ */
+async function serverSha256(c, abs) {
+    if (!c.sha256Command)
+        return undefined;
+    try {
+        return await c.sha256(abs);
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError || err instanceof FtpProtocolError)
+            return undefined;
+        throw err;
+    }
+}
+/** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
+async function listFolder(pool, abs) {
+    try {
+        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError && err.code >= 450)
+            return undefined;
+        throw err;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 /**
  * `--verify`: finds drift — files the state lists that the server lacks or holds with another size
- * (changed by hand) — by listing each deployed folder once; such files are then uploaded again.
+ * (changed by hand) — by listing each deployed folder once; such files are then uploaded again. Where the
+ * server computes SHA-256 itself (FEAT: `HASH` with SHA-256, or `XSHA256`), each file of the right size is
+ * also hashed there, which catches a same-size edit too.
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
@@ -37465,6 +37617,8 @@ function tempRecord(u) {
 
 
 
+
+/** The drifted files, and whether the server's SHA-256 was checked too. */
 async function findDrift(pool, root, state) {
     const byDir = new Map();
     for (const p of Object.keys(state.files)) {
@@ -37472,6 +37626,7 @@ async function findDrift(pool, root, state) {
         byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
     }
     const drift = [];
+    const serverHashes = await pool.run('FEAT', async (c) => c.sha256Command !== undefined);
     await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
         const sizes = await listSizes(pool, remoteJoin(root, dir));
         for (const p of files) {
@@ -37481,9 +37636,14 @@ async function findDrift(pool, root, state) {
                 actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
             if (expected >= 0 && actual !== expected)
                 drift.push({ path: p, expected, actual });
+            else if (serverHashes && actual >= 0) {
+                const sha = await pool.run(`hash ${p}`, async (c) => serverSha256(c, remoteJoin(root, p)));
+                if (sha !== undefined && sha !== state.files[p].sha256)
+                    drift.push({ path: p, expected, actual, otherContent: true });
+            }
         }
     });
-    return drift.sort((a, b) => (a.path < b.path ? -1 : 1));
+    return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: serverHashes };
 }
 async function listSizes(pool, abs) {
     try {
@@ -37616,99 +37776,6 @@ function describeHolder() {
         ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})`
         : '';
     return `ftpship on ${external_node_os_default().hostname()} pid ${process.pid}${run}`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/adopt.ts
-/**
- * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
- * Each local folder is listed once on the server; a local file found there with the same size is downloaded
- * and hashed (nothing is written locally) and, when its SHA-256 is the local file's, recorded as deployed
- * instead of being uploaded again. Every other local file the server may hold is replaced through a temporary
- * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
- * The state only ever lists what was checked byte for byte (G4).
- */
-
-
-
-
-
-/** A listing this long may have been cut short (pure-ftpd stops at its -L limit): absent names are unsure. */
-const MAYBE_TRUNCATED = 1000;
-/** Fills an empty state with what the server already holds of the local tree. */
-async function adoptRemote(pool, root, local, state) {
-    // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
-    const listings = new Map();
-    const rootEntries = await listFolder(pool, root);
-    if (rootEntries === undefined)
-        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
-    listings.set('', rootEntries);
-    const byDepth = new Map();
-    for (const d of local.dirs)
-        byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
-    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
-        const present = (byDepth.get(depth) ?? []).filter((d) => {
-            const parent = listings.get(parentOf(d));
-            const name = d.slice(d.lastIndexOf('/') + 1);
-            return Array.isArray(parent) && parent.some((e) => e.type === 'dir' && e.name === name);
-        });
-        await forEachLimit(present, pool.capacity, async (d) => {
-            listings.set(d, (await listFolder(pool, remoteJoin(root, d))) ?? 'unlistable');
-        });
-    }
-    state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
-    const candidates = [];
-    const unsure = [];
-    for (const f of local.files.values()) {
-        const dir = parentOf(f.path);
-        const entries = listings.get(dir);
-        if (entries === undefined)
-            continue; // a folder the server does not have: the file is new
-        if (entries === 'unlistable') {
-            unsure.push(f.path);
-            continue;
-        }
-        const entry = entries.find((e) => e.name === f.path.slice(dir ? dir.length + 1 : 0));
-        if (entry?.type === 'file' && entry.size === f.size)
-            candidates.push(f);
-        else if (entry || entries.length >= MAYBE_TRUNCATED)
-            unsure.push(f.path);
-    }
-    let adopted = 0;
-    await forEachLimit(candidates, pool.capacity, async (f) => {
-        await f.hashed;
-        const remote = await pool.run(`compare ${f.path}`, async (c) => {
-            const hash = external_node_crypto_default().createHash('sha256');
-            const sink = new external_node_stream_.Writable({
-                write(chunk, _enc, done) {
-                    hash.update(chunk);
-                    done();
-                },
-            });
-            const size = await c.download(remoteJoin(root, f.path), sink);
-            return { size, sha256: hash.digest('hex') };
-        });
-        if (remote.size === f.size && remote.sha256 === f.sha256) {
-            state.files[f.path] = { size: f.size, sha256: f.sha256 };
-            adopted++;
-        }
-        else
-            unsure.push(f.path);
-    });
-    // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
-    if (unsure.length > 0)
-        state.pending = { temps: {}, uncertain: unsure.sort() };
-    return { adopted, differing: unsure.length };
-}
-/** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
-async function listFolder(pool, abs) {
-    try {
-        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
-    }
-    catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 450)
-            return undefined;
-        throw err;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
@@ -37877,15 +37944,17 @@ async function adopt(pool, root, local, state, rep) {
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
 async function repairDrift(pool, root, state, rep) {
     pool.expand();
-    const drift = await findDrift(pool, root, state);
+    const { drift, hashed } = await findDrift(pool, root, state);
     for (const d of drift) {
-        rep.warn?.(`drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
+        rep.warn?.(d.otherContent
+            ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); it will be uploaded again`
+            : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
         delete state.files[d.path];
         const pending = (state.pending ??= { temps: {}, uncertain: [] });
         pending.uncertain.push(d.path);
     }
     if (drift.length === 0)
-        rep.info?.('verify: every file the state lists is on the server with its size');
+        rep.info?.(`verify: every file the state lists is on the server with its size${hashed ? ' and SHA-256 (the server hashed each)' : ''}`);
 }
 async function scan(o) {
     if (o.files)

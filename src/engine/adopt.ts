@@ -1,14 +1,15 @@
 /**
  * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
- * Each local folder is listed once on the server; a local file found there with the same size is downloaded
- * and hashed (nothing is written locally) and, when its SHA-256 is the local file's, recorded as deployed
- * instead of being uploaded again. Every other local file the server may hold is replaced through a temporary
+ * Each local folder is listed once on the server; a local file found there with the same size is hashed —
+ * by the server where it offers SHA-256 itself (`HASH`, `XSHA256`), else downloaded and hashed here (nothing
+ * is written locally) — and, when its SHA-256 is the local file's, recorded as deployed instead of being
+ * uploaded again. Every other local file the server may hold is replaced through a temporary
  * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
  * The state only ever lists what was checked byte for byte (G4).
  */
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
-import { FtpReplyError, type ListEntry } from '../ftp/index.js';
+import { FtpProtocolError, FtpReplyError, type FtpClient, type ListEntry } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { byDepthThenName, depthOf, parentOf, remoteJoin } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
@@ -69,6 +70,9 @@ export async function adoptRemote(
   await forEachLimit(candidates, pool.capacity, async (f) => {
     await f.hashed;
     const remote = await pool.run(`compare ${f.path}`, async (c) => {
+      const abs = remoteJoin(root, f.path);
+      const byServer = await serverSha256(c, abs);
+      if (byServer) return { size: f.size, sha256: byServer };
       const hash = crypto.createHash('sha256');
       const sink = new Writable({
         write(chunk: Buffer, _enc, done) {
@@ -76,7 +80,7 @@ export async function adoptRemote(
           done();
         },
       });
-      const size = await c.download(remoteJoin(root, f.path), sink);
+      const size = await c.download(abs, sink);
       return { size, sha256: hash.digest('hex') };
     });
     if (remote.size === f.size && remote.sha256 === f.sha256) {
@@ -87,6 +91,20 @@ export async function adoptRemote(
   // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
   if (unsure.length > 0) state.pending = { temps: {}, uncertain: unsure.sort() };
   return { adopted, differing: unsure.length };
+}
+
+/**
+ * The server's own SHA-256 of a file, when it offers one (undefined otherwise, or when it refuses for this
+ * file or answers something unreadable: the caller then reads the file itself).
+ */
+export async function serverSha256(c: FtpClient, abs: string): Promise<string | undefined> {
+  if (!c.sha256Command) return undefined;
+  try {
+    return await c.sha256(abs);
+  } catch (err) {
+    if (err instanceof FtpReplyError || err instanceof FtpProtocolError) return undefined;
+    throw err;
+  }
 }
 
 /** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */

@@ -189,16 +189,21 @@ async function repairDrift(
   rep: Reporter,
 ): Promise<void> {
   pool.expand();
-  const drift = await findDrift(pool, root, state);
+  const { drift, hashed } = await findDrift(pool, root, state);
   for (const d of drift) {
     rep.warn?.(
-      `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`,
+      d.otherContent
+        ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); it will be uploaded again`
+        : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`,
     );
     delete state.files[d.path];
     const pending = (state.pending ??= { temps: {}, uncertain: [] });
     pending.uncertain.push(d.path);
   }
-  if (drift.length === 0) rep.info?.('verify: every file the state lists is on the server with its size');
+  if (drift.length === 0)
+    rep.info?.(
+      `verify: every file the state lists is on the server with its size${hashed ? ' and SHA-256 (the server hashed each)' : ''}`,
+    );
 }
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {

@@ -67,7 +67,10 @@ export interface DeployOptions {
   retries?: number;
   /** Start again from an empty state when the state on the server is unreadable (re-seed). */
   resetState?: boolean;
-  /** Check the size of every file the state lists on the server and repair drift. */
+  /**
+   * Check the size of every file the state lists on the server (and its SHA-256, where the server computes
+   * it: `HASH`, `XSHA256`), and upload again what drifted.
+   */
   verify?: boolean;
   /**
    * A first deploy (no state) onto a server that already holds the site: local files found there with the

@@ -1,6 +1,8 @@
 /**
  * `--verify`: finds drift — files the state lists that the server lacks or holds with another size
- * (changed by hand) — by listing each deployed folder once; such files are then uploaded again.
+ * (changed by hand) — by listing each deployed folder once; such files are then uploaded again. Where the
+ * server computes SHA-256 itself (FEAT: `HASH` with SHA-256, or `XSHA256`), each file of the right size is
+ * also hashed there, which catches a same-size edit too.
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
@@ -8,6 +10,7 @@ import { FtpReplyError } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { remoteSize } from './remote.js';
+import { serverSha256 } from './adopt.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
@@ -15,15 +18,23 @@ export interface Drift {
   expected: number;
   /** Size on the server, or -1 when missing. */
   actual: number;
+  /** The size is right but the server's SHA-256 of the file is not the one deployed. */
+  otherContent?: boolean;
 }
 
-export async function findDrift(pool: ConnectionPool, root: string, state: DeployState): Promise<Drift[]> {
+/** The drifted files, and whether the server's SHA-256 was checked too. */
+export async function findDrift(
+  pool: ConnectionPool,
+  root: string,
+  state: DeployState,
+): Promise<{ drift: Drift[]; hashed: boolean }> {
   const byDir = new Map<string, string[]>();
   for (const p of Object.keys(state.files)) {
     const dir = parentOf(p);
     byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
   }
   const drift: Drift[] = [];
+  const serverHashes = await pool.run('FEAT', async (c) => c.sha256Command !== undefined);
   await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
     const sizes = await listSizes(pool, remoteJoin(root, dir));
     for (const p of files) {
@@ -32,9 +43,14 @@ export async function findDrift(pool: ConnectionPool, root: string, state: Deplo
       if (actual === undefined)
         actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
       if (expected >= 0 && actual !== expected) drift.push({ path: p, expected, actual });
+      else if (serverHashes && actual >= 0) {
+        const sha = await pool.run(`hash ${p}`, async (c) => serverSha256(c, remoteJoin(root, p)));
+        if (sha !== undefined && sha !== state.files[p].sha256)
+          drift.push({ path: p, expected, actual, otherContent: true });
+      }
     }
   });
-  return drift.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: serverHashes };
 }
 
 async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {

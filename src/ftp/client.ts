@@ -92,6 +92,8 @@ export class FtpClient {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set once the server refused `LIST -a` / `NLST -a` and accepted the bare verb. */
   private noListFlags = false;
+  /** `OPTS HASH SHA-256` was accepted on this connection. */
+  private hashSelected = false;
 
   private constructor(
     readonly connection: FtpConnection,
@@ -226,6 +228,43 @@ export class FtpClient {
   /** What FEAT advertised: feature name (upper case) → its parameters. */
   async features(): Promise<Map<string, string>> {
     return new Map(this.feats);
+  }
+
+  /**
+   * How the server hashes a file itself, if it can: `HASH` with SHA-256 among its algorithms (IETF draft
+   * bryan-ftp-hash; proftpd's mod_digest, FileZilla Server), else the older `XSHA256`; undefined when FEAT
+   * lists neither.
+   */
+  get sha256Command(): 'HASH' | 'XSHA256' | undefined {
+    if (/(^|;)SHA-256\*?(;|$)/i.test(this.feats.get('HASH') ?? '')) return 'HASH';
+    return this.feats.has('XSHA256') ? 'XSHA256' : undefined;
+  }
+
+  /**
+   * The SHA-256 of a remote file, computed by the server ({@link sha256Command}; selected once with
+   * `OPTS HASH SHA-256`). Throws FtpReplyError when the server refuses (no such file, too large…), and
+   * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
+   */
+  async sha256(path: string): Promise<string> {
+    const how = this.sha256Command;
+    if (!how)
+      throw new FtpProtocolError(
+        'the server offers no SHA-256 of its files (FEAT lists neither HASH nor XSHA256)',
+      );
+    return this.exclusive(async () => {
+      if (how === 'HASH' && !this.hashSelected) {
+        await this.connection.request('OPTS HASH SHA-256', 2);
+        this.hashSelected = true;
+      }
+      const reply = await this.connection.request(`${how} ${path}`, 2);
+      // HASH: "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a "Computing…" line first); XSHA256: the hex.
+      const m =
+        how === 'HASH'
+          ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
+          : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
+      if (!m) throw new FtpProtocolError(`no SHA-256 in the reply to ${how}: ${reply.message.slice(0, 200)}`);
+      return m[1].toLowerCase();
+    });
   }
 
   /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */

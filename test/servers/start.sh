@@ -132,6 +132,15 @@ CONF
 proftpd_conf proftpd 2123 40300 40399 "" > "$RUN/proftpd.conf"
 proftpd_conf proftpdResume 2124 40400 40499 "" > "$RUN/proftpdResume.conf"
 echo "AllowStoreRestart on" >> "$RUN/proftpdResume.conf"
+# mod_digest on this one only: FEAT lists HASH (SHA-256 among others) and XSHA256, so the server hashes its
+# own files (--adopt and --verify use it); the other proftpd shows the path without it.
+cat >> "$RUN/proftpdResume.conf" <<CONF
+LoadModule mod_digest.c
+<IfModule mod_digest.c>
+  DigestEngine on
+  DigestAlgorithms all
+</IfModule>
+CONF
 proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$RUN/proftpdImplicit.conf"
 for n in proftpd proftpdResume proftpdImplicit; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
