@@ -315,6 +315,11 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     expect(missing).toBeInstanceOf(FtpReplyError);
     expect(missing).toMatchObject({ code: 550 });
     expect(await client.sha256('h.bin')).toBe(sha256(data)); // usable after a refusal
+    await client.upload('h2.bin', Buffer.from('two'));
+    const all = await client.sha256All(['h.bin', 'nope.bin', 'h2.bin']);
+    expect(all[0]).toBe(sha256(data));
+    expect(all[1]).toBeInstanceOf(FtpReplyError);
+    expect(all[2]).toBe(sha256(Buffer.from('two')));
     await client.quit();
 
     const plain = await connect(env.proftpd);

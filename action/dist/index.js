@@ -35091,23 +35091,47 @@ class FtpClient {
      * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
      */
     async sha256(path) {
+        const how = this.requireSha256();
+        return this.exclusive(async () => {
+            await this.selectSha256(how);
+            const command = `${how} ${path}`;
+            return parseSha256(how, await this.connection.request(command, 2), command);
+        });
+    }
+    /**
+     * {@link sha256} of several files, the commands pipelined in one write: one round trip for the lot. Each
+     * entry is the hash, or the error for that file (a refusal, or a reply holding no SHA-256).
+     */
+    async sha256All(paths) {
+        const how = this.requireSha256();
+        return this.exclusive(async () => {
+            await this.selectSha256(how);
+            const commands = paths.map((p) => `${how} ${p}`);
+            const replies = await this.pipelineNow(commands);
+            return replies.map((reply, i) => {
+                if (!isPositiveCompletion(reply.code))
+                    return new FtpReplyError(reply.code, reply.message, commands[i]);
+                try {
+                    return parseSha256(how, reply, commands[i]);
+                }
+                catch (err) {
+                    return err;
+                }
+            });
+        });
+    }
+    requireSha256() {
         const how = this.sha256Command;
         if (!how)
             throw new FtpProtocolError('the server offers no SHA-256 of its files (FEAT lists neither HASH nor XSHA256)');
-        return this.exclusive(async () => {
-            if (how === 'HASH' && !this.hashSelected) {
-                await this.connection.request('OPTS HASH SHA-256', 2);
-                this.hashSelected = true;
-            }
-            const reply = await this.connection.request(`${how} ${path}`, 2);
-            // HASH: "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a "Computing…" line first); XSHA256: the hex.
-            const m = how === 'HASH'
-                ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
-                : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
-            if (!m)
-                throw new FtpProtocolError(`no SHA-256 in the reply to ${how}: ${reply.message.slice(0, 200)}`);
-            return m[1].toLowerCase();
-        });
+        return how;
+    }
+    /** `OPTS HASH SHA-256`, once per connection (inside an exclusive section). */
+    async selectSha256(how) {
+        if (how !== 'HASH' || this.hashSelected)
+            return;
+        await this.connection.request('OPTS HASH SHA-256', 2);
+        this.hashSelected = true;
     }
     /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
     async send(command) {
@@ -35324,6 +35348,18 @@ class FtpClient {
         this.queue = result.catch(() => undefined);
         return result;
     }
+}
+/**
+ * The whole-file SHA-256 in a reply: `HASH` answers "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a
+ * "Computing…" line first), `XSHA256` the hex digits alone.
+ */
+function parseSha256(how, reply, command) {
+    const m = how === 'HASH'
+        ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
+        : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
+    if (!m)
+        throw new FtpProtocolError(`no SHA-256 in the reply to ${command}: ${reply.message.slice(0, 200)}`);
+    return m[1].toLowerCase();
 }
 
 ;// CONCATENATED MODULE: ./src/ftp/index.ts
@@ -37547,13 +37583,29 @@ async function adoptRemote(pool, root, local, state) {
             unsure.push(f.path);
     }
     let adopted = 0;
-    await forEachLimit(candidates, pool.capacity, async (f) => {
+    const same = (f, remote) => {
+        if (remote.size === f.size && remote.sha256 === f.sha256) {
+            state.files[f.path] = { size: f.size, sha256: f.sha256 };
+            adopted++;
+        }
+        else
+            unsure.push(f.path);
+    };
+    // The server's own hashes where it has them (a round trip per batch); the rest is downloaded and hashed.
+    const byServer = await serverHashes(pool, root, candidates.map((f) => f.path));
+    const toRead = [];
+    for (const f of candidates) {
+        const sha256 = byServer.get(f.path);
+        if (sha256 === undefined)
+            toRead.push(f);
+        else {
+            await f.hashed;
+            same(f, { size: f.size, sha256 });
+        }
+    }
+    await forEachLimit(toRead, pool.capacity, async (f) => {
         await f.hashed;
         const remote = await pool.run(`compare ${f.path}`, async (c) => {
-            const abs = remoteJoin(root, f.path);
-            const byServer = await serverSha256(c, abs);
-            if (byServer)
-                return { size: f.size, sha256: byServer };
             const hash = external_node_crypto_default().createHash('sha256');
             const sink = new external_node_stream_.Writable({
                 write(chunk, _enc, done) {
@@ -37561,36 +37613,39 @@ async function adoptRemote(pool, root, local, state) {
                     done();
                 },
             });
-            const size = await c.download(abs, sink);
+            const size = await c.download(remoteJoin(root, f.path), sink);
             return { size, sha256: hash.digest('hex') };
         });
-        if (remote.size === f.size && remote.sha256 === f.sha256) {
-            state.files[f.path] = { size: f.size, sha256: f.sha256 };
-            adopted++;
-        }
-        else
-            unsure.push(f.path);
+        same(f, remote);
     });
     // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
     if (unsure.length > 0)
         state.pending = { temps: {}, uncertain: unsure.sort() };
     return { adopted, differing: unsure.length };
 }
+/** Files per pipelined batch of server-side hashes. */
+const HASH_BATCH = 64;
 /**
- * The server's own SHA-256 of a file, when it offers one (undefined otherwise, or when it refuses for this
- * file or answers something unreadable: the caller then reads the file itself).
+ * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
+ * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
+ * as are all when it has no such command: the caller reads those itself.
  */
-async function serverSha256(c, abs) {
-    if (!c.sha256Command)
-        return undefined;
-    try {
-        return await c.sha256(abs);
-    }
-    catch (err) {
-        if (err instanceof FtpReplyError || err instanceof FtpProtocolError)
-            return undefined;
-        throw err;
-    }
+async function serverHashes(pool, root, paths) {
+    const found = new Map();
+    if (paths.length === 0)
+        return found;
+    if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined)))
+        return found;
+    const batches = [];
+    for (let i = 0; i < paths.length; i += HASH_BATCH)
+        batches.push(paths.slice(i, i + HASH_BATCH));
+    await forEachLimit(batches, pool.capacity, async (batch) => {
+        const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) => c.sha256All(batch.map((p) => remoteJoin(root, p))));
+        for (const [i, h] of hashes.entries())
+            if (typeof h === 'string')
+                found.set(batch[i], h);
+    });
+    return found;
 }
 /** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
 async function listFolder(pool, abs) {
@@ -37626,7 +37681,7 @@ async function findDrift(pool, root, state) {
         byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
     }
     const drift = [];
-    const serverHashes = await pool.run('FEAT', async (c) => c.sha256Command !== undefined);
+    const rightSize = new Map(); // path → its size on the server
     await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
         const sizes = await listSizes(pool, remoteJoin(root, dir));
         for (const p of files) {
@@ -37636,14 +37691,19 @@ async function findDrift(pool, root, state) {
                 actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
             if (expected >= 0 && actual !== expected)
                 drift.push({ path: p, expected, actual });
-            else if (serverHashes && actual >= 0) {
-                const sha = await pool.run(`hash ${p}`, async (c) => serverSha256(c, remoteJoin(root, p)));
-                if (sha !== undefined && sha !== state.files[p].sha256)
-                    drift.push({ path: p, expected, actual, otherContent: true });
-            }
+            else if (actual >= 0)
+                rightSize.set(p, actual);
         }
     });
-    return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: serverHashes };
+    // Where the server hashes its files, a same-size edit shows too.
+    const hashes = await serverHashes(pool, root, [...rightSize.keys()]);
+    for (const [p, actual] of rightSize) {
+        const sha = hashes.get(p);
+        if (sha !== undefined && sha !== state.files[p].sha256) {
+            drift.push({ path: p, expected: state.files[p].size, actual, otherContent: true });
+        }
+    }
+    return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
 async function listSizes(pool, abs) {
     try {

@@ -9,7 +9,7 @@
  */
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
-import { FtpProtocolError, FtpReplyError, type FtpClient, type ListEntry } from '../ftp/index.js';
+import { FtpReplyError, type ListEntry } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { byDepthThenName, depthOf, parentOf, remoteJoin } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
@@ -67,12 +67,30 @@ export async function adoptRemote(
   }
 
   let adopted = 0;
-  await forEachLimit(candidates, pool.capacity, async (f) => {
+  const same = (f: LocalFile, remote: { size: number; sha256: string }): void => {
+    if (remote.size === f.size && remote.sha256 === f.sha256) {
+      state.files[f.path] = { size: f.size, sha256: f.sha256 };
+      adopted++;
+    } else unsure.push(f.path);
+  };
+  // The server's own hashes where it has them (a round trip per batch); the rest is downloaded and hashed.
+  const byServer = await serverHashes(
+    pool,
+    root,
+    candidates.map((f) => f.path),
+  );
+  const toRead: LocalFile[] = [];
+  for (const f of candidates) {
+    const sha256 = byServer.get(f.path);
+    if (sha256 === undefined) toRead.push(f);
+    else {
+      await f.hashed;
+      same(f, { size: f.size, sha256 });
+    }
+  }
+  await forEachLimit(toRead, pool.capacity, async (f) => {
     await f.hashed;
     const remote = await pool.run(`compare ${f.path}`, async (c) => {
-      const abs = remoteJoin(root, f.path);
-      const byServer = await serverSha256(c, abs);
-      if (byServer) return { size: f.size, sha256: byServer };
       const hash = crypto.createHash('sha256');
       const sink = new Writable({
         write(chunk: Buffer, _enc, done) {
@@ -80,31 +98,41 @@ export async function adoptRemote(
           done();
         },
       });
-      const size = await c.download(abs, sink);
+      const size = await c.download(remoteJoin(root, f.path), sink);
       return { size, sha256: hash.digest('hex') };
     });
-    if (remote.size === f.size && remote.sha256 === f.sha256) {
-      state.files[f.path] = { size: f.size, sha256: f.sha256 };
-      adopted++;
-    } else unsure.push(f.path);
+    same(f, remote);
   });
   // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
   if (unsure.length > 0) state.pending = { temps: {}, uncertain: unsure.sort() };
   return { adopted, differing: unsure.length };
 }
 
+/** Files per pipelined batch of server-side hashes. */
+const HASH_BATCH = 64;
+
 /**
- * The server's own SHA-256 of a file, when it offers one (undefined otherwise, or when it refuses for this
- * file or answers something unreadable: the caller then reads the file itself).
+ * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
+ * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
+ * as are all when it has no such command: the caller reads those itself.
  */
-export async function serverSha256(c: FtpClient, abs: string): Promise<string | undefined> {
-  if (!c.sha256Command) return undefined;
-  try {
-    return await c.sha256(abs);
-  } catch (err) {
-    if (err instanceof FtpReplyError || err instanceof FtpProtocolError) return undefined;
-    throw err;
-  }
+export async function serverHashes(
+  pool: ConnectionPool,
+  root: string,
+  paths: string[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (paths.length === 0) return found;
+  if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined))) return found;
+  const batches: string[][] = [];
+  for (let i = 0; i < paths.length; i += HASH_BATCH) batches.push(paths.slice(i, i + HASH_BATCH));
+  await forEachLimit(batches, pool.capacity, async (batch) => {
+    const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) =>
+      c.sha256All(batch.map((p) => remoteJoin(root, p))),
+    );
+    for (const [i, h] of hashes.entries()) if (typeof h === 'string') found.set(batch[i], h);
+  });
+  return found;
 }
 
 /** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */

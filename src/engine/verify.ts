@@ -10,7 +10,7 @@ import { FtpReplyError } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { remoteSize } from './remote.js';
-import { serverSha256 } from './adopt.js';
+import { serverHashes } from './adopt.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
@@ -34,7 +34,7 @@ export async function findDrift(
     byDir.set(dir, [...(byDir.get(dir) ?? []), p]);
   }
   const drift: Drift[] = [];
-  const serverHashes = await pool.run('FEAT', async (c) => c.sha256Command !== undefined);
+  const rightSize = new Map<string, number>(); // path → its size on the server
   await forEachLimit([...byDir], pool.capacity, async ([dir, files]) => {
     const sizes = await listSizes(pool, remoteJoin(root, dir));
     for (const p of files) {
@@ -43,14 +43,18 @@ export async function findDrift(
       if (actual === undefined)
         actual = await pool.run(`SIZE ${p}`, async (c) => remoteSize(c, remoteJoin(root, p)));
       if (expected >= 0 && actual !== expected) drift.push({ path: p, expected, actual });
-      else if (serverHashes && actual >= 0) {
-        const sha = await pool.run(`hash ${p}`, async (c) => serverSha256(c, remoteJoin(root, p)));
-        if (sha !== undefined && sha !== state.files[p].sha256)
-          drift.push({ path: p, expected, actual, otherContent: true });
-      }
+      else if (actual >= 0) rightSize.set(p, actual);
     }
   });
-  return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: serverHashes };
+  // Where the server hashes its files, a same-size edit shows too.
+  const hashes = await serverHashes(pool, root, [...rightSize.keys()]);
+  for (const [p, actual] of rightSize) {
+    const sha = hashes.get(p);
+    if (sha !== undefined && sha !== state.files[p].sha256) {
+      drift.push({ path: p, expected: state.files[p].size, actual, otherContent: true });
+    }
+  }
+  return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
 
 async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {

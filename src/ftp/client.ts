@@ -246,25 +246,50 @@ export class FtpClient {
    * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
    */
   async sha256(path: string): Promise<string> {
+    const how = this.requireSha256();
+    return this.exclusive(async () => {
+      await this.selectSha256(how);
+      const command = `${how} ${path}`;
+      return parseSha256(how, await this.connection.request(command, 2), command);
+    });
+  }
+
+  /**
+   * {@link sha256} of several files, the commands pipelined in one write: one round trip for the lot. Each
+   * entry is the hash, or the error for that file (a refusal, or a reply holding no SHA-256).
+   */
+  async sha256All(paths: string[]): Promise<Array<string | FtpReplyError | FtpProtocolError>> {
+    const how = this.requireSha256();
+    return this.exclusive(async () => {
+      await this.selectSha256(how);
+      const commands = paths.map((p) => `${how} ${p}`);
+      const replies = await this.pipelineNow(commands);
+      return replies.map((reply, i) => {
+        if (!isPositiveCompletion(reply.code))
+          return new FtpReplyError(reply.code, reply.message, commands[i]);
+        try {
+          return parseSha256(how, reply, commands[i]);
+        } catch (err) {
+          return err as FtpProtocolError;
+        }
+      });
+    });
+  }
+
+  private requireSha256(): 'HASH' | 'XSHA256' {
     const how = this.sha256Command;
     if (!how)
       throw new FtpProtocolError(
         'the server offers no SHA-256 of its files (FEAT lists neither HASH nor XSHA256)',
       );
-    return this.exclusive(async () => {
-      if (how === 'HASH' && !this.hashSelected) {
-        await this.connection.request('OPTS HASH SHA-256', 2);
-        this.hashSelected = true;
-      }
-      const reply = await this.connection.request(`${how} ${path}`, 2);
-      // HASH: "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a "Computing…" line first); XSHA256: the hex.
-      const m =
-        how === 'HASH'
-          ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
-          : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
-      if (!m) throw new FtpProtocolError(`no SHA-256 in the reply to ${how}: ${reply.message.slice(0, 200)}`);
-      return m[1].toLowerCase();
-    });
+    return how;
+  }
+
+  /** `OPTS HASH SHA-256`, once per connection (inside an exclusive section). */
+  private async selectSha256(how: 'HASH' | 'XSHA256'): Promise<void> {
+    if (how !== 'HASH' || this.hashSelected) return;
+    await this.connection.request('OPTS HASH SHA-256', 2);
+    this.hashSelected = true;
   }
 
   /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
@@ -499,4 +524,17 @@ export class FtpClient {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * The whole-file SHA-256 in a reply: `HASH` answers "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a
+ * "Computing…" line first), `XSHA256` the hex digits alone.
+ */
+function parseSha256(how: 'HASH' | 'XSHA256', reply: FtpReply, command: string): string {
+  const m =
+    how === 'HASH'
+      ? /^SHA-256 0-\d+ ([0-9a-f]{64}) /im.exec(reply.message)
+      : /(?:^|\s)([0-9a-f]{64})(?:\s|$)/i.exec(reply.message);
+  if (!m) throw new FtpProtocolError(`no SHA-256 in the reply to ${command}: ${reply.message.slice(0, 200)}`);
+  return m[1].toLowerCase();
 }
