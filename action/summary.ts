@@ -35,7 +35,13 @@ export function summaryMarkdown(report: DeployReport): string {
     `| ${c.upload} | ${c.replace} | ${c.delete} | ${c.mkdir} | ${c.rmdir} | ${c.unchanged} |`,
     '',
   ];
-  if (report.files.length === 0) out.push('Nothing to change: the server is up to date.', '');
+  const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
+  if (report.files.length === 0 && chmods === 0) out.push('Nothing to change: the server is up to date.', '');
+  if (report.chmod && chmods > 0)
+    out.push(
+      `Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`,
+      '',
+    );
   if (deletions.length > 0) {
     out.push(
       `### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`,

@@ -67,4 +67,13 @@ describe('summaryMarkdown', () => {
     expect(md).not.toContain('<img');
     expect(md).toContain('&#60;img src=x onerror=alert(1)&#62;&#124;&#42;x&#42;.html');
   });
+
+  it('a mode change alone is a change: the preview says how many files and folders get permissions', () => {
+    const md = summaryMarkdown({ ...report([]), chmod: { files: 12, dirs: 3 } });
+    expect(md).toContain('would be set on 12 file(s) and 3 folder(s)');
+    expect(md).not.toContain('Nothing to change');
+    const none = summaryMarkdown({ ...report([]), chmod: { files: 0, dirs: 0 } });
+    expect(none).toContain('Nothing to change');
+    expect(none).not.toContain('Permissions');
+  });
 });

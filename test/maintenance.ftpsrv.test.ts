@@ -133,8 +133,11 @@ describe('maintenance marker', () => {
       pending?: { maintenance?: string };
     };
     expect(state.pending?.maintenance).toBe(MARKER);
+    // As if a kill had come between the marker's upload and its rename: its temporary copy is there too.
+    fs.writeFileSync(path.join(srv.root, dir, `${MARKER}.tmp`), PHP);
     await deploy(opts(local, dir));
     expect(marker(dir)).toBeUndefined();
+    expect(fs.existsSync(path.join(srv.root, dir, `${MARKER}.tmp`))).toBe(false);
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
   });
 

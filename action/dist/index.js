@@ -36759,6 +36759,11 @@ class Run {
             });
             this.ctx.reporter.info?.(`maintenance file ${p} removed`);
         }
+        // A run killed while writing its marker may have left the marker's temporary copy (best effort).
+        if (this.staleMarker !== undefined) {
+            const tmp = this.abs(`${this.staleMarker}.tmp`);
+            await this.ctx.pool.run(`remove ${tmp}`, async (c) => deleteFile(c, tmp)).catch(() => undefined);
+        }
     }
     /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
     async removeTree(dir) {
@@ -42132,8 +42137,11 @@ function summaryMarkdown(report) {
         `| ${c.upload} | ${c.replace} | ${c.delete} | ${c.mkdir} | ${c.rmdir} | ${c.unchanged} |`,
         '',
     ];
-    if (report.files.length === 0)
+    const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
+    if (report.files.length === 0 && chmods === 0)
         out.push('Nothing to change: the server is up to date.', '');
+    if (report.chmod && chmods > 0)
+        out.push(`Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`, '');
     if (deletions.length > 0) {
         out.push(`### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`, '');
         out.push(...capped(deletions, (e) => `- :x: **${e.action}** <code>${summary_escape(e.path)}</code>`), '');

@@ -417,6 +417,11 @@ class Run {
         });
       this.ctx.reporter.info?.(`maintenance file ${p} removed`);
     }
+    // A run killed while writing its marker may have left the marker's temporary copy (best effort).
+    if (this.staleMarker !== undefined) {
+      const tmp = this.abs(`${this.staleMarker}.tmp`);
+      await this.ctx.pool.run(`remove ${tmp}`, async (c) => deleteFile(c, tmp)).catch(() => undefined);
+    }
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
