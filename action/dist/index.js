@@ -37572,6 +37572,7 @@ async function adoptRemote(pool, root, local, state) {
     state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
     const candidates = [];
     const unsure = [];
+    const byName = new Map();
     for (const f of local.files.values()) {
         const dir = parentOf(f.path);
         const entries = listings.get(dir);
@@ -37581,7 +37582,10 @@ async function adoptRemote(pool, root, local, state) {
             unsure.push(f.path);
             continue;
         }
-        const entry = entries.find((e) => e.name === f.path.slice(dir ? dir.length + 1 : 0));
+        let names = byName.get(dir);
+        if (!names)
+            byName.set(dir, (names = new Map(entries.map((e) => [e.name, e]))));
+        const entry = names.get(f.path.slice(dir ? dir.length + 1 : 0));
         if (entry?.type === 'file' && entry.size === f.size)
             candidates.push(f);
         else if (entry || entries.length >= MAYBE_TRUNCATED)

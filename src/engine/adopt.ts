@@ -53,6 +53,7 @@ export async function adoptRemote(
 
   const candidates: LocalFile[] = [];
   const unsure: string[] = [];
+  const byName = new Map<string, Map<string, ListEntry>>();
   for (const f of local.files.values()) {
     const dir = parentOf(f.path);
     const entries = listings.get(dir);
@@ -61,7 +62,9 @@ export async function adoptRemote(
       unsure.push(f.path);
       continue;
     }
-    const entry = entries.find((e) => e.name === f.path.slice(dir ? dir.length + 1 : 0));
+    let names = byName.get(dir);
+    if (!names) byName.set(dir, (names = new Map(entries.map((e) => [e.name, e]))));
+    const entry = names.get(f.path.slice(dir ? dir.length + 1 : 0));
     if (entry?.type === 'file' && entry.size === f.size) candidates.push(f);
     else if (entry || entries.length >= MAYBE_TRUNCATED) unsure.push(f.path);
   }
