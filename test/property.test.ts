@@ -13,6 +13,9 @@ import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
 import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
+import { planChanges } from '../src/engine/plan.js';
+import { treeFromFiles, type LocalFile } from '../src/engine/select.js';
+import { emptyState } from '../src/engine/state.js';
 import {
   byDepthThenName,
   depthOf,
@@ -425,6 +428,61 @@ describe('path normalisation', () => {
               : rel.slice(0, cut) + bad + rel.slice(cut);
         expect(isSafeRelPath(text)).toBe(false);
       }),
+      RUNS,
+    );
+  });
+});
+
+describe('the plan of permissions (fileMode, dirMode)', () => {
+  const name = fc.constantFrom('a', 'b', 'c', 'd');
+  const filePath = fc.array(name, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+  const mode = fc.constantFrom(undefined, '644', '600');
+
+  it('every upload (on its temp, if any) and every new folder get the mode; the unchanged ones exactly when the state records another', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(filePath, fc.constantFrom('x', 'yy')), {
+          selector: (t) => t[0],
+          maxLength: 8,
+        }),
+        fc.array(fc.constantFrom('same', 'edited', 'absent'), { minLength: 8, maxLength: 8 }),
+        fc.record({ file: mode, dir: mode }),
+        fc.record({ file: mode, dir: mode }),
+        fc.boolean(),
+        (files, fates, had, asked, atomic) => {
+          const local = treeFromFiles(files.map(([p, c]) => ({ path: p, contents: Buffer.from(c) })));
+          const state = emptyState('s');
+          files.forEach(([p], i) => {
+            const f = local.files.get(p) as LocalFile;
+            if (fates[i] === 'same') state.files[p] = { size: f.size, sha256: f.sha256 };
+            if (fates[i] === 'edited') state.files[p] = { size: f.size, sha256: 'f'.repeat(64) };
+          });
+          state.dirs = [...local.dirs].filter((_d, i) => fates[i] !== 'absent');
+          const modes = Object.fromEntries(Object.entries(had).filter(([, v]) => v !== undefined));
+          if (Object.keys(modes).length > 0) state.modes = modes;
+          const plan = planChanges(local, state, {
+            delete: true,
+            atomic,
+            isKept: () => false,
+            reserved: new Set(),
+            resumeThreshold: 1 << 20,
+            fileMode: asked.file,
+            dirMode: asked.dir,
+          });
+          expect(plan.modesChanged).toBe(had.file !== asked.file || had.dir !== asked.dir);
+          const targets = plan.uploads.map((u) => u.temp ?? u.file.path);
+          const expectFiles = !asked.file
+            ? []
+            : [...targets, ...(had.file !== asked.file ? plan.unchanged : [])];
+          expect([...plan.chmods.files].sort()).toEqual(expectFiles.sort());
+          const expectDirs = !asked.dir ? [] : had.dir !== asked.dir ? [...local.dirs] : plan.mkdirs;
+          expect([...plan.chmods.dirs].sort()).toEqual([...expectDirs].sort());
+          // A replaced file is never chmodded on its live name in atomic mode: it goes live with its mode.
+          if (atomic && asked.file)
+            for (const u of plan.uploads.filter((x) => x.action === 'replace'))
+              expect(plan.chmods.files).not.toContain(u.file.path);
+        },
+      ),
       RUNS,
     );
   });
