@@ -57,7 +57,10 @@ function addDeployOptions(cmd: Command): Command {
       '--adopt',
       'first deploy onto a server that already has the site: compare files there instead of uploading them again',
     )
-    .option('--verify', 'check every deployed file is on the server with its size; upload again what drifted')
+    .option(
+      '--verify',
+      'check every deployed file is on the server with its size (and SHA-256, where the server hashes files); upload again what drifted',
+    )
     .option(
       '--no-atomic',
       'write changed files in place (no temp + rename): faster, visitors may see torn files',
