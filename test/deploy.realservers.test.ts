@@ -320,6 +320,33 @@ d.each(matrix())('%s', (_name, server) => {
     expect(again.files).toEqual([]);
   });
 
+  it('--maintenance: the marker is on the server for the commit (each rename and delete), written whole, and gone after', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.php': 'v1', 'old.php': 'old' });
+    const { dir, disk } = target(server);
+    const site = path.join(disk, 'site');
+    await deploy(opts(server, local, `${dir}/site`));
+    fs.writeFileSync(path.join(local, 'index.php'), 'v2');
+    fs.rmSync(path.join(local, 'old.php'));
+    const content = '<?php $upgrading = time(); ?>';
+    const seen: Array<[string, string | undefined]> = [];
+    const rec = recorder();
+    await deploy(opts(server, local, `${dir}/site`, { maintenance: { path: '.maintenance', content } }), {
+      ...rec,
+      protocol: (line, id) => {
+        rec.protocol?.(line, id);
+        if (/^> (RNFR|RNTO|DELE) /.test(line) && !line.includes(STATE) && !line.includes('.maintenance')) {
+          const p = path.join(site, '.maintenance');
+          seen.push([line, fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined]);
+        }
+      },
+    });
+    expect(seen.length).toBeGreaterThanOrEqual(3); // RNFR + RNTO of index.php, DELE of old.php
+    for (const [line, marker] of seen) expect([line, marker]).toEqual([line, content]);
+    expect(fs.existsSync(path.join(site, '.maintenance'))).toBe(false);
+    expect(readTree(site, [STATE])).toEqual(readTree(local));
+  });
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();
