@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { deploy, formatSummary, type DeployReport } from '../src/index.js';
-import { Input, Output } from './constants.js';
+import { Output } from './constants.js';
+import { phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
@@ -20,7 +21,7 @@ export async function run(): Promise<void> {
     await writeSummary(report);
     core.info(formatSummary(report));
   } catch (err) {
-    core.setFailed(phrase(err));
+    core.setFailed(phrase(err instanceof Error ? err.message : String(err)));
   }
 }
 
@@ -44,15 +45,4 @@ function writeReport(report: DeployReport): string {
   const file = path.join(dir, 'report.json');
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
-}
-
-/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
-function phrase(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const inputs = new Set<string>(Object.values(Input));
-  return message
-    .replace(/--ca FILE/g, 'the `ca` input')
-    .replace(/--([a-z][a-z-]*)/g, (flag, name: string) =>
-      inputs.has(name) ? `the \`${name}\` input` : flag,
-    );
 }

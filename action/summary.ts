@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core';
 import { formatBytes, type DeployReport, type PlanEntry } from '../src/index.js';
+import { phrase } from './phrase.js';
 
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
 export const MAX_LISTED = 500;
@@ -65,7 +66,7 @@ export function summaryMarkdown(report: DeployReport): string {
   if (report.kept.length > 0)
     out.push(`${report.kept.length} remote-only path(s) kept (\`keep\` or \`delete: false\`).`, '');
   if (report.warnings.length > 0)
-    out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${escape(w)}`), '');
+    out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${escape(phrase(w))}`), '');
   return out.join('\n');
 }
 

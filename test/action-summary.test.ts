@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DeployReport, PlanEntry } from '../src/index.js';
 import { MAX_LISTED, summaryMarkdown } from '../action/summary.js';
+import { actionReporter } from '../action/reporter.js';
 
 function report(files: PlanEntry[], dryRun = true): DeployReport {
   const count = (a: string): number => files.filter((f) => f.action === a).length;
@@ -75,5 +76,24 @@ describe('summaryMarkdown', () => {
     const none = summaryMarkdown({ ...report([]), chmod: { files: 0, dirs: 0 } });
     expect(none).toContain('Nothing to change');
     expect(none).not.toContain('Permissions');
+  });
+
+  it('warnings name the inputs, not the CLI flags: in the summary and in the log', () => {
+    const w =
+      '--file-mode 600 not applied: the server does not support SITE CHMOD; drop --file-mode. (--verbose stays)';
+    const md = summaryMarkdown({ ...report([]), warnings: [w] });
+    expect(md).toContain('the &#96;file-mode&#96; input 600 not applied');
+    expect(md).toContain('--verbose stays');
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      actionReporter('standard').warn?.(w);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out.join('')).toMatch(
+      /::warning::the `file-mode` input 600 not applied: .* drop the `file-mode` input\./,
+    );
   });
 });

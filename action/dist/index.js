@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1342);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8164);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1342:
+/***/ 8164:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38156,6 +38156,17 @@ var FDA_UNSUPPORTED;
 /** FTP-Deploy-Action v4's default excludes, kept so a switched workflow selects the same files. */
 const FDA_DEFAULT_EXCLUDES = ['**/.git*', '**/.git*/**', '**/node_modules/**'];
 
+;// CONCATENATED MODULE: ./action/phrase.ts
+/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
+
+const INPUTS = new Set(Object.values(Input));
+/** Rewrites `--flag` as "the `flag` input" where the Action has an input of that name. */
+function phrase(message) {
+    return message
+        .replace(/--ca FILE/g, 'the `ca` input')
+        .replace(/--([a-z][a-z-]*)/g, (flag, name) => INPUTS.has(name) ? `the \`${name}\` input` : flag);
+}
+
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
 
 /**
@@ -42087,13 +42098,14 @@ function list(name) {
 /** Adapts the engine's reporter port to the Actions log, following `log-level`. */
 
 
+
 /** How often progress lines appear in the log (they are for humans watching a long first deploy). */
 const PROGRESS_EVERY_MS = 10_000;
 function actionReporter(level) {
     let lastProgress = Date.now();
     return {
         info: (m) => (level === 'minimal' ? core_debug(m) : info(m)),
-        warn: (m) => warning(m),
+        warn: (m) => warning(phrase(m)),
         debug: (m) => (level === 'verbose' ? info(m) : core_debug(m)),
         // PASS is already redacted by the client; the password is masked by the runner as well.
         protocol: (line, id) => level === 'verbose' ? info(`[${id}] ${line}`) : core_debug(`[${id}] ${line}`),
@@ -42111,6 +42123,7 @@ function actionReporter(level) {
  * The job summary: the deploy (or, for a dry run, the pull-request preview) as counts and bytes, deletions
  * first and marked, then the other changes in a collapsed list. Lists are capped: a summary holds 1 MiB.
  */
+
 
 
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
@@ -42158,7 +42171,7 @@ function summaryMarkdown(report) {
     if (report.kept.length > 0)
         out.push(`${report.kept.length} remote-only path(s) kept (\`keep\` or \`delete: false\`).`, '');
     if (report.warnings.length > 0)
-        out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${summary_escape(w)}`), '');
+        out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${summary_escape(phrase(w))}`), '');
     return out.join('\n');
 }
 function capped(items, line) {
@@ -42184,6 +42197,7 @@ function summary_escape(text) {
 
 
 
+
 async function run() {
     try {
         const { options, logLevel, filePatterns } = readInputs();
@@ -42195,7 +42209,7 @@ async function run() {
         info(formatSummary(report));
     }
     catch (err) {
-        setFailed(phrase(err));
+        setFailed(phrase(err instanceof Error ? err.message : String(err)));
     }
 }
 function setOutputs(report, planPath) {
@@ -42214,14 +42228,6 @@ function writeReport(report) {
     const file = external_node_path_default().join(dir, 'report.json');
     external_node_fs_default().writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     return file;
-}
-/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
-function phrase(err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const inputs = new Set(Object.values(Input));
-    return message
-        .replace(/--ca FILE/g, 'the `ca` input')
-        .replace(/--([a-z][a-z-]*)/g, (flag, name) => inputs.has(name) ? `the \`${name}\` input` : flag);
 }
 
 
