@@ -546,3 +546,26 @@ describe('item 8 (engine): a local file that becomes unreadable mid-run', () => 
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
   });
 });
+
+describe('exclude with !negation (FIELD.md complaint 4: FTP-Deploy-Action users ask for it)', () => {
+  it('re-includes one file; a lone !glob leaves everything in, so a deploy with it deletes nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a.map': 'm', 'vendor/keep.map': 'k', 'vendor/lib.js': 'l' });
+    const dir = `/${uniqueName()}`;
+    const r = await deploy(opts(local, dir, { exclude: ['*.map', '!vendor/keep.map'] }));
+    expect(Object.keys(readTree(remote(dir), [STATE])).sort()).toEqual([
+      'index.html',
+      'vendor/keep.map',
+      'vendor/lib.js',
+    ]);
+    expect(r.counts.upload).toBe(3);
+
+    // Read by picomatch alone, ['!a.map'] would mean "everything but a.map": every deployed file excluded,
+    // hence an orphan, hence deleted. It means nothing left out.
+    const dir2 = `/${uniqueName()}`;
+    await deploy(opts(local, dir2));
+    const again = await deploy(opts(local, dir2, { exclude: ['!a.map'] }));
+    expect(again.counts).toMatchObject({ delete: 0, upload: 0, replace: 0, unchanged: 4 });
+    expect(readTree(remote(dir2), [STATE])).toEqual(readTree(local));
+  });
+});

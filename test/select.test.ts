@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
 import { HashThread, type HashResult } from '../src/engine/hash-worker.js';
-import { hashFile, scanLocalDir } from '../src/engine/select.js';
+import { globMatcher, hashFile, scanLocalDir } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const none = (): boolean => false;
@@ -191,5 +191,45 @@ describe('resumable (which temp left by a cut run may be continued)', () => {
     expect(byStamp).not.toBe(byHash);
     expect(tempPathFor({ ...file, sha256: '', stamp: '10:1:3' })).not.toBe(byStamp);
     expect(byStamp).toMatch(/^a\/\.ftpship-[0-9a-f]{20}\.tmp$/);
+  });
+});
+
+describe('globMatcher (--exclude, --keep)', () => {
+  const matches = (globs: string[], paths: string[]): string[] => paths.filter(globMatcher(globs));
+  const paths = [
+    'a.map',
+    'x/b.map',
+    'keep.map',
+    'vendor/keep.map',
+    'index.html',
+    'uploads/a.jpg',
+    'uploads/tmp/t',
+  ];
+
+  test('folder and basename globs match below and at any depth', () => {
+    expect(matches(['*.map'], paths)).toEqual(['a.map', 'x/b.map', 'keep.map', 'vendor/keep.map']);
+    expect(matches(['uploads/'], paths)).toEqual(['uploads/a.jpg', 'uploads/tmp/t']);
+    expect(matches([], paths)).toEqual([]);
+  });
+
+  test('!glob takes back what an earlier glob matched; the last match decides', () => {
+    expect(matches(['*.map', '!vendor/keep.map'], paths)).toEqual(['a.map', 'x/b.map', 'keep.map']);
+    expect(matches(['*.map', '!keep.map'], paths)).toEqual(['a.map', 'x/b.map']);
+    expect(matches(['!keep.map', '*.map'], paths)).toEqual([
+      'a.map',
+      'x/b.map',
+      'keep.map',
+      'vendor/keep.map',
+    ]);
+    expect(matches(['uploads/**', '!uploads/tmp/**'], paths)).toEqual(['uploads/a.jpg']);
+  });
+
+  test('a lone !glob matches nothing (picomatch alone would read it as "everything else")', () => {
+    expect(matches(['!keep.map'], paths)).toEqual([]);
+    expect(matches(['!uploads/'], paths)).toEqual([]);
+  });
+
+  test('\\! is a literal ! at the start of a name', () => {
+    expect(matches(['\\!important.txt'], ['!important.txt', 'important.txt'])).toEqual(['!important.txt']);
   });
 });

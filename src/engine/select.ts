@@ -63,17 +63,36 @@ function emptyTree(): LocalTree {
   };
 }
 
-/** Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs match basenames. */
+/**
+ * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
+ * match basenames; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
+ * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
+ */
 export function globMatcher(globs: string[]): (rel: string) => boolean {
   if (globs.length === 0) return () => false;
-  const expanded = globs.flatMap((g) => {
+  const expand = (g: string): string[] => {
     const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
     return clean.includes('/') || clean.includes('**')
       ? [clean, `${clean}/**`]
       : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
-  });
-  const isMatch = picomatch(expanded, { dot: true });
-  return (rel) => isMatch(rel);
+  };
+  const rules = globs.map((g) => ({ negate: g.startsWith('!'), glob: g.startsWith('!') ? g.slice(1) : g }));
+  if (!rules.some((r) => r.negate)) {
+    const isMatch = picomatch(
+      rules.flatMap((r) => expand(r.glob)),
+      { dot: true },
+    );
+    return (rel) => isMatch(rel);
+  }
+  const compiled = rules.map((r) => ({
+    negate: r.negate,
+    isMatch: picomatch(expand(r.glob), { dot: true }),
+  }));
+  return (rel) => {
+    let matched = false;
+    for (const r of compiled) if (r.isMatch(rel)) matched = !r.negate;
+    return matched;
+  };
 }
 
 /**
