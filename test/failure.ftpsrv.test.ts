@@ -61,14 +61,18 @@ async function waitFor(cond: () => boolean, ms = 20000): Promise<void> {
   }
 }
 
+/** The largest upload temp on the server now (`.ftpship-<id>.tmp`; not the state's own `.json.tmp`). */
 function largestTemp(dir: string): number {
   let max = 0;
   const walk = (d: string): void => {
     if (!fs.existsSync(d)) return;
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory()) walk(path.join(d, e.name));
-      else if (e.name.startsWith('.ftpship-') && e.name.endsWith('.tmp'))
-        max = Math.max(max, fs.statSync(path.join(d, e.name)).size);
+      else if (/^\.ftpship-[0-9a-f]+\.tmp$/.test(e.name)) {
+        // Renamed or removed between the listing and this look: the deploy is moving on.
+        const size = fs.statSync(path.join(d, e.name), { throwIfNoEntry: false })?.size ?? 0;
+        max = Math.max(max, size);
+      }
     }
   };
   walk(dir);

@@ -229,6 +229,16 @@ describe('globMatcher (--exclude, --keep)', () => {
     expect(matches(['!uploads/'], paths)).toEqual([]);
   });
 
+  test('a leading / or ./ anchors the glob at the top (it used to match nothing: the file went up)', () => {
+    const files = ['secret.txt', 'a/secret.txt', 'dist/x.js', 'a/dist/y.js'];
+    expect(matches(['/secret.txt'], files)).toEqual(['secret.txt']);
+    expect(matches(['./secret.txt'], files)).toEqual(['secret.txt']);
+    expect(matches(['secret.txt'], files)).toEqual(['secret.txt', 'a/secret.txt']);
+    expect(matches(['/dist/'], files)).toEqual(['dist/x.js']);
+    expect(matches(['dist/'], files)).toEqual(['dist/x.js', 'a/dist/y.js']);
+    expect(matches(['*.txt', '!/secret.txt'], files)).toEqual(['a/secret.txt']);
+  });
+
   test('\\! is a literal ! at the start of a name', () => {
     expect(matches(['\\!important.txt'], ['!important.txt', 'important.txt'])).toEqual(['!important.txt']);
   });

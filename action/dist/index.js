@@ -35835,15 +35835,17 @@ function emptyTree() {
 }
 /**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
- * match basenames; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
+ * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
  */
 function globMatcher(globs) {
     if (globs.length === 0)
         return () => false;
     const expand = (g) => {
-        const clean = g.replace(/^\.\//, '').replace(/\/+$/, '');
-        return clean.includes('/') || clean.includes('**')
+        // A leading '/' or './' anchors the glob at the top, as in .gitignore (it would otherwise match nothing).
+        const anchored = /^\.?\//.test(g);
+        const clean = g.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+        return anchored || clean.includes('/') || clean.includes('**')
             ? [clean, `${clean}/**`]
             : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
     };
