@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
+import { deploy, GuardError, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import {
@@ -234,7 +234,8 @@ describe('item 3: orphans', () => {
     expect(fs.existsSync(path.join(remote(dir), 'private/deploy-state.json'))).toBe(true);
     fs.rmSync(path.join(local, 'a.txt'));
     fs.rmSync(path.join(local, 'b.txt'));
-    const r = await deploy(opts(local, dir, { statePath: 'private/deploy-state.json' }));
+    // Emptying the folder on purpose takes an explicit --max-delete (an empty local folder is refused).
+    const r = await deploy(opts(local, dir, { statePath: 'private/deploy-state.json', maxDelete: 2 }));
     expect(r.counts.delete).toBe(2);
     expect(Object.keys(readTree(remote(dir)))).toEqual(['private/deploy-state.json']);
   });
@@ -567,5 +568,32 @@ describe('exclude with !negation (FIELD.md complaint 4: FTP-Deploy-Action users 
     const again = await deploy(opts(local, dir2, { exclude: ['!a.map'] }));
     expect(again.counts).toMatchObject({ delete: 0, upload: 0, replace: 0, unchanged: 4 });
     expect(readTree(remote(dir2), [STATE])).toEqual(readTree(local));
+  });
+});
+
+describe('an empty local folder never empties the live site by accident', () => {
+  it('refuses (GuardError, nothing changed) when nothing is left to publish but deployed files would go; --max-delete lets it through', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'css/a.css': 'a' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    const before = readTree(remote(dir));
+    fs.rmSync(path.join(local, 'index.html'));
+    fs.rmSync(path.join(local, 'css'), { recursive: true }); // a failed build: dist/ is empty
+    const err = await deploy(opts(local, dir)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuardError);
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `the local folder ${local} has no file to publish .* would delete all 2 files .*--max-delete 2`,
+      ),
+    );
+    expect(readTree(remote(dir))).toEqual(before);
+    // Everything excluded is the same case.
+    writeTree(local, { 'index.html': 'i' });
+    await expect(deploy(opts(local, dir, { exclude: ['*.html'] }))).rejects.toBeInstanceOf(GuardError);
+    fs.rmSync(path.join(local, 'index.html'));
+    const on = await deploy(opts(local, dir, { maxDelete: 2 }));
+    expect(on.counts.delete).toBe(2);
+    expect(readTree(remote(dir), [STATE])).toEqual({});
   });
 });

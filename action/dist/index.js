@@ -38075,6 +38075,14 @@ function reservedPaths(root, statePath) {
 }
 function guard(plan, o) {
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
+    // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
+    // obeying would empty the live site. Only an explicit --max-delete lets it through.
+    if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length === 0) {
+        const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
+        throw new GuardError(`${what} has no file to publish${o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
+            `all ${deletes} files ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
+            `pass --max-delete ${deletes} to empty the server folder on purpose.`);
+    }
     if (o.maxDelete !== undefined && deletes > o.maxDelete) {
         throw new GuardError(`the plan deletes ${deletes} files, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
             `Check the local folder and excludes, or raise --max-delete.`);
