@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, GuardError, type DeployOptions, type Reporter } from '../src/index.js';
+import { ConfigError, deploy, GuardError, type DeployOptions, type Reporter } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import {
@@ -549,6 +549,14 @@ describe('item 8 (engine): a local file that becomes unreadable mid-run', () => 
 });
 
 describe('exclude with !negation (FIELD.md complaint 4: FTP-Deploy-Action users ask for it)', () => {
+  it.each([[''], ['/'], ['!'], ['.'], ['./']])('glob %p is a configuration error naming it', async (bad) => {
+    const err = await deploy(opts(tmpDir(), '/never', { exclude: [bad] })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`invalid exclude glob ${JSON.stringify(bad)}`);
+    const keep = await deploy(opts(tmpDir(), '/never', { keep: [bad] })).catch((e: unknown) => e);
+    expect((keep as Error).message).toContain(`invalid keep glob ${JSON.stringify(bad)}`);
+  });
+
   it('re-includes one file; a lone !glob leaves everything in, so a deploy with it deletes nothing', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'i', 'a.map': 'm', 'vendor/keep.map': 'k', 'vendor/lib.js': 'l' });

@@ -36905,6 +36905,8 @@ function resolveOptions(o) {
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
     checkMaintenance(o.maintenance);
+    checkGlobs('exclude', o.exclude);
+    checkGlobs('keep', o.keep);
     const fileMode = mode('file-mode', o.fileMode);
     const dirMode = mode('dir-mode', o.dirMode);
     const statePath = o.statePath ?? DEFAULT_STATE_NAME;
@@ -36949,6 +36951,24 @@ function checkLocal(o) {
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+    }
+}
+/** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
+function checkGlobs(name, globs) {
+    if (globs === undefined)
+        return;
+    if (!Array.isArray(globs))
+        throw new ConfigError(`${name} must be a list of globs`);
+    for (const g of globs) {
+        const body = typeof g === 'string'
+            ? g
+                .replace(/^!/, '')
+                .replace(/^\.?\/+/, '')
+                .replace(/\/+$/, '')
+            : '';
+        if (body === '' || body === '.') {
+            throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
+        }
     }
 }
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */

@@ -58,6 +58,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
   checkMaintenance(o.maintenance);
+  checkGlobs('exclude', o.exclude);
+  checkGlobs('keep', o.keep);
   const fileMode = mode('file-mode', o.fileMode);
   const dirMode = mode('dir-mode', o.dirMode);
   const statePath = o.statePath ?? DEFAULT_STATE_NAME;
@@ -109,6 +111,26 @@ function integer(name: string, value: number, min: number, max: number): void {
     throw new ConfigError(
       `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
     );
+  }
+}
+
+/** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
+function checkGlobs(name: string, globs: unknown): void {
+  if (globs === undefined) return;
+  if (!Array.isArray(globs)) throw new ConfigError(`${name} must be a list of globs`);
+  for (const g of globs as unknown[]) {
+    const body =
+      typeof g === 'string'
+        ? g
+            .replace(/^!/, '')
+            .replace(/^\.?\/+/, '')
+            .replace(/\/+$/, '')
+        : '';
+    if (body === '' || body === '.') {
+      throw new ConfigError(
+        `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
+      );
+    }
   }
 }
 
