@@ -347,6 +347,19 @@ d.each(matrix())('%s', (_name, server) => {
     expect(readTree(site, [STATE])).toEqual(readTree(local));
   });
 
+  it('names starting with ~ (Astro/Partytown output: ~partytown/) are created and replaced as named, never read as a home folder', async () => {
+    const local = tmpDir();
+    writeTree(local, { '~partytown/partytown.js': 'p1', '~partytown/debug/x.js': 'x', '~top.txt': 't' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, `${dir}/site`));
+    expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
+    fs.writeFileSync(path.join(local, '~partytown/partytown.js'), 'p2');
+    fs.rmSync(path.join(local, '~top.txt'));
+    const r = await deploy(opts(server, local, `${dir}/site`));
+    expect(r.counts).toMatchObject({ replace: 1, delete: 1 });
+    expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
+  });
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();
