@@ -6,24 +6,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { bytes, readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv.close();
-});
+const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-  deployOptions(srv, localDir, remoteDir, extra);
+  deployOptions(server(), localDir, remoteDir, extra);
 const mtimes = (root: string, rels: string[]): number[] =>
   rels.map((r) => fs.statSync(path.join(root, r)).mtimeMs);
 
@@ -38,7 +31,7 @@ function existingSite(): { local: string; dir: string; disk: string } {
     'new/page.html': 'only local',
   });
   const dir = `/${uniqueName()}`;
-  const disk = path.join(srv.root, dir);
+  const disk = path.join(server().root, dir);
   writeTree(disk, {
     'index.html': '<h1>same</h1>',
     'css/site.css': 'body{color:RED}',
@@ -120,6 +113,6 @@ describe('adopt', () => {
     const dir = `/${uniqueName()}/deeper`;
     const r = await deploy(opts(local, dir, { adopt: true }));
     expect(r.counts).toMatchObject({ upload: 2, mkdir: 1 });
-    expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
+    expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
   });
 });

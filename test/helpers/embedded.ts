@@ -3,12 +3,25 @@ import {
   type EmbeddedServer,
   type EmbeddedServerOptions,
 } from '../../src/embedded-server.js';
+import { afterAll, beforeAll } from '@jest/globals';
 import type { DeployOptions } from '../../src/index.js';
 import { tmpDir } from './tmp.js';
 
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
 export async function embedded(options: Omit<EmbeddedServerOptions, 'root'> = {}): Promise<EmbeddedServer> {
   return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), ...options });
+}
+
+/** One embedded server for the calling test file: started before its tests, closed after; returns a getter. */
+export function useEmbedded(options: Omit<EmbeddedServerOptions, 'root'> = {}): () => EmbeddedServer {
+  let srv: EmbeddedServer | undefined;
+  beforeAll(async () => {
+    srv = await embedded(options);
+  });
+  afterAll(async () => {
+    await srv?.close();
+  });
+  return () => srv as EmbeddedServer;
 }
 
 /** Where and as whom to log in to `srv`. */
