@@ -35091,12 +35091,10 @@ class FtpClient {
      * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
      */
     async sha256(path) {
-        const how = this.requireSha256();
-        return this.exclusive(async () => {
-            await this.selectSha256(how);
-            const command = `${how} ${path}`;
-            return parseSha256(how, await this.connection.request(command, 2), command);
-        });
+        const [hash] = await this.sha256All([path]);
+        if (typeof hash !== 'string')
+            throw hash;
+        return hash;
     }
     /**
      * {@link sha256} of several files, the commands pipelined in one write: one round trip for the lot. Each
@@ -35833,6 +35831,12 @@ function emptyTree() {
         pauseHashing: () => { },
     };
 }
+/** How an --exclude / --keep glob reads (the matcher and the option check share it). */
+function globParts(glob) {
+    const negate = glob.startsWith('!');
+    const rest = negate ? glob.slice(1) : glob;
+    return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+}
 /**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
@@ -35841,23 +35845,15 @@ function emptyTree() {
 function globMatcher(globs) {
     if (globs.length === 0)
         return () => false;
-    const expand = (g) => {
-        // A leading '/' or './' anchors the glob at the top, as in .gitignore (it would otherwise match nothing).
-        const anchored = /^\.?\//.test(g);
-        const clean = g.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-        return anchored || clean.includes('/') || clean.includes('**')
-            ? [clean, `${clean}/**`]
-            : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
-    };
-    const rules = globs.map((g) => ({ negate: g.startsWith('!'), glob: g.startsWith('!') ? g.slice(1) : g }));
+    const expand = ({ anchored, body }) => anchored || body.includes('/') || body.includes('**')
+        ? [body, `${body}/**`]
+        : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
+    const rules = globs.map(globParts);
     if (!rules.some((r) => r.negate)) {
-        const isMatch = picomatch_default()(rules.flatMap((r) => expand(r.glob)), { dot: true });
+        const isMatch = picomatch_default()(rules.flatMap(expand), { dot: true });
         return (rel) => isMatch(rel);
     }
-    const compiled = rules.map((r) => ({
-        negate: r.negate,
-        isMatch: picomatch_default()(expand(r.glob), { dot: true }),
-    }));
+    const compiled = rules.map((r) => ({ negate: r.negate, isMatch: picomatch_default()(expand(r), { dot: true }) }));
     return (rel) => {
         let matched = false;
         for (const r of compiled)
@@ -36181,6 +36177,8 @@ function unreadableFile(abs, err) {
 
 
 
+
+
 /** Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550). */
 async function makeDir(client, abs) {
     try {
@@ -36416,6 +36414,44 @@ async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
     const tmp = `${abs}.tmp`;
     await client.upload(tmp, data);
     await renameOver(client, tmp, abs, quirks, warn);
+}
+/** Files per pipelined batch of server-side hashes. */
+const HASH_BATCH = 64;
+/**
+ * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
+ * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
+ * as are all when it has no such command: the caller reads those itself.
+ */
+async function serverHashes(pool, root, paths) {
+    const found = new Map();
+    if (paths.length === 0)
+        return found;
+    if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined)))
+        return found;
+    const batches = [];
+    for (let i = 0; i < paths.length; i += HASH_BATCH)
+        batches.push(paths.slice(i, i + HASH_BATCH));
+    await forEachLimit(batches, pool.capacity, async (batch) => {
+        const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) => c.sha256All(batch.map((p) => remoteJoin(root, p))));
+        for (const [i, h] of hashes.entries())
+            if (typeof h === 'string')
+                found.set(batch[i], h);
+    });
+    return found;
+}
+/**
+ * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
+ * with a reply code from `refusedFrom` up (ftp-srv answers a missing folder with 451); lower codes throw.
+ */
+async function listFolder(pool, abs, refusedFrom = 450) {
+    try {
+        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError && err.code >= refusedFrom)
+            return undefined;
+        throw err;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
@@ -36854,6 +36890,97 @@ function describe(err, what) {
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });
 }
 
+;// CONCATENATED MODULE: ./src/engine/state.ts
+/**
+ * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
+ * the settings that change meaning, and — while a deploy runs — a checkpoint of work in flight.
+ * G4: the state never lists a file that is not on the server with that content.
+ */
+
+
+/** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
+const OCTAL_MODE = /^[0-7]{3,4}$/;
+function emptyState(settings) {
+    return {
+        version: 1,
+        generator: 'ftpship',
+        settings,
+        updatedAt: new Date(0).toISOString(),
+        files: {},
+        dirs: [],
+    };
+}
+function settingsHash(parts) {
+    return external_node_crypto_default().createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+const HEX64 = /^[0-9a-f]{64}$/;
+/**
+ * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
+ * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
+ */
+function parseState(text, where, settings) {
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch (err) {
+        throw corrupt(where, `not JSON (${err.message})`);
+    }
+    if (isObject(raw) && raw.generator === 'ftpship')
+        return checkOwn(raw, where);
+    if (isObject(raw) && Array.isArray(raw.data))
+        return fromFtpDeployAction(raw.data, where, settings);
+    throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
+}
+function checkOwn(raw, where) {
+    if (raw.version !== 1)
+        throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
+    if (!isObject(raw.files) || !Array.isArray(raw.dirs))
+        throw corrupt(where, 'missing files or dirs');
+    for (const [p, f] of Object.entries(raw.files)) {
+        if (!isObject(f) || typeof f.size !== 'number' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
+            throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
+        }
+    }
+    const state = raw;
+    const modes = state.modes;
+    if (modes !== undefined &&
+        (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))) {
+        throw corrupt(where, 'bad modes section');
+    }
+    if (state.pending &&
+        (!isObject(state.pending.temps) ||
+            !Array.isArray(state.pending.uncertain) ||
+            !['undefined', 'string'].includes(typeof state.pending.maintenance))) {
+        throw corrupt(where, 'bad pending section');
+    }
+    return state;
+}
+function fromFtpDeployAction(data, where, settings) {
+    const state = emptyState(settings);
+    for (const rec of data) {
+        if (!isObject(rec) || typeof rec.name !== 'string')
+            throw corrupt(where, 'bad record in data');
+        const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
+        if (rec.type === 'folder')
+            state.dirs.push(name);
+        else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
+            state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
+        }
+    }
+    return state;
+}
+function serializeState(state) {
+    return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
+}
+function corrupt(where, why) {
+    return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
+        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/options.ts
 const DEFAULT_EXCLUDES = [
     '.git/**',
@@ -36869,6 +36996,8 @@ const DEFAULT_PARALLEL = 4;
 
 ;// CONCATENATED MODULE: ./src/engine/resolve.ts
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
+
+
 
 
 
@@ -36960,12 +37089,7 @@ function checkGlobs(name, globs) {
     if (!Array.isArray(globs))
         throw new ConfigError(`${name} must be a list of globs`);
     for (const g of globs) {
-        const body = typeof g === 'string'
-            ? g
-                .replace(/^!/, '')
-                .replace(/^\.?\/+/, '')
-                .replace(/\/+$/, '')
-            : '';
+        const body = typeof g === 'string' ? globParts(g).body : '';
         if (body === '' || body === '.') {
             throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
         }
@@ -36994,7 +37118,7 @@ function checkMaintenance(m) {
 function mode(name, value) {
     if (value === undefined || value === '')
         return undefined;
-    if (typeof value !== 'string' || !/^[0-7]{3,4}$/.test(value)) {
+    if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
     }
     return parseInt(value, 8).toString(8).padStart(3, '0');
@@ -37210,95 +37334,6 @@ function formatBytes(n) {
     if (n < 1024 ** 3)
         return `${(n / 1024 / 1024).toFixed(1)} MiB`;
     return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/state.ts
-/**
- * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
- * the settings that change meaning, and — while a deploy runs — a checkpoint of work in flight.
- * G4: the state never lists a file that is not on the server with that content.
- */
-
-
-function emptyState(settings) {
-    return {
-        version: 1,
-        generator: 'ftpship',
-        settings,
-        updatedAt: new Date(0).toISOString(),
-        files: {},
-        dirs: [],
-    };
-}
-function settingsHash(parts) {
-    return external_node_crypto_default().createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
-}
-const HEX64 = /^[0-9a-f]{64}$/;
-/**
- * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
- * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
- */
-function parseState(text, where, settings) {
-    let raw;
-    try {
-        raw = JSON.parse(text);
-    }
-    catch (err) {
-        throw corrupt(where, `not JSON (${err.message})`);
-    }
-    if (isObject(raw) && raw.generator === 'ftpship')
-        return checkOwn(raw, where);
-    if (isObject(raw) && Array.isArray(raw.data))
-        return fromFtpDeployAction(raw.data, where, settings);
-    throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
-}
-function checkOwn(raw, where) {
-    if (raw.version !== 1)
-        throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
-    if (!isObject(raw.files) || !Array.isArray(raw.dirs))
-        throw corrupt(where, 'missing files or dirs');
-    for (const [p, f] of Object.entries(raw.files)) {
-        if (!isObject(f) || typeof f.size !== 'number' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
-            throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
-        }
-    }
-    const state = raw;
-    const modes = state.modes;
-    if (modes !== undefined &&
-        (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !/^[0-7]{3,4}$/.test(m)))) {
-        throw corrupt(where, 'bad modes section');
-    }
-    if (state.pending &&
-        (!isObject(state.pending.temps) ||
-            !Array.isArray(state.pending.uncertain) ||
-            !['undefined', 'string'].includes(typeof state.pending.maintenance))) {
-        throw corrupt(where, 'bad pending section');
-    }
-    return state;
-}
-function fromFtpDeployAction(data, where, settings) {
-    const state = emptyState(settings);
-    for (const rec of data) {
-        if (!isObject(rec) || typeof rec.name !== 'string')
-            throw corrupt(where, 'bad record in data');
-        const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
-        if (rec.type === 'folder')
-            state.dirs.push(name);
-        else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
-            state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
-        }
-    }
-    return state;
-}
-function serializeState(state) {
-    return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
-}
-function corrupt(where, why) {
-    return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
-        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
-}
-function isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/state-store.ts
@@ -37571,143 +37606,6 @@ function tempRecord(u) {
     return t;
 }
 
-;// CONCATENATED MODULE: ./src/engine/adopt.ts
-/**
- * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
- * Each local folder is listed once on the server; a local file found there with the same size is hashed —
- * by the server where it offers SHA-256 itself (`HASH`, `XSHA256`), else downloaded and hashed here (nothing
- * is written locally) — and, when its SHA-256 is the local file's, recorded as deployed instead of being
- * uploaded again. Every other local file the server may hold is replaced through a temporary
- * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
- * The state only ever lists what was checked byte for byte (G4).
- */
-
-
-
-
-
-/** A listing this long may have been cut short (pure-ftpd stops at its -L limit): absent names are unsure. */
-const MAYBE_TRUNCATED = 1000;
-/** Fills an empty state with what the server already holds of the local tree. */
-async function adoptRemote(pool, root, local, state) {
-    // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
-    const listings = new Map();
-    const rootEntries = await listFolder(pool, root);
-    if (rootEntries === undefined)
-        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
-    listings.set('', rootEntries);
-    const byDepth = new Map();
-    for (const d of local.dirs)
-        byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
-    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
-        const present = (byDepth.get(depth) ?? []).filter((d) => {
-            const parent = listings.get(parentOf(d));
-            const name = d.slice(d.lastIndexOf('/') + 1);
-            return Array.isArray(parent) && parent.some((e) => e.type === 'dir' && e.name === name);
-        });
-        await forEachLimit(present, pool.capacity, async (d) => {
-            listings.set(d, (await listFolder(pool, remoteJoin(root, d))) ?? 'unlistable');
-        });
-    }
-    state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
-    const candidates = [];
-    const unsure = [];
-    const byName = new Map();
-    for (const f of local.files.values()) {
-        const dir = parentOf(f.path);
-        const entries = listings.get(dir);
-        if (entries === undefined)
-            continue; // a folder the server does not have: the file is new
-        if (entries === 'unlistable') {
-            unsure.push(f.path);
-            continue;
-        }
-        let names = byName.get(dir);
-        if (!names)
-            byName.set(dir, (names = new Map(entries.map((e) => [e.name, e]))));
-        const entry = names.get(f.path.slice(dir ? dir.length + 1 : 0));
-        if (entry?.type === 'file' && entry.size === f.size)
-            candidates.push(f);
-        else if (entry || entries.length >= MAYBE_TRUNCATED)
-            unsure.push(f.path);
-    }
-    let adopted = 0;
-    const same = (f, remote) => {
-        if (remote.size === f.size && remote.sha256 === f.sha256) {
-            state.files[f.path] = { size: f.size, sha256: f.sha256 };
-            adopted++;
-        }
-        else
-            unsure.push(f.path);
-    };
-    // The server's own hashes where it has them (a round trip per batch); the rest is downloaded and hashed.
-    const byServer = await serverHashes(pool, root, candidates.map((f) => f.path));
-    const toRead = [];
-    for (const f of candidates) {
-        const sha256 = byServer.get(f.path);
-        if (sha256 === undefined)
-            toRead.push(f);
-        else {
-            await f.hashed;
-            same(f, { size: f.size, sha256 });
-        }
-    }
-    await forEachLimit(toRead, pool.capacity, async (f) => {
-        await f.hashed;
-        const remote = await pool.run(`compare ${f.path}`, async (c) => {
-            const hash = external_node_crypto_default().createHash('sha256');
-            const sink = new external_node_stream_.Writable({
-                write(chunk, _enc, done) {
-                    hash.update(chunk);
-                    done();
-                },
-            });
-            const size = await c.download(remoteJoin(root, f.path), sink);
-            return { size, sha256: hash.digest('hex') };
-        });
-        same(f, remote);
-    });
-    // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
-    if (unsure.length > 0)
-        state.pending = { temps: {}, uncertain: unsure.sort() };
-    return { adopted, differing: unsure.length };
-}
-/** Files per pipelined batch of server-side hashes. */
-const HASH_BATCH = 64;
-/**
- * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
- * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
- * as are all when it has no such command: the caller reads those itself.
- */
-async function serverHashes(pool, root, paths) {
-    const found = new Map();
-    if (paths.length === 0)
-        return found;
-    if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined)))
-        return found;
-    const batches = [];
-    for (let i = 0; i < paths.length; i += HASH_BATCH)
-        batches.push(paths.slice(i, i + HASH_BATCH));
-    await forEachLimit(batches, pool.capacity, async (batch) => {
-        const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) => c.sha256All(batch.map((p) => remoteJoin(root, p))));
-        for (const [i, h] of hashes.entries())
-            if (typeof h === 'string')
-                found.set(batch[i], h);
-    });
-    return found;
-}
-/** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
-async function listFolder(pool, abs) {
-    try {
-        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
-    }
-    catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 450)
-            return undefined;
-        throw err;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
 /**
  * `--verify`: finds drift — files the state lists that the server lacks or holds with another size
@@ -37717,8 +37615,6 @@ async function listFolder(pool, abs) {
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
-
-
 
 
 
@@ -37755,15 +37651,8 @@ async function findDrift(pool, root, state) {
     return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
 async function listSizes(pool, abs) {
-    try {
-        const entries = await pool.run(`list ${abs}`, async (c) => c.list(abs));
-        return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
-    }
-    catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 500)
-            return new Map();
-        throw err;
-    }
+    const entries = (await listFolder(pool, abs, 500)) ?? [];
+    return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/lock.ts
@@ -37885,6 +37774,108 @@ function describeHolder() {
         ? ` (GitHub run ${process.env.GITHUB_REPOSITORY ?? ''}#${process.env.GITHUB_RUN_ID})`
         : '';
     return `ftpship on ${external_node_os_default().hostname()} pid ${process.pid}${run}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/adopt.ts
+/**
+ * `--adopt`: a first deploy onto a server that already holds the site (uploaded by hand or by another tool).
+ * Each local folder is listed once on the server; a local file found there with the same size is hashed —
+ * by the server where it offers SHA-256 itself (`HASH`, `XSHA256`), else downloaded and hashed here (nothing
+ * is written locally) — and, when its SHA-256 is the local file's, recorded as deployed instead of being
+ * uploaded again. Every other local file the server may hold is replaced through a temporary
+ * name, never overwritten in place. Remote-only files stay remote-only: never recorded, never deleted.
+ * The state only ever lists what was checked byte for byte (G4).
+ */
+
+
+
+
+
+/** A listing this long may have been cut short (pure-ftpd stops at its -L limit): absent names are unsure. */
+const MAYBE_TRUNCATED = 1000;
+/** Fills an empty state with what the server already holds of the local tree. */
+async function adoptRemote(pool, root, local, state) {
+    // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
+    const listings = new Map();
+    const rootEntries = await listFolder(pool, root);
+    if (rootEntries === undefined)
+        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
+    listings.set('', rootEntries);
+    const byDepth = new Map();
+    for (const d of local.dirs)
+        byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
+    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+        const present = (byDepth.get(depth) ?? []).filter((d) => {
+            const parent = listings.get(parentOf(d));
+            const name = d.slice(d.lastIndexOf('/') + 1);
+            return Array.isArray(parent) && parent.some((e) => e.type === 'dir' && e.name === name);
+        });
+        await forEachLimit(present, pool.capacity, async (d) => {
+            listings.set(d, (await listFolder(pool, remoteJoin(root, d))) ?? 'unlistable');
+        });
+    }
+    state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
+    const candidates = [];
+    const unsure = [];
+    const byName = new Map();
+    for (const f of local.files.values()) {
+        const dir = parentOf(f.path);
+        const entries = listings.get(dir);
+        if (entries === undefined)
+            continue; // a folder the server does not have: the file is new
+        if (entries === 'unlistable') {
+            unsure.push(f.path);
+            continue;
+        }
+        let names = byName.get(dir);
+        if (!names)
+            byName.set(dir, (names = new Map(entries.map((e) => [e.name, e]))));
+        const entry = names.get(f.path.slice(dir ? dir.length + 1 : 0));
+        if (entry?.type === 'file' && entry.size === f.size)
+            candidates.push(f);
+        else if (entry || entries.length >= MAYBE_TRUNCATED)
+            unsure.push(f.path);
+    }
+    let adopted = 0;
+    const same = (f, remote) => {
+        if (remote.size === f.size && remote.sha256 === f.sha256) {
+            state.files[f.path] = { size: f.size, sha256: f.sha256 };
+            adopted++;
+        }
+        else
+            unsure.push(f.path);
+    };
+    // The server's own hashes where it has them (a round trip per batch); the rest is downloaded and hashed.
+    const byServer = await serverHashes(pool, root, candidates.map((f) => f.path));
+    const toRead = [];
+    for (const f of candidates) {
+        const sha256 = byServer.get(f.path);
+        if (sha256 === undefined)
+            toRead.push(f);
+        else {
+            await f.hashed;
+            same(f, { size: f.size, sha256 });
+        }
+    }
+    await forEachLimit(toRead, pool.capacity, async (f) => {
+        await f.hashed;
+        const remote = await pool.run(`compare ${f.path}`, async (c) => {
+            const hash = external_node_crypto_default().createHash('sha256');
+            const sink = new external_node_stream_.Writable({
+                write(chunk, _enc, done) {
+                    hash.update(chunk);
+                    done();
+                },
+            });
+            const size = await c.download(remoteJoin(root, f.path), sink);
+            return { size, sha256: hash.digest('hex') };
+        });
+        same(f, remote);
+    });
+    // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
+    if (unsure.length > 0)
+        state.pending = { temps: {}, uncertain: unsure.sort() };
+    return { adopted, differing: unsure.length };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts

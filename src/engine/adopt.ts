@@ -9,9 +9,10 @@
  */
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
-import { FtpReplyError, type ListEntry } from '../ftp/index.js';
+import type { ListEntry } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { byDepthThenName, depthOf, parentOf, remoteJoin } from './paths.js';
+import { listFolder, serverHashes } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState } from './state.js';
 
@@ -109,41 +110,4 @@ export async function adoptRemote(
   // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
   if (unsure.length > 0) state.pending = { temps: {}, uncertain: unsure.sort() };
   return { adopted, differing: unsure.length };
-}
-
-/** Files per pipelined batch of server-side hashes. */
-const HASH_BATCH = 64;
-
-/**
- * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
- * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
- * as are all when it has no such command: the caller reads those itself.
- */
-export async function serverHashes(
-  pool: ConnectionPool,
-  root: string,
-  paths: string[],
-): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  if (paths.length === 0) return found;
-  if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined))) return found;
-  const batches: string[][] = [];
-  for (let i = 0; i < paths.length; i += HASH_BATCH) batches.push(paths.slice(i, i + HASH_BATCH));
-  await forEachLimit(batches, pool.capacity, async (batch) => {
-    const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) =>
-      c.sha256All(batch.map((p) => remoteJoin(root, p))),
-    );
-    for (const [i, h] of hashes.entries()) if (typeof h === 'string') found.set(batch[i], h);
-  });
-  return found;
-}
-
-/** A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to). */
-async function listFolder(pool: ConnectionPool, abs: string): Promise<ListEntry[] | undefined> {
-  try {
-    return await pool.run(`list ${abs}`, async (c) => c.list(abs));
-  } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 450) return undefined;
-    throw err;
-  }
 }

@@ -1,7 +1,9 @@
 /** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { FtpClient, FtpReplyError, type FileSource } from '../ftp/index.js';
+import { FtpClient, FtpReplyError, type FileSource, type ListEntry } from '../ftp/index.js';
+import { forEachLimit, type ConnectionPool } from './pool.js';
+import { remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
 import { changedFile, stampOf, type LocalFile } from './select.js';
 
@@ -274,4 +276,48 @@ export async function writeRemoteFileAtomic(
   const tmp = `${abs}.tmp`;
   await client.upload(tmp, data);
   await renameOver(client, tmp, abs, quirks, warn);
+}
+
+/** Files per pipelined batch of server-side hashes. */
+const HASH_BATCH = 64;
+
+/**
+ * The server's own SHA-256 of each file (relative paths), where it offers one (`HASH`, `XSHA256`): pipelined
+ * in batches spread over the connections. A file it refuses or answers unreadably for is left out of the map,
+ * as are all when it has no such command: the caller reads those itself.
+ */
+export async function serverHashes(
+  pool: ConnectionPool,
+  root: string,
+  paths: string[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (paths.length === 0) return found;
+  if (!(await pool.run('FEAT', async (c) => c.sha256Command !== undefined))) return found;
+  const batches: string[][] = [];
+  for (let i = 0; i < paths.length; i += HASH_BATCH) batches.push(paths.slice(i, i + HASH_BATCH));
+  await forEachLimit(batches, pool.capacity, async (batch) => {
+    const hashes = await pool.run(`hash ${batch.length} file(s)`, async (c) =>
+      c.sha256All(batch.map((p) => remoteJoin(root, p))),
+    );
+    for (const [i, h] of hashes.entries()) if (typeof h === 'string') found.set(batch[i], h);
+  });
+  return found;
+}
+
+/**
+ * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
+ * with a reply code from `refusedFrom` up (ftp-srv answers a missing folder with 451); lower codes throw.
+ */
+export async function listFolder(
+  pool: ConnectionPool,
+  abs: string,
+  refusedFrom = 450,
+): Promise<ListEntry[] | undefined> {
+  try {
+    return await pool.run(`list ${abs}`, async (c) => c.list(abs));
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code >= refusedFrom) return undefined;
+    throw err;
+  }
 }

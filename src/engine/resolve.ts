@@ -1,6 +1,8 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
+import { globParts } from './select.js';
+import { OCTAL_MODE } from './state.js';
 import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
 
 export interface ResolvedOptions extends DeployOptions {
@@ -119,13 +121,7 @@ function checkGlobs(name: string, globs: unknown): void {
   if (globs === undefined) return;
   if (!Array.isArray(globs)) throw new ConfigError(`${name} must be a list of globs`);
   for (const g of globs as unknown[]) {
-    const body =
-      typeof g === 'string'
-        ? g
-            .replace(/^!/, '')
-            .replace(/^\.?\/+/, '')
-            .replace(/\/+$/, '')
-        : '';
+    const body = typeof g === 'string' ? globParts(g).body : '';
     if (body === '' || body === '.') {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
@@ -160,7 +156,7 @@ function checkMaintenance(m: DeployOptions['maintenance']): void {
  */
 function mode(name: string, value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^[0-7]{3,4}$/.test(value)) {
+  if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
     throw new ConfigError(
       `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`,
     );

@@ -63,6 +63,22 @@ function emptyTree(): LocalTree {
   };
 }
 
+export interface GlobParts {
+  /** `!glob`: takes back what earlier globs matched. */
+  negate: boolean;
+  /** A leading `/` or `./`: the glob starts at the top of the folder, as in .gitignore. */
+  anchored: boolean;
+  /** The glob itself, without those and without a trailing `/`. */
+  body: string;
+}
+
+/** How an --exclude / --keep glob reads (the matcher and the option check share it). */
+export function globParts(glob: string): GlobParts {
+  const negate = glob.startsWith('!');
+  const rest = negate ? glob.slice(1) : glob;
+  return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+}
+
 /**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
@@ -70,26 +86,16 @@ function emptyTree(): LocalTree {
  */
 export function globMatcher(globs: string[]): (rel: string) => boolean {
   if (globs.length === 0) return () => false;
-  const expand = (g: string): string[] => {
-    // A leading '/' or './' anchors the glob at the top, as in .gitignore (it would otherwise match nothing).
-    const anchored = /^\.?\//.test(g);
-    const clean = g.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-    return anchored || clean.includes('/') || clean.includes('**')
-      ? [clean, `${clean}/**`]
-      : [clean, `**/${clean}`, `**/${clean}/**`, `${clean}/**`];
-  };
-  const rules = globs.map((g) => ({ negate: g.startsWith('!'), glob: g.startsWith('!') ? g.slice(1) : g }));
+  const expand = ({ anchored, body }: GlobParts): string[] =>
+    anchored || body.includes('/') || body.includes('**')
+      ? [body, `${body}/**`]
+      : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
+  const rules = globs.map(globParts);
   if (!rules.some((r) => r.negate)) {
-    const isMatch = picomatch(
-      rules.flatMap((r) => expand(r.glob)),
-      { dot: true },
-    );
+    const isMatch = picomatch(rules.flatMap(expand), { dot: true });
     return (rel) => isMatch(rel);
   }
-  const compiled = rules.map((r) => ({
-    negate: r.negate,
-    isMatch: picomatch(expand(r.glob), { dot: true }),
-  }));
+  const compiled = rules.map((r) => ({ negate: r.negate, isMatch: picomatch(expand(r), { dot: true }) }));
   return (rel) => {
     let matched = false;
     for (const r of compiled) if (r.isMatch(rel)) matched = !r.negate;

@@ -52,6 +52,9 @@ export interface DeployState {
   pending?: Pending;
 }
 
+/** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
+export const OCTAL_MODE = /^[0-7]{3,4}$/;
+
 export interface Modes {
   file?: string;
   dir?: string;
@@ -102,7 +105,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   const modes: unknown = state.modes;
   if (
     modes !== undefined &&
-    (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !/^[0-7]{3,4}$/.test(m)))
+    (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))
   ) {
     throw corrupt(where, 'bad modes section');
   }

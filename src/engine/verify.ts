@@ -6,11 +6,9 @@
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
-import { FtpReplyError } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
-import { remoteSize } from './remote.js';
-import { serverHashes } from './adopt.js';
+import { listFolder, remoteSize, serverHashes } from './remote.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
@@ -58,11 +56,6 @@ export async function findDrift(
 }
 
 async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {
-  try {
-    const entries = await pool.run(`list ${abs}`, async (c) => c.list(abs));
-    return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
-  } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 500) return new Map();
-    throw err;
-  }
+  const entries = (await listFolder(pool, abs, 500)) ?? [];
+  return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }

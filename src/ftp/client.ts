@@ -246,12 +246,9 @@ export class FtpClient {
    * FtpProtocolError when it has no such command or its reply holds no whole-file SHA-256.
    */
   async sha256(path: string): Promise<string> {
-    const how = this.requireSha256();
-    return this.exclusive(async () => {
-      await this.selectSha256(how);
-      const command = `${how} ${path}`;
-      return parseSha256(how, await this.connection.request(command, 2), command);
-    });
+    const [hash] = await this.sha256All([path]);
+    if (typeof hash !== 'string') throw hash;
+    return hash;
   }
 
   /**
