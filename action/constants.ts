@@ -37,6 +37,7 @@ export enum Input {
   FileMode = 'file-mode',
   DirMode = 'dir-mode',
   Adopt = 'adopt',
+  UploadOnly = 'upload-only',
   MaintenanceFile = 'maintenance-file',
   MaintenanceContent = 'maintenance-content',
 }

@@ -56,6 +56,7 @@ export function readInputs(): ActionInputs {
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
     adopt: bool(Input.Adopt, false),
+    uploadOnly: bool(Input.UploadOnly, false),
     maintenance: readMaintenance(),
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,

@@ -35,6 +35,7 @@ interface DeployFlags {
   fileMode?: string;
   dirMode?: string;
   adopt?: boolean;
+  uploadOnly?: boolean;
   maintenance?: string;
   maintenanceContent?: string;
 }
@@ -56,6 +57,10 @@ function addDeployOptions(cmd: Command): Command {
     .option(
       '--adopt',
       'first deploy onto a server that already has the site: compare files there instead of uploading them again',
+    )
+    .option(
+      '--upload-only',
+      'upload every file, keep no state file, delete nothing (refused where ftpship keeps a state)',
     )
     .option(
       '--verify',
@@ -182,6 +187,7 @@ async function buildOptions(
     resetState: !!f.resetState,
     verify: !!f.verify,
     adopt: !!f.adopt,
+    uploadOnly: !!f.uploadOnly,
     maintenance: maintenance(f),
     fileMode: f.fileMode,
     dirMode: f.dirMode,

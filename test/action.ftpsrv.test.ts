@@ -248,6 +248,17 @@ describe('the bundled Action against ftp-srv', () => {
     expect(run.outputs).toMatchObject({ uploaded: '0', replaced: '0', unchanged: '2', bytes: '0' });
   });
 
+  it('upload-only: every file goes up on every run, no state, remote-only files stay', async () => {
+    const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
+    writeTree(path.join(srv.root, 'plain'), { 'theirs.txt': 't' });
+    for (let i = 0; i < 2; i++) {
+      const run = await runAction(ws, { ...connection('plain/'), 'upload-only': 'true' });
+      expectSuccess(run);
+      expect(run.outputs).toMatchObject({ uploaded: '2', deleted: '0', unchanged: '0', changed: 'true' });
+    }
+    expect(Object.keys(remote('plain', [])).sort()).toEqual(['css/site.css', 'index.html', 'theirs.txt']);
+  });
+
   it('maintenance-file: up while the changed files are renamed into place, gone after', async () => {
     const { ws, site } = workspace({ 'index.php': 'v1' });
     expectSuccess(await runAction(ws, connection('maint/')));
@@ -378,6 +389,11 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
       title: 'maintenance-content without maintenance-file',
       inputs: { 'maintenance-content': 'down' },
       error: /maintenance-content is set but maintenance-file is not/,
+    },
+    {
+      title: 'upload-only with adopt',
+      inputs: { 'upload-only': 'true', adopt: 'true' },
+      error: /drop one of the `upload-only` input and the `adopt` input/,
     },
     {
       title: 'file-mode not octal',

@@ -205,6 +205,24 @@ describe('items 3-5 through the CLI', () => {
     ]);
   });
 
+  it('--upload-only sends every file and keeps no state; exit 3 naming the state where ftpship keeps one, exit 2 with --verify', async () => {
+    const local = site({ 'a.txt': 'a', 'b/c.txt': 'c' });
+    const dir = uniqueName();
+    const r = await cli(['deploy', local, url(dir), '--upload-only', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { counts: Record<string, number> }).counts).toMatchObject({ upload: 2 });
+    expect(readTree(path.join(srv.root, dir))).toEqual(readTree(local));
+    const clash = await cli(['deploy', local, url(dir), '--upload-only', '--verify']);
+    expect(clash.code).toBe(2);
+    expect(lines(clash.stderr)).toEqual([expect.stringMatching(/drop one of --upload-only and --verify$/)]);
+    expect((await cli(['deploy', local, url(dir)])).code).toBe(0); // now ftpship keeps a state there
+    const before = snapshot(path.join(srv.root, dir));
+    const refused = await cli(['deploy', local, url(dir), '--upload-only']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`state file /${dir}/.ftpship-state.json`);
+    expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+  });
+
   it('--max-delete refuses with exit 3 and changes nothing; --no-delete keeps orphans', async () => {
     const local = site({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
     const dir = uniqueName();

@@ -360,6 +360,34 @@ d.each(matrix())('%s', (_name, server) => {
     expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
   });
 
+  it('--upload-only over folders and files already there (MKD of them is refused here): each file renamed over the old one; no state, nothing deleted', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'v2',
+      'css/site.css': 'new css',
+      'css/deep/x.js': 'x',
+      'new/a.txt': 'a',
+    });
+    const { dir, disk } = target(server);
+    const site = path.join(disk, 'site');
+    writeTree(site, { 'index.html': 'version 1', 'css/site.css': 'old css', 'theirs.txt': 'theirs' });
+    for (const p of ['', 'css', 'index.html', 'css/site.css', 'theirs.txt'])
+      fs.chownSync(path.join(site, p), server.uid, server.gid);
+    const rec = recorder();
+    const r = await deploy(opts(server, local, `${dir}/site`, { uploadOnly: true }), rec);
+    expect(r.counts).toMatchObject({ upload: 4, delete: 0, unchanged: 0 });
+    expect(readTree(site, ['theirs.txt'])).toEqual(readTree(local)); // no state, lock or temp left
+    expect(fs.readFileSync(path.join(site, 'theirs.txt'), 'utf8')).toBe('theirs');
+    expect(sent(rec.log, 'RNTO').sort()).toEqual(
+      ['css/deep/x.js', 'css/site.css', 'index.html', 'new/a.txt'].map((f) => `${dir}/site/${f}`),
+    );
+    expect(sent(rec.log, 'MKD')).toContain(`${dir}/site/css`);
+    // A second run sends everything again, over what the first left.
+    const again = await deploy(opts(server, local, `${dir}/site`, { uploadOnly: true }));
+    expect(again.bytes.sent).toBe(2 + 7 + 1 + 1);
+    expect(readTree(site, ['theirs.txt'])).toEqual(readTree(local));
+  });
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();

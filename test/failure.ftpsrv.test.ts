@@ -119,6 +119,28 @@ describe('kill -9, then rerun', () => {
     expect(rerun.bytes.sent / big.length).toBeLessThanOrEqual(0.55);
   });
 
+  it('--upload-only cut mid-file: the rerun (a newer build) writes the same temp whole and renames it, leaving no temp and no lock', async () => {
+    const local = tmpDir();
+    const big = bytes(8 * 1024 * 1024, 12);
+    writeTree(local, { 'big.bin': big, 'a.txt': 'a' });
+    const dir = uniqueDir();
+    hooks.throttle = 4 * 1024 * 1024;
+    try {
+      const run = startCli(['deploy', local, url(dir), '--upload-only'], env());
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    expect(tempsLeft(serverDir(dir)).length).toBeGreaterThanOrEqual(1); // the big one, maybe a.txt's
+    const next = bytes(8 * 1024 * 1024, 13); // the next build: other bytes, so a temp named after them differs
+    fs.writeFileSync(path.join(local, 'big.bin'), next);
+    const rerun = json(await runCli(['deploy', local, url(dir), '--upload-only', '--json'], env()));
+    expect(rerun.bytes.sent).toBe(next.length + 1); // sent whole: nothing recorded what the temp held
+    expect(readTree(serverDir(dir))).toEqual(readTree(local)); // no temp, no lock, no state
+  });
+
   it('a first deploy cut mid-file resumes from another checkout of the same bytes (new mtime/ctime) once its hash was saved', async () => {
     const local = tmpDir();
     const big = bytes(8 * 1024 * 1024, 12);

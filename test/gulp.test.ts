@@ -223,6 +223,21 @@ describe('gulp plugin: the engine semantics hold', () => {
       (fs.statSync(path.join(srv.root, 'modes', rel)).mode & 0o777).toString(8);
     expect([modeOf('a.txt'), modeOf('sub/b.txt'), modeOf('sub')]).toEqual(['600', '600', '700']);
   });
+
+  it('uploadOnly sends every file each time, keeps no state and deletes nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    writeTree(path.join(srv.root, 'plain'), { 'theirs.txt': 't' });
+    await gulpDeploy(local, '/plain', { uploadOnly: true });
+    fs.rmSync(path.join(local, 'a.txt'));
+    const again = await gulpDeploy(local, '/plain', { uploadOnly: true });
+    expect(again.counts).toMatchObject({ upload: 1, delete: 0, unchanged: 0 });
+    expect(Object.keys(readTree(path.join(srv.root, 'plain'))).sort()).toEqual([
+      'a.txt',
+      'sub/b.txt',
+      'theirs.txt',
+    ]);
+  });
 });
 
 describe('gulp plugin: a well-behaved stream', () => {
@@ -292,6 +307,7 @@ describe('gulp plugin: errors', () => {
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
+    ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of --upload-only and --adopt/],
     [
       'a mode given as a number',
       { fileMode: 0o644 },

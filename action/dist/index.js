@@ -37034,6 +37034,7 @@ function resolveOptions(o) {
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
     checkMaintenance(o.maintenance);
+    checkUploadOnly(o);
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
     const fileMode = mode('file-mode', o.fileMode);
@@ -37080,6 +37081,19 @@ function checkLocal(o) {
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+    }
+}
+/** --upload-only keeps no state: the options that read or re-seed one cannot go with it. */
+function checkUploadOnly(o) {
+    if (!o.uploadOnly)
+        return;
+    const clash = [
+        ['--adopt', o.adopt, '--adopt starts a state from what the server holds'],
+        ['--verify', o.verify, '--verify checks the files a state lists'],
+        ['--reset-state', o.resetState, '--reset-state re-seeds a state'],
+    ].find(([, on]) => on);
+    if (clash) {
+        throw new ConfigError(`--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`);
     }
 }
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
@@ -37205,13 +37219,17 @@ function planChanges(local, state, opts) {
         const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
-        const viaTemp = (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
+        const viaTemp = (opts.atomic && (action === 'replace' || opts.uploadOnly || file.size >= opts.resumeThreshold)) ||
+            replacesDir;
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
         const recorded = viaTemp
             ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
             : undefined;
-        const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
+        // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
+        // never resumes) and renames the very temp a killed run left behind.
+        const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
+        const temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
@@ -37362,6 +37380,10 @@ class StateStore {
     }
     /** Reads the state from the server. Missing → empty (first deploy); unreadable → DeployError. */
     async load() {
+        if (this.opts.persist === false) {
+            await this.refuseExistingState();
+            return this.state;
+        }
         if (this.opts.resetState) {
             this.origin = 'reset';
             return this.state;
@@ -37390,11 +37412,24 @@ class StateStore {
         }
         return this.state;
     }
+    async refuseExistingState() {
+        const { path } = this.opts;
+        const [there] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path]));
+        if (there) {
+            throw new GuardError(`--upload-only keeps no state, but ftpship deploys this folder with the state file ${path}, which this run ` +
+                `would leave out of date. Nothing was changed. Deploy without --upload-only, or delete ${path} to stop ` +
+                `ftpship tracking the folder.`);
+        }
+    }
     /**
      * True when the state on the server is no longer the one {@link load} read: another deploy finished
      * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
      */
     async changedSinceLoad() {
+        if (this.opts.persist === false) {
+            await this.refuseExistingState(); // a deploy with a state may have finished since
+            return false;
+        }
         if (this.opts.resetState)
             return false;
         const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => 
@@ -37577,6 +37612,8 @@ class StateStore {
         this.dirty = false;
         this.changes = 0;
         this.lastSave = Date.now();
+        if (this.opts.persist === false)
+            return;
         this.state.dirs = [...this.dirs].sort();
         if (this.state.pending)
             this.state.pending.uncertain = [...this.uncertain].sort();
@@ -37953,6 +37990,7 @@ async function deploy(options, reporter = {}) {
             quirks,
             warn: rep.warn,
             resetState: o.resetState,
+            persist: !o.uploadOnly,
         });
         const [local, loaded] = await Promise.all([scanning, store.load()]);
         let state = loaded;
@@ -37963,6 +38001,8 @@ async function deploy(options, reporter = {}) {
         }
         void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
             (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
+        if (o.uploadOnly)
+            rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
         if (store.origin === 'ftp-deploy-action')
             rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
         const prepare = async (st) => {
@@ -37978,8 +38018,9 @@ async function deploy(options, reporter = {}) {
             if (o.verify)
                 await repairDrift(pool, root, st, rep);
             const p = planChanges(local, st, {
-                delete: o.delete,
+                delete: o.delete && !o.uploadOnly,
                 atomic: o.atomic,
+                uploadOnly: o.uploadOnly,
                 isKept: globMatcher(o.keep),
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
@@ -38173,6 +38214,7 @@ var Input;
     Input["FileMode"] = "file-mode";
     Input["DirMode"] = "dir-mode";
     Input["Adopt"] = "adopt";
+    Input["UploadOnly"] = "upload-only";
     Input["MaintenanceFile"] = "maintenance-file";
     Input["MaintenanceContent"] = "maintenance-content";
 })(Input || (Input = {}));
@@ -42009,6 +42051,7 @@ function readInputs() {
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
         adopt: bool(Input.Adopt, false),
+        uploadOnly: bool(Input.UploadOnly, false),
         maintenance: readMaintenance(),
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,

@@ -75,6 +75,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       quirks,
       warn: rep.warn as (m: string) => void,
       resetState: o.resetState,
+      persist: !o.uploadOnly,
     });
     const [local, loaded] = await Promise.all([scanning, store.load()]);
     let state = loaded;
@@ -92,6 +93,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         ),
       () => undefined,
     );
+    if (o.uploadOnly)
+      rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
     if (store.origin === 'ftp-deploy-action')
       rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
     const prepare = async (st: DeployState): Promise<Plan> => {
@@ -103,8 +106,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
       const p = planChanges(local, st, {
-        delete: o.delete,
+        delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,
+        uploadOnly: o.uploadOnly,
         isKept: globMatcher(o.keep),
         reserved,
         resumeThreshold: RESUME_THRESHOLD,

@@ -77,6 +77,13 @@ export interface DeployOptions {
    * same size are downloaded and compared, and those with the same SHA-256 are recorded instead of uploaded.
    */
   adopt?: boolean;
+  /**
+   * Upload every selected file and keep no state on the server: nothing is compared, nothing deleted, no
+   * state file read or written (for a folder other uploads share, or a server where no state can be kept).
+   * Files still go through a temporary name (unless `atomic: false`): the server may hold an older copy.
+   * Refused where ftpship keeps a state, which this run would leave out of date.
+   */
+  uploadOnly?: boolean;
   /** Backoff base between retries in ms (tests shorten it). Default 500. */
   retryDelayMs?: number;
   /** Take over a deploy lock not refreshed for this long, in ms (a live deploy refreshes it every 30 s). Default 2 minutes. */

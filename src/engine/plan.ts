@@ -70,6 +70,8 @@ export interface PlanOptions {
   /** Permissions for deployed files and folders (octal digits), or undefined to leave the server's. */
   fileMode?: string;
   dirMode?: string;
+  /** No state: every file is uploaded (through a temp in atomic mode: the server may hold an older copy). */
+  uploadOnly?: boolean;
 }
 
 /**
@@ -137,13 +139,17 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
     const viaTemp =
-      (opts.atomic && (action === 'replace' || file.size >= opts.resumeThreshold)) || replacesDir;
+      (opts.atomic && (action === 'replace' || opts.uploadOnly || file.size >= opts.resumeThreshold)) ||
+      replacesDir;
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).
     const recorded = viaTemp
       ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
       : undefined;
-    const temp = viaTemp ? (recorded ?? tempPathFor(file)) : undefined;
+    // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
+    // never resumes) and renames the very temp a killed run left behind.
+    const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
+    const temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
     const mayExist = recorded !== undefined;
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }

@@ -60,6 +60,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
   checkMaintenance(o.maintenance);
+  checkUploadOnly(o);
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
   const fileMode = mode('file-mode', o.fileMode);
@@ -112,6 +113,23 @@ function integer(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(
       `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
+    );
+  }
+}
+
+/** --upload-only keeps no state: the options that read or re-seed one cannot go with it. */
+function checkUploadOnly(o: DeployOptions): void {
+  if (!o.uploadOnly) return;
+  const clash = (
+    [
+      ['--adopt', o.adopt, '--adopt starts a state from what the server holds'],
+      ['--verify', o.verify, '--verify checks the files a state lists'],
+      ['--reset-state', o.resetState, '--reset-state re-seeds a state'],
+    ] as const
+  ).find(([, on]) => on);
+  if (clash) {
+    throw new ConfigError(
+      `--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`,
     );
   }
 }

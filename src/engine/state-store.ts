@@ -17,7 +17,7 @@ import {
   type Warn,
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
-import { DeployError } from './errors.js';
+import { DeployError, GuardError } from './errors.js';
 import {
   emptyState,
   parseState,
@@ -41,6 +41,11 @@ export interface StateStoreOptions {
   /** Seconds between checkpoints. */
   intervalMs?: number;
   resetState?: boolean;
+  /**
+   * false (upload-only): the state lives in memory for the run and is never written; load() only makes sure
+   * the server holds no ftpship state, which the run would leave out of date (G4).
+   */
+  persist?: boolean;
 }
 
 export class StateStore {
@@ -64,6 +69,10 @@ export class StateStore {
 
   /** Reads the state from the server. Missing → empty (first deploy); unreadable → DeployError. */
   async load(): Promise<DeployState> {
+    if (this.opts.persist === false) {
+      await this.refuseExistingState();
+      return this.state;
+    }
     if (this.opts.resetState) {
       this.origin = 'reset';
       return this.state;
@@ -98,11 +107,27 @@ export class StateStore {
     return this.state;
   }
 
+  private async refuseExistingState(): Promise<void> {
+    const { path } = this.opts;
+    const [there] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path]));
+    if (there) {
+      throw new GuardError(
+        `--upload-only keeps no state, but ftpship deploys this folder with the state file ${path}, which this run ` +
+          `would leave out of date. Nothing was changed. Deploy without --upload-only, or delete ${path} to stop ` +
+          `ftpship tracking the folder.`,
+      );
+    }
+  }
+
   /**
    * True when the state on the server is no longer the one {@link load} read: another deploy finished
    * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
    */
   async changedSinceLoad(): Promise<boolean> {
+    if (this.opts.persist === false) {
+      await this.refuseExistingState(); // a deploy with a state may have finished since
+      return false;
+    }
     if (this.opts.resetState) return false;
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
       // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
@@ -290,6 +315,7 @@ export class StateStore {
     this.dirty = false;
     this.changes = 0;
     this.lastSave = Date.now();
+    if (this.opts.persist === false) return;
     this.state.dirs = [...this.dirs].sort();
     if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();
     const data = Buffer.from(serializeState(this.state));
