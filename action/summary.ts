@@ -38,6 +38,15 @@ export function summaryMarkdown(report: DeployReport): string {
   ];
   const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
   if (report.files.length === 0 && chmods === 0) out.push('Nothing to change: the server is up to date.', '');
+  else if (report.estimate) {
+    const e = report.estimate;
+    out.push(
+      `Estimated deploy time: about ${e.seconds.toFixed(1)} s of logins and round trips ` +
+        `(${e.rttMs} ms per round trip measured from the runner, ${e.connections} connection${e.connections === 1 ? '' : 's'})` +
+        (report.bytes.planned > 0 ? `, plus the time to send ${formatBytes(report.bytes.planned)}.` : '.'),
+      '',
+    );
+  }
   if (report.chmod && chmods > 0)
     out.push(
       `Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`,

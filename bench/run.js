@@ -141,7 +141,14 @@ async function siteRow(row, { files, seed, target, tls = false }) {
       srv.emptyRemote(remoteDir);
       for (const phase of tool.phases ?? row.phases) {
         if (phase === 'incremental') applyChangeSet(local, seed);
+        // ftpship's dry run first: its estimate of the deploy, set beside the time the deploy then takes.
+        const estimate =
+          tool.ftpship && phase !== 'no-op'
+            ? await dryRunEstimate(tool, { local, target: { ...target, remoteDir }, tls })
+            : undefined;
         const res = await tool.run({ local, target: { ...target, remoteDir }, tls });
+        if (estimate !== undefined && res.ok)
+          ((row.estimates ??= {})[`${tool.label}, ${phase}`] ??= []).push([estimate, res.ms / 1000]);
         const s = verified(res, local, remoteDir);
         push(row, tool.id, phase, s);
         log(
@@ -150,6 +157,27 @@ async function siteRow(row, { files, seed, target, tls = false }) {
         if (!res.ok) break;
       }
     }
+  estimateNotes(row);
+}
+
+/** The seconds a dry run estimates for the deploy (logins and round trips; the bytes come on top). */
+async function dryRunEstimate(tool, args) {
+  const res = await tool.run({ ...args, extra: ['--dry-run', '--json'] });
+  const m = res.out.match(/"estimate": \{\s*"seconds": ([\d.]+)/);
+  return res.ok && m ? Number(m[1]) : undefined;
+}
+
+/** A note per site row: the dry run's estimate beside the measured deploy (medians). */
+function estimateNotes(row) {
+  const med = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const parts = Object.entries(row.estimates ?? {}).map(
+    ([what, pairs]) =>
+      `${what}: ${med(pairs.map((p) => p[0])).toFixed(1)} s estimated, ${med(pairs.map((p) => p[1])).toFixed(2)} s measured`,
+  );
+  if (parts.length > 0)
+    (row.notes ??= []).push(
+      `Dry-run estimate (logins and round trips, before each deploy) vs the deploy: ${parts.join('; ')}.`,
+    );
 }
 
 const TOOLS = opt.tools?.split(',');

@@ -19,7 +19,7 @@ import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
 import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
-import { formatBytes, formatPlan, formatSummary } from '../src/engine/report.js';
+import { formatBytes, formatEstimate, formatPlan, formatSummary } from '../src/engine/report.js';
 import { checkOptions, PLUGIN_NAME, redact, type GulpDeployOptions } from './options.js';
 import { sink } from './sink.js';
 
@@ -66,6 +66,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     );
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
+    const estimate = formatEstimate(report);
+    if (estimate) say(estimate);
     onReport?.(report);
   }
 

@@ -8,6 +8,7 @@ import {
   exitCodeOf,
   formatPlan,
   formatSummary,
+  formatEstimate,
   type DeployOptions,
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
@@ -128,6 +129,8 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
     out.stop();
     if (options.dryRun) for (const l of formatPlan(report)) out.line(l);
     out.line(formatSummary(report));
+    const estimate = formatEstimate(report);
+    if (estimate) out.line(estimate);
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {

@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8164);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4827);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8164:
+/***/ 4827:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37303,7 +37303,6 @@ function countPlan(plan) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
-/** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
 
 function buildReport(args) {
     const { plan } = args;
@@ -37319,6 +37318,7 @@ function buildReport(args) {
         ...(plan.modes.file || plan.modes.dir
             ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
             : {}),
+        ...(args.estimate ? { estimate: args.estimate } : {}),
         warnings: args.warnings,
         durationMs: Date.now() - args.startedAt,
     };
@@ -37343,6 +37343,17 @@ function formatSummary(report) {
         (report.dryRun
             ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
             : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`));
+}
+/** The dry run's estimate in words, or undefined when there is none. */
+function formatEstimate(report) {
+    const e = report.estimate;
+    if (!e)
+        return undefined;
+    if (e.seconds === 0 && report.files.length === 0)
+        return 'estimate: nothing to do';
+    const bytes = report.bytes.planned > 0 ? `, plus the time to send ${formatBytes(report.bytes.planned)}` : '';
+    return (`estimate: about ${e.seconds.toFixed(1)} s of logins and round trips ` +
+        `(${e.rttMs} ms per round trip, ${e.connections} connection${e.connections === 1 ? '' : 's'})${bytes}`);
 }
 function formatBytes(n) {
     if (n < 1024)
@@ -37915,11 +37926,73 @@ async function adoptRemote(pool, root, local, state) {
     return { adopted, differing: unsure.length };
 }
 
+;// CONCATENATED MODULE: ./src/engine/estimate.ts
+/**
+ * How long a planned deploy will take in round trips, for the dry run's preview (FIELD.md 4.7: "an estimated
+ * duration"). Latency dominates a deploy of many small files, and it is what a dry run can measure (it holds a
+ * connection); the upload bandwidth it cannot, so the bytes are reported beside the estimate, not in it.
+ *
+ * The model follows what execute.ts sends, round trip by round trip:
+ * - each connection logs in once (as long as the dry run's login took), all at the same time;
+ * - lock, state re-read, the checkpoint before the first change, the final state and the unlock: about 12;
+ * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
+ * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), the
+ *   uploads spread over the connections;
+ * - renames, deletes and SITE CHMODs pipelined like the folders (a rename is RNFR + RNTO in one batch);
+ * - folders removed a level at a time, deepest first.
+ * Checked against bench/ (500 files, RTT 20 ms): see BENCHMARKS.md.
+ */
+
+/** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
+const FIXED_ROUND_TRIPS = 12;
+/** Round trips per upload on its connection. */
+const PER_UPLOAD = 2;
+/** Commands per pipelined batch (as execute.ts). */
+const BATCH = 64;
+function estimateDuration(plan, m) {
+    const p = Math.max(1, m.connections);
+    const nothing = plan.entries.length === 0 && plan.chmods.files.length + plan.chmods.dirs.length === 0;
+    const batched = (n) => {
+        if (n === 0)
+            return 0;
+        const per = Math.min(BATCH, Math.max(1, Math.ceil(n / p)));
+        return Math.ceil(Math.ceil(n / per) / p);
+    };
+    const byLevel = (paths) => {
+        const levels = new Map();
+        for (const d of paths)
+            levels.set(depthOf(d), (levels.get(depthOf(d)) ?? 0) + 1);
+        let trips = 0;
+        for (const n of levels.values())
+            trips += batched(n);
+        return trips;
+    };
+    const uploads = plan.uploads.length;
+    const renames = plan.uploads.filter((u) => u.temp).length;
+    const trips = nothing
+        ? 0
+        : FIXED_ROUND_TRIPS +
+            byLevel(plan.mkdirs) +
+            Math.ceil(uploads / p) * PER_UPLOAD +
+            batched(renames + plan.deletes.length + plan.fileToDir.length) +
+            batched(plan.chmods.files.length) +
+            batched(plan.chmods.dirs.length) +
+            byLevel(plan.rmdirs);
+    const ms = (nothing ? 0 : m.loginMs) + trips * m.rttMs;
+    return {
+        seconds: Math.round(ms / 100) / 10,
+        rttMs: Math.round(m.rttMs * 10) / 10,
+        loginMs: Math.round(m.loginMs),
+        connections: p,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/deploy.ts
 /**
  * `deploy()`: the one entry point of the engine. Select + hash (while connecting), read state, plan,
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
+
 
 
 
@@ -37957,7 +38030,11 @@ async function deploy(options, reporter = {}) {
     });
     // The first connection goes out before the local folder is walked (the walk holds the thread): the
     // server's greeting and the login round trips overlap it.
-    const starting = pool.start();
+    const connectStart = Date.now();
+    let loginMs = 0;
+    const starting = pool.start().then(() => {
+        loginMs = Date.now() - connectStart;
+    });
     starting.catch(() => undefined);
     const scanning = new Promise((resolve) => setImmediate(resolve))
         .then(async () => scan(o))
@@ -38060,7 +38137,12 @@ async function deploy(options, reporter = {}) {
             bytesSent = result.bytesSent;
         }
         const target = targetUrl(o, root);
+        // A dry run says how long the deploy would take in round trips, measured on its connection.
+        const estimate = o.dryRun
+            ? estimateDuration(plan, { rttMs: await roundTrip(pool), loginMs, connections: o.parallel })
+            : undefined;
         return buildReport({
+            estimate,
             plan,
             dryRun: o.dryRun,
             target,
@@ -38074,6 +38156,18 @@ async function deploy(options, reporter = {}) {
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
+}
+/** The fastest of three NOOP round trips on one connection, in ms. */
+async function roundTrip(pool) {
+    return pool.run('NOOP', async (c) => {
+        let best = Infinity;
+        for (let i = 0; i < 3; i++) {
+            const t = performance.now();
+            await c.send('NOOP');
+            best = Math.min(best, performance.now() - t);
+        }
+        return best;
+    });
 }
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
 async function adopt(pool, root, local, state, rep) {
@@ -42239,6 +42333,12 @@ function summaryMarkdown(report) {
     const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
     if (report.files.length === 0 && chmods === 0)
         out.push('Nothing to change: the server is up to date.', '');
+    else if (report.estimate) {
+        const e = report.estimate;
+        out.push(`Estimated deploy time: about ${e.seconds.toFixed(1)} s of logins and round trips ` +
+            `(${e.rttMs} ms per round trip measured from the runner, ${e.connections} connection${e.connections === 1 ? '' : 's'})` +
+            (report.bytes.planned > 0 ? `, plus the time to send ${formatBytes(report.bytes.planned)}.` : '.'), '');
+    }
     if (report.chmod && chmods > 0)
         out.push(`Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`, '');
     if (deletions.length > 0) {

@@ -18,6 +18,7 @@ import { findDrift } from './verify.js';
 import type { ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
+import { estimateDuration } from './estimate.js';
 
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
@@ -43,7 +44,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   });
   // The first connection goes out before the local folder is walked (the walk holds the thread): the
   // server's greeting and the login round trips overlap it.
-  const starting = pool.start();
+  const connectStart = Date.now();
+  let loginMs = 0;
+  const starting = pool.start().then(() => {
+    loginMs = Date.now() - connectStart;
+  });
   starting.catch(() => undefined);
   const scanning = new Promise<void>((resolve) => setImmediate(resolve))
     .then(async () => scan(o))
@@ -151,7 +156,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       bytesSent = result.bytesSent;
     }
     const target = targetUrl(o, root);
+    // A dry run says how long the deploy would take in round trips, measured on its connection.
+    const estimate = o.dryRun
+      ? estimateDuration(plan, { rttMs: await roundTrip(pool), loginMs, connections: o.parallel })
+      : undefined;
     return buildReport({
+      estimate,
       plan,
       dryRun: o.dryRun,
       target,
@@ -167,6 +177,19 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     ); // a failed deploy stops hashing at once
     await pool.close();
   }
+}
+
+/** The fastest of three NOOP round trips on one connection, in ms. */
+async function roundTrip(pool: ConnectionPool): Promise<number> {
+  return pool.run('NOOP', async (c) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await c.send('NOOP');
+      best = Math.min(best, performance.now() - t);
+    }
+    return best;
+  });
 }
 
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */

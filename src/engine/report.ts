@@ -1,4 +1,5 @@
 /** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
+import type { Estimate } from './estimate.js';
 import { countPlan, type Plan, type PlanEntry } from './plan.js';
 
 export interface DeployReport {
@@ -26,6 +27,11 @@ export interface DeployReport {
    * `SITE CHMOD` (got, unless a warning says the server refused).
    */
   chmod?: { files: number; dirs: number };
+  /**
+   * Dry runs only: how long the deploy would take in logins and round trips, measured on the dry run's
+   * connection (sending `bytes.planned` comes on top: a dry run cannot measure the bandwidth).
+   */
+  estimate?: Estimate;
   warnings: string[];
   durationMs: number;
 }
@@ -38,6 +44,7 @@ export function buildReport(args: {
   skipped: Array<{ path: string; reason: string }>;
   warnings: string[];
   startedAt: number;
+  estimate?: Estimate;
 }): DeployReport {
   const { plan } = args;
   return {
@@ -52,6 +59,7 @@ export function buildReport(args: {
     ...(plan.modes.file || plan.modes.dir
       ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
       : {}),
+    ...(args.estimate ? { estimate: args.estimate } : {}),
     warnings: args.warnings,
     durationMs: Date.now() - args.startedAt,
   };
@@ -78,6 +86,19 @@ export function formatSummary(report: DeployReport): string {
     (report.dryRun
       ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
       : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`)
+  );
+}
+
+/** The dry run's estimate in words, or undefined when there is none. */
+export function formatEstimate(report: DeployReport): string | undefined {
+  const e = report.estimate;
+  if (!e) return undefined;
+  if (e.seconds === 0 && report.files.length === 0) return 'estimate: nothing to do';
+  const bytes =
+    report.bytes.planned > 0 ? `, plus the time to send ${formatBytes(report.bytes.planned)}` : '';
+  return (
+    `estimate: about ${e.seconds.toFixed(1)} s of logins and round trips ` +
+    `(${e.rttMs} ms per round trip, ${e.connections} connection${e.connections === 1 ? '' : 's'})${bytes}`
   );
 }
 
