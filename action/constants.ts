@@ -32,6 +32,7 @@ export enum Input {
   Atomic = 'atomic',
   StatePath = 'state-path',
   Insecure = 'insecure',
+  TlsName = 'tls-name',
   ResetState = 'reset-state',
   Ca = 'ca',
   FileMode = 'file-mode',

@@ -41,7 +41,7 @@ export function readInputs(): ActionInputs {
     user: core.getInput(Input.Username, { required: true }),
     password,
     secure,
-    tls: { rejectUnauthorized: !insecure, ca: readCa(workspace) },
+    tls: { rejectUnauthorized: !insecure, ca: readCa(workspace), ...tlsName() },
     localDir,
     remoteDir: serverDir(core.getInput(Input.ServerDir)),
     dryRun: bool(Input.DryRun, false),
@@ -119,6 +119,12 @@ function readProtocolAndPort(): { secure: DeployOptions['secure']; port?: number
     secure = 'implicit';
   }
   return { secure, port };
+}
+
+/** `tls-name`: the name the certificate is checked against, when it is not `server`'s. */
+function tlsName(): { servername?: string } {
+  const name = core.getInput(Input.TlsName).trim();
+  return name ? { servername: name } : {};
 }
 
 function readInsecure(): boolean {

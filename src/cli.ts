@@ -24,6 +24,7 @@ interface DeployFlags {
   state?: string;
   atomic: boolean;
   insecure?: boolean;
+  tlsName?: string;
   ca?: string;
   active?: boolean;
   timeout?: string;
@@ -79,6 +80,10 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option('--maintenance-content <text>', 'what the maintenance file holds (default: a line of text)')
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
+    .option(
+      '--tls-name <name>',
+      'check the TLS certificate against this name instead of the host (a shared host whose certificate names the provider)',
+    )
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
     .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
@@ -174,7 +179,7 @@ async function buildOptions(
     user: target.user,
     password,
     secure: target.secure,
-    tls: { ca, rejectUnauthorized: !f.insecure },
+    tls: { ca, rejectUnauthorized: !f.insecure, ...(f.tlsName ? { servername: f.tlsName } : {}) },
     remoteDir: target.remoteDir,
     active: !!f.active,
     dryRun: !!f.dryRun,

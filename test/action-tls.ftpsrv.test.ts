@@ -63,6 +63,20 @@ describe('the bundled Action over explicit FTPS', () => {
     );
   });
 
+  it('tls-name: the certificate is checked against that name (one it lacks fails naming the `tls-name` input)', async () => {
+    const { ws, inputs } = setup('tlsname');
+    fs.writeFileSync(path.join(ws, 'server-ca.pem'), cert.cert);
+    const wrong = await runTls(ws, { ...inputs, ca: 'server-ca.pem', 'tls-name': 'ftp.provider.test' });
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toMatch(
+      /::error::the TLS certificate of localhost:\d+ is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: .*with the `tls-name` input localhost/,
+    );
+    expect(fs.existsSync(path.join(srv.root, 'tlsname'))).toBe(false);
+    expectSuccess(
+      await runTls(ws, { ...inputs, server: '127.0.0.1', ca: 'server-ca.pem', 'tls-name': 'localhost' }),
+    );
+  });
+
   it('security: loose (FTP-Deploy-Action) skips the check, with a warning', async () => {
     const { ws, inputs } = setup('loose');
     const run = await runTls(ws, { ...inputs, security: 'loose' });

@@ -388,6 +388,27 @@ d.each(matrix())('%s', (_name, server) => {
     expect(readTree(site, ['theirs.txt'])).toEqual(readTree(local));
   });
 
+  // Where this matrix runs TLS (vsftpd and proftpd; pure-ftpd runs plain FTP here).
+  (defaultSecure(server) ? it : it.skip)(
+    'tls.servername (--tls-name): a certificate checked against the name given, data connections too; a name it lacks is refused naming its names',
+    async () => {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+      const { dir, disk } = target(server);
+      const withName = (servername: string): DeployOptions => {
+        const o = opts(server, local, `${dir}/site`);
+        return { ...o, host: '127.0.0.1', tls: { ...o.tls, servername } };
+      };
+      const err = await deploy(withName('ftp.provider.test')).catch((e: unknown) => e as Error);
+      expect((err as Error).message).toMatch(
+        /is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: connect to one of those names, or check the certificate against one with --tls-name localhost$/,
+      );
+      expect(fs.existsSync(path.join(disk, 'site'))).toBe(false);
+      await deploy(withName('localhost'));
+      expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
+    },
+  );
+
   it('item 8: a server folder that cannot be created (550) gives one line, exit 1, and writes nothing', async () => {
     assertBuilt();
     const local = tmpDir();

@@ -131,6 +131,10 @@ describe('TLS against ftp-srv', () => {
     ).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(FtpTlsError);
     expect(String((err as Error).message)).toMatch(/ftp\.example\.com/);
+    // The hint names what the certificate holds, and the option that checks against it (still verified).
+    expect(String((err as Error).message)).toMatch(
+      /the certificate is for localhost, 127\.0\.0\.1: connect to one of those names, or check it against one with the `servername` TLS option \(--tls-name NAME\)$/,
+    );
   });
 
   it('connects by name (localhost) when the CA is given', async () => {

@@ -33905,11 +33905,34 @@ class FtpTlsError extends Error {
     constructor(host, port, cause) {
         const code = cause.code ?? '';
         const certProblem = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
-        const hint = certProblem
-            ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-            : '';
+        const names = certificateNames(cause);
+        const hint = names
+            ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
+            : certProblem
+                ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+                : '';
         super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
     }
+}
+/**
+ * For a certificate that does not hold the name connected to (ERR_TLS_CERT_ALTNAME_INVALID): the names it
+ * does hold (DNS names and IP addresses of its subjectAltName, else its CN). Undefined for any other error.
+ */
+function certificateNames(err) {
+    // Duck-typed: Node's TLS errors may come from another realm (a test VM), where instanceof Error fails.
+    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+        if (e.code !== 'ERR_TLS_CERT_ALTNAME_INVALID')
+            continue;
+        const cert = e.cert;
+        const alt = (cert?.subjectaltname ?? '')
+            .split(',')
+            .map((s) => s.trim().replace(/^(DNS|IP Address):/, ''))
+            .filter(Boolean);
+        const cn = cert?.subject?.CN;
+        const names = alt.length > 0 ? alt : [cn].flat().filter((x) => !!x);
+        return names.length > 0 ? names : undefined;
+    }
+    return undefined;
 }
 /** A command argument the client refuses to send (CR, LF or NUL inside it). The client stays usable. */
 class FtpArgumentError extends Error {
@@ -37011,6 +37034,7 @@ function resolveOptions(o) {
     if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
         throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
     }
+    checkTlsName(o.tls?.servername, secure);
     const port = o.port ?? (secure === 'implicit' ? 990 : 21);
     integer('port', port, 1, 65535);
     const user = o.user ?? 'anonymous';
@@ -37081,6 +37105,17 @@ function checkLocal(o) {
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+    }
+}
+/** The name the certificate is checked against: a host name, and only where there is TLS. */
+function checkTlsName(name, secure) {
+    if (name === undefined)
+        return;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
+        throw new ConfigError(`invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`);
+    }
+    if (!secure) {
+        throw new ConfigError(`--tls-name ${name} checks a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop --tls-name`);
     }
 }
 /** --upload-only keeps no state: the options that read or re-seed one cannot go with it. */
@@ -38249,8 +38284,16 @@ function connectError(err, o) {
         return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
     if (code === 'ECONNREFUSED')
         return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
+    const names = certificateNames(err);
+    if (names) {
+        return new ConfigError(`the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
+            `or check the certificate against one with --tls-name ${names[0]}`);
+    }
     if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
-        return new ConfigError(`TLS certificate of ${where} not trusted: ${msg}; pass its CA with --ca FILE (or --insecure to skip the check)`);
+        const cause = err instanceof FtpTlsError
+            ? String(err.cause?.message ?? msg)
+            : msg;
+        return new ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`);
     }
     if (/within \d+ ms/.test(msg))
         return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`);
@@ -38303,6 +38346,7 @@ var Input;
     Input["Atomic"] = "atomic";
     Input["StatePath"] = "state-path";
     Input["Insecure"] = "insecure";
+    Input["TlsName"] = "tls-name";
     Input["ResetState"] = "reset-state";
     Input["Ca"] = "ca";
     Input["FileMode"] = "file-mode";
@@ -42130,7 +42174,7 @@ function readInputs() {
         user: getInput(Input.Username, { required: true }),
         password,
         secure,
-        tls: { rejectUnauthorized: !insecure, ca: readCa(workspace) },
+        tls: { rejectUnauthorized: !insecure, ca: readCa(workspace), ...tlsName() },
         localDir,
         remoteDir: serverDir(getInput(Input.ServerDir)),
         dryRun: bool(Input.DryRun, false),
@@ -42198,6 +42242,11 @@ function readProtocolAndPort() {
         secure = 'implicit';
     }
     return { secure, port };
+}
+/** `tls-name`: the name the certificate is checked against, when it is not `server`'s. */
+function tlsName() {
+    const name = getInput(Input.TlsName).trim();
+    return name ? { servername: name } : {};
 }
 function readInsecure() {
     const security = oneOf(Input.Security, ['strict', 'loose'], 'strict');

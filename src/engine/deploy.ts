@@ -2,7 +2,7 @@
  * `deploy()`: the one entry point of the engine. Select + hash (while connecting), read state, plan,
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
-import { FtpClient, FtpReplyError } from '../ftp/index.js';
+import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/index.js';
 import { ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -304,9 +304,20 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
   if (code === 'ECONNREFUSED')
     return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
-  if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
+  const names = certificateNames(err);
+  if (names) {
     return new ConfigError(
-      `TLS certificate of ${where} not trusted: ${msg}; pass its CA with --ca FILE (or --insecure to skip the check)`,
+      `the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
+        `or check the certificate against one with --tls-name ${names[0]}`,
+    );
+  }
+  if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
+    const cause =
+      err instanceof FtpTlsError
+        ? String((err.cause as { message?: unknown } | undefined)?.message ?? msg)
+        : msg;
+    return new ConfigError(
+      `TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`,
     );
   }
   if (/within \d+ ms/.test(msg))

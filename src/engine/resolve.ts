@@ -36,6 +36,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
     throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
   }
+  checkTlsName(o.tls?.servername, secure);
   const port = o.port ?? (secure === 'implicit' ? 990 : 21);
   integer('port', port, 1, 65535);
   const user = o.user ?? 'anonymous';
@@ -113,6 +114,21 @@ function integer(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(
       `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
+    );
+  }
+}
+
+/** The name the certificate is checked against: a host name, and only where there is TLS. */
+function checkTlsName(name: unknown, secure: DeployOptions['secure']): void {
+  if (name === undefined) return;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
+    throw new ConfigError(
+      `invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`,
+    );
+  }
+  if (!secure) {
+    throw new ConfigError(
+      `--tls-name ${name} checks a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop --tls-name`,
     );
   }
 }

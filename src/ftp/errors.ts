@@ -50,11 +50,38 @@ export class FtpTlsError extends Error {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const certProblem =
       /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
-    const hint = certProblem
-      ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-      : '';
+    const names = certificateNames(cause);
+    const hint = names
+      ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
+      : certProblem
+        ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+        : '';
     super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
   }
+}
+
+/**
+ * For a certificate that does not hold the name connected to (ERR_TLS_CERT_ALTNAME_INVALID): the names it
+ * does hold (DNS names and IP addresses of its subjectAltName, else its CN). Undefined for any other error.
+ */
+export function certificateNames(err: unknown): string[] | undefined {
+  // Duck-typed: Node's TLS errors may come from another realm (a test VM), where instanceof Error fails.
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined;
+    e && typeof e === 'object';
+    e = e.cause as typeof e
+  ) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_TLS_CERT_ALTNAME_INVALID') continue;
+    const cert = (e as { cert?: { subjectaltname?: string; subject?: { CN?: string | string[] } } }).cert;
+    const alt = (cert?.subjectaltname ?? '')
+      .split(',')
+      .map((s) => s.trim().replace(/^(DNS|IP Address):/, ''))
+      .filter(Boolean);
+    const cn = cert?.subject?.CN;
+    const names = alt.length > 0 ? alt : [cn].flat().filter((x): x is string => !!x);
+    return names.length > 0 ? names : undefined;
+  }
+  return undefined;
 }
 
 /** A command argument the client refuses to send (CR, LF or NUL inside it). The client stays usable. */

@@ -8,6 +8,7 @@ export {
   FtpTlsError,
   FtpArgumentError,
   isTransientError,
+  certificateNames,
 } from './errors.js';
 export type { ListEntry, EntryType } from './list.js';
 export { parseListing, isSafeName } from './list.js';

@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tmpDir } from './tmp.js';
 
-/** A self-signed certificate for localhost / 127.0.0.1, made now with openssl (PEM strings). */
-export function selfSignedCert(): { key: string; cert: string } {
+/**
+ * A self-signed certificate, made now with openssl (PEM strings): for localhost / 127.0.0.1, or for `names`
+ * only (DNS names), as a shared host's certificate names the provider and not the customer's host.
+ */
+export function selfSignedCert(names?: string[]): { key: string; cert: string } {
+  const san = names ? names.map((n) => `DNS:${n}`).join(',') : 'DNS:localhost,IP:127.0.0.1';
   const dir = tmpDir('ftpship-cert-');
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
@@ -19,9 +23,9 @@ export function selfSignedCert(): { key: string; cert: string } {
       '-days',
       '2',
       '-subj',
-      '/CN=localhost',
+      `/CN=${names?.[0] ?? 'localhost'}`,
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${san}`,
       '-keyout',
       key,
       '-out',
