@@ -110,6 +110,10 @@ function readServer(): string {
 }
 
 function readProtocolAndPort(): { secure: DeployOptions['secure']; port?: number } {
+  if (core.getInput(Input.Protocol) === 'sftp')
+    throw new ConfigError(
+      'protocol sftp is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps',
+    );
   const protocol = oneOf(Input.Protocol, Object.keys(PROTOCOLS), 'ftp');
   let secure = PROTOCOLS[protocol];
   const port = integer(Input.Port, undefined, 1, 65535);

@@ -170,6 +170,14 @@ async function buildOptions(
       );
     }
   }
+  if (target.port === 990 && target.secure !== 'implicit') {
+    // Port 990 speaks TLS from the first byte: anything else waits there for a greeting until the timeout
+    // (FTP-Deploy-Action #149, #382). Only ever upgrades: plain FTP there is not a thing servers do.
+    out.warn(
+      `port 990 is the implicit-TLS port: connecting with ftps:// (implicit TLS) instead of ${target.secure ? 'ftpes://' : 'ftp://'}`,
+    );
+    target.secure = 'implicit';
+  }
   if (f.insecure && target.secure)
     out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
   return {

@@ -31,6 +31,11 @@ export function parseTarget(text: string): Target {
     );
   }
   const secure = SCHEMES[url.protocol];
+  if (url.protocol === 'sftp:') {
+    throw new ConfigError(
+      `${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.hostname}${url.pathname === '/' ? '' : url.pathname}`,
+    );
+  }
   if (secure === undefined) {
     throw new ConfigError(
       `unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`,

@@ -369,9 +369,14 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
       error: /invalid port "twenty-one"; use a whole number from 1 to 65535/,
     },
     {
-      title: 'unknown protocol',
+      title: 'protocol sftp (SSH)',
       inputs: { protocol: 'sftp' },
-      error: /invalid protocol "sftp"; use one of ftp, ftps, ftps-legacy/,
+      error: /protocol sftp is file transfer over SSH, which ftpship does not speak.*use protocol ftps$/,
+    },
+    {
+      title: 'unknown protocol',
+      inputs: { protocol: 'ftpx' },
+      error: /invalid protocol "ftpx"; use one of ftp, ftps, ftps-legacy/,
     },
     {
       title: 'server given as a URL',

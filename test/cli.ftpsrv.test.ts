@@ -310,9 +310,15 @@ describe('item 8: bad input gives one line naming the value and what to try, the
       /expected e\.g\. ftpes:\/\//,
     );
     await expectOneLine(
-      await cli(['deploy', local, 'sftp://u@example.com/site']),
+      await cli(['deploy', local, 'sftp://u@example.com:22/site']),
       2,
-      /unknown scheme "sftp"/,
+      /"sftp:\/\/u@example\.com:22\/site" is SFTP \(file transfer over SSH\), which ftpship does not speak/,
+      /If the server offers FTPS, use ftpes:\/\/example\.com\/site/,
+    );
+    await expectOneLine(
+      await cli(['deploy', local, 'http://u@example.com/site']),
+      2,
+      /unknown scheme "http"/,
       /use ftp:\/\/, ftpes:\/\//,
     );
     await expectOneLine(await cli(['deploy', local, `ftp://u@127.0.0.1:99999/x`]), 2, /127\.0\.0\.1:99999/);

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -7,7 +9,7 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { embedded, login } from './helpers/embedded.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
-import { assertBuilt, REPO } from './helpers/cli-spawn.js';
+import { assertBuilt, REPO, spawnCli } from './helpers/cli-spawn.js';
 
 let cert: { key: string; cert: string };
 let explicitSrv: EmbeddedServer;
@@ -144,6 +146,47 @@ describe('TLS against ftp-srv', () => {
     expect(await client.pwd()).toBe('/');
     await client.quit();
   });
+
+  // Port 990 needs root to listen on (CI runs as root).
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'CLI: ftpes:// or ftp:// to port 990 connects with implicit TLS, with a warning (it used to wait out the timeout)',
+    async () => {
+      assertBuilt();
+      // Port 990 in front of the implicit-TLS server (data connections go to its passive ports directly).
+      const open = new Set<net.Socket>();
+      const front = net.createServer((s) => {
+        const back = net.connect(implicitSrv.port, '127.0.0.1');
+        open.add(s).add(back);
+        s.pipe(back).pipe(s);
+        s.on('error', () => back.destroy());
+        back.on('error', () => s.destroy());
+      });
+      await new Promise<void>((resolve, reject) => {
+        front.once('error', reject);
+        front.listen(990, '127.0.0.1', resolve);
+      });
+      try {
+        const local = tmpDir();
+        fs.writeFileSync(path.join(local, 'a.txt'), 'a');
+        const caFile = path.join(tmpDir(), 'ca.pem');
+        fs.writeFileSync(caFile, cert.cert);
+        for (const scheme of ['ftpes', 'ftp']) {
+          const r = await spawnCli(
+            ['deploy', local, `${scheme}://${implicitSrv.user}@127.0.0.1:990/p990-${scheme}`, '--ca', caFile],
+            { env: { FTPSHIP_PASSWORD: implicitSrv.password }, timeoutMs: 20_000 },
+          );
+          expect(r.code).toBe(0);
+          expect(r.stderr).toContain(
+            `port 990 is the implicit-TLS port: connecting with ftps:// (implicit TLS) instead of ${scheme}://`,
+          );
+          expect(fs.readFileSync(path.join(implicitSrv.root, `p990-${scheme}`, 'a.txt'), 'utf8')).toBe('a');
+        }
+      } finally {
+        for (const sock of open) sock.destroy();
+        await new Promise((resolve) => front.close(resolve));
+      }
+    },
+  );
 
   it('rejectUnauthorized: false opts out', async () => {
     const client = await FtpClient.connect(

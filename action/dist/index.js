@@ -42233,6 +42233,8 @@ function readServer() {
     return server;
 }
 function readProtocolAndPort() {
+    if (getInput(Input.Protocol) === 'sftp')
+        throw new ConfigError('protocol sftp is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps');
     const protocol = oneOf(Input.Protocol, Object.keys(PROTOCOLS), 'ftp');
     let secure = PROTOCOLS[protocol];
     const port = inputs_integer(Input.Port, undefined, 1, 65535);
