@@ -50,6 +50,8 @@ describe('estimateDuration', () => {
         const plan = planFor(paths);
         const e = estimateDuration(plan, m);
         const slower = estimateDuration(plan, { ...m, rttMs: m.rttMs * 2 });
+        const tls = estimateDuration(plan, { ...m, tls: true });
+        expect(tls.seconds).toBeGreaterThanOrEqual(e.seconds); // a handshake per data connection on top
         const wider = estimateDuration(plan, { ...m, connections: m.connections + 1 });
         expect(slower.seconds).toBeGreaterThanOrEqual(e.seconds);
         expect(wider.seconds).toBeLessThanOrEqual(e.seconds + 0.05); // rounding to 0.1 s

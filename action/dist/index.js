@@ -37971,8 +37971,8 @@ async function adoptRemote(pool, root, local, state) {
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
  * - lock, state re-read, the checkpoint before the first change, the final state and the unlock: about 12;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
- * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), the
- *   uploads spread over the connections;
+ * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
+ *   more with TLS (the data connection's handshake), the uploads spread over the connections;
  * - renames, deletes and SITE CHMODs pipelined like the folders (a rename is RNFR + RNTO in one batch);
  * - folders removed a level at a time, deepest first.
  * Checked against bench/ (500 files, RTT 20 ms): see BENCHMARKS.md.
@@ -37980,7 +37980,7 @@ async function adoptRemote(pool, root, local, state) {
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
 const FIXED_ROUND_TRIPS = 12;
-/** Round trips per upload on its connection. */
+/** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */
 const BATCH = 64;
@@ -38008,7 +38008,7 @@ function estimateDuration(plan, m) {
         ? 0
         : FIXED_ROUND_TRIPS +
             byLevel(plan.mkdirs) +
-            Math.ceil(uploads / p) * PER_UPLOAD +
+            Math.ceil(uploads / p) * (PER_UPLOAD + (m.tls ? 1 : 0)) +
             batched(renames + plan.deletes.length + plan.fileToDir.length) +
             batched(plan.chmods.files.length) +
             batched(plan.chmods.dirs.length) +
@@ -38174,7 +38174,12 @@ async function deploy(options, reporter = {}) {
         const target = targetUrl(o, root);
         // A dry run says how long the deploy would take in round trips, measured on its connection.
         const estimate = o.dryRun
-            ? estimateDuration(plan, { rttMs: await roundTrip(pool), loginMs, connections: o.parallel })
+            ? estimateDuration(plan, {
+                rttMs: await roundTrip(pool),
+                loginMs,
+                connections: o.parallel,
+                tls: o.secure !== false,
+            })
             : undefined;
         return buildReport({
             estimate,

@@ -158,7 +158,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const target = targetUrl(o, root);
     // A dry run says how long the deploy would take in round trips, measured on its connection.
     const estimate = o.dryRun
-      ? estimateDuration(plan, { rttMs: await roundTrip(pool), loginMs, connections: o.parallel })
+      ? estimateDuration(plan, {
+          rttMs: await roundTrip(pool),
+          loginMs,
+          connections: o.parallel,
+          tls: o.secure !== false,
+        })
       : undefined;
     return buildReport({
       estimate,

@@ -7,8 +7,8 @@
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
  * - lock, state re-read, the checkpoint before the first change, the final state and the unlock: about 12;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
- * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), the
- *   uploads spread over the connections;
+ * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
+ *   more with TLS (the data connection's handshake), the uploads spread over the connections;
  * - renames, deletes and SITE CHMODs pipelined like the folders (a rename is RNFR + RNTO in one batch);
  * - folders removed a level at a time, deepest first.
  * Checked against bench/ (500 files, RTT 20 ms): see BENCHMARKS.md.
@@ -29,14 +29,14 @@ export interface Estimate {
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
 const FIXED_ROUND_TRIPS = 12;
-/** Round trips per upload on its connection. */
+/** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */
 const BATCH = 64;
 
 export function estimateDuration(
   plan: Plan,
-  m: { rttMs: number; loginMs: number; connections: number },
+  m: { rttMs: number; loginMs: number; connections: number; tls?: boolean },
 ): Estimate {
   const p = Math.max(1, m.connections);
   const nothing = plan.entries.length === 0 && plan.chmods.files.length + plan.chmods.dirs.length === 0;
@@ -58,7 +58,7 @@ export function estimateDuration(
     ? 0
     : FIXED_ROUND_TRIPS +
       byLevel(plan.mkdirs) +
-      Math.ceil(uploads / p) * PER_UPLOAD +
+      Math.ceil(uploads / p) * (PER_UPLOAD + (m.tls ? 1 : 0)) +
       batched(renames + plan.deletes.length + plan.fileToDir.length) +
       batched(plan.chmods.files.length) +
       batched(plan.chmods.dirs.length) +
