@@ -19,6 +19,7 @@ import { emptyState } from '../src/engine/state.js';
 import {
   byDepthThenName,
   depthOf,
+  parentOf,
   isSafeRelPath,
   normalizeRemoteDir,
   remoteJoin,
@@ -481,6 +482,58 @@ describe('the plan of permissions (fileMode, dirMode)', () => {
           if (atomic && asked.file)
             for (const u of plan.uploads.filter((x) => x.action === 'replace'))
               expect(plan.chmods.files).not.toContain(u.file.path);
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+describe('the plan of an upload-only deploy', () => {
+  const name = fc.constantFrom('a', 'b', 'c', 'd');
+  const filePath = fc.array(name, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+
+  it('uploads every local file, deletes nothing, makes every folder; in atomic mode each through a temp named after its path alone', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(filePath, fc.string({ maxLength: 20 })), {
+          selector: (t) => t[0],
+          maxLength: 10,
+        }),
+        fc.boolean(),
+        fc.string({ maxLength: 20 }),
+        (files, atomic, other) => {
+          const local = treeFromFiles(files.map(([p, c]) => ({ path: p, contents: Buffer.from(c) })));
+          const opts = {
+            delete: true,
+            atomic,
+            isKept: () => false,
+            reserved: new Set<string>(),
+            resumeThreshold: 1 << 20,
+            uploadOnly: true,
+          };
+          const plan = planChanges(local, emptyState('s'), opts);
+          expect(plan.uploads.map((u) => u.file.path).sort()).toEqual([...local.files.keys()].sort());
+          expect(plan.uploads.every((u) => u.action === 'upload')).toBe(true);
+          expect([plan.deletes, plan.rmdirs, plan.unchanged, plan.staleTemps]).toEqual([[], [], [], []]);
+          expect([...plan.mkdirs].sort()).toEqual([...local.dirs].sort());
+          for (const u of plan.uploads) {
+            if (!atomic) expect(u.temp).toBeUndefined();
+            else
+              expect(u.temp).toMatch(
+                new RegExp(
+                  `^${u.file.path.includes('/') ? `${parentOf(u.file.path)}/` : ''}\\.ftpship-[0-9a-f]{20}\\.tmp$`,
+                ),
+              );
+          }
+          // Other content at the same paths: the same temps (a killed run's temp is written again, not left).
+          const changed = treeFromFiles(
+            files.map(([p, c]) => ({ path: p, contents: Buffer.from(c + other + 'x') })),
+          );
+          const again = planChanges(changed, emptyState('s'), opts);
+          expect(again.uploads.map((u) => [u.file.path, u.temp])).toEqual(
+            plan.uploads.map((u) => [u.file.path, u.temp]),
+          );
         },
       ),
       RUNS,
