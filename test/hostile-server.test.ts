@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTimeoutError, FtpReplyError, isTransientError } from '../src/ftp/index.js';
 import { deploy, DeployError } from '../src/index.js';
-import { sleep, type FakeServer } from './helpers/fake-server.js';
+import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 import { runCli } from './helpers/cli.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
@@ -233,5 +233,103 @@ describe('a server hashing its own files (HASH, XSHA256): replies read strictly'
     expect(report.counts).toMatchObject({ unchanged: 1, upload: 0, replace: 0 });
     expect(srv2.verbs()).toContain('HASH');
     expect(srv2.commands).toContain('RETR /site/index.html');
+  });
+});
+
+describe('a server that resets the data connection of a RETR it refuses (FIELD.md §3: "Client is closed")', () => {
+  /** Folders and renames on top of the fake server's files, so a whole deploy can run against it. */
+  const dirs = new Set<string>(['/']);
+  const handlers = {
+    MKD: (arg: string, s: FakeSession) => {
+      if (dirs.has(arg)) return s.reply('550 File exists');
+      dirs.add(arg);
+      s.reply(`257 "${arg}" created`);
+    },
+    CWD: (arg: string, s: FakeSession) => s.reply(dirs.has(arg) ? '250 OK' : '550 No such directory'),
+    RMD: (arg: string, s: FakeSession) => s.reply(dirs.delete(arg) ? '250 Removed' : '550 No such directory'),
+    RNFR: (arg: string, s: FakeSession) => {
+      s.state.from = arg;
+      s.reply(s.files.has(arg) ? '350 Ready' : '550 No such file');
+    },
+    RNTO: (arg: string, s: FakeSession) => {
+      const from = s.state.from as string;
+      s.files.set(arg, s.files.get(from) as Buffer);
+      s.files.delete(from);
+      s.reply('250 Renamed');
+    },
+    // A missing file: the data connection is accepted, then reset, and the refusal follows.
+    RETR: async (arg: string, s: FakeSession) => {
+      const file = s.files.get(arg);
+      const data = await s.dataSocket();
+      if (!file) {
+        data.resetAndDestroy();
+        return s.reply('550 No such file or directory');
+      }
+      s.reply('150 Opening data connection');
+      data.end(file);
+      await new Promise((resolve) => data.once('close', resolve));
+      s.reply('226 Transfer complete');
+    },
+  };
+
+  it('the missing state is a first deploy: the run goes on over the same connection, and the next run reads the state it wrote', async () => {
+    const srv = await fake({ handlers });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi', 'css/site.css': 'body{}' });
+    const options = {
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/site',
+      timeoutMs: 2000,
+      retryDelayMs: 10,
+    };
+    const first = await deploy(options);
+    expect(first.counts).toMatchObject({ upload: 2 });
+    expect(srv.files.get('/site/index.html')?.toString()).toBe('hi');
+    expect(srv.files.get('/site/css/site.css')?.toString()).toBe('body{}');
+    expect(srv.files.has('/site/.ftpship-state.json')).toBe(true);
+    expect(srv.sessions.length).toBeLessThanOrEqual(4); // no reconnect storm: the reset was not a failure
+    const again = await deploy(options);
+    expect(again.counts).toMatchObject({ upload: 0, replace: 0, unchanged: 2 });
+  });
+
+  it("a 421 'No transfer timeout' in the middle of making folders (FIELD.md §3): the folders go on over new connections and the deploy completes", async () => {
+    let cut = 0;
+    const srv = await fake({
+      handlers: {
+        ...handlers,
+        MKD: (arg: string, s: FakeSession) => {
+          // Every session hangs up at its third MKD, as a server whose no-transfer timer ran out would.
+          s.state.mkds = Number(s.state.mkds ?? 0) + 1;
+          if (s.state.mkds === 3 && cut < 3) {
+            cut++;
+            s.reply('421 No transfer timeout (300 seconds): closing control connection');
+            return s.close();
+          }
+          handlers.MKD(arg, s);
+        },
+      },
+    });
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`d${i}/sub/f.txt`] = `file ${i}`;
+    writeTree(local, files);
+    const r = await deploy({
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/deep',
+      parallel: 2,
+      timeoutMs: 2000,
+      retryDelayMs: 10,
+    });
+    expect(cut).toBe(3);
+    expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
+    for (let i = 0; i < 12; i++) expect(srv.files.get(`/deep/d${i}/sub/f.txt`)?.toString()).toBe(`file ${i}`);
   });
 });
