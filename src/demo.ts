@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedServer } from './embedded-server.js';
-import { deploy, formatPlan, formatSummary, type DeployOptions } from './engine/index.js';
+import { deploy, formatEstimate, formatPlan, formatSummary, type DeployOptions } from './engine/index.js';
 
 export async function runDemo(
   print: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
@@ -51,6 +51,8 @@ export async function runDemo(
 function printPlan(report: Awaited<ReturnType<typeof deploy>>, print: (l: string) => void): void {
   for (const l of formatPlan(report)) print(l);
   print(`  = ${formatSummary(report)}`);
+  const estimate = formatEstimate(report);
+  if (estimate) print(`    ${estimate}`);
 }
 
 function findExampleSite(): string {
