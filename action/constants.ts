@@ -52,6 +52,7 @@ export enum Output {
   Bytes = 'bytes',
   Changed = 'changed',
   Plan = 'plan',
+  SummaryFile = 'summary-file',
 }
 
 /** FTP-Deploy-Action v4 inputs ftpship does not declare; `inputs.ts` warns when a workflow still sets them. */

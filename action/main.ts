@@ -9,7 +9,7 @@ import { phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
-import { writeSummary } from './summary.js';
+import { summaryMarkdown, writeSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   try {
@@ -17,7 +17,8 @@ export async function run(): Promise<void> {
     if (filePatterns)
       options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
     const report = await deploy(options, actionReporter(logLevel));
-    setOutputs(report, writeReport(report));
+    const files = writeReport(report);
+    setOutputs(report, files);
     await writeSummary(report);
     core.info(formatSummary(report));
   } catch (err) {
@@ -25,7 +26,7 @@ export async function run(): Promise<void> {
   }
 }
 
-function setOutputs(report: DeployReport, planPath: string): void {
+function setOutputs(report: DeployReport, files: { plan: string; summary: string }): void {
   const c = report.counts;
   core.setOutput(Output.Uploaded, c.upload);
   core.setOutput(Output.Replaced, c.replace);
@@ -36,13 +37,17 @@ function setOutputs(report: DeployReport, planPath: string): void {
     Output.Changed,
     report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0,
   );
-  core.setOutput(Output.Plan, planPath);
+  core.setOutput(Output.Plan, files.plan);
+  core.setOutput(Output.SummaryFile, files.summary);
 }
 
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
-function writeReport(report: DeployReport): string {
+function writeReport(report: DeployReport): { plan: string; summary: string } {
   const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'ftpship-'));
-  const file = path.join(dir, 'report.json');
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  return file;
+  const plan = path.join(dir, 'report.json');
+  fs.writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
+  // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
+  const summary = path.join(dir, 'summary.md');
+  fs.writeFileSync(summary, summaryMarkdown(report));
+  return { plan, summary };
 }

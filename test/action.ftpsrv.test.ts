@@ -124,6 +124,10 @@ describe('the bundled Action against ftp-srv', () => {
     expect(run.summary).toContain('dry run: nothing was changed');
     expect(run.summary).toContain('1 deletion planned');
     expect(run.summary).toContain(':x: **delete** <code>gone.html</code>');
+    expect(run.summary).toMatch(/Estimated deploy time: about \d+\.\d s/);
+    // The same Markdown as a file on the runner (outside the workspace), to post as a pull-request comment.
+    expect(path.relative(ws, run.outputs['summary-file']).startsWith('..')).toBe(true);
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
   });
 
   it('wrong password: the step fails with ::error::, and the password is printed nowhere but ::add-mask::', async () => {

@@ -38371,6 +38371,7 @@ var Output;
     Output["Bytes"] = "bytes";
     Output["Changed"] = "changed";
     Output["Plan"] = "plan";
+    Output["SummaryFile"] = "summary-file";
 })(Output || (Output = {}));
 /** FTP-Deploy-Action v4 inputs ftpship does not declare; `inputs.ts` warns when a workflow still sets them. */
 var FDA_UNSUPPORTED;
@@ -42442,7 +42443,8 @@ async function run() {
         if (filePatterns)
             options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
         const report = await deploy(options, actionReporter(logLevel));
-        setOutputs(report, writeReport(report));
+        const files = writeReport(report);
+        setOutputs(report, files);
         await writeSummary(report);
         info(formatSummary(report));
     }
@@ -42450,7 +42452,7 @@ async function run() {
         setFailed(phrase(err instanceof Error ? err.message : String(err)));
     }
 }
-function setOutputs(report, planPath) {
+function setOutputs(report, files) {
     const c = report.counts;
     setOutput(Output.Uploaded, c.upload);
     setOutput(Output.Replaced, c.replace);
@@ -42458,14 +42460,18 @@ function setOutputs(report, planPath) {
     setOutput(Output.Unchanged, c.unchanged);
     setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
     setOutput(Output.Changed, report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0);
-    setOutput(Output.Plan, planPath);
+    setOutput(Output.Plan, files.plan);
+    setOutput(Output.SummaryFile, files.summary);
 }
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
 function writeReport(report) {
     const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'ftpship-'));
-    const file = external_node_path_default().join(dir, 'report.json');
-    external_node_fs_default().writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    return file;
+    const plan = external_node_path_default().join(dir, 'report.json');
+    external_node_fs_default().writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
+    // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
+    const summary = external_node_path_default().join(dir, 'summary.md');
+    external_node_fs_default().writeFileSync(summary, summaryMarkdown(report));
+    return { plan, summary };
 }
 
 
