@@ -357,6 +357,20 @@ describe('gulp plugin: errors', () => {
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).not.toContain(srv.password);
   });
+
+  it('a file made in the pipeline with a line break in its name ends the stream with a PluginError naming it; nothing is sent', async () => {
+    const files = [
+      new Vinyl({ cwd: '/', base: '/', path: '/fine.txt', contents: Buffer.from('f') }),
+      new Vinyl({ cwd: '/', base: '/', path: '/bad\nname.txt', contents: Buffer.from('x') }),
+    ];
+    const err = await pipeline(Readable.from(files), deploy(opts('/linebreak'))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toContain('local path "bad\\nname.txt" has a line break');
+    expect(fs.existsSync(path.join(srv.root, 'linebreak'))).toBe(false);
+  });
 });
 
 describe('gulp plugin: logging', () => {

@@ -35903,6 +35903,7 @@ async function scanLocalDir(localDir, exclude) {
             const abs = external_node_path_default().join(absDir, entry.name);
             if (exclude(rel))
                 continue;
+            checkSendable(rel);
             let stat;
             try {
                 stat = external_node_fs_default().lstatSync(abs);
@@ -36099,6 +36100,7 @@ function treeFromFiles(files) {
     const onDisk = [];
     for (const f of files) {
         const rel = f.path.replace(/\\/g, '/').normalize('NFC');
+        checkSendable(rel);
         if (f.contents) {
             const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
             tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
@@ -36188,6 +36190,15 @@ function stampOf(stat) {
 /** A local file whose stamp moved between the listing and a later read. */
 function changedFile(abs) {
     return new DeployError(`local file ${abs} changed while the deploy was running (after it was listed); rerun once it is final`);
+}
+/**
+ * A name FTP cannot carry: CR or LF end a command (G7 refuses to send them), NUL ends it on many servers.
+ * Stops the deploy before any change, naming the path (quoted: its line break stays on one line).
+ */
+function checkSendable(rel) {
+    if (/[\r\n\0]/.test(rel)) {
+        throw new DeployError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`);
+    }
 }
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });

@@ -120,6 +120,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
       if (exclude(rel)) continue;
+      checkSendable(rel);
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(abs);
@@ -314,6 +315,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
   const onDisk: LocalFile[] = [];
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
+    checkSendable(rel);
     if (f.contents) {
       const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
       tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
@@ -400,6 +402,18 @@ export function changedFile(abs: string): DeployError {
   return new DeployError(
     `local file ${abs} changed while the deploy was running (after it was listed); rerun once it is final`,
   );
+}
+
+/**
+ * A name FTP cannot carry: CR or LF end a command (G7 refuses to send them), NUL ends it on many servers.
+ * Stops the deploy before any change, naming the path (quoted: its line break stays on one line).
+ */
+function checkSendable(rel: string): void {
+  if (/[\r\n\0]/.test(rel)) {
+    throw new DeployError(
+      `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`,
+    );
+  }
 }
 
 function unreadableFile(abs: string, err: unknown): DeployError {
