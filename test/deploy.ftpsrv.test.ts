@@ -240,6 +240,27 @@ describe('item 3: orphans', () => {
     expect(Object.keys(readTree(remote(dir)))).toEqual(['private/deploy-state.json']);
   });
 
+  it('a local file at the state path (a copy of the state, downloaded with the site) is not sent over it, with a warning; a state path naming a local folder is a configuration error', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', [STATE]: '{"old": "copy"}', 'css/x.css': 'x' });
+    const dir = `/${uniqueName()}`;
+    const warnings: string[] = [];
+    const r = await deploy(opts(local, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files.map((f) => f.path).sort()).toEqual(['a.txt', 'css', 'css/x.css']);
+    expect(warnings).toEqual([
+      `the local file ${STATE} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
+    ]);
+    const onServer = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as { files: object };
+    expect(Object.keys(onServer.files).sort()).toEqual(['a.txt', 'css/x.css']); // ftpship's, not the copy
+    // A state path that names a local folder is a configuration error, before any change.
+    const err = await deploy(opts(local, `/${uniqueName()}`, { statePath: 'css' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/the state path \/.*\/css is a folder of the local tree \(css\)/);
+    // With the state elsewhere, the file is an ordinary one.
+    const moved = await deploy(opts(local, `/${uniqueName()}`, { statePath: `/${uniqueName()}-state.json` }));
+    expect(moved.files.map((f) => f.path).sort()).toEqual([STATE, 'a.txt', 'css', 'css/x.css']);
+  });
+
   it('--no-delete leaves orphans in place (and still knows they are ours later)', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });

@@ -38122,6 +38122,14 @@ async function deploy(options, reporter = {}) {
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
             throw new ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
         }
+        // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
+        // never sent over it: say so rather than leave it out silently.
+        for (const p of reserved) {
+            if (p !== o.maintenance?.path && local.dirs.has(p))
+                throw new ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
+            if (p !== o.maintenance?.path && local.files.has(p))
+                rep.warn?.(`the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`);
+        }
         void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
             (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
         if (o.uploadOnly)
