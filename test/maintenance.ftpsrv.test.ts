@@ -12,7 +12,7 @@ import { ConfigError, deploy, DeployError, type DeployOptions } from '../src/ind
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { recorder, sent } from './helpers/protocol.js';
-import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { readTree, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 /** An upload to a path ending in this fails on the server's side (a full disk). */
@@ -172,4 +172,26 @@ describe('maintenance marker', () => {
     expect((err as Error).message).toMatch(/maintenance file \.maintenance is also in the local folder/);
     for (const verb of ['STOR', 'MKD']) expect(sent(rec.log, verb)).toEqual([]);
   });
+
+  it.each([['.ftpship-state.json'], ['.ftpship-state.json.tmp'], ['.ftpship-state.json.lock']])(
+    'a marker at the state path (%s) is a configuration error: the state is left as it was',
+    async (markerPath) => {
+      const local = tmpDir();
+      writeTree(local, { 'a.php': 'a' });
+      const dir = `/${uniqueName()}`;
+      await deploy(opts(local, dir));
+      fs.writeFileSync(path.join(local, 'a.php'), 'b');
+      const before = snapshot(path.join(srv.root, dir));
+      const rec = recorder();
+      const err = await deploy(opts(local, dir, { maintenance: { path: markerPath } }), rec).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toBe(
+        `the maintenance file ${markerPath} is where ftpship keeps its state (${dir}/.ftpship-state.json); name another path, such as .maintenance`,
+      );
+      expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+      for (const verb of ['STOR', 'MKD', 'DELE', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    },
+  );
 });

@@ -38102,6 +38102,10 @@ async function deploy(options, reporter = {}) {
             ? normalizeRemoteDir(o.statePath)
             : remoteJoin(root, o.statePath);
         const reserved = reservedPaths(root, statePath);
+        if (o.maintenance && reserved.has(o.maintenance.path)) {
+            // The marker would be written over the state (or its temp or lock), then deleted with it.
+            throw new ConfigError(`the maintenance file ${o.maintenance.path} is where ftpship keeps its state (${statePath}); name another path, such as .maintenance`);
+        }
         if (o.maintenance)
             reserved.add(o.maintenance.path);
         const quirks = { knownDirs: new Set() };
