@@ -346,6 +346,43 @@ describe('item 4: state', () => {
     expect(readTree(remote(dir))).toEqual(readTree(local));
   });
 
+  it('one state outside two targets (staging and production copied from one workflow) is refused for the second, nothing changed; --reset-state moves it', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'prod', 'old.html': 'old' });
+    const name = uniqueName();
+    const statePath = `/${name}/private/state.json`;
+    await deploy(opts(local, `/${name}/prod`, { statePath }));
+    const recorded = JSON.parse(fs.readFileSync(path.join(srv.root, statePath), 'utf8')) as {
+      target: string;
+    };
+    expect(recorded.target).toBe(`/${name}/prod`);
+    // Staging: its own files, one of them named like a production file the local tree no longer has.
+    fs.rmSync(path.join(local, 'old.html'));
+    writeTree(path.join(srv.root, name, 'staging'), { 'old.html': 'staging only', 'x.html': 'x' });
+    const before = snapshot(path.join(srv.root, name));
+    const err = await deploy(opts(local, `/${name}/staging`, { statePath })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuardError);
+    expect((err as Error).message).toContain(
+      `the state file ${statePath} records deploys to /${name}/prod, not to /${name}/staging`,
+    );
+    expect(snapshot(path.join(srv.root, name))).toEqual(before); // old.html of staging not deleted
+    // The site moved on purpose: --reset-state starts the state over for the new target.
+    await deploy(opts(local, `/${name}/staging`, { statePath, resetState: true }));
+    expect(fs.readFileSync(path.join(srv.root, name, 'staging', 'old.html'), 'utf8')).toBe('staging only');
+    const moved = JSON.parse(fs.readFileSync(path.join(srv.root, statePath), 'utf8')) as { target: string };
+    expect(moved.target).toBe(`/${name}/staging`);
+  });
+
+  it('a state inside its target moves with the folder: a renamed target deploys as before', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const name = uniqueName();
+    await deploy(opts(local, `/${name}/old`));
+    fs.renameSync(path.join(srv.root, name, 'old'), path.join(srv.root, name, 'new'));
+    const r = await deploy(opts(local, `/${name}/new`));
+    expect(r.counts).toMatchObject({ unchanged: 1, upload: 0 });
+  });
+
   it('a corrupt state is an error naming the file and --reset-state; nothing changes; --reset-state re-seeds', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });

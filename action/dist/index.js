@@ -36977,6 +36977,8 @@ function checkOwn(raw, where) {
         }
     }
     const state = raw;
+    if (state.target !== undefined && typeof state.target !== 'string')
+        throw corrupt(where, 'bad target');
     const modes = state.modes;
     if (modes !== undefined &&
         (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))) {
@@ -37453,6 +37455,7 @@ class StateStore {
             this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
             this.state = parseState(text.toString('utf8'), path, this.opts.settings);
             this.origin = 'ftpship';
+            this.checkTarget();
             return this.state;
         }
         // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
@@ -37468,6 +37471,23 @@ class StateStore {
             }
         }
         return this.state;
+    }
+    /**
+     * A state kept outside the target (an absolute `--state`) that records another target: two deploys share
+     * it by mistake (staging and production copied from one workflow). Going on would delete one site's files
+     * as orphans of the other and record one's content for the other (G3, G4). A state inside its target
+     * moves with the folder, so it is not checked.
+     */
+    checkTarget() {
+        const { target, path } = this.opts;
+        const recorded = this.state.target;
+        if (!target || !recorded || recorded === target)
+            return;
+        if (path.startsWith(target === '/' ? '/' : `${target}/`))
+            return;
+        throw new GuardError(`the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
+            `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
+            `moved to ${target}, rerun with --reset-state (every file is then uploaded once).`);
     }
     async refuseExistingState() {
         const { path } = this.opts;
@@ -37672,6 +37692,8 @@ class StateStore {
         if (this.opts.persist === false)
             return;
         this.state.dirs = [...this.dirs].sort();
+        if (this.opts.target)
+            this.state.target = this.opts.target;
         if (this.state.pending)
             this.state.pending.uncertain = [...this.uncertain].sort();
         const data = Buffer.from(serializeState(this.state));
@@ -38118,6 +38140,7 @@ async function deploy(options, reporter = {}) {
             warn: rep.warn,
             resetState: o.resetState,
             persist: !o.uploadOnly,
+            target: root,
         });
         const [local, loaded] = await Promise.all([scanning, store.load()]);
         let state = loaded;

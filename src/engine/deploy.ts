@@ -87,6 +87,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       warn: rep.warn as (m: string) => void,
       resetState: o.resetState,
       persist: !o.uploadOnly,
+      target: root,
     });
     const [local, loaded] = await Promise.all([scanning, store.load()]);
     let state = loaded;

@@ -46,6 +46,8 @@ export interface StateStoreOptions {
    * the server holds no ftpship state, which the run would leave out of date (G4).
    */
   persist?: boolean;
+  /** The target folder (absolute): recorded in the state, and checked against a state kept outside it. */
+  target?: string;
 }
 
 export class StateStore {
@@ -87,6 +89,7 @@ export class StateStore {
       this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
       this.state = parseState(text.toString('utf8'), path, this.opts.settings);
       this.origin = 'ftpship';
+      this.checkTarget();
       return this.state;
     }
     // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
@@ -105,6 +108,24 @@ export class StateStore {
       }
     }
     return this.state;
+  }
+
+  /**
+   * A state kept outside the target (an absolute `--state`) that records another target: two deploys share
+   * it by mistake (staging and production copied from one workflow). Going on would delete one site's files
+   * as orphans of the other and record one's content for the other (G3, G4). A state inside its target
+   * moves with the folder, so it is not checked.
+   */
+  private checkTarget(): void {
+    const { target, path } = this.opts;
+    const recorded = this.state.target;
+    if (!target || !recorded || recorded === target) return;
+    if (path.startsWith(target === '/' ? '/' : `${target}/`)) return;
+    throw new GuardError(
+      `the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
+        `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
+        `moved to ${target}, rerun with --reset-state (every file is then uploaded once).`,
+    );
   }
 
   private async refuseExistingState(): Promise<void> {
@@ -317,6 +338,7 @@ export class StateStore {
     this.lastSave = Date.now();
     if (this.opts.persist === false) return;
     this.state.dirs = [...this.dirs].sort();
+    if (this.opts.target) this.state.target = this.opts.target;
     if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';

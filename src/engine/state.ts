@@ -42,6 +42,11 @@ export interface DeployState {
   /** Hash of the settings that change which files are ours (excludes, keeps). */
   settings: string;
   updatedAt: string;
+  /**
+   * The folder deployed to (absolute on the server). Recorded so that a state kept outside the target,
+   * shared by mistake between two targets, is refused instead of mixing their files.
+   */
+  target?: string;
   files: Record<string, StateFile>;
   dirs: string[];
   /**
@@ -102,6 +107,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     }
   }
   const state = raw as unknown as DeployState;
+  if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
   const modes: unknown = state.modes;
   if (
     modes !== undefined &&
