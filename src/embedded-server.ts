@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import nodePath from 'node:path';
 import type net from 'node:net';
 
 export interface EmbeddedServer {
@@ -28,6 +29,11 @@ export interface EmbeddedServerOptions {
   wrapUpload?: (fsPath: string, stream: fs.WriteStream) => import('node:stream').Writable;
   /** Test hook: refuse RNTO onto an existing file, as IIS and some other servers do. */
   refuseRenameOver?: boolean;
+  /**
+   * Test hook: names are case-insensitive, as on a Windows server (IIS, FileZilla Server on NTFS): a path
+   * whose name matches an existing entry but for case reaches that entry; a new entry keeps the case given.
+   */
+  caseInsensitive?: boolean;
   /** Test hook: SITE CHMOD of a path (as the client named it) this returns true for fails (ftp-srv answers 500). */
   refuseChmod?: (path: string) => boolean;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
@@ -140,6 +146,27 @@ function closeAuthTlsRace(): void {
 function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions): typeof mod.FileSystem {
   type WriteResult = ReturnType<typeof mod.FileSystem.prototype.write>;
   return class extends mod.FileSystem {
+    _resolvePath(p?: string): { clientPath: string; fsPath: string } {
+      const base = mod.FileSystem.prototype as unknown as {
+        _resolvePath(this: unknown, p?: string): { clientPath: string; fsPath: string };
+      };
+      const resolved = base._resolvePath.call(this, p);
+      if (!options.caseInsensitive) return resolved;
+      const root = (this as unknown as { root: string }).root;
+      const rel = nodePath.relative(root, resolved.fsPath);
+      if (!rel || rel.startsWith('..')) return resolved;
+      let at = root;
+      for (const part of rel.split(nodePath.sep)) {
+        let next = nodePath.join(at, part);
+        if (!fs.existsSync(next) && fs.existsSync(at) && fs.statSync(at).isDirectory()) {
+          const same = fs.readdirSync(at).find((n) => n.toLowerCase() === part.toLowerCase());
+          if (same) next = nodePath.join(at, same);
+        }
+        at = next;
+      }
+      return { clientPath: resolved.clientPath, fsPath: at };
+    }
+
     override write(fileName: string, opts: { append?: boolean; start?: number } = {}): WriteResult {
       const self = this as unknown as { _resolvePath(p: string): { fsPath: string; clientPath: string } };
       const { fsPath, clientPath } = self._resolvePath(fileName);

@@ -360,6 +360,23 @@ d.each(matrix())('%s', (_name, server) => {
     expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
   });
 
+  it('a file renamed only in case (Logo.PNG -> logo.png): the old name is deleted before the new one goes up; exactly the new name is left', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'img/Logo.PNG': 'old logo', 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, `${dir}/site`));
+    fs.rmSync(path.join(local, 'img/Logo.PNG'));
+    writeTree(local, { 'img/logo.png': 'new logo' });
+    const rec = recorder();
+    await deploy(opts(server, local, `${dir}/site`), rec);
+    expect(readTree(path.join(disk, 'site'), [STATE])).toEqual(readTree(local));
+    const dele = rec.log.indexOf(`> DELE ${dir}/site/img/Logo.PNG`);
+    const stor = rec.log.findIndex((l) => l.startsWith('> STOR') && l.includes('img/'));
+    expect(dele).toBeGreaterThanOrEqual(0);
+    expect(dele).toBeLessThan(stor);
+    expect((await deploy(opts(server, local, `${dir}/site`))).files).toEqual([]);
+  });
+
   it('--upload-only over folders and files already there (MKD of them is refused here): each file renamed over the old one; no state, nothing deleted', async () => {
     const local = tmpDir();
     writeTree(local, {

@@ -36542,6 +36542,7 @@ class Run {
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = this.removeStaleTemps();
+            await this.deleteCaseTwins();
             await this.createDirsAndUpload();
             await stale;
             await this.begun;
@@ -36570,6 +36571,16 @@ class Run {
         this.warned.add(message);
         this.ctx.reporter.warn?.(message);
     };
+    /**
+     * Orphans that differ from a path this run writes only by case go first (after the checkpoint that marks
+     * them uncertain): on a case-insensitive server, deleting them after the upload would delete the new file.
+     */
+    async deleteCaseTwins() {
+        if (this.plan.caseTwins.length === 0)
+            return;
+        await this.begun;
+        await this.deleteFiles(this.plan.caseTwins);
+    }
     async removeStaleTemps() {
         await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
             await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
@@ -36718,7 +36729,8 @@ class Run {
         const staged = this.plan.uploads.filter((u) => u.temp);
         const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
         const notSwapped = (p) => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
-        const files = this.plan.deletes.filter(notSwapped);
+        const twins = new Set(this.plan.caseTwins); // deleted before the uploads
+        const files = this.plan.deletes.filter((p) => notSwapped(p) && !twins.has(p));
         const dirs = this.plan.rmdirs.filter(notSwapped);
         if (staged.length + files.length + dirs.length === 0)
             return [];
@@ -36727,7 +36739,7 @@ class Run {
         const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
         if (marker)
             this.ctx.store.markerUp(marker.path);
-        await this.ctx.store.beginCommit(staged, this.plan.deletes);
+        await this.ctx.store.beginCommit(staged, this.plan.deletes.filter((p) => !twins.has(p)));
         if (marker)
             await this.putMarker();
         for (const d of swapped)
@@ -37238,6 +37250,7 @@ function planChanges(local, state, opts) {
         fileToDir: [],
         uploads: [],
         deletes: [],
+        caseTwins: [],
         rmdirs: [],
         unchanged: [],
         staleTemps: [],
@@ -37290,6 +37303,8 @@ function planChanges(local, state, opts) {
         else
             plan.deletes.push(p);
     }
+    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
+    plan.caseTwins = plan.deletes.filter((p) => incoming.has(fold(p)));
     for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
         if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside))
@@ -37338,6 +37353,10 @@ function planModes(plan, local, state, opts) {
             plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
         }
     }
+}
+/** A path as a case-insensitive server compares it. */
+function fold(p) {
+    return p.toLowerCase();
 }
 function deepestFirst(a, b) {
     return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
@@ -37557,7 +37576,7 @@ class StateStore {
                 delete s.files[u.file.path];
             }
         }
-        for (const d of plan.fileToDir) {
+        for (const d of [...plan.fileToDir, ...plan.caseTwins]) {
             this.uncertain.add(d);
             delete s.files[d];
         }

@@ -94,6 +94,7 @@ class Run {
         true,
       );
       const stale = this.removeStaleTemps();
+      await this.deleteCaseTwins();
       await this.createDirsAndUpload();
       await stale;
       await this.begun;
@@ -122,6 +123,16 @@ class Run {
     this.warned.add(message);
     this.ctx.reporter.warn?.(message);
   };
+
+  /**
+   * Orphans that differ from a path this run writes only by case go first (after the checkpoint that marks
+   * them uncertain): on a case-insensitive server, deleting them after the upload would delete the new file.
+   */
+  private async deleteCaseTwins(): Promise<void> {
+    if (this.plan.caseTwins.length === 0) return;
+    await this.begun;
+    await this.deleteFiles(this.plan.caseTwins);
+  }
 
   private async removeStaleTemps(): Promise<void> {
     await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
@@ -285,14 +296,18 @@ class Run {
     const staged = this.plan.uploads.filter((u) => u.temp);
     const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
     const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
-    const files = this.plan.deletes.filter(notSwapped);
+    const twins = new Set(this.plan.caseTwins); // deleted before the uploads
+    const files = this.plan.deletes.filter((p) => notSwapped(p) && !twins.has(p));
     const dirs = this.plan.rmdirs.filter(notSwapped);
     if (staged.length + files.length + dirs.length === 0) return [];
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
     const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
     if (marker) this.ctx.store.markerUp(marker.path);
-    await this.ctx.store.beginCommit(staged, this.plan.deletes);
+    await this.ctx.store.beginCommit(
+      staged,
+      this.plan.deletes.filter((p) => !twins.has(p)),
+    );
     if (marker) await this.putMarker();
     for (const d of swapped) await this.removeTree(d);
     // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).

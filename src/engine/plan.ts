@@ -38,6 +38,12 @@ export interface Plan {
   uploads: UploadItem[];
   /** Orphan files, deepest first. */
   deletes: string[];
+  /**
+   * Orphans whose name differs from a file or folder this run writes only by case (`Logo.PNG` gone,
+   * `logo.png` new): on a case-insensitive server (Windows) both name one file, so they are deleted before
+   * the uploads, not after (which would delete the new file). Also in `deletes`.
+   */
+  caseTwins: string[];
   /** Orphan folders, deepest first. */
   rmdirs: string[];
   unchanged: string[];
@@ -110,6 +116,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     fileToDir: [],
     uploads: [],
     deletes: [],
+    caseTwins: [],
     rmdirs: [],
     unchanged: [],
     staleTemps: [],
@@ -163,6 +170,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
+  const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
+  plan.caseTwins = plan.deletes.filter((p) => incoming.has(fold(p)));
   for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
     if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside)) plan.keptOrphans.dirs.push(d);
@@ -210,6 +219,11 @@ function planModes(plan: Plan, local: LocalTree, state: DeployState, opts: PlanO
       plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
     }
   }
+}
+
+/** A path as a case-insensitive server compares it. */
+function fold(p: string): string {
+  return p.toLowerCase();
 }
 
 function deepestFirst(a: string, b: string): number {

@@ -200,7 +200,7 @@ export class StateStore {
         delete s.files[u.file.path];
       }
     }
-    for (const d of plan.fileToDir) {
+    for (const d of [...plan.fileToDir, ...plan.caseTwins]) {
       this.uncertain.add(d);
       delete s.files[d];
     }

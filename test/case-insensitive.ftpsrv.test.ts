@@ -1,0 +1,58 @@
+/**
+ * A server whose names are case-insensitive (Windows: IIS, FileZilla Server on NTFS), emulated by the
+ * embedded ftp-srv's `caseInsensitive` hook (no such file system can be mounted here: the kernel has no
+ * CONFIG_UNICODE for casefold). A file renamed only in case (`Logo.PNG` → `logo.png`, as a build tool's
+ * new version does) is one file there: uploading the new name and then deleting the old one as an orphan
+ * would delete the file just uploaded.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
+import { recorder, sent } from './helpers/protocol.js';
+import { tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+const server = useEmbedded({ caseInsensitive: true });
+const opts = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+  deployOptions(server(), local, dir, extra);
+
+/** The file at `rel` whatever the case of its name, as the server sees it. */
+function onServer(dir: string, rel: string): string | undefined {
+  let at = path.join(server().root, dir);
+  for (const part of rel.split('/')) {
+    const hit = fs.existsSync(at)
+      ? fs.readdirSync(at).find((n) => n.toLowerCase() === part.toLowerCase())
+      : undefined;
+    if (!hit) return undefined;
+    at = path.join(at, hit);
+  }
+  return fs.readFileSync(at, 'utf8');
+}
+
+describe('a case-insensitive server', () => {
+  it.each([
+    ['atomic', true],
+    ['--no-atomic', false],
+  ])(
+    '%s: a file renamed only in case is there after the deploy, with the new content',
+    async (_mode, atomic) => {
+      const local = tmpDir();
+      writeTree(local, { 'img/Logo.PNG': 'old logo', 'Index.html': 'v1', 'keep.txt': 'k' });
+      const dir = `/${uniqueName()}`;
+      await deploy(opts(local, dir, { atomic }));
+      fs.rmSync(path.join(local, 'img/Logo.PNG'));
+      fs.rmSync(path.join(local, 'Index.html'));
+      writeTree(local, { 'img/logo.png': 'new logo!', 'index.html': 'v1' }); // one changed, one the same bytes
+      const rec = recorder();
+      await deploy(opts(local, dir, { atomic }), rec);
+      expect(onServer(dir, 'img/logo.png')).toBe('new logo!');
+      expect(onServer(dir, 'index.html')).toBe('v1');
+      expect(onServer(dir, 'keep.txt')).toBe('k');
+      // The next deploy sees nothing to do: the state matches the server.
+      const again = await deploy(opts(local, dir, { atomic }));
+      expect(again.files).toEqual([]);
+      expect(sent(rec.log, 'DELE').length).toBeGreaterThan(0); // the old names were removed, not left behind
+    },
+  );
+});
