@@ -55,4 +55,20 @@ describe('a case-insensitive server', () => {
       expect(sent(rec.log, 'DELE').length).toBeGreaterThan(0); // the old names were removed, not left behind
     },
   );
+
+  it('a folder renamed only in case (Img/ -> img/): its files are there, no warning about a kept folder, and the next deploy has nothing to do', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'Img/a.png': 'a', 'Img/b.png': 'b', 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'Img'), { recursive: true });
+    writeTree(local, { 'img/a.png': 'a2', 'img/b.png': 'b' });
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect([onServer(dir, 'img/a.png'), onServer(dir, 'img/b.png')]).toEqual(['a2', 'b']);
+    expect(rec.warnings).toEqual([]);
+    const again = recorder();
+    expect((await deploy(opts(local, dir), again)).files).toEqual([]);
+    expect(again.warnings).toEqual([]);
+  });
 });

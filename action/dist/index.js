@@ -36890,6 +36890,14 @@ class Run {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
             throw renamedByServer(this.abs(rel), 'file');
     }
+    /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
+    sameFolderOnServer(rel) {
+        const folded = rel.toLowerCase();
+        for (const d of this.local.dirs)
+            if (d.toLowerCase() === folded)
+                return true;
+        return false;
+    }
     /** Removes folders deepest first, a level at a time; returns those that are not empty. */
     async removeDirs(dirs) {
         const kept = [];
@@ -36906,6 +36914,12 @@ class Run {
                 catch (err) {
                     if (!(err instanceof FtpReplyError))
                         throw describe(err, `remove folder ${d}`);
+                    if (this.sameFolderOnServer(d)) {
+                        // A folder renamed only in case (Img/ -> img/) on a case-insensitive server: it is the
+                        // local folder, full of this run's files. Not an orphan any more.
+                        this.ctx.store.dirGone(d);
+                        return;
+                    }
                     this.warn(`kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`);
                     kept.push(d);
                 }

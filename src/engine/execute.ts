@@ -467,6 +467,13 @@ class Run {
       throw renamedByServer(this.abs(rel), 'file');
   }
 
+  /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
+  private sameFolderOnServer(rel: string): boolean {
+    const folded = rel.toLowerCase();
+    for (const d of this.local.dirs) if (d.toLowerCase() === folded) return true;
+    return false;
+  }
+
   /** Removes folders deepest first, a level at a time; returns those that are not empty. */
   private async removeDirs(dirs: string[]): Promise<string[]> {
     const kept: string[] = [];
@@ -483,6 +490,12 @@ class Run {
             this.ctx.store.dirGone(d);
           } catch (err) {
             if (!(err instanceof FtpReplyError)) throw describe(err, `remove folder ${d}`);
+            if (this.sameFolderOnServer(d)) {
+              // A folder renamed only in case (Img/ -> img/) on a case-insensitive server: it is the
+              // local folder, full of this run's files. Not an orphan any more.
+              this.ctx.store.dirGone(d);
+              return;
+            }
             this.warn(
               `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`,
             );
