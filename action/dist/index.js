@@ -38251,14 +38251,11 @@ async function deploy(options, reporter = {}) {
             bytesSent = result.bytesSent;
         }
         const target = targetUrl(o, root);
-        // A dry run says how long the deploy would take in round trips, measured on its connection.
-        const estimate = o.dryRun
-            ? estimateDuration(plan, {
-                rttMs: await roundTrip(pool),
-                loginMs,
-                connections: o.parallel,
-                tls: o.secure !== false,
-            })
+        // A dry run says how long the deploy would take in round trips, measured on its connection (best
+        // effort: a connection lost now costs the estimate, not the plan).
+        const rttMs = o.dryRun ? await roundTrip(pool).catch(() => undefined) : undefined;
+        const estimate = rttMs !== undefined
+            ? estimateDuration(plan, { rttMs, loginMs, connections: o.parallel, tls: o.secure !== false })
             : undefined;
         return buildReport({
             estimate,
