@@ -56,6 +56,20 @@ describe('a case-insensitive server', () => {
     },
   );
 
+  it('an old name left by --no-delete, deleted by a later deploy, does not take the live file with it', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'Logo.PNG': 'logo', 'a.txt': 'a' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'Logo.PNG'));
+    writeTree(local, { 'logo.png': 'logo v2' });
+    await deploy(opts(local, dir, { delete: false })); // Logo.PNG stays recorded as a kept orphan
+    expect(onServer(dir, 'logo.png')).toBe('logo v2');
+    await deploy(opts(local, dir)); // deletes the orphan Logo.PNG: on this server, logo.png
+    expect(onServer(dir, 'logo.png')).toBe('logo v2');
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+
   it('a folder renamed only in case (Img/ -> img/): its files are there, no warning about a kept folder, and the next deploy has nothing to do', async () => {
     const local = tmpDir();
     writeTree(local, { 'Img/a.png': 'a', 'Img/b.png': 'b', 'index.html': 'i' });

@@ -37281,12 +37281,19 @@ function planChanges(local, state, opts) {
             plan.fileToDir.push(dir);
         plan.mkdirs.push(dir);
     }
+    // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
+    // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
+    const doomed = new Set(opts.delete
+        ? [...Object.keys(state.files), ...uncertain]
+            .filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p) && !opts.isKept(p))
+            .map(fold)
+        : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
             continue;
         const known = state.files[file.path];
         const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-        if (same && !uncertain.has(file.path)) {
+        if (same && !uncertain.has(file.path) && !doomed.has(fold(file.path))) {
             plan.unchanged.push(file.path);
             continue;
         }
