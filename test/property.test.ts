@@ -4,6 +4,7 @@
  * but the documented error class, no hang (each call is timed), no name or path escaping the target dir.
  * Runs are bounded (numRuns 200–500) so the file takes a few seconds.
  */
+import crypto from 'node:crypto';
 import path from 'node:path/posix';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -534,6 +535,51 @@ describe('the plan of an upload-only deploy', () => {
           expect(again.uploads.map((u) => [u.file.path, u.temp])).toEqual(
             plan.uploads.map((u) => [u.file.path, u.temp]),
           );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+describe('case twins (names that differ only by case)', () => {
+  const seg = fc.constantFrom('a', 'A', 'b', 'B');
+  const filePath = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+
+  it('an orphan is deleted before the uploads exactly when a file or folder of this run has its name but for case; no unchanged file shares a name with a deleted orphan', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(filePath, { maxLength: 6 }),
+        fc.uniqueArray(filePath, { maxLength: 6 }),
+        fc.boolean(),
+        (before, after, del) => {
+          const local = treeFromFiles(after.map((p) => ({ path: p, contents: Buffer.from('x') })));
+          const state = emptyState('s');
+          for (const p of before)
+            state.files[p] = { size: 1, sha256: crypto.createHash('sha256').update('x').digest('hex') };
+          state.dirs = [
+            ...new Set(
+              before.flatMap((p) =>
+                p
+                  .split('/')
+                  .slice(0, -1)
+                  .map((_s, i, a) => a.slice(0, i + 1).join('/')),
+              ),
+            ),
+          ];
+          const plan = planChanges(local, state, {
+            delete: del,
+            atomic: true,
+            isKept: () => false,
+            reserved: new Set(),
+            resumeThreshold: 1 << 20,
+          });
+          const fold = (p: string): string => p.toLowerCase();
+          const written = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
+          expect(plan.caseTwins.every((t) => plan.deletes.includes(t))).toBe(true);
+          expect([...plan.caseTwins].sort()).toEqual(plan.deletes.filter((d) => written.has(fold(d))).sort());
+          const deleted = new Set(plan.deletes.map(fold));
+          for (const u of plan.unchanged) expect(deleted.has(fold(u))).toBe(false);
         },
       ),
       RUNS,
