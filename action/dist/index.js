@@ -35674,6 +35674,10 @@ function isSafeRelPath(rel) {
         return false;
     return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
+/** A path as a case-insensitive (Windows) server compares it. */
+function foldCase(rel) {
+    return rel.toLowerCase();
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -36730,7 +36734,8 @@ class Run {
         const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
         const notSwapped = (p) => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
         const twins = new Set(this.plan.caseTwins); // deleted before the uploads
-        const files = this.plan.deletes.filter((p) => notSwapped(p) && !twins.has(p));
+        const deletes = this.plan.deletes.filter((p) => !twins.has(p));
+        const files = deletes.filter(notSwapped);
         const dirs = this.plan.rmdirs.filter(notSwapped);
         if (staged.length + files.length + dirs.length === 0)
             return [];
@@ -36739,7 +36744,7 @@ class Run {
         const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
         if (marker)
             this.ctx.store.markerUp(marker.path);
-        await this.ctx.store.beginCommit(staged, this.plan.deletes.filter((p) => !twins.has(p)));
+        await this.ctx.store.beginCommit(staged, deletes);
         if (marker)
             await this.putMarker();
         for (const d of swapped)
@@ -36892,9 +36897,9 @@ class Run {
     }
     /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
     sameFolderOnServer(rel) {
-        const folded = rel.toLowerCase();
+        const folded = foldCase(rel);
         for (const d of this.local.dirs)
-            if (d.toLowerCase() === folded)
+            if (foldCase(d) === folded)
                 return true;
         return false;
     }
@@ -37281,19 +37286,16 @@ function planChanges(local, state, opts) {
             plan.fileToDir.push(dir);
         plan.mkdirs.push(dir);
     }
+    const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-    const doomed = new Set(opts.delete
-        ? [...Object.keys(state.files), ...uncertain]
-            .filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p) && !opts.isKept(p))
-            .map(fold)
-        : []);
+    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p)).map(foldCase) : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
             continue;
         const known = state.files[file.path];
         const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-        if (same && !uncertain.has(file.path) && !doomed.has(fold(file.path))) {
+        if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
             plan.unchanged.push(file.path);
             continue;
         }
@@ -37315,7 +37317,6 @@ function planChanges(local, state, opts) {
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
-    const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     for (const p of orphanFiles.sort(deepestFirst)) {
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
@@ -37324,8 +37325,8 @@ function planChanges(local, state, opts) {
         else
             plan.deletes.push(p);
     }
-    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
-    plan.caseTwins = plan.deletes.filter((p) => incoming.has(fold(p)));
+    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
+    plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
     for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
         if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside))
@@ -37374,10 +37375,6 @@ function planModes(plan, local, state, opts) {
             plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
         }
     }
-}
-/** A path as a case-insensitive server compares it. */
-function fold(p) {
-    return p.toLowerCase();
 }
 function deepestFirst(a, b) {
     return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);

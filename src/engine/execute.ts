@@ -7,7 +7,7 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
-import { ancestorsOf, depthOf, parentOf, remoteJoin } from './paths.js';
+import { ancestorsOf, depthOf, foldCase, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
@@ -297,17 +297,15 @@ class Run {
     const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
     const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
     const twins = new Set(this.plan.caseTwins); // deleted before the uploads
-    const files = this.plan.deletes.filter((p) => notSwapped(p) && !twins.has(p));
+    const deletes = this.plan.deletes.filter((p) => !twins.has(p));
+    const files = deletes.filter(notSwapped);
     const dirs = this.plan.rmdirs.filter(notSwapped);
     if (staged.length + files.length + dirs.length === 0) return [];
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
     const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
     if (marker) this.ctx.store.markerUp(marker.path);
-    await this.ctx.store.beginCommit(
-      staged,
-      this.plan.deletes.filter((p) => !twins.has(p)),
-    );
+    await this.ctx.store.beginCommit(staged, deletes);
     if (marker) await this.putMarker();
     for (const d of swapped) await this.removeTree(d);
     // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
@@ -469,8 +467,8 @@ class Run {
 
   /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
   private sameFolderOnServer(rel: string): boolean {
-    const folded = rel.toLowerCase();
-    for (const d of this.local.dirs) if (d.toLowerCase() === folded) return true;
+    const folded = foldCase(rel);
+    for (const d of this.local.dirs) if (foldCase(d) === folded) return true;
     return false;
   }
 

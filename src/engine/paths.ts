@@ -49,3 +49,8 @@ export function isSafeRelPath(rel: string): boolean {
   if (rel === '' || rel.startsWith('/') || /[\r\n\0\\]/.test(rel)) return false;
   return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
+
+/** A path as a case-insensitive (Windows) server compares it. */
+export function foldCase(rel: string): string {
+  return rel.toLowerCase();
+}

@@ -4,7 +4,7 @@
  * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
  */
 import crypto from 'node:crypto';
-import { byDepthThenName, depthOf, parentOf } from './paths.js';
+import { byDepthThenName, depthOf, foldCase, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState, Modes, Pending, PendingTemp } from './state.js';
 
@@ -133,22 +133,17 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     plan.mkdirs.push(dir);
   }
 
+  const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(
+    (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p),
+  );
   // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-  const doomed = new Set(
-    opts.delete
-      ? [...Object.keys(state.files), ...uncertain]
-          .filter(
-            (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p) && !opts.isKept(p),
-          )
-          .map(fold)
-      : [],
-  );
+  const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p)).map(foldCase) : []);
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
     if (opts.reserved.has(file.path)) continue;
     const known = state.files[file.path];
     const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-    if (same && !uncertain.has(file.path) && !doomed.has(fold(file.path))) {
+    if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
       plan.unchanged.push(file.path);
       continue;
     }
@@ -172,17 +167,14 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
 
-  const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(
-    (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p),
-  );
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
     if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
-  const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
-  plan.caseTwins = plan.deletes.filter((p) => incoming.has(fold(p)));
+  const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
+  plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
   for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
     if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside)) plan.keptOrphans.dirs.push(d);
@@ -230,11 +222,6 @@ function planModes(plan: Plan, local: LocalTree, state: DeployState, opts: PlanO
       plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
     }
   }
-}
-
-/** A path as a case-insensitive server compares it. */
-function fold(p: string): string {
-  return p.toLowerCase();
 }
 
 function deepestFirst(a: string, b: string): number {
