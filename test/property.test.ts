@@ -14,7 +14,7 @@ import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
 import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
-import { planChanges } from '../src/engine/plan.js';
+import { planChanges, type PlanOptions } from '../src/engine/plan.js';
 import { treeFromFiles, type LocalFile } from '../src/engine/select.js';
 import { emptyState } from '../src/engine/state.js';
 import {
@@ -435,9 +435,22 @@ describe('path normalisation', () => {
   });
 });
 
+/** A relative `.txt` path of one to three segments drawn from `segment`. */
+const txtPath = (segment: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+
+/** planChanges options: delete on, atomic, nothing kept or reserved; `extra` overrides. */
+const planOptions = (extra: Partial<PlanOptions> = {}): PlanOptions => ({
+  delete: true,
+  atomic: true,
+  isKept: () => false,
+  reserved: new Set<string>(),
+  resumeThreshold: 1 << 20,
+  ...extra,
+});
+
 describe('the plan of permissions (fileMode, dirMode)', () => {
-  const name = fc.constantFrom('a', 'b', 'c', 'd');
-  const filePath = fc.array(name, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+  const filePath = txtPath(fc.constantFrom('a', 'b', 'c', 'd'));
   const mode = fc.constantFrom(undefined, '644', '600');
 
   it('every upload (on its temp, if any) and every new folder get the mode; the unchanged ones exactly when the state records another', () => {
@@ -462,15 +475,11 @@ describe('the plan of permissions (fileMode, dirMode)', () => {
           state.dirs = [...local.dirs].filter((_d, i) => fates[i] !== 'absent');
           const modes = Object.fromEntries(Object.entries(had).filter(([, v]) => v !== undefined));
           if (Object.keys(modes).length > 0) state.modes = modes;
-          const plan = planChanges(local, state, {
-            delete: true,
-            atomic,
-            isKept: () => false,
-            reserved: new Set(),
-            resumeThreshold: 1 << 20,
-            fileMode: asked.file,
-            dirMode: asked.dir,
-          });
+          const plan = planChanges(
+            local,
+            state,
+            planOptions({ atomic, fileMode: asked.file, dirMode: asked.dir }),
+          );
           expect(plan.modesChanged).toBe(had.file !== asked.file || had.dir !== asked.dir);
           const targets = plan.uploads.map((u) => u.temp ?? u.file.path);
           const expectFiles = !asked.file
@@ -491,8 +500,7 @@ describe('the plan of permissions (fileMode, dirMode)', () => {
 });
 
 describe('the plan of an upload-only deploy', () => {
-  const name = fc.constantFrom('a', 'b', 'c', 'd');
-  const filePath = fc.array(name, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+  const filePath = txtPath(fc.constantFrom('a', 'b', 'c', 'd'));
 
   it('uploads every local file, deletes nothing, makes every folder; in atomic mode each through a temp named after its path alone', () => {
     fc.assert(
@@ -505,14 +513,7 @@ describe('the plan of an upload-only deploy', () => {
         fc.string({ maxLength: 20 }),
         (files, atomic, other) => {
           const local = treeFromFiles(files.map(([p, c]) => ({ path: p, contents: Buffer.from(c) })));
-          const opts = {
-            delete: true,
-            atomic,
-            isKept: () => false,
-            reserved: new Set<string>(),
-            resumeThreshold: 1 << 20,
-            uploadOnly: true,
-          };
+          const opts = planOptions({ atomic, uploadOnly: true });
           const plan = planChanges(local, emptyState('s'), opts);
           expect(plan.uploads.map((u) => u.file.path).sort()).toEqual([...local.files.keys()].sort());
           expect(plan.uploads.every((u) => u.action === 'upload')).toBe(true);
@@ -543,8 +544,7 @@ describe('the plan of an upload-only deploy', () => {
 });
 
 describe('case twins (names that differ only by case)', () => {
-  const seg = fc.constantFrom('a', 'A', 'b', 'B');
-  const filePath = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('/')}.txt`);
+  const filePath = txtPath(fc.constantFrom('a', 'A', 'b', 'B'));
 
   it('an orphan is deleted before the uploads exactly when a file or folder of this run has its name but for case; no unchanged file shares a name with a deleted orphan', () => {
     fc.assert(
@@ -567,14 +567,8 @@ describe('case twins (names that differ only by case)', () => {
               ),
             ),
           ];
-          const plan = planChanges(local, state, {
-            delete: del,
-            atomic: true,
-            isKept: () => false,
-            reserved: new Set(),
-            resumeThreshold: 1 << 20,
-          });
-          const fold = (p: string): string => p.toLowerCase();
+          const plan = planChanges(local, state, planOptions({ delete: del }));
+          const fold = (p: string): string => p.toLowerCase(); // the test's own, not the engine's
           const written = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
           expect(plan.caseTwins.every((t) => plan.deletes.includes(t))).toBe(true);
           expect([...plan.caseTwins].sort()).toEqual(plan.deletes.filter((d) => written.has(fold(d))).sort());
