@@ -50,6 +50,14 @@ export function isSafeRelPath(rel: string): boolean {
   return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
+/**
+ * May a state record `rel`: a safe relative path once backslashes count as separators too (a local name
+ * may hold a backslash; a Windows server reads it as one, so it must not hide a `..`).
+ */
+export function isRecordablePath(rel: string): boolean {
+  return isSafeRelPath(rel.replace(/\\/g, '/'));
+}
+
 /** A path as a case-insensitive (Windows) server compares it. */
 export function foldCase(rel: string): string {
   return rel.toLowerCase();

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
+import { isRecordablePath } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -121,6 +122,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const abs = path.join(absDir, entry.name);
       if (exclude(rel)) continue;
       checkSendable(rel);
+      checkUnique(tree, rel, abs);
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(abs);
@@ -136,7 +138,9 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
         if (!target || !(target === root || target.startsWith(root + path.sep))) {
           tree.skipped.push({
             path: rel,
-            reason: 'symlink pointing outside the local folder (not followed)',
+            reason: target
+              ? 'symlink pointing outside the local folder (not followed)'
+              : 'broken symlink, or a loop of links (not followed)',
           });
           continue;
         }
@@ -316,6 +320,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
     checkSendable(rel);
+    checkUnique(tree, rel, f.file ?? f.path);
     if (f.contents) {
       const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
       tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
@@ -412,6 +417,25 @@ function checkSendable(rel: string): void {
   if (/[\r\n\0]/.test(rel)) {
     throw new DeployError(
       `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`,
+    );
+  }
+  // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
+  // and so can a caller's list of files ('../x', '/x', 'a//b').
+  if (!isRecordablePath(rel)) {
+    throw new DeployError(
+      `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude`,
+    );
+  }
+}
+
+/**
+ * Two local names that are one name once in NFC (as ftpship sends names: macOS and Linux may hold both
+ * forms side by side) would go to one remote file, and one of them would be dropped without a word.
+ */
+function checkUnique(tree: LocalTree, rel: string, where: string): void {
+  if (tree.files.has(rel) || tree.dirs.has(rel)) {
+    throw new DeployError(
+      `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
     );
   }
 }

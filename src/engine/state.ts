@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { DeployError } from './errors.js';
+import { isRecordablePath, parentOf } from './paths.js';
 
 export interface StateFile {
   size: number;
@@ -99,13 +100,23 @@ export function parseState(text: string, where: string, settings: string): Deplo
 }
 
 function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
+  if (typeof raw.version === 'number' && raw.version > 1) {
+    throw new DeployError(
+      `the state file ${where} was written by a newer ftpship (state version ${raw.version}); nothing was changed. ` +
+        `Upgrade ftpship to deploy to this target.`,
+    );
+  }
   if (raw.version !== 1) throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
   if (!isObject(raw.files) || !Array.isArray(raw.dirs)) throw corrupt(where, 'missing files or dirs');
+  // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
+  // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
   for (const [p, f] of Object.entries(raw.files)) {
-    if (!isObject(f) || typeof f.size !== 'number' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
+    checkPath(p, where);
+    if (!isObject(f) || !isSize(f.size) || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
       throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
     }
   }
+  for (const d of raw.dirs) checkPath(d, where);
   const state = raw as unknown as DeployState;
   if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
   const modes: unknown = state.modes;
@@ -115,15 +126,51 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   ) {
     throw corrupt(where, 'bad modes section');
   }
+  if (state.pending !== undefined) checkPending(state.pending as unknown, where);
+  return state;
+}
+
+function checkPending(pending: unknown, where: string): void {
   if (
-    state.pending &&
-    (!isObject(state.pending.temps) ||
-      !Array.isArray(state.pending.uncertain) ||
-      !['undefined', 'string'].includes(typeof state.pending.maintenance))
+    !isObject(pending) ||
+    !isObject(pending.temps) ||
+    !Array.isArray(pending.uncertain) ||
+    !['undefined', 'string'].includes(typeof pending.maintenance)
   ) {
     throw corrupt(where, 'bad pending section');
   }
-  return state;
+  for (const p of pending.uncertain) checkPath(p, where);
+  if (pending.maintenance !== undefined) checkPath(pending.maintenance, where);
+  for (const [name, t] of Object.entries(pending.temps)) {
+    // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
+    checkPath(name, where);
+    if (
+      !isObject(t) ||
+      typeof t.path !== 'string' ||
+      !isRecordablePath(t.path) ||
+      !isSize(t.size) ||
+      typeof t.sha256 !== 'string' ||
+      (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
+      !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
+      parentOf(name) !== parentOf(t.path)
+    ) {
+      throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
+    }
+  }
+}
+
+/** The last segment of a temp's path, as tempPathFor names it. */
+const TEMP_NAME = /^\.ftpship-[0-9a-f]{20}\.tmp$/;
+
+function checkPath(p: unknown, where: string): void {
+  if (typeof p !== 'string' || !isRecordablePath(p)) {
+    throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
+  }
+}
+
+/** A file size as recorded: a whole number of bytes, or -1 (unknown: imported from FTP-Deploy-Action). */
+function isSize(n: unknown): boolean {
+  return Number.isSafeInteger(n) && (n as number) >= -1;
 }
 
 function fromFtpDeployAction(data: unknown[], where: string, settings: string): DeployState {
@@ -131,6 +178,8 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
   for (const rec of data) {
     if (!isObject(rec) || typeof rec.name !== 'string') throw corrupt(where, 'bad record in data');
     const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
+    if (name === '') continue; // the target itself
+    checkPath(name, where);
     if (rec.type === 'folder') state.dirs.push(name);
     else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
       state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };

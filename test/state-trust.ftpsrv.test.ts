@@ -1,0 +1,202 @@
+/**
+ * A doctored or damaged state never reaches outside the target (G3) and never deletes a live file as a
+ * temp: every path it lists is checked when it is read, and a bad one makes the state unreadable (exit 1,
+ * nothing changed). The same for local paths that are not plain paths inside the folder, and two local
+ * names that are one name in NFC. Server: ftp-srv in this process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { tempPathFor } from '../src/engine/plan.js';
+import { emptyState, parseState } from '../src/engine/state.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
+import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+const server = useEmbedded();
+const STATE = '.ftpship-state.json';
+
+/** A state as JSON gives it: edited freely, into shapes the type would not allow. */
+type Raw = { files: Record<string, unknown>; dirs: unknown[]; pending?: unknown; version?: unknown };
+
+/** A deployed target, a victim file beside it (outside the target), and the state's path on disk. */
+async function deployed(): Promise<{ local: string; opts: DeployOptions; disk: string; statePath: string }> {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'a/b.txt': 'b' });
+  const base = uniqueName('trust');
+  const opts = deployOptions(server(), local, `${base}/site`);
+  await deploy(opts);
+  const disk = path.join(server().root, base);
+  writeTree(disk, { 'victim/keep.txt': 'precious' });
+  return { local, opts, disk, statePath: path.join(disk, 'site', STATE) };
+}
+
+function edit(statePath: string, change: (s: Raw) => void): void {
+  const s = JSON.parse(fs.readFileSync(statePath, 'utf8')) as Raw;
+  change(s);
+  fs.writeFileSync(statePath, JSON.stringify(s));
+}
+
+async function failure(opts: DeployOptions): Promise<Error & { exitCode?: number }> {
+  return (await deploy(opts).then(
+    () => new Error('the deploy succeeded'),
+    (e: unknown) => e,
+  )) as Error & { exitCode?: number };
+}
+
+describe('a state listing paths outside the target, or not paths at all', () => {
+  const cases: Array<[string, (s: Raw) => void, string]> = [
+    [
+      'a file entry with ..',
+      (s) => (s.files['../victim/keep.txt'] = { size: 8, sha256: '0'.repeat(64) }),
+      '../victim/keep.txt',
+    ],
+    [
+      'an absolute file entry',
+      (s) => (s.files['/victim/keep.txt'] = { size: 8, sha256: '0'.repeat(64) }),
+      '/victim/keep.txt',
+    ],
+    ['a folder ..', (s) => s.dirs.push('..'), '".."'],
+    ['a folder reached through a backslash', (s) => s.dirs.push('a\\..\\..'), 'a\\\\..\\\\..'],
+    [
+      'an uncertain path with ..',
+      (s) => (s.pending = { temps: {}, uncertain: ['../victim/keep.txt'] }),
+      '../victim/keep.txt',
+    ],
+    [
+      'a maintenance marker outside',
+      (s) => (s.pending = { temps: {}, uncertain: [], maintenance: '../victim/keep.txt' }),
+      '../victim/keep.txt',
+    ],
+    [
+      'a live file recorded as a temp',
+      (s) =>
+        (s.pending = { temps: { 'index.html': { path: 'index.html', size: 4, sha256: '' } }, uncertain: [] }),
+      'index.html',
+    ],
+    ['a folder that is not a string', (s) => s.dirs.push(null), 'null'],
+    ['a folder that is an object', (s) => s.dirs.push({ x: 1 }), '{"x":1}'],
+    ['a temp entry that is a number', (s) => (s.pending = { temps: { x: 5 }, uncertain: [] }), '"x"'],
+    ['an uncertain path that is a number', (s) => (s.pending = { temps: {}, uncertain: [7] }), '7'],
+  ];
+  it.each(cases)(
+    '%s: unreadable state (exit 1, names it), nothing on the server changed',
+    async (_, change, named) => {
+      const { opts, disk, statePath } = await deployed();
+      edit(statePath, change);
+      const before = snapshot(disk);
+      const err = await failure(opts);
+      expect(err.exitCode).toBe(1);
+      expect(err.message).toContain(`the state file /${path.basename(disk)}/site/${STATE} is unreadable`);
+      expect(err.message).toContain(named);
+      expect(err.message).toContain('--reset-state');
+      expect(snapshot(disk)).toEqual(before);
+    },
+  );
+
+  it('a state from a newer ftpship: says to upgrade, not to re-seed; nothing changed', async () => {
+    const { opts, disk, statePath } = await deployed();
+    edit(statePath, (s) => (s.version = 2));
+    const before = snapshot(disk);
+    const err = await failure(opts);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(/written by a newer ftpship \(state version 2\).*Upgrade ftpship/);
+    expect(err.message).not.toContain('--reset-state');
+    expect(snapshot(disk)).toEqual(before);
+  });
+
+  it("FTP-Deploy-Action's state naming a path outside: unreadable, nothing changed", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const base = uniqueName('trust-fda');
+    const disk = path.join(server().root, base);
+    writeTree(disk, {
+      'victim/keep.txt': 'precious',
+      'site/.ftp-deploy-sync-state.json': JSON.stringify({
+        description: 'FTP-Deploy-Action',
+        version: '1.0.0',
+        generatedTime: 1,
+        data: [{ type: 'file', name: '../victim/keep.txt', size: 8, hash: '0'.repeat(64) }],
+      }),
+    });
+    const before = snapshot(disk);
+    const err = await failure(deployOptions(server(), local, `${base}/site`));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain('.ftp-deploy-sync-state.json is unreadable');
+    expect(err.message).toContain('../victim/keep.txt');
+    expect(snapshot(disk)).toEqual(before);
+  });
+
+  it('the states ftpship writes itself are read again (a plain deploy, then one with a folder and a file swapped)', async () => {
+    const { local, opts, statePath } = await deployed();
+    fs.rmSync(path.join(local, 'a'), { recursive: true });
+    writeTree(local, { a: 'now a file' });
+    await deploy(opts);
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as { files: Record<string, unknown> };
+    expect(Object.keys(state.files).sort()).toEqual(['a', 'index.html']);
+    const r = await deploy(opts);
+    expect(r.counts.unchanged).toBe(2);
+  });
+
+  it('a name with a backslash inside, and a temp as ftpship names it, are read (ftp-srv cannot store the first)', () => {
+    const file = { size: 1, sha256: 'a'.repeat(64) };
+    const temp = tempPathFor({ path: 'd/x.txt', sha256: '', stamp: '1:2:3' });
+    const text = JSON.stringify({
+      ...emptyState('s'),
+      files: { 'x\\y.txt': file, 'd/x.txt': file },
+      dirs: ['d'],
+      pending: {
+        temps: { [temp]: { path: 'd/x.txt', size: 1, sha256: '', stamp: '1:2:3' } },
+        uncertain: ['d/x.txt'],
+      },
+    });
+    expect(Object.keys(parseState(text, 'here', 's').files)).toEqual(['x\\y.txt', 'd/x.txt']);
+  });
+});
+
+describe('local paths', () => {
+  it.each([['../outside.txt'], ['/abs.txt'], ['a/../../b.txt'], ['a//b.txt'], ['..\\up.txt']])(
+    'a file given as %j: refused before any change, naming it (exit 1)',
+    async (name) => {
+      const base = uniqueName('trust-files');
+      const disk = path.join(server().root, base);
+      writeTree(disk, { 'site/old.txt': 'old' });
+      const before = snapshot(disk);
+      const err = await failure({
+        ...deployOptions(server(), '', `${base}/site`),
+        localDir: undefined,
+        files: [
+          { path: 'ok.txt', contents: Buffer.from('ok') },
+          { path: name, contents: Buffer.from('x') },
+        ],
+      });
+      expect(err.exitCode).toBe(1);
+      expect(err.message).toContain(JSON.stringify(name.replace(/\\/g, '/')));
+      expect(err.message).toMatch(/not a plain path inside the folder/);
+      expect(snapshot(disk)).toEqual(before);
+    },
+  );
+
+  it('two local names that are one in NFC (café.txt composed and decomposed): refused, naming it', async () => {
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'caf\u00e9.txt'), 'composed');
+    fs.writeFileSync(path.join(local, 'cafe\u0301.txt'), 'decomposed, longer');
+    const err = await failure(deployOptions(server(), local, uniqueName('trust-nfc')));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toContain('two local files would be "caf\u00e9.txt" on the server');
+  });
+
+  it('a broken symlink and a loop are skipped and said to be so (not "outside the folder")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    fs.symlinkSync('nothere', path.join(local, 'broken'));
+    fs.symlinkSync('loop2', path.join(local, 'loop1'));
+    fs.symlinkSync('loop1', path.join(local, 'loop2'));
+    const r = await deploy({ ...deployOptions(server(), local, uniqueName('trust-links')), dryRun: true });
+    expect(Object.fromEntries(r.skipped.map((s) => [s.path, s.reason]))).toEqual({
+      broken: 'broken symlink, or a loop of links (not followed)',
+      loop1: 'broken symlink, or a loop of links (not followed)',
+      loop2: 'broken symlink, or a loop of links (not followed)',
+    });
+  });
+});
