@@ -1,16 +1,17 @@
 /**
  * A deploy lock on the server, so two deploys of one target never interleave (FIELD.md row 17).
  * MKD is atomic on every server: the lock is a folder `<state>.lock` holding `holder.json` (who, since
- * when, refreshed every minute). A lock older than `staleLockMs` is taken over with a warning.
+ * when, refreshed every 30 s). A lock older than `staleLockMs` is taken over with a warning; one without a
+ * holder yet (a deploy that took it a moment ago) is first given a few seconds to be named.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import { FtpReplyError } from '../ftp/index.js';
-import { GuardError } from './errors.js';
+import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import type { ConnectionPool } from './pool.js';
 import { parentOf } from './paths.js';
-import { deleteFile, makeDirs, readRemoteFile } from './remote.js';
+import { deleteFile, dirExists, makeDirs, readRemoteFile } from './remote.js';
 
 interface Holder {
   holder: string;
@@ -21,6 +22,9 @@ interface Holder {
 }
 
 const REFRESH_MS = 30_000;
+/** How long a lock folder without a holder is given to be named (by a deploy that has just taken it). */
+const HOLDER_GRACE_MS = 15_000;
+const HOLDER_POLL_MS = 500;
 
 export async function withLock<T>(
   pool: ConnectionPool,
@@ -37,6 +41,7 @@ export async function withLock<T>(
     startedAt: new Date().toISOString(),
     refreshedAt: '',
   };
+  let holderWritten = false;
   await pool.run(
     `lock ${lockPath}`,
     async (c) => {
@@ -47,24 +52,39 @@ export async function withLock<T>(
       if (first.code >= 400 && first.code < 500)
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;
-      const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
-      if (!made || existing) {
-        const other = existing;
-        const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-        if (age < o.staleLockMs && !deadOnThisHost(other)) {
-          throw new GuardError(
-            `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
-              `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+      let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+      if (made && !other) return;
+      if (!other) {
+        const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs));
+        if (seen === 'ours') return;
+        if (seen === 'refused') {
+          throw new DeployError(
+            `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; check that the user may write to ${parentOf(lockPath) || '/'} (the target folder, or the state's folder)`,
           );
         }
-        rep.warn?.(
-          `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
-        );
-        await deleteFile(c, holderPath);
-        await c.rmd(lockPath).catch(() => undefined);
-        if (!(await tryMkd(c, lockPath)))
-          throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+        other = seen;
       }
+      const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
+      if (age < o.staleLockMs && !deadOnThisHost(other)) {
+        throw new GuardError(
+          `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+        );
+      }
+      rep.warn?.(
+        `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
+      );
+      const lost = (): GuardError =>
+        new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+      await deleteFile(c, holderPath).catch((err: unknown) => {
+        throw err instanceof FtpReplyError ? lost() : err;
+      });
+      await c.rmd(lockPath).catch(() => undefined);
+      if (!(await tryMkd(c, lockPath))) throw lost();
+      // Named at once: a lock folder with a holder in it cannot be removed by another deploy taking over
+      // the same stale lock a moment later (its RMD fails), which an empty one could.
+      await writeHolder(c, holderPath, me);
+      holderWritten = true;
     },
     true,
   );
@@ -72,7 +92,7 @@ export async function withLock<T>(
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
   const running = body();
   const named = pool
-    .run('lock holder', async (c) => writeHolder(c, holderPath, me))
+    .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
     .catch((err: unknown) =>
       rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`),
     );
@@ -117,6 +137,30 @@ async function readHolder(c: import('../ftp/index.js').FtpClient, path: string):
     return JSON.parse(data.toString('utf8')) as Holder;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A lock folder whose holder is not known yet: polled until its holder shows (returned), the folder goes
+ * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
+ * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
+ */
+async function awaitHolder(
+  c: import('../ftp/index.js').FtpClient,
+  lockPath: string,
+  holderPath: string,
+  ms: number,
+): Promise<Holder | 'ours' | 'refused' | undefined> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (!(await dirExists(c, lockPath))) {
+      if (await tryMkd(c, lockPath)) return 'ours';
+      if (!(await dirExists(c, lockPath))) return 'refused';
+    }
+    const holder = await readHolder(c, holderPath);
+    if (holder) return holder;
+    if (Date.now() >= until) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
   }
 }
 

@@ -80,34 +80,38 @@ export class StateStore {
       return this.state;
     }
     const { path, fdaPath } = this.opts;
-    let refusal: FtpReplyError | undefined;
-    const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
-      readRemoteFile(c, path, undefined, (err) => (refusal = err)),
-    );
-    this.loadedText = text?.toString('utf8');
-    if (text) {
-      this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-      this.state = parseState(text.toString('utf8'), path, this.opts.settings);
-      this.origin = 'ftpship';
-      this.checkTarget();
+    for (let attempt = 1; ; attempt++) {
+      let refusal: FtpReplyError | undefined;
+      const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
+        readRemoteFile(c, path, undefined, (err) => (refusal = err)),
+      );
+      this.loadedText = text?.toString('utf8');
+      if (text) {
+        this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
+        this.state = parseState(text.toString('utf8'), path, this.opts.settings);
+        this.origin = 'ftpship';
+        this.checkTarget();
+        return this.state;
+      }
+      // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
+      // state file too (SIZE of both in one write, then one listing of their folder if needed).
+      const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
+        filesExist(c, fdaPath ? [path, fdaPath] : [path]),
+      );
+      // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
+      if (ours && attempt === 1) continue;
+      if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+      if (fdaPath && theirs) {
+        const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
+          readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)),
+        );
+        if (fda) {
+          this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
+          this.origin = 'ftp-deploy-action';
+        }
+      }
       return this.state;
     }
-    // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
-    // state file too (SIZE of both in one write, then one listing of their folder if needed).
-    const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
-      filesExist(c, fdaPath ? [path, fdaPath] : [path]),
-    );
-    if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
-    if (fdaPath && theirs) {
-      const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
-        readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)),
-      );
-      if (fda) {
-        this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
-        this.origin = 'ftp-deploy-action';
-      }
-    }
-    return this.state;
   }
 
   /**

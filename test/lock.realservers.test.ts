@@ -1,0 +1,147 @@
+/**
+ * The deploy lock on real servers (MKD of an existing folder is refused there, unlike ftp-srv): a lock a
+ * deploy has just taken, before it wrote who holds it, is not taken over; two deploys started together
+ * leave an honest state; a target the user may not write to is said to be that, not a lock held.
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import {
+  defaultSecure,
+  loadRealServers,
+  realDeployOptions,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
+import { readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
+import { recorder, sent } from './helpers/protocol.js';
+
+const servers = loadRealServers('lock.realservers');
+const env = servers as RealServers;
+const d = servers ? describe : describe.skip;
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+const target = remoteFolders('lock');
+
+function opts(
+  server: RealServer,
+  localDir: string,
+  remoteDir: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions {
+  return realDeployOptions(server, env.ca, defaultSecure(server), localDir, remoteDir, extra);
+}
+
+type Failure = Error & { exitCode?: number };
+async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Failure,
+  );
+}
+
+/** A lock folder as a deploy leaves it the moment its MKD succeeded: no holder yet. */
+function freshLock(server: RealServer, disk: string): string {
+  const lock = path.join(disk, LOCK);
+  fs.mkdirSync(lock, { recursive: true });
+  fs.chownSync(disk, server.uid, server.gid);
+  fs.chownSync(lock, server.uid, server.gid);
+  return lock;
+}
+
+const matrix = (): Array<[string, RealServer]> =>
+  servers
+    ? [
+        ['pure-ftpd', env.pure],
+        ['vsftpd (ftpes)', env.vsftpd],
+      ]
+    : [];
+
+d.each(matrix())('%s', (_name, server) => {
+  it('a lock without a holder yet, named a moment later: refused (exit 3), nothing uploaded', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const lock = freshLock(server, disk);
+    const naming = setTimeout(() => {
+      const now = new Date().toISOString();
+      fs.writeFileSync(
+        path.join(lock, 'holder.json'),
+        JSON.stringify({ holder: 'ftpship on other-host pid 42', startedAt: now, refreshedAt: now }),
+      );
+    }, 1200);
+    const rec = recorder();
+    const err = await outcome(deploy(opts(server, local, dir), rec));
+    clearTimeout(naming);
+    expect(err?.exitCode).toBe(3);
+    expect(err?.message).toMatch(/another deploy holds the lock .*other-host pid 42/);
+    expect(rec.warnings.join('\n')).not.toMatch(/taking over/);
+    expect(sent(rec.log, 'STOR')).toEqual([]);
+    expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
+  });
+
+  it('a lock that never gets a holder (its deploy died at once): taken over after the grace, with a warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    freshLock(server, disk);
+    const rec = recorder();
+    const started = Date.now();
+    await deploy(opts(server, local, dir, { staleLockMs: 1500 }), rec);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // it waited for a holder first
+    expect(rec.warnings.join('\n')).toMatch(/taking over a stale lock .*unknown holder/);
+    expect(readTree(disk, [STATE])).toEqual({ 'a.txt': sha256('a') });
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+  });
+
+  it('a target folder the user may not write to: one line naming the lock and the permission, exit 1, no takeover', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    fs.mkdirSync(disk, { recursive: true });
+    fs.chownSync(disk, server.uid, server.gid);
+    fs.chmodSync(disk, 0o555);
+    try {
+      const rec = recorder();
+      const err = await outcome(deploy(opts(server, local, dir), rec));
+      expect(err?.exitCode).toBe(1);
+      expect(err?.message).toContain(`cannot create the deploy lock ${dir}/${LOCK}: 550`);
+      expect(err?.message).toContain(`check that the user may write to ${dir}`);
+      expect(rec.warnings.join('\n')).not.toMatch(/taking over/);
+      expect(snapshot(disk)).toEqual({});
+    } finally {
+      fs.chmodSync(disk, 0o755);
+    }
+  });
+});
+
+d('pure-ftpd: two deploys of one target started together', () => {
+  it('never both hold the lock: after each pair the state lists exactly what the server holds (G4)', async () => {
+    const server = env.pure;
+    const a = tmpDir();
+    const b = tmpDir();
+    for (let i = 0; i < 60; i++) {
+      writeTree(a, { [`d${i % 6}/f${i}.txt`]: `site A file ${i}\n`.repeat(50) });
+      writeTree(b, { [`d${i % 6}/f${i}.txt`]: `site B, another file ${i}\n`.repeat(40) });
+    }
+    for (let round = 0; round < 8; round++) {
+      const { dir, disk } = target(server);
+      const results = await Promise.all([
+        outcome(deploy(opts(server, a, dir, { parallel: 3 }))),
+        outcome(deploy(opts(server, b, dir, { parallel: 3 }))),
+      ]);
+      for (const r of results)
+        if (r) expect([r.exitCode, r.message]).toEqual([3, expect.stringMatching(/lock/)]); // refused by the lock, or done
+      const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const onServer = readTree(disk, [STATE]);
+      const listed = Object.fromEntries(Object.entries(state.files).map(([p, f]) => [p, f.sha256]));
+      expect(listed).toEqual(onServer);
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    }
+  }, 120_000);
+});
