@@ -3,6 +3,7 @@
  * masked before anything is logged, and every resolved value sent to `core.debug`. Returns the engine's
  * options plus the few settings that only the Action uses.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
@@ -30,10 +31,13 @@ export function readInputs(): ActionInputs {
   core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
   if (password !== rawPassword && password !== '') core.setSecret(password);
+  if (/[\r\n\0]/.test(password))
+    throw new ConfigError(
+      'the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)',
+    );
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
-  const insecure = readInsecure();
   const { secure, port } = readProtocolAndPort();
   const options: DeployOptions = {
     host: readServer(),
@@ -41,7 +45,7 @@ export function readInputs(): ActionInputs {
     user: core.getInput(Input.Username, { required: true }),
     password,
     secure,
-    tls: { rejectUnauthorized: !insecure, ca: readCa(workspace), ...tlsName() },
+    tls: readTls(workspace, secure),
     localDir,
     remoteDir: serverDir(core.getInput(Input.ServerDir)),
     dryRun: bool(Input.DryRun, false),
@@ -106,13 +110,22 @@ function readServer(): string {
       `invalid server ${JSON.stringify(server)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
     );
   }
-  return server;
+  // `[::1]` is how a URL writes an IPv6 literal; the socket wants it bare. A port here would read as a host.
+  const bracketed = /^\[([0-9a-f:.]+)\](?::(\d+))?$/i.exec(server);
+  const withPort = bracketed ?? /^([^:\s]+):(\d+)$/.exec(server);
+  if (withPort?.[2]) {
+    throw new ConfigError(
+      `invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`,
+    );
+  }
+  return bracketed ? bracketed[1] : server;
 }
 
 function readProtocolAndPort(): { secure: DeployOptions['secure']; port?: number } {
-  if (core.getInput(Input.Protocol) === 'sftp')
+  const given = core.getInput(Input.Protocol);
+  if (given.toLowerCase() === 'sftp')
     throw new ConfigError(
-      'protocol sftp is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps',
+      `protocol ${given} is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps`,
     );
   const protocol = oneOf(Input.Protocol, Object.keys(PROTOCOLS), 'ftp');
   let secure = PROTOCOLS[protocol];
@@ -131,25 +144,69 @@ function tlsName(): { servername?: string } {
   return name ? { servername: name } : {};
 }
 
-function readInsecure(): boolean {
-  const security = oneOf(Input.Security, ['strict', 'loose'], 'strict');
-  const insecure = bool(Input.Insecure, false) || security === 'loose';
-  if (insecure)
+/**
+ * The certificate inputs. Plain FTP has no certificate: there they only get a warning, not an error, since
+ * FTP-Deploy-Action workflows often set `security: loose` with `protocol: ftp` and switching must not break them.
+ */
+function readTls(workspace: string, secure: DeployOptions['secure']): DeployOptions['tls'] {
+  const loose = oneOf(Input.Security, ['strict', 'loose'], 'strict') === 'loose';
+  const insecureInput = bool(Input.Insecure, false);
+  const ca = readCa(workspace);
+  if (!secure) {
+    const set = [insecureInput && Input.Insecure, loose && Input.Security, ca && Input.Ca].filter(
+      (n): n is Input => typeof n === 'string',
+    );
+    if (set.length > 0)
+      core.warning(
+        `protocol ftp is not encrypted (the password and files go in clear): ${set.map((n) => `the \`${n}\` input`).join(', ')} ` +
+          `${set.length === 1 ? 'has' : 'have'} no effect; use protocol ftps if the server offers it`,
+      );
+  } else if (insecureInput || loose) {
     core.warning(
       "the server certificate is not verified (security: loose or insecure: true): prefer `ca` with the server's certificate",
     );
-  return insecure;
+  }
+  return { rejectUnauthorized: !(insecureInput || loose), ca, ...tlsName() };
 }
 
+/** `ca`: PEM text, or a PEM file in the workspace; checked now, or a bad one ends as "not trusted" later. */
 function readCa(workspace: string): string | undefined {
   const ca = core.getInput(Input.Ca);
-  if (!ca || ca.includes('-----BEGIN')) return ca || undefined;
-  const file = insideWorkspace(workspace, ca, Input.Ca);
-  if (!fs.existsSync(file))
+  if (!ca) return undefined;
+  const inline = ca.includes('-----BEGIN');
+  let pem = ca;
+  if (!inline) {
+    const file = insideWorkspace(workspace, ca, Input.Ca);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+      throw new ConfigError(
+        `ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`,
+      );
+    pem = fs.readFileSync(file, 'utf8');
+  }
+  if (!hasCertificates(pem)) {
     throw new ConfigError(
-      `ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`,
+      `the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
+        '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form, ' +
+        'as text or as a file in the workspace (a key, or a DER .cer file, is not it)',
     );
-  return fs.readFileSync(file, 'utf8');
+  }
+  return pem;
+}
+
+/** At least one PEM certificate block, and every one of them parses. */
+function hasCertificates(pem: string): boolean {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  return (
+    blocks.length > 0 &&
+    blocks.every((b) => {
+      try {
+        new X509Certificate(b); // throws on a block that is not a certificate
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 function readStatePath(): string | undefined {
@@ -189,7 +246,12 @@ function insideWorkspace(workspace: string, value: string, name: string = Input.
 
 /** A boolean input; empty means the default (the runner fills in action.yml defaults, tests may not). */
 function bool(name: Input, fallback: boolean): boolean {
-  return core.getInput(name) === '' ? fallback : core.getBooleanInput(name);
+  const value = core.getInput(name);
+  if (value === '') return fallback;
+  // core.getBooleanInput's error is two lines of YAML 1.2 that never show the value given.
+  if (!/^(true|false)$/i.test(value))
+    throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use true or false`);
+  return value.toLowerCase() === 'true';
 }
 
 function integer<T extends number | undefined>(
@@ -209,10 +271,12 @@ function integer<T extends number | undefined>(
   return n;
 }
 
+/** One of a few words, in any case (`FTPS` is `ftps`). */
 function oneOf<T extends string>(name: Input, allowed: readonly T[], fallback: T): T {
-  const value = core.getInput(name) || fallback;
+  const given = core.getInput(name);
+  const value = (given || fallback).toLowerCase();
   if (!allowed.includes(value as T))
-    throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use one of ${allowed.join(', ')}`);
+    throw new ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
   return value as T;
 }
 

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { deploy, formatSummary, type DeployReport } from '../src/index.js';
+import { deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
 import { Output } from './constants.js';
-import { phrase } from './phrase.js';
+import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
@@ -17,16 +17,35 @@ export async function run(): Promise<void> {
     if (filePatterns)
       options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
     const report = await deploy(options, actionReporter(logLevel));
-    const files = writeReport(report);
-    setOutputs(report, files);
-    await writeSummary(report);
-    core.info(formatSummary(report));
+    await publish(report);
+    core.info(logSafe(formatSummary(report)));
   } catch (err) {
-    core.setFailed(phrase(err instanceof Error ? err.message : String(err)));
+    // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
+    if (err instanceof GuardError && err.report) await publish(err.report);
+    core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
   }
 }
 
-function setOutputs(report: DeployReport, files: { plan: string; summary: string }): void {
+/**
+ * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
+ * that cannot be written costs a warning, not the deploy's result.
+ */
+async function publish(report: DeployReport): Promise<void> {
+  const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
+  // Not a failure path: the step's result is settled, so each of these only warns.
+  const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>
+    Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => {
+        core.warning(logSafe(`could not ${what}: ${(err as Error).message}; ${done}`));
+        return undefined;
+      });
+  const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report));
+  await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
+  await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report));
+}
+
+function setOutputs(report: DeployReport, files?: { plan: string; summary: string }): void {
   const c = report.counts;
   core.setOutput(Output.Uploaded, c.upload);
   core.setOutput(Output.Replaced, c.replace);
@@ -37,6 +56,7 @@ function setOutputs(report: DeployReport, files: { plan: string; summary: string
     Output.Changed,
     report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0,
   );
+  if (!files) return;
   core.setOutput(Output.Plan, files.plan);
   core.setOutput(Output.SummaryFile, files.summary);
 }

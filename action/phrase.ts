@@ -1,13 +1,42 @@
-/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
+/** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
 import { Input } from './constants.js';
 
 const INPUTS = new Set<string>(Object.values(Input));
 
-/** Rewrites `--flag` as "the `flag` input" where the Action has an input of that name. */
+/** CLI flags whose input has another name, or is a boolean set to false. */
+const FLAGS: Record<string, string> = {
+  state: Input.StatePath,
+  maintenance: Input.MaintenanceFile,
+};
+const NEGATED: Record<string, string> = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
+
+/** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 export function phrase(message: string): string {
-  return message
-    .replace(/--ca FILE/g, 'the `ca` input')
-    .replace(/--([a-z][a-z-]*)/g, (flag, name: string) =>
-      INPUTS.has(name) ? `the \`${name}\` input` : flag,
-    );
+  return (
+    message
+      // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
+      .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `invalid ${input}` : flag;
+      })
+      .replace(/--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name: string) => {
+        if (NEGATED[name]) return `\`${NEGATED[name]}: false\``;
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `the \`${input}\` input` : flag;
+      })
+  );
+}
+
+/**
+ * Server text (replies, names) inside a log line must not become a workflow command. The runner reads
+ * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
+ * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
+ * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
+ * (as the runner itself does for its own markers).
+ */
+export function logSafe(text: string): string {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
+    .join('\n');
 }

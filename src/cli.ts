@@ -9,6 +9,7 @@ import {
   formatPlan,
   formatSummary,
   formatEstimate,
+  GuardError,
   type DeployOptions,
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
@@ -139,6 +140,11 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {
+    // A refused dry run still shows the plan that tripped the guard.
+    if (err instanceof GuardError && err.report) {
+      for (const l of formatPlan(err.report)) out.line(l);
+      out.line(formatSummary(err.report));
+    }
     out.error((err as Error).message ?? String(err));
     return exitCodeOf(err);
   }

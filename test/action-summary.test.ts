@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { DeployReport, PlanEntry } from '../src/index.js';
 import { MAX_LISTED, summaryMarkdown } from '../action/summary.js';
 import { actionReporter } from '../action/reporter.js';
+import { phrase } from '../action/phrase.js';
 
 function report(files: PlanEntry[], dryRun = true): DeployReport {
   const count = (a: string): number => files.filter((f) => f.action === a).length;
@@ -95,5 +96,21 @@ describe('summaryMarkdown', () => {
     expect(out.join('')).toMatch(
       /::warning::the `file-mode` input 600 not applied: .* drop the `file-mode` input\./,
     );
+  });
+});
+
+describe('phrase', () => {
+  it.each([
+    ['give --state a file name', 'give the `state-path` input a file name'],
+    ['move the state with --state to publish', 'move the state with the `state-path` input to publish'],
+    ['invalid --tls-name "bad name"; give', 'invalid tls-name "bad name"; give'],
+    ['pass its CA with --ca FILE (or --insecure', 'pass its CA with the `ca` input (or the `insecure` input'],
+    ['with --tls-name NAME)', 'with the `tls-name` input)'],
+    ['or pass --max-delete 3 to empty', 'or pass the `max-delete` input 3 to empty'],
+    ['in place (--no-atomic)', 'in place (`atomic: false`)'],
+    ['drop --maintenance', 'drop the `maintenance-file` input'],
+    ['--verify and --password-stdin stay', '--verify and --password-stdin stay'],
+  ])('%s', (message, phrased) => {
+    expect(phrase(message)).toBe(phrased);
   });
 });

@@ -237,6 +237,16 @@ describe('items 3-5 through the CLI', () => {
       /^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./,
     );
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+    // `plan` is the preview: the refused plan is printed, deletions first, before the guard's error.
+    const plan = await cli(['plan', local, url(dir), '--max-delete', '1']);
+    expect(plan.code).toBe(3);
+    expect(lines(plan.stderr)).toEqual([
+      '  delete  a.txt (1 B)',
+      '  delete  b.txt (1 B)',
+      expect.stringMatching(/^plan: would upload 0, replace 0, delete 2, .*; 1 unchanged;/),
+      expect.stringMatching(/^ftpship: error: the plan deletes 2 files, more than --max-delete 1;/),
+    ]);
+    expect(snapshot(path.join(srv.root, dir))).toEqual(before);
     const nd = await cli(['deploy', local, url(dir), '--no-delete', '--json']);
     expect(nd.code).toBe(0);
     const report = JSON.parse(nd.stdout) as { counts: { delete: number }; kept: string[] };

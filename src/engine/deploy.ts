@@ -139,7 +139,22 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         fileMode: o.fileMode,
         dirMode: o.dirMode,
       });
-      guard(p, o);
+      try {
+        guard(p, o);
+      } catch (err) {
+        // A dry run is the preview: the plan the guard refused is what its reader needs to see.
+        if (o.dryRun && err instanceof GuardError)
+          err.report = buildReport({
+            plan: p,
+            dryRun: true,
+            target: targetUrl(o, root),
+            bytesSent: 0,
+            skipped: local.skipped,
+            warnings,
+            startedAt,
+          });
+        throw err;
+      }
       return p;
     };
     let plan = await prepare(state);

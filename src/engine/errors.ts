@@ -1,4 +1,5 @@
 /** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
+import type { DeployReport } from './report.js';
 
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 export class ConfigError extends Error {
@@ -19,6 +20,8 @@ export class DeployError extends Error {
 export class GuardError extends Error {
   override name = 'GuardError';
   readonly exitCode = 3;
+  /** A dry run's plan that the guard refused: the preview still shows what tripped it. */
+  report?: DeployReport;
 }
 
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */

@@ -204,5 +204,6 @@ export function targetUrl(o: ResolvedOptions, root: string): string {
   const defaultPort = o.secure === 'implicit' ? 990 : 21;
   const port = o.port === defaultPort ? '' : `:${o.port}`;
   const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
-  return `${scheme}://${user}${o.host}${port}${encodeURI(root)}`;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host; // an IPv6 literal (RFC 3986)
+  return `${scheme}://${user}${host}${port}${encodeURI(root)}`;
 }

@@ -47,6 +47,8 @@ export interface FakeServerOptions {
   handlers?: Record<string, FakeHandler>;
   /** Reply text of the FEAT command's feature lines. Default: EPSV, SIZE, UTF8. */
   features?: string[];
+  /** Address to listen on (control and passive data connections). Default 127.0.0.1; `::1` for IPv6. */
+  host?: string;
 }
 
 /** A running fake server. */
@@ -62,8 +64,9 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-/** Starts a fake server on 127.0.0.1 with an ephemeral port. Close it in afterAll / finally. */
+/** Starts a fake server on 127.0.0.1 (or `options.host`) with an ephemeral port. Close it in afterAll / finally. */
 export async function startFakeServer(options: FakeServerOptions = {}): Promise<FakeServer> {
+  const host = options.host ?? '127.0.0.1';
   const commands: string[] = [];
   const files = new Map<string, Buffer>();
   const sessions: FakeSession[] = [];
@@ -72,13 +75,13 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const handlers: Record<string, FakeHandler> = { ...defaultHandlers(options.features), ...options.handlers };
   const server = net.createServer((socket) => {
     track(socket, sockets);
-    const session = createSession(socket, files, sockets, servers);
+    const session = createSession(socket, files, sockets, servers, host);
     sessions.push(session);
     void serve(session, options.greeting ?? '220 fake FTP ready', handlers, commands);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
-    host: '127.0.0.1',
+    host,
     port: (server.address() as net.AddressInfo).port,
     commands,
     verbs: () => commands.map((c) => c.split(' ')[0].toUpperCase()),
@@ -137,6 +140,7 @@ function createSession(
   files: Map<string, Buffer>,
   sockets: Set<net.Socket>,
   servers: Set<net.Server>,
+  host: string,
 ): FakeSession {
   let passive: Promise<net.Socket> | undefined;
   let active: { host: string; port: number } | undefined;
@@ -169,7 +173,7 @@ function createSession(
         });
       });
       active = undefined;
-      await new Promise<void>((resolve) => dataServer.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => dataServer.listen(0, host, resolve));
       return (dataServer.address() as net.AddressInfo).port;
     },
     setActiveTarget(host, port) {

@@ -1,0 +1,301 @@
+// Findings of a hostile-user test of the Action, run through its source (action/main.ts) against real
+// servers: ftp-srv in this process, and the scripted fake server for hostile replies.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import type { DeployReport } from '../src/index.js';
+import { expectSuccess } from './helpers/action.js';
+import { logLines, runMain } from './helpers/action-main.js';
+import { selfSignedCert } from './helpers/cert.js';
+import { embedded } from './helpers/embedded.js';
+import { startFakeServer, type FakeServer } from './helpers/fake-server.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+function workspace(files: Record<string, string>): { ws: string; site: string } {
+  const ws = tmpDir('ftpship-ws-');
+  const site = path.join(ws, 'public');
+  writeTree(site, files);
+  return { ws, site };
+}
+
+function connection(serverDir: string): Record<string, string> {
+  return {
+    server: srv.host,
+    port: String(srv.port),
+    username: srv.user,
+    password: srv.password,
+    'local-dir': 'public/',
+    'server-dir': serverDir,
+  };
+}
+
+/** The one ::error:: line of a failed run (several, or none, fails the test). */
+function theError(run: { status: number | null; stdout: string }): string {
+  expect(run.status).not.toBe(0);
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  expect(errors).toHaveLength(1);
+  return errors[0];
+}
+
+/** Every file under root with its content and modification time. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [rel, hash] of Object.entries(readTree(root)))
+    out[rel] = `${hash} ${fs.statSync(path.join(root, rel)).mtimeMs}`;
+  return out;
+}
+
+describe('a dry run refused by max-delete still reports its plan (the pull-request preview)', () => {
+  it('writes the summary (deletions first), the outputs and both files, then fails with the guard', async () => {
+    const { ws, site } = workspace({ 'a.html': 'a', 'b.html': 'b', 'c.html': 'c' });
+    expectSuccess(await runMain(ws, connection('preview-guard/')));
+    fs.rmSync(path.join(site, 'a.html'));
+    fs.rmSync(path.join(site, 'b.html'));
+    fs.writeFileSync(path.join(site, 'd.html'), 'd');
+    const before = snapshot(path.join(srv.root, 'preview-guard'));
+    const run = await runMain(ws, { ...connection('preview-guard/'), 'dry-run': 'true', 'max-delete': '1' });
+    expect(theError(run)).toMatch(/::error::the plan deletes 2 files, more than the `max-delete` input 1/);
+    expect(snapshot(path.join(srv.root, 'preview-guard'))).toEqual(before);
+    expect(run.outputs).toMatchObject({ uploaded: '1', deleted: '2', changed: 'true' });
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.dryRun).toBe(true);
+    expect(report.counts.delete).toBe(2);
+    expect(run.summary).toContain('2 deletions planned');
+    expect(run.summary.indexOf(':x: **delete** <code>a.html</code>')).toBeLessThan(
+      run.summary.indexOf('<details>'),
+    );
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+  });
+});
+
+/** The hostile lines a server sends inside its replies. */
+const HOSTILE = ['::error::injected', '  ::add-mask::demo', '##[error]legacy', 'x\r::warning::cr'];
+const PAYLOAD = /^\s*::(error::injected|add-mask::demo|warning::cr)|##\[error\]legacy/;
+
+/**
+ * Log lines the runner would take for a command the Action did not mean (a `::` command opens a line after
+ * spaces; the legacy `##[` works anywhere in one), and lines of the Action's own commands' messages that
+ * would, once unescaped: the annotation shows them as lines too.
+ */
+function injected(stdout: string): string[] {
+  return stdout.split(/\r\n|\r|\n/).flatMap((line) => {
+    if (PAYLOAD.test(line)) return [line];
+    const own = /^::[a-z-]+::/.exec(line);
+    if (!own) return [];
+    const data = line.slice(own[0].length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+    return data.split(/\r\n|\r|\n/).filter((l) => PAYLOAD.test(l));
+  });
+}
+
+describe('server text cannot inject workflow commands into the log', () => {
+  let fake: FakeServer;
+  const hostile = HOSTILE;
+  beforeAll(async () => {
+    fake = await startFakeServer({
+      greeting: (s) => s.reply(['220-Welcome', ...hostile, '220 ready'].join('\r\n')),
+      handlers: {
+        // The state file is missing, and the reason is multi-line too.
+        RETR: (_a, s) => s.reply(['550-No such file', ...hostile, '550 end'].join('\r\n')),
+      },
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('log-level verbose: no line of the log starts with :: or holds ##[ but the Action’s own', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runMain(ws, {
+      server: fake.host,
+      port: String(fake.port),
+      username: 'u',
+      password: 'p',
+      'local-dir': 'public/',
+      'dry-run': 'true',
+      'log-level': 'verbose',
+    });
+    expect(run.status).toBe(0);
+    expect(injected(run.stdout)).toEqual([]);
+    // The server's text is still there to read, each line of the reply on its own line.
+    const lines = logLines(run);
+    expect(lines).toContain('[1] < 220 Welcome');
+    expect(lines).toContain('  \\::error::injected');
+    expect(lines).toContain('  ##[\\error]legacy');
+  });
+
+  it('a warning or error carrying server text is neutralised too', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const refusing = await startFakeServer({
+      greeting: (s) => s.reply(['421-Go away', ...HOSTILE, '421 bye'].join('\r\n')),
+    });
+    try {
+      const run = await runMain(ws, {
+        server: refusing.host,
+        port: String(refusing.port),
+        username: 'u',
+        password: 'p',
+        'local-dir': 'public/',
+        'dry-run': 'true',
+        timeout: '2000',
+      });
+      expect(theError(run)).toMatch(/^::error::cannot connect to .*421 Go away/);
+      expect(injected(run.stdout)).toEqual([]);
+    } finally {
+      await refusing.close();
+    }
+  });
+});
+
+describe('the runner files are the runner’s: a deploy that finished stands when they cannot be written', () => {
+  it('an unwritable GITHUB_STEP_SUMMARY is a warning; outputs are still set', async () => {
+    const { ws, site } = workspace({ 'index.html': 'x' });
+    const run = await runMain(ws, connection('nosummary/'), {
+      GITHUB_STEP_SUMMARY: path.join(tmpDir(), 'missing-dir', 'summary'),
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/::warning::could not write the job summary .*GITHUB_STEP_SUMMARY/);
+    expect(run.outputs).toMatchObject({ uploaded: '1' });
+    expect(readTree(path.join(srv.root, 'nosummary'), ['.ftpship-state.json'])).toEqual(readTree(site));
+  });
+
+  it('a missing GITHUB_OUTPUT file is a warning; the summary is still written', async () => {
+    const { ws, site } = workspace({ 'index.html': 'x' });
+    const run = await runMain(ws, connection('nooutput/'), {
+      GITHUB_OUTPUT: path.join(tmpDir(), 'gone'),
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/::warning::could not set the outputs .*GITHUB_OUTPUT/);
+    expect(run.summary).toContain('## ftpship deploy');
+    expect(readTree(path.join(srv.root, 'nooutput'), ['.ftpship-state.json'])).toEqual(readTree(site));
+  });
+});
+
+describe('messages name the Action’s inputs, never the CLI’s flags', () => {
+  it('a local folder where the state goes: "give the `state-path` input a file name"', async () => {
+    const { ws } = workspace({ 'index.html': 'x', '.ftpship-state.json/x': 'y' });
+    const error = theError(await runMain(ws, connection('stateflag/')));
+    expect(error).toMatch(/give the `state-path` input a file name/);
+    expect(error).not.toMatch(/--state|`state` input/);
+  });
+
+  it('a local file where the state goes: "move the state with the `state-path` input"', async () => {
+    const { ws } = workspace({ 'index.html': 'x', '.ftpship-state.json': 'y' });
+    const run = await runMain(ws, { ...connection('statefile/'), 'dry-run': 'true' });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/::warning::.*move the state with the `state-path` input to publish the file/);
+  });
+
+  it('an invalid tls-name reads as the other invalid inputs do', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const error = theError(await runMain(ws, { ...connection('tlsname/'), 'tls-name': 'bad name' }));
+    expect(error).toMatch(/^::error::invalid tls-name "bad name"; give a host name/);
+  });
+});
+
+describe('inputs are checked when read, each with one line naming the input and the value', () => {
+  const cases: Array<{ title: string; inputs: Record<string, string>; error: RegExp }> = [
+    {
+      title: 'a boolean that is not true or false',
+      inputs: { 'dry-run': 'yes' },
+      error: /^::error::invalid dry-run "yes"; use true or false$/,
+    },
+    {
+      title: 'server with a port in it',
+      inputs: { server: '127.0.0.1:2121' },
+      error: /^::error::invalid server "127\.0\.0\.1:2121": put the port in the `port` input \(port: 2121\)/,
+    },
+    {
+      title: 'protocol SFTP in upper case',
+      inputs: { protocol: 'SFTP' },
+      error: /protocol SFTP is file transfer over SSH, which ftpship does not speak/,
+    },
+    {
+      title: 'a password with a line break inside',
+      inputs: { password: 'pass\nword' },
+      error: /^::error::the `password` input holds a line break or NUL inside it/,
+    },
+  ];
+  it.each(cases)('$title', async ({ inputs, error }) => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runMain(ws, { ...connection('badinput/'), ...inputs });
+    expect(theError(run)).toMatch(error);
+    expect(run.stdout).not.toContain('pass\nword');
+    expect(fs.existsSync(path.join(srv.root, 'badinput'))).toBe(false);
+  });
+
+  it('protocol is matched case-insensitively: FTP is ftp', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    expectSuccess(await runMain(ws, { ...connection('upper/'), protocol: 'FTP', 'dry-run': 'true' }));
+  });
+
+  it('a password secret ending in a newline is trimmed (FTP-Deploy-Action did the same)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    expectSuccess(await runMain(ws, { ...connection('trimmed/'), password: `${srv.password}\n` }));
+  });
+
+  it('server [::1]: the brackets of an IPv6 literal are taken off', async () => {
+    const fake = await startFakeServer({ host: '::1' });
+    try {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, {
+        server: '[::1]',
+        port: String(fake.port),
+        username: 'u',
+        password: 'p',
+        'local-dir': 'public/',
+        'dry-run': 'true',
+      });
+      expectSuccess(run);
+      expect(JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8'))).toMatchObject({
+        target: `ftp://u@[::1]:${fake.port}/`,
+      });
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('ca and insecure', () => {
+  it.each([
+    ['garbage', 'not a certificate'],
+    ['a private key', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'],
+  ])('a ca file holding %s is refused when read, naming the input and the file', async (_t, content) => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    fs.writeFileSync(path.join(ws, 'ca.pem'), content);
+    const run = await runMain(ws, { ...connection('badca/'), protocol: 'ftps', ca: 'ca.pem' });
+    expect(theError(run)).toMatch(
+      /^::error::the `ca` input: "ca\.pem" holds no PEM certificate .*give the CA certificate in PEM form/,
+    );
+  });
+
+  it('a ca file holding a PEM certificate is accepted', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    fs.writeFileSync(path.join(ws, 'ca.pem'), selfSignedCert().cert);
+    expectSuccess(await runMain(ws, { ...connection('goodca/'), ca: 'ca.pem', 'dry-run': 'true' }));
+  });
+
+  it.each<Record<string, string>>([{ insecure: 'true' }, { security: 'loose' }, { ca: 'ca.pem' }])(
+    'with protocol ftp, %p warns that the connection is not encrypted and the input has no effect',
+    async (inputs) => {
+      const { ws } = workspace({ 'index.html': 'x' });
+      fs.writeFileSync(path.join(ws, 'ca.pem'), selfSignedCert().cert);
+      const run = await runMain(ws, { ...connection('plainca/'), ...inputs, 'dry-run': 'true' });
+      expectSuccess(run);
+      const warnings = run.stdout.split('\n').filter((l) => l.startsWith('::warning::'));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /^::warning::protocol ftp is not encrypted \(the password and files go in clear\): the `(insecure|security|ca)` input has no effect/,
+        ),
+      ]);
+    },
+  );
+});
