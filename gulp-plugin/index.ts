@@ -74,9 +74,14 @@ export function deploy(options: GulpDeployOptions): Transform {
   return sink(stream);
 }
 
-/** Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream. */
+/**
+ * Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream.
+ * Directories and symlinks (gulp.src's `resolveSymlinks: false`) carry no contents and are passed over. Any
+ * other file without contents fails the task: left out, it would look deleted, and the deploy would delete
+ * the server's copy as an orphan.
+ */
 async function collect(file: File, files: Map<string, SourceFile>, say: (m: string) => void): Promise<void> {
-  if (file.isNull()) return; // directories, symlinks, files read with `read: false`
+  if (file.isDirectory() || file.isSymbolic()) return;
   const rel = file.relative.split(path.sep).join('/');
   let contents: Buffer;
   if (file.isBuffer()) {
@@ -85,7 +90,10 @@ async function collect(file: File, files: Map<string, SourceFile>, say: (m: stri
     contents = await readAll(file.contents);
     file.contents = Readable.from([contents]);
   } else {
-    return;
+    throw new Error(
+      `${JSON.stringify(rel)} reached ftpship without its contents (gulp.src with read: false?); nothing was deployed. ` +
+        'Drop read: false from gulp.src, or leave the file out of the stream',
+    );
   }
   if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
   files.set(rel, { path: rel, contents });

@@ -254,19 +254,27 @@ describe('gulp plugin: a well-behaved stream', () => {
     expect(readTree(path.join(srv.root, 'through'), [STATE])).toEqual(readTree(local));
   });
 
-  it('passes files with null contents through without deploying them', async () => {
-    const nothing = new Vinyl({ cwd: '/x', base: '/x', path: '/x/dir', contents: null });
-    const file = new Vinyl({ cwd: '/x', base: '/x', path: '/x/f.txt', contents: Buffer.from('f') });
+  it('passes directories and symlinks (null contents) through without deploying them', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'dir/f.txt': 'f' });
+    fs.symlinkSync('dir/f.txt', path.join(local, 'link'));
+    const at = (rel: string, stat: fs.Stats, contents: Buffer | null): Vinyl =>
+      new Vinyl({ cwd: local, base: local, path: path.join(local, rel), stat, contents });
+    const dir = at('dir', fs.statSync(path.join(local, 'dir')), null);
+    const link = at('link', fs.lstatSync(path.join(local, 'link')), null);
+    const file = at('dir/f.txt', fs.statSync(path.join(local, 'dir/f.txt')), Buffer.from('f'));
     const seen: Vinyl[] = [];
     let report: DeployReport | undefined;
     const stream = deploy(opts('/nulls', { onReport: (r) => (report = r) }));
     stream.on('data', (f: Vinyl) => seen.push(f));
-    stream.write(nothing);
+    stream.write(dir);
+    stream.write(link);
     stream.write(file);
     stream.end();
     await finished(stream);
-    expect(seen).toEqual([nothing, file]);
+    expect(seen).toEqual([dir, link, file]);
     expect(report?.counts.upload).toBe(1);
+    expect(Object.keys(readTree(path.join(srv.root, 'nulls'), [STATE]))).toEqual(['dir/f.txt']);
   });
 
   it('deploys even when nothing reads its output (more files than the buffer holds)', async () => {
@@ -401,5 +409,53 @@ describe('gulp plugin: logging', () => {
     expect(loud).not.toContain(srv.password);
     expect(quiet).toBe('');
     expect(fs.existsSync(path.join(srv.root, 'logged-quiet/b/c.bin'))).toBe(true);
+  });
+});
+
+describe('gulp plugin: files without contents', () => {
+  it('a file with null contents (read: false) fails the task naming it; the server and the state stay as they were', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'about.html': 'a', 'css/site.css': 'c' });
+    await gulpDeploy(local, '/noread');
+    const before = snapshot(path.join(srv.root, 'noread'));
+    const state = fs.readFileSync(path.join(srv.root, 'noread', STATE), 'utf8');
+    const at = (rel: string, read: boolean): Vinyl =>
+      new Vinyl({
+        cwd: local,
+        base: local,
+        path: path.join(local, rel),
+        stat: fs.statSync(path.join(local, rel)),
+        contents: read ? fs.readFileSync(path.join(local, rel)) : null,
+      });
+    const files = [
+      at('index.html', true),
+      at('css', false),
+      at('about.html', false),
+      at('css/site.css', true),
+    ];
+    const err = await pipeline(Readable.from(files), deploy(opts('/noread'))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).plugin).toBe('ftpship');
+    expect((err as Error).message).toBe(
+      '"about.html" reached ftpship without its contents (gulp.src with read: false?); nothing was deployed. ' +
+        'Drop read: false from gulp.src, or leave the file out of the stream',
+    );
+    expect(snapshot(path.join(srv.root, 'noread'))).toBe(before);
+    expect(fs.readFileSync(path.join(srv.root, 'noread', STATE), 'utf8')).toBe(state);
+  });
+
+  it('gulp.src(..., {read: false}) onto a fresh target fails and creates nothing there', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'sub/page.html': 'p' });
+    const err = await gulpDeploy(local, '/noread-fresh', {}, { read: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(/^"index\.html" reached ftpship without its contents/);
+    expect(fs.existsSync(path.join(srv.root, 'noread-fresh'))).toBe(false);
   });
 });
