@@ -4,14 +4,19 @@ import { ConfigError } from '../src/engine/errors.js';
 import type { DeployOptions } from '../src/engine/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { resolveOptions } from '../src/engine/resolve.js';
+import { checkNames } from './keys.js';
 
 export const PLUGIN_NAME = 'ftpship';
 
 /**
- * The library's `deploy()` options without `localDir` and `files`: the vinyl files piped in are the source,
- * and each file's `relative` path is its path on the server under `remoteDir`.
+ * The library's `deploy()` options without `localDir`, `files` and the excludes: the vinyl files piped in are
+ * the source (select them with gulp.src), and each file's `relative` path is its path on the server under
+ * `remoteDir`.
  */
-export interface GulpDeployOptions extends Omit<DeployOptions, 'localDir' | 'files'> {
+export interface GulpDeployOptions extends Omit<
+  DeployOptions,
+  'localDir' | 'files' | 'exclude' | 'replaceDefaultExcludes'
+> {
   /** Log nothing (no progress, no summary; warnings still go to the report). Default false. */
   quiet?: boolean;
   /** Called once with the deploy report (also in dry-run) before the stream ends. */
@@ -30,14 +35,9 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
       'deploy() needs an options object, e.g. deploy({ host: "ftp.example.com", user, password })',
     );
   }
+  const wrongName = checkNames(options);
+  if (wrongName) throw new PluginError(PLUGIN_NAME, wrongName);
   const { quiet, onReport, ...rest } = options;
-  const extra = rest as DeployOptions;
-  if (extra.localDir !== undefined || extra.files !== undefined) {
-    throw new PluginError(
-      PLUGIN_NAME,
-      `the gulp plugin takes its files from the stream; remove ${extra.localDir !== undefined ? 'localDir' : 'files'} and pipe gulp.src(...) into deploy()`,
-    );
-  }
   if (onReport !== undefined && typeof onReport !== 'function')
     throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
   const engine: DeployOptions = { ...rest, files: [] };

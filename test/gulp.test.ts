@@ -321,6 +321,15 @@ describe('gulp plugin: errors', () => {
       { fileMode: 0o644 },
       /invalid file-mode 420; give the mode as a string of octal digits/,
     ],
+    ['a misspelt option', { paralel: 2 }, /^unknown option paralel; did you mean parallel\?/],
+    [
+      'two misspelt options',
+      { dryrun: true, paralel: 2 },
+      /^unknown options dryrun \(did you mean dryRun\?\) and paralel \(did you mean parallel\?\)/,
+    ],
+    ['an Action input name', { server: 'ftp.example.com' }, /^unknown option server; did you mean host\?/],
+    ['an option unlike any', { colour: 'red' }, /^unknown option colour; the options are host, port, /],
+    ['exclude', { exclude: ['*.map'] }, /exclude does not apply to piped files: leave them out of gulp\.src/],
   ])('throws PluginError at creation for %s', (_what, bad, message) => {
     let err: unknown;
     try {
