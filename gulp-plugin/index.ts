@@ -20,7 +20,7 @@ import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
 import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
 import { formatBytes, formatEstimate, formatPlan, formatSummary } from '../src/engine/report.js';
-import { checkOptions, PLUGIN_NAME, redact, type GulpDeployOptions } from './options.js';
+import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { sink } from './sink.js';
 
 export type { GulpDeployOptions } from './options.js';
@@ -36,6 +36,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const say = (message: string): void => {
     if (!quiet) log(`${PLUGIN_NAME}: ${message}`);
   };
+  const text = (message: string): string => forUser(message, engine.password);
 
   const stream = new Transform({
     objectMode: true,
@@ -61,9 +62,10 @@ export function deploy(options: GulpDeployOptions): Transform {
       `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
     );
     const live = { on: true };
-    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live)).finally(
+    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
       () => (live.on = false),
     );
+    report.warnings = report.warnings.map(text);
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);
@@ -125,12 +127,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
  * The engine's reporter, speaking through fancy-log: progress at most once a second. Silent once the deploy
  * has returned (a connection still opening then may report its failure; the task is over by that time).
  */
-function reporter(quiet: boolean, live: { on: boolean }): Reporter {
+function reporter(quiet: boolean, live: { on: boolean }, text: (m: string) => string): Reporter {
   if (quiet) return {};
   let last = 0;
   return {
-    info: (m) => live.on && log.info(`${PLUGIN_NAME}: ${m}`),
-    warn: (m) => live.on && log.warn(`${PLUGIN_NAME}: warning: ${m}`),
+    info: (m) => live.on && log.info(`${PLUGIN_NAME}: ${text(m)}`),
+    warn: (m) => live.on && log.warn(`${PLUGIN_NAME}: warning: ${text(m)}`),
     progress: (p: Progress) => {
       const now = Date.now();
       if (!live.on || (p.filesDone < p.filesTotal && now - last < PROGRESS_EVERY_MS)) return;
@@ -143,6 +145,5 @@ function reporter(quiet: boolean, live: { on: boolean }): Reporter {
 }
 
 function errorMessage(err: unknown, password: string | undefined): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return redact(message, password);
+  return forUser(err instanceof Error ? err.message : String(err), password);
 }

@@ -5,6 +5,7 @@ import type { DeployOptions } from '../src/engine/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { resolveOptions } from '../src/engine/resolve.js';
 import { checkNames } from './keys.js';
+import { phrase } from './phrase.js';
 
 export const PLUGIN_NAME = 'ftpship';
 
@@ -44,10 +45,15 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
   try {
     resolveOptions(engine);
   } catch (err) {
-    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, redact(err.message, rest.password));
+    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, forUser(err.message, rest.password));
     throw err;
   }
   return { engine, quiet: quiet === true, onReport };
+}
+
+/** An engine message as the plugin shows it: in gulp option names, without the password. */
+export function forUser(message: string, password: string | undefined): string {
+  return redact(phrase(message), password);
 }
 
 /** Removes the password from a message, however the engine or a server phrased it. */

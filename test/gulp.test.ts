@@ -315,11 +315,18 @@ describe('gulp plugin: errors', () => {
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
-    ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of --upload-only and --adopt/],
+    ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of uploadOnly and adopt$/],
     [
       'a mode given as a number',
       { fileMode: 0o644 },
-      /invalid file-mode 420; give the mode as a string of octal digits/,
+      /invalid fileMode 420; give the mode as a string of octal digits/,
+    ],
+    ['a bad maxDelete', { maxDelete: -1 }, /^invalid maxDelete -1; use a whole number/],
+    ['a bad timeoutMs', { timeoutMs: 5 }, /^invalid timeoutMs 5; use a whole number/],
+    [
+      'a servername without TLS',
+      { tls: { servername: 'ftp.example.com' } },
+      /^tls\.servername ftp\.example\.com checks a TLS certificate, but this connection is plain FTP; ask for FTPS \(secure: 'explicit' or 'implicit'\) or drop tls\.servername$/,
     ],
     ['a misspelt option', { paralel: 2 }, /^unknown option paralel; did you mean parallel\?/],
     [
@@ -362,6 +369,24 @@ describe('gulp plugin: errors', () => {
     expect((err as Error).message).toMatch(/login to .* failed: 530/);
     expect(`${String(err)} ${(err as Error).stack} ${JSON.stringify(err)}`).not.toContain(secret);
     expect(fs.existsSync(path.join(srv.root, 'wrong'))).toBe(false);
+  });
+
+  it('the guard against many deletes names maxDelete, not the CLI flag', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    await gulpDeploy(local, '/guarded');
+    fs.rmSync(path.join(local, 'b.txt'));
+    fs.rmSync(path.join(local, 'c.txt'));
+    const before = snapshot(path.join(srv.root, 'guarded'));
+    const err = await gulpDeploy(local, '/guarded', { maxDelete: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toBe(
+      'the plan deletes 2 files, more than maxDelete: 1; nothing was changed. Check the files piped in, or raise maxDelete.',
+    );
+    expect(snapshot(path.join(srv.root, 'guarded'))).toBe(before);
   });
 
   it('a server error mid-deploy ends the stream with a PluginError', async () => {
