@@ -8,6 +8,7 @@ import gulp from 'gulp';
 import Vinyl from 'vinyl';
 import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { redact } from '../gulp-plugin/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
@@ -337,6 +338,7 @@ describe('gulp plugin: errors', () => {
     ['an Action input name', { server: 'ftp.example.com' }, /^unknown option server; did you mean host\?/],
     ['an option unlike any', { colour: 'red' }, /^unknown option colour; the options are host, port, /],
     ['exclude', { exclude: ['*.map'] }, /exclude does not apply to piped files: leave them out of gulp\.src/],
+    ['a password given as a number', { password: 12345 }, /^password must be a string; quote it/],
   ])('throws PluginError at creation for %s', (_what, bad, message) => {
     let err: unknown;
     try {
@@ -369,6 +371,56 @@ describe('gulp plugin: errors', () => {
     expect((err as Error).message).toMatch(/login to .* failed: 530/);
     expect(`${String(err)} ${(err as Error).stack} ${JSON.stringify(err)}`).not.toContain(secret);
     expect(fs.existsSync(path.join(srv.root, 'wrong'))).toBe(false);
+  });
+
+  it('no option error shows a password given as a number', () => {
+    let err: unknown;
+    try {
+      deploy({ ...opts('/x'), password: 987654321 } as unknown as GulpDeployOptions);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PluginError);
+    expect(String(err)).not.toContain('987654321');
+  });
+
+  it('a wrong one-letter password is redacted without garbling the message', async () => {
+    const err = await pipeline(
+      Readable.from([new Vinyl({ cwd: '/', base: '/', path: '/a.txt', contents: Buffer.from('a') })]),
+      deploy(opts('/wrong-p', { password: 'p' })),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(
+      /^login to 127\.0\.0\.1:\d+ as "[^"]+" failed: 530 .*; check the user and password$/,
+    );
+    expect((err as Error).message).not.toContain('*');
+  });
+
+  it.each<[string, string, string, string]>([
+    [
+      'a one-letter password inside words',
+      'login to ftp.example.com failed; check the user and password',
+      'p',
+      'login to ftp.example.com failed; check the user and password',
+    ],
+    ['a short password standing alone', '530 PASS p rejected', 'p', '530 PASS *** rejected'],
+    [
+      'a short password in a URL',
+      'cannot reach ftp://deploy:p@host/',
+      'p',
+      'cannot reach ftp://deploy:***@host/',
+    ],
+    ['a short password after a %XX escape', 'GET /?u=deploy%3Ap', 'p', 'GET /?u=deploy%3A***'],
+    ['a short password in JSON', '{"password":"1234"}', '1234', '{"password":"***"}'],
+    ['a long password glued to other text', 'echo: PASShunter2secret!', 'hunter2secret', 'echo: PASS***!'],
+    ['a password URL-encoded', 'ftp://u:p%40ss%20w%2Frd@h', 'p@ss w/rd', 'ftp://u:***@h'],
+    ['a password JSON-escaped', '{"pw":"a\\"b"}', 'a"b', '{"pw":"***"}'],
+    ['regex characters in the password', 'said (.*) twice (.*)', '(.*)', 'said *** twice ***'],
+  ])('redact: %s', (_what, message, password, shown) => {
+    expect(redact(message, password)).toBe(shown);
   });
 
   it('the guard against many deletes names maxDelete, not the CLI flag', async () => {
