@@ -29,6 +29,9 @@ export type { DeployReport } from '../src/engine/report.js';
 /** Milliseconds between two progress lines. */
 const PROGRESS_EVERY_MS = 1000;
 
+const NOTHING_CAME =
+  'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
+
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
@@ -61,11 +64,15 @@ export function deploy(options: GulpDeployOptions): Transform {
     say(
       `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
     );
+    // Most often a glob that matched nothing. The deploy still runs: on a target with deployed files the
+    // engine refuses to empty it (unless maxDelete says so), on a fresh one there is nothing to do.
+    const empty = list.length === 0 ? [NOTHING_CAME] : [];
+    if (!quiet) for (const w of empty) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
     const live = { on: true };
     const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
       () => (live.on = false),
     );
-    report.warnings = report.warnings.map(text);
+    report.warnings = [...empty, ...report.warnings.map(text)];
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);

@@ -545,3 +545,42 @@ describe('gulp plugin: files without contents', () => {
     expect(fs.existsSync(path.join(srv.root, 'noread-fresh'))).toBe(false);
   });
 });
+
+describe('gulp plugin: an empty stream', () => {
+  function captureLog(): { text: () => string } {
+    const logged: string[] = [];
+    for (const out of [process.stdout, process.stderr])
+      jest.spyOn(out, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        return true;
+      });
+    return { text: () => logged.join('') };
+  }
+
+  it('warns that no file reached the plugin, and what to check', async () => {
+    const log = captureLog();
+    const report = await gulpDeploy(tmpDir(), '/empty-fresh', { quiet: false });
+    jest.restoreAllMocks();
+    const warning =
+      'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
+    expect(log.text()).toContain(`ftpship: warning: ${warning}`);
+    expect(report.warnings).toContain(warning);
+  });
+
+  it('onto a deployed target, is refused by the guard in gulp words; nothing changes', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    await gulpDeploy(local, '/empty-deployed');
+    const before = snapshot(path.join(srv.root, 'empty-deployed'));
+    const err = await gulpDeploy(tmpDir(), '/empty-deployed').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toBe(
+      'no file reached ftpship, so the plan would delete all 2 files ftpship deployed; nothing was changed. ' +
+        'Check the build output and the gulp.src glob, or pass maxDelete: 2 to empty the server folder on purpose.',
+    );
+    expect(snapshot(path.join(srv.root, 'empty-deployed'))).toBe(before);
+  });
+});
