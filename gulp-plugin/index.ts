@@ -20,7 +20,7 @@ import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
 import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
 import { formatBytes, formatEstimate, formatPlan, formatSummary } from '../src/engine/report.js';
-import { checkOptions, PLUGIN_NAME, redact, type GulpDeployOptions } from './options.js';
+import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { sink } from './sink.js';
 
 export type { GulpDeployOptions } from './options.js';
@@ -29,6 +29,9 @@ export type { DeployReport } from '../src/engine/report.js';
 /** Milliseconds between two progress lines. */
 const PROGRESS_EVERY_MS = 1000;
 
+const NOTHING_CAME =
+  'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
+
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
@@ -36,6 +39,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const say = (message: string): void => {
     if (!quiet) log(`${PLUGIN_NAME}: ${message}`);
   };
+  const text = (message: string): string => forUser(message, engine.password);
 
   const stream = new Transform({
     objectMode: true,
@@ -60,10 +64,15 @@ export function deploy(options: GulpDeployOptions): Transform {
     say(
       `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
     );
+    // Most often a glob that matched nothing. The deploy still runs: on a target with deployed files the
+    // engine refuses to empty it (unless maxDelete says so), on a fresh one there is nothing to do.
+    const empty = list.length === 0 ? [NOTHING_CAME] : [];
+    if (!quiet) for (const w of empty) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
     const live = { on: true };
-    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live)).finally(
+    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
       () => (live.on = false),
     );
+    report.warnings = [...empty, ...report.warnings.map(text)];
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);
@@ -74,9 +83,14 @@ export function deploy(options: GulpDeployOptions): Transform {
   return sink(stream);
 }
 
-/** Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream. */
+/**
+ * Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream.
+ * Directories and symlinks (gulp.src's `resolveSymlinks: false`) carry no contents and are passed over. Any
+ * other file without contents fails the task: left out, it would look deleted, and the deploy would delete
+ * the server's copy as an orphan.
+ */
 async function collect(file: File, files: Map<string, SourceFile>, say: (m: string) => void): Promise<void> {
-  if (file.isNull()) return; // directories, symlinks, files read with `read: false`
+  if (file.isDirectory() || file.isSymbolic()) return;
   const rel = file.relative.split(path.sep).join('/');
   let contents: Buffer;
   if (file.isBuffer()) {
@@ -85,7 +99,10 @@ async function collect(file: File, files: Map<string, SourceFile>, say: (m: stri
     contents = await readAll(file.contents);
     file.contents = Readable.from([contents]);
   } else {
-    return;
+    throw new Error(
+      `${JSON.stringify(rel)} reached ftpship without its contents (gulp.src with read: false?); nothing was deployed. ` +
+        'Drop read: false from gulp.src, or leave the file out of the stream',
+    );
   }
   if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
   files.set(rel, { path: rel, contents });
@@ -117,12 +134,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
  * The engine's reporter, speaking through fancy-log: progress at most once a second. Silent once the deploy
  * has returned (a connection still opening then may report its failure; the task is over by that time).
  */
-function reporter(quiet: boolean, live: { on: boolean }): Reporter {
+function reporter(quiet: boolean, live: { on: boolean }, text: (m: string) => string): Reporter {
   if (quiet) return {};
   let last = 0;
   return {
-    info: (m) => live.on && log.info(`${PLUGIN_NAME}: ${m}`),
-    warn: (m) => live.on && log.warn(`${PLUGIN_NAME}: warning: ${m}`),
+    info: (m) => live.on && log.info(`${PLUGIN_NAME}: ${text(m)}`),
+    warn: (m) => live.on && log.warn(`${PLUGIN_NAME}: warning: ${text(m)}`),
     progress: (p: Progress) => {
       const now = Date.now();
       if (!live.on || (p.filesDone < p.filesTotal && now - last < PROGRESS_EVERY_MS)) return;
@@ -135,6 +152,5 @@ function reporter(quiet: boolean, live: { on: boolean }): Reporter {
 }
 
 function errorMessage(err: unknown, password: string | undefined): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return redact(message, password);
+  return forUser(err instanceof Error ? err.message : String(err), password);
 }

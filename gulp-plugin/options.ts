@@ -4,14 +4,20 @@ import { ConfigError } from '../src/engine/errors.js';
 import type { DeployOptions } from '../src/engine/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { resolveOptions } from '../src/engine/resolve.js';
+import { checkNames } from './keys.js';
+import { phrase } from './phrase.js';
 
 export const PLUGIN_NAME = 'ftpship';
 
 /**
- * The library's `deploy()` options without `localDir` and `files`: the vinyl files piped in are the source,
- * and each file's `relative` path is its path on the server under `remoteDir`.
+ * The library's `deploy()` options without `localDir`, `files` and the excludes: the vinyl files piped in are
+ * the source (select them with gulp.src), and each file's `relative` path is its path on the server under
+ * `remoteDir`.
  */
-export interface GulpDeployOptions extends Omit<DeployOptions, 'localDir' | 'files'> {
+export interface GulpDeployOptions extends Omit<
+  DeployOptions,
+  'localDir' | 'files' | 'exclude' | 'replaceDefaultExcludes'
+> {
   /** Log nothing (no progress, no summary; warnings still go to the report). Default false. */
   quiet?: boolean;
   /** Called once with the deploy report (also in dry-run) before the stream ends. */
@@ -30,28 +36,65 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
       'deploy() needs an options object, e.g. deploy({ host: "ftp.example.com", user, password })',
     );
   }
+  const wrongName = checkNames(options);
+  if (wrongName) throw new PluginError(PLUGIN_NAME, wrongName);
   const { quiet, onReport, ...rest } = options;
-  const extra = rest as DeployOptions;
-  if (extra.localDir !== undefined || extra.files !== undefined) {
-    throw new PluginError(
-      PLUGIN_NAME,
-      `the gulp plugin takes its files from the stream; remove ${extra.localDir !== undefined ? 'localDir' : 'files'} and pipe gulp.src(...) into deploy()`,
-    );
-  }
   if (onReport !== undefined && typeof onReport !== 'function')
     throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
+  // Not converted: a number has lost any leading zeros and, past 15 digits, its last ones. The value is
+  // never printed: it is the password.
+  if (rest.password !== undefined && typeof rest.password !== 'string') {
+    throw new PluginError(
+      PLUGIN_NAME,
+      `password must be a string; quote it, or read it from the environment (password: process.env.FTP_PASSWORD); ` +
+        `a ${rest.password === null ? 'null' : typeof rest.password} is not taken`,
+    );
+  }
   const engine: DeployOptions = { ...rest, files: [] };
   try {
     resolveOptions(engine);
   } catch (err) {
-    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, redact(err.message, rest.password));
+    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, forUser(err.message, rest.password));
     throw err;
   }
   return { engine, quiet: quiet === true, onReport };
 }
 
-/** Removes the password from a message, however the engine or a server phrased it. */
+/** An engine message as the plugin shows it: in gulp option names, without the password. */
+export function forUser(message: string, password: string | undefined): string {
+  return redact(phrase(message), password);
+}
+
+/**
+ * A password this long is masked wherever it appears: a chance match inside other words is unlikely. A
+ * shorter one (`p`, `1234`) is masked where it stands alone, not glued to letters or digits, so it does not
+ * garble "ftp.example.com" — and give itself away by the gaps it leaves.
+ */
+const MASK_ANYWHERE = 8;
+
+/**
+ * Removes the password from a message, however the engine or a server phrased it: as is, URL-encoded (a
+ * URL's user:password@) or JSON-escaped. The engine never puts it in a message: this is defence in depth
+ * against a server that echoes it back.
+ */
 export function redact(message: string, password: string | undefined): string {
-  if (!password) return message;
-  return message.split(password).join('***').split(encodeURIComponent(password)).join('***');
+  if (typeof password !== 'string' || password === '') return message;
+  const forms = new Set([password, encodeURIComponent(password), JSON.stringify(password).slice(1, -1)]);
+  let out = message;
+  for (const form of forms) out = out.replace(occurrences(form, password.length >= MASK_ANYWHERE), '***');
+  return out;
+}
+
+const WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * Where `form` stands alone: no letter or digit glued to it on a side where it starts or ends with one
+ * (a letter that ends a %XX escape does not count: `user%3Ap` holds `p`).
+ */
+function occurrences(form: string, anywhere: boolean): RegExp {
+  const body = form.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+  if (anywhere) return new RegExp(body, 'gu');
+  const before = WORD.test(form[0]) ? '(?:(?<![\\p{L}\\p{N}])|(?<=%[0-9A-Fa-f]{2}))' : '';
+  const after = WORD.test(form[form.length - 1]) ? '(?![\\p{L}\\p{N}])' : '';
+  return new RegExp(`${before}${body}${after}`, 'gu');
 }

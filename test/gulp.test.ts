@@ -8,6 +8,7 @@ import gulp from 'gulp';
 import Vinyl from 'vinyl';
 import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { redact } from '../gulp-plugin/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
@@ -254,19 +255,27 @@ describe('gulp plugin: a well-behaved stream', () => {
     expect(readTree(path.join(srv.root, 'through'), [STATE])).toEqual(readTree(local));
   });
 
-  it('passes files with null contents through without deploying them', async () => {
-    const nothing = new Vinyl({ cwd: '/x', base: '/x', path: '/x/dir', contents: null });
-    const file = new Vinyl({ cwd: '/x', base: '/x', path: '/x/f.txt', contents: Buffer.from('f') });
+  it('passes directories and symlinks (null contents) through without deploying them', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'dir/f.txt': 'f' });
+    fs.symlinkSync('dir/f.txt', path.join(local, 'link'));
+    const at = (rel: string, stat: fs.Stats, contents: Buffer | null): Vinyl =>
+      new Vinyl({ cwd: local, base: local, path: path.join(local, rel), stat, contents });
+    const dir = at('dir', fs.statSync(path.join(local, 'dir')), null);
+    const link = at('link', fs.lstatSync(path.join(local, 'link')), null);
+    const file = at('dir/f.txt', fs.statSync(path.join(local, 'dir/f.txt')), Buffer.from('f'));
     const seen: Vinyl[] = [];
     let report: DeployReport | undefined;
     const stream = deploy(opts('/nulls', { onReport: (r) => (report = r) }));
     stream.on('data', (f: Vinyl) => seen.push(f));
-    stream.write(nothing);
+    stream.write(dir);
+    stream.write(link);
     stream.write(file);
     stream.end();
     await finished(stream);
-    expect(seen).toEqual([nothing, file]);
+    expect(seen).toEqual([dir, link, file]);
     expect(report?.counts.upload).toBe(1);
+    expect(Object.keys(readTree(path.join(srv.root, 'nulls'), [STATE]))).toEqual(['dir/f.txt']);
   });
 
   it('deploys even when nothing reads its output (more files than the buffer holds)', async () => {
@@ -307,12 +316,29 @@ describe('gulp plugin: errors', () => {
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
-    ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of --upload-only and --adopt/],
+    ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of uploadOnly and adopt$/],
     [
       'a mode given as a number',
       { fileMode: 0o644 },
-      /invalid file-mode 420; give the mode as a string of octal digits/,
+      /invalid fileMode 420; give the mode as a string of octal digits/,
     ],
+    ['a bad maxDelete', { maxDelete: -1 }, /^invalid maxDelete -1; use a whole number/],
+    ['a bad timeoutMs', { timeoutMs: 5 }, /^invalid timeoutMs 5; use a whole number/],
+    [
+      'a servername without TLS',
+      { tls: { servername: 'ftp.example.com' } },
+      /^tls\.servername ftp\.example\.com checks a TLS certificate, but this connection is plain FTP; ask for FTPS \(secure: 'explicit' or 'implicit'\) or drop tls\.servername$/,
+    ],
+    ['a misspelt option', { paralel: 2 }, /^unknown option paralel; did you mean parallel\?/],
+    [
+      'two misspelt options',
+      { dryrun: true, paralel: 2 },
+      /^unknown options dryrun \(did you mean dryRun\?\) and paralel \(did you mean parallel\?\)/,
+    ],
+    ['an Action input name', { server: 'ftp.example.com' }, /^unknown option server; did you mean host\?/],
+    ['an option unlike any', { colour: 'red' }, /^unknown option colour; the options are host, port, /],
+    ['exclude', { exclude: ['*.map'] }, /exclude does not apply to piped files: leave them out of gulp\.src/],
+    ['a password given as a number', { password: 12345 }, /^password must be a string; quote it/],
   ])('throws PluginError at creation for %s', (_what, bad, message) => {
     let err: unknown;
     try {
@@ -345,6 +371,74 @@ describe('gulp plugin: errors', () => {
     expect((err as Error).message).toMatch(/login to .* failed: 530/);
     expect(`${String(err)} ${(err as Error).stack} ${JSON.stringify(err)}`).not.toContain(secret);
     expect(fs.existsSync(path.join(srv.root, 'wrong'))).toBe(false);
+  });
+
+  it('no option error shows a password given as a number', () => {
+    let err: unknown;
+    try {
+      deploy({ ...opts('/x'), password: 987654321 } as unknown as GulpDeployOptions);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PluginError);
+    expect(String(err)).not.toContain('987654321');
+  });
+
+  it('a wrong one-letter password is redacted without garbling the message', async () => {
+    const err = await pipeline(
+      Readable.from([new Vinyl({ cwd: '/', base: '/', path: '/a.txt', contents: Buffer.from('a') })]),
+      deploy(opts('/wrong-p', { password: 'p' })),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(
+      /^login to 127\.0\.0\.1:\d+ as "[^"]+" failed: 530 .*; check the user and password$/,
+    );
+    expect((err as Error).message).not.toContain('*');
+  });
+
+  it.each<[string, string, string, string]>([
+    [
+      'a one-letter password inside words',
+      'login to ftp.example.com failed; check the user and password',
+      'p',
+      'login to ftp.example.com failed; check the user and password',
+    ],
+    ['a short password standing alone', '530 PASS p rejected', 'p', '530 PASS *** rejected'],
+    [
+      'a short password in a URL',
+      'cannot reach ftp://deploy:p@host/',
+      'p',
+      'cannot reach ftp://deploy:***@host/',
+    ],
+    ['a short password after a %XX escape', 'GET /?u=deploy%3Ap', 'p', 'GET /?u=deploy%3A***'],
+    ['a short password in JSON', '{"password":"1234"}', '1234', '{"password":"***"}'],
+    ['a long password glued to other text', 'echo: PASShunter2secret!', 'hunter2secret', 'echo: PASS***!'],
+    ['a password URL-encoded', 'ftp://u:p%40ss%20w%2Frd@h', 'p@ss w/rd', 'ftp://u:***@h'],
+    ['a password JSON-escaped', '{"pw":"a\\"b"}', 'a"b', '{"pw":"***"}'],
+    ['regex characters in the password', 'said (.*) twice (.*)', '(.*)', 'said *** twice ***'],
+  ])('redact: %s', (_what, message, password, shown) => {
+    expect(redact(message, password)).toBe(shown);
+  });
+
+  it('the guard against many deletes names maxDelete, not the CLI flag', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    await gulpDeploy(local, '/guarded');
+    fs.rmSync(path.join(local, 'b.txt'));
+    fs.rmSync(path.join(local, 'c.txt'));
+    const before = snapshot(path.join(srv.root, 'guarded'));
+    const err = await gulpDeploy(local, '/guarded', { maxDelete: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toBe(
+      'the plan deletes 2 files, more than maxDelete: 1; nothing was changed. Check the files piped in, or raise maxDelete.',
+    );
+    expect(snapshot(path.join(srv.root, 'guarded'))).toBe(before);
   });
 
   it('a server error mid-deploy ends the stream with a PluginError', async () => {
@@ -401,5 +495,92 @@ describe('gulp plugin: logging', () => {
     expect(loud).not.toContain(srv.password);
     expect(quiet).toBe('');
     expect(fs.existsSync(path.join(srv.root, 'logged-quiet/b/c.bin'))).toBe(true);
+  });
+});
+
+describe('gulp plugin: files without contents', () => {
+  it('a file with null contents (read: false) fails the task naming it; the server and the state stay as they were', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'about.html': 'a', 'css/site.css': 'c' });
+    await gulpDeploy(local, '/noread');
+    const before = snapshot(path.join(srv.root, 'noread'));
+    const state = fs.readFileSync(path.join(srv.root, 'noread', STATE), 'utf8');
+    const at = (rel: string, read: boolean): Vinyl =>
+      new Vinyl({
+        cwd: local,
+        base: local,
+        path: path.join(local, rel),
+        stat: fs.statSync(path.join(local, rel)),
+        contents: read ? fs.readFileSync(path.join(local, rel)) : null,
+      });
+    const files = [
+      at('index.html', true),
+      at('css', false),
+      at('about.html', false),
+      at('css/site.css', true),
+    ];
+    const err = await pipeline(Readable.from(files), deploy(opts('/noread'))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).plugin).toBe('ftpship');
+    expect((err as Error).message).toBe(
+      '"about.html" reached ftpship without its contents (gulp.src with read: false?); nothing was deployed. ' +
+        'Drop read: false from gulp.src, or leave the file out of the stream',
+    );
+    expect(snapshot(path.join(srv.root, 'noread'))).toBe(before);
+    expect(fs.readFileSync(path.join(srv.root, 'noread', STATE), 'utf8')).toBe(state);
+  });
+
+  it('gulp.src(..., {read: false}) onto a fresh target fails and creates nothing there', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'sub/page.html': 'p' });
+    const err = await gulpDeploy(local, '/noread-fresh', {}, { read: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(/^"index\.html" reached ftpship without its contents/);
+    expect(fs.existsSync(path.join(srv.root, 'noread-fresh'))).toBe(false);
+  });
+});
+
+describe('gulp plugin: an empty stream', () => {
+  function captureLog(): { text: () => string } {
+    const logged: string[] = [];
+    for (const out of [process.stdout, process.stderr])
+      jest.spyOn(out, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        return true;
+      });
+    return { text: () => logged.join('') };
+  }
+
+  it('warns that no file reached the plugin, and what to check', async () => {
+    const log = captureLog();
+    const report = await gulpDeploy(tmpDir(), '/empty-fresh', { quiet: false });
+    jest.restoreAllMocks();
+    const warning =
+      'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
+    expect(log.text()).toContain(`ftpship: warning: ${warning}`);
+    expect(report.warnings).toContain(warning);
+  });
+
+  it('onto a deployed target, is refused by the guard in gulp words; nothing changes', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    await gulpDeploy(local, '/empty-deployed');
+    const before = snapshot(path.join(srv.root, 'empty-deployed'));
+    const err = await gulpDeploy(tmpDir(), '/empty-deployed').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toBe(
+      'no file reached ftpship, so the plan would delete all 2 files ftpship deployed; nothing was changed. ' +
+        'Check the build output and the gulp.src glob, or pass maxDelete: 2 to empty the server folder on purpose.',
+    );
+    expect(snapshot(path.join(srv.root, 'empty-deployed'))).toBe(before);
   });
 });

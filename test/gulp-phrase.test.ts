@@ -1,0 +1,84 @@
+/**
+ * The engine's messages that name CLI flags, as the gulp plugin shows them (pure: the messages are the
+ * engine's own wording; gulp.test.ts and gulp-tls.ftpsrv.test.ts check the ones a test server can provoke).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { phrase } from '../gulp-plugin/phrase.js';
+
+describe('phrase: engine messages in gulp option names', () => {
+  it.each<[string, string, string]>([
+    [
+      'state is a local folder',
+      'the state path .s is a folder of the local tree (.s/a); give --state a file name, such as .ftpship-state.json',
+      'the state path .s is a folder of the local tree (.s/a); give statePath a file name, such as .ftpship-state.json',
+    ],
+    [
+      'two targets, one state',
+      'Give each target its own --state; if the site moved to /b, rerun with --reset-state (every file is then uploaded once).',
+      'Give each target its own statePath; if the site moved to /b, rerun with resetState: true (every file is then uploaded once).',
+    ],
+    [
+      'uploadOnly over a state',
+      'Nothing was changed. Deploy without --upload-only, or delete /s to stop',
+      'Nothing was changed. Deploy without uploadOnly, or delete /s to stop',
+    ],
+    [
+      'a chmod refused',
+      "--file-mode 644 not applied: the server does not support SITE CHMOD (502 no); files keep the server's permissions. Ask the host, or drop --file-mode.",
+      "fileMode '644' not applied: the server does not support SITE CHMOD (502 no); files keep the server's permissions. Ask the host, or drop fileMode.",
+    ],
+    [
+      'a dir mode',
+      '--dir-mode 0755: the server refused SITE CHMOD on 2 folder(s)',
+      "dirMode '0755': the server refused SITE CHMOD on 2 folder(s)",
+    ],
+    [
+      'a name the server changed',
+      'the server did not keep the file name "/a." (it stored it under another name); rename it locally or leave it out with --exclude',
+      'the server did not keep the file name "/a." (it stored it under another name); rename it locally or leave it out of gulp.src',
+    ],
+    [
+      'an unreadable file',
+      'cannot read local file /x: EACCES; check its permissions or exclude it with --exclude',
+      'cannot read local file /x: EACCES; check its permissions or leave it out of gulp.src',
+    ],
+    [
+      'the TLS client with library names in brackets',
+      "TLS handshake with h:21 failed: self-signed — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)",
+      "TLS handshake with h:21 failed: self-signed — trust the server's CA with the `ca` option, or opt out with rejectUnauthorized: false",
+    ],
+    [
+      'the TLS client, a name mismatch',
+      'connect to one of those names, or check it against one with the `servername` TLS option (--tls-name NAME)',
+      'connect to one of those names, or check it against one with the `servername` TLS option',
+    ],
+    [
+      'a malformed servername',
+      'invalid --tls-name "a b"; give a host name the certificate holds, such as server123.hosting.example',
+      'invalid tls.servername "a b"; give a host name the certificate holds, such as server123.hosting.example',
+    ],
+    [
+      'no password',
+      'no password for user "u"; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)',
+      'no password for user "u"; give one (the password option, e.g. password: process.env.FTP_PASSWORD)',
+    ],
+    [
+      'a corrupt state',
+      'or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).',
+      'or rerun with resetState: true to re-seed it (ftpship then treats the server as empty and uploads every file once).',
+    ],
+    [
+      'no answer',
+      'no answer from h:21: no reply within 100 ms; check the host, port and firewall, or raise --timeout',
+      'no answer from h:21: no reply within 100 ms; check the host, port and firewall, or raise timeoutMs',
+    ],
+    ['a flag with no gulp option stays', 'see --json', 'see --json'],
+    [
+      'a message without flags stays',
+      'login to h:21 as "u" failed: 530 no',
+      'login to h:21 as "u" failed: 530 no',
+    ],
+  ])('%s', (_what, engine, gulp) => {
+    expect(phrase(engine)).toBe(gulp);
+  });
+});
