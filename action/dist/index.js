@@ -33763,7 +33763,7 @@ function notice(message, properties = {}) {
  * Writes info to log with console.log.
  * @param message info message
  */
-function info(message) {
+function core_info(message) {
     process.stdout.write(message + external_os_namespaceObject.EOL);
 }
 /**
@@ -35390,7 +35390,6 @@ function parseSha256(how, reply, command) {
 
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 class ConfigError extends Error {
     name = 'ConfigError';
@@ -35408,6 +35407,8 @@ class DeployError extends Error {
 class GuardError extends Error {
     name = 'GuardError';
     exitCode = 3;
+    /** A dry run's plan that the guard refused: the preview still shows what tripped it. */
+    report;
 }
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
 function exitCodeOf(err) {
@@ -35674,6 +35675,13 @@ function isSafeRelPath(rel) {
         return false;
     return rel.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
+/**
+ * May a state record `rel`: a safe relative path once backslashes count as separators too (a local name
+ * may hold a backslash; a Windows server reads it as one, so it must not hide a `..`).
+ */
+function isRecordablePath(rel) {
+    return isSafeRelPath(rel.replace(/\\/g, '/'));
+}
 /** A path as a case-insensitive (Windows) server compares it. */
 function foldCase(rel) {
     return rel.toLowerCase();
@@ -35846,6 +35854,7 @@ class HashThread {
 
 
 
+
 /** A tree whose files are all hashed already (or that has none). */
 function emptyTree() {
     const hashed = Promise.resolve();
@@ -35908,6 +35917,7 @@ async function scanLocalDir(localDir, exclude) {
             if (exclude(rel))
                 continue;
             checkSendable(rel);
+            checkUnique(tree, rel, abs);
             let stat;
             try {
                 stat = external_node_fs_default().lstatSync(abs);
@@ -35921,7 +35931,9 @@ async function scanLocalDir(localDir, exclude) {
                 if (!target || !(target === root || target.startsWith(root + (external_node_path_default()).sep))) {
                     tree.skipped.push({
                         path: rel,
-                        reason: 'symlink pointing outside the local folder (not followed)',
+                        reason: target
+                            ? 'symlink pointing outside the local folder (not followed)'
+                            : 'broken symlink, or a loop of links (not followed)',
                     });
                     continue;
                 }
@@ -36105,6 +36117,7 @@ function treeFromFiles(files) {
     for (const f of files) {
         const rel = f.path.replace(/\\/g, '/').normalize('NFC');
         checkSendable(rel);
+        checkUnique(tree, rel, f.file ?? f.path);
         if (f.contents) {
             const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
             tree.files.set(rel, { path: rel, size: f.contents.length, sha256, contents: f.contents });
@@ -36202,6 +36215,20 @@ function changedFile(abs) {
 function checkSendable(rel) {
     if (/[\r\n\0]/.test(rel)) {
         throw new DeployError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`);
+    }
+    // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
+    // and so can a caller's list of files ('../x', '/x', 'a//b').
+    if (!isRecordablePath(rel)) {
+        throw new DeployError(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude`);
+    }
+}
+/**
+ * Two local names that are one name once in NFC (as ftpship sends names: macOS and Linux may hold both
+ * forms side by side) would go to one remote file, and one of them would be dropped without a word.
+ */
+function checkUnique(tree, rel, where) {
+    if (tree.files.has(rel) || tree.dirs.has(rel)) {
+        throw new DeployError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
     }
 }
 function unreadableFile(abs, err) {
@@ -36963,6 +36990,7 @@ function describe(err, what) {
  */
 
 
+
 /** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
 const OCTAL_MODE = /^[0-7]{3,4}$/;
 function emptyState(settings) {
@@ -36998,15 +37026,24 @@ function parseState(text, where, settings) {
     throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
 }
 function checkOwn(raw, where) {
+    if (typeof raw.version === 'number' && raw.version > 1) {
+        throw new DeployError(`the state file ${where} was written by a newer ftpship (state version ${raw.version}); nothing was changed. ` +
+            `Upgrade ftpship to deploy to this target.`);
+    }
     if (raw.version !== 1)
         throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
     if (!isObject(raw.files) || !Array.isArray(raw.dirs))
         throw corrupt(where, 'missing files or dirs');
+    // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
+    // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
     for (const [p, f] of Object.entries(raw.files)) {
-        if (!isObject(f) || typeof f.size !== 'number' || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
+        checkPath(p, where);
+        if (!isObject(f) || !isSize(f.size) || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
             throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
         }
     }
+    for (const d of raw.dirs)
+        checkPath(d, where);
     const state = raw;
     if (state.target !== undefined && typeof state.target !== 'string')
         throw corrupt(where, 'bad target');
@@ -37015,13 +37052,46 @@ function checkOwn(raw, where) {
         (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))) {
         throw corrupt(where, 'bad modes section');
     }
-    if (state.pending &&
-        (!isObject(state.pending.temps) ||
-            !Array.isArray(state.pending.uncertain) ||
-            !['undefined', 'string'].includes(typeof state.pending.maintenance))) {
+    if (state.pending !== undefined)
+        checkPending(state.pending, where);
+    return state;
+}
+function checkPending(pending, where) {
+    if (!isObject(pending) ||
+        !isObject(pending.temps) ||
+        !Array.isArray(pending.uncertain) ||
+        !['undefined', 'string'].includes(typeof pending.maintenance)) {
         throw corrupt(where, 'bad pending section');
     }
-    return state;
+    for (const p of pending.uncertain)
+        checkPath(p, where);
+    if (pending.maintenance !== undefined)
+        checkPath(pending.maintenance, where);
+    for (const [name, t] of Object.entries(pending.temps)) {
+        // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
+        checkPath(name, where);
+        if (!isObject(t) ||
+            typeof t.path !== 'string' ||
+            !isRecordablePath(t.path) ||
+            !isSize(t.size) ||
+            typeof t.sha256 !== 'string' ||
+            (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
+            !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
+            parentOf(name) !== parentOf(t.path)) {
+            throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
+        }
+    }
+}
+/** The last segment of a temp's path, as tempPathFor names it. */
+const TEMP_NAME = /^\.ftpship-[0-9a-f]{20}\.tmp$/;
+function checkPath(p, where) {
+    if (typeof p !== 'string' || !isRecordablePath(p)) {
+        throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
+    }
+}
+/** A file size as recorded: a whole number of bytes, or -1 (unknown: imported from FTP-Deploy-Action). */
+function isSize(n) {
+    return Number.isSafeInteger(n) && n >= -1;
 }
 function fromFtpDeployAction(data, where, settings) {
     const state = emptyState(settings);
@@ -37029,6 +37099,9 @@ function fromFtpDeployAction(data, where, settings) {
         if (!isObject(rec) || typeof rec.name !== 'string')
             throw corrupt(where, 'bad record in data');
         const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
+        if (name === '')
+            continue; // the target itself
+        checkPath(name, where);
         if (rec.type === 'folder')
             state.dirs.push(name);
         else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
@@ -37222,7 +37295,8 @@ function targetUrl(o, root) {
     const defaultPort = o.secure === 'implicit' ? 990 : 21;
     const port = o.port === defaultPort ? '' : `:${o.port}`;
     const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
-    return `${scheme}://${user}${o.host}${port}${encodeURI(root)}`;
+    const host = o.host.includes(':') ? `[${o.host}]` : o.host; // an IPv6 literal (RFC 3986)
+    return `${scheme}://${user}${host}${port}${encodeURI(root)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
@@ -37485,29 +37559,34 @@ class StateStore {
             return this.state;
         }
         const { path, fdaPath } = this.opts;
-        let refusal;
-        const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, undefined, (err) => (refusal = err)));
-        this.loadedText = text?.toString('utf8');
-        if (text) {
-            this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-            this.state = parseState(text.toString('utf8'), path, this.opts.settings);
-            this.origin = 'ftpship';
-            this.checkTarget();
+        for (let attempt = 1;; attempt++) {
+            let refusal;
+            const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, undefined, (err) => (refusal = err)));
+            this.loadedText = text?.toString('utf8');
+            if (text) {
+                this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
+                this.state = parseState(text.toString('utf8'), path, this.opts.settings);
+                this.origin = 'ftpship';
+                this.checkTarget();
+                return this.state;
+            }
+            // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
+            // state file too (SIZE of both in one write, then one listing of their folder if needed).
+            const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, fdaPath ? [path, fdaPath] : [path]));
+            // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
+            if (ours && attempt === 1)
+                continue;
+            if (ours)
+                throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+            if (fdaPath && theirs) {
+                const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
+                if (fda) {
+                    this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
+                    this.origin = 'ftp-deploy-action';
+                }
+            }
             return this.state;
         }
-        // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
-        // state file too (SIZE of both in one write, then one listing of their folder if needed).
-        const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, fdaPath ? [path, fdaPath] : [path]));
-        if (ours)
-            throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
-        if (fdaPath && theirs) {
-            const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
-            if (fda) {
-                this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
-                this.origin = 'ftp-deploy-action';
-            }
-        }
-        return this.state;
     }
     /**
      * A state kept outside the target (an absolute `--state`) that records another target: two deploys share
@@ -37812,7 +37891,8 @@ async function listSizes(pool, abs) {
 /**
  * A deploy lock on the server, so two deploys of one target never interleave (FIELD.md row 17).
  * MKD is atomic on every server: the lock is a folder `<state>.lock` holding `holder.json` (who, since
- * when, refreshed every minute). A lock older than `staleLockMs` is taken over with a warning.
+ * when, refreshed every 30 s). A lock older than `staleLockMs` is taken over with a warning; one without a
+ * holder yet (a deploy that took it a moment ago) is first given a few seconds to be named.
  */
 
 
@@ -37821,6 +37901,9 @@ async function listSizes(pool, abs) {
 
 
 const REFRESH_MS = 30_000;
+/** How long a lock folder without a holder is given to be named (by a deploy that has just taken it). */
+const HOLDER_GRACE_MS = 15_000;
+const HOLDER_POLL_MS = 500;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
     const me = {
@@ -37830,6 +37913,7 @@ async function withLock(pool, lockPath, o, rep, body) {
         startedAt: new Date().toISOString(),
         refreshedAt: '',
     };
+    let holderWritten = false;
     await pool.run(`lock ${lockPath}`, async (c) => {
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
         // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
@@ -37838,26 +37922,41 @@ async function withLock(pool, lockPath, o, rep, body) {
         if (first.code >= 400 && first.code < 500)
             throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
         const made = first.code < 300;
-        const existing = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
-        if (!made || existing) {
-            const other = existing;
-            const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-            if (age < o.staleLockMs && !deadOnThisHost(other)) {
-                throw new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
-                    `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
+        let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+        if (made && !other)
+            return;
+        if (!other) {
+            const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs));
+            if (seen === 'ours')
+                return;
+            if (seen === 'refused') {
+                throw new DeployError(`cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; check that the user may write to ${parentOf(lockPath) || '/'} (the target folder, or the state's folder)`);
             }
-            rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
-            await deleteFile(c, holderPath);
-            await c.rmd(lockPath).catch(() => undefined);
-            if (!(await tryMkd(c, lockPath)))
-                throw new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+            other = seen;
         }
+        const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
+        if (age < o.staleLockMs && !deadOnThisHost(other)) {
+            throw new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+                `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
+        }
+        rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
+        const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+        await deleteFile(c, holderPath).catch((err) => {
+            throw err instanceof FtpReplyError ? lost() : err;
+        });
+        await c.rmd(lockPath).catch(() => undefined);
+        if (!(await tryMkd(c, lockPath)))
+            throw lost();
+        // Named at once: a lock folder with a holder in it cannot be removed by another deploy taking over
+        // the same stale lock a moment later (its RMD fails), which an empty one could.
+        await writeHolder(c, holderPath, me);
+        holderWritten = true;
     }, true);
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
     const running = body();
     const named = pool
-        .run('lock holder', async (c) => writeHolder(c, holderPath, me))
+        .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
         .catch((err) => rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`));
     const timer = setInterval(() => {
         void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
@@ -37898,6 +37997,28 @@ async function readHolder(c, path) {
     }
     catch {
         return undefined;
+    }
+}
+/**
+ * A lock folder whose holder is not known yet: polled until its holder shows (returned), the folder goes
+ * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
+ * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
+ */
+async function awaitHolder(c, lockPath, holderPath, ms) {
+    const until = Date.now() + ms;
+    for (;;) {
+        if (!(await dirExists(c, lockPath))) {
+            if (await tryMkd(c, lockPath))
+                return 'ours';
+            if (!(await dirExists(c, lockPath)))
+                return 'refused';
+        }
+        const holder = await readHolder(c, holderPath);
+        if (holder)
+            return holder;
+        if (Date.now() >= until)
+            return undefined;
+        await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
     }
 }
 async function writeHolder(c, path, me) {
@@ -38222,7 +38343,23 @@ async function deploy(options, reporter = {}) {
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
             });
-            guard(p, o);
+            try {
+                guard(p, o);
+            }
+            catch (err) {
+                // A dry run is the preview: the plan the guard refused is what its reader needs to see.
+                if (o.dryRun && err instanceof GuardError)
+                    err.report = buildReport({
+                        plan: p,
+                        dryRun: true,
+                        target: targetUrl(o, root),
+                        bytesSent: 0,
+                        skipped: local.skipped,
+                        warnings,
+                        startedAt,
+                    });
+                throw err;
+            }
             return p;
         };
         let plan = await prepare(state);
@@ -38462,14 +38599,42 @@ var FDA_UNSUPPORTED;
 const FDA_DEFAULT_EXCLUDES = ['**/.git*', '**/.git*/**', '**/node_modules/**'];
 
 ;// CONCATENATED MODULE: ./action/phrase.ts
-/** The engine's messages name CLI flags (`--max-delete`); in a workflow they are inputs. */
+/** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
 
 const INPUTS = new Set(Object.values(Input));
-/** Rewrites `--flag` as "the `flag` input" where the Action has an input of that name. */
+/** CLI flags whose input has another name, or is a boolean set to false. */
+const FLAGS = {
+    state: Input.StatePath,
+    maintenance: Input.MaintenanceFile,
+};
+const NEGATED = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
+/** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 function phrase(message) {
-    return message
-        .replace(/--ca FILE/g, 'the `ca` input')
-        .replace(/--([a-z][a-z-]*)/g, (flag, name) => INPUTS.has(name) ? `the \`${name}\` input` : flag);
+    return (message
+        // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
+        .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `invalid ${input}` : flag;
+    })
+        .replace(/--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name) => {
+        if (NEGATED[name])
+            return `\`${NEGATED[name]}: false\``;
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `the \`${input}\` input` : flag;
+    }));
+}
+/**
+ * Server text (replies, names) inside a log line must not become a workflow command. The runner reads
+ * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
+ * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
+ * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
+ * (as the runner itself does for its own markers).
+ */
+function logSafe(text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
+        .join('\n');
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -42237,6 +42402,7 @@ function escapeGlob(p) {
 
 
 
+
 const PROTOCOLS = {
     ftp: false,
     ftps: 'explicit',
@@ -42250,9 +42416,10 @@ function readInputs() {
     const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
     if (password !== rawPassword && password !== '')
         core_setSecret(password);
+    if (/[\r\n\0]/.test(password))
+        throw new ConfigError('the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)');
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     const localDir = insideWorkspace(workspace, getInput(Input.LocalDir) || './');
-    const insecure = readInsecure();
     const { secure, port } = readProtocolAndPort();
     const options = {
         host: readServer(),
@@ -42260,7 +42427,7 @@ function readInputs() {
         user: getInput(Input.Username, { required: true }),
         password,
         secure,
-        tls: { rejectUnauthorized: !insecure, ca: readCa(workspace), ...tlsName() },
+        tls: readTls(workspace, secure),
         localDir,
         remoteDir: serverDir(getInput(Input.ServerDir)),
         dryRun: bool(Input.DryRun, false),
@@ -42316,11 +42483,18 @@ function readServer() {
     if (/^[a-z]+:\/\//i.test(server)) {
         throw new ConfigError(`invalid server ${JSON.stringify(server)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
     }
-    return server;
+    // `[::1]` is how a URL writes an IPv6 literal; the socket wants it bare. A port here would read as a host.
+    const bracketed = /^\[([0-9a-f:.]+)\](?::(\d+))?$/i.exec(server);
+    const withPort = bracketed ?? /^([^:\s]+):(\d+)$/.exec(server);
+    if (withPort?.[2]) {
+        throw new ConfigError(`invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`);
+    }
+    return bracketed ? bracketed[1] : server;
 }
 function readProtocolAndPort() {
-    if (getInput(Input.Protocol) === 'sftp')
-        throw new ConfigError('protocol sftp is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps');
+    const given = getInput(Input.Protocol);
+    if (given.toLowerCase() === 'sftp')
+        throw new ConfigError(`protocol ${given} is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps`);
     const protocol = oneOf(Input.Protocol, Object.keys(PROTOCOLS), 'ftp');
     let secure = PROTOCOLS[protocol];
     const port = inputs_integer(Input.Port, undefined, 1, 65535);
@@ -42336,21 +42510,58 @@ function tlsName() {
     const name = getInput(Input.TlsName).trim();
     return name ? { servername: name } : {};
 }
-function readInsecure() {
-    const security = oneOf(Input.Security, ['strict', 'loose'], 'strict');
-    const insecure = bool(Input.Insecure, false) || security === 'loose';
-    if (insecure)
+/**
+ * The certificate inputs. Plain FTP has no certificate: there they only get a warning, not an error, since
+ * FTP-Deploy-Action workflows often set `security: loose` with `protocol: ftp` and switching must not break them.
+ */
+function readTls(workspace, secure) {
+    const loose = oneOf(Input.Security, ['strict', 'loose'], 'strict') === 'loose';
+    const insecureInput = bool(Input.Insecure, false);
+    const ca = readCa(workspace);
+    if (!secure) {
+        const set = [insecureInput && Input.Insecure, loose && Input.Security, ca && Input.Ca].filter((n) => typeof n === 'string');
+        if (set.length > 0)
+            warning(`protocol ftp is not encrypted (the password and files go in clear): ${set.map((n) => `the \`${n}\` input`).join(', ')} ` +
+                `${set.length === 1 ? 'has' : 'have'} no effect; use protocol ftps if the server offers it`);
+    }
+    else if (insecureInput || loose) {
         warning("the server certificate is not verified (security: loose or insecure: true): prefer `ca` with the server's certificate");
-    return insecure;
+    }
+    return { rejectUnauthorized: !(insecureInput || loose), ca, ...tlsName() };
 }
+/** `ca`: PEM text, or a PEM file in the workspace; checked now, or a bad one ends as "not trusted" later. */
 function readCa(workspace) {
     const ca = getInput(Input.Ca);
-    if (!ca || ca.includes('-----BEGIN'))
-        return ca || undefined;
-    const file = insideWorkspace(workspace, ca, Input.Ca);
-    if (!external_node_fs_default().existsSync(file))
-        throw new ConfigError(`ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`);
-    return external_node_fs_default().readFileSync(file, 'utf8');
+    if (!ca)
+        return undefined;
+    const inline = ca.includes('-----BEGIN');
+    let pem = ca;
+    if (!inline) {
+        const file = insideWorkspace(workspace, ca, Input.Ca);
+        if (!external_node_fs_default().existsSync(file) || !external_node_fs_default().statSync(file).isFile())
+            throw new ConfigError(`ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`);
+        pem = external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    if (!hasCertificates(pem)) {
+        throw new ConfigError(`the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
+            '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form, ' +
+            'as text or as a file in the workspace (a key, or a DER .cer file, is not it)');
+    }
+    return pem;
+}
+/** At least one PEM certificate block, and every one of them parses. */
+function hasCertificates(pem) {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    return (blocks.length > 0 &&
+        blocks.every((b) => {
+            try {
+                new external_node_crypto_.X509Certificate(b); // throws on a block that is not a certificate
+                return true;
+            }
+            catch {
+                return false;
+            }
+        }));
 }
 function readStatePath() {
     const name = getInput(Input.StateName);
@@ -42381,7 +42592,13 @@ function insideWorkspace(workspace, value, name = Input.LocalDir) {
 }
 /** A boolean input; empty means the default (the runner fills in action.yml defaults, tests may not). */
 function bool(name, fallback) {
-    return getInput(name) === '' ? fallback : getBooleanInput(name);
+    const value = getInput(name);
+    if (value === '')
+        return fallback;
+    // core.getBooleanInput's error is two lines of YAML 1.2 that never show the value given.
+    if (!/^(true|false)$/i.test(value))
+        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use true or false`);
+    return value.toLowerCase() === 'true';
 }
 function inputs_integer(name, fallback, min, max) {
     const value = getInput(name);
@@ -42393,10 +42610,12 @@ function inputs_integer(name, fallback, min, max) {
     }
     return n;
 }
+/** One of a few words, in any case (`FTPS` is `ftps`). */
 function oneOf(name, allowed, fallback) {
-    const value = getInput(name) || fallback;
+    const given = getInput(name);
+    const value = (given || fallback).toLowerCase();
     if (!allowed.includes(value))
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use one of ${allowed.join(', ')}`);
+        throw new ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
     return value;
 }
 /** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */
@@ -42416,17 +42635,20 @@ function list(name) {
 const PROGRESS_EVERY_MS = 10_000;
 function actionReporter(level) {
     let lastProgress = Date.now();
+    // Every message may carry server text (replies, file names): none may start a workflow command.
+    const info = (m) => core_info(logSafe(m));
+    const debug = (m) => core_debug(logSafe(m));
     return {
-        info: (m) => (level === 'minimal' ? core_debug(m) : info(m)),
-        warn: (m) => warning(phrase(m)),
-        debug: (m) => (level === 'verbose' ? info(m) : core_debug(m)),
+        info: (m) => (level === 'minimal' ? debug(m) : info(m)),
+        warn: (m) => warning(logSafe(phrase(m))),
+        debug: (m) => (level === 'verbose' ? info(m) : debug(m)),
         // PASS is already redacted by the client; the password is masked by the runner as well.
-        protocol: (line, id) => level === 'verbose' ? info(`[${id}] ${line}`) : core_debug(`[${id}] ${line}`),
+        protocol: (line, id) => (level === 'verbose' ? info(`[${id}] ${line}`) : debug(`[${id}] ${line}`)),
         progress: (p) => {
             if (level === 'minimal' || Date.now() - lastProgress < PROGRESS_EVERY_MS)
                 return;
             lastProgress = Date.now();
-            info(`progress: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`);
+            core_info(`progress: ${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`);
         },
     };
 }
@@ -42523,14 +42745,32 @@ async function run() {
         if (filePatterns)
             options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
         const report = await deploy(options, actionReporter(logLevel));
-        const files = writeReport(report);
-        setOutputs(report, files);
-        await writeSummary(report);
-        info(formatSummary(report));
+        await publish(report);
+        core_info(logSafe(formatSummary(report)));
     }
     catch (err) {
-        setFailed(phrase(err instanceof Error ? err.message : String(err)));
+        // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
+        if (err instanceof GuardError && err.report)
+            await publish(err.report);
+        setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
     }
+}
+/**
+ * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
+ * that cannot be written costs a warning, not the deploy's result.
+ */
+async function publish(report) {
+    const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
+    // Not a failure path: the step's result is settled, so each of these only warns.
+    const attempt = async (what, step) => Promise.resolve()
+        .then(step)
+        .catch((err) => {
+        warning(logSafe(`could not ${what}: ${err.message}; ${done}`));
+        return undefined;
+    });
+    const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report));
+    await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
+    await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report));
 }
 function setOutputs(report, files) {
     const c = report.counts;
@@ -42540,6 +42780,8 @@ function setOutputs(report, files) {
     setOutput(Output.Unchanged, c.unchanged);
     setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
     setOutput(Output.Changed, report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0);
+    if (!files)
+        return;
     setOutput(Output.Plan, files.plan);
     setOutput(Output.SummaryFile, files.summary);
 }
