@@ -164,7 +164,10 @@ async function buildOptions(
       `the URL ${redactUrl(url)} holds a password; prefer FTPSHIP_PASSWORD or --password-stdin (URLs end up in shell history and logs)`,
     );
   }
-  const password = f.passwordStdin ? await readStdin() : (process.env.FTPSHIP_PASSWORD ?? target.password);
+  const fromEnv = process.env.FTPSHIP_PASSWORD;
+  if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
+    out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
+  const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
   if (password) secrets.push(password);
   let ca: Buffer | undefined;
   if (f.ca) {
@@ -197,15 +200,15 @@ async function buildOptions(
     remoteDir: target.remoteDir,
     active: !!f.active,
     dryRun: !!f.dryRun,
-    parallel: num('--parallel', f.parallel),
+    parallel: num('--parallel', f.parallel, 4),
     exclude: f.exclude,
     keep: f.keep,
     delete: f.delete,
-    maxDelete: num('--max-delete', f.maxDelete),
+    maxDelete: num('--max-delete', f.maxDelete, 10),
     statePath: f.state,
     atomic: f.atomic,
-    timeoutMs: num('--timeout', f.timeout),
-    retries: num('--retries', f.retries),
+    timeoutMs: num('--timeout', f.timeout, 30000),
+    retries: num('--retries', f.retries, 5),
     resetState: !!f.resetState,
     verify: !!f.verify,
     adopt: !!f.adopt,
@@ -225,11 +228,14 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
   return { path: f.maintenance, content: f.maintenanceContent };
 }
 
-function num(flag: string, value: string | undefined): number | undefined {
+/** A count given as a flag; `example` is a sensible value to show (the engine checks the range). */
+function num(flag: string, value: string | undefined, example: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a whole number; e.g. ${flag} 4`);
+    throw new ConfigError(
+      `${flag} ${JSON.stringify(value)} is not a whole number of 0 or more; e.g. ${flag} ${example}`,
+    );
   }
   return n;
 }
@@ -243,6 +249,10 @@ async function readStdin(): Promise<string> {
     .toString('utf8')
     .replace(/\r?\n$/, '');
   if (!text) throw new ConfigError('--password-stdin read an empty password; pipe the password in');
+  if (/[\r\n]/.test(text))
+    throw new ConfigError(
+      '--password-stdin read more than one line; pipe in the password alone, on one line (e.g. printf %s "$PW" |)',
+    );
   return text;
 }
 

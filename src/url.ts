@@ -18,7 +18,9 @@ const SCHEMES: Record<string, Target['secure']> = {
   'ftps:': 'implicit',
 };
 
-export function parseTarget(text: string): Target {
+export function parseTarget(raw: string): Target {
+  // A space or newline around the URL (pasted, or a secret with a trailing newline) is not part of it.
+  const text = raw.trim();
   let url: URL;
   try {
     // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
@@ -26,6 +28,17 @@ export function parseTarget(text: string): Target {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error('no scheme://');
     url = new URL(text);
   } catch {
+    // Named only in a URL without a password: in one with, a `:` may belong to the password.
+    const hostPort = text
+      .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+      .split('/')[0]
+      .replace(/^.*@/, '');
+    const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+    const safe = redactUrl(text) === text;
+    if (safe && port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
+      throw new ConfigError(
+        `invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`,
+      );
     throw new ConfigError(
       `malformed URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftpes://user@ftp.example.com/public_html`,
     );
@@ -33,7 +46,7 @@ export function parseTarget(text: string): Target {
   const secure = SCHEMES[url.protocol];
   if (url.protocol === 'sftp:') {
     throw new ConfigError(
-      `${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.hostname}${url.pathname === '/' ? '' : url.pathname}`,
+      `${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname === '/' ? '' : url.pathname}`,
     );
   }
   if (secure === undefined) {
@@ -44,6 +57,11 @@ export function parseTarget(text: string): Target {
   if (!url.hostname)
     throw new ConfigError(
       `no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`,
+    );
+  // WHATWG URL takes `#…` and `?…` off the path: a folder named `site#2` would silently become `site`.
+  if (url.hash || url.search || /[?#]/.test(text.replace(/^[a-z]+:\/\/[^/]*/i, '')))
+    throw new ConfigError(
+      `the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`,
     );
   const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
   // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
@@ -56,6 +74,10 @@ export function parseTarget(text: string): Target {
   } catch {
     throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
   }
+  if (remoteDir.split('/').includes('..'))
+    throw new ConfigError(
+      `the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`,
+    );
   let user: string;
   let password: string | undefined;
   try {

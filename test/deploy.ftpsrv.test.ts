@@ -242,7 +242,11 @@ describe('item 3: orphans', () => {
 
   it('a local file at the state path (a copy of the state, downloaded with the site) is not sent over it, with a warning; a state path naming a local folder is a configuration error', async () => {
     const local = tmpDir();
-    writeTree(local, { 'a.txt': 'a', [STATE]: '{"old": "copy"}', 'css/x.css': 'x' });
+    writeTree(local, {
+      'a.txt': 'a',
+      [STATE]: '{\n "version": 1,\n "generator": "ftpship",\n "files": {}\n}',
+      'css/x.css': 'x',
+    });
     const dir = `/${uniqueName()}`;
     const warnings: string[] = [];
     const r = await deploy(opts(local, dir), { warn: (m) => warnings.push(m) });

@@ -90,7 +90,12 @@ describe('maintenance marker', () => {
     const dir = `/${uniqueName()}`;
     const rec = recorder();
     await deploy(opts(local, dir, { maintenance: { path: MARKER } }), rec);
-    expect(rec.log.filter((l) => l.includes(MARKER))).toEqual([]);
+    // Looked for (a file already there would be refused), never written or removed.
+    expect(rec.log.filter((l) => l.includes(MARKER) && /^> (STOR|APPE|DELE|RNFR|RNTO) /.test(l))).toEqual([]);
+    expect(rec.log.filter((l) => l.startsWith('> ') && l.includes(MARKER))).toEqual([
+      `> SIZE ${dir}/${MARKER}`,
+      `> CWD ${dir}/${MARKER}`,
+    ]);
   });
 
   it('--no-atomic: up before the first upload and until the last change; the default content is a line of text', async () => {

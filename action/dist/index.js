@@ -35928,12 +35928,15 @@ async function scanLocalDir(localDir, exclude) {
             }
             if (stat.isSymbolicLink()) {
                 const target = safeRealpath(abs);
-                if (!target || !(target === root || target.startsWith(root + (external_node_path_default()).sep))) {
+                const inside = (p) => p === root || p.startsWith(root + (external_node_path_default()).sep);
+                if (!target || !inside(target)) {
+                    // Unresolvable: said to be broken only if its own text stays inside (../../etc/passwd is outside).
+                    const broken = !target && inside(external_node_path_default().resolve(external_node_path_default().dirname(abs), safeReadlink(abs)));
                     tree.skipped.push({
                         path: rel,
-                        reason: target
-                            ? 'symlink pointing outside the local folder (not followed)'
-                            : 'broken symlink, or a loop of links (not followed)',
+                        reason: broken
+                            ? 'broken symlink, or a loop of links (not followed)'
+                            : 'symlink pointing outside the local folder (not followed)',
                     });
                     continue;
                 }
@@ -36212,6 +36215,14 @@ function changedFile(abs) {
  * A name FTP cannot carry: CR or LF end a command (G7 refuses to send them), NUL ends it on many servers.
  * Stops the deploy before any change, naming the path (quoted: its line break stays on one line).
  */
+function safeReadlink(abs) {
+    try {
+        return external_node_fs_default().readlinkSync(abs);
+    }
+    catch {
+        return '/';
+    }
+}
 function checkSendable(rel) {
     if (/[\r\n\0]/.test(rel)) {
         throw new DeployError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`);
@@ -36254,7 +36265,7 @@ async function makeDir(client, abs) {
             throw err;
         if (await dirExists(client, abs))
             return;
-        throw new DeployError(`cannot create folder ${abs} on the server: ${err.code} ${err.serverMessage}. Check that the user may write there and that server-dir is right.`, { cause: err });
+        throw await folderRefused(client, abs, `${err.code} ${err.serverMessage}`, err);
     }
 }
 /** Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run. */
@@ -36401,6 +36412,12 @@ async function deleteFile(client, abs) {
         if ((await remoteSize(client, abs)) >= 0)
             throw err;
     }
+}
+/** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
+async function folderRefused(client, abs, reply, cause) {
+    if ((await remoteSize(client, abs)) >= 0)
+        return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`, { cause });
+    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
@@ -36672,9 +36689,8 @@ class Run {
             if (reply.code >= 400 && reply.code < 500)
                 throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
             // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
-            if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
-                throw new DeployError(`cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`);
-            }
+            if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
+                throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`);
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
                 throw renamedByServer(this.abs(d), 'folder');
             this.ctx.store.dirCreated(d, false);
@@ -37017,7 +37033,10 @@ function parseState(text, where, settings) {
         raw = JSON.parse(text);
     }
     catch (err) {
-        throw corrupt(where, `not JSON (${err.message})`);
+        // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
+        throw new DeployError(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
+            `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
+            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once).`);
     }
     if (isObject(raw) && raw.generator === 'ftpship')
         return checkOwn(raw, where);
@@ -37158,6 +37177,10 @@ function resolveOptions(o) {
     if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
         throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
     }
+    if (typeof o.password === 'string' && CONTROL.test(o.password)) {
+        // Never printed: say what is wrong with it, not what it is.
+        throw new ConfigError('the password holds a line break (CR or LF) or NUL, which FTP cannot send (a line break ends a command); check the secret for a stray newline inside it');
+    }
     for (const [name, value] of Object.entries({
         user,
         remoteDir: o.remoteDir ?? '',
@@ -37287,7 +37310,13 @@ function mode(name, value) {
     if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
         throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
     }
-    return parseInt(value, 8).toString(8).padStart(3, '0');
+    const bits = parseInt(value, 8);
+    // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
+    // (its mode is set again only after those steps), so the target could never be deployed to again.
+    if (name === 'dir-mode' && (bits & 0o300) !== 0o300) {
+        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
+    }
+    return bits.toString(8).padStart(3, '0');
 }
 /** The target as a URL for reports: scheme, user, host, port, folder — never the password. */
 function targetUrl(o, root) {
@@ -38233,12 +38262,16 @@ function estimateDuration(plan, m) {
 
 
 
+
+
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
 /** Deploys a folder (or a set of files) to an FTP/FTPS server. Throws ConfigError, GuardError or DeployError. */
 async function deploy(options, reporter = {}) {
     const startedAt = Date.now();
     const o = resolveOptions(options);
+    if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
+        throw new ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`);
     const warnings = [];
     const rep = {
         ...reporter,
@@ -38278,9 +38311,8 @@ async function deploy(options, reporter = {}) {
         const root = o.remoteDir.startsWith('/')
             ? normalizeRemoteDir(o.remoteDir)
             : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
-        const statePath = o.statePath.startsWith('/')
-            ? normalizeRemoteDir(o.statePath)
-            : remoteJoin(root, o.statePath);
+        // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
+        const statePath = normalizeRemoteDir(o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath));
         const reserved = reservedPaths(root, statePath);
         if (o.maintenance && reserved.has(o.maintenance.path)) {
             // The marker would be written over the state (or its temp or lock), then deleted with it.
@@ -38300,8 +38332,9 @@ async function deploy(options, reporter = {}) {
             persist: !o.uploadOnly,
             target: root,
         });
-        const [local, loaded] = await Promise.all([scanning, store.load()]);
-        let state = loaded;
+        const loading = store.load();
+        loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
+        const local = await scanning;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
@@ -38312,9 +38345,17 @@ async function deploy(options, reporter = {}) {
         for (const p of reserved) {
             if (p !== o.maintenance?.path && local.dirs.has(p))
                 throw new ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
-            if (p !== o.maintenance?.path && local.files.has(p))
+            const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
+            // The state would be written over that file on the server: fine for a copy of a state (downloaded
+            // with the site), not for a page of the site.
+            if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
+                throw new ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as .ftpship-state.json`);
+            if (file)
                 rep.warn?.(`the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`);
         }
+        let state = await loading;
+        if (o.maintenance)
+            await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker);
         void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
             (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
         if (o.uploadOnly)
@@ -38414,6 +38455,42 @@ async function deploy(options, reporter = {}) {
         await pool.close();
     }
 }
+/**
+ * The maintenance marker is written over whatever is at its path and deleted after the deploy: a file there
+ * that ftpship did not put up (an `.htaccess`, a page) would be lost. Refused before any change.
+ */
+async function checkMarkerFree(pool, root, rel, ours) {
+    if (ours === rel)
+        return; // left up by a deploy that was cut: this one takes it down
+    const abs = remoteJoin(root, rel);
+    const there = await pool.run(`look for ${abs}`, async (c) => (await remoteSize(c, abs)) >= 0 || dirExists(c, abs));
+    if (there)
+        throw new GuardError(`the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
+            `overwritten, then deleted. Nothing was changed. Name another path, such as .maintenance, or remove that file if it is a leftover.`);
+}
+/** Does this local file look like a copy of a state file (ftpship's or FTP-Deploy-Action's)? */
+function looksLikeState(file) {
+    let head;
+    try {
+        head = file.contents
+            ? file.contents.subarray(0, 4096).toString('utf8')
+            : readHead(file.abs, 4096);
+    }
+    catch {
+        return false;
+    }
+    return /"generator"\s*:\s*"ftpship"/.test(head) || /"data"\s*:\s*\[/.test(head);
+}
+function readHead(abs, n) {
+    const fd = external_node_fs_default().openSync(abs, 'r');
+    try {
+        const buf = Buffer.alloc(n);
+        return buf.subarray(0, external_node_fs_default().readSync(fd, buf, 0, n, 0)).toString('utf8');
+    }
+    finally {
+        external_node_fs_default().closeSync(fd);
+    }
+}
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool) {
     return pool.run('NOOP', async (c) => {
@@ -38472,9 +38549,13 @@ async function connectClient(o, rep, id) {
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root, statePath) {
-    const prefix = root === '/' ? '/' : `${root}/`;
-    const rel = statePath.startsWith(prefix) ? statePath.slice(prefix.length) : undefined;
+    const rel = insideTarget(root, statePath);
     return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+}
+/** `abs` relative to the target `root`, or undefined when it lies outside. */
+function insideTarget(root, abs) {
+    const prefix = root === '/' ? '/' : `${root}/`;
+    return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
 }
 function guard(plan, o) {
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
@@ -38493,7 +38574,7 @@ function guard(plan, o) {
 }
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
-    const where = `${o.host}:${o.port}`;
+    const where = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
     if (err instanceof FtpReplyError && err.code === 530) {
         return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
     }
@@ -38517,8 +38598,14 @@ function connectError(err, o) {
             : msg;
         return new ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`);
     }
+    // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
+    if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
+        return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS, ftps://): it greets in plain FTP. Use explicit TLS (ftpes://) on this port, usually 21`);
     if (/within \d+ ms/.test(msg))
-        return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`);
+        return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
+            (o.secure === 'implicit'
+                ? ''
+                : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use ftps:// there)`));
     return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
 }
 

@@ -2,6 +2,7 @@
  * `deploy()`: the one entry point of the engine. Select + hash (while connecting), read state, plan,
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
+import fs from 'node:fs';
 import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/index.js';
 import { ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
@@ -11,11 +12,11 @@ import { normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, type Plan } from './plan.js';
 import { ConnectionPool } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
-import { globMatcher, scanLocalDir, treeFromFiles, type LocalTree } from './select.js';
+import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
 import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
 import { findDrift } from './verify.js';
-import type { ServerQuirks } from './remote.js';
+import { dirExists, remoteSize, type ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
@@ -27,6 +28,10 @@ const RESUME_THRESHOLD = 1024 * 1024;
 export async function deploy(options: DeployOptions, reporter: Reporter = {}): Promise<DeployReport> {
   const startedAt = Date.now();
   const o = resolveOptions(options);
+  if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
+    throw new ConfigError(
+      `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`,
+    );
   const warnings: string[] = [];
   const rep: Reporter = {
     ...reporter,
@@ -66,9 +71,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const root = o.remoteDir.startsWith('/')
       ? normalizeRemoteDir(o.remoteDir)
       : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
-    const statePath = o.statePath.startsWith('/')
-      ? normalizeRemoteDir(o.statePath)
-      : remoteJoin(root, o.statePath);
+    // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
+    const statePath = normalizeRemoteDir(
+      o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
+    );
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
       // The marker would be written over the state (or its temp or lock), then deleted with it.
@@ -89,8 +95,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       persist: !o.uploadOnly,
       target: root,
     });
-    const [local, loaded] = await Promise.all([scanning, store.load()]);
-    let state = loaded;
+    const loading = store.load();
+    loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
+    const local = await scanning;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
@@ -104,11 +111,20 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         throw new ConfigError(
           `the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`,
         );
-      if (p !== o.maintenance?.path && local.files.has(p))
+      const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
+      // The state would be written over that file on the server: fine for a copy of a state (downloaded
+      // with the site), not for a page of the site.
+      if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
+        throw new ConfigError(
+          `the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as .ftpship-state.json`,
+        );
+      if (file)
         rep.warn?.(
           `the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
         );
     }
+    let state = await loading;
+    if (o.maintenance) await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker);
     void local.hashed.then(
       () =>
         rep.debug?.(
@@ -216,6 +232,52 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   }
 }
 
+/**
+ * The maintenance marker is written over whatever is at its path and deleted after the deploy: a file there
+ * that ftpship did not put up (an `.htaccess`, a page) would be lost. Refused before any change.
+ */
+async function checkMarkerFree(
+  pool: ConnectionPool,
+  root: string,
+  rel: string,
+  ours: string | undefined,
+): Promise<void> {
+  if (ours === rel) return; // left up by a deploy that was cut: this one takes it down
+  const abs = remoteJoin(root, rel);
+  const there = await pool.run(
+    `look for ${abs}`,
+    async (c) => (await remoteSize(c, abs)) >= 0 || dirExists(c, abs),
+  );
+  if (there)
+    throw new GuardError(
+      `the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
+        `overwritten, then deleted. Nothing was changed. Name another path, such as .maintenance, or remove that file if it is a leftover.`,
+    );
+}
+
+/** Does this local file look like a copy of a state file (ftpship's or FTP-Deploy-Action's)? */
+function looksLikeState(file: LocalFile): boolean {
+  let head: string;
+  try {
+    head = file.contents
+      ? file.contents.subarray(0, 4096).toString('utf8')
+      : readHead(file.abs as string, 4096);
+  } catch {
+    return false;
+  }
+  return /"generator"\s*:\s*"ftpship"/.test(head) || /"data"\s*:\s*\[/.test(head);
+}
+
+function readHead(abs: string, n: number): string {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0)).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool: ConnectionPool): Promise<number> {
   return pool.run('NOOP', async (c) => {
@@ -296,9 +358,14 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
 
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root: string, statePath: string): Set<string> {
-  const prefix = root === '/' ? '/' : `${root}/`;
-  const rel = statePath.startsWith(prefix) ? statePath.slice(prefix.length) : undefined;
+  const rel = insideTarget(root, statePath);
   return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+}
+
+/** `abs` relative to the target `root`, or undefined when it lies outside. */
+function insideTarget(root: string, abs: string): string | undefined {
+  const prefix = root === '/' ? '/' : `${root}/`;
+  return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
 }
 
 function guard(plan: Plan, o: ResolvedOptions): void {
@@ -323,7 +390,7 @@ function guard(plan: Plan, o: ResolvedOptions): void {
 
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err: unknown, o: ResolvedOptions): Error {
-  const where = `${o.host}:${o.port}`;
+  const where = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
   if (err instanceof FtpReplyError && err.code === 530) {
     return new ConfigError(
       `login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`,
@@ -357,9 +424,17 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
       `TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`,
     );
   }
+  // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
+  if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
+    return new ConfigError(
+      `${where} does not speak TLS from the first byte (implicit TLS, ftps://): it greets in plain FTP. Use explicit TLS (ftpes://) on this port, usually 21`,
+    );
   if (/within \d+ ms/.test(msg))
     return new DeployError(
-      `no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout`,
+      `no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
+        (o.secure === 'implicit'
+          ? ''
+          : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use ftps:// there)`),
     );
   return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
 }

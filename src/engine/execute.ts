@@ -11,6 +11,7 @@ import { ancestorsOf, depthOf, foldCase, parentOf, remoteJoin } from './paths.js
 import {
   deleteFile,
   dirExists,
+  folderRefused,
   remoteSize,
   makeDir,
   makeDirs,
@@ -203,11 +204,8 @@ class Run {
       if (reply.code >= 400 && reply.code < 500)
         throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
       // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
-      if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
-        throw new DeployError(
-          `cannot create folder ${this.abs(d)} on the server: ${reply.code} ${reply.message}. Check that the user may write there and that server-dir is right.`,
-        );
-      }
+      if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
+        throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`);
       if (alteredName(d) && !(await dirExists(c, this.abs(d)))) throw renamedByServer(this.abs(d), 'folder');
       this.ctx.store.dirCreated(d, false);
     }

@@ -26,10 +26,7 @@ export async function makeDir(client: FtpClient, abs: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
     if (await dirExists(client, abs)) return;
-    throw new DeployError(
-      `cannot create folder ${abs} on the server: ${err.code} ${err.serverMessage}. Check that the user may write there and that server-dir is right.`,
-      { cause: err },
-    );
+    throw await folderRefused(client, abs, `${err.code} ${err.serverMessage}`, err);
   }
 }
 
@@ -185,6 +182,24 @@ export async function deleteFile(client: FtpClient, abs: string): Promise<void> 
     if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
     if ((await remoteSize(client, abs)) >= 0) throw err;
   }
+}
+
+/** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
+export async function folderRefused(
+  client: FtpClient,
+  abs: string,
+  reply: string,
+  cause?: unknown,
+): Promise<DeployError> {
+  if ((await remoteSize(client, abs)) >= 0)
+    return new DeployError(
+      `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`,
+      { cause },
+    );
+  return new DeployError(
+    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.`,
+    { cause },
+  );
 }
 
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */

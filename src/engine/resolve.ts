@@ -45,6 +45,12 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
       `no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`,
     );
   }
+  if (typeof o.password === 'string' && CONTROL.test(o.password)) {
+    // Never printed: say what is wrong with it, not what it is.
+    throw new ConfigError(
+      'the password holds a line break (CR or LF) or NUL, which FTP cannot send (a line break ends a command); check the secret for a stray newline inside it',
+    );
+  }
   for (const [name, value] of Object.entries({
     user,
     remoteDir: o.remoteDir ?? '',
@@ -195,7 +201,15 @@ function mode(name: string, value: unknown): string | undefined {
       `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`,
     );
   }
-  return parseInt(value, 8).toString(8).padStart(3, '0');
+  const bits = parseInt(value, 8);
+  // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
+  // (its mode is set again only after those steps), so the target could never be deployed to again.
+  if (name === 'dir-mode' && (bits & 0o300) !== 0o300) {
+    throw new ConfigError(
+      `invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`,
+    );
+  }
+  return bits.toString(8).padStart(3, '0');
 }
 
 /** The target as a URL for reports: scheme, user, host, port, folder — never the password. */

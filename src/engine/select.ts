@@ -135,12 +135,15 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       }
       if (stat.isSymbolicLink()) {
         const target = safeRealpath(abs);
-        if (!target || !(target === root || target.startsWith(root + path.sep))) {
+        const inside = (p: string): boolean => p === root || p.startsWith(root + path.sep);
+        if (!target || !inside(target)) {
+          // Unresolvable: said to be broken only if its own text stays inside (../../etc/passwd is outside).
+          const broken = !target && inside(path.resolve(path.dirname(abs), safeReadlink(abs)));
           tree.skipped.push({
             path: rel,
-            reason: target
-              ? 'symlink pointing outside the local folder (not followed)'
-              : 'broken symlink, or a loop of links (not followed)',
+            reason: broken
+              ? 'broken symlink, or a loop of links (not followed)'
+              : 'symlink pointing outside the local folder (not followed)',
           });
           continue;
         }
@@ -413,6 +416,14 @@ export function changedFile(abs: string): DeployError {
  * A name FTP cannot carry: CR or LF end a command (G7 refuses to send them), NUL ends it on many servers.
  * Stops the deploy before any change, naming the path (quoted: its line break stays on one line).
  */
+function safeReadlink(abs: string): string {
+  try {
+    return fs.readlinkSync(abs);
+  } catch {
+    return '/';
+  }
+}
+
 function checkSendable(rel: string): void {
   if (/[\r\n\0]/.test(rel)) {
     throw new DeployError(

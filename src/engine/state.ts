@@ -92,7 +92,12 @@ export function parseState(text: string, where: string, settings: string): Deplo
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw corrupt(where, `not JSON (${(err as Error).message})`);
+    // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
+    throw new DeployError(
+      `the state file ${where} is not JSON (${(err as Error).message}), so ftpship did not write it. Nothing was ` +
+        `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
+        `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once).`,
+    );
   }
   if (isObject(raw) && raw.generator === 'ftpship') return checkOwn(raw, where);
   if (isObject(raw) && Array.isArray(raw.data)) return fromFtpDeployAction(raw.data, where, settings);

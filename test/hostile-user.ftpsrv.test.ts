@@ -1,0 +1,214 @@
+/**
+ * What a hostile-user session found in the CLI and the engine, each now a clear refusal before any change
+ * (or a hint that names the fix): URLs whose `#…`, `?…` or `..` used to be dropped or resolved silently, a
+ * state path naming a page of the site or climbing out of the target, a maintenance file that would replace
+ * a file ftpship did not deploy, folder modes that lock the deploy out, a password with a line break, and the
+ * messages for a target that is a file and for TLS on the wrong port. Server: ftp-srv in this process.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { runCli } from './helpers/cli.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
+import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+const server = useEmbedded();
+const env = (): Record<string, string> => ({ FTPSHIP_PASSWORD: server().password });
+const url = (dir: string): string => `ftp://${server().user}@127.0.0.1:${server().port}/${dir}`;
+const disk = (dir: string): string => path.join(server().root, dir);
+
+function site(): string {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'about.html': 'about' });
+  return local;
+}
+
+describe('target URLs', () => {
+  it.each([
+    ['a #fragment', (d: string) => `${url(d)}#staging`, /has a # in its path.*write # as %23/],
+    ['a ?query', (d: string) => `${url(d)}?x=1`, /has a \? in its path.*\? as %3F/],
+    ['.. segments', (d: string) => `${url(d)}/../../etc`, /climbs out with \.\./],
+    ['%2e%2e', (d: string) => `${url(d)}/%2e%2e/x`, /climbs out with \.\./],
+    ['port 70000', () => `ftp://${server().user}@127.0.0.1:70000/x`, /invalid port "70000".*1 to 65535/],
+    ['port abc', () => `ftp://${server().user}@127.0.0.1:abc/x`, /invalid port "abc"/],
+  ])('%s: exit 2 naming it, nothing deployed', async (_, make, message) => {
+    const dir = uniqueName('url');
+    const r = await runCli(['deploy', site(), make(dir)], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(fs.existsSync(disk(dir))).toBe(false);
+  });
+
+  it('a URL with a space or newline around it deploys; %23 is a # in a folder name', async () => {
+    const dir = `${uniqueName('url')}%23b`;
+    const r = await runCli(['deploy', site(), ` ${url(dir)}\n`], env());
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(disk(dir.replace('%23', '#')))).toContain('index.html');
+  });
+
+  it("a port problem in a URL holding a password is not shown (a ':' may be the password's)", async () => {
+    const r = await runCli(['deploy', site(), 'ftp://u:se:cret@127.0.0.1:99999/x'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/se:cret|cret/);
+  });
+
+  it('sftp:// gets a hint that keeps the user', async () => {
+    const r = await runCli(['deploy', site(), 'sftp://bob@example.com/site'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('use ftpes://bob@example.com/site');
+  });
+});
+
+describe('passwords and counts', () => {
+  it('a password with a line break inside: exit 2, saying so, never showing it', async () => {
+    const r = await runCli(['deploy', site(), url(uniqueName('pw'))], {
+      FTPSHIP_PASSWORD: 'top\nhidden-word',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the password holds a line break/);
+    expect(r.stderr).not.toMatch(/top|hidden-word/);
+  });
+
+  it('--password-stdin with two lines: exit 2, one line about it', async () => {
+    const r = await runCli(
+      ['deploy', site(), url(uniqueName('pw')), '--password-stdin'],
+      {},
+      'first\nsecond\n',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--password-stdin read more than one line/);
+    expect(r.stderr).not.toMatch(/first|second/);
+  });
+
+  it('a password in the URL and another in FTPSHIP_PASSWORD: a warning says which is used', async () => {
+    const dir = uniqueName('pw');
+    const withUrl = `ftp://${server().user}:stale@127.0.0.1:${server().port}/${dir}`;
+    const r = await runCli(['deploy', site(), withUrl], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/FTPSHIP_PASSWORD is set too, and is the one used/);
+    expect(r.stderr).not.toMatch(/stale/);
+  });
+
+  it('--timeout -1: a whole number of 0 or more, with an example that works', async () => {
+    const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--timeout "-1" is not a whole number of 0 or more; e.g. --timeout 30000');
+  });
+
+  it.each([['555'], ['0644'], ['000']])(
+    '--dir-mode %s (owner cannot write or enter): exit 2 before any change',
+    async (mode) => {
+      const dir = uniqueName('mode');
+      const r = await runCli(['deploy', site(), url(dir), '--dir-mode', mode], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/could not be deployed to again; use e\.g\. 755/);
+      expect(fs.existsSync(disk(dir))).toBe(false);
+    },
+  );
+});
+
+describe('the state path', () => {
+  it('naming a page of the site: exit 2, the page left alone (a copy of a state there is only a warning: deploy.ftpsrv)', async () => {
+    const local = site();
+    const dir = uniqueName('state');
+    await deploy(deployOptions(server(), local, dir));
+    const before = snapshot(disk(dir));
+    const r = await runCli(['deploy', local, url(dir), '--state', 'about.html'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /the state path \/.*\/about\.html is the local file about\.html, which the state would replace/,
+    );
+    expect(snapshot(disk(dir))).toEqual(before);
+  });
+
+  it('naming a page of the site only on the server: the unreadable-state message says to point --state elsewhere', async () => {
+    const local = site();
+    const dir = uniqueName('state');
+    await deploy(deployOptions(server(), local, dir));
+    fs.writeFileSync(path.join(disk(dir), 'extra.html'), '<h1>not ours</h1>');
+    const err = (await deploy(deployOptions(server(), local, dir, { statePath: 'extra.html' })).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toMatch(
+      /extra\.html is not JSON .*so ftpship did not write it.*If it is a file of the site, give --state another path/,
+    );
+  });
+
+  it('a relative state path climbing out of the target (../private/state.json) shared by two targets: the second is refused (exit 3)', async () => {
+    const base = uniqueName('state');
+    const one = site();
+    await deploy(deployOptions(server(), one, `${base}/t1`, { statePath: '../private/state.json' }));
+    const two = tmpDir();
+    writeTree(two, { 'other.html': 'other site' });
+    const before = snapshot(disk(base));
+    const err = (await deploy(
+      deployOptions(server(), two, `${base}/t2`, { statePath: '../private/state.json' }),
+    ).catch((e: unknown) => e)) as Error & { exitCode?: number };
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(new RegExp(`records deploys to /${base}/t1, not to /${base}/t2`));
+    expect(snapshot(disk(base))).toEqual(before);
+  });
+});
+
+describe('the maintenance file', () => {
+  it('already on the server and not put there by ftpship: refused (exit 3), that file kept; matching --keep: exit 2', async () => {
+    const local = site();
+    const dir = uniqueName('mnt');
+    await deploy(deployOptions(server(), local, dir));
+    fs.writeFileSync(path.join(disk(dir), '.htaccess'), 'Deny from all');
+    fs.writeFileSync(path.join(local, 'index.html'), 'home, changed');
+    const before = snapshot(disk(dir));
+    const err = (await deploy(
+      deployOptions(server(), local, dir, { maintenance: { path: '.htaccess' } }),
+    ).catch((e: unknown) => e)) as Error & { exitCode?: number };
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(
+      /the maintenance file \.htaccess is already on the server .* ftpship did not put it there/,
+    );
+    expect(snapshot(disk(dir))).toEqual(before);
+    const kept = await runCli(
+      ['deploy', local, url(dir), '--maintenance', '.htaccess', '--keep', '.htaccess'],
+      env(),
+    );
+    expect(kept.code).toBe(2);
+    expect(kept.stderr).toMatch(/matches --keep, yet it is deleted after the deploy/);
+    expect(snapshot(disk(dir))).toEqual(before);
+  });
+});
+
+describe('messages', () => {
+  it('a target that is a file on the server: says a file is there', async () => {
+    const dir = uniqueName('file');
+    fs.writeFileSync(disk(dir), 'a file, not a folder');
+    const r = await runCli(['deploy', site(), url(`${dir}/site`)], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`cannot create folder /${dir} on the server: a file of that name is there`),
+    );
+  });
+
+  it('ftps:// (implicit TLS) to a port that greets in plain FTP: says to use ftpes://', async () => {
+    const r = await runCli(['deploy', site(), `ftps://${server().user}@127.0.0.1:${server().port}/x`], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not speak TLS from the first byte .* Use explicit TLS \(ftpes:\/\/\)/);
+  });
+
+  const silent = net.createServer(() => undefined); // accepts, never greets: what implicit TLS does to FTP
+  afterAll(() => {
+    silent.close();
+  });
+  it('ftpes:// to a port that stays silent (implicit TLS): the timeout says to try ftps://; an IPv6 host in brackets', async () => {
+    await new Promise<void>((resolve) => silent.listen(0, '::1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const r = await runCli(
+      ['deploy', site(), `ftpes://u@[::1]:${port}/x`, '--timeout', '300', '--retries', '0'],
+      {
+        FTPSHIP_PASSWORD: 'pw',
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`no answer from \\[::1\\]:${port}: .*use ftps:// there`));
+  });
+});
