@@ -36,6 +36,8 @@ const NOTHING_CAME =
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
   const files = new Map<string, SourceFile>();
+  /** Warnings from the stream itself, logged and reported with the engine's. */
+  const early: string[] = [];
   const say = (message: string): void => {
     if (!quiet) log(`${PLUGIN_NAME}: ${message}`);
   };
@@ -44,7 +46,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
-      collect(file, files, say).then(
+      collect(file, files, say, (w) => early.push(w)).then(
         () => done(null, file),
         (err: unknown) =>
           done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
@@ -66,13 +68,13 @@ export function deploy(options: GulpDeployOptions): Transform {
     );
     // Most often a glob that matched nothing. The deploy still runs: on a target with deployed files the
     // engine refuses to empty it (unless maxDelete says so), on a fresh one there is nothing to do.
-    const empty = list.length === 0 ? [NOTHING_CAME] : [];
-    if (!quiet) for (const w of empty) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
+    if (list.length === 0) early.push(NOTHING_CAME);
+    if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
     const live = { on: true };
     const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
       () => (live.on = false),
     );
-    report.warnings = [...empty, ...report.warnings.map(text)];
+    report.warnings = [...early, ...report.warnings.map(text)];
     if (engine.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);
@@ -89,9 +91,21 @@ export function deploy(options: GulpDeployOptions): Transform {
  * other file without contents fails the task: left out, it would look deleted, and the deploy would delete
  * the server's copy as an orphan.
  */
-async function collect(file: File, files: Map<string, SourceFile>, say: (m: string) => void): Promise<void> {
-  if (file.isDirectory() || file.isSymbolic()) return;
+async function collect(
+  file: File,
+  files: Map<string, SourceFile>,
+  say: (m: string) => void,
+  warn: (m: string) => void,
+): Promise<void> {
+  if (file.isDirectory()) return;
   const rel = file.relative.split(path.sep).join('/');
+  if (file.isSymbolic()) {
+    // Not sent; a copy deployed earlier (with links resolved) would be deleted as an orphan: say so.
+    warn(
+      `skipped ${rel}: a symlink (gulp.src with resolveSymlinks: false) is not deployed, and a copy deployed earlier is deleted`,
+    );
+    return;
+  }
   let contents: Buffer;
   if (file.isBuffer()) {
     contents = file.contents;

@@ -212,3 +212,38 @@ describe('messages', () => {
     expect(r.stderr).toMatch(new RegExp(`no answer from \\[::1\\]:${port}: .*use ftps:// there`));
   });
 });
+
+describe('odd but meant', () => {
+  it("a server folder ~/site is the login folder's site (FTP servers do not expand ~)", async () => {
+    const dir = uniqueName('tilde');
+    await deploy(deployOptions(server(), site(), `~/${dir}`));
+    expect(fs.readdirSync(disk(dir))).toContain('index.html');
+    expect(fs.existsSync(path.join(server().root, '~'))).toBe(false);
+  });
+
+  it('a server folder with a backslash: a warning that FTP paths use /', async () => {
+    const warnings: string[] = [];
+    await deploy(
+      { ...deployOptions(server(), site(), `${uniqueName('bs')}\\site`), dryRun: true },
+      {
+        warn: (m) => warnings.push(m),
+      },
+    );
+    expect(warnings.join('\n')).toMatch(/holds a backslash, .* FTP paths use \//);
+  });
+
+  it('an empty local folder onto a fresh target: a warning to check the build output', async () => {
+    const warnings: string[] = [];
+    const r = await deploy(deployOptions(server(), tmpDir(), uniqueName('empty')), {
+      warn: (m) => warnings.push(m),
+    });
+    expect(r.counts.upload).toBe(0);
+    expect(warnings.join('\n')).toMatch(/has no file to publish: check the build output and --exclude/);
+  });
+
+  it('an exclude glob "! *.map" (a space after !): exit 2, naming the glob meant', async () => {
+    const r = await runCli(['plan', site(), url('x'), '--exclude', '! *.map'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('write "!*.map"');
+  });
+});

@@ -37279,6 +37279,8 @@ function checkGlobs(name, globs) {
         throw new ConfigError(`${name} must be a list of globs`);
     for (const g of globs) {
         const body = typeof g === 'string' ? globParts(g).body : '';
+        if (typeof g === 'string' && /^!\s/.test(g))
+            throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
         if (body === '' || body === '.') {
             throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
         }
@@ -37324,8 +37326,11 @@ function targetUrl(o, root) {
     const defaultPort = o.secure === 'implicit' ? 990 : 21;
     const port = o.port === defaultPort ? '' : `:${o.port}`;
     const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
-    const host = o.host.includes(':') ? `[${o.host}]` : o.host; // an IPv6 literal (RFC 3986)
-    return `${scheme}://${user}${host}${port}${encodeURI(root)}`;
+    return `${scheme}://${user}${bracketed(o.host)}${port}${encodeURI(root)}`;
+}
+/** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
+function bracketed(host) {
+    return host.includes(':') ? `[${host}]` : host;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
@@ -38308,9 +38313,13 @@ async function deploy(options, reporter = {}) {
         await starting.catch((err) => {
             throw connectError(err, o);
         });
-        const root = o.remoteDir.startsWith('/')
-            ? normalizeRemoteDir(o.remoteDir)
-            : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
+        // `~/site`: FTP servers do not expand `~` (it would be a folder named ~); the login folder is home.
+        const remoteDir = o.remoteDir === '~' ? '' : o.remoteDir.replace(/^~\//, '');
+        if (remoteDir.includes('\\'))
+            rep.warn?.(`the server folder ${JSON.stringify(remoteDir)} holds a backslash, which FTP servers take as part of a name (a folder named with it is created): FTP paths use /`);
+        const root = remoteDir.startsWith('/')
+            ? normalizeRemoteDir(remoteDir)
+            : normalizeRemoteDir(remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
         // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
         const statePath = normalizeRemoteDir(o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath));
         const reserved = reservedPaths(root, statePath);
@@ -38337,6 +38346,8 @@ async function deploy(options, reporter = {}) {
         const local = await scanning;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+        if (local.files.size === 0 && o.localDir)
+            rep.warn?.(`the local folder ${o.localDir} has no file to publish: check the build output and --exclude`);
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
             throw new ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
         }
@@ -38563,7 +38574,7 @@ function guard(plan, o) {
     // obeying would empty the live site. Only an explicit --max-delete lets it through.
     if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length === 0) {
         const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
-        throw new GuardError(`${what} has no file to publish${o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
+        throw new GuardError(`${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
             `all ${deletes} files ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
             `pass --max-delete ${deletes} to empty the server folder on purpose.`);
     }
@@ -38574,7 +38585,7 @@ function guard(plan, o) {
 }
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
-    const where = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+    const where = `${bracketed(o.host)}:${o.port}`;
     if (err instanceof FtpReplyError && err.code === 530) {
         return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
     }

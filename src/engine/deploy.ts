@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/index.js';
 import { ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
-import { resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
+import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import type { DeployOptions, Reporter } from './options.js';
 import { normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, type Plan } from './plan.js';
@@ -68,9 +68,15 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     await starting.catch((err: unknown) => {
       throw connectError(err, o);
     });
-    const root = o.remoteDir.startsWith('/')
-      ? normalizeRemoteDir(o.remoteDir)
-      : normalizeRemoteDir(o.remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
+    // `~/site`: FTP servers do not expand `~` (it would be a folder named ~); the login folder is home.
+    const remoteDir = o.remoteDir === '~' ? '' : o.remoteDir.replace(/^~\//, '');
+    if (remoteDir.includes('\\'))
+      rep.warn?.(
+        `the server folder ${JSON.stringify(remoteDir)} holds a backslash, which FTP servers take as part of a name (a folder named with it is created): FTP paths use /`,
+      );
+    const root = remoteDir.startsWith('/')
+      ? normalizeRemoteDir(remoteDir)
+      : normalizeRemoteDir(remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
     // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
@@ -99,6 +105,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
     const local = await scanning;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+    if (local.files.size === 0 && o.localDir)
+      rep.warn?.(
+        `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
+      );
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
         `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
@@ -375,7 +385,7 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length === 0) {
     const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
     throw new GuardError(
-      `${what} has no file to publish${o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
+      `${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
         `all ${deletes} files ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
         `pass --max-delete ${deletes} to empty the server folder on purpose.`,
     );
@@ -390,7 +400,7 @@ function guard(plan: Plan, o: ResolvedOptions): void {
 
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err: unknown, o: ResolvedOptions): Error {
-  const where = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const where = `${bracketed(o.host)}:${o.port}`;
   if (err instanceof FtpReplyError && err.code === 530) {
     return new ConfigError(
       `login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`,

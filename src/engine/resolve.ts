@@ -162,6 +162,10 @@ function checkGlobs(name: string, globs: unknown): void {
   if (!Array.isArray(globs)) throw new ConfigError(`${name} must be a list of globs`);
   for (const g of globs as unknown[]) {
     const body = typeof g === 'string' ? globParts(g).body : '';
+    if (typeof g === 'string' && /^!\s/.test(g))
+      throw new ConfigError(
+        `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`,
+      );
     if (body === '' || body === '.') {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
@@ -218,6 +222,10 @@ export function targetUrl(o: ResolvedOptions, root: string): string {
   const defaultPort = o.secure === 'implicit' ? 990 : 21;
   const port = o.port === defaultPort ? '' : `:${o.port}`;
   const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host; // an IPv6 literal (RFC 3986)
-  return `${scheme}://${user}${host}${port}${encodeURI(root)}`;
+  return `${scheme}://${user}${bracketed(o.host)}${port}${encodeURI(root)}`;
+}
+
+/** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
+export function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
