@@ -46,7 +46,7 @@ export function parseTarget(raw: string): Target {
   const secure = SCHEMES[url.protocol];
   if (url.protocol === 'sftp:') {
     throw new ConfigError(
-      `${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname === '/' ? '' : url.pathname}`,
+      `${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.hostname}${url.pathname === '/' ? '' : url.pathname}`,
     );
   }
   if (secure === undefined) {

@@ -188,10 +188,19 @@ describe('messages name the Action’s inputs, never the CLI’s flags', () => {
   });
 
   it('a local file where the state goes: "move the state with the `state-path` input"', async () => {
-    const { ws } = workspace({ 'index.html': 'x', '.ftpship-state.json': 'y' });
-    const run = await runMain(ws, { ...connection('statefile/'), 'dry-run': 'true' });
+    // A copy of a state (downloaded with the site): a warning. Any other file there: refused, naming the input.
+    const copy = workspace({
+      'index.html': 'x',
+      '.ftpship-state.json': '{"version": 1, "generator": "ftpship"}',
+    });
+    const run = await runMain(copy.ws, { ...connection('statefile/'), 'dry-run': 'true' });
     expectSuccess(run);
     expect(run.stdout).toMatch(/::warning::.*move the state with the `state-path` input to publish the file/);
+    const page = workspace({ 'index.html': 'x', '.ftpship-state.json': 'y' });
+    const error = theError(await runMain(page.ws, { ...connection('statefile2/'), 'dry-run': 'true' }));
+    expect(error).toMatch(
+      /which the state would replace on the server; give the `state-path` input another path/,
+    );
   });
 
   it('an invalid tls-name reads as the other invalid inputs do', async () => {

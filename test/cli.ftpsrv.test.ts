@@ -323,7 +323,7 @@ describe('item 8: bad input gives one line naming the value and what to try, the
       await cli(['deploy', local, 'sftp://u@example.com:22/site']),
       2,
       /"sftp:\/\/u@example\.com:22\/site" is SFTP \(file transfer over SSH\), which ftpship does not speak/,
-      /If the server offers FTPS, use ftpes:\/\/example\.com\/site/,
+      /If the server offers FTPS, use ftpes:\/\/u@example\.com\/site\s*$/,
     );
     await expectOneLine(
       await cli(['deploy', local, 'http://u@example.com/site']),
