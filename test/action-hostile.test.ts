@@ -5,12 +5,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/index.js';
-import { expectSuccess } from './helpers/action.js';
+import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
 import { logLines, runMain } from './helpers/action-main.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { embedded } from './helpers/embedded.js';
 import { startFakeServer, type FakeServer } from './helpers/fake-server.js';
-import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { readTree, tmpDir } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -20,23 +20,8 @@ afterAll(async () => {
   await srv.close();
 });
 
-function workspace(files: Record<string, string>): { ws: string; site: string } {
-  const ws = tmpDir('ftpship-ws-');
-  const site = path.join(ws, 'public');
-  writeTree(site, files);
-  return { ws, site };
-}
-
-function connection(serverDir: string): Record<string, string> {
-  return {
-    server: srv.host,
-    port: String(srv.port),
-    username: srv.user,
-    password: srv.password,
-    'local-dir': 'public/',
-    'server-dir': serverDir,
-  };
-}
+const workspace = actionWorkspace;
+const connection = (serverDir: string): Record<string, string> => actionConnection(srv, serverDir);
 
 /** The one ::error:: line of a failed run (several, or none, fails the test). */
 function theError(run: { status: number | null; stdout: string }): string {

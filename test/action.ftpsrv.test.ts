@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/index.js';
-import { expectSuccess, runAction } from './helpers/action.js';
+import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
 import { embedded } from './helpers/embedded.js';
-import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { readTree, sha256, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -18,24 +18,8 @@ afterAll(async () => {
 
 const STATE = '.ftpship-state.json';
 
-/** A workspace (the repository checkout) with the site in `public/`. */
-function workspace(files: Record<string, string | Buffer>): { ws: string; site: string } {
-  const ws = tmpDir('ftpship-ws-');
-  const site = path.join(ws, 'public');
-  writeTree(site, files);
-  return { ws, site };
-}
-
-function connection(serverDir: string): Record<string, string> {
-  return {
-    server: srv.host,
-    port: String(srv.port),
-    username: srv.user,
-    password: srv.password,
-    'local-dir': 'public/',
-    'server-dir': serverDir,
-  };
-}
+const workspace = actionWorkspace;
+const connection = (serverDir: string): Record<string, string> => actionConnection(srv, serverDir);
 
 function remote(dir: string, ignore = [STATE]): Record<string, string> {
   return readTree(path.join(srv.root, dir), ignore);

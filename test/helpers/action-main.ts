@@ -2,13 +2,9 @@
 // bundle: INPUT_* variables (action.yml defaults filled in), GITHUB_WORKSPACE, GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files, and stdout captured as the runner reads it. For changes not yet in the
 // committed bundle (action/dist is rebuilt when merged); `runAction` in ./action.ts runs the bundle itself.
-import fs from 'node:fs';
-import path from 'node:path';
 import * as core from '@actions/core';
 import { run } from '../../action/main.js';
-import { readActionYml } from '../../scripts/gen-action-docs.mjs';
-import { parseOutputs, type ActionRun } from './action.js';
-import { tmpDir } from './tmp.js';
+import { runnerEnv, runnerResults, type ActionRun } from './action.js';
 
 /**
  * Runs `run()` with `inputs` (names as in action.yml) on top of action.yml's defaults. `env` overrides the
@@ -19,25 +15,7 @@ export async function runMain(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
 ): Promise<ActionRun> {
-  const files = tmpDir('ftpship-runner-');
-  const outputFile = path.join(files, 'output');
-  const summaryFile = path.join(files, 'summary');
-  fs.writeFileSync(outputFile, '');
-  fs.writeFileSync(summaryFile, '');
-  const defaults = Object.entries(readActionYml().inputs).map(([name, spec]) => [name, spec.default ?? '']);
-  const vars: Record<string, string> = {
-    ...Object.fromEntries(
-      [...defaults, ...Object.entries(inputs)].map(([name, value]) => [
-        `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,
-        value,
-      ]),
-    ),
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: files,
-    ...env,
-  };
+  const vars = runnerEnv(workspace, inputs, env);
   const saved = { ...process.env };
   for (const k of Object.keys(process.env))
     if (/^(INPUT_|GITHUB_|RUNNER_|ACTIONS_)/.test(k)) delete process.env[k];
@@ -61,14 +39,7 @@ export async function runMain(
   }
   const status = Number(process.exitCode ?? 0);
   process.exitCode = undefined;
-  const read = (file: string): string => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
-  return {
-    status,
-    stdout,
-    stderr: '',
-    outputs: parseOutputs(read(vars.GITHUB_OUTPUT)),
-    summary: read(vars.GITHUB_STEP_SUMMARY),
-  };
+  return { status, stdout, stderr: '', ...runnerResults(vars) };
 }
 
 /** Every line of the log as the runner reads it: CR, LF and CRLF each end a line. */

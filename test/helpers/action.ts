@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readActionYml } from '../../scripts/gen-action-docs.mjs';
-import { tmpDir } from './tmp.js';
+import { tmpDir, writeTree } from './tmp.js';
 
 export const REPO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUNDLE = path.join(REPO, 'action', 'dist', 'index.js');
@@ -22,41 +22,73 @@ export interface ActionRun {
   summary: string;
 }
 
-/** Runs the bundle with `inputs` (names as in action.yml) on top of action.yml's defaults. */
-export async function runAction(
+/** The runner's files for one run and the environment naming them (INPUT_* on top of action.yml's defaults). */
+export function runnerEnv(
   workspace: string,
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-): Promise<ActionRun> {
+): Record<string, string> {
   const files = tmpDir('ftpship-runner-');
   const outputFile = path.join(files, 'output');
   const summaryFile = path.join(files, 'summary');
   fs.writeFileSync(outputFile, '');
   fs.writeFileSync(summaryFile, '');
   const defaults = Object.entries(readActionYml().inputs).map(([name, spec]) => [name, spec.default ?? '']);
-  const inputEnv = Object.fromEntries(
-    [...defaults, ...Object.entries(inputs)].map(([name, value]) => [
-      `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,
-      value,
-    ]),
-  );
-  const childEnv: Record<string, string> = {
-    ...inheritedEnv(),
-    ...inputEnv,
+  return {
+    ...Object.fromEntries(
+      [...defaults, ...Object.entries(inputs)].map(([name, value]) => [
+        `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,
+        value,
+      ]),
+    ),
     GITHUB_WORKSPACE: workspace,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: files,
     ...env,
   };
-  const { status, stdout, stderr } = await spawnNode([BUNDLE], workspace, childEnv);
+}
+
+/** Reads what a run left in the runner's files named by `vars` (absent files read as empty). */
+export function runnerResults(vars: Record<string, string>): Pick<ActionRun, 'outputs' | 'summary'> {
+  const read = (file: string | undefined): string =>
+    file && fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  return { outputs: parseOutputs(read(vars.GITHUB_OUTPUT)), summary: read(vars.GITHUB_STEP_SUMMARY) };
+}
+
+/** A workspace (the repository checkout) with the site in `public/`. */
+export function actionWorkspace(files: Record<string, string | Buffer>): { ws: string; site: string } {
+  const ws = tmpDir('ftpship-ws-');
+  const site = path.join(ws, 'public');
+  writeTree(site, files);
+  return { ws, site };
+}
+
+/** The connection inputs for a server, deploying `public/` to `serverDir`. */
+export function actionConnection(
+  srv: { host: string; port: number; user: string; password: string },
+  serverDir: string,
+): Record<string, string> {
   return {
-    status,
-    stdout,
-    stderr,
-    outputs: parseOutputs(fs.readFileSync(outputFile, 'utf8')),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
+    server: srv.host,
+    port: String(srv.port),
+    username: srv.user,
+    password: srv.password,
+    'local-dir': 'public/',
+    'server-dir': serverDir,
   };
+}
+
+/** Runs the bundle with `inputs` (names as in action.yml) on top of action.yml's defaults. */
+export async function runAction(
+  workspace: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
+  const vars = runnerEnv(workspace, inputs, env);
+  const childEnv: Record<string, string> = { ...inheritedEnv(), ...vars };
+  const { status, stdout, stderr } = await spawnNode([BUNDLE], workspace, childEnv);
+  return { status, stdout, stderr, ...runnerResults(vars) };
 }
 
 /** The jest process's environment without anything a runner would set (this suite may itself run in Actions). */
