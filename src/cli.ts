@@ -189,6 +189,10 @@ async function buildOptions(
   }
   if (f.insecure && target.secure)
     out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  if (!target.secure && (f.insecure || f.ca))
+    out.warn(
+      `${f.ca ? '--ca' : '--insecure'} has no effect with ftp://: the connection is not encrypted (the password goes in clear); use ftpes:// for TLS`,
+    );
   return {
     localDir,
     host: target.host,

@@ -247,3 +247,17 @@ describe('odd but meant', () => {
     expect(r.stderr).toContain('write "!*.map"');
   });
 });
+
+describe('TLS options without TLS', () => {
+  it('--insecure or --ca with ftp://: a warning that they do nothing and the password goes in clear', async () => {
+    const ca = path.join(tmpDir(), 'ca.pem');
+    fs.writeFileSync(ca, 'unused');
+    for (const flags of [['--insecure'], ['--ca', ca]]) {
+      const r = await runCli(['plan', site(), url(uniqueName('notls')), ...flags], env());
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        new RegExp(`${flags[0]} has no effect with ftp://: the connection is not encrypted`),
+      );
+    }
+  });
+});
