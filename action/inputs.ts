@@ -3,11 +3,11 @@
  * masked before anything is logged, and every resolved value sent to `core.debug`. Returns the engine's
  * options plus the few settings that only the Action uses.
  */
-import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
+import { holdsCertificates } from '../src/engine/option-shape.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 
 export interface ActionInputs {
@@ -183,7 +183,7 @@ function readCa(workspace: string): string | undefined {
       );
     pem = fs.readFileSync(file, 'utf8');
   }
-  if (!hasCertificates(pem)) {
+  if (!holdsCertificates(pem)) {
     throw new ConfigError(
       `the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
         '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form, ' +
@@ -191,22 +191,6 @@ function readCa(workspace: string): string | undefined {
     );
   }
   return pem;
-}
-
-/** At least one PEM certificate block, and every one of them parses. */
-function hasCertificates(pem: string): boolean {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  return (
-    blocks.length > 0 &&
-    blocks.every((b) => {
-      try {
-        new X509Certificate(b); // throws on a block that is not a certificate
-        return true;
-      } catch {
-        return false;
-      }
-    })
-  );
 }
 
 function readStatePath(): string | undefined {

@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4827);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5906);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4827:
+/***/ 5906:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36998,6 +36998,194 @@ function describe(err, what) {
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });
 }
 
+;// CONCATENATED MODULE: ./src/engine/option-shape.ts
+/**
+ * The shape of `deploy()` options, checked before anything else: an object, known names only (a misspelt
+ * `dryrun: true` ran a real deploy), and each value of its type — `delete: 'false'` is a true string and
+ * deleted orphans, `dryRun: 'false'` planned only. From JavaScript, or JSON, nothing else stops these.
+ */
+
+
+/** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
+const NAMES = {
+    localDir: 'string',
+    files: 'other',
+    host: 'string',
+    port: 'other',
+    user: 'string',
+    password: 'string',
+    secure: 'other',
+    tls: 'other',
+    active: 'boolean',
+    remoteDir: 'string',
+    dryRun: 'boolean',
+    parallel: 'other',
+    exclude: 'other',
+    replaceDefaultExcludes: 'boolean',
+    keep: 'other',
+    delete: 'boolean',
+    maxDelete: 'other',
+    statePath: 'string',
+    atomic: 'boolean',
+    fileMode: 'other',
+    dirMode: 'other',
+    maintenance: 'other',
+    timeoutMs: 'other',
+    retries: 'other',
+    resetState: 'boolean',
+    verify: 'boolean',
+    adopt: 'boolean',
+    uploadOnly: 'boolean',
+    retryDelayMs: 'other',
+    staleLockMs: 'other',
+};
+const DEPLOY_OPTION_NAMES = Object.keys(NAMES);
+/** Names from the CLI, the Action and other FTP tools, folded as {@link fold} does, and what they are here. */
+const OPTION_ALIASES = {
+    server: 'host',
+    hostname: 'host',
+    username: 'user',
+    login: 'user',
+    pass: 'password',
+    protocol: 'secure',
+    serverdir: 'remoteDir',
+    remotepath: 'remoteDir',
+    remote: 'remoteDir',
+    dest: 'remoteDir',
+    statename: 'statePath',
+    maintenancefile: 'maintenance',
+    ca: 'tls: { ca }',
+    insecure: 'tls: { rejectUnauthorized: false }',
+    tlsname: 'tls: { servername }',
+    servername: 'tls: { servername }',
+};
+/** Throws a ConfigError naming the first option whose name or type is wrong. */
+function checkShape(o) {
+    if (o === null || typeof o !== 'object' || Array.isArray(o))
+        throw new ConfigError('deploy() needs an options object, e.g. { host, user, password, localDir }');
+    const opts = o;
+    const given = Object.keys(opts).filter((n) => opts[n] !== undefined);
+    const unknown = unknownNames(given, DEPLOY_OPTION_NAMES);
+    if (unknown)
+        throw new ConfigError(unknown);
+    for (const [name, type] of Object.entries(NAMES)) {
+        const v = opts[name];
+        if (v === undefined || type === 'other' || typeof v === type)
+            continue;
+        throw new ConfigError(type === 'boolean'
+            ? `invalid ${name} ${JSON.stringify(v)}; use true or false (a string such as "false" would count as true)`
+            : `invalid ${name} ${JSON.stringify(v)}; give it as a string`);
+    }
+    checkFiles(opts.files);
+    checkTls(opts.tls, !!opts.secure);
+}
+function checkFiles(files) {
+    if (files === undefined)
+        return;
+    if (!Array.isArray(files))
+        throw new ConfigError('files must be a list of { path, contents } or { path, file }');
+    for (const f of files) {
+        const e = f;
+        const ok = e !== null &&
+            typeof e === 'object' &&
+            typeof e.path === 'string' &&
+            (e.contents === undefined) !== (e.file === undefined) &&
+            (e.contents === undefined || Buffer.isBuffer(e.contents)) &&
+            (e.file === undefined || typeof e.file === 'string');
+        if (!ok)
+            throw new ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
+    }
+}
+function checkTls(tls, secure) {
+    if (tls === undefined)
+        return;
+    if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
+        throw new ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
+    const ca = tls.ca;
+    if (ca === undefined || !secure)
+        return; // unused without TLS (the CLI warns about that)
+    for (const one of Array.isArray(ca) ? ca : [ca]) {
+        if (!(typeof one === 'string' || Buffer.isBuffer(one)) || !holdsCertificates(one.toString()))
+            throw new ConfigError('the CA given (tls.ca, --ca) holds no PEM certificate that can be read (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form');
+    }
+}
+/** At least one PEM certificate block, and every one of them parses. */
+function holdsCertificates(pem) {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    try {
+        for (const b of blocks)
+            new external_node_crypto_.X509Certificate(b); // throws on a block that is not a certificate
+    }
+    catch {
+        return false;
+    }
+    return blocks.length > 0;
+}
+function option_shape_describe(v) {
+    try {
+        return JSON.stringify(v) ?? String(v);
+    }
+    catch {
+        return String(v);
+    }
+}
+/**
+ * Why `names` cannot all be taken (the unknown ones, each with the name it most likely meant), or undefined.
+ * `known` is the list the caller accepts (the gulp plugin's differs from the engine's).
+ */
+function unknownNames(names, known) {
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length === 0)
+        return undefined;
+    const hints = unknown.map((n) => ({ name: show(n), hint: suggest(n, known) }));
+    const listAll = hints.some((h) => !h.hint) ? `; the options are ${known.join(', ')}` : '';
+    if (hints.length === 1) {
+        const [{ name, hint }] = hints;
+        return `unknown option ${name}${hint ? `; did you mean ${hint}?` : listAll}`;
+    }
+    const each = hints.map(({ name, hint }) => (hint ? `${name} (did you mean ${hint}?)` : name));
+    return `unknown options ${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}${listAll}`;
+}
+function show(name) {
+    return /^[\w$-]+$/.test(name) ? name : JSON.stringify(name);
+}
+/** Case, dashes and underscores aside: `dry-run`, `dryrun` and `DRY_RUN` all mean dryRun. */
+function fold(name) {
+    return name.toLowerCase().replace(/[-_\s]/g, '');
+}
+/** The option a name most likely meant: a known alias, else the closest name within a few typos. */
+function suggest(name, known) {
+    const folded = fold(name);
+    if (Object.hasOwn(OPTION_ALIASES, folded))
+        return OPTION_ALIASES[folded];
+    const most = folded.length <= 4 ? 1 : folded.length <= 8 ? 2 : 3;
+    let best;
+    for (const candidate of known) {
+        const distance = editDistance(folded, fold(candidate));
+        if (distance <= most && (!best || distance < best.distance))
+            best = { name: candidate, distance };
+    }
+    return best?.name;
+}
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
+function editDistance(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [
+        i,
+        ...Array(b.length).fill(0),
+    ]);
+    for (let j = 1; j <= b.length; j++)
+        d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
+}
+
 ;// CONCATENATED MODULE: ./src/engine/state.ts
 /**
  * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
@@ -37160,8 +37348,10 @@ const DEFAULT_PARALLEL = 4;
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
+    checkShape(o);
     if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
         throw new ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
     }
@@ -37244,7 +37434,9 @@ function checkLocal(o) {
 }
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+        // String(), not JSON: NaN and Infinity would read as null.
+        const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+        throw new ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
     }
 }
 /** The name the certificate is checked against: a host name, and only where there is TLS. */
@@ -37595,7 +37787,7 @@ class StateStore {
         const { path, fdaPath } = this.opts;
         for (let attempt = 1;; attempt++) {
             let refusal;
-            const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, undefined, (err) => (refusal = err)));
+            const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err)));
             this.loadedText = text?.toString('utf8');
             if (text) {
                 this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
@@ -37613,7 +37805,7 @@ class StateStore {
             if (ours)
                 throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
             if (fdaPath && theirs) {
-                const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)));
+                const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath), STATE_MAX));
                 if (fda) {
                     this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
                     this.origin = 'ftp-deploy-action';
@@ -37662,8 +37854,8 @@ class StateStore {
         const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => 
         // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
         this.loadedText === undefined
-            ? readRemoteFile(c, this.opts.path)
-            : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)));
+            ? readRemoteFile(c, this.opts.path, STATE_MAX)
+            : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path), STATE_MAX));
         return text?.toString('utf8') !== this.loadedText;
     }
     /**
@@ -37859,6 +38051,11 @@ class StateStore {
         return this.dirty;
     }
 }
+/**
+ * The largest state read: about 400 000 files' worth (a 20 000-file site's is 3 MB). A larger one is not a
+ * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
+ */
+const STATE_MAX = 64 * 1024 * 1024;
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path) {
     return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
@@ -38278,11 +38475,12 @@ async function deploy(options, reporter = {}) {
     if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
         throw new ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`);
     const warnings = [];
+    const safe = guarded(reporter ?? {}, warnings);
     const rep = {
-        ...reporter,
+        ...safe,
         warn: (m) => {
             warnings.push(m);
-            reporter.warn?.(m);
+            safe.warn?.(m);
         },
     };
     let connections = 0;
@@ -38501,6 +38699,31 @@ function readHead(abs, n) {
     finally {
         external_node_fs_default().closeSync(fd);
     }
+}
+/**
+ * The caller's reporter with each callback made harmless: one that throws (the protocol log runs inside a
+ * socket's data handler) would otherwise crash the process or fail a deploy half way. Its failure becomes a
+ * warning in the report, once per callback.
+ */
+function guarded(reporter, warnings) {
+    const out = {};
+    for (const key of ['info', 'warn', 'debug', 'protocol', 'progress']) {
+        const fn = reporter[key];
+        if (typeof fn !== 'function')
+            continue;
+        let failed = false;
+        out[key] = (...args) => {
+            try {
+                fn.apply(reporter, args);
+            }
+            catch (err) {
+                if (!failed)
+                    warnings.push(`the reporter's ${key}() threw: ${err?.message ?? String(err)}`);
+                failed = true;
+            }
+        };
+    }
+    return out;
 }
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool) {
@@ -42640,26 +42863,12 @@ function readCa(workspace) {
             throw new ConfigError(`ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`);
         pem = external_node_fs_default().readFileSync(file, 'utf8');
     }
-    if (!hasCertificates(pem)) {
+    if (!holdsCertificates(pem)) {
         throw new ConfigError(`the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
             '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form, ' +
             'as text or as a file in the workspace (a key, or a DER .cer file, is not it)');
     }
     return pem;
-}
-/** At least one PEM certificate block, and every one of them parses. */
-function hasCertificates(pem) {
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    return (blocks.length > 0 &&
-        blocks.every((b) => {
-            try {
-                new external_node_crypto_.X509Certificate(b); // throws on a block that is not a certificate
-                return true;
-            }
-            catch {
-                return false;
-            }
-        }));
 }
 function readStatePath() {
     const name = getInput(Input.StateName);

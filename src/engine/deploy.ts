@@ -33,11 +33,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`,
     );
   const warnings: string[] = [];
+  const safe = guarded(reporter ?? {}, warnings);
   const rep: Reporter = {
-    ...reporter,
+    ...safe,
     warn: (m) => {
       warnings.push(m);
-      reporter.warn?.(m);
+      safe.warn?.(m);
     },
   };
   let connections = 0;
@@ -286,6 +287,30 @@ function readHead(abs: string, n: number): string {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * The caller's reporter with each callback made harmless: one that throws (the protocol log runs inside a
+ * socket's data handler) would otherwise crash the process or fail a deploy half way. Its failure becomes a
+ * warning in the report, once per callback.
+ */
+function guarded(reporter: Reporter, warnings: string[]): Reporter {
+  const out: Reporter = {};
+  for (const key of ['info', 'warn', 'debug', 'protocol', 'progress'] as const) {
+    const fn = reporter[key] as ((...args: unknown[]) => void) | undefined;
+    if (typeof fn !== 'function') continue;
+    let failed = false;
+    (out as Record<string, unknown>)[key] = (...args: unknown[]): void => {
+      try {
+        fn.apply(reporter, args);
+      } catch (err) {
+        if (!failed)
+          warnings.push(`the reporter's ${key}() threw: ${(err as Error)?.message ?? String(err)}`);
+        failed = true;
+      }
+    };
+  }
+  return out;
 }
 
 /** The fastest of three NOOP round trips on one connection, in ms. */

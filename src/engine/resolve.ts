@@ -1,6 +1,7 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
+import { checkShape } from './option-shape.js';
 import { globParts } from './select.js';
 import { OCTAL_MODE } from './state.js';
 import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
@@ -26,6 +27,7 @@ export interface ResolvedOptions extends DeployOptions {
 const CONTROL = /[\r\n\0]/;
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
+  checkShape(o);
   if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
     throw new ConfigError(
       `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
@@ -118,9 +120,9 @@ function checkLocal(o: DeployOptions): void {
 
 function integer(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
-    );
+    // String(), not JSON: NaN and Infinity would read as null.
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    throw new ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
   }
 }
 

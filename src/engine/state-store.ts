@@ -83,7 +83,7 @@ export class StateStore {
     for (let attempt = 1; ; attempt++) {
       let refusal: FtpReplyError | undefined;
       const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
-        readRemoteFile(c, path, undefined, (err) => (refusal = err)),
+        readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err)),
       );
       this.loadedText = text?.toString('utf8');
       if (text) {
@@ -103,7 +103,7 @@ export class StateStore {
       if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
       if (fdaPath && theirs) {
         const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
-          readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath)),
+          readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath), STATE_MAX),
         );
         if (fda) {
           this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
@@ -157,8 +157,8 @@ export class StateStore {
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
       // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
       this.loadedText === undefined
-        ? readRemoteFile(c, this.opts.path)
-        : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path)),
+        ? readRemoteFile(c, this.opts.path, STATE_MAX)
+        : readRemoteFileIfPresent(c, this.opts.path, unreadable(this.opts.path), STATE_MAX),
     );
     return text?.toString('utf8') !== this.loadedText;
   }
@@ -361,6 +361,12 @@ export class StateStore {
     return this.dirty;
   }
 }
+
+/**
+ * The largest state read: about 400 000 files' worth (a 20 000-file site's is 3 MB). A larger one is not a
+ * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
+ */
+const STATE_MAX = 64 * 1024 * 1024;
 
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path: string): (reason: string) => DeployError {

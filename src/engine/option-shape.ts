@@ -1,0 +1,195 @@
+/**
+ * The shape of `deploy()` options, checked before anything else: an object, known names only (a misspelt
+ * `dryrun: true` ran a real deploy), and each value of its type — `delete: 'false'` is a true string and
+ * deleted orphans, `dryRun: 'false'` planned only. From JavaScript, or JSON, nothing else stops these.
+ */
+import { X509Certificate } from 'node:crypto';
+import { ConfigError } from './errors.js';
+import type { DeployOptions } from './options.js';
+
+/** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
+const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
+  localDir: 'string',
+  files: 'other',
+  host: 'string',
+  port: 'other',
+  user: 'string',
+  password: 'string',
+  secure: 'other',
+  tls: 'other',
+  active: 'boolean',
+  remoteDir: 'string',
+  dryRun: 'boolean',
+  parallel: 'other',
+  exclude: 'other',
+  replaceDefaultExcludes: 'boolean',
+  keep: 'other',
+  delete: 'boolean',
+  maxDelete: 'other',
+  statePath: 'string',
+  atomic: 'boolean',
+  fileMode: 'other',
+  dirMode: 'other',
+  maintenance: 'other',
+  timeoutMs: 'other',
+  retries: 'other',
+  resetState: 'boolean',
+  verify: 'boolean',
+  adopt: 'boolean',
+  uploadOnly: 'boolean',
+  retryDelayMs: 'other',
+  staleLockMs: 'other',
+};
+
+export const DEPLOY_OPTION_NAMES = Object.keys(NAMES) as Array<keyof DeployOptions>;
+
+/** Names from the CLI, the Action and other FTP tools, folded as {@link fold} does, and what they are here. */
+export const OPTION_ALIASES: Record<string, string> = {
+  server: 'host',
+  hostname: 'host',
+  username: 'user',
+  login: 'user',
+  pass: 'password',
+  protocol: 'secure',
+  serverdir: 'remoteDir',
+  remotepath: 'remoteDir',
+  remote: 'remoteDir',
+  dest: 'remoteDir',
+  statename: 'statePath',
+  maintenancefile: 'maintenance',
+  ca: 'tls: { ca }',
+  insecure: 'tls: { rejectUnauthorized: false }',
+  tlsname: 'tls: { servername }',
+  servername: 'tls: { servername }',
+};
+
+/** Throws a ConfigError naming the first option whose name or type is wrong. */
+export function checkShape(o: unknown): asserts o is DeployOptions {
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw new ConfigError('deploy() needs an options object, e.g. { host, user, password, localDir }');
+  const opts = o as Record<string, unknown>;
+  const given = Object.keys(opts).filter((n) => opts[n] !== undefined);
+  const unknown = unknownNames(given, DEPLOY_OPTION_NAMES);
+  if (unknown) throw new ConfigError(unknown);
+  for (const [name, type] of Object.entries(NAMES)) {
+    const v = opts[name];
+    if (v === undefined || type === 'other' || typeof v === type) continue;
+    throw new ConfigError(
+      type === 'boolean'
+        ? `invalid ${name} ${JSON.stringify(v)}; use true or false (a string such as "false" would count as true)`
+        : `invalid ${name} ${JSON.stringify(v)}; give it as a string`,
+    );
+  }
+  checkFiles(opts.files);
+  checkTls(opts.tls, !!opts.secure);
+}
+
+function checkFiles(files: unknown): void {
+  if (files === undefined) return;
+  if (!Array.isArray(files))
+    throw new ConfigError('files must be a list of { path, contents } or { path, file }');
+  for (const f of files as unknown[]) {
+    const e = f as { path?: unknown; contents?: unknown; file?: unknown } | null;
+    const ok =
+      e !== null &&
+      typeof e === 'object' &&
+      typeof e.path === 'string' &&
+      (e.contents === undefined) !== (e.file === undefined) &&
+      (e.contents === undefined || Buffer.isBuffer(e.contents)) &&
+      (e.file === undefined || typeof e.file === 'string');
+    if (!ok)
+      throw new ConfigError(
+        `invalid entry in files: ${describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`,
+      );
+  }
+}
+
+function checkTls(tls: unknown, secure: boolean): void {
+  if (tls === undefined) return;
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
+    throw new ConfigError(`invalid tls ${describe(tls)}; give an object such as { ca, servername }`);
+  const ca = (tls as { ca?: unknown }).ca;
+  if (ca === undefined || !secure) return; // unused without TLS (the CLI warns about that)
+  for (const one of Array.isArray(ca) ? (ca as unknown[]) : [ca]) {
+    if (!(typeof one === 'string' || Buffer.isBuffer(one)) || !holdsCertificates(one.toString()))
+      throw new ConfigError(
+        'the CA given (tls.ca, --ca) holds no PEM certificate that can be read (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form',
+      );
+  }
+}
+
+/** At least one PEM certificate block, and every one of them parses. */
+export function holdsCertificates(pem: string): boolean {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    for (const b of blocks) new X509Certificate(b); // throws on a block that is not a certificate
+  } catch {
+    return false;
+  }
+  return blocks.length > 0;
+}
+
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Why `names` cannot all be taken (the unknown ones, each with the name it most likely meant), or undefined.
+ * `known` is the list the caller accepts (the gulp plugin's differs from the engine's).
+ */
+export function unknownNames(names: string[], known: readonly string[]): string | undefined {
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length === 0) return undefined;
+  const hints = unknown.map((n) => ({ name: show(n), hint: suggest(n, known) }));
+  const listAll = hints.some((h) => !h.hint) ? `; the options are ${known.join(', ')}` : '';
+  if (hints.length === 1) {
+    const [{ name, hint }] = hints;
+    return `unknown option ${name}${hint ? `; did you mean ${hint}?` : listAll}`;
+  }
+  const each = hints.map(({ name, hint }) => (hint ? `${name} (did you mean ${hint}?)` : name));
+  return `unknown options ${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}${listAll}`;
+}
+
+function show(name: string): string {
+  return /^[\w$-]+$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** Case, dashes and underscores aside: `dry-run`, `dryrun` and `DRY_RUN` all mean dryRun. */
+function fold(name: string): string {
+  return name.toLowerCase().replace(/[-_\s]/g, '');
+}
+
+/** The option a name most likely meant: a known alias, else the closest name within a few typos. */
+function suggest(name: string, known: readonly string[]): string | undefined {
+  const folded = fold(name);
+  if (Object.hasOwn(OPTION_ALIASES, folded)) return OPTION_ALIASES[folded];
+  const most = folded.length <= 4 ? 1 : folded.length <= 8 ? 2 : 3;
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(folded, fold(candidate));
+    if (distance <= most && (!best || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...Array<number>(b.length).fill(0),
+  ]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}

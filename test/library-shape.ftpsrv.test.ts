@@ -1,0 +1,106 @@
+/**
+ * deploy() from JavaScript: options of the wrong name or type are a ConfigError naming them before any
+ * connection (a typo `dryrun` ran a real deploy; `delete: 'false'` deleted orphans), and a reporter that
+ * throws cannot crash the process or fail the deploy. Server: ftp-srv in this process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, deploy, type DeployOptions } from '../src/index.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
+import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+const server = useEmbedded();
+
+function site(): string {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home' });
+  return local;
+}
+
+async function refusal(options: unknown): Promise<Error> {
+  const err = await deploy(options as DeployOptions).then(
+    () => new Error('the deploy went ahead'),
+    (e: unknown) => e as Error,
+  );
+  expect(err).toBeInstanceOf(ConfigError);
+  return err;
+}
+
+describe('options of the wrong name or type: ConfigError naming them, nothing on the server', () => {
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a misspelt dryRun', { dryrun: true }, /unknown option dryrun; did you mean dryRun\?/],
+    ['a name from another tool', { server: 'x' }, /unknown option server; did you mean host\?/],
+    [
+      'two unknown names',
+      { paralel: 2, foo: 1 },
+      /unknown options paralel \(did you mean parallel\?\) and foo; the options are /,
+    ],
+    [
+      'delete: "false"',
+      { delete: 'false' },
+      /invalid delete "false"; use true or false \(a string such as "false" would count as true\)/,
+    ],
+    ['dryRun: "false"', { dryRun: 'false' }, /invalid dryRun "false"; use true or false/],
+    ['replaceDefaultExcludes: 1', { replaceDefaultExcludes: 1 }, /invalid replaceDefaultExcludes 1/],
+    ['remoteDir: 42', { remoteDir: 42 }, /invalid remoteDir 42; give it as a string/],
+    ['statePath: 7', { statePath: 7 }, /invalid statePath 7; give it as a string/],
+    ['tls: "yes"', { tls: 'yes' }, /invalid tls "yes"; give an object/],
+    [
+      'tls.ca not PEM',
+      { secure: 'explicit', tls: { ca: 'not a pem' } },
+      /holds no PEM certificate that can be read/,
+    ],
+    ['timeoutMs: Infinity', { timeoutMs: Infinity }, /invalid timeout Infinity; use a whole number from 100/],
+    ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid timeout NaN/],
+  ];
+  it.each(cases)('%s', async (_, extra, message) => {
+    const dir = uniqueName('shape');
+    const err = await refusal({ ...deployOptions(server(), site(), dir), ...extra });
+    expect(err.message).toMatch(message);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
+  it.each([
+    ['files: {}', {}],
+    ['files: "a.txt"', 'a.txt'],
+    ['an entry without a path', [{ contents: Buffer.from('x') }]],
+    ['an entry with a string for contents', [{ path: 'u.txt', contents: 'héllo' }]],
+    [
+      'an entry with both contents and file',
+      [{ path: 'u.txt', contents: Buffer.from('x'), file: '/etc/hostname' }],
+    ],
+    ['a null entry', [null]],
+  ])('%s', async (_, files) => {
+    const dir = uniqueName('shape');
+    const err = await refusal({ ...deployOptions(server(), '', dir), localDir: undefined, files });
+    expect(err.message).toMatch(/files must be a list|invalid entry in files/);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
+  it('no options object at all', async () => {
+    expect((await refusal(null)).message).toMatch(/deploy\(\) needs an options object/);
+  });
+});
+
+describe('a reporter that throws', () => {
+  it.each([['protocol'], ['debug'], ['warn'], ['progress']])(
+    '%s(): the deploy completes, and the report says the reporter failed',
+    async (key) => {
+      const local = site();
+      writeTree(local, { 'b.txt': 'b' });
+      fs.symlinkSync('/nowhere', path.join(local, 'link')); // a warning to report
+      const dir = uniqueName('rep');
+      const reporter = {
+        [key]: () => {
+          throw new Error(`${key} broke`);
+        },
+      };
+      const r = await deploy(deployOptions(server(), local, dir), reporter);
+      expect(readTree(path.join(server().root, dir), ['.ftpship-state.json'])).toEqual(
+        readTree(local, ['link']),
+      );
+      expect(r.warnings).toContain(`the reporter's ${key}() threw: ${key} broke`);
+    },
+  );
+});
