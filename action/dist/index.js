@@ -35481,7 +35481,9 @@ class ConnectionPool {
                 this.recycle(client);
                 if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
-                this.opts.reporter.warn?.(`${what}: ${err.message}; retrying (${attempt + 1}/${this.opts.retries})`);
+                this.opts.reporter.warn?.(
+                // One line: OpenSSL's messages carry line breaks.
+                `${what}: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
                 await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
             }
         }
@@ -36965,6 +36967,12 @@ class Run {
                     if (this.sameFolderOnServer(d)) {
                         // A folder renamed only in case (Img/ -> img/) on a case-insensitive server: it is the
                         // local folder, full of this run's files. Not an orphan any more.
+                        this.ctx.store.dirGone(d);
+                        return;
+                    }
+                    // Not a folder any more: removed by a run cut before its state said so (a folder that became a
+                    // file: the rerun must still rename the file in), or the new file already stands there.
+                    if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => dirExists(c, this.abs(d))))) {
                         this.ctx.store.dirGone(d);
                         return;
                     }

@@ -492,6 +492,12 @@ class Run {
               this.ctx.store.dirGone(d);
               return;
             }
+            // Not a folder any more: removed by a run cut before its state said so (a folder that became a
+            // file: the rerun must still rename the file in), or the new file already stands there.
+            if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => dirExists(c, this.abs(d))))) {
+              this.ctx.store.dirGone(d);
+              return;
+            }
             this.warn(
               `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`,
             );

@@ -81,7 +81,8 @@ export class ConnectionPool {
         this.recycle(client);
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
         this.opts.reporter.warn?.(
-          `${what}: ${(err as Error).message}; retrying (${attempt + 1}/${this.opts.retries})`,
+          // One line: OpenSSL's messages carry line breaks.
+          `${what}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
         );
         await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
       }
