@@ -368,6 +368,27 @@ d('listings on real servers', () => {
     expect(byName.get('a dir')?.type).toBe('dir');
     if (!mlsd) expect(byName.get('my link')).toMatchObject({ type: 'link', target: 'a b.txt' });
     expect((await client.nlst()).sort()).toEqual([...NAMES, 'a dir', 'my link'].sort());
+    // NLST of a folder answers `folder/name` on some servers: the same names, none dropped.
+    await client.cwd('..');
+    const want = [...NAMES, 'a dir', 'my link'].sort();
+    expect((await client.nlst('names')).sort()).toEqual(want);
+    expect((await client.nlst(`/${DIR}/names/`)).sort()).toEqual(want);
     await client.quit();
   });
+});
+
+d('command lines longer than the servers take', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 200 KB MKD is refused before sending (pure-ftpd reset the connection); the longest line still works',
+    async (name) => {
+      const client = await connect(env[name]);
+      await expect(client.mkd(`x${'d'.repeat(200_000)}`)).rejects.toThrow(/^refusing to send a MKD command/);
+      // 4094 bytes, the most vsftpd takes: a refusal (name too long), not a dropped connection.
+      await expect(client.size(`/${'a'.repeat(4094 - 'SIZE /'.length)}`)).rejects.toBeInstanceOf(
+        FtpReplyError,
+      );
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+    },
+  );
 });

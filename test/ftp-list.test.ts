@@ -5,6 +5,7 @@ import {
   mlsdFormat,
   parseListing,
   parseMlsdTime,
+  parseNameList,
   unixFormat,
   type ListEntry,
 } from '../src/ftp/list.js';
@@ -214,6 +215,41 @@ describe('parseListing', () => {
     expect(parseMlsdTime('20241125141200.5')).toEqual(new Date(Date.UTC(2024, 10, 25, 14, 12, 0, 500)));
     expect(parseMlsdTime('2024112514')).toBeUndefined();
     expect(parseMlsdTime(undefined)).toBeUndefined();
+  });
+});
+
+describe('parseNameList (NLST)', () => {
+  const table: Array<{ title: string; dir?: string; lines: string[]; expected: string[] }> = [
+    { title: 'bare names', lines: ['a.txt', '.htaccess', 'a b'], expected: ['a.txt', '.htaccess', 'a b'] },
+    {
+      title: 'the listed folder as prefix',
+      dir: 'site',
+      lines: ['site/a', 'site//b', './site/c'],
+      expected: ['a', 'b', 'c'],
+    },
+    {
+      title: 'an absolute folder, with a slash at the end',
+      dir: '/w/site/',
+      lines: ['/w/site/a', 'b'],
+      expected: ['a', 'b'],
+    },
+    { title: 'the root', dir: '/', lines: ['/a', '//b', 'c'], expected: ['a', 'b', 'c'] },
+    { title: '. and ./name without a folder', lines: ['./a', '.', '..', 'b'], expected: ['a', 'b'] },
+    {
+      title: 'another folder: dropped, not cut to its last part',
+      dir: 'site',
+      lines: ['../../etc/passwd', 'site/../../up', '/abs/path', 'other/x', 'site/sub/x', 'site/..'],
+      expected: [],
+    },
+    {
+      title: 'unsafe names: CR, NUL, backslash, a lone CR line end kept inside',
+      lines: ['cr\rname', 'nul\0name', '..\\..\\win', 'ok'],
+      expected: ['ok'],
+    },
+    { title: 'no prefix for the current folder when none was asked', lines: ['/a', 'x/b'], expected: [] },
+  ];
+  it.each(table)('$title', ({ dir, lines, expected }) => {
+    expect(parseNameList(lines.map((l) => `${l}\r\n`).join(''), dir)).toEqual(expected);
   });
 });
 

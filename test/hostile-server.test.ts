@@ -9,19 +9,31 @@
  * is still dripping when the time is up fails at that moment — bytes arriving do not restart the clock, so
  * a server cannot hold a connection forever by sending one byte a second.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpTimeoutError, FtpReplyError, isTransientError } from '../src/ftp/index.js';
+import {
+  FtpClient,
+  FtpProtocolError,
+  FtpReplyError,
+  FtpTimeoutError,
+  FtpTlsError,
+  isTransientError,
+  type FtpConnectOptions,
+} from '../src/ftp/index.js';
 import { deploy, DeployError } from '../src/index.js';
-import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
+import { sleep, type FakeHandler, type FakeServer, type FakeSession } from './helpers/fake-server.js';
+import { selfSignedCert } from './helpers/cert.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 import { runCli } from './helpers/cli.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 
 const fake = useFakeServer();
 
-const connect = async (srv: FakeServer, timeoutMs = 2000): Promise<FtpClient> =>
-  connectFake(srv, { timeoutMs });
+const connect = async (
+  srv: FakeServer,
+  timeoutMs = 2000,
+  extra: Partial<FtpConnectOptions> = {},
+): Promise<FtpClient> => connectFake(srv, { timeoutMs, ...extra });
 
 const HOSTILE_NAMES = ['../escape.txt', '../../etc/passwd', 'a/b.txt', '/abs.txt', '..', '.', 'x\\y.txt'];
 
@@ -331,5 +343,205 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
     expect(cut).toBe(3);
     expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
     for (let i = 0; i < 12; i++) expect(srv.files.get(`/deep/d${i}/sub/f.txt`)?.toString()).toBe(`file ${i}`);
+  });
+});
+
+/** The promise's outcome, or a failure after `ms` (old code hung forever here). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('STARTTLS reply injection (CVE-2011-0411): plaintext after the 234 is never used', () => {
+  let cert: { key: string; cert: string } | undefined;
+  const tlsOptions = (): FtpConnectOptions['tls'] => ({ ca: cert?.cert });
+  /** A server that sends `extra` in the same packet as its 234, then starts TLS or reads nothing more. */
+  const injecting = async (extra: string, then: 'tls' | 'silence'): Promise<FakeServer> => {
+    cert ??= selfSignedCert();
+    const key = cert;
+    return fake({
+      handlers: {
+        AUTH: (_a, s) => {
+          s.write(`234 AUTH TLS ok\r\n${extra}`);
+          if (then === 'tls') void s.startTls(key);
+          else s.socket.removeAllListeners('data');
+        },
+        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+      },
+    });
+  };
+  // Replies for everything the client sends after the handshake, ending with an attacker's login folder.
+  const forged = ['331 x', '230 x', '211 x', '200 x', '200 x', '200 x', '200 x', '257 "/attacker-chosen-dir"']
+    .map((l) => `${l}\r\n`)
+    .join('');
+
+  it('whole replies queued with the 234: FtpTlsError, nothing sent over TLS (connect resolved with the forged folder)', async () => {
+    const srv = await injecting(forged, 'tls');
+    const started = Date.now();
+    const err = await caught(connectFake(srv, { secure: 'explicit', tls: tlsOptions() }));
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(err.message).toMatch(
+      /^TLS handshake with 127\.0\.0\.1:\d+ failed: the server sent data before the TLS handshake, right after its 234 to AUTH TLS \("331 x\\n230 x/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(srv.verbs()).toEqual(['AUTH']);
+  });
+
+  it('a partial line after the 234: the same error (it was glued to the first reply over TLS)', async () => {
+    const srv = await injecting('257 "/attack', 'tls');
+    const err = await caught(connectFake(srv, { secure: 'explicit', tls: tlsOptions() }));
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(err.message).toContain('the server sent data before the TLS handshake');
+    expect(srv.verbs()).toEqual(['AUTH']);
+  });
+
+  it('234 then plaintext and no TLS: a fast FtpTlsError, not "could not connect … within" after the timeout', async () => {
+    const srv = await injecting('220 still plain\r\n', 'silence');
+    const started = Date.now();
+    const err = await caught(connectFake(srv, { secure: 'explicit', tls: tlsOptions(), timeoutMs: 3000 }));
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(err.message).toContain('the server sent data before the TLS handshake');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('an honest server (nothing after the 234) still connects over TLS', async () => {
+    const srv = await injecting('', 'tls');
+    const client = await connectFake(srv, { secure: 'explicit', tls: tlsOptions() });
+    expect(client.connection.isTls).toBe(true);
+    expect(client.loginDir).toBe('/');
+    await client.quit();
+  });
+});
+
+/** A handler sending `body` over the data connection, as LIST, NLST or RETR does. */
+const sendBody =
+  (body: string | Buffer): FakeHandler =>
+  async (_a, s) => {
+    s.reply('150 Here it comes');
+    const data = await s.dataSocket();
+    data.end(body);
+    await new Promise((r) => data.once('close', r));
+    s.reply('226 Transfer complete');
+  };
+
+describe('NLST names are checked as list() checks them (G7)', () => {
+  it('names with .., CR, NUL or a backslash are dropped, never cut down to their last part; dir/name is name', async () => {
+    const lines = [
+      'site/ok.txt',
+      'site//also-ok.txt',
+      'plain.txt',
+      '../../etc/passwd',
+      'site/../../up',
+      '/abs/path',
+      'other/x.txt',
+      '..\\..\\win',
+      'cr\rname',
+      'nul\0name',
+      '..',
+      '.',
+      'site/..',
+    ];
+    const srv = await fake({ handlers: { NLST: sendBody(lines.map((l) => `${l}\r\n`).join('')) } });
+    const client = await connect(srv);
+    expect(await client.nlst('site')).toEqual(['ok.txt', 'also-ok.txt', 'plain.txt']);
+    expect(await client.nlst('site/')).toEqual(['ok.txt', 'also-ok.txt', 'plain.txt']);
+    // Without a folder, only bare names (and ./name).
+    expect(await client.nlst()).toEqual(['plain.txt']);
+    await client.quit();
+  });
+});
+
+describe('a listing of too many entries (memory: 8 million NLST names took 880 MB)', () => {
+  it('more than 200 000 lines by default, or maxListingEntries: FtpProtocolError, the client closed', async () => {
+    const srv = await fake({
+      handlers: {
+        NLST: async (arg, s) => sendBody(arg.includes('big') ? 'a\r\n'.repeat(200_001) : 'a\nb\nc\n')(arg, s),
+      },
+    });
+    const client = await connect(srv);
+    const err = await caught(client.nlst('big'));
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toBe(
+      'listing of more than 200000 entries (NLST -a big); refusing to buffer more — raise maxListingEntries if one folder really holds that many',
+    );
+    expect(client.closed).toBe(true);
+
+    const capped = await connect(srv, undefined, { maxListingEntries: 3 });
+    expect(await capped.nlst('small')).toEqual(['a', 'b', 'c']);
+    await capped.quit();
+    const tooMany = await connect(srv, undefined, { maxListingEntries: 2 });
+    await expect(tooMany.nlst('small')).rejects.toThrow(/^listing of more than 2 entries/);
+  });
+});
+
+describe('a download whose stream fails, an upload whose source stalls', () => {
+  const big = Buffer.alloc(4 * 1024 * 1024, 1);
+
+  it('a sink that errors part way fails the download with its error (it hung forever)', async () => {
+    const srv = await fake({ handlers: { RETR: sendBody(big) } });
+    const client = await connect(srv);
+    let writes = 0;
+    // Its write() returns true until the error, which comes between two writes (no 'drain' awaited then).
+    const sink = new Writable({
+      highWaterMark: 64 * 1024 * 1024,
+      write(_c, _e, done) {
+        if (++writes === 3) setImmediate(() => done(new Error('ENOSPC: no space left on device')));
+        else done();
+      },
+    });
+    const err = await caught(within(client.download('/f', sink), 3000));
+    expect(err.message).toBe('ENOSPC: no space left on device');
+    expect(client.closed).toBe(true);
+  });
+
+  it('a sink destroyed part way fails the download', async () => {
+    const srv = await fake({ handlers: { RETR: sendBody(big) } });
+    const client = await connect(srv);
+    const sink = new Writable({
+      highWaterMark: 1024,
+      write: (_c, _e, done) => setTimeout(done, 1),
+    });
+    setTimeout(() => sink.destroy(), 50);
+    const err = await caught(within(client.download('/f', sink), 3000));
+    expect(err.message).toBe('the stream given to download() closed before the download ended');
+  });
+
+  it('a source that stops giving bytes and never ends: FtpTimeoutError after timeoutMs, the client closed, not busy forever', async () => {
+    const srv = await fake();
+    const client = await connect(srv, 1000);
+    const source = new PassThrough();
+    source.write(Buffer.alloc(1000, 2));
+    const started = Date.now();
+    const err = await caught(within(client.upload('/stalled.bin', source), 4000));
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(err.message).toBe("the upload's source gave no bytes for 1000 ms (a stream that never ends?)");
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(client.closed).toBe(true);
+    await expect(within(client.pwd(), 500)).rejects.toThrow(/^closed: the upload's source gave no bytes/);
+  });
+
+  it('a slow source that keeps giving bytes within timeoutMs is uploaded whole', async () => {
+    const srv = await fake();
+    const client = await connect(srv, 1000);
+    const source = new PassThrough();
+    const feeding = (async () => {
+      for (let i = 0; i < 4; i++) {
+        source.write(Buffer.alloc(100, i));
+        await sleep(400);
+      }
+      source.end();
+    })();
+    expect(await client.upload('/slow.bin', source)).toBe(400);
+    await feeding;
+    expect(srv.files.get('/slow.bin')?.length).toBe(400);
+    await client.quit();
   });
 });

@@ -12,9 +12,10 @@ import {
   type SocketFactory,
 } from './connection.js';
 import { FtpProtocolError, FtpReplyError } from './errors.js';
-import { parseListing, type ListEntry } from './list.js';
+import { parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
+import { checkConnectOptions, checkOffset, checkSink, checkSource } from './validate.js';
 import { parseMlsdTime } from './list.js';
 
 /** Options of {@link FtpClient.connect}; every one has a documented default. */
@@ -32,7 +33,10 @@ export interface FtpConnectOptions {
   password?: string;
   /** Sent with ACCT only when the server asks for it (332). */
   account?: string;
-  /** false: plain FTP; 'explicit': AUTH TLS on the control port (RFC 4217); 'implicit': TLS from the first byte. */
+  /**
+   * false: plain FTP; 'explicit': AUTH TLS on the control port (RFC 4217); 'implicit': TLS from the first
+   * byte. Any other value (`true`, 'tls') is an FtpArgumentError before connecting, never plain FTP.
+   */
   secure?: false | 'explicit' | 'implicit';
   /** Certificate checks for `secure`; verified against the system CAs plus `ca` by default. */
   tls?: FtpTlsOptions;
@@ -44,7 +48,10 @@ export interface FtpConnectOptions {
    * false for a server that mishandles pipelined commands.
    */
   pipelining?: boolean;
-  /** Time allowed for connecting, for each reply, and for a data connection to stay idle. Default 30 000. */
+  /**
+   * Time allowed for connecting, for each reply, and for a data connection to stay idle (an upload whose
+   * source gives no bytes for that long fails too). Default 30 000; at most 2^31 - 1.
+   */
   timeoutMs?: number;
   /** Receives every command sent (PASS redacted) and reply received. */
   log?: Logger;
@@ -52,6 +59,11 @@ export interface FtpConnectOptions {
   socketFactory?: SocketFactory;
   /** Cap on a listing's size; hostile servers could otherwise exhaust memory. Default 40 MiB. */
   maxListingBytes?: number;
+  /**
+   * Cap on a listing's lines (entries), as each costs far more memory than its bytes: 8 million short NLST
+   * names in 38 MB took 880 MB. Default 200 000; a bigger listing closes the client with FtpProtocolError.
+   */
+  maxListingEntries?: number;
   /** Cap on one control reply; a longer one closes the client with FtpProtocolError. Default 64 KiB. */
   maxReplyBytes?: number;
 }
@@ -78,6 +90,8 @@ export interface DownloadOptions {
 }
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
+/** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
+const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 
 /**
  * An FTP/FTPS client session, like Python's ftplib.FTP. Create it with {@link FtpClient.connect}.
@@ -104,6 +118,7 @@ export class FtpClient {
 
   /** Connects, secures (if asked), logs in and sets binary mode. */
   static async connect(options: FtpConnectOptions): Promise<FtpClient> {
+    checkConnectOptions(options);
     const timeoutMs = options.timeoutMs ?? 30_000;
     const port = options.port ?? (options.secure === 'implicit' ? 990 : 21);
     const tlsOptions = options.tls ?? {};
@@ -383,13 +398,12 @@ export class FtpClient {
     return date;
   }
 
-  /** Names in a directory (NLST), dot-files included where the server can show them; `.` and `..` dropped. */
+  /**
+   * Names in a directory (NLST), dot-files included where the server can show them. `path/name` lines
+   * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
+   */
   async nlst(path?: string): Promise<string[]> {
-    const text = await this.listWithHidden('NLST', path);
-    return text
-      .split(/\r?\n/)
-      .map((n) => n.replace(/^.*\//, ''))
-      .filter((n) => n !== '' && n !== '.' && n !== '..');
+    return parseNameList(await this.listWithHidden('NLST', path), path);
   }
 
   /**
@@ -422,13 +436,22 @@ export class FtpClient {
 
   private async listText(command: string): Promise<string> {
     const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
+    const maxLines = this.options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES;
     const chunks: Buffer[] = [];
     let total = 0;
+    let lines = 0;
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         total += chunk.length;
+        for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
         if (total > max)
           done(new FtpProtocolError(`listing longer than ${max} bytes; refusing to buffer more`));
+        else if (lines > maxLines)
+          done(
+            new FtpProtocolError(
+              `listing of more than ${maxLines} entries (${command}); refusing to buffer more — raise maxListingEntries if one folder really holds that many`,
+            ),
+          );
         else {
           chunks.push(chunk);
           done();
@@ -448,6 +471,8 @@ export class FtpClient {
     source: Readable | Buffer | FileSource,
     options: UploadOptions = {},
   ): Promise<number> {
+    checkSource(source);
+    checkOffset(options.offset);
     const verb = options.append ? 'APPE' : 'STOR';
     const transferOptions = {
       source,
@@ -463,6 +488,8 @@ export class FtpClient {
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
   async download(remotePath: string, sink: Writable, options: DownloadOptions = {}): Promise<number> {
+    checkSink(sink);
+    checkOffset(options.offset);
     return this.exclusive(async () => {
       return transfer(this.connection, this.data, `RETR ${remotePath}`, {
         sink,

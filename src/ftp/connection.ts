@@ -164,6 +164,18 @@ export class FtpConnection {
     this.assertOpen();
     const plain = this.socket;
     plain.removeAllListeners('data');
+    // Anything after the 234 came in plaintext: a man in the middle could have put it there, to be read
+    // later as if it came over TLS (CVE-2011-0411). Refused, never used.
+    const queued = this.queue.map((r) => `${r.code} ${r.message}\n`).join('');
+    const early = queued + this.buffer + this.decoder.decode();
+    if (early !== '') {
+      const cause = new Error(
+        `the server sent data before the TLS handshake, right after its 234 to AUTH TLS (${JSON.stringify(early.slice(0, 40))}); it may have been injected, so the connection is dropped`,
+      );
+      const err = new FtpTlsError(this.host, plain.remotePort ?? 0, cause);
+      this.close(err);
+      throw err;
+    }
     const secure = tls.connect(tlsConnectOptions(this.host, options, plain));
     this.socket = secure;
     this.attach(secure);
@@ -304,7 +316,22 @@ export function checkCommand(command: string): void {
       `refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`,
     );
   }
+  // Cheap test first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+  if (command.length * 3 <= MAX_COMMAND_BYTES) return;
+  const size = Buffer.byteLength(command);
+  if (size > MAX_COMMAND_BYTES) {
+    const verb = redactCommand(command).split(' ')[0].slice(0, 20);
+    throw new FtpArgumentError(
+      `refusing to send a ${verb} command of ${size} bytes: servers take at most ${MAX_COMMAND_BYTES} (vsftpd drops the connection, pure-ftpd resets it); shorten the path or name`,
+    );
+  }
 }
+
+/**
+ * The longest command line sent, CRLF not counted: vsftpd takes 4096 bytes with the CRLF and answers a
+ * longer line with 500, then drops the connection; pure-ftpd drops it at about 5000, proftpd stops answering.
+ */
+export const MAX_COMMAND_BYTES = 4094;
 
 /**
  * TLS options for control and data sockets: verified by default, SNI and name check on the control host.

@@ -84,7 +84,10 @@ export function certificateNames(err: unknown): string[] | undefined {
   return undefined;
 }
 
-/** A command argument the client refuses to send (CR, LF or NUL inside it). The client stays usable. */
+/**
+ * An argument refused before anything is sent: CR, LF or NUL in a command, a command line too long, a bad
+ * connect setting (`secure: true`), offset, upload source or download stream. The client stays usable.
+ */
 export class FtpArgumentError extends Error {
   override name = 'FtpArgumentError';
 }

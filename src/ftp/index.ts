@@ -11,6 +11,6 @@ export {
   certificateNames,
 } from './errors.js';
 export type { ListEntry, EntryType } from './list.js';
-export { parseListing, isSafeName } from './list.js';
+export { parseListing, parseNameList, isSafeName } from './list.js';
 export { parseReplies, type FtpReply } from './reply.js';
 export type { FileSource, ProgressInfo } from './transfer.js';

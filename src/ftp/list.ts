@@ -161,3 +161,29 @@ export function parseListing(text: string, mlsd = false): ListEntry[] {
   }
   return entries;
 }
+
+/**
+ * Parses an NLST listing into names. Servers answer `NLST dir` with `dir/name` lines (vsftpd, proftpd):
+ * the prefix goes when it is the folder listed. A line under any other folder (`../../etc/passwd`,
+ * `dir/../../up`, `/abs/path`) is dropped, never cut down to its last part, and so is an unsafe name.
+ */
+export function parseNameList(text: string, dir?: string): string[] {
+  const names: string[] = [];
+  const listed = dir === undefined ? '.' : folderKey(dir);
+  for (const line of text.split(/\r?\n/)) {
+    const slash = line.lastIndexOf('/');
+    const name = line.slice(slash + 1);
+    if (slash !== -1 && folderKey(line.slice(0, slash) || '/') !== listed) continue;
+    if (isSafeName(name)) names.push(name);
+  }
+  return names;
+}
+
+/** A folder path compared as written: `a//b/`, `./a/b` and `a/b` are the same; `..` is never resolved. */
+function folderKey(path: string): string {
+  const key = path
+    .replace(/\/+/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/(.)\/$/, '$1');
+  return key === '' ? '.' : key;
+}

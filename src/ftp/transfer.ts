@@ -372,11 +372,15 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here.
   await handshakes.get(socket);
   socket.setTimeout(idleMs);
+  const source = { waiting: false };
   const closed = new Promise<void>((resolve, reject) => {
     if (socket.closed) resolve();
     socket.on('timeout', () => {
       socket.destroy();
-      reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
+      const why = source.waiting
+        ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
+        : `data connection idle for ${idleMs} ms`;
+      reject(new FtpTimeoutError(why));
     });
     socket.on('error', reject);
     socket.on('close', () => resolve());
@@ -388,8 +392,13 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
     return { bytes, closed };
   }
   // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
-  // close and its 226 follow; the caller waits for both, but may send its next command meanwhile.
-  await writeSource(socket, options.source ?? Buffer.alloc(0), tick);
+  // close and its 226 follow; the caller waits for both, but may send its next command meanwhile. Until
+  // then, a close or an idle timeout fails it: a source that stops giving bytes must not hang the client.
+  const cut = closed.then(() => {
+    throw closedByServer('data connection (during the upload)');
+  });
+  cut.catch(() => {});
+  await Promise.race([writeSource(socket, options.source ?? Buffer.alloc(0), tick, source), cut]);
   return { bytes, closed };
 }
 
@@ -397,15 +406,24 @@ async function writeSource(
   socket: net.Socket,
   source: Readable | Buffer | FileSource,
   tick: (n: number) => void,
+  state: { waiting: boolean },
 ): Promise<void> {
   if (isFileSource(source)) return writeFile(socket, source, tick);
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? slices(source) : source;
+  // `waiting`: the idle timeout then names the source, not the server, as the one that stopped.
+  state.waiting = true;
   for await (const chunk of chunks) {
+    state.waiting = false;
+    // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
+    if (socket.destroyed) return;
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (buf.length === 0) continue;
-    if (!socket.write(buf)) await drainOrClose(socket);
-    tick(buf.length);
+    if (buf.length > 0) {
+      if (!socket.write(buf)) await drainOrClose(socket);
+      tick(buf.length);
+    }
+    state.waiting = true;
   }
+  state.waiting = false;
   // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
   socket.end();
 }
@@ -474,10 +492,29 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
   socket.end();
 }
 
+/**
+ * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
+ * its write() then returns false and no 'drain' ever comes.
+ */
 async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) => void): Promise<void> {
-  for await (const chunk of socket as AsyncIterable<Buffer>) {
-    tick(chunk.length);
-    if (!sink.write(chunk)) await onceEvent(sink, 'drain');
+  let onError: (err: Error) => void = () => {};
+  let onClose = (): void => {};
+  const broken = new Promise<never>((_, reject) => {
+    onError = reject;
+    onClose = () => reject(new Error('the stream given to download() closed before the download ended'));
+    sink.on('error', onError);
+    sink.on('close', onClose);
+  });
+  broken.catch(() => {});
+  try {
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      tick(chunk.length);
+      if (!sink.write(chunk)) await Promise.race([onceEvent(sink, 'drain'), broken]);
+    }
+    if (sink.errored) throw sink.errored;
+  } finally {
+    sink.off('error', onError);
+    sink.off('close', onClose);
   }
 }
 

@@ -8,6 +8,7 @@
  * in the order the commands arrive.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** One client connection as seen by the fake server. */
 export interface FakeSession {
@@ -34,6 +35,11 @@ export interface FakeSession {
   readAll(socket: net.Socket): Promise<Buffer>;
   /** Ends the control connection. */
   close(): void;
+  /**
+   * Wraps the control connection in TLS, as after a 234 to AUTH TLS; commands are then read from it. Call
+   * it in the same turn as the 234 is written, before the client's ClientHello can arrive.
+   */
+  startTls(cert: { key: string; cert: string }): Promise<void>;
 }
 
 /** Handles one command; `arg` is everything after the verb and a space. */
@@ -136,7 +142,7 @@ async function serve(
 }
 
 function createSession(
-  socket: net.Socket,
+  plain: net.Socket,
   files: Map<string, Buffer>,
   sockets: Set<net.Socket>,
   servers: Set<net.Server>,
@@ -144,8 +150,11 @@ function createSession(
 ): FakeSession {
   let passive: Promise<net.Socket> | undefined;
   let active: { host: string; port: number } | undefined;
+  let socket = plain;
   const session: FakeSession = {
-    socket,
+    get socket() {
+      return socket;
+    },
     files,
     state: {},
     reply: (line) => {
@@ -205,6 +214,18 @@ function createSession(
     },
     close: () => {
       socket.end();
+    },
+    async startTls(cert) {
+      const readers = socket.listeners('data') as Array<(chunk: Buffer) => void>;
+      socket.removeAllListeners('data');
+      const secure = new tls.TLSSocket(socket, { isServer: true, ...cert });
+      track(secure, sockets);
+      for (const read of readers) secure.on('data', read);
+      socket = secure;
+      await new Promise<void>((resolve) => {
+        secure.once('secure', () => resolve());
+        secure.once('close', () => resolve());
+      });
     },
   };
   return session;

@@ -1,0 +1,93 @@
+/**
+ * Checks of the caller's arguments, made before anything is sent: each throws FtpArgumentError naming the
+ * value and what to give instead, and leaves the client usable.
+ */
+import { Readable, type Writable } from 'node:stream';
+import { FtpArgumentError } from './errors.js';
+import type { FileSource } from './transfer.js';
+
+/** setTimeout's limit: a longer delay fires after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The connection settings of FtpClient.connect, checked before connecting. */
+export function checkConnectOptions(o: {
+  host?: unknown;
+  port?: unknown;
+  secure?: unknown;
+  timeoutMs?: unknown;
+}): void {
+  if (typeof o.host !== 'string' || o.host.trim() === '')
+    throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
+  checkSecure(o.secure);
+  const port = o.port;
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535))
+    throw new FtpArgumentError(
+      `invalid port ${show(port)}; give a whole number from 1 to 65535, or leave it out`,
+    );
+  const t = o.timeoutMs;
+  if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= MAX_TIMEOUT_MS))
+    throw new FtpArgumentError(
+      `invalid timeoutMs ${show(t)}; give milliseconds from 1 to ${MAX_TIMEOUT_MS}, or leave it out (30000)`,
+    );
+}
+
+/** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
+function checkSecure(secure: unknown): void {
+  if (secure === undefined || secure === false || secure === 'explicit' || secure === 'implicit') return;
+  const why = secure === true ? ': true is ambiguous' : '';
+  throw new FtpArgumentError(
+    `invalid secure ${show(secure)}${why}; use 'explicit' (AUTH TLS on the FTP port, usually 21) or 'implicit' (TLS from the first byte, usually port 990), or false for plain FTP`,
+  );
+}
+
+/** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
+export function checkOffset(offset: unknown, name = 'offset'): void {
+  if (offset === undefined) return;
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0)
+    throw new FtpArgumentError(`invalid ${name} ${show(offset)}; give a whole number of bytes, 0 or more`);
+}
+
+/** What upload() sends: a Buffer, a Readable (or any async iterable of Buffers), or a FileSource. */
+export function checkSource(source: unknown): asserts source is Readable | Buffer | FileSource {
+  if (Buffer.isBuffer(source) || source instanceof Readable) return;
+  if (source !== null && typeof source === 'object') {
+    if (Symbol.asyncIterator in source) return;
+    const file = source as Partial<FileSource>;
+    if (typeof file.path === 'string' && file.path !== '') {
+      checkOffset(file.start, 'start');
+      if (file.fd !== undefined && !(Number.isInteger(file.fd) && file.fd >= 0))
+        throw new FtpArgumentError(
+          `invalid fd ${show(file.fd)}; give an open file descriptor, or leave it out`,
+        );
+      return;
+    }
+  }
+  const hint =
+    typeof source === 'string'
+      ? `; to send the local file ${show(source)}, pass { path: ${show(source)} }`
+      : '';
+  throw new FtpArgumentError(
+    `upload needs a source: a Buffer, a Readable stream or { path } of a local file, not ${show(source)}${hint}`,
+  );
+}
+
+/** A download's sink must still take bytes: an ended or destroyed one never drains, and the download would hang. */
+export function checkSink(sink: unknown): asserts sink is Writable {
+  const w = sink as Partial<Writable> | null | undefined;
+  if (!w || typeof w.write !== 'function' || typeof w.on !== 'function')
+    throw new FtpArgumentError(`download needs a writable stream to write into, not ${show(sink)}`);
+  if (w.destroyed || w.writableEnded)
+    throw new FtpArgumentError(
+      `the download's stream is already ${w.destroyed ? 'destroyed' : 'ended'}; pass a writable stream that is still open`,
+    );
+}
+
+/** A value for an error message: strings quoted, objects by their kind, never more than 60 characters. */
+function show(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (typeof value === 'function') return 'a function';
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : `an object (${value.constructor?.name ?? 'no prototype'})`;
+}
