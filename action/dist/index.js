@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5906);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3278);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5906:
+/***/ 3278:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33934,7 +33934,10 @@ function certificateNames(err) {
     }
     return undefined;
 }
-/** A command argument the client refuses to send (CR, LF or NUL inside it). The client stays usable. */
+/**
+ * An argument refused before anything is sent: CR, LF or NUL in a command, a command line too long, a bad
+ * connect setting (`secure: true`), offset, upload source or download stream. The client stays usable.
+ */
 class FtpArgumentError extends Error {
     name = 'FtpArgumentError';
 }
@@ -34173,6 +34176,16 @@ class FtpConnection {
         this.assertOpen();
         const plain = this.socket;
         plain.removeAllListeners('data');
+        // Anything after the 234 came in plaintext: a man in the middle could have put it there, to be read
+        // later as if it came over TLS (CVE-2011-0411). Refused, never used.
+        const queued = this.queue.map((r) => `${r.code} ${r.message}\n`).join('');
+        const early = queued + this.buffer + this.decoder.decode();
+        if (early !== '') {
+            const cause = new Error(`the server sent data before the TLS handshake, right after its 234 to AUTH TLS (${JSON.stringify(early.slice(0, 40))}); it may have been injected, so the connection is dropped`);
+            const err = new FtpTlsError(this.host, plain.remotePort ?? 0, cause);
+            this.close(err);
+            throw err;
+        }
         const secure = external_node_tls_default().connect(tlsConnectOptions(this.host, options, plain));
         this.socket = secure;
         this.attach(secure);
@@ -34307,7 +34320,20 @@ function checkCommand(command) {
     if (/[\r\n\0]/.test(command)) {
         throw new FtpArgumentError(`refusing to send a command with CR, LF or NUL in it: ${JSON.stringify(redactCommand(command))}`);
     }
+    // Cheap test first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+    if (command.length * 3 <= MAX_COMMAND_BYTES)
+        return;
+    const size = Buffer.byteLength(command);
+    if (size > MAX_COMMAND_BYTES) {
+        const verb = redactCommand(command).split(' ')[0].slice(0, 20);
+        throw new FtpArgumentError(`refusing to send a ${verb} command of ${size} bytes: servers take at most ${MAX_COMMAND_BYTES} (vsftpd drops the connection, pure-ftpd resets it); shorten the path or name`);
+    }
 }
+/**
+ * The longest command line sent, CRLF not counted: vsftpd takes 4096 bytes with the CRLF and answers a
+ * longer line with 500, then drops the connection; pure-ftpd drops it at about 5000, proftpd stops answering.
+ */
+const MAX_COMMAND_BYTES = 4094;
 /**
  * TLS options for control and data sockets: verified by default, SNI and name check on the control host.
  * Data sockets pass the control connection's `session` (vsftpd, ProFTPD and FileZilla Server require reuse).
@@ -34477,6 +34503,32 @@ function parseListing(text, mlsd = false) {
             entries.push(entry);
     }
     return entries;
+}
+/**
+ * Parses an NLST listing into names. Servers answer `NLST dir` with `dir/name` lines (vsftpd, proftpd):
+ * the prefix goes when it is the folder listed. A line under any other folder (`../../etc/passwd`,
+ * `dir/../../up`, `/abs/path`) is dropped, never cut down to its last part, and so is an unsafe name.
+ */
+function parseNameList(text, dir) {
+    const names = [];
+    const listed = dir === undefined ? '.' : folderKey(dir);
+    for (const line of text.split(/\r?\n/)) {
+        const slash = line.lastIndexOf('/');
+        const name = line.slice(slash + 1);
+        if (slash !== -1 && folderKey(line.slice(0, slash) || '/') !== listed)
+            continue;
+        if (isSafeName(name))
+            names.push(name);
+    }
+    return names;
+}
+/** A folder path compared as written: `a//b/`, `./a/b` and `a/b` are the same; `..` is never resolved. */
+function folderKey(path) {
+    const key = path
+        .replace(/\/+/g, '/')
+        .replace(/^(\.\/)+/, '')
+        .replace(/(.)\/$/, '$1');
+    return key === '' ? '.' : key;
 }
 
 ;// CONCATENATED MODULE: ./src/ftp/pasv.ts
@@ -34771,12 +34823,16 @@ async function moveData(socket, idleMs, options) {
     // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here.
     await handshakes.get(socket);
     socket.setTimeout(idleMs);
+    const source = { waiting: false };
     const closed = new Promise((resolve, reject) => {
         if (socket.closed)
             resolve();
         socket.on('timeout', () => {
             socket.destroy();
-            reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
+            const why = source.waiting
+                ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
+                : `data connection idle for ${idleMs} ms`;
+            reject(new FtpTimeoutError(why));
         });
         socket.on('error', reject);
         socket.on('close', () => resolve());
@@ -34788,22 +34844,35 @@ async function moveData(socket, idleMs, options) {
         return { bytes, closed };
     }
     // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
-    // close and its 226 follow; the caller waits for both, but may send its next command meanwhile.
-    await writeSource(socket, options.source ?? Buffer.alloc(0), tick);
+    // close and its 226 follow; the caller waits for both, but may send its next command meanwhile. Until
+    // then, a close or an idle timeout fails it: a source that stops giving bytes must not hang the client.
+    const cut = closed.then(() => {
+        throw closedByServer('data connection (during the upload)');
+    });
+    cut.catch(() => { });
+    await Promise.race([writeSource(socket, options.source ?? Buffer.alloc(0), tick, source), cut]);
     return { bytes, closed };
 }
-async function writeSource(socket, source, tick) {
+async function writeSource(socket, source, tick, state) {
     if (isFileSource(source))
         return transfer_writeFile(socket, source, tick);
     const chunks = Buffer.isBuffer(source) ? slices(source) : source;
+    // `waiting`: the idle timeout then names the source, not the server, as the one that stopped.
+    state.waiting = true;
     for await (const chunk of chunks) {
+        state.waiting = false;
+        // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
+        if (socket.destroyed)
+            return;
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (buf.length === 0)
-            continue;
-        if (!socket.write(buf))
-            await drainOrClose(socket);
-        tick(buf.length);
+        if (buf.length > 0) {
+            if (!socket.write(buf))
+                await drainOrClose(socket);
+            tick(buf.length);
+        }
+        state.waiting = true;
     }
+    state.waiting = false;
     // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
     socket.end();
 }
@@ -34875,11 +34944,32 @@ async function transfer_writeFile(socket, source, tick) {
     }
     socket.end();
 }
+/**
+ * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
+ * its write() then returns false and no 'drain' ever comes.
+ */
 async function pipeInto(socket, sink, tick) {
-    for await (const chunk of socket) {
-        tick(chunk.length);
-        if (!sink.write(chunk))
-            await onceEvent(sink, 'drain');
+    let onError = () => { };
+    let onClose = () => { };
+    const broken = new Promise((_, reject) => {
+        onError = reject;
+        onClose = () => reject(new Error('the stream given to download() closed before the download ended'));
+        sink.on('error', onError);
+        sink.on('close', onClose);
+    });
+    broken.catch(() => { });
+    try {
+        for await (const chunk of socket) {
+            tick(chunk.length);
+            if (!sink.write(chunk))
+                await Promise.race([onceEvent(sink, 'drain'), broken]);
+        }
+        if (sink.errored)
+            throw sink.errored;
+    }
+    finally {
+        sink.off('error', onError);
+        sink.off('close', onClose);
     }
 }
 async function drainOrClose(socket) {
@@ -34928,6 +35018,82 @@ async function withTimeout(promise, ms, what) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ftp/validate.ts
+/**
+ * Checks of the caller's arguments, made before anything is sent: each throws FtpArgumentError naming the
+ * value and what to give instead, and leaves the client usable.
+ */
+
+
+/** setTimeout's limit: a longer delay fires after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** The connection settings of FtpClient.connect, checked before connecting. */
+function checkConnectOptions(o) {
+    if (typeof o.host !== 'string' || o.host.trim() === '')
+        throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
+    checkSecure(o.secure);
+    const port = o.port;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+        throw new FtpArgumentError(`invalid port ${show(port)}; give a whole number from 1 to 65535, or leave it out`);
+    const t = o.timeoutMs;
+    if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= MAX_TIMEOUT_MS))
+        throw new FtpArgumentError(`invalid timeoutMs ${show(t)}; give milliseconds from 1 to ${MAX_TIMEOUT_MS}, or leave it out (30000)`);
+}
+/** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
+function checkSecure(secure) {
+    if (secure === undefined || secure === false || secure === 'explicit' || secure === 'implicit')
+        return;
+    const why = secure === true ? ': true is ambiguous' : '';
+    throw new FtpArgumentError(`invalid secure ${show(secure)}${why}; use 'explicit' (AUTH TLS on the FTP port, usually 21) or 'implicit' (TLS from the first byte, usually port 990), or false for plain FTP`);
+}
+/** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
+function checkOffset(offset, name = 'offset') {
+    if (offset === undefined)
+        return;
+    if (!Number.isSafeInteger(offset) || offset < 0)
+        throw new FtpArgumentError(`invalid ${name} ${show(offset)}; give a whole number of bytes, 0 or more`);
+}
+/** What upload() sends: a Buffer, a Readable (or any async iterable of Buffers), or a FileSource. */
+function checkSource(source) {
+    if (Buffer.isBuffer(source) || source instanceof external_node_stream_.Readable)
+        return;
+    if (source !== null && typeof source === 'object') {
+        if (Symbol.asyncIterator in source)
+            return;
+        const file = source;
+        if (typeof file.path === 'string' && file.path !== '') {
+            checkOffset(file.start, 'start');
+            if (file.fd !== undefined && !(Number.isInteger(file.fd) && file.fd >= 0))
+                throw new FtpArgumentError(`invalid fd ${show(file.fd)}; give an open file descriptor, or leave it out`);
+            return;
+        }
+    }
+    const hint = typeof source === 'string'
+        ? `; to send the local file ${show(source)}, pass { path: ${show(source)} }`
+        : '';
+    throw new FtpArgumentError(`upload needs a source: a Buffer, a Readable stream or { path } of a local file, not ${show(source)}${hint}`);
+}
+/** A download's sink must still take bytes: an ended or destroyed one never drains, and the download would hang. */
+function checkSink(sink) {
+    const w = sink;
+    if (!w || typeof w.write !== 'function' || typeof w.on !== 'function')
+        throw new FtpArgumentError(`download needs a writable stream to write into, not ${show(sink)}`);
+    if (w.destroyed || w.writableEnded)
+        throw new FtpArgumentError(`the download's stream is already ${w.destroyed ? 'destroyed' : 'ended'}; pass a writable stream that is still open`);
+}
+/** A value for an error message: strings quoted, objects by their kind, never more than 60 characters. */
+function show(value) {
+    if (typeof value === 'string')
+        return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    if (Buffer.isBuffer(value))
+        return 'a Buffer';
+    if (typeof value === 'function')
+        return 'a function';
+    if (value === null || typeof value !== 'object')
+        return String(value);
+    return Array.isArray(value) ? 'an array' : `an object (${value.constructor?.name ?? 'no prototype'})`;
+}
+
 ;// CONCATENATED MODULE: ./src/ftp/client.ts
 /**
  * FtpClient: the command API, modelled on Python's ftplib. One command at a time per client; calls made
@@ -34941,7 +35107,10 @@ async function withTimeout(promise, ms, what) {
 
 
 
+
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
+/** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
+const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 /**
  * An FTP/FTPS client session, like Python's ftplib.FTP. Create it with {@link FtpClient.connect}.
  * Errors: FtpReplyError (refused; still usable), FtpArgumentError (refused before sending; still usable);
@@ -34966,6 +35135,7 @@ class FtpClient {
     }
     /** Connects, secures (if asked), logs in and sets binary mode. */
     static async connect(options) {
+        checkConnectOptions(options);
         const timeoutMs = options.timeoutMs ?? 30_000;
         const port = options.port ?? (options.secure === 'implicit' ? 990 : 21);
         const tlsOptions = options.tls ?? {};
@@ -35241,13 +35411,12 @@ class FtpClient {
             throw new FtpProtocolError(`bad MDTM reply: ${reply.message}`);
         return date;
     }
-    /** Names in a directory (NLST), dot-files included where the server can show them; `.` and `..` dropped. */
+    /**
+     * Names in a directory (NLST), dot-files included where the server can show them. `path/name` lines
+     * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
+     */
     async nlst(path) {
-        const text = await this.listWithHidden('NLST', path);
-        return text
-            .split(/\r?\n/)
-            .map((n) => n.replace(/^.*\//, ''))
-            .filter((n) => n !== '' && n !== '.' && n !== '..');
+        return parseNameList(await this.listWithHidden('NLST', path), path);
     }
     /**
      * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
@@ -35280,13 +35449,19 @@ class FtpClient {
     }
     async listText(command) {
         const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
+        const maxLines = this.options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES;
         const chunks = [];
         let total = 0;
+        let lines = 0;
         const sink = new external_node_stream_.Writable({
             write(chunk, _enc, done) {
                 total += chunk.length;
+                for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1))
+                    lines++;
                 if (total > max)
                     done(new FtpProtocolError(`listing longer than ${max} bytes; refusing to buffer more`));
+                else if (lines > maxLines)
+                    done(new FtpProtocolError(`listing of more than ${maxLines} entries (${command}); refusing to buffer more — raise maxListingEntries if one folder really holds that many`));
                 else {
                     chunks.push(chunk);
                     done();
@@ -35301,6 +35476,8 @@ class FtpClient {
      * the server has confirmed (2xx), in whichever order they come.
      */
     async upload(remotePath, source, options = {}) {
+        checkSource(source);
+        checkOffset(options.offset);
         const verb = options.append ? 'APPE' : 'STOR';
         const transferOptions = {
             source,
@@ -35313,6 +35490,8 @@ class FtpClient {
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
+        checkSink(sink);
+        checkOffset(options.offset);
         return this.exclusive(async () => {
             return transfer(this.connection, this.data, `RETR ${remotePath}`, {
                 sink,
@@ -37145,7 +37324,7 @@ function unknownNames(names, known) {
     const unknown = names.filter((n) => !known.includes(n));
     if (unknown.length === 0)
         return undefined;
-    const hints = unknown.map((n) => ({ name: show(n), hint: suggest(n, known) }));
+    const hints = unknown.map((n) => ({ name: option_shape_show(n), hint: suggest(n, known) }));
     const listAll = hints.some((h) => !h.hint) ? `; the options are ${known.join(', ')}` : '';
     if (hints.length === 1) {
         const [{ name, hint }] = hints;
@@ -37154,7 +37333,7 @@ function unknownNames(names, known) {
     const each = hints.map(({ name, hint }) => (hint ? `${name} (did you mean ${hint}?)` : name));
     return `unknown options ${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}${listAll}`;
 }
-function show(name) {
+function option_shape_show(name) {
     return /^[\w$-]+$/.test(name) ? name : JSON.stringify(name);
 }
 /** Case, dashes and underscores aside: `dry-run`, `dryrun` and `DRY_RUN` all mean dryRun. */
