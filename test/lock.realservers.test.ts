@@ -6,34 +6,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions } from '../src/index.js';
-import {
-  defaultSecure,
-  loadRealServers,
-  realDeployOptions,
-  remoteFolders,
-  type RealServer,
-  type RealServers,
-} from './helpers/real-servers.js';
+import { expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder, sent } from './helpers/protocol.js';
 
-const servers = loadRealServers('lock.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { env, describe: d, opts, each } = realServerSuite('lock.realservers');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
 const target = remoteFolders('lock');
-
-function opts(
-  server: RealServer,
-  localDir: string,
-  remoteDir: string,
-  extra: Partial<DeployOptions> = {},
-): DeployOptions {
-  return realDeployOptions(server, env.ca, defaultSecure(server), localDir, remoteDir, extra);
-}
 
 type Failure = Error & { exitCode?: number };
 async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
@@ -52,15 +34,7 @@ function freshLock(server: RealServer, disk: string): string {
   return lock;
 }
 
-const matrix = (): Array<[string, RealServer]> =>
-  servers
-    ? [
-        ['pure-ftpd', env.pure],
-        ['vsftpd (ftpes)', env.vsftpd],
-      ]
-    : [];
-
-d.each(matrix())('%s', (_name, server) => {
+d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
   it('a lock without a holder yet, named a moment later: refused (exit 3), nothing uploaded', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

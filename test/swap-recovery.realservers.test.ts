@@ -7,35 +7,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import {
-  defaultSecure,
-  loadRealServers,
-  realDeployOptions,
-  remoteFolders,
-  type RealServer,
-  type RealServers,
-} from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const servers = loadRealServers('swap-recovery.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { describe: d, opts: realOpts, each } = realServerSuite('swap-recovery.realservers');
 const STATE = '.ftpship-state.json';
 const target = remoteFolders('swap');
 
-const matrix = (): Array<[string, RealServer]> =>
-  servers
-    ? [
-        ['pure-ftpd', env.pure],
-        ['vsftpd (ftpes)', env.vsftpd],
-      ]
-    : [];
-
-d.each(matrix())('%s: a folder that became a file, cut half way', (_name, srv) => {
-  const opts = (local: string, dir: string): DeployOptions =>
-    realDeployOptions(srv, env.ca, defaultSecure(srv), local, dir);
+d.each(each('pure', 'vsftpd'))('%s: a folder that became a file, cut half way', (_name, srv) => {
+  const opts = (local: string, dir: string): DeployOptions => realOpts(srv, local, dir);
 
   async function swapped(): Promise<{ local: string; dir: string; disk: string }> {
     const local = tmpDir();

@@ -35109,6 +35109,12 @@ function show(value) {
 
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
+/**
+ * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
+ * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
+ * never answered, and the batch stalled until the reply timeout, then again on every retry.
+ */
+const PIPELINE_WINDOW_BYTES = 2048;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
 const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 /**
@@ -35389,10 +35395,20 @@ class FtpClient {
         return this.exclusive(async () => this.pipelineNow(commands));
     }
     async pipelineNow(commands) {
-        this.connection.sendPipelined(commands);
+        for (const c of commands)
+            checkCommand(c); // none is sent when one is refused (G7)
         const replies = [];
-        for (let i = 0; i < commands.length; i++)
-            replies.push(await this.connection.readReply());
+        // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+        for (let start = 0; start < commands.length;) {
+            let end = start + 1;
+            let bytes = Buffer.byteLength(commands[start]) + 2;
+            while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= PIPELINE_WINDOW_BYTES)
+                bytes += Buffer.byteLength(commands[end++]) + 2;
+            this.connection.sendPipelined(commands.slice(start, end));
+            for (let i = start; i < end; i++)
+                replies.push(await this.connection.readReply());
+            start = end;
+        }
         return replies;
     }
     /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
@@ -36566,19 +36582,29 @@ async function sendFrom(client, abs, file, offset, onProgress) {
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
 async function renameOver(client, from, to, quirks, warn) {
     if (quirks.deleteBeforeRename)
-        await deleteFile(client, to);
+        return deleteThenRename(client, from, to);
     try {
         await client.rename(from, to);
         return;
     }
     catch (err) {
-        if (!(err instanceof FtpReplyError) || err.code < 450 || quirks.deleteBeforeRename)
+        if (!(err instanceof FtpReplyError) || err.code < 450)
+            throw err;
+        // Only a refused RNTO says the server will not rename over a file. A refused RNFR says the temp is not
+        // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
+        if (!err.command.startsWith('RNTO '))
             throw err;
         if ((await remoteSize(client, to)) < 0)
             throw err;
         warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
         quirks.deleteBeforeRename = true;
     }
+    await deleteThenRename(client, from, to);
+}
+/** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
+async function deleteThenRename(client, from, to) {
+    if ((await remoteSize(client, from)) < 0)
+        throw new FtpReplyError(550, `${from} is not there (nothing to rename)`, `RNFR ${from}`);
     await deleteFile(client, to);
     await client.rename(from, to);
 }
@@ -36848,7 +36874,8 @@ class Run {
      * batch on one connection: a batch's commands go pipelined, one round trip for the lot.
      */
     async inBatches(items, what, fn) {
-        const per = Math.min(64, Math.max(1, Math.ceil(items.length / Math.max(1, this.ctx.pool.size))));
+        // Spread over the connections asked for, not those logged in so far (the batch sizes would depend on timing).
+        const per = Math.min(64, Math.max(1, Math.ceil(items.length / this.ctx.pool.capacity)));
         const batches = [];
         for (let i = 0; i < items.length; i += per)
             batches.push(items.slice(i, i + per));
@@ -37003,7 +37030,10 @@ class Run {
                 if (!alone(st))
                     r += 2;
                 if (!ok) {
-                    await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch((err) => {
+                    await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch(async (err) => {
+                        // Renamed already, by this batch's earlier attempt (cut before its replies came back).
+                        if (await this.renamedAlready(c, u))
+                            return;
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`);
                     });
                 }
@@ -37019,6 +37049,11 @@ class Run {
                 this.ctx.store.fileGone(st.delete);
             }
         }
+    }
+    /** The temp is gone and its target has the temp's size: the rename happened (as recoverCommits judges). */
+    async renamedAlready(c, u) {
+        return ((await remoteSize(c, this.abs(u.temp))) < 0 &&
+            (await remoteSize(c, this.abs(u.file.path))) === u.file.size);
     }
     /**
      * `SITE CHMOD` on `paths`: one alone first (a server without the command says so once), then the rest in

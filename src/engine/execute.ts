@@ -179,7 +179,8 @@ class Run {
     what: string,
     fn: (c: FtpClient, batch: T[]) => Promise<void>,
   ): Promise<void> {
-    const per = Math.min(64, Math.max(1, Math.ceil(items.length / Math.max(1, this.ctx.pool.size))));
+    // Spread over the connections asked for, not those logged in so far (the batch sizes would depend on timing).
+    const per = Math.min(64, Math.max(1, Math.ceil(items.length / this.ctx.pool.capacity)));
     const batches: T[][] = [];
     for (let i = 0; i < items.length; i += per) batches.push(items.slice(i, i + per));
     await Promise.all(
@@ -338,7 +339,9 @@ class Run {
         const ok = !alone(st) && replies[r].code === 350 && replies[r + 1].code < 300;
         if (!alone(st)) r += 2;
         if (!ok) {
-          await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch((err: unknown) => {
+          await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch(async (err: unknown) => {
+            // Renamed already, by this batch's earlier attempt (cut before its replies came back).
+            if (await this.renamedAlready(c, u)) return;
             throw describe(err, `rename ${u.temp} to ${u.file.path}`);
           });
         }
@@ -353,6 +356,14 @@ class Run {
         this.ctx.store.fileGone(st.delete);
       }
     }
+  }
+
+  /** The temp is gone and its target has the temp's size: the rename happened (as recoverCommits judges). */
+  private async renamedAlready(c: FtpClient, u: UploadItem): Promise<boolean> {
+    return (
+      (await remoteSize(c, this.abs(u.temp as string))) < 0 &&
+      (await remoteSize(c, this.abs(u.file.path))) === u.file.size
+    );
   }
 
   /**

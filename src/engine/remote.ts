@@ -158,18 +158,28 @@ export async function renameOver(
   quirks: ServerQuirks,
   warn: Warn,
 ): Promise<void> {
-  if (quirks.deleteBeforeRename) await deleteFile(client, to);
+  if (quirks.deleteBeforeRename) return deleteThenRename(client, from, to);
   try {
     await client.rename(from, to);
     return;
   } catch (err) {
-    if (!(err instanceof FtpReplyError) || err.code < 450 || quirks.deleteBeforeRename) throw err;
+    if (!(err instanceof FtpReplyError) || err.code < 450) throw err;
+    // Only a refused RNTO says the server will not rename over a file. A refused RNFR says the temp is not
+    // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
+    if (!err.command.startsWith('RNTO ')) throw err;
     if ((await remoteSize(client, to)) < 0) throw err;
     warn(
       `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,
     );
     quirks.deleteBeforeRename = true;
   }
+  await deleteThenRename(client, from, to);
+}
+
+/** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
+async function deleteThenRename(client: FtpClient, from: string, to: string): Promise<void> {
+  if ((await remoteSize(client, from)) < 0)
+    throw new FtpReplyError(550, `${from} is not there (nothing to rename)`, `RNFR ${from}`);
   await deleteFile(client, to);
   await client.rename(from, to);
 }

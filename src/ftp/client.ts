@@ -90,6 +90,12 @@ export interface DownloadOptions {
 }
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
+/**
+ * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
+ * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
+ * never answered, and the batch stalled until the reply timeout, then again on every retry.
+ */
+const PIPELINE_WINDOW_BYTES = 2048;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
 const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 
@@ -375,9 +381,18 @@ export class FtpClient {
   }
 
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
-    this.connection.sendPipelined(commands);
+    for (const c of commands) checkCommand(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
-    for (let i = 0; i < commands.length; i++) replies.push(await this.connection.readReply());
+    // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+    for (let start = 0; start < commands.length;) {
+      let end = start + 1;
+      let bytes = Buffer.byteLength(commands[start]) + 2;
+      while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= PIPELINE_WINDOW_BYTES)
+        bytes += Buffer.byteLength(commands[end++]) + 2;
+      this.connection.sendPipelined(commands.slice(start, end));
+      for (let i = start; i < end; i++) replies.push(await this.connection.readReply());
+      start = end;
+    }
     return replies;
   }
 

@@ -3,7 +3,7 @@
 import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from '@jest/globals';
+import { afterAll, describe } from '@jest/globals';
 import type { DeployOptions } from '../../src/index.js';
 import { uniqueName } from './tmp.js';
 
@@ -110,5 +110,47 @@ export function realDeployOptions(
     retryDelayMs: 10,
     timeoutMs: 10_000,
     ...extra,
+  };
+}
+
+const LABELS: Record<string, string> = {
+  pure: 'pure-ftpd',
+  vsftpd: 'vsftpd (ftpes)',
+  vsftpdImplicit: 'vsftpd (ftps)',
+  proftpd: 'proftpd (ftpes)',
+  proftpdResume: 'proftpd with resume (ftpes)',
+};
+
+/**
+ * What a real-server test file starts with: the servers (or a skip, with a message, when start.sh has not
+ * run), `describe` or `describe.skip` to match, deploy() options for a server in its default TLS mode, and
+ * `each(...)` rows of [label, server] for `describe.each`.
+ */
+export function realServerSuite(suite: string): {
+  servers: RealServers | undefined;
+  env: RealServers;
+  describe: typeof describe | typeof describe.skip;
+  opts: (
+    server: RealServer,
+    localDir: string,
+    remoteDir: string,
+    extra?: Partial<DeployOptions>,
+  ) => DeployOptions;
+  each: (...names: Array<Exclude<keyof RealServers, 'ca'>>) => Array<[string, RealServer]>;
+} {
+  const servers = loadRealServers(suite);
+  const env = servers as RealServers;
+  return {
+    servers,
+    env,
+    describe: servers ? describe : describe.skip,
+    opts: (server, localDir, remoteDir, extra = {}) =>
+      realDeployOptions(server, env.ca, defaultSecure(server), localDir, remoteDir, extra),
+    each: (...names) =>
+      servers
+        ? names.flatMap((n) =>
+            env[n] ? [[LABELS[n] ?? n, env[n] as RealServer] as [string, RealServer]] : [],
+          )
+        : [],
   };
 }

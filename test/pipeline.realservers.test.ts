@@ -1,0 +1,80 @@
+/**
+ * Pipelined batches over TLS (found by a kill test that looked like a hang): proftpd (mod_tls) and pure-ftpd
+ * answer only the commands in the first ~4 KiB of one write and then wait, so a commit of 64 renames (128
+ * commands, ~9 KB) stalled until the reply timeout, on every retry. And a retried batch whose renames had
+ * landed must not delete the live files. Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from '@jest/globals';
+import { deploy, FtpClient } from '../src/index.js';
+import { renameOver } from '../src/engine/remote.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, opts, each } = realServerSuite('pipeline.realservers');
+const target = remoteFolders('pipe');
+const STATE = '.ftpship-state.json';
+
+const clients: FtpClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.disconnect().catch(() => undefined);
+});
+
+async function connect(server: RealServer): Promise<FtpClient> {
+  const o = opts(server, '', '');
+  const c = await FtpClient.connect({ ...o, host: o.host, timeoutMs: 3000 });
+  clients.push(c);
+  return c;
+}
+
+d.each(each('proftpd', 'pure', 'vsftpd'))('%s over TLS', (_name, server) => {
+  it('150 pipelined RNFR/RNTO (11 KB) are all answered', async () => {
+    const c = await connect(server);
+    const { dir } = target(server);
+    const name = (i: number, ext: string): string => `${dir}/${'x'.repeat(50)}-${i}.${ext}`;
+    const commands = Array.from({ length: 75 }, (_, i) => [
+      `RNFR ${name(i, 'tmp')}`,
+      `RNTO ${name(i, 'html')}`,
+    ]).flat();
+    const replies = await c.pipeline(commands); // every RNFR refused (no such file), every RNTO out of sequence
+    expect(replies).toHaveLength(150);
+    expect(replies.every((r) => r.code >= 500)).toBe(true);
+  });
+
+  it('a deploy replacing 200 files over one connection commits (its batches are 64 renames)', async () => {
+    const local = tmpDir();
+    const files = (v: string): Record<string, string> =>
+      Object.fromEntries(
+        Array.from({ length: 200 }, (_, i) => [`pages/a-rather-long-file-name-${i}.html`, `${v}${i}`]),
+      );
+    writeTree(local, files('A'));
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir, { parallel: 1, timeoutMs: 3000, retries: 1 }));
+    writeTree(local, files('B'));
+    await deploy(opts(server, local, dir, { parallel: 1, timeoutMs: 3000, retries: 1 }));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  }, 60_000);
+
+  it('renameOver with the temp already gone (a retried batch): refused, and the live file stays', async () => {
+    const c = await connect(server);
+    const { dir, disk } = target(server);
+    fs.mkdirSync(disk, { recursive: true });
+    fs.writeFileSync(path.join(disk, 'live.html'), 'new content, renamed in by the first attempt');
+    fs.chownSync(disk, server.uid, server.gid);
+    fs.chownSync(path.join(disk, 'live.html'), server.uid, server.gid);
+    for (const deleteBeforeRename of [false, true]) {
+      const err = await renameOver(
+        c,
+        `${dir}/.ftpship-gone.tmp`,
+        `${dir}/live.html`,
+        { deleteBeforeRename },
+        () => {},
+      ).catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect(fs.readFileSync(path.join(disk, 'live.html'), 'utf8')).toBe(
+        'new content, renamed in by the first attempt',
+      );
+    }
+  });
+});
