@@ -151,7 +151,8 @@ function tlsName(): { servername?: string } {
 function readTls(workspace: string, secure: DeployOptions['secure']): DeployOptions['tls'] {
   const loose = oneOf(Input.Security, ['strict', 'loose'], 'strict') === 'loose';
   const insecureInput = bool(Input.Insecure, false);
-  const ca = readCa(workspace);
+  // Checked only where it is used: with plain FTP a stale `ca` is a warning, as the other inputs are.
+  const ca = secure ? readCa(workspace) : core.getInput(Input.Ca) || undefined;
   if (!secure) {
     const set = [insecureInput && Input.Insecure, loose && Input.Security, ca && Input.Ca].filter(
       (n): n is Input => typeof n === 'string',

@@ -144,6 +144,7 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
     if (err instanceof GuardError && err.report) {
       for (const l of formatPlan(err.report)) out.line(l);
       out.line(formatSummary(err.report));
+      if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
     out.error((err as Error).message ?? String(err));
     return exitCodeOf(err);

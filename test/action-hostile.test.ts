@@ -277,6 +277,14 @@ describe('ca and insecure', () => {
     expectSuccess(await runMain(ws, { ...connection('goodca/'), ca: 'ca.pem', 'dry-run': 'true' }));
   });
 
+  it('with protocol ftp, a ca that is not a certificate is only warned about (it is not used)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    fs.writeFileSync(path.join(ws, 'ca.pem'), 'not a certificate');
+    const run = await runMain(ws, { ...connection('plainbadca/'), ca: 'ca.pem', 'dry-run': 'true' });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/::warning::protocol ftp is not encrypted .*the `ca` input has no effect/);
+  });
+
   it.each<Record<string, string>>([{ insecure: 'true' }, { security: 'loose' }, { ca: 'ca.pem' }])(
     'with protocol ftp, %p warns that the connection is not encrypted and the input has no effect',
     async (inputs) => {

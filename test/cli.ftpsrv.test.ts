@@ -246,6 +246,10 @@ describe('items 3-5 through the CLI', () => {
       expect.stringMatching(/^plan: would upload 0, replace 0, delete 2, .*; 1 unchanged;/),
       expect.stringMatching(/^ftpship: error: the plan deletes 2 files, more than --max-delete 1;/),
     ]);
+    // With --json the refused plan is on stdout too, for a script to read.
+    const planJson = await cli(['plan', local, url(dir), '--max-delete', '1', '--json']);
+    expect(planJson.code).toBe(3);
+    expect((JSON.parse(planJson.stdout) as { counts: { delete: number } }).counts.delete).toBe(2);
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
     const nd = await cli(['deploy', local, url(dir), '--no-delete', '--json']);
     expect(nd.code).toBe(0);

@@ -247,6 +247,13 @@ describe('parseNameList (NLST)', () => {
       expected: ['ok'],
     },
     { title: 'no prefix for the current folder when none was asked', lines: ['/a', 'x/b'], expected: [] },
+    {
+      title: 'a pattern: lines in its folder',
+      dir: 'site/*.html',
+      lines: ['site/a.html', 'other/b.html'],
+      expected: ['a.html'],
+    },
+    { title: 'a file: its own line', dir: 'dir/file.txt', lines: ['dir/file.txt'], expected: ['file.txt'] },
   ];
   it.each(table)('$title', ({ dir, lines, expected }) => {
     expect(parseNameList(lines.map((l) => `${l}\r\n`).join(''), dir)).toEqual(expected);

@@ -178,6 +178,20 @@ describe('the maintenance file', () => {
   });
 });
 
+describe('the maintenance file of a deploy running now', () => {
+  it('on the server with the lock held: says another deploy holds the lock, not that it is a leftover', async () => {
+    const local = site();
+    const dir = uniqueName('mnt');
+    await deploy(deployOptions(server(), local, dir));
+    writeTree(disk(dir), { '.maintenance': 'up', '.ftpship-state.json.lock/holder.json': '{}' });
+    const err = (await deploy(
+      deployOptions(server(), local, dir, { maintenance: { path: '.maintenance' } }),
+    ).catch((e: unknown) => e)) as Error & { exitCode?: number };
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(/another deploy holds the lock .*it is most likely that deploy's/);
+  });
+});
+
 describe('messages', () => {
   it('a target that is a file on the server: says a file is there', async () => {
     const dir = uniqueName('file');
@@ -192,7 +206,9 @@ describe('messages', () => {
   it('ftps:// (implicit TLS) to a port that greets in plain FTP: says to use ftpes://', async () => {
     const r = await runCli(['deploy', site(), `ftps://${server().user}@127.0.0.1:${server().port}/x`], env());
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/does not speak TLS from the first byte .* Use explicit TLS \(ftpes:\/\/\)/);
+    expect(r.stderr).toMatch(
+      /does not speak TLS from the first byte .* Use explicit TLS on this port, usually 21 \(CLI: ftpes:\/\//,
+    );
   });
 
   const silent = net.createServer(() => undefined); // accepts, never greets: what implicit TLS does to FTP
@@ -209,7 +225,11 @@ describe('messages', () => {
       },
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`no answer from \\[::1\\]:${port}: .*use ftps:// there`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `no answer from \\[::1\\]:${port}: .*use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy`,
+      ),
+    );
   });
 });
 

@@ -78,6 +78,21 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
 
+  it('a password that is not a string is never shown (a digits-only one read from JSON is a number)', async () => {
+    const err = await refusal({ ...deployOptions(server(), site(), 'x'), password: 87654321 });
+    expect(err.message).toBe('invalid password (number); give it as a string');
+  });
+
+  it('a large value in a message is cut short (a Buffer by its size)', async () => {
+    const err = await refusal({
+      ...deployOptions(server(), '', 'x'),
+      localDir: undefined,
+      files: [{ contents: Buffer.alloc(5_000_000) }],
+    });
+    expect(err.message.length).toBeLessThan(300);
+    expect(err.message).toContain('<Buffer 5000000 bytes>');
+  });
+
   it('no options object at all', async () => {
     expect((await refusal(null)).message).toMatch(/deploy\(\) needs an options object/);
   });

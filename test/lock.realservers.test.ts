@@ -71,6 +71,25 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
   });
 
+  it('a stale lock this user may not remove (another account left it): says so, exit 1, not "another deploy took the lock"', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const lock = path.join(disk, LOCK);
+    fs.mkdirSync(lock, { recursive: true });
+    fs.chownSync(disk, server.uid, server.gid);
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({ holder: 'someone else', startedAt: old, refreshedAt: old }),
+    );
+    fs.chmodSync(lock, 0o755); // root's: the FTP user cannot delete inside it
+    const err = await outcome(deploy(opts(server, local, dir)));
+    expect(err?.exitCode).toBe(1);
+    expect(err?.message).toMatch(/cannot take over the stale lock .*: 550 .*remove that folder by hand/);
+    expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
+  });
+
   it('a target folder the user may not write to: one line naming the lock and the permission, exit 1, no takeover', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

@@ -34506,16 +34506,21 @@ function parseListing(text, mlsd = false) {
 }
 /**
  * Parses an NLST listing into names. Servers answer `NLST dir` with `dir/name` lines (vsftpd, proftpd):
- * the prefix goes when it is the folder listed. A line under any other folder (`../../etc/passwd`,
+ * the prefix goes when it is the folder listed, or the folder of a pattern or file listed (`site/*.html`). A line under any other folder (`../../etc/passwd`,
  * `dir/../../up`, `/abs/path`) is dropped, never cut down to its last part, and so is an unsafe name.
  */
 function parseNameList(text, dir) {
     const names = [];
     const listed = dir === undefined ? '.' : folderKey(dir);
+    // `NLST site/*.html` or `NLST dir/file.txt` answer with lines in the argument's own folder.
+    const parent = dir === undefined
+        ? '.'
+        : folderKey(dir.replace(/\/+$/, '').replace(/\/?[^/]*$/, '') || (dir.startsWith('/') ? '/' : '.'));
     for (const line of text.split(/\r?\n/)) {
         const slash = line.lastIndexOf('/');
         const name = line.slice(slash + 1);
-        if (slash !== -1 && folderKey(line.slice(0, slash) || '/') !== listed)
+        const folder = slash === -1 ? undefined : folderKey(line.slice(0, slash) || '/');
+        if (folder !== undefined && folder !== listed && folder !== parent)
             continue;
         if (isSafeName(name))
             names.push(name);
@@ -35110,9 +35115,10 @@ function show(value) {
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 /**
- * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
- * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
- * never answered, and the batch stalled until the reply timeout, then again on every retry.
+ * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
+ * (mod_tls) and pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket:
+ * the rest is never answered, and the batch stalled until the reply timeout, then again on every retry.
+ * Plain FTP had no such limit on any server here (one write, one round trip).
  */
 const PIPELINE_WINDOW_BYTES = 2048;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
@@ -35398,11 +35404,12 @@ class FtpClient {
         for (const c of commands)
             checkCommand(c); // none is sent when one is refused (G7)
         const replies = [];
-        // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+        // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+        const window = this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
         for (let start = 0; start < commands.length;) {
             let end = start + 1;
             let bytes = Buffer.byteLength(commands[start]) + 2;
-            while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= PIPELINE_WINDOW_BYTES)
+            while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
                 bytes += Buffer.byteLength(commands[end++]) + 2;
             this.connection.sendPipelined(commands.slice(start, end));
             for (let i = start; i < end; i++)
@@ -35830,6 +35837,11 @@ function remoteJoin(base, rel) {
     if (!rel)
         return base;
     return base === '/' ? `/${rel}` : `${base}/${rel}`;
+}
+/** `abs` relative to the target `root`, or undefined when it lies outside. */
+function insideTarget(root, abs) {
+    const prefix = root === '/' ? '/' : `${root}/`;
+    return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
 }
 /** Parent of a relative path ('' for top-level entries). */
 function parentOf(rel) {
@@ -36594,7 +36606,7 @@ async function renameOver(client, from, to, quirks, warn) {
         // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
         if (!err.command.startsWith('RNTO '))
             throw err;
-        if ((await remoteSize(client, to)) < 0)
+        if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from)))
             throw err;
         warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
         quirks.deleteBeforeRename = true;
@@ -36603,10 +36615,24 @@ async function renameOver(client, from, to, quirks, warn) {
 }
 /** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
 async function deleteThenRename(client, from, to) {
-    if ((await remoteSize(client, from)) < 0)
+    if (!(await mayBeThere(client, from)))
         throw new FtpReplyError(550, `${from} is not there (nothing to rename)`, `RNFR ${from}`);
     await deleteFile(client, to);
     await client.rename(from, to);
+}
+/** False only when SIZE says the file is not there (a server without SIZE cannot say: true). */
+async function mayBeThere(client, abs) {
+    try {
+        await client.size(abs);
+        return true;
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError && err.code === 550)
+            return false;
+        if (err instanceof FtpReplyError && err.code >= 500)
+            return true;
+        throw err;
+    }
 }
 /** Deletes a file; one that is already gone counts as deleted. */
 async function deleteFile(client, abs) {
@@ -36634,7 +36660,7 @@ async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
         write(chunk, _enc, done) {
             total += chunk.length;
             if (total > max)
-                return done(new DeployError(`${abs} is larger than ${max} bytes`));
+                return done(new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`));
             chunks.push(chunk);
             done();
         },
@@ -37294,9 +37320,11 @@ function checkShape(o) {
         const v = opts[name];
         if (v === undefined || type === 'other' || typeof v === type)
             continue;
+        // The password is never shown, whatever its type (a digits-only one read from JSON is a number).
+        const shown = name === 'password' ? `(${typeof v})` : option_shape_describe(v);
         throw new ConfigError(type === 'boolean'
-            ? `invalid ${name} ${JSON.stringify(v)}; use true or false (a string such as "false" would count as true)`
-            : `invalid ${name} ${JSON.stringify(v)}; give it as a string`);
+            ? `invalid ${name} ${shown}; use true or false (a string such as "false" would count as true)`
+            : `invalid ${name} ${shown}; give it as a string`);
     }
     checkFiles(opts.files);
     checkTls(opts.tls, !!opts.secure);
@@ -37343,13 +37371,21 @@ function holdsCertificates(pem) {
     }
     return blocks.length > 0;
 }
+/** A value for a message: short (a Buffer by its size, long text cut), whatever was passed. */
 function option_shape_describe(v) {
+    let text;
     try {
-        return JSON.stringify(v) ?? String(v);
+        // A Buffer reaches the replacer as its toJSON() form: { type: 'Buffer', data: [...] }.
+        const short = (_k, x) => {
+            const b = x;
+            return b?.type === 'Buffer' && Array.isArray(b.data) ? `<Buffer ${b.data.length} bytes>` : x;
+        };
+        text = JSON.stringify(v, short) ?? String(v);
     }
     catch {
-        return String(v);
+        text = String(v);
     }
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 /**
  * Why `names` cannot all be taken (the unknown ones, each with the name it most likely meant), or undefined.
@@ -38047,7 +38083,7 @@ class StateStore {
         const recorded = this.state.target;
         if (!target || !recorded || recorded === target)
             return;
-        if (path.startsWith(target === '/' ? '/' : `${target}/`))
+        if (insideTarget(target, path) !== undefined)
             return;
         throw new GuardError(`the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
             `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
@@ -38394,8 +38430,14 @@ async function withLock(pool, lockPath, o, rep, body) {
         }
         rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
         const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
-        await deleteFile(c, holderPath).catch((err) => {
-            throw err instanceof FtpReplyError ? lost() : err;
+        await deleteFile(c, holderPath).catch(async (err) => {
+            if (!(err instanceof FtpReplyError))
+                throw err;
+            // Another deploy named itself meanwhile, or this user may not delete the holder (another account's).
+            const now = await readHolder(c, holderPath);
+            if (now?.refreshedAt !== other?.refreshedAt || now?.startedAt !== other?.startedAt)
+                throw lost();
+            throw new DeployError(`cannot take over the stale lock ${lockPath}: ${err.code} ${err.serverMessage}; remove that folder by hand (another FTP account's deploy may have left it)`);
         });
         await c.rmd(lockPath).catch(() => undefined);
         if (!(await tryMkd(c, lockPath)))
@@ -38786,7 +38828,7 @@ async function deploy(options, reporter = {}) {
         }
         let state = await loading;
         if (o.maintenance)
-            await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker);
+            await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
         void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
             (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
         if (o.uploadOnly)
@@ -38890,11 +38932,17 @@ async function deploy(options, reporter = {}) {
  * The maintenance marker is written over whatever is at its path and deleted after the deploy: a file there
  * that ftpship did not put up (an `.htaccess`, a page) would be lost. Refused before any change.
  */
-async function checkMarkerFree(pool, root, rel, ours) {
+async function checkMarkerFree(pool, root, rel, ours, lockPath) {
     if (ours === rel)
         return; // left up by a deploy that was cut: this one takes it down
     const abs = remoteJoin(root, rel);
-    const there = await pool.run(`look for ${abs}`, async (c) => (await remoteSize(c, abs)) >= 0 || dirExists(c, abs));
+    const [there, locked] = await pool.run(`look for ${abs}`, async (c) => {
+        const found = (await remoteSize(c, abs)) >= 0 || (await dirExists(c, abs));
+        return [found, found && (await dirExists(c, lockPath))];
+    });
+    // Put up by a deploy running now (it recorded the marker after this one read the state).
+    if (locked)
+        throw new GuardError(`the maintenance file ${rel} is on the server and another deploy holds the lock ${lockPath}: it is most likely that deploy's. Nothing was changed; try again when it has finished.`);
     if (there)
         throw new GuardError(`the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
             `overwritten, then deleted. Nothing was changed. Name another path, such as .maintenance, or remove that file if it is a leftover.`);
@@ -39008,11 +39056,6 @@ function reservedPaths(root, statePath) {
     const rel = insideTarget(root, statePath);
     return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
 }
-/** `abs` relative to the target `root`, or undefined when it lies outside. */
-function insideTarget(root, abs) {
-    const prefix = root === '/' ? '/' : `${root}/`;
-    return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
-}
 function guard(plan, o) {
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
@@ -39056,12 +39099,12 @@ function connectError(err, o) {
     }
     // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
     if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
-        return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS, ftps://): it greets in plain FTP. Use explicit TLS (ftpes://) on this port, usually 21`);
+        return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
     if (/within \d+ ms/.test(msg))
         return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
             (o.secure === 'implicit'
                 ? ''
-                : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use ftps:// there)`));
+                : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`));
     return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
 }
 
@@ -43060,7 +43103,8 @@ function tlsName() {
 function readTls(workspace, secure) {
     const loose = oneOf(Input.Security, ['strict', 'loose'], 'strict') === 'loose';
     const insecureInput = bool(Input.Insecure, false);
-    const ca = readCa(workspace);
+    // Checked only where it is used: with plain FTP a stale `ca` is a warning, as the other inputs are.
+    const ca = secure ? readCa(workspace) : getInput(Input.Ca) || undefined;
     if (!secure) {
         const set = [insecureInput && Input.Insecure, loose && Input.Security, ca && Input.Ca].filter((n) => typeof n === 'string');
         if (set.length > 0)

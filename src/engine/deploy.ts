@@ -8,7 +8,7 @@ import { ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import type { DeployOptions, Reporter } from './options.js';
-import { normalizeRemoteDir, remoteJoin } from './paths.js';
+import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, type Plan } from './plan.js';
 import { ConnectionPool } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
@@ -135,7 +135,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         );
     }
     let state = await loading;
-    if (o.maintenance) await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker);
+    if (o.maintenance)
+      await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
     void local.hashed.then(
       () =>
         rep.debug?.(
@@ -252,13 +253,19 @@ async function checkMarkerFree(
   root: string,
   rel: string,
   ours: string | undefined,
+  lockPath: string,
 ): Promise<void> {
   if (ours === rel) return; // left up by a deploy that was cut: this one takes it down
   const abs = remoteJoin(root, rel);
-  const there = await pool.run(
-    `look for ${abs}`,
-    async (c) => (await remoteSize(c, abs)) >= 0 || dirExists(c, abs),
-  );
+  const [there, locked] = await pool.run(`look for ${abs}`, async (c) => {
+    const found = (await remoteSize(c, abs)) >= 0 || (await dirExists(c, abs));
+    return [found, found && (await dirExists(c, lockPath))];
+  });
+  // Put up by a deploy running now (it recorded the marker after this one read the state).
+  if (locked)
+    throw new GuardError(
+      `the maintenance file ${rel} is on the server and another deploy holds the lock ${lockPath}: it is most likely that deploy's. Nothing was changed; try again when it has finished.`,
+    );
   if (there)
     throw new GuardError(
       `the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
@@ -397,12 +404,6 @@ function reservedPaths(root: string, statePath: string): Set<string> {
   return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
 }
 
-/** `abs` relative to the target `root`, or undefined when it lies outside. */
-function insideTarget(root: string, abs: string): string | undefined {
-  const prefix = root === '/' ? '/' : `${root}/`;
-  return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
-}
-
 function guard(plan: Plan, o: ResolvedOptions): void {
   const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
@@ -462,14 +463,14 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
   if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
     return new ConfigError(
-      `${where} does not speak TLS from the first byte (implicit TLS, ftps://): it greets in plain FTP. Use explicit TLS (ftpes://) on this port, usually 21`,
+      `${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`,
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(
       `no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
         (o.secure === 'implicit'
           ? ''
-          : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use ftps:// there)`),
+          : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),
     );
   return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
 }

@@ -76,8 +76,14 @@ export async function withLock<T>(
       );
       const lost = (): GuardError =>
         new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
-      await deleteFile(c, holderPath).catch((err: unknown) => {
-        throw err instanceof FtpReplyError ? lost() : err;
+      await deleteFile(c, holderPath).catch(async (err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err;
+        // Another deploy named itself meanwhile, or this user may not delete the holder (another account's).
+        const now = await readHolder(c, holderPath);
+        if (now?.refreshedAt !== other?.refreshedAt || now?.startedAt !== other?.startedAt) throw lost();
+        throw new DeployError(
+          `cannot take over the stale lock ${lockPath}: ${err.code} ${err.serverMessage}; remove that folder by hand (another FTP account's deploy may have left it)`,
+        );
       });
       await c.rmd(lockPath).catch(() => undefined);
       if (!(await tryMkd(c, lockPath))) throw lost();

@@ -74,10 +74,12 @@ export function checkShape(o: unknown): asserts o is DeployOptions {
   for (const [name, type] of Object.entries(NAMES)) {
     const v = opts[name];
     if (v === undefined || type === 'other' || typeof v === type) continue;
+    // The password is never shown, whatever its type (a digits-only one read from JSON is a number).
+    const shown = name === 'password' ? `(${typeof v})` : describe(v);
     throw new ConfigError(
       type === 'boolean'
-        ? `invalid ${name} ${JSON.stringify(v)}; use true or false (a string such as "false" would count as true)`
-        : `invalid ${name} ${JSON.stringify(v)}; give it as a string`,
+        ? `invalid ${name} ${shown}; use true or false (a string such as "false" would count as true)`
+        : `invalid ${name} ${shown}; give it as a string`,
     );
   }
   checkFiles(opts.files);
@@ -129,12 +131,20 @@ export function holdsCertificates(pem: string): boolean {
   return blocks.length > 0;
 }
 
+/** A value for a message: short (a Buffer by its size, long text cut), whatever was passed. */
 function describe(v: unknown): string {
+  let text: string;
   try {
-    return JSON.stringify(v) ?? String(v);
+    // A Buffer reaches the replacer as its toJSON() form: { type: 'Buffer', data: [...] }.
+    const short = (_k: string, x: unknown): unknown => {
+      const b = x as { type?: unknown; data?: unknown[] } | null;
+      return b?.type === 'Buffer' && Array.isArray(b.data) ? `<Buffer ${b.data.length} bytes>` : x;
+    };
+    text = JSON.stringify(v, short) ?? String(v);
   } catch {
-    return String(v);
+    text = String(v);
   }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /**

@@ -7,6 +7,12 @@ export function remoteJoin(base: string, rel: string): string {
   return base === '/' ? `/${rel}` : `${base}/${rel}`;
 }
 
+/** `abs` relative to the target `root`, or undefined when it lies outside. */
+export function insideTarget(root: string, abs: string): string | undefined {
+  const prefix = root === '/' ? '/' : `${root}/`;
+  return abs.startsWith(prefix) ? abs.slice(prefix.length) : undefined;
+}
+
 /** Parent of a relative path ('' for top-level entries). */
 export function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');

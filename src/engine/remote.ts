@@ -167,7 +167,7 @@ export async function renameOver(
     // Only a refused RNTO says the server will not rename over a file. A refused RNFR says the temp is not
     // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
     if (!err.command.startsWith('RNTO ')) throw err;
-    if ((await remoteSize(client, to)) < 0) throw err;
+    if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from))) throw err;
     warn(
       `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,
     );
@@ -178,10 +178,22 @@ export async function renameOver(
 
 /** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
 async function deleteThenRename(client: FtpClient, from: string, to: string): Promise<void> {
-  if ((await remoteSize(client, from)) < 0)
+  if (!(await mayBeThere(client, from)))
     throw new FtpReplyError(550, `${from} is not there (nothing to rename)`, `RNFR ${from}`);
   await deleteFile(client, to);
   await client.rename(from, to);
+}
+
+/** False only when SIZE says the file is not there (a server without SIZE cannot say: true). */
+async function mayBeThere(client: FtpClient, abs: string): Promise<boolean> {
+  try {
+    await client.size(abs);
+    return true;
+  } catch (err) {
+    if (err instanceof FtpReplyError && err.code === 550) return false;
+    if (err instanceof FtpReplyError && err.code >= 500) return true;
+    throw err;
+  }
 }
 
 /** Deletes a file; one that is already gone counts as deleted. */
@@ -224,7 +236,12 @@ export async function readRemoteFile(
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       total += chunk.length;
-      if (total > max) return done(new DeployError(`${abs} is larger than ${max} bytes`));
+      if (total > max)
+        return done(
+          new DeployError(
+            `${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`,
+          ),
+        );
       chunks.push(chunk);
       done();
     },

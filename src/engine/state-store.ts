@@ -26,7 +26,7 @@ import {
   type Modes,
   type PendingTemp,
 } from './state.js';
-import { parentOf, remoteJoin } from './paths.js';
+import { insideTarget, parentOf, remoteJoin } from './paths.js';
 import type { FtpReplyError } from '../ftp/index.js';
 
 export interface StateStoreOptions {
@@ -124,7 +124,7 @@ export class StateStore {
     const { target, path } = this.opts;
     const recorded = this.state.target;
     if (!target || !recorded || recorded === target) return;
-    if (path.startsWith(target === '/' ? '/' : `${target}/`)) return;
+    if (insideTarget(target, path) !== undefined) return;
     throw new GuardError(
       `the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
         `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +

@@ -91,9 +91,10 @@ export interface DownloadOptions {
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 /**
- * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
- * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
- * never answered, and the batch stalled until the reply timeout, then again on every retry.
+ * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
+ * (mod_tls) and pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket:
+ * the rest is never answered, and the batch stalled until the reply timeout, then again on every retry.
+ * Plain FTP had no such limit on any server here (one write, one round trip).
  */
 const PIPELINE_WINDOW_BYTES = 2048;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
@@ -383,11 +384,12 @@ export class FtpClient {
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
     for (const c of commands) checkCommand(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
-    // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+    // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
+    const window = this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
     for (let start = 0; start < commands.length;) {
       let end = start + 1;
       let bytes = Buffer.byteLength(commands[start]) + 2;
-      while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= PIPELINE_WINDOW_BYTES)
+      while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
         bytes += Buffer.byteLength(commands[end++]) + 2;
       this.connection.sendPipelined(commands.slice(start, end));
       for (let i = start; i < end; i++) replies.push(await this.connection.readReply());

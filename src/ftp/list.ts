@@ -164,16 +164,22 @@ export function parseListing(text: string, mlsd = false): ListEntry[] {
 
 /**
  * Parses an NLST listing into names. Servers answer `NLST dir` with `dir/name` lines (vsftpd, proftpd):
- * the prefix goes when it is the folder listed. A line under any other folder (`../../etc/passwd`,
+ * the prefix goes when it is the folder listed, or the folder of a pattern or file listed (`site/*.html`). A line under any other folder (`../../etc/passwd`,
  * `dir/../../up`, `/abs/path`) is dropped, never cut down to its last part, and so is an unsafe name.
  */
 export function parseNameList(text: string, dir?: string): string[] {
   const names: string[] = [];
   const listed = dir === undefined ? '.' : folderKey(dir);
+  // `NLST site/*.html` or `NLST dir/file.txt` answer with lines in the argument's own folder.
+  const parent =
+    dir === undefined
+      ? '.'
+      : folderKey(dir.replace(/\/+$/, '').replace(/\/?[^/]*$/, '') || (dir.startsWith('/') ? '/' : '.'));
   for (const line of text.split(/\r?\n/)) {
     const slash = line.lastIndexOf('/');
     const name = line.slice(slash + 1);
-    if (slash !== -1 && folderKey(line.slice(0, slash) || '/') !== listed) continue;
+    const folder = slash === -1 ? undefined : folderKey(line.slice(0, slash) || '/');
+    if (folder !== undefined && folder !== listed && folder !== parent) continue;
     if (isSafeName(name)) names.push(name);
   }
   return names;
