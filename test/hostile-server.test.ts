@@ -91,6 +91,37 @@ describe('a reply dripping one byte a second', () => {
 });
 
 describe('a server that closes in the middle of a transfer', () => {
+  it('upload refused after the data connection closed (552 over quota): the reply is the error, the client usable', async () => {
+    const srv = await fake({
+      handlers: {
+        STOR: async (_a, s) => {
+          s.reply('150 Ok to send data');
+          const data = await s.dataSocket();
+          await new Promise((r) => data.once('data', r));
+          data.destroy(); // the data connection goes first…
+          await sleep(50);
+          s.reply('552 Quota exceeded'); // …then the server says why
+        },
+      },
+    });
+    const client = await connect(srv, 5000);
+    const body = new PassThrough();
+    const feeding = (async () => {
+      for (let i = 0; i < 200 && !body.destroyed; i++) {
+        if (!body.write(Buffer.alloc(64 * 1024, i))) await new Promise((r) => body.once('drain', r));
+        await sleep(1);
+      }
+      body.end();
+    })();
+    const err = await caught(client.upload('/big.bin', body));
+    body.destroy();
+    await feeding;
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(552);
+    expect(client.closed).toBe(false);
+    expect(await client.pwd()).toBe('/');
+  });
+
   it('upload: fails at once with a transient error (the deploy retries it), the client is closed', async () => {
     const srv = await fake({
       handlers: {

@@ -34775,7 +34775,12 @@ async function startTransfer(conn, settings, command, options) {
         const early = pipelined && !settings.tls && options.source !== undefined;
         if (!early)
             await Promise.race([firstOk, failEarly]);
-        const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]);
+        const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]).catch(async (err) => {
+            // A server refusing the data (552 over quota, 553) may close the data connection just before it
+            // says why: its reply, when one comes soon, is the better error, and leaves the session usable.
+            const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(() => undefined, (e) => e);
+            throw reply instanceof FtpReplyError ? reply : err;
+        });
         // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
         await Promise.race([firstOk, failEarly]);
         const socket = dataSocket;
