@@ -93,7 +93,8 @@ describe('the dry run preview', () => {
     expect(e.connections).toBe(3);
     expect(e.rttMs).toBeGreaterThan(0);
     expect(e.loginMs).toBeGreaterThan(0);
-    expect(e.seconds).toBeGreaterThan(0);
+    // At least the login it measured (rounded to 0.1 s: on loopback the whole estimate can round to 0.0).
+    expect(e.seconds * 1000 + 50).toBeGreaterThanOrEqual(e.loginMs);
     expect(formatEstimate(r)).toMatch(
       /^estimate: about \d+\.\d s of logins and round trips \([\d.]+ ms per round trip, 3 connections\), plus the time to send 12 B$/,
     );
