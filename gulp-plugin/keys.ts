@@ -34,6 +34,7 @@ const TAKEN: Record<keyof GulpDeployOptions, true> = {
   uploadOnly: true,
   retryDelayMs: true,
   staleLockMs: true,
+  pipelining: true,
   quiet: true,
   onReport: true,
 };

@@ -28,6 +28,7 @@ interface DeployFlags {
   tlsName?: string;
   ca?: string;
   active?: boolean;
+  pipelining: boolean;
   timeout?: string;
   retries?: string;
   verbose?: boolean;
@@ -87,6 +88,7 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
+    .option('--no-pipelining', 'send each command alone (for a server that mishandles command batches)')
     .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
     .option('--retries <n>', 'retries of transient failures (default 5)')
     .option('--password-stdin', 'read the password from standard input')
@@ -204,6 +206,7 @@ async function buildOptions(
     tls: { ca, rejectUnauthorized: !f.insecure, ...(f.tlsName ? { servername: f.tlsName } : {}) },
     remoteDir: target.remoteDir,
     active: !!f.active,
+    pipelining: f.pipelining,
     dryRun: !!f.dryRun,
     parallel: num('--parallel', f.parallel, 4),
     exclude: f.exclude,

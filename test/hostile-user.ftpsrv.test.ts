@@ -281,3 +281,24 @@ describe('TLS options without TLS', () => {
     }
   });
 });
+
+describe('--no-pipelining', () => {
+  it('sends every command alone, batches included (a level of MKDs, the commit), and still deploys', async () => {
+    const local = site();
+    writeTree(local, { 'a/x.txt': 'x', 'b/y.txt': 'y', 'c/z.txt': 'z' });
+    const dir = uniqueName('nopipe');
+    await deploy(deployOptions(server(), local, dir));
+    writeTree(local, { 'index.html': 'home, changed', 'd/w.txt': 'w', 'e/v.txt': 'v' });
+    const r = await runCli(['deploy', local, url(dir), '--no-pipelining', '--verbose'], env());
+    expect(r.code).toBe(0);
+    // Per connection, a command is never followed by another before a reply.
+    const byConnection = new Map<string, string[]>();
+    for (const line of r.stderr.split('\n')) {
+      const m = /^\[(\d+)\] ([<>]) /.exec(line);
+      if (m) byConnection.set(m[1], [...(byConnection.get(m[1]) ?? []), m[2]]);
+    }
+    expect(byConnection.size).toBeGreaterThan(0);
+    for (const dirs of byConnection.values()) expect(dirs.join('')).not.toContain('>>');
+    expect(fs.readFileSync(path.join(disk(dir), 'index.html'), 'utf8')).toBe('home, changed');
+  });
+});

@@ -35410,7 +35410,8 @@ class FtpClient {
             checkCommand(c); // none is sent when one is refused (G7)
         const replies = [];
         // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
-        const window = this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
+        // Without pipelining, each command alone (a window of nothing).
+        const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
         for (let start = 0; start < commands.length;) {
             let end = start + 1;
             let bytes = Buffer.byteLength(commands[start]) + 2;
@@ -37291,6 +37292,7 @@ const NAMES = {
     uploadOnly: 'boolean',
     retryDelayMs: 'other',
     staleLockMs: 'other',
+    pipelining: 'boolean',
 };
 const DEPLOY_OPTION_NAMES = Object.keys(NAMES);
 /** Names from the CLI, the Action and other FTP tools, folded as {@link fold} does, and what they are here. */
@@ -38742,7 +38744,7 @@ async function deploy(options, reporter = {}) {
     const startedAt = Date.now();
     const o = resolveOptions(options);
     if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
-        throw new ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`);
+        throw new ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`);
     const warnings = [];
     const safe = guarded(reporter ?? {}, warnings);
     const rep = {
@@ -38827,7 +38829,7 @@ async function deploy(options, reporter = {}) {
             // The state would be written over that file on the server: fine for a copy of a state (downloaded
             // with the site), not for a page of the site.
             if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
-                throw new ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as .ftpship-state.json`);
+                throw new ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`);
             if (file)
                 rep.warn?.(`the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`);
         }
@@ -38950,7 +38952,11 @@ async function checkMarkerFree(pool, root, rel, ours, lockPath) {
         throw new GuardError(`the maintenance file ${rel} is on the server and another deploy holds the lock ${lockPath}: it is most likely that deploy's. Nothing was changed; try again when it has finished.`);
     if (there)
         throw new GuardError(`the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
-            `overwritten, then deleted. Nothing was changed. Name another path, such as .maintenance, or remove that file if it is a leftover.`);
+            `overwritten, then deleted. Nothing was changed. Name another path, such as ${otherThan(rel, '.maintenance', '.maintenance-flag')}, or remove that file if it is a leftover.`);
+}
+/** An example path for a message: `usual`, unless that is the very path refused. */
+function otherThan(refused, usual, instead) {
+    return refused === usual ? instead : usual;
 }
 /** Does this local file look like a copy of a state file (ftpship's or FTP-Deploy-Action's)? */
 function looksLikeState(file) {
@@ -39054,6 +39060,7 @@ async function connectClient(o, rep, id) {
         passive: !o.active,
         timeoutMs: o.timeoutMs,
         log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
+        pipelining: o.pipelining,
     });
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */

@@ -30,7 +30,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   const o = resolveOptions(options);
   if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
     throw new ConfigError(
-      `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as .maintenance`,
+      `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`,
     );
   const warnings: string[] = [];
   const safe = guarded(reporter ?? {}, warnings);
@@ -127,7 +127,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // with the site), not for a page of the site.
       if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
         throw new ConfigError(
-          `the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as .ftpship-state.json`,
+          `the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`,
         );
       if (file)
         rep.warn?.(
@@ -269,8 +269,13 @@ async function checkMarkerFree(
   if (there)
     throw new GuardError(
       `the maintenance file ${rel} is already on the server (${abs}), and ftpship did not put it there: it would be ` +
-        `overwritten, then deleted. Nothing was changed. Name another path, such as .maintenance, or remove that file if it is a leftover.`,
+        `overwritten, then deleted. Nothing was changed. Name another path, such as ${otherThan(rel, '.maintenance', '.maintenance-flag')}, or remove that file if it is a leftover.`,
     );
+}
+
+/** An example path for a message: `usual`, unless that is the very path refused. */
+function otherThan(refused: string, usual: string, instead: string): string {
+  return refused === usual ? instead : usual;
 }
 
 /** Does this local file look like a copy of a state file (ftpship's or FTP-Deploy-Action's)? */
@@ -395,6 +400,7 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
     passive: !o.active,
     timeoutMs: o.timeoutMs,
     log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
+    pipelining: o.pipelining,
   });
 }
 

@@ -39,6 +39,7 @@ const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
   uploadOnly: 'boolean',
   retryDelayMs: 'other',
   staleLockMs: 'other',
+  pipelining: 'boolean',
 };
 
 export const DEPLOY_OPTION_NAMES = Object.keys(NAMES) as Array<keyof DeployOptions>;

@@ -86,6 +86,11 @@ export interface DeployOptions {
   uploadOnly?: boolean;
   /** Backoff base between retries in ms (tests shorten it). Default 500. */
   retryDelayMs?: number;
+  /**
+   * Send commands in batches, each batch in one write (the login, EPSV with its transfer, a level's MKDs,
+   * the commit's renames and deletes). Default true; false for a server that mishandles batches.
+   */
+  pipelining?: boolean;
   /** Take over a deploy lock not refreshed for this long, in ms (a live deploy refreshes it every 30 s). Default 2 minutes. */
   staleLockMs?: number;
 }

@@ -385,7 +385,8 @@ export class FtpClient {
     for (const c of commands) checkCommand(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
     // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
-    const window = this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
+    // Without pipelining, each command alone (a window of nothing).
+    const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
     for (let start = 0; start < commands.length;) {
       let end = start + 1;
       let bytes = Buffer.byteLength(commands[start]) + 2;
