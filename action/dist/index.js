@@ -38836,8 +38836,9 @@ async function deploy(options, reporter = {}) {
         let state = await loading;
         if (o.maintenance)
             await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
-        void local.hashed.then(() => rep.debug?.(`hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
-            (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : '')), () => undefined);
+        void local.hashed.then(() => rep.debug?.(local.hashedOn === 'worker thread'
+            ? `hashed ${local.files.size} files: ${local.files.size - (local.hashedByMain ?? 0)} on the worker thread, ${local.hashedByMain ?? 0} on the main thread beside it`
+            : `hashed ${local.files.size} files on the main thread`), () => undefined);
         if (o.uploadOnly)
             rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
         if (store.origin === 'ftp-deploy-action')

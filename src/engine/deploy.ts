@@ -140,8 +140,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     void local.hashed.then(
       () =>
         rep.debug?.(
-          `hashed ${local.files.size} files on the ${local.hashedOn ?? 'main thread'}` +
-            (local.hashedByMain ? ` (${local.hashedByMain} of them on the main thread, beside it)` : ''),
+          local.hashedOn === 'worker thread'
+            ? `hashed ${local.files.size} files: ${local.files.size - (local.hashedByMain ?? 0)} on the worker thread, ${local.hashedByMain ?? 0} on the main thread beside it`
+            : `hashed ${local.files.size} files on the main thread`,
         ),
       () => undefined,
     );
