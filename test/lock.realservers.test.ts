@@ -138,3 +138,45 @@ d('pure-ftpd: two deploys of one target started together', () => {
     }
   }, 120_000);
 });
+
+d('pure-ftpd: three deploys taking over one stale lock at the same moment', () => {
+  it('one wins, the others back off (exit 3): the state lists exactly what the server holds (G4)', async () => {
+    const server = env.pure;
+    const sites = [0, 1, 2].map((v) => {
+      const local = tmpDir();
+      for (let i = 0; i < 40; i++)
+        writeTree(local, { [`d${i % 4}/f${i}.txt`]: `version ${v} of file ${i}\n`.repeat(40) });
+      return local;
+    });
+    for (let round = 0; round < 4; round++) {
+      const { dir, disk } = target(server);
+      await deploy(opts(server, sites[0], dir));
+      const lock = path.join(disk, LOCK);
+      fs.mkdirSync(lock);
+      fs.chownSync(lock, server.uid, server.gid);
+      const old = new Date(Date.now() - 3600_000).toISOString();
+      fs.writeFileSync(
+        path.join(lock, 'holder.json'),
+        JSON.stringify({
+          holder: 'ftpship on a cancelled runner',
+          host: 'elsewhere',
+          startedAt: old,
+          refreshedAt: old,
+        }),
+      );
+      fs.chownSync(path.join(lock, 'holder.json'), server.uid, server.gid);
+      const results = await Promise.all(
+        sites.map(async (local) => outcome(deploy(opts(server, local, dir)))),
+      );
+      for (const r of results)
+        if (r) expect([r.exitCode, r.message]).toEqual([3, expect.stringMatching(/lock/)]);
+      expect(results.filter((r) => r === undefined).length).toBeGreaterThanOrEqual(1);
+      const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const listed = Object.fromEntries(Object.entries(state.files).map(([p, f]) => [p, f.sha256]));
+      expect(listed).toEqual(readTree(disk, [STATE]));
+      expect(fs.existsSync(lock)).toBe(false);
+    }
+  }, 120_000);
+});

@@ -36829,6 +36829,7 @@ class Run {
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = this.removeStaleTemps();
+            stale.catch(() => { }); // awaited below; a failure before that must not crash the process unhandled
             await this.deleteCaseTwins();
             await this.createDirsAndUpload();
             await stale;
@@ -38396,13 +38397,18 @@ async function listSizes(pool, abs) {
 
 
 
+
+
 const REFRESH_MS = 30_000;
 /** How long a lock folder without a holder is given to be named (by a deploy that has just taken it). */
 const HOLDER_GRACE_MS = 15_000;
 const HOLDER_POLL_MS = 500;
+/** After taking over a stale lock, how long other deploys taking it over at the same moment get to show. */
+const TAKEOVER_SETTLE_MS = 2_000;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
     const me = {
+        token: external_node_crypto_default().randomUUID(),
         holder: describeHolder(),
         host: external_node_os_default().hostname(),
         pid: process.pid,
@@ -38437,12 +38443,15 @@ async function withLock(pool, lockPath, o, rep, body) {
         }
         rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
         const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+        // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
+        if (!sameHolder(await readHolder(c, holderPath), other))
+            throw lost();
         await deleteFile(c, holderPath).catch(async (err) => {
             if (!(err instanceof FtpReplyError))
                 throw err;
             // Another deploy named itself meanwhile, or this user may not delete the holder (another account's).
             const now = await readHolder(c, holderPath);
-            if (now?.refreshedAt !== other?.refreshedAt || now?.startedAt !== other?.startedAt)
+            if (!sameHolder(now, other))
                 throw lost();
             throw new DeployError(`cannot take over the stale lock ${lockPath}: ${err.code} ${err.serverMessage}; remove that folder by hand (another FTP account's deploy may have left it)`);
         });
@@ -38451,8 +38460,16 @@ async function withLock(pool, lockPath, o, rep, body) {
             throw lost();
         // Named at once: a lock folder with a holder in it cannot be removed by another deploy taking over
         // the same stale lock a moment later (its RMD fails), which an empty one could.
-        await writeHolder(c, holderPath, me);
+        // Refused: the folder went again (another deploy taking over the same lock removed it).
+        await writeHolder(c, holderPath, me).catch((err) => {
+            throw err instanceof FtpReplyError ? lost() : err;
+        });
         holderWritten = true;
+        // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
+        // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
+        await sleep(TAKEOVER_SETTLE_MS);
+        if ((await readHolder(c, holderPath))?.token !== me.token)
+            throw lost();
     }, true);
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
@@ -38526,6 +38543,13 @@ async function awaitHolder(c, lockPath, holderPath, ms) {
 async function writeHolder(c, path, me) {
     me.refreshedAt = new Date().toISOString();
     await c.upload(path, Buffer.from(JSON.stringify(me)));
+}
+/** The same holder file as read before (both absent counts as the same). */
+function sameHolder(a, b) {
+    return (a?.token === b?.token &&
+        a?.startedAt === b?.startedAt &&
+        a?.refreshedAt === b?.refreshedAt &&
+        a?.pid === b?.pid);
 }
 /** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
 function deadOnThisHost(h) {

@@ -95,6 +95,7 @@ class Run {
         true,
       );
       const stale = this.removeStaleTemps();
+      stale.catch(() => {}); // awaited below; a failure before that must not crash the process unhandled
       await this.deleteCaseTwins();
       await this.createDirsAndUpload();
       await stale;

@@ -4,16 +4,19 @@
  * when, refreshed every 30 s). A lock older than `staleLockMs` is taken over with a warning; one without a
  * holder yet (a deploy that took it a moment ago) is first given a few seconds to be named.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { FtpReplyError } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
-import type { ConnectionPool } from './pool.js';
+import { sleep, type ConnectionPool } from './pool.js';
 import { parentOf } from './paths.js';
 import { deleteFile, dirExists, makeDirs, readRemoteFile } from './remote.js';
 
 interface Holder {
+  /** Unique per deploy: tells this deploy's holder file from another's. */
+  token?: string;
   holder: string;
   host?: string;
   pid?: number;
@@ -25,6 +28,8 @@ const REFRESH_MS = 30_000;
 /** How long a lock folder without a holder is given to be named (by a deploy that has just taken it). */
 const HOLDER_GRACE_MS = 15_000;
 const HOLDER_POLL_MS = 500;
+/** After taking over a stale lock, how long other deploys taking it over at the same moment get to show. */
+const TAKEOVER_SETTLE_MS = 2_000;
 
 export async function withLock<T>(
   pool: ConnectionPool,
@@ -35,6 +40,7 @@ export async function withLock<T>(
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
   const me: Holder = {
+    token: crypto.randomUUID(),
     holder: describeHolder(),
     host: os.hostname(),
     pid: process.pid,
@@ -76,11 +82,13 @@ export async function withLock<T>(
       );
       const lost = (): GuardError =>
         new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+      // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
+      if (!sameHolder(await readHolder(c, holderPath), other)) throw lost();
       await deleteFile(c, holderPath).catch(async (err: unknown) => {
         if (!(err instanceof FtpReplyError)) throw err;
         // Another deploy named itself meanwhile, or this user may not delete the holder (another account's).
         const now = await readHolder(c, holderPath);
-        if (now?.refreshedAt !== other?.refreshedAt || now?.startedAt !== other?.startedAt) throw lost();
+        if (!sameHolder(now, other)) throw lost();
         throw new DeployError(
           `cannot take over the stale lock ${lockPath}: ${err.code} ${err.serverMessage}; remove that folder by hand (another FTP account's deploy may have left it)`,
         );
@@ -89,8 +97,15 @@ export async function withLock<T>(
       if (!(await tryMkd(c, lockPath))) throw lost();
       // Named at once: a lock folder with a holder in it cannot be removed by another deploy taking over
       // the same stale lock a moment later (its RMD fails), which an empty one could.
-      await writeHolder(c, holderPath, me);
+      // Refused: the folder went again (another deploy taking over the same lock removed it).
+      await writeHolder(c, holderPath, me).catch((err: unknown) => {
+        throw err instanceof FtpReplyError ? lost() : err;
+      });
       holderWritten = true;
+      // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
+      // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
+      await sleep(TAKEOVER_SETTLE_MS);
+      if ((await readHolder(c, holderPath))?.token !== me.token) throw lost();
     },
     true,
   );
@@ -173,6 +188,16 @@ async function awaitHolder(
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
   me.refreshedAt = new Date().toISOString();
   await c.upload(path, Buffer.from(JSON.stringify(me)));
+}
+
+/** The same holder file as read before (both absent counts as the same). */
+function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {
+  return (
+    a?.token === b?.token &&
+    a?.startedAt === b?.startedAt &&
+    a?.refreshedAt === b?.refreshedAt &&
+    a?.pid === b?.pid
+  );
 }
 
 /** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
