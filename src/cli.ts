@@ -148,7 +148,7 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
       out.line(formatSummary(err.report));
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    out.error((err as Error).message ?? String(err));
+    out.error(asFlags((err as Error).message ?? String(err)));
     return exitCodeOf(err);
   }
 }
@@ -234,6 +234,14 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
     return undefined;
   }
   return { path: f.maintenance, content: f.maintenanceContent };
+}
+
+/** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
+function asFlags(message: string): string {
+  return message.replace(
+    /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
+    (_m, name: string) => `invalid --${name} `,
+  );
 }
 
 /** A count given as a flag; `example` is a sensible value to show (the engine checks the range). */

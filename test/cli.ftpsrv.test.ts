@@ -201,7 +201,7 @@ describe('items 3-5 through the CLI', () => {
     const bad = await cli(['deploy', local, url(dir), '--file-mode', '8']);
     expect(bad.code).toBe(2);
     expect(lines(bad.stderr)).toEqual([
-      expect.stringMatching(/invalid file-mode "8"; give the mode as a string of octal digits/),
+      expect.stringMatching(/invalid --file-mode "8"; give the mode as a string of octal digits/),
     ]);
   });
 
@@ -418,7 +418,7 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     await expectOneLine(
       await cli(['deploy', site(), url('x'), '--parallel', '0']),
       2,
-      /invalid parallel 0; use a whole number from 1 to 64/,
+      /invalid --parallel 0; use a whole number from 1 to 64/,
     );
   });
 });
