@@ -37615,6 +37615,7 @@ const DEFAULT_PARALLEL = 4;
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
@@ -37749,12 +37750,8 @@ function checkMaintenance(m) {
     if (m === undefined)
         return;
     const p = m?.path;
-    if (typeof p !== 'string' ||
-        p === '' ||
-        p.startsWith('/') ||
-        p.endsWith('/') ||
-        p.split('/').some((s) => s === '' || s === '.' || s === '..') ||
-        CONTROL.test(p)) {
+    // The same rule as every path a state records (it records this one while the marker is up).
+    if (typeof p !== 'string' || !isRecordablePath(p)) {
         throw new ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
     }
     if (m.content !== undefined && typeof m.content !== 'string')

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
 import { checkShape } from './option-shape.js';
+import { isRecordablePath } from './paths.js';
 import { globParts } from './select.js';
 import { OCTAL_MODE } from './state.js';
 import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
@@ -180,14 +181,8 @@ function checkGlobs(name: string, globs: unknown): void {
 function checkMaintenance(m: DeployOptions['maintenance']): void {
   if (m === undefined) return;
   const p = (m as { path?: unknown } | null)?.path;
-  if (
-    typeof p !== 'string' ||
-    p === '' ||
-    p.startsWith('/') ||
-    p.endsWith('/') ||
-    p.split('/').some((s) => s === '' || s === '.' || s === '..') ||
-    CONTROL.test(p)
-  ) {
+  // The same rule as every path a state records (it records this one while the marker is up).
+  if (typeof p !== 'string' || !isRecordablePath(p)) {
     throw new ConfigError(
       `invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`,
     );
