@@ -18,8 +18,15 @@ import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
+import { GuardError } from '../src/engine/errors.js';
 import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
-import { formatBytes, formatEstimate, formatPlan, formatSummary } from '../src/engine/report.js';
+import {
+  formatBytes,
+  formatEstimate,
+  formatPlan,
+  formatSummary,
+  type DeployReport,
+} from '../src/engine/report.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { sink } from './sink.js';
 
@@ -71,11 +78,33 @@ export function deploy(options: GulpDeployOptions): Transform {
     if (list.length === 0) early.push(NOTHING_CAME);
     if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
     const live = { on: true };
-    const report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
-      () => (live.on = false),
-    );
+    let report: DeployReport;
+    try {
+      report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
+        () => (live.on = false),
+      );
+    } catch (err) {
+      // A dry run refused by a guard (maxDelete) is still the preview: its plan is logged and handed to
+      // onReport, as the CLI prints it and the Action publishes it; then the task fails with the guard's message.
+      if (err instanceof GuardError && err.report) {
+        try {
+          finish(err.report);
+        } catch (callbackErr) {
+          if (!quiet)
+            log.warn(
+              `${PLUGIN_NAME}: warning: onReport threw on the refused plan: ${errorMessage(callbackErr, engine.password)}`,
+            );
+        }
+      }
+      throw err;
+    }
+    finish(report);
+  }
+
+  /** Logs a report (the plan too, in a dry run) and hands it to onReport. */
+  function finish(report: DeployReport): void {
     report.warnings = [...early, ...report.warnings.map(text)];
-    if (engine.dryRun) for (const line of formatPlan(report)) say(line);
+    if (report.dryRun) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) say(estimate);

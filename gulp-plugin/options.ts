@@ -20,7 +20,10 @@ export interface GulpDeployOptions extends Omit<
 > {
   /** Log nothing (no progress, no summary; warnings still go to the report). Default false. */
   quiet?: boolean;
-  /** Called once with the deploy report (also in dry-run) before the stream ends. */
+  /**
+   * Called once with the deploy report (also in dry-run) before the stream ends; for a dry run refused by a
+   * guard (maxDelete), with the refused plan, before the task fails.
+   */
   onReport?: (report: DeployReport) => void;
 }
 
