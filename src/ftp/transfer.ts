@@ -297,21 +297,23 @@ export async function startTransfer(
     // since vsftpd starts its TLS accept only after sending 150.
     const early = pipelined && !settings.tls && options.source !== undefined;
     if (!early) await Promise.race([firstOk, failEarly]);
+    // A server refusing the data (552 over quota, 553; ftp-srv's 550 to a resume onto a missing file) may
+    // close or reset the data connection just before it says why, while we write or after our last byte:
+    // its reply, when one comes soon, is the better error, and leaves the session usable.
+    const replyOr = async (err: unknown): Promise<never> => {
+      const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      throw reply instanceof FtpReplyError ? reply : err;
+    };
     const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]).catch(
-      async (err: unknown) => {
-        // A server refusing the data (552 over quota, 553) may close the data connection just before it
-        // says why: its reply, when one comes soon, is the better error, and leaves the session usable.
-        const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        throw reply instanceof FtpReplyError ? reply : err;
-      },
+      replyOr,
     );
     // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
     await Promise.race([firstOk, failEarly]);
     const socket = dataSocket;
-    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk);
+    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
     const bytes = moved.bytes;
     const finished = withTimeout(
       done,
