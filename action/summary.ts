@@ -73,7 +73,10 @@ export function summaryMarkdown(report: DeployReport): string {
     out.push('', '</details>', '');
   }
   if (report.kept.length > 0)
-    out.push(`${report.kept.length} remote-only path(s) kept (\`keep\` or \`delete: false\`).`, '');
+    out.push(
+      `${report.kept.length} path(s) deployed earlier left on the server (\`keep\`, \`delete: false\`, \`exclude\`, or a folder holding other files).`,
+      '',
+    );
   if (report.warnings.length > 0)
     out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${escape(phrase(w))}`), '');
   return out.join('\n');

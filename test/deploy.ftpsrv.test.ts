@@ -221,9 +221,68 @@ describe('item 3: orphans', () => {
         'uploads/user.jpg',
       ].sort(),
     );
-    // sub/ held a remote-only file: it stays, with a warning, and the deploy still succeeds.
-    expect(rec.warnings.join('\n')).toMatch(/kept folder sub/);
-    expect(r.kept.sort()).toEqual(['.env', 'uploads', 'uploads/u1.jpg']);
+    // sub/ held a remote-only file: it stays, with a warning, and the deploy still succeeds. The report
+    // says it was kept, not removed; the state forgets it, so the next deploy has nothing to do.
+    expect(rec.warnings.join('\n')).toMatch(/kept folder sub: .*later deploys leave it alone/);
+    expect(r.counts.rmdir).toBe(0);
+    expect(r.files.some((f) => f.action === 'rmdir')).toBe(false);
+    expect(r.kept.sort()).toEqual(['.env', 'sub', 'uploads', 'uploads/u1.jpg']);
+    const mid = snapshot(remote(dir));
+    const again = recorder();
+    const r2 = await deploy(opts(local, dir, { keep: ['.env', 'uploads/'] }), again);
+    expect(r2.files).toEqual([]);
+    expect(again.warnings).toEqual([]);
+    expect(snapshot(remote(dir))).toEqual(mid); // not even the state was written again
+  });
+
+  it('an exclude added after a deploy leaves the deployed files it matches on the server, untracked (FIELD 3: exclude from deletion)', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'i',
+      'uploads/a/x.jpg': 'x',
+      'uploads/y.jpg': 'y',
+      'notes.md': 'n',
+      'blog/post.html': 'p',
+    });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    // The CMS rewrites one upload on the server; the local build no longer ships any of them.
+    writeTree(remote(dir), { 'uploads/a/x.jpg': 'edited on the server' });
+    fs.rmSync(path.join(local, 'uploads'), { recursive: true });
+    fs.rmSync(path.join(local, 'notes.md'));
+    fs.rmSync(path.join(local, 'blog'), { recursive: true });
+    const before = snapshot(remote(dir));
+    const plan = await deploy(opts(local, dir, { dryRun: true, exclude: ['uploads/', '*.md'] }));
+    expect(plan.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+      'delete blog/post.html',
+      'rmdir blog',
+    ]);
+    expect(snapshot(remote(dir))).toEqual(before);
+    const infos: string[] = [];
+    const rec = { ...recorder(), info: (m: string) => infos.push(m) };
+    const r = await deploy(opts(local, dir, { exclude: ['uploads/', '*.md'] }), rec);
+    expect(r.counts).toMatchObject({ delete: 1, rmdir: 1 });
+    expect(sent(rec.log, 'DELE').filter((p) => !p.includes(STATE))).toEqual([`${dir}/blog/post.html`]);
+    expect(sent(rec.log, 'RMD').filter((p) => !p.includes(STATE))).toEqual([`${dir}/blog`]);
+    expect(r.kept.sort()).toEqual(['notes.md', 'uploads', 'uploads/a', 'uploads/a/x.jpg', 'uploads/y.jpg']);
+    expect(infos.join('\n')).toMatch(/3 file\(s\) deployed earlier now match --exclude .*no longer tracked/);
+    expect(readTree(remote(dir), [STATE])).toEqual({
+      'index.html': sha256('i'),
+      'notes.md': sha256('n'),
+      'uploads/a/x.jpg': sha256('edited on the server'),
+      'uploads/y.jpg': sha256('y'),
+    });
+    const state = JSON.parse(fs.readFileSync(path.join(remote(dir), STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+      dirs: string[];
+    };
+    expect(Object.keys(state.files)).toEqual(['index.html']);
+    expect(state.dirs).toEqual([]);
+    // Untracked now: the next deploy, with or without the exclude, never deletes them.
+    expect((await deploy(opts(local, dir, { exclude: ['uploads/', '*.md'] }))).files).toEqual([]);
+    const r3 = await deploy(opts(local, dir));
+    expect(r3.files).toEqual([]);
+    expect(readTree(remote(dir), [STATE])['uploads/a/x.jpg']).toBe(sha256('edited on the server'));
   });
 
   it('never deletes the state file, even under a custom name inside the target', async () => {

@@ -190,9 +190,15 @@ d.each(matrix())('%s', (_name, server) => {
     fs.rmSync(path.join(local, 'sub'), { recursive: true });
     const rec = recorder();
     const r = await deploy(opts(server, local, dir), rec);
-    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete sub/ours.txt', 'rmdir sub']);
+    // Reported as kept, not removed; the state forgets the folder, so the next deploy has nothing to do.
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete sub/ours.txt']);
+    expect(r.kept).toEqual(['sub']);
     expect(readTree(disk, [STATE])).toEqual({ 'a.txt': sha256('a'), 'sub/theirs.txt': sha256('theirs') });
-    expect(rec.warnings.join('\n')).toMatch(/kept folder sub/);
+    expect(rec.warnings.join('\n')).toMatch(/kept folder sub: 550 .*later deploys leave it alone/);
+    const again = recorder();
+    expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
+    expect(again.warnings).toEqual([]);
+    expect(sent(again.log, 'RMD').filter((p) => !p.endsWith('.lock'))).toEqual([]);
   });
 
   it('item 4: an unreadable state is an error naming it and --reset-state, never a silent full re-upload', async () => {

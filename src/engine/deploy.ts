@@ -9,7 +9,7 @@ import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import type { DeployOptions, Reporter } from './options.js';
 import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
-import { planChanges, type Plan } from './plan.js';
+import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
@@ -163,6 +163,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         atomic: o.atomic,
         uploadOnly: o.uploadOnly,
         isKept: globMatcher(o.keep),
+        // The excludes that picked the local files (a given list of files had none applied here).
+        isExcluded: o.files ? undefined : globMatcher(o.exclude),
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
         fileMode: o.fileMode,
@@ -192,6 +194,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       plan.entries.length > 0 ||
       plan.staleTemps.length > 0 ||
       state.pending !== undefined ||
+      plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
       store.origin !== 'ftpship' ||
       plan.modesChanged;
     if (!o.dryRun && hasWork) {
@@ -217,6 +220,14 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
       });
       bytesSent = result.bytesSent;
+      plan = withKeptDirs(plan, result.keptDirs);
+    }
+    const excludedFiles = plan.excluded.files;
+    if (excludedFiles.length > 0) {
+      const some = excludedFiles.slice(0, 3).join(', ') + (excludedFiles.length > 3 ? ', …' : '');
+      rep.info?.(
+        `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
+      );
     }
     const target = targetUrl(o, root);
     // A dry run says how long the deploy would take in round trips, measured on its connection (best

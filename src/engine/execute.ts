@@ -41,7 +41,7 @@ export interface ExecContext {
 
 export interface ExecResult {
   bytesSent: number;
-  /** Folders that could not be removed (they hold files ftpship did not deploy). */
+  /** Orphan folders that could not be removed (they hold files ftpship did not deploy), and their parents. */
   keptDirs: string[];
 }
 
@@ -107,7 +107,10 @@ class Run {
       const keptDirs = await this.commitAndClean();
       modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
       await this.removeMarkers();
-      await store.finish(this.local, this.plan, keptDirs, modesSet ? this.plan.modes : undefined);
+      // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
+      // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
+      const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
+      await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
@@ -511,7 +514,9 @@ class Run {
               return;
             }
             this.warn(
-              `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`,
+              this.ctx.store.tracksFilesIn(d)
+                ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
+                : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy); later deploys leave it alone: remove it by hand if it should go`,
             );
             kept.push(d);
           }

@@ -54,6 +54,11 @@ export interface Plan {
   /** Orphans left in place (delete off, or a keep glob matched). */
   keptOrphans: { files: string[]; dirs: string[] };
   /**
+   * Orphans that match an exclude now (added since they were deployed): left on the server, and dropped
+   * from the state, as an excluded path is one ftpship no longer touches. Folders too, and those holding them.
+   */
+  excluded: { files: string[]; dirs: string[] };
+  /**
    * `SITE CHMOD` to send (relative paths; an upload through a temp is named by its temp): what this run
    * creates, and everything deployed when the mode asked differs from the one the state records.
    */
@@ -69,6 +74,8 @@ export interface PlanOptions {
   atomic: boolean;
   /** Remote paths (relative to the target) never deleted. */
   isKept: (rel: string) => boolean;
+  /** The excludes that selected the local files: a deployed path they match now is left alone, untracked. */
+  isExcluded?: (rel: string) => boolean;
   /** Relative paths of ftpship's own files inside the target (state, lock): never touched. */
   reserved: Set<string>;
   /** Files this large or larger go through a temporary name even when new, so a cut upload can resume. */
@@ -122,6 +129,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     staleTemps: [],
     entries: [],
     keptOrphans: { files: [], dirs: [] },
+    excluded: { files: [], dirs: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
     modesChanged: false,
@@ -136,9 +144,12 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(
     (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p),
   );
+  const isExcluded = opts.isExcluded ?? (() => false);
   // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-  const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p)).map(foldCase) : []);
+  const doomed = new Set(
+    opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : [],
+  );
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
     if (opts.reserved.has(file.path)) continue;
     const known = state.files[file.path];
@@ -170,14 +181,19 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-    if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
+    if (!insideSwap && isExcluded(p)) plan.excluded.files.push(p);
+    else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
   for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
-    const keptInside = plan.keptOrphans.files.some((f) => f.startsWith(`${d}/`));
-    if (!swappedDirs.has(d) && (!opts.delete || opts.isKept(d) || keptInside)) plan.keptOrphans.dirs.push(d);
+    const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
+    const keptInside = holds(plan.keptOrphans.files);
+    if (swappedDirs.has(d)) plan.rmdirs.push(d);
+    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs))
+      plan.excluded.dirs.push(d);
+    else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
     else plan.rmdirs.push(d);
   }
 
@@ -226,6 +242,18 @@ function planModes(plan: Plan, local: LocalTree, state: DeployState, opts: PlanO
 
 function deepestFirst(a: string, b: string): number {
   return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** The plan as done: folders that could not be removed are reported as kept, not as removed. */
+export function withKeptDirs(plan: Plan, dirs: string[]): Plan {
+  if (dirs.length === 0) return plan;
+  const kept = new Set(dirs);
+  return {
+    ...plan,
+    rmdirs: plan.rmdirs.filter((d) => !kept.has(d)),
+    entries: plan.entries.filter((e) => e.action !== 'rmdir' || !kept.has(e.path)),
+    keptOrphans: { ...plan.keptOrphans, dirs: [...plan.keptOrphans.dirs, ...dirs] },
+  };
 }
 
 /** Counts per action, for the report. */

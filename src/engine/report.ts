@@ -20,7 +20,10 @@ export interface DeployReport {
   files: PlanEntry[];
   /** Local entries left out (symlinks out of the folder…), with why. */
   skipped: Array<{ path: string; reason: string }>;
-  /** Orphans left on the server because of --no-delete or a keep glob. */
+  /**
+   * Paths ftpship deployed that are gone locally but left on the server: --no-delete, a keep glob, an
+   * exclude that matches them now (no longer tracked), or a folder holding files ftpship did not deploy.
+   */
   kept: string[];
   /**
    * Only with `fileMode`/`dirMode`: how many files (an upload through a temp counts once) and folders get
@@ -55,7 +58,12 @@ export function buildReport(args: {
     bytes: { planned: plan.uploads.reduce((n, u) => n + u.file.size, 0), sent: args.bytesSent },
     files: plan.entries,
     skipped: args.skipped,
-    kept: [...plan.keptOrphans.files, ...plan.keptOrphans.dirs],
+    kept: [
+      ...plan.keptOrphans.files,
+      ...plan.excluded.files,
+      ...plan.keptOrphans.dirs,
+      ...plan.excluded.dirs,
+    ],
     ...(plan.modes.file || plan.modes.dir
       ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
       : {}),

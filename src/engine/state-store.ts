@@ -281,6 +281,12 @@ export class StateStore {
     this.touch();
   }
 
+  /** The state lists a file (or an uncertain one) inside folder `rel`. */
+  tracksFilesIn(rel: string): boolean {
+    const inside = (p: string): boolean => p.startsWith(`${rel}/`);
+    return Object.keys(this.state.files).some(inside) || [...this.uncertain].some(inside);
+  }
+
   dirGone(rel: string): void {
     this.dirs.delete(rel);
     this.touch();
