@@ -53,6 +53,26 @@ const matrix = (): Array<[string, RealServer]> =>
     : [];
 
 d.each(matrix())('%s', (_name, server) => {
+  it('active mode (FIELD 11: passive data connections blocked): a deploy, same-size edits and a delete, every data connection opened by the server', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'one',
+      'a/b.txt': 'bbb',
+      'a/big.bin': bytes(1_200_000, 3),
+      'gone.txt': 'g',
+    });
+    const { dir, disk } = target(server);
+    const rec = recorder();
+    await deploy(opts(server, local, dir, { active: true, parallel: 2 }), rec);
+    writeTree(local, { 'index.html': 'two', 'a/b.txt': 'BBB' });
+    fs.rmSync(path.join(local, 'gone.txt'));
+    const r = await deploy(opts(server, local, dir, { active: true, parallel: 2 }), rec);
+    expect(r.counts).toMatchObject({ replace: 2, delete: 1 });
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(sent(rec.log, 'EPRT').length + sent(rec.log, 'PORT').length).toBeGreaterThanOrEqual(6);
+    expect(rec.log.filter((l) => /^> (EPSV|PASV)\b/.test(l))).toEqual([]);
+  });
+
   it('item 1: mirrors exactly, each folder made once with parents first; a rerun sends nothing and leaves the state alone', async () => {
     const local = tmpDir();
     writeTree(local, {
