@@ -53,6 +53,25 @@ const matrix = (): Array<[string, RealServer]> =>
     : [];
 
 d.each(matrix())('%s', (_name, server) => {
+  it('a state kept outside the target in folders that do not exist yet (FIELD 2: "subfolder not created"): each made, then reused', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a/b.txt': 'b' });
+    const site = target(server);
+    const priv = target(server);
+    const statePath = `${priv.dir}/deep/er/state.json`;
+    const r = await deploy(opts(server, local, site.dir, { statePath }));
+    expect(r.counts).toMatchObject({ upload: 2 });
+    expect(readTree(site.disk)).toEqual(readTree(local)); // no state file in the site
+    const state = JSON.parse(fs.readFileSync(path.join(priv.disk, 'deep/er/state.json'), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files).sort()).toEqual(['a/b.txt', 'index.html']);
+    writeTree(local, { 'index.html': 'I' });
+    const r2 = await deploy(opts(server, local, site.dir, { statePath }));
+    expect(r2.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace index.html']);
+    expect(readTree(site.disk)).toEqual(readTree(local));
+  });
+
   it('active mode (FIELD 11: passive data connections blocked): a deploy, same-size edits and a delete, every data connection opened by the server', async () => {
     const local = tmpDir();
     writeTree(local, {
