@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
+import { cancelOnSignals } from '../src/signals.js';
 import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
@@ -12,17 +13,23 @@ import { actionReporter } from './reporter.js';
 import { summaryMarkdown, writeSummary } from './summary.js';
 
 export async function run(): Promise<void> {
+  // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
+  const cancel = cancelOnSignals((sig) =>
+    core.warning(`${sig}: the workflow was cancelled; stopping the deploy`),
+  );
   try {
     const { options, logLevel, filePatterns } = readInputs();
     if (filePatterns)
       options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
-    const report = await deploy(options, actionReporter(logLevel));
+    const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
     await publish(report);
     core.info(logSafe(formatSummary(report)));
   } catch (err) {
     // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
     if (err instanceof GuardError && err.report) await publish(err.report);
     core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+  } finally {
+    cancel.dispose();
   }
 }
 

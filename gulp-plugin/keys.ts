@@ -35,6 +35,7 @@ const TAKEN: Record<keyof GulpDeployOptions, true> = {
   retryDelayMs: true,
   staleLockMs: true,
   pipelining: true,
+  signal: true,
   quiet: true,
   onReport: true,
 };

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CliOutput } from './cli-output.js';
 import {
+  CancelledError,
   ConfigError,
   deploy,
   exitCodeOf,
@@ -13,6 +14,7 @@ import {
   type DeployOptions,
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
+import { cancelOnSignals } from './signals.js';
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -131,9 +133,12 @@ export async function main(argv: string[]): Promise<number> {
 async function runDeploy(localDir: string, url: string, flags: DeployFlags): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
+  const cancel = cancelOnSignals((sig) =>
+    out.warn(`${sig}: stopping (recording what was done, releasing the lock); again to quit at once`),
+  );
   try {
     const options = await buildOptions(localDir, url, flags, out, secrets);
-    const report = await deploy(options, out.reporter());
+    const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
     out.stop();
     if (options.dryRun) for (const l of formatPlan(report)) out.line(l);
     out.line(formatSummary(report));
@@ -149,7 +154,9 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
     out.error(asFlags((err as Error).message ?? String(err)));
-    return exitCodeOf(err);
+    return err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
+  } finally {
+    cancel.dispose();
   }
 }
 

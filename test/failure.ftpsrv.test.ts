@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
 import { frontProxy, throttled } from './helpers/faults.js';
+import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const hooks = { throttle: 0, refuseRenameOver: false };
@@ -390,6 +391,103 @@ describe('connections that fail', () => {
     expect(r.stderr).not.toMatch(/retrying/);
     expect(r.stderr + r.stdout).not.toContain('wrong-Pa55');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
+  const LOCK = '.ftpship-state.json.lock';
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '%s mid-upload: the deploy stops at once, records what was done, releases the lock (exit %d); the rerun resumes',
+    async (sig, exitCode) => {
+      const local = tmpDir();
+      const big = bytes(8 * 1024 * 1024, 13);
+      const small: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) small[`s/f${i}.txt`] = `small ${i}`;
+      writeTree(local, { 'big.bin': big, ...small });
+      const dir = uniqueDir();
+      hooks.throttle = 4 * 1024 * 1024;
+      let result: CliResult;
+      let tookMs: number;
+      try {
+        const run = startCli(['deploy', local, url(dir), '--parallel', '2'], env());
+        await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+        const sentAt = Date.now();
+        run.child.kill(sig);
+        result = await run.done;
+        tookMs = Date.now() - sentAt;
+      } finally {
+        hooks.throttle = 0;
+      }
+      expect(result.code).toBe(exitCode);
+      expect(tookMs).toBeLessThan(5000); // not the 2 s of throttled upload left, plus the rest
+      expect(result.stderr).toMatch(new RegExp(`deploy cancelled \\(${sig}\\).*rerun to finish`));
+      // Released: a deploy from another machine need not wait for the lock to go stale.
+      expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
+      // The state (G4) lists only files that are on the server with that content, and the temp it resumes.
+      const state = JSON.parse(fs.readFileSync(path.join(serverDir(dir), STATE[0]), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+        pending?: { temps: Record<string, unknown> };
+      };
+      for (const [p, f] of Object.entries(state.files))
+        expect(sha256(fs.readFileSync(path.join(serverDir(dir), p)))).toBe(f.sha256);
+      expect(Object.keys(state.pending?.temps ?? {})).toHaveLength(1);
+      const cutAt = largestTemp(serverDir(dir));
+      const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+      expect(tempsLeft(serverDir(dir))).toEqual([]);
+      expect(rerun.bytes.sent).toBeLessThanOrEqual(big.length - cutAt + 1000);
+    },
+  );
+
+  it('the Action, cancelled with the workflow (the runner sends SIGINT): the step fails saying so, the lock released', async () => {
+    const { ws, site } = actionWorkspace({ 'big.bin': bytes(8 * 1024 * 1024, 15), 'a.txt': 'a' });
+    const dir = uniqueDir();
+    hooks.throttle = 4 * 1024 * 1024;
+    let r: ActionRun;
+    try {
+      const run = startAction(ws, actionConnection({ ...srv, host: '127.0.0.1' }, `/${dir}/`));
+      await waitFor(() => largestTemp(serverDir(dir)) >= 1024 * 1024);
+      run.child.kill('SIGINT');
+      r = await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/::warning::SIGINT: the workflow was cancelled/);
+    expect(r.stdout).toMatch(/::error::deploy cancelled \(SIGINT\)/);
+    expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
+    const rerun = json(await runCli(['deploy', site, url(dir), '--json'], env()));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(site));
+    expect(rerun.bytes.sent).toBeLessThan(7 * 1024 * 1024);
+  });
+
+  it('a second signal quits at once; a plan (dry run) cancelled changes nothing', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'big.bin': bytes(8 * 1024 * 1024, 14) });
+    const dir = uniqueDir();
+    hooks.throttle = 1024 * 1024;
+    try {
+      const run = startCli(['deploy', local, url(dir)], env());
+      await waitFor(() => largestTemp(serverDir(dir)) >= 512 * 1024);
+      run.child.kill('SIGINT');
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(130);
+    } finally {
+      hooks.throttle = 0;
+    }
+    const before = readTree(serverDir(dir));
+    const plan = startCli(['plan', local, url(dir), '--verbose'], env());
+    await plan.waitForLine(/> (EPSV|PASV)/);
+    plan.child.kill('SIGINT');
+    const p = await plan.done;
+    expect(p.code).toBe(130);
+    expect(p.stderr).toMatch(/cancelled \(SIGINT\): nothing was changed/);
+    expect(readTree(serverDir(dir))).toEqual(before);
   });
 });
 

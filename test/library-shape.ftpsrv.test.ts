@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, deploy, type DeployOptions } from '../src/index.js';
+import { CancelledError, ConfigError, deploy, type DeployOptions } from '../src/index.js';
 import { deployOptions, useEmbedded } from './helpers/embedded.js';
-import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
 
@@ -118,4 +118,60 @@ describe('a reporter that throws', () => {
       expect(r.warnings).toContain(`the reporter's ${key}() threw: ${key} broke`);
     },
   );
+});
+
+describe('signal: an AbortSignal cancels the deploy', () => {
+  it('aborted mid-run: no new transfer starts, CancelledError, the state honest and the lock released; the rerun finishes', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) files[`d${i % 10}/f${i}.txt`] = `file ${i}`;
+    writeTree(local, files);
+    const dir = `/${uniqueName()}`;
+    const controller = new AbortController();
+    const stored: string[] = [];
+    const err = await deploy(
+      { ...deployOptions(server(), local, dir, { parallel: 2 }), signal: controller.signal },
+      {
+        protocol: (line) => {
+          if (!line.startsWith('> STOR ') || line.includes('.ftpship-state')) return;
+          stored.push(line);
+          if (stored.length === 5) controller.abort('stop');
+        },
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(err?.message).toMatch(/^deploy cancelled \(stop\): .*rerun to finish/);
+    // Only the transfers already asked for (one per connection, each with the next queued) went out.
+    expect(stored.length).toBeLessThanOrEqual(5 + 4);
+    const disk = path.join(server().root, dir);
+    expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
+    const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+    };
+    for (const [p, f] of Object.entries(state.files))
+      expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(f.sha256);
+    const rerun = await deploy(deployOptions(server(), local, dir));
+    expect(rerun.counts.unchanged).toBe(Object.keys(state.files).length);
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+  });
+
+  it('aborted before the start: CancelledError, and nothing on the server', async () => {
+    const dir = `/${uniqueName()}`;
+    const controller = new AbortController();
+    controller.abort();
+    const err = await deploy({ ...deployOptions(server(), site(), dir), signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
+  it('a signal that is not an AbortSignal is a ConfigError naming it', async () => {
+    const err = await refusal({ ...deployOptions(server(), site(), `/${uniqueName()}`), signal: 'SIGINT' });
+    expect(err.message).toMatch(/invalid signal "SIGINT"; give an AbortSignal/);
+  });
 });

@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3278);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3301);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3278:
+/***/ 3301:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35613,6 +35613,10 @@ class DeployError extends Error {
         super(message, options);
     }
 }
+/** The deploy was cancelled through its `signal` (exit 1, or 130/143 from the CLI on SIGINT/SIGTERM). */
+class CancelledError extends DeployError {
+    name = 'CancelledError';
+}
 /** A guard refused the deploy (exit 3): too many deletions, or another deploy holds the lock. */
 class GuardError extends Error {
     name = 'GuardError';
@@ -35646,6 +35650,10 @@ class ConnectionPool {
     /** Why the server refused an extra connection, if it did. */
     shrunk;
     shrinkWarned = false;
+    /** Set by {@link cancel}: tasks that are not priority fail with it. */
+    cancelled;
+    /** Connections running a task that is not priority, cut by {@link cancel}. */
+    busy = new Set();
     constructor(connect, opts) {
         this.connect = connect;
         this.opts = opts;
@@ -35681,14 +35689,26 @@ class ConnectionPool {
     /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
     async run(what, task, priority = false) {
         for (let attempt = 0;; attempt++) {
+            if (this.cancelled && !priority)
+                throw this.cancelled;
             const client = await this.acquire(priority);
+            if (this.cancelled && !priority) {
+                this.release(client);
+                throw this.cancelled;
+            }
+            if (!priority)
+                this.busy.add(client);
             try {
                 const result = await task(client);
+                this.busy.delete(client);
                 this.release(client);
                 return result;
             }
             catch (err) {
+                this.busy.delete(client);
                 this.recycle(client);
+                if (this.cancelled && !priority)
+                    throw this.cancelled;
                 if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
                 this.opts.reporter.warn?.(
@@ -35697,6 +35717,24 @@ class ConnectionPool {
                 await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
             }
         }
+    }
+    /**
+     * Stops the work: tasks waiting or to come fail with `err`, and the connections running one are cut (a
+     * transfer under way stops at once). Priority tasks (the state's checkpoint, the lock) still run, on a
+     * fresh connection if need be.
+     */
+    cancel(err) {
+        if (this.cancelled || this.closed)
+            return;
+        this.cancelled = err;
+        const [keep, drop] = [[], []];
+        for (const w of this.waiters)
+            (w.priority ? keep : drop).push(w);
+        this.waiters = keep;
+        for (const w of drop)
+            w.reject(err);
+        for (const c of this.busy)
+            c.close();
     }
     /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
     async close() {
@@ -37301,6 +37339,7 @@ const NAMES = {
     retryDelayMs: 'other',
     staleLockMs: 'other',
     pipelining: 'boolean',
+    signal: 'other',
 };
 const DEPLOY_OPTION_NAMES = Object.keys(NAMES);
 /** Names from the CLI, the Action and other FTP tools, folded as {@link fold} does, and what they are here. */
@@ -37341,6 +37380,8 @@ function checkShape(o) {
             ? `invalid ${name} ${shown}; use true or false (a string such as "false" would count as true)`
             : `invalid ${name} ${shown}; give it as a string`);
     }
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+        throw new ConfigError(`invalid signal ${option_shape_describe(opts.signal)}; give an AbortSignal, e.g. the signal of an AbortController`);
     checkFiles(opts.files);
     checkTls(opts.tls, !!opts.secure);
 }
@@ -38837,6 +38878,16 @@ async function deploy(options, reporter = {}) {
         return tree;
     });
     scanning.catch(() => undefined);
+    // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
+    // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
+    const { signal } = options;
+    const onAbort = () => {
+        pool.cancel(cancelledError(signal, o.dryRun));
+        void scanning.then((t) => t.stopHashing?.(), () => undefined);
+    };
+    if (signal?.aborted)
+        onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
         await starting.catch((err) => {
             throw connectError(err, o);
@@ -38999,7 +39050,13 @@ async function deploy(options, reporter = {}) {
             startedAt,
         });
     }
+    catch (err) {
+        if (signal?.aborted)
+            throw cancelledError(signal, o.dryRun);
+        throw err;
+    }
     finally {
+        signal?.removeEventListener('abort', onAbort);
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
@@ -39074,6 +39131,12 @@ function guarded(reporter, warnings) {
         };
     }
     return out;
+}
+function cancelledError(signal, dryRun) {
+    const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+    return new CancelledError(dryRun
+        ? `cancelled${why}: nothing was changed`
+        : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`);
 }
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool) {
@@ -39199,6 +39262,36 @@ function connectError(err, o) {
 /** ftpship: fast, safe FTP/FTPS deploys. The public API: the deploy engine and the FTP/FTPS client. */
 
 
+
+;// CONCATENATED MODULE: ./src/signals.ts
+const SIGNALS = ['SIGINT', 'SIGTERM'];
+const NUMBER = { SIGINT: 2, SIGTERM: 15 };
+function cancelOnSignals(onFirst) {
+    const controller = new AbortController();
+    let received;
+    const handler = (sig) => {
+        if (received)
+            process.exit(128 + NUMBER[sig]);
+        received = sig;
+        onFirst?.(sig);
+        controller.abort(sig);
+    };
+    for (const s of SIGNALS)
+        process.on(s, handler);
+    return {
+        signal: controller.signal,
+        get received() {
+            return received;
+        },
+        get exitCode() {
+            return 128 + NUMBER[received ?? 'SIGINT'];
+        },
+        dispose() {
+            for (const s of SIGNALS)
+                process.off(s, handler);
+        },
+    };
+}
 
 ;// CONCATENATED MODULE: ./action/constants.ts
 /**
@@ -43393,12 +43486,15 @@ function summary_escape(text) {
 
 
 
+
 async function run() {
+    // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
+    const cancel = cancelOnSignals((sig) => warning(`${sig}: the workflow was cancelled; stopping the deploy`));
     try {
         const { options, logLevel, filePatterns } = readInputs();
         if (filePatterns)
             options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
-        const report = await deploy(options, actionReporter(logLevel));
+        const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
         await publish(report);
         core_info(logSafe(formatSummary(report)));
     }
@@ -43407,6 +43503,9 @@ async function run() {
         if (err instanceof GuardError && err.report)
             await publish(err.report);
         setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+    }
+    finally {
+        cancel.dispose();
     }
 }
 /**

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/index.js';
-import { ConfigError, DeployError, GuardError } from './errors.js';
+import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import type { DeployOptions, Reporter } from './options.js';
@@ -65,6 +65,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       return tree;
     });
   scanning.catch(() => undefined);
+  // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
+  // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
+  const { signal } = options;
+  const onAbort = (): void => {
+    pool.cancel(cancelledError(signal as AbortSignal, o.dryRun));
+    void scanning.then(
+      (t) => t.stopHashing?.(),
+      () => undefined,
+    );
+  };
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await starting.catch((err: unknown) => {
       throw connectError(err, o);
@@ -247,7 +259,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       warnings,
       startedAt,
     });
+  } catch (err) {
+    if (signal?.aborted) throw cancelledError(signal, o.dryRun);
+    throw err;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     void scanning.then(
       (t) => t.stopHashing?.(),
       () => undefined,
@@ -335,6 +351,15 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
     };
   }
   return out;
+}
+
+function cancelledError(signal: AbortSignal, dryRun: boolean): CancelledError {
+  const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+  return new CancelledError(
+    dryRun
+      ? `cancelled${why}: nothing was changed`
+      : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
+  );
 }
 
 /** The fastest of three NOOP round trips on one connection, in ms. */

@@ -16,6 +16,11 @@ export class DeployError extends Error {
   }
 }
 
+/** The deploy was cancelled through its `signal` (exit 1, or 130/143 from the CLI on SIGINT/SIGTERM). */
+export class CancelledError extends DeployError {
+  override name = 'CancelledError';
+}
+
 /** A guard refused the deploy (exit 3): too many deletions, or another deploy holds the lock. */
 export class GuardError extends Error {
   override name = 'GuardError';

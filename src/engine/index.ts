@@ -4,4 +4,4 @@ export { DEFAULT_EXCLUDES, DEFAULT_STATE_NAME } from './options.js';
 export type { DeployReport } from './report.js';
 export { formatPlan, formatSummary, formatEstimate, formatBytes } from './report.js';
 export type { PlanEntry, Action } from './plan.js';
-export { ConfigError, DeployError, GuardError, exitCodeOf } from './errors.js';
+export { CancelledError, ConfigError, DeployError, GuardError, exitCodeOf } from './errors.js';

@@ -40,6 +40,7 @@ const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
   retryDelayMs: 'other',
   staleLockMs: 'other',
   pipelining: 'boolean',
+  signal: 'other',
 };
 
 export const DEPLOY_OPTION_NAMES = Object.keys(NAMES) as Array<keyof DeployOptions>;
@@ -83,6 +84,10 @@ export function checkShape(o: unknown): asserts o is DeployOptions {
         : `invalid ${name} ${shown}; give it as a string`,
     );
   }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+    throw new ConfigError(
+      `invalid signal ${describe(opts.signal)}; give an AbortSignal, e.g. the signal of an AbortController`,
+    );
   checkFiles(opts.files);
   checkTls(opts.tls, !!opts.secure);
 }

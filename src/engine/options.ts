@@ -93,6 +93,12 @@ export interface DeployOptions {
   pipelining?: boolean;
   /** Take over a deploy lock not refreshed for this long, in ms (a live deploy refreshes it every 30 s). Default 2 minutes. */
   staleLockMs?: number;
+  /**
+   * Cancels the deploy (the CLI and the Action abort it on SIGINT and SIGTERM): no new transfer starts, those
+   * running are cut, what was confirmed is saved to the state, the lock is released, and `deploy()` rejects
+   * with a {@link CancelledError}. A rerun sends only the rest, as after any failure.
+   */
+  signal?: AbortSignal;
 }
 
 /** Progress of the execute phase. */

@@ -31,6 +31,10 @@ export class ConnectionPool {
   /** Why the server refused an extra connection, if it did. */
   private shrunk?: string;
   private shrinkWarned = false;
+  /** Set by {@link cancel}: tasks that are not priority fail with it. */
+  private cancelled?: Error;
+  /** Connections running a task that is not priority, cut by {@link cancel}. */
+  private readonly busy = new Set<FtpClient>();
 
   constructor(
     private readonly connect: () => Promise<FtpClient>,
@@ -72,13 +76,22 @@ export class ConnectionPool {
   /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
   async run<T>(what: string, task: (client: FtpClient) => Promise<T>, priority = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      if (this.cancelled && !priority) throw this.cancelled;
       const client = await this.acquire(priority);
+      if (this.cancelled && !priority) {
+        this.release(client);
+        throw this.cancelled;
+      }
+      if (!priority) this.busy.add(client);
       try {
         const result = await task(client);
+        this.busy.delete(client);
         this.release(client);
         return result;
       } catch (err) {
+        this.busy.delete(client);
         this.recycle(client);
+        if (this.cancelled && !priority) throw this.cancelled;
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
         this.opts.reporter.warn?.(
           // One line: OpenSSL's messages carry line breaks.
@@ -87,6 +100,21 @@ export class ConnectionPool {
         await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
       }
     }
+  }
+
+  /**
+   * Stops the work: tasks waiting or to come fail with `err`, and the connections running one are cut (a
+   * transfer under way stops at once). Priority tasks (the state's checkpoint, the lock) still run, on a
+   * fresh connection if need be.
+   */
+  cancel(err: Error): void {
+    if (this.cancelled || this.closed) return;
+    this.cancelled = err;
+    const [keep, drop] = [[] as Waiter[], [] as Waiter[]];
+    for (const w of this.waiters) (w.priority ? keep : drop).push(w);
+    this.waiters = keep;
+    for (const w of drop) w.reject(err);
+    for (const c of this.busy) c.close();
   }
 
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */

@@ -2,7 +2,7 @@
 // INPUT_* variables (action.yml defaults filled in, as the runner does), GITHUB_WORKSPACE, and GITHUB_OUTPUT
 // and GITHUB_STEP_SUMMARY pointing at files that exist. Asynchronous on purpose: the FTP server under test
 // runs in the jest process, so a blocking spawnSync would deadlock.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,10 +85,19 @@ export async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
 ): Promise<ActionRun> {
+  return startAction(workspace, inputs, env).done;
+}
+
+/** {@link runAction}, with the child process at hand (to signal it, as the runner does on a cancel). */
+export function startAction(
+  workspace: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<ActionRun> } {
   const vars = runnerEnv(workspace, inputs, env);
   const childEnv: Record<string, string> = { ...inheritedEnv(), ...vars };
-  const { status, stdout, stderr } = await spawnNode([BUNDLE], workspace, childEnv);
-  return { status, stdout, stderr, ...runnerResults(vars) };
+  const { child, done } = spawnNode([BUNDLE], workspace, childEnv);
+  return { child, done: done.then((r) => ({ ...r, ...runnerResults(vars) })) };
 }
 
 /** The jest process's environment without anything a runner would set (this suite may itself run in Actions). */
@@ -101,13 +110,13 @@ function inheritedEnv(): Record<string, string> {
   return out;
 }
 
-async function spawnNode(
+function spawnNode(
   args: string[],
   cwd: string,
   env: Record<string, string>,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+): { child: ChildProcess; done: Promise<{ status: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -115,6 +124,7 @@ async function spawnNode(
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+  return { child, done };
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` records (@actions/core's file command). */
