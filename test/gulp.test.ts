@@ -80,6 +80,17 @@ const SITE = {
   'sp ace/ü#%.txt': 'odd name\n',
 };
 
+/** What fancy-log writes from now on (stdout and stderr), until jest.restoreAllMocks(). */
+function captureOutput(): string[] {
+  const logged: string[] = [];
+  for (const stream of [process.stdout, process.stderr])
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+  return logged;
+}
+
 describe('gulp plugin: mirroring', () => {
   it('gulp.src(**/*, {dot, encoding: false}) → deploy() mirrors the tree, binaries byte-identical', async () => {
     const local = tmpDir();
@@ -453,15 +464,7 @@ describe('gulp plugin: errors', () => {
     fs.rmSync(path.join(local, 'c.txt'));
     writeTree(local, { 'd.txt': 'new' });
     const before = snapshot(path.join(srv.root, 'refused-plan'));
-    const logged: string[] = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged.push(String(chunk));
-      return true;
-    });
-    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged.push(String(chunk));
-      return true;
-    });
+    const logged = captureOutput();
     const reports: DeployReport[] = [];
     const stream = deploy(
       opts('/refused-plan', { dryRun: true, maxDelete: 1, quiet: false, onReport: (r) => reports.push(r) }),
@@ -523,15 +526,7 @@ describe('gulp plugin: logging', () => {
   it('logs the start, progress and summary through fancy-log; quiet logs nothing', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'b/c.bin': bytes(2000) });
-    const logged: string[] = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged.push(String(chunk));
-      return true;
-    });
-    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged.push(String(chunk));
-      return true;
-    });
+    const logged = captureOutput();
     await gulpDeploy(local, '/logged', { quiet: false });
     const loud = logged.join('');
     logged.length = 0;
