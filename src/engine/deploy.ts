@@ -110,6 +110,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
       );
+    if (o.replaceDefaultExcludes) {
+      const exposed = defaultsReplacedWarning(local.files.keys());
+      if (exposed) rep.warn?.(exposed);
+    }
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
         `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
@@ -383,6 +387,30 @@ async function repairDrift(
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
   if (o.files) return treeFromFiles(o.files);
   return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
+}
+
+/** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
+const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
+
+/**
+ * With replaceDefaultExcludes (the Action always sets it), nothing keeps `.git/` and `node_modules/` off the
+ * server but the caller's own excludes: one warning naming the first such file, if any is in the deploy.
+ */
+function defaultsReplacedWarning(paths: Iterable<string>): string | undefined {
+  let first: string | undefined;
+  let count = 0;
+  for (const p of paths) {
+    if (!DEFAULT_EXCLUDED_DIR.test(p)) continue;
+    count++;
+    if (first === undefined || p < first) first = p;
+  }
+  if (first === undefined) return undefined;
+  const more =
+    count > 1 ? ` and ${count - 1} more file${count > 2 ? 's' : ''} under .git/ or node_modules/` : '';
+  return (
+    `the local file ${first}${more} will be on the server: replaceDefaultExcludes is set, so the default ` +
+    `excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out`
+  );
 }
 
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
