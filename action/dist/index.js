@@ -39099,7 +39099,7 @@ function isEmptyState(state) {
     return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 async function connectClient(o, rep, id) {
-    return FtpClient.connect({
+    const connecting = FtpClient.connect({
         host: o.host,
         port: o.port,
         user: o.user,
@@ -39111,6 +39111,29 @@ async function connectClient(o, rep, id) {
         log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
         pipelining: o.pipelining,
     });
+    // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
+    return connecting.catch((err) => {
+        throw cleartextRefused(err, o) ?? err;
+    });
+}
+/**
+ * Words of a login refused because the connection is not encrypted: pure-ftpd -Y 2 "421 Sorry, cleartext
+ * sessions … Please reconnect using TLS", vsftpd force_local_logins_ssl "530 Non-anonymous sessions must use
+ * encryption.", proftpd TLSRequired "550 SSL/TLS required on the control channel", IIS "534 Policy requires
+ * SSL.", FileZilla Server "… does not allow plain FTP. You have to use FTP over TLS." A wrong password's
+ * reply ("530 Login incorrect.", "530 Login authentication failed") holds none of them; "security" alone is
+ * left out, as an account locked "for security reasons" is no question of TLS.
+ */
+const NEEDS_TLS = /\b(?:TLS|SSL|FTPS|(?:un)?encrypt\w*|(?:in)?secure|clear[\s-]?text|plain[\s-]?(?:text|FTP))\b/i;
+/** A plain connection's USER or PASS refused with a reply saying TLS is required: what to use instead. */
+function cleartextRefused(err, o) {
+    if (o.secure !== false || !(err instanceof FtpReplyError))
+        return undefined;
+    if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage))
+        return undefined;
+    return new ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${err.code} ` +
+        `${err.serverMessage.split('\n')[0]}): it requires TLS. Connect with explicit TLS on the same port ` +
+        `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root, statePath) {
@@ -39134,6 +39157,8 @@ function guard(plan, o) {
 }
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
+    if (err instanceof ConfigError)
+        return err; // said already (a login refused for want of TLS)
     const where = `${bracketed(o.host)}:${o.port}`;
     if (err instanceof FtpReplyError && err.code === 530) {
         return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
