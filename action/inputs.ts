@@ -9,6 +9,7 @@ import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
+import { logSafe } from './phrase.js';
 
 export interface ActionInputs {
   /** What `deploy()` gets (without `files`, which `files.ts` collects from `filePatterns`). */
@@ -49,7 +50,7 @@ export function readInputs(): ActionInputs {
     localDir,
     remoteDir: serverDir(core.getInput(Input.ServerDir)),
     dryRun: bool(Input.DryRun, false),
-    exclude: list(Input.Exclude) ?? FDA_DEFAULT_EXCLUDES,
+    exclude: readExclude() ?? FDA_DEFAULT_EXCLUDES,
     replaceDefaultExcludes: true, // FTP-Deploy-Action: `exclude` replaces the defaults
     keep: list(Input.Keep) ?? [],
     delete: bool(Input.Delete, true),
@@ -263,6 +264,62 @@ function oneOf<T extends string>(name: Input, allowed: readonly T[], fallback: T
   if (!allowed.includes(value as T))
     throw new ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
   return value as T;
+}
+
+/**
+ * `exclude`: one glob per line, as `keep`, and also the two one-line forms FTP-Deploy-Action 4.0 and 4.1
+ * read, which switched workflows still carry (read as one glob each, they excluded nothing, so `.git/config`
+ * with the checkout token went up). A notice says how the value was read.
+ * - `[a, b, c]`: a YAML flow list written as a string, split at its commas (not those inside `{a,b}` or
+ *   `[ab]`). No one means it as a glob: that would be one bracket expression, matching a one-character name.
+ * - `a - b - c`: what YAML makes of the form FDA 4.0 documented, `exclude: a` with `- b`, `- c` on the
+ *   lines below (a plain scalar folds its lines into one). Split at " - " only in a value without a line
+ *   break: a file name may hold " - " (Windows names a copy `x - Copy.txt`), and such a glob stays whole in a
+ *   block (`exclude: |`), which keeps its line break. Written on one line, it is split, and the notice shows it.
+ */
+function readExclude(): string[] | undefined {
+  const globs = list(Input.Exclude);
+  if (globs?.length !== 1) return globs;
+  const [value] = globs;
+  const oneLine = !/[\r\n]/.test(core.getInput(Input.Exclude, { trimWhitespace: false }));
+  let read: string[];
+  let how: string;
+  if (/^\[.*\]$/.test(value)) {
+    // `[]` is no glob at all, as FTP-Deploy-Action read it: the defaults replaced by nothing.
+    read = splitTopLevel(value.slice(1, -1), ',').map((g) => g.trim().replace(/^(['"])(.*)\1$/, '$2'));
+    how = "FTP-Deploy-Action's bracketed form, split at its commas";
+  } else if (oneLine && value.includes(' - ')) {
+    read = value.split(' - ');
+    how = 'split at " - " as FTP-Deploy-Action 4.0 did (a value on one line is always split there)';
+  } else return globs;
+  read = read.map((g) => g.trim()).filter((g) => g !== '');
+  core.notice(
+    logSafe(
+      `the \`exclude\` input ${JSON.stringify(value)} was read as a list of ${read.length} glob${read.length === 1 ? '' : 's'}, ` +
+        `${how}: ${read.map((g) => JSON.stringify(g)).join(', ') || 'none'}. Write one glob per line instead: ` +
+        '`exclude: |` with each glob on a line of its own below it',
+    ),
+  );
+  return read;
+}
+
+/** Splits `text` at `separator` outside `[...]` and `{...}`. */
+function splitTopLevel(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\') i++;
+    else if (ch === '[' || ch === '{') depth++;
+    else if ((ch === ']' || ch === '}') && depth > 0) depth--;
+    else if (ch === separator && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 /** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */

@@ -14,6 +14,12 @@ const NEGATED: Record<string, string> = { 'no-delete': Input.Delete, 'no-atomic'
 export function phrase(message: string): string {
   return (
     message
+      // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
+      .replace(
+        /replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/,
+        'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
+          'and `**/node_modules/**` to `exclude` to leave them out',
+      )
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;

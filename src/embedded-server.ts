@@ -36,6 +36,11 @@ export interface EmbeddedServerOptions {
   caseInsensitive?: boolean;
   /** Test hook: SITE CHMOD of a path (as the client named it) this returns true for fails (ftp-srv answers 500). */
   refuseChmod?: (path: string) => boolean;
+  /**
+   * Test hook: a login over plain FTP is refused (530) with this text, whatever the password, as vsftpd's
+   * `force_local_logins_ssl` does ("Non-anonymous sessions must use encryption."). Give `tls` too.
+   */
+  refusePlainLogin?: string;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
   tls?: { key: string | Buffer; cert: string | Buffer; implicit?: boolean };
 }
@@ -81,7 +86,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   const ResumableFs = resumableFileSystem(mod, options);
   server.on('login', ({ connection, username, password: pass }, resolve, reject) => {
-    if (username === user && pass === password)
+    if (options.refusePlainLogin && !connection.secure) reject(new Error(options.refusePlainLogin));
+    else if (username === user && pass === password)
       resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: '/' }) });
     else reject(new Error('Login incorrect'));
   });

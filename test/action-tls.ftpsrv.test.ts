@@ -10,13 +10,17 @@ import { embedded } from './helpers/embedded.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
+/** Refuses logins over plain FTP, as vsftpd with force_local_logins_ssl=YES. */
+let tlsOnly: EmbeddedServer;
 let cert: { key: string; cert: string };
 beforeAll(async () => {
   cert = selfSignedCert();
   srv = await embedded({ tls: cert });
+  tlsOnly = await embedded({ tls: cert, refusePlainLogin: 'Non-anonymous sessions must use encryption.' });
 });
 afterAll(async () => {
   await srv.close();
+  await tlsOnly.close();
 });
 
 function setup(dir: string): { ws: string; inputs: Record<string, string> } {
@@ -83,5 +87,23 @@ describe('the bundled Action over explicit FTPS', () => {
     expectSuccess(run);
     expect(run.stdout).toMatch(/::warning::the server certificate is not verified/);
     expect(run.outputs.uploaded).toBe('2');
+  });
+});
+
+describe('the bundled Action against a server that refuses logins over plain FTP (FIELD.md #8)', () => {
+  it('protocol: ftp fails the step with one ::error:: naming protocol ftps, not "check the user and password"; ftps then deploys', async () => {
+    const { ws, inputs } = setup('plainrefused');
+    const at = { ...inputs, server: '127.0.0.1', port: String(tlsOnly.port), ca: 'server-ca.pem' };
+    fs.writeFileSync(path.join(ws, 'server-ca.pem'), cert.cert);
+    const run = await runAction(ws, { ...at, protocol: 'ftp' });
+    expect(run.status).not.toBe(0);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([
+      `::error::127.0.0.1:${tlsOnly.port} refuses a login over plain FTP (PASS: 530 Non-anonymous sessions must use encryption.): ` +
+        "it requires TLS. Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')",
+    ]);
+    expectSuccess(await runTls(ws, at));
+    expect(readTree(path.join(tlsOnly.root, 'plainrefused'), ['.ftpship-state.json'])).toEqual(
+      readTree(path.join(ws, 'site')),
+    );
   });
 });

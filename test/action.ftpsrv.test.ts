@@ -1,10 +1,17 @@
 // The bundled Action (action/dist/index.js) run as the runner runs it, against ftp-srv in this process.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/index.js';
-import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
+import {
+  actionConnection,
+  actionWorkspace,
+  expectSuccess,
+  runAction,
+  type ActionRun,
+} from './helpers/action.js';
 import { embedded } from './helpers/embedded.js';
 import { readTree, sha256, writeTree } from './helpers/tmp.js';
 
@@ -276,6 +283,92 @@ describe('the bundled Action against ftp-srv', () => {
     expect([modeOf('index.html'), modeOf('css/site.css')]).toEqual(['640', '640']);
     const same = await runAction(ws, { ...connection('modes/'), 'file-mode': '640', 'dir-mode': '700' });
     expect(same.outputs.changed).toBe('false');
+  });
+});
+
+describe("exclude in FTP-Deploy-Action's older formats (they excluded nothing: .git/config, with the checkout token, went up)", () => {
+  const site = {
+    'index.html': 'home',
+    '.git/config': '[http] extraheader = AUTHORIZATION: basic x',
+    '.github/workflows/deploy.yml': 'on: push',
+    'node_modules/m/index.js': 'module.exports = 1',
+  };
+  /** The files a dry run plans to upload, from its report file. */
+  const planned = (run: ActionRun): string[] =>
+    (JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport).files
+      .filter((f) => f.action === 'upload')
+      .map((f) => f.path)
+      .sort();
+  const lines = (run: ActionRun, kind: 'notice' | 'warning'): string[] =>
+    run.stdout.split('\n').filter((l) => l.startsWith(`::${kind}::`));
+
+  it('the bracketed form [a, b, c]: split at its commas, one notice', async () => {
+    const { ws } = workspace(site);
+    const run = await runAction(ws, {
+      ...connection('fda-bracketed/'),
+      'dry-run': 'true',
+      exclude: '[**/.git*, **/.git*/**, **/node_modules/**]',
+    });
+    expectSuccess(run);
+    expect(planned(run)).toEqual(['index.html']);
+    expect(lines(run, 'notice')).toEqual([
+      '::notice::the `exclude` input "[**/.git*, **/.git*/**, **/node_modules/**]" was read as a list of 3 globs, ' +
+        'FTP-Deploy-Action\'s bracketed form, split at its commas: "**/.git*", "**/.git*/**", "**/node_modules/**". ' +
+        'Write one glob per line instead: `exclude: |` with each glob on a line of its own below it',
+    ]);
+    expect(lines(run, 'warning')).toEqual([]);
+  });
+
+  it('the form FTP-Deploy-Action 4.0 documented, folded by YAML into one line: split at " - "; a block keeps " - " inside a glob', async () => {
+    // What the runner gets from `exclude: .git*` with `- .git*/**`, `- node_modules/**` on the lines below.
+    const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): { exclude: string } };
+    const folded = yaml.load('exclude: .git*\n  - .git*/**\n  - node_modules/**\n').exclude;
+    expect(folded).toBe('.git* - .git*/** - node_modules/**');
+    const { ws } = workspace({ ...site, 'page - Copy.html': 'a copy' });
+    const run = await runAction(ws, { ...connection('fda-folded/'), 'dry-run': 'true', exclude: folded });
+    expectSuccess(run);
+    expect(planned(run)).toEqual(['index.html', 'page - Copy.html']);
+    expect(lines(run, 'notice')).toEqual([
+      expect.stringMatching(
+        /^::notice::the `exclude` input ".* - .*" was read as a list of 3 globs, split at " - " as FTP-Deploy-Action 4.0 did .*: ".git\*", ".git\*\/\*\*", "node_modules\/\*\*". Write one glob per line instead/,
+      ),
+    ]);
+
+    // One glob per line (with or without "- "), in a block: read as written, a " - " in a glob kept whole.
+    const block = yaml.load(
+      'exclude: |\n  - .git*\n  .git*/**\n  - node_modules/**\n  **/* - Copy*\n',
+    ).exclude;
+    const asWritten = await runAction(ws, {
+      ...connection('fda-folded/'),
+      'dry-run': 'true',
+      exclude: block,
+    });
+    expectSuccess(asWritten);
+    expect(planned(asWritten)).toEqual(['index.html']);
+    expect(lines(asWritten, 'notice')).toEqual([]);
+  });
+
+  it('exclude set without .git and node_modules: one warning naming the first such file; none with the defaults', async () => {
+    const { ws } = workspace({ ...site, 'app.js.map': 'map' });
+    const run = await runAction(ws, { ...connection('fda-replaced/'), 'dry-run': 'true', exclude: '*.map' });
+    expectSuccess(run);
+    expect(planned(run)).toEqual([
+      '.git/config',
+      '.github/workflows/deploy.yml',
+      'index.html',
+      'node_modules/m/index.js',
+    ]);
+    expect(lines(run, 'warning')).toEqual([
+      '::warning::the local file .git/config and 1 more file under .git/ or node_modules/ will be on the server: ' +
+        'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, ' +
+        '`**/.git*/**` and `**/node_modules/**` to `exclude` to leave them out',
+    ]);
+    expect(run.summary).toContain('the local file .git/config and 1 more file');
+
+    const defaults = await runAction(ws, { ...connection('fda-replaced/'), 'dry-run': 'true' });
+    expectSuccess(defaults);
+    expect(planned(defaults)).toEqual(['app.js.map', 'index.html']);
+    expect(lines(defaults, 'warning')).toEqual([]);
   });
 });
 

@@ -700,6 +700,39 @@ describe('exclude with !negation (FIELD.md complaint 4: FTP-Deploy-Action users 
   });
 });
 
+describe('replaceDefaultExcludes (the Action sets it): .git/ and node_modules/ are no longer left out', () => {
+  it('one warning names the first such file and the globs to add; with the defaults, none', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'i',
+      'sub/.git/config': 'token',
+      '.git/HEAD': 'ref',
+      'node_modules/m/i.js': 'm',
+      '.DS_Store': 'x',
+    });
+    const dryRun = { dryRun: true };
+    const replaced = await deploy(
+      opts(local, '/never', { ...dryRun, exclude: ['.DS_Store'], replaceDefaultExcludes: true }),
+    );
+    expect(replaced.counts.upload).toBe(4);
+    expect(replaced.warnings).toEqual([
+      "the local file .git/HEAD and 2 more files under .git/ or node_modules/ will be on the server: replaceDefaultExcludes is set, so the default excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out",
+    ]);
+    const defaults = await deploy(opts(local, '/never', dryRun));
+    expect(defaults.counts.upload).toBe(1);
+    expect(defaults.warnings).toEqual([]);
+    const own = await deploy(
+      opts(local, '/never', {
+        ...dryRun,
+        exclude: ['**/.git/**', 'node_modules/', '.DS_Store'],
+        replaceDefaultExcludes: true,
+      }),
+    );
+    expect(own.counts.upload).toBe(1);
+    expect(own.warnings).toEqual([]);
+  });
+});
+
 describe('an empty local folder never empties the live site by accident', () => {
   it('refuses (GuardError, nothing changed) when nothing is left to publish but deployed files would go; --max-delete lets it through', async () => {
     const local = tmpDir();

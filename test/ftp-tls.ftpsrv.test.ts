@@ -5,23 +5,30 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
+import { ConfigError, deploy } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { embedded, login } from './helpers/embedded.js';
+import { caught } from './helpers/fake-client.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 import { assertBuilt, REPO, spawnCli } from './helpers/cli-spawn.js';
 
 let cert: { key: string; cert: string };
 let explicitSrv: EmbeddedServer;
 let implicitSrv: EmbeddedServer;
+/** Refuses logins over plain FTP, as vsftpd with force_local_logins_ssl=YES. */
+let tlsOnlySrv: EmbeddedServer;
+const VSFTPD_REFUSAL = 'Non-anonymous sessions must use encryption.';
 beforeAll(async () => {
   cert = selfSignedCert();
   explicitSrv = await embedded({ tls: cert });
   implicitSrv = await embedded({ tls: { ...cert, implicit: true } });
+  tlsOnlySrv = await embedded({ tls: cert, refusePlainLogin: VSFTPD_REFUSAL });
 });
 afterAll(async () => {
   await explicitSrv.close();
   await implicitSrv.close();
+  await tlsOnlySrv.close();
 });
 
 const options = (srv: EmbeddedServer, extra: Partial<FtpConnectOptions>): FtpConnectOptions => ({
@@ -194,5 +201,67 @@ describe('TLS against ftp-srv', () => {
     );
     await roundTrip(client, 'insecure.bin');
     await client.quit();
+  });
+});
+
+describe('a server that refuses logins over plain FTP (FIELD.md #8; vsftpd force_local_logins_ssl)', () => {
+  const site = (): string => {
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'index.html'), 'tls only');
+    return local;
+  };
+  const HINT =
+    "Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')";
+
+  it('deploy() over ftp: a configuration error saying to use explicit TLS, not "check the user and password"; explicit TLS then deploys, and a wrong password there is still a wrong password', async () => {
+    const local = site();
+    const err = await caught(deploy({ ...login(tlsOnlySrv), localDir: local, remoteDir: '/plain' }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      `127.0.0.1:${tlsOnlySrv.port} refuses a login over plain FTP (PASS: 530 ${VSFTPD_REFUSAL}): it requires TLS. ${HINT}`,
+    );
+    expect(fs.existsSync(path.join(tlsOnlySrv.root, 'plain'))).toBe(false);
+
+    const tls = { ca: cert.cert };
+    const report = await deploy({
+      ...login(tlsOnlySrv),
+      localDir: local,
+      remoteDir: '/tls',
+      secure: 'explicit',
+      tls,
+    });
+    expect(report.counts.upload).toBe(1);
+    expect(fs.readFileSync(path.join(tlsOnlySrv.root, 'tls', 'index.html'), 'utf8')).toBe('tls only');
+    const wrong = await caught(
+      deploy({
+        ...login(tlsOnlySrv),
+        password: 'not-the-password',
+        localDir: local,
+        remoteDir: '/tls',
+        secure: 'explicit',
+        tls,
+      }),
+    );
+    expect(wrong).toBeInstanceOf(ConfigError);
+    expect(wrong.message).toMatch(
+      /^login to 127\.0\.0\.1:\d+ as "demo" failed: 530 Login incorrect; check the user and password$/,
+    );
+  });
+
+  it('CLI: ftp:// fails with exit 2 and one line naming ftpes://', async () => {
+    assertBuilt();
+    const r = await spawnCli(
+      ['deploy', site(), `ftp://${tlsOnlySrv.user}@127.0.0.1:${tlsOnlySrv.port}/cli`],
+      {
+        env: { FTPSHIP_PASSWORD: tlsOnlySrv.password },
+        timeoutMs: 20_000,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `ftpship: error: 127.0.0.1:${tlsOnlySrv.port} refuses a login over plain FTP (PASS: 530 ${VSFTPD_REFUSAL}): it requires TLS. ${HINT}`,
+    ]);
+    expect(r.stderr).not.toContain(tlsOnlySrv.password);
   });
 });

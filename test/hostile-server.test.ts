@@ -20,7 +20,7 @@ import {
   isTransientError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
-import { deploy, DeployError } from '../src/index.js';
+import { ConfigError, deploy, DeployError } from '../src/index.js';
 import { sleep, type FakeHandler, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
@@ -203,6 +203,110 @@ describe('a 421 on connect (engine level)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ftpship: error: .*127\.0\.0\.1:\d+.*421 Too many connections/);
     expect(r.stderr).not.toContain('secret-pw');
+  });
+});
+
+describe('a login refused because the connection is plain FTP (FIELD.md #8, "421 cleartext not accepted")', () => {
+  const HINT =
+    "it requires TLS. Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')";
+  /** The server's refusal of USER (real servers' words), then, as pure-ftpd after its 421, maybe a hang-up. */
+  const refuseUser =
+    (lines: string[], hangUp: boolean): FakeHandler =>
+    (_a, s) => {
+      for (const l of lines) s.reply(l);
+      if (hangUp) s.close();
+    };
+  const cases: Array<{ server: string; lines: string[]; hangUp: boolean }> = [
+    {
+      server: 'pure-ftpd -Y 2',
+      lines: [
+        '421-Sorry, cleartext sessions and weak ciphers are not accepted on this server.',
+        '421 Please reconnect using TLS security mechanisms.',
+      ],
+      hangUp: true,
+    },
+    {
+      server: 'vsftpd force_local_logins_ssl',
+      lines: ['530 Non-anonymous sessions must use encryption.'],
+      hangUp: false,
+    },
+    { server: 'proftpd TLSRequired', lines: ['550 SSL/TLS required on the control channel'], hangUp: false },
+    { server: 'IIS (SSL required)', lines: ['534 Policy requires SSL.'], hangUp: false },
+    {
+      server: 'FileZilla Server',
+      lines: ['530 This server does not allow plain FTP. You have to use FTP over TLS.'],
+      hangUp: false,
+    },
+  ];
+  const options = (srv: FakeServer, local: string) => ({
+    localDir: local,
+    host: srv.host,
+    port: srv.port,
+    user: 'u',
+    password: 'secret-pw',
+    timeoutMs: 2000,
+    retryDelayMs: 10,
+  });
+
+  it('each of them: a ConfigError saying to use ftpes://, from the first connection (the 421 is not retried)', async () => {
+    for (const { server, lines, hangUp } of cases) {
+      const srv = await fake({ handlers: { USER: refuseUser(lines, hangUp) } });
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a' });
+      const err = await caught(deploy(options(srv, local)));
+      const first = lines[0].replace(/^(\d{3})-/, '$1 ');
+      expect([server, err]).toEqual([server, expect.any(ConfigError)]);
+      expect(err.message).toBe(
+        `${srv.host}:${srv.port} refuses a login over plain FTP (USER: ${first}): ${HINT}`,
+      );
+      expect([server, srv.sessions.length]).toEqual([server, 1]);
+      expect(err.message).not.toContain('secret-pw');
+      await srv.close();
+    }
+
+    // Not so: a wrong password's 530 (or a lock "for security reasons"), and the same words on a connection
+    // that is TLS already.
+    for (const reply of ['530 Login incorrect.', '530 Account locked for security reasons.']) {
+      const wrong = await fake({ handlers: { PASS: (_a, s) => s.reply(reply) } });
+      const err = await caught(deploy(options(wrong, tmpDir())));
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toBe(
+        `login to ${wrong.host}:${wrong.port} as "u" failed: ${reply}; check the user and password`,
+      );
+      await wrong.close();
+    }
+    const cert = selfSignedCert();
+    const overTls = await fake({
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+        PROT: (_a, s) => s.reply('200 PROT now Private'),
+        PASS: (_a, s) => s.reply('530 Sorry, secure login failed'),
+      },
+    });
+    const tlsErr = await caught(
+      deploy({ ...options(overTls, tmpDir()), secure: 'explicit', tls: { rejectUnauthorized: false } }),
+    );
+    expect(tlsErr.message).toMatch(
+      /^login to .* failed: 530 Sorry, secure login failed; check the user and password$/,
+    );
+  });
+
+  it('the CLI (pure-ftpd -Y 2): exit 2, one line on stderr naming ftpes://', async () => {
+    const srv = await fake({ handlers: { USER: refuseUser(cases[0].lines, true) } });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const r = await runCli(['deploy', local, `ftp://u@${srv.host}:${srv.port}/site`, '--timeout', '2000'], {
+      FTPSHIP_PASSWORD: 'secret-pw',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      `ftpship: error: ${srv.host}:${srv.port} refuses a login over plain FTP (USER: 421 Sorry, cleartext sessions and weak ciphers are not accepted on this server.): ${HINT}`,
+    ]);
   });
 });
 

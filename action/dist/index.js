@@ -30930,7 +30930,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -33741,7 +33741,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -33749,7 +33749,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -33757,7 +33757,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -38927,6 +38927,11 @@ async function deploy(options, reporter = {}) {
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
         if (local.files.size === 0 && o.localDir)
             rep.warn?.(`the local folder ${o.localDir} has no file to publish: check the build output and --exclude`);
+        if (o.replaceDefaultExcludes) {
+            const exposed = defaultsReplacedWarning(local.files.keys());
+            if (exposed)
+                rep.warn?.(exposed);
+        }
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
             throw new ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
         }
@@ -39177,12 +39182,34 @@ async function scan(o) {
         return treeFromFiles(o.files);
     return scanLocalDir(o.localDir, globMatcher(o.exclude));
 }
+/** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
+const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
+/**
+ * With replaceDefaultExcludes (the Action always sets it), nothing keeps `.git/` and `node_modules/` off the
+ * server but the caller's own excludes: one warning naming the first such file, if any is in the deploy.
+ */
+function defaultsReplacedWarning(paths) {
+    let first;
+    let count = 0;
+    for (const p of paths) {
+        if (!DEFAULT_EXCLUDED_DIR.test(p))
+            continue;
+        count++;
+        if (first === undefined || p < first)
+            first = p;
+    }
+    if (first === undefined)
+        return undefined;
+    const more = count > 1 ? ` and ${count - 1} more file${count > 2 ? 's' : ''} under .git/ or node_modules/` : '';
+    return (`the local file ${first}${more} will be on the server: replaceDefaultExcludes is set, so the default ` +
+        `excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out`);
+}
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state) {
     return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 async function connectClient(o, rep, id) {
-    return FtpClient.connect({
+    const connecting = FtpClient.connect({
         host: o.host,
         port: o.port,
         user: o.user,
@@ -39194,6 +39221,29 @@ async function connectClient(o, rep, id) {
         log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
         pipelining: o.pipelining,
     });
+    // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
+    return connecting.catch((err) => {
+        throw cleartextRefused(err, o) ?? err;
+    });
+}
+/**
+ * Words of a login refused because the connection is not encrypted: pure-ftpd -Y 2 "421 Sorry, cleartext
+ * sessions … Please reconnect using TLS", vsftpd force_local_logins_ssl "530 Non-anonymous sessions must use
+ * encryption.", proftpd TLSRequired "550 SSL/TLS required on the control channel", IIS "534 Policy requires
+ * SSL.", FileZilla Server "… does not allow plain FTP. You have to use FTP over TLS." A wrong password's
+ * reply ("530 Login incorrect.", "530 Login authentication failed") holds none of them; "security" alone is
+ * left out, as an account locked "for security reasons" is no question of TLS.
+ */
+const NEEDS_TLS = /\b(?:TLS|SSL|FTPS|(?:un)?encrypt\w*|(?:in)?secure|clear[\s-]?text|plain[\s-]?(?:text|FTP))\b/i;
+/** A plain connection's USER or PASS refused with a reply saying TLS is required: what to use instead. */
+function cleartextRefused(err, o) {
+    if (o.secure !== false || !(err instanceof FtpReplyError))
+        return undefined;
+    if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage))
+        return undefined;
+    return new ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${err.code} ` +
+        `${err.serverMessage.split('\n')[0]}): it requires TLS. Connect with explicit TLS on the same port ` +
+        `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root, statePath) {
@@ -39217,6 +39267,8 @@ function guard(plan, o) {
 }
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
+    if (err instanceof ConfigError)
+        return err; // said already (a login refused for want of TLS)
     const where = `${bracketed(o.host)}:${o.port}`;
     if (err instanceof FtpReplyError && err.code === 530) {
         return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
@@ -39371,6 +39423,9 @@ const NEGATED = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
 /** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 function phrase(message) {
     return (message
+        // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
+        .replace(/replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/, 'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
+        'and `**/node_modules/**` to `exclude` to leave them out')
         // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
         .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
         const input = FLAGS[name] ?? name;
@@ -43163,6 +43218,7 @@ function escapeGlob(p) {
 
 
 
+
 const PROTOCOLS = {
     ftp: false,
     ftps: 'explicit',
@@ -43191,7 +43247,7 @@ function readInputs() {
         localDir,
         remoteDir: serverDir(getInput(Input.ServerDir)),
         dryRun: bool(Input.DryRun, false),
-        exclude: list(Input.Exclude) ?? FDA_DEFAULT_EXCLUDES,
+        exclude: readExclude() ?? FDA_DEFAULT_EXCLUDES,
         replaceDefaultExcludes: true, // FTP-Deploy-Action: `exclude` replaces the defaults
         keep: list(Input.Keep) ?? [],
         delete: bool(Input.Delete, true),
@@ -43364,6 +43420,63 @@ function oneOf(name, allowed, fallback) {
     if (!allowed.includes(value))
         throw new ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
     return value;
+}
+/**
+ * `exclude`: one glob per line, as `keep`, and also the two one-line forms FTP-Deploy-Action 4.0 and 4.1
+ * read, which switched workflows still carry (read as one glob each, they excluded nothing, so `.git/config`
+ * with the checkout token went up). A notice says how the value was read.
+ * - `[a, b, c]`: a YAML flow list written as a string, split at its commas (not those inside `{a,b}` or
+ *   `[ab]`). No one means it as a glob: that would be one bracket expression, matching a one-character name.
+ * - `a - b - c`: what YAML makes of the form FDA 4.0 documented, `exclude: a` with `- b`, `- c` on the
+ *   lines below (a plain scalar folds its lines into one). Split at " - " only in a value without a line
+ *   break: a file name may hold " - " (Windows names a copy `x - Copy.txt`), and such a glob stays whole in a
+ *   block (`exclude: |`), which keeps its line break. Written on one line, it is split, and the notice shows it.
+ */
+function readExclude() {
+    const globs = list(Input.Exclude);
+    if (globs?.length !== 1)
+        return globs;
+    const [value] = globs;
+    const oneLine = !/[\r\n]/.test(getInput(Input.Exclude, { trimWhitespace: false }));
+    let read;
+    let how;
+    if (/^\[.*\]$/.test(value)) {
+        // `[]` is no glob at all, as FTP-Deploy-Action read it: the defaults replaced by nothing.
+        read = splitTopLevel(value.slice(1, -1), ',').map((g) => g.trim().replace(/^(['"])(.*)\1$/, '$2'));
+        how = "FTP-Deploy-Action's bracketed form, split at its commas";
+    }
+    else if (oneLine && value.includes(' - ')) {
+        read = value.split(' - ');
+        how = 'split at " - " as FTP-Deploy-Action 4.0 did (a value on one line is always split there)';
+    }
+    else
+        return globs;
+    read = read.map((g) => g.trim()).filter((g) => g !== '');
+    notice(logSafe(`the \`exclude\` input ${JSON.stringify(value)} was read as a list of ${read.length} glob${read.length === 1 ? '' : 's'}, ` +
+        `${how}: ${read.map((g) => JSON.stringify(g)).join(', ') || 'none'}. Write one glob per line instead: ` +
+        '`exclude: |` with each glob on a line of its own below it'));
+    return read;
+}
+/** Splits `text` at `separator` outside `[...]` and `{...}`. */
+function splitTopLevel(text, separator) {
+    const parts = [];
+    let depth = 0;
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[' || ch === '{')
+            depth++;
+        else if ((ch === ']' || ch === '}') && depth > 0)
+            depth--;
+        else if (ch === separator && depth === 0) {
+            parts.push(text.slice(start, i));
+            start = i + 1;
+        }
+    }
+    parts.push(text.slice(start));
+    return parts;
 }
 /** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */
 function list(name) {

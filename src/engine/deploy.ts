@@ -122,6 +122,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
       );
+    if (o.replaceDefaultExcludes) {
+      const exposed = defaultsReplacedWarning(local.files.keys());
+      if (exposed) rep.warn?.(exposed);
+    }
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
         `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
@@ -421,13 +425,37 @@ async function scan(o: ResolvedOptions): Promise<LocalTree> {
   return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
 }
 
+/** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
+const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
+
+/**
+ * With replaceDefaultExcludes (the Action always sets it), nothing keeps `.git/` and `node_modules/` off the
+ * server but the caller's own excludes: one warning naming the first such file, if any is in the deploy.
+ */
+function defaultsReplacedWarning(paths: Iterable<string>): string | undefined {
+  let first: string | undefined;
+  let count = 0;
+  for (const p of paths) {
+    if (!DEFAULT_EXCLUDED_DIR.test(p)) continue;
+    count++;
+    if (first === undefined || p < first) first = p;
+  }
+  if (first === undefined) return undefined;
+  const more =
+    count > 1 ? ` and ${count - 1} more file${count > 2 ? 's' : ''} under .git/ or node_modules/` : '';
+  return (
+    `the local file ${first}${more} will be on the server: replaceDefaultExcludes is set, so the default ` +
+    `excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out`
+  );
+}
+
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state: DeployState): boolean {
   return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 
 async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Promise<FtpClient> {
-  return FtpClient.connect({
+  const connecting = FtpClient.connect({
     host: o.host,
     port: o.port,
     user: o.user,
@@ -439,6 +467,32 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
     log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
     pipelining: o.pipelining,
   });
+  // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
+  return connecting.catch((err: unknown) => {
+    throw cleartextRefused(err, o) ?? err;
+  });
+}
+
+/**
+ * Words of a login refused because the connection is not encrypted: pure-ftpd -Y 2 "421 Sorry, cleartext
+ * sessions … Please reconnect using TLS", vsftpd force_local_logins_ssl "530 Non-anonymous sessions must use
+ * encryption.", proftpd TLSRequired "550 SSL/TLS required on the control channel", IIS "534 Policy requires
+ * SSL.", FileZilla Server "… does not allow plain FTP. You have to use FTP over TLS." A wrong password's
+ * reply ("530 Login incorrect.", "530 Login authentication failed") holds none of them; "security" alone is
+ * left out, as an account locked "for security reasons" is no question of TLS.
+ */
+const NEEDS_TLS =
+  /\b(?:TLS|SSL|FTPS|(?:un)?encrypt\w*|(?:in)?secure|clear[\s-]?text|plain[\s-]?(?:text|FTP))\b/i;
+
+/** A plain connection's USER or PASS refused with a reply saying TLS is required: what to use instead. */
+function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undefined {
+  if (o.secure !== false || !(err instanceof FtpReplyError)) return undefined;
+  if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage)) return undefined;
+  return new ConfigError(
+    `${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${err.code} ` +
+      `${err.serverMessage.split('\n')[0]}): it requires TLS. Connect with explicit TLS on the same port ` +
+      `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`,
+  );
 }
 
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
@@ -469,6 +523,7 @@ function guard(plan: Plan, o: ResolvedOptions): void {
 
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err: unknown, o: ResolvedOptions): Error {
+  if (err instanceof ConfigError) return err; // said already (a login refused for want of TLS)
   const where = `${bracketed(o.host)}:${o.port}`;
   if (err instanceof FtpReplyError && err.code === 530) {
     return new ConfigError(
