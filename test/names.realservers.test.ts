@@ -1,7 +1,8 @@
 /**
  * Unusual file and folder names on real servers, through the CLI; each checks the server's folder on disk
  * against the local tree, byte for byte. Folders named like glob patterns are listed without LIST globbing
- * them (vsftpd).
+ * them (vsftpd); names a server stores otherwise are refused instead of recorded (pure-ftpd turns a tab into
+ * `_`), and a name a server refuses gets the --exclude that leaves exactly it out.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
@@ -80,5 +81,69 @@ d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => 
     } finally {
       await c.quit();
     }
+  });
+});
+
+d('names the server stores otherwise (pure-ftpd: a control character becomes _)', () => {
+  it('a tab in a file or folder name fails the deploy naming the path and the --exclude that leaves it out; nothing is recorded under the name', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'tab\there.txt': 'tab' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    // Before: exit 0, "tab_here.txt" on the server and "tab\there.txt" in the state.
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      `ftpship: error: the server did not keep the file name "${dir}/tab\\there.txt" (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude $'/tab\\there\\\\.txt'`,
+    ]);
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files)).not.toContain('tab\there.txt');
+
+    // The option the message gives, as bash reads $'…', leaves exactly that file out.
+    // The file the failed run left (as tab_here.txt) was recorded as uncertain, and is deleted as an orphan.
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/tab\there\\.txt'));
+    fs.rmSync(path.join(local, 'tab\there.txt'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+
+    writeTree(local, { 'dir\twith tab/x.txt': 'x' });
+    const r2 = await cli(server, 'deploy', local, dir);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`the server did not keep the folder name "${dir}/dir\\twith tab"`);
+  });
+});
+
+d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
+  it('the error names the file and the --exclude that leaves exactly it out', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'back\\slash.txt': 'x' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
+    );
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
+    fs.rmSync(path.join(local, 'back\\slash.txt'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => {
+  it('the error names the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
+    const server = env.proftpd;
+    const local = tmpDir();
+    writeTree(local, { 'g/a.txt': 'a', 'g/*/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that server-dir is right. If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+    );
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
+    fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });

@@ -35933,6 +35933,28 @@ function isRecordablePath(rel) {
 function foldCase(rel) {
     return rel.toLowerCase();
 }
+/**
+ * The `--exclude` option that leaves out exactly `rel`, quoted for a shell (bash's `$'…'` when the name holds
+ * a control character): anchored at the top and every glob character escaped, so a file named `*` or
+ * `[abc].txt` does not take its neighbours with it.
+ */
+function excludeOption(rel) {
+    const glob = `/${rel.replace(/[\\*?[\]{}()!+@|^$.,]/g, (c) => `\\${c}`)}`;
+    const control = (c) => c < ' ' || c === '\x7f';
+    if (![...glob].some(control))
+        return `--exclude '${glob.replace(/'/g, "'\\''")}'`;
+    // A tab or another control character: bash's $'…', where it is written as an escape.
+    const escaped = [...glob]
+        .map((c) => c === '\\' || c === "'"
+        ? `\\${c}`
+        : c === '\t'
+            ? '\\t'
+            : control(c)
+                ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+                : c)
+        .join('');
+    return `--exclude $'${escaped}'`;
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -36538,6 +36560,28 @@ async function dirExists(client, abs) {
         throw err;
     }
 }
+/** pure-ftpd stops a listing at 10 000 entries (its -L default): a name missing from a longer one may be there. */
+const LISTING_MAY_BE_CUT = 10_000;
+/**
+ * Does the listing of its folder show `abs` under that exact name, as a `type`? Undefined when it cannot
+ * tell: the folder cannot be listed, or its listing is long enough to have been cut short.
+ */
+async function listedAs(client, abs, type) {
+    const slash = abs.lastIndexOf('/');
+    const name = abs.slice(slash + 1);
+    let entries;
+    try {
+        entries = await client.list(slash <= 0 ? '/' : abs.slice(0, slash));
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError)
+            return undefined;
+        throw err;
+    }
+    if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link')))
+        return true;
+    return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
+}
 /** Size of a remote file, or -1 when it is not there. */
 async function remoteSize(client, abs) {
     try {
@@ -36685,10 +36729,14 @@ async function deleteFile(client, abs) {
     }
 }
 /** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
-async function folderRefused(client, abs, reply, cause) {
+async function folderRefused(client, abs, reply, cause, local) {
     if ((await remoteSize(client, abs)) >= 0)
         return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`, { cause });
-    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.`, { cause });
+    // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
+    const name = local
+        ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
+        : '';
+    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
@@ -36963,9 +37011,11 @@ class Run {
                 throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
             // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
             if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
-                throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`);
+                throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
-                throw renamedByServer(this.abs(d), 'folder');
+                throw renamedByServer(this.abs(d), d, 'folder');
+            if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false)
+                throw renamedByServer(this.abs(d), d, 'folder');
             this.ctx.store.dirCreated(d, false);
         }
     }
@@ -37019,7 +37069,7 @@ class Run {
                 await this.confirmName(c, item.file.path);
         })
             .catch((err) => {
-            throw describe(err, `upload ${item.file.path}`);
+            throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
@@ -37217,7 +37267,10 @@ class Run {
      */
     async confirmName(c, rel) {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-            throw renamedByServer(this.abs(rel), 'file');
+            throw renamedByServer(this.abs(rel), rel, 'file');
+        // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
+        if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false)
+            throw renamedByServer(this.abs(rel), rel, 'file');
     }
     /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
     sameFolderOnServer(rel) {
@@ -37267,19 +37320,37 @@ class Run {
 function alteredName(rel) {
     return /[ .]$/.test(rel);
 }
-function renamedByServer(abs, kind) {
-    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as servers do with a trailing space or dot); rename it locally or leave it out with --exclude`);
+/**
+ * The last segment holds a character some servers rewrite in every command that names a path: pure-ftpd
+ * turns control characters (a tab) into `_`, ftp-srv drops double quotes. SIZE of the name then finds the
+ * rewritten file; only a listing of the folder shows which name was stored. (A name with a backslash is
+ * left out: listings drop such names.)
+ */
+function rewrittenName(rel) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (name.includes('\\'))
+        return false;
+    for (const ch of name)
+        if (ch < ' ' || ch === '\x7f' || ch === '"')
+            return true;
+    return false;
+}
+function renamedByServer(abs, rel, kind) {
+    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`);
 }
 /** Wraps an error so its message names the path and what to try. */
-function describe(err, what) {
+function describe(err, what, local) {
     if (err instanceof DeployError)
         return err;
     if (err instanceof FtpReplyError) {
         const hint = err.code === 530
             ? 'check the user and password'
-            : err.code >= 550
-                ? "check the path, the name and the user's permissions"
-                : 'try again later';
+            : err.code === 553 && local !== undefined
+                ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
+                    `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
+                : err.code >= 550
+                    ? "check the path, the name and the user's permissions"
+                    : 'try again later';
         return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
     }
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });

@@ -1,0 +1,42 @@
+/**
+ * Unusual names on ftp-srv, through the CLI: it drops double quotes from every command (a name holding one
+ * is stored without it). Each checks the server's folder on disk against the local tree.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { useEmbedded } from './helpers/embedded.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+const server = useEmbedded();
+const STATE = '.ftpship-state.json';
+
+async function cli(command: string, local: string, dir: string, ...args: string[]): Promise<CliResult> {
+  const srv = server();
+  return runCli([command, local, `ftp://${srv.user}@127.0.0.1:${srv.port}/${dir}`, ...args], {
+    FTPSHIP_PASSWORD: srv.password,
+  });
+}
+
+function ok(r: CliResult): void {
+  if (r.code !== 0) console.log(r.stderr);
+  expect(r.code).toBe(0);
+}
+
+const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
+
+it('a double quote in a name (dropped by the server) fails the deploy naming the file and the --exclude that leaves it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'say "hi".txt': 'hi' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 0, with "say hi.txt" on the server and 'say "hi".txt' in the state.
+  expect(r.code).toBe(1);
+  expect(errors(r)).toEqual([
+    `ftpship: error: the server did not keep the file name "/${dir}/say \\"hi\\".txt" (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/say "hi"\\.txt'`,
+  ]);
+  ok(await cli('deploy', local, dir, '--exclude', '/say "hi"\\.txt'));
+  fs.rmSync(path.join(local, 'say "hi".txt'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
