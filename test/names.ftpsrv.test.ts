@@ -1,6 +1,7 @@
 /**
  * Unusual names on ftp-srv, through the CLI: it drops double quotes from every command (a name holding one
- * is stored without it). Each checks the server's folder on disk against the local tree.
+ * is stored without it), and reads a backslash as a folder separator (as Windows servers do). Each checks the
+ * server's folder on disk against the local tree.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,4 +40,20 @@ it('a double quote in a name (dropped by the server) fails the deploy naming the
   ok(await cli('deploy', local, dir, '--exclude', '/say "hi"\\.txt'));
   fs.rmSync(path.join(local, 'say "hi".txt'));
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it('two local files that are one file where a backslash separates folders are refused before any change', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'bk/x.txt': 'from the folder', 'bk\\x.txt': 'from the name with a backslash' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 0, one file on the server and two contents in the state.
+  expect(r.code).toBe(1);
+  expect(errors(r)).toEqual([
+    expect.stringMatching(
+      /^ftpship: error: two local files would be "bk\/x\.txt" on a server that reads a backslash as a folder separator, as Windows servers do: "bk\/x\.txt" and "bk\\\\x\.txt" \(.*\); rename one, or leave one out with --exclude '\/bk\\\\x\\\.txt'$/,
+    ),
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  ok(await cli('deploy', local, dir, '--exclude', '/bk\\\\x\\.txt'));
 });
