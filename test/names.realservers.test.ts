@@ -2,13 +2,16 @@
  * Unusual file and folder names on real servers, through the CLI; each checks the server's folder on disk
  * against the local tree, byte for byte. Folders named like glob patterns are listed without LIST globbing
  * them (vsftpd); names a server stores otherwise are refused instead of recorded (pure-ftpd turns a tab into
- * `_`), and a name a server refuses gets the --exclude that leaves exactly it out.
+ * `_`), and a name a server refuses gets the --exclude that leaves exactly it out; local files named like
+ * ftpship's own temps are never written over or removed as leftovers.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
 import { FtpClient, FtpReplyError } from '../src/index.js';
+import { tempPathFor } from '../src/engine/plan.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
@@ -144,6 +147,55 @@ d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => 
     );
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
     fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('local files named like ftpship temps', () => {
+  it('a leftover temp of a cut run that is now a local file is uploaded and kept, not removed as a leftover (proftpd)', async () => {
+    const server = env.proftpd;
+    const local = tmpDir();
+    const names = Array.from({ length: 40 }, (_, i) => `g/f${String(i).padStart(2, '0')}.txt`);
+    writeTree(local, Object.fromEntries(names.map((n) => [n, `v1 ${n}`])));
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+
+    // A run cut after it recorded its temps: every file changed (replaced through a temp), and a folder
+    // proftpd refuses to make (MKD of a name with `*`: 550) fails it.
+    writeTree(local, { ...Object.fromEntries(names.map((n) => [n, `v2 ${n}`])), 'g/*/x.txt': 'x' });
+    const cut = await cli(server, 'deploy', local, dir);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(
+      `If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+    );
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      pending: { temps: Record<string, unknown> };
+    };
+    const temps = Object.keys(state.pending.temps);
+    expect(temps).toHaveLength(40);
+
+    // The site as it was, plus a file with the last temp's name (a copy of the server taken then).
+    fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
+    writeTree(local, {
+      ...Object.fromEntries(names.map((n) => [n, `v1 ${n}`])),
+      [temps[39]]: 'a file of the site',
+    });
+    ok(await cli(server, 'deploy', local, dir, '--parallel', '2'));
+    // Before: uploaded, then deleted with the other leftover temps; the state listed it all the same.
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a local file named as the temp of a changed file is not written over and renamed away (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const local = tmpDir();
+    const sha = crypto.createHash('sha256').update('v2').digest('hex');
+    const temp = tempPathFor({ path: 'g/page.html', sha256: sha });
+    writeTree(local, { 'g/page.html': 'v1', [temp]: 'a file of the site' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+    writeTree(local, { 'g/page.html': 'v2' });
+    ok(await cli(server, 'deploy', local, dir));
+    // Before: page.html went up as that temp, over the file, then was renamed: the file was gone.
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });

@@ -37919,9 +37919,10 @@ function bracketed(host) {
  * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
  * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
  */
-function tempPathFor(file) {
+function tempPathFor(file, salt = 0) {
     const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
-    const id = external_node_crypto_default().createHash('sha256').update(`${content}\0${file.path}`).digest('hex').slice(0, 20);
+    const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
+    const id = external_node_crypto_default().createHash('sha256').update(seed).digest('hex').slice(0, 20);
     const dir = parentOf(file.path);
     return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
 }
@@ -37945,6 +37946,7 @@ function planChanges(local, state, opts) {
     for (const [name, t] of Object.entries(pending.temps))
         tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
     const stateDirs = new Set(state.dirs);
+    const taken = (p) => local.files.has(p) || local.dirs.has(p) || Object.hasOwn(state.files, p) || stateDirs.has(p);
     const plan = {
         mkdirs: [],
         fileToDir: [],
@@ -37989,12 +37991,16 @@ function planChanges(local, state, opts) {
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
         const recorded = viaTemp
-            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
+            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file) && !taken(t))
             : undefined;
         // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
         // never resumes) and renames the very temp a killed run left behind.
         const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-        const temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+        let temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+        // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
+        // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
+        for (let salt = 1; temp !== undefined && taken(temp); salt++)
+            temp = tempPathFor(named, salt);
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
@@ -38017,7 +38023,9 @@ function planChanges(local, state, opts) {
     }
     planModes(plan, local, state, opts);
     const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
-    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
+    // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
+    // taken with the temp in it, deployed): it is uploaded or kept, never removed as a leftover.
+    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t) && !taken(t));
     plan.entries = [
         ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir', size: 0 })),
         ...plan.uploads
