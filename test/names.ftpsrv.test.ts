@@ -1,7 +1,7 @@
 /**
  * Unusual names on ftp-srv, through the CLI: it drops double quotes from every command (a name holding one
- * is stored without it), and reads a backslash as a folder separator (as Windows servers do). Each checks the
- * server's folder on disk against the local tree.
+ * is stored without it), reads a backslash as a folder separator (as Windows servers do), and answers 451 to
+ * a LIST of a folder that is not there. Each checks the server's folder on disk against the local tree.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,4 +56,19 @@ it('two local files that are one file where a backslash separates folders are re
   ]);
   expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   ok(await cli('deploy', local, dir, '--exclude', '/bk\\\\x\\.txt'));
+});
+
+it('--verify after a folder was removed by hand (ftp-srv answers its LIST with 451) uploads its files again', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'sub/a.txt': 'a', 'sub/deeper/b.txt': 'b' });
+  const dir = uniqueName('names');
+  ok(await cli('deploy', local, dir));
+  const disk = path.join(server().root, dir);
+  fs.rmSync(path.join(disk, 'sub'), { recursive: true });
+  const r = await cli('deploy', local, dir, '--verify');
+  // Before: the 451 was retried 5 times (about 15 s of backoff), then failed the deploy.
+  ok(r);
+  expect(r.stderr).toContain('drift: sub/deeper/b.txt is missing on the server');
+  expect(r.stderr).not.toMatch(/list .*retrying/);
+  expect(readTree(disk, [STATE])).toEqual(readTree(local));
 });

@@ -379,17 +379,13 @@ export async function serverHashes(
 
 /**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
- * with a reply code from `refusedFrom` up (ftp-srv answers a missing folder with 451); lower codes throw.
+ * with a reply code from 450 up (ftp-srv answers a missing folder with 451); lower codes throw.
  */
-export async function listFolder(
-  pool: ConnectionPool,
-  abs: string,
-  refusedFrom = 450,
-): Promise<ListEntry[] | undefined> {
+export async function listFolder(pool: ConnectionPool, abs: string): Promise<ListEntry[] | undefined> {
   try {
     return await pool.run(`list ${abs}`, async (c) => c.list(abs));
   } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= refusedFrom) return undefined;
+    if (err instanceof FtpReplyError && err.code >= 450) return undefined;
     throw err;
   }
 }
