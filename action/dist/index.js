@@ -35447,6 +35447,8 @@ class FtpClient {
      * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
      */
     async nlst(path) {
+        if (path && mayGlob(path))
+            return parseNameList(await this.listInside('NLST', path));
         return parseNameList(await this.listWithHidden('NLST', path), path);
     }
     /**
@@ -35456,29 +35458,55 @@ class FtpClient {
      */
     async list(path) {
         if (this.feats.has('MLST'))
-            return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
+            return parseListing(await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')), true);
+        if (path && mayGlob(path))
+            return parseListing(await this.listInside('LIST', path));
         return parseListing(await this.listWithHidden('LIST', path));
+    }
+    /**
+     * LIST/NLST of a folder whose path a server may read as a pattern (`*`, `?`, `[`, `{`):
+     * vsftpd, when no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a
+     * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
+     * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
+     */
+    async listInside(verb, path) {
+        return this.exclusive(async () => {
+            const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+            // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
+            // working folder for a caller that uses relative paths.
+            if (back === undefined)
+                return this.listWithHidden(verb, path, true);
+            await this.connection.request(`CWD ${path}`, 2);
+            try {
+                return await this.listWithHidden(verb, undefined, true);
+            }
+            finally {
+                await this.connection.request(`CWD ${back}`, 2);
+            }
+        });
     }
     /**
      * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
      * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
      */
-    async listWithHidden(verb, path) {
+    async listWithHidden(verb, path, inside = false) {
         const bare = path ? `${verb} ${path}` : verb;
+        const read = async (command) => inside ? this.listTextNow(command) : this.exclusive(async () => this.listTextNow(command));
         if (this.noListFlags)
-            return this.listText(bare);
+            return read(bare);
         try {
-            return await this.listText(path ? `${verb} -a ${path}` : `${verb} -a`);
+            return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
         }
         catch (err) {
             if (!(err instanceof FtpReplyError))
                 throw err;
-            const text = await this.listText(bare);
+            const text = await read(bare);
             this.noListFlags = true;
             return text;
         }
     }
-    async listText(command) {
+    /** A listing's text (inside an exclusive section). */
+    async listTextNow(command) {
         const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
         const maxLines = this.options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES;
         const chunks = [];
@@ -35499,7 +35527,7 @@ class FtpClient {
                 }
             },
         });
-        await this.exclusive(async () => transfer(this.connection, this.data, command, { sink }));
+        await transfer(this.connection, this.data, command, { sink });
         return Buffer.concat(chunks).toString('utf8');
     }
     /**
@@ -35579,6 +35607,10 @@ class FtpClient {
         this.queue = result.catch(() => undefined);
         return result;
     }
+}
+/** A path some server's LIST or NLST reads as a pattern (glob characters). */
+function mayGlob(path) {
+    return /[*?[{]/.test(path);
 }
 /**
  * The whole-file SHA-256 in a reply: `HASH` answers "213 SHA-256 0-<end> <hex> <path>" (proftpd puts a
@@ -35940,6 +35972,28 @@ function isRecordablePath(rel) {
 /** A path as a case-insensitive (Windows) server compares it. */
 function foldCase(rel) {
     return rel.toLowerCase();
+}
+/**
+ * The `--exclude` option that leaves out exactly `rel`, quoted for a shell (bash's `$'…'` when the name holds
+ * a control character): anchored at the top and every glob character escaped, so a file named `*` or
+ * `[abc].txt` does not take its neighbours with it.
+ */
+function excludeOption(rel) {
+    const glob = `/${rel.replace(/[\\*?[\]{}()!+@|^$.,]/g, (c) => `\\${c}`)}`;
+    const control = (c) => c < ' ' || c === '\x7f';
+    if (![...glob].some(control))
+        return `--exclude '${glob.replace(/'/g, "'\\''")}'`;
+    // A tab or another control character: bash's $'…', where it is written as an escape.
+    const escaped = [...glob]
+        .map((c) => c === '\\' || c === "'"
+        ? `\\${c}`
+        : c === '\t'
+            ? '\\t'
+            : control(c)
+                ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+                : c)
+        .join('');
+    return `--exclude $'${escaped}'`;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -36496,7 +36550,22 @@ function checkUnique(tree, rel, where) {
     if (tree.files.has(rel) || tree.dirs.has(rel)) {
         throw new DeployError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
     }
+    // A Windows server (and ftp-srv) reads a backslash as a folder separator: `a\b.txt` is `a/b.txt` there,
+    // one file for two local ones, and the state would record both contents.
+    const key = rel.replace(/\\/g, '/');
+    let seen = backslashNames.get(tree);
+    const other = seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
+    if (other !== undefined) {
+        throw new DeployError(`two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`);
+    }
+    if (key !== rel) {
+        if (!seen)
+            backslashNames.set(tree, (seen = new Map()));
+        seen.set(key, rel);
+    }
 }
+/** Per tree, the names holding a backslash, by the path they are once it counts as a separator. */
+const backslashNames = new WeakMap();
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
 }
@@ -36545,6 +36614,28 @@ async function dirExists(client, abs) {
             return false;
         throw err;
     }
+}
+/** pure-ftpd stops a listing at 10 000 entries (its -L default): a name missing from a longer one may be there. */
+const LISTING_MAY_BE_CUT = 10_000;
+/**
+ * Does the listing of its folder show `abs` under that exact name, as a `type`? Undefined when it cannot
+ * tell: the folder cannot be listed, or its listing is long enough to have been cut short.
+ */
+async function listedAs(client, abs, type) {
+    const slash = abs.lastIndexOf('/');
+    const name = abs.slice(slash + 1);
+    let entries;
+    try {
+        entries = await client.list(slash <= 0 ? '/' : abs.slice(0, slash));
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError)
+            return undefined;
+        throw err;
+    }
+    if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link')))
+        return true;
+    return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
 }
 /** Size of a remote file, or -1 when it is not there. */
 async function remoteSize(client, abs) {
@@ -36693,10 +36784,14 @@ async function deleteFile(client, abs) {
     }
 }
 /** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
-async function folderRefused(client, abs, reply, cause) {
+async function folderRefused(client, abs, reply, cause, local) {
     if ((await remoteSize(client, abs)) >= 0)
         return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`, { cause });
-    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.`, { cause });
+    // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
+    const name = local
+        ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
+        : '';
+    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
@@ -36802,14 +36897,14 @@ async function serverHashes(pool, root, paths) {
 }
 /**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
- * with a reply code from `refusedFrom` up (ftp-srv answers a missing folder with 451); lower codes throw.
+ * with a reply code from 450 up (ftp-srv answers a missing folder with 451); lower codes throw.
  */
-async function listFolder(pool, abs, refusedFrom = 450) {
+async function listFolder(pool, abs) {
     try {
         return await pool.run(`list ${abs}`, async (c) => c.list(abs));
     }
     catch (err) {
-        if (err instanceof FtpReplyError && err.code >= refusedFrom)
+        if (err instanceof FtpReplyError && err.code >= 450)
             return undefined;
         throw err;
     }
@@ -36974,9 +37069,11 @@ class Run {
                 throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
             // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
             if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
-                throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`);
+                throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
-                throw renamedByServer(this.abs(d), 'folder');
+                throw renamedByServer(this.abs(d), d, 'folder');
+            if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false)
+                throw renamedByServer(this.abs(d), d, 'folder');
             this.ctx.store.dirCreated(d, false);
         }
     }
@@ -37030,7 +37127,7 @@ class Run {
                 await this.confirmName(c, item.file.path);
         })
             .catch((err) => {
-            throw describe(err, `upload ${item.file.path}`);
+            throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
@@ -37228,7 +37325,10 @@ class Run {
      */
     async confirmName(c, rel) {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-            throw renamedByServer(this.abs(rel), 'file');
+            throw renamedByServer(this.abs(rel), rel, 'file');
+        // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
+        if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false)
+            throw renamedByServer(this.abs(rel), rel, 'file');
     }
     /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
     sameFolderOnServer(rel) {
@@ -37280,19 +37380,37 @@ class Run {
 function alteredName(rel) {
     return /[ .]$/.test(rel);
 }
-function renamedByServer(abs, kind) {
-    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as servers do with a trailing space or dot); rename it locally or leave it out with --exclude`);
+/**
+ * The last segment holds a character some servers rewrite in every command that names a path: pure-ftpd
+ * turns control characters (a tab) into `_`, ftp-srv drops double quotes. SIZE of the name then finds the
+ * rewritten file; only a listing of the folder shows which name was stored. (A name with a backslash is
+ * left out: listings drop such names.)
+ */
+function rewrittenName(rel) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (name.includes('\\'))
+        return false;
+    for (const ch of name)
+        if (ch < ' ' || ch === '\x7f' || ch === '"')
+            return true;
+    return false;
+}
+function renamedByServer(abs, rel, kind) {
+    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`);
 }
 /** Wraps an error so its message names the path and what to try. */
-function describe(err, what) {
+function describe(err, what, local) {
     if (err instanceof DeployError)
         return err;
     if (err instanceof FtpReplyError) {
         const hint = err.code === 530
             ? 'check the user and password'
-            : err.code >= 550
-                ? "check the path, the name and the user's permissions"
-                : 'try again later';
+            : err.code === 553 && local !== undefined
+                ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
+                    `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
+                : err.code >= 550
+                    ? "check the path, the name and the user's permissions"
+                    : 'try again later';
         return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
     }
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });
@@ -37849,9 +37967,10 @@ function bracketed(host) {
  * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
  * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
  */
-function tempPathFor(file) {
+function tempPathFor(file, salt = 0) {
     const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
-    const id = external_node_crypto_default().createHash('sha256').update(`${content}\0${file.path}`).digest('hex').slice(0, 20);
+    const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
+    const id = external_node_crypto_default().createHash('sha256').update(seed).digest('hex').slice(0, 20);
     const dir = parentOf(file.path);
     return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
 }
@@ -37875,6 +37994,7 @@ function planChanges(local, state, opts) {
     for (const [name, t] of Object.entries(pending.temps))
         tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
     const stateDirs = new Set(state.dirs);
+    const taken = (p) => local.files.has(p) || local.dirs.has(p) || Object.hasOwn(state.files, p) || stateDirs.has(p);
     const plan = {
         mkdirs: [],
         fileToDir: [],
@@ -37921,12 +38041,16 @@ function planChanges(local, state, opts) {
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
         const recorded = viaTemp
-            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
+            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file) && !taken(t))
             : undefined;
         // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
         // never resumes) and renames the very temp a killed run left behind.
         const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-        const temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+        let temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+        // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
+        // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
+        for (let salt = 1; temp !== undefined && taken(temp); salt++)
+            temp = tempPathFor(named, salt);
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
@@ -37956,7 +38080,9 @@ function planChanges(local, state, opts) {
     }
     planModes(plan, local, state, opts);
     const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
-    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
+    // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
+    // taken with the temp in it, deployed): it is uploaded or kept, never removed as a leftover.
+    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t) && !taken(t));
     plan.entries = [
         ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir', size: 0 })),
         ...plan.uploads
@@ -38423,6 +38549,7 @@ function tempRecord(u) {
 
 
 
+
 /** The drifted files, and whether the server's SHA-256 was checked too. */
 async function findDrift(pool, root, state) {
     const byDir = new Map();
@@ -38455,8 +38582,17 @@ async function findDrift(pool, root, state) {
     }
     return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
+/**
+ * The sizes of a folder's files. A folder the server refuses to list gives none (each of its files is then
+ * looked up with SIZE): with 5xx, and with 450 or 451, which ftp-srv answers for a folder removed by hand;
+ * retrying those would only wait (about 15 s with the default backoff) for the same answer.
+ */
 async function listSizes(pool, abs) {
-    const entries = (await listFolder(pool, abs, 500)) ?? [];
+    const entries = await pool.run(`list ${abs}`, async (c) => c.list(abs).catch((err) => {
+        if (err instanceof FtpReplyError && err.code >= 450 && !c.closed)
+            return [];
+        throw err;
+    }));
     return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }
 

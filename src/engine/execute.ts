@@ -7,11 +7,12 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
-import { ancestorsOf, depthOf, foldCase, parentOf, remoteJoin } from './paths.js';
+import { ancestorsOf, depthOf, excludeOption, foldCase, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
   folderRefused,
+  listedAs,
   remoteSize,
   makeDir,
   makeDirs,
@@ -210,8 +211,11 @@ class Run {
         throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
       // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
       if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
-        throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`);
-      if (alteredName(d) && !(await dirExists(c, this.abs(d)))) throw renamedByServer(this.abs(d), 'folder');
+        throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+      if (alteredName(d) && !(await dirExists(c, this.abs(d))))
+        throw renamedByServer(this.abs(d), d, 'folder');
+      if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false)
+        throw renamedByServer(this.abs(d), d, 'folder');
       this.ctx.store.dirCreated(d, false);
     }
   }
@@ -267,7 +271,7 @@ class Run {
         if (!item.temp) await this.confirmName(c, item.file.path);
       })
       .catch((err: unknown) => {
-        throw describe(err, `upload ${item.file.path}`);
+        throw describe(err, `upload ${item.file.path}`, item.file.path);
       });
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
@@ -475,7 +479,10 @@ class Run {
    */
   private async confirmName(c: FtpClient, rel: string): Promise<void> {
     if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-      throw renamedByServer(this.abs(rel), 'file');
+      throw renamedByServer(this.abs(rel), rel, 'file');
+    // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
+    if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false)
+      throw renamedByServer(this.abs(rel), rel, 'file');
   }
 
   /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
@@ -532,22 +539,38 @@ function alteredName(rel: string): boolean {
   return /[ .]$/.test(rel);
 }
 
-function renamedByServer(abs: string, kind: 'file' | 'folder'): DeployError {
+/**
+ * The last segment holds a character some servers rewrite in every command that names a path: pure-ftpd
+ * turns control characters (a tab) into `_`, ftp-srv drops double quotes. SIZE of the name then finds the
+ * rewritten file; only a listing of the folder shows which name was stored. (A name with a backslash is
+ * left out: listings drop such names.)
+ */
+function rewrittenName(rel: string): boolean {
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  if (name.includes('\\')) return false;
+  for (const ch of name) if (ch < ' ' || ch === '\x7f' || ch === '"') return true;
+  return false;
+}
+
+function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): DeployError {
   return new DeployError(
-    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as servers do with a trailing space or dot); rename it locally or leave it out with --exclude`,
+    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`,
   );
 }
 
 /** Wraps an error so its message names the path and what to try. */
-export function describe(err: unknown, what: string): Error {
+export function describe(err: unknown, what: string, local?: string): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
     const hint =
       err.code === 530
         ? 'check the user and password'
-        : err.code >= 550
-          ? "check the path, the name and the user's permissions"
-          : 'try again later';
+        : err.code === 553 && local !== undefined
+          ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
+            `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
+          : err.code >= 550
+            ? "check the path, the name and the user's permissions"
+            : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
   }
   return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });

@@ -68,3 +68,27 @@ export function isRecordablePath(rel: string): boolean {
 export function foldCase(rel: string): string {
   return rel.toLowerCase();
 }
+
+/**
+ * The `--exclude` option that leaves out exactly `rel`, quoted for a shell (bash's `$'…'` when the name holds
+ * a control character): anchored at the top and every glob character escaped, so a file named `*` or
+ * `[abc].txt` does not take its neighbours with it.
+ */
+export function excludeOption(rel: string): string {
+  const glob = `/${rel.replace(/[\\*?[\]{}()!+@|^$.,]/g, (c) => `\\${c}`)}`;
+  const control = (c: string): boolean => c < ' ' || c === '\x7f';
+  if (![...glob].some(control)) return `--exclude '${glob.replace(/'/g, "'\\''")}'`;
+  // A tab or another control character: bash's $'…', where it is written as an escape.
+  const escaped = [...glob]
+    .map((c) =>
+      c === '\\' || c === "'"
+        ? `\\${c}`
+        : c === '\t'
+          ? '\\t'
+          : control(c)
+            ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
+            : c,
+    )
+    .join('');
+  return `--exclude $'${escaped}'`;
+}

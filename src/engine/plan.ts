@@ -92,9 +92,10 @@ export interface PlanOptions {
  * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
  * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
  */
-export function tempPathFor(file: { path: string; sha256: string; stamp?: string }): string {
+export function tempPathFor(file: { path: string; sha256: string; stamp?: string }, salt = 0): string {
   const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
-  const id = crypto.createHash('sha256').update(`${content}\0${file.path}`).digest('hex').slice(0, 20);
+  const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
+  const id = crypto.createHash('sha256').update(seed).digest('hex').slice(0, 20);
   const dir = parentOf(file.path);
   return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
 }
@@ -118,6 +119,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   for (const [name, t] of Object.entries(pending.temps))
     tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
   const stateDirs = new Set(state.dirs);
+  const taken = (p: string): boolean =>
+    local.files.has(p) || local.dirs.has(p) || Object.hasOwn(state.files, p) || stateDirs.has(p);
   const plan: Plan = {
     mkdirs: [],
     fileToDir: [],
@@ -168,12 +171,15 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).
     const recorded = viaTemp
-      ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file))
+      ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file) && !taken(t))
       : undefined;
     // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
     // never resumes) and renames the very temp a killed run left behind.
     const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-    const temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+    let temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+    // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
+    // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
+    for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt);
     const mayExist = recorded !== undefined;
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
@@ -200,7 +206,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   planModes(plan, local, state, opts);
 
   const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
-  plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t));
+  // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
+  // taken with the temp in it, deployed): it is uploaded or kept, never removed as a leftover.
+  plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t) && !taken(t));
 
   plan.entries = [
     ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir' as const, size: 0 })),

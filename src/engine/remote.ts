@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { FtpClient, FtpReplyError, type FileSource, type ListEntry } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
-import { remoteJoin } from './paths.js';
+import { excludeOption, remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
 import { changedFile, stampOf, type LocalFile } from './select.js';
 
@@ -50,6 +50,31 @@ export async function dirExists(client: FtpClient, abs: string): Promise<boolean
     if (err instanceof FtpReplyError) return false;
     throw err;
   }
+}
+
+/** pure-ftpd stops a listing at 10 000 entries (its -L default): a name missing from a longer one may be there. */
+const LISTING_MAY_BE_CUT = 10_000;
+
+/**
+ * Does the listing of its folder show `abs` under that exact name, as a `type`? Undefined when it cannot
+ * tell: the folder cannot be listed, or its listing is long enough to have been cut short.
+ */
+export async function listedAs(
+  client: FtpClient,
+  abs: string,
+  type: 'file' | 'dir',
+): Promise<boolean | undefined> {
+  const slash = abs.lastIndexOf('/');
+  const name = abs.slice(slash + 1);
+  let entries: ListEntry[];
+  try {
+    entries = await client.list(slash <= 0 ? '/' : abs.slice(0, slash));
+  } catch (err) {
+    if (err instanceof FtpReplyError) return undefined;
+    throw err;
+  }
+  if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link'))) return true;
+  return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
 }
 
 /** Size of a remote file, or -1 when it is not there. */
@@ -212,14 +237,19 @@ export async function folderRefused(
   abs: string,
   reply: string,
   cause?: unknown,
+  local?: string,
 ): Promise<DeployError> {
   if ((await remoteSize(client, abs)) >= 0)
     return new DeployError(
       `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`,
       { cause },
     );
+  // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
+  const name = local
+    ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
+    : '';
   return new DeployError(
-    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.`,
+    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`,
     { cause },
   );
 }
@@ -349,17 +379,13 @@ export async function serverHashes(
 
 /**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
- * with a reply code from `refusedFrom` up (ftp-srv answers a missing folder with 451); lower codes throw.
+ * with a reply code from 450 up (ftp-srv answers a missing folder with 451); lower codes throw.
  */
-export async function listFolder(
-  pool: ConnectionPool,
-  abs: string,
-  refusedFrom = 450,
-): Promise<ListEntry[] | undefined> {
+export async function listFolder(pool: ConnectionPool, abs: string): Promise<ListEntry[] | undefined> {
   try {
     return await pool.run(`list ${abs}`, async (c) => c.list(abs));
   } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= refusedFrom) return undefined;
+    if (err instanceof FtpReplyError && err.code >= 450) return undefined;
     throw err;
   }
 }

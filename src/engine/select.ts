@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { isRecordablePath } from './paths.js';
+import { excludeOption, isRecordablePath } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -449,7 +449,25 @@ function checkUnique(tree: LocalTree, rel: string, where: string): void {
       `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
     );
   }
+  // A Windows server (and ftp-srv) reads a backslash as a folder separator: `a\b.txt` is `a/b.txt` there,
+  // one file for two local ones, and the state would record both contents.
+  const key = rel.replace(/\\/g, '/');
+  let seen = backslashNames.get(tree);
+  const other =
+    seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
+  if (other !== undefined) {
+    throw new DeployError(
+      `two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`,
+    );
+  }
+  if (key !== rel) {
+    if (!seen) backslashNames.set(tree, (seen = new Map()));
+    seen.set(key, rel);
+  }
 }
+
+/** Per tree, the names holding a backslash, by the path they are once it counts as a separator. */
+const backslashNames = new WeakMap<LocalTree, Map<string, string>>();
 
 function unreadableFile(abs: string, err: unknown): DeployError {
   return new DeployError(

@@ -8,7 +8,8 @@
  */
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
-import { listFolder, remoteSize, serverHashes } from './remote.js';
+import { FtpReplyError } from '../ftp/index.js';
+import { remoteSize, serverHashes } from './remote.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
@@ -55,7 +56,17 @@ export async function findDrift(
   return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
 
+/**
+ * The sizes of a folder's files. A folder the server refuses to list gives none (each of its files is then
+ * looked up with SIZE): with 5xx, and with 450 or 451, which ftp-srv answers for a folder removed by hand;
+ * retrying those would only wait (about 15 s with the default backoff) for the same answer.
+ */
 async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {
-  const entries = (await listFolder(pool, abs, 500)) ?? [];
+  const entries = await pool.run(`list ${abs}`, async (c) =>
+    c.list(abs).catch((err: unknown) => {
+      if (err instanceof FtpReplyError && err.code >= 450 && !c.closed) return [];
+      throw err;
+    }),
+  );
   return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }

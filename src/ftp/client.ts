@@ -421,6 +421,7 @@ export class FtpClient {
    * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
    */
   async nlst(path?: string): Promise<string[]> {
+    if (path && mayGlob(path)) return parseNameList(await this.listInside('NLST', path));
     return parseNameList(await this.listWithHidden('NLST', path), path);
   }
 
@@ -431,28 +432,56 @@ export class FtpClient {
    */
   async list(path?: string): Promise<ListEntry[]> {
     if (this.feats.has('MLST'))
-      return parseListing(await this.listText(path ? `MLSD ${path}` : 'MLSD'), true);
+      return parseListing(
+        await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')),
+        true,
+      );
+    if (path && mayGlob(path)) return parseListing(await this.listInside('LIST', path));
     return parseListing(await this.listWithHidden('LIST', path));
+  }
+
+  /**
+   * LIST/NLST of a folder whose path a server may read as a pattern (`*`, `?`, `[`, `{`):
+   * vsftpd, when no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a
+   * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
+   * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
+   */
+  private async listInside(verb: 'LIST' | 'NLST', path: string): Promise<string> {
+    return this.exclusive(async () => {
+      const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+      // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
+      // working folder for a caller that uses relative paths.
+      if (back === undefined) return this.listWithHidden(verb, path, true);
+      await this.connection.request(`CWD ${path}`, 2);
+      try {
+        return await this.listWithHidden(verb, undefined, true);
+      } finally {
+        await this.connection.request(`CWD ${back}`, 2);
+      }
+    });
   }
 
   /**
    * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
    * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
    */
-  private async listWithHidden(verb: 'LIST' | 'NLST', path?: string): Promise<string> {
+  private async listWithHidden(verb: 'LIST' | 'NLST', path?: string, inside = false): Promise<string> {
     const bare = path ? `${verb} ${path}` : verb;
-    if (this.noListFlags) return this.listText(bare);
+    const read = async (command: string): Promise<string> =>
+      inside ? this.listTextNow(command) : this.exclusive(async () => this.listTextNow(command));
+    if (this.noListFlags) return read(bare);
     try {
-      return await this.listText(path ? `${verb} -a ${path}` : `${verb} -a`);
+      return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
       if (!(err instanceof FtpReplyError)) throw err;
-      const text = await this.listText(bare);
+      const text = await read(bare);
       this.noListFlags = true;
       return text;
     }
   }
 
-  private async listText(command: string): Promise<string> {
+  /** A listing's text (inside an exclusive section). */
+  private async listTextNow(command: string): Promise<string> {
     const max = this.options.maxListingBytes ?? DEFAULT_MAX_LISTING_BYTES;
     const maxLines = this.options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES;
     const chunks: Buffer[] = [];
@@ -476,7 +505,7 @@ export class FtpClient {
         }
       },
     });
-    await this.exclusive(async () => transfer(this.connection, this.data, command, { sink }));
+    await transfer(this.connection, this.data, command, { sink });
     return Buffer.concat(chunks).toString('utf8');
   }
 
@@ -566,6 +595,11 @@ export class FtpClient {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/** A path some server's LIST or NLST reads as a pattern (glob characters). */
+function mayGlob(path: string): boolean {
+  return /[*?[{]/.test(path);
 }
 
 /**

@@ -1,0 +1,201 @@
+/**
+ * Unusual file and folder names on real servers, through the CLI; each checks the server's folder on disk
+ * against the local tree, byte for byte. Folders named like glob patterns are listed without LIST globbing
+ * them (vsftpd); names a server stores otherwise are refused instead of recorded (pure-ftpd turns a tab into
+ * `_`), and a name a server refuses gets the --exclude that leaves exactly it out; local files named like
+ * ftpship's own temps are never written over or removed as leftovers.
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { expect, it } from '@jest/globals';
+import { FtpClient, FtpReplyError } from '../src/index.js';
+import { tempPathFor } from '../src/engine/plan.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, env } = realServerSuite('names.realservers');
+const target = remoteFolders('names');
+const STATE = '.ftpship-state.json';
+
+/** The CLI against `server` in plain FTP, its folder `dir`. */
+async function cli(server: RealServer, command: string, local: string, dir: string, ...args: string[]) {
+  return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
+    FTPSHIP_PASSWORD: server.password,
+  });
+}
+
+function ok(r: CliResult): void {
+  if (r.code !== 0) console.log(r.stderr);
+  expect(r.code).toBe(0);
+}
+
+d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => {
+  it('--verify sees a folder named *, ?, [x] or {x,y} removed by hand, though its parent holds a file of that name and size', async () => {
+    const server = env.vsftpd;
+    const local = tmpDir();
+    const globbed = ['*', '?', '[x]', '{x,y}'];
+    writeTree(local, {
+      'g/x.txt': 'same',
+      'g/x/x.txt': 'same',
+      'g/y/x.txt': 'same',
+      ...Object.fromEntries(globbed.map((n) => [`g/${n}/x.txt`, 'same'])),
+    });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+
+    for (const n of globbed) fs.rmSync(path.join(disk, 'g', n), { recursive: true });
+    const r = await cli(server, 'deploy', local, dir, '--verify');
+    ok(r);
+    // Before: `LIST -a /…/g/*` of the missing folder listed g itself, whose x.txt passed for g/*/x.txt.
+    for (const n of globbed) expect(r.stderr).toContain(`drift: g/${n}/x.txt is missing on the server`);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('the client lists such a folder, not its parent, refuses one that is not there, and stays in its folder', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const c = await FtpClient.connect({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      secure: false,
+    });
+    try {
+      await c.mkd(dir);
+      await c.mkd(`${dir}/*`);
+      await c.upload(`${dir}/parent.txt`, Buffer.from('p'));
+      await c.upload(`${dir}/*/inside.txt`, Buffer.from('i'));
+      await c.cwd(dir);
+      expect((await c.list(`${dir}/*`)).map((e) => e.name)).toEqual(['inside.txt']);
+      expect(await c.nlst(`${dir}/*`)).toEqual(['inside.txt']);
+      expect(await c.pwd()).toBe(dir);
+
+      fs.rmSync(path.join(disk, '*'), { recursive: true });
+      // Before: both answered with the parent's entries (parent.txt), as if they were the folder's.
+      await expect(c.list(`${dir}/*`)).rejects.toBeInstanceOf(FtpReplyError);
+      await expect(c.nlst(`${dir}/*`)).rejects.toBeInstanceOf(FtpReplyError);
+      expect(await c.pwd()).toBe(dir);
+      expect((await c.list(dir)).map((e) => e.name)).toEqual(['parent.txt']);
+    } finally {
+      await c.quit();
+    }
+  });
+});
+
+d('names the server stores otherwise (pure-ftpd: a control character becomes _)', () => {
+  it('a tab in a file or folder name fails the deploy naming the path and the --exclude that leaves it out; nothing is recorded under the name', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'tab\there.txt': 'tab' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    // Before: exit 0, "tab_here.txt" on the server and "tab\there.txt" in the state.
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      `ftpship: error: the server did not keep the file name "${dir}/tab\\there.txt" (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude $'/tab\\there\\\\.txt'`,
+    ]);
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files)).not.toContain('tab\there.txt');
+
+    // The option the message gives, as bash reads $'…', leaves exactly that file out.
+    // The file the failed run left (as tab_here.txt) was recorded as uncertain, and is deleted as an orphan.
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/tab\there\\.txt'));
+    fs.rmSync(path.join(local, 'tab\there.txt'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+
+    writeTree(local, { 'dir\twith tab/x.txt': 'x' });
+    const r2 = await cli(server, 'deploy', local, dir);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`the server did not keep the folder name "${dir}/dir\\twith tab"`);
+  });
+});
+
+d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
+  it('the error names the file and the --exclude that leaves exactly it out', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'back\\slash.txt': 'x' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
+    );
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
+    fs.rmSync(path.join(local, 'back\\slash.txt'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => {
+  it('the error names the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
+    const server = env.proftpd;
+    const local = tmpDir();
+    writeTree(local, { 'g/a.txt': 'a', 'g/*/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that server-dir is right. If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+    );
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
+    fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('local files named like ftpship temps', () => {
+  it('a leftover temp of a cut run that is now a local file is uploaded and kept, not removed as a leftover (proftpd)', async () => {
+    const server = env.proftpd;
+    const local = tmpDir();
+    const names = Array.from({ length: 40 }, (_, i) => `g/f${String(i).padStart(2, '0')}.txt`);
+    writeTree(local, Object.fromEntries(names.map((n) => [n, `v1 ${n}`])));
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+
+    // A run cut after it recorded its temps: every file changed (replaced through a temp), and a folder
+    // proftpd refuses to make (MKD of a name with `*`: 550) fails it.
+    writeTree(local, { ...Object.fromEntries(names.map((n) => [n, `v2 ${n}`])), 'g/*/x.txt': 'x' });
+    const cut = await cli(server, 'deploy', local, dir);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(
+      `If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+    );
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      pending: { temps: Record<string, unknown> };
+    };
+    const temps = Object.keys(state.pending.temps);
+    expect(temps).toHaveLength(40);
+
+    // The site as it was, plus a file with the last temp's name (a copy of the server taken then).
+    fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
+    writeTree(local, {
+      ...Object.fromEntries(names.map((n) => [n, `v1 ${n}`])),
+      [temps[39]]: 'a file of the site',
+    });
+    ok(await cli(server, 'deploy', local, dir, '--parallel', '2'));
+    // Before: uploaded, then deleted with the other leftover temps; the state listed it all the same.
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a local file named as the temp of a changed file is not written over and renamed away (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const local = tmpDir();
+    const sha = crypto.createHash('sha256').update('v2').digest('hex');
+    const temp = tempPathFor({ path: 'g/page.html', sha256: sha });
+    writeTree(local, { 'g/page.html': 'v1', [temp]: 'a file of the site' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+    writeTree(local, { 'g/page.html': 'v2' });
+    ok(await cli(server, 'deploy', local, dir));
+    // Before: page.html went up as that temp, over the file, then was renamed: the file was gone.
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
