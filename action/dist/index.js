@@ -34858,11 +34858,15 @@ async function moveData(socket, idleMs, options) {
     // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
     // close and its 226 follow; the caller waits for both, but may send its next command meanwhile. Until
     // then, a close or an idle timeout fails it: a source that stops giving bytes must not hang the client.
+    // (No error is made once the upload is written: the close that follows is the normal end, every time.)
+    let written = false;
     const cut = closed.then(() => {
-        throw closedByServer('data connection (during the upload)');
+        if (!written)
+            throw closedByServer('data connection (during the upload)');
     });
     cut.catch(() => { });
     await Promise.race([writeSource(socket, options.source ?? Buffer.alloc(0), tick, source), cut]);
+    written = true;
     return { bytes, closed };
 }
 async function writeSource(socket, source, tick, state) {
