@@ -35688,8 +35688,8 @@ class ConnectionPool {
     shrinkWarned = false;
     /** Set by {@link cancel}: tasks that are not priority fail with it. */
     cancelled;
-    /** Connections running a task that is not priority, cut by {@link cancel}. */
-    busy = new Set();
+    /** Connections running tasks that are not priority (how many: a connection takes `depth`), cut by {@link cancel}. */
+    busy = new Map();
     constructor(connect, opts) {
         this.connect = connect;
         this.opts = opts;
@@ -35733,15 +35733,17 @@ class ConnectionPool {
                 throw this.cancelled;
             }
             if (!priority)
-                this.busy.add(client);
+                this.busy.set(client, (this.busy.get(client) ?? 0) + 1);
             try {
                 const result = await task(client);
-                this.busy.delete(client);
+                if (!priority)
+                    this.unbusy(client);
                 this.release(client);
                 return result;
             }
             catch (err) {
-                this.busy.delete(client);
+                if (!priority)
+                    this.unbusy(client);
                 this.recycle(client);
                 if (this.cancelled && !priority)
                     throw this.cancelled;
@@ -35769,8 +35771,15 @@ class ConnectionPool {
         this.waiters = keep;
         for (const w of drop)
             w.reject(err);
-        for (const c of this.busy)
+        for (const c of this.busy.keys())
             c.close();
+    }
+    unbusy(client) {
+        const n = (this.busy.get(client) ?? 1) - 1;
+        if (n > 0)
+            this.busy.set(client, n);
+        else
+            this.busy.delete(client);
     }
     /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
     async close() {

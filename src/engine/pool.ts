@@ -33,8 +33,8 @@ export class ConnectionPool {
   private shrinkWarned = false;
   /** Set by {@link cancel}: tasks that are not priority fail with it. */
   private cancelled?: Error;
-  /** Connections running a task that is not priority, cut by {@link cancel}. */
-  private readonly busy = new Set<FtpClient>();
+  /** Connections running tasks that are not priority (how many: a connection takes `depth`), cut by {@link cancel}. */
+  private readonly busy = new Map<FtpClient, number>();
 
   constructor(
     private readonly connect: () => Promise<FtpClient>,
@@ -82,14 +82,14 @@ export class ConnectionPool {
         this.release(client);
         throw this.cancelled;
       }
-      if (!priority) this.busy.add(client);
+      if (!priority) this.busy.set(client, (this.busy.get(client) ?? 0) + 1);
       try {
         const result = await task(client);
-        this.busy.delete(client);
+        if (!priority) this.unbusy(client);
         this.release(client);
         return result;
       } catch (err) {
-        this.busy.delete(client);
+        if (!priority) this.unbusy(client);
         this.recycle(client);
         if (this.cancelled && !priority) throw this.cancelled;
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
@@ -114,7 +114,13 @@ export class ConnectionPool {
     for (const w of this.waiters) (w.priority ? keep : drop).push(w);
     this.waiters = keep;
     for (const w of drop) w.reject(err);
-    for (const c of this.busy) c.close();
+    for (const c of this.busy.keys()) c.close();
+  }
+
+  private unbusy(client: FtpClient): void {
+    const n = (this.busy.get(client) ?? 1) - 1;
+    if (n > 0) this.busy.set(client, n);
+    else this.busy.delete(client);
   }
 
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
