@@ -57,6 +57,33 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
   });
 
+  it('cancelled (AbortSignal, as on SIGINT) while waiting for a lock to be named: stops at once, that lock left as it was', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const lock = freshLock(server, disk);
+    const controller = new AbortController();
+    let abortedAt = 0;
+    let looks = 0;
+    const rec = {
+      ...recorder(),
+      // The second look for the holder: it is waiting for the lock to be named.
+      protocol: (line: string) => {
+        if (/> (RETR|SIZE) .*holder\.json/.test(line) && ++looks === 2) {
+          abortedAt = Date.now();
+          controller.abort('SIGINT');
+        }
+      },
+    };
+    const err = await outcome(deploy({ ...opts(server, local, dir), signal: controller.signal }, rec));
+    expect(err?.name).toBe('CancelledError');
+    expect(err?.message).toMatch(/^deploy cancelled \(SIGINT\)/);
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(Date.now() - abortedAt).toBeLessThan(2000); // not the rest of the 15 s a lock gets to be named
+    expect(fs.readdirSync(lock)).toEqual([]);
+    expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
+  });
+
   it('a lock that never gets a holder (its deploy died at once): taken over after the grace, with a warning', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

@@ -38655,7 +38655,7 @@ async function withLock(pool, lockPath, o, rep, body) {
         if (made && !other)
             return;
         if (!other) {
-            const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs));
+            const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs), o.signal);
             if (seen === 'ours')
                 return;
             if (seen === 'refused') {
@@ -38750,9 +38750,11 @@ async function readHolder(c, path) {
  * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
  * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
  */
-async function awaitHolder(c, lockPath, holderPath, ms) {
+async function awaitHolder(c, lockPath, holderPath, ms, signal) {
     const until = Date.now() + ms;
     for (;;) {
+        // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
+        signal?.throwIfAborted();
         if (!(await dirExists(c, lockPath))) {
             if (await tryMkd(c, lockPath))
                 return 'ours';
@@ -39163,7 +39165,8 @@ async function deploy(options, reporter = {}) {
         if (!o.dryRun && hasWork) {
             pool.expand();
             const lockPath = `${statePath}.lock`;
-            const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => {
+            const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
+            const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
                 // Another deploy may have finished while this one was planning: plan again from the state it left,
                 // or this run would record old hashes for files that deploy changed (G4).
                 if (await store.changedSinceLoad()) {

@@ -216,7 +216,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockPath = `${statePath}.lock`;
-      const result = await withLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs }, rep, async () => {
+      const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
+      const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
         // Another deploy may have finished while this one was planning: plan again from the state it left,
         // or this run would record old hashes for files that deploy changed (G4).
         if (await store.changedSinceLoad()) {

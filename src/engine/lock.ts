@@ -34,7 +34,7 @@ const TAKEOVER_SETTLE_MS = 2_000;
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
-  o: { staleLockMs: number; knownDirs?: Set<string> },
+  o: { staleLockMs: number; knownDirs?: Set<string>; signal?: AbortSignal },
   rep: Reporter,
   body: () => Promise<T>,
 ): Promise<T> {
@@ -61,7 +61,13 @@ export async function withLock<T>(
       let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
       if (made && !other) return;
       if (!other) {
-        const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs));
+        const seen = await awaitHolder(
+          c,
+          lockPath,
+          holderPath,
+          Math.min(HOLDER_GRACE_MS, o.staleLockMs),
+          o.signal,
+        );
         if (seen === 'ours') return;
         if (seen === 'refused') {
           throw new DeployError(
@@ -171,9 +177,12 @@ async function awaitHolder(
   lockPath: string,
   holderPath: string,
   ms: number,
+  signal?: AbortSignal,
 ): Promise<Holder | 'ours' | 'refused' | undefined> {
   const until = Date.now() + ms;
   for (;;) {
+    // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
+    signal?.throwIfAborted();
     if (!(await dirExists(c, lockPath))) {
       if (await tryMkd(c, lockPath)) return 'ours';
       if (!(await dirExists(c, lockPath))) return 'refused';
