@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
+import { CancelledError, deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
 import { cancelOnSignals } from '../src/signals.js';
 import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
@@ -28,6 +28,7 @@ export async function run(): Promise<void> {
     // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
     if (err instanceof GuardError && err.report) await publish(err.report);
     core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+    if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {
     cancel.dispose();
   }

@@ -154,7 +154,9 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
     out.error(asFlags((err as Error).message ?? String(err)));
-    return err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
+    if (!(err instanceof CancelledError)) return exitCodeOf(err);
+    cancel.exitSoon(cancel.exitCode);
+    return cancel.exitCode;
   } finally {
     cancel.dispose();
   }

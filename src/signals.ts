@@ -5,10 +5,13 @@
  */
 export interface SignalCancel {
   signal: AbortSignal;
-  /** The signal received, if any. */
-  readonly received: NodeJS.Signals | undefined;
   /** The exit code for a deploy cancelled by the signal received: 128 + its number. */
   readonly exitCode: number;
+  /**
+   * The deploy has stopped after the signal: exit with `code` in a moment even if something still holds the
+   * process (a login still under way when the signal came keeps its socket until its timeout).
+   */
+  exitSoon(code: number): void;
   /** Stops listening (the default handling comes back). */
   dispose(): void;
 }
@@ -28,8 +31,8 @@ export function cancelOnSignals(onFirst?: (signal: NodeJS.Signals) => void): Sig
   for (const s of SIGNALS) process.on(s, handler);
   return {
     signal: controller.signal,
-    get received() {
-      return received;
+    exitSoon(code: number) {
+      setTimeout(() => process.exit(code), 200).unref();
     },
     get exitCode() {
       return 128 + NUMBER[received ?? 'SIGINT'];

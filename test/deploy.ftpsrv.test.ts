@@ -285,6 +285,24 @@ describe('item 3: orphans', () => {
     expect(readTree(remote(dir), [STATE])['uploads/a/x.jpg']).toBe(sha256('edited on the server'));
   });
 
+  it("the same with a list of files (the Action's files input): an exclude given with it leaves deployed paths alone", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'uploads/a.jpg': 'a' });
+    const dir = `/${uniqueName()}`;
+    const list = (...paths: string[]): DeployOptions['files'] =>
+      paths.map((p) => ({ path: p, file: path.join(local, p) }));
+    await deploy({ ...opts(local, dir), localDir: undefined, files: list('index.html', 'uploads/a.jpg') });
+    writeTree(remote(dir), { 'uploads/a.jpg': 'rewritten by the CMS' });
+    const r = await deploy({
+      ...opts(local, dir, { exclude: ['uploads/'] }),
+      localDir: undefined,
+      files: list('index.html'),
+    });
+    expect(r.counts).toMatchObject({ delete: 0, rmdir: 0 });
+    expect(r.kept.sort()).toEqual(['uploads', 'uploads/a.jpg']);
+    expect(fs.readFileSync(path.join(remote(dir), 'uploads/a.jpg'), 'utf8')).toBe('rewritten by the CMS');
+  });
+
   it('never deletes the state file, even under a custom name inside the target', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });

@@ -5,6 +5,7 @@
  * and test hooks); the deploys run as child processes.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
@@ -13,13 +14,20 @@ import { frontProxy, throttled } from './helpers/faults.js';
 import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
-const hooks = { throttle: 0, refuseRenameOver: false };
+/** `stallState`: the state's uploads crawl (a checkpoint that never ends, to catch a deploy in its clean-up). */
+const hooks = { throttle: 0, refuseRenameOver: false, stallState: false };
 let srv: EmbeddedServer;
 beforeAll(async () => {
   const options = {
     root: tmpDir('ftpship-fail-srv-'),
     wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
-      hooks.throttle > 0 && !fsPath.includes('ftpship-state') ? throttled(stream, hooks.throttle) : stream,
+      fsPath.includes('ftpship-state')
+        ? hooks.stallState
+          ? throttled(stream, 16)
+          : stream
+        : hooks.throttle > 0
+          ? throttled(stream, hooks.throttle)
+          : stream,
     get refuseRenameOver() {
       return hooks.refuseRenameOver;
     },
@@ -465,6 +473,26 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     expect(rerun.bytes.sent).toBeLessThan(7 * 1024 * 1024);
   });
 
+  it('SIGINT while the server has not even said hello: quits at once, saying nothing was changed', async () => {
+    const silent = net.createServer(() => undefined); // accepts, never greets
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a' });
+      const run = startCli(['deploy', local, url('x', port), '--timeout', '20000'], env());
+      await new Promise((r) => setTimeout(r, 800));
+      const sentAt = Date.now();
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(130);
+      expect(Date.now() - sentAt).toBeLessThan(3000); // not the 20 s the greeting is waited for
+      expect(r.stderr).toMatch(/cancelled \(SIGINT\): nothing was changed/);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('a second signal quits at once; a plan (dry run) cancelled changes nothing', async () => {
     const local = tmpDir();
     writeTree(local, { 'big.bin': bytes(8 * 1024 * 1024, 14) });
@@ -473,13 +501,23 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     try {
       const run = startCli(['deploy', local, url(dir)], env());
       await waitFor(() => largestTemp(serverDir(dir)) >= 512 * 1024);
+      // The first signal's clean-up (a checkpoint) now crawls: only the second signal can end the process.
+      hooks.stallState = true;
       run.child.kill('SIGINT');
+      expect(await run.waitForLine(/SIGINT: stopping/)).toBeDefined();
+      await new Promise((r) => setTimeout(r, 300));
+      const sentAt = Date.now();
       run.child.kill('SIGINT');
       const r = await run.done;
       expect(r.code).toBe(130);
+      expect(Date.now() - sentAt).toBeLessThan(1500);
+      expect(r.stderr).not.toMatch(/deploy cancelled/); // it quit without finishing the clean-up
+      expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(true);
     } finally {
       hooks.throttle = 0;
+      hooks.stallState = false;
     }
+    fs.rmSync(path.join(serverDir(dir), LOCK), { recursive: true });
     const before = readTree(serverDir(dir));
     const plan = startCli(['plan', local, url(dir), '--verbose'], env());
     await plan.waitForLine(/> (EPSV|PASV)/);

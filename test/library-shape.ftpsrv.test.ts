@@ -158,6 +158,38 @@ describe('signal: an AbortSignal cancels the deploy', () => {
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
   });
 
+  it('a file the cancelled run was about to write (never its own), excluded on the rerun, is left as it was', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = { 'uploads/cms.jpg': 'local copy' };
+    for (let i = 0; i < 40; i++) files[`f${i}.txt`] = `file ${i}`;
+    writeTree(local, files);
+    const dir = `/${uniqueName()}`;
+    const disk = path.join(server().root, dir);
+    writeTree(disk, { 'uploads/cms.jpg': 'CMS ORIGINAL' }); // on the server only, written by the site's CMS
+    const controller = new AbortController();
+    let stored = 0;
+    const err = await deploy(
+      { ...deployOptions(server(), local, dir, { parallel: 1 }), signal: controller.signal },
+      {
+        protocol: (line) => {
+          if (line.startsWith('> STOR ') && !line.includes('.ftpship-state') && ++stored === 1)
+            controller.abort('stop');
+        },
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(fs.readFileSync(path.join(disk, 'uploads/cms.jpg'), 'utf8')).toBe('CMS ORIGINAL');
+    fs.rmSync(path.join(local, 'uploads'), { recursive: true });
+    const plan = await deploy(deployOptions(server(), local, dir, { dryRun: true, exclude: ['uploads/'] }));
+    expect(plan.files.filter((f) => f.path.startsWith('uploads'))).toEqual([]);
+    await deploy(deployOptions(server(), local, dir, { exclude: ['uploads/'] }));
+    expect(fs.readFileSync(path.join(disk, 'uploads/cms.jpg'), 'utf8')).toBe('CMS ORIGINAL');
+    expect(readTree(disk, ['.ftpship-state.json', 'uploads/cms.jpg'])).toEqual(readTree(local));
+  });
+
   it('aborted before the start: CancelledError, and nothing on the server', async () => {
     const dir = `/${uniqueName()}`;
     const controller = new AbortController();

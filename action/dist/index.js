@@ -37085,8 +37085,12 @@ class Run {
                 throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
                 throw renamedByServer(this.abs(d), d, 'folder');
-            if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false)
+            if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
+                // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
+                if (reply.code < 300)
+                    await c.rmd(this.abs(d)).catch(() => undefined);
                 throw renamedByServer(this.abs(d), d, 'folder');
+            }
             this.ctx.store.dirCreated(d, false);
         }
     }
@@ -37340,8 +37344,12 @@ class Run {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
             throw renamedByServer(this.abs(rel), rel, 'file');
         // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
-        if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false)
+        if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
+            // The copy just stored under the other name goes (the server rewrites the name in DELE alike): an
+            // exclude that then leaves this path alone would leave it behind for good.
+            await c.delete(this.abs(rel)).catch(() => undefined);
             throw renamedByServer(this.abs(rel), rel, 'file');
+        }
     }
     /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
     sameFolderOnServer(rel) {
@@ -37381,7 +37389,7 @@ class Run {
                     }
                     this.warn(this.ctx.store.tracksFilesIn(d)
                         ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
-                        : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy); later deploys leave it alone: remove it by hand if it should go`);
+                        : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`);
                     kept.push(d);
                 }
             });
@@ -38032,9 +38040,9 @@ function planChanges(local, state, opts) {
         plan.mkdirs.push(dir);
     }
     const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
-    // Only what was deployed is left alone: a path known only as uncertain (an upload cut, or a name the server
-    // stored otherwise) is this tool's debris, and goes.
-    const isExcluded = (p) => !!opts.isExcluded?.(p) && (Object.hasOwn(state.files, p) || stateDirs.has(p));
+    // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
+    // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
+    const isExcluded = opts.isExcluded ?? (() => false);
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
     const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : []);
@@ -39034,17 +39042,27 @@ async function deploy(options, reporter = {}) {
     // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
     // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
     const { signal } = options;
+    let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
+    const cancelled = () => cancelledError(signal, o.dryRun || !changing);
+    // Rejects when the signal aborts: what waits on the network outside the pool (the first login) races it.
+    let rejectAbort = () => undefined;
+    const abort = new Promise((_, reject) => (rejectAbort = reject));
+    abort.catch(() => undefined);
     const onAbort = () => {
-        pool.cancel(cancelledError(signal, o.dryRun));
+        rejectAbort(cancelled());
+        pool.cancel(cancelled());
         void scanning.then((t) => t.stopHashing?.(), () => undefined);
     };
     if (signal?.aborted)
         onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-        await starting.catch((err) => {
-            throw connectError(err, o);
-        });
+        await Promise.race([
+            starting.catch((err) => {
+                throw connectError(err, o);
+            }),
+            abort,
+        ]);
         // `~/site`: FTP servers do not expand `~` (it would be a folder named ~); the login folder is home.
         const remoteDir = o.remoteDir === '~' ? '' : o.remoteDir.replace(/^~\//, '');
         if (remoteDir.includes('\\'))
@@ -39128,8 +39146,9 @@ async function deploy(options, reporter = {}) {
                 atomic: o.atomic,
                 uploadOnly: o.uploadOnly,
                 isKept: globMatcher(o.keep),
-                // The excludes that picked the local files (a given list of files had none applied here).
-                isExcluded: o.files ? undefined : globMatcher(o.exclude),
+                // The excludes that picked the local files; with a list of files, those the caller gave (the Action
+                // applies its `exclude` to its `files` globs itself).
+                isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
                 fileMode: o.fileMode,
@@ -39167,6 +39186,7 @@ async function deploy(options, reporter = {}) {
             const lockPath = `${statePath}.lock`;
             const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
             const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
+                changing = true;
                 // Another deploy may have finished while this one was planning: plan again from the state it left,
                 // or this run would record old hashes for files that deploy changed (G4).
                 if (await store.changedSinceLoad()) {
@@ -39211,7 +39231,7 @@ async function deploy(options, reporter = {}) {
     }
     catch (err) {
         if (signal?.aborted)
-            throw cancelledError(signal, o.dryRun);
+            throw cancelled();
         throw err;
     }
     finally {
@@ -39291,9 +39311,9 @@ function guarded(reporter, warnings) {
     }
     return out;
 }
-function cancelledError(signal, dryRun) {
+function cancelledError(signal, unchanged) {
     const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
-    return new CancelledError(dryRun
+    return new CancelledError(unchanged
         ? `cancelled${why}: nothing was changed`
         : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`);
 }
@@ -39486,8 +39506,8 @@ function cancelOnSignals(onFirst) {
         process.on(s, handler);
     return {
         signal: controller.signal,
-        get received() {
-            return received;
+        exitSoon(code) {
+            setTimeout(() => process.exit(code), 200).unref();
         },
         get exitCode() {
             return 128 + NUMBER[received ?? 'SIGINT'];
@@ -43770,6 +43790,8 @@ async function run() {
         if (err instanceof GuardError && err.report)
             await publish(err.report);
         setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+        if (err instanceof CancelledError)
+            cancel.exitSoon(1);
     }
     finally {
         cancel.dispose();

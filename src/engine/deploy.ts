@@ -68,8 +68,15 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
   // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
   const { signal } = options;
+  let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
+  const cancelled = (): CancelledError => cancelledError(signal as AbortSignal, o.dryRun || !changing);
+  // Rejects when the signal aborts: what waits on the network outside the pool (the first login) races it.
+  let rejectAbort: (err: Error) => void = () => undefined;
+  const abort = new Promise<never>((_, reject) => (rejectAbort = reject));
+  abort.catch(() => undefined);
   const onAbort = (): void => {
-    pool.cancel(cancelledError(signal as AbortSignal, o.dryRun));
+    rejectAbort(cancelled());
+    pool.cancel(cancelled());
     void scanning.then(
       (t) => t.stopHashing?.(),
       () => undefined,
@@ -78,9 +85,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await starting.catch((err: unknown) => {
-      throw connectError(err, o);
-    });
+    await Promise.race([
+      starting.catch((err: unknown) => {
+        throw connectError(err, o);
+      }),
+      abort,
+    ]);
     // `~/site`: FTP servers do not expand `~` (it would be a folder named ~); the login folder is home.
     const remoteDir = o.remoteDir === '~' ? '' : o.remoteDir.replace(/^~\//, '');
     if (remoteDir.includes('\\'))
@@ -179,8 +189,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         atomic: o.atomic,
         uploadOnly: o.uploadOnly,
         isKept: globMatcher(o.keep),
-        // The excludes that picked the local files (a given list of files had none applied here).
-        isExcluded: o.files ? undefined : globMatcher(o.exclude),
+        // The excludes that picked the local files; with a list of files, those the caller gave (the Action
+        // applies its `exclude` to its `files` globs itself).
+        isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
         fileMode: o.fileMode,
@@ -218,6 +229,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const lockPath = `${statePath}.lock`;
       const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
       const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
+        changing = true;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
         // or this run would record old hashes for files that deploy changed (G4).
         if (await store.changedSinceLoad()) {
@@ -265,7 +277,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       startedAt,
     });
   } catch (err) {
-    if (signal?.aborted) throw cancelledError(signal, o.dryRun);
+    if (signal?.aborted) throw cancelled();
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -358,10 +370,10 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
   return out;
 }
 
-function cancelledError(signal: AbortSignal, dryRun: boolean): CancelledError {
+function cancelledError(signal: AbortSignal, unchanged: boolean): CancelledError {
   const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
   return new CancelledError(
-    dryRun
+    unchanged
       ? `cancelled${why}: nothing was changed`
       : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
   );

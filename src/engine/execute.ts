@@ -214,8 +214,11 @@ class Run {
         throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
       if (alteredName(d) && !(await dirExists(c, this.abs(d))))
         throw renamedByServer(this.abs(d), d, 'folder');
-      if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false)
+      if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
+        // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
+        if (reply.code < 300) await c.rmd(this.abs(d)).catch(() => undefined);
         throw renamedByServer(this.abs(d), d, 'folder');
+      }
       this.ctx.store.dirCreated(d, false);
     }
   }
@@ -481,8 +484,12 @@ class Run {
     if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
       throw renamedByServer(this.abs(rel), rel, 'file');
     // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
-    if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false)
+    if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
+      // The copy just stored under the other name goes (the server rewrites the name in DELE alike): an
+      // exclude that then leaves this path alone would leave it behind for good.
+      await c.delete(this.abs(rel)).catch(() => undefined);
       throw renamedByServer(this.abs(rel), rel, 'file');
+    }
   }
 
   /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
@@ -523,7 +530,7 @@ class Run {
             this.warn(
               this.ctx.store.tracksFilesIn(d)
                 ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
-                : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy); later deploys leave it alone: remove it by hand if it should go`,
+                : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`,
             );
             kept.push(d);
           }

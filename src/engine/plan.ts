@@ -147,10 +147,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter(
     (p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p),
   );
-  // Only what was deployed is left alone: a path known only as uncertain (an upload cut, or a name the server
-  // stored otherwise) is this tool's debris, and goes.
-  const isExcluded = (p: string): boolean =>
-    !!opts.isExcluded?.(p) && (Object.hasOwn(state.files, p) || stateDirs.has(p));
+  // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
+  // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
+  const isExcluded = opts.isExcluded ?? (() => false);
   // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
   const doomed = new Set(
