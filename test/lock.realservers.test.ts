@@ -77,7 +77,7 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     };
     const err = await outcome(deploy({ ...opts(server, local, dir), signal: controller.signal }, rec));
     expect(err?.name).toBe('CancelledError');
-    expect(err?.message).toMatch(/^deploy cancelled \(SIGINT\)/);
+    expect(err?.message).toMatch(/^cancelled \(SIGINT\): nothing was changed/);
     expect(abortedAt).toBeGreaterThan(0);
     expect(Date.now() - abortedAt).toBeLessThan(2000); // not the rest of the 15 s a lock gets to be named
     expect(fs.readdirSync(lock)).toEqual([]);
