@@ -7,7 +7,7 @@ import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
-import type { DeployOptions, Reporter } from './options.js';
+import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool } from './pool.js';
@@ -20,6 +20,9 @@ import { dirExists, remoteSize, type ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
+
+/** FTP-Deploy-Action's state file in the target (its default `state-name`). */
+const FDA_STATE = '.ftp-deploy-sync-state.json';
 
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
@@ -106,10 +109,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const store = new StateStore({
       pool,
       path: statePath,
-      fdaPath: remoteJoin(root, '.ftp-deploy-sync-state.json'),
+      fdaPath: remoteJoin(root, FDA_STATE),
+      formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
       settings: settingsHash({ exclude: o.exclude, keep: o.keep }),
       quirks,
       warn: rep.warn as (m: string) => void,
+      info: (m) => rep.info?.(m),
       resetState: o.resetState,
       persist: !o.uploadOnly,
       target: root,
@@ -151,6 +156,17 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         );
     }
     let state = await loading;
+    // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
+    // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
+    const leftUp = store.recordedMarker;
+    if (o.dryRun && leftUp !== undefined && !local.files.has(leftUp)) {
+      const abs = remoteJoin(root, leftUp);
+      if ((await pool.run(`SIZE ${abs}`, async (c) => remoteSize(c, abs))) >= 0)
+        rep.warn?.(
+          `the maintenance file ${leftUp} is on the server, left up by a deploy that did not finish: the site may be ` +
+            `showing its maintenance page; the deploy takes it down`,
+        );
+    }
     if (o.maintenance)
       await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
     void local.hashed.then(
@@ -165,7 +181,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (o.uploadOnly)
       rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
     if (store.origin === 'ftp-deploy-action')
-      rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
+      rep.info?.(
+        `read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
+          `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
+          `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`,
+      );
     const prepare = async (st: DeployState): Promise<Plan> => {
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
@@ -212,6 +232,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       state.pending !== undefined ||
       plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
       store.origin !== 'ftpship' ||
+      store.metaChanged ||
       plan.modesChanged;
     if (!o.dryRun && hasWork) {
       pool.expand();

@@ -55,6 +55,11 @@ export interface DeployState {
    * absent: none, or not on all of them (a run clears it when it starts and sets it when it ends).
    */
   modes?: Modes;
+  /**
+   * A fingerprint of FTP-Deploy-Action's state file as ftpship last read it (the site came from that tool):
+   * when that file changes, the other tool has deployed since, and the files either records are checked.
+   */
+  ftpDeployAction?: string;
   pending?: Pending;
 }
 
@@ -132,6 +137,8 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     throw corrupt(where, 'bad modes section');
   }
   if (state.pending !== undefined) checkPending(state.pending as unknown, where);
+  if (state.ftpDeployAction !== undefined && !/^[0-9a-f]{16}$/.test(String(state.ftpDeployAction)))
+    throw corrupt(where, 'bad ftpDeployAction fingerprint');
   return state;
 }
 
