@@ -164,6 +164,55 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
   });
 });
 
+describe('--no-delete, then a deploy without it', () => {
+  it('each run says which deployed files it leaves and that a deploy without the option deletes them; one does', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'old/a.txt': 'a' });
+    const name = uniqueName('nodelete');
+    await ok(['deploy', local, url(name)]);
+    fs.rmSync(path.join(local, 'old'), { recursive: true });
+    const kept = await ok(['deploy', local, url(name), '--no-delete', '--json']);
+    expect(changes(kept)).toEqual([]);
+    expect(kept.stderr).toContain(
+      '1 file(s) deployed earlier and gone from the local files stay on the server (old/a.txt): --no-delete. ' +
+        'They stay in the state, and a deploy without --no-delete deletes them',
+    );
+    expect(stateFiles(disk(name, STATE))).toEqual(['index.html', 'old/a.txt']);
+    const plan = await ok(['plan', local, url(name), '--json']);
+    const r = await ok(['deploy', local, url(name), '--json']);
+    expect(changes(r)).toEqual(changes(plan));
+    expect(changes(r)).toEqual(['delete old/a.txt', 'rmdir old']);
+    expect(readTree(disk(name), [STATE])).toEqual(readTree(local));
+  });
+});
+
+describe("the copy of FTP-Deploy-Action's state that tool leaves in the folder it deploys", () => {
+  it('is not uploaded over the state on the server (was: sent, an older copy replacing it), with a warning', async () => {
+    const dir = uniqueName('fdacopy');
+    const onServer = JSON.stringify({
+      version: '1.0.0',
+      generatedTime: 2,
+      data: [{ type: 'file', name: 'index.html', size: 3, hash: sha256('one') }],
+    });
+    writeTree(disk(dir), { 'index.html': 'one', [FDA_STATE]: onServer });
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'one',
+      [FDA_STATE]: JSON.stringify({ version: '1.0.0', generatedTime: 1, data: [] }),
+    });
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(changes(r)).toEqual([]);
+    expect(r.stderr).toContain(
+      `warning: the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state`,
+    );
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(onServer);
+    // And the next deploy does not take it for that tool's work.
+    const again = await ok(['deploy', local, url(dir), '--json']);
+    expect(again.stderr).not.toContain('has deployed to this folder since');
+    expect(changes(again)).toEqual([]);
+  });
+});
+
 describe('a deploy cut while its maintenance marker was up', () => {
   it('the plan says the marker is on the server (the site shows maintenance) and that the deploy takes it down', async () => {
     const local = tmpDir();

@@ -155,6 +155,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
         );
     }
+    // FTP-Deploy-Action writes a copy of its state into the folder it deploys: sent, it would replace that
+    // tool's state on the server with an older copy, which the next deploy would take for that tool's work.
+    const fdaCopy = reserved.has(FDA_STATE) ? undefined : local.files.get(FDA_STATE);
+    if (fdaCopy && looksLikeState(fdaCopy)) {
+      reserved.add(FDA_STATE);
+      rep.warn?.(
+        `the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state (that tool writes one ` +
+          `into the folder it deploys), and would replace the state on the server with an older copy`,
+      );
+    }
     let state = await loading;
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
@@ -264,6 +274,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const some = excludedFiles.slice(0, 3).join(', ') + (excludedFiles.length > 3 ? ', …' : '');
       rep.info?.(
         `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
+      );
+    }
+    // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
+    const keptFiles = plan.keptOrphans.files;
+    if (keptFiles.length > 0) {
+      const some = keptFiles.slice(0, 3).join(', ') + (keptFiles.length > 3 ? ', …' : '');
+      const why = o.delete ? 'they match --keep' : '--no-delete';
+      rep.info?.(
+        `${keptFiles.length} file(s) deployed earlier and gone from the local files ${o.dryRun ? 'would stay' : 'stay'} on the server (${some}): ${why}. ` +
+          `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`,
       );
     }
     const target = targetUrl(o, root);
