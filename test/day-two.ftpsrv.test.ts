@@ -137,6 +137,12 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(first.stdout).toContain('read the state left by FTP-Deploy-Action');
     expect(first.stdout).toContain(`delete it once ftpship has deployed`);
     expect(first.outputs).toMatchObject({ uploaded: '0', replaced: '1', unchanged: '1' });
+    // While that tool's state is as it was, it is only looked at (SIZE and MDTM), not read.
+    const quiet = await runAction(ws, { ...actionConnection(srv, dir), 'log-level': 'verbose' });
+    expectSuccess(quiet);
+    expect(quiet.outputs).toMatchObject({ changed: 'false' });
+    expect(quiet.stdout).toContain(`MDTM /${dir}/${FDA_STATE}`);
+    expect(quiet.stdout).not.toContain(`RETR /${dir}/${FDA_STATE}`);
 
     // FTP-Deploy-Action deploys again (from its own, older state): index.html three, c.txt new.
     writeTree(disk(dir), {

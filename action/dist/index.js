@@ -37707,8 +37707,13 @@ function checkOwn(raw, where) {
     }
     if (state.pending !== undefined)
         checkPending(state.pending, where);
-    if (state.ftpDeployAction !== undefined && !/^[0-9a-f]{16}$/.test(String(state.ftpDeployAction)))
-        throw corrupt(where, 'bad ftpDeployAction fingerprint');
+    const fda = state.ftpDeployAction;
+    if (fda !== undefined &&
+        (!isObject(fda) ||
+            typeof fda.sha256 !== 'string' ||
+            !/^[0-9a-f]{16}$/.test(fda.sha256) ||
+            !['undefined', 'string'].includes(typeof fda.stamp)))
+        throw corrupt(where, 'bad ftpDeployAction section');
     return state;
 }
 function checkPending(pending, where) {
@@ -38317,7 +38322,11 @@ class StateStore {
                 const fda = await this.readOther(fdaPath);
                 if (fda) {
                     this.state = parseState(fda, fdaPath, this.opts.settings);
-                    this.state.ftpDeployAction = fingerprint(fda);
+                    const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => state_store_stampOf(c, fdaPath));
+                    this.state.ftpDeployAction = {
+                        sha256: fingerprint(fda),
+                        ...(stamp !== undefined ? { stamp } : {}),
+                    };
                     this.origin = 'ftp-deploy-action';
                 }
             }
@@ -38341,16 +38350,27 @@ class StateStore {
         const seen = this.state.ftpDeployAction;
         if (!fdaPath || fdaPath === path || seen === undefined)
             return;
+        // Its size and time first (one round trip): the file, which can be large, is read only when they changed.
+        const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => state_store_stampOf(c, fdaPath));
+        if (stamp !== undefined && stamp === seen.stamp)
+            return;
         const data = await this.opts.pool.run(`read state ${fdaPath}`, async (c) => readRemoteFile(c, fdaPath, STATE_MAX));
         if (!data) {
-            // Deleted (as the README says to once there is no going back): no more looks for it.
+            // Deleted (as the README says to do after the switch): no more looks for it.
             delete this.state.ftpDeployAction;
             this.metaChanged = true;
             return;
         }
         const text = data.toString('utf8');
-        if (fingerprint(text) === seen)
+        const record = { sha256: fingerprint(text), ...(stamp !== undefined ? { stamp } : {}) };
+        if (record.sha256 === seen.sha256) {
+            // Written again with the same text (or a server that gives no time): only the look is new.
+            if (record.stamp !== seen.stamp) {
+                this.state.ftpDeployAction = record;
+                this.metaChanged = true;
+            }
             return;
+        }
         const theirs = parseState(text, fdaPath, this.opts.settings);
         const ours = this.state;
         const files = {};
@@ -38368,7 +38388,7 @@ class StateStore {
             files,
             dirs: [...new Set([...ours.dirs, ...theirs.dirs])].sort(),
             pending: { temps: ours.pending?.temps ?? {}, ...ours.pending, uncertain: [...uncertain].sort() },
-            ftpDeployAction: fingerprint(text),
+            ftpDeployAction: record,
         };
         delete this.state.modes; // what that tool uploaded has the server's default permissions
         this.metaChanged = true;
@@ -38655,6 +38675,13 @@ const STATE_MAX = 64 * 1024 * 1024;
 function unreadable(path) {
     return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
         `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+}
+/** A file's size and modification time, as the server gives them ("123 2026-…Z"); undefined if it gives neither. */
+async function state_store_stampOf(c, abs) {
+    const [size, mdtm] = await c.pipeline([`SIZE ${abs}`, `MDTM ${abs}`]);
+    if (size.code !== 213 || mdtm.code !== 213)
+        return undefined;
+    return `${size.message.trim()} ${mdtm.message.trim()}`;
 }
 /** A short fingerprint of a state file's text: it tells a changed file from the one read before. */
 function fingerprint(text) {

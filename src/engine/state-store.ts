@@ -30,7 +30,7 @@ import {
   type PendingTemp,
 } from './state.js';
 import { insideTarget, parentOf, remoteJoin } from './paths.js';
-import type { FtpReplyError } from '../ftp/index.js';
+import type { FtpClient, FtpReplyError } from '../ftp/index.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -138,7 +138,11 @@ export class StateStore {
         const fda = await this.readOther(fdaPath);
         if (fda) {
           this.state = parseState(fda, fdaPath, this.opts.settings);
-          this.state.ftpDeployAction = fingerprint(fda);
+          const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
+          this.state.ftpDeployAction = {
+            sha256: fingerprint(fda),
+            ...(stamp !== undefined ? { stamp } : {}),
+          };
           this.origin = 'ftp-deploy-action';
         }
       }
@@ -165,17 +169,28 @@ export class StateStore {
     const { fdaPath, path } = this.opts;
     const seen = this.state.ftpDeployAction;
     if (!fdaPath || fdaPath === path || seen === undefined) return;
+    // Its size and time first (one round trip): the file, which can be large, is read only when they changed.
+    const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
+    if (stamp !== undefined && stamp === seen.stamp) return;
     const data = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
       readRemoteFile(c, fdaPath, STATE_MAX),
     );
     if (!data) {
-      // Deleted (as the README says to once there is no going back): no more looks for it.
+      // Deleted (as the README says to do after the switch): no more looks for it.
       delete this.state.ftpDeployAction;
       this.metaChanged = true;
       return;
     }
     const text = data.toString('utf8');
-    if (fingerprint(text) === seen) return;
+    const record = { sha256: fingerprint(text), ...(stamp !== undefined ? { stamp } : {}) };
+    if (record.sha256 === seen.sha256) {
+      // Written again with the same text (or a server that gives no time): only the look is new.
+      if (record.stamp !== seen.stamp) {
+        this.state.ftpDeployAction = record;
+        this.metaChanged = true;
+      }
+      return;
+    }
     const theirs = parseState(text, fdaPath, this.opts.settings);
     const ours = this.state;
     const files: DeployState['files'] = {};
@@ -191,7 +206,7 @@ export class StateStore {
       files,
       dirs: [...new Set([...ours.dirs, ...theirs.dirs])].sort(),
       pending: { temps: ours.pending?.temps ?? {}, ...ours.pending, uncertain: [...uncertain].sort() },
-      ftpDeployAction: fingerprint(text),
+      ftpDeployAction: record,
     };
     delete this.state.modes; // what that tool uploaded has the server's default permissions
     this.metaChanged = true;
@@ -500,6 +515,13 @@ function unreadable(path: string): (reason: string) => DeployError {
       `the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
         `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
     );
+}
+
+/** A file's size and modification time, as the server gives them ("123 2026-…Z"); undefined if it gives neither. */
+async function stampOf(c: FtpClient, abs: string): Promise<string | undefined> {
+  const [size, mdtm] = await c.pipeline([`SIZE ${abs}`, `MDTM ${abs}`]);
+  if (size.code !== 213 || mdtm.code !== 213) return undefined;
+  return `${size.message.trim()} ${mdtm.message.trim()}`;
 }
 
 /** A short fingerprint of a state file's text: it tells a changed file from the one read before. */

@@ -56,10 +56,11 @@ export interface DeployState {
    */
   modes?: Modes;
   /**
-   * A fingerprint of FTP-Deploy-Action's state file as ftpship last read it (the site came from that tool):
-   * when that file changes, the other tool has deployed since, and the files either records are checked.
+   * FTP-Deploy-Action's state file as ftpship last read it (the site came from that tool): a fingerprint of
+   * its text, and its size and time on the server. When the file changes, that tool has deployed since, and
+   * the files the two states disagree on are sent again.
    */
-  ftpDeployAction?: string;
+  ftpDeployAction?: { sha256: string; stamp?: string };
   pending?: Pending;
 }
 
@@ -137,8 +138,15 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     throw corrupt(where, 'bad modes section');
   }
   if (state.pending !== undefined) checkPending(state.pending as unknown, where);
-  if (state.ftpDeployAction !== undefined && !/^[0-9a-f]{16}$/.test(String(state.ftpDeployAction)))
-    throw corrupt(where, 'bad ftpDeployAction fingerprint');
+  const fda: unknown = state.ftpDeployAction;
+  if (
+    fda !== undefined &&
+    (!isObject(fda) ||
+      typeof fda.sha256 !== 'string' ||
+      !/^[0-9a-f]{16}$/.test(fda.sha256) ||
+      !['undefined', 'string'].includes(typeof fda.stamp))
+  )
+    throw corrupt(where, 'bad ftpDeployAction section');
   return state;
 }
 
