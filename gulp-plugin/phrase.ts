@@ -69,8 +69,12 @@ export function phrase(message: string): string {
       .replace(/--ca FILE/g, 'tls: { ca }')
       .replace(/--tls-name NAME/g, 'tls: { servername }')
       .replace(/with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g, "with tls: { servername: '$1' }")
-      .replace(/with --([a-z][a-z-]*)(?![\w-])/g, (flag, name: string) =>
-        SWITCH.has(name) ? `with ${OPTION[name]}: true` : flag,
+      .replace(
+        /with --([a-z][a-z-]*)(?![\w-])(?: and --([a-z][a-z-]*)(?![\w-]))?/g,
+        (flag, a: string, b?: string) =>
+          SWITCH.has(a) && (b === undefined || SWITCH.has(b))
+            ? `with ${OPTION[a]}: true${b ? ` and ${OPTION[b]}: true` : ''}`
+            : flag,
       )
       .replace(FLAG, (flag, name: string) => OPTION[name] ?? flag)
   );

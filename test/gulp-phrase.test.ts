@@ -14,8 +14,8 @@ describe('phrase: engine messages in gulp option names', () => {
     ],
     [
       'two targets, one state',
-      'Give each target its own --state; if the site moved to /b, rerun with --reset-state (every file is then uploaded once).',
-      'Give each target its own statePath; if the site moved to /b, rerun with resetState: true (every file is then uploaded once).',
+      'Give each target its own --state; if the site moved to /b, rerun with --reset-state and --adopt (files already there with the same content are kept, the others uploaded).',
+      'Give each target its own statePath; if the site moved to /b, rerun with resetState: true and adopt: true (files already there with the same content are kept, the others uploaded).',
     ],
     [
       'uploadOnly over a state',

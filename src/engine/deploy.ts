@@ -7,7 +7,7 @@ import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
-import type { DeployOptions, Reporter } from './options.js';
+import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool } from './pool.js';
@@ -20,6 +20,9 @@ import { dirExists, remoteSize, type ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
+
+/** FTP-Deploy-Action's state file in the target (its default `state-name`). */
+const FDA_STATE = '.ftp-deploy-sync-state.json';
 
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
@@ -116,10 +119,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const store = new StateStore({
       pool,
       path: statePath,
-      fdaPath: remoteJoin(root, '.ftp-deploy-sync-state.json'),
+      fdaPath: remoteJoin(root, FDA_STATE),
+      formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
       settings: settingsHash({ exclude: o.exclude, keep: o.keep }),
       quirks,
       warn: rep.warn as (m: string) => void,
+      info: (m) => rep.info?.(m),
       resetState: o.resetState,
       persist: !o.uploadOnly,
       target: root,
@@ -160,7 +165,28 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
         );
     }
+    // FTP-Deploy-Action writes a copy of its state into the folder it deploys: sent, it would replace that
+    // tool's state on the server with an older copy, which the next deploy would take for that tool's work.
+    const fdaCopy = reserved.has(FDA_STATE) ? undefined : local.files.get(FDA_STATE);
+    if (fdaCopy && looksLikeState(fdaCopy)) {
+      reserved.add(FDA_STATE);
+      rep.warn?.(
+        `the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state (that tool writes one ` +
+          `into the folder it deploys), and would replace the state on the server with an older copy`,
+      );
+    }
     let state = await loading;
+    // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
+    // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
+    const leftUp = store.recordedMarker;
+    if (o.dryRun && leftUp !== undefined && !local.files.has(leftUp)) {
+      const abs = remoteJoin(root, leftUp);
+      if ((await pool.run(`SIZE ${abs}`, async (c) => remoteSize(c, abs))) >= 0)
+        rep.warn?.(
+          `the maintenance file ${leftUp} is on the server, left up by a deploy that did not finish: the site may be ` +
+            `showing its maintenance page; the deploy takes it down`,
+        );
+    }
     if (o.maintenance)
       await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
     void local.hashed.then(
@@ -175,7 +201,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (o.uploadOnly)
       rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
     if (store.origin === 'ftp-deploy-action')
-      rep.info?.('read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again');
+      rep.info?.(
+        `read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
+          `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
+          `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`,
+      );
     const prepare = async (st: DeployState): Promise<Plan> => {
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
@@ -223,6 +253,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       state.pending !== undefined ||
       plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
       store.origin !== 'ftpship' ||
+      store.metaChanged ||
       plan.modesChanged;
     if (!o.dryRun && hasWork) {
       pool.expand();
@@ -256,6 +287,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const some = excludedFiles.slice(0, 3).join(', ') + (excludedFiles.length > 3 ? ', …' : '');
       rep.info?.(
         `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
+      );
+    }
+    // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
+    const keptFiles = plan.keptOrphans.files;
+    if (keptFiles.length > 0) {
+      const some = keptFiles.slice(0, 3).join(', ') + (keptFiles.length > 3 ? ', …' : '');
+      const why = o.delete ? 'they match --keep' : '--no-delete';
+      rep.info?.(
+        `${keptFiles.length} file(s) deployed earlier and gone from the local files ${o.dryRun ? 'would stay' : 'stay'} on the server (${some}): ${why}. ` +
+          `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`,
       );
     }
     const target = targetUrl(o, root);

@@ -124,6 +124,14 @@ class Run {
     return remoteJoin(this.ctx.root, rel);
   }
 
+  /** A folder the state lists (or its parent) was not on the server: said once, with what to do. */
+  private folderGone(rel: string): void {
+    this.warn(
+      `the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again. ` +
+        `Other files the state lists may be missing too: deploy once with --verify to find and send them`,
+    );
+  }
+
   private warn = (message: string): void => {
     if (this.warned.has(message)) return;
     this.warned.add(message);
@@ -210,8 +218,14 @@ class Run {
       if (reply.code >= 400 && reply.code < 500)
         throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
       // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
-      if (reply.code >= 500 && !(await dirExists(c, this.abs(d))))
-        throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+      if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
+        // Its parent, a folder the state lists, removed by hand: made again (every deploy would fail here).
+        const parent = parentOf(d);
+        if (parent === '' || (await dirExists(c, this.abs(parent))))
+          throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+        this.folderGone(parent);
+        await makeDirs(c, this.abs(d));
+      }
       if (alteredName(d) && !(await dirExists(c, this.abs(d))))
         throw renamedByServer(this.abs(d), d, 'folder');
       if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
@@ -268,7 +282,9 @@ class Run {
         } catch (err) {
           if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
-          await makeDirs(c, this.abs(parentOf(target)));
+          const parent = parentOf(target);
+          if (parent !== '' && !(await dirExists(c, this.abs(parent)))) this.folderGone(parent);
+          await makeDirs(c, this.abs(parent));
           await send();
         }
         if (!item.temp) await this.confirmName(c, item.file.path);

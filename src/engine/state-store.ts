@@ -3,10 +3,13 @@
  * change, then every few seconds, then the final state. Saves are atomic (temp + rename) and never overlap.
  * G4: an entry is added only once its file is live with that content; paths in flux sit in `uncertain`.
  */
+import crypto from 'node:crypto';
 import type { ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import {
   readRemoteFile,
+  deleteFile,
+  dirExists,
   filesExist,
   readRemoteFileIfPresent,
   refusalReason,
@@ -27,7 +30,7 @@ import {
   type PendingTemp,
 } from './state.js';
 import { insideTarget, parentOf, remoteJoin } from './paths.js';
-import type { FtpReplyError } from '../ftp/index.js';
+import type { FtpClient, FtpReplyError } from '../ftp/index.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -35,9 +38,15 @@ export interface StateStoreOptions {
   path: string;
   /** Absolute remote path of FTP-Deploy-Action's state, read when ftpship's is missing. */
   fdaPath?: string;
+  /**
+   * Where ftpship keeps its state when --state is not given, when `path` is elsewhere: read when the state
+   * is missing at `path` (--state was added after a deploy), and removed once the state is written at `path`.
+   */
+  formerPath?: string;
   settings: string;
   quirks: ServerQuirks;
   warn: Warn;
+  info?: (message: string) => void;
   /** Seconds between checkpoints. */
   intervalMs?: number;
   resetState?: boolean;
@@ -62,8 +71,12 @@ export class StateStore {
   private lastSave = Date.now();
   private saving?: Promise<void>;
   private dirty = false;
-  /** Where the state was read from: 'ftpship', 'ftp-deploy-action' or 'none'. */
-  origin: 'ftpship' | 'ftp-deploy-action' | 'none' | 'reset' = 'none';
+  /** Where the state was read from: 'ftpship', 'ftp-deploy-action', 'moved' (the former path) or 'none'. */
+  origin: 'ftpship' | 'ftp-deploy-action' | 'moved' | 'none' | 'reset' = 'none';
+  /** A state file this one replaces (the former path, read because --state moved it): removed after a write. */
+  private superseded?: string;
+  /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
+  metaChanged = false;
 
   constructor(private readonly opts: StateStoreOptions) {
     this.state = emptyState(opts.settings);
@@ -79,7 +92,7 @@ export class StateStore {
       this.origin = 'reset';
       return this.state;
     }
-    const { path, fdaPath } = this.opts;
+    const { path, fdaPath, formerPath } = this.opts;
     for (let attempt = 1; ; attempt++) {
       let refusal: FtpReplyError | undefined;
       const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
@@ -91,27 +104,117 @@ export class StateStore {
         this.state = parseState(text.toString('utf8'), path, this.opts.settings);
         this.origin = 'ftpship';
         this.checkTarget();
+        await this.checkTargetThere();
+        await this.checkFdaSince();
         return this.state;
       }
       // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
-      // state file too (SIZE of both in one write, then one listing of their folder if needed).
-      const [ours, theirs] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
-        filesExist(c, fdaPath ? [path, fdaPath] : [path]),
+      // state file too, and for the state where ftpship kept it before --state moved it (SIZE of each in one
+      // write, then one listing of each folder if needed).
+      const others = [fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
+      const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
+        filesExist(c, [path, ...others]),
       );
       // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
       if (ours && attempt === 1) continue;
       if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
-      if (fdaPath && theirs) {
-        const fda = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
-          readRemoteFileIfPresent(c, fdaPath, unreadable(fdaPath), STATE_MAX),
-        );
+      const there = new Set(others.filter((_, i) => found[i]));
+      if (formerPath && there.has(formerPath)) {
+        const former = await this.readOther(formerPath);
+        if (former) {
+          this.state = parseState(former, formerPath, this.opts.settings);
+          this.origin = 'moved';
+          this.superseded = formerPath;
+          this.opts.info?.(
+            `the state file is now ${path} (--state), and there is none there yet: read the one ftpship kept at ` +
+              `${formerPath}, so nothing is uploaded again; that file is removed once the state is written at ${path}`,
+          );
+          this.checkTarget();
+          await this.checkFdaSince();
+          return this.state;
+        }
+      }
+      if (fdaPath && there.has(fdaPath)) {
+        const fda = await this.readOther(fdaPath);
         if (fda) {
-          this.state = parseState(fda.toString('utf8'), fdaPath, this.opts.settings);
+          this.state = parseState(fda, fdaPath, this.opts.settings);
+          const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
+          this.state.ftpDeployAction = {
+            sha256: fingerprint(fda),
+            ...(stamp !== undefined ? { stamp } : {}),
+          };
           this.origin = 'ftp-deploy-action';
         }
       }
       return this.state;
     }
+  }
+
+  private async readOther(abs: string): Promise<string | undefined> {
+    const data = await this.opts.pool.run(`read state ${abs}`, async (c) =>
+      readRemoteFileIfPresent(c, abs, unreadable(abs), STATE_MAX),
+    );
+    return data?.toString('utf8');
+  }
+
+  /**
+   * FTP-Deploy-Action's state, read when ftpship took the site over, is read again on each deploy while it is
+   * on the server: if it changed, that tool deployed here since (a switch back, for a while), and files
+   * ftpship's state lists may hold other content now. A file both states record with the same content is
+   * still that (whichever tool wrote it last wrote that); any other path either lists is uncertain: sent
+   * again if it is local, deleted if not. Without this, a file ftpship deployed, then FTP-Deploy-Action
+   * changed, then reverted locally was taken for unchanged and never sent back (G4).
+   */
+  private async checkFdaSince(): Promise<void> {
+    const { fdaPath, path } = this.opts;
+    const seen = this.state.ftpDeployAction;
+    if (!fdaPath || fdaPath === path || seen === undefined) return;
+    // Its size and time first (one round trip): the file, which can be large, is read only when they changed.
+    const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
+    if (stamp !== undefined && stamp === seen.stamp) return;
+    const data = await this.opts.pool.run(`read state ${fdaPath}`, async (c) =>
+      readRemoteFile(c, fdaPath, STATE_MAX),
+    );
+    if (!data) {
+      // Deleted (as the README says to do after the switch): no more looks for it.
+      delete this.state.ftpDeployAction;
+      this.metaChanged = true;
+      return;
+    }
+    const text = data.toString('utf8');
+    const record = { sha256: fingerprint(text), ...(stamp !== undefined ? { stamp } : {}) };
+    if (record.sha256 === seen.sha256) {
+      // Written again with the same text (or a server that gives no time): only the look is new.
+      if (record.stamp !== seen.stamp) {
+        this.state.ftpDeployAction = record;
+        this.metaChanged = true;
+      }
+      return;
+    }
+    const theirs = parseState(text, fdaPath, this.opts.settings);
+    const ours = this.state;
+    const files: DeployState['files'] = {};
+    const uncertain = new Set(ours.pending?.uncertain ?? []);
+    for (const p of new Set([...Object.keys(ours.files), ...Object.keys(theirs.files)])) {
+      const a = ours.files[p];
+      const b = theirs.files[p];
+      if (a && b && a.sha256 === b.sha256) files[p] = a;
+      else uncertain.add(p);
+    }
+    this.state = {
+      ...ours,
+      files,
+      dirs: [...new Set([...ours.dirs, ...theirs.dirs])].sort(),
+      pending: { temps: ours.pending?.temps ?? {}, ...ours.pending, uncertain: [...uncertain].sort() },
+      ftpDeployAction: record,
+    };
+    delete this.state.modes; // what that tool uploaded has the server's default permissions
+    this.metaChanged = true;
+    const changed = uncertain.size - (ours.pending?.uncertain.length ?? 0);
+    this.opts.warn(
+      `FTP-Deploy-Action has deployed to this folder since ftpship last did (its state file ${fdaPath} changed): ` +
+        `${changed} file(s) that either tool changed since are sent again (or deleted, if gone locally)`,
+    );
   }
 
   /**
@@ -128,8 +231,28 @@ export class StateStore {
     throw new GuardError(
       `the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
         `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
-        `moved to ${target}, rerun with --reset-state (every file is then uploaded once).`,
+        `moved to ${target}, rerun with --reset-state and --adopt (files already there with the same content are kept, ` +
+        `the others uploaded).`,
     );
+  }
+
+  /**
+   * A state kept outside the target says nothing about the target being there: a folder removed by hand
+   * (or by a host's file manager) left a state listing files that are gone, and the deploy found nothing
+   * to do. One CWD when such a state lists anything; a missing target is deployed to from scratch (G4).
+   */
+  private async checkTargetThere(): Promise<void> {
+    const { target, path } = this.opts;
+    if (!target || insideTarget(target, path) !== undefined) return;
+    const s = this.state;
+    const listed = Object.keys(s.files).length;
+    if (listed === 0 && s.dirs.length === 0 && s.pending === undefined) return;
+    if (await this.opts.pool.run(`look for ${target}`, async (c) => dirExists(c, target))) return;
+    this.opts.warn(
+      `the target folder ${target} is not on the server, yet the state file ${path} lists ${listed} file(s) deployed there ` +
+        `(was the folder removed by hand?): every file is uploaded again`,
+    );
+    this.state = emptyState(this.opts.settings);
   }
 
   private async refuseExistingState(): Promise<void> {
@@ -361,6 +484,17 @@ export class StateStore {
       },
       true,
     );
+    const former = this.superseded;
+    if (former === undefined) return;
+    this.superseded = undefined;
+    // Left there, it would go out of date with this deploy, and be read again if --state were dropped.
+    await this.opts.pool
+      .run(`remove ${former}`, async (c) => deleteFile(c, former), true)
+      .catch((err: unknown) =>
+        this.opts.warn(
+          `the former state file ${former} could not be removed (${(err as Error).message}): delete it by hand, it is out of date`,
+        ),
+      );
   }
 
   get isDirty(): boolean {
@@ -381,6 +515,18 @@ function unreadable(path: string): (reason: string) => DeployError {
       `the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
         `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
     );
+}
+
+/** A file's size and modification time, as the server gives them ("123 2026-…Z"); undefined if it gives neither. */
+async function stampOf(c: FtpClient, abs: string): Promise<string | undefined> {
+  const [size, mdtm] = await c.pipeline([`SIZE ${abs}`, `MDTM ${abs}`]);
+  if (size.code !== 213 || mdtm.code !== 213) return undefined;
+  return `${size.message.trim()} ${mdtm.message.trim()}`;
+}
+
+/** A short fingerprint of a state file's text: it tells a changed file from the one read before. */
+function fingerprint(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** What a temp holds, as far as this run knows it: the hash once known, and the file's stamp. */

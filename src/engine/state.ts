@@ -55,6 +55,12 @@ export interface DeployState {
    * absent: none, or not on all of them (a run clears it when it starts and sets it when it ends).
    */
   modes?: Modes;
+  /**
+   * FTP-Deploy-Action's state file as ftpship last read it (the site came from that tool): a fingerprint of
+   * its text, and its size and time on the server. When the file changes, that tool has deployed since, and
+   * the files the two states disagree on are sent again.
+   */
+  ftpDeployAction?: { sha256: string; stamp?: string };
   pending?: Pending;
 }
 
@@ -132,6 +138,15 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     throw corrupt(where, 'bad modes section');
   }
   if (state.pending !== undefined) checkPending(state.pending as unknown, where);
+  const fda: unknown = state.ftpDeployAction;
+  if (
+    fda !== undefined &&
+    (!isObject(fda) ||
+      typeof fda.sha256 !== 'string' ||
+      !/^[0-9a-f]{16}$/.test(fda.sha256) ||
+      !['undefined', 'string'].includes(typeof fda.stamp))
+  )
+    throw corrupt(where, 'bad ftpDeployAction section');
   return state;
 }
 

@@ -1,0 +1,64 @@
+/**
+ * A folder the state lists, removed by hand on a real server (which, unlike ftp-srv, makes no missing
+ * parent for MKD or STOR): the next deploy that adds a folder or changes a file inside it makes it again and
+ * says to run --verify, instead of failing on every deploy from then on ("cannot create folder"). Through the
+ * CLI, in plain FTP. Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, each } = realServerSuite('day-two.realservers');
+const target = remoteFolders('daytwo');
+const STATE = '.ftpship-state.json';
+
+async function cli(server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> {
+  return runCli(['deploy', local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
+    FTPSHIP_PASSWORD: server.password,
+  });
+}
+
+function ok(r: CliResult): CliResult {
+  if (r.code !== 0) console.log(r.stderr);
+  expect(r.code).toBe(0);
+  return r;
+}
+
+const GONE =
+  'warning: the folder a was not on the server though ftpship deployed it (removed by hand?): it is made again.';
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand', (_label, server) => {
+  it('a new folder inside it: made with its parent, a warning naming --verify; --verify then sends the rest', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'a'), { recursive: true });
+    writeTree(local, { 'a/new/n.txt': 'n' });
+
+    // Before: "cannot create folder …/a/new on the server: 550 …", exit 1, on this and every later deploy.
+    const r = ok(await cli(server, local, dir));
+    expect(r.stderr).toContain(GONE);
+    expect(r.stderr).toContain('deploy once with --verify');
+    expect(fs.readFileSync(path.join(disk, 'a/new/n.txt'), 'utf8')).toBe('n');
+    ok(await cli(server, local, dir, '--verify'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a changed file inside it: sent, with the same warning (the upload made the folder again before, silently)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x', 'a/y.txt': 'y' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'a'), { recursive: true });
+    fs.writeFileSync(path.join(local, 'a/x.txt'), 'x2');
+
+    const r = ok(await cli(server, local, dir));
+    expect(r.stderr).toContain(GONE);
+    ok(await cli(server, local, dir, '--verify'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
