@@ -116,3 +116,16 @@ describe('adopt', () => {
     expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
   });
 });
+
+describe('adopt onto a folder that is not there yet', () => {
+  it('is a plain first deploy: the refused listing is not retried (ftp-srv answers 451), no warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a/b.txt': 'b' });
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { adopt: true, retryDelayMs: 500 }), rec);
+    expect(r.counts).toMatchObject({ upload: 2 });
+    expect(rec.warnings.filter((w) => /retrying/.test(w))).toEqual([]);
+    expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  });
+});

@@ -36910,17 +36910,15 @@ async function serverHashes(pool, root, paths) {
 }
 /**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
- * with a reply code from 450 up (ftp-srv answers a missing folder with 451); lower codes throw.
+ * with a reply code from 450 up on a live connection: ftp-srv answers a folder removed by hand with 451, and
+ * retrying that would only wait (about 15 s with the default backoff) for the same answer. Lower codes throw.
  */
 async function listFolder(pool, abs) {
-    try {
-        return await pool.run(`list ${abs}`, async (c) => c.list(abs));
-    }
-    catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 450)
+    return pool.run(`list ${abs}`, async (c) => c.list(abs).catch((err) => {
+        if (err instanceof FtpReplyError && err.code >= 450 && !c.closed)
             return undefined;
         throw err;
-    }
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
@@ -38728,7 +38726,6 @@ function tempRecord(u) {
 
 
 
-
 /** The drifted files, and whether the server's SHA-256 was checked too. */
 async function findDrift(pool, root, state) {
     const byDir = new Map();
@@ -38761,17 +38758,9 @@ async function findDrift(pool, root, state) {
     }
     return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
-/**
- * The sizes of a folder's files. A folder the server refuses to list gives none (each of its files is then
- * looked up with SIZE): with 5xx, and with 450 or 451, which ftp-srv answers for a folder removed by hand;
- * retrying those would only wait (about 15 s with the default backoff) for the same answer.
- */
+/** The sizes of a folder's files; none for a folder the server refuses to list (each is then asked with SIZE). */
 async function listSizes(pool, abs) {
-    const entries = await pool.run(`list ${abs}`, async (c) => c.list(abs).catch((err) => {
-        if (err instanceof FtpReplyError && err.code >= 450 && !c.closed)
-            return [];
-        throw err;
-    }));
+    const entries = (await listFolder(pool, abs)) ?? [];
     return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }
 

@@ -379,13 +379,14 @@ export async function serverHashes(
 
 /**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
- * with a reply code from 450 up (ftp-srv answers a missing folder with 451); lower codes throw.
+ * with a reply code from 450 up on a live connection: ftp-srv answers a folder removed by hand with 451, and
+ * retrying that would only wait (about 15 s with the default backoff) for the same answer. Lower codes throw.
  */
 export async function listFolder(pool: ConnectionPool, abs: string): Promise<ListEntry[] | undefined> {
-  try {
-    return await pool.run(`list ${abs}`, async (c) => c.list(abs));
-  } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 450) return undefined;
-    throw err;
-  }
+  return pool.run(`list ${abs}`, async (c) =>
+    c.list(abs).catch((err: unknown) => {
+      if (err instanceof FtpReplyError && err.code >= 450 && !c.closed) return undefined;
+      throw err;
+    }),
+  );
 }

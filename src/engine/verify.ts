@@ -8,8 +8,7 @@
  */
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
-import { FtpReplyError } from '../ftp/index.js';
-import { remoteSize, serverHashes } from './remote.js';
+import { listFolder, remoteSize, serverHashes } from './remote.js';
 import type { DeployState } from './state.js';
 
 export interface Drift {
@@ -56,17 +55,8 @@ export async function findDrift(
   return { drift: drift.sort((a, b) => (a.path < b.path ? -1 : 1)), hashed: hashes.size > 0 };
 }
 
-/**
- * The sizes of a folder's files. A folder the server refuses to list gives none (each of its files is then
- * looked up with SIZE): with 5xx, and with 450 or 451, which ftp-srv answers for a folder removed by hand;
- * retrying those would only wait (about 15 s with the default backoff) for the same answer.
- */
+/** The sizes of a folder's files; none for a folder the server refuses to list (each is then asked with SIZE). */
 async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string, number>> {
-  const entries = await pool.run(`list ${abs}`, async (c) =>
-    c.list(abs).catch((err: unknown) => {
-      if (err instanceof FtpReplyError && err.code >= 450 && !c.closed) return [];
-      throw err;
-    }),
-  );
+  const entries = (await listFolder(pool, abs)) ?? [];
   return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }
