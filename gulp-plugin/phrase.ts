@@ -58,6 +58,11 @@ export function phrase(message: string): string {
         'no file reached ftpship',
       )
       .replace(/the local folder and excludes/g, 'the files piped in')
+      // The exact --exclude the engine quotes for a shell: in a gulpfile, a `!` glob in gulp.src.
+      .replace(
+        /(?:exclude it|leave it out) with --exclude (?:'(?:[^']|'\\'')*'|\$'(?:[^'\\]|\\.)*')/g,
+        "leave it out of gulp.src (add a '!' glob that matches it)",
+      )
       .replace(/(?:exclude it|leave it out) with --exclude(?![\w-])/g, 'leave it out of gulp.src')
       .replace(/--exclude(?![\w-])/g, 'the gulp.src glob')
       .replace(

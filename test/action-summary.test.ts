@@ -110,6 +110,18 @@ describe('phrase', () => {
     ['in place (--no-atomic)', 'in place (`atomic: false`)'],
     ['drop --maintenance', 'drop the `maintenance-file` input'],
     ['--verify and --password-stdin stay', '--verify and --password-stdin stay'],
+    [
+      "rename it locally or leave it out with --exclude '/g/\\*'",
+      'rename it locally or leave it out with the line /g/\\* in the `exclude` input (which replaces the default excludes)',
+    ],
+    [
+      "leave it out with --exclude '/it'\\''s\\.txt'",
+      "leave it out with the line /it's\\.txt in the `exclude` input (which replaces the default excludes)",
+    ],
+    [
+      "leave it out with --exclude $'/tab\\there\\\\.txt'",
+      'leave it out with the line /tab?here\\.txt in the `exclude` input (which replaces the default excludes)',
+    ],
   ])('%s', (message, phrased) => {
     expect(phrase(message)).toBe(phrased);
   });

@@ -74,6 +74,16 @@ describe('phrase: engine messages in gulp option names', () => {
     ],
     ['a flag with no gulp option stays', 'see --json', 'see --json'],
     [
+      'the exact exclude for one name',
+      "rename it locally or leave it out with --exclude '/g/\\*'",
+      "rename it locally or leave it out of gulp.src (add a '!' glob that matches it)",
+    ],
+    [
+      'the exact exclude for a name with a tab',
+      "or leave it out with --exclude $'/tab\\there\\\\.txt'",
+      "or leave it out of gulp.src (add a '!' glob that matches it)",
+    ],
+    [
       'a message without flags stays',
       'login to h:21 as "u" failed: 530 no',
       'login to h:21 as "u" failed: 530 no',

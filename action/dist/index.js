@@ -39772,9 +39772,22 @@ const FLAGS = {
     maintenance: Input.MaintenanceFile,
 };
 const NEGATED = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
+/**
+ * The engine's exact exclude for one path, `--exclude '<glob>'` (or bash's `$'<glob>'` for a name with a
+ * control character), quoted for a shell: in the Action it is a line of the `exclude` input, unquoted, with
+ * a control character as `?` (one line of YAML cannot hold it).
+ */
+const EXCLUDE_OPTION = /--exclude (?:'((?:[^']|'\\'')*)'|\$'((?:[^'\\]|\\.)*)')/g;
+function excludeLine(_all, quoted, ansi) {
+    const glob = quoted !== undefined
+        ? quoted.replace(/'\\''/g, "'")
+        : ansi.replace(/\\(x[0-9a-f]{2}|.)/g, (_e, c) => c === '\\' || c === "'" ? c : '?');
+    return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
+}
 /** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 function phrase(message) {
     return (message
+        .replace(EXCLUDE_OPTION, excludeLine)
         // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
         .replace(/replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/, 'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
         'and `**/node_modules/**` to `exclude` to leave them out')
