@@ -166,6 +166,43 @@ describe('item 2: change detection by content hash', () => {
   });
 });
 
+describe('a first deploy onto a folder that already holds a site (another tool put it there, no state)', () => {
+  it('files that may be live there go through a temp and are renamed in (G2); files in new top folders go straight up', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': '<h1>new</h1>',
+      'css/site.css': 'body{}',
+      'about.html': 'about',
+      'js/new.js': 'x()',
+    });
+    const dir = `/${uniqueName()}`;
+    writeTree(remote(dir), { 'index.html': '<h1>old, live</h1>', 'css/site.css': 'old' });
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    const stored = sent(rec.log, 'STOR').filter((p) => !p.includes(STATE));
+    const renamedTo = sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE));
+    expect(renamedTo.sort()).toEqual([`${dir}/css/site.css`, `${dir}/index.html`]);
+    expect(stored.filter((p) => !/\.ftpship-[0-9a-f]{20}\.tmp$/.test(p)).sort()).toEqual([
+      `${dir}/about.html`,
+      `${dir}/js/new.js`,
+    ]);
+  });
+
+  it('onto an empty or missing folder, new small files go straight up (no temp, no rename)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'css/site.css': 'c' });
+    const empty = `/${uniqueName()}`;
+    fs.mkdirSync(remote(empty));
+    for (const dir of [empty, `/${uniqueName()}`]) {
+      const rec = recorder();
+      await deploy(opts(local, dir), rec);
+      expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([]);
+      expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    }
+  });
+});
+
 describe('item 2: unicode normalisation', () => {
   it('a decomposed (NFD, macOS-style) local name is deployed under its NFC name, once', async () => {
     const local = tmpDir();

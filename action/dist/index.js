@@ -36853,10 +36853,11 @@ function refusalReason(err) {
  * SIZE of each, pipelined in one write; for those SIZE did not find, one listing per parent folder (a
  * folder that cannot be listed is taken as absent, and its files with it).
  */
-async function filesExist(client, paths) {
+async function filesExist(client, paths, 
+/** Filled with each folder listed on the way (undefined: it could not be listed), for the caller's use. */
+listings = new Map()) {
     const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
     const found = sizes.map((reply) => reply.code === 213);
-    const listings = new Map();
     const listed = async (parent) => {
         try {
             return new Set((await client.list(parent)).map((e) => e.name));
@@ -38078,7 +38079,11 @@ function planChanges(local, state, opts) {
         const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
-        const viaTemp = (opts.atomic && (action === 'replace' || opts.uploadOnly || file.size >= opts.resumeThreshold)) ||
+        const viaTemp = (opts.atomic &&
+            (action === 'replace' ||
+                opts.uploadOnly ||
+                file.size >= opts.resumeThreshold ||
+                !!opts.mayBeOnServer?.(file.path))) ||
             replacesDir;
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
@@ -38285,6 +38290,8 @@ class StateStore {
     superseded;
     /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
     metaChanged = false;
+    /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
+    listed = new Map();
     constructor(opts) {
         this.opts = opts;
         this.state = emptyState(opts.settings);
@@ -38317,7 +38324,7 @@ class StateStore {
             // state file too, and for the state where ftpship kept it before --state moved it (SIZE of each in one
             // write, then one listing of each folder if needed).
             const others = [fdaPath, formerPath].filter((p) => p !== undefined && p !== path);
-            const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path, ...others]));
+            const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path, ...others], this.listed));
             // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
             if (ours && attempt === 1)
                 continue;
@@ -39298,7 +39305,21 @@ async function deploy(options, reporter = {}) {
             rep.info?.(`read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
                 `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
                 `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`);
+        // A first deploy onto a folder that already holds files (a site another tool or a person put there):
+        // those files are live, and a "new" file written over one in place could be seen part-written (G2). The
+        // names at the top of the target say which uploads may land on one; those go through a temp too.
+        const occupiedTop = async (st) => {
+            if (o.dryRun || o.uploadOnly || !o.atomic || !isEmptyState(st))
+                return undefined;
+            // Listed already when the state was looked for beside it (the default): no second listing.
+            const all = store.listed.has(root)
+                ? ((await store.listed.get(root)) ?? new Set())
+                : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
+            const names = [...all].filter((n) => !reserved.has(n));
+            return names.length > 0 ? new Set(names) : undefined;
+        };
         const prepare = async (st) => {
+            const occupied = await occupiedTop(st);
             // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
             // wait for every hash (and help with it: there is nothing else to do meanwhile).
@@ -39320,6 +39341,7 @@ async function deploy(options, reporter = {}) {
                 isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
+                mayBeOnServer: occupied && ((rel) => occupied.has(rel.split('/')[0])),
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
             });

@@ -16,7 +16,7 @@ import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTre
 import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
 import { findDrift } from './verify.js';
-import { dirExists, remoteSize, type ServerQuirks } from './remote.js';
+import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
@@ -206,7 +206,20 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
           `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`,
       );
+    // A first deploy onto a folder that already holds files (a site another tool or a person put there):
+    // those files are live, and a "new" file written over one in place could be seen part-written (G2). The
+    // names at the top of the target say which uploads may land on one; those go through a temp too.
+    const occupiedTop = async (st: DeployState): Promise<Set<string> | undefined> => {
+      if (o.dryRun || o.uploadOnly || !o.atomic || !isEmptyState(st)) return undefined;
+      // Listed already when the state was looked for beside it (the default): no second listing.
+      const all = store.listed.has(root)
+        ? ((await store.listed.get(root)) ?? new Set<string>())
+        : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
+      const names = [...all].filter((n) => !reserved.has(n));
+      return names.length > 0 ? new Set(names) : undefined;
+    };
     const prepare = async (st: DeployState): Promise<Plan> => {
+      const occupied = await occupiedTop(st);
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
@@ -224,6 +237,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
+        mayBeOnServer: occupied && ((rel) => occupied.has(rel.split('/')[0])),
         fileMode: o.fileMode,
         dirMode: o.dirMode,
       });

@@ -80,6 +80,8 @@ export interface PlanOptions {
   reserved: Set<string>;
   /** Files this large or larger go through a temporary name even when new, so a cut upload can resume. */
   resumeThreshold: number;
+  /** A new file the server may already hold (a first deploy onto a folder with files): through a temp too. */
+  mayBeOnServer?: (rel: string) => boolean;
   /** Permissions for deployed files and folders (octal digits), or undefined to leave the server's. */
   fileMode?: string;
   dirMode?: string;
@@ -168,7 +170,11 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
     const viaTemp =
-      (opts.atomic && (action === 'replace' || opts.uploadOnly || file.size >= opts.resumeThreshold)) ||
+      (opts.atomic &&
+        (action === 'replace' ||
+          opts.uploadOnly ||
+          file.size >= opts.resumeThreshold ||
+          !!opts.mayBeOnServer?.(file.path))) ||
       replacesDir;
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).

@@ -315,10 +315,14 @@ export function refusalReason(err: FtpReplyError): string {
  * SIZE of each, pipelined in one write; for those SIZE did not find, one listing per parent folder (a
  * folder that cannot be listed is taken as absent, and its files with it).
  */
-export async function filesExist(client: FtpClient, paths: string[]): Promise<boolean[]> {
+export async function filesExist(
+  client: FtpClient,
+  paths: string[],
+  /** Filled with each folder listed on the way (undefined: it could not be listed), for the caller's use. */
+  listings = new Map<string, Promise<Set<string> | undefined>>(),
+): Promise<boolean[]> {
   const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
   const found = sizes.map((reply) => reply.code === 213);
-  const listings = new Map<string, Promise<Set<string> | undefined>>();
   const listed = async (parent: string): Promise<Set<string> | undefined> => {
     try {
       return new Set((await client.list(parent)).map((e) => e.name));

@@ -77,6 +77,8 @@ export class StateStore {
   private superseded?: string;
   /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
   metaChanged = false;
+  /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
+  readonly listed = new Map<string, Promise<Set<string> | undefined>>();
 
   constructor(private readonly opts: StateStoreOptions) {
     this.state = emptyState(opts.settings);
@@ -113,7 +115,7 @@ export class StateStore {
       // write, then one listing of each folder if needed).
       const others = [fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
       const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
-        filesExist(c, [path, ...others]),
+        filesExist(c, [path, ...others], this.listed),
       );
       // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
       if (ours && attempt === 1) continue;
