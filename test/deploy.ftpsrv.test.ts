@@ -579,6 +579,31 @@ describe('item 4: state', () => {
   });
 });
 
+describe('a site deleted by hand with its state file left behind (file managers hide dot-files)', () => {
+  it('a few files the state lists are looked at first: gone, every file is checked and sent again', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`d${i % 3}/f${i}.txt`] = `file ${i}`;
+    writeTree(local, { 'index.html': 'i', ...files });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    // A no-op deploy: one pipelined look at 8 files, no warning.
+    const quiet = recorder();
+    expect((await deploy(opts(local, dir), quiet)).files).toEqual([]);
+    expect(sent(quiet.log, 'SIZE').filter((p) => !p.includes(STATE))).toHaveLength(8);
+    expect(quiet.warnings).toEqual([]);
+    for (const e of fs.readdirSync(remote(dir)))
+      if (e !== STATE) fs.rmSync(path.join(remote(dir), e), { recursive: true });
+    const rec = recorder();
+    const r = await deploy(opts(local, dir), rec);
+    expect(rec.warnings.join('\n')).toMatch(
+      /missing or changed on the server .*every file is checked, as with --verify/,
+    );
+    expect(r.counts.upload + r.counts.replace).toBe(31);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+});
+
 describe('item 4: looking for the state on a first deploy', () => {
   it('one RETR, both state files asked with SIZE in one go, one listing of their folder; then the deploy', async () => {
     const local = tmpDir();

@@ -15,7 +15,7 @@ import { buildReport, type DeployReport } from './report.js';
 import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
 import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
-import { findDrift } from './verify.js';
+import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
 import { withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
@@ -227,6 +227,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
+      else if (!isEmptyState(st)) {
+        const off = await spotCheck(pool, root, st, local.files);
+        if (off > 0) {
+          rep.warn?.(
+            `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
+              `(deleted by hand, with the state file left?): every file is checked, as with --verify`,
+          );
+          await repairDrift(pool, root, st, rep);
+        }
+      }
       const p = planChanges(local, st, {
         delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,

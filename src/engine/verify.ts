@@ -60,3 +60,40 @@ async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string,
   const entries = (await listFolder(pool, abs)) ?? [];
   return new Map(entries.filter((e) => e.type === 'file').map((e) => [e.name, e.size]));
 }
+
+/** How many files the spot check asks for. */
+const SPOT_CHECK_FILES = 8;
+
+/**
+ * Before a deploy trusts its state, a few of the files it lists are asked for with SIZE (one pipelined write):
+ * a site deleted by hand with the state file left behind (file managers hide dot-files) would otherwise
+ * get "nothing to do" for ever (G4). Returns how many of those asked are missing or of another size, or 0
+ * (also when the server cannot say: no SIZE).
+ */
+export async function spotCheck(
+  pool: ConnectionPool,
+  root: string,
+  state: DeployState,
+  /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
+  local: { has(path: string): boolean },
+): Promise<number> {
+  // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
+  if (state.pending) return 0;
+  const all = Object.keys(state.files)
+    .filter((p) => state.files[p].size >= 0 && local.has(p))
+    .sort();
+  if (all.length === 0) return 0;
+  const step = Math.max(1, Math.floor(all.length / SPOT_CHECK_FILES));
+  const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
+  const replies = await pool.run('spot check', async (c) =>
+    c.pipeline(sample.map((p) => `SIZE ${remoteJoin(root, p)}`)),
+  );
+  let off = 0;
+  for (const [i, r] of replies.entries()) {
+    if (r.code === 213) {
+      if (Number(r.message.trim()) !== state.files[sample[i]].size) off++;
+    } else if (r.code === 550) off++;
+    else return 0; // SIZE not offered (or not in this mode): no spot check
+  }
+  return off;
+}
