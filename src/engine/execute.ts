@@ -149,6 +149,10 @@ class Run {
   }
 
   private async removeStaleTemps(): Promise<void> {
+    if (this.plan.staleTemps.length === 0) return;
+    // Not before the first checkpoint: the state on the server may still mark a leftover temp as committing
+    // (a run cut in its commit phase), and a temp so marked that is gone counts as renamed over its target.
+    await this.begun;
     await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
       await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
       this.ctx.store.tempGone(t);

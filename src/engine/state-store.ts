@@ -300,7 +300,12 @@ export class StateStore {
       const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) =>
         remoteSize(c, remoteJoin(root, temp)),
       );
-      if (size >= 0) continue;
+      if (size >= 0) {
+        // Still there: its rename did not happen. Left marked, it would be taken for renamed by a later run
+        // once this one removed it as a leftover (its record saved before the delete, the mark gone with it).
+        delete t.committing;
+        continue;
+      }
       this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
       uncertain.delete(t.path);
       delete temps[temp];

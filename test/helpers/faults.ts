@@ -93,3 +93,76 @@ export async function frontProxy(
     },
   };
 }
+
+export interface HoldingProxy {
+  port: number;
+  /** Resolves with the first client command that matched, once it went on to the server. */
+  seen: Promise<string>;
+  /** Sends the client the replies held back since, and stops holding. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a plain FTP control port that, once a client command matches `command`, passes it
+ * on but holds back the server's replies on that connection until {@link HoldingProxy.release}: the server
+ * has run the command, the client has not heard so (as when a deploy is cancelled at that moment).
+ * `onSeen` runs at once, in the proxy's data handler.
+ */
+export async function holdingProxy(
+  targetPort: number,
+  command: RegExp,
+  onSeen?: (line: string) => void,
+): Promise<HoldingProxy> {
+  const live = new Set<net.Socket>();
+  let matched = false;
+  let resolveSeen: (line: string) => void = () => {};
+  const seen = new Promise<string>((r) => (resolveSeen = r));
+  let held: { client: net.Socket; chunks: Buffer[] } | undefined;
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    live.add(client);
+    live.add(upstream);
+    const drop = (): void => {
+      live.delete(client);
+      live.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (matched) return;
+      const line = chunk
+        .toString('utf8')
+        .split('\r\n')
+        .find((l) => command.test(l));
+      if (line === undefined) return;
+      matched = true;
+      held = { client, chunks: [] };
+      resolveSeen(line);
+      onSeen?.(line);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (held?.client === client) held.chunks.push(chunk);
+      else client.write(chunk);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    seen,
+    release() {
+      const h = held;
+      held = undefined;
+      if (h && !h.client.destroyed) for (const c of h.chunks) h.client.write(c);
+    },
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

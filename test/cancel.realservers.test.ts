@@ -1,0 +1,105 @@
+/**
+ * A deploy cancelled (SIGINT, SIGTERM: the `signal` option) at an unlucky moment, as a chaos run of the CLI
+ * over TLS against the real servers found it: a command the server carried out but whose reply the cancel
+ * cut off. A proxy in front of the control port (plain FTP, to see the commands) holds the reply back.
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { holdingProxy } from './helpers/faults.js';
+import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, opts, each } = realServerSuite('cancel.realservers');
+const STATE = '.ftpship-state.json';
+const target = remoteFolders('cancel');
+
+interface State {
+  files: Record<string, { sha256: string }>;
+  dirs: string[];
+  pending?: {
+    temps: Record<string, { path: string; size: number; sha256: string; committing?: boolean }>;
+    uncertain: string[];
+  };
+}
+const readState = (disk: string): State =>
+  JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as State;
+
+async function outcome(p: Promise<unknown>): Promise<Error | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** deploy() options through a proxy on loopback: plain FTP, so the proxy reads the commands. */
+function viaProxy(
+  server: RealServer,
+  port: number,
+  local: string,
+  dir: string,
+  signal: AbortSignal,
+): DeployOptions {
+  return { ...opts(server, local, dir), host: '127.0.0.1', port, secure: false, signal };
+}
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy cancelled', (_name, server) => {
+  it('while removing a temp a run cut in its commit phase left: the next deploy does not take it for renamed (G4)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'one', 'b.txt': 'bee' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    // What a deploy of a.txt = "two" cut in its commit phase leaves: the temp up and marked committing, its
+    // rename not done (a.txt still "one"), a.txt uncertain.
+    const temp = '.ftpship-0123456789abcdef0123.tmp';
+    fs.writeFileSync(path.join(disk, temp), 'two');
+    fs.chownSync(path.join(disk, temp), server.uid, server.gid);
+    const cut = readState(disk);
+    delete cut.files['a.txt'];
+    cut.pending = {
+      temps: { [temp]: { path: 'a.txt', size: 3, sha256: sha256('two'), committing: true } },
+      uncertain: ['a.txt'],
+    };
+    fs.writeFileSync(path.join(disk, STATE), JSON.stringify(cut));
+    // The next deploy (a.txt = "one" again) removes that temp as a leftover, and is cancelled while its DELE
+    // is done on the server but unanswered.
+    const controller = new AbortController();
+    // The state on the server when the DELE goes out: what a run killed there (SIGKILL, a second signal)
+    // leaves for the next one.
+    let markedAtDelete: boolean | undefined;
+    const proxy = await holdingProxy(
+      server.port,
+      new RegExp(`^DELE \\S*/${temp.replace(/\./g, '\\.')}$`),
+      () => (markedAtDelete = readState(disk).pending?.temps[temp]?.committing),
+    );
+    try {
+      const run = outcome(deploy(viaProxy(server, proxy.port, local, dir, controller.signal)));
+      await Promise.race([proxy.seen, run]);
+      await waitFor(() => !fs.existsSync(path.join(disk, temp)));
+      controller.abort('SIGINT');
+      expect((await run)?.name).toBe('CancelledError');
+    } finally {
+      await proxy.close();
+    }
+    expect(markedAtDelete).not.toBe(true);
+    expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
+    // The temp is gone, but not by a rename: a.txt holds "one". A deploy of a.txt = "two" must send it; it
+    // took the gone temp for renamed, recorded "two" for a.txt, and left "one" live (G4).
+    writeTree(local, { 'a.txt': 'two' });
+    const report = await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(report.counts.replace).toBe(1);
+    for (const [p, f] of Object.entries(readState(disk).files))
+      expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(f.sha256);
+  });
+});
