@@ -10,7 +10,7 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { holdingProxy } from './helpers/faults.js';
-import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('cancel.realservers');
 const STATE = '.ftpship-state.json';
@@ -101,5 +101,38 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy cancelled', (_name, serv
     expect(report.counts.replace).toBe(1);
     for (const [p, f] of Object.entries(readState(disk).files))
       expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(f.sha256);
+  });
+
+  it('while a folder is being made: the state lists it, so a file of that name can replace it later', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    // Uploads at the top level keep every connection busy while the folders n and n/s are made.
+    const top: Record<string, Buffer> = {};
+    for (let i = 0; i < 24; i++) top[`r${String(i).padStart(2, '0')}.bin`] = bytes(256 * 1024, i + 1);
+    writeTree(local, { ...top, 'n/s/f.txt': 'deep' });
+    const controller = new AbortController();
+    const proxy = await holdingProxy(server.port, /^MKD \S*\/n$/, () => {
+      // Cancelled the moment MKD n goes out; its reply reaches the deploy a little later.
+      controller.abort('SIGINT');
+      setTimeout(() => proxy.release(), 300);
+    });
+    try {
+      const err = await outcome(deploy(viaProxy(server, proxy.port, local, dir, controller.signal)));
+      expect(err?.name).toBe('CancelledError');
+    } finally {
+      await proxy.close();
+    }
+    // Every folder of the target is known to the state (none made after its last save).
+    const dirs = readDirs(disk).filter((x) => !x.startsWith(`${STATE}.lock`));
+    expect(dirs).toContain('n');
+    expect(readState(disk).dirs).toEqual(expect.arrayContaining(dirs));
+    // n becomes a file: it failed on every rerun ("cannot replace folder" or a refused upload).
+    fs.rmSync(path.join(local, 'n'), { recursive: true });
+    writeTree(local, { n: 'now a file' });
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual([]);
   });
 });

@@ -35781,6 +35781,10 @@ class ConnectionPool {
         else
             this.busy.delete(client);
     }
+    /** The error {@link cancel} was given, once the work is cancelled. */
+    get cancelReason() {
+        return this.cancelled;
+    }
     /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
     async close() {
         this.closed = true;
@@ -36952,6 +36956,10 @@ class Run {
     /** A marker an earlier run left up, and whether this run put its own up. */
     staleMarker;
     markerPut = false;
+    /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
+    dirsDone = Promise.resolve();
+    /** The run failed or was cancelled: no folder batch starts after that. */
+    stopped = false;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -36996,6 +37004,10 @@ class Run {
         }
         catch (err) {
             // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
+            // Folders being made now (priority tasks, not cut by a cancel) are awaited first: one made after this
+            // save, unknown to the state, would never be removed, nor replaced by a file of that name.
+            this.stopped = true;
+            await this.dirsDone.catch(() => undefined);
             await store.save().catch(() => undefined);
             throw err;
         }
@@ -37075,6 +37087,11 @@ class Run {
         await Promise.all(batches.map(async (batch) => this.ctx.pool.run(`${what} (${batch.length})`, async (c) => fn(c, batch), true)));
     }
     async makeBatch(c, batch) {
+        // Cancelled or failed: no new folder (the rest of the run is not coming). Not retried (a DeployError).
+        if (this.ctx.pool.cancelReason)
+            throw this.ctx.pool.cancelReason;
+        if (this.stopped)
+            throw new DeployError('the deploy stopped before these folders were made');
         const swaps = batch.filter((d) => this.fileToDir.has(d));
         if (swaps.length > 0)
             await this.begun; // the file leaves the state before it is deleted
@@ -37111,6 +37128,7 @@ class Run {
     }
     async createDirsAndUpload() {
         const dirs = this.startDirs();
+        this.dirsDone = dirs;
         // Enough tasks in flight to keep every connection busy while folders are being made.
         await forEachLimit(this.plan.uploads, this.ctx.pool.capacity + 2, async (item) => this.upload(item));
         await dirs;

@@ -65,6 +65,10 @@ class Run {
   /** A marker an earlier run left up, and whether this run put its own up. */
   private readonly staleMarker?: string;
   private markerPut = false;
+  /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
+  private dirsDone: Promise<void> = Promise.resolve();
+  /** The run failed or was cancelled: no folder batch starts after that. */
+  private stopped = false;
 
   constructor(
     private readonly plan: Plan,
@@ -115,6 +119,10 @@ class Run {
       return { bytesSent: this.bytesSent, keptDirs };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
+      // Folders being made now (priority tasks, not cut by a cancel) are awaited first: one made after this
+      // save, unknown to the state, would never be removed, nor replaced by a file of that name.
+      this.stopped = true;
+      await this.dirsDone.catch(() => undefined);
       await store.save().catch(() => undefined);
       throw err;
     }
@@ -208,6 +216,9 @@ class Run {
   }
 
   private async makeBatch(c: FtpClient, batch: string[]): Promise<void> {
+    // Cancelled or failed: no new folder (the rest of the run is not coming). Not retried (a DeployError).
+    if (this.ctx.pool.cancelReason) throw this.ctx.pool.cancelReason;
+    if (this.stopped) throw new DeployError('the deploy stopped before these folders were made');
     const swaps = batch.filter((d) => this.fileToDir.has(d));
     if (swaps.length > 0) await this.begun; // the file leaves the state before it is deleted
     for (const d of swaps) {
@@ -243,6 +254,7 @@ class Run {
 
   private async createDirsAndUpload(): Promise<void> {
     const dirs = this.startDirs();
+    this.dirsDone = dirs;
     // Enough tasks in flight to keep every connection busy while folders are being made.
     await forEachLimit(this.plan.uploads, this.ctx.pool.capacity + 2, async (item) => this.upload(item));
     await dirs;

@@ -123,6 +123,11 @@ export class ConnectionPool {
     else this.busy.delete(client);
   }
 
+  /** The error {@link cancel} was given, once the work is cancelled. */
+  get cancelReason(): Error | undefined {
+    return this.cancelled;
+  }
+
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
   async close(): Promise<void> {
     this.closed = true;
