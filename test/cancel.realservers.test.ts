@@ -1,7 +1,8 @@
 /**
- * A deploy cancelled (SIGINT, SIGTERM: the `signal` option) at an unlucky moment, as a chaos run of the CLI
- * over TLS against the real servers found it: a command the server carried out but whose reply the cancel
- * cut off. A proxy in front of the control port (plain FTP, to see the commands) holds the reply back.
+ * A deploy cancelled (SIGINT, SIGTERM: the `signal` option) or killed at an unlucky moment, as a chaos run of
+ * the CLI over TLS against the real servers found it: a command the server carried out but whose reply the
+ * cancel cut off, a folder made since the last checkpoint. A proxy in front of the control port (plain FTP,
+ * to see the commands) holds a reply back, or kills the CLI when a command goes out.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { holdingProxy } from './helpers/faults.js';
+import { startCli } from './helpers/cli.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('cancel.realservers');
@@ -131,6 +133,34 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy cancelled', (_name, serv
     // n becomes a file: it failed on every rerun ("cannot replace folder" or a refused upload).
     fs.rmSync(path.join(local, 'n'), { recursive: true });
     writeTree(local, { n: 'now a file' });
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual([]);
+  });
+});
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy killed', (_name, server) => {
+  it('after a file became a folder, before the next checkpoint: a rerun turning the folder back into a file succeeds', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', swap: 'a file' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    fs.rmSync(path.join(local, 'swap'));
+    writeTree(local, { 'swap/sub/inner.txt': 'inner' });
+    // Killed the moment swap/sub is being made: swap was made (the file deleted) since the last checkpoint.
+    const proxy = await holdingProxy(server.port, /^MKD \S*\/swap\/sub$/, () => run.child.kill('SIGKILL'));
+    const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+    const run = startCli(['deploy', local, url], { FTPSHIP_PASSWORD: server.password });
+    try {
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    expect(fs.statSync(path.join(disk, 'swap')).isDirectory()).toBe(true);
+    // Back to the file (a revert): the rerun renamed its temp onto the folder the killed run made, which
+    // the state did not know, and failed so on every rerun (pure-ftpd: "451 Rename/move failure: Is a directory").
+    fs.rmSync(path.join(local, 'swap'), { recursive: true });
+    writeTree(local, { swap: 'a file' });
     await deploy(opts(server, local, dir));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
     expect(readDirs(disk)).toEqual([]);

@@ -37763,11 +37763,14 @@ function checkPending(pending, where) {
     if (!isObject(pending) ||
         !isObject(pending.temps) ||
         !Array.isArray(pending.uncertain) ||
-        !['undefined', 'string'].includes(typeof pending.maintenance)) {
+        !['undefined', 'string'].includes(typeof pending.maintenance) ||
+        (pending.dirs !== undefined && !Array.isArray(pending.dirs))) {
         throw corrupt(where, 'bad pending section');
     }
     for (const p of pending.uncertain)
         checkPath(p, where);
+    for (const d of pending.dirs ?? [])
+        checkPath(d, where);
     if (pending.maintenance !== undefined)
         checkPath(pending.maintenance, where);
     for (const [name, t] of Object.entries(pending.temps)) {
@@ -38058,7 +38061,13 @@ function planChanges(local, state, opts) {
     for (const [name, t] of Object.entries(pending.temps))
         tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
     const stateDirs = new Set(state.dirs);
-    const taken = (p) => local.files.has(p) || local.dirs.has(p) || Object.hasOwn(state.files, p) || stateDirs.has(p);
+    // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
+    const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
+    const taken = (p) => local.files.has(p) ||
+        local.dirs.has(p) ||
+        Object.hasOwn(state.files, p) ||
+        stateDirs.has(p) ||
+        maybeDirs.has(p);
     const plan = {
         mkdirs: [],
         fileToDir: [],
@@ -38098,7 +38107,7 @@ function planChanges(local, state, opts) {
             plan.unchanged.push(file.path);
             continue;
         }
-        const replacesDir = stateDirs.has(file.path) && !local.dirs.has(file.path);
+        const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
         const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
@@ -38136,7 +38145,7 @@ function planChanges(local, state, opts) {
     }
     const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
     plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
-    for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+    for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
         const keptInside = holds(plan.keptOrphans.files);
         if (swappedDirs.has(d))
@@ -38300,6 +38309,8 @@ class StateStore {
     /** Working sets, written into `state.pending` / `state.dirs` at each save. */
     uncertain = new Set();
     dirs = new Set();
+    /** Folders this run (or a cut one) set out to make, not yet recorded as made or gone: `pending.dirs`. */
+    maybeDirs = new Set();
     dirMade = false;
     /** The state file's text as {@link load} read it (undefined: there was none). */
     loadedText;
@@ -38546,6 +38557,9 @@ class StateStore {
         const temps = { ...(s.pending?.temps ?? {}) };
         this.uncertain = new Set(s.pending?.uncertain ?? []);
         this.dirs = new Set(s.dirs);
+        // Recorded before they are made: a folder made by a run killed before its next checkpoint is still known
+        // to the rerun (else a file of that name could never replace it, nor would it be removed).
+        this.maybeDirs = new Set([...(s.pending?.dirs ?? []), ...plan.mkdirs]);
         for (const u of plan.uploads) {
             if (u.temp)
                 temps[u.temp] = tempRecord(u);
@@ -38568,6 +38582,7 @@ class StateStore {
         if (replacedFile)
             this.uncertain.delete(rel);
         this.dirs.add(rel);
+        this.maybeDirs.delete(rel);
         this.touch();
     }
     /** A temporary upload is complete (its record was written by beginRun); it only awaits the commit. */
@@ -38635,6 +38650,7 @@ class StateStore {
     }
     dirGone(rel) {
         this.dirs.delete(rel);
+        this.maybeDirs.delete(rel);
         this.touch();
     }
     /**
@@ -38655,6 +38671,7 @@ class StateStore {
         if (!modes?.file && !modes?.dir)
             delete this.state.modes;
         this.uncertain.clear();
+        this.maybeDirs.clear();
         await this.save();
     }
     /** Marks a change and checkpoints when the last save is old enough (in the background). */
@@ -38696,8 +38713,13 @@ class StateStore {
         this.state.dirs = [...this.dirs].sort();
         if (this.opts.target)
             this.state.target = this.opts.target;
-        if (this.state.pending)
+        if (this.state.pending) {
             this.state.pending.uncertain = [...this.uncertain].sort();
+            if (this.maybeDirs.size > 0)
+                this.state.pending.dirs = [...this.maybeDirs].sort();
+            else
+                delete this.state.pending.dirs;
+        }
         const data = Buffer.from(serializeState(this.state));
         const dir = parentOf(this.opts.path) || '/';
         await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {

@@ -121,8 +121,14 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   for (const [name, t] of Object.entries(pending.temps))
     tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
   const stateDirs = new Set(state.dirs);
+  // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
+  const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
   const taken = (p: string): boolean =>
-    local.files.has(p) || local.dirs.has(p) || Object.hasOwn(state.files, p) || stateDirs.has(p);
+    local.files.has(p) ||
+    local.dirs.has(p) ||
+    Object.hasOwn(state.files, p) ||
+    stateDirs.has(p) ||
+    maybeDirs.has(p);
   const plan: Plan = {
     mkdirs: [],
     fileToDir: [],
@@ -165,7 +171,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
       plan.unchanged.push(file.path);
       continue;
     }
-    const replacesDir = stateDirs.has(file.path) && !local.dirs.has(file.path);
+    const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
     const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
     // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
@@ -201,7 +207,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
-  for (const d of state.dirs.filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+  for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
     const keptInside = holds(plan.keptOrphans.files);
     if (swappedDirs.has(d)) plan.rmdirs.push(d);

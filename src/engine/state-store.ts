@@ -64,6 +64,8 @@ export class StateStore {
   /** Working sets, written into `state.pending` / `state.dirs` at each save. */
   private uncertain = new Set<string>();
   private dirs = new Set<string>();
+  /** Folders this run (or a cut one) set out to make, not yet recorded as made or gone: `pending.dirs`. */
+  private maybeDirs = new Set<string>();
   private dirMade = false;
   /** The state file's text as {@link load} read it (undefined: there was none). */
   private loadedText?: string;
@@ -327,6 +329,9 @@ export class StateStore {
     const temps = { ...(s.pending?.temps ?? {}) };
     this.uncertain = new Set(s.pending?.uncertain ?? []);
     this.dirs = new Set(s.dirs);
+    // Recorded before they are made: a folder made by a run killed before its next checkpoint is still known
+    // to the rerun (else a file of that name could never replace it, nor would it be removed).
+    this.maybeDirs = new Set([...(s.pending?.dirs ?? []), ...plan.mkdirs]);
     for (const u of plan.uploads) {
       if (u.temp) temps[u.temp] = tempRecord(u);
       else {
@@ -348,6 +353,7 @@ export class StateStore {
   dirCreated(rel: string, replacedFile: boolean): void {
     if (replacedFile) this.uncertain.delete(rel);
     this.dirs.add(rel);
+    this.maybeDirs.delete(rel);
     this.touch();
   }
 
@@ -419,6 +425,7 @@ export class StateStore {
 
   dirGone(rel: string): void {
     this.dirs.delete(rel);
+    this.maybeDirs.delete(rel);
     this.touch();
   }
 
@@ -436,6 +443,7 @@ export class StateStore {
     this.state = { ...this.state, files, pending: undefined, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain.clear();
+    this.maybeDirs.clear();
     await this.save();
   }
 
@@ -479,7 +487,11 @@ export class StateStore {
     if (this.opts.persist === false) return;
     this.state.dirs = [...this.dirs].sort();
     if (this.opts.target) this.state.target = this.opts.target;
-    if (this.state.pending) this.state.pending.uncertain = [...this.uncertain].sort();
+    if (this.state.pending) {
+      this.state.pending.uncertain = [...this.uncertain].sort();
+      if (this.maybeDirs.size > 0) this.state.pending.dirs = [...this.maybeDirs].sort();
+      else delete this.state.pending.dirs;
+    }
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';
     await this.opts.pool.run(

@@ -35,6 +35,11 @@ export interface Pending {
   uncertain: string[];
   /** A maintenance marker this run put up, or is about to (relative): removed when a deploy completes. */
   maintenance?: string;
+  /**
+   * Folders the run set out to make and had not recorded as made: a rerun takes each as possibly there
+   * (removed if no longer wanted, replaced if a file now goes there).
+   */
+  dirs?: string[];
 }
 
 export interface DeployState {
@@ -155,11 +160,13 @@ function checkPending(pending: unknown, where: string): void {
     !isObject(pending) ||
     !isObject(pending.temps) ||
     !Array.isArray(pending.uncertain) ||
-    !['undefined', 'string'].includes(typeof pending.maintenance)
+    !['undefined', 'string'].includes(typeof pending.maintenance) ||
+    (pending.dirs !== undefined && !Array.isArray(pending.dirs))
   ) {
     throw corrupt(where, 'bad pending section');
   }
   for (const p of pending.uncertain) checkPath(p, where);
+  for (const d of (pending.dirs as unknown[] | undefined) ?? []) checkPath(d, where);
   if (pending.maintenance !== undefined) checkPath(pending.maintenance, where);
   for (const [name, t] of Object.entries(pending.temps)) {
     // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
