@@ -1,9 +1,9 @@
 /**
  * A deploy cancelled (SIGINT, SIGTERM: the `signal` option) or killed at an unlucky moment, as a chaos run of
  * the CLI over TLS against the real servers found it: a command the server carried out but whose reply the
- * cancel cut off, a folder made since the last checkpoint. A proxy in front of the control port (plain FTP,
- * to see the commands) holds a reply back, or kills the CLI when a command goes out.
- * Skipped, with a message, only when test/servers/.env.json is absent.
+ * cancel cut off, a folder made since the last checkpoint, a stale lock being taken over. A proxy in front
+ * of the control port (plain FTP, to see the commands) holds a reply back, or kills the CLI when a command
+ * goes out. Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -166,3 +166,45 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy killed', (_name, server)
     expect(readDirs(disk)).toEqual([]);
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: a deploy cancelled while it waits for the lock',
+  (_name, server) => {
+    const LOCK = `${STATE}.lock`;
+    function lockDir(disk: string): string {
+      const lock = path.join(disk, LOCK);
+      fs.mkdirSync(lock, { recursive: true });
+      fs.chownSync(disk, server.uid, server.gid);
+      fs.chownSync(lock, server.uid, server.gid);
+      return lock;
+    }
+
+    it('taking over a stale lock: stops while other deploys get their chance to show, and gives the lock back', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a' });
+      const { dir, disk } = target(server);
+      const lock = lockDir(disk);
+      const long = new Date(Date.now() - 3600_000).toISOString();
+      fs.writeFileSync(
+        path.join(lock, 'holder.json'),
+        JSON.stringify({ holder: 'ftpship on gone-host pid 7', startedAt: long, refreshedAt: long }),
+      );
+      fs.chownSync(path.join(lock, 'holder.json'), server.uid, server.gid);
+      const controller = new AbortController();
+      let abortedAt = 0;
+      const warn = (m: string): void => {
+        if (!/taking over a stale lock/.test(m)) return;
+        setTimeout(() => {
+          abortedAt = Date.now();
+          controller.abort('SIGINT');
+        }, 300);
+      };
+      const err = await outcome(deploy({ ...opts(server, local, dir), signal: controller.signal }, { warn }));
+      expect(err?.name).toBe('CancelledError');
+      expect(abortedAt).toBeGreaterThan(0);
+      expect(Date.now() - abortedAt).toBeLessThan(1000); // not the rest of the 2 s
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
+    });
+  },
+);

@@ -38888,6 +38888,7 @@ async function withLock(pool, lockPath, o, rep, body) {
     };
     let holderWritten = false;
     await pool.run(`lock ${lockPath}`, async (c) => {
+        o.signal?.throwIfAborted(); // cancelled before the lock: not taken
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
         // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
         // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
@@ -38938,8 +38939,16 @@ async function withLock(pool, lockPath, o, rep, body) {
         holderWritten = true;
         // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
         // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
-        await sleep(TAKEOVER_SETTLE_MS);
-        if ((await readHolder(c, holderPath))?.token !== me.token)
+        for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
+            await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
+        const named = (await readHolder(c, holderPath))?.token === me.token;
+        if (o.signal?.aborted) {
+            // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
+            if (named)
+                await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+            o.signal.throwIfAborted();
+        }
+        if (!named)
             throw lost();
     }, true);
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
@@ -38947,7 +38956,11 @@ async function withLock(pool, lockPath, o, rep, body) {
     const running = body();
     const named = pool
         .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
-        .catch((err) => rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`));
+        .catch((err) => {
+        // Cancelled: the deploy says so itself, and the unlock comes next.
+        if (!o.signal?.aborted)
+            rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`);
+    });
     const timer = setInterval(() => {
         void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
     }, REFRESH_MS);

@@ -51,6 +51,7 @@ export async function withLock<T>(
   await pool.run(
     `lock ${lockPath}`,
     async (c) => {
+      o.signal?.throwIfAborted(); // cancelled before the lock: not taken
       await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
       // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
       // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
@@ -110,8 +111,15 @@ export async function withLock<T>(
       holderWritten = true;
       // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
       // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
-      await sleep(TAKEOVER_SETTLE_MS);
-      if ((await readHolder(c, holderPath))?.token !== me.token) throw lost();
+      for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
+        await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
+      const named = (await readHolder(c, holderPath))?.token === me.token;
+      if (o.signal?.aborted) {
+        // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
+        if (named) await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+        o.signal.throwIfAborted();
+      }
+      if (!named) throw lost();
     },
     true,
   );
@@ -120,9 +128,11 @@ export async function withLock<T>(
   const running = body();
   const named = pool
     .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
-    .catch((err: unknown) =>
-      rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`),
-    );
+    .catch((err: unknown) => {
+      // Cancelled: the deploy says so itself, and the unlock comes next.
+      if (!o.signal?.aborted)
+        rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
+    });
   const timer = setInterval(() => {
     void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
   }, REFRESH_MS);
