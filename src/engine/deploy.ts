@@ -224,11 +224,14 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
+      // The spot check's round trip goes out now, while the files are hashed.
+      const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files) : undefined;
+      spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       if (!o.dryRun) await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
-      else if (!isEmptyState(st)) {
-        const off = await spotCheck(pool, root, st, local.files);
+      else if (spot) {
+        const off = await spot;
         if (off > 0) {
           rep.warn?.(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
