@@ -3,6 +3,27 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import type fs from 'node:fs';
 
+/**
+ * The connection to the server for a proxied `client`: both kept in `live` while open; an error or a close
+ * on either side ends both.
+ */
+function paired(client: net.Socket, targetPort: number, live: Set<net.Socket>): net.Socket {
+  const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+  live.add(client);
+  live.add(upstream);
+  const drop = (): void => {
+    live.delete(client);
+    live.delete(upstream);
+    client.destroy();
+    upstream.destroy();
+  };
+  for (const s of [client, upstream]) {
+    s.on('error', drop);
+    s.on('close', drop);
+  }
+  return upstream;
+}
+
 /** Writes into `target` at about `bytesPerSec`, so a transfer can be cut half way. */
 export function throttled(target: fs.WriteStream, bytesPerSec: number): Writable {
   return new Writable({
@@ -57,19 +78,7 @@ export async function frontProxy(
       return;
     }
     state.accepted++;
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    live.add(client);
-    live.add(upstream);
-    const drop = (): void => {
-      live.delete(client);
-      live.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', drop);
-    upstream.on('close', drop);
+    const upstream = paired(client, targetPort, live);
     client.pipe(upstream);
     const rewrite = opts.rewriteReplies;
     if (rewrite) upstream.on('data', (chunk: Buffer) => client.write(rewrite(chunk.toString('utf8'))));
@@ -120,19 +129,7 @@ export async function holdingProxy(
   const seen = new Promise<string>((r) => (resolveSeen = r));
   let held: { client: net.Socket; chunks: Buffer[] } | undefined;
   const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    live.add(client);
-    live.add(upstream);
-    const drop = (): void => {
-      live.delete(client);
-      live.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
+    const upstream = paired(client, targetPort, live);
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
       if (matched) return;
