@@ -106,13 +106,7 @@ describe('a server that closes in the middle of a transfer', () => {
     });
     const client = await connect(srv, 5000);
     const body = new PassThrough();
-    const feeding = (async () => {
-      for (let i = 0; i < 200 && !body.destroyed; i++) {
-        if (!body.write(Buffer.alloc(64 * 1024, i))) await new Promise((r) => body.once('drain', r));
-        await sleep(1);
-      }
-      body.end();
-    })();
+    const feeding = feed(body, 200);
     const err = await caught(client.upload('/big.bin', body));
     body.destroy();
     await feeding;
@@ -137,13 +131,7 @@ describe('a server that closes in the middle of a transfer', () => {
     });
     const client = await connect(srv, 5000);
     const body = new PassThrough();
-    const feeding = (async () => {
-      for (let i = 0; i < 400 && !body.destroyed; i++) {
-        if (!body.write(Buffer.alloc(64 * 1024, i))) await new Promise((r) => body.once('drain', r));
-        await sleep(1);
-      }
-      body.end();
-    })();
+    const feeding = feed(body, 400);
     const started = Date.now();
     const err = await caught(client.upload('/big.bin', body));
     expect(Date.now() - started).toBeLessThan(3000); // not the 5 s timeout: the hang-up is seen at once
@@ -482,6 +470,15 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
 });
 
 /** The promise's outcome, or a failure after `ms` (old code hung forever here). */
+/** Writes `chunks` 64 KiB chunks into `body` (a large upload's source), stopping once it is destroyed. */
+async function feed(body: PassThrough, chunks: number): Promise<void> {
+  for (let i = 0; i < chunks && !body.destroyed; i++) {
+    if (!body.write(Buffer.alloc(64 * 1024, i))) await new Promise((r) => body.once('drain', r));
+    await sleep(1);
+  }
+  body.end();
+}
+
 async function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
