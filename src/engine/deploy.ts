@@ -311,7 +311,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     }
     const excludedFiles = plan.excluded.files;
     if (excludedFiles.length > 0) {
-      const some = excludedFiles.slice(0, 3).join(', ') + (excludedFiles.length > 3 ? ', …' : '');
+      const some = firstFew(excludedFiles);
       rep.info?.(
         `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
       );
@@ -319,7 +319,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
     const keptFiles = plan.keptOrphans.files;
     if (keptFiles.length > 0) {
-      const some = keptFiles.slice(0, 3).join(', ') + (keptFiles.length > 3 ? ', …' : '');
+      const some = firstFew(keptFiles);
       const why = o.delete ? 'they match --keep' : '--no-delete';
       rep.info?.(
         `${keptFiles.length} file(s) deployed earlier and gone from the local files ${o.dryRun ? 'would stay' : 'stay'} on the server (${some}): ${why}. ` +
@@ -436,6 +436,11 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
     };
   }
   return out;
+}
+
+/** The first three paths of a list, and an ellipsis when there are more (for one line of a message). */
+function firstFew(paths: string[]): string {
+  return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
 
 function cancelledError(signal: AbortSignal, unchanged: boolean): CancelledError {
