@@ -62,3 +62,21 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s: an exclude removed', (_label, server) => {
+  it("the files it kept out are renamed over the server's own live copies, never written over them in place (G2)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'uploads/photo.jpg': 'local photo' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir, '--exclude', 'uploads/'));
+    // The site's CMS keeps its own uploads there, owned by the FTP user.
+    writeTree(disk, { 'uploads/photo.jpg': 'the CMS copy, live' });
+    for (const p of ['uploads', 'uploads/photo.jpg'])
+      fs.chownSync(path.join(disk, p), server.uid, server.gid);
+
+    const r = ok(await cli(server, local, dir, '--verbose'));
+    expect(r.stderr).not.toContain(`> STOR ${dir}/uploads/photo.jpg`);
+    expect(r.stderr).toContain(`> RNTO ${dir}/uploads/photo.jpg`);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});

@@ -6,7 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConfigError, deploy, GuardError, type DeployOptions, type Reporter } from '../src/index.js';
+import {
+  CancelledError,
+  ConfigError,
+  deploy,
+  GuardError,
+  type DeployOptions,
+  type Reporter,
+} from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import {
@@ -200,6 +207,65 @@ describe('a first deploy onto a folder that already holds a site (another tool p
       expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([]);
       expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     }
+  });
+});
+
+describe('new files that may be written over live, untracked ones go through a temp (G2)', () => {
+  const TEMP = /\.ftpship-[0-9a-f]{20}\.tmp$/;
+  const storedInPlace = (log: string[], dir: string): string[] =>
+    sent(log, 'STOR')
+      .filter((p) => !p.includes(STATE) && !TEMP.test(p))
+      .map((p) => p.slice(dir.length + 1))
+      .sort();
+
+  it('an exclude removed: the files it kept out (the server still holds its own copies) are renamed in, not overwritten', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'uploads/photo.jpg': 'local photo' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { exclude: ['uploads/'] }));
+    writeTree(remote(dir), { 'uploads/photo.jpg': 'the CMS copy, live' });
+    writeTree(local, { 'news.html': 'n' });
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect(storedInPlace(rec.log, dir)).toEqual([]);
+    expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual(
+      expect.arrayContaining([`${dir}/uploads/photo.jpg`, `${dir}/news.html`]),
+    );
+    // Once the new settings are recorded, new files go straight up again.
+    writeTree(local, { 'later.html': 'l' });
+    const rec2 = recorder();
+    await deploy(opts(local, dir), rec2);
+    expect(storedInPlace(rec2.log, dir)).toEqual(['later.html']);
+  });
+
+  it('a first deploy onto a populated folder, cancelled: the rerun still sends those files through a temp', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`f${i}.html`] = `new ${i}`;
+    writeTree(local, files);
+    const dir = `/${uniqueName()}`;
+    const live: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) live[`f${i}.html`] = `old, live ${i}`;
+    writeTree(remote(dir), live);
+    const controller = new AbortController();
+    let stored = 0;
+    const err = await deploy(
+      { ...opts(local, dir, { parallel: 1 }), signal: controller.signal },
+      {
+        protocol: (line) => {
+          if (line.startsWith('> STOR ') && !line.includes(STATE) && ++stored === 3) controller.abort('stop');
+        },
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(CancelledError);
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect(storedInPlace(rec.log, dir)).toEqual([]);
   });
 });
 

@@ -38115,7 +38115,10 @@ function planChanges(local, state, opts) {
             (action === 'replace' ||
                 opts.uploadOnly ||
                 file.size >= opts.resumeThreshold ||
-                !!opts.mayBeOnServer?.(file.path))) ||
+                !!opts.mayBeOnServer?.(file.path) ||
+                // An earlier, interrupted run sent this path through a temp (it may be live on the server, untracked):
+                // so does the rerun, whatever that run's reason was.
+                tempsFor.has(file.path))) ||
             replacesDir;
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
@@ -39332,12 +39335,13 @@ async function deploy(options, reporter = {}) {
         if (o.maintenance)
             reserved.add(o.maintenance.path);
         const quirks = { knownDirs: new Set() };
+        const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
         const store = new StateStore({
             pool,
             path: statePath,
             fdaPath: remoteJoin(root, FDA_STATE),
             formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
-            settings: settingsHash({ exclude: o.exclude, keep: o.keep }),
+            settings,
             quirks,
             warn: rep.warn,
             info: (m) => rep.info?.(m),
@@ -39417,6 +39421,10 @@ async function deploy(options, reporter = {}) {
         };
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
+            // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
+            // server, untracked and live (removing `--exclude uploads/` makes the CMS's uploads "new"). Every new
+            // file goes through a temp this once, so none is written over a live one in place (G2).
+            const settingsChanged = !isEmptyState(st) && st.settings !== settings;
             // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
             // wait for every hash (and help with it: there is nothing else to do meanwhile).
@@ -39449,7 +39457,7 @@ async function deploy(options, reporter = {}) {
                 isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
-                mayBeOnServer: occupied && ((rel) => occupied.has(rel.split('/')[0])),
+                mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
             });

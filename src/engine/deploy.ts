@@ -116,12 +116,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     }
     if (o.maintenance) reserved.add(o.maintenance.path);
     const quirks: ServerQuirks = { knownDirs: new Set() };
+    const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
     const store = new StateStore({
       pool,
       path: statePath,
       fdaPath: remoteJoin(root, FDA_STATE),
       formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
-      settings: settingsHash({ exclude: o.exclude, keep: o.keep }),
+      settings,
       quirks,
       warn: rep.warn as (m: string) => void,
       info: (m) => rep.info?.(m),
@@ -220,6 +221,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     };
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
+      // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
+      // server, untracked and live (removing `--exclude uploads/` makes the CMS's uploads "new"). Every new
+      // file goes through a temp this once, so none is written over a live one in place (G2).
+      const settingsChanged = !isEmptyState(st) && st.settings !== settings;
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
@@ -250,7 +255,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
-        mayBeOnServer: occupied && ((rel) => occupied.has(rel.split('/')[0])),
+        mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
         fileMode: o.fileMode,
         dirMode: o.dirMode,
       });

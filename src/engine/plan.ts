@@ -180,7 +180,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
         (action === 'replace' ||
           opts.uploadOnly ||
           file.size >= opts.resumeThreshold ||
-          !!opts.mayBeOnServer?.(file.path))) ||
+          !!opts.mayBeOnServer?.(file.path) ||
+          // An earlier, interrupted run sent this path through a temp (it may be live on the server, untracked):
+          // so does the rerun, whatever that run's reason was.
+          tempsFor.has(file.path))) ||
       replacesDir;
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).
