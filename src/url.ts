@@ -25,9 +25,10 @@ export function parseTarget(raw: string): Target {
   try {
     // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
     // below would then be the whole text (password included) as the remote folder.
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error('no scheme://');
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw noScheme(text);
     url = new URL(text);
-  } catch {
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
     // Named only in a URL without a password: in one with, a `:` may belong to the password.
     const hostPort = text
       .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
@@ -103,6 +104,27 @@ export function parseTarget(raw: string): Target {
  * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
  * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
  */
+/**
+ * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,
+ * which the URL parser read as a port) gets the URL it most likely meant; anything else the usual example.
+ */
+function noScheme(text: string): ConfigError {
+  const shown = redactUrl(text);
+  const scheme = /^(s?ftp|ftpe?s):/i.exec(text)?.[1].toLowerCase();
+  if (scheme)
+    return new ConfigError(
+      `the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`,
+    );
+  const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
+  const guess =
+    m && shown === text
+      ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
+      : 'ftpes://user@ftp.example.com/public_html';
+  return new ConfigError(
+    `the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`,
+  );
+}
+
 export function redactUrl(text: string): string {
   // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
   // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much

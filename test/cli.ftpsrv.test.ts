@@ -320,8 +320,26 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     await expectOneLine(
       await cli(['deploy', local, 'not a url']),
       2,
-      /malformed URL "not a url"/,
-      /expected e\.g\. ftpes:\/\//,
+      /the URL "not a url" has no scheme; start it with ftp:\/\/, ftpes:\/\/ \(explicit TLS\) or ftps:\/\//,
+      /e\.g\. ftpes:\/\/user@ftp\.example\.com\/public_html\s*$/,
+    );
+    // The scp/rsync form was read as a URL with an empty port ("invalid port \"\"").
+    await expectOneLine(
+      await cli(['deploy', local, 'deploy@example.com:/var/www']),
+      2,
+      /the URL "deploy@example\.com:\/var\/www" has no scheme/,
+      /e\.g\. ftpes:\/\/deploy@example\.com\/var\/www\s*$/,
+    );
+    await expectOneLine(
+      await cli(['deploy', local, 'example.com:2121/site']),
+      2,
+      /has no scheme/,
+      /e\.g\. ftpes:\/\/example\.com:2121\/site\s*$/,
+    );
+    await expectOneLine(
+      await cli(['deploy', local, 'ftp:/deploy@example.com/site']),
+      2,
+      /the URL "ftp:\*\*\*@example\.com\/site" needs two slashes after its scheme: ftp:\/\//,
     );
     await expectOneLine(
       await cli(['deploy', local, 'sftp://u@example.com:22/site']),
