@@ -389,6 +389,26 @@ describe('connections that fail', () => {
     }
   });
 
+  it('a server taking no connection at all (421 at the greeting): asked again with backoff, then exit 1 saying to wait', async () => {
+    const proxy = await frontProxy(srv.port, { maxClients: 0 });
+    try {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i' });
+      const r = await runCli(['deploy', local, url(uniqueDir(), proxy.port), '--retries', '2'], env());
+      expect(r.code).toBe(1);
+      expect(proxy.refused).toBe(3);
+      expect(r.stderr).toMatch(
+        /warning: login: \(greeting\): 421 Too many connections from your IP; retrying \(1\/2\)/,
+      );
+      // Before: "cannot connect to …: (greeting): 421 …" at the first refusal, with nothing to try.
+      expect(r.stderr).toMatch(
+        /error: 127\.0\.0\.1:\d+ takes no more connections now \(421 Too many connections from your IP; asked 3 times\): .*wait and run again/,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a wrong password fails fast (no retries) with exit 2', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

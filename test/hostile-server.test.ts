@@ -171,13 +171,14 @@ describe('a 421 on connect (engine level)', () => {
     expect(err).toBeInstanceOf(DeployError);
     expect((err as DeployError).exitCode).toBe(1);
     expect(err.message).toContain(`${srv.host}:${srv.port}`);
-    expect(err.message).toMatch(/421 Too many connections/);
+    expect(err.message).toMatch(/421 Too many connections \(3\) from this IP; asked 3 times/);
+    expect(srv.sessions).toHaveLength(3);
     expect(err.message).not.toContain('secret-pw');
     expect(err.message.split('\n')).toHaveLength(1);
     expect(srv.verbs()).not.toContain('STOR');
   });
 
-  it('the CLI: exit 1, one line on stderr, nothing on stdout', async () => {
+  it('the CLI: exit 1, one error line after a warning per retry, nothing on stdout', async () => {
     const srv = await fake({ greeting });
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
@@ -188,8 +189,11 @@ describe('a 421 on connect (engine level)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ftpship: error: .*127\.0\.0\.1:\d+.*421 Too many connections/);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^warning: login: \(greeting\): 421 Too many connections .*; retrying \(1\/1\)$/,
+    );
+    expect(lines[1]).toMatch(/^ftpship: error: .*127\.0\.0\.1:\d+.*421 Too many connections/);
     expect(r.stderr).not.toContain('secret-pw');
   });
 });

@@ -35696,11 +35696,27 @@ class ConnectionPool {
     }
     /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
     dead = new WeakSet();
-    /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
+    /**
+     * Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. A server
+     * that says "not now" (421, or a login refused for its connection limit) is asked again, with backoff:
+     * other sessions end (a cut deploy's can linger on the server a while). Nothing else is retried here: a
+     * wrong host, port or password should be said at once.
+     */
     async start() {
-        const first = await this.connect();
-        this.live = 1;
-        this.addSlots(first);
+        for (let attempt = 0;; attempt++) {
+            try {
+                const first = await this.connect();
+                this.live = 1;
+                this.addSlots(first);
+                return;
+            }
+            catch (err) {
+                if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled)
+                    throw err;
+                this.opts.reporter.warn?.(`login: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
+                await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+            }
+        }
     }
     /**
      * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
@@ -35895,8 +35911,23 @@ function isRetryable(err, client) {
     return client.closed && !(err instanceof FtpReplyError);
 }
 function isTooMany(err) {
-    return ((err instanceof FtpReplyError && err.code === 421) ||
-        /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message)));
+    return isNotNow(err) || /ECONNREFUSED|ECONNRESET|closed/.test(String(err?.message));
+}
+/**
+ * A login refused for the server's connection limit rather than the credentials: proftpd MaxClientsPerUser
+ * and MaxClientsPerHost "530 Sorry, the maximum number of clients (2) for this user are already connected.",
+ * FileZilla Server "421 Too many users logged in for this account", pure-ftpd -C "421 Too many connections
+ * (2) from this IP", vsftpd max_per_ip "421 There are too many connections from your internet address."
+ */
+const CONNECTION_LIMIT = /\b(?:too many|maximum number|max(?:imum)?[\s_-]*(?:clients|connections|users|sessions|logins)|already connected|connection limit|limit reached)\b/i;
+function isConnectionLimit(err) {
+    return (err instanceof FtpReplyError &&
+        (err.code === 421 || err.code === 530) &&
+        CONNECTION_LIMIT.test(err.serverMessage));
+}
+/** The server says "not now": 421 (service not available, closing), or a login over its connection limit. */
+function isNotNow(err) {
+    return (err instanceof FtpReplyError && err.code === 421) || isConnectionLimit(err);
 }
 async function sleep(ms) {
     await new Promise((r) => setTimeout(r, ms));
@@ -39759,11 +39790,20 @@ function guard(plan, o) {
             `Check the local folder and excludes, or raise --max-delete.`);
     }
 }
+const tried = (o) => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
     if (err instanceof ConfigError)
         return err; // said already (a login refused for want of TLS)
     const where = `${bracketed(o.host)}:${o.port}`;
+    if (isConnectionLimit(err)) {
+        const e = err;
+        return new DeployError(`${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${e.code} ` +
+            `${e.serverMessage.split('\n')[0]}${tried(o)}): other sessions hold them (another FTP client, ` +
+            `or a deploy that was cut off: servers can keep its sessions for minutes); wait and run again, or ask the host to raise the limit`);
+    }
+    if (err instanceof FtpReplyError && err.code === 421)
+        return new DeployError(`${where} is not taking connections now (${err.code} ${err.serverMessage.split('\n')[0]}${tried(o)}); wait and run again`);
     if (err instanceof FtpReplyError && err.code === 530) {
         return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
     }

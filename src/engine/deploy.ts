@@ -10,7 +10,7 @@ import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './re
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
-import { ConnectionPool } from './pool.js';
+import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
 import { StateStore } from './state-store.js';
@@ -612,10 +612,24 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   }
 }
 
+const tried = (o: ResolvedOptions): string => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
+
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err: unknown, o: ResolvedOptions): Error {
   if (err instanceof ConfigError) return err; // said already (a login refused for want of TLS)
   const where = `${bracketed(o.host)}:${o.port}`;
+  if (isConnectionLimit(err)) {
+    const e = err as FtpReplyError;
+    return new DeployError(
+      `${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${e.code} ` +
+        `${e.serverMessage.split('\n')[0]}${tried(o)}): other sessions hold them (another FTP client, ` +
+        `or a deploy that was cut off: servers can keep its sessions for minutes); wait and run again, or ask the host to raise the limit`,
+    );
+  }
+  if (err instanceof FtpReplyError && err.code === 421)
+    return new DeployError(
+      `${where} is not taking connections now (${err.code} ${err.serverMessage.split('\n')[0]}${tried(o)}); wait and run again`,
+    );
   if (err instanceof FtpReplyError && err.code === 530) {
     return new ConfigError(
       `login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`,

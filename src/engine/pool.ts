@@ -44,11 +44,27 @@ export class ConnectionPool {
   /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
   private readonly dead = new WeakSet<FtpClient>();
 
-  /** Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. */
+  /**
+   * Opens the first connection, so a wrong password fails fast. The others wait for {@link expand}. A server
+   * that says "not now" (421, or a login refused for its connection limit) is asked again, with backoff:
+   * other sessions end (a cut deploy's can linger on the server a while). Nothing else is retried here: a
+   * wrong host, port or password should be said at once.
+   */
   async start(): Promise<void> {
-    const first = await this.connect();
-    this.live = 1;
-    this.addSlots(first);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const first = await this.connect();
+        this.live = 1;
+        this.addSlots(first);
+        return;
+      } catch (err) {
+        if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled) throw err;
+        this.opts.reporter.warn?.(
+          `login: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
+        );
+        await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+      }
+    }
   }
 
   /**
@@ -233,10 +249,29 @@ function isRetryable(err: unknown, client: FtpClient): boolean {
 }
 
 function isTooMany(err: unknown): boolean {
+  return isNotNow(err) || /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message));
+}
+
+/**
+ * A login refused for the server's connection limit rather than the credentials: proftpd MaxClientsPerUser
+ * and MaxClientsPerHost "530 Sorry, the maximum number of clients (2) for this user are already connected.",
+ * FileZilla Server "421 Too many users logged in for this account", pure-ftpd -C "421 Too many connections
+ * (2) from this IP", vsftpd max_per_ip "421 There are too many connections from your internet address."
+ */
+const CONNECTION_LIMIT =
+  /\b(?:too many|maximum number|max(?:imum)?[\s_-]*(?:clients|connections|users|sessions|logins)|already connected|connection limit|limit reached)\b/i;
+
+export function isConnectionLimit(err: unknown): boolean {
   return (
-    (err instanceof FtpReplyError && err.code === 421) ||
-    /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message))
+    err instanceof FtpReplyError &&
+    (err.code === 421 || err.code === 530) &&
+    CONNECTION_LIMIT.test(err.serverMessage)
   );
+}
+
+/** The server says "not now": 421 (service not available, closing), or a login over its connection limit. */
+function isNotNow(err: unknown): boolean {
+  return (err instanceof FtpReplyError && err.code === 421) || isConnectionLimit(err);
 }
 
 export async function sleep(ms: number): Promise<void> {

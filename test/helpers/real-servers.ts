@@ -8,7 +8,7 @@ import type { DeployOptions } from '../../src/index.js';
 import { uniqueName } from './tmp.js';
 
 export interface RealServer {
-  /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit. */
+  /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit | proftpdMax. */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
   host: string;
@@ -41,6 +41,8 @@ export interface RealServers {
   proftpdResume: RealServer;
   /** Only when proftpd's implicit TLS came up. */
   proftpdImplicit?: RealServer;
+  /** proftpd with MaxClientsPerUser 2 (a shared host's connection limit), as the proftpd user. */
+  proftpdMax: RealServer;
   /** PEM certificate of all servers (self-signed, CN=localhost, SAN localhost + 127.0.0.1): use as CA. */
   ca: string;
 }

@@ -142,7 +142,11 @@ LoadModule mod_digest.c
 </IfModule>
 CONF
 proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$RUN/proftpdImplicit.conf"
-for n in proftpd proftpdResume proftpdImplicit; do
+# A shared host's connection limit: two sessions per user; a third login gets "530 Sorry, the maximum number
+# of clients (2) for this user are already connected." (the pool goes on with fewer; the first login retries).
+proftpd_conf proftpdMax 2125 40600 40699 "" > "$RUN/proftpdMax.conf"
+echo "MaxClientsPerUser 2" >> "$RUN/proftpdMax.conf"
+for n in proftpd proftpdResume proftpdImplicit proftpdMax; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
 done
 
@@ -179,6 +183,7 @@ wait_220 vsftpd 2122 false || failed=1
 wait_220 vsftpdImplicit 2990 true || failed=1
 wait_220 proftpd 2123 false || failed=1
 wait_220 proftpdResume 2124 false || failed=1
+wait_220 proftpdMax 2125 false || failed=1
 implicit_pro=true
 wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
 if [ "$failed" != 0 ]; then exit 1; fi
@@ -203,6 +208,7 @@ JSON
   entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
   entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
+  entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
   if [ "$implicit_pro" = true ]; then
     entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
   fi
