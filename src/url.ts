@@ -100,11 +100,6 @@ export function parseTarget(raw: string): Target {
 }
 
 /**
- * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
- * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
- * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
- */
-/**
  * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,
  * which the URL parser read as a port) gets the URL it most likely meant; anything else the usual example.
  */
@@ -125,6 +120,11 @@ function noScheme(text: string): ConfigError {
   );
 }
 
+/**
+ * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
+ * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
+ * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
+ */
 export function redactUrl(text: string): string {
   // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
   // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much

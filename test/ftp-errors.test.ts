@@ -11,6 +11,7 @@ import {
   isTransientError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
+import { isConnectionLimit } from '../src/engine/pool.js';
 import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
 
@@ -267,5 +268,22 @@ describe('isTransientError (what the deploy pool retries)', () => {
     expect(isTransientError(await caught(connect(garbage)))).toBe(false);
     expect(isTransientError(new FtpReplyError(421, 'Too many', '(greeting)'))).toBe(true);
     expect(isTransientError(new FtpReplyError(530, 'Login incorrect', 'PASS ***'))).toBe(false);
+  });
+});
+
+describe('isConnectionLimit (a login refused for the server limit, asked again; never a wrong password)', () => {
+  it.each([
+    [530, 'Sorry, the maximum number of clients (2) for this user are already connected.', true],
+    [530, 'Sorry, the maximum number of clients (3) from your host are already connected.', true],
+    [421, 'Too many connections (2) from this IP', true],
+    [421, 'There are too many connections from your internet address.', true],
+    [421, 'Too many users logged in for this account. Try again later.', true],
+    [530, 'Login incorrect.', false],
+    [530, 'Too many failed login attempts, try again later', false],
+    [421, 'Temporarily banned for too many failed login attempts', false],
+    [550, 'Too many files open', false],
+    [421, 'Service not available, closing control connection.', false],
+  ])('%i %s -> %s', (code, text, limit) => {
+    expect(isConnectionLimit(new FtpReplyError(code, text, 'PASS ***'))).toBe(limit);
   });
 });

@@ -35923,7 +35923,9 @@ const CONNECTION_LIMIT = /\b(?:too many|maximum number|max(?:imum)?[\s_-]*(?:cli
 function isConnectionLimit(err) {
     return (err instanceof FtpReplyError &&
         (err.code === 421 || err.code === 530) &&
-        CONNECTION_LIMIT.test(err.serverMessage));
+        CONNECTION_LIMIT.test(err.serverMessage) &&
+        // "Too many failed login attempts", "banned": not a limit that frees itself while we wait.
+        !/fail|attempt|incorrect|invalid|banned|denied/i.test(err.serverMessage));
 }
 /** The server says "not now": 421 (service not available, closing), or a login over its connection limit. */
 function isNotNow(err) {

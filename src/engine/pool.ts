@@ -265,7 +265,9 @@ export function isConnectionLimit(err: unknown): boolean {
   return (
     err instanceof FtpReplyError &&
     (err.code === 421 || err.code === 530) &&
-    CONNECTION_LIMIT.test(err.serverMessage)
+    CONNECTION_LIMIT.test(err.serverMessage) &&
+    // "Too many failed login attempts", "banned": not a limit that frees itself while we wait.
+    !/fail|attempt|incorrect|invalid|banned|denied/i.test(err.serverMessage)
   );
 }
 
