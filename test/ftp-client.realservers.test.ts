@@ -3,6 +3,7 @@
  * Skipped, with a message, only when test/servers/.env.json is absent; CI always starts the servers.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -171,6 +172,68 @@ d('TLS on real servers', () => {
       expect(log.filter((l) => l.startsWith('> EPRT'))).toHaveLength(2);
     }
   });
+});
+
+/**
+ * A TCP relay to `server` that counts, per connection, the ClientHello records the client sends once TLS
+ * starts: two mean the server asked again (HelloRetryRequest), a round trip lost on every handshake.
+ */
+async function helloCounter(
+  server: RealServer,
+): Promise<{ port: number; hellos: number[]; close: () => Promise<void> }> {
+  const hellos: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    const i = hellos.push(0) - 1;
+    const upstream = net.connect(server.port, server.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    upstream.pipe(client);
+    let tls = false;
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      // Plain FTP until a chunk opens with a TLS handshake record (after AUTH TLS's 234), then record by record.
+      if (!tls && chunk[0] === 0x16 && chunk[1] === 0x03) tls = true;
+      if (!tls) return;
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+        if (pending[0] === 0x16 && pending[5] === 0x01) hellos[i]++;
+        pending = pending.subarray(5 + pending.readUInt16BE(3));
+      }
+    });
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (relay.address() as net.AddressInfo).port,
+    hellos,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
+    },
+  };
+}
+
+d('TLS handshakes in one round trip', () => {
+  // pure-ftpd and vsftpd take only P-256 for the key exchange; Node offers an X25519 key share first by
+  // default, and both then ask again: one more round trip on the control connection and on every data one.
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: one ClientHello, no HelloRetryRequest',
+    async (name) => {
+      const relay = await helloCounter(env[name]);
+      try {
+        const client = await FtpClient.connect(options(env[name], { port: relay.port, secure: 'explicit' }));
+        await client.pwd();
+        await client.quit();
+        expect(relay.hellos).toEqual([1]);
+      } finally {
+        await relay.close();
+      }
+    },
+  );
 });
 
 d('plain FTP on real servers', () => {
