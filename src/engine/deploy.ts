@@ -258,6 +258,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
         fileMode: o.fileMode,
         dirMode: o.dirMode,
+        // A state named without a leading dot (for a server refusing such names): the temps go without too.
+        dotlessTemps: !statePath.slice(statePath.lastIndexOf('/') + 1).startsWith('.'),
       });
       try {
         guard(p, o);

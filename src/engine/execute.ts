@@ -573,6 +573,11 @@ class Run {
   }
 }
 
+/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
+function dotName(rel: string): boolean {
+  return rel.slice(rel.lastIndexOf('/') + 1).startsWith('.');
+}
+
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel: string): boolean {
   return /[ .]$/.test(rel);
@@ -606,7 +611,7 @@ export function describe(err: unknown, what: string, local?: string): Error {
         ? 'check the user and password'
         : err.code === 553 && local !== undefined
           ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
-            `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
+            `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
           : err.code >= 550
             ? "check the path, the name and the user's permissions"
             : 'try again later';

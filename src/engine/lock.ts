@@ -11,7 +11,7 @@ import { FtpReplyError } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
-import { parentOf } from './paths.js';
+import { parentOf, remoteJoin } from './paths.js';
 import { deleteFile, dirExists, makeDirs, readRemoteFile } from './remote.js';
 
 interface Holder {
@@ -72,7 +72,7 @@ export async function withLock<T>(
         if (seen === 'ours') return;
         if (seen === 'refused') {
           throw new DeployError(
-            `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; check that the user may write to ${parentOf(lockPath) || '/'} (the target folder, or the state's folder)`,
+            `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`,
           );
         }
         other = seen;
@@ -155,6 +155,25 @@ export async function withLock<T>(
         rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
       );
   }
+}
+
+/**
+ * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
+ * with a dot, and shared hosts often refuse names starting with one (pure-ftpd -x or -X: 553 "Prohibited
+ * directory name"; vsftpd deny_file, proftpd PathDenyFilter: 550). A state named without a dot takes the lock
+ * and the temporary files without one too.
+ */
+function lockRefusedHint(lockPath: string, code: number): string {
+  const folder = parentOf(lockPath) || '/';
+  const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
+  const name = lockPath.slice(lockPath.lastIndexOf('/') + 1);
+  if (!name.startsWith('.')) return write;
+  const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
+  const dot =
+    'if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: ' +
+    `--state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+  // 553 is "file name not allowed"; a refusal for permissions is most often 550.
+  return code === 553 ? `${dot}; else ${write}` : `${write}; ${dot}`;
 }
 
 async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Promise<boolean> {

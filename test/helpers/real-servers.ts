@@ -8,7 +8,10 @@ import type { DeployOptions } from '../../src/index.js';
 import { uniqueName } from './tmp.js';
 
 export interface RealServer {
-  /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit | proftpdMax. */
+  /**
+   * Key in .env.json: pure | pureNoDot | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit |
+   * proftpdMax.
+   */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
   host: string;
@@ -35,6 +38,8 @@ export interface RealServer {
 
 export interface RealServers {
   pure: RealServer;
+  /** pure-ftpd with -X (names starting with a dot refused: 553), as the pure-ftpd user. */
+  pureNoDot: RealServer;
   vsftpd: RealServer;
   vsftpdImplicit: RealServer;
   proftpd: RealServer;

@@ -39,6 +39,11 @@ start_bg() {
 pure-ftpd -S 127.0.0.1,2121 -p 40000:40099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pure.pid" -B >"$LOG/pure.out" 2>&1
 
+# A shared host refusing names that start with a dot (-X: neither read nor written; -x: not written): the
+# default state, its lock and the temporary files all start with one.
+pure-ftpd -S 127.0.0.1,2131 -p 40850:40899 -P 127.0.0.1 -l unix -E -A -j -Y 1 -X \
+  -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureNoDot.pid" -B >"$LOG/pureNoDot.out" 2>&1
+
 # --- vsftpd: explicit TLS (optional) on 2122, implicit TLS on 2990 -----------------------------------
 vsftpd_conf() { # NAME PORT PASV_MIN PASV_MAX IMPLICIT
   cat <<CONF
@@ -179,6 +184,7 @@ wait_220() { # NAME PORT IMPLICIT
 }
 failed=0
 wait_220 pure 2121 false || failed=1
+wait_220 pureNoDot 2131 false || failed=1
 wait_220 vsftpd 2122 false || failed=1
 wait_220 vsftpdImplicit 2990 true || failed=1
 wait_220 proftpd 2123 false || failed=1
@@ -204,6 +210,7 @@ JSON
 {
   echo "{"
   entry pure pure 2121 pure-ftpd true false true true false 40000 40099 10000
+  entry pureNoDot pure 2131 pure-ftpd true false true true false 40850 40899 10000
   entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
   entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null

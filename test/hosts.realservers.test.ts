@@ -1,0 +1,107 @@
+/**
+ * Real servers configured the way shared hosts (cPanel, Plesk, DirectAdmin, budget hosts) configure them.
+ * Each block starts a deploy, a change and a rerun against one such setting and checks what the user sees
+ * (the error names the value and what to try) and that the server ends up with the site (G1, G2, G4).
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, DeployError } from '../src/index.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers');
+const target = remoteFolders('hosts');
+
+/** A block on a server only some setups have (start.sh adds it): skipped, with a word, when it is absent. */
+function onServer(key: 'pureNoDot'): typeof d {
+  if (servers && !servers[key]) {
+    console.log(`hosts.realservers: no ${key} in test/servers/.env.json — run test/servers/start.sh again`);
+    return describe.skip;
+  }
+  return d;
+}
+
+onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)', () => {
+  it('the default state: the lock error says to name the state without a dot (not only "check that the user may write")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(env.pureNoDot);
+    const err = await deploy(opts(env.pureNoDot, local, dir)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(DeployError);
+    // Before: "…: 553 Prohibited directory name; check that the user may write to /hosts-… (the target
+    // folder, or the state's folder)": the user may write there; the name is what is refused.
+    expect(err?.message).toBe(
+      `cannot create the deploy lock ${dir}/.ftpship-state.json.lock: 553 Prohibited directory name; if the server ` +
+        `refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: --state ` +
+        `${dir}/ftpship-state.json (Action: state-path; the lock and the temporary files follow it); else check ` +
+        `that the user may write to ${dir} (the target folder, or the state's folder)`,
+    );
+    expect(fs.readdirSync(disk)).toEqual([]);
+  });
+
+  it('a state named without a dot: a change goes through dotless temporary files, and a rerun has nothing to do', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home v1', 'css/site.css': 'body {}', 'big.bin': 'x'.repeat(300_000) });
+    const { dir, disk } = target(env.pureNoDot);
+    const o = opts(env.pureNoDot, local, dir, { statePath: 'ftpship-state.json' });
+    await deploy(o);
+    expect(readTree(disk, ['ftpship-state.json'])).toEqual(readTree(local));
+
+    writeTree(local, { 'index.html': 'home v2', 'css/site.css': 'body { margin: 0 }' });
+    // Before: "upload index.html failed: 553 Prohibited file name: /hosts-…/.ftpship-….tmp (… rename it
+    // locally or leave it out with --exclude '/index\.html')": no name of the user's could fix it.
+    const r = await deploy(o);
+    expect(r.counts).toMatchObject({ replace: 2, upload: 0 });
+    expect(readTree(disk, ['ftpship-state.json'])).toEqual(readTree(local));
+    expect(fs.readdirSync(disk).sort()).toEqual(['big.bin', 'css', 'ftpship-state.json', 'index.html']);
+
+    const again = await deploy(o);
+    expect(again.files).toEqual([]);
+  });
+
+  it('a state named without a dot: a change cut while its temporary file is written, then run again, converges', async () => {
+    const local = tmpDir();
+    const big = (c: string): string => c.repeat(24 * 1024 * 1024);
+    writeTree(local, { 'index.html': 'home', 'big.bin': big('a') });
+    const { dir, disk } = target(env.pureNoDot);
+    const o = opts(env.pureNoDot, local, dir, { statePath: 'ftpship-state.json', parallel: 1 });
+    await deploy(o);
+    writeTree(local, { 'big.bin': big('b') });
+    const controller = new AbortController();
+    const temp = /^ftpship-[0-9a-f]{20}\.tmp$/;
+    const watch = setInterval(() => {
+      const t = fs.readdirSync(disk).find((n) => temp.test(n));
+      if (t && fs.statSync(`${disk}/${t}`).size > 0) controller.abort('SIGINT');
+    }, 2);
+    const err = await deploy({ ...o, signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    clearInterval(watch);
+    expect(err?.name).toBe('CancelledError');
+    // G2: the live file is still the old one, whole.
+    expect(fs.readFileSync(`${disk}/big.bin`, 'latin1')).toBe(big('a'));
+    // Before: the rerun found the state corrupt ("bad temporary file entry") for the dotless temp it lists.
+    await deploy(o);
+    expect(readTree(disk, ['ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
+  });
+
+  it('an .htaccess in the site: the error says the host may refuse names starting with a dot, and how to leave it out', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.htaccess': 'Options -Indexes', 'index.html': 'home' });
+    const { dir } = target(env.pureNoDot);
+    const err = await deploy(opts(env.pureNoDot, local, dir, { statePath: 'ftpship-state.json' })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(
+      `upload .htaccess failed: 553 Prohibited file name: ${dir}/.htaccess (check the path, the name and the ` +
+        `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+        `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
+    );
+  });
+});
