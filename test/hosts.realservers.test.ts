@@ -3,8 +3,10 @@
  * Each block starts a deploy, a change and a rerun against one such setting and checks what the user sees
  * (the error names the value and what to try) and that the server ends up with the site (G1, G2, G4).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, DeployError } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
@@ -13,7 +15,7 @@ const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers')
 const target = remoteFolders('hosts');
 
 /** A block on a server only some setups have (start.sh adds it): skipped, with a word, when it is absent. */
-function onServer(key: 'pureNoDot'): typeof d {
+function onServer(key: 'pureNoDot' | 'pureQuota'): typeof d {
   if (servers && !servers[key]) {
     console.log(`hosts.realservers: no ${key} in test/servers/.env.json — run test/servers/start.sh again`);
     return describe.skip;
@@ -103,5 +105,45 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
         `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
         `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
     );
+  });
+});
+
+onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () => {
+  // pure-ftpd keeps the account's usage in .ftpquota, counted from zero when it is missing: folders removed
+  // from disk after a run (remoteFolders) would otherwise still count.
+  const recount = (): void => fs.rmSync(path.join(env.pureQuota.home, '.ftpquota'), { force: true });
+  beforeAll(recount);
+  afterAll(recount);
+
+  it('changes that need room for their temporary copies: one line naming the quota and --no-atomic, state honest, live files whole; --no-atomic then converges', async () => {
+    const local = tmpDir();
+    const data = (): string => crypto.randomBytes(100_000).toString('hex'); // 200 KB
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'f3.bin': data(), 'index.html': 'v1' });
+    const { dir, disk } = target(env.pureQuota);
+    const o = opts(env.pureQuota, local, dir, { parallel: 1 });
+    await deploy(o);
+    const before = readTree(disk);
+
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'f3.bin': data(), 'index.html': 'v2' });
+    const err = await deploy(o).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // Before: the reply's four lines as they came, then "(check the path, the name and the user's permissions)".
+    expect(err?.message).not.toContain('\n');
+    expect(err?.message).toMatch(
+      /^upload f\d\.bin failed: 552 .* \/ Quota exceeded: \[.*\.ftpship-[0-9a-f]{20}\.tmp\] won't be saved \(the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again; until the commit, a file replaced through a temporary name takes room twice \(--no-atomic writes in place\)\)$/,
+    );
+    // G2: nothing was committed; G4: every file the state lists is on the server with that content.
+    const live = readTree(disk);
+    for (const f of ['f1.bin', 'f2.bin', 'f3.bin', 'index.html']) expect(live[f]).toBe(before[f]);
+    const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+    };
+    for (const [f, { sha256 }] of Object.entries(state.files)) expect(live[f]).toBe(sha256);
+
+    await deploy({ ...o, atomic: false });
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
   });
 });

@@ -385,7 +385,7 @@ class Run {
           await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch(async (err: unknown) => {
             // Renamed already, by this batch's earlier attempt (cut before its replies came back).
             if (await this.renamedAlready(c, u)) return;
-            throw describe(err, `rename ${u.temp} to ${u.file.path}`);
+            throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
         await this.confirmName(c, u.file.path);
@@ -606,16 +606,38 @@ function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): Dep
 export function describe(err: unknown, what: string, local?: string): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
+    const nameRefused =
+      local !== undefined &&
+      // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
+      // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename".
+      (err.code === 553 ||
+        (err.code === 550 && /forbidden file ?name|prohibited file ?name/i.test(err.serverMessage)));
     const hint =
       err.code === 530
         ? 'check the user and password'
-        : err.code === 553 && local !== undefined
-          ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
-            `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
-          : err.code >= 550
-            ? "check the path, the name and the user's permissions"
-            : 'try again later';
-    return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
+        : err.code === 552 || err.code === 452
+          ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
+            `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+          : nameRefused
+            ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+            : err.code >= 550
+              ? "check the path, the name and the user's permissions"
+              : 'try again later';
+    return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
+      cause: err,
+    });
   }
   return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });
+}
+
+/** A command on one of ftpship's temporary files (STOR, APPE). */
+const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
+
+/** A multi-line reply (pure-ftpd's 552 gives the quota figures on lines of their own) on one line. */
+function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' / ');
 }

@@ -9,8 +9,8 @@ import { uniqueName } from './tmp.js';
 
 export interface RealServer {
   /**
-   * Key in .env.json: pure | pureNoDot | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit |
-   * proftpdMax.
+   * Key in .env.json: pure | pureNoDot | pureQuota | vsftpd | vsftpdImplicit | proftpd | proftpdResume |
+   * proftpdImplicit | proftpdMax.
    */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
@@ -40,6 +40,8 @@ export interface RealServers {
   pure: RealServer;
   /** pure-ftpd with -X (names starting with a dot refused: 553), as the pure-ftpd user. */
   pureNoDot: RealServer;
+  /** pure-ftpd, a virtual user with a 1 MB disk quota (552 past it); usage in <home>/.ftpquota. */
+  pureQuota: RealServer;
   vsftpd: RealServer;
   vsftpdImplicit: RealServer;
   proftpd: RealServer;

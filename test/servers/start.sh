@@ -44,6 +44,18 @@ pure-ftpd -S 127.0.0.1,2121 -p 40000:40099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
 pure-ftpd -S 127.0.0.1,2131 -p 40850:40899 -P 127.0.0.1 -l unix -E -A -j -Y 1 -X \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureNoDot.pid" -B >"$LOG/pureNoDot.out" 2>&1
 
+# A budget host's disk quota (552 "Quota exceeded" on the STOR that goes over): a virtual user (puredb) with
+# 1000 files and 1 MB, its files owned by the pure-ftpd user. A SHA-512 crypt hash: pure-pw's default
+# (argon2id) takes seconds per login. Usage is kept in <home>/.ftpquota (counted from zero when missing).
+PUREQ_HOME="$(home_of pureq)"
+mkdir -p "$PUREQ_HOME"
+chown "$(user_of pure):$(user_of pure)" "$PUREQ_HOME"
+echo "$(user_of pureq):$(openssl passwd -6 "$PASSWORD"):$(id -u "$(user_of pure)"):$(id -g "$(user_of pure)")::$PUREQ_HOME/./::::::1000:1048576:::::" \
+  > "$RUN/pureQuota.passwd"
+pure-pw mkdb "$RUN/pureQuota.pdb" -f "$RUN/pureQuota.passwd"
+pure-ftpd -S 127.0.0.1,2132 -p 40900:40949 -P 127.0.0.1 -l "puredb:$RUN/pureQuota.pdb" -E -A -j -Y 1 \
+  -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureQuota.pid" -B >"$LOG/pureQuota.out" 2>&1
+
 # --- vsftpd: explicit TLS (optional) on 2122, implicit TLS on 2990 -----------------------------------
 vsftpd_conf() { # NAME PORT PASV_MIN PASV_MAX IMPLICIT
   cat <<CONF
@@ -185,6 +197,7 @@ wait_220() { # NAME PORT IMPLICIT
 failed=0
 wait_220 pure 2121 false || failed=1
 wait_220 pureNoDot 2131 false || failed=1
+wait_220 pureQuota 2132 false || failed=1
 wait_220 vsftpd 2122 false || failed=1
 wait_220 vsftpdImplicit 2990 true || failed=1
 wait_220 proftpd 2123 false || failed=1
@@ -195,9 +208,10 @@ wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
 if [ "$failed" != 0 ]; then exit 1; fi
 
 # --- .env.json ----------------------------------------------------------------------------------------
-entry() { # KEY HOMEKEY PORT SOFTWARE EXPLICIT IMPLICIT MLSD RESUME REUSE PASVMIN PASVMAX LISTLIMIT
+entry() { # KEY HOMEKEY PORT SOFTWARE EXPLICIT IMPLICIT MLSD RESUME REUSE PASVMIN PASVMAX LISTLIMIT [OWNER]
   local user home uid gid
-  user="$(user_of "$2")"; home="$(home_of "$2")"; uid="$(id -u "$user")"; gid="$(id -g "$user")"
+  # OWNER: the unix user a virtual user's files belong to (puredb users are no unix users).
+  user="$(user_of "$2")"; home="$(home_of "$2")"; uid="$(id -u "${13:-$user}")"; gid="$(id -g "${13:-$user}")"
   cat <<JSON
   "$1": {
     "name": "$1", "software": "$4", "host": "127.0.0.1", "port": $3,
@@ -211,6 +225,7 @@ JSON
   echo "{"
   entry pure pure 2121 pure-ftpd true false true true false 40000 40099 10000
   entry pureNoDot pure 2131 pure-ftpd true false true true false 40850 40899 10000
+  entry pureQuota pureq 2132 pure-ftpd true false true true false 40900 40949 10000 "$(user_of pure)"
   entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
   entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
