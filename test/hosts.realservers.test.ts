@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, DeployError } from '../src/index.js';
+import { deploy, DeployError, GuardError } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -15,7 +15,7 @@ const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers')
 const target = remoteFolders('hosts');
 
 /** A block on a server only some setups have (start.sh adds it): skipped, with a word, when it is absent. */
-function onServer(key: 'pureNoDot' | 'pureQuota'): typeof d {
+function onServer(key: 'pureNoDot' | 'pureQuota' | 'proftpdHost'): typeof d {
   if (servers && !servers[key]) {
     console.log(`hosts.realservers: no ${key} in test/servers/.env.json — run test/servers/start.sh again`);
     return describe.skip;
@@ -147,3 +147,98 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     expect((await deploy(o)).files).toEqual([]);
   });
 });
+
+onServer('proftpdHost')(
+  'proftpd as shared hosts set it: AllowOverwrite off, PathDenyFilter on .htaccess, uploads at 4 MB/s',
+  () => {
+    /** Resolves to the error a deploy fails with, or undefined. */
+    const failure = async (run: Promise<unknown>): Promise<Error | undefined> =>
+      run.then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+
+    it('a change cut while its temporary file is written: the rerun removes the part the server will not write over, and converges', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home', 'big.bin': 'a'.repeat(1000) });
+      const { dir, disk } = target(env.proftpdHost);
+      const o = opts(env.proftpdHost, local, dir, { parallel: 1 });
+      await deploy(o);
+      const big = crypto.randomBytes(6 * 1024 * 1024); // 1.5 s at 4 MB/s
+      fs.writeFileSync(path.join(local, 'big.bin'), big);
+      const controller = new AbortController();
+      const temp = /^\.ftpship-[0-9a-f]{20}\.tmp$/;
+      const watch = setInterval(() => {
+        const t = fs.readdirSync(disk).find((n) => temp.test(n));
+        if (t && fs.statSync(path.join(disk, t)).size > 1024 * 1024) controller.abort('SIGINT');
+      }, 10);
+      const err = await failure(deploy({ ...o, signal: controller.signal }));
+      clearInterval(watch);
+      expect(err?.name).toBe('CancelledError');
+      expect(fs.readdirSync(disk).filter((n) => temp.test(n))).toHaveLength(1);
+      // Before: "upload big.bin failed: 550 …/.ftpship-….tmp: Overwrite permission denied", on every rerun.
+      await deploy(o);
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+      expect((await deploy(o)).files).toEqual([]);
+    });
+
+    it('--no-atomic: a changed file is deleted, then sent (one warning), not "check the user\'s permissions"', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'v1', 'about.html': 'about' });
+      const { dir, disk } = target(env.proftpdHost);
+      await deploy(opts(env.proftpdHost, local, dir, { atomic: false }));
+      writeTree(local, { 'index.html': 'v2' });
+      const warnings: string[] = [];
+      // Before: "upload index.html failed: 550 …: Overwrite permission denied (check the path, the name and
+      // the user's permissions)".
+      await deploy(opts(env.proftpdHost, local, dir, { atomic: false }), { warn: (m) => warnings.push(m) });
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+      expect(warnings.filter((w) => /write over/.test(w))).toEqual([
+        `the server refused to write over an existing file (STOR ${dir}/index.html: 550 ${dir}/index.html: ` +
+          'Overwrite permission denied); --no-atomic: each replaced file is deleted, then sent',
+      ]);
+    });
+
+    it('a deploy longer than staleLockMs keeps its lock: the holder is refreshed, so a second deploy waits its turn', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'big.bin': crypto.randomBytes(12 * 1024 * 1024).toString('latin1') }); // 3 s
+      const { dir, disk } = target(env.proftpdHost);
+      const o = opts(env.proftpdHost, local, dir, { staleLockMs: 1500, parallel: 1 });
+      const first = deploy(o);
+      const lock = path.join(disk, '.ftpship-state.json.lock');
+      while (!fs.existsSync(path.join(lock, 'holder.json'))) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 2000));
+      // Before: the holder was rewritten every 30 s (and that STOR refused here: AllowOverwrite off), so this
+      // deploy found the lock stale and took it over in the middle of the first.
+      const err = await failure(deploy({ ...o, localDir: tmpDir() }));
+      expect(err).toBeInstanceOf(GuardError);
+      expect(err?.message).toMatch(/^another deploy holds the lock /);
+      await first;
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    });
+
+    it('an .htaccess (PathDenyFilter, 550 "Forbidden filename"): the error says how to leave it out; excluded then, it is not said to be on the server', async () => {
+      const local = tmpDir();
+      writeTree(local, { '.htaccess': 'Options -Indexes', 'index.html': 'home' });
+      const { dir, disk } = target(env.proftpdHost);
+      const err = await failure(deploy(opts(env.proftpdHost, local, dir)));
+      // Before: "(check the path, the name and the user's permissions)" only.
+      expect(err?.message).toBe(
+        `upload .htaccess failed: 550 ${dir}/.htaccess: Forbidden filename (check the path, the name and the ` +
+          `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+          `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
+      );
+      const infos: string[] = [];
+      await deploy(opts(env.proftpdHost, local, dir, { exclude: ['/.htaccess'] }), {
+        info: (m) => infos.push(m),
+      });
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual({
+        'index.html': readTree(local)['index.html'],
+      });
+      // Before: "1 file(s) deployed earlier now match --exclude (.htaccess): left on the server …".
+      expect(infos.filter((m) => /--exclude/.test(m))).toEqual([
+        '1 file(s) an earlier run did not finish sending now match --exclude (.htaccess): no longer tracked; any of them on the server is left there',
+      ]);
+    });
+  },
+);

@@ -316,11 +316,19 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       bytesSent = result.bytesSent;
       plan = withKeptDirs(plan, result.keptDirs);
     }
-    const excludedFiles = plan.excluded.files;
+    const unsure = new Set(plan.excluded.unsure);
+    const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));
     if (excludedFiles.length > 0) {
       const some = firstFew(excludedFiles);
       rep.info?.(
         `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
+      );
+    }
+    // Known only as uncertain: an earlier run was sending them when it stopped, or the server refused them (a
+    // name the host does not allow, excluded as the error said): perhaps never on the server.
+    if (unsure.size > 0) {
+      rep.info?.(
+        `${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`,
       );
     }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.

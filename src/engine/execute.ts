@@ -286,6 +286,7 @@ class Run {
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
+            inPlace: item.temp === undefined,
             quirks: this.ctx.quirks,
             warn: this.warn,
             onBytes: (n) => {
@@ -609,9 +610,11 @@ export function describe(err: unknown, what: string, local?: string): Error {
     const nameRefused =
       local !== undefined &&
       // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
-      // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename".
+      // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
+      // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
       (err.code === 553 ||
-        (err.code === 550 && /forbidden file ?name|prohibited file ?name/i.test(err.serverMessage)));
+        (err.code === 550 &&
+          (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
     const hint =
       err.code === 530
         ? 'check the user and password'

@@ -12,7 +12,7 @@ import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
-import { deleteFile, dirExists, makeDirs, readRemoteFile } from './remote.js';
+import { deleteFile, dirExists, makeDirs, readRemoteFile, uploadOver } from './remote.js';
 
 interface Holder {
   /** Unique per deploy: tells this deploy's holder file from another's. */
@@ -133,15 +133,25 @@ export async function withLock<T>(
       if (!o.signal?.aborted)
         rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
     });
-  const timer = setInterval(() => {
-    void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
-  }, REFRESH_MS);
+  // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
+  // not behind the uploads: each connection may be sending a big file for longer than that.
+  let refreshing: Promise<void> | undefined;
+  const timer = setInterval(
+    () => {
+      refreshing ??= pool
+        .runPromptly(async (c) => writeHolder(c, holderPath, me))
+        .catch(() => undefined)
+        .finally(() => (refreshing = undefined));
+    },
+    Math.min(REFRESH_MS, o.staleLockMs / 4),
+  );
   timer.unref();
   try {
     return await running;
   } finally {
     await named;
     clearInterval(timer);
+    await refreshing; // a holder written after the unlock would keep the lock for the next deploy
     await pool
       .run(
         `unlock ${lockPath}`,
@@ -225,7 +235,7 @@ async function awaitHolder(
 
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
   me.refreshedAt = new Date().toISOString();
-  await c.upload(path, Buffer.from(JSON.stringify(me)));
+  await uploadOver(c, path, Buffer.from(JSON.stringify(me)));
 }
 
 /** The same holder file as read before (both absent counts as the same). */

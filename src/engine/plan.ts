@@ -56,8 +56,10 @@ export interface Plan {
   /**
    * Orphans that match an exclude now (added since they were deployed): left on the server, and dropped
    * from the state, as an excluded path is one ftpship no longer touches. Folders too, and those holding them.
+   * `unsure`: those of `files` the state knew only as uncertain (a run sending them stopped, or the server
+   * refused them): maybe not on the server at all.
    */
-  excluded: { files: string[]; dirs: string[] };
+  excluded: { files: string[]; dirs: string[]; unsure: string[] };
   /**
    * `SITE CHMOD` to send (relative paths; an upload through a temp is named by its temp): what this run
    * creates, and everything deployed when the mode asked differs from the one the state records.
@@ -150,7 +152,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     staleTemps: [],
     entries: [],
     keptOrphans: { files: [], dirs: [] },
-    excluded: { files: [], dirs: [] },
+    excluded: { files: [], dirs: [], unsure: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
     modesChanged: false,
@@ -223,8 +225,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-    if (!insideSwap && isExcluded(p)) plan.excluded.files.push(p);
-    else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
+    if (!insideSwap && isExcluded(p)) {
+      plan.excluded.files.push(p);
+      if (!state.files[p]) plan.excluded.unsure.push(p);
+    } else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));

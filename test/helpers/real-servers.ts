@@ -10,7 +10,7 @@ import { uniqueName } from './tmp.js';
 export interface RealServer {
   /**
    * Key in .env.json: pure | pureNoDot | pureQuota | vsftpd | vsftpdImplicit | proftpd | proftpdResume |
-   * proftpdImplicit | proftpdMax.
+   * proftpdImplicit | proftpdMax | proftpdHost.
    */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
@@ -50,6 +50,11 @@ export interface RealServers {
   proftpdImplicit?: RealServer;
   /** proftpd with MaxClientsPerUser 2 (a shared host's connection limit), as the proftpd user. */
   proftpdMax: RealServer;
+  /**
+   * proftpd as a shared host sets it, as the proftpd user: AllowOverwrite off, PathDenyFilter on .htaccess and
+   * .ftpaccess, uploads at 4 MB/s.
+   */
+  proftpdHost: RealServer;
   /** PEM certificate of all servers (self-signed, CN=localhost, SAN localhost + 127.0.0.1): use as CA. */
   ca: string;
 }

@@ -163,7 +163,17 @@ proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$
 # of clients (2) for this user are already connected." (the pool goes on with fewer; the first login retries).
 proftpd_conf proftpdMax 2125 40600 40699 "" > "$RUN/proftpdMax.conf"
 echo "MaxClientsPerUser 2" >> "$RUN/proftpdMax.conf"
-for n in proftpd proftpdResume proftpdImplicit proftpdMax; do
+# A shared host's proftpd: no writing over files (RNTO over one refused too: delete + rename), .htaccess and
+# .ftpaccess refused by name (550 "Forbidden filename"), uploads throttled to 4 MB/s (long transfers).
+proftpd_conf proftpdHost 2133 40950 40999 "" > "$RUN/proftpdHost.conf"
+cat >> "$RUN/proftpdHost.conf" <<CONF
+<Directory $(home_of pro)>
+  AllowOverwrite off
+</Directory>
+PathDenyFilter "\\.ftpaccess\$|\\.htaccess\$"
+TransferRate STOR 4000
+CONF
+for n in proftpd proftpdResume proftpdImplicit proftpdMax proftpdHost; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
 done
 
@@ -203,6 +213,7 @@ wait_220 vsftpdImplicit 2990 true || failed=1
 wait_220 proftpd 2123 false || failed=1
 wait_220 proftpdResume 2124 false || failed=1
 wait_220 proftpdMax 2125 false || failed=1
+wait_220 proftpdHost 2133 false || failed=1
 implicit_pro=true
 wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
 if [ "$failed" != 0 ]; then exit 1; fi
@@ -231,6 +242,7 @@ JSON
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
   entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
   entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
+  entry proftpdHost pro 2133 proftpd true false true false true 40950 40999 null
   if [ "$implicit_pro" = true ]; then
     entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
   fi
