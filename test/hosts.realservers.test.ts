@@ -15,7 +15,7 @@ const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers')
 const target = remoteFolders('hosts');
 
 /** A block on a server only some setups have (start.sh adds it): skipped, with a word, when it is absent. */
-function onServer(key: 'pureNoDot' | 'pureQuota' | 'proftpdHost'): typeof d {
+function onServer(key: 'pureNoDot' | 'pureQuota' | 'proftpdHost' | 'vsftpdHost'): typeof d {
   if (servers && !servers[key]) {
     console.log(`hosts.realservers: no ${key} in test/servers/.env.json — run test/servers/start.sh again`);
     return describe.skip;
@@ -242,3 +242,39 @@ onServer('proftpdHost')(
     });
   },
 );
+
+onServer('vsftpdHost')('vsftpd as shared hosts set it: chmod_enable=NO, deny_file for .user.ini', () => {
+  it('--file-mode without SITE CHMOD: one warning, and the report counts no file as set', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/page.html': 'page' });
+    const { dir, disk } = target(env.vsftpdHost);
+    const warnings: string[] = [];
+    const r = await deploy(opts(env.vsftpdHost, local, dir, { fileMode: '640', dirMode: '750' }), {
+      warn: (m) => warnings.push(m),
+    });
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect(warnings).toEqual([
+      "--file-mode 640 not applied: the server does not support SITE CHMOD (500 Unknown SITE command.); files keep the server's permissions. Ask the host, or drop --file-mode.",
+      "--dir-mode 750 not applied: the server does not support SITE CHMOD (500 Unknown SITE command.); folders keep the server's permissions. Ask the host, or drop --dir-mode.",
+    ]);
+    // Before: { files: 2, dirs: 1 }, printed "mode set on 2 files, 1 folders" under those two warnings.
+    expect(r.chmod).toEqual({ files: 0, dirs: 0 });
+    expect(fs.statSync(path.join(disk, 'index.html')).mode & 0o777).toBe(0o644);
+  });
+
+  it('a .user.ini the server denies (550 Permission denied.): the error says how to leave it out', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.user.ini': 'display_errors = Off', 'index.html': 'home' });
+    const { dir } = target(env.vsftpdHost);
+    const err = await deploy(opts(env.vsftpdHost, local, dir)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // Before: "… (check the path, the name and the user's permissions)" only.
+    expect(err?.message).toBe(
+      "upload .user.ini failed: 550 Permission denied. (check the path, the name and the user's permissions; if " +
+        'the server does not allow this name (some hosts refuse names starting with a dot), rename it locally or ' +
+        "leave it out with --exclude '/\\.user\\.ini')",
+    );
+  });
+});

@@ -281,6 +281,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     };
     let plan = await prepare(state);
     let bytesSent = 0;
+    let modesMissed: { files: number; dirs: number } | undefined;
     const hasWork =
       plan.entries.length > 0 ||
       plan.staleTemps.length > 0 ||
@@ -314,6 +315,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
       });
       bytesSent = result.bytesSent;
+      modesMissed = result.modesMissed;
       plan = withKeptDirs(plan, result.keptDirs);
     }
     const unsure = new Set(plan.excluded.unsure);
@@ -355,6 +357,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       dryRun: o.dryRun,
       target,
       bytesSent,
+      modesMissed,
       skipped: local.skipped,
       warnings,
       startedAt,

@@ -44,6 +44,8 @@ export interface ExecResult {
   bytesSent: number;
   /** Orphan folders that could not be removed (they hold files ftpship did not deploy), and their parents. */
   keptDirs: string[];
+  /** Of the paths the plan gives a mode (`chmods`), how many did not get it (refused, or no SITE CHMOD). */
+  modesMissed: { files: number; dirs: number };
 }
 
 /** One step of the commit phase: a temp renamed over its target, or an orphan deleted. */
@@ -107,16 +109,17 @@ class Run {
       await this.begun;
       // Files get their mode before the commit (a temp goes live with it), folders after it (a mode
       // without write permission would stop the renames and deletes inside them).
-      let modesSet = await this.setModes('file', this.plan.chmods.files);
+      const filesMissed = await this.setModes('file', this.plan.chmods.files);
       await this.local.finishHashing(); // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
-      modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+      const dirsMissed = await this.setModes('folder', this.plan.chmods.dirs);
+      const modesSet = filesMissed === 0 && dirsMissed === 0;
       await this.removeMarkers();
       // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
       // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
       const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
       await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
-      return { bytesSent: this.bytesSent, keptDirs };
+      return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
       // Folders being made now (priority tasks, not cut by a cancel) are awaited first: one made after this
@@ -415,9 +418,10 @@ class Run {
    * pipelined batches across the connections. A refusal is a warning, not a failure: the content is
    * deployed; false tells the caller not to record the mode as set, so the next deploy tries again.
    */
-  private async setModes(kind: 'file' | 'folder', paths: string[]): Promise<boolean> {
+  /** Sends SITE CHMOD for each path; returns how many did not get the mode (0: all did). */
+  private async setModes(kind: 'file' | 'folder', paths: string[]): Promise<number> {
     const mode = kind === 'file' ? this.plan.modes.file : this.plan.modes.dir;
-    if (!mode || paths.length === 0) return true;
+    if (!mode || paths.length === 0) return 0;
     const flag = kind === 'file' ? '--file-mode' : '--dir-mode';
     const command = (p: string): string => `SITE CHMOD ${mode} ${this.abs(p)}`;
     const refused: Array<{ path: string; reply: FtpReply }> = [];
@@ -433,20 +437,20 @@ class Run {
         `${flag} ${mode} not applied: the server does not support SITE CHMOD (${reply.code} ${reply.message}); ` +
           `${kind}s keep the server's permissions. Ask the host, or drop ${flag}.`,
       );
-      return false;
+      return paths.length;
     }
     check(first, reply);
     await this.inBatches(rest, `set ${kind} modes`, async (c, batch) => {
       const replies = await c.pipeline(batch.map(command));
       for (const [i, r] of replies.entries()) check(batch[i], r);
     });
-    if (refused.length === 0) return true;
+    if (refused.length === 0) return 0;
     const { path, reply: r } = refused[0];
     this.warn(
       `${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
         `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`,
     );
-    return false;
+    return refused.length;
   }
 
   /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */

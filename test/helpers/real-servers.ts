@@ -10,7 +10,7 @@ import { uniqueName } from './tmp.js';
 export interface RealServer {
   /**
    * Key in .env.json: pure | pureNoDot | pureQuota | vsftpd | vsftpdImplicit | proftpd | proftpdResume |
-   * proftpdImplicit | proftpdMax | proftpdHost.
+   * proftpdImplicit | proftpdMax | proftpdHost | vsftpdHost.
    */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
@@ -44,6 +44,8 @@ export interface RealServers {
   pureQuota: RealServer;
   vsftpd: RealServer;
   vsftpdImplicit: RealServer;
+  /** vsftpd as a shared host sets it, as the vsftpd user: chmod_enable=NO, deny_file for .user.ini and .ftpaccess. */
+  vsftpdHost: RealServer;
   proftpd: RealServer;
   proftpdResume: RealServer;
   /** Only when proftpd's implicit TLS came up. */

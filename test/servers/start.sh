@@ -96,6 +96,14 @@ vsftpd_conf vsftpd 2122 40100 40199 NO > "$RUN/vsftpd.conf"
 vsftpd_conf vsftpdImplicit 2990 40200 40299 YES > "$RUN/vsftpdImplicit.conf"
 start_bg vsftpd "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpd.conf"
 start_bg vsftpdImplicit "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdImplicit.conf"
+# A shared host's vsftpd: no SITE CHMOD (500 Unknown SITE command), .user.ini and .ftpaccess refused by name
+# (550 Permission denied., as for permissions).
+vsftpd_conf vsftpdHost 2134 40700 40749 NO > "$RUN/vsftpdHost.conf"
+cat >> "$RUN/vsftpdHost.conf" <<CONF
+chmod_enable=NO
+deny_file={*.user.ini,*.ftpaccess}
+CONF
+start_bg vsftpdHost "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdHost.conf"
 
 # --- proftpd: explicit TLS, resume refused (2123); resume allowed (2124); implicit TLS (2991) ---------
 proftpd_conf() { # NAME PORT PASV_MIN PASV_MAX EXTRA
@@ -210,6 +218,7 @@ wait_220 pureNoDot 2131 false || failed=1
 wait_220 pureQuota 2132 false || failed=1
 wait_220 vsftpd 2122 false || failed=1
 wait_220 vsftpdImplicit 2990 true || failed=1
+wait_220 vsftpdHost 2134 false || failed=1
 wait_220 proftpd 2123 false || failed=1
 wait_220 proftpdResume 2124 false || failed=1
 wait_220 proftpdMax 2125 false || failed=1
@@ -239,6 +248,7 @@ JSON
   entry pureQuota pureq 2132 pure-ftpd true false true true false 40900 40949 10000 "$(user_of pure)"
   entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
   entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
+  entry vsftpdHost vs 2134 vsftpd true false false true true 40700 40749 null
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
   entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
   entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
