@@ -149,7 +149,7 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
 });
 
 onServer('proftpdHost')(
-  'proftpd as shared hosts set it: AllowOverwrite off, PathDenyFilter on .htaccess, uploads at 4 MB/s',
+  'proftpd as shared hosts set it: AllowOverwrite off, PathDenyFilter on .htaccess, uploads at 4 MB/s, TimeoutIdle 2',
   () => {
     /** Resolves to the error a deploy fails with, or undefined. */
     const failure = async (run: Promise<unknown>): Promise<Error | undefined> =>
@@ -215,6 +215,25 @@ onServer('proftpdHost')(
       expect(err?.message).toMatch(/^another deploy holds the lock /);
       await first;
       expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    });
+
+    it('connections left idle past the server\'s TimeoutIdle while a big file goes up: replaced without a word, no "retrying" warnings', async () => {
+      const local = tmpDir();
+      const tree = (v: string): Record<string, string> => {
+        const t: Record<string, string> = { 'big.bin': `${v}${'x'.repeat(12 * 1024 * 1024)}` }; // 3 s
+        for (let i = 0; i < 12; i++) t[`d/p${i}.html`] = `page ${i} ${v}`;
+        return t;
+      };
+      writeTree(local, tree('1'));
+      const { dir, disk } = target(env.proftpdHost);
+      await deploy(opts(env.proftpdHost, local, dir));
+      writeTree(local, tree('2'));
+      const warnings: string[] = [];
+      await deploy(opts(env.proftpdHost, local, dir), { warn: (m) => warnings.push(m) });
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+      // Before: "commit (7): closed: connection to localhost closed by the server; retrying (1/5)", one per
+      // connection the server had closed while the big file went up.
+      expect(warnings.filter((w) => !/refused to rename over an existing file/.test(w))).toEqual([]);
     });
 
     it('an .htaccess (PathDenyFilter, 550 "Forbidden filename"): the error says how to leave it out; excluded then, it is not said to be on the server', async () => {

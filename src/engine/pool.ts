@@ -180,7 +180,13 @@ export class ConnectionPool {
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
-    const client = this.idle.pop();
+    let client = this.idle.pop();
+    // Closed while it waited here (a server's idle timeout: proftpd TimeoutIdle, vsftpd idle_session_timeout,
+    // pure-ftpd -I): replaced in the background, not handed out to fail and be retried with a warning.
+    while (client?.closed) {
+      this.recycle(client);
+      client = this.idle.pop();
+    }
     if (client) return client;
     if (this.live + this.opening === 0) void this.grow();
     return new Promise((resolve, reject) => {

@@ -172,7 +172,8 @@ proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$
 proftpd_conf proftpdMax 2125 40600 40699 "" > "$RUN/proftpdMax.conf"
 echo "MaxClientsPerUser 2" >> "$RUN/proftpdMax.conf"
 # A shared host's proftpd: no writing over files (RNTO over one refused too: delete + rename), .htaccess and
-# .ftpaccess refused by name (550 "Forbidden filename"), uploads throttled to 4 MB/s (long transfers).
+# .ftpaccess refused by name (550 "Forbidden filename"), uploads throttled to 4 MB/s (long transfers), and
+# a connection idle for 2 s closed (421), as hosts do after a minute or two.
 proftpd_conf proftpdHost 2133 40950 40999 "" > "$RUN/proftpdHost.conf"
 cat >> "$RUN/proftpdHost.conf" <<CONF
 <Directory $(home_of pro)>
@@ -180,6 +181,7 @@ cat >> "$RUN/proftpdHost.conf" <<CONF
 </Directory>
 PathDenyFilter "\\.ftpaccess\$|\\.htaccess\$"
 TransferRate STOR 4000
+TimeoutIdle 2
 CONF
 for n in proftpd proftpdResume proftpdImplicit proftpdMax proftpdHost; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
