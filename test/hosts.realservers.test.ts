@@ -15,7 +15,9 @@ const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers')
 const target = remoteFolders('hosts');
 
 /** A block on a server only some setups have (start.sh adds it): skipped, with a word, when it is absent. */
-function onServer(key: 'pureNoDot' | 'pureQuota' | 'proftpdHost' | 'vsftpdHost'): typeof d {
+function onServer(
+  key: 'pureNoDot' | 'pureQuota' | 'proftpdHost' | 'proftpdNoRename' | 'vsftpdHost',
+): typeof d {
   if (servers && !servers[key]) {
     console.log(`hosts.realservers: no ${key} in test/servers/.env.json — run test/servers/start.sh again`);
     return describe.skip;
@@ -295,5 +297,40 @@ onServer('vsftpdHost')('vsftpd as shared hosts set it: chmod_enable=NO, deny_fil
         'the server does not allow this name (some hosts refuse names starting with a dot), rename it locally or ' +
         "leave it out with --exclude '/\\.user\\.ini')",
     );
+  });
+});
+
+onServer('proftpdNoRename')('proftpd refusing every rename (<Limit RNFR RNTO> DenyAll)', () => {
+  it('atomic: one error saying renames are refused and to use --no-atomic; --no-atomic then deploys, changes and converges, the state written in place', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'a/page.html': 'page' });
+    const { dir, disk } = target(env.proftpdNoRename);
+    const err = await deploy(opts(env.proftpdNoRename, local, dir)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // Before: "RNFR …/.ftpship-state.json.tmp: 550 …: Operation not permitted", and the same with --no-atomic:
+    // no state was ever written, every run sent everything again.
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err?.message).toBe(
+      `the server refuses to rename files (RNFR ${dir}/.ftpship-state.json.tmp: 550 ${dir}/.ftpship-state.json.tmp: ` +
+        'Operation not permitted): ftpship writes changed files and its state under a temporary name, then renames ' +
+        'them into place; ask the host to allow RNFR/RNTO, or deploy with --no-atomic (files and the state are ' +
+        'then written in place)',
+    );
+    const o = opts(env.proftpdNoRename, local, dir, { atomic: false });
+    const warnings: string[] = [];
+    await deploy(o, { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([
+      `the server refuses to rename files (RNFR ${dir}/.ftpship-state.json.tmp: 550 ${dir}/.ftpship-state.json.tmp: ` +
+        'Operation not permitted); --no-atomic: the state is written in place',
+    ]);
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    writeTree(local, { 'index.html': 'v2' });
+    const r = await deploy(o);
+    expect(r.counts).toMatchObject({ replace: 1, upload: 0 });
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
+    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'a', 'index.html']);
   });
 });

@@ -115,7 +115,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       );
     }
     if (o.maintenance) reserved.add(o.maintenance.path);
-    const quirks: ServerQuirks = { knownDirs: new Set() };
+    const quirks: ServerQuirks = { knownDirs: new Set(), inPlace: !o.atomic };
     const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
     const store = new StateStore({
       pool,

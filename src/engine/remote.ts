@@ -15,6 +15,10 @@ export interface ServerQuirks {
   deleteBeforeRename?: boolean;
   /** STOR over an existing file refused (proftpd AllowOverwrite off): --no-atomic deletes first (warned once). */
   deleteBeforeOverwrite?: boolean;
+  /** --no-atomic: where the server allows no rename at all, ftpship's own files (state, marker) go in place. */
+  inPlace?: boolean;
+  /** RNFR refused even for a file just written (proftpd <Limit RNFR RNTO> DenyAll): found with `inPlace`. */
+  noRename?: boolean;
   /** Absolute folders seen to exist during this run (saves repeated CWD checks). */
   knownDirs?: Set<string>;
 }
@@ -374,9 +378,25 @@ export async function writeRemoteFileAtomic(
   quirks: ServerQuirks,
   warn: Warn,
 ): Promise<void> {
+  if (quirks.noRename) return uploadOver(client, abs, data);
   const tmp = `${abs}.tmp`;
   await uploadOver(client, tmp, data);
-  await renameOver(client, tmp, abs, quirks, warn);
+  try {
+    await renameOver(client, tmp, abs, quirks, warn);
+  } catch (err) {
+    // RNFR of the file just written refused: the server allows no rename at all (proftpd <Limit RNFR RNTO>
+    // DenyAll: 550 "Operation not permitted"). Nothing can go live atomically there.
+    if (!(err instanceof FtpReplyError) || !err.command.startsWith('RNFR ') || err.code < 500) throw err;
+    await client.delete(tmp).catch(() => undefined);
+    if (!quirks.inPlace)
+      throw new DeployError(
+        `the server refuses to rename files (${err.message}): ftpship writes changed files and its state under a temporary name, then renames them into place; ask the host to allow RNFR/RNTO, or deploy with --no-atomic (files and the state are then written in place)`,
+        { cause: err },
+      );
+    warn(`the server refuses to rename files (${err.message}); --no-atomic: the state is written in place`);
+    quirks.noRename = true;
+    await uploadOver(client, abs, data);
+  }
 }
 
 /**

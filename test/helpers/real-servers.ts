@@ -10,7 +10,7 @@ import { uniqueName } from './tmp.js';
 export interface RealServer {
   /**
    * Key in .env.json: pure | pureNoDot | pureQuota | vsftpd | vsftpdImplicit | proftpd | proftpdResume |
-   * proftpdImplicit | proftpdMax | proftpdHost | vsftpdHost.
+   * proftpdImplicit | proftpdMax | proftpdHost | proftpdNoRename | vsftpdHost.
    */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
@@ -57,6 +57,8 @@ export interface RealServers {
    * .ftpaccess, uploads at 4 MB/s.
    */
   proftpdHost: RealServer;
+  /** proftpd refusing every rename (`<Limit RNFR RNTO> DenyAll`), as the proftpd user. */
+  proftpdNoRename: RealServer;
   /** PEM certificate of all servers (self-signed, CN=localhost, SAN localhost + 127.0.0.1): use as CA. */
   ca: string;
 }

@@ -183,7 +183,14 @@ PathDenyFilter "\\.ftpaccess\$|\\.htaccess\$"
 TransferRate STOR 4000
 TimeoutIdle 2
 CONF
-for n in proftpd proftpdResume proftpdImplicit proftpdMax proftpdHost; do
+# A host that allows no rename at all (RNFR: 550 "Operation not permitted"): atomic deploys cannot work.
+proftpd_conf proftpdNoRename 2135 40750 40799 "" > "$RUN/proftpdNoRename.conf"
+cat >> "$RUN/proftpdNoRename.conf" <<CONF
+<Limit RNFR RNTO>
+  DenyAll
+</Limit>
+CONF
+for n in proftpd proftpdResume proftpdImplicit proftpdMax proftpdHost proftpdNoRename; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
 done
 
@@ -225,6 +232,7 @@ wait_220 proftpd 2123 false || failed=1
 wait_220 proftpdResume 2124 false || failed=1
 wait_220 proftpdMax 2125 false || failed=1
 wait_220 proftpdHost 2133 false || failed=1
+wait_220 proftpdNoRename 2135 false || failed=1
 implicit_pro=true
 wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
 if [ "$failed" != 0 ]; then exit 1; fi
@@ -255,6 +263,7 @@ JSON
   entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
   entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
   entry proftpdHost pro 2133 proftpd true false true false true 40950 40999 null
+  entry proftpdNoRename pro 2135 proftpd true false true false true 40750 40799 null
   if [ "$implicit_pro" = true ]; then
     entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
   fi
