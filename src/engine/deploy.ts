@@ -115,7 +115,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       );
     }
     if (o.maintenance) reserved.add(o.maintenance.path);
-    const quirks: ServerQuirks = { knownDirs: new Set() };
+    const quirks: ServerQuirks = { knownDirs: new Set(), inPlace: !o.atomic };
     const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
     const store = new StateStore({
       pool,
@@ -258,6 +258,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
         fileMode: o.fileMode,
         dirMode: o.dirMode,
+        // A state named without a leading dot (for a server refusing such names): the temps go without too.
+        dotlessTemps: !statePath.slice(statePath.lastIndexOf('/') + 1).startsWith('.'),
       });
       try {
         guard(p, o);
@@ -279,6 +281,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     };
     let plan = await prepare(state);
     let bytesSent = 0;
+    let modesMissed: { files: number; dirs: number } | undefined;
     const hasWork =
       plan.entries.length > 0 ||
       plan.staleTemps.length > 0 ||
@@ -312,13 +315,22 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
       });
       bytesSent = result.bytesSent;
+      modesMissed = result.modesMissed;
       plan = withKeptDirs(plan, result.keptDirs);
     }
-    const excludedFiles = plan.excluded.files;
+    const unsure = new Set(plan.excluded.unsure);
+    const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));
     if (excludedFiles.length > 0) {
       const some = firstFew(excludedFiles);
       rep.info?.(
         `${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`,
+      );
+    }
+    // Known only as uncertain: an earlier run was sending them when it stopped, or the server refused them (a
+    // name the host does not allow, excluded as the error said): perhaps never on the server.
+    if (unsure.size > 0) {
+      rep.info?.(
+        `${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`,
       );
     }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
@@ -345,6 +357,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       dryRun: o.dryRun,
       target,
       bytesSent,
+      modesMissed,
       skipped: local.skipped,
       warnings,
       startedAt,

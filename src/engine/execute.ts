@@ -44,6 +44,8 @@ export interface ExecResult {
   bytesSent: number;
   /** Orphan folders that could not be removed (they hold files ftpship did not deploy), and their parents. */
   keptDirs: string[];
+  /** Of the paths the plan gives a mode (`chmods`), how many did not get it (refused, or no SITE CHMOD). */
+  modesMissed: { files: number; dirs: number };
 }
 
 /** One step of the commit phase: a temp renamed over its target, or an orphan deleted. */
@@ -107,16 +109,17 @@ class Run {
       await this.begun;
       // Files get their mode before the commit (a temp goes live with it), folders after it (a mode
       // without write permission would stop the renames and deletes inside them).
-      let modesSet = await this.setModes('file', this.plan.chmods.files);
+      const filesMissed = await this.setModes('file', this.plan.chmods.files);
       await this.local.finishHashing(); // the commit records every file with its hash
       const keptDirs = await this.commitAndClean();
-      modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+      const dirsMissed = await this.setModes('folder', this.plan.chmods.dirs);
+      const modesSet = filesMissed === 0 && dirsMissed === 0;
       await this.removeMarkers();
       // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
       // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
       const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
       await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
-      return { bytesSent: this.bytesSent, keptDirs };
+      return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
       // Folders being made now (priority tasks, not cut by a cancel) are awaited first: one made after this
@@ -286,6 +289,7 @@ class Run {
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
+            inPlace: item.temp === undefined,
             quirks: this.ctx.quirks,
             warn: this.warn,
             onBytes: (n) => {
@@ -385,7 +389,7 @@ class Run {
           await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch(async (err: unknown) => {
             // Renamed already, by this batch's earlier attempt (cut before its replies came back).
             if (await this.renamedAlready(c, u)) return;
-            throw describe(err, `rename ${u.temp} to ${u.file.path}`);
+            throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
         await this.confirmName(c, u.file.path);
@@ -414,9 +418,10 @@ class Run {
    * pipelined batches across the connections. A refusal is a warning, not a failure: the content is
    * deployed; false tells the caller not to record the mode as set, so the next deploy tries again.
    */
-  private async setModes(kind: 'file' | 'folder', paths: string[]): Promise<boolean> {
+  /** Sends SITE CHMOD for each path; returns how many did not get the mode (0: all did). */
+  private async setModes(kind: 'file' | 'folder', paths: string[]): Promise<number> {
     const mode = kind === 'file' ? this.plan.modes.file : this.plan.modes.dir;
-    if (!mode || paths.length === 0) return true;
+    if (!mode || paths.length === 0) return 0;
     const flag = kind === 'file' ? '--file-mode' : '--dir-mode';
     const command = (p: string): string => `SITE CHMOD ${mode} ${this.abs(p)}`;
     const refused: Array<{ path: string; reply: FtpReply }> = [];
@@ -432,20 +437,20 @@ class Run {
         `${flag} ${mode} not applied: the server does not support SITE CHMOD (${reply.code} ${reply.message}); ` +
           `${kind}s keep the server's permissions. Ask the host, or drop ${flag}.`,
       );
-      return false;
+      return paths.length;
     }
     check(first, reply);
     await this.inBatches(rest, `set ${kind} modes`, async (c, batch) => {
       const replies = await c.pipeline(batch.map(command));
       for (const [i, r] of replies.entries()) check(batch[i], r);
     });
-    if (refused.length === 0) return true;
+    if (refused.length === 0) return 0;
     const { path, reply: r } = refused[0];
     this.warn(
       `${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
         `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`,
     );
-    return false;
+    return refused.length;
   }
 
   /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */
@@ -573,6 +578,11 @@ class Run {
   }
 }
 
+/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
+function dotName(rel: string): boolean {
+  return rel.slice(rel.lastIndexOf('/') + 1).startsWith('.');
+}
+
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel: string): boolean {
   return /[ .]$/.test(rel);
@@ -601,16 +611,40 @@ function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): Dep
 export function describe(err: unknown, what: string, local?: string): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
+    const nameRefused =
+      local !== undefined &&
+      // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
+      // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
+      // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
+      (err.code === 553 ||
+        (err.code === 550 &&
+          (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
     const hint =
       err.code === 530
         ? 'check the user and password'
-        : err.code === 553 && local !== undefined
-          ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
-            `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
-          : err.code >= 550
-            ? "check the path, the name and the user's permissions"
-            : 'try again later';
-    return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
+        : err.code === 552 || err.code === 452
+          ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
+            `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+          : nameRefused
+            ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+            : err.code >= 550
+              ? "check the path, the name and the user's permissions"
+              : 'try again later';
+    return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
+      cause: err,
+    });
   }
   return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });
+}
+
+/** A command on one of ftpship's temporary files (STOR, APPE). */
+const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
+
+/** A multi-line reply (pure-ftpd's 552 gives the quota figures on lines of their own) on one line. */
+function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' / ');
 }

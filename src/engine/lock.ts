@@ -11,8 +11,8 @@ import { FtpReplyError } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
-import { parentOf } from './paths.js';
-import { deleteFile, dirExists, makeDirs, readRemoteFile } from './remote.js';
+import { parentOf, remoteJoin } from './paths.js';
+import { deleteFile, dirExists, makeDirs, readRemoteFile, uploadOver } from './remote.js';
 
 interface Holder {
   /** Unique per deploy: tells this deploy's holder file from another's. */
@@ -72,7 +72,7 @@ export async function withLock<T>(
         if (seen === 'ours') return;
         if (seen === 'refused') {
           throw new DeployError(
-            `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; check that the user may write to ${parentOf(lockPath) || '/'} (the target folder, or the state's folder)`,
+            `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`,
           );
         }
         other = seen;
@@ -133,15 +133,25 @@ export async function withLock<T>(
       if (!o.signal?.aborted)
         rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
     });
-  const timer = setInterval(() => {
-    void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
-  }, REFRESH_MS);
+  // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
+  // not behind the uploads: each connection may be sending a big file for longer than that.
+  let refreshing: Promise<void> | undefined;
+  const timer = setInterval(
+    () => {
+      refreshing ??= pool
+        .runPromptly(async (c) => writeHolder(c, holderPath, me))
+        .catch(() => undefined)
+        .finally(() => (refreshing = undefined));
+    },
+    Math.min(REFRESH_MS, o.staleLockMs / 4),
+  );
   timer.unref();
   try {
     return await running;
   } finally {
     await named;
     clearInterval(timer);
+    await refreshing; // a holder written after the unlock would keep the lock for the next deploy
     await pool
       .run(
         `unlock ${lockPath}`,
@@ -155,6 +165,25 @@ export async function withLock<T>(
         rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
       );
   }
+}
+
+/**
+ * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
+ * with a dot, and shared hosts often refuse names starting with one (pure-ftpd -x or -X: 553 "Prohibited
+ * directory name"; vsftpd deny_file, proftpd PathDenyFilter: 550). A state named without a dot takes the lock
+ * and the temporary files without one too.
+ */
+function lockRefusedHint(lockPath: string, code: number): string {
+  const folder = parentOf(lockPath) || '/';
+  const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
+  const name = lockPath.slice(lockPath.lastIndexOf('/') + 1);
+  if (!name.startsWith('.')) return write;
+  const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
+  const dot =
+    'if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: ' +
+    `--state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+  // 553 is "file name not allowed"; a refusal for permissions is most often 550.
+  return code === 553 ? `${dot}; else ${write}` : `${write}; ${dot}`;
 }
 
 async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Promise<boolean> {
@@ -206,7 +235,7 @@ async function awaitHolder(
 
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
   me.refreshedAt = new Date().toISOString();
-  await c.upload(path, Buffer.from(JSON.stringify(me)));
+  await uploadOver(c, path, Buffer.from(JSON.stringify(me)));
 }
 
 /** The same holder file as read before (both absent counts as the same). */

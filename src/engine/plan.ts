@@ -56,8 +56,10 @@ export interface Plan {
   /**
    * Orphans that match an exclude now (added since they were deployed): left on the server, and dropped
    * from the state, as an excluded path is one ftpship no longer touches. Folders too, and those holding them.
+   * `unsure`: those of `files` the state knew only as uncertain (a run sending them stopped, or the server
+   * refused them): maybe not on the server at all.
    */
-  excluded: { files: string[]; dirs: string[] };
+  excluded: { files: string[]; dirs: string[]; unsure: string[] };
   /**
    * `SITE CHMOD` to send (relative paths; an upload through a temp is named by its temp): what this run
    * creates, and everything deployed when the mode asked differs from the one the state records.
@@ -87,6 +89,11 @@ export interface PlanOptions {
   dirMode?: string;
   /** No state: every file is uploaded (through a temp in atomic mode: the server may hold an older copy). */
   uploadOnly?: boolean;
+  /**
+   * Temps are named without a leading dot (`ftpship-<id>.tmp`): the state is, for a server that refuses
+   * names starting with a dot (pure-ftpd -x/-X). Default: `.ftpship-<id>.tmp`.
+   */
+  dotlessTemps?: boolean;
 }
 
 /**
@@ -94,12 +101,17 @@ export interface PlanOptions {
  * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
  * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
  */
-export function tempPathFor(file: { path: string; sha256: string; stamp?: string }, salt = 0): string {
+export function tempPathFor(
+  file: { path: string; sha256: string; stamp?: string },
+  salt = 0,
+  dotted = true,
+): string {
   const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
   const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
   const id = crypto.createHash('sha256').update(seed).digest('hex').slice(0, 20);
   const dir = parentOf(file.path);
-  return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
+  const name = `${dotted ? '.' : ''}ftpship-${id}.tmp`;
+  return dir ? `${dir}/${name}` : name;
 }
 
 /**
@@ -140,7 +152,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     staleTemps: [],
     entries: [],
     keptOrphans: { files: [], dirs: [] },
-    excluded: { files: [], dirs: [] },
+    excluded: { files: [], dirs: [], unsure: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
     modesChanged: false,
@@ -187,16 +199,25 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
       replacesDir;
     // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
     // first deploy names it after the file's stamp, this run may know the hash).
+    // (Named as this run names temps: one with a dot a dotless state was moved from may be refused.)
     const recorded = viaTemp
-      ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file) && !taken(t))
+      ? tempsFor
+          .get(file.path)
+          ?.find(
+            (t) =>
+              resumable(pending.temps[t], file) &&
+              !taken(t) &&
+              t.slice(t.lastIndexOf('/') + 1).startsWith('.') !== !!opts.dotlessTemps,
+          )
       : undefined;
     // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
     // never resumes) and renames the very temp a killed run left behind.
     const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-    let temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+    const dotted = !opts.dotlessTemps;
+    let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
     // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
     // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
-    for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt);
+    for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt, dotted);
     const mayExist = recorded !== undefined;
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
@@ -204,8 +225,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-    if (!insideSwap && isExcluded(p)) plan.excluded.files.push(p);
-    else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
+    if (!insideSwap && isExcluded(p)) {
+      plan.excluded.files.push(p);
+      if (!state.files[p]) plan.excluded.unsure.push(p);
+    } else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));

@@ -119,6 +119,33 @@ export class ConnectionPool {
   }
 
   /**
+   * Runs a short task at once, without retries: on a connection doing nothing, else on one of its own, opened
+   * for it and closed after (outside the pool's count; a server at its connection limit refuses it). For the
+   * lock's refresh: every connection can be sending a big file for longer than the lock takes to go stale.
+   */
+  async runPromptly<T>(task: (client: FtpClient) => Promise<T>): Promise<T> {
+    const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
+    if (free >= 0) {
+      const [client] = this.idle.splice(free, 1);
+      try {
+        const result = await task(client);
+        this.release(client);
+        return result;
+      } catch (err) {
+        this.recycle(client);
+        throw err;
+      }
+    }
+    if (this.closed) throw new Error('the deploy is over');
+    const client = await this.connect();
+    try {
+      return await task(client);
+    } finally {
+      await client.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
    * Stops the work: tasks waiting or to come fail with `err`, and the connections running one are cut (a
    * transfer under way stops at once). Priority tasks (the state's checkpoint, the lock) still run, on a
    * fresh connection if need be.
@@ -153,7 +180,13 @@ export class ConnectionPool {
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
-    const client = this.idle.pop();
+    let client = this.idle.pop();
+    // Closed while it waited here (a server's idle timeout: proftpd TimeoutIdle, vsftpd idle_session_timeout,
+    // pure-ftpd -I): replaced in the background, not handed out to fail and be retried with a warning.
+    while (client?.closed) {
+      this.recycle(client);
+      client = this.idle.pop();
+    }
     if (client) return client;
     if (this.live + this.opening === 0) void this.grow();
     return new Promise((resolve, reject) => {

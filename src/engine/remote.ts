@@ -13,6 +13,12 @@ export interface ServerQuirks {
   noResume?: boolean;
   /** RNTO over an existing file refused (IIS, some others): delete first. */
   deleteBeforeRename?: boolean;
+  /** STOR over an existing file refused (proftpd AllowOverwrite off): --no-atomic deletes first (warned once). */
+  deleteBeforeOverwrite?: boolean;
+  /** --no-atomic: where the server allows no rename at all, ftpship's own files (state, marker) go in place. */
+  inPlace?: boolean;
+  /** RNFR refused even for a file just written (proftpd <Limit RNFR RNTO> DenyAll): found with `inPlace`. */
+  noRename?: boolean;
   /** Absolute folders seen to exist during this run (saves repeated CWD checks). */
   knownDirs?: Set<string>;
 }
@@ -124,17 +130,24 @@ function release(source: Buffer | FileSource, file: LocalFile, check: boolean): 
 /**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
  * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size.
- * Returns the bytes sent.
+ * `inPlace`: `abs` is a live file this upload replaces (--no-atomic). Returns the bytes sent.
  */
 export async function uploadFile(
   client: FtpClient,
   abs: string,
   file: LocalFile,
-  opts: { resume: boolean; quirks: ServerQuirks; warn: Warn; onBytes: (n: number) => void },
+  opts: {
+    resume: boolean;
+    inPlace?: boolean;
+    quirks: ServerQuirks;
+    warn: Warn;
+    onBytes: (n: number) => void;
+  },
 ): Promise<number> {
   let offset = 0;
+  let have = -1;
   if (opts.resume) {
-    const have = await remoteSize(client, abs);
+    have = await remoteSize(client, abs);
     if (have === file.size) return 0;
     if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
   }
@@ -146,7 +159,23 @@ export async function uploadFile(
   try {
     return await sendFrom(client, abs, file, offset, onProgress);
   } catch (err) {
-    if (offset === 0 || !(err instanceof FtpReplyError) || client.closed) throw err;
+    if (!(err instanceof FtpReplyError) || client.closed) throw err;
+    // A file the server will not write over (proftpd AllowOverwrite off: 550 "Overwrite permission denied",
+    // to STOR and REST + STOR alike): the part a cut run left of a temp (`resume` is only asked for those,
+    // and no rerun could get past it: G1), or, with `inPlace`, the live file a --no-atomic deploy replaces
+    // (missing until it is sent again: in place, a visitor may meet a torn file anyway).
+    const refused = err.code === 550 || err.code === 553;
+    if (refused && (have > 0 || (opts.inPlace === true && (await remoteSize(client, abs)) >= 0))) {
+      if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
+        opts.warn(
+          `the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`,
+        );
+      if (opts.inPlace) opts.quirks.deleteBeforeOverwrite = true;
+      await client.delete(abs);
+      last = 0;
+      return sendFrom(client, abs, file, 0, onProgress);
+    }
+    if (offset === 0) throw err;
     // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
     if (!opts.quirks.noResume)
       opts.warn(`the server refused to resume (${err.message}); uploading whole files instead`);
@@ -349,9 +378,41 @@ export async function writeRemoteFileAtomic(
   quirks: ServerQuirks,
   warn: Warn,
 ): Promise<void> {
+  if (quirks.noRename) return uploadOver(client, abs, data);
   const tmp = `${abs}.tmp`;
-  await client.upload(tmp, data);
-  await renameOver(client, tmp, abs, quirks, warn);
+  await uploadOver(client, tmp, data);
+  try {
+    await renameOver(client, tmp, abs, quirks, warn);
+  } catch (err) {
+    // RNFR of the file just written refused: the server allows no rename at all (proftpd <Limit RNFR RNTO>
+    // DenyAll: 550 "Operation not permitted"). Nothing can go live atomically there.
+    if (!(err instanceof FtpReplyError) || !err.command.startsWith('RNFR ') || err.code < 500) throw err;
+    await client.delete(tmp).catch(() => undefined);
+    if (!quirks.inPlace)
+      throw new DeployError(
+        `the server refuses to rename files (${err.message}): ftpship writes changed files and its state under a temporary name, then renames them into place; ask the host to allow RNFR/RNTO, or deploy with --no-atomic (files and the state are then written in place)`,
+        { cause: err },
+      );
+    warn(`the server refuses to rename files (${err.message}); --no-atomic: the state is written in place`);
+    quirks.noRename = true;
+    await uploadOver(client, abs, data);
+  }
+}
+
+/**
+ * Writes one of ftpship's own small files (a state's temporary copy, the lock holder) where an older copy
+ * may be: a server that will not write over a file (proftpd AllowOverwrite off: 550 "Overwrite permission
+ * denied") gets the old copy removed first. A copy a killed run left would otherwise stop every later run.
+ */
+export async function uploadOver(client: FtpClient, path: string, data: Buffer): Promise<void> {
+  try {
+    await client.upload(path, data);
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553) || client.closed) throw err;
+    if ((await remoteSize(client, path)) < 0) throw err; // nothing there to remove: refused for another reason
+    await client.delete(path);
+    await client.upload(path, data);
+  }
 }
 
 /** Files per pipelined batch of server-side hashes. */

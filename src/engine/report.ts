@@ -26,8 +26,9 @@ export interface DeployReport {
    */
   kept: string[];
   /**
-   * Only with `fileMode`/`dirMode`: how many files (an upload through a temp counts once) and folders get
-   * `SITE CHMOD` (got, unless a warning says the server refused).
+   * Only with `fileMode`/`dirMode`: how many files (an upload through a temp counts once) and folders got
+   * their mode with `SITE CHMOD` (a dry run: would get it); those the server refused, or every one when it
+   * has no SITE CHMOD (a warning says so), are not counted.
    */
   chmod?: { files: number; dirs: number };
   /**
@@ -44,6 +45,8 @@ export function buildReport(args: {
   dryRun: boolean;
   target: string;
   bytesSent: number;
+  /** Of the paths given a mode, how many did not get it (the server refused, or has no SITE CHMOD). */
+  modesMissed?: { files: number; dirs: number };
   skipped: Array<{ path: string; reason: string }>;
   warnings: string[];
   startedAt: number;
@@ -65,7 +68,12 @@ export function buildReport(args: {
       ...plan.excluded.dirs,
     ],
     ...(plan.modes.file || plan.modes.dir
-      ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
+      ? {
+          chmod: {
+            files: plan.chmods.files.length - (args.modesMissed?.files ?? 0),
+            dirs: plan.chmods.dirs.length - (args.modesMissed?.dirs ?? 0),
+          },
+        }
       : {}),
     ...(args.estimate ? { estimate: args.estimate } : {}),
     warnings: args.warnings,

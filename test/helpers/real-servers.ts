@@ -8,7 +8,10 @@ import type { DeployOptions } from '../../src/index.js';
 import { uniqueName } from './tmp.js';
 
 export interface RealServer {
-  /** Key in .env.json: pure | vsftpd | vsftpdImplicit | proftpd | proftpdResume | proftpdImplicit | proftpdMax. */
+  /**
+   * Key in .env.json: pure | pureNoDot | pureQuota | vsftpd | vsftpdImplicit | proftpd | proftpdResume |
+   * proftpdImplicit | proftpdMax | proftpdHost | proftpdNoRename | vsftpdHost.
+   */
   name: string;
   software: 'pure-ftpd' | 'vsftpd' | 'proftpd';
   host: string;
@@ -35,14 +38,27 @@ export interface RealServer {
 
 export interface RealServers {
   pure: RealServer;
+  /** pure-ftpd with -X (names starting with a dot refused: 553), as the pure-ftpd user. */
+  pureNoDot: RealServer;
+  /** pure-ftpd, a virtual user with a 1 MB disk quota (552 past it); usage in <home>/.ftpquota. */
+  pureQuota: RealServer;
   vsftpd: RealServer;
   vsftpdImplicit: RealServer;
+  /** vsftpd as a shared host sets it, as the vsftpd user: chmod_enable=NO, deny_file for .user.ini and .ftpaccess. */
+  vsftpdHost: RealServer;
   proftpd: RealServer;
   proftpdResume: RealServer;
   /** Only when proftpd's implicit TLS came up. */
   proftpdImplicit?: RealServer;
   /** proftpd with MaxClientsPerUser 2 (a shared host's connection limit), as the proftpd user. */
   proftpdMax: RealServer;
+  /**
+   * proftpd as a shared host sets it, as the proftpd user: AllowOverwrite off, PathDenyFilter on .htaccess and
+   * .ftpaccess, uploads at 4 MB/s.
+   */
+  proftpdHost: RealServer;
+  /** proftpd refusing every rename (`<Limit RNFR RNTO> DenyAll`), as the proftpd user. */
+  proftpdNoRename: RealServer;
   /** PEM certificate of all servers (self-signed, CN=localhost, SAN localhost + 127.0.0.1): use as CA. */
   ca: string;
 }

@@ -39,6 +39,23 @@ start_bg() {
 pure-ftpd -S 127.0.0.1,2121 -p 40000:40099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pure.pid" -B >"$LOG/pure.out" 2>&1
 
+# A shared host refusing names that start with a dot (-X: neither read nor written; -x: not written): the
+# default state, its lock and the temporary files all start with one.
+pure-ftpd -S 127.0.0.1,2131 -p 40850:40899 -P 127.0.0.1 -l unix -E -A -j -Y 1 -X \
+  -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureNoDot.pid" -B >"$LOG/pureNoDot.out" 2>&1
+
+# A budget host's disk quota (552 "Quota exceeded" on the STOR that goes over): a virtual user (puredb) with
+# 1000 files and 1 MB, its files owned by the pure-ftpd user. A SHA-512 crypt hash: pure-pw's default
+# (argon2id) takes seconds per login. Usage is kept in <home>/.ftpquota (counted from zero when missing).
+PUREQ_HOME="$(home_of pureq)"
+mkdir -p "$PUREQ_HOME"
+chown "$(user_of pure):$(user_of pure)" "$PUREQ_HOME"
+echo "$(user_of pureq):$(openssl passwd -6 "$PASSWORD"):$(id -u "$(user_of pure)"):$(id -g "$(user_of pure)")::$PUREQ_HOME/./::::::1000:1048576:::::" \
+  > "$RUN/pureQuota.passwd"
+pure-pw mkdb "$RUN/pureQuota.pdb" -f "$RUN/pureQuota.passwd"
+pure-ftpd -S 127.0.0.1,2132 -p 40900:40949 -P 127.0.0.1 -l "puredb:$RUN/pureQuota.pdb" -E -A -j -Y 1 \
+  -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureQuota.pid" -B >"$LOG/pureQuota.out" 2>&1
+
 # --- vsftpd: explicit TLS (optional) on 2122, implicit TLS on 2990 -----------------------------------
 vsftpd_conf() { # NAME PORT PASV_MIN PASV_MAX IMPLICIT
   cat <<CONF
@@ -79,6 +96,14 @@ vsftpd_conf vsftpd 2122 40100 40199 NO > "$RUN/vsftpd.conf"
 vsftpd_conf vsftpdImplicit 2990 40200 40299 YES > "$RUN/vsftpdImplicit.conf"
 start_bg vsftpd "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpd.conf"
 start_bg vsftpdImplicit "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdImplicit.conf"
+# A shared host's vsftpd: no SITE CHMOD (500 Unknown SITE command), .user.ini and .ftpaccess refused by name
+# (550 Permission denied., as for permissions).
+vsftpd_conf vsftpdHost 2134 40700 40749 NO > "$RUN/vsftpdHost.conf"
+cat >> "$RUN/vsftpdHost.conf" <<CONF
+chmod_enable=NO
+deny_file={*.user.ini,*.ftpaccess}
+CONF
+start_bg vsftpdHost "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdHost.conf"
 
 # --- proftpd: explicit TLS, resume refused (2123); resume allowed (2124); implicit TLS (2991) ---------
 proftpd_conf() { # NAME PORT PASV_MIN PASV_MAX EXTRA
@@ -146,7 +171,26 @@ proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$
 # of clients (2) for this user are already connected." (the pool goes on with fewer; the first login retries).
 proftpd_conf proftpdMax 2125 40600 40699 "" > "$RUN/proftpdMax.conf"
 echo "MaxClientsPerUser 2" >> "$RUN/proftpdMax.conf"
-for n in proftpd proftpdResume proftpdImplicit proftpdMax; do
+# A shared host's proftpd: no writing over files (RNTO over one refused too: delete + rename), .htaccess and
+# .ftpaccess refused by name (550 "Forbidden filename"), uploads throttled to 4 MB/s (long transfers), and
+# a connection idle for 2 s closed (421), as hosts do after a minute or two.
+proftpd_conf proftpdHost 2133 40950 40999 "" > "$RUN/proftpdHost.conf"
+cat >> "$RUN/proftpdHost.conf" <<CONF
+<Directory $(home_of pro)>
+  AllowOverwrite off
+</Directory>
+PathDenyFilter "\\.ftpaccess\$|\\.htaccess\$"
+TransferRate STOR 4000
+TimeoutIdle 2
+CONF
+# A host that allows no rename at all (RNFR: 550 "Operation not permitted"): atomic deploys cannot work.
+proftpd_conf proftpdNoRename 2135 40750 40799 "" > "$RUN/proftpdNoRename.conf"
+cat >> "$RUN/proftpdNoRename.conf" <<CONF
+<Limit RNFR RNTO>
+  DenyAll
+</Limit>
+CONF
+for n in proftpd proftpdResume proftpdImplicit proftpdMax proftpdHost proftpdNoRename; do
   "$ROOT/usr/sbin/proftpd" -c "$RUN/$n.conf" >"$LOG/$n.out" 2>&1 || true
 done
 
@@ -179,19 +223,25 @@ wait_220() { # NAME PORT IMPLICIT
 }
 failed=0
 wait_220 pure 2121 false || failed=1
+wait_220 pureNoDot 2131 false || failed=1
+wait_220 pureQuota 2132 false || failed=1
 wait_220 vsftpd 2122 false || failed=1
 wait_220 vsftpdImplicit 2990 true || failed=1
+wait_220 vsftpdHost 2134 false || failed=1
 wait_220 proftpd 2123 false || failed=1
 wait_220 proftpdResume 2124 false || failed=1
 wait_220 proftpdMax 2125 false || failed=1
+wait_220 proftpdHost 2133 false || failed=1
+wait_220 proftpdNoRename 2135 false || failed=1
 implicit_pro=true
 wait_220 proftpdImplicit 2991 true 2>/dev/null || implicit_pro=false
 if [ "$failed" != 0 ]; then exit 1; fi
 
 # --- .env.json ----------------------------------------------------------------------------------------
-entry() { # KEY HOMEKEY PORT SOFTWARE EXPLICIT IMPLICIT MLSD RESUME REUSE PASVMIN PASVMAX LISTLIMIT
+entry() { # KEY HOMEKEY PORT SOFTWARE EXPLICIT IMPLICIT MLSD RESUME REUSE PASVMIN PASVMAX LISTLIMIT [OWNER]
   local user home uid gid
-  user="$(user_of "$2")"; home="$(home_of "$2")"; uid="$(id -u "$user")"; gid="$(id -g "$user")"
+  # OWNER: the unix user a virtual user's files belong to (puredb users are no unix users).
+  user="$(user_of "$2")"; home="$(home_of "$2")"; uid="$(id -u "${13:-$user}")"; gid="$(id -g "${13:-$user}")"
   cat <<JSON
   "$1": {
     "name": "$1", "software": "$4", "host": "127.0.0.1", "port": $3,
@@ -204,11 +254,16 @@ JSON
 {
   echo "{"
   entry pure pure 2121 pure-ftpd true false true true false 40000 40099 10000
+  entry pureNoDot pure 2131 pure-ftpd true false true true false 40850 40899 10000
+  entry pureQuota pureq 2132 pure-ftpd true false true true false 40900 40949 10000 "$(user_of pure)"
   entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
   entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
+  entry vsftpdHost vs 2134 vsftpd true false false true true 40700 40749 null
   entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
   entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
   entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
+  entry proftpdHost pro 2133 proftpd true false true false true 40950 40999 null
+  entry proftpdNoRename pro 2135 proftpd true false true false true 40750 40799 null
   if [ "$implicit_pro" = true ]; then
     entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
   fi

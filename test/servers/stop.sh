@@ -31,7 +31,7 @@ for pidfile in "$RUN"/*.pid; do
   rm -f "$pidfile"
 done
 # Whatever of ours still listens on our ports (e.g. a pid file was lost).
-for port in 2121 2122 2123 2124 2990 2991; do
+for port in 2121 2122 2123 2124 2125 2131 2132 2133 2134 2135 2990 2991; do
   for pid in $(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
     stop_pid "$pid"
   done
