@@ -35777,6 +35777,35 @@ class ConnectionPool {
         }
     }
     /**
+     * Runs a short task at once, without retries: on a connection doing nothing, else on one of its own, opened
+     * for it and closed after (outside the pool's count; a server at its connection limit refuses it). For the
+     * lock's refresh: every connection can be sending a big file for longer than the lock takes to go stale.
+     */
+    async runPromptly(task) {
+        const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
+        if (free >= 0) {
+            const [client] = this.idle.splice(free, 1);
+            try {
+                const result = await task(client);
+                this.release(client);
+                return result;
+            }
+            catch (err) {
+                this.recycle(client);
+                throw err;
+            }
+        }
+        if (this.closed)
+            throw new Error('the deploy is over');
+        const client = await this.connect();
+        try {
+            return await task(client);
+        }
+        finally {
+            await client.disconnect().catch(() => undefined);
+        }
+    }
+    /**
      * Stops the work: tasks waiting or to come fail with `err`, and the connections running one are cut (a
      * transfer under way stops at once). Priority tasks (the state's checkpoint, the lock) still run, on a
      * fresh connection if need be.
@@ -35813,7 +35842,13 @@ class ConnectionPool {
         await Promise.all(clients.map(async (c) => c.disconnect()));
     }
     async acquire(priority) {
-        const client = this.idle.pop();
+        let client = this.idle.pop();
+        // Closed while it waited here (a server's idle timeout: proftpd TimeoutIdle, vsftpd idle_session_timeout,
+        // pure-ftpd -I): replaced in the background, not handed out to fail and be retried with a warning.
+        while (client?.closed) {
+            this.recycle(client);
+            client = this.idle.pop();
+        }
         if (client)
             return client;
         if (this.live + this.opening === 0)
@@ -36739,12 +36774,13 @@ function release(source, file, check) {
 /**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
  * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size.
- * Returns the bytes sent.
+ * `inPlace`: `abs` is a live file this upload replaces (--no-atomic). Returns the bytes sent.
  */
 async function uploadFile(client, abs, file, opts) {
     let offset = 0;
+    let have = -1;
     if (opts.resume) {
-        const have = await remoteSize(client, abs);
+        have = await remoteSize(client, abs);
         if (have === file.size)
             return 0;
         if (have > 0 && have < file.size && !opts.quirks.noResume)
@@ -36759,7 +36795,23 @@ async function uploadFile(client, abs, file, opts) {
         return await sendFrom(client, abs, file, offset, onProgress);
     }
     catch (err) {
-        if (offset === 0 || !(err instanceof FtpReplyError) || client.closed)
+        if (!(err instanceof FtpReplyError) || client.closed)
+            throw err;
+        // A file the server will not write over (proftpd AllowOverwrite off: 550 "Overwrite permission denied",
+        // to STOR and REST + STOR alike): the part a cut run left of a temp (`resume` is only asked for those,
+        // and no rerun could get past it: G1), or, with `inPlace`, the live file a --no-atomic deploy replaces
+        // (missing until it is sent again: in place, a visitor may meet a torn file anyway).
+        const refused = err.code === 550 || err.code === 553;
+        if (refused && (have > 0 || (opts.inPlace === true && (await remoteSize(client, abs)) >= 0))) {
+            if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
+                opts.warn(`the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`);
+            if (opts.inPlace)
+                opts.quirks.deleteBeforeOverwrite = true;
+            await client.delete(abs);
+            last = 0;
+            return sendFrom(client, abs, file, 0, onProgress);
+        }
+        if (offset === 0)
             throw err;
         // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
         if (!opts.quirks.noResume)
@@ -36922,9 +36974,43 @@ listings = new Map()) {
 }
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
 async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
+    if (quirks.noRename)
+        return uploadOver(client, abs, data);
     const tmp = `${abs}.tmp`;
-    await client.upload(tmp, data);
-    await renameOver(client, tmp, abs, quirks, warn);
+    await uploadOver(client, tmp, data);
+    try {
+        await renameOver(client, tmp, abs, quirks, warn);
+    }
+    catch (err) {
+        // RNFR of the file just written refused: the server allows no rename at all (proftpd <Limit RNFR RNTO>
+        // DenyAll: 550 "Operation not permitted"). Nothing can go live atomically there.
+        if (!(err instanceof FtpReplyError) || !err.command.startsWith('RNFR ') || err.code < 500)
+            throw err;
+        await client.delete(tmp).catch(() => undefined);
+        if (!quirks.inPlace)
+            throw new DeployError(`the server refuses to rename files (${err.message}): ftpship writes changed files and its state under a temporary name, then renames them into place; ask the host to allow RNFR/RNTO, or deploy with --no-atomic (files and the state are then written in place)`, { cause: err });
+        warn(`the server refuses to rename files (${err.message}); --no-atomic: the state is written in place`);
+        quirks.noRename = true;
+        await uploadOver(client, abs, data);
+    }
+}
+/**
+ * Writes one of ftpship's own small files (a state's temporary copy, the lock holder) where an older copy
+ * may be: a server that will not write over a file (proftpd AllowOverwrite off: 550 "Overwrite permission
+ * denied") gets the old copy removed first. A copy a killed run left would otherwise stop every later run.
+ */
+async function uploadOver(client, path, data) {
+    try {
+        await client.upload(path, data);
+    }
+    catch (err) {
+        if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553) || client.closed)
+            throw err;
+        if ((await remoteSize(client, path)) < 0)
+            throw err; // nothing there to remove: refused for another reason
+        await client.delete(path);
+        await client.upload(path, data);
+    }
 }
 /** Files per pipelined batch of server-side hashes. */
 const HASH_BATCH = 64;
@@ -37028,16 +37114,17 @@ class Run {
             await this.begun;
             // Files get their mode before the commit (a temp goes live with it), folders after it (a mode
             // without write permission would stop the renames and deletes inside them).
-            let modesSet = await this.setModes('file', this.plan.chmods.files);
+            const filesMissed = await this.setModes('file', this.plan.chmods.files);
             await this.local.finishHashing(); // the commit records every file with its hash
             const keptDirs = await this.commitAndClean();
-            modesSet = (await this.setModes('folder', this.plan.chmods.dirs)) && modesSet;
+            const dirsMissed = await this.setModes('folder', this.plan.chmods.dirs);
+            const modesSet = filesMissed === 0 && dirsMissed === 0;
             await this.removeMarkers();
             // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
             // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
             const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
             await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
-            return { bytesSent: this.bytesSent, keptDirs };
+            return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
         }
         catch (err) {
             // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
@@ -37193,6 +37280,7 @@ class Run {
             resume = item.temp !== undefined;
             const send = async () => uploadFile(c, this.abs(target), item.file, {
                 resume: resumeNow,
+                inPlace: item.temp === undefined,
                 quirks: this.ctx.quirks,
                 warn: this.warn,
                 onBytes: (n) => {
@@ -37297,7 +37385,7 @@ class Run {
                         // Renamed already, by this batch's earlier attempt (cut before its replies came back).
                         if (await this.renamedAlready(c, u))
                             return;
-                        throw describe(err, `rename ${u.temp} to ${u.file.path}`);
+                        throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
                     });
                 }
                 await this.confirmName(c, u.file.path);
@@ -37323,10 +37411,11 @@ class Run {
      * pipelined batches across the connections. A refusal is a warning, not a failure: the content is
      * deployed; false tells the caller not to record the mode as set, so the next deploy tries again.
      */
+    /** Sends SITE CHMOD for each path; returns how many did not get the mode (0: all did). */
     async setModes(kind, paths) {
         const mode = kind === 'file' ? this.plan.modes.file : this.plan.modes.dir;
         if (!mode || paths.length === 0)
-            return true;
+            return 0;
         const flag = kind === 'file' ? '--file-mode' : '--dir-mode';
         const command = (p) => `SITE CHMOD ${mode} ${this.abs(p)}`;
         const refused = [];
@@ -37339,7 +37428,7 @@ class Run {
         if ([500, 502, 504].includes(reply.code)) {
             this.warn(`${flag} ${mode} not applied: the server does not support SITE CHMOD (${reply.code} ${reply.message}); ` +
                 `${kind}s keep the server's permissions. Ask the host, or drop ${flag}.`);
-            return false;
+            return paths.length;
         }
         check(first, reply);
         await this.inBatches(rest, `set ${kind} modes`, async (c, batch) => {
@@ -37348,11 +37437,11 @@ class Run {
                 check(batch[i], r);
         });
         if (refused.length === 0)
-            return true;
+            return 0;
         const { path, reply: r } = refused[0];
         this.warn(`${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
             `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`);
-        return false;
+        return refused.length;
     }
     /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */
     async putMarker() {
@@ -37470,6 +37559,10 @@ class Run {
         return kept;
     }
 }
+/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
+function dotName(rel) {
+    return rel.slice(rel.lastIndexOf('/') + 1).startsWith('.');
+}
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel) {
     return /[ .]$/.test(rel);
@@ -37497,17 +37590,38 @@ function describe(err, what, local) {
     if (err instanceof DeployError)
         return err;
     if (err instanceof FtpReplyError) {
+        const nameRefused = local !== undefined &&
+            // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
+            // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
+            // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
+            (err.code === 553 ||
+                (err.code === 550 &&
+                    (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
         const hint = err.code === 530
             ? 'check the user and password'
-            : err.code === 553 && local !== undefined
-                ? // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too
-                    `check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with ${excludeOption(local)}`
-                : err.code >= 550
-                    ? "check the path, the name and the user's permissions"
-                    : 'try again later';
-        return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
+            : err.code === 552 || err.code === 452
+                ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
+                    `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+                : nameRefused
+                    ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+                    : err.code >= 550
+                        ? "check the path, the name and the user's permissions"
+                        : 'try again later';
+        return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
+            cause: err,
+        });
     }
     return new DeployError(`${what} failed: ${err.message}`, { cause: err });
+}
+/** A command on one of ftpship's temporary files (STOR, APPE). */
+const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
+/** A multi-line reply (pure-ftpd's 552 gives the quota figures on lines of their own) on one line. */
+function oneLine(message) {
+    return message
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join(' / ');
 }
 
 ;// CONCATENATED MODULE: ./src/engine/option-shape.ts
@@ -37825,8 +37939,8 @@ function checkPending(pending, where) {
         }
     }
 }
-/** The last segment of a temp's path, as tempPathFor names it. */
-const TEMP_NAME = /^\.ftpship-[0-9a-f]{20}\.tmp$/;
+/** The last segment of a temp's path, as tempPathFor names it (with a dot, or without for a dotless state). */
+const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
 function checkPath(p, where) {
     if (typeof p !== 'string' || !isRecordablePath(p)) {
         throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
@@ -38071,12 +38185,13 @@ function bracketed(host) {
  * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
  * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
  */
-function tempPathFor(file, salt = 0) {
+function tempPathFor(file, salt = 0, dotted = true) {
     const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
     const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
     const id = external_node_crypto_default().createHash('sha256').update(seed).digest('hex').slice(0, 20);
     const dir = parentOf(file.path);
-    return dir ? `${dir}/.ftpship-${id}.tmp` : `.ftpship-${id}.tmp`;
+    const name = `${dotted ? '.' : ''}ftpship-${id}.tmp`;
+    return dir ? `${dir}/${name}` : name;
 }
 /**
  * A temp recorded by an earlier run holds a prefix of this very file's content: same path and size, and
@@ -38116,7 +38231,7 @@ function planChanges(local, state, opts) {
         staleTemps: [],
         entries: [],
         keptOrphans: { files: [], dirs: [] },
-        excluded: { files: [], dirs: [] },
+        excluded: { files: [], dirs: [], unsure: [] },
         chmods: { files: [], dirs: [] },
         modes: {},
         modesChanged: false,
@@ -38159,25 +38274,34 @@ function planChanges(local, state, opts) {
             replacesDir;
         // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
         // first deploy names it after the file's stamp, this run may know the hash).
+        // (Named as this run names temps: one with a dot a dotless state was moved from may be refused.)
         const recorded = viaTemp
-            ? tempsFor.get(file.path)?.find((t) => resumable(pending.temps[t], file) && !taken(t))
+            ? tempsFor
+                .get(file.path)
+                ?.find((t) => resumable(pending.temps[t], file) &&
+                !taken(t) &&
+                t.slice(t.lastIndexOf('/') + 1).startsWith('.') !== !!opts.dotlessTemps)
             : undefined;
         // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
         // never resumes) and renames the very temp a killed run left behind.
         const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-        let temp = viaTemp ? (recorded ?? tempPathFor(named)) : undefined;
+        const dotted = !opts.dotlessTemps;
+        let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
         // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
         // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
         for (let salt = 1; temp !== undefined && taken(temp); salt++)
-            temp = tempPathFor(named, salt);
+            temp = tempPathFor(named, salt, dotted);
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     for (const p of orphanFiles.sort(deepestFirst)) {
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-        if (!insideSwap && isExcluded(p))
+        if (!insideSwap && isExcluded(p)) {
             plan.excluded.files.push(p);
+            if (!state.files[p])
+                plan.excluded.unsure.push(p);
+        }
         else if (!insideSwap && (!opts.delete || opts.isKept(p)))
             plan.keptOrphans.files.push(p);
         else
@@ -38283,7 +38407,12 @@ function buildReport(args) {
             ...plan.excluded.dirs,
         ],
         ...(plan.modes.file || plan.modes.dir
-            ? { chmod: { files: plan.chmods.files.length, dirs: plan.chmods.dirs.length } }
+            ? {
+                chmod: {
+                    files: plan.chmods.files.length - (args.modesMissed?.files ?? 0),
+                    dirs: plan.chmods.dirs.length - (args.modesMissed?.dirs ?? 0),
+                },
+            }
             : {}),
         ...(args.estimate ? { estimate: args.estimate } : {}),
         warnings: args.warnings,
@@ -38944,7 +39073,7 @@ async function withLock(pool, lockPath, o, rep, body) {
             if (seen === 'ours')
                 return;
             if (seen === 'refused') {
-                throw new DeployError(`cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; check that the user may write to ${parentOf(lockPath) || '/'} (the target folder, or the state's folder)`);
+                throw new DeployError(`cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`);
             }
             other = seen;
         }
@@ -39001,9 +39130,15 @@ async function withLock(pool, lockPath, o, rep, body) {
         if (!o.signal?.aborted)
             rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`);
     });
+    // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
+    // not behind the uploads: each connection may be sending a big file for longer than that.
+    let refreshing;
     const timer = setInterval(() => {
-        void pool.run('refresh lock', async (c) => writeHolder(c, holderPath, me), true).catch(() => undefined);
-    }, REFRESH_MS);
+        refreshing ??= pool
+            .runPromptly(async (c) => writeHolder(c, holderPath, me))
+            .catch(() => undefined)
+            .finally(() => (refreshing = undefined));
+    }, Math.min(REFRESH_MS, o.staleLockMs / 4));
     timer.unref();
     try {
         return await running;
@@ -39011,6 +39146,7 @@ async function withLock(pool, lockPath, o, rep, body) {
     finally {
         await named;
         clearInterval(timer);
+        await refreshing; // a holder written after the unlock would keep the lock for the next deploy
         await pool
             .run(`unlock ${lockPath}`, async (c) => {
             const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
@@ -39019,6 +39155,24 @@ async function withLock(pool, lockPath, o, rep, body) {
         }, true)
             .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
     }
+}
+/**
+ * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
+ * with a dot, and shared hosts often refuse names starting with one (pure-ftpd -x or -X: 553 "Prohibited
+ * directory name"; vsftpd deny_file, proftpd PathDenyFilter: 550). A state named without a dot takes the lock
+ * and the temporary files without one too.
+ */
+function lockRefusedHint(lockPath, code) {
+    const folder = parentOf(lockPath) || '/';
+    const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
+    const name = lockPath.slice(lockPath.lastIndexOf('/') + 1);
+    if (!name.startsWith('.'))
+        return write;
+    const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
+    const dot = 'if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: ' +
+        `--state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+    // 553 is "file name not allowed"; a refusal for permissions is most often 550.
+    return code === 553 ? `${dot}; else ${write}` : `${write}; ${dot}`;
 }
 async function tryMkd(c, path) {
     try {
@@ -39068,7 +39222,7 @@ async function awaitHolder(c, lockPath, holderPath, ms, signal) {
 }
 async function writeHolder(c, path, me) {
     me.refreshedAt = new Date().toISOString();
-    await c.upload(path, Buffer.from(JSON.stringify(me)));
+    await uploadOver(c, path, Buffer.from(JSON.stringify(me)));
 }
 /** The same holder file as read before (both absent counts as the same). */
 function sameHolder(a, b) {
@@ -39371,7 +39525,7 @@ async function deploy(options, reporter = {}) {
         }
         if (o.maintenance)
             reserved.add(o.maintenance.path);
-        const quirks = { knownDirs: new Set() };
+        const quirks = { knownDirs: new Set(), inPlace: !o.atomic };
         const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
         const store = new StateStore({
             pool,
@@ -39497,6 +39651,8 @@ async function deploy(options, reporter = {}) {
                 mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
+                // A state named without a leading dot (for a server refusing such names): the temps go without too.
+                dotlessTemps: !statePath.slice(statePath.lastIndexOf('/') + 1).startsWith('.'),
             });
             try {
                 guard(p, o);
@@ -39519,6 +39675,7 @@ async function deploy(options, reporter = {}) {
         };
         let plan = await prepare(state);
         let bytesSent = 0;
+        let modesMissed;
         const hasWork = plan.entries.length > 0 ||
             plan.staleTemps.length > 0 ||
             state.pending !== undefined ||
@@ -39549,12 +39706,19 @@ async function deploy(options, reporter = {}) {
                 return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
             });
             bytesSent = result.bytesSent;
+            modesMissed = result.modesMissed;
             plan = withKeptDirs(plan, result.keptDirs);
         }
-        const excludedFiles = plan.excluded.files;
+        const unsure = new Set(plan.excluded.unsure);
+        const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));
         if (excludedFiles.length > 0) {
             const some = firstFew(excludedFiles);
             rep.info?.(`${excludedFiles.length} file(s) deployed earlier now match --exclude (${some}): ${o.dryRun ? 'they would be left' : 'left'} on the server and no longer tracked; delete them by hand if they should go`);
+        }
+        // Known only as uncertain: an earlier run was sending them when it stopped, or the server refused them (a
+        // name the host does not allow, excluded as the error said): perhaps never on the server.
+        if (unsure.size > 0) {
+            rep.info?.(`${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`);
         }
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
         const keptFiles = plan.keptOrphans.files;
@@ -39577,6 +39741,7 @@ async function deploy(options, reporter = {}) {
             dryRun: o.dryRun,
             target,
             bytesSent,
+            modesMissed,
             skipped: local.skipped,
             warnings,
             startedAt,
