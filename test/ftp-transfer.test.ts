@@ -251,6 +251,36 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
   });
 });
 
+describe('imperfect links', () => {
+  it('the control connection has TCP keepalive on, so a NAT does not drop it while a long upload runs', async () => {
+    // A NAT or firewall forgets a connection idle for a few minutes, silently: the control connection is
+    // idle for as long as an upload runs, and the 226 then never comes (the file is sent again). Keepalive
+    // probes are TCP segments, invisible here: what can be checked is that the control socket asks for them.
+    const srv = await fake();
+    const keepAlive: Array<[string, boolean | undefined, number | undefined]> = [];
+    let calls = 0;
+    const client = await connect(srv, {
+      socketFactory: (host, port) => {
+        const socket = net.connect({ host, port });
+        const which = ++calls === 1 ? 'control' : 'data';
+        const original = socket.setKeepAlive.bind(socket);
+        socket.setKeepAlive = (enable?: boolean, delay?: number) => {
+          keepAlive.push([which, enable, delay]);
+          return original(enable, delay);
+        };
+        return socket;
+      },
+    });
+    await client.upload('a.bin', Buffer.alloc(1000));
+    const control = keepAlive.filter(([w, on]) => w === 'control' && on === true);
+    expect(control).toHaveLength(1);
+    // Probes start well before the shortest NAT idle timeouts (about a minute).
+    expect(control[0][2]).toBeGreaterThan(0);
+    expect(control[0][2]).toBeLessThanOrEqual(30_000);
+    await client.quit();
+  });
+});
+
 describe('untrusted PASV replies (G7)', () => {
   it('connects to the control host, not to the host a PASV reply names', async () => {
     const srv = await fake({
