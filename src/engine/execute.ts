@@ -46,6 +46,9 @@ export interface ExecResult {
   keptDirs: string[];
 }
 
+/** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
+const BYTES_PROGRESS_MS = 1000;
+
 /** One step of the commit phase: a temp renamed over its target, or an orphan deleted. */
 type CommitStep = { rename: UploadItem } | { delete: string };
 
@@ -58,6 +61,8 @@ class Run {
   private readonly dirReady = new Map<string, Promise<void>>();
   private readonly progress: Progress;
   private bytesSent = 0;
+  /** When progress was last reported for bytes sent (see addBytes). */
+  private reportedAt = Date.now();
   private readonly warned = new Set<string>();
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
@@ -323,6 +328,12 @@ class Run {
   private addBytes(n: number): void {
     this.bytesSent += n;
     this.progress.bytesDone += n;
+    // Also while a file is under way (not only as each ends): a large file on a slow uplink takes minutes,
+    // and a progress line that stood still that long looked like a hang.
+    const now = Date.now();
+    if (now - this.reportedAt < BYTES_PROGRESS_MS) return;
+    this.reportedAt = now;
+    this.ctx.reporter.progress?.({ ...this.progress });
   }
 
   private unprogress(n: number): void {
