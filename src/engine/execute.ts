@@ -23,7 +23,7 @@ import {
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
-import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError } from './errors.js';
 
 export interface ExecContext {
@@ -623,5 +623,10 @@ export function describe(err: unknown, what: string, local?: string): Error {
             : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${err.serverMessage} (${hint})`, { cause: err });
   }
-  return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });
+  // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the
+  // state records what was confirmed.
+  const rerun = isTransientError(err)
+    ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
+    : '';
+  return new DeployError(`${what} failed: ${(err as Error).message}${rerun}`, { cause: err });
 }
