@@ -88,15 +88,27 @@ export class CliOutput {
         this.bar = new lib.SingleBar(
           {
             stream: this.err,
-            format: '{bar} {value}/{total} files | {sent} of {size} | {rate}/s | ETA {eta_formatted}',
+            format: '{bar} {value}/{total} files | {sent} of {size} | {rate}/s | ETA {left}',
             hideCursor: true,
             clearOnComplete: true,
           },
           lib.Presets.shades_classic,
         );
-        this.bar.start(p.filesTotal, 0, { sent: '0 B', size: formatBytes(p.bytesTotal), rate: '0 B' });
+        this.bar.start(p.filesTotal, 0, {
+          sent: '0 B',
+          size: formatBytes(p.bytesTotal),
+          rate: '0 B',
+          left: '-',
+        });
       }
-      this.bar.update(p.filesDone, { sent: formatBytes(p.bytesDone), rate: formatBytes(this.rate(p)) });
+      const rate = this.rate(p);
+      this.bar.update(p.filesDone, {
+        sent: formatBytes(p.bytesDone),
+        rate: formatBytes(rate),
+        // From the bytes left, not the files (cli-progress's own ETA): a few large files left after many
+        // small ones take most of the time.
+        left: rate > 0 ? formatSeconds((p.bytesTotal - p.bytesDone) / rate) : '-',
+      });
       if (p.filesDone >= p.filesTotal) {
         this.bar.stop();
         this.bar = undefined;
@@ -118,4 +130,12 @@ export class CliOutput {
   stop(): void {
     this.bar?.stop();
   }
+}
+
+/** 42s, 3m05s, 1h02m. */
+function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -143,6 +143,34 @@ describe('item 6: output', () => {
     expect(written).not.toMatch(/^\d+\/4 files, /m); // not the plain line format
   });
 
+  it('on a TTY: the ETA comes from the bytes left, not the files (large files left after many small ones)', async () => {
+    const err = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 120,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+    });
+    let written = '';
+    err.on('data', (c: Buffer) => (written += c.toString()));
+    const out = new CliOutput({
+      quiet: false,
+      verbose: false,
+      secrets: [],
+      stderr: err as unknown as NodeJS.WriteStream,
+    });
+    await out.ready();
+    const rep = out.reporter();
+    const MiB = 1024 * 1024;
+    rep.progress?.({ filesDone: 1, filesTotal: 100, bytesDone: 0, bytesTotal: 40 * MiB });
+    await new Promise((r) => setTimeout(r, 1100));
+    // 99 small files done in a second; the 40 MiB one has barely started: minutes left, not a second.
+    rep.progress?.({ filesDone: 99, filesTotal: 100, bytesDone: 100 * 1024, bytesTotal: 40 * MiB });
+    out.stop();
+    const etas = [...written.matchAll(/ETA (\d+m\d\ds|\d+h\d\dm|\d+s|-)/g)].map((m) => m[1]);
+    expect(etas.at(-1)).toMatch(/^\d+m\d\ds$/);
+  });
+
   it('on a real pseudo-terminal (script -qc) the deploy draws the live line', async () => {
     if (!fs.existsSync('/usr/bin/script')) {
       console.warn('skipped: /usr/bin/script (util-linux) is not installed');

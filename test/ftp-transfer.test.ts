@@ -251,6 +251,77 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
   });
 });
 
+describe('imperfect links', () => {
+  /** Reads a data connection at about `rate` bytes/s, as a slow uplink delivers it. */
+  async function slowRead(socket: net.Socket, rate: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const started = Date.now();
+    let got = 0;
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      got += chunk.length;
+      const due = started + (got / rate) * 1000;
+      if (due > Date.now()) {
+        socket.pause();
+        await sleep(due - Date.now());
+        socket.resume();
+      }
+    }
+    return Buffer.concat(chunks);
+  }
+
+  it('an upload on a slow uplink is waited for while the bytes the kernel took are still on their way', async () => {
+    // The kernel takes megabytes at once (its buffers; about 1 MiB was seen on a 100 KB/s link): the last
+    // byte is "written" seconds before the server has it, and no reply can come before. That time is no
+    // idle time: it used to count against the reply timeout (a 1 MB file failed twice at 100 KB/s with
+    // --timeout 5000, and went again each time).
+    const srv = await fake({
+      handlers: {
+        STOR: async (arg, s) => {
+          s.reply('150 Ok to send data');
+          const data = await s.dataSocket();
+          s.files.set(arg, await slowRead(data, 1024 * 1024));
+          data.end();
+          s.reply('226 Transfer complete');
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const body = Buffer.alloc(2 * 1024 * 1024, 7);
+    expect(await client.upload('big.bin', body)).toBe(body.length);
+    expect(srv.files.get('big.bin')?.equals(body)).toBe(true);
+    await client.quit();
+  }, 20_000);
+
+  it('the control connection has TCP keepalive on, so a NAT does not drop it while a long upload runs', async () => {
+    // A NAT or firewall forgets a connection idle for a few minutes, silently: the control connection is
+    // idle for as long as an upload runs, and the 226 then never comes (the file is sent again). Keepalive
+    // probes are TCP segments, invisible here: what can be checked is that the control socket asks for them.
+    const srv = await fake();
+    const keepAlive: Array<[string, boolean | undefined, number | undefined]> = [];
+    let calls = 0;
+    const client = await connect(srv, {
+      socketFactory: (host, port) => {
+        const socket = net.connect({ host, port });
+        const which = ++calls === 1 ? 'control' : 'data';
+        const original = socket.setKeepAlive.bind(socket);
+        socket.setKeepAlive = (enable?: boolean, delay?: number) => {
+          keepAlive.push([which, enable, delay]);
+          return original(enable, delay);
+        };
+        return socket;
+      },
+    });
+    await client.upload('a.bin', Buffer.alloc(1000));
+    const control = keepAlive.filter(([w, on]) => w === 'control' && on === true);
+    expect(control).toHaveLength(1);
+    // Probes start well before the shortest NAT idle timeouts (about a minute).
+    expect(control[0][2]).toBeGreaterThan(0);
+    expect(control[0][2]).toBeLessThanOrEqual(30_000);
+    await client.quit();
+  });
+});
+
 describe('untrusted PASV replies (G7)', () => {
   it('connects to the control host, not to the host a PASV reply names', async () => {
     const srv = await fake({

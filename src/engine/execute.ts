@@ -23,7 +23,7 @@ import {
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
-import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError } from './errors.js';
 
 export interface ExecContext {
@@ -48,6 +48,9 @@ export interface ExecResult {
   modesMissed: { files: number; dirs: number };
 }
 
+/** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
+const BYTES_PROGRESS_MS = 1000;
+
 /** One step of the commit phase: a temp renamed over its target, or an orphan deleted. */
 type CommitStep = { rename: UploadItem } | { delete: string };
 
@@ -60,6 +63,8 @@ class Run {
   private readonly dirReady = new Map<string, Promise<void>>();
   private readonly progress: Progress;
   private bytesSent = 0;
+  /** When progress was last reported for bytes sent (see addBytes). */
+  private reportedAt = Date.now();
   private readonly warned = new Set<string>();
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
@@ -327,6 +332,12 @@ class Run {
   private addBytes(n: number): void {
     this.bytesSent += n;
     this.progress.bytesDone += n;
+    // Also while a file is under way (not only as each ends): a large file on a slow uplink takes minutes,
+    // and a progress line that stood still that long looked like a hang.
+    const now = Date.now();
+    if (now - this.reportedAt < BYTES_PROGRESS_MS) return;
+    this.reportedAt = now;
+    this.ctx.reporter.progress?.({ ...this.progress });
   }
 
   private unprogress(n: number): void {
@@ -634,7 +645,12 @@ export function describe(err: unknown, what: string, local?: string): Error {
       cause: err,
     });
   }
-  return new DeployError(`${what} failed: ${(err as Error).message}`, { cause: err });
+  // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the
+  // state records what was confirmed.
+  const rerun = isTransientError(err)
+    ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
+    : '';
+  return new DeployError(`${what} failed: ${(err as Error).message}${rerun}`, { cause: err });
 }
 
 /** A command on one of ftpship's temporary files (STOR, APPE). */

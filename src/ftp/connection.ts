@@ -88,6 +88,11 @@ export class FtpConnection {
   static async open(host: string, port: number, opts: FtpConnectionOptions): Promise<FtpConnection> {
     const factory = opts.socketFactory ?? defaultSocketFactory;
     const raw = factory(host, port);
+    // TCP keepalive on the control connection: it sits idle while a long upload runs on the data
+    // connection, and NATs and firewalls drop idle connections (often after a few minutes) without a word:
+    // the transfer's 226 then never comes, and the file is sent again. The probes keep the mapping alive
+    // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
+    raw.setKeepAlive(true, KEEPALIVE_MS);
     const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
     const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
     await conn.waitForConnect(opts.implicitTls !== undefined, port);
@@ -298,6 +303,9 @@ export class FtpConnection {
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
   }
 }
+
+/** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
+export const KEEPALIVE_MS = 15_000;
 
 /** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
 export function closedByServer(what: string): NodeJS.ErrnoException {

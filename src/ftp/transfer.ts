@@ -317,7 +317,7 @@ export async function startTransfer(
     const bytes = moved.bytes;
     const finished = withTimeout(
       done,
-      conn.timeoutMs,
+      conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes),
       `no reply to ${command.split(' ')[0]} after the data ended`,
     ).then(
       () => undefined,
@@ -414,8 +414,28 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   cut.catch(() => {});
   await Promise.race([writeSource(socket, options.source ?? Buffer.alloc(0), tick, source), cut]);
   written = true;
+  // Written means handed to the kernel: on a slow uplink, megabytes may still be on their way, and the
+  // socket shows no activity while they go. The idle timer gets the time they may take.
+  if (!socket.destroyed) socket.setTimeout(idleMs + drainAllowance(bytes));
   return { bytes, closed };
 }
+
+/**
+ * Extra time, after an upload's last byte was handed to the kernel, for the bytes still in its buffers
+ * (and the network's) to reach the server, at {@link DRAIN_FLOOR} bytes/s at least, for at most
+ * {@link DRAIN_MAX} bytes (one minute at most): a sender's buffers grow to megabytes (about 1 MiB was
+ * measured on a 100 KB/s uplink; Linux allows 4 MiB), which on a slow link take longer than the reply
+ * timeout, and nothing shows their progress. A link that died meanwhile can also end the wait sooner: the
+ * control connection's keepalive probes fail (with libuv 1.49 and later, within about 25 s).
+ */
+function drainAllowance(bytes: number): number {
+  return Math.ceil((Math.min(bytes, DRAIN_MAX) / DRAIN_FLOOR) * 1000);
+}
+
+/** The slowest uplink whose buffered bytes are waited for (bytes/s). */
+const DRAIN_FLOOR = 64 * 1024;
+/** The most bytes assumed still on their way once written. */
+const DRAIN_MAX = 4 * 1024 * 1024;
 
 async function writeSource(
   socket: net.Socket,
