@@ -34108,6 +34108,11 @@ class FtpConnection {
     static async open(host, port, opts) {
         const factory = opts.socketFactory ?? defaultSocketFactory;
         const raw = factory(host, port);
+        // TCP keepalive on the control connection: it sits idle while a long upload runs on the data
+        // connection, and NATs and firewalls drop idle connections (often after a few minutes) without a word:
+        // the transfer's 226 then never comes, and the file is sent again. The probes keep the mapping alive
+        // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
+        raw.setKeepAlive(true, KEEPALIVE_MS);
         const socket = opts.implicitTls ? external_node_tls_default().connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
         const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
         await conn.waitForConnect(opts.implicitTls !== undefined, port);
@@ -34306,6 +34311,8 @@ class FtpConnection {
             this.tlsSession = socket.getSession();
     }
 }
+/** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
+const KEEPALIVE_MS = 15_000;
 /** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
 function closedByServer(what) {
     const err = new Error(`${what} closed by the server`);
@@ -34792,7 +34799,7 @@ async function startTransfer(conn, settings, command, options) {
         const socket = dataSocket;
         const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
         const bytes = moved.bytes;
-        const finished = withTimeout(done, conn.timeoutMs, `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (err) => {
+        const finished = withTimeout(done, conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (err) => {
             cleanUp(err, socket);
             throw err;
         });
@@ -34871,8 +34878,27 @@ async function moveData(socket, idleMs, options) {
     cut.catch(() => { });
     await Promise.race([writeSource(socket, options.source ?? Buffer.alloc(0), tick, source), cut]);
     written = true;
+    // Written means handed to the kernel: on a slow uplink, megabytes may still be on their way, and the
+    // socket shows no activity while they go. The idle timer gets the time they may take.
+    if (!socket.destroyed)
+        socket.setTimeout(idleMs + drainAllowance(bytes));
     return { bytes, closed };
 }
+/**
+ * Extra time, after an upload's last byte was handed to the kernel, for the bytes still in its buffers
+ * (and the network's) to reach the server, at {@link DRAIN_FLOOR} bytes/s at least, for at most
+ * {@link DRAIN_MAX} bytes (one minute at most): a sender's buffers grow to megabytes (about 1 MiB was
+ * measured on a 100 KB/s uplink; Linux allows 4 MiB), which on a slow link take longer than the reply
+ * timeout, and nothing shows their progress. A link that died meanwhile can also end the wait sooner: the
+ * control connection's keepalive probes fail (with libuv 1.49 and later, within about 25 s).
+ */
+function drainAllowance(bytes) {
+    return Math.ceil((Math.min(bytes, DRAIN_MAX) / DRAIN_FLOOR) * 1000);
+}
+/** The slowest uplink whose buffered bytes are waited for (bytes/s). */
+const DRAIN_FLOOR = 64 * 1024;
+/** The most bytes assumed still on their way once written. */
+const DRAIN_MAX = 4 * 1024 * 1024;
 async function writeSource(socket, source, tick, state) {
     if (isFileSource(source))
         return transfer_writeFile(socket, source, tick);
@@ -37061,6 +37087,8 @@ async function listFolder(pool, abs) {
 
 
 
+/** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
+const BYTES_PROGRESS_MS = 1000;
 async function executePlan(plan, local, ctx) {
     const run = new Run(plan, local, ctx);
     return run.execute();
@@ -37072,6 +37100,8 @@ class Run {
     dirReady = new Map();
     progress;
     bytesSent = 0;
+    /** When progress was last reported for bytes sent (see addBytes). */
+    reportedAt = Date.now();
     warned = new Set();
     fileToDir;
     /** The checkpoint before the first change that needs one (see execute). */
@@ -37322,6 +37352,13 @@ class Run {
     addBytes(n) {
         this.bytesSent += n;
         this.progress.bytesDone += n;
+        // Also while a file is under way (not only as each ends): a large file on a slow uplink takes minutes,
+        // and a progress line that stood still that long looked like a hang.
+        const now = Date.now();
+        if (now - this.reportedAt < BYTES_PROGRESS_MS)
+            return;
+        this.reportedAt = now;
+        this.ctx.reporter.progress?.({ ...this.progress });
     }
     unprogress(n) {
         this.progress.bytesDone -= n;
@@ -37611,7 +37648,12 @@ function describe(err, what, local) {
             cause: err,
         });
     }
-    return new DeployError(`${what} failed: ${err.message}`, { cause: err });
+    // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the
+    // state records what was confirmed.
+    const rerun = isTransientError(err)
+        ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
+        : '';
+    return new DeployError(`${what} failed: ${err.message}${rerun}`, { cause: err });
 }
 /** A command on one of ftpship's temporary files (STOR, APPE). */
 const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
