@@ -49,6 +49,27 @@ function site(
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
 
+/** A CliOutput writing to a fake terminal `columns` wide; `written()` is all it drew. */
+async function onTty(columns: number): Promise<{ out: CliOutput; written: () => string }> {
+  const err = Object.assign(new PassThrough(), {
+    isTTY: true,
+    columns,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  });
+  let written = '';
+  err.on('data', (c: Buffer) => (written += c.toString()));
+  const out = new CliOutput({
+    quiet: false,
+    verbose: false,
+    secrets: [],
+    stderr: err as unknown as NodeJS.WriteStream,
+  });
+  await out.ready();
+  return { out, written: () => written };
+}
+
 describe('item 6: output', () => {
   it('deploy: plain progress lines and the summary on stderr (not a TTY), nothing on stdout', async () => {
     const local = site();
@@ -119,47 +140,19 @@ describe('item 6: output', () => {
   });
 
   it('on a TTY: a live line with files, bytes, rate and ETA (cli-progress), redrawn in place', async () => {
-    const err = Object.assign(new PassThrough(), {
-      isTTY: true,
-      columns: 100,
-      cursorTo: () => true,
-      clearLine: () => true,
-      moveCursor: () => true,
-    });
-    let written = '';
-    err.on('data', (c: Buffer) => (written += c.toString()));
-    const out = new CliOutput({
-      quiet: false,
-      verbose: false,
-      secrets: [],
-      stderr: err as unknown as NodeJS.WriteStream,
-    });
-    await out.ready();
-    const rep = out.reporter();
+    const tty = await onTty(100);
+    const rep = tty.out.reporter();
     rep.progress?.({ filesDone: 1, filesTotal: 4, bytesDone: 2048, bytesTotal: 8192 });
     rep.progress?.({ filesDone: 2, filesTotal: 4, bytesDone: 4096, bytesTotal: 8192 });
-    out.stop();
+    tty.out.stop();
+    const written = tty.written();
     expect(written).toMatch(/\d\/4 files \| [\d.]+ KiB of 8\.0 KiB \| .*\/s \| ETA /);
     expect(written).not.toMatch(/^\d+\/4 files, /m); // not the plain line format
   });
 
   it('on a TTY: the ETA comes from the bytes left, not the files (large files left after many small ones)', async () => {
-    const err = Object.assign(new PassThrough(), {
-      isTTY: true,
-      columns: 120,
-      cursorTo: () => true,
-      clearLine: () => true,
-      moveCursor: () => true,
-    });
-    let written = '';
-    err.on('data', (c: Buffer) => (written += c.toString()));
-    const out = new CliOutput({
-      quiet: false,
-      verbose: false,
-      secrets: [],
-      stderr: err as unknown as NodeJS.WriteStream,
-    });
-    await out.ready();
+    const tty = await onTty(120);
+    const out = tty.out;
     const rep = out.reporter();
     const MiB = 1024 * 1024;
     rep.progress?.({ filesDone: 1, filesTotal: 100, bytesDone: 0, bytesTotal: 40 * MiB });
@@ -167,7 +160,7 @@ describe('item 6: output', () => {
     // 99 small files done in a second; the 40 MiB one has barely started: minutes left, not a second.
     rep.progress?.({ filesDone: 99, filesTotal: 100, bytesDone: 100 * 1024, bytesTotal: 40 * MiB });
     out.stop();
-    const etas = [...written.matchAll(/ETA (\d+m\d\ds|\d+h\d\dm|\d+s|-)/g)].map((m) => m[1]);
+    const etas = [...tty.written().matchAll(/ETA (\d+m\d\ds|\d+h\d\dm|\d+s|-)/g)].map((m) => m[1]);
     expect(etas.at(-1)).toMatch(/^\d+m\d\ds$/);
   });
 
