@@ -198,6 +198,35 @@ describe('a 421 on connect (engine level)', () => {
   });
 });
 
+describe('a server that greets, then goes silent during the login (a slow password check)', () => {
+  it('the error says the server answered and what it was asked, not to check the host and port', async () => {
+    // PASS gets no reply: some servers take seconds to check a password (a slow hash, a remote directory).
+    const srv = await fake({ handlers: { PASS: async () => new Promise<void>(() => {}) } });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const err = await caught(
+      deploy({ localDir: local, host: srv.host, port: srv.port, user: 'u', password: 'pw', timeoutMs: 500 }),
+    );
+    expect(err).toBeInstanceOf(DeployError);
+    // Before: "no answer from …: no reply from 127.0.0.1 within 500 ms; check the host, port and firewall, …
+    // (a port that speaks implicit TLS … waits silently for TLS …)".
+    expect(err.message).toBe(
+      `${srv.host}:${srv.port} answered, then gave no reply to USER and PASS within 500 ms: a slow server ` +
+        '(some take seconds to check a password); raise --timeout, or try again later',
+    );
+  });
+
+  it('a port that never greets still gets the host, port and implicit-TLS advice', async () => {
+    const srv = await fake({ greeting: () => undefined });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const err = await caught(
+      deploy({ localDir: local, host: srv.host, port: srv.port, user: 'u', password: 'pw', timeoutMs: 500 }),
+    );
+    expect(err.message).toMatch(/^no answer from .*; check the host, port and firewall, or raise --timeout/);
+  });
+});
+
 describe('a login refused because the connection is plain FTP (FIELD.md #8, "421 cleartext not accepted")', () => {
   const HINT =
     "it requires TLS. Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')";

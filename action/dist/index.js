@@ -33894,6 +33894,12 @@ class FtpProtocolError extends Error {
 /** No answer, or no data, within the timeout. Closes the client. */
 class FtpTimeoutError extends Error {
     name = 'FtpTimeoutError';
+    /**
+     * Set when the server had greeted (220) and then went silent during the login: what it was asked for
+     * (`AUTH TLS`, `the TLS handshake`, `USER and PASS`, `the session settings`). A slow server, not a wrong
+     * host or port.
+     */
+    afterGreeting;
 }
 /**
  * The TLS handshake of the control connection failed: an untrusted or mismatched certificate, no common
@@ -35181,6 +35187,8 @@ class FtpClient {
     noListFlags = false;
     /** `OPTS HASH SHA-256` was accepted on this connection. */
     hashSelected = false;
+    /** What the login waits for, named in a timeout after the greeting (see handshake). */
+    stage = 'USER and PASS';
     constructor(connection, options) {
         this.connection = connection;
         this.options = options;
@@ -35215,20 +35223,35 @@ class FtpClient {
         let greeting = await c.expectReply('(greeting)', [1, 2]);
         while (greeting.code < 200)
             greeting = await c.expectReply('(greeting)', [1, 2]);
-        if (this.options.secure === 'explicit') {
-            // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
-            await c.request('AUTH TLS', ReplyCode.AuthOk);
-            await c.upgradeToTls(tlsOptions);
+        try {
+            if (this.options.secure === 'explicit') {
+                // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
+                this.stage = 'AUTH TLS';
+                await c.request('AUTH TLS', ReplyCode.AuthOk);
+                this.stage = 'the TLS handshake';
+                await c.upgradeToTls(tlsOptions);
+            }
+            if (this.data.pipelining && this.options.account === undefined) {
+                await this.settlePipelined(tlsOptions, true);
+            }
+            else {
+                this.stage = 'USER and PASS';
+                await this.login();
+                this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+                if (this.data.pipelining)
+                    await this.settlePipelined(tlsOptions, false);
+                else
+                    await this.settle(tlsOptions);
+            }
         }
-        if (this.data.pipelining && this.options.account === undefined) {
-            await this.settlePipelined(tlsOptions, true);
-        }
-        else {
-            await this.login();
-            if (this.data.pipelining)
-                await this.settlePipelined(tlsOptions, false);
-            else
-                await this.settle(tlsOptions);
+        catch (err) {
+            // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
+            const timeout = err instanceof FtpClosedError ? err.cause : err;
+            if (!(timeout instanceof FtpTimeoutError))
+                throw err;
+            const slow = new FtpTimeoutError(`${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms`);
+            slow.afterGreeting = this.stage;
+            throw slow;
         }
     }
     /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
@@ -35256,8 +35279,11 @@ class FtpClient {
         const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
         const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
         c.sendPipelined(withLogin ? [...login, ...commands] : commands);
-        if (withLogin)
+        if (withLogin) {
+            this.stage = 'USER and PASS';
             await this.readLoginReplies();
+        }
+        this.stage = 'the session settings (FEAT, TYPE I, PWD)';
         const replies = [];
         for (let i = 0; i < commands.length; i++)
             replies.push(await c.readReply());
@@ -40043,6 +40069,9 @@ function connectError(err, o) {
     // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
     if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
         return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
+    if (err instanceof FtpTimeoutError && err.afterGreeting)
+        return new DeployError(`${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
+            `${err.afterGreeting === 'USER and PASS' ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
     if (/within \d+ ms/.test(msg))
         return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
             (o.secure === 'implicit'

@@ -3,7 +3,7 @@
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
 import fs from 'node:fs';
-import { certificateNames, FtpClient, FtpReplyError, FtpTlsError } from '../ftp/index.js';
+import { certificateNames, FtpClient, FtpReplyError, FtpTimeoutError, FtpTlsError } from '../ftp/index.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -680,6 +680,11 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
     return new ConfigError(
       `${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`,
+    );
+  if (err instanceof FtpTimeoutError && err.afterGreeting)
+    return new DeployError(
+      `${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
+        `${err.afterGreeting === 'USER and PASS' ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`,
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(

@@ -11,7 +11,7 @@ import {
   type Logger,
   type SocketFactory,
 } from './connection.js';
-import { FtpProtocolError, FtpReplyError } from './errors.js';
+import { FtpClosedError, FtpProtocolError, FtpReplyError, FtpTimeoutError } from './errors.js';
 import { parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
@@ -115,6 +115,8 @@ export class FtpClient {
   private noListFlags = false;
   /** `OPTS HASH SHA-256` was accepted on this connection. */
   private hashSelected = false;
+  /** What the login waits for, named in a timeout after the greeting (see handshake). */
+  private stage = 'USER and PASS';
 
   private constructor(
     readonly connection: FtpConnection,
@@ -151,17 +153,32 @@ export class FtpClient {
     // 120 "ready in nnn minutes" comes before the 220; a 421 (too many connections) is a refusal.
     let greeting = await c.expectReply('(greeting)', [1, 2]);
     while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
-    if (this.options.secure === 'explicit') {
-      // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
-      await c.request('AUTH TLS', ReplyCode.AuthOk);
-      await c.upgradeToTls(tlsOptions);
-    }
-    if (this.data.pipelining && this.options.account === undefined) {
-      await this.settlePipelined(tlsOptions, true);
-    } else {
-      await this.login();
-      if (this.data.pipelining) await this.settlePipelined(tlsOptions, false);
-      else await this.settle(tlsOptions);
+    try {
+      if (this.options.secure === 'explicit') {
+        // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
+        this.stage = 'AUTH TLS';
+        await c.request('AUTH TLS', ReplyCode.AuthOk);
+        this.stage = 'the TLS handshake';
+        await c.upgradeToTls(tlsOptions);
+      }
+      if (this.data.pipelining && this.options.account === undefined) {
+        await this.settlePipelined(tlsOptions, true);
+      } else {
+        this.stage = 'USER and PASS';
+        await this.login();
+        this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+        if (this.data.pipelining) await this.settlePipelined(tlsOptions, false);
+        else await this.settle(tlsOptions);
+      }
+    } catch (err) {
+      // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
+      const timeout = err instanceof FtpClosedError ? err.cause : err;
+      if (!(timeout instanceof FtpTimeoutError)) throw err;
+      const slow = new FtpTimeoutError(
+        `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms`,
+      );
+      slow.afterGreeting = this.stage;
+      throw slow;
     }
   }
 
@@ -190,7 +207,11 @@ export class FtpClient {
     const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
     const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
     c.sendPipelined(withLogin ? [...login, ...commands] : commands);
-    if (withLogin) await this.readLoginReplies();
+    if (withLogin) {
+      this.stage = 'USER and PASS';
+      await this.readLoginReplies();
+    }
+    this.stage = 'the session settings (FEAT, TYPE I, PWD)';
     const replies: FtpReply[] = [];
     for (let i = 0; i < commands.length; i++) replies.push(await c.readReply());
     const [feat, ...rest] = replies;

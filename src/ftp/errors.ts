@@ -37,6 +37,12 @@ export class FtpProtocolError extends Error {
 /** No answer, or no data, within the timeout. Closes the client. */
 export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
+  /**
+   * Set when the server had greeted (220) and then went silent during the login: what it was asked for
+   * (`AUTH TLS`, `the TLS handshake`, `USER and PASS`, `the session settings`). A slow server, not a wrong
+   * host or port.
+   */
+  afterGreeting?: string;
 }
 
 /**
