@@ -33891,13 +33891,19 @@ class FtpReplyError extends Error {
 class FtpProtocolError extends Error {
     name = 'FtpProtocolError';
 }
+/** What a login waits for after the greeting, as {@link FtpTimeoutError.afterGreeting} names it. */
+const LoginStage = {
+    AuthTls: 'AUTH TLS',
+    TlsHandshake: 'the TLS handshake',
+    Login: 'USER and PASS',
+    Settings: 'the session settings (FEAT, TYPE I, PWD)',
+};
 /** No answer, or no data, within the timeout. Closes the client. */
 class FtpTimeoutError extends Error {
     name = 'FtpTimeoutError';
     /**
      * Set when the server had greeted (220) and then went silent during the login: what it was asked for
-     * (`AUTH TLS`, `the TLS handshake`, `USER and PASS`, `the session settings`). A slow server, not a wrong
-     * host or port.
+     * ({@link LoginStage}). A slow server, not a wrong host or port.
      */
     afterGreeting;
 }
@@ -35188,7 +35194,7 @@ class FtpClient {
     /** `OPTS HASH SHA-256` was accepted on this connection. */
     hashSelected = false;
     /** What the login waits for, named in a timeout after the greeting (see handshake). */
-    stage = 'USER and PASS';
+    stage = LoginStage.Login;
     constructor(connection, options) {
         this.connection = connection;
         this.options = options;
@@ -35226,18 +35232,18 @@ class FtpClient {
         try {
             if (this.options.secure === 'explicit') {
                 // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
-                this.stage = 'AUTH TLS';
+                this.stage = LoginStage.AuthTls;
                 await c.request('AUTH TLS', ReplyCode.AuthOk);
-                this.stage = 'the TLS handshake';
+                this.stage = LoginStage.TlsHandshake;
                 await c.upgradeToTls(tlsOptions);
             }
             if (this.data.pipelining && this.options.account === undefined) {
                 await this.settlePipelined(tlsOptions, true);
             }
             else {
-                this.stage = 'USER and PASS';
+                this.stage = LoginStage.Login;
                 await this.login();
-                this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+                this.stage = LoginStage.Settings;
                 if (this.data.pipelining)
                     await this.settlePipelined(tlsOptions, false);
                 else
@@ -35280,10 +35286,10 @@ class FtpClient {
         const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
         c.sendPipelined(withLogin ? [...login, ...commands] : commands);
         if (withLogin) {
-            this.stage = 'USER and PASS';
+            this.stage = LoginStage.Login;
             await this.readLoginReplies();
         }
-        this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+        this.stage = LoginStage.Settings;
         const replies = [];
         for (let i = 0; i < commands.length; i++)
             replies.push(await c.readReply());
@@ -35769,8 +35775,7 @@ class ConnectionPool {
             catch (err) {
                 if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled)
                     throw err;
-                this.opts.reporter.warn?.(`login: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
-                await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+                await this.retryLater('login', err, attempt);
             }
         }
     }
@@ -35821,12 +35826,18 @@ class ConnectionPool {
                     throw this.cancelled;
                 if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
-                this.opts.reporter.warn?.(
-                // One line: OpenSSL's messages carry line breaks.
-                `${what}: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
-                await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+                await this.retryLater(what, err, attempt);
             }
         }
+    }
+    /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
+    async retryLater(what, err, attempt) {
+        this.opts.reporter.warn?.(`${what}: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
+        await sleep(this.backoff(attempt));
+    }
+    /** The wait before retry `attempt` (0-based): doubling from retryDelayMs, at most 32 times it. */
+    backoff(attempt) {
+        return this.opts.retryDelayMs * 2 ** Math.min(attempt, 5);
     }
     /**
      * Runs a short task at once, without retries: on a connection doing nothing, else on one of its own, opened
@@ -35973,7 +35984,7 @@ class ConnectionPool {
                     this.failWaiters(err);
                 return;
             }
-            await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+            await sleep(this.backoff(attempt));
             await this.grow(attempt + 1);
         }
     }
@@ -36066,6 +36077,14 @@ function insideTarget(root, abs) {
 function parentOf(rel) {
     const i = rel.lastIndexOf('/');
     return i === -1 ? '' : rel.slice(0, i);
+}
+/** The last segment of a path ('a/b.txt' → 'b.txt'). */
+function baseName(path) {
+    return path.slice(path.lastIndexOf('/') + 1);
+}
+/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
+function dotName(path) {
+    return baseName(path).startsWith('.');
 }
 /** Every ancestor directory of a relative path, shallowest first ('a/b/c.txt' → ['a', 'a/b']). */
 function ancestorsOf(rel) {
@@ -37622,10 +37641,6 @@ class Run {
         return kept;
     }
 }
-/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
-function dotName(rel) {
-    return rel.slice(rel.lastIndexOf('/') + 1).startsWith('.');
-}
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel) {
     return /[ .]$/.test(rel);
@@ -38346,9 +38361,7 @@ function planChanges(local, state, opts) {
         const recorded = viaTemp
             ? tempsFor
                 .get(file.path)
-                ?.find((t) => resumable(pending.temps[t], file) &&
-                !taken(t) &&
-                t.slice(t.lastIndexOf('/') + 1).startsWith('.') !== !!opts.dotlessTemps)
+                ?.find((t) => resumable(pending.temps[t], file) && !taken(t) && dotName(t) !== !!opts.dotlessTemps)
             : undefined;
         // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
         // never resumes) and renames the very temp a killed run left behind.
@@ -39233,7 +39246,7 @@ async function withLock(pool, lockPath, o, rep, body) {
 function lockRefusedHint(lockPath, code) {
     const folder = parentOf(lockPath) || '/';
     const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
-    const name = lockPath.slice(lockPath.lastIndexOf('/') + 1);
+    const name = baseName(lockPath);
     if (!name.startsWith('.'))
         return write;
     const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
@@ -39720,7 +39733,7 @@ async function deploy(options, reporter = {}) {
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
                 // A state named without a leading dot (for a server refusing such names): the temps go without too.
-                dotlessTemps: !statePath.slice(statePath.lastIndexOf('/') + 1).startsWith('.'),
+                dotlessTemps: !dotName(statePath),
             });
             try {
                 guard(p, o);
@@ -39999,14 +40012,16 @@ async function connectClient(o, rep, id) {
  * left out, as an account locked "for security reasons" is no question of TLS.
  */
 const NEEDS_TLS = /\b(?:TLS|SSL|FTPS|(?:un)?encrypt\w*|(?:in)?secure|clear[\s-]?text|plain[\s-]?(?:text|FTP))\b/i;
+/** A reply's code and first line, as a message quotes it. */
+const said = (e) => `${e.code} ${e.serverMessage.split('\n')[0]}`;
 /** A plain connection's USER or PASS refused with a reply saying TLS is required: what to use instead. */
 function cleartextRefused(err, o) {
     if (o.secure !== false || !(err instanceof FtpReplyError))
         return undefined;
     if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage))
         return undefined;
-    return new ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${err.code} ` +
-        `${err.serverMessage.split('\n')[0]}): it requires TLS. Connect with explicit TLS on the same port ` +
+    return new ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${said(err)}): ` +
+        `it requires TLS. Connect with explicit TLS on the same port ` +
         `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
@@ -40037,14 +40052,14 @@ function connectError(err, o) {
     const where = `${bracketed(o.host)}:${o.port}`;
     if (isConnectionLimit(err)) {
         const e = err;
-        return new DeployError(`${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${e.code} ` +
-            `${e.serverMessage.split('\n')[0]}${tried(o)}): other sessions hold them (another FTP client, ` +
+        return new DeployError(`${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${said(e)}${tried(o)}): ` +
+            `other sessions hold them (another FTP client, ` +
             `or a deploy that was cut off: servers can keep its sessions for minutes); wait and run again, or ask the host to raise the limit`);
     }
     if (err instanceof FtpReplyError && err.code === 421)
-        return new DeployError(`${where} is not taking connections now (${err.code} ${err.serverMessage.split('\n')[0]}${tried(o)}); wait and run again`);
+        return new DeployError(`${where} is not taking connections now (${said(err)}${tried(o)}); wait and run again`);
     if (err instanceof FtpReplyError && err.code === 530) {
-        return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`);
+        return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${said(err)}; check the user and password`);
     }
     if (err instanceof FtpReplyError && err.command === 'AUTH TLS') {
         return new ConfigError(`${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`);
@@ -40071,7 +40086,7 @@ function connectError(err, o) {
         return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
     if (err instanceof FtpTimeoutError && err.afterGreeting)
         return new DeployError(`${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
-            `${err.afterGreeting === 'USER and PASS' ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
+            `${err.afterGreeting === LoginStage.Login ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
     if (/within \d+ ms/.test(msg))
         return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
             (o.secure === 'implicit'

@@ -3,12 +3,19 @@
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
 import fs from 'node:fs';
-import { certificateNames, FtpClient, FtpReplyError, FtpTimeoutError, FtpTlsError } from '../ftp/index.js';
+import {
+  certificateNames,
+  FtpClient,
+  FtpReplyError,
+  FtpTimeoutError,
+  FtpTlsError,
+  LoginStage,
+} from '../ftp/index.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
-import { insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
+import { dotName, insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
@@ -259,7 +266,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         fileMode: o.fileMode,
         dirMode: o.dirMode,
         // A state named without a leading dot (for a server refusing such names): the temps go without too.
-        dotlessTemps: !statePath.slice(statePath.lastIndexOf('/') + 1).startsWith('.'),
+        dotlessTemps: !dotName(statePath),
       });
       try {
         guard(p, o);
@@ -588,13 +595,16 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
 const NEEDS_TLS =
   /\b(?:TLS|SSL|FTPS|(?:un)?encrypt\w*|(?:in)?secure|clear[\s-]?text|plain[\s-]?(?:text|FTP))\b/i;
 
+/** A reply's code and first line, as a message quotes it. */
+const said = (e: FtpReplyError): string => `${e.code} ${e.serverMessage.split('\n')[0]}`;
+
 /** A plain connection's USER or PASS refused with a reply saying TLS is required: what to use instead. */
 function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undefined {
   if (o.secure !== false || !(err instanceof FtpReplyError)) return undefined;
   if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage)) return undefined;
   return new ConfigError(
-    `${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${err.code} ` +
-      `${err.serverMessage.split('\n')[0]}): it requires TLS. Connect with explicit TLS on the same port ` +
+    `${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${said(err)}): ` +
+      `it requires TLS. Connect with explicit TLS on the same port ` +
       `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`,
   );
 }
@@ -634,18 +644,18 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   if (isConnectionLimit(err)) {
     const e = err as FtpReplyError;
     return new DeployError(
-      `${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${e.code} ` +
-        `${e.serverMessage.split('\n')[0]}${tried(o)}): other sessions hold them (another FTP client, ` +
+      `${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${said(e)}${tried(o)}): ` +
+        `other sessions hold them (another FTP client, ` +
         `or a deploy that was cut off: servers can keep its sessions for minutes); wait and run again, or ask the host to raise the limit`,
     );
   }
   if (err instanceof FtpReplyError && err.code === 421)
     return new DeployError(
-      `${where} is not taking connections now (${err.code} ${err.serverMessage.split('\n')[0]}${tried(o)}); wait and run again`,
+      `${where} is not taking connections now (${said(err)}${tried(o)}); wait and run again`,
     );
   if (err instanceof FtpReplyError && err.code === 530) {
     return new ConfigError(
-      `login to ${where} as ${JSON.stringify(o.user)} failed: ${err.code} ${err.serverMessage.split('\n')[0]}; check the user and password`,
+      `login to ${where} as ${JSON.stringify(o.user)} failed: ${said(err)}; check the user and password`,
     );
   }
   if (err instanceof FtpReplyError && err.command === 'AUTH TLS') {
@@ -684,7 +694,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   if (err instanceof FtpTimeoutError && err.afterGreeting)
     return new DeployError(
       `${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
-        `${err.afterGreeting === 'USER and PASS' ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`,
+        `${err.afterGreeting === LoginStage.Login ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`,
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(

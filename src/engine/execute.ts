@@ -7,7 +7,7 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
-import { ancestorsOf, depthOf, excludeOption, foldCase, parentOf, remoteJoin } from './paths.js';
+import { ancestorsOf, depthOf, dotName, excludeOption, foldCase, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
@@ -587,11 +587,6 @@ class Run {
     }
     return kept;
   }
-}
-
-/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
-function dotName(rel: string): boolean {
-  return rel.slice(rel.lastIndexOf('/') + 1).startsWith('.');
 }
 
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */

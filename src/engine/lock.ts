@@ -11,7 +11,7 @@ import { FtpReplyError } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
-import { parentOf, remoteJoin } from './paths.js';
+import { baseName, parentOf, remoteJoin } from './paths.js';
 import { deleteFile, dirExists, makeDirs, readRemoteFile, uploadOver } from './remote.js';
 
 interface Holder {
@@ -176,7 +176,7 @@ export async function withLock<T>(
 function lockRefusedHint(lockPath: string, code: number): string {
   const folder = parentOf(lockPath) || '/';
   const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
-  const name = lockPath.slice(lockPath.lastIndexOf('/') + 1);
+  const name = baseName(lockPath);
   if (!name.startsWith('.')) return write;
   const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
   const dot =

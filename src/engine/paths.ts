@@ -19,6 +19,16 @@ export function parentOf(rel: string): string {
   return i === -1 ? '' : rel.slice(0, i);
 }
 
+/** The last segment of a path ('a/b.txt' → 'b.txt'). */
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** The last segment starts with a dot: a name some hosts refuse (pure-ftpd -x or -X). */
+export function dotName(path: string): boolean {
+  return baseName(path).startsWith('.');
+}
+
 /** Every ancestor directory of a relative path, shallowest first ('a/b/c.txt' → ['a', 'a/b']). */
 export function ancestorsOf(rel: string): string[] {
   const parts = rel.split('/');

@@ -4,7 +4,7 @@
  * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
  */
 import crypto from 'node:crypto';
-import { byDepthThenName, depthOf, foldCase, parentOf } from './paths.js';
+import { byDepthThenName, depthOf, dotName, foldCase, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState, Modes, Pending, PendingTemp } from './state.js';
 
@@ -203,12 +203,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     const recorded = viaTemp
       ? tempsFor
           .get(file.path)
-          ?.find(
-            (t) =>
-              resumable(pending.temps[t], file) &&
-              !taken(t) &&
-              t.slice(t.lastIndexOf('/') + 1).startsWith('.') !== !!opts.dotlessTemps,
-          )
+          ?.find((t) => resumable(pending.temps[t], file) && !taken(t) && dotName(t) !== !!opts.dotlessTemps)
       : undefined;
     // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
     // never resumes) and renames the very temp a killed run left behind.

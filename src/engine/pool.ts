@@ -59,10 +59,7 @@ export class ConnectionPool {
         return;
       } catch (err) {
         if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled) throw err;
-        this.opts.reporter.warn?.(
-          `login: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
-        );
-        await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+        await this.retryLater('login', err, attempt);
       }
     }
   }
@@ -109,13 +106,22 @@ export class ConnectionPool {
         this.recycle(client);
         if (this.cancelled && !priority) throw this.cancelled;
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
-        this.opts.reporter.warn?.(
-          // One line: OpenSSL's messages carry line breaks.
-          `${what}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
-        );
-        await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+        await this.retryLater(what, err, attempt);
       }
     }
+  }
+
+  /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
+  private async retryLater(what: string, err: unknown, attempt: number): Promise<void> {
+    this.opts.reporter.warn?.(
+      `${what}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
+    );
+    await sleep(this.backoff(attempt));
+  }
+
+  /** The wait before retry `attempt` (0-based): doubling from retryDelayMs, at most 32 times it. */
+  private backoff(attempt: number): number {
+    return this.opts.retryDelayMs * 2 ** Math.min(attempt, 5);
   }
 
   /**
@@ -250,7 +256,7 @@ export class ConnectionPool {
         if (this.live === 0) this.failWaiters(err as Error);
         return;
       }
-      await sleep(this.opts.retryDelayMs * 2 ** Math.min(attempt, 5));
+      await sleep(this.backoff(attempt));
       await this.grow(attempt + 1);
     }
   }

@@ -11,7 +11,7 @@ import {
   type Logger,
   type SocketFactory,
 } from './connection.js';
-import { FtpClosedError, FtpProtocolError, FtpReplyError, FtpTimeoutError } from './errors.js';
+import { FtpClosedError, FtpProtocolError, FtpReplyError, FtpTimeoutError, LoginStage } from './errors.js';
 import { parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
@@ -116,7 +116,7 @@ export class FtpClient {
   /** `OPTS HASH SHA-256` was accepted on this connection. */
   private hashSelected = false;
   /** What the login waits for, named in a timeout after the greeting (see handshake). */
-  private stage = 'USER and PASS';
+  private stage: string = LoginStage.Login;
 
   private constructor(
     readonly connection: FtpConnection,
@@ -156,17 +156,17 @@ export class FtpClient {
     try {
       if (this.options.secure === 'explicit') {
         // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
-        this.stage = 'AUTH TLS';
+        this.stage = LoginStage.AuthTls;
         await c.request('AUTH TLS', ReplyCode.AuthOk);
-        this.stage = 'the TLS handshake';
+        this.stage = LoginStage.TlsHandshake;
         await c.upgradeToTls(tlsOptions);
       }
       if (this.data.pipelining && this.options.account === undefined) {
         await this.settlePipelined(tlsOptions, true);
       } else {
-        this.stage = 'USER and PASS';
+        this.stage = LoginStage.Login;
         await this.login();
-        this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+        this.stage = LoginStage.Settings;
         if (this.data.pipelining) await this.settlePipelined(tlsOptions, false);
         else await this.settle(tlsOptions);
       }
@@ -208,10 +208,10 @@ export class FtpClient {
     const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
     c.sendPipelined(withLogin ? [...login, ...commands] : commands);
     if (withLogin) {
-      this.stage = 'USER and PASS';
+      this.stage = LoginStage.Login;
       await this.readLoginReplies();
     }
-    this.stage = 'the session settings (FEAT, TYPE I, PWD)';
+    this.stage = LoginStage.Settings;
     const replies: FtpReply[] = [];
     for (let i = 0; i < commands.length; i++) replies.push(await c.readReply());
     const [feat, ...rest] = replies;

@@ -34,13 +34,20 @@ export class FtpProtocolError extends Error {
   override name = 'FtpProtocolError';
 }
 
+/** What a login waits for after the greeting, as {@link FtpTimeoutError.afterGreeting} names it. */
+export const LoginStage = {
+  AuthTls: 'AUTH TLS',
+  TlsHandshake: 'the TLS handshake',
+  Login: 'USER and PASS',
+  Settings: 'the session settings (FEAT, TYPE I, PWD)',
+} as const;
+
 /** No answer, or no data, within the timeout. Closes the client. */
 export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
   /**
    * Set when the server had greeted (220) and then went silent during the login: what it was asked for
-   * (`AUTH TLS`, `the TLS handshake`, `USER and PASS`, `the session settings`). A slow server, not a wrong
-   * host or port.
+   * ({@link LoginStage}). A slow server, not a wrong host or port.
    */
   afterGreeting?: string;
 }

@@ -9,6 +9,7 @@ export {
   FtpArgumentError,
   isTransientError,
   certificateNames,
+  LoginStage,
 } from './errors.js';
 export type { ListEntry, EntryType } from './list.js';
 export { parseListing, parseNameList, isSafeName } from './list.js';
