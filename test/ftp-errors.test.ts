@@ -213,6 +213,31 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     await expect(client.send('SYST')).rejects.toThrow('closed: data connection idle for 400 ms');
   });
 
+  it("an EPSV port that cannot be read, pipelined with the RETR: the client closes, never reads the RETR reply as the next command's", async () => {
+    let epsv = 0;
+    const srv = await fake({
+      handlers: {
+        EPSV: async (_a, s) => {
+          if (++epsv === 2) return s.reply('229 Entering Extended Passive Mode (|||0|)');
+          s.reply(`229 Entering Extended Passive Mode (|||${await s.listenPassive()}|)`);
+        },
+      },
+    });
+    srv.files.set('a', Buffer.from('one'));
+    srv.files.set('b', Buffer.from('two'));
+    const client = await connect(srv);
+    const sink = new PassThrough();
+    sink.resume();
+    await client.download('a', sink); // EPSV works: the next one goes in one write with its RETR
+    const err = await caught(client.download('a', sink));
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toMatch(/cannot read a port from the EPSV reply/);
+    expect(srv.commands.slice(-2)).toEqual(['EPSV', 'RETR a']);
+    // The RETR's own reply (425) is still on its way: a later SIZE must not take it for its answer.
+    await expect(client.size('b')).rejects.toThrow(/^closed: cannot read a port from the EPSV reply/);
+    expect(client.closed).toBe(true);
+  });
+
   it('calls queued behind a failing one fail too, with the cause', async () => {
     const srv = await fake({ handlers: { SYST: () => {} } });
     const client = await connect(srv, { timeoutMs: 300 });

@@ -252,6 +252,9 @@ export async function startTransfer(
     // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
     if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
       return startTransfer(conn, settings, command, options);
+    // Anything but a refusal (a 229/227 that cannot be read, a port that cannot be reached) may leave the
+    // dialogue out of step: a pipelined command's reply is still to come, and would answer the next command.
+    if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
     throw err;
   }
   // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
