@@ -394,6 +394,29 @@ describe('listing commands', () => {
     await client.quit();
   });
 
+  it('a transient 4xx to LIST -a (425: no data connection) is that error, not a reason to drop -a for the session', async () => {
+    // vsftpd shows dot-files (.htaccess, the state file) only with -a: a LIST without it hides them.
+    const body = (all: boolean): string =>
+      `${all ? '-rw-r--r-- 1 u g 3 Nov 25  2024 .htaccess\r\n' : ''}-rw-r--r-- 1 u g 3 Nov 25  2024 index.html\r\n`;
+    let lists = 0;
+    const srv = await fake({
+      handlers: {
+        LIST: async (arg, s) => {
+          if (++lists === 1) return s.reply("425 Can't open data connection");
+          await sendBody(body(arg.startsWith('-a')))(arg, s);
+        },
+      },
+    });
+    const client = await connect(srv);
+    const err = await client.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(425);
+    expect(client.closed).toBe(false);
+    expect((await client.list()).map((e) => e.name)).toEqual(['.htaccess', 'index.html']);
+    expect(srv.commands.filter((c) => c.startsWith('LIST'))).toEqual(['LIST -a', 'LIST -a']);
+    await client.quit();
+  });
+
   it('a listing over maxListingBytes is refused', async () => {
     const big = '-rw-r--r-- 1 u g 3 Nov 25  2024 f\r\n'.repeat(2000);
     const srv = await fake({ handlers: { LIST: sendBody(big) } });

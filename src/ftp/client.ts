@@ -484,7 +484,9 @@ export class FtpClient {
 
   /**
    * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
-   * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
+   * A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such file`) gets the bare verb,
+   * from then on (basic-ftp does the same). A 4xx (425 no data connection, 450 busy) says nothing about the
+   * flag: it is the error, and the next listing asks with -a again.
    */
   private async listWithHidden(verb: 'LIST' | 'NLST', path?: string, inside = false): Promise<string> {
     const bare = path ? `${verb} ${path}` : verb;
@@ -494,7 +496,7 @@ export class FtpClient {
     try {
       return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
-      if (!(err instanceof FtpReplyError)) throw err;
+      if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
       const text = await read(bare);
       this.noListFlags = true;
       return text;
