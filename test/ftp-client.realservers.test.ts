@@ -440,6 +440,40 @@ d('listings on real servers', () => {
   });
 });
 
+d('NLST of a folder by its path, first on its connection (NLST -a)', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: the names in that folder, dot-files too (pure-ftpd misreads `NLST -a <path>`)',
+    async (name) => {
+      const setup = await connect(env[name]);
+      const only = `only-in-nl-${process.pid}.txt`;
+      await setup.mkd('nl');
+      await setup.mkd('nl/sub');
+      for (const f of [only, '.hidden', 'sub/b.txt']) await setup.upload(`nl/${f}`, Buffer.from(f));
+      await setup.quit();
+      // Fresh connections in the login folder (`/`): no earlier listing has switched them to the bare verb.
+      const fresh = async (): Promise<FtpClient> => {
+        const c = await FtpClient.connect(options(env[name]));
+        clients.push(c);
+        return c;
+      };
+      const atRoot = await fresh();
+      // pure-ftpd answered `NLST -a /<dir>/nl` with `<dir>/nl/…` lines: none was taken, the folder looked empty.
+      expect((await atRoot.nlst(`/${DIR}/nl`)).sort()).toEqual(['.hidden', 'sub', only].sort());
+      expect(await atRoot.nlst(`/${DIR}/nl/sub/`)).toEqual(['b.txt']);
+      await atRoot.quit();
+      const inside = await fresh();
+      await inside.cwd(`/${DIR}/nl`);
+      // pure-ftpd answered `NLST -a /` from /<dir>/nl with that folder's names.
+      const root = await inside.nlst('/');
+      expect(root).toContain(DIR);
+      expect(root).not.toContain(only);
+      expect(await inside.nlst('sub')).toEqual(['b.txt']);
+      expect(await inside.pwd()).toBe(`/${DIR}/nl`);
+      await inside.quit();
+    },
+  );
+});
+
 d('command lines longer than the servers take', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     '%s: a 200 KB MKD is refused before sending (pure-ftpd reset the connection); the longest line still works',

@@ -442,7 +442,14 @@ export class FtpClient {
    * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
    */
   async nlst(path?: string): Promise<string[]> {
-    if (path && mayGlob(path)) return parseNameList(await this.listInside('NLST', path));
+    if (!path) return parseNameList(await this.listWithHidden('NLST'));
+    if (mayGlob(path)) return parseNameList((await this.listInside('NLST', path)) ?? '');
+    // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
+    // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
+    // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
+    const inside = await this.listInside('NLST', path, true);
+    if (inside !== undefined) return parseNameList(inside);
+    // Not a folder to go into (a file's own name): asked for directly, the server names it in its reply.
     return parseNameList(await this.listWithHidden('NLST', path), path);
   }
 
@@ -457,7 +464,7 @@ export class FtpClient {
         await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')),
         true,
       );
-    if (path && mayGlob(path)) return parseListing(await this.listInside('LIST', path));
+    if (path && mayGlob(path)) return parseListing((await this.listInside('LIST', path)) ?? '');
     return parseListing(await this.listWithHidden('LIST', path));
   }
 
@@ -467,13 +474,19 @@ export class FtpClient {
    * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
    * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
    */
-  private async listInside(verb: 'LIST' | 'NLST', path: string): Promise<string> {
+  private async listInside(verb: 'LIST' | 'NLST', path: string, orElse = false): Promise<string | undefined> {
     return this.exclusive(async () => {
       const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
       // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-      // working folder for a caller that uses relative paths.
-      if (back === undefined) return this.listWithHidden(verb, path, true);
-      await this.connection.request(`CWD ${path}`, 2);
+      // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself.
+      if (back === undefined) return orElse ? undefined : this.listWithHidden(verb, path, true);
+      try {
+        await this.connection.request(`CWD ${path}`, 2);
+      } catch (err) {
+        // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly.
+        if (orElse && err instanceof FtpReplyError && err.code >= 500) return undefined;
+        throw err;
+      }
       try {
         return await this.listWithHidden(verb, undefined, true);
       } finally {
