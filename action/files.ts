@@ -1,13 +1,16 @@
 /**
  * The `files` input: @actions/glob patterns relative to `local-dir` (`!` leaves out) → the engine's
- * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, as negated
- * patterns after the user's own.
+ * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, read as the
+ * engine reads it without `files` (a glob without a slash at any depth, a folder with all below it, `!glob`
+ * taking paths back): as negated @actions/glob patterns, `*.map` left out only the top folder's maps and
+ * `!keep.map` matched a file literally named `!keep.map`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import * as glob from '@actions/glob';
 import { ConfigError, type SourceFile } from '../src/index.js';
+import { globMatcher } from '../src/engine/select.js';
 
 export async function collectFiles(
   localDir: string,
@@ -15,7 +18,8 @@ export async function collectFiles(
   exclude: string[],
 ): Promise<SourceFile[]> {
   const root = fs.realpathSync(localDir);
-  const lines = [...patterns.map((p) => rooted(root, p)), ...exclude.map((e) => rooted(root, `!${e}`))];
+  const lines = patterns.map((p) => rooted(root, p));
+  const excluded = leftOut(globMatcher(exclude));
   const globber = await glob.create(lines.join('\n'), {
     matchDirectories: false,
     followSymbolicLinks: false,
@@ -24,15 +28,25 @@ export async function collectFiles(
   for (const abs of await globber.glob()) {
     const real = fs.realpathSync(abs);
     const rel = path.relative(root, real);
+    const given = path.relative(root, abs).split(path.sep).join('/');
+    if (excluded(given)) continue;
     if (rel.startsWith('..') || path.isAbsolute(rel) || !fs.statSync(real).isFile()) {
       core.warning(`skipped ${path.relative(root, abs)}: it leads outside local-dir or is not a file`);
       continue;
     }
-    files.push({ path: path.relative(root, abs).split(path.sep).join('/'), file: real });
+    files.push({ path: given, file: real });
   }
   if (files.length === 0)
     throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
+function leftOut(isExcluded: (rel: string) => boolean): (rel: string) => boolean {
+  return (rel) => {
+    const parts = rel.normalize('NFC').split('/');
+    return parts.some((_, i) => isExcluded(parts.slice(0, i + 1).join('/')));
+  };
 }
 
 /** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */

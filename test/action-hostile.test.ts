@@ -303,3 +303,24 @@ describe('ca and insecure', () => {
     },
   );
 });
+
+describe('files with exclude: the exclude globs read as they do without files', () => {
+  it('a basename glob at any depth, a folder name, and a `!` take-back pick the same files with files: ** as without', async () => {
+    const { ws, site } = workspace({
+      'index.html': 'i',
+      'app.js': 'j',
+      'assets/app.js.map': 'm',
+      'keep.map': 'k',
+      'node_modules/x/y.js': 'y',
+    });
+    const exclude = '*.map\n!keep.map\nnode_modules';
+    expectSuccess(await runMain(ws, { ...connection('excl-scan/'), exclude }));
+    expectSuccess(await runMain(ws, { ...connection('excl-files/'), exclude, files: '**' }));
+    const local = readTree(site);
+    const picked = Object.fromEntries(['app.js', 'index.html', 'keep.map'].map((p) => [p, local[p]]));
+    const remote = (dir: string): Record<string, string> =>
+      readTree(path.join(srv.root, dir), ['.ftpship-state.json']);
+    expect(remote('excl-scan')).toEqual(picked);
+    expect(remote('excl-files')).toEqual(picked);
+  });
+});
