@@ -25,6 +25,7 @@ import {
   formatEstimate,
   formatPlan,
   formatSummary,
+  printable,
   type DeployReport,
 } from '../src/engine/report.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
@@ -46,7 +47,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   /** Warnings from the stream itself, logged and reported with the engine's. */
   const early: string[] = [];
   const say = (message: string): void => {
-    if (!quiet) log(`${PLUGIN_NAME}: ${message}`);
+    if (!quiet) log(`${PLUGIN_NAME}: ${printable(message)}`);
   };
   const text = (message: string): string => forUser(message, engine.password);
 
@@ -76,7 +77,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     // Most often a glob that matched nothing. The deploy still runs: on a target with deployed files the
     // engine refuses to empty it (unless maxDelete says so), on a fresh one there is nothing to do.
     if (list.length === 0) early.push(NOTHING_CAME);
-    if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${w}`);
+    if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${printable(w)}`);
     const live = { on: true };
     let report: DeployReport;
     try {

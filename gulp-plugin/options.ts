@@ -2,7 +2,7 @@
 import PluginError from 'plugin-error';
 import { ConfigError } from '../src/engine/errors.js';
 import type { DeployOptions } from '../src/engine/options.js';
-import type { DeployReport } from '../src/engine/report.js';
+import { printable, type DeployReport } from '../src/engine/report.js';
 import { resolveOptions } from '../src/engine/resolve.js';
 import { checkNames } from './keys.js';
 import { phrase } from './phrase.js';
@@ -63,9 +63,12 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
   return { engine, quiet: quiet === true, onReport };
 }
 
-/** An engine message as the plugin shows it: in gulp option names, without the password. */
+/**
+ * An engine message as the plugin shows it: in gulp option names, without the password, and with terminal
+ * control characters from server replies escaped (fancy-log and gulp print it to a terminal).
+ */
 export function forUser(message: string, password: string | undefined): string {
-  return redact(phrase(message), password);
+  return printable(redact(phrase(message), password));
 }
 
 /**

@@ -5,6 +5,7 @@
 import type cliProgress from 'cli-progress';
 import type { Progress, Reporter } from './engine/index.js';
 import { formatBytes } from './engine/index.js';
+import { printable } from './engine/report.js';
 
 export interface OutputOptions {
   quiet: boolean;
@@ -52,20 +53,20 @@ export class CliOutput {
     if (this.o.quiet) return;
     this.bar?.stop();
     this.bar = undefined;
-    this.err.write(`${this.redact(text)}\n`);
+    this.err.write(`${printable(this.redact(text))}\n`);
   }
 
   /** Warnings and errors show even with --quiet. */
   warn(text: string): void {
     this.bar?.stop();
     this.bar = undefined;
-    this.err.write(`${this.redact(`warning: ${text}`)}\n`);
+    this.err.write(`${printable(this.redact(`warning: ${text}`))}\n`);
   }
 
   error(text: string): void {
     this.bar?.stop();
     this.bar = undefined;
-    this.err.write(`${this.redact(`ftpship: error: ${text}`)}\n`);
+    this.err.write(`${printable(this.redact(`ftpship: error: ${text}`))}\n`);
   }
 
   reporter(): Reporter {

@@ -12,6 +12,7 @@ import { redact } from '../gulp-plugin/options.js';
 import type { DeployReport } from '../src/engine/report.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
+import { startFakeServer } from './helpers/fake-server.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -494,6 +495,35 @@ describe('gulp plugin: errors', () => {
     expect(out).toMatch(/ftpship: plan: would upload 1, replace 0, delete 2,/);
     expect(out).not.toContain(srv.password);
     expect(snapshot(path.join(srv.root, 'refused-plan'))).toBe(before);
+  });
+
+  it('terminal control characters in a server reply are escaped in the PluginError', async () => {
+    const forged = '530 Login incorrect.\r\x1b[2K\x1b[32mftpship: deployed 3 files\x1b[0m\x07';
+    const fake = await startFakeServer({ handlers: { PASS: (_a, s) => s.reply(forged) } });
+    captureOutput();
+    try {
+      const file = new Vinyl({ cwd: '/', base: '/', path: '/x.txt', contents: Buffer.from('x') });
+      const err = await pipeline(
+        Readable.from([file]),
+        deploy({
+          host: fake.host,
+          port: fake.port,
+          user: 'u',
+          password: 'pw-1234',
+          retries: 0,
+          quiet: false,
+        }),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PluginError);
+      expect((err as Error).message).toContain('530 Login incorrect.\\x0d\\x1b[2K');
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+      expect((err as Error).message).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('a server error mid-deploy ends the stream with a PluginError', async () => {

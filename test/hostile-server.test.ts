@@ -198,6 +198,26 @@ describe('a 421 on connect (engine level)', () => {
   });
 });
 
+describe('terminal control characters in a server reply (G6, G7)', () => {
+  it('the CLI shows them escaped: a reply cannot erase its error line and print a fake success in its place', async () => {
+    const forged = '530 Login incorrect.\r\x1b[2K\x1b[32mdeployed: did upload 3\x1b[0m\x9b2K\x07';
+    const srv = await fake({ handlers: { PASS: (_a, s) => s.reply(forged) } });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const r = await runCli(['deploy', local, `ftp://u@${srv.host}:${srv.port}/site`, '--verbose'], {
+      FTPSHIP_PASSWORD: 'secret-pw',
+    });
+    expect(r.code).toBe(2);
+    // Only line ends and tabs of its own: no CR, ESC, BEL or C1 control from the server reaches the terminal.
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    const error = r.stderr.split('\n').filter((l) => l.startsWith('ftpship: error: '));
+    expect(error).toHaveLength(1);
+    expect(error[0]).toContain('530 Login incorrect.\\x0d\\x1b[2K\\x1b[32mdeployed: did upload 3');
+    expect(r.stderr).not.toContain('secret-pw');
+  });
+});
+
 describe('a server that greets, then goes silent during the login (a slow password check)', () => {
   it('the error says the server answered and what it was asked, not to check the host and port', async () => {
     // PASS gets no reply: some servers take seconds to check a password (a slow hash, a remote directory).

@@ -124,3 +124,16 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/**
+ * Text for the terminal: control characters other than line end and tab (CR, ESC, BEL, the C1 range with
+ * its one-byte CSI) as `\xNN`. Server replies and names reach these lines, and a hostile server could
+ * otherwise move the cursor, erase its own error and print a success in its place (G7).
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
