@@ -238,6 +238,23 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     expect(client.closed).toBe(true);
   });
 
+  it('nlst(folder), listed from inside: a data connection gone silent is the timeout itself, not the CWD back that follows', async () => {
+    const srv = await fake({
+      handlers: {
+        CWD: (_a, s) => s.reply('250 OK'),
+        NLST: async (_a, s) => {
+          s.reply('150 Here it comes');
+          (await s.dataSocket()).write('a.txt\r\n');
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 400 });
+    const err = await caught(client.nlst('site'));
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(err.message).toMatch(/data connection idle for 400 ms/);
+    expect(client.closed).toBe(true);
+  });
+
   it('calls queued behind a failing one fail too, with the cause', async () => {
     const srv = await fake({ handlers: { SYST: () => {} } });
     const client = await connect(srv, { timeoutMs: 300 });

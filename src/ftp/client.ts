@@ -490,7 +490,8 @@ export class FtpClient {
       try {
         return await this.listWithHidden(verb, undefined, true);
       } finally {
-        await this.connection.request(`CWD ${back}`, 2);
+        // After an error that closed the session, there is no folder to go back to: that error is the one.
+        if (!this.connection.closed) await this.connection.request(`CWD ${back}`, 2);
       }
     });
   }
