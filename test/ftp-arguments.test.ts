@@ -193,3 +193,19 @@ describe('command lines longer than servers take', () => {
     expect(srv.commands.filter((c) => c.startsWith('PASS'))).toEqual([]);
   });
 });
+
+describe('chmod() with a mode that is not octal digits', () => {
+  it.each(['999', 'rw-r--r--', '64', 0o644 as unknown as string, 644 as unknown as string])(
+    'mode %p: an FtpArgumentError (the client stays usable), nothing sent',
+    async (mode) => {
+      const srv = await fake();
+      const client = await connectFake(srv);
+      const err = await caught(client.chmod('a.txt', mode));
+      expect(err).toBeInstanceOf(FtpArgumentError);
+      expect(err.message).toContain(`invalid mode ${JSON.stringify(mode)}`);
+      expect(srv.verbs()).not.toContain('SITE');
+      expect(client.closed).toBe(false);
+      await client.quit();
+    },
+  );
+});

@@ -11,7 +11,14 @@ import {
   type Logger,
   type SocketFactory,
 } from './connection.js';
-import { FtpClosedError, FtpProtocolError, FtpReplyError, FtpTimeoutError, LoginStage } from './errors.js';
+import {
+  FtpArgumentError,
+  FtpClosedError,
+  FtpProtocolError,
+  FtpReplyError,
+  FtpTimeoutError,
+  LoginStage,
+} from './errors.js';
 import { parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
@@ -373,8 +380,11 @@ export class FtpClient {
    * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
    */
   async chmod(path: string, mode: string): Promise<void> {
-    if (!/^[0-7]{3,4}$/.test(mode))
-      throw new TypeError(`invalid mode ${JSON.stringify(mode)}; give octal digits such as 644`);
+    // A string only: a number from JavaScript is no mode (0o644 is 420, which reads as the octal mode 420).
+    if (typeof mode !== 'string' || !/^[0-7]{3,4}$/.test(mode))
+      throw new FtpArgumentError(
+        `invalid mode ${JSON.stringify(mode)}; give octal digits as a string, such as '644'`,
+      );
     await this.run(`SITE CHMOD ${mode} ${path}`, 2);
   }
 
