@@ -209,3 +209,40 @@ describe('chmod() with a mode that is not octal digits', () => {
     },
   );
 });
+
+describe('a remote path that is not a string (JavaScript callers: a missing config value)', () => {
+  const calls: Array<[string, (c: FtpClient, p: string) => Promise<unknown>]> = [
+    ['delete', async (c, p) => c.delete(p)],
+    ['mkd', async (c, p) => c.mkd(p)],
+    ['rmd', async (c, p) => c.rmd(p)],
+    ['cwd', async (c, p) => c.cwd(p)],
+    ['size', async (c, p) => c.size(p)],
+    ['mdtm', async (c, p) => c.mdtm(p)],
+    ['chmod', async (c, p) => c.chmod(p, '644')],
+    ['rename from', async (c, p) => c.rename(p, 'b.txt')],
+    ['rename to', async (c, p) => c.rename('a.txt', p)],
+    ['upload', async (c, p) => c.upload(p, Buffer.from('x'))],
+    ['download', async (c, p) => c.download(p, new PassThrough())],
+    ['list', async (c, p) => c.list(p)],
+    ['nlst', async (c, p) => c.nlst(p)],
+  ];
+  it.each(calls)(
+    '%s(undefined, null, an object): an FtpArgumentError; no command naming a file "undefined" is sent',
+    async (name, call) => {
+      const srv = await fake();
+      const client = await connectFake(srv);
+      const before = srv.commands.length;
+      // list() and nlst() without a path (undefined or null) list the current folder.
+      const optional = name === 'list' || name === 'nlst';
+      for (const bad of (optional ? [{}] : [undefined, null, {}]) as unknown as string[]) {
+        const err = await caught(call(client, bad));
+        expect(err).toBeInstanceOf(FtpArgumentError);
+        expect(err.message).toMatch(/give the remote path as a string/);
+      }
+      await sleep(20);
+      expect(srv.commands.slice(before)).toEqual([]);
+      expect(client.closed).toBe(false);
+      await client.quit();
+    },
+  );
+});

@@ -22,7 +22,7 @@ import {
 import { parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
-import { checkConnectOptions, checkOffset, checkSink, checkSource } from './validate.js';
+import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
 import { parseMlsdTime } from './list.js';
 
 /** Options of {@link FtpClient.connect}; every one has a documented default. */
@@ -357,21 +357,25 @@ export class FtpClient {
 
   /** Changes the remote directory (CWD). */
   async cwd(path: string): Promise<void> {
+    checkPath(path);
     await this.run(`CWD ${path}`, 2);
   }
 
   /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
   async mkd(path: string): Promise<void> {
+    checkPath(path);
     await this.run(`MKD ${path}`, 2);
   }
 
   /** Removes an empty directory (RMD). */
   async rmd(path: string): Promise<void> {
+    checkPath(path);
     await this.run(`RMD ${path}`, 2);
   }
 
   /** Deletes a file (DELE). */
   async delete(path: string): Promise<void> {
+    checkPath(path);
     await this.run(`DELE ${path}`, 2);
   }
 
@@ -380,6 +384,7 @@ export class FtpClient {
    * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
    */
   async chmod(path: string, mode: string): Promise<void> {
+    checkPath(path);
     // A string only: a number from JavaScript is no mode (0o644 is 420, which reads as the octal mode 420).
     if (typeof mode !== 'string' || !/^[0-7]{3,4}$/.test(mode))
       throw new FtpArgumentError(
@@ -390,6 +395,8 @@ export class FtpClient {
 
   /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
   async rename(from: string, to: string): Promise<void> {
+    checkPath(from, 'from');
+    checkPath(to, 'to');
     await this.exclusive(async () => {
       checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
       if (!this.data.pipelining) {
@@ -432,6 +439,7 @@ export class FtpClient {
 
   /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
   async size(path: string): Promise<number> {
+    checkPath(path);
     const reply = await this.run(`SIZE ${path}`, 213);
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
@@ -441,6 +449,7 @@ export class FtpClient {
 
   /** A file's modification time (MDTM, RFC 3659), UTC. */
   async mdtm(path: string): Promise<Date> {
+    checkPath(path);
     const reply = await this.run(`MDTM ${path}`, 213);
     const date = parseMlsdTime(reply.message.trim());
     if (!date) throw new FtpProtocolError(`bad MDTM reply: ${reply.message}`);
@@ -452,6 +461,7 @@ export class FtpClient {
    * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
    */
   async nlst(path?: string): Promise<string[]> {
+    checkPath(path, 'path', true);
     if (!path) return parseNameList(await this.listWithHidden('NLST'));
     if (mayGlob(path)) return parseNameList((await this.listInside('NLST', path)) ?? '');
     // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
@@ -469,6 +479,7 @@ export class FtpClient {
    * 10 000 entries): never take a missing entry as proof that a file is absent.
    */
   async list(path?: string): Promise<ListEntry[]> {
+    checkPath(path, 'path', true);
     if (this.feats.has('MLST'))
       return parseListing(
         await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')),
@@ -565,6 +576,7 @@ export class FtpClient {
     source: Readable | Buffer | FileSource,
     options: UploadOptions = {},
   ): Promise<number> {
+    checkPath(remotePath, 'remotePath');
     checkSource(source);
     checkOffset(options.offset);
     const verb = options.append ? 'APPE' : 'STOR';
@@ -582,6 +594,7 @@ export class FtpClient {
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
   async download(remotePath: string, sink: Writable, options: DownloadOptions = {}): Promise<number> {
+    checkPath(remotePath, 'remotePath');
     checkSink(sink);
     checkOffset(options.offset);
     return this.exclusive(async () => {

@@ -40,6 +40,15 @@ function checkSecure(secure: unknown): void {
   );
 }
 
+/**
+ * A remote path: a string. From JavaScript, `undefined` (a missing setting) would otherwise be sent as a file
+ * named "undefined" (`DELE undefined`). `optional`: undefined and null mean none (list, nlst).
+ */
+export function checkPath(path: unknown, name = 'path', optional = false): void {
+  if (typeof path === 'string' || (optional && (path === undefined || path === null))) return;
+  throw new FtpArgumentError(`invalid ${name} ${show(path)}; give the remote path as a string`);
+}
+
 /** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
 export function checkOffset(offset: unknown, name = 'offset'): void {
   if (offset === undefined) return;
