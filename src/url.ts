@@ -29,19 +29,21 @@ export function parseTarget(raw: string): Target {
     url = new URL(text);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    // Named only in a URL without a password: in one with, a `:` may belong to the password.
-    const hostPort = text
-      .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
-      .split('/')[0]
-      .replace(/^.*@/, '');
-    const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+    // In a URL with a password, the host and port are what follows its last @ (a `:` or `/` before it may
+    // belong to the password, and must not be shown as a port).
+    const rest = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
     const safe = redactUrl(text) === text;
-    if (safe && port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
+    const hostPort = safe
+      ? rest.split('/')[0].replace(/^.*@/, '')
+      : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
+    const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+    if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
       throw new ConfigError(
         `invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`,
       );
+    // A password in it (masked above): most often one with a character that ends the user info.
     throw new ConfigError(
-      `malformed URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftpes://user@ftp.example.com/public_html`,
+      `malformed URL ${JSON.stringify(redactUrl(text))}; ${safe ? 'expected e.g. ftpes://user@ftp.example.com/public_html' : RAW_PASSWORD}`,
     );
   }
   const secure = SCHEMES[url.protocol];
@@ -67,6 +69,17 @@ export function parseTarget(raw: string): Target {
   const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
   // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
   const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+  // `ftp://deploy:12/pw@host/site` parses as host "deploy", port 12 and the folder "pw@host/site": a password
+  // starting with digits (or nothing) then a /, never a folder anyone means (it failed as "host not found").
+  if (
+    !url.username &&
+    !url.password &&
+    /:\d*$/.test(text.replace(/^[a-z]+:\/\//i, '').split('/')[0]) &&
+    rawPath.includes('@')
+  )
+    throw new ConfigError(
+      `the URL ${JSON.stringify(redactUrl(text))} has an @ after its host and port, where the folder is: if it holds a password, ${RAW_PASSWORD}; a folder whose name holds an @ is written %40`,
+    );
   let remoteDir: string;
   try {
     remoteDir = rawPath.startsWith('//')
@@ -98,6 +111,10 @@ export function parseTarget(raw: string): Target {
     remoteDir,
   };
 }
+
+/** What to do about a password the URL cannot hold as typed. */
+const RAW_PASSWORD =
+  'a /, #, ? or @ inside the password must be written %2F, %23, %3F, %40 — or leave the password out of the URL and set FTPSHIP_PASSWORD (or pipe it to --password-stdin)';
 
 /**
  * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,

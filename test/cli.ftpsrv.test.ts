@@ -552,6 +552,23 @@ describe('item 9: passwords typed raw into the URL', () => {
   });
 });
 
+describe('item 9b: a /, #, ? or @ typed raw into the password of the URL', () => {
+  it.each([
+    'ftp://deploy:pa/ss-W0rd@127.0.0.1:2121/www',
+    'ftp://deploy:pa#ss-W0rd@127.0.0.1:2121/www',
+    // Digits (or nothing) before the /: the URL reads as host "deploy", port 12, folder "ss-W0rd@127.0.0.1…".
+    'ftp://deploy:12/ss-W0rd@127.0.0.1:2121/www',
+    'ftp://deploy:/ss-W0rd@127.0.0.1:2121/www',
+  ])('%s: exit 2, one line saying how to write it, masked', async (target) => {
+    const r = await cli(['deploy', site(), target], { FTPSHIP_PASSWORD: undefined });
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain('"ftp://deploy:***@127.0.0.1:2121/www"');
+    expect(r.stderr).toMatch(/%2F.*%23.*%3F.*%40.*FTPSHIP_PASSWORD/);
+    expect(r.stderr).not.toContain('ss-W0rd');
+  });
+});
+
 describe('item 10: the demo', () => {
   it('`ftpship demo` deploys the example site, changes two files, deploys again, and shows both plans and the tree', async () => {
     const r = await spawnCli(['demo'], { cwd: tmpDir('ftpship-cwd-') });
