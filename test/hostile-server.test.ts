@@ -544,6 +544,33 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+describe('a TLS data connection whose handshake the server never answers', () => {
+  it('the download fails with FtpTimeoutError after timeoutMs, the client closed, instead of waiting on the server', async () => {
+    const cert = selfSignedCert();
+    const srv = await fake({
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+        // 150, the data connection accepted, then nothing: no TLS on it, no reply.
+        RETR: async (_a, s) => {
+          s.reply('150 Here it comes');
+          await s.dataSocket();
+        },
+      },
+    });
+    const client = await connectFake(srv, { secure: 'explicit', tls: { ca: cert.cert }, timeoutMs: 500 });
+    const sink = new PassThrough();
+    sink.resume();
+    const err = await within(caught(client.download('f', sink)), 10_000);
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(client.closed).toBe(true);
+  });
+});
+
 describe('STARTTLS reply injection (CVE-2011-0411): plaintext after the 234 is never used', () => {
   let cert: { key: string; cert: string } | undefined;
   const tlsOptions = (): FtpConnectOptions['tls'] => ({ ca: cert?.cert });

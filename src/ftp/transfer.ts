@@ -384,8 +384,10 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
     bytes += n;
     options.onProgress?.({ bytes });
   };
-  // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here.
-  await handshakes.get(socket);
+  // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here, and
+  // so does one the server never answers (the data connection is idle meanwhile: no reply would come).
+  const handshake = handshakes.get(socket);
+  if (handshake) await withTimeout(handshake, idleMs, 'no TLS handshake on the data connection');
   socket.setTimeout(idleMs);
   const source = { waiting: false };
   const closed = new Promise<void>((resolve, reject) => {
