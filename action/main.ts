@@ -26,7 +26,7 @@ export async function run(): Promise<void> {
     core.info(logSafe(formatSummary(report)));
   } catch (err) {
     // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
-    if (err instanceof GuardError && err.report) await publish(err.report);
+    if (err instanceof GuardError && err.report) await publish(err.report, err.message);
     core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
     if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {
@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
-async function publish(report: DeployReport): Promise<void> {
+async function publish(report: DeployReport, refusal?: string): Promise<void> {
   const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
   // Not a failure path: the step's result is settled, so each of these only warns.
   const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>
@@ -48,9 +48,9 @@ async function publish(report: DeployReport): Promise<void> {
         core.warning(logSafe(`could not ${what}: ${(err as Error).message}; ${done}`));
         return undefined;
       });
-  const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report));
+  const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
   await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
-  await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report));
+  await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
 }
 
 function setOutputs(report: DeployReport, files?: { plan: string; summary: string }): void {
@@ -70,12 +70,12 @@ function setOutputs(report: DeployReport, files?: { plan: string; summary: strin
 }
 
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
-function writeReport(report: DeployReport): { plan: string; summary: string } {
+function writeReport(report: DeployReport, refusal?: string): { plan: string; summary: string } {
   const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'ftpship-'));
   const plan = path.join(dir, 'report.json');
   fs.writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
   // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
   const summary = path.join(dir, 'summary.md');
-  fs.writeFileSync(summary, summaryMarkdown(report));
+  fs.writeFileSync(summary, summaryMarkdown(report, refusal));
   return { plan, summary };
 }

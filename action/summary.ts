@@ -9,15 +9,16 @@ import { phrase } from './phrase.js';
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
 export const MAX_LISTED = 500;
 
-export async function writeSummary(report: DeployReport): Promise<void> {
+export async function writeSummary(report: DeployReport, refusal?: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) {
     core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
     return;
   }
-  await core.summary.addRaw(summaryMarkdown(report), true).write();
+  await core.summary.addRaw(summaryMarkdown(report, refusal), true).write();
 }
 
-export function summaryMarkdown(report: DeployReport): string {
+/** `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. */
+export function summaryMarkdown(report: DeployReport, refusal?: string): string {
   const c = report.counts;
   const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
   const verb = report.dryRun ? 'would' : '';
@@ -29,6 +30,7 @@ export function summaryMarkdown(report: DeployReport): string {
   const out = [
     `## ${title}`,
     '',
+    ...(refusal ? [`**:no_entry: The deploy would be refused:** ${escape(phrase(refusal))}`, ''] : []),
     `Target: <code>${escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
     '',
     '| upload | replace | delete | mkdir | rmdir | unchanged |',

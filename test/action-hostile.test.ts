@@ -55,6 +55,12 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(report.dryRun).toBe(true);
     expect(report.counts.delete).toBe(2);
     expect(run.summary).toContain('2 deletions planned');
+    // The preview says the deploy it previews would be refused, and why, above the plan.
+    const refused = run.summary.indexOf(
+      'the plan deletes 2 files, more than the &#96;max-delete&#96; input 1',
+    );
+    expect(refused).toBeGreaterThan(-1);
+    expect(refused).toBeLessThan(run.summary.indexOf('| upload | replace |'));
     expect(run.summary.indexOf(':x: **delete** <code>a.html</code>')).toBeLessThan(
       run.summary.indexOf('<details>'),
     );
