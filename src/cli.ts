@@ -176,7 +176,9 @@ async function buildOptions(
       `the URL ${redactUrl(url)} holds a password; prefer FTPSHIP_PASSWORD or --password-stdin (URLs end up in shell history and logs)`,
     );
   }
-  const fromEnv = process.env.FTPSHIP_PASSWORD;
+  // One line break at its end is the secret's, not the password's (a pasted secret, `echo` into a file): taken
+  // off as --password-stdin and the Action take it off. One inside it is still refused.
+  const fromEnv = process.env.FTPSHIP_PASSWORD?.replace(/\r?\n$/, '');
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);

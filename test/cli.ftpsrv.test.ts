@@ -393,6 +393,18 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     expect(connections).toBe(0);
   });
 
+  it.each(['\n', '\r\n'])(
+    'FTPSHIP_PASSWORD ending in a line break (%j: a secret pasted with its newline) logs in, as --password-stdin does',
+    async (end) => {
+      const dir = uniqueName();
+      const r = await cli(['deploy', site(), url(dir), '--quiet'], {
+        FTPSHIP_PASSWORD: `${srv.password}${end}`,
+      });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(fs.existsSync(path.join(srv.root, dir, 'index.html'))).toBe(true);
+    },
+  );
+
   it('a wrong password: exit 2, names the user and server, never the password', async () => {
     const before = snapshot(srv.root);
     const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'Wr0ng-Pa55word' });
