@@ -28,7 +28,13 @@ const LOG_LEVELS: readonly LogLevel[] = ['minimal', 'standard', 'verbose'];
 
 export function readInputs(): ActionInputs {
   // Mask first: GitHub masks a secret only in lines printed after setSecret.
-  const rawPassword = core.getInput(Input.Password, { required: true, trimWhitespace: false });
+  const rawPassword = core.getInput(Input.Password, { trimWhitespace: false });
+  // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
+  if (rawPassword.trim() === '')
+    throw new ConfigError(
+      'the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
+        'A secret that is not set reads as empty, and so does every secret in a pull_request run from a fork',
+    );
   core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
   if (password !== rawPassword && password !== '') core.setSecret(password);

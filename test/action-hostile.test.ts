@@ -330,3 +330,15 @@ describe('files with exclude: the exclude globs read as they do without files', 
     expect(remote('excl-files')).toEqual(picked);
   });
 });
+
+describe('an empty password input (a secret not set, or a pull_request from a fork: no secrets)', () => {
+  it('fails with one error naming the input and both causes; nothing is sent', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runMain(ws, { ...connection('nopass/'), password: '', 'dry-run': 'true' });
+    const error = theError(run);
+    expect(error).toMatch(/the `password` input is empty/);
+    expect(error).toMatch(/secrets\.FTP_PASSWORD/);
+    expect(error).toMatch(/fork/);
+    expect(fs.existsSync(path.join(srv.root, 'nopass'))).toBe(false);
+  });
+});
