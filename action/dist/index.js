@@ -34757,6 +34757,10 @@ async function startTransfer(conn, settings, command, options) {
         // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
         if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
             return startTransfer(conn, settings, command, options);
+        // Anything but a refusal (a 229/227 that cannot be read, a port that cannot be reached) may leave the
+        // dialogue out of step: a pipelined command's reply is still to come, and would answer the next command.
+        if (!(err instanceof FtpReplyError) && !conn.closed)
+            conn.close(err);
         throw err;
     }
     // Start the TLS handshake as soon as TCP is up, while the command is on its way (ftp-servers.md).
@@ -34855,8 +34859,11 @@ async function moveData(socket, idleMs, options) {
         bytes += n;
         options.onProgress?.({ bytes });
     };
-    // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here.
-    await handshakes.get(socket);
+    // A TLS data socket is usable once its handshake is done; a failed handshake fails the transfer here, and
+    // so does one the server never answers (the data connection is idle meanwhile: no reply would come).
+    const handshake = handshakes.get(socket);
+    if (handshake)
+        await withTimeout(handshake, idleMs, 'no TLS handshake on the data connection');
     socket.setTimeout(idleMs);
     const source = { waiting: false };
     const closed = new Promise((resolve, reject) => {
@@ -35103,6 +35110,15 @@ function checkSecure(secure) {
         return;
     const why = secure === true ? ': true is ambiguous' : '';
     throw new FtpArgumentError(`invalid secure ${show(secure)}${why}; use 'explicit' (AUTH TLS on the FTP port, usually 21) or 'implicit' (TLS from the first byte, usually port 990), or false for plain FTP`);
+}
+/**
+ * A remote path: a string. From JavaScript, `undefined` (a missing setting) would otherwise be sent as a file
+ * named "undefined" (`DELE undefined`). `optional`: undefined and null mean none (list, nlst).
+ */
+function checkPath(path, name = 'path', optional = false) {
+    if (typeof path === 'string' || (optional && (path === undefined || path === null)))
+        return;
+    throw new FtpArgumentError(`invalid ${name} ${show(path)}; give the remote path as a string`);
 }
 /** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
 function checkOffset(offset, name = 'offset') {
@@ -35426,18 +35442,22 @@ class FtpClient {
     }
     /** Changes the remote directory (CWD). */
     async cwd(path) {
+        checkPath(path);
         await this.run(`CWD ${path}`, 2);
     }
     /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
     async mkd(path) {
+        checkPath(path);
         await this.run(`MKD ${path}`, 2);
     }
     /** Removes an empty directory (RMD). */
     async rmd(path) {
+        checkPath(path);
         await this.run(`RMD ${path}`, 2);
     }
     /** Deletes a file (DELE). */
     async delete(path) {
+        checkPath(path);
         await this.run(`DELE ${path}`, 2);
     }
     /**
@@ -35445,12 +35465,16 @@ class FtpClient {
      * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
      */
     async chmod(path, mode) {
-        if (!/^[0-7]{3,4}$/.test(mode))
-            throw new TypeError(`invalid mode ${JSON.stringify(mode)}; give octal digits such as 644`);
+        checkPath(path);
+        // A string only: a number from JavaScript is no mode (0o644 is 420, which reads as the octal mode 420).
+        if (typeof mode !== 'string' || !/^[0-7]{3,4}$/.test(mode))
+            throw new FtpArgumentError(`invalid mode ${JSON.stringify(mode)}; give octal digits as a string, such as '644'`);
         await this.run(`SITE CHMOD ${mode} ${path}`, 2);
     }
     /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
     async rename(from, to) {
+        checkPath(from, 'from');
+        checkPath(to, 'to');
         await this.exclusive(async () => {
             checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
             if (!this.data.pipelining) {
@@ -35494,6 +35518,7 @@ class FtpClient {
     }
     /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
     async size(path) {
+        checkPath(path);
         const reply = await this.run(`SIZE ${path}`, 213);
         const size = Number(reply.message.trim());
         if (!Number.isSafeInteger(size) || size < 0)
@@ -35502,6 +35527,7 @@ class FtpClient {
     }
     /** A file's modification time (MDTM, RFC 3659), UTC. */
     async mdtm(path) {
+        checkPath(path);
         const reply = await this.run(`MDTM ${path}`, 213);
         const date = parseMlsdTime(reply.message.trim());
         if (!date)
@@ -35513,8 +35539,18 @@ class FtpClient {
      * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
      */
     async nlst(path) {
-        if (path && mayGlob(path))
-            return parseNameList(await this.listInside('NLST', path));
+        checkPath(path, 'path', true);
+        if (!path)
+            return parseNameList(await this.listWithHidden('NLST'));
+        if (mayGlob(path))
+            return parseNameList((await this.listInside('NLST', path)) ?? '');
+        // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
+        // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
+        // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
+        const inside = await this.listInside('NLST', path, true);
+        if (inside !== undefined)
+            return parseNameList(inside);
+        // Not a folder to go into (a file's own name): asked for directly, the server names it in its reply.
         return parseNameList(await this.listWithHidden('NLST', path), path);
     }
     /**
@@ -35523,10 +35559,11 @@ class FtpClient {
      * 10 000 entries): never take a missing entry as proof that a file is absent.
      */
     async list(path) {
+        checkPath(path, 'path', true);
         if (this.feats.has('MLST'))
             return parseListing(await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')), true);
         if (path && mayGlob(path))
-            return parseListing(await this.listInside('LIST', path));
+            return parseListing((await this.listInside('LIST', path)) ?? '');
         return parseListing(await this.listWithHidden('LIST', path));
     }
     /**
@@ -35535,25 +35572,37 @@ class FtpClient {
      * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
      * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
      */
-    async listInside(verb, path) {
+    async listInside(verb, path, orElse = false) {
         return this.exclusive(async () => {
             const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
             // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-            // working folder for a caller that uses relative paths.
+            // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself.
             if (back === undefined)
-                return this.listWithHidden(verb, path, true);
-            await this.connection.request(`CWD ${path}`, 2);
+                return orElse ? undefined : this.listWithHidden(verb, path, true);
+            try {
+                await this.connection.request(`CWD ${path}`, 2);
+            }
+            catch (err) {
+                // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly.
+                if (orElse && err instanceof FtpReplyError && err.code >= 500)
+                    return undefined;
+                throw err;
+            }
             try {
                 return await this.listWithHidden(verb, undefined, true);
             }
             finally {
-                await this.connection.request(`CWD ${back}`, 2);
+                // After an error that closed the session, there is no folder to go back to: that error is the one.
+                if (!this.connection.closed)
+                    await this.connection.request(`CWD ${back}`, 2);
             }
         });
     }
     /**
      * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
-     * A server that refuses the flag gets the bare verb, from then on (basic-ftp does the same).
+     * A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such file`) gets the bare verb,
+     * from then on (basic-ftp does the same). A 4xx (425 no data connection, 450 busy) says nothing about the
+     * flag: it is the error, and the next listing asks with -a again.
      */
     async listWithHidden(verb, path, inside = false) {
         const bare = path ? `${verb} ${path}` : verb;
@@ -35564,7 +35613,7 @@ class FtpClient {
             return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
         }
         catch (err) {
-            if (!(err instanceof FtpReplyError))
+            if (!(err instanceof FtpReplyError) || err.code < 500)
                 throw err;
             const text = await read(bare);
             this.noListFlags = true;
@@ -35601,6 +35650,7 @@ class FtpClient {
      * the server has confirmed (2xx), in whichever order they come.
      */
     async upload(remotePath, source, options = {}) {
+        checkPath(remotePath, 'remotePath');
         checkSource(source);
         checkOffset(options.offset);
         const verb = options.append ? 'APPE' : 'STOR';
@@ -35615,6 +35665,7 @@ class FtpClient {
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
+        checkPath(remotePath, 'remotePath');
         checkSink(sink);
         checkOffset(options.offset);
         return this.exclusive(async () => {
@@ -37967,13 +38018,13 @@ function checkOwn(raw, where) {
     // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
     // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
     for (const [p, f] of Object.entries(raw.files)) {
-        checkPath(p, where);
+        state_checkPath(p, where);
         if (!isObject(f) || !isSize(f.size) || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
             throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
         }
     }
     for (const d of raw.dirs)
-        checkPath(d, where);
+        state_checkPath(d, where);
     const state = raw;
     if (state.target !== undefined && typeof state.target !== 'string')
         throw corrupt(where, 'bad target');
@@ -38002,14 +38053,14 @@ function checkPending(pending, where) {
         throw corrupt(where, 'bad pending section');
     }
     for (const p of pending.uncertain)
-        checkPath(p, where);
+        state_checkPath(p, where);
     for (const d of pending.dirs ?? [])
-        checkPath(d, where);
+        state_checkPath(d, where);
     if (pending.maintenance !== undefined)
-        checkPath(pending.maintenance, where);
+        state_checkPath(pending.maintenance, where);
     for (const [name, t] of Object.entries(pending.temps)) {
         // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
-        checkPath(name, where);
+        state_checkPath(name, where);
         if (!isObject(t) ||
             typeof t.path !== 'string' ||
             !isRecordablePath(t.path) ||
@@ -38024,7 +38075,7 @@ function checkPending(pending, where) {
 }
 /** The last segment of a temp's path, as tempPathFor names it (with a dot, or without for a dotless state). */
 const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
-function checkPath(p, where) {
+function state_checkPath(p, where) {
     if (typeof p !== 'string' || !isRecordablePath(p)) {
         throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
     }
@@ -38041,7 +38092,7 @@ function fromFtpDeployAction(data, where, settings) {
         const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
         if (name === '')
             continue; // the target itself
-        checkPath(name, where);
+        state_checkPath(name, where);
         if (rec.type === 'folder')
             state.dirs.push(name);
         else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
@@ -38540,6 +38591,16 @@ function formatBytes(n) {
     if (n < 1024 ** 3)
         return `${(n / 1024 / 1024).toFixed(1)} MiB`;
     return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+/**
+ * Text for the terminal: control characters other than line end and tab (CR, ESC, BEL, the C1 range with
+ * its one-byte CSI) as `\xNN`. Server replies and names reach these lines, and a hostile server could
+ * otherwise move the cursor, erase its own error and print a success in its place (G7).
+ */
+function printable(text) {
+    return text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/state-store.ts
@@ -43967,9 +44028,12 @@ function glob_hashFiles(patterns_1) {
 ;// CONCATENATED MODULE: ./action/files.ts
 /**
  * The `files` input: @actions/glob patterns relative to `local-dir` (`!` leaves out) → the engine's
- * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, as negated
- * patterns after the user's own.
+ * `files` option, as files on disk (nothing read into memory here). `exclude` still applies, read as the
+ * engine reads it without `files` (a glob without a slash at any depth, a folder with all below it, `!glob`
+ * taking paths back): as negated @actions/glob patterns, `*.map` left out only the top folder's maps and
+ * `!keep.map` matched a file literally named `!keep.map`.
  */
+
 
 
 
@@ -43977,7 +44041,8 @@ function glob_hashFiles(patterns_1) {
 
 async function collectFiles(localDir, patterns, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
-    const lines = [...patterns.map((p) => rooted(root, p)), ...exclude.map((e) => rooted(root, `!${e}`))];
+    const lines = patterns.map((p) => rooted(root, p));
+    const excluded = leftOut(globMatcher(exclude));
     const globber = await create(lines.join('\n'), {
         matchDirectories: false,
         followSymbolicLinks: false,
@@ -43986,15 +44051,25 @@ async function collectFiles(localDir, patterns, exclude) {
     for (const abs of await globber.glob()) {
         const real = external_node_fs_default().realpathSync(abs);
         const rel = external_node_path_default().relative(root, real);
+        const given = external_node_path_default().relative(root, abs).split((external_node_path_default()).sep).join('/');
+        if (excluded(given))
+            continue;
         if (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) || !external_node_fs_default().statSync(real).isFile()) {
             warning(`skipped ${external_node_path_default().relative(root, abs)}: it leads outside local-dir or is not a file`);
             continue;
         }
-        files.push({ path: external_node_path_default().relative(root, abs).split((external_node_path_default()).sep).join('/'), file: real });
+        files.push({ path: given, file: real });
     }
     if (files.length === 0)
         throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);
     return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+/** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
+function leftOut(isExcluded) {
+    return (rel) => {
+        const parts = rel.normalize('NFC').split('/');
+        return parts.some((_, i) => isExcluded(parts.slice(0, i + 1).join('/')));
+    };
 }
 /** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */
 function rooted(root, pattern) {
@@ -44031,7 +44106,11 @@ const PROTOCOLS = {
 const LOG_LEVELS = ['minimal', 'standard', 'verbose'];
 function readInputs() {
     // Mask first: GitHub masks a secret only in lines printed after setSecret.
-    const rawPassword = getInput(Input.Password, { required: true, trimWhitespace: false });
+    const rawPassword = getInput(Input.Password, { trimWhitespace: false });
+    // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
+    if (rawPassword.trim() === '')
+        throw new ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
+            'A secret that is not set reads as empty, and so does every secret in a pull_request run from a fork');
     core_setSecret(rawPassword);
     const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
     if (password !== rawPassword && password !== '')
@@ -44327,14 +44406,15 @@ function actionReporter(level) {
 
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
 const MAX_LISTED = 500;
-async function writeSummary(report) {
+async function writeSummary(report, refusal) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
         core_debug('GITHUB_STEP_SUMMARY is not set: no job summary');
         return;
     }
-    await summary.addRaw(summaryMarkdown(report), true).write();
+    await summary.addRaw(summaryMarkdown(report, refusal), true).write();
 }
-function summaryMarkdown(report) {
+/** `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. */
+function summaryMarkdown(report, refusal) {
     const c = report.counts;
     const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
     const verb = report.dryRun ? 'would' : '';
@@ -44346,6 +44426,7 @@ function summaryMarkdown(report) {
     const out = [
         `## ${title}`,
         '',
+        ...(refusal ? [`**:no_entry: The deploy would be refused:** ${summary_escape(phrase(refusal))}`, ''] : []),
         `Target: <code>${summary_escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
         '',
         '| upload | replace | delete | mkdir | rmdir | unchanged |',
@@ -44418,7 +44499,7 @@ async function run() {
     catch (err) {
         // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
         if (err instanceof GuardError && err.report)
-            await publish(err.report);
+            await publish(err.report, err.message);
         setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
         if (err instanceof CancelledError)
             cancel.exitSoon(1);
@@ -44431,7 +44512,7 @@ async function run() {
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
-async function publish(report) {
+async function publish(report, refusal) {
     const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
     // Not a failure path: the step's result is settled, so each of these only warns.
     const attempt = async (what, step) => Promise.resolve()
@@ -44440,9 +44521,9 @@ async function publish(report) {
         warning(logSafe(`could not ${what}: ${err.message}; ${done}`));
         return undefined;
     });
-    const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report));
+    const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
     await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
-    await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report));
+    await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
 }
 function setOutputs(report, files) {
     const c = report.counts;
@@ -44458,13 +44539,13 @@ function setOutputs(report, files) {
     setOutput(Output.SummaryFile, files.summary);
 }
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
-function writeReport(report) {
+function writeReport(report, refusal) {
     const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'ftpship-'));
     const plan = external_node_path_default().join(dir, 'report.json');
     external_node_fs_default().writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
     // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
     const summary = external_node_path_default().join(dir, 'summary.md');
-    external_node_fs_default().writeFileSync(summary, summaryMarkdown(report));
+    external_node_fs_default().writeFileSync(summary, summaryMarkdown(report, refusal));
     return { plan, summary };
 }
 
