@@ -231,7 +231,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
     const keptInside = holds(plan.keptOrphans.files);
-    if (swappedDirs.has(d)) plan.rmdirs.push(d);
+    // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
+    // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
+    if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) plan.rmdirs.push(d);
     else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs))
       plan.excluded.dirs.push(d);
     else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
