@@ -4,12 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readDirs, readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { describe: d, opts: realOpts, each } = realServerSuite('engine-edges.realservers');
+const { describe: d, opts: realOpts, each, env, servers } = realServerSuite('engine-edges.realservers');
 const STATE = '.ftpship-state.json';
 const target = remoteFolders('edges');
 
@@ -29,5 +29,32 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(readDirs(disk)).toEqual([]);
     const again = await deploy(opts(local, dir, { delete: false }));
     expect(again.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, rmdir: 0 });
+  });
+});
+
+// proftpd with AllowOverwrite off refuses RNTO over a file: every state write is DELE of the state, then
+// RNFR/RNTO of its complete temporary copy. A deploy cut between the two leaves only the copy.
+const onHost = servers?.proftpdHost ? d : describe.skip;
+onHost('proftpd with AllowOverwrite off: the state written by delete + rename', () => {
+  it('a deploy cut after the state was deleted, before its temporary copy was renamed in: the rerun reads the copy (was: a first deploy, every file sent again and orphans never deleted)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'old.html': 'old', 'css/site.css': 'body {}' });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    // Where the cut leaves the server (the copy is complete: it was uploaded before the DELE).
+    fs.renameSync(path.join(disk, STATE), path.join(disk, `${STATE}.tmp`));
+    fs.rmSync(path.join(local, 'old.html'));
+    writeTree(local, { 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    const r = await deploy(realOpts(srv, local, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([
+      { path: 'index.html', action: 'replace', size: 7 },
+      { path: 'old.html', action: 'delete', size: 3 },
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(disk, `${STATE}.tmp`))).toBe(false);
+    expect(warnings.filter((w) => /temporary copy/.test(w))).toHaveLength(1);
+    expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
   });
 });
