@@ -30,6 +30,21 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     const again = await deploy(opts(local, dir, { delete: false }));
     expect(again.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, rmdir: 0 });
   });
+
+  it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'private/a.html': 'a' });
+    const { dir, disk } = target(srv);
+    const o = opts(local, dir, { statePath: 'private/.ftpship-state.json' });
+    await deploy(o);
+    fs.rmSync(path.join(local, 'private'), { recursive: true });
+    const warnings: string[] = [];
+    const r = await deploy(o, { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([]);
+    expect(r.files).toEqual([{ path: 'private/a.html', action: 'delete', size: 1 }]);
+    expect(fs.readdirSync(path.join(disk, 'private'))).toEqual(['.ftpship-state.json']);
+    expect((await deploy(o)).files).toEqual([]);
+  });
 });
 
 // proftpd with AllowOverwrite off refuses RNTO over a file: every state write is DELE of the state, then

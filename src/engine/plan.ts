@@ -217,6 +217,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
 
+  const reserved = [...opts.reserved];
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
@@ -234,7 +235,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
     // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
     if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) plan.rmdirs.push(d);
-    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs))
+    // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
+    // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
+    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
       plan.excluded.dirs.push(d);
     else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
     else plan.rmdirs.push(d);
