@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { readDirs, readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts: realOpts, each, env, servers } = realServerSuite('engine-edges.realservers');
 const STATE = '.ftpship-state.json';
@@ -44,6 +44,42 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(r.files).toEqual([{ path: 'private/a.html', action: 'delete', size: 1 }]);
     expect(fs.readdirSync(path.join(disk, 'private'))).toEqual(['.ftpship-state.json']);
     expect((await deploy(o)).files).toEqual([]);
+  });
+
+  it('after a run cut in its commit phase, the dry run plans what the deploy then does (was: files already renamed in shown as replaced)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'one', 'b.txt': 'bee' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    writeTree(local, { 'a.txt': 'two' });
+    // What a deploy of a.txt = "two" cut in its commit phase, after the rename, leaves: the temp renamed in
+    // (gone, a.txt holds "two"), its record marked committing, a.txt uncertain.
+    fs.writeFileSync(path.join(disk, 'a.txt'), 'two');
+    const statePath = path.join(disk, STATE);
+    const cut = JSON.parse(fs.readFileSync(statePath, 'utf8')) as {
+      files: Record<string, unknown>;
+      pending?: unknown;
+    };
+    delete cut.files['a.txt'];
+    cut.pending = {
+      temps: {
+        '.ftpship-0123456789abcdef0123.tmp': {
+          path: 'a.txt',
+          size: 3,
+          sha256: sha256('two'),
+          committing: true,
+        },
+      },
+      uncertain: ['a.txt'],
+    };
+    fs.writeFileSync(statePath, JSON.stringify(cut));
+    const preview = await deploy(opts(local, dir, { dryRun: true }));
+    const done = await deploy(opts(local, dir));
+    expect(done.files).toEqual([]);
+    expect(done.bytes.sent).toBe(0);
+    expect(preview.files).toEqual(done.files);
+    expect(preview.counts).toEqual(done.counts);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
 

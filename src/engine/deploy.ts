@@ -240,7 +240,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files) : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
-      if (!o.dryRun) await store.recoverCommits(root);
+      // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
+      // before the cut is unchanged, in the preview as in the deploy.
+      await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep);
       else if (spot) {
         const off = await spot;
