@@ -7,7 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { refusingProxy } from './helpers/faults.js';
+import { tempPathFor } from '../src/engine/plan.js';
 
 const { describe: d, opts: realOpts, each, env, servers } = realServerSuite('engine-edges.realservers');
 const STATE = '.ftpship-state.json';
@@ -80,6 +82,39 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(preview.files).toEqual(done.files);
     expect(preview.counts).toEqual(done.counts);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('--upload-only: an upload retried after a failure before its STOR reached the server is sent whole, never spliced onto the temp a cut run left (was: resumed from it)', async () => {
+    const local = tmpDir();
+    const size = 3 * 1024 * 1024;
+    const next = bytes(size, 21);
+    writeTree(local, { 'big.bin': next });
+    const { dir, disk } = target(srv);
+    fs.mkdirSync(disk);
+    fs.chownSync(disk, srv.uid, srv.gid);
+    // What an --upload-only run of an older build, killed mid-file, leaves: the temp (named after the path
+    // alone) holding the first half of other bytes of the same size.
+    const temp = tempPathFor({ path: 'big.bin', sha256: 'upload-only' });
+    fs.writeFileSync(path.join(disk, temp), bytes(size, 20).subarray(0, size / 2));
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    // The session times out just as the STOR of that temp goes: the server never runs it.
+    const proxy = await refusingProxy(
+      srv.port,
+      new RegExp(`^STOR \\S*/${temp.replace(/\./g, '\\.')}$`),
+      '421 Timeout.',
+    );
+    try {
+      await deploy({
+        ...opts(local, dir, { uploadOnly: true, parallel: 1 }),
+        host: '127.0.0.1',
+        port: proxy.port,
+        secure: false,
+      });
+      expect(proxy.refused()).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+    expect(readTree(disk)).toEqual(readTree(local));
   });
 });
 

@@ -281,8 +281,10 @@ class Run {
     }
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
-    // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
-    // run, any temp may hold a part.
+    // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
+    // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be
+    // what a cut run of other content left (--upload-only names temps after the path alone), and resuming it
+    // would splice two files into the live one.
     let resume = item.mayExist === true;
     let sentThisFile = 0;
     await this.ctx.pool
@@ -290,7 +292,6 @@ class Run {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
         const resumeNow = resume;
-        resume = item.temp !== undefined;
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
@@ -299,6 +300,8 @@ class Run {
             warn: this.warn,
             onBytes: (n) => {
               sentThisFile += n;
+              // Bytes went: the server opened the temp for this upload (STOR truncates, REST continues ours).
+              if (n > 0 && item.temp !== undefined) resume = true;
               this.addBytes(n);
             },
           });
