@@ -44,6 +44,12 @@ export interface Plan {
    * the uploads, not after (which would delete the new file). Also in `deletes`.
    */
   caseTwins: string[];
+  /**
+   * Orphan folders whose name differs from a file this run writes only by case (`Docs/` gone, `docs` new):
+   * on a case-insensitive server the folder stands where the file goes, so it is removed (with what it
+   * holds, whose files are in `caseTwins`) before the uploads. Also in `rmdirs`.
+   */
+  caseTwinDirs: string[];
   /** Orphan folders, deepest first. */
   rmdirs: string[];
   unchanged: string[];
@@ -147,6 +153,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     uploads: [],
     deletes: [],
     caseTwins: [],
+    caseTwinDirs: [],
     rmdirs: [],
     unchanged: [],
     staleTemps: [],
@@ -242,6 +249,12 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
     else plan.rmdirs.push(d);
   }
+
+  const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
+  const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+  const inTwin = (p: string): boolean => twinDirs.some((d) => p.startsWith(`${d}/`));
+  plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
+  plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
 
   planModes(plan, local, state, opts);
 
