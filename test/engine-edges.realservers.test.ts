@@ -143,4 +143,42 @@ onHost('proftpd with AllowOverwrite off: the state written by delete + rename', 
     expect(warnings.filter((w) => /temporary copy/.test(w))).toHaveLength(1);
     expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
   });
+
+  it('--upload-only after a cut run left its temp: written again (the server will not write over it, so it is removed first) and renamed in (was: "550 Overwrite permission denied" on every rerun)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'big.bin': bytes(300_000, 5) });
+    const { dir, disk } = target(srv);
+    fs.mkdirSync(disk);
+    fs.chownSync(disk, srv.uid, srv.gid);
+    // What an --upload-only run killed while sending big.bin leaves: its temp, named after the path alone.
+    const temp = tempPathFor({ path: 'big.bin', sha256: 'upload-only' });
+    fs.writeFileSync(path.join(disk, temp), bytes(300_000, 4).subarray(0, 1000));
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    await deploy(realOpts(srv, local, dir, { uploadOnly: true }));
+    expect(readTree(disk)).toEqual(readTree(local));
+  });
+
+  it('a temp an earlier run recorded, cut before its first byte (empty): removed and written again (was: "550 Overwrite permission denied" on every rerun)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'big.bin': bytes(300_000, 6) });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    const next = bytes(300_000, 7);
+    writeTree(local, { 'big.bin': next });
+    // What a run replacing big.bin, cut after its STOR opened the temp but before a byte went, leaves.
+    const file = { path: 'big.bin', sha256: sha256(next) };
+    const temp = tempPathFor(file);
+    fs.writeFileSync(path.join(disk, temp), '');
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    const statePath = path.join(disk, STATE);
+    const cut = JSON.parse(fs.readFileSync(statePath, 'utf8')) as { pending?: unknown };
+    cut.pending = { temps: { [temp]: { ...file, size: next.length } }, uncertain: [] };
+    fs.writeFileSync(statePath, JSON.stringify(cut));
+    fs.chownSync(statePath, srv.uid, srv.gid);
+    await deploy(realOpts(srv, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
+  });
 });
