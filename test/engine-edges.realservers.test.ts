@@ -144,6 +144,36 @@ onHost('proftpd with AllowOverwrite off: the state written by delete + rename', 
     expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
   });
 
+  it("a stale lock taken over on a server that closes idle connections after 2 s: the deploy goes on (was: its own lock taken for another deploy's, exit 3)", async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    // The lock a deploy on another machine left when it died, an hour ago.
+    const lock = path.join(disk, `${STATE}.lock`);
+    fs.mkdirSync(lock);
+    const then = new Date(Date.now() - 3600_000).toISOString();
+    const holder = {
+      token: 't',
+      holder: 'ftpship on ci-1 pid 7',
+      host: 'ci-1',
+      pid: 7,
+      startedAt: then,
+      refreshedAt: then,
+    };
+    fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+    for (const p of [lock, path.join(lock, 'holder.json')]) fs.chownSync(p, srv.uid, srv.gid);
+    writeTree(local, { 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    await deploy(realOpts(srv, local, dir), { warn: (m) => warnings.push(m) });
+    expect(warnings.filter((w) => /lock/.test(w))).toEqual([
+      `taking over a stale lock ${dir}/${STATE}.lock (ftpship on ci-1 pid 7, last seen ${then})`,
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it('--upload-only after a cut run left its temp: written again (the server will not write over it, so it is removed first) and renamed in (was: "550 Overwrite permission denied" on every rerun)', async () => {
     const srv = env.proftpdHost;
     const local = tmpDir();
