@@ -116,6 +116,24 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     }
     expect(readTree(disk)).toEqual(readTree(local));
   });
+
+  it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(disk, 'a/b.txt'));
+    fs.rmSync(path.join(disk, 'y/z.txt'));
+    fs.rmSync(path.join(local, 'a'), { recursive: true });
+    const warnings: string[] = [];
+    await deploy(opts(local, dir, { verify: true }), { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([
+      'drift: a/b.txt is missing on the server, the state says 1; it is gone locally too: not sent again',
+      'drift: y/z.txt is missing on the server, the state says 1; it will be uploaded again',
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual(readDirs(local));
+  });
 });
 
 // proftpd with AllowOverwrite off refuses RNTO over a file: every state write is DELE of the state, then
