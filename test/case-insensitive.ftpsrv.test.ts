@@ -27,7 +27,7 @@ function onServer(dir: string, rel: string): string | undefined {
     if (!hit) return undefined;
     at = path.join(at, hit);
   }
-  return fs.readFileSync(at, 'utf8');
+  return fs.statSync(at).isDirectory() ? '(a folder)' : fs.readFileSync(at, 'utf8');
 }
 
 describe('a case-insensitive server', () => {
@@ -85,4 +85,25 @@ describe('a case-insensitive server', () => {
     expect((await deploy(opts(local, dir), again)).files).toEqual([]);
     expect(again.warnings).toEqual([]);
   });
+
+  it.each([
+    ['atomic', true],
+    ['--no-atomic', false],
+  ])(
+    '%s: a folder replaced by a file whose name differs only in case (Docs/ -> docs): the file is there (was: its upload failed on every run)',
+    async (_mode, atomic) => {
+      const local = tmpDir();
+      writeTree(local, { 'Docs/a.html': 'a', 'Docs/sub/b.html': 'b', 'index.html': 'i' });
+      const dir = `/${uniqueName()}`;
+      await deploy(opts(local, dir, { atomic }));
+      fs.rmSync(path.join(local, 'Docs'), { recursive: true });
+      writeTree(local, { docs: 'docs is a file now' });
+      const rec = recorder();
+      await deploy(opts(local, dir, { atomic }), rec);
+      expect(onServer(dir, 'docs')).toBe('docs is a file now');
+      expect(onServer(dir, 'index.html')).toBe('i');
+      expect(rec.warnings).toEqual([]);
+      expect((await deploy(opts(local, dir, { atomic }))).files).toEqual([]);
+    },
+  );
 });

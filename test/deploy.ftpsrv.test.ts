@@ -671,7 +671,7 @@ describe('a site deleted by hand with its state file left behind (file managers 
 });
 
 describe('item 4: looking for the state on a first deploy', () => {
-  it('one RETR, both state files asked with SIZE in one go, one listing of their folder; then the deploy', async () => {
+  it("one RETR, both state files (and the state's temporary copy) asked with SIZE in one go, one listing of their folder; then the deploy", async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'hi' });
     const dir = `/${uniqueName()}`;
@@ -680,7 +680,11 @@ describe('item 4: looking for the state on a first deploy', () => {
     await deploy(opts(local, dir), rec);
     const beforeLock = rec.log.slice(0, rec.log.indexOf(`> MKD ${dir}/${STATE}.lock`));
     expect(sent(beforeLock, 'RETR')).toEqual([`${dir}/${STATE}`]);
-    expect(sent(beforeLock, 'SIZE')).toEqual([`${dir}/${STATE}`, `${dir}/.ftp-deploy-sync-state.json`]);
+    expect(sent(beforeLock, 'SIZE')).toEqual([
+      `${dir}/${STATE}`,
+      `${dir}/${STATE}.tmp`,
+      `${dir}/.ftp-deploy-sync-state.json`,
+    ]);
     expect(beforeLock.filter((l) => /^> (MLSD|LIST|NLST)\b/.test(l))).toHaveLength(1);
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
   });

@@ -571,11 +571,55 @@ describe('case twins (names that differ only by case)', () => {
           const fold = (p: string): string => p.toLowerCase(); // the test's own, not the engine's
           const written = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(fold));
           expect(plan.caseTwins.every((t) => plan.deletes.includes(t))).toBe(true);
-          expect([...plan.caseTwins].sort()).toEqual(plan.deletes.filter((d) => written.has(fold(d))).sort());
+          const inTwinDir = (d: string): boolean => plan.caseTwinDirs.some((t) => d.startsWith(`${t}/`));
+          expect([...plan.caseTwins].sort()).toEqual(
+            plan.deletes.filter((d) => written.has(fold(d)) || inTwinDir(d)).sort(),
+          );
           const deleted = new Set(plan.deletes.map(fold));
           for (const u of plan.unchanged) expect(deleted.has(fold(u))).toBe(false);
         },
       ),
+      RUNS,
+    );
+  });
+
+  it('an orphan folder is removed before the uploads, with what it holds, exactly when a file this run writes has its name but for case', () => {
+    const barePath = fc
+      .array(fc.constantFrom('a', 'A', 'b'), { minLength: 1, maxLength: 3 })
+      .map((s) => s.join('/'));
+    // No path both a file and the folder of another (a local tree, or a state, cannot have that).
+    const tree = fc
+      .uniqueArray(barePath, { maxLength: 6 })
+      .filter((ps) => !ps.some((p) => ps.some((q) => q.startsWith(`${p}/`))));
+    const dirsOf = (ps: string[]): string[] => [
+      ...new Set(
+        ps.flatMap((p) =>
+          p
+            .split('/')
+            .slice(0, -1)
+            .map((_s, i, a) => a.slice(0, i + 1).join('/')),
+        ),
+      ),
+    ];
+    fc.assert(
+      fc.property(tree, tree, fc.boolean(), (before, after, del) => {
+        const local = treeFromFiles(after.map((p) => ({ path: p, contents: Buffer.from('x') })));
+        const state = emptyState('s');
+        for (const p of before)
+          state.files[p] = { size: 1, sha256: crypto.createHash('sha256').update('x').digest('hex') };
+        state.dirs = dirsOf(before);
+        const plan = planChanges(local, state, planOptions({ delete: del }));
+        const fold = (p: string): string => p.toLowerCase();
+        const files = new Set(plan.uploads.map((u) => u.file.path));
+        const foldedFiles = new Set([...files].map(fold));
+        const twins = plan.rmdirs.filter((d) => !files.has(d) && foldedFiles.has(fold(d)));
+        const inside = (p: string): boolean => twins.some((t) => p.startsWith(`${t}/`));
+        expect([...plan.caseTwinDirs].sort()).toEqual(
+          plan.rmdirs.filter((d) => twins.includes(d) || inside(d)).sort(),
+        );
+        for (const d of plan.deletes.filter(inside)) expect(plan.caseTwins).toContain(d);
+        expect(plan.caseTwins.every((t) => plan.deletes.includes(t))).toBe(true);
+      }),
       RUNS,
     );
   });

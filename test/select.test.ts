@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
 import { HashThread, type HashResult } from '../src/engine/hash-worker.js';
-import { globMatcher, hashFile, scanLocalDir } from '../src/engine/select.js';
+import { globMatcher, hashFile, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const none = (): boolean => false;
@@ -241,5 +241,18 @@ describe('globMatcher (--exclude, --keep)', () => {
 
   test('\\! is a literal ! at the start of a name', () => {
     expect(matches(['\\!important.txt'], ['!important.txt', 'important.txt'])).toEqual(['!important.txt']);
+  });
+});
+
+describe('treeFromFiles (the library, gulp and the Action give a list of files)', () => {
+  test('a path that is both a file and the folder of another is refused, in either order, naming both', () => {
+    for (const order of [
+      ['docs', 'docs/a.html'],
+      ['docs/a.html', 'docs'],
+    ]) {
+      expect(() => treeFromFiles(order.map((p) => ({ path: p, contents: Buffer.from(p) })))).toThrow(
+        /^two local files would be "docs" on the server/,
+      );
+    }
   });
 });

@@ -240,8 +240,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files) : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
-      if (!o.dryRun) await store.recoverCommits(root);
-      if (o.verify) await repairDrift(pool, root, st, rep);
+      // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
+      // before the cut is unchanged, in the preview as in the deploy.
+      await store.recoverCommits(root);
+      if (o.verify) await repairDrift(pool, root, st, rep, local.files);
       else if (spot) {
         const off = await spot;
         if (off > 0) {
@@ -249,7 +251,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
               `(deleted by hand, with the state file left?): every file is checked, as with --verify`,
           );
-          await repairDrift(pool, root, st, rep);
+          await repairDrift(pool, root, st, rep, local.files);
         }
       }
       const p = planChanges(local, st, {
@@ -512,14 +514,17 @@ async function repairDrift(
   root: string,
   state: DeployState,
   rep: Reporter,
+  /** The local files: a drifted file no longer among them is not sent (it is an orphan). */
+  local: { has(path: string): boolean },
 ): Promise<void> {
   pool.expand();
   const { drift, hashed } = await findDrift(pool, root, state);
   for (const d of drift) {
+    const then = local.has(d.path) ? 'it will be uploaded again' : 'it is gone locally too: not sent again';
     rep.warn?.(
       d.otherContent
-        ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); it will be uploaded again`
-        : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`,
+        ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); ${then}`
+        : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; ${then}`,
     );
     delete state.files[d.path];
     const pending = (state.pending ??= { temps: {}, uncertain: [] });

@@ -72,6 +72,8 @@ class Run {
   /** A marker an earlier run left up, and whether this run put its own up. */
   private readonly staleMarker?: string;
   private markerPut = false;
+  /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
+  private twinDirsKept: string[] = [];
   /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
   private dirsDone: Promise<void> = Promise.resolve();
   /** The run failed or was cancelled: no folder batch starts after that. */
@@ -159,9 +161,12 @@ class Run {
    * them uncertain): on a case-insensitive server, deleting them after the upload would delete the new file.
    */
   private async deleteCaseTwins(): Promise<void> {
-    if (this.plan.caseTwins.length === 0) return;
+    if (this.plan.caseTwins.length + this.plan.caseTwinDirs.length === 0) return;
     await this.begun;
     await this.deleteFiles(this.plan.caseTwins);
+    // A folder that holds files ftpship did not deploy stays (said so, and reported as kept): on a
+    // case-sensitive server the file goes beside it; on a case-insensitive one its upload fails, naming it.
+    this.twinDirsKept = await this.removeDirs(this.plan.caseTwinDirs);
   }
 
   private async removeStaleTemps(): Promise<void> {
@@ -281,8 +286,10 @@ class Run {
     }
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
-    // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
-    // run, any temp may hold a part.
+    // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
+    // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be
+    // what a cut run of other content left (--upload-only names temps after the path alone), and resuming it
+    // would splice two files into the live one.
     let resume = item.mayExist === true;
     let sentThisFile = 0;
     await this.ctx.pool
@@ -290,7 +297,6 @@ class Run {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
         const resumeNow = resume;
-        resume = item.temp !== undefined;
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
@@ -299,6 +305,8 @@ class Run {
             warn: this.warn,
             onBytes: (n) => {
               sentThisFile += n;
+              // Bytes went: the server opened the temp for this upload (STOR truncates, REST continues ours).
+              if (n > 0 && item.temp !== undefined) resume = true;
               this.addBytes(n);
             },
           });
@@ -356,8 +364,9 @@ class Run {
     const twins = new Set(this.plan.caseTwins); // deleted before the uploads
     const deletes = this.plan.deletes.filter((p) => !twins.has(p));
     const files = deletes.filter(notSwapped);
-    const dirs = this.plan.rmdirs.filter(notSwapped);
-    if (staged.length + files.length + dirs.length === 0) return [];
+    const twinDirs = new Set(this.plan.caseTwinDirs); // removed before the uploads
+    const dirs = this.plan.rmdirs.filter((d) => notSwapped(d) && !twinDirs.has(d));
+    if (staged.length + files.length + dirs.length === 0) return this.twinDirsKept;
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
     const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
@@ -371,7 +380,7 @@ class Run {
       ...files.map((path) => ({ delete: path })),
     ];
     await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
-    return this.removeDirs(dirs);
+    return [...this.twinDirsKept, ...(await this.removeDirs(dirs))];
   }
 
   /**

@@ -48,6 +48,10 @@ export async function withLock<T>(
     refreshedAt: '',
   };
   let holderWritten = false;
+  /** A stale lock was taken over: whether this deploy is the one named in it is checked after a pause. */
+  let tookOver = false;
+  const lost = (): GuardError =>
+    new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
   await pool.run(
     `lock ${lockPath}`,
     async (c) => {
@@ -60,6 +64,12 @@ export async function withLock<T>(
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;
       let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+      // Named by this deploy: an earlier attempt of this task took the lock over, then lost its connection
+      // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
+      if (other?.token === me.token) {
+        holderWritten = tookOver = true;
+        return;
+      }
       if (made && !other) return;
       if (!other) {
         const seen = await awaitHolder(
@@ -76,6 +86,10 @@ export async function withLock<T>(
           );
         }
         other = seen;
+        if (other?.token === me.token) {
+          holderWritten = tookOver = true;
+          return;
+        }
       }
       const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
       if (age < o.staleLockMs && !deadOnThisHost(other)) {
@@ -87,8 +101,6 @@ export async function withLock<T>(
       rep.warn?.(
         `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
       );
-      const lost = (): GuardError =>
-        new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
       // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
       if (!sameHolder(await readHolder(c, holderPath), other)) throw lost();
       await deleteFile(c, holderPath).catch(async (err: unknown) => {
@@ -108,21 +120,30 @@ export async function withLock<T>(
       await writeHolder(c, holderPath, me).catch((err: unknown) => {
         throw err instanceof FtpReplyError ? lost() : err;
       });
-      holderWritten = true;
-      // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
-      // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
-      for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
-        await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
-      const named = (await readHolder(c, holderPath))?.token === me.token;
-      if (o.signal?.aborted) {
-        // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
-        if (named) await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-        o.signal.throwIfAborted();
-      }
-      if (!named) throw lost();
+      holderWritten = tookOver = true;
     },
     true,
   );
+  if (tookOver) {
+    // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
+    // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
+    // The pause holds no connection: a server closing idle ones (proftpd TimeoutIdle) would cut it.
+    for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
+      await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
+    await pool.run(
+      `lock ${lockPath}`,
+      async (c) => {
+        const named = (await readHolder(c, holderPath))?.token === me.token;
+        if (o.signal?.aborted) {
+          // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
+          if (named) await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+          o.signal.throwIfAborted();
+        }
+        if (!named) throw lost();
+      },
+      true,
+    );
+  }
   // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
   const running = body();

@@ -44,6 +44,12 @@ export interface Plan {
    * the uploads, not after (which would delete the new file). Also in `deletes`.
    */
   caseTwins: string[];
+  /**
+   * Orphan folders whose name differs from a file this run writes only by case (`Docs/` gone, `docs` new):
+   * on a case-insensitive server the folder stands where the file goes, so it is removed (with what it
+   * holds, whose files are in `caseTwins`) before the uploads. Also in `rmdirs`.
+   */
+  caseTwinDirs: string[];
   /** Orphan folders, deepest first. */
   rmdirs: string[];
   unchanged: string[];
@@ -147,6 +153,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     uploads: [],
     deletes: [],
     caseTwins: [],
+    caseTwinDirs: [],
     rmdirs: [],
     unchanged: [],
     staleTemps: [],
@@ -217,6 +224,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     plan.uploads.push({ file, action, temp, replacesDir, mayExist });
   }
 
+  const reserved = [...opts.reserved];
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
@@ -231,12 +239,22 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
     const keptInside = holds(plan.keptOrphans.files);
-    if (swappedDirs.has(d)) plan.rmdirs.push(d);
-    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs))
+    // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
+    // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
+    if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) plan.rmdirs.push(d);
+    // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
+    // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
+    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
       plan.excluded.dirs.push(d);
     else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
     else plan.rmdirs.push(d);
   }
+
+  const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
+  const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+  const inTwin = (p: string): boolean => twinDirs.some((d) => p.startsWith(`${d}/`));
+  plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
+  plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
 
   planModes(plan, local, state, opts);
 

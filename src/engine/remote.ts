@@ -161,11 +161,12 @@ export async function uploadFile(
   } catch (err) {
     if (!(err instanceof FtpReplyError) || client.closed) throw err;
     // A file the server will not write over (proftpd AllowOverwrite off: 550 "Overwrite permission denied",
-    // to STOR and REST + STOR alike): the part a cut run left of a temp (`resume` is only asked for those,
-    // and no rerun could get past it: G1), or, with `inPlace`, the live file a --no-atomic deploy replaces
-    // (missing until it is sent again: in place, a visitor may meet a torn file anyway).
+    // to STOR and REST + STOR alike): what a cut run left of a temp (ftpship's own file: a part, an empty
+    // one cut before its first byte, or one --upload-only never recorded; no rerun could get past it: G1),
+    // or, with `inPlace`, the live file a --no-atomic deploy replaces (missing until it is sent again: in
+    // place, a visitor may meet a torn file anyway).
     const refused = err.code === 550 || err.code === 553;
-    if (refused && (have > 0 || (opts.inPlace === true && (await remoteSize(client, abs)) >= 0))) {
+    if (refused && (have >= 0 || (await remoteSize(client, abs)) >= 0)) {
       if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
         opts.warn(
           `the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`,

@@ -342,7 +342,15 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       throw new ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
     }
     const parts = rel.split('/');
-    for (let i = 1; i < parts.length; i++) tree.dirs.add(parts.slice(0, i).join('/'));
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      // Given as a file too (a list made by hand): the plan would make the folder and write the file over it.
+      if (tree.files.has(dir))
+        throw new DeployError(
+          `two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`,
+        );
+      tree.dirs.add(dir);
+    }
   }
   if (onDisk.length > 0) {
     const hashing = new BackgroundHashing(tree);

@@ -73,8 +73,11 @@ export class StateStore {
   private lastSave = Date.now();
   private saving?: Promise<void>;
   private dirty = false;
-  /** Where the state was read from: 'ftpship', 'ftp-deploy-action', 'moved' (the former path) or 'none'. */
-  origin: 'ftpship' | 'ftp-deploy-action' | 'moved' | 'none' | 'reset' = 'none';
+  /**
+   * Where the state was read from: 'ftpship', 'ftp-deploy-action', 'moved' (the former path), 'copy' (its
+   * temporary copy, the state itself missing) or 'none'.
+   */
+  origin: 'ftpship' | 'ftp-deploy-action' | 'moved' | 'copy' | 'none' | 'reset' = 'none';
   /** A state file this one replaces (the former path, read because --state moved it): removed after a write. */
   private superseded?: string;
   /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
@@ -115,7 +118,8 @@ export class StateStore {
       // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
       // state file too, and for the state where ftpship kept it before --state moved it (SIZE of each in one
       // write, then one listing of each folder if needed).
-      const others = [fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
+      const copy = `${path}.tmp`;
+      const others = [copy, fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
       const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
         filesExist(c, [path, ...others], this.listed),
       );
@@ -123,6 +127,7 @@ export class StateStore {
       if (ours && attempt === 1) continue;
       if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
       const there = new Set(others.filter((_, i) => found[i]));
+      if (there.has(copy) && (await this.readCopy(copy))) return this.state;
       if (formerPath && there.has(formerPath)) {
         const former = await this.readOther(formerPath);
         if (former) {
@@ -152,6 +157,35 @@ export class StateStore {
       }
       return this.state;
     }
+  }
+
+  /**
+   * The state is missing but its temporary copy is there: a deploy was cut while it wrote the state on a
+   * server that will not rename over a file (the state is deleted, then the copy renamed in; the copy was
+   * complete before the delete). Read, it is the newest state; without it, the rerun was a first deploy,
+   * sending every file again and losing track of the orphans. A copy that is not an ftpship state (a part a
+   * first deploy's cut write left) is ignored, as before.
+   */
+  private async readCopy(copy: string): Promise<boolean> {
+    const text = await this.readOther(copy);
+    let state: DeployState;
+    try {
+      if (text === undefined || (JSON.parse(text) as { generator?: unknown })?.generator !== 'ftpship')
+        return false;
+      state = parseState(text, copy, this.opts.settings);
+    } catch {
+      return false;
+    }
+    this.state = state;
+    this.origin = 'copy';
+    this.opts.warn(
+      `the state file ${this.opts.path} is missing, but its temporary copy ${copy} is there (a deploy was cut while ` +
+        `writing the state): read it, so only what changed is sent; the state is written again at ${this.opts.path}`,
+    );
+    this.checkTarget();
+    await this.checkTargetThere();
+    await this.checkFdaSince();
+    return true;
   }
 
   private async readOther(abs: string): Promise<string | undefined> {

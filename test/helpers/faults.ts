@@ -163,3 +163,47 @@ export async function holdingProxy(
     },
   };
 }
+
+/**
+ * A TCP proxy in front of a plain FTP control port that answers the first client command matching `command`
+ * itself, with `reply` (a 421, as a server timing a session out says), and closes that connection: the
+ * server never sees the command. Everything else passes through.
+ */
+export async function refusingProxy(
+  targetPort: number,
+  command: RegExp,
+  reply: string,
+): Promise<{ port: number; refused: () => number; close: () => Promise<void> }> {
+  const live = new Set<net.Socket>();
+  let refused = 0;
+  const server = net.createServer((client) => {
+    const upstream = paired(client, targetPort, live);
+    upstream.pipe(client);
+    let pending = '';
+    client.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      let end: number;
+      while ((end = pending.indexOf('\r\n')) !== -1) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        if (refused === 0 && command.test(line)) {
+          refused++;
+          upstream.unpipe(client);
+          upstream.destroy();
+          client.end(`${reply}\r\n`);
+          return;
+        }
+        upstream.write(`${line}\r\n`, 'latin1');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    refused: () => refused,
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

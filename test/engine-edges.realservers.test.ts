@@ -1,0 +1,232 @@
+/**
+ * Deploy-engine edge cases found by adversarial scenarios, each proven on a real server (ftp-srv's RMD and
+ * MKD are recursive, which hides them). Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { refusingProxy } from './helpers/faults.js';
+import { tempPathFor } from '../src/engine/plan.js';
+
+const { describe: d, opts: realOpts, each, env, servers } = realServerSuite('engine-edges.realservers');
+const STATE = '.ftpship-state.json';
+const target = remoteFolders('edges');
+
+d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
+  const opts = (local: string, dir: string, extra?: Partial<DeployOptions>): DeployOptions =>
+    realOpts(srv, local, dir, extra);
+
+  it('--no-delete: a folder holding a subfolder that became a file is replaced by the file (was: "holds files ftpship did not deploy")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'docs/sub/page.html': 'page', 'docs/top.html': 'top' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'docs'), { recursive: true });
+    writeTree(local, { docs: 'now a file' });
+    await deploy(opts(local, dir, { delete: false }));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual([]);
+    const again = await deploy(opts(local, dir, { delete: false }));
+    expect(again.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, rmdir: 0 });
+  });
+
+  it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'private/a.html': 'a' });
+    const { dir, disk } = target(srv);
+    const o = opts(local, dir, { statePath: 'private/.ftpship-state.json' });
+    await deploy(o);
+    fs.rmSync(path.join(local, 'private'), { recursive: true });
+    const warnings: string[] = [];
+    const r = await deploy(o, { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([]);
+    expect(r.files).toEqual([{ path: 'private/a.html', action: 'delete', size: 1 }]);
+    expect(fs.readdirSync(path.join(disk, 'private'))).toEqual(['.ftpship-state.json']);
+    expect((await deploy(o)).files).toEqual([]);
+  });
+
+  it('after a run cut in its commit phase, the dry run plans what the deploy then does (was: files already renamed in shown as replaced)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'one', 'b.txt': 'bee' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    writeTree(local, { 'a.txt': 'two' });
+    // What a deploy of a.txt = "two" cut in its commit phase, after the rename, leaves: the temp renamed in
+    // (gone, a.txt holds "two"), its record marked committing, a.txt uncertain.
+    fs.writeFileSync(path.join(disk, 'a.txt'), 'two');
+    const statePath = path.join(disk, STATE);
+    const cut = JSON.parse(fs.readFileSync(statePath, 'utf8')) as {
+      files: Record<string, unknown>;
+      pending?: unknown;
+    };
+    delete cut.files['a.txt'];
+    cut.pending = {
+      temps: {
+        '.ftpship-0123456789abcdef0123.tmp': {
+          path: 'a.txt',
+          size: 3,
+          sha256: sha256('two'),
+          committing: true,
+        },
+      },
+      uncertain: ['a.txt'],
+    };
+    fs.writeFileSync(statePath, JSON.stringify(cut));
+    const preview = await deploy(opts(local, dir, { dryRun: true }));
+    const done = await deploy(opts(local, dir));
+    expect(done.files).toEqual([]);
+    expect(done.bytes.sent).toBe(0);
+    expect(preview.files).toEqual(done.files);
+    expect(preview.counts).toEqual(done.counts);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('--upload-only: an upload retried after a failure before its STOR reached the server is sent whole, never spliced onto the temp a cut run left (was: resumed from it)', async () => {
+    const local = tmpDir();
+    const size = 3 * 1024 * 1024;
+    const next = bytes(size, 21);
+    writeTree(local, { 'big.bin': next });
+    const { dir, disk } = target(srv);
+    fs.mkdirSync(disk);
+    fs.chownSync(disk, srv.uid, srv.gid);
+    // What an --upload-only run of an older build, killed mid-file, leaves: the temp (named after the path
+    // alone) holding the first half of other bytes of the same size.
+    const temp = tempPathFor({ path: 'big.bin', sha256: 'upload-only' });
+    fs.writeFileSync(path.join(disk, temp), bytes(size, 20).subarray(0, size / 2));
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    // The session times out just as the STOR of that temp goes: the server never runs it.
+    const proxy = await refusingProxy(
+      srv.port,
+      new RegExp(`^STOR \\S*/${temp.replace(/\./g, '\\.')}$`),
+      '421 Timeout.',
+    );
+    try {
+      await deploy({
+        ...opts(local, dir, { uploadOnly: true, parallel: 1 }),
+        host: '127.0.0.1',
+        port: proxy.port,
+        secure: false,
+      });
+      expect(proxy.refused()).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+    expect(readTree(disk)).toEqual(readTree(local));
+  });
+
+  it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(disk, 'a/b.txt'));
+    fs.rmSync(path.join(disk, 'y/z.txt'));
+    fs.rmSync(path.join(local, 'a'), { recursive: true });
+    const warnings: string[] = [];
+    await deploy(opts(local, dir, { verify: true }), { warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([
+      'drift: a/b.txt is missing on the server, the state says 1; it is gone locally too: not sent again',
+      'drift: y/z.txt is missing on the server, the state says 1; it will be uploaded again',
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(readDirs(disk)).toEqual(readDirs(local));
+  });
+});
+
+// proftpd with AllowOverwrite off refuses RNTO over a file: every state write is DELE of the state, then
+// RNFR/RNTO of its complete temporary copy. A deploy cut between the two leaves only the copy.
+const onHost = servers?.proftpdHost ? d : describe.skip;
+onHost('proftpd with AllowOverwrite off: the state written by delete + rename', () => {
+  it('a deploy cut after the state was deleted, before its temporary copy was renamed in: the rerun reads the copy (was: a first deploy, every file sent again and orphans never deleted)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'old.html': 'old', 'css/site.css': 'body {}' });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    // Where the cut leaves the server (the copy is complete: it was uploaded before the DELE).
+    fs.renameSync(path.join(disk, STATE), path.join(disk, `${STATE}.tmp`));
+    fs.rmSync(path.join(local, 'old.html'));
+    writeTree(local, { 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    const r = await deploy(realOpts(srv, local, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([
+      { path: 'index.html', action: 'replace', size: 7 },
+      { path: 'old.html', action: 'delete', size: 3 },
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(disk, `${STATE}.tmp`))).toBe(false);
+    expect(warnings.filter((w) => /temporary copy/.test(w))).toHaveLength(1);
+    expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
+  });
+
+  it("a stale lock taken over on a server that closes idle connections after 2 s: the deploy goes on (was: its own lock taken for another deploy's, exit 3)", async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    // The lock a deploy on another machine left when it died, an hour ago.
+    const lock = path.join(disk, `${STATE}.lock`);
+    fs.mkdirSync(lock);
+    const then = new Date(Date.now() - 3600_000).toISOString();
+    const holder = {
+      token: 't',
+      holder: 'ftpship on ci-1 pid 7',
+      host: 'ci-1',
+      pid: 7,
+      startedAt: then,
+      refreshedAt: then,
+    };
+    fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+    for (const p of [lock, path.join(lock, 'holder.json')]) fs.chownSync(p, srv.uid, srv.gid);
+    writeTree(local, { 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    await deploy(realOpts(srv, local, dir), { warn: (m) => warnings.push(m) });
+    expect(warnings.filter((w) => /lock/.test(w))).toEqual([
+      `taking over a stale lock ${dir}/${STATE}.lock (ftpship on ci-1 pid 7, last seen ${then})`,
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
+  it('--upload-only after a cut run left its temp: written again (the server will not write over it, so it is removed first) and renamed in (was: "550 Overwrite permission denied" on every rerun)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'big.bin': bytes(300_000, 5) });
+    const { dir, disk } = target(srv);
+    fs.mkdirSync(disk);
+    fs.chownSync(disk, srv.uid, srv.gid);
+    // What an --upload-only run killed while sending big.bin leaves: its temp, named after the path alone.
+    const temp = tempPathFor({ path: 'big.bin', sha256: 'upload-only' });
+    fs.writeFileSync(path.join(disk, temp), bytes(300_000, 4).subarray(0, 1000));
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    await deploy(realOpts(srv, local, dir, { uploadOnly: true }));
+    expect(readTree(disk)).toEqual(readTree(local));
+  });
+
+  it('a temp an earlier run recorded, cut before its first byte (empty): removed and written again (was: "550 Overwrite permission denied" on every rerun)', async () => {
+    const srv = env.proftpdHost;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'big.bin': bytes(300_000, 6) });
+    const { dir, disk } = target(srv);
+    await deploy(realOpts(srv, local, dir));
+    const next = bytes(300_000, 7);
+    writeTree(local, { 'big.bin': next });
+    // What a run replacing big.bin, cut after its STOR opened the temp but before a byte went, leaves.
+    const file = { path: 'big.bin', sha256: sha256(next) };
+    const temp = tempPathFor(file);
+    fs.writeFileSync(path.join(disk, temp), '');
+    fs.chownSync(path.join(disk, temp), srv.uid, srv.gid);
+    const statePath = path.join(disk, STATE);
+    const cut = JSON.parse(fs.readFileSync(statePath, 'utf8')) as { pending?: unknown };
+    cut.pending = { temps: { [temp]: { ...file, size: next.length } }, uncertain: [] };
+    fs.writeFileSync(statePath, JSON.stringify(cut));
+    fs.chownSync(statePath, srv.uid, srv.gid);
+    await deploy(realOpts(srv, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect((await deploy(realOpts(srv, local, dir))).files).toEqual([]);
+  });
+});
