@@ -36662,8 +36662,13 @@ function treeFromFiles(files) {
             throw new ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
         }
         const parts = rel.split('/');
-        for (let i = 1; i < parts.length; i++)
-            tree.dirs.add(parts.slice(0, i).join('/'));
+        for (let i = 1; i < parts.length; i++) {
+            const dir = parts.slice(0, i).join('/');
+            // Given as a file too (a list made by hand): the plan would make the folder and write the file over it.
+            if (tree.files.has(dir))
+                throw new DeployError(`two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`);
+            tree.dirs.add(dir);
+        }
     }
     if (onDisk.length > 0) {
         const hashing = new BackgroundHashing(tree);
@@ -36920,11 +36925,12 @@ async function uploadFile(client, abs, file, opts) {
         if (!(err instanceof FtpReplyError) || client.closed)
             throw err;
         // A file the server will not write over (proftpd AllowOverwrite off: 550 "Overwrite permission denied",
-        // to STOR and REST + STOR alike): the part a cut run left of a temp (`resume` is only asked for those,
-        // and no rerun could get past it: G1), or, with `inPlace`, the live file a --no-atomic deploy replaces
-        // (missing until it is sent again: in place, a visitor may meet a torn file anyway).
+        // to STOR and REST + STOR alike): what a cut run left of a temp (ftpship's own file: a part, an empty
+        // one cut before its first byte, or one --upload-only never recorded; no rerun could get past it: G1),
+        // or, with `inPlace`, the live file a --no-atomic deploy replaces (missing until it is sent again: in
+        // place, a visitor may meet a torn file anyway).
         const refused = err.code === 550 || err.code === 553;
-        if (refused && (have > 0 || (opts.inPlace === true && (await remoteSize(client, abs)) >= 0))) {
+        if (refused && (have >= 0 || (await remoteSize(client, abs)) >= 0)) {
             if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
                 opts.warn(`the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`);
             if (opts.inPlace)
@@ -37205,6 +37211,8 @@ class Run {
     /** A marker an earlier run left up, and whether this run put its own up. */
     staleMarker;
     markerPut = false;
+    /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
+    twinDirsKept = [];
     /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
     dirsDone = Promise.resolve();
     /** The run failed or was cancelled: no folder batch starts after that. */
@@ -37281,10 +37289,13 @@ class Run {
      * them uncertain): on a case-insensitive server, deleting them after the upload would delete the new file.
      */
     async deleteCaseTwins() {
-        if (this.plan.caseTwins.length === 0)
+        if (this.plan.caseTwins.length + this.plan.caseTwinDirs.length === 0)
             return;
         await this.begun;
         await this.deleteFiles(this.plan.caseTwins);
+        // A folder that holds files ftpship did not deploy stays (said so, and reported as kept): on a
+        // case-sensitive server the file goes beside it; on a case-insensitive one its upload fails, naming it.
+        this.twinDirsKept = await this.removeDirs(this.plan.caseTwinDirs);
     }
     async removeStaleTemps() {
         if (this.plan.staleTemps.length === 0)
@@ -37394,8 +37405,10 @@ class Run {
         }
         const target = item.temp ?? item.file.path;
         await this.ensureDir(parentOf(target));
-        // Only a temp recorded by an earlier run can be on the server already; after a failed attempt in this
-        // run, any temp may hold a part.
+        // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
+        // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be
+        // what a cut run of other content left (--upload-only names temps after the path alone), and resuming it
+        // would splice two files into the live one.
         let resume = item.mayExist === true;
         let sentThisFile = 0;
         await this.ctx.pool
@@ -37403,7 +37416,6 @@ class Run {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
             const resumeNow = resume;
-            resume = item.temp !== undefined;
             const send = async () => uploadFile(c, this.abs(target), item.file, {
                 resume: resumeNow,
                 inPlace: item.temp === undefined,
@@ -37411,6 +37423,9 @@ class Run {
                 warn: this.warn,
                 onBytes: (n) => {
                     sentThisFile += n;
+                    // Bytes went: the server opened the temp for this upload (STOR truncates, REST continues ours).
+                    if (n > 0 && item.temp !== undefined)
+                        resume = true;
                     this.addBytes(n);
                 },
             });
@@ -37471,9 +37486,10 @@ class Run {
         const twins = new Set(this.plan.caseTwins); // deleted before the uploads
         const deletes = this.plan.deletes.filter((p) => !twins.has(p));
         const files = deletes.filter(notSwapped);
-        const dirs = this.plan.rmdirs.filter(notSwapped);
+        const twinDirs = new Set(this.plan.caseTwinDirs); // removed before the uploads
+        const dirs = this.plan.rmdirs.filter((d) => notSwapped(d) && !twinDirs.has(d));
         if (staged.length + files.length + dirs.length === 0)
-            return [];
+            return this.twinDirsKept;
         // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
         // maintenance marker, which then goes up before the first rename.
         const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
@@ -37490,7 +37506,7 @@ class Run {
             ...files.map((path) => ({ delete: path })),
         ];
         await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
-        return this.removeDirs(dirs);
+        return [...this.twinDirsKept, ...(await this.removeDirs(dirs))];
     }
     /**
      * RNFR+RNTO pairs and DELEs in one write. A step the server refuses goes again alone, with its fallbacks
@@ -38360,6 +38376,7 @@ function planChanges(local, state, opts) {
         uploads: [],
         deletes: [],
         caseTwins: [],
+        caseTwinDirs: [],
         rmdirs: [],
         unchanged: [],
         staleTemps: [],
@@ -38426,6 +38443,7 @@ function planChanges(local, state, opts) {
         const mayExist = recorded !== undefined;
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
+    const reserved = [...opts.reserved];
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     for (const p of orphanFiles.sort(deepestFirst)) {
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
@@ -38444,15 +38462,24 @@ function planChanges(local, state, opts) {
     for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
         const keptInside = holds(plan.keptOrphans.files);
-        if (swappedDirs.has(d))
+        // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
+        // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
+        if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`)))
             plan.rmdirs.push(d);
-        else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs))
+        // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
+        // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
+        else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
             plan.excluded.dirs.push(d);
         else if (!opts.delete || opts.isKept(d) || keptInside)
             plan.keptOrphans.dirs.push(d);
         else
             plan.rmdirs.push(d);
     }
+    const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
+    const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+    const inTwin = (p) => twinDirs.some((d) => p.startsWith(`${d}/`));
+    plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
+    plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
     planModes(plan, local, state, opts);
     const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
     // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
@@ -38629,7 +38656,10 @@ class StateStore {
     lastSave = Date.now();
     saving;
     dirty = false;
-    /** Where the state was read from: 'ftpship', 'ftp-deploy-action', 'moved' (the former path) or 'none'. */
+    /**
+     * Where the state was read from: 'ftpship', 'ftp-deploy-action', 'moved' (the former path), 'copy' (its
+     * temporary copy, the state itself missing) or 'none'.
+     */
     origin = 'none';
     /** A state file this one replaces (the former path, read because --state moved it): removed after a write. */
     superseded;
@@ -38668,7 +38698,8 @@ class StateStore {
             // Refused: missing (a first deploy), or there but unreadable. One look answers for FTP-Deploy-Action's
             // state file too, and for the state where ftpship kept it before --state moved it (SIZE of each in one
             // write, then one listing of each folder if needed).
-            const others = [fdaPath, formerPath].filter((p) => p !== undefined && p !== path);
+            const copy = `${path}.tmp`;
+            const others = [copy, fdaPath, formerPath].filter((p) => p !== undefined && p !== path);
             const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path, ...others], this.listed));
             // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
             if (ours && attempt === 1)
@@ -38676,6 +38707,8 @@ class StateStore {
             if (ours)
                 throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
             const there = new Set(others.filter((_, i) => found[i]));
+            if (there.has(copy) && (await this.readCopy(copy)))
+                return this.state;
             if (formerPath && there.has(formerPath)) {
                 const former = await this.readOther(formerPath);
                 if (former) {
@@ -38703,6 +38736,33 @@ class StateStore {
             }
             return this.state;
         }
+    }
+    /**
+     * The state is missing but its temporary copy is there: a deploy was cut while it wrote the state on a
+     * server that will not rename over a file (the state is deleted, then the copy renamed in; the copy was
+     * complete before the delete). Read, it is the newest state; without it, the rerun was a first deploy,
+     * sending every file again and losing track of the orphans. A copy that is not an ftpship state (a part a
+     * first deploy's cut write left) is ignored, as before.
+     */
+    async readCopy(copy) {
+        const text = await this.readOther(copy);
+        let state;
+        try {
+            if (text === undefined || JSON.parse(text)?.generator !== 'ftpship')
+                return false;
+            state = parseState(text, copy, this.opts.settings);
+        }
+        catch {
+            return false;
+        }
+        this.state = state;
+        this.origin = 'copy';
+        this.opts.warn(`the state file ${this.opts.path} is missing, but its temporary copy ${copy} is there (a deploy was cut while ` +
+            `writing the state): read it, so only what changed is sent; the state is written again at ${this.opts.path}`);
+        this.checkTarget();
+        await this.checkTargetThere();
+        await this.checkFdaSince();
+        return true;
     }
     async readOther(abs) {
         const data = await this.opts.pool.run(`read state ${abs}`, async (c) => readRemoteFileIfPresent(c, abs, unreadable(abs), STATE_MAX));
@@ -39198,6 +39258,9 @@ async function withLock(pool, lockPath, o, rep, body) {
         refreshedAt: '',
     };
     let holderWritten = false;
+    /** A stale lock was taken over: whether this deploy is the one named in it is checked after a pause. */
+    let tookOver = false;
+    const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
     await pool.run(`lock ${lockPath}`, async (c) => {
         o.signal?.throwIfAborted(); // cancelled before the lock: not taken
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
@@ -39208,6 +39271,12 @@ async function withLock(pool, lockPath, o, rep, body) {
             throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
         const made = first.code < 300;
         let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+        // Named by this deploy: an earlier attempt of this task took the lock over, then lost its connection
+        // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
+        if (other?.token === me.token) {
+            holderWritten = tookOver = true;
+            return;
+        }
         if (made && !other)
             return;
         if (!other) {
@@ -39218,6 +39287,10 @@ async function withLock(pool, lockPath, o, rep, body) {
                 throw new DeployError(`cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`);
             }
             other = seen;
+            if (other?.token === me.token) {
+                holderWritten = tookOver = true;
+                return;
+            }
         }
         const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
         if (age < o.staleLockMs && !deadOnThisHost(other)) {
@@ -39225,7 +39298,6 @@ async function withLock(pool, lockPath, o, rep, body) {
                 `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
         }
         rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
-        const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
         // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
         if (!sameHolder(await readHolder(c, holderPath), other))
             throw lost();
@@ -39247,21 +39319,26 @@ async function withLock(pool, lockPath, o, rep, body) {
         await writeHolder(c, holderPath, me).catch((err) => {
             throw err instanceof FtpReplyError ? lost() : err;
         });
-        holderWritten = true;
+        holderWritten = tookOver = true;
+    }, true);
+    if (tookOver) {
         // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
         // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
+        // The pause holds no connection: a server closing idle ones (proftpd TimeoutIdle) would cut it.
         for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
             await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
-        const named = (await readHolder(c, holderPath))?.token === me.token;
-        if (o.signal?.aborted) {
-            // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
-            if (named)
-                await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-            o.signal.throwIfAborted();
-        }
-        if (!named)
-            throw lost();
-    }, true);
+        await pool.run(`lock ${lockPath}`, async (c) => {
+            const named = (await readHolder(c, holderPath))?.token === me.token;
+            if (o.signal?.aborted) {
+                // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
+                if (named)
+                    await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+                o.signal.throwIfAborted();
+            }
+            if (!named)
+                throw lost();
+        }, true);
+    }
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
     const running = body();
@@ -39768,16 +39845,17 @@ async function deploy(options, reporter = {}) {
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
-            if (!o.dryRun)
-                await store.recoverCommits(root);
+            // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
+            // before the cut is unchanged, in the preview as in the deploy.
+            await store.recoverCommits(root);
             if (o.verify)
-                await repairDrift(pool, root, st, rep);
+                await repairDrift(pool, root, st, rep, local.files);
             else if (spot) {
                 const off = await spot;
                 if (off > 0) {
                     rep.warn?.(`${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
                         `(deleted by hand, with the state file left?): every file is checked, as with --verify`);
-                    await repairDrift(pool, root, st, rep);
+                    await repairDrift(pool, root, st, rep, local.files);
                 }
             }
             const p = planChanges(local, st, {
@@ -40001,13 +40079,16 @@ async function adopt(pool, root, local, state, rep) {
         `${a.differing} that differ (or may) are replaced`);
 }
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
-async function repairDrift(pool, root, state, rep) {
+async function repairDrift(pool, root, state, rep, 
+/** The local files: a drifted file no longer among them is not sent (it is an orphan). */
+local) {
     pool.expand();
     const { drift, hashed } = await findDrift(pool, root, state);
     for (const d of drift) {
+        const then = local.has(d.path) ? 'it will be uploaded again' : 'it is gone locally too: not sent again';
         rep.warn?.(d.otherContent
-            ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); it will be uploaded again`
-            : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; it will be uploaded again`);
+            ? `drift: ${d.path} has other content on the server than was deployed (its SHA-256, same size); ${then}`
+            : `drift: ${d.path} is ${d.actual < 0 ? 'missing on the server' : `${d.actual} bytes on the server`}, the state says ${d.expected}; ${then}`);
         delete state.files[d.path];
         const pending = (state.pending ??= { temps: {}, uncertain: [] });
         pending.uncertain.push(d.path);
