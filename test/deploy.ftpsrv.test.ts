@@ -483,6 +483,29 @@ describe('item 3: orphans', () => {
     const ok = await deploy(opts(local, dir, { maxDelete: 2 }));
     expect(ok.counts.delete).toBe(2);
   });
+
+  it('G3: a folder that became a file locally, holding a file --keep protects, is refused (GuardError, nothing changed), not deleted with it', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'docs/a.html': 'a', 'docs/manual.pdf': 'pdf', 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'docs'), { recursive: true });
+    writeTree(local, { docs: 'now a file' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = (await deploy(opts(local, dir, { keep: ['docs/manual.pdf'] }), rec).catch(
+      (e: unknown) => e,
+    )) as Error & { exitCode: number };
+    expect(err).toBeInstanceOf(GuardError);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(/docs\/manual\.pdf/);
+    expect(err.message).toMatch(/--keep/);
+    expect(snapshot(remote(dir))).toEqual(before);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    // Without the keep, the swap goes through: the folder and its files go, the file takes its place.
+    await deploy(opts(local, dir));
+    expect(fs.readFileSync(path.join(remote(dir), 'docs'), 'utf8')).toBe('now a file');
+  });
 });
 
 describe('item 4: state', () => {

@@ -621,6 +621,17 @@ function reservedPaths(root: string, statePath: string): Set<string> {
 }
 
 function guard(plan: Plan, o: ResolvedOptions): void {
+  if (plan.keptInSwaps.length > 0) {
+    const kept = plan.keptInSwaps;
+    const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
+      (d) => kept.some((p) => p.startsWith(`${d}/`)),
+    );
+    throw new GuardError(
+      `the local file${folders.length > 1 ? 's' : ''} ${folders.join(', ')} replace${folders.length > 1 ? '' : 's'} a folder on the server ` +
+        `holding ${kept.length} file(s) --keep protects (${firstFew(kept)}), which would go with the folder; nothing was changed. ` +
+        `Move them out of that folder on the server, or narrow --keep, then deploy again.`,
+    );
+  }
   const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
   // obeying would empty the live site. Only an explicit --max-delete lets it through.

@@ -60,6 +60,11 @@ export interface Plan {
   /** Orphans left in place (delete off, or a keep glob matched). */
   keptOrphans: { files: string[]; dirs: string[] };
   /**
+   * Files a keep glob protects inside a folder that a local file replaces: the folder cannot go without them,
+   * and they are never deleted (G3), so the deploy refuses the plan.
+   */
+  keptInSwaps: string[];
+  /**
    * Orphans that match an exclude now (added since they were deployed): left on the server, and dropped
    * from the state, as an excluded path is one ftpship no longer touches. Folders too, and those holding them.
    * `unsure`: those of `files` the state knew only as uncertain (a run sending them stopped, or the server
@@ -159,6 +164,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     staleTemps: [],
     entries: [],
     keptOrphans: { files: [], dirs: [] },
+    keptInSwaps: [],
     excluded: { files: [], dirs: [], unsure: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
@@ -228,6 +234,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
+    if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
     if (!insideSwap && isExcluded(p)) {
       plan.excluded.files.push(p);
       if (!state.files[p]) plan.excluded.unsure.push(p);
