@@ -38382,6 +38382,7 @@ function planChanges(local, state, opts) {
         staleTemps: [],
         entries: [],
         keptOrphans: { files: [], dirs: [] },
+        keptInSwaps: [],
         excluded: { files: [], dirs: [], unsure: [] },
         chmods: { files: [], dirs: [] },
         modes: {},
@@ -38447,6 +38448,8 @@ function planChanges(local, state, opts) {
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     for (const p of orphanFiles.sort(deepestFirst)) {
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
+        if (insideSwap && opts.isKept(p))
+            plan.keptInSwaps.push(p);
         if (!insideSwap && isExcluded(p)) {
             plan.excluded.files.push(p);
             if (!state.files[p])
@@ -40172,6 +40175,13 @@ function reservedPaths(root, statePath) {
     return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
 }
 function guard(plan, o) {
+    if (plan.keptInSwaps.length > 0) {
+        const kept = plan.keptInSwaps;
+        const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => p.startsWith(`${d}/`)));
+        throw new GuardError(`the local file${folders.length > 1 ? 's' : ''} ${folders.join(', ')} replace${folders.length > 1 ? '' : 's'} a folder on the server ` +
+            `holding ${kept.length} file(s) --keep protects (${firstFew(kept)}), which would go with the folder; nothing was changed. ` +
+            `Move them out of that folder on the server, or narrow --keep, then deploy again.`);
+    }
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
     // obeying would empty the live site. Only an explicit --max-delete lets it through.
