@@ -2,7 +2,7 @@
 import PluginError from 'plugin-error';
 import { ConfigError } from '../src/engine/errors.js';
 import type { DeployOptions } from '../src/engine/options.js';
-import { printable, type DeployReport } from '../src/engine/report.js';
+import { printable, redactSecret, type DeployReport } from '../src/engine/report.js';
 import { resolveOptions } from '../src/engine/resolve.js';
 import { checkNames } from './keys.js';
 import { phrase } from './phrase.js';
@@ -68,39 +68,8 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
  * control characters from server replies escaped (fancy-log and gulp print it to a terminal).
  */
 export function forUser(message: string, password: string | undefined): string {
-  return printable(redact(phrase(message), password));
+  return printable(redactSecret(phrase(message), password));
 }
 
-/**
- * A password this long is masked wherever it appears: a chance match inside other words is unlikely. A
- * shorter one (`p`, `1234`) is masked where it stands alone, not glued to letters or digits, so it does not
- * garble "ftp.example.com" — and give itself away by the gaps it leaves.
- */
-const MASK_ANYWHERE = 8;
-
-/**
- * Removes the password from a message, however the engine or a server phrased it: as is, URL-encoded (a
- * URL's user:password@) or JSON-escaped. The engine never puts it in a message: this is defence in depth
- * against a server that echoes it back.
- */
-export function redact(message: string, password: string | undefined): string {
-  if (typeof password !== 'string' || password === '') return message;
-  const forms = new Set([password, encodeURIComponent(password), JSON.stringify(password).slice(1, -1)]);
-  let out = message;
-  for (const form of forms) out = out.replace(occurrences(form, password.length >= MASK_ANYWHERE), '***');
-  return out;
-}
-
-const WORD = /[\p{L}\p{N}]/u;
-
-/**
- * Where `form` stands alone: no letter or digit glued to it on a side where it starts or ends with one
- * (a letter that ends a %XX escape does not count: `user%3Ap` holds `p`).
- */
-function occurrences(form: string, anywhere: boolean): RegExp {
-  const body = form.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-  if (anywhere) return new RegExp(body, 'gu');
-  const before = WORD.test(form[0]) ? '(?:(?<![\\p{L}\\p{N}])|(?<=%[0-9A-Fa-f]{2}))' : '';
-  const after = WORD.test(form[form.length - 1]) ? '(?![\\p{L}\\p{N}])' : '';
-  return new RegExp(`${before}${body}${after}`, 'gu');
-}
+/** The password masked in a message (the engine's rule, shared with the CLI). */
+export const redact = redactSecret;

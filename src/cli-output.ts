@@ -5,7 +5,7 @@
 import type cliProgress from 'cli-progress';
 import type { Progress, Reporter } from './engine/index.js';
 import { formatBytes } from './engine/index.js';
-import { printable } from './engine/report.js';
+import { printable, redactSecret } from './engine/report.js';
 
 export interface OutputOptions {
   quiet: boolean;
@@ -43,9 +43,10 @@ export class CliOutput {
     await this.loading;
   }
 
+  /** Every secret masked, as is, URL-encoded or JSON-escaped; a short one only where it stands alone. */
   redact(text: string): string {
     let out = text;
-    for (const s of this.o.secrets) if (s && s.length > 0) out = out.split(s).join('***');
+    for (const s of this.o.secrets) out = redactSecret(out, s);
     return out;
   }
 

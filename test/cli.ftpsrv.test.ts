@@ -418,6 +418,17 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     expect(snapshot(srv.root)).toEqual(before);
   });
 
+  it('a wrong one-letter password: the error line is masked without garbling it (every "p" was "***")', async () => {
+    const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'p' });
+    await expectOneLine(
+      r,
+      2,
+      new RegExp(`login to 127\\.0\\.0\\.1:${srv.port} as "demo" failed: 530`),
+      /check the user and password/,
+    );
+    expect(r.stderr).not.toContain('*');
+  });
+
   it('an unreachable host: a closed port (refused) and a server that never answers (--timeout): exit 1', async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
