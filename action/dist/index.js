@@ -38632,6 +38632,39 @@ function printable(text) {
     // eslint-disable-next-line no-control-regex -- control characters are what it looks for
     /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+/**
+ * A password this long is masked wherever it appears: a chance match inside other words is unlikely. A
+ * shorter one (`p`, `1234`) is masked where it stands alone, not glued to letters or digits, so it does not
+ * garble "ftp.example.com" — and give itself away by the gaps it leaves.
+ */
+const MASK_ANYWHERE = 8;
+/**
+ * Removes the password from a message, however the engine or a server phrased it: as is, URL-encoded (a
+ * URL's user:password@) or JSON-escaped. The engine never puts it in a message: this is defence in depth
+ * against a server that echoes it back. The CLI and the gulp plugin mask their output with it.
+ */
+function redactSecret(message, password) {
+    if (typeof password !== 'string' || password === '')
+        return message;
+    const forms = new Set([password, encodeURIComponent(password), JSON.stringify(password).slice(1, -1)]);
+    let out = message;
+    for (const form of forms)
+        out = out.replace(occurrences(form, password.length >= MASK_ANYWHERE), '***');
+    return out;
+}
+const WORD = /[\p{L}\p{N}]/u;
+/**
+ * Where `form` stands alone: no letter or digit glued to it on a side where it starts or ends with one
+ * (a letter that ends a %XX escape does not count: `user%3Ap` holds `p`).
+ */
+function occurrences(form, anywhere) {
+    const body = form.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    if (anywhere)
+        return new RegExp(body, 'gu');
+    const before = WORD.test(form[0]) ? '(?:(?<![\\p{L}\\p{N}])|(?<=%[0-9A-Fa-f]{2}))' : '';
+    const after = WORD.test(form[form.length - 1]) ? '(?![\\p{L}\\p{N}])' : '';
+    return new RegExp(`${before}${body}${after}`, 'gu');
+}
 
 ;// CONCATENATED MODULE: ./src/engine/state-store.ts
 /**
