@@ -177,8 +177,9 @@ async function buildOptions(
     );
   }
   // One line break at its end is the secret's, not the password's (a pasted secret, `echo` into a file): taken
-  // off as --password-stdin and the Action take it off. One inside it is still refused.
-  const fromEnv = process.env.FTPSHIP_PASSWORD?.replace(/\r?\n$/, '');
+  // off as --password-stdin and the Action take it off. One inside it is still refused. An empty variable (a CI
+  // secret that is not set) holds no password: a password in the URL is then the one used.
+  const fromEnv = process.env.FTPSHIP_PASSWORD?.replace(/\r?\n$/, '') || undefined;
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);

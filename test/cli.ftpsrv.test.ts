@@ -405,6 +405,16 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     },
   );
 
+  it('an empty FTPSHIP_PASSWORD (a CI secret not set) is no password: the URL password is used', async () => {
+    const dir = uniqueName();
+    const r = await cli(['deploy', site(), url(dir, `${srv.user}:${srv.password}`)], {
+      FTPSHIP_PASSWORD: '',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/FTPSHIP_PASSWORD is set too/);
+    expect(fs.existsSync(path.join(srv.root, dir, 'index.html'))).toBe(true);
+  });
+
   it('a wrong password: exit 2, names the user and server, never the password', async () => {
     const before = snapshot(srv.root);
     const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'Wr0ng-Pa55word' });
