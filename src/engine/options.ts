@@ -74,7 +74,8 @@ export interface DeployOptions {
   verify?: boolean;
   /**
    * A first deploy (no state) onto a server that already holds the site: local files found there with the
-   * same size are downloaded and compared, and those with the same SHA-256 are recorded instead of uploaded.
+   * same size are compared by SHA-256 (the server's own, where it offers `HASH` or `XSHA256`, else downloaded and
+   * hashed here), and identical ones are recorded instead of uploaded.
    */
   adopt?: boolean;
   /**
