@@ -41,6 +41,8 @@ export interface EmbeddedServerOptions {
    * `force_local_logins_ssl` does ("Non-anonymous sessions must use encryption."). Give `tls` too.
    */
   refusePlainLogin?: string;
+  /** Test hook: the folder a login starts in (PWD), as a server's home folder; it must exist. Default `/`. */
+  loginFolder?: string;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
   tls?: { key: string | Buffer; cert: string | Buffer; implicit?: boolean };
 }
@@ -88,7 +90,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   server.on('login', ({ connection, username, password: pass }, resolve, reject) => {
     if (options.refusePlainLogin && !connection.secure) reject(new Error(options.refusePlainLogin));
     else if (username === user && pass === password)
-      resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: '/' }) });
+      resolve({ fs: new ResumableFs(connection, { root: options.root, cwd: options.loginFolder ?? '/' }) });
     else reject(new Error('Login incorrect'));
   });
   server.on('client-error', () => {});

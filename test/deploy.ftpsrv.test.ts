@@ -15,6 +15,7 @@ import {
   type Reporter,
 } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
+import { parseTarget } from '../src/url.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import {
   expectNoCwdWhileUploading,
@@ -930,5 +931,32 @@ describe('an empty local folder never empties the live site by accident', () => 
     const on = await deploy(opts(local, dir, { maxDelete: 2 }));
     expect(on.counts.delete).toBe(2);
     expect(readTree(remote(dir), [STATE])).toEqual({});
+  });
+});
+
+describe("the report's target is a URL the CLI reads as the same folder", () => {
+  it('relative to a login folder that is not /, or absolute after // outside it; given back, it deploys to the same folder', async () => {
+    const home = await embedded({ loginFolder: '/home/demo' });
+    try {
+      fs.mkdirSync(path.join(home.root, 'home/demo'), { recursive: true });
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i' });
+      const port = `127.0.0.1:${home.port}`;
+      for (const [remoteDir, url, onDisk] of [
+        ['site', `ftp://demo@${port}/site`, 'home/demo/site'],
+        ['/home/demo/abs', `ftp://demo@${port}/abs`, 'home/demo/abs'],
+        ['/srv/www', `ftp://demo@${port}//srv/www`, 'srv/www'],
+      ]) {
+        const first = await deploy(deployOptions(home, local, remoteDir));
+        expect(first.target).toBe(url);
+        expect(fs.readFileSync(path.join(home.root, onDisk, 'index.html'), 'utf8')).toBe('i');
+        // Given back as the CLI reads it, the target is the same folder: nothing to do.
+        const again = await deploy(deployOptions(home, local, parseTarget(first.target).remoteDir));
+        expect(again.counts).toMatchObject({ upload: 0, unchanged: 1 });
+        expect(again.target).toBe(url);
+      }
+    } finally {
+      await home.close();
+    }
   });
 });

@@ -107,9 +107,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the server folder ${JSON.stringify(remoteDir)} holds a backslash, which FTP servers take as part of a name (a folder named with it is created): FTP paths use /`,
       );
+    // The login folder: a relative target starts there, and the report names the target relative to it.
+    const loginDir = remoteDir.startsWith('/')
+      ? await pool.run('PWD', async (c) => c.loginDir) // read at login: no round trip, none needed
+      : await pool.run('PWD', async (c) => c.loginDir ?? c.pwd());
     const root = remoteDir.startsWith('/')
       ? normalizeRemoteDir(remoteDir)
-      : normalizeRemoteDir(remoteDir, await pool.run('PWD', async (c) => c.loginDir ?? c.pwd()));
+      : normalizeRemoteDir(remoteDir, loginDir);
     // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
@@ -278,7 +282,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           err.report = buildReport({
             plan: p,
             dryRun: true,
-            target: targetUrl(o, root),
+            target: targetUrl(o, root, loginDir),
             bytesSent: 0,
             skipped: local.skipped,
             warnings,
@@ -352,7 +356,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`,
       );
     }
-    const target = targetUrl(o, root);
+    const target = targetUrl(o, root, loginDir);
     // A dry run says how long the deploy would take in round trips, measured on its connection (best
     // effort: a connection lost now costs the estimate, not the plan).
     const rttMs = o.dryRun ? await roundTrip(pool).catch(() => undefined) : undefined;

@@ -213,13 +213,26 @@ function mode(name: string, value: unknown): string | undefined {
   return bits.toString(8).padStart(3, '0');
 }
 
-/** The target as a URL for reports: scheme, user, host, port, folder — never the password. */
-export function targetUrl(o: ResolvedOptions, root: string): string {
+/**
+ * The target as a URL for reports: scheme, user, host, port, folder — never the password. Written as the CLI
+ * reads a URL, so that it names the same folder when given back: the folder relative to the login folder
+ * (`ftp://u@host/public_html`), or absolute after `//` when it is outside the login folder or that is unknown.
+ */
+export function targetUrl(o: ResolvedOptions, root: string, loginDir?: string): string {
   const scheme = o.secure === 'implicit' ? 'ftps' : o.secure === 'explicit' ? 'ftpes' : 'ftp';
   const defaultPort = o.secure === 'implicit' ? 990 : 21;
   const port = o.port === defaultPort ? '' : `:${o.port}`;
   const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
-  return `${scheme}://${user}${bracketed(o.host)}${port}${encodeURI(root)}`;
+  const login = loginDir?.replace(/\/+$/, '');
+  let folder: string;
+  if (
+    login !== undefined &&
+    (login === '' || login.startsWith('/')) &&
+    (root === login || root.startsWith(`${login}/`))
+  )
+    folder = root.slice(login.length).replace(/^\/?/, '/');
+  else folder = root === '/' ? '//' : `/${root}`;
+  return `${scheme}://${user}${bracketed(o.host)}${port}${encodeURI(folder).replace(/[#?]/g, encodeURIComponent)}`;
 }
 
 /** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
