@@ -507,6 +507,29 @@ describe('item 3: orphans', () => {
     await deploy(opts(local, dir));
     expect(fs.readFileSync(path.join(remote(dir), 'docs'), 'utf8')).toBe('now a file');
   });
+
+  it('G3: a file --keep protects that became a folder locally is refused (GuardError, nothing changed), not deleted for it', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'robots.txt': 'r', 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { keep: ['robots.txt'] }));
+    fs.rmSync(path.join(local, 'robots.txt'));
+    writeTree(local, { 'robots.txt/a.txt': 'now a folder' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = (await deploy(opts(local, dir, { keep: ['robots.txt'] }), rec).catch(
+      (e: unknown) => e,
+    )) as Error & { exitCode: number };
+    expect(err).toBeInstanceOf(GuardError);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(/robots\.txt.*--keep/);
+    expect(snapshot(remote(dir))).toEqual(before);
+    expect(fs.readFileSync(path.join(remote(dir), 'robots.txt'), 'utf8')).toBe('r');
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    // Without the keep, the swap goes through: the file goes, the folder takes its place.
+    await deploy(opts(local, dir));
+    expect(fs.readFileSync(path.join(remote(dir), 'robots.txt/a.txt'), 'utf8')).toBe('now a folder');
+  });
 });
 
 describe('item 4: state', () => {

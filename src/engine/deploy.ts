@@ -636,6 +636,15 @@ function guard(plan: Plan, o: ResolvedOptions): void {
         `Move them out of that folder on the server, or narrow --keep, then deploy again.`,
     );
   }
+  if (plan.keptReplacedByDirs.length > 0) {
+    const kept = plan.keptReplacedByDirs;
+    const many = kept.length > 1;
+    throw new GuardError(
+      `the local folder${many ? 's' : ''} ${firstFew(kept)} replace${many ? '' : 's'} ${many ? 'files' : 'a file'} of the same name on the server ` +
+        `that --keep protects, which would be deleted to make ${many ? 'them' : 'it'}; nothing was changed. ` +
+        `Rename the local folder${many ? 's' : ''}, or narrow --keep, then deploy again.`,
+    );
+  }
   const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
   // obeying would empty the live site. Only an explicit --max-delete lets it through.

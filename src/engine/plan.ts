@@ -65,6 +65,11 @@ export interface Plan {
    */
   keptInSwaps: string[];
   /**
+   * Files a keep glob protects that a local folder of the same name replaces: the file would be deleted to make
+   * the folder, and kept files are never deleted (G3), so the deploy refuses the plan.
+   */
+  keptReplacedByDirs: string[];
+  /**
    * Orphans that match an exclude now (added since they were deployed): left on the server, and dropped
    * from the state, as an excluded path is one ftpship no longer touches. Folders too, and those holding them.
    * `unsure`: those of `files` the state knew only as uncertain (a run sending them stopped, or the server
@@ -165,6 +170,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     entries: [],
     keptOrphans: { files: [], dirs: [] },
     keptInSwaps: [],
+    keptReplacedByDirs: [],
     excluded: { files: [], dirs: [], unsure: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
@@ -173,7 +179,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
 
   for (const dir of [...local.dirs].sort(byDepthThenName)) {
     if (stateDirs.has(dir)) continue;
-    if (state.files[dir] || uncertain.has(dir)) plan.fileToDir.push(dir);
+    if (state.files[dir] || uncertain.has(dir)) {
+      plan.fileToDir.push(dir);
+      if (opts.isKept(dir)) plan.keptReplacedByDirs.push(dir);
+    }
     plan.mkdirs.push(dir);
   }
 
