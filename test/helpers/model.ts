@@ -1,0 +1,153 @@
+/** The model and the checks of model.ftpsrv.test.ts and model.realservers.test.ts. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from '@jest/globals';
+import fc from 'fast-check';
+import { deploy, type DeployOptions, type DeployReport } from '../../src/index.js';
+import { recorder, sent } from './protocol.js';
+import { readDirs, readTree, sha256 } from './tmp.js';
+
+const STATE = '.ftpship-state.json';
+/** Names the model works over: case (a, A), nesting, and names that are a file in one step, a folder in the next. */
+export const NAMES = ['a', 'b', 'A', 'd', 'd/x', 'd/e', 'd/e/y'];
+
+export type Step =
+  | { op: 'put'; name: string; size: number; seed: number }
+  | { op: 'editSame'; name: string; seed: number }
+  | { op: 'editSize'; name: string; size: number; seed: number }
+  | { op: 'remove'; name: string }
+  | { op: 'mkdir'; name: string }
+  | { op: 'deploy' };
+
+const name = fc.constantFrom(...NAMES);
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ op: fc.constant('put' as const), name, size: fc.integer({ min: 0, max: 40 }), seed: fc.nat() }),
+  fc.record({ op: fc.constant('editSame' as const), name, seed: fc.nat() }),
+  fc.record({
+    op: fc.constant('editSize' as const),
+    name,
+    size: fc.integer({ min: 0, max: 40 }),
+    seed: fc.nat(),
+  }),
+  fc.record({ op: fc.constant('remove' as const), name }),
+  fc.record({ op: fc.constant('mkdir' as const), name }),
+  fc.constant({ op: 'deploy' as const }),
+);
+
+/** Sequences of local changes; a deploy always ends them (and runs at every 'deploy' step). */
+export function modelCommands(): fc.Arbitrary<Step[]> {
+  return fc.array(step, { minLength: 1, maxLength: 14 });
+}
+
+function content(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (seed * 31 + i * 7 + (seed >>> 3)) & 255;
+  return b;
+}
+
+/** Makes room for `rel` as a new entry: a file on its way becomes a folder (file→folder), whatever is at `rel` goes. */
+function clear(root: string, rel: string): void {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const p = path.join(root, ...parts.slice(0, i));
+    if (fs.existsSync(p) && !fs.statSync(p).isDirectory()) fs.rmSync(p);
+  }
+  fs.rmSync(path.join(root, rel), { recursive: true, force: true });
+}
+
+function isFile(p: string): boolean {
+  return fs.existsSync(p) && fs.statSync(p).isFile();
+}
+
+/** Applies one local change; returns false when it does not apply (an edit of a missing file). */
+export function apply(root: string, s: Exclude<Step, { op: 'deploy' }>): void {
+  const full = path.join(root, s.name);
+  switch (s.op) {
+    case 'put':
+      clear(root, s.name);
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      fs.writeFileSync(full, content(s.size, s.seed));
+      return;
+    case 'editSame': {
+      if (!isFile(full)) return;
+      const b = fs.readFileSync(full);
+      if (b.length === 0) return;
+      for (let i = 0; i < b.length; i++) b[i] = (b[i] + 1 + (s.seed % 200)) & 255;
+      fs.writeFileSync(full, b);
+      return;
+    }
+    case 'editSize': {
+      if (!isFile(full)) return;
+      const old = fs.statSync(full).size;
+      fs.writeFileSync(full, content(s.size === old ? s.size + 1 : s.size, s.seed));
+      return;
+    }
+    case 'remove':
+      clear(root, s.name);
+      return;
+    case 'mkdir':
+      clear(root, s.name);
+      fs.mkdirSync(full, { recursive: true });
+      return;
+  }
+}
+
+const entries = (r: DeployReport): string[] => r.files.map((f) => `${f.action} ${f.path}`).sort();
+
+const own = (p: string): boolean => p.split('/').some((seg) => seg.startsWith('.ftpship'));
+
+/** Deploys and checks the four invariants. */
+export async function deployAndCheck(
+  local: string,
+  disk: string,
+  opts: (extra?: Partial<DeployOptions>) => DeployOptions,
+): Promise<void> {
+  // A step may empty the local folder on purpose: --max-delete lifts the "nothing left to publish" guard.
+  const o = (extra: Partial<DeployOptions> = {}): DeployOptions => opts({ maxDelete: 1000, ...extra });
+  const preview = await deploy(o({ dryRun: true }));
+  const done = await deploy(o());
+  // (1) the dry run planned what the deploy did.
+  expect(entries(done)).toEqual(entries(preview));
+  // (2) the server mirrors the local tree.
+  const files = readTree(disk, [STATE]);
+  expect(files).toEqual(readTree(local));
+  const dirs = readDirs(disk).filter((d) => !own(d));
+  expect(dirs).toEqual(readDirs(local));
+  // (3) a second deploy changes nothing.
+  const rec = recorder();
+  const again = await deploy(o(), rec);
+  expect(again.files).toEqual([]);
+  for (const verb of ['STOR', 'DELE', 'RMD', 'MKD', 'RNFR', 'APPE'])
+    expect([verb, sent(rec.log, verb).filter((p) => !own(p))]).toEqual([verb, []]);
+  // (4) the state lists exactly the files on the server, with their content (G4), and its folders.
+  const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+    files: Record<string, { size: number; sha256: string }>;
+    dirs: string[];
+  };
+  const listed: Record<string, string> = {};
+  for (const [p, f] of Object.entries(state.files)) {
+    listed[p] = f.sha256;
+    expect([p, f.size]).toEqual([p, fs.statSync(path.join(disk, p)).size]);
+  }
+  expect(listed).toEqual(files);
+  expect([...state.dirs].sort()).toEqual(dirs);
+  for (const [p, h] of Object.entries(files)) expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(h);
+}
+
+/** Runs a generated sequence: local changes, a deploy and its checks at each 'deploy' step and at the end. */
+export async function checkModelRun(
+  steps: Step[],
+  local: string,
+  disk: string,
+  opts: (extra?: Partial<DeployOptions>) => DeployOptions,
+): Promise<void> {
+  try {
+    for (const s of steps) {
+      if (s.op === 'deploy') await deployAndCheck(local, disk, opts);
+      else apply(local, s);
+    }
+    await deployAndCheck(local, disk, opts);
+  } finally {
+    fs.rmSync(local, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Model-based test of the deploy engine: fast-check generates sequences of local changes over a small name
+ * space (a, b, A, d, d/x, d/e, d/e/y: case, nesting, file↔folder swaps, empty folders) and deploys after each
+ * step to ftp-srv in-process. After every deploy: (1) the dry run just before it planned the same entries;
+ * (2) the server folder equals the local tree (files byte for byte, folders too), the state file aside;
+ * (3) a second deploy is a no-op (no STOR, DELE, RMD, MKD or RNFR outside ftpship's own files); (4) the state
+ * lists exactly the files on the server with their size and sha256 (G4), and exactly its folders.
+ * The same run on pure-ftpd is in model.realservers.test.ts.
+ */
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
+import { checkModelRun, modelCommands, type Step } from './helpers/model.js';
+import { tmpDir, uniqueName } from './helpers/tmp.js';
+import path from 'node:path';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+describe('deploy engine model: random local changes, invariants after each deploy', () => {
+  const run = async (params: fc.Parameters<[Step[]]>): Promise<void> =>
+    fc.assert(
+      fc.asyncProperty(modelCommands(), async (steps) => {
+        const local = tmpDir('ftpship-model-');
+        const dir = `/${uniqueName('model')}`;
+        await checkModelRun(steps, local, path.join(srv.root, dir), (extra) =>
+          deployOptions(srv, local, dir, extra),
+        );
+      }),
+      params,
+    );
+
+  it('fixed seed', async () => {
+    await run({ seed: 20261126, numRuns: 15 });
+  }, 120_000);
+
+  it('random seed', async () => {
+    await run({ numRuns: 6 });
+  }, 120_000);
+});
