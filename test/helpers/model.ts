@@ -13,8 +13,8 @@ export const NAMES = ['a', 'b', 'A', 'd', 'd/x', 'd/e', 'd/e/y'];
 
 export type Step =
   | { op: 'put'; name: string; size: number; seed: number }
-  | { op: 'editSame'; name: string; seed: number }
-  | { op: 'editSize'; name: string; size: number; seed: number }
+  | { op: 'editSame'; pick: number; seed: number }
+  | { op: 'editSize'; pick: number; size: number; seed: number }
   | { op: 'remove'; name: string }
   | { op: 'mkdir'; name: string }
   | { op: 'deploy' };
@@ -22,10 +22,10 @@ export type Step =
 const name = fc.constantFrom(...NAMES);
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('put' as const), name, size: fc.integer({ min: 0, max: 40 }), seed: fc.nat() }),
-  fc.record({ op: fc.constant('editSame' as const), name, seed: fc.nat() }),
+  fc.record({ op: fc.constant('editSame' as const), pick: fc.nat(), seed: fc.nat() }),
   fc.record({
     op: fc.constant('editSize' as const),
-    name,
+    pick: fc.nat(),
     size: fc.integer({ min: 0, max: 40 }),
     seed: fc.nat(),
   }),
@@ -55,12 +55,14 @@ function clear(root: string, rel: string): void {
   fs.rmSync(path.join(root, rel), { recursive: true, force: true });
 }
 
-function isFile(p: string): boolean {
-  return fs.existsSync(p) && fs.statSync(p).isFile();
-}
-
-/** Applies one local change; returns false when it does not apply (an edit of a missing file). */
+/** Applies one local change (an edit picks one of the files there are, and does nothing when there is none). */
 export function apply(root: string, s: Exclude<Step, { op: 'deploy' }>): void {
+  if (s.op === 'editSame' || s.op === 'editSize') {
+    const existing = Object.keys(readTree(root)).sort();
+    if (existing.length === 0) return;
+    edit(path.join(root, existing[s.pick % existing.length]), s);
+    return;
+  }
   const full = path.join(root, s.name);
   switch (s.op) {
     case 'put':
@@ -68,20 +70,6 @@ export function apply(root: string, s: Exclude<Step, { op: 'deploy' }>): void {
       fs.mkdirSync(path.dirname(full), { recursive: true });
       fs.writeFileSync(full, content(s.size, s.seed));
       return;
-    case 'editSame': {
-      if (!isFile(full)) return;
-      const b = fs.readFileSync(full);
-      if (b.length === 0) return;
-      for (let i = 0; i < b.length; i++) b[i] = (b[i] + 1 + (s.seed % 200)) & 255;
-      fs.writeFileSync(full, b);
-      return;
-    }
-    case 'editSize': {
-      if (!isFile(full)) return;
-      const old = fs.statSync(full).size;
-      fs.writeFileSync(full, content(s.size === old ? s.size + 1 : s.size, s.seed));
-      return;
-    }
     case 'remove':
       clear(root, s.name);
       return;
@@ -89,6 +77,23 @@ export function apply(root: string, s: Exclude<Step, { op: 'deploy' }>): void {
       clear(root, s.name);
       fs.mkdirSync(full, { recursive: true });
       return;
+  }
+}
+
+function edit(file: string, s: Extract<Step, { op: 'editSame' | 'editSize' }>): void {
+  switch (s.op) {
+    case 'editSame': {
+      const b = fs.readFileSync(file);
+      if (b.length === 0) return;
+      for (let i = 0; i < b.length; i++) b[i] = (b[i] + 1 + (s.seed % 200)) & 255;
+      fs.writeFileSync(file, b);
+      return;
+    }
+    case 'editSize': {
+      const old = fs.statSync(file).size;
+      fs.writeFileSync(file, content(s.size === old ? s.size + 1 : s.size, s.seed));
+      return;
+    }
   }
 }
 
