@@ -1,11 +1,12 @@
 /**
  * Model-based test of the deploy engine: fast-check generates sequences of local changes over a small name
- * space (a, b, A, d, d/x, d/e, d/e/y: case, nesting, file↔folder swaps, empty folders) and deploys after each
- * step to ftp-srv in-process. After every deploy: (1) the dry run just before it planned the same entries;
- * (2) the server folder equals the local tree (files byte for byte, folders too), the state file aside;
- * (3) a second deploy is a no-op (no STOR, DELE, RMD, MKD or RNFR outside ftpship's own files); (4) the state
- * lists exactly the files on the server with their size and sha256 (G4), and exactly its folders.
- * The same run on pure-ftpd is in model.realservers.test.ts.
+ * space (a, b, A, d, d/x, d/e, d/e/y: case, nesting, file↔folder swaps, empty folders) and deploys to
+ * ftp-srv in-process between them (each with or without --no-delete; the last one always deleting). After
+ * every deploy: (1) the dry run just before it planned the same entries; (2) the server folder equals the
+ * local tree (files byte for byte, folders too), the state file aside (with --no-delete: holds it, deletes
+ * nothing); (3) a second deploy is a no-op (no STOR, DELE, RMD, MKD, RNFR or APPE outside ftpship's own
+ * files); (4) the state lists exactly the files on the server with their size and sha256 (G4), and exactly
+ * its folders. The same run on pure-ftpd is in model.realservers.test.ts.
  */
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import fc from 'fast-check';

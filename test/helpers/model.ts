@@ -17,7 +17,7 @@ export type Step =
   | { op: 'editSize'; pick: number; size: number; seed: number }
   | { op: 'remove'; name: string }
   | { op: 'mkdir'; name: string }
-  | { op: 'deploy' };
+  | { op: 'deploy'; noDelete: boolean };
 
 const name = fc.constantFrom(...NAMES);
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -31,7 +31,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }),
   fc.record({ op: fc.constant('remove' as const), name }),
   fc.record({ op: fc.constant('mkdir' as const), name }),
-  fc.constant({ op: 'deploy' as const }),
+  fc.record({ op: fc.constant('deploy' as const), noDelete: fc.boolean() }),
 );
 
 /** Sequences of local changes; a deploy always ends them (and runs at every 'deploy' step). */
@@ -101,23 +101,34 @@ const entries = (r: DeployReport): string[] => r.files.map((f) => `${f.action} $
 
 const own = (p: string): boolean => p.split('/').some((seg) => seg.startsWith('.ftpship'));
 
-/** Deploys and checks the four invariants. */
+/**
+ * Deploys and checks the four invariants. With --no-delete (`noDelete`) the server may hold more than the
+ * local tree: what ftpship deployed before and the local tree no longer has; the state must still list it.
+ */
 export async function deployAndCheck(
   local: string,
   disk: string,
   opts: (extra?: Partial<DeployOptions>) => DeployOptions,
+  noDelete = false,
 ): Promise<void> {
   // A step may empty the local folder on purpose: --max-delete lifts the "nothing left to publish" guard.
-  const o = (extra: Partial<DeployOptions> = {}): DeployOptions => opts({ maxDelete: 1000, ...extra });
+  const o = (extra: Partial<DeployOptions> = {}): DeployOptions =>
+    opts({ maxDelete: 1000, ...(noDelete ? { delete: false } : {}), ...extra });
   const preview = await deploy(o({ dryRun: true }));
   const done = await deploy(o());
   // (1) the dry run planned what the deploy did.
   expect(entries(done)).toEqual(entries(preview));
   // (2) the server mirrors the local tree.
   const files = readTree(disk, [STATE]);
-  expect(files).toEqual(readTree(local));
   const dirs = readDirs(disk).filter((d) => !own(d));
-  expect(dirs).toEqual(readDirs(local));
+  if (noDelete) {
+    expect(files).toMatchObject(readTree(local));
+    expect(dirs).toEqual(expect.arrayContaining(readDirs(local)));
+    for (const e of done.files) expect(['delete', 'rmdir']).not.toContain(e.action);
+  } else {
+    expect(files).toEqual(readTree(local));
+    expect(dirs).toEqual(readDirs(local));
+  }
   // (3) a second deploy changes nothing.
   const rec = recorder();
   const again = await deploy(o(), rec);
@@ -139,7 +150,7 @@ export async function deployAndCheck(
   for (const [p, h] of Object.entries(files)) expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(h);
 }
 
-/** Runs a generated sequence: local changes, a deploy and its checks at each 'deploy' step and at the end. */
+/** Runs a generated sequence: local changes, a deploy and its checks at each 'deploy' step, and a full deploy (deleting) at the end. */
 export async function checkModelRun(
   steps: Step[],
   local: string,
@@ -148,7 +159,7 @@ export async function checkModelRun(
 ): Promise<void> {
   try {
     for (const s of steps) {
-      if (s.op === 'deploy') await deployAndCheck(local, disk, opts);
+      if (s.op === 'deploy') await deployAndCheck(local, disk, opts, s.noDelete);
       else apply(local, s);
     }
     await deployAndCheck(local, disk, opts);
