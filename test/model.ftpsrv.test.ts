@@ -38,7 +38,26 @@ describe('deploy engine model: random local changes, invariants after each deplo
     );
 
   it('fixed seed', async () => {
-    await run({ seed: 20261126, numRuns: 15 });
+    // Plus the sequences a longer run once shrank to (a type swap under --no-delete removes the old type).
+    const examples: Array<[Step[]]> = [
+      [
+        [
+          { op: 'mkdir', name: 'a' },
+          { op: 'deploy', noDelete: false },
+          { op: 'put', name: 'a', size: 0, seed: 0 },
+          { op: 'deploy', noDelete: true },
+        ],
+      ],
+      [
+        [
+          { op: 'put', name: 'd/e', size: 0, seed: 0 },
+          { op: 'deploy', noDelete: false },
+          { op: 'put', name: 'd/e/y', size: 0, seed: 0 },
+          { op: 'deploy', noDelete: true },
+        ],
+      ],
+    ];
+    await run({ seed: 20261126, numRuns: 15, examples });
   }, 120_000);
 
   it('random seed', async () => {

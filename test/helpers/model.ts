@@ -80,6 +80,10 @@ export function apply(root: string, s: Exclude<Step, { op: 'deploy' }>): void {
   }
 }
 
+function isFile(p: string): boolean {
+  return fs.existsSync(p) && fs.statSync(p).isFile();
+}
+
 function edit(file: string, s: Extract<Step, { op: 'editSame' | 'editSize' }>): void {
   switch (s.op) {
     case 'editSame': {
@@ -124,7 +128,16 @@ export async function deployAndCheck(
   if (noDelete) {
     expect(files).toMatchObject(readTree(local));
     expect(dirs).toEqual(expect.arrayContaining(readDirs(local)));
-    for (const e of done.files) expect(['delete', 'rmdir']).not.toContain(e.action);
+    // Only a type swap removes anything: the path is now the other type locally, or lies under a local file.
+    const swapped = (p: string): boolean =>
+      fs.existsSync(path.join(local, p)) ||
+      p
+        .split('/')
+        .slice(0, -1)
+        .some((_, i, segs) => isFile(path.join(local, ...segs.slice(0, i + 1))));
+    for (const e of done.files)
+      if (e.action === 'delete' || e.action === 'rmdir')
+        expect([e.action, e.path, swapped(e.path)]).toEqual([e.action, e.path, true]);
   } else {
     expect(files).toEqual(readTree(local));
     expect(dirs).toEqual(readDirs(local));
