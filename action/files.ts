@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import * as glob from '@actions/glob';
 import { ConfigError, type SourceFile } from '../src/index.js';
+import { ancestorsOf } from '../src/engine/paths.js';
 import { globMatcher } from '../src/engine/select.js';
 
 export async function collectFiles(
@@ -44,8 +45,8 @@ export async function collectFiles(
 /** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
 function leftOut(isExcluded: (rel: string) => boolean): (rel: string) => boolean {
   return (rel) => {
-    const parts = rel.normalize('NFC').split('/');
-    return parts.some((_, i) => isExcluded(parts.slice(0, i + 1).join('/')));
+    const p = rel.normalize('NFC');
+    return isExcluded(p) || ancestorsOf(p).some(isExcluded);
   };
 }
 

@@ -44190,6 +44190,7 @@ function glob_hashFiles(patterns_1) {
 
 
 
+
 async function collectFiles(localDir, patterns, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
     const lines = patterns.map((p) => rooted(root, p));
@@ -44218,8 +44219,8 @@ async function collectFiles(localDir, patterns, exclude) {
 /** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
 function leftOut(isExcluded) {
     return (rel) => {
-        const parts = rel.normalize('NFC').split('/');
-        return parts.some((_, i) => isExcluded(parts.slice(0, i + 1).join('/')));
+        const p = rel.normalize('NFC');
+        return isExcluded(p) || ancestorsOf(p).some(isExcluded);
     };
 }
 /** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */
