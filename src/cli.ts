@@ -256,14 +256,15 @@ function asFlags(message: string): string {
   );
 }
 
-/** A count given as a flag; `example` is a sensible value to show (the engine checks the range). */
+/**
+ * A count given as a flag; `example` is a sensible value to show. Any whole number goes on to the engine,
+ * which checks the range and names it (`invalid --parallel 0; use a whole number from 1 to 64`).
+ */
 function num(flag: string, value: string | undefined, example: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-    throw new ConfigError(
-      `${flag} ${JSON.stringify(value)} is not a whole number of 0 or more; e.g. ${flag} ${example}`,
-    );
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a whole number; e.g. ${flag} ${example}`);
   }
   return n;
 }

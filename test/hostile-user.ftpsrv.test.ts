@@ -91,10 +91,17 @@ describe('passwords and counts', () => {
     expect(r.stderr).not.toMatch(/stale/);
   });
 
-  it('--timeout -1: a whole number of 0 or more, with an example that works', async () => {
+  it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--timeout "-1" is not a whole number of 0 or more; e.g. --timeout 30000');
+    expect(r.stderr).toContain('invalid --timeout -1; use a whole number from 100 to 3600000');
+    // The same range whether the number is too small or negative (was: "0 or more", which 0 is not).
+    const p = await runCli(['deploy', site(), url('x'), '--parallel', '-2'], env());
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('invalid --parallel -2; use a whole number from 1 to 64');
+    const a = await runCli(['deploy', site(), url('x'), '--parallel', 'abc'], env());
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('--parallel "abc" is not a whole number; e.g. --parallel 4');
   });
 
   it.each([['555'], ['0644'], ['000']])(
