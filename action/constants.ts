@@ -41,6 +41,8 @@ export enum Input {
   UploadOnly = 'upload-only',
   MaintenanceFile = 'maintenance-file',
   MaintenanceContent = 'maintenance-content',
+  Active = 'active',
+  Pipelining = 'pipelining',
 }
 
 /** Output names, set in `main.ts` from the engine's report. */

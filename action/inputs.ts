@@ -68,6 +68,8 @@ export function readInputs(): ActionInputs {
     resetState: bool(Input.ResetState, false),
     adopt: bool(Input.Adopt, false),
     uploadOnly: bool(Input.UploadOnly, false),
+    active: bool(Input.Active, false),
+    pipelining: bool(Input.Pipelining, true),
     maintenance: readMaintenance(),
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,

@@ -271,6 +271,22 @@ describe('the bundled Action against ftp-srv', () => {
     expect(fs.readFileSync(path.join(srv.root, 'maint/index.php'), 'utf8')).toBe('v2');
   });
 
+  it('active and pipelining: false: the server connects back (EPRT/PORT), each command goes alone', async () => {
+    const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
+    const run = await runAction(ws, {
+      ...connection('active/'),
+      active: 'true',
+      pipelining: 'false',
+      'log-level': 'verbose',
+    });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/> (EPRT|PORT) /);
+    expect(run.stdout).not.toMatch(/> (EPSV|PASV)\b/);
+    // Without pipelining, PASS goes only once the server asked for it (331), after USER's reply.
+    expect(run.stdout).toMatch(/> USER [^\n]*\n(?:.*\n)*?.*< 331[^\n]*\n(?:.*\n)*?.*> PASS/);
+    expect(remote('active')).toEqual({ 'index.html': sha256('x'), 'css/site.css': sha256('body{}') });
+  });
+
   it('file-mode and dir-mode: set on the server; a later mode change alone counts as a change', async () => {
     const { ws } = workspace({ 'index.html': 'x', 'css/site.css': 'body{}' });
     const modeOf = (rel: string): string =>
@@ -391,6 +407,8 @@ describe('the bundled Action maps its inputs onto the engine options', () => {
         'state-path': '/private/state.json',
         timeout: '5000',
         'log-level': 'minimal',
+        active: 'true',
+        pipelining: 'false',
       },
       { RUNNER_DEBUG: '1' },
     );
@@ -425,6 +443,8 @@ describe('the bundled Action maps its inputs onto the engine options', () => {
       statePath: '"/private/state.json"',
       timeoutMs: '5000',
       logLevel: '"minimal"',
+      active: 'true',
+      pipelining: 'false',
     });
     expect(run.stdout.split('\n').filter((l) => l.includes(srv.password))).toEqual([
       `::add-mask::${srv.password}`,

@@ -40392,6 +40392,8 @@ var Input;
     Input["UploadOnly"] = "upload-only";
     Input["MaintenanceFile"] = "maintenance-file";
     Input["MaintenanceContent"] = "maintenance-content";
+    Input["Active"] = "active";
+    Input["Pipelining"] = "pipelining";
 })(Input || (Input = {}));
 /** Output names, set in `main.ts` from the engine's report. */
 var Output;
@@ -44294,6 +44296,8 @@ function readInputs() {
         resetState: bool(Input.ResetState, false),
         adopt: bool(Input.Adopt, false),
         uploadOnly: bool(Input.UploadOnly, false),
+        active: bool(Input.Active, false),
+        pipelining: bool(Input.Pipelining, true),
         maintenance: readMaintenance(),
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,
