@@ -440,6 +440,29 @@ d('listings on real servers', () => {
   });
 });
 
+d('list() and nlst() of a file: that file alone, on every server', () => {
+  // pure-ftpd refused `NLST <file>` and `MLSD <file>` (550 "Can't check for file existence"); proftpd refused
+  // `MLSD <file>` (550 "is not a directory") and read `NLST -a -dash.txt` as flags (450); vsftpd read
+  // `f*.txt` as a pattern (the CWD into it was the error). Only vsftpd's LIST of a plain name worked.
+  // pure-ftpd answers each refused CWD (nlst() tries the path as a folder first) 100 ms slower than the last.
+  const FILES = ['-dash.txt', 'f*.txt', 'f[1].txt'];
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)('%s: the entry and the name of the file', async (name) => {
+    const client = await connect(env[name]);
+    await client.mkd('one');
+    for (const f of [...FILES, 'f1.txt']) await client.upload(`one/${f}`, Buffer.from(f));
+    await client.cwd('one');
+    for (const f of FILES) {
+      expect((await client.list(f)).map((e) => [e.name, e.type, e.size])).toEqual([
+        [f, 'file', Buffer.byteLength(f)],
+      ]);
+      expect(await client.nlst(f)).toEqual([f]);
+    }
+    expect(await client.nlst(`/${DIR}/one/-dash.txt`)).toEqual(['-dash.txt']);
+    expect(await client.pwd()).toBe(`/${DIR}/one`);
+    await client.quit();
+  });
+});
+
 d('NLST of a folder by its path, first on its connection (NLST -a)', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     '%s: the names in that folder, dot-files too (pure-ftpd misreads `NLST -a <path>`)',

@@ -19,7 +19,7 @@ import {
   FtpTimeoutError,
   LoginStage,
 } from './errors.js';
-import { parseListing, parseNameList, type ListEntry } from './list.js';
+import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
@@ -459,34 +459,79 @@ export class FtpClient {
   /**
    * Names in a directory (NLST), dot-files included where the server can show them. `path/name` lines
    * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
+   * A file's path gives its own name, on every server (see list()).
    */
   async nlst(path?: string): Promise<string[]> {
     checkPath(path, 'path', true);
     if (!path) return parseNameList(await this.listWithHidden('NLST'));
-    if (mayGlob(path)) return parseNameList((await this.listInside('NLST', path)) ?? '');
     // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
     // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
     // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
     const inside = await this.listInside('NLST', path, true);
-    if (inside !== undefined) return parseNameList(inside);
-    // Not a folder to go into (a file's own name): asked for directly, the server names it in its reply.
-    return parseNameList(await this.listWithHidden('NLST', path), path);
+    if (typeof inside === 'string') return parseNameList(inside);
+    // Not a folder to go into (null): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550 "Can't
+    // check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
+    if (inside === null) {
+      const file = await this.fileEntry(path);
+      if (file) return [file.name];
+    }
+    // Asked for directly, the server names the file in its reply.
+    const names = parseNameList(await this.listWithHidden('NLST', path), path);
+    // vsftpd reads the path as a pattern (`f*.txt` is also `f1.txt`): only that very name is the file's.
+    return inside === null && mayGlob(path) ? names.filter((n) => n === lastPart(path)) : names;
   }
 
   /**
    * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
    * (`/`, `..`, CR, LF, NUL) are dropped. A listing may be cut short by the server (pure-ftpd stops at
-   * 10 000 entries): never take a missing entry as proof that a file is absent.
+   * 10 000 entries): never take a missing entry as proof that a file is absent. A file's path gives that
+   * file's entry alone, on every server: MLSD lists folders only (pure-ftpd and proftpd refuse a file with
+   * 550, where vsftpd's LIST names it), so a file is then asked for with MLST.
    */
   async list(path?: string): Promise<ListEntry[]> {
     checkPath(path, 'path', true);
-    if (this.feats.has('MLST'))
-      return parseListing(
-        await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')),
-        true,
-      );
-    if (path && mayGlob(path)) return parseListing((await this.listInside('LIST', path)) ?? '');
-    return parseListing(await this.listWithHidden('LIST', path));
+    if (this.feats.has('MLST')) {
+      return this.exclusive(async () => {
+        try {
+          return parseListing(await this.listTextNow(path ? `MLSD ${path}` : 'MLSD'), true);
+        } catch (err) {
+          if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
+          const file = await this.fileEntryNow(path);
+          if (!file) throw err;
+          return [file];
+        }
+      });
+    }
+    if (!path || !mayGlob(path)) return parseListing(await this.listWithHidden('LIST', path));
+    const inside = await this.listInside('LIST', path, true);
+    if (typeof inside === 'string') return parseListing(inside);
+    const entries = parseListing(await this.listWithHidden('LIST', path));
+    // vsftpd reads the path of a file as a pattern: only the entry of that very name is the file's.
+    return inside === null ? entries.filter((e) => e.name === lastPart(path)) : entries;
+  }
+
+  /** {@link fileEntryNow} in its turn; undefined at once when FEAT lists no MLST. */
+  private async fileEntry(path: string): Promise<ListEntry | undefined> {
+    if (!this.feats.has('MLST')) return undefined;
+    return this.exclusive(async () => this.fileEntryNow(path));
+  }
+
+  /**
+   * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
+   * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
+   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error.
+   */
+  private async fileEntryNow(path: string): Promise<ListEntry | undefined> {
+    const command = `MLST ${path}`;
+    this.connection.send(command);
+    const reply = await this.connection.readReply();
+    if (reply.code >= 400 && reply.code < 500) throw new FtpReplyError(reply.code, reply.message, command);
+    if (!isPositiveCompletion(reply.code)) return undefined;
+    const line = reply.message.split('\n').find((l) => l.startsWith(' '));
+    const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
+    const name = lastPart(path);
+    if (!entry || entry.type === 'dir' || !isSafeName(name)) return undefined;
+    return { ...entry, name };
   }
 
   /**
@@ -495,17 +540,22 @@ export class FtpClient {
    * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
    * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
    */
-  private async listInside(verb: 'LIST' | 'NLST', path: string, orElse = false): Promise<string | undefined> {
+  private async listInside(
+    verb: 'LIST' | 'NLST',
+    path: string,
+    orElse = false,
+  ): Promise<string | null | undefined> {
     return this.exclusive(async () => {
       const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
       // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-      // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself.
+      // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
+      // (undefined).
       if (back === undefined) return orElse ? undefined : this.listWithHidden(verb, path, true);
       try {
         await this.connection.request(`CWD ${path}`, 2);
       } catch (err) {
-        // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly.
-        if (orElse && err instanceof FtpReplyError && err.code >= 500) return undefined;
+        // `orElse`: no folder to go into (a file, or nothing there; null) is for the caller to ask about directly.
+        if (orElse && err instanceof FtpReplyError && err.code >= 500) return null;
         throw err;
       }
       try {
@@ -655,6 +705,11 @@ export class FtpClient {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/** A path's last part: `a/b.txt/` gives `b.txt`. */
+function lastPart(path: string): string {
+  return path.replace(/\/+$/, '').replace(/^.*\//, '');
 }
 
 /** A path some server's LIST or NLST reads as a pattern (glob characters). */
