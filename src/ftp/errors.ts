@@ -64,13 +64,32 @@ export class FtpTlsError extends Error {
     const certProblem =
       /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
     const names = certificateNames(cause);
+    const dated = certificateOutOfDate(cause);
     const hint = names
       ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
-      : certProblem
-        ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-        : '';
+      : dated
+        ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
+        : certProblem
+          ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+          : '';
     super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
   }
+}
+
+/**
+ * For a certificate outside its validity dates (CERT_HAS_EXPIRED, CERT_NOT_YET_VALID): "has expired" or "is
+ * not valid yet". A CA given with --ca cannot fix it. Undefined for any other error.
+ */
+export function certificateOutOfDate(err: unknown): string | undefined {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined;
+    e && typeof e === 'object';
+    e = e.cause as typeof e
+  ) {
+    if (e.code === 'CERT_HAS_EXPIRED') return 'has expired';
+    if (e.code === 'CERT_NOT_YET_VALID') return 'is not valid yet';
+  }
+  return undefined;
 }
 
 /**
