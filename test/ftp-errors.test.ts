@@ -101,6 +101,29 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     await client.quit();
   });
 
+  it('a 1xx to a command that has no such step is passed over: the final reply answers it, the next command gets its own', async () => {
+    // It was taken as MKD's answer (FtpReplyError 150), and the 257 after it answered the PWD that followed.
+    const srv = await fake({
+      handlers: {
+        MKD: async (a, s) => {
+          s.reply('150 Working on it');
+          await sleep(30);
+          s.reply(`257 "${a}" created`);
+        },
+        SIZE: (_a, s) => s.reply('150 Counting'), // and then nothing
+      },
+    });
+    const log: string[] = [];
+    const client = await connect(srv, { timeoutMs: 500, log: (l) => log.push(l) });
+    await client.mkd('/new');
+    expect(await client.pwd()).toBe('/');
+    expect(log).toContain('! 150 is no final reply; waiting for the one that follows it');
+    // A 1xx and then silence: the reply timeout, as for no reply at all, not an answer.
+    const err = await caught(client.size('/f'));
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(client.closed).toBe(true);
+  });
+
   it('CR, LF or NUL in an argument is refused before anything is sent', async () => {
     const srv = await fake();
     const client = await connect(srv);

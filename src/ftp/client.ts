@@ -431,7 +431,7 @@ export class FtpClient {
       while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
         bytes += Buffer.byteLength(commands[end++]) + 2;
       this.connection.sendPipelined(commands.slice(start, end));
-      for (let i = start; i < end; i++) replies.push(await this.connection.readReply());
+      for (let i = start; i < end; i++) replies.push(await this.connection.readFinalReply());
       start = end;
     }
     return replies;

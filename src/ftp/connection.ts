@@ -14,7 +14,13 @@ import {
   FtpTlsError,
   redactCommand,
 } from './errors.js';
-import { DEFAULT_MAX_REPLY_BYTES, matchesExpect, parseReplies, type FtpReply } from './reply.js';
+import {
+  DEFAULT_MAX_REPLY_BYTES,
+  isPreliminary,
+  matchesExpect,
+  parseReplies,
+  type FtpReply,
+} from './reply.js';
 
 /** TLS settings. Certificates are verified unless `rejectUnauthorized` is false. */
 export interface FtpTlsOptions {
@@ -147,19 +153,45 @@ export class FtpConnection {
     });
   }
 
+  /**
+   * The next reply that is not preliminary. A 1xx says another reply follows; to a command without a data
+   * transfer (MKD, SIZE, PWD…) it was taken as the answer, and the final reply after it then answered the
+   * next command (a PWD after `150` + `257 "x" created` returned "x"). It is logged and passed over; no final
+   * reply within the timeout closes the connection, as for any reply, and so does an endless run of 1xx.
+   */
+  async readFinalReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
+    let reply = await this.readReply(timeoutMs);
+    for (let n = 1; isPreliminary(reply.code); n++) {
+      if (n > MAX_PRELIMINARY_REPLIES) {
+        const err = new FtpProtocolError(
+          `${this.host} sent ${MAX_PRELIMINARY_REPLIES} preliminary (1xx) replies in a row and no final one`,
+        );
+        this.close(err);
+        throw err;
+      }
+      this.log(`! ${reply.code} is no final reply; waiting for the one that follows it`);
+      reply = await this.readReply(timeoutMs);
+    }
+    return reply;
+  }
+
   /** Sends a command and reads its reply; a reply outside `expect` (a code prefix) is an FtpReplyError. */
   async request(command: string, expect: number | readonly number[]): Promise<FtpReply> {
     this.send(command);
     return this.expectReply(command, expect);
   }
 
-  /** Reads the next reply and checks it against `expect`. */
+  /**
+   * Reads the next reply and checks it against `expect`. Unless `expect` takes a 1xx, preliminary replies are
+   * passed over ({@link readFinalReply}).
+   */
   async expectReply(
     command: string,
     expect: number | readonly number[],
     timeoutMs?: number,
   ): Promise<FtpReply> {
-    const reply = await this.readReply(timeoutMs);
+    const takesPreliminary = [expect].flat().some((e) => String(e).startsWith('1'));
+    const reply = takesPreliminary ? await this.readReply(timeoutMs) : await this.readFinalReply(timeoutMs);
     if (!matchesExpect(reply.code, expect)) throw new FtpReplyError(reply.code, reply.message, command);
     return reply;
   }
@@ -303,6 +335,9 @@ export class FtpConnection {
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
   }
 }
+
+/** More 1xx replies in a row than any server sends before its final reply (a hostile one could go on forever). */
+const MAX_PRELIMINARY_REPLIES = 20;
 
 /** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
 export const KEEPALIVE_MS = 15_000;

@@ -89,7 +89,7 @@ function controlPeer(conn: FtpConnection): string {
 async function enterPassive(conn: FtpConnection, settings: DataSettings): Promise<number> {
   if (!settings.epsvRefused) {
     conn.send('EPSV');
-    const reply = await conn.readReply();
+    const reply = await conn.readFinalReply();
     if (reply.code === ReplyCode.EnteringExtendedPassive) {
       settings.epsvWorks = true;
       return parseEpsv(reply.message);
@@ -147,7 +147,7 @@ async function announceActivePort(
 ): Promise<void> {
   if (!settings.eprtRefused) {
     conn.send(`EPRT ${formatEprt(host, port)}`);
-    const reply = await conn.readReply();
+    const reply = await conn.readFinalReply();
     if (isPositiveCompletion(reply.code)) return;
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
     conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
@@ -275,7 +275,7 @@ export async function startTransfer(
     });
     // Some servers answer 226 at once (an empty listing); the data socket still has to end.
     const finalOk = firstOk.then(async (reply) => {
-      const final = isPositiveCompletion(reply.code) ? reply : await conn.readReply(0);
+      const final = isPositiveCompletion(reply.code) ? reply : await conn.readFinalReply(0);
       if (!isPositiveCompletion(final.code)) throw new FtpReplyError(final.code, final.message, command);
       return final;
     });
@@ -358,7 +358,7 @@ async function pipelinedPassive(
   command: string,
 ): Promise<PendingData> {
   conn.sendPipelined(['EPSV', command]);
-  const reply = await conn.readReply();
+  const reply = await conn.readFinalReply();
   if (reply.code === ReplyCode.EnteringExtendedPassive) {
     settings.epsvWorks = true;
     return connectPassive(conn, parseEpsv(reply.message));
