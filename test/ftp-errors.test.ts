@@ -164,6 +164,24 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     expect(later.cause).toBe(err);
   });
 
+  it("a server that says 421 and hangs up while the client is idle: the next call's error gives its reason", async () => {
+    // An idle timeout (vsftpd: "421 Timeout.", pure-ftpd, proftpd alike), or a shutdown. The reason was lost:
+    // "closed: connection to 127.0.0.1 closed by the server".
+    const srv = await fake();
+    const client = await connect(srv);
+    const [session] = srv.sessions;
+    session.reply('421 Idle timeout (300 seconds): closing control connection');
+    session.socket.end();
+    await new Promise((resolve) => session.socket.once('close', resolve));
+    await sleep(50);
+    const err = await caught(client.pwd());
+    expect(err).toBeInstanceOf(FtpClosedError);
+    expect(err.message).toBe(
+      'closed: connection to 127.0.0.1 closed by the server (it said: 421 Idle timeout (300 seconds): closing control connection)',
+    );
+    expect(isTransientError(err)).toBe(true);
+  });
+
   it('a 10 MB reply line is an error with bounded memory', async () => {
     const srv = await fake({
       handlers: {

@@ -19,6 +19,7 @@ import {
   isPreliminary,
   matchesExpect,
   parseReplies,
+  ReplyCode,
   type FtpReply,
 } from './reply.js';
 
@@ -72,6 +73,11 @@ export class FtpConnection {
   closedBy?: Error;
   /** The newest TLS session of the control connection, reused by data connections. */
   tlsSession?: Buffer;
+  /**
+   * The server's last 421 ("service not available, closing control connection": an idle timeout, a
+   * shutdown), named when it then hangs up: the reason a later call's "closed" error gives.
+   */
+  private goodbye?: string;
   private buffer = '';
   private readonly queue: FtpReply[] = [];
   private waiters: Waiter[] = [];
@@ -258,7 +264,7 @@ export class FtpConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(err));
-    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`)));
+    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`, this.goodbye)));
     if (socket instanceof tls.TLSSocket) {
       socket.on('session', (session: Buffer) => {
         this.tlsSession = session;
@@ -290,6 +296,8 @@ export class FtpConnection {
     this.buffer = parsed.rest;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
+      if (reply.code === ReplyCode.ServiceNotAvailable)
+        this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
@@ -342,9 +350,13 @@ const MAX_PRELIMINARY_REPLIES = 20;
 /** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
 export const KEEPALIVE_MS = 15_000;
 
-/** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
-export function closedByServer(what: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server`);
+/**
+ * The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). `said`:
+ * the reply it gave its reason in (a 421), if any.
+ */
+export function closedByServer(what: string, said?: string): NodeJS.ErrnoException {
+  const why = said === undefined ? '' : ` (it said: ${said.slice(0, 200)})`;
+  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server${why}`);
   err.code = 'ERR_FTP_CONNECTION_CLOSED';
   return err;
 }
