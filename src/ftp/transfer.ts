@@ -74,7 +74,15 @@ function connectPassive(conn: FtpConnection, port: number): PendingData {
   socket.on('error', () => {});
   const ready = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
+      const named: NodeJS.ErrnoException = new Error(
+        `cannot open the data connection to ${host}:${port}: ${err.message}`,
+        { cause: err },
+      );
+      named.code = err.code;
+      reject(named);
+    });
   });
   ready.catch(() => {});
   return { socket: ready, abort: () => socket.destroy() };
@@ -154,6 +162,23 @@ async function announceActivePort(
     settings.eprtRefused = true;
   }
   await conn.request(`PORT ${formatPort(host, port)}`, 2);
+}
+
+/**
+ * A data connection that could not be made (refused, reset, or none within the timeout), with what to try:
+ * passive ports are what firewalls and NAT block most often (FIELD.md #11), active mode the reverse. Keeps
+ * the error's kind (FtpTimeoutError) and `code` (ECONNREFUSED…), which say whether it is worth retrying.
+ */
+function noDataConnection(err: unknown, passive: boolean): unknown {
+  if (!(err instanceof Error)) return err;
+  const hint = passive
+    ? "; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)"
+    : '; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)';
+  const message = `${err.message}${hint}`;
+  if (err instanceof FtpTimeoutError) return new FtpTimeoutError(message);
+  const explained: NodeJS.ErrnoException = new Error(message, { cause: err.cause ?? err });
+  explained.code = (err as NodeJS.ErrnoException).code;
+  return explained;
 }
 
 /** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
@@ -294,7 +319,7 @@ export async function startTransfer(
         () => err,
         (replyErr: unknown) => (replyErr instanceof FtpReplyError ? replyErr : err),
       );
-      throw verdict;
+      throw verdict instanceof FtpReplyError ? verdict : noDataConnection(verdict, settings.passive);
     });
     // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
     // since vsftpd starts its TLS accept only after sending 150.
