@@ -463,6 +463,36 @@ d('list() and nlst() of a file: that file alone, on every server', () => {
   });
 });
 
+d('calls made while a listing runs wait for all of its steps', () => {
+  // A listing may take several exchanges (CWD into the path, then MLST or NLST of a file; NLST -a, then the
+  // bare NLST when refused), each was queued on its own: a rename or upload called meanwhile ran between
+  // them, and the listing missed a file that was there when it was called, or showed one added after.
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: nlst and list of a file, nlst of a folder',
+    async (name) => {
+      const client = await connect(env[name]);
+      await client.mkd('queue');
+      await client.cwd('queue');
+      await client.upload('f.txt', Buffer.from('f'));
+      await client.upload('h[1].txt', Buffer.from('h'));
+      const names = client.nlst('f.txt');
+      const moved = client.rename('f.txt', 'f2.txt');
+      const entries = client.list('h[1].txt');
+      const gone = client.delete('h[1].txt');
+      expect(await names).toEqual(['f.txt']);
+      expect((await entries).map((e) => e.name)).toEqual(['h[1].txt']);
+      await moved;
+      await gone;
+      // pure-ftpd refuses `NLST -a` in a folder with files (550): the bare NLST follows.
+      const all = client.nlst();
+      const added = client.upload('late.txt', Buffer.from('l'));
+      expect(await all).toEqual(['f2.txt']);
+      await added;
+      await client.quit();
+    },
+  );
+});
+
 d('NLST of a folder by its path, first on its connection (NLST -a)', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     '%s: the names in that folder, dot-files too (pure-ftpd misreads `NLST -a <path>`)',

@@ -463,22 +463,25 @@ export class FtpClient {
    */
   async nlst(path?: string): Promise<string[]> {
     checkPath(path, 'path', true);
-    if (!path) return parseNameList(await this.listWithHidden('NLST'));
-    // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
-    // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
-    // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
-    const inside = await this.listInside('NLST', path, true);
-    if (typeof inside === 'string') return parseNameList(inside);
-    // Not a folder to go into (null): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550 "Can't
-    // check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
-    if (inside === null) {
-      const file = await this.fileEntry(path);
-      if (file) return [file.name];
-    }
-    // Asked for directly, the server names the file in its reply.
-    const names = parseNameList(await this.listWithHidden('NLST', path), path);
-    // vsftpd reads the path as a pattern (`f*.txt` is also `f1.txt`): only that very name is the file's.
-    return inside === null && mayGlob(path) ? names.filter((n) => n === lastPart(path)) : names;
+    // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
+    return this.exclusive(async () => {
+      if (!path) return parseNameList(await this.listWithHiddenNow('NLST'));
+      // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
+      // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
+      // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
+      const inside = await this.listInsideNow('NLST', path, true);
+      if (typeof inside === 'string') return parseNameList(inside);
+      // Not a folder to go into (null): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550 "Can't
+      // check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
+      if (inside === null && this.feats.has('MLST')) {
+        const file = await this.fileEntryNow(path);
+        if (file) return [file.name];
+      }
+      // Asked for directly, the server names the file in its reply.
+      const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+      // vsftpd reads the path as a pattern (`f*.txt` is also `f1.txt`): only that very name is the file's.
+      return inside === null && mayGlob(path) ? names.filter((n) => n === lastPart(path)) : names;
+    });
   }
 
   /**
@@ -490,8 +493,9 @@ export class FtpClient {
    */
   async list(path?: string): Promise<ListEntry[]> {
     checkPath(path, 'path', true);
-    if (this.feats.has('MLST')) {
-      return this.exclusive(async () => {
+    // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
+    return this.exclusive(async () => {
+      if (this.feats.has('MLST')) {
         try {
           return parseListing(await this.listTextNow(path ? `MLSD ${path}` : 'MLSD'), true);
         } catch (err) {
@@ -500,31 +504,25 @@ export class FtpClient {
           if (!file) throw err;
           return [file];
         }
-      });
-    }
-    if (!path || !mayGlob(path)) return parseListing(await this.listWithHidden('LIST', path));
-    const inside = await this.listInside('LIST', path, true);
-    if (typeof inside === 'string') return parseListing(inside);
-    const entries = parseListing(await this.listWithHidden('LIST', path));
-    // vsftpd reads the path of a file as a pattern: only the entry of that very name is the file's.
-    return inside === null ? entries.filter((e) => e.name === lastPart(path)) : entries;
-  }
-
-  /** {@link fileEntryNow} in its turn; undefined at once when FEAT lists no MLST. */
-  private async fileEntry(path: string): Promise<ListEntry | undefined> {
-    if (!this.feats.has('MLST')) return undefined;
-    return this.exclusive(async () => this.fileEntryNow(path));
+      }
+      if (!path || !mayGlob(path)) return parseListing(await this.listWithHiddenNow('LIST', path));
+      const inside = await this.listInsideNow('LIST', path, true);
+      if (typeof inside === 'string') return parseListing(inside);
+      const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+      // vsftpd reads the path of a file as a pattern: only the entry of that very name is the file's.
+      return inside === null ? entries.filter((e) => e.name === lastPart(path)) : entries;
+    });
   }
 
   /**
    * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
    * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
-   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error.
+   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
    */
   private async fileEntryNow(path: string): Promise<ListEntry | undefined> {
     const command = `MLST ${path}`;
     this.connection.send(command);
-    const reply = await this.connection.readReply();
+    const reply = await this.connection.readFinalReply();
     if (reply.code >= 400 && reply.code < 500) throw new FtpReplyError(reply.code, reply.message, command);
     if (!isPositiveCompletion(reply.code)) return undefined;
     const line = reply.message.split('\n').find((l) => l.startsWith(' '));
@@ -535,54 +533,50 @@ export class FtpClient {
   }
 
   /**
-   * LIST/NLST of a folder whose path a server may read as a pattern (`*`, `?`, `[`, `{`):
-   * vsftpd, when no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a
-   * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
-   * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
+   * LIST/NLST of a folder from inside (inside an exclusive section): CWD there, the bare verb, then CWD back.
+   * pure-ftpd misreads `NLST -a <path>`, and a path may read as a pattern (`*`, `?`, `[`, `{`): vsftpd, when
+   * no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a missing
+   * folder `*` lists `/site`), and pure-ftpd globs.
    */
-  private async listInside(
+  private async listInsideNow(
     verb: 'LIST' | 'NLST',
     path: string,
     orElse = false,
   ): Promise<string | null | undefined> {
-    return this.exclusive(async () => {
-      const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
-      // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-      // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
-      // (undefined).
-      if (back === undefined) return orElse ? undefined : this.listWithHidden(verb, path, true);
-      try {
-        await this.connection.request(`CWD ${path}`, 2);
-      } catch (err) {
-        // `orElse`: no folder to go into (a file, or nothing there; null) is for the caller to ask about directly.
-        if (orElse && err instanceof FtpReplyError && err.code >= 500) return null;
-        throw err;
-      }
-      try {
-        return await this.listWithHidden(verb, undefined, true);
-      } finally {
-        // After an error that closed the session, there is no folder to go back to: that error is the one.
-        if (!this.connection.closed) await this.connection.request(`CWD ${back}`, 2);
-      }
-    });
+    const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+    // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
+    // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
+    // (undefined).
+    if (back === undefined) return orElse ? undefined : this.listWithHiddenNow(verb, path);
+    try {
+      await this.connection.request(`CWD ${path}`, 2);
+    } catch (err) {
+      // `orElse`: no folder to go into (a file, or nothing there; null) is for the caller to ask about directly.
+      if (orElse && err instanceof FtpReplyError && err.code >= 500) return null;
+      throw err;
+    }
+    try {
+      return await this.listWithHiddenNow(verb);
+    } finally {
+      // After an error that closed the session, there is no folder to go back to: that error is the one.
+      if (!this.connection.closed) await this.connection.request(`CWD ${back}`, 2);
+    }
   }
 
   /**
-   * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
-   * A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such file`) gets the bare verb,
-   * from then on (basic-ftp does the same). A 4xx (425 no data connection, 450 busy) says nothing about the
-   * flag: it is the error, and the next listing asks with -a again.
+   * LIST/NLST with `-a` first (inside an exclusive section): vsftpd's LIST and proftpd's NLST hide dot-files
+   * (`.htaccess`) without it. A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such
+   * file`) gets the bare verb, from then on (basic-ftp does the same). A 4xx (425 no data connection, 450
+   * busy) says nothing about the flag: it is the error, and the next listing asks with -a again.
    */
-  private async listWithHidden(verb: 'LIST' | 'NLST', path?: string, inside = false): Promise<string> {
+  private async listWithHiddenNow(verb: 'LIST' | 'NLST', path?: string): Promise<string> {
     const bare = path ? `${verb} ${path}` : verb;
-    const read = async (command: string): Promise<string> =>
-      inside ? this.listTextNow(command) : this.exclusive(async () => this.listTextNow(command));
-    if (this.noListFlags) return read(bare);
+    if (this.noListFlags) return this.listTextNow(bare);
     try {
-      return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
+      return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
       if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
-      const text = await read(bare);
+      const text = await this.listTextNow(bare);
       this.noListFlags = true;
       return text;
     }
