@@ -463,6 +463,19 @@ d('list() and nlst() of a file: that file alone, on every server', () => {
   });
 });
 
+d("a server's idle timeout (proftpd TimeoutIdle 2: 421, then it hangs up)", () => {
+  it("the next call's error gives the server's reason, not only that it closed", async () => {
+    // Over plain FTP: over TLS, proftpd hangs up without the 421.
+    const client = await FtpClient.connect(options(env.proftpdHost, { secure: false }));
+    clients.push(client);
+    for (let waited = 0; !client.closed && waited < 10_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(client.pwd()).rejects.toThrow(
+      'closed: connection to 127.0.0.1 closed by the server (it said: 421 Idle timeout (2 seconds): closing control connection)',
+    );
+  });
+});
+
 d('calls made while a listing runs wait for all of its steps', () => {
   // A listing may take several exchanges (CWD into the path, then MLST or NLST of a file; NLST -a, then the
   // bare NLST when refused), each was queued on its own: a rename or upload called meanwhile ran between
