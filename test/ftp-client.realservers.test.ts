@@ -161,6 +161,21 @@ d('TLS on real servers', () => {
     expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
   });
 
+  it.each(['vsftpd', 'pure', 'proftpd'] as const)(
+    'implicit TLS to %s port that greets in plain FTP: says to use explicit TLS, without OpenSSL internals',
+    async (name) => {
+      // Was "failed: 807C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/
+      // openssl/ssl/record/ssl3_record.c:350:\n", and nothing on what to do (deploy() said it, FtpClient not).
+      const err = await FtpClient.connect(options(env[name], { secure: 'implicit' })).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(FtpTlsError);
+      expect((err as Error).message).toBe(
+        `TLS handshake with 127.0.0.1:${env[name].port} failed: wrong version number — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (\`secure: 'explicit'\`, ftpes://), or the implicit-TLS port (usually 990)`,
+      );
+    },
+  );
+
   it('active mode with TLS (EPRT) on vsftpd and pure-ftpd', async () => {
     for (const server of [env.vsftpd, env.pure]) {
       const log: string[] = [];

@@ -107,7 +107,7 @@ export class FtpConnection {
     raw.setKeepAlive(true, KEEPALIVE_MS);
     const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
     const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
-    await conn.waitForConnect(opts.implicitTls !== undefined, port);
+    await conn.waitForConnect(opts.implicitTls !== undefined, port, opts.implicitTls !== undefined);
     return conn;
   }
 
@@ -308,7 +308,7 @@ export class FtpConnection {
     }
   }
 
-  private async waitForConnect(secure: boolean, port: number): Promise<void> {
+  private async waitForConnect(secure: boolean, port: number, implicit = false): Promise<void> {
     const socket = this.socket;
     const event = secure ? 'secureConnect' : 'connect';
     if (!secure && !socket.connecting && socket.remoteAddress) return;
@@ -331,7 +331,7 @@ export class FtpConnection {
       const onOk = (): void => done();
       const onError = (err: Error): void => {
         // Runs before the generic handler, so the session closes with the explained error.
-        const explained = secure ? new FtpTlsError(this.host, port, err) : err;
+        const explained = secure ? new FtpTlsError(this.host, port, err, implicit) : err;
         this.close(explained);
         done(explained);
       };

@@ -59,21 +59,40 @@ export class FtpTimeoutError extends Error {
  */
 export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
-  constructor(host: string, port: number, cause: Error) {
+  /**
+   * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
+   * TLS; a reply in plain text then means the port speaks plain FTP.
+   */
+  constructor(host: string, port: number, cause: Error, implicit = false) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const certProblem =
       /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
     const names = certificateNames(cause);
     const dated = certificateOutOfDate(cause);
+    const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
     const hint = names
       ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
       : dated
         ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
         : certProblem
           ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-          : '';
-    super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
+          : notTls && implicit
+            ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
+            : notTls
+              ? ' — the server accepted AUTH TLS, then did not answer in TLS'
+              : '';
+    super(`TLS handshake with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
   }
+}
+
+/**
+ * An error's text without OpenSSL's internals: "wrong version number" for
+ * "807C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…:350:\n".
+ */
+function opensslReason(err: Error): string {
+  const reason = (err as { reason?: unknown }).reason;
+  if (typeof reason === 'string' && reason !== '' && /:SSL routines:/.test(err.message)) return reason;
+  return err.message.trim();
 }
 
 /**
