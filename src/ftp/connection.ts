@@ -331,7 +331,7 @@ export class FtpConnection {
       const onOk = (): void => done();
       const onError = (err: Error): void => {
         // Runs before the generic handler, so the session closes with the explained error.
-        const explained = secure ? new FtpTlsError(this.host, port, err, implicit) : err;
+        const explained = secure ? new FtpTlsError(this.host, port, err, { implicit }) : err;
         this.close(explained);
         done(explained);
       };

@@ -61,12 +61,16 @@ export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
   /**
    * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
-   * TLS; a reply in plain text then means the port speaks plain FTP.
+   * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
    */
-  constructor(host: string, port: number, cause: Error, implicit = false) {
+  constructor(
+    host: string,
+    port: number,
+    cause: Error,
+    { implicit = false, data = false }: { implicit?: boolean; data?: boolean } = {},
+  ) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
-    const certProblem =
-      /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
+    const certProblem = isCertificateError(cause);
     const names = certificateNames(cause);
     const dated = certificateOutOfDate(cause);
     const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
@@ -81,8 +85,15 @@ export class FtpTlsError extends Error {
             : notTls
               ? ' — the server accepted AUTH TLS, then did not answer in TLS'
               : '';
-    super(`TLS handshake with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
+    const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
+    super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
   }
+}
+
+/** A TLS error about the certificate (untrusted, out of date, for another name), not the connection. */
+export function isCertificateError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(err.message);
 }
 
 /**

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
-import { FtpReplyError, FtpTimeoutError } from './errors.js';
+import { FtpReplyError, FtpTimeoutError, FtpTlsError, isCertificateError } from './errors.js';
 import {
   checkCommand,
   closedByServer,
@@ -187,6 +187,7 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
   const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
   // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
   secure.on('error', () => {});
+  const port = socket.remotePort ?? 0;
   const handshake = onceEvent(secure, 'secureConnect').then(async () => {
     // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
     // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
@@ -197,7 +198,13 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
     );
   });
   handshake.catch(() => {});
-  handshakes.set(secure, handshake);
+  // A certificate refused on a data connection (one the server presents there, when it does not resume the
+  // control connection's session) was Node's bare "self-signed certificate": named as the data connection's.
+  const explained = handshake.catch((err: Error) => {
+    throw isCertificateError(err) ? new FtpTlsError(conn.host, port, err, { data: true }) : err;
+  });
+  explained.catch(() => {});
+  handshakes.set(secure, explained);
   return secure;
 }
 
