@@ -154,6 +154,18 @@ describe('a data connection that cannot be made (FIELD.md #11: passive ports blo
     expect(isTransientError(err)).toBe(true);
   });
 
+  it("a 425 (the server's own connection timed out): its refusal says what to try, the client stays usable", async () => {
+    const srv = await fake({ handlers: { RETR: (_a, s) => s.reply('425 Could not open data connection') } });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = await download(client, 'a.bin').catch((e: unknown) => e as FtpReplyError);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 425, serverMessage: 'Could not open data connection' });
+    expect((err as Error).message).toBe(
+      "RETR a.bin: 425 Could not open data connection; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)",
+    );
+    expect(await client.pwd()).toBe('/');
+  });
+
   it('active: the server never connects back; a timeout that says to try passive mode', async () => {
     const srv = await fake({ handlers: { RETR: waits } });
     const client = await connect(srv, { passive: false, timeoutMs: 300 });

@@ -20,9 +20,10 @@ export class FtpReplyError extends Error {
   /** The server's reply text, lines joined with `\n`. */
   readonly serverMessage: string;
 
-  constructor(code: number, serverMessage: string, command: string) {
+  /** `hint`: what to try, added to the message (not to `serverMessage`). */
+  constructor(code: number, serverMessage: string, command: string, hint = '') {
     const cmd = redactCommand(command);
-    super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}`);
+    super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}${hint}`);
     this.code = code;
     this.command = cmd;
     this.serverMessage = serverMessage;

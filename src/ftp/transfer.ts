@@ -164,6 +164,13 @@ async function announceActivePort(
   await conn.request(`PORT ${formatPort(host, port)}`, 2);
 }
 
+/** What to try when no data connection can be made, in passive or active mode. */
+function dataConnectionHint(passive: boolean): string {
+  return passive
+    ? "; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)"
+    : '; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)';
+}
+
 /**
  * A data connection that could not be made (refused, reset, or none within the timeout), with what to try:
  * passive ports are what firewalls and NAT block most often (FIELD.md #11), active mode the reverse. Keeps
@@ -171,10 +178,7 @@ async function announceActivePort(
  */
 function noDataConnection(err: unknown, passive: boolean): unknown {
   if (!(err instanceof Error)) return err;
-  const hint = passive
-    ? "; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)"
-    : '; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)';
-  const message = `${err.message}${hint}`;
+  const message = `${err.message}${dataConnectionHint(passive)}`;
   if (err instanceof FtpTimeoutError) return new FtpTimeoutError(message);
   const explained: NodeJS.ErrnoException = new Error(message, { cause: err.cause ?? err });
   explained.code = (err as NodeJS.ErrnoException).code;
@@ -301,7 +305,9 @@ export async function startTransfer(
     const first = conn.readReply();
     const firstOk = first.then((reply) => {
       if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
-        throw new FtpReplyError(reply.code, reply.message, command);
+        // 425: the server could not open or accept the data connection, most often a firewall or NAT.
+        const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
+        throw new FtpReplyError(reply.code, reply.message, command, hint);
       }
       return reply;
     });
