@@ -491,6 +491,41 @@ d("a server's idle timeout (proftpd TimeoutIdle 2: 421, then it hangs up)", () =
   });
 });
 
+d('a download whose own stream fails or stops taking bytes', () => {
+  // The server's answer to the cut data connection (vsftpd "426 Failure writing network stream.", proftpd
+  // "426 Transfer aborted") was the error: a full local disk read as a network failure. Our side's failure
+  // is the error, and closes the client.
+  const data = bytes(4 * 1024 * 1024, 21);
+  it.each(['vsftpd', 'proftpdResume', 'pure'] as const)(
+    "%s: the stream's error, not the server's 426",
+    async (name) => {
+      const client = await connect(env[name], { secure: false });
+      await client.upload('dl.bin', data);
+      let taken = 0;
+      const full = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          taken += chunk.length;
+          done(taken > 200_000 ? new Error('ENOSPC: no space left on device, write') : undefined);
+        },
+      });
+      full.on('error', () => {});
+      await expect(client.download('dl.bin', full)).rejects.toThrow(
+        /^ENOSPC: no space left on device, write$/,
+      );
+      expect(client.closed).toBe(true);
+    },
+  );
+
+  it('vsftpd: a stream that stops taking bytes fails after timeoutMs, naming the stream', async () => {
+    const client = await connect(env.vsftpd, { secure: false, timeoutMs: 1000 });
+    await client.upload('dl.bin', data);
+    const stuck = new Writable({ highWaterMark: 16 * 1024, write: () => {} }); // never calls back
+    await expect(client.download('dl.bin', stuck)).rejects.toThrow(
+      "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
+    );
+  });
+});
+
 d('calls made while a listing runs wait for all of its steps', () => {
   // A listing may take several exchanges (CWD into the path, then MLST or NLST of a file; NLST -a, then the
   // bare NLST when refused), each was queued on its own: a rename or upload called meanwhile ran between

@@ -212,6 +212,17 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
   return secure;
 }
 
+/**
+ * Failures on our side of a transfer (the download's stream, the upload's source): the error itself, not
+ * the server's answer to the cut data connection.
+ */
+const localFailures = new WeakSet<Error>();
+
+function local<E>(err: E): E {
+  if (err instanceof Error) localFailures.add(err);
+  return err;
+}
+
 /** The pending TLS handshake of each data socket; uploads write only after it. */
 const handshakes = new WeakMap<net.Socket, Promise<void>>();
 
@@ -341,7 +352,11 @@ export async function startTransfer(
     // A server refusing the data (552 over quota, 553; ftp-srv's 550 to a resume onto a missing file) may
     // close or reset the data connection just before it says why, while we write or after our last byte:
     // its reply, when one comes soon, is the better error, and leaves the session usable.
+    // Not when the failure is our side's (the download's stream failed or took nothing, the upload's source
+    // failed, a listing over its cap): the server's answer to the cut data connection (vsftpd "426 Failure
+    // writing network stream.") hid the cause (ENOSPC on the local disk). That error closes the client.
     const replyOr = async (err: unknown): Promise<never> => {
+      if (localFailures.has(err as Error)) throw err;
       const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(
         () => undefined,
         (e: unknown) => e,
@@ -428,14 +443,17 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   if (handshake) await withTimeout(handshake, idleMs, 'no TLS handshake on the data connection');
   socket.setTimeout(idleMs);
   const source = { waiting: false };
+  const sink = { waiting: false };
   const closed = new Promise<void>((resolve, reject) => {
     if (socket.closed) resolve();
     socket.on('timeout', () => {
       socket.destroy();
-      const why = source.waiting
-        ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
-        : `data connection idle for ${idleMs} ms`;
-      reject(new FtpTimeoutError(why));
+      if (source.waiting || sink.waiting) {
+        const why = source.waiting
+          ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
+          : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+        reject(local(new FtpTimeoutError(why)));
+      } else reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
     });
     socket.on('error', reject);
     socket.on('close', () => resolve());
@@ -443,7 +461,7 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
   closed.catch(() => {});
   if (options.sink) {
-    await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
+    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink)]);
     return { bytes, closed };
   }
   // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -490,16 +508,21 @@ async function writeSource(
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? slices(source) : source;
   // `waiting`: the idle timeout then names the source, not the server, as the one that stopped.
   state.waiting = true;
-  for await (const chunk of chunks) {
-    state.waiting = false;
-    // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
-    if (socket.destroyed) return;
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (buf.length > 0) {
-      if (!socket.write(buf)) await drainOrClose(socket);
-      tick(buf.length);
+  try {
+    for await (const chunk of chunks) {
+      state.waiting = false;
+      // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
+      if (socket.destroyed) return;
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (buf.length > 0) {
+        if (!socket.write(buf)) await drainOrClose(socket);
+        tick(buf.length);
+      }
+      state.waiting = true;
     }
-    state.waiting = true;
+  } catch (err) {
+    // Thrown while the source was asked for its next bytes: the source failed, not the connection.
+    throw state.waiting ? local(err) : err;
   }
   state.waiting = false;
   // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
@@ -533,7 +556,14 @@ const SPARE_MAX = 64;
  * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
  */
 async function writeFile(socket: net.Socket, source: FileSource, tick: (n: number) => void): Promise<void> {
-  const fd = source.fd ?? fs.openSync(source.path, 'r');
+  const read = <T>(op: () => T): T => {
+    try {
+      return op();
+    } catch (err) {
+      throw local(err); // the local file, not the connection
+    }
+  };
+  const fd = source.fd ?? read(() => fs.openSync(source.path, 'r'));
   const ring: Buffer[] = [];
   const taken: Array<Promise<void> | undefined> = [];
   let onClose = (): void => {};
@@ -547,7 +577,7 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
     for (let i = 0; ; i = (i + 1) % FILE_BUFFERS) {
       if (taken[i]) await Promise.race([taken[i], gone]);
       ring[i] ??= spare.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
-      const n = fs.readSync(fd, ring[i], 0, FILE_CHUNK, pos);
+      const n = read(() => fs.readSync(fd, ring[i], 0, FILE_CHUNK, pos));
       if (n === 0) break;
       pos += n;
       // Counted once the kernel has the bytes (the write callback), not when they are queued here.
@@ -574,12 +604,18 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
  * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
  * its write() then returns false and no 'drain' ever comes.
  */
-async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) => void): Promise<void> {
+async function pipeInto(
+  socket: net.Socket,
+  sink: Writable,
+  tick: (n: number) => void,
+  state: { waiting: boolean },
+): Promise<void> {
   let onError: (err: Error) => void = () => {};
   let onClose = (): void => {};
   const broken = new Promise<never>((_, reject) => {
-    onError = reject;
-    onClose = () => reject(new Error('the stream given to download() closed before the download ended'));
+    onError = (err) => reject(local(err));
+    onClose = () =>
+      reject(local(new Error('the stream given to download() closed before the download ended')));
     sink.on('error', onError);
     sink.on('close', onClose);
   });
@@ -587,9 +623,14 @@ async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) =>
   try {
     for await (const chunk of socket as AsyncIterable<Buffer>) {
       tick(chunk.length);
-      if (!sink.write(chunk)) await Promise.race([onceEvent(sink, 'drain'), broken]);
+      if (!sink.write(chunk)) {
+        // `waiting`: the idle timeout then names the stream, not the server, as the one that stopped.
+        state.waiting = true;
+        await Promise.race([onceEvent(sink, 'drain'), broken]);
+        state.waiting = false;
+      }
     }
-    if (sink.errored) throw sink.errored;
+    if (sink.errored) throw local(sink.errored);
   } finally {
     sink.off('error', onError);
     sink.off('close', onClose);
