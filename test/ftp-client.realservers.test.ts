@@ -473,6 +473,9 @@ d('list() and nlst() of a file: that file alone, on every server', () => {
       expect(await client.nlst(f)).toEqual([f]);
     }
     expect(await client.nlst(`/${DIR}/one/-dash.txt`)).toEqual(['-dash.txt']);
+    // Nothing of that name (only names the pattern matches): a refusal, as for a folder that is not there.
+    await expect(client.nlst('f?.txt')).rejects.toBeInstanceOf(FtpReplyError);
+    await expect(client.list('f?.txt')).rejects.toBeInstanceOf(FtpReplyError);
     expect(await client.pwd()).toBe(`/${DIR}/one`);
     await client.quit();
   });

@@ -471,16 +471,18 @@ export class FtpClient {
       // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
       const inside = await this.listInsideNow('NLST', path, true);
       if (typeof inside === 'string') return parseNameList(inside);
-      // Not a folder to go into (null): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550 "Can't
-      // check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
-      if (inside === null && this.feats.has('MLST')) {
+      // Not a folder to go into (the refusal): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550
+      // "Can't check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
+      const refused = inside instanceof FtpReplyError ? inside : undefined;
+      if (refused && this.feats.has('MLST')) {
         const file = await this.fileEntryNow(path);
         if (file) return [file.name];
+        // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
+        if (mayGlob(path)) throw refused;
       }
       // Asked for directly, the server names the file in its reply.
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
-      // vsftpd reads the path as a pattern (`f*.txt` is also `f1.txt`): only that very name is the file's.
-      return inside === null && mayGlob(path) ? names.filter((n) => n === lastPart(path)) : names;
+      return refused && mayGlob(path) ? ownName(names, path, refused) : names;
     });
   }
 
@@ -509,8 +511,15 @@ export class FtpClient {
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
       const entries = parseListing(await this.listWithHiddenNow('LIST', path));
-      // vsftpd reads the path of a file as a pattern: only the entry of that very name is the file's.
-      return inside === null ? entries.filter((e) => e.name === lastPart(path)) : entries;
+      if (!(inside instanceof FtpReplyError)) return entries;
+      const own = new Set(
+        ownName(
+          entries.map((e) => e.name),
+          path,
+          inside,
+        ),
+      );
+      return entries.filter((e) => own.has(e.name));
     });
   }
 
@@ -542,7 +551,7 @@ export class FtpClient {
     verb: 'LIST' | 'NLST',
     path: string,
     orElse = false,
-  ): Promise<string | null | undefined> {
+  ): Promise<string | FtpReplyError | undefined> {
     const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
     // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
     // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
@@ -551,8 +560,9 @@ export class FtpClient {
     try {
       await this.connection.request(`CWD ${path}`, 2);
     } catch (err) {
-      // `orElse`: no folder to go into (a file, or nothing there; null) is for the caller to ask about directly.
-      if (orElse && err instanceof FtpReplyError && err.code >= 500) return null;
+      // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly; the
+      // refusal is returned.
+      if (orElse && err instanceof FtpReplyError && err.code >= 500) return err;
       throw err;
     }
     try {
@@ -699,6 +709,16 @@ export class FtpClient {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * The names of a listing of `path` read as a pattern (vsftpd: `f*.txt` is also `f1.txt`) that are the file
+ * itself: that very name. None: nothing of that name is there, and `refused` (the CWD into it) is the error.
+ */
+function ownName(names: string[], path: string, refused: FtpReplyError): string[] {
+  const own = names.filter((n) => n === lastPart(path));
+  if (own.length === 0) throw refused;
+  return own;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
