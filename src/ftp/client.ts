@@ -412,8 +412,9 @@ export class FtpClient {
   }
 
   /**
-   * Sends several commands in one write and returns every reply, in order, whatever its code. For
-   * independent commands (MKD of siblings, DELE then RMD): the server runs each one regardless of the others.
+   * Sends several commands in one write and returns every reply, in order, whatever its code (a 1xx is
+   * passed over: each command's final reply is its own). For independent commands (MKD of siblings, DELE then
+   * RMD): the server runs each one regardless of the others.
    */
   async pipeline(commands: string[]): Promise<FtpReply[]> {
     return this.exclusive(async () => this.pipelineNow(commands));
