@@ -79,7 +79,9 @@ export interface FtpConnectOptions {
 export interface UploadOptions {
   /**
    * Resume: send `REST offset` right before STOR; the source supplies the bytes from `offset` on and the
-   * server writes them there. A 4xx/5xx to REST (proftpd without AllowStoreRestart) is an FtpReplyError.
+   * server writes them there. A refusal of REST or of the STOR after it (proftpd without AllowStoreRestart
+   * accepts REST, then answers STOR with 451) is an FtpReplyError. Give the remote size (SIZE) or less: past
+   * the end, vsftpd fills the gap with zeros, pure-ftpd writes at the end instead, proftpd answers 554.
    */
   offset?: number;
   /** Use APPE (append to the remote file) instead of STOR. Ignores `offset`. */
