@@ -9,7 +9,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
-import { bytes, sha256 } from './helpers/tmp.js';
+import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 
 const servers = loadRealServers('ftp-client.realservers');
 const env = servers as RealServers;
@@ -527,6 +527,22 @@ d('a download whose own stream fails or stops taking bytes', () => {
       "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
     );
   });
+});
+
+d('upload({ path }) of a local file that cannot be read', () => {
+  it.each(['vsftpd', 'pure'] as const)(
+    '%s: FtpArgumentError before STOR; the remote file keeps its content (it was truncated to 0 bytes)',
+    async (name) => {
+      const client = await connect(env[name], { secure: false });
+      await client.upload('keep.txt', Buffer.from('precious'));
+      const missing = path.join(tmpDir(), 'gone.txt');
+      await expect(client.upload('keep.txt', { path: missing })).rejects.toThrow(
+        `cannot read the local file ${JSON.stringify(missing)} (ENOENT: no such file or directory, open '${missing}'); nothing was sent`,
+      );
+      expect(onDisk(env[name], 'keep.txt').toString()).toBe('precious');
+      expect(await client.size('keep.txt')).toBe(8); // still usable
+    },
+  );
 });
 
 d('calls made while a listing runs wait for all of its steps', () => {

@@ -3,6 +3,7 @@
  * while another runs wait their turn. Refusals throw FtpReplyError and leave the client usable; socket,
  * timeout and protocol errors close it.
  */
+import fs from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
 import {
   checkCommand,
@@ -636,6 +637,23 @@ export class FtpClient {
     checkPath(remotePath, 'remotePath');
     checkSource(source);
     checkOffset(options.offset);
+    if (isFileSource(source) && source.fd === undefined) {
+      // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
+      // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
+      let fd: number;
+      try {
+        fd = fs.openSync(source.path, 'r');
+      } catch (err) {
+        throw new FtpArgumentError(
+          `cannot read the local file ${JSON.stringify(source.path)} (${(err as Error).message}); nothing was sent`,
+        );
+      }
+      try {
+        return await this.upload(remotePath, { ...source, fd }, options);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     const verb = options.append ? 'APPE' : 'STOR';
     const transferOptions = {
       source,
@@ -722,6 +740,11 @@ function ownName(names: string[], path: string, refused: FtpReplyError): string[
   const own = names.filter((n) => n === lastPart(path));
   if (own.length === 0) throw refused;
   return own;
+}
+
+/** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
+function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
+  return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
