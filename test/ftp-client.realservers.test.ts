@@ -539,6 +539,10 @@ d('upload({ path }) of a local file that cannot be read', () => {
       await expect(client.upload('keep.txt', { path: missing })).rejects.toThrow(
         `cannot read the local file ${JSON.stringify(missing)} (ENOENT: no such file or directory, open '${missing}'); nothing was sent`,
       );
+      const folder = tmpDir();
+      await expect(client.upload('keep.txt', { path: folder })).rejects.toThrow(
+        `the local path ${JSON.stringify(folder)} is a folder, not a file; nothing was sent`,
+      );
       expect(onDisk(env[name], 'keep.txt').toString()).toBe('precious');
       expect(await client.size('keep.txt')).toBe(8); // still usable
     },

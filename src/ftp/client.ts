@@ -648,6 +648,13 @@ export class FtpClient {
           `cannot read the local file ${JSON.stringify(source.path)} (${(err as Error).message}); nothing was sent`,
         );
       }
+      // A folder opens too, and only its first read fails (EISDIR), after the STOR.
+      if (fs.fstatSync(fd).isDirectory()) {
+        fs.closeSync(fd);
+        throw new FtpArgumentError(
+          `the local path ${JSON.stringify(source.path)} is a folder, not a file; nothing was sent`,
+        );
+      }
       try {
         return await this.upload(remotePath, { ...source, fd }, options);
       } finally {
