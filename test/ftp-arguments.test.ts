@@ -4,7 +4,7 @@
  * `secure: true` connected in plain FTP (the password in clear), a NaN offset resumed from 0, a 200 KB
  * MKD made pure-ftpd reset the connection, `upload(path, null)` made an empty file.
  */
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, type FtpConnectOptions } from '../src/ftp/index.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
@@ -135,6 +135,33 @@ describe('upload() needs a source', () => {
       if (source === 'local.txt') expect(err.message).toContain('pass { path: "local.txt" }');
       expect(after(srv, login)).toEqual([]);
       expect(srv.files.has('/new.bin')).toBe(false);
+      expect(await client.pwd()).toBe('/');
+      await client.quit();
+    },
+  );
+});
+
+describe('upload() of a stream with nothing more to give', () => {
+  it.each(['ended', 'destroyed', 'failed'])(
+    'a source already %s (an upload tried again with the same stream): FtpArgumentError, the remote file untouched',
+    async (state) => {
+      // It uploaded 0 bytes and "succeeded": the remote file was truncated to nothing (vsftpd, any server).
+      const { srv, client } = await withFile();
+      const source = Readable.from([Buffer.from('new content')]);
+      if (state === 'ended') for await (const chunk of source) expect(chunk).toBeDefined();
+      else if (state === 'destroyed') source.destroy();
+      else {
+        source.on('error', () => {});
+        source.destroy(new Error('EIO: i/o error, read'));
+      }
+      const login = srv.commands.length;
+      const err = await caught(client.upload('/f.bin', source));
+      expect(err).toBeInstanceOf(FtpArgumentError);
+      expect(err.message).toBe(
+        `the upload's stream is already ${state}, with nothing more to give (the remote file would be made empty); pass a new stream, a Buffer or { path } of a local file`,
+      );
+      expect(after(srv, login)).toEqual([]);
+      expect(srv.files.get('/f.bin')).toEqual(Buffer.alloc(1000, 7));
       expect(await client.pwd()).toBe('/');
       await client.quit();
     },

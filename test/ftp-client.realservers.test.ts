@@ -9,7 +9,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
-import { bytes, sha256 } from './helpers/tmp.js';
+import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 
 const servers = loadRealServers('ftp-client.realservers');
 const env = servers as RealServers;
@@ -160,6 +160,21 @@ d('TLS on real servers', () => {
     expect(err).toBeInstanceOf(FtpTlsError);
     expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
   });
+
+  it.each(['vsftpd', 'pure', 'proftpd'] as const)(
+    'implicit TLS to %s port that greets in plain FTP: says to use explicit TLS, without OpenSSL internals',
+    async (name) => {
+      // Was "failed: 807C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/
+      // openssl/ssl/record/ssl3_record.c:350:\n", and nothing on what to do (deploy() said it, FtpClient not).
+      const err = await FtpClient.connect(options(env[name], { secure: 'implicit' })).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(FtpTlsError);
+      expect((err as Error).message).toBe(
+        `TLS handshake with 127.0.0.1:${env[name].port} failed: wrong version number — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (\`secure: 'explicit'\`, ftpes://), or the implicit-TLS port (usually 990)`,
+      );
+    },
+  );
 
   it('active mode with TLS (EPRT) on vsftpd and pure-ftpd', async () => {
     for (const server of [env.vsftpd, env.pure]) {
@@ -438,6 +453,130 @@ d('listings on real servers', () => {
     expect((await client.nlst(`/${DIR}/names/`)).sort()).toEqual(want);
     await client.quit();
   });
+});
+
+d('list() and nlst() of a file: that file alone, on every server', () => {
+  // pure-ftpd refused `NLST <file>` and `MLSD <file>` (550 "Can't check for file existence"); proftpd refused
+  // `MLSD <file>` (550 "is not a directory") and read `NLST -a -dash.txt` as flags (450); vsftpd read
+  // `f*.txt` as a pattern (the CWD into it was the error). Only vsftpd's LIST of a plain name worked.
+  // pure-ftpd answers each refused CWD (nlst() tries the path as a folder first) 100 ms slower than the last.
+  const FILES = ['-dash.txt', 'f*.txt', 'f[1].txt'];
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)('%s: the entry and the name of the file', async (name) => {
+    const client = await connect(env[name]);
+    await client.mkd('one');
+    for (const f of [...FILES, 'f1.txt']) await client.upload(`one/${f}`, Buffer.from(f));
+    await client.cwd('one');
+    for (const f of FILES) {
+      expect((await client.list(f)).map((e) => [e.name, e.type, e.size])).toEqual([
+        [f, 'file', Buffer.byteLength(f)],
+      ]);
+      expect(await client.nlst(f)).toEqual([f]);
+    }
+    expect(await client.nlst(`/${DIR}/one/-dash.txt`)).toEqual(['-dash.txt']);
+    // Nothing of that name (only names the pattern matches): a refusal, as for a folder that is not there.
+    await expect(client.nlst('f?.txt')).rejects.toBeInstanceOf(FtpReplyError);
+    await expect(client.list('f?.txt')).rejects.toBeInstanceOf(FtpReplyError);
+    expect(await client.pwd()).toBe(`/${DIR}/one`);
+    await client.quit();
+  });
+});
+
+d("a server's idle timeout (proftpd TimeoutIdle 2: 421, then it hangs up)", () => {
+  it("the next call's error gives the server's reason, not only that it closed", async () => {
+    // Over plain FTP: over TLS, proftpd hangs up without the 421.
+    const client = await FtpClient.connect(options(env.proftpdHost, { secure: false }));
+    clients.push(client);
+    for (let waited = 0; !client.closed && waited < 10_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(client.pwd()).rejects.toThrow(
+      'closed: connection to 127.0.0.1 closed by the server (it said: 421 Idle timeout (2 seconds): closing control connection)',
+    );
+  });
+});
+
+d('a download whose own stream fails or stops taking bytes', () => {
+  // The server's answer to the cut data connection (vsftpd "426 Failure writing network stream.", proftpd
+  // "426 Transfer aborted") was the error: a full local disk read as a network failure. Our side's failure
+  // is the error, and closes the client.
+  const data = bytes(4 * 1024 * 1024, 21);
+  it.each(['vsftpd', 'proftpdResume', 'pure'] as const)(
+    "%s: the stream's error, not the server's 426",
+    async (name) => {
+      const client = await connect(env[name], { secure: false });
+      await client.upload('dl.bin', data);
+      let taken = 0;
+      const full = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          taken += chunk.length;
+          done(taken > 200_000 ? new Error('ENOSPC: no space left on device, write') : undefined);
+        },
+      });
+      full.on('error', () => {});
+      await expect(client.download('dl.bin', full)).rejects.toThrow(
+        /^ENOSPC: no space left on device, write$/,
+      );
+      expect(client.closed).toBe(true);
+    },
+  );
+
+  it('vsftpd: a stream that stops taking bytes fails after timeoutMs, naming the stream', async () => {
+    const client = await connect(env.vsftpd, { secure: false, timeoutMs: 1000 });
+    await client.upload('dl.bin', data);
+    const stuck = new Writable({ highWaterMark: 16 * 1024, write: () => {} }); // never calls back
+    await expect(client.download('dl.bin', stuck)).rejects.toThrow(
+      "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
+    );
+  });
+});
+
+d('upload({ path }) of a local file that cannot be read', () => {
+  it.each(['vsftpd', 'pure'] as const)(
+    '%s: FtpArgumentError before STOR; the remote file keeps its content (it was truncated to 0 bytes)',
+    async (name) => {
+      const client = await connect(env[name], { secure: false });
+      await client.upload('keep.txt', Buffer.from('precious'));
+      const missing = path.join(tmpDir(), 'gone.txt');
+      await expect(client.upload('keep.txt', { path: missing })).rejects.toThrow(
+        `cannot read the local file ${JSON.stringify(missing)} (ENOENT: no such file or directory, open '${missing}'); nothing was sent`,
+      );
+      const folder = tmpDir();
+      await expect(client.upload('keep.txt', { path: folder })).rejects.toThrow(
+        `the local path ${JSON.stringify(folder)} is a folder, not a file; nothing was sent`,
+      );
+      expect(onDisk(env[name], 'keep.txt').toString()).toBe('precious');
+      expect(await client.size('keep.txt')).toBe(8); // still usable
+    },
+  );
+});
+
+d('calls made while a listing runs wait for all of its steps', () => {
+  // A listing may take several exchanges (CWD into the path, then MLST or NLST of a file; NLST -a, then the
+  // bare NLST when refused), each was queued on its own: a rename or upload called meanwhile ran between
+  // them, and the listing missed a file that was there when it was called, or showed one added after.
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: nlst and list of a file, nlst of a folder',
+    async (name) => {
+      const client = await connect(env[name]);
+      await client.mkd('queue');
+      await client.cwd('queue');
+      await client.upload('f.txt', Buffer.from('f'));
+      await client.upload('h[1].txt', Buffer.from('h'));
+      const names = client.nlst('f.txt');
+      const moved = client.rename('f.txt', 'f2.txt');
+      const entries = client.list('h[1].txt');
+      const gone = client.delete('h[1].txt');
+      expect(await names).toEqual(['f.txt']);
+      expect((await entries).map((e) => e.name)).toEqual(['h[1].txt']);
+      await moved;
+      await gone;
+      // pure-ftpd refuses `NLST -a` in a folder with files (550): the bare NLST follows.
+      const all = client.nlst();
+      const added = client.upload('late.txt', Buffer.from('l'));
+      expect(await all).toEqual(['f2.txt']);
+      await added;
+      await client.quit();
+    },
+  );
 });
 
 d('NLST of a folder by its path, first on its connection (NLST -a)', () => {

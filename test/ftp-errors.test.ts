@@ -101,6 +101,29 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     await client.quit();
   });
 
+  it('a 1xx to a command that has no such step is passed over: the final reply answers it, the next command gets its own', async () => {
+    // It was taken as MKD's answer (FtpReplyError 150), and the 257 after it answered the PWD that followed.
+    const srv = await fake({
+      handlers: {
+        MKD: async (a, s) => {
+          s.reply('150 Working on it');
+          await sleep(30);
+          s.reply(`257 "${a}" created`);
+        },
+        SIZE: (_a, s) => s.reply('150 Counting'), // and then nothing
+      },
+    });
+    const log: string[] = [];
+    const client = await connect(srv, { timeoutMs: 500, log: (l) => log.push(l) });
+    await client.mkd('/new');
+    expect(await client.pwd()).toBe('/');
+    expect(log).toContain('! 150 is no final reply; waiting for the one that follows it');
+    // A 1xx and then silence: the reply timeout, as for no reply at all, not an answer.
+    const err = await caught(client.size('/f'));
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(client.closed).toBe(true);
+  });
+
   it('CR, LF or NUL in an argument is refused before anything is sent', async () => {
     const srv = await fake();
     const client = await connect(srv);
@@ -139,6 +162,24 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     expect(later).toBeInstanceOf(FtpClosedError);
     expect(later.message).toBe('closed: no reply from 127.0.0.1 within 500 ms');
     expect(later.cause).toBe(err);
+  });
+
+  it("a server that says 421 and hangs up while the client is idle: the next call's error gives its reason", async () => {
+    // An idle timeout (vsftpd: "421 Timeout.", pure-ftpd, proftpd alike), or a shutdown. The reason was lost:
+    // "closed: connection to 127.0.0.1 closed by the server".
+    const srv = await fake();
+    const client = await connect(srv);
+    const [session] = srv.sessions;
+    session.reply('421 Idle timeout (300 seconds): closing control connection');
+    session.socket.end();
+    await new Promise((resolve) => session.socket.once('close', resolve));
+    await sleep(50);
+    const err = await caught(client.pwd());
+    expect(err).toBeInstanceOf(FtpClosedError);
+    expect(err.message).toBe(
+      'closed: connection to 127.0.0.1 closed by the server (it said: 421 Idle timeout (300 seconds): closing control connection)',
+    );
+    expect(isTransientError(err)).toBe(true);
   });
 
   it('a 10 MB reply line is an error with bounded memory', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import { ConfigError, deploy } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { selfSignedCert } from './helpers/cert.js';
+import { datedCert, selfSignedCert } from './helpers/cert.js';
 import { embedded, login } from './helpers/embedded.js';
 import { caught } from './helpers/fake-client.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
@@ -201,6 +201,51 @@ describe('TLS against ftp-srv', () => {
     );
     await roundTrip(client, 'insecure.bin');
     await client.quit();
+  });
+});
+
+describe('a certificate outside its dates (expired, or not valid yet)', () => {
+  // Both were "not trusted … pass its CA with --ca FILE", though the CA was given: no CA makes such a
+  // certificate good, and a user following the advice went round in circles.
+  it.each([
+    ['has expired', '20200101000000Z', '20200102000000Z'],
+    ['is not valid yet', '20990101000000Z', '20990102000000Z'],
+  ])('%s: the error says so, and that --ca cannot fix it', async (what, from, to) => {
+    const dated = datedCert(from, to);
+    const srv = await embedded({ tls: dated });
+    try {
+      const log: string[] = [];
+      const err = await caught(
+        FtpClient.connect(
+          options(srv, { secure: 'explicit', tls: { ca: dated.cert }, log: (l) => log.push(l) }),
+        ),
+      );
+      expect(err).toBeInstanceOf(FtpTlsError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^TLS handshake with 127\\.0\\.0\\.1:\\d+ failed: .* — the certificate ${what}: the server must be given a current one \\(or this machine's clock is wrong\\); trusting its CA \\(--ca\\) does not change that, rejectUnauthorized: false \\(--insecure\\) skips every check$`,
+        ),
+      );
+      expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
+      const local = tmpDir();
+      fs.writeFileSync(path.join(local, 'index.html'), 'x');
+      const failed = await caught(
+        deploy({
+          ...login(srv),
+          localDir: local,
+          remoteDir: '/d',
+          secure: 'explicit',
+          tls: { ca: dated.cert },
+        }),
+      );
+      expect(failed).toBeInstanceOf(ConfigError);
+      expect(failed.message).toBe(
+        `the TLS certificate of 127.0.0.1:${srv.port} ${what}: the server needs a current certificate (or this machine's clock is wrong); --ca cannot fix that, --insecure skips every check of the certificate`,
+      );
+      expect(fs.existsSync(path.join(srv.root, 'd'))).toBe(false);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

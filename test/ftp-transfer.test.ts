@@ -1,7 +1,13 @@
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
+import {
+  FtpClient,
+  FtpReplyError,
+  FtpTimeoutError,
+  isTransientError,
+  type FtpConnectOptions,
+} from '../src/ftp/index.js';
 import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
 import { connectFake, useFakeServer } from './helpers/fake-client.js';
 
@@ -118,6 +124,57 @@ describe('active mode', () => {
     expect(transferVerbs(srv)).toEqual(['EPRT', 'PORT', 'STOR', 'PORT', 'RETR']);
     expect(srv.commands.find((c) => c.startsWith('PORT'))).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
     await client.quit();
+  });
+});
+
+describe('a data connection that cannot be made (FIELD.md #11: passive ports blocked)', () => {
+  /** A port on 127.0.0.1 nothing listens on (taken, then given back). */
+  async function closedPort(): Promise<number> {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    return port;
+  }
+  // The server says 150 and waits for a data connection that never comes, as behind a firewall.
+  const waits: FakeHandler = (_a, s) => s.reply('150 Opening data connection');
+
+  it('passive: the error names the data connection and says to try active mode; still transient', async () => {
+    // It was "connect ECONNREFUSED 127.0.0.1:<port>", which reads as the server down.
+    const port = await closedPort();
+    const srv = await fake({
+      handlers: { EPSV: (_a, s) => s.reply(`229 Entering Extended Passive Mode (|||${port}|)`), RETR: waits },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = (await download(client, 'a.bin').catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.message).toBe(
+      `cannot open the data connection to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)`,
+    );
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(isTransientError(err)).toBe(true);
+  });
+
+  it("a 425 (the server's own connection timed out): its refusal says what to try, the client stays usable", async () => {
+    const srv = await fake({ handlers: { RETR: (_a, s) => s.reply('425 Could not open data connection') } });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = await download(client, 'a.bin').catch((e: unknown) => e as FtpReplyError);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 425, serverMessage: 'Could not open data connection' });
+    expect((err as Error).message).toBe(
+      "RETR a.bin: 425 Could not open data connection; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)",
+    );
+    expect(await client.pwd()).toBe('/');
+  });
+
+  it('active: the server never connects back; a timeout that says to try passive mode', async () => {
+    const srv = await fake({ handlers: { RETR: waits } });
+    const client = await connect(srv, { passive: false, timeoutMs: 300 });
+    const err = await download(client, 'a.bin').catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect((err as Error).message).toBe(
+      'no data connection with 127.0.0.1 within 300 ms; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)',
+    );
+    expect(isTransientError(err)).toBe(true);
   });
 });
 

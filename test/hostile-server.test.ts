@@ -9,6 +9,7 @@
  * is still dripping when the time is up fails at that moment — bytes arriving do not restart the clock, so
  * a server cannot hold a connection forever by sending one byte a second.
  */
+import tls from 'node:tls';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -567,6 +568,44 @@ describe('a TLS data connection whose handshake the server never answers', () =>
     sink.resume();
     const err = await within(caught(client.download('f', sink)), 10_000);
     expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(client.closed).toBe(true);
+  });
+});
+
+describe('a TLS data connection presenting a certificate the control connection did not', () => {
+  it('is refused (never used), and the error names the data connection, its host and port, and what to try', async () => {
+    // The error was Node's bare "self-signed certificate": no host, no hint that the data connection, not the
+    // login, was the one refused. The control connection's certificate was trusted; the data port's is not.
+    const cert = selfSignedCert();
+    const other = selfSignedCert(['elsewhere.test']);
+    let dataPort = 0;
+    const srv = await fake({
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+        RETR: async (_a, s) => {
+          s.reply('150 Here it comes');
+          const data = await s.dataSocket();
+          dataPort = data.localPort ?? 0;
+          const secure = new tls.TLSSocket(data, { isServer: true, ...other });
+          secure.on('error', () => {});
+        },
+      },
+    });
+    const client = await connectFake(srv, { secure: 'explicit', tls: { ca: cert.cert }, timeoutMs: 500 });
+    const sink = new PassThrough();
+    const got: Buffer[] = [];
+    sink.on('data', (c: Buffer) => got.push(c));
+    const err = await within(caught(client.download('f', sink)), 10_000);
+    expect(err).toBeInstanceOf(FtpTlsError);
+    expect(err.message).toBe(
+      `TLS handshake of a data connection with 127.0.0.1:${dataPort} failed: self-signed certificate — trust the server's CA with the \`ca\` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)`,
+    );
+    expect(got).toEqual([]);
     expect(client.closed).toBe(true);
   });
 });

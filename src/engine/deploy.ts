@@ -11,6 +11,7 @@ import {
   FtpTlsError,
   LoginStage,
 } from '../ftp/index.js';
+import { certificateOutOfDate } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -704,6 +705,13 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     return new ConfigError(
       `the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
         `or check the certificate against one with --tls-name ${names[0]}`,
+    );
+  }
+  const dated = certificateOutOfDate(err);
+  if (dated) {
+    return new ConfigError(
+      `the TLS certificate of ${where} ${dated}: the server needs a current certificate (or this machine's clock is wrong); ` +
+        `--ca cannot fix that, --insecure skips every check of the certificate`,
     );
   }
   if (/certificate|self.signed|altname|CERT_/i.test(msg)) {

@@ -3,6 +3,7 @@
  * while another runs wait their turn. Refusals throw FtpReplyError and leave the client usable; socket,
  * timeout and protocol errors close it.
  */
+import fs from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
 import {
   checkCommand,
@@ -19,7 +20,7 @@ import {
   FtpTimeoutError,
   LoginStage,
 } from './errors.js';
-import { parseListing, parseNameList, type ListEntry } from './list.js';
+import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
@@ -79,7 +80,9 @@ export interface FtpConnectOptions {
 export interface UploadOptions {
   /**
    * Resume: send `REST offset` right before STOR; the source supplies the bytes from `offset` on and the
-   * server writes them there. A 4xx/5xx to REST (proftpd without AllowStoreRestart) is an FtpReplyError.
+   * server writes them there. A refusal of REST or of the STOR after it (proftpd without AllowStoreRestart
+   * accepts REST, then answers STOR with 451) is an FtpReplyError. Give the remote size (SIZE) or less: past
+   * the end, vsftpd fills the gap with zeros, pure-ftpd writes at the end instead, proftpd answers 554.
    */
   offset?: number;
   /** Use APPE (append to the remote file) instead of STOR. Ignores `offset`. */
@@ -412,8 +415,9 @@ export class FtpClient {
   }
 
   /**
-   * Sends several commands in one write and returns every reply, in order, whatever its code. For
-   * independent commands (MKD of siblings, DELE then RMD): the server runs each one regardless of the others.
+   * Sends several commands in one write and returns every reply, in order, whatever its code (a 1xx is
+   * passed over: each command's final reply is its own). For independent commands (MKD of siblings, DELE then
+   * RMD): the server runs each one regardless of the others.
    */
   async pipeline(commands: string[]): Promise<FtpReply[]> {
     return this.exclusive(async () => this.pipelineNow(commands));
@@ -431,7 +435,7 @@ export class FtpClient {
       while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
         bytes += Buffer.byteLength(commands[end++]) + 2;
       this.connection.sendPipelined(commands.slice(start, end));
-      for (let i = start; i < end; i++) replies.push(await this.connection.readReply());
+      for (let i = start; i < end; i++) replies.push(await this.connection.readFinalReply());
       start = end;
     }
     return replies;
@@ -459,80 +463,134 @@ export class FtpClient {
   /**
    * Names in a directory (NLST), dot-files included where the server can show them. `path/name` lines
    * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
+   * A file's path gives its own name, on every server (see list()).
    */
   async nlst(path?: string): Promise<string[]> {
     checkPath(path, 'path', true);
-    if (!path) return parseNameList(await this.listWithHidden('NLST'));
-    if (mayGlob(path)) return parseNameList((await this.listInside('NLST', path)) ?? '');
-    // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
-    // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
-    // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
-    const inside = await this.listInside('NLST', path, true);
-    if (inside !== undefined) return parseNameList(inside);
-    // Not a folder to go into (a file's own name): asked for directly, the server names it in its reply.
-    return parseNameList(await this.listWithHidden('NLST', path), path);
+    // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
+    return this.exclusive(async () => {
+      if (!path) return parseNameList(await this.listWithHiddenNow('NLST'));
+      // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
+      // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
+      // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
+      const inside = await this.listInsideNow('NLST', path, true);
+      if (typeof inside === 'string') return parseNameList(inside);
+      // Not a folder to go into (the refusal): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550
+      // "Can't check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
+      const refused = inside instanceof FtpReplyError ? inside : undefined;
+      if (refused && this.feats.has('MLST')) {
+        const file = await this.fileEntryNow(path);
+        if (file) return [file.name];
+        // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
+        if (mayGlob(path)) throw refused;
+      }
+      // Asked for directly, the server names the file in its reply.
+      const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+      return refused && mayGlob(path) ? ownName(names, path, refused) : names;
+    });
   }
 
   /**
    * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
    * (`/`, `..`, CR, LF, NUL) are dropped. A listing may be cut short by the server (pure-ftpd stops at
-   * 10 000 entries): never take a missing entry as proof that a file is absent.
+   * 10 000 entries): never take a missing entry as proof that a file is absent. A file's path gives that
+   * file's entry alone, on every server: MLSD lists folders only (pure-ftpd and proftpd refuse a file with
+   * 550, where vsftpd's LIST names it), so a file is then asked for with MLST.
    */
   async list(path?: string): Promise<ListEntry[]> {
     checkPath(path, 'path', true);
-    if (this.feats.has('MLST'))
-      return parseListing(
-        await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')),
-        true,
-      );
-    if (path && mayGlob(path)) return parseListing((await this.listInside('LIST', path)) ?? '');
-    return parseListing(await this.listWithHidden('LIST', path));
-  }
-
-  /**
-   * LIST/NLST of a folder whose path a server may read as a pattern (`*`, `?`, `[`, `{`):
-   * vsftpd, when no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a
-   * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
-   * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
-   */
-  private async listInside(verb: 'LIST' | 'NLST', path: string, orElse = false): Promise<string | undefined> {
+    // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
     return this.exclusive(async () => {
-      const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
-      // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-      // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself.
-      if (back === undefined) return orElse ? undefined : this.listWithHidden(verb, path, true);
-      try {
-        await this.connection.request(`CWD ${path}`, 2);
-      } catch (err) {
-        // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly.
-        if (orElse && err instanceof FtpReplyError && err.code >= 500) return undefined;
-        throw err;
+      if (this.feats.has('MLST')) {
+        try {
+          return parseListing(await this.listTextNow(path ? `MLSD ${path}` : 'MLSD'), true);
+        } catch (err) {
+          if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
+          const file = await this.fileEntryNow(path);
+          if (!file) throw err;
+          return [file];
+        }
       }
-      try {
-        return await this.listWithHidden(verb, undefined, true);
-      } finally {
-        // After an error that closed the session, there is no folder to go back to: that error is the one.
-        if (!this.connection.closed) await this.connection.request(`CWD ${back}`, 2);
-      }
+      if (!path || !mayGlob(path)) return parseListing(await this.listWithHiddenNow('LIST', path));
+      const inside = await this.listInsideNow('LIST', path, true);
+      if (typeof inside === 'string') return parseListing(inside);
+      const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+      if (!(inside instanceof FtpReplyError)) return entries;
+      const own = new Set(
+        ownName(
+          entries.map((e) => e.name),
+          path,
+          inside,
+        ),
+      );
+      return entries.filter((e) => own.has(e.name));
     });
   }
 
   /**
-   * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
-   * A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such file`) gets the bare verb,
-   * from then on (basic-ftp does the same). A 4xx (425 no data connection, 450 busy) says nothing about the
-   * flag: it is the error, and the next listing asks with -a again.
+   * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
+   * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
+   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
    */
-  private async listWithHidden(verb: 'LIST' | 'NLST', path?: string, inside = false): Promise<string> {
-    const bare = path ? `${verb} ${path}` : verb;
-    const read = async (command: string): Promise<string> =>
-      inside ? this.listTextNow(command) : this.exclusive(async () => this.listTextNow(command));
-    if (this.noListFlags) return read(bare);
+  private async fileEntryNow(path: string): Promise<ListEntry | undefined> {
+    const command = `MLST ${path}`;
+    this.connection.send(command);
+    const reply = await this.connection.readFinalReply();
+    if (reply.code >= 400 && reply.code < 500) throw new FtpReplyError(reply.code, reply.message, command);
+    if (!isPositiveCompletion(reply.code)) return undefined;
+    const line = reply.message.split('\n').find((l) => l.startsWith(' '));
+    const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
+    const name = lastPart(path);
+    if (!entry || entry.type === 'dir' || !isSafeName(name)) return undefined;
+    return { ...entry, name };
+  }
+
+  /**
+   * LIST/NLST of a folder from inside (inside an exclusive section): CWD there, the bare verb, then CWD back.
+   * pure-ftpd misreads `NLST -a <path>`, and a path may read as a pattern (`*`, `?`, `[`, `{`): vsftpd, when
+   * no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a missing
+   * folder `*` lists `/site`), and pure-ftpd globs.
+   */
+  private async listInsideNow(
+    verb: 'LIST' | 'NLST',
+    path: string,
+    orElse = false,
+  ): Promise<string | FtpReplyError | undefined> {
+    const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+    // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
+    // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
+    // (undefined).
+    if (back === undefined) return orElse ? undefined : this.listWithHiddenNow(verb, path);
     try {
-      return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
+      await this.connection.request(`CWD ${path}`, 2);
+    } catch (err) {
+      // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly; the
+      // refusal is returned.
+      if (orElse && err instanceof FtpReplyError && err.code >= 500) return err;
+      throw err;
+    }
+    try {
+      return await this.listWithHiddenNow(verb);
+    } finally {
+      // After an error that closed the session, there is no folder to go back to: that error is the one.
+      if (!this.connection.closed) await this.connection.request(`CWD ${back}`, 2);
+    }
+  }
+
+  /**
+   * LIST/NLST with `-a` first (inside an exclusive section): vsftpd's LIST and proftpd's NLST hide dot-files
+   * (`.htaccess`) without it. A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such
+   * file`) gets the bare verb, from then on (basic-ftp does the same). A 4xx (425 no data connection, 450
+   * busy) says nothing about the flag: it is the error, and the next listing asks with -a again.
+   */
+  private async listWithHiddenNow(verb: 'LIST' | 'NLST', path?: string): Promise<string> {
+    const bare = path ? `${verb} ${path}` : verb;
+    if (this.noListFlags) return this.listTextNow(bare);
+    try {
+      return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
       if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
-      const text = await read(bare);
+      const text = await this.listTextNow(bare);
       this.noListFlags = true;
       return text;
     }
@@ -579,6 +637,30 @@ export class FtpClient {
     checkPath(remotePath, 'remotePath');
     checkSource(source);
     checkOffset(options.offset);
+    if (isFileSource(source) && source.fd === undefined) {
+      // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
+      // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
+      let fd: number;
+      try {
+        fd = fs.openSync(source.path, 'r');
+      } catch (err) {
+        throw new FtpArgumentError(
+          `cannot read the local file ${JSON.stringify(source.path)} (${(err as Error).message}); nothing was sent`,
+        );
+      }
+      // A folder opens too, and only its first read fails (EISDIR), after the STOR.
+      if (fs.fstatSync(fd).isDirectory()) {
+        fs.closeSync(fd);
+        throw new FtpArgumentError(
+          `the local path ${JSON.stringify(source.path)} is a folder, not a file; nothing was sent`,
+        );
+      }
+      try {
+        return await this.upload(remotePath, { ...source, fd }, options);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     const verb = options.append ? 'APPE' : 'STOR';
     const transferOptions = {
       source,
@@ -655,6 +737,26 @@ export class FtpClient {
     this.queue = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * The names of a listing of `path` read as a pattern (vsftpd: `f*.txt` is also `f1.txt`) that are the file
+ * itself: that very name. None: nothing of that name is there, and `refused` (the CWD into it) is the error.
+ */
+function ownName(names: string[], path: string, refused: FtpReplyError): string[] {
+  const own = names.filter((n) => n === lastPart(path));
+  if (own.length === 0) throw refused;
+  return own;
+}
+
+/** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
+function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
+  return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
+}
+
+/** A path's last part: `a/b.txt/` gives `b.txt`. */
+function lastPart(path: string): string {
+  return path.replace(/\/+$/, '').replace(/^.*\//, '');
 }
 
 /** A path some server's LIST or NLST reads as a pattern (glob characters). */

@@ -14,7 +14,14 @@ import {
   FtpTlsError,
   redactCommand,
 } from './errors.js';
-import { DEFAULT_MAX_REPLY_BYTES, matchesExpect, parseReplies, type FtpReply } from './reply.js';
+import {
+  DEFAULT_MAX_REPLY_BYTES,
+  isPreliminary,
+  matchesExpect,
+  parseReplies,
+  ReplyCode,
+  type FtpReply,
+} from './reply.js';
 
 /** TLS settings. Certificates are verified unless `rejectUnauthorized` is false. */
 export interface FtpTlsOptions {
@@ -66,6 +73,11 @@ export class FtpConnection {
   closedBy?: Error;
   /** The newest TLS session of the control connection, reused by data connections. */
   tlsSession?: Buffer;
+  /**
+   * The server's last 421 ("service not available, closing control connection": an idle timeout, a
+   * shutdown), named when it then hangs up: the reason a later call's "closed" error gives.
+   */
+  private goodbye?: string;
   private buffer = '';
   private readonly queue: FtpReply[] = [];
   private waiters: Waiter[] = [];
@@ -95,7 +107,7 @@ export class FtpConnection {
     raw.setKeepAlive(true, KEEPALIVE_MS);
     const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
     const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
-    await conn.waitForConnect(opts.implicitTls !== undefined, port);
+    await conn.waitForConnect(opts.implicitTls !== undefined, port, opts.implicitTls !== undefined);
     return conn;
   }
 
@@ -147,19 +159,45 @@ export class FtpConnection {
     });
   }
 
+  /**
+   * The next reply that is not preliminary. A 1xx says another reply follows; to a command without a data
+   * transfer (MKD, SIZE, PWD…) it was taken as the answer, and the final reply after it then answered the
+   * next command (a PWD after `150` + `257 "x" created` returned "x"). It is logged and passed over; no final
+   * reply within the timeout closes the connection, as for any reply, and so does an endless run of 1xx.
+   */
+  async readFinalReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
+    let reply = await this.readReply(timeoutMs);
+    for (let n = 1; isPreliminary(reply.code); n++) {
+      if (n > MAX_PRELIMINARY_REPLIES) {
+        const err = new FtpProtocolError(
+          `${this.host} sent ${MAX_PRELIMINARY_REPLIES} preliminary (1xx) replies in a row and no final one`,
+        );
+        this.close(err);
+        throw err;
+      }
+      this.log(`! ${reply.code} is no final reply; waiting for the one that follows it`);
+      reply = await this.readReply(timeoutMs);
+    }
+    return reply;
+  }
+
   /** Sends a command and reads its reply; a reply outside `expect` (a code prefix) is an FtpReplyError. */
   async request(command: string, expect: number | readonly number[]): Promise<FtpReply> {
     this.send(command);
     return this.expectReply(command, expect);
   }
 
-  /** Reads the next reply and checks it against `expect`. */
+  /**
+   * Reads the next reply and checks it against `expect`. Unless `expect` takes a 1xx, preliminary replies are
+   * passed over ({@link readFinalReply}).
+   */
   async expectReply(
     command: string,
     expect: number | readonly number[],
     timeoutMs?: number,
   ): Promise<FtpReply> {
-    const reply = await this.readReply(timeoutMs);
+    const takesPreliminary = [expect].flat().some((e) => String(e).startsWith('1'));
+    const reply = takesPreliminary ? await this.readReply(timeoutMs) : await this.readFinalReply(timeoutMs);
     if (!matchesExpect(reply.code, expect)) throw new FtpReplyError(reply.code, reply.message, command);
     return reply;
   }
@@ -226,7 +264,7 @@ export class FtpConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(err));
-    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`)));
+    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`, this.goodbye)));
     if (socket instanceof tls.TLSSocket) {
       socket.on('session', (session: Buffer) => {
         this.tlsSession = session;
@@ -258,6 +296,8 @@ export class FtpConnection {
     this.buffer = parsed.rest;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
+      if (reply.code === ReplyCode.ServiceNotAvailable)
+        this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
@@ -268,7 +308,7 @@ export class FtpConnection {
     }
   }
 
-  private async waitForConnect(secure: boolean, port: number): Promise<void> {
+  private async waitForConnect(secure: boolean, port: number, implicit = false): Promise<void> {
     const socket = this.socket;
     const event = secure ? 'secureConnect' : 'connect';
     if (!secure && !socket.connecting && socket.remoteAddress) return;
@@ -291,7 +331,7 @@ export class FtpConnection {
       const onOk = (): void => done();
       const onError = (err: Error): void => {
         // Runs before the generic handler, so the session closes with the explained error.
-        const explained = secure ? new FtpTlsError(this.host, port, err) : err;
+        const explained = secure ? new FtpTlsError(this.host, port, err, { implicit }) : err;
         this.close(explained);
         done(explained);
       };
@@ -304,12 +344,19 @@ export class FtpConnection {
   }
 }
 
+/** More 1xx replies in a row than any server sends before its final reply (a hostile one could go on forever). */
+const MAX_PRELIMINARY_REPLIES = 20;
+
 /** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
 export const KEEPALIVE_MS = 15_000;
 
-/** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
-export function closedByServer(what: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server`);
+/**
+ * The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). `said`:
+ * the reply it gave its reason in (a 421), if any.
+ */
+export function closedByServer(what: string, said?: string): NodeJS.ErrnoException {
+  const why = said === undefined ? '' : ` (it said: ${said.slice(0, 200)})`;
+  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server${why}`);
   err.code = 'ERR_FTP_CONNECTION_CLOSED';
   return err;
 }

@@ -20,9 +20,10 @@ export class FtpReplyError extends Error {
   /** The server's reply text, lines joined with `\n`. */
   readonly serverMessage: string;
 
-  constructor(code: number, serverMessage: string, command: string) {
+  /** `hint`: what to try, added to the message (not to `serverMessage`). */
+  constructor(code: number, serverMessage: string, command: string, hint = '') {
     const cmd = redactCommand(command);
-    super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}`);
+    super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}${hint}`);
     this.code = code;
     this.command = cmd;
     this.serverMessage = serverMessage;
@@ -59,18 +60,67 @@ export class FtpTimeoutError extends Error {
  */
 export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
-  constructor(host: string, port: number, cause: Error) {
+  /**
+   * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
+   * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
+   */
+  constructor(
+    host: string,
+    port: number,
+    cause: Error,
+    { implicit = false, data = false }: { implicit?: boolean; data?: boolean } = {},
+  ) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
-    const certProblem =
-      /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
+    const certProblem = isCertificateError(cause);
     const names = certificateNames(cause);
+    const dated = certificateOutOfDate(cause);
+    const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
     const hint = names
       ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
-      : certProblem
-        ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-        : '';
-    super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
+      : dated
+        ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
+        : certProblem
+          ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+          : notTls && implicit
+            ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
+            : notTls
+              ? ' — the server accepted AUTH TLS, then did not answer in TLS'
+              : '';
+    const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
+    super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
   }
+}
+
+/** A TLS error about the certificate (untrusted, out of date, for another name), not the connection. */
+export function isCertificateError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(err.message);
+}
+
+/**
+ * An error's text without OpenSSL's internals: "wrong version number" for
+ * "807C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…:350:\n".
+ */
+function opensslReason(err: Error): string {
+  const reason = (err as { reason?: unknown }).reason;
+  if (typeof reason === 'string' && reason !== '' && /:SSL routines:/.test(err.message)) return reason;
+  return err.message.trim();
+}
+
+/**
+ * For a certificate outside its validity dates (CERT_HAS_EXPIRED, CERT_NOT_YET_VALID): "has expired" or "is
+ * not valid yet". A CA given with --ca cannot fix it. Undefined for any other error.
+ */
+export function certificateOutOfDate(err: unknown): string | undefined {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined;
+    e && typeof e === 'object';
+    e = e.cause as typeof e
+  ) {
+    if (e.code === 'CERT_HAS_EXPIRED') return 'has expired';
+    if (e.code === 'CERT_NOT_YET_VALID') return 'is not valid yet';
+  }
+  return undefined;
 }
 
 /**

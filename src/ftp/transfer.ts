@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
-import { FtpReplyError, FtpTimeoutError } from './errors.js';
+import { FtpReplyError, FtpTimeoutError, FtpTlsError, isCertificateError } from './errors.js';
 import {
   checkCommand,
   closedByServer,
@@ -74,7 +74,15 @@ function connectPassive(conn: FtpConnection, port: number): PendingData {
   socket.on('error', () => {});
   const ready = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
+      const named: NodeJS.ErrnoException = new Error(
+        `cannot open the data connection to ${host}:${port}: ${err.message}`,
+        { cause: err },
+      );
+      named.code = err.code;
+      reject(named);
+    });
   });
   ready.catch(() => {});
   return { socket: ready, abort: () => socket.destroy() };
@@ -89,7 +97,7 @@ function controlPeer(conn: FtpConnection): string {
 async function enterPassive(conn: FtpConnection, settings: DataSettings): Promise<number> {
   if (!settings.epsvRefused) {
     conn.send('EPSV');
-    const reply = await conn.readReply();
+    const reply = await conn.readFinalReply();
     if (reply.code === ReplyCode.EnteringExtendedPassive) {
       settings.epsvWorks = true;
       return parseEpsv(reply.message);
@@ -147,7 +155,7 @@ async function announceActivePort(
 ): Promise<void> {
   if (!settings.eprtRefused) {
     conn.send(`EPRT ${formatEprt(host, port)}`);
-    const reply = await conn.readReply();
+    const reply = await conn.readFinalReply();
     if (isPositiveCompletion(reply.code)) return;
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
     conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
@@ -156,12 +164,34 @@ async function announceActivePort(
   await conn.request(`PORT ${formatPort(host, port)}`, 2);
 }
 
+/** What to try when no data connection can be made, in passive or active mode. */
+function dataConnectionHint(passive: boolean): string {
+  return passive
+    ? "; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)"
+    : '; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)';
+}
+
+/**
+ * A data connection that could not be made (refused, reset, or none within the timeout), with what to try:
+ * passive ports are what firewalls and NAT block most often (FIELD.md #11), active mode the reverse. Keeps
+ * the error's kind (FtpTimeoutError) and `code` (ECONNREFUSED…), which say whether it is worth retrying.
+ */
+function noDataConnection(err: unknown, passive: boolean): unknown {
+  if (!(err instanceof Error)) return err;
+  const message = `${err.message}${dataConnectionHint(passive)}`;
+  if (err instanceof FtpTimeoutError) return new FtpTimeoutError(message);
+  const explained: NodeJS.ErrnoException = new Error(message, { cause: err.cause ?? err });
+  explained.code = (err as NodeJS.ErrnoException).code;
+  return explained;
+}
+
 /** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
 function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOptions): tls.TLSSocket {
   const session = conn.tlsSession ?? (conn.socket as tls.TLSSocket).getSession?.();
   const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
   // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
   secure.on('error', () => {});
+  const port = socket.remotePort ?? 0;
   const handshake = onceEvent(secure, 'secureConnect').then(async () => {
     // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
     // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
@@ -172,8 +202,25 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
     );
   });
   handshake.catch(() => {});
-  handshakes.set(secure, handshake);
+  // A certificate refused on a data connection (one the server presents there, when it does not resume the
+  // control connection's session) was Node's bare "self-signed certificate": named as the data connection's.
+  const explained = handshake.catch((err: Error) => {
+    throw isCertificateError(err) ? new FtpTlsError(conn.host, port, err, { data: true }) : err;
+  });
+  explained.catch(() => {});
+  handshakes.set(secure, explained);
   return secure;
+}
+
+/**
+ * Failures on our side of a transfer (the download's stream, the upload's source): the error itself, not
+ * the server's answer to the cut data connection.
+ */
+const localFailures = new WeakSet<Error>();
+
+function local<E>(err: E): E {
+  if (err instanceof Error) localFailures.add(err);
+  return err;
 }
 
 /** The pending TLS handshake of each data socket; uploads write only after it. */
@@ -269,13 +316,15 @@ export async function startTransfer(
     const first = conn.readReply();
     const firstOk = first.then((reply) => {
       if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
-        throw new FtpReplyError(reply.code, reply.message, command);
+        // 425: the server could not open or accept the data connection, most often a firewall or NAT.
+        const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
+        throw new FtpReplyError(reply.code, reply.message, command, hint);
       }
       return reply;
     });
     // Some servers answer 226 at once (an empty listing); the data socket still has to end.
     const finalOk = firstOk.then(async (reply) => {
-      const final = isPositiveCompletion(reply.code) ? reply : await conn.readReply(0);
+      const final = isPositiveCompletion(reply.code) ? reply : await conn.readFinalReply(0);
       if (!isPositiveCompletion(final.code)) throw new FtpReplyError(final.code, final.message, command);
       return final;
     });
@@ -294,7 +343,7 @@ export async function startTransfer(
         () => err,
         (replyErr: unknown) => (replyErr instanceof FtpReplyError ? replyErr : err),
       );
-      throw verdict;
+      throw verdict instanceof FtpReplyError ? verdict : noDataConnection(verdict, settings.passive);
     });
     // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
     // since vsftpd starts its TLS accept only after sending 150.
@@ -303,7 +352,11 @@ export async function startTransfer(
     // A server refusing the data (552 over quota, 553; ftp-srv's 550 to a resume onto a missing file) may
     // close or reset the data connection just before it says why, while we write or after our last byte:
     // its reply, when one comes soon, is the better error, and leaves the session usable.
+    // Not when the failure is our side's (the download's stream failed or took nothing, the upload's source
+    // failed, a listing over its cap): the server's answer to the cut data connection (vsftpd "426 Failure
+    // writing network stream.") hid the cause (ENOSPC on the local disk). That error closes the client.
     const replyOr = async (err: unknown): Promise<never> => {
+      if (localFailures.has(err as Error)) throw err;
       const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(
         () => undefined,
         (e: unknown) => e,
@@ -358,7 +411,7 @@ async function pipelinedPassive(
   command: string,
 ): Promise<PendingData> {
   conn.sendPipelined(['EPSV', command]);
-  const reply = await conn.readReply();
+  const reply = await conn.readFinalReply();
   if (reply.code === ReplyCode.EnteringExtendedPassive) {
     settings.epsvWorks = true;
     return connectPassive(conn, parseEpsv(reply.message));
@@ -390,14 +443,17 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   if (handshake) await withTimeout(handshake, idleMs, 'no TLS handshake on the data connection');
   socket.setTimeout(idleMs);
   const source = { waiting: false };
+  const sink = { waiting: false };
   const closed = new Promise<void>((resolve, reject) => {
     if (socket.closed) resolve();
     socket.on('timeout', () => {
       socket.destroy();
-      const why = source.waiting
-        ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
-        : `data connection idle for ${idleMs} ms`;
-      reject(new FtpTimeoutError(why));
+      if (source.waiting || sink.waiting) {
+        const why = source.waiting
+          ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
+          : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+        reject(local(new FtpTimeoutError(why)));
+      } else reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
     });
     socket.on('error', reject);
     socket.on('close', () => resolve());
@@ -405,7 +461,7 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
   closed.catch(() => {});
   if (options.sink) {
-    await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
+    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink)]);
     return { bytes, closed };
   }
   // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -452,16 +508,21 @@ async function writeSource(
   const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(source) ? slices(source) : source;
   // `waiting`: the idle timeout then names the source, not the server, as the one that stopped.
   state.waiting = true;
-  for await (const chunk of chunks) {
-    state.waiting = false;
-    // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
-    if (socket.destroyed) return;
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (buf.length > 0) {
-      if (!socket.write(buf)) await drainOrClose(socket);
-      tick(buf.length);
+  try {
+    for await (const chunk of chunks) {
+      state.waiting = false;
+      // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
+      if (socket.destroyed) return;
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (buf.length > 0) {
+        if (!socket.write(buf)) await drainOrClose(socket);
+        tick(buf.length);
+      }
+      state.waiting = true;
     }
-    state.waiting = true;
+  } catch (err) {
+    // Thrown while the source was asked for its next bytes: the source failed, not the connection.
+    throw state.waiting ? local(err) : err;
   }
   state.waiting = false;
   // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
@@ -495,7 +556,14 @@ const SPARE_MAX = 64;
  * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
  */
 async function writeFile(socket: net.Socket, source: FileSource, tick: (n: number) => void): Promise<void> {
-  const fd = source.fd ?? fs.openSync(source.path, 'r');
+  const read = <T>(op: () => T): T => {
+    try {
+      return op();
+    } catch (err) {
+      throw local(err); // the local file, not the connection
+    }
+  };
+  const fd = source.fd ?? read(() => fs.openSync(source.path, 'r'));
   const ring: Buffer[] = [];
   const taken: Array<Promise<void> | undefined> = [];
   let onClose = (): void => {};
@@ -509,7 +577,7 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
     for (let i = 0; ; i = (i + 1) % FILE_BUFFERS) {
       if (taken[i]) await Promise.race([taken[i], gone]);
       ring[i] ??= spare.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
-      const n = fs.readSync(fd, ring[i], 0, FILE_CHUNK, pos);
+      const n = read(() => fs.readSync(fd, ring[i], 0, FILE_CHUNK, pos));
       if (n === 0) break;
       pos += n;
       // Counted once the kernel has the bytes (the write callback), not when they are queued here.
@@ -536,12 +604,18 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
  * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
  * its write() then returns false and no 'drain' ever comes.
  */
-async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) => void): Promise<void> {
+async function pipeInto(
+  socket: net.Socket,
+  sink: Writable,
+  tick: (n: number) => void,
+  state: { waiting: boolean },
+): Promise<void> {
   let onError: (err: Error) => void = () => {};
   let onClose = (): void => {};
   const broken = new Promise<never>((_, reject) => {
-    onError = reject;
-    onClose = () => reject(new Error('the stream given to download() closed before the download ended'));
+    onError = (err) => reject(local(err));
+    onClose = () =>
+      reject(local(new Error('the stream given to download() closed before the download ended')));
     sink.on('error', onError);
     sink.on('close', onClose);
   });
@@ -549,9 +623,14 @@ async function pipeInto(socket: net.Socket, sink: Writable, tick: (n: number) =>
   try {
     for await (const chunk of socket as AsyncIterable<Buffer>) {
       tick(chunk.length);
-      if (!sink.write(chunk)) await Promise.race([onceEvent(sink, 'drain'), broken]);
+      if (!sink.write(chunk)) {
+        // `waiting`: the idle timeout then names the stream, not the server, as the one that stopped.
+        state.waiting = true;
+        await Promise.race([onceEvent(sink, 'drain'), broken]);
+        state.waiting = false;
+      }
     }
-    if (sink.errored) throw sink.errored;
+    if (sink.errored) throw local(sink.errored);
   } finally {
     sink.off('error', onError);
     sink.off('close', onClose);

@@ -58,7 +58,23 @@ export function checkOffset(offset: unknown, name = 'offset'): void {
 
 /** What upload() sends: a Buffer, a Readable (or any async iterable of Buffers), or a FileSource. */
 export function checkSource(source: unknown): asserts source is Readable | Buffer | FileSource {
-  if (Buffer.isBuffer(source) || source instanceof Readable) return;
+  if (Buffer.isBuffer(source)) return;
+  if (source instanceof Readable) {
+    // Its bytes were read already (an upload tried again with the same stream): it would upload nothing,
+    // and the STOR would truncate the remote file to 0 bytes.
+    const state = source.errored
+      ? 'failed'
+      : source.readableEnded
+        ? 'ended'
+        : source.destroyed
+          ? 'destroyed'
+          : undefined;
+    if (state)
+      throw new FtpArgumentError(
+        `the upload's stream is already ${state}, with nothing more to give (the remote file would be made empty); pass a new stream, a Buffer or { path } of a local file`,
+      );
+    return;
+  }
   if (source !== null && typeof source === 'object') {
     if (Symbol.asyncIterator in source) return;
     const file = source as Partial<FileSource>;
