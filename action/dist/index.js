@@ -33879,9 +33879,10 @@ class FtpReplyError extends Error {
     command;
     /** The server's reply text, lines joined with `\n`. */
     serverMessage;
-    constructor(code, serverMessage, command) {
+    /** `hint`: what to try, added to the message (not to `serverMessage`). */
+    constructor(code, serverMessage, command, hint = '') {
         const cmd = redactCommand(command);
-        super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}`);
+        super(`${cmd ? `${cmd}: ` : ''}${code} ${serverMessage}${hint}`);
         this.code = code;
         this.command = cmd;
         this.serverMessage = serverMessage;
@@ -33914,17 +33915,58 @@ class FtpTimeoutError extends Error {
  */
 class FtpTlsError extends Error {
     name = 'FtpTlsError';
-    constructor(host, port, cause) {
+    /**
+     * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
+     * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
+     */
+    constructor(host, port, cause, { implicit = false, data = false } = {}) {
         const code = cause.code ?? '';
-        const certProblem = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(cause.message);
+        const certProblem = isCertificateError(cause);
         const names = certificateNames(cause);
+        const dated = certificateOutOfDate(cause);
+        const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
         const hint = names
             ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
-            : certProblem
-                ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-                : '';
-        super(`TLS handshake with ${host}:${port} failed: ${cause.message}${hint}`, { cause });
+            : dated
+                ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
+                : certProblem
+                    ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+                    : notTls && implicit
+                        ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
+                        : notTls
+                            ? ' — the server accepted AUTH TLS, then did not answer in TLS'
+                            : '';
+        const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
+        super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
     }
+}
+/** A TLS error about the certificate (untrusted, out of date, for another name), not the connection. */
+function isCertificateError(err) {
+    const code = err.code ?? '';
+    return /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|ISSUER/.test(code) || /certificate/i.test(err.message);
+}
+/**
+ * An error's text without OpenSSL's internals: "wrong version number" for
+ * "807C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/…:350:\n".
+ */
+function opensslReason(err) {
+    const reason = err.reason;
+    if (typeof reason === 'string' && reason !== '' && /:SSL routines:/.test(err.message))
+        return reason;
+    return err.message.trim();
+}
+/**
+ * For a certificate outside its validity dates (CERT_HAS_EXPIRED, CERT_NOT_YET_VALID): "has expired" or "is
+ * not valid yet". A CA given with --ca cannot fix it. Undefined for any other error.
+ */
+function certificateOutOfDate(err) {
+    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+        if (e.code === 'CERT_HAS_EXPIRED')
+            return 'has expired';
+        if (e.code === 'CERT_NOT_YET_VALID')
+            return 'is not valid yet';
+    }
+    return undefined;
 }
 /**
  * For a certificate that does not hold the name connected to (ERR_TLS_CERT_ALTNAME_INVALID): the names it
@@ -34101,6 +34143,11 @@ class FtpConnection {
     closedBy;
     /** The newest TLS session of the control connection, reused by data connections. */
     tlsSession;
+    /**
+     * The server's last 421 ("service not available, closing control connection": an idle timeout, a
+     * shutdown), named when it then hangs up: the reason a later call's "closed" error gives.
+     */
+    goodbye;
     buffer = '';
     queue = [];
     waiters = [];
@@ -34127,7 +34174,7 @@ class FtpConnection {
         raw.setKeepAlive(true, KEEPALIVE_MS);
         const socket = opts.implicitTls ? external_node_tls_default().connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
         const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
-        await conn.waitForConnect(opts.implicitTls !== undefined, port);
+        await conn.waitForConnect(opts.implicitTls !== undefined, port, opts.implicitTls !== undefined);
         return conn;
     }
     /** True once closed, by close() or by an error. */
@@ -34176,14 +34223,37 @@ class FtpConnection {
             this.waiters.push(waiter);
         });
     }
+    /**
+     * The next reply that is not preliminary. A 1xx says another reply follows; to a command without a data
+     * transfer (MKD, SIZE, PWD…) it was taken as the answer, and the final reply after it then answered the
+     * next command (a PWD after `150` + `257 "x" created` returned "x"). It is logged and passed over; no final
+     * reply within the timeout closes the connection, as for any reply, and so does an endless run of 1xx.
+     */
+    async readFinalReply(timeoutMs = this.timeoutMs) {
+        let reply = await this.readReply(timeoutMs);
+        for (let n = 1; isPreliminary(reply.code); n++) {
+            if (n > MAX_PRELIMINARY_REPLIES) {
+                const err = new FtpProtocolError(`${this.host} sent ${MAX_PRELIMINARY_REPLIES} preliminary (1xx) replies in a row and no final one`);
+                this.close(err);
+                throw err;
+            }
+            this.log(`! ${reply.code} is no final reply; waiting for the one that follows it`);
+            reply = await this.readReply(timeoutMs);
+        }
+        return reply;
+    }
     /** Sends a command and reads its reply; a reply outside `expect` (a code prefix) is an FtpReplyError. */
     async request(command, expect) {
         this.send(command);
         return this.expectReply(command, expect);
     }
-    /** Reads the next reply and checks it against `expect`. */
+    /**
+     * Reads the next reply and checks it against `expect`. Unless `expect` takes a 1xx, preliminary replies are
+     * passed over ({@link readFinalReply}).
+     */
     async expectReply(command, expect, timeoutMs) {
-        const reply = await this.readReply(timeoutMs);
+        const takesPreliminary = [expect].flat().some((e) => String(e).startsWith('1'));
+        const reply = takesPreliminary ? await this.readReply(timeoutMs) : await this.readFinalReply(timeoutMs);
         if (!matchesExpect(reply.code, expect))
             throw new FtpReplyError(reply.code, reply.message, command);
         return reply;
@@ -34247,7 +34317,7 @@ class FtpConnection {
         socket.setNoDelay(true);
         socket.on('data', (chunk) => this.onData(chunk));
         socket.on('error', (err) => this.close(err));
-        socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`)));
+        socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`, this.goodbye)));
         if (socket instanceof (external_node_tls_default()).TLSSocket) {
             socket.on('session', (session) => {
                 this.tlsSession = session;
@@ -34276,6 +34346,8 @@ class FtpConnection {
         this.buffer = parsed.rest;
         for (const reply of parsed.replies) {
             this.log(`< ${reply.code} ${reply.message}`);
+            if (reply.code === ReplyCode.ServiceNotAvailable)
+                this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
             const waiter = this.waiters.shift();
             if (waiter) {
                 clearTimeout(waiter.timer);
@@ -34286,7 +34358,7 @@ class FtpConnection {
             }
         }
     }
-    async waitForConnect(secure, port) {
+    async waitForConnect(secure, port, implicit = false) {
         const socket = this.socket;
         const event = secure ? 'secureConnect' : 'connect';
         if (!secure && !socket.connecting && socket.remoteAddress)
@@ -34310,7 +34382,7 @@ class FtpConnection {
             const onOk = () => done();
             const onError = (err) => {
                 // Runs before the generic handler, so the session closes with the explained error.
-                const explained = secure ? new FtpTlsError(this.host, port, err) : err;
+                const explained = secure ? new FtpTlsError(this.host, port, err, { implicit }) : err;
                 this.close(explained);
                 done(explained);
             };
@@ -34323,11 +34395,17 @@ class FtpConnection {
             this.tlsSession = socket.getSession();
     }
 }
+/** More 1xx replies in a row than any server sends before its final reply (a hostile one could go on forever). */
+const MAX_PRELIMINARY_REPLIES = 20;
 /** Idle time before the first TCP keepalive probe of a control connection (below the NAT timeouts seen). */
 const KEEPALIVE_MS = 15_000;
-/** The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). */
-function closedByServer(what) {
-    const err = new Error(`${what} closed by the server`);
+/**
+ * The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). `said`:
+ * the reply it gave its reason in (a 421), if any.
+ */
+function closedByServer(what, said) {
+    const why = said === undefined ? '' : ` (it said: ${said.slice(0, 200)})`;
+    const err = new Error(`${what} closed by the server${why}`);
     err.code = 'ERR_FTP_CONNECTION_CLOSED';
     return err;
 }
@@ -34629,7 +34707,12 @@ function connectPassive(conn, port) {
     socket.on('error', () => { });
     const ready = new Promise((resolve, reject) => {
         socket.once('connect', () => resolve(socket));
-        socket.once('error', reject);
+        socket.once('error', (err) => {
+            // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
+            const named = new Error(`cannot open the data connection to ${host}:${port}: ${err.message}`, { cause: err });
+            named.code = err.code;
+            reject(named);
+        });
     });
     ready.catch(() => { });
     return { socket: ready, abort: () => socket.destroy() };
@@ -34642,7 +34725,7 @@ function controlPeer(conn) {
 async function enterPassive(conn, settings) {
     if (!settings.epsvRefused) {
         conn.send('EPSV');
-        const reply = await conn.readReply();
+        const reply = await conn.readFinalReply();
         if (reply.code === ReplyCode.EnteringExtendedPassive) {
             settings.epsvWorks = true;
             return parseEpsv(reply.message);
@@ -34695,7 +34778,7 @@ async function openActive(conn, settings) {
 async function announceActivePort(conn, settings, host, port) {
     if (!settings.eprtRefused) {
         conn.send(`EPRT ${formatEprt(host, port)}`);
-        const reply = await conn.readReply();
+        const reply = await conn.readFinalReply();
         if (isPositiveCompletion(reply.code))
             return;
         if (reply.code < 500)
@@ -34705,12 +34788,34 @@ async function announceActivePort(conn, settings, host, port) {
     }
     await conn.request(`PORT ${formatPort(host, port)}`, 2);
 }
+/** What to try when no data connection can be made, in passive or active mode. */
+function dataConnectionHint(passive) {
+    return passive
+        ? "; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)"
+        : '; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)';
+}
+/**
+ * A data connection that could not be made (refused, reset, or none within the timeout), with what to try:
+ * passive ports are what firewalls and NAT block most often (FIELD.md #11), active mode the reverse. Keeps
+ * the error's kind (FtpTimeoutError) and `code` (ECONNREFUSED…), which say whether it is worth retrying.
+ */
+function noDataConnection(err, passive) {
+    if (!(err instanceof Error))
+        return err;
+    const message = `${err.message}${dataConnectionHint(passive)}`;
+    if (err instanceof FtpTimeoutError)
+        return new FtpTimeoutError(message);
+    const explained = new Error(message, { cause: err.cause ?? err });
+    explained.code = err.code;
+    return explained;
+}
 /** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
 function secureData(conn, socket, options) {
     const session = conn.tlsSession ?? conn.socket.getSession?.();
     const secure = external_node_tls_default().connect(tlsConnectOptions(conn.host, options, socket, session));
     // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
     secure.on('error', () => { });
+    const port = socket.remotePort ?? 0;
     const handshake = onceEvent(secure, 'secureConnect').then(async () => {
         // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
         // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
@@ -34719,8 +34824,24 @@ function secureData(conn, socket, options) {
         conn.log(`! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`);
     });
     handshake.catch(() => { });
-    handshakes.set(secure, handshake);
+    // A certificate refused on a data connection (one the server presents there, when it does not resume the
+    // control connection's session) was Node's bare "self-signed certificate": named as the data connection's.
+    const explained = handshake.catch((err) => {
+        throw isCertificateError(err) ? new FtpTlsError(conn.host, port, err, { data: true }) : err;
+    });
+    explained.catch(() => { });
+    handshakes.set(secure, explained);
     return secure;
+}
+/**
+ * Failures on our side of a transfer (the download's stream, the upload's source): the error itself, not
+ * the server's answer to the cut data connection.
+ */
+const localFailures = new WeakSet();
+function local(err) {
+    if (err instanceof Error)
+        localFailures.add(err);
+    return err;
 }
 /** The pending TLS handshake of each data socket; uploads write only after it. */
 const handshakes = new WeakMap();
@@ -34776,13 +34897,15 @@ async function startTransfer(conn, settings, command, options) {
         const first = conn.readReply();
         const firstOk = first.then((reply) => {
             if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
-                throw new FtpReplyError(reply.code, reply.message, command);
+                // 425: the server could not open or accept the data connection, most often a firewall or NAT.
+                const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
+                throw new FtpReplyError(reply.code, reply.message, command, hint);
             }
             return reply;
         });
         // Some servers answer 226 at once (an empty listing); the data socket still has to end.
         const finalOk = firstOk.then(async (reply) => {
-            const final = isPositiveCompletion(reply.code) ? reply : await conn.readReply(0);
+            const final = isPositiveCompletion(reply.code) ? reply : await conn.readFinalReply(0);
             if (!isPositiveCompletion(final.code))
                 throw new FtpReplyError(final.code, final.message, command);
             return final;
@@ -34795,7 +34918,7 @@ async function startTransfer(conn, settings, command, options) {
             // A server refusing the command may drop the data port first (proftpd resets it with its 451):
             // its reply, when it says no, is the better error, and leaves the session usable.
             const verdict = await withTimeout(firstOk, conn.timeoutMs, 'no reply').then(() => err, (replyErr) => (replyErr instanceof FtpReplyError ? replyErr : err));
-            throw verdict;
+            throw verdict instanceof FtpReplyError ? verdict : noDataConnection(verdict, settings.passive);
         });
         // An upload over plain FTP may start before the 150 (the bytes wait in the socket); TLS waits for it,
         // since vsftpd starts its TLS accept only after sending 150.
@@ -34805,7 +34928,12 @@ async function startTransfer(conn, settings, command, options) {
         // A server refusing the data (552 over quota, 553; ftp-srv's 550 to a resume onto a missing file) may
         // close or reset the data connection just before it says why, while we write or after our last byte:
         // its reply, when one comes soon, is the better error, and leaves the session usable.
+        // Not when the failure is our side's (the download's stream failed or took nothing, the upload's source
+        // failed, a listing over its cap): the server's answer to the cut data connection (vsftpd "426 Failure
+        // writing network stream.") hid the cause (ENOSPC on the local disk). That error closes the client.
         const replyOr = async (err) => {
+            if (localFailures.has(err))
+                throw err;
             const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(() => undefined, (e) => e);
             throw reply instanceof FtpReplyError ? reply : err;
         };
@@ -34841,7 +34969,7 @@ async function startTransfer(conn, settings, command, options) {
  */
 async function pipelinedPassive(conn, settings, command) {
     conn.sendPipelined(['EPSV', command]);
-    const reply = await conn.readReply();
+    const reply = await conn.readFinalReply();
     if (reply.code === ReplyCode.EnteringExtendedPassive) {
         settings.epsvWorks = true;
         return connectPassive(conn, parseEpsv(reply.message));
@@ -34866,15 +34994,20 @@ async function moveData(socket, idleMs, options) {
         await withTimeout(handshake, idleMs, 'no TLS handshake on the data connection');
     socket.setTimeout(idleMs);
     const source = { waiting: false };
+    const sink = { waiting: false };
     const closed = new Promise((resolve, reject) => {
         if (socket.closed)
             resolve();
         socket.on('timeout', () => {
             socket.destroy();
-            const why = source.waiting
-                ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
-                : `data connection idle for ${idleMs} ms`;
-            reject(new FtpTimeoutError(why));
+            if (source.waiting || sink.waiting) {
+                const why = source.waiting
+                    ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
+                    : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+                reject(local(new FtpTimeoutError(why)));
+            }
+            else
+                reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
         });
         socket.on('error', reject);
         socket.on('close', () => resolve());
@@ -34882,7 +35015,7 @@ async function moveData(socket, idleMs, options) {
     // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
     closed.catch(() => { });
     if (options.sink) {
-        await Promise.all([closed, pipeInto(socket, options.sink, tick)]);
+        await Promise.all([closed, pipeInto(socket, options.sink, tick, sink)]);
         return { bytes, closed };
     }
     // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -34924,18 +35057,24 @@ async function writeSource(socket, source, tick, state) {
     const chunks = Buffer.isBuffer(source) ? slices(source) : source;
     // `waiting`: the idle timeout then names the source, not the server, as the one that stopped.
     state.waiting = true;
-    for await (const chunk of chunks) {
-        state.waiting = false;
-        // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
-        if (socket.destroyed)
-            return;
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (buf.length > 0) {
-            if (!socket.write(buf))
-                await drainOrClose(socket);
-            tick(buf.length);
+    try {
+        for await (const chunk of chunks) {
+            state.waiting = false;
+            // Failed meanwhile (idle timeout, reset): stop reading the source (leaving the loop destroys it).
+            if (socket.destroyed)
+                return;
+            const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            if (buf.length > 0) {
+                if (!socket.write(buf))
+                    await drainOrClose(socket);
+                tick(buf.length);
+            }
+            state.waiting = true;
         }
-        state.waiting = true;
+    }
+    catch (err) {
+        // Thrown while the source was asked for its next bytes: the source failed, not the connection.
+        throw state.waiting ? local(err) : err;
     }
     state.waiting = false;
     // end(), not destroy(): TLS needs close_notify or vsftpd and pure-ftpd answer 426/451.
@@ -34966,7 +35105,15 @@ const SPARE_MAX = 64;
  * taken its previous bytes (the write callback), so at most FILE_BUFFERS chunks are in flight.
  */
 async function transfer_writeFile(socket, source, tick) {
-    const fd = source.fd ?? external_node_fs_default().openSync(source.path, 'r');
+    const read = (op) => {
+        try {
+            return op();
+        }
+        catch (err) {
+            throw local(err); // the local file, not the connection
+        }
+    };
+    const fd = source.fd ?? read(() => external_node_fs_default().openSync(source.path, 'r'));
     const ring = [];
     const taken = [];
     let onClose = () => { };
@@ -34981,7 +35128,7 @@ async function transfer_writeFile(socket, source, tick) {
             if (taken[i])
                 await Promise.race([taken[i], gone]);
             ring[i] ??= spare.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
-            const n = external_node_fs_default().readSync(fd, ring[i], 0, FILE_CHUNK, pos);
+            const n = read(() => external_node_fs_default().readSync(fd, ring[i], 0, FILE_CHUNK, pos));
             if (n === 0)
                 break;
             pos += n;
@@ -35013,12 +35160,12 @@ async function transfer_writeFile(socket, source, tick) {
  * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
  * its write() then returns false and no 'drain' ever comes.
  */
-async function pipeInto(socket, sink, tick) {
+async function pipeInto(socket, sink, tick, state) {
     let onError = () => { };
     let onClose = () => { };
     const broken = new Promise((_, reject) => {
-        onError = reject;
-        onClose = () => reject(new Error('the stream given to download() closed before the download ended'));
+        onError = (err) => reject(local(err));
+        onClose = () => reject(local(new Error('the stream given to download() closed before the download ended')));
         sink.on('error', onError);
         sink.on('close', onClose);
     });
@@ -35026,11 +35173,15 @@ async function pipeInto(socket, sink, tick) {
     try {
         for await (const chunk of socket) {
             tick(chunk.length);
-            if (!sink.write(chunk))
+            if (!sink.write(chunk)) {
+                // `waiting`: the idle timeout then names the stream, not the server, as the one that stopped.
+                state.waiting = true;
                 await Promise.race([onceEvent(sink, 'drain'), broken]);
+                state.waiting = false;
+            }
         }
         if (sink.errored)
-            throw sink.errored;
+            throw local(sink.errored);
     }
     finally {
         sink.off('error', onError);
@@ -35129,8 +35280,22 @@ function checkOffset(offset, name = 'offset') {
 }
 /** What upload() sends: a Buffer, a Readable (or any async iterable of Buffers), or a FileSource. */
 function checkSource(source) {
-    if (Buffer.isBuffer(source) || source instanceof external_node_stream_.Readable)
+    if (Buffer.isBuffer(source))
         return;
+    if (source instanceof external_node_stream_.Readable) {
+        // Its bytes were read already (an upload tried again with the same stream): it would upload nothing,
+        // and the STOR would truncate the remote file to 0 bytes.
+        const state = source.errored
+            ? 'failed'
+            : source.readableEnded
+                ? 'ended'
+                : source.destroyed
+                    ? 'destroyed'
+                    : undefined;
+        if (state)
+            throw new FtpArgumentError(`the upload's stream is already ${state}, with nothing more to give (the remote file would be made empty); pass a new stream, a Buffer or { path } of a local file`);
+        return;
+    }
     if (source !== null && typeof source === 'object') {
         if (Symbol.asyncIterator in source)
             return;
@@ -35174,6 +35339,7 @@ function show(value) {
  * while another runs wait their turn. Refusals throw FtpReplyError and leave the client usable; socket,
  * timeout and protocol errors close it.
  */
+
 
 
 
@@ -35491,8 +35657,9 @@ class FtpClient {
         });
     }
     /**
-     * Sends several commands in one write and returns every reply, in order, whatever its code. For
-     * independent commands (MKD of siblings, DELE then RMD): the server runs each one regardless of the others.
+     * Sends several commands in one write and returns every reply, in order, whatever its code (a 1xx is
+     * passed over: each command's final reply is its own). For independent commands (MKD of siblings, DELE then
+     * RMD): the server runs each one regardless of the others.
      */
     async pipeline(commands) {
         return this.exclusive(async () => this.pipelineNow(commands));
@@ -35511,7 +35678,7 @@ class FtpClient {
                 bytes += Buffer.byteLength(commands[end++]) + 2;
             this.connection.sendPipelined(commands.slice(start, end));
             for (let i = start; i < end; i++)
-                replies.push(await this.connection.readReply());
+                replies.push(await this.connection.readFinalReply());
             start = end;
         }
         return replies;
@@ -35537,85 +35704,141 @@ class FtpClient {
     /**
      * Names in a directory (NLST), dot-files included where the server can show them. `path/name` lines
      * become `name`; unsafe names and lines under any other folder are dropped, as list() drops them (G7).
+     * A file's path gives its own name, on every server (see list()).
      */
     async nlst(path) {
         checkPath(path, 'path', true);
-        if (!path)
-            return parseNameList(await this.listWithHidden('NLST'));
-        if (mayGlob(path))
-            return parseNameList((await this.listInside('NLST', path)) ?? '');
-        // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
-        // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
-        // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
-        const inside = await this.listInside('NLST', path, true);
-        if (inside !== undefined)
-            return parseNameList(inside);
-        // Not a folder to go into (a file's own name): asked for directly, the server names it in its reply.
-        return parseNameList(await this.listWithHidden('NLST', path), path);
+        // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
+        return this.exclusive(async () => {
+            if (!path)
+                return parseNameList(await this.listWithHiddenNow('NLST'));
+            // A folder is listed from inside, with no path after the flag: pure-ftpd 1.0.50 misreads `NLST -a <path>`
+            // (`NLST -a /site` from `/` lists `site/…` lines, from `/x` it lists `/x/site` or answers 550, and
+            // `NLST -a /` lists the working folder), while a bare `NLST -a` there lists the working folder or is refused.
+            const inside = await this.listInsideNow('NLST', path, true);
+            if (typeof inside === 'string')
+                return parseNameList(inside);
+            // Not a folder to go into (the refusal): a file, or nothing there. pure-ftpd refuses `NLST <file>` (550
+            // "Can't check for file existence") and proftpd reads `NLST -a -name` as flags: MLST names a file on both.
+            const refused = inside instanceof FtpReplyError ? inside : undefined;
+            if (refused && this.feats.has('MLST')) {
+                const file = await this.fileEntryNow(path);
+                if (file)
+                    return [file.name];
+                // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
+                if (mayGlob(path))
+                    throw refused;
+            }
+            // Asked for directly, the server names the file in its reply.
+            const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+            return refused && mayGlob(path) ? ownName(names, path, refused) : names;
+        });
     }
     /**
      * Entries of a directory: MLSD when FEAT offers it, else LIST parsed as Unix or DOS/IIS. Unsafe names
      * (`/`, `..`, CR, LF, NUL) are dropped. A listing may be cut short by the server (pure-ftpd stops at
-     * 10 000 entries): never take a missing entry as proof that a file is absent.
+     * 10 000 entries): never take a missing entry as proof that a file is absent. A file's path gives that
+     * file's entry alone, on every server: MLSD lists folders only (pure-ftpd and proftpd refuse a file with
+     * 550, where vsftpd's LIST names it), so a file is then asked for with MLST.
      */
     async list(path) {
         checkPath(path, 'path', true);
-        if (this.feats.has('MLST'))
-            return parseListing(await this.exclusive(async () => this.listTextNow(path ? `MLSD ${path}` : 'MLSD')), true);
-        if (path && mayGlob(path))
-            return parseListing((await this.listInside('LIST', path)) ?? '');
-        return parseListing(await this.listWithHidden('LIST', path));
-    }
-    /**
-     * LIST/NLST of a folder whose path a server may read as a pattern (`*`, `?`, `[`, `{`):
-     * vsftpd, when no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a
-     * missing folder `*` lists `/site`), and pure-ftpd globs. Listed from inside instead: CWD there (a folder
-     * that is not there is a refusal, as a LIST of it would be), the bare verb, then CWD back.
-     */
-    async listInside(verb, path, orElse = false) {
+        // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
         return this.exclusive(async () => {
-            const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
-            // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
-            // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself.
-            if (back === undefined)
-                return orElse ? undefined : this.listWithHidden(verb, path, true);
-            try {
-                await this.connection.request(`CWD ${path}`, 2);
+            if (this.feats.has('MLST')) {
+                try {
+                    return parseListing(await this.listTextNow(path ? `MLSD ${path}` : 'MLSD'), true);
+                }
+                catch (err) {
+                    if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed)
+                        throw err;
+                    const file = await this.fileEntryNow(path);
+                    if (!file)
+                        throw err;
+                    return [file];
+                }
             }
-            catch (err) {
-                // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly.
-                if (orElse && err instanceof FtpReplyError && err.code >= 500)
-                    return undefined;
-                throw err;
-            }
-            try {
-                return await this.listWithHidden(verb, undefined, true);
-            }
-            finally {
-                // After an error that closed the session, there is no folder to go back to: that error is the one.
-                if (!this.connection.closed)
-                    await this.connection.request(`CWD ${back}`, 2);
-            }
+            if (!path || !mayGlob(path))
+                return parseListing(await this.listWithHiddenNow('LIST', path));
+            const inside = await this.listInsideNow('LIST', path, true);
+            if (typeof inside === 'string')
+                return parseListing(inside);
+            const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+            if (!(inside instanceof FtpReplyError))
+                return entries;
+            const own = new Set(ownName(entries.map((e) => e.name), path, inside));
+            return entries.filter((e) => own.has(e.name));
         });
     }
     /**
-     * LIST/NLST with `-a` first: vsftpd's LIST and proftpd's NLST hide dot-files (`.htaccess`) without it.
-     * A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such file`) gets the bare verb,
-     * from then on (basic-ftp does the same). A 4xx (425 no data connection, 450 busy) says nothing about the
-     * flag: it is the error, and the next listing asks with -a again.
+     * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
+     * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
+     * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
      */
-    async listWithHidden(verb, path, inside = false) {
-        const bare = path ? `${verb} ${path}` : verb;
-        const read = async (command) => inside ? this.listTextNow(command) : this.exclusive(async () => this.listTextNow(command));
-        if (this.noListFlags)
-            return read(bare);
+    async fileEntryNow(path) {
+        const command = `MLST ${path}`;
+        this.connection.send(command);
+        const reply = await this.connection.readFinalReply();
+        if (reply.code >= 400 && reply.code < 500)
+            throw new FtpReplyError(reply.code, reply.message, command);
+        if (!isPositiveCompletion(reply.code))
+            return undefined;
+        const line = reply.message.split('\n').find((l) => l.startsWith(' '));
+        const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
+        const name = lastPart(path);
+        if (!entry || entry.type === 'dir' || !isSafeName(name))
+            return undefined;
+        return { ...entry, name };
+    }
+    /**
+     * LIST/NLST of a folder from inside (inside an exclusive section): CWD there, the bare verb, then CWD back.
+     * pure-ftpd misreads `NLST -a <path>`, and a path may read as a pattern (`*`, `?`, `[`, `{`): vsftpd, when
+     * no folder has that name, lists the entries of the parent that match it (`LIST /site/*` of a missing
+     * folder `*` lists `/site`), and pure-ftpd globs.
+     */
+    async listInsideNow(verb, path, orElse = false) {
+        const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+        // Without the folder to come back to, the old way: a listing that may be the parent's beats a lost
+        // working folder for a caller that uses relative paths. With `orElse`, the caller does that itself
+        // (undefined).
+        if (back === undefined)
+            return orElse ? undefined : this.listWithHiddenNow(verb, path);
         try {
-            return await read(path ? `${verb} -a ${path}` : `${verb} -a`);
+            await this.connection.request(`CWD ${path}`, 2);
+        }
+        catch (err) {
+            // `orElse`: no folder to go into (a file, or nothing there) is for the caller to ask about directly; the
+            // refusal is returned.
+            if (orElse && err instanceof FtpReplyError && err.code >= 500)
+                return err;
+            throw err;
+        }
+        try {
+            return await this.listWithHiddenNow(verb);
+        }
+        finally {
+            // After an error that closed the session, there is no folder to go back to: that error is the one.
+            if (!this.connection.closed)
+                await this.connection.request(`CWD ${back}`, 2);
+        }
+    }
+    /**
+     * LIST/NLST with `-a` first (inside an exclusive section): vsftpd's LIST and proftpd's NLST hide dot-files
+     * (`.htaccess`) without it. A server that refuses the flag (a 5xx: `500 unknown option`, `550 -a: no such
+     * file`) gets the bare verb, from then on (basic-ftp does the same). A 4xx (425 no data connection, 450
+     * busy) says nothing about the flag: it is the error, and the next listing asks with -a again.
+     */
+    async listWithHiddenNow(verb, path) {
+        const bare = path ? `${verb} ${path}` : verb;
+        if (this.noListFlags)
+            return this.listTextNow(bare);
+        try {
+            return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
         }
         catch (err) {
             if (!(err instanceof FtpReplyError) || err.code < 500)
                 throw err;
-            const text = await read(bare);
+            const text = await this.listTextNow(bare);
             this.noListFlags = true;
             return text;
         }
@@ -35653,6 +35876,28 @@ class FtpClient {
         checkPath(remotePath, 'remotePath');
         checkSource(source);
         checkOffset(options.offset);
+        if (client_isFileSource(source) && source.fd === undefined) {
+            // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
+            // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
+            let fd;
+            try {
+                fd = external_node_fs_default().openSync(source.path, 'r');
+            }
+            catch (err) {
+                throw new FtpArgumentError(`cannot read the local file ${JSON.stringify(source.path)} (${err.message}); nothing was sent`);
+            }
+            // A folder opens too, and only its first read fails (EISDIR), after the STOR.
+            if (external_node_fs_default().fstatSync(fd).isDirectory()) {
+                external_node_fs_default().closeSync(fd);
+                throw new FtpArgumentError(`the local path ${JSON.stringify(source.path)} is a folder, not a file; nothing was sent`);
+            }
+            try {
+                return await this.upload(remotePath, { ...source, fd }, options);
+            }
+            finally {
+                external_node_fs_default().closeSync(fd);
+            }
+        }
         const verb = options.append ? 'APPE' : 'STOR';
         const transferOptions = {
             source,
@@ -35724,6 +35969,24 @@ class FtpClient {
         this.queue = result.catch(() => undefined);
         return result;
     }
+}
+/**
+ * The names of a listing of `path` read as a pattern (vsftpd: `f*.txt` is also `f1.txt`) that are the file
+ * itself: that very name. None: nothing of that name is there, and `refused` (the CWD into it) is the error.
+ */
+function ownName(names, path, refused) {
+    const own = names.filter((n) => n === lastPart(path));
+    if (own.length === 0)
+        throw refused;
+    return own;
+}
+/** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
+function client_isFileSource(source) {
+    return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
+}
+/** A path's last part: `a/b.txt/` gives `b.txt`. */
+function lastPart(path) {
+    return path.replace(/\/+$/, '').replace(/^.*\//, '');
 }
 /** A path some server's LIST or NLST reads as a pattern (glob characters). */
 function mayGlob(path) {
@@ -39713,6 +39976,7 @@ function estimateDuration(plan, m) {
 
 
 
+
 /** FTP-Deploy-Action's state file in the target (its default `state-name`). */
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
@@ -40286,6 +40550,11 @@ function connectError(err, o) {
     if (names) {
         return new ConfigError(`the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
             `or check the certificate against one with --tls-name ${names[0]}`);
+    }
+    const dated = certificateOutOfDate(err);
+    if (dated) {
+        return new ConfigError(`the TLS certificate of ${where} ${dated}: the server needs a current certificate (or this machine's clock is wrong); ` +
+            `--ca cannot fix that, --insecure skips every check of the certificate`);
     }
     if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
         const cause = err instanceof FtpTlsError
