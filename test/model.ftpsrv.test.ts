@@ -6,13 +6,17 @@
  * local tree (files byte for byte, folders too), the state file aside (with --no-delete: holds it, deletes
  * nothing); (3) a second deploy is a no-op (no STOR, DELE, RMD, MKD, RNFR or APPE outside ftpship's own
  * files); (4) the state lists exactly the files on the server with their size and sha256 (G4), and exactly
- * its folders. The same run on pure-ftpd is in model.realservers.test.ts.
+ * its folders. Then the whole model: --keep and --exclude globs added and removed between deploys (a kept
+ * orphan stays in the state; an excluded one stays on the server, out of the state, never deleted or sent
+ * again; a folder it stays in is kept), deploys with --no-atomic and --max-delete (a refusal changes nothing),
+ * the state inside a folder of the target or outside it, and moved there by --state. The same runs on
+ * pure-ftpd, vsftpd and proftpd are in model.realservers.test.ts.
  */
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
-import { checkModelRun, modelCommands, type Step } from './helpers/model.js';
+import { checkModelRun, modelCommands, modelRuns, type Step } from './helpers/model.js';
 import { tmpDir, uniqueName } from './helpers/tmp.js';
 import path from 'node:path';
 
@@ -62,5 +66,22 @@ describe('deploy engine model: random local changes, invariants after each deplo
 
   it('random seed', async () => {
     await run({ numRuns: 6 });
+  }, 120_000);
+
+  it('keeps, excludes, --no-atomic, --max-delete and --state between deploys (fixed seed)', async () => {
+    await fc.assert(
+      fc.asyncProperty(modelRuns(), async (run) => {
+        const local = tmpDir('ftpship-model-');
+        const dir = `/${uniqueName('model')}`;
+        await checkModelRun(
+          run,
+          local,
+          path.join(srv.root, dir),
+          (extra) => deployOptions(srv, local, dir, extra),
+          dir,
+        );
+      }),
+      { seed: 20261127, numRuns: 6 },
+    );
   }, 120_000);
 });
