@@ -18,7 +18,11 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { checkModelRun, modelCommands, modelRuns, type Step } from './helpers/model.js';
 import { tmpDir, uniqueName } from './helpers/tmp.js';
+import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { readTree, sha256, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -84,4 +88,32 @@ describe('deploy engine model: random local changes, invariants after each deplo
       { seed: 20261127, numRuns: 6 },
     );
   }, 120_000);
+});
+
+describe('sequences the model found', () => {
+  it("deploy d/x and d/y; --exclude d --exclude '!d/x': d/x, inside an excluded folder, is left on the server as d/y is (was: deleted)", async () => {
+    // The walk of the local folder never enters an excluded folder, so d/x was not sent (as in .gitignore, a
+    // file under an excluded folder cannot be taken back); the plan took it for an orphan and deleted it.
+    const local = tmpDir('ftpship-model-');
+    writeTree(local, { 'd/x': 'xxx', 'd/y': 'yyy', a: 'aaa' });
+    const dir = `/${uniqueName('model')}`;
+    const disk = path.join(srv.root, dir);
+    await deploy(deployOptions(srv, local, dir));
+    const o = deployOptions(srv, local, dir, { exclude: ['d', '!d/x'] });
+    const preview = await deploy({ ...o, dryRun: true });
+    const r = await deploy(o);
+    expect(preview.files).toEqual([]);
+    expect(r.files).toEqual([]);
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual({
+      a: sha256('aaa'),
+      'd/x': sha256('xxx'),
+      'd/y': sha256('yyy'),
+    });
+    const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+      files: Record<string, unknown>;
+      dirs: string[];
+    };
+    expect([Object.keys(state.files), state.dirs]).toEqual([['a'], []]);
+    fs.rmSync(local, { recursive: true, force: true });
+  });
 });

@@ -19,7 +19,14 @@ import { dotName, insideTarget, normalizeRemoteDir, remoteJoin } from './paths.j
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
-import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
+import {
+  excludedPath,
+  globMatcher,
+  scanLocalDir,
+  treeFromFiles,
+  type LocalFile,
+  type LocalTree,
+} from './select.js';
 import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
@@ -265,7 +272,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         isKept: globMatcher(o.keep),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
-        isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
+        // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
+        isExcluded: !o.files || options.exclude?.length ? excludedPath(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
         mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),

@@ -12,10 +12,13 @@ import { readDirs, readTree, sha256 } from './tmp.js';
 
 /** Names the model works over: case (a, A), nesting, and names that are a file in one step, a folder in the next. */
 export const NAMES = ['a', 'b', 'A', 'd', 'd/x', 'd/e', 'd/e/y'];
-/** --keep globs: anchored and not, a file and a folder's name, a folder with what it holds. */
-export const KEEPS = ['b', '/a', 'd/x', 'e', 'd/**', 'y'];
-/** --exclude globs: at any depth or at the top, a file's name, a folder's. */
-export const EXCLUDES = ['A', '/a', 'x', 'd/e', 'd', 'y'];
+/**
+ * --keep globs: anchored and not, a file and a folder's name, a folder with what it holds, and `!glob`s that
+ * take back what one added before them matched (the globs apply in the order they were added).
+ */
+export const KEEPS = ['b', '/a', 'd/x', 'e', 'd/**', 'y', '!d/e/y', '!x'];
+/** --exclude globs: at any depth or at the top, a file's name, a folder's, and `!glob`s as for KEEPS. */
+export const EXCLUDES = ['A', '/a', 'x', 'd/e', 'd', 'y', '!d/x', '!d/e'];
 
 export type Step =
   | { op: 'put'; name: string; size: number; seed: number }
@@ -281,7 +284,9 @@ export async function deployAndCheck(
       ...extra,
     });
   const K = globMatcher(settings.keep);
-  const X = globMatcher([...DEFAULT_EXCLUDES, ...settings.exclude]);
+  // Excluded: the path or a folder above it matches (the walk does not enter an excluded folder).
+  const matchX = globMatcher([...DEFAULT_EXCLUDES, ...settings.exclude]);
+  const X = (p: string): boolean => matchX(p) || ancestors(p).some(matchX);
   const before = observe(disk, settings.stateFile);
   // The state may be at its former (default) path, read once and moved by this deploy.
   const former = path.join(disk, '.ftpship-state.json');
@@ -510,8 +515,8 @@ export async function checkModelRun(
   const exclude = new Set<string>();
   let where = run.stateAt;
   const settings = (): Settings => ({
-    keep: [...keep].sort(),
-    exclude: [...exclude].sort(),
+    keep: [...keep],
+    exclude: [...exclude],
     dir,
     ...stateAt(where, disk, dir),
   });
