@@ -73,5 +73,30 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         expect(fs.readFileSync(path.join(disk, 'd', 'x'), 'utf8')).toBe('xxx');
       },
     );
+
+    // Found by the model: mkdir d/e; deploy; d removed locally; --keep e. The plan kept d/e but removed d, which
+    // holds it: the dry run showed "rmdir d", the deploy's RMD was refused, d was reported kept as "holding files
+    // ftpship did not deploy" and dropped from the state, so no later deploy removed it.
+    it('a deployed folder holding a folder --keep protects is kept with it, in the dry run as in the deploy, and stays in the state', async () => {
+      const local = tmpDir('ftpship-model-');
+      fs.mkdirSync(path.join(local, 'd', 'e'), { recursive: true });
+      writeTree(local, { a: 'aaa' });
+      const { dir, disk } = target(srv);
+      await deploy(opts(srv, local, dir));
+      fs.rmSync(path.join(local, 'd'), { recursive: true });
+      const warnings: string[] = [];
+      const preview = await deploy(opts(srv, local, dir, { keep: ['e'], dryRun: true }));
+      const r = await deploy(opts(srv, local, dir, { keep: ['e'] }), { warn: (m) => warnings.push(m) });
+      expect([preview.files, r.files, warnings]).toEqual([[], [], []]);
+      expect(fs.statSync(path.join(disk, 'd', 'e')).isDirectory()).toBe(true);
+      const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+        dirs: string[];
+      };
+      expect(state.dirs).toEqual(['d', 'd/e']);
+      // Without the keep, both go.
+      const last = await deploy(opts(srv, local, dir));
+      expect(last.files.map((f) => `${f.action} ${f.path}`)).toEqual(['rmdir d/e', 'rmdir d']);
+      expect(fs.existsSync(path.join(disk, 'd'))).toBe(false);
+    });
   },
 );

@@ -254,7 +254,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
-    const keptInside = holds(plan.keptOrphans.files);
+    // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
+    const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
     // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
     // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
     if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) plan.rmdirs.push(d);
