@@ -636,12 +636,18 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   if (plan.keptInSwaps.length > 0) {
     const kept = plan.keptInSwaps;
     const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
-      (d) => kept.some((p) => p.startsWith(`${d}/`)),
+      (d) => kept.some((p) => p === d || p.startsWith(`${d}/`)),
     );
+    const many = folders.length > 1;
+    const files = kept.filter((p) => !folders.includes(p));
+    const what =
+      files.length === 0
+        ? `that --keep protects, which would be removed to make ${many ? 'them' : 'it'}; nothing was changed. ` +
+          `Rename the local file${many ? 's' : ''}, or narrow --keep, then deploy again.`
+        : `holding ${files.length} path(s) --keep protects (${firstFew(files)}), which would go with the folder; nothing was changed. ` +
+          `Move them out of that folder on the server, or narrow --keep, then deploy again.`;
     throw new GuardError(
-      `the local file${folders.length > 1 ? 's' : ''} ${folders.join(', ')} replace${folders.length > 1 ? '' : 's'} a folder on the server ` +
-        `holding ${kept.length} file(s) --keep protects (${firstFew(kept)}), which would go with the folder; nothing was changed. ` +
-        `Move them out of that folder on the server, or narrow --keep, then deploy again.`,
+      `the local file${many ? 's' : ''} ${folders.join(', ')} replace${many ? '' : 's'} ${many ? 'folders' : 'a folder'} on the server ${what}`,
     );
   }
   if (plan.keptReplacedByDirs.length > 0) {

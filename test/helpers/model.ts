@@ -98,7 +98,8 @@ const fullDeploy: fc.Arbitrary<Step> = fc.record(
 export function modelRuns(): fc.Arbitrary<Run> {
   const put = fileSteps[0];
   const s = fc.oneof(
-    { arbitrary: fc.oneof(...fileSteps), weight: 4 },
+    { arbitrary: fc.oneof(...fileSteps), weight: 3 },
+    { arbitrary: fileSteps[3], weight: 1 }, // removes: orphans for keeps, excludes and --max-delete
     { arbitrary: settingStep, weight: 2 },
     { arbitrary: fullDeploy, weight: 3 },
     { arbitrary: fc.constant<Step>({ op: 'moveState' }), weight: 1 },
@@ -310,7 +311,12 @@ export async function deployAndCheck(
   const swappedAway = (p: string): boolean => Ld.has(p) || ancestors(p).some((a) => swapped.has(a));
   const orphans = [...new Set([...Object.keys(tf), ...uncertain])].filter((p) => !inLf(p));
   const keptReplaced = [...Ld].filter((x) => owned(x) && !td.has(x) && K(x));
-  const keptInSwap = orphans.filter((p) => !Ld.has(p) && ancestors(p).some((a) => swapped.has(a)) && K(p));
+  // A kept file or folder ftpship deployed, in a folder that became a file (or that folder itself).
+  const inSwap = (p: string): boolean => swapped.has(p) || ancestors(p).some((a) => swapped.has(a));
+  const keptInSwap = [
+    ...orphans.filter((p) => !Ld.has(p) && inSwap(p) && K(p)),
+    ...[...td, ...maybeDirs].filter((x) => !Ld.has(x) && inSwap(x) && K(x)),
+  ];
   const deletes = orphans.filter((p) => swappedAway(p) || (!d.noDelete && !K(p) && !X(p)));
   const refused =
     keptReplaced.length > 0 ||
