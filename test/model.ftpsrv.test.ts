@@ -85,7 +85,7 @@ describe('deploy engine model: random local changes, invariants after each deplo
           dir,
         );
       }),
-      { seed: 20261127, numRuns: 6 },
+      { seed: 20261127, numRuns: 5 },
     );
   }, 120_000);
 });
