@@ -508,6 +508,33 @@ describe('item 3: orphans', () => {
     expect(fs.readFileSync(path.join(remote(dir), 'docs'), 'utf8')).toBe('now a file');
   });
 
+  it('G3: a folder --keep protects (empty) that became a file locally is refused (GuardError, nothing changed), not removed for it', async () => {
+    // The model's sequence: mkdir d; deploy; --keep d; d becomes a file; deploy (was: RMD d, the file in its place).
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i' });
+    fs.mkdirSync(path.join(local, 'd'));
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'd'), { recursive: true });
+    writeTree(local, { d: 'now a file' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = (await deploy(opts(local, dir, { keep: ['d'] }), rec).catch((e: unknown) => e)) as Error & {
+      exitCode: number;
+    };
+    expect(err).toBeInstanceOf(GuardError);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toBe(
+      'the local file d replaces a folder on the server that --keep protects, which would be removed to make it; ' +
+        'nothing was changed. Rename the local file, or narrow --keep, then deploy again.',
+    );
+    expect(snapshot(remote(dir))).toEqual(before);
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
+    // Without the keep, the swap goes through.
+    await deploy(opts(local, dir));
+    expect(fs.readFileSync(path.join(remote(dir), 'd'), 'utf8')).toBe('now a file');
+  });
+
   it('G3: a file --keep protects that became a folder locally is refused (GuardError, nothing changed), not deleted for it', async () => {
     const local = tmpDir();
     writeTree(local, { 'robots.txt': 'r', 'index.html': 'i' });

@@ -20,7 +20,14 @@ import { dotName, insideTarget, normalizeRemoteDir, remoteJoin } from './paths.j
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
-import { globMatcher, scanLocalDir, treeFromFiles, type LocalFile, type LocalTree } from './select.js';
+import {
+  excludedPath,
+  globMatcher,
+  scanLocalDir,
+  treeFromFiles,
+  type LocalFile,
+  type LocalTree,
+} from './select.js';
 import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
@@ -266,7 +273,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         isKept: globMatcher(o.keep),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
-        isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
+        // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
+        isExcluded: !o.files || options.exclude?.length ? excludedPath(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
         mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
@@ -629,12 +637,18 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   if (plan.keptInSwaps.length > 0) {
     const kept = plan.keptInSwaps;
     const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
-      (d) => kept.some((p) => p.startsWith(`${d}/`)),
+      (d) => kept.some((p) => p === d || p.startsWith(`${d}/`)),
     );
+    const many = folders.length > 1;
+    const files = kept.filter((p) => !folders.includes(p));
+    const what =
+      files.length === 0
+        ? `that --keep protects, which would be removed to make ${many ? 'them' : 'it'}; nothing was changed. ` +
+          `Rename the local file${many ? 's' : ''}, or narrow --keep, then deploy again.`
+        : `holding ${files.length} path(s) --keep protects (${firstFew(files)}), which would go with the folder; nothing was changed. ` +
+          `Move them out of that folder on the server, or narrow --keep, then deploy again.`;
     throw new GuardError(
-      `the local file${folders.length > 1 ? 's' : ''} ${folders.join(', ')} replace${folders.length > 1 ? '' : 's'} a folder on the server ` +
-        `holding ${kept.length} file(s) --keep protects (${firstFew(kept)}), which would go with the folder; nothing was changed. ` +
-        `Move them out of that folder on the server, or narrow --keep, then deploy again.`,
+      `the local file${many ? 's' : ''} ${folders.join(', ')} replace${many ? '' : 's'} ${many ? 'folders' : 'a folder'} on the server ${what}`,
     );
   }
   if (plan.keptReplacedByDirs.length > 0) {

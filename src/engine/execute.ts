@@ -314,6 +314,9 @@ class Run {
           await send();
         } catch (err) {
           if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
+          // Written in place over a folder the state does not list (one an exclude left, or made by hand).
+          if (!item.temp && (await dirExists(c, this.abs(target))))
+            throw folderInTheWay(this.abs(target), target);
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
           const parent = parentOf(target);
           if (parent !== '' && !(await dirExists(c, this.abs(parent)))) this.folderGone(parent);
@@ -409,6 +412,8 @@ class Run {
           await renameOver(c, from(u), to(u), this.ctx.quirks, this.warn).catch(async (err: unknown) => {
             // Renamed already, by this batch's earlier attempt (cut before its replies came back).
             if (await this.renamedAlready(c, u)) return;
+            if (err instanceof FtpReplyError && (await dirExists(c, to(u))))
+              throw folderInTheWay(to(u), u.file.path);
             throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
@@ -614,6 +619,16 @@ function rewrittenName(rel: string): boolean {
   if (name.includes('\\')) return false;
   for (const ch of name) if (ch < ' ' || ch === '\x7f' || ch === '"') return true;
   return false;
+}
+
+/**
+ * A local file goes where the server has a folder ftpship did not deploy (the state does not list it: an
+ * exclude left it there, or it was made by hand): it is never removed, so the file cannot go there.
+ */
+function folderInTheWay(abs: string, rel: string): DeployError {
+  return new DeployError(
+    `cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`,
+  );
 }
 
 function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): DeployError {

@@ -60,8 +60,8 @@ export interface Plan {
   /** Orphans left in place (delete off, or a keep glob matched). */
   keptOrphans: { files: string[]; dirs: string[] };
   /**
-   * Files a keep glob protects inside a folder that a local file replaces: the folder cannot go without them,
-   * and they are never deleted (G3), so the deploy refuses the plan.
+   * Files and folders a keep glob protects inside a folder that a local file replaces, or that folder itself:
+   * the folder cannot go without them, and they are never deleted (G3), so the deploy refuses the plan.
    */
   keptInSwaps: string[];
   /**
@@ -254,10 +254,15 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
-    const keptInside = holds(plan.keptOrphans.files);
+    // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
+    const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
     // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
     // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
-    if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) plan.rmdirs.push(d);
+    // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
+    if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
+      plan.rmdirs.push(d);
+      if (opts.isKept(d)) plan.keptInSwaps.push(d);
+    }
     // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
     // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
     else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { excludeOption, isRecordablePath } from './paths.js';
+import { ancestorsOf, excludeOption, isRecordablePath } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -102,6 +102,15 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
     for (const r of compiled) if (r.isMatch(rel)) matched = !r.negate;
     return matched;
   };
+}
+
+/**
+ * The excludes as the walk of the local folder applies them: a path is left out when it, or a folder above
+ * it, matches (the walk never enters an excluded folder, so `!glob` cannot take back a file inside one).
+ */
+export function excludedPath(globs: string[]): (rel: string) => boolean {
+  const isMatch = globMatcher(globs);
+  return (rel) => isMatch(rel) || ancestorsOf(rel).some(isMatch);
 }
 
 /**
