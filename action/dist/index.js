@@ -36682,6 +36682,14 @@ function globMatcher(globs) {
     };
 }
 /**
+ * The excludes as the walk of the local folder applies them: a path is left out when it, or a folder above
+ * it, matches (the walk never enters an excluded folder, so `!glob` cannot take back a file inside one).
+ */
+function excludedPath(globs) {
+    const isMatch = globMatcher(globs);
+    return (rel) => isMatch(rel) || ancestorsOf(rel).some(isMatch);
+}
+/**
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
  * `hashed`, and the tree's): a first deploy starts uploading before the last file is hashed. The walk lets
  * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
@@ -37698,6 +37706,9 @@ class Run {
             catch (err) {
                 if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553))
                     throw err;
+                // Written in place over a folder the state does not list (one an exclude left, or made by hand).
+                if (!item.temp && (await dirExists(c, this.abs(target))))
+                    throw folderInTheWay(this.abs(target), target);
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
                 const parent = parentOf(target);
                 if (parent !== '' && !(await dirExists(c, this.abs(parent))))
@@ -37797,6 +37808,8 @@ class Run {
                         // Renamed already, by this batch's earlier attempt (cut before its replies came back).
                         if (await this.renamedAlready(c, u))
                             return;
+                        if (err instanceof FtpReplyError && (await dirExists(c, to(u))))
+                            throw folderInTheWay(to(u), u.file.path);
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
                     });
                 }
@@ -37989,6 +38002,13 @@ function rewrittenName(rel) {
         if (ch < ' ' || ch === '\x7f' || ch === '"')
             return true;
     return false;
+}
+/**
+ * A local file goes where the server has a folder ftpship did not deploy (the state does not list it: an
+ * exclude left it there, or it was made by hand): it is never removed, so the file cannot go there.
+ */
+function folderInTheWay(abs, rel) {
+    return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`);
 }
 function renamedByServer(abs, rel, kind) {
     return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`);
@@ -38743,11 +38763,16 @@ function planChanges(local, state, opts) {
     plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
     for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
-        const keptInside = holds(plan.keptOrphans.files);
+        // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
+        const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
         // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
         // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
-        if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`)))
+        // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
+        if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
             plan.rmdirs.push(d);
+            if (opts.isKept(d))
+                plan.keptInSwaps.push(d);
+        }
         // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
         // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
         else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
@@ -40185,7 +40210,8 @@ async function deploy(options, reporter = {}) {
                 isKept: globMatcher(o.keep),
                 // The excludes that picked the local files; with a list of files, those the caller gave (the Action
                 // applies its `exclude` to its `files` globs itself).
-                isExcluded: !o.files || options.exclude?.length ? globMatcher(o.exclude) : undefined,
+                // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
+                isExcluded: !o.files || options.exclude?.length ? excludedPath(o.exclude) : undefined,
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
                 mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
@@ -40494,10 +40520,15 @@ function reservedPaths(root, statePath) {
 function guard(plan, o) {
     if (plan.keptInSwaps.length > 0) {
         const kept = plan.keptInSwaps;
-        const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => p.startsWith(`${d}/`)));
-        throw new GuardError(`the local file${folders.length > 1 ? 's' : ''} ${folders.join(', ')} replace${folders.length > 1 ? '' : 's'} a folder on the server ` +
-            `holding ${kept.length} file(s) --keep protects (${firstFew(kept)}), which would go with the folder; nothing was changed. ` +
-            `Move them out of that folder on the server, or narrow --keep, then deploy again.`);
+        const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => p === d || p.startsWith(`${d}/`)));
+        const many = folders.length > 1;
+        const files = kept.filter((p) => !folders.includes(p));
+        const what = files.length === 0
+            ? `that --keep protects, which would be removed to make ${many ? 'them' : 'it'}; nothing was changed. ` +
+                `Rename the local file${many ? 's' : ''}, or narrow --keep, then deploy again.`
+            : `holding ${files.length} path(s) --keep protects (${firstFew(files)}), which would go with the folder; nothing was changed. ` +
+                `Move them out of that folder on the server, or narrow --keep, then deploy again.`;
+        throw new GuardError(`the local file${many ? 's' : ''} ${folders.join(', ')} replace${many ? '' : 's'} ${many ? 'folders' : 'a folder'} on the server ${what}`);
     }
     if (plan.keptReplacedByDirs.length > 0) {
         const kept = plan.keptReplacedByDirs;
