@@ -205,6 +205,10 @@ class Run {
   }
 
   private async makeLevel(dirs: string[]): Promise<void> {
+    // A file that becomes a folder leaves the state before it is deleted: the checkpoint is awaited here, not
+    // in the batch. A batch holding its connection while it waits would starve the checkpoint of one when a
+    // cut left no other (the run then stalled with nothing left to wake it, and the CLI exited 0, undone).
+    if (dirs.some((d) => this.fileToDir.has(d))) await this.begun;
     await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
   }
 
@@ -232,8 +236,7 @@ class Run {
     // Cancelled or failed: no new folder (the rest of the run is not coming). Not retried (a DeployError).
     if (this.ctx.pool.cancelReason) throw this.ctx.pool.cancelReason;
     if (this.stopped) throw new DeployError('the deploy stopped before these folders were made');
-    const swaps = batch.filter((d) => this.fileToDir.has(d));
-    if (swaps.length > 0) await this.begun; // the file leaves the state before it is deleted
+    const swaps = batch.filter((d) => this.fileToDir.has(d)); // after the checkpoint (see makeLevel)
     for (const d of swaps) {
       await deleteFile(c, this.abs(d));
       await makeDir(c, this.abs(d));
