@@ -11,7 +11,7 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { holdingProxy } from './helpers/faults.js';
-import { runCli, startCli, type CliResult } from './helpers/cli.js';
+import { runCli, startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { chaosProxy } from './helpers/chaos.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -246,3 +246,35 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     });
   },
 );
+
+d.each(each('pure'))('%s: a deploy killed before its first checkpoint landed', (_name, server) => {
+  it('a new file it sent is known to the rerun, which deletes it once gone locally (was: left on the server for good, untracked)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'new.html': 'new page' });
+    // The first checkpoint's upload is held (the server never gets it); killed when it is tried again, after
+    // the client's timeout: the deploy ran meanwhile as far as it goes before its first checkpoint.
+    let run: CliRun | undefined;
+    let stores = 0;
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line) => {
+        if (!/^STOR \S*\/\.ftpship-state\.json\.tmp$/.test(line)) return;
+        if (++stores > 1) run?.child.kill('SIGKILL');
+        return 'hold';
+      },
+    });
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      run = startCli(['deploy', local, url, '--timeout', '1500'], { FTPSHIP_PASSWORD: server.password });
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    // The next build no longer has the page.
+    fs.rmSync(path.join(local, 'new.html'));
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
