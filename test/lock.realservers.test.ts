@@ -88,6 +88,18 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 
+  it('a lock never named (its deploy killed between its MKD and its holder), nothing to do: taken over after the grace and released (was: left in the target)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    freshLock(server, disk);
+    const rec = recorder();
+    expect((await deploy(opts(server, local, dir, { staleLockMs: 1000 }), rec)).files).toEqual([]);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(rec.warnings).toEqual([expect.stringMatching(/^taking over a stale lock .*unknown holder/)]);
+  });
+
   it("a deploy with nothing to do leaves a live deploy's lock alone, and says nothing", async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

@@ -192,7 +192,8 @@ export async function withLock<T>(
  * its final state write, before its unlock, left there: the folder stayed in the target, and the next deploy
  * with work, from another machine, was refused (exit 3) until the lock went stale. One CWD; a lock whose
  * holder is gone (dead on this machine, or not refreshed for `staleLockMs`) is taken over and released as a
- * deploy with work would do it (with the same warning). A live lock, or one not named yet, is left alone.
+ * deploy with work would do it (with the same warning); one not named yet first gets the same grace to be named.
+ * A live lock is left alone.
  * Best effort: a failure is a warning, the deploy itself is done.
  */
 export async function releaseAbandonedLock(
@@ -202,13 +203,15 @@ export async function releaseAbandonedLock(
   rep: Reporter,
 ): Promise<void> {
   try {
-    const holder = await pool.run(`look for ${lockPath}`, async (c) =>
-      (await dirExists(c, lockPath)) ? await readHolder(c, `${lockPath}/holder.json`) : undefined,
+    const there = await pool.run(`look for ${lockPath}`, async (c) =>
+      (await dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined,
     );
-    if (holder === undefined || !abandoned(holder, o.staleLockMs)) return;
+    if (!there || (there.holder && !abandoned(there.holder, o.staleLockMs))) return;
+    // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
     await withLock(pool, lockPath, o, rep, async () => undefined);
   } catch (err) {
     if (o.signal?.aborted) throw err;
+    if (err instanceof GuardError) return; // a live deploy holds it (named meanwhile, or took it first)
     rep.warn?.(`could not remove the stale lock ${lockPath}: ${(err as Error).message}`);
   }
 }
