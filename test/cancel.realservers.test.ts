@@ -11,7 +11,8 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { holdingProxy } from './helpers/faults.js';
-import { startCli } from './helpers/cli.js';
+import { runCli, startCli, type CliResult, type CliRun } from './helpers/cli.js';
+import { chaosProxy } from './helpers/chaos.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('cancel.realservers');
@@ -167,6 +168,43 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deploy killed', (_name, server)
   });
 });
 
+d.each(each('pure', 'vsftpd'))('%s: a deploy cut, then reconnecting', (_name, server) => {
+  it('its first checkpoint cut, while a file that became a folder waits for it: the same run finishes (was: the folder held the only connection waiting for the checkpoint, which waited for a connection; the CLI exited 0 with nothing done)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', swap: 'a file' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    fs.rmSync(path.join(local, 'swap'));
+    writeTree(local, { 'index.html': 'home v2', 'swap/inner.txt': 'inner' });
+    // Every connection cut as the first checkpoint is renamed into place; the server is back a moment later.
+    let cuts = 0;
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line) => {
+        if (!/^RNFR \S*\/\.ftpship-state\.json\.tmp$/.test(line) || cuts++ > 0) return;
+        setImmediate(() => {
+          proxy.cutAll();
+          setTimeout(() => proxy.heal(), 300);
+        });
+        return 'hold';
+      },
+    });
+    let r: CliResult;
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      r = await runCli(['deploy', local, url, '--parallel', '2', '--json'], {
+        FTPSHIP_PASSWORD: server.password,
+      });
+    } finally {
+      await proxy.close();
+    }
+    expect(cuts).toBeGreaterThan(0);
+    expect([r.code, r.stdout === '' ? 'no report' : 'report']).toEqual([0, 'report']);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
+    expect(readState(disk).pending).toBeUndefined();
+  });
+});
+
 d.each(each('pure', 'vsftpd', 'proftpd'))(
   '%s: a deploy cancelled while it waits for the lock',
   (_name, server) => {
@@ -208,3 +246,35 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     });
   },
 );
+
+d.each(each('pure'))('%s: a deploy killed before its first checkpoint landed', (_name, server) => {
+  it('a new file it sent is known to the rerun, which deletes it once gone locally (was: left on the server for good, untracked)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'new.html': 'new page' });
+    // The first checkpoint's upload is held (the server never gets it); killed when it is tried again, after
+    // the client's timeout: the deploy ran meanwhile as far as it goes before its first checkpoint.
+    let run: CliRun | undefined;
+    let stores = 0;
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line) => {
+        if (!/^STOR \S*\/\.ftpship-state\.json\.tmp$/.test(line)) return;
+        if (++stores > 1) run?.child.kill('SIGKILL');
+        return 'hold';
+      },
+    });
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      run = startCli(['deploy', local, url, '--timeout', '1500'], { FTPSHIP_PASSWORD: server.password });
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    // The next build no longer has the page.
+    fs.rmSync(path.join(local, 'new.html'));
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});

@@ -11,6 +11,8 @@ import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder, sent } from './helpers/protocol.js';
+import { chaosProxy } from './helpers/chaos.js';
+import { startCli, type CliRun } from './helpers/cli.js';
 
 const { env, describe: d, opts, each } = realServerSuite('lock.realservers');
 const STATE = '.ftpship-state.json';
@@ -55,6 +57,68 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(rec.warnings.join('\n')).not.toMatch(/taking over/);
     expect(sent(rec.log, 'STOR')).toEqual([]);
     expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
+  });
+
+  it('killed after its final state write, before its unlock: the rerun, with nothing to do, releases that lock (was: left in the target, the next deploy from elsewhere refused)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'a.txt': 'a v2' });
+    let run: CliRun | undefined;
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line) => {
+        if (!/^DELE \S*\/holder\.json$/.test(line)) return;
+        run?.child.kill('SIGKILL');
+        return 'hold';
+      },
+    });
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      run = startCli(['deploy', local, url], { FTPSHIP_PASSWORD: server.password });
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    expect(fs.existsSync(path.join(disk, LOCK, 'holder.json'))).toBe(true);
+    const rec = recorder();
+    expect((await deploy(opts(server, local, dir), rec)).files).toEqual([]);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(rec.warnings).toEqual([expect.stringMatching(/^taking over a stale lock .*pid \d+/)]);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a lock never named (its deploy killed between its MKD and its holder), nothing to do: taken over after the grace and released (was: left in the target)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    freshLock(server, disk);
+    const rec = recorder();
+    expect((await deploy(opts(server, local, dir, { staleLockMs: 1000 }), rec)).files).toEqual([]);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(rec.warnings).toEqual([expect.stringMatching(/^taking over a stale lock .*unknown holder/)]);
+  });
+
+  it("a deploy with nothing to do leaves a live deploy's lock alone, and says nothing", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    const lock = freshLock(server, disk);
+    const now = new Date().toISOString();
+    const holder = JSON.stringify({
+      holder: 'ftpship on other-host pid 42',
+      host: 'other-host',
+      pid: 42,
+      startedAt: now,
+      refreshedAt: now,
+    });
+    fs.writeFileSync(path.join(lock, 'holder.json'), holder);
+    const rec = recorder();
+    expect((await deploy(opts(server, local, dir), rec)).files).toEqual([]);
+    expect(rec.warnings).toEqual([]);
+    expect(fs.readFileSync(path.join(lock, 'holder.json'), 'utf8')).toBe(holder);
   });
 
   it('cancelled (AbortSignal, as on SIGINT) while waiting for a lock to be named: stops at once, that lock left as it was', async () => {

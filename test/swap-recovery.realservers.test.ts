@@ -11,6 +11,8 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { holdingProxy } from './helpers/faults.js';
+import { startCli } from './helpers/cli.js';
 
 const { describe: d, opts: realOpts, each } = realServerSuite('swap-recovery.realservers');
 const STATE = '.ftpship-state.json';
@@ -38,6 +40,30 @@ d.each(each('pure', 'vsftpd'))('%s: a folder that became a file, cut half way', 
     expect(warnings).toEqual([]);
     const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { dirs: string[] };
     expect(state.dirs).toEqual(['swap']);
+  });
+
+  it('killed once the file was renamed in, then the folder back locally: the rerun makes the folder again (was: "cannot create folder … a file of that name is there" on every rerun)', async () => {
+    const { local, dir, disk } = await swapped();
+    // Killed as the file's RNTO goes: the server renames it in, the deploy never hears so. The folder was
+    // removed just before, since the last checkpoint (which still lists it).
+    const proxy = await holdingProxy(srv.port, /^RNTO \S*\/swap\/folder$/, () => run.child.kill('SIGKILL'));
+    const run = startCli(['deploy', local, `ftp://${srv.user}@127.0.0.1:${proxy.port}${dir}`], {
+      FTPSHIP_PASSWORD: srv.password,
+    });
+    try {
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    expect(fs.readFileSync(path.join(disk, 'swap/folder'), 'utf8')).toBe('now a file');
+    // Reverted: a folder again.
+    fs.rmSync(path.join(local, 'swap/folder'));
+    writeTree(local, { 'swap/folder/inner.txt': 'inner' });
+    const preview = await deploy({ ...opts(local, dir), dryRun: true });
+    const done = await deploy(opts(local, dir));
+    expect(done.files).toEqual(preview.files);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
   });
 
   it('the file already renamed in, the state still listing the folder: dropped quietly, no RMD on later runs', async () => {

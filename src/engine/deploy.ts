@@ -32,7 +32,7 @@ import { StateStore } from './state-store.js';
 import { settingsHash, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
-import { withLock } from './lock.js';
+import { releaseAbandonedLock, withLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
 
@@ -339,6 +339,14 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       bytesSent = result.bytesSent;
       modesMissed = result.modesMissed;
       plan = withKeptDirs(plan, result.keptDirs);
+    } else if (!o.dryRun && store.origin === 'ftpship') {
+      // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same.
+      await releaseAbandonedLock(
+        pool,
+        `${statePath}.lock`,
+        { ...o, knownDirs: quirks.knownDirs, signal },
+        rep,
+      );
     }
     const unsure = new Set(plan.excluded.unsure);
     const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));

@@ -78,6 +78,8 @@ class Run {
   private dirsDone: Promise<void> = Promise.resolve();
   /** The run failed or was cancelled: no folder batch starts after that. */
   private stopped = false;
+  /** Nothing deployed before (the state lists no file and no folder). */
+  private readonly firstDeploy: boolean;
 
   constructor(
     private readonly plan: Plan,
@@ -88,12 +90,14 @@ class Run {
     this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
     this.fileToDir = new Set(plan.fileToDir);
     this.staleMarker = ctx.store.recordedMarker;
+    const { files, dirs } = ctx.store.state;
+    this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
   }
 
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
-    // The first checkpoint is written while new files already go up: nothing it records is needed before
-    // a temp, a replace or a delete, and those wait for it.
+    // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
+    // later one, every change waits for it (see upload and makeLevel).
     const whole = this.ctx.marker?.whole === true;
     this.begun = store
       .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
@@ -205,6 +209,11 @@ class Run {
   }
 
   private async makeLevel(dirs: string[]): Promise<void> {
+    // A file that becomes a folder leaves the state before it is deleted: the checkpoint is awaited here, not
+    // in the batch. A batch holding its connection while it waits would starve the checkpoint of one when a
+    // cut left no other (the run then stalled with nothing left to wake it, and the CLI exited 0, undone).
+    // On a later deploy every folder does (as new files do: see upload), so none made before a kill is unknown.
+    if (!this.firstDeploy || dirs.some((d) => this.fileToDir.has(d))) await this.begun;
     await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
   }
 
@@ -232,8 +241,7 @@ class Run {
     // Cancelled or failed: no new folder (the rest of the run is not coming). Not retried (a DeployError).
     if (this.ctx.pool.cancelReason) throw this.ctx.pool.cancelReason;
     if (this.stopped) throw new DeployError('the deploy stopped before these folders were made');
-    const swaps = batch.filter((d) => this.fileToDir.has(d));
-    if (swaps.length > 0) await this.begun; // the file leaves the state before it is deleted
+    const swaps = batch.filter((d) => this.fileToDir.has(d)); // after the checkpoint (see makeLevel)
     for (const d of swaps) {
       await deleteFile(c, this.abs(d));
       await makeDir(c, this.abs(d));
@@ -276,8 +284,12 @@ class Run {
   private async upload(item: UploadItem): Promise<void> {
     // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
     // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
-    // With a maintenance marker for the whole run, everything waits for it (it goes up right after).
-    if (item.temp || item.action === 'replace' || this.ctx.marker?.whole) await this.begun;
+    // With a maintenance marker for the whole run, everything waits for it (it goes up right after). So does
+    // a new file, unless this is a first deploy: sent before the checkpoint that marks it uncertain, then
+    // killed, it was unknown to the rerun, and left on the server for good, untracked, once gone locally. (A
+    // first deploy keeps the overlap: a rerun of one cut that early is a first deploy again, knowing nothing.)
+    if (item.temp || item.action === 'replace' || this.ctx.marker?.whole || !this.firstDeploy)
+      await this.begun;
     if (item.temp) {
       void item.file.hashed?.then(
         () => this.ctx.store.tempHashed(item),

@@ -91,8 +91,7 @@ export async function withLock<T>(
           return;
         }
       }
-      const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-      if (age < o.staleLockMs && !deadOnThisHost(other)) {
+      if (!abandoned(other, o.staleLockMs)) {
         throw new GuardError(
           `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
             `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
@@ -186,6 +185,41 @@ export async function withLock<T>(
         rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
       );
   }
+}
+
+/**
+ * A deploy with nothing to do takes no lock, so it would leave on the server a lock that a deploy killed after
+ * its final state write, before its unlock, left there: the folder stayed in the target, and the next deploy
+ * with work, from another machine, was refused (exit 3) until the lock went stale. One CWD; a lock whose
+ * holder is gone (dead on this machine, or not refreshed for `staleLockMs`) is taken over and released as a
+ * deploy with work would do it (with the same warning); one not named yet first gets the same grace to be named.
+ * A live lock is left alone.
+ * Best effort: a failure is a warning, the deploy itself is done.
+ */
+export async function releaseAbandonedLock(
+  pool: ConnectionPool,
+  lockPath: string,
+  o: { staleLockMs: number; knownDirs?: Set<string>; signal?: AbortSignal },
+  rep: Reporter,
+): Promise<void> {
+  try {
+    const there = await pool.run(`look for ${lockPath}`, async (c) =>
+      (await dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined,
+    );
+    if (!there || (there.holder && !abandoned(there.holder, o.staleLockMs))) return;
+    // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
+    await withLock(pool, lockPath, o, rep, async () => undefined);
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    if (err instanceof GuardError) return; // a live deploy holds it (named meanwhile, or took it first)
+    rep.warn?.(`could not remove the stale lock ${lockPath}: ${(err as Error).message}`);
+  }
+}
+
+/** A lock's holder (undefined: none known) that is gone: dead on this machine, or not refreshed for `staleMs`. */
+function abandoned(h: Holder | undefined, staleMs: number): boolean {
+  const age = h ? Date.now() - Date.parse(h.refreshedAt || h.startedAt) : Infinity;
+  return age >= staleMs || deadOnThisHost(h);
 }
 
 /**

@@ -345,6 +345,12 @@ export class StateStore {
       this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
       uncertain.delete(t.path);
       delete temps[temp];
+      // A file renamed in where a folder was (one that became a file): the folder went first, perhaps after
+      // the last checkpoint, which still lists it. Listed as both, a folder wanted there again was taken for
+      // there (no MKD), and every rerun failed making it inside the upload ("a file of that name is there").
+      const gone = (d: string): boolean => d === t.path || d.startsWith(`${t.path}/`);
+      this.state.dirs = this.state.dirs.filter((d) => !gone(d));
+      if (this.state.pending?.dirs) this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
     }
     if (this.state.pending) this.state.pending.uncertain = [...uncertain];
   }

@@ -1,0 +1,149 @@
+/**
+ * A proxy for chaos tests: in front of a plain FTP control port, and in the data path too (each EPSV/PASV
+ * reply is rewritten to a port of its own that forwards to the server's), so a test can act at the Nth
+ * command or the Nth data byte of a whole deploy, across every connection: kill the client, or cut every
+ * connection.
+ */
+import net from 'node:net';
+
+export interface ChaosProxy {
+  port: number;
+  /** Commands seen so far (every connection), and the data bytes passed client → server. */
+  readonly commands: string[];
+  readonly dataBytes: number;
+  /** Destroys every connection (control and data) and refuses new ones until {@link heal}. */
+  cutAll(): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+export interface ChaosHooks {
+  /**
+   * A command line from the client (the Nth, from 1). Return 'hold' to keep it from the server (the caller
+   * kills the client or cuts the connections), else it goes on.
+   */
+  onCommand?: (line: string, n: number) => 'hold' | void;
+  /** Bytes of upload data passed so far; return 'hold' to stop passing them (the caller then acts). */
+  onData?: (total: number) => 'hold' | void;
+}
+
+export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Promise<ChaosProxy> {
+  const live = new Set<net.Socket>();
+  const servers = new Set<net.Server>();
+  const commands: string[] = [];
+  let dataBytes = 0;
+  let down = false;
+  const track = (s: net.Socket): void => {
+    live.add(s);
+    s.on('error', () => {});
+    s.on('close', () => live.delete(s));
+  };
+  const pair = (a: net.Socket, b: net.Socket): void => {
+    const drop = (): void => {
+      a.destroy();
+      b.destroy();
+    };
+    for (const s of [a, b]) {
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+  };
+  /** A one-shot listener forwarding to the server's passive port `port`. */
+  const dataPort = async (port: number): Promise<number> => {
+    const srv = net.createServer((client) => {
+      srv.close();
+      servers.delete(srv);
+      if (down) return void client.destroy();
+      const upstream = net.connect({ host: '127.0.0.1', port });
+      track(client);
+      track(upstream);
+      pair(client, upstream);
+      let held = false;
+      client.on('data', (chunk: Buffer) => {
+        if (held) return;
+        dataBytes += chunk.length;
+        if (hooks.onData?.(dataBytes) === 'hold') {
+          held = true;
+          return;
+        }
+        upstream.write(chunk);
+      });
+      client.on('end', () => {
+        if (!held) upstream.end();
+      });
+      upstream.pipe(client);
+    });
+    servers.add(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    return (srv.address() as net.AddressInfo).port;
+  };
+  const control = net.createServer((client) => {
+    if (down) return void client.destroy();
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    track(client);
+    track(upstream);
+    pair(client, upstream);
+    let held = false;
+    let pending = '';
+    client.on('data', (chunk: Buffer) => {
+      if (held) return;
+      pending += chunk.toString('latin1');
+      let end: number;
+      while ((end = pending.indexOf('\r\n')) !== -1) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        commands.push(line);
+        if (hooks.onCommand?.(line, commands.length) === 'hold') {
+          held = true;
+          return;
+        }
+        upstream.write(`${line}\r\n`, 'latin1');
+      }
+    });
+    // Replies are rewritten in order, one line at a time (a passive reply needs its port opened first).
+    let replies = '';
+    let chain = Promise.resolve();
+    upstream.on('data', (chunk: Buffer) => {
+      replies += chunk.toString('latin1');
+      let end: number;
+      while ((end = replies.indexOf('\r\n')) !== -1) {
+        const line = replies.slice(0, end + 2);
+        replies = replies.slice(end + 2);
+        chain = chain.then(async () => {
+          const out = await rewrite(line);
+          if (!client.destroyed) client.write(out, 'latin1');
+        });
+      }
+    });
+  });
+  const rewrite = async (line: string): Promise<string> => {
+    const epsv = /^229 (.*)\(\|\|\|(\d+)\|\)/.exec(line);
+    if (epsv) return `229 ${epsv[1]}(|||${await dataPort(Number(epsv[2]))}|)\r\n`;
+    const pasv = /^227 .*?(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(line);
+    if (pasv) {
+      const p = await dataPort(Number(pasv[5]) * 256 + Number(pasv[6]));
+      return `227 Entering Passive Mode (127,0,0,1,${p >> 8},${p & 255})\r\n`;
+    }
+    return line;
+  };
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (control.address() as net.AddressInfo).port,
+    commands,
+    get dataBytes() {
+      return dataBytes;
+    },
+    cutAll() {
+      down = true;
+      for (const s of live) s.destroy();
+    },
+    heal() {
+      down = false;
+    },
+    close: async () => {
+      for (const s of live) s.destroy();
+      for (const s of servers) s.close();
+      await new Promise<void>((r) => control.close(() => r()));
+    },
+  };
+}
