@@ -118,6 +118,22 @@ describe('item 6: output', () => {
     expect(d.bytes.sent).toBe(18);
   });
 
+  it("nothing to do: the look for a lock left behind goes in the spot check's write (no round trip of its own)", async () => {
+    const local = site();
+    const dir = uniqueName();
+    expect((await cli(['deploy', local, url(dir), '--quiet'])).code).toBe(0);
+    const v = await cli(['deploy', local, url(dir), '--verbose']);
+    expect(v.code).toBe(0);
+    const log = v.stderr.split('\n');
+    const probe = log.findIndex((l) => l === `[1] > CWD /${dir}/${STATE}.lock`);
+    expect(probe).toBeGreaterThan(0);
+    // Sent right after the spot check's SIZEs, before any of their replies: one write, one round trip.
+    expect(log[probe - 1]).toMatch(new RegExp(`^\\[1\\] > SIZE /${dir}/`));
+    expect(log.slice(probe + 1).findIndex((l) => l.startsWith('[1] < 213 '))).toBeGreaterThanOrEqual(0);
+    expect(log.slice(probe + 1).filter((l) => /^\[\d+\] > /.test(l))).toEqual(['[1] > QUIT']);
+    expect(v.stderr).toMatch(/^deployed: did upload 0, replace 0, delete 0/m);
+  });
+
   it('--quiet prints nothing on success; --verbose logs the FTP dialogue with PASS ***', async () => {
     const local = site();
     const dir = uniqueName();

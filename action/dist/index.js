@@ -37488,6 +37488,8 @@ class Run {
     dirsDone = Promise.resolve();
     /** The run failed or was cancelled: no folder batch starts after that. */
     stopped = false;
+    /** Nothing deployed before (the state lists no file and no folder). */
+    firstDeploy;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -37496,11 +37498,13 @@ class Run {
         this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
         this.fileToDir = new Set(plan.fileToDir);
         this.staleMarker = ctx.store.recordedMarker;
+        const { files, dirs } = ctx.store.state;
+        this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
     }
     async execute() {
         const { store } = this.ctx;
-        // The first checkpoint is written while new files already go up: nothing it records is needed before
-        // a temp, a replace or a delete, and those wait for it.
+        // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
+        // later one, every change waits for it (see upload and makeLevel).
         const whole = this.ctx.marker?.whole === true;
         this.begun = store
             .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
@@ -37604,6 +37608,12 @@ class Run {
         return previous;
     }
     async makeLevel(dirs) {
+        // A file that becomes a folder leaves the state before it is deleted: the checkpoint is awaited here, not
+        // in the batch. A batch holding its connection while it waits would starve the checkpoint of one when a
+        // cut left no other (the run then stalled with nothing left to wake it, and the CLI exited 0, undone).
+        // On a later deploy every folder does (as new files do: see upload), so none made before a kill is unknown.
+        if (!this.firstDeploy || dirs.some((d) => this.fileToDir.has(d)))
+            await this.begun;
         await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
     }
     /**
@@ -37624,9 +37634,7 @@ class Run {
             throw this.ctx.pool.cancelReason;
         if (this.stopped)
             throw new DeployError('the deploy stopped before these folders were made');
-        const swaps = batch.filter((d) => this.fileToDir.has(d));
-        if (swaps.length > 0)
-            await this.begun; // the file leaves the state before it is deleted
+        const swaps = batch.filter((d) => this.fileToDir.has(d)); // after the checkpoint (see makeLevel)
         for (const d of swaps) {
             await deleteFile(c, this.abs(d));
             await makeDir(c, this.abs(d));
@@ -37668,8 +37676,11 @@ class Run {
     async upload(item) {
         // A temp must be recorded before it is written (so a rerun can resume or remove it), and a file the
         // state lists must leave it before it is overwritten in place: both wait for the first checkpoint.
-        // With a maintenance marker for the whole run, everything waits for it (it goes up right after).
-        if (item.temp || item.action === 'replace' || this.ctx.marker?.whole)
+        // With a maintenance marker for the whole run, everything waits for it (it goes up right after). So does
+        // a new file, unless this is a first deploy: sent before the checkpoint that marks it uncertain, then
+        // killed, it was unknown to the rerun, and left on the server for good, untracked, once gone locally. (A
+        // first deploy keeps the overlap: a rerun of one cut that early is a first deploy again, knowing nothing.)
+        if (item.temp || item.action === 'replace' || this.ctx.marker?.whole || !this.firstDeploy)
             await this.begun;
         if (item.temp) {
             void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
@@ -39251,6 +39262,13 @@ class StateStore {
             this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
             uncertain.delete(t.path);
             delete temps[temp];
+            // A file renamed in where a folder was (one that became a file): the folder went first, perhaps after
+            // the last checkpoint, which still lists it. Listed as both, a folder wanted there again was taken for
+            // there (no MKD), and every rerun failed making it inside the upload ("a file of that name is there").
+            const gone = (d) => d === t.path || d.startsWith(`${t.path}/`);
+            this.state.dirs = this.state.dirs.filter((d) => !gone(d));
+            if (this.state.pending?.dirs)
+                this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
         }
         if (this.state.pending)
             this.state.pending.uncertain = [...uncertain];
@@ -39493,6 +39511,7 @@ function tempRecord(u) {
 
 
 
+
 /** The drifted files, and whether the server's SHA-256 was checked too. */
 async function findDrift(pool, root, state) {
     const byDir = new Map();
@@ -39535,25 +39554,36 @@ const SPOT_CHECK_FILES = 8;
 /**
  * Before a deploy trusts its state, a few of the files it lists are asked for with SIZE (one pipelined write):
  * a site deleted by hand with the state file left behind (file managers hide dot-files) would otherwise
- * get "nothing to do" for ever (G4). Returns how many of those asked are missing or of another size, or 0
- * (also when the server cannot say: no SIZE).
+ * get "nothing to do" for ever (G4). `probe`: a folder looked for in the same write (a CWD: the engine uses
+ * absolute paths), the lock a deploy with nothing to do looks for (see releaseAbandonedLock), at no extra
+ * round trip. The CWD goes last: a SIZE refused by a server that cannot say makes no difference to it.
  */
 async function spotCheck(pool, root, state, 
 /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
-local) {
+local, probe) {
     // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
-    if (state.pending)
-        return 0;
-    const all = Object.keys(state.files)
-        .filter((p) => state.files[p].size >= 0 && local.has(p))
-        .sort();
-    if (all.length === 0)
-        return 0;
+    const all = state.pending
+        ? []
+        : Object.keys(state.files)
+            .filter((p) => state.files[p].size >= 0 && local.has(p))
+            .sort();
     const step = Math.max(1, Math.floor(all.length / SPOT_CHECK_FILES));
     const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
-    const replies = await pool.run('spot check', async (c) => c.pipeline(sample.map((p) => `SIZE ${remoteJoin(root, p)}`)));
+    const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
+    if (probe !== undefined)
+        commands.push(`CWD ${probe}`);
+    if (commands.length === 0)
+        return { off: 0 };
+    const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
+    const probed = probe === undefined
+        ? undefined
+        : isPositiveCompletion(replies[sample.length].code)
+            ? true
+            : replies[sample.length].code >= 500
+                ? false
+                : undefined;
     let off = 0;
-    for (const [i, r] of replies.entries()) {
+    for (const [i, r] of replies.slice(0, sample.length).entries()) {
         if (r.code === 213) {
             if (Number(r.message.trim()) !== state.files[sample[i]].size)
                 off++;
@@ -39561,9 +39591,9 @@ local) {
         else if (r.code === 550)
             off++;
         else
-            return 0; // SIZE not offered (or not in this mode): no spot check
+            return { off: 0, probed }; // SIZE not offered (or not in this mode): no spot check
     }
-    return off;
+    return { off, probed };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/lock.ts
@@ -39632,8 +39662,7 @@ async function withLock(pool, lockPath, o, rep, body) {
                 return;
             }
         }
-        const age = other ? Date.now() - Date.parse(other.refreshedAt || other.startedAt) : Infinity;
-        if (age < o.staleLockMs && !deadOnThisHost(other)) {
+        if (!abandoned(other, o.staleLockMs)) {
             throw new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
                 `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
         }
@@ -39714,6 +39743,36 @@ async function withLock(pool, lockPath, o, rep, body) {
         }, true)
             .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
     }
+}
+/**
+ * A deploy with nothing to do takes no lock, so it would leave on the server a lock that a deploy killed after
+ * its final state write, before its unlock, left there: the folder stayed in the target, and the next deploy
+ * with work, from another machine, was refused (exit 3) until the lock went stale. One CWD; a lock whose
+ * holder is gone (dead on this machine, or not refreshed for `staleLockMs`) is taken over and released as a
+ * deploy with work would do it (with the same warning); one not named yet first gets the same grace to be named.
+ * A live lock is left alone.
+ * Best effort: a failure is a warning, the deploy itself is done.
+ */
+async function releaseAbandonedLock(pool, lockPath, o, rep) {
+    try {
+        const there = await pool.run(`look for ${lockPath}`, async (c) => (await dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined);
+        if (!there || (there.holder && !abandoned(there.holder, o.staleLockMs)))
+            return;
+        // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
+        await withLock(pool, lockPath, o, rep, async () => undefined);
+    }
+    catch (err) {
+        if (o.signal?.aborted)
+            throw err;
+        if (err instanceof GuardError)
+            return; // a live deploy holds it (named meanwhile, or took it first)
+        rep.warn?.(`could not remove the stale lock ${lockPath}: ${err.message}`);
+    }
+}
+/** A lock's holder (undefined: none known) that is gone: dead on this machine, or not refreshed for `staleMs`. */
+function abandoned(h, staleMs) {
+    const age = h ? Date.now() - Date.parse(h.refreshedAt || h.startedAt) : Infinity;
+    return age >= staleMs || deadOnThisHost(h);
 }
 /**
  * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
@@ -40174,6 +40233,8 @@ async function deploy(options, reporter = {}) {
             const names = [...all].filter((n) => !reserved.has(n));
             return names.length > 0 ? new Set(names) : undefined;
         };
+        /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
+        let lockThere;
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
             // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -40186,7 +40247,9 @@ async function deploy(options, reporter = {}) {
             if (o.adopt && isEmptyState(st))
                 await adopt(pool, root, local, st, rep);
             // The spot check's round trip goes out now, while the files are hashed.
-            const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files) : undefined;
+            // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
+            const lockProbe = !o.dryRun && store.origin === 'ftpship' ? `${statePath}.lock` : undefined;
+            const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
@@ -40196,7 +40259,8 @@ async function deploy(options, reporter = {}) {
             if (o.verify)
                 await repairDrift(pool, root, st, rep, local.files);
             else if (spot) {
-                const off = await spot;
+                const { off, probed } = await spot;
+                lockThere = probed;
                 if (off > 0) {
                     rep.warn?.(`${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
                         `(deleted by hand, with the state file left?): every file is checked, as with --verify`);
@@ -40274,6 +40338,11 @@ async function deploy(options, reporter = {}) {
             bytesSent = result.bytesSent;
             modesMissed = result.modesMissed;
             plan = withKeptDirs(plan, result.keptDirs);
+        }
+        else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
+            // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
+            // (unless the spot check saw no lock: the usual case costs no round trip).
+            await releaseAbandonedLock(pool, `${statePath}.lock`, { ...o, knownDirs: quirks.knownDirs, signal }, rep);
         }
         const unsure = new Set(plan.excluded.unsure);
         const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));

@@ -238,6 +238,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       const names = [...all].filter((n) => !reserved.has(n));
       return names.length > 0 ? new Set(names) : undefined;
     };
+    /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
+    let lockThere: boolean | undefined;
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -249,7 +251,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
-      const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files) : undefined;
+      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
+      const lockProbe = !o.dryRun && store.origin === 'ftpship' ? `${statePath}.lock` : undefined;
+      const spot =
+        !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
@@ -257,7 +262,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       await store.recoverCommits(root);
       if (o.verify) await repairDrift(pool, root, st, rep, local.files);
       else if (spot) {
-        const off = await spot;
+        const { off, probed } = await spot;
+        lockThere = probed;
         if (off > 0) {
           rep.warn?.(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
@@ -339,8 +345,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       bytesSent = result.bytesSent;
       modesMissed = result.modesMissed;
       plan = withKeptDirs(plan, result.keptDirs);
-    } else if (!o.dryRun && store.origin === 'ftpship') {
-      // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same.
+    } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
+      // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
+      // (unless the spot check saw no lock: the usual case costs no round trip).
       await releaseAbandonedLock(
         pool,
         `${statePath}.lock`,

@@ -6,6 +6,7 @@
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
+import { isPositiveCompletion } from '../ftp/reply.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { listFolder, remoteSize, serverHashes } from './remote.js';
@@ -64,11 +65,20 @@ async function listSizes(pool: ConnectionPool, abs: string): Promise<Map<string,
 /** How many files the spot check asks for. */
 const SPOT_CHECK_FILES = 8;
 
+/** What the spot check found. */
+export interface SpotCheck {
+  /** How many of the files asked for are missing or of another size (0 also when the server cannot say). */
+  off: number;
+  /** With `probe`: whether that folder is there (its CWD in the same write); undefined when not asked. */
+  probed?: boolean;
+}
+
 /**
  * Before a deploy trusts its state, a few of the files it lists are asked for with SIZE (one pipelined write):
  * a site deleted by hand with the state file left behind (file managers hide dot-files) would otherwise
- * get "nothing to do" for ever (G4). Returns how many of those asked are missing or of another size, or 0
- * (also when the server cannot say: no SIZE).
+ * get "nothing to do" for ever (G4). `probe`: a folder looked for in the same write (a CWD: the engine uses
+ * absolute paths), the lock a deploy with nothing to do looks for (see releaseAbandonedLock), at no extra
+ * round trip. The CWD goes last: a SIZE refused by a server that cannot say makes no difference to it.
  */
 export async function spotCheck(
   pool: ConnectionPool,
@@ -76,24 +86,34 @@ export async function spotCheck(
   state: DeployState,
   /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
   local: { has(path: string): boolean },
-): Promise<number> {
+  probe?: string,
+): Promise<SpotCheck> {
   // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
-  if (state.pending) return 0;
-  const all = Object.keys(state.files)
-    .filter((p) => state.files[p].size >= 0 && local.has(p))
-    .sort();
-  if (all.length === 0) return 0;
+  const all = state.pending
+    ? []
+    : Object.keys(state.files)
+        .filter((p) => state.files[p].size >= 0 && local.has(p))
+        .sort();
   const step = Math.max(1, Math.floor(all.length / SPOT_CHECK_FILES));
   const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
-  const replies = await pool.run('spot check', async (c) =>
-    c.pipeline(sample.map((p) => `SIZE ${remoteJoin(root, p)}`)),
-  );
+  const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
+  if (probe !== undefined) commands.push(`CWD ${probe}`);
+  if (commands.length === 0) return { off: 0 };
+  const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
+  const probed =
+    probe === undefined
+      ? undefined
+      : isPositiveCompletion(replies[sample.length].code)
+        ? true
+        : replies[sample.length].code >= 500
+          ? false
+          : undefined;
   let off = 0;
-  for (const [i, r] of replies.entries()) {
+  for (const [i, r] of replies.slice(0, sample.length).entries()) {
     if (r.code === 213) {
       if (Number(r.message.trim()) !== state.files[sample[i]].size) off++;
     } else if (r.code === 550) off++;
-    else return 0; // SIZE not offered (or not in this mode): no spot check
+    else return { off: 0, probed }; // SIZE not offered (or not in this mode): no spot check
   }
-  return off;
+  return { off, probed };
 }
