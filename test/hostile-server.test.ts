@@ -320,12 +320,7 @@ describe('a login refused because the connection is plain FTP (FIELD.md #8, "421
     const cert = selfSignedCert();
     const overTls = await fake({
       handlers: {
-        AUTH: async (_a, s) => {
-          s.reply('234 AUTH TLS OK');
-          await s.startTls(cert);
-        },
-        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
-        PROT: (_a, s) => s.reply('200 PROT now Private'),
+        ...explicitTls(cert),
         PASS: (_a, s) => s.reply('530 Sorry, secure login failed'),
       },
     });
@@ -533,6 +528,18 @@ async function feed(body: PassThrough, chunks: number): Promise<void> {
   body.end();
 }
 
+/** A fake server's answers to explicit TLS: AUTH TLS (then the handshake with `cert`), PBSZ and PROT. */
+function explicitTls(cert: ReturnType<typeof selfSignedCert>): Record<string, FakeHandler> {
+  return {
+    AUTH: async (_a, s) => {
+      s.reply('234 AUTH TLS OK');
+      await s.startTls(cert);
+    },
+    PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+    PROT: (_a, s) => s.reply('200 Protection level set to P'),
+  };
+}
+
 async function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
@@ -550,12 +557,7 @@ describe('a TLS data connection whose handshake the server never answers', () =>
     const cert = selfSignedCert();
     const srv = await fake({
       handlers: {
-        AUTH: async (_a, s) => {
-          s.reply('234 AUTH TLS OK');
-          await s.startTls(cert);
-        },
-        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
-        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+        ...explicitTls(cert),
         // 150, the data connection accepted, then nothing: no TLS on it, no reply.
         RETR: async (_a, s) => {
           s.reply('150 Here it comes');
@@ -581,12 +583,7 @@ describe('a TLS data connection presenting a certificate the control connection 
     let dataPort = 0;
     const srv = await fake({
       handlers: {
-        AUTH: async (_a, s) => {
-          s.reply('234 AUTH TLS OK');
-          await s.startTls(cert);
-        },
-        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
-        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+        ...explicitTls(cert),
         RETR: async (_a, s) => {
           s.reply('150 Here it comes');
           const data = await s.dataSocket();
