@@ -36400,6 +36400,10 @@ function baseName(path) {
 function dotName(path) {
     return baseName(path).startsWith('.');
 }
+/** `path` is `dir` itself or inside it ('a/b' is at or under 'a'; 'a-b' is not). */
+function atOrUnder(path, dir) {
+    return path === dir || path.startsWith(`${dir}/`);
+}
 /** Every ancestor directory of a relative path, shallowest first ('a/b/c.txt' → ['a', 'a/b']). */
 function ancestorsOf(rel) {
     const parts = rel.split('/');
@@ -37767,7 +37771,7 @@ class Run {
     async commitAndClean() {
         const staged = this.plan.uploads.filter((u) => u.temp);
         const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
-        const notSwapped = (p) => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
+        const notSwapped = (p) => !swapped.some((d) => atOrUnder(p, d));
         const twins = new Set(this.plan.caseTwins); // deleted before the uploads
         const deletes = this.plan.deletes.filter((p) => !twins.has(p));
         const files = deletes.filter(notSwapped);
@@ -37921,7 +37925,7 @@ class Run {
     }
     /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
     async removeTree(dir) {
-        const inside = (p) => p === dir || p.startsWith(`${dir}/`);
+        const inside = (p) => atOrUnder(p, dir);
         await this.deleteFiles(this.plan.deletes.filter(inside));
         const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
         if (kept.length > 0) {
@@ -38615,9 +38619,7 @@ function targetUrl(o, root, loginDir) {
     const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
     const login = loginDir?.replace(/\/+$/, '');
     let folder;
-    if (login !== undefined &&
-        (login === '' || login.startsWith('/')) &&
-        (root === login || root.startsWith(`${login}/`)))
+    if (login !== undefined && (login === '' || login.startsWith('/')) && atOrUnder(root, login))
         folder = root.slice(login.length).replace(/^\/?/, '/');
     else
         folder = root === '/' ? '//' : `/${root}`;
@@ -39265,7 +39267,7 @@ class StateStore {
             // A file renamed in where a folder was (one that became a file): the folder went first, perhaps after
             // the last checkpoint, which still lists it. Listed as both, a folder wanted there again was taken for
             // there (no MKD), and every rerun failed making it inside the upload ("a file of that name is there").
-            const gone = (d) => d === t.path || d.startsWith(`${t.path}/`);
+            const gone = (d) => atOrUnder(d, t.path);
             this.state.dirs = this.state.dirs.filter((d) => !gone(d));
             if (this.state.pending?.dirs)
                 this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
@@ -39575,13 +39577,9 @@ local, probe) {
     if (commands.length === 0)
         return { off: 0 };
     const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
-    const probed = probe === undefined
-        ? undefined
-        : isPositiveCompletion(replies[sample.length].code)
-            ? true
-            : replies[sample.length].code >= 500
-                ? false
-                : undefined;
+    // The CWD's reply: 2xx there, 5xx not there, anything else cannot tell.
+    const cwd = probe === undefined ? undefined : replies[sample.length].code;
+    const probed = cwd === undefined || (cwd >= 300 && cwd < 500) ? undefined : isPositiveCompletion(cwd);
     let off = 0;
     for (const [i, r] of replies.slice(0, sample.length).entries()) {
         if (r.code === 213) {
@@ -40141,6 +40139,7 @@ async function deploy(options, reporter = {}) {
             : normalizeRemoteDir(remoteDir, loginDir);
         // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
         const statePath = normalizeRemoteDir(o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath));
+        const lockPath = `${statePath}.lock`;
         const reserved = reservedPaths(root, statePath);
         if (o.maintenance && reserved.has(o.maintenance.path)) {
             // The marker would be written over the state (or its temp or lock), then deleted with it.
@@ -40210,7 +40209,7 @@ async function deploy(options, reporter = {}) {
                     `showing its maintenance page; the deploy takes it down`);
         }
         if (o.maintenance)
-            await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
+            await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, lockPath);
         void local.hashed.then(() => rep.debug?.(local.hashedOn === 'worker thread'
             ? `hashed ${local.files.size} files: ${local.files.size - (local.hashedByMain ?? 0)} on the worker thread, ${local.hashedByMain ?? 0} on the main thread beside it`
             : `hashed ${local.files.size} files on the main thread`), () => undefined);
@@ -40248,7 +40247,7 @@ async function deploy(options, reporter = {}) {
                 await adopt(pool, root, local, st, rep);
             // The spot check's round trip goes out now, while the files are hashed.
             // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
-            const lockProbe = !o.dryRun && store.origin === 'ftpship' ? `${statePath}.lock` : undefined;
+            const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
             const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             if (o.dryRun || !isEmptyState(st))
@@ -40315,7 +40314,6 @@ async function deploy(options, reporter = {}) {
             plan.modesChanged;
         if (!o.dryRun && hasWork) {
             pool.expand();
-            const lockPath = `${statePath}.lock`;
             const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
             const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
                 changing = true;
@@ -40342,7 +40340,7 @@ async function deploy(options, reporter = {}) {
         else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
             // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
             // (unless the spot check saw no lock: the usual case costs no round trip).
-            await releaseAbandonedLock(pool, `${statePath}.lock`, { ...o, knownDirs: quirks.knownDirs, signal }, rep);
+            await releaseAbandonedLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs, signal }, rep);
         }
         const unsure = new Set(plan.excluded.unsure);
         const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));
@@ -40589,7 +40587,7 @@ function reservedPaths(root, statePath) {
 function guard(plan, o) {
     if (plan.keptInSwaps.length > 0) {
         const kept = plan.keptInSwaps;
-        const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => p === d || p.startsWith(`${d}/`)));
+        const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => atOrUnder(p, d)));
         const many = folders.length > 1;
         const files = kept.filter((p) => !folders.includes(p));
         const what = files.length === 0

@@ -16,7 +16,7 @@ import { CancelledError, ConfigError, DeployError, GuardError } from './errors.j
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
-import { dotName, insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
+import { atOrUnder, dotName, insideTarget, normalizeRemoteDir, remoteJoin } from './paths.js';
 import { planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
@@ -126,6 +126,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
     );
+    const lockPath = `${statePath}.lock`;
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
       // The marker would be written over the state (or its temp or lock), then deleted with it.
@@ -207,8 +208,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
             `showing its maintenance page; the deploy takes it down`,
         );
     }
-    if (o.maintenance)
-      await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, `${statePath}.lock`);
+    if (o.maintenance) await checkMarkerFree(pool, root, o.maintenance.path, store.recordedMarker, lockPath);
     void local.hashed.then(
       () =>
         rep.debug?.(
@@ -252,7 +252,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
       // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
-      const lockProbe = !o.dryRun && store.origin === 'ftpship' ? `${statePath}.lock` : undefined;
+      const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
       const spot =
         !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
@@ -320,7 +320,6 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       plan.modesChanged;
     if (!o.dryRun && hasWork) {
       pool.expand();
-      const lockPath = `${statePath}.lock`;
       const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
       const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
         changing = true;
@@ -348,12 +347,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
       // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
       // (unless the spot check saw no lock: the usual case costs no round trip).
-      await releaseAbandonedLock(
-        pool,
-        `${statePath}.lock`,
-        { ...o, knownDirs: quirks.knownDirs, signal },
-        rep,
-      );
+      await releaseAbandonedLock(pool, lockPath, { ...o, knownDirs: quirks.knownDirs, signal }, rep);
     }
     const unsure = new Set(plan.excluded.unsure);
     const excludedFiles = plan.excluded.files.filter((p) => !unsure.has(p));
@@ -652,7 +646,7 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   if (plan.keptInSwaps.length > 0) {
     const kept = plan.keptInSwaps;
     const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
-      (d) => kept.some((p) => p === d || p.startsWith(`${d}/`)),
+      (d) => kept.some((p) => atOrUnder(p, d)),
     );
     const many = folders.length > 1;
     const files = kept.filter((p) => !folders.includes(p));

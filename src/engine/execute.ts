@@ -7,7 +7,16 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import type { Plan, UploadItem } from './plan.js';
 import type { Progress, Reporter } from './options.js';
-import { ancestorsOf, depthOf, dotName, excludeOption, foldCase, parentOf, remoteJoin } from './paths.js';
+import {
+  ancestorsOf,
+  atOrUnder,
+  depthOf,
+  dotName,
+  excludeOption,
+  foldCase,
+  parentOf,
+  remoteJoin,
+} from './paths.js';
 import {
   deleteFile,
   dirExists,
@@ -375,7 +384,7 @@ class Run {
   private async commitAndClean(): Promise<string[]> {
     const staged = this.plan.uploads.filter((u) => u.temp);
     const swapped = staged.filter((u) => u.replacesDir).map((u) => u.file.path);
-    const notSwapped = (p: string): boolean => !swapped.some((d) => p === d || p.startsWith(`${d}/`));
+    const notSwapped = (p: string): boolean => !swapped.some((d) => atOrUnder(p, d));
     const twins = new Set(this.plan.caseTwins); // deleted before the uploads
     const deletes = this.plan.deletes.filter((p) => !twins.has(p));
     const files = deletes.filter(notSwapped);
@@ -533,7 +542,7 @@ class Run {
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
   private async removeTree(dir: string): Promise<void> {
-    const inside = (p: string): boolean => p === dir || p.startsWith(`${dir}/`);
+    const inside = (p: string): boolean => atOrUnder(p, dir);
     await this.deleteFiles(this.plan.deletes.filter(inside));
     const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
     if (kept.length > 0) {

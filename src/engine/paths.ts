@@ -29,6 +29,11 @@ export function dotName(path: string): boolean {
   return baseName(path).startsWith('.');
 }
 
+/** `path` is `dir` itself or inside it ('a/b' is at or under 'a'; 'a-b' is not). */
+export function atOrUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
 /** Every ancestor directory of a relative path, shallowest first ('a/b/c.txt' → ['a', 'a/b']). */
 export function ancestorsOf(rel: string): string[] {
   const parts = rel.split('/');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
 import { checkShape } from './option-shape.js';
-import { isRecordablePath } from './paths.js';
+import { atOrUnder, isRecordablePath } from './paths.js';
 import { globParts } from './select.js';
 import { OCTAL_MODE } from './state.js';
 import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
@@ -225,11 +225,7 @@ export function targetUrl(o: ResolvedOptions, root: string, loginDir?: string): 
   const user = o.user === 'anonymous' ? '' : `${encodeURIComponent(o.user)}@`;
   const login = loginDir?.replace(/\/+$/, '');
   let folder: string;
-  if (
-    login !== undefined &&
-    (login === '' || login.startsWith('/')) &&
-    (root === login || root.startsWith(`${login}/`))
-  )
+  if (login !== undefined && (login === '' || login.startsWith('/')) && atOrUnder(root, login))
     folder = root.slice(login.length).replace(/^\/?/, '/');
   else folder = root === '/' ? '//' : `/${root}`;
   return `${scheme}://${user}${bracketed(o.host)}${port}${encodeURI(folder).replace(/[#?]/g, encodeURIComponent)}`;

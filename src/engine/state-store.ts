@@ -29,7 +29,7 @@ import {
   type Modes,
   type PendingTemp,
 } from './state.js';
-import { insideTarget, parentOf, remoteJoin } from './paths.js';
+import { atOrUnder, insideTarget, parentOf, remoteJoin } from './paths.js';
 import type { FtpClient, FtpReplyError } from '../ftp/index.js';
 
 export interface StateStoreOptions {
@@ -348,7 +348,7 @@ export class StateStore {
       // A file renamed in where a folder was (one that became a file): the folder went first, perhaps after
       // the last checkpoint, which still lists it. Listed as both, a folder wanted there again was taken for
       // there (no MKD), and every rerun failed making it inside the upload ("a file of that name is there").
-      const gone = (d: string): boolean => d === t.path || d.startsWith(`${t.path}/`);
+      const gone = (d: string): boolean => atOrUnder(d, t.path);
       this.state.dirs = this.state.dirs.filter((d) => !gone(d));
       if (this.state.pending?.dirs) this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
     }

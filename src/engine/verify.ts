@@ -100,14 +100,9 @@ export async function spotCheck(
   if (probe !== undefined) commands.push(`CWD ${probe}`);
   if (commands.length === 0) return { off: 0 };
   const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
-  const probed =
-    probe === undefined
-      ? undefined
-      : isPositiveCompletion(replies[sample.length].code)
-        ? true
-        : replies[sample.length].code >= 500
-          ? false
-          : undefined;
+  // The CWD's reply: 2xx there, 5xx not there, anything else cannot tell.
+  const cwd = probe === undefined ? undefined : replies[sample.length].code;
+  const probed = cwd === undefined || (cwd >= 300 && cwd < 500) ? undefined : isPositiveCompletion(cwd);
   let off = 0;
   for (const [i, r] of replies.slice(0, sample.length).entries()) {
     if (r.code === 213) {
