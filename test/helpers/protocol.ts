@@ -15,6 +15,11 @@ export function recorder(): Reporter & { log: string[]; warnings: string[] } {
 export const sent = (log: string[], verb: string): string[] =>
   log.filter((l) => l.startsWith(`> ${verb} `)).map((l) => l.slice(verb.length + 3));
 
+/** No command that changes the server (STOR, MKD, DELE, RMD, RNFR) in the log: a refused plan changed nothing. */
+export function expectNothingChanged(log: string[]): void {
+  for (const verb of ['STOR', 'MKD', 'DELE', 'RMD', 'RNFR']) expect(sent(log, verb)).toEqual([]);
+}
+
 /** Each folder below `root` made once, after its parent; each file stored after its folder was made. */
 export function expectParentsFirst(log: string[], root: string): void {
   // ftpship's own lock folder is made with MKD twice on purpose (the second must fail on an honest server).
