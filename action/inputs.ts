@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
+import { redactUrl } from '../src/url.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { logSafe } from './phrase.js';
 
@@ -114,9 +115,19 @@ function readMaintenance(): DeployOptions['maintenance'] {
 
 function readServer(): string {
   const server = core.getInput(Input.Server, { required: true });
+  // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
+  const shown = maskUserInfo(server);
   if (/^[a-z]+:\/\//i.test(server)) {
     throw new ConfigError(
-      `invalid server ${JSON.stringify(server)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
+      `invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
+    );
+  }
+  const at = server.lastIndexOf('@');
+  if (at >= 0) {
+    const host = server.slice(at + 1).replace(/:\d*$/, '');
+    throw new ConfigError(
+      `invalid server ${JSON.stringify(shown)}: give the host alone (${host || 'e.g. ftp.example.com'}); the user name goes in ` +
+        'the `username` input, and the password in `password`, from a repository secret',
     );
   }
   // `[::1]` is how a URL writes an IPv6 literal; the socket wants it bare. A port here would read as a host.
@@ -128,6 +139,27 @@ function readServer(): string {
     );
   }
   return bracketed ? bracketed[1] : server;
+}
+
+/**
+ * The server input with any password in it (`user:password@`, after a `scheme://`) as ***; the password
+ * (as written, and decoded when it is %-encoded) goes to `core.setSecret` first, so the runner masks it too.
+ */
+function maskUserInfo(server: string): string {
+  const shown = redactUrl(server);
+  if (shown === server) return server;
+  const rest = server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const secret = rest.slice(rest.indexOf(':') + 1, rest.lastIndexOf('@'));
+  for (const form of new Set([secret, decoded(secret)])) if (form) core.setSecret(form);
+  return shown;
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function readProtocolAndPort(): { secure: DeployOptions['secure']; port?: number } {

@@ -342,3 +342,41 @@ describe('an empty password input (a secret not set, or a pull_request from a fo
     expect(fs.existsSync(path.join(srv.root, 'nopass'))).toBe(false);
   });
 });
+
+describe('a password written into the server input (a URL, or user:password@host) is never printed', () => {
+  it.each([
+    [
+      'a URL',
+      'ftp://bob:Zq8-wmX2@ftp.example.com/www',
+      /^::error::invalid server "ftp:\/\/bob:\*\*\*@ftp\.example\.com\/www": give the host name only/,
+    ],
+    [
+      'user:password@host',
+      'bob:Zq8-wmX2@127.0.0.1',
+      /^::error::invalid server "bob:\*\*\*@127\.0\.0\.1": give the host alone \(127\.0\.0\.1\).*`username`.*`password`/,
+    ],
+    [
+      'user@host:port',
+      'bob:Zq8-wmX2@127.0.0.1:21',
+      /^::error::invalid server "bob:\*\*\*@127\.0\.0\.1:21": give the host alone \(127\.0\.0\.1\)/,
+    ],
+    [
+      'an encoded password',
+      'ftp://bob:Zq8%2DwmX2@ftp.example.com',
+      /^::error::invalid server "ftp:\/\/bob:\*\*\*@ftp\.example\.com"/,
+    ],
+  ])(
+    '%s: one error with *** for it, masked for the runner first; nothing sent',
+    async (_what, server, error) => {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, { ...connection('pw-in-server/'), server });
+      expect(theError(run)).toMatch(error);
+      // The only lines holding it are the runner's mask commands, printed before it could appear anywhere else.
+      const lines = logLines(run).filter((l) => /Zq8-wmX2|Zq8%2DwmX2/.test(l));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(l).toMatch(/^::add-mask::/);
+      expect(lines).toContain('::add-mask::Zq8-wmX2');
+      expect(fs.existsSync(path.join(srv.root, 'pw-in-server'))).toBe(false);
+    },
+  );
+});
