@@ -61,12 +61,38 @@ export function deploy(options: GulpDeployOptions): Transform {
       );
     },
     flush(done: TransformCallback): void {
-      run().then(
-        () => done(),
-        (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password))),
-      );
+      flushing = true;
+      // A tick later: a failed plugin's handler that ends its stream (below) runs before this stream hears
+      // the error itself.
+      process.nextTick(() => {
+        if (upstreamError) return done(upstreamError);
+        run().then(
+          () => done(),
+          (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password))),
+        );
+      });
     },
   });
+
+  // A plugin piped into this one that fails and still ends its stream (gulp-sass's `logError` emits 'end',
+  // gulp-plumber keeps it going) hands on only part of the files: deployed, that part would make the server's
+  // copies of the rest orphans, deleted. Its error fails this stream instead, and nothing is deployed.
+  let flushing = false;
+  let upstreamError: PluginError | undefined;
+  const upstreamFailed = (err: unknown): void => {
+    if (upstreamError || stream.destroyed) return;
+    const from = (err as { plugin?: unknown } | null)?.plugin;
+    upstreamError = new PluginError(
+      PLUGIN_NAME,
+      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}), ` +
+        'so not every file reached ftpship; nothing was deployed, as the files that did would have made the ' +
+        "server's copies of the others orphans, deleted. Fix that error and run the task again",
+    );
+    // Ended already, the flush fails with it; else (the failed stream may never end) it fails this stream now.
+    if (!flushing) stream.destroy(upstreamError);
+  };
+  stream.on('pipe', (source: NodeJS.ReadableStream) => source.on('error', upstreamFailed));
+  stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
 
   async function run(): Promise<void> {
     const list = [...files.values()];

@@ -1,7 +1,7 @@
 /** The gulp plugin with real gulp 5 streams (src, dest, pipeline) against ftp-srv. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import gulp from 'gulp';
@@ -549,6 +549,39 @@ describe('gulp plugin: errors', () => {
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).toContain('local path "bad\\nname.txt" has a line break');
     expect(fs.existsSync(path.join(srv.root, 'linebreak'))).toBe(false);
+  });
+
+  it("an earlier plugin that fails and still ends its stream (gulp-sass's logError) fails the task; the files that came are not deployed", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' });
+    await gulpDeploy(local, '/upstream-failed');
+    const before = snapshot(path.join(srv.root, 'upstream-failed'));
+    let seen = 0;
+    const compile = new Transform({
+      objectMode: true,
+      transform(file: Vinyl, _enc, done) {
+        if (++seen === 2) done(new PluginError('gulp-sass', 'b.scss: expected "}"'));
+        else done(null, file);
+      },
+    });
+    // What gulp-sass's logError does: log the error, then end the stream so that watch mode goes on.
+    compile.on('error', function (this: Transform) {
+      this.emit('end');
+    });
+    const src = gulp.src('**/*', { cwd: local, encoding: false });
+    src.on('error', () => {}); // gulp.src hears the error too; gulp would report it
+    const out = src.pipe(compile).pipe(deploy(opts('/upstream-failed')));
+    const err = await new Promise<unknown>((resolve) => {
+      out.on('error', resolve);
+      out.on('finish', () => resolve(undefined));
+    });
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as PluginError).plugin).toBe('ftpship');
+    expect((err as Error).message).toMatch(
+      /^an earlier step of the pipeline failed \(gulp-sass: b\.scss: expected "}"\), so not every file reached ftpship; nothing was deployed/,
+    );
+    // Deployed, the one file that came would have made the other three orphans, deleted from the server.
+    expect(snapshot(path.join(srv.root, 'upstream-failed'))).toBe(before);
   });
 });
 
