@@ -50,7 +50,7 @@ export function readInputs(): ActionInputs {
   const options: DeployOptions = {
     host: readServer(),
     port,
-    user: core.getInput(Input.Username, { required: true }),
+    user: required(Input.Username, 'the FTP user (username: deploy', 'FTP_USERNAME'),
     password,
     secure,
     tls: readTls(workspace, secure),
@@ -114,7 +114,7 @@ function readMaintenance(): DeployOptions['maintenance'] {
 }
 
 function readServer(): string {
-  const server = core.getInput(Input.Server, { required: true });
+  const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
   // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
   const shown = maskUserInfo(server);
   if (/^[a-z]+:\/\//i.test(server)) {
@@ -122,9 +122,20 @@ function readServer(): string {
       `invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
     );
   }
+  const slash = server.indexOf('/');
+  if (slash >= 0 && !server.includes('@')) {
+    const folder = server.slice(slash + 1).replace(/^\/+/, '');
+    throw new ConfigError(
+      `invalid server ${JSON.stringify(server)}: give the host alone (${server.slice(0, slash)})` +
+        (folder ? `; the folder goes in the \`server-dir\` input (server-dir: ${folder})` : ''),
+    );
+  }
   const at = server.lastIndexOf('@');
   if (at >= 0) {
-    const host = server.slice(at + 1).replace(/:\d*$/, '');
+    const host = server
+      .slice(at + 1)
+      .split('/')[0]
+      .replace(/:\d*$/, '');
     throw new ConfigError(
       `invalid server ${JSON.stringify(shown)}: give the host alone (${host || 'e.g. ftp.example.com'}); the user name goes in ` +
         'the `username` input, and the password in `password`, from a repository secret',
@@ -139,6 +150,20 @@ function readServer(): string {
     );
   }
   return bracketed ? bracketed[1] : server;
+}
+
+/**
+ * A required input. core's own "Input required and not supplied" says neither what to set nor why a value
+ * set in the workflow can read as empty (a secret that is not set, or a pull_request run from a fork).
+ */
+function required(name: Input, what: string, secret: string): string {
+  const value = core.getInput(name);
+  if (value === '')
+    throw new ConfigError(
+      `Input required and not supplied: ${name}. Set it to ${what}, or ${name}: \${{ secrets.${secret} }}); ` +
+        'a secret that is not set reads as empty, and so does every secret in a pull_request run from a fork',
+    );
+  return value;
 }
 
 /**

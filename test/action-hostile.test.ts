@@ -221,6 +221,29 @@ describe('inputs are checked when read, each with one line naming the input and 
       error: /protocol SFTP is file transfer over SSH, which ftpship does not speak/,
     },
     {
+      title: 'an empty username (a secret not set): what to set, and why it may read as empty',
+      inputs: { username: '' },
+      error:
+        /^::error::Input required and not supplied: username\. Set it to the FTP user \(username: deploy, or username: \$\{\{ secrets\.FTP_USERNAME \}\}\); a secret that is not set reads as empty/,
+    },
+    {
+      title: 'an empty server: what to set',
+      inputs: { server: '' },
+      error:
+        /^::error::Input required and not supplied: server\. Set it to the FTP host \(server: ftp\.example\.com/,
+    },
+    {
+      title: 'server with a folder in it: the folder goes in server-dir',
+      inputs: { server: '127.0.0.1/public_html/' },
+      error:
+        /^::error::invalid server "127\.0\.0\.1\/public_html\/": give the host alone \(127\.0\.0\.1\); the folder goes in the `server-dir` input \(server-dir: public_html\/\)$/,
+    },
+    {
+      title: 'server with a trailing slash',
+      inputs: { server: '127.0.0.1/' },
+      error: /^::error::invalid server "127\.0\.0\.1\/": give the host alone \(127\.0\.0\.1\)$/,
+    },
+    {
       title: 'a password with a line break inside',
       inputs: { password: 'pass\nword' },
       error: /^::error::the `password` input holds a line break or NUL inside it/,
