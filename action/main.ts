@@ -10,7 +10,7 @@ import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
-import { summaryMarkdown, writeSummary } from './summary.js';
+import { commentMarkdown, writeSummary } from './summary.js';
 
 export async function run(): Promise<void> {
   // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
@@ -74,8 +74,9 @@ function writeReport(report: DeployReport, refusal?: string): { plan: string; su
   const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'ftpship-'));
   const plan = path.join(dir, 'report.json');
   fs.writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
-  // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
+  // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment (which
+  // holds less than a job summary: its lists are cut shorter where needed).
   const summary = path.join(dir, 'summary.md');
-  fs.writeFileSync(summary, summaryMarkdown(report, refusal));
+  fs.writeFileSync(summary, commentMarkdown(report, refusal));
   return { plan, summary };
 }

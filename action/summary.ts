@@ -17,8 +17,27 @@ export async function writeSummary(report: DeployReport, refusal?: string): Prom
   await core.summary.addRaw(summaryMarkdown(report, refusal), true).write();
 }
 
-/** `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. */
-export function summaryMarkdown(report: DeployReport, refusal?: string): string {
+/** The most a pull-request comment holds (GitHub refuses a longer body): the `summary-file` must fit. */
+export const COMMENT_MAX_CHARS = 65_536;
+
+/**
+ * The summary as a pull-request comment: the job summary's Markdown, with shorter lists when that is too
+ * long for a comment (the rest counted, as ever; the `plan` file has them all).
+ */
+export function commentMarkdown(report: DeployReport, refusal?: string): string {
+  let md = summaryMarkdown(report, refusal);
+  for (const listed of [200, 100, 50, 20, 10, 0]) {
+    if (md.length <= COMMENT_MAX_CHARS) break;
+    md = summaryMarkdown(report, refusal, listed);
+  }
+  return md;
+}
+
+/**
+ * `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. `listed`:
+ * entries listed per section.
+ */
+export function summaryMarkdown(report: DeployReport, refusal?: string, listed = MAX_LISTED): string {
   const c = report.counts;
   const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
   const verb = report.dryRun ? 'would' : '';
@@ -59,7 +78,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string): string 
       `### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`,
       '',
     );
-    out.push(...capped(deletions, (e) => `- :x: **${e.action}** <code>${escape(e.path)}</code>`), '');
+    out.push(...capped(deletions, listed, (e) => `- :x: **${e.action}** <code>${escape(e.path)}</code>`), '');
   }
   if (others.length > 0) {
     out.push(
@@ -69,6 +88,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string): string 
     out.push(
       ...capped(
         others,
+        listed,
         (e) => `- ${e.action} <code>${escape(e.path)}</code>${e.size ? ` (${formatBytes(e.size)})` : ''}`,
       ),
     );
@@ -80,14 +100,18 @@ export function summaryMarkdown(report: DeployReport, refusal?: string): string 
       '',
     );
   if (report.warnings.length > 0)
-    out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${escape(phrase(w))}`), '');
+    out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${escape(phrase(w))}`), '');
   return out.join('\n');
 }
 
-function capped<T extends PlanEntry | string>(items: T[], line: (item: T) => string): string[] {
-  const lines = items.slice(0, MAX_LISTED).map(line);
-  if (items.length > MAX_LISTED)
-    lines.push(`- … and ${items.length - MAX_LISTED} more (the full list is in the \`plan\` output file)`);
+function capped<T extends PlanEntry | string>(
+  items: T[],
+  listed: number,
+  line: (item: T) => string,
+): string[] {
+  const lines = items.slice(0, listed).map(line);
+  if (items.length > listed)
+    lines.push(`- … and ${items.length - listed} more (the full list is in the \`plan\` output file)`);
   return lines;
 }
 

@@ -403,3 +403,22 @@ describe('a password written into the server input (a URL, or user:password@host
     },
   );
 });
+
+describe('summary-file fits a pull-request comment (GitHub takes at most 65,536 characters)', () => {
+  it('a preview of many files lists fewer there, counting the rest; the job summary keeps its longer lists', async () => {
+    const files: Record<string, string> = {};
+    const dir = 'assets/images/gallery/2026/summer-holiday-in-the-mountains/originals-from-the-camera';
+    for (let i = 0; i < 600; i++) files[`${dir}/photo-${String(i).padStart(4, '0')}-full-size.webp`] = `${i}`;
+    const { ws } = workspace(files);
+    const run = await runMain(ws, { ...connection('pr-comment/'), 'dry-run': 'true' });
+    expectSuccess(run);
+    const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
+    expect(comment.length).toBeLessThanOrEqual(65_536);
+    expect(comment).toMatch(/<details><summary>606 other changes<\/summary>/);
+    expect(comment).toMatch(/- … and \d+ more \(the full list is in the `plan` output file\)/);
+    expect(comment).toContain(`upload <code>${dir}/photo-0000-full-size.webp</code>`);
+    // The job summary holds 1 MiB: it lists 500, as before.
+    expect(run.summary.length).toBeGreaterThan(65_536);
+    expect(run.summary).toContain('- … and 106 more (the full list is in the `plan` output file)');
+  });
+});
