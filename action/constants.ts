@@ -38,6 +38,7 @@ export enum Input {
   FileMode = 'file-mode',
   DirMode = 'dir-mode',
   Adopt = 'adopt',
+  Verify = 'verify',
   UploadOnly = 'upload-only',
   MaintenanceFile = 'maintenance-file',
   MaintenanceContent = 'maintenance-content',

@@ -68,6 +68,7 @@ export function readInputs(): ActionInputs {
     timeoutMs: integer(Input.Timeout, 30_000, 100, 3_600_000),
     resetState: bool(Input.ResetState, false),
     adopt: bool(Input.Adopt, false),
+    verify: bool(Input.Verify, false),
     uploadOnly: bool(Input.UploadOnly, false),
     active: bool(Input.Active, false),
     pipelining: bool(Input.Pipelining, true),

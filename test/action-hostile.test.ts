@@ -422,3 +422,35 @@ describe('summary-file fits a pull-request comment (GitHub takes at most 65,536 
     expect(run.summary).toContain('- … and 106 more (the full list is in the `plan` output file)');
   });
 });
+
+describe('verify (FIELD.md #6: drift): the warning about files removed by hand names an input the Action has', () => {
+  it('a deployed folder removed by hand: the warning says to set `verify`; verify: true then sends back the rest', async () => {
+    // Enough files that the few a deploy looks at before trusting its state (spread over the sorted list)
+    // miss z/: only a look at every folder finds y.txt gone.
+    const files: Record<string, string> = { 'z/x.txt': 'x', 'z/y.txt': 'y' };
+    for (let i = 0; i < 20; i++) files[`p${String(i).padStart(2, '0')}.html`] = `page ${i}`;
+    const { ws, site } = workspace(files);
+    expectSuccess(await runMain(ws, connection('verify-by-hand/')));
+    const disk = path.join(srv.root, 'verify-by-hand');
+    fs.rmSync(path.join(disk, 'z'), { recursive: true });
+    fs.writeFileSync(path.join(site, 'z/x.txt'), 'x2');
+
+    const again = await runMain(ws, connection('verify-by-hand/'));
+    expectSuccess(again);
+    const warnings = logLines(again).filter((l) => l.startsWith('::warning::'));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^::warning::the folder z was not on the server .* deploy once with the `verify` input to find and send them$/,
+      ),
+    ]);
+    expect(fs.existsSync(path.join(disk, 'z/y.txt'))).toBe(false);
+
+    const verified = await runMain(ws, { ...connection('verify-by-hand/'), verify: 'true' });
+    expectSuccess(verified);
+    expect(logLines(verified).filter((l) => l.startsWith('::warning::'))).toEqual([
+      '::warning::drift: z/y.txt is missing on the server, the state says 1; it will be uploaded again',
+    ]);
+    expect(verified.outputs.replaced).toBe('1');
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(site));
+  });
+});

@@ -109,7 +109,8 @@ describe('phrase', () => {
     ['or pass --max-delete 3 to empty', 'or pass the `max-delete` input 3 to empty'],
     ['in place (--no-atomic)', 'in place (`atomic: false`)'],
     ['drop --maintenance', 'drop the `maintenance-file` input'],
-    ['--verify and --password-stdin stay', '--verify and --password-stdin stay'],
+    ['deploy once with --verify to find', 'deploy once with the `verify` input to find'],
+    ['--password-stdin stays', '--password-stdin stays'],
     [
       "rename it locally or leave it out with --exclude '/g/\\*'",
       'rename it locally or leave it out with the line /g/\\* in the `exclude` input (which replaces the default excludes)',
