@@ -125,7 +125,16 @@ export function deploy(options: GulpDeployOptions): Transform {
       }
       throw err;
     }
-    finish(report);
+    try {
+      finish(report);
+    } catch (err) {
+      // The deploy is over: a failing callback must not read as a failed deploy (one rerun for nothing).
+      const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw new Error(
+        `onReport threw ${what}; the ${report.dryRun ? 'dry run' : 'deploy'} itself was done (${formatSummary(report)})`,
+        { cause: err },
+      );
+    }
   }
 
   /** Logs a report (the plan too, in a dry run) and hands it to onReport. */

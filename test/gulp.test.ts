@@ -497,6 +497,27 @@ describe('gulp plugin: errors', () => {
     expect(snapshot(path.join(srv.root, 'refused-plan'))).toBe(before);
   });
 
+  it('onReport throwing fails the task with a PluginError that says the deploy itself was done', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const stream = deploy(
+      opts('/report-threw', {
+        onReport: () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'upload')");
+        },
+      }),
+    );
+    const err = await pipeline(gulp.src('**/*', { cwd: local, encoding: false }), stream).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(
+      /^onReport threw TypeError: Cannot read properties of undefined \(reading 'upload'\); the deploy itself was done \(deployed: did upload 1, replace 0, delete 0, mkdir 0, rmdir 0; 0 unchanged; 1 B sent in [\d.]+ s\)$/,
+    );
+    expect(readTree(path.join(srv.root, 'report-threw'), [STATE])).toEqual(readTree(local));
+  });
+
   it('terminal control characters in a server reply are escaped in the PluginError', async () => {
     const forged = '530 Login incorrect.\r\x1b[2K\x1b[32mftpship: deployed 3 files\x1b[0m\x07';
     const fake = await startFakeServer({ handlers: { PASS: (_a, s) => s.reply(forged) } });
