@@ -163,7 +163,17 @@ async function collect(
   warn: (m: string) => void,
 ): Promise<void> {
   if (file.isDirectory()) return;
+  if (!file.path)
+    throw new Error(
+      'a file without a path reached ftpship (made by a plugin that set none?): give it a path and a base; its path relative to the base is its path under remoteDir',
+    );
   const rel = file.relative.split(path.sep).join('/');
+  // A rename plugin, or a base that is not above the file: its relative path leaves the base.
+  if (rel === '' || rel === '..' || rel.startsWith('../') || path.isAbsolute(file.relative))
+    throw new Error(
+      `${file.path} is outside its base ${file.base} (relative path ${JSON.stringify(rel)}), and its path under remoteDir ` +
+        "is its relative path: give it a base above it (gulp.src's base option, or the rename that moved it)",
+    );
   if (file.isSymbolic()) {
     // Not sent; a copy deployed earlier (with links resolved) would be deleted as an orphan: say so.
     warn(

@@ -497,6 +497,32 @@ describe('gulp plugin: errors', () => {
     expect(snapshot(path.join(srv.root, 'refused-plan'))).toBe(before);
   });
 
+  it.each([
+    [
+      'moved out of its base by a rename',
+      { cwd: '/w', base: '/w/dist', path: '/w/other/a.txt' },
+      /^\/w\/other\/a\.txt is outside its base \/w\/dist \(relative path "\.\.\/other\/a\.txt"\), and its path under remoteDir is its relative path: /,
+    ],
+    [
+      'its base itself',
+      { cwd: '/w', base: '/w/dist', path: '/w/dist' },
+      /^\/w\/dist is outside its base \/w\/dist \(relative path ""\)/,
+    ],
+    ['without a path', {}, /^a file without a path reached ftpship/],
+  ])('a file %s fails the task naming its path and base; nothing is sent', async (_what, where, message) => {
+    const files = [
+      new Vinyl({ cwd: '/w', base: '/w/dist', path: '/w/dist/fine.txt', contents: Buffer.from('f') }),
+      new Vinyl({ ...where, contents: Buffer.from('x') }),
+    ];
+    const err = await pipeline(Readable.from(files), deploy(opts('/outside-base'))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginError);
+    expect((err as Error).message).toMatch(message);
+    expect(fs.existsSync(path.join(srv.root, 'outside-base'))).toBe(false);
+  });
+
   it('onReport throwing fails the task with a PluginError that says the deploy itself was done', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
