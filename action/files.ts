@@ -37,8 +37,15 @@ export async function collectFiles(
     }
     files.push({ path: given, file: real });
   }
-  if (files.length === 0)
-    throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);
+  if (files.length === 0) {
+    const onlyOut = patterns.every((p) => p.startsWith('!'));
+    throw new ConfigError(
+      `the \`files\` input matches no file in ${localDir} (after \`exclude\`): ${patterns.join(', ')}; write the patterns relative to local-dir (e.g. **/*.html)` +
+        (onlyOut
+          ? ', and a line starting with ! only leaves out files the lines before it selected: begin with ** to publish everything but them'
+          : ''),
+    );
+  }
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 

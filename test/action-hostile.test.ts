@@ -244,6 +244,18 @@ describe('inputs are checked when read, each with one line naming the input and 
       error: /^::error::invalid server "127\.0\.0\.1\/": give the host alone \(127\.0\.0\.1\)$/,
     },
     {
+      title: 'files that match nothing: the input, the folder, and what to write',
+      inputs: { files: 'dist/**/*.html' },
+      error:
+        /^::error::the `files` input matches no file in \S+public \(after `exclude`\): dist\/\*\*\/\*\.html; write the patterns relative to local-dir \(e\.g\. \*\*\/\*\.html\)$/,
+    },
+    {
+      title: 'files with only `!` lines: they select nothing, they only leave out',
+      inputs: { files: '!**/*.map' },
+      error:
+        /^::error::the `files` input matches no file in \S+public \(after `exclude`\): !\*\*\/\*\.map; .*a line starting with ! only leaves out files the lines before it selected: begin with \*\* to publish everything but them$/,
+    },
+    {
       title: 'a password with a line break inside',
       inputs: { password: 'pass\nword' },
       error: /^::error::the `password` input holds a line break or NUL inside it/,
