@@ -117,6 +117,47 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(readTree(disk)).toEqual(readTree(local));
   });
 
+  it("the state's temporary copy a deploy killed before its rename left: removed by the next deploy, one with nothing to do too (was: left for good, and read as the state once the state was gone)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a.txt': 'a' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    const copy = path.join(disk, `${STATE}.tmp`);
+    const leave = (): void => {
+      // A complete state uploaded as the copy, the kill before its rename.
+      fs.copyFileSync(path.join(disk, STATE), copy);
+      fs.chownSync(copy, srv.uid, srv.gid);
+    };
+    leave();
+    const none = await deploy(opts(local, dir));
+    expect(none.files).toEqual([]);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    leave();
+    writeTree(local, { 'a.txt': 'a v2' });
+    const some = await deploy(opts(local, dir));
+    expect(some.files).toEqual([{ path: 'a.txt', action: 'replace', size: 4 }]);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    // A dry run changes nothing: the copy stays for the deploy.
+    leave();
+    await deploy(opts(local, dir, { dryRun: true }));
+    expect(fs.existsSync(copy)).toBe(true);
+    // Nor while another deploy holds the lock: it may be writing its state through that copy.
+    const lock = path.join(disk, `${STATE}.lock`);
+    fs.mkdirSync(lock);
+    const now = new Date().toISOString();
+    const holder = { token: 't', holder: 'ci-1', host: 'ci-1', pid: 7, startedAt: now, refreshedAt: now };
+    fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+    for (const p of [lock, path.join(lock, 'holder.json')]) fs.chownSync(p, srv.uid, srv.gid);
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      STATE,
+      `${STATE}.lock`,
+      `${STATE}.tmp`,
+      'a.txt',
+      'index.html',
+    ]);
+  });
+
   it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
     const local = tmpDir();
     writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });

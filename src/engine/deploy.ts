@@ -251,10 +251,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
-      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
+      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write, and
+      // the state's temporary copy a deploy killed before its rename left (removed if there, and no lock is).
       const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
       const spot =
-        !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
+        !o.verify && !isEmptyState(st)
+          ? spotCheck(pool, root, st, local.files, lockProbe, `${statePath}.tmp`)
+          : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in

@@ -6,6 +6,7 @@
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
+import { FtpReplyError } from '../ftp/errors.js';
 import { isPositiveCompletion } from '../ftp/reply.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
@@ -79,6 +80,9 @@ export interface SpotCheck {
  * get "nothing to do" for ever (G4). `probe`: a folder looked for in the same write (a CWD: the engine uses
  * absolute paths), the lock a deploy with nothing to do looks for (see releaseAbandonedLock), at no extra
  * round trip. The CWD goes last: a SIZE refused by a server that cannot say makes no difference to it.
+ * `leftover`: a file asked for with SIZE in the same write (the state's temporary copy a deploy killed before
+ * its rename left), deleted at once if it is there and `probe` (the lock) is not: a deploy holding the lock
+ * may be writing it. One more round trip, only when it is there.
  */
 export async function spotCheck(
   pool: ConnectionPool,
@@ -87,6 +91,7 @@ export async function spotCheck(
   /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
   local: { has(path: string): boolean },
   probe?: string,
+  leftover?: string,
 ): Promise<SpotCheck> {
   // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
   const all = state.pending
@@ -98,8 +103,17 @@ export async function spotCheck(
   const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
   const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
   if (probe !== undefined) commands.push(`CWD ${probe}`);
+  if (leftover !== undefined && probe !== undefined) commands.push(`SIZE ${leftover}`);
   if (commands.length === 0) return { off: 0 };
-  const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
+  const replies = await pool.run('spot check', async (c) => {
+    const r = await c.pipeline(commands);
+    const lockGone = probe !== undefined && r[sample.length].code >= 500;
+    if (leftover !== undefined && lockGone && r[sample.length + 1].code === 213)
+      await c.delete(leftover).catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile, or refused: harmless
+      });
+    return r;
+  });
   // The CWD's reply: 2xx there, 5xx not there, anything else cannot tell.
   const cwd = probe === undefined ? undefined : replies[sample.length].code;
   const probed = cwd === undefined || (cwd >= 300 && cwd < 500) ? undefined : isPositiveCompletion(cwd);
