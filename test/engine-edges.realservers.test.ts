@@ -158,6 +158,44 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     ]);
   });
 
+  it('--state moved back to the default, then given again: the newer state is read, what the deploys without --state changed is sent back (was: taken for unchanged from the older state, the site left wrong)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a.txt': 'aaaa' });
+    const { dir, disk } = target(srv);
+    const moved = (extra?: Partial<DeployOptions>): DeployOptions =>
+      opts(local, dir, { statePath: 'private/state.json', ...extra });
+    await deploy(moved());
+    // Back to the default: a first deploy (the state kept elsewhere is not known there), every file sent.
+    expect((await deploy(opts(local, dir))).counts).toMatchObject({ upload: 2, delete: 0 });
+    writeTree(local, { 'a.txt': 'bbbb' });
+    await deploy(opts(local, dir));
+    // --state again, with a.txt as it was when that state was written.
+    writeTree(local, { 'a.txt': 'aaaa' });
+    const older = fs.readFileSync(path.join(disk, STATE));
+    const warnings: string[] = [];
+    const preview = await deploy(moved({ dryRun: true }));
+    const r = await deploy(moved(), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([{ path: 'a.txt', action: 'replace', size: 4 }]);
+    expect(preview.files).toEqual(r.files);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^the state file ${dir}/${STATE} \\(kept there without --state\\) is newer than ${dir}/private/state.json`,
+        ),
+      ),
+    ]);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(disk, STATE))).toBe(false);
+    // An older one left there (a copy put back by hand): the state at --state stands; that one is removed.
+    fs.writeFileSync(path.join(disk, STATE), older);
+    fs.chownSync(path.join(disk, STATE), srv.uid, srv.gid);
+    const infos: string[] = [];
+    expect((await deploy(moved({ verify: true }), { info: (m) => infos.push(m) })).files).toEqual([]);
+    expect(infos).toContainEqual(expect.stringMatching(/is older than .*: a leftover, removed/));
+    expect(fs.existsSync(path.join(disk, STATE))).toBe(false);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+  });
+
   it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
     const local = tmpDir();
     writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });
