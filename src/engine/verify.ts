@@ -85,7 +85,7 @@ export interface SpotCheck {
  * `leftover`: a file asked for with SIZE in the same write (the state's temporary copy a deploy killed before
  * its rename left), deleted at once if it is there and `probe` (the lock) is not: a deploy holding the lock
  * may be writing it. One more round trip, only when it is there. `also`: more commands sent in the same
- * write (the MDTM of a state file beside this one), their replies given back.
+ * write (the SIZE of a state file beside this one), their replies given back.
  */
 export async function spotCheck(
   pool: ConnectionPool,
