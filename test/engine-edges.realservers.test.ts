@@ -196,6 +196,21 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
   });
 
+  it('--state elsewhere, and a local .ftpship-state.json (a state copy) published as a file: it stays on the server', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    // A copy of an older state in the site itself: with the state kept elsewhere, a file like any other.
+    writeTree(local, { [STATE]: fs.readFileSync(path.join(disk, STATE)) });
+    writeTree(local, { 'index.html': 'home v2' });
+    const moved = opts(local, dir, { statePath: 'private/state.json' });
+    await deploy(moved);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+    expect((await deploy(moved)).files).toEqual([]);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+  });
+
   it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
     const local = tmpDir();
     writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });

@@ -256,7 +256,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // the state's temporary copy a deploy killed before its rename left (removed if there, and no lock is).
       const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
       // A state read at --state's path: is ftpship's default state file there too (see preferNewer)?
-      const twoStates = store.origin === 'ftpship' && statePath !== formerPath ? [`SIZE ${formerPath}`] : [];
+      // (Not when that path is a local file, published like any other.)
+      const twoStates =
+        store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
+          ? [`SIZE ${formerPath}`]
+          : [];
       const spot =
         !o.verify && !isEmptyState(st)
           ? spotCheck(pool, root, st, local.files, lockProbe, `${statePath}.tmp`, twoStates)
