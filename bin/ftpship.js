@@ -1,12 +1,5 @@
 #!/usr/bin/env node
 import { main } from '../dist/src/cli.js';
+import { runMain } from '../dist/src/run-main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`ftpship: error: ${err && err.message ? err.message : err}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(() => main(process.argv.slice(2)));

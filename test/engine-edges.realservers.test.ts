@@ -117,6 +117,100 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(readTree(disk)).toEqual(readTree(local));
   });
 
+  it("the state's temporary copy a deploy killed before its rename left: removed by the next deploy, one with nothing to do too (was: left for good, and read as the state once the state was gone)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a.txt': 'a' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    const copy = path.join(disk, `${STATE}.tmp`);
+    const leave = (): void => {
+      // A complete state uploaded as the copy, the kill before its rename.
+      fs.copyFileSync(path.join(disk, STATE), copy);
+      fs.chownSync(copy, srv.uid, srv.gid);
+    };
+    leave();
+    const none = await deploy(opts(local, dir));
+    expect(none.files).toEqual([]);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    leave();
+    writeTree(local, { 'a.txt': 'a v2' });
+    const some = await deploy(opts(local, dir));
+    expect(some.files).toEqual([{ path: 'a.txt', action: 'replace', size: 4 }]);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    // A dry run changes nothing: the copy stays for the deploy.
+    leave();
+    await deploy(opts(local, dir, { dryRun: true }));
+    expect(fs.existsSync(copy)).toBe(true);
+    // Nor while another deploy holds the lock: it may be writing its state through that copy.
+    const lock = path.join(disk, `${STATE}.lock`);
+    fs.mkdirSync(lock);
+    const now = new Date().toISOString();
+    const holder = { token: 't', holder: 'ci-1', host: 'ci-1', pid: 7, startedAt: now, refreshedAt: now };
+    fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+    for (const p of [lock, path.join(lock, 'holder.json')]) fs.chownSync(p, srv.uid, srv.gid);
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      STATE,
+      `${STATE}.lock`,
+      `${STATE}.tmp`,
+      'a.txt',
+      'index.html',
+    ]);
+  });
+
+  it('--state moved back to the default, then given again: the newer state is read, what the deploys without --state changed is sent back (was: taken for unchanged from the older state, the site left wrong)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a.txt': 'aaaa' });
+    const { dir, disk } = target(srv);
+    const moved = (extra?: Partial<DeployOptions>): DeployOptions =>
+      opts(local, dir, { statePath: 'private/state.json', ...extra });
+    await deploy(moved());
+    // Back to the default: a first deploy (the state kept elsewhere is not known there), every file sent.
+    expect((await deploy(opts(local, dir))).counts).toMatchObject({ upload: 2, delete: 0 });
+    writeTree(local, { 'a.txt': 'bbbb' });
+    await deploy(opts(local, dir));
+    // --state again, with a.txt as it was when that state was written.
+    writeTree(local, { 'a.txt': 'aaaa' });
+    const older = fs.readFileSync(path.join(disk, STATE));
+    const warnings: string[] = [];
+    const preview = await deploy(moved({ dryRun: true }));
+    const r = await deploy(moved(), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([{ path: 'a.txt', action: 'replace', size: 4 }]);
+    expect(preview.files).toEqual(r.files);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^the state file ${dir}/${STATE} \\(kept there without --state\\) is newer than ${dir}/private/state.json`,
+        ),
+      ),
+    ]);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+    expect(fs.existsSync(path.join(disk, STATE))).toBe(false);
+    // An older one left there (a copy put back by hand): the state at --state stands; that one is removed.
+    fs.writeFileSync(path.join(disk, STATE), older);
+    fs.chownSync(path.join(disk, STATE), srv.uid, srv.gid);
+    const infos: string[] = [];
+    expect((await deploy(moved({ verify: true }), { info: (m) => infos.push(m) })).files).toEqual([]);
+    expect(infos).toContainEqual(expect.stringMatching(/is older than .*: a leftover, removed/));
+    expect(fs.existsSync(path.join(disk, STATE))).toBe(false);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+  });
+
+  it('--state elsewhere, and a local .ftpship-state.json (a state copy) published as a file: it stays on the server', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(local, dir));
+    // A copy of an older state in the site itself: with the state kept elsewhere, a file like any other.
+    writeTree(local, { [STATE]: fs.readFileSync(path.join(disk, STATE)) });
+    writeTree(local, { 'index.html': 'home v2' });
+    const moved = opts(local, dir, { statePath: 'private/state.json' });
+    await deploy(moved);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+    expect((await deploy(moved)).files).toEqual([]);
+    expect(readTree(disk, ['private/state.json'])).toEqual(readTree(local));
+  });
+
   it('--verify: a file missing on the server and gone locally is said to be gone locally too, not "uploaded again"', async () => {
     const local = tmpDir();
     writeTree(local, { 'a/b.txt': 'b', 'y/z.txt': 'z', 'i.html': 'i' });

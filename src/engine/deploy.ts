@@ -137,11 +137,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (o.maintenance) reserved.add(o.maintenance.path);
     const quirks: ServerQuirks = { knownDirs: new Set(), inPlace: !o.atomic };
     const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
+    const formerPath = remoteJoin(root, DEFAULT_STATE_NAME);
     const store = new StateStore({
       pool,
       path: statePath,
       fdaPath: remoteJoin(root, FDA_STATE),
-      formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
+      formerPath,
       settings,
       quirks,
       warn: rep.warn as (m: string) => void,
@@ -251,19 +252,34 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
-      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
+      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write, and
+      // the state's temporary copy a deploy killed before its rename left (removed if there, and no lock is).
       const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
+      // A state read at --state's path: is ftpship's default state file there too (see preferNewer)?
+      // (Not when that path is a local file, published like any other.)
+      const twoStates =
+        store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
+          ? [`SIZE ${formerPath}`]
+          : [];
       const spot =
-        !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
+        !o.verify && !isEmptyState(st)
+          ? spotCheck(pool, root, st, local.files, lockProbe, `${statePath}.tmp`, twoStates)
+          : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
       // before the cut is unchanged, in the preview as in the deploy.
       await store.recoverCommits(root);
-      if (o.verify) await repairDrift(pool, root, st, rep, local.files);
-      else if (spot) {
-        const { off, probed } = await spot;
+      if (o.verify) {
+        const there =
+          twoStates.length > 0 &&
+          (await pool.run(`SIZE ${formerPath}`, async (c) => remoteSize(c, formerPath))) >= 0;
+        if (there && (await store.preferNewer())) return prepare(store.state);
+        await repairDrift(pool, root, st, rep, local.files);
+      } else if (spot) {
+        const { off, probed, also } = await spot;
         lockThere = probed;
+        if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
         if (off > 0) {
           rep.warn?.(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
@@ -308,6 +324,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       return p;
     };
     let plan = await prepare(state);
+    state = store.state; // the newer of two state files, where there were two
     let bytesSent = 0;
     let modesMissed: { files: number; dirs: number } | undefined;
     const hasWork =
@@ -331,6 +348,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           );
           state = await store.load();
           plan = await prepare(state);
+          state = store.state;
         }
         const marker = o.maintenance
           ? {

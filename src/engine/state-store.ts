@@ -160,6 +160,45 @@ export class StateStore {
   }
 
   /**
+   * The state was read at `path` (--state), and ftpship's default state file (`formerPath`) is there too: a
+   * deploy without --state ran since (a first deploy there, as it knew nothing of this state), or it is a
+   * leftover. The newer one (by the time each records) is the state: trusting an older state at
+   * `path` would take files that deploy changed for unchanged (G4); the other is removed once the state is
+   * written at `path`, where it can mislead no later deploy. True when the state is now the former one
+   * (plan again).
+   */
+  async preferNewer(): Promise<boolean> {
+    const { formerPath, path } = this.opts;
+    if (formerPath === undefined || formerPath === path || this.origin !== 'ftpship') return false;
+    const text = await this.readOther(formerPath);
+    let former: DeployState;
+    try {
+      if (text === undefined) return false;
+      former = parseState(text, formerPath, this.opts.settings);
+    } catch {
+      return false; // not a state ftpship can read: left alone, as before
+    }
+    // Not the files' times on the server: a copy made by hand (to move the state) is newer there.
+    const newer = former.updatedAt > this.state.updatedAt;
+    this.superseded = formerPath;
+    this.origin = 'moved'; // written (and the other removed) even by a deploy with nothing else to do
+    if (!newer) {
+      this.opts.info?.(
+        `the state file ${formerPath} is older than the one at ${path} (--state): a leftover, removed once the state is written`,
+      );
+      return false;
+    }
+    this.state = former;
+    this.opts.warn(
+      `the state file ${formerPath} (kept there without --state) is newer than ${path}: a deploy without --state ran since; ` +
+        `read it, so what that deploy changed is not taken for unchanged; it is removed once the state is written at ${path}`,
+    );
+    this.checkTarget();
+    await this.checkFdaSince();
+    return true;
+  }
+
+  /**
    * The state is missing but its temporary copy is there: a deploy was cut while it wrote the state on a
    * server that will not rename over a file (the state is deleted, then the copy renamed in; the copy was
    * complete before the delete). Read, it is the newest state; without it, the rerun was a first deploy,

@@ -6,7 +6,8 @@
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
-import { isPositiveCompletion } from '../ftp/reply.js';
+import { FtpReplyError } from '../ftp/errors.js';
+import { isPositiveCompletion, type FtpReply } from '../ftp/reply.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { listFolder, remoteSize, serverHashes } from './remote.js';
@@ -71,6 +72,8 @@ export interface SpotCheck {
   off: number;
   /** With `probe`: whether that folder is there (its CWD in the same write); undefined when not asked. */
   probed?: boolean;
+  /** The replies to the `also` commands, in order. */
+  also: FtpReply[];
 }
 
 /**
@@ -79,6 +82,10 @@ export interface SpotCheck {
  * get "nothing to do" for ever (G4). `probe`: a folder looked for in the same write (a CWD: the engine uses
  * absolute paths), the lock a deploy with nothing to do looks for (see releaseAbandonedLock), at no extra
  * round trip. The CWD goes last: a SIZE refused by a server that cannot say makes no difference to it.
+ * `leftover`: a file asked for with SIZE in the same write (the state's temporary copy a deploy killed before
+ * its rename left), deleted at once if it is there and `probe` (the lock) is not: a deploy holding the lock
+ * may be writing it. One more round trip, only when it is there. `also`: more commands sent in the same
+ * write (the SIZE of a state file beside this one), their replies given back.
  */
 export async function spotCheck(
   pool: ConnectionPool,
@@ -87,6 +94,8 @@ export async function spotCheck(
   /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
   local: { has(path: string): boolean },
   probe?: string,
+  leftover?: string,
+  also: string[] = [],
 ): Promise<SpotCheck> {
   // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
   const all = state.pending
@@ -98,17 +107,29 @@ export async function spotCheck(
   const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
   const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
   if (probe !== undefined) commands.push(`CWD ${probe}`);
-  if (commands.length === 0) return { off: 0 };
-  const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
+  if (leftover !== undefined && probe !== undefined) commands.push(`SIZE ${leftover}`);
+  const extra = commands.length;
+  commands.push(...also);
+  if (commands.length === 0) return { off: 0, also: [] };
+  const replies = await pool.run('spot check', async (c) => {
+    const r = await c.pipeline(commands);
+    const lockGone = probe !== undefined && r[sample.length].code >= 500;
+    if (leftover !== undefined && lockGone && r[sample.length + 1].code === 213)
+      await c.delete(leftover).catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile, or refused: harmless
+      });
+    return r;
+  });
   // The CWD's reply: 2xx there, 5xx not there, anything else cannot tell.
   const cwd = probe === undefined ? undefined : replies[sample.length].code;
   const probed = cwd === undefined || (cwd >= 300 && cwd < 500) ? undefined : isPositiveCompletion(cwd);
+  const alsoReplies = replies.slice(extra);
   let off = 0;
   for (const [i, r] of replies.slice(0, sample.length).entries()) {
     if (r.code === 213) {
       if (Number(r.message.trim()) !== state.files[sample[i]].size) off++;
     } else if (r.code === 550) off++;
-    else return { off: 0, probed }; // SIZE not offered (or not in this mode): no spot check
+    else return { off: 0, probed, also: alsoReplies }; // SIZE not offered (or not in this mode): no spot check
   }
-  return { off, probed };
+  return { off, probed, also: alsoReplies };
 }

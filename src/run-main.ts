@@ -1,0 +1,51 @@
+/**
+ * Runs the command's `main()` as the process's whole job. Node exits with code 0, silently, when its event
+ * loop drains while a promise is still pending: a step of the deploy awaiting something that can never come
+ * (a bug) would otherwise look like a deploy that succeeded. Caught on 'beforeExit' while `main()` is pending.
+ */
+
+/** EX_SOFTWARE (sysexits.h): an internal software error. */
+export const STALLED_EXIT_CODE = 70;
+
+export const STALLED_MESSAGE =
+  'internal error: the deploy stopped without finishing (a step waited for something that never came): ' +
+  'it is not done; run the same command again, it resumes where this one stopped (please report this bug)';
+
+/**
+ * Calls `onStall` once if the event loop drains before the returned `settled()` is called. `onStall` should
+ * report the failure and set a non-zero exit code; it must not start new work.
+ */
+export function guardStall(onStall: (message: string) => void): { settled(): void } {
+  let done = false;
+  const check = (): void => {
+    process.off('beforeExit', check);
+    if (!done) onStall(STALLED_MESSAGE);
+  };
+  process.on('beforeExit', check);
+  return {
+    settled() {
+      done = true;
+      process.off('beforeExit', check);
+    },
+  };
+}
+
+/** bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70. */
+export function runMain(main: () => Promise<number>): void {
+  const guard = guardStall((message) => {
+    process.stderr.write(`ftpship: ${message}\n`);
+    process.exitCode = STALLED_EXIT_CODE;
+  });
+  main().then(
+    (code) => {
+      guard.settled();
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      guard.settled();
+      const e = err as { message?: unknown } | undefined;
+      process.stderr.write(`ftpship: error: ${e && e.message ? String(e.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * bin/ftpship.js when `main()` never settles: Node would exit 0, silently, once its event loop drains (a
+ * deploy that looks done). The real bin runs with dist/src/cli.js swapped (a module hook) for a `main()` that
+ * stalls, resolves, or resolves after a timer.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { assertBuilt, BIN, spawnCli } from './helpers/cli-spawn.js';
+import { tmpDir } from './helpers/tmp.js';
+
+let register: string;
+beforeAll(() => {
+  assertBuilt();
+  const dir = tmpDir('ftpship-run-main-');
+  const stub = path.join(dir, 'cli-stub.mjs');
+  fs.writeFileSync(
+    stub,
+    `export async function main() {
+  const mode = process.env.STUB_MODE;
+  if (mode === 'stall') return new Promise(() => {});
+  if (mode === 'timer') return new Promise((resolve) => setTimeout(() => resolve(3), 50));
+  return 0;
+}
+`,
+  );
+  const hooks = path.join(dir, 'hooks.mjs');
+  fs.writeFileSync(
+    hooks,
+    `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  return r.url.endsWith('/dist/src/cli.js') ? { url: ${JSON.stringify(pathToFileURL(stub).href)}, shortCircuit: true } : r;
+}
+`,
+  );
+  register = path.join(dir, 'register.mjs');
+  fs.writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+});
+
+const runBin = async (mode: string) =>
+  spawnCli(['deploy', 'site', 'ftp://u@127.0.0.1/x'], {
+    command: [process.execPath, '--import', register, BIN],
+    env: { STUB_MODE: mode },
+  });
+
+describe('bin/ftpship.js and a main() that never settles', () => {
+  it('a deploy whose promise never settles exits 70 with a one-line internal error, not 0 in silence', async () => {
+    const r = await runBin('stall');
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^ftpship: internal error: the deploy stopped without finishing/),
+    ]);
+    expect(r.stderr).toMatch(/run the same command again, it resumes/);
+    expect(r.code).toBe(70);
+  });
+
+  it('a main() that settles, at once or after a timer, exits with its code and nothing more', async () => {
+    const now = await runBin('done');
+    expect([now.code, now.stderr]).toEqual([0, '']);
+    const later = await runBin('timer');
+    expect([later.code, later.stderr]).toEqual([3, '']);
+  });
+});
