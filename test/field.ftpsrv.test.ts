@@ -1,0 +1,98 @@
+/**
+ * /work/shared/FIELD.md, item by item: what users of today's FTP deploy tools complain about, each a test
+ * ftpship passes. Only the items no other test file covered yet (the mapping: each title names its item and
+ * issue numbers; FTP-Deploy-Action's unless another tool is named). ftp-srv in this process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
+import { recorder } from './helpers/protocol.js';
+import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const STATE = '.ftpship-state.json';
+const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+  deployOptions(srv, localDir, remoteDir, extra);
+const remote = (dir: string): string => path.join(srv.root, dir);
+
+describe('FIELD.md §3 "folder x and file x-y both removed: the file orphan stays" (prefix bug; §4.10)', () => {
+  it('a folder and a file whose name starts with the folder name, both gone locally: both deleted', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'x/a.html': 'a',
+      'x-y.html': 'xy',
+      'xz/b.html': 'b',
+      'x.html': 'x',
+      'index.html': 'i',
+    });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'x'), { recursive: true });
+    fs.rmSync(path.join(local, 'x-y.html'));
+    fs.rmSync(path.join(local, 'xz'), { recursive: true });
+    const r = await deploy(opts(local, dir));
+    expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+      'delete x-y.html',
+      'delete x/a.html',
+      'delete xz/b.html',
+      'rmdir x',
+      'rmdir xz',
+    ]);
+    expect(readTree(remote(dir), [STATE])).toEqual({ 'x.html': sha256('x'), 'index.html': sha256('i') });
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+});
+
+describe('FIELD.md §3 "corrupt or remove the state: silent full re-upload and no deletions" (§1.2 #128 #146 #441; §4.4)', () => {
+  it('the state removed by hand from a deployed site: every file goes again, and a warning says why, that nothing there is deleted, and names --adopt and --state', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'css/site.css': 'c', 'old.html': 'o' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(remote(dir), STATE));
+    fs.rmSync(path.join(local, 'old.html'));
+    const plan = recorder();
+    await deploy(opts(local, dir, { dryRun: true }), plan);
+    const rec = recorder();
+    const r = await deploy(opts(local, dir), rec);
+    expect(r.counts).toMatchObject({ upload: 2, delete: 0 });
+    for (const warnings of [plan.warnings, rec.warnings])
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^no state file at ${dir}/\\${STATE}, but ${dir} already holds css, index\\.html, old\\.html: ` +
+              'this deploy sends every file again and deletes nothing there.*--adopt.*--state',
+          ),
+        ),
+      ]);
+    // The state is back: the next deploy compares again, without a word.
+    const again = recorder();
+    expect((await deploy(opts(local, dir), again)).files).toEqual([]);
+    expect(again.warnings).toEqual([]);
+  });
+
+  it('--adopt, --reset-state, --upload-only and an empty target: no such warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i' });
+    const fresh = recorder();
+    await deploy(opts(local, `/${uniqueName()}`), fresh);
+    expect(fresh.warnings).toEqual([]);
+    for (const extra of [{ adopt: true }, { resetState: true }, { uploadOnly: true }]) {
+      const dir = `/${uniqueName()}`;
+      writeTree(remote(dir), { 'index.html': 'old', 'other.html': 'o' });
+      const rec = recorder();
+      await deploy(opts(local, dir, extra), rec);
+      expect(rec.warnings.filter((w) => w.startsWith('no state file'))).toEqual([]);
+    }
+  });
+});
