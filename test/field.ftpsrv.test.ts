@@ -96,3 +96,38 @@ describe('FIELD.md §3 "corrupt or remove the state: silent full re-upload and n
     }
   });
 });
+
+describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #223)', () => {
+  it('an exclude or keep written as a regular expression (it matches nothing as a glob) gets a warning with the glob meant', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'app.js': 'a', 'app.js.map': 'm', 'logs/x.log': 'l', 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    await deploy(opts(local, dir, { exclude: ['\\.map$', '^logs/.*'], keep: ['.*\\.php$'] }), rec);
+    expect(rec.warnings).toEqual([
+      expect.stringMatching(
+        /^the exclude glob '\\\.map\$' looks like a regular expression.*: write '\*\.map'/,
+      ),
+      expect.stringMatching(
+        /^the exclude glob '\^logs\/\.\*' looks like a regular expression.*: write 'logs\/\*'/,
+      ),
+      expect.stringMatching(
+        /^the keep glob '\.\*\\\.php\$' looks like a regular expression.*: write '\*\.php'/,
+      ),
+    ]);
+  });
+
+  it('globs that only look a little like one (index.*, .*, *.map, !x, dist/) get no such warning', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a.map': 'm', '.env': 'e', 'dist/x': 'x', 'page.html': 'p' });
+    const rec = recorder();
+    await deploy(
+      opts(local, `/${uniqueName()}`, {
+        exclude: ['*.map', '.*', 'index.*', 'dist/', '!dist/x', '**/*.[jt]s'],
+        keep: ['uploads/**'],
+      }),
+      rec,
+    );
+    expect(rec.warnings).toEqual([]);
+  });
+});

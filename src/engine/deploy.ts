@@ -23,6 +23,7 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   excludedPath,
   globMatcher,
+  globMeantByRegex,
   scanLocalDir,
   treeFromFiles,
   type LocalFile,
@@ -158,6 +159,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
       );
+    for (const [name, globs] of [
+      ['exclude', o.exclude],
+      ['keep', o.keep],
+    ] as const)
+      for (const g of globs) {
+        const meant = globMeantByRegex(g);
+        if (meant !== undefined)
+          rep.warn?.(
+            `the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
+              `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`,
+          );
+      }
     if (o.replaceDefaultExcludes) {
       const exposed = defaultsReplacedWarning(local.files.keys());
       if (exposed) rep.warn?.(exposed);
