@@ -8,7 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deploy, type DeployOptions } from '../src/index.js';
+import { actionConnection, actionWorkspace } from './helpers/action.js';
+import { runMain } from './helpers/action-main.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
+import { frontProxy } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -129,5 +132,82 @@ describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #
       rec,
     );
     expect(rec.warnings).toEqual([]);
+  });
+});
+
+describe('FIELD.md §4.11 "map port 990 to implicit TLS automatically" (§1.8 "wrong protocol for port 990", #149, #382)', () => {
+  it('the Action: port 990 with protocol ftps (or ftp) connects with implicit TLS, with a warning naming ftps-legacy', async () => {
+    for (const protocol of ['ftps', 'ftp']) {
+      const { ws } = actionWorkspace({ 'index.html': 'x' });
+      const run = await runMain(
+        ws,
+        { ...actionConnection(srv, 'p990/'), port: '990', protocol, timeout: '2000', 'dry-run': 'true' },
+        { RUNNER_DEBUG: '1' },
+      );
+      // Nothing listens on 990 here (or a server whose certificate is not trusted): the step fails either way.
+      expect(run.status).not.toBe(0);
+      expect(run.stdout).toContain(
+        `::warning::port 990 is the implicit-TLS port: using protocol ftps-legacy instead of ${protocol}\n`,
+      );
+      expect(run.stdout).toContain('::debug::secure: "implicit"\n');
+      expect(run.stdout).toContain('::debug::port: 990\n');
+    }
+    // ftps-legacy on 990 is what was meant: no warning.
+    const { ws } = actionWorkspace({ 'index.html': 'x' });
+    const legacy = await runMain(ws, {
+      ...actionConnection(srv, 'p990/'),
+      port: '990',
+      protocol: 'ftps-legacy',
+      timeout: '2000',
+      'dry-run': 'true',
+    });
+    expect(legacy.stdout).not.toContain('::warning::');
+  });
+});
+
+describe('FIELD.md §1.1 connection drops: "ECONNRESET" (#391, #430, #463; §4.10 reconnect on resets)', () => {
+  it('every control connection reset (RST) in the middle of the uploads: the same deploy reconnects and completes', async () => {
+    const proxy = await frontProxy(srv.port);
+    try {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 40; i++) files[`f${i}.txt`] = `content ${i}`;
+      writeTree(local, files);
+      const dir = `/${uniqueName()}`;
+      const warnings: string[] = [];
+      let stors = 0;
+      const r = await deploy(
+        { ...opts(local, dir, { parallel: 2 }), port: proxy.port },
+        {
+          warn: (m) => warnings.push(m),
+          protocol: (line) => {
+            if (line.includes('> STOR ') && ++stors === 10) proxy.resetAll();
+          },
+        },
+      );
+      expect(warnings.join('\n')).toMatch(/ECONNRESET.*retrying|retrying.*ECONNRESET/);
+      expect(proxy.accepted).toBeGreaterThan(2);
+      expect(r.counts.upload).toBe(40);
+      expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+      expect((await deploy(opts(local, dir))).files).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('FIELD.md §1.2 state trouble: "no force-rebuild" (#255, #417)', () => {
+  it('--reset-state over a good state sends every file again and puts back what was changed by hand', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'index', 'css/site.css': 'body{}', 'keep.txt': 'same' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    // Edited by hand on the server, same size: the state still says it is deployed.
+    fs.writeFileSync(path.join(remote(dir), 'index.html'), 'INDEX');
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    const r = await deploy(opts(local, dir, { resetState: true }));
+    expect(r.counts).toMatchObject({ upload: 3, unchanged: 0, delete: 0 });
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
   });
 });
