@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deploy, type DeployOptions } from '../src/index.js';
+import { deploy, DeployError, type DeployOptions } from '../src/index.js';
 import { actionConnection, actionWorkspace } from './helpers/action.js';
 import { runMain } from './helpers/action-main.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { frontProxy } from './helpers/faults.js';
-import { recorder } from './helpers/protocol.js';
+import { recorder, sent } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -209,5 +209,52 @@ describe('FIELD.md §1.2 state trouble: "no force-rebuild" (#255, #417)', () => 
     expect(r.counts).toMatchObject({ upload: 3, unchanged: 0, delete: 0 });
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+});
+
+describe('FIELD.md §4.4 "distinguish no state from unreadable state and from a connection error"', () => {
+  it('the state download aborted (426): read again, not taken for a missing state; aborted every time: the deploy fails, nothing sent', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a.txt': 'a', 'old.txt': 'o' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'old.txt'));
+    let abort = 1;
+    let aborted = 0;
+    const proxy = await frontProxy(srv.port, {
+      rewriteReplies: (text) =>
+        text.replace(/^226 (.*\.ftpship-state\.json)\r$/m, (line, file: string) => {
+          if (abort === 0) return line;
+          abort--;
+          aborted++;
+          return `426 Connection closed; transfer aborted (${file}).\r`;
+        }),
+    });
+    try {
+      const rec = recorder();
+      const r = await deploy({ ...opts(local, dir), port: proxy.port }, rec);
+      expect(aborted).toBe(1);
+      expect(r.counts).toMatchObject({ upload: 0, delete: 1, unchanged: 2 });
+      expect(rec.warnings).toEqual([expect.stringMatching(/426 .*; retrying \(1\/5\)$/)]);
+      // Every read aborted: an error once the retries are spent, never a first deploy sending every file.
+      abort = Infinity;
+      fs.writeFileSync(path.join(local, 'new.txt'), 'n');
+      const every = recorder();
+      const err = await deploy({ ...opts(local, dir, { retries: 2 }), port: proxy.port }, every).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(every.warnings).toHaveLength(2);
+      expect(sent(every.log, 'STOR')).toEqual([]);
+      // One line naming the state, the server's reason, and what to do (it was RETR's bare 426).
+      expect(err).toBeInstanceOf(DeployError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^cannot read the state file ${dir}/\\.ftpship-state\\.json: RETR .*: 426 Connection closed; transfer aborted .*` +
+            'the connection kept failing through the retries: check the network, then run the deploy again; nothing was changed',
+        ),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 });

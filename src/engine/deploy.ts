@@ -11,7 +11,7 @@ import {
   FtpTlsError,
   LoginStage,
 } from '../ftp/index.js';
-import { certificateOutOfDate } from '../ftp/errors.js';
+import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -209,7 +209,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `into the folder it deploys), and would replace the state on the server with an older copy`,
       );
     }
-    let state = await loading;
+    let state = await loading.catch((err: unknown) => {
+      // The state could not be downloaded through every retry (reset, timeout, 426): a network matter, not a
+      // missing state, and nothing has been changed yet. The bare RETR reply said neither.
+      if (!isTransientError(err) || err instanceof DeployError) throw err;
+      throw new DeployError(
+        `cannot read the state file ${statePath}: ${(err as Error).message} (the connection kept failing through ` +
+          `the retries: check the network, then run the deploy again; nothing was changed)`,
+        { cause: err },
+      );
+    });
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
     const leftUp = store.recordedMarker;
