@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deploy, DeployError, type DeployOptions } from '../src/index.js';
@@ -15,9 +16,21 @@ import { frontProxy } from './helpers/faults.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
+/** Uploads to a path this matches fail on the server (the disk gives an error while the file is written). */
+let failUpload: (fsPath: string) => boolean = () => false;
 let srv: EmbeddedServer;
 beforeAll(async () => {
-  srv = await embedded();
+  srv = await embedded({
+    wrapUpload: (fsPath, file) =>
+      failUpload(fsPath)
+        ? new Writable({
+            // Part of the file is written, then the disk fails (ftp-srv answers a SIZE of 0 bytes without the size).
+            write(chunk: Buffer, _enc, done) {
+              file.end(chunk.subarray(0, 1), () => done(new Error('Disk quota exceeded')));
+            },
+          })
+        : file,
+  });
 });
 afterAll(async () => {
   await srv.close();
@@ -256,5 +269,39 @@ describe('FIELD.md §4.4 "distinguish no state from unreadable state and from a 
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('FIELD.md §1.9 silent or partial failure: "action green but site half-updated" (#123, #144, #150, #152, #185)', () => {
+  it('the Action: an upload the server fails mid-deploy fails the step with one error naming the file; live files stay whole; the rerun finishes', async () => {
+    const { ws, site } = actionWorkspace({
+      'index.html': 'index v1',
+      'about.html': 'about v1',
+      'old.html': 'o',
+    });
+    const dir = uniqueName();
+    const inputs = { ...actionConnection(srv, `${dir}/`), parallel: '1' };
+    expect((await runMain(ws, inputs)).status).toBe(0);
+    writeTree(site, { 'index.html': 'index v2', 'about.html': 'about v2', 'new.html': 'new' });
+    fs.rmSync(path.join(site, 'old.html'));
+    failUpload = (p) => p.endsWith(`${path.sep}new.html`);
+    let run: Awaited<ReturnType<typeof runMain>>;
+    try {
+      run = await runMain(ws, inputs);
+    } finally {
+      failUpload = () => false;
+    }
+    // Not green: the step fails with one error naming the file and the server's reason.
+    expect(run.status).not.toBe(0);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([
+      expect.stringMatching(/^::error::upload new\.html failed: 550 Disk quota exceeded/),
+    ]);
+    // Not half-updated: the changed pages were never renamed in (each is wholly the old one), nothing deleted.
+    expect(fs.readFileSync(path.join(remote(dir), 'index.html'), 'utf8')).toBe('index v1');
+    expect(fs.readFileSync(path.join(remote(dir), 'about.html'), 'utf8')).toBe('about v1');
+    expect(fs.existsSync(path.join(remote(dir), 'old.html'))).toBe(true);
+    const rerun = await runMain(ws, inputs);
+    expect(rerun.status).toBe(0);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(site));
   });
 });
