@@ -14,10 +14,12 @@ import { runMain } from './helpers/action-main.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { frontProxy } from './helpers/faults.js';
 import { recorder, sent } from './helpers/protocol.js';
-import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { bytes, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 /** Uploads to a path this matches fail on the server (the disk gives an error while the file is written). */
 let failUpload: (fsPath: string) => boolean = () => false;
+/** Given the bytes written so far, whether the server stops reading this upload for good (a stalled disk). */
+let stall: (fsPath: string, written: number) => boolean = () => false;
 let srv: EmbeddedServer;
 beforeAll(async () => {
   srv = await embedded({
@@ -29,7 +31,7 @@ beforeAll(async () => {
               file.end(chunk.subarray(0, 1), () => done(new Error('Disk quota exceeded')));
             },
           })
-        : file,
+        : stalling(fsPath, file),
   });
 });
 afterAll(async () => {
@@ -37,6 +39,24 @@ afterAll(async () => {
 });
 
 const STATE = '.ftpship-state.json';
+
+function stalling(fsPath: string, file: fs.WriteStream): Writable {
+  let written = 0;
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (stall(fsPath, written)) return; // never done: the server reads no more from the data connection
+      written += chunk.length;
+      file.write(chunk, (err) => done(err));
+    },
+    final(done) {
+      file.end(() => done());
+    },
+    destroy(err, done) {
+      file.destroy();
+      done(err);
+    },
+  });
+}
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
   deployOptions(srv, localDir, remoteDir, extra);
 const remote = (dir: string): string => path.join(srv.root, dir);
@@ -303,5 +323,35 @@ describe('FIELD.md §1.9 silent or partial failure: "action green but site half-
     const rerun = await runMain(ws, inputs);
     expect(rerun.status).toBe(0);
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(site));
+  });
+});
+
+describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, #197, #226)', () => {
+  it('a data connection the server stops reading mid-file: timed out, retried on a new connection, resumed; the file whole', async () => {
+    const local = tmpDir();
+    const big = bytes(16 * 1024 * 1024, 5);
+    writeTree(local, { 'big.bin': big, 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    let stalled = 0;
+    stall = (fsPath, written) => {
+      // The first attempt at big.bin's temp: the server takes 1 MB, then never reads again.
+      if (stalled > 1 || !/\.ftpship-[0-9a-f]{20}\.tmp$/.test(fsPath)) return false;
+      if (written >= 1024 * 1024) stalled = 2;
+      return stalled === 2;
+    };
+    const rec = recorder();
+    try {
+      await deploy(opts(local, dir, { timeoutMs: 1500 }), rec);
+    } finally {
+      stall = () => false;
+    }
+    expect(rec.warnings).toEqual([
+      expect.stringMatching(/^upload big\.bin: data connection idle for 1500 ms; retrying \(1\/5\)$/),
+    ]);
+    // Resumed from what the server had written, not sent again from zero.
+    const rest = sent(rec.log, 'REST').map(Number);
+    expect(rest).toHaveLength(1);
+    expect(rest[0]).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(sha256(fs.readFileSync(path.join(remote(dir), 'big.bin')))).toBe(sha256(big));
   });
 });
