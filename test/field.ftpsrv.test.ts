@@ -355,3 +355,31 @@ describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, 
     expect(sha256(fs.readFileSync(path.join(remote(dir), 'big.bin')))).toBe(sha256(big));
   });
 });
+
+describe('FIELD.md §1.2 state trouble: "550 on STOR of state"', () => {
+  it('the server refuses the state file: one error naming it, the reason and what to try (was the bare STOR reply); fixed, the rerun converges', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a.html': 'a' });
+    const dir = `/${uniqueName()}`;
+    failUpload = (p) => p.endsWith(`${path.sep}${STATE}.tmp`);
+    let err: Error | undefined;
+    try {
+      err = await deploy(opts(local, dir)).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    } finally {
+      failUpload = () => false;
+    }
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^cannot write the state file ${dir}/\\.ftpship-state\\.json: 550 Disk quota exceeded \\(` +
+          '.*check that the user may write there, or keep the state elsewhere with --state',
+      ),
+    );
+    await deploy(opts(local, dir));
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+});
