@@ -159,7 +159,7 @@ describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #
     const rec = recorder();
     await deploy(
       opts(local, `/${uniqueName()}`, {
-        exclude: ['*.map', '.*', 'index.*', 'dist/', '!dist/x', '**/*.[jt]s'],
+        exclude: ['*.map', '.*', 'index.*', 'dist/', '!dist/x', '**/*.[jt]s', '*.+(css|scss)'],
         keep: ['uploads/**'],
       }),
       rec,

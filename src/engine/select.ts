@@ -90,7 +90,7 @@ export function globMeantByRegex(glob: string): string | undefined {
   const body = glob.slice(negate.length);
   const start = body.startsWith('^');
   const end = /(?:^|[^\\])\$$/.test(body);
-  if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+|\(\?/.test(body)) return undefined;
+  if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body)) return undefined;
   const meant = body
     .slice(start ? 1 : 0, end ? -1 : undefined)
     .replace(/\.[*+]/g, '*')
