@@ -11,7 +11,7 @@ import {
   FtpTlsError,
   LoginStage,
 } from '../ftp/index.js';
-import { certificateOutOfDate } from '../ftp/errors.js';
+import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -23,13 +23,14 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   excludedPath,
   globMatcher,
+  globMeantByRegex,
   scanLocalDir,
   treeFromFiles,
   type LocalFile,
   type LocalTree,
 } from './select.js';
 import { StateStore } from './state-store.js';
-import { settingsHash, type DeployState } from './state.js';
+import { settingsHash, TEMP_NAME, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
 import { releaseAbandonedLock, withLock } from './lock.js';
@@ -159,6 +160,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
       );
+    for (const [name, globs] of [
+      ['exclude', o.exclude],
+      ['keep', o.keep],
+    ] as const)
+      for (const g of globs) {
+        const meant = globMeantByRegex(g);
+        if (meant !== undefined)
+          rep.warn?.(
+            `the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
+              `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`,
+          );
+      }
     if (o.replaceDefaultExcludes) {
       const exposed = defaultsReplacedWarning(local.files.keys());
       if (exposed) rep.warn?.(exposed);
@@ -197,7 +210,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `into the folder it deploys), and would replace the state on the server with an older copy`,
       );
     }
-    let state = await loading;
+    let state = await loading.catch((err: unknown) => {
+      // The state could not be downloaded through every retry (reset, timeout, 426): a network matter, not a
+      // missing state, and nothing has been changed yet. The bare RETR reply said neither.
+      if (!isTransientError(err) || err instanceof DeployError) throw err;
+      throw new DeployError(
+        `cannot read the state file ${statePath}: ${(err as Error).message} (the connection kept failing through ` +
+          `the retries: check the network, then run the deploy again; nothing was changed)`,
+        { cause: err },
+      );
+    });
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
     const leftUp = store.recordedMarker;
@@ -227,16 +249,36 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
           `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`,
       );
+    // The names at the top of the target, ftpship's own files aside: listed once, when a first deploy needs them.
+    let topListing: Promise<string[]> | undefined;
+    const namesAtTop = async (): Promise<string[]> =>
+      (topListing ??= (async () => {
+        // Listed already when the state was looked for beside it (the default): no second listing.
+        const all = store.listed.has(root)
+          ? ((await store.listed.get(root)) ?? new Set<string>())
+          : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
+        return [...all].filter((n) => !reserved.has(n)).sort();
+      })());
+    // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
+    // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
+    // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
+    if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
+      // A cut run's temps are not a site.
+      const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
+      if (there.length > 0)
+        rep.warn?.(
+          `no state file at ${statePath}, but ${root} already holds ${there.slice(0, 3).join(', ')}` +
+            `${there.length > 3 ? ` and ${there.length - 3} more` : ''}: this deploy sends every file again and ` +
+            `deletes nothing there (files an earlier deploy left stay); to keep the files already there with the ` +
+            `same content, deploy with --adopt; if the state is kept elsewhere, name it with --state`,
+        );
+    }
     // A first deploy onto a folder that already holds files (a site another tool or a person put there):
     // those files are live, and a "new" file written over one in place could be seen part-written (G2). The
     // names at the top of the target say which uploads may land on one; those go through a temp too.
     const occupiedTop = async (st: DeployState): Promise<Set<string> | undefined> => {
       if (o.dryRun || o.uploadOnly || !o.atomic || !isEmptyState(st)) return undefined;
-      // Listed already when the state was looked for beside it (the default): no second listing.
-      const all = store.listed.has(root)
-        ? ((await store.listed.get(root)) ?? new Set<string>())
-        : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
-      const names = [...all].filter((n) => !reserved.has(n));
+      const names = await namesAtTop();
       return names.length > 0 ? new Set(names) : undefined;
     };
     /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */

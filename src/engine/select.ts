@@ -81,6 +81,26 @@ export function globParts(glob: string): GlobParts {
 }
 
 /**
+ * A glob written as a regular expression (`\.map$`, `^logs/.*`, `.*\.php$`: FTP-Deploy-Action users expect
+ * one), which as a glob matches next to nothing (`^` and `$` are plain characters, `.` a dot): the glob meant,
+ * or undefined when the glob does not read as a regular expression.
+ */
+export function globMeantByRegex(glob: string): string | undefined {
+  const negate = glob.startsWith('!') ? '!' : '';
+  const body = glob.slice(negate.length);
+  const start = body.startsWith('^');
+  const end = /(?:^|[^\\])\$$/.test(body);
+  if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body)) return undefined;
+  const meant = body
+    .slice(start ? 1 : 0, end ? -1 : undefined)
+    .replace(/\.[*+]/g, '*')
+    .replace(/\\(.)/g, '$1');
+  // Unanchored, a regular expression matches anywhere in the path; a glob's basename matches at any depth.
+  const glued = `${start ? '' : '*'}${meant}${end || meant.endsWith('/') ? '' : '*'}`.replace(/\*+/g, '*');
+  return `${negate}${glued}`;
+}
+
+/**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.

@@ -30,7 +30,7 @@ import {
   type PendingTemp,
 } from './state.js';
 import { atOrUnder, insideTarget, parentOf, remoteJoin } from './paths.js';
-import type { FtpClient, FtpReplyError } from '../ftp/index.js';
+import { FtpReplyError, isTransientError, type FtpClient } from '../ftp/index.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -573,15 +573,19 @@ export class StateStore {
     }
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';
-    await this.opts.pool.run(
-      `write state ${this.opts.path}`,
-      async (c) => {
-        if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
-        this.dirMade = true;
-        await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
-      },
-      true,
-    );
+    await this.opts.pool
+      .run(
+        `write state ${this.opts.path}`,
+        async (c) => {
+          if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
+          this.dirMade = true;
+          await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
+        },
+        true,
+      )
+      .catch((err: unknown) => {
+        throw unwritable(this.opts.path, err);
+      });
     const former = this.superseded;
     if (former === undefined) return;
     this.superseded = undefined;
@@ -605,6 +609,26 @@ export class StateStore {
  * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
  */
 const STATE_MAX = 64 * 1024 * 1024;
+
+/** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
+function unwritable(path: string, err: unknown): unknown {
+  if (err instanceof DeployError) return err;
+  const why =
+    err instanceof FtpReplyError
+      ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`
+      : (err as Error | undefined)?.message;
+  const hint = !(err instanceof FtpReplyError)
+    ? isTransientError(err)
+      ? 'the connection kept failing through the retries: check the network, then run the deploy again'
+      : undefined
+    : err.code === 552 || err.code === 452
+      ? 'the server has no room for it: free space on the server or ask the host for more'
+      : err.code >= 500
+        ? 'check that the user may write there, or keep the state elsewhere with --state'
+        : 'refused through the retries: run the deploy again later';
+  if (hint === undefined) return err;
+  return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
+}
 
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path: string): (reason: string) => DeployError {

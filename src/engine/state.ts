@@ -187,7 +187,7 @@ function checkPending(pending: unknown, where: string): void {
 }
 
 /** The last segment of a temp's path, as tempPathFor names it (with a dot, or without for a dotless state). */
-const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
+export const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
 
 function checkPath(p: unknown, where: string): void {
   if (typeof p !== 'string' || !isRecordablePath(p)) {

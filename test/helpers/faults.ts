@@ -52,6 +52,8 @@ export interface FrontProxy {
   refused: number;
   /** Destroys every live control connection (both sides). */
   cutAll(): void;
+  /** Resets every live control connection (TCP RST, the client sees ECONNRESET), both sides. */
+  resetAll(): void;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ export async function frontProxy(
     },
     cutAll() {
       for (const s of live) s.destroy();
+    },
+    resetAll() {
+      for (const s of live) s.resetAndDestroy();
     },
     close: async () => {
       for (const s of live) s.destroy();
