@@ -326,6 +326,32 @@ describe('FIELD.md §1.9 silent or partial failure: "action green but site half-
   });
 });
 
+describe('FIELD.md §1.9: a new file the server fails mid-write, leaving a part (a full disk: IIS, ftp-srv)', () => {
+  it('no warning that the server "refused to write over an existing file" (it did not), no --no-atomic advice in an atomic run; the error is the server\'s', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    writeTree(local, { 'new.html': 'new' });
+    failUpload = (p) => p.endsWith(`${path.sep}new.html`);
+    const rec = recorder();
+    let err: unknown;
+    try {
+      await deploy(opts(local, dir, { retries: 0 }), rec);
+    } catch (e) {
+      err = e;
+    } finally {
+      failUpload = () => false;
+    }
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as Error).message).toMatch(/550 Disk quota exceeded/);
+    expect(rec.warnings.filter((w) => /write over|--no-atomic/.test(w))).toEqual([]);
+    // The disk has room again: the rerun sends it, and nothing of the part is left.
+    await deploy(opts(local, dir));
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+});
+
 describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, #197, #226)', () => {
   it('a data connection the server stops reading mid-file: timed out, retried on a new connection, resumed; the file whole', async () => {
     const local = tmpDir();

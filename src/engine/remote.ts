@@ -167,14 +167,18 @@ export async function uploadFile(
     // place, a visitor may meet a torn file anyway).
     const refused = err.code === 550 || err.code === 553;
     if (refused && (have >= 0 || (await remoteSize(client, abs)) >= 0)) {
-      if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
-        opts.warn(
-          `the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`,
-        );
-      if (opts.inPlace) opts.quirks.deleteBeforeOverwrite = true;
       await client.delete(abs);
       last = 0;
-      return sendFrom(client, abs, file, 0, onProgress);
+      const sent = await sendFrom(client, abs, file, 0, onProgress);
+      // Only now is it known that the file there was what stood in the way: a server short of disk (IIS,
+      // ftp-srv) leaves part of a file it fails to write, and the second try fails like the first.
+      if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
+        opts.warn(
+          `the server refused to write over an existing file (${err.message}); ` +
+            `${opts.quirks.inPlace ? '--no-atomic: each replaced file' : 'each file written under its own name'} is deleted, then sent`,
+        );
+      if (opts.inPlace) opts.quirks.deleteBeforeOverwrite = true;
+      return sent;
     }
     if (offset === 0) throw err;
     // REST or the STOR after it refused (proftpd without AllowStoreRestart: 451): send the whole file.
