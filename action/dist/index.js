@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3301);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9929);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3301:
+/***/ 9929:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36013,7 +36013,7 @@ function parseSha256(how, reply, command) {
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
-class ConfigError extends Error {
+class errors_ConfigError extends Error {
     name = 'ConfigError';
     exitCode = 2;
 }
@@ -36038,7 +36038,7 @@ class GuardError extends Error {
 }
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
 function exitCodeOf(err) {
-    if (err instanceof ConfigError || err instanceof GuardError || err instanceof DeployError)
+    if (err instanceof errors_ConfigError || err instanceof GuardError || err instanceof DeployError)
         return err.exitCode;
     return 1;
 }
@@ -36320,7 +36320,7 @@ class ConnectionPool {
  * and so is a local failure (an unreadable file).
  */
 function isRetryable(err, client) {
-    if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
+    if (err instanceof DeployError || err instanceof errors_ConfigError || err instanceof FtpArgumentError)
         return false;
     if (isTransientError(err))
         return true;
@@ -36661,6 +36661,26 @@ function globParts(glob) {
     return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
 }
 /**
+ * A glob written as a regular expression (`\.map$`, `^logs/.*`, `.*\.php$`: FTP-Deploy-Action users expect
+ * one), which as a glob matches next to nothing (`^` and `$` are plain characters, `.` a dot): the glob meant,
+ * or undefined when the glob does not read as a regular expression.
+ */
+function globMeantByRegex(glob) {
+    const negate = glob.startsWith('!') ? '!' : '';
+    const body = glob.slice(negate.length);
+    const start = body.startsWith('^');
+    const end = /(?:^|[^\\])\$$/.test(body);
+    if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body))
+        return undefined;
+    const meant = body
+        .slice(start ? 1 : 0, end ? -1 : undefined)
+        .replace(/\.[*+]/g, '*')
+        .replace(/\\(.)/g, '$1');
+    // Unanchored, a regular expression matches anywhere in the path; a glob's basename matches at any depth.
+    const glued = `${start ? '' : '*'}${meant}${end || meant.endsWith('/') ? '' : '*'}`.replace(/\*+/g, '*');
+    return `${negate}${glued}`;
+}
+/**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
@@ -36934,7 +36954,7 @@ function treeFromFiles(files) {
             onDisk.push(file);
         }
         else {
-            throw new ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
+            throw new errors_ConfigError(`file ${JSON.stringify(f.path)} has neither contents nor a file to read`);
         }
         const parts = rel.split('/');
         for (let i = 1; i < parts.length; i++) {
@@ -37206,13 +37226,17 @@ async function uploadFile(client, abs, file, opts) {
         // place, a visitor may meet a torn file anyway).
         const refused = err.code === 550 || err.code === 553;
         if (refused && (have >= 0 || (await remoteSize(client, abs)) >= 0)) {
-            if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
-                opts.warn(`the server refused to write over an existing file (${err.message}); --no-atomic: each replaced file is deleted, then sent`);
-            if (opts.inPlace)
-                opts.quirks.deleteBeforeOverwrite = true;
             await client.delete(abs);
             last = 0;
-            return sendFrom(client, abs, file, 0, onProgress);
+            const sent = await sendFrom(client, abs, file, 0, onProgress);
+            // Only now is it known that the file there was what stood in the way: a server short of disk (IIS,
+            // ftp-srv) leaves part of a file it fails to write, and the second try fails like the first.
+            if (opts.inPlace && !opts.quirks.deleteBeforeOverwrite)
+                opts.warn(`the server refused to write over an existing file (${err.message}); ` +
+                    `${opts.quirks.inPlace ? '--no-atomic: each replaced file' : 'each file written under its own name'} is deleted, then sent`);
+            if (opts.inPlace)
+                opts.quirks.deleteBeforeOverwrite = true;
+            return sent;
         }
         if (offset === 0)
             throw err;
@@ -38138,24 +38162,24 @@ const OPTION_ALIASES = {
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
 function checkShape(o) {
     if (o === null || typeof o !== 'object' || Array.isArray(o))
-        throw new ConfigError('deploy() needs an options object, e.g. { host, user, password, localDir }');
+        throw new errors_ConfigError('deploy() needs an options object, e.g. { host, user, password, localDir }');
     const opts = o;
     const given = Object.keys(opts).filter((n) => opts[n] !== undefined);
     const unknown = unknownNames(given, DEPLOY_OPTION_NAMES);
     if (unknown)
-        throw new ConfigError(unknown);
+        throw new errors_ConfigError(unknown);
     for (const [name, type] of Object.entries(NAMES)) {
         const v = opts[name];
         if (v === undefined || type === 'other' || typeof v === type)
             continue;
         // The password is never shown, whatever its type (a digits-only one read from JSON is a number).
         const shown = name === 'password' ? `(${typeof v})` : option_shape_describe(v);
-        throw new ConfigError(type === 'boolean'
+        throw new errors_ConfigError(type === 'boolean'
             ? `invalid ${name} ${shown}; use true or false (a string such as "false" would count as true)`
             : `invalid ${name} ${shown}; give it as a string`);
     }
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
-        throw new ConfigError(`invalid signal ${option_shape_describe(opts.signal)}; give an AbortSignal, e.g. the signal of an AbortController`);
+        throw new errors_ConfigError(`invalid signal ${option_shape_describe(opts.signal)}; give an AbortSignal, e.g. the signal of an AbortController`);
     checkFiles(opts.files);
     checkTls(opts.tls, !!opts.secure);
 }
@@ -38163,7 +38187,7 @@ function checkFiles(files) {
     if (files === undefined)
         return;
     if (!Array.isArray(files))
-        throw new ConfigError('files must be a list of { path, contents } or { path, file }');
+        throw new errors_ConfigError('files must be a list of { path, contents } or { path, file }');
     for (const f of files) {
         const e = f;
         const ok = e !== null &&
@@ -38173,20 +38197,20 @@ function checkFiles(files) {
             (e.contents === undefined || Buffer.isBuffer(e.contents)) &&
             (e.file === undefined || typeof e.file === 'string');
         if (!ok)
-            throw new ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
+            throw new errors_ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
     }
 }
 function checkTls(tls, secure) {
     if (tls === undefined)
         return;
     if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
-        throw new ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
+        throw new errors_ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
     const ca = tls.ca;
     if (ca === undefined || !secure)
         return; // unused without TLS (the CLI warns about that)
     for (const one of Array.isArray(ca) ? ca : [ca]) {
         if (!(typeof one === 'string' || Buffer.isBuffer(one)) || !holdsCertificates(one.toString()))
-            throw new ConfigError('the CA given (tls.ca, --ca) holds no PEM certificate that can be read (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form');
+            throw new errors_ConfigError('the CA given (tls.ca, --ca) holds no PEM certificate that can be read (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form');
     }
 }
 /** At least one PEM certificate block, and every one of them parses. */
@@ -38452,23 +38476,23 @@ const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
     if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
-        throw new ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
+        throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
     }
     checkLocal(o);
     const secure = o.secure ?? false;
     if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
-        throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
+        throw new errors_ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
     }
     checkTlsName(o.tls?.servername, secure);
     const port = o.port ?? (secure === 'implicit' ? 990 : 21);
     integer('port', port, 1, 65535);
     const user = o.user ?? 'anonymous';
     if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
-        throw new ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
+        throw new errors_ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
     }
     if (typeof o.password === 'string' && CONTROL.test(o.password)) {
         // Never printed: say what is wrong with it, not what it is.
-        throw new ConfigError('the password holds a line break (CR or LF) or NUL, which FTP cannot send (a line break ends a command); check the secret for a stray newline inside it');
+        throw new errors_ConfigError('the password holds a line break (CR or LF) or NUL, which FTP cannot send (a line break ends a command); check the secret for a stray newline inside it');
     }
     for (const [name, value] of Object.entries({
         user,
@@ -38476,7 +38500,7 @@ function resolveOptions(o) {
         statePath: o.statePath ?? '',
     })) {
         if (CONTROL.test(value))
-            throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
+            throw new errors_ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
     }
     const parallel = o.parallel ?? DEFAULT_PARALLEL;
     integer('parallel', parallel, 1, 64);
@@ -38494,7 +38518,7 @@ function resolveOptions(o) {
     const dirMode = mode('dir-mode', o.dirMode);
     const statePath = o.statePath ?? DEFAULT_STATE_NAME;
     if (statePath === '' || statePath.endsWith('/'))
-        throw new ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
+        throw new errors_ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
     return {
         ...o,
         port,
@@ -38520,22 +38544,22 @@ function checkLocal(o) {
     if (o.files)
         return;
     if (!o.localDir)
-        throw new ConfigError('no local folder given; name the folder to publish, e.g. ./dist');
+        throw new errors_ConfigError('no local folder given; name the folder to publish, e.g. ./dist');
     let stat;
     try {
         stat = external_node_fs_default().statSync(o.localDir);
     }
     catch {
-        throw new ConfigError(`local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`);
+        throw new errors_ConfigError(`local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`);
     }
     if (!stat.isDirectory())
-        throw new ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
+        throw new errors_ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
 }
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         // String(), not JSON: NaN and Infinity would read as null.
         const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
-        throw new ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
+        throw new errors_ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
     }
 }
 /** The name the certificate is checked against: a host name, and only where there is TLS. */
@@ -38543,10 +38567,10 @@ function checkTlsName(name, secure) {
     if (name === undefined)
         return;
     if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
-        throw new ConfigError(`invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`);
+        throw new errors_ConfigError(`invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`);
     }
     if (!secure) {
-        throw new ConfigError(`--tls-name ${name} checks a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop --tls-name`);
+        throw new errors_ConfigError(`--tls-name ${name} checks a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop --tls-name`);
     }
 }
 /** --upload-only keeps no state: the options that read or re-seed one cannot go with it. */
@@ -38559,7 +38583,7 @@ function checkUploadOnly(o) {
         ['--reset-state', o.resetState, '--reset-state re-seeds a state'],
     ].find(([, on]) => on);
     if (clash) {
-        throw new ConfigError(`--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`);
+        throw new errors_ConfigError(`--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`);
     }
 }
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
@@ -38567,13 +38591,13 @@ function checkGlobs(name, globs) {
     if (globs === undefined)
         return;
     if (!Array.isArray(globs))
-        throw new ConfigError(`${name} must be a list of globs`);
+        throw new errors_ConfigError(`${name} must be a list of globs`);
     for (const g of globs) {
         const body = typeof g === 'string' ? globParts(g).body : '';
         if (typeof g === 'string' && /^!\s/.test(g))
-            throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
+            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
         if (body === '' || body === '.') {
-            throw new ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
+            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
         }
     }
 }
@@ -38584,10 +38608,10 @@ function checkMaintenance(m) {
     const p = m?.path;
     // The same rule as every path a state records (it records this one while the marker is up).
     if (typeof p !== 'string' || !isRecordablePath(p)) {
-        throw new ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
+        throw new errors_ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
     }
     if (m.content !== undefined && typeof m.content !== 'string')
-        throw new ConfigError('the maintenance content must be text');
+        throw new errors_ConfigError('the maintenance content must be text');
 }
 /**
  * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
@@ -38597,13 +38621,13 @@ function mode(name, value) {
     if (value === undefined || value === '')
         return undefined;
     if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
     }
     const bits = parseInt(value, 8);
     // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
     // (its mode is set again only after those steps), so the target could never be deployed to again.
     if (name === 'dir-mode' && (bits & 0o300) !== 0o300) {
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
     }
     return bits.toString(8).padStart(3, '0');
 }
@@ -38994,6 +39018,7 @@ function occurrences(form, anywhere) {
 
 
 
+
 class StateStore {
     opts;
     state;
@@ -39089,6 +39114,43 @@ class StateStore {
             }
             return this.state;
         }
+    }
+    /**
+     * The state was read at `path` (--state), and ftpship's default state file (`formerPath`) is there too: a
+     * deploy without --state ran since (a first deploy there, as it knew nothing of this state), or it is a
+     * leftover. The newer one (by the time each records) is the state: trusting an older state at
+     * `path` would take files that deploy changed for unchanged (G4); the other is removed once the state is
+     * written at `path`, where it can mislead no later deploy. True when the state is now the former one
+     * (plan again).
+     */
+    async preferNewer() {
+        const { formerPath, path } = this.opts;
+        if (formerPath === undefined || formerPath === path || this.origin !== 'ftpship')
+            return false;
+        const text = await this.readOther(formerPath);
+        let former;
+        try {
+            if (text === undefined)
+                return false;
+            former = parseState(text, formerPath, this.opts.settings);
+        }
+        catch {
+            return false; // not a state ftpship can read: left alone, as before
+        }
+        // Not the files' times on the server: a copy made by hand (to move the state) is newer there.
+        const newer = former.updatedAt > this.state.updatedAt;
+        this.superseded = formerPath;
+        this.origin = 'moved'; // written (and the other removed) even by a deploy with nothing else to do
+        if (!newer) {
+            this.opts.info?.(`the state file ${formerPath} is older than the one at ${path} (--state): a leftover, removed once the state is written`);
+            return false;
+        }
+        this.state = former;
+        this.opts.warn(`the state file ${formerPath} (kept there without --state) is newer than ${path}: a deploy without --state ran since; ` +
+            `read it, so what that deploy changed is not taken for unchanged; it is removed once the state is written at ${path}`);
+        this.checkTarget();
+        await this.checkFdaSince();
+        return true;
     }
     /**
      * The state is missing but its temporary copy is there: a deploy was cut while it wrote the state on a
@@ -39453,12 +39515,16 @@ class StateStore {
         }
         const data = Buffer.from(serializeState(this.state));
         const dir = parentOf(this.opts.path) || '/';
-        await this.opts.pool.run(`write state ${this.opts.path}`, async (c) => {
+        await this.opts.pool
+            .run(`write state ${this.opts.path}`, async (c) => {
             if (!this.dirMade)
                 await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
             await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
-        }, true);
+        }, true)
+            .catch((err) => {
+            throw unwritable(this.opts.path, err);
+        });
         const former = this.superseded;
         if (former === undefined)
             return;
@@ -39477,6 +39543,26 @@ class StateStore {
  * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
  */
 const STATE_MAX = 64 * 1024 * 1024;
+/** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
+function unwritable(path, err) {
+    if (err instanceof DeployError)
+        return err;
+    const why = err instanceof FtpReplyError
+        ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`
+        : err?.message;
+    const hint = !(err instanceof FtpReplyError)
+        ? isTransientError(err)
+            ? 'the connection kept failing through the retries: check the network, then run the deploy again'
+            : undefined
+        : err.code === 552 || err.code === 452
+            ? 'the server has no room for it: free space on the server or ask the host for more'
+            : err.code >= 500
+                ? 'check that the user may write there, or keep the state elsewhere with --state'
+                : 'refused through the retries: run the deploy again later';
+    if (hint === undefined)
+        return err;
+    return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
+}
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path) {
     return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
@@ -39510,6 +39596,7 @@ function tempRecord(u) {
  * A listing may be cut short (pure-ftpd stops at 10 000 entries), so a name missing from it is
  * confirmed with SIZE before it counts as gone.
  */
+
 
 
 
@@ -39559,10 +39646,14 @@ const SPOT_CHECK_FILES = 8;
  * get "nothing to do" for ever (G4). `probe`: a folder looked for in the same write (a CWD: the engine uses
  * absolute paths), the lock a deploy with nothing to do looks for (see releaseAbandonedLock), at no extra
  * round trip. The CWD goes last: a SIZE refused by a server that cannot say makes no difference to it.
+ * `leftover`: a file asked for with SIZE in the same write (the state's temporary copy a deploy killed before
+ * its rename left), deleted at once if it is there and `probe` (the lock) is not: a deploy holding the lock
+ * may be writing it. One more round trip, only when it is there. `also`: more commands sent in the same
+ * write (the SIZE of a state file beside this one), their replies given back.
  */
 async function spotCheck(pool, root, state, 
 /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
-local, probe) {
+local, probe, leftover, also = []) {
     // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
     const all = state.pending
         ? []
@@ -39574,12 +39665,26 @@ local, probe) {
     const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
     if (probe !== undefined)
         commands.push(`CWD ${probe}`);
+    if (leftover !== undefined && probe !== undefined)
+        commands.push(`SIZE ${leftover}`);
+    const extra = commands.length;
+    commands.push(...also);
     if (commands.length === 0)
-        return { off: 0 };
-    const replies = await pool.run('spot check', async (c) => c.pipeline(commands));
+        return { off: 0, also: [] };
+    const replies = await pool.run('spot check', async (c) => {
+        const r = await c.pipeline(commands);
+        const lockGone = probe !== undefined && r[sample.length].code >= 500;
+        if (leftover !== undefined && lockGone && r[sample.length + 1].code === 213)
+            await c.delete(leftover).catch((err) => {
+                if (!(err instanceof FtpReplyError))
+                    throw err; // gone meanwhile, or refused: harmless
+            });
+        return r;
+    });
     // The CWD's reply: 2xx there, 5xx not there, anything else cannot tell.
     const cwd = probe === undefined ? undefined : replies[sample.length].code;
     const probed = cwd === undefined || (cwd >= 300 && cwd < 500) ? undefined : isPositiveCompletion(cwd);
+    const alsoReplies = replies.slice(extra);
     let off = 0;
     for (const [i, r] of replies.slice(0, sample.length).entries()) {
         if (r.code === 213) {
@@ -39589,9 +39694,9 @@ local, probe) {
         else if (r.code === 550)
             off++;
         else
-            return { off: 0, probed }; // SIZE not offered (or not in this mode): no spot check
+            return { off: 0, probed, also: alsoReplies }; // SIZE not offered (or not in this mode): no spot check
     }
-    return { off, probed };
+    return { off, probed, also: alsoReplies };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/lock.ts
@@ -40068,7 +40173,7 @@ async function deploy(options, reporter = {}) {
     const startedAt = Date.now();
     const o = resolveOptions(options);
     if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
-        throw new ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`);
+        throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`);
     const warnings = [];
     const safe = guarded(reporter ?? {}, warnings);
     const rep = {
@@ -40143,17 +40248,18 @@ async function deploy(options, reporter = {}) {
         const reserved = reservedPaths(root, statePath);
         if (o.maintenance && reserved.has(o.maintenance.path)) {
             // The marker would be written over the state (or its temp or lock), then deleted with it.
-            throw new ConfigError(`the maintenance file ${o.maintenance.path} is where ftpship keeps its state (${statePath}); name another path, such as .maintenance`);
+            throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} is where ftpship keeps its state (${statePath}); name another path, such as .maintenance`);
         }
         if (o.maintenance)
             reserved.add(o.maintenance.path);
         const quirks = { knownDirs: new Set(), inPlace: !o.atomic };
         const settings = settingsHash({ exclude: o.exclude, keep: o.keep });
+        const formerPath = remoteJoin(root, DEFAULT_STATE_NAME);
         const store = new StateStore({
             pool,
             path: statePath,
             fdaPath: remoteJoin(root, FDA_STATE),
-            formerPath: remoteJoin(root, DEFAULT_STATE_NAME),
+            formerPath,
             settings,
             quirks,
             warn: rep.warn,
@@ -40169,24 +40275,34 @@ async function deploy(options, reporter = {}) {
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
         if (local.files.size === 0 && o.localDir)
             rep.warn?.(`the local folder ${o.localDir} has no file to publish: check the build output and --exclude`);
+        for (const [name, globs] of [
+            ['exclude', o.exclude],
+            ['keep', o.keep],
+        ])
+            for (const g of globs) {
+                const meant = globMeantByRegex(g);
+                if (meant !== undefined)
+                    rep.warn?.(`the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
+                        `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`);
+            }
         if (o.replaceDefaultExcludes) {
             const exposed = defaultsReplacedWarning(local.files.keys());
             if (exposed)
                 rep.warn?.(exposed);
         }
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
-            throw new ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
+            throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
         }
         // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
         // never sent over it: say so rather than leave it out silently.
         for (const p of reserved) {
             if (p !== o.maintenance?.path && local.dirs.has(p))
-                throw new ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
+                throw new errors_ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
             const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
             // The state would be written over that file on the server: fine for a copy of a state (downloaded
             // with the site), not for a page of the site.
             if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
-                throw new ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`);
+                throw new errors_ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`);
             if (file)
                 rep.warn?.(`the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`);
         }
@@ -40198,7 +40314,14 @@ async function deploy(options, reporter = {}) {
             rep.warn?.(`the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state (that tool writes one ` +
                 `into the folder it deploys), and would replace the state on the server with an older copy`);
         }
-        let state = await loading;
+        let state = await loading.catch((err) => {
+            // The state could not be downloaded through every retry (reset, timeout, 426): a network matter, not a
+            // missing state, and nothing has been changed yet. The bare RETR reply said neither.
+            if (!isTransientError(err) || err instanceof DeployError)
+                throw err;
+            throw new DeployError(`cannot read the state file ${statePath}: ${err.message} (the connection kept failing through ` +
+                `the retries: check the network, then run the deploy again; nothing was changed)`, { cause: err });
+        });
         // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
         // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
         const leftUp = store.recordedMarker;
@@ -40219,17 +40342,34 @@ async function deploy(options, reporter = {}) {
             rep.info?.(`read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
                 `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
                 `run again with it there, would skip files ftpship changed; without it, it uploads every file once)`);
+        // The names at the top of the target, ftpship's own files aside: listed once, when a first deploy needs them.
+        let topListing;
+        const namesAtTop = async () => (topListing ??= (async () => {
+            // Listed already when the state was looked for beside it (the default): no second listing.
+            const all = store.listed.has(root)
+                ? ((await store.listed.get(root)) ?? new Set())
+                : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
+            return [...all].filter((n) => !reserved.has(n)).sort();
+        })());
+        // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
+        // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
+        // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
+        if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
+            // A cut run's temps are not a site.
+            const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
+            if (there.length > 0)
+                rep.warn?.(`no state file at ${statePath}, but ${root} already holds ${there.slice(0, 3).join(', ')}` +
+                    `${there.length > 3 ? ` and ${there.length - 3} more` : ''}: this deploy sends every file again and ` +
+                    `deletes nothing there (files an earlier deploy left stay); to keep the files already there with the ` +
+                    `same content, deploy with --adopt; if the state is kept elsewhere, name it with --state`);
+        }
         // A first deploy onto a folder that already holds files (a site another tool or a person put there):
         // those files are live, and a "new" file written over one in place could be seen part-written (G2). The
         // names at the top of the target say which uploads may land on one; those go through a temp too.
         const occupiedTop = async (st) => {
             if (o.dryRun || o.uploadOnly || !o.atomic || !isEmptyState(st))
                 return undefined;
-            // Listed already when the state was looked for beside it (the default): no second listing.
-            const all = store.listed.has(root)
-                ? ((await store.listed.get(root)) ?? new Set())
-                : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
-            const names = [...all].filter((n) => !reserved.has(n));
+            const names = await namesAtTop();
             return names.length > 0 ? new Set(names) : undefined;
         };
         /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
@@ -40246,20 +40386,35 @@ async function deploy(options, reporter = {}) {
             if (o.adopt && isEmptyState(st))
                 await adopt(pool, root, local, st, rep);
             // The spot check's round trip goes out now, while the files are hashed.
-            // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
+            // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write, and
+            // the state's temporary copy a deploy killed before its rename left (removed if there, and no lock is).
             const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
-            const spot = !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
+            // A state read at --state's path: is ftpship's default state file there too (see preferNewer)?
+            // (Not when that path is a local file, published like any other.)
+            const twoStates = store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
+                ? [`SIZE ${formerPath}`]
+                : [];
+            const spot = !o.verify && !isEmptyState(st)
+                ? spotCheck(pool, root, st, local.files, lockProbe, `${statePath}.tmp`, twoStates)
+                : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
             // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
             // before the cut is unchanged, in the preview as in the deploy.
             await store.recoverCommits(root);
-            if (o.verify)
+            if (o.verify) {
+                const there = twoStates.length > 0 &&
+                    (await pool.run(`SIZE ${formerPath}`, async (c) => remoteSize(c, formerPath))) >= 0;
+                if (there && (await store.preferNewer()))
+                    return prepare(store.state);
                 await repairDrift(pool, root, st, rep, local.files);
+            }
             else if (spot) {
-                const { off, probed } = await spot;
+                const { off, probed, also } = await spot;
                 lockThere = probed;
+                if (also[0]?.code === 213 && (await store.preferNewer()))
+                    return prepare(store.state);
                 if (off > 0) {
                     rep.warn?.(`${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
                         `(deleted by hand, with the state file left?): every file is checked, as with --verify`);
@@ -40303,6 +40458,7 @@ async function deploy(options, reporter = {}) {
             return p;
         };
         let plan = await prepare(state);
+        state = store.state; // the newer of two state files, where there were two
         let bytesSent = 0;
         let modesMissed;
         const hasWork = plan.entries.length > 0 ||
@@ -40323,6 +40479,7 @@ async function deploy(options, reporter = {}) {
                     rep.info?.('the state changed on the server while planning (another deploy finished): planning again');
                     state = await store.load();
                     plan = await prepare(state);
+                    state = store.state;
                 }
                 const marker = o.maintenance
                     ? {
@@ -40575,7 +40732,7 @@ function cleartextRefused(err, o) {
         return undefined;
     if (!/^(?:USER|PASS)\b/.test(err.command) || !NEEDS_TLS.test(err.serverMessage))
         return undefined;
-    return new ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${said(err)}): ` +
+    return new errors_ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${said(err)}): ` +
         `it requires TLS. Connect with explicit TLS on the same port ` +
         `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
 }
@@ -40621,7 +40778,7 @@ function guard(plan, o) {
 const tried = (o) => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
-    if (err instanceof ConfigError)
+    if (err instanceof errors_ConfigError)
         return err; // said already (a login refused for want of TLS)
     const where = `${bracketed(o.host)}:${o.port}`;
     if (isConnectionLimit(err)) {
@@ -40633,10 +40790,10 @@ function connectError(err, o) {
     if (err instanceof FtpReplyError && err.code === 421)
         return new DeployError(`${where} is not taking connections now (${said(err)}${tried(o)}); wait and run again`);
     if (err instanceof FtpReplyError && err.code === 530) {
-        return new ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${said(err)}; check the user and password`);
+        return new errors_ConfigError(`login to ${where} as ${JSON.stringify(o.user)} failed: ${said(err)}; check the user and password`);
     }
     if (err instanceof FtpReplyError && err.command === 'AUTH TLS') {
-        return new ConfigError(`${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`);
+        return new errors_ConfigError(`${where} refused TLS (AUTH TLS: ${err.code} ${err.serverMessage}); ftpship never falls back to plain FTP. Use ftp:// only if you accept an unencrypted connection.`);
     }
     const msg = err.message ?? String(err);
     const code = err.code ?? err.cause?.code;
@@ -40646,23 +40803,23 @@ function connectError(err, o) {
         return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
     const names = certificateNames(err);
     if (names) {
-        return new ConfigError(`the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
+        return new errors_ConfigError(`the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
             `or check the certificate against one with --tls-name ${names[0]}`);
     }
     const dated = certificateOutOfDate(err);
     if (dated) {
-        return new ConfigError(`the TLS certificate of ${where} ${dated}: the server needs a current certificate (or this machine's clock is wrong); ` +
+        return new errors_ConfigError(`the TLS certificate of ${where} ${dated}: the server needs a current certificate (or this machine's clock is wrong); ` +
             `--ca cannot fix that, --insecure skips every check of the certificate`);
     }
     if (/certificate|self.signed|altname|CERT_/i.test(msg)) {
         const cause = err instanceof FtpTlsError
             ? String(err.cause?.message ?? msg)
             : msg;
-        return new ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`);
+        return new errors_ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`);
     }
     // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
     if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
-        return new ConfigError(`${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
+        return new errors_ConfigError(`${where} does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
     if (err instanceof FtpTimeoutError && err.afterGreeting)
         return new DeployError(`${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
             `${err.afterGreeting === LoginStage.Login ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
@@ -40756,6 +40913,7 @@ var Input;
     Input["FileMode"] = "file-mode";
     Input["DirMode"] = "dir-mode";
     Input["Adopt"] = "adopt";
+    Input["Verify"] = "verify";
     Input["UploadOnly"] = "upload-only";
     Input["MaintenanceFile"] = "maintenance-file";
     Input["MaintenanceContent"] = "maintenance-content";
@@ -44581,8 +44739,13 @@ async function collectFiles(localDir, patterns, exclude) {
         }
         files.push({ path: given, file: real });
     }
-    if (files.length === 0)
-        throw new ConfigError(`the files patterns match nothing in ${localDir}: ${patterns.join(', ')}`);
+    if (files.length === 0) {
+        const onlyOut = patterns.every((p) => p.startsWith('!'));
+        throw new errors_ConfigError(`the \`files\` input matches no file in ${localDir} (after \`exclude\`): ${patterns.join(', ')}; write the patterns relative to local-dir (e.g. **/*.html)` +
+            (onlyOut
+                ? ', and a line starting with ! only leaves out files the lines before it selected: begin with ** to publish everything but them'
+                : ''));
+    }
     return files.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 /** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
@@ -44597,7 +44760,7 @@ function rooted(root, pattern) {
     const negated = pattern.startsWith('!');
     const body = pattern.slice(negated ? 1 : 0).replace(/^\.\//, '');
     if (external_node_path_default().isAbsolute(body) || body.split('/').includes('..')) {
-        throw new ConfigError(`pattern ${JSON.stringify(pattern)} leaves local-dir; write patterns relative to local-dir`);
+        throw new errors_ConfigError(`pattern ${JSON.stringify(pattern)} leaves local-dir; write patterns relative to local-dir`);
     }
     return `${negated ? '!' : ''}${escapeGlob(root)}/${body}`;
 }
@@ -44606,12 +44769,135 @@ function escapeGlob(p) {
     return p.replace(/[*?[\]]/g, '[$&]');
 }
 
+;// CONCATENATED MODULE: ./src/url.ts
+/** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
+
+const SCHEMES = {
+    'ftp:': false,
+    'ftpes:': 'explicit',
+    'ftps:': 'implicit',
+};
+function parseTarget(raw) {
+    // A space or newline around the URL (pasted, or a secret with a trailing newline) is not part of it.
+    const text = raw.trim();
+    let url;
+    try {
+        // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
+        // below would then be the whole text (password included) as the remote folder.
+        if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+            throw noScheme(text);
+        url = new URL(text);
+    }
+    catch (err) {
+        if (err instanceof ConfigError)
+            throw err;
+        // In a URL with a password, the host and port are what follows its last @ (a `:` or `/` before it may
+        // belong to the password, and must not be shown as a port).
+        const rest = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+        const safe = redactUrl(text) === text;
+        const hostPort = safe
+            ? rest.split('/')[0].replace(/^.*@/, '')
+            : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
+        const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+        if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
+            throw new ConfigError(`invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
+        // A password in it (masked above): most often one with a character that ends the user info.
+        throw new ConfigError(`malformed URL ${JSON.stringify(redactUrl(text))}; ${safe ? 'expected e.g. ftpes://user@ftp.example.com/public_html' : RAW_PASSWORD}`);
+    }
+    const secure = SCHEMES[url.protocol];
+    if (url.protocol === 'sftp:') {
+        throw new ConfigError(`${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.hostname}${url.pathname === '/' ? '' : url.pathname}`);
+    }
+    if (secure === undefined) {
+        throw new ConfigError(`unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`);
+    }
+    if (!url.hostname)
+        throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`);
+    // WHATWG URL takes `#…` and `?…` off the path: a folder named `site#2` would silently become `site`.
+    if (url.hash || url.search || /[?#]/.test(text.replace(/^[a-z]+:\/\/[^/]*/i, '')))
+        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`);
+    const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
+    // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
+    const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+    // `ftp://deploy:12/pw@host/site` parses as host "deploy", port 12 and the folder "pw@host/site": a password
+    // starting with digits (or nothing) then a /, never a folder anyone means (it failed as "host not found").
+    if (!url.username &&
+        !url.password &&
+        /:\d*$/.test(text.replace(/^[a-z]+:\/\//i, '').split('/')[0]) &&
+        rawPath.includes('@'))
+        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has an @ after its host and port, where the folder is: if it holds a password, ${RAW_PASSWORD}; a folder whose name holds an @ is written %40`);
+    let remoteDir;
+    try {
+        remoteDir = rawPath.startsWith('//')
+            ? decodeURIComponent(rawPath.slice(1))
+            : decodeURIComponent(rawPath.replace(/^\//, ''));
+    }
+    catch {
+        throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
+    }
+    if (remoteDir.split('/').includes('..'))
+        throw new ConfigError(`the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`);
+    let user;
+    let password;
+    try {
+        user = url.username ? decodeURIComponent(url.username) : 'anonymous';
+        password = url.password ? decodeURIComponent(url.password) : undefined;
+    }
+    catch {
+        throw new ConfigError(`malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`);
+    }
+    return {
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port,
+        user,
+        password,
+        secure,
+        remoteDir,
+    };
+}
+/** What to do about a password the URL cannot hold as typed. */
+const RAW_PASSWORD = 'a /, #, ? or @ inside the password must be written %2F, %23, %3F, %40 — or leave the password out of the URL and set FTPSHIP_PASSWORD (or pipe it to --password-stdin)';
+/**
+ * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,
+ * which the URL parser read as a port) gets the URL it most likely meant; anything else the usual example.
+ */
+function noScheme(text) {
+    const shown = redactUrl(text);
+    const scheme = /^(s?ftp|ftpe?s):/i.exec(text)?.[1].toLowerCase();
+    if (scheme)
+        return new ConfigError(`the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`);
+    const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
+    const guess = m && shown === text
+        ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
+        : 'ftpes://user@ftp.example.com/public_html';
+    return new ConfigError(`the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`);
+}
+/**
+ * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
+ * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
+ * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
+ */
+function redactUrl(text) {
+    // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
+    // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much
+    // (`host:21/a@b`) only costs a message some detail.
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)$/is.exec(text);
+    const scheme = m[1] ?? '';
+    const rest = m[2];
+    const lastAt = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (lastAt < 0 || colon < 0 || colon > lastAt)
+        return text;
+    return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(lastAt + 1)}`;
+}
+
 ;// CONCATENATED MODULE: ./action/inputs.ts
 /**
  * The only module that reads the Action's inputs: defaults, validation and normalisation, the password
  * masked before anything is logged, and every resolved value sent to `core.debug`. Returns the engine's
  * options plus the few settings that only the Action uses.
  */
+
 
 
 
@@ -44630,21 +44916,21 @@ function readInputs() {
     const rawPassword = getInput(Input.Password, { trimWhitespace: false });
     // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
     if (rawPassword.trim() === '')
-        throw new ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
+        throw new errors_ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
             'A secret that is not set reads as empty, and so does every secret in a pull_request run from a fork');
     core_setSecret(rawPassword);
     const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
     if (password !== rawPassword && password !== '')
         core_setSecret(password);
     if (/[\r\n\0]/.test(password))
-        throw new ConfigError('the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)');
+        throw new errors_ConfigError('the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)');
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     const localDir = insideWorkspace(workspace, getInput(Input.LocalDir) || './');
     const { secure, port } = readProtocolAndPort();
     const options = {
         host: readServer(),
         port,
-        user: getInput(Input.Username, { required: true }),
+        user: required(Input.Username, 'the FTP user (username: deploy', 'FTP_USERNAME'),
         password,
         secure,
         tls: readTls(workspace, secure),
@@ -44662,6 +44948,7 @@ function readInputs() {
         timeoutMs: inputs_integer(Input.Timeout, 30_000, 100, 3_600_000),
         resetState: bool(Input.ResetState, false),
         adopt: bool(Input.Adopt, false),
+        verify: bool(Input.Verify, false),
         uploadOnly: bool(Input.UploadOnly, false),
         active: bool(Input.Active, false),
         pipelining: bool(Input.Pipelining, true),
@@ -44695,28 +44982,79 @@ function readMaintenance() {
     const content = getInput(Input.MaintenanceContent, { trimWhitespace: false });
     if (!file) {
         if (content)
-            throw new ConfigError('maintenance-content is set but maintenance-file is not: name the file it goes to');
+            throw new errors_ConfigError('maintenance-content is set but maintenance-file is not: name the file it goes to');
         return undefined;
     }
     return { path: file, content: content || undefined };
 }
 function readServer() {
-    const server = getInput(Input.Server, { required: true });
+    const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
+    // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
+    const shown = maskUserInfo(server);
     if (/^[a-z]+:\/\//i.test(server)) {
-        throw new ConfigError(`invalid server ${JSON.stringify(server)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
+    }
+    const slash = server.indexOf('/');
+    if (slash >= 0 && !server.includes('@')) {
+        const folder = server.slice(slash + 1).replace(/^\/+/, '');
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(server)}: give the host alone (${server.slice(0, slash)})` +
+            (folder ? `; the folder goes in the \`server-dir\` input (server-dir: ${folder})` : ''));
+    }
+    const at = server.lastIndexOf('@');
+    if (at >= 0) {
+        const host = server
+            .slice(at + 1)
+            .split('/')[0]
+            .replace(/:\d*$/, '');
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(shown)}: give the host alone (${host || 'e.g. ftp.example.com'}); the user name goes in ` +
+            'the `username` input, and the password in `password`, from a repository secret');
     }
     // `[::1]` is how a URL writes an IPv6 literal; the socket wants it bare. A port here would read as a host.
     const bracketed = /^\[([0-9a-f:.]+)\](?::(\d+))?$/i.exec(server);
     const withPort = bracketed ?? /^([^:\s]+):(\d+)$/.exec(server);
     if (withPort?.[2]) {
-        throw new ConfigError(`invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`);
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`);
     }
     return bracketed ? bracketed[1] : server;
+}
+/**
+ * A required input. core's own "Input required and not supplied" says neither what to set nor why a value
+ * set in the workflow can read as empty (a secret that is not set, or a pull_request run from a fork).
+ */
+function required(name, what, secret) {
+    const value = getInput(name);
+    if (value === '')
+        throw new errors_ConfigError(`Input required and not supplied: ${name}. Set it to ${what}, or ${name}: \${{ secrets.${secret} }}); ` +
+            'a secret that is not set reads as empty, and so does every secret in a pull_request run from a fork');
+    return value;
+}
+/**
+ * The server input with any password in it (`user:password@`, after a `scheme://`) as ***; the password
+ * (as written, and decoded when it is %-encoded) goes to `core.setSecret` first, so the runner masks it too.
+ */
+function maskUserInfo(server) {
+    const shown = redactUrl(server);
+    if (shown === server)
+        return server;
+    const rest = server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const secret = rest.slice(rest.indexOf(':') + 1, rest.lastIndexOf('@'));
+    for (const form of new Set([secret, decoded(secret)]))
+        if (form)
+            core_setSecret(form);
+    return shown;
+}
+function decoded(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
 }
 function readProtocolAndPort() {
     const given = getInput(Input.Protocol);
     if (given.toLowerCase() === 'sftp')
-        throw new ConfigError(`protocol ${given} is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps`);
+        throw new errors_ConfigError(`protocol ${given} is file transfer over SSH, which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use protocol ftps`);
     const protocol = oneOf(Input.Protocol, Object.keys(PROTOCOLS), 'ftp');
     let secure = PROTOCOLS[protocol];
     const port = inputs_integer(Input.Port, undefined, 1, 65535);
@@ -44762,11 +45100,11 @@ function readCa(workspace) {
     if (!inline) {
         const file = insideWorkspace(workspace, ca, Input.Ca);
         if (!external_node_fs_default().existsSync(file) || !external_node_fs_default().statSync(file).isFile())
-            throw new ConfigError(`ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`);
+            throw new errors_ConfigError(`ca file ${JSON.stringify(ca)} not found; give PEM text or a file path relative to the workspace`);
         pem = external_node_fs_default().readFileSync(file, 'utf8');
     }
     if (!holdsCertificates(pem)) {
-        throw new ConfigError(`the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
+        throw new errors_ConfigError(`the \`ca\` input${inline ? '' : `: ${JSON.stringify(ca)}`} holds no PEM certificate that can be read ` +
             '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form, ' +
             'as text or as a file in the workspace (a key, or a DER .cer file, is not it)');
     }
@@ -44776,7 +45114,7 @@ function readStatePath() {
     const name = getInput(Input.StateName);
     const statePath = getInput(Input.StatePath);
     if (name && statePath)
-        throw new ConfigError(`both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`);
+        throw new errors_ConfigError(`both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`);
     return statePath || name || undefined;
 }
 /** FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder. */
@@ -44792,10 +45130,10 @@ function insideWorkspace(workspace, value, name = Input.LocalDir) {
     const real = (p) => (external_node_fs_default().existsSync(p) ? external_node_fs_default().realpathSync(p) : p);
     const rel = external_node_path_default().relative(real(workspace), real(abs));
     if (rel.startsWith('..') || external_node_path_default().isAbsolute(rel)) {
-        throw new ConfigError(`${name} ${JSON.stringify(value)} is outside the workspace ${workspace}; give a path inside the repository checkout`);
+        throw new errors_ConfigError(`${name} ${JSON.stringify(value)} is outside the workspace ${workspace}; give a path inside the repository checkout`);
     }
     if (name === Input.LocalDir && !external_node_fs_default().existsSync(abs)) {
-        throw new ConfigError(`local-dir ${JSON.stringify(value)} does not exist in ${workspace}; did the build step run, and is the path right?`);
+        throw new errors_ConfigError(`local-dir ${JSON.stringify(value)} does not exist in ${workspace}; did the build step run, and is the path right?`);
     }
     return abs;
 }
@@ -44806,7 +45144,7 @@ function bool(name, fallback) {
         return fallback;
     // core.getBooleanInput's error is two lines of YAML 1.2 that never show the value given.
     if (!/^(true|false)$/i.test(value))
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use true or false`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; use true or false`);
     return value.toLowerCase() === 'true';
 }
 function inputs_integer(name, fallback, min, max) {
@@ -44815,7 +45153,7 @@ function inputs_integer(name, fallback, min, max) {
         return fallback;
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) {
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
     }
     return n;
 }
@@ -44824,7 +45162,7 @@ function oneOf(name, allowed, fallback) {
     const given = getInput(name);
     const value = (given || fallback).toLowerCase();
     if (!allowed.includes(value))
-        throw new ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(given)}; use one of ${allowed.join(', ')}`);
     return value;
 }
 /**
@@ -44936,8 +45274,26 @@ async function writeSummary(report, refusal) {
     }
     await summary.addRaw(summaryMarkdown(report, refusal), true).write();
 }
-/** `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. */
-function summaryMarkdown(report, refusal) {
+/** The most a pull-request comment holds (GitHub refuses a longer body): the `summary-file` must fit. */
+const COMMENT_MAX_CHARS = 65_536;
+/**
+ * The summary as a pull-request comment: the job summary's Markdown, with shorter lists when that is too
+ * long for a comment (the rest counted, as ever; the `plan` file has them all).
+ */
+function commentMarkdown(report, refusal) {
+    let md = summaryMarkdown(report, refusal);
+    for (const listed of [200, 100, 50, 20, 10, 0]) {
+        if (md.length <= COMMENT_MAX_CHARS)
+            break;
+        md = summaryMarkdown(report, refusal, listed);
+    }
+    return md;
+}
+/**
+ * `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. `listed`:
+ * entries listed per section.
+ */
+function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     const c = report.counts;
     const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
     const verb = report.dryRun ? 'would' : '';
@@ -44970,23 +45326,23 @@ function summaryMarkdown(report, refusal) {
         out.push(`Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`, '');
     if (deletions.length > 0) {
         out.push(`### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`, '');
-        out.push(...capped(deletions, (e) => `- :x: **${e.action}** <code>${summary_escape(e.path)}</code>`), '');
+        out.push(...capped(deletions, listed, (e) => `- :x: **${e.action}** <code>${summary_escape(e.path)}</code>`), '');
     }
     if (others.length > 0) {
         out.push(`<details><summary>${others.length} other change${others.length === 1 ? '' : 's'}</summary>`, '');
-        out.push(...capped(others, (e) => `- ${e.action} <code>${summary_escape(e.path)}</code>${e.size ? ` (${formatBytes(e.size)})` : ''}`));
+        out.push(...capped(others, listed, (e) => `- ${e.action} <code>${summary_escape(e.path)}</code>${e.size ? ` (${formatBytes(e.size)})` : ''}`));
         out.push('', '</details>', '');
     }
     if (report.kept.length > 0)
         out.push(`${report.kept.length} path(s) deployed earlier left on the server (\`keep\`, \`delete: false\`, \`exclude\`, or a folder holding other files).`, '');
     if (report.warnings.length > 0)
-        out.push('**Warnings**', '', ...capped(report.warnings, (w) => `- ${summary_escape(phrase(w))}`), '');
+        out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${summary_escape(phrase(w))}`), '');
     return out.join('\n');
 }
-function capped(items, line) {
-    const lines = items.slice(0, MAX_LISTED).map(line);
-    if (items.length > MAX_LISTED)
-        lines.push(`- … and ${items.length - MAX_LISTED} more (the full list is in the \`plan\` output file)`);
+function capped(items, listed, line) {
+    const lines = items.slice(0, listed).map(line);
+    if (items.length > listed)
+        lines.push(`- … and ${items.length - listed} more (the full list is in the \`plan\` output file)`);
     return lines;
 }
 /** Paths and server text go into HTML and Markdown: neither may inject markup. */
@@ -45066,9 +45422,10 @@ function writeReport(report, refusal) {
     const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'ftpship-'));
     const plan = external_node_path_default().join(dir, 'report.json');
     external_node_fs_default().writeFileSync(plan, `${JSON.stringify(report, null, 2)}\n`);
-    // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment.
+    // The job summary's Markdown as a file too, for a step that posts it as a pull-request comment (which
+    // holds less than a job summary: its lists are cut shorter where needed).
     const summary = external_node_path_default().join(dir, 'summary.md');
-    external_node_fs_default().writeFileSync(summary, summaryMarkdown(report, refusal));
+    external_node_fs_default().writeFileSync(summary, commentMarkdown(report, refusal));
     return { plan, summary };
 }
 
