@@ -169,6 +169,7 @@ async function buildOptions(
   out: CliOutput,
   secrets: string[],
 ): Promise<DeployOptions> {
+  notEmpty(f);
   const target = parseTarget(url);
   if (target.password) {
     secrets.push(target.password);
@@ -237,6 +238,22 @@ async function buildOptions(
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+/**
+ * A flag given an empty value (`--ca "$CA"` with CA unset) would read as not given: a deploy without the CA,
+ * the mode or the name asked for. Say so instead.
+ */
+function notEmpty(f: DeployFlags): void {
+  const empty = (
+    [
+      ['--ca', f.ca, 'a PEM certificate file'],
+      ['--tls-name', f.tlsName, 'a host name the certificate holds'],
+      ['--file-mode', f.fileMode, 'octal digits, such as 644'],
+      ['--dir-mode', f.dirMode, 'octal digits, such as 755'],
+    ] as const
+  ).find(([, value]) => value === '');
+  if (empty) throw new ConfigError(`${empty[0]} "" is empty; give ${empty[2]}, or leave ${empty[0]} out`);
 }
 
 function maintenance(f: DeployFlags): DeployOptions['maintenance'] {

@@ -104,6 +104,19 @@ describe('passwords and counts', () => {
     expect(a.stderr).toContain('--parallel "abc" is not a whole number; e.g. --parallel 4');
   });
 
+  it.each([['--ca'], ['--tls-name'], ['--file-mode'], ['--dir-mode']])(
+    '%s "" (an unset variable in a script): exit 2 naming the flag, nothing deployed (it was ignored)',
+    async (flag) => {
+      const dir = uniqueName('empty');
+      const r = await runCli(['deploy', site(), url(dir), flag, ''], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^ftpship: error: ${flag} "" is empty; give `)),
+      ]);
+      expect(fs.existsSync(disk(dir))).toBe(false);
+    },
+  );
+
   it.each([['555'], ['0644'], ['000']])(
     '--dir-mode %s (owner cannot write or enter): exit 2 before any change',
     async (mode) => {
@@ -157,6 +170,29 @@ describe('the state path', () => {
     expect(err.message).toMatch(new RegExp(`records deploys to /${base}/t1, not to /${base}/t2`));
     expect(snapshot(disk(base))).toEqual(before);
   });
+});
+
+describe('a state path naming a folder (the target, a folder above it)', () => {
+  it.each([['.'], ['..'], ['../t'], ['sub/..'], ['../..']])(
+    '--state %s: exit 2 naming it before any change (the state was written over the target or above it)',
+    async (statePath) => {
+      const local = site();
+      const base = uniqueName('statedir');
+      await deploy(deployOptions(server(), local, `${base}/t`));
+      writeTree(local, { 'index.html': 'home, changed' });
+      const before = snapshot(server().root);
+      const r = await runCli(['deploy', local, url(`${base}/t`), '--state', statePath], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ftpship: error: the state path ${JSON.stringify(statePath).replace(/\./g, '\\.')} names the folder /.* \\(the target folder or one above it\\), not a file; give --state a file name, such as \\.ftpship-state\\.json`,
+          ),
+        ),
+      ]);
+      expect(snapshot(server().root)).toEqual(before);
+    },
+  );
 });
 
 describe('the maintenance file', () => {

@@ -126,6 +126,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
     );
+    // `.`, `..`, `../site`: the target folder itself or one above it, which the state (its temp renamed over
+    // that path) would be written over, and its temp beside it, outside the target.
+    if (statePath === '/' || atOrUnder(root, statePath))
+      throw new ConfigError(
+        `the state path ${JSON.stringify(o.statePath)} names the folder ${statePath} (the target folder or one above it), not a file; give --state a file name, such as .ftpship-state.json`,
+      );
     const lockPath = `${statePath}.lock`;
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
