@@ -140,7 +140,8 @@ async function runDeploy(localDir: string, url: string, flags: DeployFlags): Pro
     const options = await buildOptions(localDir, url, flags, out, secrets);
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
     out.stop();
-    if (options.dryRun) for (const l of formatPlan(report)) out.line(l);
+    // Every path planned (PRODUCT.md step 8): what a dry run would do, what a deploy did.
+    for (const l of formatPlan(report)) out.line(l);
     out.line(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) out.line(estimate);

@@ -87,6 +87,23 @@ describe('item 6: output', () => {
     expect(r.cwdAfter).toEqual([]);
   });
 
+  it('deploy: the text report lists every path it changed (PRODUCT.md step 8), deletions first, then the summary', async () => {
+    const local = site({ 'a.txt': 'a', 'b.txt': 'b', 'd/c.txt': 'c' });
+    const dir = uniqueName();
+    expect((await cli(['deploy', local, url(dir)])).code).toBe(0);
+    fs.rmSync(path.join(local, 'a.txt'));
+    writeTree(local, { 'b.txt': 'B', 'e/n.txt': 'new' });
+    const r = await cli(['deploy', local, url(dir)]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stderr).filter((l) => !/^\d+\/\d+ files, /.test(l))).toEqual([
+      '  delete  a.txt (1 B)',
+      '  mkdir   e',
+      '  upload  e/n.txt (3 B)',
+      '  replace b.txt (1 B)',
+      expect.stringMatching(/^deployed: did upload 1, replace 1, delete 1, mkdir 1, rmdir 0; 1 unchanged;/),
+    ]);
+  });
+
   it('--json prints the report on stdout in the schema of PRODUCT.md; plan --json has dryRun true', async () => {
     const local = site();
     const dir = uniqueName();
