@@ -65,6 +65,7 @@ async function onTty(columns: number): Promise<{ out: CliOutput; written: () => 
     verbose: false,
     secrets: [],
     stderr: err as unknown as NodeJS.WriteStream,
+    ci: false,
   });
   await out.ready();
   return { out, written: () => written };
@@ -208,11 +209,29 @@ describe('item 6: output', () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
     const r = await spawnCli(['-qec', cmd, '/dev/null'], {
       command: ['/usr/bin/script'],
-      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120' },
+      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120', CI: undefined },
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\d+\/30 files \| .* \| ETA /);
     expect(r.stdout).toMatch(/deployed: did upload 30/);
+  });
+
+  it('on a pseudo-terminal in CI (CI=true: Buildkite, docker run -t): plain lines, no live line', async () => {
+    if (!fs.existsSync('/usr/bin/script')) {
+      console.warn('skipped: /usr/bin/script (util-linux) is not installed');
+      return;
+    }
+    const local = site({ 'a.txt': 'a', 'b.txt': 'b' });
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
+    const r = await spawnCli(['-qec', cmd, '/dev/null'], {
+      command: ['/usr/bin/script'],
+      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120', CI: 'true' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2\/2 files, 2 B of 2 B, /m);
+    expect(r.stdout).not.toMatch(/files \| /);
+    expect(r.stdout).not.toContain('\u001b[');
+    expect(r.stdout).toMatch(/deployed: did upload 2/);
   });
 });
 
