@@ -193,6 +193,21 @@ describe('a state path naming a folder (the target, a folder above it)', () => {
       expect(snapshot(server().root)).toEqual(before);
     },
   );
+
+  it.each([[[]], [['--reset-state']]])(
+    '--state naming a folder beside the target (../private) %j: exit 2 saying it is a folder, nothing changed',
+    async (extra) => {
+      const base = uniqueName('statedir');
+      writeTree(disk(base), { 'private/notes.txt': 'not the state' });
+      const before = snapshot(disk(base));
+      const r = await runCli(['deploy', site(), url(`${base}/t`), '--state', '../private', ...extra], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `ftpship: error: the state path /${base}/private is a folder on the server, not a file; give --state a file name, such as /${base}/private/.ftpship-state.json`,
+      ]);
+      expect(snapshot(disk(base))).toEqual(before);
+    },
+  );
 });
 
 describe('the maintenance file', () => {
