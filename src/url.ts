@@ -88,6 +88,10 @@ export function parseTarget(raw: string): Target {
   } catch {
     throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
   }
+  if (/[\r\n\0]/.test(remoteDir))
+    throw new ConfigError(
+      `the folder ${JSON.stringify(remoteDir)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
+    );
   if (remoteDir.split('/').includes('..'))
     throw new ConfigError(
       `the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`,
@@ -102,6 +106,10 @@ export function parseTarget(raw: string): Target {
       `malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`,
     );
   }
+  if (/[\r\n\0]/.test(user))
+    throw new ConfigError(
+      `the user ${JSON.stringify(user)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
+    );
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,

@@ -31,6 +31,16 @@ describe('target URLs', () => {
     ['a ?query', (d: string) => `${url(d)}?x=1`, /has a \? in its path.*\? as %3F/],
     ['.. segments', (d: string) => `${url(d)}/../../etc`, /climbs out with \.\./],
     ['%2e%2e', (d: string) => `${url(d)}/%2e%2e/x`, /climbs out with \.\./],
+    [
+      '%0A in the folder',
+      (d: string) => `${url(d)}%0Ax`,
+      /^ftpship: error: the folder "[^"]*\\nx" in the URL holds CR, LF or NUL/,
+    ],
+    [
+      '%00 in the user',
+      (d: string) => url(d).replace('@', '%00@'),
+      /^ftpship: error: the user "[^"]*\\u0000" in the URL holds CR, LF or NUL/,
+    ],
     ['port 70000', () => `ftp://${server().user}@127.0.0.1:70000/x`, /invalid port "70000".*1 to 65535/],
     ['port abc', () => `ftp://${server().user}@127.0.0.1:abc/x`, /invalid port "abc"/],
   ])('%s: exit 2 naming it, nothing deployed', async (_, make, message) => {
