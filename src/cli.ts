@@ -185,6 +185,10 @@ async function buildOptions(
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  if (target.password && f.passwordStdin && password !== target.password)
+    out.warn(
+      "--password-stdin gives a password too, and is the one used: drop it to log in with the URL's password",
+    );
   if (password) secrets.push(password);
   let ca: Buffer | undefined;
   if (f.ca) {

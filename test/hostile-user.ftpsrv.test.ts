@@ -101,6 +101,17 @@ describe('passwords and counts', () => {
     expect(r.stderr).not.toMatch(/stale/);
   });
 
+  it('a password in the URL and another piped to --password-stdin: a warning says which is used', async () => {
+    const dir = uniqueName('pw');
+    const withUrl = `ftp://${server().user}:stale@127.0.0.1:${server().port}/${dir}`;
+    const r = await runCli(['deploy', site(), withUrl, '--password-stdin'], {}, `${server().password}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^warning: --password-stdin gives a password too, and is the one used: drop it to log in with the URL's password$/m,
+    );
+    expect(r.stderr).not.toMatch(/stale/);
+  });
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
