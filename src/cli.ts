@@ -105,15 +105,26 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   let code = 0;
-  const run = async (dry: boolean, localDir: string, url: string, flags: DeployFlags): Promise<void> => {
-    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun });
+  const run = async (
+    dry: boolean,
+    localDir: string,
+    url: string,
+    flags: DeployFlags,
+    cmd: Command,
+  ): Promise<void> => {
+    const extra = cmd.args.slice(2);
+    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra);
   };
+  // Excess arguments are let through to be named: most often an unquoted glob the shell expanded.
   addDeployOptions(program.command('deploy').description('deploy a folder'))
     .addOption(new Option('--dry-run', 'plan only: change nothing'))
-    .action(async (l: string, u: string, f: DeployFlags) => run(false, l, u, f));
+    .allowExcessArguments()
+    .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(false, l, u, f, cmd));
   addDeployOptions(
     program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
-  ).action(async (l: string, u: string, f: DeployFlags) => run(true, l, u, f));
+  )
+    .allowExcessArguments()
+    .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(true, l, u, f, cmd));
   program
     .command('demo')
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
@@ -130,13 +141,19 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-async function runDeploy(localDir: string, url: string, flags: DeployFlags): Promise<number> {
+async function runDeploy(
+  localDir: string,
+  url: string,
+  flags: DeployFlags,
+  extra: string[],
+): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
   const cancel = cancelOnSignals((sig) =>
     out.warn(`${sig}: stopping (recording what was done, releasing the lock); again to quit at once`),
   );
   try {
+    if (extra.length > 0) throw excessArguments(extra);
     const options = await buildOptions(localDir, url, flags, out, secrets);
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
     out.stop();
@@ -243,6 +260,24 @@ async function buildOptions(
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+/**
+ * Arguments after the URL. Names of local files are most often an unquoted glob the shell expanded
+ * (`--exclude *.map`): named, with the fix. Anything else is not shown: it may be a password (`--password-stdin
+ * "$PW"`, or the password typed after the URL).
+ */
+function excessArguments(extra: string[]): ConfigError {
+  const quote =
+    "quote a glob given to an option (--exclude '*.map'), or the shell replaces it with the names it matches";
+  const s = extra.length > 1 ? 's' : '';
+  if (extra.every((a) => fs.existsSync(a)))
+    return new ConfigError(
+      `unexpected argument${s} ${extra.map((a) => JSON.stringify(a)).join(' ')} after the URL; ${quote}`,
+    );
+  return new ConfigError(
+    `${extra.length} unexpected argument${s} after the URL (not shown, in case of a password: the password comes from FTPSHIP_PASSWORD or --password-stdin, which takes no value); ${quote}`,
+  );
 }
 
 /**

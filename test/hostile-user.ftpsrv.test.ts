@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
+import { spawnCli } from './helpers/cli-spawn.js';
 import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -110,6 +111,31 @@ describe('passwords and counts', () => {
       /^warning: --password-stdin gives a password too, and is the one used: drop it to log in with the URL's password$/m,
     );
     expect(r.stderr).not.toMatch(/stale/);
+  });
+
+  it('an unquoted glob the shell expanded (--exclude *.map: a.map b.map c.map): exit 2 naming the extra names and to quote the glob', async () => {
+    const dir = uniqueName('glob');
+    const cwd = tmpDir();
+    writeTree(cwd, { 'a.map': '', 'b.map': '', 'c.map': '' });
+    const args = ['deploy', site(), url(dir), '--exclude', 'a.map', 'b.map', 'c.map'];
+    const r = await spawnCli(args, { cwd, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `ftpship: error: unexpected arguments "b.map" "c.map" after the URL; quote a glob given to an option (--exclude '*.map'), or the shell replaces it with the names it matches`,
+    ]);
+    expect(fs.existsSync(disk(dir))).toBe(false);
+    // Not local names (--password-stdin "$PW", which takes no value): not shown, in case of a password.
+    const pw = await spawnCli(['deploy', site(), url(dir), '--password-stdin', 'Secret-Pw-1'], {
+      cwd,
+      input: `${server().password}\n`,
+    });
+    expect(pw.code).toBe(2);
+    expect(pw.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: 1 unexpected argument after the URL \(not shown, in case of a password: the password comes from FTPSHIP_PASSWORD or --password-stdin, which takes no value\); quote a glob/,
+      ),
+    ]);
+    expect(fs.existsSync(disk(dir))).toBe(false);
   });
 
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
