@@ -103,7 +103,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('Fast, safe FTP/FTPS deploys. Password from FTPSHIP_PASSWORD or --password-stdin.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(unknownOption(s)),
+    });
   let code = 0;
   const run = async (
     dry: boolean,
@@ -260,6 +263,21 @@ async function buildOptions(
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+/**
+ * Commander's "unknown option '--password=…'" would print the value given, often a password (`--password=x`,
+ * `--password-stdin=x`, `-px`): the value is left out, and an option named like a password gets where it goes.
+ */
+function unknownOption(message: string): string {
+  return message.replace(
+    /^error: unknown option '(--[^=']*|-[^-'])([^']*)'/,
+    (_all, name: string, value: string) =>
+      `error: unknown option '${value ? `${name}${value.startsWith('=') ? '=' : ''}…` : name}'` +
+      (/pas+w|pwd|^-p$/i.test(name)
+        ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
+        : ''),
+  );
 }
 
 /**

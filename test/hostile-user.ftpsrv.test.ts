@@ -138,6 +138,25 @@ describe('passwords and counts', () => {
     expect(fs.existsSync(disk(dir))).toBe(false);
   });
 
+  it.each([
+    ['--password=Secret-Pw-2'],
+    ['--password-stdin=Secret-Pw-2'],
+    ['--pasword=Secret-Pw-2'],
+    ['-pSecret-Pw-2'],
+  ])(
+    'an unknown option holding a value (%s): exit 2, the value not shown, where the password goes',
+    async (option) => {
+      const r = await runCli(['deploy', site(), url(uniqueName('opt')), option], {});
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain('Secret');
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^error: unknown option '-[-a-z]*(=)?…'; the password comes from FTPSHIP_PASSWORD or --password-stdin \(piped in: echo "\$PW" \| ftpship …\)$/,
+        ),
+      ]);
+    },
+  );
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
