@@ -126,6 +126,7 @@ export async function main(argv: string[]): Promise<number> {
   addDeployOptions(
     program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
   )
+    .addOption(new Option('--dry-run', 'what plan does anyway').hideHelp())
     .allowExcessArguments()
     .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(true, l, u, f, cmd));
   program

@@ -248,6 +248,7 @@ describe('items 3-5 through the CLI', () => {
     for (const args of [
       ['plan', local, url(dir)],
       ['deploy', '--dry-run', local, url(dir)],
+      ['plan', '--dry-run', local, url(dir)], // PRODUCT.md lists --dry-run among the options of both
     ]) {
       const r = await cli([...args, '--verbose']);
       expect(r.code).toBe(0);
