@@ -339,7 +339,8 @@ function asFlags(message: string): string {
 function num(flag: string, value: string | undefined, example: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+  // One past what a number holds exactly (1e20) is still a whole number: the engine says its range.
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isInteger(n)) {
     throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a whole number; e.g. ${flag} ${example}`);
   }
   return n;

@@ -157,6 +157,19 @@ describe('passwords and counts', () => {
     },
   );
 
+  it('a number past what a double holds exactly (99999999999999999999): its range, not "not a whole number"', async () => {
+    const r = await runCli(['deploy', site(), url('x'), '--max-delete', '99999999999999999999'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'ftpship: error: invalid --max-delete 100000000000000000000; use a whole number from 0 to 9007199254740991',
+    );
+    const p = await runCli(['deploy', site(), url('x'), '--parallel', '-99999999999999999999'], env());
+    expect(p.code).toBe(2);
+    expect(p.stderr.trim()).toBe(
+      'ftpship: error: invalid --parallel -100000000000000000000; use a whole number from 1 to 64',
+    );
+  });
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
