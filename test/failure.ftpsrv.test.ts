@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
+import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
 import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -383,6 +384,23 @@ describe('connections that fail', () => {
       expect(r.code).toBe(0);
       expect(proxy.refused).toBeGreaterThan(0);
       expect(r.stderr).toMatch(/refused another connection.*going on with 2/);
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a server that never greets the extra connections: the deploy finishes on the one it has, and the CLI exits (it waited for their --timeout)', async () => {
+    const proxy = await frontProxy(srv.port, { silentAfter: 1 });
+    try {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+      const dir = uniqueDir();
+      const args = ['deploy', local, url(dir, proxy.port), '--parallel', '4', '--timeout', '3600000'];
+      // Killed after 15 s (code null) if it waits for them: the timeout asked is an hour.
+      const r = await spawnCli(args, { env: env(), timeoutMs: 15_000 });
+      expect(r.code).toBe(0);
+      expect(proxy.silent).toBeGreaterThan(0);
       expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
     } finally {
       await proxy.close();

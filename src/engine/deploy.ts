@@ -10,7 +10,9 @@ import {
   FtpTimeoutError,
   FtpTlsError,
   LoginStage,
+  type SocketFactory,
 } from '../ftp/index.js';
+import { defaultSocketFactory } from '../ftp/connection.js';
 import { certificateOutOfDate } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
@@ -60,7 +62,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     },
   };
   let connections = 0;
-  const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
+  const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over), {
     size: o.dryRun ? 1 : o.parallel,
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
@@ -598,8 +600,31 @@ function isEmptyState(state: DeployState): boolean {
   return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 
-async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Promise<FtpClient> {
+async function connectClient(
+  o: ResolvedOptions,
+  rep: Reporter,
+  id: number,
+  over: AbortSignal,
+): Promise<FtpClient> {
+  // The deploy over while this one is still opening (a server over its limit may take it and never greet):
+  // its socket is cut, rather than kept until the timeout, which kept the process alive that long.
+  let opening = true;
+  const cuts = new Set<() => void>();
+  const socketFactory: SocketFactory = (host, port) => {
+    const socket = defaultSocketFactory(host, port);
+    if (!opening) return socket;
+    const cut = (): void => {
+      socket.destroy(new Error('the deploy is over'));
+    };
+    if (over.aborted) cut();
+    else {
+      over.addEventListener('abort', cut, { once: true });
+      cuts.add(cut);
+    }
+    return socket;
+  };
   const connecting = FtpClient.connect({
+    socketFactory,
     host: o.host,
     port: o.port,
     user: o.user,
@@ -612,9 +637,14 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
     pipelining: o.pipelining,
   });
   // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
-  return connecting.catch((err: unknown) => {
-    throw cleartextRefused(err, o) ?? err;
-  });
+  return connecting
+    .catch((err: unknown) => {
+      throw cleartextRefused(err, o) ?? err;
+    })
+    .finally(() => {
+      opening = false;
+      for (const cut of cuts) over.removeEventListener('abort', cut);
+    });
 }
 
 /**

@@ -3,6 +3,7 @@
  * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
  * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
  */
+import { setMaxListeners } from 'node:events';
 import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
 import { ConfigError, DeployError } from './errors.js';
 import type { Reporter } from './options.js';
@@ -36,10 +37,19 @@ export class ConnectionPool {
   /** Connections running tasks that are not priority (how many: a connection takes `depth`), cut by {@link cancel}. */
   private readonly busy = new Map<FtpClient, number>();
 
+  /**
+   * Aborted by {@link close}: connections still opening are cut (a server over its limit may take them and
+   * never greet: the process would wait for their timeout after the deploy), and backoffs end.
+   */
+  private readonly over = new AbortController();
+
+  /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
   constructor(
-    private readonly connect: () => Promise<FtpClient>,
+    private readonly connect: (signal: AbortSignal) => Promise<FtpClient>,
     private readonly opts: PoolOptions,
-  ) {}
+  ) {
+    setMaxListeners(0, this.over.signal); // one per connection opening: 64 with --parallel 64
+  }
 
   /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
   private readonly dead = new WeakSet<FtpClient>();
@@ -53,7 +63,7 @@ export class ConnectionPool {
   async start(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const first = await this.connect();
+        const first = await this.connect(this.over.signal);
         this.live = 1;
         this.addSlots(first);
         return;
@@ -143,7 +153,7 @@ export class ConnectionPool {
       }
     }
     if (this.closed) throw new Error('the deploy is over');
-    const client = await this.connect();
+    const client = await this.connect(this.over.signal);
     try {
       return await task(client);
     } finally {
@@ -180,6 +190,7 @@ export class ConnectionPool {
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
   async close(): Promise<void> {
     this.closed = true;
+    this.over.abort();
     const clients = [...new Set(this.idle.splice(0))];
     this.failWaiters(new Error('the deploy is over'));
     await Promise.all(clients.map(async (c) => c.disconnect()));
@@ -235,7 +246,7 @@ export class ConnectionPool {
     if (this.closed) return;
     this.opening++;
     try {
-      const client = await this.connect();
+      const client = await this.connect(this.over.signal);
       this.opening--;
       if (this.closed) {
         await client.disconnect();
@@ -256,7 +267,7 @@ export class ConnectionPool {
         if (this.live === 0) this.failWaiters(err as Error);
         return;
       }
-      await sleep(this.backoff(attempt));
+      await sleep(this.backoff(attempt), this.over.signal);
       await this.grow(attempt + 1);
     }
   }
@@ -315,8 +326,17 @@ function isNotNow(err: unknown): boolean {
   return (err instanceof FtpReplyError && err.code === 421) || isConnectionLimit(err);
 }
 
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */

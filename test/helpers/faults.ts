@@ -50,6 +50,8 @@ export interface FrontProxy {
   accepted: number;
   /** Connections answered with 421. */
   refused: number;
+  /** Connections held without a word (`silentAfter`). */
+  silent: number;
   /** Destroys every live control connection (both sides). */
   cutAll(): void;
   close(): Promise<void>;
@@ -64,14 +66,21 @@ export async function frontProxy(
   targetPort: number,
   opts: {
     maxClients?: number;
+    /** Connections after this many are taken and never answered (no greeting): a server over its limit. */
+    silentAfter?: number;
     /** Rewrites server → client text (replies), e.g. to turn a 226 into a 426. */
     rewriteReplies?: (text: string) => string;
   } = {},
 ): Promise<FrontProxy> {
   const live = new Set<net.Socket>();
-  const state = { accepted: 0, refused: 0 };
+  const state = { accepted: 0, refused: 0, silent: 0 };
   const server = net.createServer((client) => {
     client.on('error', () => {});
+    if (opts.silentAfter !== undefined && state.accepted >= opts.silentAfter) {
+      state.silent++;
+      live.add(client);
+      return;
+    }
     if (opts.maxClients !== undefined && live.size / 2 >= opts.maxClients) {
       state.refused++;
       client.end('421 Too many connections from your IP\r\n');
@@ -92,6 +101,9 @@ export async function frontProxy(
     },
     get refused() {
       return state.refused;
+    },
+    get silent() {
+      return state.silent;
     },
     cutAll() {
       for (const s of live) s.destroy();
