@@ -594,6 +594,23 @@ describe('lock', () => {
     expect(plan.code).toBe(0);
   });
 
+  it('a dry run while another deploy holds the lock: the plan, with a warning that the lock is held (PRODUCT.md step 5)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const dir = uniqueDir();
+    expect((await runCli(['deploy', local, url(dir)], env())).code).toBe(0);
+    holdLock(dir, new Date());
+    writeTree(local, { 'a.txt': 'A' });
+    const before = readTree(serverDir(dir));
+    const plan = await runCli(['plan', local, url(dir)], env());
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toMatch(
+      /^warning: another deploy holds the lock \/.*\/\.ftpship-state\.json\.lock \(or one that was killed left it\): a deploy now would be refused \(exit 3\); this plan may be out of date once that deploy has finished$/m,
+    );
+    expect(plan.stderr).toMatch(/^ {2}replace a\.txt/m);
+    expect(readTree(serverDir(dir))).toEqual(before);
+  });
+
   it('a stale lock is taken over with a warning', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

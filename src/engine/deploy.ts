@@ -260,7 +260,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
       // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write.
-      const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
+      // A dry run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5).
+      const lockProbe = store.origin === 'ftpship' ? lockPath : undefined;
       const spot =
         !o.verify && !isEmptyState(st) ? spotCheck(pool, root, st, local.files, lockProbe) : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
@@ -272,6 +273,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       else if (spot) {
         const { off, probed } = await spot;
         lockThere = probed;
+        if (o.dryRun && probed)
+          rep.warn?.(
+            `another deploy holds the lock ${lockPath} (or one that was killed left it): a deploy now would be refused (exit 3); this plan may be out of date once that deploy has finished`,
+          );
         if (off > 0) {
           rep.warn?.(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
