@@ -105,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(unknownOption(s)),
+      outputError: (s, write) => write(unknownCommand(unknownOption(s))),
     });
   let code = 0;
   const run = async (
@@ -277,6 +277,18 @@ function unknownOption(message: string): string {
       `error: unknown option '${value ? `${name}${value.startsWith('=') ? '=' : ''}…` : name}'` +
       (/pas+w|pwd|^-p$/i.test(name)
         ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
+        : ''),
+  );
+}
+
+/** `ftpship ftp://user:pw@host/site ./dist`: commander names the URL as the unknown command, password and all. */
+function unknownCommand(message: string): string {
+  return message.replace(
+    /^error: unknown command '([^']*)'/,
+    (_all, name: string) =>
+      `error: unknown command '${redactUrl(name)}'` +
+      (name.includes('/')
+        ? '; the command comes first: ftpship deploy <local-dir> <url> (or ftpship plan …)'
         : ''),
   );
 }

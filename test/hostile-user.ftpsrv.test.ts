@@ -170,6 +170,15 @@ describe('passwords and counts', () => {
     );
   });
 
+  it('the URL given first, without a command (ftpship ftp://u:pw@host/x ./dist): exit 2, the password not shown', async () => {
+    const r = await runCli([`ftp://${server().user}:Secret-Pw-3@127.0.0.1:${server().port}/x`, site()], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('Secret');
+    expect(r.stderr.trim().split('\n')[0]).toBe(
+      `error: unknown command 'ftp://${server().user}:***@127.0.0.1:${server().port}/x'; the command comes first: ftpship deploy <local-dir> <url> (or ftpship plan …)`,
+    );
+  });
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
