@@ -158,6 +158,12 @@ async function runDeploy(
   );
   try {
     if (extra.length > 0) throw excessArguments(extra);
+    const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
+    if (scheme.test(localDir) && !scheme.test(url))
+      throw new ConfigError(
+        // What follows the URL is named only when it is a local path: it may be a password (`… "$PW"`).
+        `the URL comes second: the local folder first, then the URL (here ${fs.existsSync(url) ? JSON.stringify(url) : 'an argument'} after the URL ${redactUrl(localDir.trim())})`,
+      );
     const options = await buildOptions(localDir, url, flags, out, secrets);
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
     out.stop();

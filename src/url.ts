@@ -136,8 +136,9 @@ function noScheme(text: string): ConfigError {
       `the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`,
     );
   const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
+  // A host starts with a letter or digit: `./dist` or `../site` is a local path, not a host to guess from.
   const guess =
-    m && shown === text
+    m && shown === text && /^[a-z0-9]/i.test(m[1].replace(/^[^@]*@/, ''))
       ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
       : 'ftpes://user@ftp.example.com/public_html';
   return new ConfigError(

@@ -42,6 +42,11 @@ describe('target URLs', () => {
       (d: string) => url(d).replace('@', '%00@'),
       /^ftpship: error: the user "[^"]*\\u0000" in the URL holds CR, LF or NUL/,
     ],
+    [
+      'a local path for the URL',
+      () => './dist',
+      /"\.\/dist" has no scheme; .* e\.g\. ftpes:\/\/user@ftp\.example\.com\/public_html$/m,
+    ],
     ['port 70000', () => `ftp://${server().user}@127.0.0.1:70000/x`, /invalid port "70000".*1 to 65535/],
     ['port abc', () => `ftp://${server().user}@127.0.0.1:abc/x`, /invalid port "abc"/],
   ])('%s: exit 2 naming it, nothing deployed', async (_, make, message) => {
@@ -167,6 +172,24 @@ describe('passwords and counts', () => {
     expect(p.code).toBe(2);
     expect(p.stderr.trim()).toBe(
       'ftpship: error: invalid --parallel -100000000000000000000; use a whole number from 1 to 64',
+    );
+  });
+
+  it('the URL and the local folder the other way round: exit 2 saying so (was: "./dist" has no scheme, e.g. ftpes://./dist)', async () => {
+    const withPw = `ftp://${server().user}:Secret-Pw-4@127.0.0.1:${server().port}/x`;
+    const local = site();
+    const r = await runCli(['deploy', withPw, local], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('Secret');
+    expect(r.stderr.trim()).toBe(
+      `ftpship: error: the URL comes second: the local folder first, then the URL (here ${JSON.stringify(local)} after the URL ftp://${server().user}:***@127.0.0.1:${server().port}/x)`,
+    );
+    // Not a local path (a password typed after the URL?): not shown.
+    const pw = await runCli(['deploy', url('x'), 'Secret-Pw-5'], {});
+    expect(pw.code).toBe(2);
+    expect(pw.stderr).not.toContain('Secret');
+    expect(pw.stderr).toMatch(
+      /the URL comes second: the local folder first, then the URL \(here an argument after the URL/,
     );
   });
 
