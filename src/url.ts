@@ -26,6 +26,11 @@ export function parseTarget(raw: string): Target {
     // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
     // below would then be the whole text (password included) as the remote folder.
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw noScheme(text);
+    // `ftp:///site`: WHATWG URL skips the empty host and takes the folder's name for the host.
+    if (/^[a-z][a-z0-9+.-]*:\/\/\//i.test(text))
+      throw new ConfigError(
+        `no host in URL ${JSON.stringify(redactUrl(text))} (a third slash after the scheme); expected e.g. ftp://user@ftp.example.com/site`,
+      );
     url = new URL(text);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -90,7 +95,8 @@ export function parseTarget(raw: string): Target {
   }
   if (/[\r\n\0]/.test(remoteDir))
     throw new ConfigError(
-      `the folder ${JSON.stringify(remoteDir)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
+      // The URL masked, not the folder: a raw / in a password (`ftp://u:a/b@host`) puts the rest in the folder.
+      `the folder in the URL ${JSON.stringify(redactUrl(text))} holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
     );
   if (remoteDir.split('/').includes('..'))
     throw new ConfigError(

@@ -35,12 +35,17 @@ describe('target URLs', () => {
     [
       '%0A in the folder',
       (d: string) => `${url(d)}%0Ax`,
-      /^ftpship: error: the folder "[^"]*\\nx" in the URL holds CR, LF or NUL/,
+      /^ftpship: error: the folder in the URL "ftp:[^"]*%0Ax" holds CR, LF or NUL/,
     ],
     [
       '%00 in the user',
       (d: string) => url(d).replace('@', '%00@'),
       /^ftpship: error: the user "[^"]*\\u0000" in the URL holds CR, LF or NUL/,
+    ],
+    [
+      'no host (ftp:///site)',
+      (d: string) => `ftp:///${d}`,
+      /^ftpship: error: no host in URL "ftp:\/\/\/url-[^"]*" \(a third slash/,
     ],
     [
       'a local path for the URL',
