@@ -344,10 +344,12 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
 
 /** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
 function asFlags(message: string): string {
-  return message.replace(
-    /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
-    (_m, name: string) => `invalid --${name} `,
-  );
+  return message
+    .replace(
+      /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
+      (_m, name: string) => `invalid --${name} `,
+    )
+    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
 }
 
 /**

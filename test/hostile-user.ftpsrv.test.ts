@@ -289,6 +289,12 @@ describe('the state path', () => {
 });
 
 describe('a state path naming a folder (the target, a folder above it)', () => {
+  it('--state with a line break: exit 2 naming --state (was: the library option statePath)', async () => {
+    const r = await runCli(['deploy', site(), url(uniqueName('statecr')), '--state', 'a\nb.json'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('ftpship: error: --state "a\\nb.json" holds CR, LF or NUL; remove them');
+  });
+
   it.each([['.'], ['..'], ['../t'], ['sub/..'], ['../..']])(
     '--state %s: exit 2 naming it before any change (the state was written over the target or above it)',
     async (statePath) => {
