@@ -23,6 +23,9 @@ interface Waiter {
   priority: boolean;
 }
 
+/** How long {@link ConnectionPool.close} lets connections still opening finish before it cuts them. */
+const CLOSE_GRACE_MS = 2000;
+
 export class ConnectionPool {
   private idle: FtpClient[] = [];
   private waiters: Waiter[] = [];
@@ -42,6 +45,8 @@ export class ConnectionPool {
    * never greet: the process would wait for their timeout after the deploy), and backoffs end.
    */
   private readonly over = new AbortController();
+  /** Connections being opened in the background, which {@link close} gives a moment to finish. */
+  private readonly openings = new Set<Promise<FtpClient>>();
 
   /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
   constructor(
@@ -190,10 +195,19 @@ export class ConnectionPool {
   /** Says goodbye on every idle connection; connections still opening are closed as they arrive. */
   async close(): Promise<void> {
     this.closed = true;
-    this.over.abort();
     const clients = [...new Set(this.idle.splice(0))];
     this.failWaiters(new Error('the deploy is over'));
-    await Promise.all(clients.map(async (c) => c.disconnect()));
+    const goodbyes = Promise.all(clients.map(async (c) => c.disconnect()));
+    // Connections still opening get a moment (a login under way is about done, and says goodbye as it
+    // arrives), then are cut: a server over its limit may never greet them, and they would hold the process
+    // until their timeout. A cancelled deploy cuts them at once.
+    if (this.openings.size > 0 && !this.cancelled) {
+      const grace = new AbortController();
+      await Promise.race([Promise.allSettled([...this.openings]), sleep(CLOSE_GRACE_MS, grace.signal)]);
+      grace.abort();
+    }
+    this.over.abort();
+    await goodbyes;
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
@@ -246,7 +260,13 @@ export class ConnectionPool {
     if (this.closed) return;
     this.opening++;
     try {
-      const client = await this.connect(this.over.signal);
+      const connecting = this.connect(this.over.signal);
+      this.openings.add(connecting);
+      const done = (): void => {
+        this.openings.delete(connecting);
+      };
+      connecting.then(done, done);
+      const client = await connecting;
       this.opening--;
       if (this.closed) {
         await client.disconnect();
