@@ -13,13 +13,20 @@ export interface OutputOptions {
   /** Secrets to mask in every line. */
   secrets: string[];
   stderr?: NodeJS.WriteStream;
+  /** Running in CI: plain lines even on a terminal (default: the CI environment variable). */
+  ci?: boolean;
 }
+
+/** CI services set CI (`true`, `1`, a name); some run steps on a terminal (Buildkite, `docker run -t`). */
+const inCi = (): boolean => !['', '0', 'false'].includes((process.env.CI ?? '').trim().toLowerCase());
 
 export class CliOutput {
   private bar?: cliProgress.SingleBar;
   private lastPlain = 0;
   private readonly started = Date.now();
   private readonly err: NodeJS.WriteStream;
+  /** A terminal outside CI: the live progress line. */
+  private readonly live: boolean;
 
   /** Loaded only for a terminal: a pipe or CI never pays for it. */
   private progressLib?: typeof cliProgress;
@@ -27,8 +34,9 @@ export class CliOutput {
 
   constructor(private readonly o: OutputOptions) {
     this.err = o.stderr ?? process.stderr;
+    this.live = !!this.err.isTTY && !(o.ci ?? inCi());
     this.loading =
-      this.err.isTTY && !o.quiet && !o.verbose
+      this.live && !o.quiet && !o.verbose
         ? import('cli-progress').then(
             (m) => {
               this.progressLib = m.default;
@@ -84,7 +92,7 @@ export class CliOutput {
   private progress(p: Progress): void {
     if (this.o.quiet) return;
     const lib = this.progressLib;
-    if (this.err.isTTY && !this.o.verbose) {
+    if (this.live && !this.o.verbose) {
       if (!lib) return; // still loading: the bar starts with the next event
       if (!this.bar) {
         this.bar = new lib.SingleBar(

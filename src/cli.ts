@@ -103,17 +103,32 @@ export async function main(argv: string[]): Promise<number> {
     .description('Fast, safe FTP/FTPS deploys. Password from FTPSHIP_PASSWORD or --password-stdin.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(unknownCommand(unknownOption(s))),
+    });
   let code = 0;
-  const run = async (dry: boolean, localDir: string, url: string, flags: DeployFlags): Promise<void> => {
-    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun });
+  const run = async (
+    dry: boolean,
+    localDir: string,
+    url: string,
+    flags: DeployFlags,
+    cmd: Command,
+  ): Promise<void> => {
+    const extra = cmd.args.slice(2);
+    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra);
   };
+  // Excess arguments are let through to be named: most often an unquoted glob the shell expanded.
   addDeployOptions(program.command('deploy').description('deploy a folder'))
     .addOption(new Option('--dry-run', 'plan only: change nothing'))
-    .action(async (l: string, u: string, f: DeployFlags) => run(false, l, u, f));
+    .allowExcessArguments()
+    .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(false, l, u, f, cmd));
   addDeployOptions(
     program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
-  ).action(async (l: string, u: string, f: DeployFlags) => run(true, l, u, f));
+  )
+    .addOption(new Option('--dry-run', 'what plan does anyway').hideHelp())
+    .allowExcessArguments()
+    .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(true, l, u, f, cmd));
   program
     .command('demo')
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
@@ -130,17 +145,30 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-async function runDeploy(localDir: string, url: string, flags: DeployFlags): Promise<number> {
+async function runDeploy(
+  localDir: string,
+  url: string,
+  flags: DeployFlags,
+  extra: string[],
+): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
   const cancel = cancelOnSignals((sig) =>
     out.warn(`${sig}: stopping (recording what was done, releasing the lock); again to quit at once`),
   );
   try {
+    if (extra.length > 0) throw excessArguments(extra);
+    const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
+    if (scheme.test(localDir) && !scheme.test(url))
+      throw new ConfigError(
+        // What follows the URL is named only when it is a local path: it may be a password (`… "$PW"`).
+        `the URL comes second: the local folder first, then the URL (here ${fs.existsSync(url) ? JSON.stringify(url) : 'an argument'} after the URL ${redactUrl(localDir.trim())})`,
+      );
     const options = await buildOptions(localDir, url, flags, out, secrets);
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
     out.stop();
-    if (options.dryRun) for (const l of formatPlan(report)) out.line(l);
+    // Every path planned (PRODUCT.md step 8): what a dry run would do, what a deploy did.
+    for (const l of formatPlan(report)) out.line(l);
     out.line(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) out.line(estimate);
@@ -169,6 +197,7 @@ async function buildOptions(
   out: CliOutput,
   secrets: string[],
 ): Promise<DeployOptions> {
+  notEmpty(f);
   const target = parseTarget(url);
   if (target.password) {
     secrets.push(target.password);
@@ -183,6 +212,10 @@ async function buildOptions(
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  if (target.password && f.passwordStdin && password !== target.password)
+    out.warn(
+      "--password-stdin gives a password too, and is the one used: drop it to log in with the URL's password",
+    );
   if (password) secrets.push(password);
   let ca: Buffer | undefined;
   if (f.ca) {
@@ -239,6 +272,67 @@ async function buildOptions(
   };
 }
 
+/**
+ * Commander's "unknown option '--password=…'" would print the value given, often a password (`--password=x`,
+ * `--password-stdin=x`, `-px`): the value is left out, and an option named like a password gets where it goes.
+ */
+function unknownOption(message: string): string {
+  return message.replace(
+    /^error: unknown option '(--[^=']*|-[^-'])([^']*)'/,
+    (_all, name: string, value: string) =>
+      `error: unknown option '${value ? `${name}${value.startsWith('=') ? '=' : ''}…` : name}'` +
+      (/pas+w|pwd|^-p$/i.test(name)
+        ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
+        : ''),
+  );
+}
+
+/** `ftpship ftp://user:pw@host/site ./dist`: commander names the URL as the unknown command, password and all. */
+function unknownCommand(message: string): string {
+  return message.replace(
+    /^error: unknown command '([^']*)'/,
+    (_all, name: string) =>
+      `error: unknown command '${redactUrl(name)}'` +
+      (name.includes('/')
+        ? '; the command comes first: ftpship deploy <local-dir> <url> (or ftpship plan …)'
+        : ''),
+  );
+}
+
+/**
+ * Arguments after the URL. Names of local files are most often an unquoted glob the shell expanded
+ * (`--exclude *.map`): named, with the fix. Anything else is not shown: it may be a password (`--password-stdin
+ * "$PW"`, or the password typed after the URL).
+ */
+function excessArguments(extra: string[]): ConfigError {
+  const quote =
+    "quote a glob given to an option (--exclude '*.map'), or the shell replaces it with the names it matches";
+  const s = extra.length > 1 ? 's' : '';
+  if (extra.every((a) => fs.existsSync(a)))
+    return new ConfigError(
+      `unexpected argument${s} ${extra.map((a) => JSON.stringify(a)).join(' ')} after the URL; ${quote}`,
+    );
+  return new ConfigError(
+    `${extra.length} unexpected argument${s} after the URL (not shown, in case of a password: the password comes from FTPSHIP_PASSWORD or --password-stdin, which takes no value); ${quote}`,
+  );
+}
+
+/**
+ * A flag given an empty value (`--ca "$CA"` with CA unset) would read as not given: a deploy without the CA,
+ * the mode or the name asked for. Say so instead.
+ */
+function notEmpty(f: DeployFlags): void {
+  const empty = (
+    [
+      ['--ca', f.ca, 'a PEM certificate file'],
+      ['--tls-name', f.tlsName, 'a host name the certificate holds'],
+      ['--file-mode', f.fileMode, 'octal digits, such as 644'],
+      ['--dir-mode', f.dirMode, 'octal digits, such as 755'],
+    ] as const
+  ).find(([, value]) => value === '');
+  if (empty) throw new ConfigError(`${empty[0]} "" is empty; give ${empty[2]}, or leave ${empty[0]} out`);
+}
+
 function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
   if (f.maintenance === undefined) {
     if (f.maintenanceContent !== undefined)
@@ -250,10 +344,12 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
 
 /** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
 function asFlags(message: string): string {
-  return message.replace(
-    /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
-    (_m, name: string) => `invalid --${name} `,
-  );
+  return message
+    .replace(
+      /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
+      (_m, name: string) => `invalid --${name} `,
+    )
+    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
 }
 
 /**
@@ -263,7 +359,8 @@ function asFlags(message: string): string {
 function num(flag: string, value: string | undefined, example: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+  // One past what a number holds exactly (1e20) is still a whole number: the engine says its range.
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isInteger(n)) {
     throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a whole number; e.g. ${flag} ${example}`);
   }
   return n;

@@ -26,6 +26,11 @@ export function parseTarget(raw: string): Target {
     // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
     // below would then be the whole text (password included) as the remote folder.
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw noScheme(text);
+    // `ftp:///site`: WHATWG URL skips the empty host and takes the folder's name for the host.
+    if (/^[a-z][a-z0-9+.-]*:\/\/\//i.test(text))
+      throw new ConfigError(
+        `no host in URL ${JSON.stringify(redactUrl(text))} (a third slash after the scheme); expected e.g. ftp://user@ftp.example.com/site`,
+      );
     url = new URL(text);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -88,6 +93,11 @@ export function parseTarget(raw: string): Target {
   } catch {
     throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
   }
+  if (/[\r\n\0]/.test(remoteDir))
+    throw new ConfigError(
+      // The URL masked, not the folder: a raw / in a password (`ftp://u:a/b@host`) puts the rest in the folder.
+      `the folder in the URL ${JSON.stringify(redactUrl(text))} holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
+    );
   if (remoteDir.split('/').includes('..'))
     throw new ConfigError(
       `the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`,
@@ -102,6 +112,10 @@ export function parseTarget(raw: string): Target {
       `malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`,
     );
   }
+  if (/[\r\n\0]/.test(user))
+    throw new ConfigError(
+      `the user ${JSON.stringify(user)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`,
+    );
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,
@@ -128,8 +142,9 @@ function noScheme(text: string): ConfigError {
       `the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`,
     );
   const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
+  // A host starts with a letter or digit: `./dist` or `../site` is a local path, not a host to guess from.
   const guess =
-    m && shown === text
+    m && shown === text && /^[a-z0-9]/i.test(m[1].replace(/^[^@]*@/, ''))
       ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
       : 'ftpes://user@ftp.example.com/public_html';
   return new ConfigError(

@@ -65,6 +65,7 @@ async function onTty(columns: number): Promise<{ out: CliOutput; written: () => 
     verbose: false,
     secrets: [],
     stderr: err as unknown as NodeJS.WriteStream,
+    ci: false,
   });
   await out.ready();
   return { out, written: () => written };
@@ -85,6 +86,23 @@ describe('item 6: output', () => {
     expect(r.stderr.includes('\u001b[') || r.stderr.includes('\r')).toBe(false); // no terminal control sequences in a pipe
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
     expect(r.cwdAfter).toEqual([]);
+  });
+
+  it('deploy: the text report lists every path it changed (PRODUCT.md step 8), deletions first, then the summary', async () => {
+    const local = site({ 'a.txt': 'a', 'b.txt': 'b', 'd/c.txt': 'c' });
+    const dir = uniqueName();
+    expect((await cli(['deploy', local, url(dir)])).code).toBe(0);
+    fs.rmSync(path.join(local, 'a.txt'));
+    writeTree(local, { 'b.txt': 'B', 'e/n.txt': 'new' });
+    const r = await cli(['deploy', local, url(dir)]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stderr).filter((l) => !/^\d+\/\d+ files, /.test(l))).toEqual([
+      '  delete  a.txt (1 B)',
+      '  mkdir   e',
+      '  upload  e/n.txt (3 B)',
+      '  replace b.txt (1 B)',
+      expect.stringMatching(/^deployed: did upload 1, replace 1, delete 1, mkdir 1, rmdir 0; 1 unchanged;/),
+    ]);
   });
 
   it('--json prints the report on stdout in the schema of PRODUCT.md; plan --json has dryRun true', async () => {
@@ -193,11 +211,29 @@ describe('item 6: output', () => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
     const r = await spawnCli(['-qec', cmd, '/dev/null'], {
       command: ['/usr/bin/script'],
-      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120' },
+      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120', CI: undefined },
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\d+\/30 files \| .* \| ETA /);
     expect(r.stdout).toMatch(/deployed: did upload 30/);
+  });
+
+  it('on a pseudo-terminal in CI (CI=true: Buildkite, docker run -t): plain lines, no live line', async () => {
+    if (!fs.existsSync('/usr/bin/script')) {
+      console.warn('skipped: /usr/bin/script (util-linux) is not installed');
+      return;
+    }
+    const local = site({ 'a.txt': 'a', 'b.txt': 'b' });
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} deploy ${JSON.stringify(local)} ${url(uniqueName())}`;
+    const r = await spawnCli(['-qec', cmd, '/dev/null'], {
+      command: ['/usr/bin/script'],
+      env: { FTPSHIP_PASSWORD: srv.password, COLUMNS: '120', CI: 'true' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2\/2 files, 2 B of 2 B, /m);
+    expect(r.stdout).not.toMatch(/files \| /);
+    expect(r.stdout).not.toContain('\u001b[');
+    expect(r.stdout).toMatch(/deployed: did upload 2/);
   });
 });
 
@@ -214,6 +250,7 @@ describe('items 3-5 through the CLI', () => {
     for (const args of [
       ['plan', local, url(dir)],
       ['deploy', '--dry-run', local, url(dir)],
+      ['plan', '--dry-run', local, url(dir)], // PRODUCT.md lists --dry-run among the options of both
     ]) {
       const r = await cli([...args, '--verbose']);
       expect(r.code).toBe(0);

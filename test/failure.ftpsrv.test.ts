@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
+import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
 import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -389,6 +390,23 @@ describe('connections that fail', () => {
     }
   });
 
+  it('a server that never greets the extra connections: the deploy finishes on the one it has, and the CLI exits (it waited for their --timeout)', async () => {
+    const proxy = await frontProxy(srv.port, { silentAfter: 1 });
+    try {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+      const dir = uniqueDir();
+      const args = ['deploy', local, url(dir, proxy.port), '--parallel', '4', '--timeout', '3600000'];
+      // Killed after 15 s (code null) if it waits for them: the timeout asked is an hour.
+      const r = await spawnCli(args, { env: env(), timeoutMs: 15_000 });
+      expect(r.code).toBe(0);
+      expect(proxy.silent).toBeGreaterThan(0);
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a server taking no connection at all (421 at the greeting): asked again with backoff, then exit 1 saying to wait', async () => {
     const proxy = await frontProxy(srv.port, { maxClients: 0 });
     try {
@@ -574,6 +592,23 @@ describe('lock', () => {
     expect(fs.existsSync(path.join(serverDir(dir), 'a.txt'))).toBe(false);
     const plan = await runCli(['plan', local, url(dir)], env());
     expect(plan.code).toBe(0);
+  });
+
+  it('a dry run while another deploy holds the lock: the plan, with a warning that the lock is held (PRODUCT.md step 5)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const dir = uniqueDir();
+    expect((await runCli(['deploy', local, url(dir)], env())).code).toBe(0);
+    holdLock(dir, new Date());
+    writeTree(local, { 'a.txt': 'A' });
+    const before = readTree(serverDir(dir));
+    const plan = await runCli(['plan', local, url(dir)], env());
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toMatch(
+      /^warning: another deploy holds the lock \/.*\/\.ftpship-state\.json\.lock \(or one that was killed left it\): a deploy now would be refused \(exit 3\); this plan may be out of date once that deploy has finished$/m,
+    );
+    expect(plan.stderr).toMatch(/^ {2}replace a\.txt/m);
+    expect(readTree(serverDir(dir))).toEqual(before);
   });
 
   it('a stale lock is taken over with a warning', async () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
+import { spawnCli } from './helpers/cli-spawn.js';
 import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -31,6 +32,26 @@ describe('target URLs', () => {
     ['a ?query', (d: string) => `${url(d)}?x=1`, /has a \? in its path.*\? as %3F/],
     ['.. segments', (d: string) => `${url(d)}/../../etc`, /climbs out with \.\./],
     ['%2e%2e', (d: string) => `${url(d)}/%2e%2e/x`, /climbs out with \.\./],
+    [
+      '%0A in the folder',
+      (d: string) => `${url(d)}%0Ax`,
+      /^ftpship: error: the folder in the URL "ftp:[^"]*%0Ax" holds CR, LF or NUL/,
+    ],
+    [
+      '%00 in the user',
+      (d: string) => url(d).replace('@', '%00@'),
+      /^ftpship: error: the user "[^"]*\\u0000" in the URL holds CR, LF or NUL/,
+    ],
+    [
+      'no host (ftp:///site)',
+      (d: string) => `ftp:///${d}`,
+      /^ftpship: error: no host in URL "ftp:\/\/\/url-[^"]*" \(a third slash/,
+    ],
+    [
+      'a local path for the URL',
+      () => './dist',
+      /"\.\/dist" has no scheme; .* e\.g\. ftpes:\/\/user@ftp\.example\.com\/public_html$/m,
+    ],
     ['port 70000', () => `ftp://${server().user}@127.0.0.1:70000/x`, /invalid port "70000".*1 to 65535/],
     ['port abc', () => `ftp://${server().user}@127.0.0.1:abc/x`, /invalid port "abc"/],
   ])('%s: exit 2 naming it, nothing deployed', async (_, make, message) => {
@@ -91,6 +112,101 @@ describe('passwords and counts', () => {
     expect(r.stderr).not.toMatch(/stale/);
   });
 
+  it('a password in the URL and another piped to --password-stdin: a warning says which is used', async () => {
+    const dir = uniqueName('pw');
+    const withUrl = `ftp://${server().user}:stale@127.0.0.1:${server().port}/${dir}`;
+    const r = await runCli(['deploy', site(), withUrl, '--password-stdin'], {}, `${server().password}\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^warning: --password-stdin gives a password too, and is the one used: drop it to log in with the URL's password$/m,
+    );
+    expect(r.stderr).not.toMatch(/stale/);
+  });
+
+  it('an unquoted glob the shell expanded (--exclude *.map: a.map b.map c.map): exit 2 naming the extra names and to quote the glob', async () => {
+    const dir = uniqueName('glob');
+    const cwd = tmpDir();
+    writeTree(cwd, { 'a.map': '', 'b.map': '', 'c.map': '' });
+    const args = ['deploy', site(), url(dir), '--exclude', 'a.map', 'b.map', 'c.map'];
+    const r = await spawnCli(args, { cwd, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `ftpship: error: unexpected arguments "b.map" "c.map" after the URL; quote a glob given to an option (--exclude '*.map'), or the shell replaces it with the names it matches`,
+    ]);
+    expect(fs.existsSync(disk(dir))).toBe(false);
+    // Not local names (--password-stdin "$PW", which takes no value): not shown, in case of a password.
+    const pw = await spawnCli(['deploy', site(), url(dir), '--password-stdin', 'Secret-Pw-1'], {
+      cwd,
+      input: `${server().password}\n`,
+    });
+    expect(pw.code).toBe(2);
+    expect(pw.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: 1 unexpected argument after the URL \(not shown, in case of a password: the password comes from FTPSHIP_PASSWORD or --password-stdin, which takes no value\); quote a glob/,
+      ),
+    ]);
+    expect(fs.existsSync(disk(dir))).toBe(false);
+  });
+
+  it.each([
+    ['--password=Secret-Pw-2'],
+    ['--password-stdin=Secret-Pw-2'],
+    ['--pasword=Secret-Pw-2'],
+    ['-pSecret-Pw-2'],
+  ])(
+    'an unknown option holding a value (%s): exit 2, the value not shown, where the password goes',
+    async (option) => {
+      const r = await runCli(['deploy', site(), url(uniqueName('opt')), option], {});
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain('Secret');
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^error: unknown option '-[-a-z]*(=)?…'; the password comes from FTPSHIP_PASSWORD or --password-stdin \(piped in: echo "\$PW" \| ftpship …\)$/,
+        ),
+      ]);
+    },
+  );
+
+  it('a number past what a double holds exactly (99999999999999999999): its range, not "not a whole number"', async () => {
+    const r = await runCli(['deploy', site(), url('x'), '--max-delete', '99999999999999999999'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'ftpship: error: invalid --max-delete 100000000000000000000; use a whole number from 0 to 9007199254740991',
+    );
+    const p = await runCli(['deploy', site(), url('x'), '--parallel', '-99999999999999999999'], env());
+    expect(p.code).toBe(2);
+    expect(p.stderr.trim()).toBe(
+      'ftpship: error: invalid --parallel -100000000000000000000; use a whole number from 1 to 64',
+    );
+  });
+
+  it('the URL and the local folder the other way round: exit 2 saying so (was: "./dist" has no scheme, e.g. ftpes://./dist)', async () => {
+    const withPw = `ftp://${server().user}:Secret-Pw-4@127.0.0.1:${server().port}/x`;
+    const local = site();
+    const r = await runCli(['deploy', withPw, local], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('Secret');
+    expect(r.stderr.trim()).toBe(
+      `ftpship: error: the URL comes second: the local folder first, then the URL (here ${JSON.stringify(local)} after the URL ftp://${server().user}:***@127.0.0.1:${server().port}/x)`,
+    );
+    // Not a local path (a password typed after the URL?): not shown.
+    const pw = await runCli(['deploy', url('x'), 'Secret-Pw-5'], {});
+    expect(pw.code).toBe(2);
+    expect(pw.stderr).not.toContain('Secret');
+    expect(pw.stderr).toMatch(
+      /the URL comes second: the local folder first, then the URL \(here an argument after the URL/,
+    );
+  });
+
+  it('the URL given first, without a command (ftpship ftp://u:pw@host/x ./dist): exit 2, the password not shown', async () => {
+    const r = await runCli([`ftp://${server().user}:Secret-Pw-3@127.0.0.1:${server().port}/x`, site()], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('Secret');
+    expect(r.stderr.trim().split('\n')[0]).toBe(
+      `error: unknown command 'ftp://${server().user}:***@127.0.0.1:${server().port}/x'; the command comes first: ftpship deploy <local-dir> <url> (or ftpship plan …)`,
+    );
+  });
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
@@ -103,6 +219,19 @@ describe('passwords and counts', () => {
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('--parallel "abc" is not a whole number; e.g. --parallel 4');
   });
+
+  it.each([['--ca'], ['--tls-name'], ['--file-mode'], ['--dir-mode']])(
+    '%s "" (an unset variable in a script): exit 2 naming the flag, nothing deployed (it was ignored)',
+    async (flag) => {
+      const dir = uniqueName('empty');
+      const r = await runCli(['deploy', site(), url(dir), flag, ''], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^ftpship: error: ${flag} "" is empty; give `)),
+      ]);
+      expect(fs.existsSync(disk(dir))).toBe(false);
+    },
+  );
 
   it.each([['555'], ['0644'], ['000']])(
     '--dir-mode %s (owner cannot write or enter): exit 2 before any change',
@@ -157,6 +286,50 @@ describe('the state path', () => {
     expect(err.message).toMatch(new RegExp(`records deploys to /${base}/t1, not to /${base}/t2`));
     expect(snapshot(disk(base))).toEqual(before);
   });
+});
+
+describe('a state path naming a folder (the target, a folder above it)', () => {
+  it('--state with a line break: exit 2 naming --state (was: the library option statePath)', async () => {
+    const r = await runCli(['deploy', site(), url(uniqueName('statecr')), '--state', 'a\nb.json'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('ftpship: error: --state "a\\nb.json" holds CR, LF or NUL; remove them');
+  });
+
+  it.each([['.'], ['..'], ['../t'], ['sub/..'], ['../..']])(
+    '--state %s: exit 2 naming it before any change (the state was written over the target or above it)',
+    async (statePath) => {
+      const local = site();
+      const base = uniqueName('statedir');
+      await deploy(deployOptions(server(), local, `${base}/t`));
+      writeTree(local, { 'index.html': 'home, changed' });
+      const before = snapshot(server().root);
+      const r = await runCli(['deploy', local, url(`${base}/t`), '--state', statePath], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ftpship: error: the state path ${JSON.stringify(statePath).replace(/\./g, '\\.')} names the folder /.* \\(the target folder or one above it\\), not a file; give --state a file name, such as \\.ftpship-state\\.json`,
+          ),
+        ),
+      ]);
+      expect(snapshot(server().root)).toEqual(before);
+    },
+  );
+
+  it.each([[[]], [['--reset-state']]])(
+    '--state naming a folder beside the target (../private) %j: exit 2 saying it is a folder, nothing changed',
+    async (extra) => {
+      const base = uniqueName('statedir');
+      writeTree(disk(base), { 'private/notes.txt': 'not the state' });
+      const before = snapshot(disk(base));
+      const r = await runCli(['deploy', site(), url(`${base}/t`), '--state', '../private', ...extra], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `ftpship: error: the state path /${base}/private is a folder on the server, not a file; give --state a file name, such as /${base}/private/.ftpship-state.json`,
+      ]);
+      expect(snapshot(disk(base))).toEqual(before);
+    },
+  );
 });
 
 describe('the maintenance file', () => {

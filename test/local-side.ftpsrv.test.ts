@@ -77,6 +77,29 @@ describe('symlinks', () => {
   });
 });
 
+describe('symlinks to folders inside', () => {
+  it('are followed (PRODUCT.md: not followed out of the local dir): latest -> v3 goes up as a folder; a link to a folder above it (a loop) is skipped', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'v3/index.html': 'v3 home', 'v3/css/a.css': 'a{}' });
+    fs.symlinkSync('v3', path.join(local, 'latest'));
+    fs.symlinkSync('..', path.join(local, 'v3', 'up'));
+    const dir = uniqueName('local');
+    const report = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(Object.fromEntries(report.skipped.map((s) => [s.path, s.reason]))).toEqual({
+      'v3/up': 'symlink to a folder above it, a loop (not followed)',
+      'latest/up': 'symlink to a folder above it, a loop (not followed)',
+    });
+    const remote = path.join(srv.root, dir);
+    expect(readTree(remote, STATE)).toEqual({
+      'v3/index.html': sha256('v3 home'),
+      'v3/css/a.css': sha256('a{}'),
+      'latest/index.html': sha256('v3 home'),
+      'latest/css/a.css': sha256('a{}'),
+    });
+    expect(fs.lstatSync(path.join(remote, 'latest')).isDirectory()).toBe(true); // a folder, not a link
+  });
+});
+
 describe('files that cannot be read, names that cannot be stored', () => {
   it('an unreadable file (the CLI runs as nobody): one line naming it, exit 1, nothing uploaded', async () => {
     if (process.getuid?.() !== 0) {

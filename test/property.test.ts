@@ -332,6 +332,8 @@ describe('URL parsing (parseTarget)', () => {
     }
     // Was: URIError (exit 1, "URI malformed"), not a ConfigError naming the problem.
     expect(() => parseTarget('ftp://u:Pw9%zz@host/p')).toThrow(/malformed user or password .*%-escapes/);
+    // Was: the folder shown whole, where a raw / in the password had put the rest of it.
+    expect(() => parseTarget('ftp://a/:Pw9@\n:')).toThrow(/^(?!.*Pw9)/);
     expect(() => parseTarget('ftp://u:Pw9%zz@host/p')).toThrow(ConfigError);
   });
 

@@ -10,7 +10,9 @@ import {
   FtpTimeoutError,
   FtpTlsError,
   LoginStage,
+  type SocketFactory,
 } from '../ftp/index.js';
+import { defaultSocketFactory } from '../ftp/connection.js';
 import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
@@ -61,7 +63,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     },
   };
   let connections = 0;
-  const pool = new ConnectionPool(async () => connectClient(o, rep, ++connections), {
+  const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over), {
     size: o.dryRun ? 1 : o.parallel,
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
@@ -127,6 +129,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
     );
+    // `.`, `..`, `../site`: the target folder itself or one above it, which the state (its temp renamed over
+    // that path) would be written over, and its temp beside it, outside the target.
+    if (statePath === '/' || atOrUnder(root, statePath))
+      throw new ConfigError(
+        `the state path ${JSON.stringify(o.statePath)} names the folder ${statePath} (the target folder or one above it), not a file; give --state a file name, such as .ftpship-state.json`,
+      );
     const lockPath = `${statePath}.lock`;
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
@@ -294,9 +302,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
       // The spot check's round trip goes out now, while the files are hashed.
-      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write, and
-      // the state's temporary copy a deploy killed before its rename left (removed if there, and no lock is).
-      const lockProbe = !o.dryRun && store.origin === 'ftpship' ? lockPath : undefined;
+      // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
+      // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
+      // state's temporary copy a deploy killed before its rename left (removed if there and no lock is; not
+      // by a dry run, which changes nothing).
+      const lockProbe = store.origin === 'ftpship' ? lockPath : undefined;
+      const leftover = o.dryRun ? undefined : `${statePath}.tmp`;
       // A state read at --state's path: is ftpship's default state file there too (see preferNewer)?
       // (Not when that path is a local file, published like any other.)
       const twoStates =
@@ -305,7 +316,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           : [];
       const spot =
         !o.verify && !isEmptyState(st)
-          ? spotCheck(pool, root, st, local.files, lockProbe, `${statePath}.tmp`, twoStates)
+          ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
@@ -322,6 +333,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         const { off, probed, also } = await spot;
         lockThere = probed;
         if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
+        if (o.dryRun && probed)
+          rep.warn?.(
+            `another deploy holds the lock ${lockPath} (or one that was killed left it): a deploy now would be refused (exit 3); this plan may be out of date once that deploy has finished`,
+          );
         if (off > 0) {
           rep.warn?.(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
@@ -652,8 +667,31 @@ function isEmptyState(state: DeployState): boolean {
   return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
 
-async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Promise<FtpClient> {
+async function connectClient(
+  o: ResolvedOptions,
+  rep: Reporter,
+  id: number,
+  over: AbortSignal,
+): Promise<FtpClient> {
+  // The deploy over while this one is still opening (a server over its limit may take it and never greet):
+  // its socket is cut, rather than kept until the timeout, which kept the process alive that long.
+  let opening = true;
+  const cuts = new Set<() => void>();
+  const socketFactory: SocketFactory = (host, port) => {
+    const socket = defaultSocketFactory(host, port);
+    if (!opening) return socket;
+    const cut = (): void => {
+      socket.destroy(new Error('the deploy is over'));
+    };
+    if (over.aborted) cut();
+    else {
+      over.addEventListener('abort', cut, { once: true });
+      cuts.add(cut);
+    }
+    return socket;
+  };
   const connecting = FtpClient.connect({
+    socketFactory,
     host: o.host,
     port: o.port,
     user: o.user,
@@ -666,9 +704,14 @@ async function connectClient(o: ResolvedOptions, rep: Reporter, id: number): Pro
     pipelining: o.pipelining,
   });
   // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
-  return connecting.catch((err: unknown) => {
-    throw cleartextRefused(err, o) ?? err;
-  });
+  return connecting
+    .catch((err: unknown) => {
+      throw cleartextRefused(err, o) ?? err;
+    })
+    .finally(() => {
+      opening = false;
+      for (const cut of cuts) over.removeEventListener('abort', cut);
+    });
 }
 
 /**

@@ -3,6 +3,7 @@
  * failures (421, 425, 426, resets, timeouts) are retried with backoff on a fresh connection; permanent
  * ones fail at once. When the server refuses extra connections, the pool carries on with fewer.
  */
+import { setMaxListeners } from 'node:events';
 import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
 import { ConfigError, DeployError } from './errors.js';
 import type { Reporter } from './options.js';
@@ -22,6 +23,9 @@ interface Waiter {
   priority: boolean;
 }
 
+/** How long {@link ConnectionPool.close} lets connections still opening finish before it cuts them. */
+const CLOSE_GRACE_MS = 2000;
+
 export class ConnectionPool {
   private idle: FtpClient[] = [];
   private waiters: Waiter[] = [];
@@ -36,10 +40,21 @@ export class ConnectionPool {
   /** Connections running tasks that are not priority (how many: a connection takes `depth`), cut by {@link cancel}. */
   private readonly busy = new Map<FtpClient, number>();
 
+  /**
+   * Aborted by {@link close}: connections still opening are cut (a server over its limit may take them and
+   * never greet: the process would wait for their timeout after the deploy), and backoffs end.
+   */
+  private readonly over = new AbortController();
+  /** Connections being opened in the background, which {@link close} gives a moment to finish. */
+  private readonly openings = new Set<Promise<FtpClient>>();
+
+  /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
   constructor(
-    private readonly connect: () => Promise<FtpClient>,
+    private readonly connect: (signal: AbortSignal) => Promise<FtpClient>,
     private readonly opts: PoolOptions,
-  ) {}
+  ) {
+    setMaxListeners(0, this.over.signal); // one per connection opening: 64 with --parallel 64
+  }
 
   /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
   private readonly dead = new WeakSet<FtpClient>();
@@ -53,7 +68,7 @@ export class ConnectionPool {
   async start(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const first = await this.connect();
+        const first = await this.connect(this.over.signal);
         this.live = 1;
         this.addSlots(first);
         return;
@@ -143,7 +158,7 @@ export class ConnectionPool {
       }
     }
     if (this.closed) throw new Error('the deploy is over');
-    const client = await this.connect();
+    const client = await this.connect(this.over.signal);
     try {
       return await task(client);
     } finally {
@@ -182,7 +197,17 @@ export class ConnectionPool {
     this.closed = true;
     const clients = [...new Set(this.idle.splice(0))];
     this.failWaiters(new Error('the deploy is over'));
-    await Promise.all(clients.map(async (c) => c.disconnect()));
+    const goodbyes = Promise.all(clients.map(async (c) => c.disconnect()));
+    // Connections still opening get a moment (a login under way is about done, and says goodbye as it
+    // arrives), then are cut: a server over its limit may never greet them, and they would hold the process
+    // until their timeout. A cancelled deploy cuts them at once.
+    if (this.openings.size > 0 && !this.cancelled) {
+      const grace = new AbortController();
+      await Promise.race([Promise.allSettled([...this.openings]), sleep(CLOSE_GRACE_MS, grace.signal)]);
+      grace.abort();
+    }
+    this.over.abort();
+    await goodbyes;
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
@@ -235,7 +260,13 @@ export class ConnectionPool {
     if (this.closed) return;
     this.opening++;
     try {
-      const client = await this.connect();
+      const connecting = this.connect(this.over.signal);
+      this.openings.add(connecting);
+      const done = (): void => {
+        this.openings.delete(connecting);
+      };
+      connecting.then(done, done);
+      const client = await connecting;
       this.opening--;
       if (this.closed) {
         await client.disconnect();
@@ -256,7 +287,7 @@ export class ConnectionPool {
         if (this.live === 0) this.failWaiters(err as Error);
         return;
       }
-      await sleep(this.backoff(attempt));
+      await sleep(this.backoff(attempt), this.over.signal);
       await this.grow(attempt + 1);
     }
   }
@@ -315,8 +346,17 @@ function isNotNow(err: unknown): boolean {
   return (err instanceof FtpReplyError && err.code === 421) || isConnectionLimit(err);
 }
 
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; stops at the first error. */

@@ -144,7 +144,10 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   const tree = emptyTree();
   const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
   let found: LocalFile[] = [];
+  // The real paths of the folders being walked, root first: a link to one of them is a loop.
+  const walking: string[] = [];
   const walk = async (absDir: string, relDir: string): Promise<void> => {
+    walking.push(fs.realpathSync(absDir));
     for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
       const name = entry.name.normalize('NFC');
       const rel = relDir ? `${relDir}/${name}` : name;
@@ -177,8 +180,9 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
           continue;
         }
         stat = fs.statSync(abs);
-        if (stat.isDirectory()) {
-          tree.skipped.push({ path: rel, reason: 'symlink to a folder (not followed)' });
+        // A link to a folder inside is walked as a folder (`latest -> v3`), unless it leads back up.
+        if (stat.isDirectory() && walking.includes(target)) {
+          tree.skipped.push({ path: rel, reason: 'symlink to a folder above it, a loop (not followed)' });
           continue;
         }
       }
@@ -205,6 +209,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
         await letOthersRun();
       }
     }
+    walking.pop();
   };
   try {
     await walk(root, '');

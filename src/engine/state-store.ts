@@ -20,7 +20,8 @@ import {
   type Warn,
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
-import { DeployError, GuardError } from './errors.js';
+import { ConfigError, DeployError, GuardError } from './errors.js';
+import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
   parseState,
@@ -97,6 +98,7 @@ export class StateStore {
     }
     if (this.opts.resetState) {
       this.origin = 'reset';
+      await this.refuseFolder(); // the state would be written over it, after every file went up
       return this.state;
     }
     const { path, fdaPath, formerPath } = this.opts;
@@ -125,7 +127,10 @@ export class StateStore {
       );
       // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
       if (ours && attempt === 1) continue;
-      if (ours) throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+      if (ours) {
+        await this.refuseFolder();
+        throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
+      }
       const there = new Set(others.filter((_, i) => found[i]));
       if (there.has(copy) && (await this.readCopy(copy))) return this.state;
       if (formerPath && there.has(formerPath)) {
@@ -225,6 +230,15 @@ export class StateStore {
     await this.checkTargetThere();
     await this.checkFdaSince();
     return true;
+  }
+
+  /** `--state /private` where /private is a folder: say so, rather than "unreadable, try --reset-state". */
+  private async refuseFolder(): Promise<void> {
+    const { path } = this.opts;
+    if (await this.opts.pool.run(`look at state ${path}`, async (c) => dirExists(c, path)))
+      throw new ConfigError(
+        `the state path ${path} is a folder on the server, not a file; give --state a file name, such as ${path}/${DEFAULT_STATE_NAME}`,
+      );
   }
 
   private async readOther(abs: string): Promise<string | undefined> {

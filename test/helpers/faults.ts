@@ -50,6 +50,8 @@ export interface FrontProxy {
   accepted: number;
   /** Connections answered with 421. */
   refused: number;
+  /** Connections held without a word (`silentAfter`). */
+  silent: number;
   /** Destroys every live control connection (both sides). */
   cutAll(): void;
   /** Resets every live control connection (TCP RST, the client sees ECONNRESET), both sides. */
@@ -66,14 +68,21 @@ export async function frontProxy(
   targetPort: number,
   opts: {
     maxClients?: number;
+    /** Connections after this many are taken and never answered (no greeting): a server over its limit. */
+    silentAfter?: number;
     /** Rewrites server → client text (replies), e.g. to turn a 226 into a 426. */
     rewriteReplies?: (text: string) => string;
   } = {},
 ): Promise<FrontProxy> {
   const live = new Set<net.Socket>();
-  const state = { accepted: 0, refused: 0 };
+  const state = { accepted: 0, refused: 0, silent: 0 };
   const server = net.createServer((client) => {
     client.on('error', () => {});
+    if (opts.silentAfter !== undefined && state.accepted >= opts.silentAfter) {
+      state.silent++;
+      live.add(client);
+      return;
+    }
     if (opts.maxClients !== undefined && live.size / 2 >= opts.maxClients) {
       state.refused++;
       client.end('421 Too many connections from your IP\r\n');
@@ -94,6 +103,9 @@ export async function frontProxy(
     },
     get refused() {
       return state.refused;
+    },
+    get silent() {
+      return state.silent;
     },
     cutAll() {
       for (const s of live) s.destroy();
