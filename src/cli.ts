@@ -237,6 +237,10 @@ async function buildOptions(
   }
   if (f.insecure && target.secure)
     out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  if (f.insecure && f.ca && target.secure)
+    out.warn(
+      `--ca ${f.ca} is not used: --insecure checks no certificate; drop --insecure to check the server's against it`,
+    );
   if (!target.secure && (f.insecure || f.ca))
     out.warn(
       `${f.ca ? '--ca' : '--insecure'} has no effect with ftp://: the connection is not encrypted (the password goes in clear); use ftpes:// for TLS`,

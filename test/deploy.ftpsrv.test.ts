@@ -485,6 +485,16 @@ describe('item 3: orphans', () => {
     // Exactly at the limit is fine.
     const ok = await deploy(opts(local, dir, { maxDelete: 2 }));
     expect(ok.counts.delete).toBe(2);
+    // One file over --max-delete 0 is one file; the only file, gone locally, is the one file.
+    fs.rmSync(path.join(local, 'new.txt'));
+    const one = (await deploy(opts(local, dir, { maxDelete: 0 })).catch((e: unknown) => e)) as Error;
+    expect(one.message).toMatch(/^the plan deletes 1 file, more than --max-delete 0;/);
+    await deploy(opts(local, dir, { maxDelete: 1 }));
+    fs.rmSync(path.join(local, 'c.txt'));
+    const last = (await deploy(opts(local, dir)).catch((e: unknown) => e)) as Error;
+    expect(last.message).toMatch(
+      /so the plan would delete the one file ftpship deployed; nothing was changed/,
+    );
   });
 
   it('G3: a folder that became a file locally, holding a file --keep protects, is refused (GuardError, nothing changed), not deleted with it', async () => {

@@ -168,6 +168,26 @@ describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #
   });
 });
 
+describe('FIELD.md §1.4 globs: an exclude written from the project root ("site/x" for the local folder site)', () => {
+  it('gets a warning that it matches nothing there, with the glob meant; none where a folder inside has that name', async () => {
+    const local = path.join(tmpDir(), 'site');
+    writeTree(local, { 'index.html': 'i', 'drafts/x.html': 'x' });
+    const exclude = ['site/drafts/**', '/dist/x', '!site/drafts/keep.html', 'site/'];
+    const rec = recorder();
+    await deploy(opts(local, `/${uniqueName()}`, { exclude }), rec);
+    expect(rec.warnings).toEqual([
+      expect.stringMatching(
+        /^the exclude globs 'site\/drafts\/\*\*', '!site\/drafts\/keep\.html' start with the local folder's own name, .*: write 'drafts\/\*\*', '!drafts\/keep\.html'$/,
+      ),
+    ]);
+    // A folder site inside site: the globs mean it, as written.
+    writeTree(local, { 'site/drafts/y.html': 'y' });
+    const inner = recorder();
+    await deploy(opts(local, `/${uniqueName()}`, { exclude }), inner);
+    expect(inner.warnings).toEqual([]);
+  });
+});
+
 describe('FIELD.md §4.11 "map port 990 to implicit TLS automatically" (§1.8 "wrong protocol for port 990", #149, #382)', () => {
   it('the Action: port 990 with protocol ftps (or ftp) connects with implicit TLS, with a warning naming ftps-legacy', async () => {
     for (const protocol of ['ftps', 'ftp']) {

@@ -462,6 +462,18 @@ describe('TLS options without TLS', () => {
   });
 });
 
+describe('--ca with --insecure', () => {
+  it('a warning that the CA is not used (no certificate is checked), naming the file', async () => {
+    const ca = path.join(tmpDir(), 'ca.pem');
+    fs.writeFileSync(ca, 'unused');
+    const r = await runCli(
+      ['plan', site(), url(uniqueName('insecure-ca')).replace(/^ftp:/, 'ftpes:'), '--insecure', '--ca', ca],
+      env(),
+    );
+    expect(r.stderr).toContain(`--ca ${ca} is not used: --insecure checks no certificate`);
+  });
+});
+
 describe('--no-pipelining', () => {
   it('sends every command alone, batches included (a level of MKDs, the commit), and still deploys', async () => {
     const local = site();

@@ -3,6 +3,7 @@
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import {
   certificateNames,
   FtpClient,
@@ -180,6 +181,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`,
           );
       }
+    const named = o.localDir ? o.exclude.filter((g) => namesLocalFolder(g, o.localDir as string)) : [];
+    if (named.length > 0)
+      rep.warn?.(
+        `the exclude glob${named.length > 1 ? 's' : ''} ${named.map((g) => `'${g}'`).join(', ')} start${named.length > 1 ? '' : 's'} ` +
+          `with the local folder's own name, but globs are read inside ${o.localDir}, which holds no such entry, so ` +
+          `${named.length > 1 ? 'they match' : 'it matches'} nothing: write ${named.map((g) => `'${withoutFirstPart(g)}'`).join(', ')}`,
+      );
     if (o.replaceDefaultExcludes) {
       const exposed = defaultsReplacedWarning(local.files.keys());
       if (exposed) rep.warn?.(exposed);
@@ -662,6 +670,31 @@ function defaultsReplacedWarning(paths: Iterable<string>): string | undefined {
   );
 }
 
+/** A glob's leading `!` and `/`, its first path part, and the rest. */
+function splitFirstPart(glob: string): { prefix: string; first: string; rest: string } {
+  const prefix = /^!?\/?/.exec(glob)?.[0] ?? '';
+  const body = glob.slice(prefix.length);
+  const slash = body.indexOf('/');
+  return slash < 0
+    ? { prefix, first: '', rest: body }
+    : { prefix, first: body.slice(0, slash), rest: body.slice(slash + 1) };
+}
+
+/**
+ * `site/x` for the local folder `site` (globs are read inside it): the first part is the folder's own name, no
+ * entry of that name is inside it, and something follows (`dist/` alone may be meant as a glob of its own).
+ */
+function namesLocalFolder(glob: string, localDir: string): boolean {
+  const { first, rest } = splitFirstPart(glob);
+  const own = path.basename(path.resolve(localDir));
+  return first !== '' && rest !== '' && first === own && !fs.existsSync(path.join(localDir, first));
+}
+
+const withoutFirstPart = (glob: string): string => {
+  const { prefix, rest } = splitFirstPart(glob);
+  return `${prefix}${rest}`;
+};
+
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state: DeployState): boolean {
   return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
@@ -779,13 +812,13 @@ function guard(plan: Plan, o: ResolvedOptions): void {
     const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
     throw new GuardError(
       `${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
-        `all ${deletes} files ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
+        `${deletes === 1 ? 'the one file' : `all ${deletes} files`} ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
         `pass --max-delete ${deletes} to empty the server folder on purpose.`,
     );
   }
   if (o.maxDelete !== undefined && deletes > o.maxDelete) {
     throw new GuardError(
-      `the plan deletes ${deletes} files, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
+      `the plan deletes ${deletes} file${deletes === 1 ? '' : 's'}, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
         `Check the local folder and excludes, or raise --max-delete.`,
     );
   }
