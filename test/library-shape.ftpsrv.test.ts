@@ -53,6 +53,18 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     ],
     ['timeoutMs: Infinity', { timeoutMs: Infinity }, /invalid timeout Infinity; use a whole number from 100/],
     ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid timeout NaN/],
+    // The CLI's --maintenance takes a path: a gulpfile's maintenance: '.maintenance' was told "invalid maintenance
+    // file undefined; give a file path … such as .maintenance", naming neither the value nor the shape.
+    [
+      "maintenance: '.maintenance' (a path, not { path })",
+      { maintenance: '.maintenance' },
+      /^invalid maintenance "\.maintenance"; give an object: maintenance: \{ path: '\.maintenance', content \}/,
+    ],
+    [
+      'maintenance: { path: 7 }',
+      { maintenance: { path: 7 } },
+      /^invalid maintenance file 7; give a file path relative to the server folder, such as \.maintenance/,
+    ],
   ];
   it.each(cases)('%s', async (_, extra, message) => {
     const dir = uniqueName('shape');

@@ -180,7 +180,17 @@ function checkGlobs(name: string, globs: unknown): void {
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
 function checkMaintenance(m: DeployOptions['maintenance']): void {
   if (m === undefined) return;
-  const p = (m as { path?: unknown } | null)?.path;
+  // A path alone, as the CLI's --maintenance takes it, is the likely mistake: name it and the shape.
+  const given: unknown = m; // from JavaScript, anything
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    const shown = typeof given === 'string' ? JSON.stringify(given) : String(given);
+    const example =
+      typeof given === 'string' && isRecordablePath(given) && !given.includes("'") ? given : '.maintenance';
+    throw new ConfigError(
+      `invalid maintenance ${shown}; give an object: maintenance: { path: '${example}', content } (content is optional)`,
+    );
+  }
+  const p = (m as { path?: unknown }).path;
   // The same rule as every path a state records (it records this one while the marker is up).
   if (typeof p !== 'string' || !isRecordablePath(p)) {
     throw new ConfigError(
