@@ -53,6 +53,19 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     ],
     ['timeoutMs: Infinity', { timeoutMs: Infinity }, /invalid timeout Infinity; use a whole number from 100/],
     ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid timeout NaN/],
+    // Each went to the server as written: 'host not found; check the server name' (exit 1), and 'cannot connect
+    // to …: USER: 500' for an empty user (a CI secret that is not set reads as '').
+    [
+      'host with a port',
+      { host: '127.0.0.1:2121' },
+      /^invalid host "127\.0\.0\.1:2121"; give the port apart \(port: 2121\) and the host alone \(127\.0\.0\.1\)$/,
+    ],
+    [
+      'host with a user',
+      { host: 'deploy:pw@127.0.0.1' },
+      /^invalid host "…@127\.0\.0\.1"; give the user name in user and the host alone \(127\.0\.0\.1\)$/,
+    ],
+    ['user: ""', { user: '' }, /^invalid user "": give the user name to log in as .*or leave user out/],
     // The CLI's --maintenance takes a path: a gulpfile's maintenance: '.maintenance' was told "invalid maintenance
     // file undefined; give a file path … such as .maintenance", naming neither the value nor the shape.
     [

@@ -34,6 +34,23 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
       `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
     );
   }
+  // host:port, or user@host, as a URL writes them: each goes in its own option, or the name lookup fails.
+  const withPort = /^([^:]+):(\d+)$/.exec(o.host);
+  if (withPort) {
+    throw new ConfigError(
+      `invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`,
+    );
+  }
+  if (o.host.includes('@')) {
+    throw new ConfigError(
+      `invalid host ${JSON.stringify(o.host.replace(/^.*@/, '…@'))}; give the user name in user and the host alone (${o.host.replace(/^.*@/, '')})`,
+    );
+  }
+  if (o.user === '') {
+    throw new ConfigError(
+      'invalid user "": give the user name to log in as (a secret or variable that is not set reads as empty), or leave user out to log in as anonymous',
+    );
+  }
   checkLocal(o);
   const secure = o.secure ?? false;
   if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
