@@ -274,6 +274,14 @@ function readStatePath(): string | undefined {
 /** FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder. */
 function serverDir(value: string): string {
   if (value === '' || value === '.' || value === './') return '';
+  // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
+  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/[^/]*(.*)$/i.exec(value);
+  if (asUrl) {
+    const folder = asUrl[2].replace(/^\//, '') || './';
+    throw new ConfigError(
+      `invalid server-dir "${asUrl[1]}://…${asUrl[2]}": give the folder alone (server-dir: ${folder}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``,
+    );
+  }
   const trimmed = value.replace(/^\.\/+/, '');
   return trimmed === '/' ? '/' : trimmed.replace(/\/+$/, '');
 }

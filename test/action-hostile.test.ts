@@ -239,6 +239,13 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::invalid server "127\.0\.0\.1\/public_html\/": give the host alone \(127\.0\.0\.1\); the folder goes in the `server-dir` input \(server-dir: public_html\/\)$/,
     },
     {
+      // It went ahead, into folders named `ftp:` and the host on the server.
+      title: 'server-dir written as a URL: the folder alone, without the user and password',
+      inputs: { 'server-dir': 'ftps://bob:secret@127.0.0.1/public_html/' },
+      error:
+        /^::error::invalid server-dir "ftps:\/\/…\/public_html\/": give the folder alone \(server-dir: public_html\/\); the host goes in `server`, the port in `port`, and TLS in `protocol`$/,
+    },
+    {
       title: 'server with a trailing slash',
       inputs: { server: '127.0.0.1/' },
       error: /^::error::invalid server "127\.0\.0\.1\/": give the host alone \(127\.0\.0\.1\)$/,

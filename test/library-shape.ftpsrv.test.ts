@@ -65,6 +65,12 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
       { host: 'deploy:pw@127.0.0.1' },
       /^invalid host "…@127\.0\.0\.1"; give the user name in user and the host alone \(127\.0\.0\.1\)$/,
     ],
+    // Went ahead, into folders named `ftp:` and the host on the server.
+    [
+      'remoteDir a URL (its user and password not shown)',
+      { remoteDir: 'ftp://deploy:secret@127.0.0.1/site/' },
+      /^invalid remoteDir "ftp:\/\/…\/site\/": a URL, where the folder on the server goes; give the folder alone \(remoteDir: 'site\/'\), and the host, port and secure apart$/,
+    ],
     ['user: ""', { user: '' }, /^invalid user "": give the user name to log in as .*or leave user out/],
     // The CLI's --maintenance takes a path: a gulpfile's maintenance: '.maintenance' was told "invalid maintenance
     // file undefined; give a file path … such as .maintenance", naming neither the value nor the shape.

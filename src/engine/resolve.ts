@@ -46,6 +46,15 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
       `invalid host ${JSON.stringify(o.host.replace(/^.*@/, '…@'))}; give the user name in user and the host alone (${o.host.replace(/^.*@/, '')})`,
     );
   }
+  // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
+  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/[^/]*(.*)$/i.exec(o.remoteDir ?? '');
+  if (asUrl) {
+    // Read as the CLI reads a URL's path: relative to the login folder, absolute after `//`.
+    const folder = asUrl[2].replace(/^\//, '') || '.';
+    throw new ConfigError(
+      `invalid remoteDir "${asUrl[1]}://…${asUrl[2]}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${folder}'), and the host, port and secure apart`,
+    );
+  }
   if (o.user === '') {
     throw new ConfigError(
       'invalid user "": give the user name to log in as (a secret or variable that is not set reads as empty), or leave user out to log in as anonymous',
