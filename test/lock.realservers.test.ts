@@ -153,10 +153,15 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     writeTree(local, { 'a.txt': 'a' });
     const { dir, disk } = target(server);
     freshLock(server, disk);
-    const rec = recorder();
+    const infos: string[] = [];
+    const rec = { ...recorder(), info: (m: string) => infos.push(m) };
     const started = Date.now();
     await deploy(opts(server, local, dir, { staleLockMs: 1500 }), rec);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // it waited for a holder first
+    // Said while it waits (was: up to 15 s of silence on the CLI, then the warning).
+    expect(infos).toContainEqual(
+      `the lock ${dir}/${LOCK} is there but names no deploy yet: waiting up to 2 s for the deploy that took it to name itself, else it counts as abandoned`,
+    );
     expect(rec.warnings.join('\n')).toMatch(/taking over a stale lock .*unknown holder/);
     expect(readTree(disk, [STATE])).toEqual({ 'a.txt': sha256('a') });
     expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);

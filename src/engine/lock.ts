@@ -72,6 +72,11 @@ export async function withLock<T>(
       }
       if (made && !other) return;
       if (!other) {
+        // Up to 15 s of silence otherwise: say what the deploy waits for.
+        const graceS = Math.round(Math.min(HOLDER_GRACE_MS, o.staleLockMs) / 1000);
+        rep.info?.(
+          `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
+        );
         const seen = await awaitHolder(
           c,
           lockPath,
