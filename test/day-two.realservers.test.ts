@@ -33,7 +33,12 @@ const GONE =
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand', (_label, server) => {
   it('a new folder inside it: made with its parent, a warning naming --verify; --verify then sends the rest', async () => {
     const local = tmpDir();
-    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
+    // Sixteen files sorting before a/x.txt: the spot check's eight (every second one) miss it, so this deploy
+    // does not check every file itself.
+    const others = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`${String(i).padStart(2, '0')}.txt`, `f${i}`]),
+    );
+    writeTree(local, { ...others, 'index.html': 'home', 'a/x.txt': 'x' });
     const { dir, disk } = target(server);
     ok(await cli(server, local, dir));
     fs.rmSync(path.join(disk, 'a'), { recursive: true });
@@ -45,6 +50,21 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     expect(r.stderr).toContain('deploy once with --verify');
     expect(fs.readFileSync(path.join(disk, 'a/new/n.txt'), 'utf8')).toBe('n');
     ok(await cli(server, local, dir, '--verify'));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('the spot check finds its file gone, so every file is checked: no advice to deploy with --verify (was: told to, and --verify then found nothing)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'a'), { recursive: true });
+    writeTree(local, { 'a/new/n.txt': 'n' });
+
+    const r = ok(await cli(server, local, dir));
+    expect(r.stderr).toContain('every file is checked, as with --verify');
+    expect(r.stderr).toContain(`${GONE}\n`);
+    expect(r.stderr).not.toContain('deploy once with --verify');
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 

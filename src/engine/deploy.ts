@@ -299,6 +299,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     };
     /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
     let lockThere: boolean | undefined;
+    /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
+    let checkedAll = false;
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -337,6 +339,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           (await pool.run(`SIZE ${formerPath}`, async (c) => remoteSize(c, formerPath))) >= 0;
         if (there && (await store.preferNewer())) return prepare(store.state);
         await repairDrift(pool, root, st, rep, local.files);
+        checkedAll = true;
       } else if (spot) {
         const { off, probed, also } = await spot;
         lockThere = probed;
@@ -351,6 +354,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               `(deleted by hand, with the state file left?): every file is checked, as with --verify`,
           );
           await repairDrift(pool, root, st, rep, local.files);
+          checkedAll = true;
         }
       }
       const p = planChanges(local, st, {
@@ -422,7 +426,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               whole: !o.atomic,
             }
           : undefined;
-        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
+        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker, checkedAll });
       });
       bytesSent = result.bytesSent;
       modesMissed = result.modesMissed;

@@ -47,6 +47,8 @@ export interface ExecContext {
    * (`whole`, when files are written in place).
    */
   marker?: { path: string; content: string; whole: boolean };
+  /** This run looked for every file the state lists (--verify, or after the spot check): no advice to. */
+  checkedAll?: boolean;
 }
 
 export interface ExecResult {
@@ -158,8 +160,11 @@ class Run {
   /** A folder the state lists (or its parent) was not on the server: said once, with what to do. */
   private folderGone(rel: string): void {
     this.warn(
-      `the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again. ` +
-        `Other files the state lists may be missing too: deploy once with --verify to find and send them`,
+      `the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again.` +
+        // After this run checked every file, sending the user to --verify would find nothing more.
+        (this.ctx.checkedAll
+          ? ''
+          : ` Other files the state lists may be missing too: deploy once with --verify to find and send them`),
     );
   }
 
