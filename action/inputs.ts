@@ -275,7 +275,7 @@ function readStatePath(): string | undefined {
 function serverDir(value: string): string {
   if (value === '' || value === '.' || value === './') return '';
   // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
-  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/[^/]*(.*)$/i.exec(value);
+  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
   if (asUrl) {
     const folder = asUrl[2].replace(/^\//, '') || './';
     throw new ConfigError(

@@ -71,6 +71,11 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
       { remoteDir: 'ftp://deploy:secret@127.0.0.1/site/' },
       /^invalid remoteDir "ftp:\/\/…\/site\/": a URL, where the folder on the server goes; give the folder alone \(remoteDir: 'site\/'\), and the host, port and secure apart$/,
     ],
+    [
+      'remoteDir a URL whose password holds a slash',
+      { remoteDir: 'ftp://deploy:se/cret@127.0.0.1/site/' },
+      /^invalid remoteDir "ftp:\/\/…\/site\/": a URL/,
+    ],
     ['user: ""', { user: '' }, /^invalid user "": give the user name to log in as .*or leave user out/],
     // The CLI's --maintenance takes a path: a gulpfile's maintenance: '.maintenance' was told "invalid maintenance
     // file undefined; give a file path … such as .maintenance", naming neither the value nor the shape.

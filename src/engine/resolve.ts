@@ -47,7 +47,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     );
   }
   // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
-  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/[^/]*(.*)$/i.exec(o.remoteDir ?? '');
+  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(o.remoteDir ?? '');
   if (asUrl) {
     // Read as the CLI reads a URL's path: relative to the login folder, absolute after `//`.
     const folder = asUrl[2].replace(/^\//, '') || '.';
