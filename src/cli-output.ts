@@ -24,6 +24,8 @@ export class CliOutput {
   private bar?: cliProgress.SingleBar;
   private lastPlain = 0;
   private readonly started = Date.now();
+  /** The first progress report: when bytes were going, and how many had gone. */
+  private first?: { at: number; bytes: number };
   private readonly err: NodeJS.WriteStream;
   /** A terminal outside CI: the live progress line. */
   private readonly live: boolean;
@@ -134,7 +136,14 @@ export class CliOutput {
   }
 
   private rate(p: Progress): number {
-    return Math.round(p.bytesDone / Math.max(0.001, (Date.now() - this.started) / 1000));
+    const now = Date.now();
+    this.first ??= { at: now, bytes: p.bytesDone };
+    // From the first report on: the login, hashing, planning or a lock wait before the first byte made the
+    // rate low and the ETA long. Until a second has passed since that report, the whole run's rate.
+    const since = (now - this.first.at) / 1000;
+    if (since >= 1 && p.bytesDone > this.first.bytes)
+      return Math.round((p.bytesDone - this.first.bytes) / since);
+    return Math.round(p.bytesDone / Math.max(0.001, (now - this.started) / 1000));
   }
 
   stop(): void {
