@@ -403,7 +403,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
-      const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
+      const result = await withLock(pool, lockPath, lockOptions, rep, async (release) => {
         changing = true;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
         // or this run would record old hashes for files that deploy changed (G4).
@@ -422,7 +422,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               whole: !o.atomic,
             }
           : undefined;
-        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
+        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker, release });
       });
       bytesSent = result.bytesSent;
       modesMissed = result.modesMissed;

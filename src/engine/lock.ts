@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { FtpReplyError } from '../ftp/index.js';
+import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -31,12 +31,29 @@ const HOLDER_POLL_MS = 500;
 /** After taking over a stale lock, how long other deploys taking it over at the same moment get to show. */
 const TAKEOVER_SETTLE_MS = 2_000;
 
+/**
+ * The unlock, handed to the body so that its last write (the final state's rename) can carry it: DELE of
+ * the holder and RMD of the lock in the same write as RNFR/RNTO, one round trip less. The server runs them in
+ * order, after the rename. Not used, the lock is released after the body, as before.
+ */
+export interface LockRelease {
+  /**
+   * The unlock's commands, once the holder is written and its refresh stopped; undefined when they cannot go
+   * now (the holder write still under way). Called right before the write that carries them.
+   */
+  commands(): Promise<string[] | undefined>;
+  /** The replies to those commands: the lock is released when the RMD says so (else it is tried again after). */
+  settle(replies: FtpReply[]): void;
+  /** Whether the lock is still this deploy's (its holder file names it): for a retry after a cut write. */
+  stillOurs(c: FtpClient): Promise<boolean>;
+}
+
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
   o: { staleLockMs: number; knownDirs?: Set<string>; signal?: AbortSignal },
   rep: Reporter,
-  body: () => Promise<T>,
+  body: (release: LockRelease) => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
   const me: Holder = {
@@ -145,18 +162,35 @@ export async function withLock<T>(
   }
   // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
-  const running = body();
+  let released = false;
+  let holderSettled = false;
+  // eslint-disable-next-line prefer-const -- assigned below, used by the release the body gets first
+  let timer: NodeJS.Timeout | undefined;
+  let refreshing: Promise<void> | undefined;
+  const release: LockRelease = {
+    commands: async () => {
+      if (!holderSettled) return undefined;
+      clearInterval(timer);
+      await refreshing; // a holder written after the unlock would keep the lock for the next deploy
+      return [`DELE ${holderPath}`, `RMD ${lockPath}`];
+    },
+    settle: (replies) => {
+      if ((replies[1]?.code ?? 500) < 300) released = true;
+    },
+    stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
+  };
+  const running = body(release);
   const named = pool
     .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
     .catch((err: unknown) => {
       // Cancelled: the deploy says so itself, and the unlock comes next.
       if (!o.signal?.aborted)
         rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
-    });
+    })
+    .finally(() => (holderSettled = true));
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
   // not behind the uploads: each connection may be sending a big file for longer than that.
-  let refreshing: Promise<void> | undefined;
-  const timer = setInterval(
+  timer = setInterval(
     () => {
       refreshing ??= pool
         .runPromptly(async (c) => writeHolder(c, holderPath, me))
@@ -172,18 +206,20 @@ export async function withLock<T>(
     await named;
     clearInterval(timer);
     await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-    await pool
-      .run(
-        `unlock ${lockPath}`,
-        async (c) => {
-          const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-          if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
-        },
-        true,
-      )
-      .catch((err: unknown) =>
-        rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
-      );
+    // Released already, in the final state's write (see LockRelease).
+    if (!released)
+      await pool
+        .run(
+          `unlock ${lockPath}`,
+          async (c) => {
+            const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+            if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+          },
+          true,
+        )
+        .catch((err: unknown) =>
+          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
+        );
   }
 }
 

@@ -719,6 +719,11 @@ export class FtpClient {
     this.connection.close(new Error('the client was closed'));
   }
 
+  /** Commands may go several in one write (the `pipelining` option, on by default). */
+  get pipelining(): boolean {
+    return this.data.pipelining === true;
+  }
+
   /** True once the client is closed (quit, close, or an error that ended the session). */
   get closed(): boolean {
     return this.connection.closed;

@@ -1,0 +1,220 @@
+/**
+ * The lock goes back in the same write as the final state's rename (DELE of the holder and RMD of the lock
+ * right after RNFR/RNTO, one round trip less), on real servers: the order on the wire, a refused final rename
+ * (a failed deploy, the lock released, the rerun converging), and a deploy killed or cut off at each command
+ * of that last write (the rerun, or the retry, finishing it: G1, G4, no lock left).
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { chaosProxy, type ChaosProxy } from './helpers/chaos.js';
+import { startCli, type CliRun } from './helpers/cli.js';
+
+const { describe: d, opts, each } = realServerSuite('final-unlock.realservers');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+const target = remoteFolders('h-rt-unlock');
+
+const OLD = { 'index.html': 'home v1', 'a/b.txt': 'b v1', 'gone.txt': 'gone' };
+const NEW = { 'index.html': 'home v2', 'a/b.txt': 'b v1', 'a/new.txt': 'new' };
+
+/** The protocol log of each connection. */
+function perConnection(): Reporter & { lines: Map<number, string[]> } {
+  const lines = new Map<number, string[]>();
+  return {
+    lines,
+    protocol: (l, id = 0) => lines.set(id, [...(lines.get(id) ?? []), l]),
+  };
+}
+
+/** The lines of the connection that wrote the final state, from its last RNTO over the state on. */
+function finalWrite(rec: { lines: Map<number, string[]> }, dir: string): string[] {
+  const rnto = `> RNTO ${dir}/${STATE}`;
+  for (const lines of rec.lines.values()) {
+    const at = lines.lastIndexOf(rnto);
+    if (at >= 0 && lines.slice(at).some((l) => l.startsWith('> DELE ') && l.endsWith('/holder.json')))
+      return lines.slice(at);
+  }
+  return [];
+}
+
+/** The site is the local tree, the state lists exactly it, and nothing of ftpship's is left but the state. */
+function expectConverged(disk: string, local: string): void {
+  expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+  expect(fs.existsSync(path.join(disk, `${STATE}.tmp`))).toBe(false);
+  const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+    files: Record<string, { sha256: string }>;
+    pending?: unknown;
+  };
+  expect(state.pending).toBeUndefined();
+  const listed = Object.fromEntries(Object.entries(state.files).map(([p, f]) => [p, f.sha256]));
+  expect(listed).toEqual(readTree(local));
+}
+
+/**
+ * A proxy that calls `act` on the command `which` picks among those of the last write (the final state's
+ * STOR and what follows it: the first STOR of the state's temp after a site temp was renamed in).
+ */
+async function atFinalWrite(
+  server: RealServer,
+  dir: string,
+  which: RegExp,
+  act: (proxy: ChaosProxy) => 'hold' | void,
+): Promise<ChaosProxy> {
+  let committing = false;
+  let finalStor = false;
+  let done = false;
+  const proxy: ChaosProxy = await chaosProxy(server.port, {
+    onCommand: (line) => {
+      if (/^RNFR \S*\/\.ftpship-[0-9a-f]{20}\.tmp$/.test(line)) committing = true;
+      if (committing && line === `STOR ${dir}/${STATE}.tmp`) finalStor = true;
+      if (!finalStor || done || !which.test(line)) return;
+      done = true;
+      return act(proxy);
+    },
+  });
+  return proxy;
+}
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
+  const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+    opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+
+  it('the unlock goes in the final rename write, after the rename; with pipelining off, after its reply', async () => {
+    for (const pipelining of [true, false]) {
+      const local = tmpDir();
+      const { dir, disk } = target(server);
+      writeTree(local, OLD);
+      await deploy(o(local, dir, { pipelining }));
+      fs.rmSync(path.join(local, 'gone.txt'));
+      writeTree(local, NEW);
+      const rec = perConnection();
+      await deploy(o(local, dir, { pipelining }), rec);
+      const lines = finalWrite(rec, dir);
+      expect(lines.length).toBeGreaterThan(0);
+      const unlock = [`> DELE ${dir}/${LOCK}/holder.json`, `> RMD ${dir}/${LOCK}`];
+      if (pipelining) expect(lines.slice(1, 3)).toEqual(unlock);
+      else {
+        // The rename's reply first: the unlock is a step of its own.
+        expect(lines[1]).toMatch(/^< 2\d\d /);
+        expect(lines.filter((l) => l.startsWith('> ') && l !== '> QUIT')).toEqual([lines[0], ...unlock]);
+      }
+      expectConverged(disk, local);
+    }
+  });
+
+  it('the final rename refused: the deploy fails (exit 1) saying so, the lock released; the rerun converges', async () => {
+    const local = tmpDir();
+    const { dir, disk } = target(server);
+    writeTree(local, OLD);
+    await deploy(o(local, dir));
+    fs.rmSync(path.join(local, 'gone.txt'));
+    writeTree(local, NEW);
+    // The state turned into a folder just before its last write: the rename over it is refused.
+    const proxy = await atFinalWrite(server, dir, /^STOR /, () => {
+      const statePath = path.join(disk, STATE);
+      fs.rmSync(statePath);
+      fs.mkdirSync(statePath);
+      fs.chownSync(statePath, server.uid, server.gid);
+    });
+    let err: (Error & { exitCode?: number }) | undefined;
+    try {
+      const url = { ...o(local, dir), port: proxy.port, host: '127.0.0.1' };
+      await deploy(url).catch((e: unknown) => (err = e as Error));
+    } finally {
+      await proxy.close();
+    }
+    expect(err?.exitCode).toBe(1);
+    expect(err?.message).toMatch(
+      new RegExp(
+        `cannot put the final state in place \\(RNTO ${dir}/${STATE}: [45]\\d\\d .*\\); the lock was released.*run the deploy again`,
+      ),
+    );
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    // What the site holds is the new content, whole; the rerun (the folder gone again) records it.
+    expect(readTree(disk, [STATE, `${STATE}.tmp`])).toEqual(readTree(local));
+    fs.rmdirSync(path.join(disk, STATE));
+    await deploy(o(local, dir));
+    expectConverged(disk, local);
+    expect((await deploy(o(local, dir))).files).toEqual([]);
+  });
+});
+
+// Killed and cut off: on pure-ftpd (a vsftpd session whose client was killed with its STOR under way holds the
+// file's upload lock until its accept timeout: the rerun's STOR of that temp waits that long).
+d.each(each('pure'))('%s', (_name, server) => {
+  const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
+    opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+
+  it.each([
+    ['the final STOR of the state', /^STOR /, 'hold'],
+    ['its RNFR', /^RNFR /, 'hold'],
+    ['its RNTO (the rename done)', /^RNTO /, 'through'],
+    ['the DELE of the holder', /^DELE \S*\/holder\.json$/, 'hold'],
+    ['the DELE of the holder (gone)', /^DELE \S*\/holder\.json$/, 'through'],
+    ['the RMD of the lock', /^RMD /, 'hold'],
+  ] as const)('killed at %s: the state honest, the rerun converges', async (_what, which, how) => {
+    const local = tmpDir();
+    const { dir, disk } = target(server);
+    writeTree(local, OLD);
+    await deploy(o(local, dir));
+    fs.rmSync(path.join(local, 'gone.txt'));
+    writeTree(local, NEW);
+    let run: CliRun | undefined;
+    const proxy = await atFinalWrite(server, dir, which, () => {
+      run?.child.kill('SIGKILL');
+      return how === 'hold' ? 'hold' : undefined;
+    });
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      run = startCli(['deploy', local, url, '--parallel', '2'], { FTPSHIP_PASSWORD: server.password });
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    // Never a state that lists a file with content it does not have (G4), at the cut.
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+    };
+    for (const [p, f] of Object.entries(state.files))
+      expect([p, sha256(fs.readFileSync(path.join(disk, p)))]).toEqual([p, f.sha256]);
+    await deploy(o(local, dir));
+    expectConverged(disk, local);
+    expect((await deploy(o(local, dir))).files).toEqual([]);
+  });
+
+  it.each([
+    ['the DELE of the holder (the unlock not run: written again under the lock)', /^DELE \S*\/holder\.json$/],
+    ['the RMD of the lock (the state in place: the lock released after)', /^RMD /],
+  ])('every connection cut at %s: the retry finishes the deploy (exit 0)', async (_what, which) => {
+    const local = tmpDir();
+    const { dir, disk } = target(server);
+    writeTree(local, OLD);
+    await deploy(o(local, dir));
+    fs.rmSync(path.join(local, 'gone.txt'));
+    writeTree(local, NEW);
+    const proxy = await atFinalWrite(server, dir, which, (p) => {
+      setImmediate(() => {
+        p.cutAll();
+        setTimeout(() => p.heal(), 100);
+      });
+      return 'hold';
+    });
+    try {
+      await deploy({ ...o(local, dir), host: '127.0.0.1', port: proxy.port });
+    } finally {
+      await proxy.close();
+    }
+    expectConverged(disk, local);
+    // After the cut: the state written again only while the lock was still this deploy's (its DELE not run).
+    const after = proxy.commands.slice(proxy.commands.findIndex((l) => which.test(l)) + 1);
+    const rewritten = after.includes(`STOR ${dir}/${STATE}.tmp`);
+    expect(rewritten).toBe(which.source.startsWith('^DELE'));
+    expect(after).toContain(`RMD ${dir}/${LOCK}`);
+  });
+});
