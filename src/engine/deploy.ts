@@ -236,6 +236,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         { cause: err },
       );
     });
+    // Work is certain (a first deploy with files, a file new or of another size than the state says): the
+    // other connections log in now, while the files are hashed and the spot check goes, rather than once the
+    // plan is made (their logins were on the critical path). A deploy with nothing to do opens none.
+    if (!o.dryRun && workCertain(local, state, reserved)) pool.expand();
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
     const leftUp = store.recordedMarker;
@@ -402,12 +406,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       plan.modesChanged;
     if (!o.dryRun && hasWork) {
       pool.expand();
-      const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
-      const result = await withLock(pool, lockPath, lockOptions, rep, async (release) => {
+      const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
+      const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
         changing = true;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
         // or this run would record old hashes for files that deploy changed (G4).
-        if (await store.changedSinceLoad()) {
+        if (await store.changedSinceLoad(read)) {
           rep.info?.(
             'the state changed on the server while planning (another deploy finished): planning again',
           );
@@ -694,6 +698,12 @@ const withoutFirstPart = (glob: string): string => {
   const { prefix, rest } = splitFirstPart(glob);
   return `${prefix}${rest}`;
 };
+
+/** Some local file goes up whatever the hashes say: the state lists none of that path and size. */
+function workCertain(local: LocalTree, state: DeployState, reserved: Set<string>): boolean {
+  for (const [p, f] of local.files) if (!reserved.has(p) && state.files[p]?.size !== f.size) return true;
+  return false;
+}
 
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state: DeployState): boolean {

@@ -48,12 +48,28 @@ export interface LockRelease {
   stillOurs(c: FtpClient): Promise<boolean>;
 }
 
+/**
+ * A file read in the lock's own write (MKD, MKD, EPSV, RETR: one round trip less than reading it after), which
+ * the server reads after taking the lock. Given to the body only when this deploy took the lock at once
+ * (else it was read before the lock was this deploy's). `refused`: the RETR got a 5xx.
+ */
+export interface ReadWithLock {
+  data?: Buffer;
+  refused: boolean;
+}
+
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
-  o: { staleLockMs: number; knownDirs?: Set<string>; signal?: AbortSignal },
+  o: {
+    staleLockMs: number;
+    knownDirs?: Set<string>;
+    signal?: AbortSignal;
+    /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
+    readWithLock?: { path: string; max: number };
+  },
   rep: Reporter,
-  body: (release: LockRelease) => Promise<T>,
+  body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
   const me: Holder = {
@@ -69,6 +85,27 @@ export async function withLock<T>(
   let tookOver = false;
   const lost = (): GuardError =>
     new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+  let read: ReadWithLock | undefined;
+  /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
+  const mkdTwice = async (c: FtpClient): Promise<FtpReply[]> => {
+    const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
+    const r = o.readWithLock;
+    // Over TLS, servers answer only the first few KiB of one write (see FtpClient.pipeline): short paths only.
+    if (!r || !c.pipelining || lockPath.length * 2 + r.path.length > 1500) return c.pipeline(mkds);
+    let replies: FtpReply[] | undefined;
+    let refused = false;
+    try {
+      const data = await readRemoteFile(c, r.path, r.max, () => (refused = true), {
+        commands: mkds,
+        replies: (got) => (replies = got),
+      });
+      read = { data, refused };
+    } catch (err) {
+      // The read failed after the MKDs were answered (a reset, a file over the cap): read again after.
+      if (!replies) throw err;
+    }
+    return replies as FtpReply[];
+  };
   await pool.run(
     `lock ${lockPath}`,
     async (c) => {
@@ -76,7 +113,8 @@ export async function withLock<T>(
       await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
       // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
       // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
-      const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+      read = undefined;
+      const [first, second] = await mkdTwice(c);
       if (first.code >= 400 && first.code < 500)
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;
@@ -85,9 +123,11 @@ export async function withLock<T>(
       // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
       if (other?.token === me.token) {
         holderWritten = tookOver = true;
+        read = undefined;
         return;
       }
       if (made && !other) return;
+      read = undefined; // read before this deploy held the lock
       if (!other) {
         const seen = await awaitHolder(
           c,
@@ -179,9 +219,13 @@ export async function withLock<T>(
     },
     stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
   };
-  const running = body(release);
-  const named = pool
-    .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
+  const running = body(release, read);
+  // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
+  // no reply), so that it gets the idle one.
+  const named = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(async () =>
+      pool.run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me))),
+    )
     .catch((err: unknown) => {
       // Cancelled: the deploy says so itself, and the unlock comes next.
       if (!o.signal?.aborted)

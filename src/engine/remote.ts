@@ -294,6 +294,8 @@ export async function readRemoteFile(
   abs: string,
   max = 256 * 1024 * 1024,
   onRefused?: (err: FtpReplyError) => void,
+  /** Commands run first, in the same write with pipelining (see FtpClient.download). */
+  before?: { commands: string[]; replies: (r: FtpReply[]) => void },
 ): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -311,7 +313,7 @@ export async function readRemoteFile(
     },
   });
   try {
-    await client.download(abs, sink);
+    await client.download(abs, sink, before ? { before } : {});
   } catch (err) {
     if (err instanceof FtpReplyError && err.code >= 500) {
       onRefused?.(err);

@@ -32,7 +32,7 @@ import {
 } from './state.js';
 import { atOrUnder, insideTarget, parentOf, remoteJoin } from './paths.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
-import type { LockRelease } from './lock.js';
+import type { LockRelease, ReadWithLock } from './lock.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -370,12 +370,15 @@ export class StateStore {
    * True when the state on the server is no longer the one {@link load} read: another deploy finished
    * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
    */
-  async changedSinceLoad(): Promise<boolean> {
+  async changedSinceLoad(read?: ReadWithLock): Promise<boolean> {
     if (this.opts.persist === false) {
       await this.refuseExistingState(); // a deploy with a state may have finished since
       return false;
     }
     if (this.opts.resetState) return false;
+    // Read in the lock's write: a refusal says "not there" only when it was not there at load either.
+    if (read && !(read.refused && this.loadedText !== undefined))
+      return read.data?.toString('utf8') !== this.loadedText;
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
       // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
       this.loadedText === undefined
@@ -414,6 +417,12 @@ export class StateStore {
       if (this.state.pending?.dirs) this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
     }
     if (this.state.pending) this.state.pending.uncertain = [...uncertain];
+  }
+
+  /** The state file to read in the lock's write (see withLock), when {@link changedSinceLoad} reads it. */
+  get readWithLock(): { path: string; max: number } | undefined {
+    if (this.opts.persist === false || this.opts.resetState) return undefined;
+    return { path: this.opts.path, max: STATE_MAX };
   }
 
   /** The maintenance marker an earlier run left up (it failed or was killed while the site changed). */

@@ -97,6 +97,11 @@ export interface DownloadOptions {
   offset?: number;
   /** Called as bytes arrive. */
   onProgress?: (info: ProgressInfo) => void;
+  /**
+   * Commands run first, whatever their replies (given to `replies`): with pipelining, in the same write as
+   * the RETR, which the server runs after them.
+   */
+  before?: { commands: string[]; replies: (r: FtpReply[]) => void };
 }
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
@@ -684,6 +689,7 @@ export class FtpClient {
         sink,
         restartAt: options.offset,
         onProgress: options.onProgress,
+        before: options.before,
       });
     });
   }

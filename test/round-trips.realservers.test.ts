@@ -1,9 +1,12 @@
 /**
- * The lock goes back in the same write as the final state's rename (DELE of the holder and RMD of the lock
- * right after RNFR/RNTO, one round trip less), on real servers: the order on the wire, a refused final rename
- * (a failed deploy, the lock released, the rerun converging), and a deploy killed or cut off at each command
- * of that last write (the rerun, or the retry, finishing it: G1, G4, no lock left).
- * Skipped, with a message, only when test/servers/.env.json is absent.
+ * Round trips saved at the ends of a deploy, on real servers, and the guarantees kept:
+ * - the state is read again in the lock's own write (MKD, MKD, EPSV, RETR): a deploy that finished
+ *   meanwhile is still seen (plan again, G4);
+ * - the lock goes back in the same write as the final state's rename (DELE of the holder and RMD of the lock
+ *   right after RNFR/RNTO): the order on the wire, a refused final rename (a failed deploy, the lock
+ *   released, the rerun converging), and a deploy killed or cut off at each command of that last write (the
+ *   rerun, or the retry, finishing it: G1, G4, no lock left).
+ * Each with pipelining off too. Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,10 +17,10 @@ import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { chaosProxy, type ChaosProxy } from './helpers/chaos.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 
-const { describe: d, opts, each } = realServerSuite('final-unlock.realservers');
+const { describe: d, opts, each } = realServerSuite('round-trips.realservers');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
-const target = remoteFolders('h-rt-unlock');
+const target = remoteFolders('h-rt-rt');
 
 const OLD = { 'index.html': 'home v1', 'a/b.txt': 'b v1', 'gone.txt': 'gone' };
 const NEW = { 'index.html': 'home v2', 'a/b.txt': 'b v1', 'a/new.txt': 'new' };
@@ -84,6 +87,44 @@ async function atFinalWrite(
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
     opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+
+  it('the state is read again in the lock write; a deploy that finished meanwhile is seen (plan again)', async () => {
+    for (const pipelining of [true, false]) {
+      const { dir, disk } = target(server);
+      const v1 = tmpDir();
+      writeTree(v1, { 'a.txt': 'version 1', 'b.txt': 'b' });
+      await deploy(o(v1, dir, { pipelining }));
+      // What another deploy leaves behind: a.txt at version 2 and its state (made in a scratch folder first).
+      const scratch = target(server);
+      const v2 = tmpDir();
+      writeTree(v2, { 'a.txt': 'version 2', 'b.txt': 'b' });
+      await deploy(o(v2, scratch.dir, { pipelining }));
+      // This deploy (a.txt still at version 1, and a new file) planned from the first state; the other's
+      // result lands just as it asks for the lock.
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'version 1', 'b.txt': 'b', 'c.txt': 'new' });
+      const infos: string[] = [];
+      const rec = perConnection();
+      let landed = false;
+      const report = await deploy(o(local, dir, { pipelining }), {
+        info: (m) => infos.push(m),
+        protocol: (line, id) => {
+          rec.protocol?.(line, id);
+          if (landed || line !== `> MKD ${dir}/${LOCK}`) return;
+          landed = true;
+          for (const f of ['a.txt', STATE]) fs.copyFileSync(path.join(scratch.disk, f), path.join(disk, f));
+        },
+      });
+      const lines = [...rec.lines.values()].find((l) => l.includes(`> MKD ${dir}/${LOCK}`)) ?? [];
+      const at = lines.indexOf(`> MKD ${dir}/${LOCK}`);
+      const lockWrite = [`> MKD ${dir}/${LOCK}`, `> MKD ${dir}/${LOCK}`, '> EPSV', `> RETR ${dir}/${STATE}`];
+      if (pipelining) expect(lines.slice(at, at + 4)).toEqual(lockWrite);
+      else expect(lines.slice(at, at + 4)).not.toEqual(lockWrite);
+      expect(infos.some((m) => /planning again/.test(m))).toBe(true);
+      expect(report.files.find((f) => f.path === 'a.txt')?.action).toBe('replace');
+      expectConverged(disk, local);
+    }
+  });
 
   it('the unlock goes in the final rename write, after the rename; with pipelining off, after its reply', async () => {
     for (const pipelining of [true, false]) {
