@@ -88,6 +88,38 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
     opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
 
+  it('the state is read with the login (EPSV, RETR in its write; a relative target from the login folder); not with pipelining off', async () => {
+    for (const [pipelining, absolute] of [
+      [true, true],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const local = tmpDir();
+      const { dir, disk } = target(server);
+      const remote = absolute ? dir : dir.slice(1); // the servers put the user in / (chrooted)
+      writeTree(local, OLD);
+      await deploy(o(local, remote, { pipelining }));
+      fs.rmSync(path.join(local, 'gone.txt'));
+      writeTree(local, NEW);
+      const rec = perConnection();
+      const report = await deploy(o(local, remote, { pipelining }), rec);
+      const first = rec.lines.get(1) ?? [];
+      const loggedIn = first.findIndex((l) => /^< 230 /.test(l));
+      const retr = first.indexOf(`> RETR ${remote}/${STATE}`);
+      if (pipelining) {
+        expect(first.slice(retr - 2, retr + 1)).toEqual(['> PWD', '> EPSV', `> RETR ${remote}/${STATE}`]);
+        expect(retr).toBeLessThan(loggedIn);
+      } else expect(first.findIndex((l) => l.startsWith('> RETR '))).toBeGreaterThan(loggedIn);
+      // Read, it was the state: only what changed went.
+      expect(report.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+        'delete gone.txt',
+        'replace index.html',
+        'upload a/new.txt',
+      ]);
+      expectConverged(disk, local);
+    }
+  });
+
   it('the state is read again in the lock write; a deploy that finished meanwhile is seen (plan again)', async () => {
     for (const pipelining of [true, false]) {
       const { dir, disk } = target(server);

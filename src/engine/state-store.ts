@@ -30,7 +30,7 @@ import {
   type Modes,
   type PendingTemp,
 } from './state.js';
-import { atOrUnder, insideTarget, parentOf, remoteJoin } from './paths.js';
+import { atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import type { LockRelease, ReadWithLock } from './lock.js';
 
@@ -111,9 +111,19 @@ export class StateStore {
     const { path, fdaPath, formerPath } = this.opts;
     for (let attempt = 1; ; attempt++) {
       let refusal: FtpReplyError | undefined;
-      const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
-        readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err)),
-      );
+      const text = await this.opts.pool.run(`read state ${path}`, async (c) => {
+        // Read already, with the login (see FtpConnectOptions.readAtLogin), if that was this very file.
+        const at = c.takeReadAtLogin();
+        const from = at && !at.path.startsWith('/') ? c.loginDir : '/';
+        const first =
+          at && from !== undefined && normalizeRemoteDir(at.path, from) === path ? at.read : undefined;
+        if (!first) return readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err));
+        return first.catch((err: unknown) => {
+          if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+          refusal = err;
+          return undefined;
+        });
+      });
       this.loadedText = text?.toString('utf8');
       this.stateThere = text !== undefined;
       if (text) {
@@ -693,7 +703,7 @@ export class StateStore {
  * The largest state read: about 400 000 files' worth (a 20 000-file site's is 3 MB). A larger one is not a
  * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
  */
-const STATE_MAX = 64 * 1024 * 1024;
+export const STATE_MAX = 64 * 1024 * 1024;
 
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
 function unwritable(path: string, err: unknown): unknown {

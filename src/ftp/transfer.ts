@@ -252,6 +252,8 @@ export interface TransferOptions {
    * round trip less); else one after the other. `replies` gets their final replies before the transfer goes on.
    */
   before?: { commands: string[]; replies: (r: FtpReply[]) => void };
+  /** EPSV and the command went already (with the login): their replies are next. */
+  sent?: boolean;
 }
 
 /**
@@ -291,11 +293,12 @@ export async function startTransfer(
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
   const pipelined =
-    !!settings.pipelining &&
-    settings.passive &&
-    !settings.epsvRefused &&
-    (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
-    !options.restartAt;
+    !!options.sent ||
+    (!!settings.pipelining &&
+      settings.passive &&
+      !settings.epsvRefused &&
+      (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
+      !options.restartAt);
   let pending: PendingData;
   try {
     if (options.before && !pipelined) {
@@ -307,13 +310,13 @@ export async function startTransfer(
       options.before.replies(replies);
     }
     pending = pipelined
-      ? await pipelinedPassive(conn, settings, command, options.before)
+      ? await pipelinedPassive(conn, settings, command, options.before, options.sent)
       : await openDataChannel(conn, settings);
   } catch (err) {
     // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step; what went
     // before it has been answered).
     if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
-      return startTransfer(conn, settings, command, { ...options, before: undefined });
+      return startTransfer(conn, settings, command, { ...options, before: undefined, sent: false });
     // Anything but a refusal (a 229/227 that cannot be read, a port that cannot be reached) may leave the
     // dialogue out of step: a pipelined command's reply is still to come, and would answer the next command.
     if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
@@ -425,8 +428,9 @@ async function pipelinedPassive(
   settings: DataSettings,
   command: string,
   before?: TransferOptions['before'],
+  sent = false,
 ): Promise<PendingData> {
-  conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
+  if (!sent) conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
   if (before) {
     const replies: FtpReply[] = [];
     for (let i = 0; i < before.commands.length; i++) replies.push(await conn.readFinalReply());
