@@ -237,10 +237,6 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         { cause: err },
       );
     });
-    // Work is certain (a first deploy with files, a file new or of another size than the state says): the
-    // other connections log in now, while the files are hashed and the spot check goes, rather than once the
-    // plan is made (their logins were on the critical path). A deploy with nothing to do opens none.
-    if (!o.dryRun && workCertain(local, state, reserved)) pool.expand();
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
     const leftUp = store.recordedMarker;
@@ -699,12 +695,6 @@ const withoutFirstPart = (glob: string): string => {
   const { prefix, rest } = splitFirstPart(glob);
   return `${prefix}${rest}`;
 };
-
-/** Some local file goes up whatever the hashes say: the state lists none of that path and size. */
-function workCertain(local: LocalTree, state: DeployState, reserved: Set<string>): boolean {
-  for (const [p, f] of local.files) if (!reserved.has(p) && state.files[p]?.size !== f.size) return true;
-  return false;
-}
 
 /**
  * The state file's path as it can be named before login (absolute, or from the login folder, which the
