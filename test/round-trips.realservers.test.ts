@@ -1,7 +1,9 @@
 /**
  * Round trips saved at the ends of a deploy, on real servers, and the guarantees kept:
+ * - the state is read with the login (EPSV and RETR in its write), from the login folder for a relative target;
  * - the state is read again in the lock's own write (MKD, MKD, EPSV, RETR): a deploy that finished
  *   meanwhile is still seen (plan again, G4);
+ * - the process exits without waiting for the replies to QUIT, which every connection still sends;
  * - the lock goes back in the same write as the final state's rename (DELE of the holder and RMD of the lock
  *   right after RNFR/RNTO): the order on the wire, a refused final rename (a failed deploy, the lock
  *   released, the rerun converging), and a deploy killed or cut off at each command of that last write (the
@@ -223,6 +225,33 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
 d.each(each('pure'))('%s', (_name, server) => {
   const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
     opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+
+  it('the CLI exits without waiting for the replies to QUIT, yet every connection said QUIT', async () => {
+    const local = tmpDir();
+    const { dir } = target(server);
+    writeTree(local, OLD);
+    const proxy = await chaosProxy(server.port);
+    try {
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      for (const files of [OLD, NEW]) {
+        writeTree(local, files);
+        const before = proxy.commands.length;
+        const run = startCli(['deploy', local, url, '--parallel', '3'], {
+          FTPSHIP_PASSWORD: server.password,
+        });
+        expect((await run.done).code).toBe(0);
+        const said = (verb: string): number =>
+          proxy.commands.slice(before).filter((l) => l.split(' ')[0] === verb).length;
+        // The QUITs were written before the exit; the proxy may read them a moment after it.
+        for (let i = 0; i < 100 && said('QUIT') < said('USER'); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        expect(said('USER')).toBeGreaterThan(1);
+        expect(said('QUIT')).toBe(said('USER'));
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
 
   it.each([
     ['the final STOR of the state', /^STOR /, 'hold'],
