@@ -481,3 +481,58 @@ describe('listing commands', () => {
     await expect(client.list()).rejects.toThrow(/listing longer than 10000 bytes/);
   });
 });
+
+describe('a file read with the login (readAtLogin)', () => {
+  it('EPSV and RETR go in the login write; the read is taken once, and later calls wait for it', async () => {
+    const srv = await fake();
+    srv.files.set('s.json', Buffer.from('state'));
+    const client = await connect(srv, { readAtLogin: { path: 's.json', max: 100 } });
+    const size = client.size('s.json'); // queued behind the read
+    const at = client.takeReadAtLogin();
+    expect(at?.path).toBe('s.json');
+    expect(await at?.read).toEqual(Buffer.from('state'));
+    expect(await size).toBe(5);
+    expect(client.takeReadAtLogin()).toBeUndefined();
+    expect(srv.verbs().slice(0, 9)).toEqual([
+      'USER',
+      'PASS',
+      'FEAT',
+      'TYPE',
+      'OPTS',
+      'PWD',
+      'EPSV',
+      'RETR',
+      'SIZE',
+    ]);
+    await client.quit();
+  });
+
+  it('EPSV refused (a server without it): the read goes again over PASV, the session in step', async () => {
+    const srv = await fake({ handlers: { EPSV: (_a, s) => s.reply('500 EPSV not understood') } });
+    srv.files.set('s.json', Buffer.from('state'));
+    const client = await connect(srv, { readAtLogin: { path: 's.json', max: 100 } });
+    expect(await client.takeReadAtLogin()?.read).toEqual(Buffer.from('state'));
+    await client.upload('b.bin', Buffer.from('two'));
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'RETR', 'PASV', 'RETR', 'PASV', 'STOR']);
+    expect(srv.files.get('b.bin')).toEqual(Buffer.from('two'));
+    await client.quit();
+  });
+
+  it('a missing file: the read fails with the refusal, the session goes on; a wrong password is still said', async () => {
+    const srv = await fake({
+      handlers: { PASS: (a, s) => s.reply(a === 'p' ? '230 Logged in' : '530 Login incorrect') },
+    });
+    const client = await connect(srv, { readAtLogin: { path: 'none.json', max: 100 } });
+    const err = await client.takeReadAtLogin()?.read.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBeGreaterThanOrEqual(500);
+    await client.upload('a.bin', Buffer.from('one'));
+    await client.quit();
+    const refused = await connect(srv, {
+      password: 'wrong',
+      readAtLogin: { path: 'none.json', max: 100 },
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FtpReplyError);
+    expect((refused as FtpReplyError).command).toBe('PASS ***');
+  });
+});

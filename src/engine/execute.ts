@@ -34,6 +34,7 @@ import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError } from './errors.js';
+import type { LockRelease } from './lock.js';
 
 export interface ExecContext {
   pool: ConnectionPool;
@@ -49,6 +50,8 @@ export interface ExecContext {
   marker?: { path: string; content: string; whole: boolean };
   /** This run looked for every file the state lists (--verify, or after the spot check): no advice to. */
   checkedAll?: boolean;
+  /** The lock's release, which the final state's write may carry (see LockRelease). */
+  release?: LockRelease;
 }
 
 export interface ExecResult {
@@ -140,7 +143,13 @@ class Run {
       // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
       // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
       const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
-      await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
+      await store.finish(
+        this.local,
+        this.plan,
+        tracked,
+        modesSet ? this.plan.modes : undefined,
+        this.ctx.release,
+      );
       return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.

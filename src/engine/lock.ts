@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { FtpReplyError } from '../ftp/index.js';
+import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -31,12 +31,45 @@ const HOLDER_POLL_MS = 500;
 /** After taking over a stale lock, how long other deploys taking it over at the same moment get to show. */
 const TAKEOVER_SETTLE_MS = 2_000;
 
+/**
+ * The unlock, handed to the body so that its last write (the final state's rename) can carry it: DELE of
+ * the holder and RMD of the lock in the same write as RNFR/RNTO, one round trip less. The server runs them in
+ * order, after the rename. Not used, the lock is released after the body, as before.
+ */
+export interface LockRelease {
+  /**
+   * The unlock's commands, once the holder is written and its refresh stopped; undefined when they cannot go
+   * now (the holder write still under way). Called right before the write that carries them.
+   */
+  commands(): Promise<string[] | undefined>;
+  /** The replies to those commands: the lock is released when the RMD says so (else it is tried again after). */
+  settle(replies: FtpReply[]): void;
+  /** Whether the lock is still this deploy's (its holder file names it): for a retry after a cut write. */
+  stillOurs(c: FtpClient): Promise<boolean>;
+}
+
+/**
+ * A file read in the lock's own write (MKD, MKD, EPSV, RETR: one round trip less than reading it after), which
+ * the server reads after taking the lock. Given to the body only when this deploy took the lock at once
+ * (else it was read before the lock was this deploy's). `refused`: the RETR got a 5xx.
+ */
+export interface ReadWithLock {
+  data?: Buffer;
+  refused: boolean;
+}
+
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
-  o: { staleLockMs: number; knownDirs?: Set<string>; signal?: AbortSignal },
+  o: {
+    staleLockMs: number;
+    knownDirs?: Set<string>;
+    signal?: AbortSignal;
+    /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
+    readWithLock?: { path: string; max: number };
+  },
   rep: Reporter,
-  body: () => Promise<T>,
+  body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
   const me: Holder = {
@@ -52,6 +85,27 @@ export async function withLock<T>(
   let tookOver = false;
   const lost = (): GuardError =>
     new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+  let read: ReadWithLock | undefined;
+  /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
+  const mkdTwice = async (c: FtpClient): Promise<FtpReply[]> => {
+    const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
+    const r = o.readWithLock;
+    // Over TLS, servers answer only the first few KiB of one write (see FtpClient.pipeline): short paths only.
+    if (!r || !c.pipelining || lockPath.length * 2 + r.path.length > 1500) return c.pipeline(mkds);
+    let replies: FtpReply[] | undefined;
+    let refused = false;
+    try {
+      const data = await readRemoteFile(c, r.path, r.max, () => (refused = true), {
+        commands: mkds,
+        replies: (got) => (replies = got),
+      });
+      read = { data, refused };
+    } catch (err) {
+      // The read failed after the MKDs were answered (a reset, a file over the cap): read again after.
+      if (!replies) throw err;
+    }
+    return replies as FtpReply[];
+  };
   await pool.run(
     `lock ${lockPath}`,
     async (c) => {
@@ -59,7 +113,8 @@ export async function withLock<T>(
       await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
       // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
       // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
-      const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+      read = undefined;
+      const [first, second] = await mkdTwice(c);
       if (first.code >= 400 && first.code < 500)
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;
@@ -68,9 +123,11 @@ export async function withLock<T>(
       // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
       if (other?.token === me.token) {
         holderWritten = tookOver = true;
+        read = undefined;
         return;
       }
       if (made && !other) return;
+      read = undefined; // read before this deploy held the lock
       if (!other) {
         // Up to 15 s of silence otherwise: say what the deploy waits for.
         const graceS = Math.round(Math.min(HOLDER_GRACE_MS, o.staleLockMs) / 1000);
@@ -150,18 +207,39 @@ export async function withLock<T>(
   }
   // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
-  const running = body();
-  const named = pool
-    .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
+  let released = false;
+  let holderSettled = false;
+  // eslint-disable-next-line prefer-const -- assigned below, used by the release the body gets first
+  let timer: NodeJS.Timeout | undefined;
+  let refreshing: Promise<void> | undefined;
+  const release: LockRelease = {
+    commands: async () => {
+      if (!holderSettled) return undefined;
+      clearInterval(timer);
+      await refreshing; // a holder written after the unlock would keep the lock for the next deploy
+      return [`DELE ${holderPath}`, `RMD ${lockPath}`];
+    },
+    settle: (replies) => {
+      if ((replies[1]?.code ?? 500) < 300) released = true;
+    },
+    stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
+  };
+  const running = body(release, read);
+  // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
+  // no reply), so that it gets the idle one.
+  const named = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(async () =>
+      pool.run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me))),
+    )
     .catch((err: unknown) => {
       // Cancelled: the deploy says so itself, and the unlock comes next.
       if (!o.signal?.aborted)
         rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
-    });
+    })
+    .finally(() => (holderSettled = true));
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
   // not behind the uploads: each connection may be sending a big file for longer than that.
-  let refreshing: Promise<void> | undefined;
-  const timer = setInterval(
+  timer = setInterval(
     () => {
       refreshing ??= pool
         .runPromptly(async (c) => writeHolder(c, holderPath, me))
@@ -177,18 +255,20 @@ export async function withLock<T>(
     await named;
     clearInterval(timer);
     await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-    await pool
-      .run(
-        `unlock ${lockPath}`,
-        async (c) => {
-          const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-          if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
-        },
-        true,
-      )
-      .catch((err: unknown) =>
-        rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
-      );
+    // Released already, in the final state's write (see LockRelease).
+    if (!released)
+      await pool
+        .run(
+          `unlock ${lockPath}`,
+          async (c) => {
+            const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+            if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+          },
+          true,
+        )
+        .catch((err: unknown) =>
+          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
+        );
   }
 }
 

@@ -1,7 +1,7 @@
 /** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { FtpClient, FtpReplyError, type FileSource, type ListEntry } from '../ftp/index.js';
+import { FtpClient, FtpReplyError, type FileSource, type FtpReply, type ListEntry } from '../ftp/index.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { excludeOption, remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
@@ -294,6 +294,8 @@ export async function readRemoteFile(
   abs: string,
   max = 256 * 1024 * 1024,
   onRefused?: (err: FtpReplyError) => void,
+  /** Commands run first, in the same write with pipelining (see FtpClient.download). */
+  before?: { commands: string[]; replies: (r: FtpReply[]) => void },
 ): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -311,7 +313,7 @@ export async function readRemoteFile(
     },
   });
   try {
-    await client.download(abs, sink);
+    await client.download(abs, sink, before ? { before } : {});
   } catch (err) {
     if (err instanceof FtpReplyError && err.code >= 500) {
       onRefused?.(err);
@@ -382,10 +384,26 @@ export async function writeRemoteFileAtomic(
   data: Buffer,
   quirks: ServerQuirks,
   warn: Warn,
+  /**
+   * Commands sent in the same write as the RNFR/RNTO, after them (undefined from `commands`: none now), and
+   * their replies, given whether the rename worked or not. Only the fast path takes them: without them sent,
+   * `replies` is not called.
+   */
+  after?: { commands: () => Promise<string[] | undefined>; replies: (r: FtpReply[]) => void },
 ): Promise<void> {
   if (quirks.noRename) return uploadOver(client, abs, data);
   const tmp = `${abs}.tmp`;
   await uploadOver(client, tmp, data);
+  // Commands to run right after the rename, in the same write (the unlock after the final state): only where
+  // a rename over the file is known to work, and pipelining is on.
+  const extra = after && client.pipelining && !quirks.deleteBeforeRename ? await after.commands() : undefined;
+  if (extra) {
+    const [rnfr, rnto, ...rest] = await client.pipeline([`RNFR ${tmp}`, `RNTO ${abs}`, ...extra]);
+    after?.replies(rest);
+    if (rnfr.code !== 350) throw new FtpReplyError(rnfr.code, rnfr.message, `RNFR ${tmp}`);
+    if (rnto.code >= 300) throw new FtpReplyError(rnto.code, rnto.message, `RNTO ${abs}`);
+    return;
+  }
   try {
     await renameOver(client, tmp, abs, quirks, warn);
   } catch (err) {

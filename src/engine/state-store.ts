@@ -30,8 +30,9 @@ import {
   type Modes,
   type PendingTemp,
 } from './state.js';
-import { atOrUnder, insideTarget, parentOf, remoteJoin } from './paths.js';
-import { FtpReplyError, isTransientError, type FtpClient } from '../ftp/index.js';
+import { atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
+import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import type { LockRelease, ReadWithLock } from './lock.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -83,6 +84,12 @@ export class StateStore {
   private superseded?: string;
   /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
   metaChanged = false;
+  /** The state file is on the server (read at load, or written by this run). */
+  private stateThere = false;
+  /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
+  private renamedOver = false;
+  /** The unlock went out with the final state: nothing more is written. */
+  private sealed = false;
   /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
   readonly listed = new Map<string, Promise<Set<string> | undefined>>();
 
@@ -104,10 +111,21 @@ export class StateStore {
     const { path, fdaPath, formerPath } = this.opts;
     for (let attempt = 1; ; attempt++) {
       let refusal: FtpReplyError | undefined;
-      const text = await this.opts.pool.run(`read state ${path}`, async (c) =>
-        readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err)),
-      );
+      const text = await this.opts.pool.run(`read state ${path}`, async (c) => {
+        // Read already, with the login (see FtpConnectOptions.readAtLogin), if that was this very file.
+        const at = c.takeReadAtLogin();
+        const from = at && !at.path.startsWith('/') ? c.loginDir : '/';
+        const first =
+          at && from !== undefined && normalizeRemoteDir(at.path, from) === path ? at.read : undefined;
+        if (!first) return readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err));
+        return first.catch((err: unknown) => {
+          if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+          refusal = err;
+          return undefined;
+        });
+      });
       this.loadedText = text?.toString('utf8');
+      this.stateThere = text !== undefined;
       if (text) {
         this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
         this.state = parseState(text.toString('utf8'), path, this.opts.settings);
@@ -362,12 +380,15 @@ export class StateStore {
    * True when the state on the server is no longer the one {@link load} read: another deploy finished
    * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
    */
-  async changedSinceLoad(): Promise<boolean> {
+  async changedSinceLoad(read?: ReadWithLock): Promise<boolean> {
     if (this.opts.persist === false) {
       await this.refuseExistingState(); // a deploy with a state may have finished since
       return false;
     }
     if (this.opts.resetState) return false;
+    // Read in the lock's write: a refusal says "not there" only when it was not there at load either.
+    if (read && !(read.refused && this.loadedText !== undefined))
+      return read.data?.toString('utf8') !== this.loadedText;
     const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) =>
       // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
       this.loadedText === undefined
@@ -406,6 +427,12 @@ export class StateStore {
       if (this.state.pending?.dirs) this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
     }
     if (this.state.pending) this.state.pending.uncertain = [...uncertain];
+  }
+
+  /** The state file to read in the lock's write (see withLock), when {@link changedSinceLoad} reads it. */
+  get readWithLock(): { path: string; max: number } | undefined {
+    if (this.opts.persist === false || this.opts.resetState) return undefined;
+    return { path: this.opts.path, max: STATE_MAX };
   }
 
   /** The maintenance marker an earlier run left up (it failed or was killed while the site changed). */
@@ -526,7 +553,14 @@ export class StateStore {
    * The final state: exactly the local tree, plus orphans left in place; no pending work; `modes`, the
    * permissions now set on every file and folder of the tree (omitted when some could not be set).
    */
-  async finish(local: LocalTree, plan: Plan, keptDirs: string[], modes?: Modes): Promise<void> {
+  async finish(
+    local: LocalTree,
+    plan: Plan,
+    keptDirs: string[],
+    modes?: Modes,
+    /** The lock's release, sent in the same write as the final state's rename where that is safe. */
+    release?: LockRelease,
+  ): Promise<void> {
     const files: DeployState['files'] = {};
     for (const f of local.files.values()) {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
@@ -537,7 +571,7 @@ export class StateStore {
     if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain.clear();
     this.maybeDirs.clear();
-    await this.save();
+    await this.enqueue(release);
   }
 
   /** Marks a change and checkpoints when the last save is old enough (in the background). */
@@ -558,11 +592,11 @@ export class StateStore {
   }
 
   /** One save after the one in flight: two never overlap (they share the temp name). */
-  private async enqueue(): Promise<void> {
+  private async enqueue(release?: LockRelease): Promise<void> {
     const previous = this.saving;
     const run = (async () => {
       await previous?.catch(() => undefined);
-      await this.write();
+      await this.write(release);
     })();
     this.saving = run;
     run
@@ -573,11 +607,13 @@ export class StateStore {
     return run;
   }
 
-  private async write(): Promise<void> {
+  private async write(release?: LockRelease): Promise<void> {
     this.dirty = false;
     this.changes = 0;
     this.lastSave = Date.now();
     if (this.opts.persist === false) return;
+    // The unlock went out with the final state: no write after it (the lock may be another deploy's now).
+    if (this.sealed) return;
     this.state.dirs = [...this.dirs].sort();
     if (this.opts.target) this.state.target = this.opts.target;
     if (this.state.pending) {
@@ -587,19 +623,64 @@ export class StateStore {
     }
     const data = Buffer.from(serializeState(this.state));
     const dir = parentOf(this.opts.path) || '/';
+    // The unlock goes in the rename's write only where a rename over the state file has worked in this run
+    // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
+    const unlocking = release && this.renamedOver && this.superseded === undefined ? release : undefined;
+    let sent = false;
+    const there = this.stateThere;
     await this.opts.pool
       .run(
         `write state ${this.opts.path}`,
         async (c) => {
+          // Cut after the unlock went out, and its DELE ran (the holder is gone): so did the rename before it, and
+          // the lock may be another deploy's by now. Nothing is written again: the state is in place if its
+          // temp is gone (the lock is then released as after any deploy), else the deploy fails.
+          if (sent && unlocking && !(await unlocking.stillOurs(c))) {
+            if ((await remoteSize(c, `${this.opts.path}.tmp`)) < 0) return;
+            throw new DeployError(
+              `the connection was lost while the final state ${this.opts.path} was put in place and the lock released, ` +
+                `and its temporary copy is still there: the state on the server is the last checkpoint; run the deploy again (it sends only what was not confirmed)`,
+            );
+          }
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
-          await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
+          let replies: FtpReply[] | undefined;
+          await writeRemoteFileAtomic(
+            c,
+            this.opts.path,
+            data,
+            this.opts.quirks,
+            this.opts.warn,
+            unlocking && {
+              commands: async () => {
+                const commands = await unlocking.commands();
+                if (commands) sent = this.sealed = true;
+                return commands;
+              },
+              replies: (r) => {
+                replies = r;
+                unlocking.settle(r);
+              },
+            },
+          ).catch((err: unknown) => {
+            // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
+            if (replies && err instanceof FtpReplyError)
+              throw new DeployError(
+                `cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
+                  `${(replies[1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
+                  `but the state on the server is the last checkpoint: run the deploy again to record them (it sends only what was not confirmed)`,
+                { cause: err },
+              );
+            throw err;
+          });
         },
         true,
       )
       .catch((err: unknown) => {
         throw unwritable(this.opts.path, err);
       });
+    this.stateThere = true;
+    if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename) this.renamedOver = true;
     const former = this.superseded;
     if (former === undefined) return;
     this.superseded = undefined;
@@ -622,7 +703,7 @@ export class StateStore {
  * The largest state read: about 400 000 files' worth (a 20 000-file site's is 3 MB). A larger one is not a
  * state ftpship wrote, and holding it (parsed) would take several times its size in memory.
  */
-const STATE_MAX = 64 * 1024 * 1024;
+export const STATE_MAX = 64 * 1024 * 1024;
 
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
 function unwritable(path: string, err: unknown): unknown {

@@ -251,7 +251,10 @@ export class FtpConnection {
       w.reject(this.closedBy);
     }
     this.socket.end();
-    // A server that never closes its side must not keep the process alive.
+    // Nothing more is wanted from the server (its 221, its close): the socket no longer keeps the process
+    // alive, which then exits once our bytes are written, a round trip earlier. The write and the FIN still
+    // go out (pending writes keep the loop alive), and a server that never closes its side is cut anyway.
+    unrefSocket(this.socket);
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
@@ -414,4 +417,11 @@ export function tlsConnectOptions(
     // Verify against the configured name even when connecting by IP address.
     checkServerIdentity: (hostname, cert) => tls.checkServerIdentity(options.servername ?? hostname, cert),
   };
+}
+
+/** Unrefs a socket, and the plain socket under a TLS one (explicit TLS wraps the socket AUTH TLS went over). */
+function unrefSocket(socket: net.Socket): void {
+  socket.unref();
+  const parent = (socket as net.Socket & { _parent?: net.Socket | null })._parent;
+  parent?.unref();
 }

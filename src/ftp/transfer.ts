@@ -16,7 +16,7 @@ import {
   type FtpTlsOptions,
 } from './connection.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
-import { isPositiveCompletion, isPreliminary, ReplyCode } from './reply.js';
+import { isPositiveCompletion, isPreliminary, ReplyCode, type FtpReply } from './reply.js';
 
 /** How data connections are made; the working strategy is remembered per client. */
 export interface DataSettings {
@@ -247,6 +247,13 @@ export interface TransferOptions {
   /** Where received bytes go (download). */
   sink?: Writable;
   onProgress?: (info: ProgressInfo) => void;
+  /**
+   * Commands to run first, each whatever its reply: pipelined, in the same write as EPSV and the command (one
+   * round trip less); else one after the other. `replies` gets their final replies before the transfer goes on.
+   */
+  before?: { commands: string[]; replies: (r: FtpReply[]) => void };
+  /** EPSV and the command went already (with the login): their replies are next. */
+  sent?: boolean;
 }
 
 /**
@@ -282,23 +289,34 @@ export async function startTransfer(
   options: TransferOptions,
 ): Promise<StartedTransfer> {
   checkCommand(command); // before EPSV: a refused argument must leave nothing half done
+  for (const c of options.before?.commands ?? []) checkCommand(c);
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
   const pipelined =
-    !!settings.pipelining &&
-    settings.passive &&
-    !settings.epsvRefused &&
-    (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
-    !options.restartAt;
+    !!options.sent ||
+    (!!settings.pipelining &&
+      settings.passive &&
+      !settings.epsvRefused &&
+      (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
+      !options.restartAt);
   let pending: PendingData;
   try {
+    if (options.before && !pipelined) {
+      const replies: FtpReply[] = [];
+      for (const c of options.before.commands) {
+        conn.sendPipelined([c]);
+        replies.push(await conn.readFinalReply());
+      }
+      options.before.replies(replies);
+    }
     pending = pipelined
-      ? await pipelinedPassive(conn, settings, command)
+      ? await pipelinedPassive(conn, settings, command, options.before, options.sent)
       : await openDataChannel(conn, settings);
   } catch (err) {
-    // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
+    // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step; what went
+    // before it has been answered).
     if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
-      return startTransfer(conn, settings, command, options);
+      return startTransfer(conn, settings, command, { ...options, before: undefined, sent: false });
     // Anything but a refusal (a 229/227 that cannot be read, a port that cannot be reached) may leave the
     // dialogue out of step: a pipelined command's reply is still to come, and would answer the next command.
     if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
@@ -409,8 +427,15 @@ async function pipelinedPassive(
   conn: FtpConnection,
   settings: DataSettings,
   command: string,
+  before?: TransferOptions['before'],
+  sent = false,
 ): Promise<PendingData> {
-  conn.sendPipelined(['EPSV', command]);
+  if (!sent) conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
+  if (before) {
+    const replies: FtpReply[] = [];
+    for (let i = 0; i < before.commands.length; i++) replies.push(await conn.readFinalReply());
+    before.replies(replies);
+  }
   const reply = await conn.readFinalReply();
   if (reply.code === ReplyCode.EnteringExtendedPassive) {
     settings.epsvWorks = true;
