@@ -427,7 +427,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               whole: !o.atomic,
             }
           : undefined;
-        return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker, checkedAll, release });
+        return executePlan(plan, local, {
+          pool,
+          root,
+          store,
+          reporter: rep,
+          quirks,
+          marker,
+          checkedAll,
+          release,
+        });
       });
       bytesSent = result.bytesSent;
       modesMissed = result.modesMissed;
