@@ -81,6 +81,8 @@ class Run {
   /** A marker an earlier run left up, and whether this run put its own up. */
   private readonly staleMarker?: string;
   private markerPut = false;
+  /** Folders this run made only to hold its marker (relative, shallowest first): removed with it. */
+  private markerDirs: string[] = [];
   /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
   private twinDirsKept: string[] = [];
   /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
@@ -506,7 +508,7 @@ class Run {
     const abs = this.abs(m.path);
     await this.ctx.pool
       .run(`put up ${m.path}`, async (c) => {
-        await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
+        await this.makeMarkerDirs(c, m.path);
         await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
       })
       .catch((err: unknown) => {
@@ -514,6 +516,47 @@ class Run {
       });
     this.markerPut = true;
     this.ctx.reporter.info?.(`maintenance file ${m.path} is up`);
+  }
+
+  /**
+   * Makes the folders the marker goes in, noting those that were not on the server: they were made for the
+   * marker alone (unless the site has them), and go with it, so nothing is left behind that the state
+   * does not track.
+   */
+  private async makeMarkerDirs(c: FtpClient, rel: string): Promise<void> {
+    const parent = parentOf(rel);
+    const known = this.ctx.quirks.knownDirs;
+    if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent)))) {
+      known?.add(this.abs(parent));
+      return;
+    }
+    let missing = false;
+    for (const d of ancestorsOf(rel)) {
+      missing ||= !(await dirExists(c, this.abs(d)));
+      if (!missing) continue;
+      await makeDir(c, this.abs(d));
+      if (!this.markerDirs.includes(d)) this.markerDirs.push(d);
+    }
+    known?.add(this.abs(parent));
+  }
+
+  /**
+   * Removes the folders made for the marker, deepest first, once it is down: not one the site deploys (the
+   * state tracks it), nor one that is not empty (best effort: a folder that stays is harmless).
+   */
+  private async removeMarkerDirs(): Promise<void> {
+    const deployed = new Set(this.ctx.store.state.dirs);
+    for (const d of [...this.markerDirs].reverse()) {
+      if (this.local.dirs.has(d) || deployed.has(d)) return;
+      const gone = await this.ctx.pool
+        .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)), false)
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!gone) return;
+      this.ctx.quirks.knownDirs?.delete(this.abs(d));
+    }
   }
 
   /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
@@ -533,6 +576,7 @@ class Run {
         });
       this.ctx.reporter.info?.(`maintenance file ${p} removed`);
     }
+    await this.removeMarkerDirs();
     // A run killed while writing its marker may have left the marker's temporary copy (best effort).
     if (this.staleMarker !== undefined) {
       const tmp = this.abs(`${this.staleMarker}.tmp`);
