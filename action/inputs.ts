@@ -271,11 +271,14 @@ function readStatePath(): string | undefined {
   return statePath || name || undefined;
 }
 
-/** FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder. */
+/**
+ * FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder;
+ * `/` and `//` are the server's root, as in the CLI's `ftp://host//` (trimming the slashes made `//` the login folder).
+ */
 function serverDir(value: string): string {
   if (value === '' || value === '.' || value === './') return '';
   const trimmed = value.replace(/^\.\/+/, '');
-  return trimmed === '/' ? '/' : trimmed.replace(/\/+$/, '');
+  return /^\/+$/.test(trimmed) ? '/' : trimmed.replace(/\/+$/, '');
 }
 
 /** Resolves `value` against the workspace and refuses anything outside it (symbolic links resolved). */

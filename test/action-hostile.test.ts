@@ -11,6 +11,7 @@ import { selfSignedCert } from './helpers/cert.js';
 import { embedded } from './helpers/embedded.js';
 import { startFakeServer, type FakeServer } from './helpers/fake-server.js';
 import { readTree, tmpDir } from './helpers/tmp.js';
+import { parseTarget } from '../src/url.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -464,5 +465,26 @@ describe('verify (FIELD.md #6: drift): the warning about files removed by hand n
     ]);
     expect(verified.outputs.replaced).toBe('1');
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(site));
+  });
+});
+
+describe('server-dir: // is the server root, as ftp://host// is in the CLI', () => {
+  it('with a login folder that is not /: // and / both deploy to the root (was: // went to the login folder)', async () => {
+    const home = await embedded({ loginFolder: '/home/demo' });
+    try {
+      fs.mkdirSync(path.join(home.root, 'home/demo'), { recursive: true });
+      const { ws, site } = workspace({ 'index.html': 'root page' });
+      expect(parseTarget(`ftp://demo@127.0.0.1:${home.port}//`).remoteDir).toBe('/');
+      const first = await runMain(ws, actionConnection(home, '//'));
+      expectSuccess(first);
+      expect(readTree(home.root, ['.ftpship-state.json', 'home'])).toEqual(readTree(site));
+      expect(fs.readdirSync(path.join(home.root, 'home/demo'))).toEqual([]);
+      // The same folder as `/`: nothing to send again.
+      const again = await runMain(ws, actionConnection(home, '/'));
+      expectSuccess(again);
+      expect(again.outputs).toMatchObject({ uploaded: '0', unchanged: '1' });
+    } finally {
+      await home.close();
+    }
   });
 });
