@@ -49,7 +49,10 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     fs.writeFileSync(path.join(site, 'd.html'), 'd');
     const before = snapshot(path.join(srv.root, 'preview-guard'));
     const run = await runMain(ws, { ...connection('preview-guard/'), 'dry-run': 'true', 'max-delete': '1' });
-    expect(theError(run)).toMatch(/::error::the plan deletes 2 files, more than the `max-delete` input 1/);
+    expect(theError(run)).toBe(
+      '::error::the plan deletes 2 files, more than `max-delete` (1) allows; nothing was changed. ' +
+        'Check the local folder and excludes, or raise the `max-delete` input.',
+    );
     expect(snapshot(path.join(srv.root, 'preview-guard'))).toEqual(before);
     expect(run.outputs).toMatchObject({ uploaded: '1', deleted: '2', changed: 'true' });
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
@@ -58,7 +61,7 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(run.summary).toContain('2 deletions planned');
     // The preview says the deploy it previews would be refused, and why, above the plan.
     const refused = run.summary.indexOf(
-      'the plan deletes 2 files, more than the &#96;max-delete&#96; input 1',
+      '**:no_entry: The deploy would be refused:** the plan deletes 2 files, more than &#96;max-delete&#96; (1) allows',
     );
     expect(refused).toBeGreaterThan(-1);
     expect(refused).toBeLessThan(run.summary.indexOf('| upload | replace |'));
@@ -66,6 +69,27 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
       run.summary.indexOf('<details>'),
     );
     expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+  });
+
+  it('a deploy (not a dry run) refused so writes them too, marked refused, with the deletions; no counts (was: no summary at all)', async () => {
+    const { ws, site } = workspace({ 'a.html': 'a', 'b.html': 'b', 'c.html': 'c' });
+    expectSuccess(await runMain(ws, connection('deploy-guard/')));
+    fs.rmSync(path.join(site, 'a.html'));
+    fs.rmSync(path.join(site, 'b.html'));
+    const before = snapshot(path.join(srv.root, 'deploy-guard'));
+    const run = await runMain(ws, { ...connection('deploy-guard/'), 'max-delete': '1' });
+    expect(theError(run)).toMatch(/^::error::the plan deletes 2 files, more than `max-delete` \(1\) allows;/);
+    expect(snapshot(path.join(srv.root, 'deploy-guard'))).toEqual(before);
+    expect(run.summary).toMatch(/^## ftpship deploy refused \(nothing was changed\)\n/);
+    expect(run.summary).toContain('**:no_entry: The deploy was refused:** the plan deletes 2 files');
+    expect(run.summary).toContain('### :warning: 2 deletions planned');
+    expect(run.summary).toContain(':x: **delete** <code>a.html</code>');
+    expect(run.summary).toContain(':x: **delete** <code>b.html</code>');
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report).toMatchObject({ dryRun: false, bytes: { sent: 0 }, counts: { delete: 2 } });
+    // Nothing was done: no counts for a later step to take as done.
+    expect(Object.keys(run.outputs).sort()).toEqual(['plan', 'summary-file']);
   });
 });
 

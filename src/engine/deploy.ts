@@ -373,11 +373,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       try {
         guard(p, o);
       } catch (err) {
-        // A dry run is the preview: the plan the guard refused is what its reader needs to see.
-        if (o.dryRun && err instanceof GuardError)
+        // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
+        // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
+        if (err instanceof GuardError)
           err.report = buildReport({
             plan: p,
-            dryRun: true,
+            dryRun: o.dryRun,
             target: targetUrl(o, root, loginDir),
             bytesSent: 0,
             skipped: local.skipped,
