@@ -403,6 +403,21 @@ describe('an empty password input (a secret not set, or a pull_request from a fo
   });
 });
 
+describe('a password given as the server input (no URL, no host name in it) is never printed', () => {
+  it.each([['S3cr3t!pass'], ['p@ssw0rd'], ['pa:ss/word'], ['two words']])(
+    '%s: one error naming the input and what goes where, without the value (was: echoed, or a piece of it)',
+    async (server) => {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, { ...connection('pw-as-server/'), server });
+      expect(theError(run)).toBe(
+        '::error::invalid server (not shown: it is not a host name alone, and may be a password): give the host name alone, ' +
+          'e.g. server: ftp.example.com; the password goes in the `password` input, from a repository secret',
+      );
+      expect(fs.existsSync(path.join(srv.root, 'pw-as-server'))).toBe(false);
+    },
+  );
+});
+
 describe('a password written into the server input (a URL, or user:password@host) is never printed', () => {
   it.each([
     [

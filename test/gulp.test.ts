@@ -327,6 +327,11 @@ describe('gulp plugin: a well-behaved stream', () => {
 describe('gulp plugin: errors', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['no host', { host: '' }, /invalid host/],
+    [
+      'a password given as the host (not shown)',
+      { host: 'p@ss w0rd!' },
+      /^invalid host \(not shown: it is no server name or address, and may be a password\); give a server name or address such as ftp\.example\.com$/,
+    ],
     ['a bad port', { port: 70000 }, /invalid port 70000/],
     ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
     ['a bad secure', { secure: 'yes' }, /invalid secure/],

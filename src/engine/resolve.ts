@@ -29,6 +29,13 @@ const CONTROL = /[\r\n\0]/;
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkShape(o);
+  // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
+  // (`ftp.example.com/site`, `deploy@ftp.example.com`): else it may be the password, given in its place.
+  if (typeof o.host === 'string' && o.host.trim() !== '' && !hostSyntax(o.host) && !holdsHostName(o.host)) {
+    throw new ConfigError(
+      'invalid host (not shown: it is no server name or address, and may be a password); give a server name or address such as ftp.example.com',
+    );
+  }
   if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
     throw new ConfigError(
       `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
@@ -234,4 +241,29 @@ export function targetUrl(o: ResolvedOptions, root: string, loginDir?: string): 
 /** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
 export function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Does `host` hold only what a server name or address holds: letters (an IDN's too), digits, `.`, `-`, `_`,
+ * and an IPv6 literal's `:`, brackets and zone `%`?
+ */
+export function hostSyntax(host: string): boolean {
+  return /^[\p{L}\p{N}._-]+$/u.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host);
+}
+
+/**
+ * Does `host` look like a server's address as people write one: localhost, an IPv4 address, or a dotted
+ * name ending in letters (ftp.example.com)? A value that does not may be a password typed in its place:
+ * messages then leave it out.
+ */
+export function looksLikeHostName(host: string): boolean {
+  return /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|(?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]*[\p{L}\p{N}])?\.)+\p{L}{2,}\.?)$/iu.test(
+    host,
+  );
+}
+
+/** `user@host:port/folder` (any part but the host left out) around a host name: a value safe to show. */
+export function holdsHostName(text: string): boolean {
+  const m = /^(?:[^\s@/]+@)?([^\s@/:]+)(?::\d*)?(?:\/\S*)?$/u.exec(text.trim());
+  return m !== null && looksLikeHostName(m[1]);
 }
