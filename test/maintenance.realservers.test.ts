@@ -25,9 +25,9 @@ d.each(each('pure'))('%s', (_name, server) => {
     writeTree(local, { 'index.html': 'v2' });
     return local;
   }
-  const cli = async (local: string, dir: string, marker: string): Promise<string> => {
+  const cli = async (local: string, dir: string, marker: string, ...extra: string[]): Promise<string> => {
     const url = `ftp://${server.user}@${server.host}:${server.port}${dir}`;
-    const r = await runCli(['deploy', local, url, '--maintenance', marker, '--verbose'], {
+    const r = await runCli(['deploy', local, url, '--maintenance', marker, '--verbose', ...extra], {
       FTPSHIP_PASSWORD: server.password,
     });
     expect([r.code, r.stderr]).toEqual([0, expect.stringContaining(`maintenance file ${marker} removed`)]);
@@ -38,6 +38,10 @@ d.each(each('pure'))('%s', (_name, server) => {
     const { dir, disk } = target(server);
     const local = await changedSite(dir);
     await cli(local, dir, 'sub/deeper/.m');
+    expect(readDirs(disk)).toEqual(['css']);
+    // With --no-atomic the marker is up for the whole run: the same.
+    writeTree(local, { 'index.html': 'v3' });
+    await cli(local, dir, 'sub/deeper/.m', '--no-atomic');
     expect(readDirs(disk)).toEqual(['css']);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
