@@ -328,6 +328,11 @@ describe('gulp plugin: errors', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['no host', { host: '' }, /invalid host/],
     [
+      'user:password@host as the host (the password not shown)',
+      { host: 'deploy:S3cr3t-9@ftp.example.com' },
+      /^invalid host: it holds a user and a password before ftp\.example\.com; give the server name alone \(host: 'ftp\.example\.com'\), the user name in user and the password in password$/,
+    ],
+    [
       'a password given as the host (not shown)',
       { host: 'p@ss w0rd!' },
       /^invalid host \(not shown: it is no server name or address, and may be a password\); give a server name or address such as ftp\.example\.com$/,

@@ -29,9 +29,23 @@ const CONTROL = /[\r\n\0]/;
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkShape(o);
+  // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
+  const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
+  const afterAt = at >= 0 ? (o.host as string).slice(at + 1).split(/[:/]/)[0] : '';
+  if (at >= 0 && looksLikeHostName(afterAt)) {
+    throw new ConfigError(
+      `invalid host: it holds a user${(o.host as string).slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
+        `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`,
+    );
+  }
   // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
-  // (`ftp.example.com/site`, `deploy@ftp.example.com`): else it may be the password, given in its place.
-  if (typeof o.host === 'string' && o.host.trim() !== '' && !hostSyntax(o.host) && !holdsHostName(o.host)) {
+  // (`ftp.example.com/site`): else it may be the password, given in its place.
+  if (
+    typeof o.host === 'string' &&
+    o.host.trim() !== '' &&
+    !hostSyntax(o.host) &&
+    (at >= 0 || !holdsHostName(o.host))
+  ) {
     throw new ConfigError(
       'invalid host (not shown: it is no server name or address, and may be a password); give a server name or address such as ftp.example.com',
     );
