@@ -46,6 +46,27 @@ d.each(each('pure'))('%s', (_name, server) => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 
+  it('a deploy that fails with the marker up leaves it and its folder; the next deploy takes both down (was: the folder left for good)', async () => {
+    const { dir, disk } = target(server);
+    const local = await changedSite(dir);
+    // pure-ftpd refuses a name with a backslash (553): with --no-atomic the marker is up by then.
+    writeTree(local, { 'bad\\name.txt': 'x' });
+    const url = `ftp://${server.user}@${server.host}:${server.port}${dir}`;
+    const failed = await runCli(
+      ['deploy', local, url, '--maintenance', 'sub/.m', '--no-atomic', '--retries', '0'],
+      {
+        FTPSHIP_PASSWORD: server.password,
+      },
+    );
+    expect([failed.code, failed.stderr]).toEqual([1, expect.stringContaining('bad\\name.txt')]);
+    expect(fs.existsSync(path.join(disk, 'sub/.m'))).toBe(true);
+    fs.rmSync(path.join(local, 'bad\\name.txt'));
+    const r = await runCli(['deploy', local, url], { FTPSHIP_PASSWORD: server.password });
+    expect(r.code).toBe(0);
+    expect(readDirs(disk)).toEqual(['css']);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
   it('--maintenance in a folder already on the server (made by hand) or deployed: the folder stays', async () => {
     const { dir, disk } = target(server);
     const local = await changedSite(dir);

@@ -81,8 +81,9 @@ class Run {
   /** A marker an earlier run left up, and whether this run put its own up. */
   private readonly staleMarker?: string;
   private markerPut = false;
-  /** Folders this run made only to hold its marker (relative, shallowest first): removed with it. */
+  /** Folders this run made only to hold its marker (relative), and those an earlier run left: removed with it. */
   private markerDirs: string[] = [];
+  private readonly staleMarkerDirs: string[];
   /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
   private twinDirsKept: string[] = [];
   /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
@@ -101,6 +102,7 @@ class Run {
     this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
     this.fileToDir = new Set(plan.fileToDir);
     this.staleMarker = ctx.store.recordedMarker;
+    this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
     const { files, dirs } = ctx.store.state;
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
   }
@@ -507,8 +509,15 @@ class Run {
     if (!m) return;
     const abs = this.abs(m.path);
     await this.ctx.pool
+      .run(`put up ${m.path}`, async (c) => this.findMarkerDirs(c, m.path))
+      .catch((err: unknown) => {
+        throw describe(err, `put up the maintenance file ${m.path}`);
+      });
+    // Recorded before they are made: a rerun of a run that fails with the marker up removes them with it.
+    await this.ctx.store.markerDirsAdded(this.markerDirs);
+    await this.ctx.pool
       .run(`put up ${m.path}`, async (c) => {
-        await this.makeMarkerDirs(c, m.path);
+        await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
         await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
       })
       .catch((err: unknown) => {
@@ -519,43 +528,36 @@ class Run {
   }
 
   /**
-   * Makes the folders the marker goes in, noting those that were not on the server: they were made for the
-   * marker alone (unless the site has them), and go with it, so nothing is left behind that the state
-   * does not track.
+   * Notes the folders the marker goes in that are not on the server: made for the marker alone (unless the
+   * site has them), they go with it, so nothing is left behind that the state does not track.
    */
-  private async makeMarkerDirs(c: FtpClient, rel: string): Promise<void> {
+  private async findMarkerDirs(c: FtpClient, rel: string): Promise<void> {
     const parent = parentOf(rel);
     const known = this.ctx.quirks.knownDirs;
-    if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent)))) {
-      known?.add(this.abs(parent));
-      return;
-    }
+    if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent)))) return;
     let missing = false;
     for (const d of ancestorsOf(rel)) {
       missing ||= !(await dirExists(c, this.abs(d)));
-      if (!missing) continue;
-      await makeDir(c, this.abs(d));
-      if (!this.markerDirs.includes(d)) this.markerDirs.push(d);
+      if (missing && !this.markerDirs.includes(d)) this.markerDirs.push(d);
     }
-    known?.add(this.abs(parent));
   }
 
   /**
-   * Removes the folders made for the marker, deepest first, once it is down: not one the site deploys (the
-   * state tracks it), nor one that is not empty (best effort: a folder that stays is harmless).
+   * Removes the folders made for a marker (this run's, and those an earlier run left with its marker),
+   * deepest first, once the marker is down: not one the site deploys (the state tracks it), nor one that
+   * is not empty (best effort: a folder that stays is harmless).
    */
   private async removeMarkerDirs(): Promise<void> {
     const deployed = new Set(this.ctx.store.state.dirs);
-    for (const d of [...this.markerDirs].reverse()) {
-      if (this.local.dirs.has(d) || deployed.has(d)) return;
-      const gone = await this.ctx.pool
-        .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)), false)
-        .then(
-          () => true,
-          () => false,
-        );
-      if (!gone) return;
-      this.ctx.quirks.knownDirs?.delete(this.abs(d));
+    const dirs = [...new Set([...this.markerDirs, ...this.staleMarkerDirs])].sort(
+      (a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1),
+    );
+    for (const d of dirs) {
+      if (this.local.dirs.has(d) || deployed.has(d)) continue;
+      await this.ctx.pool
+        .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
+        .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))
+        .catch(() => undefined);
     }
   }
 
@@ -576,12 +578,12 @@ class Run {
         });
       this.ctx.reporter.info?.(`maintenance file ${p} removed`);
     }
-    await this.removeMarkerDirs();
     // A run killed while writing its marker may have left the marker's temporary copy (best effort).
     if (this.staleMarker !== undefined) {
       const tmp = this.abs(`${this.staleMarker}.tmp`);
       await this.ctx.pool.run(`remove ${tmp}`, async (c) => deleteFile(c, tmp)).catch(() => undefined);
     }
+    await this.removeMarkerDirs();
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
