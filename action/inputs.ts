@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
+import { holdsHostName, hostSyntax, looksLikeHostName } from '../src/engine/resolve.js';
 import { redactUrl } from '../src/url.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { logSafe } from './phrase.js';
@@ -118,6 +119,19 @@ function readServer(): string {
   const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
   // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
   const shown = maskUserInfo(server);
+  // Not a URL, nor a host name (with a user, port or folder around it), nor made of what one holds: it may be
+  // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
+  const safe =
+    /^[a-z]+:\/\//i.test(server) ||
+    (shown !== server
+      ? looksLikeHostName(server.slice(server.lastIndexOf('@') + 1).split(/[:/]/)[0])
+      : hostSyntax(server) || holdsHostName(server) || /^\[[0-9a-f:.]+\](?::\d+)?$/i.test(server));
+  if (!safe) {
+    throw new ConfigError(
+      'invalid server (not shown: it is not a host name alone, and may be a password): give the host name alone, ' +
+        'e.g. server: ftp.example.com; the password goes in the `password` input, from a repository secret',
+    );
+  }
   if (/^[a-z]+:\/\//i.test(server)) {
     throw new ConfigError(
       `invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
@@ -271,7 +285,10 @@ function readStatePath(): string | undefined {
   return statePath || name || undefined;
 }
 
-/** FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder. */
+/**
+ * FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder;
+ * `/` and `//` are the server's root, as in the CLI's `ftp://host//` (trimming the slashes made `//` the login folder).
+ */
 function serverDir(value: string): string {
   if (value === '' || value === '.' || value === './') return '';
   // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
@@ -283,7 +300,7 @@ function serverDir(value: string): string {
     );
   }
   const trimmed = value.replace(/^\.\/+/, '');
-  return trimmed === '/' ? '/' : trimmed.replace(/\/+$/, '');
+  return /^\/+$/.test(trimmed) ? '/' : trimmed.replace(/\/+$/, '');
 }
 
 /** Resolves `value` against the workspace and refuses anything outside it (symbolic links resolved). */

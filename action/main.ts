@@ -25,7 +25,8 @@ export async function run(): Promise<void> {
     await publish(report);
     core.info(logSafe(formatSummary(report)));
   } catch (err) {
-    // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
+    // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
+    // deploy refused so gets its summary too (what would have been deleted), but no counts: nothing was done.
     if (err instanceof GuardError && err.report) await publish(err.report, err.message);
     core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
     if (err instanceof CancelledError) cancel.exitSoon(1);
@@ -39,7 +40,7 @@ export async function run(): Promise<void> {
  * that cannot be written costs a warning, not the deploy's result.
  */
 async function publish(report: DeployReport, refusal?: string): Promise<void> {
-  const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
+  const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
   // Not a failure path: the step's result is settled, so each of these only warns.
   const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>
     Promise.resolve()
@@ -49,11 +50,23 @@ async function publish(report: DeployReport, refusal?: string): Promise<void> {
         return undefined;
       });
   const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
-  await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
+  await attempt('set the outputs (GITHUB_OUTPUT)', () =>
+    setOutputs(report, files, refusal !== undefined && !report.dryRun),
+  );
   await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
 }
 
-function setOutputs(report: DeployReport, files?: { plan: string; summary: string }): void {
+/** `filesOnly`: a deploy a guard refused gets the report files, not the counts of what it did not do. */
+function setOutputs(
+  report: DeployReport,
+  files: { plan: string; summary: string } | undefined,
+  filesOnly: boolean,
+): void {
+  if (files) {
+    core.setOutput(Output.Plan, files.plan);
+    core.setOutput(Output.SummaryFile, files.summary);
+  }
+  if (filesOnly) return;
   const c = report.counts;
   core.setOutput(Output.Uploaded, c.upload);
   core.setOutput(Output.Replaced, c.replace);
@@ -64,9 +77,6 @@ function setOutputs(report: DeployReport, files?: { plan: string; summary: strin
     Output.Changed,
     report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0,
   );
-  if (!files) return;
-  core.setOutput(Output.Plan, files.plan);
-  core.setOutput(Output.SummaryFile, files.summary);
 }
 
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */

@@ -38,8 +38,9 @@ export function phrase(message: string): string {
         'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
           'and `**/node_modules/**` to `exclude` to leave them out',
       )
-      // "pass the `max-delete` input 3" reads as a number passed somewhere: the input as it is set.
-      .replace(/\bpass --max-delete (\d+)/g, 'set `max-delete: $1`')
+      // "more than --max-delete 1" read "more than the `max-delete` input 1": the number is the input's value.
+      .replace(/more than --max-delete (\d+)/g, 'more than `max-delete` ($1) allows')
+      .replace(/pass --max-delete (\d+)/g, 'set `max-delete: $1`')
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;

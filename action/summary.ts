@@ -34,14 +34,21 @@ export function commentMarkdown(report: DeployReport, refusal?: string): string 
 }
 
 /**
- * `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. `listed`:
- * entries listed per section.
+ * `refusal`: why a guard refused the plan (a dry run or a deploy refused by `max-delete`), shown above it.
+ * `listed`: entries listed per section.
  */
 export function summaryMarkdown(report: DeployReport, refusal?: string, listed = MAX_LISTED): string {
   const c = report.counts;
-  const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
-  const verb = report.dryRun ? 'would' : '';
-  const bytes = report.dryRun
+  // A deploy a guard refused did nothing: its plan is shown as a dry run's is.
+  const refusedDeploy = refusal !== undefined && !report.dryRun;
+  const planned = report.dryRun || refusedDeploy;
+  const title = report.dryRun
+    ? 'ftpship deploy preview (dry run: nothing was changed)'
+    : refusedDeploy
+      ? 'ftpship deploy refused (nothing was changed)'
+      : 'ftpship deploy';
+  const verb = planned ? 'would' : '';
+  const bytes = planned
     ? `${formatBytes(report.bytes.planned)} to send`
     : `${formatBytes(report.bytes.sent)} sent`;
   const deletions = report.files.filter((e) => e.action === 'delete' || e.action === 'rmdir');
@@ -49,7 +56,12 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
   const out = [
     `## ${title}`,
     '',
-    ...(refusal ? [`**:no_entry: The deploy would be refused:** ${escape(phrase(refusal))}`, ''] : []),
+    ...(refusal
+      ? [
+          `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${escape(phrase(refusal))}`,
+          '',
+        ]
+      : []),
     `Target: <code>${escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
     '',
     '| upload | replace | delete | mkdir | rmdir | unchanged |',
@@ -70,7 +82,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
   }
   if (report.chmod && chmods > 0)
     out.push(
-      `Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`,
+      `Permissions (\`file-mode\`, \`dir-mode\`): ${planned ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`,
       '',
     );
   if (deletions.length > 0) {

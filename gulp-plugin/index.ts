@@ -113,7 +113,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     } catch (err) {
       // A dry run refused by a guard (maxDelete) is still the preview: its plan is logged and handed to
       // onReport, as the CLI prints it and the Action publishes it; then the task fails with the guard's message.
-      if (err instanceof GuardError && err.report) {
+      if (err instanceof GuardError && err.report?.dryRun) {
         try {
           finish(err.report);
         } catch (callbackErr) {

@@ -176,7 +176,7 @@ async function runDeploy(
     return 0;
   } catch (err) {
     // A refused dry run still shows the plan that tripped the guard.
-    if (err instanceof GuardError && err.report) {
+    if (err instanceof GuardError && err.report?.dryRun) {
       for (const l of formatPlan(err.report)) out.line(l);
       out.line(formatSummary(err.report));
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);

@@ -1,5 +1,6 @@
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
 import { ConfigError } from './engine/errors.js';
+import { looksLikeHostName } from './engine/resolve.js';
 
 export interface Target {
   host: string;
@@ -142,11 +143,21 @@ function noScheme(text: string): ConfigError {
       `the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`,
     );
   const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
-  // A host starts with a letter or digit: `./dist` or `../site` is a local path, not a host to guess from.
+  // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
+  const host =
+    shown === text ? m?.[1].replace(/^[^@]*@/, '') : text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+  const example = 'ftpes://user@ftp.example.com/public_html';
+  // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
+  // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes
+  // (`ftpship deploy ./dist "$PW"`), and is not echoed, nor a piece of it.
+  if (!(host !== undefined && looksLikeHostName(host)) && !(shown === text && /^(\.\.?|~)\//.test(text)))
+    return new ConfigError(
+      `the second argument is not an ftp://, ftpes:// or ftps:// URL (not shown: it may be a password); give the server as a URL, e.g. ${example}, and the password in FTPSHIP_PASSWORD or through --password-stdin`,
+    );
   const guess =
-    m && shown === text && /^[a-z0-9]/i.test(m[1].replace(/^[^@]*@/, ''))
+    m && shown === text && host !== undefined && looksLikeHostName(host)
       ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
-      : 'ftpes://user@ftp.example.com/public_html';
+      : example;
   return new ConfigError(
     `the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`,
   );

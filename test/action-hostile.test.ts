@@ -11,6 +11,7 @@ import { selfSignedCert } from './helpers/cert.js';
 import { embedded } from './helpers/embedded.js';
 import { startFakeServer, type FakeServer } from './helpers/fake-server.js';
 import { readTree, tmpDir } from './helpers/tmp.js';
+import { parseTarget } from '../src/url.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -48,7 +49,10 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     fs.writeFileSync(path.join(site, 'd.html'), 'd');
     const before = snapshot(path.join(srv.root, 'preview-guard'));
     const run = await runMain(ws, { ...connection('preview-guard/'), 'dry-run': 'true', 'max-delete': '1' });
-    expect(theError(run)).toMatch(/::error::the plan deletes 2 files, more than the `max-delete` input 1/);
+    expect(theError(run)).toBe(
+      '::error::the plan deletes 2 files, more than `max-delete` (1) allows; nothing was changed. ' +
+        'Check the local folder and excludes, or raise the `max-delete` input.',
+    );
     expect(snapshot(path.join(srv.root, 'preview-guard'))).toEqual(before);
     expect(run.outputs).toMatchObject({ uploaded: '1', deleted: '2', changed: 'true' });
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
@@ -57,7 +61,7 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(run.summary).toContain('2 deletions planned');
     // The preview says the deploy it previews would be refused, and why, above the plan.
     const refused = run.summary.indexOf(
-      'the plan deletes 2 files, more than the &#96;max-delete&#96; input 1',
+      '**:no_entry: The deploy would be refused:** the plan deletes 2 files, more than &#96;max-delete&#96; (1) allows',
     );
     expect(refused).toBeGreaterThan(-1);
     expect(refused).toBeLessThan(run.summary.indexOf('| upload | replace |'));
@@ -65,6 +69,27 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
       run.summary.indexOf('<details>'),
     );
     expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+  });
+
+  it('a deploy (not a dry run) refused so writes them too, marked refused, with the deletions; no counts (was: no summary at all)', async () => {
+    const { ws, site } = workspace({ 'a.html': 'a', 'b.html': 'b', 'c.html': 'c' });
+    expectSuccess(await runMain(ws, connection('deploy-guard/')));
+    fs.rmSync(path.join(site, 'a.html'));
+    fs.rmSync(path.join(site, 'b.html'));
+    const before = snapshot(path.join(srv.root, 'deploy-guard'));
+    const run = await runMain(ws, { ...connection('deploy-guard/'), 'max-delete': '1' });
+    expect(theError(run)).toMatch(/^::error::the plan deletes 2 files, more than `max-delete` \(1\) allows;/);
+    expect(snapshot(path.join(srv.root, 'deploy-guard'))).toEqual(before);
+    expect(run.summary).toMatch(/^## ftpship deploy refused \(nothing was changed\)\n/);
+    expect(run.summary).toContain('**:no_entry: The deploy was refused:** the plan deletes 2 files');
+    expect(run.summary).toContain('### :warning: 2 deletions planned');
+    expect(run.summary).toContain(':x: **delete** <code>a.html</code>');
+    expect(run.summary).toContain(':x: **delete** <code>b.html</code>');
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report).toMatchObject({ dryRun: false, bytes: { sent: 0 }, counts: { delete: 2 } });
+    // Nothing was done: no counts for a later step to take as done.
+    expect(Object.keys(run.outputs).sort()).toEqual(['plan', 'summary-file']);
   });
 });
 
@@ -385,6 +410,21 @@ describe('an empty password input (a secret not set, or a pull_request from a fo
   });
 });
 
+describe('a password given as the server input (no URL, no host name in it) is never printed', () => {
+  it.each([['S3cr3t!pass'], ['p@ssw0rd'], ['pa:ss/word'], ['two words']])(
+    '%s: one error naming the input and what goes where, without the value (was: echoed, or a piece of it)',
+    async (server) => {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, { ...connection('pw-as-server/'), server });
+      expect(theError(run)).toBe(
+        '::error::invalid server (not shown: it is not a host name alone, and may be a password): give the host name alone, ' +
+          'e.g. server: ftp.example.com; the password goes in the `password` input, from a repository secret',
+      );
+      expect(fs.existsSync(path.join(srv.root, 'pw-as-server'))).toBe(false);
+    },
+  );
+});
+
 describe('a password written into the server input (a URL, or user:password@host) is never printed', () => {
   it.each([
     [
@@ -471,5 +511,26 @@ describe('verify (FIELD.md #6: drift): the warning about files removed by hand n
     ]);
     expect(verified.outputs.replaced).toBe('1');
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(site));
+  });
+});
+
+describe('server-dir: // is the server root, as ftp://host// is in the CLI', () => {
+  it('with a login folder that is not /: // and / both deploy to the root (was: // went to the login folder)', async () => {
+    const home = await embedded({ loginFolder: '/home/demo' });
+    try {
+      fs.mkdirSync(path.join(home.root, 'home/demo'), { recursive: true });
+      const { ws, site } = workspace({ 'index.html': 'root page' });
+      expect(parseTarget(`ftp://demo@127.0.0.1:${home.port}//`).remoteDir).toBe('/');
+      const first = await runMain(ws, actionConnection(home, '//'));
+      expectSuccess(first);
+      expect(readTree(home.root, ['.ftpship-state.json', 'home'])).toEqual(readTree(site));
+      expect(fs.readdirSync(path.join(home.root, 'home/demo'))).toEqual([]);
+      // The same folder as `/`: nothing to send again.
+      const again = await runMain(ws, actionConnection(home, '/'));
+      expectSuccess(again);
+      expect(again.outputs).toMatchObject({ uploaded: '0', unchanged: '1' });
+    } finally {
+      await home.close();
+    }
   });
 });

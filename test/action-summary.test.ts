@@ -107,6 +107,10 @@ describe('phrase', () => {
     ['pass its CA with --ca FILE (or --insecure', 'pass its CA with the `ca` input (or the `insecure` input'],
     ['with --tls-name NAME)', 'with the `tls-name` input)'],
     ['or pass --max-delete 3 to empty', 'or set `max-delete: 3` to empty'],
+    [
+      'the plan deletes 5 files, more than --max-delete 1; nothing was changed. Check the local folder and excludes, or raise --max-delete.',
+      'the plan deletes 5 files, more than `max-delete` (1) allows; nothing was changed. Check the local folder and excludes, or raise the `max-delete` input.',
+    ],
     ['in place (--no-atomic)', 'in place (`atomic: false`)'],
     ['drop --maintenance', 'drop the `maintenance-file` input'],
     ['deploy once with --verify to find', 'deploy once with the `verify` input to find'],

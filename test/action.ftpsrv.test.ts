@@ -217,7 +217,8 @@ describe('the bundled Action against ftp-srv', () => {
     const before = snapshot(path.join(srv.root, 'guard'));
     const run = await runAction(ws, { ...connection('guard/'), 'max-delete': '1' });
     expect(run.status).not.toBe(0);
-    expect(run.stdout).toMatch(/::error::the plan deletes 2 files, more than the `max-delete` input 1/);
+    // The wording after "more than" is action-hostile.test.ts's (it runs the source; this, the bundle).
+    expect(run.stdout).toMatch(/::error::the plan deletes 2 files, more than /);
     expect(snapshot(path.join(srv.root, 'guard'))).toEqual(before);
   });
 

@@ -396,8 +396,8 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     await expectOneLine(
       await cli(['deploy', local, 'not a url']),
       2,
-      /the URL "not a url" has no scheme; start it with ftp:\/\/, ftpes:\/\/ \(explicit TLS\) or ftps:\/\//,
-      /e\.g\. ftpes:\/\/user@ftp\.example\.com\/public_html\s*$/,
+      /the second argument is not an ftp:\/\/, ftpes:\/\/ or ftps:\/\/ URL \(not shown: it may be a password\)/,
+      /e\.g\. ftpes:\/\/user@ftp\.example\.com\/public_html, and the password in FTPSHIP_PASSWORD/,
     );
     // The scp/rsync form was read as a URL with an empty port ("invalid port \"\"").
     await expectOneLine(

@@ -61,17 +61,42 @@ const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions>
   deployOptions(srv, localDir, remoteDir, extra);
 const remote = (dir: string): string => path.join(srv.root, dir);
 
+/** A local folder holding `files`, and a remote folder of its own for it. */
+function newSite(files: Record<string, string | Buffer>): { local: string; dir: string } {
+  const local = tmpDir();
+  writeTree(local, files);
+  return { local, dir: `/${uniqueName()}` };
+}
+
+/** The server folder holds exactly the local files (the state aside). */
+function expectMirrors(local: string, dir: string): void {
+  expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+}
+
+/** Another deploy finds nothing to do. */
+async function expectNothingToDo(local: string, dir: string): Promise<void> {
+  expect((await deploy(opts(local, dir))).files).toEqual([]);
+}
+
+/** Runs `fn` while the server fails uploads to files named `name` (a failing disk), then heals. */
+async function whileUploadsFail<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  failUpload = (fsPath) => fsPath.endsWith(`${path.sep}${name}`);
+  try {
+    return await fn();
+  } finally {
+    failUpload = () => false;
+  }
+}
+
 describe('FIELD.md §3 "folder x and file x-y both removed: the file orphan stays" (prefix bug; §4.10)', () => {
   it('a folder and a file whose name starts with the folder name, both gone locally: both deleted', async () => {
-    const local = tmpDir();
-    writeTree(local, {
+    const { local, dir } = newSite({
       'x/a.html': 'a',
       'x-y.html': 'xy',
       'xz/b.html': 'b',
       'x.html': 'x',
       'index.html': 'i',
     });
-    const dir = `/${uniqueName()}`;
     await deploy(opts(local, dir));
     fs.rmSync(path.join(local, 'x'), { recursive: true });
     fs.rmSync(path.join(local, 'x-y.html'));
@@ -85,15 +110,13 @@ describe('FIELD.md §3 "folder x and file x-y both removed: the file orphan stay
       'rmdir xz',
     ]);
     expect(readTree(remote(dir), [STATE])).toEqual({ 'x.html': sha256('x'), 'index.html': sha256('i') });
-    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    await expectNothingToDo(local, dir);
   });
 });
 
 describe('FIELD.md §3 "corrupt or remove the state: silent full re-upload and no deletions" (§1.2 #128 #146 #441; §4.4)', () => {
   it('the state removed by hand from a deployed site: every file goes again, and a warning says why, that nothing there is deleted, and names --adopt and --state', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i', 'css/site.css': 'c', 'old.html': 'o' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({ 'index.html': 'i', 'css/site.css': 'c', 'old.html': 'o' });
     await deploy(opts(local, dir));
     fs.rmSync(path.join(remote(dir), STATE));
     fs.rmSync(path.join(local, 'old.html'));
@@ -118,10 +141,9 @@ describe('FIELD.md §3 "corrupt or remove the state: silent full re-upload and n
   });
 
   it('--adopt, --reset-state, --upload-only and an empty target: no such warning', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i' });
+    const { local, dir: emptyTarget } = newSite({ 'index.html': 'i' });
     const fresh = recorder();
-    await deploy(opts(local, `/${uniqueName()}`), fresh);
+    await deploy(opts(local, emptyTarget), fresh);
     expect(fresh.warnings).toEqual([]);
     for (const extra of [{ adopt: true }, { resetState: true }, { uploadOnly: true }]) {
       const dir = `/${uniqueName()}`;
@@ -135,9 +157,12 @@ describe('FIELD.md §3 "corrupt or remove the state: silent full re-upload and n
 
 describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #223)', () => {
   it('an exclude or keep written as a regular expression (it matches nothing as a glob) gets a warning with the glob meant', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'app.js': 'a', 'app.js.map': 'm', 'logs/x.log': 'l', 'index.html': 'i' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({
+      'app.js': 'a',
+      'app.js.map': 'm',
+      'logs/x.log': 'l',
+      'index.html': 'i',
+    });
     const rec = recorder();
     await deploy(opts(local, dir, { exclude: ['\\.map$', '^logs/.*'], keep: ['.*\\.php$'] }), rec);
     expect(rec.warnings).toEqual([
@@ -154,11 +179,16 @@ describe('FIELD.md §1.4 exclude/glob confusion: "regex expected" (#202, #205, #
   });
 
   it('globs that only look a little like one (index.*, .*, *.map, !x, dist/) get no such warning', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i', 'a.map': 'm', '.env': 'e', 'dist/x': 'x', 'page.html': 'p' });
+    const { local, dir } = newSite({
+      'index.html': 'i',
+      'a.map': 'm',
+      '.env': 'e',
+      'dist/x': 'x',
+      'page.html': 'p',
+    });
     const rec = recorder();
     await deploy(
-      opts(local, `/${uniqueName()}`, {
+      opts(local, dir, {
         exclude: ['*.map', '.*', 'index.*', 'dist/', '!dist/x', '**/*.[jt]s', '*.+(css|scss)'],
         keep: ['uploads/**'],
       }),
@@ -222,11 +252,9 @@ describe('FIELD.md §1.1 connection drops: "ECONNRESET" (#391, #430, #463; §4.1
   it('every control connection reset (RST) in the middle of the uploads: the same deploy reconnects and completes', async () => {
     const proxy = await frontProxy(srv.port);
     try {
-      const local = tmpDir();
       const files: Record<string, string> = {};
       for (let i = 0; i < 40; i++) files[`f${i}.txt`] = `content ${i}`;
-      writeTree(local, files);
-      const dir = `/${uniqueName()}`;
+      const { local, dir } = newSite(files);
       const warnings: string[] = [];
       let stors = 0;
       const r = await deploy(
@@ -241,8 +269,8 @@ describe('FIELD.md §1.1 connection drops: "ECONNRESET" (#391, #430, #463; §4.1
       expect(warnings.join('\n')).toMatch(/ECONNRESET.*retrying|retrying.*ECONNRESET/);
       expect(proxy.accepted).toBeGreaterThan(2);
       expect(r.counts.upload).toBe(40);
-      expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
-      expect((await deploy(opts(local, dir))).files).toEqual([]);
+      expectMirrors(local, dir);
+      await expectNothingToDo(local, dir);
     } finally {
       await proxy.close();
     }
@@ -251,25 +279,21 @@ describe('FIELD.md §1.1 connection drops: "ECONNRESET" (#391, #430, #463; §4.1
 
 describe('FIELD.md §1.2 state trouble: "no force-rebuild" (#255, #417)', () => {
   it('--reset-state over a good state sends every file again and puts back what was changed by hand', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'index', 'css/site.css': 'body{}', 'keep.txt': 'same' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({ 'index.html': 'index', 'css/site.css': 'body{}', 'keep.txt': 'same' });
     await deploy(opts(local, dir));
     // Edited by hand on the server, same size: the state still says it is deployed.
     fs.writeFileSync(path.join(remote(dir), 'index.html'), 'INDEX');
-    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    await expectNothingToDo(local, dir);
     const r = await deploy(opts(local, dir, { resetState: true }));
     expect(r.counts).toMatchObject({ upload: 3, unchanged: 0, delete: 0 });
-    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
-    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    expectMirrors(local, dir);
+    await expectNothingToDo(local, dir);
   });
 });
 
 describe('FIELD.md §4.4 "distinguish no state from unreadable state and from a connection error"', () => {
   it('the state download aborted (426): read again, not taken for a missing state; aborted every time: the deploy fails, nothing sent', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i', 'a.txt': 'a', 'old.txt': 'o' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({ 'index.html': 'i', 'a.txt': 'a', 'old.txt': 'o' });
     await deploy(opts(local, dir));
     fs.rmSync(path.join(local, 'old.txt'));
     let abort = 1;
@@ -324,13 +348,7 @@ describe('FIELD.md §1.9 silent or partial failure: "action green but site half-
     expect((await runMain(ws, inputs)).status).toBe(0);
     writeTree(site, { 'index.html': 'index v2', 'about.html': 'about v2', 'new.html': 'new' });
     fs.rmSync(path.join(site, 'old.html'));
-    failUpload = (p) => p.endsWith(`${path.sep}new.html`);
-    let run: Awaited<ReturnType<typeof runMain>>;
-    try {
-      run = await runMain(ws, inputs);
-    } finally {
-      failUpload = () => false;
-    }
+    const run = await whileUploadsFail('new.html', async () => runMain(ws, inputs));
     // Not green: the step fails with one error naming the file and the server's reason.
     expect(run.status).not.toBe(0);
     expect(run.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([
@@ -342,42 +360,32 @@ describe('FIELD.md §1.9 silent or partial failure: "action green but site half-
     expect(fs.existsSync(path.join(remote(dir), 'old.html'))).toBe(true);
     const rerun = await runMain(ws, inputs);
     expect(rerun.status).toBe(0);
-    expect(readTree(remote(dir), [STATE])).toEqual(readTree(site));
+    expectMirrors(site, dir);
   });
 });
 
 describe('FIELD.md §1.9: a new file the server fails mid-write, leaving a part (a full disk: IIS, ftp-srv)', () => {
   it('no warning that the server "refused to write over an existing file" (it did not), no --no-atomic advice in an atomic run; the error is the server\'s', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({ 'index.html': 'i' });
     await deploy(opts(local, dir));
     writeTree(local, { 'new.html': 'new' });
-    failUpload = (p) => p.endsWith(`${path.sep}new.html`);
     const rec = recorder();
-    let err: unknown;
-    try {
-      await deploy(opts(local, dir, { retries: 0 }), rec);
-    } catch (e) {
-      err = e;
-    } finally {
-      failUpload = () => false;
-    }
+    const err = await whileUploadsFail('new.html', async () =>
+      deploy(opts(local, dir, { retries: 0 }), rec).catch((e: unknown) => e),
+    );
     expect(err).toBeInstanceOf(DeployError);
     expect((err as Error).message).toMatch(/550 Disk quota exceeded/);
     expect(rec.warnings.filter((w) => /write over|--no-atomic/.test(w))).toEqual([]);
     // The disk has room again: the rerun sends it, and nothing of the part is left.
     await deploy(opts(local, dir));
-    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expectMirrors(local, dir);
   });
 });
 
 describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, #197, #226)', () => {
   it('a data connection the server stops reading mid-file: timed out, retried on a new connection, resumed; the file whole', async () => {
-    const local = tmpDir();
     const big = bytes(16 * 1024 * 1024, 5);
-    writeTree(local, { 'big.bin': big, 'index.html': 'i' });
-    const dir = `/${uniqueName()}`;
+    const { local, dir } = newSite({ 'big.bin': big, 'index.html': 'i' });
     let stalled = 0;
     stall = (fsPath, written) => {
       // The first attempt at big.bin's temp: the server takes 1 MB, then never reads again.
@@ -404,19 +412,13 @@ describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, 
 
 describe('FIELD.md §1.2 state trouble: "550 on STOR of state"', () => {
   it('the server refuses the state file: one error naming it, the reason and what to try (was the bare STOR reply); fixed, the rerun converges', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'i', 'a.html': 'a' });
-    const dir = `/${uniqueName()}`;
-    failUpload = (p) => p.endsWith(`${path.sep}${STATE}.tmp`);
-    let err: Error | undefined;
-    try {
-      err = await deploy(opts(local, dir)).then(
+    const { local, dir } = newSite({ 'index.html': 'i', 'a.html': 'a' });
+    const err = await whileUploadsFail(`${STATE}.tmp`, async () =>
+      deploy(opts(local, dir)).then(
         () => undefined,
         (e: unknown) => e as Error,
-      );
-    } finally {
-      failUpload = () => false;
-    }
+      ),
+    );
     expect(err).toBeInstanceOf(DeployError);
     expect(err?.message).toMatch(
       new RegExp(
@@ -425,7 +427,7 @@ describe('FIELD.md §1.2 state trouble: "550 on STOR of state"', () => {
       ),
     );
     await deploy(opts(local, dir));
-    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
-    expect((await deploy(opts(local, dir))).files).toEqual([]);
+    expectMirrors(local, dir);
+    await expectNothingToDo(local, dir);
   });
 });

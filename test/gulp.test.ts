@@ -327,6 +327,16 @@ describe('gulp plugin: a well-behaved stream', () => {
 describe('gulp plugin: errors', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['no host', { host: '' }, /invalid host/],
+    [
+      'user:password@host as the host (the password not shown)',
+      { host: 'deploy:S3cr3t-9@ftp.example.com' },
+      /^invalid host: it holds a user and a password before ftp\.example\.com; give the server name alone \(host: 'ftp\.example\.com'\), the user name in user and the password in password$/,
+    ],
+    [
+      'a password given as the host (not shown)',
+      { host: 'p@ss w0rd!' },
+      /^invalid host \(not shown: it is no server name or address, and may be a password\); give a server name or address such as ftp\.example\.com$/,
+    ],
     ['a bad port', { port: 70000 }, /invalid port 70000/],
     ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
     ['a bad secure', { secure: 'yes' }, /invalid secure/],

@@ -207,6 +207,18 @@ describe('passwords and counts', () => {
     );
   });
 
+  it.each([['S3cr3t!pass'], ['hunter2'], ['p@ssw0rd'], ['pa:ss/word'], ['a:b@c'], ['two words']])(
+    'a password where the URL goes (ftpship deploy ./dist "$PW", %s): exit 2 with the expected form, the value not shown (was: echoed whole)',
+    async (pw) => {
+      const r = await runCli(['deploy', site(), pw], {});
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(
+        'ftpship: error: the second argument is not an ftp://, ftpes:// or ftps:// URL (not shown: it may be a password); ' +
+          'give the server as a URL, e.g. ftpes://user@ftp.example.com/public_html, and the password in FTPSHIP_PASSWORD or through --password-stdin',
+      );
+    },
+  );
+
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);

@@ -63,7 +63,7 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     [
       'host with a user',
       { host: 'deploy:pw@127.0.0.1' },
-      /^invalid host "…@127\.0\.0\.1"; give the user name in user and the host alone \(127\.0\.0\.1\)$/,
+      /^invalid host: it holds a user and a password before 127\.0\.0\.1; give the server name alone \(host: '127\.0\.0\.1'\), the user name in user and the password in password$/,
     ],
     // Went ahead, into folders named `ftp:` and the host on the server.
     [

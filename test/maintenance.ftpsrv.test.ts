@@ -146,12 +146,13 @@ describe('maintenance marker', () => {
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
   });
 
-  it('a marker in a subfolder that does not exist yet is made with its folder; a remote file of that name is never deleted as an orphan', async () => {
+  it('a marker in a subfolder that does not exist yet is made with its folder, and both go after (real servers: maintenance.realservers)', async () => {
     const dir = `/${uniqueName()}`;
     const local = await deployedSite(dir);
-    await deploy(opts(local, dir, { maintenance: { path: 'storage/framework/down', content: '{}' } }));
-    expect(fs.existsSync(path.join(srv.root, dir, 'storage/framework'))).toBe(true);
-    expect(fs.existsSync(path.join(srv.root, dir, 'storage/framework/down'))).toBe(false);
+    const rec = recorder();
+    await deploy(opts(local, dir, { maintenance: { path: 'storage/framework/down', content: '{}' } }), rec);
+    expect(sent(rec.log, 'STOR').some((p) => p.includes('storage/framework/down'))).toBe(true);
+    expect(fs.existsSync(path.join(srv.root, dir, 'storage'))).toBe(false);
   });
 
   it.each([['../up.html'], ['/abs/.maintenance'], [''], ['a//b'], ['dir/']])(

@@ -69,6 +69,11 @@ describe('a state listing paths outside the target, or not paths at all', () => 
       '../victim/keep.txt',
     ],
     [
+      "a maintenance marker's folder outside",
+      (s) => (s.pending = { temps: {}, uncertain: [], maintenance: '.m', markerDirs: ['../victim'] }),
+      '../victim',
+    ],
+    [
       'a live file recorded as a temp',
       (s) =>
         (s.pending = { temps: { 'index.html': { path: 'index.html', size: 4, sha256: '' } }, uncertain: [] }),

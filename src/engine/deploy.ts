@@ -3,7 +3,6 @@
  * guard, execute, report. Dry-run stops after the plan with zero side effects.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import {
   certificateNames,
   FtpClient,
@@ -26,7 +25,7 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   excludedPath,
   globMatcher,
-  globMeantByRegex,
+  globAdvice,
   scanLocalDir,
   treeFromFiles,
   type LocalFile,
@@ -170,25 +169,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
       );
-    for (const [name, globs] of [
-      ['exclude', o.exclude],
-      ['keep', o.keep],
-    ] as const)
-      for (const g of globs) {
-        const meant = globMeantByRegex(g);
-        if (meant !== undefined)
-          rep.warn?.(
-            `the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
-              `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`,
-          );
-      }
-    const named = o.localDir ? o.exclude.filter((g) => namesLocalFolder(g, o.localDir as string)) : [];
-    if (named.length > 0)
-      rep.warn?.(
-        `the exclude glob${named.length > 1 ? 's' : ''} ${named.map((g) => `'${g}'`).join(', ')} start${named.length > 1 ? '' : 's'} ` +
-          `with the local folder's own name, but globs are read inside ${o.localDir}, which holds no such entry, so ` +
-          `${named.length > 1 ? 'they match' : 'it matches'} nothing: write ${named.map((g) => `'${withoutFirstPart(g)}'`).join(', ')}`,
-      );
+    for (const advice of globAdvice(o)) rep.warn?.(advice);
     if (o.replaceDefaultExcludes) {
       const exposed = defaultsReplacedWarning(local.files.keys());
       if (exposed) rep.warn?.(exposed);
@@ -378,11 +359,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       try {
         guard(p, o);
       } catch (err) {
-        // A dry run is the preview: the plan the guard refused is what its reader needs to see.
-        if (o.dryRun && err instanceof GuardError)
+        // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
+        // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
+        if (err instanceof GuardError)
           err.report = buildReport({
             plan: p,
-            dryRun: true,
+            dryRun: o.dryRun,
             target: targetUrl(o, root, loginDir),
             bytesSent: 0,
             skipped: local.skipped,
@@ -683,31 +665,6 @@ function defaultsReplacedWarning(paths: Iterable<string>): string | undefined {
     `excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out`
   );
 }
-
-/** A glob's leading `!` and `/`, its first path part, and the rest. */
-function splitFirstPart(glob: string): { prefix: string; first: string; rest: string } {
-  const prefix = /^!?\/?/.exec(glob)?.[0] ?? '';
-  const body = glob.slice(prefix.length);
-  const slash = body.indexOf('/');
-  return slash < 0
-    ? { prefix, first: '', rest: body }
-    : { prefix, first: body.slice(0, slash), rest: body.slice(slash + 1) };
-}
-
-/**
- * `site/x` for the local folder `site` (globs are read inside it): the first part is the folder's own name, no
- * entry of that name is inside it, and something follows (`dist/` alone may be meant as a glob of its own).
- */
-function namesLocalFolder(glob: string, localDir: string): boolean {
-  const { first, rest } = splitFirstPart(glob);
-  const own = path.basename(path.resolve(localDir));
-  return first !== '' && rest !== '' && first === own && !fs.existsSync(path.join(localDir, first));
-}
-
-const withoutFirstPart = (glob: string): string => {
-  const { prefix, rest } = splitFirstPart(glob);
-  return `${prefix}${rest}`;
-};
 
 /**
  * The state file's path as it can be named before login (absolute, or from the login folder, which the

@@ -25,7 +25,10 @@ export class CancelledError extends DeployError {
 export class GuardError extends Error {
   override name = 'GuardError';
   readonly exitCode = 3;
-  /** A dry run's plan that the guard refused: the preview still shows what tripped it. */
+  /**
+   * The plan a guard refused (max-delete, the empty local folder), dry run or not: the preview, or the job
+   * summary of a refused deploy, still shows what tripped it. Nothing of it was done (`bytes.sent` is 0).
+   */
   report?: DeployReport;
 }
 

@@ -86,6 +86,9 @@ class Run {
   /** A marker an earlier run left up, and whether this run put its own up. */
   private readonly staleMarker?: string;
   private markerPut = false;
+  /** Folders this run made only to hold its marker (relative), and those an earlier run left: removed with it. */
+  private markerDirs: string[] = [];
+  private readonly staleMarkerDirs: string[];
   /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
   private twinDirsKept: string[] = [];
   /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
@@ -104,6 +107,7 @@ class Run {
     this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
     this.fileToDir = new Set(plan.fileToDir);
     this.staleMarker = ctx.store.recordedMarker;
+    this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
     const { files, dirs } = ctx.store.state;
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
   }
@@ -519,6 +523,13 @@ class Run {
     if (!m) return;
     const abs = this.abs(m.path);
     await this.ctx.pool
+      .run(`put up ${m.path}`, async (c) => this.findMarkerDirs(c, m.path))
+      .catch((err: unknown) => {
+        throw describe(err, `put up the maintenance file ${m.path}`);
+      });
+    // Recorded before they are made: a rerun of a run that fails with the marker up removes them with it.
+    await this.ctx.store.markerDirsAdded(this.markerDirs);
+    await this.ctx.pool
       .run(`put up ${m.path}`, async (c) => {
         await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
         await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
@@ -528,6 +539,40 @@ class Run {
       });
     this.markerPut = true;
     this.ctx.reporter.info?.(`maintenance file ${m.path} is up`);
+  }
+
+  /**
+   * Notes the folders the marker goes in that are not on the server: made for the marker alone (unless the
+   * site has them), they go with it, so nothing is left behind that the state does not track.
+   */
+  private async findMarkerDirs(c: FtpClient, rel: string): Promise<void> {
+    const parent = parentOf(rel);
+    const known = this.ctx.quirks.knownDirs;
+    if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent)))) return;
+    let missing = false;
+    for (const d of ancestorsOf(rel)) {
+      missing ||= !(await dirExists(c, this.abs(d)));
+      if (missing && !this.markerDirs.includes(d)) this.markerDirs.push(d);
+    }
+  }
+
+  /**
+   * Removes the folders made for a marker (this run's, and those an earlier run left with its marker),
+   * deepest first, once the marker is down: not one the site deploys (the state tracks it), nor one that
+   * is not empty (best effort: a folder that stays is harmless).
+   */
+  private async removeMarkerDirs(): Promise<void> {
+    const deployed = new Set(this.ctx.store.state.dirs);
+    const dirs = [...new Set([...this.markerDirs, ...this.staleMarkerDirs])].sort(
+      (a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1),
+    );
+    for (const d of dirs) {
+      if (this.local.dirs.has(d) || deployed.has(d)) continue;
+      await this.ctx.pool
+        .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
+        .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))
+        .catch(() => undefined);
+    }
   }
 
   /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
@@ -552,6 +597,7 @@ class Run {
       const tmp = this.abs(`${this.staleMarker}.tmp`);
       await this.ctx.pool.run(`remove ${tmp}`, async (c) => deleteFile(c, tmp)).catch(() => undefined);
     }
+    await this.removeMarkerDirs();
   }
 
   /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */

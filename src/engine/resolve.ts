@@ -29,21 +29,37 @@ const CONTROL = /[\r\n\0]/;
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkShape(o);
+  // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
+  const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
+  const afterAt = at >= 0 ? (o.host as string).slice(at + 1).split(/[:/]/)[0] : '';
+  if (at >= 0 && looksLikeHostName(afterAt)) {
+    throw new ConfigError(
+      `invalid host: it holds a user${(o.host as string).slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
+        `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`,
+    );
+  }
+  // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
+  // (`ftp.example.com/site`): else it may be the password, given in its place.
+  if (
+    typeof o.host === 'string' &&
+    o.host.trim() !== '' &&
+    !hostSyntax(o.host) &&
+    (at >= 0 || !holdsHostName(o.host))
+  ) {
+    throw new ConfigError(
+      'invalid host (not shown: it is no server name or address, and may be a password); give a server name or address such as ftp.example.com',
+    );
+  }
   if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
     throw new ConfigError(
       `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
     );
   }
-  // host:port, or user@host, as a URL writes them: each goes in its own option, or the name lookup fails.
+  // host:port, as a URL writes it: the port goes in its own option, or the name lookup fails (user@host: above).
   const withPort = /^([^:]+):(\d+)$/.exec(o.host);
   if (withPort) {
     throw new ConfigError(
       `invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`,
-    );
-  }
-  if (o.host.includes('@')) {
-    throw new ConfigError(
-      `invalid host ${JSON.stringify(o.host.replace(/^.*@/, '…@'))}; give the user name in user and the host alone (${o.host.replace(/^.*@/, '')})`,
     );
   }
   // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
@@ -270,4 +286,29 @@ export function targetUrl(o: ResolvedOptions, root: string, loginDir?: string): 
 /** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
 export function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Does `host` hold only what a server name or address holds: letters (an IDN's too), digits, `.`, `-`, `_`,
+ * and an IPv6 literal's `:`, brackets and zone `%`?
+ */
+export function hostSyntax(host: string): boolean {
+  return /^[\p{L}\p{N}._-]+$/u.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host);
+}
+
+/**
+ * Does `host` look like a server's address as people write one: localhost, an IPv4 address, or a dotted
+ * name ending in letters (ftp.example.com)? A value that does not may be a password typed in its place:
+ * messages then leave it out.
+ */
+export function looksLikeHostName(host: string): boolean {
+  return /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|(?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]*[\p{L}\p{N}])?\.)+\p{L}{2,}\.?)$/iu.test(
+    host,
+  );
+}
+
+/** `user@host:port/folder` (any part but the host left out) around a host name: a value safe to show. */
+export function holdsHostName(text: string): boolean {
+  const m = /^(?:[^\s@/]+@)?([^\s@/:]+)(?::\d*)?(?:\/\S*)?$/u.exec(text.trim());
+  return m !== null && looksLikeHostName(m[1]);
 }

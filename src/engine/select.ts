@@ -101,6 +101,61 @@ export function globMeantByRegex(glob: string): string | undefined {
 }
 
 /**
+ * Warnings for globs that most likely do not say what was meant: an exclude or keep glob written as a regular
+ * expression (see {@link globMeantByRegex}), and excludes written from the project root (`site/x` for the
+ * local folder `site`, where globs are read inside it). Each names the glob meant.
+ */
+export function globAdvice(o: { exclude: string[]; keep: string[]; localDir?: string }): string[] {
+  const out: string[] = [];
+  for (const [name, globs] of [
+    ['exclude', o.exclude],
+    ['keep', o.keep],
+  ] as const)
+    for (const g of globs) {
+      const meant = globMeantByRegex(g);
+      if (meant !== undefined)
+        out.push(
+          `the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
+            `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`,
+        );
+    }
+  const { localDir } = o;
+  const named = localDir ? o.exclude.filter((g) => namesLocalFolder(g, localDir)) : [];
+  if (named.length > 0)
+    out.push(
+      `the exclude glob${named.length > 1 ? 's' : ''} ${named.map((g) => `'${g}'`).join(', ')} start${named.length > 1 ? '' : 's'} ` +
+        `with the local folder's own name, but globs are read inside ${localDir}, which holds no such entry, so ` +
+        `${named.length > 1 ? 'they match' : 'it matches'} nothing: write ${named.map((g) => `'${withoutFirstPart(g)}'`).join(', ')}`,
+    );
+  return out;
+}
+
+/** A glob's leading `!` and `/`, its first path part, and the rest. */
+function splitFirstPart(glob: string): { prefix: string; first: string; rest: string } {
+  const prefix = /^!?\/?/.exec(glob)?.[0] ?? '';
+  const body = glob.slice(prefix.length);
+  const slash = body.indexOf('/');
+  return slash < 0
+    ? { prefix, first: '', rest: body }
+    : { prefix, first: body.slice(0, slash), rest: body.slice(slash + 1) };
+}
+
+/**
+ * `site/x` for the local folder `site` (globs are read inside it): the first part is the folder's own name, no
+ * entry of that name is inside it, and something follows (`dist/` alone may be meant as a glob of its own).
+ */
+function namesLocalFolder(glob: string, localDir: string): boolean {
+  const { first, rest } = splitFirstPart(glob);
+  const own = path.basename(path.resolve(localDir));
+  return first !== '' && rest !== '' && first === own && !fs.existsSync(path.join(localDir, first));
+}
+
+function withoutFirstPart(glob: string): string {
+  const { prefix, rest } = splitFirstPart(glob);
+  return `${prefix}${rest}`;
+}
+
+/**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.

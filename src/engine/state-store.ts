@@ -440,6 +440,18 @@ export class StateStore {
     return this.state.pending?.maintenance;
   }
 
+  /** Folders earlier runs made only to hold their marker, not yet removed. */
+  get recordedMarkerDirs(): string[] {
+    return this.state.pending?.markerDirs ?? [];
+  }
+
+  /** Folders about to be made only to hold the marker: recorded now, so a rerun removes them if this run fails. */
+  async markerDirsAdded(dirs: string[]): Promise<void> {
+    if (!this.state.pending || dirs.length === 0) return;
+    this.state.pending.markerDirs = [...new Set([...(this.state.pending.markerDirs ?? []), ...dirs])].sort();
+    await this.save();
+  }
+
   /**
    * Checkpoint before the first change: everything this run may leave half-done is recorded as pending,
    * including `marker`, a maintenance marker about to go up (an earlier run's stays recorded until removed).
@@ -464,7 +476,13 @@ export class StateStore {
       delete s.files[d];
     }
     const up = marker ?? s.pending?.maintenance;
-    s.pending = { temps, uncertain: [], ...(up !== undefined ? { maintenance: up } : {}) };
+    const markerDirs = s.pending?.markerDirs;
+    s.pending = {
+      temps,
+      uncertain: [],
+      ...(up !== undefined ? { maintenance: up } : {}),
+      ...(markerDirs?.length ? { markerDirs } : {}),
+    };
     s.settings = this.opts.settings;
     delete s.modes; // set again by finish(), once this run has set them everywhere
     await this.save();

@@ -35,6 +35,8 @@ export interface Pending {
   uncertain: string[];
   /** A maintenance marker this run put up, or is about to (relative): removed when a deploy completes. */
   maintenance?: string;
+  /** Folders a run made only to hold its marker (relative): removed with it, when empty. */
+  markerDirs?: string[];
   /**
    * Folders the run set out to make and had not recorded as made: a rerun takes each as possibly there
    * (removed if no longer wanted, replaced if a file now goes there).
@@ -161,12 +163,14 @@ function checkPending(pending: unknown, where: string): void {
     !isObject(pending.temps) ||
     !Array.isArray(pending.uncertain) ||
     !['undefined', 'string'].includes(typeof pending.maintenance) ||
-    (pending.dirs !== undefined && !Array.isArray(pending.dirs))
+    (pending.dirs !== undefined && !Array.isArray(pending.dirs)) ||
+    (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs))
   ) {
     throw corrupt(where, 'bad pending section');
   }
   for (const p of pending.uncertain) checkPath(p, where);
   for (const d of (pending.dirs as unknown[] | undefined) ?? []) checkPath(d, where);
+  for (const d of (pending.markerDirs as unknown[] | undefined) ?? []) checkPath(d, where);
   if (pending.maintenance !== undefined) checkPath(pending.maintenance, where);
   for (const [name, t] of Object.entries(pending.temps)) {
     // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
