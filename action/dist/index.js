@@ -34305,7 +34305,10 @@ class FtpConnection {
             w.reject(this.closedBy);
         }
         this.socket.end();
-        // A server that never closes its side must not keep the process alive.
+        // Nothing more is wanted from the server (its 221, its close): the socket no longer keeps the process
+        // alive, which then exits once our bytes are written, a round trip earlier. The write and the FIN still
+        // go out (pending writes keep the loop alive), and a server that never closes its side is cut anyway.
+        unrefSocket(this.socket);
         setTimeout(() => this.socket.destroy(), 2000).unref();
     }
     /** Throws FtpClosedError ("closed: <cause>") once the connection is closed. */
@@ -34452,6 +34455,12 @@ function tlsConnectOptions(host, options, socket, session) {
         // Verify against the configured name even when connecting by IP address.
         checkServerIdentity: (hostname, cert) => external_node_tls_default().checkServerIdentity(options.servername ?? hostname, cert),
     };
+}
+/** Unrefs a socket, and the plain socket under a TLS one (explicit TLS wraps the socket AUTH TLS went over). */
+function unrefSocket(socket) {
+    socket.unref();
+    const parent = socket._parent;
+    parent?.unref();
 }
 
 ;// CONCATENATED MODULE: ./src/ftp/list.ts
@@ -34861,23 +34870,35 @@ async function transfer(conn, settings, command, options) {
  */
 async function startTransfer(conn, settings, command, options) {
     checkCommand(command); // before EPSV: a refused argument must leave nothing half done
+    for (const c of options.before?.commands ?? [])
+        checkCommand(c);
     // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
     // still run the STOR, from offset 0, over the partial file.
-    const pipelined = !!settings.pipelining &&
-        settings.passive &&
-        !settings.epsvRefused &&
-        (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
-        !options.restartAt;
+    const pipelined = !!options.sent ||
+        (!!settings.pipelining &&
+            settings.passive &&
+            !settings.epsvRefused &&
+            (!!settings.epsvWorks || !!settings.epsvAdvertised) &&
+            !options.restartAt);
     let pending;
     try {
+        if (options.before && !pipelined) {
+            const replies = [];
+            for (const c of options.before.commands) {
+                conn.sendPipelined([c]);
+                replies.push(await conn.readFinalReply());
+            }
+            options.before.replies(replies);
+        }
         pending = pipelined
-            ? await pipelinedPassive(conn, settings, command)
+            ? await pipelinedPassive(conn, settings, command, options.before, options.sent)
             : await openDataChannel(conn, settings);
     }
     catch (err) {
-        // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step).
+        // EPSV guessed from FEAT and refused: the same transfer over PASV (the dialogue is in step; what went
+        // before it has been answered).
         if (pipelined && settings.epsvRefused && err instanceof FtpReplyError && err.command === 'EPSV')
-            return startTransfer(conn, settings, command, options);
+            return startTransfer(conn, settings, command, { ...options, before: undefined, sent: false });
         // Anything but a refusal (a 229/227 that cannot be read, a port that cannot be reached) may leave the
         // dialogue out of step: a pipelined command's reply is still to come, and would answer the next command.
         if (!(err instanceof FtpReplyError) && !conn.closed)
@@ -34967,8 +34988,15 @@ async function startTransfer(conn, settings, command, options) {
  * EPSV and the transfer command in one write. The 229 gives the port; the command's own replies are read
  * by the caller. A refused EPSV still has the command's reply to consume, so the dialogue stays in step.
  */
-async function pipelinedPassive(conn, settings, command) {
-    conn.sendPipelined(['EPSV', command]);
+async function pipelinedPassive(conn, settings, command, before, sent = false) {
+    if (!sent)
+        conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
+    if (before) {
+        const replies = [];
+        for (let i = 0; i < before.commands.length; i++)
+            replies.push(await conn.readFinalReply());
+        before.replies(replies);
+    }
     const reply = await conn.readFinalReply();
     if (reply.code === ReplyCode.EnteringExtendedPassive) {
         settings.epsvWorks = true;
@@ -35367,6 +35395,8 @@ class FtpClient {
     connection;
     options;
     data;
+    /** The read {@link FtpConnectOptions.readAtLogin} started, until taken. */
+    atLogin;
     feats = new Map();
     /** The folder the server put us in at login (PWD), when it said. Absolute. */
     loginDir;
@@ -35466,7 +35496,11 @@ class FtpClient {
         const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
         const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
         const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
-        c.sendPipelined(withLogin ? [...login, ...commands] : commands);
+        // Not for a path no command may carry (its caller says so when it reads it).
+        const asked = this.options.readAtLogin;
+        const first = withLogin && this.data.passive && asked && !/[\r\n\0]/.test(asked.path) ? asked : undefined;
+        const read = first ? ['EPSV', `RETR ${first.path}`] : [];
+        c.sendPipelined(withLogin ? [...login, ...commands, ...read] : commands);
         if (withLogin) {
             this.stage = LoginStage.Login;
             await this.readLoginReplies();
@@ -35487,6 +35521,38 @@ class FtpClient {
         if (!isPositiveCompletion(type.code))
             throw new FtpReplyError(type.code, type.message, 'TYPE I');
         this.loginDir = this.readPwd(rest[rest.length - 1]);
+        if (first)
+            this.readSent(first.path, first.max);
+    }
+    /**
+     * The read whose EPSV and RETR went with the login: runs as the first call on the connection (later ones
+     * wait for it). A failure stays in it, for its taker (a refusal leaves the dialogue in step).
+     */
+    readSent(path, max) {
+        const chunks = [];
+        let total = 0;
+        const sink = new external_node_stream_.Writable({
+            write(chunk, _enc, done) {
+                total += chunk.length;
+                if (total > max)
+                    return done(new FtpProtocolError(`${path} is larger than ${max} bytes`));
+                chunks.push(chunk);
+                done();
+            },
+        });
+        const read = this.exclusive(async () => transfer(this.connection, this.data, `RETR ${path}`, { sink, sent: true })).then(() => Buffer.concat(chunks));
+        read.catch(() => undefined); // taken, or never wanted
+        this.atLogin = { path, read };
+    }
+    /**
+     * The read that went with the login (see {@link FtpConnectOptions.readAtLogin}): the path as sent (a relative
+     * one is from the login folder) and its bytes, or its failure (a refusal is an FtpReplyError); undefined if
+     * none was asked for or it was taken already. Once only.
+     */
+    takeReadAtLogin() {
+        const first = this.atLogin;
+        this.atLogin = undefined;
+        return first;
     }
     readPwd(reply) {
         if (reply.code !== 257)
@@ -35918,6 +35984,7 @@ class FtpClient {
                 sink,
                 restartAt: options.offset,
                 onProgress: options.onProgress,
+                before: options.before,
             });
         });
     }
@@ -35952,6 +36019,10 @@ class FtpClient {
     /** Closes the connection at once. */
     close() {
         this.connection.close(new Error('the client was closed'));
+    }
+    /** Commands may go several in one write (the `pipelining` option, on by default). */
+    get pipelining() {
+        return this.data.pipelining === true;
     }
     /** True once the client is closed (quit, close, or an error that ended the session). */
     get closed() {
@@ -36033,7 +36104,10 @@ class CancelledError extends DeployError {
 class GuardError extends Error {
     name = 'GuardError';
     exitCode = 3;
-    /** A dry run's plan that the guard refused: the preview still shows what tripped it. */
+    /**
+     * The plan a guard refused (max-delete, the empty local folder), dry run or not: the preview, or the job
+     * summary of a refused deploy, still shows what tripped it. Nothing of it was done (`bytes.sent` is 0).
+     */
     report;
 }
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
@@ -36721,6 +36795,53 @@ function globMeantByRegex(glob) {
     return `${negate}${glued}`;
 }
 /**
+ * Warnings for globs that most likely do not say what was meant: an exclude or keep glob written as a regular
+ * expression (see {@link globMeantByRegex}), and excludes written from the project root (`site/x` for the
+ * local folder `site`, where globs are read inside it). Each names the glob meant.
+ */
+function globAdvice(o) {
+    const out = [];
+    for (const [name, globs] of [
+        ['exclude', o.exclude],
+        ['keep', o.keep],
+    ])
+        for (const g of globs) {
+            const meant = globMeantByRegex(g);
+            if (meant !== undefined)
+                out.push(`the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
+                    `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`);
+        }
+    const { localDir } = o;
+    const named = localDir ? o.exclude.filter((g) => namesLocalFolder(g, localDir)) : [];
+    if (named.length > 0)
+        out.push(`the exclude glob${named.length > 1 ? 's' : ''} ${named.map((g) => `'${g}'`).join(', ')} start${named.length > 1 ? '' : 's'} ` +
+            `with the local folder's own name, but globs are read inside ${localDir}, which holds no such entry, so ` +
+            `${named.length > 1 ? 'they match' : 'it matches'} nothing: write ${named.map((g) => `'${withoutFirstPart(g)}'`).join(', ')}`);
+    return out;
+}
+/** A glob's leading `!` and `/`, its first path part, and the rest. */
+function splitFirstPart(glob) {
+    const prefix = /^!?\/?/.exec(glob)?.[0] ?? '';
+    const body = glob.slice(prefix.length);
+    const slash = body.indexOf('/');
+    return slash < 0
+        ? { prefix, first: '', rest: body }
+        : { prefix, first: body.slice(0, slash), rest: body.slice(slash + 1) };
+}
+/**
+ * `site/x` for the local folder `site` (globs are read inside it): the first part is the folder's own name, no
+ * entry of that name is inside it, and something follows (`dist/` alone may be meant as a glob of its own).
+ */
+function namesLocalFolder(glob, localDir) {
+    const { first, rest } = splitFirstPart(glob);
+    const own = external_node_path_default().basename(external_node_path_default().resolve(localDir));
+    return first !== '' && rest !== '' && first === own && !external_node_fs_default().existsSync(external_node_path_default().join(localDir, first));
+}
+function withoutFirstPart(glob) {
+    const { prefix, rest } = splitFirstPart(glob);
+    return `${prefix}${rest}`;
+}
+/**
  * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
@@ -37372,7 +37493,9 @@ async function folderRefused(client, abs, reply, cause, local) {
     return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
-async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
+async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused, 
+/** Commands run first, in the same write with pipelining (see FtpClient.download). */
+before) {
     const chunks = [];
     let total = 0;
     const sink = new external_node_stream_.Writable({
@@ -37385,7 +37508,7 @@ async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused) {
         },
     });
     try {
-        await client.download(abs, sink);
+        await client.download(abs, sink, before ? { before } : {});
     }
     catch (err) {
         if (err instanceof FtpReplyError && err.code >= 500) {
@@ -37445,11 +37568,29 @@ listings = new Map()) {
     return found;
 }
 /** Writes a small file atomically: upload to `<abs>.tmp`, then rename over `abs`. */
-async function writeRemoteFileAtomic(client, abs, data, quirks, warn) {
+async function writeRemoteFileAtomic(client, abs, data, quirks, warn, 
+/**
+ * Commands sent in the same write as the RNFR/RNTO, after them (undefined from `commands`: none now), and
+ * their replies, given whether the rename worked or not. Only the fast path takes them: without them sent,
+ * `replies` is not called.
+ */
+after) {
     if (quirks.noRename)
         return uploadOver(client, abs, data);
     const tmp = `${abs}.tmp`;
     await uploadOver(client, tmp, data);
+    // Commands to run right after the rename, in the same write (the unlock after the final state): only where
+    // a rename over the file is known to work, and pipelining is on.
+    const extra = after && client.pipelining && !quirks.deleteBeforeRename ? await after.commands() : undefined;
+    if (extra) {
+        const [rnfr, rnto, ...rest] = await client.pipeline([`RNFR ${tmp}`, `RNTO ${abs}`, ...extra]);
+        after?.replies(rest);
+        if (rnfr.code !== 350)
+            throw new FtpReplyError(rnfr.code, rnfr.message, `RNFR ${tmp}`);
+        if (rnto.code >= 300)
+            throw new FtpReplyError(rnto.code, rnto.message, `RNTO ${abs}`);
+        return;
+    }
     try {
         await renameOver(client, tmp, abs, quirks, warn);
     }
@@ -37555,6 +37696,9 @@ class Run {
     /** A marker an earlier run left up, and whether this run put its own up. */
     staleMarker;
     markerPut = false;
+    /** Folders this run made only to hold its marker (relative), and those an earlier run left: removed with it. */
+    markerDirs = [];
+    staleMarkerDirs;
     /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
     twinDirsKept = [];
     /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
@@ -37571,6 +37715,7 @@ class Run {
         this.progress = { filesDone: 0, filesTotal: plan.uploads.length, bytesDone: 0, bytesTotal };
         this.fileToDir = new Set(plan.fileToDir);
         this.staleMarker = ctx.store.recordedMarker;
+        this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
         const { files, dirs } = ctx.store.state;
         this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
     }
@@ -37605,7 +37750,7 @@ class Run {
             // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
             // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
             const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
-            await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined);
+            await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined, this.ctx.release);
             return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
         }
         catch (err) {
@@ -37623,8 +37768,11 @@ class Run {
     }
     /** A folder the state lists (or its parent) was not on the server: said once, with what to do. */
     folderGone(rel) {
-        this.warn(`the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again. ` +
-            `Other files the state lists may be missing too: deploy once with --verify to find and send them`);
+        this.warn(`the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again.` +
+            // After this run checked every file, sending the user to --verify would find nothing more.
+            (this.ctx.checkedAll
+                ? ''
+                : ` Other files the state lists may be missing too: deploy once with --verify to find and send them`));
     }
     warn = (message) => {
         if (this.warned.has(message))
@@ -37959,6 +38107,13 @@ class Run {
             return;
         const abs = this.abs(m.path);
         await this.ctx.pool
+            .run(`put up ${m.path}`, async (c) => this.findMarkerDirs(c, m.path))
+            .catch((err) => {
+            throw describe(err, `put up the maintenance file ${m.path}`);
+        });
+        // Recorded before they are made: a rerun of a run that fails with the marker up removes them with it.
+        await this.ctx.store.markerDirsAdded(this.markerDirs);
+        await this.ctx.pool
             .run(`put up ${m.path}`, async (c) => {
             await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
             await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
@@ -37968,6 +38123,39 @@ class Run {
         });
         this.markerPut = true;
         this.ctx.reporter.info?.(`maintenance file ${m.path} is up`);
+    }
+    /**
+     * Notes the folders the marker goes in that are not on the server: made for the marker alone (unless the
+     * site has them), they go with it, so nothing is left behind that the state does not track.
+     */
+    async findMarkerDirs(c, rel) {
+        const parent = parentOf(rel);
+        const known = this.ctx.quirks.knownDirs;
+        if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent))))
+            return;
+        let missing = false;
+        for (const d of ancestorsOf(rel)) {
+            missing ||= !(await dirExists(c, this.abs(d)));
+            if (missing && !this.markerDirs.includes(d))
+                this.markerDirs.push(d);
+        }
+    }
+    /**
+     * Removes the folders made for a marker (this run's, and those an earlier run left with its marker),
+     * deepest first, once the marker is down: not one the site deploys (the state tracks it), nor one that
+     * is not empty (best effort: a folder that stays is harmless).
+     */
+    async removeMarkerDirs() {
+        const deployed = new Set(this.ctx.store.state.dirs);
+        const dirs = [...new Set([...this.markerDirs, ...this.staleMarkerDirs])].sort((a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1));
+        for (const d of dirs) {
+            if (this.local.dirs.has(d) || deployed.has(d))
+                continue;
+            await this.ctx.pool
+                .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
+                .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))
+                .catch(() => undefined);
+        }
     }
     /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
     async removeMarkers() {
@@ -37991,6 +38179,7 @@ class Run {
             const tmp = this.abs(`${this.staleMarker}.tmp`);
             await this.ctx.pool.run(`remove ${tmp}`, async (c) => deleteFile(c, tmp)).catch(() => undefined);
         }
+        await this.removeMarkerDirs();
     }
     /** Removes a deployed folder tree (a folder that became a file): its orphan files, then its folders. */
     async removeTree(dir) {
@@ -38432,12 +38621,15 @@ function checkPending(pending, where) {
         !isObject(pending.temps) ||
         !Array.isArray(pending.uncertain) ||
         !['undefined', 'string'].includes(typeof pending.maintenance) ||
-        (pending.dirs !== undefined && !Array.isArray(pending.dirs))) {
+        (pending.dirs !== undefined && !Array.isArray(pending.dirs)) ||
+        (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs))) {
         throw corrupt(where, 'bad pending section');
     }
     for (const p of pending.uncertain)
         state_checkPath(p, where);
     for (const d of pending.dirs ?? [])
+        state_checkPath(d, where);
+    for (const d of pending.markerDirs ?? [])
         state_checkPath(d, where);
     if (pending.maintenance !== undefined)
         state_checkPath(pending.maintenance, where);
@@ -38520,8 +38712,38 @@ const DEFAULT_PARALLEL = 4;
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
+    // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
+    const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
+    const afterAt = at >= 0 ? o.host.slice(at + 1).split(/[:/]/)[0] : '';
+    if (at >= 0 && resolve_looksLikeHostName(afterAt)) {
+        throw new errors_ConfigError(`invalid host: it holds a user${o.host.slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
+            `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`);
+    }
+    // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
+    // (`ftp.example.com/site`): else it may be the password, given in its place.
+    if (typeof o.host === 'string' &&
+        o.host.trim() !== '' &&
+        !hostSyntax(o.host) &&
+        (at >= 0 || !holdsHostName(o.host))) {
+        throw new errors_ConfigError('invalid host (not shown: it is no server name or address, and may be a password); give a server name or address such as ftp.example.com');
+    }
     if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
         throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
+    }
+    // host:port, as a URL writes it: the port goes in its own option, or the name lookup fails (user@host: above).
+    const withPort = /^([^:]+):(\d+)$/.exec(o.host);
+    if (withPort) {
+        throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`);
+    }
+    // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
+    const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(o.remoteDir ?? '');
+    if (asUrl) {
+        // Read as the CLI reads a URL's path: relative to the login folder, absolute after `//`.
+        const folder = asUrl[2].replace(/^\//, '') || '.';
+        throw new errors_ConfigError(`invalid remoteDir "${asUrl[1]}://…${asUrl[2]}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${folder}'), and the host, port and secure apart`);
+    }
+    if (o.user === '') {
+        throw new errors_ConfigError('invalid user "": give the user name to log in as (a secret or variable that is not set reads as empty), or leave user out to log in as anonymous');
     }
     checkLocal(o);
     const secure = o.secure ?? false;
@@ -38650,7 +38872,14 @@ function checkGlobs(name, globs) {
 function checkMaintenance(m) {
     if (m === undefined)
         return;
-    const p = m?.path;
+    // A path alone, as the CLI's --maintenance takes it, is the likely mistake: name it and the shape.
+    const given = m; // from JavaScript, anything
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+        const shown = typeof given === 'string' ? JSON.stringify(given) : String(given);
+        const example = typeof given === 'string' && isRecordablePath(given) && !given.includes("'") ? given : '.maintenance';
+        throw new errors_ConfigError(`invalid maintenance ${shown}; give an object: maintenance: { path: '${example}', content } (content is optional)`);
+    }
+    const p = m.path;
     // The same rule as every path a state records (it records this one while the marker is up).
     if (typeof p !== 'string' || !isRecordablePath(p)) {
         throw new errors_ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
@@ -38697,6 +38926,26 @@ function targetUrl(o, root, loginDir) {
 /** A host as it goes before `:port` in a URL or a message: an IPv6 literal in brackets (RFC 3986). */
 function bracketed(host) {
     return host.includes(':') ? `[${host}]` : host;
+}
+/**
+ * Does `host` hold only what a server name or address holds: letters (an IDN's too), digits, `.`, `-`, `_`,
+ * and an IPv6 literal's `:`, brackets and zone `%`?
+ */
+function hostSyntax(host) {
+    return /^[\p{L}\p{N}._-]+$/u.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host);
+}
+/**
+ * Does `host` look like a server's address as people write one: localhost, an IPv4 address, or a dotted
+ * name ending in letters (ftp.example.com)? A value that does not may be a password typed in its place:
+ * messages then leave it out.
+ */
+function resolve_looksLikeHostName(host) {
+    return /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|(?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]*[\p{L}\p{N}])?\.)+\p{L}{2,}\.?)$/iu.test(host);
+}
+/** `user@host:port/folder` (any part but the host left out) around a host name: a value safe to show. */
+function holdsHostName(text) {
+    const m = /^(?:[^\s@/]+@)?([^\s@/:]+)(?::\d*)?(?:\/\S*)?$/u.exec(text.trim());
+    return m !== null && resolve_looksLikeHostName(m[1]);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
@@ -39089,6 +39338,12 @@ class StateStore {
     superseded;
     /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
     metaChanged = false;
+    /** The state file is on the server (read at load, or written by this run). */
+    stateThere = false;
+    /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
+    renamedOver = false;
+    /** The unlock went out with the final state: nothing more is written. */
+    sealed = false;
     /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
     listed = new Map();
     constructor(opts) {
@@ -39109,8 +39364,22 @@ class StateStore {
         const { path, fdaPath, formerPath } = this.opts;
         for (let attempt = 1;; attempt++) {
             let refusal;
-            const text = await this.opts.pool.run(`read state ${path}`, async (c) => readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err)));
+            const text = await this.opts.pool.run(`read state ${path}`, async (c) => {
+                // Read already, with the login (see FtpConnectOptions.readAtLogin), if that was this very file.
+                const at = c.takeReadAtLogin();
+                const from = at && !at.path.startsWith('/') ? c.loginDir : '/';
+                const first = at && from !== undefined && normalizeRemoteDir(at.path, from) === path ? at.read : undefined;
+                if (!first)
+                    return readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err));
+                return first.catch((err) => {
+                    if (!(err instanceof FtpReplyError) || err.code < 500)
+                        throw err;
+                    refusal = err;
+                    return undefined;
+                });
+            });
             this.loadedText = text?.toString('utf8');
+            this.stateThere = text !== undefined;
             if (text) {
                 this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
                 this.state = parseState(text.toString('utf8'), path, this.opts.settings);
@@ -39347,13 +39616,16 @@ class StateStore {
      * True when the state on the server is no longer the one {@link load} read: another deploy finished
      * between this one's plan and its lock. (A reset state is never compared: it was discarded on purpose.)
      */
-    async changedSinceLoad() {
+    async changedSinceLoad(read) {
         if (this.opts.persist === false) {
             await this.refuseExistingState(); // a deploy with a state may have finished since
             return false;
         }
         if (this.opts.resetState)
             return false;
+        // Read in the lock's write: a refusal says "not there" only when it was not there at load either.
+        if (read && !(read.refused && this.loadedText !== undefined))
+            return read.data?.toString('utf8') !== this.loadedText;
         const text = await this.opts.pool.run(`read state ${this.opts.path}`, async (c) => 
         // Missing at load: a state there now is a change; a refusal (absent, as load proved) is not.
         this.loadedText === undefined
@@ -39392,9 +39664,26 @@ class StateStore {
         if (this.state.pending)
             this.state.pending.uncertain = [...uncertain];
     }
+    /** The state file to read in the lock's write (see withLock), when {@link changedSinceLoad} reads it. */
+    get readWithLock() {
+        if (this.opts.persist === false || this.opts.resetState)
+            return undefined;
+        return { path: this.opts.path, max: STATE_MAX };
+    }
     /** The maintenance marker an earlier run left up (it failed or was killed while the site changed). */
     get recordedMarker() {
         return this.state.pending?.maintenance;
+    }
+    /** Folders earlier runs made only to hold their marker, not yet removed. */
+    get recordedMarkerDirs() {
+        return this.state.pending?.markerDirs ?? [];
+    }
+    /** Folders about to be made only to hold the marker: recorded now, so a rerun removes them if this run fails. */
+    async markerDirsAdded(dirs) {
+        if (!this.state.pending || dirs.length === 0)
+            return;
+        this.state.pending.markerDirs = [...new Set([...(this.state.pending.markerDirs ?? []), ...dirs])].sort();
+        await this.save();
     }
     /**
      * Checkpoint before the first change: everything this run may leave half-done is recorded as pending,
@@ -39421,7 +39710,13 @@ class StateStore {
             delete s.files[d];
         }
         const up = marker ?? s.pending?.maintenance;
-        s.pending = { temps, uncertain: [], ...(up !== undefined ? { maintenance: up } : {}) };
+        const markerDirs = s.pending?.markerDirs;
+        s.pending = {
+            temps,
+            uncertain: [],
+            ...(up !== undefined ? { maintenance: up } : {}),
+            ...(markerDirs?.length ? { markerDirs } : {}),
+        };
         s.settings = this.opts.settings;
         delete s.modes; // set again by finish(), once this run has set them everywhere
         await this.save();
@@ -39505,7 +39800,9 @@ class StateStore {
      * The final state: exactly the local tree, plus orphans left in place; no pending work; `modes`, the
      * permissions now set on every file and folder of the tree (omitted when some could not be set).
      */
-    async finish(local, plan, keptDirs, modes) {
+    async finish(local, plan, keptDirs, modes, 
+    /** The lock's release, sent in the same write as the final state's rename where that is safe. */
+    release) {
         const files = {};
         for (const f of local.files.values()) {
             if (this.state.files[f.path]?.sha256 === f.sha256)
@@ -39520,7 +39817,7 @@ class StateStore {
             delete this.state.modes;
         this.uncertain.clear();
         this.maybeDirs.clear();
-        await this.save();
+        await this.enqueue(release);
     }
     /** Marks a change and checkpoints when the last save is old enough (in the background). */
     touch() {
@@ -39537,11 +39834,11 @@ class StateStore {
         await this.enqueue();
     }
     /** One save after the one in flight: two never overlap (they share the temp name). */
-    async enqueue() {
+    async enqueue(release) {
         const previous = this.saving;
         const run = (async () => {
             await previous?.catch(() => undefined);
-            await this.write();
+            await this.write(release);
         })();
         this.saving = run;
         run
@@ -39552,11 +39849,14 @@ class StateStore {
             .catch(() => { });
         return run;
     }
-    async write() {
+    async write(release) {
         this.dirty = false;
         this.changes = 0;
         this.lastSave = Date.now();
         if (this.opts.persist === false)
+            return;
+        // The unlock went out with the final state: no write after it (the lock may be another deploy's now).
+        if (this.sealed)
             return;
         this.state.dirs = [...this.dirs].sort();
         if (this.opts.target)
@@ -39570,16 +39870,52 @@ class StateStore {
         }
         const data = Buffer.from(serializeState(this.state));
         const dir = parentOf(this.opts.path) || '/';
+        // The unlock goes in the rename's write only where a rename over the state file has worked in this run
+        // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
+        const unlocking = release && this.renamedOver && this.superseded === undefined ? release : undefined;
+        let sent = false;
+        const there = this.stateThere;
         await this.opts.pool
             .run(`write state ${this.opts.path}`, async (c) => {
+            // Cut after the unlock went out, and its DELE ran (the holder is gone): so did the rename before it, and
+            // the lock may be another deploy's by now. Nothing is written again: the state is in place if its
+            // temp is gone (the lock is then released as after any deploy), else the deploy fails.
+            if (sent && unlocking && !(await unlocking.stillOurs(c))) {
+                if ((await remoteSize(c, `${this.opts.path}.tmp`)) < 0)
+                    return;
+                throw new DeployError(`the connection was lost while the final state ${this.opts.path} was put in place and the lock released, ` +
+                    `and its temporary copy is still there: the state on the server is the last checkpoint; run the deploy again (it sends only what was not confirmed)`);
+            }
             if (!this.dirMade)
                 await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
-            await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn);
+            let replies;
+            await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn, unlocking && {
+                commands: async () => {
+                    const commands = await unlocking.commands();
+                    if (commands)
+                        sent = this.sealed = true;
+                    return commands;
+                },
+                replies: (r) => {
+                    replies = r;
+                    unlocking.settle(r);
+                },
+            }).catch((err) => {
+                // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
+                if (replies && err instanceof FtpReplyError)
+                    throw new DeployError(`cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
+                        `${(replies[1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
+                        `but the state on the server is the last checkpoint: run the deploy again to record them (it sends only what was not confirmed)`, { cause: err });
+                throw err;
+            });
         }, true)
             .catch((err) => {
             throw unwritable(this.opts.path, err);
         });
+        this.stateThere = true;
+        if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename)
+            this.renamedOver = true;
         const former = this.superseded;
         if (former === undefined)
             return;
@@ -39789,12 +40125,37 @@ async function withLock(pool, lockPath, o, rep, body) {
     /** A stale lock was taken over: whether this deploy is the one named in it is checked after a pause. */
     let tookOver = false;
     const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
+    let read;
+    /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
+    const mkdTwice = async (c) => {
+        const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
+        const r = o.readWithLock;
+        // Over TLS, servers answer only the first few KiB of one write (see FtpClient.pipeline): short paths only.
+        if (!r || !c.pipelining || lockPath.length * 2 + r.path.length > 1500)
+            return c.pipeline(mkds);
+        let replies;
+        let refused = false;
+        try {
+            const data = await readRemoteFile(c, r.path, r.max, () => (refused = true), {
+                commands: mkds,
+                replies: (got) => (replies = got),
+            });
+            read = { data, refused };
+        }
+        catch (err) {
+            // The read failed after the MKDs were answered (a reset, a file over the cap): read again after.
+            if (!replies)
+                throw err;
+        }
+        return replies;
+    };
     await pool.run(`lock ${lockPath}`, async (c) => {
         o.signal?.throwIfAborted(); // cancelled before the lock: not taken
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
         // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
         // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
-        const [first, second] = await c.pipeline([`MKD ${lockPath}`, `MKD ${lockPath}`]);
+        read = undefined;
+        const [first, second] = await mkdTwice(c);
         if (first.code >= 400 && first.code < 500)
             throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
         const made = first.code < 300;
@@ -39803,11 +40164,16 @@ async function withLock(pool, lockPath, o, rep, body) {
         // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
         if (other?.token === me.token) {
             holderWritten = tookOver = true;
+            read = undefined;
             return;
         }
         if (made && !other)
             return;
+        read = undefined; // read before this deploy held the lock
         if (!other) {
+            // Up to 15 s of silence otherwise: say what the deploy waits for.
+            const graceS = Math.round(Math.min(HOLDER_GRACE_MS, o.staleLockMs) / 1000);
+            rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
             const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs), o.signal);
             if (seen === 'ours')
                 return;
@@ -39868,18 +40234,39 @@ async function withLock(pool, lockPath, o, rep, body) {
     }
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
-    const running = body();
-    const named = pool
-        .run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me)))
+    let released = false;
+    let holderSettled = false;
+    // eslint-disable-next-line prefer-const -- assigned below, used by the release the body gets first
+    let timer;
+    let refreshing;
+    const release = {
+        commands: async () => {
+            if (!holderSettled)
+                return undefined;
+            clearInterval(timer);
+            await refreshing; // a holder written after the unlock would keep the lock for the next deploy
+            return [`DELE ${holderPath}`, `RMD ${lockPath}`];
+        },
+        settle: (replies) => {
+            if ((replies[1]?.code ?? 500) < 300)
+                released = true;
+        },
+        stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
+    };
+    const running = body(release, read);
+    // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
+    // no reply), so that it gets the idle one.
+    const named = new Promise((resolve) => setImmediate(resolve))
+        .then(async () => pool.run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me))))
         .catch((err) => {
         // Cancelled: the deploy says so itself, and the unlock comes next.
         if (!o.signal?.aborted)
             rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`);
-    });
+    })
+        .finally(() => (holderSettled = true));
     // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
     // not behind the uploads: each connection may be sending a big file for longer than that.
-    let refreshing;
-    const timer = setInterval(() => {
+    timer = setInterval(() => {
         refreshing ??= pool
             .runPromptly(async (c) => writeHolder(c, holderPath, me))
             .catch(() => undefined)
@@ -39893,13 +40280,15 @@ async function withLock(pool, lockPath, o, rep, body) {
         await named;
         clearInterval(timer);
         await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-        await pool
-            .run(`unlock ${lockPath}`, async (c) => {
-            const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
-            if (rmd.code >= 300)
-                throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
-        }, true)
-            .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
+        // Released already, in the final state's write (see LockRelease).
+        if (!released)
+            await pool
+                .run(`unlock ${lockPath}`, async (c) => {
+                const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+                if (rmd.code >= 300)
+                    throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+            }, true)
+                .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
     }
 }
 /**
@@ -40142,7 +40531,8 @@ async function adoptRemote(pool, root, local, state) {
  *
  * The model follows what execute.ts sends, round trip by round trip:
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
- * - lock, state re-read, the checkpoint before the first change, the final state and the unlock: about 12;
+ * - lock with the state re-read, the checkpoints before the first change and the commit, the final state with
+ *   the unlock: about 10;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
  * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
  *   more with TLS (the data connection's handshake), the uploads spread over the connections;
@@ -40152,7 +40542,7 @@ async function adoptRemote(pool, root, local, state) {
  */
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
-const FIXED_ROUND_TRIPS = 12;
+const FIXED_ROUND_TRIPS = 10;
 /** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */
@@ -40220,7 +40610,6 @@ function estimateDuration(plan, m) {
 
 
 
-
 /** FTP-Deploy-Action's state file in the target (its default `state-name`). */
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
@@ -40241,7 +40630,8 @@ async function deploy(options, reporter = {}) {
         },
     };
     let connections = 0;
-    const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over), {
+    const atLogin = stateAtLogin(o);
+    const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over, atLogin), {
         size: o.dryRun ? 1 : o.parallel,
         retries: o.retries,
         retryDelayMs: o.retryDelayMs,
@@ -40336,21 +40726,8 @@ async function deploy(options, reporter = {}) {
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
         if (local.files.size === 0 && o.localDir)
             rep.warn?.(`the local folder ${o.localDir} has no file to publish: check the build output and --exclude`);
-        for (const [name, globs] of [
-            ['exclude', o.exclude],
-            ['keep', o.keep],
-        ])
-            for (const g of globs) {
-                const meant = globMeantByRegex(g);
-                if (meant !== undefined)
-                    rep.warn?.(`the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
-                        `characters there, . is a dot, * any part of a name), so it matches next to nothing: write '${meant}'`);
-            }
-        const named = o.localDir ? o.exclude.filter((g) => namesLocalFolder(g, o.localDir)) : [];
-        if (named.length > 0)
-            rep.warn?.(`the exclude glob${named.length > 1 ? 's' : ''} ${named.map((g) => `'${g}'`).join(', ')} start${named.length > 1 ? '' : 's'} ` +
-                `with the local folder's own name, but globs are read inside ${o.localDir}, which holds no such entry, so ` +
-                `${named.length > 1 ? 'they match' : 'it matches'} nothing: write ${named.map((g) => `'${withoutFirstPart(g)}'`).join(', ')}`);
+        for (const advice of globAdvice(o))
+            rep.warn?.(advice);
         if (o.replaceDefaultExcludes) {
             const exposed = defaultsReplacedWarning(local.files.keys());
             if (exposed)
@@ -40440,6 +40817,8 @@ async function deploy(options, reporter = {}) {
         };
         /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
         let lockThere;
+        /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
+        let checkedAll = false;
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
             // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -40478,6 +40857,7 @@ async function deploy(options, reporter = {}) {
                 if (there && (await store.preferNewer()))
                     return prepare(store.state);
                 await repairDrift(pool, root, st, rep, local.files);
+                checkedAll = true;
             }
             else if (spot) {
                 const { off, probed, also } = await spot;
@@ -40490,6 +40870,7 @@ async function deploy(options, reporter = {}) {
                     rep.warn?.(`${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
                         `(deleted by hand, with the state file left?): every file is checked, as with --verify`);
                     await repairDrift(pool, root, st, rep, local.files);
+                    checkedAll = true;
                 }
             }
             const p = planChanges(local, st, {
@@ -40513,11 +40894,12 @@ async function deploy(options, reporter = {}) {
                 guard(p, o);
             }
             catch (err) {
-                // A dry run is the preview: the plan the guard refused is what its reader needs to see.
-                if (o.dryRun && err instanceof GuardError)
+                // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
+                // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
+                if (err instanceof GuardError)
                     err.report = buildReport({
                         plan: p,
-                        dryRun: true,
+                        dryRun: o.dryRun,
                         target: targetUrl(o, root, loginDir),
                         bytesSent: 0,
                         skipped: local.skipped,
@@ -40541,12 +40923,12 @@ async function deploy(options, reporter = {}) {
             plan.modesChanged;
         if (!o.dryRun && hasWork) {
             pool.expand();
-            const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal };
-            const result = await withLock(pool, lockPath, lockOptions, rep, async () => {
+            const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
+            const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
                 changing = true;
                 // Another deploy may have finished while this one was planning: plan again from the state it left,
                 // or this run would record old hashes for files that deploy changed (G4).
-                if (await store.changedSinceLoad()) {
+                if (await store.changedSinceLoad(read)) {
                     rep.info?.('the state changed on the server while planning (another deploy finished): planning again');
                     state = await store.load();
                     plan = await prepare(state);
@@ -40559,7 +40941,16 @@ async function deploy(options, reporter = {}) {
                         whole: !o.atomic,
                     }
                     : undefined;
-                return executePlan(plan, local, { pool, root, store, reporter: rep, quirks, marker });
+                return executePlan(plan, local, {
+                    pool,
+                    root,
+                    store,
+                    reporter: rep,
+                    quirks,
+                    marker,
+                    checkedAll,
+                    release,
+                });
             });
             bytesSent = result.bytesSent;
             modesMissed = result.modesMissed;
@@ -40764,33 +41155,31 @@ function defaultsReplacedWarning(paths) {
     return (`the local file ${first}${more} will be on the server: replaceDefaultExcludes is set, so the default ` +
         `excludes (.git/, node_modules/) do not apply; add '**/.git/**' and '**/node_modules/**' to exclude to leave them out`);
 }
-/** A glob's leading `!` and `/`, its first path part, and the rest. */
-function splitFirstPart(glob) {
-    const prefix = /^!?\/?/.exec(glob)?.[0] ?? '';
-    const body = glob.slice(prefix.length);
-    const slash = body.indexOf('/');
-    return slash < 0
-        ? { prefix, first: '', rest: body }
-        : { prefix, first: body.slice(0, slash), rest: body.slice(slash + 1) };
-}
 /**
- * `site/x` for the local folder `site` (globs are read inside it): the first part is the folder's own name, no
- * entry of that name is inside it, and something follows (`dist/` alone may be meant as a glob of its own).
+ * The state file's path as it can be named before login (absolute, or from the login folder, which the
+ * server resolves it from): its EPSV and RETR then go in the login's write, one round trip less before the
+ * plan. Not when ftpship reads no state, nor for a relative path with `.` or `..` (the server may resolve
+ * those otherwise than ftpship does from PWD).
  */
-function namesLocalFolder(glob, localDir) {
-    const { first, rest } = splitFirstPart(glob);
-    const own = external_node_path_default().basename(external_node_path_default().resolve(localDir));
-    return first !== '' && rest !== '' && first === own && !external_node_fs_default().existsSync(external_node_path_default().join(localDir, first));
+function stateAtLogin(o) {
+    if (o.uploadOnly || o.resetState)
+        return undefined;
+    const remoteDir = o.remoteDir === '~' ? '' : o.remoteDir.replace(/^~\//, '');
+    const max = STATE_MAX;
+    if (o.statePath.startsWith('/'))
+        return { path: normalizeRemoteDir(o.statePath), max };
+    if (remoteDir.startsWith('/'))
+        return { path: normalizeRemoteDir(remoteJoin(normalizeRemoteDir(remoteDir), o.statePath)), max };
+    const rel = remoteDir ? `${remoteDir.replace(/\/+$/, '')}/${o.statePath}` : o.statePath;
+    return isSafeRelPath(rel) ? { path: rel, max } : undefined;
 }
-const withoutFirstPart = (glob) => {
-    const { prefix, rest } = splitFirstPart(glob);
-    return `${prefix}${rest}`;
-};
 /** Nothing deployed yet and nothing pending: every local file is a plain upload. */
 function isEmptyState(state) {
     return Object.keys(state.files).length === 0 && state.dirs.length === 0 && state.pending === undefined;
 }
-async function connectClient(o, rep, id, over) {
+async function connectClient(o, rep, id, over, 
+/** The state, read with the first connection's login (see stateAtLogin). */
+atLogin) {
     // The deploy over while this one is still opening (a server over its limit may take it and never greet):
     // its socket is cut, rather than kept until the timeout, which kept the process alive that long.
     let opening = true;
@@ -40822,6 +41211,7 @@ async function connectClient(o, rep, id, over) {
         timeoutMs: o.timeoutMs,
         log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
         pipelining: o.pipelining,
+        readAtLogin: id === 1 ? atLogin : undefined,
     });
     // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
     return connecting
@@ -41088,6 +41478,9 @@ function phrase(message) {
         // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
         .replace(/replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/, 'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
         'and `**/node_modules/**` to `exclude` to leave them out')
+        // "more than --max-delete 1" read "more than the `max-delete` input 1": the number is the input's value.
+        .replace(/more than --max-delete (\d+)/g, 'more than `max-delete` ($1) allows')
+        .replace(/pass --max-delete (\d+)/g, 'set `max-delete: $1`')
         // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
         .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
         const input = FLAGS[name] ?? name;
@@ -44891,6 +45284,7 @@ function escapeGlob(p) {
 ;// CONCATENATED MODULE: ./src/url.ts
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
 
+
 const SCHEMES = {
     'ftp:': false,
     'ftpes:': 'explicit',
@@ -44995,10 +45389,17 @@ function noScheme(text) {
     if (scheme)
         return new ConfigError(`the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`);
     const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
-    // A host starts with a letter or digit: `./dist` or `../site` is a local path, not a host to guess from.
-    const guess = m && shown === text && /^[a-z0-9]/i.test(m[1].replace(/^[^@]*@/, ''))
+    // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
+    const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+    const example = 'ftpes://user@ftp.example.com/public_html';
+    // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
+    // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes
+    // (`ftpship deploy ./dist "$PW"`), and is not echoed, nor a piece of it.
+    if (!(host !== undefined && looksLikeHostName(host)) && !(shown === text && /^(\.\.?|~)\//.test(text)))
+        return new ConfigError(`the second argument is not an ftp://, ftpes:// or ftps:// URL (not shown: it may be a password); give the server as a URL, e.g. ${example}, and the password in FTPSHIP_PASSWORD or through --password-stdin`);
+    const guess = m && shown === text && host !== undefined && looksLikeHostName(host)
         ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
-        : 'ftpes://user@ftp.example.com/public_html';
+        : example;
     return new ConfigError(`the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`);
 }
 /**
@@ -45026,6 +45427,7 @@ function redactUrl(text) {
  * masked before anything is logged, and every resolved value sent to `core.debug`. Returns the engine's
  * options plus the few settings that only the Action uses.
  */
+
 
 
 
@@ -45120,6 +45522,16 @@ function readServer() {
     const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
     // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
     const shown = maskUserInfo(server);
+    // Not a URL, nor a host name (with a user, port or folder around it), nor made of what one holds: it may be
+    // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
+    const safe = /^[a-z]+:\/\//i.test(server) ||
+        (shown !== server
+            ? resolve_looksLikeHostName(server.slice(server.lastIndexOf('@') + 1).split(/[:/]/)[0])
+            : hostSyntax(server) || holdsHostName(server) || /^\[[0-9a-f:.]+\](?::\d+)?$/i.test(server));
+    if (!safe) {
+        throw new errors_ConfigError('invalid server (not shown: it is not a host name alone, and may be a password): give the host name alone, ' +
+            'e.g. server: ftp.example.com; the password goes in the `password` input, from a repository secret');
+    }
     if (/^[a-z]+:\/\//i.test(server)) {
         throw new errors_ConfigError(`invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
     }
@@ -45246,12 +45658,21 @@ function readStatePath() {
         throw new errors_ConfigError(`both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`);
     return statePath || name || undefined;
 }
-/** FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder. */
+/**
+ * FTP-Deploy-Action wants `server-dir` to end in a slash; ftpship accepts both. `./` is the login folder;
+ * `/` and `//` are the server's root, as in the CLI's `ftp://host//` (trimming the slashes made `//` the login folder).
+ */
 function serverDir(value) {
     if (value === '' || value === '.' || value === './')
         return '';
+    // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
+    const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
+    if (asUrl) {
+        const folder = asUrl[2].replace(/^\//, '') || './';
+        throw new errors_ConfigError(`invalid server-dir "${asUrl[1]}://…${asUrl[2]}": give the folder alone (server-dir: ${folder}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``);
+    }
     const trimmed = value.replace(/^\.\/+/, '');
-    return trimmed === '/' ? '/' : trimmed.replace(/\/+$/, '');
+    return /^\/+$/.test(trimmed) ? '/' : trimmed.replace(/\/+$/, '');
 }
 /** Resolves `value` against the workspace and refuses anything outside it (symbolic links resolved). */
 function insideWorkspace(workspace, value, name = Input.LocalDir) {
@@ -45419,14 +45840,21 @@ function commentMarkdown(report, refusal) {
     return md;
 }
 /**
- * `refusal`: why a guard refused the plan (a dry run refused by `max-delete`), shown above it. `listed`:
- * entries listed per section.
+ * `refusal`: why a guard refused the plan (a dry run or a deploy refused by `max-delete`), shown above it.
+ * `listed`: entries listed per section.
  */
 function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     const c = report.counts;
-    const title = report.dryRun ? 'ftpship deploy preview (dry run: nothing was changed)' : 'ftpship deploy';
-    const verb = report.dryRun ? 'would' : '';
-    const bytes = report.dryRun
+    // A deploy a guard refused did nothing: its plan is shown as a dry run's is.
+    const refusedDeploy = refusal !== undefined && !report.dryRun;
+    const planned = report.dryRun || refusedDeploy;
+    const title = report.dryRun
+        ? 'ftpship deploy preview (dry run: nothing was changed)'
+        : refusedDeploy
+            ? 'ftpship deploy refused (nothing was changed)'
+            : 'ftpship deploy';
+    const verb = planned ? 'would' : '';
+    const bytes = planned
         ? `${formatBytes(report.bytes.planned)} to send`
         : `${formatBytes(report.bytes.sent)} sent`;
     const deletions = report.files.filter((e) => e.action === 'delete' || e.action === 'rmdir');
@@ -45434,7 +45862,12 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     const out = [
         `## ${title}`,
         '',
-        ...(refusal ? [`**:no_entry: The deploy would be refused:** ${summary_escape(phrase(refusal))}`, ''] : []),
+        ...(refusal
+            ? [
+                `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${summary_escape(phrase(refusal))}`,
+                '',
+            ]
+            : []),
         `Target: <code>${summary_escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
         '',
         '| upload | replace | delete | mkdir | rmdir | unchanged |',
@@ -45452,7 +45885,7 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
             (report.bytes.planned > 0 ? `, plus the time to send ${formatBytes(report.bytes.planned)}.` : '.'), '');
     }
     if (report.chmod && chmods > 0)
-        out.push(`Permissions (\`file-mode\`, \`dir-mode\`): ${report.dryRun ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`, '');
+        out.push(`Permissions (\`file-mode\`, \`dir-mode\`): ${planned ? 'would be set' : 'set'} on ${report.chmod.files} file(s) and ${report.chmod.dirs} folder(s).`, '');
     if (deletions.length > 0) {
         out.push(`### :warning: ${deletions.length} deletion${deletions.length === 1 ? '' : 's'}${verb ? ' planned' : ''}`, '');
         out.push(...capped(deletions, listed, (e) => `- :x: **${e.action}** <code>${summary_escape(e.path)}</code>`), '');
@@ -45505,7 +45938,8 @@ async function run() {
         core_info(logSafe(formatSummary(report)));
     }
     catch (err) {
-        // A dry run refused by a guard is still the preview: its plan is reported, then the step fails.
+        // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
+        // deploy refused so gets its summary too (what would have been deleted), but no counts: nothing was done.
         if (err instanceof GuardError && err.report)
             await publish(err.report, err.message);
         setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
@@ -45521,7 +45955,7 @@ async function run() {
  * that cannot be written costs a warning, not the deploy's result.
  */
 async function publish(report, refusal) {
-    const done = report.dryRun ? 'the plan stands' : 'the deploy is done';
+    const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
     // Not a failure path: the step's result is settled, so each of these only warns.
     const attempt = async (what, step) => Promise.resolve()
         .then(step)
@@ -45530,10 +45964,17 @@ async function publish(report, refusal) {
         return undefined;
     });
     const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
-    await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files));
+    await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files, refusal !== undefined && !report.dryRun));
     await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
 }
-function setOutputs(report, files) {
+/** `filesOnly`: a deploy a guard refused gets the report files, not the counts of what it did not do. */
+function setOutputs(report, files, filesOnly) {
+    if (files) {
+        setOutput(Output.Plan, files.plan);
+        setOutput(Output.SummaryFile, files.summary);
+    }
+    if (filesOnly)
+        return;
     const c = report.counts;
     setOutput(Output.Uploaded, c.upload);
     setOutput(Output.Replaced, c.replace);
@@ -45541,10 +45982,6 @@ function setOutputs(report, files) {
     setOutput(Output.Unchanged, c.unchanged);
     setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
     setOutput(Output.Changed, report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0);
-    if (!files)
-        return;
-    setOutput(Output.Plan, files.plan);
-    setOutput(Output.SummaryFile, files.summary);
 }
 /** The JSON report goes to the runner's temp folder: never into the workspace (a dry run writes nothing there). */
 function writeReport(report, refusal) {
