@@ -40,6 +40,11 @@ export function phrase(message: string): string {
       )
       // "pass the `max-delete` input 3" reads as a number passed somewhere: the input as it is set.
       .replace(/\bpass --max-delete (\d+)/g, 'set `max-delete: $1`')
+      // "check the certificate against one with the `tls-name` input x" reads badly: say how to set it.
+      .replace(
+        /\bcheck the certificate against one with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g,
+        'set the `tls-name` input to $1',
+      )
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;
