@@ -95,7 +95,7 @@ function addDeployOptions(cmd: Command): Command {
     .option('--retries <n>', 'retries of transient failures (default 5)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--verbose', 'log the FTP dialogue (PASS redacted)')
-    .option('--quiet', 'print only warnings and errors');
+    .addOption(new Option('--quiet', 'print only warnings and errors').conflicts('verbose'));
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -106,6 +106,10 @@ describe('phrase', () => {
     ['invalid --tls-name "bad name"; give', 'invalid tls-name "bad name"; give'],
     ['pass its CA with --ca FILE (or --insecure', 'pass its CA with the `ca` input (or the `insecure` input'],
     ['with --tls-name NAME)', 'with the `tls-name` input)'],
+    [
+      'connect to one of those names, or check the certificate against one with --tls-name localhost',
+      'connect to one of those names, or set the `tls-name` input to localhost',
+    ],
     ['or pass --max-delete 3 to empty', 'or set `max-delete: 3` to empty'],
     [
       'the plan deletes 5 files, more than --max-delete 1; nothing was changed. Check the local folder and excludes, or raise --max-delete.',

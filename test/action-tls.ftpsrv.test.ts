@@ -73,7 +73,7 @@ describe('the bundled Action over explicit FTPS', () => {
     const wrong = await runTls(ws, { ...inputs, ca: 'server-ca.pem', 'tls-name': 'ftp.provider.test' });
     expect(wrong.status).not.toBe(0);
     expect(wrong.stdout).toMatch(
-      /::error::the TLS certificate of localhost:\d+ is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: .*with the `tls-name` input localhost/,
+      /::error::the TLS certificate of localhost:\d+ is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: .*or set the `tls-name` input to localhost$/m,
     );
     expect(fs.existsSync(path.join(srv.root, 'tlsname'))).toBe(false);
     expectSuccess(

@@ -281,6 +281,16 @@ describe('items 3-5 through the CLI', () => {
     ]);
   });
 
+  it('--quiet with --verbose is a usage error (exit 2) naming both flags, before connecting', async () => {
+    const dir = uniqueName();
+    const r = await cli(['deploy', site(), url(dir), '--quiet', '--verbose']);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/option '--quiet' cannot be used with option '--verbose'/),
+    ]);
+    expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+  });
+
   it('--upload-only sends every file and keeps no state; exit 3 naming the state where ftpship keeps one, exit 2 with --verify', async () => {
     const local = site({ 'a.txt': 'a', 'b/c.txt': 'c' });
     const dir = uniqueName();
