@@ -41481,6 +41481,8 @@ function phrase(message) {
         // "more than --max-delete 1" read "more than the `max-delete` input 1": the number is the input's value.
         .replace(/more than --max-delete (\d+)/g, 'more than `max-delete` ($1) allows')
         .replace(/pass --max-delete (\d+)/g, 'set `max-delete: $1`')
+        // "check the certificate against one with the `tls-name` input x" reads badly: say how to set it.
+        .replace(/\bcheck the certificate against one with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g, 'set the `tls-name` input to $1')
         // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
         .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
         const input = FLAGS[name] ?? name;
