@@ -27,6 +27,32 @@ const target = remoteFolders('h-rt-rt');
 const OLD = { 'index.html': 'home v1', 'a/b.txt': 'b v1', 'gone.txt': 'gone' };
 const NEW = { 'index.html': 'home v2', 'a/b.txt': 'b v1', 'a/new.txt': 'new' };
 
+/** The deploy options these tests use: a short stale-lock time, plain FTP. */
+const optsFor = (
+  server: RealServer,
+  local: string,
+  dir: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions => opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+
+/**
+ * OLD deployed into a new folder (named to the deploy as `remoteOf` gives it), then the local tree changed to NEW
+ * (an edit, a new file in a folder, a file gone): the deploy under test then has every kind of change to make.
+ */
+async function deployedThenChanged(
+  server: RealServer,
+  extra: Partial<DeployOptions> = {},
+  remoteOf = (dir: string): string => dir,
+): Promise<{ local: string; dir: string; disk: string }> {
+  const local = tmpDir();
+  const { dir, disk } = target(server);
+  writeTree(local, OLD);
+  await deploy(optsFor(server, local, remoteOf(dir), extra));
+  fs.rmSync(path.join(local, 'gone.txt'));
+  writeTree(local, NEW);
+  return { local, dir, disk };
+}
+
 /** The protocol log of each connection. */
 function perConnection(): Reporter & { lines: Map<number, string[]> } {
   const lines = new Map<number, string[]>();
@@ -88,7 +114,7 @@ async function atFinalWrite(
 
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-    opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+    optsFor(server, local, dir, extra);
 
   it('the state is read with the login (EPSV, RETR in its write; a relative target from the login folder); not with pipelining off', async () => {
     for (const [pipelining, absolute] of [
@@ -96,13 +122,10 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
       [true, false],
       [false, true],
     ] as const) {
-      const local = tmpDir();
-      const { dir, disk } = target(server);
-      const remote = absolute ? dir : dir.slice(1); // the servers put the user in / (chrooted)
-      writeTree(local, OLD);
-      await deploy(o(local, remote, { pipelining }));
-      fs.rmSync(path.join(local, 'gone.txt'));
-      writeTree(local, NEW);
+      // A relative target: the servers put the user in / (chrooted).
+      const remoteOf = (dir: string): string => (absolute ? dir : dir.slice(1));
+      const { local, dir, disk } = await deployedThenChanged(server, { pipelining }, remoteOf);
+      const remote = remoteOf(dir);
       const rec = perConnection();
       const report = await deploy(o(local, remote, { pipelining }), rec);
       const first = rec.lines.get(1) ?? [];
@@ -162,12 +185,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
 
   it('the unlock goes in the final rename write, after the rename; with pipelining off, after its reply', async () => {
     for (const pipelining of [true, false]) {
-      const local = tmpDir();
-      const { dir, disk } = target(server);
-      writeTree(local, OLD);
-      await deploy(o(local, dir, { pipelining }));
-      fs.rmSync(path.join(local, 'gone.txt'));
-      writeTree(local, NEW);
+      const { local, dir, disk } = await deployedThenChanged(server, { pipelining });
       const rec = perConnection();
       await deploy(o(local, dir, { pipelining }), rec);
       const lines = finalWrite(rec, dir);
@@ -184,12 +202,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   });
 
   it('the final rename refused: the deploy fails (exit 1) saying so, the lock released; the rerun converges', async () => {
-    const local = tmpDir();
-    const { dir, disk } = target(server);
-    writeTree(local, OLD);
-    await deploy(o(local, dir));
-    fs.rmSync(path.join(local, 'gone.txt'));
-    writeTree(local, NEW);
+    const { local, dir, disk } = await deployedThenChanged(server);
     // The state turned into a folder just before its last write: the rename over it is refused.
     const proxy = await atFinalWrite(server, dir, /^STOR /, () => {
       const statePath = path.join(disk, STATE);
@@ -224,7 +237,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
 // file's upload lock until its accept timeout: the rerun's STOR of that temp waits that long).
 d.each(each('pure'))('%s', (_name, server) => {
   const o = (local: string, dir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-    opts(server, local, dir, { staleLockMs: 1000, secure: false, ...extra });
+    optsFor(server, local, dir, extra);
 
   it('the CLI exits without waiting for the replies to QUIT, yet every connection said QUIT', async () => {
     const local = tmpDir();
@@ -261,12 +274,7 @@ d.each(each('pure'))('%s', (_name, server) => {
     ['the DELE of the holder (gone)', /^DELE \S*\/holder\.json$/, 'through'],
     ['the RMD of the lock', /^RMD /, 'hold'],
   ] as const)('killed at %s: the state honest, the rerun converges', async (_what, which, how) => {
-    const local = tmpDir();
-    const { dir, disk } = target(server);
-    writeTree(local, OLD);
-    await deploy(o(local, dir));
-    fs.rmSync(path.join(local, 'gone.txt'));
-    writeTree(local, NEW);
+    const { local, dir, disk } = await deployedThenChanged(server);
     let run: CliRun | undefined;
     const proxy = await atFinalWrite(server, dir, which, () => {
       run?.child.kill('SIGKILL');
@@ -294,12 +302,7 @@ d.each(each('pure'))('%s', (_name, server) => {
     ['the DELE of the holder (the unlock not run: written again under the lock)', /^DELE \S*\/holder\.json$/],
     ['the RMD of the lock (the state in place: the lock released after)', /^RMD /],
   ])('every connection cut at %s: the retry finishes the deploy (exit 0)', async (_what, which) => {
-    const local = tmpDir();
-    const { dir, disk } = target(server);
-    writeTree(local, OLD);
-    await deploy(o(local, dir));
-    fs.rmSync(path.join(local, 'gone.txt'));
-    writeTree(local, NEW);
+    const { local, dir, disk } = await deployedThenChanged(server);
     const proxy = await atFinalWrite(server, dir, which, (p) => {
       setImmediate(() => {
         p.cutAll();
