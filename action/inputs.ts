@@ -8,7 +8,13 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
-import { holdsHostName, hostSyntax, looksLikeHostName } from '../src/engine/resolve.js';
+import {
+  holdsHostName,
+  hostAfterUser,
+  hostSyntax,
+  looksLikeHostName,
+  urlAsFolder,
+} from '../src/engine/resolve.js';
 import { redactUrl } from '../src/url.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { logSafe } from './phrase.js';
@@ -124,7 +130,7 @@ function readServer(): string {
   const safe =
     /^[a-z]+:\/\//i.test(server) ||
     (shown !== server
-      ? looksLikeHostName(server.slice(server.lastIndexOf('@') + 1).split(/[:/]/)[0])
+      ? looksLikeHostName(hostAfterUser(server))
       : hostSyntax(server) || holdsHostName(server) || /^\[[0-9a-f:.]+\](?::\d+)?$/i.test(server));
   if (!safe) {
     throw new ConfigError(
@@ -292,11 +298,10 @@ function readStatePath(): string | undefined {
 function serverDir(value: string): string {
   if (value === '' || value === '.' || value === './') return '';
   // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
-  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
+  const asUrl = urlAsFolder(value);
   if (asUrl) {
-    const folder = asUrl[2].replace(/^\//, '') || './';
     throw new ConfigError(
-      `invalid server-dir "${asUrl[1]}://…${asUrl[2]}": give the folder alone (server-dir: ${folder}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``,
+      `invalid server-dir "${asUrl.shown}": give the folder alone (server-dir: ${asUrl.folder || './'}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``,
     );
   }
   const trimmed = value.replace(/^\.\/+/, '');

@@ -1,6 +1,6 @@
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
 import { ConfigError } from './engine/errors.js';
-import { looksLikeHostName } from './engine/resolve.js';
+import { hostAfterUser, looksLikeHostName } from './engine/resolve.js';
 
 export interface Target {
   host: string;
@@ -144,8 +144,7 @@ function noScheme(text: string): ConfigError {
     );
   const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
   // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
-  const host =
-    shown === text ? m?.[1].replace(/^[^@]*@/, '') : text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+  const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : hostAfterUser(text);
   const example = 'ftpes://user@ftp.example.com/public_html';
   // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
   // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes

@@ -38714,7 +38714,7 @@ function resolveOptions(o) {
     checkShape(o);
     // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
     const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
-    const afterAt = at >= 0 ? o.host.slice(at + 1).split(/[:/]/)[0] : '';
+    const afterAt = at >= 0 ? resolve_hostAfterUser(o.host) : '';
     if (at >= 0 && resolve_looksLikeHostName(afterAt)) {
         throw new errors_ConfigError(`invalid host: it holds a user${o.host.slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
             `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`);
@@ -38736,11 +38736,9 @@ function resolveOptions(o) {
         throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`);
     }
     // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
-    const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(o.remoteDir ?? '');
+    const asUrl = urlAsFolder(o.remoteDir ?? '');
     if (asUrl) {
-        // Read as the CLI reads a URL's path: relative to the login folder, absolute after `//`.
-        const folder = asUrl[2].replace(/^\//, '') || '.';
-        throw new errors_ConfigError(`invalid remoteDir "${asUrl[1]}://…${asUrl[2]}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${folder}'), and the host, port and secure apart`);
+        throw new errors_ConfigError(`invalid remoteDir "${asUrl.shown}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${asUrl.folder || '.'}'), and the host, port and secure apart`);
     }
     if (o.user === '') {
         throw new errors_ConfigError('invalid user "": give the user name to log in as (a secret or variable that is not set reads as empty), or leave user out to log in as anonymous');
@@ -38946,6 +38944,18 @@ function resolve_looksLikeHostName(host) {
 function holdsHostName(text) {
     const m = /^(?:[^\s@/]+@)?([^\s@/:]+)(?::\d*)?(?:\/\S*)?$/u.exec(text.trim());
     return m !== null && resolve_looksLikeHostName(m[1]);
+}
+/** The host of `user@host:port/folder` (after the last `@`, up to a port or folder): a password may hold `@`. */
+function resolve_hostAfterUser(text) {
+    return text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+}
+/**
+ * A URL given where a folder on the server goes: shown without its user, password and host (`ftp://…/site`),
+ * and the folder meant, read as the CLI reads a URL's path (relative to the login folder; '' for that folder).
+ */
+function urlAsFolder(value) {
+    const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
+    return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
@@ -45392,7 +45402,7 @@ function noScheme(text) {
         return new ConfigError(`the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`);
     const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
     // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
-    const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+    const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : hostAfterUser(text);
     const example = 'ftpes://user@ftp.example.com/public_html';
     // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
     // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes
@@ -45528,7 +45538,7 @@ function readServer() {
     // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
     const safe = /^[a-z]+:\/\//i.test(server) ||
         (shown !== server
-            ? resolve_looksLikeHostName(server.slice(server.lastIndexOf('@') + 1).split(/[:/]/)[0])
+            ? resolve_looksLikeHostName(resolve_hostAfterUser(server))
             : hostSyntax(server) || holdsHostName(server) || /^\[[0-9a-f:.]+\](?::\d+)?$/i.test(server));
     if (!safe) {
         throw new errors_ConfigError('invalid server (not shown: it is not a host name alone, and may be a password): give the host name alone, ' +
@@ -45668,10 +45678,9 @@ function serverDir(value) {
     if (value === '' || value === '.' || value === './')
         return '';
     // A URL here would become folders named `ftp:` and the host on the server. Shown without its user and password.
-    const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
+    const asUrl = urlAsFolder(value);
     if (asUrl) {
-        const folder = asUrl[2].replace(/^\//, '') || './';
-        throw new errors_ConfigError(`invalid server-dir "${asUrl[1]}://…${asUrl[2]}": give the folder alone (server-dir: ${folder}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``);
+        throw new errors_ConfigError(`invalid server-dir "${asUrl.shown}": give the folder alone (server-dir: ${asUrl.folder || './'}); the host goes in \`server\`, the port in \`port\`, and TLS in \`protocol\``);
     }
     const trimmed = value.replace(/^\.\/+/, '');
     return /^\/+$/.test(trimmed) ? '/' : trimmed.replace(/\/+$/, '');

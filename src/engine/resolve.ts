@@ -31,7 +31,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkShape(o);
   // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
   const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
-  const afterAt = at >= 0 ? (o.host as string).slice(at + 1).split(/[:/]/)[0] : '';
+  const afterAt = at >= 0 ? hostAfterUser(o.host as string) : '';
   if (at >= 0 && looksLikeHostName(afterAt)) {
     throw new ConfigError(
       `invalid host: it holds a user${(o.host as string).slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
@@ -63,12 +63,10 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     );
   }
   // A URL pasted as the folder would become folders named `ftp:` and the host on the server.
-  const asUrl = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(o.remoteDir ?? '');
+  const asUrl = urlAsFolder(o.remoteDir ?? '');
   if (asUrl) {
-    // Read as the CLI reads a URL's path: relative to the login folder, absolute after `//`.
-    const folder = asUrl[2].replace(/^\//, '') || '.';
     throw new ConfigError(
-      `invalid remoteDir "${asUrl[1]}://…${asUrl[2]}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${folder}'), and the host, port and secure apart`,
+      `invalid remoteDir "${asUrl.shown}": a URL, where the folder on the server goes; give the folder alone (remoteDir: '${asUrl.folder || '.'}'), and the host, port and secure apart`,
     );
   }
   if (o.user === '') {
@@ -311,4 +309,18 @@ export function looksLikeHostName(host: string): boolean {
 export function holdsHostName(text: string): boolean {
   const m = /^(?:[^\s@/]+@)?([^\s@/:]+)(?::\d*)?(?:\/\S*)?$/u.exec(text.trim());
   return m !== null && looksLikeHostName(m[1]);
+}
+
+/** The host of `user@host:port/folder` (after the last `@`, up to a port or folder): a password may hold `@`. */
+export function hostAfterUser(text: string): string {
+  return text.slice(text.lastIndexOf('@') + 1).split(/[:/]/)[0];
+}
+
+/**
+ * A URL given where a folder on the server goes: shown without its user, password and host (`ftp://…/site`),
+ * and the folder meant, read as the CLI reads a URL's path (relative to the login folder; '' for that folder).
+ */
+export function urlAsFolder(value: string): { shown: string; folder: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
+  return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
 }
