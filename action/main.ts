@@ -27,7 +27,9 @@ export async function run(): Promise<void> {
   } catch (err) {
     // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
     // deploy refused so gets its summary too (what would have been deleted), but no counts: nothing was done.
-    if (err instanceof GuardError && err.report) await publish(err.report, err.message);
+    // The plan file's `refused` says why in the Action's words, as the step's error does.
+    if (err instanceof GuardError && err.report)
+      await publish({ ...err.report, refused: phrase(err.message) }, err.message);
     core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
     if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {

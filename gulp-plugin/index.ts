@@ -111,11 +111,12 @@ export function deploy(options: GulpDeployOptions): Transform {
         () => (live.on = false),
       );
     } catch (err) {
-      // A dry run refused by a guard (maxDelete) is still the preview: its plan is logged and handed to
-      // onReport, as the CLI prints it and the Action publishes it; then the task fails with the guard's message.
-      if (err instanceof GuardError && err.report?.dryRun) {
+      // A plan refused by a guard (maxDelete), dry run or not, is still shown: it is logged and handed to
+      // onReport (its `refused` says why), as the CLI prints it and the Action publishes it; then the task
+      // fails with the guard's message.
+      if (err instanceof GuardError && err.report) {
         try {
-          finish(err.report);
+          finish({ ...err.report, refused: errorMessage(err, engine.password) });
         } catch (callbackErr) {
           if (!quiet)
             log.warn(
@@ -140,7 +141,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   /** Logs a report (the plan too, in a dry run) and hands it to onReport. */
   function finish(report: DeployReport): void {
     report.warnings = [...early, ...report.warnings.map(text)];
-    if (report.dryRun) for (const line of formatPlan(report)) say(line);
+    if (report.dryRun || report.refused !== undefined) for (const line of formatPlan(report)) say(line);
     say(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) say(estimate);

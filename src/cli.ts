@@ -175,8 +175,8 @@ async function runDeploy(
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {
-    // A refused dry run still shows the plan that tripped the guard.
-    if (err instanceof GuardError && err.report?.dryRun) {
+    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done.
+    if (err instanceof GuardError && err.report) {
       for (const l of formatPlan(err.report)) out.line(l);
       out.line(formatSummary(err.report));
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);

@@ -58,6 +58,8 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
     expect(report.dryRun).toBe(true);
     expect(report.counts.delete).toBe(2);
+    // The plan file says it was refused, in the Action's words (the step's error).
+    expect(report.refused).toBe(theError(run).replace('::error::', ''));
     expect(run.summary).toContain('2 deletions planned');
     // The preview says the deploy it previews would be refused, and why, above the plan.
     const refused = run.summary.indexOf(
@@ -88,6 +90,7 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
     expect(report).toMatchObject({ dryRun: false, bytes: { sent: 0 }, counts: { delete: 2 } });
+    expect(report.refused).toMatch(/^the plan deletes 2 files, more than `max-delete` \(1\) allows;/);
     // Nothing was done: no counts for a later step to take as done.
     expect(Object.keys(run.outputs).sort()).toEqual(['plan', 'summary-file']);
   });

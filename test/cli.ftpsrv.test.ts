@@ -316,12 +316,26 @@ describe('items 3-5 through the CLI', () => {
     fs.rmSync(path.join(local, 'a.txt'));
     fs.rmSync(path.join(local, 'b.txt'));
     const before = snapshot(path.join(srv.root, dir));
-    const r = await cli(['deploy', local, url(dir), '--max-delete', '1']);
+    // A refused deploy shows what tripped the guard: the deletions first, then that nothing was done.
+    const r = await cli(['deploy', local, url(dir), '--max-delete', '1', '--json']);
     expect(r.code).toBe(3);
-    expect(lines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toMatch(
-      /^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./,
+    expect(lines(r.stderr)).toEqual([
+      '  delete  a.txt (1 B)',
+      '  delete  b.txt (1 B)',
+      expect.stringMatching(
+        /^refused, nothing was changed: would upload 0, replace 0, delete 2, .*; 1 unchanged; 0 B to send/,
+      ),
+      expect.stringMatching(
+        /^ftpship: error: the plan deletes 2 files, more than --max-delete 1; nothing was changed\./,
+      ),
+    ]);
+    // With --json a script reads that it was refused, and why.
+    const refused = JSON.parse(r.stdout) as { dryRun: boolean; refused: string; bytes: { sent: number } };
+    expect(refused.dryRun).toBe(false);
+    expect(refused.refused).toMatch(
+      /^the plan deletes 2 files, more than --max-delete 1; nothing was changed\./,
     );
+    expect(refused.bytes.sent).toBe(0);
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
     // `plan` is the preview: the refused plan is printed, deletions first, before the guard's error.
     const plan = await cli(['plan', local, url(dir), '--max-delete', '1']);
@@ -335,7 +349,9 @@ describe('items 3-5 through the CLI', () => {
     // With --json the refused plan is on stdout too, for a script to read.
     const planJson = await cli(['plan', local, url(dir), '--max-delete', '1', '--json']);
     expect(planJson.code).toBe(3);
-    expect((JSON.parse(planJson.stdout) as { counts: { delete: number } }).counts.delete).toBe(2);
+    const planReport = JSON.parse(planJson.stdout) as { counts: { delete: number }; refused: string };
+    expect(planReport.counts.delete).toBe(2);
+    expect(planReport.refused).toMatch(/^the plan deletes 2 files, more than --max-delete 1;/);
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
     const nd = await cli(['deploy', local, url(dir), '--no-delete', '--json']);
     expect(nd.code).toBe(0);

@@ -467,45 +467,58 @@ describe('gulp plugin: errors', () => {
     expect(snapshot(path.join(srv.root, 'guarded'))).toBe(before);
   });
 
-  it('a dry run refused by maxDelete hands its plan to onReport and logs it, then fails with the PluginError', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
-    await gulpDeploy(local, '/refused-plan');
-    fs.rmSync(path.join(local, 'b.txt'));
-    fs.rmSync(path.join(local, 'c.txt'));
-    writeTree(local, { 'd.txt': 'new' });
-    const before = snapshot(path.join(srv.root, 'refused-plan'));
-    const logged = captureOutput();
-    const reports: DeployReport[] = [];
-    const stream = deploy(
-      opts('/refused-plan', { dryRun: true, maxDelete: 1, quiet: false, onReport: (r) => reports.push(r) }),
-    );
-    const err = await pipeline(gulp.src('**/*', { cwd: local, dot: true, encoding: false }), stream).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    jest.restoreAllMocks();
+  it.each([
+    ['a dry run', true, /ftpship: plan: would upload 1, replace 0, delete 2,/],
+    [
+      'a deploy',
+      false,
+      /ftpship: refused, nothing was changed: would upload 1, replace 0, delete 2,.* 3 B to send/,
+    ],
+  ])(
+    '%s refused by maxDelete hands its plan to onReport and logs it, then fails with the PluginError',
+    async (_, dryRun, summary) => {
+      const target = `/refused-plan-${dryRun ? 'dry' : 'real'}`;
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+      await gulpDeploy(local, target);
+      fs.rmSync(path.join(local, 'b.txt'));
+      fs.rmSync(path.join(local, 'c.txt'));
+      writeTree(local, { 'd.txt': 'new' });
+      const before = snapshot(path.join(srv.root, target));
+      const logged = captureOutput();
+      const reports: DeployReport[] = [];
+      const stream = deploy(
+        opts(target, { dryRun, maxDelete: 1, quiet: false, onReport: (r) => reports.push(r) }),
+      );
+      const err = await pipeline(gulp.src('**/*', { cwd: local, dot: true, encoding: false }), stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      jest.restoreAllMocks();
 
-    expect(err).toBeInstanceOf(PluginError);
-    expect((err as Error).message).toBe(
-      'the plan deletes 2 files, more than maxDelete: 1; nothing was changed. Check the files piped in, or raise maxDelete.',
-    );
-    expect(reports).toHaveLength(1);
-    const [report] = reports;
-    expect(report.dryRun).toBe(true);
-    expect(report.counts).toMatchObject({ upload: 1, delete: 2, unchanged: 1 });
-    expect(report.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
-      'delete b.txt',
-      'delete c.txt',
-      'upload d.txt',
-    ]);
-    const out = logged.join('');
-    expect(out).toMatch(/ftpship: {3}delete {2}b\.txt \(1 B\)\n/);
-    expect(out).toMatch(/ftpship: {3}upload {2}d\.txt \(3 B\)\n/);
-    expect(out).toMatch(/ftpship: plan: would upload 1, replace 0, delete 2,/);
-    expect(out).not.toContain(srv.password);
-    expect(snapshot(path.join(srv.root, 'refused-plan'))).toBe(before);
-  });
+      expect(err).toBeInstanceOf(PluginError);
+      expect((err as Error).message).toBe(
+        'the plan deletes 2 files, more than maxDelete: 1; nothing was changed. Check the files piped in, or raise maxDelete.',
+      );
+      expect(reports).toHaveLength(1);
+      const [report] = reports;
+      expect(report.dryRun).toBe(dryRun);
+      expect(report.refused).toBe((err as Error).message);
+      expect(report.bytes.sent).toBe(0);
+      expect(report.counts).toMatchObject({ upload: 1, delete: 2, unchanged: 1 });
+      expect(report.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+        'delete b.txt',
+        'delete c.txt',
+        'upload d.txt',
+      ]);
+      const out = logged.join('');
+      expect(out).toMatch(/ftpship: {3}delete {2}b\.txt \(1 B\)\n/);
+      expect(out).toMatch(/ftpship: {3}upload {2}d\.txt \(3 B\)\n/);
+      expect(out).toMatch(summary);
+      expect(out).not.toContain(srv.password);
+      expect(snapshot(path.join(srv.root, target))).toBe(before);
+    },
+  );
 
   it.each([
     [

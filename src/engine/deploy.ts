@@ -362,15 +362,18 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
         // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
         if (err instanceof GuardError)
-          err.report = buildReport({
-            plan: p,
-            dryRun: o.dryRun,
-            target: targetUrl(o, root, loginDir),
-            bytesSent: 0,
-            skipped: local.skipped,
-            warnings,
-            startedAt,
-          });
+          err.report = {
+            ...buildReport({
+              plan: p,
+              dryRun: o.dryRun,
+              target: targetUrl(o, root, loginDir),
+              bytesSent: 0,
+              skipped: local.skipped,
+              warnings,
+              startedAt,
+            }),
+            refused: err.message,
+          };
         throw err;
       }
       return p;

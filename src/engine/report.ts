@@ -38,6 +38,11 @@ export interface DeployReport {
   estimate?: Estimate;
   warnings: string[];
   durationMs: number;
+  /**
+   * Only on the plan a guard refused (`GuardError.report`: max-delete, an empty local folder): why, in the
+   * guard's words. Nothing of the plan was done, dry run or not (`bytes.sent` is 0).
+   */
+  refused?: string;
 }
 
 export function buildReport(args: {
@@ -94,12 +99,17 @@ export function formatPlan(report: DeployReport, limit = 200): string[] {
 
 export function formatSummary(report: DeployReport): string {
   const c = report.counts;
-  const verb = report.dryRun ? 'would' : 'did';
+  const verb = report.dryRun || report.refused !== undefined ? 'would' : 'did';
+  const title = report.dryRun
+    ? 'plan'
+    : report.refused !== undefined
+      ? 'refused, nothing was changed'
+      : 'deployed';
   return (
-    `${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
+    `${title}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
     `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
     (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
-    (report.dryRun
+    (report.dryRun || report.refused !== undefined
       ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
       : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`)
   );
