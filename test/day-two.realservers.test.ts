@@ -48,6 +48,8 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     const r = ok(await cli(server, local, dir));
     expect(r.stderr).toContain(GONE);
     expect(r.stderr).toContain('deploy once with --verify');
+    // The report counts the folders made: a/new and a again (was: the plan's 1, a/new alone).
+    expect(r.stderr).toMatch(/^deployed: did upload 1, replace 0, delete 0, mkdir 2, /m);
     expect(fs.readFileSync(path.join(disk, 'a/new/n.txt'), 'utf8')).toBe('n');
     ok(await cli(server, local, dir, '--verify'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -78,6 +80,8 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
 
     const r = ok(await cli(server, local, dir));
     expect(r.stderr).toContain(GONE);
+    // The folder made again is counted (was: mkdir 0, the plan had none).
+    expect(r.stderr).toMatch(/, mkdir 1, rmdir 0; /);
     ok(await cli(server, local, dir, '--verify'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });

@@ -212,7 +212,7 @@ d.each(matrix())('%s', (_name, server) => {
     writeTree(local, { 'a/b/new.txt': 'new' });
     const rec = recorder();
     const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }), rec);
-    expect(r.counts).toMatchObject({ mkdir: 3, upload: 4 });
+    expect(r.counts).toMatchObject({ mkdir: 0, upload: 4 }); // none made: all were there
     expect(rec.log.some((l) => /^< 550 /.test(l))).toBe(true);
     for (const sub of ['a', 'a/b', 'e'])
       expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);
@@ -438,7 +438,8 @@ d.each(matrix())('%s', (_name, server) => {
       fs.chownSync(path.join(site, p), server.uid, server.gid);
     const rec = recorder();
     const r = await deploy(opts(server, local, `${dir}/site`, { uploadOnly: true }), rec);
-    expect(r.counts).toMatchObject({ upload: 4, delete: 0, unchanged: 0 });
+    // Folders made: css/deep and new; css was there (was: 3, every folder planned).
+    expect(r.counts).toMatchObject({ upload: 4, delete: 0, unchanged: 0, mkdir: 2 });
     expect(readTree(site, ['theirs.txt'])).toEqual(readTree(local)); // no state, lock or temp left
     expect(fs.readFileSync(path.join(site, 'theirs.txt'), 'utf8')).toBe('theirs');
     expect(sent(rec.log, 'RNTO').sort()).toEqual(
@@ -448,6 +449,7 @@ d.each(matrix())('%s', (_name, server) => {
     // A second run sends everything again, over what the first left.
     const again = await deploy(opts(server, local, `${dir}/site`, { uploadOnly: true }));
     expect(again.bytes.sent).toBe(2 + 7 + 1 + 1);
+    expect(again.counts.mkdir).toBe(0); // every folder was there (was: 3)
     expect(readTree(site, ['theirs.txt'])).toEqual(readTree(local));
   });
 

@@ -381,6 +381,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     let plan = await prepare(state);
     state = store.state; // the newer of two state files, where there were two
     let bytesSent = 0;
+    let dirsMade = 0; // a deploy with nothing to do makes none
     let modesMissed: { files: number; dirs: number } | undefined;
     const hasWork =
       plan.entries.length > 0 ||
@@ -424,6 +425,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         });
       });
       bytesSent = result.bytesSent;
+      dirsMade = result.dirsMade;
       modesMissed = result.modesMissed;
       plan = withKeptDirs(plan, result.keptDirs);
     } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
@@ -470,6 +472,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       dryRun: o.dryRun,
       target,
       bytesSent,
+      dirsMade: o.dryRun ? undefined : dirsMade,
       modesMissed,
       skipped: local.skipped,
       warnings,

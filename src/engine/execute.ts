@@ -56,6 +56,8 @@ export interface ExecContext {
 
 export interface ExecResult {
   bytesSent: number;
+  /** Folders inside the target this run made (MKD answered 2xx): a folder that was there is not counted. */
+  dirsMade: number;
   /** Orphan folders that could not be removed (they hold files ftpship did not deploy), and their parents. */
   keptDirs: string[];
   /** Of the paths the plan gives a mode (`chmods`), how many did not get it (refused, or no SITE CHMOD). */
@@ -77,6 +79,11 @@ class Run {
   private readonly dirReady = new Map<string, Promise<void>>();
   private readonly progress: Progress;
   private bytesSent = 0;
+  /** Absolute folders this run made (see {@link ExecResult.dirsMade}). */
+  private readonly made = new Set<string>();
+  private readonly dirMade = (abs: string): void => void this.made.add(abs);
+  /** The planned folders whose MKD has been sent (see makeBatch). */
+  private readonly mkdSent = new Set<string>();
   /** When progress was last reported for bytes sent (see addBytes). */
   private reportedAt = Date.now();
   private readonly warned = new Set<string>();
@@ -154,7 +161,13 @@ class Run {
         modesSet ? this.plan.modes : undefined,
         this.ctx.release,
       );
-      return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
+      const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
+      return {
+        bytesSent: this.bytesSent,
+        dirsMade: [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length,
+        keptDirs,
+        modesMissed: { files: filesMissed, dirs: dirsMissed },
+      };
     } catch (err) {
       // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
       // Folders being made now (priority tasks, not cut by a cancel) are awaited first: one made after this
@@ -271,10 +284,13 @@ class Run {
     const swaps = batch.filter((d) => this.fileToDir.has(d)); // after the checkpoint (see makeLevel)
     for (const d of swaps) {
       await deleteFile(c, this.abs(d));
-      await makeDir(c, this.abs(d));
+      if (await makeDir(c, this.abs(d))) this.dirMade(this.abs(d));
       this.ctx.store.dirCreated(d, true);
     }
     const plain = batch.filter((d) => !this.fileToDir.has(d));
+    // Sent before, in a batch cut short: a folder there now was most likely made by that MKD, its reply lost.
+    const retried = new Set(plain.filter((d) => this.mkdSent.has(d)));
+    for (const d of plain) this.mkdSent.add(d);
     const replies = await c.pipeline(plain.map((d) => `MKD ${this.abs(d)}`));
     for (const [i, reply] of replies.entries()) {
       const d = plain[i];
@@ -287,8 +303,8 @@ class Run {
         if (parent === '' || (await dirExists(c, this.abs(parent))))
           throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
         this.folderGone(parent);
-        await makeDirs(c, this.abs(d));
-      }
+        await makeDirs(c, this.abs(d), undefined, this.dirMade);
+      } else if (reply.code < 300 || retried.has(d)) this.dirMade(this.abs(d));
       if (alteredName(d) && !(await dirExists(c, this.abs(d))))
         throw renamedByServer(this.abs(d), d, 'folder');
       if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
@@ -359,7 +375,7 @@ class Run {
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
           const parent = parentOf(target);
           if (parent !== '' && !(await dirExists(c, this.abs(parent)))) this.folderGone(parent);
-          await makeDirs(c, this.abs(parent));
+          await makeDirs(c, this.abs(parent), undefined, this.dirMade);
           await send();
         }
         if (!item.temp) await this.confirmName(c, item.file.path);

@@ -25,24 +25,37 @@ export interface ServerQuirks {
 
 export type Warn = (message: string) => void;
 
-/** Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550). */
-export async function makeDir(client: FtpClient, abs: string): Promise<void> {
+/**
+ * Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550).
+ * True when this MKD made it (the server said so), false when it was there.
+ */
+export async function makeDir(client: FtpClient, abs: string): Promise<boolean> {
   try {
     await client.mkd(abs);
+    return true;
   } catch (err) {
     if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
-    if (await dirExists(client, abs)) return;
+    if (await dirExists(client, abs)) return false;
     throw await folderRefused(client, abs, `${err.code} ${err.serverMessage}`, err);
   }
 }
 
-/** Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run. */
-export async function makeDirs(client: FtpClient, abs: string, known?: Set<string>): Promise<void> {
+/**
+ * Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run;
+ * `made` hears of each folder this call made.
+ */
+export async function makeDirs(
+  client: FtpClient,
+  abs: string,
+  known?: Set<string>,
+  made?: (abs: string) => void,
+): Promise<void> {
   if (abs === '/' || known?.has(abs)) return;
   if (!(await dirExists(client, abs))) {
     const parts = abs.split('/').filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
-      await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+      const dir = `/${parts.slice(0, i).join('/')}`;
+      if (await makeDir(client, dir)) made?.(dir);
     }
   }
   known?.add(abs);

@@ -50,6 +50,8 @@ export function buildReport(args: {
   dryRun: boolean;
   target: string;
   bytesSent: number;
+  /** A deploy's folders made (counted as the server answered MKD); a dry run counts the plan's. */
+  dirsMade?: number;
   /** Of the paths given a mode, how many did not get it (the server refused, or has no SITE CHMOD). */
   modesMissed?: { files: number; dirs: number };
   skipped: Array<{ path: string; reason: string }>;
@@ -62,7 +64,7 @@ export function buildReport(args: {
     version: 1,
     dryRun: args.dryRun,
     target: args.target,
-    counts: countPlan(plan),
+    counts: { ...countPlan(plan), ...(args.dirsMade !== undefined ? { mkdir: args.dirsMade } : {}) },
     bytes: { planned: plan.uploads.reduce((n, u) => n + u.file.size, 0), sent: args.bytesSent },
     files: plan.entries,
     skipped: args.skipped,
