@@ -387,6 +387,28 @@ describe('items 3-5 through the CLI', () => {
     ]);
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout)).toMatchObject({ counts: { upload: 3 } });
+    // The error also names the cheaper re-seed: with --adopt, files already there with the same content
+    // are kept, not sent again (was: only "uploads every file once").
+    fs.writeFileSync(path.join(srv.root, state), 'garbage');
+    const again = await cli(['deploy', local, url(`${name}/www`), '--state', state]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      'with --adopt too, the files already there with the same content are kept',
+    );
+    const adopted = await cli([
+      'deploy',
+      local,
+      url(`${name}/www`),
+      '--state',
+      state,
+      '--reset-state',
+      '--adopt',
+      '--json',
+    ]);
+    expect(adopted.code).toBe(0);
+    expect(JSON.parse(adopted.stdout)).toMatchObject({ counts: { upload: 0 }, bytes: { sent: 0 } });
+    const after = await cli(['deploy', local, url(`${name}/www`), '--state', state, '--json']);
+    expect(JSON.parse(after.stdout)).toMatchObject({ files: [], bytes: { sent: 0 } });
   });
 });
 

@@ -64,8 +64,8 @@ describe('phrase: engine messages in gulp option names', () => {
     ],
     [
       'a corrupt state',
-      'or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).',
-      'or rerun with resetState: true to re-seed it (ftpship then treats the server as empty and uploads every file once).',
+      'or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).',
+      'or rerun with resetState: true to re-seed it (ftpship then treats the server as empty and uploads every file once; with adopt: true too, the files already there with the same content are kept).',
     ],
     [
       'no answer',

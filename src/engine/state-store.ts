@@ -748,7 +748,7 @@ function unreadable(path: string): (reason: string) => DeployError {
   return (reason) =>
     new DeployError(
       `the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
-        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
+        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`,
     );
 }
 

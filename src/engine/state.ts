@@ -109,7 +109,7 @@ export function parseState(text: string, where: string, settings: string): Deplo
     throw new DeployError(
       `the state file ${where} is not JSON (${(err as Error).message}), so ftpship did not write it. Nothing was ` +
         `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
-        `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once).`,
+        `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`,
     );
   }
   if (isObject(raw) && raw.generator === 'ftpship') return checkOwn(raw, where);
@@ -226,7 +226,7 @@ export function serializeState(state: DeployState): string {
 function corrupt(where: string, why: string): DeployError {
   return new DeployError(
     `the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
-      `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`,
+      `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`,
   );
 }
 
