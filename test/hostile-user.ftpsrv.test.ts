@@ -284,6 +284,31 @@ describe('the state path', () => {
     );
   });
 
+  it.each([
+    ['read with the login', {}],
+    ['read on its own (no pipelining)', { pipelining: false }],
+  ])(
+    'a file over 64 MiB at the state path (%s): one message naming it and what to try, nothing changed',
+    async (_how, extra) => {
+      const local = site();
+      const dir = uniqueName('state');
+      await deploy(deployOptions(server(), local, dir));
+      const big = path.join(disk(dir), 'big.bin');
+      fs.writeFileSync(big, Buffer.alloc(64 * 1024 * 1024 + 1));
+      const before = snapshot(disk(dir));
+      const err = (await deploy(
+        deployOptions(server(), local, dir, { statePath: 'big.bin', ...extra }),
+      ).catch((e: unknown) => e)) as Error & { exitCode?: number };
+      // Was, read with the login: "big.bin is larger than 67108864 bytes", with no advice.
+      expect(err.message).toMatch(
+        /big\.bin is larger than 67108864 bytes: not a file ftpship wrote there; check the path \(--state\), or remove it and rerun with --reset-state/,
+      );
+      expect(err.exitCode).toBe(1);
+      expect(snapshot(disk(dir))).toEqual(before);
+      fs.rmSync(big);
+    },
+  );
+
   it('a relative state path climbing out of the target (../private/state.json) shared by two targets: the second is refused (exit 3)', async () => {
     const base = uniqueName('state');
     const one = site();

@@ -72,6 +72,8 @@ export async function withLock<T>(
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
+  /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
+  const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
   const me: Holder = {
     token: crypto.randomUUID(),
     holder: describeHolder(),
@@ -197,7 +199,7 @@ export async function withLock<T>(
         const named = (await readHolder(c, holderPath))?.token === me.token;
         if (o.signal?.aborted) {
           // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
-          if (named) await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+          if (named) await c.pipeline(unlock);
           o.signal.throwIfAborted();
         }
         if (!named) throw lost();
@@ -217,7 +219,7 @@ export async function withLock<T>(
       if (!holderSettled) return undefined;
       clearInterval(timer);
       await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-      return [`DELE ${holderPath}`, `RMD ${lockPath}`];
+      return [...unlock];
     },
     settle: (replies) => {
       if ((replies[1]?.code ?? 500) < 300) released = true;
@@ -261,7 +263,7 @@ export async function withLock<T>(
         .run(
           `unlock ${lockPath}`,
           async (c) => {
-            const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+            const [, rmd] = await c.pipeline(unlock);
             if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
           },
           true,

@@ -1,7 +1,7 @@
 /** Deploy-level remote operations over one client: folders, uploads with resume, renames, deletes, state I/O. */
 import fs from 'node:fs';
-import { Writable } from 'node:stream';
 import { FtpClient, FtpReplyError, type FileSource, type FtpReply, type ListEntry } from '../ftp/index.js';
+import { cappedSink } from '../ftp/sink.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { excludeOption, remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
@@ -310,21 +310,13 @@ export async function readRemoteFile(
   /** Commands run first, in the same write with pipelining (see FtpClient.download). */
   before?: { commands: string[]; replies: (r: FtpReply[]) => void },
 ): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      total += chunk.length;
-      if (total > max)
-        return done(
-          new DeployError(
-            `${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`,
-          ),
-        );
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const { sink, bytes } = cappedSink(
+    max,
+    () =>
+      new DeployError(
+        `${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`,
+      ),
+  );
   try {
     await client.download(abs, sink, before ? { before } : {});
   } catch (err) {
@@ -334,7 +326,7 @@ export async function readRemoteFile(
     }
     throw err;
   }
-  return Buffer.concat(chunks);
+  return bytes();
 }
 
 /**

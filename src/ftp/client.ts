@@ -23,6 +23,7 @@ import {
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
+import { cappedSink } from './sink.js';
 import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
 import { parseMlsdTime } from './list.js';
 
@@ -259,19 +260,13 @@ export class FtpClient {
    * wait for it). A failure stays in it, for its taker (a refusal leaves the dialogue in step).
    */
   private readSent(path: string, max: number): void {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        total += chunk.length;
-        if (total > max) return done(new FtpProtocolError(`${path} is larger than ${max} bytes`));
-        chunks.push(chunk);
-        done();
-      },
-    });
+    const { sink, bytes } = cappedSink(
+      max,
+      () => new FtpProtocolError(`${path} is larger than ${max} bytes`),
+    );
     const read = this.exclusive(async () =>
       transfer(this.connection, this.data, `RETR ${path}`, { sink, sent: true }),
-    ).then(() => Buffer.concat(chunks));
+    ).then(bytes);
     read.catch(() => undefined); // taken, or never wanted
     this.atLogin = { path, read };
   }
