@@ -237,3 +237,48 @@ d('names another tool stored in latin1, not UTF-8 (the listing has bytes that ar
     },
   );
 });
+
+d(
+  'folders named like LIST options or globs, NFD (macOS) and long paths: deploy, --verify, removed by hand',
+  () => {
+    const oddTarget = remoteFolders('h-field-odd');
+    it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+      '%s: --verify sees nothing wrong, then sees each removed file, and the rerun is a no-op',
+      async (key) => {
+        const server = env[key];
+        const local = tmpDir();
+        const long = `${'L'.repeat(240)}/${'M'.repeat(240)}/z.txt`;
+        // proftpd refuses a folder named * ("Invalid directory name", one clear error: not here).
+        const globs = key === 'proftpd' ? [] : ['*/s.txt', 'a*/b.txt'];
+        const names = [
+          '-la/t.txt',
+          '-R/y.txt',
+          '[ab]/c.txt',
+          'q?/d.txt',
+          'sp ace/ x.txt',
+          '#h/%41.txt',
+          long,
+          ...globs,
+        ];
+        writeTree(local, Object.fromEntries(names.map((n) => [n, n])));
+        writeTree(local, { ['café'.normalize('NFD') + '/x.txt']: 'nfd' });
+        const { dir, disk } = oddTarget(server);
+        ok(await cli(server, 'deploy', local, dir));
+        expect(fs.readdirSync(disk)).toContain('café'.normalize('NFC')); // the spec: paths become NFC
+        const files = async (...args: string[]): Promise<string[]> => {
+          const r = await cli(server, 'deploy', local, dir, '--json', ...args);
+          ok(r);
+          return (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path).sort();
+        };
+        expect(await files('--verify')).toEqual([]);
+        const all = [...names, 'café/x.txt'];
+        for (const n of all) fs.rmSync(path.join(disk, n));
+        expect(await files('--verify')).toEqual([...all].sort());
+        expect(await files()).toEqual([]);
+        expect(readTree(disk, [STATE])).toEqual(
+          Object.fromEntries(Object.entries(readTree(local)).map(([p, c]) => [p.normalize('NFC'), c])),
+        );
+      },
+    );
+  },
+);
