@@ -793,3 +793,60 @@ describe('a download whose stream fails, an upload whose source stalls', () => {
     await client.quit();
   });
 });
+
+describe('a full disk (not a quota): pure-ftpd and vsftpd answer the STOR with 451, not 552', () => {
+  // Seen on a real pure-ftpd whose folder was a full tmpfs: "451-Error during write to file" then "451 Transfer
+  // aborted"; vsftpd says "451 Failure writing to local file.". No test server can be made full, so scripted.
+  /** A server whose STOR of a path `full` matches reads the bytes, then answers with `lines`. */
+  const fullDisk = async (lines: string[], full: (path: string) => boolean): Promise<FakeServer> =>
+    fake({
+      handlers: {
+        MKD: (a, s) => s.reply(`257 "${a}" created`),
+        CWD: (_a, s) => s.reply('250 OK'),
+        STOR: async (a, s) => {
+          if (!s.hasDataChannel()) return s.reply('425 Use PORT or PASV first');
+          s.reply('150 Ok to send data');
+          const socket = await s.dataSocket();
+          const data = await s.readAll(socket);
+          socket.end();
+          if (!full(a)) {
+            s.files.set(a, data);
+            return s.reply('226 Transfer complete');
+          }
+          s.reply(lines.join('\r\n'));
+        },
+      },
+    });
+  const run = async (srv: FakeServer): Promise<Error> => {
+    const local = tmpDir();
+    writeTree(local, { 'page.html': 'new page' });
+    const o = { host: srv.host, port: srv.port, user: 'u', password: 'pw', timeoutMs: 2000, retries: 0 };
+    return caught(deploy({ ...o, localDir: local, remoteDir: '/site' }));
+  };
+
+  it.each([
+    ['pure-ftpd', ['451-Error during write to file', '451 Transfer aborted']],
+    ['vsftpd', ['451 Failure writing to local file.']],
+  ])(
+    '%s: the error names the file, the reply and free space, not "try again later"',
+    async (_name, lines) => {
+      const err = await run(await fullDisk(lines, () => true));
+      expect(err).toBeInstanceOf(DeployError);
+      // Before: "upload page.html failed: 451 Error during write to file / Transfer aborted (try again later)".
+      expect(err.message).toMatch(
+        /^upload page\.html failed: 451 .*\(the server could not write it, most often because its disk or the account's disk quota is full; free space on the server or ask the host for more, then run again\)$/,
+      );
+    },
+  );
+
+  it('the state file cannot be written (vsftpd): the error names it, the reply and free space', async () => {
+    const err = await run(
+      await fullDisk(['451 Failure writing to local file.'], (p) => p.includes('.ftpship-state')),
+    );
+    expect(err).toBeInstanceOf(DeployError);
+    // Before: "… 451 Failure writing to local file. (refused through the retries: run the deploy again later)".
+    expect(err.message).toMatch(
+      /^cannot write the state file \/site\/\.ftpship-state\.json: 451 Failure writing to local file\. \(the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more\)$/,
+    );
+  });
+});

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, DeployError, GuardError } from '../src/index.js';
+import { deploy, DeployError, FtpClient, GuardError } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -146,6 +146,35 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
 
     await deploy({ ...o, atomic: false });
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
+  });
+  it('the same changes, the quota then freed (a backup deleted): the atomic rerun converges, no temporary file left', async () => {
+    recount(); // the usage the test above left
+    const local = tmpDir();
+    const data = (): string => crypto.randomBytes(100_000).toString('hex'); // 200 KB
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'index.html': 'v1' });
+    const { dir, disk } = target(env.pureQuota);
+    const o = opts(env.pureQuota, local, dir, { parallel: 2 });
+    await deploy(o);
+    // A backup the user keeps there (another tool's upload): the account is now near its 1 MB.
+    const s = env.pureQuota;
+    const c = await FtpClient.connect({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      secure: false,
+    });
+    await c.upload(`${dir}/backup.bin`, Buffer.from(data() + data()));
+
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'index.html': 'v2' });
+    await expect(deploy(o)).rejects.toThrow(/^upload f\d\.bin failed: 552 .*free space on the server/);
+    await c.delete(`${dir}/backup.bin`); // the room freed
+    await c.quit();
+    writeTree(local, { 'f2.bin': data() }); // changed again before the rerun: no part of the old temp in it
+    await deploy(o);
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect((await deploy(o)).files).toEqual([]);
   });
 });

@@ -199,3 +199,86 @@ d('local files named like ftpship temps', () => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
+
+d('names another tool stored in latin1, not UTF-8 (the listing has bytes that are not UTF-8)', () => {
+  const latin1Target = remoteFolders('h-field-latin1');
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a first deploy beside one, a deployed folder holding one, and --verify: each one clear warning, the file left alone',
+    async (key) => {
+      const server = env[key];
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home', 'old/a.txt': 'a', 'café.txt': 'utf-8' });
+      const { dir, disk } = latin1Target(server);
+      fs.mkdirSync(disk);
+      fs.chownSync(disk, server.uid, server.gid);
+      const latin1 = (folder: string): Buffer => Buffer.from(`${disk}/${folder}caf\xe9.txt`, 'latin1');
+      fs.writeFileSync(latin1(''), 'theirs');
+      const warnings = (r: CliResult): string[] =>
+        r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+
+      const first = await cli(server, 'deploy', local, dir);
+      ok(first);
+      expect(warnings(first).join('\n')).toContain(`${dir} already holds caf\uFFFD.txt`);
+
+      fs.writeFileSync(latin1('old/'), 'theirs too');
+      fs.rmSync(path.join(local, 'old'), { recursive: true });
+      const second = await cli(server, 'deploy', local, dir);
+      ok(second);
+      expect(warnings(second)).toEqual([
+        expect.stringMatching(/^warning: kept folder old: 550 .*remove it by hand if it should go$/),
+      ]);
+
+      const verify = await cli(server, 'deploy', local, dir, '--verify', '--json');
+      ok(verify);
+      expect((JSON.parse(verify.stdout) as { files: unknown[] }).files).toEqual([]);
+      expect(fs.readFileSync(latin1(''), 'utf8')).toBe('theirs');
+      expect(fs.readFileSync(latin1('old/'), 'utf8')).toBe('theirs too');
+      expect(readTree(disk, [STATE, 'caf\uFFFD.txt', 'old'])).toEqual(readTree(local));
+    },
+  );
+});
+
+d(
+  'folders named like LIST options or globs, NFD (macOS) and long paths: deploy, --verify, removed by hand',
+  () => {
+    const oddTarget = remoteFolders('h-field-odd');
+    it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+      '%s: --verify sees nothing wrong, then sees each removed file, and the rerun is a no-op',
+      async (key) => {
+        const server = env[key];
+        const local = tmpDir();
+        const long = `${'L'.repeat(240)}/${'M'.repeat(240)}/z.txt`;
+        // proftpd refuses a folder named * ("Invalid directory name", one clear error: not here).
+        const globs = key === 'proftpd' ? [] : ['*/s.txt', 'a*/b.txt'];
+        const names = [
+          '-la/t.txt',
+          '-R/y.txt',
+          '[ab]/c.txt',
+          'q?/d.txt',
+          'sp ace/ x.txt',
+          '#h/%41.txt',
+          long,
+          ...globs,
+        ];
+        writeTree(local, Object.fromEntries(names.map((n) => [n, n])));
+        writeTree(local, { ['café'.normalize('NFD') + '/x.txt']: 'nfd' });
+        const { dir, disk } = oddTarget(server);
+        ok(await cli(server, 'deploy', local, dir));
+        expect(fs.readdirSync(disk)).toContain('café'.normalize('NFC')); // the spec: paths become NFC
+        const files = async (...args: string[]): Promise<string[]> => {
+          const r = await cli(server, 'deploy', local, dir, '--json', ...args);
+          ok(r);
+          return (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path).sort();
+        };
+        expect(await files('--verify')).toEqual([]);
+        const all = [...names, 'café/x.txt'];
+        for (const n of all) fs.rmSync(path.join(disk, n));
+        expect(await files('--verify')).toEqual([...all].sort());
+        expect(await files()).toEqual([]);
+        expect(readTree(disk, [STATE])).toEqual(
+          Object.fromEntries(Object.entries(readTree(local)).map(([p, c]) => [p.normalize('NFC'), c])),
+        );
+      },
+    );
+  },
+);

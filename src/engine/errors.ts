@@ -1,4 +1,5 @@
 /** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
+import type { FtpReplyError } from '../ftp/index.js';
 import type { DeployReport } from './report.js';
 
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
@@ -37,4 +38,18 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof ConfigError || err instanceof GuardError || err instanceof DeployError)
     return err.exitCode;
   return 1;
+}
+
+/**
+ * A transient refusal of an upload that says the server could not write the bytes: what a full disk (not a
+ * quota) gets, as 451 "Error during write to file" (pure-ftpd), 451 "Failure writing to local file." (vsftpd),
+ * or words naming the space.
+ */
+export function writeFailed(err: FtpReplyError): boolean {
+  return (
+    err.code >= 400 &&
+    err.code < 500 &&
+    /^(STOR|APPE) /.test(err.command) &&
+    /no space|disk full|quota|(error|failure) (during )?writ/i.test(err.serverMessage)
+  );
 }

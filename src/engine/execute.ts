@@ -33,7 +33,7 @@ import {
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
-import { DeployError } from './errors.js';
+import { DeployError, writeFailed } from './errors.js';
 import type { LockRelease } from './lock.js';
 
 export interface ExecContext {
@@ -752,11 +752,13 @@ export function describe(err: unknown, what: string, local?: string): Error {
         : err.code === 552 || err.code === 452
           ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
             `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
-          : nameRefused
-            ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
-            : err.code >= 550
-              ? "check the path, the name and the user's permissions"
-              : 'try again later';
+          : writeFailed(err)
+            ? `the server could not write it, most often because its disk or the account's disk quota is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+            : nameRefused
+              ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+              : err.code >= 550
+                ? "check the path, the name and the user's permissions"
+                : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,
     });

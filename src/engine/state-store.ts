@@ -20,7 +20,7 @@ import {
   type Warn,
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
-import { ConfigError, DeployError, GuardError } from './errors.js';
+import { ConfigError, DeployError, GuardError, writeFailed } from './errors.js';
 import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
@@ -736,9 +736,11 @@ function unwritable(path: string, err: unknown): unknown {
       : undefined
     : err.code === 552 || err.code === 452
       ? 'the server has no room for it: free space on the server or ask the host for more'
-      : err.code >= 500
-        ? 'check that the user may write there, or keep the state elsewhere with --state'
-        : 'refused through the retries: run the deploy again later';
+      : writeFailed(err)
+        ? "the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more"
+        : err.code >= 500
+          ? 'check that the user may write there, or keep the state elsewhere with --state'
+          : 'refused through the retries: run the deploy again later';
   if (hint === undefined) return err;
   return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
 }
