@@ -39,7 +39,7 @@ export class CliOutput {
     this.live = !!this.err.isTTY && !(o.ci ?? inCi());
     this.loading =
       this.live && !o.quiet && !o.verbose
-        ? import('cli-progress').then(
+        ? import(/* webpackIgnore: true */ 'cli-progress').then(
             (m) => {
               this.progressLib = m.default;
             },
