@@ -30,7 +30,7 @@ export class CliOutput {
   /** A terminal outside CI: the live progress line. */
   private readonly live: boolean;
 
-  /** Loaded only for a terminal: a pipe or CI never pays for it. */
+  /** Loaded only for a terminal: a pipe or CI never pays for it (nor is it in the CLI's bundle: webpackIgnore). */
   private progressLib?: typeof cliProgress;
   private readonly loading: Promise<void>;
 
