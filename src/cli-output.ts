@@ -30,7 +30,7 @@ export class CliOutput {
   /** A terminal outside CI: the live progress line. */
   private readonly live: boolean;
 
-  /** Loaded only for a terminal: a pipe or CI never pays for it. */
+  /** Loaded only for a terminal: a pipe or CI never pays for it (nor is it in the CLI's bundle: webpackIgnore). */
   private progressLib?: typeof cliProgress;
   private readonly loading: Promise<void>;
 
@@ -39,7 +39,7 @@ export class CliOutput {
     this.live = !!this.err.isTTY && !(o.ci ?? inCi());
     this.loading =
       this.live && !o.quiet && !o.verbose
-        ? import('cli-progress').then(
+        ? import(/* webpackIgnore: true */ 'cli-progress').then(
             (m) => {
               this.progressLib = m.default;
             },

@@ -133,7 +133,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('demo')
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
     .action(async () => {
-      const { runDemo } = await import('./demo.js');
+      // Not bundled into dist/src/cli.bundle.js (webpackIgnore): loaded from dist/src, with ftp-srv.
+      const { runDemo } = await import(/* webpackIgnore: true */ './demo.js');
       code = await runDemo();
     });
   try {

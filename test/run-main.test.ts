@@ -1,7 +1,7 @@
 /**
  * bin/ftpship.js when `main()` never settles: Node would exit 0, silently, once its event loop drains (a
- * deploy that looks done). The real bin runs with dist/src/cli.js swapped (a module hook) for a `main()` that
- * stalls, resolves, or resolves after a timer.
+ * deploy that looks done). The real bin runs with dist/src/cli.js (and its bundle, cli.bundle.js) swapped (a module
+ * hook) for a `main()` that stalls, resolves, or resolves after a timer.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +30,7 @@ beforeAll(() => {
     hooks,
     `export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
-  return r.url.endsWith('/dist/src/cli.js') ? { url: ${JSON.stringify(pathToFileURL(stub).href)}, shortCircuit: true } : r;
+  return /\\/dist\\/src\\/cli(\\.bundle)?\\.js$/.test(r.url) ? { url: ${JSON.stringify(pathToFileURL(stub).href)}, shortCircuit: true } : r;
 }
 `,
   );

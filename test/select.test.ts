@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
-import { HashThread, type HashResult } from '../src/engine/hash-worker.js';
+import { HashThread, prestartHashWorker, type HashResult } from '../src/engine/hash-worker.js';
 import { globMatcher, hashFile, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -97,6 +97,34 @@ describe('the main thread helping with the hashes', () => {
     expect(got.map(([c, i]) => `${c}:${i}`).sort()).toEqual(['0:0', '0:1']);
     expect(got.map(([, , r]) => ('sha256' in r ? r.sha256 : r.error))).toEqual([sha256('a'), sha256('b')]);
     expect(thread.claim(0, 0)).toBe(false); // the worker took it
+  });
+});
+
+describe('a hashing thread started ahead (bin/ftpship.js starts it before loading the CLI)', () => {
+  const spare = Symbol.for('ftpship.hashWorker');
+  test('the next scan takes it and hashes on it; the one after starts its own', async () => {
+    prestartHashWorker();
+    expect((globalThis as Record<symbol, unknown>)[spare]).toMatchObject({ worker: expect.anything() });
+    const root = tmpDir();
+    writeTree(root, { 'a.txt': bytes(5000, 9), 'b/c.bin': bytes(300000, 10) });
+    const tree = await scanLocalDir(root, none);
+    expect((globalThis as Record<symbol, unknown>)[spare]).toBeUndefined();
+    await tree.hashed;
+    expect(tree.hashedOn).toBe('worker thread');
+    expect(tree.files.get('b/c.bin')?.sha256).toBe(sha256(bytes(300000, 10)));
+    const again = await scanLocalDir(root, none);
+    await again.hashed;
+    expect(again.files.get('a.txt')?.sha256).toBe(sha256(bytes(5000, 9)));
+  });
+
+  test('FTPSHIP_HASH_THREAD=0: none is started', () => {
+    process.env.FTPSHIP_HASH_THREAD = '0';
+    try {
+      prestartHashWorker();
+      expect((globalThis as Record<symbol, unknown>)[spare]).toBeUndefined();
+    } finally {
+      delete process.env.FTPSHIP_HASH_THREAD;
+    }
   });
 });
 

@@ -67,6 +67,50 @@ parentPort.on('message', (msg) => {
 });
 `;
 
+/** A worker started ahead of the deploy ({@link prestartHashWorker}), with what happened to it meanwhile. */
+interface SpareWorker {
+  worker?: Worker;
+  failure?: Error;
+}
+
+// On globalThis: bin/ftpship.js starts it from this module in dist/src, the bundled CLI takes it from its copy.
+const SPARE = Symbol.for('ftpship.hashWorker');
+type WithSpare = typeof globalThis & { [SPARE]?: SpareWorker };
+
+/**
+ * Starts the hashing thread now, for the next {@link HashThread} to take: a thread takes tens of milliseconds to
+ * boot, which the CLI spends loading its code meanwhile. Until taken it does not keep Node running; a failure
+ * to start is kept for the HashThread (which then hashes on the main thread, as it would have).
+ */
+export function prestartHashWorker(): void {
+  const g = globalThis as WithSpare;
+  if (g[SPARE] || process.env.FTPSHIP_HASH_THREAD === '0') return;
+  const spare: SpareWorker = {};
+  g[SPARE] = spare;
+  try {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.unref();
+    const failed = (err: Error): void => {
+      spare.failure ??= err;
+    };
+    worker.once('error', failed);
+    worker.once('exit', (code) => failed(new Error(`the hashing thread stopped (exit ${code})`)));
+    spare.worker = worker;
+  } catch (err) {
+    spare.failure = err as Error;
+  }
+}
+
+/** The worker {@link prestartHashWorker} started, if any (once: the next caller gets none). */
+function takeSpare(): SpareWorker | undefined {
+  const g = globalThis as WithSpare;
+  const spare = g[SPARE];
+  delete g[SPARE];
+  if (!spare?.worker) return spare;
+  spare.worker.removeAllListeners('error').removeAllListeners('exit').ref();
+  return spare;
+}
+
 /** Thrown (to the awaiting side) when {@link HashThread.stop} ended the hashing early. */
 export class HashingStopped extends Error {
   override name = 'HashingStopped';
@@ -97,7 +141,9 @@ export class HashThread {
     try {
       // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
       if (process.env.FTPSHIP_HASH_THREAD === '0') throw new Error('hashing thread turned off');
-      worker = new Worker(WORKER_SOURCE, { eval: true });
+      const spare = takeSpare();
+      if (spare?.failure) throw spare.failure;
+      worker = spare?.worker ?? new Worker(WORKER_SOURCE, { eval: true });
     } catch (err) {
       failure = err as Error;
     }

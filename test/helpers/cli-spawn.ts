@@ -38,6 +38,11 @@ export function assertBuilt(): void {
             : 0;
       }),
     );
+  const bundle = path.join(dist, 'cli.bundle.js');
+  if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < fs.statSync(path.join(dist, 'cli.js')).mtimeMs)
+    console.warn(
+      'dist/src/cli.bundle.js is missing or older than dist/src/cli.js: the CLI tests run the modules, not the bundle users run (run `npm run build`)',
+    );
   if (newest(path.join(REPO, 'src'), '.ts') > newest(dist, '.js') + 2000) {
     console.warn(
       'dist/ looks older than src/: the CLI tests run the last build (run `npm run build`, or `npm test`)',
