@@ -21,8 +21,8 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.disconnect().catch(() => undefined);
 });
 
-async function connect(server: RealServer): Promise<FtpClient> {
-  const o = opts(server, '', '');
+async function connect(server: RealServer, secure?: false): Promise<FtpClient> {
+  const o = opts(server, '', '', secure === false ? { secure } : {});
   const c = await FtpClient.connect({ ...o, host: o.host, timeoutMs: 3000 });
   clients.push(c);
   return c;
@@ -78,3 +78,31 @@ d.each(each('proftpd', 'pure', 'vsftpd'))('%s over TLS', (_name, server) => {
     }
   });
 });
+
+/**
+ * Two uploads in flight on one connection (what the pool's `depth` 2 would do): the second's EPSV must wait for
+ * the first's 226. Sent as soon as the first's bytes were written, it reached a server still reading them:
+ * proftpd answered "450 EPSV: data transfer in progress" and pure-ftpd "500 Unknown command", BEFORE the 226,
+ * so replies matched in order failed the first upload (which had landed) and the second read the 226 as its
+ * EPSV reply. proftpdHost's TransferRate keeps the server reading after the client has written everything.
+ */
+const overlapTarget = remoteFolders('h-pipe-overlap');
+d.each(each('proftpdHost'))(
+  '%s (uploads slowed): uploads started at once on one connection',
+  (_name, server) => {
+    it.each([
+      ['plain FTP', false as const],
+      ['explicit TLS', undefined],
+    ])('%s: both land, each with its own reply', async (_m, secure) => {
+      const c = await connect(server, secure);
+      const { dir, disk } = overlapTarget(server);
+      await c.mkd(dir);
+      const body = (i: number): Buffer => Buffer.alloc(1_500_000 + i, String(i));
+      const sent = await Promise.all([0, 1].map(async (i) => c.upload(`${dir}/f${i}.bin`, body(i))));
+      expect(sent).toEqual([0, 1].map((i) => body(i).length));
+      for (const i of [0, 1])
+        expect(fs.readFileSync(path.join(disk, `f${i}.bin`)).equals(body(i))).toBe(true);
+      expect((await c.send('NOOP')).code).toBe(200); // the dialogue is still in step
+    });
+  },
+);

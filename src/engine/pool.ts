@@ -12,7 +12,11 @@ export interface PoolOptions {
   size: number;
   retries: number;
   retryDelayMs: number;
-  /** Tasks per connection at once (2 lets uploads overlap the wait for the 226). Default 1. */
+  /**
+   * Tasks per connection at once. Default 1, and the engine keeps it: the client runs a connection's tasks one
+   * after the other (an upload's EPSV waits for the previous upload's 226: pipelined during the transfer,
+   * pure-ftpd answers it 500 and proftpd 450 before the 226), so 2 only queues a second task there.
+   */
   depth?: number;
   reporter: Reporter;
 }
@@ -79,10 +83,7 @@ export class ConnectionPool {
     }
   }
 
-  /**
-   * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
-   * can send its commands while the first waits for its final reply (pipelining across uploads).
-   */
+  /** Each connection takes `depth` tasks at once: the client runs them one after the other. */
   private addSlots(client: FtpClient): void {
     for (let i = 0; i < (this.opts.depth ?? 1); i++) this.release(client);
   }

@@ -714,7 +714,8 @@ export class FtpClient {
       onProgress: options.onProgress,
     };
     // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
-    // a transfer (for ABOR) and answers anything else with 500, so commands are never pipelined across one.
+    // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
+    // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
     return this.exclusive(async () =>
       transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
     );
