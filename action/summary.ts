@@ -70,7 +70,9 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
     '',
   ];
   const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
-  if (report.files.length === 0 && chmods === 0) out.push('Nothing to change: the server is up to date.', '');
+  // Not when refused: one refused before a plan was made (the state, the maintenance file's path) has none.
+  if (report.files.length === 0 && chmods === 0 && !report.refused)
+    out.push('Nothing to change: the server is up to date.', '');
   else if (report.estimate) {
     const e = report.estimate;
     out.push(

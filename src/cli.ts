@@ -176,10 +176,13 @@ async function runDeploy(
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {
-    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done.
+    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a
+    // deploy refused before it planned anything, only the error). With --json, any refused run's report.
     if (err instanceof GuardError && err.report) {
-      for (const l of formatPlan(err.report)) out.line(l);
-      out.line(formatSummary(err.report));
+      if (err.report.dryRun || err.report.files.length > 0) {
+        for (const l of formatPlan(err.report)) out.line(l);
+        out.line(formatSummary(err.report));
+      }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
     out.error(asFlags((err as Error).message ?? String(err)));

@@ -62,6 +62,15 @@ describe('summaryMarkdown', () => {
     expect(md).toContain('## ftpship deploy\n');
   });
 
+  it('a deploy refused before any plan (an empty one) is not called up to date (was: "Nothing to change: the server is up to date.")', () => {
+    const why =
+      '--upload-only keeps no state, but ftpship deploys this folder with the state file /www/.ftpship-state.json';
+    const md = summaryMarkdown({ ...report([], false), refused: why }, why);
+    expect(md).toContain('ftpship deploy refused (nothing was changed)');
+    expect(md).not.toContain('up to date');
+    expect(summaryMarkdown(report([], false))).toContain('Nothing to change: the server is up to date.');
+  });
+
   it('escapes file names: no HTML or Markdown injection', () => {
     const md = summaryMarkdown(
       report([{ path: '<img src=x onerror=alert(1)>|*x*.html', action: 'delete', size: 0 }]),

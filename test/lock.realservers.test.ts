@@ -59,6 +59,27 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
   });
 
+  it('a deploy refused by a live lock: its GuardError carries the report of the plan, with refused saying why (was: no report)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const lock = freshLock(server, disk);
+    const now = new Date().toISOString();
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({ holder: 'ftpship on other-host pid 43', startedAt: now, refreshedAt: now }),
+    );
+    const err = (await outcome(deploy(opts(server, local, dir)))) as
+      (Failure & { report?: { refused?: string; dryRun: boolean; files: unknown[] } }) | undefined;
+    expect(err?.exitCode).toBe(3);
+    expect(err?.report).toMatchObject({
+      dryRun: false,
+      refused: err?.message,
+      files: [{ path: 'a.txt', action: 'upload', size: 1 }],
+    });
+    expect(err?.report?.refused).toMatch(/another deploy holds the lock .*other-host pid 43/);
+  });
+
   it('killed after its final state write, before its unlock: the rerun, with nothing to do, releases that lock (was: left in the target, the next deploy from elsewhere refused)', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

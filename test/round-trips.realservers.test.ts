@@ -303,11 +303,18 @@ d.each(each('pure'))('%s', (_name, server) => {
     ['the RMD of the lock (the state in place: the lock released after)', /^RMD /],
   ])('every connection cut at %s: the retry finishes the deploy (exit 0)', async (_what, which) => {
     const { local, dir, disk } = await deployedThenChanged(server);
+    const holder = path.join(disk, LOCK, 'holder.json');
     const proxy = await atFinalWrite(server, dir, which, (p) => {
-      setImmediate(() => {
+      // Held at the RMD: cut once the server has run the DELE before it (else the cut may come first, the
+      // holder stays, and the retry rightly writes the state again under the lock it still holds).
+      const until = Date.now() + 5000;
+      const cut = (): void => {
+        if (which.source.startsWith('^RMD') && fs.existsSync(holder) && Date.now() < until)
+          return void setTimeout(cut, 2);
         p.cutAll();
         setTimeout(() => p.heal(), 100);
-      });
+      };
+      setImmediate(cut);
       return 'hold';
     });
     try {

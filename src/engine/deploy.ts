@@ -19,7 +19,7 @@ import { executePlan } from './execute.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import { atOrUnder, dotName, insideTarget, isSafeRelPath, normalizeRemoteDir, remoteJoin } from './paths.js';
-import { planChanges, withKeptDirs, type Plan } from './plan.js';
+import { emptyPlan, planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
@@ -106,6 +106,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   };
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // For the report of a deploy a guard refuses: its target, once known, and the latest plan made.
+  let reportTarget: string | undefined;
+  let lastPlan: { plan: Plan; skipped: DeployReport['skipped'] } | undefined;
   try {
     await Promise.race([
       starting.catch((err: unknown) => {
@@ -126,6 +129,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     const root = remoteDir.startsWith('/')
       ? normalizeRemoteDir(remoteDir)
       : normalizeRemoteDir(remoteDir, loginDir);
+    reportTarget = targetUrl(o, root, loginDir);
     // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
     const statePath = normalizeRemoteDir(
       o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath),
@@ -356,26 +360,9 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         // A state named without a leading dot (for a server refusing such names): the temps go without too.
         dotlessTemps: !dotName(statePath),
       });
-      try {
-        guard(p, o);
-      } catch (err) {
-        // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
-        // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
-        if (err instanceof GuardError)
-          err.report = {
-            ...buildReport({
-              plan: p,
-              dryRun: o.dryRun,
-              target: targetUrl(o, root, loginDir),
-              bytesSent: 0,
-              skipped: local.skipped,
-              warnings,
-              startedAt,
-            }),
-            refused: err.message,
-          };
-        throw err;
-      }
+      // A guard's refusal gets the report of this plan (see the catch below).
+      lastPlan = { plan: p, skipped: local.skipped };
+      guard(p, o);
       return p;
     };
     let plan = await prepare(state);
@@ -480,6 +467,21 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     });
   } catch (err) {
     if (signal?.aborted) throw cancelled();
+    // A dry run is the preview: the plan a guard refused is what its reader needs to see. So is a deploy's
+    // (the job summary lists the deletions that tripped it); nothing was sent. A refusal before any plan
+    // (the state's target, the marker's path) reports an empty one. `refused` says why.
+    if (err instanceof GuardError && reportTarget !== undefined) {
+      const report = buildReport({
+        plan: lastPlan?.plan ?? emptyPlan(),
+        dryRun: o.dryRun,
+        target: reportTarget,
+        bytesSent: 0,
+        skipped: lastPlan?.skipped ?? [],
+        warnings,
+        startedAt,
+      });
+      err.report = { ...report, refused: err.message };
+    }
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);

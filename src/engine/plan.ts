@@ -141,23 +141,9 @@ export function resumable(t: PendingTemp | undefined, file: LocalFile): boolean 
   return t.stamp !== undefined && t.stamp === file.stamp;
 }
 
-export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
-  const pending: Pending = state.pending ?? { temps: {}, uncertain: [] };
-  const uncertain = new Set(pending.uncertain);
-  // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
-  const tempsFor = new Map<string, string[]>();
-  for (const [name, t] of Object.entries(pending.temps))
-    tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
-  const stateDirs = new Set(state.dirs);
-  // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
-  const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
-  const taken = (p: string): boolean =>
-    local.files.has(p) ||
-    local.dirs.has(p) ||
-    Object.hasOwn(state.files, p) ||
-    stateDirs.has(p) ||
-    maybeDirs.has(p);
-  const plan: Plan = {
+/** A plan that changes nothing. */
+export function emptyPlan(): Plan {
+  return {
     mkdirs: [],
     fileToDir: [],
     uploads: [],
@@ -176,6 +162,25 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     modes: {},
     modesChanged: false,
   };
+}
+
+export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
+  const pending: Pending = state.pending ?? { temps: {}, uncertain: [] };
+  const uncertain = new Set(pending.uncertain);
+  // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
+  const tempsFor = new Map<string, string[]>();
+  for (const [name, t] of Object.entries(pending.temps))
+    tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+  const stateDirs = new Set(state.dirs);
+  // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
+  const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
+  const taken = (p: string): boolean =>
+    local.files.has(p) ||
+    local.dirs.has(p) ||
+    Object.hasOwn(state.files, p) ||
+    stateDirs.has(p) ||
+    maybeDirs.has(p);
+  const plan = emptyPlan();
 
   for (const dir of [...local.dirs].sort(byDepthThenName)) {
     if (stateDirs.has(dir)) continue;
