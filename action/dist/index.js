@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9929);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2495);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9929:
+/***/ 2495:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35262,6 +35262,28 @@ async function withTimeout(promise, ms, what) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ftp/sink.ts
+/** A download's bytes kept in memory, up to a cap (a hostile or wrong file must not exhaust memory). */
+
+/**
+ * A sink that keeps what it is given, up to `max` bytes in all; the write that would pass the cap fails with
+ * `tooLarge()` (which fails the transfer). `bytes()` gives what was kept, in one buffer.
+ */
+function cappedSink(max, tooLarge) {
+    const chunks = [];
+    let total = 0;
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _enc, done) {
+            total += chunk.length;
+            if (total > max)
+                return done(tooLarge());
+            chunks.push(chunk);
+            done();
+        },
+    });
+    return { sink, bytes: () => Buffer.concat(chunks) };
+}
+
 ;// CONCATENATED MODULE: ./src/ftp/validate.ts
 /**
  * Checks of the caller's arguments, made before anything is sent: each throws FtpArgumentError naming the
@@ -35367,6 +35389,7 @@ function show(value) {
  * while another runs wait their turn. Refusals throw FtpReplyError and leave the client usable; socket,
  * timeout and protocol errors close it.
  */
+
 
 
 
@@ -35529,18 +35552,8 @@ class FtpClient {
      * wait for it). A failure stays in it, for its taker (a refusal leaves the dialogue in step).
      */
     readSent(path, max) {
-        const chunks = [];
-        let total = 0;
-        const sink = new external_node_stream_.Writable({
-            write(chunk, _enc, done) {
-                total += chunk.length;
-                if (total > max)
-                    return done(new FtpProtocolError(`${path} is larger than ${max} bytes`));
-                chunks.push(chunk);
-                done();
-            },
-        });
-        const read = this.exclusive(async () => transfer(this.connection, this.data, `RETR ${path}`, { sink, sent: true })).then(() => Buffer.concat(chunks));
+        const { sink, bytes } = cappedSink(max, () => new FtpProtocolError(`${path} is larger than ${max} bytes`));
+        const read = this.exclusive(async () => transfer(this.connection, this.data, `RETR ${path}`, { sink, sent: true })).then(bytes);
         read.catch(() => undefined); // taken, or never wanted
         this.atLogin = { path, read };
     }
@@ -35971,7 +35984,8 @@ class FtpClient {
             onProgress: options.onProgress,
         };
         // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
-        // a transfer (for ABOR) and answers anything else with 500, so commands are never pipelined across one.
+        // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
+        // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
         return this.exclusive(async () => transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions));
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
@@ -36116,6 +36130,17 @@ function exitCodeOf(err) {
         return err.exitCode;
     return 1;
 }
+/**
+ * A transient refusal of an upload that says the server could not write the bytes: what a full disk (not a
+ * quota) gets, as 451 "Error during write to file" (pure-ftpd), 451 "Failure writing to local file." (vsftpd),
+ * or words naming the space.
+ */
+function writeFailed(err) {
+    return (err.code >= 400 &&
+        err.code < 500 &&
+        /^(STOR|APPE) /.test(err.command) &&
+        /no space|disk full|quota|(error|failure) (during )?writ/i.test(err.serverMessage));
+}
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
@@ -36181,10 +36206,7 @@ class ConnectionPool {
             }
         }
     }
-    /**
-     * Each connection takes `depth` tasks at once: the client runs them one after the other, but the second
-     * can send its commands while the first waits for its final reply (pipelining across uploads).
-     */
+    /** Each connection takes `depth` tasks at once: the client runs them one after the other. */
     addSlots(client) {
         for (let i = 0; i < (this.opts.depth ?? 1); i++)
             this.release(client);
@@ -36655,6 +36677,43 @@ parentPort.on('message', (msg) => {
   flush();
 });
 `;
+// On globalThis: bin/ftpship.js starts it from this module in dist/src, the bundled CLI takes it from its copy.
+const SPARE = Symbol.for('ftpship.hashWorker');
+/**
+ * Starts the hashing thread now, for the next {@link HashThread} to take: a thread takes tens of milliseconds to
+ * boot, which the CLI spends loading its code meanwhile. Until taken it does not keep Node running; a failure
+ * to start is kept for the HashThread (which then hashes on the main thread, as it would have).
+ */
+function prestartHashWorker() {
+    const g = globalThis;
+    if (g[SPARE] || process.env.FTPSHIP_HASH_THREAD === '0')
+        return;
+    const spare = {};
+    g[SPARE] = spare;
+    try {
+        const worker = new Worker(WORKER_SOURCE, { eval: true });
+        worker.unref();
+        const failed = (err) => {
+            spare.failure ??= err;
+        };
+        worker.once('error', failed);
+        worker.once('exit', (code) => failed(new Error(`the hashing thread stopped (exit ${code})`)));
+        spare.worker = worker;
+    }
+    catch (err) {
+        spare.failure = err;
+    }
+}
+/** The worker {@link prestartHashWorker} started, if any (once: the next caller gets none). */
+function takeSpare() {
+    const g = globalThis;
+    const spare = g[SPARE];
+    delete g[SPARE];
+    if (!spare?.worker)
+        return spare;
+    spare.worker.removeAllListeners('error').removeAllListeners('exit').ref();
+    return spare;
+}
 /** Thrown (to the awaiting side) when {@link HashThread.stop} ended the hashing early. */
 class HashingStopped extends Error {
     name = 'HashingStopped';
@@ -36684,7 +36743,10 @@ class HashThread {
             // FTPSHIP_HASH_THREAD=0: no thread (a sandbox that forbids them); the main thread hashes instead.
             if (process.env.FTPSHIP_HASH_THREAD === '0')
                 throw new Error('hashing thread turned off');
-            worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true });
+            const spare = takeSpare();
+            if (spare?.failure)
+                throw spare.failure;
+            worker = spare?.worker ?? new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true });
         }
         catch (err) {
             failure = err;
@@ -37256,27 +37318,36 @@ function unreadableFile(abs, err) {
 
 
 
-/** Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550). */
+/**
+ * Creates one folder whose parent exists. MKD of an existing folder is fine (real servers answer 550).
+ * True when this MKD made it (the server said so), false when it was there.
+ */
 async function makeDir(client, abs) {
     try {
         await client.mkd(abs);
+        return true;
     }
     catch (err) {
         if (!(err instanceof FtpReplyError) || err.code < 500)
             throw err;
         if (await dirExists(client, abs))
-            return;
+            return false;
         throw await folderRefused(client, abs, `${err.code} ${err.serverMessage}`, err);
     }
 }
-/** Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run. */
-async function makeDirs(client, abs, known) {
+/**
+ * Creates a folder and any missing parents (mkdir -p). `known` remembers folders seen to exist this run;
+ * `made` hears of each folder this call made.
+ */
+async function makeDirs(client, abs, known, made) {
     if (abs === '/' || known?.has(abs))
         return;
     if (!(await dirExists(client, abs))) {
         const parts = abs.split('/').filter(Boolean);
         for (let i = 1; i <= parts.length; i++) {
-            await makeDir(client, `/${parts.slice(0, i).join('/')}`);
+            const dir = `/${parts.slice(0, i).join('/')}`;
+            if (await makeDir(client, dir))
+                made?.(dir);
         }
     }
     known?.add(abs);
@@ -37496,17 +37567,7 @@ async function folderRefused(client, abs, reply, cause, local) {
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused, 
 /** Commands run first, in the same write with pipelining (see FtpClient.download). */
 before) {
-    const chunks = [];
-    let total = 0;
-    const sink = new external_node_stream_.Writable({
-        write(chunk, _enc, done) {
-            total += chunk.length;
-            if (total > max)
-                return done(new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`));
-            chunks.push(chunk);
-            done();
-        },
-    });
+    const { sink, bytes } = cappedSink(max, () => new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`));
     try {
         await client.download(abs, sink, before ? { before } : {});
     }
@@ -37517,7 +37578,7 @@ before) {
         }
         throw err;
     }
-    return Buffer.concat(chunks);
+    return bytes();
 }
 /**
  * Like {@link readRemoteFile}, but tells "missing" from "there but refused" (see {@link filesExist}); when
@@ -37687,6 +37748,11 @@ class Run {
     dirReady = new Map();
     progress;
     bytesSent = 0;
+    /** Absolute folders this run made (see {@link ExecResult.dirsMade}). */
+    made = new Set();
+    dirMade = (abs) => void this.made.add(abs);
+    /** The planned folders whose MKD has been sent (see makeBatch). */
+    mkdSent = new Set();
     /** When progress was last reported for bytes sent (see addBytes). */
     reportedAt = Date.now();
     warned = new Set();
@@ -37751,7 +37817,13 @@ class Run {
             // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
             const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
             await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined, this.ctx.release);
-            return { bytesSent: this.bytesSent, keptDirs, modesMissed: { files: filesMissed, dirs: dirsMissed } };
+            const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
+            return {
+                bytesSent: this.bytesSent,
+                dirsMade: [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length,
+                keptDirs,
+                modesMissed: { files: filesMissed, dirs: dirsMissed },
+            };
         }
         catch (err) {
             // Record what was confirmed, so a rerun sends only the rest (G1). Best effort: the server may be gone.
@@ -37858,10 +37930,15 @@ class Run {
         const swaps = batch.filter((d) => this.fileToDir.has(d)); // after the checkpoint (see makeLevel)
         for (const d of swaps) {
             await deleteFile(c, this.abs(d));
-            await makeDir(c, this.abs(d));
+            if (await makeDir(c, this.abs(d)))
+                this.dirMade(this.abs(d));
             this.ctx.store.dirCreated(d, true);
         }
         const plain = batch.filter((d) => !this.fileToDir.has(d));
+        // Sent before, in a batch cut short: a folder there now was most likely made by that MKD, its reply lost.
+        const retried = new Set(plain.filter((d) => this.mkdSent.has(d)));
+        for (const d of plain)
+            this.mkdSent.add(d);
         const replies = await c.pipeline(plain.map((d) => `MKD ${this.abs(d)}`));
         for (const [i, reply] of replies.entries()) {
             const d = plain[i];
@@ -37874,8 +37951,10 @@ class Run {
                 if (parent === '' || (await dirExists(c, this.abs(parent))))
                     throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
                 this.folderGone(parent);
-                await makeDirs(c, this.abs(d));
+                await makeDirs(c, this.abs(d), undefined, this.dirMade);
             }
+            else if (reply.code < 300 || retried.has(d))
+                this.dirMade(this.abs(d));
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
                 throw renamedByServer(this.abs(d), d, 'folder');
             if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
@@ -37945,7 +38024,7 @@ class Run {
                 const parent = parentOf(target);
                 if (parent !== '' && !(await dirExists(c, this.abs(parent))))
                     this.folderGone(parent);
-                await makeDirs(c, this.abs(parent));
+                await makeDirs(c, this.abs(parent), undefined, this.dirMade);
                 await send();
             }
             if (!item.temp)
@@ -38303,11 +38382,13 @@ function describe(err, what, local) {
             : err.code === 552 || err.code === 452
                 ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
                     `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
-                : nameRefused
-                    ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
-                    : err.code >= 550
-                        ? "check the path, the name and the user's permissions"
-                        : 'try again later';
+                : writeFailed(err)
+                    ? `the server could not write it, most often because its disk or the account's disk quota is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+                    : nameRefused
+                        ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+                        : err.code >= 550
+                            ? "check the path, the name and the user's permissions"
+                            : 'try again later';
         return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
             cause: err,
         });
@@ -38570,7 +38651,7 @@ function parseState(text, where, settings) {
         // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
         throw new DeployError(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
             `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
-            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once).`);
+            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
     }
     if (isObject(raw) && raw.generator === 'ftpship')
         return checkOwn(raw, where);
@@ -38681,7 +38762,7 @@ function serializeState(state) {
 }
 function corrupt(where, why) {
     return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
-        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
 }
 function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -38991,22 +39072,9 @@ function resumable(t, file) {
         return t.sha256 === file.sha256;
     return t.stamp !== undefined && t.stamp === file.stamp;
 }
-function planChanges(local, state, opts) {
-    const pending = state.pending ?? { temps: {}, uncertain: [] };
-    const uncertain = new Set(pending.uncertain);
-    // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
-    const tempsFor = new Map();
-    for (const [name, t] of Object.entries(pending.temps))
-        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
-    const stateDirs = new Set(state.dirs);
-    // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
-    const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
-    const taken = (p) => local.files.has(p) ||
-        local.dirs.has(p) ||
-        Object.hasOwn(state.files, p) ||
-        stateDirs.has(p) ||
-        maybeDirs.has(p);
-    const plan = {
+/** A plan that changes nothing. */
+function emptyPlan() {
+    return {
         mkdirs: [],
         fileToDir: [],
         uploads: [],
@@ -39025,6 +39093,23 @@ function planChanges(local, state, opts) {
         modes: {},
         modesChanged: false,
     };
+}
+function planChanges(local, state, opts) {
+    const pending = state.pending ?? { temps: {}, uncertain: [] };
+    const uncertain = new Set(pending.uncertain);
+    // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
+    const tempsFor = new Map();
+    for (const [name, t] of Object.entries(pending.temps))
+        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+    const stateDirs = new Set(state.dirs);
+    // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
+    const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
+    const taken = (p) => local.files.has(p) ||
+        local.dirs.has(p) ||
+        Object.hasOwn(state.files, p) ||
+        stateDirs.has(p) ||
+        maybeDirs.has(p);
+    const plan = emptyPlan();
     for (const dir of [...local.dirs].sort(byDepthThenName)) {
         if (stateDirs.has(dir))
             continue;
@@ -39203,7 +39288,7 @@ function buildReport(args) {
         version: 1,
         dryRun: args.dryRun,
         target: args.target,
-        counts: countPlan(plan),
+        counts: { ...countPlan(plan), ...(args.dirsMade !== undefined ? { mkdir: args.dirsMade } : {}) },
         bytes: { planned: plan.uploads.reduce((n, u) => n + u.file.size, 0), sent: args.bytesSent },
         files: plan.entries,
         skipped: args.skipped,
@@ -39239,11 +39324,16 @@ function formatPlan(report, limit = 200) {
 }
 function formatSummary(report) {
     const c = report.counts;
-    const verb = report.dryRun ? 'would' : 'did';
-    return (`${report.dryRun ? 'plan' : 'deployed'}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
+    const verb = report.dryRun || report.refused !== undefined ? 'would' : 'did';
+    const title = report.dryRun
+        ? 'plan'
+        : report.refused !== undefined
+            ? 'refused, nothing was changed'
+            : 'deployed';
+    return (`${title}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
         `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
         (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
-        (report.dryRun
+        (report.dryRun || report.refused !== undefined
             ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
             : `${formatBytes(report.bytes.sent)} sent in ${(report.durationMs / 1000).toFixed(1)} s`));
 }
@@ -39957,9 +40047,11 @@ function unwritable(path, err) {
             : undefined
         : err.code === 552 || err.code === 452
             ? 'the server has no room for it: free space on the server or ask the host for more'
-            : err.code >= 500
-                ? 'check that the user may write there, or keep the state elsewhere with --state'
-                : 'refused through the retries: run the deploy again later';
+            : writeFailed(err)
+                ? "the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more"
+                : err.code >= 500
+                    ? 'check that the user may write there, or keep the state elsewhere with --state'
+                    : 'refused through the retries: run the deploy again later';
     if (hint === undefined)
         return err;
     return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
@@ -39967,7 +40059,7 @@ function unwritable(path, err) {
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path) {
     return (reason) => new DeployError(`the state file ${path} exists but cannot be read (${reason}). Nothing was changed. Check its permissions, ` +
-        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once).`);
+        `or rerun with --reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
 }
 /** A file's size and modification time, as the server gives them ("123 2026-…Z"); undefined if it gives neither. */
 async function state_store_stampOf(c, abs) {
@@ -40123,6 +40215,8 @@ const HOLDER_POLL_MS = 500;
 const TAKEOVER_SETTLE_MS = 2_000;
 async function withLock(pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
+    /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
+    const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
     const me = {
         token: external_node_crypto_default().randomUUID(),
         holder: describeHolder(),
@@ -40235,7 +40329,7 @@ async function withLock(pool, lockPath, o, rep, body) {
             if (o.signal?.aborted) {
                 // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
                 if (named)
-                    await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+                    await c.pipeline(unlock);
                 o.signal.throwIfAborted();
             }
             if (!named)
@@ -40255,7 +40349,7 @@ async function withLock(pool, lockPath, o, rep, body) {
                 return undefined;
             clearInterval(timer);
             await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-            return [`DELE ${holderPath}`, `RMD ${lockPath}`];
+            return [...unlock];
         },
         settle: (replies) => {
             if ((replies[1]?.code ?? 500) < 300)
@@ -40294,7 +40388,7 @@ async function withLock(pool, lockPath, o, rep, body) {
         if (!released)
             await pool
                 .run(`unlock ${lockPath}`, async (c) => {
-                const [, rmd] = await c.pipeline([`DELE ${holderPath}`, `RMD ${lockPath}`]);
+                const [, rmd] = await c.pipeline(unlock);
                 if (rmd.code >= 300)
                     throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
             }, true)
@@ -40681,6 +40775,9 @@ async function deploy(options, reporter = {}) {
     if (signal?.aborted)
         onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // For the report of a deploy a guard refuses: its target, once known, and the latest plan made.
+    let reportTarget;
+    let lastPlan;
     try {
         await Promise.race([
             starting.catch((err) => {
@@ -40699,6 +40796,7 @@ async function deploy(options, reporter = {}) {
         const root = remoteDir.startsWith('/')
             ? normalizeRemoteDir(remoteDir)
             : normalizeRemoteDir(remoteDir, loginDir);
+        reportTarget = targetUrl(o, root, loginDir);
         // Normalised, so that `../private/state.json` counts as outside the target (its target is then checked).
         const statePath = normalizeRemoteDir(o.statePath.startsWith('/') ? o.statePath : remoteJoin(root, o.statePath));
         // `.`, `..`, `../site`: the target folder itself or one above it, which the state (its temp renamed over
@@ -40900,29 +40998,15 @@ async function deploy(options, reporter = {}) {
                 // A state named without a leading dot (for a server refusing such names): the temps go without too.
                 dotlessTemps: !dotName(statePath),
             });
-            try {
-                guard(p, o);
-            }
-            catch (err) {
-                // A dry run is the preview: the plan the guard refused is what its reader needs to see. So is a
-                // deploy's (the Action's job summary lists the deletions that tripped it); nothing was sent.
-                if (err instanceof GuardError)
-                    err.report = buildReport({
-                        plan: p,
-                        dryRun: o.dryRun,
-                        target: targetUrl(o, root, loginDir),
-                        bytesSent: 0,
-                        skipped: local.skipped,
-                        warnings,
-                        startedAt,
-                    });
-                throw err;
-            }
+            // A guard's refusal gets the report of this plan (see the catch below).
+            lastPlan = { plan: p, skipped: local.skipped };
+            guard(p, o);
             return p;
         };
         let plan = await prepare(state);
         state = store.state; // the newer of two state files, where there were two
         let bytesSent = 0;
+        let dirsMade = 0; // a deploy with nothing to do makes none
         let modesMissed;
         const hasWork = plan.entries.length > 0 ||
             plan.staleTemps.length > 0 ||
@@ -40963,6 +41047,7 @@ async function deploy(options, reporter = {}) {
                 });
             });
             bytesSent = result.bytesSent;
+            dirsMade = result.dirsMade;
             modesMissed = result.modesMissed;
             plan = withKeptDirs(plan, result.keptDirs);
         }
@@ -41003,6 +41088,7 @@ async function deploy(options, reporter = {}) {
             dryRun: o.dryRun,
             target,
             bytesSent,
+            dirsMade: o.dryRun ? undefined : dirsMade,
             modesMissed,
             skipped: local.skipped,
             warnings,
@@ -41012,6 +41098,21 @@ async function deploy(options, reporter = {}) {
     catch (err) {
         if (signal?.aborted)
             throw cancelled();
+        // A dry run is the preview: the plan a guard refused is what its reader needs to see. So is a deploy's
+        // (the job summary lists the deletions that tripped it); nothing was sent. A refusal before any plan
+        // (the state's target, the marker's path) reports an empty one. `refused` says why.
+        if (err instanceof GuardError && reportTarget !== undefined) {
+            const report = buildReport({
+                plan: lastPlan?.plan ?? emptyPlan(),
+                dryRun: o.dryRun,
+                target: reportTarget,
+                bytesSent: 0,
+                skipped: lastPlan?.skipped ?? [],
+                warnings,
+                startedAt,
+            });
+            err.report = { ...report, refused: err.message };
+        }
         throw err;
     }
     finally {
@@ -45887,7 +45988,8 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
         '',
     ];
     const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
-    if (report.files.length === 0 && chmods === 0)
+    // Not when refused: one refused before a plan was made (the state, the maintenance file's path) has none.
+    if (report.files.length === 0 && chmods === 0 && !report.refused)
         out.push('Nothing to change: the server is up to date.', '');
     else if (report.estimate) {
         const e = report.estimate;
@@ -45951,8 +46053,9 @@ async function run() {
     catch (err) {
         // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
         // deploy refused so gets its summary too (what would have been deleted), but no counts: nothing was done.
+        // The plan file's `refused` says why in the Action's words, as the step's error does.
         if (err instanceof GuardError && err.report)
-            await publish(err.report, err.message);
+            await publish({ ...err.report, refused: phrase(err.message) }, err.message);
         setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
         if (err instanceof CancelledError)
             cancel.exitSoon(1);
