@@ -75,6 +75,12 @@ const EPILOGUE = [
   'checkout (new files, new times) would never hit it. On the ext4 server folder, the same deploy run again and',
   "again grew the whole machine's system time from 0.5 to 2.3 s for ftpship and from 0.6 to 1.4 s for lftp",
   '(with sync before each run): ratios on the 2000-file row move by about 20 % from run to run.',
+  '',
+  'Since 2026-11-26 (session 13) the CLI loads as one bundled file (ncc) and starts its hashing thread before the',
+  "CLI's code loads: --version 164-170 -> 132-136 ms, the 2000-file no-op 44-83 ms shorter in paired A/B runs.",
+  'Two uploads in flight per connection (the next EPSV sent during a transfer) were tried and dropped: pure-ftpd',
+  "answers that EPSV 500 and proftpd 450 before the transfer's 226, so replies matched in order fail the upload",
+  'that landed; only vsftpd holds the command (14-19 % faster at RTT 20 there).',
 ];
 
 // ---- --report-only: write the report again from the last run's saved results (no server, no run) ----
