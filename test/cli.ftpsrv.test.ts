@@ -370,44 +370,29 @@ describe('items 3-5 through the CLI', () => {
     expect(fs.existsSync(path.join(srv.root, state))).toBe(true);
     fs.writeFileSync(path.join(srv.root, state), 'garbage');
     const before = snapshot(srv.root);
-    const r = await cli(['deploy', local, url(`${name}/www`), '--state', state]);
+    const run = async (...extra: string[]): ReturnType<typeof cli> =>
+      cli(['deploy', local, url(`${name}/www`), '--state', state, ...extra]);
+    const r = await run();
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toContain(state);
     expect(r.stderr).toContain('--reset-state');
     expect(snapshot(srv.root)).toEqual(before);
-    const reset = await cli([
-      'deploy',
-      local,
-      url(`${name}/www`),
-      '--state',
-      state,
-      '--reset-state',
-      '--json',
-    ]);
+    const reset = await run('--reset-state', '--json');
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout)).toMatchObject({ counts: { upload: 3 } });
     // The error also names the cheaper re-seed: with --adopt, files already there with the same content
     // are kept, not sent again (was: only "uploads every file once").
     fs.writeFileSync(path.join(srv.root, state), 'garbage');
-    const again = await cli(['deploy', local, url(`${name}/www`), '--state', state]);
+    const again = await run();
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(
       'with --adopt too, the files already there with the same content are kept',
     );
-    const adopted = await cli([
-      'deploy',
-      local,
-      url(`${name}/www`),
-      '--state',
-      state,
-      '--reset-state',
-      '--adopt',
-      '--json',
-    ]);
+    const adopted = await run('--reset-state', '--adopt', '--json');
     expect(adopted.code).toBe(0);
     expect(JSON.parse(adopted.stdout)).toMatchObject({ counts: { upload: 0 }, bytes: { sent: 0 } });
-    const after = await cli(['deploy', local, url(`${name}/www`), '--state', state, '--json']);
+    const after = await run('--json');
     expect(JSON.parse(after.stdout)).toMatchObject({ files: [], bytes: { sent: 0 } });
   });
 });
