@@ -734,6 +734,11 @@ function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): Dep
   );
 }
 
+/** What to do about a server out of room, and why a temp needs more of it. */
+function noRoom(err: FtpReplyError): string {
+  return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
+}
+
 /** Wraps an error so its message names the path and what to try. */
 export function describe(err: unknown, what: string, local?: string): Error {
   if (err instanceof DeployError) return err;
@@ -751,9 +756,9 @@ export function describe(err: unknown, what: string, local?: string): Error {
         ? 'check the user and password'
         : err.code === 552 || err.code === 452
           ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
-            `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+            `the server has no room for it: the account's disk quota or the disk is full; ${noRoom(err)}`
           : writeFailed(err)
-            ? `the server could not write it, most often because its disk or the account's disk quota is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+            ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
               ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
               : err.code >= 550

@@ -39,8 +39,8 @@ export interface DeployReport {
   warnings: string[];
   durationMs: number;
   /**
-   * Only on the plan a guard refused (`GuardError.report`: max-delete, an empty local folder): why, in the
-   * guard's words. Nothing of the plan was done, dry run or not (`bytes.sent` is 0).
+   * Only on the report of a run a guard refused (`GuardError.report`: max-delete, an empty local folder, the
+   * lock, ...): why, in the guard's words (the wrappers' own). Nothing of the plan was done (`bytes.sent` 0).
    */
   refused?: string;
 }
