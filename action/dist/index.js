@@ -38365,6 +38365,10 @@ function folderInTheWay(abs, rel) {
 function renamedByServer(abs, rel, kind) {
     return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`);
 }
+/** What to do about a server out of room, and why a temp needs more of it. */
+function noRoom(err) {
+    return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
+}
 /** Wraps an error so its message names the path and what to try. */
 function describe(err, what, local) {
     if (err instanceof DeployError)
@@ -38381,9 +38385,9 @@ function describe(err, what, local) {
             ? 'check the user and password'
             : err.code === 552 || err.code === 452
                 ? // 552 "exceeded storage allocation", 452 "insufficient storage": a quota or a full disk
-                    `the server has no room for it: the account's disk quota or the disk is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+                    `the server has no room for it: the account's disk quota or the disk is full; ${noRoom(err)}`
                 : writeFailed(err)
-                    ? `the server could not write it, most often because its disk or the account's disk quota is full; free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`
+                    ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
                     : nameRefused
                         ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
                         : err.code >= 550
