@@ -839,6 +839,27 @@ describe('a full disk (not a quota): pure-ftpd and vsftpd answer the STOR with 4
     },
   );
 
+  it('is not retried: each STOR is sent once, however many retries are allowed', async () => {
+    for (const statePath of [false, true]) {
+      const srv = await fullDisk(['451 Failure writing to local file.'], (p) =>
+        statePath ? p.includes('.ftpship-state') : p.endsWith('page.html'),
+      );
+      const local = tmpDir();
+      writeTree(local, { 'page.html': 'new page' });
+      const o = { host: srv.host, port: srv.port, user: 'u', password: 'pw', timeoutMs: 2000 };
+      const err = await caught(
+        deploy({ ...o, retries: 3, retryDelayMs: 1, localDir: local, remoteDir: '/site' }),
+      );
+      expect(err).toBeInstanceOf(DeployError);
+      const stors = srv.commands.filter((c) =>
+        statePath ? /^STOR .*\.ftpship-state\.json\.tmp$/.test(c) : /^STOR .*page\.html$/.test(c),
+      );
+      // The state: the checkpoint before the upload (its failure is not fatal) and the final write, once each.
+      // Before: 4 of the file, 8 of the state (the first try and 3 retries, each after a backoff).
+      expect(stors).toHaveLength(statePath ? 2 : 1);
+    }
+  });
+
   it('the state file cannot be written (vsftpd): the error names it, the reply and free space', async () => {
     const err = await run(
       await fullDisk(['451 Failure writing to local file.'], (p) => p.includes('.ftpship-state')),

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
-import { ConfigError, DeployError } from './errors.js';
+import { ConfigError, DeployError, writeFailed } from './errors.js';
 import type { Reporter } from './options.js';
 
 export interface PoolOptions {
@@ -310,11 +310,14 @@ export class ConnectionPool {
 /**
  * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
  * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
- * and so is a local failure (an unreadable file).
+ * and so are a local failure (an unreadable file) and a write failure on the server (a full disk's 451).
  */
 function isRetryable(err: unknown, client: FtpClient): boolean {
   if (err instanceof DeployError || err instanceof ConfigError || err instanceof FtpArgumentError)
     return false;
+  // A 451 saying the server could not write (a full disk) fails the same way on every retry, after the
+  // backoffs (15 s at the defaults): said at once.
+  if (err instanceof FtpReplyError && writeFailed(err)) return false;
   if (isTransientError(err)) return true;
   return client.closed && !(err instanceof FtpReplyError);
 }
