@@ -206,6 +206,14 @@ describe('maintenance hook', () => {
       /^the maintenance hook http:\/\/127\.0\.0\.1:\d+\/hooks\/deploy could not be reached to say "start" \(.*; asked 3 times\): the deploy stopped before changing any live file/,
     );
     expect(fs.readFileSync(path.join(srv.root, dir, 'index.php'), 'utf8')).toBe('v2');
+    // No answer within the deploy's timeout: not asked again (the wait would only grow).
+    listen(dir, () => 'hang');
+    const slow = await deploy(opts(local, dir, { retries: 5, timeoutMs: 1000 })).catch((e: unknown) => e);
+    expect(events()).toEqual(['start']);
+    expect((slow as Error).message).toContain(
+      `the maintenance hook ${hook.base}/hooks/deploy gave no answer to "start" within 1000 ms: the deploy stopped`,
+    );
+    expect((slow as Error).message).toContain('raise --timeout');
   });
 
   it.each([

@@ -175,7 +175,9 @@ export class MaintenanceHook {
           body: JSON.stringify({ event, ...body }),
           // A redirected POST becomes a GET elsewhere (and the token would follow): not followed.
           redirect: 'manual',
-          signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
+          // AbortSignal.any: Node 20.3 and later (the deploy's cancel is then checked between tries only).
+          signal:
+            cancel && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, cancel]) : timeout,
         });
         await res.arrayBuffer().catch(() => undefined); // drained: the answer's body is not used
         const said = `answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} to "${event}"`;

@@ -16,8 +16,11 @@ export interface HookServer {
   /** http://127.0.0.1:port */
   base: string;
   requests: HookRequest[];
-  /** The status to answer an event with (default 204); 'cut' destroys the connection unanswered. */
-  answer: (event: string | undefined, n: number) => number | 'cut';
+  /**
+   * The status to answer an event with (default 204); 'cut' destroys the connection unanswered, 'hang' never
+   * answers (until the server closes).
+   */
+  answer: (event: string | undefined, n: number) => number | 'cut' | 'hang';
   /** Called as each request arrives, before it is answered: its result goes to `seen`. */
   onRequest: (body: HookRequest['body']) => unknown;
   close(): Promise<void>;
@@ -29,7 +32,11 @@ export async function hookServer(): Promise<HookServer> {
     requests: [],
     answer: () => 204,
     onRequest: () => undefined,
-    close: async () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -45,6 +52,7 @@ export async function hookServer(): Promise<HookServer> {
       const seen = hook.onRequest(body);
       hook.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, seen });
       const status = hook.answer(body.event, hook.requests.length);
+      if (status === 'hang') return;
       if (status === 'cut') {
         req.socket.destroy();
         return;
