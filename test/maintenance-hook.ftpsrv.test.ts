@@ -149,6 +149,15 @@ describe('maintenance hook', () => {
     expect(events()).toEqual(['start']); // no retry of an answer, no "failed" for a deploy that never started
     expect(live(dir)).toEqual({ ...before, 'new.php': 'new' }); // nothing replaced or deleted
     expect(fs.existsSync(path.join(srv.root, dir, MARKER))).toBe(false);
+    // atomic: false asks before its first write: no file of the site is sent, deleted or renamed.
+    writeTree(local, { 'later.php': 'later' });
+    listen(dir, () => 503);
+    const rec = recorder();
+    const inPlace = await deploy(opts(local, dir, { atomic: false }), rec).catch((e: unknown) => e);
+    expect((inPlace as Error).message).toContain('answered 503 Service Unavailable to "start"');
+    expect(events()).toEqual(['start']);
+    expect(live(dir)).toEqual({ ...before, 'new.php': 'new' });
+    expect(rec.log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD) /.test(l) && !l.includes(STATE))).toEqual([]);
     // The rerun, with the hook saying yes, finishes the deploy.
     listen(dir);
     await deploy(opts(local, dir, { maintenance: { path: MARKER } }));
