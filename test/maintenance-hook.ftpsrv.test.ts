@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
-import { ConfigError, deploy, DeployError, type DeployOptions } from '../src/index.js';
+import { CancelledError, ConfigError, deploy, DeployError, type DeployOptions } from '../src/index.js';
 import { deploy as gulpDeploy } from '../gulp-plugin/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
@@ -215,14 +215,38 @@ describe('maintenance hook', () => {
       /^the maintenance hook http:\/\/127\.0\.0\.1:\d+\/hooks\/deploy could not be reached to say "start" \(.*; asked 3 times\): the deploy stopped before changing any live file/,
     );
     expect(fs.readFileSync(path.join(srv.root, dir, 'index.php'), 'utf8')).toBe('v2');
-    // No answer within the deploy's timeout: not asked again (the wait would only grow).
+    // No answer within the deploy's timeout: not asked again (the wait would only grow); the hook may have
+    // had it, so it is told "failed" (best effort: unanswered too, a warning).
     listen(dir, () => 'hang');
-    const slow = await deploy(opts(local, dir, { retries: 5, timeoutMs: 1000 })).catch((e: unknown) => e);
-    expect(events()).toEqual(['start']);
+    const rec = recorder();
+    const slow = await deploy(opts(local, dir, { retries: 5, timeoutMs: 1000 }), rec).catch(
+      (e: unknown) => e,
+    );
+    expect(events()).toEqual(['start', 'failed']);
+    expect(rec.warnings).toContain(
+      `the maintenance hook ${hook.base}/hooks/deploy gave no answer to "failed" within 1000 ms: the hook's owner may ` +
+        `still be in maintenance mode; end it there by hand once the site is deployed`,
+    );
     expect((slow as Error).message).toContain(
       `the maintenance hook ${hook.base}/hooks/deploy gave no answer to "start" within 1000 ms: the deploy stopped`,
     );
     expect((slow as Error).message).toContain('raise --timeout');
+  });
+
+  it('a deploy cancelled while "start" is on its way stops with nothing live changed, and tells the hook "failed"', async () => {
+    const dir = `/${uniqueName('h-hook')}`;
+    const { local, before } = await deployedSite(dir);
+    const stop = new AbortController();
+    listen(dir);
+    hook.onRequest = (body) => {
+      if (body.event === 'start') stop.abort('stop now');
+      return live(dir);
+    };
+    const err = await deploy(opts(local, dir, { signal: stop.signal })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(events()).toEqual(['start', 'failed']);
+    expect(hook.requests[1].body.error).toBe((err as Error).message);
+    expect(hook.requests[1].seen).toEqual({ ...before, 'new.php': 'new' });
   });
 
   it.each([

@@ -192,7 +192,7 @@ class Run {
       await this.dirsDone.catch(() => undefined);
       await store.save().catch(() => undefined);
       // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
-      await this.ctx.hook?.call.failed(err);
+      await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
       throw err;
     }
   }

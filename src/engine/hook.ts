@@ -115,7 +115,10 @@ export class MaintenanceHook {
       this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
       return;
     }
-    if (this.o.signal?.aborted) throw this.o.signal.reason as Error;
+    // Cut by a timeout or a cancel, the hook may have had it (and be going into maintenance): it is told
+    // "failed" as the deploy stops.
+    if (outcome.maybeHeard) this.started = true;
+    if (this.o.signal?.aborted) throw new DeployError(`cancelled while telling ${this.shown} "start"`);
     throw new DeployError(
       `the maintenance hook ${this.shown} ${outcome.said}: the deploy stopped before changing any live file ` +
         `(none was replaced or deleted; what was uploaded is recorded, and the next deploy goes on from there). ` +
@@ -156,7 +159,7 @@ export class MaintenanceHook {
     event: HookEvent,
     body: object,
     cancel?: AbortSignal,
-  ): Promise<{ ok: boolean; said: string; advice: string }> {
+  ): Promise<{ ok: boolean; said: string; advice: string; maybeHeard?: boolean }> {
     const tries = 1 + Math.min(2, this.o.retries);
     const asked = (n: number): string => (tries > 1 ? `; asked ${n} times` : '');
     let last = { ok: false, said: '', advice: '' };
@@ -194,6 +197,7 @@ export class MaintenanceHook {
         if (timeout.aborted) {
           return {
             ok: false,
+            maybeHeard: true,
             said: `gave no answer to "${event}" within ${this.o.timeoutMs} ms`,
             advice: 'Check the hook and its server, or raise --timeout',
           };
@@ -206,7 +210,9 @@ export class MaintenanceHook {
           said: `could not be reached to say "${event}" (${why}${asked(attempt + 1)})`,
           advice: 'Check the URL, and that its server is up',
         };
-        if (cancel?.aborted || code === undefined || !CONNECTION.has(code)) return last;
+        if (cancel?.aborted)
+          return { ...last, said: `was cut while told "${event}" (cancelled)`, maybeHeard: true };
+        if (code === undefined || !CONNECTION.has(code)) return last;
       }
     }
     return last;
