@@ -305,14 +305,20 @@ describe('maintenance hook', () => {
     expect(logged.join('\n')).not.toContain(TOKEN);
     expect(logged.join('\n')).toContain(`${hook.base}/hooks/deploy`);
 
-    // gulp
+    // gulp, with the token as the URL's user:password (fetch takes none in a URL: sent as Basic authentication)
     writeTree(site, { 'index.html': 'v3' });
     listen(dir);
+    const withUser = hook.base.replace('//', `//hook:${TOKEN}@`) + '/hooks/deploy';
     await pipeline(
       gulp.src('**/*', { cwd: site, dot: true, encoding: false }),
-      gulpDeploy({ ...login(srv), remoteDir: dir, quiet: true, maintenanceUrl: hookUrl() }),
+      gulpDeploy({ ...login(srv), remoteDir: dir, quiet: true, maintenanceUrl: withUser }),
     );
     expect(events()).toEqual(['start', 'end']);
+    const basic = `Basic ${Buffer.from(`hook:${TOKEN}`).toString('base64')}`;
+    expect(hook.requests.map((r) => [r.url, r.headers.authorization])).toEqual([
+      ['/hooks/deploy', basic],
+      ['/hooks/deploy', basic],
+    ]);
     expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(site));
   });
 });
