@@ -36,8 +36,8 @@ export function hookSecrets(url: string): string[] {
     return [url];
   }
   const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
-  const parts = [u.password, decodeURIComponent(u.password), u.search.slice(1), u.hash.slice(1), ...values];
-  if (u.password) parts.push(u.username, decodeURIComponent(u.username));
+  const parts = [u.password, decoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
+  if (u.password) parts.push(u.username, decoded(u.username));
   return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
 }
 
@@ -98,8 +98,8 @@ export class MaintenanceHook {
     // fetch refuses a URL with credentials in it: they go as Basic authentication.
     const u = new URL(url);
     if (u.username || u.password) {
-      const user = decodeURIComponent(u.username);
-      const pass = decodeURIComponent(u.password);
+      const user = decoded(u.username);
+      const pass = decoded(u.password);
       this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
       u.username = '';
       u.password = '';
@@ -216,6 +216,15 @@ export class MaintenanceHook {
       }
     }
     return last;
+  }
+}
+
+/** %-decoded, or as it is when it is no valid %-encoding. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
