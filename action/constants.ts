@@ -42,6 +42,7 @@ export enum Input {
   UploadOnly = 'upload-only',
   MaintenanceFile = 'maintenance-file',
   MaintenanceContent = 'maintenance-content',
+  MaintenanceUrl = 'maintenance-url',
   Active = 'active',
   Pipelining = 'pipelining',
 }

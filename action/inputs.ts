@@ -16,6 +16,7 @@ import {
   urlAsFolder,
 } from '../src/engine/resolve.js';
 import { redactUrl } from '../src/url.js';
+import { hookSecrets, shownHookUrl } from '../src/engine/hook.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { logSafe } from './phrase.js';
 
@@ -51,6 +52,10 @@ export function readInputs(): ActionInputs {
       'the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)',
     );
 
+  // The hook's URL may carry a token: masked before anything else is logged, shown as scheme://host/path.
+  const maintenanceUrl = core.getInput(Input.MaintenanceUrl) || undefined;
+  if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
+
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
   const { secure, port } = readProtocolAndPort();
@@ -80,6 +85,7 @@ export function readInputs(): ActionInputs {
     active: bool(Input.Active, false),
     pipelining: bool(Input.Pipelining, true),
     maintenance: readMaintenance(),
+    maintenanceUrl,
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
@@ -89,6 +95,7 @@ export function readInputs(): ActionInputs {
   for (const [name, value] of Object.entries({
     ...options,
     password: '***',
+    maintenanceUrl: maintenanceUrl && shownHookUrl(maintenanceUrl),
     tls: { ...options.tls, ca: options.tls?.ca ? '(PEM)' : undefined },
     logLevel,
     filePatterns,

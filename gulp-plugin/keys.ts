@@ -26,6 +26,7 @@ const TAKEN: Record<keyof GulpDeployOptions, true> = {
   fileMode: true,
   dirMode: true,
   maintenance: true,
+  maintenanceUrl: true,
   timeoutMs: true,
   retries: true,
   resetState: true,

@@ -16,6 +16,7 @@ const OPTION: Record<string, string> = {
   timeout: 'timeoutMs',
   retries: 'retries',
   maintenance: 'maintenance',
+  'maintenance-url': 'maintenanceUrl',
   adopt: 'adopt',
   verify: 'verify',
   'upload-only': 'uploadOnly',

@@ -14,6 +14,7 @@ import {
   type DeployOptions,
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
+import { hookSecrets } from './engine/hook.js';
 import { cancelOnSignals } from './signals.js';
 
 interface DeployFlags {
@@ -44,6 +45,7 @@ interface DeployFlags {
   uploadOnly?: boolean;
   maintenance?: string;
   maintenanceContent?: string;
+  maintenanceUrl?: string;
 }
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
@@ -83,6 +85,10 @@ function addDeployOptions(cmd: Command): Command {
       'a file put on the server (relative to the folder) while live files change, removed after',
     )
     .option('--maintenance-content <text>', 'what the maintenance file holds (default: a line of text)')
+    .option(
+      '--maintenance-url <url>',
+      'POST {"event":"start"|"end"|"failed"} to this http(s) URL around the live changes (as --maintenance)',
+    )
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option(
       '--tls-name <name>',
@@ -202,6 +208,8 @@ async function buildOptions(
   secrets: string[],
 ): Promise<DeployOptions> {
   notEmpty(f);
+  // The hook's URL may carry a token: masked in every line printed, whatever prints it.
+  if (f.maintenanceUrl) secrets.push(...hookSecrets(f.maintenanceUrl));
   const target = parseTarget(url);
   if (target.password) {
     secrets.push(target.password);
@@ -275,6 +283,7 @@ async function buildOptions(
     adopt: !!f.adopt,
     uploadOnly: !!f.uploadOnly,
     maintenance: maintenance(f),
+    maintenanceUrl: f.maintenanceUrl,
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
@@ -336,6 +345,7 @@ function notEmpty(f: DeployFlags): void {
       ['--tls-name', f.tlsName, 'a host name the certificate holds'],
       ['--file-mode', f.fileMode, 'octal digits, such as 644'],
       ['--dir-mode', f.dirMode, 'octal digits, such as 755'],
+      ['--maintenance-url', f.maintenanceUrl, 'an http:// or https:// URL'],
     ] as const
   ).find(([, value]) => value === '');
   if (empty) throw new ConfigError(`${empty[0]} "" is empty; give ${empty[2]}, or leave ${empty[0]} out`);

@@ -16,6 +16,7 @@ import { defaultSocketFactory } from '../ftp/connection.js';
 import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
+import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import { atOrUnder, dotName, insideTarget, isSafeRelPath, normalizeRemoteDir, remoteJoin } from './paths.js';
@@ -400,6 +401,20 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
               whole: !o.atomic,
             }
           : undefined;
+        const hook = o.maintenanceUrl
+          ? {
+              call: new MaintenanceHook(o.maintenanceUrl, {
+                target: targetUrl(o, root, loginDir),
+                timeoutMs: o.timeoutMs,
+                retries: o.retries,
+                retryDelayMs: o.retryDelayMs,
+                signal,
+                info: (m) => rep.info?.(m),
+                warn: (m) => rep.warn?.(m),
+              }),
+              whole: !o.atomic,
+            }
+          : undefined;
         return executePlan(plan, local, {
           pool,
           root,
@@ -407,6 +422,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           reporter: rep,
           quirks,
           marker,
+          hook,
           checkedAll,
           release,
         });

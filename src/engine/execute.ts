@@ -5,7 +5,8 @@
  * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
  */
 import { forEachLimit, type ConnectionPool } from './pool.js';
-import type { Plan, UploadItem } from './plan.js';
+import { countPlan, type Plan, type UploadItem } from './plan.js';
+import type { MaintenanceHook } from './hook.js';
 import type { Progress, Reporter } from './options.js';
 import {
   ancestorsOf,
@@ -48,6 +49,11 @@ export interface ExecContext {
    * (`whole`, when files are written in place).
    */
   marker?: { path: string; content: string; whole: boolean };
+  /**
+   * The maintenance hook (`--maintenance-url`), called as the marker goes up (`start`, before it) and comes
+   * down (`end`, after it), for the same phase (`whole`: the whole run).
+   */
+  hook?: { call: MaintenanceHook; whole: boolean };
   /** This run looked for every file the state lists (--verify, or after the spot check): no advice to. */
   checkedAll?: boolean;
   /** The lock's release, which the final state's write may carry (see LockRelease). */
@@ -104,6 +110,10 @@ class Run {
   private stopped = false;
   /** Nothing deployed before (the state lists no file and no folder). */
   private readonly firstDeploy: boolean;
+  /** Everything waits for the first checkpoint, and the marker or the hook's `start` (see execute). */
+  private readonly whole: boolean;
+  /** The hook is called for the whole run (files are written in place, and some change). */
+  private readonly hookWhole: boolean;
 
   constructor(
     private readonly plan: Plan,
@@ -117,6 +127,10 @@ class Run {
     this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
     const { files, dirs } = ctx.store.state;
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
+    // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
+    const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
+    this.hookWhole = ctx.hook?.whole === true && changes;
+    this.whole = ctx.marker?.whole === true || this.hookWhole;
   }
 
   async execute(): Promise<ExecResult> {
@@ -124,8 +138,9 @@ class Run {
     // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
     // later one, every change waits for it (see upload and makeLevel).
     const whole = this.ctx.marker?.whole === true;
-    this.begun = store
-      .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
+    // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
+    this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
+      .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
       .then(async () => (whole ? this.putMarker() : undefined));
     this.begun.catch(() => {}); // awaited below
     // A first deploy uploads while its files are still being hashed: this thread is needed for the
@@ -151,6 +166,8 @@ class Run {
       const dirsMissed = await this.setModes('folder', this.plan.chmods.dirs);
       const modesSet = filesMissed === 0 && dirsMissed === 0;
       await this.removeMarkers();
+      // The counts of the report: the folders made as the server answered MKD (see ExecResult.dirsMade).
+      await this.ctx.hook?.call.end({ ...countPlan(this.plan), mkdir: this.dirsMade() });
       // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
       // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
       const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
@@ -161,10 +178,9 @@ class Run {
         modesSet ? this.plan.modes : undefined,
         this.ctx.release,
       );
-      const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
       return {
         bytesSent: this.bytesSent,
-        dirsMade: [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length,
+        dirsMade: this.dirsMade(),
         keptDirs,
         modesMissed: { files: filesMissed, dirs: dirsMissed },
       };
@@ -175,8 +191,16 @@ class Run {
       this.stopped = true;
       await this.dirsDone.catch(() => undefined);
       await store.save().catch(() => undefined);
+      // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
+      await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
       throw err;
     }
+  }
+
+  /** Folders inside the target this run made (see {@link ExecResult.dirsMade}). */
+  private dirsMade(): number {
+    const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
+    return [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length;
   }
 
   private abs(rel: string): string {
@@ -331,8 +355,7 @@ class Run {
     // a new file, unless this is a first deploy: sent before the checkpoint that marks it uncertain, then
     // killed, it was unknown to the rerun, and left on the server for good, untracked, once gone locally. (A
     // first deploy keeps the overlap: a rerun of one cut that early is a first deploy again, knowing nothing.)
-    if (item.temp || item.action === 'replace' || this.ctx.marker?.whole || !this.firstDeploy)
-      await this.begun;
+    if (item.temp || item.action === 'replace' || this.whole || !this.firstDeploy) await this.begun;
     if (item.temp) {
       void item.file.hashed?.then(
         () => this.ctx.store.tempHashed(item),
@@ -428,6 +451,8 @@ class Run {
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
     const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+    // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
+    if (this.ctx.hook && !this.ctx.hook.whole) await this.hookStart();
     if (marker) this.ctx.store.markerUp(marker.path);
     await this.ctx.store.beginCommit(staged, deletes);
     if (marker) await this.putMarker();
@@ -531,6 +556,11 @@ class Run {
         `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`,
     );
     return refused.length;
+  }
+
+  /** The hook's `start`, with the plan's counts (throws a DeployError when the hook does not answer 2xx). */
+  private async hookStart(): Promise<void> {
+    await this.ctx.hook?.call.start(countPlan(this.plan));
   }
 
   /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */

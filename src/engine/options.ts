@@ -61,6 +61,14 @@ export interface DeployOptions {
    * with it up leaves it there (the state records it; the next deploy removes it).
    */
   maintenance?: { path: string; content?: string };
+  /**
+   * A maintenance hook: an http(s) URL POSTed JSON when live files are about to change (`{"event":"start",
+   * "target", "counts"}`, at the moment the marker would go up, before it), when they are done (`"end"`, after
+   * the marker comes down), and when the deploy fails in between (`"failed"`, with `"error"`). No call when
+   * nothing live changes, nor in a dry run. A `start` not answered 2xx stops the deploy before any live file
+   * changes. The URL may carry a token: messages show scheme://host/path only.
+   */
+  maintenanceUrl?: string;
   /** Timeout per reply and per idle data connection, in ms. Default 30 000. */
   timeoutMs?: number;
   /** Retries of a transient failure (421, 425, 426, resets, timeouts). Default 5. */

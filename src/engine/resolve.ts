@@ -1,6 +1,7 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
 import { ConfigError } from './errors.js';
+import { checkHookUrl } from './hook.js';
 import { checkShape } from './option-shape.js';
 import { atOrUnder, isRecordablePath } from './paths.js';
 import { globParts } from './select.js';
@@ -110,6 +111,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
   checkMaintenance(o.maintenance);
+  const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
   checkUploadOnly(o);
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
@@ -139,6 +141,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     retries,
     retryDelayMs: o.retryDelayMs ?? 500,
     staleLockMs: o.staleLockMs ?? 2 * 60_000,
+    maintenanceUrl,
   };
 }
 
