@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2495);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7610);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2495:
+/***/ 7610:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36443,10 +36443,14 @@ class ConnectionPool {
 /**
  * Worth another try on a fresh connection: a transient reply (421, 425, 426, 45x) or any failure that closed
  * the connection (reset, FIN, timeout, protocol error). A refusal on a live connection (530, 550) is final,
- * and so is a local failure (an unreadable file).
+ * and so are a local failure (an unreadable file) and a write failure on the server (a full disk's 451).
  */
 function isRetryable(err, client) {
     if (err instanceof DeployError || err instanceof errors_ConfigError || err instanceof FtpArgumentError)
+        return false;
+    // A 451 saying the server could not write (a full disk) fails the same way on every retry, after the
+    // backoffs (15 s at the defaults): said at once.
+    if (err instanceof FtpReplyError && writeFailed(err))
         return false;
     if (isTransientError(err))
         return true;
@@ -36506,6 +36510,9 @@ async function forEachLimit(items, limit, fn) {
         throw failed;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
 ;// CONCATENATED MODULE: external "node:path/posix"
 const posix_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path/posix");
 var posix_default = /*#__PURE__*/__nccwpck_require__.n(posix_namespaceObject);
@@ -36610,9 +36617,247 @@ function excludeOption(rel) {
     return `--exclude $'${escaped}'`;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/**
+ * Step 4 of a deploy, as a pure function: compare the local tree with the state and decide every action.
+ * Content hash decides (size first as an early-out); orphans are only what ftpship deployed, never a kept
+ * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
+ */
+
+
+/**
+ * Deterministic temporary name, from the path and what identifies the content: its SHA-256, or, for a file
+ * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
+ * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
+ */
+function tempPathFor(file, salt = 0, dotted = true) {
+    const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
+    const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
+    const id = external_node_crypto_default().createHash('sha256').update(seed).digest('hex').slice(0, 20);
+    const dir = parentOf(file.path);
+    const name = `${dotted ? '.' : ''}ftpship-${id}.tmp`;
+    return dir ? `${dir}/${name}` : name;
+}
+/**
+ * A temp recorded by an earlier run holds a prefix of this very file's content: same path and size, and
+ * the same SHA-256 (or, when that run was cut before the hash was known, the file untouched since: the same
+ * size, mtime and ctime). Anything else is sent again from the start (G1 without splicing).
+ */
+function resumable(t, file) {
+    if (!t || t.path !== file.path || t.size !== file.size)
+        return false;
+    if (t.sha256)
+        return t.sha256 === file.sha256;
+    return t.stamp !== undefined && t.stamp === file.stamp;
+}
+/** A plan that changes nothing. */
+function emptyPlan() {
+    return {
+        mkdirs: [],
+        fileToDir: [],
+        uploads: [],
+        deletes: [],
+        caseTwins: [],
+        caseTwinDirs: [],
+        rmdirs: [],
+        unchanged: [],
+        staleTemps: [],
+        entries: [],
+        keptOrphans: { files: [], dirs: [] },
+        keptInSwaps: [],
+        keptReplacedByDirs: [],
+        excluded: { files: [], dirs: [], unsure: [] },
+        chmods: { files: [], dirs: [] },
+        modes: {},
+        modesChanged: false,
+    };
+}
+function planChanges(local, state, opts) {
+    const pending = state.pending ?? { temps: {}, uncertain: [] };
+    const uncertain = new Set(pending.uncertain);
+    // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
+    const tempsFor = new Map();
+    for (const [name, t] of Object.entries(pending.temps))
+        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+    const stateDirs = new Set(state.dirs);
+    // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
+    const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
+    const taken = (p) => local.files.has(p) ||
+        local.dirs.has(p) ||
+        Object.hasOwn(state.files, p) ||
+        stateDirs.has(p) ||
+        maybeDirs.has(p);
+    const plan = emptyPlan();
+    for (const dir of [...local.dirs].sort(byDepthThenName)) {
+        if (stateDirs.has(dir))
+            continue;
+        if (state.files[dir] || uncertain.has(dir)) {
+            plan.fileToDir.push(dir);
+            if (opts.isKept(dir))
+                plan.keptReplacedByDirs.push(dir);
+        }
+        plan.mkdirs.push(dir);
+    }
+    const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
+    // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
+    // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
+    const isExcluded = opts.isExcluded ?? (() => false);
+    // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
+    // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
+    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : []);
+    for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
+        if (opts.reserved.has(file.path))
+            continue;
+        const known = state.files[file.path];
+        const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
+        if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
+            plan.unchanged.push(file.path);
+            continue;
+        }
+        const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
+        const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
+        // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
+        // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
+        const viaTemp = (opts.atomic &&
+            (action === 'replace' ||
+                opts.uploadOnly ||
+                file.size >= opts.resumeThreshold ||
+                !!opts.mayBeOnServer?.(file.path) ||
+                // An earlier, interrupted run sent this path through a temp (it may be live on the server, untracked):
+                // so does the rerun, whatever that run's reason was.
+                tempsFor.has(file.path))) ||
+            replacesDir;
+        // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
+        // first deploy names it after the file's stamp, this run may know the hash).
+        // (Named as this run names temps: one with a dot a dotless state was moved from may be refused.)
+        const recorded = viaTemp
+            ? tempsFor
+                .get(file.path)
+                ?.find((t) => resumable(pending.temps[t], file) && !taken(t) && dotName(t) !== !!opts.dotlessTemps)
+            : undefined;
+        // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
+        // never resumes) and renames the very temp a killed run left behind.
+        const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
+        const dotted = !opts.dotlessTemps;
+        let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
+        // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
+        // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
+        for (let salt = 1; temp !== undefined && taken(temp); salt++)
+            temp = tempPathFor(named, salt, dotted);
+        const mayExist = recorded !== undefined;
+        plan.uploads.push({ file, action, temp, replacesDir, mayExist });
+    }
+    const reserved = [...opts.reserved];
+    const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
+    for (const p of orphanFiles.sort(deepestFirst)) {
+        const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
+        if (insideSwap && opts.isKept(p))
+            plan.keptInSwaps.push(p);
+        if (!insideSwap && isExcluded(p)) {
+            plan.excluded.files.push(p);
+            if (!state.files[p])
+                plan.excluded.unsure.push(p);
+        }
+        else if (!insideSwap && (!opts.delete || opts.isKept(p)))
+            plan.keptOrphans.files.push(p);
+        else
+            plan.deletes.push(p);
+    }
+    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
+    plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
+    for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+        const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
+        // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
+        const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
+        // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
+        // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
+        // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
+        if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
+            plan.rmdirs.push(d);
+            if (opts.isKept(d))
+                plan.keptInSwaps.push(d);
+        }
+        // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
+        // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
+        else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
+            plan.excluded.dirs.push(d);
+        else if (!opts.delete || opts.isKept(d) || keptInside)
+            plan.keptOrphans.dirs.push(d);
+        else
+            plan.rmdirs.push(d);
+    }
+    const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
+    const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+    const inTwin = (p) => twinDirs.some((d) => p.startsWith(`${d}/`));
+    plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
+    plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
+    planModes(plan, local, state, opts);
+    const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
+    // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
+    // taken with the temp in it, deployed): it is uploaded or kept, never removed as a leftover.
+    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t) && !taken(t));
+    plan.entries = [
+        ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir', size: 0 })),
+        ...plan.uploads
+            .filter((u) => u.action === 'upload')
+            .map((u) => ({ path: u.file.path, action: 'upload', size: u.file.size })),
+        ...plan.uploads
+            .filter((u) => u.action === 'replace')
+            .map((u) => ({ path: u.file.path, action: 'replace', size: u.file.size })),
+        ...plan.deletes.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
+        // A file that became a folder is deleted too (just before its folder is made): the report says so.
+        ...plan.fileToDir.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
+        ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir', size: 0 })),
+    ];
+    return plan;
+}
+/**
+ * What gets `SITE CHMOD`: every upload (on its temp, if it has one, so it goes live with its mode) and every
+ * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
+ */
+function planModes(plan, local, state, opts) {
+    if (opts.fileMode)
+        plan.modes.file = opts.fileMode;
+    if (opts.dirMode)
+        plan.modes.dir = opts.dirMode;
+    const had = state.modes ?? {};
+    plan.modesChanged = had.file !== plan.modes.file || had.dir !== plan.modes.dir;
+    if (opts.fileMode) {
+        plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
+        if (had.file !== opts.fileMode)
+            plan.chmods.files.push(...plan.unchanged);
+    }
+    if (opts.dirMode) {
+        plan.chmods.dirs = [...plan.mkdirs];
+        if (had.dir !== opts.dirMode) {
+            const made = new Set(plan.mkdirs);
+            plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
+        }
+    }
+}
+function deepestFirst(a, b) {
+    return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
+}
+/** The plan as done: folders that could not be removed are reported as kept, not as removed. */
+function withKeptDirs(plan, dirs) {
+    if (dirs.length === 0)
+        return plan;
+    const kept = new Set(dirs);
+    return {
+        ...plan,
+        rmdirs: plan.rmdirs.filter((d) => !kept.has(d)),
+        entries: plan.entries.filter((e) => e.action !== 'rmdir' || !kept.has(e.path)),
+        keptOrphans: { ...plan.keptOrphans, dirs: [...plan.keptOrphans.dirs, ...dirs] },
+    };
+}
+/** Counts per action, for the report. */
+function countPlan(plan) {
+    const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
+    for (const e of plan.entries)
+        counts[e.action]++;
+    return counts;
+}
+
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
@@ -37735,6 +37980,7 @@ async function listFolder(pool, abs) {
 
 
 
+
 /** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
 const BYTES_PROGRESS_MS = 1000;
 async function executePlan(plan, local, ctx) {
@@ -37773,6 +38019,10 @@ class Run {
     stopped = false;
     /** Nothing deployed before (the state lists no file and no folder). */
     firstDeploy;
+    /** Everything waits for the first checkpoint, and the marker or the hook's `start` (see execute). */
+    whole;
+    /** The hook is called for the whole run (files are written in place, and some change). */
+    hookWhole;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -37784,14 +38034,19 @@ class Run {
         this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
         const { files, dirs } = ctx.store.state;
         this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
+        // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
+        const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
+        this.hookWhole = ctx.hook?.whole === true && changes;
+        this.whole = ctx.marker?.whole === true || this.hookWhole;
     }
     async execute() {
         const { store } = this.ctx;
         // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
         // later one, every change waits for it (see upload and makeLevel).
         const whole = this.ctx.marker?.whole === true;
-        this.begun = store
-            .beginRun(this.plan, whole ? this.ctx.marker?.path : undefined)
+        // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
+        this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
+            .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
             .then(async () => (whole ? this.putMarker() : undefined));
         this.begun.catch(() => { }); // awaited below
         // A first deploy uploads while its files are still being hashed: this thread is needed for the
@@ -37813,14 +38068,15 @@ class Run {
             const dirsMissed = await this.setModes('folder', this.plan.chmods.dirs);
             const modesSet = filesMissed === 0 && dirsMissed === 0;
             await this.removeMarkers();
+            // The counts of the report: the folders made as the server answered MKD (see ExecResult.dirsMade).
+            await this.ctx.hook?.call.end({ ...countPlan(this.plan), mkdir: this.dirsMade() });
             // A kept folder stays in the state only while it holds files the state lists (their deletes failed):
             // one that holds only files ftpship did not deploy can never be removed by it, and is left alone.
             const tracked = keptDirs.filter((d) => store.tracksFilesIn(d));
             await store.finish(this.local, this.plan, tracked, modesSet ? this.plan.modes : undefined, this.ctx.release);
-            const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
             return {
                 bytesSent: this.bytesSent,
-                dirsMade: [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length,
+                dirsMade: this.dirsMade(),
                 keptDirs,
                 modesMissed: { files: filesMissed, dirs: dirsMissed },
             };
@@ -37832,8 +38088,15 @@ class Run {
             this.stopped = true;
             await this.dirsDone.catch(() => undefined);
             await store.save().catch(() => undefined);
+            // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
+            await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
             throw err;
         }
+    }
+    /** Folders inside the target this run made (see {@link ExecResult.dirsMade}). */
+    dirsMade() {
+        const inside = this.ctx.root === '/' ? '/' : `${this.ctx.root}/`;
+        return [...this.made].filter((d) => d.startsWith(inside) && d !== inside).length;
     }
     abs(rel) {
         return remoteJoin(this.ctx.root, rel);
@@ -37980,7 +38243,7 @@ class Run {
         // a new file, unless this is a first deploy: sent before the checkpoint that marks it uncertain, then
         // killed, it was unknown to the rerun, and left on the server for good, untracked, once gone locally. (A
         // first deploy keeps the overlap: a rerun of one cut that early is a first deploy again, knowing nothing.)
-        if (item.temp || item.action === 'replace' || this.ctx.marker?.whole || !this.firstDeploy)
+        if (item.temp || item.action === 'replace' || this.whole || !this.firstDeploy)
             await this.begun;
         if (item.temp) {
             void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
@@ -38078,6 +38341,9 @@ class Run {
         // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
         // maintenance marker, which then goes up before the first rename.
         const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+        // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
+        if (this.ctx.hook && !this.ctx.hook.whole)
+            await this.hookStart();
         if (marker)
             this.ctx.store.markerUp(marker.path);
         await this.ctx.store.beginCommit(staged, deletes);
@@ -38178,6 +38444,10 @@ class Run {
         this.warn(`${flag} ${mode}: the server refused SITE CHMOD on ${refused.length} ${kind}(s), first ${this.abs(path)}: ` +
             `${r.code} ${r.message}; they keep their permissions (the next deploy tries again). Check that the user owns them.`);
         return refused.length;
+    }
+    /** The hook's `start`, with the plan's counts (throws a DeployError when the hook does not answer 2xx). */
+    async hookStart() {
+        await this.ctx.hook?.call.start(countPlan(this.plan));
     }
     /** Puts the maintenance marker up (written atomically: a half-written marker could break the site). */
     async putMarker() {
@@ -38415,6 +38685,224 @@ function oneLine(message) {
         .join(' / ');
 }
 
+;// CONCATENATED MODULE: ./src/engine/version.ts
+/** ftpship's version, as package.json has it (a test keeps the two equal): the hook's User-Agent says it. */
+const VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine/hook.ts
+/**
+ * The maintenance hook (`maintenanceUrl`, CLI `--maintenance-url`): an HTTP POST to the site's owner when live
+ * files are about to change (`start`), when they are done (`end`), and when the deploy fails in between
+ * (`failed`), timed as the maintenance marker goes up and comes down. Node's own fetch; the URL may carry a
+ * token (in its query, or as user:password), so messages show scheme://host/path only.
+ */
+
+
+/** A URL as every message shows it: scheme://host/path, without user, password, query or fragment. */
+function shownHookUrl(url) {
+    try {
+        const u = new URL(url);
+        return `${u.protocol}//${u.host}${u.pathname}`;
+    }
+    catch {
+        // Not a URL: what could hold a secret (after `?` or `#`, before `@`) is cut all the same.
+        return url
+            .trim()
+            .replace(/[?#][\s\S]*$/, '')
+            .replace(/^([^/]*\/\/)[^/]*@/, '$1')
+            .trim();
+    }
+}
+/**
+ * What of the hook's URL a log must never show: the URL itself, its user and password, its query and each
+ * value in it (a token). For masks (the CLI's output, the Action's `core.setSecret`).
+ */
+function hookSecrets(url) {
+    let u;
+    try {
+        u = new URL(url.trim());
+    }
+    catch {
+        return [url];
+    }
+    const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
+    const parts = [u.password, decoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
+    if (u.password)
+        parts.push(u.username, decoded(u.username));
+    return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
+}
+/** The hook's URL checked: http or https, nothing else (`undefined` or `''`: no hook). */
+function checkHookUrl(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const shown = typeof value === 'string' ? JSON.stringify(shownHookUrl(value)) : String(value);
+    const advice = 'give an http:// or https:// URL, such as https://example.com/deploy-hook';
+    if (typeof value !== 'string')
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${advice}`);
+    let u;
+    try {
+        u = new URL(value.trim());
+    }
+    catch {
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: not a URL; ${advice}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${u.protocol} is not HTTP; ${advice}`);
+    return value.trim();
+}
+/** Errors of the connection itself (nothing was answered): retried, at most twice. */
+const CONNECTION = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EPIPE',
+    'EAI_AGAIN',
+    'ETIMEDOUT',
+    'UND_ERR_SOCKET',
+]);
+/** One deploy's hook: `start` once, then `end` or `failed` once. */
+class MaintenanceHook {
+    o;
+    /** scheme://host/path: the URL as messages show it. */
+    shown;
+    url;
+    auth;
+    started = false;
+    over = false;
+    constructor(url, o) {
+        this.o = o;
+        this.shown = shownHookUrl(url);
+        // fetch refuses a URL with credentials in it: they go as Basic authentication.
+        const u = new URL(url);
+        if (u.username || u.password) {
+            const user = decoded(u.username);
+            const pass = decoded(u.password);
+            this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+            u.username = '';
+            u.password = '';
+        }
+        this.url = u.href;
+    }
+    /** Live files are about to change: throws a DeployError when the hook does not say yes (2xx). */
+    async start(counts) {
+        const outcome = await this.post('start', { target: this.o.target, counts }, this.o.signal);
+        if (outcome.ok) {
+            this.started = true;
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+            return;
+        }
+        // Cut by a timeout or a cancel, the hook may have had it (and be going into maintenance): it is told
+        // "failed" as the deploy stops.
+        if (outcome.maybeHeard)
+            this.started = true;
+        if (this.o.signal?.aborted)
+            throw new DeployError(`cancelled while telling ${this.shown} "start"`);
+        throw new DeployError(`the maintenance hook ${this.shown} ${outcome.said}: the deploy stopped before changing any live file ` +
+            `(none was replaced or deleted; what was uploaded is recorded, and the next deploy goes on from there). ` +
+            `${outcome.advice}, or deploy without --maintenance-url`);
+    }
+    /** The last live change is done: a failure is a warning (the deploy is). */
+    async end(counts) {
+        if (!this.started || this.over)
+            return;
+        this.over = true;
+        const outcome = await this.post('end', { target: this.o.target, counts });
+        if (outcome.ok)
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+        else
+            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the deploy itself is done, but the hook's owner may ` +
+                `still be in maintenance mode; end it there by hand (${outcome.advice.toLowerCase()})`);
+    }
+    /** The deploy failed after `start`: said to the hook (best effort; a failure of its own is a warning). */
+    async failed(err) {
+        if (!this.started || this.over)
+            return;
+        this.over = true;
+        const message = err instanceof Error ? err.message : String(err);
+        const error = (message.split(/\r?\n/)[0] ?? '').slice(0, 500);
+        const outcome = await this.post('failed', { target: this.o.target, error });
+        if (outcome.ok)
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+        else
+            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the hook's owner may still be in maintenance mode; ` +
+                `end it there by hand once the site is deployed`);
+    }
+    /** POSTs `{"event": event, ...body}`; connection errors are asked again (at most twice), answers never. */
+    async post(event, body, cancel) {
+        const tries = 1 + Math.min(2, this.o.retries);
+        const asked = (n) => (tries > 1 ? `; asked ${n} times` : '');
+        let last = { ok: false, said: '', advice: '' };
+        for (let attempt = 0; attempt < tries; attempt++) {
+            if (attempt > 0)
+                await delay(this.o.retryDelayMs * 2 ** (attempt - 1));
+            if (cancel?.aborted)
+                return { ok: false, said: `was not told "${event}" (cancelled)`, advice: '' };
+            const timeout = AbortSignal.timeout(this.o.timeoutMs);
+            try {
+                const res = await fetch(this.url, {
+                    method: 'POST',
+                    headers: {
+                        'content-type': 'application/json',
+                        'user-agent': `ftpship/${VERSION}`,
+                        ...(this.auth ? { authorization: this.auth } : {}),
+                    },
+                    body: JSON.stringify({ event, ...body }),
+                    // A redirected POST becomes a GET elsewhere (and the token would follow): not followed.
+                    redirect: 'manual',
+                    // AbortSignal.any: Node 20.3 and later (the deploy's cancel is then checked between tries only).
+                    signal: cancel && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, cancel]) : timeout,
+                });
+                await res.arrayBuffer().catch(() => undefined); // drained: the answer's body is not used
+                const said = `answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} to "${event}"`;
+                if (res.ok)
+                    return { ok: true, said, advice: '' };
+                const redirect = res.status >= 300 && res.status < 400;
+                return {
+                    ok: false,
+                    said,
+                    advice: redirect
+                        ? 'Give the URL it redirects to (a redirect is not followed)'
+                        : 'Check the hook and its server',
+                };
+            }
+            catch (err) {
+                if (timeout.aborted) {
+                    return {
+                        ok: false,
+                        maybeHeard: true,
+                        said: `gave no answer to "${event}" within ${this.o.timeoutMs} ms`,
+                        advice: 'Check the hook and its server, or raise --timeout',
+                    };
+                }
+                const cause = err.cause;
+                const code = cause?.code ?? err.code;
+                const why = cause?.message ?? err.message;
+                last = {
+                    ok: false,
+                    said: `could not be reached to say "${event}" (${why}${asked(attempt + 1)})`,
+                    advice: 'Check the URL, and that its server is up',
+                };
+                if (cancel?.aborted)
+                    return { ...last, said: `was cut while told "${event}" (cancelled)`, maybeHeard: true };
+                if (code === undefined || !CONNECTION.has(code))
+                    return last;
+            }
+        }
+        return last;
+    }
+}
+/** %-decoded, or as it is when it is no valid %-encoding. */
+function decoded(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+async function delay(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/option-shape.ts
 /**
  * The shape of `deploy()` options, checked before anything else: an object, known names only (a misspelt
@@ -38447,6 +38935,7 @@ const NAMES = {
     fileMode: 'other',
     dirMode: 'other',
     maintenance: 'other',
+    maintenanceUrl: 'string',
     timeoutMs: 'other',
     retries: 'other',
     resetState: 'boolean',
@@ -38473,6 +38962,8 @@ const OPTION_ALIASES = {
     dest: 'remoteDir',
     statename: 'statePath',
     maintenancefile: 'maintenance',
+    maintenancehook: 'maintenanceUrl',
+    hookurl: 'maintenanceUrl',
     ca: 'tls: { ca }',
     insecure: 'tls: { rejectUnauthorized: false }',
     tlsname: 'tls: { servername }',
@@ -38794,6 +39285,7 @@ const DEFAULT_PARALLEL = 4;
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
@@ -38861,6 +39353,7 @@ function resolveOptions(o) {
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
     checkMaintenance(o.maintenance);
+    const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
     checkUploadOnly(o);
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
@@ -38888,6 +39381,7 @@ function resolveOptions(o) {
         retries,
         retryDelayMs: o.retryDelayMs ?? 500,
         staleLockMs: o.staleLockMs ?? 2 * 60_000,
+        maintenanceUrl,
     };
 }
 function checkLocal(o) {
@@ -39041,247 +39535,6 @@ function resolve_hostAfterUser(text) {
 function urlAsFolder(value) {
     const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
     return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/engine/plan.ts
-/**
- * Step 4 of a deploy, as a pure function: compare the local tree with the state and decide every action.
- * Content hash decides (size first as an early-out); orphans are only what ftpship deployed, never a kept
- * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
- */
-
-
-/**
- * Deterministic temporary name, from the path and what identifies the content: its SHA-256, or, for a file
- * not hashed yet (a first deploy plans before hashing ends), its stamp (size, mtime, ctime). Different
- * content never gets the name of a temp that holds other bytes, so a partial temp is never spliced (G1).
- */
-function tempPathFor(file, salt = 0, dotted = true) {
-    const content = file.sha256 || `stamp:${file.stamp ?? ''}`;
-    const seed = `${content}\0${file.path}${salt ? `\0${salt}` : ''}`;
-    const id = external_node_crypto_default().createHash('sha256').update(seed).digest('hex').slice(0, 20);
-    const dir = parentOf(file.path);
-    const name = `${dotted ? '.' : ''}ftpship-${id}.tmp`;
-    return dir ? `${dir}/${name}` : name;
-}
-/**
- * A temp recorded by an earlier run holds a prefix of this very file's content: same path and size, and
- * the same SHA-256 (or, when that run was cut before the hash was known, the file untouched since: the same
- * size, mtime and ctime). Anything else is sent again from the start (G1 without splicing).
- */
-function resumable(t, file) {
-    if (!t || t.path !== file.path || t.size !== file.size)
-        return false;
-    if (t.sha256)
-        return t.sha256 === file.sha256;
-    return t.stamp !== undefined && t.stamp === file.stamp;
-}
-/** A plan that changes nothing. */
-function emptyPlan() {
-    return {
-        mkdirs: [],
-        fileToDir: [],
-        uploads: [],
-        deletes: [],
-        caseTwins: [],
-        caseTwinDirs: [],
-        rmdirs: [],
-        unchanged: [],
-        staleTemps: [],
-        entries: [],
-        keptOrphans: { files: [], dirs: [] },
-        keptInSwaps: [],
-        keptReplacedByDirs: [],
-        excluded: { files: [], dirs: [], unsure: [] },
-        chmods: { files: [], dirs: [] },
-        modes: {},
-        modesChanged: false,
-    };
-}
-function planChanges(local, state, opts) {
-    const pending = state.pending ?? { temps: {}, uncertain: [] };
-    const uncertain = new Set(pending.uncertain);
-    // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
-    const tempsFor = new Map();
-    for (const [name, t] of Object.entries(pending.temps))
-        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
-    const stateDirs = new Set(state.dirs);
-    // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
-    const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
-    const taken = (p) => local.files.has(p) ||
-        local.dirs.has(p) ||
-        Object.hasOwn(state.files, p) ||
-        stateDirs.has(p) ||
-        maybeDirs.has(p);
-    const plan = emptyPlan();
-    for (const dir of [...local.dirs].sort(byDepthThenName)) {
-        if (stateDirs.has(dir))
-            continue;
-        if (state.files[dir] || uncertain.has(dir)) {
-            plan.fileToDir.push(dir);
-            if (opts.isKept(dir))
-                plan.keptReplacedByDirs.push(dir);
-        }
-        plan.mkdirs.push(dir);
-    }
-    const orphanFiles = [...new Set([...Object.keys(state.files), ...uncertain])].filter((p) => !local.files.has(p) && !local.dirs.has(p) && !opts.reserved.has(p));
-    // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
-    // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
-    const isExcluded = opts.isExcluded ?? (() => false);
-    // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
-    // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : []);
-    for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
-        if (opts.reserved.has(file.path))
-            continue;
-        const known = state.files[file.path];
-        const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-        if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
-            plan.unchanged.push(file.path);
-            continue;
-        }
-        const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
-        const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
-        // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
-        // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
-        const viaTemp = (opts.atomic &&
-            (action === 'replace' ||
-                opts.uploadOnly ||
-                file.size >= opts.resumeThreshold ||
-                !!opts.mayBeOnServer?.(file.path) ||
-                // An earlier, interrupted run sent this path through a temp (it may be live on the server, untracked):
-                // so does the rerun, whatever that run's reason was.
-                tempsFor.has(file.path))) ||
-            replacesDir;
-        // A temp an earlier run left for this very content is used again, whatever it was named after (a cut
-        // first deploy names it after the file's stamp, this run may know the hash).
-        // (Named as this run names temps: one with a dot a dotless state was moved from may be refused.)
-        const recorded = viaTemp
-            ? tempsFor
-                .get(file.path)
-                ?.find((t) => resumable(pending.temps[t], file) && !taken(t) && dotName(t) !== !!opts.dotlessTemps)
-            : undefined;
-        // Upload-only records no temp: each is named after its path alone, so the next run writes (whole, as it
-        // never resumes) and renames the very temp a killed run left behind.
-        const named = opts.uploadOnly ? { path: file.path, sha256: 'upload-only' } : file;
-        const dotted = !opts.dotlessTemps;
-        let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
-        // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
-        // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
-        for (let salt = 1; temp !== undefined && taken(temp); salt++)
-            temp = tempPathFor(named, salt, dotted);
-        const mayExist = recorded !== undefined;
-        plan.uploads.push({ file, action, temp, replacesDir, mayExist });
-    }
-    const reserved = [...opts.reserved];
-    const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
-    for (const p of orphanFiles.sort(deepestFirst)) {
-        const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-        if (insideSwap && opts.isKept(p))
-            plan.keptInSwaps.push(p);
-        if (!insideSwap && isExcluded(p)) {
-            plan.excluded.files.push(p);
-            if (!state.files[p])
-                plan.excluded.unsure.push(p);
-        }
-        else if (!insideSwap && (!opts.delete || opts.isKept(p)))
-            plan.keptOrphans.files.push(p);
-        else
-            plan.deletes.push(p);
-    }
-    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
-    plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
-    for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
-        const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
-        // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
-        const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
-        // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
-        // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
-        // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
-        if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
-            plan.rmdirs.push(d);
-            if (opts.isKept(d))
-                plan.keptInSwaps.push(d);
-        }
-        // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
-        // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
-        else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
-            plan.excluded.dirs.push(d);
-        else if (!opts.delete || opts.isKept(d) || keptInside)
-            plan.keptOrphans.dirs.push(d);
-        else
-            plan.rmdirs.push(d);
-    }
-    const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
-    const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
-    const inTwin = (p) => twinDirs.some((d) => p.startsWith(`${d}/`));
-    plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
-    plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
-    planModes(plan, local, state, opts);
-    const reused = new Set(plan.uploads.map((u) => u.temp).filter(Boolean));
-    // A leftover temp whose path is now a file of the tree or of the state is that file (a copy of the server
-    // taken with the temp in it, deployed): it is uploaded or kept, never removed as a leftover.
-    plan.staleTemps = Object.keys(pending.temps).filter((t) => !reused.has(t) && !taken(t));
-    plan.entries = [
-        ...plan.mkdirs.map((p) => ({ path: p, action: 'mkdir', size: 0 })),
-        ...plan.uploads
-            .filter((u) => u.action === 'upload')
-            .map((u) => ({ path: u.file.path, action: 'upload', size: u.file.size })),
-        ...plan.uploads
-            .filter((u) => u.action === 'replace')
-            .map((u) => ({ path: u.file.path, action: 'replace', size: u.file.size })),
-        ...plan.deletes.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
-        // A file that became a folder is deleted too (just before its folder is made): the report says so.
-        ...plan.fileToDir.map((p) => ({ path: p, action: 'delete', size: state.files[p]?.size ?? 0 })),
-        ...plan.rmdirs.map((p) => ({ path: p, action: 'rmdir', size: 0 })),
-    ];
-    return plan;
-}
-/**
- * What gets `SITE CHMOD`: every upload (on its temp, if it has one, so it goes live with its mode) and every
- * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
- */
-function planModes(plan, local, state, opts) {
-    if (opts.fileMode)
-        plan.modes.file = opts.fileMode;
-    if (opts.dirMode)
-        plan.modes.dir = opts.dirMode;
-    const had = state.modes ?? {};
-    plan.modesChanged = had.file !== plan.modes.file || had.dir !== plan.modes.dir;
-    if (opts.fileMode) {
-        plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
-        if (had.file !== opts.fileMode)
-            plan.chmods.files.push(...plan.unchanged);
-    }
-    if (opts.dirMode) {
-        plan.chmods.dirs = [...plan.mkdirs];
-        if (had.dir !== opts.dirMode) {
-            const made = new Set(plan.mkdirs);
-            plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
-        }
-    }
-}
-function deepestFirst(a, b) {
-    return depthOf(b) - depthOf(a) || (a < b ? -1 : a > b ? 1 : 0);
-}
-/** The plan as done: folders that could not be removed are reported as kept, not as removed. */
-function withKeptDirs(plan, dirs) {
-    if (dirs.length === 0)
-        return plan;
-    const kept = new Set(dirs);
-    return {
-        ...plan,
-        rmdirs: plan.rmdirs.filter((d) => !kept.has(d)),
-        entries: plan.entries.filter((e) => e.action !== 'rmdir' || !kept.has(e.path)),
-        keptOrphans: { ...plan.keptOrphans, dirs: [...plan.keptOrphans.dirs, ...dirs] },
-    };
-}
-/** Counts per action, for the report. */
-function countPlan(plan) {
-    const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
-    for (const e of plan.entries)
-        counts[e.action]++;
-    return counts;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
@@ -40718,6 +40971,7 @@ function estimateDuration(plan, m) {
 
 
 
+
 /** FTP-Deploy-Action's state file in the target (its default `state-name`). */
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
@@ -41039,6 +41293,20 @@ async function deploy(options, reporter = {}) {
                         whole: !o.atomic,
                     }
                     : undefined;
+                const hook = o.maintenanceUrl
+                    ? {
+                        call: new MaintenanceHook(o.maintenanceUrl, {
+                            target: targetUrl(o, root, loginDir),
+                            timeoutMs: o.timeoutMs,
+                            retries: o.retries,
+                            retryDelayMs: o.retryDelayMs,
+                            signal,
+                            info: (m) => rep.info?.(m),
+                            warn: (m) => rep.warn?.(m),
+                        }),
+                        whole: !o.atomic,
+                    }
+                    : undefined;
                 return executePlan(plan, local, {
                     pool,
                     root,
@@ -41046,6 +41314,7 @@ async function deploy(options, reporter = {}) {
                     reporter: rep,
                     quirks,
                     marker,
+                    hook,
                     checkedAll,
                     release,
                 });
@@ -41541,6 +41810,7 @@ var Input;
     Input["UploadOnly"] = "upload-only";
     Input["MaintenanceFile"] = "maintenance-file";
     Input["MaintenanceContent"] = "maintenance-content";
+    Input["MaintenanceUrl"] = "maintenance-url";
     Input["Active"] = "active";
     Input["Pipelining"] = "pipelining";
 })(Input || (Input = {}));
@@ -45553,6 +45823,7 @@ function redactUrl(text) {
 
 
 
+
 const PROTOCOLS = {
     ftp: false,
     ftps: 'explicit',
@@ -45572,6 +45843,11 @@ function readInputs() {
         core_setSecret(password);
     if (/[\r\n\0]/.test(password))
         throw new errors_ConfigError('the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)');
+    // The hook's URL may carry a token: masked before anything else is logged, shown as scheme://host/path.
+    const maintenanceUrl = getInput(Input.MaintenanceUrl) || undefined;
+    if (maintenanceUrl)
+        for (const secret of hookSecrets(maintenanceUrl))
+            core_setSecret(secret);
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     const localDir = insideWorkspace(workspace, getInput(Input.LocalDir) || './');
     const { secure, port } = readProtocolAndPort();
@@ -45601,6 +45877,7 @@ function readInputs() {
         active: bool(Input.Active, false),
         pipelining: bool(Input.Pipelining, true),
         maintenance: readMaintenance(),
+        maintenanceUrl,
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,
     };
@@ -45610,6 +45887,7 @@ function readInputs() {
     for (const [name, value] of Object.entries({
         ...options,
         password: '***',
+        maintenanceUrl: maintenanceUrl && shownHookUrl(maintenanceUrl),
         tls: { ...options.tls, ca: options.tls?.ca ? '(PEM)' : undefined },
         logLevel,
         filePatterns,
@@ -45696,12 +45974,12 @@ function maskUserInfo(server) {
         return server;
     const rest = server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
     const secret = rest.slice(rest.indexOf(':') + 1, rest.lastIndexOf('@'));
-    for (const form of new Set([secret, decoded(secret)]))
+    for (const form of new Set([secret, inputs_decoded(secret)]))
         if (form)
             core_setSecret(form);
     return shown;
 }
-function decoded(text) {
+function inputs_decoded(text) {
     try {
         return decodeURIComponent(text);
     }
