@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
@@ -16,7 +15,7 @@ import { deploy as gulpDeploy } from '../gulp-plugin/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
 import { runCli } from './helpers/cli.js';
-import { deployOptions, embedded, login } from './helpers/embedded.js';
+import { deployOptions, embeddedFailing, login } from './helpers/embedded.js';
 import { hookServer, type HookServer } from './helpers/hook-server.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
@@ -27,12 +26,7 @@ let hook: HookServer;
 /** An upload to a path ending in this fails on the server's side (a full disk). */
 let failOn: string | undefined;
 beforeAll(async () => {
-  srv = await embedded({
-    wrapUpload: (fsPath, stream) =>
-      failOn && fsPath.endsWith(failOn)
-        ? new Writable({ write: (_chunk, _enc, done) => done(new Error('No space left on device')) })
-        : stream,
-  });
+  srv = await embeddedFailing(() => failOn);
   hook = await hookServer();
 });
 afterAll(async () => {

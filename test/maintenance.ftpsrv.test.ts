@@ -6,11 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, deploy, DeployError, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { deployOptions, embeddedFailing } from './helpers/embedded.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { readTree, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -18,12 +17,7 @@ let srv: EmbeddedServer;
 /** An upload to a path ending in this fails on the server's side (a full disk). */
 let failOn: string | undefined;
 beforeAll(async () => {
-  srv = await embedded({
-    wrapUpload: (fsPath, stream) =>
-      failOn && fsPath.endsWith(failOn)
-        ? new Writable({ write: (_chunk, _enc, done) => done(new Error('No space left on device')) })
-        : stream,
-  });
+  srv = await embeddedFailing(() => failOn);
 });
 afterAll(async () => {
   await srv.close();

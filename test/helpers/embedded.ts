@@ -3,6 +3,7 @@ import {
   type EmbeddedServer,
   type EmbeddedServerOptions,
 } from '../../src/embedded-server.js';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from '@jest/globals';
 import type { DeployOptions } from '../../src/index.js';
 import { tmpDir } from './tmp.js';
@@ -10,6 +11,21 @@ import { tmpDir } from './tmp.js';
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
 export async function embedded(options: Omit<EmbeddedServerOptions, 'root'> = {}): Promise<EmbeddedServer> {
   return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), ...options });
+}
+
+/**
+ * An embedded server whose uploads to a path ending in `failOn()` (asked at each upload; undefined: none) fail
+ * on the server's side, as on a full disk.
+ */
+export async function embeddedFailing(failOn: () => string | undefined): Promise<EmbeddedServer> {
+  return embedded({
+    wrapUpload: (fsPath, stream) => {
+      const suffix = failOn();
+      return suffix !== undefined && fsPath.endsWith(suffix)
+        ? new Writable({ write: (_chunk, _enc, done) => done(new Error('No space left on device')) })
+        : stream;
+    },
+  });
 }
 
 /** One embedded server for the calling test file: started before its tests, closed after; returns a getter. */
