@@ -102,6 +102,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     if (CONTROL.test(value))
       throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
   }
+  checkSpacedFolder(o.remoteDir ?? '');
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
   if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
@@ -168,6 +169,22 @@ function integer(name: string, value: number, min: number, max: number): void {
 }
 
 /** The name the certificate is checked against: a host name, and only where there is TLS. */
+/**
+ * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
+ * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ */
+function checkSpacedFolder(remoteDir: string): void {
+  const names = remoteDir.split('/');
+  const spaced = names.find((n) => n !== n.trim());
+  if (spaced === undefined) return;
+  const trimmed = names.map((n) => n.trim()).join('/');
+  throw new ConfigError(
+    `the server folder ${JSON.stringify(remoteDir)} has a name that starts or ends with a space (${JSON.stringify(spaced)}), ` +
+      `which FTP servers keep, change or refuse, each their own way; remove the space (${JSON.stringify(trimmed)})`,
+  );
+}
+
 function checkTlsName(name: unknown, secure: DeployOptions['secure']): void {
   if (name === undefined) return;
   if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
