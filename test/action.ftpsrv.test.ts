@@ -179,6 +179,18 @@ describe('the bundled Action against ftp-srv', () => {
     expect(fs.existsSync(path.join(srv.root, 'fda', STATE))).toBe(true);
   });
 
+  it('exclude: files deployed earlier that it now leaves out are named in the log with the input, not --exclude', async () => {
+    const { ws } = workspace({ 'index.html': 'i', 'images/a.png': 'a', 'images/sub/b.png': 'b' });
+    expectSuccess(await runAction(ws, connection('excluded-later/')));
+    const run = await runAction(ws, { ...connection('excluded-later/'), exclude: 'images/*' });
+    expectSuccess(run);
+    // Before: "2 file(s) deployed earlier now match --exclude (…)", a flag the Action has not.
+    expect(run.stdout).toMatch(
+      /2 file\(s\) deployed earlier now match the `exclude` input \(images\/[a-z/]+\.png, images\/[a-z/]+\.png\): left on the server/,
+    );
+    expect(run.stdout).not.toContain('--exclude');
+  });
+
   it('state-name: a custom FTP-Deploy-Action state name is read, and ftpship keeps its state under it', async () => {
     const { ws } = workspace({ 'index.html': 'home' });
     const fda = { data: [{ type: 'file', name: 'index.html', size: 4, hash: sha256('home') }] };
