@@ -340,6 +340,22 @@ describe('gulp plugin: errors', () => {
     ['a bad port', { port: 70000 }, /invalid port 70000/],
     ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
+    // vinyl-ftp's options, as a gulpfile switching from it still has them. Before: no hint, the list of all options.
+    [
+      "vinyl-ftp's secure: true",
+      { secure: true },
+      /^invalid secure true; use false, 'explicit' or 'implicit' \(secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS\)$/,
+    ],
+    [
+      "vinyl-ftp's maxConnections",
+      { maxConnections: 5 },
+      /^unknown option maxConnections; did you mean parallel\?$/,
+    ],
+    [
+      "vinyl-ftp's secureOptions",
+      { secureOptions: {} },
+      /^unknown option secureOptions; did you mean tls\?$/,
+    ],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
     ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of uploadOnly and adopt$/],

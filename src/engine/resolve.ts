@@ -77,7 +77,11 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkLocal(o);
   const secure = o.secure ?? false;
   if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
-    throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
+    throw new ConfigError(
+      `invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'` +
+        // vinyl-ftp (node-ftp) and basic-ftp read true as explicit TLS: say so rather than guess.
+        (secure === true ? " (secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS)" : ''),
+    );
   }
   checkTlsName(o.tls?.servername, secure);
   const port = o.port ?? (secure === 'implicit' ? 990 : 21);
