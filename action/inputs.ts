@@ -125,6 +125,15 @@ function readServer(): string {
   const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
   // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
   const shown = maskUserInfo(server);
+  // `ftp:/host`, `ftp:host`, `ftps//host`: a URL with a slash or its colon missing. Read as a password (not shown)
+  // before; shown when what follows is a host name, with the host alone to write.
+  const mistyped = /^s?ftpe?s?(?::\/?(?!\/)|\/\/)([^@\s]*)$/i.exec(server);
+  const mistypedHost = mistyped?.[1].split(/[:/]/)[0] ?? '';
+  if (looksLikeHostName(mistypedHost)) {
+    throw new ConfigError(
+      `invalid server ${JSON.stringify(server)}: give the host name only (server: ${mistypedHost}) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
+    );
+  }
   // Not a URL, nor a host name (with a user, port or folder around it), nor made of what one holds: it may be
   // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
   const safe =

@@ -274,6 +274,19 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::invalid server-dir "ftps:\/\/…\/public_html\/": give the folder alone \(server-dir: public_html\/\); the host goes in `server`, the port in `port`, and TLS in `protocol`$/,
     },
     {
+      // Before: "invalid server (not shown: … may be a password)", for a URL with a slash or its colon missing.
+      title: 'server written as a URL with a slash missing (ftp:/host): the host alone',
+      inputs: { server: 'ftp:/ftp.example.com/www' },
+      error:
+        /^::error::invalid server "ftp:\/ftp\.example\.com\/www": give the host name only \(server: ftp\.example\.com\) and set `protocol`, `port` and `server-dir` apart$/,
+    },
+    {
+      title: 'server written as a URL with its colon missing (ftps//host)',
+      inputs: { server: 'ftps//127.0.0.1' },
+      error:
+        /^::error::invalid server "ftps\/\/127\.0\.0\.1": give the host name only \(server: 127\.0\.0\.1\)/,
+    },
+    {
       title: 'server with a trailing slash',
       inputs: { server: '127.0.0.1/' },
       error: /^::error::invalid server "127\.0\.0\.1\/": give the host alone \(127\.0\.0\.1\)$/,
