@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
+import { FDA_STATE_NAME } from '../src/engine/options.js';
 import {
   holdsHostName,
   hostAfterUser,
@@ -297,6 +298,10 @@ function readStatePath(): string | undefined {
     throw new ConfigError(
       `both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`,
     );
+  // FTP-Deploy-Action's own default, written out: there the same as no state-name. Taken as none here too, so
+  // ftpship reads that file once and keeps its state apart, not in FTP-Deploy-Action's file in its own format
+  // (which that tool could no longer read, and which "delete it after the switch" would delete).
+  if (!statePath && name.replace(/^\.\/+/, '') === FDA_STATE_NAME) return undefined;
   return statePath || name || undefined;
 }
 
