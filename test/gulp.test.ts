@@ -337,6 +337,17 @@ describe('gulp plugin: errors', () => {
       { host: 'p@ss w0rd!' },
       /^invalid host \(not shown: it is no server name or address, and may be a password\); give a server name or address such as ftp\.example\.com$/,
     ],
+    // Before: "invalid host (not shown: it is no server name or address, and may be a password)".
+    [
+      'a URL as the host',
+      { host: 'ftp://ftp.example.com/www' },
+      /^invalid host "ftp:\/\/ftp\.example\.com\/www": a URL; give the server name alone \(host: 'ftp\.example\.com'\), and the port, folder and TLS in port, remoteDir and secure$/,
+    ],
+    [
+      'a URL with a slash missing as the host',
+      { host: 'ftp:/ftp.example.com' },
+      /^invalid host "ftp:\/ftp\.example\.com": a URL; give the server name alone \(host: 'ftp\.example\.com'\)/,
+    ],
     ['a bad port', { port: 70000 }, /invalid port 70000/],
     ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
     ['a bad secure', { secure: 'yes' }, /invalid secure/],

@@ -38,6 +38,16 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
         `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`,
     );
   }
+  // A URL as the host (`ftp://ftp.example.com/www`, or mistyped `ftp:/…`, `ftp:…`, `ftps//…`), with no user or
+  // password in it (above): shown, with the host alone to write, not taken for a password.
+  const url = typeof o.host === 'string' ? /^s?ftpe?s?(?::\/*|\/\/)([^@\s]*)$/i.exec(o.host) : null;
+  const urlHost = url?.[1].split(/[:/]/)[0] ?? '';
+  if (looksLikeHostName(urlHost)) {
+    throw new ConfigError(
+      `invalid host ${JSON.stringify(o.host)}: a URL; give the server name alone (host: '${urlHost}'), and the port, ` +
+        `folder and TLS in port, remoteDir and secure`,
+    );
+  }
   // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
   // (`ftp.example.com/site`): else it may be the password, given in its place.
   if (
