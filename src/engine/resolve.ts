@@ -182,7 +182,6 @@ function integer(name: string, value: number, min: number, max: number): void {
   }
 }
 
-/** The name the certificate is checked against: a host name, and only where there is TLS. */
 /**
  * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
  * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
@@ -199,6 +198,7 @@ function checkSpacedFolder(remoteDir: string): void {
   );
 }
 
+/** The name the certificate is checked against: a host name, and only where there is TLS. */
 function checkTlsName(name: unknown, secure: DeployOptions['secure']): void {
   if (name === undefined) return;
   if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
