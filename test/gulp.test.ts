@@ -573,6 +573,28 @@ describe('gulp plugin: errors', () => {
     expect(fs.existsSync(path.join(srv.root, 'outside-base'))).toBe(false);
   });
 
+  it.each([
+    ['buffered', {}],
+    ['streamed', { buffer: false }],
+  ])(
+    'gulp.src without encoding: false (%s): a binary file mangled into UTF-8 fails the task, nothing sent',
+    async (_what, src) => {
+      const local = tmpDir();
+      writeTree(local, { 'img/logo.png': bytes(3000, 7), 'index.html': '<p>é</p>' });
+      const stream = deploy(opts('/h-audit-transcoded'));
+      // gulp 5's default encoding: utf8. Before: deployed, logo.png grown to ~5.5 KB of U+FFFD on the server.
+      const err = await pipeline(gulp.src('**/*', { cwd: local, ...src }), stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PluginError);
+      expect((err as Error).message).toMatch(
+        /^img\/logo\.png was changed on its way in \(3000 bytes on disk, \d+ in the stream, bytes that are not UTF-8 replaced by U\+FFFD\): gulp 5 reads files as UTF-8 text by default, which mangles images and fonts\. Nothing was deployed; give gulp\.src the option encoding: false/,
+      );
+      expect(fs.existsSync(path.join(srv.root, 'h-audit-transcoded'))).toBe(false);
+    },
+  );
+
   it('onReport throwing fails the task with a PluginError that says the deploy itself was done', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
