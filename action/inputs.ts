@@ -361,7 +361,9 @@ function integer<T extends number | undefined>(
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
     throw new ConfigError(
-      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
+      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}` +
+        // FTP-Deploy-Action's timeout is in milliseconds too; `60` or `30s` means seconds to most readers.
+        (name === Input.Timeout ? ' (milliseconds: 30000 is 30 s)' : ''),
     );
   }
   return n;

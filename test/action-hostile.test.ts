@@ -239,6 +239,13 @@ describe('inputs are checked when read, each with one line naming the input and 
       error: /^::error::invalid dry-run "yes"; use true or false$/,
     },
     {
+      // Before: no unit in the message.
+      title: 'a timeout written in seconds: the unit is named',
+      inputs: { timeout: '30s' },
+      error:
+        /^::error::invalid timeout "30s"; use a whole number from 100 to 3600000 \(milliseconds: 30000 is 30 s\)$/,
+    },
+    {
       title: 'server with a port in it',
       inputs: { server: '127.0.0.1:2121' },
       error: /^::error::invalid server "127\.0\.0\.1:2121": put the port in the `port` input \(port: 2121\)/,
