@@ -367,6 +367,11 @@ describe('gulp plugin: errors', () => {
       { secureOptions: {} },
       /^unknown option secureOptions; did you mean tls\?$/,
     ],
+    [
+      "vinyl-ftp's log",
+      { log: console.log },
+      /^log is not an option: ftpship logs to the gulp log \(fancy-log\) already; remove log \(quiet: true logs nothing\)$/,
+    ],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
     ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of uploadOnly and adopt$/],
