@@ -600,6 +600,27 @@ describe('gulp plugin: errors', () => {
     },
   );
 
+  it("a plugin's binary output of another size that holds U+FFFD's bytes by chance is deployed, not refused", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'img/logo.png': bytes(3000, 7) });
+    const optimised = Buffer.concat([bytes(500, 9), Buffer.from('\uFFFD'), bytes(500, 11)]);
+    const imagemin = new Transform({
+      objectMode: true,
+      transform(file: Vinyl, _enc, done) {
+        if (file.isBuffer()) file.contents = optimised;
+        done(null, file);
+      },
+    });
+    await pipeline(
+      gulp.src('**/*', { cwd: local, encoding: false }),
+      imagemin,
+      deploy(opts('/h-audit-optimised')),
+    );
+    expect(
+      fs.readFileSync(path.join(srv.root, 'h-audit-optimised', 'img', 'logo.png')).equals(optimised),
+    ).toBe(true);
+  });
+
   it('onReport throwing fails the task with a PluginError that says the deploy itself was done', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
