@@ -15,7 +15,7 @@ export enum Input {
   Protocol = 'protocol',
   LocalDir = 'local-dir',
   ServerDir = 'server-dir',
-  /** FDA's state file name in server-dir; ftpship keeps its state under that name when it is given. */
+  /** FDA's state file name in server-dir; ftpship keeps its state under that name when it is given (FDA's default aside). */
   StateName = 'state-name',
   DryRun = 'dry-run',
   Exclude = 'exclude',

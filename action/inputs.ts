@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type DeployOptions } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
+import { FDA_STATE_NAME } from '../src/engine/options.js';
 import {
   holdsHostName,
   hostAfterUser,
@@ -132,6 +133,15 @@ function readServer(): string {
   const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
   // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
   const shown = maskUserInfo(server);
+  // `ftp:/host`, `ftp:host`, `ftps//host`: a URL with a slash or its colon missing. Read as a password (not shown)
+  // before; shown when what follows is a host name, with the host alone to write.
+  const mistyped = /^s?ftpe?s?(?::\/?(?!\/)|\/\/)([^@\s]*)$/i.exec(server);
+  const mistypedHost = mistyped?.[1].split(/[:/]/)[0] ?? '';
+  if (looksLikeHostName(mistypedHost)) {
+    throw new ConfigError(
+      `invalid server ${JSON.stringify(server)}: give the host name only (server: ${mistypedHost}) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
+    );
+  }
   // Not a URL, nor a host name (with a user, port or folder around it), nor made of what one holds: it may be
   // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
   const safe =
@@ -295,6 +305,10 @@ function readStatePath(): string | undefined {
     throw new ConfigError(
       `both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`,
     );
+  // FTP-Deploy-Action's own default, written out: there the same as no state-name. Taken as none here too, so
+  // ftpship reads that file once and keeps its state apart, not in FTP-Deploy-Action's file in its own format
+  // (which that tool could no longer read, and which "delete it after the switch" would delete).
+  if (!statePath && name.replace(/^\.\/+/, '') === FDA_STATE_NAME) return undefined;
   return statePath || name || undefined;
 }
 
@@ -354,7 +368,9 @@ function integer<T extends number | undefined>(
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
     throw new ConfigError(
-      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`,
+      `invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}` +
+        // FTP-Deploy-Action's timeout is in milliseconds too; `60` or `30s` means seconds to most readers.
+        (name === Input.Timeout ? ' (milliseconds: 30000 is 30 s)' : ''),
     );
   }
   return n;

@@ -51,7 +51,8 @@ export function phrase(message: string): string {
         const input = FLAGS[name] ?? name;
         return INPUTS.has(input) ? `invalid ${input}` : flag;
       })
-      .replace(/--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name: string) => {
+      // Not inside a word: a file name such as `a--verify.txt` in a message is left as it is.
+      .replace(/(?<![\w-])--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name: string) => {
         if (NEGATED[name]) return `\`${NEGATED[name]}: false\``;
         const input = FLAGS[name] ?? name;
         return INPUTS.has(input) ? `the \`${input}\` input` : flag;

@@ -13,7 +13,8 @@ export function actionReporter(level: LogLevel): Reporter {
   const info = (m: string): void => core.info(logSafe(m));
   const debug = (m: string): void => core.debug(logSafe(m));
   return {
-    info: (m) => (level === 'minimal' ? debug(m) : info(m)),
+    // Engine messages name CLI flags (`--exclude`, `--state`): the log names the inputs, as for warnings.
+    info: (m) => (level === 'minimal' ? debug(phrase(m)) : info(phrase(m))),
     warn: (m) => core.warning(logSafe(phrase(m))),
     debug: (m) => (level === 'verbose' ? info(m) : debug(m)),
     // PASS is already redacted by the client; the password is masked by the runner as well.

@@ -12,6 +12,8 @@
  * whole set to find orphans). A failure fails the task with a `PluginError('ftpship', …)`; the stream never
  * throws and never exits the process. It deploys even when nothing reads its output.
  */
+import { isUtf8 } from 'node:buffer';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import log from 'fancy-log';
@@ -194,8 +196,31 @@ async function collect(
         'Drop read: false from gulp.src, or leave the file out of the stream',
     );
   }
+  await refuseTranscoded(file, rel, contents);
   if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
   files.set(rel, { path: rel, contents });
+}
+
+const REPLACEMENT = Buffer.from('\uFFFD');
+
+/**
+ * gulp 5 reads files as UTF-8 text unless `gulp.src(..., { encoding: false })`: every byte sequence that is not
+ * UTF-8 (all through an image or a font) becomes U+FFFD, and the file grows. Deployed, that would replace the
+ * server's good copy. Suspected when the contents differ in size from the file's stat, are UTF-8 and hold U+FFFD;
+ * confirmed when the file on disk (of its stat's size) is not UTF-8. A plugin's binary output (an optimised image,
+ * which may hold those three bytes by chance) is not UTF-8 as a whole, and is never refused.
+ */
+async function refuseTranscoded(file: File, rel: string, contents: Buffer): Promise<void> {
+  const size = file.stat?.size;
+  if (typeof size !== 'number' || size === contents.length) return;
+  if (!contents.includes(REPLACEMENT) || !isUtf8(contents)) return;
+  const disk = await fs.readFile(file.path).catch(() => undefined);
+  if (!disk || disk.length !== size || isUtf8(disk)) return;
+  throw new Error(
+    `${rel} was changed on its way in (${disk.length} bytes on disk, ${contents.length} in the stream, bytes that are ` +
+      'not UTF-8 replaced by U+FFFD): gulp 5 reads files as UTF-8 text by default, which mangles images and fonts. ' +
+      "Nothing was deployed; give gulp.src the option encoding: false (gulp.src('dist/**', { encoding: false }))",
+  );
 }
 
 /**

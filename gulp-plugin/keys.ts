@@ -54,6 +54,10 @@ const REFUSED: Record<Exclude<keyof DeployOptions, keyof GulpDeployOptions>, str
 
 const OPTION_NAMES = Object.keys(TAKEN);
 
+/** vinyl-ftp's `log` (`log: gutil.log` in its examples), kept by a gulpfile switching from it. */
+const VINYL_LOG =
+  'log is not an option: ftpship logs to the gulp log (fancy-log) already; remove log (quiet: true logs nothing)';
+
 /** Why `options` cannot be taken as they are (a refused or unknown name), or undefined when they can. */
 export function checkNames(options: object): string | undefined {
   const names = Object.keys(options);
@@ -62,6 +66,7 @@ export function checkNames(options: object): string | undefined {
       Object.hasOwn(REFUSED, n) && (options as Record<string, unknown>)[n] !== undefined,
   );
   if (refused) return REFUSED[refused];
+  if (names.includes('log') && (options as Record<string, unknown>).log !== undefined) return VINYL_LOG;
   return unknownNames(
     names.filter((n) => !Object.hasOwn(REFUSED, n)),
     OPTION_NAMES,

@@ -40,7 +40,8 @@ const CHECKED: Record<string, string> = {
   'state path': 'statePath',
 };
 
-const FLAG = /--([a-z][a-z-]*)(?![\w-])/g;
+// Not inside a word: a file name such as `a--verify.txt` in a message is left as it is.
+const FLAG = /(?<![\w-])--([a-z][a-z-]*)(?![\w-])/g;
 
 /** Rewrites the CLI flags and CLI-only advice in an engine message as gulp options. */
 export function phrase(message: string): string {
@@ -65,7 +66,7 @@ export function phrase(message: string): string {
         "leave it out of gulp.src (add a '!' glob that matches it)",
       )
       .replace(/(?:exclude it|leave it out) with --exclude(?![\w-])/g, 'leave it out of gulp.src')
-      .replace(/--exclude(?![\w-])/g, 'the gulp.src glob')
+      .replace(/(?<![\w-])--exclude(?![\w-])/g, 'the gulp.src glob')
       .replace(
         /^invalid (max-delete|timeout|file-mode|dir-mode|state path) /,
         (_, name: string) => `invalid ${CHECKED[name]} `,

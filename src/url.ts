@@ -72,6 +72,11 @@ export function parseTarget(raw: string): Target {
     throw new ConfigError(
       `the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`,
     );
+  // WHATWG URL accepts port 0 (its range check is 0-65535): refused here as 70000 is, naming the URL.
+  if (url.port === '0')
+    throw new ConfigError(
+      `invalid port "0" in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`,
+    );
   const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
   // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
   const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');

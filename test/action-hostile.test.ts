@@ -239,6 +239,13 @@ describe('inputs are checked when read, each with one line naming the input and 
       error: /^::error::invalid dry-run "yes"; use true or false$/,
     },
     {
+      // Before: no unit in the message.
+      title: 'a timeout written in seconds: the unit is named',
+      inputs: { timeout: '30s' },
+      error:
+        /^::error::invalid timeout "30s"; use a whole number from 100 to 3600000 \(milliseconds: 30000 is 30 s\)$/,
+    },
+    {
       title: 'server with a port in it',
       inputs: { server: '127.0.0.1:2121' },
       error: /^::error::invalid server "127\.0\.0\.1:2121": put the port in the `port` input \(port: 2121\)/,
@@ -272,6 +279,19 @@ describe('inputs are checked when read, each with one line naming the input and 
       inputs: { 'server-dir': 'ftps://bob:secret@127.0.0.1/public_html/' },
       error:
         /^::error::invalid server-dir "ftps:\/\/…\/public_html\/": give the folder alone \(server-dir: public_html\/\); the host goes in `server`, the port in `port`, and TLS in `protocol`$/,
+    },
+    {
+      // Before: "invalid server (not shown: … may be a password)", for a URL with a slash or its colon missing.
+      title: 'server written as a URL with a slash missing (ftp:/host): the host alone',
+      inputs: { server: 'ftp:/ftp.example.com/www' },
+      error:
+        /^::error::invalid server "ftp:\/ftp\.example\.com\/www": give the host name only \(server: ftp\.example\.com\) and set `protocol`, `port` and `server-dir` apart$/,
+    },
+    {
+      title: 'server written as a URL with its colon missing (ftps//host)',
+      inputs: { server: 'ftps//127.0.0.1' },
+      error:
+        /^::error::invalid server "ftps\/\/127\.0\.0\.1": give the host name only \(server: 127\.0\.0\.1\)/,
     },
     {
       title: 'server with a trailing slash',

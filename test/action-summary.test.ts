@@ -128,6 +128,11 @@ describe('phrase', () => {
     ['drop --maintenance', 'drop the `maintenance-file` input'],
     ['deploy once with --verify to find', 'deploy once with the `verify` input to find'],
     ['--password-stdin stays', '--password-stdin stays'],
+    // Before: "a the `verify` input.txt": a file name in a log line is not a flag.
+    [
+      '2 file(s) deployed earlier now match --exclude (a--verify.txt, b--keep/x)',
+      '2 file(s) deployed earlier now match the `exclude` input (a--verify.txt, b--keep/x)',
+    ],
     [
       "rename it locally or leave it out with --exclude '/g/\\*'",
       'rename it locally or leave it out with the line /g/\\* in the `exclude` input (which replaces the default excludes)',

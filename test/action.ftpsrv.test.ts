@@ -179,6 +179,41 @@ describe('the bundled Action against ftp-srv', () => {
     expect(fs.existsSync(path.join(srv.root, 'fda', STATE))).toBe(true);
   });
 
+  it('exclude: files deployed earlier that it now leaves out are named in the log with the input, not --exclude', async () => {
+    const { ws } = workspace({ 'index.html': 'i', 'images/a.png': 'a', 'images/sub/b.png': 'b' });
+    expectSuccess(await runAction(ws, connection('excluded-later/')));
+    const run = await runAction(ws, { ...connection('excluded-later/'), exclude: 'images/*' });
+    expectSuccess(run);
+    // Before: "2 file(s) deployed earlier now match --exclude (…)", a flag the Action has not.
+    expect(run.stdout).toMatch(
+      /2 file\(s\) deployed earlier now match the `exclude` input \(images\/[a-z/]+\.png, images\/[a-z/]+\.png\): left on the server/,
+    );
+    expect(run.stdout).not.toContain('--exclude');
+  });
+
+  it("state-name set to FTP-Deploy-Action's default: its file is read, not written over; ftpship keeps its own", async () => {
+    const { ws, site } = workspace({ 'index.html': 'home', 'new.html': 'new' });
+    const fda = { data: [{ type: 'file', name: 'index.html', size: 4, hash: sha256('home') }] };
+    const fdaText = JSON.stringify(fda);
+    writeTree(path.join(srv.root, 'fda-default'), {
+      'index.html': 'home',
+      '.ftp-deploy-sync-state.json': fdaText,
+    });
+    const inputs = { ...connection('fda-default/'), 'state-name': '.ftp-deploy-sync-state.json' };
+    const run = await runAction(ws, inputs);
+    expectSuccess(run);
+    expect(run.outputs).toMatchObject({ uploaded: '1', unchanged: '1' });
+    // Before: ftpship's state written over FTP-Deploy-Action's file (which that tool then could not read).
+    expect(fs.readFileSync(path.join(srv.root, 'fda-default', '.ftp-deploy-sync-state.json'), 'utf8')).toBe(
+      fdaText,
+    );
+    expect(fs.existsSync(path.join(srv.root, 'fda-default', STATE))).toBe(true);
+    fs.writeFileSync(path.join(site, 'index.html'), 'home 2');
+    const second = await runAction(ws, inputs);
+    expectSuccess(second);
+    expect(second.outputs).toMatchObject({ replaced: '1', unchanged: '1' });
+  });
+
   it('state-name: a custom FTP-Deploy-Action state name is read, and ftpship keeps its state under it', async () => {
     const { ws } = workspace({ 'index.html': 'home' });
     const fda = { data: [{ type: 'file', name: 'index.html', size: 4, hash: sha256('home') }] };

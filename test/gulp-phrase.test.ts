@@ -84,6 +84,12 @@ describe('phrase: engine messages in gulp option names', () => {
       "or leave it out of gulp.src (add a '!' glob that matches it)",
     ],
     [
+      // Before: "averify.txt, bkeep/x": a file name in a message is not a flag.
+      'a file name holding -- stays',
+      'upload a--verify.txt failed; a deploy without that --keep deletes b--keep/x',
+      'upload a--verify.txt failed; a deploy without that keep deletes b--keep/x',
+    ],
+    [
       'a message without flags stays',
       'login to h:21 as "u" failed: 530 no',
       'login to h:21 as "u" failed: 530 no',

@@ -337,9 +337,41 @@ describe('gulp plugin: errors', () => {
       { host: 'p@ss w0rd!' },
       /^invalid host \(not shown: it is no server name or address, and may be a password\); give a server name or address such as ftp\.example\.com$/,
     ],
+    // Before: "invalid host (not shown: it is no server name or address, and may be a password)".
+    [
+      'a URL as the host',
+      { host: 'ftp://ftp.example.com/www' },
+      /^invalid host "ftp:\/\/ftp\.example\.com\/www": a URL; give the server name alone \(host: 'ftp\.example\.com'\), and the port, folder and TLS in port, remoteDir and secure$/,
+    ],
+    [
+      'a URL with a slash missing as the host',
+      { host: 'ftp:/ftp.example.com' },
+      /^invalid host "ftp:\/ftp\.example\.com": a URL; give the server name alone \(host: 'ftp\.example\.com'\)/,
+    ],
     ['a bad port', { port: 70000 }, /invalid port 70000/],
     ['a bad parallel', { parallel: 0 }, /invalid parallel 0/],
     ['a bad secure', { secure: 'yes' }, /invalid secure/],
+    // vinyl-ftp's options, as a gulpfile switching from it still has them. Before: no hint, the list of all options.
+    [
+      "vinyl-ftp's secure: true",
+      { secure: true },
+      /^invalid secure true; use false, 'explicit' or 'implicit' \(secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS\)$/,
+    ],
+    [
+      "vinyl-ftp's maxConnections",
+      { maxConnections: 5 },
+      /^unknown option maxConnections; did you mean parallel\?$/,
+    ],
+    [
+      "vinyl-ftp's secureOptions",
+      { secureOptions: {} },
+      /^unknown option secureOptions; did you mean tls\?$/,
+    ],
+    [
+      "vinyl-ftp's log",
+      { log: console.log },
+      /^log is not an option: ftpship logs to the gulp log \(fancy-log\) already; remove log \(quiet: true logs nothing\)$/,
+    ],
     ['a user without password', { password: undefined }, /no password for user/],
     ['localDir', { localDir: 'dist' }, /remove localDir/],
     ['uploadOnly with adopt', { uploadOnly: true, adopt: true }, /drop one of uploadOnly and adopt$/],
@@ -544,6 +576,49 @@ describe('gulp plugin: errors', () => {
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).toMatch(message);
     expect(fs.existsSync(path.join(srv.root, 'outside-base'))).toBe(false);
+  });
+
+  it.each([
+    ['buffered', {}],
+    ['streamed', { buffer: false }],
+  ])(
+    'gulp.src without encoding: false (%s): a binary file mangled into UTF-8 fails the task, nothing sent',
+    async (_what, src) => {
+      const local = tmpDir();
+      writeTree(local, { 'img/logo.png': bytes(3000, 7), 'index.html': '<p>é</p>' });
+      const stream = deploy(opts('/h-audit-transcoded'));
+      // gulp 5's default encoding: utf8. Before: deployed, logo.png grown to ~5.5 KB of U+FFFD on the server.
+      const err = await pipeline(gulp.src('**/*', { cwd: local, ...src }), stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PluginError);
+      expect((err as Error).message).toMatch(
+        /^img\/logo\.png was changed on its way in \(3000 bytes on disk, \d+ in the stream, bytes that are not UTF-8 replaced by U\+FFFD\): gulp 5 reads files as UTF-8 text by default, which mangles images and fonts\. Nothing was deployed; give gulp\.src the option encoding: false/,
+      );
+      expect(fs.existsSync(path.join(srv.root, 'h-audit-transcoded'))).toBe(false);
+    },
+  );
+
+  it("a plugin's binary output of another size that holds U+FFFD's bytes by chance is deployed, not refused", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'img/logo.png': bytes(3000, 7) });
+    const optimised = Buffer.concat([bytes(500, 9), Buffer.from('\uFFFD'), bytes(500, 11)]);
+    const imagemin = new Transform({
+      objectMode: true,
+      transform(file: Vinyl, _enc, done) {
+        if (file.isBuffer()) file.contents = optimised;
+        done(null, file);
+      },
+    });
+    await pipeline(
+      gulp.src('**/*', { cwd: local, encoding: false }),
+      imagemin,
+      deploy(opts('/h-audit-optimised')),
+    );
+    expect(
+      fs.readFileSync(path.join(srv.root, 'h-audit-optimised', 'img', 'logo.png')).equals(optimised),
+    ).toBe(true);
   });
 
   it('onReport throwing fails the task with a PluginError that says the deploy itself was done', async () => {

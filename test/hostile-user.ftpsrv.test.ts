@@ -54,6 +54,12 @@ describe('target URLs', () => {
     ],
     ['port 70000', () => `ftp://${server().user}@127.0.0.1:70000/x`, /invalid port "70000".*1 to 65535/],
     ['port abc', () => `ftp://${server().user}@127.0.0.1:abc/x`, /invalid port "abc"/],
+    // Before: "invalid port 0; use a whole number from 1 to 65535", without the URL (WHATWG URL takes port 0).
+    [
+      'port 0',
+      () => `ftp://${server().user}@127.0.0.1:00/x`,
+      /invalid port "0" in URL ".*:00\/x"; use a number from 1 to 65535/,
+    ],
   ])('%s: exit 2 naming it, nothing deployed', async (_, make, message) => {
     const dir = uniqueName('url');
     const r = await runCli(['deploy', site(), make(dir)], env());

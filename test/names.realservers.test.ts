@@ -14,7 +14,7 @@ import { FtpClient, FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('names.realservers');
 const target = remoteFolders('names');
@@ -117,6 +117,28 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
   });
 });
 
+d('a server folder with a space at the end of a name (a typo): pure-ftpd would make it name_', () => {
+  it('is refused (exit 2) naming the folder and the one meant, before anything is created', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const name = uniqueName('h-audit-space');
+    const made = () => fs.readdirSync(server.home).filter((n) => n.startsWith(name));
+    try {
+      const r = await cli(server, 'deploy', local, `/${name}%20/in`);
+      // Before: exit 1, "cannot create folder /<name> /in … 550", and a folder "<name>_" left on the server.
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+        `ftpship: error: the server folder "${name} /in" has a name that starts or ends with a space ("${name} "), ` +
+          `which FTP servers keep, change or refuse, each their own way; remove the space ("${name}/in")`,
+      ]);
+      expect(made()).toEqual([]);
+    } finally {
+      for (const n of made()) fs.rmSync(path.join(server.home, n), { recursive: true, force: true });
+    }
+  });
+});
+
 d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
   it('the error names the file and the --exclude that leaves exactly it out', async () => {
     const server = env.pure;
@@ -143,7 +165,7 @@ d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => 
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that server-dir is right. If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir). If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
     );
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
     fs.rmSync(path.join(local, 'g', '*'), { recursive: true });

@@ -66,6 +66,9 @@ export const OPTION_ALIASES: Record<string, string> = {
   insecure: 'tls: { rejectUnauthorized: false }',
   tlsname: 'tls: { servername }',
   servername: 'tls: { servername }',
+  // vinyl-ftp's names (node-ftp's connection options), for a gulpfile switching from it
+  maxconnections: 'parallel',
+  secureoptions: 'tls',
 };
 
 /** Throws a ConfigError naming the first option whose name or type is wrong. */

@@ -288,7 +288,7 @@ export async function folderRefused(
 ): Promise<DeployError> {
   if ((await remoteSize(client, abs)) >= 0)
     return new DeployError(
-      `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`,
+      `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
       { cause },
     );
   // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
@@ -296,7 +296,7 @@ export async function folderRefused(
     ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
     : '';
   return new DeployError(
-    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`,
+    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,
     { cause },
   );
 }

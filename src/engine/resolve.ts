@@ -39,6 +39,16 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
         `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`,
     );
   }
+  // A URL as the host (`ftp://ftp.example.com/www`, or mistyped `ftp:/…`, `ftp:…`, `ftps//…`), with no user or
+  // password in it (above): shown, with the host alone to write, not taken for a password.
+  const url = typeof o.host === 'string' ? /^s?ftpe?s?(?::\/*|\/\/)([^@\s]*)$/i.exec(o.host) : null;
+  const urlHost = url?.[1].split(/[:/]/)[0] ?? '';
+  if (looksLikeHostName(urlHost)) {
+    throw new ConfigError(
+      `invalid host ${JSON.stringify(o.host)}: a URL; give the server name alone (host: '${urlHost}'), and the port, ` +
+        `folder and TLS in port, remoteDir and secure`,
+    );
+  }
   // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
   // (`ftp.example.com/site`): else it may be the password, given in its place.
   if (
@@ -78,7 +88,11 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkLocal(o);
   const secure = o.secure ?? false;
   if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
-    throw new ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
+    throw new ConfigError(
+      `invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'` +
+        // vinyl-ftp (node-ftp) and basic-ftp read true as explicit TLS: say so rather than guess.
+        (secure === true ? " (secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS)" : ''),
+    );
   }
   checkTlsName(o.tls?.servername, secure);
   const port = o.port ?? (secure === 'implicit' ? 990 : 21);
@@ -103,6 +117,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     if (CONTROL.test(value))
       throw new ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
   }
+  checkSpacedFolder(o.remoteDir ?? '');
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
   if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
@@ -168,6 +183,22 @@ function integer(name: string, value: number, min: number, max: number): void {
     const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
     throw new ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
   }
+}
+
+/**
+ * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
+ * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ */
+function checkSpacedFolder(remoteDir: string): void {
+  const names = remoteDir.split('/');
+  const spaced = names.find((n) => n !== n.trim());
+  if (spaced === undefined) return;
+  const trimmed = names.map((n) => n.trim()).join('/');
+  throw new ConfigError(
+    `the server folder ${JSON.stringify(remoteDir)} has a name that starts or ends with a space (${JSON.stringify(spaced)}), ` +
+      `which FTP servers keep, change or refuse, each their own way; remove the space (${JSON.stringify(trimmed)})`,
+  );
 }
 
 /** The name the certificate is checked against: a host name, and only where there is TLS. */
