@@ -25,6 +25,8 @@ const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
   replaceDefaultExcludes: 'boolean',
   keep: 'other',
   delete: 'boolean',
+  replace: 'boolean',
+  deleteOnly: 'boolean',
   maxDelete: 'other',
   statePath: 'string',
   atomic: 'boolean',

@@ -584,8 +584,22 @@ export class StateStore {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
     }
     for (const p of plan.keptOrphans.files) if (this.state.files[p]) files[p] = this.state.files[p];
-    this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
-    this.state = { ...this.state, files, pending: undefined, modes };
+    // Held by --no-replace or --delete-only: the state records what is on the server, so a later run sends them.
+    const { held } = plan;
+    const heldAt = (p: string): boolean => held.swap.some((s) => atOrUnder(p, s));
+    for (const p of [...held.replace, ...Object.keys(this.state.files).filter(heldAt)])
+      if (this.state.files[p]) files[p] = this.state.files[p];
+    const notMade = new Set([...held.mkdir, ...held.swap]);
+    this.dirs = new Set([
+      ...[...local.dirs].filter((d) => !notMade.has(d)),
+      ...[...this.dirs].filter(heldAt),
+      ...plan.keptOrphans.dirs,
+      ...keptDirs,
+    ]);
+    // A file a cut run was sending that --delete-only did not send: still unknown on the server.
+    const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
+    const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
+    this.state = { ...this.state, files, pending, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain.clear();
     this.maybeDirs.clear();
