@@ -6,9 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions } from '../src/index.js';
+import { deploy, type DeployOptions, type DeployReport } from '../src/index.js';
+import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
 import { ConfigError, GuardError } from '../src/engine/errors.js';
-import { deployOptions, useEmbedded } from './helpers/embedded.js';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { deploy as gulpPlugin, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
+import { deployOptions, login, useEmbedded } from './helpers/embedded.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 import { deleteOnlyScenario, noReplaceScenario } from './helpers/toggles.js';
 
@@ -76,5 +81,107 @@ describe('--no-replace and --delete-only (ftp-srv)', () => {
       /drop one of --upload-only and --no-replace/,
     );
     await expect(deploy(t.opts(local, { replace: 'no' as unknown as boolean }))).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('the CLI', () => {
+  const url = (dir: string): string => `ftp://${server().user}@${server().host}:${server().port}${dir}`;
+  const cli = async (args: string[]): Promise<SpawnResult> =>
+    spawnCli(args, { env: { FTPSHIP_PASSWORD: server().password } });
+
+  it('--no-replace and --delete-only: the plan and the summary say what was left; both together with --no-delete or --upload-only: exit 2', async () => {
+    assertBuilt();
+    const t = target();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'old.txt': 'old' });
+    expect((await cli(['deploy', local, url(t.dir), '--quiet'])).code).toBe(0);
+    writeTree(local, { 'index.html': 'version two', 'new.txt': 'new' });
+    fs.rmSync(path.join(local, 'old.txt'));
+
+    const plan = await cli(['plan', local, url(t.dir), '--no-replace']);
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toContain('  left    index.html (--no-replace)');
+    expect(plan.stderr).toMatch(
+      /plan: would upload 1, replace 0, delete 1, .*; 1 changed file\(s\) left as they are \(--no-replace\);/,
+    );
+    const only = await cli(['deploy', local, url(t.dir), '--delete-only', '--json']);
+    expect(only.code).toBe(0);
+    expect(only.stderr).toMatch(
+      /--delete-only: 1 changed file\(s\) left as they are \(index\.html\); 1 new file/,
+    );
+    const report = JSON.parse(only.stdout) as DeployReport;
+    expect(report.counts).toMatchObject({ upload: 0, replace: 0, delete: 1 });
+    expect(report.held).toMatchObject({ replace: ['index.html'], upload: ['new.txt'], by: 'delete-only' });
+    expect(fs.readdirSync(t.disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+
+    for (const [other, words] of [
+      ['--no-delete', /drop one of --delete-only and --no-delete/],
+      ['--upload-only', /drop one of --delete-only and --upload-only/],
+    ] as const) {
+      const r = await cli(['deploy', local, url(t.dir), '--delete-only', other]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(words);
+    }
+  });
+});
+
+describe('the Action and the gulp plugin pass the options through', () => {
+  it('the Action: `replace: false` leaves the changed file, `delete-only: true` deletes alone; the summary says what was left', async () => {
+    const name = uniqueName('toggles');
+    const disk = path.join(server().root, name);
+    const { ws, site } = actionWorkspace({ 'index.html': 'v1', 'old.txt': 'old' });
+    const conn = actionConnection(server(), `${name}/`);
+    expectSuccess(await runAction(ws, conn));
+    writeTree(site, { 'index.html': 'version two', 'new.txt': 'new' });
+
+    const kept = await runAction(ws, { ...conn, replace: 'false', 'dry-run': 'true' });
+    expectSuccess(kept);
+    expect(kept.outputs).toMatchObject({ uploaded: '1', replaced: '0' });
+    expect(kept.summary).toContain(
+      '1 changed file(s) left as they are (`replace: false`): they would not be sent',
+    );
+    fs.rmSync(path.join(site, 'old.txt'));
+    const only = await runAction(ws, { ...conn, 'delete-only': 'true' });
+    expectSuccess(only);
+    expect(only.outputs).toMatchObject({ uploaded: '0', replaced: '0', deleted: '1' });
+    expect(only.summary).toContain(
+      '1 changed file(s), 1 new file(s) left as they are (the `delete-only` input): not sent',
+    );
+    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('v1');
+  });
+
+  it('gulp: `replace: false` and `deleteOnly`', async () => {
+    const dir = `/${uniqueName('toggles')}`;
+    const disk = path.join(server().root, dir);
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'old.txt': 'old' });
+    const gulpDeploy = async (extra: Partial<GulpDeployOptions>): Promise<DeployReport> => {
+      let report: DeployReport | undefined;
+      const stream = gulpPlugin({
+        ...login(server()),
+        remoteDir: dir,
+        retryDelayMs: 10,
+        quiet: true,
+        ...extra,
+        onReport: (r) => (report = r),
+      });
+      await pipeline(gulp.src('**/*', { cwd: local, dot: true, encoding: false }), stream);
+      return report as DeployReport;
+    };
+    await gulpDeploy({});
+    writeTree(local, { 'index.html': 'version two', 'new.txt': 'new' });
+    const kept = await gulpDeploy({ replace: false });
+    expect(kept.counts).toMatchObject({ upload: 1, replace: 0 });
+    expect(kept.held?.replace).toEqual(['index.html']);
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('v1');
+    fs.rmSync(path.join(local, 'old.txt'));
+    writeTree(local, { 'later.txt': 'later' });
+    const only = await gulpDeploy({ deleteOnly: true });
+    expect(only.counts).toMatchObject({ upload: 0, replace: 0, delete: 1 });
+    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html', 'new.txt']);
+    await expect(gulpDeploy({ deleteOnly: true, delete: false })).rejects.toThrow(
+      /drop one of deleteOnly and delete: false/,
+    );
   });
 });

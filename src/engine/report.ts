@@ -110,6 +110,13 @@ export function formatPlan(report: DeployReport, limit = 200): string[] {
     .slice(0, limit)
     .map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
   if (sorted.length > limit) lines.push(`  … and ${sorted.length - limit} more`);
+  // Changed paths --no-replace or --delete-only leaves as they are (new files not sent are only counted).
+  const h = report.held;
+  if (h) {
+    const left = [...h.swap, ...h.replace];
+    for (const p of left.slice(0, limit)) lines.push(`  left    ${p} (--${h.by ?? 'no-replace'})`);
+    if (left.length > limit) lines.push(`  … and ${left.length - limit} more left`);
+  }
   return lines;
 }
 
