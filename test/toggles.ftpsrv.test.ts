@@ -14,10 +14,12 @@ import gulp from 'gulp';
 import { deploy as gulpPlugin, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
 import { deployOptions, login, useEmbedded } from './helpers/embedded.js';
+import { recorder, sent } from './helpers/protocol.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 import { deleteOnlyScenario, noReplaceScenario } from './helpers/toggles.js';
 
 const server = useEmbedded();
+const STATE = '.ftpship-state.json';
 
 function target(): {
   dir: string;
@@ -63,6 +65,22 @@ describe('--no-replace and --delete-only (ftp-srv)', () => {
     const r = await deploy(t.opts(local, { deleteOnly: true, keep: ['b.txt'] }));
     expect(r.files.map((e) => `${e.action} ${e.path}`)).toEqual(['delete a.txt']);
     expect(r.kept).toEqual(['b.txt']);
+  });
+
+  it('--delete-only keeps the excludes the state was made with: a file they left out goes through a temp on the next run (G2)', async () => {
+    const t = target();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'extra.txt': 'new version', 'gone.txt': 'g' });
+    await deploy(t.opts(local, { exclude: ['extra.txt'] }));
+    writeTree(t.disk, { 'extra.txt': 'live, put there by hand' });
+    fs.rmSync(path.join(local, 'gone.txt'));
+    const only = await deploy(t.opts(local, { deleteOnly: true }));
+    expect(only.files).toEqual([{ path: 'gone.txt', action: 'delete', size: 1 }]);
+    const rec = recorder();
+    const r = await deploy(t.opts(local), rec);
+    expect(r.counts).toMatchObject({ upload: 1 });
+    expect(sent(rec.log, 'STOR')).not.toContain(`${t.dir}/extra.txt`);
+    expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([`${t.dir}/extra.txt`]);
   });
 
   it('refuses --delete-only with --no-delete or --upload-only, and --no-replace with --upload-only', async () => {

@@ -483,7 +483,9 @@ export class StateStore {
       ...(up !== undefined ? { maintenance: up } : {}),
       ...(markerDirs?.length ? { markerDirs } : {}),
     };
-    s.settings = this.opts.settings;
+    // Not by --delete-only, which sends nothing: new files the old excludes left out (perhaps live, untracked
+    // on the server) must still go through a temp on the next run that sends them (G2).
+    if (plan.held.by !== 'delete-only') s.settings = this.opts.settings;
     delete s.modes; // set again by finish(), once this run has set them everywhere
     await this.save();
   }
