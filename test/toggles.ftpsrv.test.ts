@@ -98,6 +98,10 @@ describe('--no-replace and --delete-only (ftp-srv)', () => {
     await expect(deploy(t.opts(local, { replace: false, uploadOnly: true }))).rejects.toThrow(
       /drop one of --upload-only and --no-replace/,
     );
+    // ftp-deploy's name (its PR #20): pointed to this one.
+    await expect(
+      deploy({ ...t.opts(local), allowReplace: false } as unknown as DeployOptions),
+    ).rejects.toThrow('unknown option allowReplace; did you mean replace?');
     await expect(deploy(t.opts(local, { replace: 'no' as unknown as boolean }))).rejects.toThrow(ConfigError);
   });
 });

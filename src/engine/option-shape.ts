@@ -68,6 +68,10 @@ export const OPTION_ALIASES: Record<string, string> = {
   insecure: 'tls: { rejectUnauthorized: false }',
   tlsname: 'tls: { servername }',
   servername: 'tls: { servername }',
+  allowreplace: 'replace',
+  noreplace: 'replace: false',
+  allowdelete: 'delete',
+  nodelete: 'delete: false',
 };
 
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
