@@ -83,6 +83,27 @@ describe('--no-replace and --delete-only (ftp-srv)', () => {
     expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([`${t.dir}/extra.txt`]);
   });
 
+  it('--delete-only keeps a file a cut run was sending as uncertain: the next run replaces it through a temp', async () => {
+    const t = target();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'gone.txt': 'g' });
+    await deploy(t.opts(local));
+    // As a run cut while sending b.txt in place leaves it: part of it live, the state unsure of it.
+    const statePath = path.join(t.disk, STATE);
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(statePath, JSON.stringify({ ...state, pending: { temps: {}, uncertain: ['b.txt'] } }));
+    writeTree(t.disk, { 'b.txt': 'part' });
+    writeTree(local, { 'b.txt': 'part of it, then the rest' });
+    fs.rmSync(path.join(local, 'gone.txt'));
+    const only = await deploy(t.opts(local, { deleteOnly: true }));
+    expect(only.files).toEqual([{ path: 'gone.txt', action: 'delete', size: 1 }]);
+    expect(only.held?.replace).toEqual(['b.txt']);
+    const rec = recorder();
+    const r = await deploy(t.opts(local), rec);
+    expect(r.files).toEqual([{ path: 'b.txt', action: 'replace', size: 25 }]);
+    expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([`${t.dir}/b.txt`]);
+  });
+
   it('refuses --delete-only with --no-delete or --upload-only, and --no-replace with --upload-only', async () => {
     const t = target();
     const local = tmpDir();

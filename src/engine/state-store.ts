@@ -603,7 +603,7 @@ export class StateStore {
     const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
     this.state = { ...this.state, files, pending, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;
-    this.uncertain.clear();
+    this.uncertain = new Set(unsure);
     this.maybeDirs.clear();
     await this.enqueue(release);
   }
