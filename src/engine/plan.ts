@@ -91,7 +91,8 @@ export interface Plan {
    * files the state lists (their deployed content stays). `upload`, `mkdir`: new files not sent and folders
    * not made (--delete-only; or inside a folder a held swap does not make). `swap`: type swaps not made (a
    * local file where a deployed folder is, with that folder and what it holds, or a local folder where a
-   * deployed file is). Files the state knows only as uncertain (a cut run) are sent: nothing is known of them.
+   * deployed file is). --no-replace sends a file the state knows only as uncertain (a cut run, drift): nothing
+   * says what is there; --delete-only holds it, still uncertain.
    */
   held: {
     replace: string[];
@@ -215,7 +216,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
       held.mkdir.push(dir);
       continue;
     }
-    if (noReplace && state.files[dir] && !uncertain.has(dir)) {
+    if (noReplace && state.files[dir] && (!uncertain.has(dir) || opts.deleteOnly)) {
       held.swap.push(dir);
       heldDirs.push(dir);
       continue;
