@@ -27,6 +27,8 @@ export enum Input {
   Files = 'files',
   Keep = 'keep',
   Delete = 'delete',
+  Replace = 'replace',
+  DeleteOnly = 'delete-only',
   MaxDelete = 'max-delete',
   Parallel = 'parallel',
   Atomic = 'atomic',

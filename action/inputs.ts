@@ -74,6 +74,8 @@ export function readInputs(): ActionInputs {
     replaceDefaultExcludes: true, // FTP-Deploy-Action: `exclude` replaces the defaults
     keep: list(Input.Keep) ?? [],
     delete: bool(Input.Delete, true),
+    replace: bool(Input.Replace, true),
+    deleteOnly: bool(Input.DeleteOnly, false),
     maxDelete: integer(Input.MaxDelete, undefined, 0, Number.MAX_SAFE_INTEGER),
     parallel: integer(Input.Parallel, 4, 1, 64),
     atomic: bool(Input.Atomic, true),

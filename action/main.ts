@@ -23,7 +23,7 @@ export async function run(): Promise<void> {
       options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
     const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
     await publish(report);
-    core.info(logSafe(formatSummary(report)));
+    core.info(logSafe(phrase(formatSummary(report))));
   } catch (err) {
     // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
     // deploy refused so gets its summary too (what would have been deleted), but no counts: nothing was done.

@@ -8,7 +8,11 @@ const FLAGS: Record<string, string> = {
   state: Input.StatePath,
   maintenance: Input.MaintenanceFile,
 };
-const NEGATED: Record<string, string> = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
+const NEGATED: Record<string, string> = {
+  'no-delete': Input.Delete,
+  'no-replace': Input.Replace,
+  'no-atomic': Input.Atomic,
+};
 
 /**
  * The engine's exact exclude for one path, `--exclude '<glob>'` (or bash's `$'<glob>'` for a name with a

@@ -3,7 +3,7 @@
  * first and marked, then the other changes in a collapsed list. Lists are capped: a summary holds 1 MiB.
  */
 import * as core from '@actions/core';
-import { formatBytes, type DeployReport, type PlanEntry } from '../src/index.js';
+import { formatBytes, formatHeld, type DeployReport, type PlanEntry } from '../src/index.js';
 import { phrase } from './phrase.js';
 
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
@@ -71,7 +71,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
   ];
   const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
   // Not when refused: one refused before a plan was made (the state, the maintenance file's path) has none.
-  if (report.files.length === 0 && chmods === 0 && !report.refused)
+  if (report.files.length === 0 && chmods === 0 && !report.refused && !report.held)
     out.push('Nothing to change: the server is up to date.', '');
   else if (report.estimate) {
     const e = report.estimate;
@@ -111,6 +111,12 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
   if (report.kept.length > 0)
     out.push(
       `${report.kept.length} path(s) deployed earlier left on the server (\`keep\`, \`delete: false\`, \`exclude\`, or a folder holding other files).`,
+      '',
+    );
+  // What `replace: false` or `delete-only` left as it is: not sent, not in the counts above.
+  if (report.held)
+    out.push(
+      `${phrase(formatHeld(report))}: ${planned ? 'they would not be sent' : 'not sent'}; a run without that input sends them.`,
       '',
     );
   if (report.warnings.length > 0)

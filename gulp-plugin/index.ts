@@ -144,7 +144,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   function finish(report: DeployReport): void {
     report.warnings = [...early, ...report.warnings.map(text)];
     if (report.dryRun || report.refused !== undefined) for (const line of formatPlan(report)) say(line);
-    say(formatSummary(report));
+    say(forUser(formatSummary(report), undefined));
     const estimate = formatEstimate(report);
     if (estimate) say(estimate);
     onReport?.(report);

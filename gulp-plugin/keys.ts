@@ -20,6 +20,8 @@ const TAKEN: Record<keyof GulpDeployOptions, true> = {
   parallel: true,
   keep: true,
   delete: true,
+  replace: true,
+  deleteOnly: true,
   maxDelete: true,
   statePath: true,
   atomic: true,

@@ -12,6 +12,8 @@ const OPTION: Record<string, string> = {
   'dir-mode': 'dirMode',
   keep: 'keep',
   'no-delete': 'delete: false',
+  'no-replace': 'replace: false',
+  'delete-only': 'deleteOnly',
   parallel: 'parallel',
   timeout: 'timeoutMs',
   retries: 'retries',
@@ -29,7 +31,7 @@ const OPTION: Record<string, string> = {
 };
 
 /** Switches a message tells the user to turn on ("rerun with --reset-state"). */
-const SWITCH = new Set(['reset-state', 'adopt', 'verify', 'upload-only', 'dry-run']);
+const SWITCH = new Set(['reset-state', 'adopt', 'verify', 'upload-only', 'delete-only', 'dry-run']);
 
 /** Names the engine's option check prints ("invalid file-mode 644"). */
 const CHECKED: Record<string, string> = {

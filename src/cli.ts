@@ -43,6 +43,8 @@ interface DeployFlags {
   dirMode?: string;
   adopt?: boolean;
   uploadOnly?: boolean;
+  replace?: boolean;
+  deleteOnly?: boolean;
   maintenance?: string;
   maintenanceContent?: string;
   maintenanceUrl?: string;
@@ -59,6 +61,11 @@ function addDeployOptions(cmd: Command): Command {
     .option('--exclude <glob>', 'leave matching local paths out (repeatable)', collect)
     .option('--keep <glob>', 'never delete matching remote paths (repeatable)', collect)
     .option('--no-delete', 'leave orphaned files on the server')
+    .option('--no-replace', 'leave changed files already on the server as they are (new files still go up)')
+    .option(
+      '--delete-only',
+      'only delete what ftpship deployed and is gone locally: upload, replace and make nothing',
+    )
     .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
     .option('--state <path>', 'state file on the server, absolute or relative to the folder')
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
@@ -273,6 +280,8 @@ async function buildOptions(
     exclude: f.exclude,
     keep: f.keep,
     delete: f.delete,
+    replace: f.replace,
+    deleteOnly: !!f.deleteOnly,
     maxDelete: num('--max-delete', f.maxDelete, 10),
     statePath: f.state,
     atomic: f.atomic,

@@ -37801,12 +37801,12 @@ async function deleteFile(client, abs) {
 /** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
 async function folderRefused(client, abs, reply, cause, local) {
     if ((await remoteSize(client, abs)) >= 0)
-        return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that server-dir is right; ftpship replaces only files it deployed itself.`, { cause });
+        return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`, { cause });
     // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
     const name = local
         ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
         : '';
-    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that server-dir is right.${name}`, { cause });
+    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused, 
@@ -38968,6 +38968,9 @@ const OPTION_ALIASES = {
     insecure: 'tls: { rejectUnauthorized: false }',
     tlsname: 'tls: { servername }',
     servername: 'tls: { servername }',
+    // vinyl-ftp's names (node-ftp's connection options), for a gulpfile switching from it
+    maxconnections: 'parallel',
+    secureoptions: 'tls',
 };
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
 function checkShape(o) {
@@ -39296,6 +39299,14 @@ function resolveOptions(o) {
         throw new errors_ConfigError(`invalid host: it holds a user${o.host.slice(0, at).includes(':') ? ' and a password' : ''} before ${afterAt}; ` +
             `give the server name alone (host: '${afterAt}'), the user name in user and the password in password`);
     }
+    // A URL as the host (`ftp://ftp.example.com/www`, or mistyped `ftp:/…`, `ftp:…`, `ftps//…`), with no user or
+    // password in it (above): shown, with the host alone to write, not taken for a password.
+    const url = typeof o.host === 'string' ? /^s?ftpe?s?(?::\/*|\/\/)([^@\s]*)$/i.exec(o.host) : null;
+    const urlHost = url?.[1].split(/[:/]/)[0] ?? '';
+    if (resolve_looksLikeHostName(urlHost)) {
+        throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}: a URL; give the server name alone (host: '${urlHost}'), and the port, ` +
+            `folder and TLS in port, remoteDir and secure`);
+    }
     // A value with characters no server name has (`!`, `@`, a space) is shown only when it holds a host name
     // (`ftp.example.com/site`): else it may be the password, given in its place.
     if (typeof o.host === 'string' &&
@@ -39323,7 +39334,9 @@ function resolveOptions(o) {
     checkLocal(o);
     const secure = o.secure ?? false;
     if (secure !== false && secure !== 'explicit' && secure !== 'implicit') {
-        throw new errors_ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'`);
+        throw new errors_ConfigError(`invalid secure ${JSON.stringify(secure)}; use false, 'explicit' or 'implicit'` +
+            // vinyl-ftp (node-ftp) and basic-ftp read true as explicit TLS: say so rather than guess.
+            (secure === true ? " (secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS)" : ''));
     }
     checkTlsName(o.tls?.servername, secure);
     const port = o.port ?? (secure === 'implicit' ? 990 : 21);
@@ -39344,6 +39357,7 @@ function resolveOptions(o) {
         if (CONTROL.test(value))
             throw new errors_ConfigError(`${name} ${JSON.stringify(value)} holds CR, LF or NUL; remove them`);
     }
+    checkSpacedFolder(o.remoteDir ?? '');
     const parallel = o.parallel ?? DEFAULT_PARALLEL;
     integer('parallel', parallel, 1, 64);
     if (o.maxDelete !== undefined)
@@ -39405,6 +39419,20 @@ function integer(name, value, min, max) {
         const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
         throw new errors_ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
     }
+}
+/**
+ * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
+ * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ */
+function checkSpacedFolder(remoteDir) {
+    const names = remoteDir.split('/');
+    const spaced = names.find((n) => n !== n.trim());
+    if (spaced === undefined)
+        return;
+    const trimmed = names.map((n) => n.trim()).join('/');
+    throw new errors_ConfigError(`the server folder ${JSON.stringify(remoteDir)} has a name that starts or ends with a space (${JSON.stringify(spaced)}), ` +
+        `which FTP servers keep, change or refuse, each their own way; remove the space (${JSON.stringify(trimmed)})`);
 }
 /** The name the certificate is checked against: a host name, and only where there is TLS. */
 function checkTlsName(name, secure) {
@@ -41783,7 +41811,7 @@ var Input;
     Input["Protocol"] = "protocol";
     Input["LocalDir"] = "local-dir";
     Input["ServerDir"] = "server-dir";
-    /** FDA's state file name in server-dir; ftpship keeps its state under that name when it is given. */
+    /** FDA's state file name in server-dir; ftpship keeps its state under that name when it is given (FDA's default aside). */
     Input["StateName"] = "state-name";
     Input["DryRun"] = "dry-run";
     Input["Exclude"] = "exclude";
@@ -41873,7 +41901,8 @@ function phrase(message) {
         const input = FLAGS[name] ?? name;
         return INPUTS.has(input) ? `invalid ${input}` : flag;
     })
-        .replace(/--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name) => {
+        // Not inside a word: a file name such as `a--verify.txt` in a message is left as it is.
+        .replace(/(?<![\w-])--([a-z][a-z-]*)(?: (?:FILE|NAME|PATH)\b)?/g, (flag, name) => {
         if (NEGATED[name])
             return `\`${NEGATED[name]}: false\``;
         const input = FLAGS[name] ?? name;
@@ -45719,6 +45748,9 @@ function parseTarget(raw) {
     // WHATWG URL takes `#…` and `?…` off the path: a folder named `site#2` would silently become `site`.
     if (url.hash || url.search || /[?#]/.test(text.replace(/^[a-z]+:\/\/[^/]*/i, '')))
         throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`);
+    // WHATWG URL accepts port 0 (its range check is 0-65535): refused here as 70000 is, naming the URL.
+    if (url.port === '0')
+        throw new ConfigError(`invalid port "0" in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
     const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
     // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
     const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
@@ -45824,6 +45856,7 @@ function redactUrl(text) {
 
 
 
+
 const PROTOCOLS = {
     ftp: false,
     ftps: 'explicit',
@@ -45917,6 +45950,13 @@ function readServer() {
     const server = required(Input.Server, 'the FTP host (server: ftp.example.com', 'FTP_SERVER');
     // A password written into it (ftp://user:pass@host, user:pass@host) is masked, and shown as *** in the error.
     const shown = maskUserInfo(server);
+    // `ftp:/host`, `ftp:host`, `ftps//host`: a URL with a slash or its colon missing. Read as a password (not shown)
+    // before; shown when what follows is a host name, with the host alone to write.
+    const mistyped = /^s?ftpe?s?(?::\/?(?!\/)|\/\/)([^@\s]*)$/i.exec(server);
+    const mistypedHost = mistyped?.[1].split(/[:/]/)[0] ?? '';
+    if (resolve_looksLikeHostName(mistypedHost)) {
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(server)}: give the host name only (server: ${mistypedHost}) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
+    }
     // Not a URL, nor a host name (with a user, port or folder around it), nor made of what one holds: it may be
     // the password, put in the wrong input, and is not shown (nor a piece of it, as "give the host alone (…)" would).
     const safe = /^[a-z]+:\/\//i.test(server) ||
@@ -46051,6 +46091,11 @@ function readStatePath() {
     const statePath = getInput(Input.StatePath);
     if (name && statePath)
         throw new errors_ConfigError(`both state-name (${JSON.stringify(name)}) and state-path (${JSON.stringify(statePath)}) are set; keep one`);
+    // FTP-Deploy-Action's own default, written out: there the same as no state-name. Taken as none here too, so
+    // ftpship reads that file once and keeps its state apart, not in FTP-Deploy-Action's file in its own format
+    // (which that tool could no longer read, and which "delete it after the switch" would delete).
+    if (!statePath && name.replace(/^\.\/+/, '') === FDA_STATE_NAME)
+        return undefined;
     return statePath || name || undefined;
 }
 /**
@@ -46097,7 +46142,9 @@ function inputs_integer(name, fallback, min, max) {
         return fallback;
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) {
-        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}`);
+        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; use a whole number from ${min} to ${max}` +
+            // FTP-Deploy-Action's timeout is in milliseconds too; `60` or `30s` means seconds to most readers.
+            (name === Input.Timeout ? ' (milliseconds: 30000 is 30 s)' : ''));
     }
     return n;
 }
@@ -46187,7 +46234,8 @@ function actionReporter(level) {
     const info = (m) => core_info(logSafe(m));
     const debug = (m) => core_debug(logSafe(m));
     return {
-        info: (m) => (level === 'minimal' ? debug(m) : info(m)),
+        // Engine messages name CLI flags (`--exclude`, `--state`): the log names the inputs, as for warnings.
+        info: (m) => (level === 'minimal' ? debug(phrase(m)) : info(phrase(m))),
         warn: (m) => warning(logSafe(phrase(m))),
         debug: (m) => (level === 'verbose' ? info(m) : debug(m)),
         // PASS is already redacted by the client; the password is masked by the runner as well.

@@ -265,7 +265,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
     // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
     // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
-    if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
+    if (store.origin === 'none' && o.deleteOnly)
+      rep.info?.(
+        `delete-only: no state file at ${statePath}: ftpship has deployed nothing here, so there is nothing to delete (nothing was changed)`,
+      );
+    else if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
       // A cut run's temps are not a site.
       const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
       if (there.length > 0)
@@ -348,6 +352,8 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,
         uploadOnly: o.uploadOnly,
+        replace: o.replace,
+        deleteOnly: o.deleteOnly,
         isKept: globMatcher(o.keep),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
@@ -371,14 +377,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     let bytesSent = 0;
     let dirsMade = 0; // a deploy with nothing to do makes none
     let modesMissed: { files: number; dirs: number } | undefined;
+    // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
     const hasWork =
-      plan.entries.length > 0 ||
-      plan.staleTemps.length > 0 ||
-      state.pending !== undefined ||
-      plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
-      store.origin !== 'ftpship' ||
-      store.metaChanged ||
-      plan.modesChanged;
+      !(o.deleteOnly && store.origin === 'none') &&
+      (plan.entries.length > 0 ||
+        plan.staleTemps.length > 0 ||
+        state.pending !== undefined ||
+        plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
+        store.origin !== 'ftpship' ||
+        store.metaChanged ||
+        plan.modesChanged);
     if (!o.dryRun && hasWork) {
       pool.expand();
       const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
@@ -461,6 +469,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`,
       );
     }
+    heldInfo(plan, o, rep);
     const target = targetUrl(o, root, loginDir);
     // A dry run says how long the deploy would take in round trips, measured on its connection (best
     // effort: a connection lost now costs the estimate, not the plan).
@@ -588,6 +597,27 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
     };
   }
   return out;
+}
+
+/** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
+function heldInfo(plan: Plan, o: ResolvedOptions, rep: Reporter): void {
+  const { held } = plan;
+  const flag = o.deleteOnly ? '--delete-only' : '--no-replace';
+  const would = o.dryRun ? 'would not be' : 'were not';
+  const parts: string[] = [];
+  if (held.replace.length > 0)
+    parts.push(`${held.replace.length} changed file(s) left as they are (${firstFew(held.replace)})`);
+  if (held.upload.length > 0)
+    parts.push(`${held.upload.length} new file(s) not uploaded (${firstFew(held.upload)})`);
+  if (held.mkdir.length > 0) parts.push(`${held.mkdir.length} folder(s) not made`);
+  if (held.swap.length > 0)
+    parts.push(
+      `${held.swap.length} path(s) that changed between file and folder left as they are (${firstFew(held.swap)})`,
+    );
+  if (parts.length === 0) return;
+  rep.info?.(
+    `${flag}: ${parts.join('; ')}: they ${would} sent; the state records what is on the server, so a deploy without ${flag} sends them`,
+  );
 }
 
 /** The first three paths of a list, and an ellipsis when there are more (for one line of a message). */
@@ -823,7 +853,8 @@ function guard(plan: Plan, o: ResolvedOptions): void {
   const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
   // obeying would empty the live site. Only an explicit --max-delete lets it through.
-  if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length === 0) {
+  const held = plan.held.replace.length + plan.held.upload.length + plan.held.swap.length;
+  if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length + held === 0) {
     const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
     throw new GuardError(
       `${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +

@@ -25,6 +25,8 @@ const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
   replaceDefaultExcludes: 'boolean',
   keep: 'other',
   delete: 'boolean',
+  replace: 'boolean',
+  deleteOnly: 'boolean',
   maxDelete: 'other',
   statePath: 'string',
   atomic: 'boolean',
@@ -69,6 +71,11 @@ export const OPTION_ALIASES: Record<string, string> = {
   // vinyl-ftp's names (node-ftp's connection options), for a gulpfile switching from it
   maxconnections: 'parallel',
   secureoptions: 'tls',
+  // ftp-deploy's (PR #20) per-operation switches
+  allowreplace: 'replace',
+  noreplace: 'replace: false',
+  allowdelete: 'delete',
+  nodelete: 'delete: false',
 };
 
 /** Throws a ConfigError naming the first option whose name or type is wrong. */

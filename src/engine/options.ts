@@ -40,6 +40,18 @@ export interface DeployOptions {
   keep?: string[];
   /** Delete orphans (files ftpship deployed earlier that are gone locally). Default true. */
   delete?: boolean;
+  /**
+   * Replace changed files already on the server. Default true. false: they are left as they are (new files
+   * still go up, orphans are still deleted), and so is a file that became a folder or the reverse; the state
+   * keeps recording what is on the server, so a later deploy without it replaces them.
+   */
+  replace?: boolean;
+  /**
+   * Only delete: the orphans (files and folders ftpship deployed that are gone locally; never a `keep` match)
+   * are deleted, and nothing is uploaded, replaced or made. `maxDelete` still applies. Not with `delete:
+   * false` nor `uploadOnly`.
+   */
+  deleteOnly?: boolean;
   /** Refuse (GuardError, exit 3) when the plan deletes more files than this. */
   maxDelete?: number;
   /** Where the state lives: absolute, or relative to remoteDir. Default `.ftpship-state.json`. */

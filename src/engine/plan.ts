@@ -4,7 +4,7 @@
  * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
  */
 import crypto from 'node:crypto';
-import { byDepthThenName, depthOf, dotName, foldCase, parentOf } from './paths.js';
+import { atOrUnder, byDepthThenName, depthOf, dotName, foldCase, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState, Modes, Pending, PendingTemp } from './state.js';
 
@@ -85,6 +85,23 @@ export interface Plan {
   modes: Modes;
   /** The state records other modes than these (the mode asked changed, or a run was cut): it gets these. */
   modesChanged: boolean;
+  /**
+   * What `replace: false` (--no-replace) or `deleteOnly` (--delete-only) leaves as it is on the server; the
+   * state keeps recording what is there, so a later run without the option sends it. `replace`: changed
+   * files the state lists (their deployed content stays). `upload`, `mkdir`: new files not sent and folders
+   * not made (--delete-only; or inside a folder a held swap does not make). `swap`: type swaps not made (a
+   * local file where a deployed folder is, with that folder and what it holds, or a local folder where a
+   * deployed file is). --no-replace sends a file the state knows only as uncertain (a cut run, drift): nothing
+   * says what is there; --delete-only holds it, still uncertain.
+   */
+  held: {
+    replace: string[];
+    upload: string[];
+    mkdir: string[];
+    swap: string[];
+    /** The option that held them. */
+    by?: 'no-replace' | 'delete-only';
+  };
 }
 
 export interface PlanOptions {
@@ -105,6 +122,10 @@ export interface PlanOptions {
   dirMode?: string;
   /** No state: every file is uploaded (through a temp in atomic mode: the server may hold an older copy). */
   uploadOnly?: boolean;
+  /** false: changed files the state lists (and type swaps) are left as they are on the server. Default true. */
+  replace?: boolean;
+  /** Only the deletions: nothing uploaded, replaced or made. */
+  deleteOnly?: boolean;
   /**
    * Temps are named without a leading dot (`ftpship-<id>.tmp`): the state is, for a server that refuses
    * names starting with a dot (pure-ftpd -x/-X). Default: `.ftpship-<id>.tmp`.
@@ -161,6 +182,7 @@ export function emptyPlan(): Plan {
     chmods: { files: [], dirs: [] },
     modes: {},
     modesChanged: false,
+    held: { replace: [], upload: [], mkdir: [], swap: [] },
   };
 }
 
@@ -181,9 +203,24 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     stateDirs.has(p) ||
     maybeDirs.has(p);
   const plan = emptyPlan();
+  const { held } = plan;
+  const noReplace = opts.replace === false || !!opts.deleteOnly;
+  if (noReplace) held.by = opts.deleteOnly ? 'delete-only' : 'no-replace';
+  // Local folders replacing a deployed file, left as they are (held): nothing is made inside them.
+  const heldDirs: string[] = [];
+  const inHeldDir = (p: string): boolean => heldDirs.some((d) => p.startsWith(`${d}/`));
 
   for (const dir of [...local.dirs].sort(byDepthThenName)) {
     if (stateDirs.has(dir)) continue;
+    if (inHeldDir(dir) || (opts.deleteOnly && !state.files[dir])) {
+      held.mkdir.push(dir);
+      continue;
+    }
+    if (noReplace && state.files[dir] && (!uncertain.has(dir) || opts.deleteOnly)) {
+      held.swap.push(dir);
+      heldDirs.push(dir);
+      continue;
+    }
     if (state.files[dir] || uncertain.has(dir)) {
       plan.fileToDir.push(dir);
       if (opts.isKept(dir)) plan.keptReplacedByDirs.push(dir);
@@ -212,6 +249,18 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
     const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
+    if (noReplace && replacesDir && stateDirs.has(file.path)) {
+      held.swap.push(file.path);
+      continue;
+    }
+    if (noReplace && known && !same && !uncertain.has(file.path)) {
+      held.replace.push(file.path);
+      continue;
+    }
+    if (opts.deleteOnly || inHeldDir(file.path)) {
+      (action === 'replace' ? held.replace : held.upload).push(file.path);
+      continue;
+    }
     // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
     // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
     const viaTemp =
@@ -245,8 +294,12 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   }
 
   const reserved = [...opts.reserved];
+  // A deployed folder a local file would replace, held: it stays, and what it holds with it (in the state too).
+  const heldFolders = held.swap.filter((p) => stateDirs.has(p));
+  const inHeldFolder = (p: string): boolean => heldFolders.some((d) => atOrUnder(p, d));
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   for (const p of orphanFiles.sort(deepestFirst)) {
+    if (inHeldFolder(p)) continue;
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
     if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
     if (!insideSwap && isExcluded(p)) {
@@ -258,6 +311,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+    if (inHeldFolder(d)) continue;
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
     // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
     const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
@@ -310,18 +364,23 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
  * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
  */
 function planModes(plan: Plan, local: LocalTree, state: DeployState, opts: PlanOptions): void {
+  // Nothing is made or sent: no mode is set, and the state keeps the modes it records.
+  if (opts.deleteOnly) {
+    plan.modes = { ...(state.modes ?? {}) };
+    return;
+  }
   if (opts.fileMode) plan.modes.file = opts.fileMode;
   if (opts.dirMode) plan.modes.dir = opts.dirMode;
   const had = state.modes ?? {};
   plan.modesChanged = had.file !== plan.modes.file || had.dir !== plan.modes.dir;
   if (opts.fileMode) {
     plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
-    if (had.file !== opts.fileMode) plan.chmods.files.push(...plan.unchanged);
+    if (had.file !== opts.fileMode) plan.chmods.files.push(...plan.unchanged, ...plan.held.replace);
   }
   if (opts.dirMode) {
     plan.chmods.dirs = [...plan.mkdirs];
     if (had.dir !== opts.dirMode) {
-      const made = new Set(plan.mkdirs);
+      const made = new Set([...plan.mkdirs, ...plan.held.mkdir, ...plan.held.swap]);
       plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
     }
   }

@@ -32,6 +32,19 @@ export interface DeployReport {
    */
   chmod?: { files: number; dirs: number };
   /**
+   * Only when --no-replace (`replace: false`) or --delete-only (`deleteOnly`) left something as it is: the
+   * paths not sent (not in `counts` nor `files`). `replace`: changed files whose deployed content stays;
+   * `upload`, `mkdir`: new files and folders not sent (--delete-only); `swap`: paths that changed between file
+   * and folder, left as they are. The state records what is on the server: a run without the option sends them.
+   */
+  held?: {
+    replace: string[];
+    upload: string[];
+    mkdir: string[];
+    swap: string[];
+    by?: 'no-replace' | 'delete-only';
+  };
+  /**
    * Dry runs only: how long the deploy would take in logins and round trips, measured on the dry run's
    * connection (sending `bytes.planned` comes on top: a dry run cannot measure the bandwidth).
    */
@@ -82,6 +95,7 @@ export function buildReport(args: {
           },
         }
       : {}),
+    ...(heldCount(plan.held) > 0 ? { held: plan.held } : {}),
     ...(args.estimate ? { estimate: args.estimate } : {}),
     warnings: args.warnings,
     durationMs: Date.now() - args.startedAt,
@@ -96,7 +110,31 @@ export function formatPlan(report: DeployReport, limit = 200): string[] {
     .slice(0, limit)
     .map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
   if (sorted.length > limit) lines.push(`  … and ${sorted.length - limit} more`);
+  // Changed paths --no-replace or --delete-only leaves as they are (new files not sent are only counted).
+  const h = report.held;
+  if (h) {
+    const left = [...h.swap, ...h.replace];
+    for (const p of left.slice(0, limit)) lines.push(`  left    ${p} (--${h.by ?? 'no-replace'})`);
+    if (left.length > limit) lines.push(`  … and ${left.length - limit} more left`);
+  }
   return lines;
+}
+
+function heldCount(h: NonNullable<DeployReport['held']>): number {
+  return h.replace.length + h.upload.length + h.mkdir.length + h.swap.length;
+}
+
+/** What --no-replace or --delete-only left as it is, for the summary line: '' when nothing. */
+export function formatHeld(report: DeployReport): string {
+  const h = report.held;
+  if (!h) return '';
+  const parts = [
+    h.replace.length ? `${h.replace.length} changed file(s)` : '',
+    h.upload.length ? `${h.upload.length} new file(s)` : '',
+    h.mkdir.length ? `${h.mkdir.length} folder(s)` : '',
+    h.swap.length ? `${h.swap.length} file/folder swap(s)` : '',
+  ].filter(Boolean);
+  return parts.length ? `${parts.join(', ')} left as they are (--${h.by ?? 'no-replace'})` : '';
 }
 
 export function formatSummary(report: DeployReport): string {
@@ -110,6 +148,7 @@ export function formatSummary(report: DeployReport): string {
   return (
     `${title}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
     `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
+    (report.held ? `${formatHeld(report)}; ` : '') +
     (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
     (report.dryRun || report.refused !== undefined
       ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`

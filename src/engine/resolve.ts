@@ -18,6 +18,7 @@ export interface ResolvedOptions extends DeployOptions {
   exclude: string[];
   keep: string[];
   delete: boolean;
+  replace: boolean;
   statePath: string;
   atomic: boolean;
   timeoutMs: number;
@@ -128,6 +129,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkMaintenance(o.maintenance);
   const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
   checkUploadOnly(o);
+  checkDeleteOnly(o);
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
   const fileMode = mode('file-mode', o.fileMode);
@@ -148,6 +150,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
     keep: o.keep ?? [],
     delete: o.delete ?? true,
+    replace: o.replace ?? true,
     statePath,
     atomic: o.atomic ?? true,
     fileMode,
@@ -224,6 +227,11 @@ function checkUploadOnly(o: DeployOptions): void {
       ['--adopt', o.adopt, '--adopt starts a state from what the server holds'],
       ['--verify', o.verify, '--verify checks the files a state lists'],
       ['--reset-state', o.resetState, '--reset-state re-seeds a state'],
+      [
+        '--no-replace',
+        o.replace === false,
+        '--no-replace needs a state to tell which files are on the server',
+      ],
     ] as const
   ).find(([, on]) => on);
   if (clash) {
@@ -231,6 +239,19 @@ function checkUploadOnly(o: DeployOptions): void {
       `--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`,
     );
   }
+}
+
+/** --delete-only does the deletions alone: --no-delete leaves it nothing, --upload-only is the opposite. */
+function checkDeleteOnly(o: DeployOptions): void {
+  if (!o.deleteOnly) return;
+  if (o.delete === false)
+    throw new ConfigError(
+      '--delete-only does only the deletions, and --no-delete turns them off: the run would do nothing; drop one of --delete-only and --no-delete',
+    );
+  if (o.uploadOnly)
+    throw new ConfigError(
+      '--delete-only only deletes, and --upload-only only uploads (and never deletes): drop one of --delete-only and --upload-only',
+    );
 }
 
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */

@@ -483,7 +483,9 @@ export class StateStore {
       ...(up !== undefined ? { maintenance: up } : {}),
       ...(markerDirs?.length ? { markerDirs } : {}),
     };
-    s.settings = this.opts.settings;
+    // Not by --delete-only, which sends nothing: new files the old excludes left out (perhaps live, untracked
+    // on the server) must still go through a temp on the next run that sends them (G2).
+    if (plan.held.by !== 'delete-only') s.settings = this.opts.settings;
     delete s.modes; // set again by finish(), once this run has set them everywhere
     await this.save();
   }
@@ -584,10 +586,24 @@ export class StateStore {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
     }
     for (const p of plan.keptOrphans.files) if (this.state.files[p]) files[p] = this.state.files[p];
-    this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
-    this.state = { ...this.state, files, pending: undefined, modes };
+    // Held by --no-replace or --delete-only: the state records what is on the server, so a later run sends them.
+    const { held } = plan;
+    const heldAt = (p: string): boolean => held.swap.some((s) => atOrUnder(p, s));
+    for (const p of [...held.replace, ...Object.keys(this.state.files).filter(heldAt)])
+      if (this.state.files[p]) files[p] = this.state.files[p];
+    const notMade = new Set([...held.mkdir, ...held.swap]);
+    this.dirs = new Set([
+      ...[...local.dirs].filter((d) => !notMade.has(d)),
+      ...[...this.dirs].filter(heldAt),
+      ...plan.keptOrphans.dirs,
+      ...keptDirs,
+    ]);
+    // A file a cut run was sending that --delete-only did not send: still unknown on the server.
+    const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
+    const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
+    this.state = { ...this.state, files, pending, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;
-    this.uncertain.clear();
+    this.uncertain = new Set(unsure);
     this.maybeDirs.clear();
     await this.enqueue(release);
   }
