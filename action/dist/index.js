@@ -36670,6 +36670,7 @@ function emptyPlan() {
         chmods: { files: [], dirs: [] },
         modes: {},
         modesChanged: false,
+        held: { replace: [], upload: [], mkdir: [], swap: [] },
     };
 }
 function planChanges(local, state, opts) {
@@ -36688,9 +36689,25 @@ function planChanges(local, state, opts) {
         stateDirs.has(p) ||
         maybeDirs.has(p);
     const plan = emptyPlan();
+    const { held } = plan;
+    const noReplace = opts.replace === false || !!opts.deleteOnly;
+    if (noReplace)
+        held.by = opts.deleteOnly ? 'delete-only' : 'no-replace';
+    // Local folders replacing a deployed file, left as they are (held): nothing is made inside them.
+    const heldDirs = [];
+    const inHeldDir = (p) => heldDirs.some((d) => p.startsWith(`${d}/`));
     for (const dir of [...local.dirs].sort(byDepthThenName)) {
         if (stateDirs.has(dir))
             continue;
+        if (inHeldDir(dir) || (opts.deleteOnly && !state.files[dir])) {
+            held.mkdir.push(dir);
+            continue;
+        }
+        if (noReplace && state.files[dir] && (!uncertain.has(dir) || opts.deleteOnly)) {
+            held.swap.push(dir);
+            heldDirs.push(dir);
+            continue;
+        }
         if (state.files[dir] || uncertain.has(dir)) {
             plan.fileToDir.push(dir);
             if (opts.isKept(dir))
@@ -36716,6 +36733,18 @@ function planChanges(local, state, opts) {
         }
         const replacesDir = (stateDirs.has(file.path) || maybeDirs.has(file.path)) && !local.dirs.has(file.path);
         const action = known || uncertain.has(file.path) || replacesDir ? 'replace' : 'upload';
+        if (noReplace && replacesDir && stateDirs.has(file.path)) {
+            held.swap.push(file.path);
+            continue;
+        }
+        if (noReplace && known && !same && !uncertain.has(file.path)) {
+            held.replace.push(file.path);
+            continue;
+        }
+        if (opts.deleteOnly || inHeldDir(file.path)) {
+            (action === 'replace' ? held.replace : held.upload).push(file.path);
+            continue;
+        }
         // Atomic mode: replaced files, and large new ones (a temp named after the content can be resumed safely).
         // --no-atomic writes in place: no rename phase, and a cut upload starts again from zero.
         const viaTemp = (opts.atomic &&
@@ -36748,8 +36777,13 @@ function planChanges(local, state, opts) {
         plan.uploads.push({ file, action, temp, replacesDir, mayExist });
     }
     const reserved = [...opts.reserved];
+    // A deployed folder a local file would replace, held: it stays, and what it holds with it (in the state too).
+    const heldFolders = held.swap.filter((p) => stateDirs.has(p));
+    const inHeldFolder = (p) => heldFolders.some((d) => atOrUnder(p, d));
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     for (const p of orphanFiles.sort(deepestFirst)) {
+        if (inHeldFolder(p))
+            continue;
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
         if (insideSwap && opts.isKept(p))
             plan.keptInSwaps.push(p);
@@ -36766,6 +36800,8 @@ function planChanges(local, state, opts) {
     const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
     plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
     for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
+        if (inHeldFolder(d))
+            continue;
         const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
         // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
         const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
@@ -36816,6 +36852,11 @@ function planChanges(local, state, opts) {
  * folder made; and, where the state does not record this very mode as set, every unchanged file or folder.
  */
 function planModes(plan, local, state, opts) {
+    // Nothing is made or sent: no mode is set, and the state keeps the modes it records.
+    if (opts.deleteOnly) {
+        plan.modes = { ...(state.modes ?? {}) };
+        return;
+    }
     if (opts.fileMode)
         plan.modes.file = opts.fileMode;
     if (opts.dirMode)
@@ -36825,12 +36866,12 @@ function planModes(plan, local, state, opts) {
     if (opts.fileMode) {
         plan.chmods.files = plan.uploads.map((u) => u.temp ?? u.file.path);
         if (had.file !== opts.fileMode)
-            plan.chmods.files.push(...plan.unchanged);
+            plan.chmods.files.push(...plan.unchanged, ...plan.held.replace);
     }
     if (opts.dirMode) {
         plan.chmods.dirs = [...plan.mkdirs];
         if (had.dir !== opts.dirMode) {
-            const made = new Set(plan.mkdirs);
+            const made = new Set([...plan.mkdirs, ...plan.held.mkdir, ...plan.held.swap]);
             plan.chmods.dirs.push(...[...local.dirs].filter((d) => !made.has(d)).sort(byDepthThenName));
         }
     }
@@ -38929,6 +38970,8 @@ const NAMES = {
     replaceDefaultExcludes: 'boolean',
     keep: 'other',
     delete: 'boolean',
+    replace: 'boolean',
+    deleteOnly: 'boolean',
     maxDelete: 'other',
     statePath: 'string',
     atomic: 'boolean',
@@ -38971,6 +39014,11 @@ const OPTION_ALIASES = {
     // vinyl-ftp's names (node-ftp's connection options), for a gulpfile switching from it
     maxconnections: 'parallel',
     secureoptions: 'tls',
+    // ftp-deploy's (PR #20) per-operation switches
+    allowreplace: 'replace',
+    noreplace: 'replace: false',
+    allowdelete: 'delete',
+    nodelete: 'delete: false',
 };
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
 function checkShape(o) {
@@ -39369,6 +39417,7 @@ function resolveOptions(o) {
     checkMaintenance(o.maintenance);
     const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
     checkUploadOnly(o);
+    checkDeleteOnly(o);
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
     const fileMode = mode('file-mode', o.fileMode);
@@ -39387,6 +39436,7 @@ function resolveOptions(o) {
         exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
         keep: o.keep ?? [],
         delete: o.delete ?? true,
+        replace: o.replace ?? true,
         statePath,
         atomic: o.atomic ?? true,
         fileMode,
@@ -39453,10 +39503,24 @@ function checkUploadOnly(o) {
         ['--adopt', o.adopt, '--adopt starts a state from what the server holds'],
         ['--verify', o.verify, '--verify checks the files a state lists'],
         ['--reset-state', o.resetState, '--reset-state re-seeds a state'],
+        [
+            '--no-replace',
+            o.replace === false,
+            '--no-replace needs a state to tell which files are on the server',
+        ],
     ].find(([, on]) => on);
     if (clash) {
         throw new errors_ConfigError(`--upload-only keeps no state, and ${clash[2]}: drop one of --upload-only and ${clash[0]}`);
     }
+}
+/** --delete-only does the deletions alone: --no-delete leaves it nothing, --upload-only is the opposite. */
+function checkDeleteOnly(o) {
+    if (!o.deleteOnly)
+        return;
+    if (o.delete === false)
+        throw new errors_ConfigError('--delete-only does only the deletions, and --no-delete turns them off: the run would do nothing; drop one of --delete-only and --no-delete');
+    if (o.uploadOnly)
+        throw new errors_ConfigError('--delete-only only deletes, and --upload-only only uploads (and never deletes): drop one of --delete-only and --upload-only');
 }
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
 function checkGlobs(name, globs) {
@@ -39591,6 +39655,7 @@ function buildReport(args) {
                 },
             }
             : {}),
+        ...(heldCount(plan.held) > 0 ? { held: plan.held } : {}),
         ...(args.estimate ? { estimate: args.estimate } : {}),
         warnings: args.warnings,
         durationMs: Date.now() - args.startedAt,
@@ -39605,7 +39670,32 @@ function formatPlan(report, limit = 200) {
         .map((e) => `  ${e.action.padEnd(7)} ${e.path}${e.size ? ` (${formatBytes(e.size)})` : ''}`);
     if (sorted.length > limit)
         lines.push(`  … and ${sorted.length - limit} more`);
+    // Changed paths --no-replace or --delete-only leaves as they are (new files not sent are only counted).
+    const h = report.held;
+    if (h) {
+        const left = [...h.swap, ...h.replace];
+        for (const p of left.slice(0, limit))
+            lines.push(`  left    ${p} (--${h.by ?? 'no-replace'})`);
+        if (left.length > limit)
+            lines.push(`  … and ${left.length - limit} more left`);
+    }
     return lines;
+}
+function heldCount(h) {
+    return h.replace.length + h.upload.length + h.mkdir.length + h.swap.length;
+}
+/** What --no-replace or --delete-only left as it is, for the summary line: '' when nothing. */
+function formatHeld(report) {
+    const h = report.held;
+    if (!h)
+        return '';
+    const parts = [
+        h.replace.length ? `${h.replace.length} changed file(s)` : '',
+        h.upload.length ? `${h.upload.length} new file(s)` : '',
+        h.mkdir.length ? `${h.mkdir.length} folder(s)` : '',
+        h.swap.length ? `${h.swap.length} file/folder swap(s)` : '',
+    ].filter(Boolean);
+    return parts.length ? `${parts.join(', ')} left as they are (--${h.by ?? 'no-replace'})` : '';
 }
 function formatSummary(report) {
     const c = report.counts;
@@ -39617,6 +39707,7 @@ function formatSummary(report) {
             : 'deployed';
     return (`${title}: ${verb} upload ${c.upload}, replace ${c.replace}, delete ${c.delete}, ` +
         `mkdir ${c.mkdir}, rmdir ${c.rmdir}; ${c.unchanged} unchanged; ` +
+        (report.held ? `${formatHeld(report)}; ` : '') +
         (report.chmod ? `mode set on ${report.chmod.files} files, ${report.chmod.dirs} folders; ` : '') +
         (report.dryRun || report.refused !== undefined
             ? `${formatBytes(report.bytes.planned)} to send (planned in ${(report.durationMs / 1000).toFixed(1)} s)`
@@ -40102,7 +40193,10 @@ class StateStore {
             ...(up !== undefined ? { maintenance: up } : {}),
             ...(markerDirs?.length ? { markerDirs } : {}),
         };
-        s.settings = this.opts.settings;
+        // Not by --delete-only, which sends nothing: new files the old excludes left out (perhaps live, untracked
+        // on the server) must still go through a temp on the next run that sends them (G2).
+        if (plan.held.by !== 'delete-only')
+            s.settings = this.opts.settings;
         delete s.modes; // set again by finish(), once this run has set them everywhere
         await this.save();
     }
@@ -40196,11 +40290,26 @@ class StateStore {
         for (const p of plan.keptOrphans.files)
             if (this.state.files[p])
                 files[p] = this.state.files[p];
-        this.dirs = new Set([...local.dirs, ...plan.keptOrphans.dirs, ...keptDirs]);
-        this.state = { ...this.state, files, pending: undefined, modes };
+        // Held by --no-replace or --delete-only: the state records what is on the server, so a later run sends them.
+        const { held } = plan;
+        const heldAt = (p) => held.swap.some((s) => atOrUnder(p, s));
+        for (const p of [...held.replace, ...Object.keys(this.state.files).filter(heldAt)])
+            if (this.state.files[p])
+                files[p] = this.state.files[p];
+        const notMade = new Set([...held.mkdir, ...held.swap]);
+        this.dirs = new Set([
+            ...[...local.dirs].filter((d) => !notMade.has(d)),
+            ...[...this.dirs].filter(heldAt),
+            ...plan.keptOrphans.dirs,
+            ...keptDirs,
+        ]);
+        // A file a cut run was sending that --delete-only did not send: still unknown on the server.
+        const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
+        const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
+        this.state = { ...this.state, files, pending, modes };
         if (!modes?.file && !modes?.dir)
             delete this.state.modes;
-        this.uncertain.clear();
+        this.uncertain = new Set(unsure);
         this.maybeDirs.clear();
         await this.enqueue(release);
     }
@@ -41191,7 +41300,9 @@ async function deploy(options, reporter = {}) {
         // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
         // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
         // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
-        if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
+        if (store.origin === 'none' && o.deleteOnly)
+            rep.info?.(`delete-only: no state file at ${statePath}: ftpship has deployed nothing here, so there is nothing to delete (nothing was changed)`);
+        else if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
             // A cut run's temps are not a site.
             const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
             if (there.length > 0)
@@ -41271,6 +41382,8 @@ async function deploy(options, reporter = {}) {
                 delete: o.delete && !o.uploadOnly,
                 atomic: o.atomic,
                 uploadOnly: o.uploadOnly,
+                replace: o.replace,
+                deleteOnly: o.deleteOnly,
                 isKept: globMatcher(o.keep),
                 // The excludes that picked the local files; with a list of files, those the caller gave (the Action
                 // applies its `exclude` to its `files` globs itself).
@@ -41294,13 +41407,15 @@ async function deploy(options, reporter = {}) {
         let bytesSent = 0;
         let dirsMade = 0; // a deploy with nothing to do makes none
         let modesMissed;
-        const hasWork = plan.entries.length > 0 ||
-            plan.staleTemps.length > 0 ||
-            state.pending !== undefined ||
-            plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
-            store.origin !== 'ftpship' ||
-            store.metaChanged ||
-            plan.modesChanged;
+        // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
+        const hasWork = !(o.deleteOnly && store.origin === 'none') &&
+            (plan.entries.length > 0 ||
+                plan.staleTemps.length > 0 ||
+                state.pending !== undefined ||
+                plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
+                store.origin !== 'ftpship' ||
+                store.metaChanged ||
+                plan.modesChanged);
         if (!o.dryRun && hasWork) {
             pool.expand();
             const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
@@ -41376,6 +41491,7 @@ async function deploy(options, reporter = {}) {
             rep.info?.(`${keptFiles.length} file(s) deployed earlier and gone from the local files ${o.dryRun ? 'would stay' : 'stay'} on the server (${some}): ${why}. ` +
                 `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`);
         }
+        heldInfo(plan, o, rep);
         const target = targetUrl(o, root, loginDir);
         // A dry run says how long the deploy would take in round trips, measured on its connection (best
         // effort: a connection lost now costs the estimate, not the plan).
@@ -41492,6 +41608,24 @@ function guarded(reporter, warnings) {
         };
     }
     return out;
+}
+/** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
+function heldInfo(plan, o, rep) {
+    const { held } = plan;
+    const flag = o.deleteOnly ? '--delete-only' : '--no-replace';
+    const would = o.dryRun ? 'would not be' : 'were not';
+    const parts = [];
+    if (held.replace.length > 0)
+        parts.push(`${held.replace.length} changed file(s) left as they are (${firstFew(held.replace)})`);
+    if (held.upload.length > 0)
+        parts.push(`${held.upload.length} new file(s) not uploaded (${firstFew(held.upload)})`);
+    if (held.mkdir.length > 0)
+        parts.push(`${held.mkdir.length} folder(s) not made`);
+    if (held.swap.length > 0)
+        parts.push(`${held.swap.length} path(s) that changed between file and folder left as they are (${firstFew(held.swap)})`);
+    if (parts.length === 0)
+        return;
+    rep.info?.(`${flag}: ${parts.join('; ')}: they ${would} sent; the state records what is on the server, so a deploy without ${flag} sends them`);
 }
 /** The first three paths of a list, and an ellipsis when there are more (for one line of a message). */
 function firstFew(paths) {
@@ -41685,7 +41819,8 @@ function guard(plan, o) {
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
     // obeying would empty the live site. Only an explicit --max-delete lets it through.
-    if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length === 0) {
+    const held = plan.held.replace.length + plan.held.upload.length + plan.held.swap.length;
+    if (o.maxDelete === undefined && deletes > 0 && plan.uploads.length + plan.unchanged.length + held === 0) {
         const what = o.localDir ? `the local folder ${o.localDir}` : 'the set of files given';
         throw new GuardError(`${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
             `${deletes === 1 ? 'the one file' : `all ${deletes} files`} ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
@@ -41823,6 +41958,8 @@ var Input;
     Input["Files"] = "files";
     Input["Keep"] = "keep";
     Input["Delete"] = "delete";
+    Input["Replace"] = "replace";
+    Input["DeleteOnly"] = "delete-only";
     Input["MaxDelete"] = "max-delete";
     Input["Parallel"] = "parallel";
     Input["Atomic"] = "atomic";
@@ -41871,7 +42008,11 @@ const FLAGS = {
     state: Input.StatePath,
     maintenance: Input.MaintenanceFile,
 };
-const NEGATED = { 'no-delete': Input.Delete, 'no-atomic': Input.Atomic };
+const NEGATED = {
+    'no-delete': Input.Delete,
+    'no-replace': Input.Replace,
+    'no-atomic': Input.Atomic,
+};
 /**
  * The engine's exact exclude for one path, `--exclude '<glob>'` (or bash's `$'<glob>'` for a name with a
  * control character), quoted for a shell: in the Action it is a line of the `exclude` input, unquoted, with
@@ -45898,6 +46039,8 @@ function readInputs() {
         replaceDefaultExcludes: true, // FTP-Deploy-Action: `exclude` replaces the defaults
         keep: list(Input.Keep) ?? [],
         delete: bool(Input.Delete, true),
+        replace: bool(Input.Replace, true),
+        deleteOnly: bool(Input.DeleteOnly, false),
         maxDelete: inputs_integer(Input.MaxDelete, undefined, 0, Number.MAX_SAFE_INTEGER),
         parallel: inputs_integer(Input.Parallel, 4, 1, 64),
         atomic: bool(Input.Atomic, true),
@@ -46319,7 +46462,7 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     ];
     const chmods = (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0);
     // Not when refused: one refused before a plan was made (the state, the maintenance file's path) has none.
-    if (report.files.length === 0 && chmods === 0 && !report.refused)
+    if (report.files.length === 0 && chmods === 0 && !report.refused && !report.held)
         out.push('Nothing to change: the server is up to date.', '');
     else if (report.estimate) {
         const e = report.estimate;
@@ -46340,6 +46483,9 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     }
     if (report.kept.length > 0)
         out.push(`${report.kept.length} path(s) deployed earlier left on the server (\`keep\`, \`delete: false\`, \`exclude\`, or a folder holding other files).`, '');
+    // What `replace: false` or `delete-only` left as it is: not sent, not in the counts above.
+    if (report.held)
+        out.push(`${phrase(formatHeld(report))}: ${planned ? 'they would not be sent' : 'not sent'}; a run without that input sends them.`, '');
     if (report.warnings.length > 0)
         out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${summary_escape(phrase(w))}`), '');
     return out.join('\n');
@@ -46378,7 +46524,7 @@ async function run() {
             options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
         const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
         await publish(report);
-        core_info(logSafe(formatSummary(report)));
+        core_info(logSafe(phrase(formatSummary(report))));
     }
     catch (err) {
         // A dry run refused by a guard is still the preview: its plan is reported, then the step fails. A
