@@ -33,6 +33,7 @@ export enum Input {
   StatePath = 'state-path',
   Insecure = 'insecure',
   TlsName = 'tls-name',
+  TlsFingerprint = 'tls-fingerprint',
   ResetState = 'reset-state',
   Ca = 'ca',
   FileMode = 'file-mode',

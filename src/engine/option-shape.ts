@@ -66,6 +66,8 @@ export const OPTION_ALIASES: Record<string, string> = {
   insecure: 'tls: { rejectUnauthorized: false }',
   tlsname: 'tls: { servername }',
   servername: 'tls: { servername }',
+  tlsfingerprint: 'tls: { fingerprint }',
+  fingerprint: 'tls: { fingerprint }',
 };
 
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
