@@ -51,4 +51,18 @@ describe('gulp plugin over explicit FTPS', () => {
         `or, if you have checked that the certificate (SHA-256 fingerprint ${FP}) is your server's, pin it with tls: { fingerprint: '${FP}' }`,
     );
   });
+
+  it('tls: { fingerprint } pins the certificate: no CA, no name needed; a wrong pin names tls.fingerprint', async () => {
+    const { err, dir } = await failure({ tls: { fingerprint: FP } });
+    expect(err).toBeUndefined();
+    expect(fs.readFileSync(path.join(server().root, dir, 'index.html'), 'utf8')).toBe('hi');
+    const wrong = await failure({
+      tls: { fingerprint: FP.replace(/^../, FP.startsWith('00') ? '11' : '00') },
+    });
+    expect(wrong.err).toBeInstanceOf(PluginError);
+    expect((wrong.err as Error).message).toMatch(
+      /^the TLS certificate of 127\.0\.0\.1:\d+ is not the one pinned with tls\.fingerprint: its SHA-256 fingerprint is /,
+    );
+    expect(fs.existsSync(path.join(server().root, wrong.dir))).toBe(false);
+  });
 });

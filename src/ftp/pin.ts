@@ -112,6 +112,10 @@ export interface PinMismatch extends NodeJS.ErrnoException {
 export function pinMismatch(socket: tls.TLSSocket, fingerprint: unknown): PinMismatch | undefined {
   const pins = pinsOf(fingerprint);
   if (pins.length === 0) return undefined;
+  // A data connection resuming the control connection's session (vsftpd and proftpd require it) shows no
+  // certificate; none is needed: only the server that completed the pinned handshake holds that session's
+  // secret (Node skips its own name check on a resumed session for the same reason).
+  if (socket.isSessionReused()) return undefined;
   const fp = socket.getPeerCertificate()?.fingerprint256 ?? presented.get(socket) ?? '';
   if (fp && pins.includes(fp.toUpperCase())) return undefined;
   const err = new Error(
