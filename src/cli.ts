@@ -253,8 +253,13 @@ async function buildOptions(
     );
     target.secure = 'implicit';
   }
-  if (f.insecure && target.secure)
+  // With a pin, --insecure is a usage error (resolve): no warning that reads as if the deploy went on.
+  if (f.insecure && target.secure && !f.tlsFingerprint)
     out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  if (f.tlsFingerprint && f.ca && target.secure && !f.insecure)
+    out.warn(
+      `--ca ${f.ca} is not used: with --tls-fingerprint the certificate is checked against the pin alone`,
+    );
   if (f.insecure && f.ca && target.secure)
     out.warn(
       `--ca ${f.ca} is not used: --insecure checks no certificate; drop --insecure to check the server's against it`,

@@ -183,6 +183,14 @@ describe('a pinned certificate (tls.fingerprint, --tls-fingerprint)', () => {
     );
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('but this connection is plain FTP');
+    const insecure = await spawnCli(
+      ['deploy', local, url('ftpes', uniqueName('h-pin')), '--tls-fingerprint', FP, '--insecure'],
+      env,
+    );
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toBe(
+      'ftpship: error: --tls-fingerprint checks the certificate and --insecure skips every check: drop --insecure (with a pin, the certificate needs no CA and no name check)\n',
+    );
   });
 });
 
@@ -224,7 +232,7 @@ describe('a data connection with another certificate than the pinned control con
       expect(err).toBeInstanceOf(FtpTlsError);
       expect((err as Error).message).toContain(`TLS handshake of a data connection with 127.0.0.1:`);
       expect((err as Error).message).toContain(
-        `the server's certificate has SHA-256 fingerprint ${OTHER_FP}, which is not pinned (${FP}) — nothing was sent on this connection (no file data)`,
+        `the server's certificate has SHA-256 fingerprint ${OTHER_FP}, which is not pinned (${FP}) — nothing was sent on this connection (no file data): the control connection had a pinned certificate and this data connection another`,
       );
       expect(received).toBe(0);
     } finally {
