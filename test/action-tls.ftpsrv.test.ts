@@ -107,6 +107,11 @@ describe('the bundled Action over explicit FTPS', () => {
     expect(bad.stdout).toContain(
       '::error::invalid tls-fingerprint "sha1:AB:CD"; give the SHA-256 fingerprint',
     );
+    const loose = await runAction(ws, { ...inputs, 'tls-fingerprint': fp, security: 'loose' });
+    expect(loose.status).not.toBe(0);
+    expect(loose.stdout).toContain(
+      '::error::the `tls-fingerprint` input checks the certificate and `security: loose` skips every check: drop `security: loose`',
+    );
   });
 
   it('security: loose (FTP-Deploy-Action) skips the check, with a warning', async () => {

@@ -851,16 +851,14 @@ function presentedFingerprintOf(err: unknown): string | undefined {
 }
 
 /** A certificate that matches no --tls-fingerprint: nothing was sent to that server (exit 1). */
-export function pinRefused(where: string, m: PinMismatch, data = false): DeployError {
+function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
   const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
-  const [host, port] = [where.slice(0, where.lastIndexOf(':')), where.slice(where.lastIndexOf(':') + 1)];
+  const howTo = fingerprintHowTo(o.host, o.port, o.secure === 'implicit');
   return new DeployError(
-    `the TLS certificate of ${where}${data ? ' on a data connection' : ''} is not the one pinned with --tls-fingerprint: ${got}, ` +
+    `the TLS certificate of ${bracketed(o.host)}:${o.port} is not the one pinned with --tls-fingerprint: ${got}, ` +
       `the pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ` +
-      (data
-        ? 'The connection was dropped before any file data went over it. '
-        : 'Nothing was sent (no user name, no password) and nothing was changed. ') +
-      `Check the pin against the server's certificate (${fingerprintHowTo(host.replace(/^\[|\]$/g, ''), port)}): ` +
+      'Nothing was sent (no user name, no password) and nothing was changed. ' +
+      `Check the pin against the server's certificate (${howTo}): ` +
       `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
       `if not, someone may be intercepting the connection`,
     { cause: m },
@@ -872,7 +870,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   if (err instanceof ConfigError) return err; // said already (a login refused for want of TLS)
   const where = `${bracketed(o.host)}:${o.port}`;
   const mismatch = findPinMismatch(err);
-  if (mismatch) return pinRefused(where, mismatch);
+  if (mismatch) return pinRefused(o, mismatch);
   if (isConnectionLimit(err)) {
     const e = err as FtpReplyError;
     return new DeployError(

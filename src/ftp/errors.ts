@@ -95,7 +95,7 @@ export class FtpTlsError extends Error {
       pin && data
         ? ' — nothing was sent on this connection (no file data): the control connection had a pinned certificate and this data connection another, so something on the path may be intercepting data connections'
         : pin
-          ? ` — nothing was sent on this connection (no user name or password): if the server's certificate was replaced, check the new one and pin it (${fingerprintHowTo(host, port)}); otherwise the connection may be intercepted`
+          ? ` — nothing was sent on this connection (no user name or password): if the server's certificate was replaced, check the new one and pin it (${fingerprintHowTo(host, port, implicit)}); otherwise the connection may be intercepted`
           : names
             ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
             : dated

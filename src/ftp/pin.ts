@@ -6,9 +6,13 @@
  */
 import type tls from 'node:tls';
 
-/** How to read a server's fingerprint, shown with a malformed pin and with a refused certificate. */
-export function fingerprintHowTo(host = 'HOST', port: number | string = 21): string {
-  return `openssl s_client -connect ${host}:${port} -starttls ftp </dev/null | openssl x509 -noout -fingerprint -sha256`;
+/**
+ * How to read a server's fingerprint, shown with a malformed pin and with a refused certificate. `implicit`:
+ * the port speaks TLS from the first byte (no AUTH TLS, so no -starttls).
+ */
+export function fingerprintHowTo(host = 'HOST', port: number | string = 21, implicit = false): string {
+  const at = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host; // an IPv6 address
+  return `openssl s_client -connect ${at}:${port}${implicit ? '' : ' -starttls ftp'} </dev/null | openssl x509 -noout -fingerprint -sha256`;
 }
 
 /**
