@@ -35,6 +35,7 @@ export enum Input {
   StatePath = 'state-path',
   Insecure = 'insecure',
   TlsName = 'tls-name',
+  TlsFingerprint = 'tls-fingerprint',
   ResetState = 'reset-state',
   Ca = 'ca',
   FileMode = 'file-mode',

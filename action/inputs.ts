@@ -273,7 +273,18 @@ function readTls(workspace: string, secure: DeployOptions['secure']): DeployOpti
       "the server certificate is not verified (security: loose or insecure: true): prefer `ca` with the server's certificate",
     );
   }
-  return { rejectUnauthorized: !(insecureInput || loose), ca, ...tlsName() };
+  // `tls-fingerprint`: one pin a line (two while a certificate changes); checked, also against plain FTP, by the engine.
+  const fingerprint = list(Input.TlsFingerprint);
+  if (fingerprint && loose && !insecureInput && secure)
+    throw new ConfigError(
+      'the `tls-fingerprint` input checks the certificate and `security: loose` skips every check: drop `security: loose` (with a pin, the certificate needs no CA and no name check)',
+    );
+  return {
+    rejectUnauthorized: !(insecureInput || loose),
+    ca,
+    ...tlsName(),
+    ...(fingerprint ? { fingerprint } : {}),
+  };
 }
 
 /** `ca`: PEM text, or a PEM file in the workspace; checked now, or a bad one ends as "not trusted" later. */

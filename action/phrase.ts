@@ -50,6 +50,11 @@ export function phrase(message: string): string {
         /\bcheck the certificate against one with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g,
         'set the `tls-name` input to $1',
       )
+      // "pin it with the `tls-fingerprint` input AB:…" the same.
+      .replace(
+        /\bwith --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/g,
+        'by setting the `tls-fingerprint` input to $1',
+      )
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;

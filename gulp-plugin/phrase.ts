@@ -27,6 +27,7 @@ const OPTION: Record<string, string> = {
   'dry-run': 'dryRun',
   insecure: 'tls: { rejectUnauthorized: false }',
   'tls-name': 'tls.servername',
+  'tls-fingerprint': 'tls.fingerprint',
   ca: 'tls.ca',
 };
 
@@ -50,7 +51,7 @@ export function phrase(message: string): string {
   return (
     message
       // Where the engine names the library option already, the flag in brackets is only for the CLI.
-      .replace(/ \(--(?:ca FILE|insecure|tls-name NAME)\)/g, '')
+      .replace(/ \(--(?:ca FILE|insecure|tls-name NAME|tls-fingerprint [0-9A-F:]+)\)/g, '')
       .replace(
         /\(ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input\)/g,
         '(the password option, e.g. password: process.env.FTP_PASSWORD)',
@@ -78,6 +79,7 @@ export function phrase(message: string): string {
       .replace(/--ca FILE/g, 'tls: { ca }')
       .replace(/--tls-name NAME/g, 'tls: { servername }')
       .replace(/with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g, "with tls: { servername: '$1' }")
+      .replace(/with --tls-fingerprint ([0-9A-F:]+)/g, "with tls: { fingerprint: '$1' }")
       .replace(
         /with --([a-z][a-z-]*)(?![\w-])(?: and --([a-z][a-z-]*)(?![\w-]))?/g,
         (flag, a: string, b?: string) =>

@@ -29,6 +29,7 @@ interface DeployFlags {
   atomic: boolean;
   insecure?: boolean;
   tlsName?: string;
+  tlsFingerprint?: string[];
   ca?: string;
   active?: boolean;
   pipelining: boolean;
@@ -102,6 +103,11 @@ function addDeployOptions(cmd: Command): Command {
       'check the TLS certificate against this name instead of the host (a shared host whose certificate names the provider)',
     )
     .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
+    .option(
+      '--tls-fingerprint <sha256>',
+      'accept only the TLS certificate with this SHA-256 fingerprint, self-signed or not (repeatable: any one matches)',
+      collect,
+    )
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
     .option('--no-pipelining', 'send each command alone (for a server that mishandles command batches)')
     .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
@@ -254,8 +260,13 @@ async function buildOptions(
     );
     target.secure = 'implicit';
   }
-  if (f.insecure && target.secure)
+  // With a pin, --insecure is a usage error (resolve): no warning that reads as if the deploy went on.
+  if (f.insecure && target.secure && !f.tlsFingerprint)
     out.warn('--insecure: the TLS certificate is NOT verified; anyone on the path can read the password');
+  if (f.tlsFingerprint && f.ca && target.secure && !f.insecure)
+    out.warn(
+      `--ca ${f.ca} is not used: with --tls-fingerprint the certificate is checked against the pin alone`,
+    );
   if (f.insecure && f.ca && target.secure)
     out.warn(
       `--ca ${f.ca} is not used: --insecure checks no certificate; drop --insecure to check the server's against it`,
@@ -271,7 +282,12 @@ async function buildOptions(
     user: target.user,
     password,
     secure: target.secure,
-    tls: { ca, rejectUnauthorized: !f.insecure, ...(f.tlsName ? { servername: f.tlsName } : {}) },
+    tls: {
+      ca,
+      rejectUnauthorized: !f.insecure,
+      ...(f.tlsName ? { servername: f.tlsName } : {}),
+      ...(f.tlsFingerprint ? { fingerprint: f.tlsFingerprint } : {}),
+    },
     remoteDir: target.remoteDir,
     active: !!f.active,
     pipelining: f.pipelining,

@@ -1,5 +1,6 @@
 // The bundled Action over FTPS (ftp-srv with explicit TLS): certificates verified by default, `ca` as a
 // workspace file, and FTP-Deploy-Action's `security: loose` accepted with a warning.
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -73,11 +74,43 @@ describe('the bundled Action over explicit FTPS', () => {
     const wrong = await runTls(ws, { ...inputs, ca: 'server-ca.pem', 'tls-name': 'ftp.provider.test' });
     expect(wrong.status).not.toBe(0);
     expect(wrong.stdout).toMatch(
-      /::error::the TLS certificate of localhost:\d+ is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: .*or set the `tls-name` input to localhost$/m,
+      /::error::the TLS certificate of localhost:\d+ is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: .*or set the `tls-name` input to localhost; /m,
     );
     expect(fs.existsSync(path.join(srv.root, 'tlsname'))).toBe(false);
     expectSuccess(
       await runTls(ws, { ...inputs, server: '127.0.0.1', ca: 'server-ca.pem', 'tls-name': 'localhost' }),
+    );
+  });
+
+  it('tls-fingerprint: one pin a line, any one matches, no `ca` needed; a wrong or malformed one fails naming the input', async () => {
+    const fp = new X509Certificate(cert.cert).fingerprint256;
+    const otherFp = new X509Certificate(selfSignedCert().cert).fingerprint256;
+    const { ws, inputs } = setup('h-pin-action');
+    expectSuccess(
+      await runTls(ws, {
+        ...inputs,
+        'tls-fingerprint': `${otherFp}\n${fp.replace(/:/g, '').toLowerCase()}\n`,
+      }),
+    );
+    expect(readTree(path.join(srv.root, 'h-pin-action'), ['.ftpship-state.json'])).toEqual(
+      readTree(path.join(ws, 'site')),
+    );
+    const wrong = await runTls(ws, { ...inputs, 'server-dir': 'h-pin-wrong/', 'tls-fingerprint': otherFp });
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toContain(
+      `::error::the TLS certificate of localhost:${srv.port} is not the one pinned with the \`tls-fingerprint\` input: ` +
+        `its SHA-256 fingerprint is ${fp}, the pin is ${otherFp}. Nothing was sent`,
+    );
+    expect(fs.existsSync(path.join(srv.root, 'h-pin-wrong'))).toBe(false);
+    const bad = await runAction(ws, { ...inputs, 'tls-fingerprint': 'sha1:AB:CD' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout).toContain(
+      '::error::invalid tls-fingerprint "sha1:AB:CD"; give the SHA-256 fingerprint',
+    );
+    const loose = await runAction(ws, { ...inputs, 'tls-fingerprint': fp, security: 'loose' });
+    expect(loose.status).not.toBe(0);
+    expect(loose.stdout).toContain(
+      '::error::the `tls-fingerprint` input checks the certificate and `security: loose` skips every check: drop `security: loose`',
     );
   });
 

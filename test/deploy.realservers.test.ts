@@ -4,6 +4,7 @@
  * permissions are enforced (the server runs as its unix user), and TLS data connections need session reuse.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -466,7 +467,12 @@ d.each(matrix())('%s', (_name, server) => {
       };
       const err = await deploy(withName('ftp.provider.test')).catch((e: unknown) => e as Error);
       expect((err as Error).message).toMatch(
-        /is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: connect to one of those names, or check the certificate against one with --tls-name localhost$/,
+        /is for localhost, 127\.0\.0\.1, not ftp\.provider\.test: connect to one of those names, or check the certificate against one with --tls-name localhost; /,
+      );
+      // …or to pin the certificate, by the fingerprint of the servers' certificate (test/servers/setup.sh).
+      const fp = new X509Certificate(fs.readFileSync(env.ca)).fingerprint256;
+      expect((err as Error).message).toContain(
+        `; or, if you have checked that the certificate (SHA-256 fingerprint ${fp}) is your server's, pin it with --tls-fingerprint ${fp}`,
       );
       expect(fs.existsSync(path.join(disk, 'site'))).toBe(false);
       await deploy(withName('localhost'));

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -142,7 +143,12 @@ describe('TLS against ftp-srv', () => {
     expect(String((err as Error).message)).toMatch(/ftp\.example\.com/);
     // The hint names what the certificate holds, and the option that checks against it (still verified).
     expect(String((err as Error).message)).toMatch(
-      /the certificate is for localhost, 127\.0\.0\.1: connect to one of those names, or check it against one with the `servername` TLS option \(--tls-name NAME\)$/,
+      /the certificate is for localhost, 127\.0\.0\.1: connect to one of those names, or check it against one with the `servername` TLS option \(--tls-name NAME\); /,
+    );
+    // …and its fingerprint, to pin it once checked (the pin needs no name check).
+    const fp = new X509Certificate(cert.cert).fingerprint256;
+    expect((err as Error).message).toMatch(
+      new RegExp(`; the certificate's SHA-256 fingerprint is ${fp}: .* \\(--tls-fingerprint ${fp}\\)$`),
     );
   });
 

@@ -3,6 +3,7 @@
  * `--tls-name`), a gulpfile sets `tls: { ca, rejectUnauthorized, servername }`. ftp-srv in-process with
  * explicit TLS and a certificate for ftp.provider.test only (its own file: ftp-srv's handlers are per process).
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +18,7 @@ import { uniqueName } from './helpers/tmp.js';
 
 const PROVIDER = 'ftp.provider.test';
 const cert = selfSignedCert([PROVIDER]);
+const FP = new X509Certificate(cert.cert).fingerprint256;
 const server = useEmbedded({ tls: cert });
 
 async function failure(extra: Partial<GulpDeployOptions>): Promise<{ err: unknown; dir: string }> {
@@ -35,7 +37,7 @@ describe('gulp plugin over explicit FTPS', () => {
     const { err, dir } = await failure({});
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).toMatch(
-      /^TLS certificate of 127\.0\.0\.1:\d+ not trusted: .+; pass its CA with tls: \{ ca \} \(or tls: \{ rejectUnauthorized: false \} to skip the check\)$/,
+      /^TLS certificate of 127\.0\.0\.1:\d+ not trusted: .+; pass its CA with tls: \{ ca \} \(or tls: \{ rejectUnauthorized: false \} to skip the check\); or, if you have checked that this certificate \(SHA-256 fingerprint [0-9A-F:]{95}\) is your server's, pin it with tls: \{ fingerprint: '[0-9A-F:]{95}' \}$/,
     );
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
@@ -45,7 +47,22 @@ describe('gulp plugin over explicit FTPS', () => {
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).toBe(
       `the TLS certificate of 127.0.0.1:${server().port} is for ${PROVIDER}, not 127.0.0.1: connect to one of ` +
-        `those names, or check the certificate against one with tls: { servername: '${PROVIDER}' }`,
+        `those names, or check the certificate against one with tls: { servername: '${PROVIDER}' }; ` +
+        `or, if you have checked that the certificate (SHA-256 fingerprint ${FP}) is your server's, pin it with tls: { fingerprint: '${FP}' }`,
     );
+  });
+
+  it('tls: { fingerprint } pins the certificate: no CA, no name needed; a wrong pin names tls.fingerprint', async () => {
+    const { err, dir } = await failure({ tls: { fingerprint: FP } });
+    expect(err).toBeUndefined();
+    expect(fs.readFileSync(path.join(server().root, dir, 'index.html'), 'utf8')).toBe('hi');
+    const wrong = await failure({
+      tls: { fingerprint: FP.replace(/^../, FP.startsWith('00') ? '11' : '00') },
+    });
+    expect(wrong.err).toBeInstanceOf(PluginError);
+    expect((wrong.err as Error).message).toMatch(
+      /^the TLS certificate of 127\.0\.0\.1:\d+ is not the one pinned with tls\.fingerprint: its SHA-256 fingerprint is /,
+    );
+    expect(fs.existsSync(path.join(server().root, wrong.dir))).toBe(false);
   });
 });

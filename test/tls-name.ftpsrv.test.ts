@@ -5,6 +5,7 @@
  * `--insecure`. ftp-srv in-process with explicit TLS and a certificate for ftp.provider.test only; the same
  * on vsftpd (data connections reuse the TLS session) in deploy.realservers.test.ts.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -17,6 +18,7 @@ import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const PROVIDER = 'ftp.provider.test';
 const cert = selfSignedCert([PROVIDER, 'www.provider.test']);
+const FP = new X509Certificate(cert.cert).fingerprint256;
 const server = useEmbedded({ tls: cert });
 const STATE = '.ftpship-state.json';
 
@@ -40,7 +42,8 @@ describe('a certificate for another name', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe(
       `the TLS certificate of 127.0.0.1:${server().port} is for ${PROVIDER}, www.provider.test, not 127.0.0.1: ` +
-        `connect to one of those names, or check the certificate against one with --tls-name ${PROVIDER}`,
+        `connect to one of those names, or check the certificate against one with --tls-name ${PROVIDER}; ` +
+        `or, if you have checked that the certificate (SHA-256 fingerprint ${FP}) is your server's, pin it with --tls-fingerprint ${FP}`,
     );
     expect(log.some((l) => l.startsWith('> USER'))).toBe(false);
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);

@@ -14,6 +14,7 @@ import {
 } from '../ftp/index.js';
 import { defaultSocketFactory } from '../ftp/connection.js';
 import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
+import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { MaintenanceHook } from './hook.js';
@@ -872,10 +873,35 @@ function guard(plan: Plan, o: ResolvedOptions): void {
 
 const tried = (o: ResolvedOptions): string => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
 
+/** The fingerprint of the certificate a TLS error (or its cause) was about, if the server presented one. */
+function presentedFingerprintOf(err: unknown): string | undefined {
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e instanceof FtpTlsError && e.fingerprint) return e.fingerprint;
+  }
+  return undefined;
+}
+
+/** A certificate that matches no --tls-fingerprint: nothing was sent to that server (exit 1). */
+function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
+  const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+  const howTo = fingerprintHowTo(o.host, o.port, o.secure === 'implicit');
+  return new DeployError(
+    `the TLS certificate of ${bracketed(o.host)}:${o.port} is not the one pinned with --tls-fingerprint: ${got}, ` +
+      `the pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ` +
+      'Nothing was sent (no user name, no password) and nothing was changed. ' +
+      `Check the pin against the server's certificate (${howTo}): ` +
+      `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
+      `if not, someone may be intercepting the connection`,
+    { cause: m },
+  );
+}
+
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err: unknown, o: ResolvedOptions): Error {
   if (err instanceof ConfigError) return err; // said already (a login refused for want of TLS)
   const where = `${bracketed(o.host)}:${o.port}`;
+  const mismatch = findPinMismatch(err);
+  if (mismatch) return pinRefused(o, mismatch);
   if (isConnectionLimit(err)) {
     const e = err as FtpReplyError;
     return new DeployError(
@@ -906,10 +932,16 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   if (code === 'ECONNREFUSED')
     return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
   const names = certificateNames(err);
+  // The certificate's fingerprint, to pin it once the user has checked it is their server's.
+  const fp = presentedFingerprintOf(err);
+  const pinIt = (what: string): string =>
+    fp
+      ? `; or, if you have checked that ${what} (SHA-256 fingerprint ${fp}) is your server's, pin it with --tls-fingerprint ${fp}`
+      : '';
   if (names) {
     return new ConfigError(
       `the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
-        `or check the certificate against one with --tls-name ${names[0]}`,
+        `or check the certificate against one with --tls-name ${names[0]}${pinIt('the certificate')}`,
     );
   }
   const dated = certificateOutOfDate(err);
@@ -925,7 +957,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
         ? String((err.cause as { message?: unknown } | undefined)?.message ?? msg)
         : msg;
     return new ConfigError(
-      `TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`,
+      `TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)${pinIt('this certificate')}`,
     );
   }
   // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.

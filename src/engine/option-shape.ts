@@ -76,6 +76,8 @@ export const OPTION_ALIASES: Record<string, string> = {
   noreplace: 'replace: false',
   allowdelete: 'delete',
   nodelete: 'delete: false',
+  tlsfingerprint: 'tls: { fingerprint }',
+  fingerprint: 'tls: { fingerprint }',
 };
 
 /** Throws a ConfigError naming the first option whose name or type is wrong. */

@@ -1,5 +1,6 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
+import { fingerprintProblem } from '../ftp/pin.js';
 import { ConfigError } from './errors.js';
 import { checkHookUrl } from './hook.js';
 import { checkShape } from './option-shape.js';
@@ -96,6 +97,13 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     );
   }
   checkTlsName(o.tls?.servername, secure);
+  const pin = fingerprintProblem(o.tls?.fingerprint, {
+    name: '--tls-fingerprint',
+    insecure: '--insecure',
+    secure: secure !== false,
+    rejectUnauthorized: o.tls?.rejectUnauthorized,
+  });
+  if (pin) throw new ConfigError(pin);
   const port = o.port ?? (secure === 'implicit' ? 990 : 21);
   integer('port', port, 1, 65535);
   const user = o.user ?? 'anonymous';

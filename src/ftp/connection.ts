@@ -14,6 +14,7 @@ import {
   FtpTlsError,
   redactCommand,
 } from './errors.js';
+import { pinMismatch, pinsOf, presentedFingerprint, watchCertificate } from './pin.js';
 import {
   DEFAULT_MAX_REPLY_BYTES,
   isPreliminary,
@@ -33,6 +34,13 @@ export interface FtpTlsOptions {
   servername?: string;
   /** Highest TLS version to offer, e.g. 'TLSv1.2' for servers with broken TLS 1.3 session reuse. */
   maxVersion?: tls.SecureVersion;
+  /**
+   * SHA-256 fingerprint(s) of the server's own certificate (`AB:CD:…`, 64 hex digits with or without colons,
+   * optionally after `sha256:`). The certificate must match one, on the control and on every data connection,
+   * checked before anything is sent; the chain and the name are then not checked (a self-signed certificate
+   * can be trusted this way). A list allows a certificate change: any one matches.
+   */
+  fingerprint?: string | string[];
 }
 
 /** Receives one line per command sent (`> …`, PASS redacted), reply received (`< …`) and event (`! …`). */
@@ -105,9 +113,9 @@ export class FtpConnection {
     // the transfer's 226 then never comes, and the file is sent again. The probes keep the mapping alive
     // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
     raw.setKeepAlive(true, KEEPALIVE_MS);
-    const socket = opts.implicitTls ? tls.connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
+    const socket = opts.implicitTls ? secureSocket(host, opts.implicitTls, raw) : raw;
     const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
-    await conn.waitForConnect(opts.implicitTls !== undefined, port, opts.implicitTls !== undefined);
+    await conn.waitForConnect(opts.implicitTls, port, opts.implicitTls !== undefined);
     return conn;
   }
 
@@ -219,10 +227,10 @@ export class FtpConnection {
       this.close(err);
       throw err;
     }
-    const secure = tls.connect(tlsConnectOptions(this.host, options, plain));
+    const secure = secureSocket(this.host, options, plain);
     this.socket = secure;
     this.attach(secure);
-    await this.waitForConnect(true, plain.remotePort ?? 0);
+    await this.waitForConnect(options, plain.remotePort ?? 0);
   }
 
   /**
@@ -311,8 +319,14 @@ export class FtpConnection {
     }
   }
 
-  private async waitForConnect(secure: boolean, port: number, implicit = false): Promise<void> {
+  /** `tlsOptions`: the socket is TLS, connected with these (their pins are checked here). */
+  private async waitForConnect(
+    tlsOptions: FtpTlsOptions | undefined,
+    port: number,
+    implicit = false,
+  ): Promise<void> {
     const socket = this.socket;
+    const secure = tlsOptions !== undefined;
     const event = secure ? 'secureConnect' : 'connect';
     if (!secure && !socket.connecting && socket.remoteAddress) return;
     await new Promise<void>((resolve, reject) => {
@@ -331,10 +345,17 @@ export class FtpConnection {
         if (err) reject(this.closedBy ?? err);
         else resolve();
       };
-      const onOk = (): void => done();
+      const onOk = (): void => {
+        // A pinned certificate is checked here, before any command (USER, PASS) is sent on the socket.
+        const mismatch = secure ? pinMismatch(socket as tls.TLSSocket, tlsOptions.fingerprint) : undefined;
+        if (mismatch) onError(mismatch);
+        else done();
+      };
       const onError = (err: Error): void => {
         // Runs before the generic handler, so the session closes with the explained error.
-        const explained = secure ? new FtpTlsError(this.host, port, err, { implicit }) : err;
+        const explained = secure
+          ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
+          : err;
         this.close(explained);
         done(explained);
       };
@@ -402,12 +423,14 @@ export function tlsConnectOptions(
   session?: Buffer,
 ): tls.ConnectionOptions {
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+  // Pinned: the fingerprint alone decides, after the handshake (pinMismatch), before anything is sent.
+  const pinned = pinsOf(options.fingerprint).length > 0;
   return {
     socket,
     host,
     servername,
     ca: options.ca,
-    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    rejectUnauthorized: pinned ? false : (options.rejectUnauthorized ?? true),
     maxVersion: options.maxVersion,
     // P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
     // first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on
@@ -415,8 +438,21 @@ export function tlsConnectOptions(
     ecdhCurve: 'P-256:X25519:X448:P-521:P-384',
     session,
     // Verify against the configured name even when connecting by IP address.
-    checkServerIdentity: (hostname, cert) => tls.checkServerIdentity(options.servername ?? hostname, cert),
+    checkServerIdentity: (hostname, cert) =>
+      pinned ? undefined : tls.checkServerIdentity(options.servername ?? hostname, cert),
   };
+}
+
+/** tls.connect() with {@link tlsConnectOptions}, recording the certificate's fingerprint for errors and pins. */
+export function secureSocket(
+  host: string,
+  options: FtpTlsOptions,
+  socket: net.Socket,
+  session?: Buffer,
+): tls.TLSSocket {
+  const secure = tls.connect(tlsConnectOptions(host, options, socket, session));
+  watchCertificate(secure);
+  return secure;
 }
 
 /** Unrefs a socket, and the plain socket under a TLS one (explicit TLS wraps the socket AUTH TLS went over). */

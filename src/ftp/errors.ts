@@ -5,6 +5,8 @@
  *   {@link FtpClosedError} ("closed: <cause>") carrying the original error as `cause`.
  */
 
+import { fingerprintHowTo, PIN_MISMATCH } from './pin.js';
+
 /** Replaces the argument of commands that carry secrets, for logs and error messages. */
 export function redactCommand(command: string): string {
   return /^(PASS|ACCT)\b/i.test(command) ? `${command.slice(0, 4).toUpperCase()} ***` : command;
@@ -60,34 +62,54 @@ export class FtpTimeoutError extends Error {
  */
 export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
+  /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the server presented, when it presented one. */
+  readonly fingerprint?: string;
+
   /**
    * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
    * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
+   * `fingerprint`: the presented certificate's, named with a certificate refused (to pin it, once checked).
    */
   constructor(
     host: string,
     port: number,
     cause: Error,
-    { implicit = false, data = false }: { implicit?: boolean; data?: boolean } = {},
+    {
+      implicit = false,
+      data = false,
+      fingerprint,
+    }: { implicit?: boolean; data?: boolean; fingerprint?: string } = {},
   ) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const certProblem = isCertificateError(cause);
     const names = certificateNames(cause);
     const dated = certificateOutOfDate(cause);
     const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
-    const hint = names
-      ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
-      : dated
-        ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
-        : certProblem
-          ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-          : notTls && implicit
-            ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
-            : notTls
-              ? ' — the server accepted AUTH TLS, then did not answer in TLS'
-              : '';
+    const pin = code === PIN_MISMATCH;
+    const pinIt =
+      // Not for a data connection: its certificate is not the control connection's (a pin of it would fail there).
+      fingerprint && !pin && !data && (names || certProblem) && !dated
+        ? `; the certificate's SHA-256 fingerprint is ${fingerprint}: if you have checked that it is your server's, pin it with the \`fingerprint\` TLS option (--tls-fingerprint ${fingerprint})`
+        : '';
+    const hint =
+      pin && data
+        ? ' — nothing was sent on this connection (no file data): the control connection had a pinned certificate and this data connection another, so something on the path may be intercepting data connections'
+        : pin
+          ? ` — nothing was sent on this connection (no user name or password): if the server's certificate was replaced, check the new one and pin it (${fingerprintHowTo(host, port, implicit)}); otherwise the connection may be intercepted`
+          : names
+            ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
+            : dated
+              ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
+              : certProblem
+                ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+                : notTls && implicit
+                  ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
+                  : notTls
+                    ? ' — the server accepted AUTH TLS, then did not answer in TLS'
+                    : '';
     const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
-    super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
+    super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
+    if (fingerprint) this.fingerprint = fingerprint;
   }
 }
 

@@ -5,16 +5,17 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import { FtpReplyError, FtpTimeoutError, FtpTlsError, isCertificateError } from './errors.js';
 import {
   checkCommand,
   closedByServer,
-  tlsConnectOptions,
+  secureSocket,
   type FtpConnection,
   type FtpTlsOptions,
 } from './connection.js';
+import { pinMismatch, presentedFingerprint } from './pin.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
 import { isPositiveCompletion, isPreliminary, ReplyCode, type FtpReply } from './reply.js';
 
@@ -188,11 +189,17 @@ function noDataConnection(err: unknown, passive: boolean): unknown {
 /** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
 function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOptions): tls.TLSSocket {
   const session = conn.tlsSession ?? (conn.socket as tls.TLSSocket).getSession?.();
-  const secure = tls.connect(tlsConnectOptions(conn.host, options, socket, session));
+  const secure = secureSocket(conn.host, options, socket, session);
   // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
   secure.on('error', () => {});
   const port = socket.remotePort ?? 0;
   const handshake = onceEvent(secure, 'secureConnect').then(async () => {
+    // A pinned certificate: a data connection presenting another one is cut before any byte goes over it.
+    const mismatch = pinMismatch(secure, options.fingerprint);
+    if (mismatch) {
+      secure.destroy();
+      throw mismatch;
+    }
     // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
     // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
     // event-loop turn lets the handshake bytes out first.
@@ -205,7 +212,12 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
   // A certificate refused on a data connection (one the server presents there, when it does not resume the
   // control connection's session) was Node's bare "self-signed certificate": named as the data connection's.
   const explained = handshake.catch((err: Error) => {
-    throw isCertificateError(err) ? new FtpTlsError(conn.host, port, err, { data: true }) : err;
+    // Our side's refusal: the server's answer to the cut connection (426) must not hide it.
+    throw isCertificateError(err)
+      ? local(
+          new FtpTlsError(conn.host, port, err, { data: true, fingerprint: presentedFingerprint(secure) }),
+        )
+      : err;
   });
   explained.catch(() => {});
   handshakes.set(secure, explained);

@@ -4,6 +4,7 @@
  */
 import { Readable, type Writable } from 'node:stream';
 import { FtpArgumentError } from './errors.js';
+import { fingerprintProblem } from './pin.js';
 import type { FileSource } from './transfer.js';
 
 /** setTimeout's limit: a longer delay fires after 1 ms (with a TimeoutOverflowWarning). */
@@ -15,6 +16,7 @@ export function checkConnectOptions(o: {
   port?: unknown;
   secure?: unknown;
   timeoutMs?: unknown;
+  tls?: unknown;
 }): void {
   if (typeof o.host !== 'string' || o.host.trim() === '')
     throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
@@ -29,6 +31,14 @@ export function checkConnectOptions(o: {
     throw new FtpArgumentError(
       `invalid timeoutMs ${show(t)}; give milliseconds from 1 to ${MAX_TIMEOUT_MS}, or leave it out (30000)`,
     );
+  const tls = o.tls as { fingerprint?: unknown; rejectUnauthorized?: unknown } | undefined;
+  const pin = fingerprintProblem(tls?.fingerprint, {
+    name: 'tls.fingerprint',
+    insecure: 'rejectUnauthorized: false',
+    secure: !!o.secure,
+    rejectUnauthorized: tls?.rejectUnauthorized,
+  });
+  if (pin) throw new FtpArgumentError(pin);
 }
 
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
