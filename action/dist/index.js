@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7610);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7610:
+/***/ 3292:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33859,6 +33859,118 @@ var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+;// CONCATENATED MODULE: ./src/ftp/pin.ts
+/**
+ * How to read a server's fingerprint, shown with a malformed pin and with a refused certificate. `implicit`:
+ * the port speaks TLS from the first byte (no AUTH TLS, so no -starttls).
+ */
+function fingerprintHowTo(host = 'HOST', port = 21, implicit = false) {
+    const at = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host; // an IPv6 address
+    return `openssl s_client -connect ${at}:${port}${implicit ? '' : ' -starttls ftp'} </dev/null | openssl x509 -noout -fingerprint -sha256`;
+}
+/**
+ * A pin in canonical form (`AB:CD:…`, as Node's `fingerprint256`), or undefined when `value` is none of the
+ * accepted forms: 64 hex digits, with or without colons, any case, optionally after `sha256:` or openssl's
+ * `sha256 Fingerprint=`.
+ */
+function parseFingerprint(value) {
+    if (typeof value !== 'string')
+        return undefined;
+    const m = /^\s*(?:sha-?256(?::|\s+fingerprint\s*=)\s*)?((?:[0-9a-f]{2}:){31}[0-9a-f]{2}|[0-9a-f]{64})\s*$/i.exec(value);
+    if (!m)
+        return undefined;
+    return m[1]
+        .replace(/:/g, '')
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, '$1:');
+}
+/** The pins of `fingerprint` (one or a list), canonical; [] when none is given. Assumes they were checked. */
+function pinsOf(fingerprint) {
+    const list = Array.isArray(fingerprint)
+        ? fingerprint
+        : fingerprint === undefined
+            ? []
+            : [fingerprint];
+    return list.map(parseFingerprint).filter((p) => p !== undefined);
+}
+/**
+ * What is wrong with a `fingerprint` option, as one line naming the value and the form expected, or
+ * undefined when it is fine. `name`, `insecure`: how the caller spells the pin (`--tls-fingerprint`,
+ * `tls.fingerprint`) and the opt-out (`--insecure`, `rejectUnauthorized: false`).
+ */
+function fingerprintProblem(fingerprint, { name, insecure, secure, rejectUnauthorized, }) {
+    if (fingerprint === undefined)
+        return undefined;
+    const list = Array.isArray(fingerprint) ? fingerprint : [fingerprint];
+    if (list.length === 0)
+        return `${name} is an empty list; give at least one fingerprint, or leave ${name} out`;
+    for (const one of list) {
+        if (parseFingerprint(one) !== undefined)
+            continue;
+        const shown = typeof one === 'string'
+            ? JSON.stringify(one.length > 120 ? `${one.slice(0, 120)}…` : one)
+            : String(one);
+        return (`invalid ${name} ${shown}; give the SHA-256 fingerprint of the server's certificate: 64 hex digits, with or without colons ` +
+            `(AB:CD:…:EF, optionally after "sha256:"), as printed by: ${fingerprintHowTo()}`);
+    }
+    if (!secure)
+        return `${name} pins a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop ${name}`;
+    if (rejectUnauthorized === false)
+        return `${name} checks the certificate and ${insecure} skips every check: drop ${insecure} (with a pin, the certificate needs no CA and no name check)`;
+    return undefined;
+}
+/** SHA-256 fingerprint of the certificate each TLS socket was presented, recorded at its handshake. */
+const presented = new WeakMap();
+/**
+ * Records the fingerprint of the certificate `socket` is presented, before Node checks it (so a refused
+ * certificate's fingerprint can be named in the error). Call it right after tls.connect().
+ */
+function watchCertificate(socket) {
+    socket.prependOnceListener('secure', () => {
+        const fp = socket.getPeerCertificate()?.fingerprint256;
+        if (fp)
+            presented.set(socket, fp);
+    });
+}
+/** The fingerprint recorded by {@link watchCertificate}, if the server presented a certificate. */
+function presentedFingerprint(socket) {
+    return presented.get(socket);
+}
+/** Code of the error when the certificate is not one pinned. */
+const PIN_MISMATCH = 'ERR_FTP_TLS_PIN_MISMATCH';
+/**
+ * After the handshake of a socket connected with pins: undefined when its certificate matches one, else the
+ * error (nothing has been sent on the socket yet).
+ */
+function pinMismatch(socket, fingerprint) {
+    const pins = pinsOf(fingerprint);
+    if (pins.length === 0)
+        return undefined;
+    // A data connection resuming the control connection's session (vsftpd and proftpd require it) shows no
+    // certificate; none is needed: only the server that completed the pinned handshake holds that session's
+    // secret (Node skips its own name check on a resumed session for the same reason).
+    if (socket.isSessionReused())
+        return undefined;
+    const fp = socket.getPeerCertificate()?.fingerprint256 ?? presented.get(socket) ?? '';
+    if (fp && pins.includes(fp.toUpperCase()))
+        return undefined;
+    const err = new Error(fp
+        ? `the server's certificate has SHA-256 fingerprint ${fp}, which is not pinned (${pins.join(', ')})`
+        : `the server presented no certificate to check against the pin (${pins.join(', ')})`);
+    err.code = PIN_MISMATCH;
+    err.presented = fp;
+    err.pins = pins;
+    return err;
+}
+/** The PinMismatch in `err` or its causes. */
+function findPinMismatch(err) {
+    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+        if (e.code === PIN_MISMATCH)
+            return e;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/ftp/errors.ts
 /**
  * The two kinds of FTP error (STYLE practice 4):
@@ -33866,6 +33978,7 @@ var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node
  * - everything else (socket, timeout, protocol violation) closes the session; later calls fail with
  *   {@link FtpClosedError} ("closed: <cause>") carrying the original error as `cause`.
  */
+
 /** Replaces the argument of commands that carry secrets, for logs and error messages. */
 function redactCommand(command) {
     return /^(PASS|ACCT)\b/i.test(command) ? `${command.slice(0, 4).toUpperCase()} ***` : command;
@@ -33915,29 +34028,44 @@ class FtpTimeoutError extends Error {
  */
 class FtpTlsError extends Error {
     name = 'FtpTlsError';
+    /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the server presented, when it presented one. */
+    fingerprint;
     /**
      * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
      * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
+     * `fingerprint`: the presented certificate's, named with a certificate refused (to pin it, once checked).
      */
-    constructor(host, port, cause, { implicit = false, data = false } = {}) {
+    constructor(host, port, cause, { implicit = false, data = false, fingerprint, } = {}) {
         const code = cause.code ?? '';
         const certProblem = isCertificateError(cause);
         const names = certificateNames(cause);
         const dated = certificateOutOfDate(cause);
         const notTls = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code);
-        const hint = names
-            ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
-            : dated
-                ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
-                : certProblem
-                    ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
-                    : notTls && implicit
-                        ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
-                        : notTls
-                            ? ' — the server accepted AUTH TLS, then did not answer in TLS'
-                            : '';
+        const pin = code === PIN_MISMATCH;
+        const pinIt = 
+        // Not for a data connection: its certificate is not the control connection's (a pin of it would fail there).
+        fingerprint && !pin && !data && (names || certProblem) && !dated
+            ? `; the certificate's SHA-256 fingerprint is ${fingerprint}: if you have checked that it is your server's, pin it with the \`fingerprint\` TLS option (--tls-fingerprint ${fingerprint})`
+            : '';
+        const hint = pin && data
+            ? ' — nothing was sent on this connection (no file data): the control connection had a pinned certificate and this data connection another, so something on the path may be intercepting data connections'
+            : pin
+                ? ` — nothing was sent on this connection (no user name or password): if the server's certificate was replaced, check the new one and pin it (${fingerprintHowTo(host, port, implicit)}); otherwise the connection may be intercepted`
+                : names
+                    ? ` — the certificate is for ${names.join(', ')}: connect to one of those names, or check it against one with the \`servername\` TLS option (--tls-name NAME)`
+                    : dated
+                        ? ` — the certificate ${dated}: the server must be given a current one (or this machine's clock is wrong); trusting its CA (--ca) does not change that, rejectUnauthorized: false (--insecure) skips every check`
+                        : certProblem
+                            ? " — trust the server's CA with the `ca` option (--ca FILE), or opt out with rejectUnauthorized: false (--insecure)"
+                            : notTls && implicit
+                                ? " — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (`secure: 'explicit'`, ftpes://), or the implicit-TLS port (usually 990)"
+                                : notTls
+                                    ? ' — the server accepted AUTH TLS, then did not answer in TLS'
+                                    : '';
         const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
-        super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}`, { cause });
+        super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
+        if (fingerprint)
+            this.fingerprint = fingerprint;
     }
 }
 /** A TLS error about the certificate (untrusted, out of date, for another name), not the connection. */
@@ -34128,6 +34256,7 @@ function matchesExpect(code, expect) {
 
 
 
+
 /** `net.connect`. */
 const defaultSocketFactory = (host, port) => external_node_net_default().connect({ host, port });
 /** The control connection (STYLE practice 1): replies in, commands out, one close path for every failure. */
@@ -34172,9 +34301,9 @@ class FtpConnection {
         // the transfer's 226 then never comes, and the file is sent again. The probes keep the mapping alive
         // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
         raw.setKeepAlive(true, KEEPALIVE_MS);
-        const socket = opts.implicitTls ? external_node_tls_default().connect(tlsConnectOptions(host, opts.implicitTls, raw)) : raw;
+        const socket = opts.implicitTls ? secureSocket(host, opts.implicitTls, raw) : raw;
         const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
-        await conn.waitForConnect(opts.implicitTls !== undefined, port, opts.implicitTls !== undefined);
+        await conn.waitForConnect(opts.implicitTls, port, opts.implicitTls !== undefined);
         return conn;
     }
     /** True once closed, by close() or by an error. */
@@ -34273,10 +34402,10 @@ class FtpConnection {
             this.close(err);
             throw err;
         }
-        const secure = external_node_tls_default().connect(tlsConnectOptions(this.host, options, plain));
+        const secure = secureSocket(this.host, options, plain);
         this.socket = secure;
         this.attach(secure);
-        await this.waitForConnect(true, plain.remotePort ?? 0);
+        await this.waitForConnect(options, plain.remotePort ?? 0);
     }
     /**
      * Closes the connection. A pending call fails with `cause` itself (the timeout, the socket error), later
@@ -34361,8 +34490,10 @@ class FtpConnection {
             }
         }
     }
-    async waitForConnect(secure, port, implicit = false) {
+    /** `tlsOptions`: the socket is TLS, connected with these (their pins are checked here). */
+    async waitForConnect(tlsOptions, port, implicit = false) {
         const socket = this.socket;
+        const secure = tlsOptions !== undefined;
         const event = secure ? 'secureConnect' : 'connect';
         if (!secure && !socket.connecting && socket.remoteAddress)
             return;
@@ -34382,10 +34513,19 @@ class FtpConnection {
                 else
                     resolve();
             };
-            const onOk = () => done();
+            const onOk = () => {
+                // A pinned certificate is checked here, before any command (USER, PASS) is sent on the socket.
+                const mismatch = secure ? pinMismatch(socket, tlsOptions.fingerprint) : undefined;
+                if (mismatch)
+                    onError(mismatch);
+                else
+                    done();
+            };
             const onError = (err) => {
                 // Runs before the generic handler, so the session closes with the explained error.
-                const explained = secure ? new FtpTlsError(this.host, port, err, { implicit }) : err;
+                const explained = secure
+                    ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
+                    : err;
                 this.close(explained);
                 done(explained);
             };
@@ -34440,12 +34580,14 @@ const MAX_COMMAND_BYTES = 4094;
  */
 function tlsConnectOptions(host, options, socket, session) {
     const servername = options.servername ?? (external_node_net_default().isIP(host) ? undefined : host);
+    // Pinned: the fingerprint alone decides, after the handshake (pinMismatch), before anything is sent.
+    const pinned = pinsOf(options.fingerprint).length > 0;
     return {
         socket,
         host,
         servername,
         ca: options.ca,
-        rejectUnauthorized: options.rejectUnauthorized ?? true,
+        rejectUnauthorized: pinned ? false : (options.rejectUnauthorized ?? true),
         maxVersion: options.maxVersion,
         // P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
         // first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on
@@ -34453,8 +34595,14 @@ function tlsConnectOptions(host, options, socket, session) {
         ecdhCurve: 'P-256:X25519:X448:P-521:P-384',
         session,
         // Verify against the configured name even when connecting by IP address.
-        checkServerIdentity: (hostname, cert) => external_node_tls_default().checkServerIdentity(options.servername ?? hostname, cert),
+        checkServerIdentity: (hostname, cert) => pinned ? undefined : external_node_tls_default().checkServerIdentity(options.servername ?? hostname, cert),
     };
+}
+/** tls.connect() with {@link tlsConnectOptions}, recording the certificate's fingerprint for errors and pins. */
+function secureSocket(host, options, socket, session) {
+    const secure = external_node_tls_default().connect(tlsConnectOptions(host, options, socket, session));
+    watchCertificate(secure);
+    return secure;
 }
 /** Unrefs a socket, and the plain socket under a TLS one (explicit TLS wraps the socket AUTH TLS went over). */
 function unrefSocket(socket) {
@@ -34821,11 +34969,17 @@ function noDataConnection(err, passive) {
 /** Wraps a connected data socket in TLS, reusing the control connection's TLS session. */
 function secureData(conn, socket, options) {
     const session = conn.tlsSession ?? conn.socket.getSession?.();
-    const secure = external_node_tls_default().connect(tlsConnectOptions(conn.host, options, socket, session));
+    const secure = secureSocket(conn.host, options, socket, session);
     // Errors before moveData() listens are reported through the handshake or the transfer; never unhandled.
     secure.on('error', () => { });
     const port = socket.remotePort ?? 0;
     const handshake = onceEvent(secure, 'secureConnect').then(async () => {
+        // A pinned certificate: a data connection presenting another one is cut before any byte goes over it.
+        const mismatch = pinMismatch(secure, options.fingerprint);
+        if (mismatch) {
+            secure.destroy();
+            throw mismatch;
+        }
         // 'secureConnect' fires before OpenSSL's last handshake flight is flushed; a close_notify sent in the
         // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
         // event-loop turn lets the handshake bytes out first.
@@ -34836,7 +34990,10 @@ function secureData(conn, socket, options) {
     // A certificate refused on a data connection (one the server presents there, when it does not resume the
     // control connection's session) was Node's bare "self-signed certificate": named as the data connection's.
     const explained = handshake.catch((err) => {
-        throw isCertificateError(err) ? new FtpTlsError(conn.host, port, err, { data: true }) : err;
+        // Our side's refusal: the server's answer to the cut connection (426) must not hide it.
+        throw isCertificateError(err)
+            ? local(new FtpTlsError(conn.host, port, err, { data: true, fingerprint: presentedFingerprint(secure) }))
+            : err;
     });
     explained.catch(() => { });
     handshakes.set(secure, explained);
@@ -35291,6 +35448,7 @@ function cappedSink(max, tooLarge) {
  */
 
 
+
 /** setTimeout's limit: a longer delay fires after 1 ms (with a TimeoutOverflowWarning). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The connection settings of FtpClient.connect, checked before connecting. */
@@ -35304,6 +35462,15 @@ function checkConnectOptions(o) {
     const t = o.timeoutMs;
     if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= MAX_TIMEOUT_MS))
         throw new FtpArgumentError(`invalid timeoutMs ${show(t)}; give milliseconds from 1 to ${MAX_TIMEOUT_MS}, or leave it out (30000)`);
+    const tls = o.tls;
+    const pin = fingerprintProblem(tls?.fingerprint, {
+        name: 'tls.fingerprint',
+        insecure: 'rejectUnauthorized: false',
+        secure: !!o.secure,
+        rejectUnauthorized: tls?.rejectUnauthorized,
+    });
+    if (pin)
+        throw new FtpArgumentError(pin);
 }
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
 function checkSecure(secure) {
@@ -39019,6 +39186,8 @@ const OPTION_ALIASES = {
     noreplace: 'replace: false',
     allowdelete: 'delete',
     nodelete: 'delete: false',
+    tlsfingerprint: 'tls: { fingerprint }',
+    fingerprint: 'tls: { fingerprint }',
 };
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
 function checkShape(o) {
@@ -39337,6 +39506,7 @@ const DEFAULT_PARALLEL = 4;
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
@@ -39387,6 +39557,14 @@ function resolveOptions(o) {
             (secure === true ? " (secure: true in vinyl-ftp and basic-ftp is 'explicit' here: AUTH TLS)" : ''));
     }
     checkTlsName(o.tls?.servername, secure);
+    const pin = fingerprintProblem(o.tls?.fingerprint, {
+        name: '--tls-fingerprint',
+        insecure: '--insecure',
+        secure: secure !== false,
+        rejectUnauthorized: o.tls?.rejectUnauthorized,
+    });
+    if (pin)
+        throw new errors_ConfigError(pin);
     const port = o.port ?? (secure === 'implicit' ? 990 : 21);
     integer('port', port, 1, 65535);
     const user = o.user ?? 'anonymous';
@@ -41109,6 +41287,7 @@ function estimateDuration(plan, m) {
 
 
 
+
 /** FTP-Deploy-Action's state file in the target (its default `state-name`). */
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
@@ -41832,11 +42011,33 @@ function guard(plan, o) {
     }
 }
 const tried = (o) => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
+/** The fingerprint of the certificate a TLS error (or its cause) was about, if the server presented one. */
+function presentedFingerprintOf(err) {
+    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+        if (e instanceof FtpTlsError && e.fingerprint)
+            return e.fingerprint;
+    }
+    return undefined;
+}
+/** A certificate that matches no --tls-fingerprint: nothing was sent to that server (exit 1). */
+function pinRefused(o, m) {
+    const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+    const howTo = fingerprintHowTo(o.host, o.port, o.secure === 'implicit');
+    return new DeployError(`the TLS certificate of ${bracketed(o.host)}:${o.port} is not the one pinned with --tls-fingerprint: ${got}, ` +
+        `the pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ` +
+        'Nothing was sent (no user name, no password) and nothing was changed. ' +
+        `Check the pin against the server's certificate (${howTo}): ` +
+        `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
+        `if not, someone may be intercepting the connection`, { cause: m });
+}
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
     if (err instanceof errors_ConfigError)
         return err; // said already (a login refused for want of TLS)
     const where = `${bracketed(o.host)}:${o.port}`;
+    const mismatch = findPinMismatch(err);
+    if (mismatch)
+        return pinRefused(o, mismatch);
     if (isConnectionLimit(err)) {
         const e = err;
         return new DeployError(`${where} takes no more connections ${e.code === 530 ? `for ${JSON.stringify(o.user)} ` : ''}now (${said(e)}${tried(o)}): ` +
@@ -41858,9 +42059,14 @@ function connectError(err, o) {
     if (code === 'ECONNREFUSED')
         return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
     const names = certificateNames(err);
+    // The certificate's fingerprint, to pin it once the user has checked it is their server's.
+    const fp = presentedFingerprintOf(err);
+    const pinIt = (what) => fp
+        ? `; or, if you have checked that ${what} (SHA-256 fingerprint ${fp}) is your server's, pin it with --tls-fingerprint ${fp}`
+        : '';
     if (names) {
         return new errors_ConfigError(`the TLS certificate of ${where} is for ${names.join(', ')}, not ${o.tls?.servername ?? o.host}: connect to one of those names, ` +
-            `or check the certificate against one with --tls-name ${names[0]}`);
+            `or check the certificate against one with --tls-name ${names[0]}${pinIt('the certificate')}`);
     }
     const dated = certificateOutOfDate(err);
     if (dated) {
@@ -41871,7 +42077,7 @@ function connectError(err, o) {
         const cause = err instanceof FtpTlsError
             ? String(err.cause?.message ?? msg)
             : msg;
-        return new errors_ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)`);
+        return new errors_ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)${pinIt('this certificate')}`);
     }
     // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
     if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
@@ -41966,6 +42172,7 @@ var Input;
     Input["StatePath"] = "state-path";
     Input["Insecure"] = "insecure";
     Input["TlsName"] = "tls-name";
+    Input["TlsFingerprint"] = "tls-fingerprint";
     Input["ResetState"] = "reset-state";
     Input["Ca"] = "ca";
     Input["FileMode"] = "file-mode";
@@ -42037,6 +42244,8 @@ function phrase(message) {
         .replace(/pass --max-delete (\d+)/g, 'set `max-delete: $1`')
         // "check the certificate against one with the `tls-name` input x" reads badly: say how to set it.
         .replace(/\bcheck the certificate against one with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g, 'set the `tls-name` input to $1')
+        // "pin it with the `tls-fingerprint` input AB:…" the same.
+        .replace(/\bwith --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/g, 'by setting the `tls-fingerprint` input to $1')
         // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
         .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
         const input = FLAGS[name] ?? name;
@@ -46207,7 +46416,16 @@ function readTls(workspace, secure) {
     else if (insecureInput || loose) {
         warning("the server certificate is not verified (security: loose or insecure: true): prefer `ca` with the server's certificate");
     }
-    return { rejectUnauthorized: !(insecureInput || loose), ca, ...tlsName() };
+    // `tls-fingerprint`: one pin a line (two while a certificate changes); checked, also against plain FTP, by the engine.
+    const fingerprint = list(Input.TlsFingerprint);
+    if (fingerprint && loose && !insecureInput && secure)
+        throw new errors_ConfigError('the `tls-fingerprint` input checks the certificate and `security: loose` skips every check: drop `security: loose` (with a pin, the certificate needs no CA and no name check)');
+    return {
+        rejectUnauthorized: !(insecureInput || loose),
+        ca,
+        ...tlsName(),
+        ...(fingerprint ? { fingerprint } : {}),
+    };
 }
 /** `ca`: PEM text, or a PEM file in the workspace; checked now, or a bad one ends as "not trusted" later. */
 function readCa(workspace) {
