@@ -7,6 +7,8 @@ import path from 'node:path';
 
 export default function setup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpship-jest-'));
+  // As /tmp itself: tests that run the CLI as another user (nobody) reach their folders in it.
+  fs.chmodSync(dir, 0o1777);
   process.env.FTPSHIP_TEST_TMP = dir;
   // Read by os.tmpdir() in the test workers and in every process they start.
   process.env.TMPDIR = dir;
