@@ -448,14 +448,16 @@ class Run {
     const twinDirs = new Set(this.plan.caseTwinDirs); // removed before the uploads
     const dirs = this.plan.rmdirs.filter((d) => notSwapped(d) && !twinDirs.has(d));
     if (staged.length + files.length + dirs.length === 0) return this.twinDirsKept;
+    // Only new files to rename into place (no live file changes): no marker and no hook, as for small new files.
+    const live = staged.some((u) => !u.newPath) || files.length + dirs.length > 0;
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
     const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
     // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
-    if (this.ctx.hook && !this.ctx.hook.whole) await this.hookStart();
-    if (marker) this.ctx.store.markerUp(marker.path);
+    if (live && this.ctx.hook && !this.ctx.hook.whole) await this.hookStart();
+    if (live && marker) this.ctx.store.markerUp(marker.path);
     await this.ctx.store.beginCommit(staged, deletes);
-    if (marker) await this.putMarker();
+    if (live && marker) await this.putMarker();
     for (const d of swapped) await this.removeTree(d);
     // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
     const steps: CommitStep[] = [

@@ -28,6 +28,11 @@ export interface UploadItem {
    * the server, whole or in part (its size is asked, and a part is resumed). Otherwise it is sent whole.
    */
   mayExist?: boolean;
+  /**
+   * Through a temp, yet to a path known to be free on the server (a new file, large enough to be resumed): its
+   * rename changes no live file, so it alone calls for no maintenance marker or hook (see commitAndClean).
+   */
+  newPath?: boolean;
 }
 
 export interface Plan {
@@ -290,7 +295,13 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
     for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt, dotted);
     const mayExist = recorded !== undefined;
-    plan.uploads.push({ file, action, temp, replacesDir, mayExist });
+    const newPath =
+      action === 'upload' &&
+      !replacesDir &&
+      !opts.uploadOnly &&
+      !opts.mayBeOnServer?.(file.path) &&
+      !tempsFor.has(file.path);
+    plan.uploads.push({ file, action, temp, replacesDir, mayExist, ...(temp && newPath ? { newPath } : {}) });
   }
 
   const reserved = [...opts.reserved];
