@@ -309,8 +309,15 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const heldFolders = held.swap.filter((p) => stateDirs.has(p));
   const inHeldFolder = (p: string): boolean => heldFolders.some((d) => atOrUnder(p, d));
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
+  // --delete-only sends nothing: an orphan named as a local file but for case (`Index.html` gone, `index.html`
+  // new) is that file on a case-insensitive server, and its delete would leave the site without it: kept.
+  const localFolded = new Set([...local.files.keys(), ...local.dirs].map(foldCase));
   for (const p of orphanFiles.sort(deepestFirst)) {
     if (inHeldFolder(p)) continue;
+    if (opts.deleteOnly && opts.delete && localFolded.has(foldCase(p))) {
+      plan.keptOrphans.files.push(p);
+      continue;
+    }
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
     if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
     if (!insideSwap && isExcluded(p)) {
