@@ -86,3 +86,45 @@ describe('toggles meet the maintenance marker and hook', () => {
     expect(fs.readFileSync(path.join(srv.root, dir, 'index.php'), 'utf8')).toBe('v1');
   });
 });
+
+describe('--no-atomic: the marker for the whole run', () => {
+  it('a --no-replace --no-atomic run that changes no live path (a changed file held, an exclude dropped from the state) puts no marker up and calls no hook', async () => {
+    const dir = `/${uniqueName('h-cross')}`;
+    const local = tmpDir();
+    writeTree(local, { 'index.php': 'v1', 'notes.txt': 'n' });
+    await deploy(opts(local, dir, { maintenanceUrl: undefined, maintenance: undefined }));
+    writeTree(local, { 'index.php': 'v2' });
+    listen(dir);
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, { replace: false, atomic: false, exclude: ['notes.txt'] }), rec);
+    expect(r.held?.replace).toEqual(['index.php']);
+    expect(r.files).toEqual([]);
+    expect(events()).toEqual([]);
+    expect(rec.log.filter((l) => /^> (STOR|RNTO|DELE) /.test(l) && l.includes(MARKER))).toEqual([]);
+  });
+});
+
+describe('toggles meet --verify', () => {
+  it.each([['deleteOnly'], ['noReplace']])(
+    '%s --verify: a file changed on the server is not vouched for; a plain run then repairs it, then nothing to do',
+    async (which) => {
+      const dir = `/${uniqueName('h-cross')}`;
+      const local = tmpDir();
+      writeTree(local, { 'index.php': 'v1', 'a.php': 'a', 'old.php': 'o' });
+      const plain = (extra: Partial<DeployOptions> = {}): DeployOptions =>
+        opts(local, dir, { maintenanceUrl: undefined, maintenance: undefined, ...extra });
+      await deploy(plain());
+      fs.writeFileSync(path.join(srv.root, dir, 'a.php'), 'tampered!');
+      fs.rmSync(path.join(local, 'old.php'));
+      const toggle = which === 'deleteOnly' ? { deleteOnly: true } : { replace: false };
+      const dry = await deploy(plain({ ...toggle, verify: true, dryRun: true }));
+      const r = await deploy(plain({ ...toggle, verify: true }));
+      expect(r.files).toEqual(dry.files);
+      expect(r.held).toEqual(dry.held);
+      const next = await deploy(plain());
+      expect(fs.readFileSync(path.join(srv.root, dir, 'a.php'), 'utf8')).toBe('a');
+      expect(fs.existsSync(path.join(srv.root, dir, 'old.php'))).toBe(false);
+      expect((await deploy(plain({ verify: true }))).files).toEqual([]);
+    },
+  );
+});

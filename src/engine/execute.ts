@@ -114,6 +114,8 @@ class Run {
   private readonly whole: boolean;
   /** The hook is called for the whole run (files are written in place, and some change). */
   private readonly hookWhole: boolean;
+  /** The marker goes up for the whole run (--no-atomic, and some path of the site changes). */
+  private readonly markerWhole: boolean;
 
   constructor(
     private readonly plan: Plan,
@@ -130,14 +132,16 @@ class Run {
     // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
     const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
     this.hookWhole = ctx.hook?.whole === true && changes;
-    this.whole = ctx.marker?.whole === true || this.hookWhole;
+    // So for the marker (--no-atomic): up for the whole run only when the run changes a path of the site.
+    this.markerWhole = ctx.marker?.whole === true && changes;
+    this.whole = this.markerWhole || this.hookWhole;
   }
 
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
     // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
     // later one, every change waits for it (see upload and makeLevel).
-    const whole = this.ctx.marker?.whole === true;
+    const whole = this.markerWhole;
     // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
     this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
       .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
