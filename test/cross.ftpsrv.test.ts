@@ -121,7 +121,7 @@ describe('toggles meet --verify', () => {
       const r = await deploy(plain({ ...toggle, verify: true }));
       expect(r.files).toEqual(dry.files);
       expect(r.held).toEqual(dry.held);
-      const next = await deploy(plain());
+      await deploy(plain());
       expect(fs.readFileSync(path.join(srv.root, dir, 'a.php'), 'utf8')).toBe('a');
       expect(fs.existsSync(path.join(srv.root, dir, 'old.php'))).toBe(false);
       expect((await deploy(plain({ verify: true }))).files).toEqual([]);
