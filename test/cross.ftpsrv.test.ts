@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions } from '../src/index.js';
+import { ConfigError, deploy, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embeddedFailing } from './helpers/embedded.js';
 import { hookServer, type HookServer } from './helpers/hook-server.js';
@@ -127,4 +127,24 @@ describe('toggles meet --verify', () => {
       expect((await deploy(plain({ verify: true }))).files).toEqual([]);
     },
   );
+});
+
+describe('toggles meet --reset-state', () => {
+  it('--delete-only --reset-state is a usage error: nothing is deleted and the state is not emptied', async () => {
+    const dir = `/${uniqueName('h-cross')}`;
+    const local = tmpDir();
+    writeTree(local, { 'index.php': 'v1', 'old.php': 'o' });
+    const plain = (extra: Partial<DeployOptions> = {}): DeployOptions =>
+      opts(local, dir, { maintenanceUrl: undefined, maintenance: undefined, ...extra });
+    await deploy(plain());
+    const statePath = path.join(srv.root, dir, '.ftpship-state.json');
+    const state = fs.readFileSync(statePath, 'utf8');
+    fs.rmSync(path.join(local, 'old.php'));
+    const err = await deploy(plain({ deleteOnly: true, resetState: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('drop one of --delete-only and --reset-state');
+    expect(fs.readFileSync(statePath, 'utf8')).toBe(state);
+    // The next plain run deletes the orphan, as the state still lists it.
+    expect((await deploy(plain())).files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old.php']);
+  });
 });
