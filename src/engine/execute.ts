@@ -131,9 +131,11 @@ class Run {
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
     // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
     const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
-    this.hookWhole = ctx.hook?.whole === true && changes;
+    // Files renamed only in case go before the uploads (see deleteCaseTwins): live files change from the start.
+    const twins = plan.caseTwins.length + plan.caseTwinDirs.length > 0;
+    this.hookWhole = (ctx.hook?.whole === true || (!!ctx.hook && twins)) && changes;
     // So for the marker (--no-atomic): up for the whole run only when the run changes a path of the site.
-    this.markerWhole = ctx.marker?.whole === true && changes;
+    this.markerWhole = (ctx.marker?.whole === true || (!!ctx.marker && twins)) && changes;
     this.whole = this.markerWhole || this.hookWhole;
   }
 
@@ -456,9 +458,9 @@ class Run {
     const live = staged.some((u) => !u.newPath) || files.length + dirs.length > 0;
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
-    const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+    const marker = this.ctx.marker && !this.markerWhole ? this.ctx.marker : undefined;
     // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
-    if (live && this.ctx.hook && !this.ctx.hook.whole) await this.hookStart();
+    if (live && this.ctx.hook && !this.hookWhole) await this.hookStart();
     if (live && marker) this.ctx.store.markerUp(marker.path);
     await this.ctx.store.beginCommit(staged, deletes);
     if (live && marker) await this.putMarker();
