@@ -56,6 +56,43 @@ describe('a case-insensitive server', () => {
     },
   );
 
+  it('--maintenance: a file renamed only in case is deleted before its upload, so the marker is up first', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'Index.html': 'v1', 'a.txt': 'a' });
+    const dir = `/${uniqueName('h-cross')}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'Index.html'));
+    writeTree(local, { 'index.html': 'v2' });
+    const rec = recorder();
+    await deploy(opts(local, dir, { maintenance: { path: '.maintenance' } }), rec);
+    const at = (re: RegExp): number => rec.log.findIndex((l) => re.test(l));
+    const up = at(/^> RNTO .*\/\.maintenance$/);
+    expect(up).toBeGreaterThan(-1);
+    expect(at(/^> DELE .*\/Index\.html$/)).toBeGreaterThan(up);
+    expect(onServer(dir, 'index.html')).toBe('v2');
+    expect(onServer(dir, '.maintenance')).toBeUndefined();
+  });
+
+  it('--delete-only: an old name that differs only in case from a local file is not deleted (it is the live file); a plain run converges', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'Index.html': 'v1', 'old.txt': 'o' });
+    const dir = `/${uniqueName('h-cross')}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'Index.html'));
+    fs.rmSync(path.join(local, 'old.txt'));
+    writeTree(local, { 'index.html': 'v1' });
+    const plan = await deploy(opts(local, dir, { deleteOnly: true, dryRun: true }));
+    const done = await deploy(opts(local, dir, { deleteOnly: true }));
+    expect(done.files).toEqual(plan.files);
+    expect(done.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old.txt']);
+    expect(done.kept).toEqual(['Index.html']);
+    expect(onServer(dir, 'index.html')).toBe('v1');
+    expect(onServer(dir, 'old.txt')).toBeUndefined();
+    await deploy(opts(local, dir));
+    expect(onServer(dir, 'index.html')).toBe('v1');
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+
   it('an old name left by --no-delete, deleted by a later deploy, does not take the live file with it', async () => {
     const local = tmpDir();
     writeTree(local, { 'Logo.PNG': 'logo', 'a.txt': 'a' });

@@ -114,6 +114,8 @@ class Run {
   private readonly whole: boolean;
   /** The hook is called for the whole run (files are written in place, and some change). */
   private readonly hookWhole: boolean;
+  /** The marker goes up for the whole run (--no-atomic, and some path of the site changes). */
+  private readonly markerWhole: boolean;
 
   constructor(
     private readonly plan: Plan,
@@ -129,15 +131,19 @@ class Run {
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
     // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
     const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
-    this.hookWhole = ctx.hook?.whole === true && changes;
-    this.whole = ctx.marker?.whole === true || this.hookWhole;
+    // Files renamed only in case go before the uploads (see deleteCaseTwins): live files change from the start.
+    const twins = plan.caseTwins.length + plan.caseTwinDirs.length > 0;
+    this.hookWhole = (ctx.hook?.whole === true || (!!ctx.hook && twins)) && changes;
+    // So for the marker (--no-atomic): up for the whole run only when the run changes a path of the site.
+    this.markerWhole = (ctx.marker?.whole === true || (!!ctx.marker && twins)) && changes;
+    this.whole = this.markerWhole || this.hookWhole;
   }
 
   async execute(): Promise<ExecResult> {
     const { store } = this.ctx;
     // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
     // later one, every change waits for it (see upload and makeLevel).
-    const whole = this.ctx.marker?.whole === true;
+    const whole = this.markerWhole;
     // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
     this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
       .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
@@ -448,14 +454,16 @@ class Run {
     const twinDirs = new Set(this.plan.caseTwinDirs); // removed before the uploads
     const dirs = this.plan.rmdirs.filter((d) => notSwapped(d) && !twinDirs.has(d));
     if (staged.length + files.length + dirs.length === 0) return this.twinDirsKept;
+    // Only new files to rename into place (no live file changes): no marker and no hook, as for small new files.
+    const live = staged.some((u) => !u.newPath) || files.length + dirs.length > 0;
     // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
     // maintenance marker, which then goes up before the first rename.
-    const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+    const marker = this.ctx.marker && !this.markerWhole ? this.ctx.marker : undefined;
     // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
-    if (this.ctx.hook && !this.ctx.hook.whole) await this.hookStart();
-    if (marker) this.ctx.store.markerUp(marker.path);
+    if (live && this.ctx.hook && !this.hookWhole) await this.hookStart();
+    if (live && marker) this.ctx.store.markerUp(marker.path);
     await this.ctx.store.beginCommit(staged, deletes);
-    if (marker) await this.putMarker();
+    if (live && marker) await this.putMarker();
     for (const d of swapped) await this.removeTree(d);
     // Renames and deletes touch different paths: they share the batches (one round trip for most deploys).
     const steps: CommitStep[] = [

@@ -28,6 +28,11 @@ export interface UploadItem {
    * the server, whole or in part (its size is asked, and a part is resumed). Otherwise it is sent whole.
    */
   mayExist?: boolean;
+  /**
+   * Through a temp, yet to a path known to be free on the server (a new file, large enough to be resumed): its
+   * rename changes no live file, so it alone calls for no maintenance marker or hook (see commitAndClean).
+   */
+  newPath?: boolean;
 }
 
 export interface Plan {
@@ -290,7 +295,13 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
     for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt, dotted);
     const mayExist = recorded !== undefined;
-    plan.uploads.push({ file, action, temp, replacesDir, mayExist });
+    const newPath =
+      action === 'upload' &&
+      !replacesDir &&
+      !opts.uploadOnly &&
+      !opts.mayBeOnServer?.(file.path) &&
+      !tempsFor.has(file.path);
+    plan.uploads.push({ file, action, temp, replacesDir, mayExist, ...(temp && newPath ? { newPath } : {}) });
   }
 
   const reserved = [...opts.reserved];
@@ -298,8 +309,15 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const heldFolders = held.swap.filter((p) => stateDirs.has(p));
   const inHeldFolder = (p: string): boolean => heldFolders.some((d) => atOrUnder(p, d));
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
+  // --delete-only sends nothing: an orphan named as a local file but for case (`Index.html` gone, `index.html`
+  // new) is that file on a case-insensitive server, and its delete would leave the site without it: kept.
+  const localFolded = new Set([...local.files.keys(), ...local.dirs].map(foldCase));
   for (const p of orphanFiles.sort(deepestFirst)) {
     if (inHeldFolder(p)) continue;
+    if (opts.deleteOnly && opts.delete && localFolded.has(foldCase(p))) {
+      plan.keptOrphans.files.push(p);
+      continue;
+    }
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
     if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
     if (!insideSwap && isExcluded(p)) {

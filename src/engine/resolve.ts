@@ -260,6 +260,11 @@ function checkDeleteOnly(o: DeployOptions): void {
     throw new ConfigError(
       '--delete-only only deletes, and --upload-only only uploads (and never deletes): drop one of --delete-only and --upload-only',
     );
+  // The state says what to delete; re-seeded, it would list nothing: nothing deleted, and every file forgotten.
+  if (o.resetState)
+    throw new ConfigError(
+      '--delete-only deletes the files the state lists, and --reset-state forgets them (the server is treated as empty): the run would delete nothing and leave a state listing no file; drop one of --delete-only and --reset-state',
+    );
 }
 
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
