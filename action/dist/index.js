@@ -36941,16 +36941,28 @@ function planChanges(local, state, opts) {
         for (let salt = 1; temp !== undefined && taken(temp); salt++)
             temp = tempPathFor(named, salt, dotted);
         const mayExist = recorded !== undefined;
-        plan.uploads.push({ file, action, temp, replacesDir, mayExist });
+        const newPath = action === 'upload' &&
+            !replacesDir &&
+            !opts.uploadOnly &&
+            !opts.mayBeOnServer?.(file.path) &&
+            !tempsFor.has(file.path);
+        plan.uploads.push({ file, action, temp, replacesDir, mayExist, ...(temp && newPath ? { newPath } : {}) });
     }
     const reserved = [...opts.reserved];
     // A deployed folder a local file would replace, held: it stays, and what it holds with it (in the state too).
     const heldFolders = held.swap.filter((p) => stateDirs.has(p));
     const inHeldFolder = (p) => heldFolders.some((d) => atOrUnder(p, d));
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
+    // --delete-only sends nothing: an orphan named as a local file but for case (`Index.html` gone, `index.html`
+    // new) is that file on a case-insensitive server, and its delete would leave the site without it: kept.
+    const localFolded = new Set([...local.files.keys(), ...local.dirs].map(foldCase));
     for (const p of orphanFiles.sort(deepestFirst)) {
         if (inHeldFolder(p))
             continue;
+        if (opts.deleteOnly && opts.delete && localFolded.has(foldCase(p))) {
+            plan.keptOrphans.files.push(p);
+            continue;
+        }
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
         if (insideSwap && opts.isKept(p))
             plan.keptInSwaps.push(p);
@@ -38231,6 +38243,8 @@ class Run {
     whole;
     /** The hook is called for the whole run (files are written in place, and some change). */
     hookWhole;
+    /** The marker goes up for the whole run (--no-atomic, and some path of the site changes). */
+    markerWhole;
     constructor(plan, local, ctx) {
         this.plan = plan;
         this.local = local;
@@ -38244,14 +38258,18 @@ class Run {
         this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
         // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
         const changes = plan.uploads.length + plan.deletes.length + plan.rmdirs.length + plan.mkdirs.length > 0;
-        this.hookWhole = ctx.hook?.whole === true && changes;
-        this.whole = ctx.marker?.whole === true || this.hookWhole;
+        // Files renamed only in case go before the uploads (see deleteCaseTwins): live files change from the start.
+        const twins = plan.caseTwins.length + plan.caseTwinDirs.length > 0;
+        this.hookWhole = (ctx.hook?.whole === true || (!!ctx.hook && twins)) && changes;
+        // So for the marker (--no-atomic): up for the whole run only when the run changes a path of the site.
+        this.markerWhole = (ctx.marker?.whole === true || (!!ctx.marker && twins)) && changes;
+        this.whole = this.markerWhole || this.hookWhole;
     }
     async execute() {
         const { store } = this.ctx;
         // On a first deploy, the first checkpoint is written while new files and folders already go up; on a
         // later one, every change waits for it (see upload and makeLevel).
-        const whole = this.ctx.marker?.whole === true;
+        const whole = this.markerWhole;
         // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
         this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
             .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
@@ -38546,16 +38564,18 @@ class Run {
         const dirs = this.plan.rmdirs.filter((d) => notSwapped(d) && !twinDirs.has(d));
         if (staged.length + files.length + dirs.length === 0)
             return this.twinDirsKept;
+        // Only new files to rename into place (no live file changes): no marker and no hook, as for small new files.
+        const live = staged.some((u) => !u.newPath) || files.length + dirs.length > 0;
         // One checkpoint for the commit and the deletes (a save costs several round trips); it records the
         // maintenance marker, which then goes up before the first rename.
-        const marker = this.ctx.marker && !this.ctx.marker.whole ? this.ctx.marker : undefined;
+        const marker = this.ctx.marker && !this.markerWhole ? this.ctx.marker : undefined;
         // The hook's `start` before anything of the commit (a refusal leaves every live file as it was).
-        if (this.ctx.hook && !this.ctx.hook.whole)
+        if (live && this.ctx.hook && !this.hookWhole)
             await this.hookStart();
-        if (marker)
+        if (live && marker)
             this.ctx.store.markerUp(marker.path);
         await this.ctx.store.beginCommit(staged, deletes);
-        if (marker)
+        if (live && marker)
             await this.putMarker();
         for (const d of swapped)
             await this.removeTree(d);
@@ -39699,6 +39719,9 @@ function checkDeleteOnly(o) {
         throw new errors_ConfigError('--delete-only does only the deletions, and --no-delete turns them off: the run would do nothing; drop one of --delete-only and --no-delete');
     if (o.uploadOnly)
         throw new errors_ConfigError('--delete-only only deletes, and --upload-only only uploads (and never deletes): drop one of --delete-only and --upload-only');
+    // The state says what to delete; re-seeded, it would list nothing: nothing deleted, and every file forgotten.
+    if (o.resetState)
+        throw new errors_ConfigError('--delete-only deletes the files the state lists, and --reset-state forgets them (the server is treated as empty): the run would delete nothing and leave a state listing no file; drop one of --delete-only and --reset-state');
 }
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
 function checkGlobs(name, globs) {
