@@ -247,6 +247,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     );
     if (o.uploadOnly)
       rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
+    if (o.fdaStateNamed !== undefined)
+      rep.info?.(
+        `the state path ${JSON.stringify(o.fdaStateNamed)} is FTP-Deploy-Action's state file: taken as none, as in ` +
+          `the Action. ftpship reads that file when it has no state of its own, and keeps its state at ${statePath}, ` +
+          `so FTP-Deploy-Action can still read its file; leave --state out`,
+      );
     if (store.origin === 'ftp-deploy-action')
       rep.info?.(
         `read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
