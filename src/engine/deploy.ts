@@ -308,7 +308,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
-      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
+      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep, o.replace === false);
       // The spot check's round trip goes out now, while the files are hashed.
       // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
       // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
@@ -661,9 +661,20 @@ async function adopt(
   local: LocalTree,
   state: DeployState,
   rep: Reporter,
+  noReplace: boolean,
 ): Promise<void> {
   pool.expand();
   const a = await adoptRemote(pool, root, local, state);
+  // --no-replace would keep them, but a state cannot say what they hold (G4: it lists only what was checked)
+  // and a later run, not knowing them, would write over them as new files. Refused before anything is sent.
+  const differ = state.pending?.uncertain ?? [];
+  if (noReplace && differ.length > 0)
+    throw new ConfigError(
+      `--adopt found ${differ.length} file(s) on the server that differ from the local ones (or could not be ` +
+        `compared): ${firstFew(differ)}. --no-replace would keep them, but the state could not then say what ` +
+        `they hold; nothing was changed. Deploy once without --no-replace (they are replaced through a temporary ` +
+        `name), or leave them out with --exclude`,
+    );
   rep.info?.(
     `adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
       `${a.differing} that differ (or may) are replaced`,
