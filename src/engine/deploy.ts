@@ -514,7 +514,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       });
       err.report = { ...report, refused: err.message };
     }
-    throw err;
+    throw dataPinRefused(err, o) ?? err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     void scanning.then(
@@ -910,6 +910,34 @@ function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
       `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
       `if not, someone may be intercepting the connection`,
     { cause: m },
+  );
+}
+
+/**
+ * A data connection whose certificate matches no pin, after the control connection's did: the client's
+ * message, behind "upload X failed:", did not say what it means or what to do.
+ */
+function dataPinRefused(err: unknown, o: ResolvedOptions): DeployError | undefined {
+  let tlsErr: FtpTlsError | undefined;
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e instanceof FtpTlsError && e.data) tlsErr = e;
+  }
+  const m = tlsErr && findPinMismatch(tlsErr);
+  if (!m) return undefined;
+  const at = /^(.+?) failed: TLS handshake of a data connection/.exec((err as Error).message ?? '')?.[1];
+  const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+  return new DeployError(
+    `a data connection to ${bracketed(o.host)}${at ? ` (to ${at})` : ''} presented another TLS ` +
+      `certificate than the pinned one of the control connection: ${got}, the ` +
+      `pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ftpship checks the pins on every ` +
+      `connection, data connections included, and sent nothing over this one. Something on the path may be ` +
+      `intercepting data connections, or a load balancer or proxy in front of the server presents another ` +
+      `certificate on them: ask the host. ` +
+      (m.presented
+        ? `If that certificate is theirs, add its fingerprint (${m.presented}) to --tls-fingerprint, beside the pin; `
+        : '') +
+      `if not, do not deploy over this network`,
+    { cause: err },
   );
 }
 
