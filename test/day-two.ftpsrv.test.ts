@@ -192,6 +192,14 @@ describe("--state naming FTP-Deploy-Action's state file (as the Action's state-n
     expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
     expect(stateFiles(disk(dir, STATE))).toEqual(['b.txt', 'index.html']);
     expect(readTree(disk(dir), [STATE, FDA_STATE])).toEqual(readTree(local));
+    // Named by its absolute path: refused (exit 2), that file left as it was.
+    const abs = await cli(['deploy', local, url(dir), '--state', `/${dir}/${FDA_STATE}`]);
+    expect(abs.code).toBe(2);
+    expect(abs.stderr).toContain(
+      `the state path "/${dir}/${FDA_STATE}" is FTP-Deploy-Action's state file /${dir}/${FDA_STATE}; leave --state out: ` +
+        `ftpship then reads that file and keeps its own state at /${dir}/${STATE}`,
+    );
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
   });
 
   it("ftpship's own state in that file (an earlier --state put it there): read as ftpship's, moved to the default, no FTP-Deploy-Action notice", async () => {

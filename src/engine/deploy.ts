@@ -142,6 +142,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       throw new ConfigError(
         `the state path ${JSON.stringify(o.statePath)} names the folder ${statePath} (the target folder or one above it), not a file; give --state a file name, such as .ftpship-state.json`,
       );
+    // FTP-Deploy-Action's file by another spelling (absolute, `x/../`): refused, as written over in ftpship's
+    // format that tool could no longer read it (the plain name counts as none, resolveOptions).
+    if (statePath === remoteJoin(root, FDA_STATE))
+      throw new ConfigError(
+        `the state path ${JSON.stringify(o.statePath)} is FTP-Deploy-Action's state file ${statePath}; leave --state ` +
+          `out: ftpship then reads that file and keeps its own state at ${remoteJoin(root, DEFAULT_STATE_NAME)}`,
+      );
     const lockPath = `${statePath}.lock`;
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
