@@ -357,6 +357,13 @@ function insideWorkspace(workspace: string, value: string, name: string = Input.
       `local-dir ${JSON.stringify(value)} does not exist in ${workspace}; did the build step run, and is the path right?`,
     );
   }
+  // Left to the engine, this read "local path /home/runner/work/…/index.html is not a folder", naming no input.
+  if (name === Input.LocalDir && !fs.statSync(abs).isDirectory()) {
+    throw new ConfigError(
+      `local-dir ${JSON.stringify(value)} is a file, not a folder; name the folder to publish (such as ./dist/), and ` +
+        `the files in it to send with the \`files\` input`,
+    );
+  }
   return abs;
 }
 

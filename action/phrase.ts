@@ -36,6 +36,12 @@ export function phrase(message: string): string {
   return (
     message
       .replace(EXCLUDE_OPTION, excludeLine)
+      // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
+      .replace(
+        /^the local folder (.+?) has no file to publish/,
+        'the `local-dir` input ($1) has no file to publish',
+      )
+      .replace(/\bCheck the local folder and excludes\b/, 'Check `local-dir` and `exclude`')
       // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
       .replace(
         /replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/,

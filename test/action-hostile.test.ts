@@ -51,7 +51,7 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     const run = await runMain(ws, { ...connection('preview-guard/'), 'dry-run': 'true', 'max-delete': '1' });
     expect(theError(run)).toBe(
       '::error::the plan deletes 2 files, more than `max-delete` (1) allows; nothing was changed. ' +
-        'Check the local folder and excludes, or raise the `max-delete` input.',
+        'Check `local-dir` and `exclude`, or raise the `max-delete` input.',
     );
     expect(snapshot(path.join(srv.root, 'preview-guard'))).toEqual(before);
     expect(run.outputs).toMatchObject({ uploaded: '1', deleted: '2', changed: 'true' });

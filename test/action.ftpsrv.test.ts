@@ -13,7 +13,7 @@ import {
   type ActionRun,
 } from './helpers/action.js';
 import { embedded } from './helpers/embedded.js';
-import { readTree, sha256, writeTree } from './helpers/tmp.js';
+import { readTree, sha256, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -500,6 +500,13 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
       inputs: { 'local-dir': 'dist/' },
       error: /local-dir "dist\/" does not exist/,
     },
+    // Was "local path \"/…/public/index.html\" is not a folder", naming neither the input nor the value given.
+    {
+      title: 'local-dir a file',
+      inputs: { 'local-dir': 'public/index.html' },
+      error:
+        /^::error::local-dir "public\/index\.html" is a file, not a folder; name the folder to publish \(such as \.\/dist\/\)/,
+    },
     {
       title: 'port not a number',
       inputs: { port: 'twenty-one' },
@@ -551,6 +558,20 @@ describe('the bundled Action refuses bad inputs with one clear ::error:: line', 
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(error);
     expect(fs.existsSync(path.join(srv.root, 'bad'))).toBe(false);
+  });
+});
+
+describe('local-dir named in the warnings about it', () => {
+  // Was "the local folder /…/public has no file to publish: check the build output and --exclude".
+  it('a local-dir with nothing to publish: the warning names the `local-dir` input', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runAction(ws, {
+      ...connection(uniqueName('empty-local') + '/'),
+      exclude: 'index.html',
+    });
+    expect(run.stdout).toMatch(
+      /^::warning::the `local-dir` input \(\S+public\) has no file to publish: check the build output and the `exclude` input$/m,
+    );
   });
 });
 

@@ -281,6 +281,35 @@ describe('items 3-5 through the CLI', () => {
     ]);
   });
 
+  it('--adopt --no-replace with a file that differs on the server: refused (exit 2) naming it, nothing changed (was: replaced)', async () => {
+    const local = site();
+    const dir = uniqueName();
+    writeTree(path.join(srv.root, dir), { 'index.html': '<h1>theirs</h1>', 'css/site.css': 'body{}' });
+    const before = snapshot(path.join(srv.root, dir));
+    const r = await cli(['deploy', local, url(dir), '--adopt', '--no-replace']);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      'ftpship: error: --adopt found 1 file(s) on the server that differ from the local ones (or could not be compared): ' +
+        'index.html. --no-replace would keep them, but the state could not then say what they hold; nothing was changed. ' +
+        'Deploy once without --no-replace (they are replaced through a temporary name), or leave them out with --exclude',
+    ]);
+    expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+    // With the differing file left out, the rest is adopted and the new one sent.
+    const ok = await cli([
+      'deploy',
+      local,
+      url(dir),
+      '--adopt',
+      '--no-replace',
+      '--exclude',
+      'index.html',
+      '--json',
+    ]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ counts: { upload: 1, unchanged: 1, replace: 0 } });
+    expect(fs.readFileSync(path.join(srv.root, dir, 'index.html'), 'utf8')).toBe('<h1>theirs</h1>');
+  });
+
   it('--quiet with --verbose is a usage error (exit 2) naming both flags, before connecting', async () => {
     const dir = uniqueName();
     const r = await cli(['deploy', site(), url(dir), '--quiet', '--verbose']);

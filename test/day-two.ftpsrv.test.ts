@@ -170,6 +170,56 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
   });
 });
 
+describe("--state naming FTP-Deploy-Action's state file (as the Action's state-name does)", () => {
+  it("taken as none: that tool's file is read and left as it was, ftpship's state is kept apart (was: written over in ftpship's format)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'two', 'b.txt': 'b' });
+    const dir = uniqueName('fda-named');
+    const fda = JSON.stringify({
+      version: '1.0.0',
+      generatedTime: 1,
+      data: [
+        { type: 'file', name: 'index.html', size: 3, hash: sha256('one') },
+        { type: 'file', name: 'b.txt', size: 1, hash: sha256('b') },
+      ],
+    });
+    writeTree(disk(dir), { 'index.html': 'one', 'b.txt': 'b', [FDA_STATE]: fda });
+    const r = await ok(['deploy', local, url(dir), '--state', `./${FDA_STATE}`]);
+    expect(r.stdout + r.stderr).toContain(
+      `the state path "./${FDA_STATE}" is FTP-Deploy-Action's state file: taken as none`,
+    );
+    expect(r.stdout + r.stderr).toContain('read the state left by FTP-Deploy-Action');
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
+    expect(stateFiles(disk(dir, STATE))).toEqual(['b.txt', 'index.html']);
+    expect(readTree(disk(dir), [STATE, FDA_STATE])).toEqual(readTree(local));
+    // Named by its absolute path: refused (exit 2), that file left as it was.
+    const abs = await cli(['deploy', local, url(dir), '--state', `/${dir}/${FDA_STATE}`]);
+    expect(abs.code).toBe(2);
+    expect(abs.stderr).toContain(
+      `the state path "/${dir}/${FDA_STATE}" is FTP-Deploy-Action's state file /${dir}/${FDA_STATE}; leave --state out: ` +
+        `ftpship then reads that file and keeps its own state at /${dir}/${STATE}`,
+    );
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
+  });
+
+  it("ftpship's own state in that file (an earlier --state put it there): read as ftpship's, moved to the default, no FTP-Deploy-Action notice", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one', 'b.txt': 'b' });
+    const dir = uniqueName('fda-own');
+    await ok(['deploy', local, url(dir)]);
+    // Where an earlier ftpship, given --state .ftp-deploy-sync-state.json, kept its state.
+    fs.renameSync(disk(dir, STATE), disk(dir, FDA_STATE));
+    fs.writeFileSync(path.join(local, 'index.html'), 'two');
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(changes(r)).toEqual(['replace index.html']);
+    expect(r.stderr).not.toContain('read the state left by FTP-Deploy-Action');
+    expect(r.stderr).toContain(`read ftpship's own state from /${dir}/${FDA_STATE}`);
+    expect(fs.existsSync(disk(dir, FDA_STATE))).toBe(false);
+    expect(stateFiles(disk(dir, STATE))).toEqual(['b.txt', 'index.html']);
+    expect(readTree(disk(dir), [STATE])).toEqual(readTree(local));
+  });
+});
+
 describe('--no-delete, then a deploy without it', () => {
   it('each run says which deployed files it leaves and that a deploy without the option deletes them; one does', async () => {
     const local = tmpDir();

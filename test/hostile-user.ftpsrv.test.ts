@@ -228,7 +228,15 @@ describe('passwords and counts', () => {
   it('--timeout -1: the range it must be in; --parallel abc: not a number, with an example that works', async () => {
     const r = await runCli(['deploy', site(), url('x'), '--timeout', '-1'], env());
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('invalid --timeout -1; use a whole number from 100 to 3600000');
+    expect(r.stderr).toContain(
+      'invalid --timeout -1; use a whole number of milliseconds from 100 to 3600000',
+    );
+    // Seconds meant: the unit, and what to write (was "use a whole number from 100 to 3600000", no unit).
+    const s = await runCli(['deploy', site(), url('x'), '--timeout', '30'], env());
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain(
+      'invalid --timeout 30; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s); 30 is 30 ms: for 30 s write 30000',
+    );
     // The same range whether the number is too small or negative (was: "0 or more", which 0 is not).
     const p = await runCli(['deploy', site(), url('x'), '--parallel', '-2'], env());
     expect(p.code).toBe(2);

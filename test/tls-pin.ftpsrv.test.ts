@@ -240,3 +240,99 @@ describe('a data connection with another certificate than the pinned control con
     }
   });
 });
+
+describe('at deploy level, a data connection with another certificate than the pinned control connection', () => {
+  /** A scripted FTPS server: `listing` is the certificate its LIST data connections present, STOR's `other`. */
+  async function server(listing: {
+    key: string;
+    cert: string;
+  }): Promise<{ srv: FakeServer; received: () => number }> {
+    let received = -1;
+    const srv = await startFakeServer({
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+        PROT: (_a, s) => s.reply('200 Protection level set to P'),
+        SIZE: (_a, s) => s.reply('550 No such file'),
+        MKD: (a, s) => s.reply(`257 "${a}" created`),
+        RMD: (_a, s) => s.reply('250 Removed'),
+        // An empty folder, listed over TLS with `listing`.
+        LIST: async (_a, s) => {
+          s.reply('150 Here comes the listing');
+          const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...listing });
+          secure.on('error', () => {});
+          secure.on('secure', () => secure.end());
+          await new Promise((resolve) => secure.on('close', resolve));
+          s.reply('226 Done');
+        },
+        STOR: async (_a, s) => {
+          s.reply('150 Ok to send data');
+          const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...other });
+          secure.on('error', () => {});
+          received = (await s.readAll(secure).catch(() => Buffer.alloc(0))).length;
+          s.reply('426 Connection closed; transfer aborted');
+        },
+      },
+    });
+    return { srv, received: () => received };
+  }
+
+  async function run(srv: FakeServer): Promise<Error> {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'secret file contents' });
+    return deploy({
+      localDir: local,
+      host: '127.0.0.1',
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      secure: 'explicit',
+      tls: { fingerprint: FP },
+      retries: 0,
+      timeoutMs: 5000,
+    }).then(
+      () => new Error('deployed'),
+      (e: unknown) => e as Error,
+    );
+  }
+
+  const advice =
+    `its SHA-256 fingerprint is ${OTHER_FP}, the pin is ${FP}. ` +
+    'ftpship checks the pins on every connection, data connections included, and sent nothing over this one. ' +
+    'Something on the path may be intercepting data connections, or a load balancer or proxy in front of the ' +
+    'server presents another certificate on them: ask the host. If that certificate is theirs, add its ' +
+    `fingerprint (${OTHER_FP}) to --tls-fingerprint, beside the pin; if not, do not deploy over this network`;
+
+  it('an upload: says the pins are checked on every connection, the fingerprint presented, what to do (was: "upload index.html failed:" and the client\'s message)', async () => {
+    const { srv, received } = await server(cert);
+    try {
+      const err = await run(srv);
+      expect(err).toBeInstanceOf(DeployError);
+      expect(err.message).toBe(
+        `a data connection to 127.0.0.1 (to upload index.html) presented another TLS certificate than ` +
+          `the pinned one of the control connection: ${advice}`,
+      );
+      expect(received()).toBe(0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the first listing: the same (was: "cannot read the state file" and the client\'s message)', async () => {
+    const { srv } = await server(other);
+    try {
+      const err = await run(srv);
+      expect(err).toBeInstanceOf(DeployError);
+      expect(err.message).toBe(
+        `a data connection to 127.0.0.1 presented another TLS certificate than ` +
+          `the pinned one of the control connection: ${advice}`,
+      );
+      expect(srv.verbs()).not.toContain('STOR');
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -142,6 +142,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       throw new ConfigError(
         `the state path ${JSON.stringify(o.statePath)} names the folder ${statePath} (the target folder or one above it), not a file; give --state a file name, such as .ftpship-state.json`,
       );
+    // FTP-Deploy-Action's file by another spelling (absolute, `x/../`): refused, as written over in ftpship's
+    // format that tool could no longer read it (the plain name counts as none, resolveOptions).
+    if (statePath === remoteJoin(root, FDA_STATE))
+      throw new ConfigError(
+        `the state path ${JSON.stringify(o.statePath)} is FTP-Deploy-Action's state file ${statePath}; leave --state ` +
+          `out: ftpship then reads that file and keeps its own state at ${remoteJoin(root, DEFAULT_STATE_NAME)}`,
+      );
     const lockPath = `${statePath}.lock`;
     const reserved = reservedPaths(root, statePath);
     if (o.maintenance && reserved.has(o.maintenance.path)) {
@@ -247,6 +254,12 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     );
     if (o.uploadOnly)
       rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
+    if (o.fdaStateNamed !== undefined)
+      rep.info?.(
+        `the state path ${JSON.stringify(o.fdaStateNamed)} is FTP-Deploy-Action's state file: taken as none, as in ` +
+          `the Action. ftpship reads that file when it has no state of its own, and keeps its state at ${statePath}, ` +
+          `so FTP-Deploy-Action can still read its file; leave --state out`,
+      );
     if (store.origin === 'ftp-deploy-action')
       rep.info?.(
         `read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
@@ -302,7 +315,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
-      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep);
+      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep, o.replace === false);
       // The spot check's round trip goes out now, while the files are hashed.
       // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
       // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
@@ -508,7 +521,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       });
       err.report = { ...report, refused: err.message };
     }
-    throw err;
+    throw dataPinRefused(err, o) ?? err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     void scanning.then(
@@ -655,9 +668,20 @@ async function adopt(
   local: LocalTree,
   state: DeployState,
   rep: Reporter,
+  noReplace: boolean,
 ): Promise<void> {
   pool.expand();
   const a = await adoptRemote(pool, root, local, state);
+  // --no-replace would keep them, but a state cannot say what they hold (G4: it lists only what was checked)
+  // and a later run, not knowing them, would write over them as new files. Refused before anything is sent.
+  const differ = state.pending?.uncertain ?? [];
+  if (noReplace && differ.length > 0)
+    throw new ConfigError(
+      `--adopt found ${differ.length} file(s) on the server that differ from the local ones (or could not be ` +
+        `compared): ${firstFew(differ)}. --no-replace would keep them, but the state could not then say what ` +
+        `they hold; nothing was changed. Deploy once without --no-replace (they are replaced through a temporary ` +
+        `name), or leave them out with --exclude`,
+    );
   rep.info?.(
     `adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
       `${a.differing} that differ (or may) are replaced`,
@@ -893,6 +917,34 @@ function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
       `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
       `if not, someone may be intercepting the connection`,
     { cause: m },
+  );
+}
+
+/**
+ * A data connection whose certificate matches no pin, after the control connection's did: the client's
+ * message, behind "upload X failed:", did not say what it means or what to do.
+ */
+function dataPinRefused(err: unknown, o: ResolvedOptions): DeployError | undefined {
+  let tlsErr: FtpTlsError | undefined;
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e instanceof FtpTlsError && e.data) tlsErr = e;
+  }
+  const m = tlsErr && findPinMismatch(tlsErr);
+  if (!m) return undefined;
+  const at = /^(.+?) failed: TLS handshake of a data connection/.exec((err as Error).message ?? '')?.[1];
+  const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+  return new DeployError(
+    `a data connection to ${bracketed(o.host)}${at ? ` (to ${at})` : ''} presented another TLS ` +
+      `certificate than the pinned one of the control connection: ${got}, the ` +
+      `pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ftpship checks the pins on every ` +
+      `connection, data connections included, and sent nothing over this one. Something on the path may be ` +
+      `intercepting data connections, or a load balancer or proxy in front of the server presents another ` +
+      `certificate on them: ask the host. ` +
+      (m.presented
+        ? `If that certificate is theirs, add its fingerprint (${m.presented}) to --tls-fingerprint, beside the pin; `
+        : '') +
+      `if not, do not deploy over this network`,
+    { cause: err },
   );
 }
 

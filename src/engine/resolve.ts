@@ -7,7 +7,13 @@ import { checkShape } from './option-shape.js';
 import { atOrUnder, isRecordablePath } from './paths.js';
 import { globParts } from './select.js';
 import { OCTAL_MODE } from './state.js';
-import { DEFAULT_EXCLUDES, DEFAULT_PARALLEL, DEFAULT_STATE_NAME, type DeployOptions } from './options.js';
+import {
+  DEFAULT_EXCLUDES,
+  DEFAULT_PARALLEL,
+  DEFAULT_STATE_NAME,
+  FDA_STATE_NAME,
+  type DeployOptions,
+} from './options.js';
 
 export interface ResolvedOptions extends DeployOptions {
   port: number;
@@ -26,6 +32,8 @@ export interface ResolvedOptions extends DeployOptions {
   retries: number;
   retryDelayMs: number;
   staleLockMs: number;
+  /** The state path given, when it named FTP-Deploy-Action's state file (taken as none). */
+  fdaStateNamed?: string;
 }
 
 const CONTROL = /[\r\n\0]/;
@@ -131,7 +139,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   integer('parallel', parallel, 1, 64);
   if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
   const timeoutMs = o.timeoutMs ?? 30_000;
-  integer('timeout', timeoutMs, 100, 3_600_000);
+  checkTimeout(timeoutMs);
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
   checkMaintenance(o.maintenance);
@@ -142,7 +150,13 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkGlobs('keep', o.keep);
   const fileMode = mode('file-mode', o.fileMode);
   const dirMode = mode('dir-mode', o.dirMode);
-  const statePath = o.statePath ?? DEFAULT_STATE_NAME;
+  // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
+  // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
+  // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
+  const statePath =
+    o.statePath === undefined || o.statePath.replace(/^\.\/+/, '') === FDA_STATE_NAME
+      ? DEFAULT_STATE_NAME
+      : o.statePath;
   if (statePath === '' || statePath.endsWith('/'))
     throw new ConfigError(
       `invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`,
@@ -160,6 +174,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     delete: o.delete ?? true,
     replace: o.replace ?? true,
     statePath,
+    ...(o.statePath !== undefined && statePath !== o.statePath ? { fdaStateNamed: o.statePath } : {}),
     atomic: o.atomic ?? true,
     fileMode,
     dirMode,
@@ -186,6 +201,22 @@ function checkLocal(o: DeployOptions): void {
     throw new ConfigError(
       `local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`,
     );
+}
+
+/**
+ * The timeout is in milliseconds; `30` or `60` is almost always meant as seconds (FIELD.md), so the error says
+ * the unit and, for such a value, what to write instead.
+ */
+function checkTimeout(value: number): void {
+  if (Number.isInteger(value) && value >= 100 && value <= 3_600_000) return;
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  const seconds =
+    Number.isInteger(value) && value >= 1 && value < 100
+      ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
+      : '';
+  throw new ConfigError(
+    `invalid timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
+  );
 }
 
 function integer(name: string, value: number, min: number, max: number): void {

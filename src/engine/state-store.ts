@@ -168,7 +168,18 @@ export class StateStore {
       }
       if (fdaPath && there.has(fdaPath)) {
         const fda = await this.readOther(fdaPath);
-        if (fda) {
+        if (fda && ownFormat(fda)) {
+          // ftpship's own state under FTP-Deploy-Action's file name (an earlier --state or state-name named
+          // that file): not FTP-Deploy-Action's. Moved to the state path like the former default, and removed.
+          this.state = parseState(fda, fdaPath, this.opts.settings);
+          this.origin = 'moved';
+          this.superseded = fdaPath;
+          this.opts.info?.(
+            `read ftpship's own state from ${fdaPath} (FTP-Deploy-Action's file name, kept there by an earlier ` +
+              `--state or state-name), so nothing is uploaded again; the state is now kept at ${path}, and that ` +
+              `file is removed once the state is written there`,
+          );
+        } else if (fda) {
           this.state = parseState(fda, fdaPath, this.opts.settings);
           const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
           this.state.ftpDeployAction = {
@@ -787,4 +798,16 @@ function tempRecord(u: UploadItem): PendingTemp {
   const t: PendingTemp = { path: u.file.path, size: u.file.size, sha256: u.file.sha256 };
   if (u.file.stamp !== undefined) t.stamp = u.file.stamp;
   return t;
+}
+
+/** Does this state text hold ftpship's format (not FTP-Deploy-Action's)? */
+function ownFormat(text: string): boolean {
+  try {
+    const raw: unknown = JSON.parse(text);
+    return (
+      typeof raw === 'object' && raw !== null && (raw as { generator?: unknown }).generator === 'ftpship'
+    );
+  } catch {
+    return false;
+  }
 }

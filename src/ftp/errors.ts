@@ -64,6 +64,8 @@ export class FtpTlsError extends Error {
   override name = 'FtpTlsError';
   /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the server presented, when it presented one. */
   readonly fingerprint?: string;
+  /** The handshake was a data connection's (the control connection's had passed). */
+  readonly data?: boolean;
 
   /**
    * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
@@ -110,6 +112,7 @@ export class FtpTlsError extends Error {
     const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
     super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
     if (fingerprint) this.fingerprint = fingerprint;
+    if (data) this.data = true;
   }
 }
 
