@@ -34030,6 +34030,8 @@ class FtpTlsError extends Error {
     name = 'FtpTlsError';
     /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the server presented, when it presented one. */
     fingerprint;
+    /** The handshake was a data connection's (the control connection's had passed). */
+    data;
     /**
      * `implicit`: the handshake was the first thing on the connection (implicit TLS), not after a 234 to AUTH
      * TLS; a reply in plain text then means the port speaks plain FTP. `data`: a data connection's handshake.
@@ -34066,6 +34068,8 @@ class FtpTlsError extends Error {
         super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
         if (fingerprint)
             this.fingerprint = fingerprint;
+        if (data)
+            this.data = true;
     }
 }
 /** A TLS error about the certificate (untrusted, out of date, for another name), not the connection. */
@@ -39609,7 +39613,7 @@ function resolveOptions(o) {
     if (o.maxDelete !== undefined)
         integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
     const timeoutMs = o.timeoutMs ?? 30_000;
-    integer('timeout', timeoutMs, 100, 3_600_000);
+    checkTimeout(timeoutMs);
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
     checkMaintenance(o.maintenance);
@@ -39620,7 +39624,12 @@ function resolveOptions(o) {
     checkGlobs('keep', o.keep);
     const fileMode = mode('file-mode', o.fileMode);
     const dirMode = mode('dir-mode', o.dirMode);
-    const statePath = o.statePath ?? DEFAULT_STATE_NAME;
+    // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
+    // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
+    // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
+    const statePath = o.statePath === undefined || o.statePath.replace(/^\.\/+/, '') === FDA_STATE_NAME
+        ? DEFAULT_STATE_NAME
+        : o.statePath;
     if (statePath === '' || statePath.endsWith('/'))
         throw new errors_ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
     return {
@@ -39636,6 +39645,7 @@ function resolveOptions(o) {
         delete: o.delete ?? true,
         replace: o.replace ?? true,
         statePath,
+        ...(o.statePath !== undefined && statePath !== o.statePath ? { fdaStateNamed: o.statePath } : {}),
         atomic: o.atomic ?? true,
         fileMode,
         dirMode,
@@ -39660,6 +39670,19 @@ function checkLocal(o) {
     }
     if (!stat.isDirectory())
         throw new errors_ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
+}
+/**
+ * The timeout is in milliseconds; `30` or `60` is almost always meant as seconds (FIELD.md), so the error says
+ * the unit and, for such a value, what to write instead.
+ */
+function checkTimeout(value) {
+    if (Number.isInteger(value) && value >= 100 && value <= 3_600_000)
+        return;
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    const seconds = Number.isInteger(value) && value >= 1 && value < 100
+        ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
+        : '';
+    throw new errors_ConfigError(`invalid timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
 }
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -40097,7 +40120,17 @@ class StateStore {
             }
             if (fdaPath && there.has(fdaPath)) {
                 const fda = await this.readOther(fdaPath);
-                if (fda) {
+                if (fda && ownFormat(fda)) {
+                    // ftpship's own state under FTP-Deploy-Action's file name (an earlier --state or state-name named
+                    // that file): not FTP-Deploy-Action's. Moved to the state path like the former default, and removed.
+                    this.state = parseState(fda, fdaPath, this.opts.settings);
+                    this.origin = 'moved';
+                    this.superseded = fdaPath;
+                    this.opts.info?.(`read ftpship's own state from ${fdaPath} (FTP-Deploy-Action's file name, kept there by an earlier ` +
+                        `--state or state-name), so nothing is uploaded again; the state is now kept at ${path}, and that ` +
+                        `file is removed once the state is written there`);
+                }
+                else if (fda) {
                     this.state = parseState(fda, fdaPath, this.opts.settings);
                     const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => state_store_stampOf(c, fdaPath));
                     this.state.ftpDeployAction = {
@@ -40673,6 +40706,16 @@ function tempRecord(u) {
     if (u.file.stamp !== undefined)
         t.stamp = u.file.stamp;
     return t;
+}
+/** Does this state text hold ftpship's format (not FTP-Deploy-Action's)? */
+function ownFormat(text) {
+    try {
+        const raw = JSON.parse(text);
+        return (typeof raw === 'object' && raw !== null && raw.generator === 'ftpship');
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/verify.ts
@@ -41400,6 +41443,11 @@ async function deploy(options, reporter = {}) {
         // that path) would be written over, and its temp beside it, outside the target.
         if (statePath === '/' || atOrUnder(root, statePath))
             throw new errors_ConfigError(`the state path ${JSON.stringify(o.statePath)} names the folder ${statePath} (the target folder or one above it), not a file; give --state a file name, such as .ftpship-state.json`);
+        // FTP-Deploy-Action's file by another spelling (absolute, `x/../`): refused, as written over in ftpship's
+        // format that tool could no longer read it (the plain name counts as none, resolveOptions).
+        if (statePath === remoteJoin(root, FDA_STATE))
+            throw new errors_ConfigError(`the state path ${JSON.stringify(o.statePath)} is FTP-Deploy-Action's state file ${statePath}; leave --state ` +
+                `out: ftpship then reads that file and keeps its own state at ${remoteJoin(root, DEFAULT_STATE_NAME)}`);
         const lockPath = `${statePath}.lock`;
         const reserved = reservedPaths(root, statePath);
         if (o.maintenance && reserved.has(o.maintenance.path)) {
@@ -41486,6 +41534,10 @@ async function deploy(options, reporter = {}) {
             : `hashed ${local.files.size} files on the main thread`), () => undefined);
         if (o.uploadOnly)
             rep.info?.('upload-only: every file goes up; no state is read or kept, nothing is deleted');
+        if (o.fdaStateNamed !== undefined)
+            rep.info?.(`the state path ${JSON.stringify(o.fdaStateNamed)} is FTP-Deploy-Action's state file: taken as none, as in ` +
+                `the Action. ftpship reads that file when it has no state of its own, and keeps its state at ${statePath}, ` +
+                `so FTP-Deploy-Action can still read its file; leave --state out`);
         if (store.origin === 'ftp-deploy-action')
             rep.info?.(`read the state left by FTP-Deploy-Action: unchanged files will not be uploaded again. ftpship does not keep ` +
                 `that file (${remoteJoin(root, FDA_STATE)}) up to date: delete it once ftpship has deployed (FTP-Deploy-Action, ` +
@@ -41536,7 +41588,7 @@ async function deploy(options, reporter = {}) {
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
             // wait for every hash (and help with it: there is nothing else to do meanwhile).
             if (o.adopt && isEmptyState(st))
-                await adopt(pool, root, local, st, rep);
+                await adopt(pool, root, local, st, rep, o.replace === false);
             // The spot check's round trip goes out now, while the files are hashed.
             // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
             // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
@@ -41732,7 +41784,7 @@ async function deploy(options, reporter = {}) {
             });
             err.report = { ...report, refused: err.message };
         }
-        throw err;
+        throw dataPinRefused(err, o) ?? err;
     }
     finally {
         signal?.removeEventListener('abort', onAbort);
@@ -41852,9 +41904,17 @@ async function roundTrip(pool) {
     });
 }
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
-async function adopt(pool, root, local, state, rep) {
+async function adopt(pool, root, local, state, rep, noReplace) {
     pool.expand();
     const a = await adoptRemote(pool, root, local, state);
+    // --no-replace would keep them, but a state cannot say what they hold (G4: it lists only what was checked)
+    // and a later run, not knowing them, would write over them as new files. Refused before anything is sent.
+    const differ = state.pending?.uncertain ?? [];
+    if (noReplace && differ.length > 0)
+        throw new errors_ConfigError(`--adopt found ${differ.length} file(s) on the server that differ from the local ones (or could not be ` +
+            `compared): ${firstFew(differ)}. --no-replace would keep them, but the state could not then say what ` +
+            `they hold; nothing was changed. Deploy once without --no-replace (they are replaced through a temporary ` +
+            `name), or leave them out with --exclude`);
     rep.info?.(`adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
         `${a.differing} that differ (or may) are replaced`);
 }
@@ -42052,6 +42112,32 @@ function pinRefused(o, m) {
         `Check the pin against the server's certificate (${howTo}): ` +
         `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
         `if not, someone may be intercepting the connection`, { cause: m });
+}
+/**
+ * A data connection whose certificate matches no pin, after the control connection's did: the client's
+ * message, behind "upload X failed:", did not say what it means or what to do.
+ */
+function dataPinRefused(err, o) {
+    let tlsErr;
+    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+        if (e instanceof FtpTlsError && e.data)
+            tlsErr = e;
+    }
+    const m = tlsErr && findPinMismatch(tlsErr);
+    if (!m)
+        return undefined;
+    const at = /^(.+?) failed: TLS handshake of a data connection/.exec(err.message ?? '')?.[1];
+    const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+    return new DeployError(`a data connection to ${bracketed(o.host)}${at ? ` (to ${at})` : ''} presented another TLS ` +
+        `certificate than the pinned one of the control connection: ${got}, the ` +
+        `pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ftpship checks the pins on every ` +
+        `connection, data connections included, and sent nothing over this one. Something on the path may be ` +
+        `intercepting data connections, or a load balancer or proxy in front of the server presents another ` +
+        `certificate on them: ask the host. ` +
+        (m.presented
+            ? `If that certificate is theirs, add its fingerprint (${m.presented}) to --tls-fingerprint, beside the pin; `
+            : '') +
+        `if not, do not deploy over this network`, { cause: err });
 }
 /** Turns a failure to connect or log in into one clear line naming the value and what to try. */
 function connectError(err, o) {
@@ -42259,6 +42345,9 @@ function excludeLine(_all, quoted, ansi) {
 function phrase(message) {
     return (message
         .replace(EXCLUDE_OPTION, excludeLine)
+        // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
+        .replace(/^the local folder (.+?) has no file to publish/, 'the `local-dir` input ($1) has no file to publish')
+        .replace(/\bCheck the local folder and excludes\b/, 'Check `local-dir` and `exclude`')
         // The Action always replaces the engine's default excludes: by its own, or by the `exclude` input.
         .replace(/replaceDefaultExcludes is set, so the default excludes \(\.git\/, node_modules\/\) do not apply; add .* to exclude to leave them out/, 'setting the `exclude` input replaces its defaults (as in FTP-Deploy-Action); add `**/.git*`, `**/.git*/**` ' +
         'and `**/node_modules/**` to `exclude` to leave them out')
@@ -46507,6 +46596,11 @@ function insideWorkspace(workspace, value, name = Input.LocalDir) {
     }
     if (name === Input.LocalDir && !external_node_fs_default().existsSync(abs)) {
         throw new errors_ConfigError(`local-dir ${JSON.stringify(value)} does not exist in ${workspace}; did the build step run, and is the path right?`);
+    }
+    // Left to the engine, this read "local path /home/runner/work/…/index.html is not a folder", naming no input.
+    if (name === Input.LocalDir && !external_node_fs_default().statSync(abs).isDirectory()) {
+        throw new errors_ConfigError(`local-dir ${JSON.stringify(value)} is a file, not a folder; name the folder to publish (such as ./dist/), and ` +
+            `the files in it to send with the \`files\` input`);
     }
     return abs;
 }
