@@ -194,27 +194,47 @@ describe('a pinned certificate (tls.fingerprint, --tls-fingerprint)', () => {
   });
 });
 
+/** A scripted FTPS server: `listing` is the certificate its LIST data connections present, STOR's `other`. */
+async function pinServer(listing: {
+  key: string;
+  cert: string;
+}): Promise<{ srv: FakeServer; received: () => number }> {
+  let received = -1;
+  const srv = await startFakeServer({
+    handlers: {
+      AUTH: async (_a, s) => {
+        s.reply('234 AUTH TLS OK');
+        await s.startTls(cert);
+      },
+      PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
+      PROT: (_a, s) => s.reply('200 Protection level set to P'),
+      SIZE: (_a, s) => s.reply('550 No such file'),
+      MKD: (a, s) => s.reply(`257 "${a}" created`),
+      RMD: (_a, s) => s.reply('250 Removed'),
+      // An empty folder, listed over TLS with `listing`.
+      LIST: async (_a, s) => {
+        s.reply('150 Here comes the listing');
+        const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...listing });
+        secure.on('error', () => {});
+        secure.on('secure', () => secure.end());
+        await new Promise((resolve) => secure.on('close', resolve));
+        s.reply('226 Done');
+      },
+      STOR: async (_a, s) => {
+        s.reply('150 Ok to send data');
+        const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...other });
+        secure.on('error', () => {});
+        received = (await s.readAll(secure).catch(() => Buffer.alloc(0))).length;
+        s.reply('426 Connection closed; transfer aborted');
+      },
+    },
+  });
+  return { srv, received: () => received };
+}
+
 describe('a data connection with another certificate than the pinned control connection', () => {
   it('is refused before any byte of the file goes over it', async () => {
-    let received = -1;
-    const srv: FakeServer = await startFakeServer({
-      handlers: {
-        AUTH: async (_a, s) => {
-          s.reply('234 AUTH TLS OK');
-          await s.startTls(cert);
-        },
-        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
-        PROT: (_a, s) => s.reply('200 Protection level set to P'),
-        STOR: async (_a, s) => {
-          s.reply('150 Ok to send data');
-          const raw = await s.dataSocket();
-          const secure = new tls.TLSSocket(raw, { isServer: true, ...other });
-          secure.on('error', () => {});
-          received = (await s.readAll(secure).catch(() => Buffer.alloc(0))).length;
-          s.reply('426 Connection closed; transfer aborted');
-        },
-      },
-    });
+    const { srv, received } = await pinServer(cert);
     try {
       const client = await FtpClient.connect({
         host: '127.0.0.1',
@@ -234,7 +254,7 @@ describe('a data connection with another certificate than the pinned control con
       expect((err as Error).message).toContain(
         `the server's certificate has SHA-256 fingerprint ${OTHER_FP}, which is not pinned (${FP}) — nothing was sent on this connection (no file data): the control connection had a pinned certificate and this data connection another`,
       );
-      expect(received).toBe(0);
+      expect(received()).toBe(0);
     } finally {
       await srv.close();
     }
@@ -242,44 +262,6 @@ describe('a data connection with another certificate than the pinned control con
 });
 
 describe('at deploy level, a data connection with another certificate than the pinned control connection', () => {
-  /** A scripted FTPS server: `listing` is the certificate its LIST data connections present, STOR's `other`. */
-  async function server(listing: {
-    key: string;
-    cert: string;
-  }): Promise<{ srv: FakeServer; received: () => number }> {
-    let received = -1;
-    const srv = await startFakeServer({
-      handlers: {
-        AUTH: async (_a, s) => {
-          s.reply('234 AUTH TLS OK');
-          await s.startTls(cert);
-        },
-        PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
-        PROT: (_a, s) => s.reply('200 Protection level set to P'),
-        SIZE: (_a, s) => s.reply('550 No such file'),
-        MKD: (a, s) => s.reply(`257 "${a}" created`),
-        RMD: (_a, s) => s.reply('250 Removed'),
-        // An empty folder, listed over TLS with `listing`.
-        LIST: async (_a, s) => {
-          s.reply('150 Here comes the listing');
-          const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...listing });
-          secure.on('error', () => {});
-          secure.on('secure', () => secure.end());
-          await new Promise((resolve) => secure.on('close', resolve));
-          s.reply('226 Done');
-        },
-        STOR: async (_a, s) => {
-          s.reply('150 Ok to send data');
-          const secure = new tls.TLSSocket(await s.dataSocket(), { isServer: true, ...other });
-          secure.on('error', () => {});
-          received = (await s.readAll(secure).catch(() => Buffer.alloc(0))).length;
-          s.reply('426 Connection closed; transfer aborted');
-        },
-      },
-    });
-    return { srv, received: () => received };
-  }
-
   async function run(srv: FakeServer): Promise<Error> {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'secret file contents' });
@@ -307,7 +289,7 @@ describe('at deploy level, a data connection with another certificate than the p
     `fingerprint (${OTHER_FP}) to --tls-fingerprint, beside the pin; if not, do not deploy over this network`;
 
   it('an upload: says the pins are checked on every connection, the fingerprint presented, what to do (was: "upload index.html failed:" and the client\'s message)', async () => {
-    const { srv, received } = await server(cert);
+    const { srv, received } = await pinServer(cert);
     try {
       const err = await run(srv);
       expect(err).toBeInstanceOf(DeployError);
@@ -322,7 +304,7 @@ describe('at deploy level, a data connection with another certificate than the p
   });
 
   it('the first listing: the same (was: "cannot read the state file" and the client\'s message)', async () => {
-    const { srv } = await server(other);
+    const { srv } = await pinServer(other);
     try {
       const err = await run(srv);
       expect(err).toBeInstanceOf(DeployError);
