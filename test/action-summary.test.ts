@@ -122,7 +122,7 @@ describe('phrase', () => {
     ['or pass --max-delete 3 to empty', 'or set `max-delete: 3` to empty'],
     [
       'the plan deletes 5 files, more than --max-delete 1; nothing was changed. Check the local folder and excludes, or raise --max-delete.',
-      'the plan deletes 5 files, more than `max-delete` (1) allows; nothing was changed. Check the local folder and excludes, or raise the `max-delete` input.',
+      'the plan deletes 5 files, more than `max-delete` (1) allows; nothing was changed. Check `local-dir` and `exclude`, or raise the `max-delete` input.',
     ],
     ['in place (--no-atomic)', 'in place (`atomic: false`)'],
     ['drop --maintenance', 'drop the `maintenance-file` input'],
