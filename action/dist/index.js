@@ -42094,20 +42094,28 @@ function guard(plan, o) {
     }
 }
 const tried = (o) => (o.retries > 0 ? `; asked ${o.retries + 1} times` : '');
+/** An error and its causes, outermost first. */
+function* causesOf(err) {
+    for (let e = err; e && typeof e === 'object'; e = e.cause)
+        yield e;
+}
 /** The fingerprint of the certificate a TLS error (or its cause) was about, if the server presented one. */
 function presentedFingerprintOf(err) {
-    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+    for (const e of causesOf(err))
         if (e instanceof FtpTlsError && e.fingerprint)
             return e.fingerprint;
-    }
     return undefined;
+}
+/** "its SHA-256 fingerprint is X, the pin is Y" (or "the pins are Y, Z"). */
+function presentedAndPins(m) {
+    const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
+    return `${got}, the pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}`;
 }
 /** A certificate that matches no --tls-fingerprint: nothing was sent to that server (exit 1). */
 function pinRefused(o, m) {
-    const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
     const howTo = fingerprintHowTo(o.host, o.port, o.secure === 'implicit');
-    return new DeployError(`the TLS certificate of ${bracketed(o.host)}:${o.port} is not the one pinned with --tls-fingerprint: ${got}, ` +
-        `the pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ` +
+    return new DeployError(`the TLS certificate of ${bracketed(o.host)}:${o.port} is not the one pinned with --tls-fingerprint: ` +
+        `${presentedAndPins(m)}. ` +
         'Nothing was sent (no user name, no password) and nothing was changed. ' +
         `Check the pin against the server's certificate (${howTo}): ` +
         `if the certificate was replaced, pin the new one (any of several pins matches, to accept both while it changes); ` +
@@ -42119,18 +42127,15 @@ function pinRefused(o, m) {
  */
 function dataPinRefused(err, o) {
     let tlsErr;
-    for (let e = err; e && typeof e === 'object'; e = e.cause) {
+    for (const e of causesOf(err))
         if (e instanceof FtpTlsError && e.data)
             tlsErr = e;
-    }
     const m = tlsErr && findPinMismatch(tlsErr);
     if (!m)
         return undefined;
     const at = /^(.+?) failed: TLS handshake of a data connection/.exec(err.message ?? '')?.[1];
-    const got = m.presented ? `its SHA-256 fingerprint is ${m.presented}` : 'it presented no certificate';
     return new DeployError(`a data connection to ${bracketed(o.host)}${at ? ` (to ${at})` : ''} presented another TLS ` +
-        `certificate than the pinned one of the control connection: ${got}, the ` +
-        `pin${m.pins.length === 1 ? ' is' : 's are'} ${m.pins.join(', ')}. ftpship checks the pins on every ` +
+        `certificate than the pinned one of the control connection: ${presentedAndPins(m)}. ftpship checks the pins on every ` +
         `connection, data connections included, and sent nothing over this one. Something on the path may be ` +
         `intercepting data connections, or a load balancer or proxy in front of the server presents another ` +
         `certificate on them: ask the host. ` +
