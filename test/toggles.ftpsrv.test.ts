@@ -54,6 +54,10 @@ describe('--no-replace and --delete-only (ftp-srv)', () => {
     expect(first.files).toEqual([]);
     expect(first.held?.upload).toEqual(['a.txt', 'b.txt', 'index.html']);
     expect(infos.join('\n')).toMatch(/delete-only: no state file .*nothing to delete/);
+    // No state here: the line about the files not sent speaks of none (was: "the state records what is on the server").
+    expect(infos.join('\n')).toMatch(
+      /--delete-only: 3 new file\(s\) not uploaded \(a\.txt, b\.txt, index\.html\): they were not sent; a deploy without --delete-only sends them/,
+    );
     expect(snapshot(t.disk)).toEqual({}); // no state written, nothing made
 
     await deploy(t.opts(local));

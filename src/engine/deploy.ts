@@ -483,7 +483,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`,
       );
     }
-    heldInfo(plan, o, rep);
+    heldInfo(plan, o, rep, store.origin !== 'none');
     const target = targetUrl(o, root, loginDir);
     // A dry run says how long the deploy would take in round trips, measured on its connection (best
     // effort: a connection lost now costs the estimate, not the plan).
@@ -614,7 +614,7 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
 }
 
 /** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
-function heldInfo(plan: Plan, o: ResolvedOptions, rep: Reporter): void {
+function heldInfo(plan: Plan, o: ResolvedOptions, rep: Reporter, hasState: boolean): void {
   const { held } = plan;
   const flag = o.deleteOnly ? '--delete-only' : '--no-replace';
   const would = o.dryRun ? 'would not be' : 'were not';
@@ -630,7 +630,10 @@ function heldInfo(plan: Plan, o: ResolvedOptions, rep: Reporter): void {
     );
   if (parts.length === 0) return;
   rep.info?.(
-    `${flag}: ${parts.join('; ')}: they ${would} sent; the state records what is on the server, so a deploy without ${flag} sends them`,
+    `${flag}: ${parts.join('; ')}: they ${would} sent; ` +
+      // With no state (nothing deployed here yet), there is no record to speak of.
+      (hasState ? 'the state records what is on the server, so ' : '') +
+      `a deploy without ${flag} sends them`,
   );
 }
 
