@@ -41745,7 +41745,7 @@ async function deploy(options, reporter = {}) {
             rep.info?.(`${keptFiles.length} file(s) deployed earlier and gone from the local files ${o.dryRun ? 'would stay' : 'stay'} on the server (${some}): ${why}. ` +
                 `They stay in the state, and a deploy without ${o.delete ? 'that --keep' : '--no-delete'} deletes them`);
         }
-        heldInfo(plan, o, rep);
+        heldInfo(plan, o, rep, store.origin !== 'none');
         const target = targetUrl(o, root, loginDir);
         // A dry run says how long the deploy would take in round trips, measured on its connection (best
         // effort: a connection lost now costs the estimate, not the plan).
@@ -41864,7 +41864,7 @@ function guarded(reporter, warnings) {
     return out;
 }
 /** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
-function heldInfo(plan, o, rep) {
+function heldInfo(plan, o, rep, hasState) {
     const { held } = plan;
     const flag = o.deleteOnly ? '--delete-only' : '--no-replace';
     const would = o.dryRun ? 'would not be' : 'were not';
@@ -41879,7 +41879,10 @@ function heldInfo(plan, o, rep) {
         parts.push(`${held.swap.length} path(s) that changed between file and folder left as they are (${firstFew(held.swap)})`);
     if (parts.length === 0)
         return;
-    rep.info?.(`${flag}: ${parts.join('; ')}: they ${would} sent; the state records what is on the server, so a deploy without ${flag} sends them`);
+    rep.info?.(`${flag}: ${parts.join('; ')}: they ${would} sent; ` +
+        // With no state (nothing deployed here yet), there is no record to speak of.
+        (hasState ? 'the state records what is on the server, so ' : '') +
+        `a deploy without ${flag} sends them`);
 }
 /** The first three paths of a list, and an ellipsis when there are more (for one line of a message). */
 function firstFew(paths) {
