@@ -16,7 +16,7 @@ import {
   looksLikeHostName,
   urlAsFolder,
 } from '../src/engine/resolve.js';
-import { redactUrl } from '../src/url.js';
+import { percentDecoded, redactUrl } from '../src/url.js';
 import { hookSecrets, shownHookUrl } from '../src/engine/hook.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { logSafe } from './phrase.js';
@@ -215,16 +215,8 @@ function maskUserInfo(server: string): string {
   if (shown === server) return server;
   const rest = server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const secret = rest.slice(rest.indexOf(':') + 1, rest.lastIndexOf('@'));
-  for (const form of new Set([secret, decoded(secret)])) if (form) core.setSecret(form);
+  for (const form of new Set([secret, percentDecoded(secret)])) if (form) core.setSecret(form);
   return shown;
-}
-
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 function readProtocolAndPort(): { secure: DeployOptions['secure']; port?: number } {

@@ -167,6 +167,15 @@ function noScheme(text: string): ConfigError {
   );
 }
 
+/** %-decoded, or as it is when it is no valid %-encoding (for masking and passing on, not for checking). */
+export function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
  * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info

@@ -232,19 +232,22 @@ async function pinServer(listing: {
   return { srv, received: () => received };
 }
 
+/** Logging in to a scripted server over explicit TLS, pinned to `cert` (FP). */
+const pinnedLogin = (srv: FakeServer) => ({
+  host: '127.0.0.1',
+  port: srv.port,
+  user: 'u',
+  password: 'p',
+  secure: 'explicit' as const,
+  tls: { fingerprint: FP },
+  timeoutMs: 5000,
+});
+
 describe('a data connection with another certificate than the pinned control connection', () => {
   it('is refused before any byte of the file goes over it', async () => {
     const { srv, received } = await pinServer(cert);
     try {
-      const client = await FtpClient.connect({
-        host: '127.0.0.1',
-        port: srv.port,
-        user: 'u',
-        password: 'p',
-        secure: 'explicit',
-        tls: { fingerprint: FP },
-        timeoutMs: 5000,
-      });
+      const client = await FtpClient.connect(pinnedLogin(srv));
       const err = await client
         .upload('a.txt', Buffer.from('secret file contents'))
         .catch((e: unknown) => e as Error);
@@ -265,17 +268,7 @@ describe('at deploy level, a data connection with another certificate than the p
   async function run(srv: FakeServer): Promise<Error> {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'secret file contents' });
-    return deploy({
-      localDir: local,
-      host: '127.0.0.1',
-      port: srv.port,
-      user: 'u',
-      password: 'p',
-      secure: 'explicit',
-      tls: { fingerprint: FP },
-      retries: 0,
-      timeoutMs: 5000,
-    }).then(
+    return deploy({ ...pinnedLogin(srv), localDir: local, retries: 0 }).then(
       () => new Error('deployed'),
       (e: unknown) => e as Error,
     );

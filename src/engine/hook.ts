@@ -5,6 +5,8 @@
  * token (in its query, or as user:password), so messages show scheme://host/path only.
  */
 import { ConfigError, DeployError } from './errors.js';
+import { percentDecoded } from '../url.js';
+import { sleep } from './pool.js';
 import { VERSION } from './version.js';
 
 export type HookEvent = 'start' | 'end' | 'failed';
@@ -36,8 +38,8 @@ export function hookSecrets(url: string): string[] {
     return [url];
   }
   const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
-  const parts = [u.password, decoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
-  if (u.password) parts.push(u.username, decoded(u.username));
+  const parts = [u.password, percentDecoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
+  if (u.password) parts.push(u.username, percentDecoded(u.username));
   return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
 }
 
@@ -98,8 +100,8 @@ export class MaintenanceHook {
     // fetch refuses a URL with credentials in it: they go as Basic authentication.
     const u = new URL(url);
     if (u.username || u.password) {
-      const user = decoded(u.username);
-      const pass = decoded(u.password);
+      const user = percentDecoded(u.username);
+      const pass = percentDecoded(u.password);
       this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
       u.username = '';
       u.password = '';
@@ -164,7 +166,7 @@ export class MaintenanceHook {
     const asked = (n: number): string => (tries > 1 ? `; asked ${n} times` : '');
     let last = { ok: false, said: '', advice: '' };
     for (let attempt = 0; attempt < tries; attempt++) {
-      if (attempt > 0) await delay(this.o.retryDelayMs * 2 ** (attempt - 1));
+      if (attempt > 0) await sleep(this.o.retryDelayMs * 2 ** (attempt - 1));
       if (cancel?.aborted) return { ok: false, said: `was not told "${event}" (cancelled)`, advice: '' };
       const timeout = AbortSignal.timeout(this.o.timeoutMs);
       try {
@@ -217,17 +219,4 @@ export class MaintenanceHook {
     }
     return last;
   }
-}
-
-/** %-decoded, or as it is when it is no valid %-encoding. */
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-async function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
