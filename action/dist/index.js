@@ -38917,224 +38917,6 @@ function oneLine(message) {
         .join(' / ');
 }
 
-;// CONCATENATED MODULE: ./src/engine/version.ts
-/** ftpship's version, as package.json has it (a test keeps the two equal): the hook's User-Agent says it. */
-const VERSION = '0.1.0';
-
-;// CONCATENATED MODULE: ./src/engine/hook.ts
-/**
- * The maintenance hook (`maintenanceUrl`, CLI `--maintenance-url`): an HTTP POST to the site's owner when live
- * files are about to change (`start`), when they are done (`end`), and when the deploy fails in between
- * (`failed`), timed as the maintenance marker goes up and comes down. Node's own fetch; the URL may carry a
- * token (in its query, or as user:password), so messages show scheme://host/path only.
- */
-
-
-/** A URL as every message shows it: scheme://host/path, without user, password, query or fragment. */
-function shownHookUrl(url) {
-    try {
-        const u = new URL(url);
-        return `${u.protocol}//${u.host}${u.pathname}`;
-    }
-    catch {
-        // Not a URL: what could hold a secret (after `?` or `#`, before `@`) is cut all the same.
-        return url
-            .trim()
-            .replace(/[?#][\s\S]*$/, '')
-            .replace(/^([^/]*\/\/)[^/]*@/, '$1')
-            .trim();
-    }
-}
-/**
- * What of the hook's URL a log must never show: the URL itself, its user and password, its query and each
- * value in it (a token). For masks (the CLI's output, the Action's `core.setSecret`).
- */
-function hookSecrets(url) {
-    let u;
-    try {
-        u = new URL(url.trim());
-    }
-    catch {
-        return [url];
-    }
-    const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
-    const parts = [u.password, decoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
-    if (u.password)
-        parts.push(u.username, decoded(u.username));
-    return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
-}
-/** The hook's URL checked: http or https, nothing else (`undefined` or `''`: no hook). */
-function checkHookUrl(value) {
-    if (value === undefined || value === '')
-        return undefined;
-    const shown = typeof value === 'string' ? JSON.stringify(shownHookUrl(value)) : String(value);
-    const advice = 'give an http:// or https:// URL, such as https://example.com/deploy-hook';
-    if (typeof value !== 'string')
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${advice}`);
-    let u;
-    try {
-        u = new URL(value.trim());
-    }
-    catch {
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: not a URL; ${advice}`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${u.protocol} is not HTTP; ${advice}`);
-    return value.trim();
-}
-/** Errors of the connection itself (nothing was answered): retried, at most twice. */
-const CONNECTION = new Set([
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'EPIPE',
-    'EAI_AGAIN',
-    'ETIMEDOUT',
-    'UND_ERR_SOCKET',
-]);
-/** One deploy's hook: `start` once, then `end` or `failed` once. */
-class MaintenanceHook {
-    o;
-    /** scheme://host/path: the URL as messages show it. */
-    shown;
-    url;
-    auth;
-    started = false;
-    over = false;
-    constructor(url, o) {
-        this.o = o;
-        this.shown = shownHookUrl(url);
-        // fetch refuses a URL with credentials in it: they go as Basic authentication.
-        const u = new URL(url);
-        if (u.username || u.password) {
-            const user = decoded(u.username);
-            const pass = decoded(u.password);
-            this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-            u.username = '';
-            u.password = '';
-        }
-        this.url = u.href;
-    }
-    /** Live files are about to change: throws a DeployError when the hook does not say yes (2xx). */
-    async start(counts) {
-        const outcome = await this.post('start', { target: this.o.target, counts }, this.o.signal);
-        if (outcome.ok) {
-            this.started = true;
-            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
-            return;
-        }
-        // Cut by a timeout or a cancel, the hook may have had it (and be going into maintenance): it is told
-        // "failed" as the deploy stops.
-        if (outcome.maybeHeard)
-            this.started = true;
-        if (this.o.signal?.aborted)
-            throw new DeployError(`cancelled while telling ${this.shown} "start"`);
-        throw new DeployError(`the maintenance hook ${this.shown} ${outcome.said}: the deploy stopped before changing any live file ` +
-            `(none was replaced or deleted; what was uploaded is recorded, and the next deploy goes on from there). ` +
-            `${outcome.advice}, or deploy without --maintenance-url`);
-    }
-    /** The last live change is done: a failure is a warning (the deploy is). */
-    async end(counts) {
-        if (!this.started || this.over)
-            return;
-        this.over = true;
-        const outcome = await this.post('end', { target: this.o.target, counts });
-        if (outcome.ok)
-            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
-        else
-            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the deploy itself is done, but the hook's owner may ` +
-                `still be in maintenance mode; end it there by hand (${outcome.advice.toLowerCase()})`);
-    }
-    /** The deploy failed after `start`: said to the hook (best effort; a failure of its own is a warning). */
-    async failed(err) {
-        if (!this.started || this.over)
-            return;
-        this.over = true;
-        const message = err instanceof Error ? err.message : String(err);
-        const error = (message.split(/\r?\n/)[0] ?? '').slice(0, 500);
-        const outcome = await this.post('failed', { target: this.o.target, error });
-        if (outcome.ok)
-            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
-        else
-            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the hook's owner may still be in maintenance mode; ` +
-                `end it there by hand once the site is deployed`);
-    }
-    /** POSTs `{"event": event, ...body}`; connection errors are asked again (at most twice), answers never. */
-    async post(event, body, cancel) {
-        const tries = 1 + Math.min(2, this.o.retries);
-        const asked = (n) => (tries > 1 ? `; asked ${n} times` : '');
-        let last = { ok: false, said: '', advice: '' };
-        for (let attempt = 0; attempt < tries; attempt++) {
-            if (attempt > 0)
-                await delay(this.o.retryDelayMs * 2 ** (attempt - 1));
-            if (cancel?.aborted)
-                return { ok: false, said: `was not told "${event}" (cancelled)`, advice: '' };
-            const timeout = AbortSignal.timeout(this.o.timeoutMs);
-            try {
-                const res = await fetch(this.url, {
-                    method: 'POST',
-                    headers: {
-                        'content-type': 'application/json',
-                        'user-agent': `ftpship/${VERSION}`,
-                        ...(this.auth ? { authorization: this.auth } : {}),
-                    },
-                    body: JSON.stringify({ event, ...body }),
-                    // A redirected POST becomes a GET elsewhere (and the token would follow): not followed.
-                    redirect: 'manual',
-                    // AbortSignal.any: Node 20.3 and later (the deploy's cancel is then checked between tries only).
-                    signal: cancel && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, cancel]) : timeout,
-                });
-                await res.arrayBuffer().catch(() => undefined); // drained: the answer's body is not used
-                const said = `answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} to "${event}"`;
-                if (res.ok)
-                    return { ok: true, said, advice: '' };
-                const redirect = res.status >= 300 && res.status < 400;
-                return {
-                    ok: false,
-                    said,
-                    advice: redirect
-                        ? 'Give the URL it redirects to (a redirect is not followed)'
-                        : 'Check the hook and its server',
-                };
-            }
-            catch (err) {
-                if (timeout.aborted) {
-                    return {
-                        ok: false,
-                        maybeHeard: true,
-                        said: `gave no answer to "${event}" within ${this.o.timeoutMs} ms`,
-                        advice: 'Check the hook and its server, or raise --timeout',
-                    };
-                }
-                const cause = err.cause;
-                const code = cause?.code ?? err.code;
-                const why = cause?.message ?? err.message;
-                last = {
-                    ok: false,
-                    said: `could not be reached to say "${event}" (${why}${asked(attempt + 1)})`,
-                    advice: 'Check the URL, and that its server is up',
-                };
-                if (cancel?.aborted)
-                    return { ...last, said: `was cut while told "${event}" (cancelled)`, maybeHeard: true };
-                if (code === undefined || !CONNECTION.has(code))
-                    return last;
-            }
-        }
-        return last;
-    }
-}
-/** %-decoded, or as it is when it is no valid %-encoding. */
-function decoded(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
-}
-async function delay(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 ;// CONCATENATED MODULE: ./src/engine/option-shape.ts
 /**
  * The shape of `deploy()` options, checked before anything else: an object, known names only (a misspelt
@@ -39851,6 +39633,366 @@ function resolve_hostAfterUser(text) {
 function urlAsFolder(value) {
     const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
     return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/url.ts
+/** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
+
+
+const SCHEMES = {
+    'ftp:': false,
+    'ftpes:': 'explicit',
+    'ftps:': 'implicit',
+};
+function parseTarget(raw) {
+    // A space or newline around the URL (pasted, or a secret with a trailing newline) is not part of it.
+    const text = raw.trim();
+    let url;
+    try {
+        // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
+        // below would then be the whole text (password included) as the remote folder.
+        if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+            throw noScheme(text);
+        // `ftp:///site`: WHATWG URL skips the empty host and takes the folder's name for the host.
+        if (/^[a-z][a-z0-9+.-]*:\/\/\//i.test(text))
+            throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))} (a third slash after the scheme); expected e.g. ftp://user@ftp.example.com/site`);
+        url = new URL(text);
+    }
+    catch (err) {
+        if (err instanceof ConfigError)
+            throw err;
+        // In a URL with a password, the host and port are what follows its last @ (a `:` or `/` before it may
+        // belong to the password, and must not be shown as a port).
+        const rest = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+        const safe = redactUrl(text) === text;
+        const hostPort = safe
+            ? rest.split('/')[0].replace(/^.*@/, '')
+            : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
+        const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+        if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
+            throw new ConfigError(`invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
+        // A password in it (masked above): most often one with a character that ends the user info.
+        throw new ConfigError(`malformed URL ${JSON.stringify(redactUrl(text))}; ${safe ? 'expected e.g. ftpes://user@ftp.example.com/public_html' : RAW_PASSWORD}`);
+    }
+    const secure = SCHEMES[url.protocol];
+    if (url.protocol === 'sftp:') {
+        throw new ConfigError(`${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.hostname}${url.pathname === '/' ? '' : url.pathname}`);
+    }
+    if (secure === undefined) {
+        throw new ConfigError(`unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`);
+    }
+    if (!url.hostname)
+        throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`);
+    // WHATWG URL takes `#…` and `?…` off the path: a folder named `site#2` would silently become `site`.
+    if (url.hash || url.search || /[?#]/.test(text.replace(/^[a-z]+:\/\/[^/]*/i, '')))
+        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`);
+    // WHATWG URL accepts port 0 (its range check is 0-65535): refused here as 70000 is, naming the URL.
+    if (url.port === '0')
+        throw new ConfigError(`invalid port "0" in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
+    const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
+    // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
+    const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+    // `ftp://deploy:12/pw@host/site` parses as host "deploy", port 12 and the folder "pw@host/site": a password
+    // starting with digits (or nothing) then a /, never a folder anyone means (it failed as "host not found").
+    if (!url.username &&
+        !url.password &&
+        /:\d*$/.test(text.replace(/^[a-z]+:\/\//i, '').split('/')[0]) &&
+        rawPath.includes('@'))
+        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has an @ after its host and port, where the folder is: if it holds a password, ${RAW_PASSWORD}; a folder whose name holds an @ is written %40`);
+    let remoteDir;
+    try {
+        remoteDir = rawPath.startsWith('//')
+            ? decodeURIComponent(rawPath.slice(1))
+            : decodeURIComponent(rawPath.replace(/^\//, ''));
+    }
+    catch {
+        throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
+    }
+    if (/[\r\n\0]/.test(remoteDir))
+        throw new ConfigError(
+        // The URL masked, not the folder: a raw / in a password (`ftp://u:a/b@host`) puts the rest in the folder.
+        `the folder in the URL ${JSON.stringify(redactUrl(text))} holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`);
+    if (remoteDir.split('/').includes('..'))
+        throw new ConfigError(`the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`);
+    let user;
+    let password;
+    try {
+        user = url.username ? decodeURIComponent(url.username) : 'anonymous';
+        password = url.password ? decodeURIComponent(url.password) : undefined;
+    }
+    catch {
+        throw new ConfigError(`malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`);
+    }
+    if (/[\r\n\0]/.test(user))
+        throw new ConfigError(`the user ${JSON.stringify(user)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`);
+    return {
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port,
+        user,
+        password,
+        secure,
+        remoteDir,
+    };
+}
+/** What to do about a password the URL cannot hold as typed. */
+const RAW_PASSWORD = 'a /, #, ? or @ inside the password must be written %2F, %23, %3F, %40 — or leave the password out of the URL and set FTPSHIP_PASSWORD (or pipe it to --password-stdin)';
+/**
+ * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,
+ * which the URL parser read as a port) gets the URL it most likely meant; anything else the usual example.
+ */
+function noScheme(text) {
+    const shown = redactUrl(text);
+    const scheme = /^(s?ftp|ftpe?s):/i.exec(text)?.[1].toLowerCase();
+    if (scheme)
+        return new ConfigError(`the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`);
+    const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
+    // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
+    const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : hostAfterUser(text);
+    const example = 'ftpes://user@ftp.example.com/public_html';
+    // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
+    // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes
+    // (`ftpship deploy ./dist "$PW"`), and is not echoed, nor a piece of it.
+    if (!(host !== undefined && looksLikeHostName(host)) && !(shown === text && /^(\.\.?|~)\//.test(text)))
+        return new ConfigError(`the second argument is not an ftp://, ftpes:// or ftps:// URL (not shown: it may be a password); give the server as a URL, e.g. ${example}, and the password in FTPSHIP_PASSWORD or through --password-stdin`);
+    const guess = m && shown === text && host !== undefined && looksLikeHostName(host)
+        ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
+        : example;
+    return new ConfigError(`the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`);
+}
+/** %-decoded, or as it is when it is no valid %-encoding (for masking and passing on, not for checking). */
+function percentDecoded(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+/**
+ * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
+ * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
+ * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
+ */
+function redactUrl(text) {
+    // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
+    // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much
+    // (`host:21/a@b`) only costs a message some detail.
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)$/is.exec(text);
+    const scheme = m[1] ?? '';
+    const rest = m[2];
+    const lastAt = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (lastAt < 0 || colon < 0 || colon > lastAt)
+        return text;
+    return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(lastAt + 1)}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/version.ts
+/** ftpship's version, as package.json has it (a test keeps the two equal): the hook's User-Agent says it. */
+const VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine/hook.ts
+/**
+ * The maintenance hook (`maintenanceUrl`, CLI `--maintenance-url`): an HTTP POST to the site's owner when live
+ * files are about to change (`start`), when they are done (`end`), and when the deploy fails in between
+ * (`failed`), timed as the maintenance marker goes up and comes down. Node's own fetch; the URL may carry a
+ * token (in its query, or as user:password), so messages show scheme://host/path only.
+ */
+
+
+
+
+/** A URL as every message shows it: scheme://host/path, without user, password, query or fragment. */
+function shownHookUrl(url) {
+    try {
+        const u = new URL(url);
+        return `${u.protocol}//${u.host}${u.pathname}`;
+    }
+    catch {
+        // Not a URL: what could hold a secret (after `?` or `#`, before `@`) is cut all the same.
+        return url
+            .trim()
+            .replace(/[?#][\s\S]*$/, '')
+            .replace(/^([^/]*\/\/)[^/]*@/, '$1')
+            .trim();
+    }
+}
+/**
+ * What of the hook's URL a log must never show: the URL itself, its user and password, its query and each
+ * value in it (a token). For masks (the CLI's output, the Action's `core.setSecret`).
+ */
+function hookSecrets(url) {
+    let u;
+    try {
+        u = new URL(url.trim());
+    }
+    catch {
+        return [url];
+    }
+    const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
+    const parts = [u.password, percentDecoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
+    if (u.password)
+        parts.push(u.username, percentDecoded(u.username));
+    return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
+}
+/** The hook's URL checked: http or https, nothing else (`undefined` or `''`: no hook). */
+function checkHookUrl(value) {
+    if (value === undefined || value === '')
+        return undefined;
+    const shown = typeof value === 'string' ? JSON.stringify(shownHookUrl(value)) : String(value);
+    const advice = 'give an http:// or https:// URL, such as https://example.com/deploy-hook';
+    if (typeof value !== 'string')
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${advice}`);
+    let u;
+    try {
+        u = new URL(value.trim());
+    }
+    catch {
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: not a URL; ${advice}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${u.protocol} is not HTTP; ${advice}`);
+    return value.trim();
+}
+/** Errors of the connection itself (nothing was answered): retried, at most twice. */
+const CONNECTION = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EPIPE',
+    'EAI_AGAIN',
+    'ETIMEDOUT',
+    'UND_ERR_SOCKET',
+]);
+/** One deploy's hook: `start` once, then `end` or `failed` once. */
+class MaintenanceHook {
+    o;
+    /** scheme://host/path: the URL as messages show it. */
+    shown;
+    url;
+    auth;
+    started = false;
+    over = false;
+    constructor(url, o) {
+        this.o = o;
+        this.shown = shownHookUrl(url);
+        // fetch refuses a URL with credentials in it: they go as Basic authentication.
+        const u = new URL(url);
+        if (u.username || u.password) {
+            const user = percentDecoded(u.username);
+            const pass = percentDecoded(u.password);
+            this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+            u.username = '';
+            u.password = '';
+        }
+        this.url = u.href;
+    }
+    /** Live files are about to change: throws a DeployError when the hook does not say yes (2xx). */
+    async start(counts) {
+        const outcome = await this.post('start', { target: this.o.target, counts }, this.o.signal);
+        if (outcome.ok) {
+            this.started = true;
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+            return;
+        }
+        // Cut by a timeout or a cancel, the hook may have had it (and be going into maintenance): it is told
+        // "failed" as the deploy stops.
+        if (outcome.maybeHeard)
+            this.started = true;
+        if (this.o.signal?.aborted)
+            throw new DeployError(`cancelled while telling ${this.shown} "start"`);
+        throw new DeployError(`the maintenance hook ${this.shown} ${outcome.said}: the deploy stopped before changing any live file ` +
+            `(none was replaced or deleted; what was uploaded is recorded, and the next deploy goes on from there). ` +
+            `${outcome.advice}, or deploy without --maintenance-url`);
+    }
+    /** The last live change is done: a failure is a warning (the deploy is). */
+    async end(counts) {
+        if (!this.started || this.over)
+            return;
+        this.over = true;
+        const outcome = await this.post('end', { target: this.o.target, counts });
+        if (outcome.ok)
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+        else
+            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the deploy itself is done, but the hook's owner may ` +
+                `still be in maintenance mode; end it there by hand (${outcome.advice.toLowerCase()})`);
+    }
+    /** The deploy failed after `start`: said to the hook (best effort; a failure of its own is a warning). */
+    async failed(err) {
+        if (!this.started || this.over)
+            return;
+        this.over = true;
+        const message = err instanceof Error ? err.message : String(err);
+        const error = (message.split(/\r?\n/)[0] ?? '').slice(0, 500);
+        const outcome = await this.post('failed', { target: this.o.target, error });
+        if (outcome.ok)
+            this.o.info(`maintenance hook ${this.shown}: ${outcome.said}`);
+        else
+            this.o.warn(`the maintenance hook ${this.shown} ${outcome.said}: the hook's owner may still be in maintenance mode; ` +
+                `end it there by hand once the site is deployed`);
+    }
+    /** POSTs `{"event": event, ...body}`; connection errors are asked again (at most twice), answers never. */
+    async post(event, body, cancel) {
+        const tries = 1 + Math.min(2, this.o.retries);
+        const asked = (n) => (tries > 1 ? `; asked ${n} times` : '');
+        let last = { ok: false, said: '', advice: '' };
+        for (let attempt = 0; attempt < tries; attempt++) {
+            if (attempt > 0)
+                await sleep(this.o.retryDelayMs * 2 ** (attempt - 1));
+            if (cancel?.aborted)
+                return { ok: false, said: `was not told "${event}" (cancelled)`, advice: '' };
+            const timeout = AbortSignal.timeout(this.o.timeoutMs);
+            try {
+                const res = await fetch(this.url, {
+                    method: 'POST',
+                    headers: {
+                        'content-type': 'application/json',
+                        'user-agent': `ftpship/${VERSION}`,
+                        ...(this.auth ? { authorization: this.auth } : {}),
+                    },
+                    body: JSON.stringify({ event, ...body }),
+                    // A redirected POST becomes a GET elsewhere (and the token would follow): not followed.
+                    redirect: 'manual',
+                    // AbortSignal.any: Node 20.3 and later (the deploy's cancel is then checked between tries only).
+                    signal: cancel && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, cancel]) : timeout,
+                });
+                await res.arrayBuffer().catch(() => undefined); // drained: the answer's body is not used
+                const said = `answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} to "${event}"`;
+                if (res.ok)
+                    return { ok: true, said, advice: '' };
+                const redirect = res.status >= 300 && res.status < 400;
+                return {
+                    ok: false,
+                    said,
+                    advice: redirect
+                        ? 'Give the URL it redirects to (a redirect is not followed)'
+                        : 'Check the hook and its server',
+                };
+            }
+            catch (err) {
+                if (timeout.aborted) {
+                    return {
+                        ok: false,
+                        maybeHeard: true,
+                        said: `gave no answer to "${event}" within ${this.o.timeoutMs} ms`,
+                        advice: 'Check the hook and its server, or raise --timeout',
+                    };
+                }
+                const cause = err.cause;
+                const code = cause?.code ?? err.code;
+                const why = cause?.message ?? err.message;
+                last = {
+                    ok: false,
+                    said: `could not be reached to say "${event}" (${why}${asked(attempt + 1)})`,
+                    advice: 'Check the URL, and that its server is up',
+                };
+                if (cancel?.aborted)
+                    return { ...last, said: `was cut while told "${event}" (cancelled)`, maybeHeard: true };
+                if (code === undefined || !CONNECTION.has(code))
+                    return last;
+            }
+        }
+        return last;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
@@ -46167,149 +46309,6 @@ function escapeGlob(p) {
     return p.replace(/[*?[\]]/g, '[$&]');
 }
 
-;// CONCATENATED MODULE: ./src/url.ts
-/** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
-
-
-const SCHEMES = {
-    'ftp:': false,
-    'ftpes:': 'explicit',
-    'ftps:': 'implicit',
-};
-function parseTarget(raw) {
-    // A space or newline around the URL (pasted, or a secret with a trailing newline) is not part of it.
-    const text = raw.trim();
-    let url;
-    try {
-        // `scheme://` is required: WHATWG URL reads `ftp:/u:p@host` or `ftp:host` as ftp://, and the raw path
-        // below would then be the whole text (password included) as the remote folder.
-        if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
-            throw noScheme(text);
-        // `ftp:///site`: WHATWG URL skips the empty host and takes the folder's name for the host.
-        if (/^[a-z][a-z0-9+.-]*:\/\/\//i.test(text))
-            throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))} (a third slash after the scheme); expected e.g. ftp://user@ftp.example.com/site`);
-        url = new URL(text);
-    }
-    catch (err) {
-        if (err instanceof ConfigError)
-            throw err;
-        // In a URL with a password, the host and port are what follows its last @ (a `:` or `/` before it may
-        // belong to the password, and must not be shown as a port).
-        const rest = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
-        const safe = redactUrl(text) === text;
-        const hostPort = safe
-            ? rest.split('/')[0].replace(/^.*@/, '')
-            : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
-        const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
-        if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
-            throw new ConfigError(`invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
-        // A password in it (masked above): most often one with a character that ends the user info.
-        throw new ConfigError(`malformed URL ${JSON.stringify(redactUrl(text))}; ${safe ? 'expected e.g. ftpes://user@ftp.example.com/public_html' : RAW_PASSWORD}`);
-    }
-    const secure = SCHEMES[url.protocol];
-    if (url.protocol === 'sftp:') {
-        throw new ConfigError(`${JSON.stringify(redactUrl(text))} is SFTP (file transfer over SSH), which ftpship does not speak: it deploys over FTP and FTPS. If the server offers FTPS, use ftpes://${url.username ? `${url.username}@` : ''}${url.hostname}${url.pathname === '/' ? '' : url.pathname}`);
-    }
-    if (secure === undefined) {
-        throw new ConfigError(`unknown scheme ${JSON.stringify(url.protocol.replace(/:$/, ''))} in ${JSON.stringify(redactUrl(text))}; use ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS)`);
-    }
-    if (!url.hostname)
-        throw new ConfigError(`no host in URL ${JSON.stringify(redactUrl(text))}; expected e.g. ftp://user@ftp.example.com/site`);
-    // WHATWG URL takes `#…` and `?…` off the path: a folder named `site#2` would silently become `site`.
-    if (url.hash || url.search || /[?#]/.test(text.replace(/^[a-z]+:\/\/[^/]*/i, '')))
-        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has a ${url.hash ? '#' : '?'} in its path, which a URL does not count as part of the folder; write # as %23 and ? as %3F in a folder name`);
-    // WHATWG URL accepts port 0 (its range check is 0-65535): refused here as 70000 is, naming the URL.
-    if (url.port === '0')
-        throw new ConfigError(`invalid port "0" in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
-    const port = url.port ? Number(url.port) : secure === 'implicit' ? 990 : 21;
-    // The raw path keeps a leading '//' (absolute) apart from '/' (relative to the login folder, RFC 1738).
-    const rawPath = text.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
-    // `ftp://deploy:12/pw@host/site` parses as host "deploy", port 12 and the folder "pw@host/site": a password
-    // starting with digits (or nothing) then a /, never a folder anyone means (it failed as "host not found").
-    if (!url.username &&
-        !url.password &&
-        /:\d*$/.test(text.replace(/^[a-z]+:\/\//i, '').split('/')[0]) &&
-        rawPath.includes('@'))
-        throw new ConfigError(`the URL ${JSON.stringify(redactUrl(text))} has an @ after its host and port, where the folder is: if it holds a password, ${RAW_PASSWORD}; a folder whose name holds an @ is written %40`);
-    let remoteDir;
-    try {
-        remoteDir = rawPath.startsWith('//')
-            ? decodeURIComponent(rawPath.slice(1))
-            : decodeURIComponent(rawPath.replace(/^\//, ''));
-    }
-    catch {
-        throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
-    }
-    if (/[\r\n\0]/.test(remoteDir))
-        throw new ConfigError(
-        // The URL masked, not the folder: a raw / in a password (`ftp://u:a/b@host`) puts the rest in the folder.
-        `the folder in the URL ${JSON.stringify(redactUrl(text))} holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`);
-    if (remoteDir.split('/').includes('..'))
-        throw new ConfigError(`the folder ${JSON.stringify(remoteDir)} in the URL climbs out with ..; name the folder itself, relative to the login folder (ftp://user@host/site) or absolute (ftp://user@host//var/www/site)`);
-    let user;
-    let password;
-    try {
-        user = url.username ? decodeURIComponent(url.username) : 'anonymous';
-        password = url.password ? decodeURIComponent(url.password) : undefined;
-    }
-    catch {
-        throw new ConfigError(`malformed user or password in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes (write a literal % as %25)`);
-    }
-    if (/[\r\n\0]/.test(user))
-        throw new ConfigError(`the user ${JSON.stringify(user)} in the URL holds CR, LF or NUL (%0D, %0A, %00), which FTP cannot send; remove them`);
-    return {
-        host: url.hostname.replace(/^\[|\]$/g, ''),
-        port,
-        user,
-        password,
-        secure,
-        remoteDir,
-    };
-}
-/** What to do about a password the URL cannot hold as typed. */
-const RAW_PASSWORD = 'a /, #, ? or @ inside the password must be written %2F, %23, %3F, %40 — or leave the password out of the URL and set FTPSHIP_PASSWORD (or pipe it to --password-stdin)';
-/**
- * No `scheme://`. A bare host (`example.com/site`) or an scp/rsync-style address (`deploy@example.com:/site`,
- * which the URL parser read as a port) gets the URL it most likely meant; anything else the usual example.
- */
-function noScheme(text) {
-    const shown = redactUrl(text);
-    const scheme = /^(s?ftp|ftpe?s):/i.exec(text)?.[1].toLowerCase();
-    if (scheme)
-        return new ConfigError(`the URL ${JSON.stringify(shown)} needs two slashes after its scheme: ${scheme}://, e.g. ${scheme}://user@ftp.example.com/public_html`);
-    const m = /^((?:[^\s@/:]+@)?[^\s@/:]+)(?::(\d+))?(?::(?=\/|$))?(\/\S*)?$/.exec(text);
-    // The host: what follows the user (after the last @ when a password is masked), up to a port or folder.
-    const host = shown === text ? m?.[1].replace(/^[^@]*@/, '') : hostAfterUser(text);
-    const example = 'ftpes://user@ftp.example.com/public_html';
-    // Shown only when it looks like an address (a host name, user@host, user:***@host) or a local path
-    // (`./dist`, the folder and the URL swapped): anything else may be the password, passed where the URL goes
-    // (`ftpship deploy ./dist "$PW"`), and is not echoed, nor a piece of it.
-    if (!(host !== undefined && looksLikeHostName(host)) && !(shown === text && /^(\.\.?|~)\//.test(text)))
-        return new ConfigError(`the second argument is not an ftp://, ftpes:// or ftps:// URL (not shown: it may be a password); give the server as a URL, e.g. ${example}, and the password in FTPSHIP_PASSWORD or through --password-stdin`);
-    const guess = m && shown === text && host !== undefined && looksLikeHostName(host)
-        ? `ftpes://${m[1]}${m[2] ? `:${m[2]}` : ''}${m[3] ?? ''}`
-        : example;
-    return new ConfigError(`the URL ${JSON.stringify(shown)} has no scheme; start it with ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS), e.g. ${guess}`);
-}
-/**
- * The URL with any password replaced by ***, for messages. Careful with what users really type: a raw `@`,
- * `:` or `/` inside the password (`ftp://u:p@ss/w@host`) — everything from the first `:` of the user info
- * to the last `@` is masked, even when that makes the URL malformed, so no piece of a password shows.
- */
-function redactUrl(text) {
-    // Text without `scheme://` (`user:pass@host`, `ftp:/user:pass@host`) is masked the same way from its start;
-    // a raw `@` in the user name (`a@b:pass@host`) still leaves a `:` before the last `@`. Masking too much
-    // (`host:21/a@b`) only costs a message some detail.
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)$/is.exec(text);
-    const scheme = m[1] ?? '';
-    const rest = m[2];
-    const lastAt = rest.lastIndexOf('@');
-    const colon = rest.indexOf(':');
-    if (lastAt < 0 || colon < 0 || colon > lastAt)
-        return text;
-    return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(lastAt + 1)}`;
-}
-
 ;// CONCATENATED MODULE: ./action/inputs.ts
 /**
  * The only module that reads the Action's inputs: defaults, validation and normalisation, the password
@@ -46486,18 +46485,10 @@ function maskUserInfo(server) {
         return server;
     const rest = server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
     const secret = rest.slice(rest.indexOf(':') + 1, rest.lastIndexOf('@'));
-    for (const form of new Set([secret, inputs_decoded(secret)]))
+    for (const form of new Set([secret, percentDecoded(secret)]))
         if (form)
             core_setSecret(form);
     return shown;
-}
-function inputs_decoded(text) {
-    try {
-        return decodeURIComponent(text);
-    }
-    catch {
-        return text;
-    }
 }
 function readProtocolAndPort() {
     const given = getInput(Input.Protocol);
