@@ -274,6 +274,7 @@ async function largeRow() {
   const tools = usable([
     { id: 'ftpship', label: 'ftpship', ftpship: true, run: () => peers.runFtpship(args) },
     { id: 'lftp-put', label: 'lftp put', run: () => peers.runLftpPut(args) },
+    { id: 'lftp-put-sha', label: 'lftp put ‖ openssl sha256', run: () => peers.runLftpPutHashed(args) },
     { id: 'curl', label: 'curl -T', run: () => peers.runCurlPut(args) },
     { id: 'basic-ftp', label: 'basic-ftp uploadFrom', run: () => peers.runBasicFtpUpload(args) },
   ]);

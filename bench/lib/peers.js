@@ -111,12 +111,12 @@ export const runVinylFtp = ({ local, target, parallel = 8 }) =>
 export const runBasicFtpUpload = ({ file, target, remotePath }) =>
   node('basic-ftp-upload.mjs', { ...cred(target), file, remotePath });
 
-function lftp(target, script, { tls = false } = {}) {
+function lftp(target, script, { tls = false, besideSha256 } = {}) {
   const { host, port, user, pass } = cred(target);
   const pre = ['set cmd:fail-exit true', 'set net:max-retries 3', 'set net:timeout 30'];
   if (tls) pre.push('set ftp:ssl-force true', 'set ftp:ssl-protect-data true', `set ssl:ca-file ${CA_FILE}`);
   else pre.push('set ftp:ssl-allow false'); // pure-ftpd offers AUTH TLS; plain rows must stay plain
-  return measure('lftp', [
+  const args = [
     '-u',
     `${user},${pass}`,
     '-p',
@@ -124,7 +124,20 @@ function lftp(target, script, { tls = false } = {}) {
     '-e',
     [...pre, ...script, 'quit'].join('; '),
     host,
-  ]);
+  ];
+  if (!besideSha256) return measure('lftp', args);
+  // lftp and OpenSSL's SHA-256 of the same file at once (the wall time until both are done): the least work a
+  // tool does that sends a file and records the SHA-256 of its bytes, with C code and no start-up of its own.
+  return measure(
+    'sh',
+    [
+      '-c',
+      'lftp "$@" & openssl dgst -sha256 "$HASHED" > /dev/null || { wait; exit 3; }; wait $!',
+      'sh',
+      ...args,
+    ],
+    { env: { HASHED: besideSha256 } },
+  );
 }
 
 /** lftp mirror, flags exactly as BENCH-METHOD.md. */
@@ -138,6 +151,10 @@ export const runLftp = ({ local, target, parallel = 8, tls = false }) =>
   );
 
 export const runLftpPut = ({ file, target, remotePath }) => lftp(target, [`put ${file} -o ${remotePath}`]);
+
+/** lftp put with `openssl dgst -sha256` of the same file running beside it: the floor of a hashing uploader. */
+export const runLftpPutHashed = ({ file, target, remotePath }) =>
+  lftp(target, [`put ${file} -o ${remotePath}`], { besideSha256: file });
 
 export function runCurlPut({ file, target, remotePath }) {
   const { host, port, user, pass } = cred(target);

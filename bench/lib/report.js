@@ -193,8 +193,13 @@ function goalsSection(rows) {
     const lftp = summarize(big.data['lftp-put']?.upload);
     const thr = ours.status === 'ok' && lftp.status === 'ok' ? lftp.ms / ours.ms : null;
     const pct = /\((\d+) % of the file\)/.exec(big.resume ?? '')?.[1];
+    // The floor: lftp put with OpenSSL's SHA-256 of the file beside it, as a throughput ratio to lftp put alone.
+    const hashed = summarize(big.data['lftp-put-sha']?.upload);
+    const floor = hashed.status === 'ok' && lftp.status === 'ok' ? lftp.ms / hashed.ms : null;
+    const floorNote =
+      floor != null ? ` (lftp put with OpenSSL's SHA-256 of the file beside it: ${x(floor)})` : '';
     L.push(
-      `| 1 GiB, RTT 0 | throughput ≥ 0.8 × lftp; RSS ≤ 100 MB; resume after a 50 % cut sends ≤ 55 % | ${x(thr)}; ${ours.rssMB?.toFixed(0) ?? '—'} MB; ${pct ?? '—'} % | ${verdict([thr != null && thr >= 0.8, ours.rssMB != null && ours.rssMB <= 100, pct != null && Number(pct) <= 55])} |`,
+      `| 1 GiB, RTT 0 | throughput ≥ 0.8 × lftp; RSS ≤ 100 MB; resume after a 50 % cut sends ≤ 55 % | ${x(thr)}${floorNote}; ${ours.rssMB?.toFixed(0) ?? '—'} MB; ${pct ?? '—'} % | ${verdict([thr != null && thr >= 0.8, ours.rssMB != null && ours.rssMB <= 100, pct != null && Number(pct) <= 55])} |`,
     );
   }
   const scale = by['20k'];
