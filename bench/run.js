@@ -81,6 +81,15 @@ const EPILOGUE = [
   'Two uploads in flight per connection (the next EPSV sent during a transfer) were tried and dropped: pure-ftpd',
   "answers that EPSV 500 and proftpd 450 before the transfer's 226, so replies matched in order fail the upload",
   'that landed; only vsftpd holds the command (14-19 % faster at RTT 20 there).',
+  '',
+  'Added on 2026-11-27 (session 15): the 1 GiB table has a floor row, `lftp put ‖ openssl sha256` (lftp put',
+  "with OpenSSL's SHA-256 of the same file running beside it, until both end): the least work that any tool",
+  'does which sends a file and records the SHA-256 of its bytes, in C and with no start-up of its own. In 7',
+  'paired runs on an own pure-ftpd: lftp put alone 0.54-1.07 s (median 0.66), with the hash beside it 0.85-1.01',
+  "s (median 0.89): 0.74x lftp's throughput, under the goal's 0.8x before any of ftpship's own work. A perf",
+  "profile of the 2000-file full deploy (4 kHz) puts 19 % of ftpship's CPU in V8's optimising compiler; --no-opt",
+  'took 7 % off its CPU time there but not off the wall time (within the noise), and made the 20 000-file no-op',
+  '20 % slower (0.62 -> 0.75 s): not adopted.',
 ];
 
 // ---- --report-only: write the report again from the last run's saved results (no server, no run) ----
