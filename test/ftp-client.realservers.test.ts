@@ -628,3 +628,43 @@ d('command lines longer than the servers take', () => {
     },
   );
 });
+
+d('a folder whose name holds a double quote', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: pwd() gives it whole, and nlst() of a subfolder comes back to it',
+    async (name) => {
+      // pure-ftpd does not double the `"` in its 257 (`"/a"b" is your current location`): pwd() gave `/a`, and
+      // nlst(<subfolder>), which goes in and back, failed on `CWD /a` and left the session in the subfolder.
+      const client = await connect(env[name]);
+      const quoted = `hc-q"${name}`;
+      await client.mkd(quoted);
+      await client.cwd(quoted);
+      expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);
+      await client.mkd('sub');
+      await client.upload('sub/a.txt', Buffer.from('a'));
+      expect(await client.nlst('sub')).toEqual(['a.txt']);
+      expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);
+      await client.quit();
+    },
+  );
+});
+
+d('nlst() of a path that is not there', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 5xx refusal naming the path, not an empty list nor a transient 450',
+    async (name) => {
+      // vsftpd listed it as empty (226); proftpd answered `NLST -a hc-missing` with "450 -a hc-missing: No such
+      // file or directory", a code isTransientError() takes for "try again".
+      const client = await connect(env[name]);
+      const err = await client.nlst('hc-missing').then(
+        (names) => names,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-missing');
+      expect((err as FtpReplyError).message).not.toContain('-a ');
+      await client.quit();
+    },
+  );
+});

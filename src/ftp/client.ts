@@ -283,9 +283,7 @@ export class FtpClient {
   }
 
   private readPwd(reply: FtpReply): string | undefined {
-    if (reply.code !== 257) return undefined;
-    const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-    return m ? m[1].replace(/""/g, '"') : undefined;
+    return reply.code === 257 ? pathOf257(reply.message) : undefined;
   }
 
   /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
@@ -399,9 +397,10 @@ export class FtpClient {
   /** The current remote directory (PWD); `""` inside the path is unquoted. */
   async pwd(): Promise<string> {
     const reply = await this.run('PWD', 257);
-    const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-    if (!m) throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
-    return m[1].replace(/""/g, '"');
+    const path = pathOf257(reply.message);
+    if (path === undefined)
+      throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+    return path;
   }
 
   /** Changes the remote directory (CWD). */
@@ -526,12 +525,17 @@ export class FtpClient {
       const refused = inside instanceof FtpReplyError ? inside : undefined;
       if (refused && this.feats.has('MLST')) {
         const file = await this.fileEntryNow(path);
+        // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
+        // "-a <missing>".
+        if (file === 'absent') throw refused;
         if (file) return [file.name];
         // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
         if (mayGlob(path)) throw refused;
       }
       // Asked for directly, the server names the file in its reply.
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+      // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
+      if (refused && names.length === 0) throw refused;
       return refused && mayGlob(path) ? ownName(names, path, refused) : names;
     });
   }
@@ -553,7 +557,7 @@ export class FtpClient {
         } catch (err) {
           if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
           const file = await this.fileEntryNow(path);
-          if (!file) throw err;
+          if (!file || file === 'absent') throw err;
           return [file];
         }
       }
@@ -575,15 +579,16 @@ export class FtpClient {
 
   /**
    * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
-   * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
-   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
+   * literally (no pattern, no flag) and the entry named by its last part. 'absent' when the server refuses
+   * (a 5xx: nothing there), undefined when the path is a folder; a 4xx is the error. Inside an exclusive
+   * section.
    */
-  private async fileEntryNow(path: string): Promise<ListEntry | undefined> {
+  private async fileEntryNow(path: string): Promise<ListEntry | 'absent' | undefined> {
     const command = `MLST ${path}`;
     this.connection.send(command);
     const reply = await this.connection.readFinalReply();
     if (reply.code >= 400 && reply.code < 500) throw new FtpReplyError(reply.code, reply.message, command);
-    if (!isPositiveCompletion(reply.code)) return undefined;
+    if (!isPositiveCompletion(reply.code)) return 'absent';
     const line = reply.message.split('\n').find((l) => l.startsWith(' '));
     const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
     const name = lastPart(path);
@@ -805,6 +810,20 @@ function ownName(names: string[], path: string, refused: FtpReplyError): string[
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
 function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
   return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
+}
+
+/**
+ * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
+ * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
+ * `/a`: the path then runs to the last `"` before a space or the end of the line.
+ */
+function pathOf257(message: string): string | undefined {
+  const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)/.exec(message);
+  if (quoted) return quoted[1].replace(/""/g, '"');
+  const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
+  if (raw) return raw[1];
+  const first = /"((?:[^"]|"")*)"/.exec(message);
+  return first ? first[1].replace(/""/g, '"') : undefined;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
