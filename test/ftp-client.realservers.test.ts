@@ -668,3 +668,24 @@ d('nlst() of a path that is not there', () => {
     },
   );
 });
+
+d('list() of a path that is not there', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 550 refusal naming the path; an empty folder is still []',
+    async (name) => {
+      // vsftpd (LIST, no MLSD) answered `LIST -a hc-missing` with an empty listing and 226: list() gave [].
+      const client = await connect(env[name]);
+      const err = await client.list('hc-missing').then(
+        (entries) => entries,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-missing');
+      await client.mkd('hc-empty');
+      expect(await client.list('hc-empty')).toEqual([]);
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+    },
+  );
+});

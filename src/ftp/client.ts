@@ -561,7 +561,12 @@ export class FtpClient {
           return [file];
         }
       }
-      if (!path || !mayGlob(path)) return parseListing(await this.listWithHiddenNow('LIST', path));
+      if (!path || !mayGlob(path)) {
+        const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+        // vsftpd lists a missing path as empty (226): an empty listing is a folder's only if it can be entered.
+        if (path && entries.length === 0) await this.enterableNow(path);
+        return entries;
+      }
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
       const entries = parseListing(await this.listWithHiddenNow('LIST', path));
@@ -594,6 +599,19 @@ export class FtpClient {
     const name = lastPart(path);
     if (!entry || entry.type === 'dir' || !isSafeName(name)) return undefined;
     return { ...entry, name };
+  }
+
+  /**
+   * Throws the refusal of `CWD path` (inside an exclusive section); the working folder is then as before. A
+   * server whose PWD cannot be read is not asked.
+   */
+  private async enterableNow(path: string): Promise<void> {
+    const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+    if (back === undefined) return;
+    const commands = [`CWD ${path}`, `CWD ${back}`];
+    const [into, out] = await this.pipelineNow(commands);
+    if (!isPositiveCompletion(into.code)) throw new FtpReplyError(into.code, into.message, commands[0]);
+    if (!isPositiveCompletion(out.code)) throw new FtpReplyError(out.code, out.message, commands[1]);
   }
 
   /**
