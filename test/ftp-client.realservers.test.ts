@@ -382,6 +382,33 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     await client.quit();
   });
 
+  it('a refused resume says what to try, not only proftpd\'s "try again"; an offset past the end says so', async () => {
+    // proftpd's 451 ends "Append/Restart not permitted, try again": trying again gets the same 451.
+    const client = await connect(env.proftpd);
+    await client.upload('hc-p.bin', Buffer.from('abc'));
+    const rest = await client.upload('hc-p.bin', Buffer.from('d'), { offset: 3 }).catch((e: unknown) => e);
+    expect(rest).toMatchObject({ code: 451, command: 'STOR hc-p.bin' });
+    expect((rest as Error).message).toMatch(/hc-p\.bin.*: upload the whole file instead \(no offset\)$/);
+    const appe = await client.upload('hc-p.bin', Buffer.from('d'), { append: true }).catch((e: unknown) => e);
+    expect((appe as Error).message).toMatch(
+      /^APPE hc-p\.bin: 451 .*upload the whole file instead \(no append\)$/,
+    );
+    // A refusal of another kind keeps the server's words alone.
+    const missing = await client
+      .upload('hc-nodir/x', Buffer.from('d'), { offset: 1 })
+      .catch((e: unknown) => e);
+    expect((missing as Error).message).not.toMatch(/whole file|past the end/);
+    await client.quit();
+    // Resume allowed, past the end: proftpd answers the STOR with "554 REST: invalid hc-p.bin argument".
+    const resume = await connect(env.proftpdResume);
+    await resume.upload('hc-p.bin', Buffer.from('abc'));
+    const past = await resume.upload('hc-p.bin', Buffer.from('d'), { offset: 9 }).catch((e: unknown) => e);
+    expect(past).toMatchObject({ code: 554 });
+    expect((past as Error).message).toMatch(/the offset 9 may be past the end of the remote file/);
+    expect(await resume.size('hc-p.bin')).toBe(3);
+    await resume.quit();
+  });
+
   it('sha256(): proftpd with mod_digest hashes its own file (HASH, SHA-256 selected); without it, a clear refusal', async () => {
     const data = bytes(2_000_003, 9);
     const client = await connect(env.proftpdResume);

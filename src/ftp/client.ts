@@ -741,7 +741,9 @@ export class FtpClient {
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
     return this.exclusive(async () =>
       transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
-    );
+    ).catch((err: unknown) => {
+      throw resumeRefused(err, verb, transferOptions.restartAt);
+    });
   }
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
@@ -842,6 +844,24 @@ function pathOf257(message: string): string | undefined {
   if (raw) return raw[1];
   const first = /"((?:[^"]|"")*)"/.exec(message);
   return first ? first[1].replace(/""/g, '"') : undefined;
+}
+
+/**
+ * A resume or append the server refused, with what to try: proftpd without AllowStoreRestart answers the STOR
+ * after REST, and APPE, with "451 …: Append/Restart not permitted, try again" (trying again only fails again),
+ * and an offset past the end with "554 REST: invalid … argument". Other errors as they are.
+ */
+function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | undefined): unknown {
+  if (!(err instanceof FtpReplyError) || (verb === 'STOR' && !offset)) return err;
+  const rest = err.command.startsWith('REST ');
+  if (!rest && !err.command.startsWith(`${verb} `)) return err;
+  const hint =
+    err.code === 554 && offset
+      ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+      : rest || [451, 500, 502, 504].includes(err.code)
+        ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
+        : '';
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
