@@ -7,7 +7,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
+import {
+  FtpClient,
+  FtpReplyError,
+  FtpTimeoutError,
+  FtpTlsError,
+  type FtpConnectOptions,
+} from '../src/ftp/index.js';
 import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 
@@ -172,6 +178,22 @@ d('TLS on real servers', () => {
       expect(err).toBeInstanceOf(FtpTlsError);
       expect((err as Error).message).toBe(
         `TLS handshake with 127.0.0.1:${env[name].port} failed: wrong version number — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (\`secure: 'explicit'\`, ftpes://), or the implicit-TLS port (usually 990)`,
+      );
+    },
+  );
+
+  it.each(['vsftpdImplicit', 'proftpdImplicit'] as const)(
+    'explicit TLS to the implicit-TLS port of %s: the timeout says the port may want implicit TLS',
+    async (name) => {
+      const server = env[name];
+      if (!server) return; // proftpd's implicit TLS is optional in start.sh
+      // Was "no reply from 127.0.0.1 within 500 ms" and nothing more; the reverse mistake was explained.
+      const err = (await FtpClient.connect(options(server, { secure: 'explicit', timeoutMs: 500 })).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(err).toBeInstanceOf(FtpTimeoutError);
+      expect(err.message).toBe(
+        'no reply from 127.0.0.1 within 500 ms, not even a greeting; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS',
       );
     },
   );

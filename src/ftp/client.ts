@@ -18,6 +18,7 @@ import {
   FtpProtocolError,
   FtpReplyError,
   FtpTimeoutError,
+  IMPLICIT_TLS_PORT_HINT,
   LoginStage,
 } from './errors.js';
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
@@ -175,8 +176,14 @@ export class FtpClient {
   private async handshake(tlsOptions: FtpTlsOptions): Promise<void> {
     const c = this.connection;
     // 120 "ready in nnn minutes" comes before the 220; a 421 (too many connections) is a refusal.
-    let greeting = await c.expectReply('(greeting)', [1, 2]);
-    while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
+    try {
+      let greeting = await c.expectReply('(greeting)', [1, 2]);
+      while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
+    } catch (err) {
+      // Silent from the start: said to be a timeout alone, with no word of implicit TLS (which is that).
+      if (!(err instanceof FtpTimeoutError) || this.options.secure === 'implicit') throw err;
+      throw new FtpTimeoutError(`${err.message}, not even a greeting${IMPLICIT_TLS_PORT_HINT}`);
+    }
     try {
       if (this.options.secure === 'explicit') {
         // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
