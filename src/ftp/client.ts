@@ -393,11 +393,14 @@ export class FtpClient {
     this.hashSelected = true;
   }
 
-  /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
+  /**
+   * Sends any command (CR, LF, NUL refused) and returns its final reply, whatever its code. A 1xx is passed
+   * over: returned, it left the final reply after it to answer the next call (a PWD got a SITE command's 200).
+   */
   async send(command: string): Promise<FtpReply> {
     return this.exclusive(async () => {
       this.connection.send(command);
-      return this.connection.readReply();
+      return this.connection.readFinalReply();
     });
   }
 
