@@ -771,7 +771,10 @@ export class FtpClient {
     });
   }
 
-  /** Says goodbye (QUIT) and closes. Never throws. */
+  /**
+   * Says goodbye (QUIT) and closes. Never throws. Waits for a call in progress first (a transfer runs to its
+   * end or its timeout); close() stops at once.
+   */
   async quit(): Promise<void> {
     if (this.connection.closed) return;
     try {
