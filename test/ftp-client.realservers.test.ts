@@ -682,10 +682,10 @@ d('a folder whose name holds a double quote', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     '%s: pwd() gives it whole, and nlst() of a subfolder comes back to it',
     async (name) => {
-      // pure-ftpd does not double the `"` in its 257 (`"/a"b" is your current location`): pwd() gave `/a`, and
+      // pure-ftpd does not double the `"` in its 257 (`"/a" x"y" is your current location`): pwd() gave `/a`, and
       // nlst(<subfolder>), which goes in and back, failed on `CWD /a` and left the session in the subfolder.
       const client = await connect(env[name]);
-      const quoted = `hc-q"${name}`;
+      const quoted = `hc-q" x"y-${name}`;
       await client.mkd(quoted);
       await client.cwd(quoted);
       expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);

@@ -848,10 +848,11 @@ function isFileSource(source: Readable | Buffer | FileSource): source is FileSou
 /**
  * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
  * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
- * `/a`: the path then runs to the last `"` before a space or the end of the line.
+ * `/a`. Read the RFC way only when no `"` is left on the line; else the path runs to the last `"` before a
+ * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`).
  */
 function pathOf257(message: string): string | undefined {
-  const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)/.exec(message);
+  const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)(?=[^"\n]*(?:\n|$))/.exec(message);
   if (quoted) return quoted[1].replace(/""/g, '"');
   const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
   if (raw) return raw[1];
