@@ -572,10 +572,11 @@ export class FtpClient {
         }
       }
       if (!path || !mayGlob(path)) {
-        const entries = parseListing(await this.listWithHiddenNow('LIST', path));
-        // vsftpd lists a missing path as empty (226): an empty listing is a folder's only if it can be entered.
-        if (path && entries.length === 0) await this.enterableNow(path);
-        return entries;
+        const text = await this.listWithHiddenNow('LIST', path);
+        // vsftpd lists a missing path as empty (226), with no line at all (a folder has `.` and `..` with -a):
+        // such a listing is a folder's only if it can be entered.
+        if (path && text.trim() === '') await this.enterableNow(path);
+        return parseListing(text);
       }
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
