@@ -7,7 +7,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpReplyError, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
+import {
+  FtpClient,
+  FtpReplyError,
+  FtpTimeoutError,
+  FtpTlsError,
+  type FtpConnectOptions,
+} from '../src/ftp/index.js';
 import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 
@@ -172,6 +178,22 @@ d('TLS on real servers', () => {
       expect(err).toBeInstanceOf(FtpTlsError);
       expect((err as Error).message).toBe(
         `TLS handshake with 127.0.0.1:${env[name].port} failed: wrong version number — the server answered in plain text, not TLS: this port speaks plain FTP first; use explicit TLS on it (\`secure: 'explicit'\`, ftpes://), or the implicit-TLS port (usually 990)`,
+      );
+    },
+  );
+
+  it.each(['vsftpdImplicit', 'proftpdImplicit'] as const)(
+    'explicit TLS to the implicit-TLS port of %s: the timeout says the port may want implicit TLS',
+    async (name) => {
+      const server = env[name];
+      if (!server) return; // proftpd's implicit TLS is optional in start.sh
+      // Was "no reply from 127.0.0.1 within 500 ms" and nothing more; the reverse mistake was explained.
+      const err = (await FtpClient.connect(options(server, { secure: 'explicit', timeoutMs: 500 })).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(err).toBeInstanceOf(FtpTimeoutError);
+      expect(err.message).toBe(
+        'no reply from 127.0.0.1 within 500 ms, not even a greeting; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS',
       );
     },
   );
@@ -380,6 +402,33 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     expect(onDisk(env.proftpd, 'p.bin').toString()).toBe('abc');
     expect((await fetch(client, 'p.bin')).toString()).toBe('abc');
     await client.quit();
+  });
+
+  it('a refused resume says what to try, not only proftpd\'s "try again"; an offset past the end says so', async () => {
+    // proftpd's 451 ends "Append/Restart not permitted, try again": trying again gets the same 451.
+    const client = await connect(env.proftpd);
+    await client.upload('hc-p.bin', Buffer.from('abc'));
+    const rest = await client.upload('hc-p.bin', Buffer.from('d'), { offset: 3 }).catch((e: unknown) => e);
+    expect(rest).toMatchObject({ code: 451, command: 'STOR hc-p.bin' });
+    expect((rest as Error).message).toMatch(/hc-p\.bin.*: upload the whole file instead \(no offset\)$/);
+    const appe = await client.upload('hc-p.bin', Buffer.from('d'), { append: true }).catch((e: unknown) => e);
+    expect((appe as Error).message).toMatch(
+      /^APPE hc-p\.bin: 451 .*upload the whole file instead \(no append\)$/,
+    );
+    // A refusal of another kind keeps the server's words alone.
+    const missing = await client
+      .upload('hc-nodir/x', Buffer.from('d'), { offset: 1 })
+      .catch((e: unknown) => e);
+    expect((missing as Error).message).not.toMatch(/whole file|past the end/);
+    await client.quit();
+    // Resume allowed, past the end: proftpd answers the STOR with "554 REST: invalid hc-p.bin argument".
+    const resume = await connect(env.proftpdResume);
+    await resume.upload('hc-p.bin', Buffer.from('abc'));
+    const past = await resume.upload('hc-p.bin', Buffer.from('d'), { offset: 9 }).catch((e: unknown) => e);
+    expect(past).toMatchObject({ code: 554 });
+    expect((past as Error).message).toMatch(/the offset 9 may be past the end of the remote file/);
+    expect(await resume.size('hc-p.bin')).toBe(3);
+    await resume.quit();
   });
 
   it('sha256(): proftpd with mod_digest hashes its own file (HASH, SHA-256 selected); without it, a clear refusal', async () => {
@@ -623,6 +672,67 @@ d('command lines longer than the servers take', () => {
       await expect(client.size(`/${'a'.repeat(4094 - 'SIZE /'.length)}`)).rejects.toBeInstanceOf(
         FtpReplyError,
       );
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+    },
+  );
+});
+
+d('a folder whose name holds a double quote', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: pwd() gives it whole, and nlst() of a subfolder comes back to it',
+    async (name) => {
+      // pure-ftpd does not double the `"` in its 257 (`"/a" x"y" is your current location`): pwd() gave `/a`, and
+      // nlst(<subfolder>), which goes in and back, failed on `CWD /a` and left the session in the subfolder.
+      const client = await connect(env[name]);
+      const quoted = `hc-q" x"y-${name}`;
+      await client.mkd(quoted);
+      await client.cwd(quoted);
+      expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);
+      await client.mkd('sub');
+      await client.upload('sub/a.txt', Buffer.from('a'));
+      expect(await client.nlst('sub')).toEqual(['a.txt']);
+      expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);
+      await client.quit();
+    },
+  );
+});
+
+d('nlst() of a path that is not there', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 5xx refusal naming the path, not an empty list nor a transient 450',
+    async (name) => {
+      // vsftpd listed it as empty (226); proftpd answered `NLST -a hc-missing` with "450 -a hc-missing: No such
+      // file or directory", a code isTransientError() takes for "try again".
+      const client = await connect(env[name]);
+      const err = await client.nlst('hc-missing').then(
+        (names) => names,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-missing');
+      expect((err as FtpReplyError).message).not.toContain('-a ');
+      await client.quit();
+    },
+  );
+});
+
+d('list() of a path that is not there', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 550 refusal naming the path; an empty folder is still []',
+    async (name) => {
+      // vsftpd (LIST, no MLSD) answered `LIST -a hc-missing` with an empty listing and 226: list() gave [].
+      const client = await connect(env[name]);
+      const err = await client.list('hc-missing').then(
+        (entries) => entries,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-missing');
+      await client.mkd('hc-empty');
+      expect(await client.list('hc-empty')).toEqual([]);
       expect(await client.pwd()).toBe(`/${DIR}`);
       await client.quit();
     },

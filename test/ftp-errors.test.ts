@@ -124,6 +124,23 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     expect(client.closed).toBe(true);
   });
 
+  it('send(): a 1xx is passed over too, so the next call gets its own reply', async () => {
+    // send() returned the 150, and the 200 after it answered the PWD that followed (it threw on "200 done").
+    const srv = await fake({
+      handlers: {
+        SITE: async (_a, s) => {
+          s.reply('150 Working on it');
+          await sleep(30);
+          s.reply('200 done');
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 2000 });
+    expect(await client.send('SITE SLOW')).toEqual({ code: 200, message: 'done' });
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
   it('CR, LF or NUL in an argument is refused before anything is sent', async () => {
     const srv = await fake();
     const client = await connect(srv);

@@ -13,7 +13,7 @@ import {
   type SocketFactory,
 } from '../ftp/index.js';
 import { defaultSocketFactory } from '../ftp/connection.js';
-import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
+import { certificateOutOfDate, IMPLICIT_TLS_PORT_HINT, isTransientError } from '../ftp/errors.js';
 import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
@@ -1032,7 +1032,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(
-      `no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
+      `no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
         (o.secure === 'implicit'
           ? ''
           : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),

@@ -18,6 +18,7 @@ import {
   FtpProtocolError,
   FtpReplyError,
   FtpTimeoutError,
+  IMPLICIT_TLS_PORT_HINT,
   LoginStage,
 } from './errors.js';
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
@@ -175,8 +176,14 @@ export class FtpClient {
   private async handshake(tlsOptions: FtpTlsOptions): Promise<void> {
     const c = this.connection;
     // 120 "ready in nnn minutes" comes before the 220; a 421 (too many connections) is a refusal.
-    let greeting = await c.expectReply('(greeting)', [1, 2]);
-    while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
+    try {
+      let greeting = await c.expectReply('(greeting)', [1, 2]);
+      while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
+    } catch (err) {
+      // Silent from the start: said to be a timeout alone, with no word of implicit TLS (which is that).
+      if (!(err instanceof FtpTimeoutError) || this.options.secure === 'implicit') throw err;
+      throw new FtpTimeoutError(`${err.message}, not even a greeting${IMPLICIT_TLS_PORT_HINT}`);
+    }
     try {
       if (this.options.secure === 'explicit') {
         // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
@@ -283,9 +290,7 @@ export class FtpClient {
   }
 
   private readPwd(reply: FtpReply): string | undefined {
-    if (reply.code !== 257) return undefined;
-    const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-    return m ? m[1].replace(/""/g, '"') : undefined;
+    return reply.code === 257 ? pathOf257(reply.message) : undefined;
   }
 
   /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
@@ -388,20 +393,24 @@ export class FtpClient {
     this.hashSelected = true;
   }
 
-  /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
+  /**
+   * Sends any command (CR, LF, NUL refused) and returns its final reply, whatever its code. A 1xx is passed
+   * over: returned, it left the final reply after it to answer the next call (a PWD got a SITE command's 200).
+   */
   async send(command: string): Promise<FtpReply> {
     return this.exclusive(async () => {
       this.connection.send(command);
-      return this.connection.readReply();
+      return this.connection.readFinalReply();
     });
   }
 
   /** The current remote directory (PWD); `""` inside the path is unquoted. */
   async pwd(): Promise<string> {
     const reply = await this.run('PWD', 257);
-    const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-    if (!m) throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
-    return m[1].replace(/""/g, '"');
+    const path = pathOf257(reply.message);
+    if (path === undefined)
+      throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+    return path;
   }
 
   /** Changes the remote directory (CWD). */
@@ -526,12 +535,17 @@ export class FtpClient {
       const refused = inside instanceof FtpReplyError ? inside : undefined;
       if (refused && this.feats.has('MLST')) {
         const file = await this.fileEntryNow(path);
+        // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
+        // "-a <missing>".
+        if (file === 'absent') throw refused;
         if (file) return [file.name];
         // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
         if (mayGlob(path)) throw refused;
       }
       // Asked for directly, the server names the file in its reply.
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+      // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
+      if (refused && names.length === 0) throw refused;
       return refused && mayGlob(path) ? ownName(names, path, refused) : names;
     });
   }
@@ -553,11 +567,17 @@ export class FtpClient {
         } catch (err) {
           if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
           const file = await this.fileEntryNow(path);
-          if (!file) throw err;
+          if (!file || file === 'absent') throw err;
           return [file];
         }
       }
-      if (!path || !mayGlob(path)) return parseListing(await this.listWithHiddenNow('LIST', path));
+      if (!path || !mayGlob(path)) {
+        const text = await this.listWithHiddenNow('LIST', path);
+        // vsftpd lists a missing path as empty (226), with no line at all (a folder has `.` and `..` with -a):
+        // such a listing is a folder's only if it can be entered.
+        if (path && text.trim() === '') await this.enterableNow(path);
+        return parseListing(text);
+      }
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
       const entries = parseListing(await this.listWithHiddenNow('LIST', path));
@@ -575,20 +595,34 @@ export class FtpClient {
 
   /**
    * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
-   * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
-   * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
+   * literally (no pattern, no flag) and the entry named by its last part. 'absent' when the server refuses
+   * (a 5xx: nothing there), undefined when the path is a folder; a 4xx is the error. Inside an exclusive
+   * section.
    */
-  private async fileEntryNow(path: string): Promise<ListEntry | undefined> {
+  private async fileEntryNow(path: string): Promise<ListEntry | 'absent' | undefined> {
     const command = `MLST ${path}`;
     this.connection.send(command);
     const reply = await this.connection.readFinalReply();
     if (reply.code >= 400 && reply.code < 500) throw new FtpReplyError(reply.code, reply.message, command);
-    if (!isPositiveCompletion(reply.code)) return undefined;
+    if (!isPositiveCompletion(reply.code)) return 'absent';
     const line = reply.message.split('\n').find((l) => l.startsWith(' '));
     const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
     const name = lastPart(path);
     if (!entry || entry.type === 'dir' || !isSafeName(name)) return undefined;
     return { ...entry, name };
+  }
+
+  /**
+   * Throws the refusal of `CWD path` (inside an exclusive section); the working folder is then as before. A
+   * server whose PWD cannot be read is not asked.
+   */
+  private async enterableNow(path: string): Promise<void> {
+    const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+    if (back === undefined) return;
+    const commands = [`CWD ${path}`, `CWD ${back}`];
+    const [into, out] = await this.pipelineNow(commands);
+    if (!isPositiveCompletion(into.code)) throw new FtpReplyError(into.code, into.message, commands[0]);
+    if (!isPositiveCompletion(out.code)) throw new FtpReplyError(out.code, out.message, commands[1]);
   }
 
   /**
@@ -718,7 +752,9 @@ export class FtpClient {
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
     return this.exclusive(async () =>
       transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
-    );
+    ).catch((err: unknown) => {
+      throw resumeRefused(err, verb, transferOptions.restartAt);
+    });
   }
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
@@ -736,7 +772,10 @@ export class FtpClient {
     });
   }
 
-  /** Says goodbye (QUIT) and closes. Never throws. */
+  /**
+   * Says goodbye (QUIT) and closes. Never throws. Waits for a call in progress first (a transfer runs to its
+   * end or its timeout); close() stops at once.
+   */
   async quit(): Promise<void> {
     if (this.connection.closed) return;
     try {
@@ -805,6 +844,39 @@ function ownName(names: string[], path: string, refused: FtpReplyError): string[
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
 function isFileSource(source: Readable | Buffer | FileSource): source is FileSource {
   return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
+}
+
+/**
+ * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
+ * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
+ * `/a`. Read the RFC way only when no `"` is left on the line; else the path runs to the last `"` before a
+ * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`).
+ */
+function pathOf257(message: string): string | undefined {
+  const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)(?=[^"\n]*(?:\n|$))/.exec(message);
+  if (quoted) return quoted[1].replace(/""/g, '"');
+  const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
+  if (raw) return raw[1];
+  const first = /"((?:[^"]|"")*)"/.exec(message);
+  return first ? first[1].replace(/""/g, '"') : undefined;
+}
+
+/**
+ * A resume or append the server refused, with what to try: proftpd without AllowStoreRestart answers the STOR
+ * after REST, and APPE, with "451 …: Append/Restart not permitted, try again" (trying again only fails again),
+ * and an offset past the end with "554 REST: invalid … argument". Other errors as they are.
+ */
+function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | undefined): unknown {
+  if (!(err instanceof FtpReplyError) || (verb === 'STOR' && !offset)) return err;
+  const rest = err.command.startsWith('REST ');
+  if (!rest && !err.command.startsWith(`${verb} `)) return err;
+  const hint =
+    err.code === 554 && offset
+      ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+      : rest || [451, 500, 502, 504].includes(err.code)
+        ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
+        : '';
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */

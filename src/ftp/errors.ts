@@ -45,6 +45,14 @@ export const LoginStage = {
   Settings: 'the session settings (FEAT, TYPE I, PWD)',
 } as const;
 
+/**
+ * Added to the timeout of a greeting that never came, unless the connection was implicit TLS: a port that
+ * speaks implicit TLS stays silent until the client's handshake, which a plain or explicit-TLS client never
+ * starts.
+ */
+export const IMPLICIT_TLS_PORT_HINT =
+  '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
+
 /** No answer, or no data, within the timeout. Closes the client. */
 export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
