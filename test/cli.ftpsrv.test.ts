@@ -665,6 +665,27 @@ describe('item 9: the password never shows', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toContain(srv.password);
   });
+
+  it("--json's warnings hold the CLI's own warnings too (masked), for a deploy and a refused plan", async () => {
+    const local = site({ 'a.txt': 'a' });
+    const dir = uniqueName();
+    const target = url(dir, `${srv.user}:${encodeURIComponent(srv.password)}`);
+    const r = await cli(['deploy', local, target, '--insecure', '--json']);
+    expect(r.code).toBe(0);
+    const printed = lines(r.stderr)
+      .filter((l) => l.startsWith('warning: '))
+      .map((l) => l.slice('warning: '.length));
+    expect(printed).toHaveLength(2); // the password in the URL; --insecure with ftp://
+    const report = JSON.parse(r.stdout) as { warnings: string[] };
+    expect(report.warnings).toEqual(printed);
+    expect(r.stdout).not.toContain(srv.password);
+    // A plan a guard refuses (an empty folder would delete every deployed file): its report says so too.
+    const refused = await cli(['plan', site({}), target, '--insecure', '--json']);
+    expect(refused.code).toBe(3);
+    expect((JSON.parse(refused.stdout) as { warnings: string[] }).warnings).toEqual(
+      expect.arrayContaining(printed),
+    );
+  });
 });
 
 describe('item 9: passwords typed raw into the URL', () => {
