@@ -199,11 +199,12 @@ async function runDeploy(
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {
-    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a
-    // deploy refused before it planned anything, only the error). With --json, any refused run's report.
+    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a run
+    // refused before it planned anything, dry or not, only the error: its empty plan would read "would upload 0").
+    // With --json, any refused run's report.
     if (err instanceof GuardError && err.report) {
       err.report.warnings = [...ownWarnings, ...err.report.warnings];
-      if (err.report.dryRun || err.report.files.length > 0) {
+      if (err.report.files.length > 0) {
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
       }

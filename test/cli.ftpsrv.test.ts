@@ -336,6 +336,12 @@ describe('items 3-5 through the CLI', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(`state file /${dir}/.ftpship-state.json`);
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+    // Refused before planning: the error alone, in a dry run too (was: "plan: would upload 0, …" first).
+    const previewed = await cli(['plan', local, url(dir), '--upload-only']);
+    expect(previewed.code).toBe(3);
+    expect(lines(previewed.stderr)).toEqual([
+      expect.stringMatching(/^ftpship: error: --upload-only keeps no state, but ftpship deploys this folder/),
+    ]);
   });
 
   it('--max-delete refuses with exit 3 and changes nothing; --no-delete keeps orphans', async () => {
