@@ -67,8 +67,12 @@ export class CliOutput {
     this.err.write(`${printable(this.redact(text))}\n`);
   }
 
+  /** Every warning printed, redacted, in order (the CLI's own go into the JSON report's `warnings` too). */
+  readonly warnings: string[] = [];
+
   /** Warnings and errors show even with --quiet. */
   warn(text: string): void {
+    this.warnings.push(this.redact(text));
     this.bar?.stop();
     this.bar = undefined;
     this.err.write(`${printable(this.redact(`warning: ${text}`))}\n`);

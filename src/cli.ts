@@ -176,6 +176,7 @@ async function runDeploy(
   const cancel = cancelOnSignals((sig) =>
     out.warn(`${sig}: stopping (recording what was done, releasing the lock); again to quit at once`),
   );
+  let ownWarnings: string[] = [];
   try {
     if (extra.length > 0) throw excessArguments(extra);
     const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
@@ -185,7 +186,10 @@ async function runDeploy(
         `the URL comes second: the local folder first, then the URL (here ${fs.existsSync(url) ? JSON.stringify(url) : 'an argument'} after the URL ${redactUrl(localDir.trim())})`,
       );
     const options = await buildOptions(localDir, url, flags, out, secrets);
+    // The CLI's own warnings (--insecure, a password in the URL, port 990): in the JSON report with the engine's.
+    ownWarnings = [...out.warnings];
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
+    report.warnings = [...ownWarnings, ...report.warnings];
     out.stop();
     // Every path planned (PRODUCT.md step 8): what a dry run would do, what a deploy did.
     for (const l of formatPlan(report)) out.line(l);
@@ -195,10 +199,12 @@ async function runDeploy(
     if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
     return 0;
   } catch (err) {
-    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a
-    // deploy refused before it planned anything, only the error). With --json, any refused run's report.
+    // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a run
+    // refused before it planned anything, dry or not, only the error: its empty plan would read "would upload 0").
+    // With --json, any refused run's report.
     if (err instanceof GuardError && err.report) {
-      if (err.report.dryRun || err.report.files.length > 0) {
+      err.report.warnings = [...ownWarnings, ...err.report.warnings];
+      if (err.report.files.length > 0) {
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
       }

@@ -32,6 +32,10 @@ export function guardStall(onStall: (message: string) => void): { settled(): voi
 
 /** bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70. */
 export function runMain(main: () => Promise<number>): void {
+  // A reader of the output that went away (`| head`, or `| tee log` ended by the same Ctrl-C) made the next line
+  // written an uncaught EPIPE: the deploy ended half way, exit 1, its lock left. What is left to print is dropped
+  // instead; the deploy goes on, and a signal still cancels it cleanly.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const guard = guardStall((message) => {
     process.stderr.write(`ftpship: ${message}\n`);
     process.exitCode = STALLED_EXIT_CODE;

@@ -336,6 +336,12 @@ describe('items 3-5 through the CLI', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(`state file /${dir}/.ftpship-state.json`);
     expect(snapshot(path.join(srv.root, dir))).toEqual(before);
+    // Refused before planning: the error alone, in a dry run too (was: "plan: would upload 0, …" first).
+    const previewed = await cli(['plan', local, url(dir), '--upload-only']);
+    expect(previewed.code).toBe(3);
+    expect(lines(previewed.stderr)).toEqual([
+      expect.stringMatching(/^ftpship: error: --upload-only keeps no state, but ftpship deploys this folder/),
+    ]);
   });
 
   it('--max-delete refuses with exit 3 and changes nothing; --no-delete keeps orphans', async () => {
@@ -664,6 +670,27 @@ describe('item 9: the password never shows', () => {
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).not.toContain(srv.password);
+  });
+
+  it("--json's warnings hold the CLI's own warnings too (masked), for a deploy and a refused plan", async () => {
+    const local = site({ 'a.txt': 'a' });
+    const dir = uniqueName();
+    const target = url(dir, `${srv.user}:${encodeURIComponent(srv.password)}`);
+    const r = await cli(['deploy', local, target, '--insecure', '--json']);
+    expect(r.code).toBe(0);
+    const printed = lines(r.stderr)
+      .filter((l) => l.startsWith('warning: '))
+      .map((l) => l.slice('warning: '.length));
+    expect(printed).toHaveLength(2); // the password in the URL; --insecure with ftp://
+    const report = JSON.parse(r.stdout) as { warnings: string[] };
+    expect(report.warnings).toEqual(printed);
+    expect(r.stdout).not.toContain(srv.password);
+    // A plan a guard refuses (an empty folder would delete every deployed file): its report says so too.
+    const refused = await cli(['plan', site({}), target, '--insecure', '--json']);
+    expect(refused.code).toBe(3);
+    expect((JSON.parse(refused.stdout) as { warnings: string[] }).warnings).toEqual(
+      expect.arrayContaining(printed),
+    );
   });
 });
 

@@ -85,6 +85,31 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     ok(await cli(server, local, dir, '--verify'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
+
+  it('the files it held leave the state: the next plain deploy sends them (G4; was: listed, missing until --verify)', async () => {
+    const local = tmpDir();
+    // As above: the spot check's eight miss the files in a/ and b/, so no deploy here checks every file.
+    const others = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`${String(i).padStart(2, '0')}.txt`, `f${i}`]),
+    );
+    writeTree(local, { ...others, 'a/x.txt': 'x', 'b/y.txt': 'y', 'b/z.txt': 'z' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'a'), { recursive: true });
+    fs.rmSync(path.join(disk, 'b'), { recursive: true });
+    // a made again by a new folder's MKD, b by a changed file's upload.
+    writeTree(local, { 'a/new/n.txt': 'n', 'b/y.txt': 'y2' });
+    const r = ok(await cli(server, local, dir));
+    expect(r.stderr).toContain('that this run does not send are sent by the next deploy');
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files)).not.toEqual(expect.arrayContaining(['a/x.txt']));
+    expect(Object.keys(state.files)).not.toEqual(expect.arrayContaining(['b/z.txt']));
+    const next = ok(await cli(server, local, dir));
+    expect(next.stderr).toMatch(/^deployed: did upload 2, replace 0, delete 0, /m);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
 });
 
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s: an exclude removed', (_label, server) => {

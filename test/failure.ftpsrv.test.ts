@@ -489,6 +489,27 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     },
   );
 
+  it('Ctrl-C on `ftpship deploy … 2>&1 | tee log` (the reader gone too): still a clean cancel, exit 130, the lock released (was: exit 1 on EPIPE, the lock left)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'big.bin': bytes(8 * 1024 * 1024, 17) });
+    const dir = uniqueDir();
+    hooks.throttle = 4 * 1024 * 1024;
+    let result: CliResult;
+    try {
+      const run = startCli(['deploy', local, url(dir)], env());
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      // The same Ctrl-C ends the reader of the output: the CLI's next lines go into a closed pipe.
+      run.child.stdout?.destroy();
+      run.child.stderr?.destroy();
+      run.child.kill('SIGINT');
+      result = await run.done;
+    } finally {
+      hooks.throttle = 0;
+    }
+    expect(result.code).toBe(130);
+    expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
+  });
+
   it('the Action, cancelled with the workflow (the runner sends SIGINT): the step fails saying so, the lock released', async () => {
     const { ws, site } = actionWorkspace({ 'big.bin': bytes(8 * 1024 * 1024, 15), 'a.txt': 'a' });
     const dir = uniqueDir();

@@ -215,12 +215,13 @@ class Run {
 
   /** A folder the state lists (or its parent) was not on the server: said once, with what to do. */
   private folderGone(rel: string): void {
+    this.ctx.store.filesGoneUnder(rel);
     this.warn(
       `the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again.` +
-        // After this run checked every file, sending the user to --verify would find nothing more.
+        // After this run checked every file, those missing in it are being sent, and --verify would find nothing more.
         (this.ctx.checkedAll
           ? ''
-          : ` Other files the state lists may be missing too: deploy once with --verify to find and send them`),
+          : ` The files it held that this run does not send are sent by the next deploy. Other files the state lists may be missing too: deploy once with --verify to find and send them`),
     );
   }
 

@@ -574,6 +574,15 @@ export class StateStore {
     return Object.keys(this.state.files).some(inside) || [...this.uncertain].some(inside);
   }
 
+  /**
+   * Folder `rel`, which the state lists, was not on the server: neither is any file it held. They leave the state
+   * (G4), so the next deploy sends them; a file this run sends into the folder made again is recorded as it goes.
+   */
+  filesGoneUnder(rel: string): void {
+    for (const p of Object.keys(this.state.files)) if (p.startsWith(`${rel}/`)) delete this.state.files[p];
+    this.touch();
+  }
+
   dirGone(rel: string): void {
     this.dirs.delete(rel);
     this.maybeDirs.delete(rel);
