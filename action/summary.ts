@@ -14,7 +14,29 @@ export async function writeSummary(report: DeployReport, refusal?: string): Prom
     core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
     return;
   }
-  await core.summary.addRaw(summaryMarkdown(report, refusal), true).write();
+  await core.summary.addRaw(jobSummaryMarkdown(report, refusal), true).write();
+}
+
+/**
+ * The most a step's job summary holds, in bytes: GitHub drops a larger one whole ("upload aborted, supports
+ * content up to a size of 1024k"), leaving the run with no summary at all.
+ */
+export const SUMMARY_MAX_BYTES = 1024 * 1024;
+
+/** The job summary's Markdown, with shorter lists when long paths would take it past {@link SUMMARY_MAX_BYTES}. */
+export function jobSummaryMarkdown(report: DeployReport, refusal?: string): string {
+  // +1: the line break `addRaw(…, true)` adds.
+  return fitted(report, refusal, (md) => Buffer.byteLength(md) + 1 <= SUMMARY_MAX_BYTES);
+}
+
+/** The summary with the longest lists (at most {@link MAX_LISTED}) that `fits`; the rest counted, as ever. */
+function fitted(report: DeployReport, refusal: string | undefined, fits: (md: string) => boolean): string {
+  let md = summaryMarkdown(report, refusal);
+  for (const listed of [200, 100, 50, 20, 10, 0]) {
+    if (fits(md)) break;
+    md = summaryMarkdown(report, refusal, listed);
+  }
+  return md;
 }
 
 /** The most a pull-request comment holds (GitHub refuses a longer body): the `summary-file` must fit. */
@@ -25,12 +47,7 @@ export const COMMENT_MAX_CHARS = 65_536;
  * long for a comment (the rest counted, as ever; the `plan` file has them all).
  */
 export function commentMarkdown(report: DeployReport, refusal?: string): string {
-  let md = summaryMarkdown(report, refusal);
-  for (const listed of [200, 100, 50, 20, 10, 0]) {
-    if (md.length <= COMMENT_MAX_CHARS) break;
-    md = summaryMarkdown(report, refusal, listed);
-  }
-  return md;
+  return fitted(report, refusal, (md) => md.length <= COMMENT_MAX_CHARS);
 }
 
 /**
