@@ -93,6 +93,14 @@ export function readInputs(): ActionInputs {
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
   warnUnsupported();
+  // The state is discarded whether or not it could be read: an input left in the workflow after the run that
+  // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
+  if (options.resetState)
+    core.warning(
+      '`reset-state: true` ignores the state on the server, readable or not: every file is sent again, and files ' +
+        'deployed earlier that are gone locally stay on the server, no longer tracked (never deleted). Remove the ' +
+        'input once this run has re-seeded the state',
+    );
   const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
   const filePatterns = list(Input.Files);
   for (const [name, value] of Object.entries({

@@ -1,0 +1,43 @@
+// An audit of the Action as a user switching from FTP-Deploy-Action meets it: inputs left in a workflow,
+// odd values, what the log and the summary say. Run through the Action's source (action/main.ts) against
+// ftp-srv in this process.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
+import { logLines, runMain } from './helpers/action-main.js';
+import { embedded } from './helpers/embedded.js';
+
+let srv: EmbeddedServer;
+beforeAll(async () => {
+  srv = await embedded();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const connection = (serverDir: string): Record<string, string> => actionConnection(srv, serverDir);
+
+describe('reset-state', () => {
+  it('left in the workflow, it warns that a readable state was discarded too (was: silent, and deleted files were forgotten)', async () => {
+    const { ws, site } = actionWorkspace({ 'a.html': 'a', 'b.html': 'b' });
+    expectSuccess(await runMain(ws, connection('reset-left/')));
+    fs.rmSync(path.join(site, 'b.html'));
+    const run = await runMain(ws, { ...connection('reset-left/'), 'reset-state': 'true' });
+    expectSuccess(run);
+    // What the input did: a.html sent again, b.html left on the server and no longer in the state.
+    expect(run.outputs).toMatchObject({ uploaded: '1', deleted: '0' });
+    expect(fs.existsSync(path.join(srv.root, 'reset-left', 'b.html'))).toBe(true);
+    const warnings = logLines(run).filter((l) => l.startsWith('::warning::') && l.includes('reset-state'));
+    expect(warnings).toEqual([
+      '::warning::`reset-state: true` ignores the state on the server, readable or not: every file is sent ' +
+        'again, and files deployed earlier that are gone locally stay on the server, no longer tracked (never ' +
+        'deleted). Remove the input once this run has re-seeded the state',
+    ]);
+    // Without the input, no such warning.
+    const again = await runMain(ws, connection('reset-left/'));
+    expectSuccess(again);
+    expect(logLines(again).filter((l) => l.includes('reset-state'))).toEqual([]);
+  });
+});
