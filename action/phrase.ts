@@ -61,6 +61,11 @@ export function phrase(message: string): string {
         /\bwith --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/g,
         'by setting the `tls-fingerprint` input to $1',
       )
+      // "give each target its own --state" read "its own the `state-path` input"
+      .replace(/\bits own --([a-z][a-z-]*)/g, (all, name: string) => {
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `its own \`${input}\` input` : all;
+      })
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;

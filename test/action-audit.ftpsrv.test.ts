@@ -41,3 +41,20 @@ describe('reset-state', () => {
     expect(logLines(again).filter((l) => l.includes('reset-state'))).toEqual([]);
   });
 });
+
+describe('several targets', () => {
+  it('two targets given one state-path: the error names the input in plain words (was: "its own the `state-path` input")', async () => {
+    const { ws } = actionWorkspace({ 'a.html': 'a' });
+    const shared = { 'state-path': '../shared-state.json' };
+    expectSuccess(await runMain(ws, { ...connection('targets/staging/'), ...shared }));
+    const run = await runMain(ws, { ...connection('targets/production/'), ...shared });
+    expect(run.status).toBe(1);
+    const errors = logLines(run).filter((l) => l.startsWith('::error::'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(
+      'Nothing was changed. Give each target its own `state-path` input; if the site',
+    );
+    expect(errors[0]).not.toMatch(/\bthe the\b|its own the\b/);
+    expect(fs.existsSync(path.join(srv.root, 'targets', 'production', 'a.html'))).toBe(false);
+  });
+});
