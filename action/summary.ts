@@ -75,7 +75,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
     '',
     ...(refusal
       ? [
-          `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${escape(phrase(refusal))}`,
+          `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${prose(phrase(refusal))}`,
           '',
         ]
       : []),
@@ -137,7 +137,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
       '',
     );
   if (report.warnings.length > 0)
-    out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${escape(phrase(w))}`), '');
+    out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${prose(phrase(w))}`), '');
   return out.join('\n');
 }
 
@@ -152,7 +152,28 @@ function capped<T extends PlanEntry | string>(
   return lines;
 }
 
-/** Paths and server text go into HTML and Markdown: neither may inject markup. */
+/**
+ * Paths and server text go into HTML and Markdown: neither may inject markup. `~` (strikethrough) and `$`
+ * (math) too: GitHub reads Markdown between the tags of `<code>` as well.
+ */
 function escape(text: string): string {
-  return text.replace(/[&<>"'`|*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return text.replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/**
+ * Text outside `<code>` (warnings, a refusal), which names paths: a word holding `@name`
+ * (`node_modules/@babel/…`) or `#123` (`owner/repo#123`) goes in `<code>`, where GitHub makes no mention
+ * nor issue link of it. Escaped, an `@` still mentions: the `summary-file` posted as a pull-request
+ * comment would notify that user or organisation.
+ */
+function prose(text: string): string {
+  return text
+    .split(/(\s+)/)
+    .map((word) => {
+      const [, lead, core, trail] = /^([("']*)(.*?)([)"',;:.!?]*)$/s.exec(word) as RegExpExecArray;
+      return /@\w|#\d/.test(core)
+        ? `${escape(lead)}<code>${escape(core)}</code>${escape(trail)}`
+        : escape(word);
+    })
+    .join('');
 }

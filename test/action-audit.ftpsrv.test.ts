@@ -58,3 +58,26 @@ describe('several targets', () => {
     expect(fs.existsSync(path.join(srv.root, 'targets', 'production', 'a.html'))).toBe(false);
   });
 });
+
+describe('the summary as a pull-request comment', () => {
+  it('a warning naming node_modules/@scope/… mentions nobody: the word is in <code> (was: "@babel" outside it, a mention)', async () => {
+    const { ws } = actionWorkspace({
+      'index.html': 'i',
+      'node_modules/@babel/core/index.js': 'b',
+      'docs/~draft~ $x$.md': 'd',
+    });
+    // `exclude` set without node_modules: the Action warns, naming the first such file.
+    const run = await runMain(ws, { ...connection('mention/'), exclude: '*.map', 'dry-run': 'true' });
+    expectSuccess(run);
+    const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
+    const warning = comment.split('\n').find((l) => l.startsWith('- the local file'));
+    expect(warning).toBeDefined();
+    expect(warning).toContain('<code>node&#95;modules/@babel/core/index.js</code>');
+    // No `@` or `#<digit>` outside <code> anywhere in the comment (entities such as &#96; aside).
+    const outsideCode = comment.replace(/<code>[^<]*<\/code>/g, '').replace(/&#\d+;/g, '');
+    expect(outsideCode).not.toMatch(/@\w|#\d/);
+    // `~…~` and `$…$` in a path: neither struck through nor read as math (GitHub parses Markdown inside <code>).
+    expect(comment).toContain('<code>docs/&#126;draft&#126; &#36;x&#36;.md</code>');
+    expect(fs.existsSync(path.join(srv.root, 'mention'))).toBe(false);
+  });
+});
