@@ -31,10 +31,39 @@ function excludeLine(_all: string, quoted?: string, ansi?: string): string {
   return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
 }
 
+/**
+ * The Action's part of a hint the engine words for every front end: `protocol ftps` → `protocol: ftps`,
+ * `server-dir` → the `server-dir` input; anything else as it is.
+ */
+function actionPart(hint: string): string {
+  const set = /^([a-z-]+) (\S+)$/.exec(hint);
+  if (set && INPUTS.has(set[1])) return `\`${set[1]}: ${set[2]}\``;
+  return INPUTS.has(hint) ? `the \`${hint}\` input` : hint;
+}
+
 /** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 export function phrase(message: string): string {
   return (
     message
+      // Hints for each front end ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"): the
+      // Action's log gives the Action's part alone.
+      .replace(
+        /\((?:CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g,
+        (_all, hint: string) => `(${actionPart(hint)})`,
+      )
+      .replace(
+        /; CLI: [^,()]*, Action: ([^,()]*), library: [^()]*\)/g,
+        (_all, hint: string) => `: ${actionPart(hint)})`,
+      )
+      .replace(
+        /--state (\S+) \(Action: state-path; ([^()]*)\)/g,
+        (_all, state: string, rest: string) => `\`state-path: ${state}\` (${rest})`,
+      )
+      .replace(
+        /\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g,
+        '(`active: true`)',
+      )
+      .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(

@@ -1,0 +1,70 @@
+// The Action's errors against real servers, as its log shows them: each names the Action's input to set,
+// not the CLI's URL or the library's option. Run through the Action's source (action/main.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { actionWorkspace, expectSuccess } from './helpers/action.js';
+import { logLines, runMain } from './helpers/action-main.js';
+import { loadRealServers, remoteFolders, type RealServer } from './helpers/real-servers.js';
+
+const servers = loadRealServers('action-audit.realservers');
+const d = servers ? describe : describe.skip;
+const folder = remoteFolders('h-action-');
+
+function connection(server: RealServer, serverDir: string): Record<string, string> {
+  return {
+    server: server.host,
+    port: String(server.port),
+    username: server.user,
+    password: server.password,
+    'local-dir': 'public/',
+    'server-dir': serverDir,
+    timeout: '10000',
+  };
+}
+
+/** The one ::error:: line of a failed run. */
+function theError(run: { status: number | null; stdout: string }): string {
+  expect(run.status).toBe(1);
+  const errors = logLines(run as Parameters<typeof logLines>[0]).filter((l) => l.startsWith('::error::'));
+  expect(errors).toHaveLength(1);
+  return errors[0];
+}
+
+d(
+  'errors name the Action input, not the CLI URL or the library option (was: "(CLI: …; Action: …; library: …)")',
+  () => {
+    it('server-dir that is a file on pure-ftpd: "the `server-dir` input"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir, disk } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      expectSuccess(await runMain(ws, connection(server, `${dir}/`)));
+      const run = await runMain(ws, connection(server, `${dir}/page.html/`));
+      const error = theError(run);
+      expect(error).toContain('cannot create folder ');
+      expect(error).toContain('Check that the folder deployed to is right (the `server-dir` input)');
+      expect(error).not.toMatch(/CLI|library|remoteDir/);
+      expect(fs.readFileSync(path.join(disk, 'page.html'), 'utf8')).toBe('p');
+    });
+
+    it('protocol ftps-legacy on a plain-FTP port of pure-ftpd: "`protocol: ftps`"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const run = await runMain(ws, { ...connection(server, `${dir}/`), protocol: 'ftps-legacy' });
+      const error = theError(run);
+      expect(error).toContain('Use explicit TLS on this port, usually 21 (`protocol: ftps`)');
+      expect(error).not.toMatch(/CLI|library|ftpes:/);
+    });
+
+    it('tls-fingerprint with protocol ftp: "ask for FTPS (`protocol: ftps`)"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const run = await runMain(ws, { ...connection(server, `${dir}/`), 'tls-fingerprint': 'AB'.repeat(32) });
+      const error = theError(run);
+      expect(error).toContain('ask for FTPS (`protocol: ftps`) or drop the `tls-fingerprint` input');
+      expect(error).not.toMatch(/ftpes:|ftps:\/\//);
+    });
+  },
+);
