@@ -118,7 +118,8 @@ export function readInputs(): ActionInputs {
 
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
 function warnUnsupported(): void {
-  if (core.getInput(FDA_UNSUPPORTED.CleanSlate) === 'true') {
+  // Any case: FTP-Deploy-Action read `True` as true too.
+  if (core.getInput(FDA_UNSUPPORTED.CleanSlate).toLowerCase() === 'true') {
     core.warning(
       'dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
         'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.',

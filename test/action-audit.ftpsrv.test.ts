@@ -81,3 +81,14 @@ describe('the summary as a pull-request comment', () => {
     expect(fs.existsSync(path.join(srv.root, 'mention'))).toBe(false);
   });
 });
+
+describe('FTP-Deploy-Action inputs left in a switched workflow', () => {
+  it('dangerous-clean-slate: True (any case, as FTP-Deploy-Action read it) gets the warning (was: only "true")', async () => {
+    const { ws } = actionWorkspace({ 'a.html': 'a' });
+    const run = await runMain(ws, { ...connection('clean-slate/'), 'dangerous-clean-slate': 'True' });
+    expectSuccess(run);
+    expect(
+      logLines(run).filter((l) => l.startsWith('::warning::dangerous-clean-slate is not supported')),
+    ).toHaveLength(1);
+  });
+});
