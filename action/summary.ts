@@ -164,12 +164,14 @@ function escape(text: string): string {
  * Text outside `<code>` (warnings, a refusal), which names paths: a word holding `@name`
  * (`node_modules/@babel/…`) or `#123` (`owner/repo#123`) goes in `<code>`, where GitHub makes no mention
  * nor issue link of it. Escaped, an `@` still mentions: the `summary-file` posted as a pull-request
- * comment would notify that user or organisation.
+ * comment would notify that user or organisation. Line breaks become spaces: one list item, one line.
  */
 function prose(text: string): string {
   return text
     .split(/(\s+)/)
     .map((word) => {
+      // A server's reply of several lines: a line of its own could start a heading, list or table.
+      if (/^\s+$/.test(word)) return /[\r\n]/.test(word) ? ' ' : word;
       const [, lead, core, trail] = /^([("']*)(.*?)([)"',;:.!?]*)$/s.exec(word) as RegExpExecArray;
       return /@\w|#\d/.test(core)
         ? `${escape(lead)}<code>${escape(core)}</code>${escape(trail)}`

@@ -121,6 +121,17 @@ describe('summaryMarkdown', () => {
     expect(md).toContain('&#60;img src=x onerror=alert(1)&#62;&#124;&#42;x&#42;.html');
   });
 
+  it('a warning or refusal holding a reply of several lines stays one line (was: a line of server text could start a heading or a list)', () => {
+    const reply =
+      'the server refused to resume (REST 100: 502-Not here\n# Owned\n- item\r\n| a | b |); uploading whole files instead';
+    const md = summaryMarkdown({ ...report([]), warnings: [reply] }, reply);
+    expect(md).toContain(
+      '- the server refused to resume (REST 100: 502-Not here # Owned - item &#124; a &#124; b &#124;); uploading whole files instead',
+    );
+    expect(md).toContain('refused:** the server refused to resume (REST 100: 502-Not here # Owned - item');
+    expect(md).not.toMatch(/^(# Owned|- item|\| a)/m);
+  });
+
   it('a mode change alone is a change: the preview says how many files and folders get permissions', () => {
     const md = summaryMarkdown({ ...report([]), chmod: { files: 12, dirs: 3 } });
     expect(md).toContain('would be set on 12 file(s) and 3 folder(s)');
