@@ -462,11 +462,24 @@ function splitTopLevel(text: string, separator: string): string[] {
   return parts;
 }
 
-/** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */
+/**
+ * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ */
 function list(name: Input): string[] | undefined {
   const lines = core
     .getMultilineInput(name)
     .map((l) => l.replace(/^-\s+/, '').trim())
     .filter((l) => l !== '');
-  return lines.length > 0 ? lines : undefined;
+  // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
+  const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
+  if (quoted.length > 0)
+    core.notice(
+      logSafe(
+        `the \`${name}\` input: the quotes around ${quoted.join(', ')} were removed (in a block, ` +
+          `\`${name}: |\`, YAML keeps them as part of the line); write each line without quotes`,
+      ),
+    );
+  const unquoted = lines.map((l) => (quoted.includes(l) ? l.slice(1, -1) : l));
+  return unquoted.length > 0 ? unquoted : undefined;
 }

@@ -92,3 +92,21 @@ describe('FTP-Deploy-Action inputs left in a switched workflow', () => {
     ).toHaveLength(1);
   });
 });
+
+describe('list inputs written with YAML quotes in a block', () => {
+  it('keep: | with "uploads/**" keeps the uploads, with a notice (was: quotes read as part of the glob, uploads deleted)', async () => {
+    const { ws, site } = actionWorkspace({ 'index.html': 'i', 'uploads/photo.jpg': 'p', '.env': 'e' });
+    expectSuccess(await runMain(ws, connection('quoted/')));
+    fs.rmSync(path.join(site, 'uploads'), { recursive: true });
+    fs.rmSync(path.join(site, '.env'));
+    const run = await runMain(ws, { ...connection('quoted/'), keep: `"uploads/**"\n  - '.env'\n` });
+    expectSuccess(run);
+    expect(run.outputs).toMatchObject({ deleted: '0' });
+    expect(fs.readFileSync(path.join(srv.root, 'quoted', 'uploads', 'photo.jpg'), 'utf8')).toBe('p');
+    expect(fs.existsSync(path.join(srv.root, 'quoted', '.env'))).toBe(true);
+    expect(logLines(run).filter((l) => l.startsWith('::notice::'))).toEqual([
+      `::notice::the \`keep\` input: the quotes around "uploads/**", '.env' were removed (in a block, \`keep: |\`, ` +
+        'YAML keeps them as part of the line); write each line without quotes',
+    ]);
+  });
+});
