@@ -64,6 +64,14 @@ export function phrase(message: string): string {
         '(`active: true`)',
       )
       .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+      // Connection and login failures: the inputs that hold the host, port, user and password.
+      .replace(/; check the server name\b/g, '; check the `server` input')
+      .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')
+      .replace(
+        /; check the host, port and firewall\b/g,
+        '; check the `server` and `port` inputs and the firewall',
+      )
+      .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(

@@ -66,5 +66,21 @@ d(
       expect(error).toContain('ask for FTPS (`protocol: ftps`) or drop the `tls-fingerprint` input');
       expect(error).not.toMatch(/ftpes:|ftps:\/\//);
     });
+
+    it.each([
+      ['a wrong password', { password: 'not-the-password' }, 'check the `username` and `password` inputs'],
+      ['a closed port', { port: '1' }, 'connection refused; check the `server` and `port` inputs'],
+      ['an unknown host', { server: 'no-such-host.invalid' }, 'not found; check the `server` input'],
+    ])(
+      '%s: the error names the inputs to check (was: "the user and password", "the host and port")',
+      async (_what, inputs, hint) => {
+        const server = (servers as NonNullable<typeof servers>).pure;
+        const { dir } = folder(server);
+        const { ws } = actionWorkspace({ 'page.html': 'p' });
+        const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...inputs }));
+        expect(error).toContain(hint);
+        expect(error).not.toContain('not-the-password');
+      },
+    );
   },
 );
