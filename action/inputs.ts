@@ -58,6 +58,7 @@ export function readInputs(): ActionInputs {
   if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
+  for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
   const { secure, port } = readProtocolAndPort();
   const options: DeployOptions = {
@@ -199,6 +200,21 @@ function readServer(): string {
     );
   }
   return bracketed ? bracketed[1] : server;
+}
+
+/**
+ * A value in quotes (`'public_html/'`): a repository secret or variable set with its quotes keeps them,
+ * and the quotes would be part of the name (server-dir made a folder `'public_html` on the server). The
+ * server's value is not shown: it may be a secret.
+ */
+function refuseQuotes(name: Input): void {
+  const value = core.getInput(name);
+  if (!/^(["']).*\1$/s.test(value) || value.length < 2) return;
+  const shown = name === Input.Server ? '' : ` (${value})`;
+  throw new ConfigError(
+    `the \`${name}\` input is in quotes${shown}, which would be part of it: remove them (a repository secret ` +
+      'or variable set with quotes keeps them; in the workflow, YAML quotes need none inside)',
+  );
 }
 
 /**

@@ -84,3 +84,24 @@ d(
     );
   },
 );
+
+d('values set with their quotes (a repository secret or variable pasted with them)', () => {
+  it.each([
+    ['server-dir', (dir: string) => ({ 'server-dir': `'${dir.slice(1)}/'` })],
+    ['server', () => ({ server: '"127.0.0.1"' })],
+    ['local-dir', () => ({ 'local-dir': "'public/'" })],
+  ] as const)(
+    '%s in quotes is refused, naming the input, nothing made on pure-ftpd (was: server-dir made a folder named with the quote)',
+    async (name, quoted) => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir, disk } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...quoted(dir) }));
+      expect(error).toMatch(new RegExp(`^::error::the \`${name}\` input is in quotes`));
+      expect(error).toContain('remove them');
+      if (name === 'server') expect(error).not.toContain('127.0.0.1');
+      expect(fs.existsSync(disk)).toBe(false);
+      expect(fs.existsSync(path.join(server.home, `'${dir.slice(1)}`))).toBe(false);
+    },
+  );
+});
