@@ -203,6 +203,16 @@ function readServer(): string {
 }
 
 /**
+ * The login inputs whose value is in quotes: a secret saved with them. Not refused (a password may hold
+ * quotes), but named when the login fails, since a secret's value cannot be seen once saved.
+ */
+export function quotedLogin(): Input[] {
+  return [Input.Username, Input.Password].filter((name) =>
+    /^(["']).+\1$/s.test(core.getInput(name, { trimWhitespace: name !== Input.Password }).trim()),
+  );
+}
+
+/**
  * A value in quotes (`'public_html/'`): a repository secret or variable set with its quotes keeps them,
  * and the quotes would be part of the name (server-dir made a folder `'public_html` on the server). The
  * server's value is not shown: it may be a secret.

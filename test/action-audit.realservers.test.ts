@@ -80,6 +80,7 @@ d(
         const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...inputs }));
         expect(error).toContain(hint);
         expect(error).not.toContain('not-the-password');
+        expect(error).not.toContain('in quotes');
       },
     );
   },
@@ -104,4 +105,20 @@ d('values set with their quotes (a repository secret or variable pasted with the
       expect(fs.existsSync(path.join(server.home, `'${dir.slice(1)}`))).toBe(false);
     },
   );
+});
+
+d('a login that fails with the password in quotes', () => {
+  it('says the secret may have been saved with its quotes (it cannot be seen once saved), not showing it', async () => {
+    const server = (servers as NonNullable<typeof servers>).pure;
+    const { dir, disk } = folder(server);
+    const { ws } = actionWorkspace({ 'page.html': 'p' });
+    const run = await runMain(ws, { ...connection(server, `${dir}/`), password: `'${server.password}'` });
+    expect(theError(run)).toMatch(
+      /failed: 530 .*; check the `username` and `password` inputs\. The `password` input is in quotes: if the secret was saved with them, save it again without$/,
+    );
+    expect(logLines(run).filter((l) => l.includes(server.password))).toEqual([
+      `::add-mask::'${server.password}'`,
+    ]);
+    expect(fs.existsSync(disk)).toBe(false);
+  });
 });
