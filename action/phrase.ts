@@ -72,6 +72,12 @@ export function phrase(message: string): string {
         '; check the `server` and `port` inputs and the firewall',
       )
       .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
+      // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
+      .replace(
+        /(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s\))/,
+        '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
+          '`concurrency:` group (with `cancel-in-progress: false`)',
+      )
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(

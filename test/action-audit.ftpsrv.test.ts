@@ -110,3 +110,31 @@ describe('list inputs written with YAML quotes in a block', () => {
     ]);
   });
 });
+
+describe('two runs of one target at once', () => {
+  it('the one refused by the lock says how to queue runs: a `concurrency:` group (was: only "wait, or remove the folder")', async () => {
+    const { ws, site } = actionWorkspace({ 'a.html': 'a' });
+    expectSuccess(await runMain(ws, connection('queued/')));
+    fs.writeFileSync(path.join(site, 'b.html'), 'b');
+    // Another run holds the lock: its folder and holder file, as a live deploy leaves them.
+    const now = new Date().toISOString();
+    const lock = path.join(srv.root, 'queued', '.ftpship-state.json.lock');
+    fs.mkdirSync(lock);
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({ token: 't', holder: 'ftpship on runner-2 pid 7', startedAt: now, refreshedAt: now }),
+    );
+    const run = await runMain(ws, connection('queued/'));
+    expect(run.status).toBe(1);
+    const errors = logLines(run).filter((l) => l.startsWith('::error::'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^::error::another deploy holds the lock .*\(ftpship on runner-2 pid 7, since /,
+    );
+    expect(errors[0]).toMatch(
+      /\(stale after \d+ s\)\. To queue deploys of one target instead, give every workflow that deploys there the same `concurrency:` group \(with `cancel-in-progress: false`\)$/,
+    );
+    expect(run.summary).toContain('the same &#96;concurrency:&#96; group');
+    expect(fs.existsSync(path.join(srv.root, 'queued', 'b.html'))).toBe(false);
+  });
+});
