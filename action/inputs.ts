@@ -207,9 +207,7 @@ function readServer(): string {
  * quotes), but named when the login fails, since a secret's value cannot be seen once saved.
  */
 export function quotedLogin(): Input[] {
-  return [Input.Username, Input.Password].filter((name) =>
-    /^(["']).+\1$/s.test(core.getInput(name, { trimWhitespace: name !== Input.Password }).trim()),
-  );
+  return [Input.Username, Input.Password].filter((name) => /^(["']).+\1$/s.test(core.getInput(name)));
 }
 
 /**
