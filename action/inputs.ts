@@ -55,7 +55,9 @@ export function readInputs(): ActionInputs {
 
   // The hook's URL may carry a token: masked before anything else is logged, shown as scheme://host/path.
   const maintenanceUrl = core.getInput(Input.MaintenanceUrl) || undefined;
-  if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
+  if (maintenanceUrl)
+    for (const secret of hookSecrets(maintenanceUrl))
+      if (!plainName(secret, maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
   for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
@@ -115,6 +117,20 @@ export function readInputs(): ActionInputs {
     core.debug(`${name}: ${JSON.stringify(value)}`);
   }
   return { options, logLevel, filePatterns };
+}
+
+/**
+ * The hook URL's user when it is a plain name (`deploy`, `admin`): not masked. The log never shows it (the
+ * URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log, every later
+ * step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user that holds a key is masked.
+ */
+function plainName(secret: string, url: string): boolean {
+  if (!/^[a-z]{1,16}$/i.test(secret)) return false;
+  try {
+    return new URL(url.trim()).username === secret;
+  } catch {
+    return false;
+  }
 }
 
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */

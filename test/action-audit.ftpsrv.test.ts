@@ -138,3 +138,25 @@ describe('two runs of one target at once', () => {
     expect(fs.existsSync(path.join(srv.root, 'queued', 'b.html'))).toBe(false);
   });
 });
+
+describe('maintenance-url with a user and password in it', () => {
+  it('masks the password and token, not a plain user name such as "deploy" (was: every "deploy" in the job log became ***)', async () => {
+    const { ws } = actionWorkspace({ 'a.html': 'a' });
+    const url = 'https://deploy:pw-5ecret-77@hooks.example.com/ftp/hook?token=tok-4bcdef-99';
+    const run = await runMain(ws, { ...connection('hook-mask/'), 'maintenance-url': url, 'dry-run': 'true' });
+    expectSuccess(run);
+    const masked = logLines(run)
+      .filter((l) => l.startsWith('::add-mask::'))
+      .map((l) => l.slice('::add-mask::'.length));
+    expect(masked).toEqual(expect.arrayContaining(['pw-5ecret-77', 'tok-4bcdef-99', url]));
+    expect(masked).not.toContain('deploy');
+    // A user that holds a key is masked still.
+    const keyed = await runMain(ws, {
+      ...connection('hook-mask/'),
+      'maintenance-url': 'https://k3y9f8a7s6d5:x0x0x0@hooks.example.com/hook',
+      'dry-run': 'true',
+    });
+    expectSuccess(keyed);
+    expect(logLines(keyed)).toContain('::add-mask::k3y9f8a7s6d5');
+  });
+});
