@@ -120,17 +120,26 @@ export function readInputs(): ActionInputs {
 }
 
 /**
- * The hook URL's user when it is a plain name (`deploy`, `admin`): not masked. The log never shows it (the
- * URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log, every later
- * step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user that holds a key is masked.
+ * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
+ * value of a parameter not named as a secret (`source=github`, `env=production`). The log never shows
+ * them (the URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log,
+ * every later step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user or value
+ * that holds a key (not a plain word), or any value of `token`, `key`, `secret`… is masked.
  */
 function plainName(secret: string, url: string): boolean {
   if (!/^[a-z]{1,16}$/i.test(secret)) return false;
+  let u: URL;
   try {
-    return new URL(url.trim()).username === secret;
+    u = new URL(url.trim());
   } catch {
     return false;
   }
+  if (u.password && u.username === secret) return true;
+  const named = [...u.searchParams].filter(([, value]) => value === secret);
+  return (
+    named.length > 0 &&
+    named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name))
+  );
 }
 
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */

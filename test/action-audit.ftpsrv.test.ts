@@ -140,9 +140,9 @@ describe('two runs of one target at once', () => {
 });
 
 describe('maintenance-url with a user and password in it', () => {
-  it('masks the password and token, not a plain user name such as "deploy" (was: every "deploy" in the job log became ***)', async () => {
+  it('masks the password and token, not a plain user name such as "deploy" nor source=github (was: every "deploy" and "github" in the job log became ***)', async () => {
     const { ws } = actionWorkspace({ 'a.html': 'a' });
-    const url = 'https://deploy:pw-5ecret-77@hooks.example.com/ftp/hook?token=tok-4bcdef-99';
+    const url = 'https://deploy:pw-5ecret-77@hooks.example.com/ftp/hook?source=github&token=tok-4bcdef-99';
     const run = await runMain(ws, { ...connection('hook-mask/'), 'maintenance-url': url, 'dry-run': 'true' });
     expectSuccess(run);
     const masked = logLines(run)
@@ -150,13 +150,16 @@ describe('maintenance-url with a user and password in it', () => {
       .map((l) => l.slice('::add-mask::'.length));
     expect(masked).toEqual(expect.arrayContaining(['pw-5ecret-77', 'tok-4bcdef-99', url]));
     expect(masked).not.toContain('deploy');
+    expect(masked).not.toContain('github');
     // A user that holds a key is masked still.
     const keyed = await runMain(ws, {
       ...connection('hook-mask/'),
-      'maintenance-url': 'https://k3y9f8a7s6d5:x0x0x0@hooks.example.com/hook',
+      'maintenance-url': 'https://k3y9f8a7s6d5:x0x0x0@hooks.example.com/hook?key=plainword',
       'dry-run': 'true',
     });
     expectSuccess(keyed);
-    expect(logLines(keyed)).toContain('::add-mask::k3y9f8a7s6d5');
+    expect(logLines(keyed)).toEqual(
+      expect.arrayContaining(['::add-mask::k3y9f8a7s6d5', '::add-mask::plainword']),
+    );
   });
 });
