@@ -111,6 +111,12 @@ export function readInputs(): ActionInputs {
     password: '***',
     maintenanceUrl: maintenanceUrl && shownHookUrl(maintenanceUrl),
     tls: { ...options.tls, ca: options.tls?.ca ? '(PEM)' : undefined },
+    // The content may come from a secret (a key in PHP): as JSON, its quotes and line breaks escaped, the
+    // runner's mask (of the text as given) would no longer match it.
+    maintenance: options.maintenance && {
+      ...options.maintenance,
+      content: options.maintenance.content && `(${options.maintenance.content.length} characters)`,
+    },
     logLevel,
     filePatterns,
   })) {

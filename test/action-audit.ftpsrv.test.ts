@@ -163,3 +163,19 @@ describe('maintenance-url with a user and password in it', () => {
     );
   });
 });
+
+describe('maintenance-content from a secret', () => {
+  it('is not printed in the debug log, where JSON escaping would defeat the mask (was: the key in clear)', async () => {
+    const { ws, site } = actionWorkspace({ 'a.html': 'a' });
+    const content = '<?php define("DEPLOY_KEY", "k-9f8e7d6c5b"); ?>\n';
+    const inputs = { ...connection('maint-secret/'), 'maintenance-file': '.maintenance' };
+    expectSuccess(await runMain(ws, inputs));
+    fs.writeFileSync(path.join(site, 'a.html'), 'A');
+    const run = await runMain(ws, { ...inputs, 'maintenance-content': content }, { RUNNER_DEBUG: '1' });
+    expectSuccess(run);
+    expect(logLines(run).filter((l) => l.includes('k-9f8e7d6c5b'))).toEqual([]);
+    expect(logLines(run).filter((l) => l.startsWith('::debug::maintenance:'))).toEqual([
+      `::debug::maintenance: {"path":".maintenance","content":"(${content.length} characters)"}`,
+    ]);
+  });
+});
