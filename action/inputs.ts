@@ -55,9 +55,12 @@ export function readInputs(): ActionInputs {
 
   // The hook's URL may carry a token: masked before anything else is logged, shown as scheme://host/path.
   const maintenanceUrl = core.getInput(Input.MaintenanceUrl) || undefined;
-  if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
+  if (maintenanceUrl)
+    for (const secret of hookSecrets(maintenanceUrl))
+      if (!plainName(secret, maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
+  for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
   const { secure, port } = readProtocolAndPort();
   const options: DeployOptions = {
@@ -93,6 +96,14 @@ export function readInputs(): ActionInputs {
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
   warnUnsupported();
+  // The state is discarded whether or not it could be read: an input left in the workflow after the run that
+  // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
+  if (options.resetState)
+    core.warning(
+      '`reset-state: true` ignores the state on the server, readable or not: every file is sent again, and files ' +
+        'deployed earlier that are gone locally stay on the server, no longer tracked (never deleted). Remove the ' +
+        'input once this run has re-seeded the state',
+    );
   const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
   const filePatterns = list(Input.Files);
   for (const [name, value] of Object.entries({
@@ -100,6 +111,12 @@ export function readInputs(): ActionInputs {
     password: '***',
     maintenanceUrl: maintenanceUrl && shownHookUrl(maintenanceUrl),
     tls: { ...options.tls, ca: options.tls?.ca ? '(PEM)' : undefined },
+    // The content may come from a secret (a key in PHP): as JSON, its quotes and line breaks escaped, the
+    // runner's mask (of the text as given) would no longer match it.
+    maintenance: options.maintenance && {
+      ...options.maintenance,
+      content: options.maintenance.content && `(${options.maintenance.content.length} characters)`,
+    },
     logLevel,
     filePatterns,
   })) {
@@ -108,9 +125,33 @@ export function readInputs(): ActionInputs {
   return { options, logLevel, filePatterns };
 }
 
+/**
+ * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
+ * value of a parameter not named as a secret (`source=github`, `env=production`). The log never shows
+ * them (the URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log,
+ * every later step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user or value
+ * that holds a key (not a plain word), or any value of `token`, `key`, `secret`… is masked.
+ */
+function plainName(secret: string, url: string): boolean {
+  if (!/^[a-z]{1,16}$/i.test(secret)) return false;
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return false;
+  }
+  if (u.password && u.username === secret) return true;
+  const named = [...u.searchParams].filter(([, value]) => value === secret);
+  return (
+    named.length > 0 &&
+    named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name))
+  );
+}
+
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
 function warnUnsupported(): void {
-  if (core.getInput(FDA_UNSUPPORTED.CleanSlate) === 'true') {
+  // Any case: FTP-Deploy-Action read `True` as true too.
+  if (core.getInput(FDA_UNSUPPORTED.CleanSlate).toLowerCase() === 'true') {
     core.warning(
       'dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
         'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.',
@@ -190,6 +231,29 @@ function readServer(): string {
     );
   }
   return bracketed ? bracketed[1] : server;
+}
+
+/**
+ * The login inputs whose value is in quotes: a secret saved with them. Not refused (a password may hold
+ * quotes), but named when the login fails, since a secret's value cannot be seen once saved.
+ */
+export function quotedLogin(): Input[] {
+  return [Input.Username, Input.Password].filter((name) => /^(["']).+\1$/s.test(core.getInput(name)));
+}
+
+/**
+ * A value in quotes (`'public_html/'`): a repository secret or variable set with its quotes keeps them,
+ * and the quotes would be part of the name (server-dir made a folder `'public_html` on the server). The
+ * server's value is not shown: it may be a secret.
+ */
+function refuseQuotes(name: Input): void {
+  const value = core.getInput(name);
+  if (!/^(["']).*\1$/s.test(value) || value.length < 2) return;
+  const shown = name === Input.Server ? '' : ` (${value})`;
+  throw new ConfigError(
+    `the \`${name}\` input is in quotes${shown}, which would be part of it: remove them (a repository secret ` +
+      'or variable set with quotes keeps them; in the workflow, YAML quotes need none inside)',
+  );
 }
 
 /**
@@ -453,11 +517,24 @@ function splitTopLevel(text: string, separator: string): string[] {
   return parts;
 }
 
-/** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */
+/**
+ * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ */
 function list(name: Input): string[] | undefined {
   const lines = core
     .getMultilineInput(name)
     .map((l) => l.replace(/^-\s+/, '').trim())
     .filter((l) => l !== '');
-  return lines.length > 0 ? lines : undefined;
+  // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
+  const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
+  if (quoted.length > 0)
+    core.notice(
+      logSafe(
+        `the \`${name}\` input: the quotes around ${quoted.join(', ')} were removed (in a block, ` +
+          `\`${name}: |\`, YAML keeps them as part of the line); write each line without quotes`,
+      ),
+    );
+  const unquoted = lines.map((l) => (quoted.includes(l) ? l.slice(1, -1) : l));
+  return unquoted.length > 0 ? unquoted : undefined;
 }

@@ -8,7 +8,7 @@ import { cancelOnSignals } from '../src/signals.js';
 import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
-import { readInputs } from './inputs.js';
+import { quotedLogin, readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
 import { commentMarkdown, writeSummary } from './summary.js';
 
@@ -30,11 +30,23 @@ export async function run(): Promise<void> {
     // The plan file's `refused` says why in the Action's words, as the step's error does.
     if (err instanceof GuardError && err.report)
       await publish({ ...err.report, refused: phrase(err.message) }, err.message);
-    core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+    core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err)) + loginHint(err)));
     if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {
     cancel.dispose();
   }
+}
+
+/** A failed login with a user or password in quotes: most likely a secret saved with them. */
+function loginHint(err: unknown): string {
+  if (!(err instanceof Error) || !/^login to .* failed: 530\b/.test(err.message)) return '';
+  const quoted = quotedLogin();
+  if (quoted.length === 0) return '';
+  const names = quoted.map((n) => `\`${n}\``).join(' and ');
+  return (
+    `. The ${names} input${quoted.length > 1 ? 's are' : ' is'} in quotes: if the secret was saved with ` +
+    'them, save it again without'
+  );
 }
 
 /**

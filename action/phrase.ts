@@ -31,10 +31,53 @@ function excludeLine(_all: string, quoted?: string, ansi?: string): string {
   return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
 }
 
+/**
+ * The Action's part of a hint the engine words for every front end: `protocol ftps` → `protocol: ftps`,
+ * `server-dir` → the `server-dir` input; anything else as it is.
+ */
+function actionPart(hint: string): string {
+  const set = /^([a-z-]+) (\S+)$/.exec(hint);
+  if (set && INPUTS.has(set[1])) return `\`${set[1]}: ${set[2]}\``;
+  return INPUTS.has(hint) ? `the \`${hint}\` input` : hint;
+}
+
 /** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 export function phrase(message: string): string {
   return (
     message
+      // Hints for each front end ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"): the
+      // Action's log gives the Action's part alone.
+      .replace(
+        /\((?:CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g,
+        (_all, hint: string) => `(${actionPart(hint)})`,
+      )
+      .replace(
+        /; CLI: [^,()]*, Action: ([^,()]*), library: [^()]*\)/g,
+        (_all, hint: string) => `: ${actionPart(hint)})`,
+      )
+      .replace(
+        /--state (\S+) \(Action: state-path; ([^()]*)\)/g,
+        (_all, state: string, rest: string) => `\`state-path: ${state}\` (${rest})`,
+      )
+      .replace(
+        /\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g,
+        '(`active: true`)',
+      )
+      .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+      // Connection and login failures: the inputs that hold the host, port, user and password.
+      .replace(/; check the server name\b/g, '; check the `server` input')
+      .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')
+      .replace(
+        /; check the host, port and firewall\b/g,
+        '; check the `server` and `port` inputs and the firewall',
+      )
+      .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
+      // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
+      .replace(
+        /(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s\))/,
+        '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
+          '`concurrency:` group (with `cancel-in-progress: false`)',
+      )
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(
@@ -61,6 +104,11 @@ export function phrase(message: string): string {
         /\bwith --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/g,
         'by setting the `tls-fingerprint` input to $1',
       )
+      // "give each target its own --state" read "its own the `state-path` input"
+      .replace(/\bits own --([a-z][a-z-]*)/g, (all, name: string) => {
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `its own \`${input}\` input` : all;
+      })
       // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
       .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name: string) => {
         const input = FLAGS[name] ?? name;

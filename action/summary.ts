@@ -14,7 +14,29 @@ export async function writeSummary(report: DeployReport, refusal?: string): Prom
     core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
     return;
   }
-  await core.summary.addRaw(summaryMarkdown(report, refusal), true).write();
+  await core.summary.addRaw(jobSummaryMarkdown(report, refusal), true).write();
+}
+
+/**
+ * The most a step's job summary holds, in bytes: GitHub drops a larger one whole ("upload aborted, supports
+ * content up to a size of 1024k"), leaving the run with no summary at all.
+ */
+export const SUMMARY_MAX_BYTES = 1024 * 1024;
+
+/** The job summary's Markdown, with shorter lists when long paths would take it past {@link SUMMARY_MAX_BYTES}. */
+export function jobSummaryMarkdown(report: DeployReport, refusal?: string): string {
+  // +1: the line break `addRaw(…, true)` adds.
+  return fitted(report, refusal, (md) => Buffer.byteLength(md) + 1 <= SUMMARY_MAX_BYTES);
+}
+
+/** The summary with the longest lists (at most {@link MAX_LISTED}) that `fits`; the rest counted, as ever. */
+function fitted(report: DeployReport, refusal: string | undefined, fits: (md: string) => boolean): string {
+  let md = summaryMarkdown(report, refusal);
+  for (const listed of [200, 100, 50, 20, 10, 0]) {
+    if (fits(md)) break;
+    md = summaryMarkdown(report, refusal, listed);
+  }
+  return md;
 }
 
 /** The most a pull-request comment holds (GitHub refuses a longer body): the `summary-file` must fit. */
@@ -25,12 +47,7 @@ export const COMMENT_MAX_CHARS = 65_536;
  * long for a comment (the rest counted, as ever; the `plan` file has them all).
  */
 export function commentMarkdown(report: DeployReport, refusal?: string): string {
-  let md = summaryMarkdown(report, refusal);
-  for (const listed of [200, 100, 50, 20, 10, 0]) {
-    if (md.length <= COMMENT_MAX_CHARS) break;
-    md = summaryMarkdown(report, refusal, listed);
-  }
-  return md;
+  return fitted(report, refusal, (md) => md.length <= COMMENT_MAX_CHARS);
 }
 
 /**
@@ -58,7 +75,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
     '',
     ...(refusal
       ? [
-          `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${escape(phrase(refusal))}`,
+          `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${prose(phrase(refusal))}`,
           '',
         ]
       : []),
@@ -120,7 +137,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
       '',
     );
   if (report.warnings.length > 0)
-    out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${escape(phrase(w))}`), '');
+    out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${prose(phrase(w))}`), '');
   return out.join('\n');
 }
 
@@ -135,7 +152,30 @@ function capped<T extends PlanEntry | string>(
   return lines;
 }
 
-/** Paths and server text go into HTML and Markdown: neither may inject markup. */
+/**
+ * Paths and server text go into HTML and Markdown: neither may inject markup. `~` (strikethrough) and `$`
+ * (math) too: GitHub reads Markdown between the tags of `<code>` as well.
+ */
 function escape(text: string): string {
-  return text.replace(/[&<>"'`|*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return text.replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/**
+ * Text outside `<code>` (warnings, a refusal), which names paths: a word holding `@name`
+ * (`node_modules/@babel/…`) or `#123` (`owner/repo#123`) goes in `<code>`, where GitHub makes no mention
+ * nor issue link of it. Escaped, an `@` still mentions: the `summary-file` posted as a pull-request
+ * comment would notify that user or organisation. Line breaks become spaces: one list item, one line.
+ */
+function prose(text: string): string {
+  return text
+    .split(/(\s+)/)
+    .map((word) => {
+      // A server's reply of several lines: a line of its own could start a heading, list or table.
+      if (/^\s+$/.test(word)) return /[\r\n]/.test(word) ? ' ' : word;
+      const [, lead, core, trail] = /^([("']*)(.*?)([)"',;:.!?]*)$/s.exec(word) as RegExpExecArray;
+      return /@\w|#\d/.test(core)
+        ? `${escape(lead)}<code>${escape(core)}</code>${escape(trail)}`
+        : escape(word);
+    })
+    .join('');
 }

@@ -1,8 +1,12 @@
 // The job summary as a pure function of the report: deletions first and marked, the rest collapsed, lists
 // capped for huge plans, and no markup injected by file names.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as core from '@actions/core';
 import { describe, expect, it } from '@jest/globals';
 import type { DeployReport, PlanEntry } from '../src/index.js';
-import { MAX_LISTED, summaryMarkdown } from '../action/summary.js';
+import { MAX_LISTED, SUMMARY_MAX_BYTES, summaryMarkdown, writeSummary } from '../action/summary.js';
+import { tmpDir } from './helpers/tmp.js';
 import { actionReporter } from '../action/reporter.js';
 import { phrase } from '../action/phrase.js';
 
@@ -62,6 +66,44 @@ describe('summaryMarkdown', () => {
     expect(md).toContain('## ftpship deploy\n');
   });
 
+  it("long paths: the job summary file stays within GitHub's 1 MiB (was: over it, and GitHub showed no summary at all)", async () => {
+    // 1,500 changes whose paths are deep folders of long names (1,200 bytes, well under PATH_MAX), with
+    // underscores, which the summary writes as entities: 500 listed per section made 3.4 MB.
+    const long = (i: number): string =>
+      `${Array.from({ length: 5 }, (_v, d) => `level_${d}_${'x_'.repeat(110)}`).join('/')}/file_${i}.html`;
+    const files: PlanEntry[] = [];
+    for (let i = 0; i < 1500; i++)
+      files.push({ path: long(i), action: i % 3 === 0 ? 'delete' : 'upload', size: 10 });
+    const file = path.join(tmpDir('ftpship-summary-'), 'summary');
+    fs.writeFileSync(file, '');
+    const saved = process.env.GITHUB_STEP_SUMMARY;
+    process.env.GITHUB_STEP_SUMMARY = file;
+    (core.summary as unknown as { _filePath?: string })._filePath = undefined;
+    core.summary.emptyBuffer();
+    try {
+      await writeSummary(report(files, false));
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY;
+      else process.env.GITHUB_STEP_SUMMARY = saved;
+      (core.summary as unknown as { _filePath?: string })._filePath = undefined;
+    }
+    const md = fs.readFileSync(file, 'utf8');
+    expect(fs.statSync(file).size).toBeLessThanOrEqual(SUMMARY_MAX_BYTES);
+    // Still the summary: counts, deletions first, and as many entries as fit, the rest counted.
+    // (`includes`, not `toContain`: a failure would print megabytes)
+    expect(md.includes('| 1000 | 0 | 500 | 0 | 0 | 7 |')).toBe(true);
+    expect(md.includes('### :warning: 500 deletions')).toBe(true);
+    const listedDeletions = md.match(/^- :x: \*\*delete\*\* /gm)?.length ?? 0;
+    expect(listedDeletions).toBeGreaterThan(0);
+    expect(
+      md.includes(`- … and ${500 - listedDeletions} more (the full list is in the \`plan\` output file)`),
+    ).toBe(true);
+    // No shorter than it needs to be: the next longer list would not have fit.
+    expect(
+      Buffer.byteLength(summaryMarkdown(report(files, false), undefined, 2 * listedDeletions)),
+    ).toBeGreaterThan(SUMMARY_MAX_BYTES);
+  });
+
   it('a deploy refused before any plan (an empty one) is not called up to date (was: "Nothing to change: the server is up to date.")', () => {
     const why =
       '--upload-only keeps no state, but ftpship deploys this folder with the state file /www/.ftpship-state.json';
@@ -77,6 +119,17 @@ describe('summaryMarkdown', () => {
     );
     expect(md).not.toContain('<img');
     expect(md).toContain('&#60;img src=x onerror=alert(1)&#62;&#124;&#42;x&#42;.html');
+  });
+
+  it('a warning or refusal holding a reply of several lines stays one line (was: a line of server text could start a heading or a list)', () => {
+    const reply =
+      'the server refused to resume (REST 100: 502-Not here\n# Owned\n- item\r\n| a | b |); uploading whole files instead';
+    const md = summaryMarkdown({ ...report([]), warnings: [reply] }, reply);
+    expect(md).toContain(
+      '- the server refused to resume (REST 100: 502-Not here # Owned - item &#124; a &#124; b &#124;); uploading whole files instead',
+    );
+    expect(md).toContain('refused:** the server refused to resume (REST 100: 502-Not here # Owned - item');
+    expect(md).not.toMatch(/^(# Owned|- item|\| a)/m);
   });
 
   it('a mode change alone is a change: the preview says how many files and folders get permissions', () => {

@@ -132,7 +132,7 @@ describe('the bundled Action against a server that refuses logins over plain FTP
     expect(run.status).not.toBe(0);
     expect(run.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([
       `::error::127.0.0.1:${tlsOnly.port} refuses a login over plain FTP (PASS: 530 Non-anonymous sessions must use encryption.): ` +
-        "it requires TLS. Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')",
+        'it requires TLS. Connect with explicit TLS on the same port (`protocol: ftps`)',
     ]);
     expectSuccess(await runTls(ws, at));
     expect(readTree(path.join(tlsOnly.root, 'plainrefused'), ['.ftpship-state.json'])).toEqual(

@@ -132,7 +132,9 @@ describe('the bundled Action against ftp-srv', () => {
     expect(run.status).not.toBe(0);
     const lines = `${run.stdout}\n${run.stderr}`.split('\n');
     expect(lines.filter((l) => l.startsWith('::error::'))).toEqual([
-      expect.stringMatching(/login to 127\.0\.0\.1:\d+ as "demo" failed: 530 .*check the user and password/),
+      expect.stringMatching(
+        /login to 127\.0\.0\.1:\d+ as "demo" failed: 530 .*check the `username` and `password` inputs/,
+      ),
     ]);
     expect(lines.filter((l) => l.includes(secret))).toEqual([`::add-mask::${secret}`]);
     expect(fs.existsSync(path.join(srv.root, 'nope'))).toBe(false);

@@ -1,0 +1,124 @@
+// The Action's errors against real servers, as its log shows them: each names the Action's input to set,
+// not the CLI's URL or the library's option. Run through the Action's source (action/main.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { actionWorkspace, expectSuccess } from './helpers/action.js';
+import { logLines, runMain } from './helpers/action-main.js';
+import { loadRealServers, remoteFolders, type RealServer } from './helpers/real-servers.js';
+
+const servers = loadRealServers('action-audit.realservers');
+const d = servers ? describe : describe.skip;
+const folder = remoteFolders('h-action-');
+
+function connection(server: RealServer, serverDir: string): Record<string, string> {
+  return {
+    server: server.host,
+    port: String(server.port),
+    username: server.user,
+    password: server.password,
+    'local-dir': 'public/',
+    'server-dir': serverDir,
+    timeout: '10000',
+  };
+}
+
+/** The one ::error:: line of a failed run. */
+function theError(run: { status: number | null; stdout: string }): string {
+  expect(run.status).toBe(1);
+  const errors = logLines(run as Parameters<typeof logLines>[0]).filter((l) => l.startsWith('::error::'));
+  expect(errors).toHaveLength(1);
+  return errors[0];
+}
+
+d(
+  'errors name the Action input, not the CLI URL or the library option (was: "(CLI: …; Action: …; library: …)")',
+  () => {
+    it('server-dir that is a file on pure-ftpd: "the `server-dir` input"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir, disk } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      expectSuccess(await runMain(ws, connection(server, `${dir}/`)));
+      const run = await runMain(ws, connection(server, `${dir}/page.html/`));
+      const error = theError(run);
+      expect(error).toContain('cannot create folder ');
+      expect(error).toContain('Check that the folder deployed to is right (the `server-dir` input)');
+      expect(error).not.toMatch(/CLI|library|remoteDir/);
+      expect(fs.readFileSync(path.join(disk, 'page.html'), 'utf8')).toBe('p');
+    });
+
+    it('protocol ftps-legacy on a plain-FTP port of pure-ftpd: "`protocol: ftps`"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const run = await runMain(ws, { ...connection(server, `${dir}/`), protocol: 'ftps-legacy' });
+      const error = theError(run);
+      expect(error).toContain('Use explicit TLS on this port, usually 21 (`protocol: ftps`)');
+      expect(error).not.toMatch(/CLI|library|ftpes:/);
+    });
+
+    it('tls-fingerprint with protocol ftp: "ask for FTPS (`protocol: ftps`)"', async () => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const run = await runMain(ws, { ...connection(server, `${dir}/`), 'tls-fingerprint': 'AB'.repeat(32) });
+      const error = theError(run);
+      expect(error).toContain('ask for FTPS (`protocol: ftps`) or drop the `tls-fingerprint` input');
+      expect(error).not.toMatch(/ftpes:|ftps:\/\//);
+    });
+
+    it.each([
+      ['a wrong password', { password: 'not-the-password' }, 'check the `username` and `password` inputs'],
+      ['a closed port', { port: '1' }, 'connection refused; check the `server` and `port` inputs'],
+      ['an unknown host', { server: 'no-such-host.invalid' }, 'not found; check the `server` input'],
+    ])(
+      '%s: the error names the inputs to check (was: "the user and password", "the host and port")',
+      async (_what, inputs, hint) => {
+        const server = (servers as NonNullable<typeof servers>).pure;
+        const { dir } = folder(server);
+        const { ws } = actionWorkspace({ 'page.html': 'p' });
+        const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...inputs }));
+        expect(error).toContain(hint);
+        expect(error).not.toContain('not-the-password');
+        expect(error).not.toContain('in quotes');
+      },
+    );
+  },
+);
+
+d('values set with their quotes (a repository secret or variable pasted with them)', () => {
+  it.each([
+    ['server-dir', (dir: string) => ({ 'server-dir': `'${dir.slice(1)}/'` })],
+    ['server', () => ({ server: '"127.0.0.1"' })],
+    ['local-dir', () => ({ 'local-dir': "'public/'" })],
+  ] as const)(
+    '%s in quotes is refused, naming the input, nothing made on pure-ftpd (was: server-dir made a folder named with the quote)',
+    async (name, quoted) => {
+      const server = (servers as NonNullable<typeof servers>).pure;
+      const { dir, disk } = folder(server);
+      const { ws } = actionWorkspace({ 'page.html': 'p' });
+      const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...quoted(dir) }));
+      expect(error).toMatch(new RegExp(`^::error::the \`${name}\` input is in quotes`));
+      expect(error).toContain('remove them');
+      if (name === 'server') expect(error).not.toContain('127.0.0.1');
+      expect(fs.existsSync(disk)).toBe(false);
+      expect(fs.existsSync(path.join(server.home, `'${dir.slice(1)}`))).toBe(false);
+    },
+  );
+});
+
+d('a login that fails with the password in quotes', () => {
+  it('says the secret may have been saved with its quotes (it cannot be seen once saved), not showing it', async () => {
+    const server = (servers as NonNullable<typeof servers>).pure;
+    const { dir, disk } = folder(server);
+    const { ws } = actionWorkspace({ 'page.html': 'p' });
+    const run = await runMain(ws, { ...connection(server, `${dir}/`), password: `'${server.password}'` });
+    expect(theError(run)).toMatch(
+      /failed: 530 .*; check the `username` and `password` inputs\. The `password` input is in quotes: if the secret was saved with them, save it again without$/,
+    );
+    expect(logLines(run).filter((l) => l.includes(server.password))).toEqual([
+      `::add-mask::'${server.password}'`,
+    ]);
+    expect(fs.existsSync(disk)).toBe(false);
+  });
+});
