@@ -42,6 +42,10 @@ const PROGRESS_EVERY_MS = 1000;
 const NOTHING_CAME =
   'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
 
+const USED_ONCE =
+  'this deploy() stream has deployed already and takes no more files: call deploy(options) inside the task, ' +
+  'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
+
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
@@ -93,7 +97,18 @@ export function deploy(options: GulpDeployOptions): Transform {
     // Ended already, the flush fails with it; else (the failed stream may never end) it fails this stream now.
     if (!flushing) stream.destroy(upstreamError);
   };
-  stream.on('pipe', (source: NodeJS.ReadableStream) => source.on('error', upstreamFailed));
+  stream.on('pipe', (source: NodeJS.ReadableStream) => {
+    // One stream deploys once: made once at the top of a gulpfile (as vinyl-ftp's `conn`) and piped into
+    // again by a second run, it would take no file and never end, and the task would hang.
+    if (stream.writableEnded || stream.destroyed) {
+      // gulp.src (a streamx stream) is destroyed with this error in turn: heard here, it does not crash a
+      // gulp.watch process.
+      source.on('error', () => undefined);
+      process.nextTick(() => stream.emit('error', new PluginError(PLUGIN_NAME, USED_ONCE)));
+      return;
+    }
+    source.on('error', upstreamFailed);
+  });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
 
   async function run(): Promise<void> {
