@@ -46,6 +46,16 @@ const USED_ONCE =
   'this deploy() stream has deployed already and takes no more files: call deploy(options) inside the task, ' +
   'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
 
+/** The deploys this process is running or about to run, by target: each one's end, which the next waits for. */
+const running = new Map<string, Promise<void>>();
+
+/** One target, as the server's lock sees it: server, login and state file. */
+function targetKey(o: GulpDeployOptions): string {
+  const port = o.port ?? (o.secure === 'implicit' ? 990 : 21);
+  const dir = (o.remoteDir ?? '').replace(/\/+$/, '');
+  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, o.statePath ?? '']);
+}
+
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
@@ -111,9 +121,32 @@ export function deploy(options: GulpDeployOptions): Transform {
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
 
+  /**
+   * Deploys after any deploy to the same target this process started earlier (gulp.watch firing again, or
+   * two watchers, while one runs): run at once, the later one would find the target locked and fail.
+   */
   async function run(): Promise<void> {
-    const list = [...files.values()];
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
+    if (engine.dryRun) return deployFiles(where);
+    const key = targetKey(engine);
+    const before = running.get(key);
+    let release = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    running.set(key, mine);
+    try {
+      if (before) {
+        say(`waiting for the deploy to ${where} this process started before this one`);
+        await before;
+      }
+      await deployFiles(where);
+    } finally {
+      release();
+      if (running.get(key) === mine) running.delete(key);
+    }
+  }
+
+  async function deployFiles(where: string): Promise<void> {
+    const list = [...files.values()];
     say(
       `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
     );
