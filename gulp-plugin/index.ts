@@ -43,7 +43,7 @@ const NOTHING_CAME =
   'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
 
 const USED_ONCE =
-  'this deploy() stream has deployed already and takes no more files: call deploy(options) inside the task, ' +
+  'this deploy() stream has run already (one stream deploys once) and takes no more files: call deploy(options) inside the task, ' +
   'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
 
 /** The deploys this process is running or about to run, by target: each one's end, which the next waits for. */

@@ -70,7 +70,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
     expect(second).toBeInstanceOf(PluginError);
     expect((second as PluginError).plugin).toBe('ftpship');
     expect((second as Error).message).toBe(
-      'this deploy() stream has deployed already and takes no more files: call deploy(options) inside the task, ' +
+      'this deploy() stream has run already (one stream deploys once) and takes no more files: call deploy(options) inside the task, ' +
         'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile',
     );
     // The same task with deploy() inside it deploys the change.
