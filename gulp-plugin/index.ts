@@ -21,7 +21,7 @@ import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
 import { GuardError } from '../src/engine/errors.js';
-import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
+import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import {
   formatBytes,
   formatEstimate,
@@ -53,7 +53,8 @@ const running = new Map<string, Promise<void>>();
 function targetKey(o: GulpDeployOptions): string {
   const port = o.port ?? (o.secure === 'implicit' ? 990 : 21);
   const dir = (o.remoteDir ?? '').replace(/\/+$/, '');
-  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, o.statePath ?? '']);
+  const state = (o.statePath ?? DEFAULT_STATE_NAME).replace(/^\.\/+/, '');
+  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, state]);
 }
 
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
