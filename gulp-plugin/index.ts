@@ -20,7 +20,7 @@ import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
-import { GuardError } from '../src/engine/errors.js';
+import { CancelledError, GuardError } from '../src/engine/errors.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import {
   formatBytes,
@@ -85,7 +85,19 @@ export function deploy(options: GulpDeployOptions): Transform {
         if (upstreamError) return done(upstreamError);
         run().then(
           () => done(),
-          (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password))),
+          (err: unknown) =>
+            done(
+              // Stopped because a step further up failed while it ran: that error, and what the stop left.
+              upstreamError && err instanceof CancelledError
+                ? new PluginError(
+                    PLUGIN_NAME,
+                    upstreamError.message.replace(
+                      '; nothing was deployed, as ',
+                      `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
+                    ),
+                  )
+                : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
+            ),
         );
       });
     },
@@ -108,6 +120,24 @@ export function deploy(options: GulpDeployOptions): Transform {
     // Ended already, the flush fails with it; else (the failed stream may never end) it fails this stream now.
     if (!flushing) stream.destroy(upstreamError);
   };
+  // A step further up a .pipe chain is not piped into this stream, and its error does not reach it: a
+  // gulp-sass logError that ends its stream there hands on part of the files all the same. gulp runs a task in a
+  // domain (async-done), where such an error lands (gulp.src, torn down with it, has no error listener): heard
+  // there, it fails this stream too, and stops a deploy already under way before it deletes anything.
+  const domain = (process as { domain?: NodeJS.EventEmitter | null }).domain ?? undefined;
+  const stop = new AbortController();
+  if (domain) {
+    const onDomainError = (err: unknown): void => {
+      upstreamFailed(err);
+      if (upstreamError && !stop.signal.aborted) stop.abort();
+    };
+    domain.on('error', onDomainError);
+    stream.once('close', () => domain.removeListener('error', onDomainError));
+    const given = engine.signal;
+    if (given?.aborted) stop.abort(given.reason);
+    else given?.addEventListener('abort', () => stop.abort(given.reason), { once: true });
+  }
+
   stream.on('pipe', (source: NodeJS.ReadableStream) => {
     // One stream deploys once: made once at the top of a gulpfile (as vinyl-ftp's `conn`) and piped into
     // again by a second run, it would take no file and never end, and the task would hang.
@@ -158,7 +188,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     const live = { on: true };
     let report: DeployReport;
     try {
-      report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
+      const signal = domain ? stop.signal : engine.signal;
+      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text)).finally(
         () => (live.on = false),
       );
     } catch (err) {

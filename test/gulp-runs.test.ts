@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
@@ -78,5 +79,49 @@ describe('gulp plugin: a publish task run again in one process', () => {
       gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(deploy(opts(remote))),
     );
     expect(fs.readFileSync(path.join(srv.root, remote, 'index.html'), 'utf8')).toBe('two');
+  });
+
+  it('a plugin further up a .pipe chain that fails and ends its stream (gulp-sass logError) fails the deploy; nothing is deleted', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.css': 'a{}', 'b.css': 'b{}', 'c.css': 'c{}', 'd.css': 'd{}' });
+    const remote = `/${uniqueName('h-gulp-chain')}`;
+    const src = (): NodeJS.ReadWriteStream => gulp.src('*.css', { cwd: local, encoding: false });
+    await runSeries(() => src().pipe(deploy(opts(remote))));
+    const before = readTree(path.join(srv.root, remote));
+
+    // A sass-like step that fails on its second file; its logError handler logs and ends the stream, which
+    // then hands on one file, through one more step, to deploy().
+    let seen = 0;
+    const sass = new Transform({
+      objectMode: true,
+      transform(file, _encoding, done) {
+        if (++seen === 2) return done(new Error('sass: syntax error in b.scss'));
+        done(null, file);
+      },
+    });
+    sass.on('error', function (this: Transform) {
+      this.emit('end');
+    });
+    let deployError: unknown;
+    let closed: Promise<unknown> = Promise.resolve();
+    const publish = (): NodeJS.ReadWriteStream => {
+      const stream = deploy(opts(remote));
+      stream.on('error', (err) => (deployError = err));
+      closed = new Promise((resolve) => stream.once('close', resolve));
+      return src()
+        .pipe(sass)
+        .pipe(new PassThrough({ objectMode: true }))
+        .pipe(stream);
+    };
+    const task = await outcome(runSeries(publish));
+    expect((task as Error).message).toBe('sass: syntax error in b.scss');
+    await closed;
+
+    expect(deployError).toBeInstanceOf(PluginError);
+    // Heard while it ran (the deploy stopped), or before it began.
+    expect((deployError as Error).message).toMatch(
+      /^an earlier step of the pipeline failed \(sass: syntax error in b\.scss\), so not every file reached ftpship; (the deploy was stopped \(cancelled: nothing was changed\)|nothing was deployed), as the files that did would have made the server's copies of the others orphans, deleted\. Fix that error and run the task again$/,
+    );
+    expect(readTree(path.join(srv.root, remote))).toEqual(before);
   });
 });
