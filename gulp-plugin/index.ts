@@ -123,7 +123,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   // A step further up a .pipe chain is not piped into this stream, and its error does not reach it: a
   // gulp-sass logError that ends its stream there hands on part of the files all the same. gulp runs a task in a
   // domain (async-done), where such an error lands (gulp.src, torn down with it, has no error listener): heard
-  // there, it fails this stream too, and stops a deploy already under way before it deletes anything.
+  // there, it fails this stream too, and stops a deploy already under way (its deletions come last).
   const domain = (process as { domain?: NodeJS.EventEmitter | null }).domain ?? undefined;
   const stop = new AbortController();
   if (domain) {
@@ -131,11 +131,16 @@ export function deploy(options: GulpDeployOptions): Transform {
       upstreamFailed(err);
       if (upstreamError && !stop.signal.aborted) stop.abort();
     };
-    domain.on('error', onDomainError);
-    stream.once('close', () => domain.removeListener('error', onDomainError));
     const given = engine.signal;
-    if (given?.aborted) stop.abort(given.reason);
-    else given?.addEventListener('abort', () => stop.abort(given.reason), { once: true });
+    const onAbort = (): void => stop.abort(given?.reason);
+    domain.on('error', onDomainError);
+    if (given?.aborted) onAbort();
+    else given?.addEventListener('abort', onAbort, { once: true });
+    // One signal may serve a whole watch session: its listener goes with the stream.
+    stream.once('close', () => {
+      domain.removeListener('error', onDomainError);
+      given?.removeEventListener('abort', onAbort);
+    });
   }
 
   stream.on('pipe', (source: NodeJS.ReadableStream) => {
