@@ -61,6 +61,8 @@ function targetKey(o: GulpDeployOptions): string {
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
   const files = new Map<string, SourceFile>();
+  /** Each path's vinyl file path, to name both when two files map to one path. */
+  const origins = new Map<string, string>();
   /** Warnings from the stream itself, logged and reported with the engine's. */
   const early: string[] = [];
   const say = (message: string): void => {
@@ -71,7 +73,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
-      collect(file, files, say, (w) => early.push(w)).then(
+      collect(file, files, origins, (w) => early.push(w)).then(
         () => done(null, file),
         (err: unknown) =>
           done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
@@ -247,7 +249,7 @@ export function deploy(options: GulpDeployOptions): Transform {
 async function collect(
   file: File,
   files: Map<string, SourceFile>,
-  say: (m: string) => void,
+  origins: Map<string, string>,
   warn: (m: string) => void,
 ): Promise<void> {
   if (file.isDirectory()) return;
@@ -282,7 +284,14 @@ async function collect(
     );
   }
   await refuseTranscoded(file, rel, contents);
-  if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
+  // A warning (quiet or not, it is in the report): the earlier file is not deployed.
+  const earlier = origins.get(rel);
+  if (earlier !== undefined)
+    warn(
+      `two files map to ${rel} under remoteDir; the later one (${file.path}) is deployed, not ${earlier}: ` +
+        'give them other paths (gulp.src base, a rename), or leave one out of gulp.src',
+    );
+  origins.set(rel, file.path);
   files.set(rel, { path: rel, contents });
 }
 
