@@ -20,8 +20,8 @@ import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
-import { GuardError } from '../src/engine/errors.js';
-import type { Progress, Reporter, SourceFile } from '../src/engine/options.js';
+import { CancelledError, GuardError } from '../src/engine/errors.js';
+import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import {
   formatBytes,
   formatEstimate,
@@ -42,10 +42,27 @@ const PROGRESS_EVERY_MS = 1000;
 const NOTHING_CAME =
   'no file reached ftpship: check the gulp.src glob and its cwd, and that the build wrote its files there';
 
+const USED_ONCE =
+  'this deploy() stream has run already (one stream deploys once) and takes no more files: call deploy(options) inside the task, ' +
+  'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
+
+/** The deploys this process is running or about to run, by target: each one's end, which the next waits for. */
+const running = new Map<string, Promise<void>>();
+
+/** One target, as the server's lock sees it: server, login and state file. */
+function targetKey(o: GulpDeployOptions): string {
+  const port = o.port ?? (o.secure === 'implicit' ? 990 : 21);
+  const dir = (o.remoteDir ?? '').replace(/\/+$/, '');
+  const state = (o.statePath ?? DEFAULT_STATE_NAME).replace(/^\.\/+/, '');
+  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, state]);
+}
+
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
 export function deploy(options: GulpDeployOptions): Transform {
   const { engine, quiet, onReport } = checkOptions(options);
   const files = new Map<string, SourceFile>();
+  /** Each path's vinyl file path, to name both when two files map to one path. */
+  const origins = new Map<string, string>();
   /** Warnings from the stream itself, logged and reported with the engine's. */
   const early: string[] = [];
   const say = (message: string): void => {
@@ -56,7 +73,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
-      collect(file, files, say, (w) => early.push(w)).then(
+      collect(file, files, origins, (w) => early.push(w)).then(
         () => done(null, file),
         (err: unknown) =>
           done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
@@ -70,7 +87,19 @@ export function deploy(options: GulpDeployOptions): Transform {
         if (upstreamError) return done(upstreamError);
         run().then(
           () => done(),
-          (err: unknown) => done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password))),
+          (err: unknown) =>
+            done(
+              // Stopped because a step further up failed while it ran: that error, and what the stop left.
+              upstreamError && err instanceof CancelledError
+                ? new PluginError(
+                    PLUGIN_NAME,
+                    upstreamError.message.replace(
+                      '; nothing was deployed, as ',
+                      `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
+                    ),
+                  )
+                : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
+            ),
         );
       });
     },
@@ -93,12 +122,69 @@ export function deploy(options: GulpDeployOptions): Transform {
     // Ended already, the flush fails with it; else (the failed stream may never end) it fails this stream now.
     if (!flushing) stream.destroy(upstreamError);
   };
-  stream.on('pipe', (source: NodeJS.ReadableStream) => source.on('error', upstreamFailed));
+  // A step further up a .pipe chain is not piped into this stream, and its error does not reach it: a
+  // gulp-sass logError that ends its stream there hands on part of the files all the same. gulp runs a task in a
+  // domain (async-done), where such an error lands (gulp.src, torn down with it, has no error listener): heard
+  // there, it fails this stream too, and stops a deploy already under way (its deletions come last).
+  const domain = (process as { domain?: NodeJS.EventEmitter | null }).domain ?? undefined;
+  const stop = new AbortController();
+  if (domain) {
+    const onDomainError = (err: unknown): void => {
+      upstreamFailed(err);
+      if (upstreamError && !stop.signal.aborted) stop.abort();
+    };
+    const given = engine.signal;
+    const onAbort = (): void => stop.abort(given?.reason);
+    domain.on('error', onDomainError);
+    if (given?.aborted) onAbort();
+    else given?.addEventListener('abort', onAbort, { once: true });
+    // One signal may serve a whole watch session: its listener goes with the stream.
+    stream.once('close', () => {
+      domain.removeListener('error', onDomainError);
+      given?.removeEventListener('abort', onAbort);
+    });
+  }
+
+  stream.on('pipe', (source: NodeJS.ReadableStream) => {
+    // One stream deploys once: made once at the top of a gulpfile (as vinyl-ftp's `conn`) and piped into
+    // again by a second run, it would take no file and never end, and the task would hang.
+    if (stream.writableEnded || stream.destroyed) {
+      // gulp.src (a streamx stream) is destroyed with this error in turn: heard here, it does not crash a
+      // gulp.watch process.
+      source.on('error', () => undefined);
+      process.nextTick(() => stream.emit('error', new PluginError(PLUGIN_NAME, USED_ONCE)));
+      return;
+    }
+    source.on('error', upstreamFailed);
+  });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
 
+  /**
+   * Deploys after any deploy to the same target this process started earlier (gulp.watch firing again, or
+   * two watchers, while one runs): run at once, the later one would find the target locked and fail.
+   */
   async function run(): Promise<void> {
-    const list = [...files.values()];
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
+    if (engine.dryRun) return deployFiles(where);
+    const key = targetKey(engine);
+    const before = running.get(key);
+    let release = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    running.set(key, mine);
+    try {
+      if (before) {
+        say(`waiting for the deploy to ${where} this process started before this one`);
+        await before;
+      }
+      await deployFiles(where);
+    } finally {
+      release();
+      if (running.get(key) === mine) running.delete(key);
+    }
+  }
+
+  async function deployFiles(where: string): Promise<void> {
+    const list = [...files.values()];
     say(
       `${engine.dryRun ? 'planning' : 'deploying'} ${list.length} file${list.length === 1 ? '' : 's'} to ${where}`,
     );
@@ -109,7 +195,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     const live = { on: true };
     let report: DeployReport;
     try {
-      report = await deployEngine({ ...engine, files: list }, reporter(quiet, live, text)).finally(
+      const signal = domain ? stop.signal : engine.signal;
+      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text)).finally(
         () => (live.on = false),
       );
     } catch (err) {
@@ -162,7 +249,7 @@ export function deploy(options: GulpDeployOptions): Transform {
 async function collect(
   file: File,
   files: Map<string, SourceFile>,
-  say: (m: string) => void,
+  origins: Map<string, string>,
   warn: (m: string) => void,
 ): Promise<void> {
   if (file.isDirectory()) return;
@@ -197,7 +284,14 @@ async function collect(
     );
   }
   await refuseTranscoded(file, rel, contents);
-  if (files.has(rel)) say(`two files map to ${rel}; the later one (${file.path}) is deployed`);
+  // A warning (quiet or not, it is in the report): the earlier file is not deployed.
+  const earlier = origins.get(rel);
+  if (earlier !== undefined)
+    warn(
+      `two files map to ${rel} under remoteDir; the later one (${file.path}) is deployed, not ${earlier}: ` +
+        'give them other paths (gulp.src base, a rename), or leave one out of gulp.src',
+    );
+  origins.set(rel, file.path);
   files.set(rel, { path: rel, contents });
 }
 

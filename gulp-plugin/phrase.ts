@@ -57,6 +57,17 @@ export function phrase(message: string): string {
         '(the password option, e.g. password: process.env.FTP_PASSWORD)',
       )
       .replace(/\(ftpes:\/\/ or ftps:\/\/; Action: protocol ftps\)/g, "(secure: 'explicit' or 'implicit')")
+      // Advice given for every way in at once: in a gulpfile, only the option counts.
+      .replace(
+        /\(CLI: ftpes:\/\/; Action: protocol ftps; library: secure 'explicit'\)/g,
+        "(secure: 'explicit')",
+      )
+      .replace(
+        /; CLI: ftps:\/\/, Action: protocol ftps-legacy, library: secure 'implicit'\)/g,
+        " with secure: 'implicit')",
+      )
+      .replace(/\(CLI: the URL's path; Action: server-dir; library and gulp: remoteDir\)/g, '(remoteDir)')
+      .replace(/--state (.+?) \(Action: state-path; /g, "statePath: '$1' (")
       // The stream has no folder and no excludes: what reaches the plugin is what gulp.src picked.
       .replace(
         /the set of files given has no file to publish(?: \(after excludes\))?/g,

@@ -72,6 +72,26 @@ describe('phrase: engine messages in gulp option names', () => {
       'no answer from h:21: no reply within 100 ms; check the host, port and firewall, or raise --timeout',
       'no answer from h:21: no reply within 100 ms; check the host, port and firewall, or raise timeoutMs',
     ],
+    [
+      'implicit TLS advice for every way in',
+      "no answer from h:990: no reply within 100 ms; check the host, port and firewall, or raise --timeout (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')",
+      "no answer from h:990: no reply within 100 ms; check the host, port and firewall, or raise timeoutMs (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there with secure: 'implicit')",
+    ],
+    [
+      'explicit TLS advice for every way in',
+      "h:21 does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')",
+      "h:21 does not speak TLS from the first byte (implicit TLS): it greets in plain FTP. Use explicit TLS on this port, usually 21 (secure: 'explicit')",
+    ],
+    [
+      'a lock name the server refuses',
+      'cannot create the deploy lock /s/.ftpship-state.json.lock: 553 Prohibited directory name; if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: --state /s/ftpship-state.json (Action: state-path; the lock and the temporary files follow it); else check that the user may write to /s',
+      "cannot create the deploy lock /s/.ftpship-state.json.lock: 553 Prohibited directory name; if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: statePath: '/s/ftpship-state.json' (the lock and the temporary files follow it); else check that the user may write to /s",
+    ],
+    [
+      'the folder deployed to',
+      "cannot create folder /a on the server: 550 no. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).",
+      'cannot create folder /a on the server: 550 no. Check that the user may write there and that the folder deployed to is right (remoteDir).',
+    ],
     ['a flag with no gulp option stays', 'see --json', 'see --json'],
     [
       'the exact exclude for one name',

@@ -167,6 +167,27 @@ describe('gulp plugin: mirroring', () => {
   });
 });
 
+describe('gulp plugin: two files for one path', () => {
+  it('gulp.src of two folders holding one name: the later is deployed, with a warning in the report even when quiet', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'dist/index.html': 'from dist',
+      'static/index.html': 'from static',
+      'static/x.txt': 'x',
+    });
+    let report: DeployReport | undefined;
+    await pipeline(
+      gulp.src(['dist/**/*', 'static/**/*'], { cwd: local, encoding: false }),
+      deploy(opts('/two-for-one', { onReport: (r) => (report = r) })),
+    );
+    expect(fs.readFileSync(path.join(srv.root, 'two-for-one/index.html'), 'utf8')).toBe('from static');
+    expect(report?.warnings).toContain(
+      `two files map to index.html under remoteDir; the later one (${path.join(local, 'static/index.html')}) is deployed, ` +
+        `not ${path.join(local, 'dist/index.html')}: give them other paths (gulp.src base, a rename), or leave one out of gulp.src`,
+    );
+  });
+});
+
 describe('gulp plugin: the engine semantics hold', () => {
   it('a rerun sends only what changed (a same-size edit too), deletes orphans; dry-run plans and touches nothing', async () => {
     const local = tmpDir();

@@ -1,0 +1,133 @@
+/**
+ * The gulp plugin run again and again in one process (as `gulp.watch` runs a publish task), with real gulp 5
+ * tasks against the real servers.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, expect, it, jest } from '@jest/globals';
+import gulp from 'gulp';
+import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import type { DeployReport } from '../src/engine/report.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe, env, each, opts } = realServerSuite('gulp runs');
+const target = remoteFolders('h-gulp');
+const STATE = '.ftpship-state.json';
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+function gulpOpts(
+  server: RealServer,
+  remoteDir: string,
+  extra: Partial<GulpDeployOptions> = {},
+): GulpDeployOptions {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { localDir, ...engine } = opts(server, '', remoteDir);
+  return { ...engine, quiet: true, ...extra };
+}
+
+/** Runs a gulp task through gulp's own runner (as `gulp.watch` and the gulp CLI run it). */
+async function runTask(task: gulp.TaskFunction): Promise<void> {
+  // gulp's runner also emits a failed task as an 'error' event on gulp (the gulp CLI logs it).
+  const logged = (): void => undefined;
+  gulp.on('error', logged);
+  return new Promise<void>((resolve, reject) => {
+    void gulp.series(task)((err?: Error | null) => (err ? reject(err) : resolve()));
+  }).finally(() => gulp.removeListener('error', logged));
+}
+
+describe('gulp plugin: runs in one process on real servers', () => {
+  it.each(each('pure', 'vsftpd', 'proftpd'))(
+    '%s: three watch-style runs re-read the state, send only what changed, and leave no socket open',
+    async (_label, server) => {
+      const { dir, disk } = target(server);
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'one', 'css/a.css': 'a{}', 'img/x.bin': Buffer.alloc(3000, 7) });
+      const reports: DeployReport[] = [];
+      const publish = (): NodeJS.ReadWriteStream =>
+        gulp
+          .src('**/*', { cwd: local, dot: true, encoding: false })
+          .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
+      const sockets = (): number =>
+        process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length;
+      const before = sockets();
+
+      await runTask(publish);
+      fs.writeFileSync(path.join(local, 'index.html'), 'two');
+      await runTask(publish);
+      fs.rmSync(path.join(local, 'css'), { recursive: true });
+      await runTask(publish);
+
+      expect(reports.map((r) => r.counts)).toEqual([
+        { mkdir: 2, upload: 3, replace: 0, delete: 0, rmdir: 0, unchanged: 0 },
+        { mkdir: 0, upload: 0, replace: 1, delete: 0, rmdir: 0, unchanged: 2 },
+        { mkdir: 0, upload: 0, replace: 0, delete: 1, rmdir: 1, unchanged: 2 },
+      ]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.existsSync(path.join(disk, STATE))).toBe(true);
+      expect(sockets()).toBe(before);
+    },
+  );
+
+  it('pure-ftpd: a run that starts while one deploys (two watchers firing at once) waits for it, then deploys', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one', 'css/a.css': 'a{}' });
+    const src = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
+    await runTask(() => src().pipe(deploy(gulpOpts(server, dir))));
+
+    // The first run's maintenance hook is called while it holds the target (before live files change); it
+    // answers once the second run is waiting, or has failed.
+    let holding = (): void => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    let letGo = (): void => undefined;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    const hook = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        holding();
+        void released.then(() => res.writeHead(204).end());
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const logged: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      if (String(chunk).includes('waiting for the deploy')) letGo();
+      return true;
+    });
+
+    const reports: DeployReport[] = [];
+    const first = (): NodeJS.ReadWriteStream => {
+      fs.writeFileSync(path.join(local, 'index.html'), 'two');
+      return src().pipe(
+        deploy(gulpOpts(server, dir, { maintenanceUrl: hookUrl, onReport: (r) => reports.push(r) })),
+      );
+    };
+    const second = async (): Promise<void> => {
+      await held;
+      fs.writeFileSync(path.join(local, 'index.html'), 'three');
+      await runTask(() =>
+        src().pipe(deploy(gulpOpts(server, dir, { quiet: false, onReport: (r) => reports.push(r) }))),
+      ).finally(letGo);
+    };
+    try {
+      await runTask(gulp.parallel(first, second));
+    } finally {
+      hook.closeAllConnections();
+      hook.close();
+    }
+    expect(logged.join('')).toContain(
+      `ftpship: waiting for the deploy to 127.0.0.1 ${dir} this process started before this one`,
+    );
+    expect(reports.map((r) => r.counts.replace)).toEqual([1, 1]);
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('three');
+  });
+});
