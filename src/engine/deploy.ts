@@ -521,7 +521,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       });
       err.report = { ...report, refused: err.message };
     }
-    throw dataPinRefused(err, o) ?? err;
+    throw dataPinRefused(err, o) ?? connectionLost(err);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     void scanning.then(
@@ -936,6 +936,20 @@ function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
  * A data connection whose certificate matches no pin, after the control connection's did: the client's
  * message, behind "upload X failed:", did not say what it means or what to do.
  */
+/**
+ * A connection that kept failing through the retries, in a step that did not say which (the lock, a batch of
+ * folders or renames): the bare socket error named neither the step nor what to do. The state records what
+ * was confirmed, so a rerun goes on from there.
+ */
+function connectionLost(err: unknown): unknown {
+  if (!isTransientError(err) || err instanceof DeployError || err instanceof FtpReplyError) return err;
+  return new DeployError(
+    `${(err as Error).message} (the connection kept failing through the retries: check the network, then run ` +
+      `the deploy again; it sends only what was not confirmed)`,
+    { cause: err },
+  );
+}
+
 function dataPinRefused(err: unknown, o: ResolvedOptions): DeployError | undefined {
   let tlsErr: FtpTlsError | undefined;
   for (const e of causesOf(err)) if (e instanceof FtpTlsError && e.data) tlsErr = e;

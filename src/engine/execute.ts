@@ -302,7 +302,14 @@ class Run {
     for (let i = 0; i < items.length; i += per) batches.push(items.slice(i, i + per));
     await Promise.all(
       batches.map(async (batch) =>
-        this.ctx.pool.run(`${what} (${batch.length})`, async (c) => fn(c, batch), true),
+        this.ctx.pool
+          .run(`${what} (${batch.length})`, async (c) => fn(c, batch), true)
+          .catch((err: unknown) => {
+            // The connection kept failing: the bare socket error said neither the step nor to run again.
+            throw isTransientError(err) && !(err instanceof FtpReplyError)
+              ? describe(err, `${what} (${batch.length})`)
+              : err;
+          }),
       ),
     );
   }
@@ -470,7 +477,7 @@ class Run {
       ...staged.map((item) => ({ rename: item })),
       ...files.map((path) => ({ delete: path })),
     ];
-    await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
+    await this.inBatches(steps, 'rename and delete', async (c, batch) => this.commitBatch(c, batch));
     return [...this.twinDirsKept, ...(await this.removeDirs(dirs))];
   }
 

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -108,7 +108,7 @@ export async function withLock<T>(
     }
     return replies as FtpReply[];
   };
-  await pool.run(
+  const taking = pool.run(
     `lock ${lockPath}`,
     async (c) => {
       o.signal?.throwIfAborted(); // cancelled before the lock: not taken
@@ -187,6 +187,15 @@ export async function withLock<T>(
     },
     true,
   );
+  await taking.catch((err: unknown) => {
+    // The connection kept failing: the bare socket error said neither what failed nor to run again.
+    if (!isTransientError(err) || err instanceof FtpReplyError || err instanceof DeployError) throw err;
+    throw new DeployError(
+      `cannot take the deploy lock ${lockPath}: ${(err as Error).message} (the connection kept failing through ` +
+        `the retries: check the network, then run the deploy again; nothing was deployed)`,
+      { cause: err },
+    );
+  });
   if (tookOver) {
     // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
     // name itself wins. Look again once the others have had time to: whoever is not named there backs off.

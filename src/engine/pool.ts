@@ -286,6 +286,11 @@ export class ConnectionPool {
       }
       if (attempt >= this.opts.retries || !isTransientError(err)) {
         if (this.live === 0) this.failWaiters(err as Error);
+        // Refused for good (a 530 on a later login only): the deploy goes on with fewer, and says so.
+        else if (!this.cancelled) {
+          this.shrunk ??= (err as Error).message;
+          this.warnShrunk();
+        }
         return;
       }
       await sleep(this.backoff(attempt), this.over.signal);

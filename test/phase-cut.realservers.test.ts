@@ -1,0 +1,74 @@
+/**
+ * A deploy whose connections are cut for good (a proxy that drops every connection and takes no new one) at
+ * one phase after another: the CLI exits 1 with an error that names the step and says to run the deploy
+ * again (never the password); a plain rerun finishes the job, leaving the server's files byte-equal to the
+ * local ones, no temp and no lock; a third run has nothing to do. On pure-ftpd.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { chaosProxy } from './helpers/chaos.js';
+import { startCli } from './helpers/cli.js';
+import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, opts, each } = realServerSuite('phase-cut.realservers');
+const target = remoteFolders('h-fail-cut');
+const STATE = '.ftpship-state.json';
+const OLD = { 'index.html': 'v1', 'keep.txt': 'same', 'gone/g.txt': 'g', 'big.bin': bytes(1_200_000, 1) };
+const NEW = {
+  'index.html': 'v2, longer',
+  'keep.txt': 'same',
+  'a/new.txt': 'new',
+  'big.bin': bytes(1_200_000, 2),
+};
+
+d.each(each('pure'))('%s: every connection dropped for good', (_name, server) => {
+  it.each([
+    // [phase, the command at which the connections drop, what the error names]
+    ['taking the lock', /^MKD .*\.lock$/, /lock/],
+    ['renaming the uploads into place', /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/, /rename and delete/],
+    ['deleting an orphan', /^DELE .*\/gone\/g\.txt$/, /rename and delete/],
+  ])(
+    'while %s: exit 1 saying to run again; the rerun finishes, a third run is a no-op',
+    async (_phase, at, names) => {
+      const local = tmpDir('ftpship-h-fail-');
+      const { dir, disk } = target(server);
+      const o = (extra: Partial<DeployOptions> = {}): DeployOptions =>
+        opts(server, local, dir, { staleLockMs: 1000, ...extra });
+      writeTree(local, OLD);
+      await deploy(o());
+      fs.rmSync(local, { recursive: true });
+      writeTree(local, NEW);
+      let dropped = false;
+      const proxy = await chaosProxy(server.port, {
+        onCommand: (line) => {
+          if (dropped || !at.test(line)) return;
+          dropped = true;
+          setImmediate(() => proxy.cutAll());
+          return 'hold';
+        },
+      });
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      const cut = await startCli(['deploy', local, url, '--retries', '1'], {
+        FTPSHIP_PASSWORD: server.password,
+      }).done.finally(async () => proxy.close());
+      expect(dropped).toBe(true);
+      const error = cut.stderr.split('\n').find((l) => l.startsWith('ftpship: error:')) ?? cut.stderr;
+      expect([cut.code, error]).toEqual([1, expect.stringMatching(names)]);
+      expect(error).toMatch(/run the deploy again/);
+      expect(cut.stderr).not.toContain(server.password);
+      // Converging: a plain rerun (the cut run's lock is stale by now) finishes it, the next does nothing.
+      await new Promise((r) => setTimeout(r, 1000));
+      await deploy(o());
+      expect((await deploy(o())).files).toEqual([]);
+      const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
+      expect(readTree(disk, [STATE])).toEqual(want);
+      expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
+      expect(fs.existsSync(path.join(disk, 'gone'))).toBe(false);
+      fs.rmSync(local, { recursive: true });
+    },
+    20_000,
+  );
+});
