@@ -10,7 +10,7 @@ import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { chaosProxy } from './helpers/chaos.js';
-import { startCli } from './helpers/cli.js';
+import { startCli, type CliRun } from './helpers/cli.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('phase-cut.realservers');
@@ -71,4 +71,44 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     },
     20_000,
   );
+
+  it('Ctrl-C while the server is unreachable: exit 130, saying the lock is still there and the last steps unrecorded (was: "recorded in the state and the lock released"); the rerun finishes', async () => {
+    const local = tmpDir('ftpship-h-fail-');
+    const { dir, disk } = target(server);
+    const o = (): DeployOptions => opts(server, local, dir, { staleLockMs: 1000 });
+    writeTree(local, OLD);
+    await deploy(o());
+    fs.rmSync(local, { recursive: true });
+    writeTree(local, NEW);
+    let run: CliRun | undefined;
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line) => {
+        if (!/^STOR .*\/a\/new\.txt$/.test(line) || run === undefined) return;
+        const r = run;
+        run = undefined;
+        setImmediate(() => proxy.cutAll());
+        // Once the deploy saw the cut (it retries), Ctrl-C.
+        void r.waitForLine(/retrying/).then(() => r.child.kill('SIGINT'));
+        return 'hold';
+      },
+    });
+    const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+    run = startCli(['deploy', local, url, '--retries', '1', '--parallel', '1'], {
+      FTPSHIP_PASSWORD: server.password,
+    });
+    const cut = await run.done.finally(async () => proxy.close());
+    const error = cut.stderr.split('\n').find((l) => l.startsWith('ftpship: error:')) ?? cut.stderr;
+    expect([cut.code, error]).toEqual([130, expect.stringMatching(/deploy cancelled \(SIGINT\)/)]);
+    expect(error).toMatch(/could not be reached on the way out/);
+    expect(error).toMatch(/the lock \S+\.ftpship-state\.json\.lock is still there/);
+    expect(error).not.toMatch(/lock released/);
+    expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    await deploy(o());
+    expect((await deploy(o())).files).toEqual([]);
+    const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
+    expect(readTree(disk, [STATE])).toEqual(want);
+    expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
+    fs.rmSync(local, { recursive: true });
+  }, 20_000);
 });

@@ -93,7 +93,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
   const { signal } = options;
   let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
-  const cancelled = (): CancelledError => cancelledError(signal as AbortSignal, o.dryRun || !changing);
+  /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
+  const wayOut: WayOut = {};
+  const cancelled = (): CancelledError =>
+    cancelledError(signal as AbortSignal, o.dryRun || !changing, wayOut);
   // Rejects when the signal aborts: what waits on the network outside the pool (the first login) races it.
   let rejectAbort: (err: Error) => void = () => undefined;
   const abort = new Promise<never>((_, reject) => (rejectAbort = reject));
@@ -403,7 +406,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         plan.modesChanged);
     if (!o.dryRun && hasWork) {
       pool.expand();
-      const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
+      const lockOptions = {
+        ...o,
+        knownDirs: quirks.knownDirs,
+        signal,
+        readWithLock: store.readWithLock,
+        lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+      };
       const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
         changing = true;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
@@ -447,6 +456,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           hook,
           checkedAll,
           release,
+          unsaved: (err) => (wayOut.unsaved = err),
         });
       });
       bytesSent = result.bytesSent;
@@ -642,12 +652,36 @@ function firstFew(paths: string[]): string {
   return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
 
-function cancelledError(signal: AbortSignal, unchanged: boolean): CancelledError {
+/** What a cancelled deploy could not do on its way out (the server unreachable too). */
+interface WayOut {
+  /** The last checkpoint failed: why. */
+  unsaved?: unknown;
+  /** The lock stayed on the server. */
+  lockLeft?: { path: string; err: unknown; staleMs: number };
+}
+
+function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
   const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+  if (unchanged) return new CancelledError(`cancelled${why}: nothing was changed`);
+  const { unsaved, lockLeft } = wayOut;
+  if (unsaved === undefined && !lockLeft)
+    return new CancelledError(
+      `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
+    );
+  // The server could not be reached on the way out either: say what that left, not that all went well.
+  let failed = (unsaved ?? lockLeft?.err) as Error | undefined;
+  while (failed?.cause instanceof Error) failed = failed.cause; // the socket's word, not our wrapping of it
+  const left = [
+    unsaved !== undefined
+      ? 'the last steps are not recorded in the state (the next deploy sends them again)'
+      : 'what was done is recorded in the state',
+    lockLeft
+      ? `the lock ${lockLeft.path} is still there: the next deploy takes it over once it is stale (at once on this machine, ` +
+        `from another machine ${Math.round(lockLeft.staleMs / 1000)} s after this deploy last refreshed it), or remove that folder by hand`
+      : 'the lock released',
+  ];
   return new CancelledError(
-    unchanged
-      ? `cancelled${why}: nothing was changed`
-      : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
+    `deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`,
   );
 }
 

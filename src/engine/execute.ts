@@ -58,6 +58,8 @@ export interface ExecContext {
   checkedAll?: boolean;
   /** The lock's release, which the final state's write may carry (see LockRelease). */
   release?: LockRelease;
+  /** Told when the run failed or was cancelled and its last checkpoint could not be written either. */
+  unsaved?: (err: unknown) => void;
 }
 
 export interface ExecResult {
@@ -196,7 +198,7 @@ class Run {
       // save, unknown to the state, would never be removed, nor replaced by a file of that name.
       this.stopped = true;
       await this.dirsDone.catch(() => undefined);
-      await store.save().catch(() => undefined);
+      await store.save().catch((e: unknown) => this.ctx.unsaved?.(e));
       // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
       await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
       throw err;

@@ -67,6 +67,8 @@ export async function withLock<T>(
     signal?: AbortSignal;
     /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
     readWithLock?: { path: string; max: number };
+    /** Told when the lock could not be released (it stays on the server). */
+    lockLeft?: (err: unknown) => void;
   },
   rep: Reporter,
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
@@ -277,9 +279,10 @@ export async function withLock<T>(
           },
           true,
         )
-        .catch((err: unknown) =>
-          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
-        );
+        .catch((err: unknown) => {
+          o.lockLeft?.(err);
+          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`);
+        });
   }
 }
 
