@@ -27,6 +27,7 @@ const NEW = {
 d.each(each('pure'))('%s: every connection dropped for good', (_name, server) => {
   it.each([
     // [phase, the command at which the connections drop, what the error names]
+    ['reading the state', /^RETR .*\.ftpship-state\.json$/, /cannot connect/],
     ['taking the lock', /^MKD .*\.lock$/, /lock/],
     ['renaming the uploads into place', /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/, /rename and delete/],
     ['deleting an orphan', /^DELE .*\/gone\/g\.txt$/, /rename and delete/],

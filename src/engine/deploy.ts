@@ -1085,5 +1085,9 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
           ? ''
           : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),
     );
-  return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
+  // A connection closed or reset at once (the network, a server restarting), at the start or mid-deploy.
+  const retry = isTransientError(err)
+    ? '; check the host, the port and the network, then run the deploy again'
+    : '';
+  return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
 }
