@@ -279,7 +279,10 @@ export class ConnectionPool {
     } catch (err) {
       this.opening--;
       if (this.closed) return;
-      if (this.live > 0 && isTooMany(err)) {
+      // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
+      // opened again in the background, with backoff, before it counts as the server's limit.
+      const blip = isTransientError(err) && !isNotNow(err) && attempt < this.opts.retries;
+      if (this.live > 0 && isTooMany(err) && !blip) {
         this.shrunk ??= (err as Error).message;
         this.warnShrunk();
         return;
