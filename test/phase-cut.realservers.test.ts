@@ -112,4 +112,50 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
     fs.rmSync(local, { recursive: true });
   }, 20_000);
+
+  it.each([
+    [
+      'edited',
+      (f: string) => fs.appendFileSync(f, 'more'),
+      /changed while the deploy was running.*rerun once it is final/,
+    ],
+    ['deleted', (f: string) => fs.rmSync(f), /cannot read local file .*big\.bin.*rerun/],
+  ])(
+    'a local file %s while it waits to be sent: exit 1 naming it, the state honest; the rerun finishes, a third run is a no-op',
+    async (_how, change, says) => {
+      const local = tmpDir('ftpship-h-fail-');
+      const { dir, disk } = target(server);
+      const o = (): DeployOptions => opts(server, local, dir);
+      writeTree(local, OLD);
+      await deploy(o());
+      fs.rmSync(local, { recursive: true });
+      writeTree(local, NEW);
+      let changed = false;
+      const proxy = await chaosProxy(server.port, {
+        onCommand: (line) => {
+          // Hashed and planned by now (the lock is taken before anything is sent).
+          if (changed || !/^MKD .*\.lock$/.test(line)) return;
+          changed = true;
+          change(path.join(local, 'big.bin'));
+        },
+      });
+      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+      const r = await startCli(['deploy', local, url, '--parallel', '1'], {
+        FTPSHIP_PASSWORD: server.password,
+      }).done.finally(async () => proxy.close());
+      const error = r.stderr.split('\n').find((l) => l.startsWith('ftpship: error:')) ?? r.stderr;
+      expect([r.code, error]).toEqual([1, expect.stringMatching(says)]);
+      const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const there = readTree(disk, [STATE]);
+      for (const [p, f] of Object.entries(state.files)) expect([p, there[p]]).toEqual([p, f.sha256]);
+      await deploy(o());
+      expect((await deploy(o())).files).toEqual([]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
+      fs.rmSync(local, { recursive: true });
+    },
+    20_000,
+  );
 });
