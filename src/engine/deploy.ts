@@ -93,7 +93,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
   // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
   const { signal } = options;
   let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
-  const cancelled = (): CancelledError => cancelledError(signal as AbortSignal, o.dryRun || !changing);
+  /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
+  const wayOut: WayOut = {};
+  const cancelled = (): CancelledError =>
+    cancelledError(signal as AbortSignal, o.dryRun || !changing, wayOut);
   // Rejects when the signal aborts: what waits on the network outside the pool (the first login) races it.
   let rejectAbort: (err: Error) => void = () => undefined;
   const abort = new Promise<never>((_, reject) => (rejectAbort = reject));
@@ -403,7 +406,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         plan.modesChanged);
     if (!o.dryRun && hasWork) {
       pool.expand();
-      const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
+      const lockOptions = {
+        ...o,
+        knownDirs: quirks.knownDirs,
+        signal,
+        readWithLock: store.readWithLock,
+        lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+      };
       const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
         changing = true;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
@@ -447,6 +456,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
           hook,
           checkedAll,
           release,
+          unsaved: (err) => (wayOut.unsaved = err),
         });
       });
       bytesSent = result.bytesSent;
@@ -521,7 +531,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       });
       err.report = { ...report, refused: err.message };
     }
-    throw dataPinRefused(err, o) ?? err;
+    throw dataPinRefused(err, o) ?? connectionLost(err);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     void scanning.then(
@@ -642,12 +652,36 @@ function firstFew(paths: string[]): string {
   return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
 
-function cancelledError(signal: AbortSignal, unchanged: boolean): CancelledError {
+/** What a cancelled deploy could not do on its way out (the server unreachable too). */
+interface WayOut {
+  /** The last checkpoint failed: why. */
+  unsaved?: unknown;
+  /** The lock stayed on the server. */
+  lockLeft?: { path: string; err: unknown; staleMs: number };
+}
+
+function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
   const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+  if (unchanged) return new CancelledError(`cancelled${why}: nothing was changed`);
+  const { unsaved, lockLeft } = wayOut;
+  if (unsaved === undefined && !lockLeft)
+    return new CancelledError(
+      `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
+    );
+  // The server could not be reached on the way out either: say what that left, not that all went well.
+  let failed = (unsaved ?? lockLeft?.err) as Error | undefined;
+  while (failed?.cause instanceof Error) failed = failed.cause; // the socket's word, not our wrapping of it
+  const left = [
+    unsaved !== undefined
+      ? 'the last steps are not recorded in the state (the next deploy sends them again)'
+      : 'what was done is recorded in the state',
+    lockLeft
+      ? `the lock ${lockLeft.path} is still there: the next deploy takes it over once it is stale (at once on this machine, ` +
+        `from another machine ${Math.round(lockLeft.staleMs / 1000)} s after this deploy last refreshed it), or remove that folder by hand`
+      : 'the lock released',
+  ];
   return new CancelledError(
-    unchanged
-      ? `cancelled${why}: nothing was changed`
-      : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
+    `deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`,
   );
 }
 
@@ -936,6 +970,20 @@ function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
  * A data connection whose certificate matches no pin, after the control connection's did: the client's
  * message, behind "upload X failed:", did not say what it means or what to do.
  */
+/**
+ * A connection that kept failing through the retries, in a step that did not say which (the lock, a batch of
+ * folders or renames): the bare socket error named neither the step nor what to do. The state records what
+ * was confirmed, so a rerun goes on from there.
+ */
+function connectionLost(err: unknown): unknown {
+  if (!isTransientError(err) || err instanceof DeployError || err instanceof FtpReplyError) return err;
+  return new DeployError(
+    `${(err as Error).message} (the connection kept failing through the retries: check the network, then run ` +
+      `the deploy again; it sends only what was not confirmed)`,
+    { cause: err },
+  );
+}
+
 function dataPinRefused(err: unknown, o: ResolvedOptions): DeployError | undefined {
   let tlsErr: FtpTlsError | undefined;
   for (const e of causesOf(err)) if (e instanceof FtpTlsError && e.data) tlsErr = e;
@@ -1037,5 +1085,9 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
           ? ''
           : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),
     );
-  return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
+  // A connection closed or reset at once (the network, a server restarting), at the start or mid-deploy.
+  const retry = isTransientError(err)
+    ? '; check the host, the port and the network, then run the deploy again'
+    : '';
+  return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
 }

@@ -58,6 +58,8 @@ export interface ExecContext {
   checkedAll?: boolean;
   /** The lock's release, which the final state's write may carry (see LockRelease). */
   release?: LockRelease;
+  /** Told when the run failed or was cancelled and its last checkpoint could not be written either. */
+  unsaved?: (err: unknown) => void;
 }
 
 export interface ExecResult {
@@ -196,7 +198,7 @@ class Run {
       // save, unknown to the state, would never be removed, nor replaced by a file of that name.
       this.stopped = true;
       await this.dirsDone.catch(() => undefined);
-      await store.save().catch(() => undefined);
+      await store.save().catch((e: unknown) => this.ctx.unsaved?.(e));
       // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
       await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
       throw err;
@@ -303,7 +305,14 @@ class Run {
     for (let i = 0; i < items.length; i += per) batches.push(items.slice(i, i + per));
     await Promise.all(
       batches.map(async (batch) =>
-        this.ctx.pool.run(`${what} (${batch.length})`, async (c) => fn(c, batch), true),
+        this.ctx.pool
+          .run(`${what} (${batch.length})`, async (c) => fn(c, batch), true)
+          .catch((err: unknown) => {
+            // The connection kept failing: the bare socket error said neither the step nor to run again.
+            throw isTransientError(err) && !(err instanceof FtpReplyError)
+              ? describe(err, `${what} (${batch.length})`)
+              : err;
+          }),
       ),
     );
   }
@@ -471,7 +480,7 @@ class Run {
       ...staged.map((item) => ({ rename: item })),
       ...files.map((path) => ({ delete: path })),
     ];
-    await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
+    await this.inBatches(steps, 'rename and delete', async (c, batch) => this.commitBatch(c, batch));
     return [...this.twinDirsKept, ...(await this.removeDirs(dirs))];
   }
 

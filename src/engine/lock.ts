@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { FtpReplyError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -67,6 +67,8 @@ export async function withLock<T>(
     signal?: AbortSignal;
     /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
     readWithLock?: { path: string; max: number };
+    /** Told when the lock could not be released (it stays on the server). */
+    lockLeft?: (err: unknown) => void;
   },
   rep: Reporter,
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
@@ -108,7 +110,7 @@ export async function withLock<T>(
     }
     return replies as FtpReply[];
   };
-  await pool.run(
+  const taking = pool.run(
     `lock ${lockPath}`,
     async (c) => {
       o.signal?.throwIfAborted(); // cancelled before the lock: not taken
@@ -187,6 +189,15 @@ export async function withLock<T>(
     },
     true,
   );
+  await taking.catch((err: unknown) => {
+    // The connection kept failing: the bare socket error said neither what failed nor to run again.
+    if (!isTransientError(err) || err instanceof FtpReplyError || err instanceof DeployError) throw err;
+    throw new DeployError(
+      `cannot take the deploy lock ${lockPath}: ${(err as Error).message} (the connection kept failing through ` +
+        `the retries: check the network, then run the deploy again; nothing was deployed)`,
+      { cause: err },
+    );
+  });
   if (tookOver) {
     // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
     // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
@@ -268,9 +279,10 @@ export async function withLock<T>(
           },
           true,
         )
-        .catch((err: unknown) =>
-          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`),
-        );
+        .catch((err: unknown) => {
+          o.lockLeft?.(err);
+          rep.warn?.(`could not remove the lock ${lockPath}: ${(err as Error).message}`);
+        });
   }
 }
 

@@ -49,6 +49,8 @@ export class ConnectionPool {
    * never greet: the process would wait for their timeout after the deploy), and backoffs end.
    */
   private readonly over = new AbortController();
+  /** Aborted by {@link cancel}: the backoffs of tasks that are not priority end. */
+  private readonly cancelling = new AbortController();
   /** Connections being opened in the background, which {@link close} gives a moment to finish. */
   private readonly openings = new Set<Promise<FtpClient>>();
 
@@ -58,6 +60,7 @@ export class ConnectionPool {
     private readonly opts: PoolOptions,
   ) {
     setMaxListeners(0, this.over.signal); // one per connection opening: 64 with --parallel 64
+    setMaxListeners(0, this.cancelling.signal); // one per task in a backoff
   }
 
   /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
@@ -122,17 +125,18 @@ export class ConnectionPool {
         this.recycle(client);
         if (this.cancelled && !priority) throw this.cancelled;
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
-        await this.retryLater(what, err, attempt);
+        // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out).
+        await this.retryLater(what, err, attempt, priority ? undefined : this.cancelling.signal);
       }
     }
   }
 
   /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
-  private async retryLater(what: string, err: unknown, attempt: number): Promise<void> {
+  private async retryLater(what: string, err: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
     this.opts.reporter.warn?.(
       `${what}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
     );
-    await sleep(this.backoff(attempt));
+    await sleep(this.backoff(attempt), signal);
   }
 
   /** The wait before retry `attempt` (0-based): doubling from retryDelayMs, at most 32 times it. */
@@ -175,6 +179,7 @@ export class ConnectionPool {
   cancel(err: Error): void {
     if (this.cancelled || this.closed) return;
     this.cancelled = err;
+    this.cancelling.abort();
     const [keep, drop] = [[] as Waiter[], [] as Waiter[]];
     for (const w of this.waiters) (w.priority ? keep : drop).push(w);
     this.waiters = keep;
@@ -279,13 +284,21 @@ export class ConnectionPool {
     } catch (err) {
       this.opening--;
       if (this.closed) return;
-      if (this.live > 0 && isTooMany(err)) {
+      // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
+      // opened again in the background, with backoff, before it counts as the server's limit.
+      const blip = isTransientError(err) && !isNotNow(err) && attempt < this.opts.retries;
+      if (this.live > 0 && isTooMany(err) && !blip) {
         this.shrunk ??= (err as Error).message;
         this.warnShrunk();
         return;
       }
       if (attempt >= this.opts.retries || !isTransientError(err)) {
         if (this.live === 0) this.failWaiters(err as Error);
+        // Refused for good (a 530 on a later login only): the deploy goes on with fewer, and says so.
+        else if (!this.cancelled) {
+          this.shrunk ??= (err as Error).message;
+          this.warnShrunk();
+        }
         return;
       }
       await sleep(this.backoff(attempt), this.over.signal);

@@ -1,0 +1,91 @@
+/**
+ * A deploy cancelled (Ctrl-C, SIGTERM, a cancelled workflow) while an upload waits out its retry backoff (the
+ * server answered its STOR with a 421, as a busy server does): it stops at once, not after the backoff (up to
+ * 16 s at the defaults), records what was done and releases the lock.
+ * The 421 comes from a proxy in front of pure-ftpd (for that one file only: a reply the server itself does
+ * not send there).
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { CancelledError, deploy } from '../src/index.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, opts, each } = realServerSuite('backoff-cancel.realservers');
+const target = remoteFolders('h-fail-backoff');
+
+/** Passes control connections through, but answers every STOR of a path matching `busy` with a 421. */
+async function busyProxy(
+  port: number,
+  busy: RegExp,
+): Promise<{ port: number; refused: () => number; close: () => Promise<void> }> {
+  const live = new Set<net.Socket>();
+  let refused = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port });
+    for (const s of [client, upstream]) {
+      live.add(s);
+      s.on('error', () => {});
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    upstream.pipe(client);
+    let pending = '';
+    client.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      let end: number;
+      while ((end = pending.indexOf('\r\n')) !== -1) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        if (/^STOR /.test(line) && busy.test(line)) {
+          refused++;
+          upstream.unpipe(client);
+          upstream.destroy();
+          client.end('421 Service not available, closing control connection.\r\n');
+          return;
+        }
+        upstream.write(`${line}\r\n`, 'latin1');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    refused: () => refused,
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+d.each(each('pure'))('%s: cancelled during a retry backoff', (_name, server) => {
+  it('stops at once, not after the backoff (a minute here); the lock released, the rerun finishes', async () => {
+    const local = tmpDir('ftpship-h-fail-');
+    writeTree(local, { 'index.html': 'home', 'busy.txt': 'busy', 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const proxy = await busyProxy(server.port, /busy\.txt$/);
+    const cancel = new AbortController();
+    try {
+      const o = opts(server, local, dir, {
+        port: proxy.port,
+        secure: false,
+        parallel: 1,
+        retries: 1,
+        retryDelayMs: 60_000, // before: the cancel waited for it (the test times out)
+        signal: cancel.signal,
+      });
+      const warn = (m: string): void => {
+        if (/busy\.txt.*retrying \(1\/1\)/.test(m)) cancel.abort('SIGINT');
+      };
+      await expect(deploy(o, { warn })).rejects.toThrow(CancelledError);
+      expect(proxy.refused()).toBe(1);
+      expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+  }, 10_000);
+});
