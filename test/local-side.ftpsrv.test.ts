@@ -130,6 +130,61 @@ describe('files that cannot be read, names that cannot be stored', () => {
     expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false); // failed before any upload
   });
 
+  /** The CLI as nobody (root reads anything): its exit code and the lines of its stderr. */
+  const asNobody = async (args: string[]): Promise<{ code: number | null; lines: string[] }> => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      uid: 65534,
+      gid: 65534,
+      env: { ...process.env, NODE_OPTIONS: '', ...env() },
+      cwd: '/',
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, lines: stderr.split('\n').filter(Boolean) };
+  };
+
+  it('an unreadable folder inside (the CLI runs as nobody): one line naming it and the --exclude to write, exit 1, nothing uploaded; excluded, the rest goes up', async () => {
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: needs root to run the CLI as another user');
+      return;
+    }
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'private/key.pem': 'KEY' });
+    fs.chmodSync(local, 0o755);
+    fs.chmodSync(path.join(local, 'ok.txt'), 0o644);
+    fs.chmodSync(path.join(local, 'private'), 0o700); // root's own: nobody cannot list it
+    const dir = uniqueName('local');
+    const r = await asNobody(['deploy', local, url(dir)]);
+    expect(r.lines).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: cannot read local folder .*\/private: EACCES.*; check its permissions or exclude it with --exclude '\/private'$/,
+      ),
+    ]);
+    expect(r.code).toBe(1);
+    expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false); // failed before any upload
+    const ok = await asNobody(['deploy', local, url(dir), '--exclude', '/private']);
+    expect(ok.code).toBe(0);
+    expect(readTree(path.join(srv.root, dir), STATE)).toEqual({ 'ok.txt': sha256('ok') });
+  });
+
+  it('an unreadable local folder (the CLI runs as nobody): a usage error naming it, exit 2, nothing sent', async () => {
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: needs root to run the CLI as another user');
+      return;
+    }
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok' });
+    fs.chmodSync(local, 0o700); // root's own
+    const dir = uniqueName('local');
+    const r = await asNobody(['deploy', local, url(dir)]);
+    expect(r.lines).toEqual([
+      `ftpship: error: local folder ${JSON.stringify(local)} cannot be read (EACCES); check its permissions for the user running ftpship`,
+    ]);
+    expect(r.code).toBe(2);
+    expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+  });
+
   it('a name that is not valid UTF-8: one line naming it, exit 1, and the process ends (it used to hang)', async () => {
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok' });

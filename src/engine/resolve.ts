@@ -201,6 +201,13 @@ function checkLocal(o: DeployOptions): void {
     throw new ConfigError(
       `local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`,
     );
+  try {
+    fs.accessSync(o.localDir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw new ConfigError(
+      `local folder ${JSON.stringify(o.localDir)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check its permissions for the user running ftpship`,
+    );
+  }
 }
 
 /**

@@ -203,7 +203,17 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   const walking: string[] = [];
   const walk = async (absDir: string, relDir: string): Promise<void> => {
     walking.push(fs.realpathSync(absDir));
-    for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (err) {
+      // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
+      throw new DeployError(
+        `cannot read local folder ${absDir}: ${(err as Error).message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`,
+        { cause: err },
+      );
+    }
+    for (const entry of entries) {
       const name = entry.name.normalize('NFC');
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
