@@ -100,6 +100,51 @@ describe('symlinks to folders inside', () => {
   });
 });
 
+describe('excludes as FTP-Deploy-Action users write them', () => {
+  it('**/.git*, **/.git*/**, **/node_modules/**, *.map with !important.map, ./ and trailing slashes, and Windows backslashes: none of what they leave out goes up', async () => {
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'home',
+      '.gitignore': 'x',
+      '.git/config': 'token',
+      'sub/.gitkeep': '',
+      'node_modules/m/i.js': 'm',
+      'js/app.js': 'app',
+      'js/app.js.map': 'map',
+      'js/important.map': 'imp',
+      'drafts/a.html': 'draft',
+      'assets/secret.txt': 'secret',
+      'assets/logo.svg': '<svg/>',
+      'dist/x.js': 'x',
+      'dist/y.map': 'y',
+      '.env': 'PASSWORD=1',
+    });
+    const dir = uniqueName('local');
+    const excludes = [
+      '**/.git*',
+      '**/.git*/**',
+      '**/node_modules/**',
+      '*.map',
+      '!important.map',
+      './drafts/',
+      'assets\\secret.txt',
+      'dist\\*.map',
+      '.env',
+    ];
+    const r = await runCli(['deploy', local, url(dir), ...excludes.flatMap((g) => ['--exclude', g])], env());
+    expect(r.code).toBe(0);
+    expect(readTree(path.join(srv.root, dir), STATE)).toEqual({
+      'index.html': sha256('home'),
+      'js/app.js': sha256('app'),
+      'js/important.map': sha256('imp'),
+      'assets/logo.svg': sha256('<svg/>'),
+      'dist/x.js': sha256('x'),
+    });
+    expect(r.stderr).toContain("the exclude glob 'assets\\secret.txt' separates folders with a backslash");
+    expect(r.stderr).toContain("write 'dist/*.map'");
+  });
+});
+
 describe('files that cannot be read, names that cannot be stored', () => {
   it('an unreadable file (the CLI runs as nobody): one line naming it, exit 1, nothing uploaded', async () => {
     if (process.getuid?.() !== 0) {

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
 import { HashThread, prestartHashWorker, type HashResult } from '../src/engine/hash-worker.js';
-import { globMatcher, hashFile, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
+import {
+  globAdvice,
+  globMatcher,
+  globMeantBySlashes,
+  hashFile,
+  scanLocalDir,
+  treeFromFiles,
+} from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const none = (): boolean => false;
@@ -265,6 +272,34 @@ describe('globMatcher (--exclude, --keep)', () => {
     expect(matches(['/dist/'], files)).toEqual(['dist/x.js']);
     expect(matches(['dist/'], files)).toEqual(['dist/x.js', 'a/dist/y.js']);
     expect(matches(['*.txt', '!/secret.txt'], files)).toEqual(['a/secret.txt']);
+  });
+
+  test('Windows separators (assets\\secret.txt) also match what they mean; escapes (\\., \\*, \\[) stay escapes', () => {
+    const files = [
+      'assets/secret.txt',
+      'assets/ok.txt',
+      'dist/a.map',
+      'x/node_modules/y.js',
+      'g/*',
+      'g/x',
+      'a.txt',
+    ];
+    expect(matches(['assets\\secret.txt'], files)).toEqual(['assets/secret.txt']);
+    expect(matches(['\\assets\\secret.txt'], files)).toEqual(['assets/secret.txt']);
+    expect(matches(['dist\\*.map'], files)).toEqual(['dist/a.map']);
+    expect(matches(['**\\node_modules\\**'], files)).toEqual(['x/node_modules/y.js']);
+    expect(matches(['assets\\*', '!assets\\ok.txt'], files)).toEqual(['assets/secret.txt']);
+    // A name that holds a backslash (possible on Linux) is still matched by the glob as written.
+    expect(matches(['a\\b.txt'], ['a\\b.txt', 'a/b.txt'])).toEqual(['a\\b.txt', 'a/b.txt']);
+    // ftpship's own --exclude suggestions escape special characters: those are not separators.
+    expect(matches(['/g/\\*'], files)).toEqual(['g/*']);
+    expect(matches(['/a\\.txt'], files)).toEqual(['a.txt']);
+    expect(globMeantBySlashes('/g/\\*')).toBeUndefined();
+    expect(globMeantBySlashes('pages/\\[slug\\]/x')).toBeUndefined();
+    expect(globMeantBySlashes('\\.map$')).toBeUndefined(); // a regular expression: globAdvice says so
+    expect(globAdvice({ exclude: ['src\\**\\*.map'], keep: [] })).toEqual([
+      "the exclude glob 'src\\**\\*.map' separates folders with a backslash, as Windows writes paths, but in a glob a backslash escapes the next character, so it is read as 'src/**/*.map' as well: write 'src/**/*.map'",
+    ]);
   });
 
   test('\\! is a literal ! at the start of a name', () => {

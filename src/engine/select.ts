@@ -91,6 +91,8 @@ export function globMeantByRegex(glob: string): string | undefined {
   const start = body.startsWith('^');
   const end = /(?:^|[^\\])\$$/.test(body);
   if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body)) return undefined;
+  // `assets\secret.txt`: a Windows path (its `\s` is a separator), not a regular expression.
+  if (!start && !end && globMeantBySlashes(glob) !== undefined) return undefined;
   const meant = body
     .slice(start ? 1 : 0, end ? -1 : undefined)
     .replace(/\.[*+]/g, '*')
@@ -98,6 +100,22 @@ export function globMeantByRegex(glob: string): string | undefined {
   // Unanchored, a regular expression matches anywhere in the path; a glob's basename matches at any depth.
   const glued = `${start ? '' : '*'}${meant}${end || meant.endsWith('/') ? '' : '*'}`.replace(/\*+/g, '*');
   return `${negate}${glued}`;
+}
+
+/**
+ * A glob written with Windows folder separators (`assets\secret.txt`, `dist\*.map`, `**\node_modules\**`): the
+ * glob with `/` in their place, or undefined. In a glob a backslash escapes the next character (`\!`, `\[`, `\.`,
+ * as ftpship's own --exclude suggestions write them), so such a glob matches next to nothing, on Windows too. Read
+ * as separators: a backslash before a letter, digit, `_` or `-` (which need no escape), or between a name and `*`
+ * or `?`; once one is, so is every backslash before a name, `*`, `?` or `.` (`src\**\*.map`). `\\` stays, and a
+ * glob that reads as a regular expression (`^logs\d+`, `\.map$`: see {@link globMeantByRegex}) is left to that.
+ */
+export function globMeantBySlashes(glob: string): string | undefined {
+  const tokens = glob.match(/\\[\s\S]?|[^\\]+/g) ?? [];
+  const meansSlash = (t: string, i: number): boolean =>
+    /^\\[\w-]$/.test(t) || (/^\\[*?]$/.test(t) && /[\w-]$/.test(tokens[i - 1] ?? ''));
+  if (!tokens.some(meansSlash) || /^!?\^|(?:^|[^\\])\$$|\.\*\\\.|\.\+|\(\?/.test(glob)) return undefined;
+  return tokens.map((t) => (/^\\[\w*?.-]$/.test(t) ? `/${t.slice(1)}` : t)).join('');
 }
 
 /**
@@ -112,6 +130,12 @@ export function globAdvice(o: { exclude: string[]; keep: string[]; localDir?: st
     ['keep', o.keep],
   ] as const)
     for (const g of globs) {
+      const slashed = globMeantBySlashes(g);
+      if (slashed !== undefined)
+        out.push(
+          `the ${name} glob '${g}' separates folders with a backslash, as Windows writes paths, but in a glob a ` +
+            `backslash escapes the next character, so it is read as '${slashed}' as well: write '${slashed}'`,
+        );
       const meant = globMeantByRegex(g);
       if (meant !== undefined)
         out.push(
@@ -166,7 +190,11 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
     anchored || body.includes('/') || body.includes('**')
       ? [body, `${body}/**`]
       : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
-  const rules = globs.map(globParts);
+  // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
+  const rules = globs.flatMap((g) => {
+    const slashed = globMeantBySlashes(g);
+    return slashed === undefined ? [globParts(g)] : [globParts(g), globParts(slashed)];
+  });
   if (!rules.some((r) => r.negate)) {
     const isMatch = picomatch(rules.flatMap(expand), { dot: true });
     return (rel) => isMatch(rel);
