@@ -9,8 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
-import { spawn } from 'node:child_process';
+import { deployOptions, embedded } from './helpers/embedded.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { deploy, type DeployOptions } from '../src/index.js';
 import { BIN, runCli, type CliResult } from './helpers/cli.js';
 import { loadRealServers } from './helpers/real-servers.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
@@ -97,6 +100,55 @@ describe('symlinks to folders inside', () => {
       'latest/css/a.css': sha256('a{}'),
     });
     expect(fs.lstatSync(path.join(remote, 'latest')).isDirectory()).toBe(true); // a folder, not a link
+  });
+});
+
+describe('special files', () => {
+  it('a FIFO, a socket, a link to the FIFO and a dangling link in the folder: skipped with a reason, the walk does not block on the FIFO, the rest goes up', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    execFileSync('mkfifo', [path.join(local, 'pipe')]);
+    const sock = net.createServer().listen(path.join(local, 'sock'));
+    await once(sock, 'listening');
+    try {
+      fs.symlinkSync('pipe', path.join(local, 'pipe-link'));
+      fs.symlinkSync('gone.html', path.join(local, 'dangling.html'));
+      const dir = uniqueName('local');
+      const report = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+      expect(Object.fromEntries(report.skipped.map((s) => [s.path, s.reason]))).toEqual({
+        pipe: 'not a regular file',
+        'pipe-link': 'not a regular file',
+        sock: 'not a regular file',
+        'dangling.html': 'broken symlink, or a loop of links (not followed)',
+      });
+      expect(readTree(path.join(srv.root, dir), STATE)).toEqual({ 'index.html': sha256('home') });
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('library `files` naming a FIFO or a folder: refused at once, naming it (a FIFO used to hang the hashing for ever)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const fifo = path.join(local, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const dir = uniqueName('local');
+    const withFiles = (file: string): DeployOptions =>
+      deployOptions(srv, '', dir, {
+        localDir: undefined,
+        files: [
+          { path: 'a.txt', file: path.join(local, 'a.txt') },
+          { path: 'b.txt', file },
+        ],
+      });
+    await expect(deploy(withFiles(fifo))).rejects.toThrow(
+      `file ${JSON.stringify(fifo)} (for "b.txt") is not a regular file but a named pipe (FIFO); give regular files only`,
+    );
+    await expect(deploy(withFiles(local))).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('is not a regular file but a folder'),
+    });
+    expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
   });
 });
 

@@ -462,6 +462,11 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       } catch (err) {
         throw unreadableFile(f.file, err);
       }
+      // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
+      if (!stat.isFile())
+        throw new ConfigError(
+          `file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) is not a regular file but a ${kindOf(stat)}; give regular files only`,
+        );
       const file: LocalFile = { path: rel, size: stat.size, sha256: '', abs: f.file, stamp: stampOf(stat) };
       tree.files.set(rel, file);
       onDisk.push(file);
@@ -485,6 +490,13 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
     hashing.close();
   }
   return tree;
+}
+
+function kindOf(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'folder';
+  if (stat.isFIFO()) return 'named pipe (FIFO)';
+  if (stat.isSocket()) return 'socket';
+  return 'device';
 }
 
 function safeRealpath(p: string): string | undefined {
