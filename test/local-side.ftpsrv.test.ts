@@ -152,6 +152,42 @@ describe('special files', () => {
   });
 });
 
+describe('a file that changes after it was listed', () => {
+  for (const [how, change] of [
+    ['grows', (f: string) => fs.appendFileSync(f, ' and more')],
+    ['shrinks', (f: string) => fs.truncateSync(f, 2)],
+  ] as const) {
+    it(`${how} before its upload: the deploy stops naming it, the state does not list it; the rerun sends what it holds then`, async () => {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'first', 'b.txt': 'second' });
+      const b = path.join(local, 'b.txt');
+      const dir = uniqueName('local');
+      let changed = false;
+      const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
+        // Once a.txt is on its way (one connection: b.txt follows it), b.txt changes.
+        protocol: (line) => {
+          if (!changed && /^> STOR .*a\.txt$/.test(line)) {
+            changed = true;
+            change(b);
+          }
+        },
+      });
+      await expect(run).rejects.toThrow(`local file ${b} changed while the deploy was running`);
+      expect(changed).toBe(true);
+      const remote = path.join(srv.root, dir);
+      const state = JSON.parse(fs.readFileSync(path.join(remote, STATE[0]), 'utf8')) as {
+        files: Record<string, unknown>;
+      };
+      expect(Object.keys(state.files)).not.toContain('b.txt');
+      await deploy(deployOptions(srv, local, dir));
+      expect(readTree(remote, STATE)).toEqual({
+        'a.txt': sha256('first'),
+        'b.txt': sha256(fs.readFileSync(b)),
+      });
+    });
+  }
+});
+
 describe('excludes as FTP-Deploy-Action users write them', () => {
   it('**/.git*, **/.git*/**, **/node_modules/**, *.map with !important.map, ./ and trailing slashes, and Windows backslashes: none of what they leave out goes up', async () => {
     const local = tmpDir();
