@@ -316,6 +316,14 @@ describe('files that cannot be read, names that cannot be stored', () => {
     ]);
     expect(r.code).toBe(2);
     expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+    // One inside it: nobody cannot even tell whether it exists (it used to be told it does not).
+    const inner = path.join(local, 'site');
+    fs.mkdirSync(inner);
+    const deeper = await asNobody(['deploy', inner, url(dir)]);
+    expect(deeper.lines).toEqual([
+      `ftpship: error: local folder ${JSON.stringify(inner)} cannot be reached (EACCES); check its permissions and those of the folders above it for the user running ftpship`,
+    ]);
+    expect(deeper.code).toBe(2);
   });
 
   it('a name that is not valid UTF-8: one line naming it, exit 1, and the process ends (it used to hang)', async () => {

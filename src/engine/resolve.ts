@@ -192,7 +192,13 @@ function checkLocal(o: DeployOptions): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(o.localDir);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A folder above it that this user may not enter (EACCES), a loop of links (ELOOP): it may well exist.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new ConfigError(
+        `local folder ${JSON.stringify(o.localDir)} cannot be reached (${code ?? (err as Error).message}); check its permissions and those of the folders above it for the user running ftpship`,
+      );
     throw new ConfigError(
       `local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`,
     );
