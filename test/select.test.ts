@@ -302,6 +302,15 @@ describe('globMatcher (--exclude, --keep)', () => {
     ]);
   });
 
+  test('a glob in NFD (pasted from a macOS file name) matches the NFC paths the walk and the state hold', () => {
+    const nfd = 'cafe\u0301';
+    const nfc = nfd.normalize('NFC');
+    expect(matches([`${nfd}/`, `${nfd}.txt`], [`${nfc}/menu.html`, `${nfc}.txt`, 'cafe.txt'])).toEqual([
+      `${nfc}/menu.html`,
+      `${nfc}.txt`,
+    ]);
+  });
+
   test('\\! is a literal ! at the start of a name', () => {
     expect(matches(['\\!important.txt'], ['!important.txt', 'important.txt'])).toEqual(['!important.txt']);
   });

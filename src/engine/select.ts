@@ -191,7 +191,10 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
       ? [body, `${body}/**`]
       : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
   // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
-  const rules = globs.flatMap((g) => {
+  const rules = globs.flatMap((given) => {
+    // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
+    // may be in NFD, and would otherwise match nothing.
+    const g = given.normalize('NFC');
     const slashed = globMeantBySlashes(g);
     return slashed === undefined ? [globParts(g)] : [globParts(g), globParts(slashed)];
   });
