@@ -80,6 +80,54 @@ describe('symlinks', () => {
   });
 });
 
+describe('a deployed path that is now a link the walk skips', () => {
+  it('is left on the server and in the state, not deleted (a link out of the folder, a broken link, a FIFO); a real file again replaces it', async () => {
+    const outside = tmpDir('ftpship-outside-');
+    writeTree(outside, { 'config.php': 'shared config', 'uploads/a.jpg': 'shared jpg' });
+    const local = tmpDir();
+    writeTree(local, {
+      'index.html': 'home',
+      'config.php': 'config',
+      'uploads/a.jpg': 'jpg',
+      'feed.xml': 'feed',
+    });
+    const dir = uniqueName('local');
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    const before = {
+      'index.html': sha256('home'),
+      'config.php': sha256('config'),
+      'uploads/a.jpg': sha256('jpg'),
+      'feed.xml': sha256('feed'),
+    };
+    const remote = path.join(srv.root, dir);
+    expect(readTree(remote, STATE)).toEqual(before);
+    // As `php artisan storage:link` or a shared-config setup leaves them: links out of the folder, one broken.
+    fs.rmSync(path.join(local, 'config.php'));
+    fs.symlinkSync(path.join(outside, 'config.php'), path.join(local, 'config.php'));
+    fs.rmSync(path.join(local, 'uploads'), { recursive: true });
+    fs.symlinkSync('../storage/uploads', path.join(local, 'uploads'));
+    fs.rmSync(path.join(local, 'feed.xml'));
+    execFileSync('mkfifo', [path.join(local, 'feed.xml')]);
+    const second = await runCli(['deploy', local, url(dir), '--json'], env());
+    const report = json(second);
+    expect(second.stderr).toContain(
+      '3 file(s) deployed earlier stay on the server and in the state (uploads/a.jpg, config.php, feed.xml): skipped locally (see above), not deleted',
+    );
+    expect(report.skipped.map((s) => s.path).sort()).toEqual(['config.php', 'feed.xml', 'uploads']);
+    expect(report.files).toEqual([]);
+    expect(readTree(remote, STATE)).toEqual(before);
+    const state = JSON.parse(fs.readFileSync(path.join(remote, STATE[0]), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files).sort()).toEqual(Object.keys(before).sort());
+    // A real file there again: sent, over the copy left.
+    fs.rmSync(path.join(local, 'config.php'));
+    fs.writeFileSync(path.join(local, 'config.php'), 'config v2');
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(readTree(remote, STATE)).toEqual({ ...before, 'config.php': sha256('config v2') });
+  });
+});
+
 describe('symlinks to folders inside', () => {
   it('are followed (PRODUCT.md: not followed out of the local dir): latest -> v3 goes up as a folder; a link to a folder above it (a loop) is skipped', async () => {
     const local = tmpDir();
