@@ -80,6 +80,24 @@ describe('symlinks', () => {
   });
 });
 
+describe('the local folder as given', () => {
+  it('a symlink to the folder, with a trailing slash, and a path through ..: the same files, the same deploy', async () => {
+    const base = tmpDir();
+    const site = path.join(base, 'site');
+    writeTree(site, { 'index.html': 'home', 'assets/a.css': 'a{}' });
+    fs.symlinkSync('site', path.join(base, 'current'));
+    const dir = uniqueName('local');
+    json(await runCli(['deploy', `${path.join(base, 'current')}/`, url(dir), '--json'], env()));
+    expect(readTree(path.join(srv.root, dir), STATE)).toEqual({
+      'index.html': sha256('home'),
+      'assets/a.css': sha256('a{}'),
+    });
+    // The same folder through `..`: nothing to do.
+    const again = json(await runCli(['plan', path.join(site, 'assets', '..'), url(dir), '--json'], env()));
+    expect(again.files).toEqual([]);
+  });
+});
+
 describe('a deployed path that is now a link the walk skips', () => {
   it('is left on the server and in the state, not deleted (a link out of the folder, a broken link, a FIFO); a real file again replaces it', async () => {
     const outside = tmpDir('ftpship-outside-');
