@@ -299,6 +299,19 @@ describe('excludes as FTP-Deploy-Action users write them', () => {
   });
 });
 
+describe('a trailing slash names folders (as in .gitignore)', () => {
+  it('--exclude build/ leaves out the folders named build, not a file named build', async () => {
+    const local = tmpDir();
+    writeTree(local, { build: '#!/bin/sh', 'sub/build/x.js': 'x', 'index.html': 'home' });
+    const dir = uniqueName('local');
+    json(await runCli(['deploy', local, url(dir), '--json', '--exclude', 'build/'], env()));
+    expect(readTree(path.join(srv.root, dir), STATE)).toEqual({
+      build: sha256('#!/bin/sh'),
+      'index.html': sha256('home'),
+    });
+  });
+});
+
 describe('files that cannot be read, names that cannot be stored', () => {
   it('an unreadable file (the CLI runs as nobody): one line naming it, exit 1, nothing uploaded', async () => {
     if (process.getuid?.() !== 0) {

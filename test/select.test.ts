@@ -8,6 +8,7 @@ import { HashThread, prestartHashWorker, type HashResult } from '../src/engine/h
 import {
   globAdvice,
   globMatcher,
+  globMatcherByKind,
   globMeantBySlashes,
   hashFile,
   scanLocalDir,
@@ -309,6 +310,29 @@ describe('globMatcher (--exclude, --keep)', () => {
       `${nfc}/menu.html`,
       `${nfc}.txt`,
     ]);
+  });
+
+  test('a trailing slash names folders only, as in .gitignore: `build/` leaves out the folder, not a file named build', () => {
+    const isMatch = globMatcherByKind(['build/', '/api/', 'docs']);
+    expect(isMatch('build', true)).toBe(true);
+    expect(isMatch('build/x.js', false)).toBe(true);
+    expect(isMatch('a/build/x.js', false)).toBe(true);
+    expect(isMatch('build', false)).toBe(false); // a file
+    expect(isMatch('a/build', false)).toBe(false);
+    expect(isMatch('build')).toBe(true); // not known: a folder may be meant
+    expect(isMatch('api', false)).toBe(false);
+    expect(isMatch('api/index.php', false)).toBe(true);
+    expect(isMatch('docs', false)).toBe(true); // no slash: a file or a folder
+    const negated = globMatcherByKind(['*', '!build/']);
+    expect(negated('build', false)).toBe(true);
+    expect(negated('build', true)).toBe(false);
+  });
+
+  test('the walk: a file named as a folder glob goes up, the folder of that name does not', async () => {
+    const root = tmpDir();
+    writeTree(root, { build: 'a file', 'sub/build/x.js': 'x', 'api/index.php': 'php', keep: 'k' });
+    const tree = await scanLocalDir(root, globMatcherByKind(['build/', '/api/']));
+    expect([...tree.files.keys()].sort()).toEqual(['build', 'keep']);
   });
 
   test('\\! is a literal ! at the start of a name', () => {

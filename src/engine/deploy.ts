@@ -27,6 +27,7 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   excludedPath,
   globMatcher,
+  globMatcherByKind,
   globAdvice,
   scanLocalDir,
   treeFromFiles,
@@ -733,7 +734,7 @@ async function repairDrift(
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
   if (o.files) return treeFromFiles(o.files);
-  return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
+  return scanLocalDir(o.localDir as string, globMatcherByKind(o.exclude));
 }
 
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */

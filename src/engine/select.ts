@@ -71,13 +71,16 @@ export interface GlobParts {
   anchored: boolean;
   /** The glob itself, without those and without a trailing `/`. */
   body: string;
+  /** A trailing `/`: the glob names folders (as in .gitignore), not a file of that name. */
+  dirOnly: boolean;
 }
 
 /** How an --exclude / --keep glob reads (the matcher and the option check share it). */
 export function globParts(glob: string): GlobParts {
   const negate = glob.startsWith('!');
   const rest = negate ? glob.slice(1) : glob;
-  return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+  const body = rest.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+  return { negate, anchored: /^\.?\//.test(rest), body, dirOnly: body !== '' && /\/$/.test(rest) };
 }
 
 /**
@@ -180,16 +183,30 @@ function withoutFirstPart(glob: string): string {
 }
 
 /**
- * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
+ * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below, and `dir/` no file
+ * named `dir` (when the caller says the path is a file: `isDir` false); no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
  */
 export function globMatcher(globs: string[]): (rel: string) => boolean {
+  const isMatch = globMatcherByKind(globs);
+  return (rel) => isMatch(rel);
+}
+
+/** {@link globMatcher}, told whether the path is a folder where that is known (`dir/` matches no file `dir`). */
+export function globMatcherByKind(globs: string[]): (rel: string, isDir?: boolean) => boolean {
   if (globs.length === 0) return () => false;
   const expand = ({ anchored, body }: GlobParts): string[] =>
     anchored || body.includes('/') || body.includes('**')
       ? [body, `${body}/**`]
       : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
+  // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name.
+  const forFile = (r: GlobParts): string[] =>
+    !r.dirOnly
+      ? expand(r)
+      : r.anchored || r.body.includes('/') || r.body.includes('**')
+        ? [`${r.body}/**/*`]
+        : [`**/${r.body}/**/*`];
   // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
   const rules = globs.flatMap((given) => {
     // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
@@ -200,12 +217,17 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
   });
   if (!rules.some((r) => r.negate)) {
     const isMatch = picomatch(rules.flatMap(expand), { dot: true });
-    return (rel) => isMatch(rel);
+    const isFileMatch = picomatch(rules.flatMap(forFile), { dot: true });
+    return (rel, isDir) => (isDir === false ? isFileMatch(rel) : isMatch(rel));
   }
-  const compiled = rules.map((r) => ({ negate: r.negate, isMatch: picomatch(expand(r), { dot: true }) }));
-  return (rel) => {
+  const compiled = rules.map((r) => ({
+    negate: r.negate,
+    isMatch: picomatch(expand(r), { dot: true }),
+    isFileMatch: picomatch(forFile(r), { dot: true }),
+  }));
+  return (rel, isDir) => {
     let matched = false;
-    for (const r of compiled) if (r.isMatch(rel)) matched = !r.negate;
+    for (const r of compiled) if ((isDir === false ? r.isFileMatch : r.isMatch)(rel)) matched = !r.negate;
     return matched;
   };
 }
@@ -225,7 +247,10 @@ export function excludedPath(globs: string[]): (rel: string) => boolean {
  * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
  * to the hashing thread as it goes.
  */
-export async function scanLocalDir(localDir: string, exclude: (rel: string) => boolean): Promise<LocalTree> {
+export async function scanLocalDir(
+  localDir: string,
+  exclude: (rel: string, isDir?: boolean) => boolean,
+): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
   const tree = emptyTree();
   const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
@@ -248,7 +273,8 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const name = entry.name.normalize('NFC');
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
-      if (exclude(rel)) continue;
+      // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
+      if (exclude(rel, entry.isFile() ? false : undefined)) continue;
       checkSendable(rel);
       checkUnique(tree, rel, abs);
       let stat: fs.Stats;
