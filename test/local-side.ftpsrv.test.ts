@@ -375,6 +375,15 @@ describe('files that cannot be read, names that cannot be stored', () => {
     ]);
     expect(r.code).toBe(1);
     expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false); // failed before any upload
+    // One that may be listed but not entered: its files cannot be looked at (not a name to change).
+    fs.chmodSync(path.join(local, 'private'), 0o744);
+    const entered = await asNobody(['deploy', local, url(dir)]);
+    expect(entered.lines).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: cannot read local file .*\/private\/key\.pem: EACCES.*; check its permissions or exclude it with --exclude$/,
+      ),
+    ]);
+    expect(entered.code).toBe(1);
     const ok = await asNobody(['deploy', local, url(dir), '--exclude', '/private']);
     expect(ok.code).toBe(0);
     expect(readTree(path.join(srv.root, dir), STATE)).toEqual({ 'ok.txt': sha256('ok') });

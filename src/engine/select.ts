@@ -281,6 +281,8 @@ export async function scanLocalDir(
       try {
         stat = fs.lstatSync(abs);
       } catch (err) {
+        // A folder that may be listed but not entered (mode 644): its entries cannot be looked at.
+        if ((err as NodeJS.ErrnoException).code === 'EACCES') throw unreadableFile(abs, err);
         // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
         throw new DeployError(
           `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
