@@ -299,6 +299,23 @@ describe('excludes as FTP-Deploy-Action users write them', () => {
   });
 });
 
+describe('a glob that leaves the folder', () => {
+  it('--exclude ../x or a/../b matches nothing (paths are inside the folder): exit 2, naming it and what to write', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'secret.txt': 's', 'index.html': 'home' });
+    const dir = uniqueName('local');
+    const r = await runCli(['deploy', local, url(dir), '--exclude', '../site/secret.txt'], env());
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      'ftpship: error: invalid exclude glob "../site/secret.txt": globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."',
+    ]);
+    expect(r.code).toBe(2);
+    const keep = await runCli(['deploy', local, url(dir), '--keep', 'a/../uploads/**'], env());
+    expect(keep.code).toBe(2);
+    expect(keep.stderr).toContain('invalid keep glob "a/../uploads/**"');
+    expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+  });
+});
+
 describe('a trailing slash names folders (as in .gitignore)', () => {
   it('--exclude build/ leaves out the folders named build, not a file named build', async () => {
     const local = tmpDir();

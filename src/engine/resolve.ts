@@ -321,6 +321,11 @@ function checkGlobs(name: string, globs: unknown): void {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`,
       );
+    // Paths are relative to the local folder (or the server folder): `../x` or `a/../b` names none of them.
+    if (typeof g === 'string' && body.split(/[/\\]/).includes('..'))
+      throw new ConfigError(
+        `invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`,
+      );
     if (body === '' || body === '.') {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
