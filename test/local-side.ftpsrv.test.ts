@@ -300,7 +300,7 @@ describe('excludes as FTP-Deploy-Action users write them', () => {
 });
 
 describe('a glob that leaves the folder', () => {
-  it('--exclude ../x or a/../b matches nothing (paths are inside the folder): exit 2, naming it and what to write', async () => {
+  it('--exclude ../x, a/../b or the absolute path of a file matches nothing (paths are inside the folder): exit 2, naming it and what to write', async () => {
     const local = tmpDir();
     writeTree(local, { 'secret.txt': 's', 'index.html': 'home' });
     const dir = uniqueName('local');
@@ -309,6 +309,12 @@ describe('a glob that leaves the folder', () => {
       'ftpship: error: invalid exclude glob "../site/secret.txt": globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."',
     ]);
     expect(r.code).toBe(2);
+    // The file's absolute path: read inside the folder (a leading / is its top), it matched nothing.
+    const abs = await runCli(['deploy', local, url(dir), '--exclude', path.join(local, 'secret.txt')], env());
+    expect(abs.stderr.split('\n').filter(Boolean)).toEqual([
+      `ftpship: error: invalid exclude glob ${JSON.stringify(path.join(local, 'secret.txt'))}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write "/secret.txt"`,
+    ]);
+    expect(abs.code).toBe(2);
     const keep = await runCli(['deploy', local, url(dir), '--keep', 'a/../uploads/**'], env());
     expect(keep.code).toBe(2);
     expect(keep.stderr).toContain('invalid keep glob "a/../uploads/**"');
