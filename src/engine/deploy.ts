@@ -182,6 +182,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     // What a deploy sent there before (a file now a link out of the folder, a broken link, a FIFO) is not
     // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
     const isSkipped = (p: string): boolean => local.skipped.some((s) => atOrUnder(p, s.path));
+    const keptByGlob = globMatcher(o.keep);
     if (local.files.size === 0 && o.localDir)
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
@@ -372,10 +373,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         uploadOnly: o.uploadOnly,
         replace: o.replace,
         deleteOnly: o.deleteOnly,
-        isKept: (
-          (kept) => (p: string) =>
-            kept(p) || isSkipped(p)
-        )(globMatcher(o.keep)),
+        isKept: (p) => keptByGlob(p) || isSkipped(p),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
         // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
