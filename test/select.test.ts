@@ -5,7 +5,15 @@ import path from 'node:path';
 import { resumable, tempPathFor } from '../src/engine/plan.js';
 import { readSource } from '../src/engine/remote.js';
 import { HashThread, prestartHashWorker, type HashResult } from '../src/engine/hash-worker.js';
-import { globMatcher, hashFile, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
+import {
+  globAdvice,
+  globMatcher,
+  globMatcherByKind,
+  globMeantBySlashes,
+  hashFile,
+  scanLocalDir,
+  treeFromFiles,
+} from '../src/engine/select.js';
 import { bytes, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const none = (): boolean => false;
@@ -265,6 +273,66 @@ describe('globMatcher (--exclude, --keep)', () => {
     expect(matches(['/dist/'], files)).toEqual(['dist/x.js']);
     expect(matches(['dist/'], files)).toEqual(['dist/x.js', 'a/dist/y.js']);
     expect(matches(['*.txt', '!/secret.txt'], files)).toEqual(['a/secret.txt']);
+  });
+
+  test('Windows separators (assets\\secret.txt) also match what they mean; escapes (\\., \\*, \\[) stay escapes', () => {
+    const files = [
+      'assets/secret.txt',
+      'assets/ok.txt',
+      'dist/a.map',
+      'x/node_modules/y.js',
+      'g/*',
+      'g/x',
+      'a.txt',
+    ];
+    expect(matches(['assets\\secret.txt'], files)).toEqual(['assets/secret.txt']);
+    expect(matches(['\\assets\\secret.txt'], files)).toEqual(['assets/secret.txt']);
+    expect(matches(['dist\\*.map'], files)).toEqual(['dist/a.map']);
+    expect(matches(['**\\node_modules\\**'], files)).toEqual(['x/node_modules/y.js']);
+    expect(matches(['assets\\*', '!assets\\ok.txt'], files)).toEqual(['assets/secret.txt']);
+    // A name that holds a backslash (possible on Linux) is still matched by the glob as written.
+    expect(matches(['a\\b.txt'], ['a\\b.txt', 'a/b.txt'])).toEqual(['a\\b.txt', 'a/b.txt']);
+    // ftpship's own --exclude suggestions escape special characters: those are not separators.
+    expect(matches(['/g/\\*'], files)).toEqual(['g/*']);
+    expect(matches(['/a\\.txt'], files)).toEqual(['a.txt']);
+    expect(globMeantBySlashes('/g/\\*')).toBeUndefined();
+    expect(globMeantBySlashes('pages/\\[slug\\]/x')).toBeUndefined();
+    expect(globMeantBySlashes('\\.map$')).toBeUndefined(); // a regular expression: globAdvice says so
+    expect(globAdvice({ exclude: ['src\\**\\*.map'], keep: [] })).toEqual([
+      "the exclude glob 'src\\**\\*.map' separates folders with a backslash, as Windows writes paths, but in a glob a backslash escapes the next character, so it is read as 'src/**/*.map' as well: write 'src/**/*.map'",
+    ]);
+  });
+
+  test('a glob in NFD (pasted from a macOS file name) matches the NFC paths the walk and the state hold', () => {
+    const nfd = 'cafe\u0301';
+    const nfc = nfd.normalize('NFC');
+    expect(matches([`${nfd}/`, `${nfd}.txt`], [`${nfc}/menu.html`, `${nfc}.txt`, 'cafe.txt'])).toEqual([
+      `${nfc}/menu.html`,
+      `${nfc}.txt`,
+    ]);
+  });
+
+  test('a trailing slash names folders only, as in .gitignore: `build/` leaves out the folder, not a file named build', () => {
+    const isMatch = globMatcherByKind(['build/', '/api/', 'docs']);
+    expect(isMatch('build', true)).toBe(true);
+    expect(isMatch('build/x.js', false)).toBe(true);
+    expect(isMatch('a/build/x.js', false)).toBe(true);
+    expect(isMatch('build', false)).toBe(false); // a file
+    expect(isMatch('a/build', false)).toBe(false);
+    expect(isMatch('build')).toBe(true); // not known: a folder may be meant
+    expect(isMatch('api', false)).toBe(false);
+    expect(isMatch('api/index.php', false)).toBe(true);
+    expect(isMatch('docs', false)).toBe(true); // no slash: a file or a folder
+    const negated = globMatcherByKind(['*', '!build/']);
+    expect(negated('build', false)).toBe(true);
+    expect(negated('build', true)).toBe(false);
+  });
+
+  test('the walk: a file named as a folder glob goes up, the folder of that name does not', async () => {
+    const root = tmpDir();
+    writeTree(root, { build: 'a file', 'sub/build/x.js': 'x', 'api/index.php': 'php', keep: 'k' });
+    const tree = await scanLocalDir(root, globMatcherByKind(['build/', '/api/']));
+    expect([...tree.files.keys()].sort()).toEqual(['build', 'keep']);
   });
 
   test('\\! is a literal ! at the start of a name', () => {

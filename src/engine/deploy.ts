@@ -27,6 +27,7 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   excludedPath,
   globMatcher,
+  globMatcherByKind,
   globAdvice,
   scanLocalDir,
   treeFromFiles,
@@ -181,6 +182,10 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
     const local = await scanning;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+    // What a deploy sent there before (a file now a link out of the folder, a broken link, a FIFO) is not
+    // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
+    const isSkipped = (p: string): boolean => local.skipped.some((s) => atOrUnder(p, s.path));
+    const keptByGlob = globMatcher(o.keep);
     if (local.files.size === 0 && o.localDir)
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
@@ -371,7 +376,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         uploadOnly: o.uploadOnly,
         replace: o.replace,
         deleteOnly: o.deleteOnly,
-        isKept: globMatcher(o.keep),
+        isKept: (p) => keptByGlob(p) || isSkipped(p),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
         // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
@@ -484,7 +489,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       );
     }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
-    const keptFiles = plan.keptOrphans.files;
+    const skippedKept = plan.keptOrphans.files.filter(isSkipped);
+    if (skippedKept.length > 0)
+      rep.info?.(
+        `${skippedKept.length} file(s) deployed earlier ${o.dryRun ? 'would stay' : 'stay'} on the server and in the state (${firstFew(skippedKept)}): ` +
+          `skipped locally (see above), not deleted`,
+      );
+    const keptFiles = plan.keptOrphans.files.filter((p) => !isSkipped(p));
     if (keptFiles.length > 0) {
       const some = firstFew(keptFiles);
       const why = o.delete ? 'they match --keep' : '--no-delete';
@@ -755,7 +766,7 @@ async function repairDrift(
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
   if (o.files) return treeFromFiles(o.files);
-  return scanLocalDir(o.localDir as string, globMatcher(o.exclude));
+  return scanLocalDir(o.localDir as string, globMatcherByKind(o.exclude));
 }
 
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */

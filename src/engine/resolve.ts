@@ -1,5 +1,6 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
+import path from 'node:path';
 import { fingerprintProblem } from '../ftp/pin.js';
 import { ConfigError } from './errors.js';
 import { checkHookUrl } from './hook.js';
@@ -148,6 +149,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkDeleteOnly(o);
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
+  checkAbsoluteExcludes(o);
   const fileMode = mode('file-mode', o.fileMode);
   const dirMode = mode('dir-mode', o.dirMode);
   // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
@@ -192,7 +194,13 @@ function checkLocal(o: DeployOptions): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(o.localDir);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A folder above it that this user may not enter (EACCES), a loop of links (ELOOP): it may well exist.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new ConfigError(
+        `local folder ${JSON.stringify(o.localDir)} cannot be reached (${code ?? (err as Error).message}); check its permissions and those of the folders above it for the user running ftpship`,
+      );
     throw new ConfigError(
       `local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`,
     );
@@ -201,6 +209,13 @@ function checkLocal(o: DeployOptions): void {
     throw new ConfigError(
       `local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`,
     );
+  try {
+    fs.accessSync(o.localDir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw new ConfigError(
+      `local folder ${JSON.stringify(o.localDir)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check its permissions for the user running ftpship`,
+    );
+  }
 }
 
 /**
@@ -308,11 +323,42 @@ function checkGlobs(name: string, globs: unknown): void {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`,
       );
+    // Paths are relative to the local folder (or the server folder): `../x` or `a/../b` names none of them.
+    if (typeof g === 'string' && body.split(/[/\\]/).includes('..'))
+      throw new ConfigError(
+        `invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`,
+      );
     if (body === '' || body === '.') {
       throw new ConfigError(
         `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
       );
     }
+  }
+}
+
+/**
+ * An exclude written as the file's absolute path (`/home/me/site/dist/secret.txt` for the local folder
+ * `/home/me/site/dist`): a leading `/` anchors a glob at the top of the local folder, which holds no such path,
+ * so it matches nothing and the file would go up.
+ */
+function checkAbsoluteExcludes(o: DeployOptions): void {
+  if (!o.localDir || !Array.isArray(o.exclude)) return;
+  const roots = [path.resolve(o.localDir)];
+  try {
+    roots.push(fs.realpathSync(o.localDir));
+  } catch {
+    // checkLocal said why
+  }
+  for (const g of o.exclude as unknown[]) {
+    if (typeof g !== 'string') continue;
+    const { negate, body } = globParts(g);
+    const abs = `/${body}`;
+    const root = roots.find((r) => abs.startsWith(`${r}/`) && r !== '/');
+    if (!g.replace(/^!/, '').startsWith('/') || !root || fs.existsSync(path.join(o.localDir, body))) continue;
+    const meant = `${negate ? '!' : ''}/${abs.slice(root.length + 1)}`;
+    throw new ConfigError(
+      `invalid exclude glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`,
+    );
   }
 }
 

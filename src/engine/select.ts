@@ -71,13 +71,16 @@ export interface GlobParts {
   anchored: boolean;
   /** The glob itself, without those and without a trailing `/`. */
   body: string;
+  /** A trailing `/`: the glob names folders (as in .gitignore), not a file of that name. */
+  dirOnly: boolean;
 }
 
 /** How an --exclude / --keep glob reads (the matcher and the option check share it). */
 export function globParts(glob: string): GlobParts {
   const negate = glob.startsWith('!');
   const rest = negate ? glob.slice(1) : glob;
-  return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+  const body = rest.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+  return { negate, anchored: /^\.?\//.test(rest), body, dirOnly: body !== '' && /\/$/.test(rest) };
 }
 
 /**
@@ -91,6 +94,8 @@ export function globMeantByRegex(glob: string): string | undefined {
   const start = body.startsWith('^');
   const end = /(?:^|[^\\])\$$/.test(body);
   if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body)) return undefined;
+  // `assets\secret.txt`: a Windows path (its `\s` is a separator), not a regular expression.
+  if (!start && !end && globMeantBySlashes(glob) !== undefined) return undefined;
   const meant = body
     .slice(start ? 1 : 0, end ? -1 : undefined)
     .replace(/\.[*+]/g, '*')
@@ -98,6 +103,22 @@ export function globMeantByRegex(glob: string): string | undefined {
   // Unanchored, a regular expression matches anywhere in the path; a glob's basename matches at any depth.
   const glued = `${start ? '' : '*'}${meant}${end || meant.endsWith('/') ? '' : '*'}`.replace(/\*+/g, '*');
   return `${negate}${glued}`;
+}
+
+/**
+ * A glob written with Windows folder separators (`assets\secret.txt`, `dist\*.map`, `**\node_modules\**`): the
+ * glob with `/` in their place, or undefined. In a glob a backslash escapes the next character (`\!`, `\[`, `\.`,
+ * as ftpship's own --exclude suggestions write them), so such a glob matches next to nothing, on Windows too. Read
+ * as separators: a backslash before a letter, digit, `_` or `-` (which need no escape), or between a name and `*`
+ * or `?`; once one is, so is every backslash before a name, `*`, `?` or `.` (`src\**\*.map`). `\\` stays, and a
+ * glob that reads as a regular expression (`^logs\d+`, `\.map$`: see {@link globMeantByRegex}) is left to that.
+ */
+export function globMeantBySlashes(glob: string): string | undefined {
+  const tokens = glob.match(/\\[\s\S]?|[^\\]+/g) ?? [];
+  const meansSlash = (t: string, i: number): boolean =>
+    /^\\[\w-]$/.test(t) || (/^\\[*?]$/.test(t) && /[\w-]$/.test(tokens[i - 1] ?? ''));
+  if (!tokens.some(meansSlash) || /^!?\^|(?:^|[^\\])\$$|\.\*\\\.|\.\+|\(\?/.test(glob)) return undefined;
+  return tokens.map((t) => (/^\\[\w*?.-]$/.test(t) ? `/${t.slice(1)}` : t)).join('');
 }
 
 /**
@@ -112,6 +133,12 @@ export function globAdvice(o: { exclude: string[]; keep: string[]; localDir?: st
     ['keep', o.keep],
   ] as const)
     for (const g of globs) {
+      const slashed = globMeantBySlashes(g);
+      if (slashed !== undefined)
+        out.push(
+          `the ${name} glob '${g}' separates folders with a backslash, as Windows writes paths, but in a glob a ` +
+            `backslash escapes the next character, so it is read as '${slashed}' as well: write '${slashed}'`,
+        );
       const meant = globMeantByRegex(g);
       if (meant !== undefined)
         out.push(
@@ -156,25 +183,51 @@ function withoutFirstPart(glob: string): string {
 }
 
 /**
- * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
+ * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below, and `dir/` no file
+ * named `dir` (when the caller says the path is a file: `isDir` false); no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
  */
 export function globMatcher(globs: string[]): (rel: string) => boolean {
+  const isMatch = globMatcherByKind(globs);
+  return (rel) => isMatch(rel);
+}
+
+/** {@link globMatcher}, told whether the path is a folder where that is known (`dir/` matches no file `dir`). */
+export function globMatcherByKind(globs: string[]): (rel: string, isDir?: boolean) => boolean {
   if (globs.length === 0) return () => false;
   const expand = ({ anchored, body }: GlobParts): string[] =>
     anchored || body.includes('/') || body.includes('**')
       ? [body, `${body}/**`]
       : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
-  const rules = globs.map(globParts);
+  // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name.
+  const forFile = (r: GlobParts): string[] =>
+    !r.dirOnly
+      ? expand(r)
+      : r.anchored || r.body.includes('/') || r.body.includes('**')
+        ? [`${r.body}/**/*`]
+        : [`**/${r.body}/**/*`];
+  // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
+  const rules = globs.flatMap((given) => {
+    // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
+    // may be in NFD, and would otherwise match nothing.
+    const g = given.normalize('NFC');
+    const slashed = globMeantBySlashes(g);
+    return slashed === undefined ? [globParts(g)] : [globParts(g), globParts(slashed)];
+  });
   if (!rules.some((r) => r.negate)) {
     const isMatch = picomatch(rules.flatMap(expand), { dot: true });
-    return (rel) => isMatch(rel);
+    const isFileMatch = picomatch(rules.flatMap(forFile), { dot: true });
+    return (rel, isDir) => (isDir === false ? isFileMatch(rel) : isMatch(rel));
   }
-  const compiled = rules.map((r) => ({ negate: r.negate, isMatch: picomatch(expand(r), { dot: true }) }));
-  return (rel) => {
+  const compiled = rules.map((r) => ({
+    negate: r.negate,
+    isMatch: picomatch(expand(r), { dot: true }),
+    isFileMatch: picomatch(forFile(r), { dot: true }),
+  }));
+  return (rel, isDir) => {
     let matched = false;
-    for (const r of compiled) if (r.isMatch(rel)) matched = !r.negate;
+    for (const r of compiled) if ((isDir === false ? r.isFileMatch : r.isMatch)(rel)) matched = !r.negate;
     return matched;
   };
 }
@@ -194,7 +247,10 @@ export function excludedPath(globs: string[]): (rel: string) => boolean {
  * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
  * to the hashing thread as it goes.
  */
-export async function scanLocalDir(localDir: string, exclude: (rel: string) => boolean): Promise<LocalTree> {
+export async function scanLocalDir(
+  localDir: string,
+  exclude: (rel: string, isDir?: boolean) => boolean,
+): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
   const tree = emptyTree();
   const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
@@ -203,17 +259,30 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
   const walking: string[] = [];
   const walk = async (absDir: string, relDir: string): Promise<void> => {
     walking.push(fs.realpathSync(absDir));
-    for (const entry of fs.readdirSync(absDir, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (err) {
+      // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
+      throw new DeployError(
+        `cannot read local folder ${absDir}: ${(err as Error).message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`,
+        { cause: err },
+      );
+    }
+    for (const entry of entries) {
       const name = entry.name.normalize('NFC');
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
-      if (exclude(rel)) continue;
+      // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
+      if (exclude(rel, entry.isFile() ? false : undefined)) continue;
       checkSendable(rel);
       checkUnique(tree, rel, abs);
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(abs);
       } catch (err) {
+        // A folder that may be listed but not entered (mode 644): its entries cannot be looked at.
+        if ((err as NodeJS.ErrnoException).code === 'EACCES') throw unreadableFile(abs, err);
         // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
         throw new DeployError(
           `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
@@ -424,6 +493,11 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       } catch (err) {
         throw unreadableFile(f.file, err);
       }
+      // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
+      if (!stat.isFile())
+        throw new ConfigError(
+          `file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) is not a regular file but a ${kindOf(stat)}; give regular files only`,
+        );
       const file: LocalFile = { path: rel, size: stat.size, sha256: '', abs: f.file, stamp: stampOf(stat) };
       tree.files.set(rel, file);
       onDisk.push(file);
@@ -447,6 +521,13 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
     hashing.close();
   }
   return tree;
+}
+
+function kindOf(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'folder';
+  if (stat.isFIFO()) return 'named pipe (FIFO)';
+  if (stat.isSocket()) return 'socket';
+  return 'device';
 }
 
 function safeRealpath(p: string): string | undefined {
