@@ -145,21 +145,21 @@ describe('files that cannot be read, names that cannot be stored', () => {
     expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false);
   });
 
-  it('a line break in a file or folder name: one line naming it (quoted), exit 1, before any change; --exclude leaves it out', async () => {
+  it('a line break in a file or folder name: one line naming it (quoted), exit 2, before any change; --exclude leaves it out', async () => {
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok', 'sub/fine.txt': 'fine' });
     fs.writeFileSync(path.join(local, 'sub', 'bad\nname.txt'), 'x');
     const dir = uniqueName('local');
     const r = await runCli(['deploy', local, url(dir)], env());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const lines = r.stderr.split('\n').filter(Boolean);
     expect(lines).toEqual([
-      'ftpship: error: local path "sub/bad\\nname.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude',
+      `ftpship: error: local path "sub/bad\\nname.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude $'/sub/bad\\x0aname\\\\.txt'`,
     ]);
     expect(fs.existsSync(path.join(srv.root, dir))).toBe(false); // nothing created, nothing uploaded
     fs.mkdirSync(path.join(local, 'two\rlines'));
     const folder = await runCli(['deploy', local, url(dir), '--exclude', 'sub/bad*'], env());
-    expect(folder.code).toBe(1);
+    expect(folder.code).toBe(2);
     expect(folder.stderr).toContain('local path "two\\rlines" has a line break');
     const ok = await runCli(['deploy', local, url(dir), '--exclude', 'sub/bad*', '--exclude', 'two*'], env());
     expect(ok.code).toBe(0);

@@ -72,3 +72,58 @@ it('--verify after a folder was removed by hand (ftp-srv answers its LIST with 4
   expect(r.stderr).not.toMatch(/list .*retrying/);
   expect(readTree(disk, [STATE])).toEqual(readTree(local));
 });
+
+it('a line break in a name is refused before any change (exit 2), naming the path and the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'sub/fine.txt': 'fine', 'sub/line\nbreak.txt': 'x' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, and "leave it out with --exclude", no glob (one with a line break is hard to write).
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: local path "sub/line\\nbreak.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude $'/sub/line\\x0abreak\\\\.txt'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  // The option as bash reads $'…' leaves out that file, not its neighbours.
+  ok(await cli('deploy', local, dir, '--exclude', '/sub/line\nbreak\\.txt'));
+  fs.rmSync(path.join(local, 'sub/line\nbreak.txt'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it('one name twice, composed (NFC) and decomposed (NFD): refused before any change (exit 2), saying an exclude leaves out both', async () => {
+  const local = tmpDir();
+  const nfc = 'caf\u00e9.txt';
+  const nfd = 'cafe\u0301.txt';
+  writeTree(local, { 'index.html': 'home', [`m/${nfc}`]: 'composed', [`m/${nfd}`]: 'decomposed' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, "rename one, or leave one out with --exclude": an exclude matches the name in NFC, both.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^ftpship: error: two local files would be "m/${nfc}" on the server: .*/m/caf(\u00e9\\.txt, its name written composed \\(NFC\\)|e\u0301\\.txt, its name written decomposed \\(NFD, as macOS writes names\\)), and another entry beside it whose name is the same in Unicode NFC, the form ftpship sends names in; delete or rename one of them \\(an --exclude would leave out both\\)$`,
+      ),
+    ),
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  fs.rmSync(path.join(local, 'm', nfd));
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it("a local folder named as ftpship's lock (a copy of the server taken during a deploy) is refused (exit 2), naming it and the --exclude", async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', '.ftpship-state.json.lock/holder.json': '{}' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: "the state path … is a folder of the local tree (.ftpship-state.json.lock); give --state a file name".
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: the local folder .ftpship-state.json.lock has the name of ftpship's deploy lock on the server (/${dir}/.ftpship-state.json.lock), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with --exclude '/\\.ftpship-state\\.json\\.lock'`,
+  ]);
+  ok(await cli('deploy', local, dir, '--exclude', '/\\.ftpship-state\\.json\\.lock'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(
+    readTree(local, ['.ftpship-state.json.lock']),
+  );
+});

@@ -20,7 +20,15 @@ import { executePlan } from './execute.js';
 import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
-import { atOrUnder, dotName, insideTarget, isSafeRelPath, normalizeRemoteDir, remoteJoin } from './paths.js';
+import {
+  atOrUnder,
+  dotName,
+  excludeOption,
+  insideTarget,
+  isSafeRelPath,
+  normalizeRemoteDir,
+  remoteJoin,
+} from './paths.js';
 import { emptyPlan, planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
@@ -195,10 +203,16 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
     // never sent over it: say so rather than leave it out silently.
     for (const p of reserved) {
-      if (p !== o.maintenance?.path && local.dirs.has(p))
+      if (p !== o.maintenance?.path && local.dirs.has(p)) {
+        if (p === insideTarget(root, statePath))
+          throw new ConfigError(
+            `the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`,
+          );
+        // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
         throw new ConfigError(
-          `the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`,
+          `the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
         );
+      }
       const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
       // The state would be written over that file on the server: fine for a copy of a state (downloaded
       // with the site), not for a page of the site.

@@ -209,7 +209,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const abs = path.join(absDir, entry.name);
       if (exclude(rel)) continue;
       checkSendable(rel);
-      checkUnique(tree, rel, abs);
+      checkUnique(tree, rel, abs, entry.name);
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(abs);
@@ -523,8 +523,9 @@ function safeReadlink(abs: string): string {
 
 function checkSendable(rel: string): void {
   if (/[\r\n\0]/.test(rel)) {
-    throw new DeployError(
-      `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`,
+    // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
+    throw new ConfigError(
+      `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with ${excludeOption(rel)}`,
     );
   }
   // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
@@ -539,11 +540,24 @@ function checkSendable(rel: string): void {
 /**
  * Two local names that are one name once in NFC (as ftpship sends names: macOS and Linux may hold both
  * forms side by side) would go to one remote file, and one of them would be dropped without a word.
+ * `walked` is the entry's name as the folder holds it (absent for a caller's list of files).
  */
-function checkUnique(tree: LocalTree, rel: string, where: string): void {
+function checkUnique(tree: LocalTree, rel: string, where: string, walked?: string): void {
   if (tree.files.has(rel) || tree.dirs.has(rel)) {
-    throw new DeployError(
-      `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
+    if (walked === undefined)
+      throw new DeployError(
+        `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
+      );
+    // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
+    // name once in NFC, so both or neither.
+    const form =
+      walked === rel.slice(rel.lastIndexOf('/') + 1)
+        ? 'composed (NFC)'
+        : 'decomposed (NFD, as macOS writes names)';
+    throw new ConfigError(
+      `two local files would be ${JSON.stringify(rel)} on the server: ${where}, its name written ${form}, and another ` +
+        `entry beside it whose name is the same in Unicode NFC, the form ftpship sends names in; delete or rename one of ` +
+        `them (an --exclude would leave out both)`,
     );
   }
   // A Windows server (and ftp-srv) reads a backslash as a folder separator: `a\b.txt` is `a/b.txt` there,
