@@ -304,3 +304,29 @@ d(
     );
   },
 );
+
+d('globs typed in NFD (tab-completed on macOS): matched as the NFC paths they name', () => {
+  it('--keep of a folder written decomposed keeps it, and --exclude written decomposed leaves its file out (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'médias/a.txt': 'kept', 'brouillé.txt': 'not sent' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir, '--exclude', 'brouillé.txt'));
+    fs.rmSync(path.join(local, 'médias'), { recursive: true });
+    const r = await cli(
+      server,
+      'deploy',
+      local,
+      dir,
+      '--keep',
+      'médias/'.normalize('NFD'),
+      '--exclude',
+      'brouillé.txt'.normalize('NFD'),
+    );
+    ok(r);
+    // Before: the keep matched nothing (paths are NFC): médias/a.txt was deleted, and brouillé.txt sent.
+    const expected = tmpDir();
+    writeTree(expected, { 'index.html': 'home', 'médias/a.txt': 'kept' });
+    expect(readTree(disk, [STATE])).toEqual(readTree(expected));
+  });
+});

@@ -169,8 +169,10 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     remoteDir: o.remoteDir ?? '',
     dryRun: o.dryRun ?? false,
     parallel,
-    exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
-    keep: o.keep ?? [],
+    // Local paths are matched in NFC (select.ts): a glob typed in NFD (tab-completed on macOS, whose names are
+    // often decomposed) would match nothing, and a --keep that matches nothing lets its files be deleted.
+    exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? []).map(nfc)],
+    keep: (o.keep ?? []).map(nfc),
     delete: o.delete ?? true,
     replace: o.replace ?? true,
     statePath,
@@ -423,3 +425,6 @@ export function urlAsFolder(value: string): { shown: string; folder: string } | 
   const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
   return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
 }
+
+/** A glob in Unicode NFC, the form local and state paths are matched in. */
+const nfc = (glob: string): string => glob.normalize('NFC');
