@@ -127,3 +127,18 @@ it("a local folder named as ftpship's lock (a copy of the server taken during a 
     readTree(local, ['.ftpship-state.json.lock']),
   );
 });
+
+it('a folder named with a % typed as it is in the URL: exit 2, naming the URL that means it (%25), which deploys there', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, `${dir}/100%/x`);
+  const url = `ftp://${server().user}@127.0.0.1:${server().port}/${dir}/100%/x`;
+  // Before: "check its %-escapes", with no word of what to write.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: malformed path in URL "${url}"; check its %-escapes: a % in a folder name is written %25 (${url.replace('100%', '100%25')})`,
+  ]);
+  ok(await cli('deploy', local, `${dir}/100%25/x`));
+  expect(readTree(path.join(server().root, dir, '100%', 'x'), [STATE])).toEqual(readTree(local));
+});
