@@ -142,3 +142,19 @@ it('a folder named with a % typed as it is in the URL: exit 2, naming the URL th
   ok(await cli('deploy', local, `${dir}/100%25/x`));
   expect(readTree(path.join(server().root, dir, '100%', 'x'), [STATE])).toEqual(readTree(local));
 });
+
+it('names that differ only in case (a file and a folder, two files) are sent as they are, with one warning naming them', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'README.txt': 'upper', 'readme.txt': 'lower', 'Docs/a.html': 'a', docs: 'a file' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  ok(r);
+  // Before: no word of it; on a case-insensitive server one of each pair is written over the other.
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+    'warning: local names that differ only in case: Docs and docs, README.txt and readme.txt; on a case-insensitive server (Windows, IIS) each is one name, where one is written over the other and the state would list both: rename one of each if the server is one',
+  ]);
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+});

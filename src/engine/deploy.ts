@@ -33,6 +33,7 @@ import { emptyPlan, planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
+  caseTwins,
   excludedPath,
   globMatcher,
   globAdvice,
@@ -186,6 +187,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
     const local = await scanning;
     for (const s of local.skipped) rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+    const twins = caseTwins(local);
+    if (twins.length > 0)
+      rep.warn?.(
+        `local names that differ only in case: ${firstFew(twins.map((g) => g.join(' and ')))}; on a case-insensitive ` +
+          `server (Windows, IIS) each is one name, where one is written over the other and the state would list both: ` +
+          `rename one of each if the server is one`,
+      );
     if (local.files.size === 0 && o.localDir)
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { ancestorsOf, excludeOption, isRecordablePath } from './paths.js';
+import { ancestorsOf, excludeOption, foldCase, isRecordablePath, parentOf } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -585,4 +585,20 @@ function unreadableFile(abs: string, err: unknown): DeployError {
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
     { cause: err },
   );
+}
+
+/**
+ * Local names in one folder that differ only in case (`README.txt` and `readme.txt`, a folder `Docs` and a file
+ * `docs`): one name on a case-insensitive (Windows) server, where one is written over the other. Each group once,
+ * by its folder; names inside twin folders are not listed again.
+ */
+export function caseTwins(tree: LocalTree): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const p of [...tree.dirs, ...tree.files.keys()]) {
+    const key = `${parentOf(p)}\0${foldCase(p.slice(p.lastIndexOf('/') + 1))}`;
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort());
 }
