@@ -158,3 +158,23 @@ it('names that differ only in case (a file and a folder, two files) are sent as 
   ok(again);
   expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
 });
+
+it("local files named as the state's temp and as the lock are not sent, each warning saying what ftpship uses that path for", async () => {
+  const local = tmpDir();
+  writeTree(local, {
+    'index.html': 'home',
+    '.ftpship-state.json.tmp': 'a copy',
+    '.ftpship-state.json.lock': 'x',
+  });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  ok(r);
+  // Before: both said "ftpship keeps its state at that path on the server".
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+    "warning: the local file .ftpship-state.json.tmp is not uploaded: ftpship writes the state's temporary copy at that path on the server; move the state with --state to publish the file",
+    'warning: the local file .ftpship-state.json.lock is not uploaded: ftpship takes its deploy lock at that path on the server; move the state with --state to publish the file',
+  ]);
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(
+    readTree(local, ['.ftpship-state.json.tmp', '.ftpship-state.json.lock']),
+  );
+});

@@ -228,9 +228,15 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         throw new ConfigError(
           `the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`,
         );
+      const use =
+        p === insideTarget(root, statePath)
+          ? 'keeps its state'
+          : p.endsWith('.lock')
+            ? 'takes its deploy lock'
+            : "writes the state's temporary copy";
       if (file)
         rep.warn?.(
-          `the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
+          `the local file ${p} is not uploaded: ftpship ${use} at that path on the server; move the state with --state to publish the file`,
         );
     }
     // FTP-Deploy-Action writes a copy of its state into the folder it deploys: sent, it would replace that
