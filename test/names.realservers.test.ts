@@ -139,6 +139,28 @@ d('a server folder with a space at the end of a name (a typo): pure-ftpd would m
   });
 });
 
+d('a server folder with a tab in its name (%09 in the URL): pure-ftpd would make it name_x', () => {
+  it('is refused (exit 2) naming the folder and the character, before anything is created', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const name = uniqueName('h-names-tab');
+    const made = () => fs.readdirSync(server.home).filter((n) => n.startsWith(name));
+    try {
+      const r = await cli(server, 'deploy', local, `/${name}%09x/in`);
+      // Before: exit 0, the files in "<name>_x/in" on the server, the report naming "<name>%09x/in".
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+        `ftpship: error: the server folder "${name}\\tx/in" holds a control character ("\\t", U+0009), ` +
+          'which FTP servers keep, change or refuse, each their own way; remove it',
+      ]);
+      expect(made()).toEqual([]);
+    } finally {
+      for (const n of made()) fs.rmSync(path.join(server.home, n), { recursive: true, force: true });
+    }
+  });
+});
+
 d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
   it('the error names the file and the --exclude that leaves exactly it out', async () => {
     const server = env.pure;

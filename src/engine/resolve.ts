@@ -232,9 +232,16 @@ function integer(name: string, value: number, min: number, max: number): void {
 /**
  * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
  * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
- * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent, as is a control character.
  */
 function checkSpacedFolder(remoteDir: string): void {
+  // A tab or another control character (%09 in a URL, a value pasted from a table): pure-ftpd makes it `_`,
+  // and the deploy went to `site_x` while the report said `site%09x`.
+  const control = [...remoteDir].find((ch) => ch < ' ' || ch === '\x7f');
+  if (control !== undefined)
+    throw new ConfigError(
+      `the server folder ${JSON.stringify(remoteDir)} holds a control character (${JSON.stringify(control)}, U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}), which FTP servers keep, change or refuse, each their own way; remove it`,
+    );
   const names = remoteDir.split('/');
   const spaced = names.find((n) => n !== n.trim());
   if (spaced === undefined) return;
