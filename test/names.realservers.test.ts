@@ -3,7 +3,8 @@
  * against the local tree, byte for byte. Folders named like glob patterns are listed without LIST globbing
  * them (vsftpd); names a server stores otherwise are refused instead of recorded (pure-ftpd turns a tab into
  * `_`), and a name a server refuses gets the --exclude that leaves exactly it out; local files named like
- * ftpship's own temps are never written over or removed as leftovers.
+ * ftpship's own temps are never written over or removed as leftovers. Names with shell, URL, glob and
+ * listing characters, leading dashes, dots and spaces, and of 255 bytes go up, are replaced and deleted as they are.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
@@ -351,4 +352,65 @@ d('globs typed in NFD (tab-completed on macOS): matched as the NFC paths they na
     writeTree(expected, { 'index.html': 'home', 'médias/a.txt': 'kept' });
     expect(readTree(disk, [STATE])).toEqual(readTree(expected));
   });
+});
+
+d('names with shell, URL, glob and listing characters, leading dashes, dots and spaces, 255 bytes', () => {
+  const oddTarget = remoteFolders('h-names-odd');
+  const names = [
+    '#h.txt',
+    '%41.txt',
+    '%.txt',
+    'q?.txt',
+    '*',
+    '[b].txt',
+    '{a,b}',
+    '}.txt',
+    "it's.txt",
+    'say "hi".txt',
+    '$HOME`x`',
+    '-rf',
+    '--',
+    '..x',
+    '.dot',
+    'trailing.',
+    ' lead.txt',
+    'a  b.txt',
+    'x -> y',
+    'a;b=c; d',
+    'nb\u00a0sp.txt',
+    'emoji\u{1F600}',
+    `${'n'.repeat(251)}.txt`, // 255 bytes
+    `${'\u00e9'.repeat(127)}x`, // 255 bytes in UTF-8
+    'g#%/-l/ f.txt',
+    'g#%/d./x.txt',
+    "g#%/'q'/x -> y",
+  ];
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: each under its exact name and bytes, replaced through temps, a rerun sends nothing, deleting half removes exactly those',
+    async (key) => {
+      const server = env[key];
+      const local = tmpDir();
+      const { dir, disk } = oddTarget(server);
+      const put = (v: string, list: string[]) =>
+        writeTree(local, Object.fromEntries(list.map((n) => [n, `${v} ${n}`])));
+      const files = async (...args: string[]): Promise<string[]> => {
+        const r = await cli(server, 'deploy', local, dir, '--json', ...args);
+        ok(r);
+        return (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path);
+      };
+      put('v1', names);
+      await files();
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      put('v2, longer', names); // each replaced through a temp, renamed over it
+      expect((await files()).sort()).toEqual([...names].sort());
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(await files()).toEqual([]);
+      expect(await files('--verify')).toEqual([]);
+      const gone = names.filter((_, i) => i % 2 === 0);
+      for (const n of gone) fs.rmSync(path.join(local, n));
+      await files();
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(await files()).toEqual([]);
+    },
+  );
 });
