@@ -118,6 +118,26 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
   });
 });
 
+d('a file name ending in a space: pure-ftpd stores it as name_', () => {
+  it('the error names the file, its --exclude, and the copy left under the name the server gave it', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'note.txt ': 'a note' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    // Before: no word of the copy ("note.txt_"), which no later deploy removes.
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      `ftpship: error: the server did not keep the file name "${dir}/note.txt " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/note\\.txt '; the copy sent is most likely "${dir}/note.txt_" (a file of its size is there): remove that by hand unless the site has a file of that name`,
+    ]);
+    expect(fs.readFileSync(path.join(disk, 'note.txt_'), 'utf8')).toBe('a note');
+    fs.rmSync(path.join(disk, 'note.txt_'));
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/note\\.txt '));
+    fs.rmSync(path.join(local, 'note.txt '));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
 d('a server folder with a space at the end of a name (a typo): pure-ftpd would make it name_', () => {
   it('is refused (exit 2) naming the folder and the one meant, before anything is created', async () => {
     const server = env.pure;

@@ -11,6 +11,7 @@ import type { Progress, Reporter } from './options.js';
 import {
   ancestorsOf,
   atOrUnder,
+  baseName,
   depthOf,
   dotName,
   excludeOption,
@@ -407,7 +408,7 @@ class Run {
           await makeDirs(c, this.abs(parent), undefined, this.dirMade);
           await send();
         }
-        if (!item.temp) await this.confirmName(c, item.file.path);
+        if (!item.temp) await this.confirmName(c, item.file.path, item.file.size);
       })
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -505,7 +506,7 @@ class Run {
             throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
-        await this.confirmName(c, u.file.path);
+        await this.confirmName(c, u.file.path, u.file.size);
         this.ctx.store.fileLive(u.file, u.temp);
       } else {
         if (replies[r++].code >= 300) {
@@ -677,9 +678,9 @@ class Run {
    * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
    * before the state records it (G4). One SIZE, for such names only.
    */
-  private async confirmName(c: FtpClient, rel: string): Promise<void> {
+  private async confirmName(c: FtpClient, rel: string, size: number): Promise<void> {
     if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-      throw renamedByServer(this.abs(rel), rel, 'file');
+      throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
     // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
     if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
       // The copy just stored under the other name goes (the server rewrites the name in DELE alike): an
@@ -687,6 +688,22 @@ class Run {
       await c.delete(this.abs(rel)).catch(() => undefined);
       throw renamedByServer(this.abs(rel), rel, 'file');
     }
+  }
+
+  /**
+   * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
+   * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
+   * Windows servers drop trailing spaces and dots. The first such name holding a file of this size.
+   */
+  private async storedAs(c: FtpClient, rel: string, size: number): Promise<string | undefined> {
+    const dir = parentOf(rel);
+    const name = baseName(rel);
+    const guesses = [name.replace(/ +$/, (m) => '_'.repeat(m.length)), name.replace(/[ .]+$/, '')];
+    for (const guess of new Set(guesses.filter((g) => g !== '' && g !== name))) {
+      const abs = this.abs(dir ? `${dir}/${guess}` : guess);
+      if ((await remoteSize(c, abs).catch(() => -1)) === size) return abs;
+    }
+    return undefined;
   }
 
   /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
@@ -766,9 +783,13 @@ function folderInTheWay(abs: string, rel: string): DeployError {
   );
 }
 
-function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): DeployError {
+function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder', storedAs?: string): DeployError {
+  const left =
+    storedAs === undefined
+      ? ''
+      : `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`;
   return new DeployError(
-    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`,
+    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`,
   );
 }
 
