@@ -178,3 +178,19 @@ it("local files named as the state's temp and as the lock are not sent, each war
     readTree(local, ['.ftpship-state.json.tmp', '.ftpship-state.json.lock']),
   );
 });
+
+it('a name that climbs out where a backslash separates folders (..\\up.txt) is refused before any change (exit 2), with the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'sub/..\\up.txt': 'x' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, and "leave it out with --exclude", no glob.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: local path "sub/..\\\\up.txt" is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude '/sub/\\.\\.\\\\up\\.txt'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  ok(await cli('deploy', local, dir, '--exclude', '/sub/\\.\\.\\\\up\\.txt'));
+  fs.rmSync(path.join(local, 'sub/..\\up.txt'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});

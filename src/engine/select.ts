@@ -208,7 +208,7 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       const rel = relDir ? `${relDir}/${name}` : name;
       const abs = path.join(absDir, entry.name);
       if (exclude(rel)) continue;
-      checkSendable(rel);
+      checkSendable(rel, true);
       checkUnique(tree, rel, abs, entry.name);
       let stat: fs.Stats;
       try {
@@ -521,7 +521,7 @@ function safeReadlink(abs: string): string {
   }
 }
 
-function checkSendable(rel: string): void {
+function checkSendable(rel: string, walked = false): void {
   if (/[\r\n\0]/.test(rel)) {
     // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
     throw new ConfigError(
@@ -531,8 +531,11 @@ function checkSendable(rel: string): void {
   // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
   // and so can a caller's list of files ('../x', '/x', 'a//b').
   if (!isRecordablePath(rel)) {
-    throw new DeployError(
-      `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude`,
+    // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
+    // files (`../x`) is refused as before.
+    const Refusal = walked ? ConfigError : DeployError;
+    throw new Refusal(
+      `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`,
     );
   }
 }
