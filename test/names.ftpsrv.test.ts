@@ -42,13 +42,13 @@ it('a double quote in a name (dropped by the server) fails the deploy naming the
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
 });
 
-it('two local files that are one file where a backslash separates folders are refused before any change', async () => {
+it('two local files that are one file where a backslash separates folders are refused before any change (exit 2)', async () => {
   const local = tmpDir();
   writeTree(local, { 'bk/x.txt': 'from the folder', 'bk\\x.txt': 'from the name with a backslash' });
   const dir = uniqueName('names');
   const r = await cli('deploy', local, dir);
-  // Before: exit 0, one file on the server and two contents in the state.
-  expect(r.code).toBe(1);
+  // Before: exit 0, one file on the server and two contents in the state (then exit 1, as a failed deploy).
+  expect(r.code).toBe(2);
   expect(errors(r)).toEqual([
     expect.stringMatching(
       /^ftpship: error: two local files would be "bk\/x\.txt" on a server that reads a backslash as a folder separator, as Windows servers do: "bk\/x\.txt" and "bk\\\\x\.txt" \(.*\); rename one, or leave one out with --exclude '\/bk\\\\x\\\.txt'$/,

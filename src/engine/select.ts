@@ -570,7 +570,9 @@ function checkUnique(tree: LocalTree, rel: string, where: string, walked?: strin
   const other =
     seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
   if (other !== undefined) {
-    throw new DeployError(
+    // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
+    const Refusal = walked === undefined ? DeployError : ConfigError;
+    throw new Refusal(
       `two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`,
     );
   }
