@@ -214,7 +214,15 @@ export async function scanLocalDir(localDir: string, exclude: (rel: string) => b
       try {
         stat = fs.lstatSync(abs);
       } catch (err) {
-        // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
+        // A name that is not valid UTF-8 (latin1, from an old archive): Node reads it with U+FFFD and cannot
+        // open it again, nor could FTP send it as it is. Bad input (exit 2), with a glob that leaves it out.
+        if (entry.name.includes('\uFFFD'))
+          throw new ConfigError(
+            `local name ${abs} is not valid UTF-8 (each byte that is not shows as \uFFFD), so ftpship cannot read ` +
+              `or send it: rename it in UTF-8 (convmv -f latin1 -t utf8, say), or leave it out with ` +
+              `${excludeOption(rel).replace(/\uFFFD/g, '?')}`,
+            { cause: err },
+          );
         throw new DeployError(
           `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
           { cause: err },
