@@ -194,3 +194,19 @@ it('a name that climbs out where a backslash separates folders (..\\up.txt) is r
   fs.rmSync(path.join(local, 'sub/..\\up.txt'));
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
 });
+
+it('a local file at the --maintenance path is refused (exit 2), naming the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'maint [1].html': 'a page of the site' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir, '--maintenance', 'maint [1].html');
+  // Before: "or exclude the local one", no glob (this name holds glob characters).
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    "ftpship: error: the maintenance file maint [1].html is also in the local folder; name another path, or leave the local one out with --exclude '/maint \\[1\\]\\.html'",
+  ]);
+  ok(
+    await cli('deploy', local, dir, '--maintenance', 'maint [1].html', '--exclude', '/maint \\[1\\]\\.html'),
+  );
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local, ['maint [1].html']));
+});

@@ -205,7 +205,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     }
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
-        `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
+        `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or leave the local one out with ${excludeOption(o.maintenance.path)}`,
       );
     }
     // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
