@@ -210,3 +210,19 @@ it('a local file at the --maintenance path is refused (exit 2), naming the --exc
   );
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local, ['maint [1].html']));
 });
+
+it('a path longer than servers take in a command (4094 bytes) is refused before any change (exit 2), saying by how much', async () => {
+  const local = tmpDir();
+  const rel = `${'a'.repeat(240)}/${'b'.repeat(240)}/c.txt`;
+  writeTree(local, { 'index.html': 'home', [rel]: 'deep' });
+  const dir = uniqueName('names');
+  const folder = `${dir}/${Array.from({ length: 15 }, () => 'z'.repeat(240)).join('/')}`;
+  const r = await cli('deploy', local, folder);
+  const over = `STOR /${folder}/${rel}`.length - 4094;
+  // Before: exit 1 when its turn came, after index.html was sent.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: the local path "${rel}" is too long for FTP: FTP servers take command lines of at most 4094 bytes, and "STOR /${folder}/${rel}" is ${over} bytes over; shorten its name or folders (or the server folder) by ${over} bytes, or leave it out with --exclude '/${rel.replace('.', '\\.')}'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+});

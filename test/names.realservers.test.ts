@@ -434,3 +434,42 @@ d('names with shell, URL, glob and listing characters, leading dashes, dots and 
     },
   );
 });
+
+d('a path near the longest command servers take (4094 bytes)', () => {
+  it('deployed, then its replacement (longer through the temporary name) refused before any change, naming --no-atomic, which sends it (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    // The server path is 4064 bytes: "STOR <path>" fits; "STOR <folder>/.ftpship-<20 hex>.tmp" is 5 bytes over.
+    const top = 'z'.repeat(240);
+    let rest = 4064 - `${dir}/${top}/`.length - 'f.t'.length;
+    const parts: string[] = [];
+    while (rest > 0) {
+      const n = Math.min(240, rest - 1);
+      parts.push('d'.repeat(n));
+      rest -= n + 1;
+    }
+    const rel = [...parts, 'f.t'].join('/');
+    expect(`${dir}/${top}/${rel}`.length).toBe(4064);
+    const local = tmpDir();
+    writeTree(local, { [rel]: 'v1' });
+    ok(await cli(server, 'deploy', local, `${dir}/${top}`));
+    const onDisk = path.join(disk, top, rel);
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v1');
+
+    writeTree(local, { [rel]: 'v2' });
+    const r = await cli(server, 'deploy', local, `${dir}/${top}`);
+    // Before: exit 1 when its turn came, "refusing to send a STOR command of 4096 bytes … shorten the path or name".
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: the local path "d+\/.*\/f\.t" is too long for FTP once replaced through its temporary name "\.ftpship-[0-9a-f]{20}\.tmp": FTP servers take command lines of at most 4094 bytes, and that is 5 bytes over; shorten its name or folders by 5 bytes, deploy with --no-atomic \(the file is then written in place\), or leave it out with --exclude '\/d+\/.*\/f\\\.t'$/,
+      ),
+    ]);
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v1');
+    ok(await cli(server, 'deploy', local, `${dir}/${top}`, '--no-atomic'));
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v2');
+    const again = await cli(server, 'deploy', local, `${dir}/${top}`, '--json');
+    ok(again);
+    expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+  });
+});

@@ -12,7 +12,7 @@ import {
   LoginStage,
   type SocketFactory,
 } from '../ftp/index.js';
-import { defaultSocketFactory } from '../ftp/connection.js';
+import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
 import { certificateOutOfDate, isTransientError } from '../ftp/errors.js';
 import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
@@ -22,6 +22,7 @@ import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './re
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import {
   atOrUnder,
+  baseName,
   dotName,
   excludeOption,
   insideTarget,
@@ -412,6 +413,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       guard(p, o);
+      checkCommandLengths(p, root);
       return p;
     };
     let plan = await prepare(state);
@@ -877,6 +879,31 @@ function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undef
 function reservedPaths(root: string, statePath: string): Set<string> {
   const rel = insideTarget(root, statePath);
   return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+}
+
+/**
+ * A path that makes an FTP command longer than servers take (the client refuses to send it), found before any
+ * change rather than when its turn comes: the file, by how much, and what to do. A path that fits alone, but
+ * not with the temporary name it is replaced through (`.ftpship-….tmp`, longer than a short name), can go in
+ * place with --no-atomic.
+ */
+function checkCommandLengths(plan: Plan, root: string): void {
+  const over = (rel: string): number => {
+    const command = `STOR ${remoteJoin(root, rel)}`;
+    return command.length * 3 <= MAX_COMMAND_BYTES ? 0 : Buffer.byteLength(command) - MAX_COMMAND_BYTES;
+  };
+  for (const u of plan.uploads) {
+    const rel = u.file.path;
+    const byPath = over(rel);
+    const byTemp = u.temp === undefined ? 0 : over(u.temp);
+    if (byPath <= 0 && byTemp <= 0) continue;
+    const limit = `FTP servers take command lines of at most ${MAX_COMMAND_BYTES} bytes`;
+    throw new ConfigError(
+      byPath > 0
+        ? `the local path ${JSON.stringify(rel)} is too long for FTP: ${limit}, and "STOR ${remoteJoin(root, rel)}" is ${byPath} bytes over; shorten its name or folders (or the server folder) by ${byPath} bytes, or leave it out with ${excludeOption(rel)}`
+        : `the local path ${JSON.stringify(rel)} is too long for FTP once replaced through its temporary name ${JSON.stringify(baseName(u.temp as string))}: ${limit}, and that is ${byTemp} bytes over; shorten its name or folders by ${byTemp} bytes, deploy with --no-atomic (the file is then written in place), or leave it out with ${excludeOption(rel)}`,
+    );
+  }
 }
 
 function guard(plan: Plan, o: ResolvedOptions): void {
