@@ -138,6 +138,27 @@ d('a file name ending in a space: pure-ftpd stores it as name_', () => {
   });
 });
 
+d('a folder name ending in a space: pure-ftpd makes it name_', () => {
+  it('each run says so, naming the folder, its --exclude and the folder made (the rerun said "550 … File exists")', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'notes /a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const expected = [
+      `ftpship: error: the server did not keep the folder name "${dir}/notes " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/notes '; the folder made is most likely "${dir}/notes_" (a folder of that name is there): remove that by hand unless the site has a folder of that name`,
+    ];
+    for (let run = 0; run < 2; run++) {
+      const r = await cli(server, 'deploy', local, dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual(expected);
+    }
+    fs.rmSync(path.join(disk, 'notes_'), { recursive: true });
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
+    fs.rmSync(path.join(local, 'notes '), { recursive: true });
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+  });
+});
+
 d('a server folder with a space at the end of a name (a typo): pure-ftpd would make it name_', () => {
   it('is refused (exit 2) naming the folder and the one meant, before anything is created', async () => {
     const server = env.pure;

@@ -331,13 +331,17 @@ class Run {
       if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
         // Its parent, a folder the state lists, removed by hand: made again (every deploy would fail here).
         const parent = parentOf(d);
-        if (parent === '' || (await dirExists(c, this.abs(parent))))
+        if (parent === '' || (await dirExists(c, this.abs(parent)))) {
+          // Refused as there is a folder already, under the name the server gives this one (an earlier run's).
+          const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
+          if (made !== undefined) throw renamedByServer(this.abs(d), d, 'folder', made);
           throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+        }
         this.folderGone(parent);
         await makeDirs(c, this.abs(d), undefined, this.dirMade);
       } else if (reply.code < 300 || retried.has(d)) this.dirMade(this.abs(d));
       if (alteredName(d) && !(await dirExists(c, this.abs(d))))
-        throw renamedByServer(this.abs(d), d, 'folder');
+        throw renamedByServer(this.abs(d), d, 'folder', await this.storedAs(c, d));
       if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
         // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
         if (reply.code < 300) await c.rmd(this.abs(d)).catch(() => undefined);
@@ -693,15 +697,20 @@ class Run {
   /**
    * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
    * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
-   * Windows servers drop trailing spaces and dots. The first such name holding a file of this size.
+   * Windows servers drop trailing spaces and dots. The first such name holding a file of this size (or, with
+   * no size, a folder).
    */
-  private async storedAs(c: FtpClient, rel: string, size: number): Promise<string | undefined> {
+  private async storedAs(c: FtpClient, rel: string, size?: number): Promise<string | undefined> {
     const dir = parentOf(rel);
     const name = baseName(rel);
     const guesses = [name.replace(/ +$/, (m) => '_'.repeat(m.length)), name.replace(/[ .]+$/, '')];
     for (const guess of new Set(guesses.filter((g) => g !== '' && g !== name))) {
       const abs = this.abs(dir ? `${dir}/${guess}` : guess);
-      if ((await remoteSize(c, abs).catch(() => -1)) === size) return abs;
+      const found =
+        size === undefined
+          ? await dirExists(c, abs).catch(() => false)
+          : (await remoteSize(c, abs).catch(() => -1)) === size;
+      if (found) return abs;
     }
     return undefined;
   }
@@ -787,7 +796,9 @@ function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder', stor
   const left =
     storedAs === undefined
       ? ''
-      : `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`;
+      : kind === 'file'
+        ? `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`
+        : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
   return new DeployError(
     `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`,
   );
