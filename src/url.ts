@@ -97,7 +97,11 @@ export function parseTarget(raw: string): Target {
       ? decodeURIComponent(rawPath.slice(1))
       : decodeURIComponent(rawPath.replace(/^\//, ''));
   } catch {
-    throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
+    // Most often a folder whose name holds a % (`100%`), typed as it is.
+    const meant = redactUrl(text).replace(/%(?![0-9a-f]{2})/gi, '%25');
+    throw new ConfigError(
+      `malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes: a % in a folder name is written %25${meant !== redactUrl(text) ? ` (${meant})` : ''}`,
+    );
   }
   if (/[\r\n\0]/.test(remoteDir))
     throw new ConfigError(

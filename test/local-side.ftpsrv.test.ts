@@ -437,7 +437,7 @@ describe('files that cannot be read, names that cannot be stored', () => {
     expect(deeper.code).toBe(2);
   });
 
-  it('a name that is not valid UTF-8: one line naming it, exit 1, and the process ends (it used to hang)', async () => {
+  it('a name that is not valid UTF-8: one line naming it and the --exclude that leaves it out, exit 2, and the process ends (it used to hang)', async () => {
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok' });
     fs.writeFileSync(Buffer.from(`${local}/bad\xffname.txt`, 'latin1'), 'x');
@@ -445,28 +445,32 @@ describe('files that cannot be read, names that cannot be stored', () => {
     const started = Date.now();
     const r = await runCli(['deploy', local, url(dir)], env());
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const lines = r.stderr.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ftpship: error: cannot read local file .*bad\uFFFDname\.txt.*--exclude/);
+    expect(lines).toEqual([
+      `ftpship: error: local name ${fs.realpathSync(local)}/bad\uFFFDname.txt is not valid UTF-8 (each byte that is not shows as \uFFFD), so ftpship cannot read or send it: rename it in UTF-8 (convmv -f latin1 -t utf8, say), or leave it out with --exclude '/bad?name\\.txt'`,
+    ]);
     expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false);
+    const left = await runCli(['deploy', local, url(dir), '--exclude', '/bad?name\\.txt'], env());
+    expect(left.code).toBe(0);
+    expect(fs.readFileSync(path.join(srv.root, dir, 'ok.txt'), 'utf8')).toBe('ok');
   });
 
-  it('a line break in a file or folder name: one line naming it (quoted), exit 1, before any change; --exclude leaves it out', async () => {
+  it('a line break in a file or folder name: one line naming it (quoted), exit 2, before any change; --exclude leaves it out', async () => {
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok', 'sub/fine.txt': 'fine' });
     fs.writeFileSync(path.join(local, 'sub', 'bad\nname.txt'), 'x');
     const dir = uniqueName('local');
     const r = await runCli(['deploy', local, url(dir)], env());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const lines = r.stderr.split('\n').filter(Boolean);
     expect(lines).toEqual([
-      'ftpship: error: local path "sub/bad\\nname.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude',
+      `ftpship: error: local path "sub/bad\\nname.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude $'/sub/bad\\x0aname\\\\.txt'`,
     ]);
     expect(fs.existsSync(path.join(srv.root, dir))).toBe(false); // nothing created, nothing uploaded
     fs.mkdirSync(path.join(local, 'two\rlines'));
     const folder = await runCli(['deploy', local, url(dir), '--exclude', 'sub/bad*'], env());
-    expect(folder.code).toBe(1);
+    expect(folder.code).toBe(2);
     expect(folder.stderr).toContain('local path "two\\rlines" has a line break');
     const ok = await runCli(['deploy', local, url(dir), '--exclude', 'sub/bad*', '--exclude', 'two*'], env());
     expect(ok.code).toBe(0);

@@ -42,13 +42,13 @@ it('a double quote in a name (dropped by the server) fails the deploy naming the
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
 });
 
-it('two local files that are one file where a backslash separates folders are refused before any change', async () => {
+it('two local files that are one file where a backslash separates folders are refused before any change (exit 2)', async () => {
   const local = tmpDir();
   writeTree(local, { 'bk/x.txt': 'from the folder', 'bk\\x.txt': 'from the name with a backslash' });
   const dir = uniqueName('names');
   const r = await cli('deploy', local, dir);
-  // Before: exit 0, one file on the server and two contents in the state.
-  expect(r.code).toBe(1);
+  // Before: exit 0, one file on the server and two contents in the state (then exit 1, as a failed deploy).
+  expect(r.code).toBe(2);
   expect(errors(r)).toEqual([
     expect.stringMatching(
       /^ftpship: error: two local files would be "bk\/x\.txt" on a server that reads a backslash as a folder separator, as Windows servers do: "bk\/x\.txt" and "bk\\\\x\.txt" \(.*\); rename one, or leave one out with --exclude '\/bk\\\\x\\\.txt'$/,
@@ -71,4 +71,158 @@ it('--verify after a folder was removed by hand (ftp-srv answers its LIST with 4
   expect(r.stderr).toContain('drift: sub/deeper/b.txt is missing on the server');
   expect(r.stderr).not.toMatch(/list .*retrying/);
   expect(readTree(disk, [STATE])).toEqual(readTree(local));
+});
+
+it('a line break in a name is refused before any change (exit 2), naming the path and the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'sub/fine.txt': 'fine', 'sub/line\nbreak.txt': 'x' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, and "leave it out with --exclude", no glob (one with a line break is hard to write).
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: local path "sub/line\\nbreak.txt" has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude $'/sub/line\\x0abreak\\\\.txt'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  // The option as bash reads $'…' leaves out that file, not its neighbours.
+  ok(await cli('deploy', local, dir, '--exclude', '/sub/line\nbreak\\.txt'));
+  fs.rmSync(path.join(local, 'sub/line\nbreak.txt'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it('one name twice, composed (NFC) and decomposed (NFD): refused before any change (exit 2), saying an exclude leaves out both', async () => {
+  const local = tmpDir();
+  const nfc = 'caf\u00e9.txt';
+  const nfd = 'cafe\u0301.txt';
+  writeTree(local, { 'index.html': 'home', [`m/${nfc}`]: 'composed', [`m/${nfd}`]: 'decomposed' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, "rename one, or leave one out with --exclude": an exclude matches the name in NFC, both.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^ftpship: error: two local files would be "m/${nfc}" on the server: .*/m/caf(\u00e9\\.txt, its name written composed \\(NFC\\)|e\u0301\\.txt, its name written decomposed \\(NFD, as macOS writes names\\)), and another entry beside it whose name is the same in Unicode NFC, the form ftpship sends names in; delete or rename one of them \\(an --exclude would leave out both\\)$`,
+      ),
+    ),
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  fs.rmSync(path.join(local, 'm', nfd));
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it("a local folder named as ftpship's lock (a copy of the server taken during a deploy) is refused (exit 2), naming it and the --exclude", async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', '.ftpship-state.json.lock/holder.json': '{}' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: "the state path … is a folder of the local tree (.ftpship-state.json.lock); give --state a file name".
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: the local folder .ftpship-state.json.lock has the name of ftpship's deploy lock on the server (/${dir}/.ftpship-state.json.lock), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with --exclude '/\\.ftpship-state\\.json\\.lock'`,
+  ]);
+  ok(await cli('deploy', local, dir, '--exclude', '/\\.ftpship-state\\.json\\.lock'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(
+    readTree(local, ['.ftpship-state.json.lock']),
+  );
+});
+
+it('a folder named with a % typed as it is in the URL: exit 2, naming the URL that means it (%25), which deploys there', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, `${dir}/100%/x`);
+  const url = `ftp://${server().user}@127.0.0.1:${server().port}/${dir}/100%/x`;
+  // Before: "check its %-escapes", with no word of what to write.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: malformed path in URL "${url}"; check its %-escapes: a % in a folder name is written %25 (${url.replace('100%', '100%25')})`,
+  ]);
+  ok(await cli('deploy', local, `${dir}/100%25/x`));
+  expect(readTree(path.join(server().root, dir, '100%', 'x'), [STATE])).toEqual(readTree(local));
+});
+
+it('names that differ only in case (a file and a folder, two files) are sent as they are, with one warning naming them', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'README.txt': 'upper', 'readme.txt': 'lower', 'Docs/a.html': 'a', docs: 'a file' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  ok(r);
+  // Before: no word of it; on a case-insensitive server one of each pair is written over the other.
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+    'warning: local names that differ only in case: Docs and docs, README.txt and readme.txt; on a case-insensitive server (Windows, IIS) each is one name, where one is written over the other and the state would list both: rename one of each if the server is one',
+  ]);
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+});
+
+it("local files named as the state's temp and as the lock are not sent, each warning saying what ftpship uses that path for", async () => {
+  const local = tmpDir();
+  writeTree(local, {
+    'index.html': 'home',
+    '.ftpship-state.json.tmp': 'a copy',
+    '.ftpship-state.json.lock': 'x',
+  });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  ok(r);
+  // Before: both said "ftpship keeps its state at that path on the server".
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+    "warning: the local file .ftpship-state.json.tmp is not uploaded: ftpship writes the state's temporary copy at that path on the server; move the state with --state to publish the file",
+    'warning: the local file .ftpship-state.json.lock is not uploaded: ftpship takes its deploy lock at that path on the server; move the state with --state to publish the file',
+  ]);
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(
+    readTree(local, ['.ftpship-state.json.tmp', '.ftpship-state.json.lock']),
+  );
+});
+
+it('a name that climbs out where a backslash separates folders (..\\up.txt) is refused before any change (exit 2), with the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'sub/..\\up.txt': 'x' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir);
+  // Before: exit 1, and "leave it out with --exclude", no glob.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: local path "sub/..\\\\up.txt" is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude '/sub/\\.\\.\\\\up\\.txt'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  ok(await cli('deploy', local, dir, '--exclude', '/sub/\\.\\.\\\\up\\.txt'));
+  fs.rmSync(path.join(local, 'sub/..\\up.txt'));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it('a local file at the --maintenance path is refused (exit 2), naming the --exclude that leaves exactly it out', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'maint [1].html': 'a page of the site' });
+  const dir = uniqueName('names');
+  const r = await cli('deploy', local, dir, '--maintenance', 'maint [1].html');
+  // Before: "or exclude the local one", no glob (this name holds glob characters).
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    "ftpship: error: the maintenance file maint [1].html is also in the local folder; name another path, or leave the local one out with --exclude '/maint \\[1\\]\\.html'",
+  ]);
+  ok(
+    await cli('deploy', local, dir, '--maintenance', 'maint [1].html', '--exclude', '/maint \\[1\\]\\.html'),
+  );
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local, ['maint [1].html']));
+});
+
+it('a path longer than servers take in a command (4094 bytes) is refused before any change (exit 2), saying by how much', async () => {
+  const local = tmpDir();
+  const rel = `${'a'.repeat(240)}/${'b'.repeat(240)}/c.txt`;
+  writeTree(local, { 'index.html': 'home', [rel]: 'deep' });
+  const dir = uniqueName('names');
+  const folder = `${dir}/${Array.from({ length: 15 }, () => 'z'.repeat(240)).join('/')}`;
+  const r = await cli('deploy', local, folder);
+  const over = `STOR /${folder}/${rel}`.length - 4094;
+  // Before: exit 1 when its turn came, after index.html was sent.
+  expect(r.code).toBe(2);
+  expect(errors(r)).toEqual([
+    `ftpship: error: the local path "${rel}" is too long for FTP: FTP servers take command lines of at most 4094 bytes, and "STOR /${folder}/${rel}" is ${over} bytes over; shorten its name or folders (or the server folder) by ${over} bytes, or leave it out with --exclude '/${rel.replace('.', '\\.')}'`,
+  ]);
+  expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
 });

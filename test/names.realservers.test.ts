@@ -3,7 +3,8 @@
  * against the local tree, byte for byte. Folders named like glob patterns are listed without LIST globbing
  * them (vsftpd); names a server stores otherwise are refused instead of recorded (pure-ftpd turns a tab into
  * `_`), and a name a server refuses gets the --exclude that leaves exactly it out; local files named like
- * ftpship's own temps are never written over or removed as leftovers.
+ * ftpship's own temps are never written over or removed as leftovers. Names with shell, URL, glob and
+ * listing characters, leading dashes, dots and spaces, and of 255 bytes go up, are replaced and deleted as they are.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
@@ -117,6 +118,47 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
   });
 });
 
+d('a file name ending in a space: pure-ftpd stores it as name_', () => {
+  it('the error names the file, its --exclude, and the copy left under the name the server gave it', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'note.txt ': 'a note' });
+    const { dir, disk } = target(server);
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    // Before: no word of the copy ("note.txt_"), which no later deploy removes.
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      `ftpship: error: the server did not keep the file name "${dir}/note.txt " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/note\\.txt '; the copy sent is most likely "${dir}/note.txt_" (a file of its size is there): remove that by hand unless the site has a file of that name`,
+    ]);
+    expect(fs.readFileSync(path.join(disk, 'note.txt_'), 'utf8')).toBe('a note');
+    fs.rmSync(path.join(disk, 'note.txt_'));
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/note\\.txt '));
+    fs.rmSync(path.join(local, 'note.txt '));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('a folder name ending in a space: pure-ftpd makes it name_', () => {
+  it('each run says so, naming the folder, its --exclude and the folder made (the rerun said "550 … File exists")', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'ok.txt': 'ok', 'notes /a.txt': 'a' });
+    const { dir, disk } = target(server);
+    const expected = [
+      `ftpship: error: the server did not keep the folder name "${dir}/notes " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/notes '; the folder made is most likely "${dir}/notes_" (a folder of that name is there): remove that by hand unless the site has a folder of that name`,
+    ];
+    for (let run = 0; run < 2; run++) {
+      const r = await cli(server, 'deploy', local, dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual(expected);
+    }
+    fs.rmSync(path.join(disk, 'notes_'), { recursive: true });
+    ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
+    fs.rmSync(path.join(local, 'notes '), { recursive: true });
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+  });
+});
+
 d('a server folder with a space at the end of a name (a typo): pure-ftpd would make it name_', () => {
   it('is refused (exit 2) naming the folder and the one meant, before anything is created', async () => {
     const server = env.pure;
@@ -131,6 +173,28 @@ d('a server folder with a space at the end of a name (a typo): pure-ftpd would m
       expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
         `ftpship: error: the server folder "${name} /in" has a name that starts or ends with a space ("${name} "), ` +
           `which FTP servers keep, change or refuse, each their own way; remove the space ("${name}/in")`,
+      ]);
+      expect(made()).toEqual([]);
+    } finally {
+      for (const n of made()) fs.rmSync(path.join(server.home, n), { recursive: true, force: true });
+    }
+  });
+});
+
+d('a server folder with a tab in its name (%09 in the URL): pure-ftpd would make it name_x', () => {
+  it('is refused (exit 2) naming the folder and the character, before anything is created', async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const name = uniqueName('h-names-tab');
+    const made = () => fs.readdirSync(server.home).filter((n) => n.startsWith(name));
+    try {
+      const r = await cli(server, 'deploy', local, `/${name}%09x/in`);
+      // Before: exit 0, the files in "<name>_x/in" on the server, the report naming "<name>%09x/in".
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+        `ftpship: error: the server folder "${name}\\tx/in" holds a control character ("\\t", U+0009), ` +
+          'which FTP servers keep, change or refuse, each their own way; remove it',
       ]);
       expect(made()).toEqual([]);
     } finally {
@@ -304,3 +368,129 @@ d(
     );
   },
 );
+
+d('globs typed in NFD (tab-completed on macOS): matched as the NFC paths they name', () => {
+  it('--keep of a folder written decomposed keeps it, and --exclude written decomposed leaves its file out (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'médias/a.txt': 'kept', 'brouillé.txt': 'not sent' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir, '--exclude', 'brouillé.txt'));
+    fs.rmSync(path.join(local, 'médias'), { recursive: true });
+    const r = await cli(
+      server,
+      'deploy',
+      local,
+      dir,
+      '--keep',
+      'médias/'.normalize('NFD'),
+      '--exclude',
+      'brouillé.txt'.normalize('NFD'),
+    );
+    ok(r);
+    // Before: the keep matched nothing (paths are NFC): médias/a.txt was deleted, and brouillé.txt sent.
+    const expected = tmpDir();
+    writeTree(expected, { 'index.html': 'home', 'médias/a.txt': 'kept' });
+    expect(readTree(disk, [STATE])).toEqual(readTree(expected));
+  });
+});
+
+d('names with shell, URL, glob and listing characters, leading dashes, dots and spaces, 255 bytes', () => {
+  const oddTarget = remoteFolders('h-names-odd');
+  const names = [
+    '#h.txt',
+    '%41.txt',
+    '%.txt',
+    'q?.txt',
+    '*',
+    '[b].txt',
+    '{a,b}',
+    '}.txt',
+    "it's.txt",
+    'say "hi".txt',
+    '$HOME`x`',
+    '-rf',
+    '--',
+    '..x',
+    '.dot',
+    'trailing.',
+    ' lead.txt',
+    'a  b.txt',
+    'x -> y',
+    'a;b=c; d',
+    'nb\u00a0sp.txt',
+    'emoji\u{1F600}',
+    `${'n'.repeat(251)}.txt`, // 255 bytes
+    `${'\u00e9'.repeat(127)}x`, // 255 bytes in UTF-8
+    'g#%/-l/ f.txt',
+    'g#%/d./x.txt',
+    "g#%/'q'/x -> y",
+  ];
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: each under its exact name and bytes, replaced through temps, a rerun sends nothing, deleting half removes exactly those',
+    async (key) => {
+      const server = env[key];
+      const local = tmpDir();
+      const { dir, disk } = oddTarget(server);
+      const put = (v: string, list: string[]) =>
+        writeTree(local, Object.fromEntries(list.map((n) => [n, `${v} ${n}`])));
+      const files = async (...args: string[]): Promise<string[]> => {
+        const r = await cli(server, 'deploy', local, dir, '--json', ...args);
+        ok(r);
+        return (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path);
+      };
+      put('v1', names);
+      await files();
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      put('v2, longer', names); // each replaced through a temp, renamed over it
+      expect((await files()).sort()).toEqual([...names].sort());
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(await files()).toEqual([]);
+      expect(await files('--verify')).toEqual([]);
+      const gone = names.filter((_, i) => i % 2 === 0);
+      for (const n of gone) fs.rmSync(path.join(local, n));
+      await files();
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(await files()).toEqual([]);
+    },
+  );
+});
+
+d('a path near the longest command servers take (4094 bytes)', () => {
+  it('deployed, then its replacement (longer through the temporary name) refused before any change, naming --no-atomic, which sends it (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    // The server path is 4064 bytes: "STOR <path>" fits; "STOR <folder>/.ftpship-<20 hex>.tmp" is 5 bytes over.
+    const top = 'z'.repeat(240);
+    let rest = 4064 - `${dir}/${top}/`.length - 'f.t'.length;
+    const parts: string[] = [];
+    while (rest > 0) {
+      const n = Math.min(240, rest - 1);
+      parts.push('d'.repeat(n));
+      rest -= n + 1;
+    }
+    const rel = [...parts, 'f.t'].join('/');
+    expect(`${dir}/${top}/${rel}`.length).toBe(4064);
+    const local = tmpDir();
+    writeTree(local, { [rel]: 'v1' });
+    ok(await cli(server, 'deploy', local, `${dir}/${top}`));
+    const onDisk = path.join(disk, top, rel);
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v1');
+
+    writeTree(local, { [rel]: 'v2' });
+    const r = await cli(server, 'deploy', local, `${dir}/${top}`);
+    // Before: exit 1 when its turn came, "refusing to send a STOR command of 4096 bytes … shorten the path or name".
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: the local path "d+\/.*\/f\.t" is too long for FTP once replaced through its temporary name "\.ftpship-[0-9a-f]{20}\.tmp": FTP servers take command lines of at most 4094 bytes, and that is 5 bytes over; shorten its name or folders by 5 bytes, deploy with --no-atomic \(the file is then written in place\), or leave it out with --exclude '\/d+\/.*\/f\\\.t'$/,
+      ),
+    ]);
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v1');
+    ok(await cli(server, 'deploy', local, `${dir}/${top}`, '--no-atomic'));
+    expect(fs.readFileSync(onDisk, 'utf8')).toBe('v2');
+    const again = await cli(server, 'deploy', local, `${dir}/${top}`, '--json');
+    ok(again);
+    expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+  });
+});

@@ -187,7 +187,7 @@ describe('local paths', () => {
     fs.writeFileSync(path.join(local, 'caf\u00e9.txt'), 'composed');
     fs.writeFileSync(path.join(local, 'cafe\u0301.txt'), 'decomposed, longer');
     const err = await failure(deployOptions(server(), local, uniqueName('trust-nfc')));
-    expect(err.exitCode).toBe(1);
+    expect(err.exitCode).toBe(2);
     expect(err.message).toContain('two local files would be "caf\u00e9.txt" on the server');
   });
 

@@ -12,7 +12,7 @@ import {
   LoginStage,
   type SocketFactory,
 } from '../ftp/index.js';
-import { defaultSocketFactory } from '../ftp/connection.js';
+import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
 import { certificateOutOfDate, IMPLICIT_TLS_PORT_HINT, isTransientError } from '../ftp/errors.js';
 import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
@@ -20,11 +20,21 @@ import { executePlan } from './execute.js';
 import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
-import { atOrUnder, dotName, insideTarget, isSafeRelPath, normalizeRemoteDir, remoteJoin } from './paths.js';
+import {
+  atOrUnder,
+  baseName,
+  dotName,
+  excludeOption,
+  insideTarget,
+  isSafeRelPath,
+  normalizeRemoteDir,
+  remoteJoin,
+} from './paths.js';
 import { emptyPlan, planChanges, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
+  caseTwins,
   excludedPath,
   globMatcher,
   globMatcherByKind,
@@ -186,6 +196,13 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
     const isSkipped = (p: string): boolean => local.skipped.some((s) => atOrUnder(p, s.path));
     const keptByGlob = globMatcher(o.keep);
+    const twins = caseTwins(local);
+    if (twins.length > 0)
+      rep.warn?.(
+        `local names that differ only in case: ${firstFew(twins.map((g) => g.join(' and ')))}; on a case-insensitive ` +
+          `server (Windows, IIS) each is one name, where one is written over the other and the state would list both: ` +
+          `rename one of each if the server is one`,
+      );
     if (local.files.size === 0 && o.localDir)
       rep.warn?.(
         `the local folder ${o.localDir} has no file to publish: check the build output and --exclude`,
@@ -197,16 +214,22 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
     }
     if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
       throw new ConfigError(
-        `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`,
+        `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or leave the local one out with ${excludeOption(o.maintenance.path)}`,
       );
     }
     // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
     // never sent over it: say so rather than leave it out silently.
     for (const p of reserved) {
-      if (p !== o.maintenance?.path && local.dirs.has(p))
+      if (p !== o.maintenance?.path && local.dirs.has(p)) {
+        if (p === insideTarget(root, statePath))
+          throw new ConfigError(
+            `the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`,
+          );
+        // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
         throw new ConfigError(
-          `the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`,
+          `the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
         );
+      }
       const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
       // The state would be written over that file on the server: fine for a copy of a state (downloaded
       // with the site), not for a page of the site.
@@ -214,9 +237,15 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
         throw new ConfigError(
           `the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`,
         );
+      const use =
+        p === insideTarget(root, statePath)
+          ? 'keeps its state'
+          : p.endsWith('.lock')
+            ? 'takes its deploy lock'
+            : "writes the state's temporary copy";
       if (file)
         rep.warn?.(
-          `the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`,
+          `the local file ${p} is not uploaded: ftpship ${use} at that path on the server; move the state with --state to publish the file`,
         );
     }
     // FTP-Deploy-Action writes a copy of its state into the folder it deploys: sent, it would replace that
@@ -392,6 +421,7 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       guard(p, o);
+      checkCommandLengths(p, root);
       return p;
     };
     let plan = await prepare(state);
@@ -894,6 +924,31 @@ function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undef
 function reservedPaths(root: string, statePath: string): Set<string> {
   const rel = insideTarget(root, statePath);
   return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+}
+
+/**
+ * A path that makes an FTP command longer than servers take (the client refuses to send it), found before any
+ * change rather than when its turn comes: the file, by how much, and what to do. A path that fits alone, but
+ * not with the temporary name it is replaced through (`.ftpship-….tmp`, longer than a short name), can go in
+ * place with --no-atomic.
+ */
+function checkCommandLengths(plan: Plan, root: string): void {
+  const over = (rel: string): number => {
+    const command = `STOR ${remoteJoin(root, rel)}`;
+    return command.length * 3 <= MAX_COMMAND_BYTES ? 0 : Buffer.byteLength(command) - MAX_COMMAND_BYTES;
+  };
+  for (const u of plan.uploads) {
+    const rel = u.file.path;
+    const byPath = over(rel);
+    const byTemp = u.temp === undefined ? 0 : over(u.temp);
+    if (byPath <= 0 && byTemp <= 0) continue;
+    const limit = `FTP servers take command lines of at most ${MAX_COMMAND_BYTES} bytes`;
+    throw new ConfigError(
+      byPath > 0
+        ? `the local path ${JSON.stringify(rel)} is too long for FTP: ${limit}, and "STOR ${remoteJoin(root, rel)}" is ${byPath} bytes over; shorten its name or folders (or the server folder) by ${byPath} bytes, or leave it out with ${excludeOption(rel)}`
+        : `the local path ${JSON.stringify(rel)} is too long for FTP once replaced through its temporary name ${JSON.stringify(baseName(u.temp as string))}: ${limit}, and that is ${byTemp} bytes over; shorten its name or folders by ${byTemp} bytes, deploy with --no-atomic (the file is then written in place), or leave it out with ${excludeOption(rel)}`,
+    );
+  }
 }
 
 function guard(plan: Plan, o: ResolvedOptions): void {

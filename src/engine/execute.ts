@@ -11,6 +11,7 @@ import type { Progress, Reporter } from './options.js';
 import {
   ancestorsOf,
   atOrUnder,
+  baseName,
   depthOf,
   dotName,
   excludeOption,
@@ -340,13 +341,17 @@ class Run {
       if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
         // Its parent, a folder the state lists, removed by hand: made again (every deploy would fail here).
         const parent = parentOf(d);
-        if (parent === '' || (await dirExists(c, this.abs(parent))))
+        if (parent === '' || (await dirExists(c, this.abs(parent)))) {
+          // Refused as there is a folder already, under the name the server gives this one (an earlier run's).
+          const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
+          if (made !== undefined) throw renamedByServer(this.abs(d), d, 'folder', made);
           throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+        }
         this.folderGone(parent);
         await makeDirs(c, this.abs(d), undefined, this.dirMade);
       } else if (reply.code < 300 || retried.has(d)) this.dirMade(this.abs(d));
       if (alteredName(d) && !(await dirExists(c, this.abs(d))))
-        throw renamedByServer(this.abs(d), d, 'folder');
+        throw renamedByServer(this.abs(d), d, 'folder', await this.storedAs(c, d));
       if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
         // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
         if (reply.code < 300) await c.rmd(this.abs(d)).catch(() => undefined);
@@ -417,7 +422,7 @@ class Run {
           await makeDirs(c, this.abs(parent), undefined, this.dirMade);
           await send();
         }
-        if (!item.temp) await this.confirmName(c, item.file.path);
+        if (!item.temp) await this.confirmName(c, item.file.path, item.file.size);
       })
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -515,7 +520,7 @@ class Run {
             throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
-        await this.confirmName(c, u.file.path);
+        await this.confirmName(c, u.file.path, u.file.size);
         this.ctx.store.fileLive(u.file, u.temp);
       } else {
         if (replies[r++].code >= 300) {
@@ -687,9 +692,9 @@ class Run {
    * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
    * before the state records it (G4). One SIZE, for such names only.
    */
-  private async confirmName(c: FtpClient, rel: string): Promise<void> {
+  private async confirmName(c: FtpClient, rel: string, size: number): Promise<void> {
     if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-      throw renamedByServer(this.abs(rel), rel, 'file');
+      throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
     // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
     if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
       // The copy just stored under the other name goes (the server rewrites the name in DELE alike): an
@@ -697,6 +702,27 @@ class Run {
       await c.delete(this.abs(rel)).catch(() => undefined);
       throw renamedByServer(this.abs(rel), rel, 'file');
     }
+  }
+
+  /**
+   * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
+   * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
+   * Windows servers drop trailing spaces and dots. The first such name holding a file of this size (or, with
+   * no size, a folder).
+   */
+  private async storedAs(c: FtpClient, rel: string, size?: number): Promise<string | undefined> {
+    const dir = parentOf(rel);
+    const name = baseName(rel);
+    const guesses = [name.replace(/ +$/, (m) => '_'.repeat(m.length)), name.replace(/[ .]+$/, '')];
+    for (const guess of new Set(guesses.filter((g) => g !== '' && g !== name))) {
+      const abs = this.abs(dir ? `${dir}/${guess}` : guess);
+      const found =
+        size === undefined
+          ? await dirExists(c, abs).catch(() => false)
+          : (await remoteSize(c, abs).catch(() => -1)) === size;
+      if (found) return abs;
+    }
+    return undefined;
   }
 
   /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
@@ -776,9 +802,15 @@ function folderInTheWay(abs: string, rel: string): DeployError {
   );
 }
 
-function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder'): DeployError {
+function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder', storedAs?: string): DeployError {
+  const left =
+    storedAs === undefined
+      ? ''
+      : kind === 'file'
+        ? `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`
+        : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
   return new DeployError(
-    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`,
+    `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`,
   );
 }
 

@@ -171,8 +171,10 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     remoteDir: o.remoteDir ?? '',
     dryRun: o.dryRun ?? false,
     parallel,
-    exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
-    keep: o.keep ?? [],
+    // Local paths are matched in NFC (select.ts): a glob typed in NFD (tab-completed on macOS, whose names are
+    // often decomposed) would match nothing, and a --keep that matches nothing lets its files be deleted.
+    exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? []).map(nfc)],
+    keep: (o.keep ?? []).map(nfc),
     delete: o.delete ?? true,
     replace: o.replace ?? true,
     statePath,
@@ -245,9 +247,16 @@ function integer(name: string, value: number, min: number, max: number): void {
 /**
  * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
  * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
- * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent, as is a control character.
  */
 function checkSpacedFolder(remoteDir: string): void {
+  // A tab or another control character (%09 in a URL, a value pasted from a table): pure-ftpd makes it `_`,
+  // and the deploy went to `site_x` while the report said `site%09x`.
+  const control = [...remoteDir].find((ch) => ch < ' ' || ch === '\x7f');
+  if (control !== undefined)
+    throw new ConfigError(
+      `the server folder ${JSON.stringify(remoteDir)} holds a control character (${JSON.stringify(control)}, U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}), which FTP servers keep, change or refuse, each their own way; remove it`,
+    );
   const names = remoteDir.split('/');
   const spaced = names.find((n) => n !== n.trim());
   if (spaced === undefined) return;
@@ -469,3 +478,6 @@ export function urlAsFolder(value: string): { shown: string; folder: string } | 
   const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
   return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
 }
+
+/** A glob in Unicode NFC, the form local and state paths are matched in. */
+const nfc = (glob: string): string => glob.normalize('NFC');

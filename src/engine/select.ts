@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
-import { ancestorsOf, excludeOption, isRecordablePath } from './paths.js';
+import { ancestorsOf, excludeOption, foldCase, isRecordablePath, parentOf } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
 
@@ -275,15 +275,23 @@ export async function scanLocalDir(
       const abs = path.join(absDir, entry.name);
       // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
       if (exclude(rel, entry.isFile() ? false : undefined)) continue;
-      checkSendable(rel);
-      checkUnique(tree, rel, abs);
+      checkSendable(rel, true);
+      checkUnique(tree, rel, abs, entry.name);
       let stat: fs.Stats;
       try {
         stat = fs.lstatSync(abs);
       } catch (err) {
         // A folder that may be listed but not entered (mode 644): its entries cannot be looked at.
         if ((err as NodeJS.ErrnoException).code === 'EACCES') throw unreadableFile(abs, err);
-        // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
+        // A name that is not valid UTF-8 (latin1, from an old archive): Node reads it with U+FFFD and cannot
+        // open it again, nor could FTP send it as it is. Bad input (exit 2), with a glob that leaves it out.
+        if (entry.name.includes('\uFFFD'))
+          throw new ConfigError(
+            `local name ${abs} is not valid UTF-8 (each byte that is not shows as \uFFFD), so ftpship cannot read ` +
+              `or send it: rename it in UTF-8 (convmv -f latin1 -t utf8, say), or leave it out with ` +
+              `${excludeOption(rel).replace(/\uFFFD/g, '?')}`,
+            { cause: err },
+          );
         throw new DeployError(
           `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
           { cause: err },
@@ -602,17 +610,21 @@ function safeReadlink(abs: string): string {
   }
 }
 
-function checkSendable(rel: string): void {
+function checkSendable(rel: string, walked = false): void {
   if (/[\r\n\0]/.test(rel)) {
-    throw new DeployError(
-      `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`,
+    // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
+    throw new ConfigError(
+      `local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with ${excludeOption(rel)}`,
     );
   }
   // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
   // and so can a caller's list of files ('../x', '/x', 'a//b').
   if (!isRecordablePath(rel)) {
-    throw new DeployError(
-      `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude`,
+    // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
+    // files (`../x`) is refused as before.
+    const Refusal = walked ? ConfigError : DeployError;
+    throw new Refusal(
+      `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`,
     );
   }
 }
@@ -620,11 +632,24 @@ function checkSendable(rel: string): void {
 /**
  * Two local names that are one name once in NFC (as ftpship sends names: macOS and Linux may hold both
  * forms side by side) would go to one remote file, and one of them would be dropped without a word.
+ * `walked` is the entry's name as the folder holds it (absent for a caller's list of files).
  */
-function checkUnique(tree: LocalTree, rel: string, where: string): void {
+function checkUnique(tree: LocalTree, rel: string, where: string, walked?: string): void {
   if (tree.files.has(rel) || tree.dirs.has(rel)) {
-    throw new DeployError(
-      `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
+    if (walked === undefined)
+      throw new DeployError(
+        `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
+      );
+    // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
+    // name once in NFC, so both or neither.
+    const form =
+      walked === rel.slice(rel.lastIndexOf('/') + 1)
+        ? 'composed (NFC)'
+        : 'decomposed (NFD, as macOS writes names)';
+    throw new ConfigError(
+      `two local files would be ${JSON.stringify(rel)} on the server: ${where}, its name written ${form}, and another ` +
+        `entry beside it whose name is the same in Unicode NFC, the form ftpship sends names in; delete or rename one of ` +
+        `them (an --exclude would leave out both)`,
     );
   }
   // A Windows server (and ftp-srv) reads a backslash as a folder separator: `a\b.txt` is `a/b.txt` there,
@@ -634,7 +659,9 @@ function checkUnique(tree: LocalTree, rel: string, where: string): void {
   const other =
     seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
   if (other !== undefined) {
-    throw new DeployError(
+    // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
+    const Refusal = walked === undefined ? DeployError : ConfigError;
+    throw new Refusal(
       `two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`,
     );
   }
@@ -652,4 +679,20 @@ function unreadableFile(abs: string, err: unknown): DeployError {
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
     { cause: err },
   );
+}
+
+/**
+ * Local names in one folder that differ only in case (`README.txt` and `readme.txt`, a folder `Docs` and a file
+ * `docs`): one name on a case-insensitive (Windows) server, where one is written over the other. Each group once,
+ * by its folder; names inside twin folders are not listed again.
+ */
+export function caseTwins(tree: LocalTree): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const p of [...tree.dirs, ...tree.files.keys()]) {
+    const key = `${parentOf(p)}\0${foldCase(p.slice(p.lastIndexOf('/') + 1))}`;
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort());
 }
