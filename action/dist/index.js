@@ -34012,6 +34012,12 @@ const LoginStage = {
     Login: 'USER and PASS',
     Settings: 'the session settings (FEAT, TYPE I, PWD)',
 };
+/**
+ * Added to the timeout of a greeting that never came, unless the connection was implicit TLS: a port that
+ * speaks implicit TLS stays silent until the client's handshake, which a plain or explicit-TLS client never
+ * starts.
+ */
+const IMPLICIT_TLS_PORT_HINT = '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
 /** No answer, or no data, within the timeout. Closes the client. */
 class FtpTimeoutError extends Error {
     name = 'FtpTimeoutError';
@@ -35632,9 +35638,17 @@ class FtpClient {
     async handshake(tlsOptions) {
         const c = this.connection;
         // 120 "ready in nnn minutes" comes before the 220; a 421 (too many connections) is a refusal.
-        let greeting = await c.expectReply('(greeting)', [1, 2]);
-        while (greeting.code < 200)
-            greeting = await c.expectReply('(greeting)', [1, 2]);
+        try {
+            let greeting = await c.expectReply('(greeting)', [1, 2]);
+            while (greeting.code < 200)
+                greeting = await c.expectReply('(greeting)', [1, 2]);
+        }
+        catch (err) {
+            // Silent from the start: said to be a timeout alone, with no word of implicit TLS (which is that).
+            if (!(err instanceof FtpTimeoutError) || this.options.secure === 'implicit')
+                throw err;
+            throw new FtpTimeoutError(`${err.message}, not even a greeting${IMPLICIT_TLS_PORT_HINT}`);
+        }
         try {
             if (this.options.secure === 'explicit') {
                 // G5: a refusal is an error; never continue in plaintext when TLS was asked for.
@@ -35739,10 +35753,7 @@ class FtpClient {
         return first;
     }
     readPwd(reply) {
-        if (reply.code !== 257)
-            return undefined;
-        const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-        return m ? m[1].replace(/""/g, '"') : undefined;
+        return reply.code === 257 ? pathOf257(reply.message) : undefined;
     }
     /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
     async readLoginReplies() {
@@ -35841,20 +35852,23 @@ class FtpClient {
         await this.connection.request('OPTS HASH SHA-256', 2);
         this.hashSelected = true;
     }
-    /** Sends any command (CR, LF, NUL refused) and returns the reply, whatever its code. */
+    /**
+     * Sends any command (CR, LF, NUL refused) and returns its final reply, whatever its code. A 1xx is passed
+     * over: returned, it left the final reply after it to answer the next call (a PWD got a SITE command's 200).
+     */
     async send(command) {
         return this.exclusive(async () => {
             this.connection.send(command);
-            return this.connection.readReply();
+            return this.connection.readFinalReply();
         });
     }
     /** The current remote directory (PWD); `""` inside the path is unquoted. */
     async pwd() {
         const reply = await this.run('PWD', 257);
-        const m = /"((?:[^"]|"")*)"/.exec(reply.message);
-        if (!m)
+        const path = pathOf257(reply.message);
+        if (path === undefined)
             throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
-        return m[1].replace(/""/g, '"');
+        return path;
     }
     /** Changes the remote directory (CWD). */
     async cwd(path) {
@@ -35973,6 +35987,10 @@ class FtpClient {
             const refused = inside instanceof FtpReplyError ? inside : undefined;
             if (refused && this.feats.has('MLST')) {
                 const file = await this.fileEntryNow(path);
+                // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
+                // "-a <missing>".
+                if (file === 'absent')
+                    throw refused;
                 if (file)
                     return [file.name];
                 // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
@@ -35981,6 +35999,9 @@ class FtpClient {
             }
             // Asked for directly, the server names the file in its reply.
             const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
+            // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
+            if (refused && names.length === 0)
+                throw refused;
             return refused && mayGlob(path) ? ownName(names, path, refused) : names;
         });
     }
@@ -36003,13 +36024,19 @@ class FtpClient {
                     if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed)
                         throw err;
                     const file = await this.fileEntryNow(path);
-                    if (!file)
+                    if (!file || file === 'absent')
                         throw err;
                     return [file];
                 }
             }
-            if (!path || !mayGlob(path))
-                return parseListing(await this.listWithHiddenNow('LIST', path));
+            if (!path || !mayGlob(path)) {
+                const text = await this.listWithHiddenNow('LIST', path);
+                // vsftpd lists a missing path as empty (226), with no line at all (a folder has `.` and `..` with -a):
+                // such a listing is a folder's only if it can be entered.
+                if (path && text.trim() === '')
+                    await this.enterableNow(path);
+                return parseListing(text);
+            }
             const inside = await this.listInsideNow('LIST', path, true);
             if (typeof inside === 'string')
                 return parseListing(inside);
@@ -36022,8 +36049,9 @@ class FtpClient {
     }
     /**
      * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
-     * literally (no pattern, no flag) and the entry named by its last part. Undefined when the server refuses
-     * (a 5xx: nothing there) or the path is a folder; a 4xx is the error. Inside an exclusive section.
+     * literally (no pattern, no flag) and the entry named by its last part. 'absent' when the server refuses
+     * (a 5xx: nothing there), undefined when the path is a folder; a 4xx is the error. Inside an exclusive
+     * section.
      */
     async fileEntryNow(path) {
         const command = `MLST ${path}`;
@@ -36032,13 +36060,28 @@ class FtpClient {
         if (reply.code >= 400 && reply.code < 500)
             throw new FtpReplyError(reply.code, reply.message, command);
         if (!isPositiveCompletion(reply.code))
-            return undefined;
+            return 'absent';
         const line = reply.message.split('\n').find((l) => l.startsWith(' '));
         const entry = line === undefined ? undefined : mlsdFormat.parse(line.slice(1));
         const name = lastPart(path);
         if (!entry || entry.type === 'dir' || !isSafeName(name))
             return undefined;
         return { ...entry, name };
+    }
+    /**
+     * Throws the refusal of `CWD path` (inside an exclusive section); the working folder is then as before. A
+     * server whose PWD cannot be read is not asked.
+     */
+    async enterableNow(path) {
+        const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
+        if (back === undefined)
+            return;
+        const commands = [`CWD ${path}`, `CWD ${back}`];
+        const [into, out] = await this.pipelineNow(commands);
+        if (!isPositiveCompletion(into.code))
+            throw new FtpReplyError(into.code, into.message, commands[0]);
+        if (!isPositiveCompletion(out.code))
+            throw new FtpReplyError(out.code, out.message, commands[1]);
     }
     /**
      * LIST/NLST of a folder from inside (inside an exclusive section): CWD there, the bare verb, then CWD back.
@@ -36157,7 +36200,9 @@ class FtpClient {
         // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
         // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
         // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
-        return this.exclusive(async () => transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions));
+        return this.exclusive(async () => transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions)).catch((err) => {
+            throw resumeRefused(err, verb, transferOptions.restartAt);
+        });
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
@@ -36173,7 +36218,10 @@ class FtpClient {
             });
         });
     }
-    /** Says goodbye (QUIT) and closes. Never throws. */
+    /**
+     * Says goodbye (QUIT) and closes. Never throws. Waits for a call in progress first (a transfer runs to its
+     * end or its timeout); close() stops at once.
+     */
     async quit() {
         if (this.connection.closed)
             return;
@@ -36239,6 +36287,40 @@ function ownName(names, path, refused) {
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
 function client_isFileSource(source) {
     return !Buffer.isBuffer(source) && !(Symbol.asyncIterator in source);
+}
+/**
+ * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
+ * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
+ * `/a`. Read the RFC way only when no `"` is left on the line; else the path runs to the last `"` before a
+ * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`).
+ */
+function pathOf257(message) {
+    const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)(?=[^"\n]*(?:\n|$))/.exec(message);
+    if (quoted)
+        return quoted[1].replace(/""/g, '"');
+    const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
+    if (raw)
+        return raw[1];
+    const first = /"((?:[^"]|"")*)"/.exec(message);
+    return first ? first[1].replace(/""/g, '"') : undefined;
+}
+/**
+ * A resume or append the server refused, with what to try: proftpd without AllowStoreRestart answers the STOR
+ * after REST, and APPE, with "451 …: Append/Restart not permitted, try again" (trying again only fails again),
+ * and an offset past the end with "554 REST: invalid … argument". Other errors as they are.
+ */
+function resumeRefused(err, verb, offset) {
+    if (!(err instanceof FtpReplyError) || (verb === 'STOR' && !offset))
+        return err;
+    const rest = err.command.startsWith('REST ');
+    if (!rest && !err.command.startsWith(`${verb} `))
+        return err;
+    const hint = err.code === 554 && offset
+        ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+        : rest || [451, 500, 502, 504].includes(err.code)
+            ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
+            : '';
+    return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
 function lastPart(path) {
@@ -36346,6 +36428,8 @@ class ConnectionPool {
      * never greet: the process would wait for their timeout after the deploy), and backoffs end.
      */
     over = new AbortController();
+    /** Aborted by {@link cancel}: the backoffs of tasks that are not priority end. */
+    cancelling = new AbortController();
     /** Connections being opened in the background, which {@link close} gives a moment to finish. */
     openings = new Set();
     /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
@@ -36353,6 +36437,7 @@ class ConnectionPool {
         this.connect = connect;
         this.opts = opts;
         (0,external_node_events_.setMaxListeners)(0, this.over.signal); // one per connection opening: 64 with --parallel 64
+        (0,external_node_events_.setMaxListeners)(0, this.cancelling.signal); // one per task in a backoff
     }
     /** Connections that failed and were dropped (each has `depth` slots; drop it once). */
     dead = new WeakSet();
@@ -36421,14 +36506,15 @@ class ConnectionPool {
                     throw this.cancelled;
                 if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
-                await this.retryLater(what, err, attempt);
+                // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out).
+                await this.retryLater(what, err, attempt, priority ? undefined : this.cancelling.signal);
             }
         }
     }
     /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
-    async retryLater(what, err, attempt) {
+    async retryLater(what, err, attempt, signal) {
         this.opts.reporter.warn?.(`${what}: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
-        await sleep(this.backoff(attempt));
+        await sleep(this.backoff(attempt), signal);
     }
     /** The wait before retry `attempt` (0-based): doubling from retryDelayMs, at most 32 times it. */
     backoff(attempt) {
@@ -36472,6 +36558,7 @@ class ConnectionPool {
         if (this.cancelled || this.closed)
             return;
         this.cancelled = err;
+        this.cancelling.abort();
         const [keep, drop] = [[], []];
         for (const w of this.waiters)
             (w.priority ? keep : drop).push(w);
@@ -36585,7 +36672,10 @@ class ConnectionPool {
             this.opening--;
             if (this.closed)
                 return;
-            if (this.live > 0 && isTooMany(err)) {
+            // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
+            // opened again in the background, with backoff, before it counts as the server's limit.
+            const blip = isTransientError(err) && !isNotNow(err) && attempt < this.opts.retries;
+            if (this.live > 0 && isTooMany(err) && !blip) {
                 this.shrunk ??= err.message;
                 this.warnShrunk();
                 return;
@@ -36593,6 +36683,11 @@ class ConnectionPool {
             if (attempt >= this.opts.retries || !isTransientError(err)) {
                 if (this.live === 0)
                     this.failWaiters(err);
+                // Refused for good (a 530 on a later login only): the deploy goes on with fewer, and says so.
+                else if (!this.cancelled) {
+                    this.shrunk ??= err.message;
+                    this.warnShrunk();
+                }
                 return;
             }
             await sleep(this.backoff(attempt), this.over.signal);
@@ -37303,7 +37398,8 @@ function emptyTree() {
 function globParts(glob) {
     const negate = glob.startsWith('!');
     const rest = negate ? glob.slice(1) : glob;
-    return { negate, anchored: /^\.?\//.test(rest), body: rest.replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+    const body = rest.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+    return { negate, anchored: /^\.?\//.test(rest), body, dirOnly: body !== '' && /\/$/.test(rest) };
 }
 /**
  * A glob written as a regular expression (`\.map$`, `^logs/.*`, `.*\.php$`: FTP-Deploy-Action users expect
@@ -37317,6 +37413,9 @@ function globMeantByRegex(glob) {
     const end = /(?:^|[^\\])\$$/.test(body);
     if (!start && !end && !/\\[dwsDWS]|\.\*\\\.|\.\+(?!\()|\(\?/.test(body))
         return undefined;
+    // `assets\secret.txt`: a Windows path (its `\s` is a separator), not a regular expression.
+    if (!start && !end && globMeantBySlashes(glob) !== undefined)
+        return undefined;
     const meant = body
         .slice(start ? 1 : 0, end ? -1 : undefined)
         .replace(/\.[*+]/g, '*')
@@ -37324,6 +37423,21 @@ function globMeantByRegex(glob) {
     // Unanchored, a regular expression matches anywhere in the path; a glob's basename matches at any depth.
     const glued = `${start ? '' : '*'}${meant}${end || meant.endsWith('/') ? '' : '*'}`.replace(/\*+/g, '*');
     return `${negate}${glued}`;
+}
+/**
+ * A glob written with Windows folder separators (`assets\secret.txt`, `dist\*.map`, `**\node_modules\**`): the
+ * glob with `/` in their place, or undefined. In a glob a backslash escapes the next character (`\!`, `\[`, `\.`,
+ * as ftpship's own --exclude suggestions write them), so such a glob matches next to nothing, on Windows too. Read
+ * as separators: a backslash before a letter, digit, `_` or `-` (which need no escape), or between a name and `*`
+ * or `?`; once one is, so is every backslash before a name, `*`, `?` or `.` (`src\**\*.map`). `\\` stays, and a
+ * glob that reads as a regular expression (`^logs\d+`, `\.map$`: see {@link globMeantByRegex}) is left to that.
+ */
+function globMeantBySlashes(glob) {
+    const tokens = glob.match(/\\[\s\S]?|[^\\]+/g) ?? [];
+    const meansSlash = (t, i) => /^\\[\w-]$/.test(t) || (/^\\[*?]$/.test(t) && /[\w-]$/.test(tokens[i - 1] ?? ''));
+    if (!tokens.some(meansSlash) || /^!?\^|(?:^|[^\\])\$$|\.\*\\\.|\.\+|\(\?/.test(glob))
+        return undefined;
+    return tokens.map((t) => (/^\\[\w*?.-]$/.test(t) ? `/${t.slice(1)}` : t)).join('');
 }
 /**
  * Warnings for globs that most likely do not say what was meant: an exclude or keep glob written as a regular
@@ -37337,6 +37451,10 @@ function globAdvice(o) {
         ['keep', o.keep],
     ])
         for (const g of globs) {
+            const slashed = globMeantBySlashes(g);
+            if (slashed !== undefined)
+                out.push(`the ${name} glob '${g}' separates folders with a backslash, as Windows writes paths, but in a glob a ` +
+                    `backslash escapes the next character, so it is read as '${slashed}' as well: write '${slashed}'`);
             const meant = globMeantByRegex(g);
             if (meant !== undefined)
                 out.push(`the ${name} glob '${g}' looks like a regular expression, but it is read as a glob (^ and $ are plain ` +
@@ -37373,26 +37491,50 @@ function withoutFirstPart(glob) {
     return `${prefix}${rest}`;
 }
 /**
- * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below; no-slash globs
+ * Builds a matcher for gitignore-like globs: `dir/` and `dir` also match everything below, and `dir/` no file
+ * named `dir` (when the caller says the path is a file: `isDir` false); no-slash globs
  * match basenames, `/glob` only at the top; `!glob` takes back what earlier globs matched (the last glob that matches decides, as in
  * .gitignore; a file inside a folder that is left out is not seen at all). `\!` starts a literal `!`.
  */
 function globMatcher(globs) {
+    const isMatch = globMatcherByKind(globs);
+    return (rel) => isMatch(rel);
+}
+/** {@link globMatcher}, told whether the path is a folder where that is known (`dir/` matches no file `dir`). */
+function globMatcherByKind(globs) {
     if (globs.length === 0)
         return () => false;
     const expand = ({ anchored, body }) => anchored || body.includes('/') || body.includes('**')
         ? [body, `${body}/**`]
         : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
-    const rules = globs.map(globParts);
+    // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name.
+    const forFile = (r) => !r.dirOnly
+        ? expand(r)
+        : r.anchored || r.body.includes('/') || r.body.includes('**')
+            ? [`${r.body}/**/*`]
+            : [`**/${r.body}/**/*`];
+    // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
+    const rules = globs.flatMap((given) => {
+        // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
+        // may be in NFD, and would otherwise match nothing.
+        const g = given.normalize('NFC');
+        const slashed = globMeantBySlashes(g);
+        return slashed === undefined ? [globParts(g)] : [globParts(g), globParts(slashed)];
+    });
     if (!rules.some((r) => r.negate)) {
         const isMatch = picomatch_default()(rules.flatMap(expand), { dot: true });
-        return (rel) => isMatch(rel);
+        const isFileMatch = picomatch_default()(rules.flatMap(forFile), { dot: true });
+        return (rel, isDir) => (isDir === false ? isFileMatch(rel) : isMatch(rel));
     }
-    const compiled = rules.map((r) => ({ negate: r.negate, isMatch: picomatch_default()(expand(r), { dot: true }) }));
-    return (rel) => {
+    const compiled = rules.map((r) => ({
+        negate: r.negate,
+        isMatch: picomatch_default()(expand(r), { dot: true }),
+        isFileMatch: picomatch_default()(forFile(r), { dot: true }),
+    }));
+    return (rel, isDir) => {
         let matched = false;
         for (const r of compiled)
-            if (r.isMatch(rel))
+            if ((isDir === false ? r.isFileMatch : r.isMatch)(rel))
                 matched = !r.negate;
         return matched;
     };
@@ -37420,20 +37562,37 @@ async function scanLocalDir(localDir, exclude) {
     const walking = [];
     const walk = async (absDir, relDir) => {
         walking.push(external_node_fs_default().realpathSync(absDir));
-        for (const entry of external_node_fs_default().readdirSync(absDir, { withFileTypes: true })) {
+        let entries;
+        try {
+            entries = external_node_fs_default().readdirSync(absDir, { withFileTypes: true });
+        }
+        catch (err) {
+            // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
+            throw new DeployError(`cannot read local folder ${absDir}: ${err.message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`, { cause: err });
+        }
+        for (const entry of entries) {
             const name = entry.name.normalize('NFC');
             const rel = relDir ? `${relDir}/${name}` : name;
             const abs = external_node_path_default().join(absDir, entry.name);
-            if (exclude(rel))
+            // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
+            if (exclude(rel, entry.isFile() ? false : undefined))
                 continue;
-            checkSendable(rel);
-            checkUnique(tree, rel, abs);
+            checkSendable(rel, true);
+            checkUnique(tree, rel, abs, entry.name);
             let stat;
             try {
                 stat = external_node_fs_default().lstatSync(abs);
             }
             catch (err) {
-                // E.g. a name that is not valid UTF-8: Node reads it with U+FFFD and cannot open it again.
+                // A folder that may be listed but not entered (mode 644): its entries cannot be looked at.
+                if (err.code === 'EACCES')
+                    throw unreadableFile(abs, err);
+                // A name that is not valid UTF-8 (latin1, from an old archive): Node reads it with U+FFFD and cannot
+                // open it again, nor could FTP send it as it is. Bad input (exit 2), with a glob that leaves it out.
+                if (entry.name.includes('\uFFFD'))
+                    throw new errors_ConfigError(`local name ${abs} is not valid UTF-8 (each byte that is not shows as \uFFFD), so ftpship cannot read ` +
+                        `or send it: rename it in UTF-8 (convmv -f latin1 -t utf8, say), or leave it out with ` +
+                        `${excludeOption(rel).replace(/\uFFFD/g, '?')}`, { cause: err });
                 throw new DeployError(`cannot read local file ${abs}: ${err.message}; rename it or exclude it with --exclude`, { cause: err });
             }
             if (stat.isSymbolicLink()) {
@@ -37646,6 +37805,9 @@ function treeFromFiles(files) {
             catch (err) {
                 throw unreadableFile(f.file, err);
             }
+            // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
+            if (!stat.isFile())
+                throw new errors_ConfigError(`file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) is not a regular file but a ${kindOf(stat)}; give regular files only`);
             const file = { path: rel, size: stat.size, sha256: '', abs: f.file, stamp: stampOf(stat) };
             tree.files.set(rel, file);
             onDisk.push(file);
@@ -37668,6 +37830,15 @@ function treeFromFiles(files) {
         hashing.close();
     }
     return tree;
+}
+function kindOf(stat) {
+    if (stat.isDirectory())
+        return 'folder';
+    if (stat.isFIFO())
+        return 'named pipe (FIFO)';
+    if (stat.isSocket())
+        return 'socket';
+    return 'device';
 }
 function safeRealpath(p) {
     try {
@@ -37740,23 +37911,37 @@ function safeReadlink(abs) {
         return '/';
     }
 }
-function checkSendable(rel) {
+function checkSendable(rel, walked = false) {
     if (/[\r\n\0]/.test(rel)) {
-        throw new DeployError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with --exclude`);
+        // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
+        throw new errors_ConfigError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with ${excludeOption(rel)}`);
     }
     // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
     // and so can a caller's list of files ('../x', '/x', 'a//b').
     if (!isRecordablePath(rel)) {
-        throw new DeployError(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with --exclude`);
+        // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
+        // files (`../x`) is refused as before.
+        const Refusal = walked ? errors_ConfigError : DeployError;
+        throw new Refusal(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`);
     }
 }
 /**
  * Two local names that are one name once in NFC (as ftpship sends names: macOS and Linux may hold both
  * forms side by side) would go to one remote file, and one of them would be dropped without a word.
+ * `walked` is the entry's name as the folder holds it (absent for a caller's list of files).
  */
-function checkUnique(tree, rel, where) {
+function checkUnique(tree, rel, where, walked) {
     if (tree.files.has(rel) || tree.dirs.has(rel)) {
-        throw new DeployError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
+        if (walked === undefined)
+            throw new DeployError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
+        // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
+        // name once in NFC, so both or neither.
+        const form = walked === rel.slice(rel.lastIndexOf('/') + 1)
+            ? 'composed (NFC)'
+            : 'decomposed (NFD, as macOS writes names)';
+        throw new errors_ConfigError(`two local files would be ${JSON.stringify(rel)} on the server: ${where}, its name written ${form}, and another ` +
+            `entry beside it whose name is the same in Unicode NFC, the form ftpship sends names in; delete or rename one of ` +
+            `them (an --exclude would leave out both)`);
     }
     // A Windows server (and ftp-srv) reads a backslash as a folder separator: `a\b.txt` is `a/b.txt` there,
     // one file for two local ones, and the state would record both contents.
@@ -37764,7 +37949,9 @@ function checkUnique(tree, rel, where) {
     let seen = backslashNames.get(tree);
     const other = seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
     if (other !== undefined) {
-        throw new DeployError(`two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`);
+        // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
+        const Refusal = walked === undefined ? DeployError : errors_ConfigError;
+        throw new Refusal(`two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`);
     }
     if (key !== rel) {
         if (!seen)
@@ -37776,6 +37963,23 @@ function checkUnique(tree, rel, where) {
 const backslashNames = new WeakMap();
 function unreadableFile(abs, err) {
     return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
+}
+/**
+ * Local names in one folder that differ only in case (`README.txt` and `readme.txt`, a folder `Docs` and a file
+ * `docs`): one name on a case-insensitive (Windows) server, where one is written over the other. Each group once,
+ * by its folder; names inside twin folders are not listed again.
+ */
+function caseTwins(tree) {
+    const groups = new Map();
+    for (const p of [...tree.dirs, ...tree.files.keys()]) {
+        const key = `${parentOf(p)}\0${foldCase(p.slice(p.lastIndexOf('/') + 1))}`;
+        const group = groups.get(key);
+        if (group)
+            group.push(p);
+        else
+            groups.set(key, [p]);
+    }
+    return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort());
 }
 
 ;// CONCATENATED MODULE: ./src/engine/remote.ts
@@ -38317,7 +38521,7 @@ class Run {
             // save, unknown to the state, would never be removed, nor replaced by a file of that name.
             this.stopped = true;
             await this.dirsDone.catch(() => undefined);
-            await store.save().catch(() => undefined);
+            await store.save().catch((e) => this.ctx.unsaved?.(e));
             // After `start`: the hook's owner is told (the marker, if any, stays up: see removeMarkers).
             await this.ctx.hook?.call.failed(this.ctx.pool.cancelReason ?? err);
             throw err;
@@ -38333,11 +38537,12 @@ class Run {
     }
     /** A folder the state lists (or its parent) was not on the server: said once, with what to do. */
     folderGone(rel) {
+        this.ctx.store.filesGoneUnder(rel);
         this.warn(`the folder ${rel} was not on the server though ftpship deployed it (removed by hand?): it is made again.` +
-            // After this run checked every file, sending the user to --verify would find nothing more.
+            // After this run checked every file, those missing in it are being sent, and --verify would find nothing more.
             (this.ctx.checkedAll
                 ? ''
-                : ` Other files the state lists may be missing too: deploy once with --verify to find and send them`));
+                : ` The files it held that this run does not send are sent by the next deploy. Other files the state lists may be missing too: deploy once with --verify to find and send them`));
     }
     warn = (message) => {
         if (this.warned.has(message))
@@ -38412,7 +38617,14 @@ class Run {
         const batches = [];
         for (let i = 0; i < items.length; i += per)
             batches.push(items.slice(i, i + per));
-        await Promise.all(batches.map(async (batch) => this.ctx.pool.run(`${what} (${batch.length})`, async (c) => fn(c, batch), true)));
+        await Promise.all(batches.map(async (batch) => this.ctx.pool
+            .run(`${what} (${batch.length})`, async (c) => fn(c, batch), true)
+            .catch((err) => {
+            // The connection kept failing: the bare socket error said neither the step nor to run again.
+            throw isTransientError(err) && !(err instanceof FtpReplyError)
+                ? describe(err, `${what} (${batch.length})`)
+                : err;
+        })));
     }
     async makeBatch(c, batch) {
         // Cancelled or failed: no new folder (the rest of the run is not coming). Not retried (a DeployError).
@@ -38441,15 +38653,20 @@ class Run {
             if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
                 // Its parent, a folder the state lists, removed by hand: made again (every deploy would fail here).
                 const parent = parentOf(d);
-                if (parent === '' || (await dirExists(c, this.abs(parent))))
+                if (parent === '' || (await dirExists(c, this.abs(parent)))) {
+                    // Refused as there is a folder already, under the name the server gives this one (an earlier run's).
+                    const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
+                    if (made !== undefined)
+                        throw renamedByServer(this.abs(d), d, 'folder', made);
                     throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+                }
                 this.folderGone(parent);
                 await makeDirs(c, this.abs(d), undefined, this.dirMade);
             }
             else if (reply.code < 300 || retried.has(d))
                 this.dirMade(this.abs(d));
             if (alteredName(d) && !(await dirExists(c, this.abs(d))))
-                throw renamedByServer(this.abs(d), d, 'folder');
+                throw renamedByServer(this.abs(d), d, 'folder', await this.storedAs(c, d));
             if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
                 // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
                 if (reply.code < 300)
@@ -38521,7 +38738,7 @@ class Run {
                 await send();
             }
             if (!item.temp)
-                await this.confirmName(c, item.file.path);
+                await this.confirmName(c, item.file.path, item.file.size);
         })
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -38588,7 +38805,7 @@ class Run {
             ...staged.map((item) => ({ rename: item })),
             ...files.map((path) => ({ delete: path })),
         ];
-        await this.inBatches(steps, 'commit', async (c, batch) => this.commitBatch(c, batch));
+        await this.inBatches(steps, 'rename and delete', async (c, batch) => this.commitBatch(c, batch));
         return [...this.twinDirsKept, ...(await this.removeDirs(dirs))];
     }
     /**
@@ -38622,7 +38839,7 @@ class Run {
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
                     });
                 }
-                await this.confirmName(c, u.file.path);
+                await this.confirmName(c, u.file.path, u.file.size);
                 this.ctx.store.fileLive(u.file, u.temp);
             }
             else {
@@ -38781,9 +38998,9 @@ class Run {
      * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
      * before the state records it (G4). One SIZE, for such names only.
      */
-    async confirmName(c, rel) {
+    async confirmName(c, rel, size) {
         if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
-            throw renamedByServer(this.abs(rel), rel, 'file');
+            throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
         // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
         if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
             // The copy just stored under the other name goes (the server rewrites the name in DELE alike): an
@@ -38791,6 +39008,26 @@ class Run {
             await c.delete(this.abs(rel)).catch(() => undefined);
             throw renamedByServer(this.abs(rel), rel, 'file');
         }
+    }
+    /**
+     * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
+     * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
+     * Windows servers drop trailing spaces and dots. The first such name holding a file of this size (or, with
+     * no size, a folder).
+     */
+    async storedAs(c, rel, size) {
+        const dir = parentOf(rel);
+        const name = baseName(rel);
+        const guesses = [name.replace(/ +$/, (m) => '_'.repeat(m.length)), name.replace(/[ .]+$/, '')];
+        for (const guess of new Set(guesses.filter((g) => g !== '' && g !== name))) {
+            const abs = this.abs(dir ? `${dir}/${guess}` : guess);
+            const found = size === undefined
+                ? await dirExists(c, abs).catch(() => false)
+                : (await remoteSize(c, abs).catch(() => -1)) === size;
+            if (found)
+                return abs;
+        }
+        return undefined;
     }
     /** A local folder has this name but for case (on a case-insensitive server, the same folder). */
     sameFolderOnServer(rel) {
@@ -38864,8 +39101,13 @@ function rewrittenName(rel) {
 function folderInTheWay(abs, rel) {
     return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`);
 }
-function renamedByServer(abs, rel, kind) {
-    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}`);
+function renamedByServer(abs, rel, kind, storedAs) {
+    const left = storedAs === undefined
+        ? ''
+        : kind === 'file'
+            ? `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`
+            : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
+    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`);
 }
 /** What to do about a server out of room, and why a temp needs more of it. */
 function noRoom(err) {
@@ -39313,6 +39555,7 @@ const DEFAULT_PARALLEL = 4;
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
@@ -39404,6 +39647,7 @@ function resolveOptions(o) {
     checkDeleteOnly(o);
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
+    checkAbsoluteExcludes(o);
     const fileMode = mode('file-mode', o.fileMode);
     const dirMode = mode('dir-mode', o.dirMode);
     // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
@@ -39422,8 +39666,10 @@ function resolveOptions(o) {
         remoteDir: o.remoteDir ?? '',
         dryRun: o.dryRun ?? false,
         parallel,
-        exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? [])],
-        keep: o.keep ?? [],
+        // Local paths are matched in NFC (select.ts): a glob typed in NFD (tab-completed on macOS, whose names are
+        // often decomposed) would match nothing, and a --keep that matches nothing lets its files be deleted.
+        exclude: [...(o.replaceDefaultExcludes ? [] : DEFAULT_EXCLUDES), ...(o.exclude ?? []).map(nfc)],
+        keep: (o.keep ?? []).map(nfc),
         delete: o.delete ?? true,
         replace: o.replace ?? true,
         statePath,
@@ -39447,11 +39693,21 @@ function checkLocal(o) {
     try {
         stat = external_node_fs_default().statSync(o.localDir);
     }
-    catch {
+    catch (err) {
+        const code = err.code;
+        // A folder above it that this user may not enter (EACCES), a loop of links (ELOOP): it may well exist.
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+            throw new errors_ConfigError(`local folder ${JSON.stringify(o.localDir)} cannot be reached (${code ?? err.message}); check its permissions and those of the folders above it for the user running ftpship`);
         throw new errors_ConfigError(`local folder ${JSON.stringify(o.localDir)} does not exist; check the path (relative to ${process.cwd()})`);
     }
     if (!stat.isDirectory())
         throw new errors_ConfigError(`local path ${JSON.stringify(o.localDir)} is not a folder; name the folder to publish`);
+    try {
+        external_node_fs_default().accessSync(o.localDir, (external_node_fs_default()).constants.R_OK | (external_node_fs_default()).constants.X_OK);
+    }
+    catch (err) {
+        throw new errors_ConfigError(`local folder ${JSON.stringify(o.localDir)} cannot be read (${err.code ?? err.message}); check its permissions for the user running ftpship`);
+    }
 }
 /**
  * The timeout is in milliseconds; `30` or `60` is almost always meant as seconds (FIELD.md), so the error says
@@ -39476,9 +39732,14 @@ function integer(name, value, min, max) {
 /**
  * A server folder whose name starts or ends with a space (`public_html /`, `'site '`) is a typo far more
  * often than a name, and servers do not agree on it: pure-ftpd makes `site_` of `site ` and then cannot find
- * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent.
+ * `site /x`, vsftpd and proftpd create it as typed. Refused before anything is sent, as is a control character.
  */
 function checkSpacedFolder(remoteDir) {
+    // A tab or another control character (%09 in a URL, a value pasted from a table): pure-ftpd makes it `_`,
+    // and the deploy went to `site_x` while the report said `site%09x`.
+    const control = [...remoteDir].find((ch) => ch < ' ' || ch === '\x7f');
+    if (control !== undefined)
+        throw new errors_ConfigError(`the server folder ${JSON.stringify(remoteDir)} holds a control character (${JSON.stringify(control)}, U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}), which FTP servers keep, change or refuse, each their own way; remove it`);
     const names = remoteDir.split('/');
     const spaced = names.find((n) => n !== n.trim());
     if (spaced === undefined)
@@ -39538,9 +39799,39 @@ function checkGlobs(name, globs) {
         const body = typeof g === 'string' ? globParts(g).body : '';
         if (typeof g === 'string' && /^!\s/.test(g))
             throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
+        // Paths are relative to the local folder (or the server folder): `../x` or `a/../b` names none of them.
+        if (typeof g === 'string' && body.split(/[/\\]/).includes('..'))
+            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`);
         if (body === '' || body === '.') {
             throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
         }
+    }
+}
+/**
+ * An exclude written as the file's absolute path (`/home/me/site/dist/secret.txt` for the local folder
+ * `/home/me/site/dist`): a leading `/` anchors a glob at the top of the local folder, which holds no such path,
+ * so it matches nothing and the file would go up.
+ */
+function checkAbsoluteExcludes(o) {
+    if (!o.localDir || !Array.isArray(o.exclude))
+        return;
+    const roots = [external_node_path_default().resolve(o.localDir)];
+    try {
+        roots.push(external_node_fs_default().realpathSync(o.localDir));
+    }
+    catch {
+        // checkLocal said why
+    }
+    for (const g of o.exclude) {
+        if (typeof g !== 'string')
+            continue;
+        const { negate, body } = globParts(g);
+        const abs = `/${body}`;
+        const root = roots.find((r) => abs.startsWith(`${r}/`) && r !== '/');
+        if (!g.replace(/^!/, '').startsWith('/') || !root || external_node_fs_default().existsSync(external_node_path_default().join(o.localDir, body)))
+            continue;
+        const meant = `${negate ? '!' : ''}/${abs.slice(root.length + 1)}`;
+        throw new errors_ConfigError(`invalid exclude glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`);
     }
 }
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
@@ -39634,6 +39925,8 @@ function urlAsFolder(value) {
     const m = /^([a-z][a-z0-9+.-]*):\/\/(?:.*@)?[^/@]*(.*)$/i.exec(value);
     return m ? { shown: `${m[1]}://…${m[2]}`, folder: m[2].replace(/^\//, '') } : undefined;
 }
+/** A glob in Unicode NFC, the form local and state paths are matched in. */
+const nfc = (glob) => glob.normalize('NFC');
 
 ;// CONCATENATED MODULE: ./src/url.ts
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
@@ -39706,7 +39999,9 @@ function parseTarget(raw) {
             : decodeURIComponent(rawPath.replace(/^\//, ''));
     }
     catch {
-        throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes`);
+        // Most often a folder whose name holds a % (`100%`), typed as it is.
+        const meant = redactUrl(text).replace(/%(?![0-9a-f]{2})/gi, '%25');
+        throw new ConfigError(`malformed path in URL ${JSON.stringify(redactUrl(text))}; check its %-escapes: a % in a folder name is written %25${meant !== redactUrl(text) ? ` (${meant})` : ''}`);
     }
     if (/[\r\n\0]/.test(remoteDir))
         throw new ConfigError(
@@ -40646,6 +40941,16 @@ class StateStore {
         const inside = (p) => p.startsWith(`${rel}/`);
         return Object.keys(this.state.files).some(inside) || [...this.uncertain].some(inside);
     }
+    /**
+     * Folder `rel`, which the state lists, was not on the server: neither is any file it held. They leave the state
+     * (G4), so the next deploy sends them; a file this run sends into the folder made again is recorded as it goes.
+     */
+    filesGoneUnder(rel) {
+        for (const p of Object.keys(this.state.files))
+            if (p.startsWith(`${rel}/`))
+                delete this.state.files[p];
+        this.touch();
+    }
     dirGone(rel) {
         this.dirs.delete(rel);
         this.maybeDirs.delete(rel);
@@ -41033,7 +41338,7 @@ async function withLock(pool, lockPath, o, rep, body) {
         }
         return replies;
     };
-    await pool.run(`lock ${lockPath}`, async (c) => {
+    const taking = pool.run(`lock ${lockPath}`, async (c) => {
         o.signal?.throwIfAborted(); // cancelled before the lock: not taken
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
         // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
@@ -41098,6 +41403,13 @@ async function withLock(pool, lockPath, o, rep, body) {
         });
         holderWritten = tookOver = true;
     }, true);
+    await taking.catch((err) => {
+        // The connection kept failing: the bare socket error said neither what failed nor to run again.
+        if (!isTransientError(err) || err instanceof FtpReplyError || err instanceof DeployError)
+            throw err;
+        throw new DeployError(`cannot take the deploy lock ${lockPath}: ${err.message} (the connection kept failing through ` +
+            `the retries: check the network, then run the deploy again; nothing was deployed)`, { cause: err });
+    });
     if (tookOver) {
         // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
         // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
@@ -41172,7 +41484,10 @@ async function withLock(pool, lockPath, o, rep, body) {
                 if (rmd.code >= 300)
                     throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
             }, true)
-                .catch((err) => rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`));
+                .catch((err) => {
+                o.lockLeft?.(err);
+                rep.warn?.(`could not remove the lock ${lockPath}: ${err.message}`);
+            });
     }
 }
 /**
@@ -41544,7 +41859,9 @@ async function deploy(options, reporter = {}) {
     // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
     const { signal } = options;
     let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
-    const cancelled = () => cancelledError(signal, o.dryRun || !changing);
+    /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
+    const wayOut = {};
+    const cancelled = () => cancelledError(signal, o.dryRun || !changing, wayOut);
     // Rejects when the signal aborts: what waits on the network outside the pool (the first login) races it.
     let rejectAbort = () => undefined;
     const abort = new Promise((_, reject) => (rejectAbort = reject));
@@ -41619,6 +41936,15 @@ async function deploy(options, reporter = {}) {
         const local = await scanning;
         for (const s of local.skipped)
             rep.warn?.(`skipped ${s.path}: ${s.reason}`);
+        // What a deploy sent there before (a file now a link out of the folder, a broken link, a FIFO) is not
+        // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
+        const isSkipped = (p) => local.skipped.some((s) => atOrUnder(p, s.path));
+        const keptByGlob = globMatcher(o.keep);
+        const twins = caseTwins(local);
+        if (twins.length > 0)
+            rep.warn?.(`local names that differ only in case: ${firstFew(twins.map((g) => g.join(' and ')))}; on a case-insensitive ` +
+                `server (Windows, IIS) each is one name, where one is written over the other and the state would list both: ` +
+                `rename one of each if the server is one`);
         if (local.files.size === 0 && o.localDir)
             rep.warn?.(`the local folder ${o.localDir} has no file to publish: check the build output and --exclude`);
         for (const advice of globAdvice(o))
@@ -41629,20 +41955,29 @@ async function deploy(options, reporter = {}) {
                 rep.warn?.(exposed);
         }
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
-            throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or exclude the local one`);
+            throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or leave the local one out with ${excludeOption(o.maintenance.path)}`);
         }
         // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
         // never sent over it: say so rather than leave it out silently.
         for (const p of reserved) {
-            if (p !== o.maintenance?.path && local.dirs.has(p))
-                throw new errors_ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
+            if (p !== o.maintenance?.path && local.dirs.has(p)) {
+                if (p === insideTarget(root, statePath))
+                    throw new errors_ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
+                // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
+                throw new errors_ConfigError(`the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`);
+            }
             const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
             // The state would be written over that file on the server: fine for a copy of a state (downloaded
             // with the site), not for a page of the site.
             if (file && p === insideTarget(root, statePath) && !looksLikeState(file))
                 throw new errors_ConfigError(`the state path ${statePath} is the local file ${p}, which the state would replace on the server; give --state another path, such as ${otherThan(p, '.ftpship-state.json', '.ftpship/state.json')}`);
+            const use = p === insideTarget(root, statePath)
+                ? 'keeps its state'
+                : p.endsWith('.lock')
+                    ? 'takes its deploy lock'
+                    : "writes the state's temporary copy";
             if (file)
-                rep.warn?.(`the local file ${p} is not uploaded: ftpship keeps its state at that path on the server; move the state with --state to publish the file`);
+                rep.warn?.(`the local file ${p} is not uploaded: ftpship ${use} at that path on the server; move the state with --state to publish the file`);
         }
         // FTP-Deploy-Action writes a copy of its state into the folder it deploys: sent, it would replace that
         // tool's state on the server with an older copy, which the next deploy would take for that tool's work.
@@ -41780,7 +42115,7 @@ async function deploy(options, reporter = {}) {
                 uploadOnly: o.uploadOnly,
                 replace: o.replace,
                 deleteOnly: o.deleteOnly,
-                isKept: globMatcher(o.keep),
+                isKept: (p) => keptByGlob(p) || isSkipped(p),
                 // The excludes that picked the local files; with a list of files, those the caller gave (the Action
                 // applies its `exclude` to its `files` globs itself).
                 // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
@@ -41796,6 +42131,7 @@ async function deploy(options, reporter = {}) {
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             guard(p, o);
+            checkCommandLengths(p, root);
             return p;
         };
         let plan = await prepare(state);
@@ -41814,7 +42150,13 @@ async function deploy(options, reporter = {}) {
                 plan.modesChanged);
         if (!o.dryRun && hasWork) {
             pool.expand();
-            const lockOptions = { ...o, knownDirs: quirks.knownDirs, signal, readWithLock: store.readWithLock };
+            const lockOptions = {
+                ...o,
+                knownDirs: quirks.knownDirs,
+                signal,
+                readWithLock: store.readWithLock,
+                lockLeft: (err) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+            };
             const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
                 changing = true;
                 // Another deploy may have finished while this one was planning: plan again from the state it left,
@@ -41856,6 +42198,7 @@ async function deploy(options, reporter = {}) {
                     hook,
                     checkedAll,
                     release,
+                    unsaved: (err) => (wayOut.unsaved = err),
                 });
             });
             bytesSent = result.bytesSent;
@@ -41880,7 +42223,11 @@ async function deploy(options, reporter = {}) {
             rep.info?.(`${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`);
         }
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
-        const keptFiles = plan.keptOrphans.files;
+        const skippedKept = plan.keptOrphans.files.filter(isSkipped);
+        if (skippedKept.length > 0)
+            rep.info?.(`${skippedKept.length} file(s) deployed earlier ${o.dryRun ? 'would stay' : 'stay'} on the server and in the state (${firstFew(skippedKept)}): ` +
+                `skipped locally (see above), not deleted`);
+        const keptFiles = plan.keptOrphans.files.filter((p) => !isSkipped(p));
         if (keptFiles.length > 0) {
             const some = firstFew(keptFiles);
             const why = o.delete ? 'they match --keep' : '--no-delete';
@@ -41926,7 +42273,7 @@ async function deploy(options, reporter = {}) {
             });
             err.report = { ...report, refused: err.message };
         }
-        throw dataPinRefused(err, o) ?? err;
+        throw dataPinRefused(err, o) ?? connectionLost(err);
     }
     finally {
         signal?.removeEventListener('abort', onAbort);
@@ -42030,11 +42377,27 @@ function heldInfo(plan, o, rep, hasState) {
 function firstFew(paths) {
     return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
-function cancelledError(signal, unchanged) {
+function cancelledError(signal, unchanged, wayOut = {}) {
     const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
-    return new CancelledError(unchanged
-        ? `cancelled${why}: nothing was changed`
-        : `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`);
+    if (unchanged)
+        return new CancelledError(`cancelled${why}: nothing was changed`);
+    const { unsaved, lockLeft } = wayOut;
+    if (unsaved === undefined && !lockLeft)
+        return new CancelledError(`deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`);
+    // The server could not be reached on the way out either: say what that left, not that all went well.
+    let failed = (unsaved ?? lockLeft?.err);
+    while (failed?.cause instanceof Error)
+        failed = failed.cause; // the socket's word, not our wrapping of it
+    const left = [
+        unsaved !== undefined
+            ? 'the last steps are not recorded in the state (the next deploy sends them again)'
+            : 'what was done is recorded in the state',
+        lockLeft
+            ? `the lock ${lockLeft.path} is still there: the next deploy takes it over once it is stale (at once on this machine, ` +
+                `from another machine ${Math.round(lockLeft.staleMs / 1000)} s after this deploy last refreshed it), or remove that folder by hand`
+            : 'the lock released',
+    ];
+    return new CancelledError(`deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`);
 }
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool) {
@@ -42084,7 +42447,7 @@ local) {
 async function scan(o) {
     if (o.files)
         return treeFromFiles(o.files);
-    return scanLocalDir(o.localDir, globMatcher(o.exclude));
+    return scanLocalDir(o.localDir, globMatcherByKind(o.exclude));
 }
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
 const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
@@ -42203,6 +42566,29 @@ function reservedPaths(root, statePath) {
     const rel = insideTarget(root, statePath);
     return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
 }
+/**
+ * A path that makes an FTP command longer than servers take (the client refuses to send it), found before any
+ * change rather than when its turn comes: the file, by how much, and what to do. A path that fits alone, but
+ * not with the temporary name it is replaced through (`.ftpship-….tmp`, longer than a short name), can go in
+ * place with --no-atomic.
+ */
+function checkCommandLengths(plan, root) {
+    const over = (rel) => {
+        const command = `STOR ${remoteJoin(root, rel)}`;
+        return command.length * 3 <= MAX_COMMAND_BYTES ? 0 : Buffer.byteLength(command) - MAX_COMMAND_BYTES;
+    };
+    for (const u of plan.uploads) {
+        const rel = u.file.path;
+        const byPath = over(rel);
+        const byTemp = u.temp === undefined ? 0 : over(u.temp);
+        if (byPath <= 0 && byTemp <= 0)
+            continue;
+        const limit = `FTP servers take command lines of at most ${MAX_COMMAND_BYTES} bytes`;
+        throw new errors_ConfigError(byPath > 0
+            ? `the local path ${JSON.stringify(rel)} is too long for FTP: ${limit}, and "STOR ${remoteJoin(root, rel)}" is ${byPath} bytes over; shorten its name or folders (or the server folder) by ${byPath} bytes, or leave it out with ${excludeOption(rel)}`
+            : `the local path ${JSON.stringify(rel)} is too long for FTP once replaced through its temporary name ${JSON.stringify(baseName(u.temp))}: ${limit}, and that is ${byTemp} bytes over; shorten its name or folders by ${byTemp} bytes, deploy with --no-atomic (the file is then written in place), or leave it out with ${excludeOption(rel)}`);
+    }
+}
 function guard(plan, o) {
     if (plan.keptInSwaps.length > 0) {
         const kept = plan.keptInSwaps;
@@ -42270,6 +42656,17 @@ function pinRefused(o, m) {
  * A data connection whose certificate matches no pin, after the control connection's did: the client's
  * message, behind "upload X failed:", did not say what it means or what to do.
  */
+/**
+ * A connection that kept failing through the retries, in a step that did not say which (the lock, a batch of
+ * folders or renames): the bare socket error named neither the step nor what to do. The state records what
+ * was confirmed, so a rerun goes on from there.
+ */
+function connectionLost(err) {
+    if (!isTransientError(err) || err instanceof DeployError || err instanceof FtpReplyError)
+        return err;
+    return new DeployError(`${err.message} (the connection kept failing through the retries: check the network, then run ` +
+        `the deploy again; it sends only what was not confirmed)`, { cause: err });
+}
 function dataPinRefused(err, o) {
     let tlsErr;
     for (const e of causesOf(err))
@@ -42345,11 +42742,15 @@ function connectError(err, o) {
         return new DeployError(`${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
             `${err.afterGreeting === LoginStage.Login ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
     if (/within \d+ ms/.test(msg))
-        return new DeployError(`no answer from ${where}: ${msg}; check the host, port and firewall, or raise --timeout` +
+        return new DeployError(`no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
             (o.secure === 'implicit'
                 ? ''
                 : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`));
-    return new DeployError(`cannot connect to ${where}: ${msg}`, { cause: err });
+    // A connection closed or reset at once (the network, a server restarting), at the start or mid-deploy.
+    const retry = isTransientError(err)
+        ? '; check the host, the port and the network, then run the deploy again'
+        : '';
+    return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/index.ts
@@ -42491,9 +42892,34 @@ function excludeLine(_all, quoted, ansi) {
         : ansi.replace(/\\(x[0-9a-f]{2}|.)/g, (_e, c) => c === '\\' || c === "'" ? c : '?');
     return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
 }
+/**
+ * The Action's part of a hint the engine words for every front end: `protocol ftps` → `protocol: ftps`,
+ * `server-dir` → the `server-dir` input; anything else as it is.
+ */
+function actionPart(hint) {
+    const set = /^([a-z-]+) (\S+)$/.exec(hint);
+    if (set && INPUTS.has(set[1]))
+        return `\`${set[1]}: ${set[2]}\``;
+    return INPUTS.has(hint) ? `the \`${hint}\` input` : hint;
+}
 /** Rewrites `--flag` as "the `flag` input" where the Action has an input for it. */
 function phrase(message) {
     return (message
+        // Hints for each front end ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"): the
+        // Action's log gives the Action's part alone.
+        .replace(/\((?:CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g, (_all, hint) => `(${actionPart(hint)})`)
+        .replace(/; CLI: [^,()]*, Action: ([^,()]*), library: [^()]*\)/g, (_all, hint) => `: ${actionPart(hint)})`)
+        .replace(/--state (\S+) \(Action: state-path; ([^()]*)\)/g, (_all, state, rest) => `\`state-path: ${state}\` (${rest})`)
+        .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(`active: true`)')
+        .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+        // Connection and login failures: the inputs that hold the host, port, user and password.
+        .replace(/; check the server name\b/g, '; check the `server` input')
+        .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')
+        .replace(/; check the host, port and firewall\b/g, '; check the `server` and `port` inputs and the firewall')
+        .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
+        // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
+        .replace(/(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s\))/, '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
+        '`concurrency:` group (with `cancel-in-progress: false`)')
         .replace(EXCLUDE_OPTION, excludeLine)
         // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
         .replace(/^the local folder (.+?) has no file to publish/, 'the `local-dir` input ($1) has no file to publish')
@@ -42508,6 +42934,11 @@ function phrase(message) {
         .replace(/\bcheck the certificate against one with --tls-name ([A-Za-z0-9.:*-]*[A-Za-z0-9*])/g, 'set the `tls-name` input to $1')
         // "pin it with the `tls-fingerprint` input AB:…" the same.
         .replace(/\bwith --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/g, 'by setting the `tls-fingerprint` input to $1')
+        // "give each target its own --state" read "its own the `state-path` input"
+        .replace(/\bits own --([a-z][a-z-]*)/g, (all, name) => {
+        const input = FLAGS[name] ?? name;
+        return INPUTS.has(input) ? `its own \`${input}\` input` : all;
+    })
         // "invalid --tls-name x" reads as the Action's own "invalid tls-name x"
         .replace(/\binvalid --([a-z][a-z-]*)/g, (flag, name) => {
         const input = FLAGS[name] ?? name;
@@ -46349,8 +46780,11 @@ function readInputs() {
     const maintenanceUrl = getInput(Input.MaintenanceUrl) || undefined;
     if (maintenanceUrl)
         for (const secret of hookSecrets(maintenanceUrl))
-            core_setSecret(secret);
+            if (!plainName(secret, maintenanceUrl))
+                core_setSecret(secret);
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
+    for (const name of [Input.Server, Input.ServerDir, Input.LocalDir])
+        refuseQuotes(name);
     const localDir = insideWorkspace(workspace, getInput(Input.LocalDir) || './');
     const { secure, port } = readProtocolAndPort();
     const options = {
@@ -46386,6 +46820,12 @@ function readInputs() {
         dirMode: getInput(Input.DirMode) || undefined,
     };
     warnUnsupported();
+    // The state is discarded whether or not it could be read: an input left in the workflow after the run that
+    // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
+    if (options.resetState)
+        warning('`reset-state: true` ignores the state on the server, readable or not: every file is sent again, and files ' +
+            'deployed earlier that are gone locally stay on the server, no longer tracked (never deleted). Remove the ' +
+            'input once this run has re-seeded the state');
     const logLevel = oneOf(Input.LogLevel, LOG_LEVELS, 'standard');
     const filePatterns = list(Input.Files);
     for (const [name, value] of Object.entries({
@@ -46393,6 +46833,12 @@ function readInputs() {
         password: '***',
         maintenanceUrl: maintenanceUrl && shownHookUrl(maintenanceUrl),
         tls: { ...options.tls, ca: options.tls?.ca ? '(PEM)' : undefined },
+        // The content may come from a secret (a key in PHP): as JSON, its quotes and line breaks escaped, the
+        // runner's mask (of the text as given) would no longer match it.
+        maintenance: options.maintenance && {
+            ...options.maintenance,
+            content: options.maintenance.content && `(${options.maintenance.content.length} characters)`,
+        },
         logLevel,
         filePatterns,
     })) {
@@ -46400,9 +46846,33 @@ function readInputs() {
     }
     return { options, logLevel, filePatterns };
 }
+/**
+ * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
+ * value of a parameter not named as a secret (`source=github`, `env=production`). The log never shows
+ * them (the URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log,
+ * every later step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user or value
+ * that holds a key (not a plain word), or any value of `token`, `key`, `secret`… is masked.
+ */
+function plainName(secret, url) {
+    if (!/^[a-z]{1,16}$/i.test(secret))
+        return false;
+    let u;
+    try {
+        u = new URL(url.trim());
+    }
+    catch {
+        return false;
+    }
+    if (u.password && u.username === secret)
+        return true;
+    const named = [...u.searchParams].filter(([, value]) => value === secret);
+    return (named.length > 0 &&
+        named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name)));
+}
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
 function warnUnsupported() {
-    if (getInput(FDA_UNSUPPORTED.CleanSlate) === 'true') {
+    // Any case: FTP-Deploy-Action read `True` as true too.
+    if (getInput(FDA_UNSUPPORTED.CleanSlate).toLowerCase() === 'true') {
         warning('dangerous-clean-slate is not supported: ftpship never deletes files it did not deploy. Empty the server folder ' +
             'by other means if you need a clean slate; `reset-state: true` re-uploads everything once.');
     }
@@ -46463,6 +46933,26 @@ function readServer() {
         throw new errors_ConfigError(`invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`);
     }
     return bracketed ? bracketed[1] : server;
+}
+/**
+ * The login inputs whose value is in quotes: a secret saved with them. Not refused (a password may hold
+ * quotes), but named when the login fails, since a secret's value cannot be seen once saved.
+ */
+function quotedLogin() {
+    return [Input.Username, Input.Password].filter((name) => /^(["']).+\1$/s.test(getInput(name)));
+}
+/**
+ * A value in quotes (`'public_html/'`): a repository secret or variable set with its quotes keeps them,
+ * and the quotes would be part of the name (server-dir made a folder `'public_html` on the server). The
+ * server's value is not shown: it may be a secret.
+ */
+function refuseQuotes(name) {
+    const value = getInput(name);
+    if (!/^(["']).*\1$/s.test(value) || value.length < 2)
+        return;
+    const shown = name === Input.Server ? '' : ` (${value})`;
+    throw new errors_ConfigError(`the \`${name}\` input is in quotes${shown}, which would be part of it: remove them (a repository secret ` +
+        'or variable set with quotes keeps them; in the workflow, YAML quotes need none inside)');
 }
 /**
  * A required input. core's own "Input required and not supplied" says neither what to set nor why a value
@@ -46690,12 +47180,21 @@ function splitTopLevel(text, separator) {
     parts.push(text.slice(start));
     return parts;
 }
-/** A multiline input: one entry per line; a YAML-style `- ` prefix is accepted. Undefined when empty. */
+/**
+ * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ */
 function list(name) {
     const lines = getMultilineInput(name)
         .map((l) => l.replace(/^-\s+/, '').trim())
         .filter((l) => l !== '');
-    return lines.length > 0 ? lines : undefined;
+    // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
+    const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
+    if (quoted.length > 0)
+        notice(logSafe(`the \`${name}\` input: the quotes around ${quoted.join(', ')} were removed (in a block, ` +
+            `\`${name}: |\`, YAML keeps them as part of the line); write each line without quotes`));
+    const unquoted = lines.map((l) => (quoted.includes(l) ? l.slice(1, -1) : l));
+    return unquoted.length > 0 ? unquoted : undefined;
 }
 
 ;// CONCATENATED MODULE: ./action/reporter.ts
@@ -46741,7 +47240,27 @@ async function writeSummary(report, refusal) {
         core_debug('GITHUB_STEP_SUMMARY is not set: no job summary');
         return;
     }
-    await summary.addRaw(summaryMarkdown(report, refusal), true).write();
+    await summary.addRaw(jobSummaryMarkdown(report, refusal), true).write();
+}
+/**
+ * The most a step's job summary holds, in bytes: GitHub drops a larger one whole ("upload aborted, supports
+ * content up to a size of 1024k"), leaving the run with no summary at all.
+ */
+const SUMMARY_MAX_BYTES = 1024 * 1024;
+/** The job summary's Markdown, with shorter lists when long paths would take it past {@link SUMMARY_MAX_BYTES}. */
+function jobSummaryMarkdown(report, refusal) {
+    // +1: the line break `addRaw(…, true)` adds.
+    return fitted(report, refusal, (md) => Buffer.byteLength(md) + 1 <= SUMMARY_MAX_BYTES);
+}
+/** The summary with the longest lists (at most {@link MAX_LISTED}) that `fits`; the rest counted, as ever. */
+function fitted(report, refusal, fits) {
+    let md = summaryMarkdown(report, refusal);
+    for (const listed of [200, 100, 50, 20, 10, 0]) {
+        if (fits(md))
+            break;
+        md = summaryMarkdown(report, refusal, listed);
+    }
+    return md;
 }
 /** The most a pull-request comment holds (GitHub refuses a longer body): the `summary-file` must fit. */
 const COMMENT_MAX_CHARS = 65_536;
@@ -46750,13 +47269,7 @@ const COMMENT_MAX_CHARS = 65_536;
  * long for a comment (the rest counted, as ever; the `plan` file has them all).
  */
 function commentMarkdown(report, refusal) {
-    let md = summaryMarkdown(report, refusal);
-    for (const listed of [200, 100, 50, 20, 10, 0]) {
-        if (md.length <= COMMENT_MAX_CHARS)
-            break;
-        md = summaryMarkdown(report, refusal, listed);
-    }
-    return md;
+    return fitted(report, refusal, (md) => md.length <= COMMENT_MAX_CHARS);
 }
 /**
  * `refusal`: why a guard refused the plan (a dry run or a deploy refused by `max-delete`), shown above it.
@@ -46783,7 +47296,7 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
         '',
         ...(refusal
             ? [
-                `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${summary_escape(phrase(refusal))}`,
+                `**:no_entry: The deploy ${refusedDeploy ? 'was' : 'would be'} refused:** ${prose(phrase(refusal))}`,
                 '',
             ]
             : []),
@@ -46821,7 +47334,7 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     if (report.held)
         out.push(`${phrase(formatHeld(report))}: ${planned ? 'they would not be sent' : 'not sent'}; a run without that input sends them.`, '');
     if (report.warnings.length > 0)
-        out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${summary_escape(phrase(w))}`), '');
+        out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${prose(phrase(w))}`), '');
     return out.join('\n');
 }
 function capped(items, listed, line) {
@@ -46830,9 +47343,32 @@ function capped(items, listed, line) {
         lines.push(`- … and ${items.length - listed} more (the full list is in the \`plan\` output file)`);
     return lines;
 }
-/** Paths and server text go into HTML and Markdown: neither may inject markup. */
+/**
+ * Paths and server text go into HTML and Markdown: neither may inject markup. `~` (strikethrough) and `$`
+ * (math) too: GitHub reads Markdown between the tags of `<code>` as well.
+ */
 function summary_escape(text) {
-    return text.replace(/[&<>"'`|*_[\]\\]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+    return text.replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+/**
+ * Text outside `<code>` (warnings, a refusal), which names paths: a word holding `@name`
+ * (`node_modules/@babel/…`) or `#123` (`owner/repo#123`) goes in `<code>`, where GitHub makes no mention
+ * nor issue link of it. Escaped, an `@` still mentions: the `summary-file` posted as a pull-request
+ * comment would notify that user or organisation. Line breaks become spaces: one list item, one line.
+ */
+function prose(text) {
+    return text
+        .split(/(\s+)/)
+        .map((word) => {
+        // A server's reply of several lines: a line of its own could start a heading, list or table.
+        if (/^\s+$/.test(word))
+            return /[\r\n]/.test(word) ? ' ' : word;
+        const [, lead, core, trail] = /^([("']*)(.*?)([)"',;:.!?]*)$/s.exec(word);
+        return /@\w|#\d/.test(core)
+            ? `${summary_escape(lead)}<code>${summary_escape(core)}</code>${summary_escape(trail)}`
+            : summary_escape(word);
+    })
+        .join('');
 }
 
 ;// CONCATENATED MODULE: ./action/main.ts
@@ -46866,13 +47402,24 @@ async function run() {
         // The plan file's `refused` says why in the Action's words, as the step's error does.
         if (err instanceof GuardError && err.report)
             await publish({ ...err.report, refused: phrase(err.message) }, err.message);
-        setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err))));
+        setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err)) + loginHint(err)));
         if (err instanceof CancelledError)
             cancel.exitSoon(1);
     }
     finally {
         cancel.dispose();
     }
+}
+/** A failed login with a user or password in quotes: most likely a secret saved with them. */
+function loginHint(err) {
+    if (!(err instanceof Error) || !/^login to .* failed: 530\b/.test(err.message))
+        return '';
+    const quoted = quotedLogin();
+    if (quoted.length === 0)
+        return '';
+    const names = quoted.map((n) => `\`${n}\``).join(' and ');
+    return (`. The ${names} input${quoted.length > 1 ? 's are' : ' is'} in quotes: if the secret was saved with ` +
+        'them, save it again without');
 }
 /**
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
