@@ -70,7 +70,8 @@ describe('gulp plugin: runs in one process on real servers', () => {
       ]);
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
       expect(fs.existsSync(path.join(disk, STATE))).toBe(true);
-      expect(sockets()).toBe(before);
+      // At most as many as before: one still closing when the test began (left by an earlier test) may be gone.
+      expect(sockets()).toBeLessThanOrEqual(before);
     },
   );
 
