@@ -87,7 +87,7 @@ const EPILOGUE = [
   'does which sends a file and records the SHA-256 of its bytes, in C and with no start-up of its own (a report',
   'from a run before that date has no such line). Measured apart in 7 paired runs on an own pure-ftpd: lftp put',
   'alone 0.54-1.07 s (median 0.66), with the hash beside it 0.85-1.01 s (median 0.89): 0.74x lftp throughput,',
-  "under the goal's 0.8x before any of ftpship's own work (ftpship: 0.5x, as in the table above). A perf",
+  "under the goal's 0.8x before any of ftpship's own work (ftpship: 0.44x in the table above). A perf",
   "profile of the 2000-file full deploy (4 kHz) puts 19 % of ftpship's CPU in V8's optimising compiler; --no-opt",
   'took 7 % off its CPU time there but not off the wall time (within the noise), and made the 20 000-file no-op',
   '20 % slower (0.62 -> 0.75 s): not adopted.',
