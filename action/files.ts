@@ -7,11 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as core from '@actions/core';
 import * as glob from '@actions/glob';
 import { ConfigError, type SourceFile } from '../src/index.js';
 import { ancestorsOf } from '../src/engine/paths.js';
-import { globMatcher } from '../src/engine/select.js';
+import { globMatcherByKind } from '../src/engine/select.js';
 
 export async function collectFiles(
   localDir: string,
@@ -20,22 +19,27 @@ export async function collectFiles(
 ): Promise<SourceFile[]> {
   const root = fs.realpathSync(localDir);
   const lines = patterns.map((p) => rooted(root, p));
-  const excluded = leftOut(globMatcher(exclude));
+  const excluded = leftOut(globMatcherByKind(exclude));
   const globber = await glob.create(lines.join('\n'), {
     matchDirectories: false,
     followSymbolicLinks: false,
   });
   const files: SourceFile[] = [];
+  // Handed to the engine as skipped (it warns): as in its walk of a folder, what a deploy sent there before
+  // stays on the server and in the state, not deleted as an orphan.
+  const skipped: SourceFile[] = [];
   for (const abs of await globber.glob()) {
-    const real = fs.realpathSync(abs);
-    const rel = path.relative(root, real);
+    const real = realpathOrNone(abs);
+    const stat = real === undefined ? undefined : fs.statSync(real);
     const given = path.relative(root, abs).split(path.sep).join('/');
-    if (excluded(given)) continue;
-    if (rel.startsWith('..') || path.isAbsolute(rel) || !fs.statSync(real).isFile()) {
-      core.warning(`skipped ${path.relative(root, abs)}: it leads outside local-dir or is not a file`);
-      continue;
-    }
-    files.push({ path: given, file: real });
+    if (excluded(given, stat?.isDirectory() ?? false)) continue;
+    const rel = real === undefined ? '' : path.relative(root, real);
+    if (real === undefined)
+      skipped.push({ path: given, skipped: 'broken symlink, or a loop of links (not followed)' });
+    else if (rel.startsWith('..') || path.isAbsolute(rel))
+      skipped.push({ path: given, skipped: 'symlink pointing outside local-dir (not followed)' });
+    else if (!stat?.isFile()) skipped.push({ path: given, skipped: 'not a regular file' });
+    else files.push({ path: given, file: real });
   }
   if (files.length === 0) {
     const onlyOut = patterns.every((p) => p.startsWith('!'));
@@ -46,15 +50,28 @@ export async function collectFiles(
           : ''),
     );
   }
-  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return [...files, ...skipped].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-/** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
-function leftOut(isExcluded: (rel: string) => boolean): (rel: string) => boolean {
-  return (rel) => {
+/**
+ * As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded (`build/`
+ * leaves out a folder `build`, not a file of that name).
+ */
+function leftOut(
+  isExcluded: (rel: string, isDir?: boolean) => boolean,
+): (rel: string, isDir: boolean) => boolean {
+  return (rel, isDir) => {
     const p = rel.normalize('NFC');
-    return isExcluded(p) || ancestorsOf(p).some(isExcluded);
+    return isExcluded(p, isDir) || ancestorsOf(p).some((dir) => isExcluded(dir, true));
   };
+}
+
+function realpathOrNone(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */

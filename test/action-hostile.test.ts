@@ -421,6 +421,44 @@ describe('files with exclude: the exclude globs read as they do without files', 
   });
 });
 
+describe('files with exclude: `build/` leaves out folders named build only, as without files', () => {
+  it('a file named build is published, a folder build is not, with files: ** as without', async () => {
+    const { ws, site } = workspace({ 'index.html': 'i', build: 'a file', 'out/build/x.js': 'x' });
+    const exclude = 'build/';
+    expectSuccess(await runMain(ws, { ...connection('excl-dir-scan/'), exclude }));
+    expectSuccess(await runMain(ws, { ...connection('excl-dir-files/'), exclude, files: '**' }));
+    const local = readTree(site);
+    const picked = Object.fromEntries(['build', 'index.html'].map((p) => [p, local[p]]));
+    const remote = (dir: string): Record<string, string> =>
+      readTree(path.join(srv.root, dir), ['.ftpship-state.json']);
+    expect(remote('excl-dir-scan')).toEqual(picked);
+    expect(remote('excl-dir-files')).toEqual(picked);
+  });
+});
+
+describe('files: a file become a link out of local-dir is skipped and kept, as in the walk of a folder', () => {
+  it('warns, and the copy deployed earlier stays on the server and in the state (was: deleted as an orphan)', async () => {
+    const { ws, site } = workspace({ 'index.html': 'i', 'secret.txt': 'deployed earlier' });
+    expectSuccess(await runMain(ws, { ...connection('files-link-out/'), files: '**' }));
+    const outside = path.join(tmpDir('h-action2-out-'), 'passwd');
+    fs.writeFileSync(outside, 'not to publish');
+    fs.rmSync(path.join(site, 'secret.txt'));
+    fs.symlinkSync(outside, path.join(site, 'secret.txt'));
+    const run = await runMain(ws, { ...connection('files-link-out/'), files: '**' });
+    expectSuccess(run);
+    const remote = path.join(srv.root, 'files-link-out');
+    expect(fs.readFileSync(path.join(remote, 'secret.txt'), 'utf8')).toBe('deployed earlier');
+    const state = JSON.parse(fs.readFileSync(path.join(remote, '.ftpship-state.json'), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files).sort()).toEqual(['index.html', 'secret.txt']);
+    expect(run.outputs.deleted).toBe('0');
+    expect(logLines(run)).toContain(
+      '::warning::skipped secret.txt: symlink pointing outside local-dir (not followed)',
+    );
+  });
+});
+
 describe('an empty password input (a secret not set, or a pull_request from a fork: no secrets)', () => {
   it('fails with one error naming the input and both causes; nothing is sent', async () => {
     const { ws } = workspace({ 'index.html': 'x' });

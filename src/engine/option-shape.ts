@@ -112,12 +112,14 @@ function checkFiles(files: unknown): void {
   if (!Array.isArray(files))
     throw new ConfigError('files must be a list of { path, contents } or { path, file }');
   for (const f of files as unknown[]) {
-    const e = f as { path?: unknown; contents?: unknown; file?: unknown } | null;
+    const e = f as { path?: unknown; contents?: unknown; file?: unknown; skipped?: unknown } | null;
     const ok =
       e !== null &&
       typeof e === 'object' &&
       typeof e.path === 'string' &&
-      (e.contents === undefined) !== (e.file === undefined) &&
+      (e.skipped === undefined
+        ? (e.contents === undefined) !== (e.file === undefined)
+        : typeof e.skipped === 'string' && e.contents === undefined && e.file === undefined) &&
       (e.contents === undefined || Buffer.isBuffer(e.contents)) &&
       (e.file === undefined || typeof e.file === 'string');
     if (!ok)

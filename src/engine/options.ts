@@ -9,6 +9,11 @@ export interface SourceFile {
   contents?: Buffer;
   /** Or a file on disk (absolute), hashed and sent from there: nothing is held in memory. */
   file?: string;
+  /**
+   * Or neither: the path is skipped locally, for this reason (a link that leads out of the folder). As in a
+   * folder's walk, what a deploy sent there before stays on the server and in the state, not deleted.
+   */
+  skipped?: string;
 }
 
 export interface DeployOptions {

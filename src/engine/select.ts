@@ -488,6 +488,10 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
   const onDisk: LocalFile[] = [];
   for (const f of files) {
     const rel = f.path.replace(/\\/g, '/').normalize('NFC');
+    if (f.skipped !== undefined) {
+      tree.skipped.push({ path: rel, reason: f.skipped });
+      continue;
+    }
     checkSendable(rel);
     checkUnique(tree, rel, f.file ?? f.path);
     if (f.contents) {
