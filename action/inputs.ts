@@ -55,9 +55,7 @@ export function readInputs(): ActionInputs {
 
   // The hook's URL may carry a token: masked before anything else is logged, shown as scheme://host/path.
   const maintenanceUrl = core.getInput(Input.MaintenanceUrl) || undefined;
-  if (maintenanceUrl)
-    for (const secret of hookSecrets(maintenanceUrl))
-      if (!plainName(secret, maintenanceUrl)) core.setSecret(secret);
+  if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
   for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
@@ -123,29 +121,6 @@ export function readInputs(): ActionInputs {
     core.debug(`${name}: ${JSON.stringify(value)}`);
   }
   return { options, logLevel, filePatterns };
-}
-
-/**
- * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
- * value of a parameter not named as a secret (`source=github`, `env=production`). The log never shows
- * them (the URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log,
- * every later step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user or value
- * that holds a key (not a plain word), or any value of `token`, `key`, `secret`… is masked.
- */
-function plainName(secret: string, url: string): boolean {
-  if (!/^[a-z]{1,16}$/i.test(secret)) return false;
-  let u: URL;
-  try {
-    u = new URL(url.trim());
-  } catch {
-    return false;
-  }
-  if (u.password && u.username === secret) return true;
-  const named = [...u.searchParams].filter(([, value]) => value === secret);
-  return (
-    named.length > 0 &&
-    named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name))
-  );
 }
 
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */

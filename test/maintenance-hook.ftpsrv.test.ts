@@ -281,6 +281,26 @@ describe('maintenance hook', () => {
     for (const r of [refused, usage, ok]) expect(r.stdout + r.stderr).not.toContain(TOKEN);
   });
 
+  it('CLI --maintenance-url with a user and password: hides the password and token, not the plain words "deploy" and "github" (was: *** for each)', async () => {
+    const dir = `/${uniqueName('h-action2-hook')}`;
+    const { local } = await deployedSite(dir);
+    writeTree(local, { 'github.html': 'g' });
+    const url = `ftp://${srv.user}@${srv.host}:${srv.port}${dir}`;
+    const hookAt = `${hook.base.replace('//', '//deploy:pw-5ecret-77@')}/hooks/deploy?source=github&token=${TOKEN}`;
+    listen(dir);
+    const ok = await runCli(['deploy', local, url, '--retries', '0', '--json', '--maintenance-url', hookAt], {
+      FTPSHIP_PASSWORD: srv.password,
+    });
+    expect(ok.code).toBe(0);
+    expect(events()).toEqual(['start', 'end']);
+    expect(ok.stderr).toContain(
+      `maintenance hook ${hook.base}/hooks/deploy: answered 204 No Content to "end"`,
+    );
+    const report = JSON.parse(ok.stdout) as { files: Array<{ path: string }> };
+    expect(report.files.map((e) => e.path)).toContain('github.html');
+    for (const secret of [TOKEN, 'pw-5ecret-77']) expect(ok.stdout + ok.stderr).not.toContain(secret);
+  });
+
   it('Action maintenance-url (masked) and gulp maintenanceUrl call the hook', async () => {
     const dir = `/${uniqueName('h-hook')}`;
     const { ws, site } = actionWorkspace({ 'index.html': 'v1', 'old.html': 'old' });

@@ -27,8 +27,10 @@ export function shownHookUrl(url: string): string {
 }
 
 /**
- * What of the hook's URL a log must never show: the URL itself, its user and password, its query and each
- * value in it (a token). For masks (the CLI's output, the Action's `core.setSecret`).
+ * What of the hook's URL a log must never show: the URL itself, its password, its query and each value in
+ * it (a token), and its user when that holds a key. For masks (the CLI's output, the Action's
+ * `core.setSecret`), which hide a word everywhere: a plain word (the user `deploy`, `source=github`) is left
+ * out, see {@link plainName}.
  */
 export function hookSecrets(url: string): string[] {
   let u: URL;
@@ -40,7 +42,25 @@ export function hookSecrets(url: string): string[] {
   const values = [...u.searchParams.values()].filter((v) => v.length >= 3);
   const parts = [u.password, percentDecoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
   if (u.password) parts.push(u.username, percentDecoded(u.username));
-  return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
+  return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3 && !plainName(s, u));
+}
+
+/**
+ * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
+ * value of a parameter not named as a secret (`source=github`, `env=production`). No message shows them
+ * (the URL is shown as scheme://host/path), and a mask hides a word everywhere (the runner's in the job's
+ * log, every later step included; the CLI's in all it prints): "deploy" made "the *** stopped" and "***ed:
+ * did upload 3". A user or value that holds a key (not a plain word), or any value of `token`, `key`,
+ * `secret`… is masked.
+ */
+function plainName(secret: string, u: URL): boolean {
+  if (!/^[a-z]{1,16}$/i.test(secret)) return false;
+  if (u.password && u.username === secret) return true;
+  const named = [...u.searchParams].filter(([, value]) => value === secret);
+  return (
+    named.length > 0 &&
+    named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name))
+  );
 }
 
 /** The hook's URL checked: http or https, nothing else (`undefined` or `''`: no hook). */
