@@ -50,10 +50,20 @@ function loginHint(err: unknown): string {
 }
 
 /**
+ * The target as the plan file, `summary-file` and the job summary show it: `ftp://host/dir`, without the user.
+ * A later step may post those files (a pull-request comment) where the runner masks nothing, and the Action
+ * cannot tell a `username` (or `server`) kept in a secret from one written in the workflow.
+ */
+function withoutUser(target: string): string {
+  return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
+}
+
+/**
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
-async function publish(report: DeployReport, refusal?: string): Promise<void> {
+async function publish(full: DeployReport, refusal?: string): Promise<void> {
+  const report = { ...full, target: withoutUser(full.target) };
   const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
   // Not a failure path: the step's result is settled, so each of these only warns.
   const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>

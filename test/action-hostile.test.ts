@@ -348,7 +348,7 @@ describe('inputs are checked when read, each with one line naming the input and 
       });
       expectSuccess(run);
       expect(JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8'))).toMatchObject({
-        target: `ftp://u@[::1]:${fake.port}/`,
+        target: `ftp://[::1]:${fake.port}/`,
       });
     } finally {
       await fake.close();
@@ -456,6 +456,22 @@ describe('files: a file become a link out of local-dir is skipped and kept, as i
     expect(logLines(run)).toContain(
       '::warning::skipped secret.txt: symlink pointing outside local-dir (not followed)',
     );
+  });
+});
+
+describe('the target in the plan file, summary-file and job summary: host and server-dir, not the user', () => {
+  it('a username kept in a secret is not in a file a later step posts as a comment (was: ftp://user@host/dir)', async () => {
+    const { ws } = workspace({ 'a.html': 'a' });
+    const run = await runMain(ws, { ...connection('no-user/'), 'dry-run': 'true' });
+    expectSuccess(run);
+    const target = `ftp://${srv.host}:${srv.port}/no-user`;
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.target).toBe(target);
+    const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
+    expect(comment).toContain(`Target: <code>${target}</code>`);
+    expect(run.summary).toContain(`Target: <code>${target}</code>`);
+    for (const text of [JSON.stringify(report), comment, run.summary])
+      expect(text).not.toContain(`${srv.user}@`);
   });
 });
 
