@@ -35,7 +35,7 @@ async function runTask(task: gulp.TaskFunction): Promise<unknown> {
 }
 
 /** A build of eight files, older than any run (since: compares mtimes with the task's last run). */
-function build(): string {
+async function build(): Promise<string> {
   const local = tmpDir();
   const tree: Record<string, string> = { 'index.html': 'home', 'about.html': 'about' };
   for (let i = 1; i <= 4; i++) tree[`blog/post-${i}.html`] = `post ${i}`;
@@ -44,6 +44,10 @@ function build(): string {
   writeTree(local, tree);
   const earlier = Date.now() / 1000 - 60;
   for (const rel of Object.keys(tree)) fs.utimesSync(path.join(local, rel), earlier, earlier);
+  // since: skips a file whose mtime and ctime are both at or before the last run's start (a whole ms of
+  // Date.now()); the ctime, which utimes sets to now, holds fractions of a ms: wait for the next ms or two.
+  const newest = Math.max(...Object.keys(tree).map((rel) => fs.statSync(path.join(local, rel)).ctimeMs));
+  while (Date.now() <= newest + 1) await new Promise((resolve) => setTimeout(resolve, 2));
   return local;
 }
 
@@ -58,7 +62,7 @@ function edit(local: string, rel: string, contents: string): void {
 describe('gulp plugin: a partial stream on a real server', () => {
   it('pure-ftpd: a since: gulp.lastRun() run is refused with nothing deleted, goes through with maxDelete; a normal change set deploys', async () => {
     const server = env.pure;
-    const local = build();
+    const local = await build();
     const { dir, disk } = target(server);
     const partial = (extra: Partial<GulpDeployOptions>) => {
       const task = (): NodeJS.ReadWriteStream =>

@@ -37,15 +37,18 @@ async function runTask(task: gulp.TaskFunction): Promise<unknown> {
 }
 
 /** A build of ten files, older than any run. */
-function build(): string {
+async function build(): Promise<string> {
   const local = tmpDir();
   const tree: Record<string, string> = { 'index.html': '<h1>home</h1>' };
   for (let i = 1; i <= 6; i++) tree[`blog/post-${i}.html`] = `post ${i}`;
   for (const n of ['a', 'b', 'c']) tree[`css/${n}.css`] = `.${n}{}`;
   writeTree(local, tree);
-  // Built a minute ago: before any run (the file system's clock may run a little ahead of Date.now()).
   const earlier = Date.now() / 1000 - 60;
   for (const rel of Object.keys(tree)) fs.utimesSync(path.join(local, rel), earlier, earlier);
+  // since: skips a file whose mtime and ctime are both at or before the last run's start (a whole ms of
+  // Date.now()); the ctime, which utimes sets to now, holds fractions of a ms: wait for the next ms or two.
+  const newest = Math.max(...Object.keys(tree).map((rel) => fs.statSync(path.join(local, rel)).ctimeMs));
+  while (Date.now() <= newest + 1) await new Promise((resolve) => setTimeout(resolve, 2));
   return local;
 }
 
@@ -65,7 +68,7 @@ const refusal = (carried: number, deployed: number, deletes: number): string =>
 
 describe('gulp plugin: a stream with only part of the build', () => {
   it('a since: gulp.lastRun() task: the full first run deploys, the partial second is refused with nothing deleted', async () => {
-    const local = build();
+    const local = await build();
     const remote = `/${uniqueName('h-guard-since')}`;
     const disk = path.join(srv.root, remote);
     const reports: DeployReport[] = [];
@@ -91,6 +94,14 @@ describe('gulp plugin: a stream with only part of the build', () => {
     expect(reports[1]?.counts).toMatchObject({ replace: 1, delete: 9 });
     expect(reports[1]?.refused).toBe(refusal(1, 10, 9));
 
+    // vinyl-ftp's watch recipe (gulp.src of the changed path, with its base), as a dry run: refused the same way.
+    const watched = await runTask(() =>
+      gulp
+        .src(path.join(local, 'index.html'), { base: local, encoding: false })
+        .pipe(deploy(opts(remote, { dryRun: true }))),
+    );
+    expect((watched as Error).message).toBe(refusal(1, 10, 9));
+
     // The whole build piped in deploys the edit.
     expect(
       await runTask(() =>
@@ -101,7 +112,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   });
 
   it('the same partial stream with maxDelete deletes what it leaves out', async () => {
-    const local = build();
+    const local = await build();
     const remote = `/${uniqueName('h-guard-max')}`;
     const disk = path.join(srv.root, remote);
     const publish = (): NodeJS.ReadWriteStream =>
@@ -116,7 +127,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   });
 
   it('with delete: false the partial stream uploads its files and deletes nothing', async () => {
-    const local = build();
+    const local = await build();
     const remote = `/${uniqueName('h-guard-nodel')}`;
     const disk = path.join(srv.root, remote);
     const publish = (): NodeJS.ReadWriteStream =>
@@ -130,7 +141,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   });
 
   it('full builds still deploy: a few files removed, and every file renamed (hashed names)', async () => {
-    const local = build();
+    const local = await build();
     const remote = `/${uniqueName('h-guard-full')}`;
     const disk = path.join(srv.root, remote);
     const reports: DeployReport[] = [];
