@@ -4,9 +4,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
+import type Vinyl from 'vinyl';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/engine/report.js';
@@ -109,6 +111,42 @@ describe('gulp plugin: a stream with only part of the build', () => {
       ),
     ).toBeUndefined();
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a stream cut short by a step further up whose error a handler kept to itself is refused', async () => {
+    const local = await build();
+    const remote = `/${uniqueName('h-guard-plumber')}`;
+    const disk = path.join(srv.root, remote);
+    const whole = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
+    expect(await runTask(() => whole().pipe(deploy(opts(remote))))).toBeUndefined();
+    const state = fs.readFileSync(path.join(disk, STATE), 'utf8');
+
+    // A step whose error a handler keeps to itself (no 'error' event reaches the pipeline or gulp), and that
+    // hands on no file after the failed one: the stream ends normally with part of the build.
+    let seen = 0;
+    let failed: Error | undefined;
+    const compile = (): Transform =>
+      new Transform({
+        objectMode: true,
+        transform(file: Vinyl, _enc, done) {
+          if (!file.isDirectory() && ++seen === 3)
+            failed = new PluginError('gulp-sass', 'b.scss: expected "}"');
+          if (failed) done();
+          else done(null, file);
+        },
+      });
+    const passOn = (): Transform =>
+      new Transform({ objectMode: true, transform: (file: Vinyl, _enc, done) => done(null, file) });
+    const err = await runTask(() =>
+      whole()
+        .pipe(compile())
+        .pipe(passOn())
+        .pipe(deploy(opts(remote))),
+    );
+    expect(failed).toBeDefined();
+    expect((err as Error).message).toBe(refusal(2, 10, 8));
+    expect(Object.keys(readTree(disk, [STATE])).sort()).toEqual(Object.keys(readTree(local)).sort());
+    expect(fs.readFileSync(path.join(disk, STATE), 'utf8')).toBe(state);
   });
 
   it('the same partial stream with maxDelete deletes what it leaves out', async () => {
