@@ -178,6 +178,27 @@ describe('gulp plugin: a stream with only part of the build', () => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 
+  it('deleteOnly with a partial stream is refused too; with maxDelete it deletes what the stream leaves out', async () => {
+    const local = await build();
+    const remote = `/${uniqueName('h-guard-delonly')}`;
+    const disk = path.join(srv.root, remote);
+    const src = (glob: string): NodeJS.ReadWriteStream =>
+      gulp.src(glob, { cwd: local, base: local, dot: true, encoding: false });
+    expect(await runTask(() => src('**/*').pipe(deploy(opts(remote))))).toBeUndefined();
+    const err = await runTask(() => src('css/*').pipe(deploy(opts(remote, { deleteOnly: true }))));
+    expect((err as Error).message).toBe(
+      refusal(3, 10, 7).replace(
+        ', pass maxDelete: 7 to delete them on purpose, or delete: false to upload these files and delete nothing.',
+        ', or pass maxDelete: 7 to delete them on purpose.',
+      ),
+    );
+    expect(Object.keys(readTree(disk, [STATE])).sort()).toEqual(Object.keys(readTree(local)).sort());
+    expect(
+      await runTask(() => src('css/*').pipe(deploy(opts(remote, { deleteOnly: true, maxDelete: 7 })))),
+    ).toBeUndefined();
+    expect(Object.keys(readTree(disk, [STATE])).sort()).toEqual(['css/a.css', 'css/b.css', 'css/c.css']);
+  });
+
   it('full builds still deploy: a few files removed, and every file renamed (hashed names)', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-full')}`;

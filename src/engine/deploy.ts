@@ -63,7 +63,8 @@ export interface DeployContext {
   /**
    * The files came down a stream (the gulp plugin), which may carry only part of the build: a filter for
    * changed files, a watch piping one file, a failed step that ended it early. A plan deleting most of what
-   * ftpship deployed is then refused unless `maxDelete` (or `deleteOnly`) says deleting is meant.
+   * ftpship deployed is then refused unless `maxDelete` says how many may go (`deleteOnly` too deletes what
+   * the stream leaves out, and is refused the same way).
    */
   stream?: boolean;
 }
@@ -1021,7 +1022,6 @@ function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deplo
   if (
     stream &&
     o.maxDelete === undefined &&
-    !o.deleteOnly &&
     deletes >= PARTIAL_MIN_DELETES &&
     deletes * 2 > stream.deployed &&
     stream.carried * 2 < stream.deployed
@@ -1030,8 +1030,10 @@ function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deplo
       `only ${stream.carried} file${stream.carried === 1 ? '' : 's'} reached ftpship, of the ${stream.deployed} it deployed to this target, so the plan ` +
         `would delete ${deletes} of them; nothing was changed. A stream carrying part of the build (gulp.src with since: gulp.lastRun(), ` +
         `gulp-changed, gulp-newer, a watch piping the changed file, or an error kept by gulp-plumber that ended it early) makes every file it ` +
-        `leaves out an orphan. Pipe in the whole build (ftpship sends only what changed), pass maxDelete: ${deletes} to delete them on purpose, ` +
-        `or delete: false to upload these files and delete nothing.`,
+        `leaves out an orphan. Pipe in the whole build (ftpship sends only what changed)` +
+        (o.deleteOnly
+          ? `, or pass maxDelete: ${deletes} to delete them on purpose.`
+          : `, pass maxDelete: ${deletes} to delete them on purpose, or delete: false to upload these files and delete nothing.`),
     );
   }
   if (o.maxDelete !== undefined && deletes > o.maxDelete) {
