@@ -196,9 +196,10 @@ export function deploy(options: GulpDeployOptions): Transform {
     let report: DeployReport;
     try {
       const signal = domain ? stop.signal : engine.signal;
-      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text)).finally(
-        () => (live.on = false),
-      );
+      // stream: a plan deleting most of the deployed files is refused (a stream with only part of the build).
+      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text), {
+        stream: true,
+      }).finally(() => (live.on = false));
     } catch (err) {
       // A plan refused by a guard (maxDelete), dry run or not, is still shown: it is logged and handed to
       // onReport (its `refused` says why), as the CLI prints it and the Action publishes it; then the task

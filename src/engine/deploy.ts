@@ -58,8 +58,26 @@ const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
 
+/** How a front end came by its files, for the guards: not an option a user sets. */
+export interface DeployContext {
+  /**
+   * The files came down a stream (the gulp plugin), which may carry only part of the build: a filter for
+   * changed files, a watch piping one file, a failed step that ended it early. A plan deleting most of what
+   * ftpship deployed is then refused unless `maxDelete` says how many may go (`deleteOnly` too deletes what
+   * the stream leaves out, and is refused the same way).
+   */
+  stream?: boolean;
+}
+
+/** Fewer deletions than this never trip the partial-stream guard (a small site losing a few files). */
+const PARTIAL_MIN_DELETES = 4;
+
 /** Deploys a folder (or a set of files) to an FTP/FTPS server. Throws ConfigError, GuardError or DeployError. */
-export async function deploy(options: DeployOptions, reporter: Reporter = {}): Promise<DeployReport> {
+export async function deploy(
+  options: DeployOptions,
+  reporter: Reporter = {},
+  context: DeployContext = {},
+): Promise<DeployReport> {
   const startedAt = Date.now();
   const o = resolveOptions(options);
   if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
@@ -420,7 +438,11 @@ export async function deploy(options: DeployOptions, reporter: Reporter = {}): P
       });
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
-      guard(p, o);
+      guard(
+        p,
+        o,
+        context.stream ? { carried: local.files.size, deployed: Object.keys(st.files).length } : undefined,
+      );
       checkCommandLengths(p, root);
       return p;
     };
@@ -951,7 +973,10 @@ function checkCommandLengths(plan: Plan, root: string): void {
   }
 }
 
-function guard(plan: Plan, o: ResolvedOptions): void {
+/**
+ * @param stream for files that came down a stream: how many it carried, and how many files the state lists
+ */
+function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deployed: number }): void {
   if (plan.keptInSwaps.length > 0) {
     const kept = plan.keptInSwaps;
     const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
@@ -988,6 +1013,27 @@ function guard(plan: Plan, o: ResolvedOptions): void {
       `${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
         `${deletes === 1 ? 'the one file' : `all ${deletes} files`} ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
         `pass --max-delete ${deletes} to empty the server folder on purpose.`,
+    );
+  }
+  // A stream carrying fewer than half of the files deployed, whose plan deletes more than half of them: most
+  // often only the changed files (gulp.src with since, gulp-changed, a watch piping one file) or a stream a
+  // swallowed error ended early, not a build that shrank. A full build with every file renamed (hashed asset
+  // names) carries as many files as before, and goes through.
+  if (
+    stream &&
+    o.maxDelete === undefined &&
+    deletes >= PARTIAL_MIN_DELETES &&
+    deletes * 2 > stream.deployed &&
+    stream.carried * 2 < stream.deployed
+  ) {
+    throw new GuardError(
+      `only ${stream.carried} file${stream.carried === 1 ? '' : 's'} reached ftpship, of the ${stream.deployed} it deployed to this target, so the plan ` +
+        `would delete ${deletes} of them; nothing was changed. A stream carrying part of the build (gulp.src with since: gulp.lastRun(), ` +
+        `gulp-changed, gulp-newer, a watch piping the changed file, or an error kept by gulp-plumber that ended it early) makes every file it ` +
+        `leaves out an orphan. Pipe in the whole build (ftpship sends only what changed)` +
+        (o.deleteOnly
+          ? `, or pass maxDelete: ${deletes} to delete them on purpose.`
+          : `, pass maxDelete: ${deletes} to delete them on purpose, or delete: false to upload these files and delete nothing.`),
     );
   }
   if (o.maxDelete !== undefined && deletes > o.maxDelete) {
