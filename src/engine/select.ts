@@ -517,7 +517,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       const dir = parts.slice(0, i).join('/');
       // Given as a file too (a list made by hand): the plan would make the folder and write the file over it.
       if (tree.files.has(dir))
-        throw new DeployError(
+        throw new ConfigError(
           `two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`,
         );
       tree.dirs.add(dir);
@@ -620,10 +620,9 @@ function checkSendable(rel: string, walked = false): void {
   // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
   // and so can a caller's list of files ('../x', '/x', 'a//b').
   if (!isRecordablePath(rel)) {
-    // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
-    // files (`../x`) is refused as before.
-    const Refusal = walked ? ConfigError : DeployError;
-    throw new Refusal(
+    // A name in the folder (`..\x`, `\x`) or in a caller's list of files (`../x`): bad input, refused before
+    // any change (exit 2): a rerun cannot fix it.
+    throw new ConfigError(
       `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`,
     );
   }
@@ -637,7 +636,7 @@ function checkSendable(rel: string, walked = false): void {
 function checkUnique(tree: LocalTree, rel: string, where: string, walked?: string): void {
   if (tree.files.has(rel) || tree.dirs.has(rel)) {
     if (walked === undefined)
-      throw new DeployError(
+      throw new ConfigError(
         `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
       );
     // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
@@ -659,9 +658,8 @@ function checkUnique(tree: LocalTree, rel: string, where: string, walked?: strin
   const other =
     seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
   if (other !== undefined) {
-    // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
-    const Refusal = walked === undefined ? DeployError : ConfigError;
-    throw new Refusal(
+    // In the folder or a caller's list: bad input, refused before any change (exit 2), as the NFC twins are.
+    throw new ConfigError(
       `two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`,
     );
   }
