@@ -30,6 +30,8 @@ async function refusal(options: unknown): Promise<Error> {
 describe('options of the wrong name or type: ConfigError naming them, nothing on the server', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a misspelt dryRun', { dryrun: true }, /unknown option dryrun; did you mean dryRun\?/],
+    // Was "invalid max-delete -1": neither the flag nor the option.
+    ['maxDelete: -1', { maxDelete: -1 }, /^invalid --max-delete -1; use a whole number from 0 to /],
     ['a name from another tool', { server: 'x' }, /unknown option server; did you mean host\?/],
     [
       'two unknown names',

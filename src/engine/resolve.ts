@@ -138,7 +138,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkSpacedFolder(o.remoteDir ?? '');
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
-  if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+  // Named as the CLI's flag, as the README says of every message (read `maxDelete` in the library).
+  if (o.maxDelete !== undefined) integer('--max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
   const timeoutMs = o.timeoutMs ?? 30_000;
   checkTimeout(timeoutMs);
   const retries = o.retries ?? 5;
