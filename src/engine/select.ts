@@ -264,7 +264,9 @@ export async function scanLocalDir(
       entries = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
       // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
-      throw new DeployError(
+      // Permissions are bad input, as for the top folder (exit 2); a folder gone meanwhile may be back (exit 1).
+      const Refusal = deniedAccess(err) ? ConfigError : DeployError;
+      throw new Refusal(
         `cannot read local folder ${absDir}: ${(err as Error).message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`,
         { cause: err },
       );
@@ -672,8 +674,15 @@ function checkUnique(tree: LocalTree, rel: string, where: string, walked?: strin
 /** Per tree, the names holding a backslash, by the path they are once it counts as a separator. */
 const backslashNames = new WeakMap<LocalTree, Map<string, string>>();
 
-function unreadableFile(abs: string, err: unknown): DeployError {
-  return new DeployError(
+/** A permission refused (EACCES, EPERM): no rerun changes it, as for the top folder (exit 2). */
+function deniedAccess(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+function unreadableFile(abs: string, err: unknown): DeployError | ConfigError {
+  const Refusal = deniedAccess(err) ? ConfigError : DeployError;
+  return new Refusal(
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
     { cause: err },
   );
