@@ -32,6 +32,12 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     ['a misspelt dryRun', { dryrun: true }, /unknown option dryrun; did you mean dryRun\?/],
     // Was "invalid max-delete -1": neither the flag nor the option.
     ['maxDelete: -1', { maxDelete: -1 }, /^invalid --max-delete -1; use a whole number from 0 to /],
+    // Was a DeployError (exit 1, "run it again"): the DNS says the name does not exist (.invalid never does).
+    [
+      'a host that does not exist',
+      { host: 'no-such-host.invalid' },
+      /^host "no-such-host\.invalid" not found; check the server name$/,
+    ],
     ['a name from another tool', { server: 'x' }, /unknown option server; did you mean host\?/],
     [
       'two unknown names',
