@@ -221,6 +221,20 @@ describe('local paths', () => {
     expect(snapshot(disk)).toEqual(before);
   });
 
+  // Was exit 1 with "check its permissions": the file is not there, and a rerun does not make it so.
+  it('a file given on disk that does not exist: refused before any change (exit 2), naming it', async () => {
+    const missing = path.join(tmpDir(), 'gone.html');
+    const err = await failure({
+      ...deployOptions(server(), '', uniqueName('trust-missing')),
+      localDir: undefined,
+      files: [{ path: 'index.html', file: missing }],
+    });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      `file ${JSON.stringify(missing)} (for "index.html") does not exist; list files that exist`,
+    );
+  });
+
   it('a broken symlink and a loop are skipped and said to be so (not "outside the folder")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });

@@ -501,6 +501,12 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
         stat = fs.statSync(f.file);
         fs.accessSync(f.file, fs.constants.R_OK);
       } catch (err) {
+        // A path the caller listed that is not there: bad input, as a missing local folder is (exit 2).
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new ConfigError(
+            `file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) does not exist; list files that exist`,
+            { cause: err },
+          );
         throw unreadableFile(f.file, err);
       }
       // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
