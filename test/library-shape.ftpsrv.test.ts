@@ -62,15 +62,15 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     [
       'timeoutMs: Infinity',
       { timeoutMs: Infinity },
-      /invalid timeout Infinity; use a whole number of milliseconds from 100 to 3600000/,
+      /invalid --timeout Infinity; use a whole number of milliseconds from 100 to 3600000/,
     ],
     // Was "use a whole number from 100 to 3600000", naming no unit: 30 meant as seconds looked in range.
     [
       'timeoutMs: 30 (seconds meant)',
       { timeoutMs: 30 },
-      /^invalid timeout 30; use a whole number of milliseconds from 100 to 3600000 \(30000 is 30 s\); 30 is 30 ms: for 30 s write 30000$/,
+      /^invalid --timeout 30; use a whole number of milliseconds from 100 to 3600000 \(30000 is 30 s\); 30 is 30 ms: for 30 s write 30000$/,
     ],
-    ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid timeout NaN/],
+    ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid --timeout NaN/],
     // Each went to the server as written: 'host not found; check the server name' (exit 1), and 'cannot connect
     // to …: USER: 500' for an empty user (a CI secret that is not set reads as '').
     [
