@@ -82,7 +82,7 @@ export function phrase(message: string): string {
       .replace(/(?:exclude it|leave it out) with --exclude(?![\w-])/g, 'leave it out of gulp.src')
       .replace(/(?<![\w-])--exclude(?![\w-])/g, 'the gulp.src glob')
       .replace(
-        /^invalid (max-delete|timeout|file-mode|dir-mode|state path) /,
+        /^invalid (?:--)?(max-delete|timeout|file-mode|dir-mode|state path) /,
         (_, name: string) => `invalid ${CHECKED[name]} `,
       )
       .replace(/--max-delete (\d+)/g, 'maxDelete: $1')

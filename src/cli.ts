@@ -395,7 +395,7 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
 function asFlags(message: string): string {
   return message
     .replace(
-      /^invalid (parallel|max-delete|timeout|retries|file-mode|dir-mode) /,
+      /^invalid (parallel|timeout|retries|file-mode|dir-mode) /,
       (_m, name: string) => `invalid --${name} `,
     )
     .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');

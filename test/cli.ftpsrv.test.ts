@@ -588,6 +588,16 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     }
   });
 
+  // Was exit 1 ("run it again"): the DNS says the name does not exist (.invalid never does, RFC 6761), a
+  // typo that no rerun fixes. A lookup that fails for now (EAI_AGAIN) stays exit 1.
+  it('a host name that does not exist: exit 2, naming it', async () => {
+    await expectOneLine(
+      await cli(['deploy', site(), 'ftp://u@no-such-host.invalid/x']),
+      2,
+      /host "no-such-host\.invalid" not found; check the server name/,
+    );
+  });
+
   it('usage errors exit 2; --version and --help exit 0', async () => {
     const missing = await cli(['deploy', site()]);
     expect(missing.code).toBe(2);

@@ -30,6 +30,14 @@ async function refusal(options: unknown): Promise<Error> {
 describe('options of the wrong name or type: ConfigError naming them, nothing on the server', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a misspelt dryRun', { dryrun: true }, /unknown option dryrun; did you mean dryRun\?/],
+    // Was "invalid max-delete -1": neither the flag nor the option.
+    ['maxDelete: -1', { maxDelete: -1 }, /^invalid --max-delete -1; use a whole number from 0 to /],
+    // Was a DeployError (exit 1, "run it again"): the DNS says the name does not exist (.invalid never does).
+    [
+      'a host that does not exist',
+      { host: 'no-such-host.invalid' },
+      /^host "no-such-host\.invalid" not found; check the server name$/,
+    ],
     ['a name from another tool', { server: 'x' }, /unknown option server; did you mean host\?/],
     [
       'two unknown names',
@@ -54,15 +62,15 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     [
       'timeoutMs: Infinity',
       { timeoutMs: Infinity },
-      /invalid timeout Infinity; use a whole number of milliseconds from 100 to 3600000/,
+      /invalid --timeout Infinity; use a whole number of milliseconds from 100 to 3600000/,
     ],
     // Was "use a whole number from 100 to 3600000", naming no unit: 30 meant as seconds looked in range.
     [
       'timeoutMs: 30 (seconds meant)',
       { timeoutMs: 30 },
-      /^invalid timeout 30; use a whole number of milliseconds from 100 to 3600000 \(30000 is 30 s\); 30 is 30 ms: for 30 s write 30000$/,
+      /^invalid --timeout 30; use a whole number of milliseconds from 100 to 3600000 \(30000 is 30 s\); 30 is 30 ms: for 30 s write 30000$/,
     ],
-    ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid timeout NaN/],
+    ['timeoutMs: NaN', { timeoutMs: NaN }, /invalid --timeout NaN/],
     // Each went to the server as written: 'host not found; check the server name' (exit 1), and 'cannot connect
     // to …: USER: 500' for an empty user (a CI secret that is not set reads as '').
     [

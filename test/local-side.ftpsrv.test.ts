@@ -336,7 +336,8 @@ describe('a trailing slash names folders (as in .gitignore)', () => {
 });
 
 describe('files that cannot be read, names that cannot be stored', () => {
-  it('an unreadable file (the CLI runs as nobody): one line naming it, exit 1, nothing uploaded', async () => {
+  // Exit 2 (was 1, "run it again"): a permission no rerun changes, as for the top folder.
+  it('an unreadable file (the CLI runs as nobody): one line naming it, exit 2, nothing uploaded', async () => {
     if (process.getuid?.() !== 0) {
       console.warn('skipped: needs root to run the CLI as another user');
       return;
@@ -358,7 +359,7 @@ describe('files that cannot be read, names that cannot be stored', () => {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     const lines = stderr.split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ftpship: error: cannot read local file .*private\/key\.pem: EACCES/);
@@ -379,7 +380,7 @@ describe('files that cannot be read, names that cannot be stored', () => {
     return { code, lines: stderr.split('\n').filter(Boolean) };
   };
 
-  it('an unreadable folder inside (the CLI runs as nobody): one line naming it and the --exclude to write, exit 1, nothing uploaded; excluded, the rest goes up', async () => {
+  it('an unreadable folder inside (the CLI runs as nobody): one line naming it and the --exclude to write, exit 2, nothing uploaded; excluded, the rest goes up', async () => {
     if (process.getuid?.() !== 0) {
       console.warn('skipped: needs root to run the CLI as another user');
       return;
@@ -396,7 +397,7 @@ describe('files that cannot be read, names that cannot be stored', () => {
         /^ftpship: error: cannot read local folder .*\/private: EACCES.*; check its permissions or exclude it with --exclude '\/private'$/,
       ),
     ]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(fs.existsSync(path.join(srv.root, dir, 'ok.txt'))).toBe(false); // failed before any upload
     // One that may be listed but not entered: its files cannot be looked at (not a name to change).
     fs.chmodSync(path.join(local, 'private'), 0o744);
@@ -406,7 +407,7 @@ describe('files that cannot be read, names that cannot be stored', () => {
         /^ftpship: error: cannot read local file .*\/private\/key\.pem: EACCES.*; check its permissions or exclude it with --exclude$/,
       ),
     ]);
-    expect(entered.code).toBe(1);
+    expect(entered.code).toBe(2);
     const ok = await asNobody(['deploy', local, url(dir), '--exclude', '/private']);
     expect(ok.code).toBe(0);
     expect(readTree(path.join(srv.root, dir), STATE)).toEqual({ 'ok.txt': sha256('ok') });

@@ -156,7 +156,7 @@ describe('modes', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toContain(`invalid file-mode ${JSON.stringify(bad)}`);
+      expect((err as Error).message).toContain(`invalid --file-mode ${JSON.stringify(bad)}`);
       expect((err as Error).message).toContain("'644'");
       expect(rec.log).toEqual([]);
     },

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions } from '../src/index.js';
+import { ConfigError, deploy, type DeployOptions } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
 import { emptyState, parseState } from '../src/engine/state.js';
 import { deployOptions, useEmbedded } from './helpers/embedded.js';
@@ -161,7 +161,7 @@ describe('a state listing paths outside the target, or not paths at all', () => 
 
 describe('local paths', () => {
   it.each([['../outside.txt'], ['/abs.txt'], ['a/../../b.txt'], ['a//b.txt'], ['..\\up.txt']])(
-    'a file given as %j: refused before any change, naming it (exit 1)',
+    'a file given as %j: refused before any change, naming it (exit 2: bad input, a rerun cannot fix it)',
     async (name) => {
       const base = uniqueName('trust-files');
       const disk = path.join(server().root, base);
@@ -175,7 +175,8 @@ describe('local paths', () => {
           { path: name, contents: Buffer.from('x') },
         ],
       });
-      expect(err.exitCode).toBe(1);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.exitCode).toBe(2);
       expect(err.message).toContain(JSON.stringify(name.replace(/\\/g, '/')));
       expect(err.message).toMatch(/not a plain path inside the folder/);
       expect(snapshot(disk)).toEqual(before);
@@ -189,6 +190,49 @@ describe('local paths', () => {
     const err = await failure(deployOptions(server(), local, uniqueName('trust-nfc')));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('two local files would be "caf\u00e9.txt" on the server');
+  });
+
+  // Were exit 1 (DeployError), read as "run it again", which cannot help: the list itself is wrong.
+  it.each([
+    [
+      'one in NFC',
+      ['caf\u00e9.txt', 'cafe\u0301.txt'],
+      'two local files would be "caf\u00e9.txt" on the server',
+    ],
+    [
+      'one with a backslash as /',
+      ['a/b.txt', 'a\\b.txt'],
+      'two local files would be "a/b.txt" on the server',
+    ],
+    ['a file and a folder', ['docs', 'docs/a.html'], 'two local files would be "docs" on the server'],
+  ])('two files given that are %s: refused before any change (exit 2)', async (_what, names, said) => {
+    const base = uniqueName('trust-twins');
+    const disk = path.join(server().root, base);
+    writeTree(disk, { 'site/old.txt': 'old' });
+    const before = snapshot(disk);
+    const err = await failure({
+      ...deployOptions(server(), '', `${base}/site`),
+      localDir: undefined,
+      files: names.map((p) => ({ path: p, contents: Buffer.from(p) })),
+    });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(said);
+    expect(snapshot(disk)).toEqual(before);
+  });
+
+  // Was exit 1 with "check its permissions": the file is not there, and a rerun does not make it so.
+  it('a file given on disk that does not exist: refused before any change (exit 2), naming it', async () => {
+    const missing = path.join(tmpDir(), 'gone.html');
+    const err = await failure({
+      ...deployOptions(server(), '', uniqueName('trust-missing')),
+      localDir: undefined,
+      files: [{ path: 'index.html', file: missing }],
+    });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      `file ${JSON.stringify(missing)} (for "index.html") does not exist; list files that exist`,
+    );
   });
 
   it('a broken symlink and a loop are skipped and said to be so (not "outside the folder")', async () => {

@@ -1147,8 +1147,15 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   const msg = (err as Error).message ?? String(err);
   const code =
     (err as NodeJS.ErrnoException).code ?? ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
+  // The DNS answered that the name does not exist (ENOTFOUND): a typo, most often, which no rerun fixes (exit 2).
+  if (code === 'ENOTFOUND')
+    return new ConfigError(`host ${JSON.stringify(o.host)} not found; check the server name`, { cause: err });
+  // The lookup itself failed for now (EAI_AGAIN: the DNS server did not answer): a rerun may well work (exit 1).
+  if (code === 'EAI_AGAIN')
+    return new DeployError(
+      `cannot look up host ${JSON.stringify(o.host)}: the DNS lookup failed for now (EAI_AGAIN); check the network and its DNS, then run the deploy again`,
+      { cause: err },
+    );
   if (code === 'ECONNREFUSED')
     return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
   const names = certificateNames(err);

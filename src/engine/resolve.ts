@@ -138,7 +138,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkSpacedFolder(o.remoteDir ?? '');
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
-  if (o.maxDelete !== undefined) integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+  // Named as the CLI's flag, as the README says of every message (read `maxDelete` in the library).
+  if (o.maxDelete !== undefined) integer('--max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
   const timeoutMs = o.timeoutMs ?? 30_000;
   checkTimeout(timeoutMs);
   const retries = o.retries ?? 5;
@@ -150,8 +151,9 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
   checkAbsoluteExcludes(o);
-  const fileMode = mode('file-mode', o.fileMode);
-  const dirMode = mode('dir-mode', o.dirMode);
+  // Named as the CLI's flags, as every message is (the wrappers say `fileMode`, the Action's `file-mode`).
+  const fileMode = mode('--file-mode', o.fileMode);
+  const dirMode = mode('--dir-mode', o.dirMode);
   // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
   // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
   // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
@@ -232,7 +234,7 @@ function checkTimeout(value: number): void {
       ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
       : '';
   throw new ConfigError(
-    `invalid timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
+    `invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
   );
 }
 
@@ -409,7 +411,7 @@ function mode(name: string, value: unknown): string | undefined {
   const bits = parseInt(value, 8);
   // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
   // (its mode is set again only after those steps), so the target could never be deployed to again.
-  if (name === 'dir-mode' && (bits & 0o300) !== 0o300) {
+  if (name === '--dir-mode' && (bits & 0o300) !== 0o300) {
     throw new ConfigError(
       `invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`,
     );

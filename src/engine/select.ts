@@ -264,7 +264,9 @@ export async function scanLocalDir(
       entries = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
       // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
-      throw new DeployError(
+      // Permissions are bad input, as for the top folder (exit 2); a folder gone meanwhile may be back (exit 1).
+      const Refusal = deniedAccess(err) ? ConfigError : DeployError;
+      throw new Refusal(
         `cannot read local folder ${absDir}: ${(err as Error).message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`,
         { cause: err },
       );
@@ -503,6 +505,12 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
         stat = fs.statSync(f.file);
         fs.accessSync(f.file, fs.constants.R_OK);
       } catch (err) {
+        // A path the caller listed that is not there: bad input, as a missing local folder is (exit 2).
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new ConfigError(
+            `file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) does not exist; list files that exist`,
+            { cause: err },
+          );
         throw unreadableFile(f.file, err);
       }
       // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
@@ -521,7 +529,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       const dir = parts.slice(0, i).join('/');
       // Given as a file too (a list made by hand): the plan would make the folder and write the file over it.
       if (tree.files.has(dir))
-        throw new DeployError(
+        throw new ConfigError(
           `two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`,
         );
       tree.dirs.add(dir);
@@ -624,10 +632,9 @@ function checkSendable(rel: string, walked = false): void {
   // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
   // and so can a caller's list of files ('../x', '/x', 'a//b').
   if (!isRecordablePath(rel)) {
-    // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
-    // files (`../x`) is refused as before.
-    const Refusal = walked ? ConfigError : DeployError;
-    throw new Refusal(
+    // A name in the folder (`..\x`, `\x`) or in a caller's list of files (`../x`): bad input, refused before
+    // any change (exit 2): a rerun cannot fix it.
+    throw new ConfigError(
       `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`,
     );
   }
@@ -641,7 +648,7 @@ function checkSendable(rel: string, walked = false): void {
 function checkUnique(tree: LocalTree, rel: string, where: string, walked?: string): void {
   if (tree.files.has(rel) || tree.dirs.has(rel)) {
     if (walked === undefined)
-      throw new DeployError(
+      throw new ConfigError(
         `two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`,
       );
     // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
@@ -663,9 +670,8 @@ function checkUnique(tree: LocalTree, rel: string, where: string, walked?: strin
   const other =
     seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
   if (other !== undefined) {
-    // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
-    const Refusal = walked === undefined ? DeployError : ConfigError;
-    throw new Refusal(
+    // In the folder or a caller's list: bad input, refused before any change (exit 2), as the NFC twins are.
+    throw new ConfigError(
       `two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`,
     );
   }
@@ -678,8 +684,15 @@ function checkUnique(tree: LocalTree, rel: string, where: string, walked?: strin
 /** Per tree, the names holding a backslash, by the path they are once it counts as a separator. */
 const backslashNames = new WeakMap<LocalTree, Map<string, string>>();
 
-function unreadableFile(abs: string, err: unknown): DeployError {
-  return new DeployError(
+/** A permission refused (EACCES, EPERM): no rerun changes it, as for the top folder (exit 2). */
+function deniedAccess(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+function unreadableFile(abs: string, err: unknown): DeployError | ConfigError {
+  const Refusal = deniedAccess(err) ? ConfigError : DeployError;
+  return new Refusal(
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,
     { cause: err },
   );
