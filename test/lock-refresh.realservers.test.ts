@@ -1,0 +1,131 @@
+/**
+ * The deploy lock held through a long deploy on a server at its connection limit: every allowed connection
+ * busy with uploads, and the server refusing one more for the refresh. The refresh used to go only on an idle
+ * connection or one of its own, and failed silently: after the stale time another deploy took the lock over
+ * mid-run. Now it takes the next connection a transfer frees, before the uploads waiting for one, and a lock
+ * that is no longer this deploy's stops the run before any state write.
+ * proftpdHost throttles uploads (TransferRate); a front proxy allows two control connections, as a host's
+ * per-IP limit does (data connections go to the server directly).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { recorder } from './helpers/protocol.js';
+import { frontProxy } from './helpers/faults.js';
+
+const { servers, env, describe: d, opts } = realServerSuite('lock-refresh.realservers');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+const STALE_MS = 2000;
+const target = remoteFolders('h-lock');
+const onHost = servers?.proftpdHost ? d : describe.skip;
+
+type Failure = Error & { exitCode?: number };
+async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Failure,
+  );
+}
+
+/** 40 files of 1 MiB: about 5 s on two connections at proftpdHost's 4 MB/s per upload. */
+function bigSite(): string {
+  const local = tmpDir();
+  const files: Record<string, Buffer> = {};
+  for (let i = 0; i < 40; i++) files[`f${String(i).padStart(2, '0')}.bin`] = bytes(1 << 20, i + 1);
+  writeTree(local, files);
+  return local;
+}
+
+/** Resolves once the lock's holder file is on disk (the deploy is under way), or `done` settles first. */
+async function holderShown(disk: string, done: Promise<unknown>): Promise<boolean> {
+  let over = false;
+  void done.finally(() => (over = true)).catch(() => undefined);
+  while (!over && !fs.existsSync(path.join(disk, LOCK, 'holder.json')))
+    await new Promise((r) => setTimeout(r, 20));
+  return !over;
+}
+
+onHost('proftpdHost behind a two-connection limit', () => {
+  it('uploads holding every allowed connection past the stale time: the lock stays held, a second deploy is refused (exit 3)', async () => {
+    const server = env.proftpdHost;
+    const proxy = await frontProxy(server.port, { maxClients: 2 });
+    try {
+      const local = bigSite();
+      const { dir, disk } = target(server);
+      const rec = recorder();
+      const first = deploy(
+        opts(server, local, dir, { port: proxy.port, secure: false, parallel: 2, staleLockMs: STALE_MS }),
+        rec,
+      );
+      const firstOutcome = outcome(first);
+      expect(await holderShown(disk, firstOutcome)).toBe(true);
+      // Past the stale time with every connection sending: the lock is stale unless it was refreshed.
+      await new Promise((r) => setTimeout(r, STALE_MS + 600));
+      let firstDone = false;
+      void firstOutcome.then(() => (firstDone = true));
+      const other = tmpDir();
+      writeTree(other, { 'other.txt': 'other' });
+      const second = await outcome(
+        deploy(opts(server, other, dir, { secure: false, staleLockMs: STALE_MS }), recorder()),
+      );
+      expect(firstDone).toBe(false); // the second deploy ran while the first held every connection
+      expect(second?.exitCode).toBe(3);
+      expect(second?.message).toMatch(/another deploy holds the lock/);
+      expect(await firstOutcome).toBeUndefined();
+      expect(proxy.refused).toBeGreaterThan(0); // the server refused a connection for the refresh
+      expect(rec.warnings.join('\n')).not.toMatch(/stale lock|refresh|lock holder/);
+      const want = readTree(local);
+      expect(readTree(disk, [STATE])).toEqual(want);
+      expect(fs.existsSync(path.join(disk, 'other.txt'))).toBe(false);
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('the lock folder removed by hand mid-run: the run stops (exit 1) naming the lock, and writes no state after', async () => {
+    const server = env.proftpdHost;
+    const proxy = await frontProxy(server.port, { maxClients: 2 });
+    try {
+      const local = bigSite();
+      const { dir, disk } = target(server);
+      const rec = recorder();
+      const run = outcome(
+        deploy(
+          opts(server, local, dir, { port: proxy.port, secure: false, parallel: 2, staleLockMs: STALE_MS }),
+          rec,
+        ),
+      );
+      expect(await holderShown(disk, run)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      fs.rmSync(path.join(disk, LOCK), { recursive: true, force: true });
+      const removedAt = fs.existsSync(path.join(disk, STATE))
+        ? fs.readFileSync(path.join(disk, STATE))
+        : undefined;
+      const err = await run;
+      expect(err?.exitCode).toBe(1);
+      expect(err?.message).toMatch(
+        new RegExp(
+          `the deploy lock ${dir}/${LOCK.replace(/\./g, '\\.')} is no longer this deploy's: its holder file or folder was removed`,
+        ),
+      );
+      // Stopped half way: not every file was sent, and no state was written after the lock went.
+      expect(Object.keys(readTree(disk, [STATE])).length).toBeLessThan(40);
+      const now = fs.existsSync(path.join(disk, STATE)) ? fs.readFileSync(path.join(disk, STATE)) : undefined;
+      expect(now?.toString()).toBe(removedAt?.toString());
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+      // G4 all the same: what the state lists is on the server with that content.
+      if (now) {
+        const listed = (JSON.parse(now.toString()) as { files: Record<string, { sha256: string }> }).files;
+        for (const [p, f] of Object.entries(listed))
+          expect(sha256(fs.readFileSync(path.join(disk, p)))).toBe(f.sha256);
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
+});
