@@ -31,11 +31,11 @@ async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
   );
 }
 
-/** 40 files of 1 MiB: about 5 s on two connections at proftpdHost's 4 MB/s per upload. */
-function bigSite(): string {
+/** `n` files of 1 MiB (40: about 5 s on two connections at proftpdHost's 4 MB/s per upload). */
+function bigSite(n = 40): string {
   const local = tmpDir();
   const files: Record<string, Buffer> = {};
-  for (let i = 0; i < 40; i++) files[`f${String(i).padStart(2, '0')}.bin`] = bytes(1 << 20, i + 1);
+  for (let i = 0; i < n; i++) files[`f${String(i).padStart(2, '0')}.bin`] = bytes(1 << 20, i + 1);
   writeTree(local, files);
   return local;
 }
@@ -127,5 +127,60 @@ onHost('proftpdHost behind a two-connection limit', () => {
     } finally {
       await proxy.close();
     }
+  }, 30_000);
+
+  it('a refresh the server refuses (the lock folder made read-only): warned once, the deploy finishes', async () => {
+    const server = env.proftpdHost;
+    const local = bigSite(24);
+    const { dir, disk } = target(server);
+    const rec = recorder();
+    const run = outcome(
+      deploy(opts(server, local, dir, { secure: false, parallel: 2, staleLockMs: STALE_MS }), rec),
+    );
+    const lock = path.join(disk, LOCK);
+    try {
+      expect(await holderShown(disk, run)).toBe(true);
+      // Not writable by the FTP user: the holder can be read (still this deploy's) but not written again.
+      fs.chmodSync(path.join(lock, 'holder.json'), 0o444);
+      fs.chmodSync(lock, 0o555);
+      expect(await run).toBeUndefined();
+    } finally {
+      fs.chmodSync(lock, 0o755);
+    }
+    const refreshes = rec.warnings.filter((w) =>
+      w.startsWith(`could not refresh the deploy lock ${dir}/${LOCK} (`),
+    );
+    expect(refreshes).toHaveLength(1);
+    expect(readTree(disk, [STATE, LOCK])).toEqual(readTree(local));
+  }, 30_000);
+
+  it('the lock taken over by another deploy mid-run: the run stops (exit 1) naming the other holder, and leaves its lock alone', async () => {
+    const server = env.proftpdHost;
+    const local = bigSite(24);
+    const { dir, disk } = target(server);
+    const run = outcome(
+      deploy(opts(server, local, dir, { secure: false, parallel: 2, staleLockMs: STALE_MS }), recorder()),
+    );
+    expect(await holderShown(disk, run)).toBe(true);
+    // What a deploy on another machine leaves when it judged this one's lock stale: its own holder.
+    const holder = path.join(disk, LOCK, 'holder.json');
+    const now = new Date().toISOString();
+    const theirs = JSON.stringify({
+      token: 'other',
+      holder: 'ftpship on other-host pid 42',
+      host: 'other-host',
+      pid: 42,
+      startedAt: now,
+      refreshedAt: now,
+    });
+    fs.rmSync(holder);
+    fs.writeFileSync(holder, theirs);
+    fs.chownSync(holder, server.uid, server.gid);
+    const err = await run;
+    expect(err?.exitCode).toBe(1);
+    expect(err?.message).toContain(
+      `the deploy lock ${dir}/${LOCK} is no longer this deploy's: another deploy took it over (ftpship on other-host pid 42, since ${now})`,
+    );
+    expect(fs.readFileSync(holder, 'utf8')).toBe(theirs);
   }, 30_000);
 });

@@ -280,6 +280,14 @@ export async function withLock<T>(
       if (refreshing === run) refreshing = undefined;
     }
   };
+  const refreshFailed = (err: unknown): void => {
+    if (err === lostErr || stopRefresh || refreshWarned) return;
+    refreshWarned = true;
+    rep.warn?.(
+      `could not refresh the deploy lock ${lockPath} (${(err as Error).message.replace(/\s*\n\s*/g, ' ')}); ` +
+        `trying again: if it stays unrefreshed for ${Math.round(o.staleLockMs / 1000)} s, another deploy may take it over`,
+    );
+  };
   const release: LockRelease = {
     commands: async () => {
       if (!holderSettled || lostErr) return undefined;
@@ -295,7 +303,10 @@ export async function withLock<T>(
     ensureHeld: async (c) => {
       if (lostErr) throw lostErr;
       if (stopRefresh || !holderOnServer || Date.now() - confirmedAt < o.staleLockMs / 2) return;
-      await refresh(c);
+      // Still this deploy's, but not written again (a refusal): the state write goes on, the refresh warns.
+      await refresh(c).catch((err: unknown) => {
+        if (err !== lostErr) refreshFailed(err);
+      });
       if (lostErr) throw lostErr as DeployError;
     },
   };
@@ -317,14 +328,6 @@ export async function withLock<T>(
         rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
     })
     .finally(() => (holderSettled = true));
-  const refreshFailed = (err: unknown): void => {
-    if (err === lostErr || stopRefresh || refreshWarned) return;
-    refreshWarned = true;
-    rep.warn?.(
-      `could not refresh the deploy lock ${lockPath} (${(err as Error).message.replace(/\s*\n\s*/g, ' ')}); ` +
-        `trying again: if it stays unrefreshed for ${Math.round(o.staleLockMs / 1000)} s, another deploy may take it over`,
-    );
-  };
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
   // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
   // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
