@@ -263,6 +263,9 @@ export async function withLock<T>(
   /** Reads the holder: still this deploy's, it is written again (refreshed), else the lock is lost. */
   const refresh = async (c: FtpClient): Promise<void> => {
     if (stopRefresh) return;
+    // One at a time (two writes of the holder at once can trip each other: a delete, then a write, each):
+    // the one under way, on another connection, counts.
+    if (refreshing) return refreshing;
     const run = (async () => {
       if (holderOnServer) {
         const now = await readHolder(c, holderPath);
