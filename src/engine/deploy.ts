@@ -472,6 +472,7 @@ export async function deploy(
       };
       const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
         changing = true;
+        store.lockGuard = release.ensureHeld;
         // Another deploy may have finished while this one was planning: plan again from the state it left,
         // or this run would record old hashes for files that deploy changed (G4).
         if (await store.changedSinceLoad(read)) {

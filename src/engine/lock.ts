@@ -46,6 +46,12 @@ export interface LockRelease {
   settle(replies: FtpReply[]): void;
   /** Whether the lock is still this deploy's (its holder file names it): for a retry after a cut write. */
   stillOurs(c: FtpClient): Promise<boolean>;
+  /**
+   * Before each write of the state (a checkpoint, the final one): throws, and stops the run, once the lock is
+   * known to be another deploy's or gone. Looks (and refreshes it) only when it was not refreshed for half
+   * the stale time: a lock refreshed since cannot have been taken over.
+   */
+  ensureHeld(c: FtpClient): Promise<void>;
 }
 
 /**
@@ -222,12 +228,73 @@ export async function withLock<T>(
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
   let released = false;
   let holderSettled = false;
+  /** The holder file is on the server, naming this deploy (written or refreshed at least once). */
+  let holderOnServer = holderWritten;
+  /** When the holder on the server was last written by this deploy (its `refreshedAt`). */
+  let confirmedAt = holderWritten ? Date.parse(me.refreshedAt) : 0;
+  /** The lock is another deploy's, or gone: the run stops with this. */
+  let lostErr: DeployError | undefined;
+  /** No refresh from now on (the unlock is going out, or the lock was lost). */
+  let stopRefresh = false;
+  let refreshWarned = false;
+  /** A connection of its own for the refresh was refused (a server at its limit): refreshed between transfers. */
+  let ownRefused = false;
   // eslint-disable-next-line prefer-const -- assigned below, used by the release the body gets first
   let timer: NodeJS.Timeout | undefined;
+  /** A refresh asked for (under way, or waiting for a connection). */
+  let refreshAsked = false;
+  /** A refresh writing on a connection now (one waiting for a connection does not count). */
   let refreshing: Promise<void> | undefined;
+  const markLost = (other: Holder | undefined): DeployError => {
+    const stale = Math.round(o.staleLockMs / 1000);
+    lostErr ??= new DeployError(
+      `the deploy lock ${lockPath} is no longer this deploy's: ${
+        other
+          ? `another deploy took it over (${other.holder}, since ${other.startedAt}), judging it stale (not refreshed for ${stale} s)`
+          : 'its holder file or folder was removed (by hand, or by another deploy judging it stale)'
+      }. This deploy stopped so as not to write over that deploy's work, and wrote no state since: run it again ` +
+        `once no other deploy runs (it sends only what was not confirmed)`,
+    );
+    stopRefresh = true;
+    clearInterval(timer);
+    pool.cancel(lostErr);
+    return lostErr;
+  };
+  /** Reads the holder: still this deploy's, it is written again (refreshed), else the lock is lost. */
+  const refresh = async (c: FtpClient): Promise<void> => {
+    if (stopRefresh) return;
+    // One at a time (two writes of the holder at once can trip each other: a delete, then a write, each):
+    // the one under way, on another connection, counts.
+    if (refreshing) return refreshing;
+    const run = (async () => {
+      if (holderOnServer) {
+        const now = await readHolder(c, holderPath);
+        if (now?.token !== me.token) throw markLost(now);
+      }
+      if (stopRefresh) return;
+      await writeHolder(c, holderPath, me);
+      holderOnServer = true;
+      confirmedAt = Date.parse(me.refreshedAt);
+    })();
+    refreshing = run;
+    try {
+      await run;
+    } finally {
+      if (refreshing === run) refreshing = undefined;
+    }
+  };
+  const refreshFailed = (err: unknown): void => {
+    if (err === lostErr || stopRefresh || refreshWarned) return;
+    refreshWarned = true;
+    rep.warn?.(
+      `could not refresh the deploy lock ${lockPath} (${(err as Error).message.replace(/\s*\n\s*/g, ' ')}); ` +
+        `trying again: if it stays unrefreshed for ${Math.round(o.staleLockMs / 1000)} s, another deploy may take it over`,
+    );
+  };
   const release: LockRelease = {
     commands: async () => {
-      if (!holderSettled) return undefined;
+      if (!holderSettled || lostErr) return undefined;
+      stopRefresh = true;
       clearInterval(timer);
       await refreshing; // a holder written after the unlock would keep the lock for the next deploy
       return [...unlock];
@@ -236,13 +303,27 @@ export async function withLock<T>(
       if ((replies[1]?.code ?? 500) < 300) released = true;
     },
     stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
+    ensureHeld: async (c) => {
+      if (lostErr) throw lostErr;
+      if (stopRefresh || !holderOnServer || Date.now() - confirmedAt < o.staleLockMs / 2) return;
+      // Still this deploy's, but not written again (a refusal): the state write goes on, the refresh warns.
+      await refresh(c).catch((err: unknown) => {
+        if (err !== lostErr) refreshFailed(err);
+      });
+      if (lostErr) throw lostErr as DeployError;
+    },
   };
   const running = body(release, read);
   // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
   // no reply), so that it gets the idle one.
   const named = new Promise<void>((resolve) => setImmediate(resolve))
     .then(async () =>
-      pool.run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me))),
+      pool.run('lock holder', async (c) => {
+        if (holderWritten) return;
+        await writeHolder(c, holderPath, me);
+        holderOnServer = true;
+        confirmedAt = Date.parse(me.refreshedAt);
+      }),
     )
     .catch((err: unknown) => {
       // Cancelled: the deploy says so itself, and the unlock comes next.
@@ -251,13 +332,26 @@ export async function withLock<T>(
     })
     .finally(() => (holderSettled = true));
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
-  // not behind the uploads: each connection may be sending a big file for longer than that.
+  // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
+  // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
+  // then takes the next connection a transfer frees, before any upload waiting for one.
   timer = setInterval(
     () => {
-      refreshing ??= pool
-        .runPromptly(async (c) => writeHolder(c, holderPath, me))
-        .catch(() => undefined)
-        .finally(() => (refreshing = undefined));
+      if (refreshAsked || stopRefresh || !holderSettled) return;
+      refreshAsked = true;
+      void (async () => {
+        if (!ownRefused) {
+          try {
+            return await pool.runPromptly(refresh);
+          } catch (err) {
+            if (err === lostErr || stopRefresh) return;
+            ownRefused = true;
+          }
+        }
+        await pool.run(`refresh the lock ${lockPath}`, refresh, true);
+      })()
+        .catch(refreshFailed)
+        .finally(() => (refreshAsked = false));
     },
     Math.min(REFRESH_MS, o.staleLockMs / 4),
   );
@@ -266,10 +360,11 @@ export async function withLock<T>(
     return await running;
   } finally {
     await named;
+    stopRefresh = true;
     clearInterval(timer);
     await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-    // Released already, in the final state's write (see LockRelease).
-    if (!released)
+    // Released already, in the final state's write (see LockRelease); lost, it is another deploy's now.
+    if (!released && !lostErr)
       await pool
         .run(
           `unlock ${lockPath}`,

@@ -90,6 +90,11 @@ export class StateStore {
   private renamedOver = false;
   /** The unlock went out with the final state: nothing more is written. */
   private sealed = false;
+  /**
+   * Run before each write of the state, on its connection, while the deploy holds the lock: throws when the
+   * lock is no longer this deploy's (see LockRelease.ensureHeld), so no state goes over another deploy's.
+   */
+  lockGuard?: (c: FtpClient) => Promise<void>;
   /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
   readonly listed = new Map<string, Promise<Set<string> | undefined>>();
 
@@ -635,9 +640,11 @@ export class StateStore {
     // Every 3 s, or every 500 changes on a fast link (a save costs a few round trips and a JSON of the state).
     const due = Date.now() - this.lastSave >= (this.opts.intervalMs ?? 3000) || this.changes >= 500;
     if (this.saving || !due) return;
-    this.enqueue().catch((err: unknown) =>
-      this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`),
-    );
+    this.enqueue().catch((err: unknown) => {
+      // The lock was lost: the run stops with that error (no deploy goes on).
+      if (err !== this.opts.pool.cancelReason)
+        this.opts.warn(`checkpoint failed (the deploy goes on): ${(err as Error).message}`);
+    });
   }
 
   /** Saves now, after any save in flight. */
@@ -696,6 +703,7 @@ export class StateStore {
                 `and its temporary copy is still there: the state on the server is the last checkpoint; run the deploy again (it sends only what was not confirmed)`,
             );
           }
+          await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
           let replies: FtpReply[] | undefined;
