@@ -37568,7 +37568,9 @@ async function scanLocalDir(localDir, exclude) {
         }
         catch (err) {
             // E.g. a folder its owner alone may list (EACCES): it would otherwise end the deploy with Node's bare message.
-            throw new DeployError(`cannot read local folder ${absDir}: ${err.message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`, { cause: err });
+            // Permissions are bad input, as for the top folder (exit 2); a folder gone meanwhile may be back (exit 1).
+            const Refusal = deniedAccess(err) ? errors_ConfigError : DeployError;
+            throw new Refusal(`cannot read local folder ${absDir}: ${err.message}; check its permissions${relDir ? ` or exclude it with ${excludeOption(relDir)}` : ''}`, { cause: err });
         }
         for (const entry of entries) {
             const name = entry.name.normalize('NFC');
@@ -37790,6 +37792,10 @@ function treeFromFiles(files) {
     const onDisk = [];
     for (const f of files) {
         const rel = f.path.replace(/\\/g, '/').normalize('NFC');
+        if (f.skipped !== undefined) {
+            tree.skipped.push({ path: rel, reason: f.skipped });
+            continue;
+        }
         checkSendable(rel);
         checkUnique(tree, rel, f.file ?? f.path);
         if (f.contents) {
@@ -37803,6 +37809,9 @@ function treeFromFiles(files) {
                 external_node_fs_default().accessSync(f.file, (external_node_fs_default()).constants.R_OK);
             }
             catch (err) {
+                // A path the caller listed that is not there: bad input, as a missing local folder is (exit 2).
+                if (err.code === 'ENOENT')
+                    throw new errors_ConfigError(`file ${JSON.stringify(f.file)} (for ${JSON.stringify(rel)}) does not exist; list files that exist`, { cause: err });
                 throw unreadableFile(f.file, err);
             }
             // A pipe would block the hashing for ever (opening one waits for a writer); a folder cannot be sent.
@@ -37820,7 +37829,7 @@ function treeFromFiles(files) {
             const dir = parts.slice(0, i).join('/');
             // Given as a file too (a list made by hand): the plan would make the folder and write the file over it.
             if (tree.files.has(dir))
-                throw new DeployError(`two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`);
+                throw new errors_ConfigError(`two local files would be ${JSON.stringify(dir)} on the server: ${JSON.stringify(dir)} is given as a file and as the folder of ${JSON.stringify(rel)}; rename one, or leave one out`);
             tree.dirs.add(dir);
         }
     }
@@ -37919,10 +37928,9 @@ function checkSendable(rel, walked = false) {
     // Readdir never gives such a name; a backslash can make one (a Windows server reads it as a separator),
     // and so can a caller's list of files ('../x', '/x', 'a//b').
     if (!isRecordablePath(rel)) {
-        // A name in the folder (`..\x`, `\x`): bad input, refused before any change (exit 2). A caller's list of
-        // files (`../x`) is refused as before.
-        const Refusal = walked ? errors_ConfigError : DeployError;
-        throw new Refusal(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`);
+        // A name in the folder (`..\x`, `\x`) or in a caller's list of files (`../x`): bad input, refused before
+        // any change (exit 2): a rerun cannot fix it.
+        throw new errors_ConfigError(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`);
     }
 }
 /**
@@ -37933,7 +37941,7 @@ function checkSendable(rel, walked = false) {
 function checkUnique(tree, rel, where, walked) {
     if (tree.files.has(rel) || tree.dirs.has(rel)) {
         if (walked === undefined)
-            throw new DeployError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
+            throw new errors_ConfigError(`two local files would be ${JSON.stringify(rel)} on the server (${where} and another; names count as equal once in Unicode NFC): rename one, or leave one out with --exclude`);
         // In one folder, two names are one only in NFC. An exclude cannot leave out one of them: globs match the
         // name once in NFC, so both or neither.
         const form = walked === rel.slice(rel.lastIndexOf('/') + 1)
@@ -37949,9 +37957,8 @@ function checkUnique(tree, rel, where, walked) {
     let seen = backslashNames.get(tree);
     const other = seen?.get(key) ?? (key !== rel && (tree.files.has(key) || tree.dirs.has(key)) ? key : undefined);
     if (other !== undefined) {
-        // Found in the folder: bad input, refused before any change (exit 2), as the NFC twins are.
-        const Refusal = walked === undefined ? DeployError : errors_ConfigError;
-        throw new Refusal(`two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`);
+        // In the folder or a caller's list: bad input, refused before any change (exit 2), as the NFC twins are.
+        throw new errors_ConfigError(`two local files would be ${JSON.stringify(key)} on a server that reads a backslash as a folder separator, as Windows servers do: ${JSON.stringify(other)} and ${JSON.stringify(rel)} (${where}); rename one, or leave one out with ${excludeOption(rel)}`);
     }
     if (key !== rel) {
         if (!seen)
@@ -37961,8 +37968,14 @@ function checkUnique(tree, rel, where, walked) {
 }
 /** Per tree, the names holding a backslash, by the path they are once it counts as a separator. */
 const backslashNames = new WeakMap();
+/** A permission refused (EACCES, EPERM): no rerun changes it, as for the top folder (exit 2). */
+function deniedAccess(err) {
+    const code = err?.code;
+    return code === 'EACCES' || code === 'EPERM';
+}
 function unreadableFile(abs, err) {
-    return new DeployError(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
+    const Refusal = deniedAccess(err) ? errors_ConfigError : DeployError;
+    return new Refusal(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
 }
 /**
  * Local names in one folder that differ only in case (`README.txt` and `readme.txt`, a folder `Docs` and a file
@@ -39271,7 +39284,9 @@ function checkFiles(files) {
         const ok = e !== null &&
             typeof e === 'object' &&
             typeof e.path === 'string' &&
-            (e.contents === undefined) !== (e.file === undefined) &&
+            (e.skipped === undefined
+                ? (e.contents === undefined) !== (e.file === undefined)
+                : typeof e.skipped === 'string' && e.contents === undefined && e.file === undefined) &&
             (e.contents === undefined || Buffer.isBuffer(e.contents)) &&
             (e.file === undefined || typeof e.file === 'string');
         if (!ok)
@@ -39635,8 +39650,9 @@ function resolveOptions(o) {
     checkSpacedFolder(o.remoteDir ?? '');
     const parallel = o.parallel ?? DEFAULT_PARALLEL;
     integer('parallel', parallel, 1, 64);
+    // Named as the CLI's flag, as the README says of every message (read `maxDelete` in the library).
     if (o.maxDelete !== undefined)
-        integer('max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+        integer('--max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
     const timeoutMs = o.timeoutMs ?? 30_000;
     checkTimeout(timeoutMs);
     const retries = o.retries ?? 5;
@@ -39648,8 +39664,9 @@ function resolveOptions(o) {
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
     checkAbsoluteExcludes(o);
-    const fileMode = mode('file-mode', o.fileMode);
-    const dirMode = mode('dir-mode', o.dirMode);
+    // Named as the CLI's flags, as every message is (the wrappers say `fileMode`, the Action's `file-mode`).
+    const fileMode = mode('--file-mode', o.fileMode);
+    const dirMode = mode('--dir-mode', o.dirMode);
     // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
     // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
     // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
@@ -39720,7 +39737,7 @@ function checkTimeout(value) {
     const seconds = Number.isInteger(value) && value >= 1 && value < 100
         ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
         : '';
-    throw new errors_ConfigError(`invalid timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
+    throw new errors_ConfigError(`invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
 }
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -39866,7 +39883,7 @@ function mode(name, value) {
     const bits = parseInt(value, 8);
     // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
     // (its mode is set again only after those steps), so the target could never be deployed to again.
-    if (name === 'dir-mode' && (bits & 0o300) !== 0o300) {
+    if (name === '--dir-mode' && (bits & 0o300) !== 0o300) {
         throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
     }
     return bits.toString(8).padStart(3, '0');
@@ -40113,8 +40130,10 @@ function shownHookUrl(url) {
     }
 }
 /**
- * What of the hook's URL a log must never show: the URL itself, its user and password, its query and each
- * value in it (a token). For masks (the CLI's output, the Action's `core.setSecret`).
+ * What of the hook's URL a log must never show: the URL itself, its password, its query and each value in
+ * it (a token), and its user when that holds a key. For masks (the CLI's output, the Action's
+ * `core.setSecret`), which hide a word everywhere: a plain word (the user `deploy`, `source=github`) is left
+ * out, see {@link plainName}.
  */
 function hookSecrets(url) {
     let u;
@@ -40128,7 +40147,24 @@ function hookSecrets(url) {
     const parts = [u.password, percentDecoded(u.password), u.search.slice(1), u.hash.slice(1), ...values];
     if (u.password)
         parts.push(u.username, percentDecoded(u.username));
-    return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3);
+    return [...new Set([url, url.trim(), u.href, ...parts])].filter((s) => s.length >= 3 && !plainName(s, u));
+}
+/**
+ * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
+ * value of a parameter not named as a secret (`source=github`, `env=production`). No message shows them
+ * (the URL is shown as scheme://host/path), and a mask hides a word everywhere (the runner's in the job's
+ * log, every later step included; the CLI's in all it prints): "deploy" made "the *** stopped" and "***ed:
+ * did upload 3". A user or value that holds a key (not a plain word), or any value of `token`, `key`,
+ * `secret`… is masked.
+ */
+function plainName(secret, u) {
+    if (!/^[a-z]{1,16}$/i.test(secret))
+        return false;
+    if (u.password && u.username === secret)
+        return true;
+    const named = [...u.searchParams].filter(([, value]) => value === secret);
+    return (named.length > 0 &&
+        named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name)));
 }
 /** The hook's URL checked: http or https, nothing else (`undefined` or `''`: no hook). */
 function checkHookUrl(value) {
@@ -40481,6 +40517,11 @@ class StateStore {
     renamedOver = false;
     /** The unlock went out with the final state: nothing more is written. */
     sealed = false;
+    /**
+     * Run before each write of the state, on its connection, while the deploy holds the lock: throws when the
+     * lock is no longer this deploy's (see LockRelease.ensureHeld), so no state goes over another deploy's.
+     */
+    lockGuard;
     /** Folders listed while looking for a missing state (names, or undefined: not listable), by absolute path. */
     listed = new Map();
     constructor(opts) {
@@ -41002,7 +41043,11 @@ class StateStore {
         const due = Date.now() - this.lastSave >= (this.opts.intervalMs ?? 3000) || this.changes >= 500;
         if (this.saving || !due)
             return;
-        this.enqueue().catch((err) => this.opts.warn(`checkpoint failed (the deploy goes on): ${err.message}`));
+        this.enqueue().catch((err) => {
+            // The lock was lost: the run stops with that error (no deploy goes on).
+            if (err !== this.opts.pool.cancelReason)
+                this.opts.warn(`checkpoint failed (the deploy goes on): ${err.message}`);
+        });
     }
     /** Saves now, after any save in flight. */
     async save() {
@@ -41061,6 +41106,7 @@ class StateStore {
                 throw new DeployError(`the connection was lost while the final state ${this.opts.path} was put in place and the lock released, ` +
                     `and its temporary copy is still there: the state on the server is the last checkpoint; run the deploy again (it sends only what was not confirmed)`);
             }
+            await this.lockGuard?.(c);
             if (!this.dirMade)
                 await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
@@ -41432,13 +41478,75 @@ async function withLock(pool, lockPath, o, rep, body) {
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
     let released = false;
     let holderSettled = false;
+    /** The holder file is on the server, naming this deploy (written or refreshed at least once). */
+    let holderOnServer = holderWritten;
+    /** When the holder on the server was last written by this deploy (its `refreshedAt`). */
+    let confirmedAt = holderWritten ? Date.parse(me.refreshedAt) : 0;
+    /** The lock is another deploy's, or gone: the run stops with this. */
+    let lostErr;
+    /** No refresh from now on (the unlock is going out, or the lock was lost). */
+    let stopRefresh = false;
+    let refreshWarned = false;
+    /** A connection of its own for the refresh was refused (a server at its limit): refreshed between transfers. */
+    let ownRefused = false;
     // eslint-disable-next-line prefer-const -- assigned below, used by the release the body gets first
     let timer;
+    /** A refresh asked for (under way, or waiting for a connection). */
+    let refreshAsked = false;
+    /** A refresh writing on a connection now (one waiting for a connection does not count). */
     let refreshing;
+    const markLost = (other) => {
+        const stale = Math.round(o.staleLockMs / 1000);
+        lostErr ??= new DeployError(`the deploy lock ${lockPath} is no longer this deploy's: ${other
+            ? `another deploy took it over (${other.holder}, since ${other.startedAt}), judging it stale (not refreshed for ${stale} s)`
+            : 'its holder file or folder was removed (by hand, or by another deploy judging it stale)'}. This deploy stopped so as not to write over that deploy's work, and wrote no state since: run it again ` +
+            `once no other deploy runs (it sends only what was not confirmed)`);
+        stopRefresh = true;
+        clearInterval(timer);
+        pool.cancel(lostErr);
+        return lostErr;
+    };
+    /** Reads the holder: still this deploy's, it is written again (refreshed), else the lock is lost. */
+    const refresh = async (c) => {
+        if (stopRefresh)
+            return;
+        // One at a time (two writes of the holder at once can trip each other: a delete, then a write, each):
+        // the one under way, on another connection, counts.
+        if (refreshing)
+            return refreshing;
+        const run = (async () => {
+            if (holderOnServer) {
+                const now = await readHolder(c, holderPath);
+                if (now?.token !== me.token)
+                    throw markLost(now);
+            }
+            if (stopRefresh)
+                return;
+            await writeHolder(c, holderPath, me);
+            holderOnServer = true;
+            confirmedAt = Date.parse(me.refreshedAt);
+        })();
+        refreshing = run;
+        try {
+            await run;
+        }
+        finally {
+            if (refreshing === run)
+                refreshing = undefined;
+        }
+    };
+    const refreshFailed = (err) => {
+        if (err === lostErr || stopRefresh || refreshWarned)
+            return;
+        refreshWarned = true;
+        rep.warn?.(`could not refresh the deploy lock ${lockPath} (${err.message.replace(/\s*\n\s*/g, ' ')}); ` +
+            `trying again: if it stays unrefreshed for ${Math.round(o.staleLockMs / 1000)} s, another deploy may take it over`);
+    };
     const release = {
         commands: async () => {
-            if (!holderSettled)
+            if (!holderSettled || lostErr)
                 return undefined;
+            stopRefresh = true;
             clearInterval(timer);
             await refreshing; // a holder written after the unlock would keep the lock for the next deploy
             return [...unlock];
@@ -41448,12 +41556,31 @@ async function withLock(pool, lockPath, o, rep, body) {
                 released = true;
         },
         stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
+        ensureHeld: async (c) => {
+            if (lostErr)
+                throw lostErr;
+            if (stopRefresh || !holderOnServer || Date.now() - confirmedAt < o.staleLockMs / 2)
+                return;
+            // Still this deploy's, but not written again (a refusal): the state write goes on, the refresh warns.
+            await refresh(c).catch((err) => {
+                if (err !== lostErr)
+                    refreshFailed(err);
+            });
+            if (lostErr)
+                throw lostErr;
+        },
     };
     const running = body(release, read);
     // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
     // no reply), so that it gets the idle one.
     const named = new Promise((resolve) => setImmediate(resolve))
-        .then(async () => pool.run('lock holder', async (c) => (holderWritten ? undefined : writeHolder(c, holderPath, me))))
+        .then(async () => pool.run('lock holder', async (c) => {
+        if (holderWritten)
+            return;
+        await writeHolder(c, holderPath, me);
+        holderOnServer = true;
+        confirmedAt = Date.parse(me.refreshedAt);
+    }))
         .catch((err) => {
         // Cancelled: the deploy says so itself, and the unlock comes next.
         if (!o.signal?.aborted)
@@ -41461,12 +41588,28 @@ async function withLock(pool, lockPath, o, rep, body) {
     })
         .finally(() => (holderSettled = true));
     // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
-    // not behind the uploads: each connection may be sending a big file for longer than that.
+    // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
+    // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
+    // then takes the next connection a transfer frees, before any upload waiting for one.
     timer = setInterval(() => {
-        refreshing ??= pool
-            .runPromptly(async (c) => writeHolder(c, holderPath, me))
-            .catch(() => undefined)
-            .finally(() => (refreshing = undefined));
+        if (refreshAsked || stopRefresh || !holderSettled)
+            return;
+        refreshAsked = true;
+        void (async () => {
+            if (!ownRefused) {
+                try {
+                    return await pool.runPromptly(refresh);
+                }
+                catch (err) {
+                    if (err === lostErr || stopRefresh)
+                        return;
+                    ownRefused = true;
+                }
+            }
+            await pool.run(`refresh the lock ${lockPath}`, refresh, true);
+        })()
+            .catch(refreshFailed)
+            .finally(() => (refreshAsked = false));
     }, Math.min(REFRESH_MS, o.staleLockMs / 4));
     timer.unref();
     try {
@@ -41474,10 +41617,11 @@ async function withLock(pool, lockPath, o, rep, body) {
     }
     finally {
         await named;
+        stopRefresh = true;
         clearInterval(timer);
         await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-        // Released already, in the final state's write (see LockRelease).
-        if (!released)
+        // Released already, in the final state's write (see LockRelease); lost, it is another deploy's now.
+        if (!released && !lostErr)
             await pool
                 .run(`unlock ${lockPath}`, async (c) => {
                 const [, rmd] = await c.pipeline(unlock);
@@ -41815,8 +41959,10 @@ function estimateDuration(plan, m) {
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
 const RESUME_THRESHOLD = 1024 * 1024;
+/** Fewer deletions than this never trip the partial-stream guard (a small site losing a few files). */
+const PARTIAL_MIN_DELETES = 4;
 /** Deploys a folder (or a set of files) to an FTP/FTPS server. Throws ConfigError, GuardError or DeployError. */
-async function deploy(options, reporter = {}) {
+async function deploy(options, reporter = {}, context = {}) {
     const startedAt = Date.now();
     const o = resolveOptions(options);
     if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
@@ -42130,7 +42276,7 @@ async function deploy(options, reporter = {}) {
             });
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
-            guard(p, o);
+            guard(p, o, context.stream ? { carried: local.files.size, deployed: Object.keys(st.files).length } : undefined);
             checkCommandLengths(p, root);
             return p;
         };
@@ -42159,6 +42305,7 @@ async function deploy(options, reporter = {}) {
             };
             const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
                 changing = true;
+                store.lockGuard = release.ensureHeld;
                 // Another deploy may have finished while this one was planning: plan again from the state it left,
                 // or this run would record old hashes for files that deploy changed (G4).
                 if (await store.changedSinceLoad(read)) {
@@ -42589,7 +42736,10 @@ function checkCommandLengths(plan, root) {
             : `the local path ${JSON.stringify(rel)} is too long for FTP once replaced through its temporary name ${JSON.stringify(baseName(u.temp))}: ${limit}, and that is ${byTemp} bytes over; shorten its name or folders by ${byTemp} bytes, deploy with --no-atomic (the file is then written in place), or leave it out with ${excludeOption(rel)}`);
     }
 }
-function guard(plan, o) {
+/**
+ * @param stream for files that came down a stream: how many it carried, and how many files the state lists
+ */
+function guard(plan, o, stream) {
     if (plan.keptInSwaps.length > 0) {
         const kept = plan.keptInSwaps;
         const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => atOrUnder(p, d)));
@@ -42618,6 +42768,23 @@ function guard(plan, o) {
         throw new GuardError(`${what} has no file to publish${o.localDir && o.exclude.length > 0 ? ' (after excludes)' : ''}, so the plan would delete ` +
             `${deletes === 1 ? 'the one file' : `all ${deletes} files`} ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
             `pass --max-delete ${deletes} to empty the server folder on purpose.`);
+    }
+    // A stream carrying fewer than half of the files deployed, whose plan deletes more than half of them: most
+    // often only the changed files (gulp.src with since, gulp-changed, a watch piping one file) or a stream a
+    // swallowed error ended early, not a build that shrank. A full build with every file renamed (hashed asset
+    // names) carries as many files as before, and goes through.
+    if (stream &&
+        o.maxDelete === undefined &&
+        deletes >= PARTIAL_MIN_DELETES &&
+        deletes * 2 > stream.deployed &&
+        stream.carried * 2 < stream.deployed) {
+        throw new GuardError(`only ${stream.carried} file${stream.carried === 1 ? '' : 's'} reached ftpship, of the ${stream.deployed} it deployed to this target, so the plan ` +
+            `would delete ${deletes} of them; nothing was changed. A stream carrying part of the build (gulp.src with since: gulp.lastRun(), ` +
+            `gulp-changed, gulp-newer, a watch piping the changed file, or an error kept by gulp-plumber that ended it early) makes every file it ` +
+            `leaves out an orphan. Pipe in the whole build (ftpship sends only what changed)` +
+            (o.deleteOnly
+                ? `, or pass maxDelete: ${deletes} to delete them on purpose.`
+                : `, pass maxDelete: ${deletes} to delete them on purpose, or delete: false to upload these files and delete nothing.`));
     }
     if (o.maxDelete !== undefined && deletes > o.maxDelete) {
         throw new GuardError(`the plan deletes ${deletes} file${deletes === 1 ? '' : 's'}, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
@@ -42710,8 +42877,12 @@ function connectError(err, o) {
     }
     const msg = err.message ?? String(err);
     const code = err.code ?? err.cause?.code;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return new DeployError(`host ${JSON.stringify(o.host)} not found; check the server name`);
+    // The DNS answered that the name does not exist (ENOTFOUND): a typo, most often, which no rerun fixes (exit 2).
+    if (code === 'ENOTFOUND')
+        return new errors_ConfigError(`host ${JSON.stringify(o.host)} not found; check the server name`, { cause: err });
+    // The lookup itself failed for now (EAI_AGAIN: the DNS server did not answer): a rerun may well work (exit 1).
+    if (code === 'EAI_AGAIN')
+        return new DeployError(`cannot look up host ${JSON.stringify(o.host)}: the DNS lookup failed for now (EAI_AGAIN); check the network and its DNS, then run the deploy again`, { cause: err });
     if (code === 'ECONNREFUSED')
         return new DeployError(`cannot connect to ${where}: connection refused; check the host and port`);
     const names = certificateNames(err);
@@ -46688,27 +46859,33 @@ function glob_hashFiles(patterns_1) {
 
 
 
-
 async function collectFiles(localDir, patterns, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
     const lines = patterns.map((p) => rooted(root, p));
-    const excluded = leftOut(globMatcher(exclude));
+    const excluded = leftOut(globMatcherByKind(exclude));
     const globber = await create(lines.join('\n'), {
         matchDirectories: false,
         followSymbolicLinks: false,
     });
     const files = [];
+    // Handed to the engine as skipped (it warns): as in its walk of a folder, what a deploy sent there before
+    // stays on the server and in the state, not deleted as an orphan.
+    const skipped = [];
     for (const abs of await globber.glob()) {
-        const real = external_node_fs_default().realpathSync(abs);
-        const rel = external_node_path_default().relative(root, real);
+        const real = realpathOrNone(abs);
+        const stat = real === undefined ? undefined : external_node_fs_default().statSync(real);
         const given = external_node_path_default().relative(root, abs).split((external_node_path_default()).sep).join('/');
-        if (excluded(given))
+        if (excluded(given, stat?.isDirectory() ?? false))
             continue;
-        if (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) || !external_node_fs_default().statSync(real).isFile()) {
-            warning(`skipped ${external_node_path_default().relative(root, abs)}: it leads outside local-dir or is not a file`);
-            continue;
-        }
-        files.push({ path: given, file: real });
+        const rel = real === undefined ? '' : external_node_path_default().relative(root, real);
+        if (real === undefined)
+            skipped.push({ path: given, skipped: 'broken symlink, or a loop of links (not followed)' });
+        else if (rel.startsWith('..') || external_node_path_default().isAbsolute(rel))
+            skipped.push({ path: given, skipped: 'symlink pointing outside local-dir (not followed)' });
+        else if (!stat?.isFile())
+            skipped.push({ path: given, skipped: 'not a regular file' });
+        else
+            files.push({ path: given, file: real });
     }
     if (files.length === 0) {
         const onlyOut = patterns.every((p) => p.startsWith('!'));
@@ -46717,14 +46894,25 @@ async function collectFiles(localDir, patterns, exclude) {
                 ? ', and a line starting with ! only leaves out files the lines before it selected: begin with ** to publish everything but them'
                 : ''));
     }
-    return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    return [...files, ...skipped].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
-/** As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded. */
+/**
+ * As the engine's walk of local-dir: a path is left out when it, or a folder above it, is excluded (`build/`
+ * leaves out a folder `build`, not a file of that name).
+ */
 function leftOut(isExcluded) {
-    return (rel) => {
+    return (rel, isDir) => {
         const p = rel.normalize('NFC');
-        return isExcluded(p) || ancestorsOf(p).some(isExcluded);
+        return isExcluded(p, isDir) || ancestorsOf(p).some((dir) => isExcluded(dir, true));
     };
+}
+function realpathOrNone(p) {
+    try {
+        return external_node_fs_default().realpathSync(p);
+    }
+    catch {
+        return undefined;
+    }
 }
 /** `assets/**` → `<root>/assets/**`, `!*.map` → `!<root>/*.map`; patterns may not leave local-dir. */
 function rooted(root, pattern) {
@@ -46780,8 +46968,7 @@ function readInputs() {
     const maintenanceUrl = getInput(Input.MaintenanceUrl) || undefined;
     if (maintenanceUrl)
         for (const secret of hookSecrets(maintenanceUrl))
-            if (!plainName(secret, maintenanceUrl))
-                core_setSecret(secret);
+            core_setSecret(secret);
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
     for (const name of [Input.Server, Input.ServerDir, Input.LocalDir])
         refuseQuotes(name);
@@ -46845,29 +47032,6 @@ function readInputs() {
         core_debug(`${name}: ${JSON.stringify(value)}`);
     }
     return { options, logLevel, filePatterns };
-}
-/**
- * A plain word in the hook URL that is not a secret, so not masked: its user (`deploy`, `admin`), or the
- * value of a parameter not named as a secret (`source=github`, `env=production`). The log never shows
- * them (the URL is shown as scheme://host/path), and the runner masks a word everywhere in the job's log,
- * every later step included: "deploy" made "the *** stopped" and "***ed: did upload 3". A user or value
- * that holds a key (not a plain word), or any value of `token`, `key`, `secret`… is masked.
- */
-function plainName(secret, url) {
-    if (!/^[a-z]{1,16}$/i.test(secret))
-        return false;
-    let u;
-    try {
-        u = new URL(url.trim());
-    }
-    catch {
-        return false;
-    }
-    if (u.password && u.username === secret)
-        return true;
-    const named = [...u.searchParams].filter(([, value]) => value === secret);
-    return (named.length > 0 &&
-        named.every(([name]) => !/token|key|secret|sig|auth|pass|pw|hash|hmac|code|cred/i.test(name)));
 }
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
 function warnUnsupported() {
@@ -47422,10 +47586,19 @@ function loginHint(err) {
         'them, save it again without');
 }
 /**
+ * The target as the plan file, `summary-file` and the job summary show it: `ftp://host/dir`, without the user.
+ * A later step may post those files (a pull-request comment) where the runner masks nothing, and the Action
+ * cannot tell a `username` (or `server`) kept in a secret from one written in the workflow.
+ */
+function withoutUser(target) {
+    return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
+}
+/**
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
-async function publish(report, refusal) {
+async function publish(full, refusal) {
+    const report = { ...full, target: withoutUser(full.target) };
     const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
     // Not a failure path: the step's result is settled, so each of these only warns.
     const attempt = async (what, step) => Promise.resolve()
