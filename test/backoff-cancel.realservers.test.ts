@@ -6,10 +6,10 @@
  * not send there).
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { CancelledError, deploy } from '../src/index.js';
+import { linesProxy } from './helpers/faults.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -21,43 +21,13 @@ async function busyProxy(
   port: number,
   busy: RegExp,
 ): Promise<{ port: number; refused: () => number; close: () => Promise<void> }> {
-  const live = new Set<net.Socket>();
   let refused = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port });
-    for (const s of [client, upstream]) {
-      live.add(s);
-      s.on('error', () => {});
-      s.on('close', () => (client.destroy(), upstream.destroy()));
-    }
-    upstream.pipe(client);
-    let pending = '';
-    client.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      let end: number;
-      while ((end = pending.indexOf('\r\n')) !== -1) {
-        const line = pending.slice(0, end);
-        pending = pending.slice(end + 2);
-        if (/^STOR /.test(line) && busy.test(line)) {
-          refused++;
-          upstream.unpipe(client);
-          upstream.destroy();
-          client.end('421 Service not available, closing control connection.\r\n');
-          return;
-        }
-        upstream.write(`${line}\r\n`, 'latin1');
-      }
-    });
+  const proxy = await linesProxy(port, (line) => {
+    if (!/^STOR /.test(line) || !busy.test(line)) return 'pass';
+    refused++;
+    return { reply: '421 Service not available, closing control connection.', close: true };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    refused: () => refused,
-    close: async () => {
-      for (const s of live) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  return { ...proxy, refused: () => refused };
 }
 
 d.each(each('pure'))('%s: cancelled during a retry backoff', (_name, server) => {

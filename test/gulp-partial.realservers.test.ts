@@ -9,54 +9,23 @@ import gulp from 'gulp';
 import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { editLater, gulpOptions, oldBuild, runTask } from './helpers/gulp-tasks.js';
+import { readTree } from './helpers/tmp.js';
 
 const { describe, env, opts } = realServerSuite('gulp partial stream');
 const target = remoteFolders('h-guard');
 const STATE = '.ftpship-state.json';
 
-function gulpOpts(
-  server: RealServer,
-  remoteDir: string,
-  extra: Partial<GulpDeployOptions> = {},
-): GulpDeployOptions {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { localDir, ...engine } = opts(server, '', remoteDir);
-  return { ...engine, quiet: true, ...extra };
-}
-
-/** Runs a gulp task through gulp's own runner (as `gulp.watch` and the gulp CLI run it): its error, or undefined. */
-async function runTask(task: gulp.TaskFunction): Promise<unknown> {
-  const logged = (): void => undefined;
-  gulp.on('error', logged);
-  return new Promise<unknown>((resolve) => {
-    void gulp.series(task)((err?: Error | null) => resolve(err ?? undefined));
-  }).finally(() => gulp.removeListener('error', logged));
-}
+const gulpOpts = (server: RealServer, remoteDir: string, extra: Partial<GulpDeployOptions> = {}) =>
+  gulpOptions(opts(server, '', remoteDir), extra);
 
 /** A build of eight files, older than any run (since: compares mtimes with the task's last run). */
 async function build(): Promise<string> {
-  const local = tmpDir();
   const tree: Record<string, string> = { 'index.html': 'home', 'about.html': 'about' };
   for (let i = 1; i <= 4; i++) tree[`blog/post-${i}.html`] = `post ${i}`;
   tree['css/site.css'] = 'body{}';
   tree['js/app.js'] = 'void 0;';
-  writeTree(local, tree);
-  const earlier = Date.now() / 1000 - 60;
-  for (const rel of Object.keys(tree)) fs.utimesSync(path.join(local, rel), earlier, earlier);
-  // since: skips a file whose mtime and ctime are both at or before the last run's start (a whole ms of
-  // Date.now()); the ctime, which utimes sets to now, holds fractions of a ms: wait for the next ms or two.
-  const newest = Math.max(...Object.keys(tree).map((rel) => fs.statSync(path.join(local, rel)).ctimeMs));
-  while (Date.now() <= newest + 1) await new Promise((resolve) => setTimeout(resolve, 2));
-  return local;
-}
-
-/** Edits a file with an mtime after any run so far. */
-function edit(local: string, rel: string, contents: string): void {
-  const file = path.join(local, rel);
-  fs.writeFileSync(file, contents);
-  const later = Date.now() / 1000 + 60;
-  fs.utimesSync(file, later, later);
+  return oldBuild(tree);
 }
 
 describe('gulp plugin: a partial stream on a real server', () => {
@@ -79,7 +48,7 @@ describe('gulp plugin: a partial stream on a real server', () => {
     expect(await runTask(publish)).toBeUndefined();
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
     const state = fs.readFileSync(path.join(disk, STATE), 'utf8');
-    edit(local, 'about.html', 'about us');
+    editLater(local, 'about.html', 'about us');
     const err = await runTask(publish);
     expect(err).toBeInstanceOf(PluginError);
     expect((err as Error).message).toMatch(
@@ -98,7 +67,7 @@ describe('gulp plugin: a partial stream on a real server', () => {
     // The partial run again, with maxDelete: what the stream leaves out is deleted.
     const allowed = partial({ maxDelete: 5 });
     expect(await runTask(allowed)).toBeUndefined(); // the first run of this task: the whole build
-    edit(local, 'index.html', 'home, edited');
+    editLater(local, 'index.html', 'home, edited');
     expect(await runTask(allowed)).toBeUndefined();
     // The stream carried index.html and about.html (its edit above is newer than any run too).
     expect(Object.keys(readTree(disk, [STATE])).sort()).toEqual(['about.html', 'index.html']);

@@ -13,6 +13,7 @@ import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { embedded, login } from './helpers/embedded.js';
+import { editLater, oldBuild, runTask } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -29,37 +30,12 @@ function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDe
   return { ...login(srv), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
 }
 
-/** Runs a gulp task through gulp's own runner (as `gulp.watch` and the gulp CLI run it): its error, or undefined. */
-async function runTask(task: gulp.TaskFunction): Promise<unknown> {
-  const logged = (): void => undefined;
-  gulp.on('error', logged);
-  return new Promise<unknown>((resolve) => {
-    void gulp.series(task)((err?: Error | null) => resolve(err ?? undefined));
-  }).finally(() => gulp.removeListener('error', logged));
-}
-
 /** A build of ten files, older than any run. */
 async function build(): Promise<string> {
-  const local = tmpDir();
   const tree: Record<string, string> = { 'index.html': '<h1>home</h1>' };
   for (let i = 1; i <= 6; i++) tree[`blog/post-${i}.html`] = `post ${i}`;
   for (const n of ['a', 'b', 'c']) tree[`css/${n}.css`] = `.${n}{}`;
-  writeTree(local, tree);
-  const earlier = Date.now() / 1000 - 60;
-  for (const rel of Object.keys(tree)) fs.utimesSync(path.join(local, rel), earlier, earlier);
-  // since: skips a file whose mtime and ctime are both at or before the last run's start (a whole ms of
-  // Date.now()); the ctime, which utimes sets to now, holds fractions of a ms: wait for the next ms or two.
-  const newest = Math.max(...Object.keys(tree).map((rel) => fs.statSync(path.join(local, rel)).ctimeMs));
-  while (Date.now() <= newest + 1) await new Promise((resolve) => setTimeout(resolve, 2));
-  return local;
-}
-
-/** Gives a file an mtime after any run so far (a later edit), as `since: gulp.lastRun(task)` compares mtimes. */
-function edit(local: string, rel: string, contents: string): void {
-  const file = path.join(local, rel);
-  fs.writeFileSync(file, contents);
-  const later = Date.now() / 1000 + 60;
-  fs.utimesSync(file, later, later);
+  return oldBuild(tree);
 }
 
 const refusal = (carried: number, deployed: number, deletes: number): string =>
@@ -83,7 +59,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
     const state = fs.readFileSync(path.join(disk, STATE), 'utf8');
 
-    edit(local, 'index.html', '<h1>home, edited</h1>');
+    editLater(local, 'index.html', '<h1>home, edited</h1>');
     const err = await runTask(publish);
     expect(err).toBeInstanceOf(PluginError);
     expect((err as PluginError).plugin).toBe('ftpship');
@@ -158,7 +134,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
         .src('**/*', { cwd: local, dot: true, encoding: false, since: gulp.lastRun(publish) })
         .pipe(deploy(opts(remote, { maxDelete: 9 })));
     expect(await runTask(publish)).toBeUndefined();
-    edit(local, 'index.html', 'only this');
+    editLater(local, 'index.html', 'only this');
     expect(await runTask(publish)).toBeUndefined();
     expect(Object.keys(readTree(disk, [STATE]))).toEqual(['index.html']);
     expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('only this');
@@ -173,7 +149,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
         .src('**/*', { cwd: local, dot: true, encoding: false, since: gulp.lastRun(publish) })
         .pipe(deploy(opts(remote, { delete: false })));
     expect(await runTask(publish)).toBeUndefined();
-    edit(local, 'css/b.css', '.b{color:red}');
+    editLater(local, 'css/b.css', '.b{color:red}');
     expect(await runTask(publish)).toBeUndefined();
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });

@@ -10,6 +10,7 @@ import { afterEach, expect, it, jest } from '@jest/globals';
 import gulp from 'gulp';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
+import { gulpOptions, runTaskOrThrow } from './helpers/gulp-tasks.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -21,25 +22,8 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-function gulpOpts(
-  server: RealServer,
-  remoteDir: string,
-  extra: Partial<GulpDeployOptions> = {},
-): GulpDeployOptions {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { localDir, ...engine } = opts(server, '', remoteDir);
-  return { ...engine, quiet: true, ...extra };
-}
-
-/** Runs a gulp task through gulp's own runner (as `gulp.watch` and the gulp CLI run it). */
-async function runTask(task: gulp.TaskFunction): Promise<void> {
-  // gulp's runner also emits a failed task as an 'error' event on gulp (the gulp CLI logs it).
-  const logged = (): void => undefined;
-  gulp.on('error', logged);
-  return new Promise<void>((resolve, reject) => {
-    void gulp.series(task)((err?: Error | null) => (err ? reject(err) : resolve()));
-  }).finally(() => gulp.removeListener('error', logged));
-}
+const gulpOpts = (server: RealServer, remoteDir: string, extra: Partial<GulpDeployOptions> = {}) =>
+  gulpOptions(opts(server, '', remoteDir), extra);
 
 describe('gulp plugin: runs in one process on real servers', () => {
   it.each(each('pure', 'vsftpd', 'proftpd'))(
@@ -57,11 +41,11 @@ describe('gulp plugin: runs in one process on real servers', () => {
         process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length;
       const before = sockets();
 
-      await runTask(publish);
+      await runTaskOrThrow(publish);
       fs.writeFileSync(path.join(local, 'index.html'), 'two');
-      await runTask(publish);
+      await runTaskOrThrow(publish);
       fs.rmSync(path.join(local, 'css'), { recursive: true });
-      await runTask(publish);
+      await runTaskOrThrow(publish);
 
       expect(reports.map((r) => r.counts)).toEqual([
         { mkdir: 2, upload: 3, replace: 0, delete: 0, rmdir: 0, unchanged: 0 },
@@ -81,7 +65,7 @@ describe('gulp plugin: runs in one process on real servers', () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'one', 'css/a.css': 'a{}' });
     const src = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
-    await runTask(() => src().pipe(deploy(gulpOpts(server, dir))));
+    await runTaskOrThrow(() => src().pipe(deploy(gulpOpts(server, dir))));
 
     // The first run's maintenance hook is called while it holds the target (before live files change); it
     // answers once the second run is waiting, or has failed.
@@ -115,12 +99,12 @@ describe('gulp plugin: runs in one process on real servers', () => {
     const second = async (): Promise<void> => {
       await held;
       fs.writeFileSync(path.join(local, 'index.html'), 'three');
-      await runTask(() =>
+      await runTaskOrThrow(() =>
         src().pipe(deploy(gulpOpts(server, dir, { quiet: false, onReport: (r) => reports.push(r) }))),
       ).finally(letGo);
     };
     try {
-      await runTask(gulp.parallel(first, second));
+      await runTaskOrThrow(gulp.parallel(first, second));
     } finally {
       hook.closeAllConnections();
       hook.close();

@@ -11,6 +11,7 @@ import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
+import { runTaskOrThrow } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
@@ -25,17 +26,6 @@ const STATE = '.ftpship-state.json';
 
 function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
   return { ...login(srv), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
-
-/** Runs gulp tasks in series through gulp's own runner (as `gulp.watch` and the gulp CLI run them). */
-async function runSeries(...tasks: gulp.TaskFunction[]): Promise<void> {
-  // gulp's runner also emits a failed task as an 'error' event on gulp (the gulp CLI logs it).
-  const logged = (): void => undefined;
-  gulp.on('error', logged);
-  return new Promise<void>((resolve, reject) => {
-    const series = gulp.series(...tasks);
-    void series((err?: Error | null) => (err ? reject(err) : resolve()));
-  }).finally(() => gulp.removeListener('error', logged));
 }
 
 /** What a task's promise did within a few seconds: its error, 'done', or 'still running' (a hung task). */
@@ -63,11 +53,11 @@ describe('gulp plugin: a publish task run again in one process', () => {
     const conn = deploy(opts(remote));
     const publish = (): NodeJS.ReadWriteStream =>
       gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(conn);
-    await runSeries(publish);
+    await runTaskOrThrow(publish);
     expect(readTree(path.join(srv.root, remote), [STATE])).toEqual(readTree(local));
 
     fs.writeFileSync(path.join(local, 'index.html'), 'two');
-    const second = await outcome(runSeries(publish));
+    const second = await outcome(runTaskOrThrow(publish));
     expect(second).toBeInstanceOf(PluginError);
     expect((second as PluginError).plugin).toBe('ftpship');
     expect((second as Error).message).toBe(
@@ -75,7 +65,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
         'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile',
     );
     // The same task with deploy() inside it deploys the change.
-    await runSeries(() =>
+    await runTaskOrThrow(() =>
       gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(deploy(opts(remote))),
     );
     expect(fs.readFileSync(path.join(srv.root, remote, 'index.html'), 'utf8')).toBe('two');
@@ -86,7 +76,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
     writeTree(local, { 'a.css': 'a{}', 'b.css': 'b{}', 'c.css': 'c{}', 'd.css': 'd{}' });
     const remote = `/${uniqueName('h-gulp-chain')}`;
     const src = (): NodeJS.ReadWriteStream => gulp.src('*.css', { cwd: local, encoding: false });
-    await runSeries(() => src().pipe(deploy(opts(remote))));
+    await runTaskOrThrow(() => src().pipe(deploy(opts(remote))));
     const before = readTree(path.join(srv.root, remote));
 
     // A sass-like step that fails on its second file; its logError handler logs and ends the stream, which
@@ -113,7 +103,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
         .pipe(new PassThrough({ objectMode: true }))
         .pipe(stream);
     };
-    const task = await outcome(runSeries(publish));
+    const task = await outcome(runTaskOrThrow(publish));
     expect((task as Error).message).toBe('sass: syntax error in b.scss');
     await closed;
 

@@ -181,19 +181,22 @@ export async function holdingProxy(
   };
 }
 
+/** What {@link linesProxy} does with a client's command line: pass it on, or answer it itself. */
+export type LineVerdict = 'pass' | { reply: string; close?: boolean };
+
 /**
- * A TCP proxy in front of a plain FTP control port that answers the first client command matching `command`
- * itself, with `reply` (a 421, as a server timing a session out says), and closes that connection: the
- * server never sees the command. Everything else passes through.
+ * A TCP proxy in front of a plain FTP control port that shows each command line a client sends (without its
+ * CRLF) to `onLine`, with the number of its connection (from 1): passed on to the server, or answered by the
+ * proxy with `reply` (the server never sees the command), and with `close` that connection closed after it.
  */
-export async function refusingProxy(
+export async function linesProxy(
   targetPort: number,
-  command: RegExp,
-  reply: string,
-): Promise<{ port: number; refused: () => number; close: () => Promise<void> }> {
+  onLine: (line: string, connection: number) => LineVerdict,
+): Promise<{ port: number; close: () => Promise<void> }> {
   const live = new Set<net.Socket>();
-  let refused = 0;
+  let connections = 0;
   const server = net.createServer((client) => {
+    const connection = ++connections;
     const upstream = paired(client, targetPort, live);
     upstream.pipe(client);
     let pending = '';
@@ -203,24 +206,45 @@ export async function refusingProxy(
       while ((end = pending.indexOf('\r\n')) !== -1) {
         const line = pending.slice(0, end);
         pending = pending.slice(end + 2);
-        if (refused === 0 && command.test(line)) {
-          refused++;
+        const verdict = onLine(line, connection);
+        if (verdict === 'pass') {
+          upstream.write(`${line}\r\n`, 'latin1');
+        } else if (verdict.close) {
           upstream.unpipe(client);
           upstream.destroy();
-          client.end(`${reply}\r\n`);
+          client.end(`${verdict.reply}\r\n`);
           return;
+        } else {
+          client.write(`${verdict.reply}\r\n`);
         }
-        upstream.write(`${line}\r\n`, 'latin1');
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
-    refused: () => refused,
     close: async () => {
       for (const s of live) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * A proxy in front of a plain FTP control port that answers the first client command matching `command`
+ * itself, with `reply` (a 421, as a server timing a session out says), and closes that connection: the
+ * server never sees the command. Everything else passes through.
+ */
+export async function refusingProxy(
+  targetPort: number,
+  command: RegExp,
+  reply: string,
+): Promise<{ port: number; refused: () => number; close: () => Promise<void> }> {
+  let refused = 0;
+  const proxy = await linesProxy(targetPort, (line) => {
+    if (refused > 0 || !command.test(line)) return 'pass';
+    refused++;
+    return { reply, close: true };
+  });
+  return { ...proxy, refused: () => refused };
 }
