@@ -1,33 +1,26 @@
 /**
  * The gulp plugin's guard against a stream that carries only part of the build (a watch task piping the changed
- * files, `gulp.src(glob, { since: gulp.lastRun(task) })`): with real gulp 5 tasks against ftp-srv.
+ * files, `gulp.src(glob, { since: gulp.lastRun(task) })`): with real gulp 5 tasks against ftp-server().
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
 import type Vinyl from 'vinyl';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/engine/report.js';
-import { embedded, login } from './helpers/embedded.js';
+import { login, useEmbedded } from './helpers/embedded.js';
 import { editLater, oldBuild, runTask } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv.close();
-});
+const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 
 function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(srv), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
+  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
 }
 
 /** A build of ten files, older than any run. */
@@ -48,7 +41,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('a since: gulp.lastRun() task: the full first run deploys, the partial second is refused with nothing deleted', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-since')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const reports: DeployReport[] = [];
     const publish = (): NodeJS.ReadWriteStream =>
       gulp
@@ -92,7 +85,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('a stream cut short by a step further up whose error a handler kept to itself is refused', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-plumber')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const whole = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
     expect(await runTask(() => whole().pipe(deploy(opts(remote))))).toBeUndefined();
     const state = fs.readFileSync(path.join(disk, STATE), 'utf8');
@@ -128,7 +121,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('the same partial stream with maxDelete deletes what it leaves out', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-max')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const publish = (): NodeJS.ReadWriteStream =>
       gulp
         .src('**/*', { cwd: local, dot: true, encoding: false, since: gulp.lastRun(publish) })
@@ -143,7 +136,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('with delete: false the partial stream uploads its files and deletes nothing', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-nodel')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const publish = (): NodeJS.ReadWriteStream =>
       gulp
         .src('**/*', { cwd: local, dot: true, encoding: false, since: gulp.lastRun(publish) })
@@ -157,7 +150,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('deleteOnly with a partial stream is refused too; with maxDelete it deletes what the stream leaves out', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-delonly')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const src = (glob: string): NodeJS.ReadWriteStream =>
       gulp.src(glob, { cwd: local, base: local, dot: true, encoding: false });
     expect(await runTask(() => src('**/*').pipe(deploy(opts(remote))))).toBeUndefined();
@@ -178,7 +171,7 @@ describe('gulp plugin: a stream with only part of the build', () => {
   it('full builds still deploy: a few files removed, and every file renamed (hashed names)', async () => {
     const local = await build();
     const remote = `/${uniqueName('h-guard-full')}`;
-    const disk = path.join(srv.root, remote);
+    const disk = path.join(server().root, remote);
     const reports: DeployReport[] = [];
     const publish = (): NodeJS.ReadWriteStream =>
       gulp

@@ -1,31 +1,24 @@
 /**
  * The gulp plugin run again and again in one process, as `gulp.watch` or `gulp.series` runs a publish task, with
- * real gulp 5 tasks against ftp-srv.
+ * real gulp 5 tasks against ftp-server().
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded, login } from './helpers/embedded.js';
+import { login, useEmbedded } from './helpers/embedded.js';
 import { runTaskOrThrow } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv.close();
-});
+const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 
 function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(srv), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
+  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
 }
 
 /** What a task's promise did within a few seconds: its error, 'done', or 'still running' (a hung task). */
@@ -54,7 +47,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
     const publish = (): NodeJS.ReadWriteStream =>
       gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(conn);
     await runTaskOrThrow(publish);
-    expect(readTree(path.join(srv.root, remote), [STATE])).toEqual(readTree(local));
+    expect(readTree(path.join(server().root, remote), [STATE])).toEqual(readTree(local));
 
     fs.writeFileSync(path.join(local, 'index.html'), 'two');
     const second = await outcome(runTaskOrThrow(publish));
@@ -68,7 +61,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
     await runTaskOrThrow(() =>
       gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(deploy(opts(remote))),
     );
-    expect(fs.readFileSync(path.join(srv.root, remote, 'index.html'), 'utf8')).toBe('two');
+    expect(fs.readFileSync(path.join(server().root, remote, 'index.html'), 'utf8')).toBe('two');
   });
 
   it('a plugin further up a .pipe chain that fails and ends its stream (gulp-sass logError) fails the deploy; nothing is deleted', async () => {
@@ -77,7 +70,7 @@ describe('gulp plugin: a publish task run again in one process', () => {
     const remote = `/${uniqueName('h-gulp-chain')}`;
     const src = (): NodeJS.ReadWriteStream => gulp.src('*.css', { cwd: local, encoding: false });
     await runTaskOrThrow(() => src().pipe(deploy(opts(remote))));
-    const before = readTree(path.join(srv.root, remote));
+    const before = readTree(path.join(server().root, remote));
 
     // A sass-like step that fails on its second file; its logError handler logs and ends the stream, which
     // then hands on one file, through one more step, to deploy().
@@ -112,6 +105,6 @@ describe('gulp plugin: a publish task run again in one process', () => {
     expect((deployError as Error).message).toMatch(
       /^an earlier step of the pipeline failed \(sass: syntax error in b\.scss\), so not every file reached ftpship; (the deploy was stopped \(cancelled: nothing was changed\)|nothing was deployed), as the files that did would have made the server's copies of the others orphans, deleted\. Fix that error and run the task again$/,
     );
-    expect(readTree(path.join(srv.root, remote))).toEqual(before);
+    expect(readTree(path.join(server().root, remote))).toEqual(before);
   });
 });
