@@ -389,6 +389,9 @@ export async function deploy(
           ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
+      // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
+      // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
+      if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) pool.expand();
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
       // before the cut is unchanged, in the preview as in the deploy.
@@ -747,6 +750,17 @@ function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut 
   return new CancelledError(
     `deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`,
   );
+}
+
+/** A file new, gone or of another size than the state says: the deploy will change something (hashes aside). */
+function sizesDiffer(files: ReadonlyMap<string, { size: number }>, st: DeployState): boolean {
+  let listed = 0;
+  for (const [p, f] of files) {
+    const was = st.files[p];
+    if (was === undefined || was.size !== f.size) return true;
+    listed++;
+  }
+  return listed !== Object.keys(st.files).length;
 }
 
 /** The fastest of three NOOP round trips on one connection, in ms. */
