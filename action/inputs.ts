@@ -494,13 +494,20 @@ function splitTopLevel(text: string, separator: string): string[] {
 
 /**
  * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
- * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. A line starting with `#` is a comment, as
+ * in a .gitignore and in @actions/glob patterns (in a block, `exclude: |`, YAML keeps it as a line); `\#` at
+ * the start stands for a literal `#` (`\#*#` for Emacs' `#index.html#`). Undefined when empty.
  */
 function list(name: Input): string[] | undefined {
   const lines = core
     .getMultilineInput(name)
     .map((l) => l.replace(/^-\s+/, '').trim())
-    .filter((l) => l !== '');
+    .filter((l) => {
+      if (!l.startsWith('#')) return l !== '';
+      core.debug(`${name}: comment line ${JSON.stringify(l)} ignored`);
+      return false;
+    })
+    .map((l) => (l.startsWith('\\#') ? l.slice(1) : l));
   // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
   const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
   if (quoted.length > 0)

@@ -8,6 +8,7 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
 import { logLines, runMain } from './helpers/action-main.js';
 import { embedded } from './helpers/embedded.js';
+import type { DeployReport } from '../src/index.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -177,5 +178,44 @@ describe('maintenance-content from a secret', () => {
     expect(logLines(run).filter((l) => l.startsWith('::debug::maintenance:'))).toEqual([
       `::debug::maintenance: {"path":".maintenance","content":"(${content.length} characters)"}`,
     ]);
+  });
+});
+
+describe('# lines in list inputs (YAML comments written inside `exclude: |`, which YAML keeps as lines)', () => {
+  it('are comments, not globs; \\# at the start is a literal # (was: each comment a glob, with a regex warning)', async () => {
+    const { ws } = actionWorkspace({
+      'index.html': 'i',
+      'app.js.map': 'm',
+      '#index.html#': 'emacs',
+      'uploads/p.jpg': 'p',
+    });
+    const run = await runMain(ws, {
+      ...connection('comments/'),
+      'dry-run': 'true',
+      exclude:
+        '# source maps are built by CI (the old rule was a regex: \\.map$)\n**/*.map\n  - # and editor files\n\\#*#\n',
+      keep: '# user content\nuploads/**\n',
+    });
+    expectSuccess(run);
+    expect(logLines(run).filter((l) => /^::(warning|notice)::/.test(l))).toEqual([]);
+    expect(logLines(run)).toContain('::debug::exclude: ["**/*.map","#*#"]');
+    expect(logLines(run)).toContain('::debug::keep: ["uploads/**"]');
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.files.filter((f) => f.action === 'upload').map((f) => f.path)).toEqual([
+      'index.html',
+      'uploads/p.jpg',
+    ]);
+  });
+
+  it('an exclude of comments alone is no exclude: the defaults apply, .git stays home (was: a glob replacing them)', async () => {
+    const { ws } = actionWorkspace({ 'index.html': 'i', '.git/config': 'token' });
+    const run = await runMain(ws, {
+      ...connection('comments-only/'),
+      'dry-run': 'true',
+      exclude: '# nothing of ours to leave out yet\n',
+    });
+    expectSuccess(run);
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.files.filter((f) => f.action === 'upload').map((f) => f.path)).toEqual(['index.html']);
   });
 });
