@@ -473,6 +473,20 @@ function readExclude(): string[] | undefined {
   return read;
 }
 
+/** `line` without a YAML-style comment (see {@link list}); '' when it is one. */
+function withoutComment(name: Input, line: string): string {
+  const quoted = /^((["']).*?\2)\s+#/.exec(line);
+  const kept = line.startsWith('#')
+    ? ''
+    : quoted
+      ? quoted[1]
+      : /^(["']).*\1$/.test(line)
+        ? line
+        : line.replace(/\s+#.*$/, '');
+  if (kept !== line) core.debug(`${name}: comment ${JSON.stringify(line.slice(kept.length).trim())} ignored`);
+  return kept;
+}
+
 /** Splits `text` at `separator` outside `[...]` and `{...}`. */
 function splitTopLevel(text: string, separator: string): string[] {
   const parts: string[] = [];
@@ -494,20 +508,17 @@ function splitTopLevel(text: string, separator: string): string[] {
 
 /**
  * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
- * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. A line starting with `#` is a comment, as
- * in a .gitignore and in @actions/glob patterns (in a block, `exclude: |`, YAML keeps it as a line); `\#` at
- * the start stands for a literal `#` (`\#*#` for Emacs' `#index.html#`). Undefined when empty.
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Comments as YAML writes them, which a
+ * block (`exclude: |`) keeps as text: a line starting with `#`, and ` #` to the end of a line outside quotes
+ * (`.env # secrets` was one glob, matching nothing, and `.env` went up). `\#` stands for a literal `#`
+ * (`\#*#` for Emacs' `#index.html#`, `Issue \#12.md`). Undefined when empty.
  */
 function list(name: Input): string[] | undefined {
   const lines = core
     .getMultilineInput(name)
-    .map((l) => l.replace(/^-\s+/, '').trim())
-    .filter((l) => {
-      if (!l.startsWith('#')) return l !== '';
-      core.debug(`${name}: comment line ${JSON.stringify(l)} ignored`);
-      return false;
-    })
-    .map((l) => (l.startsWith('\\#') ? l.slice(1) : l));
+    .map((l) => withoutComment(name, l.replace(/^-\s+/, '').trim()))
+    .filter((l) => l !== '')
+    .map((l) => l.replace(/\\#/g, '#'));
   // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
   const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
   if (quoted.length > 0)

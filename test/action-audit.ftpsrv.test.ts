@@ -181,24 +181,36 @@ describe('maintenance-content from a secret', () => {
   });
 });
 
-describe('# lines in list inputs (YAML comments written inside `exclude: |`, which YAML keeps as lines)', () => {
-  it('are comments, not globs; \\# at the start is a literal # (was: each comment a glob, with a regex warning)', async () => {
+describe('YAML comments in list inputs (written inside `exclude: |`, which YAML keeps as text)', () => {
+  it('# lines and trailing ` #` comments are not globs; \\# is a literal # (was: each a glob: `.env # secrets` matched nothing and .env went up)', async () => {
     const { ws } = actionWorkspace({
       'index.html': 'i',
       'app.js.map': 'm',
       '#index.html#': 'emacs',
+      'Issue #12.md': 'n',
+      '.env': 'secret',
       'uploads/p.jpg': 'p',
     });
     const run = await runMain(ws, {
       ...connection('comments/'),
       'dry-run': 'true',
-      exclude:
-        '# source maps are built by CI (the old rule was a regex: \\.map$)\n**/*.map\n  - # and editor files\n\\#*#\n',
+      exclude: [
+        '# source maps are built by CI (the old rule was a regex: \\.map$)',
+        '**/*.map',
+        '  - # and editor files',
+        '\\#*#',
+        'Issue \\#12.md',
+        '.env # secrets',
+        '"*.log" # logs, quoted',
+        '"a #b"',
+      ].join('\n'),
       keep: '# user content\nuploads/**\n',
     });
     expectSuccess(run);
-    expect(logLines(run).filter((l) => /^::(warning|notice)::/.test(l))).toEqual([]);
-    expect(logLines(run)).toContain('::debug::exclude: ["**/*.map","#*#"]');
+    expect(logLines(run).filter((l) => /^::warning::/.test(l))).toEqual([]);
+    expect(logLines(run)).toContain(
+      '::debug::exclude: ["**/*.map","#*#","Issue #12.md",".env","*.log","a #b"]',
+    );
     expect(logLines(run)).toContain('::debug::keep: ["uploads/**"]');
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
     expect(report.files.filter((f) => f.action === 'upload').map((f) => f.path)).toEqual([
