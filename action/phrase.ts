@@ -8,6 +8,12 @@ const FLAGS: Record<string, string> = {
   state: Input.StatePath,
   maintenance: Input.MaintenanceFile,
 };
+/** The library's option names in the engine's messages, as the Action's inputs. */
+const LIBRARY_OPTIONS: Record<string, string> = {
+  user: Input.Username,
+  remoteDir: Input.ServerDir,
+  statePath: Input.StatePath,
+};
 const NEGATED: Record<string, string> = {
   'no-delete': Input.Delete,
   'no-replace': Input.Replace,
@@ -64,6 +70,13 @@ export function phrase(message: string): string {
         '(`active: true`)',
       )
       .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+      // The engine names these by the library's options (`remoteDir "a\nb" holds CR…`): the Action's inputs.
+      .replace(
+        /^(user|remoteDir|statePath) (".*" holds CR, LF or NUL); remove them/,
+        (_all, option: string, rest: string) =>
+          `the \`${LIBRARY_OPTIONS[option]}\` input ${rest}, which FTP cannot send (a line break ends a command); ` +
+          'remove them (a secret or variable saved with a second line?)',
+      )
       // Connection and login failures: the inputs that hold the host, port, user and password.
       .replace(/; check the server name\b/g, '; check the `server` input')
       .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')

@@ -315,6 +315,23 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::the `files` input matches no file in \S+public \(after `exclude`\): !\*\*\/\*\.map; .*a line starting with ! only leaves out files the lines before it selected: begin with \*\* to publish everything but them$/,
     },
     {
+      // Before: `user "de\nmo" holds CR, LF or NUL` and `remoteDir "…"`, the library's option names.
+      title: 'a username with a line break inside (a secret saved with two lines): the `username` input',
+      inputs: { username: 'de\nmo' },
+      error:
+        /^::error::the `username` input "de\\nmo" holds CR, LF or NUL, which FTP cannot send \(a line break ends a command\); remove them/,
+    },
+    {
+      title: 'a server-dir with a line break inside: the `server-dir` input',
+      inputs: { 'server-dir': 'www\nold' },
+      error: /^::error::the `server-dir` input "www\\nold" holds CR, LF or NUL, which FTP cannot send/,
+    },
+    {
+      title: 'a state-path with a line break inside: the `state-path` input',
+      inputs: { 'state-path': 'state\n.json' },
+      error: /^::error::the `state-path` input "state\\n\.json" holds CR, LF or NUL, which FTP cannot send/,
+    },
+    {
       title: 'a password with a line break inside',
       inputs: { password: 'pass\nword' },
       error: /^::error::the `password` input holds a line break or NUL inside it/,
