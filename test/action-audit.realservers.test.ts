@@ -122,3 +122,27 @@ d('a login that fails with the password in quotes', () => {
     expect(fs.existsSync(disk)).toBe(false);
   });
 });
+
+d('server-dir as FTP-Deploy-Action workflows write it, on the real servers', () => {
+  const mine = remoteFolders('h-action3-');
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: ~/site/, ./site, site and /site/ are one folder (no folder named ~ or .); the second run sends nothing',
+    async (key) => {
+      const server = (servers as NonNullable<typeof servers>)[key];
+      const { dir, disk } = mine(server);
+      const name = dir.slice(1);
+      const { ws } = actionWorkspace({ 'index.html': 'i' });
+      const first = await runMain(ws, connection(server, `~/${name}/`));
+      expectSuccess(first);
+      expect(first.outputs.uploaded).toBe('1');
+      expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('i');
+      for (const form of [`./${name}`, name, `/${name}/`]) {
+        const again = await runMain(ws, connection(server, form));
+        expectSuccess(again);
+        expect({ form, ...again.outputs }).toMatchObject({ form, uploaded: '0', unchanged: '1' });
+      }
+      expect(fs.existsSync(path.join(server.home, '~'))).toBe(false);
+      expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+    },
+  );
+});
