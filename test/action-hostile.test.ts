@@ -519,6 +519,57 @@ describe('an empty password input (a secret not set, or a pull_request from a fo
   });
 });
 
+describe('an empty secret in a run that gets none: the error says why for this run', () => {
+  it('a pull_request from a fork: names the fork and the condition that runs the preview for this repository only (was: "a secret not set, or a fork")', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const event = path.join(tmpDir('ftpship-event-'), 'event.json');
+    fs.writeFileSync(
+      event,
+      JSON.stringify({ pull_request: { head: { repo: { full_name: 'someone/site' } } } }),
+    );
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_REPOSITORY: 'owner/site',
+    };
+    const run = await runMain(ws, { ...connection('fork/'), password: '', 'dry-run': 'true' }, env);
+    expect(theError(run)).toMatch(
+      /^::error::the `password` input is empty: .*This run is for a pull request from the fork someone\/site, which GitHub gives no secrets: .*head\.repo\.full_name == github\.repository\)$/,
+    );
+    // A branch of this repository, and pull_request_target (given the secrets): the secret is not set.
+    for (const [name, head] of [
+      ['pull_request', 'owner/site'],
+      ['pull_request_target', 'someone/site'],
+    ]) {
+      fs.writeFileSync(event, JSON.stringify({ pull_request: { head: { repo: { full_name: head } } } }));
+      const other = await runMain(
+        ws,
+        { ...connection('fork/'), password: '', 'dry-run': 'true' },
+        {
+          ...env,
+          GITHUB_EVENT_NAME: name,
+        },
+      );
+      expect(theError(other)).not.toContain('This run');
+    }
+    expect(fs.existsSync(path.join(srv.root, 'fork'))).toBe(false);
+  });
+
+  it('a run Dependabot started (given the Dependabot secrets only, from a branch of this repository): says so (was: blamed a fork)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runMain(
+      ws,
+      { ...connection('dependabot/'), server: '', 'dry-run': 'true' },
+      {
+        GITHUB_ACTOR: 'dependabot[bot]',
+      },
+    );
+    expect(theError(run)).toMatch(
+      /^::error::Input required and not supplied: server\. .*This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: .*if: github\.actor != 'dependabot\[bot\]'\)$/,
+    );
+  });
+});
+
 describe('a password given as the server input (no URL, no host name in it) is never printed', () => {
   it.each([['S3cr3t!pass'], ['p@ssw0rd'], ['pa:ss/word'], ['two words']])(
     '%s: one error naming the input and what goes where, without the value (was: echoed, or a piece of it)',
