@@ -34,7 +34,12 @@ function excludeLine(_all: string, quoted?: string, ansi?: string): string {
       : (ansi as string).replace(/\\(x[0-9a-f]{2}|.)/g, (_e, c: string) =>
           c === '\\' || c === "'" ? c : '?',
         );
-  return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
+  // A line of the input is trimmed, and ` #` starts a comment there: a space at the end goes in brackets, a
+  // `#` after a space gets a backslash.
+  const line = glob
+    .replace(/(\s)#/g, '$1\\#')
+    .replace(/\s+$/, (spaces) => [...spaces].map((c) => `[${c}]`).join(''));
+  return `the line ${line} in the \`exclude\` input (which replaces the default excludes)`;
 }
 
 /**
