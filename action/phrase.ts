@@ -82,6 +82,11 @@ export function phrase(message: string): string {
           `the \`${LIBRARY_OPTIONS[option]}\` input ${rest}, which FTP cannot send (a line break ends a command); ` +
           'remove them (a secret or variable saved with a second line?)',
       )
+      // The CLI's URL scheme: the Action sets `protocol`.
+      .replace(
+        /\bUse ftp:\/\/ only if you accept an unencrypted connection\b/,
+        'Set `protocol: ftp` only if you accept an unencrypted connection',
+      )
       // Connection and login failures: the inputs that hold the host, port, user and password.
       .replace(/; check the server name\b/g, '; check the `server` input')
       .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')

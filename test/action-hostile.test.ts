@@ -379,6 +379,30 @@ describe('inputs are checked when read, each with one line naming the input and 
   });
 });
 
+describe('protocol: ftps against a server that refuses AUTH TLS (G5: never a downgrade)', () => {
+  it('fails before the login is sent, naming `protocol: ftp` as the way to go unencrypted (was: "Use ftp://", the CLI\'s URL)', async () => {
+    const fake = await startFakeServer({});
+    try {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, {
+        server: '127.0.0.1',
+        port: String(fake.port),
+        username: 'u',
+        password: 'p',
+        protocol: 'ftps',
+        'local-dir': 'public/',
+        'dry-run': 'true',
+      });
+      expect(theError(run)).toMatch(
+        /refused TLS \(AUTH TLS: 502 .*\); ftpship never falls back to plain FTP\. Set `protocol: ftp` only if you accept an unencrypted connection\.$/,
+      );
+      expect(fake.commands).toEqual(['AUTH TLS']);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('ca and insecure', () => {
   it.each([
     ['garbage', 'not a certificate'],
