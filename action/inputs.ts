@@ -58,7 +58,7 @@ export function readInputs(): ActionInputs {
   if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
-  for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
+  for (const name of [Input.Server, Input.Port, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
   const { secure, port } = readProtocolAndPort();
   const options: DeployOptions = {

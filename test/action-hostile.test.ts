@@ -250,6 +250,13 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::invalid timeout "30s"; use a whole number from 100 to 3600000 \(milliseconds: 30000 is 30 s\)$/,
     },
     {
+      // Before: `invalid port "\"21\""; use a whole number`, without why a number has quotes.
+      title: 'a port in quotes (a variable or secret saved with them): the input and why',
+      inputs: { port: '"21"' },
+      error:
+        /^::error::the `port` input is in quotes \("21"\), which would be part of it: remove them \(a repository secret or variable set with quotes keeps them/,
+    },
+    {
       title: 'server with a port in it',
       inputs: { server: '127.0.0.1:2121' },
       error: /^::error::invalid server "127\.0\.0\.1:2121": put the port in the `port` input \(port: 2121\)/,
