@@ -43,7 +43,7 @@ export function readInputs(): ActionInputs {
   if (rawPassword.trim() === '')
     throw new ConfigError(
       'the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
-        'A secret that is not set reads as empty, and so does every secret in a pull_request run from a fork',
+        `A ${emptySecretCause()}`,
     );
   core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
@@ -58,7 +58,7 @@ export function readInputs(): ActionInputs {
   if (maintenanceUrl) for (const secret of hookSecrets(maintenanceUrl)) core.setSecret(secret);
 
   const workspace = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd());
-  for (const name of [Input.Server, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
+  for (const name of [Input.Server, Input.Port, Input.ServerDir, Input.LocalDir]) refuseQuotes(name);
   const localDir = insideWorkspace(workspace, core.getInput(Input.LocalDir) || './');
   const { secure, port } = readProtocolAndPort();
   const options: DeployOptions = {
@@ -240,9 +240,52 @@ function required(name: Input, what: string, secret: string): string {
   if (value === '')
     throw new ConfigError(
       `Input required and not supplied: ${name}. Set it to ${what}, or ${name}: \${{ secrets.${secret} }}); ` +
-        'a secret that is not set reads as empty, and so does every secret in a pull_request run from a fork',
+        `a ${emptySecretCause()}`,
     );
   return value;
+}
+
+/**
+ * Why a secret may read as empty, for the error about an empty input: this run's own cause when the runner's
+ * variables show it (a pull_request from a fork gets no secrets; a run Dependabot started gets the Dependabot
+ * secrets only, and its branches are this repository's, so a fork check lets it through), else both usual ones.
+ */
+function emptySecretCause(): string {
+  const generic =
+    'secret that is not set reads as empty, and so does every secret in a pull_request run from a fork';
+  if (process.env.GITHUB_ACTOR === 'dependabot[bot]')
+    return (
+      `${generic}. This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: ` +
+      "add the secret under Settings, Secrets, Dependabot too, or skip the step for it (if: github.actor != 'dependabot[bot]')"
+    );
+  const head = forkOfPullRequest();
+  if (head)
+    return (
+      `${generic}. This run is for a pull request from the fork ${head}, which GitHub gives no secrets: run the step ` +
+      'for branches of this repository only (if: github.event.pull_request.head.repo.full_name == github.repository)'
+    );
+  return generic;
+}
+
+/**
+ * The fork (`owner/repo`) a pull_request run comes from, read from the event payload; undefined if none, and
+ * for pull_request_target, whose runs are given the secrets.
+ */
+function forkOfPullRequest(): string | undefined {
+  if (
+    !/^pull_request(_review|_review_comment)?$/.test(process.env.GITHUB_EVENT_NAME ?? '') ||
+    !process.env.GITHUB_EVENT_PATH
+  )
+    return undefined;
+  try {
+    const event = JSON.parse(fs.readFileSync(process.env.GITHUB_EVENT_PATH, 'utf8')) as {
+      pull_request?: { head?: { repo?: { full_name?: unknown } } };
+    };
+    const head = event.pull_request?.head?.repo?.full_name;
+    return typeof head === 'string' && head !== process.env.GITHUB_REPOSITORY ? head : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -473,6 +516,20 @@ function readExclude(): string[] | undefined {
   return read;
 }
 
+/** `line` without a YAML-style comment (see {@link list}); '' when it is one. */
+function withoutComment(name: Input, line: string): string {
+  const quoted = /^((["']).*?\2)\s+#/.exec(line);
+  const kept = line.startsWith('#')
+    ? ''
+    : quoted
+      ? quoted[1]
+      : /^(["']).*\1$/.test(line)
+        ? line
+        : line.replace(/\s+#.*$/, '');
+  if (kept !== line) core.debug(`${name}: comment ${JSON.stringify(line.slice(kept.length).trim())} ignored`);
+  return kept;
+}
+
 /** Splits `text` at `separator` outside `[...]` and `{...}`. */
 function splitTopLevel(text: string, separator: string): string[] {
   const parts: string[] = [];
@@ -494,13 +551,17 @@ function splitTopLevel(text: string, separator: string): string[] {
 
 /**
  * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
- * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Comments as YAML writes them, which a
+ * block (`exclude: |`) keeps as text: a line starting with `#`, and ` #` to the end of a line outside quotes
+ * (`.env # secrets` was one glob, matching nothing, and `.env` went up). `\#` stands for a literal `#`
+ * (`\#*#` for Emacs' `#index.html#`, `Issue \#12.md`). Undefined when empty.
  */
 function list(name: Input): string[] | undefined {
   const lines = core
     .getMultilineInput(name)
-    .map((l) => l.replace(/^-\s+/, '').trim())
-    .filter((l) => l !== '');
+    .map((l) => withoutComment(name, l.replace(/^-\s+/, '').trim()))
+    .filter((l) => l !== '')
+    .map((l) => l.replace(/\\#/g, '#'));
   // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
   const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
   if (quoted.length > 0)

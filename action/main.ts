@@ -58,12 +58,45 @@ function withoutUser(target: string): string {
   return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
 
+/** The host of a target URL (`ftp://host:21/dir`, `ftp://[::1]/dir`), brackets off; '' when there is none. */
+function hostOf(target: string): string {
+  const m = /^[a-z]+:\/\/(?:\[([^\]]*)\]|([^/:]*))/i.exec(target);
+  return m?.[1] ?? m?.[2] ?? '';
+}
+
+/** Every mention of `host` in `text` as `***`, as the runner shows a masked secret. */
+function hideHost(text: string, host: string): string {
+  if (host === '') return text;
+  const literal = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(?<![\\w.-])${literal}(?![\\w-]|\\.\\w)`, 'gi'), '***');
+}
+
+/**
+ * The report as the plan file and `summary-file` show it: the target and the server's words without the
+ * host. The runner masks a `server` kept in a secret in the log and the job summary, but a later step posts
+ * these files (a pull-request comment, an artifact) where nothing is masked, and the Action cannot tell a
+ * `server` kept in a secret from one written in the workflow. The job summary names the host.
+ */
+function withoutHost(report: DeployReport, host: string): DeployReport {
+  const hide = (text: string): string => hideHost(text, host);
+  return {
+    ...report,
+    target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)/i, '$1***'),
+    warnings: report.warnings.map(hide),
+    ...(report.refused === undefined ? {} : { refused: hide(report.refused) }),
+  };
+}
+
 /**
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
 async function publish(full: DeployReport, refusal?: string): Promise<void> {
   const report = { ...full, target: withoutUser(full.target) };
+  // The files are for later steps, which may post them where the runner masks nothing: no host either.
+  const host = hostOf(report.target);
+  const shared = withoutHost(report, host);
+  const sharedRefusal = refusal === undefined ? undefined : hideHost(refusal, host);
   const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
   // Not a failure path: the step's result is settled, so each of these only warns.
   const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>
@@ -73,7 +106,9 @@ async function publish(full: DeployReport, refusal?: string): Promise<void> {
         core.warning(logSafe(`could not ${what}: ${(err as Error).message}; ${done}`));
         return undefined;
       });
-  const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
+  const files = await attempt('write the report files in RUNNER_TEMP', () =>
+    writeReport(shared, sharedRefusal),
+  );
   await attempt('set the outputs (GITHUB_OUTPUT)', () =>
     setOutputs(report, files, refusal !== undefined && !report.dryRun),
   );

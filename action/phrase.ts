@@ -8,6 +8,12 @@ const FLAGS: Record<string, string> = {
   state: Input.StatePath,
   maintenance: Input.MaintenanceFile,
 };
+/** The library's option names in the engine's messages, as the Action's inputs. */
+const LIBRARY_OPTIONS: Record<string, string> = {
+  user: Input.Username,
+  remoteDir: Input.ServerDir,
+  statePath: Input.StatePath,
+};
 const NEGATED: Record<string, string> = {
   'no-delete': Input.Delete,
   'no-replace': Input.Replace,
@@ -28,7 +34,12 @@ function excludeLine(_all: string, quoted?: string, ansi?: string): string {
       : (ansi as string).replace(/\\(x[0-9a-f]{2}|.)/g, (_e, c: string) =>
           c === '\\' || c === "'" ? c : '?',
         );
-  return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
+  // A line of the input is trimmed, and ` #` starts a comment there: a space at the end goes in brackets, a
+  // `#` after a space gets a backslash.
+  const line = glob
+    .replace(/(\s)#/g, '$1\\#')
+    .replace(/\s+$/, (spaces) => [...spaces].map((c) => `[${c}]`).join(''));
+  return `the line ${line} in the \`exclude\` input (which replaces the default excludes)`;
 }
 
 /**
@@ -64,6 +75,18 @@ export function phrase(message: string): string {
         '(`active: true`)',
       )
       .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+      // The engine names these by the library's options (`remoteDir "a\nb" holds CR…`): the Action's inputs.
+      .replace(
+        /^(user|remoteDir|statePath) (".*" holds CR, LF or NUL); remove them/,
+        (_all, option: string, rest: string) =>
+          `the \`${LIBRARY_OPTIONS[option]}\` input ${rest}, which FTP cannot send (a line break ends a command); ` +
+          'remove them (a secret or variable saved with a second line?)',
+      )
+      // The CLI's URL scheme: the Action sets `protocol`.
+      .replace(
+        /\bUse ftp:\/\/ only if you accept an unencrypted connection\b/,
+        'Set `protocol: ftp` only if you accept an unencrypted connection',
+      )
       // Connection and login failures: the inputs that hold the host, port, user and password.
       .replace(/; check the server name\b/g, '; check the `server` input')
       .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')

@@ -8,6 +8,7 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
 import { logLines, runMain } from './helpers/action-main.js';
 import { embedded } from './helpers/embedded.js';
+import type { DeployReport } from '../src/index.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -177,5 +178,56 @@ describe('maintenance-content from a secret', () => {
     expect(logLines(run).filter((l) => l.startsWith('::debug::maintenance:'))).toEqual([
       `::debug::maintenance: {"path":".maintenance","content":"(${content.length} characters)"}`,
     ]);
+  });
+});
+
+describe('YAML comments in list inputs (written inside `exclude: |`, which YAML keeps as text)', () => {
+  it('# lines and trailing ` #` comments are not globs; \\# is a literal # (was: each a glob: `.env # secrets` matched nothing and .env went up)', async () => {
+    const { ws } = actionWorkspace({
+      'index.html': 'i',
+      'app.js.map': 'm',
+      '#index.html#': 'emacs',
+      'Issue #12.md': 'n',
+      '.env': 'secret',
+      'uploads/p.jpg': 'p',
+    });
+    const run = await runMain(ws, {
+      ...connection('comments/'),
+      'dry-run': 'true',
+      exclude: [
+        '# source maps are built by CI (the old rule was a regex: \\.map$)',
+        '**/*.map',
+        '  - # and editor files',
+        '\\#*#',
+        'Issue \\#12.md',
+        '.env # secrets',
+        '"*.log" # logs, quoted',
+        '"a #b"',
+      ].join('\n'),
+      keep: '# user content\nuploads/**\n',
+    });
+    expectSuccess(run);
+    expect(logLines(run).filter((l) => /^::warning::/.test(l))).toEqual([]);
+    expect(logLines(run)).toContain(
+      '::debug::exclude: ["**/*.map","#*#","Issue #12.md",".env","*.log","a #b"]',
+    );
+    expect(logLines(run)).toContain('::debug::keep: ["uploads/**"]');
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.files.filter((f) => f.action === 'upload').map((f) => f.path)).toEqual([
+      'index.html',
+      'uploads/p.jpg',
+    ]);
+  });
+
+  it('an exclude of comments alone is no exclude: the defaults apply, .git stays home (was: a glob replacing them)', async () => {
+    const { ws } = actionWorkspace({ 'index.html': 'i', '.git/config': 'token' });
+    const run = await runMain(ws, {
+      ...connection('comments-only/'),
+      'dry-run': 'true',
+      exclude: '# nothing of ours to leave out yet\n',
+    });
+    expectSuccess(run);
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.files.filter((f) => f.action === 'upload').map((f) => f.path)).toEqual(['index.html']);
   });
 });

@@ -122,3 +122,56 @@ d('a login that fails with the password in quotes', () => {
     expect(fs.existsSync(disk)).toBe(false);
   });
 });
+
+d('server-dir as FTP-Deploy-Action workflows write it, on the real servers', () => {
+  const mine = remoteFolders('h-action3-');
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: ~/site/, ./site, site and /site/ are one folder (no folder named ~ or .); the second run sends nothing',
+    async (key) => {
+      const server = (servers as NonNullable<typeof servers>)[key];
+      const { dir, disk } = mine(server);
+      const name = dir.slice(1);
+      const { ws } = actionWorkspace({ 'index.html': 'i' });
+      const first = await runMain(ws, connection(server, `~/${name}/`));
+      expectSuccess(first);
+      expect(first.outputs.uploaded).toBe('1');
+      expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('i');
+      for (const form of [`./${name}`, name, `/${name}/`]) {
+        const again = await runMain(ws, connection(server, form));
+        expectSuccess(again);
+        expect({ form, ...again.outputs }).toMatchObject({ form, uploaded: '0', unchanged: '1' });
+      }
+      expect(fs.existsSync(path.join(server.home, '~'))).toBe(false);
+      expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+    },
+  );
+});
+
+d(
+  'an exclude line the Action suggests works when written as given (a line is trimmed, and ` #` starts a comment)',
+  () => {
+    const mine = remoteFolders('h-action3-');
+    it.each([
+      ['notes #1.txt', '/notes \\#1\\.txt', 'the server has a folder there'],
+      ['draft ', '/draft[ ]', 'did not keep the file name'],
+    ])(
+      'pure-ftpd, a local %j: the error gives the line %s, and that line leaves the file out (was: `/notes #1.txt`, read as `/notes`; `/draft `, trimmed)',
+      async (name, line, why) => {
+        const server = (servers as NonNullable<typeof servers>).pure;
+        const { dir, disk } = mine(server);
+        // A folder of that name on the server (pure-ftpd stores `draft ` as `draft_`: the name is not kept).
+        if (!name.endsWith(' ')) {
+          fs.mkdirSync(path.join(disk, name), { recursive: true });
+          for (const p of [disk, path.join(disk, name)]) fs.chownSync(p, server.uid, server.gid);
+        }
+        const { ws } = actionWorkspace({ 'index.html': 'i', [name]: 'n' });
+        const error = theError(await runMain(ws, connection(server, `${dir}/`)));
+        expect(error).toContain(why);
+        expect(error).toContain(`the line ${line} in the \`exclude\` input`);
+        const again = await runMain(ws, { ...connection(server, `${dir}/`), exclude: `${line}\n` });
+        expectSuccess(again);
+        expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('i');
+      },
+    );
+  },
+);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import type { DeployReport } from '../src/index.js';
-import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
+import { actionConnection, actionWorkspace, expectSuccess, withHostHidden } from './helpers/action.js';
 import { logLines, runMain } from './helpers/action-main.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { embedded } from './helpers/embedded.js';
@@ -70,7 +70,9 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(run.summary.indexOf(':x: **delete** <code>a.html</code>')).toBeLessThan(
       run.summary.indexOf('<details>'),
     );
-    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(
+      withHostHidden(run.summary, srv.host),
+    );
   });
 
   it('a deploy (not a dry run) refused so writes them too, marked refused, with the deletions; no counts (was: no summary at all)', async () => {
@@ -87,7 +89,9 @@ describe('a dry run refused by max-delete still reports its plan (the pull-reque
     expect(run.summary).toContain('### :warning: 2 deletions planned');
     expect(run.summary).toContain(':x: **delete** <code>a.html</code>');
     expect(run.summary).toContain(':x: **delete** <code>b.html</code>');
-    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(run.summary);
+    expect(`${fs.readFileSync(run.outputs['summary-file'], 'utf8')}\n`).toBe(
+      withHostHidden(run.summary, srv.host),
+    );
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
     expect(report).toMatchObject({ dryRun: false, bytes: { sent: 0 }, counts: { delete: 2 } });
     expect(report.refused).toMatch(/^the plan deletes 2 files, more than `max-delete` \(1\) allows;/);
@@ -246,6 +250,13 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::invalid timeout "30s"; use a whole number from 100 to 3600000 \(milliseconds: 30000 is 30 s\)$/,
     },
     {
+      // Before: `invalid port "\"21\""; use a whole number`, without why a number has quotes.
+      title: 'a port in quotes (a variable or secret saved with them): the input and why',
+      inputs: { port: '"21"' },
+      error:
+        /^::error::the `port` input is in quotes \("21"\), which would be part of it: remove them \(a repository secret or variable set with quotes keeps them/,
+    },
+    {
       title: 'server with a port in it',
       inputs: { server: '127.0.0.1:2121' },
       error: /^::error::invalid server "127\.0\.0\.1:2121": put the port in the `port` input \(port: 2121\)/,
@@ -311,6 +322,23 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::the `files` input matches no file in \S+public \(after `exclude`\): !\*\*\/\*\.map; .*a line starting with ! only leaves out files the lines before it selected: begin with \*\* to publish everything but them$/,
     },
     {
+      // Before: `user "de\nmo" holds CR, LF or NUL` and `remoteDir "…"`, the library's option names.
+      title: 'a username with a line break inside (a secret saved with two lines): the `username` input',
+      inputs: { username: 'de\nmo' },
+      error:
+        /^::error::the `username` input "de\\nmo" holds CR, LF or NUL, which FTP cannot send \(a line break ends a command\); remove them/,
+    },
+    {
+      title: 'a server-dir with a line break inside: the `server-dir` input',
+      inputs: { 'server-dir': 'www\nold' },
+      error: /^::error::the `server-dir` input "www\\nold" holds CR, LF or NUL, which FTP cannot send/,
+    },
+    {
+      title: 'a state-path with a line break inside: the `state-path` input',
+      inputs: { 'state-path': 'state\n.json' },
+      error: /^::error::the `state-path` input "state\\n\.json" holds CR, LF or NUL, which FTP cannot send/,
+    },
+    {
       title: 'a password with a line break inside',
       inputs: { password: 'pass\nword' },
       error: /^::error::the `password` input holds a line break or NUL inside it/,
@@ -347,9 +375,35 @@ describe('inputs are checked when read, each with one line naming the input and 
         'dry-run': 'true',
       });
       expectSuccess(run);
+      expect(run.summary).toContain(`Target: <code>ftp://&#91;::1&#93;:${fake.port}/</code>`);
+      // The plan file, for later steps, hides the host, brackets and all.
       expect(JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8'))).toMatchObject({
-        target: `ftp://[::1]:${fake.port}/`,
+        target: `ftp://***:${fake.port}/`,
       });
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('protocol: ftps against a server that refuses AUTH TLS (G5: never a downgrade)', () => {
+  it('fails before the login is sent, naming `protocol: ftp` as the way to go unencrypted (was: "Use ftp://", the CLI\'s URL)', async () => {
+    const fake = await startFakeServer({});
+    try {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, {
+        server: '127.0.0.1',
+        port: String(fake.port),
+        username: 'u',
+        password: 'p',
+        protocol: 'ftps',
+        'local-dir': 'public/',
+        'dry-run': 'true',
+      });
+      expect(theError(run)).toMatch(
+        /refused TLS \(AUTH TLS: 502 .*\); ftpship never falls back to plain FTP\. Set `protocol: ftp` only if you accept an unencrypted connection\.$/,
+      );
+      expect(fake.commands).toEqual(['AUTH TLS']);
     } finally {
       await fake.close();
     }
@@ -459,19 +513,28 @@ describe('files: a file become a link out of local-dir is skipped and kept, as i
   });
 });
 
-describe('the target in the plan file, summary-file and job summary: host and server-dir, not the user', () => {
+describe('the target in the plan file, summary-file and job summary: no user; the files for later steps, no host', () => {
   it('a username kept in a secret is not in a file a later step posts as a comment (was: ftp://user@host/dir)', async () => {
     const { ws } = workspace({ 'a.html': 'a' });
     const run = await runMain(ws, { ...connection('no-user/'), 'dry-run': 'true' });
     expectSuccess(run);
-    const target = `ftp://${srv.host}:${srv.port}/no-user`;
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
-    expect(report.target).toBe(target);
     const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
-    expect(comment).toContain(`Target: <code>${target}</code>`);
-    expect(run.summary).toContain(`Target: <code>${target}</code>`);
     for (const text of [JSON.stringify(report), comment, run.summary])
       expect(text).not.toContain(`${srv.user}@`);
+  });
+
+  it('a server kept in a secret is not in the plan file nor the summary-file, which the runner does not mask; the job summary, which it masks, names it (was: the host in all three)', async () => {
+    const { ws } = workspace({ 'a.html': 'a' });
+    const run = await runMain(ws, { ...connection('no-host/'), 'dry-run': 'true' });
+    expectSuccess(run);
+    const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
+    expect(report.target).toBe(`ftp://***:${srv.port}/no-host`);
+    const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
+    expect(comment).toContain(`Target: <code>ftp://&#42;&#42;&#42;:${srv.port}/no-host</code>`);
+    for (const text of [fs.readFileSync(run.outputs.plan, 'utf8'), comment])
+      expect(text).not.toContain(srv.host);
+    expect(run.summary).toContain(`Target: <code>ftp://${srv.host}:${srv.port}/no-host</code>`);
   });
 });
 
@@ -484,6 +547,57 @@ describe('an empty password input (a secret not set, or a pull_request from a fo
     expect(error).toMatch(/secrets\.FTP_PASSWORD/);
     expect(error).toMatch(/fork/);
     expect(fs.existsSync(path.join(srv.root, 'nopass'))).toBe(false);
+  });
+});
+
+describe('an empty secret in a run that gets none: the error says why for this run', () => {
+  it('a pull_request from a fork: names the fork and the condition that runs the preview for this repository only (was: "a secret not set, or a fork")', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const event = path.join(tmpDir('ftpship-event-'), 'event.json');
+    fs.writeFileSync(
+      event,
+      JSON.stringify({ pull_request: { head: { repo: { full_name: 'someone/site' } } } }),
+    );
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_REPOSITORY: 'owner/site',
+    };
+    const run = await runMain(ws, { ...connection('fork/'), password: '', 'dry-run': 'true' }, env);
+    expect(theError(run)).toMatch(
+      /^::error::the `password` input is empty: .*This run is for a pull request from the fork someone\/site, which GitHub gives no secrets: .*head\.repo\.full_name == github\.repository\)$/,
+    );
+    // A branch of this repository, and pull_request_target (given the secrets): the secret is not set.
+    for (const [name, head] of [
+      ['pull_request', 'owner/site'],
+      ['pull_request_target', 'someone/site'],
+    ]) {
+      fs.writeFileSync(event, JSON.stringify({ pull_request: { head: { repo: { full_name: head } } } }));
+      const other = await runMain(
+        ws,
+        { ...connection('fork/'), password: '', 'dry-run': 'true' },
+        {
+          ...env,
+          GITHUB_EVENT_NAME: name,
+        },
+      );
+      expect(theError(other)).not.toContain('This run');
+    }
+    expect(fs.existsSync(path.join(srv.root, 'fork'))).toBe(false);
+  });
+
+  it('a run Dependabot started (given the Dependabot secrets only, from a branch of this repository): says so (was: blamed a fork)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const run = await runMain(
+      ws,
+      { ...connection('dependabot/'), server: '', 'dry-run': 'true' },
+      {
+        GITHUB_ACTOR: 'dependabot[bot]',
+      },
+    );
+    expect(theError(run)).toMatch(
+      /^::error::Input required and not supplied: server\. .*This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: .*if: github\.actor != 'dependabot\[bot\]'\)$/,
+    );
   });
 });
 
