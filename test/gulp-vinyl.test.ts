@@ -1,0 +1,142 @@
+/**
+ * The gulp plugin with the vinyl files a gulpfile switching from vinyl-ftp sends it: streamed contents of a
+ * large file, copies passed on and read late. Server: ftp-srv in this process.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { describe, expect, it } from '@jest/globals';
+import gulp from 'gulp';
+import Vinyl from 'vinyl';
+import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import type { DeployReport } from '../src/engine/report.js';
+import { login, useEmbedded } from './helpers/embedded.js';
+import { bytes, sha256, tmpDir, uniqueName } from './helpers/tmp.js';
+
+const server = useEmbedded();
+
+function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
+  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
+}
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+/** Buffer memory still referenced, after a full collection. */
+function liveBuffers(): number {
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+const MIB = 1024 * 1024;
+
+/** A vinyl file whose streamed contents are `block` `times` over, made as they are read (one block in memory). */
+function streamedFile(base: string, rel: string, block: Buffer, times: number): Vinyl {
+  async function* blocks(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < times; i++) yield block;
+  }
+  return new Vinyl({
+    cwd: base,
+    base,
+    path: path.join(base, rel),
+    contents: Readable.from(blocks(), { objectMode: false }),
+  });
+}
+
+/** SHA-256 of `block` `times` over. */
+function sha256Of(block: Buffer, times: number): string {
+  return sha256(Buffer.concat(Array<Buffer>(times).fill(block)));
+}
+
+/** This process's spool folders (temp files of streamed contents) now in the temp folder. */
+function spoolDirs(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((n) => /^ftpship-gulp-[A-Za-z0-9]{6}$/.test(n));
+}
+
+/** Waits (bounded) until the spool folders are those of `before` again; returns those left. */
+async function spoolsLeft(before: string[]): Promise<string[]> {
+  for (let i = 0; i < 100; i++) {
+    const extra = spoolDirs().filter((d) => !before.includes(d));
+    if (extra.length === 0) return [];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return spoolDirs().filter((d) => !before.includes(d));
+}
+
+describe('gulp plugin: streamed contents (buffer: false)', () => {
+  it('a large streamed file is never held in memory whole; deployed and passed on to gulp.dest intact', async () => {
+    const block = bytes(MIB, 5);
+    const times = 32;
+    const base = tmpDir();
+    const out = tmpDir();
+    const dir = uniqueName('gulp-big');
+    const spoolsBefore = spoolDirs();
+    const before = liveBuffers();
+    let held = Infinity;
+    let report: DeployReport | undefined;
+    await pipeline(
+      Readable.from([streamedFile(base, 'media/big.bin', block, times)]),
+      deploy(
+        opts(dir, {
+          onReport: (r) => {
+            report = r;
+            // Every file has come and been deployed: held now, the contents would still be in memory.
+            held = liveBuffers() - before;
+          },
+        }),
+      ),
+      gulp.dest(out),
+    );
+    expect(report?.counts.upload).toBe(1);
+    // Was 32 MiB and more: the whole contents, read into one Buffer and kept until the stream ended.
+    expect(held).toBeLessThan((times * MIB) / 4);
+    const expected = sha256Of(block, times);
+    expect(sha256(fs.readFileSync(path.join(server().root, dir, 'media/big.bin')))).toBe(expected);
+    expect(sha256(fs.readFileSync(path.join(out, 'media/big.bin')))).toBe(expected);
+    expect(await spoolsLeft(spoolsBefore)).toEqual([]);
+  });
+
+  it('copies passed on and read only after the stream ended are whole; nothing is left in the temp folder', async () => {
+    const base = tmpDir();
+    const dir = uniqueName('gulp-late');
+    const spoolsBefore = spoolDirs();
+    const blocks = [bytes(70_000, 1), bytes(3, 2), Buffer.from('héllo wörld\n')];
+    const passed: Vinyl[] = [];
+    await new Promise<void>((resolve, reject) => {
+      Readable.from(blocks.map((b, i) => streamedFile(base, `f${i}.bin`, b, 3)))
+        .pipe(deploy(opts(dir)))
+        .on('error', reject)
+        .on('data', (f: Vinyl) => passed.push(f))
+        .on('end', resolve);
+    });
+    // Read now, once the deploy is over.
+    const read = await Promise.all(
+      passed.map(async (f) => {
+        const chunks: Buffer[] = [];
+        for await (const c of f.contents as Readable) chunks.push(c as Buffer);
+        return sha256(Buffer.concat(chunks));
+      }),
+    );
+    expect(read).toEqual(blocks.map((b) => sha256Of(b, 3)));
+    for (const [i, b] of blocks.entries())
+      expect(sha256(fs.readFileSync(path.join(server().root, dir, `f${i}.bin`)))).toBe(sha256Of(b, 3));
+    expect(await spoolsLeft(spoolsBefore)).toEqual([]);
+  });
+
+  it('with nothing downstream (the stream drains itself), the temp files go once the deploy is over', async () => {
+    const base = tmpDir();
+    const dir = uniqueName('gulp-sunk');
+    const spoolsBefore = spoolDirs();
+    let report: DeployReport | undefined;
+    const stream = deploy(opts(dir, { onReport: (r) => (report = r) }));
+    Readable.from([streamedFile(base, 'a.bin', bytes(1000, 3), 5)]).pipe(stream);
+    await finished(stream);
+    expect(report?.counts.upload).toBe(1);
+    expect(await spoolsLeft(spoolsBefore)).toEqual([]);
+  });
+});
