@@ -118,7 +118,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     const from = (err as { plugin?: unknown } | null)?.plugin;
     upstreamError = new PluginError(
       PLUGIN_NAME,
-      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}), ` +
+      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${notUtf8Hint(err)}), ` +
         'so not every file reached ftpship; nothing was deployed, as the files that did would have made the ' +
         "server's copies of the others orphans, deleted. Fix that error and run the task again",
     );
@@ -253,6 +253,19 @@ export function deploy(options: GulpDeployOptions): Transform {
   }
 
   return sink(stream);
+}
+
+/**
+ * gulp.src cannot open a file whose name is not UTF-8 (latin1, from an old archive or a Windows zip): Node reads
+ * each such byte as U+FFFD, and the name it then asks for does not exist (ENOENT).
+ */
+function notUtf8Hint(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== 'ENOENT' || typeof e.message !== 'string' || !e.message.includes('\uFFFD')) return '';
+  return (
+    '; that name is not valid UTF-8 (each byte that is not shows as \uFFFD; latin1, say), so it cannot be opened: ' +
+    "rename it in UTF-8 (convmv -f latin1 -t utf8 --notest), or leave it out of gulp.src with a '!' glob"
+  );
 }
 
 /**

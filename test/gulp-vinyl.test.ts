@@ -140,3 +140,48 @@ describe('gulp plugin: streamed contents (buffer: false)', () => {
     expect(await spoolsLeft(spoolsBefore)).toEqual([]);
   });
 });
+
+describe('gulp plugin: names', () => {
+  it('a file name in latin1 bytes: the task fails saying the name is not UTF-8 and what to do; nothing is deployed', async () => {
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    // "café.txt" with é as the one latin1 byte 0xE9: not UTF-8, as names from an old archive or a Windows zip.
+    fs.writeFileSync(Buffer.from(`${local}/caf\xe9.txt`, 'latin1'), 'x');
+    const dir = uniqueName('gulp-latin1');
+    const err = await new Promise<Error | undefined>((resolve) => {
+      gulp
+        .src('**/*', { cwd: local, encoding: false })
+        .pipe(deploy(opts(dir)))
+        .on('error', resolve)
+        .on('finish', () => resolve(undefined));
+    });
+    // Was only "…failed (ENOENT: no such file or directory, lstat '…/caf\uFFFD.txt'), so not every file…".
+    expect(err?.message).toMatch(
+      /\((?:Error: )?ENOENT: no such file or directory, lstat '.*caf\uFFFD\.txt'; that name is not valid UTF-8 \(each byte that is not shows as \uFFFD; latin1, say\), so it cannot be opened: rename it in UTF-8 \(convmv -f latin1 -t utf8 --notest\), or leave it out of gulp\.src with a '!' glob\), so not every file reached ftpship; nothing was deployed/,
+    );
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
+  it('a name in NFD (as macOS writes it) lands in NFC, and a rerun finds it unchanged', async () => {
+    const local = tmpDir();
+    const nfd = 'cafe\u0301/e\u0301te\u0301.txt';
+    fs.mkdirSync(path.join(local, 'cafe\u0301'));
+    fs.writeFileSync(path.join(local, nfd), 'summer');
+    const dir = uniqueName('gulp-nfd');
+    const run = async (): Promise<DeployReport> => {
+      let report: DeployReport | undefined;
+      await pipeline(
+        gulp.src('**/*', { cwd: local, encoding: false }),
+        deploy(opts(dir, { onReport: (r) => (report = r) })),
+      );
+      return report as DeployReport;
+    };
+    expect((await run()).counts.upload).toBe(1);
+    expect(fs.readFileSync(path.join(server().root, dir, nfd.normalize('NFC')), 'utf8')).toBe('summer');
+    expect(fs.readdirSync(path.join(server().root, dir)).filter((n) => n.startsWith('caf'))).toEqual([
+      'caf\u00e9',
+    ]);
+    const again = await run();
+    expect(again.counts.upload + again.counts.replace).toBe(0);
+  });
+});
