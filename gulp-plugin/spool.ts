@@ -54,6 +54,8 @@ export class Spool {
       let ended = false;
       const fail = (err: unknown): void => {
         out.destroy();
+        // No copy of it is passed on: the file goes with the others once no deploy needs them.
+        this.unread.delete(file);
         reject(err instanceof Error ? err : new Error(String(err)));
       };
       contents.on('data', (chunk: Buffer | string) => {

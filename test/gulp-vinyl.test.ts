@@ -12,6 +12,7 @@ import vm from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import Vinyl from 'vinyl';
+import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { login, useEmbedded } from './helpers/embedded.js';
@@ -183,5 +184,35 @@ describe('gulp plugin: names', () => {
     ]);
     const again = await run();
     expect(again.counts.upload + again.counts.replace).toBe(0);
+  });
+});
+
+describe('gulp plugin: a streamed file that fails while read', () => {
+  it('fails the task naming the file; nothing is deployed and no temp file is left', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('the first part');
+      throw new Error('EIO: i/o error, read');
+    }
+    const base = tmpDir();
+    const dir = uniqueName('gulp-eio');
+    const spoolsBefore = spoolDirs();
+    const file = new Vinyl({
+      cwd: base,
+      base,
+      path: path.join(base, 'video.mp4'),
+      contents: Readable.from(failing(), { objectMode: false }),
+    });
+    const err = await new Promise<Error | undefined>((resolve) => {
+      Readable.from([file])
+        .pipe(deploy(opts(dir)))
+        .on('error', resolve)
+        .on('finish', () => resolve(undefined));
+    });
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err?.message).toBe('EIO: i/o error, read');
+    expect((err as PluginError & { fileName?: string }).fileName).toBe(path.join(base, 'video.mp4'));
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+    // Was left until the process ended (a gulp.watch session keeps running).
+    expect(await spoolsLeft(spoolsBefore)).toEqual([]);
   });
 });
