@@ -312,8 +312,11 @@ async function collect(
     source = { path: rel, contents };
   } else if (file.isStream()) {
     const spooled = await spool.take(file.contents);
+    await refuseTranscoded(file, rel, spooled).catch((err: unknown) => {
+      spool.drop(spooled.file);
+      throw err;
+    });
     file.contents = spool.copy(spooled.file);
-    await refuseTranscoded(file, rel, spooled);
     source = { path: rel, file: spooled.file };
   } else {
     throw new Error(

@@ -128,6 +128,12 @@ export class Spool {
     return copy;
   }
 
+  /** No copy of `file` will be passed on (its file was refused). */
+  drop(file: string): void {
+    this.unread.delete(file);
+    this.remove(file);
+  }
+
   /**
    * The deploy is over (done or failed): the files whose copy has been read go now, and with `unreadToo` (no
    * consumer downstream, so nothing will read them) the others too.
