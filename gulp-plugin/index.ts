@@ -64,6 +64,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const files = new Map<string, SourceFile>();
   /** Each path's vinyl file path, to name both when two files map to one path. */
   const origins = new Map<string, string>();
+  const bases = new Bases();
   /** Warnings from the stream itself, logged and reported with the engine's. */
   const early: string[] = [];
   /** Streamed contents, each in a temp file until the deploy and the copy passed on are done with it. */
@@ -76,7 +77,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
-      collect(file, files, origins, (w) => early.push(w), spool).then(
+      collect(file, files, origins, bases, (w) => early.push(w), spool).then(
         () => done(null, file),
         (err: unknown) =>
           done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
@@ -279,6 +280,7 @@ async function collect(
   file: File,
   files: Map<string, SourceFile>,
   origins: Map<string, string>,
+  bases: Bases,
   warn: (m: string) => void,
   spool: Spool,
 ): Promise<void> {
@@ -294,6 +296,7 @@ async function collect(
       `${file.path} is outside its base ${file.base} (relative path ${JSON.stringify(rel)}), and its path under remoteDir ` +
         "is its relative path: give it a base above it (gulp.src's base option, or the rename that moved it)",
     );
+  bases.check(file, rel);
   if (file.isSymbolic()) {
     // Not sent; a copy deployed earlier (with links resolved) would be deleted as an orphan: say so.
     warn(
@@ -333,6 +336,44 @@ async function collect(
     );
   origins.set(rel, file.path);
   files.set(rel, source);
+}
+
+/**
+ * gulp.src gives each glob its own base, the folder before its first wildcard: `gulp.src(['dist/*.html',
+ * 'dist/css/*.css'])` sends `dist/css/a.css` as `a.css`, to the top of remoteDir, and the deploy deletes
+ * `css/a.css` as an orphan. Refused, before anything is sent: files whose base lies inside the base of files that
+ * come from a whole tree (some in its subfolders, as a `**` glob sends), all read from disk. A single file beside
+ * a tree (`gulp.src(['dist/**', 'robots.txt'])`: bases `dist` and `.`) is not such a case, and goes.
+ */
+class Bases {
+  /** Each base, one file that came with it, and whether any came from a subfolder of it. */
+  private readonly seen = new Map<string, { file: string; deep: boolean }>();
+
+  check(file: File, rel: string): void {
+    // Files made in the pipeline (no stat) have whatever base their plugin gave, the cwd most often: not counted.
+    if (!file.stat) return;
+    const base = path.resolve(file.base);
+    const known = this.seen.get(base);
+    const deep = rel.includes('/');
+    if (known && (known.deep || !deep)) return;
+    this.seen.set(base, { file: known?.file ?? file.path, deep });
+    for (const [outer, o] of this.seen) {
+      if (!o.deep) continue;
+      for (const [inner, i] of this.seen) {
+        const r = path.relative(outer, inner);
+        if (r === '' || r.startsWith('..') || path.isAbsolute(r)) continue;
+        const as = path.relative(inner, i.file).split(path.sep).join('/');
+        const meant = path.relative(outer, i.file).split(path.sep).join('/');
+        const shown = path.relative(file.cwd, outer).split(path.sep).join('/') || '.';
+        throw new Error(
+          `${i.file} comes with base ${inner}, inside the base ${outer} of the other files (such as ${o.file}), so it ` +
+            `would go to ${JSON.stringify(as)} under remoteDir, not ${JSON.stringify(meant)}: gulp.src gives each glob ` +
+            `its own base, the folder before its first wildcard. Nothing was deployed; give the globs one base ` +
+            `(gulp.src([...], { base: '${shown}' }))`,
+        );
+      }
+    }
+  }
 }
 
 const REPLACEMENT = Buffer.from('\uFFFD');

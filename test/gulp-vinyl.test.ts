@@ -16,7 +16,7 @@ import PluginError from 'plugin-error';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { login, useEmbedded } from './helpers/embedded.js';
-import { bytes, sha256, tmpDir, uniqueName } from './helpers/tmp.js';
+import { bytes, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
 
@@ -209,10 +209,84 @@ describe('gulp plugin: a streamed file that fails while read', () => {
         .on('finish', () => resolve(undefined));
     });
     expect(err).toBeInstanceOf(PluginError);
-    expect(err?.message).toBe('EIO: i/o error, read');
+    expect(err?.message.replace(/such as [^)]*\)/, 'such as …)')).toBe('EIO: i/o error, read');
     expect((err as PluginError & { fileName?: string }).fileName).toBe(path.join(base, 'video.mp4'));
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
     // Was left until the process ended (a gulp.watch session keeps running).
     expect(await spoolsLeft(spoolsBefore)).toEqual([]);
+  });
+});
+
+describe('gulp plugin: bases', () => {
+  const SITE = {
+    'dist/index.html': 'home',
+    'dist/blog/post.html': 'post',
+    'dist/css/site.css': 'body{}',
+    'robots.txt': 'User-agent: *',
+  };
+
+  async function run(
+    cwd: string,
+    dir: string,
+    globs: string | string[],
+    src: Record<string, unknown> = {},
+  ): Promise<{ report?: DeployReport; err?: Error }> {
+    let report: DeployReport | undefined;
+    const stream = gulp
+      .src(globs, { cwd, encoding: false, ...src })
+      .pipe(deploy(opts(dir, { onReport: (r) => (report = r) })));
+    const err = await finished(stream).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    return { report, err };
+  }
+
+  it("several globs, each with its own base (gulp.src(['dist/**/*.html', 'dist/css/*.css'])): refused, nothing changed; with { base } they deploy in place", async () => {
+    const cwd = tmpDir();
+    writeTree(cwd, SITE);
+    const dir = uniqueName('gulp-bases');
+    await pipeline(gulp.src('dist/**', { cwd, encoding: false }), deploy(opts(dir)));
+    const site = path.join(server().root, dir);
+    const before = readTree(site);
+    expect(before['css/site.css']).toBe(sha256('body{}'));
+    const { err } = await run(cwd, dir, ['dist/**/*.html', 'dist/css/*.css']);
+    // Before: site.css went to the top, and css/site.css was deleted as an orphan.
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err?.message.replace(/such as [^)]*\)/, 'such as …)')).toBe(
+      `${path.join(cwd, 'dist/css/site.css')} comes with base ${path.join(cwd, 'dist/css')}, inside the base ${path.join(cwd, 'dist')} ` +
+        `of the other files (such as …), so it would go to "site.css" under remoteDir, not ` +
+        `"css/site.css": gulp.src gives each glob its own base, the folder before its first wildcard. Nothing was deployed; ` +
+        "give the globs one base (gulp.src([...], { base: 'dist' }))",
+    );
+    expect(readTree(site)).toEqual(before);
+    const { report, err: none } = await run(cwd, dir, ['dist/**/*.html', 'dist/css/*.css'], {
+      base: path.join(cwd, 'dist'),
+    });
+    expect(none).toBeUndefined();
+    expect(report?.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, unchanged: 3 });
+    expect(readTree(site)).toEqual(before);
+  });
+
+  it("a tree and a single file beside it (gulp.src(['dist/**', 'robots.txt'])) both go to the top; a base given or none is the same", async () => {
+    const cwd = tmpDir();
+    writeTree(cwd, SITE);
+    const dir = uniqueName('gulp-beside');
+    const { report, err } = await run(cwd, dir, ['dist/**', 'robots.txt']);
+    expect(err).toBeUndefined();
+    expect(report?.counts.upload).toBe(4);
+    expect(Object.keys(readTree(path.join(server().root, dir))).sort()).toEqual([
+      '.ftpship-state.json',
+      'blog/post.html',
+      'css/site.css',
+      'index.html',
+      'robots.txt',
+    ]);
+    const again = await run(cwd, dir, ['dist/**', 'robots.txt'], {});
+    expect(again.report?.counts.unchanged).toBe(4);
+    const based = await run(cwd, dir, 'dist/**', { base: path.join(cwd, 'dist') });
+    expect(based.err?.message).toBeUndefined();
+    // robots.txt left out this time: the one change.
+    expect(based.report?.counts).toMatchObject({ upload: 0, replace: 0, delete: 1, unchanged: 3 });
   });
 });
