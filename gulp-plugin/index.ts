@@ -307,10 +307,15 @@ async function collect(
   let source: SourceFile;
   if (file.isBuffer()) {
     const contents = file.contents;
+    // Looked through only when the size differs from the file's stat.
     await refuseTranscoded(file, rel, {
       size: contents.length,
-      replacement: contents.includes(REPLACEMENT),
-      utf8: isUtf8(contents),
+      get replacement() {
+        return contents.includes(REPLACEMENT);
+      },
+      get utf8() {
+        return isUtf8(contents);
+      },
     });
     source = { path: rel, contents };
   } else if (file.isStream()) {
