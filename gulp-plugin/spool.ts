@@ -31,7 +31,11 @@ export class Spool {
   private readonly unread = new Set<string>();
   private readonly live = new Set<string>();
   private readonly atExit = (): void => {
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    try {
+      if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // A file still open (Windows will not remove one): left in the temp folder, not a failed exit.
+    }
   };
 
   /** Writes `contents` to a new temp file; resolves once it is all there. */
