@@ -15,7 +15,7 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
@@ -31,7 +31,8 @@ import {
   type DeployReport,
 } from '../src/engine/report.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
-import { sink } from './sink.js';
+import { hasConsumers, sink } from './sink.js';
+import { Spool } from './spool.js';
 
 export type { GulpDeployOptions } from './options.js';
 export type { DeployReport } from '../src/engine/report.js';
@@ -63,8 +64,11 @@ export function deploy(options: GulpDeployOptions): Transform {
   const files = new Map<string, SourceFile>();
   /** Each path's vinyl file path, to name both when two files map to one path. */
   const origins = new Map<string, string>();
+  const bases = new Bases();
   /** Warnings from the stream itself, logged and reported with the engine's. */
   const early: string[] = [];
+  /** Streamed contents, each in a temp file until the deploy and the copy passed on are done with it. */
+  const spool = new Spool();
   const say = (message: string): void => {
     if (!quiet) log(`${PLUGIN_NAME}: ${printable(message)}`);
   };
@@ -73,7 +77,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
-      collect(file, files, origins, (w) => early.push(w)).then(
+      collect(file, files, origins, bases, (w) => early.push(w), spool).then(
         () => done(null, file),
         (err: unknown) =>
           done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
@@ -115,7 +119,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     const from = (err as { plugin?: unknown } | null)?.plugin;
     upstreamError = new PluginError(
       PLUGIN_NAME,
-      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}), ` +
+      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${notUtf8Hint(err)}), ` +
         'so not every file reached ftpship; nothing was deployed, as the files that did would have made the ' +
         "server's copies of the others orphans, deleted. Fix that error and run the task again",
     );
@@ -158,12 +162,23 @@ export function deploy(options: GulpDeployOptions): Transform {
     source.on('error', upstreamFailed);
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
+  // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
+  stream.once('close', () => spool.release(false));
 
   /**
    * Deploys after any deploy to the same target this process started earlier (gulp.watch firing again, or
    * two watchers, while one runs): run at once, the later one would find the target locked and fail.
    */
   async function run(): Promise<void> {
+    try {
+      await runInTurn();
+    } finally {
+      // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
+      spool.release(!hasConsumers(stream));
+    }
+  }
+
+  async function runInTurn(): Promise<void> {
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
     if (engine.dryRun) return deployFiles(where);
     const key = targetKey(engine);
@@ -242,7 +257,21 @@ export function deploy(options: GulpDeployOptions): Transform {
 }
 
 /**
- * Records one vinyl file; streamed contents are read into memory and handed on as a fresh stream.
+ * gulp.src cannot open a file whose name is not UTF-8 (latin1, from an old archive or a Windows zip): Node reads
+ * each such byte as U+FFFD, and the name it then asks for does not exist (ENOENT).
+ */
+function notUtf8Hint(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== 'ENOENT' || typeof e.message !== 'string' || !e.message.includes('\uFFFD')) return '';
+  return (
+    '; that name is not valid UTF-8 (each byte that is not shows as \uFFFD; latin1, say), so it cannot be opened: ' +
+    "rename it in UTF-8 (convmv -f latin1 -t utf8 --notest), or leave it out of gulp.src with a '!' glob"
+  );
+}
+
+/**
+ * Records one vinyl file; streamed contents go to a temp file as they come (never into memory whole), and are
+ * handed on as a fresh stream reading it.
  * Directories and symlinks (gulp.src's `resolveSymlinks: false`) carry no contents and are passed over. Any
  * other file without contents fails the task: left out, it would look deleted, and the deploy would delete
  * the server's copy as an orphan.
@@ -251,7 +280,9 @@ async function collect(
   file: File,
   files: Map<string, SourceFile>,
   origins: Map<string, string>,
+  bases: Bases,
   warn: (m: string) => void,
+  spool: Spool,
 ): Promise<void> {
   if (file.isDirectory()) return;
   if (!file.path)
@@ -265,6 +296,7 @@ async function collect(
       `${file.path} is outside its base ${file.base} (relative path ${JSON.stringify(rel)}), and its path under remoteDir ` +
         "is its relative path: give it a base above it (gulp.src's base option, or the rename that moved it)",
     );
+  bases.check(file, rel);
   if (file.isSymbolic()) {
     // Not sent; a copy deployed earlier (with links resolved) would be deleted as an orphan: say so.
     warn(
@@ -272,19 +304,34 @@ async function collect(
     );
     return;
   }
-  let contents: Buffer;
+  let source: SourceFile;
   if (file.isBuffer()) {
-    contents = file.contents;
+    const contents = file.contents;
+    // Looked through only when the size differs from the file's stat.
+    await refuseTranscoded(file, rel, {
+      size: contents.length,
+      get replacement() {
+        return contents.includes(REPLACEMENT);
+      },
+      get utf8() {
+        return isUtf8(contents);
+      },
+    });
+    source = { path: rel, contents };
   } else if (file.isStream()) {
-    contents = await readAll(file.contents);
-    file.contents = Readable.from([contents]);
+    const spooled = await spool.take(file.contents);
+    await refuseTranscoded(file, rel, spooled).catch((err: unknown) => {
+      spool.drop(spooled.file);
+      throw err;
+    });
+    file.contents = spool.copy(spooled.file);
+    source = { path: rel, file: spooled.file };
   } else {
     throw new Error(
       `${JSON.stringify(rel)} reached ftpship without its contents (gulp.src with read: false?); nothing was deployed. ` +
         'Drop read: false from gulp.src, or leave the file out of the stream',
     );
   }
-  await refuseTranscoded(file, rel, contents);
   // A warning (quiet or not, it is in the report): the earlier file is not deployed.
   const earlier = origins.get(rel);
   if (earlier !== undefined)
@@ -293,7 +340,45 @@ async function collect(
         'give them other paths (gulp.src base, a rename), or leave one out of gulp.src',
     );
   origins.set(rel, file.path);
-  files.set(rel, { path: rel, contents });
+  files.set(rel, source);
+}
+
+/**
+ * gulp.src gives each glob its own base, the folder before its first wildcard: `gulp.src(['dist/*.html',
+ * 'dist/css/*.css'])` sends `dist/css/a.css` as `a.css`, to the top of remoteDir, and the deploy deletes
+ * `css/a.css` as an orphan. Refused, before anything is sent: files whose base lies inside the base of files that
+ * come from a whole tree (some in its subfolders, as a `**` glob sends), all read from disk. A single file beside
+ * a tree (`gulp.src(['dist/**', 'robots.txt'])`: bases `dist` and `.`) is not such a case, and goes.
+ */
+class Bases {
+  /** Each base, one file that came with it, and whether any came from a subfolder of it. */
+  private readonly seen = new Map<string, { file: string; deep: boolean }>();
+
+  check(file: File, rel: string): void {
+    // Files made in the pipeline (no stat) have whatever base their plugin gave, the cwd most often: not counted.
+    if (!file.stat) return;
+    const base = path.resolve(file.base);
+    const known = this.seen.get(base);
+    const deep = rel.includes('/');
+    if (known && (known.deep || !deep)) return;
+    this.seen.set(base, { file: known?.file ?? file.path, deep });
+    for (const [outer, o] of this.seen) {
+      if (!o.deep) continue;
+      for (const [inner, i] of this.seen) {
+        const r = path.relative(outer, inner);
+        if (r === '' || r.startsWith('..') || path.isAbsolute(r)) continue;
+        const as = path.relative(inner, i.file).split(path.sep).join('/');
+        const meant = path.relative(outer, i.file).split(path.sep).join('/');
+        const shown = path.relative(file.cwd, outer).split(path.sep).join('/') || '.';
+        throw new Error(
+          `${i.file} comes with base ${inner}, inside the base ${outer} of the other files (such as ${o.file}), so it ` +
+            `would go to ${JSON.stringify(as)} under remoteDir, not ${JSON.stringify(meant)}: gulp.src gives each glob ` +
+            `its own base, the folder before its first wildcard. Nothing was deployed; give the globs one base ` +
+            `(gulp.src([...], { base: '${shown}' }))`,
+        );
+      }
+    }
+  }
 }
 
 const REPLACEMENT = Buffer.from('\uFFFD');
@@ -305,39 +390,21 @@ const REPLACEMENT = Buffer.from('\uFFFD');
  * confirmed when the file on disk (of its stat's size) is not UTF-8. A plugin's binary output (an optimised image,
  * which may hold those three bytes by chance) is not UTF-8 as a whole, and is never refused.
  */
-async function refuseTranscoded(file: File, rel: string, contents: Buffer): Promise<void> {
+async function refuseTranscoded(
+  file: File,
+  rel: string,
+  contents: { size: number; replacement: boolean; utf8: boolean },
+): Promise<void> {
   const size = file.stat?.size;
-  if (typeof size !== 'number' || size === contents.length) return;
-  if (!contents.includes(REPLACEMENT) || !isUtf8(contents)) return;
+  if (typeof size !== 'number' || size === contents.size) return;
+  if (!contents.replacement || !contents.utf8) return;
   const disk = await fs.readFile(file.path).catch(() => undefined);
   if (!disk || disk.length !== size || isUtf8(disk)) return;
   throw new Error(
-    `${rel} was changed on its way in (${disk.length} bytes on disk, ${contents.length} in the stream, bytes that are ` +
+    `${rel} was changed on its way in (${disk.length} bytes on disk, ${contents.size} in the stream, bytes that are ` +
       'not UTF-8 replaced by U+FFFD): gulp 5 reads files as UTF-8 text by default, which mangles images and fonts. ' +
       "Nothing was deployed; give gulp.src the option encoding: false (gulp.src('dist/**', { encoding: false }))",
   );
-}
-
-/**
- * Reads a stream to its end with plain events: vinyl-fs's lazy streamx contents (a Composer) never finish
- * under `for await`, while 'data'/'end' work for Node and streamx streams alike.
- */
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer | string) =>
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)),
-    );
-    let ended = false;
-    stream.once('end', () => {
-      ended = true;
-      resolve(Buffer.concat(chunks));
-    });
-    stream.once('error', reject);
-    stream.once('close', () => {
-      if (!ended) setImmediate(() => reject(new Error('the contents stream closed before its end')));
-    });
-  });
 }
 
 /**

@@ -56,9 +56,27 @@ const REFUSED: Record<Exclude<keyof DeployOptions, keyof GulpDeployOptions>, str
 
 const OPTION_NAMES = Object.keys(TAKEN);
 
-/** vinyl-ftp's `log` (`log: gutil.log` in its examples), kept by a gulpfile switching from it. */
-const VINYL_LOG =
-  'log is not an option: ftpship logs to the gulp log (fancy-log) already; remove log (quiet: true logs nothing)';
+/**
+ * vinyl-ftp's options (and node-ftp's, which it passes on) that have no like here, kept by a gulpfile switching
+ * from it (`log: gutil.log` is in its examples), and what to do instead. Its `parallel` and `maxConnections`
+ * (parallel), `pass` (password) and `secureOptions` (tls) are hinted as misspellings are.
+ */
+const VINYL: Record<string, string> = {
+  log: 'log is not an option: ftpship logs to the gulp log (fancy-log) already; remove log (quiet: true logs nothing)',
+  debug: 'debug is not an option: ftpship logs to the gulp log (fancy-log) already; remove debug',
+  timeOffset:
+    "timeOffset is not needed: ftpship compares files by content (SHA-256), not by the server's times; remove timeOffset",
+  reload:
+    'reload is not needed: ftpship reads what the server holds (its state file) at the start of every deploy; remove reload',
+  idleTimeout:
+    'idleTimeout is not needed: ftpship closes its connections when the deploy ends; remove idleTimeout (timeoutMs is the time allowed for each reply)',
+  keepalive:
+    'keepalive is not needed: ftpship opens its connections for one deploy and closes them at its end; remove keepalive',
+  connTimeout:
+    'connTimeout is not an option: use timeoutMs (milliseconds allowed to connect and for each reply; default 30000)',
+  pasvTimeout:
+    'pasvTimeout is not an option: use timeoutMs (milliseconds allowed to connect and for each reply; default 30000)',
+};
 
 /** Why `options` cannot be taken as they are (a refused or unknown name), or undefined when they can. */
 export function checkNames(options: object): string | undefined {
@@ -68,7 +86,10 @@ export function checkNames(options: object): string | undefined {
       Object.hasOwn(REFUSED, n) && (options as Record<string, unknown>)[n] !== undefined,
   );
   if (refused) return REFUSED[refused];
-  if (names.includes('log') && (options as Record<string, unknown>).log !== undefined) return VINYL_LOG;
+  const vinyl = names.find(
+    (n) => Object.hasOwn(VINYL, n) && (options as Record<string, unknown>)[n] !== undefined,
+  );
+  if (vinyl) return VINYL[vinyl];
   return unknownNames(
     names.filter((n) => !Object.hasOwn(REFUSED, n)),
     OPTION_NAMES,

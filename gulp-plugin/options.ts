@@ -44,6 +44,12 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
   const { quiet, onReport, ...rest } = options;
   if (onReport !== undefined && typeof onReport !== 'function')
     throw new PluginError(PLUGIN_NAME, 'onReport must be a function');
+  // quiet: 'no' would be taken as quiet: false, and 'yes' not as true.
+  if (quiet !== undefined && typeof quiet !== 'boolean')
+    throw new PluginError(
+      PLUGIN_NAME,
+      `invalid quiet ${typeof quiet === 'string' ? JSON.stringify(quiet) : String(quiet as unknown)}; use true or false`,
+    );
   // Not converted: a number has lost any leading zeros and, past 15 digits, its last ones. The value is
   // never printed: it is the password.
   if (rest.password !== undefined && typeof rest.password !== 'string') {

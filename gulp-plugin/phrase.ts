@@ -52,6 +52,7 @@ export function phrase(message: string): string {
     message
       // Where the engine names the library option already, the flag in brackets is only for the CLI.
       .replace(/ \(--(?:ca FILE|insecure|tls-name NAME|tls-fingerprint [0-9A-F:]+)\)/g, '')
+      .replace(/\(tls\.ca, --ca\)/g, '(tls.ca)')
       .replace(
         /\(ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input\)/g,
         '(the password option, e.g. password: process.env.FTP_PASSWORD)',

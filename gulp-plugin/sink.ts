@@ -6,7 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 
-function hasConsumers(stream: Readable): boolean {
+/** Something reads the stream's files (a pipe, a 'data' or 'readable' listener), not the sink. */
+export function hasConsumers(stream: Readable): boolean {
   return stream.listenerCount('data') > 0 || stream.listenerCount('readable') > 0;
 }
 

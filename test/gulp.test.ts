@@ -418,6 +418,62 @@ describe('gulp plugin: errors', () => {
     ['an option unlike any', { colour: 'red' }, /^unknown option colour; the options are host, port, /],
     ['exclude', { exclude: ['*.map'] }, /exclude does not apply to piped files: leave them out of gulp\.src/],
     ['a password given as a number', { password: 12345 }, /^password must be a string; quote it/],
+    // Each of these was taken before: quiet: 'no' logged nothing, a tls key or type mistake was ignored, a
+    // negative staleLockMs took over any deploy's lock at once.
+    ["quiet: 'yes'", { quiet: 'yes' }, /^invalid quiet "yes"; use true or false$/],
+    [
+      'tls: { ca: 5 }',
+      { tls: { ca: 5 } },
+      /^invalid tls\.ca 5; give the CA certificate's PEM text \(a string or Buffer, e\.g\. fs\.readFileSync\('ca\.pem'\)\) or a list of them$/,
+    ],
+    [
+      'a misspelt tls key',
+      { secure: 'explicit', tls: { rejectUnauthorised: false } },
+      /^unknown option tls\.rejectUnauthorised; did you mean tls\.rejectUnauthorized\?$/,
+    ],
+    [
+      "tls: { rejectUnauthorized: 'false' }",
+      { secure: 'explicit', tls: { rejectUnauthorized: 'false' } },
+      /^invalid tls\.rejectUnauthorized "false"; use true or false/,
+    ],
+    [
+      "tls: { minVersion } (Node's, not taken)",
+      { secure: 'explicit', tls: { minVersion: 'TLSv1.2' } },
+      /^unknown option tls\.minVersion; ftpship takes no minimum TLS version .*: remove it$/,
+    ],
+    [
+      'a bad tls.maxVersion',
+      { secure: 'explicit', tls: { maxVersion: 'tls1.2' } },
+      /^invalid tls\.maxVersion "tls1\.2"; use one of 'TLSv1\.3', 'TLSv1\.2'/,
+    ],
+    // Was "the CA given (tls.ca, tls.ca) holds …".
+    [
+      'a tls.ca that is not PEM',
+      { secure: 'explicit', tls: { ca: 'not a pem' } },
+      /^the CA given \(tls\.ca\) holds no PEM certificate/,
+    ],
+    [
+      'staleLockMs: -1',
+      { staleLockMs: -1 },
+      /^invalid staleLockMs -1; use a whole number of milliseconds from 1000 to 604800000 \(60000 is a minute\)$/,
+    ],
+    [
+      "retryDelayMs: 'x'",
+      { retryDelayMs: 'x' },
+      /^invalid retryDelayMs "x"; use a whole number of milliseconds/,
+    ],
+    ["parallel: '4'", { parallel: '4' }, /^invalid parallel "4"; use a whole number from 1 to 64$/],
+    ['paralell', { paralell: 4 }, /^unknown option paralell; did you mean parallel\?$/],
+    ['remotePath', { remotePath: '/site' }, /^unknown option remotePath; did you mean remoteDir\?$/],
+    // vinyl-ftp's own options. Before: "unknown option timeOffset; the options are host, port, …".
+    [
+      "vinyl-ftp's timeOffset",
+      { timeOffset: 0 },
+      /^timeOffset is not needed: ftpship compares files by content \(SHA-256\), not by the server's times; remove timeOffset$/,
+    ],
+    ["vinyl-ftp's reload", { reload: true }, /^reload is not needed: .*; remove reload$/],
+    ["vinyl-ftp's idleTimeout", { idleTimeout: 100 }, /^idleTimeout is not needed: .*; remove idleTimeout/],
+    ["node-ftp's connTimeout", { connTimeout: 10000 }, /^connTimeout is not an option: use timeoutMs/],
   ])('throws PluginError at creation for %s', (_what, bad, message) => {
     let err: unknown;
     try {

@@ -59,6 +59,25 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
       { secure: 'explicit', tls: { ca: 'not a pem' } },
       /holds no PEM certificate that can be read/,
     ],
+    // Each was taken: a misspelt or unknown tls key was ignored, 'false' or 0 still verified, 5 was no CA at all.
+    [
+      'tls.rejectUnauthorised (misspelt)',
+      { secure: 'explicit', tls: { rejectUnauthorised: false } },
+      /^unknown option tls\.rejectUnauthorised; did you mean tls\.rejectUnauthorized\?$/,
+    ],
+    [
+      'tls.rejectUnauthorized: "false"',
+      { secure: 'explicit', tls: { rejectUnauthorized: 'false' } },
+      /^invalid tls\.rejectUnauthorized "false"; use true or false/,
+    ],
+    ['tls.ca: 5', { tls: { ca: 5 } }, /^invalid tls\.ca 5; give the CA certificate's PEM text/],
+    // An infinite or negative stale time took over any deploy's lock at once: two deploys on one target.
+    [
+      'staleLockMs: -1',
+      { staleLockMs: -1 },
+      /^invalid staleLockMs -1; use a whole number of milliseconds from 1000 to 604800000/,
+    ],
+    ['retryDelayMs: "500"', { retryDelayMs: '500' }, /^invalid retryDelayMs "500"; use a whole number/],
     [
       'timeoutMs: Infinity',
       { timeoutMs: Infinity },

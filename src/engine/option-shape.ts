@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { ConfigError } from './errors.js';
+import type { FtpTlsOptions } from '../ftp/index.js';
 import type { DeployOptions } from './options.js';
 
 /** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
@@ -129,11 +130,57 @@ function checkFiles(files: unknown): void {
   }
 }
 
+/** The keys of `tls` (FtpTlsOptions), typed: one added there and not here fails `tsc`. */
+const TLS_KEYS: Record<keyof FtpTlsOptions, true> = {
+  ca: true,
+  rejectUnauthorized: true,
+  servername: true,
+  maxVersion: true,
+  fingerprint: true,
+};
+const TLS_NAMES = Object.keys(TLS_KEYS);
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
+
 function checkTls(tls: unknown, secure: boolean): void {
   if (tls === undefined) return;
   if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
     throw new ConfigError(`invalid tls ${describe(tls)}; give an object such as { ca, servername }`);
-  const ca = (tls as { ca?: unknown }).ca;
+  // A misspelt key (`rejectUnauthorised: false`) or one Node's tls takes and ftpship does not (`minVersion`)
+  // would be ignored without a word.
+  const wrong = Object.keys(tls).find((k) => !TLS_NAMES.includes(k));
+  if (wrong === 'minVersion')
+    throw new ConfigError(
+      "unknown option tls.minVersion; ftpship takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it",
+    );
+  if (wrong !== undefined) {
+    const hint = suggest(wrong, TLS_NAMES);
+    throw new ConfigError(
+      `unknown option tls.${show(wrong)}; ` +
+        (hint === undefined
+          ? `tls takes ${TLS_NAMES.join(', ')}`
+          : `did you mean ${hint.startsWith('tls') ? hint : `tls.${hint}`}?`),
+    );
+  }
+  const t = tls as Record<string, unknown>;
+  // Checked with or without TLS: a wrong type is a mistake either way. 'false' or 0 would still verify.
+  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean')
+    throw new ConfigError(
+      `invalid tls.rejectUnauthorized ${describe(t.rejectUnauthorized)}; use true or false (a string such as "false" would count as true)`,
+    );
+  if (t.maxVersion !== undefined && !TLS_VERSIONS.includes(t.maxVersion as string))
+    throw new ConfigError(
+      `invalid tls.maxVersion ${describe(t.maxVersion)}; use one of ${TLS_VERSIONS.map((v) => `'${v}'`).join(', ')}`,
+    );
+  const ca = t.ca;
+  if (
+    ca !== undefined &&
+    !(Array.isArray(ca) ? (ca as unknown[]) : [ca]).every(
+      (one) => typeof one === 'string' || Buffer.isBuffer(one),
+    )
+  )
+    throw new ConfigError(
+      `invalid tls.ca ${describe(ca)}; give the CA certificate's PEM text (a string or Buffer, e.g. fs.readFileSync('ca.pem')) or a list of them`,
+    );
   if (ca === undefined || !secure) return; // unused without TLS (the CLI warns about that)
   for (const one of Array.isArray(ca) ? (ca as unknown[]) : [ca]) {
     if (!(typeof one === 'string' || Buffer.isBuffer(one)) || !holdsCertificates(one.toString()))

@@ -144,6 +144,10 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkTimeout(timeoutMs);
   const retries = o.retries ?? 5;
   integer('retries', retries, 0, 100);
+  // Not the CLI's or the Action's (the library's and the gulp plugin's): -1 or 0 would take over any
+  // deploy's lock as stale at once, and two deploys would run on one target.
+  if (o.staleLockMs !== undefined) milliseconds('staleLockMs', o.staleLockMs, 1000, 7 * 24 * 3_600_000);
+  if (o.retryDelayMs !== undefined) milliseconds('retryDelayMs', o.retryDelayMs, 0, 600_000);
   checkMaintenance(o.maintenance);
   const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
   checkUploadOnly(o);
@@ -235,6 +239,14 @@ function checkTimeout(value: number): void {
       : '';
   throw new ConfigError(
     `invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
+  );
+}
+
+function milliseconds(name: string, value: number, min: number, max: number): void {
+  if (Number.isInteger(value) && value >= min && value <= max) return;
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  throw new ConfigError(
+    `invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`,
   );
 }
 
