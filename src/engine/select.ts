@@ -590,6 +590,8 @@ export async function hashFile(abs: string, stamp?: string): Promise<{ sha256: s
       size += n;
       if (sliceDue()) await letOthersRun();
     }
+    // Written while it was read: the hash may mix two versions, and the state must not record it (G4).
+    if (stamp !== undefined && stampOf(fs.fstatSync(fd)) !== stamp) throw changedFile(abs);
     return { sha256: hash.digest('hex'), size };
   } catch (err) {
     throw err instanceof DeployError ? err : unreadableFile(abs, err);
