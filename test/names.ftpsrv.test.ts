@@ -226,3 +226,26 @@ it('a path longer than servers take in a command (4094 bytes) is refused before 
   ]);
   expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
 });
+
+it('files named __proto__ and constructor are uploaded, recorded in the state, left alone when unchanged, and deleted when gone locally', async () => {
+  const local = tmpDir();
+  // (A computed key: `{ '__proto__': … }` would set the object's prototype, not name a file.)
+  writeTree(local, { ['__proto__']: 'p', constructor: 'c', 'a/toString': 't', 'index.html': 'home' });
+  const dir = uniqueName('names');
+  const first = await cli('deploy', local, dir, '--json');
+  ok(first);
+  // Before: `constructor` was planned as a replace on a first deploy, and `__proto__` never entered the state.
+  const counts = (r: CliResult): unknown => (JSON.parse(r.stdout) as { counts: unknown }).counts;
+  expect(counts(first)).toMatchObject({ upload: 4, replace: 0 });
+  const state = JSON.parse(fs.readFileSync(path.join(server().root, dir, STATE), 'utf8')) as {
+    files: Record<string, unknown>;
+  };
+  expect(Object.keys(state.files).sort()).toEqual(['__proto__', 'a/toString', 'constructor', 'index.html']);
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect(counts(again)).toMatchObject({ upload: 0, replace: 0, unchanged: 4 });
+  fs.rmSync(path.join(local, '__proto__'));
+  fs.rmSync(path.join(local, 'constructor'));
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});

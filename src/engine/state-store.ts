@@ -24,6 +24,7 @@ import { ConfigError, DeployError, GuardError, writeFailed } from './errors.js';
 import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
+  fileRecord,
   parseState,
   serializeState,
   type DeployState,
@@ -318,7 +319,7 @@ export class StateStore {
     }
     const theirs = parseState(text, fdaPath, this.opts.settings);
     const ours = this.state;
-    const files: DeployState['files'] = {};
+    const files = fileRecord();
     const uncertain = new Set(ours.pending?.uncertain ?? []);
     for (const p of new Set([...Object.keys(ours.files), ...Object.keys(theirs.files)])) {
       const a = ours.files[p];
@@ -606,7 +607,7 @@ export class StateStore {
     /** The lock's release, sent in the same write as the final state's rename where that is safe. */
     release?: LockRelease,
   ): Promise<void> {
-    const files: DeployState['files'] = {};
+    const files = fileRecord();
     for (const f of local.files.values()) {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
     }
