@@ -182,7 +182,9 @@ describe('hashFile', () => {
     expect(s).toMatchObject({ sha256: sha256(bytes(10, 6)), size: 10 });
     fs.writeFileSync(small, '');
     expect(await hashFile(small)).toMatchObject({ sha256: sha256(''), size: 0 });
-    await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(/cannot read local file .*missing/);
+    await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(
+      /local file .*missing was removed while/,
+    );
     // Given the stamp from the listing, a file that no longer has it is refused (the main-thread path).
     await expect(hashFile(small, '1:2:3')).rejects.toThrow(/small\.bin changed while the deploy was running/);
   });
