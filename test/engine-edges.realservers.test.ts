@@ -33,6 +33,38 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(again.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, rmdir: 0 });
   });
 
+  it('two deploys, one inside the other (/site, /site/blog): the outer one\'s orphans and swaps leave the inner one\'s state and files alone, and its warning says whose folder it is (was: "remove it by hand")', async () => {
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/old.html': 'placeholder' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog', 'post/1.html': 'first post' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const blog = (): Record<string, string> => readTree(path.join(disk, 'blog'), [STATE]);
+    const innerState = (): string => fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    const stateBefore = innerState();
+    // The blog now has its own deploy: the outer one drops the folder.
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    const warnings: string[] = [];
+    const r = await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([{ path: 'blog/old.html', action: 'delete', size: 11 }]);
+    expect(warnings).toEqual([
+      `kept folder blog: it holds blog/${STATE}, the state of another ftpship deploy (to ${dir}/blog); left to that deploy`,
+    ]);
+    expect(innerState()).toBe(stateBefore);
+    expect(blog()).toEqual(readTree(inner));
+    expect((await deploy(opts(outer, dir))).files).toEqual([]);
+    // A local file now named as the inner deploy's folder: refused, nothing of the blog touched.
+    writeTree(outer, { blog: 'a file' });
+    await expect(deploy(opts(outer, dir))).rejects.toThrow(
+      /the server has a folder there .* that ftpship did not deploy/,
+    );
+    expect(innerState()).toBe(stateBefore);
+    expect(blog()).toEqual(readTree(inner));
+    expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
+  });
+
   it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'private/a.html': 'a' });

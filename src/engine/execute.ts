@@ -7,7 +7,7 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { countPlan, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
-import type { Progress, Reporter } from './options.js';
+import { DEFAULT_STATE_NAME, type Progress, type Reporter } from './options.js';
 import {
   ancestorsOf,
   atOrUnder,
@@ -758,6 +758,18 @@ class Run {
             // file: the rerun must still rename the file in), or the new file already stands there.
             if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => dirExists(c, this.abs(d))))) {
               this.ctx.store.dirGone(d);
+              return;
+            }
+            // The target of another deploy, inside this one's (/site/blog beside /site): its own, never to go.
+            const other = `${d}/${DEFAULT_STATE_NAME}`;
+            if (
+              !this.ctx.store.tracksFilesIn(d) &&
+              (await this.ctx.pool.run(`look at ${other}`, async (c) => remoteSize(c, this.abs(other)))) >= 0
+            ) {
+              this.warn(
+                `kept folder ${d}: it holds ${other}, the state of another ftpship deploy (to ${this.abs(d)}); left to that deploy`,
+              );
+              kept.push(d);
               return;
             }
             this.warn(
