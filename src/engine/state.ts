@@ -145,7 +145,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   }
   for (const d of raw.dirs) checkPath(d, where);
   const state = raw as unknown as DeployState;
-  state.files = fileRecord(state.files);
+  Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
   if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
   const modes: unknown = state.modes;
   if (
