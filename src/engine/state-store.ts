@@ -353,7 +353,17 @@ export class StateStore {
     const { target, path } = this.opts;
     const recorded = this.state.target;
     if (!target || !recorded || recorded === target) return;
-    if (insideTarget(target, path) !== undefined) return;
+    if (insideTarget(target, path) !== undefined) {
+      // Inside this target, yet inside the folder below it that it records: it never moved, it is the state of
+      // the deploy to that folder (/site/blog's, given to /site by --state). Read as this one's, it would be
+      // written over (G3), and its files taken for this deploy's.
+      if (insideTarget(target, recorded) === undefined || insideTarget(recorded, path) === undefined) return;
+      throw new GuardError(
+        `the state file ${path} is the state of the deploy to ${recorded} (it records that folder, and lies in it), ` +
+          `not of this one to ${target}: sharing it would delete and overwrite each other's files. Nothing was changed. ` +
+          `Give this deploy its own --state (or none: it then keeps ${remoteJoin(target, DEFAULT_STATE_NAME)}).`,
+      );
+    }
     throw new GuardError(
       `the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
         `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
