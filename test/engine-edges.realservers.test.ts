@@ -65,6 +65,24 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
   });
 
+  it('a folder this deploy made, now the target of a deploy inside it, where a local file of that name goes: refused naming that deploy, its state and files untouched (was: "remove them")', async () => {
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/old.html': 'placeholder' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const stateBefore = fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    writeTree(outer, { blog: 'now a file' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow(
+      `cannot replace folder ${dir}/blog with a file: it is the target of another ftpship deploy (its state blog/${STATE} is there), which ftpship never removes; rename the local file, or leave it out with --exclude '/blog'`,
+    );
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateBefore);
+    expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual(readTree(inner));
+  });
+
   it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'private/a.html': 'a' });
