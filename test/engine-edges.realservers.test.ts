@@ -65,6 +65,40 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
   });
 
+  it("a copy of the state of a deploy inside this one (blog/.ftpship-state.json, downloaded with the site) is not sent over that deploy's state, nor ever deleted (was: uploaded over it, deleted once gone locally)", async () => {
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(inner, `${dir}/blog`));
+    const outer = tmpDir();
+    // The site as downloaded from the server, then the blog deployed again: the copy is now an older state.
+    writeTree(outer, {
+      'index.html': 'home',
+      [`blog/${STATE}`]: fs.readFileSync(path.join(disk, 'blog', STATE)),
+    });
+    writeTree(inner, { 'index.html': 'the blog, edited' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const stateNow = fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    const warnings: string[] = [];
+    const r = await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files.filter((f) => f.action !== 'mkdir')).toEqual([
+      { path: 'index.html', action: 'upload', size: 4 },
+    ]);
+    expect(warnings).toContainEqual(
+      `the local file blog/${STATE} is not uploaded: it is a copy of an ftpship state, and would replace the state of the deploy to ${dir}/blog on the server with it`,
+    );
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateNow);
+    // As an earlier version left it: the state lists the copy it sent, an orphan once gone locally.
+    const outerState = path.join(disk, STATE);
+    const listed = JSON.parse(fs.readFileSync(outerState, 'utf8')) as { files: Record<string, unknown> };
+    listed.files[`blog/${STATE}`] = { size: Buffer.byteLength(stateNow), sha256: sha256(stateNow) };
+    fs.writeFileSync(outerState, JSON.stringify(listed));
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    expect((await deploy(opts(outer, dir), { warn: () => undefined })).files).toEqual([]);
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateNow);
+    expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
+  });
+
   it('a folder this deploy made, now the target of a deploy inside it, where a local file of that name goes: refused naming that deploy, its state and files untouched (was: "remove them")', async () => {
     const outer = tmpDir();
     writeTree(outer, { 'index.html': 'home', 'blog/old.html': 'placeholder' });
