@@ -249,3 +249,17 @@ it('files named __proto__ and constructor are uploaded, recorded in the state, l
   ok(await cli('deploy', local, dir));
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
 });
+
+it('a local name with a backslash (a\\b.txt) renamed to the path it is on a server that reads one as a separator (a/b.txt): the file stays on the server (was: uploaded, then deleted as the old name, with the state listing it)', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x', 'a\\b.txt': 'b, first' });
+  const dir = uniqueName('names');
+  ok(await cli('deploy', local, dir));
+  fs.rmSync(path.join(local, 'a\\b.txt'));
+  writeTree(local, { 'a/b.txt': 'b, now in its folder' });
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+});
