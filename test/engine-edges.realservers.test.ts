@@ -33,6 +33,90 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect(again.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, rmdir: 0 });
   });
 
+  it('two deploys, one inside the other (/site, /site/blog): the outer one\'s orphans and swaps leave the inner one\'s state and files alone, and its warning says whose folder it is (was: "remove it by hand")', async () => {
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/old.html': 'placeholder' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog', 'post/1.html': 'first post' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const blog = (): Record<string, string> => readTree(path.join(disk, 'blog'), [STATE]);
+    const innerState = (): string => fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    const stateBefore = innerState();
+    // The blog now has its own deploy: the outer one drops the folder.
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    const warnings: string[] = [];
+    const r = await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([{ path: 'blog/old.html', action: 'delete', size: 11 }]);
+    expect(warnings).toEqual([
+      `kept folder blog: it holds blog/${STATE}, the state of another ftpship deploy (to ${dir}/blog); left to that deploy`,
+    ]);
+    expect(innerState()).toBe(stateBefore);
+    expect(blog()).toEqual(readTree(inner));
+    expect((await deploy(opts(outer, dir))).files).toEqual([]);
+    // A local file now named as the inner deploy's folder: refused, nothing of the blog touched.
+    writeTree(outer, { blog: 'a file' });
+    await expect(deploy(opts(outer, dir))).rejects.toThrow(
+      /the server has a folder there .* that ftpship did not deploy/,
+    );
+    expect(innerState()).toBe(stateBefore);
+    expect(blog()).toEqual(readTree(inner));
+    expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
+  });
+
+  it("a copy of the state of a deploy inside this one (blog/.ftpship-state.json, downloaded with the site) is not sent over that deploy's state, nor ever deleted (was: uploaded over it, deleted once gone locally)", async () => {
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(inner, `${dir}/blog`));
+    const outer = tmpDir();
+    // The site as downloaded from the server, then the blog deployed again: the copy is now an older state.
+    writeTree(outer, {
+      'index.html': 'home',
+      [`blog/${STATE}`]: fs.readFileSync(path.join(disk, 'blog', STATE)),
+    });
+    writeTree(inner, { 'index.html': 'the blog, edited' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const stateNow = fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    const warnings: string[] = [];
+    const r = await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files.filter((f) => f.action !== 'mkdir')).toEqual([
+      { path: 'index.html', action: 'upload', size: 4 },
+    ]);
+    expect(warnings).toContainEqual(
+      `the local file blog/${STATE} is not uploaded: it is a copy of an ftpship state, and would replace the state of the deploy to ${dir}/blog on the server with it`,
+    );
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateNow);
+    // As an earlier version left it: the state lists the copy it sent, an orphan once gone locally.
+    const outerState = path.join(disk, STATE);
+    const listed = JSON.parse(fs.readFileSync(outerState, 'utf8')) as { files: Record<string, unknown> };
+    listed.files[`blog/${STATE}`] = { size: Buffer.byteLength(stateNow), sha256: sha256(stateNow) };
+    fs.writeFileSync(outerState, JSON.stringify(listed));
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    expect((await deploy(opts(outer, dir), { warn: () => undefined })).files).toEqual([]);
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateNow);
+    expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
+  });
+
+  it('a folder this deploy made, now the target of a deploy inside it, where a local file of that name goes: refused naming that deploy, its state and files untouched (was: "remove them")', async () => {
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/old.html': 'placeholder' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'index.html': 'the blog' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const stateBefore = fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8');
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    writeTree(outer, { blog: 'now a file' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow(
+      `cannot replace folder ${dir}/blog with a file: it is the target of another ftpship deploy (its state blog/${STATE} is there), which ftpship never removes; rename the local file, or leave it out with --exclude '/blog'`,
+    );
+    expect(fs.readFileSync(path.join(disk, 'blog', STATE), 'utf8')).toBe(stateBefore);
+    expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual(readTree(inner));
+  });
+
   it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'private/a.html': 'a' });

@@ -254,6 +254,35 @@ describe('a file that changes after it was listed', () => {
   }
 });
 
+describe('a file removed after it was listed (a build cleaning its output)', () => {
+  it('before its upload: the deploy stops saying it was removed (not "check its permissions"); the state does not list it; the rerun converges', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'first', 'b.txt': 'second' });
+    const b = path.join(local, 'b.txt');
+    const dir = uniqueName('local-gone');
+    let removed = false;
+    const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
+      // Once a.txt is on its way (one connection: b.txt follows it), b.txt goes.
+      protocol: (line) => {
+        if (!removed && /^> STOR .*a\.txt$/.test(line)) {
+          removed = true;
+          fs.rmSync(b);
+        }
+      },
+    });
+    await expect(run).rejects.toThrow(
+      `local file ${b} was removed while the deploy was running (after it was listed); rerun once the folder is final`,
+    );
+    const remote = path.join(srv.root, dir);
+    const state = JSON.parse(fs.readFileSync(path.join(remote, STATE[0]), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    expect(Object.keys(state.files)).toEqual(['a.txt']);
+    await deploy(deployOptions(srv, local, dir));
+    expect(readTree(remote, STATE)).toEqual({ 'a.txt': sha256('first') });
+  });
+});
+
 describe('excludes as FTP-Deploy-Action users write them', () => {
   it('**/.git*, **/.git*/**, **/node_modules/**, *.map with !important.map, ./ and trailing slashes, and Windows backslashes: none of what they leave out goes up', async () => {
     const local = tmpDir();

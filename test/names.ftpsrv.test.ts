@@ -226,3 +226,40 @@ it('a path longer than servers take in a command (4094 bytes) is refused before 
   ]);
   expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
 });
+
+it('files named __proto__ and constructor are uploaded, recorded in the state, left alone when unchanged, and deleted when gone locally', async () => {
+  const local = tmpDir();
+  // (A computed key: `{ '__proto__': … }` would set the object's prototype, not name a file.)
+  writeTree(local, { ['__proto__']: 'p', constructor: 'c', 'a/toString': 't', 'index.html': 'home' });
+  const dir = uniqueName('names');
+  const first = await cli('deploy', local, dir, '--json');
+  ok(first);
+  // Before: `constructor` was planned as a replace on a first deploy, and `__proto__` never entered the state.
+  const counts = (r: CliResult): unknown => (JSON.parse(r.stdout) as { counts: unknown }).counts;
+  expect(counts(first)).toMatchObject({ upload: 4, replace: 0 });
+  const state = JSON.parse(fs.readFileSync(path.join(server().root, dir, STATE), 'utf8')) as {
+    files: Record<string, unknown>;
+  };
+  expect(Object.keys(state.files).sort()).toEqual(['__proto__', 'a/toString', 'constructor', 'index.html']);
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect(counts(again)).toMatchObject({ upload: 0, replace: 0, unchanged: 4 });
+  fs.rmSync(path.join(local, '__proto__'));
+  fs.rmSync(path.join(local, 'constructor'));
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});
+
+it('a local name with a backslash (a\\b.txt) renamed to the path it is on a server that reads one as a separator (a/b.txt): the file stays on the server (was: uploaded, then deleted as the old name, with the state listing it)', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x', 'a\\b.txt': 'b, first' });
+  const dir = uniqueName('names');
+  ok(await cli('deploy', local, dir));
+  fs.rmSync(path.join(local, 'a\\b.txt'));
+  writeTree(local, { 'a/b.txt': 'b, now in its folder' });
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  const again = await cli('deploy', local, dir, '--json');
+  ok(again);
+  expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
+});

@@ -182,9 +182,64 @@ describe('hashFile', () => {
     expect(s).toMatchObject({ sha256: sha256(bytes(10, 6)), size: 10 });
     fs.writeFileSync(small, '');
     expect(await hashFile(small)).toMatchObject({ sha256: sha256(''), size: 0 });
-    await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(/cannot read local file .*missing/);
+    await expect(hashFile(path.join(root, 'missing'))).rejects.toThrow(
+      /local file .*missing was removed while/,
+    );
     // Given the stamp from the listing, a file that no longer has it is refused (the main-thread path).
     await expect(hashFile(small, '1:2:3')).rejects.toThrow(/small\.bin changed while the deploy was running/);
+  });
+
+  test('a file written while it is read is refused, not hashed as a mix of two versions (G4)', async () => {
+    const root = tmpDir();
+    const abs = path.join(root, 'build.js');
+    fs.writeFileSync(abs, bytes(3 * 1024 * 1024, 7));
+    const st = fs.statSync(abs);
+    const stamp = `${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    // After the first MiB is read, the build writes the file again (same size): deterministic, on this thread.
+    const readSync = fs.readSync;
+    let rewritten = false;
+    fs.readSync = ((fd: number, ...rest: unknown[]) => {
+      const n = (readSync as (...a: unknown[]) => number)(fd, ...rest);
+      if (!rewritten && fs.readlinkSync(`/proc/self/fd/${fd}`) === abs) {
+        rewritten = true;
+        fs.writeFileSync(abs, bytes(3 * 1024 * 1024, 8));
+      }
+      return n;
+    }) as typeof fs.readSync;
+    try {
+      await expect(hashFile(abs, stamp)).rejects.toThrow(/build\.js changed while the deploy was running/);
+    } finally {
+      fs.readSync = readSync;
+    }
+    expect(rewritten).toBe(true);
+  });
+
+  test('HashThread: a file written while the worker reads it is reported changed, not hashed as a mix', async () => {
+    const root = tmpDir();
+    const abs = path.join(root, 'bundle.bin');
+    // Sparse: large enough that the worker is still reading it when this thread sees it open and writes it.
+    const fd = fs.openSync(abs, 'w');
+    fs.ftruncateSync(fd, 256 * 1024 * 1024);
+    fs.closeSync(fd);
+    const st = fs.statSync(abs);
+    const got: HashResult[] = [];
+    const thread = new HashThread((_c, _i, result) => got.push(result));
+    thread.add([{ abs, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` }]);
+    thread.finish();
+    // The worker opens the file: this thread sees it among the process's open files, and writes one byte.
+    const open = (): boolean =>
+      fs.readdirSync('/proc/self/fd').some((n) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${n}`) === abs;
+        } catch {
+          return false;
+        }
+      });
+    let waited = 0;
+    while (!open() && got.length === 0 && waited++ < 1e6);
+    fs.writeFileSync(abs, 'x', { flag: 'r+' });
+    await thread.done;
+    expect(got).toEqual([expect.objectContaining({ code: 'ECHANGED' })]);
   });
 });
 

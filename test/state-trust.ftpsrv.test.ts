@@ -110,6 +110,25 @@ describe('a state listing paths outside the target, or not paths at all', () => 
     expect(snapshot(disk)).toEqual(before);
   });
 
+  it("--state naming the state of a deploy to a folder inside the target (/site/blog's, given to /site): refused, nothing changed (was: read as this deploy's, then written over)", async () => {
+    const base = uniqueName('trust-nest');
+    const blog = tmpDir();
+    writeTree(blog, { 'index.html': 'the blog', 'post/1.html': 'first post' });
+    await deploy(deployOptions(server(), blog, `${base}/site/blog`));
+    const site = tmpDir();
+    writeTree(site, { 'index.html': 'home', 'about.html': 'about' });
+    const disk = path.join(server().root, base);
+    const before = snapshot(disk);
+    const err = await failure(deployOptions(server(), site, `${base}/site`, { statePath: `blog/${STATE}` }));
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toBe(
+      `the state file /${base}/site/blog/${STATE} is the state of the deploy to /${base}/site/blog (it records that ` +
+        `folder, and lies in it), not of this one to /${base}/site: sharing it would delete and overwrite each other's ` +
+        `files. Nothing was changed. Give this deploy its own --state (or none: it then keeps /${base}/site/${STATE}).`,
+    );
+    expect(snapshot(disk)).toEqual(before);
+  });
+
   it("FTP-Deploy-Action's state naming a path outside: unreadable, nothing changed", async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });

@@ -276,6 +276,16 @@ export async function deploy(
           `into the folder it deploys), and would replace the state on the server with an older copy`,
       );
     }
+    // A copy of the state of a deploy to a folder inside this one (`blog/.ftpship-state.json`, downloaded with the
+    // site): sent, it would replace that deploy's state with an older one (G3, and G4 for that deploy).
+    for (const [p, file] of local.files) {
+      if (reserved.has(p) || !p.endsWith(`/${DEFAULT_STATE_NAME}`) || !looksLikeState(file)) continue;
+      reserved.add(p);
+      rep.warn?.(
+        `the local file ${p} is not uploaded: it is a copy of an ftpship state, and would replace the state of the ` +
+          `deploy to ${remoteJoin(root, p.slice(0, -DEFAULT_STATE_NAME.length - 1))} on the server with it`,
+      );
+    }
     let state = await loading.catch((err: unknown) => {
       // The state could not be downloaded through every retry (reset, timeout, 426): a network matter, not a
       // missing state, and nothing has been changed yet. The bare RETR reply said neither.
@@ -420,6 +430,8 @@ export async function deploy(
           checkedAll = true;
         }
       }
+      // One the state lists (sent by an earlier version) is that deploy's state now: never deleted as an orphan.
+      for (const f of Object.keys(st.files)) if (f.endsWith(`/${DEFAULT_STATE_NAME}`)) reserved.add(f);
       const p = planChanges(local, st, {
         delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,

@@ -7,7 +7,7 @@
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { countPlan, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
-import type { Progress, Reporter } from './options.js';
+import { DEFAULT_STATE_NAME, type Progress, type Reporter } from './options.js';
 import {
   ancestorsOf,
   atOrUnder,
@@ -107,6 +107,8 @@ class Run {
   private readonly staleMarkerDirs: string[];
   /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
   private twinDirsKept: string[] = [];
+  /** Folders kept as they hold another deploy's state (the targets of deploys inside this one). */
+  private readonly otherTargets = new Set<string>();
   /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
   private dirsDone: Promise<void> = Promise.resolve();
   /** The run failed or was cancelled: no folder batch starts after that. */
@@ -674,6 +676,14 @@ class Run {
     const inside = (p: string): boolean => atOrUnder(p, dir);
     await this.deleteFiles(this.plan.deletes.filter(inside));
     const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
+    const other = kept.find((d) => this.otherTargets.has(d));
+    if (other !== undefined) {
+      throw new DeployError(
+        `cannot replace folder ${this.abs(dir)} with a file: ${other === dir ? 'it is' : `it holds ${this.abs(other)},`} the ` +
+          `target of another ftpship deploy (its state ${other}/${DEFAULT_STATE_NAME} is there), which ftpship never removes; ` +
+          `rename the local file, or leave it out with ${excludeOption(dir)}`,
+      );
+    }
     if (kept.length > 0) {
       throw new DeployError(
         `cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`,
@@ -758,6 +768,19 @@ class Run {
             // file: the rerun must still rename the file in), or the new file already stands there.
             if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => dirExists(c, this.abs(d))))) {
               this.ctx.store.dirGone(d);
+              return;
+            }
+            // The target of another deploy, inside this one's (/site/blog beside /site): its own, never to go.
+            const other = `${d}/${DEFAULT_STATE_NAME}`;
+            if (
+              !this.ctx.store.tracksFilesIn(d) &&
+              (await this.ctx.pool.run(`look at ${other}`, async (c) => remoteSize(c, this.abs(other)))) >= 0
+            ) {
+              this.warn(
+                `kept folder ${d}: it holds ${other}, the state of another ftpship deploy (to ${this.abs(d)}); left to that deploy`,
+              );
+              kept.push(d);
+              this.otherTargets.add(d);
               return;
             }
             this.warn(

@@ -20,7 +20,8 @@ export type HashResult = { sha256: string; size: number } | { error: string; cod
 // chunk's shared array first: the main thread may take jobs from the back meanwhile, and the first job
 // found taken ends the worker's part of that chunk. Reads each file through one reused 1 MiB buffer;
 // posts results in batches (a message per small file would cost more than its hash), then 'end'. A file
-// whose stamp differs from the listing's is an error: its bytes would not be the ones the upload checks.
+// whose stamp differs from the listing's, when opened or once read, is an error: its bytes would not be the
+// ones the upload checks, or its hash a mix of two versions.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -54,7 +55,12 @@ parentPort.on('message', (msg) => {
           hash.update(n === buf.length ? buf : buf.subarray(0, n));
           size += n;
         }
-        batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+        // Written while it was read: the hash may mix two versions (and an upload done before may hold the first).
+        if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
+          batch.push([chunk, i, { error: 'changed while the deploy was running (while it was hashed)', code: 'ECHANGED' }]);
+        } else {
+          batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+        }
       }
     } catch (err) {
       batch.push([chunk, i, { error: err.message, code: err.code }]);

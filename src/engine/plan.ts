@@ -45,7 +45,8 @@ export interface Plan {
   deletes: string[];
   /**
    * Orphans whose name differs from a file or folder this run writes only by case (`Logo.PNG` gone,
-   * `logo.png` new): on a case-insensitive server (Windows) both name one file, so they are deleted before
+   * `logo.png` new), or by `\` for `/` (`a\b.txt` gone, `a/b.txt` new): on a case-insensitive server (Windows),
+   * or one reading a backslash as a separator, both name one file, so they are deleted before
    * the uploads, not after (which would delete the new file). Also in `deletes`.
    */
   caseTwins: string[];
@@ -191,6 +192,12 @@ export function emptyPlan(): Plan {
   };
 }
 
+/**
+ * Two paths that name one file on some server: differing only in case (a case-insensitive, Windows server), or
+ * in `\` for `/` (one that reads a backslash as a folder separator: Windows servers, ftp-srv).
+ */
+const twinKey = (p: string): string => foldCase(p.replace(/\\/g, '/'));
+
 export function planChanges(local: LocalTree, state: DeployState, opts: PlanOptions): Plan {
   const pending: Pending = state.pending ?? { temps: {}, uncertain: [] };
   const uncertain = new Set(pending.uncertain);
@@ -242,13 +249,13 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
   const doomed = new Set(
-    opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : [],
+    opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(twinKey) : [],
   );
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
     if (opts.reserved.has(file.path)) continue;
     const known = state.files[file.path];
     const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-    if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
+    if (same && !uncertain.has(file.path) && !doomed.has(twinKey(file.path))) {
       plan.unchanged.push(file.path);
       continue;
     }
@@ -311,10 +318,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
   // --delete-only sends nothing: an orphan named as a local file but for case (`Index.html` gone, `index.html`
   // new) is that file on a case-insensitive server, and its delete would leave the site without it: kept.
-  const localFolded = new Set([...local.files.keys(), ...local.dirs].map(foldCase));
+  const localFolded = new Set([...local.files.keys(), ...local.dirs].map(twinKey));
   for (const p of orphanFiles.sort(deepestFirst)) {
     if (inHeldFolder(p)) continue;
-    if (opts.deleteOnly && opts.delete && localFolded.has(foldCase(p))) {
+    if (opts.deleteOnly && opts.delete && localFolded.has(twinKey(p))) {
       plan.keptOrphans.files.push(p);
       continue;
     }
@@ -326,8 +333,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     } else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
-  const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
-  plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
+  const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(twinKey));
+  plan.caseTwins = plan.deletes.filter((p) => incoming.has(twinKey(p)));
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     if (inHeldFolder(d)) continue;
     const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
@@ -348,8 +355,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     else plan.rmdirs.push(d);
   }
 
-  const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
-  const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+  const incomingFiles = new Set(plan.uploads.map((u) => twinKey(u.file.path)));
+  const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(twinKey(d)));
   const inTwin = (p: string): boolean => twinDirs.some((d) => p.startsWith(`${d}/`));
   plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
   plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));

@@ -5,7 +5,7 @@ import { cappedSink } from '../ftp/sink.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { excludeOption, remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
-import { changedFile, stampOf, type LocalFile } from './select.js';
+import { changedFile, stampOf, vanishedFile, type LocalFile } from './select.js';
 
 /** Remote quirks learned during a run, shared by every connection. */
 export interface ServerQuirks {
@@ -117,6 +117,7 @@ export async function readSource(file: LocalFile, offset: number): Promise<Buffe
   try {
     fd = fs.openSync(file.abs, 'r');
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vanishedFile(file.abs, err);
     throw new DeployError(
       `cannot read local file ${file.abs}: ${(err as Error).message}; check it and rerun`,
       { cause: err },

@@ -294,6 +294,7 @@ export async function scanLocalDir(
               `${excludeOption(rel).replace(/\uFFFD/g, '?')}`,
             { cause: err },
           );
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vanishedFile(abs, err);
         throw new DeployError(
           `cannot read local file ${abs}: ${(err as Error).message}; rename it or exclude it with --exclude`,
           { cause: err },
@@ -464,7 +465,7 @@ class BackgroundHashing {
           ? result
           : result.code === 'ECHANGED'
             ? changedFile(f.abs as string)
-            : unreadableFile(f.abs as string, new Error(result.error));
+            : unreadableFile(f.abs as string, Object.assign(new Error(result.error), { code: result.code }));
       this.failed ??= err;
       d.reject(err);
     } else {
@@ -590,6 +591,8 @@ export async function hashFile(abs: string, stamp?: string): Promise<{ sha256: s
       size += n;
       if (sliceDue()) await letOthersRun();
     }
+    // Written while it was read: the hash may mix two versions, and the state must not record it (G4).
+    if (stamp !== undefined && stampOf(fs.fstatSync(fd)) !== stamp) throw changedFile(abs);
     return { sha256: hash.digest('hex'), size };
   } catch (err) {
     throw err instanceof DeployError ? err : unreadableFile(abs, err);
@@ -601,6 +604,17 @@ export async function hashFile(abs: string, stamp?: string): Promise<{ sha256: s
 /** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
 export function stampOf(stat: fs.Stats): string {
   return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/**
+ * A local file listed, then gone when read (a build still running, cleaning its output): not a permission to
+ * check, nor a file to exclude.
+ */
+export function vanishedFile(abs: string, err: unknown): DeployError {
+  return new DeployError(
+    `local file ${abs} was removed while the deploy was running (after it was listed); rerun once the folder is final`,
+    { cause: err },
+  );
 }
 
 /** A local file whose stamp moved between the listing and a later read. */
@@ -691,6 +705,7 @@ function deniedAccess(err: unknown): boolean {
 }
 
 function unreadableFile(abs: string, err: unknown): DeployError | ConfigError {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return vanishedFile(abs, err);
   const Refusal = deniedAccess(err) ? ConfigError : DeployError;
   return new Refusal(
     `cannot read local file ${abs}: ${(err as Error).message}; check its permissions or exclude it with --exclude`,

@@ -24,6 +24,7 @@ import { ConfigError, DeployError, GuardError, writeFailed } from './errors.js';
 import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
+  fileRecord,
   parseState,
   serializeState,
   type DeployState,
@@ -318,7 +319,7 @@ export class StateStore {
     }
     const theirs = parseState(text, fdaPath, this.opts.settings);
     const ours = this.state;
-    const files: DeployState['files'] = {};
+    const files = fileRecord();
     const uncertain = new Set(ours.pending?.uncertain ?? []);
     for (const p of new Set([...Object.keys(ours.files), ...Object.keys(theirs.files)])) {
       const a = ours.files[p];
@@ -352,7 +353,17 @@ export class StateStore {
     const { target, path } = this.opts;
     const recorded = this.state.target;
     if (!target || !recorded || recorded === target) return;
-    if (insideTarget(target, path) !== undefined) return;
+    if (insideTarget(target, path) !== undefined) {
+      // Inside this target, yet inside the folder below it that it records: it never moved, it is the state of
+      // the deploy to that folder (/site/blog's, given to /site by --state). Read as this one's, it would be
+      // written over (G3), and its files taken for this deploy's.
+      if (insideTarget(target, recorded) === undefined || insideTarget(recorded, path) === undefined) return;
+      throw new GuardError(
+        `the state file ${path} is the state of the deploy to ${recorded} (it records that folder, and lies in it), ` +
+          `not of this one to ${target}: sharing it would delete and overwrite each other's files. Nothing was changed. ` +
+          `Give this deploy its own --state (or none: it then keeps ${remoteJoin(target, DEFAULT_STATE_NAME)}).`,
+      );
+    }
     throw new GuardError(
       `the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
         `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
@@ -606,7 +617,7 @@ export class StateStore {
     /** The lock's release, sent in the same write as the final state's rename where that is safe. */
     release?: LockRelease,
   ): Promise<void> {
-    const files: DeployState['files'] = {};
+    const files = fileRecord();
     for (const f of local.files.values()) {
       if (this.state.files[f.path]?.sha256 === f.sha256) files[f.path] = { size: f.size, sha256: f.sha256 };
     }

@@ -79,13 +79,22 @@ export interface Modes {
   dir?: string;
 }
 
+/**
+ * An empty record of files by path, with no prototype: a file named `__proto__` is recorded like any other
+ * (on a plain object that name sets the prototype, and the state never listed it), and one named
+ * `constructor` or `toString` is not taken for a deployed file.
+ */
+export function fileRecord(from: Record<string, StateFile> = {}): Record<string, StateFile> {
+  return Object.assign(Object.create(null) as Record<string, StateFile>, from);
+}
+
 export function emptyState(settings: string): DeployState {
   return {
     version: 1,
     generator: 'ftpship',
     settings,
     updatedAt: new Date(0).toISOString(),
-    files: {},
+    files: fileRecord(),
     dirs: [],
   };
 }
@@ -136,6 +145,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   }
   for (const d of raw.dirs) checkPath(d, where);
   const state = raw as unknown as DeployState;
+  Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
   if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
   const modes: unknown = state.modes;
   if (
