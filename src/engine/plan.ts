@@ -335,11 +335,14 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(twinKey));
   plan.caseTwins = plan.deletes.filter((p) => incoming.has(twinKey(p)));
+  // The folders holding a kept path, and those holding an excluded or reserved one (grown as the loop below
+  // keeps or leaves folders: one set lookup per folder, not a pass over every such path).
+  const holdKept = foldersAbove([...plan.keptOrphans.files, ...plan.keptOrphans.dirs]);
+  const holdLeft = foldersAbove([...plan.excluded.files, ...plan.excluded.dirs, ...reserved]);
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     if (inHeldFolder(d)) continue;
-    const holds = (paths: string[]): boolean => paths.some((f) => f.startsWith(`${d}/`));
     // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
-    const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
+    const keptInside = holdKept.has(d);
     // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
     // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
     // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
@@ -349,10 +352,13 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
     // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
-    else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
+    else if (isExcluded(d) || holdLeft.has(d)) {
       plan.excluded.dirs.push(d);
-    else if (!opts.delete || opts.isKept(d) || keptInside) plan.keptOrphans.dirs.push(d);
-    else plan.rmdirs.push(d);
+      addFoldersAbove(holdLeft, d);
+    } else if (!opts.delete || opts.isKept(d) || keptInside) {
+      plan.keptOrphans.dirs.push(d);
+      addFoldersAbove(holdKept, d);
+    } else plan.rmdirs.push(d);
   }
 
   const incomingFiles = new Set(plan.uploads.map((u) => twinKey(u.file.path)));
@@ -432,4 +438,20 @@ export function countPlan(plan: Plan): Record<Action | 'unchanged', number> {
   const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
   for (const e of plan.entries) counts[e.action]++;
   return counts;
+}
+
+/** Every folder above one of `paths` ('a/b/c.txt' → 'a/b', 'a'). */
+function foldersAbove(paths: Iterable<string>): Set<string> {
+  const above = new Set<string>();
+  for (const p of paths) addFoldersAbove(above, p);
+  return above;
+}
+
+/** Adds the folders above `p` to `above`, which holds whole chains (a folder in it has its parents too). */
+function addFoldersAbove(above: Set<string>, p: string): void {
+  for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+    const folder = p.slice(0, i);
+    if (above.has(folder)) return;
+    above.add(folder);
+  }
 }
