@@ -210,7 +210,7 @@ async function runDeploy(
       }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    out.error(asFlags((err as Error).message ?? String(err)));
+    out.error(asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags));
     if (!(err instanceof CancelledError)) return exitCodeOf(err);
     cancel.exitSoon(cancel.exitCode);
     return cancel.exitCode;
@@ -389,6 +389,40 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
     return undefined;
   }
   return { path: f.maintenance, content: f.maintenanceContent };
+}
+
+/**
+ * Another deploy holds the lock: what to run if that deploy is dead (killed on another machine: on this one its
+ * lock is taken over at once), as the CLI has no flag to take a lock over: this command again once the lock
+ * is stale, or curl to remove the lock now (it asks for the password: never in the command).
+ */
+function lockHelp(err: unknown, url: string, f: DeployFlags): string {
+  if (!(err instanceof GuardError) || !err.lock) return '';
+  let t: ReturnType<typeof parseTarget>;
+  try {
+    t = parseTarget(url);
+  } catch {
+    return '';
+  }
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  const implicit = t.secure === 'implicit' || t.port === 990;
+  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  const curl = [
+    'curl',
+    ...(t.secure === 'explicit' && !implicit ? ['--ssl-reqd'] : []),
+    ...(t.secure && f.insecure ? ['--insecure'] : t.secure && f.ca ? ['--cacert', q(f.ca)] : []),
+    '--user',
+    q(t.user),
+    q(`${implicit ? 'ftps' : 'ftp'}://${host}:${t.port}/`),
+    '-Q',
+    q(`DELE ${err.lock.holderPath}`),
+    '-Q',
+    q(`RMD ${err.lock.path}`),
+  ].join(' ');
+  const when = err.lock.staleAt
+    ? `run this same command again from ${err.lock.staleAt} on (the lock is stale then, and taken over)`
+    : 'run this same command again in a few minutes';
+  return `. If that deploy is dead (killed, its machine gone): ${when}, or remove the lock now with ${curl} (it asks for the password)`;
 }
 
 /** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
