@@ -230,6 +230,13 @@ async function buildOptions(
   // The hook's URL may carry a token: masked in every line printed, whatever prints it.
   if (f.maintenanceUrl) secrets.push(...hookSecrets(f.maintenanceUrl));
   const target = parseTarget(url);
+  // A password of blanks alone is no password anyone means (a secret saved as a space); masked in every line
+  // printed, it put *** for every space of every message, the error saying so included.
+  const blank = (p: string | undefined): boolean => !!p && p.trim() === '';
+  if (blank(target.password))
+    throw new ConfigError(
+      `the password in the URL ${redactUrl(url)} is only blanks (spaces, tabs); give the real password, or leave it out of the URL and set FTPSHIP_PASSWORD`,
+    );
   if (target.password) {
     secrets.push(target.password);
     out.warn(
@@ -243,6 +250,12 @@ async function buildOptions(
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  if (blank(password))
+    throw new ConfigError(
+      f.passwordStdin
+        ? '--password-stdin read a password of blanks alone (spaces, tabs); pipe in the real password'
+        : 'FTPSHIP_PASSWORD holds blanks alone (spaces, tabs); set it to the password, or unset it',
+    );
   if (target.password && f.passwordStdin && password !== target.password)
     out.warn(
       "--password-stdin gives a password too, and is the one used: drop it to log in with the URL's password",
