@@ -159,8 +159,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.exitCode === 0) return 0;
+    // A usage error with --json (before any `--`): the error as JSON too, as for any other failure.
+    const end = argv.indexOf('--');
+    if ((end < 0 ? argv : argv.slice(0, end)).includes('--json'))
+      process.stdout.write(
+        jsonFailure(
+          unknownCommand(unknownOption(err.message)).replace(/^error: /, ''),
+          2,
+          argv[0] === 'plan' || argv.includes('--dry-run'),
+        ),
+      );
+    return 2;
   }
   return code;
 }
@@ -210,10 +221,15 @@ async function runDeploy(
       }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    out.error(asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags));
-    if (!(err instanceof CancelledError)) return exitCodeOf(err);
-    cancel.exitSoon(cancel.exitCode);
-    return cancel.exitCode;
+    const message = asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags);
+    out.error(message);
+    const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
+    // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
+    if (flags.json && !(err instanceof GuardError && err.report))
+      process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+    if (!(err instanceof CancelledError)) return code;
+    cancel.exitSoon(code);
+    return code;
   } finally {
     cancel.dispose();
   }
@@ -331,6 +347,11 @@ async function buildOptions(
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+/** What --json prints for a run that failed without a report: the error line and the exit code. */
+function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
+  return `${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`;
 }
 
 /**
