@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(unknownCommand(unknownOption(s))),
+      outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
     });
   let code = 0;
   const run = async (
@@ -166,7 +166,9 @@ export async function main(argv: string[]): Promise<number> {
     if ((end < 0 ? argv : argv.slice(0, end)).includes('--json'))
       process.stdout.write(
         jsonFailure(
-          unknownCommand(unknownOption(err.message)).replace(/^error: /, ''),
+          dashPath(unknownCommand(unknownOption(err.message)), argv)
+            .replace(/^error: /, '')
+            .trimEnd(),
           2,
           argv[0] === 'plan' || argv.includes('--dry-run'),
         ),
@@ -366,6 +368,24 @@ function unknownOption(message: string): string {
       (/pas+w|pwd|^-p$/i.test(name)
         ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
         : ''),
+  );
+}
+
+/**
+ * `ftpship deploy -dist ftp://…`: a local folder whose name starts with a dash reads as options ("unknown
+ * option '-d…'"). When an argument like that is a path on disk, say how to give it.
+ */
+function dashPath(message: string, argv: string[]): string {
+  if (!/^error: unknown option /.test(message)) return message;
+  const end = argv.indexOf('--');
+  const dashed = (end < 0 ? argv : argv.slice(0, end)).find(
+    (a) => /^-[^-]/.test(a) && !a.includes('=') && fs.existsSync(a),
+  );
+  if (!dashed) return message;
+  const command = argv[0] === 'plan' ? 'plan' : 'deploy';
+  return message.replace(
+    /\n?$/,
+    `; ${JSON.stringify(dashed)} is a local path: give it after --, with the options before: ftpship ${command} [options] -- ${dashed} <url>\n`,
   );
 }
 
