@@ -175,9 +175,12 @@ export class ConnectionPool {
     if (this.abandoned) throw this.abandoned;
     if (this.closed) throw new Error('the deploy is over');
     const client = await this.connect(this.over.signal);
+    this.open.add(client); // cut by abandon() too
     try {
+      if (this.abandoned) throw this.abandoned;
       return await task(client);
     } finally {
+      this.open.delete(client);
       await client.disconnect().catch(() => undefined);
     }
   }
