@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(unknownCommand(unknownOption(s))),
+      outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
     });
   let code = 0;
   const run = async (
@@ -159,8 +159,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.exitCode === 0) return 0;
+    // A usage error with --json (before any `--`): the error as JSON too, as for any other failure.
+    const end = argv.indexOf('--');
+    if ((end < 0 ? argv : argv.slice(0, end)).includes('--json'))
+      process.stdout.write(
+        jsonFailure(
+          dashPath(unknownCommand(unknownOption(err.message)), argv)
+            .replace(/^error: /, '')
+            .trimEnd(),
+          2,
+          argv[0] === 'plan' || argv.includes('--dry-run'),
+        ),
+      );
+    return 2;
   }
   return code;
 }
@@ -210,10 +223,15 @@ async function runDeploy(
       }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    out.error(asFlags((err as Error).message ?? String(err)));
-    if (!(err instanceof CancelledError)) return exitCodeOf(err);
-    cancel.exitSoon(cancel.exitCode);
-    return cancel.exitCode;
+    const message = asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags);
+    out.error(message);
+    const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
+    // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
+    if (flags.json && !(err instanceof GuardError && err.report))
+      process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+    if (!(err instanceof CancelledError)) return code;
+    cancel.exitSoon(code);
+    return code;
   } finally {
     cancel.dispose();
   }
@@ -230,6 +248,13 @@ async function buildOptions(
   // The hook's URL may carry a token: masked in every line printed, whatever prints it.
   if (f.maintenanceUrl) secrets.push(...hookSecrets(f.maintenanceUrl));
   const target = parseTarget(url);
+  // A password of blanks alone is no password anyone means (a secret saved as a space); masked in every line
+  // printed, it put *** for every space of every message, the error saying so included.
+  const blank = (p: string | undefined): boolean => !!p && p.trim() === '';
+  if (blank(target.password))
+    throw new ConfigError(
+      `the password in the URL ${redactUrl(url)} is only blanks (spaces, tabs); give the real password, or leave it out of the URL and set FTPSHIP_PASSWORD`,
+    );
   if (target.password) {
     secrets.push(target.password);
     out.warn(
@@ -243,6 +268,12 @@ async function buildOptions(
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
   const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  if (blank(password))
+    throw new ConfigError(
+      f.passwordStdin
+        ? '--password-stdin read a password of blanks alone (spaces, tabs); pipe in the real password'
+        : 'FTPSHIP_PASSWORD holds blanks alone (spaces, tabs); set it to the password, or unset it',
+    );
   if (target.password && f.passwordStdin && password !== target.password)
     out.warn(
       "--password-stdin gives a password too, and is the one used: drop it to log in with the URL's password",
@@ -320,6 +351,11 @@ async function buildOptions(
   };
 }
 
+/** What --json prints for a run that failed without a report: the error line and the exit code. */
+function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
+  return `${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`;
+}
+
 /**
  * Commander's "unknown option '--password=…'" would print the value given, often a password (`--password=x`,
  * `--password-stdin=x`, `-px`): the value is left out, and an option named like a password gets where it goes.
@@ -332,6 +368,24 @@ function unknownOption(message: string): string {
       (/pas+w|pwd|^-p$/i.test(name)
         ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
         : ''),
+  );
+}
+
+/**
+ * `ftpship deploy -dist ftp://…`: a local folder whose name starts with a dash reads as options ("unknown
+ * option '-d…'"). When an argument like that is a path on disk, say how to give it.
+ */
+function dashPath(message: string, argv: string[]): string {
+  if (!/^error: unknown option /.test(message)) return message;
+  const end = argv.indexOf('--');
+  const dashed = (end < 0 ? argv : argv.slice(0, end)).find(
+    (a) => /^-[^-]/.test(a) && !a.includes('=') && fs.existsSync(a),
+  );
+  if (!dashed) return message;
+  const command = argv[0] === 'plan' ? 'plan' : 'deploy';
+  return message.replace(
+    /\n?$/,
+    `; ${JSON.stringify(dashed)} is a local path: give it after --, with the options before: ftpship ${command} [options] -- ${dashed} <url>\n`,
   );
 }
 
@@ -389,6 +443,40 @@ function maintenance(f: DeployFlags): DeployOptions['maintenance'] {
     return undefined;
   }
   return { path: f.maintenance, content: f.maintenanceContent };
+}
+
+/**
+ * Another deploy holds the lock: what to run if that deploy is dead (killed on another machine: on this one its
+ * lock is taken over at once), as the CLI has no flag to take a lock over: this command again once the lock
+ * is stale, or curl to remove the lock now (it asks for the password: never in the command).
+ */
+function lockHelp(err: unknown, url: string, f: DeployFlags): string {
+  if (!(err instanceof GuardError) || !err.lock) return '';
+  let t: ReturnType<typeof parseTarget>;
+  try {
+    t = parseTarget(url);
+  } catch {
+    return '';
+  }
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  const implicit = t.secure === 'implicit' || t.port === 990;
+  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  const curl = [
+    'curl',
+    ...(t.secure === 'explicit' && !implicit ? ['--ssl-reqd'] : []),
+    ...(t.secure && f.insecure ? ['--insecure'] : t.secure && f.ca ? ['--cacert', q(f.ca)] : []),
+    '--user',
+    q(t.user),
+    q(`${implicit ? 'ftps' : 'ftp'}://${host}:${t.port}/`),
+    '-Q',
+    q(`DELE ${err.lock.holderPath}`),
+    '-Q',
+    q(`RMD ${err.lock.path}`),
+  ].join(' ');
+  const when = err.lock.staleAt
+    ? `run this same command again from ${err.lock.staleAt} on (the lock is stale then, and taken over)`
+    : 'run this same command again in a few minutes';
+  return `. If that deploy is dead (killed, its machine gone): ${when}, or remove the lock now with ${curl} (it asks for the password)`;
 }
 
 /** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */

@@ -95,12 +95,21 @@ export async function deploy(
   };
   let connections = 0;
   const atLogin = stateAtLogin(o);
-  const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over, atLogin), {
-    size: o.dryRun ? 1 : o.parallel,
-    retries: o.retries,
-    retryDelayMs: o.retryDelayMs,
-    reporter: rep,
-  });
+  // When the server last answered (a reply on any connection): a cancelled deploy's way out stops waiting for
+  // a server that went silent (see WAY_OUT_SILENCE_MS).
+  let heardAt = Date.now();
+  const heard = (): void => {
+    heardAt = Date.now();
+  };
+  const pool = new ConnectionPool(
+    async (over) => connectClient(o, rep, ++connections, over, atLogin, heard),
+    {
+      size: o.dryRun ? 1 : o.parallel,
+      retries: o.retries,
+      retryDelayMs: o.retryDelayMs,
+      reporter: rep,
+    },
+  );
   // The first connection goes out before the local folder is walked (the walk holds the thread): the
   // server's greeting and the login round trips overlap it.
   const connectStart = Date.now();
@@ -130,7 +139,22 @@ export async function deploy(
   let rejectAbort: (err: Error) => void = () => undefined;
   const abort = new Promise<never>((_, reject) => (rejectAbort = reject));
   abort.catch(() => undefined);
+  // The way out (the checkpoint, the unlock) runs on after a cancel; a server that stopped answering (the network
+  // gone) would hold it for every timeout and retry, minutes: given up once the server is silent that long.
+  let wayOutTimer: NodeJS.Timeout | undefined;
+  const silence = (): number => Math.max(WAY_OUT_SILENCE_MS, loginMs);
+  const watchWayOut = (): void => {
+    const left = heardAt + silence() - Date.now();
+    if (left > 0) {
+      wayOutTimer = setTimeout(watchWayOut, left);
+      return;
+    }
+    wayOut.silentMs = silence();
+    pool.abandon(new DeployError(`the server gave no answer for ${silence()} ms`));
+  };
   const onAbort = (): void => {
+    heard();
+    wayOutTimer = setTimeout(watchWayOut, silence());
     rejectAbort(cancelled());
     pool.cancel(cancelled());
     void scanning.then(
@@ -612,6 +636,7 @@ export async function deploy(
     }
     throw dataPinRefused(err, o) ?? connectionLost(err);
   } finally {
+    clearTimeout(wayOutTimer);
     signal?.removeEventListener('abort', onAbort);
     void scanning.then(
       (t) => t.stopHashing?.(),
@@ -732,7 +757,15 @@ function firstFew(paths: string[]): string {
 }
 
 /** What a cancelled deploy could not do on its way out (the server unreachable too). */
+/**
+ * After a cancel, the way out is given up once no reply came for this long (or the first login's time, if
+ * longer: a slow link): Ctrl-C on a deploy whose server went away quits in about a second.
+ */
+const WAY_OUT_SILENCE_MS = 1000;
+
 interface WayOut {
+  /** Given up: the server gave no answer for this long after the cancel. */
+  silentMs?: number;
   /** The last checkpoint failed: why. */
   unsaved?: unknown;
   /** The lock stayed on the server. */
@@ -742,7 +775,7 @@ interface WayOut {
 function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
   const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
   if (unchanged) return new CancelledError(`cancelled${why}: nothing was changed`);
-  const { unsaved, lockLeft } = wayOut;
+  const { unsaved, lockLeft, silentMs } = wayOut;
   if (unsaved === undefined && !lockLeft)
     return new CancelledError(
       `deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`,
@@ -759,8 +792,12 @@ function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut 
         `from another machine ${Math.round(lockLeft.staleMs / 1000)} s after this deploy last refreshed it), or remove that folder by hand`
       : 'the lock released',
   ];
+  const cause =
+    silentMs !== undefined
+      ? `it gave no answer for ${silentMs} ms, so ftpship stopped waiting`
+      : (failed?.message ?? String(failed));
   return new CancelledError(
-    `deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`,
+    `deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${cause}): ${left.join('; ')}; rerun to finish the deploy`,
   );
 }
 
@@ -901,6 +938,8 @@ async function connectClient(
   over: AbortSignal,
   /** The state, read with the first connection's login (see stateAtLogin). */
   atLogin?: { path: string; max: number },
+  /** Called on every reply the server sends. */
+  heard?: () => void,
 ): Promise<FtpClient> {
   // The deploy over while this one is still opening (a server over its limit may take it and never greet):
   // its socket is cut, rather than kept until the timeout, which kept the process alive that long.
@@ -929,7 +968,13 @@ async function connectClient(
     tls: o.tls,
     passive: !o.active,
     timeoutMs: o.timeoutMs,
-    log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
+    log:
+      rep.protocol || heard
+        ? (line) => {
+            if (line.startsWith('<')) heard?.();
+            rep.protocol?.(line, id);
+          }
+        : undefined,
     pipelining: o.pipelining,
     readAtLogin: id === 1 ? atLogin : undefined,
   });

@@ -31,6 +31,11 @@ export class GuardError extends Error {
    * summary of a refused deploy, still shows what tripped it. Nothing of it was done (`bytes.sent` is 0).
    */
   report?: DeployReport;
+  /**
+   * Refused because another deploy holds the lock: the lock folder, the file in it naming the holder, and when
+   * the lock goes stale (an ISO time; the next deploy takes it over from then), if the holder says.
+   */
+  lock?: { path: string; holderPath: string; staleAt?: string };
 }
 
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */

@@ -164,10 +164,18 @@ export async function withLock<T>(
         }
       }
       if (!abandoned(other, o.staleLockMs)) {
-        throw new GuardError(
-          `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+        const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+        const held = new GuardError(
+          `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}` +
+            `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
             `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
         );
+        held.lock = {
+          path: lockPath,
+          holderPath,
+          staleAt: Number.isFinite(seen) ? new Date(seen + o.staleLockMs).toISOString() : undefined,
+        };
+        throw held;
       }
       rep.warn?.(
         `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,

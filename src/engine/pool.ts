@@ -53,6 +53,12 @@ export class ConnectionPool {
   private readonly cancelling = new AbortController();
   /** Connections being opened in the background, which {@link close} gives a moment to finish. */
   private readonly openings = new Set<Promise<FtpClient>>();
+  /** Set by {@link abandon}: every task fails with it, priority ones too. */
+  private abandoned?: Error;
+  /** Aborted by {@link abandon}: the backoffs of priority tasks end too. */
+  private readonly abandoning = new AbortController();
+  /** Every open connection, idle or running a task (priority ones included), for {@link abandon}. */
+  private readonly open = new Set<FtpClient>();
 
   /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
   constructor(
@@ -88,6 +94,7 @@ export class ConnectionPool {
 
   /** Each connection takes `depth` tasks at once: the client runs them one after the other. */
   private addSlots(client: FtpClient): void {
+    this.open.add(client);
     for (let i = 0; i < (this.opts.depth ?? 1); i++) this.release(client);
   }
 
@@ -108,6 +115,7 @@ export class ConnectionPool {
   /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
   async run<T>(what: string, task: (client: FtpClient) => Promise<T>, priority = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      if (this.abandoned) throw this.abandoned;
       if (this.cancelled && !priority) throw this.cancelled;
       const client = await this.acquire(priority);
       if (this.cancelled && !priority) {
@@ -123,10 +131,12 @@ export class ConnectionPool {
       } catch (err) {
         if (!priority) this.unbusy(client);
         this.recycle(client);
+        if (this.abandoned) throw this.abandoned;
         if (this.cancelled && !priority) throw this.cancelled;
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
-        // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out).
-        await this.retryLater(what, err, attempt, priority ? undefined : this.cancelling.signal);
+        // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out,
+        // unless the way out is abandoned).
+        await this.retryLater(what, err, attempt, priority ? this.abandoning.signal : this.cancelling.signal);
       }
     }
   }
@@ -162,11 +172,15 @@ export class ConnectionPool {
         throw err;
       }
     }
+    if (this.abandoned) throw this.abandoned;
     if (this.closed) throw new Error('the deploy is over');
     const client = await this.connect(this.over.signal);
+    this.open.add(client); // cut by abandon() too
     try {
+      if (this.abandoned) throw this.abandoned;
       return await task(client);
     } finally {
+      this.open.delete(client);
       await client.disconnect().catch(() => undefined);
     }
   }
@@ -185,6 +199,19 @@ export class ConnectionPool {
     this.waiters = keep;
     for (const w of drop) w.reject(err);
     for (const c of this.busy.keys()) c.close();
+  }
+
+  /**
+   * Gives up the way out of a cancelled deploy (the server stopped answering): every connection is cut, those
+   * still opening too, and every task waiting, running or to come fails with `err`, priority ones included.
+   */
+  abandon(err: Error): void {
+    if (this.closed || this.abandoned) return;
+    this.abandoned = err;
+    this.abandoning.abort();
+    this.failWaiters(err);
+    for (const c of this.open) c.close();
+    this.over.abort();
   }
 
   private unbusy(client: FtpClient): void {
@@ -217,6 +244,7 @@ export class ConnectionPool {
   }
 
   private async acquire(priority: boolean): Promise<FtpClient> {
+    if (this.abandoned) throw this.abandoned;
     let client = this.idle.pop();
     // Closed while it waited here (a server's idle timeout: proftpd TimeoutIdle, vsftpd idle_session_timeout,
     // pure-ftpd -I): replaced in the background, not handed out to fail and be retried with a warning.
@@ -257,13 +285,14 @@ export class ConnectionPool {
     }
     if (this.dead.has(client)) return;
     this.dead.add(client);
+    this.open.delete(client);
     this.idle = this.idle.filter((c) => c !== client);
     this.live--;
     if (!this.closed) void this.grow();
   }
 
   private async grow(attempt = 0): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.abandoned) return;
     this.opening++;
     try {
       const connecting = this.connect(this.over.signal);
@@ -274,6 +303,10 @@ export class ConnectionPool {
       connecting.then(done, done);
       const client = await connecting;
       this.opening--;
+      if (this.abandoned) {
+        client.close();
+        return;
+      }
       if (this.closed) {
         await client.disconnect();
         return;
@@ -283,7 +316,7 @@ export class ConnectionPool {
       this.warnShrunk();
     } catch (err) {
       this.opening--;
-      if (this.closed) return;
+      if (this.closed || this.abandoned) return;
       // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
       // opened again in the background, with backoff, before it counts as the server's limit.
       const blip = isTransientError(err) && !isNotNow(err) && attempt < this.opts.retries;
