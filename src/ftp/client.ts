@@ -20,6 +20,7 @@ import {
   FtpTimeoutError,
   IMPLICIT_TLS_PORT_HINT,
   LoginStage,
+  RAISE_TIMEOUT_HINT,
 } from './errors.js';
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
@@ -206,8 +207,9 @@ export class FtpClient {
       const timeout = err instanceof FtpClosedError ? err.cause : err;
       if (!(timeout instanceof FtpTimeoutError)) throw err;
       const slow = new FtpTimeoutError(
-        `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms`,
+        `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms${RAISE_TIMEOUT_HINT}`,
       );
+      slow.timeoutMs = this.connection.timeoutMs;
       slow.afterGreeting = this.stage;
       throw slow;
     }
@@ -409,7 +411,11 @@ export class FtpClient {
     const reply = await this.run('PWD', 257);
     const path = pathOf257(reply.message);
     if (path === undefined)
-      throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+      throw new FtpProtocolError(
+        `the server's reply to PWD names no folder that can be read (RFC 959 puts it in double quotes): ` +
+          `${JSON.stringify(`${reply.code} ${reply.message.slice(0, 200)}`)}; the client is still usable: give ` +
+          `absolute paths (starting with /), which do not depend on the current folder`,
+      );
     return path;
   }
 
@@ -801,9 +807,14 @@ export class FtpClient {
     }
   }
 
-  /** Closes the connection at once. */
+  /**
+   * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
+   * waiting on; later calls with FtpClosedError "closed: the client was closed".
+   */
   close(): void {
-    this.connection.close(new Error('the client was closed'));
+    const closed = new Error('the client was closed');
+    const cut = this.connection.inFlight;
+    this.connection.close(closed, cut === undefined ? closed : new FtpClosedError(closed, cut));
   }
 
   /** Commands may go several in one write (the `pipelining` option, on by default). */
@@ -858,7 +869,11 @@ function pathOf257(message: string): string | undefined {
   const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
   if (raw) return raw[1];
   const first = /"((?:[^"]|"")*)"/.exec(message);
-  return first ? first[1].replace(/""/g, '"') : undefined;
+  if (first) return first[1].replace(/""/g, '"');
+  // No quotes on the first line at all (`257 /home/user is the current directory`, some embedded and old
+  // servers): its first word, when that is an absolute path (Unix, or `C:/`, `C:\`).
+  const bare = /^\s*((?:\/|[A-Za-z]:[\\/])\S*)/.exec(message.split('\n')[0]);
+  return bare && !message.split('\n')[0].includes('"') ? bare[1] : undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
 import { pinMismatch, pinsOf, presentedFingerprint, watchCertificate } from './pin.js';
@@ -88,6 +89,8 @@ export class FtpConnection {
   private goodbye?: string;
   private buffer = '';
   private readonly queue: FtpReply[] = [];
+  /** Commands sent (redacted) whose final reply has not come yet, oldest first: named in a timeout or a close. */
+  private readonly awaiting: string[] = [];
   private waiters: Waiter[] = [];
   private readonly decoder = new TextDecoder('utf-8');
 
@@ -134,6 +137,7 @@ export class FtpConnection {
     this.assertOpen();
     checkCommand(command);
     this.log(`> ${redactCommand(command)}`);
+    this.awaiting.push(redactCommand(command));
     this.socket.write(`${command}\r\n`);
   }
 
@@ -145,6 +149,7 @@ export class FtpConnection {
     this.assertOpen();
     for (const c of commands) checkCommand(c);
     for (const c of commands) this.log(`> ${redactCommand(c)}`);
+    for (const c of commands) this.awaiting.push(redactCommand(c));
     this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
   }
 
@@ -160,11 +165,27 @@ export class FtpConnection {
       const waiter: Waiter = { resolve, reject };
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => {
-          this.close(new FtpTimeoutError(`no reply from ${this.host} within ${timeoutMs} ms`));
+          const command = this.inFlight;
+          const err = new FtpTimeoutError(
+            command === undefined
+              ? `no reply from ${this.host} within ${timeoutMs} ms`
+              : `no reply to ${command} from ${this.host} within ${timeoutMs} ms${RAISE_TIMEOUT_HINT}`,
+          );
+          err.command = command;
+          err.timeoutMs = timeoutMs;
+          this.close(err);
         }, timeoutMs);
       }
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * The oldest command sent (redacted: `PASS ***`) whose final reply has not come yet: the one a call in
+   * progress waits on. Undefined when every command has been answered.
+   */
+  get inFlight(): string | undefined {
+    return this.awaiting[0];
   }
 
   /**
@@ -235,18 +256,20 @@ export class FtpConnection {
 
   /**
    * Closes the connection. A pending call fails with `cause` itself (the timeout, the socket error), later
-   * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins.
+   * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins. `pendingError`, if given,
+   * is what a pending call fails with instead of `cause` (close() names the command it cut off).
    */
-  close(cause: Error = new Error('the client was closed')): void {
+  close(cause: Error = new Error('the client was closed'), pendingError: Error = cause): void {
     if (this.closedBy) return;
     this.closedBy = cause;
     this.log(`! closed: ${cause.message}`);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(cause);
+      w.reject(pendingError);
     }
     this.buffer = '';
     this.queue.length = 0;
+    this.awaiting.length = 0;
     this.socket.destroy();
   }
 
@@ -309,6 +332,7 @@ export class FtpConnection {
       this.log(`< ${reply.code} ${reply.message}`);
       if (reply.code === ReplyCode.ServiceNotAvailable)
         this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
+      if (!isPreliminary(reply.code)) this.awaiting.shift();
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
