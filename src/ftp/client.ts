@@ -775,6 +775,8 @@ export class FtpClient {
         onProgress: options.onProgress,
         before: options.before,
       });
+    }).catch((err: unknown) => {
+      throw downloadResumeRefused(err, options.offset);
     });
   }
 
@@ -890,6 +892,23 @@ function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | und
       ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
       : rest || [451, 500, 502, 504].includes(err.code)
         ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
+        : '';
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+
+/**
+ * A download from an offset the server refused, with what to try: past the end of the file, pure-ftpd answers
+ * "554 Restart offset 20 is too large for file size 10", proftpd "554 REST: invalid <path> argument" (which
+ * names neither the offset nor the size); a server without REST answers it with 500 or 502. Other errors as
+ * they are.
+ */
+function downloadResumeRefused(err: unknown, offset: number | undefined): unknown {
+  if (!(err instanceof FtpReplyError) || !offset) return err;
+  const hint =
+    err.code === 554
+      ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+      : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
+        ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
         : '';
   return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
