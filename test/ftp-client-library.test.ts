@@ -111,3 +111,84 @@ describe('timeouts name the command, the time and what to do', () => {
     expect(err).toMatchObject({ command: 'RETR /site/page.html', timeoutMs: 300 });
   });
 });
+
+describe('replies: long, multi-line, split anywhere, or not FTP at all', () => {
+  const multi = [
+    '211-Status of fake FTP:',
+    '    Connected to 127.0.0.1',
+    '211-a line in the "ddd-" form',
+    ' 211 not the end: it starts with a space',
+    '211 End of status',
+  ];
+
+  it('a multi-line reply split in two TCP writes at every byte gives the same reply', async () => {
+    const text = Buffer.from(multi.map((l) => `${l}\r\n`).join(''));
+    const srv = await fake({
+      handlers: {
+        STAT: async (arg, s) => {
+          s.socket.setNoDelay(true);
+          const at = Number(arg);
+          s.write(text.subarray(0, at));
+          await sleep(1); // two TCP segments, not one
+          s.write(text.subarray(at));
+        },
+      },
+    });
+    const client = await connect(srv);
+    const expected = {
+      code: 211,
+      message: [
+        'Status of fake FTP:',
+        '    Connected to 127.0.0.1',
+        'a line in the "ddd-" form',
+        ' 211 not the end: it starts with a space',
+        'End of status',
+      ].join('\n'),
+    };
+    for (let at = 0; at <= text.length; at++) expect(await client.send(`STAT ${at}`)).toEqual(expected);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('a 1500-line reply (54 KB) dripped in 7-byte writes is read whole; one over maxReplyBytes names the command and the option', async () => {
+    const lines = Array.from(
+      { length: 1500 },
+      (_, i) => ` line ${String(i).padStart(5, '0')} of a long HELP`,
+    );
+    const text = ['214-The following commands are recognized:', ...lines, '214 Help OK.']
+      .map((l) => `${l}\r\n`)
+      .join('');
+    const srv = await fake({
+      handlers: {
+        HELP: async (_a, s) => {
+          for (let i = 0; i < text.length; i += 7) s.write(text.slice(i, i + 7));
+        },
+      },
+    });
+    const client = await connect(srv);
+    const reply = await client.send('HELP');
+    expect(reply.code).toBe(214);
+    expect(reply.message.split('\n')).toHaveLength(1502);
+    expect(reply.message.split('\n')[1500]).toBe(lines[1499]);
+    await client.quit();
+
+    const small = await connect(srv, { maxReplyBytes: 32 * 1024 });
+    const err = await caught(small.send('HELP'));
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toBe(
+      `server reply longer than 32768 bytes; refusing to buffer more (the reply to HELP from 127.0.0.1): raise maxReplyBytes if this server's replies are really that long`,
+    );
+    expect(small.closed).toBe(true);
+  });
+
+  it('a greeting that is not FTP (an SSH server on the port) says to check the host and port', async () => {
+    // Was "malformed reply line from server: \"SSH-2.0-OpenSSH_9.2\"" alone.
+    const srv = await fake({ greeting: (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n') });
+    const err = await caught(connect(srv));
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toBe(
+      'malformed reply line from server: "SSH-2.0-OpenSSH_9.2p1 Debian-2" (the greeting from 127.0.0.1): is this an ' +
+        'FTP server? Check the host and port (SFTP, usually on port 22, is another protocol)',
+    );
+  });
+});

@@ -91,6 +91,8 @@ export class FtpConnection {
   private readonly queue: FtpReply[] = [];
   /** Commands sent (redacted) whose final reply has not come yet, oldest first: named in a timeout or a close. */
   private readonly awaiting: string[] = [];
+  /** A whole reply has come (the greeting, at least). */
+  private greeted = false;
   private waiters: Waiter[] = [];
   private readonly decoder = new TextDecoder('utf-8');
 
@@ -313,8 +315,10 @@ export class FtpConnection {
     if (!chunk.includes(0x0a)) {
       if (this.buffer.length > this.maxReplyBytes) {
         this.close(
-          new FtpProtocolError(
-            `server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`,
+          this.explained(
+            new FtpProtocolError(
+              `server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`,
+            ),
           ),
         );
       }
@@ -324,10 +328,11 @@ export class FtpConnection {
     try {
       parsed = parseReplies(this.buffer, this.maxReplyBytes);
     } catch (err) {
-      this.close(err as FtpProtocolError);
+      this.close(this.explained(err as FtpProtocolError));
       return;
     }
     this.buffer = parsed.rest;
+    if (parsed.replies.length > 0) this.greeted = true;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
       if (reply.code === ReplyCode.ServiceNotAvailable)
@@ -341,6 +346,24 @@ export class FtpConnection {
         this.queue.push(reply);
       }
     }
+  }
+
+  /**
+   * A reply that cannot be read, with what it answered and what to try: a greeting that is no FTP (an SSH
+   * server's `SSH-2.0-…` on port 22) says to check the host and port; a reply over the cap names the cap's
+   * option.
+   */
+  private explained(err: FtpProtocolError): FtpProtocolError {
+    const command = this.inFlight;
+    const what =
+      command !== undefined ? `the reply to ${command}` : this.greeted ? 'a reply' : 'the greeting';
+    const tooLong = /^server reply longer than/.test(err.message);
+    const hint = tooLong
+      ? `: raise maxReplyBytes if this server's replies are really that long`
+      : this.greeted
+        ? ''
+        : `: is this an FTP server? Check the host and port (SFTP, usually on port 22, is another protocol)`;
+    return new FtpProtocolError(`${err.message} (${what} from ${this.host})${hint}`);
   }
 
   /** `tlsOptions`: the socket is TLS, connected with these (their pins are checked here). */
