@@ -96,4 +96,22 @@ d('the FTP client as a library, on real servers', () => {
       expect(client.closed).toBe(true);
     },
   );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'a wrong password on %s: the 530 names the user and says to check it and the password, never the password; the right one then logs in',
+    async (name) => {
+      // Was "PASS ***: 530 Login incorrect." alone.
+      const server = env[name];
+      const err = await caught(connect(server, { password: 'wrong-Pa55word' }));
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect(err).toMatchObject({ code: 530, command: 'PASS ***' });
+      expect(err.message).toMatch(
+        new RegExp(`^PASS \\*\\*\\*: 530 .* — check the user name \\("${server.user}"\\) and the password$`),
+      );
+      expect(`${err.message}${err.stack}`).not.toContain('wrong-Pa55word');
+      const client = await connect(server);
+      expect(await client.pwd()).toBe('/');
+      await client.quit();
+    },
+  );
 });

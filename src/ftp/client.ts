@@ -203,6 +203,7 @@ export class FtpClient {
         else await this.settle(tlsOptions);
       }
     } catch (err) {
+      if (err instanceof FtpReplyError) throw this.loginRefused(err);
       // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
       const timeout = err instanceof FtpClosedError ? err.cause : err;
       if (!(timeout instanceof FtpTimeoutError)) throw err;
@@ -213,6 +214,22 @@ export class FtpClient {
       slow.afterGreeting = this.stage;
       throw slow;
     }
+  }
+
+  /**
+   * A login refused (530 to USER or PASS), with what to try: a wrong user name or password names the user (never
+   * the password); a server that wants TLS says so. A connection limit (proftpd's "530 Sorry, the maximum number
+   * of clients …") and other refusals are left as they are.
+   */
+  private loginRefused(err: FtpReplyError): FtpReplyError {
+    if (err.code !== ReplyCode.NotLoggedIn || !/^(?:USER|PASS)\b/.test(err.command)) return err;
+    const said = err.serverMessage;
+    if (/maximum|too many|limit/i.test(said)) return err;
+    const hint =
+      /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
+        ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
+        : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
+    return new FtpReplyError(err.code, said, err.command, hint);
   }
 
   /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
