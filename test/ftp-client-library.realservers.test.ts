@@ -114,4 +114,31 @@ d('the FTP client as a library, on real servers', () => {
       await client.quit();
     },
   );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'rmd() of a folder that holds a file, delete() of a folder on %s: 550s that say what to do; the client usable',
+    async (name) => {
+      // vsftpd said only "Remove directory operation failed." and "Delete operation failed.", pure-ftpd
+      // "Invalid argument" to the DELE of a folder.
+      const server = env[name];
+      const { dir, disk } = own(server);
+      fs.mkdirSync(path.join(disk, 'full'));
+      fs.chownSync(path.join(disk, 'full'), server.uid, server.gid);
+      put(server, path.join(disk, 'full', 'a.txt'), 'a');
+      const client = await connect(server);
+      const rmd = await caught(client.rmd(`${dir}/full`));
+      expect(rmd).toMatchObject({ code: 550, command: `RMD ${dir}/full` });
+      expect(rmd.message).toMatch(
+        / — RMD removes only an empty folder: if it holds anything, delete that first$/,
+      );
+      const dele = await caught(client.delete(`${dir}/full`));
+      expect(dele).toMatchObject({ code: 550, command: `DELE ${dir}/full` });
+      expect(dele.message).toMatch(/ — DELE deletes only a file: if it is a folder, remove it with rmd\(\)$/);
+      expect(fs.readFileSync(path.join(disk, 'full', 'a.txt'), 'utf8')).toBe('a');
+      await client.delete(`${dir}/full/a.txt`);
+      await client.rmd(`${dir}/full`);
+      expect(fs.existsSync(path.join(disk, 'full'))).toBe(false);
+      await client.quit();
+    },
+  );
 });

@@ -448,16 +448,26 @@ export class FtpClient {
     await this.run(`MKD ${path}`, 2);
   }
 
-  /** Removes an empty directory (RMD). */
+  /**
+   * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
+   * directory operation failed." does not.
+   */
   async rmd(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`RMD ${path}`, 2);
+    await this.run(`RMD ${path}`, 2).catch((err: unknown) => {
+      throw withHint(err, ' — RMD removes only an empty folder: if it holds anything, delete that first');
+    });
   }
 
-  /** Deletes a file (DELE). */
+  /**
+   * Deletes a file (DELE). A refusal (550) says that a folder is removed with rmd(): pure-ftpd answers a
+   * folder's DELE with "Invalid argument", vsftpd with "Delete operation failed.".
+   */
   async delete(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`DELE ${path}`, 2);
+    await this.run(`DELE ${path}`, 2).catch((err: unknown) => {
+      throw withHint(err, ' — DELE deletes only a file: if it is a folder, remove it with rmd()');
+    });
   }
 
   /**
@@ -928,6 +938,12 @@ function downloadResumeRefused(err: unknown, offset: number | undefined): unknow
         ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
         : '';
   return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+
+/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+function withHint(err: unknown, hint: string): unknown {
+  if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
+  return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
