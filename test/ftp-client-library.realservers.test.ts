@@ -38,7 +38,8 @@ async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {
     password: server.password,
     secure: 'explicit',
     tls: { ca: fs.readFileSync(env.ca) },
-    timeoutMs: 5000,
+    // Generous: other test files load the same servers at the same time.
+    timeoutMs: 15_000,
     ...extra,
   });
 }
@@ -91,7 +92,7 @@ d('the FTP client as a library, on real servers', () => {
       const err = await caught(client.download(`${dir}/big.bin`, stuck));
       expect(err).toBeInstanceOf(FtpClosedError);
       expect(err.message).toBe(
-        `closed: the client was closed while RETR ${dir}/big.bin waited for its reply; whether the server carried it out is unknown`,
+        `closed: the client was closed by close() while RETR ${dir}/big.bin waited for its reply; whether the server carried it out is unknown`,
       );
       expect(client.closed).toBe(true);
     },
@@ -139,6 +140,22 @@ d('the FTP client as a library, on real servers', () => {
       await client.rmd(`${dir}/full`);
       expect(fs.existsSync(path.join(disk, 'full'))).toBe(false);
       await client.quit();
+    },
+  );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'quit() twice on %s is fine; a call after it says quit() closed the client and how to go on',
+    async (name) => {
+      // Was "closed: the client was closed", whether by quit(), close() or disconnect(), and nothing to do.
+      const client = await connect(env[name]);
+      await client.quit();
+      await client.quit();
+      expect(client.closed).toBe(true);
+      const err = await caught(client.pwd());
+      expect(err).toBeInstanceOf(FtpClosedError);
+      expect(err.message).toBe(
+        'closed: the client was closed by quit(); FtpClient.connect() opens a new session',
+      );
     },
   );
 });

@@ -34,12 +34,14 @@ describe('close() while a call is in flight', () => {
     const err = await inFlight;
     expect(err).toBeInstanceOf(FtpClosedError);
     expect(err.message).toBe(
-      'closed: the client was closed while MKD /site/new waited for its reply; whether the server carried it out is unknown',
+      'closed: the client was closed by close() while MKD /site/new waited for its reply; whether the server carried it out is unknown',
     );
     expect((err as FtpClosedError).command).toBe('MKD /site/new');
     const later = await caught(client.pwd());
     expect(later).toBeInstanceOf(FtpClosedError);
-    expect(later.message).toBe('closed: the client was closed');
+    expect(later.message).toBe(
+      'closed: the client was closed by close(); FtpClient.connect() opens a new session',
+    );
     expect((later as FtpClosedError).command).toBeUndefined();
   });
 });

@@ -818,7 +818,7 @@ export class FtpClient {
     } catch {
       // The server may drop the connection before answering QUIT.
     }
-    this.close();
+    this.closeBy('quit()');
   }
 
   /**
@@ -838,12 +838,18 @@ export class FtpClient {
 
   /**
    * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
-   * waiting on; later calls with FtpClosedError "closed: the client was closed".
+   * waiting on; later calls with FtpClosedError "closed: the client was closed by close(); …".
    */
   close(): void {
-    const closed = new Error('the client was closed');
+    this.closeBy('close()');
+  }
+
+  /** Closes at once; a later call's error says by what, and how to go on. */
+  private closeBy(how: 'close()' | 'quit()'): void {
+    const closed = new Error(`the client was closed by ${how}`);
     const cut = this.connection.inFlight;
-    this.connection.close(closed, cut === undefined ? closed : new FtpClosedError(closed, cut));
+    const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
+    this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
   }
 
   /** Commands may go several in one write (the `pipelining` option, on by default). */

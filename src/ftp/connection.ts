@@ -278,7 +278,9 @@ export class FtpConnection {
   /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
   endGracefully(): void {
     if (this.closedBy) return;
-    this.closedBy = new Error('the client was closed');
+    this.closedBy = new Error(
+      'the client was closed by disconnect(); FtpClient.connect() opens a new session',
+    );
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(this.closedBy);
