@@ -117,9 +117,9 @@ d('the FTP client as a library, on real servers', () => {
   );
 
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
-    'rmd() of a folder that holds a file, delete() of a folder on %s: 550s that say what to do; the client usable',
+    'rmd() of a folder that holds a file, size() and delete() of a folder on %s: 550s that say what to do; the client usable',
     async (name) => {
-      // vsftpd said only "Remove directory operation failed." and "Delete operation failed.", pure-ftpd
+      // vsftpd said only "Remove directory operation failed.", "Could not get file size." and "Delete operation failed.", pure-ftpd
       // "Invalid argument" to the DELE of a folder.
       const server = env[name];
       const { dir, disk } = own(server);
@@ -131,6 +131,11 @@ d('the FTP client as a library, on real servers', () => {
       expect(rmd).toMatchObject({ code: 550, command: `RMD ${dir}/full` });
       expect(rmd.message).toMatch(
         / — RMD removes only an empty folder: if it holds anything, delete that first$/,
+      );
+      const size = await caught(client.size(`${dir}/full`));
+      expect(size).toMatchObject({ code: 550, command: `SIZE ${dir}/full` });
+      expect(size.message).toMatch(
+        / — SIZE gives only a file's size: if it is a folder, list\(\) shows what it holds$/,
       );
       const dele = await caught(client.delete(`${dir}/full`));
       expect(dele).toMatchObject({ code: 550, command: `DELE ${dir}/full` });

@@ -529,10 +529,15 @@ export class FtpClient {
     return replies;
   }
 
-  /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
+  /**
+   * A file's size in bytes (SIZE, RFC 3659), in binary mode. A refusal (550) says that a folder has none:
+   * vsftpd answers a folder as a missing file, "Could not get file size.".
+   */
   async size(path: string): Promise<number> {
     checkPath(path);
-    const reply = await this.run(`SIZE ${path}`, 213);
+    const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
+      throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+    });
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
       throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
