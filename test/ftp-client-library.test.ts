@@ -3,14 +3,15 @@
  * that is not RFC 959's, timeouts that say what timed out and what to do. Replies no real server sends (or
  * sends only when broken) come from the scripted fake server.
  */
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import {
+  FtpClient,
   FtpClosedError,
   FtpProtocolError,
   FtpTimeoutError,
   type FtpConnectOptions,
-  type FtpClient,
 } from '../src/ftp/index.js';
 import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
@@ -91,6 +92,23 @@ describe('timeouts name the command, the time and what to do', () => {
     const later = await caught(client.pwd());
     expect(later).toBeInstanceOf(FtpClosedError);
     expect(later.cause).toBe(err);
+  });
+
+  it('a connection not made in time names the address, the time, and what to check and raise', async () => {
+    // A socket that never connects (a firewall dropping the SYN): only the timeout ends it.
+    const err = await caught(
+      FtpClient.connect({
+        host: '192.0.2.1',
+        port: 2121,
+        timeoutMs: 200,
+        socketFactory: () => new net.Socket(),
+      }),
+    );
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect(err.message).toBe(
+      'could not connect to 192.0.2.1:2121 within 200 ms; check the host, the port and the firewall; if the server is only slow, raise timeoutMs',
+    );
+    expect(err).toMatchObject({ timeoutMs: 200 });
   });
 
   it('a download whose data connection goes quiet: RETR and its path, the idle time, and "raise timeoutMs"', async () => {

@@ -15,6 +15,7 @@ import {
 import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
 import {
   certificateOutOfDate,
+  CHECK_ADDRESS_HINT,
   IMPLICIT_TLS_PORT_HINT,
   isTransientError,
   RAISE_TIMEOUT_HINT,
@@ -1205,7 +1206,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(
-      `no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '').replace(RAISE_TIMEOUT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
+      `no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '').replace(CHECK_ADDRESS_HINT, '').replace(RAISE_TIMEOUT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
         (o.secure === 'implicit'
           ? ''
           : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),

@@ -12,6 +12,7 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  CHECK_ADDRESS_HINT,
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
@@ -381,8 +382,9 @@ export class FtpConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new FtpTimeoutError(
-          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`,
+          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`,
         );
+        err.timeoutMs = this.timeoutMs;
         this.close(err);
         reject(err);
       }, this.timeoutMs);

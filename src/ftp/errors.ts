@@ -63,6 +63,9 @@ export const IMPLICIT_TLS_PORT_HINT =
  */
 export const RAISE_TIMEOUT_HINT = '; if the server is only slow, raise timeoutMs';
 
+/** Ends the message of a connection not made in time, before {@link RAISE_TIMEOUT_HINT}. */
+export const CHECK_ADDRESS_HINT = '; check the host, the port and the firewall';
+
 /** No answer, or no data, within the timeout. Closes the client. */
 export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
