@@ -400,7 +400,9 @@ describe('FIELD.md §1.1 connection drops: "Timeout (data socket)" (#153, #195, 
       stall = () => false;
     }
     expect(rec.warnings).toEqual([
-      expect.stringMatching(/^upload big\.bin: data connection idle for 1500 ms; retrying \(1\/5\)$/),
+      expect.stringMatching(
+        /^upload big\.bin: data connection idle for 1500 ms; if the server is only slow, raise --timeout; retrying \(1\/5\)$/,
+      ),
     ]);
     // Resumed from what the server had written, not sent again from zero.
     const rest = sent(rec.log, 'REST').map(Number);

@@ -172,12 +172,16 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     const started = Date.now();
     const err = await caught(client.send('SYST'));
     expect(err).toBeInstanceOf(FtpTimeoutError);
-    expect(err.message).toBe('no reply from 127.0.0.1 within 500 ms');
+    expect(err.message).toBe(
+      'no reply to SYST from 127.0.0.1 within 500 ms; if the server is only slow, raise timeoutMs',
+    );
     expect(Date.now() - started).toBeLessThan(1500);
     expect(client.closed).toBe(true);
     const later = await caught(client.size('x'));
     expect(later).toBeInstanceOf(FtpClosedError);
-    expect(later.message).toBe('closed: no reply from 127.0.0.1 within 500 ms');
+    expect(later.message).toBe(
+      'closed: no reply to SYST from 127.0.0.1 within 500 ms; if the server is only slow, raise timeoutMs',
+    );
     expect(later.cause).toBe(err);
   });
 
@@ -268,7 +272,9 @@ describe('session-ending errors: later calls fail with "closed: <cause>"', () =>
     const err = await caught(client.download('x', sink));
     expect(err).toBeInstanceOf(FtpTimeoutError);
     expect(err.message).toMatch(/data connection idle for 400 ms/);
-    await expect(client.send('SYST')).rejects.toThrow('closed: data connection idle for 400 ms');
+    await expect(client.send('SYST')).rejects.toThrow(
+      'closed: RETR x: data connection idle for 400 ms; if the server is only slow, raise timeoutMs',
+    );
   });
 
   it("an EPSV port that cannot be read, pipelined with the RETR: the client closes, never reads the RETR reply as the next command's", async () => {

@@ -172,7 +172,7 @@ describe('a data connection that cannot be made (FIELD.md #11: passive ports blo
     const err = await download(client, 'a.bin').catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(FtpTimeoutError);
     expect((err as Error).message).toBe(
-      'no data connection with 127.0.0.1 within 300 ms; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true)',
+      'RETR a.bin: no data connection with 127.0.0.1 within 300 ms; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true); if the server is only slow, raise timeoutMs',
     );
     expect(isTransientError(err)).toBe(true);
   });

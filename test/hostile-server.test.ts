@@ -84,7 +84,9 @@ describe('a reply dripping one byte a second', () => {
     const err = await caught(client.send('SYST'));
     const took = Date.now() - started;
     expect(err).toBeInstanceOf(FtpTimeoutError);
-    expect(err.message).toBe('no reply from 127.0.0.1 within 1500 ms');
+    expect(err.message).toBe(
+      'no reply to SYST from 127.0.0.1 within 1500 ms; if the server is only slow, raise timeoutMs',
+    );
     expect(took).toBeGreaterThanOrEqual(1400);
     expect(took).toBeLessThan(2500); // the bound: timeoutMs per reply, whatever the drip rate
     expect(client.closed).toBe(true);
@@ -770,10 +772,14 @@ describe('a download whose stream fails, an upload whose source stalls', () => {
     const started = Date.now();
     const err = await caught(within(client.upload('/stalled.bin', source), 4000));
     expect(err).toBeInstanceOf(FtpTimeoutError);
-    expect(err.message).toBe("the upload's source gave no bytes for 1000 ms (a stream that never ends?)");
+    expect(err.message).toBe(
+      "STOR /stalled.bin: the upload's source gave no bytes for 1000 ms (a stream that never ends?)",
+    );
     expect(Date.now() - started).toBeLessThan(2500);
     expect(client.closed).toBe(true);
-    await expect(within(client.pwd(), 500)).rejects.toThrow(/^closed: the upload's source gave no bytes/);
+    await expect(within(client.pwd(), 500)).rejects.toThrow(
+      /^closed: STOR \/stalled.bin: the upload's source gave no bytes/,
+    );
   });
 
   it('a slow source that keeps giving bytes within timeoutMs is uploaded whole', async () => {

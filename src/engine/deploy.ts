@@ -13,9 +13,15 @@ import {
   type SocketFactory,
 } from '../ftp/index.js';
 import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
-import { certificateOutOfDate, IMPLICIT_TLS_PORT_HINT, isTransientError } from '../ftp/errors.js';
+import {
+  certificateOutOfDate,
+  CHECK_ADDRESS_HINT,
+  IMPLICIT_TLS_PORT_HINT,
+  isTransientError,
+  RAISE_TIMEOUT_HINT,
+} from '../ftp/errors.js';
 import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
-import { CancelledError, ConfigError, DeployError, GuardError } from './errors.js';
+import { CancelledError, ConfigError, DeployError, ftpMessage, GuardError } from './errors.js';
 import { executePlan } from './execute.js';
 import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
@@ -315,7 +321,7 @@ export async function deploy(
       // missing state, and nothing has been changed yet. The bare RETR reply said neither.
       if (!isTransientError(err) || err instanceof DeployError) throw err;
       throw new DeployError(
-        `cannot read the state file ${statePath}: ${(err as Error).message} (the connection kept failing through ` +
+        `cannot read the state file ${statePath}: ${ftpMessage(err)} (the connection kept failing through ` +
           `the retries: check the network, then run the deploy again; nothing was changed)`,
         { cause: err },
       );
@@ -1162,7 +1168,7 @@ function pinRefused(o: ResolvedOptions, m: PinMismatch): DeployError {
 function connectionLost(err: unknown): unknown {
   if (!isTransientError(err) || err instanceof DeployError || err instanceof FtpReplyError) return err;
   return new DeployError(
-    `${(err as Error).message} (the connection kept failing through the retries: check the network, then run ` +
+    `${ftpMessage(err)} (the connection kept failing through the retries: check the network, then run ` +
       `the deploy again; it sends only what was not confirmed)`,
     { cause: err },
   );
@@ -1271,7 +1277,7 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     );
   if (/within \d+ ms/.test(msg))
     return new DeployError(
-      `no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
+      `no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '').replace(CHECK_ADDRESS_HINT, '').replace(RAISE_TIMEOUT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
         (o.secure === 'implicit'
           ? ''
           : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`),

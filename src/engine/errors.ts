@@ -1,5 +1,6 @@
 /** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
 import type { FtpReplyError } from '../ftp/index.js';
+import { FtpClosedError, FtpTimeoutError, RAISE_TIMEOUT_HINT } from '../ftp/errors.js';
 import type { DeployReport } from './report.js';
 
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
@@ -57,4 +58,17 @@ export function writeFailed(err: FtpReplyError): boolean {
     /^(STOR|APPE) /.test(err.command) &&
     /no space|disk full|quota|(error|failure) (during )?writ/i.test(err.serverMessage)
   );
+}
+
+/**
+ * An FTP client error's message for a deploy's output: the client's advice names its own option
+ * (`timeoutMs`), a deploy's names the CLI flag (`--timeout`; the wrappers phrase it as their own option).
+ */
+export function ftpMessage(err: unknown): string {
+  let message = (err as Error | undefined)?.message ?? String(err);
+  // A transfer's timeout starts with its command (`STOR /site/.ftpship-….tmp: `): the deploy names the step.
+  const timeout = err instanceof FtpClosedError ? err.cause : err;
+  if (timeout instanceof FtpTimeoutError && timeout.command !== undefined)
+    message = message.replace(`${timeout.command}: `, '');
+  return message.replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
 }

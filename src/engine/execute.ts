@@ -35,7 +35,7 @@ import {
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
-import { DeployError, writeFailed } from './errors.js';
+import { DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { LockRelease } from './lock.js';
 
 export interface ExecContext {
@@ -876,7 +876,7 @@ export function describe(err: unknown, what: string, local?: string): Error {
   const rerun = isTransientError(err)
     ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
     : '';
-  return new DeployError(`${what} failed: ${(err as Error).message}${rerun}`, { cause: err });
+  return new DeployError(`${what} failed: ${ftpMessage(err)}${rerun}`, { cause: err });
 }
 
 /** A command on one of ftpship's temporary files (STOR, APPE). */

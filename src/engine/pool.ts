@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
-import { ConfigError, DeployError, writeFailed } from './errors.js';
+import { ConfigError, DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { Reporter } from './options.js';
 
 export interface PoolOptions {
@@ -144,7 +144,7 @@ export class ConnectionPool {
   /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
   private async retryLater(what: string, err: unknown, attempt: number, signal?: AbortSignal): Promise<void> {
     this.opts.reporter.warn?.(
-      `${what}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
+      `${what}: ${ftpMessage(err).replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`,
     );
     await sleep(this.backoff(attempt), signal);
   }

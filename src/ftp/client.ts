@@ -20,6 +20,7 @@ import {
   FtpTimeoutError,
   IMPLICIT_TLS_PORT_HINT,
   LoginStage,
+  RAISE_TIMEOUT_HINT,
 } from './errors.js';
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
@@ -202,15 +203,33 @@ export class FtpClient {
         else await this.settle(tlsOptions);
       }
     } catch (err) {
+      if (err instanceof FtpReplyError) throw this.loginRefused(err);
       // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
       const timeout = err instanceof FtpClosedError ? err.cause : err;
       if (!(timeout instanceof FtpTimeoutError)) throw err;
       const slow = new FtpTimeoutError(
-        `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms`,
+        `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms${RAISE_TIMEOUT_HINT}`,
       );
+      slow.timeoutMs = this.connection.timeoutMs;
       slow.afterGreeting = this.stage;
       throw slow;
     }
+  }
+
+  /**
+   * A login refused (530 to USER or PASS), with what to try: a wrong user name or password names the user (never
+   * the password); a server that wants TLS says so. A connection limit (proftpd's "530 Sorry, the maximum number
+   * of clients …") and other refusals are left as they are.
+   */
+  private loginRefused(err: FtpReplyError): FtpReplyError {
+    if (err.code !== ReplyCode.NotLoggedIn || !/^(?:USER|PASS)\b/.test(err.command)) return err;
+    const said = err.serverMessage;
+    if (/maximum|too many|limit/i.test(said)) return err;
+    const hint =
+      /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
+        ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
+        : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
+    return new FtpReplyError(err.code, said, err.command, hint);
   }
 
   /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
@@ -409,7 +428,11 @@ export class FtpClient {
     const reply = await this.run('PWD', 257);
     const path = pathOf257(reply.message);
     if (path === undefined)
-      throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+      throw new FtpProtocolError(
+        `the server's reply to PWD names no folder that can be read (RFC 959 puts it in double quotes): ` +
+          `${JSON.stringify(`${reply.code} ${reply.message.slice(0, 200)}`)}; the client is still usable: give ` +
+          `absolute paths (starting with /), which do not depend on the current folder`,
+      );
     return path;
   }
 
@@ -425,16 +448,26 @@ export class FtpClient {
     await this.run(`MKD ${path}`, 2);
   }
 
-  /** Removes an empty directory (RMD). */
+  /**
+   * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
+   * directory operation failed." does not.
+   */
   async rmd(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`RMD ${path}`, 2);
+    await this.run(`RMD ${path}`, 2).catch((err: unknown) => {
+      throw withHint(err, ' — RMD removes only an empty folder: if it holds anything, delete that first');
+    });
   }
 
-  /** Deletes a file (DELE). */
+  /**
+   * Deletes a file (DELE). A refusal (550) says that a folder is removed with rmd(): pure-ftpd answers a
+   * folder's DELE with "Invalid argument", vsftpd with "Delete operation failed.".
+   */
   async delete(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`DELE ${path}`, 2);
+    await this.run(`DELE ${path}`, 2).catch((err: unknown) => {
+      throw withHint(err, ' — DELE deletes only a file: if it is a folder, remove it with rmd()');
+    });
   }
 
   /**
@@ -496,10 +529,15 @@ export class FtpClient {
     return replies;
   }
 
-  /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
+  /**
+   * A file's size in bytes (SIZE, RFC 3659), in binary mode. A refusal (550) says that a folder has none:
+   * vsftpd answers a folder as a missing file, "Could not get file size.".
+   */
   async size(path: string): Promise<number> {
     checkPath(path);
-    const reply = await this.run(`SIZE ${path}`, 213);
+    const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
+      throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+    });
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
       throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
@@ -769,6 +807,8 @@ export class FtpClient {
         onProgress: options.onProgress,
         before: options.before,
       });
+    }).catch((err: unknown) => {
+      throw downloadResumeRefused(err, options.offset);
     });
   }
 
@@ -783,7 +823,7 @@ export class FtpClient {
     } catch {
       // The server may drop the connection before answering QUIT.
     }
-    this.close();
+    this.closeBy('quit()');
   }
 
   /**
@@ -801,9 +841,20 @@ export class FtpClient {
     }
   }
 
-  /** Closes the connection at once. */
+  /**
+   * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
+   * waiting on; later calls with FtpClosedError "closed: the client was closed by close(); …".
+   */
   close(): void {
-    this.connection.close(new Error('the client was closed'));
+    this.closeBy('close()');
+  }
+
+  /** Closes at once; a later call's error says by what, and how to go on. */
+  private closeBy(how: 'close()' | 'quit()'): void {
+    const closed = new Error(`the client was closed by ${how}`);
+    const cut = this.connection.inFlight;
+    const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
+    this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
   }
 
   /** Commands may go several in one write (the `pipelining` option, on by default). */
@@ -858,7 +909,11 @@ function pathOf257(message: string): string | undefined {
   const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
   if (raw) return raw[1];
   const first = /"((?:[^"]|"")*)"/.exec(message);
-  return first ? first[1].replace(/""/g, '"') : undefined;
+  if (first) return first[1].replace(/""/g, '"');
+  // No quotes on the first line at all (`257 /home/user is the current directory`, some embedded and old
+  // servers): its first word, when that is an absolute path (Unix, or `C:/`, `C:\`).
+  const bare = /^\s*((?:\/|[A-Za-z]:[\\/])\S*)/.exec(message.split('\n')[0]);
+  return bare && !message.split('\n')[0].includes('"') ? bare[1] : undefined;
 }
 
 /**
@@ -877,6 +932,29 @@ function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | und
         ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
         : '';
   return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+
+/**
+ * A download from an offset the server refused, with what to try: past the end of the file, pure-ftpd answers
+ * "554 Restart offset 20 is too large for file size 10", proftpd "554 REST: invalid <path> argument" (which
+ * names neither the offset nor the size); a server without REST answers it with 500 or 502. Other errors as
+ * they are.
+ */
+function downloadResumeRefused(err: unknown, offset: number | undefined): unknown {
+  if (!(err instanceof FtpReplyError) || !offset) return err;
+  const hint =
+    err.code === 554
+      ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+      : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
+        ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
+        : '';
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+
+/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+function withHint(err: unknown, hint: string): unknown {
+  if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
+  return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */

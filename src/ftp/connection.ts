@@ -12,6 +12,8 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  CHECK_ADDRESS_HINT,
+  RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
 import { pinMismatch, pinsOf, presentedFingerprint, watchCertificate } from './pin.js';
@@ -88,6 +90,10 @@ export class FtpConnection {
   private goodbye?: string;
   private buffer = '';
   private readonly queue: FtpReply[] = [];
+  /** Commands sent (redacted) whose final reply has not come yet, oldest first: named in a timeout or a close. */
+  private readonly awaiting: string[] = [];
+  /** A whole reply has come (the greeting, at least). */
+  private greeted = false;
   private waiters: Waiter[] = [];
   private readonly decoder = new TextDecoder('utf-8');
 
@@ -134,6 +140,7 @@ export class FtpConnection {
     this.assertOpen();
     checkCommand(command);
     this.log(`> ${redactCommand(command)}`);
+    this.awaiting.push(redactCommand(command));
     this.socket.write(`${command}\r\n`);
   }
 
@@ -145,6 +152,7 @@ export class FtpConnection {
     this.assertOpen();
     for (const c of commands) checkCommand(c);
     for (const c of commands) this.log(`> ${redactCommand(c)}`);
+    for (const c of commands) this.awaiting.push(redactCommand(c));
     this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
   }
 
@@ -160,11 +168,27 @@ export class FtpConnection {
       const waiter: Waiter = { resolve, reject };
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => {
-          this.close(new FtpTimeoutError(`no reply from ${this.host} within ${timeoutMs} ms`));
+          const command = this.inFlight;
+          const err = new FtpTimeoutError(
+            command === undefined
+              ? `no reply from ${this.host} within ${timeoutMs} ms`
+              : `no reply to ${command} from ${this.host} within ${timeoutMs} ms${RAISE_TIMEOUT_HINT}`,
+          );
+          err.command = command;
+          err.timeoutMs = timeoutMs;
+          this.close(err);
         }, timeoutMs);
       }
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * The oldest command sent (redacted: `PASS ***`) whose final reply has not come yet: the one a call in
+   * progress waits on. Undefined when every command has been answered.
+   */
+  get inFlight(): string | undefined {
+    return this.awaiting[0];
   }
 
   /**
@@ -235,25 +259,29 @@ export class FtpConnection {
 
   /**
    * Closes the connection. A pending call fails with `cause` itself (the timeout, the socket error), later
-   * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins.
+   * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins. `pendingError`, if given,
+   * is what a pending call fails with instead of `cause` (close() names the command it cut off).
    */
-  close(cause: Error = new Error('the client was closed')): void {
+  close(cause: Error = new Error('the client was closed'), pendingError: Error = cause): void {
     if (this.closedBy) return;
     this.closedBy = cause;
     this.log(`! closed: ${cause.message}`);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(cause);
+      w.reject(pendingError);
     }
     this.buffer = '';
     this.queue.length = 0;
+    this.awaiting.length = 0;
     this.socket.destroy();
   }
 
   /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
   endGracefully(): void {
     if (this.closedBy) return;
-    this.closedBy = new Error('the client was closed');
+    this.closedBy = new Error(
+      'the client was closed by disconnect(); FtpClient.connect() opens a new session',
+    );
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(this.closedBy);
@@ -290,8 +318,10 @@ export class FtpConnection {
     if (!chunk.includes(0x0a)) {
       if (this.buffer.length > this.maxReplyBytes) {
         this.close(
-          new FtpProtocolError(
-            `server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`,
+          this.explained(
+            new FtpProtocolError(
+              `server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`,
+            ),
           ),
         );
       }
@@ -301,14 +331,16 @@ export class FtpConnection {
     try {
       parsed = parseReplies(this.buffer, this.maxReplyBytes);
     } catch (err) {
-      this.close(err as FtpProtocolError);
+      this.close(this.explained(err as FtpProtocolError));
       return;
     }
     this.buffer = parsed.rest;
+    if (parsed.replies.length > 0) this.greeted = true;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
       if (reply.code === ReplyCode.ServiceNotAvailable)
         this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
+      if (!isPreliminary(reply.code)) this.awaiting.shift();
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
@@ -317,6 +349,24 @@ export class FtpConnection {
         this.queue.push(reply);
       }
     }
+  }
+
+  /**
+   * A reply that cannot be read, with what it answered and what to try: a greeting that is no FTP (an SSH
+   * server's `SSH-2.0-…` on port 22) says to check the host and port; a reply over the cap names the cap's
+   * option.
+   */
+  private explained(err: FtpProtocolError): FtpProtocolError {
+    const command = this.inFlight;
+    const what =
+      command !== undefined ? `the reply to ${command}` : this.greeted ? 'a reply' : 'the greeting';
+    const tooLong = /^server reply longer than/.test(err.message);
+    const hint = tooLong
+      ? `: raise maxReplyBytes if this server's replies are really that long`
+      : this.greeted
+        ? ''
+        : `: is this an FTP server? Check the host and port (SFTP, usually on port 22, is another protocol)`;
+    return new FtpProtocolError(`${err.message} (${what} from ${this.host})${hint}`);
   }
 
   /** `tlsOptions`: the socket is TLS, connected with these (their pins are checked here). */
@@ -332,8 +382,9 @@ export class FtpConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new FtpTimeoutError(
-          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`,
+          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`,
         );
+        err.timeoutMs = this.timeoutMs;
         this.close(err);
         reject(err);
       }, this.timeoutMs);

@@ -32,7 +32,11 @@ export class FtpReplyError extends Error {
   }
 }
 
-/** The control connection sent something that is not FTP, or too much of it. Closes the client. */
+/**
+ * The control connection sent something that is not FTP, or too much of it: closes the client. A whole reply
+ * whose content cannot be read (a PWD naming no folder, a SIZE or MDTM without a number) leaves the dialogue in
+ * step: that call fails, and the client stays usable.
+ */
 export class FtpProtocolError extends Error {
   override name = 'FtpProtocolError';
 }
@@ -53,9 +57,22 @@ export const LoginStage = {
 export const IMPLICIT_TLS_PORT_HINT =
   '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
 
+/**
+ * Ends the message of a timeout that named its command: what to do about it. The engine puts its CLI flag
+ * (--timeout) in its place.
+ */
+export const RAISE_TIMEOUT_HINT = '; if the server is only slow, raise timeoutMs';
+
+/** Ends the message of a connection not made in time, before {@link RAISE_TIMEOUT_HINT}. */
+export const CHECK_ADDRESS_HINT = '; check the host, the port and the firewall';
+
 /** No answer, or no data, within the timeout. Closes the client. */
 export class FtpTimeoutError extends Error {
   override name = 'FtpTimeoutError';
+  /** The command that got no reply in time (redacted: `PASS ***`), when one was waiting. */
+  command?: string;
+  /** The timeout that ran out, in milliseconds. */
+  timeoutMs?: number;
   /**
    * Set when the server had greeted (220) and then went silent during the login: what it was asked for
    * ({@link LoginStage}). A slow server, not a wrong host or port.
@@ -191,8 +208,20 @@ export class FtpArgumentError extends Error {
 /** The client is closed; `cause` says why (a socket error, a timeout, a protocol error, or quit()). */
 export class FtpClosedError extends Error {
   override name = 'FtpClosedError';
-  constructor(cause: Error) {
-    super(`closed: ${cause.message}`, { cause });
+  /**
+   * The command the close cut off before its reply (redacted), for the call that was waiting on it; the
+   * server may or may not have carried it out.
+   */
+  readonly command?: string;
+
+  constructor(cause: Error, command?: string) {
+    super(
+      command === undefined
+        ? `closed: ${cause.message}`
+        : `closed: ${cause.message} while ${command} waited for its reply; whether the server carried it out is unknown`,
+      { cause },
+    );
+    if (command !== undefined) this.command = command;
     if (cause.stack) this.stack = `${this.name}: ${this.message}\n  caused by ${cause.stack}`;
   }
 }

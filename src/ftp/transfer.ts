@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
-import { FtpReplyError, FtpTimeoutError, FtpTlsError, isCertificateError } from './errors.js';
+import {
+  FtpReplyError,
+  FtpTimeoutError,
+  FtpTlsError,
+  isCertificateError,
+  RAISE_TIMEOUT_HINT,
+  redactCommand,
+} from './errors.js';
 import {
   checkCommand,
   closedByServer,
@@ -180,7 +187,11 @@ function dataConnectionHint(passive: boolean): string {
 function noDataConnection(err: unknown, passive: boolean): unknown {
   if (!(err instanceof Error)) return err;
   const message = `${err.message}${dataConnectionHint(passive)}`;
-  if (err instanceof FtpTimeoutError) return new FtpTimeoutError(message);
+  if (err instanceof FtpTimeoutError) {
+    const explained = new FtpTimeoutError(message);
+    explained.timeoutMs = err.timeoutMs;
+    return explained;
+  }
   const explained: NodeJS.ErrnoException = new Error(message, { cause: err.cause ?? err });
   explained.code = (err as NodeJS.ErrnoException).code;
   return explained;
@@ -408,6 +419,7 @@ export async function startTransfer(
     ).then(
       () => undefined,
       (err: unknown) => {
+        nameTimeout(err, command);
         cleanUp(err, socket);
         throw err;
       },
@@ -415,6 +427,7 @@ export async function startTransfer(
     finished.catch(() => {});
     return { bytes, finished };
   } catch (err) {
+    nameTimeout(err, command);
     cleanUp(err, dataSocket);
     throw err;
   }
@@ -490,7 +503,11 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
           ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
           : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
         reject(local(new FtpTimeoutError(why)));
-      } else reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
+      } else {
+        const idle = new FtpTimeoutError(`data connection idle for ${idleMs} ms`);
+        idle.timeoutMs = idleMs;
+        reject(idle);
+      }
     });
     socket.on('error', reject);
     socket.on('close', () => resolve());
@@ -705,10 +722,25 @@ async function onceEvent(emitter: NodeJS.EventEmitter, event: string): Promise<v
   });
 }
 
+/**
+ * Names the transfer's command in a timeout of its own (a data connection idle or never made, no final reply),
+ * and what to do about it unless the cause was on this side (the upload's source, the download's stream).
+ * Changed in place: the same error may be the connection's cause of closing already.
+ */
+function nameTimeout(err: unknown, command: string): void {
+  if (!(err instanceof FtpTimeoutError) || err.command !== undefined) return;
+  err.command = redactCommand(command);
+  err.message = `${err.command}: ${err.message}${localFailures.has(err) ? '' : RAISE_TIMEOUT_HINT}`;
+}
+
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FtpTimeoutError(`${what} within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      const err = new FtpTimeoutError(`${what} within ${ms} ms`);
+      err.timeoutMs = ms;
+      reject(err);
+    }, ms);
   });
   try {
     return await Promise.race([promise, timeout]);
