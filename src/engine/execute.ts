@@ -4,6 +4,7 @@
  * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
  * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
  */
+import crypto from 'node:crypto';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { countPlan, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
@@ -96,6 +97,8 @@ class Run {
   /** When progress was last reported for bytes sent (see addBytes). */
   private reportedAt = Date.now();
   private readonly warned = new Set<string>();
+  /** Per last character (a space, a dot): whether the server keeps a name ending in it (see nameKept). */
+  private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
@@ -329,6 +332,9 @@ class Run {
       this.ctx.store.dirCreated(d, true);
     }
     const plain = batch.filter((d) => !this.fileToDir.has(d));
+    for (const d of plain)
+      if (alteredName(d) && (await this.nameKept(c, d)) === false)
+        throw renamedByServer(this.abs(d), d, 'folder', undefined, true);
     // Sent before, in a batch cut short: a folder there now was most likely made by that MKD, its reply lost.
     const retried = new Set(plain.filter((d) => this.mkdSent.has(d)));
     for (const d of plain) this.mkdSent.add(d);
@@ -409,6 +415,9 @@ class Run {
               this.addBytes(n);
             },
           });
+        // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
+        if (!item.temp && alteredName(target) && (await this.nameKept(c, target)) === false)
+          throw renamedByServer(this.abs(target), target, 'file', undefined, true);
         try {
           await send();
         } catch (err) {
@@ -705,6 +714,41 @@ class Run {
   }
 
   /**
+   * Whether the server keeps a name ending as `rel` does (in a space or a dot) as sent, found once a run for
+   * each ending with an empty test file of a name of ftpship's own in `rel`'s folder, removed after: pure-ftpd
+   * stores "a " as "a_" (STOR, RNTO and MKD alike), Windows servers drop trailing spaces and dots. Sent
+   * under its own name, such a file would land on, and overwrite, the site's "a_" (or "a"), and leave a copy
+   * no deploy removes. Undefined when the test file could not be written (the upload then says why).
+   */
+  private async nameKept(c: FtpClient, rel: string): Promise<boolean | undefined> {
+    const ending = rel.endsWith(' ') ? ' ' : '.';
+    let probe = this.nameProbes.get(ending);
+    if (!probe) {
+      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
+      const abs = this.abs(parentOf(rel) ? `${parentOf(rel)}/${name}` : name);
+      probe = (async () => {
+        try {
+          await c.upload(abs, Buffer.alloc(0));
+        } catch (err) {
+          if (err instanceof FtpReplyError) return undefined;
+          throw err;
+        }
+        // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+        const others = [abs.replace(/ $/, '_'), abs.slice(0, -1)].filter((n) => n !== abs);
+        let kept: boolean | undefined = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+        for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        // The test file under each name the server may have given it (every one of them ftpship's own).
+        for (const n of [abs, ...others]) await c.delete(n).catch(() => undefined);
+        return kept;
+      })();
+      this.nameProbes.set(ending, probe);
+      // Cut by a connection failure: the retry tests again.
+      probe.catch(() => this.nameProbes.delete(ending));
+    }
+    return probe;
+  }
+
+  /**
    * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
    * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
    * Windows servers drop trailing spaces and dots. The first such name holding a file of this size (or, with
@@ -802,7 +846,17 @@ function folderInTheWay(abs: string, rel: string): DeployError {
   );
 }
 
-function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder', storedAs?: string): DeployError {
+function renamedByServer(
+  abs: string,
+  rel: string,
+  kind: 'file' | 'folder',
+  storedAs?: string,
+  tested = false,
+): DeployError {
+  if (tested)
+    return new DeployError(
+      `the server does not keep the ${kind} name ${JSON.stringify(abs)}: a test file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+    );
   const left =
     storedAs === undefined
       ? ''
