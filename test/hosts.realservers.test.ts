@@ -104,7 +104,7 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     );
     expect(err?.message).toBe(
       `upload .htaccess failed: 553 Prohibited file name: ${dir}/.htaccess (check the path, the name and the ` +
-        `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+        `user's permissions on the server folder ${dir}; if the server does not allow this name (some hosts refuse names starting with a ` +
         `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
     );
   });
@@ -275,7 +275,7 @@ onServer('proftpdHost')(
       // Before: "(check the path, the name and the user's permissions)" only.
       expect(err?.message).toBe(
         `upload .htaccess failed: 550 ${dir}/.htaccess: Forbidden filename (check the path, the name and the ` +
-          `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+          `user's permissions on the server folder ${dir}; if the server does not allow this name (some hosts refuse names starting with a ` +
           `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
       );
       const infos: string[] = [];
@@ -322,7 +322,7 @@ onServer('vsftpdHost')('vsftpd as shared hosts set it: chmod_enable=NO, deny_fil
     );
     // Before: "… (check the path, the name and the user's permissions)" only.
     expect(err?.message).toBe(
-      "upload .user.ini failed: 550 Permission denied. (check the path, the name and the user's permissions; if " +
+      `upload .user.ini failed: 550 Permission denied. (check the path, the name and the user's permissions on the server folder ${dir}; if ` +
         'the server does not allow this name (some hosts refuse names starting with a dot), rename it locally or ' +
         "leave it out with --exclude '/\\.user\\.ini')",
     );

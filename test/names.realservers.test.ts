@@ -240,7 +240,7 @@ d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
+      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions on the server folder ${dir}; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
     );
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
     fs.rmSync(path.join(local, 'back\\slash.txt'));

@@ -882,9 +882,15 @@ export function describe(err: unknown, what: string, local?: string): Error {
       // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
       // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
       // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
+      // Not a name the user chose (a temporary file's), nor one refused for the folder's permissions.
+      (dotName(local) || !(TEMP_COMMAND.test(err.command) || /permission denied/i.test(err.serverMessage))) &&
       (err.code === 553 ||
         (err.code === 550 &&
           (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
+    // A file written, renamed or deleted: the folder it is in is what the user must be allowed to write.
+    const arg = /^(?:STOR|APPE|DELE|RNTO) (.*\/)[^/]*$/.exec(err.command)?.[1];
+    const folder = arg === undefined ? '' : ` on the server folder ${arg === '/' ? arg : arg.slice(0, -1)}`;
+    const check = `check the path, the name and the user's permissions${folder}`;
     const hint =
       err.code === 530
         ? 'check the user and password'
@@ -894,9 +900,9 @@ export function describe(err: unknown, what: string, local?: string): Error {
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+              ? `${check}; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
               : err.code >= 550
-                ? "check the path, the name and the user's permissions"
+                ? check
                 : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,
