@@ -177,6 +177,48 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect((await deploy(o)).files).toEqual([]);
   });
+
+  it('full just as the final state is written: the error says the files went up and what the rerun needs; --no-atomic then converges', async () => {
+    recount();
+    const local = tmpDir();
+    writeTree(local, {
+      'a.bin': Buffer.alloc(400_000, 1),
+      'b.bin': Buffer.alloc(400_000, 2),
+      'index.html': 'hi',
+    });
+    const { dir, disk } = target(env.pureQuota);
+    const o = opts(env.pureQuota, local, dir);
+    // A backup the user keeps there (248 000 bytes): the files then fit, and the final state does not.
+    const s = env.pureQuota;
+    const c = await FtpClient.connect({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      secure: false,
+    });
+    try {
+      await c.mkd(dir);
+      await c.upload(`${dir}/backup.bin`, Buffer.alloc(248_000, 3));
+      // Before: "(the server has no room for it: free space on the server or ask the host for more)": with room
+      // freed for the state, the rerun sent every file again through temporary copies, and failed again.
+      await expect(deploy(o)).rejects.toThrow(
+        /^cannot write the state file .*: 552 .*The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic \(files written in place\)\)$/,
+      );
+      expect(readTree(disk, ['.ftpship-state.json', 'backup.bin'])).toEqual(readTree(local));
+      const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const live = readTree(disk);
+      for (const [f, { sha256 }] of Object.entries(state.files)) expect(live[f]).toBe(sha256); // G4
+      await c.delete(`${dir}/backup.bin`);
+    } finally {
+      await c.quit();
+    }
+    await deploy({ ...o, atomic: false });
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
+  });
 });
 
 onServer('proftpdHost')(

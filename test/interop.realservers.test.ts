@@ -1,13 +1,11 @@
 /**
  * Interop on the three real servers (pure-ftpd, vsftpd, proftpd), through the CLI, each checked on the
- * server's disk: a server folder the FTP user may not write (chmod 555, done here as root or the owner); a
- * disk quota (pure-ftpd) full just as the final state is written.
+ * server's disk: a server folder the FTP user may not write (chmod 555, done here as root or the owner).
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, expect, it } from '@jest/globals';
-import { FtpClient } from '../src/index.js';
+import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -93,45 +91,4 @@ d('a server folder the user may not write (chmod 555)', () => {
       }
     },
   );
-});
-
-d('pure-ftpd, a 1 MB disk quota, full just as the final state is written', () => {
-  // pure-ftpd keeps the account's usage in .ftpquota, counted from zero when it is missing.
-  beforeAll(() => fs.rmSync(path.join(env.pureQuota.home, '.ftpquota'), { force: true }));
-
-  it('the error says the files are deployed and that the rerun needs room for temporary copies, or --no-atomic; that rerun converges', async () => {
-    const server = env.pureQuota;
-    const local = tmpDir();
-    writeTree(local, {
-      'a.bin': Buffer.alloc(400_000, 1),
-      'b.bin': Buffer.alloc(400_000, 2),
-      'index.html': 'hi',
-    });
-    const { dir, disk } = target(server);
-    // A backup the user keeps there (248 000 bytes): the files then fit, and the final state does not.
-    const c = await FtpClient.connect({ ...server, secure: false });
-    try {
-      await c.mkd(dir);
-      await c.upload(`${dir}/backup.bin`, Buffer.alloc(248_000, 3));
-      const r = await cli(server, local, dir);
-      expect(r.code).toBe(1);
-      // Before: "(the server has no room for it: free space on the server or ask the host for more)": freed
-      // room for the state, the rerun sent every file again through temporary copies, and failed again.
-      expect(errors(r)).toEqual([
-        expect.stringMatching(
-          /^ftpship: error: cannot write the state file .*: 552 .*The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic \(files written in place\)\)$/,
-        ),
-      ]);
-      expect(readTree(disk, [STATE, 'backup.bin'])).toEqual(readTree(local));
-      expectStateTrue(disk);
-      await c.delete(`${dir}/backup.bin`);
-    } finally {
-      await c.quit();
-    }
-    ok(await cli(server, local, dir, '--no-atomic'));
-    expect(readTree(disk, [STATE])).toEqual(readTree(local));
-    const again = await cli(server, local, dir, '--json');
-    ok(again);
-    expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
-  });
 });
