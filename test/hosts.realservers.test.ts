@@ -219,6 +219,38 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
     expect((await deploy(o)).files).toEqual([]);
   });
+
+  it('full before the deploy: each line says what was refused on one line, and nothing is recorded', async () => {
+    recount();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const { dir, disk } = target(env.pureQuota);
+    const s = env.pureQuota;
+    const c = await FtpClient.connect({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      secure: false,
+    });
+    try {
+      await c.mkd(dir);
+      await c.upload(`${dir}/backup.bin`, Buffer.alloc(1_048_570, 3)); // all but 6 bytes of the 1 MB
+    } finally {
+      await c.quit();
+    }
+    const warnings: string[] = [];
+    await expect(deploy(opts(env.pureQuota, local, dir), { warn: (m) => warnings.push(m) })).rejects.toThrow(
+      /^(cannot write the state file \S+|upload index\.html failed): 552 .*Quota exceeded.*\(the server has no room for it: .*free space on the server or ask the host for more/,
+    );
+    // Before: "could not write the lock holder …: STOR …: 552 Transfer aborted (quota)", then the quota figures
+    // on three lines of their own.
+    expect(warnings.filter((w) => w.includes('\n'))).toEqual([]);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^could not write the lock holder .*: 552 .* \/ .*Quota exceeded/),
+    );
+    expect(fs.existsSync(path.join(disk, '.ftpship-state.json'))).toBe(false);
+  });
 });
 
 onServer('proftpdHost')(
