@@ -26,6 +26,32 @@ function onServer(
 }
 
 onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)', () => {
+  it('a site deployed before the host refused dot names: the .htaccess rename refused (553) is that error, not a fallback to delete + rename for every file', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.htaccess': 'v1', 'index.html': 'home v1' });
+    const { dir, disk } = target(env.pureNoDot);
+    const statePath = 'ftpship-state.json';
+    await deploy(opts(env.pure, local, dir, { statePath })); // the same home, before -X
+    writeTree(local, { '.htaccess': 'v2', 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    const err = await deploy(opts(env.pureNoDot, local, dir, { statePath, parallel: 1 }), {
+      warn: (m) => warnings.push(m),
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(
+      /^rename ftpship-[0-9a-f]{20}\.tmp to \.htaccess failed: 553 Prohibited file name: .*, rename it locally or leave it out with --exclude '\/\\\.htaccess'\)$/,
+    );
+    // Before: "the server refused to rename over an existing file (…553 Prohibited file name…); falling back to
+    // delete + rename, so each replaced file is missing for a moment", for every file of the run.
+    expect(warnings).toEqual([]);
+    expect(fs.readFileSync(path.join(disk, '.htaccess'), 'utf8')).toBe('v1');
+    await deploy(opts(env.pureNoDot, local, dir, { statePath, exclude: ['/.htaccess'] }));
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('home v2');
+    expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('the default state: the lock error says to name the state without a dot (not only "check that the user may write")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });
