@@ -52,6 +52,25 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('a file in a dot folder deployed before the host refused dot names, then removed locally: the error says how to stop deleting it', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.well-known/token': 't', 'index.html': 'home' });
+    const { dir, disk } = target(env.pureNoDot);
+    const statePath = 'ftpship-state.json';
+    await deploy(opts(env.pure, local, dir, { statePath })); // the same home, before -X
+    fs.rmSync(path.join(local, '.well-known'), { recursive: true });
+    // Before: "(check the path, the name and the user's permissions)": nothing on the name, nor a way out.
+    await expect(deploy(opts(env.pureNoDot, local, dir, { statePath }))).rejects.toThrow(
+      `delete .well-known/token failed: 553 Prohibited file name: ${dir}/.well-known/token (check the path, the name and the ` +
+        `user's permissions on the server folder ${dir}/.well-known; if the server does not allow this name (some hosts ` +
+        `refuse names starting with a dot), delete it another way (the host's file manager) or leave it on the server, ` +
+        `no longer tracked, with --exclude '/\\.well-known/token')`,
+    );
+    await deploy(opts(env.pureNoDot, local, dir, { statePath, exclude: ['/\\.well-known/token'] }));
+    expect(fs.readFileSync(path.join(disk, '.well-known', 'token'), 'utf8')).toBe('t');
+    expect((await deploy(opts(env.pureNoDot, local, dir, { statePath }))).files).toEqual([]);
+  });
+
   it('the default state: the lock error says to name the state without a dot (not only "check that the user may write")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });

@@ -534,7 +534,7 @@ class Run {
       } else {
         if (replies[r++].code >= 300) {
           await deleteFile(c, this.abs(st.delete)).catch((err: unknown) => {
-            throw describe(err, `delete ${st.delete}`);
+            throw describe(err, `delete ${st.delete}`, st.delete, true);
           });
         }
         this.ctx.store.fileGone(st.delete);
@@ -874,7 +874,7 @@ function noRoom(err: FtpReplyError): string {
 }
 
 /** Wraps an error so its message names the path and what to try. */
-export function describe(err: unknown, what: string, local?: string): Error {
+export function describe(err: unknown, what: string, local?: string, deleting = false): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
     const nameRefused =
@@ -900,7 +900,7 @@ export function describe(err: unknown, what: string, local?: string): Error {
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `${check}; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+              ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
               : err.code >= 550
                 ? check
                 : 'try again later';
