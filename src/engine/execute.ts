@@ -855,7 +855,7 @@ function renamedByServer(
 ): DeployError {
   if (tested)
     return new DeployError(
-      `the server does not keep the ${kind} name ${JSON.stringify(abs)}: a test file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+      `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
     );
   const left =
     storedAs === undefined
