@@ -26,6 +26,51 @@ function onServer(
 }
 
 onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)', () => {
+  it('a site deployed before the host refused dot names: the .htaccess rename refused (553) is that error, not a fallback to delete + rename for every file', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.htaccess': 'v1', 'index.html': 'home v1' });
+    const { dir, disk } = target(env.pureNoDot);
+    const statePath = 'ftpship-state.json';
+    await deploy(opts(env.pure, local, dir, { statePath })); // the same home, before -X
+    writeTree(local, { '.htaccess': 'v2', 'index.html': 'home v2' });
+    const warnings: string[] = [];
+    const err = await deploy(opts(env.pureNoDot, local, dir, { statePath, parallel: 1 }), {
+      warn: (m) => warnings.push(m),
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(
+      /^rename ftpship-[0-9a-f]{20}\.tmp to \.htaccess failed: 553 Prohibited file name: .*, rename it locally or leave it out with --exclude '\/\\\.htaccess'\)$/,
+    );
+    // Before: "the server refused to rename over an existing file (…553 Prohibited file name…); falling back to
+    // delete + rename, so each replaced file is missing for a moment", for every file of the run.
+    expect(warnings).toEqual([]);
+    expect(fs.readFileSync(path.join(disk, '.htaccess'), 'utf8')).toBe('v1');
+    await deploy(opts(env.pureNoDot, local, dir, { statePath, exclude: ['/.htaccess'] }));
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('home v2');
+    expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a file in a dot folder deployed before the host refused dot names, then removed locally: the error says how to stop deleting it', async () => {
+    const local = tmpDir();
+    writeTree(local, { '.well-known/token': 't', 'index.html': 'home' });
+    const { dir, disk } = target(env.pureNoDot);
+    const statePath = 'ftpship-state.json';
+    await deploy(opts(env.pure, local, dir, { statePath })); // the same home, before -X
+    fs.rmSync(path.join(local, '.well-known'), { recursive: true });
+    // Before: "(check the path, the name and the user's permissions)": nothing on the name, nor a way out.
+    await expect(deploy(opts(env.pureNoDot, local, dir, { statePath }))).rejects.toThrow(
+      `delete .well-known/token failed: 553 Prohibited file name: ${dir}/.well-known/token (check the path, the name and the ` +
+        `user's permissions on the server folder ${dir}/.well-known; if the server does not allow this name (some hosts ` +
+        `refuse names starting with a dot), delete it another way (the host's file manager) or leave it on the server, ` +
+        `no longer tracked, with --exclude '/\\.well-known/token')`,
+    );
+    await deploy(opts(env.pureNoDot, local, dir, { statePath, exclude: ['/\\.well-known/token'] }));
+    expect(fs.readFileSync(path.join(disk, '.well-known', 'token'), 'utf8')).toBe('t');
+    expect((await deploy(opts(env.pureNoDot, local, dir, { statePath }))).files).toEqual([]);
+  });
+
   it('the default state: the lock error says to name the state without a dot (not only "check that the user may write")', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });
@@ -104,7 +149,7 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     );
     expect(err?.message).toBe(
       `upload .htaccess failed: 553 Prohibited file name: ${dir}/.htaccess (check the path, the name and the ` +
-        `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+        `user's permissions on the server folder ${dir}; if the server does not allow this name (some hosts refuse names starting with a ` +
         `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
     );
   });
@@ -176,6 +221,80 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
     expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect((await deploy(o)).files).toEqual([]);
+  });
+
+  it('full just as the final state is written: the error says the files went up and what the rerun needs; --no-atomic then converges', async () => {
+    recount();
+    const local = tmpDir();
+    writeTree(local, {
+      'a.bin': Buffer.alloc(400_000, 1),
+      'b.bin': Buffer.alloc(400_000, 2),
+      'index.html': 'hi',
+    });
+    const { dir, disk } = target(env.pureQuota);
+    const o = opts(env.pureQuota, local, dir);
+    // A backup the user keeps there (248 000 bytes): the files then fit, and the final state does not.
+    const s = env.pureQuota;
+    const c = await FtpClient.connect({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      secure: false,
+    });
+    try {
+      await c.mkd(dir);
+      await c.upload(`${dir}/backup.bin`, Buffer.alloc(248_000, 3));
+      // Before: "(the server has no room for it: free space on the server or ask the host for more)": with room
+      // freed for the state, the rerun sent every file again through temporary copies, and failed again.
+      await expect(deploy(o)).rejects.toThrow(
+        /^cannot write the state file .*: 552 .*The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic \(files written in place\)\)$/,
+      );
+      expect(readTree(disk, ['.ftpship-state.json', 'backup.bin'])).toEqual(readTree(local));
+      const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const live = readTree(disk);
+      for (const [f, { sha256 }] of Object.entries(state.files)) expect(live[f]).toBe(sha256); // G4
+      await c.delete(`${dir}/backup.bin`);
+    } finally {
+      await c.quit();
+    }
+    await deploy({ ...o, atomic: false });
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect((await deploy(o)).files).toEqual([]);
+  });
+
+  it('full before the deploy: each line says what was refused on one line, and nothing is recorded', async () => {
+    recount();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const { dir, disk } = target(env.pureQuota);
+    const s = env.pureQuota;
+    const c = await FtpClient.connect({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      secure: false,
+    });
+    try {
+      await c.mkd(dir);
+      await c.upload(`${dir}/backup.bin`, Buffer.alloc(1_048_570, 3)); // all but 6 bytes of the 1 MB
+    } finally {
+      await c.quit();
+    }
+    const warnings: string[] = [];
+    await expect(deploy(opts(env.pureQuota, local, dir), { warn: (m) => warnings.push(m) })).rejects.toThrow(
+      /^(cannot write the state file \S+|upload index\.html failed): 552 .*Quota exceeded.*\(the server has no room for it: .*free space on the server or ask the host for more/,
+    );
+    // Before: "could not write the lock holder …: STOR …: 552 Transfer aborted (quota)", then the quota figures
+    // on three lines of their own.
+    expect(warnings.filter((w) => w.includes('\n'))).toEqual([]);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^could not write the lock holder .*: 552 .* \/ .*Quota exceeded/),
+    );
+    expect(fs.existsSync(path.join(disk, '.ftpship-state.json'))).toBe(false);
   });
 });
 
@@ -275,7 +394,7 @@ onServer('proftpdHost')(
       // Before: "(check the path, the name and the user's permissions)" only.
       expect(err?.message).toBe(
         `upload .htaccess failed: 550 ${dir}/.htaccess: Forbidden filename (check the path, the name and the ` +
-          `user's permissions; if the server does not allow this name (some hosts refuse names starting with a ` +
+          `user's permissions on the server folder ${dir}; if the server does not allow this name (some hosts refuse names starting with a ` +
           `dot), rename it locally or leave it out with --exclude '/\\.htaccess')`,
       );
       const infos: string[] = [];
@@ -322,7 +441,7 @@ onServer('vsftpdHost')('vsftpd as shared hosts set it: chmod_enable=NO, deny_fil
     );
     // Before: "… (check the path, the name and the user's permissions)" only.
     expect(err?.message).toBe(
-      "upload .user.ini failed: 550 Permission denied. (check the path, the name and the user's permissions; if " +
+      `upload .user.ini failed: 550 Permission denied. (check the path, the name and the user's permissions on the server folder ${dir}; if ` +
         'the server does not allow this name (some hosts refuse names starting with a dot), rename it locally or ' +
         "leave it out with --exclude '/\\.user\\.ini')",
     );

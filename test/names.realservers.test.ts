@@ -118,41 +118,69 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
   });
 });
 
-d('a file name ending in a space: pure-ftpd stores it as name_', () => {
-  it('the error names the file, its --exclude, and the copy left under the name the server gave it', async () => {
+d('a file name ending in a space: pure-ftpd would store it as name_', () => {
+  const refused = (dir: string, rel: string, kind = 'file'): string =>
+    `ftpship: error: the server did not keep the ${kind} name "${dir}/${rel}" when tested: a file whose name ended in a space was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with --exclude '/${rel.replace(/\./g, '\\.')}'`;
+  const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
+  const leftovers = (disk: string): string[] =>
+    fs
+      .readdirSync(disk, { recursive: true, encoding: 'utf8' })
+      .filter((n) => n.includes('ftpship-name-test'));
+
+  it('the error names the file and its --exclude; nothing is sent, so no copy is left under the name the server would give it', async () => {
     const server = env.pure;
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok', 'note.txt ': 'a note' });
     const { dir, disk } = target(server);
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
-    // Before: no word of the copy ("note.txt_"), which no later deploy removes.
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
-      `ftpship: error: the server did not keep the file name "${dir}/note.txt " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/note\\.txt '; the copy sent is most likely "${dir}/note.txt_" (a file of its size is there): remove that by hand unless the site has a file of that name`,
-    ]);
-    expect(fs.readFileSync(path.join(disk, 'note.txt_'), 'utf8')).toBe('a note');
-    fs.rmSync(path.join(disk, 'note.txt_'));
+    expect(errors(r)).toEqual([refused(dir, 'note.txt ')]);
+    // Before: a copy "note.txt_" left on the server, which no later deploy removes.
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/note\\.txt '));
     fs.rmSync(path.join(local, 'note.txt '));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
+
+  it("the site's own note.txt_ (deployed before) is not overwritten by note.txt  added later; the state stays true", async () => {
+    const server = env.pure;
+    const local = tmpDir();
+    writeTree(local, { 'note.txt_': 'the underscore file', 'sub/page_': 'page' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, 'deploy', local, dir));
+    writeTree(local, { 'note.txt ': 'the space file, longer', 'sub/page ': 'the other page' });
+    const r = await cli(server, 'deploy', local, dir);
+    expect(r.code).toBe(1);
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatch(
+      /^ftpship: error: the server did not keep the file name ".*(note\.txt |page )"/,
+    );
+    // Before: "note.txt_" held the other file's bytes while the state still listed its own (G4), for good.
+    expect(fs.readFileSync(path.join(disk, 'note.txt_'), 'utf8')).toBe('the underscore file');
+    expect(fs.readFileSync(path.join(disk, 'sub', 'page_'), 'utf8')).toBe('page');
+    expect(leftovers(disk)).toEqual([]);
+    const verify = await cli(server, 'deploy', local, dir, '--verify', '--exclude', '* ', '--json');
+    ok(verify);
+    expect((JSON.parse(verify.stdout) as { files: unknown[] }).files).toEqual([]);
+  });
 });
 
-d('a folder name ending in a space: pure-ftpd makes it name_', () => {
-  it('each run says so, naming the folder, its --exclude and the folder made (the rerun said "550 … File exists")', async () => {
+d('a folder name ending in a space: pure-ftpd would make it name_', () => {
+  it('each run says so, naming the folder and its --exclude, and makes no folder', async () => {
     const server = env.pure;
     const local = tmpDir();
     writeTree(local, { 'ok.txt': 'ok', 'notes /a.txt': 'a' });
     const { dir, disk } = target(server);
     const expected = [
-      `ftpship: error: the server did not keep the folder name "${dir}/notes " (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude '/notes '; the folder made is most likely "${dir}/notes_" (a folder of that name is there): remove that by hand unless the site has a folder of that name`,
+      `ftpship: error: the server did not keep the folder name "${dir}/notes " when tested: a file whose name ended in a space was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with --exclude '/notes '`,
     ];
     for (let run = 0; run < 2; run++) {
       const r = await cli(server, 'deploy', local, dir);
       expect(r.code).toBe(1);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual(expected);
+      // Before: a folder "notes_" made on the server, which no later deploy removes.
+      expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
     }
-    fs.rmSync(path.join(disk, 'notes_'), { recursive: true });
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
     fs.rmSync(path.join(local, 'notes '), { recursive: true });
     expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
@@ -212,7 +240,7 @@ d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
+      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions on the server folder ${dir}; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
     );
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
     fs.rmSync(path.join(local, 'back\\slash.txt'));

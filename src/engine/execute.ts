@@ -4,6 +4,7 @@
  * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
  * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
  */
+import crypto from 'node:crypto';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { countPlan, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
@@ -96,6 +97,8 @@ class Run {
   /** When progress was last reported for bytes sent (see addBytes). */
   private reportedAt = Date.now();
   private readonly warned = new Set<string>();
+  /** Per last character (a space, a dot): whether the server keeps a name ending in it (see nameKept). */
+  private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
@@ -331,6 +334,9 @@ class Run {
       this.ctx.store.dirCreated(d, true);
     }
     const plain = batch.filter((d) => !this.fileToDir.has(d));
+    for (const d of plain)
+      if (alteredName(d) && (await this.nameKept(c, d)) === false)
+        throw renamedByServer(this.abs(d), d, 'folder', undefined, true);
     // Sent before, in a batch cut short: a folder there now was most likely made by that MKD, its reply lost.
     const retried = new Set(plain.filter((d) => this.mkdSent.has(d)));
     for (const d of plain) this.mkdSent.add(d);
@@ -411,6 +417,9 @@ class Run {
               this.addBytes(n);
             },
           });
+        // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
+        if (!item.temp && alteredName(target) && (await this.nameKept(c, target)) === false)
+          throw renamedByServer(this.abs(target), target, 'file', undefined, true);
         try {
           await send();
         } catch (err) {
@@ -527,7 +536,7 @@ class Run {
       } else {
         if (replies[r++].code >= 300) {
           await deleteFile(c, this.abs(st.delete)).catch((err: unknown) => {
-            throw describe(err, `delete ${st.delete}`);
+            throw describe(err, `delete ${st.delete}`, st.delete, true);
           });
         }
         this.ctx.store.fileGone(st.delete);
@@ -715,6 +724,41 @@ class Run {
   }
 
   /**
+   * Whether the server keeps a name ending as `rel` does (in a space or a dot) as sent, found once a run for
+   * each ending with an empty test file of a name of ftpship's own in `rel`'s folder, removed after: pure-ftpd
+   * stores "a " as "a_" (STOR, RNTO and MKD alike), Windows servers drop trailing spaces and dots. Sent
+   * under its own name, such a file would land on, and overwrite, the site's "a_" (or "a"), and leave a copy
+   * no deploy removes. Undefined when the test file could not be written (the upload then says why).
+   */
+  private async nameKept(c: FtpClient, rel: string): Promise<boolean | undefined> {
+    const ending = rel.endsWith(' ') ? ' ' : '.';
+    let probe = this.nameProbes.get(ending);
+    if (!probe) {
+      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
+      const abs = this.abs(parentOf(rel) ? `${parentOf(rel)}/${name}` : name);
+      probe = (async () => {
+        try {
+          await c.upload(abs, Buffer.alloc(0));
+        } catch (err) {
+          if (err instanceof FtpReplyError) return undefined;
+          throw err;
+        }
+        // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+        const others = [abs.replace(/ $/, '_'), abs.slice(0, -1)].filter((n) => n !== abs);
+        let kept: boolean | undefined = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+        for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        // The test file under each name the server may have given it (every one of them ftpship's own).
+        for (const n of [abs, ...others]) await c.delete(n).catch(() => undefined);
+        return kept;
+      })();
+      this.nameProbes.set(ending, probe);
+      // Cut by a connection failure: the retry tests again.
+      probe.catch(() => this.nameProbes.delete(ending));
+    }
+    return probe;
+  }
+
+  /**
    * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
    * is not removed: a file of that name may be the site's own): pure-ftpd turns trailing spaces into `_`,
    * Windows servers drop trailing spaces and dots. The first such name holding a file of this size (or, with
@@ -825,7 +869,17 @@ function folderInTheWay(abs: string, rel: string): DeployError {
   );
 }
 
-function renamedByServer(abs: string, rel: string, kind: 'file' | 'folder', storedAs?: string): DeployError {
+function renamedByServer(
+  abs: string,
+  rel: string,
+  kind: 'file' | 'folder',
+  storedAs?: string,
+  tested = false,
+): DeployError {
+  if (tested)
+    return new DeployError(
+      `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+    );
   const left =
     storedAs === undefined
       ? ''
@@ -843,7 +897,7 @@ function noRoom(err: FtpReplyError): string {
 }
 
 /** Wraps an error so its message names the path and what to try. */
-export function describe(err: unknown, what: string, local?: string): Error {
+export function describe(err: unknown, what: string, local?: string, deleting = false): Error {
   if (err instanceof DeployError) return err;
   if (err instanceof FtpReplyError) {
     const nameRefused =
@@ -851,9 +905,15 @@ export function describe(err: unknown, what: string, local?: string): Error {
       // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
       // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
       // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
+      // Not a name the user chose (a temporary file's), nor one refused for the folder's permissions.
+      (dotName(local) || !(TEMP_COMMAND.test(err.command) || /permission denied/i.test(err.serverMessage))) &&
       (err.code === 553 ||
         (err.code === 550 &&
           (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
+    // A file written, renamed or deleted: the folder it is in is what the user must be allowed to write.
+    const arg = /^(?:STOR|APPE|DELE|RNTO) (.*\/)[^/]*$/.exec(err.command)?.[1];
+    const folder = arg === undefined ? '' : ` on the server folder ${arg === '/' ? arg : arg.slice(0, -1)}`;
+    const check = `check the path, the name and the user's permissions${folder}`;
     const hint =
       err.code === 530
         ? 'check the user and password'
@@ -863,9 +923,9 @@ export function describe(err: unknown, what: string, local?: string): Error {
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+              ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
               : err.code >= 550
-                ? "check the path, the name and the user's permissions"
+                ? check
                 : 'try again later';
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,

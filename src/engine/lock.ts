@@ -336,7 +336,10 @@ export async function withLock<T>(
     .catch((err: unknown) => {
       // Cancelled: the deploy says so itself, and the unlock comes next.
       if (!o.signal?.aborted)
-        rep.warn?.(`could not write the lock holder ${holderPath}: ${(err as Error).message}`);
+        // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
+        rep.warn?.(
+          `could not write the lock holder ${holderPath}: ${(err as Error).message.replace(/\s*\n\s*/g, ' / ')}`,
+        );
     })
     .finally(() => (holderSettled = true));
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and

@@ -240,6 +240,10 @@ export async function renameOver(
     // Only a refused RNTO says the server will not rename over a file. A refused RNFR says the temp is not
     // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
     if (!err.command.startsWith('RNTO ')) throw err;
+    // 553 is "file name not allowed" (pure-ftpd -X to a name starting with a dot): the name, not the file
+    // there, is refused; deleting first would not help, and would weaken every later commit of the run.
+    // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
+    if (err.code === 553 && !/exist/i.test(err.serverMessage)) throw err;
     if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from))) throw err;
     warn(
       `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,

@@ -91,6 +91,8 @@ export class StateStore {
   private renamedOver = false;
   /** The unlock went out with the final state: nothing more is written. */
   private sealed = false;
+  /** The final state is being written (see finish). */
+  private finishing = false;
   /**
    * Run before each write of the state, on its connection, while the deploy holds the lock: throws when the
    * lock is no longer this deploy's (see LockRelease.ensureHeld), so no state goes over another deploy's.
@@ -641,6 +643,7 @@ export class StateStore {
     if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain = new Set(unsure);
     this.maybeDirs.clear();
+    this.finishing = true;
     await this.enqueue(release);
   }
 
@@ -750,7 +753,7 @@ export class StateStore {
         true,
       )
       .catch((err: unknown) => {
-        throw unwritable(this.opts.path, err);
+        throw unwritable(this.opts.path, err, this.finishing);
       });
     this.stateThere = true;
     if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename) this.renamedOver = true;
@@ -779,8 +782,13 @@ export class StateStore {
 export const STATE_MAX = 64 * 1024 * 1024;
 
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
-function unwritable(path: string, err: unknown): unknown {
+function unwritable(path: string, err: unknown, final = false): unknown {
   if (err instanceof DeployError) return err;
+  // The run's files went up, but the last checkpoint knows them only as unconfirmed: the rerun sends them
+  // again, each through a temporary copy beside the live file. Room for the state alone was not enough.
+  const rerun = final
+    ? '. The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic (files written in place)'
+    : '';
   const why =
     err instanceof FtpReplyError
       ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`
@@ -790,9 +798,9 @@ function unwritable(path: string, err: unknown): unknown {
       ? 'the connection kept failing through the retries: check the network, then run the deploy again'
       : undefined
     : err.code === 552 || err.code === 452
-      ? 'the server has no room for it: free space on the server or ask the host for more'
+      ? `the server has no room for it: free space on the server or ask the host for more${rerun}`
       : writeFailed(err)
-        ? "the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more"
+        ? `the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more${rerun}`
         : err.code >= 500
           ? 'check that the user may write there, or keep the state elsewhere with --state'
           : 'refused through the retries: run the deploy again later';
