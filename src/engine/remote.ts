@@ -163,6 +163,13 @@ export async function uploadFile(
     have = await remoteSize(client, abs);
     if (have === file.size) return 0;
     if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
+    // An empty temp, nothing to resume: removed, so the STOR makes a new file. A killed run whose STOR went out
+    // before its data connection leaves a server session waiting for that connection with the file open
+    // (vsftpd locks it, lock_upload_files): a STOR over it would wait for that session to give up (a minute).
+    if (have === 0 && !opts.inPlace)
+      await client.delete(abs).catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err;
+      });
   }
   let last = 0;
   const onProgress = ({ bytes }: { bytes: number }): void => {

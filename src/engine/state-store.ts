@@ -86,6 +86,12 @@ export class StateStore {
   metaChanged = false;
   /** The state file is on the server (read at load, or written by this run). */
   private stateThere = false;
+  /**
+   * The state's temporary copy is on the server, left by a deploy killed while writing it: removed before
+   * this run's first write. A STOR over it could wait a minute: a run killed after its STOR, before its data
+   * connection, leaves a server session waiting for that connection with the file open (vsftpd locks it).
+   */
+  copyLeft = false;
   /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
   private renamedOver = false;
   /** The unlock went out with the final state: nothing more is written. */
@@ -155,6 +161,7 @@ export class StateStore {
         throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
       }
       const there = new Set(others.filter((_, i) => found[i]));
+      if (there.has(copy)) this.copyLeft = true;
       if (there.has(copy) && (await this.readCopy(copy))) return this.state;
       if (formerPath && there.has(formerPath)) {
         const former = await this.readOther(formerPath);
@@ -706,6 +713,12 @@ export class StateStore {
           await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
+          if (this.copyLeft) {
+            await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
+              if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
+            });
+            this.copyLeft = false;
+          }
           let replies: FtpReply[] | undefined;
           await writeRemoteFileAtomic(
             c,
