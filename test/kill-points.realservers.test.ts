@@ -213,4 +213,49 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
       { command: /^RNTO .*\.ftpship-state\.json$/, nth: 3, hold: true },
     ]);
   }, 60_000);
+
+  it('killed on one machine, rerun from another (CI): refused (exit 3) saying when to run it again to take the lock over (was: "since" its start only); then, that time past, taken over and finished', async () => {
+    const [, server] = each('pure')[0];
+    const local = tmpDir('ftpship-killpts-');
+    const { dir, disk } = target(server);
+    reset(local, OLD);
+    await deploy(opts(server, local, dir));
+    reset(local, NEW);
+    const cut = await killedRun(server, local, dir, { command: /^RMD .*\/swap$/ });
+    expect([cut.where, cut.result.signal]).toEqual([cut.where, 'SIGKILL']);
+    // What a runner killed elsewhere leaves: its holder names another machine, so its pid cannot be looked at.
+    const holderPath = path.join(disk, `${STATE}.lock`, 'holder.json');
+    const holder = JSON.parse(fs.readFileSync(holderPath, 'utf8')) as Record<string, unknown>;
+    const last = new Date(Date.now() - 30_000);
+    const refreshed = {
+      ...holder,
+      host: 'runner-2',
+      holder: 'ftpship on runner-2 pid 7',
+      refreshedAt: last.toISOString(),
+    };
+    fs.writeFileSync(holderPath, JSON.stringify(refreshed));
+    const args = ['deploy', local, url(server, server.port, dir)];
+    const refused = await startCli(args, { FTPSHIP_PASSWORD: server.password }).done;
+    expect(refused.code).toBe(3);
+    const again = new Date(last.getTime() + 120_000).toISOString();
+    expect(refused.stderr.split('\n').filter((l) => l.startsWith('ftpship: error:'))).toEqual([
+      `ftpship: error: another deploy holds the lock ${dir}/${STATE}.lock (ftpship on runner-2 pid 7, since ${String(holder.startedAt)}); ` +
+        `wait for it to finish, or remove the folder if that deploy is dead (stale after 120 s: run the deploy again after ${again} to take it over)`,
+    ]);
+    // That time past (the holder last refreshed over 2 minutes ago): the rerun takes the lock over and finishes.
+    fs.writeFileSync(
+      holderPath,
+      JSON.stringify({ ...refreshed, refreshedAt: new Date(Date.now() - 121_000).toISOString() }),
+    );
+    const done = await startCli(args, { FTPSHIP_PASSWORD: server.password }).done;
+    expect([done.code, done.stderr]).toEqual([
+      0,
+      expect.stringContaining(
+        `warning: taking over a stale lock ${dir}/${STATE}.lock (ftpship on runner-2 pid 7`,
+      ),
+    ]);
+    expect(readTree(disk, [STATE])).toEqual(shas(NEW));
+    expect(entries(disk).filter(own)).toEqual([STATE]);
+    fs.rmSync(local, { recursive: true, force: true });
+  }, 30_000);
 });

@@ -164,9 +164,15 @@ export async function withLock<T>(
         }
       }
       if (!abandoned(other, o.staleLockMs)) {
+        // When it counts as abandoned: from its last refresh, not its start (a long deploy started long ago
+        // may have refreshed it a moment ago), so that a user does not remove a live deploy's lock.
+        const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+        const staleAt = Number.isNaN(seen)
+          ? ''
+          : `: run the deploy again after ${new Date(seen + o.staleLockMs).toISOString()} to take it over`;
         throw new GuardError(
           `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
-            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`,
         );
       }
       rep.warn?.(
