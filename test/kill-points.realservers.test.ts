@@ -7,8 +7,10 @@
  * server holds (G4). After the rerun: exit 0, a lock the killed run left taken over (its holder dead on this
  * machine) with a warning naming it, the server tree equal to the local one byte for byte (G1), no lock and no
  * temporary file left anywhere, a further run a no-op. Three deploys: a full one, an incremental one (replaces,
- * deletes, a folder that became a file), and one killed while it writes the state. The points of one deploy
- * run side by side, each in a folder of its own. Skipped, with a message, only when test/servers/.env.json is
+ * deletes, a folder that became a file), and one killed while it writes the state; a point cut in the large
+ * file is resumed, not sent whole. And a lock left by a runner killed on another machine: refused, saying when
+ * to run again; taken over once that time is past. The points of one deploy run side by side, each in a folder
+ * of its own. Skipped, with a message, only when test/servers/.env.json is
  * absent.
  */
 import fs from 'node:fs';
@@ -169,6 +171,11 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
       expect.stringContaining(`the lock ${lock} is there but names no deploy yet: waiting up to 15 s`),
     ]);
   expect([where, done.code]).toEqual([where, 0]);
+  // Cut half way through the large file: the rerun resumes it (REST), sending less than the whole (G1).
+  if (at.byte !== undefined) {
+    const sent = (JSON.parse(done.stdout) as { bytes: { sent: number } }).bytes.sent;
+    expect([where, sent < BIG]).toEqual([where, true]);
+  }
   expect([where, readTree(disk, [STATE])]).toEqual([where, shas(after)]);
   expect([where, readDirs(disk)]).toEqual([where, readDirs(local)]);
   expect([where, entries(disk).filter(own)]).toEqual([where, [STATE]]);
