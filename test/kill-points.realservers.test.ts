@@ -187,8 +187,17 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
 
 /** The points on every server, side by side (each in a folder of its own). */
 async function points(before: Tree, after: Tree, at: Point[]): Promise<void> {
+  await runAll(at.map((p) => [before, after, p]));
+}
+
+/** Rows of [site before, local tree, point] on every server, six at a time. */
+async function runAll(rows: Array<[Tree, Tree, Point]>): Promise<void> {
   const queue = each('pure', 'vsftpd').flatMap(([, server]) =>
-    at.map((p) => async () => point(server, before, after, p)),
+    rows.map(
+      ([before, after, p]) =>
+        async () =>
+          point(server, before, after, p),
+    ),
   );
   const worker = async (): Promise<void> => {
     for (let p = queue.shift(); p; p = queue.shift()) await p();
@@ -213,11 +222,15 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
     ]);
   }, 60_000);
 
-  it('killed while it writes the state (was: the rerun on vsftpd stalled a minute on the state copy the killed run had just begun)', async () => {
-    await points(OLD, NEW, [
-      { command: /^RNTO .*\.ftpship-state\.json$/, nth: 2 },
-      { command: /^STOR .*\.ftpship-state\.json\.tmp$/, nth: 3 },
-      { command: /^RNTO .*\.ftpship-state\.json$/, nth: 3, hold: true },
+  it('killed while it writes the state or names its lock (was: the rerun on vsftpd stalled a minute on the state copy, or the holder file, the killed run had just begun; a first deploy killed so, "already holds …, deploy with --adopt")', async () => {
+    await runAll([
+      [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 2 }],
+      [OLD, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/, nth: 3 }],
+      [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 3, hold: true }],
+      // Killed as it names itself in its lock, or in a first deploy's first state write (its lock not named
+      // yet either): the rerun, after the grace, takes the lock over.
+      [OLD, NEW, { command: /^STOR .*holder\.json$/ }],
+      [{}, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/ }],
     ]);
   }, 60_000);
 

@@ -12,7 +12,7 @@ import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
 import { baseName, parentOf, remoteJoin } from './paths.js';
-import { deleteFile, dirExists, makeDirs, readRemoteFile, uploadOver } from './remote.js';
+import { deleteFile, dirExists, makeDirs, readRemoteFile, remoteSize, uploadOver } from './remote.js';
 
 interface Holder {
   /** Unique per deploy: tells this deploy's holder file from another's. */
@@ -452,6 +452,10 @@ async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Pro
 }
 
 async function readHolder(c: import('../ftp/index.js').FtpClient, path: string): Promise<Holder | undefined> {
+  // Empty: named by no one yet, and not read. A deploy killed after its STOR, before its data connection,
+  // leaves a server session waiting for that connection with the file open (vsftpd locks it, and a RETR
+  // waits for that session to give up: a minute).
+  if ((await remoteSize(c, path)) === 0) return undefined;
   const data = await readRemoteFile(c, path, 64 * 1024);
   if (!data) return undefined;
   try {

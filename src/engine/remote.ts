@@ -368,9 +368,15 @@ export async function filesExist(
   paths: string[],
   /** Filled with each folder listed on the way (undefined: it could not be listed), for the caller's use. */
   listings = new Map<string, Promise<Set<string> | undefined>>(),
+  /** Filled with the size of each file the server gave one for. */
+  sizeOf?: Map<string, number>,
 ): Promise<boolean[]> {
   const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
   const found = sizes.map((reply) => reply.code === 213);
+  for (const [i, reply] of sizes.entries()) {
+    const n = reply.code === 213 ? Number(reply.message.trim()) : NaN;
+    if (Number.isSafeInteger(n)) sizeOf?.set(paths[i], n);
+  }
   const listed = async (parent: string): Promise<Set<string> | undefined> => {
     try {
       return new Set((await client.list(parent)).map((e) => e.name));

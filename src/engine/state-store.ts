@@ -151,8 +151,9 @@ export class StateStore {
       // write, then one listing of each folder if needed).
       const copy = `${path}.tmp`;
       const others = [copy, fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
+      const sizes = new Map<string, number>();
       const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
-        filesExist(c, [path, ...others], this.listed),
+        filesExist(c, [path, ...others], this.listed, sizes),
       );
       // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
       if (ours && attempt === 1) continue;
@@ -162,7 +163,10 @@ export class StateStore {
       }
       const there = new Set(others.filter((_, i) => found[i]));
       if (there.has(copy)) this.copyLeft = true;
-      if (there.has(copy) && (await this.readCopy(copy))) return this.state;
+      // An empty copy holds no state, and is not read: a deploy killed after its STOR, before its data
+      // connection, leaves a server session waiting for that connection with the file open (vsftpd locks
+      // it, and a RETR waits for that session to give up: a minute).
+      if (there.has(copy) && sizes.get(copy) !== 0 && (await this.readCopy(copy))) return this.state;
       if (formerPath && there.has(formerPath)) {
         const former = await this.readOther(formerPath);
         if (former) {
