@@ -323,15 +323,12 @@ export async function deploy(
       );
     // The names at the top of the target, ftpship's own files aside: listed once, when a first deploy needs them.
     let topListing: Promise<string[]> | undefined;
-    /** The state's lock or temporary copy is at the top of the target: a deploy of ftpship's was cut there. */
-    let cutHere = false;
     const namesAtTop = async (): Promise<string[]> =>
       (topListing ??= (async () => {
         // Listed already when the state was looked for beside it (the default): no second listing.
         const all = store.listed.has(root)
           ? ((await store.listed.get(root)) ?? new Set<string>())
           : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
-        cutHere = [...reserved].some((n) => n !== insideTarget(root, statePath) && all.has(n));
         return [...all].filter((n) => !reserved.has(n)).sort();
       })());
     // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
@@ -342,10 +339,9 @@ export async function deploy(
         `delete-only: no state file at ${statePath}: ftpship has deployed nothing here, so there is nothing to delete (nothing was changed)`,
       );
     else if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
-      // A cut run's temps are not a site; nor what a first deploy killed before its first state write made (its
-      // lock or the state's copy is there): the rerun finishes it, no --adopt needed.
+      // A cut run's temps are not a site.
       const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
-      if (there.length > 0 && !cutHere)
+      if (there.length > 0)
         rep.warn?.(
           `no state file at ${statePath}, but ${root} already holds ${there.slice(0, 3).join(', ')}` +
             `${there.length > 3 ? ` and ${there.length - 3} more` : ''}: this deploy sends every file again and ` +
