@@ -209,9 +209,9 @@ const servers = (process.env.KILL_SERVERS?.split(',') ?? ['pure', 'vsftpd']) as 
 
 /** Rows of [site before, local tree, point] on every server, side by side. */
 async function runAll(rows: Array<[Tree, Tree, Point]>): Promise<void> {
-  const queue = each(...servers).flatMap(([, server]) =>
-    rows.map(
-      ([before, after, p]) =>
+  const queue = rows.flatMap(([before, after, p]) =>
+    each(...servers).map(
+      ([, server]) =>
         async () =>
           point(server, before, after, p),
     ),
@@ -242,13 +242,13 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
 
   it('killed while it writes the state or names its lock (was: the rerun on vsftpd stalled a minute on the state copy, or the holder file, the killed run had just begun)', async () => {
     await runAll([
+      // Killed as it names itself in its lock, or in a first deploy's first state write (its lock not named
+      // yet either): the rerun, after the grace, takes the lock over. (First: the longest.)
+      [OLD, NEW, { command: /^STOR .*holder\.json$/ }],
+      [{}, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/ }],
       [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 2 }],
       [OLD, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/, nth: 3 }],
       [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 3, hold: true }],
-      // Killed as it names itself in its lock, or in a first deploy's first state write (its lock not named
-      // yet either): the rerun, after the grace, takes the lock over.
-      [OLD, NEW, { command: /^STOR .*holder\.json$/ }],
-      [{}, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/ }],
     ]);
   }, 60_000);
 
