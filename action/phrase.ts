@@ -97,7 +97,7 @@ export function phrase(message: string): string {
       .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
       // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
       .replace(
-        /(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s\))/,
+        /(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s[^)]*\))/,
         '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
           '`concurrency:` group (with `cancel-in-progress: false`)',
       )

@@ -133,7 +133,7 @@ describe('two runs of one target at once', () => {
       /^::error::another deploy holds the lock .*\(ftpship on runner-2 pid 7, since /,
     );
     expect(errors[0]).toMatch(
-      /\(stale after \d+ s\)\. To queue deploys of one target instead, give every workflow that deploys there the same `concurrency:` group \(with `cancel-in-progress: false`\)$/,
+      /\(stale after \d+ s: run the deploy again after \S+Z to take it over\)\. To queue deploys of one target instead, give every workflow that deploys there the same `concurrency:` group \(with `cancel-in-progress: false`\)$/,
     );
     expect(run.summary).toContain('the same &#96;concurrency:&#96; group');
     expect(fs.existsSync(path.join(srv.root, 'queued', 'b.html'))).toBe(false);

@@ -34001,7 +34001,11 @@ class FtpReplyError extends Error {
         this.serverMessage = serverMessage;
     }
 }
-/** The control connection sent something that is not FTP, or too much of it. Closes the client. */
+/**
+ * The control connection sent something that is not FTP, or too much of it: closes the client. A whole reply
+ * whose content cannot be read (a PWD naming no folder, a SIZE or MDTM without a number) leaves the dialogue in
+ * step: that call fails, and the client stays usable.
+ */
 class FtpProtocolError extends Error {
     name = 'FtpProtocolError';
 }
@@ -34018,9 +34022,20 @@ const LoginStage = {
  * starts.
  */
 const IMPLICIT_TLS_PORT_HINT = '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
+/**
+ * Ends the message of a timeout that named its command: what to do about it. The engine puts its CLI flag
+ * (--timeout) in its place.
+ */
+const RAISE_TIMEOUT_HINT = '; if the server is only slow, raise timeoutMs';
+/** Ends the message of a connection not made in time, before {@link RAISE_TIMEOUT_HINT}. */
+const CHECK_ADDRESS_HINT = '; check the host, the port and the firewall';
 /** No answer, or no data, within the timeout. Closes the client. */
 class FtpTimeoutError extends Error {
     name = 'FtpTimeoutError';
+    /** The command that got no reply in time (redacted: `PASS ***`), when one was waiting. */
+    command;
+    /** The timeout that ran out, in milliseconds. */
+    timeoutMs;
     /**
      * Set when the server had greeted (220) and then went silent during the login: what it was asked for
      * ({@link LoginStage}). A slow server, not a wrong host or port.
@@ -34136,8 +34151,17 @@ class FtpArgumentError extends Error {
 /** The client is closed; `cause` says why (a socket error, a timeout, a protocol error, or quit()). */
 class FtpClosedError extends Error {
     name = 'FtpClosedError';
-    constructor(cause) {
-        super(`closed: ${cause.message}`, { cause });
+    /**
+     * The command the close cut off before its reply (redacted), for the call that was waiting on it; the
+     * server may or may not have carried it out.
+     */
+    command;
+    constructor(cause, command) {
+        super(command === undefined
+            ? `closed: ${cause.message}`
+            : `closed: ${cause.message} while ${command} waited for its reply; whether the server carried it out is unknown`, { cause });
+        if (command !== undefined)
+            this.command = command;
         if (cause.stack)
             this.stack = `${this.name}: ${this.message}\n  caused by ${cause.stack}`;
     }
@@ -34289,6 +34313,10 @@ class FtpConnection {
     goodbye;
     buffer = '';
     queue = [];
+    /** Commands sent (redacted) whose final reply has not come yet, oldest first: named in a timeout or a close. */
+    awaiting = [];
+    /** A whole reply has come (the greeting, at least). */
+    greeted = false;
     waiters = [];
     decoder = new TextDecoder('utf-8');
     constructor(socket, host, timeoutMs, log = () => { }, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, 
@@ -34329,6 +34357,7 @@ class FtpConnection {
         this.assertOpen();
         checkCommand(command);
         this.log(`> ${redactCommand(command)}`);
+        this.awaiting.push(redactCommand(command));
         this.socket.write(`${command}\r\n`);
     }
     /**
@@ -34341,6 +34370,8 @@ class FtpConnection {
             checkCommand(c);
         for (const c of commands)
             this.log(`> ${redactCommand(c)}`);
+        for (const c of commands)
+            this.awaiting.push(redactCommand(c));
         this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
     }
     /**
@@ -34356,11 +34387,24 @@ class FtpConnection {
             const waiter = { resolve, reject };
             if (timeoutMs > 0) {
                 waiter.timer = setTimeout(() => {
-                    this.close(new FtpTimeoutError(`no reply from ${this.host} within ${timeoutMs} ms`));
+                    const command = this.inFlight;
+                    const err = new FtpTimeoutError(command === undefined
+                        ? `no reply from ${this.host} within ${timeoutMs} ms`
+                        : `no reply to ${command} from ${this.host} within ${timeoutMs} ms${RAISE_TIMEOUT_HINT}`);
+                    err.command = command;
+                    err.timeoutMs = timeoutMs;
+                    this.close(err);
                 }, timeoutMs);
             }
             this.waiters.push(waiter);
         });
+    }
+    /**
+     * The oldest command sent (redacted: `PASS ***`) whose final reply has not come yet: the one a call in
+     * progress waits on. Undefined when every command has been answered.
+     */
+    get inFlight() {
+        return this.awaiting[0];
     }
     /**
      * The next reply that is not preliminary. A 1xx says another reply follows; to a command without a data
@@ -34419,26 +34463,28 @@ class FtpConnection {
     }
     /**
      * Closes the connection. A pending call fails with `cause` itself (the timeout, the socket error), later
-     * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins.
+     * calls with FtpClosedError "closed: <cause>". Idempotent: the first cause wins. `pendingError`, if given,
+     * is what a pending call fails with instead of `cause` (close() names the command it cut off).
      */
-    close(cause = new Error('the client was closed')) {
+    close(cause = new Error('the client was closed'), pendingError = cause) {
         if (this.closedBy)
             return;
         this.closedBy = cause;
         this.log(`! closed: ${cause.message}`);
         for (const w of this.waiters.splice(0)) {
             clearTimeout(w.timer);
-            w.reject(cause);
+            w.reject(pendingError);
         }
         this.buffer = '';
         this.queue.length = 0;
+        this.awaiting.length = 0;
         this.socket.destroy();
     }
     /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
     endGracefully() {
         if (this.closedBy)
             return;
-        this.closedBy = new Error('the client was closed');
+        this.closedBy = new Error('the client was closed by disconnect(); FtpClient.connect() opens a new session');
         for (const w of this.waiters.splice(0)) {
             clearTimeout(w.timer);
             w.reject(this.closedBy);
@@ -34473,7 +34519,7 @@ class FtpConnection {
         // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
         if (!chunk.includes(0x0a)) {
             if (this.buffer.length > this.maxReplyBytes) {
-                this.close(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`));
+                this.close(this.explained(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`)));
             }
             return;
         }
@@ -34482,14 +34528,18 @@ class FtpConnection {
             parsed = parseReplies(this.buffer, this.maxReplyBytes);
         }
         catch (err) {
-            this.close(err);
+            this.close(this.explained(err));
             return;
         }
         this.buffer = parsed.rest;
+        if (parsed.replies.length > 0)
+            this.greeted = true;
         for (const reply of parsed.replies) {
             this.log(`< ${reply.code} ${reply.message}`);
             if (reply.code === ReplyCode.ServiceNotAvailable)
                 this.goodbye = `${reply.code} ${reply.message.split('\n')[0]}`;
+            if (!isPreliminary(reply.code))
+                this.awaiting.shift();
             const waiter = this.waiters.shift();
             if (waiter) {
                 clearTimeout(waiter.timer);
@@ -34500,6 +34550,22 @@ class FtpConnection {
             }
         }
     }
+    /**
+     * A reply that cannot be read, with what it answered and what to try: a greeting that is no FTP (an SSH
+     * server's `SSH-2.0-…` on port 22) says to check the host and port; a reply over the cap names the cap's
+     * option.
+     */
+    explained(err) {
+        const command = this.inFlight;
+        const what = command !== undefined ? `the reply to ${command}` : this.greeted ? 'a reply' : 'the greeting';
+        const tooLong = /^server reply longer than/.test(err.message);
+        const hint = tooLong
+            ? `: raise maxReplyBytes if this server's replies are really that long`
+            : this.greeted
+                ? ''
+                : `: is this an FTP server? Check the host and port (SFTP, usually on port 22, is another protocol)`;
+        return new FtpProtocolError(`${err.message} (${what} from ${this.host})${hint}`);
+    }
     /** `tlsOptions`: the socket is TLS, connected with these (their pins are checked here). */
     async waitForConnect(tlsOptions, port, implicit = false) {
         const socket = this.socket;
@@ -34509,7 +34575,8 @@ class FtpConnection {
             return;
         await new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
-                const err = new FtpTimeoutError(`could not connect to ${this.host}:${port} within ${this.timeoutMs} ms`);
+                const err = new FtpTimeoutError(`could not connect to ${this.host}:${port} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`);
+                err.timeoutMs = this.timeoutMs;
                 this.close(err);
                 reject(err);
             }, this.timeoutMs);
@@ -34970,8 +35037,11 @@ function noDataConnection(err, passive) {
     if (!(err instanceof Error))
         return err;
     const message = `${err.message}${dataConnectionHint(passive)}`;
-    if (err instanceof FtpTimeoutError)
-        return new FtpTimeoutError(message);
+    if (err instanceof FtpTimeoutError) {
+        const explained = new FtpTimeoutError(message);
+        explained.timeoutMs = err.timeoutMs;
+        return explained;
+    }
     const explained = new Error(message, { cause: err.cause ?? err });
     explained.code = err.code;
     return explained;
@@ -35132,6 +35202,7 @@ async function startTransfer(conn, settings, command, options) {
         const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
         const bytes = moved.bytes;
         const finished = withTimeout(done, conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (err) => {
+            nameTimeout(err, command);
             cleanUp(err, socket);
             throw err;
         });
@@ -35139,6 +35210,7 @@ async function startTransfer(conn, settings, command, options) {
         return { bytes, finished };
     }
     catch (err) {
+        nameTimeout(err, command);
         cleanUp(err, dataSocket);
         throw err;
     }
@@ -35201,8 +35273,11 @@ async function moveData(socket, idleMs, options) {
                     : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
                 reject(local(new FtpTimeoutError(why)));
             }
-            else
-                reject(new FtpTimeoutError(`data connection idle for ${idleMs} ms`));
+            else {
+                const idle = new FtpTimeoutError(`data connection idle for ${idleMs} ms`);
+                idle.timeoutMs = idleMs;
+                reject(idle);
+            }
         });
         socket.on('error', reject);
         socket.on('close', () => resolve());
@@ -35416,10 +35491,25 @@ async function onceEvent(emitter, event) {
         emitter.once('error', done);
     });
 }
+/**
+ * Names the transfer's command in a timeout of its own (a data connection idle or never made, no final reply),
+ * and what to do about it unless the cause was on this side (the upload's source, the download's stream).
+ * Changed in place: the same error may be the connection's cause of closing already.
+ */
+function nameTimeout(err, command) {
+    if (!(err instanceof FtpTimeoutError) || err.command !== undefined)
+        return;
+    err.command = redactCommand(command);
+    err.message = `${err.command}: ${err.message}${localFailures.has(err) ? '' : RAISE_TIMEOUT_HINT}`;
+}
 async function withTimeout(promise, ms, what) {
     let timer;
     const timeout = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new FtpTimeoutError(`${what} within ${ms} ms`)), ms);
+        timer = setTimeout(() => {
+            const err = new FtpTimeoutError(`${what} within ${ms} ms`);
+            err.timeoutMs = ms;
+            reject(err);
+        }, ms);
     });
     try {
         return await Promise.race([promise, timeout]);
@@ -35671,14 +35761,33 @@ class FtpClient {
             }
         }
         catch (err) {
+            if (err instanceof FtpReplyError)
+                throw this.loginRefused(err);
             // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
             const timeout = err instanceof FtpClosedError ? err.cause : err;
             if (!(timeout instanceof FtpTimeoutError))
                 throw err;
-            const slow = new FtpTimeoutError(`${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms`);
+            const slow = new FtpTimeoutError(`${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms${RAISE_TIMEOUT_HINT}`);
+            slow.timeoutMs = this.connection.timeoutMs;
             slow.afterGreeting = this.stage;
             throw slow;
         }
+    }
+    /**
+     * A login refused (530 to USER or PASS), with what to try: a wrong user name or password names the user (never
+     * the password); a server that wants TLS says so. A connection limit (proftpd's "530 Sorry, the maximum number
+     * of clients …") and other refusals are left as they are.
+     */
+    loginRefused(err) {
+        if (err.code !== ReplyCode.NotLoggedIn || !/^(?:USER|PASS)\b/.test(err.command))
+            return err;
+        const said = err.serverMessage;
+        if (/maximum|too many|limit/i.test(said))
+            return err;
+        const hint = /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
+            ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
+            : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
+        return new FtpReplyError(err.code, said, err.command, hint);
     }
     /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
     async settle(tlsOptions) {
@@ -35867,7 +35976,9 @@ class FtpClient {
         const reply = await this.run('PWD', 257);
         const path = pathOf257(reply.message);
         if (path === undefined)
-            throw new FtpProtocolError(`cannot read a path from the PWD reply: ${reply.message}`);
+            throw new FtpProtocolError(`the server's reply to PWD names no folder that can be read (RFC 959 puts it in double quotes): ` +
+                `${JSON.stringify(`${reply.code} ${reply.message.slice(0, 200)}`)}; the client is still usable: give ` +
+                `absolute paths (starting with /), which do not depend on the current folder`);
         return path;
     }
     /** Changes the remote directory (CWD). */
@@ -35880,15 +35991,25 @@ class FtpClient {
         checkPath(path);
         await this.run(`MKD ${path}`, 2);
     }
-    /** Removes an empty directory (RMD). */
+    /**
+     * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
+     * directory operation failed." does not.
+     */
     async rmd(path) {
         checkPath(path);
-        await this.run(`RMD ${path}`, 2);
+        await this.run(`RMD ${path}`, 2).catch((err) => {
+            throw withHint(err, ' — RMD removes only an empty folder: if it holds anything, delete that first');
+        });
     }
-    /** Deletes a file (DELE). */
+    /**
+     * Deletes a file (DELE). A refusal (550) says that a folder is removed with rmd(): pure-ftpd answers a
+     * folder's DELE with "Invalid argument", vsftpd with "Delete operation failed.".
+     */
     async delete(path) {
         checkPath(path);
-        await this.run(`DELE ${path}`, 2);
+        await this.run(`DELE ${path}`, 2).catch((err) => {
+            throw withHint(err, ' — DELE deletes only a file: if it is a folder, remove it with rmd()');
+        });
     }
     /**
      * Sets a file's or folder's permissions (`SITE CHMOD 644 path`; `mode` in octal digits). Not in RFC 959:
@@ -35947,10 +36068,15 @@ class FtpClient {
         }
         return replies;
     }
-    /** A file's size in bytes (SIZE, RFC 3659), in binary mode. */
+    /**
+     * A file's size in bytes (SIZE, RFC 3659), in binary mode. A refusal (550) says that a folder has none:
+     * vsftpd answers a folder as a missing file, "Could not get file size.".
+     */
     async size(path) {
         checkPath(path);
-        const reply = await this.run(`SIZE ${path}`, 213);
+        const reply = await this.run(`SIZE ${path}`, 213).catch((err) => {
+            throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+        });
         const size = Number(reply.message.trim());
         if (!Number.isSafeInteger(size) || size < 0)
             throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
@@ -36216,6 +36342,8 @@ class FtpClient {
                 onProgress: options.onProgress,
                 before: options.before,
             });
+        }).catch((err) => {
+            throw downloadResumeRefused(err, options.offset);
         });
     }
     /**
@@ -36231,7 +36359,7 @@ class FtpClient {
         catch {
             // The server may drop the connection before answering QUIT.
         }
-        this.close();
+        this.closeBy('quit()');
     }
     /**
      * Sends QUIT and closes without waiting for the 221 (one round trip less at the end of a deploy). Waits for
@@ -36249,9 +36377,19 @@ class FtpClient {
             this.close();
         }
     }
-    /** Closes the connection at once. */
+    /**
+     * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
+     * waiting on; later calls with FtpClosedError "closed: the client was closed by close(); …".
+     */
     close() {
-        this.connection.close(new Error('the client was closed'));
+        this.closeBy('close()');
+    }
+    /** Closes at once; a later call's error says by what, and how to go on. */
+    closeBy(how) {
+        const closed = new Error(`the client was closed by ${how}`);
+        const cut = this.connection.inFlight;
+        const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
+        this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
     }
     /** Commands may go several in one write (the `pipelining` option, on by default). */
     get pipelining() {
@@ -36302,7 +36440,12 @@ function pathOf257(message) {
     if (raw)
         return raw[1];
     const first = /"((?:[^"]|"")*)"/.exec(message);
-    return first ? first[1].replace(/""/g, '"') : undefined;
+    if (first)
+        return first[1].replace(/""/g, '"');
+    // No quotes on the first line at all (`257 /home/user is the current directory`, some embedded and old
+    // servers): its first word, when that is an absolute path (Unix, or `C:/`, `C:\`).
+    const bare = /^\s*((?:\/|[A-Za-z]:[\\/])\S*)/.exec(message.split('\n')[0]);
+    return bare && !message.split('\n')[0].includes('"') ? bare[1] : undefined;
 }
 /**
  * A resume or append the server refused, with what to try: proftpd without AllowStoreRestart answers the STOR
@@ -36321,6 +36464,28 @@ function resumeRefused(err, verb, offset) {
             ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
             : '';
     return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+/**
+ * A download from an offset the server refused, with what to try: past the end of the file, pure-ftpd answers
+ * "554 Restart offset 20 is too large for file size 10", proftpd "554 REST: invalid <path> argument" (which
+ * names neither the offset nor the size); a server without REST answers it with 500 or 502. Other errors as
+ * they are.
+ */
+function downloadResumeRefused(err, offset) {
+    if (!(err instanceof FtpReplyError) || !offset)
+        return err;
+    const hint = err.code === 554
+        ? ` — the offset ${offset} may be past the end of the remote file: give at most its size (size())`
+        : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
+            ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
+            : '';
+    return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+}
+/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+function withHint(err, hint) {
+    if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
+        return err;
+    return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
 }
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
 function lastPart(path) {
@@ -36350,6 +36515,7 @@ function parseSha256(how, reply, command) {
 
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
+
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 class errors_ConfigError extends Error {
     name = 'ConfigError';
@@ -36376,6 +36542,11 @@ class GuardError extends Error {
      * summary of a refused deploy, still shows what tripped it. Nothing of it was done (`bytes.sent` is 0).
      */
     report;
+    /**
+     * Refused because another deploy holds the lock: the lock folder, the file in it naming the holder, and when
+     * the lock goes stale (an ISO time; the next deploy takes it over from then), if the holder says.
+     */
+    lock;
 }
 /** The exit code for any error: 2 for config, 3 for guards, 1 for everything else. */
 function exitCodeOf(err) {
@@ -36394,7 +36565,22 @@ function writeFailed(err) {
         /^(STOR|APPE) /.test(err.command) &&
         /no space|disk full|quota|(error|failure) (during )?writ/i.test(err.serverMessage));
 }
+/**
+ * An FTP client error's message for a deploy's output: the client's advice names its own option
+ * (`timeoutMs`), a deploy's names the CLI flag (`--timeout`; the wrappers phrase it as their own option).
+ */
+function ftpMessage(err) {
+    let message = err?.message ?? String(err);
+    // A transfer's timeout starts with its command (`STOR /site/.ftpship-….tmp: `): the deploy names the step.
+    const timeout = err instanceof FtpClosedError ? err.cause : err;
+    if (timeout instanceof FtpTimeoutError && timeout.command !== undefined)
+        message = message.replace(`${timeout.command}: `, '');
+    return message.replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
+}
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/engine/pool.ts
@@ -36432,6 +36618,12 @@ class ConnectionPool {
     cancelling = new AbortController();
     /** Connections being opened in the background, which {@link close} gives a moment to finish. */
     openings = new Set();
+    /** Set by {@link abandon}: every task fails with it, priority ones too. */
+    abandoned;
+    /** Aborted by {@link abandon}: the backoffs of priority tasks end too. */
+    abandoning = new AbortController();
+    /** Every open connection, idle or running a task (priority ones included), for {@link abandon}. */
+    open = new Set();
     /** `connect` opens a connection; `signal` aborted, it stops trying and cuts the socket it opened. */
     constructor(connect, opts) {
         this.connect = connect;
@@ -36464,6 +36656,7 @@ class ConnectionPool {
     }
     /** Each connection takes `depth` tasks at once: the client runs them one after the other. */
     addSlots(client) {
+        this.open.add(client);
         for (let i = 0; i < (this.opts.depth ?? 1); i++)
             this.release(client);
     }
@@ -36482,6 +36675,8 @@ class ConnectionPool {
     /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
     async run(what, task, priority = false) {
         for (let attempt = 0;; attempt++) {
+            if (this.abandoned)
+                throw this.abandoned;
             if (this.cancelled && !priority)
                 throw this.cancelled;
             const client = await this.acquire(priority);
@@ -36502,18 +36697,21 @@ class ConnectionPool {
                 if (!priority)
                     this.unbusy(client);
                 this.recycle(client);
+                if (this.abandoned)
+                    throw this.abandoned;
                 if (this.cancelled && !priority)
                     throw this.cancelled;
                 if (!isRetryable(err, client) || attempt >= this.opts.retries)
                     throw err;
-                // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out).
-                await this.retryLater(what, err, attempt, priority ? undefined : this.cancelling.signal);
+                // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out,
+                // unless the way out is abandoned).
+                await this.retryLater(what, err, attempt, priority ? this.abandoning.signal : this.cancelling.signal);
             }
         }
     }
     /** Says the retry (one line: OpenSSL's messages carry line breaks), then waits the backoff. */
     async retryLater(what, err, attempt, signal) {
-        this.opts.reporter.warn?.(`${what}: ${err.message.replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
+        this.opts.reporter.warn?.(`${what}: ${ftpMessage(err).replace(/\s*\n\s*/g, ' ')}; retrying (${attempt + 1}/${this.opts.retries})`);
         await sleep(this.backoff(attempt), signal);
     }
     /** The wait before retry `attempt` (0-based): doubling from retryDelayMs, at most 32 times it. */
@@ -36539,13 +36737,19 @@ class ConnectionPool {
                 throw err;
             }
         }
+        if (this.abandoned)
+            throw this.abandoned;
         if (this.closed)
             throw new Error('the deploy is over');
         const client = await this.connect(this.over.signal);
+        this.open.add(client); // cut by abandon() too
         try {
+            if (this.abandoned)
+                throw this.abandoned;
             return await task(client);
         }
         finally {
+            this.open.delete(client);
             await client.disconnect().catch(() => undefined);
         }
     }
@@ -36567,6 +36771,20 @@ class ConnectionPool {
             w.reject(err);
         for (const c of this.busy.keys())
             c.close();
+    }
+    /**
+     * Gives up the way out of a cancelled deploy (the server stopped answering): every connection is cut, those
+     * still opening too, and every task waiting, running or to come fails with `err`, priority ones included.
+     */
+    abandon(err) {
+        if (this.closed || this.abandoned)
+            return;
+        this.abandoned = err;
+        this.abandoning.abort();
+        this.failWaiters(err);
+        for (const c of this.open)
+            c.close();
+        this.over.abort();
     }
     unbusy(client) {
         const n = (this.busy.get(client) ?? 1) - 1;
@@ -36597,6 +36815,8 @@ class ConnectionPool {
         await goodbyes;
     }
     async acquire(priority) {
+        if (this.abandoned)
+            throw this.abandoned;
         let client = this.idle.pop();
         // Closed while it waited here (a server's idle timeout: proftpd TimeoutIdle, vsftpd idle_session_timeout,
         // pure-ftpd -I): replaced in the background, not handed out to fail and be retried with a warning.
@@ -36642,13 +36862,14 @@ class ConnectionPool {
         if (this.dead.has(client))
             return;
         this.dead.add(client);
+        this.open.delete(client);
         this.idle = this.idle.filter((c) => c !== client);
         this.live--;
         if (!this.closed)
             void this.grow();
     }
     async grow(attempt = 0) {
-        if (this.closed)
+        if (this.closed || this.abandoned)
             return;
         this.opening++;
         try {
@@ -36660,6 +36881,10 @@ class ConnectionPool {
             connecting.then(done, done);
             const client = await connecting;
             this.opening--;
+            if (this.abandoned) {
+                client.close();
+                return;
+            }
             if (this.closed) {
                 await client.disconnect();
                 return;
@@ -36670,7 +36895,7 @@ class ConnectionPool {
         }
         catch (err) {
             this.opening--;
-            if (this.closed)
+            if (this.closed || this.abandoned)
                 return;
             // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
             // opened again in the background, with backoff, before it counts as the server's limit.
@@ -36776,9 +37001,6 @@ async function forEachLimit(items, limit, fn) {
         throw failed;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
 ;// CONCATENATED MODULE: external "node:path/posix"
 const posix_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path/posix");
 var posix_default = /*#__PURE__*/__nccwpck_require__.n(posix_namespaceObject);
@@ -36939,6 +37161,11 @@ function emptyPlan() {
         held: { replace: [], upload: [], mkdir: [], swap: [] },
     };
 }
+/**
+ * Two paths that name one file on some server: differing only in case (a case-insensitive, Windows server), or
+ * in `\` for `/` (one that reads a backslash as a folder separator: Windows servers, ftp-srv).
+ */
+const twinKey = (p) => foldCase(p.replace(/\\/g, '/'));
 function planChanges(local, state, opts) {
     const pending = state.pending ?? { temps: {}, uncertain: [] };
     const uncertain = new Set(pending.uncertain);
@@ -36987,13 +37214,13 @@ function planChanges(local, state, opts) {
     const isExcluded = opts.isExcluded ?? (() => false);
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(foldCase) : []);
+    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(twinKey) : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
             continue;
         const known = state.files[file.path];
         const same = known && known.sha256 === file.sha256 && (known.size === file.size || known.size === -1);
-        if (same && !uncertain.has(file.path) && !doomed.has(foldCase(file.path))) {
+        if (same && !uncertain.has(file.path) && !doomed.has(twinKey(file.path))) {
             plan.unchanged.push(file.path);
             continue;
         }
@@ -37054,11 +37281,11 @@ function planChanges(local, state, opts) {
     const swappedDirs = new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path));
     // --delete-only sends nothing: an orphan named as a local file but for case (`Index.html` gone, `index.html`
     // new) is that file on a case-insensitive server, and its delete would leave the site without it: kept.
-    const localFolded = new Set([...local.files.keys(), ...local.dirs].map(foldCase));
+    const localFolded = new Set([...local.files.keys(), ...local.dirs].map(twinKey));
     for (const p of orphanFiles.sort(deepestFirst)) {
         if (inHeldFolder(p))
             continue;
-        if (opts.deleteOnly && opts.delete && localFolded.has(foldCase(p))) {
+        if (opts.deleteOnly && opts.delete && localFolded.has(twinKey(p))) {
             plan.keptOrphans.files.push(p);
             continue;
         }
@@ -37075,14 +37302,17 @@ function planChanges(local, state, opts) {
         else
             plan.deletes.push(p);
     }
-    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(foldCase));
-    plan.caseTwins = plan.deletes.filter((p) => incoming.has(foldCase(p)));
+    const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(twinKey));
+    plan.caseTwins = plan.deletes.filter((p) => incoming.has(twinKey(p)));
+    // The folders holding a kept path, and those holding an excluded or reserved one (grown as the loop below
+    // keeps or leaves folders: one set lookup per folder, not a pass over every such path).
+    const holdKept = foldersAbove([...plan.keptOrphans.files, ...plan.keptOrphans.dirs]);
+    const holdLeft = foldersAbove([...plan.excluded.files, ...plan.excluded.dirs, ...reserved]);
     for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         if (inHeldFolder(d))
             continue;
-        const holds = (paths) => paths.some((f) => f.startsWith(`${d}/`));
         // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
-        const keptInside = holds(plan.keptOrphans.files) || holds(plan.keptOrphans.dirs);
+        const keptInside = holdKept.has(d);
         // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
         // say): one left for --no-delete, a keep or an exclude would stop the folder's RMD, and the file with it.
         // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
@@ -37093,15 +37323,19 @@ function planChanges(local, state, opts) {
         }
         // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
         // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
-        else if (isExcluded(d) || holds(plan.excluded.files) || holds(plan.excluded.dirs) || holds(reserved))
+        else if (isExcluded(d) || holdLeft.has(d)) {
             plan.excluded.dirs.push(d);
-        else if (!opts.delete || opts.isKept(d) || keptInside)
+            addFoldersAbove(holdLeft, d);
+        }
+        else if (!opts.delete || opts.isKept(d) || keptInside) {
             plan.keptOrphans.dirs.push(d);
+            addFoldersAbove(holdKept, d);
+        }
         else
             plan.rmdirs.push(d);
     }
-    const incomingFiles = new Set(plan.uploads.map((u) => foldCase(u.file.path)));
-    const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(foldCase(d)));
+    const incomingFiles = new Set(plan.uploads.map((u) => twinKey(u.file.path)));
+    const twinDirs = plan.rmdirs.filter((d) => !swappedDirs.has(d) && incomingFiles.has(twinKey(d)));
     const inTwin = (p) => twinDirs.some((d) => p.startsWith(`${d}/`));
     plan.caseTwinDirs = plan.rmdirs.filter((d) => twinDirs.includes(d) || inTwin(d));
     plan.caseTwins.push(...plan.deletes.filter((p) => inTwin(p) && !plan.caseTwins.includes(p)));
@@ -37176,6 +37410,35 @@ function countPlan(plan) {
         counts[e.action]++;
     return counts;
 }
+/** Every folder above one of `paths` ('a/b/c.txt' → 'a/b', 'a'). */
+function foldersAbove(paths) {
+    const above = new Set();
+    for (const p of paths)
+        addFoldersAbove(above, p);
+    return above;
+}
+/** Adds the folders above `p` to `above`, which holds whole chains (a folder in it has its parents too). */
+function addFoldersAbove(above, p) {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+        const folder = p.slice(0, i);
+        if (above.has(folder))
+            return;
+        above.add(folder);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/options.ts
+const DEFAULT_EXCLUDES = [
+    '.git/**',
+    '**/.git/**',
+    '**/.DS_Store',
+    'node_modules/**',
+    '**/node_modules/**',
+];
+const DEFAULT_STATE_NAME = '.ftpship-state.json';
+/** The state file FTP-Deploy-Action (SamKirkland/ftp-deploy) keeps in the server dir. */
+const FDA_STATE_NAME = '.ftp-deploy-sync-state.json';
+const DEFAULT_PARALLEL = 4;
 
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
@@ -37195,7 +37458,8 @@ var external_node_worker_threads_ = __nccwpck_require__(5919);
 // chunk's shared array first: the main thread may take jobs from the back meanwhile, and the first job
 // found taken ends the worker's part of that chunk. Reads each file through one reused 1 MiB buffer;
 // posts results in batches (a message per small file would cost more than its hash), then 'end'. A file
-// whose stamp differs from the listing's is an error: its bytes would not be the ones the upload checks.
+// whose stamp differs from the listing's, when opened or once read, is an error: its bytes would not be the
+// ones the upload checks, or its hash a mix of two versions.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -37229,7 +37493,12 @@ parentPort.on('message', (msg) => {
           hash.update(n === buf.length ? buf : buf.subarray(0, n));
           size += n;
         }
-        batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+        // Written while it was read: the hash may mix two versions (and an upload done before may hold the first).
+        if (stampOf(fs.fstatSync(fd)) !== job.stamp) {
+          batch.push([chunk, i, { error: 'changed while the deploy was running (while it was hashed)', code: 'ECHANGED' }]);
+        } else {
+          batch.push([chunk, i, { sha256: hash.digest('hex'), size }]);
+        }
       }
     } catch (err) {
       batch.push([chunk, i, { error: err.message, code: err.code }]);
@@ -37595,6 +37864,8 @@ async function scanLocalDir(localDir, exclude) {
                     throw new errors_ConfigError(`local name ${abs} is not valid UTF-8 (each byte that is not shows as \uFFFD), so ftpship cannot read ` +
                         `or send it: rename it in UTF-8 (convmv -f latin1 -t utf8, say), or leave it out with ` +
                         `${excludeOption(rel).replace(/\uFFFD/g, '?')}`, { cause: err });
+                if (err.code === 'ENOENT')
+                    throw vanishedFile(abs, err);
                 throw new DeployError(`cannot read local file ${abs}: ${err.message}; rename it or exclude it with --exclude`, { cause: err });
             }
             if (stat.isSymbolicLink()) {
@@ -37766,7 +38037,7 @@ class BackgroundHashing {
                 ? result
                 : result.code === 'ECHANGED'
                     ? changedFile(f.abs)
-                    : unreadableFile(f.abs, new Error(result.error));
+                    : unreadableFile(f.abs, Object.assign(new Error(result.error), { code: result.code }));
             this.failed ??= err;
             d.reject(err);
         }
@@ -37890,6 +38161,9 @@ async function hashFile(abs, stamp) {
             if (sliceDue())
                 await letOthersRun();
         }
+        // Written while it was read: the hash may mix two versions, and the state must not record it (G4).
+        if (stamp !== undefined && stampOf(external_node_fs_default().fstatSync(fd)) !== stamp)
+            throw changedFile(abs);
         return { sha256: hash.digest('hex'), size };
     }
     catch (err) {
@@ -37903,6 +38177,13 @@ async function hashFile(abs, stamp) {
 /** Size, modification and change time: a write to the file changes its ctime, whatever it does to mtime. */
 function stampOf(stat) {
     return `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+/**
+ * A local file listed, then gone when read (a build still running, cleaning its output): not a permission to
+ * check, nor a file to exclude.
+ */
+function vanishedFile(abs, err) {
+    return new DeployError(`local file ${abs} was removed while the deploy was running (after it was listed); rerun once the folder is final`, { cause: err });
 }
 /** A local file whose stamp moved between the listing and a later read. */
 function changedFile(abs) {
@@ -37974,6 +38255,8 @@ function deniedAccess(err) {
     return code === 'EACCES' || code === 'EPERM';
 }
 function unreadableFile(abs, err) {
+    if (err?.code === 'ENOENT')
+        return vanishedFile(abs, err);
     const Refusal = deniedAccess(err) ? errors_ConfigError : DeployError;
     return new Refusal(`cannot read local file ${abs}: ${err.message}; check its permissions or exclude it with --exclude`, { cause: err });
 }
@@ -38096,6 +38379,8 @@ async function readSource(file, offset) {
         fd = external_node_fs_default().openSync(file.abs, 'r');
     }
     catch (err) {
+        if (err.code === 'ENOENT')
+            throw vanishedFile(file.abs, err);
         throw new DeployError(`cannot read local file ${file.abs}: ${err.message}; check it and rerun`, { cause: err });
     }
     if (file.stamp !== undefined && stampOf(external_node_fs_default().fstatSync(fd)) !== file.stamp) {
@@ -38198,6 +38483,11 @@ async function renameOver(client, from, to, quirks, warn) {
         // Only a refused RNTO says the server will not rename over a file. A refused RNFR says the temp is not
         // there (renamed already, by a batch that is being retried): deleting the target would lose the file.
         if (!err.command.startsWith('RNTO '))
+            throw err;
+        // 553 is "file name not allowed" (pure-ftpd -X to a name starting with a dot): the name, not the file
+        // there, is refused; deleting first would not help, and would weaken every later commit of the run.
+        // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
+        if (err.code === 553 && !/exist/i.test(err.serverMessage))
             throw err;
         if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from)))
             throw err;
@@ -38422,6 +38712,8 @@ async function listFolder(pool, abs) {
 
 
 
+
+
 /** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
 const BYTES_PROGRESS_MS = 1000;
 async function executePlan(plan, local, ctx) {
@@ -38443,6 +38735,8 @@ class Run {
     /** When progress was last reported for bytes sent (see addBytes). */
     reportedAt = Date.now();
     warned = new Set();
+    /** Per last character (a space, a dot): whether the server keeps a name ending in it (see nameKept). */
+    nameProbes = new Map();
     fileToDir;
     /** The checkpoint before the first change that needs one (see execute). */
     begun = Promise.resolve();
@@ -38454,6 +38748,8 @@ class Run {
     staleMarkerDirs;
     /** Folders of {@link Plan.caseTwinDirs} that could not be removed. */
     twinDirsKept = [];
+    /** Folders kept as they hold another deploy's state (the targets of deploys inside this one). */
+    otherTargets = new Set();
     /** Settles once the folders are made, or their creation stopped (see {@link stopped}). */
     dirsDone = Promise.resolve();
     /** The run failed or was cancelled: no folder batch starts after that. */
@@ -38653,6 +38949,9 @@ class Run {
             this.ctx.store.dirCreated(d, true);
         }
         const plain = batch.filter((d) => !this.fileToDir.has(d));
+        for (const d of plain)
+            if (alteredName(d) && (await this.nameKept(c, d)) === false)
+                throw renamedByServer(this.abs(d), d, 'folder', undefined, true);
         // Sent before, in a batch cut short: a folder there now was most likely made by that MKD, its reply lost.
         const retried = new Set(plain.filter((d) => this.mkdSent.has(d)));
         for (const d of plain)
@@ -38734,6 +39033,9 @@ class Run {
                     this.addBytes(n);
                 },
             });
+            // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
+            if (!item.temp && alteredName(target) && (await this.nameKept(c, target)) === false)
+                throw renamedByServer(this.abs(target), target, 'file', undefined, true);
             try {
                 await send();
             }
@@ -38858,7 +39160,7 @@ class Run {
             else {
                 if (replies[r++].code >= 300) {
                     await deleteFile(c, this.abs(st.delete)).catch((err) => {
-                        throw describe(err, `delete ${st.delete}`);
+                        throw describe(err, `delete ${st.delete}`, st.delete, true);
                     });
                 }
                 this.ctx.store.fileGone(st.delete);
@@ -38997,6 +39299,12 @@ class Run {
         const inside = (p) => atOrUnder(p, dir);
         await this.deleteFiles(this.plan.deletes.filter(inside));
         const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
+        const other = kept.find((d) => this.otherTargets.has(d));
+        if (other !== undefined) {
+            throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: ${other === dir ? 'it is' : `it holds ${this.abs(other)},`} the ` +
+                `target of another ftpship deploy (its state ${other}/${DEFAULT_STATE_NAME} is there), which ftpship never removes; ` +
+                `rename the local file, or leave it out with ${excludeOption(dir)}`);
+        }
         if (kept.length > 0) {
             throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: it holds files ftpship did not deploy; remove them or rename the file`);
         }
@@ -39021,6 +39329,45 @@ class Run {
             await c.delete(this.abs(rel)).catch(() => undefined);
             throw renamedByServer(this.abs(rel), rel, 'file');
         }
+    }
+    /**
+     * Whether the server keeps a name ending as `rel` does (in a space or a dot) as sent, found once a run for
+     * each ending with an empty test file of a name of ftpship's own in `rel`'s folder, removed after: pure-ftpd
+     * stores "a " as "a_" (STOR, RNTO and MKD alike), Windows servers drop trailing spaces and dots. Sent
+     * under its own name, such a file would land on, and overwrite, the site's "a_" (or "a"), and leave a copy
+     * no deploy removes. Undefined when the test file could not be written (the upload then says why).
+     */
+    async nameKept(c, rel) {
+        const ending = rel.endsWith(' ') ? ' ' : '.';
+        let probe = this.nameProbes.get(ending);
+        if (!probe) {
+            const name = `ftpship-name-test-${external_node_crypto_default().randomBytes(6).toString('hex')}${ending}`;
+            const abs = this.abs(parentOf(rel) ? `${parentOf(rel)}/${name}` : name);
+            probe = (async () => {
+                try {
+                    await c.upload(abs, Buffer.alloc(0));
+                }
+                catch (err) {
+                    if (err instanceof FtpReplyError)
+                        return undefined;
+                    throw err;
+                }
+                // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+                const others = [abs.replace(/ $/, '_'), abs.slice(0, -1)].filter((n) => n !== abs);
+                let kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+                for (const other of kept ? [] : others)
+                    if ((await remoteSize(c, other)) >= 0)
+                        kept = false;
+                // The test file under each name the server may have given it (every one of them ftpship's own).
+                for (const n of [abs, ...others])
+                    await c.delete(n).catch(() => undefined);
+                return kept;
+            })();
+            this.nameProbes.set(ending, probe);
+            // Cut by a connection failure: the retry tests again.
+            probe.catch(() => this.nameProbes.delete(ending));
+        }
+        return probe;
     }
     /**
      * Where the server most likely stored a file whose name ends in a space or a dot, for the error to name it (it
@@ -39078,6 +39425,15 @@ class Run {
                         this.ctx.store.dirGone(d);
                         return;
                     }
+                    // The target of another deploy, inside this one's (/site/blog beside /site): its own, never to go.
+                    const other = `${d}/${DEFAULT_STATE_NAME}`;
+                    if (!this.ctx.store.tracksFilesIn(d) &&
+                        (await this.ctx.pool.run(`look at ${other}`, async (c) => remoteSize(c, this.abs(other)))) >= 0) {
+                        this.warn(`kept folder ${d}: it holds ${other}, the state of another ftpship deploy (to ${this.abs(d)}); left to that deploy`);
+                        kept.push(d);
+                        this.otherTargets.add(d);
+                        return;
+                    }
                     this.warn(this.ctx.store.tracksFilesIn(d)
                         ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
                         : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`);
@@ -39114,7 +39470,9 @@ function rewrittenName(rel) {
 function folderInTheWay(abs, rel) {
     return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`);
 }
-function renamedByServer(abs, rel, kind, storedAs) {
+function renamedByServer(abs, rel, kind, storedAs, tested = false) {
+    if (tested)
+        return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`);
     const left = storedAs === undefined
         ? ''
         : kind === 'file'
@@ -39127,7 +39485,7 @@ function noRoom(err) {
     return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
 }
 /** Wraps an error so its message names the path and what to try. */
-function describe(err, what, local) {
+function describe(err, what, local, deleting = false) {
     if (err instanceof DeployError)
         return err;
     if (err instanceof FtpReplyError) {
@@ -39135,9 +39493,15 @@ function describe(err, what, local) {
             // 553: "file name not allowed" (pure-ftpd refuses a backslash so); vsftpd says it for permissions too.
             // proftpd's PathDenyFilter (hosts list .htaccess there) answers 550 "Forbidden filename"; vsftpd's
             // deny_file (.user.ini, .ftpaccess) a bare 550 "Permission denied.", as for permissions.
+            // Not a name the user chose (a temporary file's), nor one refused for the folder's permissions.
+            (dotName(local) || !(TEMP_COMMAND.test(err.command) || /permission denied/i.test(err.serverMessage))) &&
             (err.code === 553 ||
                 (err.code === 550 &&
                     (/forbidden file ?name|prohibited file ?name/i.test(err.serverMessage) || dotName(local))));
+        // A file written, renamed or deleted: the folder it is in is what the user must be allowed to write.
+        const arg = /^(?:STOR|APPE|DELE|RNTO) (.*\/)[^/]*$/.exec(err.command)?.[1];
+        const folder = arg === undefined ? '' : ` on the server folder ${arg === '/' ? arg : arg.slice(0, -1)}`;
+        const check = `check the path, the name and the user's permissions${folder}`;
         const hint = err.code === 530
             ? 'check the user and password'
             : err.code === 552 || err.code === 452
@@ -39146,9 +39510,9 @@ function describe(err, what, local) {
                 : writeFailed(err)
                     ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
                     : nameRefused
-                        ? `check the path, the name and the user's permissions; if the server does not allow this name${dotName(local) ? ' (some hosts refuse names starting with a dot)' : ''}, rename it locally or leave it out with ${excludeOption(local)}`
+                        ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
                         : err.code >= 550
-                            ? "check the path, the name and the user's permissions"
+                            ? check
                             : 'try again later';
         return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
             cause: err,
@@ -39159,7 +39523,7 @@ function describe(err, what, local) {
     const rerun = isTransientError(err)
         ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
         : '';
-    return new DeployError(`${what} failed: ${err.message}${rerun}`, { cause: err });
+    return new DeployError(`${what} failed: ${ftpMessage(err)}${rerun}`, { cause: err });
 }
 /** A command on one of ftpship's temporary files (STOR, APPE). */
 const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
@@ -39293,12 +39657,43 @@ function checkFiles(files) {
             throw new errors_ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
     }
 }
+/** The keys of `tls` (FtpTlsOptions), typed: one added there and not here fails `tsc`. */
+const TLS_KEYS = {
+    ca: true,
+    rejectUnauthorized: true,
+    servername: true,
+    maxVersion: true,
+    fingerprint: true,
+};
+const TLS_NAMES = Object.keys(TLS_KEYS);
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 function checkTls(tls, secure) {
     if (tls === undefined)
         return;
     if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
         throw new errors_ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
-    const ca = tls.ca;
+    // A misspelt key (`rejectUnauthorised: false`) or one Node's tls takes and ftpship does not (`minVersion`)
+    // would be ignored without a word.
+    const wrong = Object.keys(tls).find((k) => !TLS_NAMES.includes(k));
+    if (wrong === 'minVersion')
+        throw new errors_ConfigError("unknown option tls.minVersion; ftpship takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it");
+    if (wrong !== undefined) {
+        const hint = suggest(wrong, TLS_NAMES);
+        throw new errors_ConfigError(`unknown option tls.${option_shape_show(wrong)}; ` +
+            (hint === undefined
+                ? `tls takes ${TLS_NAMES.join(', ')}`
+                : `did you mean ${hint.startsWith('tls') ? hint : `tls.${hint}`}?`));
+    }
+    const t = tls;
+    // Checked with or without TLS: a wrong type is a mistake either way. 'false' or 0 would still verify.
+    if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean')
+        throw new errors_ConfigError(`invalid tls.rejectUnauthorized ${option_shape_describe(t.rejectUnauthorized)}; use true or false (a string such as "false" would count as true)`);
+    if (t.maxVersion !== undefined && !TLS_VERSIONS.includes(t.maxVersion))
+        throw new errors_ConfigError(`invalid tls.maxVersion ${option_shape_describe(t.maxVersion)}; use one of ${TLS_VERSIONS.map((v) => `'${v}'`).join(', ')}`);
+    const ca = t.ca;
+    if (ca !== undefined &&
+        !(Array.isArray(ca) ? ca : [ca]).every((one) => typeof one === 'string' || Buffer.isBuffer(one)))
+        throw new errors_ConfigError(`invalid tls.ca ${option_shape_describe(ca)}; give the CA certificate's PEM text (a string or Buffer, e.g. fs.readFileSync('ca.pem')) or a list of them`);
     if (ca === undefined || !secure)
         return; // unused without TLS (the CLI warns about that)
     for (const one of Array.isArray(ca) ? ca : [ca]) {
@@ -39402,13 +39797,21 @@ function editDistance(a, b) {
 
 /** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
 const OCTAL_MODE = /^[0-7]{3,4}$/;
+/**
+ * An empty record of files by path, with no prototype: a file named `__proto__` is recorded like any other
+ * (on a plain object that name sets the prototype, and the state never listed it), and one named
+ * `constructor` or `toString` is not taken for a deployed file.
+ */
+function fileRecord(from = {}) {
+    return Object.assign(Object.create(null), from);
+}
 function emptyState(settings) {
     return {
         version: 1,
         generator: 'ftpship',
         settings,
         updatedAt: new Date(0).toISOString(),
-        files: {},
+        files: fileRecord(),
         dirs: [],
     };
 }
@@ -39457,6 +39860,7 @@ function checkOwn(raw, where) {
     for (const d of raw.dirs)
         state_checkPath(d, where);
     const state = raw;
+    Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
     if (state.target !== undefined && typeof state.target !== 'string')
         throw corrupt(where, 'bad target');
     const modes = state.modes;
@@ -39545,19 +39949,6 @@ function corrupt(where, why) {
 function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-;// CONCATENATED MODULE: ./src/engine/options.ts
-const DEFAULT_EXCLUDES = [
-    '.git/**',
-    '**/.git/**',
-    '**/.DS_Store',
-    'node_modules/**',
-    '**/node_modules/**',
-];
-const DEFAULT_STATE_NAME = '.ftpship-state.json';
-/** The state file FTP-Deploy-Action (SamKirkland/ftp-deploy) keeps in the server dir. */
-const FDA_STATE_NAME = '.ftp-deploy-sync-state.json';
-const DEFAULT_PARALLEL = 4;
 
 ;// CONCATENATED MODULE: ./src/engine/resolve.ts
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
@@ -39657,6 +40048,12 @@ function resolveOptions(o) {
     checkTimeout(timeoutMs);
     const retries = o.retries ?? 5;
     integer('retries', retries, 0, 100);
+    // Not the CLI's or the Action's (the library's and the gulp plugin's): -1 or 0 would take over any
+    // deploy's lock as stale at once, and two deploys would run on one target.
+    if (o.staleLockMs !== undefined)
+        milliseconds('staleLockMs', o.staleLockMs, 1000, 7 * 24 * 3_600_000);
+    if (o.retryDelayMs !== undefined)
+        milliseconds('retryDelayMs', o.retryDelayMs, 0, 600_000);
     checkMaintenance(o.maintenance);
     const maintenanceUrl = checkHookUrl(o.maintenanceUrl);
     checkUploadOnly(o);
@@ -39738,6 +40135,12 @@ function checkTimeout(value) {
         ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
         : '';
     throw new errors_ConfigError(`invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
+}
+function milliseconds(name, value, min, max) {
+    if (Number.isInteger(value) && value >= min && value <= max)
+        return;
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    throw new errors_ConfigError(`invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`);
 }
 function integer(name, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -40517,6 +40920,8 @@ class StateStore {
     renamedOver = false;
     /** The unlock went out with the final state: nothing more is written. */
     sealed = false;
+    /** The final state is being written (see finish). */
+    finishing = false;
     /**
      * Run before each write of the state, on its connection, while the deploy holds the lock: throws when the
      * lock is no longer this deploy's (see LockRelease.ensureHeld), so no state goes over another deploy's.
@@ -40731,7 +41136,7 @@ class StateStore {
         }
         const theirs = parseState(text, fdaPath, this.opts.settings);
         const ours = this.state;
-        const files = {};
+        const files = fileRecord();
         const uncertain = new Set(ours.pending?.uncertain ?? []);
         for (const p of new Set([...Object.keys(ours.files), ...Object.keys(theirs.files)])) {
             const a = ours.files[p];
@@ -40765,8 +41170,16 @@ class StateStore {
         const recorded = this.state.target;
         if (!target || !recorded || recorded === target)
             return;
-        if (insideTarget(target, path) !== undefined)
-            return;
+        if (insideTarget(target, path) !== undefined) {
+            // Inside this target, yet inside the folder below it that it records: it never moved, it is the state of
+            // the deploy to that folder (/site/blog's, given to /site by --state). Read as this one's, it would be
+            // written over (G3), and its files taken for this deploy's.
+            if (insideTarget(target, recorded) === undefined || insideTarget(recorded, path) === undefined)
+                return;
+            throw new GuardError(`the state file ${path} is the state of the deploy to ${recorded} (it records that folder, and lies in it), ` +
+                `not of this one to ${target}: sharing it would delete and overwrite each other's files. Nothing was changed. ` +
+                `Give this deploy its own --state (or none: it then keeps ${remoteJoin(target, DEFAULT_STATE_NAME)}).`);
+        }
         throw new GuardError(`the state file ${path} records deploys to ${recorded}, not to ${target}: two targets sharing one state ` +
             `would delete each other's files. Nothing was changed. Give each target its own --state; if the site ` +
             `moved to ${target}, rerun with --reset-state and --adopt (files already there with the same content are kept, ` +
@@ -41004,7 +41417,7 @@ class StateStore {
     async finish(local, plan, keptDirs, modes, 
     /** The lock's release, sent in the same write as the final state's rename where that is safe. */
     release) {
-        const files = {};
+        const files = fileRecord();
         for (const f of local.files.values()) {
             if (this.state.files[f.path]?.sha256 === f.sha256)
                 files[f.path] = { size: f.size, sha256: f.sha256 };
@@ -41033,6 +41446,7 @@ class StateStore {
             delete this.state.modes;
         this.uncertain = new Set(unsure);
         this.maybeDirs.clear();
+        this.finishing = true;
         await this.enqueue(release);
     }
     /** Marks a change and checkpoints when the last save is old enough (in the background). */
@@ -41132,7 +41546,7 @@ class StateStore {
             });
         }, true)
             .catch((err) => {
-            throw unwritable(this.opts.path, err);
+            throw unwritable(this.opts.path, err, this.finishing);
         });
         this.stateThere = true;
         if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename)
@@ -41156,9 +41570,14 @@ class StateStore {
  */
 const STATE_MAX = 64 * 1024 * 1024;
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
-function unwritable(path, err) {
+function unwritable(path, err, final = false) {
     if (err instanceof DeployError)
         return err;
+    // The run's files went up, but the last checkpoint knows them only as unconfirmed: the rerun sends them
+    // again, each through a temporary copy beside the live file. Room for the state alone was not enough.
+    const rerun = final
+        ? '. The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic (files written in place)'
+        : '';
     const why = err instanceof FtpReplyError
         ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`
         : err?.message;
@@ -41167,9 +41586,9 @@ function unwritable(path, err) {
             ? 'the connection kept failing through the retries: check the network, then run the deploy again'
             : undefined
         : err.code === 552 || err.code === 452
-            ? 'the server has no room for it: free space on the server or ask the host for more'
+            ? `the server has no room for it: free space on the server or ask the host for more${rerun}`
             : writeFailed(err)
-                ? "the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more"
+                ? `the server could not write it, most often because its disk or the account's disk quota is full: free space on the server or ask the host for more${rerun}`
                 : err.code >= 500
                     ? 'check that the user may write there, or keep the state elsewhere with --state'
                     : 'refused through the retries: run the deploy again later';
@@ -41422,8 +41841,16 @@ async function withLock(pool, lockPath, o, rep, body) {
             }
         }
         if (!abandoned(other, o.staleLockMs)) {
-            throw new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}); ` +
+            const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+            const held = new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}` +
+                `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
                 `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
+            held.lock = {
+                path: lockPath,
+                holderPath,
+                staleAt: Number.isFinite(seen) ? new Date(seen + o.staleLockMs).toISOString() : undefined,
+            };
+            throw held;
         }
         rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
         // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
@@ -41584,7 +42011,8 @@ async function withLock(pool, lockPath, o, rep, body) {
         .catch((err) => {
         // Cancelled: the deploy says so itself, and the unlock comes next.
         if (!o.signal?.aborted)
-            rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message}`);
+            // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
+            rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message.replace(/\s*\n\s*/g, ' / ')}`);
     })
         .finally(() => (holderSettled = true));
     // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
@@ -41978,7 +42406,13 @@ async function deploy(options, reporter = {}, context = {}) {
     };
     let connections = 0;
     const atLogin = stateAtLogin(o);
-    const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over, atLogin), {
+    // When the server last answered (a reply on any connection): a cancelled deploy's way out stops waiting for
+    // a server that went silent (see WAY_OUT_SILENCE_MS).
+    let heardAt = Date.now();
+    const heard = () => {
+        heardAt = Date.now();
+    };
+    const pool = new ConnectionPool(async (over) => connectClient(o, rep, ++connections, over, atLogin, heard), {
         size: o.dryRun ? 1 : o.parallel,
         retries: o.retries,
         retryDelayMs: o.retryDelayMs,
@@ -42012,7 +42446,22 @@ async function deploy(options, reporter = {}, context = {}) {
     let rejectAbort = () => undefined;
     const abort = new Promise((_, reject) => (rejectAbort = reject));
     abort.catch(() => undefined);
+    // The way out (the checkpoint, the unlock) runs on after a cancel; a server that stopped answering (the network
+    // gone) would hold it for every timeout and retry, minutes: given up once the server is silent that long.
+    let wayOutTimer;
+    const silence = () => Math.max(WAY_OUT_SILENCE_MS, loginMs);
+    const watchWayOut = () => {
+        const left = heardAt + silence() - Date.now();
+        if (left > 0) {
+            wayOutTimer = setTimeout(watchWayOut, left);
+            return;
+        }
+        wayOut.silentMs = silence();
+        pool.abandon(new DeployError(`the server gave no answer for ${silence()} ms`));
+    };
     const onAbort = () => {
+        heard();
+        wayOutTimer = setTimeout(watchWayOut, silence());
         rejectAbort(cancelled());
         pool.cancel(cancelled());
         void scanning.then((t) => t.stopHashing?.(), () => undefined);
@@ -42133,12 +42582,21 @@ async function deploy(options, reporter = {}, context = {}) {
             rep.warn?.(`the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state (that tool writes one ` +
                 `into the folder it deploys), and would replace the state on the server with an older copy`);
         }
+        // A copy of the state of a deploy to a folder inside this one (`blog/.ftpship-state.json`, downloaded with the
+        // site): sent, it would replace that deploy's state with an older one (G3, and G4 for that deploy).
+        for (const [p, file] of local.files) {
+            if (reserved.has(p) || !p.endsWith(`/${DEFAULT_STATE_NAME}`) || !looksLikeState(file))
+                continue;
+            reserved.add(p);
+            rep.warn?.(`the local file ${p} is not uploaded: it is a copy of an ftpship state, and would replace the state of the ` +
+                `deploy to ${remoteJoin(root, p.slice(0, -DEFAULT_STATE_NAME.length - 1))} on the server with it`);
+        }
         let state = await loading.catch((err) => {
             // The state could not be downloaded through every retry (reset, timeout, 426): a network matter, not a
             // missing state, and nothing has been changed yet. The bare RETR reply said neither.
             if (!isTransientError(err) || err instanceof DeployError)
                 throw err;
-            throw new DeployError(`cannot read the state file ${statePath}: ${err.message} (the connection kept failing through ` +
+            throw new DeployError(`cannot read the state file ${statePath}: ${ftpMessage(err)} (the connection kept failing through ` +
                 `the retries: check the network, then run the deploy again; nothing was changed)`, { cause: err });
         });
         // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
@@ -42228,6 +42686,10 @@ async function deploy(options, reporter = {}, context = {}) {
                 ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
                 : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
+            // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
+            // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
+            if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st))
+                pool.expand();
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
             // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
@@ -42255,6 +42717,10 @@ async function deploy(options, reporter = {}, context = {}) {
                     checkedAll = true;
                 }
             }
+            // One the state lists (sent by an earlier version) is that deploy's state now: never deleted as an orphan.
+            for (const f of Object.keys(st.files))
+                if (f.endsWith(`/${DEFAULT_STATE_NAME}`))
+                    reserved.add(f);
             const p = planChanges(local, st, {
                 delete: o.delete && !o.uploadOnly,
                 atomic: o.atomic,
@@ -42423,6 +42889,7 @@ async function deploy(options, reporter = {}, context = {}) {
         throw dataPinRefused(err, o) ?? connectionLost(err);
     }
     finally {
+        clearTimeout(wayOutTimer);
         signal?.removeEventListener('abort', onAbort);
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
@@ -42524,11 +42991,17 @@ function heldInfo(plan, o, rep, hasState) {
 function firstFew(paths) {
     return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
+/** What a cancelled deploy could not do on its way out (the server unreachable too). */
+/**
+ * After a cancel, the way out is given up once no reply came for this long (or the first login's time, if
+ * longer: a slow link): Ctrl-C on a deploy whose server went away quits in about a second.
+ */
+const WAY_OUT_SILENCE_MS = 1000;
 function cancelledError(signal, unchanged, wayOut = {}) {
     const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
     if (unchanged)
         return new CancelledError(`cancelled${why}: nothing was changed`);
-    const { unsaved, lockLeft } = wayOut;
+    const { unsaved, lockLeft, silentMs } = wayOut;
     if (unsaved === undefined && !lockLeft)
         return new CancelledError(`deploy cancelled${why}: no new transfer was started, what was done is recorded in the state and the lock released; rerun to finish the deploy (it sends only what was not confirmed)`);
     // The server could not be reached on the way out either: say what that left, not that all went well.
@@ -42544,7 +43017,21 @@ function cancelledError(signal, unchanged, wayOut = {}) {
                 `from another machine ${Math.round(lockLeft.staleMs / 1000)} s after this deploy last refreshed it), or remove that folder by hand`
             : 'the lock released',
     ];
-    return new CancelledError(`deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${failed?.message ?? String(failed)}): ${left.join('; ')}; rerun to finish the deploy`);
+    const cause = silentMs !== undefined
+        ? `it gave no answer for ${silentMs} ms, so ftpship stopped waiting`
+        : (failed?.message ?? String(failed));
+    return new CancelledError(`deploy cancelled${why}: no new transfer was started, but the server could not be reached on the way out (${cause}): ${left.join('; ')}; rerun to finish the deploy`);
+}
+/** A file new, gone or of another size than the state says: the deploy will change something (hashes aside). */
+function sizesDiffer(files, st) {
+    let listed = 0;
+    for (const [p, f] of files) {
+        const was = st.files[p];
+        if (was === undefined || was.size !== f.size)
+            return true;
+        listed++;
+    }
+    return listed !== Object.keys(st.files).length;
 }
 /** The fastest of three NOOP round trips on one connection, in ms. */
 async function roundTrip(pool) {
@@ -42642,7 +43129,9 @@ function isEmptyState(state) {
 }
 async function connectClient(o, rep, id, over, 
 /** The state, read with the first connection's login (see stateAtLogin). */
-atLogin) {
+atLogin, 
+/** Called on every reply the server sends. */
+heard) {
     // The deploy over while this one is still opening (a server over its limit may take it and never greet):
     // its socket is cut, rather than kept until the timeout, which kept the process alive that long.
     let opening = true;
@@ -42672,7 +43161,13 @@ atLogin) {
         tls: o.tls,
         passive: !o.active,
         timeoutMs: o.timeoutMs,
-        log: rep.protocol ? (line) => rep.protocol?.(line, id) : undefined,
+        log: rep.protocol || heard
+            ? (line) => {
+                if (line.startsWith('<'))
+                    heard?.();
+                rep.protocol?.(line, id);
+            }
+            : undefined,
         pipelining: o.pipelining,
         readAtLogin: id === 1 ? atLogin : undefined,
     });
@@ -42831,7 +43326,7 @@ function pinRefused(o, m) {
 function connectionLost(err) {
     if (!isTransientError(err) || err instanceof DeployError || err instanceof FtpReplyError)
         return err;
-    return new DeployError(`${err.message} (the connection kept failing through the retries: check the network, then run ` +
+    return new DeployError(`${ftpMessage(err)} (the connection kept failing through the retries: check the network, then run ` +
         `the deploy again; it sends only what was not confirmed)`, { cause: err });
 }
 function dataPinRefused(err, o) {
@@ -42913,7 +43408,7 @@ function connectError(err, o) {
         return new DeployError(`${where} answered, then gave no reply to ${err.afterGreeting} within ${o.timeoutMs} ms: a slow server` +
             `${err.afterGreeting === LoginStage.Login ? ' (some take seconds to check a password)' : ''}; raise --timeout, or try again later`);
     if (/within \d+ ms/.test(msg))
-        return new DeployError(`no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
+        return new DeployError(`no answer from ${where}: ${msg.replace(IMPLICIT_TLS_PORT_HINT, '').replace(CHECK_ADDRESS_HINT, '').replace(RAISE_TIMEOUT_HINT, '')}; check the host, port and firewall, or raise --timeout` +
             (o.secure === 'implicit'
                 ? ''
                 : ` (a port that speaks implicit TLS, usually 990, waits silently for TLS: use implicit TLS there; CLI: ftps://, Action: protocol ftps-legacy, library: secure 'implicit')`));
@@ -43046,6 +43541,12 @@ const FLAGS = {
     state: Input.StatePath,
     maintenance: Input.MaintenanceFile,
 };
+/** The library's option names in the engine's messages, as the Action's inputs. */
+const LIBRARY_OPTIONS = {
+    user: Input.Username,
+    remoteDir: Input.ServerDir,
+    statePath: Input.StatePath,
+};
 const NEGATED = {
     'no-delete': Input.Delete,
     'no-replace': Input.Replace,
@@ -43061,7 +43562,12 @@ function excludeLine(_all, quoted, ansi) {
     const glob = quoted !== undefined
         ? quoted.replace(/'\\''/g, "'")
         : ansi.replace(/\\(x[0-9a-f]{2}|.)/g, (_e, c) => c === '\\' || c === "'" ? c : '?');
-    return `the line ${glob} in the \`exclude\` input (which replaces the default excludes)`;
+    // A line of the input is trimmed, and ` #` starts a comment there: a space at the end goes in brackets, a
+    // `#` after a space gets a backslash.
+    const line = glob
+        .replace(/(\s)#/g, '$1\\#')
+        .replace(/\s+$/, (spaces) => [...spaces].map((c) => `[${c}]`).join(''));
+    return `the line ${line} in the \`exclude\` input (which replaces the default excludes)`;
 }
 /**
  * The Action's part of a hint the engine words for every front end: `protocol ftps` → `protocol: ftps`,
@@ -43083,6 +43589,11 @@ function phrase(message) {
         .replace(/--state (\S+) \(Action: state-path; ([^()]*)\)/g, (_all, state, rest) => `\`state-path: ${state}\` (${rest})`)
         .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(`active: true`)')
         .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(`active: false`)')
+        // The engine names these by the library's options (`remoteDir "a\nb" holds CR…`): the Action's inputs.
+        .replace(/^(user|remoteDir|statePath) (".*" holds CR, LF or NUL); remove them/, (_all, option, rest) => `the \`${LIBRARY_OPTIONS[option]}\` input ${rest}, which FTP cannot send (a line break ends a command); ` +
+        'remove them (a secret or variable saved with a second line?)')
+        // The CLI's URL scheme: the Action sets `protocol`.
+        .replace(/\bUse ftp:\/\/ only if you accept an unencrypted connection\b/, 'Set `protocol: ftp` only if you accept an unencrypted connection')
         // Connection and login failures: the inputs that hold the host, port, user and password.
         .replace(/; check the server name\b/g, '; check the `server` input')
         .replace(/; check the host and port\b/g, '; check the `server` and `port` inputs')
@@ -46957,7 +47468,7 @@ function readInputs() {
     // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
     if (rawPassword.trim() === '')
         throw new errors_ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
-            'A secret that is not set reads as empty, and so does every secret in a pull_request run from a fork');
+            `A ${emptySecretCause()}`);
     core_setSecret(rawPassword);
     const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
     if (password !== rawPassword && password !== '')
@@ -46970,7 +47481,7 @@ function readInputs() {
         for (const secret of hookSecrets(maintenanceUrl))
             core_setSecret(secret);
     const workspace = external_node_path_default().resolve(process.env.GITHUB_WORKSPACE || process.cwd());
-    for (const name of [Input.Server, Input.ServerDir, Input.LocalDir])
+    for (const name of [Input.Server, Input.Port, Input.ServerDir, Input.LocalDir])
         refuseQuotes(name);
     const localDir = insideWorkspace(workspace, getInput(Input.LocalDir) || './');
     const { secure, port } = readProtocolAndPort();
@@ -47126,8 +47637,41 @@ function required(name, what, secret) {
     const value = getInput(name);
     if (value === '')
         throw new errors_ConfigError(`Input required and not supplied: ${name}. Set it to ${what}, or ${name}: \${{ secrets.${secret} }}); ` +
-            'a secret that is not set reads as empty, and so does every secret in a pull_request run from a fork');
+            `a ${emptySecretCause()}`);
     return value;
+}
+/**
+ * Why a secret may read as empty, for the error about an empty input: this run's own cause when the runner's
+ * variables show it (a pull_request from a fork gets no secrets; a run Dependabot started gets the Dependabot
+ * secrets only, and its branches are this repository's, so a fork check lets it through), else both usual ones.
+ */
+function emptySecretCause() {
+    const generic = 'secret that is not set reads as empty, and so does every secret in a pull_request run from a fork';
+    if (process.env.GITHUB_ACTOR === 'dependabot[bot]')
+        return (`${generic}. This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: ` +
+            "add the secret under Settings, Secrets, Dependabot too, or skip the step for it (if: github.actor != 'dependabot[bot]')");
+    const head = forkOfPullRequest();
+    if (head)
+        return (`${generic}. This run is for a pull request from the fork ${head}, which GitHub gives no secrets: run the step ` +
+            'for branches of this repository only (if: github.event.pull_request.head.repo.full_name == github.repository)');
+    return generic;
+}
+/**
+ * The fork (`owner/repo`) a pull_request run comes from, read from the event payload; undefined if none, and
+ * for pull_request_target, whose runs are given the secrets.
+ */
+function forkOfPullRequest() {
+    if (!/^pull_request(_review|_review_comment)?$/.test(process.env.GITHUB_EVENT_NAME ?? '') ||
+        !process.env.GITHUB_EVENT_PATH)
+        return undefined;
+    try {
+        const event = JSON.parse(external_node_fs_default().readFileSync(process.env.GITHUB_EVENT_PATH, 'utf8'));
+        const head = event.pull_request?.head?.repo?.full_name;
+        return typeof head === 'string' && head !== process.env.GITHUB_REPOSITORY ? head : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 /**
  * The server input with any password in it (`user:password@`, after a `scheme://`) as ***; the password
@@ -47323,6 +47867,20 @@ function readExclude() {
         '`exclude: |` with each glob on a line of its own below it'));
     return read;
 }
+/** `line` without a YAML-style comment (see {@link list}); '' when it is one. */
+function withoutComment(name, line) {
+    const quoted = /^((["']).*?\2)\s+#/.exec(line);
+    const kept = line.startsWith('#')
+        ? ''
+        : quoted
+            ? quoted[1]
+            : /^(["']).*\1$/.test(line)
+                ? line
+                : line.replace(/\s+#.*$/, '');
+    if (kept !== line)
+        core_debug(`${name}: comment ${JSON.stringify(line.slice(kept.length).trim())} ignored`);
+    return kept;
+}
 /** Splits `text` at `separator` outside `[...]` and `{...}`. */
 function splitTopLevel(text, separator) {
     const parts = [];
@@ -47346,12 +47904,16 @@ function splitTopLevel(text, separator) {
 }
 /**
  * A multiline input: one entry per line; a YAML-style `- ` prefix is accepted, and so are quotes around a
- * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Undefined when empty.
+ * line (`"uploads/**"`, as globs are quoted in YAML), with a notice. Comments as YAML writes them, which a
+ * block (`exclude: |`) keeps as text: a line starting with `#`, and ` #` to the end of a line outside quotes
+ * (`.env # secrets` was one glob, matching nothing, and `.env` went up). `\#` stands for a literal `#`
+ * (`\#*#` for Emacs' `#index.html#`, `Issue \#12.md`). Undefined when empty.
  */
 function list(name) {
     const lines = getMultilineInput(name)
-        .map((l) => l.replace(/^-\s+/, '').trim())
-        .filter((l) => l !== '');
+        .map((l) => withoutComment(name, l.replace(/^-\s+/, '').trim()))
+        .filter((l) => l !== '')
+        .map((l) => l.replace(/\\#/g, '#'));
     // In a block (`keep: |`) the quotes are part of the line: "uploads/**" kept nothing, so uploads were deleted.
     const quoted = lines.filter((l) => /^(["']).+\1$/.test(l));
     if (quoted.length > 0)
@@ -47593,12 +48155,43 @@ function loginHint(err) {
 function withoutUser(target) {
     return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
+/** The host of a target URL (`ftp://host:21/dir`, `ftp://[::1]/dir`), brackets off; '' when there is none. */
+function hostOf(target) {
+    const m = /^[a-z]+:\/\/(?:\[([^\]]*)\]|([^/:]*))/i.exec(target);
+    return m?.[1] ?? m?.[2] ?? '';
+}
+/** Every mention of `host` in `text` as `***`, as the runner shows a masked secret. */
+function hideHost(text, host) {
+    if (host === '')
+        return text;
+    const literal = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return text.replace(new RegExp(`(?<![\\w.-])${literal}(?![\\w-]|\\.\\w)`, 'gi'), '***');
+}
+/**
+ * The report as the plan file and `summary-file` show it: the target and the server's words without the
+ * host. The runner masks a `server` kept in a secret in the log and the job summary, but a later step posts
+ * these files (a pull-request comment, an artifact) where nothing is masked, and the Action cannot tell a
+ * `server` kept in a secret from one written in the workflow. The job summary names the host.
+ */
+function withoutHost(report, host) {
+    const hide = (text) => hideHost(text, host);
+    return {
+        ...report,
+        target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)/i, '$1***'),
+        warnings: report.warnings.map(hide),
+        ...(report.refused === undefined ? {} : { refused: hide(report.refused) }),
+    };
+}
 /**
  * The report as the plan file, the outputs and the job summary. The deploy is over by now: a runner file
  * that cannot be written costs a warning, not the deploy's result.
  */
 async function publish(full, refusal) {
     const report = { ...full, target: withoutUser(full.target) };
+    // The files are for later steps, which may post them where the runner masks nothing: no host either.
+    const host = hostOf(report.target);
+    const shared = withoutHost(report, host);
+    const sharedRefusal = refusal === undefined ? undefined : hideHost(refusal, host);
     const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
     // Not a failure path: the step's result is settled, so each of these only warns.
     const attempt = async (what, step) => Promise.resolve()
@@ -47607,7 +48200,7 @@ async function publish(full, refusal) {
         warning(logSafe(`could not ${what}: ${err.message}; ${done}`));
         return undefined;
     });
-    const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(report, refusal));
+    const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(shared, sharedRefusal));
     await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files, refusal !== undefined && !report.dryRun));
     await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
 }

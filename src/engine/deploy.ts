@@ -444,8 +444,9 @@ export async function deploy(
         await repairDrift(pool, root, st, rep, local.files);
         checkedAll = true;
       } else if (spot) {
-        const { off, probed, also } = await spot;
+        const { off, probed, also, leftoverKept } = await spot;
         lockThere = probed;
+        if (leftoverKept && !o.dryRun) store.copyLeft = true;
         if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
         if (o.dryRun && probed)
           rep.warn?.(

@@ -12,7 +12,7 @@ import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
 import { baseName, parentOf, remoteJoin } from './paths.js';
-import { deleteFile, dirExists, makeDirs, readRemoteFile, uploadOver } from './remote.js';
+import { deleteFile, dirExists, makeDirs, readRemoteFile, remoteSize, uploadOver } from './remote.js';
 
 interface Holder {
   /** Unique per deploy: tells this deploy's holder file from another's. */
@@ -164,11 +164,16 @@ export async function withLock<T>(
         }
       }
       if (!abandoned(other, o.staleLockMs)) {
+        // When it counts as abandoned: from its last refresh, not its start (a long deploy started long ago
+        // may have refreshed it a moment ago), so that a user does not remove a live deploy's lock.
         const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+        const staleAt = Number.isNaN(seen)
+          ? ''
+          : `: run the deploy again after ${new Date(seen + o.staleLockMs).toISOString()} to take it over`;
         const held = new GuardError(
           `another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}` +
             `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
-            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`,
+            `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`,
         );
         held.lock = {
           path: lockPath,
@@ -457,6 +462,10 @@ async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Pro
 }
 
 async function readHolder(c: import('../ftp/index.js').FtpClient, path: string): Promise<Holder | undefined> {
+  // Empty: named by no one yet, and not read. A deploy killed after its STOR, before its data connection,
+  // leaves a server session waiting for that connection with the file open (vsftpd locks it, and a RETR
+  // waits for that session to give up: a minute).
+  if ((await remoteSize(c, path)) === 0) return undefined;
   const data = await readRemoteFile(c, path, 64 * 1024);
   if (!data) return undefined;
   try {

@@ -164,6 +164,13 @@ export async function uploadFile(
     have = await remoteSize(client, abs);
     if (have === file.size) return 0;
     if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
+    // An empty temp, nothing to resume: removed, so the STOR makes a new file. A killed run whose STOR went out
+    // before its data connection leaves a server session waiting for that connection with the file open
+    // (vsftpd locks it, lock_upload_files): a STOR over it would wait for that session to give up (a minute).
+    if (have === 0 && !opts.inPlace)
+      await client.delete(abs).catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err;
+      });
   }
   let last = 0;
   const onProgress = ({ bytes }: { bytes: number }): void => {
@@ -366,9 +373,15 @@ export async function filesExist(
   paths: string[],
   /** Filled with each folder listed on the way (undefined: it could not be listed), for the caller's use. */
   listings = new Map<string, Promise<Set<string> | undefined>>(),
+  /** Filled with the size of each file the server gave one for. */
+  sizeOf?: Map<string, number>,
 ): Promise<boolean[]> {
   const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
   const found = sizes.map((reply) => reply.code === 213);
+  for (const [i, reply] of sizes.entries()) {
+    const n = reply.code === 213 ? Number(reply.message.trim()) : NaN;
+    if (Number.isSafeInteger(n)) sizeOf?.set(paths[i], n);
+  }
   const listed = async (parent: string): Promise<Set<string> | undefined> => {
     try {
       return new Set((await client.list(parent)).map((e) => e.name));

@@ -87,6 +87,12 @@ export class StateStore {
   metaChanged = false;
   /** The state file is on the server (read at load, or written by this run). */
   private stateThere = false;
+  /**
+   * The state's temporary copy is on the server, left by a deploy killed while writing it: removed before
+   * this run's first write. A STOR over it could wait a minute: a run killed after its STOR, before its data
+   * connection, leaves a server session waiting for that connection with the file open (vsftpd locks it).
+   */
+  copyLeft = false;
   /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
   private renamedOver = false;
   /** The unlock went out with the final state: nothing more is written. */
@@ -148,8 +154,9 @@ export class StateStore {
       // write, then one listing of each folder if needed).
       const copy = `${path}.tmp`;
       const others = [copy, fdaPath, formerPath].filter((p): p is string => p !== undefined && p !== path);
+      const sizes = new Map<string, number>();
       const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) =>
-        filesExist(c, [path, ...others], this.listed),
+        filesExist(c, [path, ...others], this.listed, sizes),
       );
       // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
       if (ours && attempt === 1) continue;
@@ -158,7 +165,11 @@ export class StateStore {
         throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
       }
       const there = new Set(others.filter((_, i) => found[i]));
-      if (there.has(copy) && (await this.readCopy(copy))) return this.state;
+      if (there.has(copy)) this.copyLeft = true;
+      // An empty copy holds no state, and is not read: a deploy killed after its STOR, before its data
+      // connection, leaves a server session waiting for that connection with the file open (vsftpd locks
+      // it, and a RETR waits for that session to give up: a minute).
+      if (there.has(copy) && sizes.get(copy) !== 0 && (await this.readCopy(copy))) return this.state;
       if (formerPath && there.has(formerPath)) {
         const former = await this.readOther(formerPath);
         if (former) {
@@ -720,6 +731,12 @@ export class StateStore {
           await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
+          if (this.copyLeft) {
+            await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
+              if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
+            });
+            this.copyLeft = false;
+          }
           let replies: FtpReply[] | undefined;
           await writeRemoteFileAtomic(
             c,

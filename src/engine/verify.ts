@@ -74,6 +74,8 @@ export interface SpotCheck {
   probed?: boolean;
   /** The replies to the `also` commands, in order. */
   also: FtpReply[];
+  /** `leftover` is there, and was left (the lock is there: the deploy that takes it removes it). */
+  leftoverKept?: boolean;
 }
 
 /**
@@ -111,10 +113,13 @@ export async function spotCheck(
   const extra = commands.length;
   commands.push(...also);
   if (commands.length === 0) return { off: 0, also: [] };
+  let leftoverKept = false;
   const replies = await pool.run('spot check', async (c) => {
     const r = await c.pipeline(commands);
     const lockGone = probe !== undefined && r[sample.length].code >= 500;
-    if (leftover !== undefined && lockGone && r[sample.length + 1].code === 213)
+    const there = leftover !== undefined && probe !== undefined && r[sample.length + 1].code === 213;
+    leftoverKept = there && !lockGone;
+    if (there && lockGone)
       await c.delete(leftover).catch((err: unknown) => {
         if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile, or refused: harmless
       });
@@ -129,7 +134,7 @@ export async function spotCheck(
     if (r.code === 213) {
       if (Number(r.message.trim()) !== state.files[sample[i]].size) off++;
     } else if (r.code === 550) off++;
-    else return { off: 0, probed, also: alsoReplies }; // SIZE not offered (or not in this mode): no spot check
+    else return { off: 0, probed, also: alsoReplies, leftoverKept }; // SIZE not offered (or not in this mode): no spot check
   }
-  return { off, probed, also: alsoReplies };
+  return { off, probed, also: alsoReplies, leftoverKept };
 }

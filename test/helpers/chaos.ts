@@ -11,6 +11,12 @@ export interface ChaosProxy {
   /** Commands seen so far (every connection), and the data bytes passed client → server. */
   readonly commands: string[];
   readonly dataBytes: number;
+  /**
+   * The server's passive ports handed out whose data connection never came (the client killed between its
+   * EPSV and its connect): the server session behind each still waits on it (pure-ftpd for its idle time,
+   * counting against its user limit). See {@link releasePassive}.
+   */
+  readonly unconnected: number[];
   /** Destroys every connection (control and data) and refuses new ones until {@link heal}. */
   cutAll(): void;
   heal(): void;
@@ -31,6 +37,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   const live = new Set<net.Socket>();
   const servers = new Set<net.Server>();
   const commands: string[] = [];
+  const unconnected = new Set<number>();
   let dataBytes = 0;
   let down = false;
   const track = (s: net.Socket): void => {
@@ -50,7 +57,9 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   };
   /** A one-shot listener forwarding to the server's passive port `port`. */
   const dataPort = async (port: number): Promise<number> => {
+    unconnected.add(port);
     const srv = net.createServer((client) => {
+      unconnected.delete(port);
       srv.close();
       servers.delete(srv);
       if (down) return void client.destroy();
@@ -130,6 +139,9 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   return {
     port: (control.address() as net.AddressInfo).port,
     commands,
+    get unconnected() {
+      return [...unconnected];
+    },
     get dataBytes() {
       return dataBytes;
     },
@@ -146,4 +158,22 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       await new Promise<void>((r) => control.close(() => r()));
     },
   };
+}
+
+/**
+ * Connects to each of `ports` on the server and closes at once: a session waiting for that data connection
+ * (its client killed) gets it, empty, and ends, rather than holding one of the server's logins for minutes.
+ */
+export async function releasePassive(ports: number[]): Promise<void> {
+  await Promise.all(
+    ports.map(
+      async (port) =>
+        new Promise<void>((resolve) => {
+          const s = net.connect({ host: '127.0.0.1', port }, () => s.end());
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+          s.resume();
+        }),
+    ),
+  );
 }
