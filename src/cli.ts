@@ -473,10 +473,9 @@ function lockHelp(err: unknown, url: string, f: DeployFlags): string {
     '-Q',
     q(`RMD ${err.lock.path}`),
   ].join(' ');
-  const when = err.lock.staleAt
-    ? `run this same command again from ${err.lock.staleAt} on (the lock is stale then, and taken over)`
-    : 'run this same command again in a few minutes';
-  return `. If that deploy is dead (killed, its machine gone): ${when}, or remove the lock now with ${curl} (it asks for the password)`;
+  // With a time, the engine's message says already when to run again (the lock is stale then, and taken over).
+  const when = err.lock.staleAt ? '' : ' run this same command again in a few minutes, or';
+  return `. If that deploy is dead (killed, its machine gone):${when} remove the lock now with ${curl} (it asks for the password)`;
 }
 
 /** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */

@@ -53,7 +53,7 @@ d.each(each('pure', 'vsftpd'))('%s: another deploy holds the lock', (_name, serv
       );
       const staleAt = new Date(Date.parse(refreshedAt) + 120_000).toISOString();
       expect(line).toContain(
-        `If that deploy is dead (killed, its machine gone): run this same command again from ${staleAt} on (the lock is stale then, and taken over), or remove the lock now with curl `,
+        `(stale after 120 s: run the deploy again after ${staleAt} to take it over). If that deploy is dead (killed, its machine gone): remove the lock now with curl `,
       );
       expect(r.stderr).not.toContain(server.password);
       const curl = /with (curl .*) \(it asks for the password\)$/.exec(line)?.[1] ?? '';
