@@ -38415,6 +38415,14 @@ async function uploadFile(client, abs, file, opts) {
             return 0;
         if (have > 0 && have < file.size && !opts.quirks.noResume)
             offset = have;
+        // An empty temp, nothing to resume: removed, so the STOR makes a new file. A killed run whose STOR went out
+        // before its data connection leaves a server session waiting for that connection with the file open
+        // (vsftpd locks it, lock_upload_files): a STOR over it would wait for that session to give up (a minute).
+        if (have === 0 && !opts.inPlace)
+            await client.delete(abs).catch((err) => {
+                if (!(err instanceof FtpReplyError))
+                    throw err;
+            });
     }
     let last = 0;
     const onProgress = ({ bytes }) => {
@@ -38580,9 +38588,16 @@ function refusalReason(err) {
  */
 async function filesExist(client, paths, 
 /** Filled with each folder listed on the way (undefined: it could not be listed), for the caller's use. */
-listings = new Map()) {
+listings = new Map(), 
+/** Filled with the size of each file the server gave one for. */
+sizeOf) {
     const sizes = await client.pipeline(paths.map((p) => `SIZE ${p}`));
     const found = sizes.map((reply) => reply.code === 213);
+    for (const [i, reply] of sizes.entries()) {
+        const n = reply.code === 213 ? Number(reply.message.trim()) : NaN;
+        if (Number.isSafeInteger(n))
+            sizeOf?.set(paths[i], n);
+    }
     const listed = async (parent) => {
         try {
             return new Set((await client.list(parent)).map((e) => e.name));
@@ -40916,6 +40931,12 @@ class StateStore {
     metaChanged = false;
     /** The state file is on the server (read at load, or written by this run). */
     stateThere = false;
+    /**
+     * The state's temporary copy is on the server, left by a deploy killed while writing it: removed before
+     * this run's first write. A STOR over it could wait a minute: a run killed after its STOR, before its data
+     * connection, leaves a server session waiting for that connection with the file open (vsftpd locks it).
+     */
+    copyLeft = false;
     /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
     renamedOver = false;
     /** The unlock went out with the final state: nothing more is written. */
@@ -40977,7 +40998,8 @@ class StateStore {
             // write, then one listing of each folder if needed).
             const copy = `${path}.tmp`;
             const others = [copy, fdaPath, formerPath].filter((p) => p !== undefined && p !== path);
-            const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path, ...others], this.listed));
+            const sizes = new Map();
+            const [ours, ...found] = await this.opts.pool.run(`look for state ${path}`, async (c) => filesExist(c, [path, ...others], this.listed, sizes));
             // There now: unreadable, or written between the two looks by a deploy that just finished. Read again.
             if (ours && attempt === 1)
                 continue;
@@ -40986,7 +41008,12 @@ class StateStore {
                 throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
             }
             const there = new Set(others.filter((_, i) => found[i]));
-            if (there.has(copy) && (await this.readCopy(copy)))
+            if (there.has(copy))
+                this.copyLeft = true;
+            // An empty copy holds no state, and is not read: a deploy killed after its STOR, before its data
+            // connection, leaves a server session waiting for that connection with the file open (vsftpd locks
+            // it, and a RETR waits for that session to give up: a minute).
+            if (there.has(copy) && sizes.get(copy) !== 0 && (await this.readCopy(copy)))
                 return this.state;
             if (formerPath && there.has(formerPath)) {
                 const former = await this.readOther(formerPath);
@@ -41524,6 +41551,13 @@ class StateStore {
             if (!this.dirMade)
                 await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
+            if (this.copyLeft) {
+                await c.delete(`${this.opts.path}.tmp`).catch((err) => {
+                    if (!(err instanceof FtpReplyError))
+                        throw err; // gone meanwhile: nothing to remove
+                });
+                this.copyLeft = false;
+            }
             let replies;
             await writeRemoteFileAtomic(c, this.opts.path, data, this.opts.quirks, this.opts.warn, unlocking && {
                 commands: async () => {
@@ -41714,10 +41748,13 @@ local, probe, leftover, also = []) {
     commands.push(...also);
     if (commands.length === 0)
         return { off: 0, also: [] };
+    let leftoverKept = false;
     const replies = await pool.run('spot check', async (c) => {
         const r = await c.pipeline(commands);
         const lockGone = probe !== undefined && r[sample.length].code >= 500;
-        if (leftover !== undefined && lockGone && r[sample.length + 1].code === 213)
+        const there = leftover !== undefined && probe !== undefined && r[sample.length + 1].code === 213;
+        leftoverKept = there && !lockGone;
+        if (there && lockGone)
             await c.delete(leftover).catch((err) => {
                 if (!(err instanceof FtpReplyError))
                     throw err; // gone meanwhile, or refused: harmless
@@ -41737,9 +41774,9 @@ local, probe, leftover, also = []) {
         else if (r.code === 550)
             off++;
         else
-            return { off: 0, probed, also: alsoReplies }; // SIZE not offered (or not in this mode): no spot check
+            return { off: 0, probed, also: alsoReplies, leftoverKept }; // SIZE not offered (or not in this mode): no spot check
     }
-    return { off, probed, also: alsoReplies };
+    return { off, probed, also: alsoReplies, leftoverKept };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/lock.ts
@@ -41841,10 +41878,15 @@ async function withLock(pool, lockPath, o, rep, body) {
             }
         }
         if (!abandoned(other, o.staleLockMs)) {
+            // When it counts as abandoned: from its last refresh, not its start (a long deploy started long ago
+            // may have refreshed it a moment ago), so that a user does not remove a live deploy's lock.
             const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+            const staleAt = Number.isNaN(seen)
+                ? ''
+                : `: run the deploy again after ${new Date(seen + o.staleLockMs).toISOString()} to take it over`;
             const held = new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}` +
                 `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
-                `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s)`);
+                `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`);
             held.lock = {
                 path: lockPath,
                 holderPath,
@@ -42122,6 +42164,11 @@ async function tryMkd(c, path) {
     }
 }
 async function readHolder(c, path) {
+    // Empty: named by no one yet, and not read. A deploy killed after its STOR, before its data connection,
+    // leaves a server session waiting for that connection with the file open (vsftpd locks it, and a RETR
+    // waits for that session to give up: a minute).
+    if ((await remoteSize(c, path)) === 0)
+        return undefined;
     const data = await readRemoteFile(c, path, 64 * 1024);
     if (!data)
         return undefined;
@@ -42704,8 +42751,10 @@ async function deploy(options, reporter = {}, context = {}) {
                 checkedAll = true;
             }
             else if (spot) {
-                const { off, probed, also } = await spot;
+                const { off, probed, also, leftoverKept } = await spot;
                 lockThere = probed;
+                if (leftoverKept && !o.dryRun)
+                    store.copyLeft = true;
                 if (also[0]?.code === 213 && (await store.preferNewer()))
                     return prepare(store.state);
                 if (o.dryRun && probed)
@@ -43600,7 +43649,7 @@ function phrase(message) {
         .replace(/; check the host, port and firewall\b/g, '; check the `server` and `port` inputs and the firewall')
         .replace(/\bcheck the user and password\b/g, 'check the `username` and `password` inputs')
         // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
-        .replace(/(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s\))/, '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
+        .replace(/(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s[^)]*\))/, '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
         '`concurrency:` group (with `cancel-in-progress: false`)')
         .replace(EXCLUDE_OPTION, excludeLine)
         // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
