@@ -763,13 +763,13 @@ function firstFew(paths: string[]): string {
   return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
 
-/** What a cancelled deploy could not do on its way out (the server unreachable too). */
 /**
  * After a cancel, the way out is given up once no reply came for this long (or the first login's time, if
  * longer: a slow link): Ctrl-C on a deploy whose server went away quits in about a second.
  */
 const WAY_OUT_SILENCE_MS = 1000;
 
+/** What a cancelled deploy could not do on its way out (the server unreachable too). */
 interface WayOut {
   /** Given up: the server gave no answer for this long after the cancel. */
   silentMs?: number;
