@@ -73,8 +73,10 @@ export class Spool {
           }
         }
         // The three bytes of U+FFFD may straddle two chunks: the last two of the one before count too.
-        if (!replacement) replacement = Buffer.concat([tail, b]).includes(REPLACEMENT);
-        tail = Buffer.concat([tail, b]).subarray(-2);
+        if (!replacement)
+          replacement =
+            b.includes(REPLACEMENT) || Buffer.concat([tail, b.subarray(0, 2)]).includes(REPLACEMENT);
+        tail = Buffer.from(Buffer.concat([tail, b.subarray(-2)]).subarray(-2));
         if (!out.write(b)) {
           contents.pause();
           out.once('drain', () => contents.resume());
