@@ -117,7 +117,11 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
       (f: string) => fs.appendFileSync(f, 'more'),
       /changed while the deploy was running.*rerun once it is final/,
     ],
-    ['deleted', (f: string) => fs.rmSync(f), /cannot read local file .*big\.bin.*rerun/],
+    [
+      'deleted',
+      (f: string) => fs.rmSync(f),
+      /local file .*big\.bin was removed while the deploy was running.*rerun/,
+    ],
   ])(
     'a local file %s while it waits to be sent: exit 1 naming it, the state honest; the rerun finishes, a third run is a no-op',
     async (_how, change, says) => {
