@@ -43040,7 +43040,6 @@ function heldInfo(plan, o, rep, hasState) {
 function firstFew(paths) {
     return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
 }
-/** What a cancelled deploy could not do on its way out (the server unreachable too). */
 /**
  * After a cancel, the way out is given up once no reply came for this long (or the first login's time, if
  * longer: a slow link): Ctrl-C on a deploy whose server went away quits in about a second.
