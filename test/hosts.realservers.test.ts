@@ -7,8 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, DeployError, FtpClient, GuardError } from '../src/index.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { deploy, DeployError, GuardError } from '../src/index.js';
+import { plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { env, servers, describe: d, opts } = realServerSuite('hosts.realservers');
@@ -203,13 +203,7 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     await deploy(o);
     // A backup the user keeps there (another tool's upload): the account is now near its 1 MB.
     const s = env.pureQuota;
-    const c = await FtpClient.connect({
-      host: s.host,
-      port: s.port,
-      user: s.user,
-      password: s.password,
-      secure: false,
-    });
+    const c = await plainClient(s);
     await c.upload(`${dir}/backup.bin`, Buffer.from(data() + data()));
 
     writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'index.html': 'v2' });
@@ -235,13 +229,7 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     const o = opts(env.pureQuota, local, dir);
     // A backup the user keeps there (248 000 bytes): the files then fit, and the final state does not.
     const s = env.pureQuota;
-    const c = await FtpClient.connect({
-      host: s.host,
-      port: s.port,
-      user: s.user,
-      password: s.password,
-      secure: false,
-    });
+    const c = await plainClient(s);
     try {
       await c.mkd(dir);
       await c.upload(`${dir}/backup.bin`, Buffer.alloc(248_000, 3));
@@ -271,13 +259,7 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     writeTree(local, { 'index.html': 'hi' });
     const { dir, disk } = target(env.pureQuota);
     const s = env.pureQuota;
-    const c = await FtpClient.connect({
-      host: s.host,
-      port: s.port,
-      user: s.user,
-      password: s.password,
-      secure: false,
-    });
+    const c = await plainClient(s);
     try {
       await c.mkd(dir);
       await c.upload(`${dir}/backup.bin`, Buffer.alloc(1_048_570, 3)); // all but 6 bytes of the 1 MB

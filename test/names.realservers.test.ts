@@ -11,9 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
-import { FtpClient, FtpReplyError } from '../src/index.js';
+import { FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -59,13 +59,7 @@ d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => 
   it('the client lists such a folder, not its parent, refuses one that is not there, and stays in its folder', async () => {
     const server = env.vsftpd;
     const { dir, disk } = target(server);
-    const c = await FtpClient.connect({
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      secure: false,
-    });
+    const c = await plainClient(server);
     try {
       await c.mkd(dir);
       await c.mkd(`${dir}/*`);

@@ -34356,8 +34356,9 @@ class FtpConnection {
     send(command) {
         this.assertOpen();
         checkCommand(command);
-        this.log(`> ${redactCommand(command)}`);
-        this.awaiting.push(redactCommand(command));
+        const shown = redactCommand(command);
+        this.log(`> ${shown}`);
+        this.awaiting.push(shown);
         this.socket.write(`${command}\r\n`);
     }
     /**
@@ -34368,10 +34369,10 @@ class FtpConnection {
         this.assertOpen();
         for (const c of commands)
             checkCommand(c);
-        for (const c of commands)
-            this.log(`> ${redactCommand(c)}`);
-        for (const c of commands)
-            this.awaiting.push(redactCommand(c));
+        for (const shown of commands.map(redactCommand)) {
+            this.log(`> ${shown}`);
+            this.awaiting.push(shown);
+        }
         this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
     }
     /**

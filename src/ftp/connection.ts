@@ -139,8 +139,9 @@ export class FtpConnection {
   send(command: string): void {
     this.assertOpen();
     checkCommand(command);
-    this.log(`> ${redactCommand(command)}`);
-    this.awaiting.push(redactCommand(command));
+    const shown = redactCommand(command);
+    this.log(`> ${shown}`);
+    this.awaiting.push(shown);
     this.socket.write(`${command}\r\n`);
   }
 
@@ -151,8 +152,10 @@ export class FtpConnection {
   sendPipelined(commands: string[]): void {
     this.assertOpen();
     for (const c of commands) checkCommand(c);
-    for (const c of commands) this.log(`> ${redactCommand(c)}`);
-    for (const c of commands) this.awaiting.push(redactCommand(c));
+    for (const shown of commands.map(redactCommand)) {
+      this.log(`> ${shown}`);
+      this.awaiting.push(shown);
+    }
     this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
   }
 

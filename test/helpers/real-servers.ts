@@ -4,7 +4,7 @@ import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe } from '@jest/globals';
-import type { DeployOptions } from '../../src/index.js';
+import { FtpClient, type DeployOptions } from '../../src/index.js';
 import { uniqueName } from './tmp.js';
 
 export interface RealServer {
@@ -100,6 +100,17 @@ export function remoteFolders(prefix: string): (server: RealServer) => { dir: st
     made.push(disk);
     return { dir: `/${name}`, disk };
   };
+}
+
+/** A plain FTP client logged in to a real server as its test user (to set a scene as another tool would). */
+export async function plainClient(server: RealServer): Promise<FtpClient> {
+  return FtpClient.connect({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    secure: false,
+  });
 }
 
 /** The TLS mode a server offers by default: implicit, else explicit, else plain. */
