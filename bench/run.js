@@ -302,7 +302,11 @@ async function largeRow() {
     bytes,
     tools,
     data: {},
+    warmed: true,
   };
+  // Read once before the first run, into the page cache: the first tool (ftpship) would otherwise pay for reading
+  // the file from disk (made in an earlier session, or evicted by the rows before) and every other tool not.
+  readThrough(file);
   for (let run = 1; run <= RUNS; run++)
     for (const tool of tools) {
       srv.emptyRemote(remoteDir);
@@ -315,6 +319,17 @@ async function largeRow() {
     }
   row.resume = HAVE_FTPSHIP ? await resumeCut(dir, bytes) : 'skipped (ftpship CLI not available)';
   return row;
+}
+
+/** Reads a file from end to end (into the page cache), 8 MiB at a time. */
+function readThrough(file) {
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+  try {
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

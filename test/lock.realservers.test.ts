@@ -207,6 +207,77 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
   });
 
+  // A later deploy whose sizes already show an upload takes its lock while its files are hashed, before its plan
+  // is made: the plan's refusals and a plan with nothing to do must still leave the server as it was.
+  it('a later deploy with a new file, refused by a live lock: exit 3 with the plan, nothing sent, that lock untouched', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'b.txt': 'bb' });
+    const lock = freshLock(server, disk);
+    const now = new Date().toISOString();
+    const holder = JSON.stringify({
+      holder: 'ftpship on other-host pid 44',
+      startedAt: now,
+      refreshedAt: now,
+    });
+    fs.writeFileSync(path.join(lock, 'holder.json'), holder);
+    const before = snapshot(disk);
+    const rec = recorder();
+    const err = (await outcome(deploy(opts(server, local, dir), rec))) as
+      (Failure & { report?: { refused?: string; files: unknown[] } }) | undefined;
+    expect(err?.exitCode).toBe(3);
+    expect(err?.message).toMatch(/another deploy holds the lock .*other-host pid 44/);
+    expect(err?.report?.files).toEqual([expect.objectContaining({ path: 'b.txt', action: 'upload' })]);
+    expect(sent(rec.log, 'STOR')).toEqual([]);
+    expect(snapshot(disk)).toEqual(before);
+  });
+
+  it('a later deploy with a new file, cancelled once it has taken the lock: the lock released, nothing sent, the rerun deploys', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { 'b.txt': 'bb' });
+    const ac = new AbortController();
+    const rec = recorder();
+    const err = await outcome(
+      deploy(
+        { ...opts(server, local, dir), signal: ac.signal },
+        {
+          ...rec,
+          protocol: (line: string, connection: number) => {
+            rec.protocol?.(line, connection);
+            if (/> MKD \S*\.lock$/.test(line)) ac.abort();
+          },
+        },
+      ),
+    );
+    expect(err?.message).toMatch(/^deploy cancelled/);
+    expect(sent(rec.log, 'STOR').filter((p) => p.includes('b.txt'))).toEqual([]);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(Object.keys(readTree(disk, [STATE]))).toEqual(['a.txt']);
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a later deploy with a new file that is not sent (a copy of the state): nothing to do, no lock left', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    writeTree(local, { [STATE]: '{"generator":"ftpship","files":{}}' });
+    const before = snapshot(disk);
+    const rec = recorder();
+    const report = await deploy(opts(server, local, dir), rec);
+    expect(report.files).toEqual([]);
+    expect(rec.warnings.join('\n')).toMatch(/the local file \.ftpship-state\.json is not uploaded/);
+    // (The sizes showed a new file: the lock may have been taken while the files were hashed, then released.)
+    expect(sent(rec.log, 'STOR').filter((p) => !p.endsWith(`${LOCK}/holder.json`))).toEqual([]);
+    expect(snapshot(disk)).toEqual(before);
+  });
+
   it('a target folder the user may not write to: one line naming the lock and the permission, exit 1, no takeover', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });

@@ -22,7 +22,7 @@ import {
 } from '../ftp/errors.js';
 import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.js';
 import { CancelledError, ConfigError, DeployError, ftpMessage, GuardError } from './errors.js';
-import { executePlan } from './execute.js';
+import { executePlan, type ExecResult } from './execute.js';
 import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
@@ -54,7 +54,7 @@ import { STATE_MAX, StateStore } from './state-store.js';
 import { settingsHash, TEMP_NAME, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
-import { releaseAbandonedLock, withLock } from './lock.js';
+import { releaseAbandonedLock, withLock, type LockRelease, type ReadWithLock } from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
 
@@ -397,6 +397,84 @@ export async function deploy(
       const names = await namesAtTop();
       return names.length > 0 ? new Set(names) : undefined;
     };
+    let plan: Plan = emptyPlan();
+    /** The lock, taken while the files are hashed when the sizes already show an upload (see prepare). */
+    let early: Promise<ExecResult | undefined> | undefined;
+    const lockOptions = {
+      ...o,
+      knownDirs: quirks.knownDirs,
+      signal,
+      readWithLock: store.readWithLock,
+      lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+    };
+    /** Whether the plan has anything to do on the server (a deploy with nothing to do takes no lock). */
+    const hasWork = (p: Plan): boolean =>
+      // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
+      !(o.deleteOnly && store.origin === 'none') &&
+      (p.entries.length > 0 ||
+        p.staleTemps.length > 0 ||
+        store.state.pending !== undefined ||
+        p.excluded.files.length + p.excluded.dirs.length > 0 ||
+        store.origin !== 'ftpship' ||
+        store.metaChanged ||
+        p.modesChanged);
+    /**
+     * Whether a guard could refuse the plan (what --max-delete, --keep or a stream's count may refuse, a path too
+     * long for a command line): a refused plan changes nothing on the server, so the lock waits for the plan then.
+     */
+    const mayRefuse = (): boolean =>
+      o.maxDelete !== undefined ||
+      o.keep.length > 0 ||
+      context.stream !== undefined ||
+      [...local.files.keys()].some((p) => (root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES);
+    /** The plan made, with the lock held: the deploy itself. */
+    const underLock = async (release: LockRelease, read?: ReadWithLock): Promise<ExecResult> => {
+      changing = true;
+      store.lockGuard = release.ensureHeld;
+      // Another deploy may have finished while this one was planning: plan again from the state it left,
+      // or this run would record old hashes for files that deploy changed (G4).
+      if (await store.changedSinceLoad(read)) {
+        rep.info?.(
+          'the state changed on the server while planning (another deploy finished): planning again',
+        );
+        state = await store.load();
+        plan = await prepare(state);
+        state = store.state;
+      }
+      const marker = o.maintenance
+        ? {
+            path: o.maintenance.path,
+            content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
+            whole: !o.atomic,
+          }
+        : undefined;
+      const hook = o.maintenanceUrl
+        ? {
+            call: new MaintenanceHook(o.maintenanceUrl, {
+              target: targetUrl(o, root, loginDir),
+              timeoutMs: o.timeoutMs,
+              retries: o.retries,
+              retryDelayMs: o.retryDelayMs,
+              signal,
+              info: (m) => rep.info?.(m),
+              warn: (m) => rep.warn?.(m),
+            }),
+            whole: !o.atomic,
+          }
+        : undefined;
+      return executePlan(plan, local, {
+        pool,
+        root,
+        store,
+        reporter: rep,
+        quirks,
+        marker,
+        hook,
+        checkedAll,
+        release,
+        unsaved: (err) => (wayOut.unsaved = err),
+      });
+    };
     /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
     let lockThere: boolean | undefined;
     /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
@@ -431,7 +509,23 @@ export async function deploy(
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
       // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
-      if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) pool.expand();
+      if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) {
+        pool.expand();
+        // A file new or resized is an upload for sure: the lock is taken meanwhile too (its round trips and the
+        // state read in its write), after the spot check, which looks for a lock and must not see this one.
+        // Not with two state files to choose from (the plan may start again from the other one).
+        if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
+          // (A spot check that failed fails the plan too: no lock is taken then.)
+          early = (spot ?? Promise.resolve()).then(async () =>
+            withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
+              plan = await planning;
+              state = store.state;
+              return hasWork(plan) ? underLock(release, read) : undefined;
+            }),
+          );
+          early.catch(() => undefined); // awaited after the plan (its errors come first)
+        }
+      }
       if (o.dryRun || !isEmptyState(st)) await local.finishHashing();
       // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
       // before the cut is unchanged, in the preview as in the deploy.
@@ -492,81 +586,25 @@ export async function deploy(
       checkCommandLengths(p, root);
       return p;
     };
-    let plan = await prepare(state);
+    /** The first plan, under way (the lock taken early waits for it). */
+    const planning = prepare(state);
+    plan = await planning.catch(async (err: unknown) => {
+      await early?.catch(() => undefined); // the lock taken meanwhile is released first
+      throw err;
+    });
     state = store.state; // the newer of two state files, where there were two
     let bytesSent = 0;
     let dirsMade = 0; // a deploy with nothing to do makes none
     let modesMissed: { files: number; dirs: number } | undefined;
-    // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
-    const hasWork =
-      !(o.deleteOnly && store.origin === 'none') &&
-      (plan.entries.length > 0 ||
-        plan.staleTemps.length > 0 ||
-        state.pending !== undefined ||
-        plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
-        store.origin !== 'ftpship' ||
-        store.metaChanged ||
-        plan.modesChanged);
-    if (!o.dryRun && hasWork) {
+    if (!o.dryRun && (early || hasWork(plan))) {
       pool.expand();
-      const lockOptions = {
-        ...o,
-        knownDirs: quirks.knownDirs,
-        signal,
-        readWithLock: store.readWithLock,
-        lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
-      };
-      const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
-        changing = true;
-        store.lockGuard = release.ensureHeld;
-        // Another deploy may have finished while this one was planning: plan again from the state it left,
-        // or this run would record old hashes for files that deploy changed (G4).
-        if (await store.changedSinceLoad(read)) {
-          rep.info?.(
-            'the state changed on the server while planning (another deploy finished): planning again',
-          );
-          state = await store.load();
-          plan = await prepare(state);
-          state = store.state;
-        }
-        const marker = o.maintenance
-          ? {
-              path: o.maintenance.path,
-              content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
-              whole: !o.atomic,
-            }
-          : undefined;
-        const hook = o.maintenanceUrl
-          ? {
-              call: new MaintenanceHook(o.maintenanceUrl, {
-                target: targetUrl(o, root, loginDir),
-                timeoutMs: o.timeoutMs,
-                retries: o.retries,
-                retryDelayMs: o.retryDelayMs,
-                signal,
-                info: (m) => rep.info?.(m),
-                warn: (m) => rep.warn?.(m),
-              }),
-              whole: !o.atomic,
-            }
-          : undefined;
-        return executePlan(plan, local, {
-          pool,
-          root,
-          store,
-          reporter: rep,
-          quirks,
-          marker,
-          hook,
-          checkedAll,
-          release,
-          unsaved: (err) => (wayOut.unsaved = err),
-        });
-      });
-      bytesSent = result.bytesSent;
-      dirsMade = result.dirsMade;
-      modesMissed = result.modesMissed;
-      plan = withKeptDirs(plan, result.keptDirs);
+      const result = await (early ?? withLock(pool, lockPath, lockOptions, rep, underLock));
+      if (result) {
+        bytesSent = result.bytesSent;
+        dirsMade = result.dirsMade;
+        modesMissed = result.modesMissed;
+        plan = withKeptDirs(plan, result.keptDirs);
+      }
     } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
       // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
       // (unless the spot check saw no lock: the usual case costs no round trip).
@@ -1288,4 +1326,21 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
     ? '; check the host, the port and the network, then run the deploy again'
     : '';
   return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
+}
+
+/**
+ * A local file new or of another size than the state says, which this deploy sends whatever the hashes say:
+ * there is work, and the lock can be taken before the plan is made.
+ */
+function uploadsCertain(
+  files: ReadonlyMap<string, { size: number }>,
+  st: DeployState,
+  o: { deleteOnly?: boolean; replace?: boolean },
+): boolean {
+  if (o.deleteOnly || o.replace === false) return false;
+  for (const [p, f] of files) {
+    const was = st.files[p];
+    if (was === undefined || was.size !== f.size) return true;
+  }
+  return false;
 }
