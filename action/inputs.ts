@@ -19,6 +19,7 @@ import {
 import { percentDecoded, redactUrl } from '../src/url.js';
 import { hookSecrets, shownHookUrl } from '../src/engine/hook.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
+import { rememberLogin } from './login.js';
 import { logSafe } from './phrase.js';
 
 export interface ActionInputs {
@@ -48,6 +49,12 @@ export function readInputs(): ActionInputs {
   core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
   if (password !== rawPassword && password !== '') core.setSecret(password);
+  // Before anything naming them is printed: messages give the login inputs as written (login.ts).
+  rememberLogin({
+    password,
+    host: core.getInput(Input.Server),
+    user: core.getInput(Input.Username),
+  });
   if (/[\r\n\0]/.test(password))
     throw new ConfigError(
       'the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)',
@@ -93,6 +100,7 @@ export function readInputs(): ActionInputs {
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
+  rememberLogin({ host: options.host }); // `[::1]` is `::1` from here on
   warnUnsupported();
   // The state is discarded whether or not it could be read: an input left in the workflow after the run that
   // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
@@ -118,7 +126,7 @@ export function readInputs(): ActionInputs {
     logLevel,
     filePatterns,
   })) {
-    core.debug(`${name}: ${JSON.stringify(value)}`);
+    core.debug(logSafe(`${name}: ${JSON.stringify(value)}`));
   }
   return { options, logLevel, filePatterns };
 }

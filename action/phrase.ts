@@ -1,5 +1,6 @@
 /** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
 import { Input } from './constants.js';
+import { asGiven } from './login.js';
 
 const INPUTS = new Set<string>(Object.values(Input));
 
@@ -151,10 +152,11 @@ export function phrase(message: string): string {
  * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
- * (as the runner itself does for its own markers).
+ * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
+ * that the runner's mask of a secret finds them.
  */
 export function logSafe(text: string): string {
-  return text
+  return asGiven(text)
     .split(/\r\n|\r|\n/)
     .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
     .join('\n');

@@ -375,7 +375,9 @@ describe('inputs are checked when read, each with one line naming the input and 
         'dry-run': 'true',
       });
       expectSuccess(run);
-      expect(run.summary).toContain(`Target: <code>ftp://&#91;::1&#93;:${fake.port}/</code>`);
+      expect(run.summary).toContain(
+        `Target: \`server-dir\` <code>./</code> (\`port: ${fake.port}\`, \`protocol: ftp\`)`,
+      );
       // The plan file, for later steps, hides the host, brackets and all.
       expect(JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8'))).toMatchObject({
         target: `ftp://***:${fake.port}/`,
@@ -513,7 +515,7 @@ describe('files: a file become a link out of local-dir is skipped and kept, as i
   });
 });
 
-describe('the target in the plan file, summary-file and job summary: no user; the files for later steps, no host', () => {
+describe('the target in the plan file, summary-file and job summary: no user, no host', () => {
   it('a username kept in a secret is not in a file a later step posts as a comment (was: ftp://user@host/dir)', async () => {
     const { ws } = workspace({ 'a.html': 'a' });
     const run = await runMain(ws, { ...connection('no-user/'), 'dry-run': 'true' });
@@ -524,17 +526,18 @@ describe('the target in the plan file, summary-file and job summary: no user; th
       expect(text).not.toContain(`${srv.user}@`);
   });
 
-  it('a server kept in a secret is not in the plan file nor the summary-file, which the runner does not mask; the job summary, which it masks, names it (was: the host in all three)', async () => {
+  it('a server kept in a secret is in none of the plan file, the summary-file (masked by nothing) and the job summary (where the runner would miss it escaped) (was: the host in all three)', async () => {
     const { ws } = workspace({ 'a.html': 'a' });
     const run = await runMain(ws, { ...connection('no-host/'), 'dry-run': 'true' });
     expectSuccess(run);
     const report = JSON.parse(fs.readFileSync(run.outputs.plan, 'utf8')) as DeployReport;
     expect(report.target).toBe(`ftp://***:${srv.port}/no-host`);
     const comment = fs.readFileSync(run.outputs['summary-file'], 'utf8');
-    expect(comment).toContain(`Target: <code>ftp://&#42;&#42;&#42;:${srv.port}/no-host</code>`);
-    for (const text of [fs.readFileSync(run.outputs.plan, 'utf8'), comment])
+    const target = `Target: \`server-dir\` <code>no-host</code> (\`port: ${srv.port}\`, \`protocol: ftp\`)`;
+    expect(comment).toContain(target);
+    expect(run.summary).toContain(target);
+    for (const text of [fs.readFileSync(run.outputs.plan, 'utf8'), comment, run.summary])
       expect(text).not.toContain(srv.host);
-    expect(run.summary).toContain(`Target: <code>ftp://${srv.host}:${srv.port}/no-host</code>`);
   });
 });
 
