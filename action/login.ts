@@ -31,6 +31,14 @@ function literal(text: string): string {
 }
 
 /**
+ * The host in any case, not inside a longer name: the host `example.com` in `www.example.com.txt` is part
+ * of a file name.
+ */
+function hostPattern(host: string): RegExp {
+  return new RegExp(`(?<![\\w.-])${literal(host)}(?![\\w-]|\\.\\w)`, 'gi');
+}
+
+/**
  * `text` (a log line, an annotation) with the user name and host as written in the inputs wherever another
  * form of them appears (JSON-escaped, %-encoded, the host in another case), so the runner's mask of a
  * secret finds them; any other form of the password is `***`.
@@ -42,7 +50,7 @@ export function asGiven(text: string): string {
   for (const form of otherForms(login.host)) out = out.split(form).join(login.host);
   // DNS names are read in any case: a certificate or a server may give the host in lower case.
   if (login.host !== '' && /[a-z]/i.test(login.host))
-    out = out.replace(new RegExp(literal(login.host), 'gi'), (m) => (m === login.host ? m : login.host));
+    out = out.replace(hostPattern(login.host), () => login.host);
   return out;
 }
 
@@ -60,8 +68,7 @@ export function withoutLogin(text: string): string {
   const host = login.host;
   if (host !== '') {
     for (const form of otherForms(host)) out = out.split(form).join(host);
-    // Not inside a longer name: the host `example.com` in `www.example.com.txt` is a file name.
-    out = out.replace(new RegExp(`(?<![\\w.-])${literal(host)}(?![\\w-]|\\.\\w)`, 'gi'), '***');
+    out = out.replace(hostPattern(host), '***');
   }
   return out;
 }
