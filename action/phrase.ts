@@ -102,6 +102,8 @@ export function phrase(message: string): string {
         '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
           '`concurrency:` group (with `cancel-in-progress: false`)',
       )
+      // The CLI's exit code: in the Action, the step fails.
+      .replace(/\bwould be refused \(exit 3\)/g, 'would be refused (the step fails)')
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(
