@@ -69,7 +69,8 @@ function withoutUser(target: string): string {
 function withoutHost(report: DeployReport): DeployReport {
   return {
     ...report,
-    target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)/i, '$1***'),
+    // The port too: it may be a secret as well (the runner masks its value in the job summary, not in the files).
+    target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)(?::\d+)?/i, '$1***'),
     warnings: report.warnings.map(withoutLogin),
     ...(report.refused === undefined ? {} : { refused: withoutLogin(report.refused) }),
   };
