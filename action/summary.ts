@@ -147,7 +147,7 @@ const PROTOCOLS: Record<string, string> = { ftp: 'ftp', ftpes: 'ftps', ftps: 'ft
 /**
  * The target in the Action's words: the report's URL is the CLI's, where `ftps://` is `protocol:
  * ftps-legacy` and `ftpes://` is `protocol: ftps`. Without the host: it is the `server` input, which may be a
- * secret, and the runner's mask would not find it escaped.
+ * secret, and the runner's mask would not find it escaped (main.ts takes the host and port out of the URL).
  */
 function targetWords(target: string): string {
   const m = /^([a-z]+):\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^/:]*)(?::(\d+))?(\/.*)?$/i.exec(target);
