@@ -40,6 +40,12 @@ const LOG_LEVELS: readonly LogLevel[] = ['minimal', 'standard', 'verbose'];
 export function readInputs(): ActionInputs {
   // Mask first: GitHub masks a secret only in lines printed after setSecret.
   const rawPassword = core.getInput(Input.Password, { trimWhitespace: false });
+  // Before anything naming them is printed: messages give the login inputs as written (login.ts).
+  rememberLogin({
+    password: rawPassword.trim(),
+    host: core.getInput(Input.Server),
+    user: core.getInput(Input.Username),
+  });
   // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
   if (rawPassword.trim() === '')
     throw new ConfigError(
@@ -49,12 +55,6 @@ export function readInputs(): ActionInputs {
   core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
   if (password !== rawPassword && password !== '') core.setSecret(password);
-  // Before anything naming them is printed: messages give the login inputs as written (login.ts).
-  rememberLogin({
-    password,
-    host: core.getInput(Input.Server),
-    user: core.getInput(Input.Username),
-  });
   if (/[\r\n\0]/.test(password))
     throw new ConfigError(
       'the `password` input holds a line break or NUL inside it, which FTP cannot send; check the secret (was more than one line pasted into it?)',
