@@ -19,6 +19,7 @@ import {
 import { percentDecoded, redactUrl } from '../src/url.js';
 import { hookSecrets, shownHookUrl } from '../src/engine/hook.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
+import { rememberLogin } from './login.js';
 import { logSafe } from './phrase.js';
 
 export interface ActionInputs {
@@ -39,6 +40,12 @@ const LOG_LEVELS: readonly LogLevel[] = ['minimal', 'standard', 'verbose'];
 export function readInputs(): ActionInputs {
   // Mask first: GitHub masks a secret only in lines printed after setSecret.
   const rawPassword = core.getInput(Input.Password, { trimWhitespace: false });
+  // Before anything naming them is printed: messages give the login inputs as written (login.ts).
+  rememberLogin({
+    password: rawPassword.trim(),
+    host: core.getInput(Input.Server),
+    user: core.getInput(Input.Username),
+  });
   // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
   if (rawPassword.trim() === '')
     throw new ConfigError(
@@ -93,6 +100,7 @@ export function readInputs(): ActionInputs {
     fileMode: core.getInput(Input.FileMode) || undefined,
     dirMode: core.getInput(Input.DirMode) || undefined,
   };
+  rememberLogin({ host: options.host }); // `[::1]` is `::1` from here on
   warnUnsupported();
   // The state is discarded whether or not it could be read: an input left in the workflow after the run that
   // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
@@ -118,7 +126,7 @@ export function readInputs(): ActionInputs {
     logLevel,
     filePatterns,
   })) {
-    core.debug(`${name}: ${JSON.stringify(value)}`);
+    core.debug(logSafe(`${name}: ${JSON.stringify(value)}`));
   }
   return { options, logLevel, filePatterns };
 }

@@ -9,6 +9,7 @@ import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { quotedLogin, readInputs } from './inputs.js';
+import { withoutLogin } from './login.js';
 import { actionReporter } from './reporter.js';
 import { commentMarkdown, writeSummary } from './summary.js';
 
@@ -58,32 +59,20 @@ function withoutUser(target: string): string {
   return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
 
-/** The host of a target URL (`ftp://host:21/dir`, `ftp://[::1]/dir`), brackets off; '' when there is none. */
-function hostOf(target: string): string {
-  const m = /^[a-z]+:\/\/(?:\[([^\]]*)\]|([^/:]*))/i.exec(target);
-  return m?.[1] ?? m?.[2] ?? '';
-}
-
-/** Every mention of `host` in `text` as `***`, as the runner shows a masked secret. */
-function hideHost(text: string, host: string): string {
-  if (host === '') return text;
-  const literal = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return text.replace(new RegExp(`(?<![\\w.-])${literal}(?![\\w-]|\\.\\w)`, 'gi'), '***');
-}
-
 /**
- * The report as the plan file and `summary-file` show it: the target and the server's words without the
- * host. The runner masks a `server` kept in a secret in the log and the job summary, but a later step posts
- * these files (a pull-request comment, an artifact) where nothing is masked, and the Action cannot tell a
- * `server` kept in a secret from one written in the workflow. The job summary names the host.
+ * The report as the plan file, `summary-file` and the job summary show it: the target and the server's words
+ * without the host (nor a user name that escaping would change). The runner masks a `server` kept in a secret
+ * only where it appears as written: the job summary escapes it as HTML (`ftp_1` is `ftp&#95;1` there), and a
+ * later step posts the files (a pull-request comment, an artifact) where nothing is masked. The Action cannot
+ * tell a `server` kept in a secret from one written in the workflow.
  */
-function withoutHost(report: DeployReport, host: string): DeployReport {
-  const hide = (text: string): string => hideHost(text, host);
+function withoutHost(report: DeployReport): DeployReport {
   return {
     ...report,
-    target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)/i, '$1***'),
-    warnings: report.warnings.map(hide),
-    ...(report.refused === undefined ? {} : { refused: hide(report.refused) }),
+    // The port too: it may be a secret as well (the runner masks its value in the job summary, not in the files).
+    target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)(?::\d+)?/i, '$1***'),
+    warnings: report.warnings.map(withoutLogin),
+    ...(report.refused === undefined ? {} : { refused: withoutLogin(report.refused) }),
   };
 }
 
@@ -93,10 +82,8 @@ function withoutHost(report: DeployReport, host: string): DeployReport {
  */
 async function publish(full: DeployReport, refusal?: string): Promise<void> {
   const report = { ...full, target: withoutUser(full.target) };
-  // The files are for later steps, which may post them where the runner masks nothing: no host either.
-  const host = hostOf(report.target);
-  const shared = withoutHost(report, host);
-  const sharedRefusal = refusal === undefined ? undefined : hideHost(refusal, host);
+  const shared = withoutHost(report);
+  const sharedRefusal = refusal === undefined ? undefined : withoutLogin(refusal);
   const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
   // Not a failure path: the step's result is settled, so each of these only warns.
   const attempt = async <T>(what: string, step: () => T | Promise<T>): Promise<T | undefined> =>
@@ -112,7 +99,9 @@ async function publish(full: DeployReport, refusal?: string): Promise<void> {
   await attempt('set the outputs (GITHUB_OUTPUT)', () =>
     setOutputs(report, files, refusal !== undefined && !report.dryRun),
   );
-  await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
+  await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () =>
+    writeSummary(shared, sharedRefusal),
+  );
 }
 
 /** `filesOnly`: a deploy a guard refused gets the report files, not the counts of what it did not do. */

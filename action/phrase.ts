@@ -1,5 +1,6 @@
 /** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
 import { Input } from './constants.js';
+import { asGiven } from './login.js';
 
 const INPUTS = new Set<string>(Object.values(Input));
 
@@ -101,6 +102,8 @@ export function phrase(message: string): string {
         '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
           '`concurrency:` group (with `cancel-in-progress: false`)',
       )
+      // The CLI's exit code: in the Action, the step fails.
+      .replace(/\bwould be refused \(exit 3\)/g, 'would be refused (the step fails)')
       .replace(EXCLUDE_OPTION, excludeLine)
       // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
       .replace(
@@ -151,10 +154,11 @@ export function phrase(message: string): string {
  * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
- * (as the runner itself does for its own markers).
+ * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
+ * that the runner's mask of a secret finds them.
  */
 export function logSafe(text: string): string {
-  return text
+  return asGiven(text)
     .split(/\r\n|\r|\n/)
     .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
     .join('\n');

@@ -79,7 +79,7 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
           '',
         ]
       : []),
-    `Target: <code>${escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
+    `Target: ${targetWords(report.target)} · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
     '',
     '| upload | replace | delete | mkdir | rmdir | unchanged |',
     '|---:|---:|---:|---:|---:|---:|',
@@ -139,6 +139,30 @@ export function summaryMarkdown(report: DeployReport, refusal?: string, listed =
   if (report.warnings.length > 0)
     out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${prose(phrase(w))}`), '');
   return out.join('\n');
+}
+
+/** The report's URL scheme (the CLI's) as the `protocol` input that gives it. */
+const PROTOCOLS: Record<string, string> = { ftp: 'ftp', ftpes: 'ftps', ftps: 'ftps-legacy' };
+
+/**
+ * The target in the Action's words: the report's URL is the CLI's, where `ftps://` is `protocol:
+ * ftps-legacy` and `ftpes://` is `protocol: ftps`. Without the host: it is the `server` input, which may be a
+ * secret, and the runner's mask would not find it escaped (main.ts takes the host and port out of the URL).
+ */
+function targetWords(target: string): string {
+  const m = /^([a-z]+):\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^/:]*)(?::(\d+))?(\/.*)?$/i.exec(target);
+  const protocol = m && PROTOCOLS[m[1].toLowerCase()];
+  if (!m || !protocol) return `<code>${escape(target)}</code>`;
+  const [, , port, path = '/'] = m;
+  let folder = path;
+  try {
+    folder = decodeURIComponent(path);
+  } catch {
+    // A `%` that is no escape: the path as it is.
+  }
+  // `/dir` is relative to the login folder (`server-dir: dir`), `//dir` absolute (`server-dir: /dir`).
+  const serverDir = folder === '/' ? './' : folder.startsWith('//') ? folder.slice(1) : folder.slice(1);
+  return `\`server-dir\` <code>${escape(serverDir)}</code> (${port ? `\`port: ${port}\`, ` : ''}\`protocol: ${protocol}\`)`;
 }
 
 function capped<T extends PlanEntry | string>(

@@ -138,6 +138,24 @@ describe('two runs of one target at once', () => {
     expect(run.summary).toContain('the same &#96;concurrency:&#96; group');
     expect(fs.existsSync(path.join(srv.root, 'queued', 'b.html'))).toBe(false);
   });
+
+  it('a dry run while another holds the lock warns that a deploy would fail its step (was: "refused (exit 3)", the CLI\'s exit code)', async () => {
+    const { ws, site } = actionWorkspace({ 'a.html': 'a' });
+    expectSuccess(await runMain(ws, connection('h-action4-locked/')));
+    fs.writeFileSync(path.join(site, 'b.html'), 'b');
+    const now = new Date().toISOString();
+    const lock = path.join(srv.root, 'h-action4-locked', '.ftpship-state.json.lock');
+    fs.mkdirSync(lock);
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({ token: 't', holder: 'ftpship on runner-2 pid 7', startedAt: now, refreshedAt: now }),
+    );
+    const run = await runMain(ws, { ...connection('h-action4-locked/'), 'dry-run': 'true' });
+    expectSuccess(run);
+    const warning = logLines(run).find((l) => l.startsWith('::warning::another deploy holds the lock'));
+    expect(warning).toMatch(/a deploy now would be refused \(the step fails\); this plan may be out of date/);
+    for (const text of [run.stdout, run.summary]) expect(text).not.toContain('exit 3');
+  });
 });
 
 describe('maintenance-url with a user and password in it', () => {
