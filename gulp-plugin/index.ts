@@ -162,19 +162,29 @@ export function deploy(options: GulpDeployOptions): Transform {
     source.on('error', upstreamFailed);
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
-  // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
-  stream.once('close', () => spool.release(false));
+  // Failed or torn down before its deploy (a file refused, a step further up failed): nothing needs the temp
+  // files of copies not being read now. Ended, the copies passed on may still be read (later, by a plugin that
+  // collects files). During a deploy, it is the deploy's end that releases them.
+  let deploying = false;
+  stream.once('close', () => {
+    if (!deploying) spool.release(!stream.readableEnded);
+  });
 
   /**
    * Deploys after any deploy to the same target this process started earlier (gulp.watch firing again, or
    * two watchers, while one runs): run at once, the later one would find the target locked and fail.
    */
   async function run(): Promise<void> {
+    let failed = true;
+    deploying = true;
     try {
       await runInTurn();
+      failed = false;
     } finally {
-      // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
-      spool.release(!hasConsumers(stream));
+      deploying = false;
+      // A failed run's copies passed on are not needed either; nothing reads this stream's files (the sink
+      // drains it): their copies are never read.
+      spool.release(failed || !hasConsumers(stream));
     }
   }
 
@@ -324,7 +334,7 @@ async function collect(
       spool.drop(spooled.file);
       throw err;
     });
-    file.contents = spool.copy(spooled.file);
+    file.contents = spool.copy(spooled.file, rel);
     source = { path: rel, file: spooled.file };
   } else {
     throw new Error(
