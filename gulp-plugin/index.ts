@@ -107,6 +107,20 @@ export function deploy(options: GulpDeployOptions): Transform {
         );
       });
     },
+    destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+      // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
+      // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
+      // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
+      // Told to gulp's runner instead, as a Node stream's error no one listens to is.
+      if (
+        err &&
+        domain &&
+        stream.listenerCount('error') <= streamxSources &&
+        domain.listenerCount('error') > 0
+      )
+        process.nextTick(() => domain.emit('error', err));
+      callback(err);
+    },
   });
 
   // A plugin piped into this one that fails and still ends its stream (gulp-sass's `logError` emits 'end',
@@ -149,7 +163,10 @@ export function deploy(options: GulpDeployOptions): Transform {
     });
   }
 
+  /** Streams piped into this one that are streamx streams (gulp 5's gulp.src): each listens to its errors. */
+  let streamxSources = 0;
   stream.on('pipe', (source: NodeJS.ReadableStream) => {
+    if (typeof (source as { _duplexState?: unknown })._duplexState === 'number') streamxSources++;
     // One stream deploys once: made once at the top of a gulpfile (as vinyl-ftp's `conn`) and piped into
     // again by a second run, it would take no file and never end, and the task would hang.
     if (stream.writableEnded || stream.destroyed) {
@@ -162,12 +179,11 @@ export function deploy(options: GulpDeployOptions): Transform {
     source.on('error', upstreamFailed);
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
-  // Failed or torn down before its deploy (a file refused, a step further up failed): nothing needs the temp
-  // files of copies not being read now. Ended, the copies passed on may still be read (later, by a plugin that
-  // collects files). During a deploy, it is the deploy's end that releases them.
+  // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
+  // Torn down during one, the deploy still reads them: its end releases them.
   let deploying = false;
   stream.once('close', () => {
-    if (!deploying) spool.release(!stream.readableEnded);
+    if (!deploying) spool.release(false);
   });
 
   /**
@@ -175,16 +191,13 @@ export function deploy(options: GulpDeployOptions): Transform {
    * two watchers, while one runs): run at once, the later one would find the target locked and fail.
    */
   async function run(): Promise<void> {
-    let failed = true;
     deploying = true;
     try {
       await runInTurn();
-      failed = false;
     } finally {
       deploying = false;
-      // A failed run's copies passed on are not needed either; nothing reads this stream's files (the sink
-      // drains it): their copies are never read.
-      spool.release(failed || !hasConsumers(stream));
+      // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
+      spool.release(!hasConsumers(stream));
     }
   }
 
@@ -329,12 +342,19 @@ async function collect(
     });
     source = { path: rel, contents };
   } else if (file.isStream()) {
+    // Read to its end already, it would never end again: the task would hang, silent.
+    if (readAlready(file.contents))
+      throw new Error(
+        `${JSON.stringify(rel)} reached ftpship with its streamed contents read already by a step before it ` +
+          '(gulp.src with both buffer: false and sourcemaps: true reads them), so there is nothing left to deploy; ' +
+          'nothing was deployed. Drop buffer: false or sourcemaps: true from gulp.src, or have that step buffer the file',
+      );
     const spooled = await spool.take(file.contents);
     await refuseTranscoded(file, rel, spooled).catch((err: unknown) => {
       spool.drop(spooled.file);
       throw err;
     });
-    file.contents = spool.copy(spooled.file, rel);
+    file.contents = spool.copy(spooled.file);
     source = { path: rel, file: spooled.file };
   } else {
     throw new Error(
@@ -392,6 +412,12 @@ class Bases {
 }
 
 const REPLACEMENT = Buffer.from('\uFFFD');
+
+/** A contents stream that has ended or been torn down (Node's and streamx's streams both say so). */
+function readAlready(contents: NodeJS.ReadableStream): boolean {
+  const s = contents as { destroyed?: unknown; readableEnded?: unknown };
+  return s.destroyed === true || s.readableEnded === true;
+}
 
 /**
  * gulp 5 reads files as UTF-8 text unless `gulp.src(..., { encoding: false })`: every byte sequence that is not

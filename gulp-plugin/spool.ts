@@ -48,9 +48,8 @@ function forgetter(spool: Spool, file: string): () => void {
 }
 
 /**
- * One deploy stream's temp files. Each goes once the deploy is done with it and its copy passed on has been read
- * (or can no longer be: garbage-collected, destroyed, or nothing downstream); after a failed run, every file
- * whose copy is not being read goes at once.
+ * One deploy stream's temp files. Each goes once the deploy is done with it (done or failed) and its copy passed
+ * on has been read, or can no longer be: destroyed, garbage-collected, or nothing downstream.
  */
 export class Spool {
   private dir: string | undefined;
@@ -130,24 +129,15 @@ export class Spool {
   }
 
   /**
-   * The contents to pass on (of `name`, for a message): a stream that opens the temp file when first read (a file
-   * handle per file held open until then would run out with many files).
+   * The contents to pass on: a stream that opens the temp file when first read (a file handle per file held
+   * open until then would run out with many files).
    */
-  copy(file: string, name: string): Readable {
+  copy(file: string): Readable {
     let inner: fs.ReadStream | undefined;
     const copy = new Readable({
       read: (): void => {
         if (inner) {
           inner.resume();
-          return;
-        }
-        if (!this.unread.has(file)) {
-          copy.destroy(
-            new Error(
-              `the streamed contents of ${name} were read after the ftpship deploy failed, which removed their temp file: ` +
-                'read them before the deploy ends (gulp.dest right after deploy() does), or fix the deploy error',
-            ),
-          );
           return;
         }
         this.unread.delete(file);
@@ -176,8 +166,8 @@ export class Spool {
   }
 
   /**
-   * The deploy is over (done or failed): the files whose copy has been read go now, and with `unreadToo` (a failed
-   * run, or no consumer downstream, so nothing will read them) those whose copy is still to be read too.
+   * The deploy is over (done or failed): the files whose copy has been read go now, and with `unreadToo` (no
+   * consumer downstream, so nothing will read them) the others too.
    */
   release(unreadToo: boolean): void {
     this.deployDone = true;
