@@ -47,15 +47,40 @@ const USED_ONCE =
   'this deploy() stream has run already (one stream deploys once) and takes no more files: call deploy(options) inside the task, ' +
   'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
 
-/** The deploys this process is running or about to run, by target: each one's end, which the next waits for. */
-const running = new Map<string, Promise<void>>();
+/** The deploys this process is running or about to run: each one's target and end, which later ones wait for. */
+const running = new Set<{ target: Target; done: Promise<void> }>();
 
-/** One target, as the server's lock sees it: server, login and state file. */
-function targetKey(o: GulpDeployOptions): string {
+/** One target, as the server's lock sees it: server and login, and the state file (the lock is beside it). */
+interface Target {
+  login: string;
+  /** The state file's path: absolute, or from the login folder (unknown before login). */
+  state: string;
+}
+
+function targetOf(o: GulpDeployOptions): Target {
   const port = o.port ?? (o.secure === 'implicit' ? 990 : 21);
-  const dir = (o.remoteDir ?? '').replace(/\/+$/, '');
-  const state = (o.statePath ?? DEFAULT_STATE_NAME).replace(/^\.\/+/, '');
-  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, state]);
+  const state = o.statePath ?? DEFAULT_STATE_NAME;
+  return {
+    login: JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous']),
+    state: normalPath(state.startsWith('/') ? state : path.posix.join(o.remoteDir ?? '', state)),
+  };
+}
+
+function normalPath(p: string): string {
+  const n = path.posix.normalize(p).replace(/\/+$/, '');
+  return n.startsWith('/') ? n || '/' : n.replace(/^(\.\/)+/, '');
+}
+
+/**
+ * Two targets that may be one: the same login, and state paths that are equal, or one from the login folder that
+ * ends the absolute other (`site` and `/site` are one target where the login folder is `/`).
+ */
+function mayBeOne(a: Target, b: Target): boolean {
+  if (a.login !== b.login) return false;
+  if (a.state === b.state) return true;
+  if (a.state.startsWith('/') === b.state.startsWith('/')) return false;
+  const [absolute, relative] = a.state.startsWith('/') ? [a.state, b.state] : [b.state, a.state];
+  return !relative.startsWith('../') && absolute.endsWith(`/${relative}`);
 }
 
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
@@ -204,20 +229,20 @@ export function deploy(options: GulpDeployOptions): Transform {
   async function runInTurn(): Promise<void> {
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
     if (engine.dryRun) return deployFiles(where);
-    const key = targetKey(engine);
-    const before = running.get(key);
+    const target = targetOf(engine);
+    const before = [...running].filter((r) => mayBeOne(r.target, target)).map(async (r) => r.done);
     let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    running.set(key, mine);
+    const mine = { target, done: new Promise<void>((resolve) => (release = resolve)) };
+    running.add(mine);
     try {
-      if (before) {
+      if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
-        await before;
+        await Promise.all(before);
       }
       await deployFiles(where);
     } finally {
       release();
-      if (running.get(key) === mine) running.delete(key);
+      running.delete(mine);
     }
   }
 
