@@ -137,13 +137,11 @@ export function deploy(options: GulpDeployOptions): Transform {
       // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
       // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
       // Told to gulp's runner instead, as a Node stream's error no one listens to is.
-      if (
-        err &&
-        domain &&
-        stream.listenerCount('error') <= streamxSources &&
-        domain.listenerCount('error') > 0
-      )
-        process.nextTick(() => domain.emit('error', err));
+      if (err && domain && stream.listenerCount('error') <= streamxSources)
+        process.nextTick(() => {
+          // No listener (the task is over): emitted, it would be thrown.
+          if (domain.listenerCount('error') > 0) domain.emit('error', err);
+        });
       callback(err);
     },
   });
