@@ -47,15 +47,40 @@ const USED_ONCE =
   'this deploy() stream has run already (one stream deploys once) and takes no more files: call deploy(options) inside the task, ' +
   'once per run (gulp.src(...).pipe(deploy(options))), not once at the top of the gulpfile';
 
-/** The deploys this process is running or about to run, by target: each one's end, which the next waits for. */
-const running = new Map<string, Promise<void>>();
+/** The deploys this process is running or about to run: each one's target and end, which later ones wait for. */
+const running = new Set<{ target: Target; done: Promise<void> }>();
 
-/** One target, as the server's lock sees it: server, login and state file. */
-function targetKey(o: GulpDeployOptions): string {
+/** One target, as the server's lock sees it: server and login, and the state file (the lock is beside it). */
+interface Target {
+  login: string;
+  /** The state file's path: absolute, or from the login folder (unknown before login). */
+  state: string;
+}
+
+function targetOf(o: GulpDeployOptions): Target {
   const port = o.port ?? (o.secure === 'implicit' ? 990 : 21);
-  const dir = (o.remoteDir ?? '').replace(/\/+$/, '');
-  const state = (o.statePath ?? DEFAULT_STATE_NAME).replace(/^\.\/+/, '');
-  return JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous', dir, state]);
+  const state = o.statePath ?? DEFAULT_STATE_NAME;
+  return {
+    login: JSON.stringify([o.host?.toLowerCase(), port, o.user ?? 'anonymous']),
+    state: normalPath(state.startsWith('/') ? state : path.posix.join(o.remoteDir ?? '', state)),
+  };
+}
+
+function normalPath(p: string): string {
+  const n = path.posix.normalize(p).replace(/\/+$/, '');
+  return n.startsWith('/') ? n || '/' : n.replace(/^(\.\/)+/, '');
+}
+
+/**
+ * Two targets that may be one: the same login, and state paths that are equal, or one from the login folder that
+ * ends the absolute other (`site` and `/site` are one target where the login folder is `/`).
+ */
+function mayBeOne(a: Target, b: Target): boolean {
+  if (a.login !== b.login) return false;
+  if (a.state === b.state) return true;
+  if (a.state.startsWith('/') === b.state.startsWith('/')) return false;
+  const [absolute, relative] = a.state.startsWith('/') ? [a.state, b.state] : [b.state, a.state];
+  return !relative.startsWith('../') && absolute.endsWith(`/${relative}`);
 }
 
 /** Creates the deploy stream. Throws `PluginError` at once for bad options. */
@@ -107,6 +132,18 @@ export function deploy(options: GulpDeployOptions): Transform {
         );
       });
     },
+    destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+      // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
+      // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
+      // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
+      // Told to gulp's runner instead, as a Node stream's error no one listens to is.
+      if (err && domain && stream.listenerCount('error') <= streamxSources)
+        process.nextTick(() => {
+          // No listener (the task is over): emitted, it would be thrown.
+          if (domain.listenerCount('error') > 0) domain.emit('error', err);
+        });
+      callback(err);
+    },
   });
 
   // A plugin piped into this one that fails and still ends its stream (gulp-sass's `logError` emits 'end',
@@ -149,7 +186,10 @@ export function deploy(options: GulpDeployOptions): Transform {
     });
   }
 
+  /** Streams piped into this one that are streamx streams (gulp 5's gulp.src): each listens to its errors. */
+  let streamxSources = 0;
   stream.on('pipe', (source: NodeJS.ReadableStream) => {
+    if (typeof (source as { _duplexState?: unknown })._duplexState === 'number') streamxSources++;
     // One stream deploys once: made once at the top of a gulpfile (as vinyl-ftp's `conn`) and piped into
     // again by a second run, it would take no file and never end, and the task would hang.
     if (stream.writableEnded || stream.destroyed) {
@@ -163,16 +203,22 @@ export function deploy(options: GulpDeployOptions): Transform {
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
   // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
-  stream.once('close', () => spool.release(false));
+  // Torn down during one, the deploy still reads them: its end releases them.
+  let deploying = false;
+  stream.once('close', () => {
+    if (!deploying) spool.release(false);
+  });
 
   /**
    * Deploys after any deploy to the same target this process started earlier (gulp.watch firing again, or
    * two watchers, while one runs): run at once, the later one would find the target locked and fail.
    */
   async function run(): Promise<void> {
+    deploying = true;
     try {
       await runInTurn();
     } finally {
+      deploying = false;
       // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
       spool.release(!hasConsumers(stream));
     }
@@ -181,20 +227,20 @@ export function deploy(options: GulpDeployOptions): Transform {
   async function runInTurn(): Promise<void> {
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
     if (engine.dryRun) return deployFiles(where);
-    const key = targetKey(engine);
-    const before = running.get(key);
+    const target = targetOf(engine);
+    const before = [...running].filter((r) => mayBeOne(r.target, target)).map(async (r) => r.done);
     let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    running.set(key, mine);
+    const mine = { target, done: new Promise<void>((resolve) => (release = resolve)) };
+    running.add(mine);
     try {
-      if (before) {
+      if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
-        await before;
+        await Promise.all(before);
       }
       await deployFiles(where);
     } finally {
       release();
-      if (running.get(key) === mine) running.delete(key);
+      running.delete(mine);
     }
   }
 
@@ -319,6 +365,13 @@ async function collect(
     });
     source = { path: rel, contents };
   } else if (file.isStream()) {
+    // Read to its end already, it would never end again: the task would hang, silent.
+    if (readAlready(file.contents))
+      throw new Error(
+        `${JSON.stringify(rel)} reached ftpship with its streamed contents read already by a step before it ` +
+          '(gulp.src with both buffer: false and sourcemaps: true reads them), so there is nothing left to deploy; ' +
+          'nothing was deployed. Drop buffer: false or sourcemaps: true from gulp.src, or have that step buffer the file',
+      );
     const spooled = await spool.take(file.contents);
     await refuseTranscoded(file, rel, spooled).catch((err: unknown) => {
       spool.drop(spooled.file);
@@ -382,6 +435,12 @@ class Bases {
 }
 
 const REPLACEMENT = Buffer.from('\uFFFD');
+
+/** A contents stream that has ended or been torn down (Node's and streamx's streams both say so). */
+function readAlready(contents: NodeJS.ReadableStream): boolean {
+  const s = contents as { destroyed?: unknown; readableEnded?: unknown };
+  return s.destroyed === true || s.readableEnded === true;
+}
 
 /**
  * gulp 5 reads files as UTF-8 text unless `gulp.src(..., { encoding: false })`: every byte sequence that is not

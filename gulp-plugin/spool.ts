@@ -22,28 +22,54 @@ export interface Spooled {
 
 const REPLACEMENT = Buffer.from('\uFFFD');
 
-/** One deploy stream's temp files, removed once the deploy and the copy passed on are both done with each. */
+/** Every spool folder of this process with files in it: removed at its exit at the latest (one listener for all). */
+const liveDirs = new Set<string>();
+let exitHooked = false;
+
+function removeAtExit(): void {
+  for (const dir of liveDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A file still open (Windows will not remove one): left in the temp folder, not a failed exit.
+    }
+  }
+}
+
+/**
+ * A copy passed on that is garbage-collected unread: nothing downstream can read it any more (gulp's runner drains
+ * the last stream of a task into a sink that drops each file), so its file goes.
+ */
+const unreachable = new FinalizationRegistry<() => void>((forget) => forget());
+
+/** The callback for {@link unreachable}, made outside the copy's scope: a closure there would hold the copy. */
+function forgetter(spool: Spool, file: string): () => void {
+  return () => spool.forget(file);
+}
+
+/**
+ * One deploy stream's temp files. Each goes once the deploy is done with it (done or failed) and its copy passed
+ * on has been read, or can no longer be: destroyed, garbage-collected, or nothing downstream.
+ */
 export class Spool {
   private dir: string | undefined;
   private count = 0;
   private deployDone = false;
-  /** Temp files whose copy passed on is still to be read (or is being read). */
+  /** Temp files whose copy passed on is still to be read. */
   private readonly unread = new Set<string>();
+  /** Temp files whose copy passed on is being read. */
+  private readonly reading = new Set<string>();
   private readonly live = new Set<string>();
-  private readonly atExit = (): void => {
-    try {
-      if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
-    } catch {
-      // A file still open (Windows will not remove one): left in the temp folder, not a failed exit.
-    }
-  };
 
   /** Writes `contents` to a new temp file; resolves once it is all there. */
   async take(contents: NodeJS.ReadableStream): Promise<Spooled> {
     if (!this.dir) {
       this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpship-gulp-'));
-      // A copy passed on that nothing reads keeps its file: gone when the process ends at the latest.
-      process.once('exit', this.atExit);
+      liveDirs.add(this.dir);
+      if (!exitHooked) {
+        exitHooked = true;
+        process.once('exit', removeAtExit);
+      }
     }
     const file = path.join(this.dir, String(++this.count));
     this.live.add(file);
@@ -108,16 +134,14 @@ export class Spool {
    */
   copy(file: string): Readable {
     let inner: fs.ReadStream | undefined;
-    const done = (): void => {
-      this.unread.delete(file);
-      this.remove(file);
-    };
     const copy = new Readable({
-      read(): void {
+      read: (): void => {
         if (inner) {
           inner.resume();
           return;
         }
+        this.unread.delete(file);
+        this.reading.add(file);
         inner = fs.createReadStream(file);
         inner.on('data', (chunk) => {
           if (!copy.push(chunk)) inner?.pause();
@@ -125,19 +149,20 @@ export class Spool {
         inner.once('end', () => copy.push(null));
         inner.once('error', (err) => copy.destroy(err));
       },
-      destroy(err, callback): void {
+      destroy: (err, callback): void => {
         inner?.destroy();
-        done();
+        unreachable.unregister(copy);
+        this.forget(file);
         callback(err);
       },
     });
+    unreachable.register(copy, forgetter(this, file), copy);
     return copy;
   }
 
   /** No copy of `file` will be passed on (its file was refused). */
   drop(file: string): void {
-    this.unread.delete(file);
-    this.remove(file);
+    this.forget(file);
   }
 
   /**
@@ -150,14 +175,21 @@ export class Spool {
     for (const file of [...this.live]) this.remove(file);
   }
 
+  /** Nothing will read `file`'s copy (any more). */
+  forget(file: string): void {
+    this.unread.delete(file);
+    this.reading.delete(file);
+    this.remove(file);
+  }
+
   private remove(file: string): void {
-    if (!this.deployDone || this.unread.has(file) || !this.live.delete(file)) return;
+    if (!this.deployDone || this.unread.has(file) || this.reading.has(file) || !this.live.delete(file))
+      return;
     fs.rm(file, { force: true }, () => {
       if (this.live.size > 0 || !this.dir) return;
       const dir = this.dir;
       this.dir = undefined;
-      process.removeListener('exit', this.atExit);
-      fs.rm(dir, { recursive: true, force: true }, () => undefined);
+      fs.rm(dir, { recursive: true, force: true }, () => liveDirs.delete(dir));
     });
   }
 }
