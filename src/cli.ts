@@ -15,7 +15,7 @@ import {
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals, releaseSignals } from './signals.js';
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -153,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
     .action(async () => {
       // Not bundled into dist/src/cli.bundle.js (webpackIgnore): loaded from dist/src, with ftp-srv.
+      releaseSignals(); // the demo is not cancelled by a signal: Ctrl-C ends it, as any program
       const { runDemo } = await import(/* webpackIgnore: true */ './demo.js');
       code = await runDemo();
     });
@@ -191,6 +192,9 @@ async function runDeploy(
   );
   let ownWarnings: string[] = [];
   try {
+    // A Ctrl-C while the CLI started (held until now): stopped before anything, as one later would stop it.
+    if (cancel.signal.aborted)
+      throw new CancelledError(`cancelled (${String(cancel.signal.reason)}): nothing was changed`);
     if (extra.length > 0) throw excessArguments(extra);
     const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
     if (scheme.test(localDir) && !scheme.test(url))
