@@ -3,10 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { CancelledError, deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
+import {
+  CancelledError,
+  ConfigError,
+  deploy,
+  formatSummary,
+  GuardError,
+  type DeployReport,
+} from '../src/index.js';
 import { cancelOnSignals } from '../src/signals.js';
-import { Output } from './constants.js';
-import { logSafe, phrase } from './phrase.js';
+import { Input, Output } from './constants.js';
+import { INPUT_OF, logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
 import { quotedLogin, readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
@@ -30,11 +37,23 @@ export async function run(): Promise<void> {
     // The plan file's `refused` says why in the Action's words, as the step's error does.
     if (err instanceof GuardError && err.report)
       await publish({ ...err.report, refused: phrase(err.message) }, err.message);
-    core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err)) + loginHint(err)));
+    core.setFailed(logSafe(phrase(errorText(err)) + loginHint(err)));
     if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {
     cancel.dispose();
   }
+}
+
+/** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof ConfigError)) return err.message;
+  return err.messageFor((option) =>
+    // The state file's name may come from FTP-Deploy-Action's `state-name` instead.
+    option === 'statePath' && !core.getInput(Input.StatePath) && core.getInput(Input.StateName)
+      ? Input.StateName
+      : INPUT_OF[option],
+  );
 }
 
 /** A failed login with a user or password in quotes: most likely a secret saved with them. */

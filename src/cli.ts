@@ -482,14 +482,12 @@ function lockHelp(err: unknown, url: string, f: DeployFlags): string {
   return `. If that deploy is dead (killed, its machine gone):${when} remove the lock now with ${curl} (it asks for the password)`;
 }
 
-/** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
+/**
+ * An engine message names an option by its CLI flag (ConfigError.about); one names it as the library spells it
+ * (`statePath "a\nb" holds CR…`, worded with the URL's user and folder): here it is the flag.
+ */
 function asFlags(message: string): string {
-  return message
-    .replace(
-      /^invalid (parallel|timeout|retries|file-mode|dir-mode) /,
-      (_m, name: string) => `invalid --${name} `,
-    )
-    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
+  return message.replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
 }
 
 /**
