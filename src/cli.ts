@@ -53,12 +53,39 @@ interface DeployFlags {
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
 
-function addDeployOptions(cmd: Command): Command {
+/**
+ * A flag that takes one value, given twice with two values (`--ca old.pem … --ca new.pem`, a default in a
+ * script and the value meant after it): which one is meant no one can tell, and taking the last one silently
+ * deployed with the other's never noticed. The same value twice is that value; two are an error (exit 2),
+ * naming both (not the URL's: it may hold a token). --exclude, --keep and --tls-fingerprint are repeatable.
+ */
+type Twice = Map<string, string[]>;
+const once =
+  (twice: Twice, flag: string) =>
+  (value: string, prev: string | undefined): string => {
+    if (prev !== undefined && prev !== value) twice.set(flag, [...(twice.get(flag) ?? [prev]), value]);
+    return value;
+  };
+
+function givenTwice(twice: Twice): ConfigError | undefined {
+  const [flag, given] = [...twice][0] ?? [];
+  if (!flag || !given) return undefined;
+  const values = [...new Set(given)];
+  const shown = /url|content/.test(flag)
+    ? ` (not shown: ${flag === '--maintenance-url' ? 'a URL may hold a token' : 'text'})`
+    : `, ${values.map((v) => JSON.stringify(v)).join(' and ')}`;
+  return new ConfigError(
+    `${flag} is given ${values.length === 2 ? 'two' : values.length} different values${shown}; it takes one: give it once, with the value meant`,
+  );
+}
+
+function addDeployOptions(cmd: Command, twice: Twice): Command {
+  const one = (flag: string): ((value: string, prev: string | undefined) => string) => once(twice, flag);
   return cmd
     .argument('<local-dir>', 'the folder to publish')
     .argument('<url>', 'ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS) user@host[:port]/folder')
     .option('--json', 'print the JSON report on stdout')
-    .option('--parallel <n>', 'connections sharing the queue (default 4)')
+    .option('--parallel <n>', 'connections sharing the queue (default 4)', one('--parallel'))
     .option('--exclude <glob>', 'leave matching local paths out (repeatable)', collect)
     .option('--keep <glob>', 'never delete matching remote paths (repeatable)', collect)
     .option('--no-delete', 'leave orphaned files on the server')
@@ -67,8 +94,12 @@ function addDeployOptions(cmd: Command): Command {
       '--delete-only',
       'only delete what ftpship deployed and is gone locally: upload, replace and make nothing',
     )
-    .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
-    .option('--state <path>', 'state file on the server, absolute or relative to the folder')
+    .option(
+      '--max-delete <n>',
+      'refuse (exit 3) a plan that deletes more files than this',
+      one('--max-delete'),
+    )
+    .option('--state <path>', 'state file on the server, absolute or relative to the folder', one('--state'))
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
     .option(
       '--adopt',
@@ -86,23 +117,38 @@ function addDeployOptions(cmd: Command): Command {
       '--no-atomic',
       'write changed files in place (no temp + rename): faster, visitors may see torn files',
     )
-    .option('--file-mode <mode>', 'permissions for deployed files, in octal (e.g. 644): SITE CHMOD')
-    .option('--dir-mode <mode>', 'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD')
+    .option(
+      '--file-mode <mode>',
+      'permissions for deployed files, in octal (e.g. 644): SITE CHMOD',
+      one('--file-mode'),
+    )
+    .option(
+      '--dir-mode <mode>',
+      'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD',
+      one('--dir-mode'),
+    )
     .option(
       '--maintenance <path>',
       'a file put on the server (relative to the folder) while live files change, removed after',
+      one('--maintenance'),
     )
-    .option('--maintenance-content <text>', 'what the maintenance file holds (default: a line of text)')
+    .option(
+      '--maintenance-content <text>',
+      'what the maintenance file holds (default: a line of text)',
+      one('--maintenance-content'),
+    )
     .option(
       '--maintenance-url <url>',
       'POST {"event":"start"|"end"|"failed"} to this http(s) URL around the live changes (as --maintenance)',
+      one('--maintenance-url'),
     )
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option(
       '--tls-name <name>',
       'check the TLS certificate against this name instead of the host (a shared host whose certificate names the provider)',
+      one('--tls-name'),
     )
-    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
+    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS', one('--ca'))
     .option(
       '--tls-fingerprint <sha256>',
       'accept only the TLS certificate with this SHA-256 fingerprint, self-signed or not (repeatable: any one matches)',
@@ -110,8 +156,8 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
     .option('--no-pipelining', 'send each command alone (for a server that mishandles command batches)')
-    .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
-    .option('--retries <n>', 'retries of transient failures (default 5)')
+    .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)', one('--timeout'))
+    .option('--retries <n>', 'retries of transient failures (default 5)', one('--retries'))
     .option('--password-stdin', 'read the password from standard input')
     .option('--verbose', 'log the FTP dialogue (PASS redacted)')
     .addOption(new Option('--quiet', 'print only warnings and errors').conflicts('verbose'));
@@ -127,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
       outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
     });
   let code = 0;
+  const twice: Twice = new Map();
   const run = async (
     dry: boolean,
     localDir: string,
@@ -135,15 +182,16 @@ export async function main(argv: string[]): Promise<number> {
     cmd: Command,
   ): Promise<void> => {
     const extra = cmd.args.slice(2);
-    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra);
+    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra, twice);
   };
   // Excess arguments are let through to be named: most often an unquoted glob the shell expanded.
-  addDeployOptions(program.command('deploy').description('deploy a folder'))
+  addDeployOptions(program.command('deploy').description('deploy a folder'), twice)
     .addOption(new Option('--dry-run', 'plan only: change nothing'))
     .allowExcessArguments()
     .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(false, l, u, f, cmd));
   addDeployOptions(
     program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
+    twice,
   )
     .addOption(new Option('--dry-run', 'what plan does anyway').hideHelp())
     .allowExcessArguments()
@@ -184,6 +232,7 @@ async function runDeploy(
   url: string,
   flags: DeployFlags,
   extra: string[],
+  twice: Twice,
 ): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
@@ -195,6 +244,8 @@ async function runDeploy(
     // A Ctrl-C while the CLI started (held until now): stopped before anything, as one later would stop it.
     if (cancel.signal.aborted)
       throw new CancelledError(`cancelled (${String(cancel.signal.reason)}): nothing was changed`);
+    const repeated = givenTwice(twice);
+    if (repeated) throw repeated;
     if (extra.length > 0) throw excessArguments(extra);
     const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
     if (scheme.test(localDir) && !scheme.test(url))
