@@ -242,8 +242,7 @@ async function runDeploy(
   let ownWarnings: string[] = [];
   try {
     // A Ctrl-C while the CLI started (held until now): stopped before anything, as one later would stop it.
-    if (cancel.signal.aborted)
-      throw new CancelledError(`cancelled (${String(cancel.signal.reason)}): nothing was changed`);
+    if (cancel.signal.aborted) throw cancelledBeforeStart(cancel.signal);
     const repeated = givenTwice(twice);
     if (repeated) throw repeated;
     if (extra.length > 0) throw excessArguments(extra);
@@ -253,7 +252,7 @@ async function runDeploy(
         // What follows the URL is named only when it is a local path: it may be a password (`… "$PW"`).
         `the URL comes second: the local folder first, then the URL (here ${fs.existsSync(url) ? JSON.stringify(url) : 'an argument'} after the URL ${redactUrl(localDir.trim())})`,
       );
-    const options = await buildOptions(localDir, url, flags, out, secrets);
+    const options = await buildOptions(localDir, url, flags, out, secrets, cancel.signal);
     // The CLI's own warnings (--insecure, a password in the URL, port 990): in the JSON report with the engine's.
     ownWarnings = [...out.warnings];
     const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
@@ -298,6 +297,7 @@ async function buildOptions(
   f: DeployFlags,
   out: CliOutput,
   secrets: string[],
+  signal: AbortSignal,
 ): Promise<DeployOptions> {
   notEmpty(f);
   // The hook's URL may carry a token: masked in every line printed, whatever prints it.
@@ -322,7 +322,7 @@ async function buildOptions(
   const fromEnv = process.env.FTPSHIP_PASSWORD?.replace(/\r?\n$/, '') || undefined;
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
-  const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  const password = f.passwordStdin ? await readStdin(signal) : (fromEnv ?? target.password);
   if (blank(password))
     throw new ConfigError(
       f.passwordStdin
@@ -555,11 +555,34 @@ function num(flag: string, value: string | undefined, example: number): number |
   return n;
 }
 
-async function readStdin(): Promise<string> {
+/** A run stopped by a signal before its deploy began (while the CLI loaded, or read the password). */
+function cancelledBeforeStart(signal: AbortSignal): CancelledError {
+  return new CancelledError(`cancelled (${String(signal.reason)}): nothing was changed`);
+}
+
+async function readStdin(signal: AbortSignal): Promise<string> {
   if (process.stdin.isTTY)
     throw new ConfigError('--password-stdin needs the password piped in, e.g. echo "$PW" | ftpship deploy …');
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // A Ctrl-C while the pipe has not ended (the command feeding it still running) stops the wait.
+  const reading = (async () => {
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+  })();
+  reading.catch(() => undefined); // raced below; cut short by a signal, its end is not awaited
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelledBeforeStart(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([reading, aborted]);
+  } catch (err) {
+    process.stdin.destroy();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
   const text = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');

@@ -4,6 +4,7 @@
  * retry of its way out (the checkpoint, the unlock). The server goes silent behind a TCP proxy in front of
  * pure-ftpd (a network gone: nothing gets through any more, and a new connection is taken but never greeted).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -107,6 +108,7 @@ d.each(each('pure'))('%s: a signal while the server has gone silent', (_name, se
  * by the signal with no word (the shell's `^C` alone). Now it is held from bin's first line and the deploy stops
  * on it before anything: the same message and exit code as later, nothing on the server.
  */
+const WRITES = ['MKD', 'STOR', 'APPE', 'RNFR', 'RNTO', 'DELE', 'RMD', 'SITE'];
 const cancelledEarly = (r: { code: number | null; stderr: string; stdout: string }): void => {
   expect(r.code).toBe(130);
   expect(r.stderr.trim().split('\n').pop()).toBe('ftpship: error: cancelled (SIGINT): nothing was changed');
@@ -149,7 +151,9 @@ describe('SIGINT before the deploy has started', () => {
           exitCode: 130,
           error: 'cancelled (SIGINT): nothing was changed',
         });
-        expect(server.sessions).toHaveLength(0); // not even a connection
+        // Most often not even a connection; a signal the CLI sees only once the deploy has begun (the event loop
+        // busy loading) stops it at its login: either way nothing is made or sent.
+        expect(server.verbs().filter((v) => WRITES.includes(v))).toEqual([]);
       } finally {
         await server.close();
       }
@@ -177,6 +181,42 @@ describe('SIGINT before the deploy has started', () => {
       expect(r.signal).toBeNull();
       cancelledEarly(r);
       expect(server.commands).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('while --password-stdin waits for its pipe to end: exit 130 with the message (was: it waited on; only a second Ctrl-C quit, with no word)', async () => {
+    const local = tmpDir('ftpship-h-cli4-early-');
+    writeTree(local, { 'a.txt': 'a' });
+    const server = await startFakeServer();
+    try {
+      // The pipe stays open (the command feeding it still running): the password is not read yet. The URL's
+      // password gets a warning, printed just before the CLI starts reading the pipe.
+      const child = spawn(
+        process.execPath,
+        [BIN, 'deploy', local, `ftp://u:h-cli4-url@127.0.0.1:${server.port}/site`, '--password-stdin'],
+        { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      const warned = new Promise<void>((resolve) =>
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+          if (stderr.includes('holds a password')) resolve();
+        }),
+      );
+      const closed = new Promise<[number | null, string | null]>((r) =>
+        child.on('close', (c, sig) => r([c, sig])),
+      );
+      child.stdin.write('h-cli4-');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await warned;
+      child.kill('SIGINT');
+      const [code, signal] = await closed;
+      clearTimeout(killer);
+      expect(signal).toBeNull();
+      cancelledEarly({ code, stderr, stdout: '' });
+      expect(server.sessions).toHaveLength(0); // the password was still to come
     } finally {
       await server.close();
     }
