@@ -422,8 +422,25 @@ function unknownOption(message: string): string {
       `error: unknown option '${value ? `${name}${value.startsWith('=') ? '=' : ''}…` : name}'` +
       (/pas+w|pwd|^-p$/i.test(name)
         ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
-        : ''),
+        : inUrl(name)),
   );
+}
+
+/** Flags other tools have for what ftpship reads from the URL (`--user bob`, `--port 2121`): where it goes. */
+function inUrl(flag: string): string {
+  const name = flag.replace(/^-+/, '').toLowerCase();
+  const part = /^(u|user|username|login)$/.test(name)
+    ? 'the user goes in the URL: ftp://USER@host/folder'
+    : /^(port)$/.test(name)
+      ? 'the port goes in the URL: ftp://user@host:PORT/folder'
+      : /^(host|hostname|server)$/.test(name)
+        ? 'the server goes in the URL: ftp://user@HOST/folder'
+        : /^(server-?dir|remote-?dir|remote-?path|dir|target)$/.test(name)
+          ? "the server folder is the URL's path: ftp://user@host/FOLDER (//FOLDER for an absolute one)"
+          : /^(protocol|secure|tls|ssl|ftps|ftpes)$/.test(name)
+            ? "TLS is the URL's scheme: ftpes:// (explicit TLS) or ftps:// (implicit TLS)"
+            : '';
+  return part ? `; ${part}` : '';
 }
 
 /**

@@ -123,3 +123,25 @@ describe('a single-value flag given twice', () => {
     expect(r.code).toBe(1);
   });
 });
+
+/** Flags other tools have for what ftpship reads from the URL: "unknown option" said nothing of where it goes. */
+describe('--user, --port, --server-dir, --protocol', () => {
+  it.each([
+    [['--user', 'bob'], "unknown option '--user'; the user goes in the URL: ftp://USER@host/folder"],
+    [['--port=2121'], "unknown option '--port=…'; the port goes in the URL: ftp://user@host:PORT/folder"],
+    [
+      ['--server-dir', 'www'],
+      "unknown option '--server-dir'; the server folder is the URL's path: ftp://user@host/FOLDER (//FOLDER for an absolute one)",
+    ],
+    [
+      ['--protocol', 'ftps'],
+      "unknown option '--protocol'; TLS is the URL's scheme: ftpes:// (explicit TLS) or ftps:// (implicit TLS)",
+    ],
+  ])('%j: exit 2, saying where it goes in the URL', async (flags, message) => {
+    const local = tmpDir('ftpship-h-cli4-');
+    const r = await spawnCli(['deploy', local, 'ftp://deploy@127.0.0.1:1/site', ...flags], {
+      env: { FTPSHIP_PASSWORD: 'h-cli4-secret' },
+    });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `error: ${message}\n` });
+  });
+});
