@@ -12,10 +12,10 @@ import {
   type DeployReport,
 } from '../src/index.js';
 import { cancelOnSignals } from '../src/signals.js';
-import { Input, Output } from './constants.js';
-import { INPUT_OF, logSafe, phrase } from './phrase.js';
+import { Output } from './constants.js';
+import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
-import { quotedLogin, readInputs } from './inputs.js';
+import { inputOf, quotedLogin, readInputs } from './inputs.js';
 import { actionReporter } from './reporter.js';
 import { commentMarkdown, writeSummary } from './summary.js';
 
@@ -47,13 +47,7 @@ export async function run(): Promise<void> {
 /** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
 function errorText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (!(err instanceof ConfigError)) return err.message;
-  return err.messageFor((option) =>
-    // The state file's name may come from FTP-Deploy-Action's `state-name` instead.
-    option === 'statePath' && !core.getInput(Input.StatePath) && core.getInput(Input.StateName)
-      ? Input.StateName
-      : INPUT_OF[option],
-  );
+  return err instanceof ConfigError ? err.messageFor(inputOf) : err.message;
 }
 
 /** A failed login with a user or password in quotes: most likely a secret saved with them. */
