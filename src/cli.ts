@@ -255,8 +255,12 @@ async function runDeploy(
     const options = await buildOptions(localDir, url, flags, out, secrets, cancel.signal);
     // The CLI's own warnings (--insecure, a password in the URL, port 990): in the JSON report with the engine's.
     ownWarnings = [...out.warnings];
-    const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
-    report.warnings = [...ownWarnings, ...report.warnings];
+    const reporter = out.reporter();
+    const report = await deploy(
+      { ...options, signal: cancel.signal },
+      { ...reporter, warn: (m) => reporter.warn?.(asFlags(m)) },
+    );
+    report.warnings = [...ownWarnings, ...report.warnings.map(asFlags)];
     out.stop();
     // Every path planned (PRODUCT.md step 8): what a dry run would do, what a deploy did.
     for (const l of formatPlan(report)) out.line(l);
@@ -270,7 +274,8 @@ async function runDeploy(
     // refused before it planned anything, dry or not, only the error: its empty plan would read "would upload 0").
     // With --json, any refused run's report.
     if (err instanceof GuardError && err.report) {
-      err.report.warnings = [...ownWarnings, ...err.report.warnings];
+      err.report.warnings = [...ownWarnings, ...err.report.warnings.map(asFlags)];
+      if (err.report.refused) err.report.refused = asFlags(err.report.refused);
       if (err.report.files.length > 0) {
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
@@ -551,11 +556,20 @@ function lockHelp(err: unknown, url: string, f: DeployFlags): string {
 }
 
 /**
- * An engine message names an option by its CLI flag (ConfigError.about); one names it as the library spells it
- * (`statePath "a\nb" holds CR…`, worded with the URL's user and folder): here it is the flag.
+ * An engine message as the CLI prints it. It names an option by its CLI flag (ConfigError.about); one names it as
+ * the library spells it (`statePath "a\nb" holds CR…`, worded with the URL's user and folder): here, the flag.
+ * Advice worded for every way in at once ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"):
+ * the CLI's part alone, as the Action and the gulp plugin give theirs.
  */
 function asFlags(message: string): string {
-  return message.replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
+  return message
+    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1')
+    .replace(/\((?:ftpship )?CLI: ([^;()]*); Action: [^()]*\)/g, '($1)')
+    .replace(/; CLI: ([^,()]*), Action: [^,()]*, library: [^()]*\)/g, ': $1)')
+    .replace(/\((ftpes:\/\/ or ftps:\/\/); Action: [^()]*\)/g, '($1)')
+    .replace(/ \(Action: state-path; ([^()]*)\)/g, ' ($1)')
+    .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(--active)')
+    .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(leave out --active)');
 }
 
 /**

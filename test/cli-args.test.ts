@@ -145,3 +145,18 @@ describe('--user, --port, --server-dir, --protocol', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `error: ${message}\n` });
   });
 });
+
+/** Advice the engine words for every way in at once: the CLI prints its own part (was: the Action's too). */
+describe("an error's advice for the CLI", () => {
+  it('no password: FTPSHIP_PASSWORD or --password-stdin, without "Action: the password input"', async () => {
+    const r = await spawnCli([
+      'deploy',
+      tmpDir('ftpship-h-cli4-'),
+      'ftp://deploy@127.0.0.1:1/site',
+      '--json',
+    ]);
+    const message = 'no password for user "deploy"; give one (FTPSHIP_PASSWORD or --password-stdin)';
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ftpship: error: ${message}\n` });
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: message, exitCode: 2 });
+  });
+});
