@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { ConfigError, type DeployOptions } from '../src/index.js';
+import { ConfigError, type DeployOptions, type OptionKey } from '../src/index.js';
 import { holdsCertificates } from '../src/engine/option-shape.js';
 import { FDA_STATE_NAME } from '../src/engine/options.js';
 import {
@@ -20,7 +20,7 @@ import { percentDecoded, redactUrl } from '../src/url.js';
 import { hookSecrets, shownHookUrl } from '../src/engine/hook.js';
 import { FDA_DEFAULT_EXCLUDES, FDA_UNSUPPORTED, Input, type LogLevel } from './constants.js';
 import { rememberLogin } from './login.js';
-import { logSafe } from './phrase.js';
+import { INPUT_OF, logSafe } from './phrase.js';
 
 export interface ActionInputs {
   /** What `deploy()` gets (without `files`, which `files.ts` collects from `filePatterns`). */
@@ -214,6 +214,16 @@ function readServer(): string {
     );
   }
   return bracketed ? bracketed[1] : server;
+}
+
+/**
+ * The input an engine option came from, for an error about its value (ConfigError.messageFor): the state file's
+ * name may come from FTP-Deploy-Action's `state-name` instead of `state-path`.
+ */
+export function inputOf(option: OptionKey): string | undefined {
+  if (option === 'statePath' && !core.getInput(Input.StatePath) && core.getInput(Input.StateName))
+    return Input.StateName;
+  return INPUT_OF[option];
 }
 
 /**

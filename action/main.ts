@@ -3,12 +3,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { CancelledError, deploy, formatSummary, GuardError, type DeployReport } from '../src/index.js';
+import {
+  CancelledError,
+  ConfigError,
+  deploy,
+  formatSummary,
+  GuardError,
+  type DeployReport,
+} from '../src/index.js';
 import { cancelOnSignals } from '../src/signals.js';
 import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
 import { collectFiles } from './files.js';
-import { quotedLogin, readInputs } from './inputs.js';
+import { inputOf, quotedLogin, readInputs } from './inputs.js';
 import { withoutLogin } from './login.js';
 import { actionReporter } from './reporter.js';
 import { commentMarkdown, writeSummary } from './summary.js';
@@ -31,11 +38,17 @@ export async function run(): Promise<void> {
     // The plan file's `refused` says why in the Action's words, as the step's error does.
     if (err instanceof GuardError && err.report)
       await publish({ ...err.report, refused: phrase(err.message) }, err.message);
-    core.setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err)) + loginHint(err)));
+    core.setFailed(logSafe(phrase(errorText(err)) + loginHint(err)));
     if (err instanceof CancelledError) cancel.exitSoon(1);
   } finally {
     cancel.dispose();
   }
+}
+
+/** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err instanceof ConfigError ? err.messageFor(inputOf) : err.message;
 }
 
 /** A failed login with a user or password in quotes: most likely a secret saved with them. */

@@ -1,4 +1,5 @@
 /** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
+import type { OptionKey } from '../src/engine/errors.js';
 import { Input } from './constants.js';
 import { asGiven } from './login.js';
 
@@ -14,6 +15,21 @@ const LIBRARY_OPTIONS: Record<string, string> = {
   user: Input.Username,
   remoteDir: Input.ServerDir,
   statePath: Input.StatePath,
+};
+/** The input each option comes from, for an engine error about its value (ConfigError.messageFor). */
+export const INPUT_OF: Partial<Record<OptionKey, string>> = {
+  exclude: Input.Exclude,
+  keep: Input.Keep,
+  statePath: Input.StatePath,
+  parallel: Input.Parallel,
+  maxDelete: Input.MaxDelete,
+  timeoutMs: Input.Timeout,
+  port: Input.Port,
+  fileMode: Input.FileMode,
+  dirMode: Input.DirMode,
+  maintenance: Input.MaintenanceFile,
+  maintenanceUrl: Input.MaintenanceUrl,
+  'tls.servername': Input.TlsName,
 };
 const NEGATED: Record<string, string> = {
   'no-delete': Input.Delete,

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
-import { prestartHashWorker } from '../dist/src/engine/hash-worker.js';
-import { runMain } from '../dist/src/run-main.js';
+import { holdSignals } from '../dist/src/signals.js';
+
+// Ctrl-C from here on, while the CLI loads (a few hundred ms), is kept for the deploy, which then stops with its
+// message and exit code 130 (before, the signal ended the process, with no word): first thing, so the rest of
+// the modules load after it (dynamic imports).
+holdSignals();
+const { prestartHashWorker } = await import('../dist/src/engine/hash-worker.js');
+const { runMain } = await import('../dist/src/run-main.js');
 
 const args = process.argv.slice(2);
 // A deploy hashes every file on a thread that takes tens of milliseconds to boot: it boots while the CLI loads.

@@ -20,7 +20,7 @@ import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
-import { CancelledError, GuardError } from '../src/engine/errors.js';
+import { CancelledError, ConfigError, GuardError } from '../src/engine/errors.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import {
   formatBytes,
@@ -488,5 +488,8 @@ function reporter(quiet: boolean, live: { on: boolean }, text: (m: string) => st
 }
 
 function errorMessage(err: unknown, password: string | undefined): string {
-  return forUser(err instanceof Error ? err.message : String(err), password);
+  return forUser(
+    err instanceof ConfigError ? err : err instanceof Error ? err.message : String(err),
+    password,
+  );
 }

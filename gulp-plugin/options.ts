@@ -63,7 +63,7 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
   try {
     resolveOptions(engine);
   } catch (err) {
-    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, forUser(err.message, rest.password));
+    if (err instanceof ConfigError) throw new PluginError(PLUGIN_NAME, forUser(err, rest.password));
     throw err;
   }
   return { engine, quiet: quiet === true, onReport };
@@ -73,8 +73,13 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
  * An engine message as the plugin shows it: in gulp option names, without the password, and with terminal
  * control characters from server replies escaped (fancy-log and gulp print it to a terminal).
  */
-export function forUser(message: string, password: string | undefined): string {
-  return printable(redactSecret(phrase(message), password));
+export function forUser(message: string | ConfigError, password: string | undefined): string {
+  // An error about an option's value names the option as a gulpfile sets it (`statePath`, not `--state`).
+  const text =
+    typeof message === 'string'
+      ? message
+      : message.messageFor((o) => (o === 'maintenance' ? 'maintenance.path' : o));
+  return printable(redactSecret(phrase(text), password));
 }
 
 /** The password masked in a message (the engine's rule, shared with the CLI). */

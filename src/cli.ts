@@ -15,7 +15,7 @@ import {
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals, releaseSignals } from './signals.js';
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -53,12 +53,39 @@ interface DeployFlags {
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
 
-function addDeployOptions(cmd: Command): Command {
+/**
+ * A flag that takes one value, given twice with two values (`--ca old.pem … --ca new.pem`, a default in a
+ * script and the value meant after it): which one is meant no one can tell, and taking the last one silently
+ * deployed with the other's never noticed. The same value twice is that value; two are an error (exit 2),
+ * naming both (not the URL's: it may hold a token). --exclude, --keep and --tls-fingerprint are repeatable.
+ */
+type Twice = Map<string, string[]>;
+const once =
+  (twice: Twice, flag: string) =>
+  (value: string, prev: string | undefined): string => {
+    if (prev !== undefined && prev !== value) twice.set(flag, [...(twice.get(flag) ?? [prev]), value]);
+    return value;
+  };
+
+function givenTwice(twice: Twice): ConfigError | undefined {
+  const [flag, given] = [...twice][0] ?? [];
+  if (!flag || !given) return undefined;
+  const values = [...new Set(given)];
+  const shown = /url|content/.test(flag)
+    ? ` (not shown: ${flag === '--maintenance-url' ? 'a URL may hold a token' : 'text'})`
+    : `, ${values.map((v) => JSON.stringify(v)).join(' and ')}`;
+  return new ConfigError(
+    `${flag} is given ${values.length === 2 ? 'two' : values.length} different values${shown}; it takes one: give it once, with the value meant`,
+  );
+}
+
+function addDeployOptions(cmd: Command, twice: Twice): Command {
+  const one = (flag: string): ((value: string, prev: string | undefined) => string) => once(twice, flag);
   return cmd
     .argument('<local-dir>', 'the folder to publish')
     .argument('<url>', 'ftp://, ftpes:// (explicit TLS) or ftps:// (implicit TLS) user@host[:port]/folder')
     .option('--json', 'print the JSON report on stdout')
-    .option('--parallel <n>', 'connections sharing the queue (default 4)')
+    .option('--parallel <n>', 'connections sharing the queue (default 4)', one('--parallel'))
     .option('--exclude <glob>', 'leave matching local paths out (repeatable)', collect)
     .option('--keep <glob>', 'never delete matching remote paths (repeatable)', collect)
     .option('--no-delete', 'leave orphaned files on the server')
@@ -67,8 +94,12 @@ function addDeployOptions(cmd: Command): Command {
       '--delete-only',
       'only delete what ftpship deployed and is gone locally: upload, replace and make nothing',
     )
-    .option('--max-delete <n>', 'refuse (exit 3) a plan that deletes more files than this')
-    .option('--state <path>', 'state file on the server, absolute or relative to the folder')
+    .option(
+      '--max-delete <n>',
+      'refuse (exit 3) a plan that deletes more files than this',
+      one('--max-delete'),
+    )
+    .option('--state <path>', 'state file on the server, absolute or relative to the folder', one('--state'))
     .option('--reset-state', 're-seed an unreadable state: treat the server as empty')
     .option(
       '--adopt',
@@ -86,23 +117,38 @@ function addDeployOptions(cmd: Command): Command {
       '--no-atomic',
       'write changed files in place (no temp + rename): faster, visitors may see torn files',
     )
-    .option('--file-mode <mode>', 'permissions for deployed files, in octal (e.g. 644): SITE CHMOD')
-    .option('--dir-mode <mode>', 'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD')
+    .option(
+      '--file-mode <mode>',
+      'permissions for deployed files, in octal (e.g. 644): SITE CHMOD',
+      one('--file-mode'),
+    )
+    .option(
+      '--dir-mode <mode>',
+      'permissions for deployed folders, in octal (e.g. 755): SITE CHMOD',
+      one('--dir-mode'),
+    )
     .option(
       '--maintenance <path>',
       'a file put on the server (relative to the folder) while live files change, removed after',
+      one('--maintenance'),
     )
-    .option('--maintenance-content <text>', 'what the maintenance file holds (default: a line of text)')
+    .option(
+      '--maintenance-content <text>',
+      'what the maintenance file holds (default: a line of text)',
+      one('--maintenance-content'),
+    )
     .option(
       '--maintenance-url <url>',
       'POST {"event":"start"|"end"|"failed"} to this http(s) URL around the live changes (as --maintenance)',
+      one('--maintenance-url'),
     )
     .option('--insecure', 'do not verify the TLS certificate (unsafe)')
     .option(
       '--tls-name <name>',
       'check the TLS certificate against this name instead of the host (a shared host whose certificate names the provider)',
+      one('--tls-name'),
     )
-    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS')
+    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS', one('--ca'))
     .option(
       '--tls-fingerprint <sha256>',
       'accept only the TLS certificate with this SHA-256 fingerprint, self-signed or not (repeatable: any one matches)',
@@ -110,8 +156,8 @@ function addDeployOptions(cmd: Command): Command {
     )
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
     .option('--no-pipelining', 'send each command alone (for a server that mishandles command batches)')
-    .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)')
-    .option('--retries <n>', 'retries of transient failures (default 5)')
+    .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)', one('--timeout'))
+    .option('--retries <n>', 'retries of transient failures (default 5)', one('--retries'))
     .option('--password-stdin', 'read the password from standard input')
     .option('--verbose', 'log the FTP dialogue (PASS redacted)')
     .addOption(new Option('--quiet', 'print only warnings and errors').conflicts('verbose'));
@@ -127,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
       outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
     });
   let code = 0;
+  const twice: Twice = new Map();
   const run = async (
     dry: boolean,
     localDir: string,
@@ -135,15 +182,16 @@ export async function main(argv: string[]): Promise<number> {
     cmd: Command,
   ): Promise<void> => {
     const extra = cmd.args.slice(2);
-    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra);
+    code = await runDeploy(localDir, url, { ...flags, dryRun: dry || flags.dryRun }, extra, twice);
   };
   // Excess arguments are let through to be named: most often an unquoted glob the shell expanded.
-  addDeployOptions(program.command('deploy').description('deploy a folder'))
+  addDeployOptions(program.command('deploy').description('deploy a folder'), twice)
     .addOption(new Option('--dry-run', 'plan only: change nothing'))
     .allowExcessArguments()
     .action(async (l: string, u: string, f: DeployFlags, cmd: Command) => run(false, l, u, f, cmd));
   addDeployOptions(
     program.command('plan').description('show what deploy would do (same as deploy --dry-run)'),
+    twice,
   )
     .addOption(new Option('--dry-run', 'what plan does anyway').hideHelp())
     .allowExcessArguments()
@@ -153,6 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
     .action(async () => {
       // Not bundled into dist/src/cli.bundle.js (webpackIgnore): loaded from dist/src, with ftp-srv.
+      releaseSignals(); // the demo is not cancelled by a signal: Ctrl-C ends it, as any program
       const { runDemo } = await import(/* webpackIgnore: true */ './demo.js');
       code = await runDemo();
     });
@@ -183,6 +232,7 @@ async function runDeploy(
   url: string,
   flags: DeployFlags,
   extra: string[],
+  twice: Twice,
 ): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
@@ -191,6 +241,10 @@ async function runDeploy(
   );
   let ownWarnings: string[] = [];
   try {
+    // A Ctrl-C while the CLI started (held until now): stopped before anything, as one later would stop it.
+    if (cancel.signal.aborted) throw cancelledBeforeStart(cancel.signal);
+    const repeated = givenTwice(twice);
+    if (repeated) throw repeated;
     if (extra.length > 0) throw excessArguments(extra);
     const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
     if (scheme.test(localDir) && !scheme.test(url))
@@ -198,11 +252,15 @@ async function runDeploy(
         // What follows the URL is named only when it is a local path: it may be a password (`… "$PW"`).
         `the URL comes second: the local folder first, then the URL (here ${fs.existsSync(url) ? JSON.stringify(url) : 'an argument'} after the URL ${redactUrl(localDir.trim())})`,
       );
-    const options = await buildOptions(localDir, url, flags, out, secrets);
+    const options = await buildOptions(localDir, url, flags, out, secrets, cancel.signal);
     // The CLI's own warnings (--insecure, a password in the URL, port 990): in the JSON report with the engine's.
     ownWarnings = [...out.warnings];
-    const report = await deploy({ ...options, signal: cancel.signal }, out.reporter());
-    report.warnings = [...ownWarnings, ...report.warnings];
+    const reporter = out.reporter();
+    const report = await deploy(
+      { ...options, signal: cancel.signal },
+      { ...reporter, warn: (m) => reporter.warn?.(asFlags(m)) },
+    );
+    report.warnings = [...ownWarnings, ...report.warnings.map(asFlags)];
     out.stop();
     // Every path planned (PRODUCT.md step 8): what a dry run would do, what a deploy did.
     for (const l of formatPlan(report)) out.line(l);
@@ -216,7 +274,8 @@ async function runDeploy(
     // refused before it planned anything, dry or not, only the error: its empty plan would read "would upload 0").
     // With --json, any refused run's report.
     if (err instanceof GuardError && err.report) {
-      err.report.warnings = [...ownWarnings, ...err.report.warnings];
+      err.report.warnings = [...ownWarnings, ...err.report.warnings.map(asFlags)];
+      if (err.report.refused) err.report.refused = asFlags(err.report.refused);
       if (err.report.files.length > 0) {
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
@@ -243,6 +302,7 @@ async function buildOptions(
   f: DeployFlags,
   out: CliOutput,
   secrets: string[],
+  signal: AbortSignal,
 ): Promise<DeployOptions> {
   notEmpty(f);
   // The hook's URL may carry a token: masked in every line printed, whatever prints it.
@@ -267,7 +327,7 @@ async function buildOptions(
   const fromEnv = process.env.FTPSHIP_PASSWORD?.replace(/\r?\n$/, '') || undefined;
   if (target.password && !f.passwordStdin && fromEnv !== undefined && fromEnv !== target.password)
     out.warn("FTPSHIP_PASSWORD is set too, and is the one used: unset it to log in with the URL's password");
-  const password = f.passwordStdin ? await readStdin() : (fromEnv ?? target.password);
+  const password = f.passwordStdin ? await readStdin(signal) : (fromEnv ?? target.password);
   if (blank(password))
     throw new ConfigError(
       f.passwordStdin
@@ -367,8 +427,25 @@ function unknownOption(message: string): string {
       `error: unknown option '${value ? `${name}${value.startsWith('=') ? '=' : ''}…` : name}'` +
       (/pas+w|pwd|^-p$/i.test(name)
         ? '; the password comes from FTPSHIP_PASSWORD or --password-stdin (piped in: echo "$PW" | ftpship …)'
-        : ''),
+        : inUrl(name)),
   );
+}
+
+/** Flags other tools have for what ftpship reads from the URL (`--user bob`, `--port 2121`): where it goes. */
+function inUrl(flag: string): string {
+  const name = flag.replace(/^-+/, '').toLowerCase();
+  const part = /^(u|user|username|login)$/.test(name)
+    ? 'the user goes in the URL: ftp://USER@host/folder'
+    : /^(port)$/.test(name)
+      ? 'the port goes in the URL: ftp://user@host:PORT/folder'
+      : /^(host|hostname|server)$/.test(name)
+        ? 'the server goes in the URL: ftp://user@HOST/folder'
+        : /^(server-?dir|remote-?dir|remote-?path|dir|target)$/.test(name)
+          ? "the server folder is the URL's path: ftp://user@host/FOLDER (//FOLDER for an absolute one)"
+          : /^(protocol|secure|tls|ssl|ftps|ftpes)$/.test(name)
+            ? "TLS is the URL's scheme: ftpes:// (explicit TLS) or ftps:// (implicit TLS)"
+            : '';
+  return part ? `; ${part}` : '';
 }
 
 /**
@@ -478,14 +555,21 @@ function lockHelp(err: unknown, url: string, f: DeployFlags): string {
   return `. If that deploy is dead (killed, its machine gone):${when} remove the lock now with ${curl} (it asks for the password)`;
 }
 
-/** The engine names some options as the library spells them (`invalid parallel 0`): here they are flags. */
+/**
+ * An engine message as the CLI prints it. It names an option by its CLI flag (ConfigError.about); one names it as
+ * the library spells it (`statePath "a\nb" holds CR…`, worded with the URL's user and folder): here, the flag.
+ * Advice worded for every way in at once ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"):
+ * the CLI's part alone, as the Action and the gulp plugin give theirs.
+ */
 function asFlags(message: string): string {
   return message
-    .replace(
-      /^invalid (parallel|timeout|retries|file-mode|dir-mode) /,
-      (_m, name: string) => `invalid --${name} `,
-    )
-    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1');
+    .replace(/^statePath (".*" holds CR, LF or NUL)/, '--state $1')
+    .replace(/\((?:ftpship )?CLI: ([^;()]*); Action: [^()]*\)/g, '($1)')
+    .replace(/; CLI: ([^,()]*), Action: [^,()]*, library: [^()]*\)/g, ': $1)')
+    .replace(/\((ftpes:\/\/ or ftps:\/\/); Action: [^()]*\)/g, '($1)')
+    .replace(/ \(Action: state-path; ([^()]*)\)/g, ' ($1)')
+    .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(--active)')
+    .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(leave out --active)');
 }
 
 /**
@@ -502,11 +586,34 @@ function num(flag: string, value: string | undefined, example: number): number |
   return n;
 }
 
-async function readStdin(): Promise<string> {
+/** A run stopped by a signal before its deploy began (while the CLI loaded, or read the password). */
+function cancelledBeforeStart(signal: AbortSignal): CancelledError {
+  return new CancelledError(`cancelled (${String(signal.reason)}): nothing was changed`);
+}
+
+async function readStdin(signal: AbortSignal): Promise<string> {
   if (process.stdin.isTTY)
     throw new ConfigError('--password-stdin needs the password piped in, e.g. echo "$PW" | ftpship deploy …');
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // A Ctrl-C while the pipe has not ended (the command feeding it still running) stops the wait.
+  const reading = (async () => {
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+  })();
+  reading.catch(() => undefined); // raced below; cut short by a signal, its end is not awaited
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelledBeforeStart(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([reading, aborted]);
+  } catch (err) {
+    process.stdin.destroy();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
   const text = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');

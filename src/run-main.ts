@@ -4,6 +4,8 @@
  * (a bug) would otherwise look like a deploy that succeeded. Caught on 'beforeExit' while `main()` is pending.
  */
 
+import { releaseSignals } from './signals.js';
+
 /** EX_SOFTWARE (sysexits.h): an internal software error. */
 export const STALLED_EXIT_CODE = 70;
 
@@ -44,9 +46,11 @@ export function runMain(main: () => Promise<number>): void {
     (code) => {
       guard.settled();
       process.exitCode = code;
+      releaseSignals();
     },
     (err: unknown) => {
       guard.settled();
+      releaseSignals();
       const e = err as { message?: unknown } | undefined;
       process.stderr.write(`ftpship: error: ${e && e.message ? String(e.message) : String(err)}\n`);
       process.exitCode = 1;

@@ -40,3 +40,123 @@ describe('a local folder named -dist', () => {
     });
   });
 });
+
+/**
+ * A flag that takes one value given twice with two values (`--ca old.pem … --ca new.pem`): the last one was
+ * taken, silently, the other dropped. Now exit 2 naming both; the same value twice is that value, and the
+ * repeatable flags (--exclude, --keep, --tls-fingerprint) add up as before.
+ */
+describe('a single-value flag given twice', () => {
+  let url: string;
+  let local: string;
+  const env = { FTPSHIP_PASSWORD: 'h-cli4-secret' };
+  beforeAll(async () => {
+    assertBuilt();
+    local = tmpDir('ftpship-h-cli4-');
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    // A port nothing listens on: a run that gets as far as connecting fails there (exit 1).
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    url = `ftp://deploy@127.0.0.1:${port}/site`;
+  });
+
+  it.each([
+    ['--parallel', '2', '8'],
+    ['--max-delete', '0', '10'],
+    ['--state', 'a.json', 'b.json'],
+    ['--file-mode', '644', '600'],
+    ['--dir-mode', '755', '700'],
+    ['--maintenance', '.m1', '.m2'],
+    ['--tls-name', 'a.example', 'b.example'],
+    ['--ca', 'old.pem', 'new.pem'],
+    ['--timeout', '5000', '60000'],
+    ['--retries', '1', '3'],
+  ])('%s %s, then %s: exit 2 naming both (was: the last one, silently)', async (flag, a, b) => {
+    const r = await spawnCli(['deploy', local, url, flag, a, '--json', flag, b], { env });
+    expect(r.code).toBe(2);
+    const message = `${flag} is given two different values, "${a}" and "${b}"; it takes one: give it once, with the value meant`;
+    expect(r.stderr).toBe(`ftpship: error: ${message}\n`);
+    expect(JSON.parse(r.stdout)).toEqual({ version: 1, dryRun: false, error: message, exitCode: 2 });
+  });
+
+  it('--maintenance-url and --maintenance-content: the values are not shown (a URL may hold a token)', async () => {
+    const r = await spawnCli(
+      [
+        'plan',
+        local,
+        url,
+        '--maintenance-url',
+        'https://hooks.example/x?token=h-cli4-tok',
+        '--maintenance-url',
+        'https://hooks.example/y',
+      ],
+      { env },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'ftpship: error: --maintenance-url is given two different values (not shown: a URL may hold a token); it takes one: give it once, with the value meant\n',
+    );
+    const text = await spawnCli(
+      ['plan', local, url, '--maintenance', '.m', '--maintenance-content', 'a', '--maintenance-content', 'b'],
+      { env },
+    );
+    expect(text.code).toBe(2);
+    expect(text.stderr).toMatch(
+      /^ftpship: error: --maintenance-content is given two different values \(not shown/,
+    );
+  });
+
+  it('the same value twice is that value; repeatable flags add up: the run goes on (to the closed port: exit 1)', async () => {
+    const r = await spawnCli(
+      [
+        'deploy',
+        local,
+        url,
+        ...['--parallel', '2', '--parallel', '2', '--state', 's.json', '--state', 's.json'],
+        ...['--exclude', 'a', '--exclude', 'b', '--keep', 'k1', '--keep', 'k2'],
+      ],
+      { env },
+    );
+    expect(r.stderr).toMatch(/^ftpship: error: cannot connect to 127\.0\.0\.1:\d+: connection refused/);
+    expect(r.code).toBe(1);
+  });
+});
+
+/** Flags other tools have for what ftpship reads from the URL: "unknown option" said nothing of where it goes. */
+describe('--user, --port, --server-dir, --protocol', () => {
+  it.each([
+    [['--user', 'bob'], "unknown option '--user'; the user goes in the URL: ftp://USER@host/folder"],
+    [['--port=2121'], "unknown option '--port=…'; the port goes in the URL: ftp://user@host:PORT/folder"],
+    [
+      ['--server-dir', 'www'],
+      "unknown option '--server-dir'; the server folder is the URL's path: ftp://user@host/FOLDER (//FOLDER for an absolute one)",
+    ],
+    [
+      ['--protocol', 'ftps'],
+      "unknown option '--protocol'; TLS is the URL's scheme: ftpes:// (explicit TLS) or ftps:// (implicit TLS)",
+    ],
+  ])('%j: exit 2, saying where it goes in the URL', async (flags, message) => {
+    const local = tmpDir('ftpship-h-cli4-');
+    const r = await spawnCli(['deploy', local, 'ftp://deploy@127.0.0.1:1/site', ...flags], {
+      env: { FTPSHIP_PASSWORD: 'h-cli4-secret' },
+    });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `error: ${message}\n` });
+  });
+});
+
+/** Advice the engine words for every way in at once: the CLI prints its own part (was: the Action's too). */
+describe("an error's advice for the CLI", () => {
+  it('no password: FTPSHIP_PASSWORD or --password-stdin, without "Action: the password input"', async () => {
+    const r = await spawnCli([
+      'deploy',
+      tmpDir('ftpship-h-cli4-'),
+      'ftp://deploy@127.0.0.1:1/site',
+      '--json',
+    ]);
+    const message = 'no password for user "deploy"; give one (FTPSHIP_PASSWORD or --password-stdin)';
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ftpship: error: ${message}\n` });
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: message, exitCode: 2 });
+  });
+});

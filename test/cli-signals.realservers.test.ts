@@ -4,9 +4,15 @@
  * retry of its way out (the checkpoint, the unlock). The server goes silent behind a TCP proxy in front of
  * pure-ftpd (a network gone: nothing gets through any more, and a new connection is taken but never greeted).
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
-import { expect, it } from '@jest/globals';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
 import { startCli, type CliResult } from './helpers/cli.js';
+import { BIN, spawnCli } from './helpers/cli-spawn.js';
+import { startFakeServer } from './helpers/fake-server.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -95,4 +101,147 @@ d.each(each('pure'))('%s: a signal while the server has gone silent', (_name, se
     },
     25_000,
   );
+});
+
+/**
+ * Ctrl-C in the first few hundred ms, while the CLI loads and before the deploy listens for it, ended the process
+ * by the signal with no word (the shell's `^C` alone). Now it is held from bin's first line and the deploy stops
+ * on it before anything: the same message and exit code as later, nothing on the server.
+ */
+const WRITES = ['MKD', 'STOR', 'APPE', 'RNFR', 'RNTO', 'DELE', 'RMD', 'SITE'];
+const cancelledEarly = (r: { code: number | null; stderr: string; stdout: string }): void => {
+  expect(r.code).toBe(130);
+  expect(r.stderr.trim().split('\n').pop()).toBe('ftpship: error: cancelled (SIGINT): nothing was changed');
+};
+
+describe('SIGINT before the deploy has started', () => {
+  it.each([
+    ['bin/ftpship.js loads its helpers', 'run-main'],
+    ['the CLI itself loads', 'cli(\\.bundle)?'],
+  ])(
+    'while %s: exit 130 with the message, nothing sent (was: killed by the signal, no message)',
+    async (_when, module) => {
+      const local = tmpDir('ftpship-h-cli4-early-');
+      writeTree(local, { 'a.txt': 'a' });
+      const server = await startFakeServer();
+      try {
+        // A module hook raises SIGINT at the moment that module of dist/src is asked for.
+        const dir = tmpDir('ftpship-h-cli4-hook-');
+        const hooks = path.join(dir, 'hooks.mjs');
+        fs.writeFileSync(
+          hooks,
+          `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (/\\/dist\\/src\\/${module}\\.js$/.test(r.url)) process.kill(process.pid, 'SIGINT');
+  return r;
+}
+`,
+        );
+        const register = path.join(dir, 'register.mjs');
+        fs.writeFileSync(
+          register,
+          `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+        );
+        const r = await spawnCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`, '--json'], {
+          env: { FTPSHIP_PASSWORD: 'secret-h-cli4' },
+          command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
+        });
+        cancelledEarly(r);
+        expect(JSON.parse(r.stdout)).toMatchObject({
+          exitCode: 130,
+          error: 'cancelled (SIGINT): nothing was changed',
+        });
+        // Most often not even a connection; a signal the CLI sees only once the deploy has begun (the event loop
+        // busy loading) stops it at its login: either way nothing is made or sent.
+        expect(server.verbs().filter((v) => WRITES.includes(v))).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  it('during login, the server not yet greeting: exit 130 with the message, not a command sent', async () => {
+    const local = tmpDir('ftpship-h-cli4-early-');
+    writeTree(local, { 'a.txt': 'a' });
+    let connected: () => void = () => undefined;
+    const greeted = new Promise<void>((r) => (connected = r));
+    const server = await startFakeServer({
+      greeting: (s) => {
+        connected();
+        setTimeout(() => s.reply('220 late'), 3000).unref();
+      },
+    });
+    try {
+      const run = startCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`], {
+        FTPSHIP_PASSWORD: 'secret-h-cli4',
+      });
+      await greeted;
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.signal).toBeNull();
+      cancelledEarly(r);
+      expect(server.commands).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('while --password-stdin waits for its pipe to end: exit 130 with the message (was: it waited on; only a second Ctrl-C quit, with no word)', async () => {
+    const local = tmpDir('ftpship-h-cli4-early-');
+    writeTree(local, { 'a.txt': 'a' });
+    const server = await startFakeServer();
+    try {
+      // The pipe stays open (the command feeding it still running): the password is not read yet. The URL's
+      // password gets a warning, printed just before the CLI starts reading the pipe.
+      const child = spawn(
+        process.execPath,
+        [BIN, 'deploy', local, `ftp://u:h-cli4-url@127.0.0.1:${server.port}/site`, '--password-stdin'],
+        { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      const warned = new Promise<void>((resolve) =>
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+          if (stderr.includes('holds a password')) resolve();
+        }),
+      );
+      const closed = new Promise<[number | null, string | null]>((r) =>
+        child.on('close', (c, sig) => r([c, sig])),
+      );
+      child.stdin.write('h-cli4-');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await warned;
+      child.kill('SIGINT');
+      const [code, signal] = await closed;
+      clearTimeout(killer);
+      expect(signal).toBeNull();
+      cancelledEarly({ code, stderr, stdout: '' });
+      expect(server.sessions).toHaveLength(0); // the password was still to come
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+d.each(each('pure'))('%s: SIGINT after the first line of output', (_name, server) => {
+  it('exit 130 with the message; no lock left on the server', async () => {
+    const local = tmpDir('ftpship-h-cli4-');
+    writeTree(local, { 'a.txt': 'a', 'p/b.txt': 'b' });
+    const { dir, disk } = target(server);
+    const run = startCli(
+      ['deploy', local, `ftp://${server.user}@${server.host}:${server.port}${dir}`, '--verbose'],
+      {
+        FTPSHIP_PASSWORD: server.password,
+      },
+    );
+    expect(await run.waitForLine(/./)).toBeDefined();
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(130);
+    // (--verbose: the dialogue's last lines may come after the error)
+    expect(r.stderr).toMatch(/^ftpship: error: (deploy )?cancelled \(SIGINT\)/m);
+    expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
+    expect(r.stderr).not.toContain(server.password);
+  });
 });

@@ -909,9 +909,12 @@ describe('exclude with !negation (FIELD.md complaint 4: FTP-Deploy-Action users 
   it.each([[''], ['/'], ['!'], ['.'], ['./']])('glob %p is a configuration error naming it', async (bad) => {
     const err = await deploy(opts(tmpDir(), '/never', { exclude: [bad] })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toContain(`invalid exclude glob ${JSON.stringify(bad)}`);
+    // Named by the CLI's flag, as every message is; `option` says which option, for a front end's own name.
+    expect((err as Error).message).toContain(`invalid --exclude glob ${JSON.stringify(bad)}`);
+    expect((err as ConfigError).option).toBe('exclude');
     const keep = await deploy(opts(tmpDir(), '/never', { keep: [bad] })).catch((e: unknown) => e);
-    expect((keep as Error).message).toContain(`invalid keep glob ${JSON.stringify(bad)}`);
+    expect((keep as Error).message).toContain(`invalid --keep glob ${JSON.stringify(bad)}`);
+    expect((keep as ConfigError).messageFor((o) => o)).toContain(`invalid keep glob ${JSON.stringify(bad)}`);
   });
 
   it('re-includes one file; a lone !glob leaves everything in, so a deploy with it deletes nothing', async () => {

@@ -124,7 +124,7 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     [
       'maintenance: { path: 7 }',
       { maintenance: { path: 7 } },
-      /^invalid maintenance file 7; give a file path relative to the server folder, such as \.maintenance/,
+      /^invalid --maintenance 7; give a file path relative to the server folder, such as \.maintenance/,
     ],
   ];
   it.each(cases)('%s', async (_, extra, message) => {

@@ -335,18 +335,18 @@ describe('a glob that leaves the folder', () => {
     const dir = uniqueName('local');
     const r = await runCli(['deploy', local, url(dir), '--exclude', '../site/secret.txt'], env());
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
-      'ftpship: error: invalid exclude glob "../site/secret.txt": globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."',
+      'ftpship: error: invalid --exclude glob "../site/secret.txt": globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."',
     ]);
     expect(r.code).toBe(2);
     // The file's absolute path: read inside the folder (a leading / is its top), it matched nothing.
     const abs = await runCli(['deploy', local, url(dir), '--exclude', path.join(local, 'secret.txt')], env());
     expect(abs.stderr.split('\n').filter(Boolean)).toEqual([
-      `ftpship: error: invalid exclude glob ${JSON.stringify(path.join(local, 'secret.txt'))}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write "/secret.txt"`,
+      `ftpship: error: invalid --exclude glob ${JSON.stringify(path.join(local, 'secret.txt'))}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write "/secret.txt"`,
     ]);
     expect(abs.code).toBe(2);
     const keep = await runCli(['deploy', local, url(dir), '--keep', 'a/../uploads/**'], env());
     expect(keep.code).toBe(2);
-    expect(keep.stderr).toContain('invalid keep glob "a/../uploads/**"');
+    expect(keep.stderr).toContain('invalid --keep glob "a/../uploads/**"');
     expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
   });
 });

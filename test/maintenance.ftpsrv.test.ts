@@ -156,7 +156,7 @@ describe('maintenance marker', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toContain(`invalid maintenance file ${JSON.stringify(bad)}`);
+      expect((err as Error).message).toContain(`invalid --maintenance ${JSON.stringify(bad)}`);
     },
   );
 

@@ -251,7 +251,7 @@ d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => 
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir). If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
+      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that the folder deployed to is right (the URL's path). If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
     );
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
     fs.rmSync(path.join(local, 'g', '*'), { recursive: true });

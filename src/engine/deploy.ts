@@ -86,6 +86,8 @@ export async function deploy(
 ): Promise<DeployReport> {
   const startedAt = Date.now();
   const o = resolveOptions(options);
+  // Cancelled before it began (a Ctrl-C while the CLI started): not a connection opened, nothing changed.
+  if (options.signal?.aborted) throw cancelledError(options.signal, true);
   if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
     throw new ConfigError(
       `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`,

@@ -1,12 +1,56 @@
 /** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
 import type { FtpReplyError } from '../ftp/index.js';
 import { FtpClosedError, FtpTimeoutError, RAISE_TIMEOUT_HINT } from '../ftp/errors.js';
+import type { DeployOptions } from './options.js';
 import type { DeployReport } from './report.js';
+
+/**
+ * An option an error can be about, by its `deploy()` name (`tls.servername` for the one inside `tls`): each
+ * front end names it its own way (CLI `--state`, Action `state-path`, gulp `statePath`).
+ */
+export type OptionKey = keyof DeployOptions | 'tls.servername';
+
+/** The CLI's flag for each option that has one: how an engine message names it by default (README, Errors). */
+const CLI_FLAGS: Partial<Record<OptionKey, string>> = {
+  exclude: '--exclude',
+  keep: '--keep',
+  statePath: '--state',
+  parallel: '--parallel',
+  maxDelete: '--max-delete',
+  timeoutMs: '--timeout',
+  retries: '--retries',
+  fileMode: '--file-mode',
+  dirMode: '--dir-mode',
+  maintenance: '--maintenance',
+  maintenanceUrl: '--maintenance-url',
+  'tls.servername': '--tls-name',
+};
 
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly exitCode = 2;
+  /** The option whose value is wrong, when the message names one (see {@link ConfigError.about}). */
+  declare option?: OptionKey;
+  /** The message with the option named some other way. */
+  #words?: (name: string) => string;
+
+  /**
+   * The message, naming the option as `names` does (a front end's own names; see {@link OptionKey}). The
+   * message itself names it by its CLI flag, or by its `deploy()` name where the CLI has no flag.
+   */
+  messageFor(names: (option: OptionKey) => string | undefined): string {
+    const name = this.option && this.#words ? names(this.option) : undefined;
+    return name !== undefined && this.#words ? this.#words(name) : this.message;
+  }
+
+  /** A ConfigError about one option's value; `words` puts the option's name where it belongs. */
+  static about(option: OptionKey, words: (name: string) => string): ConfigError {
+    const err = new ConfigError(words(CLI_FLAGS[option] ?? option));
+    err.option = option;
+    err.#words = words;
+    return err;
+  }
 }
 
 /** The deploy failed (exit 1). The server and the state are as they were or converging (G1, G4). */

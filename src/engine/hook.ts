@@ -68,15 +68,19 @@ export function checkHookUrl(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   const shown = typeof value === 'string' ? JSON.stringify(shownHookUrl(value)) : String(value);
   const advice = 'give an http:// or https:// URL, such as https://example.com/deploy-hook';
-  if (typeof value !== 'string') throw new ConfigError(`invalid --maintenance-url ${shown}: ${advice}`);
+  if (typeof value !== 'string')
+    throw ConfigError.about('maintenanceUrl', (name) => `invalid ${name} ${shown}: ${advice}`);
   let u: URL;
   try {
     u = new URL(value.trim());
   } catch {
-    throw new ConfigError(`invalid --maintenance-url ${shown}: not a URL; ${advice}`);
+    throw ConfigError.about('maintenanceUrl', (name) => `invalid ${name} ${shown}: not a URL; ${advice}`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    throw new ConfigError(`invalid --maintenance-url ${shown}: ${u.protocol} is not HTTP; ${advice}`);
+    throw ConfigError.about(
+      'maintenanceUrl',
+      (name) => `invalid ${name} ${shown}: ${u.protocol} is not HTTP; ${advice}`,
+    );
   return value.trim();
 }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fingerprintProblem } from '../ftp/pin.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, type OptionKey } from './errors.js';
 import { checkHookUrl } from './hook.js';
 import { checkShape } from './option-shape.js';
 import { atOrUnder, isRecordablePath } from './paths.js';
@@ -138,8 +138,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkSpacedFolder(o.remoteDir ?? '');
   const parallel = o.parallel ?? DEFAULT_PARALLEL;
   integer('parallel', parallel, 1, 64);
-  // Named as the CLI's flag, as the README says of every message (read `maxDelete` in the library).
-  if (o.maxDelete !== undefined) integer('--max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+  if (o.maxDelete !== undefined) integer('maxDelete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
   const timeoutMs = o.timeoutMs ?? 30_000;
   checkTimeout(timeoutMs);
   const retries = o.retries ?? 5;
@@ -155,9 +154,8 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
   checkAbsoluteExcludes(o);
-  // Named as the CLI's flags, as every message is (the wrappers say `fileMode`, the Action's `file-mode`).
-  const fileMode = mode('--file-mode', o.fileMode);
-  const dirMode = mode('--dir-mode', o.dirMode);
+  const fileMode = mode('fileMode', o.fileMode);
+  const dirMode = mode('dirMode', o.dirMode);
   // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
   // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
   // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
@@ -166,8 +164,9 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
       ? DEFAULT_STATE_NAME
       : o.statePath;
   if (statePath === '' || statePath.endsWith('/'))
-    throw new ConfigError(
-      `invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`,
+    throw ConfigError.about(
+      'statePath',
+      (name) => `invalid ${name} ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`,
     );
   return {
     ...o,
@@ -237,24 +236,31 @@ function checkTimeout(value: number): void {
     Number.isInteger(value) && value >= 1 && value < 100
       ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
       : '';
-  throw new ConfigError(
-    `invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
+  throw ConfigError.about(
+    'timeoutMs',
+    (name) =>
+      `invalid ${name} ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`,
   );
 }
 
-function milliseconds(name: string, value: number, min: number, max: number): void {
+function milliseconds(option: OptionKey, value: number, min: number, max: number): void {
   if (Number.isInteger(value) && value >= min && value <= max) return;
   const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
-  throw new ConfigError(
-    `invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`,
+  throw ConfigError.about(
+    option,
+    (name) =>
+      `invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`,
   );
 }
 
-function integer(name: string, value: number, min: number, max: number): void {
+function integer(option: OptionKey, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     // String(), not JSON: NaN and Infinity would read as null.
     const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
-    throw new ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
+    throw ConfigError.about(
+      option,
+      (name) => `invalid ${name} ${shown}; use a whole number from ${min} to ${max}`,
+    );
   }
 }
 
@@ -285,8 +291,10 @@ function checkSpacedFolder(remoteDir: string): void {
 function checkTlsName(name: unknown, secure: DeployOptions['secure']): void {
   if (name === undefined) return;
   if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
-    throw new ConfigError(
-      `invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`,
+    throw ConfigError.about(
+      'tls.servername',
+      (flag) =>
+        `invalid ${flag} ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`,
     );
   }
   if (!secure) {
@@ -337,23 +345,29 @@ function checkDeleteOnly(o: DeployOptions): void {
 }
 
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
-function checkGlobs(name: string, globs: unknown): void {
+function checkGlobs(option: 'exclude' | 'keep', globs: unknown): void {
   if (globs === undefined) return;
-  if (!Array.isArray(globs)) throw new ConfigError(`${name} must be a list of globs`);
+  if (!Array.isArray(globs)) throw new ConfigError(`${option} must be a list of globs`);
   for (const g of globs as unknown[]) {
     const body = typeof g === 'string' ? globParts(g).body : '';
     if (typeof g === 'string' && /^!\s/.test(g))
-      throw new ConfigError(
-        `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`,
+      throw ConfigError.about(
+        option,
+        (name) =>
+          `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`,
       );
     // Paths are relative to the local folder (or the server folder): `../x` or `a/../b` names none of them.
     if (typeof g === 'string' && body.split(/[/\\]/).includes('..'))
-      throw new ConfigError(
-        `invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`,
+      throw ConfigError.about(
+        option,
+        (name) =>
+          `invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`,
       );
     if (body === '' || body === '.') {
-      throw new ConfigError(
-        `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
+      throw ConfigError.about(
+        option,
+        (name) =>
+          `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`,
       );
     }
   }
@@ -379,8 +393,10 @@ function checkAbsoluteExcludes(o: DeployOptions): void {
     const root = roots.find((r) => abs.startsWith(`${r}/`) && r !== '/');
     if (!g.replace(/^!/, '').startsWith('/') || !root || fs.existsSync(path.join(o.localDir, body))) continue;
     const meant = `${negate ? '!' : ''}/${abs.slice(root.length + 1)}`;
-    throw new ConfigError(
-      `invalid exclude glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`,
+    throw ConfigError.about(
+      'exclude',
+      (name) =>
+        `invalid ${name} glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`,
     );
   }
 }
@@ -401,8 +417,10 @@ function checkMaintenance(m: DeployOptions['maintenance']): void {
   const p = (m as { path?: unknown }).path;
   // The same rule as every path a state records (it records this one while the marker is up).
   if (typeof p !== 'string' || !isRecordablePath(p)) {
-    throw new ConfigError(
-      `invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`,
+    throw ConfigError.about(
+      'maintenance',
+      (name) =>
+        `invalid ${name} ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`,
     );
   }
   if (m.content !== undefined && typeof m.content !== 'string')
@@ -413,19 +431,23 @@ function checkMaintenance(m: DeployOptions['maintenance']): void {
  * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
  * (`'0644'` → `'644'`). A number is refused: 644 and 0o644 are different modes, and either could be meant.
  */
-function mode(name: string, value: unknown): string | undefined {
+function mode(option: 'fileMode' | 'dirMode', value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
-    throw new ConfigError(
-      `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`,
+    throw ConfigError.about(
+      option,
+      (name) =>
+        `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`,
     );
   }
   const bits = parseInt(value, 8);
   // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
   // (its mode is set again only after those steps), so the target could never be deployed to again.
-  if (name === '--dir-mode' && (bits & 0o300) !== 0o300) {
-    throw new ConfigError(
-      `invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`,
+  if (option === 'dirMode' && (bits & 0o300) !== 0o300) {
+    throw ConfigError.about(
+      option,
+      (name) =>
+        `invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`,
     );
   }
   return bits.toString(8).padStart(3, '0');
