@@ -27,6 +27,7 @@ import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import {
+  ancestorsOf,
   atOrUnder,
   baseName,
   dotName,
@@ -463,7 +464,7 @@ export async function deploy(
       }
       // One the state lists (sent by an earlier version) is that deploy's state now: never deleted as an orphan.
       for (const f of Object.keys(st.files)) if (f.endsWith(`/${DEFAULT_STATE_NAME}`)) reserved.add(f);
-      const p = planChanges(local, st, {
+      const planOptions: Parameters<typeof planChanges>[2] = {
         delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,
         uploadOnly: o.uploadOnly,
@@ -481,9 +482,16 @@ export async function deploy(
         dirMode: o.dirMode,
         // A state named without a leading dot (for a server refusing such names): the temps go without too.
         dotlessTemps: !dotName(statePath),
-      });
+      };
+      let p = planChanges(local, st, planOptions);
+      // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
+      // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
+      // look for the lot, only when the plan deletes something.
+      const others = await otherDeploysIn(pool, root, statePath, p);
+      if (others.length > 0) p = planChanges(local, st, { ...planOptions, otherDeploys: others });
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
+      refuseSwapsOverOthers(p, root);
       guard(
         p,
         o,
@@ -504,6 +512,7 @@ export async function deploy(
         plan.staleTemps.length > 0 ||
         state.pending !== undefined ||
         plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
+        plan.otherDeploys.files.length + plan.otherDeploys.dirs.length > 0 ||
         store.origin !== 'ftpship' ||
         store.metaChanged ||
         plan.modesChanged);
@@ -587,6 +596,7 @@ export async function deploy(
         `${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`,
       );
     }
+    otherDeploysInfo(plan, root, o.dryRun, rep);
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
     const skippedKept = plan.keptOrphans.files.filter(isSkipped);
     if (skippedKept.length > 0)
@@ -732,6 +742,79 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
     };
   }
   return out;
+}
+
+/**
+ * The folders among those this plan deletes from or removes (and the folders above them) that hold the state
+ * of another ftpship deploy at its default name: SIZE of each, pipelined on one connection. This deploy's own
+ * state is not another's. A server without SIZE gets a listing of each such folder instead.
+ */
+async function otherDeploysIn(
+  pool: ConnectionPool,
+  root: string,
+  statePath: string,
+  plan: Plan,
+): Promise<string[]> {
+  const folders = new Set<string>();
+  for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
+  for (const d of plan.rmdirs) for (const x of [...ancestorsOf(d), d]) folders.add(x);
+  const candidates = [...folders]
+    .filter((d) => remoteJoin(root, `${d}/${DEFAULT_STATE_NAME}`) !== statePath)
+    .sort();
+  if (candidates.length === 0) return [];
+  const stateOf = (d: string): string => remoteJoin(root, `${d}/${DEFAULT_STATE_NAME}`);
+  const replies = await pool.run('look for the states of other deploys', async (c) =>
+    c.pipeline(candidates.map((d) => `SIZE ${stateOf(d)}`)),
+  );
+  const found: string[] = [];
+  for (const [i, d] of candidates.entries()) {
+    const code = replies[i].code;
+    if (code === 213) found.push(d);
+    else if (code !== 550 && code !== 450) {
+      // SIZE not offered (500, 502): the folder's listing says.
+      const entries = await listFolder(pool, remoteJoin(root, d));
+      if (entries?.some((e) => e.name === DEFAULT_STATE_NAME && e.type !== 'dir')) found.push(d);
+    }
+  }
+  return found;
+}
+
+/**
+ * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
+ * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
+ */
+function refuseSwapsOverOthers(plan: Plan, root: string): void {
+  for (const u of plan.uploads) {
+    if (!u.replacesDir) continue;
+    const dir = u.file.path;
+    const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir));
+    if (other === undefined) continue;
+    throw new GuardError(
+      `cannot replace folder ${remoteJoin(root, dir)} with a file: ${other === dir ? 'it is' : `it holds ${remoteJoin(root, other)},`} the ` +
+        `target of another ftpship deploy (its state ${other}/${DEFAULT_STATE_NAME} is there), which ftpship never removes; ` +
+        `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`,
+    );
+  }
+}
+
+/** Orphans left to another deploy (see {@link otherDeploysIn}): said once per folder, with what to do. */
+function otherDeploysInfo(plan: Plan, root: string, dryRun: boolean, rep: Reporter): void {
+  const { targets, files, dirs } = plan.otherDeploys;
+  for (const t of targets) {
+    const mine = files.filter((p) => atOrUnder(p, t));
+    const folders = dirs.filter((d) => atOrUnder(d, t));
+    if (mine.length + folders.length === 0) continue;
+    const what = [
+      ...(mine.length > 0 ? [`${mine.length} file(s) (${firstFew(mine)})`] : []),
+      ...(folders.length > 0 ? [`${folders.length} folder(s) (${firstFew(folders)})`] : []),
+    ].join(' and ');
+    rep.warn?.(
+      `${what} deployed earlier and gone from the local files ${dryRun ? 'would be' : 'were'} left on the server and ` +
+        `dropped from this deploy's state: the folder ${t} holds ${t}/${DEFAULT_STATE_NAME}, the state of another ftpship ` +
+        `deploy (to ${remoteJoin(root, t)}), so what is there is that deploy's. To remove them, deploy to ` +
+        `${remoteJoin(root, t)} without them, or delete them by hand`,
+    );
+  }
 }
 
 /** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
