@@ -15,6 +15,7 @@ import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.j
 
 const { each, opts: realOpts, servers } = realServerSuite('nested.realservers');
 const STATE = '.ftpship-state.json';
+const FDA = '.ftp-deploy-sync-state.json';
 const folder = remoteFolders('h-engine4-nested');
 
 interface Target {
@@ -128,5 +129,23 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     const quiet: string[] = [];
     expect((await deploy(opts(outer, dir), { warn: (m) => quiet.push(m) })).files).toEqual([]);
     expect(quiet).toEqual([]);
+  });
+
+  it("a folder holding FTP-Deploy-Action's state (a blog deployed with that tool) is that deploy's too: the outer deploy's files there are left, and said so", async () => {
+    const { dir, disk, opts } = make();
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/x.html': 'outer x' });
+    await deploy(opts(outer, dir));
+    // What FTP-Deploy-Action leaves after deploying the blog over it.
+    writeTree(path.join(disk, 'blog'), { 'x.html': 'fda x', [FDA]: '{"version":"1.0.0","data":[]}' });
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    const warnings: string[] = [];
+    expect((await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) })).files).toEqual([]);
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `the folder blog holds blog/${FDA}, the state of an FTP-Deploy-Action deploy (to ${dir}/blog), so what is there is that deploy's`,
+      ),
+    ]);
+    expect(readTree(path.join(disk, 'blog'), [FDA])).toEqual({ 'x.html': sha256('fda x') });
   });
 });

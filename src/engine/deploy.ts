@@ -402,6 +402,8 @@ export async function deploy(
     let lockThere: boolean | undefined;
     /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
     let checkedAll = false;
+    /** Folders holding another deploy's state, with that file's name (see otherDeploysIn). */
+    let otherStates = new Map<string, string>();
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -487,11 +489,12 @@ export async function deploy(
       // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
       // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
       // look for the lot, only when the plan deletes something.
-      const others = await otherDeploysIn(pool, root, statePath, p);
-      if (others.length > 0) p = planChanges(local, st, { ...planOptions, otherDeploys: others });
+      otherStates = await otherDeploysIn(pool, root, statePath, p);
+      if (otherStates.size > 0)
+        p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
-      refuseSwapsOverOthers(p, root);
+      refuseSwapsOverOthers(p, root, otherStates);
       guard(
         p,
         o,
@@ -596,7 +599,7 @@ export async function deploy(
         `${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`,
       );
     }
-    otherDeploysInfo(plan, root, o.dryRun, rep);
+    otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
     const skippedKept = plan.keptOrphans.files.filter(isSkipped);
     if (skippedKept.length > 0)
@@ -744,36 +747,52 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
   return out;
 }
 
+/** The state files that mark a folder as another deploy's target: ftpship's, and FTP-Deploy-Action's. */
+const OTHER_STATES = [DEFAULT_STATE_NAME, FDA_STATE];
+
+/** Another deploy's state in words ("the state of another ftpship deploy"), from its file's name. */
+const whoseState = (name: string): string =>
+  name === FDA_STATE ? 'the state of an FTP-Deploy-Action deploy' : 'the state of another ftpship deploy';
+
 /**
  * The folders among those this plan deletes from or removes (and the folders above them) that hold the state
- * of another ftpship deploy at its default name: SIZE of each, pipelined on one connection. This deploy's own
- * state is not another's. A server without SIZE gets a listing of each such folder instead.
+ * of another deploy at its default name (see {@link OTHER_STATES}), each with that file's name: SIZE of each,
+ * pipelined on one connection (one round trip, or a few over TLS). This deploy's own state is not another's.
+ * A server without SIZE gets a listing of each such folder instead.
  */
 async function otherDeploysIn(
   pool: ConnectionPool,
   root: string,
   statePath: string,
   plan: Plan,
-): Promise<string[]> {
+): Promise<Map<string, string>> {
   const folders = new Set<string>();
   for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
   for (const d of plan.rmdirs) for (const x of [...ancestorsOf(d), d]) folders.add(x);
-  const candidates = [...folders]
-    .filter((d) => remoteJoin(root, `${d}/${DEFAULT_STATE_NAME}`) !== statePath)
-    .sort();
-  if (candidates.length === 0) return [];
-  const stateOf = (d: string): string => remoteJoin(root, `${d}/${DEFAULT_STATE_NAME}`);
+  const looks = [...folders]
+    .sort()
+    .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
+    .filter((l) => l.abs !== statePath);
+  const found = new Map<string, string>();
+  if (looks.length === 0) return found;
   const replies = await pool.run('look for the states of other deploys', async (c) =>
-    c.pipeline(candidates.map((d) => `SIZE ${stateOf(d)}`)),
+    c.pipeline(looks.map((l) => `SIZE ${l.abs}`)),
   );
-  const found: string[] = [];
-  for (const [i, d] of candidates.entries()) {
+  const listed = new Map<string, Promise<Set<string>>>();
+  for (const [i, { dir, name }] of looks.entries()) {
+    if (found.has(dir)) continue;
     const code = replies[i].code;
-    if (code === 213) found.push(d);
+    if (code === 213) found.set(dir, name);
     else if (code !== 550 && code !== 450) {
       // SIZE not offered (500, 502): the folder's listing says.
-      const entries = await listFolder(pool, remoteJoin(root, d));
-      if (entries?.some((e) => e.name === DEFAULT_STATE_NAME && e.type !== 'dir')) found.push(d);
+      if (!listed.has(dir))
+        listed.set(
+          dir,
+          listFolder(pool, remoteJoin(root, dir)).then(
+            (entries) => new Set((entries ?? []).filter((e) => e.type !== 'dir').map((e) => e.name)),
+          ),
+        );
+      if ((await listed.get(dir))?.has(name)) found.set(dir, name);
     }
   }
   return found;
@@ -783,22 +802,30 @@ async function otherDeploysIn(
  * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
  * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
  */
-function refuseSwapsOverOthers(plan: Plan, root: string): void {
+function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, string>): void {
   for (const u of plan.uploads) {
     if (!u.replacesDir) continue;
     const dir = u.file.path;
     const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir));
     if (other === undefined) continue;
+    const name = states.get(other) ?? DEFAULT_STATE_NAME;
+    const who = name === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
     throw new GuardError(
       `cannot replace folder ${remoteJoin(root, dir)} with a file: ${other === dir ? 'it is' : `it holds ${remoteJoin(root, other)},`} the ` +
-        `target of another ftpship deploy (its state ${other}/${DEFAULT_STATE_NAME} is there), which ftpship never removes; ` +
+        `target of ${who} (its state ${other}/${name} is there), which ftpship never removes; ` +
         `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`,
     );
   }
 }
 
 /** Orphans left to another deploy (see {@link otherDeploysIn}): said once per folder, with what to do. */
-function otherDeploysInfo(plan: Plan, root: string, dryRun: boolean, rep: Reporter): void {
+function otherDeploysInfo(
+  plan: Plan,
+  root: string,
+  states: Map<string, string>,
+  dryRun: boolean,
+  rep: Reporter,
+): void {
   const { targets, files, dirs } = plan.otherDeploys;
   for (const t of targets) {
     const mine = files.filter((p) => atOrUnder(p, t));
@@ -808,10 +835,11 @@ function otherDeploysInfo(plan: Plan, root: string, dryRun: boolean, rep: Report
       ...(mine.length > 0 ? [`${mine.length} file(s) (${firstFew(mine)})`] : []),
       ...(folders.length > 0 ? [`${folders.length} folder(s) (${firstFew(folders)})`] : []),
     ].join(' and ');
+    const name = states.get(t) ?? DEFAULT_STATE_NAME;
     rep.warn?.(
       `${what} deployed earlier and gone from the local files ${dryRun ? 'would be' : 'were'} left on the server and ` +
-        `dropped from this deploy's state: the folder ${t} holds ${t}/${DEFAULT_STATE_NAME}, the state of another ftpship ` +
-        `deploy (to ${remoteJoin(root, t)}), so what is there is that deploy's. To remove them, deploy to ` +
+        `dropped from this deploy's state: the folder ${t} holds ${t}/${name}, ${whoseState(name)} ` +
+        `(to ${remoteJoin(root, t)}), so what is there is that deploy's. To remove them, deploy to ` +
         `${remoteJoin(root, t)} without them, or delete them by hand`,
     );
   }

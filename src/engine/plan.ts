@@ -83,8 +83,8 @@ export interface Plan {
    */
   excluded: { files: string[]; dirs: string[]; unsure: string[] };
   /**
-   * Orphans at or under a folder holding the state of another ftpship deploy (the target of a deploy inside
-   * this one: /site/blog beside /site): that deploy's now, never deleted (G3); left on the server and dropped
+   * Orphans at or under a folder holding the state of another deploy (ftpship's or FTP-Deploy-Action's: the
+   * target of a deploy inside this one, /site/blog beside /site): that deploy's now, never deleted (G3); left on the server and dropped
    * from the state. `targets`: those folders; `dirs` also lists the folders holding them (they cannot go).
    */
   otherDeploys: { targets: string[]; files: string[]; dirs: string[] };
@@ -123,7 +123,7 @@ export interface PlanOptions {
   isKept: (rel: string) => boolean;
   /** The excludes that selected the local files: a deployed path they match now is left alone, untracked. */
   isExcluded?: (rel: string) => boolean;
-  /** Folders (relative) holding the state of another ftpship deploy: nothing at or under one is deleted. */
+  /** Folders (relative) holding the state of another deploy: nothing at or under one is deleted. */
   otherDeploys?: string[];
   /** Relative paths of ftpship's own files inside the target (state, lock): never touched. */
   reserved: Set<string>;
