@@ -148,4 +148,27 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     ]);
     expect(readTree(path.join(disk, 'blog'), [FDA])).toEqual({ 'x.html': sha256('fda x') });
   });
+
+  it("inside the inner deploy's folder, a file of the outer's that became a local folder, or a folder that became a file: refused before any change (was: the inner deploy's file deleted)", async () => {
+    const { dir, disk, opts } = make();
+    const outer = tmpDir();
+    writeTree(outer, { 'blog/x.html': 'outer x', 'blog/sub/p.html': 'p' });
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'x.html': 'inner x' });
+    await deploy(opts(inner, `${dir}/blog`), { warn: () => undefined });
+    const before = readTree(disk);
+    fs.rmSync(path.join(outer, 'blog/x.html'));
+    writeTree(outer, { 'blog/x.html/index.html': 'now a folder' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow(
+      `cannot replace file ${dir}/blog/x.html with a folder: it is in ${dir}/blog, the target of another ftpship deploy (its state blog/${STATE} is there), whose files ftpship never deletes; rename the local folder, or leave it out with --exclude '/blog/x\\.html'; nothing was changed`,
+    );
+    expect(readTree(disk)).toEqual(before);
+    fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+    writeTree(outer, { 'blog/sub': 'now a file' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow(
+      `cannot replace folder ${dir}/blog/sub with a file: it is in ${dir}/blog, the target of another ftpship deploy (its state blog/${STATE} is there), whose files ftpship never deletes; rename the local file, or leave it out with --exclude '/blog/sub'; nothing was changed`,
+    );
+    expect(readTree(disk)).toEqual(before);
+  });
 });

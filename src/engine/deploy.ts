@@ -803,16 +803,33 @@ async function otherDeploysIn(
  * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
  */
 function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, string>): void {
+  const who = (t: string): string =>
+    states.get(t) === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+  // A local folder where this deploy once sent a file inside another deploy's folder: that file is the other's.
+  for (const f of plan.fileToDir) {
+    const other = plan.otherDeploys.targets.find((t) => atOrUnder(f, t) && f !== t);
+    if (other === undefined) continue;
+    throw new GuardError(
+      `cannot replace file ${remoteJoin(root, f)} with a folder: it is in ${remoteJoin(root, other)}, the target of ` +
+        `${who(other)} (its state ${other}/${states.get(other) ?? DEFAULT_STATE_NAME} is there), whose files ftpship never ` +
+        `deletes; rename the local folder, or leave it out with ${excludeOption(f)}; nothing was changed`,
+    );
+  }
   for (const u of plan.uploads) {
     if (!u.replacesDir) continue;
     const dir = u.file.path;
-    const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir));
+    const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir) || atOrUnder(dir, t));
     if (other === undefined) continue;
     const name = states.get(other) ?? DEFAULT_STATE_NAME;
-    const who = name === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+    const where =
+      other === dir
+        ? 'it is'
+        : atOrUnder(other, dir)
+          ? `it holds ${remoteJoin(root, other)},`
+          : `it is in ${remoteJoin(root, other)},`;
     throw new GuardError(
-      `cannot replace folder ${remoteJoin(root, dir)} with a file: ${other === dir ? 'it is' : `it holds ${remoteJoin(root, other)},`} the ` +
-        `target of ${who} (its state ${other}/${name} is there), which ftpship never removes; ` +
+      `cannot replace folder ${remoteJoin(root, dir)} with a file: ${where} the ` +
+        `target of ${who(other)} (its state ${other}/${name} is there), ${atOrUnder(other, dir) ? 'which ftpship never removes' : 'whose files ftpship never deletes'}; ` +
         `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`,
     );
   }
