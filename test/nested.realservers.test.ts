@@ -12,6 +12,7 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { linesProxy } from './helpers/faults.js';
 
 const { each, opts: realOpts, servers } = realServerSuite('nested.realservers');
 const STATE = '.ftpship-state.json';
@@ -171,4 +172,39 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     );
     expect(readTree(disk)).toEqual(before);
   });
+});
+
+describe('a server without SIZE', () => {
+  const pure = servers?.pure;
+  (pure ? it : it.skip)(
+    "pure-ftpd behind a proxy answering SIZE with 502: the inner deploy's state is found in a listing, its file left",
+    async () => {
+      const srv = pure as RealServer;
+      const { dir, disk } = folder(srv);
+      const outer = tmpDir();
+      writeTree(outer, { 'index.html': 'home', 'blog/x.html': 'outer x' });
+      await deploy(realOpts(srv, outer, dir));
+      const inner = tmpDir();
+      writeTree(inner, { 'x.html': 'inner x' });
+      await deploy(realOpts(srv, inner, `${dir}/blog`), { warn: () => undefined });
+      fs.rmSync(path.join(outer, 'blog'), { recursive: true });
+      let refused = 0;
+      const proxy = await linesProxy(srv.port, (line) =>
+        line.startsWith('SIZE ') ? (refused++, { reply: '502 SIZE not implemented.' }) : 'pass',
+      );
+      const warnings: string[] = [];
+      try {
+        const r = await deploy(
+          { ...realOpts(srv, outer, dir), host: '127.0.0.1', port: proxy.port, secure: false },
+          { warn: (m) => warnings.push(m) },
+        );
+        expect(r.files).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+      expect(refused).toBeGreaterThan(0);
+      expect(warnings).toEqual([expect.stringContaining(`the folder blog holds blog/${STATE}`)]);
+      expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual({ 'x.html': sha256('inner x') });
+    },
+  );
 });
