@@ -404,6 +404,8 @@ export async function deploy(
     let checkedAll = false;
     /** Folders holding another deploy's state, with that file's name (see otherDeploysIn). */
     let otherStates = new Map<string, string>();
+    /** Whether another deploy's state is at each path looked at (absolute). */
+    const stateSeen = new Map<string, boolean>();
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -427,9 +429,15 @@ export async function deploy(
         store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
           ? [`SIZE ${formerPath}`]
           : [];
+      // The folders this plan will likely delete from, looked at for another deploy's state in the same write
+      // (see otherDeploysIn, which asks only what this did not answer).
+      const early = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
       const spot =
         !o.verify && !isEmptyState(st)
-          ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
+          ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
+              ...twoStates,
+              ...early.map((abs) => `SIZE ${abs}`),
+            ])
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
@@ -448,6 +456,11 @@ export async function deploy(
         checkedAll = true;
       } else if (spot) {
         const { off, probed, also, leftoverKept } = await spot;
+        for (const [i, abs] of early.entries()) {
+          const code = also[twoStates.length + i]?.code;
+          if (code === 213) stateSeen.set(abs, true);
+          else if (code === 550 || code === 450) stateSeen.set(abs, false);
+        }
         lockThere = probed;
         if (leftoverKept && !o.dryRun) store.copyLeft = true;
         if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
@@ -489,7 +502,7 @@ export async function deploy(
       // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
       // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
       // look for the lot, only when the plan deletes something.
-      otherStates = await otherDeploysIn(pool, root, statePath, p);
+      otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen);
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
       // A guard's refusal gets the report of this plan (see the catch below).
@@ -765,6 +778,8 @@ async function otherDeploysIn(
   root: string,
   statePath: string,
   plan: Plan,
+  /** Answers already had (the spot check's write): not asked again. */
+  seen: Map<string, boolean>,
 ): Promise<Map<string, string>> {
   const folders = new Set<string>();
   for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
@@ -774,14 +789,18 @@ async function otherDeploysIn(
     .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
     .filter((l) => l.abs !== statePath);
   const found = new Map<string, string>();
-  if (looks.length === 0) return found;
-  const replies = await pool.run('look for the states of other deploys', async (c) =>
-    c.pipeline(looks.map((l) => `SIZE ${l.abs}`)),
-  );
+  const ask = looks.filter((l) => !seen.has(l.abs));
+  const replies =
+    ask.length === 0
+      ? []
+      : await pool.run('look for the states of other deploys', async (c) =>
+          c.pipeline(ask.map((l) => `SIZE ${l.abs}`)),
+        );
+  const codes = new Map<string, number>(ask.map((l, i) => [l.abs, replies[i].code]));
   const listed = new Map<string, Promise<Set<string>>>();
-  for (const [i, { dir, name }] of looks.entries()) {
+  for (const { dir, name, abs } of looks) {
     if (found.has(dir)) continue;
-    const code = replies[i].code;
+    const code = seen.has(abs) ? (seen.get(abs) ? 213 : 550) : (codes.get(abs) ?? 550);
     if (code === 213) found.set(dir, name);
     else if (code !== 550 && code !== 450) {
       // SIZE not offered (500, 502): the folder's listing says.
@@ -796,6 +815,48 @@ async function otherDeploysIn(
     }
   }
   return found;
+}
+
+/** At most this many folders are looked at in the spot check's write (more: after planning, see otherDeploysIn). */
+const EARLY_LOOKS = 32;
+
+/**
+ * Before planning (paths alone, no hash needed): the folders holding a file or folder the state lists that is
+ * gone locally, or a file that became a folder, and those above them; each with every name of
+ * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
+ * files that became folders), and none when there are more than {@link EARLY_LOOKS}.
+ */
+function earlyStateLooks(
+  st: DeployState,
+  local: LocalTree,
+  root: string,
+  statePath: string,
+  o: ResolvedOptions,
+): string[] {
+  const folders = new Set<string>();
+  const add = (d: string): boolean => {
+    folders.add(d);
+    return folders.size <= EARLY_LOOKS;
+  };
+  const deleting = o.delete && !o.uploadOnly;
+  for (const d of local.dirs) {
+    if (!Object.hasOwn(st.files, d)) continue;
+    for (const a of ancestorsOf(d)) if (!add(a)) return [];
+  }
+  if (deleting) {
+    for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+      if (local.files.has(p) || local.dirs.has(p)) continue;
+      for (const a of ancestorsOf(p)) if (!add(a)) return [];
+    }
+    for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+      if (local.dirs.has(d)) continue;
+      for (const a of [...ancestorsOf(d), d]) if (!add(a)) return [];
+    }
+  }
+  return [...folders]
+    .sort()
+    .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
+    .filter((abs) => abs !== statePath);
 }
 
 /**
