@@ -787,7 +787,7 @@ async function otherDeploysIn(
   const looks = [...folders]
     .sort()
     .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
-    .filter((l) => l.abs !== statePath);
+    .filter((l) => l.abs !== statePath && askable(l.abs));
   const found = new Map<string, string>();
   const ask = looks.filter((l) => !seen.has(l.abs));
   const replies =
@@ -816,6 +816,12 @@ async function otherDeploysIn(
   }
   return found;
 }
+
+/**
+ * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
+ * that did not would stop the whole pipelined write, the deploy with it.
+ */
+const askable = (abs: string): boolean => Buffer.byteLength(`SIZE ${abs}`) <= MAX_COMMAND_BYTES;
 
 /** At most this many folders are looked at in the spot check's write (more: after planning, see otherDeploysIn). */
 const EARLY_LOOKS = 32;
@@ -856,7 +862,7 @@ function earlyStateLooks(
   return [...folders]
     .sort()
     .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
-    .filter((abs) => abs !== statePath);
+    .filter((abs) => abs !== statePath && askable(abs));
 }
 
 /**
