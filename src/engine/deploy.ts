@@ -431,12 +431,12 @@ export async function deploy(
           : [];
       // The folders this plan will likely delete from, looked at for another deploy's state in the same write
       // (see otherDeploysIn, which asks only what this did not answer).
-      const early = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
+      const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
       const spot =
         !o.verify && !isEmptyState(st)
           ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
               ...twoStates,
-              ...early.map((abs) => `SIZE ${abs}`),
+              ...stateLooks.map((abs) => `SIZE ${abs}`),
             ])
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
@@ -456,7 +456,7 @@ export async function deploy(
         checkedAll = true;
       } else if (spot) {
         const { off, probed, also, leftoverKept } = await spot;
-        for (const [i, abs] of early.entries()) {
+        for (const [i, abs] of stateLooks.entries()) {
           const code = also[twoStates.length + i]?.code;
           if (code === 213) stateSeen.set(abs, true);
           else if (code === 550 || code === 450) stateSeen.set(abs, false);
