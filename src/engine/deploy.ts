@@ -27,6 +27,7 @@ import { MaintenanceHook } from './hook.js';
 import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import {
+  ancestorsOf,
   atOrUnder,
   baseName,
   dotName,
@@ -417,6 +418,7 @@ export async function deploy(
         p.staleTemps.length > 0 ||
         store.state.pending !== undefined ||
         p.excluded.files.length + p.excluded.dirs.length > 0 ||
+        p.otherDeploys.files.length + p.otherDeploys.dirs.length > 0 ||
         store.origin !== 'ftpship' ||
         store.metaChanged ||
         p.modesChanged);
@@ -481,6 +483,10 @@ export async function deploy(
     let lockThere: boolean | undefined;
     /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
     let checkedAll = false;
+    /** Folders holding another deploy's state, with that file's name (see otherDeploysIn). */
+    let otherStates = new Map<string, string>();
+    /** Whether another deploy's state is at each path looked at (absolute). */
+    const stateSeen = new Map<string, boolean>();
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -504,9 +510,15 @@ export async function deploy(
         store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
           ? [`SIZE ${formerPath}`]
           : [];
+      // The folders this plan will likely delete from, looked at for another deploy's state in the same write
+      // (see otherDeploysIn, which asks only what this did not answer).
+      const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
       const spot =
         !o.verify && !isEmptyState(st)
-          ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
+          ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
+              ...twoStates,
+              ...stateLooks.map((abs) => `SIZE ${abs}`),
+            ])
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
@@ -541,6 +553,11 @@ export async function deploy(
         checkedAll = true;
       } else if (spot) {
         const { off, probed, also, leftoverKept } = await spot;
+        for (const [i, abs] of stateLooks.entries()) {
+          const code = also[twoStates.length + i]?.code;
+          if (code === 213) stateSeen.set(abs, true);
+          else if (code === 550 || code === 450) stateSeen.set(abs, false);
+        }
         lockThere = probed;
         if (leftoverKept && !o.dryRun) store.copyLeft = true;
         if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
@@ -559,7 +576,7 @@ export async function deploy(
       }
       // One the state lists (sent by an earlier version) is that deploy's state now: never deleted as an orphan.
       for (const f of Object.keys(st.files)) if (f.endsWith(`/${DEFAULT_STATE_NAME}`)) reserved.add(f);
-      const p = planChanges(local, st, {
+      const planOptions: Parameters<typeof planChanges>[2] = {
         delete: o.delete && !o.uploadOnly,
         atomic: o.atomic,
         uploadOnly: o.uploadOnly,
@@ -577,9 +594,17 @@ export async function deploy(
         dirMode: o.dirMode,
         // A state named without a leading dot (for a server refusing such names): the temps go without too.
         dotlessTemps: !dotName(statePath),
-      });
+      };
+      let p = planChanges(local, st, planOptions);
+      // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
+      // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
+      // look for the lot, only when the plan deletes something.
+      otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen);
+      if (otherStates.size > 0)
+        p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
+      refuseSwapsOverOthers(p, root, otherStates);
       guard(
         p,
         o,
@@ -627,6 +652,7 @@ export async function deploy(
         `${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`,
       );
     }
+    otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
     const skippedKept = plan.keptOrphans.files.filter(isSkipped);
     if (skippedKept.length > 0)
@@ -772,6 +798,175 @@ function guarded(reporter: Reporter, warnings: string[]): Reporter {
     };
   }
   return out;
+}
+
+/** The state files that mark a folder as another deploy's target: ftpship's, and FTP-Deploy-Action's. */
+const OTHER_STATES = [DEFAULT_STATE_NAME, FDA_STATE];
+
+/** Another deploy's state in words ("the state of another ftpship deploy"), from its file's name. */
+const whoseState = (name: string): string =>
+  name === FDA_STATE ? 'the state of an FTP-Deploy-Action deploy' : 'the state of another ftpship deploy';
+
+/**
+ * The folders among those this plan deletes from or removes (and the folders above them) that hold the state
+ * of another deploy at its default name (see {@link OTHER_STATES}), each with that file's name: SIZE of each,
+ * pipelined on one connection (one round trip, or a few over TLS). This deploy's own state is not another's.
+ * A server without SIZE gets a listing of each such folder instead.
+ */
+async function otherDeploysIn(
+  pool: ConnectionPool,
+  root: string,
+  statePath: string,
+  plan: Plan,
+  /** Answers already had (the spot check's write): not asked again. */
+  seen: Map<string, boolean>,
+): Promise<Map<string, string>> {
+  const folders = new Set<string>();
+  for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
+  for (const d of plan.rmdirs) for (const x of [...ancestorsOf(d), d]) folders.add(x);
+  const looks = [...folders]
+    .sort()
+    .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
+    .filter((l) => l.abs !== statePath && askable(l.abs));
+  const found = new Map<string, string>();
+  const ask = looks.filter((l) => !seen.has(l.abs));
+  const replies =
+    ask.length === 0
+      ? []
+      : await pool.run('look for the states of other deploys', async (c) =>
+          c.pipeline(ask.map((l) => `SIZE ${l.abs}`)),
+        );
+  const codes = new Map<string, number>(ask.map((l, i) => [l.abs, replies[i].code]));
+  const listed = new Map<string, Promise<Set<string>>>();
+  for (const { dir, name, abs } of looks) {
+    if (found.has(dir)) continue;
+    const code = seen.has(abs) ? (seen.get(abs) ? 213 : 550) : (codes.get(abs) ?? 550);
+    if (code === 213) found.set(dir, name);
+    else if (code !== 550 && code !== 450) {
+      // SIZE not offered (500, 502): the folder's listing says.
+      if (!listed.has(dir))
+        listed.set(
+          dir,
+          listFolder(pool, remoteJoin(root, dir)).then(
+            (entries) => new Set((entries ?? []).filter((e) => e.type !== 'dir').map((e) => e.name)),
+          ),
+        );
+      if ((await listed.get(dir))?.has(name)) found.set(dir, name);
+    }
+  }
+  return found;
+}
+
+/**
+ * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
+ * that did not would stop the whole pipelined write, the deploy with it.
+ */
+const askable = (abs: string): boolean => Buffer.byteLength(`SIZE ${abs}`) <= MAX_COMMAND_BYTES;
+
+/** At most this many folders are looked at in the spot check's write (more: after planning, see otherDeploysIn). */
+const EARLY_LOOKS = 32;
+
+/**
+ * Before planning (paths alone, no hash needed): the folders holding a file or folder the state lists that is
+ * gone locally, or a file that became a folder, and those above them; each with every name of
+ * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
+ * files that became folders), and none when there are more than {@link EARLY_LOOKS}.
+ */
+function earlyStateLooks(
+  st: DeployState,
+  local: LocalTree,
+  root: string,
+  statePath: string,
+  o: ResolvedOptions,
+): string[] {
+  const folders = new Set<string>();
+  const add = (d: string): boolean => {
+    folders.add(d);
+    return folders.size <= EARLY_LOOKS;
+  };
+  const deleting = o.delete && !o.uploadOnly;
+  for (const d of local.dirs) {
+    if (!Object.hasOwn(st.files, d)) continue;
+    for (const a of ancestorsOf(d)) if (!add(a)) return [];
+  }
+  if (deleting) {
+    for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+      if (local.files.has(p) || local.dirs.has(p)) continue;
+      for (const a of ancestorsOf(p)) if (!add(a)) return [];
+    }
+    for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+      if (local.dirs.has(d)) continue;
+      for (const a of [...ancestorsOf(d), d]) if (!add(a)) return [];
+    }
+  }
+  return [...folders]
+    .sort()
+    .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
+    .filter((abs) => abs !== statePath && askable(abs));
+}
+
+/**
+ * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
+ * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
+ */
+function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, string>): void {
+  const who = (t: string): string =>
+    states.get(t) === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+  // A local folder where this deploy once sent a file inside another deploy's folder: that file is the other's.
+  for (const f of plan.fileToDir) {
+    const other = plan.otherDeploys.targets.find((t) => atOrUnder(f, t) && f !== t);
+    if (other === undefined) continue;
+    throw new GuardError(
+      `cannot replace file ${remoteJoin(root, f)} with a folder: it is in ${remoteJoin(root, other)}, the target of ` +
+        `${who(other)} (its state ${other}/${states.get(other) ?? DEFAULT_STATE_NAME} is there), whose files ftpship never ` +
+        `deletes; rename the local folder, or leave it out with ${excludeOption(f)}; nothing was changed`,
+    );
+  }
+  for (const u of plan.uploads) {
+    if (!u.replacesDir) continue;
+    const dir = u.file.path;
+    const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir) || atOrUnder(dir, t));
+    if (other === undefined) continue;
+    const name = states.get(other) ?? DEFAULT_STATE_NAME;
+    const where =
+      other === dir
+        ? 'it is'
+        : atOrUnder(other, dir)
+          ? `it holds ${remoteJoin(root, other)},`
+          : `it is in ${remoteJoin(root, other)},`;
+    throw new GuardError(
+      `cannot replace folder ${remoteJoin(root, dir)} with a file: ${where} the ` +
+        `target of ${who(other)} (its state ${other}/${name} is there), ${atOrUnder(other, dir) ? 'which ftpship never removes' : 'whose files ftpship never deletes'}; ` +
+        `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`,
+    );
+  }
+}
+
+/** Orphans left to another deploy (see {@link otherDeploysIn}): said once per folder, with what to do. */
+function otherDeploysInfo(
+  plan: Plan,
+  root: string,
+  states: Map<string, string>,
+  dryRun: boolean,
+  rep: Reporter,
+): void {
+  const { targets, files, dirs } = plan.otherDeploys;
+  for (const t of targets) {
+    const mine = files.filter((p) => atOrUnder(p, t));
+    const folders = dirs.filter((d) => atOrUnder(d, t));
+    if (mine.length + folders.length === 0) continue;
+    const what = [
+      ...(mine.length > 0 ? [`${mine.length} file(s) (${firstFew(mine)})`] : []),
+      ...(folders.length > 0 ? [`${folders.length} folder(s) (${firstFew(folders)})`] : []),
+    ].join(' and ');
+    const name = states.get(t) ?? DEFAULT_STATE_NAME;
+    rep.warn?.(
+      `${what} deployed earlier and gone from the local files ${dryRun ? 'would be' : 'were'} left on the server and ` +
+        `dropped from this deploy's state: the folder ${t} holds ${t}/${name}, ${whoseState(name)} ` +
+        `(to ${remoteJoin(root, t)}), so what is there is that deploy's. To remove them, deploy to ` +
+        `${remoteJoin(root, t)} without them, or delete them by hand`,
+    );
+  }
 }
 
 /** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */

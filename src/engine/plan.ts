@@ -4,7 +4,7 @@
  * path or the state file; deletion works on whole path segments (`blog/` and `blog-post.html` are unrelated).
  */
 import crypto from 'node:crypto';
-import { atOrUnder, byDepthThenName, depthOf, dotName, foldCase, parentOf } from './paths.js';
+import { ancestorsOf, atOrUnder, byDepthThenName, depthOf, dotName, foldCase, parentOf } from './paths.js';
 import type { LocalFile, LocalTree } from './select.js';
 import type { DeployState, Modes, Pending, PendingTemp } from './state.js';
 
@@ -83,6 +83,12 @@ export interface Plan {
    */
   excluded: { files: string[]; dirs: string[]; unsure: string[] };
   /**
+   * Orphans at or under a folder holding the state of another deploy (ftpship's or FTP-Deploy-Action's: the
+   * target of a deploy inside this one, /site/blog beside /site): that deploy's now, never deleted (G3); left on the server and dropped
+   * from the state. `targets`: those folders; `dirs` also lists the folders holding them (they cannot go).
+   */
+  otherDeploys: { targets: string[]; files: string[]; dirs: string[] };
+  /**
    * `SITE CHMOD` to send (relative paths; an upload through a temp is named by its temp): what this run
    * creates, and everything deployed when the mode asked differs from the one the state records.
    */
@@ -117,6 +123,8 @@ export interface PlanOptions {
   isKept: (rel: string) => boolean;
   /** The excludes that selected the local files: a deployed path they match now is left alone, untracked. */
   isExcluded?: (rel: string) => boolean;
+  /** Folders (relative) holding the state of another deploy: nothing at or under one is deleted. */
+  otherDeploys?: string[];
   /** Relative paths of ftpship's own files inside the target (state, lock): never touched. */
   reserved: Set<string>;
   /** Files this large or larger go through a temporary name even when new, so a cut upload can resume. */
@@ -185,6 +193,7 @@ export function emptyPlan(): Plan {
     keptInSwaps: [],
     keptReplacedByDirs: [],
     excluded: { files: [], dirs: [], unsure: [] },
+    otherDeploys: { targets: [], files: [], dirs: [] },
     chmods: { files: [], dirs: [] },
     modes: {},
     modesChanged: false,
@@ -246,10 +255,17 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
   // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
   const isExcluded = opts.isExcluded ?? (() => false);
+  // Another deploy's target, or a path inside one: that deploy's, not this one's to delete.
+  const others = new Set(opts.otherDeploys ?? []);
+  plan.otherDeploys.targets = [...others].sort();
+  const underOther = (p: string): boolean =>
+    others.size > 0 && (others.has(p) || ancestorsOf(p).some((d) => others.has(d)));
   // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
   const doomed = new Set(
-    opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(twinKey) : [],
+    opts.delete
+      ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p) && !underOther(p)).map(twinKey)
+      : [],
   );
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
     if (opts.reserved.has(file.path)) continue;
@@ -321,6 +337,10 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const localFolded = new Set([...local.files.keys(), ...local.dirs].map(twinKey));
   for (const p of orphanFiles.sort(deepestFirst)) {
     if (inHeldFolder(p)) continue;
+    if (underOther(p)) {
+      plan.otherDeploys.files.push(p);
+      continue;
+    }
     if (opts.deleteOnly && opts.delete && localFolded.has(twinKey(p))) {
       plan.keptOrphans.files.push(p);
       continue;
@@ -339,8 +359,15 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   // keeps or leaves folders: one set lookup per folder, not a pass over every such path).
   const holdKept = foldersAbove([...plan.keptOrphans.files, ...plan.keptOrphans.dirs]);
   const holdLeft = foldersAbove([...plan.excluded.files, ...plan.excluded.dirs, ...reserved]);
+  // The folders holding another deploy's target: they cannot go, and what they hold is not this deploy's.
+  const holdOther = foldersAbove(plan.otherDeploys.targets);
   for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
     if (inHeldFolder(d)) continue;
+    // (A folder that a local file replaces is refused by the deploy's guard when it holds such a target.)
+    if (underOther(d) || (holdOther.has(d) && !swappedDirs.has(d))) {
+      plan.otherDeploys.dirs.push(d);
+      continue;
+    }
     // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
     const keptInside = holdKept.has(d);
     // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options

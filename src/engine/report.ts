@@ -84,8 +84,10 @@ export function buildReport(args: {
     kept: [
       ...plan.keptOrphans.files,
       ...plan.excluded.files,
+      ...plan.otherDeploys.files,
       ...plan.keptOrphans.dirs,
       ...plan.excluded.dirs,
+      ...plan.otherDeploys.dirs,
     ],
     ...(plan.modes.file || plan.modes.dir
       ? {
