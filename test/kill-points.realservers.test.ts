@@ -52,6 +52,11 @@ interface Point {
   nth?: number;
   hold?: boolean;
   byte?: number;
+  /**
+   * The network drops there rather than the client being killed: the server's side of its connections stays
+   * open (it never hears of it) until after the rerun.
+   */
+  dropped?: boolean;
 }
 
 const shas = (t: Tree): Record<string, string> =>
@@ -102,12 +107,13 @@ async function killedRun(
   local: string,
   dir: string,
   at: Point,
-): Promise<{ result: CliResult; where: string; unconnected: number[] }> {
+): Promise<{ result: CliResult; where: string; unconnected: number[]; close: () => Promise<void> }> {
   let cli: CliRun | undefined;
   let where: string | undefined;
   let seen = 0;
   const kill = (what: string): void => {
-    where = what;
+    where = at.dropped ? `${what}, the network dropped` : what;
+    if (at.dropped) proxy.freeze();
     cli?.child.kill('SIGKILL');
   };
   const proxy = await chaosProxy(server.port, {
@@ -127,14 +133,23 @@ async function killedRun(
       FTPSHIP_PASSWORD: server.password,
     });
     const result = await cli.done;
-    return { result, where: where ?? `never killed: ${result.stderr}`, unconnected: proxy.unconnected };
+    const close = async (): Promise<void> => proxy.close();
+    return {
+      result,
+      where: where ?? `never killed: ${result.stderr}`,
+      unconnected: proxy.unconnected,
+      close,
+    };
   } finally {
-    await proxy.close();
+    if (!at.dropped) await proxy.close();
   }
 }
 
-/** One point: the site at `before`, the local tree at `after`, killed at `at`, checked, rerun, checked. */
-async function point(server: RealServer, before: Tree, after: Tree, at: Point): Promise<void> {
+/**
+ * One point: the site at `before`, the local tree at `after`, killed at `at` (at each point of a list, one
+ * run after another: a rerun killed again), checked at each kill, rerun, checked.
+ */
+async function point(server: RealServer, before: Tree, after: Tree, at: Point | Point[]): Promise<void> {
   const local = tmpDir('ftpship-killpts-');
   const { dir, disk } = target(server);
   reset(local, before);
@@ -144,13 +159,20 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     fs.chownSync(disk, server.uid, server.gid);
   }
   reset(local, after);
-  const cut = await killedRun(server, local, dir, at);
-  // After the rerun (which meets what the killed run left, as a user would): sessions still waiting let go.
+  const unconnected: number[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  let where = server.name;
+  // After the rerun (which meets what the killed runs left, as a user would): sessions still waiting let go.
   try {
-    const where = `${server.name}: ${cut.where}`;
-    expect([where, cut.result.signal]).toEqual([where, 'SIGKILL']);
-    await new Promise((r) => setTimeout(r, 100)); // the server finishes what the killed session had started
-    expectWhole(disk, before, after, where);
+    for (const p of Array.isArray(at) ? at : [at]) {
+      const cut = await killedRun(server, local, dir, p);
+      unconnected.push(...cut.unconnected);
+      closers.push(cut.close);
+      where = `${where}: ${cut.where}`;
+      expect([where, cut.result.signal]).toEqual([where, 'SIGKILL']);
+      await new Promise((r) => setTimeout(r, 100)); // the server finishes what the killed session had started
+      expectWhole(disk, before, after, where);
+    }
     const lock = `${dir}/${STATE}.lock`;
     const lockLeft = fs.existsSync(path.join(server.home, lock));
     // A reply slower than 8 s is one the server holds back (not a loaded machine): warned about, and the rerun
@@ -169,6 +191,18 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     const warned = done.stderr
       .split('\n')
       .filter((l) => /warning|error/.test(l) && !/refused another connection|\(greeting\): 421 /.test(l))
+      // A network dropped in the large file's resumed temp: the server's session may still hold it (vsftpd
+      // locks it), said once, and the file sent whole under that name again.
+      .filter(
+        (l) =>
+          !(
+            Array.isArray(at) &&
+            at.some((p) => p.dropped) &&
+            /^warning: upload big\.bin: the server did not start the resumed upload to .* within 4000 ms: another session \(of a deploy cut off earlier\) most likely still holds that temporary file open; sending it whole under that name again/.test(
+              l,
+            )
+          ),
+      )
       // (Known, left: a first deploy killed before its first state write, with a folder made already, gets
       // "no state file …, but … already holds …" on its rerun, which then finishes it all the same.)
       .filter((l) => !(Object.keys(before).length === 0 && / already holds .*--adopt/.test(l)));
@@ -183,7 +217,7 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
       ]);
     expect([where, done.code]).toEqual([where, 0]);
     // Cut half way through the large file: the rerun resumes it (REST), sending less than the whole (G1).
-    if (at.byte !== undefined) {
+    if (!Array.isArray(at) && at.byte !== undefined) {
       const sent = (JSON.parse(done.stdout) as { bytes: { sent: number } }).bytes.sent;
       expect([where, sent < BIG]).toEqual([where, true]);
     }
@@ -194,23 +228,25 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     const again = await deploy(opts(server, local, dir, { dryRun: true }));
     expect([where, again.files]).toEqual([where, []]);
   } finally {
-    await releasePassive(cut.unconnected);
+    for (const close of closers) await close();
+    await releasePassive(unconnected);
   }
   fs.rmSync(local, { recursive: true, force: true });
 }
 
 /** The points on every server, side by side (each in a folder of its own). */
-async function points(before: Tree, after: Tree, at: Point[]): Promise<void> {
+async function points(before: Tree, after: Tree, at: Array<Point | Point[]>): Promise<void> {
   await runAll(at.map((p) => [before, after, p]));
 }
 
 // KILL_SERVERS=vsftpd: the points on some of the servers only (by hand; CI runs both).
-const servers = (process.env.KILL_SERVERS?.split(',') ?? ['pure', 'vsftpd']) as Array<'pure' | 'vsftpd'>;
+type KillServer = 'pure' | 'vsftpd';
+const servers = (process.env.KILL_SERVERS?.split(',') ?? ['pure', 'vsftpd']) as KillServer[];
 
 /** Rows of [site before, local tree, point] on every server, side by side. */
-async function runAll(rows: Array<[Tree, Tree, Point]>): Promise<void> {
-  const queue = rows.flatMap(([before, after, p]) =>
-    each(...servers).map(
+async function runAll(rows: Array<[Tree, Tree, Point | Point[], KillServer[]?]>): Promise<void> {
+  const queue = rows.flatMap(([before, after, p, only]) =>
+    each(...servers.filter((s) => !only || only.includes(s))).map(
       ([, server]) =>
         async () =>
           point(server, before, after, p),
@@ -232,11 +268,15 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
     ]);
   }, 60_000);
 
-  it('an incremental deploy: replaces, deletes, a folder that became a file (was: the rerun on vsftpd stalled a minute on a temp the killed run had just begun)', async () => {
-    await points(OLD, NEW, [
-      { command: /^STOR .*ftpship-[0-9a-f]{20}\.tmp$/, nth: 2 },
-      { command: /^RMD .*\/swap$/ },
-      { command: /^RNTO .*\/swap$/, hold: true },
+  it('an incremental deploy: replaces, deletes, a folder that became a file; killed twice in the large file, the rerun cut off in the temp it resumed (was: the rerun on vsftpd stalled a minute on a temp the killed run had just begun, or, the cut session holding the resumed temp, minutes)', async () => {
+    await runAll([
+      // First: the longest.
+      // The rerun's network dropped in the resumed temp: the server's session holds it still (vsftpd locks it;
+      // not on pure-ftpd, which has no lock, and whose cut upload is still under way).
+      [OLD, NEW, [{ byte: 600 * 1024 }, { byte: 16 * 1024, dropped: true }], ['vsftpd']],
+      [OLD, NEW, { command: /^STOR .*ftpship-[0-9a-f]{20}\.tmp$/, nth: 2 }],
+      [OLD, NEW, { command: /^RMD .*\/swap$/ }],
+      [OLD, NEW, { command: /^RNTO .*\/swap$/, hold: true }],
     ]);
   }, 60_000);
 

@@ -559,6 +559,7 @@ export async function deploy(
           marker,
           hook,
           checkedAll,
+          timeoutMs: o.timeoutMs,
           release,
           unsaved: (err) => (wayOut.unsaved = err),
         });

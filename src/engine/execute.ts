@@ -29,6 +29,7 @@ import {
   makeDir,
   makeDirs,
   renameOver,
+  TempHeldError,
   uploadFile,
   writeRemoteFileAtomic,
   type ServerQuirks,
@@ -58,6 +59,8 @@ export interface ExecContext {
   hook?: { call: MaintenanceHook; whole: boolean };
   /** This run looked for every file the state lists (--verify, or after the spot check): no advice to. */
   checkedAll?: boolean;
+  /** The reply timeout (`timeoutMs`): a resumed upload the server does not start in half of it is given up. */
+  timeoutMs?: number;
   /** The lock's release, which the final state's write may carry (see LockRelease). */
   release?: LockRelease;
   /** Told when the run failed or was cancelled and its last checkpoint could not be written either. */
@@ -399,14 +402,18 @@ class Run {
     // would splice two files into the live one.
     let resume = item.mayExist === true;
     let sentThisFile = 0;
-    await this.ctx.pool
-      .run(`upload ${item.file.path}`, async (c) => {
+    // The temp held open by another server session (see TempHeldError): removed and sent whole, once.
+    let fresh = false;
+    const attempt = async (): Promise<void> =>
+      this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
         const resumeNow = resume;
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
+            fresh,
+            heldMs: fresh ? undefined : heldMs(this.ctx.timeoutMs),
             inPlace: item.temp === undefined,
             quirks: this.ctx.quirks,
             warn: this.warn,
@@ -434,6 +441,15 @@ class Run {
           await send();
         }
         if (!item.temp) await this.confirmName(c, item.file.path, item.file.size);
+      });
+    await attempt()
+      .catch(async (err: unknown) => {
+        if (!(err instanceof TempHeldError)) throw err;
+        this.warn(
+          `upload ${item.file.path}: ${err.message}; sending it whole under that name again (the old copy removed; the live file is not touched)`,
+        );
+        fresh = true;
+        return attempt();
       })
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -937,6 +953,14 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
     ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
     : '';
   return new DeployError(`${what} failed: ${ftpMessage(err)}${rerun}`, { cause: err });
+}
+
+/**
+ * How long a resumed temp's STOR may go unanswered before the temp counts as held by another session: half
+ * the reply timeout, at most 5 s (the server answers it at once otherwise; vsftpd's lock waits for minutes).
+ */
+function heldMs(timeoutMs = 30_000): number {
+  return Math.min(5000, Math.floor(timeoutMs / 2));
 }
 
 /** A command on one of ftpship's temporary files (STOR, APPE). */

@@ -19,6 +19,11 @@ export interface ChaosProxy {
   readonly unconnected: number[];
   /** Destroys every connection (control and data) and refuses new ones until {@link heal}. */
   cutAll(): void;
+  /**
+   * The network drops silently: nothing more passes either way, and the server's side of every connection
+   * stays open when the client's closes (the server never hears of it), until {@link close}.
+   */
+  freeze(): void;
   heal(): void;
   close(): Promise<void>;
 }
@@ -40,6 +45,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   const unconnected = new Set<number>();
   let dataBytes = 0;
   let down = false;
+  let frozen = false;
   const track = (s: net.Socket): void => {
     live.add(s);
     s.on('error', () => {});
@@ -47,6 +53,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   };
   const pair = (a: net.Socket, b: net.Socket): void => {
     const drop = (): void => {
+      if (frozen) return; // the other side never hears of it
       a.destroy();
       b.destroy();
     };
@@ -69,7 +76,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       pair(client, upstream);
       let held = false;
       client.on('data', (chunk: Buffer) => {
-        if (held) return;
+        if (held || frozen) return;
         dataBytes += chunk.length;
         if (hooks.onData?.(dataBytes) === 'hold') {
           held = true;
@@ -78,9 +85,11 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
         upstream.write(chunk);
       });
       client.on('end', () => {
-        if (!held) upstream.end();
+        if (!held && !frozen) upstream.end();
       });
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!frozen && !client.destroyed) client.write(chunk);
+      });
     });
     servers.add(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -95,7 +104,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
     let held = false;
     let pending = '';
     client.on('data', (chunk: Buffer) => {
-      if (held) return;
+      if (held || frozen) return;
       pending += chunk.toString('latin1');
       let end: number;
       while ((end = pending.indexOf('\r\n')) !== -1) {
@@ -120,7 +129,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
         replies = replies.slice(end + 2);
         chain = chain.then(async () => {
           const out = await rewrite(line);
-          if (!client.destroyed) client.write(out, 'latin1');
+          if (!client.destroyed && !frozen) client.write(out, 'latin1');
         });
       }
     });
@@ -152,7 +161,11 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
     heal() {
       down = false;
     },
+    freeze() {
+      frozen = true;
+    },
     close: async () => {
+      frozen = false;
       for (const s of live) s.destroy();
       for (const s of servers) s.close();
       await new Promise<void>((r) => control.close(() => r()));
