@@ -280,6 +280,15 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
     ]);
   }, 60_000);
 
+  it("killed between the name test's upload and its delete (a name ending in a dot or a space): the rerun removes that file (was: left on the server for good)", async () => {
+    const probe = { command: /^DELE .*\/ftpship-name-test-[0-9a-f]{12}[ .]$/, hold: true };
+    await runAll([
+      [OLD, { ...NEW, 'n/dot.': 'a name ending in a dot' }, probe],
+      // (pure-ftpd stores such a name as "sp_": the deploy stops there, saying so.)
+      [OLD, { ...NEW, 'css/sp ': 'a name ending in a space' }, probe, ['vsftpd']],
+    ]);
+  }, 60_000);
+
   it('killed while it writes the state or names its lock (was: the rerun on vsftpd stalled a minute on the state copy, or the holder file, the killed run had just begun)', async () => {
     await runAll([
       // Killed as it names itself in its lock, or in a first deploy's first state write (its lock not named
