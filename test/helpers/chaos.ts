@@ -5,6 +5,7 @@
  * connection.
  */
 import net from 'node:net';
+import { startCli, type CliResult, type CliRun } from './cli.js';
 
 export interface ChaosProxy {
   port: number;
@@ -189,4 +190,49 @@ export async function releasePassive(ports: number[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** What a test controls in a {@link proxiedDeploy}: the CLI's kill (SIGKILL), and the proxy. */
+export interface ProxiedControl {
+  kill(): void;
+  proxy(): ChaosProxy;
+}
+
+export interface ProxiedRun {
+  result: CliResult;
+  /**
+   * The passive ports handed out whose data connection never came: release them ({@link releasePassive})
+   * once the test has looked at what the run left, or the server sessions behind them hold a login each
+   * (pure-ftpd: until its idle timeout, counting against its limits, shared with other test files).
+   */
+  unconnected: number[];
+  /** Closes the proxy (already closed unless `keepOpen`). */
+  close(): Promise<void>;
+}
+
+/**
+ * `ftpship deploy <local> ftp://<user>@127.0.0.1:<proxy><dir> --parallel 2 --json` (the password from the
+ * environment) through a {@link chaosProxy} in front of `server`, with the hooks `hooks` makes. `keepOpen`:
+ * the proxy stays up after the run (a network dropped: its connections to the server stay open) until `close`.
+ */
+export async function proxiedDeploy(
+  server: { port: number; user: string; password: string },
+  local: string,
+  dir: string,
+  hooks: (ctl: ProxiedControl) => ChaosHooks,
+  keepOpen = false,
+): Promise<ProxiedRun> {
+  let cli: CliRun | undefined;
+  const ctl = { kill: () => cli?.child.kill('SIGKILL'), proxy: () => opened };
+  const opened: ChaosProxy = await chaosProxy(server.port, hooks(ctl));
+  try {
+    const url = `ftp://${server.user}@127.0.0.1:${opened.port}${dir}`;
+    cli = startCli(['deploy', local, url, '--parallel', '2', '--json'], {
+      FTPSHIP_PASSWORD: server.password,
+    });
+    const result = await cli.done;
+    return { result, unconnected: opened.unconnected, close: async () => opened.close() };
+  } finally {
+    if (!keepOpen) await opened.close();
+  }
 }
