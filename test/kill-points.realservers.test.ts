@@ -1,25 +1,27 @@
 /**
  * Killed at many points (SIGKILL of the real CLI, through a proxy on its control and data connections), then
- * rerun by the CLI, on pure-ftpd and vsftpd. The points are fixed: the Nth command of a kind (an upload to a
- * temporary name, a commit's rename, a folder's RMD, a delete, every step of a state write, the unlock), each
- * let through to the server or held from it, or the Nth byte of upload data. Checked at each kill, before the
- * rerun: every live path holds a whole version of itself (G2), the state is whole and lists only what the
- * server holds (G4). After the rerun: exit 0, a lock the killed run left taken over (its holder dead on this
- * machine) with a warning naming it, the server tree equal to the local one byte for byte (G1), no lock and no
- * temporary file left anywhere, a further run a no-op. Three deploys: a full one, an incremental one (replaces,
- * deletes, a folder that became a file), and one killed while it writes the state; a point cut in the large
- * file is resumed, not sent whole. And a lock left by a runner killed on another machine: refused, saying when
- * to run again; taken over once that time is past. The points of one deploy run side by side, each in a folder
- * of its own. Skipped, with a message, only when test/servers/.env.json is
- * absent.
+ * rerun by the CLI, on pure-ftpd and vsftpd, and on proftpd (its defaults: no REST) at the points where the
+ * servers differ. The points are fixed: the Nth command of a kind (an upload to a temporary name, a commit's
+ * rename, a folder's RMD, a delete, a name test's delete, every step of a state write, the unlock), each let
+ * through to the server or held from it, or the Nth byte of upload data; or two in a row (a rerun killed
+ * again, or its network dropped: the server's side of its connections left open). Checked at each kill,
+ * before the rerun: every live path holds a whole version of itself (G2), the state is whole and lists only
+ * what the server holds (G4). After the rerun: exit 0, a lock the killed run left taken over (its holder dead
+ * on this machine) with a warning naming it, the server tree equal to the local one byte for byte (G1), no
+ * lock, no temporary file and no name test's file left anywhere, a further run a no-op. Three deploys: a full
+ * one, an incremental one (replaces, deletes, a folder that became a file), and one killed while it writes
+ * the state; a point cut in the large file is resumed, not sent whole (where the server allows REST). And a
+ * lock left by a runner killed on another machine: refused, saying when to run again; taken over once that
+ * time is past. The points of one deploy run side by side, each in a folder of its own. Skipped, with a
+ * message, only when test/servers/.env.json is absent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { chaosProxy, releasePassive } from './helpers/chaos.js';
-import { startCli, type CliResult, type CliRun } from './helpers/cli.js';
+import { proxiedDeploy, releasePassive } from './helpers/chaos.js';
+import { startCli, type CliResult } from './helpers/cli.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('kill-points.realservers');
@@ -52,6 +54,11 @@ interface Point {
   nth?: number;
   hold?: boolean;
   byte?: number;
+  /**
+   * The network drops there rather than the client being killed: the server's side of its connections stays
+   * open (it never hears of it) until after the rerun.
+   */
+  dropped?: boolean;
 }
 
 const shas = (t: Tree): Record<string, string> =>
@@ -102,39 +109,42 @@ async function killedRun(
   local: string,
   dir: string,
   at: Point,
-): Promise<{ result: CliResult; where: string; unconnected: number[] }> {
-  let cli: CliRun | undefined;
+): Promise<{ result: CliResult; where: string; unconnected: number[]; close: () => Promise<void> }> {
   let where: string | undefined;
   let seen = 0;
-  const kill = (what: string): void => {
-    where = what;
-    cli?.child.kill('SIGKILL');
-  };
-  const proxy = await chaosProxy(server.port, {
-    onCommand: (line) => {
-      if (where !== undefined || !at.command?.test(line) || ++seen !== (at.nth ?? 1)) return;
-      kill(`${at.hold ? 'held' : 'sent'} ${line}`);
-      return at.hold ? 'hold' : undefined;
+  const run = await proxiedDeploy(
+    server,
+    local,
+    dir,
+    (ctl) => {
+      const kill = (what: string): void => {
+        where = at.dropped ? `${what}, the network dropped` : what;
+        if (at.dropped) ctl.proxy().freeze();
+        ctl.kill();
+      };
+      return {
+        onCommand: (line) => {
+          if (where !== undefined || !at.command?.test(line) || ++seen !== (at.nth ?? 1)) return;
+          kill(`${at.hold ? 'held' : 'sent'} ${line}`);
+          return at.hold ? 'hold' : undefined;
+        },
+        onData: (total) => {
+          if (where !== undefined || at.byte === undefined || total < at.byte) return;
+          kill(`upload byte ${at.byte}`);
+          return 'hold';
+        },
+      };
     },
-    onData: (total) => {
-      if (where !== undefined || at.byte === undefined || total < at.byte) return;
-      kill(`upload byte ${at.byte}`);
-      return 'hold';
-    },
-  });
-  try {
-    cli = startCli(['deploy', local, url(server, proxy.port, dir), '--parallel', '2', '--json'], {
-      FTPSHIP_PASSWORD: server.password,
-    });
-    const result = await cli.done;
-    return { result, where: where ?? `never killed: ${result.stderr}`, unconnected: proxy.unconnected };
-  } finally {
-    await proxy.close();
-  }
+    at.dropped,
+  );
+  return { ...run, where: where ?? `never killed: ${run.result.stderr}` };
 }
 
-/** One point: the site at `before`, the local tree at `after`, killed at `at`, checked, rerun, checked. */
-async function point(server: RealServer, before: Tree, after: Tree, at: Point): Promise<void> {
+/**
+ * One point: the site at `before`, the local tree at `after`, killed at `at` (at each point of a list, one
+ * run after another: a rerun killed again), checked at each kill, rerun, checked.
+ */
+async function point(server: RealServer, before: Tree, after: Tree, at: Point | Point[]): Promise<void> {
   const local = tmpDir('ftpship-killpts-');
   const { dir, disk } = target(server);
   reset(local, before);
@@ -144,13 +154,20 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     fs.chownSync(disk, server.uid, server.gid);
   }
   reset(local, after);
-  const cut = await killedRun(server, local, dir, at);
-  // After the rerun (which meets what the killed run left, as a user would): sessions still waiting let go.
+  const unconnected: number[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  let where = server.name;
+  // After the rerun (which meets what the killed runs left, as a user would): sessions still waiting let go.
   try {
-    const where = `${server.name}: ${cut.where}`;
-    expect([where, cut.result.signal]).toEqual([where, 'SIGKILL']);
-    await new Promise((r) => setTimeout(r, 100)); // the server finishes what the killed session had started
-    expectWhole(disk, before, after, where);
+    for (const p of Array.isArray(at) ? at : [at]) {
+      const cut = await killedRun(server, local, dir, p);
+      unconnected.push(...cut.unconnected);
+      closers.push(cut.close);
+      where = `${where}: ${cut.where}`;
+      expect([where, cut.result.signal]).toEqual([where, 'SIGKILL']);
+      await new Promise((r) => setTimeout(r, 100)); // the server finishes what the killed session had started
+      expectWhole(disk, before, after, where);
+    }
     const lock = `${dir}/${STATE}.lock`;
     const lockLeft = fs.existsSync(path.join(server.home, lock));
     // A reply slower than 8 s is one the server holds back (not a loaded machine): warned about, and the rerun
@@ -169,6 +186,26 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     const warned = done.stderr
       .split('\n')
       .filter((l) => /warning|error/.test(l) && !/refused another connection|\(greeting\): 421 /.test(l))
+      // A server that refuses REST (proftpd's default): a part the killed run sent goes again whole, said once.
+      .filter(
+        (l) =>
+          server.resume ||
+          !/^warning: the server refused to resume \(STOR .*: 451 .*Append\/Restart not permitted.*\); uploading whole files instead$/.test(
+            l,
+          ),
+      )
+      // A network dropped in the large file's resumed temp: the server's session may still hold it (vsftpd
+      // locks it), said once, and the file sent whole under that name again.
+      .filter(
+        (l) =>
+          !(
+            Array.isArray(at) &&
+            at.some((p) => p.dropped) &&
+            /^warning: upload big\.bin: the server did not start the resumed upload to .* within 4000 ms: another session \(of a deploy cut off earlier\) most likely still holds that temporary file open; sending it whole under that name again/.test(
+              l,
+            )
+          ),
+      )
       // (Known, left: a first deploy killed before its first state write, with a folder made already, gets
       // "no state file …, but … already holds …" on its rerun, which then finishes it all the same.)
       .filter((l) => !(Object.keys(before).length === 0 && / already holds .*--adopt/.test(l)));
@@ -183,7 +220,7 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
       ]);
     expect([where, done.code]).toEqual([where, 0]);
     // Cut half way through the large file: the rerun resumes it (REST), sending less than the whole (G1).
-    if (at.byte !== undefined) {
+    if (!Array.isArray(at) && at.byte !== undefined && server.resume) {
       const sent = (JSON.parse(done.stdout) as { bytes: { sent: number } }).bytes.sent;
       expect([where, sent < BIG]).toEqual([where, true]);
     }
@@ -194,23 +231,20 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point): 
     const again = await deploy(opts(server, local, dir, { dryRun: true }));
     expect([where, again.files]).toEqual([where, []]);
   } finally {
-    await releasePassive(cut.unconnected);
+    for (const close of closers) await close();
+    await releasePassive(unconnected);
   }
   fs.rmSync(local, { recursive: true, force: true });
 }
 
-/** The points on every server, side by side (each in a folder of its own). */
-async function points(before: Tree, after: Tree, at: Point[]): Promise<void> {
-  await runAll(at.map((p) => [before, after, p]));
-}
+type KillServer = 'pure' | 'vsftpd' | 'proftpd';
+// KILL_SERVERS=vsftpd: the points on some of the servers only (by hand; CI runs each row on its servers).
+const chosen = process.env.KILL_SERVERS?.split(',') as KillServer[] | undefined;
 
-// KILL_SERVERS=vsftpd: the points on some of the servers only (by hand; CI runs both).
-const servers = (process.env.KILL_SERVERS?.split(',') ?? ['pure', 'vsftpd']) as Array<'pure' | 'vsftpd'>;
-
-/** Rows of [site before, local tree, point] on every server, side by side. */
-async function runAll(rows: Array<[Tree, Tree, Point]>): Promise<void> {
-  const queue = rows.flatMap(([before, after, p]) =>
-    each(...servers).map(
+/** Rows of [site before, local tree, point, its servers (default: pure-ftpd and vsftpd)], side by side. */
+async function runAll(rows: Array<[Tree, Tree, Point | Point[], KillServer[]?]>): Promise<void> {
+  const queue = rows.flatMap(([before, after, p, on = ['pure', 'vsftpd']]) =>
+    each(...on.filter((s) => !chosen || chosen.includes(s))).map(
       ([, server]) =>
         async () =>
           point(server, before, after, p),
@@ -223,20 +257,37 @@ async function runAll(rows: Array<[Tree, Tree, Point]>): Promise<void> {
   await Promise.all(Array.from({ length: 4 }, worker));
 }
 
-d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
+// proftpd (its defaults: no REST, so a cut part goes again whole) at the points where the servers differ: an
+// upload's session left waiting for its data connection, a cut in the large file, a rename, the state's writes.
+const ALL: KillServer[] = ['pure', 'vsftpd', 'proftpd'];
+
+d('pure-ftpd, vsftpd and proftpd: the CLI killed at many points, then rerun', () => {
   it('a full deploy', async () => {
-    await points({}, NEW, [
-      { command: /^STOR .*\/n\/m\/new\.txt$/ },
-      { byte: 600 * 1024 },
-      { command: /^RNTO .*\/big\.bin$/ },
+    await runAll([
+      [{}, NEW, { command: /^STOR .*\/n\/m\/new\.txt$/ }, ALL],
+      [{}, NEW, { byte: 600 * 1024 }, ALL],
+      [{}, NEW, { command: /^RNTO .*\/big\.bin$/ }],
     ]);
   }, 60_000);
 
-  it('an incremental deploy: replaces, deletes, a folder that became a file (was: the rerun on vsftpd stalled a minute on a temp the killed run had just begun)', async () => {
-    await points(OLD, NEW, [
-      { command: /^STOR .*ftpship-[0-9a-f]{20}\.tmp$/, nth: 2 },
-      { command: /^RMD .*\/swap$/ },
-      { command: /^RNTO .*\/swap$/, hold: true },
+  it('an incremental deploy: replaces, deletes, a folder that became a file; killed twice in the large file, the rerun cut off in the temp it resumed (was: the rerun on vsftpd stalled a minute on a temp the killed run had just begun, or, the cut session holding the resumed temp, minutes)', async () => {
+    await runAll([
+      // First: the longest.
+      // The rerun's network dropped in the resumed temp: the server's session holds it still (vsftpd locks it;
+      // not on pure-ftpd, which has no lock, and whose cut upload is still under way).
+      [OLD, NEW, [{ byte: 600 * 1024 }, { byte: 16 * 1024, dropped: true }], ['vsftpd']],
+      [OLD, NEW, { command: /^STOR .*ftpship-[0-9a-f]{20}\.tmp$/, nth: 2 }, ALL],
+      [OLD, NEW, { command: /^RMD .*\/swap$/ }],
+      [OLD, NEW, { command: /^RNTO .*\/swap$/, hold: true }, ALL],
+    ]);
+  }, 60_000);
+
+  it("killed between the name test's upload and its delete (a name ending in a dot or a space): the rerun removes that file (was: left on the server for good)", async () => {
+    const probe = { command: /^DELE .*\/ftpship-name-test-[0-9a-f]{12}[ .]$/, hold: true };
+    await runAll([
+      [OLD, { ...NEW, 'n/dot.': 'a name ending in a dot' }, probe, ALL],
+      // (pure-ftpd stores such a name as "sp_": the deploy stops there, saying so.)
+      [OLD, { ...NEW, 'css/sp ': 'a name ending in a space' }, probe, ['vsftpd']],
     ]);
   }, 60_000);
 
@@ -246,7 +297,7 @@ d('pure-ftpd and vsftpd: the CLI killed at many points, then rerun', () => {
       // yet either): the rerun, after the grace, takes the lock over. (First: the longest.)
       [OLD, NEW, { command: /^STOR .*holder\.json$/ }],
       [{}, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/ }],
-      [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 2 }],
+      [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 2 }, ALL],
       [OLD, NEW, { command: /^STOR .*\.ftpship-state\.json\.tmp$/, nth: 3 }],
       [OLD, NEW, { command: /^RNTO .*\.ftpship-state\.json$/, nth: 3, hold: true }],
     ]);

@@ -263,3 +263,17 @@ it('a local name with a backslash (a\\b.txt) renamed to the path it is on a serv
   ok(again);
   expect((JSON.parse(again.stdout) as { files: unknown[] }).files).toEqual([]);
 });
+
+it("a local copy of ftpship's name test file (from a copy of the server taken while a deploy ran) is not uploaded, with a warning (was: sent as a page of the site)", async () => {
+  const local = tmpDir();
+  const probe = 'blog/ftpship-name-test-0123456789ab_';
+  writeTree(local, { 'index.html': 'home', 'blog/a.html': 'a', [probe]: '' });
+  const dir = uniqueName('h-fail4-names');
+  const r = await cli('deploy', local, dir);
+  ok(r);
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+    `warning: the local file ${probe} is not uploaded: ftpship gives that name to the empty test file it writes for a moment (a copy of the server taken while a deploy ran may hold one); delete it locally`,
+  ]);
+  fs.rmSync(path.join(local, probe));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+});

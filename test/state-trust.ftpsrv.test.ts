@@ -79,6 +79,17 @@ describe('a state listing paths outside the target, or not paths at all', () => 
         (s.pending = { temps: { 'index.html': { path: 'index.html', size: 4, sha256: '' } }, uncertain: [] }),
       'index.html',
     ],
+    [
+      "a live file recorded as a name test's file",
+      (s) => (s.pending = { temps: {}, uncertain: [], probes: ['index.html'] }),
+      '"index.html"',
+    ],
+    [
+      "a name test's file outside",
+      (s) =>
+        (s.pending = { temps: {}, uncertain: [], probes: ['../victim/ftpship-name-test-0123456789ab.'] }),
+      '../victim/ftpship-name-test-0123456789ab.',
+    ],
     ['a folder that is not a string', (s) => s.dirs.push(null), 'null'],
     ['a folder that is an object', (s) => s.dirs.push({ x: 1 }), '{"x":1}'],
     ['a temp entry that is a number', (s) => (s.pending = { temps: { x: 5 }, uncertain: [] }), '"x"'],

@@ -52,7 +52,7 @@ import {
   type LocalTree,
 } from './select.js';
 import { STATE_MAX, StateStore } from './state-store.js';
-import { settingsHash, TEMP_NAME, type DeployState } from './state.js';
+import { PROBE_STORED_NAME, settingsHash, TEMP_NAME, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
 import { releaseAbandonedLock, withLock, type LockRelease, type ReadWithLock } from './lock.js';
@@ -309,6 +309,15 @@ export async function deploy(
           `into the folder it deploys), and would replace the state on the server with an older copy`,
       );
     }
+    // A name test's file (a copy of the server taken while a deploy ran, or one a cut run left there): ftpship's
+    // own, for a moment; sent, it would be a page of the site no deploy could tell from its own leftover.
+    for (const p of local.files.keys()) {
+      if (reserved.has(p) || !PROBE_STORED_NAME.test(p.slice(p.lastIndexOf('/') + 1))) continue;
+      reserved.add(p);
+      rep.warn?.(
+        `the local file ${p} is not uploaded: ftpship gives that name to the empty test file it writes for a moment (a copy of the server taken while a deploy ran may hold one); delete it locally`,
+      );
+    }
     // A copy of the state of a deploy to a folder inside this one (`blog/.ftpship-state.json`, downloaded with the
     // site): sent, it would replace that deploy's state with an older one (G3, and G4 for that deploy).
     for (const [p, file] of local.files) {
@@ -475,6 +484,7 @@ export async function deploy(
         marker,
         hook,
         checkedAll,
+        timeoutMs: o.timeoutMs,
         release,
         unsaved: (err) => (wayOut.unsaved = err),
       });

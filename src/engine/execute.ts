@@ -29,12 +29,14 @@ import {
   makeDir,
   makeDirs,
   renameOver,
+  TempHeldError,
   uploadFile,
   writeRemoteFileAtomic,
   type ServerQuirks,
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
+import { probeNames } from './state.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { LockRelease } from './lock.js';
@@ -58,6 +60,8 @@ export interface ExecContext {
   hook?: { call: MaintenanceHook; whole: boolean };
   /** This run looked for every file the state lists (--verify, or after the spot check): no advice to. */
   checkedAll?: boolean;
+  /** The reply timeout (`timeoutMs`): a resumed upload the server does not start in half of it is given up. */
+  timeoutMs?: number;
   /** The lock's release, which the final state's write may carry (see LockRelease). */
   release?: LockRelease;
   /** Told when the run failed or was cancelled and its last checkpoint could not be written either. */
@@ -99,6 +103,10 @@ class Run {
   private readonly warned = new Set<string>();
   /** Per last character (a space, a dot): whether the server keeps a name ending in it (see nameKept). */
   private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
+  /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
+  private readonly probeFiles = new Map<string, Promise<string>>();
+  /** Name tests' files earlier runs were cut before removing. */
+  private readonly staleProbes: string[];
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
@@ -135,6 +143,7 @@ class Run {
     this.fileToDir = new Set(plan.fileToDir);
     this.staleMarker = ctx.store.recordedMarker;
     this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
+    this.staleProbes = ctx.store.recordedProbes;
     const { files, dirs } = ctx.store.state;
     this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
     // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
@@ -166,7 +175,7 @@ class Run {
         async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs),
         true,
       );
-      const stale = this.removeStaleTemps();
+      const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
       stale.catch(() => {}); // awaited below; a failure before that must not crash the process unhandled
       await this.deleteCaseTwins();
       await this.createDirsAndUpload();
@@ -263,6 +272,45 @@ class Run {
     });
   }
 
+  /** Removes the name tests' files cut runs left, under each name the server may have given them. */
+  private async removeStaleProbes(): Promise<void> {
+    if (this.staleProbes.length === 0) return;
+    await this.begun; // recorded again by it, should this run be cut too
+    await forEachLimit(this.staleProbes, this.ctx.pool.capacity, async (p) => {
+      await this.ctx.pool.run(`remove ${p}`, async (c) => this.removeProbe(c, p));
+    });
+  }
+
+  /** Deletes a name test's file under each name it may be stored as; then it leaves the state. */
+  private async removeProbe(c: FtpClient, rel: string): Promise<void> {
+    for (const n of probeNames(this.abs(rel)))
+      await c.delete(n).catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError)) throw err;
+      });
+    this.ctx.store.probeGone(rel);
+  }
+
+  /**
+   * The name test's file for names ending as `rel` does, in `rel`'s folder (for the first such path of the
+   * run), recorded in the state before it is written (a run cut between its upload and its delete left it for
+   * good). Awaited outside any connection's task: the save needs a connection.
+   */
+  private async probeRecorded(rel: string): Promise<void> {
+    const ending = rel.endsWith(' ') ? ' ' : '.';
+    let file = this.probeFiles.get(ending);
+    if (!file) {
+      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
+      const probe = parentOf(rel) ? `${parentOf(rel)}/${name}` : name;
+      file = (async () => {
+        await this.begun;
+        await this.ctx.store.probeAdded(probe);
+        return probe;
+      })();
+      this.probeFiles.set(ending, file);
+    }
+    await file;
+  }
+
   /** Resolves once `rel` exists on the server (folders not planned already exist). */
   private async ensureDir(rel: string): Promise<void> {
     await this.dirReady.get(rel);
@@ -293,6 +341,7 @@ class Run {
     // cut left no other (the run then stalled with nothing left to wake it, and the CLI exited 0, undone).
     // On a later deploy every folder does (as new files do: see upload), so none made before a kill is unknown.
     if (!this.firstDeploy || dirs.some((d) => this.fileToDir.has(d))) await this.begun;
+    for (const d of dirs) if (alteredName(d) && !this.fileToDir.has(d)) await this.probeRecorded(d);
     await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
   }
 
@@ -393,20 +442,25 @@ class Run {
     }
     const target = item.temp ?? item.file.path;
     await this.ensureDir(parentOf(target));
+    if (!item.temp && alteredName(target)) await this.probeRecorded(target);
     // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
     // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be
     // what a cut run of other content left (--upload-only names temps after the path alone), and resuming it
     // would splice two files into the live one.
     let resume = item.mayExist === true;
     let sentThisFile = 0;
-    await this.ctx.pool
-      .run(`upload ${item.file.path}`, async (c) => {
+    // The temp held open by another server session (see TempHeldError): removed and sent whole, once.
+    let fresh = false;
+    const attempt = async (): Promise<void> =>
+      this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
         const resumeNow = resume;
         const send = async (): Promise<number> =>
           uploadFile(c, this.abs(target), item.file, {
             resume: resumeNow,
+            fresh,
+            heldMs: fresh ? undefined : heldMs(this.ctx.timeoutMs),
             inPlace: item.temp === undefined,
             quirks: this.ctx.quirks,
             warn: this.warn,
@@ -434,6 +488,15 @@ class Run {
           await send();
         }
         if (!item.temp) await this.confirmName(c, item.file.path, item.file.size);
+      });
+    await attempt()
+      .catch(async (err: unknown) => {
+        if (!(err instanceof TempHeldError)) throw err;
+        this.warn(
+          `upload ${item.file.path}: ${err.message}; sending it whole under that name again (the old copy removed; the live file is not touched)`,
+        );
+        fresh = true;
+        return attempt();
       })
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -734,21 +797,24 @@ class Run {
     const ending = rel.endsWith(' ') ? ' ' : '.';
     let probe = this.nameProbes.get(ending);
     if (!probe) {
-      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
-      const abs = this.abs(parentOf(rel) ? `${parentOf(rel)}/${name}` : name);
       probe = (async () => {
+        // Recorded in the state before this task (see probeRecorded).
+        const file = await this.probeFiles.get(ending);
+        if (file === undefined) throw new Error(`internal: no name test recorded for ${rel}`);
+        const abs = this.abs(file);
         try {
           await c.upload(abs, Buffer.alloc(0));
         } catch (err) {
-          if (err instanceof FtpReplyError) return undefined;
-          throw err;
+          if (!(err instanceof FtpReplyError)) throw err;
+          await this.removeProbe(c, file); // whatever the refusal left
+          return undefined;
         }
         // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
-        const others = [abs.replace(/ $/, '_'), abs.slice(0, -1)].filter((n) => n !== abs);
+        const others = probeNames(abs).filter((n) => n !== abs);
         let kept: boolean | undefined = (await remoteSize(c, abs)) >= 0 ? true : undefined;
         for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
         // The test file under each name the server may have given it (every one of them ftpship's own).
-        for (const n of [abs, ...others]) await c.delete(n).catch(() => undefined);
+        await this.removeProbe(c, file);
         return kept;
       })();
       this.nameProbes.set(ending, probe);
@@ -937,6 +1003,14 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
     ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
     : '';
   return new DeployError(`${what} failed: ${ftpMessage(err)}${rerun}`, { cause: err });
+}
+
+/**
+ * How long a resumed temp's STOR may go unanswered before the temp counts as held by another session: half
+ * the reply timeout, at most 5 s (the server answers it at once otherwise; vsftpd's lock waits for minutes).
+ */
+function heldMs(timeoutMs = 30_000): number {
+  return Math.min(5000, Math.floor(timeoutMs / 2));
 }
 
 /** A command on one of ftpship's temporary files (STOR, APPE). */

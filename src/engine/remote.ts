@@ -142,9 +142,29 @@ function release(source: Buffer | FileSource, file: LocalFile, check: boolean): 
 }
 
 /**
+ * A temp that a resumed upload could not write to in time: another server session still holds it open (vsftpd
+ * locks a file while a session uploads to it, and a session whose client was cut off without the server
+ * hearing of it holds it until its own timeout, minutes). The connection was closed; the caller sends the
+ * file again with `fresh` (the temp removed first: ftpship's own file, never a live one).
+ */
+export class TempHeldError extends DeployError {
+  override name = 'TempHeldError';
+  constructor(
+    readonly path: string,
+    ms: number,
+  ) {
+    super(
+      `the server did not start the resumed upload to ${path} within ${ms} ms: another session (of a deploy cut off earlier) most likely still holds that temporary file open`,
+    );
+  }
+}
+
+/**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
- * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size.
- * `inPlace`: `abs` is a live file this upload replaces (--no-atomic). Returns the bytes sent.
+ * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size;
+ * if the server does not start that within `heldMs`, a {@link TempHeldError}. With `fresh`, the temp at
+ * `abs` is removed first and the file sent whole. `inPlace`: `abs` is a live file this upload replaces
+ * (--no-atomic). Returns the bytes sent.
  */
 export async function uploadFile(
   client: FtpClient,
@@ -152,6 +172,8 @@ export async function uploadFile(
   file: LocalFile,
   opts: {
     resume: boolean;
+    fresh?: boolean;
+    heldMs?: number;
     inPlace?: boolean;
     quirks: ServerQuirks;
     warn: Warn;
@@ -160,7 +182,12 @@ export async function uploadFile(
 ): Promise<number> {
   let offset = 0;
   let have = -1;
-  if (opts.resume) {
+  // A new name's file: the session holding the old one open keeps only that (vsftpd locks the file, not the name).
+  if (opts.fresh && !opts.inPlace)
+    await client.delete(abs).catch((err: unknown) => {
+      if (!(err instanceof FtpReplyError)) throw err;
+    });
+  else if (opts.resume) {
     have = await remoteSize(client, abs);
     if (have === file.size) return 0;
     if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
@@ -178,7 +205,9 @@ export async function uploadFile(
     last = bytes;
   };
   try {
-    return await sendFrom(client, abs, file, offset, onProgress);
+    return offset > 0 && !opts.inPlace && opts.heldMs !== undefined
+      ? await sendBounded(client, abs, file, offset, onProgress, opts.heldMs)
+      : await sendFrom(client, abs, file, offset, onProgress);
   } catch (err) {
     if (!(err instanceof FtpReplyError) || client.closed) throw err;
     // A file the server will not write over (proftpd AllowOverwrite off: 550 "Overwrite permission denied",
@@ -208,6 +237,38 @@ export async function uploadFile(
     opts.quirks.noResume = true;
     last = 0;
     return sendFrom(client, abs, file, 0, onProgress);
+  }
+}
+
+/**
+ * {@link sendFrom} of a resumed temp, given `ms` for the server to start taking bytes: vsftpd answers the
+ * STOR of a file another session holds open only once that session lets go (its lock). Past `ms` the
+ * connection is closed (the STOR is pending on it) and a {@link TempHeldError} thrown.
+ */
+async function sendBounded(
+  client: FtpClient,
+  abs: string,
+  file: LocalFile,
+  offset: number,
+  onProgress: (p: { bytes: number }) => void,
+  ms: number,
+): Promise<number> {
+  let moving = false;
+  let held = false;
+  const timer = setTimeout(() => {
+    if (moving) return;
+    held = true;
+    client.close();
+  }, ms);
+  try {
+    return await sendFrom(client, abs, file, offset, (p) => {
+      moving = true;
+      onProgress(p);
+    });
+  } catch (err) {
+    throw held ? new TempHeldError(abs, ms) : err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -485,6 +485,27 @@ export class StateStore {
     return this.state.pending?.markerDirs ?? [];
   }
 
+  /** Name tests' files earlier runs were cut before removing (see Pending.probes). */
+  get recordedProbes(): string[] {
+    return this.state.pending?.probes ?? [];
+  }
+
+  /** A name test's file about to be written: recorded (saved now), so a rerun removes it if this run is cut. */
+  async probeAdded(rel: string): Promise<void> {
+    if (!this.state.pending) return;
+    this.state.pending.probes = [...new Set([...(this.state.pending.probes ?? []), rel])].sort();
+    await this.save();
+  }
+
+  /** A name test's file is gone (removed under each name it may have). */
+  probeGone(rel: string): void {
+    const pending = this.state.pending;
+    if (!pending?.probes) return;
+    pending.probes = pending.probes.filter((p) => p !== rel);
+    if (pending.probes.length === 0) delete pending.probes;
+    this.touch();
+  }
+
   /** Folders about to be made only to hold the marker: recorded now, so a rerun removes them if this run fails. */
   async markerDirsAdded(dirs: string[]): Promise<void> {
     if (!this.state.pending || dirs.length === 0) return;
@@ -517,11 +538,13 @@ export class StateStore {
     }
     const up = marker ?? s.pending?.maintenance;
     const markerDirs = s.pending?.markerDirs;
+    const probes = s.pending?.probes;
     s.pending = {
       temps,
       uncertain: [],
       ...(up !== undefined ? { maintenance: up } : {}),
       ...(markerDirs?.length ? { markerDirs } : {}),
+      ...(probes?.length ? { probes } : {}),
     };
     // Not by --delete-only, which sends nothing: new files the old excludes left out (perhaps live, untracked
     // on the server) must still go through a temp on the next run that sends them (G2).
@@ -649,7 +672,12 @@ export class StateStore {
     ]);
     // A file a cut run was sending that --delete-only did not send: still unknown on the server.
     const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
-    const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
+    // A name test's file whose removal did not go through: the next run removes it.
+    const probes = this.state.pending?.probes;
+    const pending =
+      unsure.length > 0 || probes?.length
+        ? { temps: {}, uncertain: unsure, ...(probes?.length ? { probes } : {}) }
+        : undefined;
     this.state = { ...this.state, files, pending, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;
     this.uncertain = new Set(unsure);

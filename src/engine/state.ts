@@ -42,6 +42,26 @@ export interface Pending {
    * (removed if no longer wanted, replaced if a file now goes there).
    */
   dirs?: string[];
+  /**
+   * The empty test files a run writes for a moment to see whether the server keeps a name ending in a space
+   * or a dot (relative, named as sent: {@link PROBE_NAME}), recorded before each is written: a run cut before
+   * its delete left it, and the rerun removes it (under each name the server may have given it).
+   */
+  probes?: string[];
+}
+
+/** The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space or a dot. */
+export const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}[ .]$/;
+
+/**
+ * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space into `_`;
+ * Windows servers drop the trailing space or dot): ftpship's own, never part of a site.
+ */
+export const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}[ ._]?$/;
+
+/** The names a name test's file `abs` (as sent) may be stored under: as sent, with `_`, without its last character. */
+export function probeNames(abs: string): string[] {
+  return [...new Set([abs, abs.replace(/ $/, '_'), abs.slice(0, -1)])];
 }
 
 export interface DeployState {
@@ -174,7 +194,8 @@ function checkPending(pending: unknown, where: string): void {
     !Array.isArray(pending.uncertain) ||
     !['undefined', 'string'].includes(typeof pending.maintenance) ||
     (pending.dirs !== undefined && !Array.isArray(pending.dirs)) ||
-    (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs))
+    (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs)) ||
+    (pending.probes !== undefined && !Array.isArray(pending.probes))
   ) {
     throw corrupt(where, 'bad pending section');
   }
@@ -182,6 +203,12 @@ function checkPending(pending: unknown, where: string): void {
   for (const d of (pending.dirs as unknown[] | undefined) ?? []) checkPath(d, where);
   for (const d of (pending.markerDirs as unknown[] | undefined) ?? []) checkPath(d, where);
   if (pending.maintenance !== undefined) checkPath(pending.maintenance, where);
+  // Removed by the rerun: only a name ftpship gives its name tests.
+  for (const p of (pending.probes as unknown[] | undefined) ?? []) {
+    checkPath(p, where);
+    if (!PROBE_NAME.test((p as string).slice((p as string).lastIndexOf('/') + 1)))
+      throw corrupt(where, `bad name test entry ${JSON.stringify(p)}`);
+  }
   for (const [name, t] of Object.entries(pending.temps)) {
     // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
     checkPath(name, where);

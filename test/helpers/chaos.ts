@@ -5,6 +5,7 @@
  * connection.
  */
 import net from 'node:net';
+import { startCli, type CliResult, type CliRun } from './cli.js';
 
 export interface ChaosProxy {
   port: number;
@@ -19,6 +20,11 @@ export interface ChaosProxy {
   readonly unconnected: number[];
   /** Destroys every connection (control and data) and refuses new ones until {@link heal}. */
   cutAll(): void;
+  /**
+   * The network drops silently: nothing more passes either way, and the server's side of every connection
+   * stays open when the client's closes (the server never hears of it), until {@link close}.
+   */
+  freeze(): void;
   heal(): void;
   close(): Promise<void>;
 }
@@ -40,6 +46,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   const unconnected = new Set<number>();
   let dataBytes = 0;
   let down = false;
+  let frozen = false;
   const track = (s: net.Socket): void => {
     live.add(s);
     s.on('error', () => {});
@@ -47,6 +54,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
   };
   const pair = (a: net.Socket, b: net.Socket): void => {
     const drop = (): void => {
+      if (frozen) return; // the other side never hears of it
       a.destroy();
       b.destroy();
     };
@@ -69,7 +77,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       pair(client, upstream);
       let held = false;
       client.on('data', (chunk: Buffer) => {
-        if (held) return;
+        if (held || frozen) return;
         dataBytes += chunk.length;
         if (hooks.onData?.(dataBytes) === 'hold') {
           held = true;
@@ -78,9 +86,11 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
         upstream.write(chunk);
       });
       client.on('end', () => {
-        if (!held) upstream.end();
+        if (!held && !frozen) upstream.end();
       });
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!frozen && !client.destroyed) client.write(chunk);
+      });
     });
     servers.add(srv);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
@@ -95,7 +105,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
     let held = false;
     let pending = '';
     client.on('data', (chunk: Buffer) => {
-      if (held) return;
+      if (held || frozen) return;
       pending += chunk.toString('latin1');
       let end: number;
       while ((end = pending.indexOf('\r\n')) !== -1) {
@@ -120,7 +130,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
         replies = replies.slice(end + 2);
         chain = chain.then(async () => {
           const out = await rewrite(line);
-          if (!client.destroyed) client.write(out, 'latin1');
+          if (!client.destroyed && !frozen) client.write(out, 'latin1');
         });
       }
     });
@@ -152,7 +162,11 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
     heal() {
       down = false;
     },
+    freeze() {
+      frozen = true;
+    },
     close: async () => {
+      frozen = false;
       for (const s of live) s.destroy();
       for (const s of servers) s.close();
       await new Promise<void>((r) => control.close(() => r()));
@@ -176,4 +190,49 @@ export async function releasePassive(ports: number[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** What a test controls in a {@link proxiedDeploy}: the CLI's kill (SIGKILL), and the proxy. */
+export interface ProxiedControl {
+  kill(): void;
+  proxy(): ChaosProxy;
+}
+
+export interface ProxiedRun {
+  result: CliResult;
+  /**
+   * The passive ports handed out whose data connection never came: release them ({@link releasePassive})
+   * once the test has looked at what the run left, or the server sessions behind them hold a login each
+   * (pure-ftpd: until its idle timeout, counting against its limits, shared with other test files).
+   */
+  unconnected: number[];
+  /** Closes the proxy (already closed unless `keepOpen`). */
+  close(): Promise<void>;
+}
+
+/**
+ * `ftpship deploy <local> ftp://<user>@127.0.0.1:<proxy><dir> --parallel 2 --json` (the password from the
+ * environment) through a {@link chaosProxy} in front of `server`, with the hooks `hooks` makes. `keepOpen`:
+ * the proxy stays up after the run (a network dropped: its connections to the server stay open) until `close`.
+ */
+export async function proxiedDeploy(
+  server: { port: number; user: string; password: string },
+  local: string,
+  dir: string,
+  hooks: (ctl: ProxiedControl) => ChaosHooks,
+  keepOpen = false,
+): Promise<ProxiedRun> {
+  let cli: CliRun | undefined;
+  const ctl = { kill: () => cli?.child.kill('SIGKILL'), proxy: () => opened };
+  const opened: ChaosProxy = await chaosProxy(server.port, hooks(ctl));
+  try {
+    const url = `ftp://${server.user}@127.0.0.1:${opened.port}${dir}`;
+    cli = startCli(['deploy', local, url, '--parallel', '2', '--json'], {
+      FTPSHIP_PASSWORD: server.password,
+    });
+    const result = await cli.done;
+    return { result, unconnected: opened.unconnected, close: async () => opened.close() };
+  } finally {
+    if (!keepOpen) await opened.close();
+  }
 }
