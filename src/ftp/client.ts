@@ -5,13 +5,7 @@
  */
 import fs from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
-import {
-  checkCommand,
-  FtpConnection,
-  type FtpTlsOptions,
-  type Logger,
-  type SocketFactory,
-} from './connection.js';
+import { FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
 import {
   FtpArgumentError,
   FtpClosedError,
@@ -26,6 +20,7 @@ import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } f
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { cappedSink } from './sink.js';
+import { decodeText, type FtpEncoding } from './encoding.js';
 import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
 import { parseMlsdTime } from './list.js';
 
@@ -83,6 +78,14 @@ export interface FtpConnectOptions {
   maxListingEntries?: number;
   /** Cap on one control reply; a longer one closes the client with FtpProtocolError. Default 64 KiB. */
   maxReplyBytes?: number;
+  /**
+   * How paths and names become bytes and back, in commands, replies and listings alike (ftplib's `encoding`).
+   * 'utf8' (default): a name's bytes that are not UTF-8 come back as lone surrogates U+DC80–U+DCFF, one per
+   * byte, and go out as those bytes again, so a listed name always names the file it was listed from (shown,
+   * each such character prints as U+FFFD). 'latin1': one byte per character, for a server whose names are ISO
+   * 8859-1 (no `OPTS UTF8 ON` is sent); a path with a character above U+00FF is then an FtpArgumentError.
+   */
+  encoding?: FtpEncoding;
 }
 
 /** Options of {@link FtpClient.upload}. */
@@ -163,6 +166,7 @@ export class FtpClient {
       socketFactory: options.socketFactory,
       implicitTls: options.secure === 'implicit' ? tlsOptions : undefined,
       maxReplyBytes: options.maxReplyBytes,
+      encoding: options.encoding,
     });
     const client = new FtpClient(connection, options);
     try {
@@ -242,7 +246,8 @@ export class FtpClient {
       this.data.tls = tlsOptions;
     }
     await c.request('TYPE I', 2);
-    if (this.feats.has('UTF8')) await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
+    if (this.feats.has('UTF8') && this.encoding === 'utf8')
+      await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
     this.loginDir = this.readPwd(await c.request('PWD', [2, 5]));
   }
 
@@ -254,7 +259,8 @@ export class FtpClient {
   private async settlePipelined(tlsOptions: FtpTlsOptions, withLogin: boolean): Promise<void> {
     const c = this.connection;
     const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
-    const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
+    const utf8 = this.encoding === 'utf8' ? ['OPTS UTF8 ON'] : [];
+    const commands = ['FEAT', ...tlsCommands, 'TYPE I', ...utf8, 'PWD'];
     const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
     // Not for a path no command may carry (its caller says so when it reads it).
     const asked = this.options.readAtLogin;
@@ -489,7 +495,7 @@ export class FtpClient {
     checkPath(from, 'from');
     checkPath(to, 'to');
     await this.exclusive(async () => {
-      checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
+      this.connection.check(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
       if (!this.data.pipelining) {
         await this.connection.request(`RNFR ${from}`, 350);
         await this.connection.request(`RNTO ${to}`, 2);
@@ -512,7 +518,7 @@ export class FtpClient {
   }
 
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
-    for (const c of commands) checkCommand(c); // none is sent when one is refused (G7)
+    for (const c of commands) this.connection.check(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
     // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
     // Without pipelining, each command alone (a window of nothing).
@@ -740,7 +746,7 @@ export class FtpClient {
       },
     });
     await transfer(this.connection, this.data, command, { sink });
-    return Buffer.concat(chunks).toString('utf8');
+    return decodeText(Buffer.concat(chunks), this.encoding);
   }
 
   /**
@@ -855,6 +861,11 @@ export class FtpClient {
     const cut = this.connection.inFlight;
     const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
     this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
+  }
+
+  /** How paths and names become bytes (the `encoding` option): 'utf8' unless 'latin1' was asked for. */
+  get encoding(): FtpEncoding {
+    return this.connection.encoding;
   }
 
   /** Commands may go several in one write (the `pipelining` option, on by default). */

@@ -15,13 +15,7 @@ import {
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
-import {
-  checkCommand,
-  closedByServer,
-  secureSocket,
-  type FtpConnection,
-  type FtpTlsOptions,
-} from './connection.js';
+import { closedByServer, secureSocket, type FtpConnection, type FtpTlsOptions } from './connection.js';
 import { pinMismatch, presentedFingerprint } from './pin.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
 import { isPositiveCompletion, isPreliminary, ReplyCode, type FtpReply } from './reply.js';
@@ -311,8 +305,8 @@ export async function startTransfer(
   command: string,
   options: TransferOptions,
 ): Promise<StartedTransfer> {
-  checkCommand(command); // before EPSV: a refused argument must leave nothing half done
-  for (const c of options.before?.commands ?? []) checkCommand(c);
+  conn.check(command); // before EPSV: a refused argument must leave nothing half done
+  for (const c of options.before?.commands ?? []) conn.check(c);
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
   const pipelined =

@@ -17,6 +17,7 @@ export function checkConnectOptions(o: {
   secure?: unknown;
   timeoutMs?: unknown;
   tls?: unknown;
+  encoding?: unknown;
 }): void {
   if (typeof o.host !== 'string' || o.host.trim() === '')
     throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
@@ -39,6 +40,10 @@ export function checkConnectOptions(o: {
     rejectUnauthorized: tls?.rejectUnauthorized,
   });
   if (pin) throw new FtpArgumentError(pin);
+  if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
+    throw new FtpArgumentError(
+      `invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`,
+    );
 }
 
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
