@@ -233,7 +233,7 @@ export class FtpClient {
       /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
         ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
         : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
-    return new FtpReplyError(err.code, said, err.command, hint);
+    return hinted(err, hint);
   }
 
   /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
@@ -942,7 +942,7 @@ function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | und
       : rest || [451, 500, 502, 504].includes(err.code)
         ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
         : '';
-  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+  return hinted(err, hint);
 }
 
 /**
@@ -959,13 +959,21 @@ function downloadResumeRefused(err: unknown, offset: number | undefined): unknow
       : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
         ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
         : '';
-  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+  return hinted(err, hint);
 }
 
-/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+/** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */
 function withHint(err: unknown, hint: string): unknown {
   if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
-  return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
+  return hinted(err, hint);
+}
+
+/**
+ * A refusal with `hint` (what to try) added to its message, its code, command and the server's text as they
+ * were (a hint given before is replaced); `err` itself when `hint` is empty.
+ */
+function hinted(err: FtpReplyError, hint: string): FtpReplyError {
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
