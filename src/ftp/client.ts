@@ -144,6 +144,11 @@ export class FtpClient {
   private noListFlags = false;
   /** `OPTS HASH SHA-256` was accepted on this connection. */
   private hashSelected = false;
+  /**
+   * The TYPE command that set a mode other than binary (send('TYPE A')), until one sets binary again: connect()
+   * sets TYPE I, and an offset in another mode is refused (see {@link binaryFor}).
+   */
+  private notBinary?: string;
   /** What the login waits for, named in a timeout after the greeting (see handshake). */
   private stage: string = LoginStage.Login;
 
@@ -425,8 +430,32 @@ export class FtpClient {
   async send(command: string): Promise<FtpReply> {
     return this.exclusive(async () => {
       this.connection.send(command);
-      return this.connection.readFinalReply();
+      const reply = await this.connection.readFinalReply();
+      this.noteType(command, reply);
+      return reply;
     });
+  }
+
+  /** Follows the transfer mode a TYPE command sent through send() or pipeline() has set. */
+  private noteType(command: string, reply: FtpReply): void {
+    const type = /^TYPE\s+(\S+)(?:\s+(\S+))?\s*$/i.exec(command);
+    if (!type || !isPositiveCompletion(reply.code)) return;
+    const binary = /^I$/i.test(type[1]) || (/^L$/i.test(type[1]) && type[2] === '8');
+    this.notBinary = binary ? undefined : command;
+  }
+
+  /**
+   * Refuses (FtpArgumentError, nothing sent) a resume at `offset` while the session is not in binary mode: in
+   * ASCII mode proftpd refuses REST ("501 … not allowed in ASCII mode"), pure-ftpd accepts it and then refuses
+   * the transfer (503), vsftpd refuses a download (550) and runs an upload, and byte counts there are not file
+   * offsets anyway (line endings are converted). Inside an exclusive section: the mode when the call's turn comes.
+   */
+  private binaryFor(offset: number | undefined): void {
+    if (!offset || this.notBinary === undefined) return;
+    throw new FtpArgumentError(
+      `cannot resume at offset ${offset}: the session is not in binary mode since ${JSON.stringify(this.notBinary)}, ` +
+        `and an offset counts bytes of the file only in binary mode; send('TYPE I') first (the mode connect() sets)`,
+    );
   }
 
   /** The current remote directory (PWD); `""` inside the path is unquoted. */
@@ -529,7 +558,10 @@ export class FtpClient {
       while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
         bytes += Buffer.byteLength(commands[end++]) + 2;
       this.connection.sendPipelined(commands.slice(start, end));
-      for (let i = start; i < end; i++) replies.push(await this.connection.readFinalReply());
+      for (let i = start; i < end; i++) {
+        replies.push(await this.connection.readFinalReply());
+        this.noteType(commands[i], replies[i]);
+      }
       start = end;
     }
     return replies;
@@ -542,7 +574,14 @@ export class FtpClient {
   async size(path: string): Promise<number> {
     checkPath(path);
     const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
-      throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+      // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
+      const ascii = this.notBinary;
+      throw withHint(
+        err,
+        ascii !== undefined
+          ? ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`
+          : " — SIZE gives only a file's size: if it is a folder, list() shows what it holds",
+      );
     });
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
@@ -794,9 +833,10 @@ export class FtpClient {
     // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
     // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
-    return this.exclusive(async () =>
-      transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
-    ).catch((err: unknown) => {
+    return this.exclusive(async () => {
+      this.binaryFor(transferOptions.restartAt);
+      return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+    }).catch((err: unknown) => {
       throw resumeRefused(err, verb, transferOptions.restartAt);
     });
   }
@@ -807,6 +847,7 @@ export class FtpClient {
     checkSink(sink);
     checkOffset(options.offset);
     return this.exclusive(async () => {
+      this.binaryFor(options.offset);
       return transfer(this.connection, this.data, `RETR ${remotePath}`, {
         sink,
         restartAt: options.offset,
