@@ -3,9 +3,10 @@
  * and the client goes on.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
 import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
 import { caught } from './helpers/fake-client.js';
@@ -46,7 +47,62 @@ function collect(): { sink: Writable; text: () => string } {
   return { sink, text: () => Buffer.concat(chunks).toString() };
 }
 
+/**
+ * A stand-in for NAT: takes connections on 127.0.0.1 and opens the server's from 127.0.0.3, so that the server
+ * sees the client at another address than the one its socket has (and announces in EPRT/PORT).
+ */
+async function natProxy(server: RealServer): Promise<net.Server> {
+  const proxy = net.createServer((client) => {
+    const up = net.connect({ host: server.host, port: server.port, localAddress: '127.0.0.3' });
+    client.pipe(up).pipe(client);
+    up.on('error', () => client.destroy());
+    client.on('error', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return proxy;
+}
+
 d('the client misused, on real servers', () => {
+  const proxies: net.Server[] = [];
+  afterEach(() => {
+    for (const p of proxies.splice(0)) p.close();
+  });
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: active mode behind NAT (the server sees another address): the refused PORT says to use passive mode; the client goes on',
+    async (name) => {
+      const server = env[name];
+      const proxy = await natProxy(server);
+      proxies.push(proxy);
+      const sent: string[] = [];
+      const client = await FtpClient.connect({
+        host: '127.0.0.1',
+        port: (proxy.address() as net.AddressInfo).port,
+        user: server.user,
+        password: server.password,
+        passive: false,
+        timeoutMs: 15_000,
+        log: (line) => {
+          if (/^> (PORT|EPRT|LIST|MLSD)/.test(line)) sent.push(line.split(' ')[1]);
+        },
+      });
+      try {
+        const err = await caught(client.list('/'));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect((err as FtpReplyError).code).toBe(500);
+        // Was the server's text alone ("500 Illegal PORT command"); and vsftpd's LIST -a was asked again, bare,
+        // as if the flag had been refused.
+        expect(err.message).toMatch(
+          /^PORT 127,0,0,1,\d+,\d+: 500 .+ — the server refused active mode to 127\.0\.0\.1, the address this machine announced: .* use passive mode \(FtpClient: passive: true; deploy\(\) and gulp: leave out active: true; CLI: leave out --active\)$/,
+        );
+        expect(sent).toEqual(['EPRT', 'PORT']);
+        expect(await client.pwd()).toBe('/');
+      } finally {
+        client.close();
+      }
+    },
+  );
+
   it.each(['pure', 'vsftpd', 'proftpdResume'] as const)(
     "%s: a resume after send('TYPE A') is refused before anything is sent, naming the mode; after send('TYPE I') it works",
     async (name) => {

@@ -752,7 +752,8 @@ export class FtpClient {
     try {
       return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
-      if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+      // Only a refusal of the listing itself: not one of the data connection (a PORT refused behind NAT).
+      if (!(err instanceof FtpReplyError) || err.code < 500 || !err.command.startsWith(`${verb} `)) throw err;
       const text = await this.listTextNow(bare);
       this.noListFlags = true;
       return text;

@@ -163,7 +163,20 @@ async function announceActivePort(
     conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
     settings.eprtRefused = true;
   }
-  await conn.request(`PORT ${formatPort(host, port)}`, 2);
+  await conn.request(`PORT ${formatPort(host, port)}`, 2).catch((err: unknown) => {
+    // Behind NAT (or a proxy, a VPN) the server sees this client at another address, and refuses to connect to
+    // the one announced: vsftpd and proftpd "500 Illegal PORT command", pure-ftpd "500 I won't open a connection
+    // to 10.0.0.5 (only to 203.0.113.7)". Said alone, that was no clue what to change.
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    throw new FtpReplyError(
+      err.code,
+      err.serverMessage,
+      err.command,
+      ` — the server refused active mode to ${host}, the address this machine announced: a server connects back only to ` +
+        `the address it sees this client at, which behind NAT, a proxy or a VPN is another (or it allows no active mode); ` +
+        `use passive mode (FtpClient: passive: true; deploy() and gulp: leave out active: true; CLI: leave out --active)`,
+    );
+  });
 }
 
 /** What to try when no data connection can be made, in passive or active mode. */
