@@ -116,6 +116,22 @@ d('names that are not UTF-8, on real servers', () => {
     }
   });
 
+  it("with encoding 'latin1', a password it cannot send is refused without showing any of it; a readAtLogin path it cannot send is read later", async () => {
+    const server = env.pure;
+    const err = await caught(connect(server, { encoding: 'latin1', password: 'sécret€pw' }));
+    expect(err).toBeInstanceOf(FtpArgumentError);
+    expect(err.message).toBe(
+      `cannot send "PASS ***" with encoding 'latin1', which has only U+0000 to U+00FF: connect with encoding 'utf8' for such names`,
+    );
+    const client = await connect(server, { encoding: 'latin1', readAtLogin: { path: '/€.json', max: 100 } });
+    try {
+      expect(client.takeReadAtLogin()).toBeUndefined();
+      expect(await client.pwd()).toBe('/');
+    } finally {
+      await client.quit();
+    }
+  });
+
   it('an encoding other than utf8 or latin1 is refused before connecting', async () => {
     const err = await caught(connect(env.pure, { encoding: 'cp1252' as never }));
     expect(err).toBeInstanceOf(FtpArgumentError);

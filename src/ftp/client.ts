@@ -269,7 +269,8 @@ export class FtpClient {
     const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
     // Not for a path no command may carry (its caller says so when it reads it).
     const asked = this.options.readAtLogin;
-    const first = withLogin && this.data.passive && asked && !/[\r\n\0]/.test(asked.path) ? asked : undefined;
+    const first =
+      withLogin && this.data.passive && asked && sendable(c, `RETR ${asked.path}`) ? asked : undefined;
     const read = first ? ['EPSV', `RETR ${first.path}`] : [];
     c.sendPipelined(withLogin ? [...login, ...commands, ...read] : commands);
     if (withLogin) {
@@ -943,6 +944,16 @@ function ownName(names: string[], path: string, refused: FtpReplyError): string[
   const own = names.filter((n) => n === lastPart(path));
   if (own.length === 0) throw refused;
   return own;
+}
+
+/** `command` can be sent as it is (see FtpConnection.check). */
+function sendable(c: FtpConnection, command: string): boolean {
+  try {
+    c.check(command);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */

@@ -64,6 +64,8 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+const CRLF = Buffer.from('\r\n');
+
 /** Options of {@link FtpConnection.open}. */
 export interface FtpConnectionOptions {
   /** Time allowed to connect and for each reply. */
@@ -155,14 +157,19 @@ export class FtpConnection {
    */
   check(command: string): void {
     checkCommand(command);
-    encodeText(command, this.encoding);
+    this.encode(command);
+  }
+
+  /** A command line's bytes, CRLF included; an error names it redacted (`PASS ***`). */
+  private encode(command: string): Buffer {
+    return Buffer.concat([encodeText(command, this.encoding, redactCommand(command)), CRLF]);
   }
 
   /** Sends one command line. Refuses CR, LF and NUL inside it (G7) without closing the session. */
   send(command: string): void {
     this.assertOpen();
     checkCommand(command);
-    const bytes = encodeText(`${command}\r\n`, this.encoding);
+    const bytes = this.encode(command);
     const shown = redactCommand(command);
     this.log(`> ${shown}`);
     this.awaiting.push(shown);
@@ -176,7 +183,7 @@ export class FtpConnection {
   sendPipelined(commands: string[]): void {
     this.assertOpen();
     for (const c of commands) checkCommand(c);
-    const bytes = encodeText(commands.map((c) => `${c}\r\n`).join(''), this.encoding);
+    const bytes = Buffer.concat(commands.map((c) => this.encode(c)));
     for (const shown of commands.map(redactCommand)) {
       this.log(`> ${shown}`);
       this.awaiting.push(shown);

@@ -39,17 +39,20 @@ export function decodeText(bytes: Buffer, encoding: FtpEncoding = 'utf8'): strin
 
 /**
  * Text as the bytes sent to the server. 'utf8': a lone U+DC80–U+DCFF is the byte it was read from. 'latin1': a
- * character above U+00FF is an FtpArgumentError (nothing is sent).
+ * character above U+00FF is an FtpArgumentError (nothing is sent) naming it, and `shown` (what to call the
+ * text; a command with a password is `PASS ***`, and then the character is not named either).
  */
-export function encodeText(text: string, encoding: FtpEncoding = 'utf8'): Buffer {
+export function encodeText(text: string, encoding: FtpEncoding = 'utf8', shown = text): Buffer {
   if (encoding === 'latin1') {
     const wide = /[^\x00-\xFF]/.exec(text); // eslint-disable-line no-control-regex
-    if (wide)
+    if (wide) {
+      const code = `U+${wide[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+      const which = shown === text ? `${JSON.stringify(wide[0])} (${code}) in ` : '';
       throw new FtpArgumentError(
-        `cannot send ${JSON.stringify(wide[0])} (U+${wide[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) ` +
-          `in ${JSON.stringify(text.slice(0, 200))} with encoding 'latin1', which has only U+0000 to U+00FF: ` +
-          `connect with encoding 'utf8' for such names`,
+        `cannot send ${which}${JSON.stringify(shown.slice(0, 200))} with encoding 'latin1', which has only U+0000 ` +
+          `to U+00FF: connect with encoding 'utf8' for such names`,
       );
+    }
     return Buffer.from(text, 'latin1');
   }
   if (!ESCAPED_BYTE.test(text)) return Buffer.from(text, 'utf8');
