@@ -355,7 +355,7 @@ export class FtpConnection {
     // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
     const end = chunk.lastIndexOf(0x0a);
     if (end !== -1) {
-      const bytes = Buffer.concat(this.pending);
+      const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
       const cut = bytes.length - chunk.length + end + 1;
       this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
       this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
