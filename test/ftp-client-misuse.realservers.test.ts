@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
 import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
 import { caught } from './helpers/fake-client.js';
+import { tmpDir } from './helpers/tmp.js';
 
 const servers = loadRealServers('ftp-client-misuse.realservers');
 const env = servers as RealServers;
@@ -131,6 +132,32 @@ d('the client misused, on real servers', () => {
         const { sink, text } = collect();
         await client.download(`${dir}/f.txt`, sink, { offset: 6 });
         expect(text()).toBe('line2\nline3\n');
+      } finally {
+        await client.quit();
+      }
+    },
+  );
+
+  it.each(['pure', 'vsftpd'] as const)(
+    '%s: a resume from { path } without start is refused, the remote part left as it was; with start it completes the file',
+    async (name) => {
+      const server = env[name];
+      const data = Buffer.from('0123456789abcdefghij');
+      const { dir, file } = scene(server, '0123456789');
+      const local = path.join(tmpDir('h-client4-misuse-'), 'f.txt');
+      fs.writeFileSync(local, data);
+      const client = await connect(server);
+      try {
+        // Before: the whole file went from offset 10: "01234567890123456789abcdefghij" on the server.
+        const err = await caught(client.upload(`${dir}/f.txt`, { path: local }, { offset: 10 }));
+        expect(err).toBeInstanceOf(FtpArgumentError);
+        expect(err.message).toBe(
+          `upload with offset 10 from { path: ${JSON.stringify(local)} } and no start would send the file from its ` +
+            `first byte; give start: 10 to send the bytes from there on (or start: 0 if the whole file is to go at that offset)`,
+        );
+        expect(fs.readFileSync(file, 'utf8')).toBe('0123456789');
+        await client.upload(`${dir}/f.txt`, { path: local, start: 10 }, { offset: 10 });
+        expect(fs.readFileSync(file)).toEqual(data);
       } finally {
         await client.quit();
       }

@@ -802,6 +802,14 @@ export class FtpClient {
     checkPath(remotePath, 'remotePath');
     checkSource(source);
     checkOffset(options.offset);
+    // A resume from { path } without `start` sent the local file from its first byte, written from `offset` on:
+    // the remote file then held its first `offset` bytes twice (nothing said so). `start: 0` says it is meant.
+    if (isFileSource(source) && source.start === undefined && options.offset && !options.append)
+      throw new FtpArgumentError(
+        `upload with offset ${options.offset} from { path: ${JSON.stringify(source.path)} } and no start would send ` +
+          `the file from its first byte; give start: ${options.offset} to send the bytes from there on (or start: 0 ` +
+          `if the whole file is to go at that offset)`,
+      );
     if (isFileSource(source) && source.fd === undefined) {
       // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
       // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
