@@ -49,17 +49,21 @@ function collect(): { sink: Writable; text: () => string } {
 }
 
 /**
- * A stand-in for NAT: takes connections on 127.0.0.1 and opens the server's from 127.0.0.3, so that the server
- * sees the client at another address than the one its socket has (and announces in EPRT/PORT).
+ * A stand-in for NAT: takes connections on `listen` and opens the server's from `from`, so that the server sees
+ * the client at another address than the one its socket has (and announces in EPRT/PORT).
  */
-async function natProxy(server: RealServer): Promise<net.Server> {
+async function natProxy(
+  server: RealServer,
+  listen = '127.0.0.1',
+  from: string | undefined = '127.0.0.3',
+): Promise<net.Server> {
   const proxy = net.createServer((client) => {
-    const up = net.connect({ host: server.host, port: server.port, localAddress: '127.0.0.3' });
+    const up = net.connect({ host: server.host, port: server.port, localAddress: from });
     client.pipe(up).pipe(client);
     up.on('error', () => client.destroy());
     client.on('error', () => up.destroy());
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => proxy.listen(0, listen, resolve));
   return proxy;
 }
 
@@ -134,6 +138,35 @@ d('the client misused, on real servers', () => {
         expect(text()).toBe('line2\nline3\n');
       } finally {
         await client.quit();
+      }
+    },
+  );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: active mode over IPv6 to a server that refuses that address: the EPRT refusal says PORT cannot carry it; the client goes on',
+    async (name) => {
+      const server = env[name];
+      // The client on ::1, the server reached over IPv4: it refuses EPRT |2|::1|…| (500, or proftpd's 522).
+      const proxy = await natProxy(server, '::1', undefined);
+      proxies.push(proxy);
+      const client = await FtpClient.connect({
+        host: '::1',
+        port: (proxy.address() as net.AddressInfo).port,
+        user: server.user,
+        password: server.password,
+        passive: false,
+        timeoutMs: 15_000,
+      });
+      try {
+        // Was FtpProtocolError "PORT needs an IPv4 address, got ::1", and the client closed.
+        const err = await caught(client.list('/'));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect(err.message).toMatch(
+          /^EPRT \|2\|::1\|\d+\|: 5\d\d .+ — the server refused active mode to ::1, the IPv6 address this machine announced, and PORT \(the other way to announce one\) carries only IPv4 addresses: use passive mode \(FtpClient: passive: true; .*\), or connect to the server over IPv4$/,
+        );
+        expect(await client.pwd()).toBe('/');
+      } finally {
+        client.close();
       }
     },
   );

@@ -160,6 +160,17 @@ async function announceActivePort(
     const reply = await conn.readFinalReply();
     if (isPositiveCompletion(reply.code)) return;
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
+    // PORT cannot carry an IPv6 address: that fallback failed with a bare "PORT needs an IPv4 address", and closed
+    // the client. The refusal is the error (the client stays usable), with what to do.
+    if (!net.isIPv4(host.replace(/^::ffff:/i, '')))
+      throw new FtpReplyError(
+        reply.code,
+        reply.message,
+        `EPRT ${formatEprt(host, port)}`,
+        ` — the server refused active mode to ${host}, the IPv6 address this machine announced, and PORT (the other ` +
+          `way to announce one) carries only IPv4 addresses: use passive mode (FtpClient: passive: true; deploy() ` +
+          `and gulp: leave out active: true; CLI: leave out --active), or connect to the server over IPv4`,
+      );
     conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
     settings.eprtRefused = true;
   }
