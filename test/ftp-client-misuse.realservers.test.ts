@@ -197,6 +197,34 @@ d('the client misused, on real servers', () => {
     },
   );
 
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: mkd of a folder that is there, or under one that is not: a 550 without a reason (vsftpd) names both causes',
+    async (name) => {
+      const server = env[name];
+      const { dir } = scene(server, 'x');
+      const client = await connect(server);
+      try {
+        for (const p of [dir, `${dir}/missing/sub`]) {
+          const err = await caught(client.mkd(p));
+          expect(err).toBeInstanceOf(FtpReplyError);
+          expect((err as FtpReplyError).code).toBe(550);
+          // pure-ftpd and proftpd say why ("File exists", "No such file or directory"): left as they are.
+          if (name !== 'vsftpd') expect(err.message).toMatch(/: (File exists|No such file or directory)$/);
+          else
+            expect(err.message).toMatch(
+              new RegExp(
+                `^MKD ${p}: 550 Create directory operation failed\\. — MKD makes one folder: it may be there already \\(list\\(\\) its parent\\), or its parent may be missing \\(make that first\\)$`,
+              ),
+            );
+        }
+        await client.mkd(`${dir}/missing`);
+        await client.mkd(`${dir}/missing/sub`);
+      } finally {
+        await client.quit();
+      }
+    },
+  );
+
   it('proftpd: SIZE refused in ASCII mode says to send TYPE I, not that the path may be a folder', async () => {
     const server = env.proftpd;
     const { dir } = scene(server, 'abc');

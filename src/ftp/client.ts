@@ -478,10 +478,23 @@ export class FtpClient {
     await this.run(`CWD ${path}`, 2);
   }
 
-  /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
+  /**
+   * Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing; a refusal that
+   * gives no reason (vsftpd's "Create directory operation failed.") names both.
+   */
   async mkd(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`MKD ${path}`, 2);
+    await this.run(`MKD ${path}`, 2).catch((err: unknown) => {
+      if (
+        err instanceof FtpReplyError &&
+        /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage)
+      )
+        throw err;
+      throw withHint(
+        err,
+        ' — MKD makes one folder: it may be there already (list() its parent), or its parent may be missing (make that first)',
+      );
+    });
   }
 
   /**
