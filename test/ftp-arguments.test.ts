@@ -59,6 +59,24 @@ describe('connect(): settings checked before connecting', () => {
     ['host', '  ', /invalid host " {2}"/],
     ['host', undefined, /invalid host undefined/],
     ['host', 42, /invalid host 42/],
+    // Were taken: 'false' is truthy (pipelined, passive), and a cap that is not a number capped nothing.
+    ['pipelining', 'false', /^invalid pipelining "false"; give a boolean, or leave it out$/],
+    ['passive', 'false', /^invalid passive "false"; give a boolean, or leave it out$/],
+    ['passive', 0, /^invalid passive 0; give a boolean/],
+    [
+      'maxListingBytes',
+      '1000000',
+      /^invalid maxListingBytes "1000000"; give a whole number above 0, or leave it out$/,
+    ],
+    ['maxListingEntries', 0, /^invalid maxListingEntries 0; give a whole number above 0/],
+    ['maxReplyBytes', NaN, /^invalid maxReplyBytes NaN; give a whole number above 0/],
+    ['log', true, /^invalid log true; give a function, or leave it out$/],
+    [
+      'readAtLogin',
+      '/state.json',
+      /^invalid readAtLogin "\/state.json"; give \{ path: string, max: a whole number of bytes \}/,
+    ],
+    ['readAtLogin', { path: '/s.json' }, /^invalid readAtLogin an object \(Object\)/],
   ])('%s %p is refused before connecting', async (key, value, message) => {
     const srv = await fake();
     const err = await caught(connectLoose(srv, { [key]: value }));

@@ -5,13 +5,7 @@
  */
 import fs from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
-import {
-  checkCommand,
-  FtpConnection,
-  type FtpTlsOptions,
-  type Logger,
-  type SocketFactory,
-} from './connection.js';
+import { FtpConnection, type FtpTlsOptions, type Logger, type SocketFactory } from './connection.js';
 import {
   FtpArgumentError,
   FtpClosedError,
@@ -26,6 +20,7 @@ import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } f
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { cappedSink } from './sink.js';
+import { decodeText, type FtpEncoding } from './encoding.js';
 import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
 import { parseMlsdTime } from './list.js';
 
@@ -83,6 +78,14 @@ export interface FtpConnectOptions {
   maxListingEntries?: number;
   /** Cap on one control reply; a longer one closes the client with FtpProtocolError. Default 64 KiB. */
   maxReplyBytes?: number;
+  /**
+   * How paths and names become bytes and back, in commands, replies and listings alike (ftplib's `encoding`).
+   * 'utf8' (default): a name's bytes that are not UTF-8 come back as lone surrogates U+DC80–U+DCFF, one per
+   * byte, and go out as those bytes again, so a listed name always names the file it was listed from (shown,
+   * each such character prints as U+FFFD). 'latin1': one byte per character, for a server whose names are ISO
+   * 8859-1 (no `OPTS UTF8 ON` is sent); a path with a character above U+00FF is then an FtpArgumentError.
+   */
+  encoding?: FtpEncoding;
 }
 
 /** Options of {@link FtpClient.upload}. */
@@ -141,6 +144,11 @@ export class FtpClient {
   private noListFlags = false;
   /** `OPTS HASH SHA-256` was accepted on this connection. */
   private hashSelected = false;
+  /**
+   * The TYPE command that set a mode other than binary (send('TYPE A')), until one sets binary again: connect()
+   * sets TYPE I, and an offset in another mode is refused (see {@link binaryFor}).
+   */
+  private notBinary?: string;
   /** What the login waits for, named in a timeout after the greeting (see handshake). */
   private stage: string = LoginStage.Login;
 
@@ -163,6 +171,7 @@ export class FtpClient {
       socketFactory: options.socketFactory,
       implicitTls: options.secure === 'implicit' ? tlsOptions : undefined,
       maxReplyBytes: options.maxReplyBytes,
+      encoding: options.encoding,
     });
     const client = new FtpClient(connection, options);
     try {
@@ -229,7 +238,7 @@ export class FtpClient {
       /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
         ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
         : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
-    return new FtpReplyError(err.code, said, err.command, hint);
+    return hinted(err, hint);
   }
 
   /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
@@ -242,7 +251,8 @@ export class FtpClient {
       this.data.tls = tlsOptions;
     }
     await c.request('TYPE I', 2);
-    if (this.feats.has('UTF8')) await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
+    if (this.feats.has('UTF8') && this.encoding === 'utf8')
+      await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
     this.loginDir = this.readPwd(await c.request('PWD', [2, 5]));
   }
 
@@ -254,11 +264,13 @@ export class FtpClient {
   private async settlePipelined(tlsOptions: FtpTlsOptions, withLogin: boolean): Promise<void> {
     const c = this.connection;
     const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
-    const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
+    const utf8 = this.encoding === 'utf8' ? ['OPTS UTF8 ON'] : [];
+    const commands = ['FEAT', ...tlsCommands, 'TYPE I', ...utf8, 'PWD'];
     const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
     // Not for a path no command may carry (its caller says so when it reads it).
     const asked = this.options.readAtLogin;
-    const first = withLogin && this.data.passive && asked && !/[\r\n\0]/.test(asked.path) ? asked : undefined;
+    const first =
+      withLogin && this.data.passive && asked && sendable(c, `RETR ${asked.path}`) ? asked : undefined;
     const read = first ? ['EPSV', `RETR ${first.path}`] : [];
     c.sendPipelined(withLogin ? [...login, ...commands, ...read] : commands);
     if (withLogin) {
@@ -419,8 +431,32 @@ export class FtpClient {
   async send(command: string): Promise<FtpReply> {
     return this.exclusive(async () => {
       this.connection.send(command);
-      return this.connection.readFinalReply();
+      const reply = await this.connection.readFinalReply();
+      this.noteType(command, reply);
+      return reply;
     });
+  }
+
+  /** Follows the transfer mode a TYPE command sent through send() or pipeline() has set. */
+  private noteType(command: string, reply: FtpReply): void {
+    const type = /^TYPE\s+(\S+)(?:\s+(\S+))?\s*$/i.exec(command);
+    if (!type || !isPositiveCompletion(reply.code)) return;
+    const binary = /^I$/i.test(type[1]) || (/^L$/i.test(type[1]) && type[2] === '8');
+    this.notBinary = binary ? undefined : command;
+  }
+
+  /**
+   * Refuses (FtpArgumentError, nothing sent) a resume at `offset` while the session is not in binary mode: in
+   * ASCII mode proftpd refuses REST ("501 … not allowed in ASCII mode"), pure-ftpd accepts it and then refuses
+   * the transfer (503), vsftpd refuses a download (550) and runs an upload, and byte counts there are not file
+   * offsets anyway (line endings are converted). Inside an exclusive section: the mode when the call's turn comes.
+   */
+  private binaryFor(offset: number | undefined): void {
+    if (!offset || this.notBinary === undefined) return;
+    throw new FtpArgumentError(
+      `cannot resume at offset ${offset}: the session is not in binary mode since ${JSON.stringify(this.notBinary)}, ` +
+        `and an offset counts bytes of the file only in binary mode; send('TYPE I') first (the mode connect() sets)`,
+    );
   }
 
   /** The current remote directory (PWD); `""` inside the path is unquoted. */
@@ -442,10 +478,23 @@ export class FtpClient {
     await this.run(`CWD ${path}`, 2);
   }
 
-  /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
+  /**
+   * Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing; a refusal that
+   * gives no reason (vsftpd's "Create directory operation failed.") names both.
+   */
   async mkd(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`MKD ${path}`, 2);
+    await this.run(`MKD ${path}`, 2).catch((err: unknown) => {
+      if (
+        err instanceof FtpReplyError &&
+        /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage)
+      )
+        throw err;
+      throw withHint(
+        err,
+        ' — MKD makes one folder: it may be there already (list() its parent), or its parent may be missing (make that first)',
+      );
+    });
   }
 
   /**
@@ -489,7 +538,7 @@ export class FtpClient {
     checkPath(from, 'from');
     checkPath(to, 'to');
     await this.exclusive(async () => {
-      checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
+      this.connection.check(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
       if (!this.data.pipelining) {
         await this.connection.request(`RNFR ${from}`, 350);
         await this.connection.request(`RNTO ${to}`, 2);
@@ -512,7 +561,7 @@ export class FtpClient {
   }
 
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
-    for (const c of commands) checkCommand(c); // none is sent when one is refused (G7)
+    for (const c of commands) this.connection.check(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
     // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
     // Without pipelining, each command alone (a window of nothing).
@@ -523,7 +572,10 @@ export class FtpClient {
       while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
         bytes += Buffer.byteLength(commands[end++]) + 2;
       this.connection.sendPipelined(commands.slice(start, end));
-      for (let i = start; i < end; i++) replies.push(await this.connection.readFinalReply());
+      for (let i = start; i < end; i++) {
+        replies.push(await this.connection.readFinalReply());
+        this.noteType(commands[i], replies[i]);
+      }
       start = end;
     }
     return replies;
@@ -536,7 +588,14 @@ export class FtpClient {
   async size(path: string): Promise<number> {
     checkPath(path);
     const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
-      throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+      // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
+      const ascii = this.notBinary;
+      throw withHint(
+        err,
+        ascii !== undefined
+          ? ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`
+          : " — SIZE gives only a file's size: if it is a folder, list() shows what it holds",
+      );
     });
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
@@ -707,7 +766,8 @@ export class FtpClient {
     try {
       return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
     } catch (err) {
-      if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+      // Only a refusal of the listing itself: not one of the data connection (a PORT refused behind NAT).
+      if (!(err instanceof FtpReplyError) || err.code < 500 || !err.command.startsWith(`${verb} `)) throw err;
       const text = await this.listTextNow(bare);
       this.noListFlags = true;
       return text;
@@ -740,7 +800,7 @@ export class FtpClient {
       },
     });
     await transfer(this.connection, this.data, command, { sink });
-    return Buffer.concat(chunks).toString('utf8');
+    return decodeText(Buffer.concat(chunks), this.encoding);
   }
 
   /**
@@ -755,6 +815,14 @@ export class FtpClient {
     checkPath(remotePath, 'remotePath');
     checkSource(source);
     checkOffset(options.offset);
+    // A resume from { path } without `start` sent the local file from its first byte, written from `offset` on:
+    // the remote file then held its first `offset` bytes twice (nothing said so). `start: 0` says it is meant.
+    if (isFileSource(source) && source.start === undefined && options.offset && !options.append)
+      throw new FtpArgumentError(
+        `upload with offset ${options.offset} from { path: ${JSON.stringify(source.path)} } and no start would send ` +
+          `the file from its first byte; give start: ${options.offset} to send the bytes from there on (or start: 0 ` +
+          `if the whole file is to go at that offset)`,
+      );
     if (isFileSource(source) && source.fd === undefined) {
       // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
       // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
@@ -788,9 +856,10 @@ export class FtpClient {
     // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
     // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
-    return this.exclusive(async () =>
-      transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions),
-    ).catch((err: unknown) => {
+    return this.exclusive(async () => {
+      this.binaryFor(transferOptions.restartAt);
+      return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+    }).catch((err: unknown) => {
       throw resumeRefused(err, verb, transferOptions.restartAt);
     });
   }
@@ -801,6 +870,7 @@ export class FtpClient {
     checkSink(sink);
     checkOffset(options.offset);
     return this.exclusive(async () => {
+      this.binaryFor(options.offset);
       return transfer(this.connection, this.data, `RETR ${remotePath}`, {
         sink,
         restartAt: options.offset,
@@ -857,6 +927,11 @@ export class FtpClient {
     this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
   }
 
+  /** How paths and names become bytes (the `encoding` option): 'utf8' unless 'latin1' was asked for. */
+  get encoding(): FtpEncoding {
+    return this.connection.encoding;
+  }
+
   /** Commands may go several in one write (the `pipelining` option, on by default). */
   get pipelining(): boolean {
     return this.data.pipelining === true;
@@ -890,6 +965,16 @@ function ownName(names: string[], path: string, refused: FtpReplyError): string[
   const own = names.filter((n) => n === lastPart(path));
   if (own.length === 0) throw refused;
   return own;
+}
+
+/** `command` can be sent as it is (see FtpConnection.check). */
+function sendable(c: FtpConnection, command: string): boolean {
+  try {
+    c.check(command);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
@@ -931,7 +1016,7 @@ function resumeRefused(err: unknown, verb: 'STOR' | 'APPE', offset: number | und
       : rest || [451, 500, 502, 504].includes(err.code)
         ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
         : '';
-  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+  return hinted(err, hint);
 }
 
 /**
@@ -948,13 +1033,21 @@ function downloadResumeRefused(err: unknown, offset: number | undefined): unknow
       : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
         ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
         : '';
-  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+  return hinted(err, hint);
 }
 
-/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+/** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */
 function withHint(err: unknown, hint: string): unknown {
   if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
-  return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
+  return hinted(err, hint);
+}
+
+/**
+ * A refusal with `hint` (what to try) added to its message, its code, command and the server's text as they
+ * were (a hint given before is replaced); `err` itself when `hint` is empty.
+ */
+function hinted(err: FtpReplyError, hint: string): FtpReplyError {
+  return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 
 /** A path's last part: `a/b.txt/` gives `b.txt`. */

@@ -16,6 +16,7 @@ import {
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
+import { decodeText, encodeText, type FtpEncoding } from './encoding.js';
 import { pinMismatch, pinsOf, presentedFingerprint, watchCertificate } from './pin.js';
 import {
   DEFAULT_MAX_REPLY_BYTES,
@@ -63,6 +64,8 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+const CRLF = Buffer.from('\r\n');
+
 /** Options of {@link FtpConnection.open}. */
 export interface FtpConnectionOptions {
   /** Time allowed to connect and for each reply. */
@@ -73,6 +76,8 @@ export interface FtpConnectionOptions {
   socketFactory?: SocketFactory;
   /** Cap on one control reply; default 64 KiB. */
   maxReplyBytes?: number;
+  /** How commands and replies turn into bytes and back (see encoding.ts); default 'utf8'. */
+  encoding?: FtpEncoding;
 }
 
 /** The control connection (STYLE practice 1): replies in, commands out, one close path for every failure. */
@@ -95,7 +100,9 @@ export class FtpConnection {
   /** A whole reply has come (the greeting, at least). */
   private greeted = false;
   private waiters: Waiter[] = [];
-  private readonly decoder = new TextDecoder('utf-8');
+  /** Bytes received after the last line end, decoded once their line is whole (a character may be split). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(
     socket: net.Socket,
@@ -105,6 +112,7 @@ export class FtpConnection {
     readonly maxReplyBytes = DEFAULT_MAX_REPLY_BYTES,
     /** Also used for passive data connections. */
     readonly socketFactory: SocketFactory = defaultSocketFactory,
+    readonly encoding: FtpEncoding = 'utf8',
   ) {
     this.socket = socket;
     this.attach(socket);
@@ -120,7 +128,15 @@ export class FtpConnection {
     // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
     raw.setKeepAlive(true, KEEPALIVE_MS);
     const socket = opts.implicitTls ? secureSocket(host, opts.implicitTls, raw) : raw;
-    const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
+    const conn = new FtpConnection(
+      socket,
+      host,
+      opts.timeoutMs,
+      opts.log,
+      opts.maxReplyBytes,
+      factory,
+      opts.encoding,
+    );
     await conn.waitForConnect(opts.implicitTls, port, opts.implicitTls !== undefined);
     return conn;
   }
@@ -135,14 +151,29 @@ export class FtpConnection {
     return this.socket instanceof tls.TLSSocket;
   }
 
+  /**
+   * Throws the FtpArgumentError that {@link send} would for `command` (CR, LF, NUL, too long, or a character the
+   * encoding cannot send), sending nothing.
+   */
+  check(command: string): void {
+    checkCommand(command);
+    this.encode(command);
+  }
+
+  /** A command line's bytes, CRLF included; an error names it redacted (`PASS ***`). */
+  private encode(command: string): Buffer {
+    return Buffer.concat([encodeText(command, this.encoding, redactCommand(command)), CRLF]);
+  }
+
   /** Sends one command line. Refuses CR, LF and NUL inside it (G7) without closing the session. */
   send(command: string): void {
     this.assertOpen();
     checkCommand(command);
+    const bytes = this.encode(command);
     const shown = redactCommand(command);
     this.log(`> ${shown}`);
     this.awaiting.push(shown);
-    this.socket.write(`${command}\r\n`);
+    this.socket.write(bytes);
   }
 
   /**
@@ -152,11 +183,12 @@ export class FtpConnection {
   sendPipelined(commands: string[]): void {
     this.assertOpen();
     for (const c of commands) checkCommand(c);
+    const bytes = Buffer.concat(commands.map((c) => this.encode(c)));
     for (const shown of commands.map(redactCommand)) {
       this.log(`> ${shown}`);
       this.awaiting.push(shown);
     }
-    this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
+    this.socket.write(bytes);
   }
 
   /**
@@ -245,7 +277,7 @@ export class FtpConnection {
     // Anything after the 234 came in plaintext: a man in the middle could have put it there, to be read
     // later as if it came over TLS (CVE-2011-0411). Refused, never used.
     const queued = this.queue.map((r) => `${r.code} ${r.message}\n`).join('');
-    const early = queued + this.buffer + this.decoder.decode();
+    const early = queued + this.buffer + decodeText(Buffer.concat(this.pending), this.encoding);
     if (early !== '') {
       const cause = new Error(
         `the server sent data before the TLS handshake, right after its 234 to AUTH TLS (${JSON.stringify(early.slice(0, 40))}); it may have been injected, so the connection is dropped`,
@@ -274,6 +306,8 @@ export class FtpConnection {
       w.reject(pendingError);
     }
     this.buffer = '';
+    this.pending = [];
+    this.pendingBytes = 0;
     this.queue.length = 0;
     this.awaiting.length = 0;
     this.socket.destroy();
@@ -316,10 +350,18 @@ export class FtpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closedBy) return;
-    this.buffer += this.decoder.decode(chunk, { stream: true });
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
-    if (!chunk.includes(0x0a)) {
-      if (this.buffer.length > this.maxReplyBytes) {
+    const end = chunk.lastIndexOf(0x0a);
+    if (end !== -1) {
+      const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
+      const cut = bytes.length - chunk.length + end + 1;
+      this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
+      this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
+      this.pendingBytes = bytes.length - cut;
+    } else {
+      if (this.buffer.length + this.pendingBytes > this.maxReplyBytes) {
         this.close(
           this.explained(
             new FtpProtocolError(

@@ -1,5 +1,6 @@
 export { FtpClient, type FtpConnectOptions, type UploadOptions, type DownloadOptions } from './client.js';
 export type { FtpTlsOptions, Logger, SocketFactory } from './connection.js';
+export type { FtpEncoding } from './encoding.js';
 export {
   FtpReplyError,
   FtpClosedError,

@@ -15,13 +15,7 @@ import {
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
-import {
-  checkCommand,
-  closedByServer,
-  secureSocket,
-  type FtpConnection,
-  type FtpTlsOptions,
-} from './connection.js';
+import { closedByServer, secureSocket, type FtpConnection, type FtpTlsOptions } from './connection.js';
 import { pinMismatch, presentedFingerprint } from './pin.js';
 import { formatEprt, formatPort, parseEpsv, parsePasv } from './pasv.js';
 import { isPositiveCompletion, isPreliminary, ReplyCode, type FtpReply } from './reply.js';
@@ -166,10 +160,34 @@ async function announceActivePort(
     const reply = await conn.readFinalReply();
     if (isPositiveCompletion(reply.code)) return;
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPRT');
+    // PORT cannot carry an IPv6 address: that fallback failed with a bare "PORT needs an IPv4 address", and closed
+    // the client. The refusal is the error (the client stays usable), with what to do.
+    if (!net.isIPv4(host.replace(/^::ffff:/i, '')))
+      throw new FtpReplyError(
+        reply.code,
+        reply.message,
+        `EPRT ${formatEprt(host, port)}`,
+        ` — the server refused active mode to ${host}, the IPv6 address this machine announced, and PORT (the other ` +
+          `way to announce one) carries only IPv4 addresses: use passive mode (FtpClient: passive: true; deploy() ` +
+          `and gulp: leave out active: true; CLI: leave out --active), or connect to the server over IPv4`,
+      );
     conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
     settings.eprtRefused = true;
   }
-  await conn.request(`PORT ${formatPort(host, port)}`, 2);
+  await conn.request(`PORT ${formatPort(host, port)}`, 2).catch((err: unknown) => {
+    // Behind NAT (or a proxy, a VPN) the server sees this client at another address, and refuses to connect to
+    // the one announced: vsftpd and proftpd "500 Illegal PORT command", pure-ftpd "500 I won't open a connection
+    // to 10.0.0.5 (only to 203.0.113.7)". Said alone, that was no clue what to change.
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    throw new FtpReplyError(
+      err.code,
+      err.serverMessage,
+      err.command,
+      ` — the server refused active mode to ${host}, the address this machine announced: a server connects back only to ` +
+        `the address it sees this client at, which behind NAT, a proxy or a VPN is another (or it allows no active mode); ` +
+        `use passive mode (FtpClient: passive: true; deploy() and gulp: leave out active: true; CLI: leave out --active)`,
+    );
+  });
 }
 
 /** What to try when no data connection can be made, in passive or active mode. */
@@ -311,8 +329,8 @@ export async function startTransfer(
   command: string,
   options: TransferOptions,
 ): Promise<StartedTransfer> {
-  checkCommand(command); // before EPSV: a refused argument must leave nothing half done
-  for (const c of options.before?.commands ?? []) checkCommand(c);
+  conn.check(command); // before EPSV: a refused argument must leave nothing half done
+  for (const c of options.before?.commands ?? []) conn.check(c);
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
   // still run the STOR, from offset 0, over the partial file.
   const pipelined =

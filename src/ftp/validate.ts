@@ -17,6 +17,7 @@ export function checkConnectOptions(o: {
   secure?: unknown;
   timeoutMs?: unknown;
   tls?: unknown;
+  encoding?: unknown;
 }): void {
   if (typeof o.host !== 'string' || o.host.trim() === '')
     throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
@@ -39,6 +40,53 @@ export function checkConnectOptions(o: {
     rejectUnauthorized: tls?.rejectUnauthorized,
   });
   if (pin) throw new FtpArgumentError(pin);
+  checkOptionTypes(o as Record<string, unknown>);
+  if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
+    throw new FtpArgumentError(
+      `invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`,
+    );
+}
+
+/**
+ * What some options of FtpClient.connect() must be; the others are checked apart, or anything goes (user and
+ * password are sent as text, a number too).
+ */
+const OPTION_KINDS: Record<string, 'boolean' | 'function' | 'count'> = {
+  passive: 'boolean',
+  pipelining: 'boolean',
+  log: 'function',
+  socketFactory: 'function',
+  maxListingBytes: 'count',
+  maxListingEntries: 'count',
+  maxReplyBytes: 'count',
+};
+
+/**
+ * A mistyped option (`pipelining: 'false'`, `passive: 'false'`, `maxListingBytes: '1e6'`) did the opposite of what
+ * was asked, or nothing: refused, by name.
+ */
+function checkOptionTypes(o: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(o)) {
+    // Other keys are left alone: a deploy()'s options (localDir, remoteDir…) may be passed as they are.
+    if (value === undefined || !Object.hasOwn(OPTION_KINDS, key)) continue;
+    const kind = OPTION_KINDS[key];
+    const shown = show(value);
+    if (kind === 'count' ? !(Number.isSafeInteger(value) && (value as number) > 0) : typeof value !== kind)
+      throw new FtpArgumentError(
+        `invalid ${key} ${shown}; give ${kind === 'count' ? 'a whole number above 0' : `a ${kind}`}, or leave it out`,
+      );
+  }
+  const first = o.readAtLogin as { path?: unknown; max?: unknown } | undefined;
+  if (
+    first !== undefined &&
+    (typeof first !== 'object' ||
+      first === null ||
+      typeof first.path !== 'string' ||
+      !(Number.isSafeInteger(first.max) && (first.max as number) >= 0))
+  )
+    throw new FtpArgumentError(
+      `invalid readAtLogin ${show(first)}; give { path: string, max: a whole number of bytes }, or leave it out`,
+    );
 }
 
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
