@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3657);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3292:
+/***/ 3657:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34182,6 +34182,102 @@ function isTransientError(err) {
         /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
 }
 
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
+;// CONCATENATED MODULE: ./src/ftp/encoding.ts
+/**
+ * How names travel between strings and bytes, on the control connection and in listings (ftplib's `encoding`).
+ * FTP sends paths as bytes; a server's names need not be UTF-8 (a file uploaded from an old Windows tool holds
+ * latin1 bytes such as 0xE9 for é).
+ * - 'utf8' (the default, RFC 2640): a byte that is not part of valid UTF-8 becomes a lone surrogate U+DC80–U+DCFF
+ *   (Python's `surrogateescape`) when read, and that byte again when sent. So a name from a listing names the
+ *   very file it was read from: with U+FFFD instead, `caf\xE9.txt` came back as `caf�.txt`, and a DELE of it
+ *   named another file (one whose name holds the three bytes of U+FFFD), or none.
+ * - 'latin1': one byte is one character U+0000–U+00FF, both ways; a character above U+00FF cannot be sent.
+ */
+
+
+const FTP_ENCODINGS = (/* unused pure expression or super */ null && (['utf8', 'latin1']));
+/** A lone low surrogate that stands for one byte (not one half of a pair). */
+const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+/** Bytes read from the server as text. */
+function decodeText(bytes, encoding = 'utf8') {
+    if (encoding === 'latin1')
+        return bytes.toString('latin1');
+    if ((0,external_node_buffer_.isUtf8)(bytes))
+        return bytes.toString('utf8');
+    let out = '';
+    let start = 0; // of the valid run not yet added
+    let i = 0;
+    while (i < bytes.length) {
+        const n = utf8SequenceLength(bytes, i);
+        if (n > 0) {
+            i += n;
+            continue;
+        }
+        out += bytes.toString('utf8', start, i) + String.fromCharCode(0xdc00 + bytes[i]);
+        start = ++i;
+    }
+    return out + bytes.toString('utf8', start, i);
+}
+/**
+ * Text as the bytes sent to the server. 'utf8': a lone U+DC80–U+DCFF is the byte it was read from. 'latin1': a
+ * character above U+00FF is an FtpArgumentError (nothing is sent) naming it, and `shown` (what to call the
+ * text; a command with a password is `PASS ***`, and then the character is not named either).
+ */
+function encodeText(text, encoding = 'utf8', shown = text) {
+    if (encoding === 'latin1') {
+        const wide = /[^\x00-\xFF]/.exec(text); // eslint-disable-line no-control-regex
+        if (wide) {
+            const code = `U+${wide[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+            const which = shown === text ? `${JSON.stringify(wide[0])} (${code}) in ` : '';
+            throw new FtpArgumentError(`cannot send ${which}${JSON.stringify(shown.slice(0, 200))} with encoding 'latin1', which has only U+0000 ` +
+                `to U+00FF: connect with encoding 'utf8' for such names`);
+        }
+        return Buffer.from(text, 'latin1');
+    }
+    if (!ESCAPED_BYTE.test(text))
+        return Buffer.from(text, 'utf8');
+    const parts = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
+        if (c >= 0xdc80 && c <= 0xdcff && !(prev >= 0xd800 && prev <= 0xdbff)) {
+            parts.push(Buffer.from(text.slice(start, i), 'utf8'), Buffer.from([c - 0xdc00]));
+            start = i + 1;
+        }
+    }
+    parts.push(Buffer.from(text.slice(start), 'utf8'));
+    return Buffer.concat(parts);
+}
+/** The length of the valid UTF-8 sequence at `i` (RFC 3629: no overlong form, no surrogate), or 0. */
+function utf8SequenceLength(b, i) {
+    const c = b[i];
+    if (c < 0x80)
+        return 1;
+    const cont = (k) => i + k < b.length && (b[i + k] & 0xc0) === 0x80;
+    if (c >= 0xc2 && c <= 0xdf)
+        return cont(1) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (!cont(1) || !cont(2))
+            return 0;
+        const c1 = b[i + 1];
+        if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 >= 0xa0))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (!cont(1) || !cont(2) || !cont(3))
+            return 0;
+        const c1 = b[i + 1];
+        if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
 ;// CONCATENATED MODULE: ./src/ftp/reply.ts
 /**
  * Pure parser for FTP control replies (RFC 959 section 4.2).
@@ -34291,8 +34387,10 @@ function matchesExpect(code, expect) {
 
 
 
+
 /** `net.connect`. */
 const defaultSocketFactory = (host, port) => external_node_net_default().connect({ host, port });
+const CRLF = Buffer.from('\r\n');
 /** The control connection (STYLE practice 1): replies in, commands out, one close path for every failure. */
 class FtpConnection {
     host;
@@ -34300,6 +34398,7 @@ class FtpConnection {
     log;
     maxReplyBytes;
     socketFactory;
+    encoding;
     /** The current control socket (plain, or TLS after AUTH TLS / implicit TLS). */
     socket;
     /** Set once the connection is closed; later calls fail with FtpClosedError wrapping it. */
@@ -34318,15 +34417,18 @@ class FtpConnection {
     /** A whole reply has come (the greeting, at least). */
     greeted = false;
     waiters = [];
-    decoder = new TextDecoder('utf-8');
+    /** Bytes received after the last line end, decoded once their line is whole (a character may be split). */
+    pending = [];
+    pendingBytes = 0;
     constructor(socket, host, timeoutMs, log = () => { }, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, 
     /** Also used for passive data connections. */
-    socketFactory = defaultSocketFactory) {
+    socketFactory = defaultSocketFactory, encoding = 'utf8') {
         this.host = host;
         this.timeoutMs = timeoutMs;
         this.log = log;
         this.maxReplyBytes = maxReplyBytes;
         this.socketFactory = socketFactory;
+        this.encoding = encoding;
         this.socket = socket;
         this.attach(socket);
     }
@@ -34340,7 +34442,7 @@ class FtpConnection {
         // (they cost a few bytes per idle period) and show a dead peer as an error instead of silence.
         raw.setKeepAlive(true, KEEPALIVE_MS);
         const socket = opts.implicitTls ? secureSocket(host, opts.implicitTls, raw) : raw;
-        const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory);
+        const conn = new FtpConnection(socket, host, opts.timeoutMs, opts.log, opts.maxReplyBytes, factory, opts.encoding);
         await conn.waitForConnect(opts.implicitTls, port, opts.implicitTls !== undefined);
         return conn;
     }
@@ -34352,14 +34454,27 @@ class FtpConnection {
     get isTls() {
         return this.socket instanceof (external_node_tls_default()).TLSSocket;
     }
+    /**
+     * Throws the FtpArgumentError that {@link send} would for `command` (CR, LF, NUL, too long, or a character the
+     * encoding cannot send), sending nothing.
+     */
+    check(command) {
+        checkCommand(command);
+        this.encode(command);
+    }
+    /** A command line's bytes, CRLF included; an error names it redacted (`PASS ***`). */
+    encode(command) {
+        return Buffer.concat([encodeText(command, this.encoding, redactCommand(command)), CRLF]);
+    }
     /** Sends one command line. Refuses CR, LF and NUL inside it (G7) without closing the session. */
     send(command) {
         this.assertOpen();
         checkCommand(command);
+        const bytes = this.encode(command);
         const shown = redactCommand(command);
         this.log(`> ${shown}`);
         this.awaiting.push(shown);
-        this.socket.write(`${command}\r\n`);
+        this.socket.write(bytes);
     }
     /**
      * Sends several command lines in one write (pipelining): each reply is then read in order. Every command
@@ -34369,11 +34484,12 @@ class FtpConnection {
         this.assertOpen();
         for (const c of commands)
             checkCommand(c);
+        const bytes = Buffer.concat(commands.map((c) => this.encode(c)));
         for (const shown of commands.map(redactCommand)) {
             this.log(`> ${shown}`);
             this.awaiting.push(shown);
         }
-        this.socket.write(commands.map((c) => `${c}\r\n`).join(''));
+        this.socket.write(bytes);
     }
     /**
      * Resolves with the next reply. `timeoutMs` 0 waits forever (the caller watches the time itself).
@@ -34450,7 +34566,7 @@ class FtpConnection {
         // Anything after the 234 came in plaintext: a man in the middle could have put it there, to be read
         // later as if it came over TLS (CVE-2011-0411). Refused, never used.
         const queued = this.queue.map((r) => `${r.code} ${r.message}\n`).join('');
-        const early = queued + this.buffer + this.decoder.decode();
+        const early = queued + this.buffer + decodeText(Buffer.concat(this.pending), this.encoding);
         if (early !== '') {
             const cause = new Error(`the server sent data before the TLS handshake, right after its 234 to AUTH TLS (${JSON.stringify(early.slice(0, 40))}); it may have been injected, so the connection is dropped`);
             const err = new FtpTlsError(this.host, plain.remotePort ?? 0, cause);
@@ -34477,6 +34593,8 @@ class FtpConnection {
             w.reject(pendingError);
         }
         this.buffer = '';
+        this.pending = [];
+        this.pendingBytes = 0;
         this.queue.length = 0;
         this.awaiting.length = 0;
         this.socket.destroy();
@@ -34516,10 +34634,19 @@ class FtpConnection {
     onData(chunk) {
         if (this.closedBy)
             return;
-        this.buffer += this.decoder.decode(chunk, { stream: true });
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
         // Parse only when a line may have ended: a reply dripped byte by byte must not cost O(n²).
-        if (!chunk.includes(0x0a)) {
-            if (this.buffer.length > this.maxReplyBytes) {
+        const end = chunk.lastIndexOf(0x0a);
+        if (end !== -1) {
+            const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
+            const cut = bytes.length - chunk.length + end + 1;
+            this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
+            this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
+            this.pendingBytes = bytes.length - cut;
+        }
+        else {
+            if (this.buffer.length + this.pendingBytes > this.maxReplyBytes) {
                 this.close(this.explained(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`)));
             }
             return;
@@ -35018,10 +35145,25 @@ async function announceActivePort(conn, settings, host, port) {
             return;
         if (reply.code < 500)
             throw new FtpReplyError(reply.code, reply.message, 'EPRT');
+        // PORT cannot carry an IPv6 address: that fallback failed with a bare "PORT needs an IPv4 address", and closed
+        // the client. The refusal is the error (the client stays usable), with what to do.
+        if (!external_node_net_default().isIPv4(host.replace(/^::ffff:/i, '')))
+            throw new FtpReplyError(reply.code, reply.message, `EPRT ${formatEprt(host, port)}`, ` — the server refused active mode to ${host}, the IPv6 address this machine announced, and PORT (the other ` +
+                `way to announce one) carries only IPv4 addresses: use passive mode (FtpClient: passive: true; deploy() ` +
+                `and gulp: leave out active: true; CLI: leave out --active), or connect to the server over IPv4`);
         conn.log(`! EPRT refused (${reply.code}); using PORT from now on`);
         settings.eprtRefused = true;
     }
-    await conn.request(`PORT ${formatPort(host, port)}`, 2);
+    await conn.request(`PORT ${formatPort(host, port)}`, 2).catch((err) => {
+        // Behind NAT (or a proxy, a VPN) the server sees this client at another address, and refuses to connect to
+        // the one announced: vsftpd and proftpd "500 Illegal PORT command", pure-ftpd "500 I won't open a connection
+        // to 10.0.0.5 (only to 203.0.113.7)". Said alone, that was no clue what to change.
+        if (!(err instanceof FtpReplyError) || err.code < 500)
+            throw err;
+        throw new FtpReplyError(err.code, err.serverMessage, err.command, ` — the server refused active mode to ${host}, the address this machine announced: a server connects back only to ` +
+            `the address it sees this client at, which behind NAT, a proxy or a VPN is another (or it allows no active mode); ` +
+            `use passive mode (FtpClient: passive: true; deploy() and gulp: leave out active: true; CLI: leave out --active)`);
+    });
 }
 /** What to try when no data connection can be made, in passive or active mode. */
 function dataConnectionHint(passive) {
@@ -35107,9 +35249,9 @@ async function transfer(conn, settings, command, options) {
  * order). Saves the wait for the 226 between two uploads on one connection.
  */
 async function startTransfer(conn, settings, command, options) {
-    checkCommand(command); // before EPSV: a refused argument must leave nothing half done
+    conn.check(command); // before EPSV: a refused argument must leave nothing half done
     for (const c of options.before?.commands ?? [])
-        checkCommand(c);
+        conn.check(c);
     // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
     // still run the STOR, from offset 0, over the partial file.
     const pipelined = !!options.sent ||
@@ -35572,6 +35714,44 @@ function checkConnectOptions(o) {
     });
     if (pin)
         throw new FtpArgumentError(pin);
+    checkOptionTypes(o);
+    if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
+        throw new FtpArgumentError(`invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`);
+}
+/**
+ * What some options of FtpClient.connect() must be; the others are checked apart, or anything goes (user and
+ * password are sent as text, a number too).
+ */
+const OPTION_KINDS = {
+    passive: 'boolean',
+    pipelining: 'boolean',
+    log: 'function',
+    socketFactory: 'function',
+    maxListingBytes: 'count',
+    maxListingEntries: 'count',
+    maxReplyBytes: 'count',
+};
+/**
+ * A mistyped option (`pipelining: 'false'`, `passive: 'false'`, `maxListingBytes: '1e6'`) did the opposite of what
+ * was asked, or nothing: refused, by name.
+ */
+function checkOptionTypes(o) {
+    for (const [key, value] of Object.entries(o)) {
+        // Other keys are left alone: a deploy()'s options (localDir, remoteDir…) may be passed as they are.
+        if (value === undefined || !Object.hasOwn(OPTION_KINDS, key))
+            continue;
+        const kind = OPTION_KINDS[key];
+        const shown = show(value);
+        if (kind === 'count' ? !(Number.isSafeInteger(value) && value > 0) : typeof value !== kind)
+            throw new FtpArgumentError(`invalid ${key} ${shown}; give ${kind === 'count' ? 'a whole number above 0' : `a ${kind}`}, or leave it out`);
+    }
+    const first = o.readAtLogin;
+    if (first !== undefined &&
+        (typeof first !== 'object' ||
+            first === null ||
+            typeof first.path !== 'string' ||
+            !(Number.isSafeInteger(first.max) && first.max >= 0)))
+        throw new FtpArgumentError(`invalid readAtLogin ${show(first)}; give { path: string, max: a whole number of bytes }, or leave it out`);
 }
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
 function checkSecure(secure) {
@@ -35667,6 +35847,7 @@ function show(value) {
 
 
 
+
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 /**
  * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
@@ -35696,6 +35877,11 @@ class FtpClient {
     noListFlags = false;
     /** `OPTS HASH SHA-256` was accepted on this connection. */
     hashSelected = false;
+    /**
+     * The TYPE command that set a mode other than binary (send('TYPE A')), until one sets binary again: connect()
+     * sets TYPE I, and an offset in another mode is refused (see {@link binaryFor}).
+     */
+    notBinary;
     /** What the login waits for, named in a timeout after the greeting (see handshake). */
     stage = LoginStage.Login;
     constructor(connection, options) {
@@ -35715,6 +35901,7 @@ class FtpClient {
             socketFactory: options.socketFactory,
             implicitTls: options.secure === 'implicit' ? tlsOptions : undefined,
             maxReplyBytes: options.maxReplyBytes,
+            encoding: options.encoding,
         });
         const client = new FtpClient(connection, options);
         try {
@@ -35788,7 +35975,7 @@ class FtpClient {
         const hint = /\b(?:TLS|SSL|FTPS|encrypt\w*|clear[\s-]?text)\b/i.test(said) && !this.connection.isTls
             ? " — the server wants TLS: connect with secure: 'explicit' (or 'implicit' on its implicit-TLS port)"
             : ` — check the user name (${JSON.stringify(this.options.user ?? 'anonymous')}) and the password`;
-        return new FtpReplyError(err.code, said, err.command, hint);
+        return hinted(err, hint);
     }
     /** After login, one command at a time: FEAT, PBSZ/PROT (TLS), TYPE I, OPTS UTF8, PWD. */
     async settle(tlsOptions) {
@@ -35800,7 +35987,7 @@ class FtpClient {
             this.data.tls = tlsOptions;
         }
         await c.request('TYPE I', 2);
-        if (this.feats.has('UTF8'))
+        if (this.feats.has('UTF8') && this.encoding === 'utf8')
             await c.request('OPTS UTF8 ON', [2, 5]).catch(() => undefined);
         this.loginDir = this.readPwd(await c.request('PWD', [2, 5]));
     }
@@ -35812,11 +35999,12 @@ class FtpClient {
     async settlePipelined(tlsOptions, withLogin) {
         const c = this.connection;
         const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
-        const commands = ['FEAT', ...tlsCommands, 'TYPE I', 'OPTS UTF8 ON', 'PWD'];
+        const utf8 = this.encoding === 'utf8' ? ['OPTS UTF8 ON'] : [];
+        const commands = ['FEAT', ...tlsCommands, 'TYPE I', ...utf8, 'PWD'];
         const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
         // Not for a path no command may carry (its caller says so when it reads it).
         const asked = this.options.readAtLogin;
-        const first = withLogin && this.data.passive && asked && !/[\r\n\0]/.test(asked.path) ? asked : undefined;
+        const first = withLogin && this.data.passive && asked && sendable(c, `RETR ${asked.path}`) ? asked : undefined;
         const read = first ? ['EPSV', `RETR ${first.path}`] : [];
         c.sendPipelined(withLogin ? [...login, ...commands, ...read] : commands);
         if (withLogin) {
@@ -35969,8 +36157,30 @@ class FtpClient {
     async send(command) {
         return this.exclusive(async () => {
             this.connection.send(command);
-            return this.connection.readFinalReply();
+            const reply = await this.connection.readFinalReply();
+            this.noteType(command, reply);
+            return reply;
         });
+    }
+    /** Follows the transfer mode a TYPE command sent through send() or pipeline() has set. */
+    noteType(command, reply) {
+        const type = /^TYPE\s+(\S+)(?:\s+(\S+))?\s*$/i.exec(command);
+        if (!type || !isPositiveCompletion(reply.code))
+            return;
+        const binary = /^I$/i.test(type[1]) || (/^L$/i.test(type[1]) && type[2] === '8');
+        this.notBinary = binary ? undefined : command;
+    }
+    /**
+     * Refuses (FtpArgumentError, nothing sent) a resume at `offset` while the session is not in binary mode: in
+     * ASCII mode proftpd refuses REST ("501 … not allowed in ASCII mode"), pure-ftpd accepts it and then refuses
+     * the transfer (503), vsftpd refuses a download (550) and runs an upload, and byte counts there are not file
+     * offsets anyway (line endings are converted). Inside an exclusive section: the mode when the call's turn comes.
+     */
+    binaryFor(offset) {
+        if (!offset || this.notBinary === undefined)
+            return;
+        throw new FtpArgumentError(`cannot resume at offset ${offset}: the session is not in binary mode since ${JSON.stringify(this.notBinary)}, ` +
+            `and an offset counts bytes of the file only in binary mode; send('TYPE I') first (the mode connect() sets)`);
     }
     /** The current remote directory (PWD); `""` inside the path is unquoted. */
     async pwd() {
@@ -35987,10 +36197,18 @@ class FtpClient {
         checkPath(path);
         await this.run(`CWD ${path}`, 2);
     }
-    /** Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing. */
+    /**
+     * Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing; a refusal that
+     * gives no reason (vsftpd's "Create directory operation failed.") names both.
+     */
     async mkd(path) {
         checkPath(path);
-        await this.run(`MKD ${path}`, 2);
+        await this.run(`MKD ${path}`, 2).catch((err) => {
+            if (err instanceof FtpReplyError &&
+                /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage))
+                throw err;
+            throw withHint(err, ' — MKD makes one folder: it may be there already (list() its parent), or its parent may be missing (make that first)');
+        });
     }
     /**
      * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
@@ -36028,7 +36246,7 @@ class FtpClient {
         checkPath(from, 'from');
         checkPath(to, 'to');
         await this.exclusive(async () => {
-            checkCommand(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
+            this.connection.check(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
             if (!this.data.pipelining) {
                 await this.connection.request(`RNFR ${from}`, 350);
                 await this.connection.request(`RNTO ${to}`, 2);
@@ -36052,7 +36270,7 @@ class FtpClient {
     }
     async pipelineNow(commands) {
         for (const c of commands)
-            checkCommand(c); // none is sent when one is refused (G7)
+            this.connection.check(c); // none is sent when one is refused (G7)
         const replies = [];
         // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
         // Without pipelining, each command alone (a window of nothing).
@@ -36063,8 +36281,10 @@ class FtpClient {
             while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
                 bytes += Buffer.byteLength(commands[end++]) + 2;
             this.connection.sendPipelined(commands.slice(start, end));
-            for (let i = start; i < end; i++)
+            for (let i = start; i < end; i++) {
                 replies.push(await this.connection.readFinalReply());
+                this.noteType(commands[i], replies[i]);
+            }
             start = end;
         }
         return replies;
@@ -36076,7 +36296,11 @@ class FtpClient {
     async size(path) {
         checkPath(path);
         const reply = await this.run(`SIZE ${path}`, 213).catch((err) => {
-            throw withHint(err, " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+            // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
+            const ascii = this.notBinary;
+            throw withHint(err, ascii !== undefined
+                ? ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`
+                : " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
         });
         const size = Number(reply.message.trim());
         if (!Number.isSafeInteger(size) || size < 0)
@@ -36256,7 +36480,8 @@ class FtpClient {
             return await this.listTextNow(path ? `${verb} -a ${path}` : `${verb} -a`);
         }
         catch (err) {
-            if (!(err instanceof FtpReplyError) || err.code < 500)
+            // Only a refusal of the listing itself: not one of the data connection (a PORT refused behind NAT).
+            if (!(err instanceof FtpReplyError) || err.code < 500 || !err.command.startsWith(`${verb} `))
                 throw err;
             const text = await this.listTextNow(bare);
             this.noListFlags = true;
@@ -36286,7 +36511,7 @@ class FtpClient {
             },
         });
         await transfer(this.connection, this.data, command, { sink });
-        return Buffer.concat(chunks).toString('utf8');
+        return decodeText(Buffer.concat(chunks), this.encoding);
     }
     /**
      * Uploads `source` to `remotePath`; resolves with the bytes sent once the data connection has ended and
@@ -36296,6 +36521,12 @@ class FtpClient {
         checkPath(remotePath, 'remotePath');
         checkSource(source);
         checkOffset(options.offset);
+        // A resume from { path } without `start` sent the local file from its first byte, written from `offset` on:
+        // the remote file then held its first `offset` bytes twice (nothing said so). `start: 0` says it is meant.
+        if (client_isFileSource(source) && source.start === undefined && options.offset && !options.append)
+            throw new FtpArgumentError(`upload with offset ${options.offset} from { path: ${JSON.stringify(source.path)} } and no start would send ` +
+                `the file from its first byte; give start: ${options.offset} to send the bytes from there on (or start: 0 ` +
+                `if the whole file is to go at that offset)`);
         if (client_isFileSource(source) && source.fd === undefined) {
             // Opened before STOR: opened during the transfer, a missing or unreadable file failed after the STOR,
             // and the server kept what it had received, nothing: the remote file was truncated to 0 bytes.
@@ -36327,7 +36558,10 @@ class FtpClient {
         // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
         // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
         // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
-        return this.exclusive(async () => transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions)).catch((err) => {
+        return this.exclusive(async () => {
+            this.binaryFor(transferOptions.restartAt);
+            return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+        }).catch((err) => {
             throw resumeRefused(err, verb, transferOptions.restartAt);
         });
     }
@@ -36337,6 +36571,7 @@ class FtpClient {
         checkSink(sink);
         checkOffset(options.offset);
         return this.exclusive(async () => {
+            this.binaryFor(options.offset);
             return transfer(this.connection, this.data, `RETR ${remotePath}`, {
                 sink,
                 restartAt: options.offset,
@@ -36392,6 +36627,10 @@ class FtpClient {
         const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
         this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
     }
+    /** How paths and names become bytes (the `encoding` option): 'utf8' unless 'latin1' was asked for. */
+    get encoding() {
+        return this.connection.encoding;
+    }
     /** Commands may go several in one write (the `pipelining` option, on by default). */
     get pipelining() {
         return this.data.pipelining === true;
@@ -36422,6 +36661,16 @@ function ownName(names, path, refused) {
     if (own.length === 0)
         throw refused;
     return own;
+}
+/** `command` can be sent as it is (see FtpConnection.check). */
+function sendable(c, command) {
+    try {
+        c.check(command);
+        return true;
+    }
+    catch {
+        return false;
+    }
 }
 /** A { path } source (checked by checkSource): not a Buffer, nor a stream or other async iterable. */
 function client_isFileSource(source) {
@@ -36464,7 +36713,7 @@ function resumeRefused(err, verb, offset) {
         : rest || [451, 500, 502, 504].includes(err.code)
             ? ` — the server may not allow ${verb === 'APPE' ? 'appending' : 'resuming'} (proftpd: AllowStoreRestart on allows it): upload the whole file instead (${verb === 'APPE' ? 'no append' : 'no offset'})`
             : '';
-    return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+    return hinted(err, hint);
 }
 /**
  * A download from an offset the server refused, with what to try: past the end of the file, pure-ftpd answers
@@ -36480,13 +36729,20 @@ function downloadResumeRefused(err, offset) {
         : err.command.startsWith('REST ') && [500, 502, 504].includes(err.code)
             ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
             : '';
-    return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
+    return hinted(err, hint);
 }
-/** A 550 refusal with `hint` added to its message (code, command and the server's text as they were); else `err`. */
+/** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */
 function withHint(err, hint) {
     if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
         return err;
-    return new FtpReplyError(err.code, err.serverMessage, err.command, hint);
+    return hinted(err, hint);
+}
+/**
+ * A refusal with `hint` (what to try) added to its message, its code, command and the server's text as they
+ * were (a hint given before is replaced); `err` itself when `hint` is empty.
+ */
+function hinted(err, hint) {
+    return hint ? new FtpReplyError(err.code, err.serverMessage, err.command, hint) : err;
 }
 /** A path's last part: `a/b.txt/` gives `b.txt`. */
 function lastPart(path) {
@@ -36517,10 +36773,42 @@ function parseSha256(how, reply, command) {
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
 
+/** The CLI's flag for each option that has one: how an engine message names it by default (README, Errors). */
+const CLI_FLAGS = {
+    exclude: '--exclude',
+    keep: '--keep',
+    statePath: '--state',
+    parallel: '--parallel',
+    maxDelete: '--max-delete',
+    timeoutMs: '--timeout',
+    retries: '--retries',
+    fileMode: '--file-mode',
+    dirMode: '--dir-mode',
+    maintenance: '--maintenance',
+    maintenanceUrl: '--maintenance-url',
+    'tls.servername': '--tls-name',
+};
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 class errors_ConfigError extends Error {
     name = 'ConfigError';
     exitCode = 2;
+    /** The message with the option named some other way. */
+    #words;
+    /**
+     * The message, naming the option as `names` does (a front end's own names; see {@link OptionKey}). The
+     * message itself names it by its CLI flag, or by its `deploy()` name where the CLI has no flag.
+     */
+    messageFor(names) {
+        const name = this.option && this.#words ? names(this.option) : undefined;
+        return name !== undefined && this.#words ? this.#words(name) : this.message;
+    }
+    /** A ConfigError about one option's value; `words` puts the option's name where it belongs. */
+    static about(option, words) {
+        const err = new errors_ConfigError(words(CLI_FLAGS[option] ?? option));
+        err.option = option;
+        err.#words = words;
+        return err;
+    }
 }
 /** The deploy failed (exit 1). The server and the state are as they were or converging (G1, G4). */
 class DeployError extends Error {
@@ -37156,6 +37444,7 @@ function emptyPlan() {
         keptInSwaps: [],
         keptReplacedByDirs: [],
         excluded: { files: [], dirs: [], unsure: [] },
+        otherDeploys: { targets: [], files: [], dirs: [] },
         chmods: { files: [], dirs: [] },
         modes: {},
         modesChanged: false,
@@ -37213,9 +37502,15 @@ function planChanges(local, state, opts) {
     // A path known only as uncertain is excluded too: it may be a file ftpship was about to write (a run cut
     // before it started) that was never its own, such as a CMS upload the user now excludes to protect it.
     const isExcluded = opts.isExcluded ?? (() => false);
+    // Another deploy's target, or a path inside one: that deploy's, not this one's to delete.
+    const others = new Set(opts.otherDeploys ?? []);
+    plan.otherDeploys.targets = [...others].sort();
+    const underOther = (p) => others.size > 0 && (others.has(p) || ancestorsOf(p).some((d) => others.has(d)));
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
-    const doomed = new Set(opts.delete ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p)).map(twinKey) : []);
+    const doomed = new Set(opts.delete
+        ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p) && !underOther(p)).map(twinKey)
+        : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
             continue;
@@ -37286,6 +37581,10 @@ function planChanges(local, state, opts) {
     for (const p of orphanFiles.sort(deepestFirst)) {
         if (inHeldFolder(p))
             continue;
+        if (underOther(p)) {
+            plan.otherDeploys.files.push(p);
+            continue;
+        }
         if (opts.deleteOnly && opts.delete && localFolded.has(twinKey(p))) {
             plan.keptOrphans.files.push(p);
             continue;
@@ -37309,9 +37608,16 @@ function planChanges(local, state, opts) {
     // keeps or leaves folders: one set lookup per folder, not a pass over every such path).
     const holdKept = foldersAbove([...plan.keptOrphans.files, ...plan.keptOrphans.dirs]);
     const holdLeft = foldersAbove([...plan.excluded.files, ...plan.excluded.dirs, ...reserved]);
+    // The folders holding another deploy's target: they cannot go, and what they hold is not this deploy's.
+    const holdOther = foldersAbove(plan.otherDeploys.targets);
     for (const d of [...state.dirs, ...maybeDirs].filter((x) => !local.dirs.has(x)).sort(deepestFirst)) {
         if (inHeldFolder(d))
             continue;
+        // (A folder that a local file replaces is refused by the deploy's guard when it holds such a target.)
+        if (underOther(d) || (holdOther.has(d) && !swappedDirs.has(d))) {
+            plan.otherDeploys.dirs.push(d);
+            continue;
+        }
         // (Deepest first: a folder kept inside this one, by a keep glob or as it holds kept files, is listed already.)
         const keptInside = holdKept.has(d);
         // A folder that became a file goes whole, with the folders inside it (as its files, whatever the options
@@ -38403,14 +38709,36 @@ function release(source, file, check) {
         throw changedFile(source.path);
 }
 /**
+ * A temp that a resumed upload could not write to in time: another server session still holds it open (vsftpd
+ * locks a file while a session uploads to it, and a session whose client was cut off without the server
+ * hearing of it holds it until its own timeout, minutes). The connection was closed; the caller sends the
+ * file again with `fresh` (the temp removed first: ftpship's own file, never a live one).
+ */
+class TempHeldError extends DeployError {
+    path;
+    name = 'TempHeldError';
+    constructor(path, ms) {
+        super(`the server did not start the resumed upload to ${path} within ${ms} ms: another session (of a deploy cut off earlier) most likely still holds that temporary file open`);
+        this.path = path;
+    }
+}
+/**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
- * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size.
- * `inPlace`: `abs` is a live file this upload replaces (--no-atomic). Returns the bytes sent.
+ * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size;
+ * if the server does not start that within `heldMs`, a {@link TempHeldError}. With `fresh`, the temp at
+ * `abs` is removed first and the file sent whole. `inPlace`: `abs` is a live file this upload replaces
+ * (--no-atomic). Returns the bytes sent.
  */
 async function uploadFile(client, abs, file, opts) {
     let offset = 0;
     let have = -1;
-    if (opts.resume) {
+    // A new name's file: the session holding the old one open keeps only that (vsftpd locks the file, not the name).
+    if (opts.fresh && !opts.inPlace)
+        await client.delete(abs).catch((err) => {
+            if (!(err instanceof FtpReplyError))
+                throw err;
+        });
+    else if (opts.resume) {
         have = await remoteSize(client, abs);
         if (have === file.size)
             return 0;
@@ -38431,7 +38759,9 @@ async function uploadFile(client, abs, file, opts) {
         last = bytes;
     };
     try {
-        return await sendFrom(client, abs, file, offset, onProgress);
+        return offset > 0 && !opts.inPlace && opts.heldMs !== undefined
+            ? await sendBounded(client, abs, file, offset, onProgress, opts.heldMs)
+            : await sendFrom(client, abs, file, offset, onProgress);
     }
     catch (err) {
         if (!(err instanceof FtpReplyError) || client.closed)
@@ -38463,6 +38793,33 @@ async function uploadFile(client, abs, file, opts) {
         opts.quirks.noResume = true;
         last = 0;
         return sendFrom(client, abs, file, 0, onProgress);
+    }
+}
+/**
+ * {@link sendFrom} of a resumed temp, given `ms` for the server to start taking bytes: vsftpd answers the
+ * STOR of a file another session holds open only once that session lets go (its lock). Past `ms` the
+ * connection is closed (the STOR is pending on it) and a {@link TempHeldError} thrown.
+ */
+async function sendBounded(client, abs, file, offset, onProgress, ms) {
+    let moving = false;
+    let held = false;
+    const timer = setTimeout(() => {
+        if (moving)
+            return;
+        held = true;
+        client.close();
+    }, ms);
+    try {
+        return await sendFrom(client, abs, file, offset, (p) => {
+            moving = true;
+            onProgress(p);
+        });
+    }
+    catch (err) {
+        throw held ? new TempHeldError(abs, ms) : err;
+    }
+    finally {
+        clearTimeout(timer);
     }
 }
 async function sendFrom(client, abs, file, offset, onProgress) {
@@ -38715,6 +39072,188 @@ async function listFolder(pool, abs) {
     }));
 }
 
+;// CONCATENATED MODULE: ./src/engine/state.ts
+/**
+ * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
+ * the settings that change meaning, and — while a deploy runs — a checkpoint of work in flight.
+ * G4: the state never lists a file that is not on the server with that content.
+ */
+
+
+
+/** The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space or a dot. */
+const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}[ .]$/;
+/**
+ * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space into `_`;
+ * Windows servers drop the trailing space or dot): ftpship's own, never part of a site.
+ */
+const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}[ ._]?$/;
+/** The names a name test's file `abs` (as sent) may be stored under: as sent, with `_`, without its last character. */
+function probeNames(abs) {
+    return [...new Set([abs, abs.replace(/ $/, '_'), abs.slice(0, -1)])];
+}
+/** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
+const OCTAL_MODE = /^[0-7]{3,4}$/;
+/**
+ * An empty record of files by path, with no prototype: a file named `__proto__` is recorded like any other
+ * (on a plain object that name sets the prototype, and the state never listed it), and one named
+ * `constructor` or `toString` is not taken for a deployed file.
+ */
+function fileRecord(from = {}) {
+    return Object.assign(Object.create(null), from);
+}
+function emptyState(settings) {
+    return {
+        version: 1,
+        generator: 'ftpship',
+        settings,
+        updatedAt: new Date(0).toISOString(),
+        files: fileRecord(),
+        dirs: [],
+    };
+}
+function settingsHash(parts) {
+    return external_node_crypto_default().createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+const HEX64 = /^[0-9a-f]{64}$/;
+/**
+ * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
+ * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
+ */
+function parseState(text, where, settings) {
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch (err) {
+        // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
+        throw new DeployError(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
+            `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
+            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
+    }
+    if (isObject(raw) && raw.generator === 'ftpship')
+        return checkOwn(raw, where);
+    if (isObject(raw) && Array.isArray(raw.data))
+        return fromFtpDeployAction(raw.data, where, settings);
+    throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
+}
+function checkOwn(raw, where) {
+    if (typeof raw.version === 'number' && raw.version > 1) {
+        throw new DeployError(`the state file ${where} was written by a newer ftpship (state version ${raw.version}); nothing was changed. ` +
+            `Upgrade ftpship to deploy to this target.`);
+    }
+    if (raw.version !== 1)
+        throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
+    if (!isObject(raw.files) || !Array.isArray(raw.dirs))
+        throw corrupt(where, 'missing files or dirs');
+    // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
+    // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
+    for (const [p, f] of Object.entries(raw.files)) {
+        state_checkPath(p, where);
+        if (!isObject(f) || !isSize(f.size) || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
+            throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
+        }
+    }
+    for (const d of raw.dirs)
+        state_checkPath(d, where);
+    const state = raw;
+    Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
+    if (state.target !== undefined && typeof state.target !== 'string')
+        throw corrupt(where, 'bad target');
+    const modes = state.modes;
+    if (modes !== undefined &&
+        (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))) {
+        throw corrupt(where, 'bad modes section');
+    }
+    if (state.pending !== undefined)
+        checkPending(state.pending, where);
+    const fda = state.ftpDeployAction;
+    if (fda !== undefined &&
+        (!isObject(fda) ||
+            typeof fda.sha256 !== 'string' ||
+            !/^[0-9a-f]{16}$/.test(fda.sha256) ||
+            !['undefined', 'string'].includes(typeof fda.stamp)))
+        throw corrupt(where, 'bad ftpDeployAction section');
+    return state;
+}
+function checkPending(pending, where) {
+    if (!isObject(pending) ||
+        !isObject(pending.temps) ||
+        !Array.isArray(pending.uncertain) ||
+        !['undefined', 'string'].includes(typeof pending.maintenance) ||
+        (pending.dirs !== undefined && !Array.isArray(pending.dirs)) ||
+        (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs)) ||
+        (pending.probes !== undefined && !Array.isArray(pending.probes))) {
+        throw corrupt(where, 'bad pending section');
+    }
+    for (const p of pending.uncertain)
+        state_checkPath(p, where);
+    for (const d of pending.dirs ?? [])
+        state_checkPath(d, where);
+    for (const d of pending.markerDirs ?? [])
+        state_checkPath(d, where);
+    if (pending.maintenance !== undefined)
+        state_checkPath(pending.maintenance, where);
+    // Removed by the rerun: only a name ftpship gives its name tests.
+    for (const p of pending.probes ?? []) {
+        state_checkPath(p, where);
+        if (!PROBE_NAME.test(p.slice(p.lastIndexOf('/') + 1)))
+            throw corrupt(where, `bad name test entry ${JSON.stringify(p)}`);
+    }
+    for (const [name, t] of Object.entries(pending.temps)) {
+        // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
+        state_checkPath(name, where);
+        if (!isObject(t) ||
+            typeof t.path !== 'string' ||
+            !isRecordablePath(t.path) ||
+            !isSize(t.size) ||
+            typeof t.sha256 !== 'string' ||
+            (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
+            !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
+            parentOf(name) !== parentOf(t.path)) {
+            throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
+        }
+    }
+}
+/** The last segment of a temp's path, as tempPathFor names it (with a dot, or without for a dotless state). */
+const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
+function state_checkPath(p, where) {
+    if (typeof p !== 'string' || !isRecordablePath(p)) {
+        throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
+    }
+}
+/** A file size as recorded: a whole number of bytes, or -1 (unknown: imported from FTP-Deploy-Action). */
+function isSize(n) {
+    return Number.isSafeInteger(n) && n >= -1;
+}
+function fromFtpDeployAction(data, where, settings) {
+    const state = emptyState(settings);
+    for (const rec of data) {
+        if (!isObject(rec) || typeof rec.name !== 'string')
+            throw corrupt(where, 'bad record in data');
+        const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
+        if (name === '')
+            continue; // the target itself
+        state_checkPath(name, where);
+        if (rec.type === 'folder')
+            state.dirs.push(name);
+        else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
+            state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
+        }
+    }
+    return state;
+}
+function serializeState(state) {
+    return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
+}
+function corrupt(where, why) {
+    return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
+        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/execute.ts
 /**
  * Step 6–7 of a deploy: run the plan on the pool. Folders first (each once, parents before children,
@@ -38722,6 +39261,7 @@ async function listFolder(pool, abs) {
  * (temporary files renamed over the live ones), then deletes deepest first, then the final state.
  * The state on the server is checkpointed before the first change and every few seconds after (G1, G4).
  */
+
 
 
 
@@ -38753,6 +39293,10 @@ class Run {
     warned = new Set();
     /** Per last character (a space, a dot): whether the server keeps a name ending in it (see nameKept). */
     nameProbes = new Map();
+    /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
+    probeFiles = new Map();
+    /** Name tests' files earlier runs were cut before removing. */
+    staleProbes;
     fileToDir;
     /** The checkpoint before the first change that needs one (see execute). */
     begun = Promise.resolve();
@@ -38787,6 +39331,7 @@ class Run {
         this.fileToDir = new Set(plan.fileToDir);
         this.staleMarker = ctx.store.recordedMarker;
         this.staleMarkerDirs = ctx.store.recordedMarkerDirs;
+        this.staleProbes = ctx.store.recordedProbes;
         const { files, dirs } = ctx.store.state;
         this.firstDeploy = Object.keys(files).length === 0 && dirs.length === 0;
         // Not for a run that changes no path of the site (it only tidies the state): no call, as for a no-op.
@@ -38813,7 +39358,7 @@ class Run {
         this.local.pauseHashing();
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
-            const stale = this.removeStaleTemps();
+            const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
             stale.catch(() => { }); // awaited below; a failure before that must not crash the process unhandled
             await this.deleteCaseTwins();
             await this.createDirsAndUpload();
@@ -38899,6 +39444,44 @@ class Run {
             this.ctx.store.tempGone(t);
         });
     }
+    /** Removes the name tests' files cut runs left, under each name the server may have given them. */
+    async removeStaleProbes() {
+        if (this.staleProbes.length === 0)
+            return;
+        await this.begun; // recorded again by it, should this run be cut too
+        await forEachLimit(this.staleProbes, this.ctx.pool.capacity, async (p) => {
+            await this.ctx.pool.run(`remove ${p}`, async (c) => this.removeProbe(c, p));
+        });
+    }
+    /** Deletes a name test's file under each name it may be stored as; then it leaves the state. */
+    async removeProbe(c, rel) {
+        for (const n of probeNames(this.abs(rel)))
+            await c.delete(n).catch((err) => {
+                if (!(err instanceof FtpReplyError))
+                    throw err;
+            });
+        this.ctx.store.probeGone(rel);
+    }
+    /**
+     * The name test's file for names ending as `rel` does, in `rel`'s folder (for the first such path of the
+     * run), recorded in the state before it is written (a run cut between its upload and its delete left it for
+     * good). Awaited outside any connection's task: the save needs a connection.
+     */
+    async probeRecorded(rel) {
+        const ending = rel.endsWith(' ') ? ' ' : '.';
+        let file = this.probeFiles.get(ending);
+        if (!file) {
+            const name = `ftpship-name-test-${external_node_crypto_default().randomBytes(6).toString('hex')}${ending}`;
+            const probe = parentOf(rel) ? `${parentOf(rel)}/${name}` : name;
+            file = (async () => {
+                await this.begun;
+                await this.ctx.store.probeAdded(probe);
+                return probe;
+            })();
+            this.probeFiles.set(ending, file);
+        }
+        await file;
+    }
     /** Resolves once `rel` exists on the server (folders not planned already exist). */
     async ensureDir(rel) {
         await this.dirReady.get(rel);
@@ -38930,6 +39513,9 @@ class Run {
         // On a later deploy every folder does (as new files do: see upload), so none made before a kill is unknown.
         if (!this.firstDeploy || dirs.some((d) => this.fileToDir.has(d)))
             await this.begun;
+        for (const d of dirs)
+            if (alteredName(d) && !this.fileToDir.has(d))
+                await this.probeRecorded(d);
         await this.inBatches(dirs, 'create folders', async (c, batch) => this.makeBatch(c, batch));
     }
     /**
@@ -39025,19 +39611,24 @@ class Run {
         }
         const target = item.temp ?? item.file.path;
         await this.ensureDir(parentOf(target));
+        if (!item.temp && alteredName(target))
+            await this.probeRecorded(target);
         // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
         // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be
         // what a cut run of other content left (--upload-only names temps after the path alone), and resuming it
         // would splice two files into the live one.
         let resume = item.mayExist === true;
         let sentThisFile = 0;
-        await this.ctx.pool
-            .run(`upload ${item.file.path}`, async (c) => {
+        // The temp held open by another server session (see TempHeldError): removed and sent whole, once.
+        let fresh = false;
+        const attempt = async () => this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
             const resumeNow = resume;
             const send = async () => uploadFile(c, this.abs(target), item.file, {
                 resume: resumeNow,
+                fresh,
+                heldMs: fresh ? undefined : heldMs(this.ctx.timeoutMs),
                 inPlace: item.temp === undefined,
                 quirks: this.ctx.quirks,
                 warn: this.warn,
@@ -39070,6 +39661,14 @@ class Run {
             }
             if (!item.temp)
                 await this.confirmName(c, item.file.path, item.file.size);
+        });
+        await attempt()
+            .catch(async (err) => {
+            if (!(err instanceof TempHeldError))
+                throw err;
+            this.warn(`upload ${item.file.path}: ${err.message}; sending it whole under that name again (the old copy removed; the live file is not touched)`);
+            fresh = true;
+            return attempt();
         })
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`, item.file.path);
@@ -39357,26 +39956,29 @@ class Run {
         const ending = rel.endsWith(' ') ? ' ' : '.';
         let probe = this.nameProbes.get(ending);
         if (!probe) {
-            const name = `ftpship-name-test-${external_node_crypto_default().randomBytes(6).toString('hex')}${ending}`;
-            const abs = this.abs(parentOf(rel) ? `${parentOf(rel)}/${name}` : name);
             probe = (async () => {
+                // Recorded in the state before this task (see probeRecorded).
+                const file = await this.probeFiles.get(ending);
+                if (file === undefined)
+                    throw new Error(`internal: no name test recorded for ${rel}`);
+                const abs = this.abs(file);
                 try {
                     await c.upload(abs, Buffer.alloc(0));
                 }
                 catch (err) {
-                    if (err instanceof FtpReplyError)
-                        return undefined;
-                    throw err;
+                    if (!(err instanceof FtpReplyError))
+                        throw err;
+                    await this.removeProbe(c, file); // whatever the refusal left
+                    return undefined;
                 }
                 // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
-                const others = [abs.replace(/ $/, '_'), abs.slice(0, -1)].filter((n) => n !== abs);
+                const others = probeNames(abs).filter((n) => n !== abs);
                 let kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
                 for (const other of kept ? [] : others)
                     if ((await remoteSize(c, other)) >= 0)
                         kept = false;
                 // The test file under each name the server may have given it (every one of them ftpship's own).
-                for (const n of [abs, ...others])
-                    await c.delete(n).catch(() => undefined);
+                await this.removeProbe(c, file);
                 return kept;
             })();
             this.nameProbes.set(ending, probe);
@@ -39540,6 +40142,13 @@ function describe(err, what, local, deleting = false) {
         ? ' (the connection kept failing through the retries: check the network, then run the deploy again; it sends only what was not confirmed)'
         : '';
     return new DeployError(`${what} failed: ${ftpMessage(err)}${rerun}`, { cause: err });
+}
+/**
+ * How long a resumed temp's STOR may go unanswered before the temp counts as held by another session: half
+ * the reply timeout, at most 5 s (the server answers it at once otherwise; vsftpd's lock waits for minutes).
+ */
+function heldMs(timeoutMs = 30_000) {
+    return Math.min(5000, Math.floor(timeoutMs / 2));
 }
 /** A command on one of ftpship's temporary files (STOR, APPE). */
 const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
@@ -39802,170 +40411,6 @@ function editDistance(a, b) {
     return d[a.length][b.length];
 }
 
-;// CONCATENATED MODULE: ./src/engine/state.ts
-/**
- * The state file on the server: what ftpship deployed (size and SHA-256 per file, the folders), a hash of
- * the settings that change meaning, and — while a deploy runs — a checkpoint of work in flight.
- * G4: the state never lists a file that is not on the server with that content.
- */
-
-
-
-/** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
-const OCTAL_MODE = /^[0-7]{3,4}$/;
-/**
- * An empty record of files by path, with no prototype: a file named `__proto__` is recorded like any other
- * (on a plain object that name sets the prototype, and the state never listed it), and one named
- * `constructor` or `toString` is not taken for a deployed file.
- */
-function fileRecord(from = {}) {
-    return Object.assign(Object.create(null), from);
-}
-function emptyState(settings) {
-    return {
-        version: 1,
-        generator: 'ftpship',
-        settings,
-        updatedAt: new Date(0).toISOString(),
-        files: fileRecord(),
-        dirs: [],
-    };
-}
-function settingsHash(parts) {
-    return external_node_crypto_default().createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
-}
-const HEX64 = /^[0-9a-f]{64}$/;
-/**
- * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
- * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
- */
-function parseState(text, where, settings) {
-    let raw;
-    try {
-        raw = JSON.parse(text);
-    }
-    catch (err) {
-        // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
-        throw new DeployError(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
-            `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
-            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
-    }
-    if (isObject(raw) && raw.generator === 'ftpship')
-        return checkOwn(raw, where);
-    if (isObject(raw) && Array.isArray(raw.data))
-        return fromFtpDeployAction(raw.data, where, settings);
-    throw corrupt(where, 'neither an ftpship nor an FTP-Deploy-Action state');
-}
-function checkOwn(raw, where) {
-    if (typeof raw.version === 'number' && raw.version > 1) {
-        throw new DeployError(`the state file ${where} was written by a newer ftpship (state version ${raw.version}); nothing was changed. ` +
-            `Upgrade ftpship to deploy to this target.`);
-    }
-    if (raw.version !== 1)
-        throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
-    if (!isObject(raw.files) || !Array.isArray(raw.dirs))
-        throw corrupt(where, 'missing files or dirs');
-    // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
-    // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
-    for (const [p, f] of Object.entries(raw.files)) {
-        state_checkPath(p, where);
-        if (!isObject(f) || !isSize(f.size) || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
-            throw corrupt(where, `bad entry for ${JSON.stringify(p)}`);
-        }
-    }
-    for (const d of raw.dirs)
-        state_checkPath(d, where);
-    const state = raw;
-    Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
-    if (state.target !== undefined && typeof state.target !== 'string')
-        throw corrupt(where, 'bad target');
-    const modes = state.modes;
-    if (modes !== undefined &&
-        (!isObject(modes) || Object.values(modes).some((m) => typeof m !== 'string' || !OCTAL_MODE.test(m)))) {
-        throw corrupt(where, 'bad modes section');
-    }
-    if (state.pending !== undefined)
-        checkPending(state.pending, where);
-    const fda = state.ftpDeployAction;
-    if (fda !== undefined &&
-        (!isObject(fda) ||
-            typeof fda.sha256 !== 'string' ||
-            !/^[0-9a-f]{16}$/.test(fda.sha256) ||
-            !['undefined', 'string'].includes(typeof fda.stamp)))
-        throw corrupt(where, 'bad ftpDeployAction section');
-    return state;
-}
-function checkPending(pending, where) {
-    if (!isObject(pending) ||
-        !isObject(pending.temps) ||
-        !Array.isArray(pending.uncertain) ||
-        !['undefined', 'string'].includes(typeof pending.maintenance) ||
-        (pending.dirs !== undefined && !Array.isArray(pending.dirs)) ||
-        (pending.markerDirs !== undefined && !Array.isArray(pending.markerDirs))) {
-        throw corrupt(where, 'bad pending section');
-    }
-    for (const p of pending.uncertain)
-        state_checkPath(p, where);
-    for (const d of pending.dirs ?? [])
-        state_checkPath(d, where);
-    for (const d of pending.markerDirs ?? [])
-        state_checkPath(d, where);
-    if (pending.maintenance !== undefined)
-        state_checkPath(pending.maintenance, where);
-    for (const [name, t] of Object.entries(pending.temps)) {
-        // A temp is removed when no upload reuses it: only a name ftpship gives its temps, beside the file.
-        state_checkPath(name, where);
-        if (!isObject(t) ||
-            typeof t.path !== 'string' ||
-            !isRecordablePath(t.path) ||
-            !isSize(t.size) ||
-            typeof t.sha256 !== 'string' ||
-            (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
-            !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
-            parentOf(name) !== parentOf(t.path)) {
-            throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
-        }
-    }
-}
-/** The last segment of a temp's path, as tempPathFor names it (with a dot, or without for a dotless state). */
-const TEMP_NAME = /^\.?ftpship-[0-9a-f]{20}\.tmp$/;
-function state_checkPath(p, where) {
-    if (typeof p !== 'string' || !isRecordablePath(p)) {
-        throw corrupt(where, `${JSON.stringify(p)} is not a path inside the target`);
-    }
-}
-/** A file size as recorded: a whole number of bytes, or -1 (unknown: imported from FTP-Deploy-Action). */
-function isSize(n) {
-    return Number.isSafeInteger(n) && n >= -1;
-}
-function fromFtpDeployAction(data, where, settings) {
-    const state = emptyState(settings);
-    for (const rec of data) {
-        if (!isObject(rec) || typeof rec.name !== 'string')
-            throw corrupt(where, 'bad record in data');
-        const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
-        if (name === '')
-            continue; // the target itself
-        state_checkPath(name, where);
-        if (rec.type === 'folder')
-            state.dirs.push(name);
-        else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
-            state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
-        }
-    }
-    return state;
-}
-function serializeState(state) {
-    return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
-}
-function corrupt(where, why) {
-    return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
-        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
-}
-function isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 ;// CONCATENATED MODULE: ./src/engine/resolve.ts
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 
@@ -40057,9 +40502,8 @@ function resolveOptions(o) {
     checkSpacedFolder(o.remoteDir ?? '');
     const parallel = o.parallel ?? DEFAULT_PARALLEL;
     integer('parallel', parallel, 1, 64);
-    // Named as the CLI's flag, as the README says of every message (read `maxDelete` in the library).
     if (o.maxDelete !== undefined)
-        integer('--max-delete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
+        integer('maxDelete', o.maxDelete, 0, Number.MAX_SAFE_INTEGER);
     const timeoutMs = o.timeoutMs ?? 30_000;
     checkTimeout(timeoutMs);
     const retries = o.retries ?? 5;
@@ -40077,9 +40521,8 @@ function resolveOptions(o) {
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
     checkAbsoluteExcludes(o);
-    // Named as the CLI's flags, as every message is (the wrappers say `fileMode`, the Action's `file-mode`).
-    const fileMode = mode('--file-mode', o.fileMode);
-    const dirMode = mode('--dir-mode', o.dirMode);
+    const fileMode = mode('fileMode', o.fileMode);
+    const dirMode = mode('dirMode', o.dirMode);
     // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
     // same as none. ftpship still reads that file once, and keeps its own state apart, not in that file in its own
     // format (which FTP-Deploy-Action could no longer read, and which "delete it after the switch" would delete).
@@ -40087,7 +40530,7 @@ function resolveOptions(o) {
         ? DEFAULT_STATE_NAME
         : o.statePath;
     if (statePath === '' || statePath.endsWith('/'))
-        throw new errors_ConfigError(`invalid state path ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
+        throw errors_ConfigError.about('statePath', (name) => `invalid ${name} ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
     return {
         ...o,
         port,
@@ -40150,19 +40593,19 @@ function checkTimeout(value) {
     const seconds = Number.isInteger(value) && value >= 1 && value < 100
         ? `; ${value} is ${value} ms: for ${value} s write ${value * 1000}`
         : '';
-    throw new errors_ConfigError(`invalid --timeout ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
+    throw errors_ConfigError.about('timeoutMs', (name) => `invalid ${name} ${shown}; use a whole number of milliseconds from 100 to 3600000 (30000 is 30 s)${seconds}`);
 }
-function milliseconds(name, value, min, max) {
+function milliseconds(option, value, min, max) {
     if (Number.isInteger(value) && value >= min && value <= max)
         return;
     const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
-    throw new errors_ConfigError(`invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`);
+    throw errors_ConfigError.about(option, (name) => `invalid ${name} ${shown}; use a whole number of milliseconds from ${min} to ${max} (60000 is a minute)`);
 }
-function integer(name, value, min, max) {
+function integer(option, value, min, max) {
     if (!Number.isInteger(value) || value < min || value > max) {
         // String(), not JSON: NaN and Infinity would read as null.
         const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
-        throw new errors_ConfigError(`invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
+        throw errors_ConfigError.about(option, (name) => `invalid ${name} ${shown}; use a whole number from ${min} to ${max}`);
     }
 }
 /**
@@ -40189,7 +40632,7 @@ function checkTlsName(name, secure) {
     if (name === undefined)
         return;
     if (typeof name !== 'string' || !/^[A-Za-z0-9.:*-]+$/.test(name)) {
-        throw new errors_ConfigError(`invalid --tls-name ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`);
+        throw errors_ConfigError.about('tls.servername', (flag) => `invalid ${flag} ${JSON.stringify(name)}; give a host name the certificate holds, such as server123.hosting.example`);
     }
     if (!secure) {
         throw new errors_ConfigError(`--tls-name ${name} checks a TLS certificate, but this connection is plain FTP; ask for FTPS (ftpes:// or ftps://; Action: protocol ftps) or drop --tls-name`);
@@ -40226,20 +40669,20 @@ function checkDeleteOnly(o) {
         throw new errors_ConfigError('--delete-only deletes the files the state lists, and --reset-state forgets them (the server is treated as empty): the run would delete nothing and leave a state listing no file; drop one of --delete-only and --reset-state');
 }
 /** Each glob must name something: '' (or '/', '!') names nothing, '.' the whole folder. */
-function checkGlobs(name, globs) {
+function checkGlobs(option, globs) {
     if (globs === undefined)
         return;
     if (!Array.isArray(globs))
-        throw new errors_ConfigError(`${name} must be a list of globs`);
+        throw new errors_ConfigError(`${option} must be a list of globs`);
     for (const g of globs) {
         const body = typeof g === 'string' ? globParts(g).body : '';
         if (typeof g === 'string' && /^!\s/.test(g))
-            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
+            throw errors_ConfigError.about(option, (name) => `invalid ${name} glob ${JSON.stringify(g)}: a space after ! is part of the pattern, so it matches nothing; write ${JSON.stringify(`!${g.slice(1).trim()}`)}`);
         // Paths are relative to the local folder (or the server folder): `../x` or `a/../b` names none of them.
         if (typeof g === 'string' && body.split(/[/\\]/).includes('..'))
-            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`);
+            throw errors_ConfigError.about(option, (name) => `invalid ${name} glob ${JSON.stringify(g)}: globs are read inside the folder deployed, where no path holds "..", so it matches nothing; write it from the top of that folder, without ".."`);
         if (body === '' || body === '.') {
-            throw new errors_ConfigError(`invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
+            throw errors_ConfigError.about(option, (name) => `invalid ${name} glob ${JSON.stringify(g)}: it names no path, or the whole folder; give a path or a pattern such as dist/** or *.map`);
         }
     }
 }
@@ -40267,7 +40710,7 @@ function checkAbsoluteExcludes(o) {
         if (!g.replace(/^!/, '').startsWith('/') || !root || external_node_fs_default().existsSync(external_node_path_default().join(o.localDir, body)))
             continue;
         const meant = `${negate ? '!' : ''}/${abs.slice(root.length + 1)}`;
-        throw new errors_ConfigError(`invalid exclude glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`);
+        throw errors_ConfigError.about('exclude', (name) => `invalid ${name} glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`);
     }
 }
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
@@ -40284,7 +40727,7 @@ function checkMaintenance(m) {
     const p = m.path;
     // The same rule as every path a state records (it records this one while the marker is up).
     if (typeof p !== 'string' || !isRecordablePath(p)) {
-        throw new errors_ConfigError(`invalid maintenance file ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
+        throw errors_ConfigError.about('maintenance', (name) => `invalid ${name} ${JSON.stringify(p)}; give a file path relative to the server folder, such as .maintenance`);
     }
     if (m.content !== undefined && typeof m.content !== 'string')
         throw new errors_ConfigError('the maintenance content must be text');
@@ -40293,17 +40736,17 @@ function checkMaintenance(m) {
  * A permission mode as `SITE CHMOD` takes it: three or four octal digits, returned without a leading 0
  * (`'0644'` → `'644'`). A number is refused: 644 and 0o644 are different modes, and either could be meant.
  */
-function mode(name, value) {
+function mode(option, value) {
     if (value === undefined || value === '')
         return undefined;
     if (typeof value !== 'string' || !OCTAL_MODE.test(value)) {
-        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
+        throw errors_ConfigError.about(option, (name) => `invalid ${name} ${JSON.stringify(value)}; give the mode as a string of octal digits, such as '644' for files or '755' for folders`);
     }
     const bits = parseInt(value, 8);
     // A folder its owner cannot write to or enter: the next deploy could not upload, rename or delete in it
     // (its mode is set again only after those steps), so the target could never be deployed to again.
-    if (name === '--dir-mode' && (bits & 0o300) !== 0o300) {
-        throw new errors_ConfigError(`invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
+    if (option === 'dirMode' && (bits & 0o300) !== 0o300) {
+        throw errors_ConfigError.about(option, (name) => `invalid ${name} ${JSON.stringify(value)}: folders the deploy user cannot write to and enter (owner write and execute, 0300) could not be deployed to again; use e.g. 755`);
     }
     return bits.toString(8).padStart(3, '0');
 }
@@ -40592,16 +41035,16 @@ function checkHookUrl(value) {
     const shown = typeof value === 'string' ? JSON.stringify(shownHookUrl(value)) : String(value);
     const advice = 'give an http:// or https:// URL, such as https://example.com/deploy-hook';
     if (typeof value !== 'string')
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${advice}`);
+        throw errors_ConfigError.about('maintenanceUrl', (name) => `invalid ${name} ${shown}: ${advice}`);
     let u;
     try {
         u = new URL(value.trim());
     }
     catch {
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: not a URL; ${advice}`);
+        throw errors_ConfigError.about('maintenanceUrl', (name) => `invalid ${name} ${shown}: not a URL; ${advice}`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        throw new errors_ConfigError(`invalid --maintenance-url ${shown}: ${u.protocol} is not HTTP; ${advice}`);
+        throw errors_ConfigError.about('maintenanceUrl', (name) => `invalid ${name} ${shown}: ${u.protocol} is not HTTP; ${advice}`);
     return value.trim();
 }
 /** Errors of the connection itself (nothing was answered): retried, at most twice. */
@@ -40760,8 +41203,10 @@ function buildReport(args) {
         kept: [
             ...plan.keptOrphans.files,
             ...plan.excluded.files,
+            ...plan.otherDeploys.files,
             ...plan.keptOrphans.dirs,
             ...plan.excluded.dirs,
+            ...plan.otherDeploys.dirs,
         ],
         ...(plan.modes.file || plan.modes.dir
             ? {
@@ -41307,6 +41752,27 @@ class StateStore {
     get recordedMarkerDirs() {
         return this.state.pending?.markerDirs ?? [];
     }
+    /** Name tests' files earlier runs were cut before removing (see Pending.probes). */
+    get recordedProbes() {
+        return this.state.pending?.probes ?? [];
+    }
+    /** A name test's file about to be written: recorded (saved now), so a rerun removes it if this run is cut. */
+    async probeAdded(rel) {
+        if (!this.state.pending)
+            return;
+        this.state.pending.probes = [...new Set([...(this.state.pending.probes ?? []), rel])].sort();
+        await this.save();
+    }
+    /** A name test's file is gone (removed under each name it may have). */
+    probeGone(rel) {
+        const pending = this.state.pending;
+        if (!pending?.probes)
+            return;
+        pending.probes = pending.probes.filter((p) => p !== rel);
+        if (pending.probes.length === 0)
+            delete pending.probes;
+        this.touch();
+    }
     /** Folders about to be made only to hold the marker: recorded now, so a rerun removes them if this run fails. */
     async markerDirsAdded(dirs) {
         if (!this.state.pending || dirs.length === 0)
@@ -41340,11 +41806,13 @@ class StateStore {
         }
         const up = marker ?? s.pending?.maintenance;
         const markerDirs = s.pending?.markerDirs;
+        const probes = s.pending?.probes;
         s.pending = {
             temps,
             uncertain: [],
             ...(up !== undefined ? { maintenance: up } : {}),
             ...(markerDirs?.length ? { markerDirs } : {}),
+            ...(probes?.length ? { probes } : {}),
         };
         // Not by --delete-only, which sends nothing: new files the old excludes left out (perhaps live, untracked
         // on the server) must still go through a temp on the next run that sends them (G2).
@@ -41468,7 +41936,11 @@ class StateStore {
         ]);
         // A file a cut run was sending that --delete-only did not send: still unknown on the server.
         const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
-        const pending = unsure.length > 0 ? { temps: {}, uncertain: unsure } : undefined;
+        // A name test's file whose removal did not go through: the next run removes it.
+        const probes = this.state.pending?.probes;
+        const pending = unsure.length > 0 || probes?.length
+            ? { temps: {}, uncertain: unsure, ...(probes?.length ? { probes } : {}) }
+            : undefined;
         this.state = { ...this.state, files, pending, modes };
         if (!modes?.file && !modes?.dir)
             delete this.state.modes;
@@ -42441,6 +42913,9 @@ const PARTIAL_MIN_DELETES = 4;
 async function deploy(options, reporter = {}, context = {}) {
     const startedAt = Date.now();
     const o = resolveOptions(options);
+    // Cancelled before it began (a Ctrl-C while the CLI started): not a connection opened, nothing changed.
+    if (options.signal?.aborted)
+        throw cancelledError(options.signal, true);
     if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
         throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`);
     const warnings = [];
@@ -42630,6 +43105,14 @@ async function deploy(options, reporter = {}, context = {}) {
             rep.warn?.(`the local file ${FDA_STATE} is not uploaded: it is a copy of FTP-Deploy-Action's state (that tool writes one ` +
                 `into the folder it deploys), and would replace the state on the server with an older copy`);
         }
+        // A name test's file (a copy of the server taken while a deploy ran, or one a cut run left there): ftpship's
+        // own, for a moment; sent, it would be a page of the site no deploy could tell from its own leftover.
+        for (const p of local.files.keys()) {
+            if (reserved.has(p) || !PROBE_STORED_NAME.test(p.slice(p.lastIndexOf('/') + 1)))
+                continue;
+            reserved.add(p);
+            rep.warn?.(`the local file ${p} is not uploaded: ftpship gives that name to the empty test file it writes for a moment (a copy of the server taken while a deploy ran may hold one); delete it locally`);
+        }
         // A copy of the state of a deploy to a folder inside this one (`blog/.ftpship-state.json`, downloaded with the
         // site): sent, it would replace that deploy's state with an older one (G3, and G4 for that deploy).
         for (const [p, file] of local.files) {
@@ -42703,10 +43186,91 @@ async function deploy(options, reporter = {}, context = {}) {
             const names = await namesAtTop();
             return names.length > 0 ? new Set(names) : undefined;
         };
+        let plan = emptyPlan();
+        /** The lock, taken while the files are hashed when the sizes already show an upload (see prepare). */
+        let early;
+        const lockOptions = {
+            ...o,
+            knownDirs: quirks.knownDirs,
+            signal,
+            readWithLock: store.readWithLock,
+            lockLeft: (err) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+        };
+        /** Whether the plan has anything to do on the server (a deploy with nothing to do takes no lock). */
+        const hasWork = (p) => 
+        // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
+        !(o.deleteOnly && store.origin === 'none') &&
+            (p.entries.length > 0 ||
+                p.staleTemps.length > 0 ||
+                store.state.pending !== undefined ||
+                p.excluded.files.length + p.excluded.dirs.length > 0 ||
+                p.otherDeploys.files.length + p.otherDeploys.dirs.length > 0 ||
+                store.origin !== 'ftpship' ||
+                store.metaChanged ||
+                p.modesChanged);
+        /**
+         * Whether a guard could refuse the plan (what --max-delete, --keep or a stream's count may refuse, a path too
+         * long for a command line): a refused plan changes nothing on the server, so the lock waits for the plan then.
+         */
+        const mayRefuse = () => o.maxDelete !== undefined ||
+            o.keep.length > 0 ||
+            context.stream !== undefined ||
+            [...local.files.keys()].some((p) => (root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES);
+        /** The plan made, with the lock held: the deploy itself. */
+        const underLock = async (release, read) => {
+            changing = true;
+            store.lockGuard = release.ensureHeld;
+            // Another deploy may have finished while this one was planning: plan again from the state it left,
+            // or this run would record old hashes for files that deploy changed (G4).
+            if (await store.changedSinceLoad(read)) {
+                rep.info?.('the state changed on the server while planning (another deploy finished): planning again');
+                state = await store.load();
+                plan = await prepare(state);
+                state = store.state;
+            }
+            const marker = o.maintenance
+                ? {
+                    path: o.maintenance.path,
+                    content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
+                    whole: !o.atomic,
+                }
+                : undefined;
+            const hook = o.maintenanceUrl
+                ? {
+                    call: new MaintenanceHook(o.maintenanceUrl, {
+                        target: targetUrl(o, root, loginDir),
+                        timeoutMs: o.timeoutMs,
+                        retries: o.retries,
+                        retryDelayMs: o.retryDelayMs,
+                        signal,
+                        info: (m) => rep.info?.(m),
+                        warn: (m) => rep.warn?.(m),
+                    }),
+                    whole: !o.atomic,
+                }
+                : undefined;
+            return executePlan(plan, local, {
+                pool,
+                root,
+                store,
+                reporter: rep,
+                quirks,
+                marker,
+                hook,
+                checkedAll,
+                timeoutMs: o.timeoutMs,
+                release,
+                unsaved: (err) => (wayOut.unsaved = err),
+            });
+        };
         /** Whether the lock is on the server, as the spot check saw it (undefined: not looked at). */
         let lockThere;
         /** Every file the state lists was looked for on the server (--verify, or the spot check found some off). */
         let checkedAll = false;
+        /** Folders holding another deploy's state, with that file's name (see otherDeploysIn). */
+        let otherStates = new Map();
+        /** Whether another deploy's state is at each path looked at (absolute). */
+        const stateSeen = new Map();
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
             // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
@@ -42730,14 +43294,33 @@ async function deploy(options, reporter = {}, context = {}) {
             const twoStates = store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
                 ? [`SIZE ${formerPath}`]
                 : [];
+            // The folders this plan will likely delete from, looked at for another deploy's state in the same write
+            // (see otherDeploysIn, which asks only what this did not answer).
+            const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
             const spot = !o.verify && !isEmptyState(st)
-                ? spotCheck(pool, root, st, local.files, lockProbe, leftover, twoStates)
+                ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
+                    ...twoStates,
+                    ...stateLooks.map((abs) => `SIZE ${abs}`),
+                ])
                 : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
             // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
-            if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st))
+            if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) {
                 pool.expand();
+                // A file new or resized is an upload for sure: the lock is taken meanwhile too (its round trips and the
+                // state read in its write), after the spot check, which looks for a lock and must not see this one.
+                // Not with two state files to choose from (the plan may start again from the other one).
+                if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
+                    // (A spot check that failed fails the plan too: no lock is taken then.)
+                    early = (spot ?? Promise.resolve()).then(async () => withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
+                        plan = await planning;
+                        state = store.state;
+                        return hasWork(plan) ? underLock(release, read) : undefined;
+                    }));
+                    early.catch(() => undefined); // awaited after the plan (its errors come first)
+                }
+            }
             if (o.dryRun || !isEmptyState(st))
                 await local.finishHashing();
             // Read-only (a SIZE per temp a cut commit phase marked), so a dry run does it too: a file renamed in
@@ -42753,6 +43336,13 @@ async function deploy(options, reporter = {}, context = {}) {
             }
             else if (spot) {
                 const { off, probed, also, leftoverKept } = await spot;
+                for (const [i, abs] of stateLooks.entries()) {
+                    const code = also[twoStates.length + i]?.code;
+                    if (code === 213)
+                        stateSeen.set(abs, true);
+                    else if (code === 550 || code === 450)
+                        stateSeen.set(abs, false);
+                }
                 lockThere = probed;
                 if (leftoverKept && !o.dryRun)
                     store.copyLeft = true;
@@ -42771,7 +43361,7 @@ async function deploy(options, reporter = {}, context = {}) {
             for (const f of Object.keys(st.files))
                 if (f.endsWith(`/${DEFAULT_STATE_NAME}`))
                     reserved.add(f);
-            const p = planChanges(local, st, {
+            const planOptions = {
                 delete: o.delete && !o.uploadOnly,
                 atomic: o.atomic,
                 uploadOnly: o.uploadOnly,
@@ -42789,85 +43379,40 @@ async function deploy(options, reporter = {}, context = {}) {
                 dirMode: o.dirMode,
                 // A state named without a leading dot (for a server refusing such names): the temps go without too.
                 dotlessTemps: !dotName(statePath),
-            });
+            };
+            let p = planChanges(local, st, planOptions);
+            // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
+            // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
+            // look for the lot, only when the plan deletes something.
+            otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen);
+            if (otherStates.size > 0)
+                p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
+            refuseSwapsOverOthers(p, root, otherStates);
             guard(p, o, context.stream ? { carried: local.files.size, deployed: Object.keys(st.files).length } : undefined);
             checkCommandLengths(p, root);
             return p;
         };
-        let plan = await prepare(state);
+        /** The first plan, under way (the lock taken early waits for it). */
+        const planning = prepare(state);
+        plan = await planning.catch(async (err) => {
+            await early?.catch(() => undefined); // the lock taken meanwhile is released first
+            throw err;
+        });
         state = store.state; // the newer of two state files, where there were two
         let bytesSent = 0;
         let dirsMade = 0; // a deploy with nothing to do makes none
         let modesMissed;
-        // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
-        const hasWork = !(o.deleteOnly && store.origin === 'none') &&
-            (plan.entries.length > 0 ||
-                plan.staleTemps.length > 0 ||
-                state.pending !== undefined ||
-                plan.excluded.files.length + plan.excluded.dirs.length > 0 ||
-                store.origin !== 'ftpship' ||
-                store.metaChanged ||
-                plan.modesChanged);
-        if (!o.dryRun && hasWork) {
+        if (!o.dryRun && (early || hasWork(plan))) {
             pool.expand();
-            const lockOptions = {
-                ...o,
-                knownDirs: quirks.knownDirs,
-                signal,
-                readWithLock: store.readWithLock,
-                lockLeft: (err) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
-            };
-            const result = await withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
-                changing = true;
-                store.lockGuard = release.ensureHeld;
-                // Another deploy may have finished while this one was planning: plan again from the state it left,
-                // or this run would record old hashes for files that deploy changed (G4).
-                if (await store.changedSinceLoad(read)) {
-                    rep.info?.('the state changed on the server while planning (another deploy finished): planning again');
-                    state = await store.load();
-                    plan = await prepare(state);
-                    state = store.state;
-                }
-                const marker = o.maintenance
-                    ? {
-                        path: o.maintenance.path,
-                        content: o.maintenance.content ?? 'ftpship: deploy in progress\n',
-                        whole: !o.atomic,
-                    }
-                    : undefined;
-                const hook = o.maintenanceUrl
-                    ? {
-                        call: new MaintenanceHook(o.maintenanceUrl, {
-                            target: targetUrl(o, root, loginDir),
-                            timeoutMs: o.timeoutMs,
-                            retries: o.retries,
-                            retryDelayMs: o.retryDelayMs,
-                            signal,
-                            info: (m) => rep.info?.(m),
-                            warn: (m) => rep.warn?.(m),
-                        }),
-                        whole: !o.atomic,
-                    }
-                    : undefined;
-                return executePlan(plan, local, {
-                    pool,
-                    root,
-                    store,
-                    reporter: rep,
-                    quirks,
-                    marker,
-                    hook,
-                    checkedAll,
-                    release,
-                    unsaved: (err) => (wayOut.unsaved = err),
-                });
-            });
-            bytesSent = result.bytesSent;
-            dirsMade = result.dirsMade;
-            modesMissed = result.modesMissed;
-            plan = withKeptDirs(plan, result.keptDirs);
+            const result = await (early ?? withLock(pool, lockPath, lockOptions, rep, underLock));
+            if (result) {
+                bytesSent = result.bytesSent;
+                dirsMade = result.dirsMade;
+                modesMissed = result.modesMissed;
+                plan = withKeptDirs(plan, result.keptDirs);
+            }
         }
         else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
             // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
@@ -42885,6 +43430,7 @@ async function deploy(options, reporter = {}, context = {}) {
         if (unsure.size > 0) {
             rep.info?.(`${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`);
         }
+        otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
         const skippedKept = plan.keptOrphans.files.filter(isSkipped);
         if (skippedKept.length > 0)
@@ -43015,6 +43561,153 @@ function guarded(reporter, warnings) {
         };
     }
     return out;
+}
+/** The state files that mark a folder as another deploy's target: ftpship's, and FTP-Deploy-Action's. */
+const OTHER_STATES = [DEFAULT_STATE_NAME, FDA_STATE];
+/** Another deploy's state in words ("the state of another ftpship deploy"), from its file's name. */
+const whoseState = (name) => name === FDA_STATE ? 'the state of an FTP-Deploy-Action deploy' : 'the state of another ftpship deploy';
+/**
+ * The folders among those this plan deletes from or removes (and the folders above them) that hold the state
+ * of another deploy at its default name (see {@link OTHER_STATES}), each with that file's name: SIZE of each,
+ * pipelined on one connection (one round trip, or a few over TLS). This deploy's own state is not another's.
+ * A server without SIZE gets a listing of each such folder instead.
+ */
+async function otherDeploysIn(pool, root, statePath, plan, 
+/** Answers already had (the spot check's write): not asked again. */
+seen) {
+    const folders = new Set();
+    for (const p of [...plan.deletes, ...plan.fileToDir])
+        for (const d of ancestorsOf(p))
+            folders.add(d);
+    for (const d of plan.rmdirs)
+        for (const x of [...ancestorsOf(d), d])
+            folders.add(x);
+    const looks = [...folders]
+        .sort()
+        .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
+        .filter((l) => l.abs !== statePath && askable(l.abs));
+    const found = new Map();
+    const ask = looks.filter((l) => !seen.has(l.abs));
+    const replies = ask.length === 0
+        ? []
+        : await pool.run('look for the states of other deploys', async (c) => c.pipeline(ask.map((l) => `SIZE ${l.abs}`)));
+    const codes = new Map(ask.map((l, i) => [l.abs, replies[i].code]));
+    const listed = new Map();
+    for (const { dir, name, abs } of looks) {
+        if (found.has(dir))
+            continue;
+        const code = seen.has(abs) ? (seen.get(abs) ? 213 : 550) : (codes.get(abs) ?? 550);
+        if (code === 213)
+            found.set(dir, name);
+        else if (code !== 550 && code !== 450) {
+            // SIZE not offered (500, 502): the folder's listing says.
+            if (!listed.has(dir))
+                listed.set(dir, listFolder(pool, remoteJoin(root, dir)).then((entries) => new Set((entries ?? []).filter((e) => e.type !== 'dir').map((e) => e.name))));
+            if ((await listed.get(dir))?.has(name))
+                found.set(dir, name);
+        }
+    }
+    return found;
+}
+/**
+ * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
+ * that did not would stop the whole pipelined write, the deploy with it.
+ */
+const askable = (abs) => Buffer.byteLength(`SIZE ${abs}`) <= MAX_COMMAND_BYTES;
+/** At most this many folders are looked at in the spot check's write (more: after planning, see otherDeploysIn). */
+const EARLY_LOOKS = 32;
+/**
+ * Before planning (paths alone, no hash needed): the folders holding a file or folder the state lists that is
+ * gone locally, or a file that became a folder, and those above them; each with every name of
+ * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
+ * files that became folders), and none when there are more than {@link EARLY_LOOKS}.
+ */
+function earlyStateLooks(st, local, root, statePath, o) {
+    const folders = new Set();
+    const add = (d) => {
+        folders.add(d);
+        return folders.size <= EARLY_LOOKS;
+    };
+    const deleting = o.delete && !o.uploadOnly;
+    for (const d of local.dirs) {
+        if (!Object.hasOwn(st.files, d))
+            continue;
+        for (const a of ancestorsOf(d))
+            if (!add(a))
+                return [];
+    }
+    if (deleting) {
+        for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+            if (local.files.has(p) || local.dirs.has(p))
+                continue;
+            for (const a of ancestorsOf(p))
+                if (!add(a))
+                    return [];
+        }
+        for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+            if (local.dirs.has(d))
+                continue;
+            for (const a of [...ancestorsOf(d), d])
+                if (!add(a))
+                    return [];
+        }
+    }
+    return [...folders]
+        .sort()
+        .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
+        .filter((abs) => abs !== statePath && askable(abs));
+}
+/**
+ * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
+ * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
+ */
+function refuseSwapsOverOthers(plan, root, states) {
+    const who = (t) => states.get(t) === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+    // A local folder where this deploy once sent a file inside another deploy's folder: that file is the other's.
+    for (const f of plan.fileToDir) {
+        const other = plan.otherDeploys.targets.find((t) => atOrUnder(f, t) && f !== t);
+        if (other === undefined)
+            continue;
+        throw new GuardError(`cannot replace file ${remoteJoin(root, f)} with a folder: it is in ${remoteJoin(root, other)}, the target of ` +
+            `${who(other)} (its state ${other}/${states.get(other) ?? DEFAULT_STATE_NAME} is there), whose files ftpship never ` +
+            `deletes; rename the local folder, or leave it out with ${excludeOption(f)}; nothing was changed`);
+    }
+    for (const u of plan.uploads) {
+        if (!u.replacesDir)
+            continue;
+        const dir = u.file.path;
+        const other = plan.otherDeploys.targets.find((t) => atOrUnder(t, dir) || atOrUnder(dir, t));
+        if (other === undefined)
+            continue;
+        const name = states.get(other) ?? DEFAULT_STATE_NAME;
+        const where = other === dir
+            ? 'it is'
+            : atOrUnder(other, dir)
+                ? `it holds ${remoteJoin(root, other)},`
+                : `it is in ${remoteJoin(root, other)},`;
+        throw new GuardError(`cannot replace folder ${remoteJoin(root, dir)} with a file: ${where} the ` +
+            `target of ${who(other)} (its state ${other}/${name} is there), ${atOrUnder(other, dir) ? 'which ftpship never removes' : 'whose files ftpship never deletes'}; ` +
+            `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`);
+    }
+}
+/** Orphans left to another deploy (see {@link otherDeploysIn}): said once per folder, with what to do. */
+function otherDeploysInfo(plan, root, states, dryRun, rep) {
+    const { targets, files, dirs } = plan.otherDeploys;
+    for (const t of targets) {
+        const mine = files.filter((p) => atOrUnder(p, t));
+        const folders = dirs.filter((d) => atOrUnder(d, t));
+        if (mine.length + folders.length === 0)
+            continue;
+        const what = [
+            ...(mine.length > 0 ? [`${mine.length} file(s) (${firstFew(mine)})`] : []),
+            ...(folders.length > 0 ? [`${folders.length} folder(s) (${firstFew(folders)})`] : []),
+        ].join(' and ');
+        const name = states.get(t) ?? DEFAULT_STATE_NAME;
+        rep.warn?.(`${what} deployed earlier and gone from the local files ${dryRun ? 'would be' : 'were'} left on the server and ` +
+            `dropped from this deploy's state: the folder ${t} holds ${t}/${name}, ${whoseState(name)} ` +
+            `(to ${remoteJoin(root, t)}), so what is there is that deploy's. To remove them, deploy to ` +
+            `${remoteJoin(root, t)} without them, or delete them by hand`);
+    }
 }
 /** What --no-replace or --delete-only left as it is, in words: the state records it, a later run sends it. */
 function heldInfo(plan, o, rep, hasState) {
@@ -43467,6 +44160,20 @@ function connectError(err, o) {
         : '';
     return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
 }
+/**
+ * A local file new or of another size than the state says, which this deploy sends whatever the hashes say:
+ * there is work, and the lock can be taken before the plan is made.
+ */
+function uploadsCertain(files, st, o) {
+    if (o.deleteOnly || o.replace === false)
+        return false;
+    for (const [p, f] of files) {
+        const was = st.files[p];
+        if (was === undefined || was.size !== f.size)
+            return true;
+    }
+    return false;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/index.ts
 
@@ -43482,6 +44189,41 @@ function connectError(err, o) {
 ;// CONCATENATED MODULE: ./src/signals.ts
 const SIGNALS = ['SIGINT', 'SIGTERM'];
 const NUMBER = { SIGINT: 2, SIGTERM: 15 };
+const HELD = Symbol.for('ftpship.heldSignals');
+const holder = globalThis;
+function holdSignals() {
+    if (holder[HELD])
+        return;
+    const held = {
+        handler: (sig) => {
+            if (held.signal)
+                process.exit(128 + NUMBER[sig]);
+            held.signal = sig;
+        },
+    };
+    holder[HELD] = held;
+    for (const s of SIGNALS)
+        process.on(s, held.handler);
+}
+/** Stops holding signals; the one held, if any, is returned (it has not been acted on). */
+function takeHeld() {
+    const held = holder[HELD];
+    if (!held)
+        return undefined;
+    delete holder[HELD];
+    for (const s of SIGNALS)
+        process.off(s, held.handler);
+    return held.signal;
+}
+/**
+ * Nothing will cancel on a held signal (`ftpship demo`, --help, a usage error, the command's end): the default
+ * handling comes back, and a signal held meanwhile ends the process now, by that signal, as it would have.
+ */
+function releaseSignals() {
+    const sig = takeHeld();
+    if (sig)
+        process.kill(process.pid, sig);
+}
 function cancelOnSignals(onFirst) {
     const controller = new AbortController();
     let received;
@@ -43494,6 +44236,10 @@ function cancelOnSignals(onFirst) {
     };
     for (const s of SIGNALS)
         process.on(s, handler);
+    // Listening from here on: a signal that came earlier (while the CLI started) cancels now.
+    const early = takeHeld();
+    if (early)
+        handler(early);
     return {
         signal: controller.signal,
         exitSoon(code) {
@@ -43581,8 +44327,77 @@ var FDA_UNSUPPORTED;
 /** FTP-Deploy-Action v4's default excludes, kept so a switched workflow selects the same files. */
 const FDA_DEFAULT_EXCLUDES = ['**/.git*', '**/.git*/**', '**/node_modules/**'];
 
+;// CONCATENATED MODULE: ./action/login.ts
+/**
+ * The login inputs (`server`, `username`, `password`) in what the Action prints. Any of them may come from
+ * a secret, and the runner masks a secret only where its value appears exactly as written: the engine's
+ * messages quote a user name as JSON (`"DOMAIN\\user"`), a URL %-encodes it (`deploy%40example.com`), and
+ * the job summary's HTML escaping turns `ftp_1` into `ftp&#95;1`. Each such form would show the secret.
+ */
+let login = { host: '', user: '', password: '' };
+/** Called as the inputs are read, before anything naming them is printed. */
+function rememberLogin(given) {
+    login = { ...login, ...given };
+}
+/** The forms other than `value` itself that messages and URLs give it. */
+function otherForms(value) {
+    // A value with a line break or NUL is refused, by a message that shows it JSON-escaped on purpose.
+    if (value === '' || [...value].some((ch) => ch < ' '))
+        return [];
+    const forms = [JSON.stringify(value).slice(1, -1), encodeURIComponent(value), encodeURI(value)];
+    return [...new Set(forms)].filter((f) => f !== value).sort((a, b) => b.length - a.length);
+}
+function literal(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/**
+ * The host in any case, not inside a longer name: the host `example.com` in `www.example.com.txt` is part
+ * of a file name.
+ */
+function hostPattern(host) {
+    return new RegExp(`(?<![\\w.-])${literal(host)}(?![\\w-]|\\.\\w)`, 'gi');
+}
+/**
+ * `text` (a log line, an annotation) with the user name and host as written in the inputs wherever another
+ * form of them appears (JSON-escaped, %-encoded, the host in another case), so the runner's mask of a
+ * secret finds them; any other form of the password is `***`.
+ */
+function asGiven(text) {
+    let out = text;
+    for (const form of otherForms(login.password))
+        out = out.split(form).join('***');
+    for (const form of otherForms(login.user))
+        out = out.split(form).join(login.user);
+    for (const form of otherForms(login.host))
+        out = out.split(form).join(login.host);
+    // DNS names are read in any case: a certificate or a server may give the host in lower case.
+    if (login.host !== '' && /[a-z]/i.test(login.host))
+        out = out.replace(hostPattern(login.host), () => login.host);
+    return out;
+}
+/**
+ * `text` for the job summary (escaped as HTML after this, so the runner's mask would miss the escaped form)
+ * and the files a later step posts (masked by nothing): the host as `***`, in any case, and the user name
+ * too when it holds more than letters, digits, `.` and `-` (so that a plain name such as `deploy` leaves the
+ * words "the deploy" alone). The password never gets this far.
+ */
+function withoutLogin(text) {
+    let out = text;
+    const user = login.user;
+    if (user !== '' && /[^A-Za-z0-9.-]/.test(user))
+        for (const form of [user, ...otherForms(user)])
+            out = out.split(form).join('***');
+    const host = login.host;
+    if (host !== '') {
+        for (const form of otherForms(host))
+            out = out.split(form).join(host);
+        out = out.replace(hostPattern(host), '***');
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./action/phrase.ts
-/** The engine's messages as the Action prints them: inputs instead of CLI flags, and safe as log lines. */
+
 
 const INPUTS = new Set(Object.values(Input));
 /** CLI flags whose input has another name, or is a boolean set to false. */
@@ -43595,6 +44410,21 @@ const LIBRARY_OPTIONS = {
     user: Input.Username,
     remoteDir: Input.ServerDir,
     statePath: Input.StatePath,
+};
+/** The input each option comes from, for an engine error about its value (ConfigError.messageFor). */
+const INPUT_OF = {
+    exclude: Input.Exclude,
+    keep: Input.Keep,
+    statePath: Input.StatePath,
+    parallel: Input.Parallel,
+    maxDelete: Input.MaxDelete,
+    timeoutMs: Input.Timeout,
+    port: Input.Port,
+    fileMode: Input.FileMode,
+    dirMode: Input.DirMode,
+    maintenance: Input.MaintenanceFile,
+    maintenanceUrl: Input.MaintenanceUrl,
+    'tls.servername': Input.TlsName,
 };
 const NEGATED = {
     'no-delete': Input.Delete,
@@ -43651,6 +44481,8 @@ function phrase(message) {
         // Two runs of a workflow at once: the Action's way to queue them (README, Concurrency).
         .replace(/(another deploy holds the lock .*; wait for it to finish, or remove the folder if that deploy is dead \(stale after \d+ s[^)]*\))/, '$1. To queue deploys of one target instead, give every workflow that deploys there the same ' +
         '`concurrency:` group (with `cancel-in-progress: false`)')
+        // The CLI's exit code: in the Action, the step fails.
+        .replace(/\bwould be refused \(exit 3\)/g, 'would be refused (the step fails)')
         .replace(EXCLUDE_OPTION, excludeLine)
         // The local folder is the `local-dir` input (the engine names it by its path, resolved in the workspace).
         .replace(/^the local folder (.+?) has no file to publish/, 'the `local-dir` input ($1) has no file to publish')
@@ -43688,10 +44520,11 @@ function phrase(message) {
  * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
- * (as the runner itself does for its own markers).
+ * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
+ * that the runner's mask of a secret finds them.
  */
 function logSafe(text) {
-    return text
+    return asGiven(text)
         .split(/\r\n|\r|\n/)
         .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
         .join('\n');
@@ -47505,6 +48338,7 @@ function escapeGlob(p) {
 
 
 
+
 const PROTOCOLS = {
     ftp: false,
     ftps: 'explicit',
@@ -47514,6 +48348,12 @@ const LOG_LEVELS = ['minimal', 'standard', 'verbose'];
 function readInputs() {
     // Mask first: GitHub masks a secret only in lines printed after setSecret.
     const rawPassword = getInput(Input.Password, { trimWhitespace: false });
+    // Before anything naming them is printed: messages give the login inputs as written (login.ts).
+    rememberLogin({
+        password: rawPassword.trim(),
+        host: getInput(Input.Server),
+        user: getInput(Input.Username),
+    });
     // core's "Input required and not supplied" says neither why nor what to do; the usual two causes are these.
     if (rawPassword.trim() === '')
         throw new errors_ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
@@ -47566,6 +48406,7 @@ function readInputs() {
         fileMode: getInput(Input.FileMode) || undefined,
         dirMode: getInput(Input.DirMode) || undefined,
     };
+    rememberLogin({ host: options.host }); // `[::1]` is `::1` from here on
     warnUnsupported();
     // The state is discarded whether or not it could be read: an input left in the workflow after the run that
     // needed it re-sends every file each time, and forgets (so never deletes) what was deployed and is gone locally.
@@ -47589,7 +48430,7 @@ function readInputs() {
         logLevel,
         filePatterns,
     })) {
-        core_debug(`${name}: ${JSON.stringify(value)}`);
+        core_debug(logSafe(`${name}: ${JSON.stringify(value)}`));
     }
     return { options, logLevel, filePatterns };
 }
@@ -47657,6 +48498,15 @@ function readServer() {
         throw new errors_ConfigError(`invalid server ${JSON.stringify(server)}: put the port in the \`port\` input (port: ${withPort[2]}) and give server the host alone (${withPort[1]})`);
     }
     return bracketed ? bracketed[1] : server;
+}
+/**
+ * The input an engine option came from, for an error about its value (ConfigError.messageFor): the state file's
+ * name may come from FTP-Deploy-Action's `state-name` instead of `state-path`.
+ */
+function inputOf(option) {
+    if (option === 'statePath' && !getInput(Input.StatePath) && getInput(Input.StateName))
+        return Input.StateName;
+    return INPUT_OF[option];
 }
 /**
  * The login inputs whose value is in quotes: a secret saved with them. Not refused (a password may hold
@@ -48075,7 +48925,7 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
                 '',
             ]
             : []),
-        `Target: <code>${summary_escape(report.target)}</code> · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
+        `Target: ${targetWords(report.target)} · ${bytes} · ${(report.durationMs / 1000).toFixed(1)} s`,
         '',
         '| upload | replace | delete | mkdir | rmdir | unchanged |',
         '|---:|---:|---:|---:|---:|---:|',
@@ -48111,6 +48961,30 @@ function summaryMarkdown(report, refusal, listed = MAX_LISTED) {
     if (report.warnings.length > 0)
         out.push('**Warnings**', '', ...capped(report.warnings, listed, (w) => `- ${prose(phrase(w))}`), '');
     return out.join('\n');
+}
+/** The report's URL scheme (the CLI's) as the `protocol` input that gives it. */
+const summary_PROTOCOLS = { ftp: 'ftp', ftpes: 'ftps', ftps: 'ftps-legacy' };
+/**
+ * The target in the Action's words: the report's URL is the CLI's, where `ftps://` is `protocol:
+ * ftps-legacy` and `ftpes://` is `protocol: ftps`. Without the host: it is the `server` input, which may be a
+ * secret, and the runner's mask would not find it escaped (main.ts takes the host and port out of the URL).
+ */
+function targetWords(target) {
+    const m = /^([a-z]+):\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^/:]*)(?::(\d+))?(\/.*)?$/i.exec(target);
+    const protocol = m && summary_PROTOCOLS[m[1].toLowerCase()];
+    if (!m || !protocol)
+        return `<code>${summary_escape(target)}</code>`;
+    const [, , port, path = '/'] = m;
+    let folder = path;
+    try {
+        folder = decodeURIComponent(path);
+    }
+    catch {
+        // A `%` that is no escape: the path as it is.
+    }
+    // `/dir` is relative to the login folder (`server-dir: dir`), `//dir` absolute (`server-dir: /dir`).
+    const serverDir = folder === '/' ? './' : folder.startsWith('//') ? folder.slice(1) : folder.slice(1);
+    return `\`server-dir\` <code>${summary_escape(serverDir)}</code> (${port ? `\`port: ${port}\`, ` : ''}\`protocol: ${protocol}\`)`;
 }
 function capped(items, listed, line) {
     const lines = items.slice(0, listed).map(line);
@@ -48160,6 +49034,7 @@ function prose(text) {
 
 
 
+
 async function run() {
     // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
     const cancel = cancelOnSignals((sig) => warning(`${sig}: the workflow was cancelled; stopping the deploy`));
@@ -48177,13 +49052,19 @@ async function run() {
         // The plan file's `refused` says why in the Action's words, as the step's error does.
         if (err instanceof GuardError && err.report)
             await publish({ ...err.report, refused: phrase(err.message) }, err.message);
-        setFailed(logSafe(phrase(err instanceof Error ? err.message : String(err)) + loginHint(err)));
+        setFailed(logSafe(phrase(errorText(err)) + loginHint(err)));
         if (err instanceof CancelledError)
             cancel.exitSoon(1);
     }
     finally {
         cancel.dispose();
     }
+}
+/** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
+function errorText(err) {
+    if (!(err instanceof Error))
+        return String(err);
+    return err instanceof errors_ConfigError ? err.messageFor(inputOf) : err.message;
 }
 /** A failed login with a user or password in quotes: most likely a secret saved with them. */
 function loginHint(err) {
@@ -48204,31 +49085,20 @@ function loginHint(err) {
 function withoutUser(target) {
     return target.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
-/** The host of a target URL (`ftp://host:21/dir`, `ftp://[::1]/dir`), brackets off; '' when there is none. */
-function hostOf(target) {
-    const m = /^[a-z]+:\/\/(?:\[([^\]]*)\]|([^/:]*))/i.exec(target);
-    return m?.[1] ?? m?.[2] ?? '';
-}
-/** Every mention of `host` in `text` as `***`, as the runner shows a masked secret. */
-function hideHost(text, host) {
-    if (host === '')
-        return text;
-    const literal = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return text.replace(new RegExp(`(?<![\\w.-])${literal}(?![\\w-]|\\.\\w)`, 'gi'), '***');
-}
 /**
- * The report as the plan file and `summary-file` show it: the target and the server's words without the
- * host. The runner masks a `server` kept in a secret in the log and the job summary, but a later step posts
- * these files (a pull-request comment, an artifact) where nothing is masked, and the Action cannot tell a
- * `server` kept in a secret from one written in the workflow. The job summary names the host.
+ * The report as the plan file, `summary-file` and the job summary show it: the target and the server's words
+ * without the host (nor a user name that escaping would change). The runner masks a `server` kept in a secret
+ * only where it appears as written: the job summary escapes it as HTML (`ftp_1` is `ftp&#95;1` there), and a
+ * later step posts the files (a pull-request comment, an artifact) where nothing is masked. The Action cannot
+ * tell a `server` kept in a secret from one written in the workflow.
  */
-function withoutHost(report, host) {
-    const hide = (text) => hideHost(text, host);
+function withoutHost(report) {
     return {
         ...report,
-        target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)/i, '$1***'),
-        warnings: report.warnings.map(hide),
-        ...(report.refused === undefined ? {} : { refused: hide(report.refused) }),
+        // The port too: it may be a secret as well (the runner masks its value in the job summary, not in the files).
+        target: report.target.replace(/^([a-z]+:\/\/)(?:\[[^\]]*\]|[^/:]*)(?::\d+)?/i, '$1***'),
+        warnings: report.warnings.map(withoutLogin),
+        ...(report.refused === undefined ? {} : { refused: withoutLogin(report.refused) }),
     };
 }
 /**
@@ -48237,10 +49107,8 @@ function withoutHost(report, host) {
  */
 async function publish(full, refusal) {
     const report = { ...full, target: withoutUser(full.target) };
-    // The files are for later steps, which may post them where the runner masks nothing: no host either.
-    const host = hostOf(report.target);
-    const shared = withoutHost(report, host);
-    const sharedRefusal = refusal === undefined ? undefined : hideHost(refusal, host);
+    const shared = withoutHost(report);
+    const sharedRefusal = refusal === undefined ? undefined : withoutLogin(refusal);
     const done = report.dryRun ? 'the plan stands' : refusal ? 'the deploy was refused' : 'the deploy is done';
     // Not a failure path: the step's result is settled, so each of these only warns.
     const attempt = async (what, step) => Promise.resolve()
@@ -48251,7 +49119,7 @@ async function publish(full, refusal) {
     });
     const files = await attempt('write the report files in RUNNER_TEMP', () => writeReport(shared, sharedRefusal));
     await attempt('set the outputs (GITHUB_OUTPUT)', () => setOutputs(report, files, refusal !== undefined && !report.dryRun));
-    await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(report, refusal));
+    await attempt('write the job summary (GITHUB_STEP_SUMMARY)', async () => writeSummary(shared, sharedRefusal));
 }
 /** `filesOnly`: a deploy a guard refused gets the report files, not the counts of what it did not do. */
 function setOutputs(report, files, filesOnly) {
