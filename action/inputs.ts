@@ -40,6 +40,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['minimal', 'standard', 'verbose'];
 export function readInputs(): ActionInputs {
   // Mask first: GitHub masks a secret only in lines printed after setSecret.
   const rawPassword = core.getInput(Input.Password, { trimWhitespace: false });
+  if (rawPassword.trim() !== '') core.setSecret(rawPassword);
   // Before anything naming them is printed: messages give the login inputs as written (login.ts).
   rememberLogin({
     password: rawPassword.trim(),
@@ -52,7 +53,6 @@ export function readInputs(): ActionInputs {
       'the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
         `A ${emptySecretCause()}`,
     );
-  core.setSecret(rawPassword);
   const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
   if (password !== rawPassword && password !== '') core.setSecret(password);
   if (/[\r\n\0]/.test(password))

@@ -311,7 +311,7 @@ describe('a server that refuses logins over plain FTP (FIELD.md #8; vsftpd force
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([
-      `ftpship: error: 127.0.0.1:${tlsOnlySrv.port} refuses a login over plain FTP (PASS: 530 ${VSFTPD_REFUSAL}): it requires TLS. ${HINT}`,
+      `ftpship: error: 127.0.0.1:${tlsOnlySrv.port} refuses a login over plain FTP (PASS: 530 ${VSFTPD_REFUSAL}): it requires TLS. Connect with explicit TLS on the same port (ftpes://)`,
     ]);
     expect(r.stderr).not.toContain(tlsOnlySrv.password);
   });

@@ -253,6 +253,8 @@ describe('a server that greets, then goes silent during the login (a slow passwo
 describe('a login refused because the connection is plain FTP (FIELD.md #8, "421 cleartext not accepted")', () => {
   const HINT =
     "it requires TLS. Connect with explicit TLS on the same port (CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')";
+  /** The CLI prints its own part of that advice only. */
+  const CLI_HINT = 'it requires TLS. Connect with explicit TLS on the same port (ftpes://)';
   /** The server's refusal of USER (real servers' words), then, as pure-ftpd after its 421, maybe a hang-up. */
   const refuseUser =
     (lines: string[], hangUp: boolean): FakeHandler =>
@@ -344,7 +346,7 @@ describe('a login refused because the connection is plain FTP (FIELD.md #8, "421
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
-      `ftpship: error: ${srv.host}:${srv.port} refuses a login over plain FTP (USER: 421 Sorry, cleartext sessions and weak ciphers are not accepted on this server.): ${HINT}`,
+      `ftpship: error: ${srv.host}:${srv.port} refuses a login over plain FTP (USER: 421 Sorry, cleartext sessions and weak ciphers are not accepted on this server.): ${CLI_HINT}`,
     ]);
   });
 });
