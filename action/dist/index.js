@@ -48348,6 +48348,8 @@ const LOG_LEVELS = ['minimal', 'standard', 'verbose'];
 function readInputs() {
     // Mask first: GitHub masks a secret only in lines printed after setSecret.
     const rawPassword = getInput(Input.Password, { trimWhitespace: false });
+    if (rawPassword.trim() !== '')
+        core_setSecret(rawPassword);
     // Before anything naming them is printed: messages give the login inputs as written (login.ts).
     rememberLogin({
         password: rawPassword.trim(),
@@ -48358,7 +48360,6 @@ function readInputs() {
     if (rawPassword.trim() === '')
         throw new errors_ConfigError('the `password` input is empty: set it from a repository secret (password: ${{ secrets.FTP_PASSWORD }}). ' +
             `A ${emptySecretCause()}`);
-    core_setSecret(rawPassword);
     const password = rawPassword.trim(); // FTP-Deploy-Action trimmed it too (a pasted secret often ends in a newline)
     if (password !== rawPassword && password !== '')
         core_setSecret(password);
