@@ -8,7 +8,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
-import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
+import {
+  loadRealServers,
+  plainClient,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
 import { caught } from './helpers/fake-client.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -27,15 +33,8 @@ function scene(server: RealServer, content: string): { dir: string; file: string
   return { dir: f.dir, file };
 }
 
-async function connect(server: RealServer): Promise<FtpClient> {
-  return FtpClient.connect({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    timeoutMs: 15_000,
-  });
-}
+/** The test user's plain FTP client (see plainClient). */
+const connect = plainClient;
 
 function collect(): { sink: Writable; text: () => string } {
   const chunks: Buffer[] = [];

@@ -6,8 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpClosedError, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
-import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { FtpClosedError, FtpReplyError } from '../src/ftp/index.js';
+import {
+  loadRealServers,
+  plainClient,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
 import { caught } from './helpers/fake-client.js';
 
 const servers = loadRealServers('ftp-client-surface.realservers');
@@ -27,16 +33,8 @@ function scene(server: RealServer, files: Record<string, string>): { dir: string
   return f;
 }
 
-async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    timeoutMs: 15_000,
-    ...extra,
-  });
-}
+/** The test user's plain FTP client (see plainClient). */
+const connect = plainClient;
 
 function collect(): { sink: Writable; text: () => string } {
   const chunks: Buffer[] = [];

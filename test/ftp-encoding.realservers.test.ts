@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect, it } from '@jest/globals';
-import { FtpArgumentError, FtpClient, type FtpConnectOptions } from '../src/ftp/index.js';
+import { FtpArgumentError, FtpClient } from '../src/ftp/index.js';
 import { deploy } from '../src/index.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { realServerSuite, plainClient, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 import { caught } from './helpers/fake-client.js';
 
@@ -43,16 +43,8 @@ function onDisk(disk: string): string[] {
     .sort();
 }
 
-async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> {
-  return FtpClient.connect({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    timeoutMs: 15_000,
-    ...extra,
-  });
-}
+/** The test user's plain FTP client (see plainClient). */
+const connect = plainClient;
 
 async function read(client: FtpClient, remote: string): Promise<string> {
   const chunks: Buffer[] = [];

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe } from '@jest/globals';
 import { FtpClient, type DeployOptions } from '../../src/index.js';
+import type { FtpConnectOptions } from '../../src/ftp/index.js';
 import { uniqueName } from './tmp.js';
 
 export interface RealServer {
@@ -103,13 +104,18 @@ export function remoteFolders(prefix: string): (server: RealServer) => { dir: st
 }
 
 /** A plain FTP client logged in to a real server as its test user (to set a scene as another tool would). */
-export async function plainClient(server: RealServer): Promise<FtpClient> {
+export async function plainClient(
+  server: RealServer,
+  extra: Partial<FtpConnectOptions> = {},
+): Promise<FtpClient> {
   return FtpClient.connect({
     host: server.host,
     port: server.port,
     user: server.user,
     password: server.password,
     secure: false,
+    timeoutMs: 15_000,
+    ...extra,
   });
 }
 
