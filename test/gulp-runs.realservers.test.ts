@@ -59,60 +59,69 @@ describe('gulp plugin: runs in one process on real servers', () => {
     },
   );
 
-  it('pure-ftpd: a run that starts while one deploys (two watchers firing at once) waits for it, then deploys', async () => {
-    const server = env.pure;
-    const { dir, disk } = target(server);
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'one', 'css/a.css': 'a{}' });
-    const src = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
-    await runTaskOrThrow(() => src().pipe(deploy(gulpOpts(server, dir))));
+  // The later run's remoteDir: the same, or the same folder spelt another way (`site/` beside `/site`, where the
+  // login folder is `/`), which raced the first run for the server's lock and failed at once.
+  it.each([
+    ['the same remoteDir', (dir: string) => dir],
+    ['`site/` while the first has `/site`', (dir: string) => `${dir.slice(1)}/`],
+  ])(
+    'pure-ftpd: a run that starts while one deploys (two watchers firing at once), %s: waits for it, then deploys',
+    async (_how, spell) => {
+      const server = env.pure;
+      const { dir, disk } = target(server);
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'one', 'css/a.css': 'a{}' });
+      const src = (): NodeJS.ReadWriteStream => gulp.src('**/*', { cwd: local, dot: true, encoding: false });
+      await runTaskOrThrow(() => src().pipe(deploy(gulpOpts(server, dir))));
 
-    // The first run's maintenance hook is called while it holds the target (before live files change); it
-    // answers once the second run is waiting, or has failed.
-    let holding = (): void => undefined;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    let letGo = (): void => undefined;
-    const released = new Promise<void>((resolve) => (letGo = resolve));
-    const hook = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        holding();
-        void released.then(() => res.writeHead(204).end());
+      // The first run's maintenance hook is called while it holds the target (before live files change); it
+      // answers once the second run is waiting, or has failed.
+      let holding = (): void => undefined;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      let letGo = (): void => undefined;
+      const released = new Promise<void>((resolve) => (letGo = resolve));
+      const hook = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          holding();
+          void released.then(() => res.writeHead(204).end());
+        });
       });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    const logged: string[] = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      logged.push(String(chunk));
-      if (String(chunk).includes('waiting for the deploy')) letGo();
-      return true;
-    });
+      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+      const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+      const logged: string[] = [];
+      jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logged.push(String(chunk));
+        if (String(chunk).includes('waiting for the deploy')) letGo();
+        return true;
+      });
 
-    const reports: DeployReport[] = [];
-    const first = (): NodeJS.ReadWriteStream => {
-      fs.writeFileSync(path.join(local, 'index.html'), 'two');
-      return src().pipe(
-        deploy(gulpOpts(server, dir, { maintenanceUrl: hookUrl, onReport: (r) => reports.push(r) })),
+      const reports: DeployReport[] = [];
+      const first = (): NodeJS.ReadWriteStream => {
+        fs.writeFileSync(path.join(local, 'index.html'), 'two');
+        return src().pipe(
+          deploy(gulpOpts(server, dir, { maintenanceUrl: hookUrl, onReport: (r) => reports.push(r) })),
+        );
+      };
+      const later = spell(dir);
+      const second = async (): Promise<void> => {
+        await held;
+        fs.writeFileSync(path.join(local, 'index.html'), 'three');
+        await runTaskOrThrow(() =>
+          src().pipe(deploy(gulpOpts(server, later, { quiet: false, onReport: (r) => reports.push(r) }))),
+        ).finally(letGo);
+      };
+      try {
+        await runTaskOrThrow(gulp.parallel(first, second));
+      } finally {
+        hook.closeAllConnections();
+        hook.close();
+      }
+      expect(logged.join('')).toContain(
+        `ftpship: waiting for the deploy to 127.0.0.1 ${later} this process started before this one`,
       );
-    };
-    const second = async (): Promise<void> => {
-      await held;
-      fs.writeFileSync(path.join(local, 'index.html'), 'three');
-      await runTaskOrThrow(() =>
-        src().pipe(deploy(gulpOpts(server, dir, { quiet: false, onReport: (r) => reports.push(r) }))),
-      ).finally(letGo);
-    };
-    try {
-      await runTaskOrThrow(gulp.parallel(first, second));
-    } finally {
-      hook.closeAllConnections();
-      hook.close();
-    }
-    expect(logged.join('')).toContain(
-      `ftpship: waiting for the deploy to 127.0.0.1 ${dir} this process started before this one`,
-    );
-    expect(reports.map((r) => r.counts.replace)).toEqual([1, 1]);
-    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('three');
-  });
+      expect(reports.map((r) => r.counts.replace)).toEqual([1, 1]);
+      expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('three');
+    },
+  );
 });
