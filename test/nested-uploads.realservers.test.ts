@@ -79,7 +79,12 @@ async function refused(t: Target, local: string, message: string): Promise<void>
   expect(dry).toBeInstanceOf(GuardError);
   expect(dry?.message).toBe(message);
   expect(dry?.report?.refused).toBe(message);
-  const err = await failure(deploy(t.opts(local, t.dir), quiet));
+  const log: string[] = [];
+  const err = await failure(deploy(t.opts(local, t.dir), { ...quiet, protocol: (l) => log.push(l) }));
+  // Nothing sent, made, renamed or deleted (but a lock a deploy takes while it hashes, released).
+  expect(
+    log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD|MKD|SITE) /.test(l) && !l.includes(`${STATE}.lock`)),
+  ).toEqual([]);
   expect(err).toBeInstanceOf(GuardError);
   expect(err?.exitCode).toBe(3);
   expect(err?.message).toBe(message);

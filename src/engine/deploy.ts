@@ -540,13 +540,16 @@ export async function deploy(
         // Not with two state files to choose from (the plan may start again from the other one).
         if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
-          early = (spot ?? Promise.resolve()).then(async () =>
-            withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
+          early = (spot ?? Promise.resolve()).then(async (seen) => {
+            // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+            // plan changes nothing on the server (no lock either).
+            if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213)) await planning;
+            return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
               return hasWork(plan) ? underLock(release, read) : undefined;
-            }),
-          );
+            });
+          });
           early.catch(() => undefined); // awaited after the plan (its errors come first)
         }
       }
