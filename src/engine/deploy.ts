@@ -993,8 +993,8 @@ function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, str
     throw new GuardError(
       `cannot upload ${into.length} file(s) into ${remoteJoin(root, t)} (${firstFew(into)}): that folder is the ` +
         `target of ${who(t)} (its state ${t}/${name} is there), whose files ftpship never writes over; leave the ` +
-        `folder out of this deploy with ${excludeOption(t)}, or deploy ${remoteJoin(root, t)} from one job only; ` +
-        `nothing was changed`,
+        `folder out of this deploy with ${excludeOption(t)}, or deploy ${remoteJoin(root, t)} from one job only ` +
+        `(if no job deploys there any more, delete ${remoteJoin(root, `${t}/${name}`)}); nothing was changed`,
     );
   }
 }
