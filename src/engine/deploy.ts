@@ -540,13 +540,16 @@ export async function deploy(
         // Not with two state files to choose from (the plan may start again from the other one).
         if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
-          early = (spot ?? Promise.resolve()).then(async () =>
-            withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
+          early = (spot ?? Promise.resolve()).then(async (seen) => {
+            // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+            // plan changes nothing on the server (no lock either).
+            if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213)) await planning;
+            return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
               return hasWork(plan) ? underLock(release, read) : undefined;
-            }),
-          );
+            });
+          });
           early.catch(() => undefined); // awaited after the plan (its errors come first)
         }
       }
@@ -609,7 +612,12 @@ export async function deploy(
       // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
       // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
       // look for the lot, only when the plan deletes something.
-      otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen);
+      // And a folder this plan uploads into (a site built with a blog/ folder while blog is deployed by its own
+      // job): refused below. On a first deploy, only where the target's listing (read looking for the state)
+      // has the folder's top: an empty or absent target holds no other deploy.
+      const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
+      const mayHold = top === null ? () => true : (d: string) => top?.has(d.split('/')[0]) ?? false;
+      otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
       // A guard's refusal gets the report of this plan (see the catch below).
@@ -830,10 +838,13 @@ async function otherDeploysIn(
   plan: Plan,
   /** Answers already had (the spot check's write): not asked again. */
   seen: Map<string, boolean>,
+  /** Whether a folder an upload goes into may be on the server already (false: not asked). */
+  mayHold: (dir: string) => boolean,
 ): Promise<Map<string, string>> {
   const folders = new Set<string>();
   for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
   for (const d of plan.rmdirs) for (const x of [...ancestorsOf(d), d]) folders.add(x);
+  for (const u of plan.uploads) for (const d of ancestorsOf(u.file.path)) if (mayHold(d)) folders.add(d);
   const looks = [...folders]
     .sort()
     .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
@@ -880,7 +891,8 @@ const EARLY_LOOKS = 32;
  * Before planning (paths alone, no hash needed): the folders holding a file or folder the state lists that is
  * gone locally, or a file that became a folder, and those above them; each with every name of
  * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
- * files that became folders), and none when there are more than {@link EARLY_LOOKS}.
+ * files that became folders), and none when there are more than {@link EARLY_LOOKS}. Then up to as many
+ * deployed folders a file surely uploaded goes into.
  */
 function earlyStateLooks(
   st: DeployState,
@@ -895,21 +907,41 @@ function earlyStateLooks(
     return folders.size <= EARLY_LOOKS;
   };
   const deleting = o.delete && !o.uploadOnly;
-  for (const d of local.dirs) {
-    if (!Object.hasOwn(st.files, d)) continue;
-    for (const a of ancestorsOf(d)) if (!add(a)) return [];
-  }
-  if (deleting) {
-    for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
-      if (local.files.has(p) || local.dirs.has(p)) continue;
-      for (const a of ancestorsOf(p)) if (!add(a)) return [];
+  const fits = ((): boolean => {
+    for (const d of local.dirs) {
+      if (!Object.hasOwn(st.files, d)) continue;
+      for (const a of ancestorsOf(d)) if (!add(a)) return false;
     }
-    for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
-      if (local.dirs.has(d)) continue;
-      for (const a of [...ancestorsOf(d), d]) if (!add(a)) return [];
+    if (deleting) {
+      for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+        if (local.files.has(p) || local.dirs.has(p)) continue;
+        for (const a of ancestorsOf(p)) if (!add(a)) return false;
+      }
+      for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+        if (local.dirs.has(d)) continue;
+        for (const a of [...ancestorsOf(d), d]) if (!add(a)) return false;
+      }
+    }
+    return true;
+  })();
+  if (!fits) folders.clear();
+  // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
+  // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
+  // plan makes) is asked after planning.
+  const uploading = new Set<string>();
+  if (!o.deleteOnly) {
+    const deployed = new Set(st.dirs);
+    for (const f of local.files.values()) {
+      const was = st.files[f.path];
+      if (was !== undefined && (was.size === f.size || o.replace === false)) continue;
+      for (const a of ancestorsOf(f.path)) {
+        if (!deployed.has(a) || folders.has(a)) continue;
+        if (uploading.size >= EARLY_LOOKS) break;
+        uploading.add(a);
+      }
     }
   }
-  return [...folders]
+  return [...folders, ...uploading]
     .sort()
     .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
     .filter((abs) => abs !== statePath && askable(abs));
@@ -917,7 +949,8 @@ function earlyStateLooks(
 
 /**
  * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
- * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
+ * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first). So is
+ * an upload into such a target.
  */
 function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, string>): void {
   const who = (t: string): string =>
@@ -948,6 +981,20 @@ function refuseSwapsOverOthers(plan: Plan, root: string, states: Map<string, str
       `cannot replace folder ${remoteJoin(root, dir)} with a file: ${where} the ` +
         `target of ${who(other)} (its state ${other}/${name} is there), ${atOrUnder(other, dir) ? 'which ftpship never removes' : 'whose files ftpship never deletes'}; ` +
         `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`,
+    );
+  }
+  // A file sent into another deploy's folder would go over that deploy's own (or beside them, as its): that
+  // deploy's state would name content no longer there, and its next run, seeing nothing changed, would never
+  // put its own back.
+  for (const t of plan.otherDeploys.targets) {
+    const into = plan.uploads.map((u) => u.file.path).filter((f) => atOrUnder(f, t) && f !== t);
+    if (into.length === 0) continue;
+    const name = states.get(t) ?? DEFAULT_STATE_NAME;
+    throw new GuardError(
+      `cannot upload ${into.length} file(s) into ${remoteJoin(root, t)} (${firstFew(into)}): that folder is the ` +
+        `target of ${who(t)} (its state ${t}/${name} is there), whose files ftpship never writes over; leave the ` +
+        `folder out of this deploy with ${excludeOption(t)}, or deploy ${remoteJoin(root, t)} from one job only ` +
+        `(if no job deploys there any more, delete ${remoteJoin(root, `${t}/${name}`)}); nothing was changed`,
     );
   }
 }
