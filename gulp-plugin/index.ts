@@ -113,7 +113,8 @@ export function deploy(options: GulpDeployOptions): Transform {
       // A tick later: a failed plugin's handler that ends its stream (below) runs before this stream hears
       // the error itself.
       process.nextTick(() => {
-        if (upstreamError) return done(upstreamError);
+        // Torn down meanwhile: no deploy (its error would reach no one).
+        if (upstreamError || stream.destroyed) return done(upstreamError);
         run().then(
           () => done(),
           (err: unknown) =>
@@ -133,6 +134,9 @@ export function deploy(options: GulpDeployOptions): Transform {
       });
     },
     destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+      // Torn down while its deploy runs (stream.pipeline after a failure further down, the task failing, a
+      // destroy() call): the deploy stops as on Ctrl-C, where it would go on unseen and hold the lock.
+      if (!stop.signal.aborted) stop.abort(tornDown(err));
       // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
       // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
       // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
@@ -168,22 +172,21 @@ export function deploy(options: GulpDeployOptions): Transform {
   // domain (async-done), where such an error lands (gulp.src, torn down with it, has no error listener): heard
   // there, it fails this stream too, and stops a deploy already under way (its deletions come last).
   const domain = (process as { domain?: NodeJS.EventEmitter | null }).domain ?? undefined;
+  // The deploy's signal: the caller's, and this stream's own stop (an error further up, a teardown).
   const stop = new AbortController();
+  const given = engine.signal;
+  const onAbort = (): void => stop.abort(given?.reason);
+  if (given?.aborted) onAbort();
+  else given?.addEventListener('abort', onAbort, { once: true });
+  // One signal may serve a whole watch session: its listener goes with the stream.
+  stream.once('close', () => given?.removeEventListener('abort', onAbort));
   if (domain) {
     const onDomainError = (err: unknown): void => {
       upstreamFailed(err);
       if (upstreamError && !stop.signal.aborted) stop.abort();
     };
-    const given = engine.signal;
-    const onAbort = (): void => stop.abort(given?.reason);
     domain.on('error', onDomainError);
-    if (given?.aborted) onAbort();
-    else given?.addEventListener('abort', onAbort, { once: true });
-    // One signal may serve a whole watch session: its listener goes with the stream.
-    stream.once('close', () => {
-      domain.removeListener('error', onDomainError);
-      given?.removeEventListener('abort', onAbort);
-    });
+    stream.once('close', () => domain.removeListener('error', onDomainError));
   }
 
   /** Streams piped into this one that are streamx streams (gulp 5's gulp.src): each listens to its errors. */
@@ -235,7 +238,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     try {
       if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
-        await Promise.all(before);
+        // Torn down while it waits: it stops waiting (the engine then says it was cancelled).
+        await Promise.race([Promise.all(before), aborted(stop.signal)]);
       }
       await deployFiles(where);
     } finally {
@@ -256,12 +260,16 @@ export function deploy(options: GulpDeployOptions): Transform {
     const live = { on: true };
     let report: DeployReport;
     try {
-      const signal = domain ? stop.signal : engine.signal;
       // stream: a plan deleting most of the deployed files is refused (a stream with only part of the build).
-      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text), {
-        stream: true,
-      }).finally(() => (live.on = false));
+      report = await deployEngine(
+        { ...engine, files: list, signal: stop.signal },
+        reporter(quiet, live, text),
+        { stream: true },
+      ).finally(() => (live.on = false));
     } catch (err) {
+      // Torn down: the task has failed already, and this stream's error reaches no one; what the stop left is
+      // said here (the checkpoint written, the lock released: a rerun sends the rest).
+      if (stream.destroyed && !quiet) log.warn(`${PLUGIN_NAME}: ${errorMessage(err, engine.password)}`);
       // A plan refused by a guard (maxDelete), dry run or not, is still shown: it is logged and handed to
       // onReport (its `refused` says why), as the CLI prints it and the Action publishes it; then the task
       // fails with the guard's message.
@@ -293,13 +301,27 @@ export function deploy(options: GulpDeployOptions): Transform {
   function finish(report: DeployReport): void {
     report.warnings = [...early, ...report.warnings.map(text)];
     if (report.dryRun || report.refused !== undefined) for (const line of formatPlan(report)) say(line);
-    say(forUser(formatSummary(report), undefined));
+    // Torn down as it ended (too late to stop it): done all the same, which the failed task does not say.
+    const late = stream.destroyed ? 'the stream was torn down, but the deploy had ended: ' : '';
+    say(late + forUser(formatSummary(report), undefined));
     const estimate = formatEstimate(report);
     if (estimate) say(estimate);
     onReport?.(report);
   }
 
   return sink(stream);
+}
+
+/** The reason a torn-down stream gives its deploy's stop, which the cancel message quotes (the password masked there). */
+function tornDown(err: Error | null): string {
+  const why = err ? String(err.message).split('\n')[0] : '';
+  return `the gulp stream was torn down${why ? `: ${why}` : ''}`;
+}
+
+/** Resolves when `signal` aborts. */
+async function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /**

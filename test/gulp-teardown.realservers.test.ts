@@ -1,0 +1,176 @@
+/**
+ * A deploy() stream torn down while its deploy runs (stream.pipeline after a failure further down, a destroy()
+ * call) stops the deploy as Ctrl-C does: no new transfer, the checkpoint written, the lock released, and it says
+ * so; the next run (gulp.watch's, which starts as soon as the torn-down task has failed) sends only the rest.
+ * Real gulp 5 streams against pure-ftpd and vsftpd; the teardown comes from the plugin's own progress line once
+ * the first file has gone up.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline, Writable } from 'node:stream';
+import { afterEach, expect, it, jest } from '@jest/globals';
+import gulp from 'gulp';
+import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import type { DeployReport } from '../src/engine/report.js';
+import { gulpOptions, runTask, runTaskOrThrow } from './helpers/gulp-tasks.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe, env, opts } = realServerSuite('gulp teardown');
+const target = remoteFolders('h-gulp5-teardown');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+const gulpOpts = (server: RealServer, remoteDir: string, extra: Partial<GulpDeployOptions> = {}) =>
+  gulpOptions(opts(server, '', remoteDir), extra);
+
+/** A site deployed once, then six new files (sent one at a time: parallel 1). */
+async function scene(
+  server: RealServer,
+): Promise<{ local: string; dir: string; disk: string; added: string[] }> {
+  const { dir, disk } = target(server);
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home' });
+  await runTaskOrThrow(() =>
+    gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(deploy(gulpOpts(server, dir))),
+  );
+  const added = [1, 2, 3, 4, 5, 6].map((i) => `p/${i}.bin`);
+  writeTree(local, Object.fromEntries(added.map((rel, i) => [rel, Buffer.alloc(32 * 1024, i + 1)] as const)));
+  return { local, dir, disk, added };
+}
+
+/**
+ * The plugin's log lines (stdout and stderr); `onLine` sees each as it is written. At the cancel line (the
+ * torn-down deploy's last word), the state and whether the lock is there, as the deploy left them.
+ */
+function watchLog(disk: string, onLine: (line: string) => void) {
+  const lines: string[] = [];
+  const seen: { state?: Record<string, unknown>; lockLeft?: boolean } = {};
+  const capture = (chunk: string | Uint8Array): boolean => {
+    const line = String(chunk);
+    lines.push(line);
+    if (line.includes('deploy cancelled') && seen.state === undefined) {
+      seen.lockLeft = fs.existsSync(path.join(disk, LOCK));
+      seen.state = (
+        JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }
+      ).files;
+    }
+    onLine(line);
+    return true;
+  };
+  jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+  jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  return { lines, seen };
+}
+
+/** A progress line after the first file went up ("ftpship: 1/6 files, …"). */
+const FIRST_UP = /ftpship: [1-9]\d*\/\d+ files/;
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) throw new Error(`${what} did not come in 10 s`);
+}
+
+/** The checks after a teardown: what the cancelled deploy left, then the next run's report. */
+function checkConverged(
+  seen: { state?: Record<string, unknown>; lockLeft?: boolean },
+  rerun: DeployReport,
+  added: string[],
+  local: string,
+  disk: string,
+): void {
+  // Stopped after the first file: the lock gone, the state honest and short of the rest.
+  expect(seen.lockLeft).toBe(false);
+  const confirmed = added.filter((rel) => seen.state && rel in seen.state);
+  expect(confirmed.length).toBeGreaterThanOrEqual(1);
+  expect(confirmed.length).toBeLessThan(added.length);
+  for (const rel of confirmed)
+    expect(fs.readFileSync(path.join(disk, rel))).toEqual(fs.readFileSync(path.join(local, rel)));
+  // The rerun sends exactly what was not confirmed.
+  expect(
+    rerun.files
+      .filter((f) => f.action === 'upload')
+      .map((f) => f.path)
+      .sort(),
+  ).toEqual(added.filter((rel) => !confirmed.includes(rel)).sort());
+  expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+}
+
+describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
+  it('pure-ftpd: stream.pipeline tearing down after a failure further down cancels the deploy; the watch run after it converges', async () => {
+    const server = env.pure;
+    const { local, dir, disk, added } = await scene(server);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    // A step after deploy() (gulp.dest, say) that fails once the deploy has sent its first file.
+    const out = new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
+    const { lines, seen } = watchLog(disk, (line) => {
+      if (FIRST_UP.test(line) && !out.destroyed)
+        out.destroy(new Error('EACCES: permission denied, mkdir out'));
+    });
+    const publish = (extra: Partial<GulpDeployOptions>) => (): NodeJS.WritableStream =>
+      pipeline(
+        gulp.src('**/*', { cwd: local, dot: true, encoding: false }),
+        deploy(gulpOpts(server, dir, { parallel: 1, ...extra })),
+        out,
+        () => undefined,
+      );
+    try {
+      const err = await runTask(publish({ quiet: false }));
+      expect((err as Error).message).toContain('EACCES');
+      // gulp.watch runs the task again at once (a change made meanwhile): it waits for the cancelled deploy's
+      // way out, not for a deploy going on unseen, and sends the rest.
+      const reports: DeployReport[] = [];
+      const again = (): NodeJS.ReadWriteStream =>
+        gulp
+          .src('**/*', { cwd: local, dot: true, encoding: false })
+          .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
+      await runTaskOrThrow(again);
+      await until(() => seen.state !== undefined || /deployed:/.test(lines.join('')), 'the cancel line');
+      const log = lines.join('');
+      expect(log).toMatch(
+        /ftpship: deploy cancelled \(the gulp stream was torn down: .*EACCES: permission denied, mkdir out.*\): no new transfer was started, what was done is recorded in the state and the lock released/,
+      );
+      // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …".
+      expect(log).not.toMatch(/deployed:/);
+      expect(reports).toHaveLength(1);
+      checkConverged(seen, reports[0], added, local, disk);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.removeListener('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('vsftpd: destroy() called on the stream (outside gulp) cancels the deploy; a rerun converges', async () => {
+    const server = env.vsftpd;
+    const { local, dir, disk, added } = await scene(server);
+    const stream = deploy(gulpOpts(server, dir, { parallel: 1, quiet: false }));
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    const { lines, seen } = watchLog(disk, (line) => {
+      if (FIRST_UP.test(line) && !stream.destroyed) stream.destroy();
+    });
+    gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(stream);
+    await closed;
+    await until(() => seen.state !== undefined || /deployed:/.test(lines.join('')), 'the cancel line');
+    const log = lines.join('');
+    expect(log).toMatch(
+      /ftpship: deploy cancelled \(the gulp stream was torn down\): no new transfer was started, what was done is recorded in the state and the lock released/,
+    );
+    expect(log).not.toMatch(/deployed:/);
+
+    const reports: DeployReport[] = [];
+    await runTaskOrThrow(() =>
+      gulp
+        .src('**/*', { cwd: local, dot: true, encoding: false })
+        .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) }))),
+    );
+    expect(reports).toHaveLength(1);
+    checkConverged(seen, reports[0], added, local, disk);
+  });
+});
