@@ -115,7 +115,8 @@ export function deploy(options: GulpDeployOptions): Transform {
       process.nextTick(() => {
         // Torn down meanwhile: no deploy (its error would reach no one).
         if (upstreamError || stream.destroyed) return done(upstreamError);
-        run().then(
+        current = run();
+        current.then(
           () => done(),
           (err: unknown) =>
             done(
@@ -137,16 +138,22 @@ export function deploy(options: GulpDeployOptions): Transform {
       // Torn down while its deploy runs (stream.pipeline after a failure further down, the task failing, a
       // destroy() call): the deploy stops as on Ctrl-C, where it would go on unseen and hold the lock.
       if (!stop.signal.aborted) stop.abort(tornDown(err));
-      // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
-      // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
-      // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
-      // Told to gulp's runner instead, as a Node stream's error no one listens to is.
-      if (err && domain && stream.listenerCount('error') <= streamxSources)
-        process.nextTick(() => {
-          // No listener (the task is over): emitted, it would be thrown.
-          if (domain.listenerCount('error') > 0) domain.emit('error', err);
-        });
-      callback(err);
+      const ended = (): void => {
+        // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
+        // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
+        // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
+        // Told to gulp's runner instead, as a Node stream's error no one listens to is.
+        if (err && domain && stream.listenerCount('error') <= streamxSources)
+          process.nextTick(() => {
+            // No listener (the task is over): emitted, it would be thrown.
+            if (domain.listenerCount('error') > 0) domain.emit('error', err);
+          });
+        callback(err);
+      };
+      // Closed (its error and 'close' emitted) once the deploy has stopped: a task that waits for this stream
+      // fails after the checkpoint and the unlock, not before (the gulp CLI then exits, cutting them off).
+      if (current) void current.then(ended, ended);
+      else ended();
     },
   });
 
@@ -154,6 +161,8 @@ export function deploy(options: GulpDeployOptions): Transform {
   // gulp-plumber keeps it going) hands on only part of the files: deployed, that part would make the server's
   // copies of the rest orphans, deleted. Its error fails this stream instead, and nothing is deployed.
   let flushing = false;
+  /** The deploy run by the flush, once it has begun. */
+  let current: Promise<void> | undefined;
   let upstreamError: PluginError | undefined;
   const upstreamFailed = (err: unknown): void => {
     if (upstreamError || stream.destroyed) return;
@@ -205,6 +214,23 @@ export function deploy(options: GulpDeployOptions): Transform {
     source.on('error', upstreamFailed);
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
+  // A step after this one in a .pipe chain (gulp.dest) that fails unpipes this stream and fails the task, which
+  // does not tear this one down: its deploy would go on unseen (and be cut off where the gulp CLI exits). Torn
+  // down instead, as stream.pipeline does.
+  const pipe = stream.pipe.bind(stream);
+  stream.pipe = <T extends NodeJS.WritableStream>(dest: T, pipeOptions?: { end?: boolean }): T => {
+    const onUnpipe = (source: unknown): void => {
+      if (source !== stream) return;
+      dest.removeListener('unpipe', onUnpipe);
+      const gone = dest as { destroyed?: unknown; destroying?: unknown };
+      if (stream.readableEnded || stream.destroyed || (gone.destroyed !== true && gone.destroying !== true))
+        return;
+      stop.abort(tornDown(new Error('a step after ftpship failed')));
+      stream.destroy();
+    };
+    dest.on('unpipe', onUnpipe);
+    return pipe(dest, pipeOptions);
+  };
   // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
   // Torn down during one, the deploy still reads them: its end releases them.
   let deploying = false;

@@ -70,11 +70,6 @@ function watchLog(disk: string, onLine: (line: string) => void) {
 /** A progress line after the first file went up ("ftpship: 1/6 files, …"). */
 const FIRST_UP = /ftpship: [1-9]\d*\/\d+ files/;
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 20)))
-    if (Date.now() > end) throw new Error(`${what} did not come in 10 s`);
-}
-
 /** The checks after a teardown: what the cancelled deploy left, then the next run's report. */
 function checkConverged(
   seen: { state?: Record<string, unknown>; lockLeft?: boolean },
@@ -101,44 +96,53 @@ function checkConverged(
   expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
 }
 
+/** Cancelled as on Ctrl-C, saying why: the teardown (and the error that caused it, if any). */
+const CANCELLED =
+  /ftpship: deploy cancelled \(the gulp stream was torn down[^\n]*\): no new transfer was started, what was done is recorded in the state and the lock released/;
+
+/** A full run of the site (quiet), its report kept. */
+function rerun(server: RealServer, local: string, dir: string, reports: DeployReport[]) {
+  return (): NodeJS.ReadWriteStream =>
+    gulp
+      .src('**/*', { cwd: local, dot: true, encoding: false })
+      .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
+}
+
+/** A step after deploy() (gulp.dest, say) that takes the files, and can be made to fail. */
+const failingStep = (): Writable => new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
+
 describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
-  it('pure-ftpd: stream.pipeline tearing down after a failure further down cancels the deploy; the watch run after it converges', async () => {
+  it('pure-ftpd: stream.pipeline tearing it down after a later step failed cancels the deploy before the task fails; a rerun converges', async () => {
     const server = env.pure;
     const { local, dir, disk, added } = await scene(server);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    // A step after deploy() (gulp.dest, say) that fails once the deploy has sent its first file.
-    const out = new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
+    const out = failingStep();
     const { lines, seen } = watchLog(disk, (line) => {
       if (FIRST_UP.test(line) && !out.destroyed)
         out.destroy(new Error('EACCES: permission denied, mkdir out'));
     });
-    const publish = (extra: Partial<GulpDeployOptions>) => (): NodeJS.WritableStream =>
-      pipeline(
-        gulp.src('**/*', { cwd: local, dot: true, encoding: false }),
-        deploy(gulpOpts(server, dir, { parallel: 1, ...extra })),
-        out,
-        () => undefined,
-      );
     try {
-      const err = await runTask(publish({ quiet: false }));
+      // The form gulp's docs give: the task ends when pipeline() calls back, every step closed.
+      const err = await runTask((cb: (err?: Error | null) => void) => {
+        pipeline(
+          gulp.src('**/*', { cwd: local, dot: true, encoding: false }),
+          deploy(gulpOpts(server, dir, { parallel: 1, quiet: false })),
+          out,
+          cb,
+        );
+      });
       expect((err as Error).message).toContain('EACCES');
-      // gulp.watch runs the task again at once (a change made meanwhile): it waits for the cancelled deploy's
-      // way out, not for a deploy going on unseen, and sends the rest.
-      const reports: DeployReport[] = [];
-      const again = (): NodeJS.ReadWriteStream =>
-        gulp
-          .src('**/*', { cwd: local, dot: true, encoding: false })
-          .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
-      await runTaskOrThrow(again);
-      await until(() => seen.state !== undefined || /deployed:/.test(lines.join('')), 'the cancel line');
+      // When gulp reports the failure (and the gulp CLI exits), the deploy has stopped, saying so.
       const log = lines.join('');
-      expect(log).toMatch(
-        /ftpship: deploy cancelled \(the gulp stream was torn down: .*EACCES: permission denied, mkdir out.*\): no new transfer was started, what was done is recorded in the state and the lock released/,
-      );
-      // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …".
+      expect(log).toMatch(CANCELLED);
+      // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …" later.
       expect(log).not.toMatch(/deployed:/);
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+
+      const reports: DeployReport[] = [];
+      await runTaskOrThrow(rerun(server, local, dir, reports));
       expect(reports).toHaveLength(1);
       checkConverged(seen, reports[0], added, local, disk);
       expect(unhandled).toEqual([]);
@@ -147,7 +151,31 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     }
   });
 
-  it('vsftpd: destroy() called on the stream (outside gulp) cancels the deploy; a rerun converges', async () => {
+  it('pure-ftpd: a .pipe(gulp.dest()) after deploy() failing mid-deploy cancels it; gulp.watch running the task again at once waits for that, then sends the rest', async () => {
+    const server = env.pure;
+    const { local, dir, disk, added } = await scene(server);
+    const out = failingStep();
+    const { lines, seen } = watchLog(disk, (line) => {
+      if (FIRST_UP.test(line) && !out.destroyed) out.destroy(new Error('ENOSPC: no space left on device'));
+    });
+    // The task ends with the last step's error, at once: the deploy is still on its way out.
+    const err = await runTask(() =>
+      gulp
+        .src('**/*', { cwd: local, dot: true, encoding: false })
+        .pipe(deploy(gulpOpts(server, dir, { parallel: 1, quiet: false })))
+        .pipe(out),
+    );
+    expect((err as Error).message).toContain('ENOSPC');
+    const reports: DeployReport[] = [];
+    await runTaskOrThrow(rerun(server, local, dir, reports));
+    const log = lines.join('');
+    expect(log).toMatch(CANCELLED);
+    expect(log).not.toMatch(/deployed:/);
+    expect(reports).toHaveLength(1);
+    checkConverged(seen, reports[0], added, local, disk);
+  });
+
+  it('vsftpd: destroy() called on the stream (outside gulp) cancels the deploy before it closes; a rerun converges', async () => {
     const server = env.vsftpd;
     const { local, dir, disk, added } = await scene(server);
     const stream = deploy(gulpOpts(server, dir, { parallel: 1, quiet: false }));
@@ -157,19 +185,13 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     });
     gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(stream);
     await closed;
-    await until(() => seen.state !== undefined || /deployed:/.test(lines.join('')), 'the cancel line');
     const log = lines.join('');
-    expect(log).toMatch(
-      /ftpship: deploy cancelled \(the gulp stream was torn down\): no new transfer was started, what was done is recorded in the state and the lock released/,
-    );
+    expect(log).toMatch(CANCELLED);
     expect(log).not.toMatch(/deployed:/);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
 
     const reports: DeployReport[] = [];
-    await runTaskOrThrow(() =>
-      gulp
-        .src('**/*', { cwd: local, dot: true, encoding: false })
-        .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) }))),
-    );
+    await runTaskOrThrow(rerun(server, local, dir, reports));
     expect(reports).toHaveLength(1);
     checkConverged(seen, reports[0], added, local, disk);
   });
