@@ -152,7 +152,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       };
       // Closed (its error and 'close' emitted) once the deploy has stopped: a task that waits for this stream
       // fails after the checkpoint and the unlock, not before (the gulp CLI then exits, cutting them off).
-      if (current) void current.then(ended, ended);
+      if (deploying && current) void current.then(ended, ended);
       else ended();
     },
   });
