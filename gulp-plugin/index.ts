@@ -339,8 +339,8 @@ export function deploy(options: GulpDeployOptions): Transform {
 }
 
 /** The reason a torn-down stream gives its deploy's stop, which the cancel message quotes (the password masked there). */
-function tornDown(err: Error | null): string {
-  const why = err ? String(err.message).split('\n')[0] : '';
+function tornDown(err: unknown): string {
+  const why = (err instanceof Error ? err.message : err ? String(err) : '').split('\n')[0];
   return `the gulp stream was torn down${why ? `: ${why}` : ''}`;
 }
 
