@@ -115,23 +115,27 @@ export function deploy(options: GulpDeployOptions): Transform {
       process.nextTick(() => {
         // Torn down meanwhile: no deploy (its error would reach no one).
         if (upstreamError || stream.destroyed) return done(upstreamError);
-        current = run();
-        current.then(
-          () => done(),
-          (err: unknown) =>
-            done(
-              // Stopped because a step further up failed while it ran: that error, and what the stop left.
-              upstreamError && err instanceof CancelledError
-                ? new PluginError(
-                    PLUGIN_NAME,
-                    upstreamError.message.replace(
-                      '; nothing was deployed, as ',
-                      `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
-                    ),
-                  )
-                : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
-            ),
-        );
+        // Set before run() starts: a teardown from within it (a log line's listener) waits for it too.
+        let over = (): void => undefined;
+        current = new Promise<void>((resolve) => (over = resolve));
+        run()
+          .finally(over)
+          .then(
+            () => done(),
+            (err: unknown) =>
+              done(
+                // Stopped because a step further up failed while it ran: that error, and what the stop left.
+                upstreamError && err instanceof CancelledError
+                  ? new PluginError(
+                      PLUGIN_NAME,
+                      upstreamError.message.replace(
+                        '; nothing was deployed, as ',
+                        `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
+                      ),
+                    )
+                  : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
+              ),
+          );
       });
     },
     destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -161,7 +165,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   // gulp-plumber keeps it going) hands on only part of the files: deployed, that part would make the server's
   // copies of the rest orphans, deleted. Its error fails this stream instead, and nothing is deployed.
   let flushing = false;
-  /** The deploy run by the flush, once it has begun. */
+  /** Settles when the deploy run by the flush has ended. */
   let current: Promise<void> | undefined;
   let upstreamError: PluginError | undefined;
   const upstreamFailed = (err: unknown): void => {

@@ -6,6 +6,8 @@
  * the first file has gone up.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline, Writable } from 'node:stream';
 import { afterEach, expect, it, jest } from '@jest/globals';
@@ -191,5 +193,56 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     await runTaskOrThrow(rerun(server, local, dir, reports));
     expect(reports).toHaveLength(1);
     checkConverged(seen, reports[0], added, local, disk);
+  });
+
+  it('pure-ftpd: a run torn down while it waits for an earlier one (gulp.watch firing again) stops waiting at once, changing nothing', async () => {
+    const server = env.pure;
+    const { local, dir, disk } = await scene(server);
+    fs.writeFileSync(path.join(local, 'index.html'), 'home, edited'); // a live file changes: the hook is called
+    // The earlier run's maintenance hook is called while it holds the target; it answers when the test says.
+    let holding = (): void => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    let letGo = (): void => undefined;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    const hook = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        holding();
+        void released.then(() => res.writeHead(204).end());
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const maintenanceUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    try {
+      const reports: DeployReport[] = [];
+      let earlierDone = false;
+      const earlier = runTaskOrThrow(() =>
+        gulp
+          .src('**/*', { cwd: local, dot: true, encoding: false })
+          .pipe(deploy(gulpOpts(server, dir, { maintenanceUrl, onReport: (r) => reports.push(r) }))),
+      ).finally(() => (earlierDone = true));
+      await held;
+      const later = deploy(gulpOpts(server, dir, { quiet: false }));
+      const closed = new Promise<void>((resolve) => later.once('close', () => resolve()));
+      const { lines } = watchLog(disk, (line) => {
+        if (line.includes('waiting for the deploy') && !later.destroyed) later.destroy();
+      });
+      gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(later);
+      await closed;
+      // Closed while the earlier run still holds the target: it did not wait for it, and said so.
+      expect(earlierDone).toBe(false);
+      expect(lines.join('')).toContain(
+        'ftpship: cancelled (the gulp stream was torn down): nothing was changed',
+      );
+      letGo();
+      await earlier;
+      expect(reports.map((r) => [r.counts.upload, r.counts.replace])).toEqual([[6, 1]]);
+      expect(lines.join('')).not.toMatch(/deployed:/);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    } finally {
+      letGo();
+      hook.closeAllConnections();
+      hook.close();
+    }
   });
 });
