@@ -113,36 +113,51 @@ export function deploy(options: GulpDeployOptions): Transform {
       // A tick later: a failed plugin's handler that ends its stream (below) runs before this stream hears
       // the error itself.
       process.nextTick(() => {
-        if (upstreamError) return done(upstreamError);
-        run().then(
-          () => done(),
-          (err: unknown) =>
-            done(
-              // Stopped because a step further up failed while it ran: that error, and what the stop left.
-              upstreamError && err instanceof CancelledError
-                ? new PluginError(
-                    PLUGIN_NAME,
-                    upstreamError.message.replace(
-                      '; nothing was deployed, as ',
-                      `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
-                    ),
-                  )
-                : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
-            ),
-        );
+        // Torn down meanwhile: no deploy (its error would reach no one).
+        if (upstreamError || stream.destroyed) return done(upstreamError);
+        // Set before run() starts: a teardown from within it (a log line's listener) waits for it too.
+        let over = (): void => undefined;
+        current = new Promise<void>((resolve) => (over = resolve));
+        run()
+          .finally(over)
+          .then(
+            () => done(),
+            (err: unknown) =>
+              done(
+                // Stopped because a step further up failed while it ran: that error, and what the stop left.
+                upstreamError && err instanceof CancelledError
+                  ? new PluginError(
+                      PLUGIN_NAME,
+                      upstreamError.message.replace(
+                        '; nothing was deployed, as ',
+                        `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
+                      ),
+                    )
+                  : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
+              ),
+          );
       });
     },
     destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-      // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
-      // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
-      // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
-      // Told to gulp's runner instead, as a Node stream's error no one listens to is.
-      if (err && domain && stream.listenerCount('error') <= streamxSources)
-        process.nextTick(() => {
-          // No listener (the task is over): emitted, it would be thrown.
-          if (domain.listenerCount('error') > 0) domain.emit('error', err);
-        });
-      callback(err);
+      // Torn down while its deploy runs (stream.pipeline after a failure further down, the task failing, a
+      // destroy() call): the deploy stops as on Ctrl-C, where it would go on unseen and hold the lock.
+      if (!stop.signal.aborted) stop.abort(tornDown(err));
+      const ended = (): void => {
+        // gulp.src (a streamx stream) piped into this one listens to its errors, and neither fails the task nor
+        // passes them on: with no other listener (deploy() not last in the task, so gulp's runner does not watch
+        // it), a failure would leave a gulp.dest after it waiting for an end that never comes, the task hanging.
+        // Told to gulp's runner instead, as a Node stream's error no one listens to is.
+        if (err && domain && stream.listenerCount('error') <= streamxSources)
+          process.nextTick(() => {
+            // No listener (the task is over): emitted, it would be thrown.
+            if (domain.listenerCount('error') > 0) domain.emit('error', err);
+          });
+        callback(err);
+      };
+      // Closed (its error and 'close' emitted) once the deploy has stopped: a task that waits for this stream
+      // fails after the checkpoint and the unlock, not before (the gulp CLI then exits, cutting them off).
+      if (deploying && current) void current.then(ended, ended);
+      else ended();
     },
   });
 
@@ -150,6 +165,8 @@ export function deploy(options: GulpDeployOptions): Transform {
   // gulp-plumber keeps it going) hands on only part of the files: deployed, that part would make the server's
   // copies of the rest orphans, deleted. Its error fails this stream instead, and nothing is deployed.
   let flushing = false;
+  /** Settles when the deploy run by the flush has ended. */
+  let current: Promise<void> | undefined;
   let upstreamError: PluginError | undefined;
   const upstreamFailed = (err: unknown): void => {
     if (upstreamError || stream.destroyed) return;
@@ -168,22 +185,21 @@ export function deploy(options: GulpDeployOptions): Transform {
   // domain (async-done), where such an error lands (gulp.src, torn down with it, has no error listener): heard
   // there, it fails this stream too, and stops a deploy already under way (its deletions come last).
   const domain = (process as { domain?: NodeJS.EventEmitter | null }).domain ?? undefined;
+  // The deploy's signal: the caller's, and this stream's own stop (an error further up, a teardown).
   const stop = new AbortController();
+  const given = engine.signal;
+  const onAbort = (): void => stop.abort(given?.reason);
+  if (given?.aborted) onAbort();
+  else given?.addEventListener('abort', onAbort, { once: true });
+  // One signal may serve a whole watch session: its listener goes with the stream.
+  stream.once('close', () => given?.removeEventListener('abort', onAbort));
   if (domain) {
     const onDomainError = (err: unknown): void => {
       upstreamFailed(err);
       if (upstreamError && !stop.signal.aborted) stop.abort();
     };
-    const given = engine.signal;
-    const onAbort = (): void => stop.abort(given?.reason);
     domain.on('error', onDomainError);
-    if (given?.aborted) onAbort();
-    else given?.addEventListener('abort', onAbort, { once: true });
-    // One signal may serve a whole watch session: its listener goes with the stream.
-    stream.once('close', () => {
-      domain.removeListener('error', onDomainError);
-      given?.removeEventListener('abort', onAbort);
-    });
+    stream.once('close', () => domain.removeListener('error', onDomainError));
   }
 
   /** Streams piped into this one that are streamx streams (gulp 5's gulp.src): each listens to its errors. */
@@ -202,6 +218,23 @@ export function deploy(options: GulpDeployOptions): Transform {
     source.on('error', upstreamFailed);
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
+  // A step after this one in a .pipe chain (gulp.dest) that fails unpipes this stream and fails the task, which
+  // does not tear this one down: its deploy would go on unseen (and be cut off where the gulp CLI exits). Torn
+  // down instead, as stream.pipeline does.
+  const pipe = stream.pipe.bind(stream);
+  stream.pipe = <T extends NodeJS.WritableStream>(dest: T, pipeOptions?: { end?: boolean }): T => {
+    const onUnpipe = (source: unknown): void => {
+      if (source !== stream) return;
+      dest.removeListener('unpipe', onUnpipe);
+      const gone = dest as { destroyed?: unknown; destroying?: unknown };
+      if (stream.readableEnded || stream.destroyed || (gone.destroyed !== true && gone.destroying !== true))
+        return;
+      stop.abort(tornDown(new Error('a step after ftpship failed')));
+      stream.destroy();
+    };
+    dest.on('unpipe', onUnpipe);
+    return pipe(dest, pipeOptions);
+  };
   // Failed before its deploy (a file refused, a step further up failed): no deploy needs the temp files now.
   // Torn down during one, the deploy still reads them: its end releases them.
   let deploying = false;
@@ -235,7 +268,8 @@ export function deploy(options: GulpDeployOptions): Transform {
     try {
       if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
-        await Promise.all(before);
+        // Torn down while it waits: it stops waiting (the engine then says it was cancelled).
+        await Promise.race([Promise.all(before), aborted(stop.signal)]);
       }
       await deployFiles(where);
     } finally {
@@ -256,12 +290,16 @@ export function deploy(options: GulpDeployOptions): Transform {
     const live = { on: true };
     let report: DeployReport;
     try {
-      const signal = domain ? stop.signal : engine.signal;
       // stream: a plan deleting most of the deployed files is refused (a stream with only part of the build).
-      report = await deployEngine({ ...engine, files: list, signal }, reporter(quiet, live, text), {
-        stream: true,
-      }).finally(() => (live.on = false));
+      report = await deployEngine(
+        { ...engine, files: list, signal: stop.signal },
+        reporter(quiet, live, text),
+        { stream: true },
+      ).finally(() => (live.on = false));
     } catch (err) {
+      // Torn down: the task has failed already, and this stream's error reaches no one; what the stop left is
+      // said here (the checkpoint written, the lock released: a rerun sends the rest).
+      if (stream.destroyed && !quiet) log.warn(`${PLUGIN_NAME}: ${errorMessage(err, engine.password)}`);
       // A plan refused by a guard (maxDelete), dry run or not, is still shown: it is logged and handed to
       // onReport (its `refused` says why), as the CLI prints it and the Action publishes it; then the task
       // fails with the guard's message.
@@ -293,13 +331,27 @@ export function deploy(options: GulpDeployOptions): Transform {
   function finish(report: DeployReport): void {
     report.warnings = [...early, ...report.warnings.map(text)];
     if (report.dryRun || report.refused !== undefined) for (const line of formatPlan(report)) say(line);
-    say(forUser(formatSummary(report), undefined));
+    // Torn down as it ended (too late to stop it): done all the same, which the failed task does not say.
+    const late = stream.destroyed ? 'the stream was torn down, but the deploy had ended: ' : '';
+    say(late + forUser(formatSummary(report), undefined));
     const estimate = formatEstimate(report);
     if (estimate) say(estimate);
     onReport?.(report);
   }
 
   return sink(stream);
+}
+
+/** The reason a torn-down stream gives its deploy's stop, which the cancel message quotes (the password masked there). */
+function tornDown(err: unknown): string {
+  const why = (err instanceof Error ? err.message : err ? String(err) : '').split('\n')[0];
+  return `the gulp stream was torn down${why ? `: ${why}` : ''}`;
+}
+
+/** Resolves when `signal` aborts. */
+async function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /**
