@@ -186,4 +186,24 @@ d('pure-ftpd: a resumed temp held by a session the network cut off', () => {
     },
     30_000,
   );
+
+  it.each(each('pure'))(
+    '%s: the file changed before the rerun (the held temp not reused): the temp that comes back is removed by the next deploy (was: left on the server for good)',
+    async (_name, server) => {
+      const { local, dir, disk, end } = await heldTemp(server);
+      const changed = { ...NEW, 'big.bin': bytes(BIG, 3) };
+      writeTree(local, changed);
+      try {
+        await deploy(opts(server, local, dir));
+      } finally {
+        await end();
+      }
+      expectHonestState(disk);
+      await deploy(opts(server, local, dir));
+      expect(own(disk)).toEqual([STATE]);
+      expect(readTree(disk, [STATE])).toEqual(shas(changed));
+      fs.rmSync(local, { recursive: true, force: true });
+    },
+    30_000,
+  );
 });

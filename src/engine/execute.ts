@@ -270,15 +270,20 @@ class Run {
     await this.begun;
     await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
       const left = this.ctx.store.state.pending?.temps[t]?.left;
-      if (left !== undefined) {
-        // Not there: the server session it was left to may still put it back (see renameTemp), for a day at most.
-        if (await this.ctx.pool.run(`remove ${t}`, async (c) => removedFile(c, this.abs(t)))) {
-          this.ctx.store.tempGone(t);
-        } else if (!(Date.now() - Date.parse(left) < LEFT_TEMP_MS)) this.ctx.store.tempGone(t);
-        return;
-      }
-      await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
-      this.ctx.store.tempGone(t);
+      const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
+        if (await removedFile(c, this.abs(t))) return true;
+        // Refused, yet there (permissions): the deploy fails naming it, as before.
+        if (left === undefined && (await remoteSize(c, this.abs(t))) >= 0) {
+          await deleteFile(c, this.abs(t));
+          return true;
+        }
+        return false;
+      });
+      // Not there: a server session may still hold it and put a part back (see TempGoneError): looked for by
+      // each deploy, for a day at most.
+      if (removed || (left !== undefined && !(Date.now() - Date.parse(left) < LEFT_TEMP_MS)))
+        this.ctx.store.tempGone(t);
+      else if (left === undefined) this.ctx.store.tempMissing(t);
     });
   }
 

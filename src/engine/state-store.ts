@@ -598,6 +598,14 @@ export class StateStore {
     await this.save();
   }
 
+  /** A leftover temp not on the server: marked left (see tempLeft), as a session may still put it back. */
+  tempMissing(temp: string): void {
+    const t = this.state.pending?.temps[temp];
+    if (!t) return;
+    t.left ??= new Date().toISOString();
+    this.touch();
+  }
+
   tempGone(temp: string): void {
     delete this.state.pending?.temps[temp];
     this.touch();
