@@ -195,13 +195,13 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point | 
           ),
       )
       // A network dropped in the large file's resumed temp: the server's session may still hold it (vsftpd
-      // locks it), said once, and the file sent whole under that name again.
+      // locks it), said once, and the file sent whole under a new temporary name.
       .filter(
         (l) =>
           !(
             Array.isArray(at) &&
             at.some((p) => p.dropped) &&
-            /^warning: upload big\.bin: the server did not start the resumed upload to .* within 4000 ms: another session \(of a deploy cut off earlier\) most likely still holds that temporary file open; sending it whole under that name again/.test(
+            /^warning: upload big\.bin: the server did not start the resumed upload to .* within 4000 ms: another session \(of a deploy cut off earlier\) most likely still holds that temporary file open; sending it whole under a new temporary name/.test(
               l,
             )
           ),

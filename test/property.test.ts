@@ -14,7 +14,7 @@ import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
 import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
-import { planChanges, type PlanOptions } from '../src/engine/plan.js';
+import { planChanges, tempPathFor, type PlanOptions } from '../src/engine/plan.js';
 import { treeFromFiles, type LocalFile } from '../src/engine/select.js';
 import { emptyState } from '../src/engine/state.js';
 import {
@@ -624,5 +624,26 @@ describe('case twins (names that differ only by case)', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('a temp left to a server session that may put it back (pending.temps[…].left)', () => {
+  it('is never resumed nor named again for the same content, and is removed as a leftover', () => {
+    const local = treeFromFiles([{ path: 'big.bin', contents: Buffer.from('new content') }]);
+    const file = local.files.get('big.bin') as LocalFile;
+    const state = emptyState('s');
+    state.files['big.bin'] = { size: 3, sha256: 'f'.repeat(64) };
+    const left = tempPathFor(file);
+    state.pending = {
+      temps: {
+        [left]: { path: 'big.bin', size: file.size, sha256: file.sha256, left: '2026-11-27T12:00:00Z' },
+      },
+      uncertain: [],
+    };
+    const plan = planChanges(local, state, planOptions());
+    expect(plan.uploads.map((u) => [u.file.path, u.temp === left, u.mayExist])).toEqual([
+      ['big.bin', false, false],
+    ]);
+    expect(plan.staleTemps).toEqual([left]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import { forEachLimit, type ConnectionPool } from './pool.js';
-import { countPlan, type Plan, type UploadItem } from './plan.js';
+import { countPlan, tempPathFor, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter } from './options.js';
 import {
@@ -26,9 +26,11 @@ import {
   folderRefused,
   listedAs,
   remoteSize,
+  removedFile,
   makeDir,
   makeDirs,
   renameOver,
+  TempGoneError,
   TempHeldError,
   uploadFile,
   writeRemoteFileAtomic,
@@ -267,8 +269,21 @@ class Run {
     // (a run cut in its commit phase), and a temp so marked that is gone counts as renamed over its target.
     await this.begun;
     await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
-      await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
-      this.ctx.store.tempGone(t);
+      const left = this.ctx.store.state.pending?.temps[t]?.left;
+      const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
+        if (await removedFile(c, this.abs(t))) return true;
+        // Refused, yet there (permissions): the deploy fails naming it, as before.
+        if (left === undefined && (await remoteSize(c, this.abs(t))) >= 0) {
+          await deleteFile(c, this.abs(t));
+          return true;
+        }
+        return false;
+      });
+      // Not there: a server session may still hold it and put a part back (see TempGoneError): looked for by
+      // each deploy, for a day at most.
+      if (removed || (left !== undefined && !(Date.now() - Date.parse(left) < LEFT_TEMP_MS)))
+        this.ctx.store.tempGone(t);
+      else if (left === undefined) this.ctx.store.tempMissing(t);
     });
   }
 
@@ -449,18 +464,25 @@ class Run {
     // would splice two files into the live one.
     let resume = item.mayExist === true;
     let sentThisFile = 0;
-    // The temp held open by another server session (see TempHeldError): removed and sent whole, once.
-    let fresh = false;
+    // Temps it was to resume, left (see TempHeldError, TempGoneError): each removed (if there) before the file
+    // goes whole under a new name; how many so far.
+    const left = new Set<string>();
+    let renamed = 0;
     const attempt = async (): Promise<void> =>
       this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
         this.unprogress(sentThisFile);
         sentThisFile = 0;
         const resumeNow = resume;
+        const to = item.temp ?? item.file.path;
+        for (const t of [...left]) {
+          await this.removeLeft(c, t);
+          left.delete(t);
+        }
         const send = async (): Promise<number> =>
-          uploadFile(c, this.abs(target), item.file, {
+          uploadFile(c, this.abs(to), item.file, {
             resume: resumeNow,
-            fresh,
-            heldMs: fresh ? undefined : heldMs(this.ctx.timeoutMs),
+            renameGone: renamed < MAX_TEMP_RENAMES,
+            heldMs: renamed < MAX_TEMP_RENAMES ? heldMs(this.ctx.timeoutMs) : undefined,
             inPlace: item.temp === undefined,
             quirks: this.ctx.quirks,
             warn: this.warn,
@@ -472,32 +494,39 @@ class Run {
             },
           });
         // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
-        if (!item.temp && alteredName(target) && (await this.nameKept(c, target)) === false)
-          throw renamedByServer(this.abs(target), target, 'file', undefined, true);
+        if (!item.temp && alteredName(to) && (await this.nameKept(c, to)) === false)
+          throw renamedByServer(this.abs(to), to, 'file', undefined, true);
         try {
           await send();
         } catch (err) {
           if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
           // Written in place over a folder the state does not list (one an exclude left, or made by hand).
-          if (!item.temp && (await dirExists(c, this.abs(target))))
-            throw folderInTheWay(this.abs(target), target);
+          if (!item.temp && (await dirExists(c, this.abs(to)))) throw folderInTheWay(this.abs(to), to);
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
-          const parent = parentOf(target);
+          const parent = parentOf(to);
           if (parent !== '' && !(await dirExists(c, this.abs(parent)))) this.folderGone(parent);
           await makeDirs(c, this.abs(parent), undefined, this.dirMade);
           await send();
         }
         if (!item.temp) await this.confirmName(c, item.file.path, item.file.size);
       });
-    await attempt()
-      .catch(async (err: unknown) => {
-        if (!(err instanceof TempHeldError)) throw err;
+    const elsewhere = async (err: unknown): Promise<void> => {
+      if (!(err instanceof TempHeldError || err instanceof TempGoneError) || item.temp === undefined)
+        throw err;
+      if (err instanceof TempHeldError)
         this.warn(
-          `upload ${item.file.path}: ${err.message}; sending it whole under that name again (the old copy removed; the live file is not touched)`,
+          `upload ${item.file.path}: ${err.message}; sending it whole under a new temporary name (the old one removed; the live file is not touched)`,
         );
-        fresh = true;
-        return attempt();
-      })
+      // Never the same name again: the session holding it may put its part back there at any time (see
+      // TempGoneError). The new name is recorded before a byte goes to it, the old one kept for removal.
+      left.add(item.temp);
+      renamed++;
+      resume = false;
+      await this.renameTemp(item);
+      return attempt().catch(elsewhere);
+    };
+    await attempt()
+      .catch(elsewhere)
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
       });
@@ -526,6 +555,40 @@ class Run {
 
   private unprogress(n: number): void {
     this.progress.bytesDone -= n;
+  }
+
+  /**
+   * Gives `item` a temp name of its own no other upload, file, folder or recorded temp has, recorded in the
+   * state (saved now, before a byte goes to it; outside any connection's task: the save needs one), the old
+   * name kept there as left behind (see StateStore.tempLeft). The mode it gets goes with it.
+   */
+  private async renameTemp(item: UploadItem): Promise<void> {
+    // --upload-only records no temp (each is named after its path): the old name is removed and written again.
+    if (!this.ctx.store.persists) return;
+    const old = item.temp as string;
+    const { state } = this.ctx.store;
+    const used = new Set<string>([
+      ...this.local.files.keys(),
+      ...this.local.dirs,
+      ...Object.keys(state.files),
+      ...state.dirs,
+      ...Object.keys(state.pending?.temps ?? {}),
+      ...this.plan.uploads.flatMap((u) => (u.temp ? [u.temp] : [])),
+    ]);
+    let temp = old;
+    for (let salt = 1; used.has(temp); salt++) temp = tempPathFor(item.file, salt, dotName(old));
+    item.temp = temp;
+    const i = this.plan.chmods.files.indexOf(old);
+    if (i >= 0) this.plan.chmods.files[i] = temp;
+    await this.ctx.store.tempLeft(item, old);
+  }
+
+  /**
+   * Removes a temp left to another server session (see renameTemp): gone from the state only once removed
+   * from the server (the session may put it back later), else a later deploy tries again.
+   */
+  private async removeLeft(c: FtpClient, rel: string): Promise<void> {
+    if (await removedFile(c, this.abs(rel))) this.ctx.store.tempGone(rel);
   }
 
   /**
@@ -1012,6 +1075,15 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
 function heldMs(timeoutMs = 30_000): number {
   return Math.min(5000, Math.floor(timeoutMs / 2));
 }
+
+/**
+ * How long a temp left to another server session (see renameTemp) is looked for and removed by each deploy: no
+ * server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15 minutes by default).
+ */
+const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
+
+/** At most so many new temp names for one file in a run (each after an attempt that sent bytes, then failed). */
+const MAX_TEMP_RENAMES = 3;
 
 /** A command on one of ftpship's temporary files (STOR, APPE). */
 const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;

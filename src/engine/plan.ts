@@ -212,8 +212,12 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   const uncertain = new Set(pending.uncertain);
   // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
   const tempsFor = new Map<string, string[]>();
-  for (const [name, t] of Object.entries(pending.temps))
-    tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+  // Temps a run left to a server session that may still hold them (see PendingTemp.left): never used again.
+  const left = new Set<string>();
+  for (const [name, t] of Object.entries(pending.temps)) {
+    if (t.left !== undefined) left.add(name);
+    else tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+  }
   const stateDirs = new Set(state.dirs);
   // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
   const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
@@ -316,7 +320,8 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
     // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
     // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
-    for (let salt = 1; temp !== undefined && taken(temp); salt++) temp = tempPathFor(named, salt, dotted);
+    for (let salt = 1; temp !== undefined && (taken(temp) || left.has(temp)); salt++)
+      temp = tempPathFor(named, salt, dotted);
     const mayExist = recorded !== undefined;
     const newPath =
       action === 'upload' &&

@@ -145,7 +145,7 @@ function release(source: Buffer | FileSource, file: LocalFile, check: boolean): 
  * A temp that a resumed upload could not write to in time: another server session still holds it open (vsftpd
  * locks a file while a session uploads to it, and a session whose client was cut off without the server
  * hearing of it holds it until its own timeout, minutes). The connection was closed; the caller sends the
- * file again with `fresh` (the temp removed first: ftpship's own file, never a live one).
+ * file whole under a new temp name (the old one removed: ftpship's own file, never a live one).
  */
 export class TempHeldError extends DeployError {
   override name = 'TempHeldError';
@@ -160,10 +160,24 @@ export class TempHeldError extends DeployError {
 }
 
 /**
+ * A temp an upload expected to resume (an earlier run, or an earlier attempt of this one, wrote to it) is not on
+ * the server. It may be held by another server session still: pure-ftpd moves a file it resumes (REST+STOR) to
+ * `.pureftpd-upload.*` and moves it back, whatever that session got, when the session ends, even one cut off by
+ * the network minutes before. Sent again under the same name, the file would be replaced by that part then,
+ * before or after its rename: the caller sends it whole under a new name, the old one recorded for removal.
+ */
+export class TempGoneError extends DeployError {
+  override name = 'TempGoneError';
+  constructor(readonly path: string) {
+    super(`the temporary file ${path} to resume is not on the server`);
+  }
+}
+
+/**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
  * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size;
- * if the server does not start that within `heldMs`, a {@link TempHeldError}. With `fresh`, the temp at
- * `abs` is removed first and the file sent whole. `inPlace`: `abs` is a live file this upload replaces
+ * if the server does not start that within `heldMs`, a {@link TempHeldError}; with `renameGone` too, a temp
+ * not there is a {@link TempGoneError} (nothing sent). `inPlace`: `abs` is a live file this upload replaces
  * (--no-atomic). Returns the bytes sent.
  */
 export async function uploadFile(
@@ -172,7 +186,7 @@ export async function uploadFile(
   file: LocalFile,
   opts: {
     resume: boolean;
-    fresh?: boolean;
+    renameGone?: boolean;
     heldMs?: number;
     inPlace?: boolean;
     quirks: ServerQuirks;
@@ -182,14 +196,10 @@ export async function uploadFile(
 ): Promise<number> {
   let offset = 0;
   let have = -1;
-  // A new name's file: the session holding the old one open keeps only that (vsftpd locks the file, not the name).
-  if (opts.fresh && !opts.inPlace)
-    await client.delete(abs).catch((err: unknown) => {
-      if (!(err instanceof FtpReplyError)) throw err;
-    });
-  else if (opts.resume) {
+  if (opts.resume) {
     have = await remoteSize(client, abs);
     if (have === file.size) return 0;
+    if (have < 0 && opts.renameGone && !opts.inPlace) throw new TempGoneError(abs);
     if (have > 0 && have < file.size && !opts.quirks.noResume) offset = have;
     // An empty temp, nothing to resume: removed, so the STOR makes a new file. A killed run whose STOR went out
     // before its data connection leaves a server session waiting for that connection with the file open
@@ -338,6 +348,17 @@ async function mayBeThere(client: FtpClient, abs: string): Promise<boolean> {
     if (err instanceof FtpReplyError && err.code === 550) return false;
     if (err instanceof FtpReplyError && err.code >= 500) return true;
     throw err;
+  }
+}
+
+/** Deletes a file if the server lets it: true if it did, false if it refused (the file not there, or kept). */
+export async function removedFile(client: FtpClient, abs: string): Promise<boolean> {
+  try {
+    await client.delete(abs);
+    return true;
+  } catch (err) {
+    if (!(err instanceof FtpReplyError)) throw err;
+    return false;
   }
 }
 

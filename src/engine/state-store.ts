@@ -578,6 +578,34 @@ export class StateStore {
     if (!this.saving && Date.now() - this.lastSave >= 500) this.enqueue().catch(() => undefined);
   }
 
+  /** The state is written to the server (not --upload-only's, kept in memory). */
+  get persists(): boolean {
+    return this.opts.persist !== false;
+  }
+
+  /**
+   * `item` goes whole under a new temp name (`item.temp`) instead of `old`, one it was to resume, which another
+   * server session may hold and put a part back at later (see TempGoneError): the new name is recorded, and
+   * `old` marked left (with the time), so no upload uses it again and each deploy removes it, until it is
+   * found there and removed, or a day has passed. Saved now, before a byte goes to the new name.
+   */
+  async tempLeft(item: UploadItem, old: string): Promise<void> {
+    const temps = this.state.pending?.temps;
+    if (!temps) return;
+    const t = temps[old];
+    if (t) t.left ??= new Date().toISOString();
+    temps[item.temp as string] = tempRecord(item);
+    await this.save();
+  }
+
+  /** A leftover temp not on the server: marked left (see tempLeft), as a session may still put it back. */
+  tempMissing(temp: string): void {
+    const t = this.state.pending?.temps[temp];
+    if (!t) return;
+    t.left ??= new Date().toISOString();
+    this.touch();
+  }
+
   tempGone(temp: string): void {
     delete this.state.pending?.temps[temp];
     this.touch();
@@ -674,9 +702,11 @@ export class StateStore {
     const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
     // A name test's file whose removal did not go through: the next run removes it.
     const probes = this.state.pending?.probes;
+    // So for a temp left to another server session, which may put it back (see tempLeft).
+    const left = Object.entries(this.state.pending?.temps ?? {}).filter(([, t]) => t.left !== undefined);
     const pending =
-      unsure.length > 0 || probes?.length
-        ? { temps: {}, uncertain: unsure, ...(probes?.length ? { probes } : {}) }
+      unsure.length > 0 || probes?.length || left.length > 0
+        ? { temps: Object.fromEntries(left), uncertain: unsure, ...(probes?.length ? { probes } : {}) }
         : undefined;
     this.state = { ...this.state, files, pending, modes };
     if (!modes?.file && !modes?.dir) delete this.state.modes;

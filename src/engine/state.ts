@@ -25,6 +25,12 @@ export interface PendingTemp {
   stamp?: string;
   /** Set just before the commit phase: if the temp is gone on a rerun, the rename happened. */
   committing?: boolean;
+  /**
+   * When a run left this temp, found missing (or held) where it was to resume it, to the server session that
+   * may hold it still and put a part back (pure-ftpd): never used again, removed by each deploy until found
+   * and removed, or a day has passed (see StateStore.tempLeft).
+   */
+  left?: string;
 }
 
 /** Work a run had started when it last checkpointed; a rerun resumes or cleans it up. */
@@ -219,6 +225,7 @@ function checkPending(pending: unknown, where: string): void {
       !isSize(t.size) ||
       typeof t.sha256 !== 'string' ||
       (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
+      !['undefined', 'string'].includes(typeof t.left) ||
       !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
       parentOf(name) !== parentOf(t.path)
     ) {

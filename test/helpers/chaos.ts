@@ -32,9 +32,10 @@ export interface ChaosProxy {
 export interface ChaosHooks {
   /**
    * A command line from the client (the Nth, from 1). Return 'hold' to keep it from the server (the caller
-   * kills the client or cuts the connections), else it goes on.
+   * kills the client or cuts the connections), a promise to pass it (and the lines after it on that
+   * connection) once it settles, else it goes on.
    */
-  onCommand?: (line: string, n: number) => 'hold' | void;
+  onCommand?: (line: string, n: number) => 'hold' | Promise<void> | void;
   /** Bytes of upload data passed so far; return 'hold' to stop passing them (the caller then acts). */
   onData?: (total: number) => 'hold' | void;
 }
@@ -104,6 +105,11 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
     pair(client, upstream);
     let held = false;
     let pending = '';
+    // Lines kept back until a promise the hook gave settles (undefined: none waits).
+    let gate: Promise<void> | undefined;
+    const pass = (line: string): void => {
+      if (!frozen && !upstream.destroyed) upstream.write(`${line}\r\n`, 'latin1');
+    };
     client.on('data', (chunk: Buffer) => {
       if (held || frozen) return;
       pending += chunk.toString('latin1');
@@ -112,11 +118,22 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
         const line = pending.slice(0, end);
         pending = pending.slice(end + 2);
         commands.push(line);
-        if (hooks.onCommand?.(line, commands.length) === 'hold') {
+        const told = hooks.onCommand?.(line, commands.length);
+        if (told === 'hold') {
           held = true;
           return;
         }
-        upstream.write(`${line}\r\n`, 'latin1');
+        if (told === undefined && gate === undefined) pass(line);
+        else {
+          const after: Promise<void> = (gate ?? Promise.resolve())
+            .then(async () => told)
+            .catch(() => undefined)
+            .then(() => {
+              if (gate === after) gate = undefined;
+              pass(line);
+            });
+          gate = after;
+        }
       }
     });
     // Replies are rewritten in order, one line at a time (a passive reply needs its port opened first).
