@@ -37461,8 +37461,14 @@ function planChanges(local, state, opts) {
     const uncertain = new Set(pending.uncertain);
     // The temps an earlier, interrupted run recorded, by the path each is bound for (looked up per upload).
     const tempsFor = new Map();
-    for (const [name, t] of Object.entries(pending.temps))
-        tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+    // Temps a run left to a server session that may still hold them (see PendingTemp.left): never used again.
+    const left = new Set();
+    for (const [name, t] of Object.entries(pending.temps)) {
+        if (t.left !== undefined)
+            left.add(name);
+        else
+            tempsFor.set(t.path, [...(tempsFor.get(t.path) ?? []), name]);
+    }
     const stateDirs = new Set(state.dirs);
     // Folders a cut run set out to make: each may be there (its run was killed before it recorded it made).
     const maybeDirs = new Set((pending.dirs ?? []).filter((d) => !stateDirs.has(d)));
@@ -37560,7 +37566,7 @@ function planChanges(local, state, opts) {
         let temp = viaTemp ? (recorded ?? tempPathFor(named, 0, dotted)) : undefined;
         // Never a path the tree or the state has a file or folder at: the temp would be written over it, then
         // renamed away. (A copy of the server taken with a cut run's temp in it, deployed, can have one.)
-        for (let salt = 1; temp !== undefined && taken(temp); salt++)
+        for (let salt = 1; temp !== undefined && (taken(temp) || left.has(temp)); salt++)
             temp = tempPathFor(named, salt, dotted);
         const mayExist = recorded !== undefined;
         const newPath = action === 'upload' &&
@@ -38712,7 +38718,7 @@ function release(source, file, check) {
  * A temp that a resumed upload could not write to in time: another server session still holds it open (vsftpd
  * locks a file while a session uploads to it, and a session whose client was cut off without the server
  * hearing of it holds it until its own timeout, minutes). The connection was closed; the caller sends the
- * file again with `fresh` (the temp removed first: ftpship's own file, never a live one).
+ * file whole under a new temp name (the old one removed: ftpship's own file, never a live one).
  */
 class TempHeldError extends DeployError {
     path;
@@ -38723,25 +38729,36 @@ class TempHeldError extends DeployError {
     }
 }
 /**
+ * A temp an upload expected to resume (an earlier run, or an earlier attempt of this one, wrote to it) is not on
+ * the server. It may be held by another server session still: pure-ftpd moves a file it resumes (REST+STOR) to
+ * `.pureftpd-upload.*` and moves it back, whatever that session got, when the session ends, even one cut off by
+ * the network minutes before. Sent again under the same name, the file would be replaced by that part then,
+ * before or after its rename: the caller sends it whole under a new name, the old one recorded for removal.
+ */
+class TempGoneError extends DeployError {
+    path;
+    name = 'TempGoneError';
+    constructor(path) {
+        super(`the temporary file ${path} to resume is not on the server`);
+        this.path = path;
+    }
+}
+/**
  * Uploads a file to `abs`. With `resume`, a partial file already at `abs` (known to hold a prefix of this
  * content: a temp name derived from the content hash) is continued with REST+STOR from the server's size;
- * if the server does not start that within `heldMs`, a {@link TempHeldError}. With `fresh`, the temp at
- * `abs` is removed first and the file sent whole. `inPlace`: `abs` is a live file this upload replaces
+ * if the server does not start that within `heldMs`, a {@link TempHeldError}; with `renameGone` too, a temp
+ * not there is a {@link TempGoneError} (nothing sent). `inPlace`: `abs` is a live file this upload replaces
  * (--no-atomic). Returns the bytes sent.
  */
 async function uploadFile(client, abs, file, opts) {
     let offset = 0;
     let have = -1;
-    // A new name's file: the session holding the old one open keeps only that (vsftpd locks the file, not the name).
-    if (opts.fresh && !opts.inPlace)
-        await client.delete(abs).catch((err) => {
-            if (!(err instanceof FtpReplyError))
-                throw err;
-        });
-    else if (opts.resume) {
+    if (opts.resume) {
         have = await remoteSize(client, abs);
         if (have === file.size)
             return 0;
+        if (have < 0 && opts.renameGone && !opts.inPlace)
+            throw new TempGoneError(abs);
         if (have > 0 && have < file.size && !opts.quirks.noResume)
             offset = have;
         // An empty temp, nothing to resume: removed, so the STOR makes a new file. A killed run whose STOR went out
@@ -38881,6 +38898,18 @@ async function mayBeThere(client, abs) {
         if (err instanceof FtpReplyError && err.code >= 500)
             return true;
         throw err;
+    }
+}
+/** Deletes a file if the server lets it: true if it did, false if it refused (the file not there, or kept). */
+async function removedFile(client, abs) {
+    try {
+        await client.delete(abs);
+        return true;
+    }
+    catch (err) {
+        if (!(err instanceof FtpReplyError))
+            throw err;
+        return false;
     }
 }
 /** Deletes a file; one that is already gone counts as deleted. */
@@ -39209,6 +39238,7 @@ function checkPending(pending, where) {
             !isSize(t.size) ||
             typeof t.sha256 !== 'string' ||
             (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
+            !['undefined', 'string'].includes(typeof t.left) ||
             !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
             parentOf(name) !== parentOf(t.path)) {
             throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
@@ -39440,8 +39470,23 @@ class Run {
         // (a run cut in its commit phase), and a temp so marked that is gone counts as renamed over its target.
         await this.begun;
         await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
-            await this.ctx.pool.run(`remove ${t}`, async (c) => deleteFile(c, this.abs(t)));
-            this.ctx.store.tempGone(t);
+            const left = this.ctx.store.state.pending?.temps[t]?.left;
+            const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
+                if (await removedFile(c, this.abs(t)))
+                    return true;
+                // Refused, yet there (permissions): the deploy fails naming it, as before.
+                if (left === undefined && (await remoteSize(c, this.abs(t))) >= 0) {
+                    await deleteFile(c, this.abs(t));
+                    return true;
+                }
+                return false;
+            });
+            // Not there: a server session may still hold it and put a part back (see TempGoneError): looked for by
+            // each deploy, for a day at most.
+            if (removed || (left !== undefined && !(Date.now() - Date.parse(left) < LEFT_TEMP_MS)))
+                this.ctx.store.tempGone(t);
+            else if (left === undefined)
+                this.ctx.store.tempMissing(t);
         });
     }
     /** Removes the name tests' files cut runs left, under each name the server may have given them. */
@@ -39619,16 +39664,23 @@ class Run {
         // would splice two files into the live one.
         let resume = item.mayExist === true;
         let sentThisFile = 0;
-        // The temp held open by another server session (see TempHeldError): removed and sent whole, once.
-        let fresh = false;
+        // Temps it was to resume, left (see TempHeldError, TempGoneError): each removed (if there) before the file
+        // goes whole under a new name; how many so far.
+        const left = new Set();
+        let renamed = 0;
         const attempt = async () => this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
             const resumeNow = resume;
-            const send = async () => uploadFile(c, this.abs(target), item.file, {
+            const to = item.temp ?? item.file.path;
+            for (const t of [...left]) {
+                await this.removeLeft(c, t);
+                left.delete(t);
+            }
+            const send = async () => uploadFile(c, this.abs(to), item.file, {
                 resume: resumeNow,
-                fresh,
-                heldMs: fresh ? undefined : heldMs(this.ctx.timeoutMs),
+                renameGone: renamed < MAX_TEMP_RENAMES,
+                heldMs: renamed < MAX_TEMP_RENAMES ? heldMs(this.ctx.timeoutMs) : undefined,
                 inPlace: item.temp === undefined,
                 quirks: this.ctx.quirks,
                 warn: this.warn,
@@ -39641,8 +39693,8 @@ class Run {
                 },
             });
             // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
-            if (!item.temp && alteredName(target) && (await this.nameKept(c, target)) === false)
-                throw renamedByServer(this.abs(target), target, 'file', undefined, true);
+            if (!item.temp && alteredName(to) && (await this.nameKept(c, to)) === false)
+                throw renamedByServer(this.abs(to), to, 'file', undefined, true);
             try {
                 await send();
             }
@@ -39650,10 +39702,10 @@ class Run {
                 if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553))
                     throw err;
                 // Written in place over a folder the state does not list (one an exclude left, or made by hand).
-                if (!item.temp && (await dirExists(c, this.abs(target))))
-                    throw folderInTheWay(this.abs(target), target);
+                if (!item.temp && (await dirExists(c, this.abs(to))))
+                    throw folderInTheWay(this.abs(to), to);
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
-                const parent = parentOf(target);
+                const parent = parentOf(to);
                 if (parent !== '' && !(await dirExists(c, this.abs(parent))))
                     this.folderGone(parent);
                 await makeDirs(c, this.abs(parent), undefined, this.dirMade);
@@ -39662,14 +39714,21 @@ class Run {
             if (!item.temp)
                 await this.confirmName(c, item.file.path, item.file.size);
         });
-        await attempt()
-            .catch(async (err) => {
-            if (!(err instanceof TempHeldError))
+        const elsewhere = async (err) => {
+            if (!(err instanceof TempHeldError || err instanceof TempGoneError) || item.temp === undefined)
                 throw err;
-            this.warn(`upload ${item.file.path}: ${err.message}; sending it whole under that name again (the old copy removed; the live file is not touched)`);
-            fresh = true;
-            return attempt();
-        })
+            if (err instanceof TempHeldError)
+                this.warn(`upload ${item.file.path}: ${err.message}; sending it whole under a new temporary name (the old one removed; the live file is not touched)`);
+            // Never the same name again: the session holding it may put its part back there at any time (see
+            // TempGoneError). The new name is recorded before a byte goes to it, the old one kept for removal.
+            left.add(item.temp);
+            renamed++;
+            resume = false;
+            await this.renameTemp(item);
+            return attempt().catch(elsewhere);
+        };
+        await attempt()
+            .catch(elsewhere)
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
@@ -39698,6 +39757,42 @@ class Run {
     }
     unprogress(n) {
         this.progress.bytesDone -= n;
+    }
+    /**
+     * Gives `item` a temp name of its own no other upload, file, folder or recorded temp has, recorded in the
+     * state (saved now, before a byte goes to it; outside any connection's task: the save needs one), the old
+     * name kept there as left behind (see StateStore.tempLeft). The mode it gets goes with it.
+     */
+    async renameTemp(item) {
+        // --upload-only records no temp (each is named after its path): the old name is removed and written again.
+        if (!this.ctx.store.persists)
+            return;
+        const old = item.temp;
+        const { state } = this.ctx.store;
+        const used = new Set([
+            ...this.local.files.keys(),
+            ...this.local.dirs,
+            ...Object.keys(state.files),
+            ...state.dirs,
+            ...Object.keys(state.pending?.temps ?? {}),
+            ...this.plan.uploads.flatMap((u) => (u.temp ? [u.temp] : [])),
+        ]);
+        let temp = old;
+        for (let salt = 1; used.has(temp); salt++)
+            temp = tempPathFor(item.file, salt, dotName(old));
+        item.temp = temp;
+        const i = this.plan.chmods.files.indexOf(old);
+        if (i >= 0)
+            this.plan.chmods.files[i] = temp;
+        await this.ctx.store.tempLeft(item, old);
+    }
+    /**
+     * Removes a temp left to another server session (see renameTemp): gone from the state only once removed
+     * from the server (the session may put it back later), else a later deploy tries again.
+     */
+    async removeLeft(c, rel) {
+        if (await removedFile(c, this.abs(rel)))
+            this.ctx.store.tempGone(rel);
     }
     /**
      * The commit phase: one checkpoint (temps marked committing, orphans marked uncertain), folders that
@@ -40150,6 +40245,13 @@ function describe(err, what, local, deleting = false) {
 function heldMs(timeoutMs = 30_000) {
     return Math.min(5000, Math.floor(timeoutMs / 2));
 }
+/**
+ * How long a temp left to another server session (see renameTemp) is looked for and removed by each deploy: no
+ * server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15 minutes by default).
+ */
+const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
+/** At most so many new temp names for one file in a run (each after an attempt that sent bytes, then failed). */
+const MAX_TEMP_RENAMES = 3;
 /** A command on one of ftpship's temporary files (STOR, APPE). */
 const TEMP_COMMAND = /\/\.?ftpship-[0-9a-f]{20}\.tmp$/;
 /** A multi-line reply (pure-ftpd's 552 gives the quota figures on lines of their own) on one line. */
@@ -41846,6 +41948,34 @@ class StateStore {
         if (!this.saving && Date.now() - this.lastSave >= 500)
             this.enqueue().catch(() => undefined);
     }
+    /** The state is written to the server (not --upload-only's, kept in memory). */
+    get persists() {
+        return this.opts.persist !== false;
+    }
+    /**
+     * `item` goes whole under a new temp name (`item.temp`) instead of `old`, one it was to resume, which another
+     * server session may hold and put a part back at later (see TempGoneError): the new name is recorded, and
+     * `old` marked left (with the time), so no upload uses it again and each deploy removes it, until it is
+     * found there and removed, or a day has passed. Saved now, before a byte goes to the new name.
+     */
+    async tempLeft(item, old) {
+        const temps = this.state.pending?.temps;
+        if (!temps)
+            return;
+        const t = temps[old];
+        if (t)
+            t.left ??= new Date().toISOString();
+        temps[item.temp] = tempRecord(item);
+        await this.save();
+    }
+    /** A leftover temp not on the server: marked left (see tempLeft), as a session may still put it back. */
+    tempMissing(temp) {
+        const t = this.state.pending?.temps[temp];
+        if (!t)
+            return;
+        t.left ??= new Date().toISOString();
+        this.touch();
+    }
     tempGone(temp) {
         delete this.state.pending?.temps[temp];
         this.touch();
@@ -41938,8 +42068,10 @@ class StateStore {
         const unsure = [...held.replace, ...held.upload].filter((p) => this.uncertain.has(p) && !files[p]);
         // A name test's file whose removal did not go through: the next run removes it.
         const probes = this.state.pending?.probes;
-        const pending = unsure.length > 0 || probes?.length
-            ? { temps: {}, uncertain: unsure, ...(probes?.length ? { probes } : {}) }
+        // So for a temp left to another server session, which may put it back (see tempLeft).
+        const left = Object.entries(this.state.pending?.temps ?? {}).filter(([, t]) => t.left !== undefined);
+        const pending = unsure.length > 0 || probes?.length || left.length > 0
+            ? { temps: Object.fromEntries(left), uncertain: unsure, ...(probes?.length ? { probes } : {}) }
             : undefined;
         this.state = { ...this.state, files, pending, modes };
         if (!modes?.file && !modes?.dir)
@@ -43313,11 +43445,17 @@ async function deploy(options, reporter = {}, context = {}) {
                 // Not with two state files to choose from (the plan may start again from the other one).
                 if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
                     // (A spot check that failed fails the plan too: no lock is taken then.)
-                    early = (spot ?? Promise.resolve()).then(async () => withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
-                        plan = await planning;
-                        state = store.state;
-                        return hasWork(plan) ? underLock(release, read) : undefined;
-                    }));
+                    early = (spot ?? Promise.resolve()).then(async (seen) => {
+                        // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+                        // plan changes nothing on the server (no lock either).
+                        if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213))
+                            await planning;
+                        return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
+                            plan = await planning;
+                            state = store.state;
+                            return hasWork(plan) ? underLock(release, read) : undefined;
+                        });
+                    });
                     early.catch(() => undefined); // awaited after the plan (its errors come first)
                 }
             }
@@ -43384,7 +43522,12 @@ async function deploy(options, reporter = {}, context = {}) {
             // A folder this plan would delete from (or remove) may hold the state of another deploy, to a folder
             // inside this one (/site/blog beside /site): what is there is that deploy's now (G3). One pipelined
             // look for the lot, only when the plan deletes something.
-            otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen);
+            // And a folder this plan uploads into (a site built with a blog/ folder while blog is deployed by its own
+            // job): refused below. On a first deploy, only where the target's listing (read looking for the state)
+            // has the folder's top: an empty or absent target holds no other deploy.
+            const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
+            const mayHold = top === null ? () => true : (d) => top?.has(d.split('/')[0]) ?? false;
+            otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
             if (otherStates.size > 0)
                 p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
             // A guard's refusal gets the report of this plan (see the catch below).
@@ -43574,7 +43717,9 @@ const whoseState = (name) => name === FDA_STATE ? 'the state of an FTP-Deploy-Ac
  */
 async function otherDeploysIn(pool, root, statePath, plan, 
 /** Answers already had (the spot check's write): not asked again. */
-seen) {
+seen, 
+/** Whether a folder an upload goes into may be on the server already (false: not asked). */
+mayHold) {
     const folders = new Set();
     for (const p of [...plan.deletes, ...plan.fileToDir])
         for (const d of ancestorsOf(p))
@@ -43582,6 +43727,10 @@ seen) {
     for (const d of plan.rmdirs)
         for (const x of [...ancestorsOf(d), d])
             folders.add(x);
+    for (const u of plan.uploads)
+        for (const d of ancestorsOf(u.file.path))
+            if (mayHold(d))
+                folders.add(d);
     const looks = [...folders]
         .sort()
         .flatMap((dir) => OTHER_STATES.map((name) => ({ dir, name, abs: remoteJoin(root, `${dir}/${name}`) })))
@@ -43620,7 +43769,8 @@ const EARLY_LOOKS = 32;
  * Before planning (paths alone, no hash needed): the folders holding a file or folder the state lists that is
  * gone locally, or a file that became a folder, and those above them; each with every name of
  * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
- * files that became folders), and none when there are more than {@link EARLY_LOOKS}.
+ * files that became folders), and none when there are more than {@link EARLY_LOOKS}. Then up to as many
+ * deployed folders a file surely uploaded goes into.
  */
 function earlyStateLooks(st, local, root, statePath, o) {
     const folders = new Set();
@@ -43629,37 +43779,62 @@ function earlyStateLooks(st, local, root, statePath, o) {
         return folders.size <= EARLY_LOOKS;
     };
     const deleting = o.delete && !o.uploadOnly;
-    for (const d of local.dirs) {
-        if (!Object.hasOwn(st.files, d))
-            continue;
-        for (const a of ancestorsOf(d))
-            if (!add(a))
-                return [];
-    }
-    if (deleting) {
-        for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
-            if (local.files.has(p) || local.dirs.has(p))
+    const fits = (() => {
+        for (const d of local.dirs) {
+            if (!Object.hasOwn(st.files, d))
                 continue;
-            for (const a of ancestorsOf(p))
+            for (const a of ancestorsOf(d))
                 if (!add(a))
-                    return [];
+                    return false;
         }
-        for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
-            if (local.dirs.has(d))
+        if (deleting) {
+            for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+                if (local.files.has(p) || local.dirs.has(p))
+                    continue;
+                for (const a of ancestorsOf(p))
+                    if (!add(a))
+                        return false;
+            }
+            for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+                if (local.dirs.has(d))
+                    continue;
+                for (const a of [...ancestorsOf(d), d])
+                    if (!add(a))
+                        return false;
+            }
+        }
+        return true;
+    })();
+    if (!fits)
+        folders.clear();
+    // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
+    // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
+    // plan makes) is asked after planning.
+    const uploading = new Set();
+    if (!o.deleteOnly) {
+        const deployed = new Set(st.dirs);
+        for (const f of local.files.values()) {
+            const was = st.files[f.path];
+            if (was !== undefined && (was.size === f.size || o.replace === false))
                 continue;
-            for (const a of [...ancestorsOf(d), d])
-                if (!add(a))
-                    return [];
+            for (const a of ancestorsOf(f.path)) {
+                if (!deployed.has(a) || folders.has(a))
+                    continue;
+                if (uploading.size >= EARLY_LOOKS)
+                    break;
+                uploading.add(a);
+            }
         }
     }
-    return [...folders]
+    return [...folders, ...uploading]
         .sort()
         .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
         .filter((abs) => abs !== statePath && askable(abs));
 }
 /**
  * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
- * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first).
+ * (G3), so the deploy is refused before anything changes (its files would otherwise be deleted first). So is
+ * an upload into such a target.
  */
 function refuseSwapsOverOthers(plan, root, states) {
     const who = (t) => states.get(t) === FDA_STATE ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
@@ -43688,6 +43863,19 @@ function refuseSwapsOverOthers(plan, root, states) {
         throw new GuardError(`cannot replace folder ${remoteJoin(root, dir)} with a file: ${where} the ` +
             `target of ${who(other)} (its state ${other}/${name} is there), ${atOrUnder(other, dir) ? 'which ftpship never removes' : 'whose files ftpship never deletes'}; ` +
             `rename the local file, or leave it out with ${excludeOption(dir)}; nothing was changed`);
+    }
+    // A file sent into another deploy's folder would go over that deploy's own (or beside them, as its): that
+    // deploy's state would name content no longer there, and its next run, seeing nothing changed, would never
+    // put its own back.
+    for (const t of plan.otherDeploys.targets) {
+        const into = plan.uploads.map((u) => u.file.path).filter((f) => atOrUnder(f, t) && f !== t);
+        if (into.length === 0)
+            continue;
+        const name = states.get(t) ?? DEFAULT_STATE_NAME;
+        throw new GuardError(`cannot upload ${into.length} file(s) into ${remoteJoin(root, t)} (${firstFew(into)}): that folder is the ` +
+            `target of ${who(t)} (its state ${t}/${name} is there), whose files ftpship never writes over; leave the ` +
+            `folder out of this deploy with ${excludeOption(t)}, or deploy ${remoteJoin(root, t)} from one job only ` +
+            `(if no job deploys there any more, delete ${remoteJoin(root, `${t}/${name}`)}); nothing was changed`);
     }
 }
 /** Orphans left to another deploy (see {@link otherDeploysIn}): said once per folder, with what to do. */
