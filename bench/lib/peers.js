@@ -111,7 +111,7 @@ export const runVinylFtp = ({ local, target, parallel = 8 }) =>
 export const runBasicFtpUpload = ({ file, target, remotePath }) =>
   node('basic-ftp-upload.mjs', { ...cred(target), file, remotePath });
 
-function lftp(target, script, { tls = false, besideSha256 } = {}) {
+function lftp(target, script, { tls = false, besideSha256, besideSha256Tree } = {}) {
   const { host, port, user, pass } = cred(target);
   const pre = ['set cmd:fail-exit true', 'set net:max-retries 3', 'set net:timeout 30'];
   if (tls) pre.push('set ftp:ssl-force true', 'set ftp:ssl-protect-data true', `set ssl:ca-file ${CA_FILE}`);
@@ -125,6 +125,18 @@ function lftp(target, script, { tls = false, besideSha256 } = {}) {
     [...pre, ...script, 'quit'].join('; '),
     host,
   ];
+  if (besideSha256Tree)
+    // The same for a folder: OpenSSL's SHA-256 of every file under it (in as few processes as xargs allows).
+    return measure(
+      'sh',
+      [
+        '-c',
+        'lftp "$@" & find "$HASHED" -type f -print0 | xargs -0 openssl dgst -sha256 > /dev/null || { wait; exit 3; }; wait $!',
+        'sh',
+        ...args,
+      ],
+      { env: { HASHED: besideSha256Tree } },
+    );
   if (!besideSha256) return measure('lftp', args);
   // lftp and OpenSSL's SHA-256 of the same file at once (the wall time until both are done): the least work a
   // tool does that sends a file and records the SHA-256 of its bytes, with C code and no start-up of its own.
@@ -149,6 +161,20 @@ export const runLftp = ({ local, target, parallel = 8, tls = false }) =>
     ],
     { tls },
   );
+
+/** lftp mirror (as runLftp) with OpenSSL's SHA-256 of every local file running beside it: a hashing mirror's floor. */
+export const runLftpHashed = ({ local, target, parallel = 8 }) =>
+  lftp(
+    target,
+    [
+      `mirror -R --parallel=${parallel} --delete --no-perms --ignore-time --no-symlinks ${local} ${target.remoteDir}`,
+    ],
+    { besideSha256Tree: local },
+  );
+
+/** OpenSSL's SHA-256 of every file under `local`, nothing sent: what hashing every file costs alone. */
+export const runHashTree = ({ local }) =>
+  measure('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 openssl dgst -sha256 > /dev/null', 'sh', local]);
 
 export const runLftpPut = ({ file, target, remotePath }) => lftp(target, [`put ${file} -o ${remotePath}`]);
 
