@@ -543,9 +543,21 @@ export async function deploy(
         store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
           ? [`SIZE ${formerPath}`]
           : [];
+      // A file new or resized is an upload for sure: the lock may be taken while the files are hashed (below).
+      // Not with two state files to choose from (the plan may start again from the other one), nor when a guard
+      // may refuse the plan: a refused plan changes nothing on the server (no lock either).
+      const lockEarly =
+        !early &&
+        !o.dryRun &&
+        !isEmptyState(st) &&
+        twoStates.length === 0 &&
+        !mayRefuse(guardView) &&
+        uploadsCertain(publishable, st, o);
       // The folders this plan will likely delete from, looked at for another deploy's state in the same write
-      // (see otherDeploysIn, which asks only what this did not answer).
-      const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
+      // (see otherDeploysIn, which asks only what this did not answer); with the lock taken early, the folders
+      // it may send into too, as far as they fit.
+      const stateLooks =
+        !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o, lockEarly) : [];
       // The temps a cut run left to another server session, within their day (see StateStore.tempLeft): looked
       // for in the same write, so a deploy with nothing else to do takes the lock only to remove one that is there.
       leftGone = new Set();
@@ -568,16 +580,17 @@ export async function deploy(
       // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
       if (!o.dryRun && !isEmptyState(st) && sizesDiffer(publishable, st)) {
         pool.expand();
-        // A file new or resized is an upload for sure: the lock is taken meanwhile too (its round trips and the
-        // state read in its write), after the spot check, which looks for a lock and must not see this one.
-        // Not with two state files to choose from (the plan may start again from the other one).
-        // Not when a guard may refuse the plan: a refused plan changes nothing on the server (no lock either).
-        if (!early && twoStates.length === 0 && !mayRefuse(guardView) && uploadsCertain(publishable, st, o)) {
+        // The lock is taken meanwhile too (its round trips and the state read in its write), after the spot
+        // check, which looks for a lock and must not see this one.
+        if (lockEarly) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
           early = (spot ?? Promise.resolve()).then(async (seen) => {
             // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
             // plan changes nothing on the server (no lock either).
-            if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213)) await planning;
+            const other = seen?.also
+              .slice(twoStates.length, twoStates.length + stateLooks.length)
+              .some((r) => r.code === 213);
+            if (other) await planning;
             return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
@@ -924,6 +937,9 @@ const EARLY_LOOKS = 32;
  * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
  * files that became folders), and none when there are more than {@link EARLY_LOOKS}. Then up to as many
  * deployed folders a file surely uploaded goes into.
+ * `every` (the lock is to be taken before the plan): within that limit, the folders of every file that may be
+ * sent too (a same-size edit, a new folder), so that a plan refused for another deploy's state there is refused
+ * before the lock is taken.
  */
 function earlyStateLooks(
   st: DeployState,
@@ -931,6 +947,7 @@ function earlyStateLooks(
   root: string,
   statePath: string,
   o: ResolvedOptions,
+  every = false,
 ): string[] {
   const folders = new Set<string>();
   const add = (d: string): boolean => {
@@ -958,19 +975,19 @@ function earlyStateLooks(
   if (!fits) folders.clear();
   // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
   // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
-  // plan makes) is asked after planning.
+  // plan makes: those too with `every`, as they fit) is asked after planning.
   const uploading = new Set<string>();
+  const addUploading = (a: string): void => {
+    if (!folders.has(a) && uploading.size < EARLY_LOOKS) uploading.add(a);
+  };
   if (!o.deleteOnly) {
     const deployed = new Set(st.dirs);
     for (const f of local.files.values()) {
       const was = st.files[f.path];
       if (was !== undefined && (was.size === f.size || o.replace === false)) continue;
-      for (const a of ancestorsOf(f.path)) {
-        if (!deployed.has(a) || folders.has(a)) continue;
-        if (uploading.size >= EARLY_LOOKS) break;
-        uploading.add(a);
-      }
+      for (const a of ancestorsOf(f.path)) if (deployed.has(a)) addUploading(a);
     }
+    if (every) for (const f of local.files.values()) for (const a of ancestorsOf(f.path)) addUploading(a);
   }
   return [...folders, ...uploading]
     .sort()
