@@ -465,6 +465,32 @@ describe('item 3: orphans', () => {
     expect(fs.existsSync(path.join(remote(dir), 'd'))).toBe(false);
   });
 
+  it("FTP-Deploy-Action's state copy in the local folder (never sent) is no upload: with nothing else to do, no lock is taken (was: MKD of the lock, the holder written); alone there, the plan that would empty the site is refused before any lock (was: the lock taken, then refused)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    // The copy of its state FTP-Deploy-Action writes into the folder it deploys.
+    writeTree(local, { '.ftp-deploy-sync-state.json': '{"description":"x","version":"1.0.0","data":[]}' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    expect((await deploy(opts(local, dir), rec)).files).toEqual([]);
+    expectNothingChanged(rec.log);
+    // A failed build leaving only that copy.
+    fs.rmSync(path.join(local, 'a.txt'));
+    fs.rmSync(path.join(local, 'b.txt'));
+    const rec2 = recorder();
+    const err = (await deploy(opts(local, dir), rec2).catch((e: unknown) => e)) as Error & {
+      exitCode: number;
+    };
+    expect(err.message).toMatch(
+      /has no file to publish.*, so the plan would delete all 2 files .*; nothing was changed/,
+    );
+    expect(err.exitCode).toBe(3);
+    expectNothingChanged(rec2.log);
+    expect(snapshot(remote(dir))).toEqual(before);
+  });
+
   it('--max-delete N refuses a bigger plan (GuardError, exit code 3) and changes nothing', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });

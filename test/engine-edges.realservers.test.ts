@@ -9,6 +9,7 @@ import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { refusingProxy } from './helpers/faults.js';
+import { expectNothingChanged, recorder } from './helpers/protocol.js';
 import { tempPathFor } from '../src/engine/plan.js';
 
 const { describe: d, opts: realOpts, each, env, servers } = realServerSuite('engine-edges.realservers');
@@ -121,6 +122,25 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
       ...readTree(inner),
       'old.html': sha256('placeholder'),
     });
+  });
+
+  it('a same-size edit in a folder now the target of a deploy inside this one, with another file resized: refused before the lock is taken (was: the lock taken while hashing, then the plan refused)', async () => {
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home', 'blog/post.html': 'p1' });
+    const { dir, disk } = target(srv);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'x.html': 'the blog' });
+    await deploy(opts(inner, `${dir}/blog`));
+    const before = readTree(disk);
+    // index.html resized (an upload for sure); blog/post.html edited at the same size (known only once hashed).
+    writeTree(outer, { 'index.html': 'home v2', 'blog/post.html': 'p2' });
+    const rec = recorder();
+    await expect(deploy(opts(outer, dir), rec)).rejects.toThrow(
+      `cannot upload 1 file(s) into ${dir}/blog (blog/post.html): that folder is the target of another ftpship deploy`,
+    );
+    expectNothingChanged(rec.log);
+    expect(readTree(disk)).toEqual(before);
   });
 
   it('--state in a deployed folder that is gone locally: its files go, the folder stays quietly with the state (was: "remove it by hand")', async () => {

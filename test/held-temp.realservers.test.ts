@@ -13,10 +13,12 @@ import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { chaosProxy, proxiedDeploy, releasePassive, type ProxiedRun } from './helpers/chaos.js';
+import { recorder, sent } from './helpers/protocol.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('held-temp.realservers');
 const target = remoteFolders('hfail5-held');
+const leftTarget = remoteFolders('hengine6-left');
 const STATE = '.ftpship-state.json';
 const BIG = 1100 * 1024; // over the 1 MiB from which a new file goes through a temp (resumable)
 const OLD = { 'index.html': 'home v1', 'big.bin': bytes(BIG, 1) };
@@ -207,3 +209,62 @@ d('pure-ftpd: a resumed temp held by a session the network cut off', () => {
     30_000,
   );
 });
+
+d.each(each('pure', 'vsftpd'))(
+  '%s: a temp a finished run left to a server session (kept as left)',
+  (_name, server) => {
+    const TEMP_LEFT = '.ftpship-0123456789abcdef0123.tmp';
+    const SITE = { 'index.html': 'home', 'sub/a.txt': 'a' };
+    /** The state on disk, with TEMP_LEFT recorded as left at `left` (what tempLeft or tempMissing writes). */
+    const leaveTemp = (disk: string, left: string): void => {
+      const file = path.join(disk, STATE);
+      const st = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      st.pending = {
+        temps: { [TEMP_LEFT]: { path: 'index.html', size: 4, sha256: '', left } },
+        uncertain: [],
+      };
+      fs.writeFileSync(file, JSON.stringify(st));
+      fs.chownSync(file, server.uid, server.gid);
+    };
+    const pendingIn = (disk: string): unknown =>
+      (JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { pending?: unknown }).pending;
+
+    it('gone: a deploy with nothing else to do only looks for it (SIZE in the spot check), no lock, no state write (was: MKD of the lock, the state written twice); there, or past its day, the lock is taken and the state converges', async () => {
+      const local = tmpDir('ftpship-left-');
+      writeTree(local, SITE);
+      const { dir, disk } = leftTarget(server);
+      await deploy(opts(server, local, dir));
+      leaveTemp(disk, new Date().toISOString());
+      const before = fs.readFileSync(path.join(disk, STATE));
+      const rec = recorder();
+      const r = await deploy(opts(server, local, dir), rec);
+      expect(r.files).toEqual([]);
+      for (const verb of ['MKD', 'STOR', 'DELE', 'RNFR', 'RMD'])
+        expect([verb, sent(rec.log, verb)]).toEqual([verb, []]);
+      expect(sent(rec.log, 'SIZE')).toContain(`${dir}/${TEMP_LEFT}`);
+      expect(fs.readFileSync(path.join(disk, STATE))).toEqual(before);
+      // The spot check still looks at the files the state lists (no run is in flux): one deleted by hand is sent
+      // again (was: not looked at for that day, "nothing to do").
+      fs.rmSync(path.join(disk, 'sub/a.txt'));
+      const again = await deploy(opts(server, local, dir));
+      expect(again.files.map((f) => f.path)).toEqual(['sub/a.txt']);
+      expect(readTree(disk, [STATE])).toEqual(shas(SITE));
+      expect(pendingIn(disk)).toMatchObject({ temps: { [TEMP_LEFT]: { path: 'index.html' } } });
+      // Put back by the session: the next deploy removes it, and the state forgets it.
+      fs.writeFileSync(path.join(disk, TEMP_LEFT), 'ho');
+      fs.chownSync(path.join(disk, TEMP_LEFT), server.uid, server.gid);
+      const rec2 = recorder();
+      await deploy(opts(server, local, dir), rec2);
+      expect(sent(rec2.log, 'DELE')).toContain(`${dir}/${TEMP_LEFT}`);
+      expect(own(disk)).toEqual([STATE]);
+      expect(pendingIn(disk)).toBeUndefined();
+      // Past its day, gone: dropped from the state (a lock, once), not looked for again.
+      leaveTemp(disk, new Date(Date.now() - 2 * 24 * 3600 * 1000).toISOString());
+      await deploy(opts(server, local, dir));
+      expect(pendingIn(disk)).toBeUndefined();
+      expect(own(disk)).toEqual([STATE]);
+      expect(readTree(disk, [STATE])).toEqual(shas(SITE));
+      fs.rmSync(local, { recursive: true, force: true });
+    }, 20_000);
+  },
+);

@@ -74,7 +74,7 @@ async function failure(run: Promise<unknown>): Promise<GuardError | undefined> {
 }
 
 /** Refused (exit 3) with `message`, as a dry run (its report says so) and as a deploy; the server as it was. */
-async function refused(t: Target, local: string, message: string, noLock = false): Promise<void> {
+async function refused(t: Target, local: string, message: string): Promise<void> {
   const before = readTree(t.disk);
   const dry = await failure(deploy(t.opts(local, t.dir, { dryRun: true }), quiet));
   expect(dry).toBeInstanceOf(GuardError);
@@ -82,12 +82,10 @@ async function refused(t: Target, local: string, message: string, noLock = false
   expect(dry?.report?.refused).toBe(message);
   const log: string[] = [];
   const err = await failure(deploy(t.opts(local, t.dir), { ...quiet, protocol: (l) => log.push(l) }));
-  // Nothing sent, made, renamed or deleted (but a lock a deploy takes while it hashes, released).
-  expect(
-    log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD|MKD|SITE) /.test(l) && !l.includes(`${STATE}.lock`)),
-  ).toEqual([]);
-  // Where the spot check saw the other deploy's state, the plan is refused before any lock is taken.
-  if (noLock) expect(log.filter((l) => l.startsWith('> MKD '))).toEqual([]);
+  // Nothing sent, made, renamed or deleted, and no lock taken: the plan is refused before the lock (where the
+  // lock is taken while the files are hashed, the spot check looked at every folder the plan may send into;
+  // was: a lock taken meanwhile, then released).
+  expect(log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD|MKD|SITE) /.test(l))).toEqual([]);
   expect(err).toBeInstanceOf(GuardError);
   expect(err?.exitCode).toBe(3);
   expect(err?.message).toBe(message);
@@ -106,7 +104,7 @@ describe.each(targets)('%s: nested deploys, uploads', (_name, make) => {
     await deploy(opts(inner, `${dir}/blog`), quiet);
     // Another size, and a new file: known before any hash (looked at in the spot check's write).
     writeTree(outer, { 'index.html': 'home, v2', 'blog/x.html': 'outer x, v2', 'blog/index.html': 'outer' });
-    await refused(t, outer, refusal(dir, 'blog', ['blog/index.html', 'blog/x.html']), true);
+    await refused(t, outer, refusal(dir, 'blog', ['blog/index.html', 'blog/x.html']));
     // The same size (known only from the hash: looked at after planning).
     fs.rmSync(path.join(outer, 'blog/index.html'));
     writeTree(outer, { 'index.html': 'home', 'blog/x.html': 'outer y' });
@@ -190,7 +188,9 @@ describe.each([...(servers ? each('pure') : []), ['ftp-srv', undefined] as [stri
         true,
       );
       expect(writesOf(inBlog)).toBe(writesOf(top));
-      expect(looksIn(top)).toEqual([]);
+      // A change at the top takes the lock while the files are hashed: blog is looked at too (a same-size edit
+      // there, known only once hashed, would be refused after the lock), in the same write.
+      expect(looksIn(top)).toHaveLength(2);
     });
   },
 );

@@ -52,7 +52,14 @@ import {
   type LocalTree,
 } from './select.js';
 import { STATE_MAX, StateStore } from './state-store.js';
-import { PROBE_STORED_NAME, settingsHash, TEMP_NAME, type DeployState } from './state.js';
+import {
+  leftInDay,
+  onlyLeftTemps,
+  PROBE_STORED_NAME,
+  settingsHash,
+  TEMP_NAME,
+  type DeployState,
+} from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
 import { releaseAbandonedLock, withLock, type LockRelease, type ReadWithLock } from './lock.js';
@@ -419,27 +426,32 @@ export async function deploy(
       readWithLock: store.readWithLock,
       lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
     };
+    /**
+     * Temps a cut run left to another server session (see StateStore.tempLeft), within their day, that the spot
+     * check found gone: nothing to remove, and the state keeps them as they are (no lock, no state write).
+     */
+    let leftGone = new Set<string>();
+    /** The pending work is only such temps: nothing to do for it now. */
+    const onlyLeftGone = (): boolean => {
+      const pending = store.state.pending;
+      return (
+        pending !== undefined &&
+        onlyLeftTemps(pending) &&
+        Object.keys(pending.temps).every((t) => leftGone.has(t))
+      );
+    };
     /** Whether the plan has anything to do on the server (a deploy with nothing to do takes no lock). */
     const hasWork = (p: Plan): boolean =>
       // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
       !(o.deleteOnly && store.origin === 'none') &&
       (p.entries.length > 0 ||
-        p.staleTemps.length > 0 ||
-        store.state.pending !== undefined ||
+        p.staleTemps.some((t) => !leftGone.has(t)) ||
+        (store.state.pending !== undefined && !onlyLeftGone()) ||
         p.excluded.files.length + p.excluded.dirs.length > 0 ||
         p.otherDeploys.files.length + p.otherDeploys.dirs.length > 0 ||
         store.origin !== 'ftpship' ||
         store.metaChanged ||
         p.modesChanged);
-    /**
-     * Whether a guard could refuse the plan (what --max-delete, --keep or a stream's count may refuse, a path too
-     * long for a command line): a refused plan changes nothing on the server, so the lock waits for the plan then.
-     */
-    const mayRefuse = (): boolean =>
-      o.maxDelete !== undefined ||
-      o.keep.length > 0 ||
-      context.stream !== undefined ||
-      [...local.files.keys()].some((p) => (root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES);
     /** The plan made, with the lock held: the deploy itself. */
     const underLock = async (release: LockRelease, read?: ReadWithLock): Promise<ExecResult> => {
       changing = true;
@@ -499,6 +511,17 @@ export async function deploy(
     const stateSeen = new Map<string, boolean>();
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
+      // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
+      const publishable = new Map([...local.files].filter(([p]) => !reserved.has(p)));
+      /** What the guards see (PLAN_GUARDS): before the plan, whether one may refuse it; after, whether one does. */
+      const guardView: GuardView = {
+        o,
+        root,
+        paths: [...publishable.keys()],
+        stream: context.stream
+          ? { carried: local.files.size, deployed: Object.keys(st.files).length }
+          : undefined,
+      };
       // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
       // server, untracked and live (removing `--exclude uploads/` makes the CMS's uploads "new"). Every new
       // file goes through a temp this once, so none is written over a live one in place (G2).
@@ -520,30 +543,54 @@ export async function deploy(
         store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
           ? [`SIZE ${formerPath}`]
           : [];
+      // A file new or resized is an upload for sure: the lock may be taken while the files are hashed (below).
+      // Not with two state files to choose from (the plan may start again from the other one), nor when a guard
+      // may refuse the plan: a refused plan changes nothing on the server (no lock either).
+      const lockEarly =
+        !early &&
+        !o.dryRun &&
+        !isEmptyState(st) &&
+        twoStates.length === 0 &&
+        !mayRefuse(guardView) &&
+        uploadsCertain(publishable, st, o);
       // The folders this plan will likely delete from, looked at for another deploy's state in the same write
-      // (see otherDeploysIn, which asks only what this did not answer).
-      const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
+      // (see otherDeploysIn, which asks only what this did not answer); with the lock taken early, the folders
+      // it may send into too, as far as they fit.
+      const stateLooks =
+        !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o, lockEarly) : [];
+      // The temps a cut run left to another server session, within their day (see StateStore.tempLeft): looked
+      // for in the same write, so a deploy with nothing else to do takes the lock only to remove one that is there.
+      leftGone = new Set();
+      const leftLooks = o.dryRun
+        ? []
+        : Object.entries(st.pending?.temps ?? {})
+            .filter(([t, rec]) => leftInDay(rec) && askable(remoteJoin(root, t)))
+            .map(([t]) => t)
+            .slice(0, EARLY_LOOKS);
       const spot =
         !o.verify && !isEmptyState(st)
           ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
               ...twoStates,
               ...stateLooks.map((abs) => `SIZE ${abs}`),
+              ...leftLooks.map((t) => `SIZE ${remoteJoin(root, t)}`),
             ])
           : undefined;
       spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
       // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
-      if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) {
+      if (!o.dryRun && !isEmptyState(st) && sizesDiffer(publishable, st)) {
         pool.expand();
-        // A file new or resized is an upload for sure: the lock is taken meanwhile too (its round trips and the
-        // state read in its write), after the spot check, which looks for a lock and must not see this one.
-        // Not with two state files to choose from (the plan may start again from the other one).
-        if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
+        // The lock is taken meanwhile too (its round trips and the state read in its write), after the spot
+        // check, which looks for a lock and must not see this one.
+        if (lockEarly) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
           early = (spot ?? Promise.resolve()).then(async (seen) => {
             // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
             // plan changes nothing on the server (no lock either).
-            if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213)) await planning;
+            const other = seen?.also
+              .slice(twoStates.length, twoStates.length + stateLooks.length)
+              .some((r) => r.code === 213);
+            if (other) await planning;
             return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
@@ -571,6 +618,8 @@ export async function deploy(
           if (code === 213) stateSeen.set(abs, true);
           else if (code === 550 || code === 450) stateSeen.set(abs, false);
         }
+        const leftAt = twoStates.length + stateLooks.length;
+        leftGone = new Set(leftLooks.filter((_, i) => [550, 450].includes(also[leftAt + i]?.code ?? 0)));
         lockThere = probed;
         if (leftoverKept && !o.dryRun) store.copyLeft = true;
         if (also[0]?.code === 213 && (await store.preferNewer())) return prepare(store.state);
@@ -623,12 +672,7 @@ export async function deploy(
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       refuseSwapsOverOthers(p, root, otherStates);
-      guard(
-        p,
-        o,
-        context.stream ? { carried: local.files.size, deployed: Object.keys(st.files).length } : undefined,
-      );
-      checkCommandLengths(p, root);
+      guard(p, guardView);
       return p;
     };
     /** The first plan, under way (the lock taken early waits for it). */
@@ -893,6 +937,9 @@ const EARLY_LOOKS = 32;
  * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
  * files that became folders), and none when there are more than {@link EARLY_LOOKS}. Then up to as many
  * deployed folders a file surely uploaded goes into.
+ * `every` (the lock is to be taken before the plan): within that limit, the folders of every file that may be
+ * sent too (a same-size edit, a new folder), so that a plan refused for another deploy's state there is refused
+ * before the lock is taken.
  */
 function earlyStateLooks(
   st: DeployState,
@@ -900,6 +947,7 @@ function earlyStateLooks(
   root: string,
   statePath: string,
   o: ResolvedOptions,
+  every = false,
 ): string[] {
   const folders = new Set<string>();
   const add = (d: string): boolean => {
@@ -927,19 +975,19 @@ function earlyStateLooks(
   if (!fits) folders.clear();
   // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
   // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
-  // plan makes) is asked after planning.
+  // plan makes: those too with `every`, as they fit) is asked after planning.
   const uploading = new Set<string>();
+  const addUploading = (a: string): void => {
+    if (!folders.has(a) && uploading.size < EARLY_LOOKS) uploading.add(a);
+  };
   if (!o.deleteOnly) {
     const deployed = new Set(st.dirs);
     for (const f of local.files.values()) {
       const was = st.files[f.path];
       if (was !== undefined && (was.size === f.size || o.replace === false)) continue;
-      for (const a of ancestorsOf(f.path)) {
-        if (!deployed.has(a) || folders.has(a)) continue;
-        if (uploading.size >= EARLY_LOOKS) break;
-        uploading.add(a);
-      }
+      for (const a of ancestorsOf(f.path)) if (deployed.has(a)) addUploading(a);
     }
+    if (every) for (const f of local.files.values()) for (const a of ancestorsOf(f.path)) addUploading(a);
   }
   return [...folders, ...uploading]
     .sort()
@@ -1344,10 +1392,47 @@ function checkCommandLengths(plan: Plan, root: string): void {
   }
 }
 
+/** What the guards see of a deploy: its options, target, and the files it carried (a stream's, see guard). */
+interface GuardView {
+  o: ResolvedOptions;
+  root: string;
+  /** The local files to publish (ftpship's own names, which are never sent, left out). */
+  paths: string[];
+  /** For files that came down a stream: how many it carried, and how many files the state lists. */
+  stream?: { carried: number; deployed: number };
+}
+
 /**
- * @param stream for files that came down a stream: how many it carried, and how many files the state lists
+ * The guards a plan passes before anything changes on the server, in the order they are checked: `check`
+ * refuses the plan (throws); `may` says beforehand, from the options and the local paths alone, whether it can
+ * refuse at all. Where none may, a deploy takes its lock while the files are hashed (see deploy); else the lock
+ * waits for the plan, as a refused plan changes nothing on the server (no lock either). Another deploy's state
+ * in a folder the plan touches (refuseSwapsOverOthers) is looked for in the spot check's write instead.
  */
-function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deployed: number }): void {
+const PLAN_GUARDS: ReadonlyArray<{ may(v: GuardView): boolean; check(plan: Plan, v: GuardView): void }> = [
+  { may: (v) => v.o.keep.length > 0, check: refuseKeptSwaps },
+  { may: (v) => v.o.maxDelete === undefined && v.paths.length === 0, check: refuseEmptying },
+  { may: (v) => v.stream !== undefined, check: refusePartialStream },
+  { may: (v) => v.o.maxDelete !== undefined, check: refuseOverMaxDelete },
+  {
+    // A path too long for a command line (see checkCommandLengths; 64 covers `STOR /` and a temp name).
+    may: (v) => v.paths.some((p) => (v.root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES),
+    check: (plan, v) => checkCommandLengths(plan, v.root),
+  },
+];
+
+/** Whether a guard may refuse the plan of this deploy (see PLAN_GUARDS). */
+function mayRefuse(v: GuardView): boolean {
+  return PLAN_GUARDS.some((g) => g.may(v));
+}
+
+/** Each guard in turn: the first that refuses the plan throws. */
+function guard(plan: Plan, v: GuardView): void {
+  for (const g of PLAN_GUARDS) g.check(plan, v);
+}
+
+/** A folder swapped for a file, or a file for a folder, where --keep protects a path. */
+function refuseKeptSwaps(plan: Plan): void {
   if (plan.keptInSwaps.length > 0) {
     const kept = plan.keptInSwaps;
     const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter(
@@ -1374,6 +1459,10 @@ function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deplo
         `Rename the local folder${many ? 's' : ''}, or narrow --keep, then deploy again.`,
     );
   }
+}
+
+/** Nothing to publish but files to delete. */
+function refuseEmptying(plan: Plan, { o }: GuardView): void {
   const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
   // obeying would empty the live site. Only an explicit --max-delete lets it through.
@@ -1386,6 +1475,11 @@ function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deplo
         `pass --max-delete ${deletes} to empty the server folder on purpose.`,
     );
   }
+}
+
+/** A stream carrying part of the build. */
+function refusePartialStream(plan: Plan, { o, stream }: GuardView): void {
+  const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   // A stream carrying fewer than half of the files deployed, whose plan deletes more than half of them: most
   // often only the changed files (gulp.src with since, gulp-changed, a watch piping one file) or a stream a
   // swallowed error ended early, not a build that shrank. A full build with every file renamed (hashed asset
@@ -1407,6 +1501,10 @@ function guard(plan: Plan, o: ResolvedOptions, stream?: { carried: number; deplo
           : `, pass maxDelete: ${deletes} to delete them on purpose, or delete: false to upload these files and delete nothing.`),
     );
   }
+}
+
+function refuseOverMaxDelete(plan: Plan, { o }: GuardView): void {
+  const deletes = plan.entries.filter((e) => e.action === 'delete').length;
   if (o.maxDelete !== undefined && deletes > o.maxDelete) {
     throw new GuardError(
       `the plan deletes ${deletes} file${deletes === 1 ? '' : 's'}, more than --max-delete ${o.maxDelete}; nothing was changed. ` +

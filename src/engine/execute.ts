@@ -38,7 +38,7 @@ import {
 } from './remote.js';
 import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
-import { probeNames } from './state.js';
+import { leftInDay, probeNames } from './state.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import { DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { LockRelease } from './lock.js';
@@ -269,7 +269,8 @@ class Run {
     // (a run cut in its commit phase), and a temp so marked that is gone counts as renamed over its target.
     await this.begun;
     await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
-      const left = this.ctx.store.state.pending?.temps[t]?.left;
+      const record = this.ctx.store.state.pending?.temps[t];
+      const left = record?.left;
       const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
         if (await removedFile(c, this.abs(t))) return true;
         // Refused, yet there (permissions): the deploy fails naming it, as before.
@@ -281,7 +282,7 @@ class Run {
       });
       // Not there: a server session may still hold it and put a part back (see TempGoneError): looked for by
       // each deploy, for a day at most.
-      if (removed || (left !== undefined && !(Date.now() - Date.parse(left) < LEFT_TEMP_MS)))
+      if (removed || (record !== undefined && left !== undefined && !leftInDay(record)))
         this.ctx.store.tempGone(t);
       else if (left === undefined) this.ctx.store.tempMissing(t);
     });
@@ -1075,12 +1076,6 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
 function heldMs(timeoutMs = 30_000): number {
   return Math.min(5000, Math.floor(timeoutMs / 2));
 }
-
-/**
- * How long a temp left to another server session (see renameTemp) is looked for and removed by each deploy: no
- * server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15 minutes by default).
- */
-const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
 
 /** At most so many new temp names for one file in a run (each after an attempt that sent bytes, then failed). */
 const MAX_TEMP_RENAMES = 3;

@@ -97,6 +97,33 @@ export interface DeployState {
   pending?: Pending;
 }
 
+/**
+ * How long a temp left to another server session (see {@link PendingTemp.left}) is looked for and removed by
+ * each deploy: no server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15
+ * minutes by default).
+ */
+export const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
+
+/** A temp left to another server session, still looked for (within its day; an unreadable time is past it). */
+export function leftInDay(t: PendingTemp, now = Date.now()): boolean {
+  return t.left !== undefined && now - Date.parse(t.left) < LEFT_TEMP_MS;
+}
+
+/**
+ * The pending work is only temps left to other server sessions (one at least): the run that left them
+ * finished the rest, so no file is in flux.
+ */
+export function onlyLeftTemps(p: Pending): boolean {
+  const { temps, uncertain, ...rest } = p;
+  const all = Object.values(temps);
+  return (
+    uncertain.length === 0 &&
+    all.length > 0 &&
+    all.every((t) => t.left !== undefined) &&
+    Object.values(rest).every((v) => v === undefined || (Array.isArray(v) && v.length === 0))
+  );
+}
+
 /** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
 export const OCTAL_MODE = /^[0-7]{3,4}$/;
 

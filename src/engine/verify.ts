@@ -11,7 +11,7 @@ import { isPositiveCompletion, type FtpReply } from '../ftp/reply.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { parentOf, remoteJoin } from './paths.js';
 import { listFolder, remoteSize, serverHashes } from './remote.js';
-import type { DeployState } from './state.js';
+import { onlyLeftTemps, type DeployState } from './state.js';
 
 export interface Drift {
   path: string;
@@ -100,11 +100,13 @@ export async function spotCheck(
   also: string[] = [],
 ): Promise<SpotCheck> {
   // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
-  const all = state.pending
-    ? []
-    : Object.keys(state.files)
-        .filter((p) => state.files[p].size >= 0 && local.has(p))
-        .sort();
+  // (Not so for temps a finished run left to other server sessions: no file is in flux.)
+  const all =
+    state.pending && !onlyLeftTemps(state.pending)
+      ? []
+      : Object.keys(state.files)
+          .filter((p) => state.files[p].size >= 0 && local.has(p))
+          .sort();
   const step = Math.max(1, Math.floor(all.length / SPOT_CHECK_FILES));
   const sample = all.filter((_, i) => i % step === 0).slice(0, SPOT_CHECK_FILES);
   const commands = sample.map((p) => `SIZE ${remoteJoin(root, p)}`);
