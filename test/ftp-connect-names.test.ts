@@ -37,6 +37,10 @@ describe('connect(): unknown option names', () => {
       { tls: { zzz: 1 } },
       /^unknown option tls.zzz; connect\(\) takes tls.ca, tls.rejectUnauthorized, .*tls.fingerprint$/,
     ],
+    [
+      { tls: { servername: 'ftp.example.com' } },
+      "tls is given but secure is not, so the login would be plain FTP (the password in clear): add secure: 'explicit' (AUTH TLS, usually port 21) or 'implicit' (usually port 990), or secure: false for plain FTP",
+    ],
     [{ zzz: 1 }, /^unknown option zzz; connect\(\) takes host, port, user, password, .*encoding$/],
     [
       { active: true },
@@ -70,6 +74,10 @@ describe('connect(): unknown option names', () => {
     const client = await FtpClient.connect(settings);
     expect(await client.pwd()).toBe('/');
     await client.quit();
+    // TLS settings with secure: false (a shared config, TLS off for now): plain FTP, as asked.
+    const plain = await connectFake(srv, { tls: { servername: 'ftp.example.com' }, secure: false });
+    expect(plain.connection.isTls).toBe(false);
+    await plain.quit();
     // active: true with passive: false says the same thing twice: taken.
     const active = await connectFake(srv, { active: true, passive: false } as Partial<FtpConnectOptions>);
     await active.quit();

@@ -147,6 +147,11 @@ function checkOptionNames(o: Record<string, unknown>): void {
       "unknown option tls.minVersion; the client takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it",
     );
   if (wrong !== undefined) throw new FtpArgumentError(unknownName(wrong, TLS_NAMES, 'tls.'));
+  // TLS settings with no word of TLS: plain FTP would be taken, the password in clear. `secure: false` says so.
+  if (o.secure === undefined && Object.values(tls).some((v) => v !== undefined))
+    throw new FtpArgumentError(
+      "tls is given but secure is not, so the login would be plain FTP (the password in clear): add secure: 'explicit' (AUTH TLS, usually port 21) or 'implicit' (usually port 990), or secure: false for plain FTP",
+    );
 }
 
 /** "unknown option X; did you mean Y?", or the list of the options when none is close. */
