@@ -683,7 +683,7 @@ export class FtpClient {
         const file = await this.fileEntryNow(path);
         // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
         // "-a <missing>".
-        if (file === 'absent') throw hinted(refused, nothingToList('nlst'));
+        if (file === 'absent') throw nothingToList(refused, 'nlst');
         if (file) return [file.name];
         // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
         if (mayGlob(path)) throw refused;
@@ -691,7 +691,7 @@ export class FtpClient {
       // Asked for directly, the server names the file in its reply.
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
       // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
-      if (refused && names.length === 0) throw hinted(refused, nothingToList('nlst'));
+      if (refused && names.length === 0) throw nothingToList(refused, 'nlst');
       return refused && mayGlob(path) ? ownName(names, path, refused) : names;
     });
   }
@@ -713,7 +713,7 @@ export class FtpClient {
         } catch (err) {
           if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
           const file = await this.fileEntryNow(path);
-          if (file === 'absent') throw hinted(err, nothingToList('list'));
+          if (file === 'absent') throw nothingToList(err, 'list');
           if (!file) throw err;
           return [file];
         }
@@ -725,7 +725,7 @@ export class FtpClient {
         if (path && text.trim() === '')
           await this.enterableNow(path).catch((err: unknown) => {
             throw err instanceof FtpReplyError && err.command === `CWD ${path}`
-              ? hinted(err, nothingToList('list'))
+              ? nothingToList(err, 'list')
               : err;
           });
         return parseListing(text);
@@ -1119,8 +1119,9 @@ function byReason(err: unknown, hints: { folder: string; vague: string }): unkno
  * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
  * for file existence"), not of the call made.
  */
-function nothingToList(call: 'list' | 'nlst'): string {
-  return ` — ${call}() found nothing at that path: no folder to list, and no file of that name`;
+function nothingToList(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
+  if (DENIED.test(err.serverMessage)) return err; // there may be something, not for this user
+  return hinted(err, ` — ${call}() found nothing at that path: no folder to list, and no file of that name`);
 }
 
 /** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */
