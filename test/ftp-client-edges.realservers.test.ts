@@ -112,4 +112,32 @@ d('refusals say why, by the server', () => {
       await client.quit();
     },
   );
+
+  it.each(['vsftpd', 'proftpd', 'pure'] as const)(
+    '%s: upload() into a folder that is not there names that folder (vsftpd said only "553 Could not create file."); onto a folder\'s name, no such hint',
+    async (name) => {
+      const server = env[name];
+      const { dir } = scene(server);
+      const client = await connect(server);
+      await client.cwd(dir);
+      for (const [target, folder] of [
+        [`${dir}/nodir/sub/x.txt`, `${dir}/nodir/sub`],
+        ['nodir/x.txt', 'nodir'],
+      ]) {
+        const err = await caught(client.upload(target, Buffer.from('x')));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect(err.message).toMatch(
+          new RegExp(
+            `^STOR ${target}: 55[03] .* — its folder "${folder}" cannot be entered: it may be missing \\(make it first: mkd\\(\\) makes one folder at a time\\), or be a file$`,
+          ),
+        );
+      }
+      expect(await client.pwd()).toBe(dir);
+      // Its folder is there: the server's own reason alone.
+      const onFolder = await caught(client.upload(`${dir}/full`, Buffer.from('x')));
+      expect(onFolder).toBeInstanceOf(FtpReplyError);
+      expect(onFolder.message).not.toContain('cannot be entered');
+      await client.quit();
+    },
+  );
 });

@@ -913,10 +913,38 @@ export class FtpClient {
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
     return this.exclusive(async () => {
       this.binaryFor(transferOptions.restartAt);
-      return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+      try {
+        return await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+      } catch (err) {
+        throw await this.storeRefused(err, `${verb} ${remotePath}`, remotePath);
+      }
     }).catch((err: unknown) => {
       throw resumeRefused(err, verb, transferOptions.restartAt);
     });
+  }
+
+  /**
+   * A refused STOR or APPE (550, 553) into a folder that cannot be entered, saying so (inside an exclusive
+   * section): vsftpd answers "553 Could not create file." alone, pure-ftpd and proftpd "No such file or directory",
+   * which reads as the file's own absence. The folder is looked at (CWD there and back) only after such a refusal;
+   * any failure of the look leaves the refusal as it was.
+   */
+  private async storeRefused(err: unknown, command: string, path: string): Promise<unknown> {
+    if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) return err;
+    if (err.command !== command || this.connection.closed || DENIED.test(err.serverMessage)) return err;
+    // No folder named (a name alone, or one under /): the current folder or the top, which are there.
+    const folder = path.slice(0, path.lastIndexOf('/')).replace(/\/+$/, '');
+    if (folder === '') return err;
+    try {
+      await this.enterableNow(folder);
+    } catch (look) {
+      if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
+        return hinted(
+          err,
+          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`,
+        );
+    }
+    return err;
   }
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
