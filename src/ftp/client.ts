@@ -159,7 +159,10 @@ export class FtpClient {
     this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
   }
 
-  /** Connects, secures (if asked), logs in and sets binary mode. */
+  /**
+   * Connects, secures (if asked), logs in and sets binary mode. The options are checked first: an unknown name
+   * (`secrue`) is an FtpArgumentError naming the likely one; deploy()'s own options are passed over.
+   */
   static async connect(options: FtpConnectOptions): Promise<FtpClient> {
     checkConnectOptions(options);
     const timeoutMs = options.timeoutMs ?? 30_000;
