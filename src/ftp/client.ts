@@ -159,7 +159,10 @@ export class FtpClient {
     this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
   }
 
-  /** Connects, secures (if asked), logs in and sets binary mode. */
+  /**
+   * Connects, secures (if asked), logs in and sets binary mode. The options are checked first: an unknown name
+   * (`secrue`) is an FtpArgumentError naming the likely one; deploy()'s own options are passed over.
+   */
   static async connect(options: FtpConnectOptions): Promise<FtpClient> {
     checkConnectOptions(options);
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -498,24 +501,69 @@ export class FtpClient {
   }
 
   /**
-   * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
-   * directory operation failed." does not.
+   * Removes an empty directory (RMD). A refusal (550) says why and what to do, by the server's reason: not empty,
+   * nothing there, a file. vsftpd gives none ("Remove directory operation failed.", whatever the cause): the
+   * folder is then looked into (NLST), and the error names what it holds, or that there is no folder to enter.
    */
   async rmd(path: string): Promise<void> {
     checkPath(path);
-    await this.run(`RMD ${path}`, 2).catch((err: unknown) => {
-      throw withHint(err, ' — RMD removes only an empty folder: if it holds anything, delete that first');
+    await this.exclusive(async () => {
+      try {
+        await this.connection.request(`RMD ${path}`, 2);
+      } catch (err) {
+        throw await this.rmdRefused(err, path);
+      }
     });
   }
 
+  /** The refusal of `RMD path` with why and what to do (inside an exclusive section; see rmd()). */
+  private async rmdRefused(err: unknown, path: string): Promise<unknown> {
+    if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
+    const said = err.serverMessage;
+    const notEmpty =
+      ' — the folder is not empty: delete what it holds first (rmd() removes only an empty folder)';
+    if (/not empty/i.test(said)) return hinted(err, notEmpty);
+    if (NOT_THERE.test(said)) return hinted(err, NOTHING_THERE);
+    if (/not a directory/i.test(said))
+      return hinted(err, ' — it is a file, not a folder: delete() removes a file');
+    if (DENIED.test(said)) return err;
+    const general = ' — RMD removes only an empty folder: if it holds anything, delete that first';
+    if (this.connection.closed) return hinted(err, general);
+    // No reason given (vsftpd): a look inside says which. Any failure of the look leaves the refusal as it was.
+    const inside = await this.listInsideNow('NLST', path, true).catch(() => undefined);
+    if (inside instanceof FtpReplyError)
+      return hinted(
+        err,
+        ' — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)',
+      );
+    const names =
+      typeof inside === 'string' ? parseNameList(inside).filter((n) => n !== '.' && n !== '..') : [];
+    if (names.length === 0) return hinted(err, general);
+    const shown = names
+      .slice(0, 3)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
+    const more = names.length > 3 ? ` and ${names.length - 3} more` : '';
+    const them = names.length === 1 ? 'it' : 'those';
+    return hinted(
+      err,
+      ` — the folder is not empty: it holds ${shown}${more}; delete ${them} first (rmd() removes only an empty folder)`,
+    );
+  }
+
   /**
-   * Deletes a file (DELE). A refusal (550) says that a folder is removed with rmd(): pure-ftpd answers a
-   * folder's DELE with "Invalid argument", vsftpd with "Delete operation failed.".
+   * Deletes a file (DELE). A refusal (550) says what to do, by the server's reason: nothing there, or a folder
+   * (removed with rmd()): pure-ftpd answers a folder's DELE with "Invalid argument"; vsftpd says "Delete operation
+   * failed." whatever the cause.
    */
   async delete(path: string): Promise<void> {
     checkPath(path);
     await this.run(`DELE ${path}`, 2).catch((err: unknown) => {
-      throw withHint(err, ' — DELE deletes only a file: if it is a folder, remove it with rmd()');
+      throw byReason(err, {
+        folder: ' — DELE deletes only a file: if it is a folder, remove it with rmd()',
+        vague:
+          ' — DELE deletes only a file: it may be missing (nlst() of its folder lists what is there), or a folder (remove that with rmd())',
+      });
     });
   }
 
@@ -590,12 +638,16 @@ export class FtpClient {
     const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
       // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
       const ascii = this.notBinary;
-      throw withHint(
-        err,
-        ascii !== undefined
-          ? ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`
-          : " — SIZE gives only a file's size: if it is a folder, list() shows what it holds",
-      );
+      if (ascii !== undefined)
+        throw withHint(
+          err,
+          ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`,
+        );
+      throw byReason(err, {
+        folder: " — SIZE gives only a file's size: if it is a folder, list() shows what it holds",
+        vague:
+          " — SIZE gives only a file's size: it may be missing (nlst() of its folder lists what is there), or a folder (list() shows what a folder holds)",
+      });
     });
     const size = Number(reply.message.trim());
     if (!Number.isSafeInteger(size) || size < 0)
@@ -634,7 +686,7 @@ export class FtpClient {
         const file = await this.fileEntryNow(path);
         // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
         // "-a <missing>".
-        if (file === 'absent') throw refused;
+        if (file === 'absent') throw nothingToList(refused, 'nlst');
         if (file) return [file.name];
         // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
         if (mayGlob(path)) throw refused;
@@ -642,7 +694,7 @@ export class FtpClient {
       // Asked for directly, the server names the file in its reply.
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
       // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
-      if (refused && names.length === 0) throw refused;
+      if (refused && names.length === 0) throw nothingToList(refused, 'nlst');
       return refused && mayGlob(path) ? ownName(names, path, refused) : names;
     });
   }
@@ -664,7 +716,8 @@ export class FtpClient {
         } catch (err) {
           if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
           const file = await this.fileEntryNow(path);
-          if (!file || file === 'absent') throw err;
+          if (file === 'absent') throw nothingToList(err, 'list');
+          if (!file) throw err;
           return [file];
         }
       }
@@ -672,7 +725,12 @@ export class FtpClient {
         const text = await this.listWithHiddenNow('LIST', path);
         // vsftpd lists a missing path as empty (226), with no line at all (a folder has `.` and `..` with -a):
         // such a listing is a folder's only if it can be entered.
-        if (path && text.trim() === '') await this.enterableNow(path);
+        if (path && text.trim() === '')
+          await this.enterableNow(path).catch((err: unknown) => {
+            throw err instanceof FtpReplyError && err.command === `CWD ${path}`
+              ? nothingToList(err, 'list')
+              : err;
+          });
         return parseListing(text);
       }
       const inside = await this.listInsideNow('LIST', path, true);
@@ -858,10 +916,38 @@ export class FtpClient {
     // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
     return this.exclusive(async () => {
       this.binaryFor(transferOptions.restartAt);
-      return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+      try {
+        return await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+      } catch (err) {
+        throw await this.storeRefused(err, `${verb} ${remotePath}`, remotePath);
+      }
     }).catch((err: unknown) => {
       throw resumeRefused(err, verb, transferOptions.restartAt);
     });
+  }
+
+  /**
+   * A refused STOR or APPE (550, 553) into a folder that cannot be entered, saying so (inside an exclusive
+   * section): vsftpd answers "553 Could not create file." alone, pure-ftpd and proftpd "No such file or directory",
+   * which reads as the file's own absence. The folder is looked at (CWD there and back) only after such a refusal;
+   * any failure of the look leaves the refusal as it was.
+   */
+  private async storeRefused(err: unknown, command: string, path: string): Promise<unknown> {
+    if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) return err;
+    if (err.command !== command || this.connection.closed || DENIED.test(err.serverMessage)) return err;
+    // No folder named (a name alone, or one under /): the current folder or the top, which are there.
+    const folder = path.slice(0, path.lastIndexOf('/')).replace(/\/+$/, '');
+    if (folder === '') return err;
+    try {
+      await this.enterableNow(folder);
+    } catch (look) {
+      if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
+        return hinted(
+          err,
+          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`,
+        );
+    }
+    return err;
   }
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
@@ -1034,6 +1120,39 @@ function downloadResumeRefused(err: unknown, offset: number | undefined): unknow
         ? ` — the server may not resume downloads (REST ${offset} refused): download the whole file (no offset)`
         : '';
   return hinted(err, hint);
+}
+
+/**
+ * The server's words for "nothing is there": "No such file or directory" (proftpd, pure-ftpd), pure-ftpd's
+ * "Can't check for file existence" (SIZE, MLSD of a missing path), "not found", "does not exist".
+ */
+const NOT_THERE = /no such file|not found|does(?: not|n't) exist|can't check for file existence/i;
+const NOTHING_THERE = ' — nothing is at that path: check it (nlst() of its folder lists what is there)';
+/** A refusal for want of rights: the server said why, and no hint of ours is better. */
+const DENIED = /denied|permission|not permitted/i;
+
+/**
+ * A 550 refusal of DELE or SIZE with what to do, by the server's reason: nothing there; a folder (`folder`: "Is a
+ * directory", "Invalid argument", "not a regular file"); none given (`vague`: vsftpd says "Delete operation failed."
+ * and "Could not get file size." whatever the cause). A refusal for want of rights stays as it is.
+ */
+function byReason(err: unknown, hints: { folder: string; vague: string }): unknown {
+  if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
+  const said = err.serverMessage;
+  if (NOT_THERE.test(said)) return hinted(err, NOTHING_THERE);
+  if (/director|invalid argument|regular file/i.test(said)) return hinted(err, hints.folder);
+  if (DENIED.test(said)) return err;
+  return hinted(err, hints.vague);
+}
+
+/**
+ * The end of the error of list() or nlst() of a path that is neither a folder nor a file: the refusal is of the
+ * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
+ * for file existence"), not of the call made.
+ */
+function nothingToList(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
+  if (DENIED.test(err.serverMessage)) return err; // there may be something, not for this user
+  return hinted(err, ` — ${call}() found nothing at that path: no folder to list, and no file of that name`);
 }
 
 /** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */

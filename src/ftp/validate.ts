@@ -3,6 +3,9 @@
  * value and what to give instead, and leaves the client usable.
  */
 import { Readable, type Writable } from 'node:stream';
+import type { DeployOptions } from '../engine/options.js';
+import type { FtpConnectOptions } from './client.js';
+import type { FtpTlsOptions } from './connection.js';
 import { FtpArgumentError } from './errors.js';
 import { fingerprintProblem } from './pin.js';
 import type { FileSource } from './transfer.js';
@@ -19,6 +22,7 @@ export function checkConnectOptions(o: {
   tls?: unknown;
   encoding?: unknown;
 }): void {
+  checkOptionNames(o as Record<string, unknown>);
   if (typeof o.host !== 'string' || o.host.trim() === '')
     throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
   checkSecure(o.secure);
@@ -47,6 +51,166 @@ export function checkConnectOptions(o: {
     );
 }
 
+/** Every option of FtpClient.connect(), typed: one added there and not here fails `tsc`. */
+const CONNECT_KEYS: Record<keyof FtpConnectOptions, true> = {
+  host: true,
+  port: true,
+  user: true,
+  password: true,
+  account: true,
+  secure: true,
+  tls: true,
+  passive: true,
+  pipelining: true,
+  readAtLogin: true,
+  timeoutMs: true,
+  log: true,
+  socketFactory: true,
+  maxListingBytes: true,
+  maxListingEntries: true,
+  maxReplyBytes: true,
+  encoding: true,
+};
+const CONNECT_NAMES = Object.keys(CONNECT_KEYS);
+
+/**
+ * deploy()'s own options that connect() does not take: passed over, so one settings object may serve both (the
+ * names they share mean the same). Typed: an option added to deploy() and not here fails `tsc`.
+ */
+const DEPLOY_ONLY: Record<Exclude<keyof DeployOptions, keyof FtpConnectOptions>, true> = {
+  localDir: true,
+  files: true,
+  active: true,
+  remoteDir: true,
+  dryRun: true,
+  parallel: true,
+  exclude: true,
+  replaceDefaultExcludes: true,
+  keep: true,
+  delete: true,
+  replace: true,
+  deleteOnly: true,
+  maxDelete: true,
+  statePath: true,
+  atomic: true,
+  fileMode: true,
+  dirMode: true,
+  maintenance: true,
+  maintenanceUrl: true,
+  retries: true,
+  resetState: true,
+  verify: true,
+  adopt: true,
+  uploadOnly: true,
+  retryDelayMs: true,
+  staleLockMs: true,
+  signal: true,
+};
+
+/** The keys of `tls`, typed as above. */
+const TLS_KEYS: Record<keyof FtpTlsOptions, true> = {
+  ca: true,
+  rejectUnauthorized: true,
+  servername: true,
+  maxVersion: true,
+  fingerprint: true,
+};
+const TLS_NAMES = Object.keys(TLS_KEYS);
+
+/**
+ * An unknown option name is refused, never ignored: a misspelt `secrue: 'explicit'` logged in in plain FTP (the
+ * password in clear), `pasive: false` stayed passive, `timout` waited 30 s. So inside `tls` (`fingerprnt` pinned
+ * nothing). deploy()'s options are passed over (see DEPLOY_ONLY), but `active: true`, deploy()'s name for active
+ * mode, is refused unless `passive: false` says the same: connect() would have stayed passive.
+ */
+function checkOptionNames(o: Record<string, unknown>): void {
+  if (o === null || typeof o !== 'object')
+    throw new FtpArgumentError(`invalid options ${show(o)}; give an object such as { host, user, password }`);
+  for (const key of Object.keys(o)) {
+    if (Object.hasOwn(CONNECT_KEYS, key)) continue;
+    if (Object.hasOwn(DEPLOY_ONLY, key)) {
+      if (key === 'active' && o.active === true && o.passive !== false)
+        throw new FtpArgumentError(
+          'active: true is the name deploy() takes; connect() takes passive: false for active mode (EPRT/PORT)',
+        );
+      continue;
+    }
+    throw new FtpArgumentError(unknownName(key, CONNECT_NAMES, ''));
+  }
+  const tls = o.tls;
+  if (tls === undefined) return;
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
+    throw new FtpArgumentError(`invalid tls ${show(tls)}; give an object such as { ca, servername }`);
+  const wrong = Object.keys(tls).find((k) => !Object.hasOwn(TLS_KEYS, k));
+  if (wrong === 'minVersion')
+    throw new FtpArgumentError(
+      "unknown option tls.minVersion; the client takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it",
+    );
+  if (wrong !== undefined) throw new FtpArgumentError(unknownName(wrong, TLS_NAMES, 'tls.'));
+  // TLS settings with no word of TLS: plain FTP would be taken, the password in clear. `secure: false` says so.
+  if (o.secure === undefined && Object.values(tls).some((v) => v !== undefined))
+    throw new FtpArgumentError(
+      "tls is given but secure is not, so the login would be plain FTP (the password in clear): add secure: 'explicit' (AUTH TLS, usually port 21) or 'implicit' (usually port 990), or secure: false for plain FTP",
+    );
+}
+
+/** "unknown option X; did you mean Y?", or the list of the options when none is close. */
+function unknownName(key: string, known: string[], prefix: string): string {
+  const near = closest(key, known);
+  const what = `unknown option ${prefix}${/^[\w$]+$/.test(key) ? key : JSON.stringify(key)}`;
+  return near
+    ? `${what}; did you mean ${prefix}${near}?`
+    : `${what}; connect() takes ${known.map((k) => prefix + k).join(', ')}`;
+}
+
+/** Other tools' names (folded) for connect()'s options. */
+const ALIASES: Record<string, string> = {
+  server: 'host',
+  hostname: 'host',
+  username: 'user',
+  login: 'user',
+  pass: 'password',
+  protocol: 'secure',
+  ssl: 'secure',
+  ftps: 'secure',
+  timeout: 'timeoutMs',
+  conntimeout: 'timeoutMs',
+  secureoptions: 'tls',
+  rejectunauthorised: 'rejectUnauthorized',
+};
+
+/** The known name `key` most likely meant: a few typos away, case, dashes and underscores aside; or its start. */
+function closest(key: string, known: string[]): string | undefined {
+  const fold = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+  const k = fold(key);
+  if (Object.hasOwn(ALIASES, k) && known.includes(ALIASES[k])) return ALIASES[k];
+  let best: { name: string; d: number } | undefined;
+  for (const name of known) {
+    const n = fold(name);
+    // `timeout` (or `timout`) for timeoutMs: the name without its unit.
+    const d = Math.min(
+      typos(k, n),
+      k.length >= 4 && n.startsWith(k) ? 1 : Infinity,
+      typos(k, n.replace(/ms$/, '')),
+    );
+    if (d <= (k.length <= 4 ? 1 : k.length <= 8 ? 2 : 3) && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
+function typos(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
+}
+
 /**
  * What some options of FtpClient.connect() must be; the others are checked apart, or anything goes (user and
  * password are sent as text, a number too).
@@ -67,7 +231,7 @@ const OPTION_KINDS: Record<string, 'boolean' | 'function' | 'count'> = {
  */
 function checkOptionTypes(o: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(o)) {
-    // Other keys are left alone: a deploy()'s options (localDir, remoteDir…) may be passed as they are.
+    // Other names are checked apart (checkOptionNames), deploy()'s passed over.
     if (value === undefined || !Object.hasOwn(OPTION_KINDS, key)) continue;
     const kind = OPTION_KINDS[key];
     const shown = show(value);

@@ -1,0 +1,143 @@
+/**
+ * ftplib's calls at the edges a user hits, on the real servers: each refusal says why by the server's own reason
+ * and what to do. Were: the same hint whatever the reason ("No such file or directory — RMD removes only an empty
+ * folder: if it holds anything, delete that first", "Not a directory — RMD removes only an empty folder…", "No
+ * such file or directory — DELE deletes only a file: if it is a folder, remove it with rmd()"), vsftpd's rmd() of
+ * a full folder never said it was full, and list()/nlst() of a missing path failed as a CWD the user never made.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { FtpClient, FtpReplyError } from '../src/ftp/index.js';
+import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { caught } from './helpers/fake-client.js';
+
+const servers = loadRealServers('ftp-client-edges.realservers');
+const env = servers as RealServers;
+const d = servers ? describe : describe.skip;
+const folder = remoteFolders('h-client6-edges');
+
+/** A folder of this test's own on `server` holding `full/` (with `x.txt` and `.hidden`) and `f.txt`. */
+function scene(server: RealServer): { dir: string; disk: string } {
+  const f = folder(server);
+  const own = (p: string): void => fs.chownSync(p, server.uid, server.gid);
+  fs.mkdirSync(path.join(f.disk, 'full'), { recursive: true });
+  for (const p of [f.disk, path.join(f.disk, 'full')]) own(p);
+  for (const p of ['full/x.txt', 'full/.hidden', 'f.txt']) {
+    fs.writeFileSync(path.join(f.disk, p), 'x');
+    own(path.join(f.disk, p));
+  }
+  return f;
+}
+
+async function connect(server: RealServer): Promise<FtpClient> {
+  return FtpClient.connect({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    secure: 'explicit',
+    tls: { ca: fs.readFileSync(env.ca) },
+    timeoutMs: 15_000,
+  });
+}
+
+const NOTHING = / — nothing is at that path: check it \(nlst\(\) of its folder lists what is there\)$/;
+
+d('refusals say why, by the server', () => {
+  it('vsftpd: rmd() of a folder that holds files names them (vsftpd says only "failed"); of a missing folder or a file, that there is no folder there; the working folder stays', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = scene(server);
+    const client = await connect(server);
+    await client.cwd(dir);
+    const full = await caught(client.rmd('full'));
+    expect(full).toBeInstanceOf(FtpReplyError);
+    // Both names, in the server's order.
+    expect(full.message).toMatch(
+      /^RMD full: 550 Remove directory operation failed\. — the folder is not empty: it holds ("\.hidden", "x\.txt"|"x\.txt", "\.hidden"); delete those first \(rmd\(\) removes only an empty folder\)$/,
+    );
+    for (const p of ['missing', 'f.txt'])
+      expect((await caught(client.rmd(p))).message).toBe(
+        `RMD ${p}: 550 Remove directory operation failed. — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)`,
+      );
+    expect(await client.pwd()).toBe(dir);
+    expect(fs.readdirSync(path.join(disk, 'full')).sort()).toEqual(['.hidden', 'x.txt']);
+    await client.quit();
+  });
+
+  it.each(['proftpd', 'pure'] as const)(
+    '%s: rmd(), delete() and size() of a missing path say nothing is there; rmd() of a file says to delete() it; of a full folder, that it is not empty',
+    async (name) => {
+      const server = env[name];
+      const { dir } = scene(server);
+      const client = await connect(server);
+      for (const call of [
+        client.rmd(`${dir}/nope`),
+        client.delete(`${dir}/nope`),
+        client.size(`${dir}/nope`),
+      ]) {
+        const err = await caught(call);
+        expect(err).toMatchObject({ code: 550 });
+        expect(err.message).toMatch(NOTHING);
+      }
+      expect((await caught(client.rmd(`${dir}/f.txt`))).message).toMatch(
+        /: Not a directory — it is a file, not a folder: delete\(\) removes a file$/,
+      );
+      expect((await caught(client.rmd(`${dir}/full`))).message).toMatch(
+        /Directory not empty — the folder is not empty: delete what it holds first \(rmd\(\) removes only an empty folder\)$/,
+      );
+      await client.quit();
+    },
+  );
+
+  it.each(['vsftpd', 'proftpd', 'pure'] as const)(
+    '%s: list() and nlst() of a missing path say so, naming the path; of an empty folder, []',
+    async (name) => {
+      const server = env[name];
+      const { dir, disk } = scene(server);
+      fs.mkdirSync(path.join(disk, 'empty'));
+      fs.chownSync(path.join(disk, 'empty'), server.uid, server.gid);
+      const client = await connect(server);
+      for (const call of ['list', 'nlst'] as const) {
+        const err = await caught(client[call](`${dir}/nope`));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect(err.message).toContain(`${dir}/nope: 550 `);
+        expect(err.message).toMatch(
+          new RegExp(
+            ` — ${call}\\(\\) found nothing at that path: no folder to list, and no file of that name$`,
+          ),
+        );
+        expect(await client[call](`${dir}/empty`)).toEqual([]);
+      }
+      await client.quit();
+    },
+  );
+
+  it.each(['vsftpd', 'proftpd', 'pure'] as const)(
+    '%s: upload() into a folder that is not there names that folder (vsftpd said only "553 Could not create file."); onto a folder\'s name, no such hint',
+    async (name) => {
+      const server = env[name];
+      const { dir } = scene(server);
+      const client = await connect(server);
+      await client.cwd(dir);
+      for (const [target, folder] of [
+        [`${dir}/nodir/sub/x.txt`, `${dir}/nodir/sub`],
+        ['nodir/x.txt', 'nodir'],
+      ]) {
+        const err = await caught(client.upload(target, Buffer.from('x')));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect(err.message).toMatch(
+          new RegExp(
+            `^STOR ${target}: 55[03] .* — its folder "${folder}" cannot be entered: it may be missing \\(make it first: mkd\\(\\) makes one folder at a time\\), or be a file$`,
+          ),
+        );
+      }
+      expect(await client.pwd()).toBe(dir);
+      // Its folder is there: the server's own reason alone.
+      const onFolder = await caught(client.upload(`${dir}/full`, Buffer.from('x')));
+      expect(onFolder).toBeInstanceOf(FtpReplyError);
+      expect(onFolder.message).not.toContain('cannot be entered');
+      await client.quit();
+    },
+  );
+});
