@@ -4,12 +4,13 @@
  * and the embedded server's files) left in the temp dir. Now it stops as a deploy does: 130 / 143 and a line
  * saying so, and nothing left behind. TMPDIR is a fresh folder per run, to see what is left.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { startCli } from './helpers/cli.js';
-import { BIN, spawnCli } from './helpers/cli-spawn.js';
+import { BIN, REPO, spawnCli } from './helpers/cli-spawn.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const cancelled = (sig: string): string =>
@@ -64,6 +65,39 @@ describe('ftpship demo stopped by a signal', () => {
     expect(r.code).toBe(130);
     expect(r.stderr.trim().split('\n').pop()).toBe(cancelled('SIGINT'));
     expect(r.stderr).not.toContain('embedded FTP server on');
+    expect(fs.readdirSync(temp)).toEqual([]);
+  });
+
+  it('`npm run demo` given SIGTERM (npm alone, as a CI runner cancelling the step): npm exits 143, the demo stopped and its folder removed (was: the signal never reached the demo, which ran on to its end)', async () => {
+    // --ignore-scripts: `predemo` (the build) is not run; the test suite builds first.
+    const temp = tmpDir('ftpship-h-cli6-demo-');
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), TMPDIR: temp };
+    delete env.NODE_OPTIONS;
+    const npm = spawn('npm', ['run', 'demo', '--ignore-scripts'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let sent = false;
+    const collect = (c: Buffer): void => {
+      out += c.toString();
+      if (!sent && /^1\. plan of the first deploy:/m.test(out)) {
+        sent = true;
+        npm.kill('SIGTERM');
+      }
+    };
+    npm.stdout.on('data', collect);
+    npm.stderr.on('data', collect);
+    const killer = setTimeout(() => npm.kill('SIGKILL'), 15_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+      npm.on('close', (c, s) => r([c, s])),
+    );
+    clearTimeout(killer);
+    expect(sent).toBe(true);
+    expect([code, signal]).toEqual([143, null]);
+    expect(out).toContain(cancelled('SIGTERM'));
+    expect(out).not.toMatch(/^5\. the server now holds/m);
     expect(fs.readdirSync(temp)).toEqual([]);
   });
 });
