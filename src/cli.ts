@@ -15,7 +15,7 @@ import {
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
-import { cancelOnSignals, releaseSignals } from './signals.js';
+import { cancelOnSignals } from './signals.js';
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -201,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('deploy a sample site to an embedded FTP server on 127.0.0.1')
     .action(async () => {
       // Not bundled into dist/src/cli.bundle.js (webpackIgnore): loaded from dist/src, with ftp-srv.
-      releaseSignals(); // the demo is not cancelled by a signal: Ctrl-C ends it, as any program
+      // A signal held while the CLI started is the demo's: it stops on it as on one later (src/demo.ts).
       const { runDemo } = await import(/* webpackIgnore: true */ './demo.js');
       code = await runDemo();
     });

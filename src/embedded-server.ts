@@ -49,6 +49,8 @@ export interface EmbeddedServerOptions {
 
 type FtpSrvModule = typeof import('ftp-srv');
 
+const FTP_SRV_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const;
+
 const quietLog = {
   info: () => {},
   debug: () => {},
@@ -77,6 +79,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const password = options.password ?? 'demo-password';
   const pasvMin = options.pasvMin ?? 47000 + Math.floor(Math.random() * 1500);
   const scheme = options.tls?.implicit ? 'ftps' : 'ftp';
+  // ftp-srv's constructor makes SIGINT, SIGTERM and SIGQUIT close it and exit 0 (`process.exit(0)`): Ctrl-C on
+  // `ftpship demo` (or a gulpfile using this server) ended it "successfully", its temporary files left behind.
+  // Those listeners are taken off again: whoever runs the server decides what a signal does.
+  const before = new Map(FTP_SRV_SIGNALS.map((s) => [s, process.listeners(s)]));
   const server = new mod.FtpSrv({
     url: `${scheme}://127.0.0.1:0`,
     pasv_url: '127.0.0.1',
@@ -86,6 +92,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     tls: options.tls ? { key: options.tls.key, cert: options.tls.cert } : false,
     log: quietLog as never,
   });
+  for (const s of FTP_SRV_SIGNALS)
+    for (const l of process.listeners(s)) if (!before.get(s)?.includes(l)) process.off(s, l);
   const ResumableFs = resumableFileSystem(mod, options);
   server.on('login', ({ connection, username, password: pass }, resolve, reject) => {
     if (options.refusePlainLogin && !connection.secure) reject(new Error(options.refusePlainLogin));

@@ -56,7 +56,7 @@ function takeHeld(): (typeof SIGNALS)[number] | undefined {
 }
 
 /**
- * Nothing will cancel on a held signal (`ftpship demo`, --help, a usage error, the command's end): the default
+ * Nothing will cancel on a held signal (--help, a usage error, the command's end): the default
  * handling comes back, and a signal held meanwhile ends the process now, by that signal, as it would have.
  */
 export function releaseSignals(): void {
