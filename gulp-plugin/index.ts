@@ -32,6 +32,7 @@ import {
 } from '../src/engine/report.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { hasConsumers, sink } from './sink.js';
+import { cancelOnSignals } from './signals.js';
 import { Spool } from './spool.js';
 
 export type { GulpDeployOptions } from './options.js';
@@ -248,12 +249,26 @@ export function deploy(options: GulpDeployOptions): Transform {
    */
   async function run(): Promise<void> {
     deploying = true;
+    // Ctrl-C or SIGTERM while it runs: cancelled, and the process held until it has stopped (then ended by the
+    // signal), where Node would end it at once and leave the lock on the server.
+    let bySignal = false;
+    const ended = cancelOnSignals((sig) => {
+      if (stop.signal.aborted) return;
+      bySignal = true;
+      stop.abort(sig);
+    });
     try {
       await runInTurn();
+    } catch (err) {
+      // The process ends by the signal once this returns, before gulp could print the task's error: said here.
+      if (bySignal && err instanceof CancelledError)
+        log.warn(`${PLUGIN_NAME}: ${errorMessage(err, engine.password)}`);
+      throw err;
     } finally {
       deploying = false;
       // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
       spool.release(!hasConsumers(stream));
+      ended();
     }
   }
 
