@@ -30,6 +30,7 @@ import {
   printable,
   type DeployReport,
 } from '../src/engine/report.js';
+import { releaseLockAtExit } from './exit.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { hasConsumers, sink } from './sink.js';
 import { cancelOnSignals } from './signals.js';
@@ -303,14 +304,18 @@ export function deploy(options: GulpDeployOptions): Transform {
     if (list.length === 0) early.push(NOTHING_CAME);
     if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${printable(w)}`);
     const live = { on: true };
+    const lock = releaseLockAtExit(engine, quiet);
     let report: DeployReport;
     try {
       // stream: a plan deleting most of the deployed files is refused (a stream with only part of the build).
       report = await deployEngine(
         { ...engine, files: list, signal: stop.signal },
         reporter(quiet, live, text),
-        { stream: true },
-      ).finally(() => (live.on = false));
+        { stream: true, onLock: lock.onLock },
+      ).finally(() => {
+        live.on = false;
+        lock.done();
+      });
     } catch (err) {
       // Torn down: the task has failed already, and this stream's error reaches no one; what the stop left is
       // said here (the checkpoint written, the lock released: a rerun sends the rest).

@@ -55,7 +55,13 @@ import { STATE_MAX, StateStore } from './state-store.js';
 import { PROBE_STORED_NAME, settingsHash, TEMP_NAME, type DeployState } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
-import { releaseAbandonedLock, withLock, type LockRelease, type ReadWithLock } from './lock.js';
+import {
+  releaseAbandonedLock,
+  withLock,
+  type HeldLock,
+  type LockRelease,
+  type ReadWithLock,
+} from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
 
@@ -74,6 +80,12 @@ export interface DeployContext {
    * the stream leaves out, and is refused the same way).
    */
   stream?: boolean;
+  /**
+   * Told when this deploy has taken its lock on the server (the folder, and the token its holder file names)
+   * and when it no longer holds it (released, or lost): the gulp plugin releases a lock still held when the
+   * process exits under it (the gulp CLI exits as soon as another task fails).
+   */
+  onLock?: (lock: HeldLock | undefined) => void;
 }
 
 /** Fewer deletions than this never trip the partial-stream guard (a small site losing a few files). */
@@ -418,6 +430,7 @@ export async function deploy(
       signal,
       readWithLock: store.readWithLock,
       lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+      onLock: context.onLock,
     };
     /** Whether the plan has anything to do on the server (a deploy with nothing to do takes no lock). */
     const hasWork = (p: Plan): boolean =>

@@ -1,7 +1,7 @@
 /**
- * The real gulp 5 CLI running a gulpfile that deploys with the plugin, stopped as a user stops it, against
- * pure-ftpd and vsftpd: the deploy must stop cleanly before the process ends (what was done recorded in the
- * state, the lock released), so that a rerun converges at once, without waiting for a stale lock.
+ * The real gulp 5 CLI running a gulpfile that deploys with the plugin, stopped as a user stops it (Ctrl-C, another
+ * task failing, a step after deploy() failing), against pure-ftpd and vsftpd: the lock must be released before
+ * the process ends, the state honest, so that a rerun converges at once, without waiting for a stale lock.
  * Needs `npm run build` (the gulpfile imports `ftpship/gulp`, which points into dist/).
  */
 import fs from 'node:fs';
@@ -17,8 +17,8 @@ import { gulpOptions, runTaskOrThrow } from './helpers/gulp-tasks.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, writeTree } from './helpers/tmp.js';
 
-const { describe, env, opts } = realServerSuite('gulp signals');
-const target = remoteFolders('h-gulp6-signals');
+const { describe, env, opts } = realServerSuite('gulp stops');
+const target = remoteFolders('h-gulp6-stops');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
 
@@ -30,9 +30,10 @@ const ADDED = [1, 2, 3, 4, 5, 6].map((i) => `site/p/${i}.bin`);
 
 /**
  * A consumer folder with a gulpfile deploying `site/` to `dir` one file at a time; once the first file is up
- * (the plugin's first progress line), the gulp process gets `signal`, as from Ctrl-C in its terminal.
+ * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal), if
+ * given, and `firstUp` resolves (the failing task and step wait for it).
  */
-function scene(server: RealServer, dir: string, signal: 'SIGINT' | 'SIGTERM'): string {
+function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM'): string {
   const cwd = consumerDir();
   writeTree(cwd, {
     'site/index.html': 'home',
@@ -50,20 +51,30 @@ function scene(server: RealServer, dir: string, signal: 'SIGINT' | 'SIGTERM'): s
   };
   fs.writeFileSync(
     path.join(cwd, 'gulpfile.mjs'),
-    `import gulp from 'gulp';
+    `import { Writable } from 'node:stream';
+import gulp from 'gulp';
 import { deploy } from 'ftpship/gulp';
 const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
 const write = process.stdout.write.bind(process.stdout);
-let sent = false;
+let up;
+const firstUp = new Promise((resolve) => (up = resolve));
 process.stdout.write = (chunk, ...rest) => {
-  if (!sent && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
-    sent = true;
-    process.kill(process.pid, '${signal}');
+  if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
+    up = up();
+    ${signal ? `process.kill(process.pid, '${signal}');` : ''}
   }
   return write(chunk, ...rest);
 };
 export const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
 export const watch = () => gulp.watch('site/**', { ignoreInitial: false }, publish);
+const lint = (cb) => void firstUp.then(() => cb(new Error('lint failed')));
+export const both = gulp.parallel(publish, lint);
+const out = () => {
+  const w = new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
+  void firstUp.then(() => w.destroy(new Error('EACCES: permission denied, mkdir out')));
+  return w;
+};
+export const piped = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options)).pipe(out());
 `,
   );
   return cwd;
@@ -89,15 +100,20 @@ async function gulpCli(
 }
 
 /** What the stopped run left: no lock, an honest state short of the rest; then a rerun sends just the rest. */
-async function checkLeftAndRerun(server: RealServer, cwd: string, dir: string, disk: string): Promise<void> {
-  // Was: the process ended at the signal, the lock folder stayed, and the rerun waited 15 s to take it over.
+async function checkLeftAndRerun(
+  server: RealServer,
+  cwd: string,
+  dir: string,
+  disk: string,
+  minConfirmed = 1,
+): Promise<void> {
   expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
   const files = (
     JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }
   ).files;
   const added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))];
   const confirmed = added.filter((rel) => rel in files);
-  expect(confirmed.length).toBeGreaterThanOrEqual(1);
+  expect(confirmed.length).toBeGreaterThanOrEqual(minConfirmed);
   expect(confirmed.length).toBeLessThan(added.length);
   for (const rel of confirmed)
     expect(fs.readFileSync(path.join(disk, rel))).toEqual(fs.readFileSync(path.join(cwd, 'site', rel)));
@@ -132,6 +148,8 @@ describe('the gulp CLI stopped by a signal mid-deploy', () => {
     const { dir, disk } = target(server);
     const cwd = scene(server, dir, 'SIGINT');
     const { code, signal, out } = await gulpCli(cwd, 'publish', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
     expect(out).toMatch(CANCELLED('SIGINT'));
     expect(out).not.toMatch(/deployed:/);
     // Ended by the signal, as Ctrl-C ends it (a shell sees 130).
@@ -144,8 +162,46 @@ describe('the gulp CLI stopped by a signal mid-deploy', () => {
     const { dir, disk } = target(server);
     const cwd = scene(server, dir, 'SIGTERM');
     const { code, signal, out } = await gulpCli(cwd, 'watch', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
     expect(out).toMatch(CANCELLED('SIGTERM'));
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
     await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+});
+
+/** Said at the exit, once the lock is gone. */
+const RELEASED_AT_EXIT =
+  /ftpship: the process is exiting mid-deploy \(the gulp CLI exits as soon as a task fails\): the lock \S+\.ftpship-state\.json\.lock was released/;
+
+describe('the gulp CLI exiting mid-deploy as a task fails', () => {
+  it('pure-ftpd: another task of a gulp.parallel failing: gulp exits 1, the lock released first; a rerun converges at once', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir);
+    const { code, out } = await gulpCli(cwd, 'both', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(/'both' errored after/);
+    expect(out).toMatch(/Error: lint failed/);
+    expect(out).toMatch(RELEASED_AT_EXIT);
+    expect(out).not.toMatch(/deployed:/);
+    expect(code).toBe(1);
+    // The state as of the deploy's last checkpoint (maybe none of the files yet).
+    await checkLeftAndRerun(server, cwd, dir, disk, 0);
+  });
+
+  it('vsftpd: a step after deploy() failing (.pipe(deploy()).pipe(out)): gulp exits 1, the lock released first; a rerun converges at once', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir);
+    const { code, out } = await gulpCli(cwd, 'piped', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(/'piped' errored after/);
+    expect(out).toMatch(/EACCES: permission denied, mkdir out/);
+    expect(out).toMatch(RELEASED_AT_EXIT);
+    expect(code).toBe(1);
+    await checkLeftAndRerun(server, cwd, dir, disk, 0);
   });
 });
