@@ -70,7 +70,9 @@ function onExit(): void {
     if (e.quiet && lines[i] === 'released') return;
     const why = lines[i]?.startsWith('left: ')
       ? lines[i].slice('left: '.length)
-      : `no answer within ${EXIT_UNLOCK_MS} ms`;
+      : (child.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT'
+        ? `no answer within ${EXIT_UNLOCK_MS} ms`
+        : `the helper process ${script} failed: ${child.error?.message ?? `exit ${child.status ?? child.signal}`}`;
     const said =
       lines[i] === 'released'
         ? `the process is exiting mid-deploy (the gulp CLI exits as soon as a task fails): the lock ${e.lock.path} ` +
