@@ -30,8 +30,10 @@ import {
   printable,
   type DeployReport,
 } from '../src/engine/report.js';
+import { releaseLockAtExit } from './exit.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { hasConsumers, sink } from './sink.js';
+import { cancelOnSignals } from './signals.js';
 import { Spool } from './spool.js';
 
 export type { GulpDeployOptions } from './options.js';
@@ -248,12 +250,26 @@ export function deploy(options: GulpDeployOptions): Transform {
    */
   async function run(): Promise<void> {
     deploying = true;
+    // Ctrl-C or SIGTERM while it runs: cancelled, and the process held until it has stopped (then ended by the
+    // signal), where Node would end it at once and leave the lock on the server.
+    let bySignal = false;
+    const ended = cancelOnSignals((sig) => {
+      if (stop.signal.aborted) return;
+      bySignal = true;
+      stop.abort(sig);
+    });
     try {
       await runInTurn();
+    } catch (err) {
+      // The process ends by the signal once this returns, before gulp could print the task's error: said here.
+      if (bySignal && err instanceof CancelledError)
+        log.warn(`${PLUGIN_NAME}: ${errorMessage(err, engine.password)}`);
+      throw err;
     } finally {
       deploying = false;
       // Nothing reads this stream's files (the sink drains it): their copies passed on are never read either.
       spool.release(!hasConsumers(stream));
+      ended();
     }
   }
 
@@ -288,14 +304,18 @@ export function deploy(options: GulpDeployOptions): Transform {
     if (list.length === 0) early.push(NOTHING_CAME);
     if (!quiet) for (const w of early) log.warn(`${PLUGIN_NAME}: warning: ${printable(w)}`);
     const live = { on: true };
+    const lock = releaseLockAtExit(engine, quiet);
     let report: DeployReport;
     try {
       // stream: a plan deleting most of the deployed files is refused (a stream with only part of the build).
       report = await deployEngine(
         { ...engine, files: list, signal: stop.signal },
         reporter(quiet, live, text),
-        { stream: true },
-      ).finally(() => (live.on = false));
+        { stream: true, onLock: lock.onLock },
+      ).finally(() => {
+        live.on = false;
+        lock.done();
+      });
     } catch (err) {
       // Torn down: the task has failed already, and this stream's error reaches no one; what the stop left is
       // said here (the checkpoint written, the lock released: a rerun sends the rest).

@@ -62,7 +62,13 @@ import {
 } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
-import { releaseAbandonedLock, withLock, type LockRelease, type ReadWithLock } from './lock.js';
+import {
+  releaseAbandonedLock,
+  withLock,
+  type HeldLock,
+  type LockRelease,
+  type ReadWithLock,
+} from './lock.js';
 import { adoptRemote } from './adopt.js';
 import { estimateDuration } from './estimate.js';
 
@@ -81,6 +87,12 @@ export interface DeployContext {
    * the stream leaves out, and is refused the same way).
    */
   stream?: boolean;
+  /**
+   * Told when this deploy has taken its lock on the server (the folder, and the token its holder file names)
+   * and when it no longer holds it (released, or lost): the gulp plugin releases a lock still held when the
+   * process exits under it (the gulp CLI exits as soon as another task fails).
+   */
+  onLock?: (lock: HeldLock | undefined) => void;
 }
 
 /** Fewer deletions than this never trip the partial-stream guard (a small site losing a few files). */
@@ -425,6 +437,7 @@ export async function deploy(
       signal,
       readWithLock: store.readWithLock,
       lockLeft: (err: unknown) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+      onLock: context.onLock,
     };
     /**
      * Temps a cut run left to another server session (see StateStore.tempLeft), within their day, that the spot

@@ -64,6 +64,13 @@ export interface ReadWithLock {
   refused: boolean;
 }
 
+/** A lock this deploy holds: its folder, and the token its holder file names (once written). */
+export interface HeldLock {
+  path: string;
+  holderPath: string;
+  token: string;
+}
+
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
@@ -75,6 +82,8 @@ export async function withLock<T>(
     readWithLock?: { path: string; max: number };
     /** Told when the lock could not be released (it stays on the server). */
     lockLeft?: (err: unknown) => void;
+    /** Told once the lock is this deploy's, and again (undefined) once it is not (released, or lost). */
+    onLock?: (lock: HeldLock | undefined) => void;
   },
   rep: Reporter,
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
@@ -237,6 +246,7 @@ export async function withLock<T>(
       true,
     );
   }
+  o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
   // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
   // the body asks for a connection first (its first step is on the critical path, the holder is not).
   let released = false;
@@ -313,7 +323,10 @@ export async function withLock<T>(
       return [...unlock];
     },
     settle: (replies) => {
-      if ((replies[1]?.code ?? 500) < 300) released = true;
+      if ((replies[1]?.code ?? 500) < 300) {
+        released = true;
+        o.onLock?.(undefined);
+      }
     },
     stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
     ensureHeld: async (c) => {
@@ -375,6 +388,7 @@ export async function withLock<T>(
   try {
     return await running;
   } finally {
+    if (lostErr) o.onLock?.(undefined);
     await named;
     stopRefresh = true;
     clearInterval(timer);
@@ -387,6 +401,7 @@ export async function withLock<T>(
           async (c) => {
             const [, rmd] = await c.pipeline(unlock);
             if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+            o.onLock?.(undefined);
           },
           true,
         )
@@ -459,6 +474,18 @@ async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Pro
     if (err instanceof FtpReplyError && err.code >= 500) return false;
     throw err;
   }
+}
+
+/**
+ * Releases a lock a deploy holds, from a connection of its own (the gulp plugin's, while the process exits under
+ * the deploy): unless its holder file names another deploy (which took it over), the holder goes, then the folder.
+ * True when the lock is gone.
+ */
+export async function releaseHeldLock(c: FtpClient, lock: HeldLock): Promise<boolean> {
+  const holder = await readHolder(c, lock.holderPath);
+  if (holder && holder.token !== lock.token) return false;
+  const [, rmd] = await c.pipeline([`DELE ${lock.holderPath}`, `RMD ${lock.path}`]);
+  return rmd.code < 300 || !(await dirExists(c, lock.path));
 }
 
 async function readHolder(c: import('../ftp/index.js').FtpClient, path: string): Promise<Holder | undefined> {

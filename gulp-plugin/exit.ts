@@ -1,0 +1,86 @@
+/**
+ * The process exiting under a deploy: the gulp CLI calls `process.exit(1)` as soon as a task fails, so another
+ * task of a `gulp.parallel` failing, or a step after `deploy()` failing (which fails the task at once), ends the
+ * process while the deploy still holds its lock on the server. Nothing asynchronous runs after that, and the
+ * next run would wait for the lock to go stale (15 s while not yet named, 2 minutes from another machine). While
+ * a deploy holds its lock, an `exit` listener releases it then: a child process logs in and removes it (holder
+ * file first, and only one naming this deploy), within a few seconds at most; the exit waits for it. What was
+ * done up to the deploy's last checkpoint is in the state, and a rerun sends the rest.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import log from 'fancy-log';
+import type { HeldLock } from '../src/engine/lock.js';
+import type { DeployOptions } from '../src/engine/options.js';
+import { printable } from '../src/engine/report.js';
+import type { ExitOrders } from './exit-unlock.js';
+import { forUser, PLUGIN_NAME } from './options.js';
+
+/** How long the exit may wait for the locks' release. */
+const EXIT_UNLOCK_MS = 5000;
+
+interface Entry {
+  login: Partial<DeployOptions>;
+  lock?: HeldLock;
+  quiet: boolean;
+}
+
+const entries = new Set<Entry>();
+
+/** The child's script beside this one (built: dist/gulp-plugin); absent when run from the TypeScript source. */
+const script = fileURLToPath(new URL('./exit-unlock.js', import.meta.url));
+
+/**
+ * Tracks one deploy's lock until `done()`: hand `onLock` to the engine. A process exit meanwhile releases the
+ * lock it holds then.
+ */
+export function releaseLockAtExit(
+  engine: DeployOptions,
+  quiet: boolean,
+): { onLock: (lock: HeldLock | undefined) => void; done: () => void } {
+  const { host, port, user, password, secure, tls, active } = engine;
+  const timeoutMs = Math.min(engine.timeoutMs ?? EXIT_UNLOCK_MS, EXIT_UNLOCK_MS - 500);
+  const entry: Entry = { login: { host, port, user, password, secure, tls, active, timeoutMs }, quiet };
+  if (entries.size === 0) process.on('exit', onExit);
+  entries.add(entry);
+  return {
+    onLock: (lock) => (entry.lock = lock),
+    done: () => {
+      if (!entries.delete(entry)) return;
+      if (entries.size === 0) process.removeListener('exit', onExit);
+    },
+  };
+}
+
+function onExit(): void {
+  const held = [...entries].filter((e): e is Entry & { lock: HeldLock } => e.lock !== undefined);
+  entries.clear();
+  if (held.length === 0 || !fs.existsSync(script)) return;
+  const orders: ExitOrders = held.map(({ login, lock }) => ({ login, lock }));
+  const child = spawnSync(process.execPath, [script], {
+    input: v8.serialize(orders),
+    timeout: EXIT_UNLOCK_MS,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const lines = (child.stdout ?? '').split('\n');
+  held.forEach((e, i) => {
+    if (e.quiet && lines[i] === 'released') return;
+    const why = lines[i]?.startsWith('left: ')
+      ? lines[i].slice('left: '.length)
+      : (child.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT'
+        ? `no answer within ${EXIT_UNLOCK_MS} ms`
+        : `the helper process ${script} failed: ${child.error?.message ?? `exit ${child.status ?? child.signal}`}`;
+    const said =
+      lines[i] === 'released'
+        ? `the process is exiting mid-deploy (the gulp CLI exits as soon as a task fails): the lock ${e.lock.path} ` +
+          'was released, and what was done up to the last checkpoint is recorded in the state; rerun to finish the ' +
+          'deploy (it sends only what was not confirmed)'
+        : `the process is exiting mid-deploy (the gulp CLI exits as soon as a task fails), and the lock ${e.lock.path} ` +
+          `could not be released (${why}): the next deploy takes it over once it is stale (at once on this machine), ` +
+          'or remove that folder by hand; rerun to finish the deploy';
+    log.warn(`${PLUGIN_NAME}: ${printable(forUser(said, e.login.password))}`);
+  });
+}

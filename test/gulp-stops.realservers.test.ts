@@ -1,0 +1,207 @@
+/**
+ * The real gulp 5 CLI running a gulpfile that deploys with the plugin, stopped as a user stops it (Ctrl-C, another
+ * task failing, a step after deploy() failing), against pure-ftpd and vsftpd: the lock must be released before
+ * the process ends, the state honest, so that a rerun converges at once, without waiting for a stale lock.
+ * Needs `npm run build` (the gulpfile imports `ftpship/gulp`, which points into dist/).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
+import { beforeAll, expect, it } from '@jest/globals';
+import gulp from 'gulp';
+import { deploy } from '../gulp-plugin/index.js';
+import type { DeployReport } from '../src/engine/report.js';
+import { consumerDir, repoRoot, requireBuild } from './helpers/gulp.js';
+import { gulpOptions, runTaskOrThrow } from './helpers/gulp-tasks.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, writeTree } from './helpers/tmp.js';
+
+const { describe, env, opts } = realServerSuite('gulp stops');
+const target = remoteFolders('h-gulp6-stops');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+
+beforeAll(() => {
+  requireBuild();
+});
+
+const ADDED = [1, 2, 3, 4, 5, 6].map((i) => `site/p/${i}.bin`);
+
+/**
+ * A consumer folder with a gulpfile deploying `site/` to `dir` one file at a time; once the first file is up
+ * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal), if
+ * given, and `firstUp` resolves (the failing task and step wait for it).
+ */
+function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM'): string {
+  const cwd = consumerDir();
+  writeTree(cwd, {
+    'site/index.html': 'home',
+    ...Object.fromEntries(ADDED.map((rel, i) => [rel, Buffer.alloc(32 * 1024, i + 1)] as const)),
+  });
+  const options = {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    secure: false,
+    remoteDir: dir,
+    parallel: 1,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+  };
+  fs.writeFileSync(
+    path.join(cwd, 'gulpfile.mjs'),
+    `import { Writable } from 'node:stream';
+import gulp from 'gulp';
+import { deploy } from 'ftpship/gulp';
+const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
+const write = process.stdout.write.bind(process.stdout);
+let up;
+const firstUp = new Promise((resolve) => (up = resolve));
+process.stdout.write = (chunk, ...rest) => {
+  if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
+    up = up();
+    ${signal ? `process.kill(process.pid, '${signal}');` : ''}
+  }
+  return write(chunk, ...rest);
+};
+export const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
+export const watch = () => gulp.watch('site/**', { ignoreInitial: false }, publish);
+const lint = (cb) => void firstUp.then(() => cb(new Error('lint failed')));
+export const both = gulp.parallel(publish, lint);
+const out = () => {
+  const w = new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
+  void firstUp.then(() => w.destroy(new Error('EACCES: permission denied, mkdir out')));
+  return w;
+};
+export const piped = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options)).pipe(out());
+`,
+  );
+  return cwd;
+}
+
+/** Runs the gulp CLI; resolves with how it ended and what it printed. */
+async function gulpCli(
+  cwd: string,
+  task: string,
+  server: RealServer,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(repoRoot, 'node_modules/.bin/gulp'), ['--no-color', task], {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: '', FTP_PASSWORD: server.password },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, out: stripVTControlCharacters(out) }));
+  });
+}
+
+/** What the stopped run left: no lock, an honest state short of the rest; then a rerun sends just the rest. */
+async function checkLeftAndRerun(
+  server: RealServer,
+  cwd: string,
+  dir: string,
+  disk: string,
+  minConfirmed = 1,
+): Promise<void> {
+  expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+  const files = (
+    JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }
+  ).files;
+  const added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))];
+  const confirmed = added.filter((rel) => rel in files);
+  expect(confirmed.length).toBeGreaterThanOrEqual(minConfirmed);
+  expect(confirmed.length).toBeLessThan(added.length);
+  for (const rel of confirmed)
+    expect(fs.readFileSync(path.join(disk, rel))).toEqual(fs.readFileSync(path.join(cwd, 'site', rel)));
+
+  const reports: DeployReport[] = [];
+  await runTaskOrThrow(() =>
+    gulp
+      .src('site/**', { cwd, encoding: false })
+      .pipe(deploy(gulpOptions(opts(server, '', dir), { onReport: (r) => reports.push(r) }))),
+  );
+  expect(reports).toHaveLength(1);
+  // No stale lock taken over.
+  expect(reports[0].warnings.join('\n')).not.toMatch(/lock/);
+  expect(
+    reports[0].files
+      .filter((f) => f.action === 'upload' || f.action === 'replace')
+      .map((f) => f.path)
+      .sort(),
+  ).toEqual(added.filter((rel) => !confirmed.includes(rel)).sort());
+  expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
+  expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+}
+
+const CANCELLED = (signal: string): RegExp =>
+  new RegExp(
+    `ftpship: deploy cancelled \\(${signal}\\): no new transfer was started, what was done is recorded in the state and the lock released`,
+  );
+
+describe('the gulp CLI stopped by a signal mid-deploy', () => {
+  it('pure-ftpd: Ctrl-C (SIGINT) cancels the deploy, the lock released, before gulp ends by the signal; a rerun converges at once', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGINT');
+    const { code, signal, out } = await gulpCli(cwd, 'publish', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(CANCELLED('SIGINT'));
+    expect(out).not.toMatch(/deployed:/);
+    // Ended by the signal, as Ctrl-C ends it (a shell sees 130).
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
+    await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+
+  it('vsftpd: SIGTERM to a gulp.watch session mid-deploy cancels it, and the watch ends; a rerun converges at once', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGTERM');
+    const { code, signal, out } = await gulpCli(cwd, 'watch', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(CANCELLED('SIGTERM'));
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+});
+
+/** Said at the exit, once the lock is gone. */
+const RELEASED_AT_EXIT =
+  /ftpship: the process is exiting mid-deploy \(the gulp CLI exits as soon as a task fails\): the lock \S+\.ftpship-state\.json\.lock was released/;
+
+describe('the gulp CLI exiting mid-deploy as a task fails', () => {
+  it('pure-ftpd: another task of a gulp.parallel failing: gulp exits 1, the lock released first; a rerun converges at once', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir);
+    const { code, out } = await gulpCli(cwd, 'both', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(/'both' errored after/);
+    expect(out).toMatch(/Error: lint failed/);
+    expect(out).toMatch(RELEASED_AT_EXIT);
+    expect(out).not.toMatch(/deployed:/);
+    expect(code).toBe(1);
+    // The state as of the deploy's last checkpoint (maybe none of the files yet).
+    await checkLeftAndRerun(server, cwd, dir, disk, 0);
+  });
+
+  it('vsftpd: a step after deploy() failing (.pipe(deploy()).pipe(out)): gulp exits 1, the lock released first; a rerun converges at once', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir);
+    const { code, out } = await gulpCli(cwd, 'piped', server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(/'piped' errored after/);
+    expect(out).toMatch(/EACCES: permission denied, mkdir out/);
+    expect(out).toMatch(RELEASED_AT_EXIT);
+    expect(code).toBe(1);
+    await checkLeftAndRerun(server, cwd, dir, disk, 0);
+  });
+});
