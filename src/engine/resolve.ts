@@ -427,12 +427,15 @@ function checkEncoding(o: DeployOptions, user: string): FtpEncoding {
   if (!FTP_ENCODINGS.includes(given as FtpEncoding)) {
     const meant =
       typeof given === 'string' ? ENCODING_SPELLINGS[given.toLowerCase().replace(/[-_\s]/g, '')] : undefined;
+    const none = ` (ftpship has no ${JSON.stringify(given)}; 'latin1' is the nearest, the same bytes but for`;
     const hint =
       meant === undefined
         ? ''
-        : /1252|ansi|15$/i.test(given as string)
-          ? ` (there is no ${JSON.stringify(given)}: 'latin1' is the nearest, the same bytes for all but € and the other characters of 0x80-0x9F or ISO 8859-15)`
-          : ` (did you mean '${meant}'?)`;
+        : /1252|ansi/i.test(given as string)
+          ? `${none} € and the other characters cp1252 puts at 0x80-0x9F)`
+          : /15$/.test(given as string)
+            ? `${none} €, Š, š, Ž, ž, Œ, œ and Ÿ)`
+            : ` (did you mean '${meant}'?)`;
     throw ConfigError.about(
       'encoding',
       (name) =>
