@@ -125,6 +125,26 @@ describe('deploy with encoding latin1 on vsftpd', () => {
     });
   });
 
+  it('after a switch, a new name whose bytes another tool put on the server goes up through a temporary name, never written in place (G2)', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = folder(server);
+    const local = tmpDir('h-enc6-');
+    writeTree(local, { 'index.html': 'home', 'café.html': 'menu' });
+    await deploy(opts(server, local, dir));
+    // The live latin1 page an old tool uploaded, which ftpship's UTF-8 deploys never touched.
+    const live = Buffer.from(`${disk}/caf\xe9.html`, 'latin1');
+    fs.writeFileSync(live, 'old menu');
+    fs.chownSync(live, server.uid, server.gid);
+    const sent: string[] = [];
+    const report = await deploy(opts(server, local, dir, { encoding: 'latin1' }), {
+      protocol: (line) => sent.push(line),
+    });
+    expect(report.counts).toMatchObject({ upload: 1, delete: 1, unchanged: 1 });
+    expect(sent.filter((l) => /^> (STOR|APPE) /.test(l) && l.includes('café.html'))).toEqual([]);
+    expect(sent).toContainEqual(`> RNTO ${dir}/café.html`);
+    expect(fs.readFileSync(live, 'utf8')).toBe('menu');
+  });
+
   it('CLI --encoding latin1: the bytes on disk are latin1, a rerun sends nothing; 日本.html is refused (exit 2) naming it, nothing changed', async () => {
     const server = env.vsftpd;
     const { dir, disk } = folder(server);
