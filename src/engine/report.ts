@@ -184,19 +184,10 @@ export function formatBytes(n: number): string {
  * otherwise move the cursor, erase its own error and print a success in its place (G7).
  */
 export function printable(text: string): string {
-  return (
-    text
-      .replace(
-        // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-        /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
-        (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
-      )
-      // A byte of a server's name that is not UTF-8, kept as a lone surrogate (src/ftp/encoding.ts): the byte,
-      // not the U+FFFD a terminal would show for it.
-      .replace(
-        /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g,
-        (ch) => `\\x${(ch.charCodeAt(0) - 0xdc00).toString(16)}`,
-      )
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
 }
 
