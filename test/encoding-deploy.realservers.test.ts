@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, expect, it } from '@jest/globals';
+import { beforeAll, describe as plain, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import { deploy, ConfigError } from '../src/index.js';
 import { deploy as gulpDeploy } from '../gulp-plugin/index.js';
@@ -17,6 +17,7 @@ import { gulpOptions, runTask } from './helpers/gulp-tasks.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 import { caught } from './helpers/fake-client.js';
+import { parseState } from '../src/engine/state.js';
 
 const { describe, env, opts } = realServerSuite('encoding-deploy.realservers');
 const folder = remoteFolders('h-enc6');
@@ -226,5 +227,49 @@ describe('deploy with encoding latin1 on vsftpd', () => {
     );
     expect(await runTask(publish({ encoding: 'latin1' }))).toBeUndefined();
     expect(names(g.disk)).toEqual([hex('thé.html', 'latin1'), hex(STATE, 'utf8')].sort());
+  });
+});
+
+/** A state read under the other encoding: every path it holds, the checkpoint's too, names the same bytes. */
+plain('a state read under the other encoding', () => {
+  const sha = 'a'.repeat(64);
+  const text = (encoding?: string): string =>
+    JSON.stringify({
+      version: 1,
+      generator: 'ftpship',
+      settings: 's',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      target: '/site',
+      files: { 'thé/café.html': { size: 1, sha256: sha }, 'a.html': { size: 1, sha256: sha } },
+      dirs: ['thé'],
+      ...(encoding ? { encoding } : {}),
+      pending: {
+        temps: { 'thé/.ftpship-0123456789abcdef0123.tmp': { path: 'thé/x.html', size: 1, sha256: sha } },
+        uncertain: ['thé/y.html'],
+        dirs: ['thé/sub'],
+      },
+    });
+
+  it('utf8 to latin1: each non-ASCII name becomes its UTF-8 bytes read as latin1; ASCII names stay', () => {
+    const s = parseState(text(), 'here', 's', 'latin1');
+    expect(Object.keys(s.files)).toEqual(['thÃ©/cafÃ©.html', 'a.html']);
+    expect(s.dirs).toEqual(['thÃ©']);
+    expect(s.encoding).toBe('latin1');
+    expect(s.pending).toEqual({
+      temps: { 'thÃ©/.ftpship-0123456789abcdef0123.tmp': { path: 'thÃ©/x.html', size: 1, sha256: sha } },
+      uncertain: ['thÃ©/y.html'],
+      dirs: ['thÃ©/sub'],
+    });
+  });
+
+  it('latin1 to utf8: a byte that is not UTF-8 is kept as a lone surrogate; the same encoding reads as written', () => {
+    const s = parseState(text('latin1'), 'here', 's', 'utf8');
+    expect(Object.keys(s.files)).toEqual(['th\uDCE9/caf\uDCE9.html', 'a.html']);
+    expect(s.encoding).toBeUndefined();
+    expect(Object.keys(parseState(text('latin1'), 'here', 's', 'latin1').files)).toEqual([
+      'thé/café.html',
+      'a.html',
+    ]);
+    expect(() => parseState(text('cp1252'), 'here', 's', 'latin1')).toThrow(/unreadable: bad encoding/);
   });
 });
