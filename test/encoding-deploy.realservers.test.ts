@@ -230,6 +230,23 @@ describe('deploy with encoding latin1 on vsftpd', () => {
   });
 });
 
+plain("deploy()'s encoding option", () => {
+  it.each([5, false, 'latin-1'])(
+    'encoding %j: a ConfigError naming the value and the two accepted, before connecting',
+    async (value) => {
+      const err = await caught(
+        deploy({ host: '127.0.0.1', port: 1, localDir: tmpDir('h-enc6-'), encoding: value as never }),
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^invalid --encoding ${JSON.stringify(value)}; use 'utf8' \\(the default: UTF-8 names\\) or 'latin1' `,
+        ),
+      );
+    },
+  );
+});
+
 /** A state read under the other encoding: every path it holds, the checkpoint's too, names the same bytes. */
 plain('a state read under the other encoding', () => {
   const sha = 'a'.repeat(64);

@@ -19,7 +19,7 @@ const NAMES: Record<keyof DeployOptions, 'boolean' | 'string' | 'other'> = {
   secure: 'other',
   tls: 'other',
   active: 'boolean',
-  encoding: 'string',
+  encoding: 'other',
   remoteDir: 'string',
   dryRun: 'boolean',
   parallel: 'other',
