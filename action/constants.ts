@@ -48,6 +48,7 @@ export enum Input {
   MaintenanceUrl = 'maintenance-url',
   Active = 'active',
   Pipelining = 'pipelining',
+  Encoding = 'encoding',
 }
 
 /** Output names, set in `main.ts` from the engine's report. */

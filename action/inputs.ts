@@ -95,6 +95,7 @@ export function readInputs(): ActionInputs {
     uploadOnly: bool(Input.UploadOnly, false),
     active: bool(Input.Active, false),
     pipelining: bool(Input.Pipelining, true),
+    encoding: readEncoding(),
     maintenance: readMaintenance(),
     maintenanceUrl,
     fileMode: core.getInput(Input.FileMode) || undefined,
@@ -129,6 +130,13 @@ export function readInputs(): ActionInputs {
     core.debug(logSafe(`${name}: ${JSON.stringify(value)}`));
   }
   return { options, logLevel, filePatterns };
+}
+
+/** `utf8` or `latin1`, in any case (`UTF8` is `utf8`); anything else goes on to the engine, which names it and the two. */
+function readEncoding(): DeployOptions['encoding'] {
+  const given = core.getInput(Input.Encoding);
+  const value = given.toLowerCase();
+  return (value === 'utf8' || value === 'latin1' ? value : given || undefined) as DeployOptions['encoding'];
 }
 
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */

@@ -30,6 +30,7 @@ export const INPUT_OF: Partial<Record<OptionKey, string>> = {
   maintenance: Input.MaintenanceFile,
   maintenanceUrl: Input.MaintenanceUrl,
   'tls.servername': Input.TlsName,
+  encoding: Input.Encoding,
 };
 const NEGATED: Record<string, string> = {
   'no-delete': Input.Delete,

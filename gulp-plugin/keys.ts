@@ -15,6 +15,7 @@ const TAKEN: Record<keyof GulpDeployOptions, true> = {
   secure: true,
   tls: true,
   active: true,
+  encoding: true,
   remoteDir: true,
   dryRun: true,
   parallel: true,

@@ -50,6 +50,13 @@ export function checkOptions(options: GulpDeployOptions | undefined): {
       PLUGIN_NAME,
       `invalid quiet ${typeof quiet === 'string' ? JSON.stringify(quiet) : String(quiet as unknown)}; use true or false`,
     );
+  // gulp.src's `{ encoding: false }` (binary files) given here by mistake: it is not this option.
+  if (typeof rest.encoding === 'boolean')
+    throw new PluginError(
+      PLUGIN_NAME,
+      `invalid encoding ${String(rest.encoding)}: here encoding is how names are sent, 'utf8' (the default) or 'latin1'; ` +
+        `{ encoding: false }, for binary files, goes to gulp.src('dist/**', { encoding: false })`,
+    );
   // Not converted: a number has lost any leading zeros and, past 15 digits, its last ones. The value is
   // never printed: it is the password.
   if (rest.password !== undefined && typeof rest.password !== 'string') {

@@ -32,6 +32,7 @@ interface DeployFlags {
   tlsFingerprint?: string[];
   ca?: string;
   active?: boolean;
+  encoding?: string;
   pipelining: boolean;
   timeout?: string;
   retries?: string;
@@ -156,6 +157,11 @@ function addDeployOptions(cmd: Command, twice: Twice): Command {
     )
     .option('--active', 'active mode: the server connects back (EPRT/PORT)')
     .option('--no-pipelining', 'send each command alone (for a server that mishandles command batches)')
+    .option(
+      '--encoding <name>',
+      'how names go on the wire: utf8 (default) or latin1 (a server that keeps names as ISO 8859-1 bytes)',
+      one('--encoding'),
+    )
     .option('--timeout <ms>', 'timeout per reply and idle transfer (default 30000)', one('--timeout'))
     .option('--retries <n>', 'retries of transient failures (default 5)', one('--retries'))
     .option('--password-stdin', 'read the password from standard input')
@@ -387,6 +393,7 @@ async function buildOptions(
     },
     remoteDir: target.remoteDir,
     active: !!f.active,
+    encoding: f.encoding as DeployOptions['encoding'],
     pipelining: f.pipelining,
     dryRun: !!f.dryRun,
     parallel: num('--parallel', f.parallel, 4),
@@ -508,6 +515,7 @@ function notEmpty(f: DeployFlags): void {
       ['--file-mode', f.fileMode, 'octal digits, such as 644'],
       ['--dir-mode', f.dirMode, 'octal digits, such as 755'],
       ['--maintenance-url', f.maintenanceUrl, 'an http:// or https:// URL'],
+      ['--encoding', f.encoding, 'utf8 or latin1'],
     ] as const
   ).find(([, value]) => value === '');
   if (empty) throw new ConfigError(`${empty[0]} "" is empty; give ${empty[2]}, or leave ${empty[0]} out`);

@@ -73,6 +73,7 @@ describe('a single-value flag given twice', () => {
     ['--ca', 'old.pem', 'new.pem'],
     ['--timeout', '5000', '60000'],
     ['--retries', '1', '3'],
+    ['--encoding', 'utf8', 'latin1'],
   ])('%s %s, then %s: exit 2 naming both (was: the last one, silently)', async (flag, a, b) => {
     const r = await spawnCli(['deploy', local, url, flag, a, '--json', flag, b], { env });
     expect(r.code).toBe(2);
@@ -158,5 +159,77 @@ describe("an error's advice for the CLI", () => {
     const message = 'no password for user "deploy"; give one (FTPSHIP_PASSWORD or --password-stdin)';
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ftpship: error: ${message}\n` });
     expect(JSON.parse(r.stdout)).toMatchObject({ error: message, exitCode: 2 });
+  });
+});
+
+/**
+ * --encoding (the library's `encoding`): utf8 or latin1; another value is a usage error naming it and the two
+ * (was: "unknown option '--encoding'"), and with latin1 what the URL or the password holds that latin1 cannot
+ * send is refused before connecting. A closed port: a run that gets as far as connecting fails there (exit 1).
+ */
+describe('--encoding', () => {
+  let url: string;
+  let local: string;
+  const env = { FTPSHIP_PASSWORD: 'h-enc6-secret' };
+  beforeAll(async () => {
+    assertBuilt();
+    local = tmpDir('ftpship-h-enc6-');
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    url = `ftp://deploy@127.0.0.1:${port}`;
+  });
+  const accepted =
+    "use 'utf8' (the default: UTF-8 names) or 'latin1' (a server that keeps names as ISO 8859-1 bytes)";
+
+  it.each([
+    [
+      'cp1252',
+      ` (ftpship has no "cp1252"; 'latin1' is the nearest, the same bytes but for € and the other characters cp1252 puts at 0x80-0x9F)`,
+    ],
+    ['UTF-8', " (did you mean 'utf8'?)"],
+    ['iso-8859-1', " (did you mean 'latin1'?)"],
+    ['ascii', ''],
+  ])('--encoding %s: exit 2 naming the value and the accepted ones', async (value, hint) => {
+    const r = await spawnCli(['deploy', local, `${url}/site`, '--encoding', value, '--json'], { env });
+    const message = `invalid --encoding ${JSON.stringify(value)}; ${accepted}${hint}`;
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ftpship: error: ${message}\n` });
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: message, exitCode: 2 });
+  });
+
+  it('--encoding "": exit 2, not the default taken silently', async () => {
+    const r = await spawnCli(['plan', local, `${url}/site`, '--encoding', ''], { env });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 2,
+      stderr: 'ftpship: error: --encoding "" is empty; give utf8 or latin1, or leave --encoding out\n',
+    });
+  });
+
+  it('--encoding latin1 and utf8 are taken (the run goes on to the closed port: exit 1)', async () => {
+    for (const value of ['latin1', 'utf8']) {
+      const r = await spawnCli(['deploy', local, `${url}/café`, '--encoding', value], { env });
+      expect(r.stderr).toMatch(/^ftpship: error: cannot connect to 127\.0\.0\.1:\d+: connection refused/);
+      expect(r.code).toBe(1);
+    }
+  });
+
+  it('with --encoding latin1, a server folder or password latin1 cannot send: exit 2 before connecting, the password not shown', async () => {
+    const folder = await spawnCli(['deploy', local, `${url}/%E6%97%A5%E6%9C%AC`, '--encoding', 'latin1'], {
+      env,
+    });
+    expect({ code: folder.code, stderr: folder.stderr }).toEqual({
+      code: 2,
+      stderr: `ftpship: error: the server folder "日本" holds "日" (U+65E5), which --encoding latin1 cannot send (only U+0000 to U+00FF): use a name in ISO 8859-1 characters, or the default encoding, utf8\n`,
+    });
+    const password = await spawnCli(['deploy', local, `${url}/site`, '--encoding', 'latin1'], {
+      env: { FTPSHIP_PASSWORD: 'h-enc6-€uro' },
+    });
+    expect({ code: password.code, stderr: password.stderr }).toEqual({
+      code: 2,
+      stderr:
+        'ftpship: error: the password holds a character that --encoding latin1 cannot send (only U+0000 to U+00FF); use the default encoding, utf8, or a password in ISO 8859-1 characters\n',
+    });
   });
 });

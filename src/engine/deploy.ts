@@ -257,6 +257,7 @@ export async function deploy(
       resetState: o.resetState,
       persist: !o.uploadOnly,
       target: root,
+      encoding: o.encoding,
     });
     const loading = store.load();
     loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
@@ -664,7 +665,11 @@ export async function deploy(
         isExcluded: !o.files || options.exclude?.length ? excludedPath(o.exclude) : undefined,
         reserved,
         resumeThreshold: RESUME_THRESHOLD,
-        mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
+        // So too after a switch of encoding: the new names' bytes may be live, uploaded by a tool that used them.
+        mayBeOnServer:
+          settingsChanged || store.encodingSwitched
+            ? () => true
+            : occupied && ((rel) => occupied.has(rel.split('/')[0])),
         fileMode: o.fileMode,
         dirMode: o.dirMode,
         // A state named without a leading dot (for a server refusing such names): the temps go without too.
@@ -1241,8 +1246,8 @@ async function repairDrift(
 }
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
-  if (o.files) return treeFromFiles(o.files);
-  return scanLocalDir(o.localDir as string, globMatcherByKind(o.exclude));
+  if (o.files) return treeFromFiles(o.files, o.encoding);
+  return scanLocalDir(o.localDir as string, globMatcherByKind(o.exclude), o.encoding);
 }
 
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
@@ -1336,6 +1341,7 @@ async function connectClient(
           }
         : undefined,
     pipelining: o.pipelining,
+    encoding: o.encoding,
     readAtLogin: id === 1 ? atLogin : undefined,
   });
   // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.

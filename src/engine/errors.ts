@@ -24,6 +24,7 @@ const CLI_FLAGS: Partial<Record<OptionKey, string>> = {
   maintenance: '--maintenance',
   maintenanceUrl: '--maintenance-url',
   'tls.servername': '--tls-name',
+  encoding: '--encoding',
 };
 
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */

@@ -1,5 +1,5 @@
 /** The options of `deploy()`, their defaults, and the reporter port the wrappers adapt. */
-import type { FtpTlsOptions } from '../ftp/index.js';
+import type { FtpEncoding, FtpTlsOptions } from '../ftp/index.js';
 
 /** One local file to deploy when the caller supplies the files itself (the gulp plugin, the Action's `files`). */
 export interface SourceFile {
@@ -31,6 +31,15 @@ export interface DeployOptions {
   tls?: FtpTlsOptions;
   /** Active mode (the server connects back). Default false: passive. */
   active?: boolean;
+  /**
+   * How names go to the server as bytes (Python ftplib's `encoding`): 'utf8' (the default; RFC 2640) or
+   * 'latin1', for a server that keeps names as ISO 8859-1 bytes (vsftpd without `utf8_filesystem`, old
+   * Windows hosts): `café.html` is then sent as `caf\xE9.html`, and OPTS UTF8 ON is not sent. With 'latin1', a
+   * local name holding a character above U+00FF (`日本.html`) is refused before any change (ConfigError).
+   * The state records the encoding; a deploy with the other one sends its non-ASCII names anew under their
+   * new bytes and deletes them under their old ones (see README).
+   */
+  encoding?: FtpEncoding;
   /** The target folder on the server; relative paths start at the login folder. Default '/'... of the login. */
   remoteDir?: string;
   /** Plan only: zero side effects. */

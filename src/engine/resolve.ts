@@ -5,6 +5,7 @@ import { fingerprintProblem } from '../ftp/pin.js';
 import { ConfigError, type OptionKey } from './errors.js';
 import { checkHookUrl } from './hook.js';
 import { checkShape } from './option-shape.js';
+import { FTP_ENCODINGS, type FtpEncoding } from '../ftp/encoding.js';
 import { atOrUnder, isRecordablePath } from './paths.js';
 import { globParts } from './select.js';
 import { OCTAL_MODE } from './state.js';
@@ -33,6 +34,7 @@ export interface ResolvedOptions extends DeployOptions {
   retries: number;
   retryDelayMs: number;
   staleLockMs: number;
+  encoding: FtpEncoding;
   /** The state path given, when it named FTP-Deploy-Action's state file (taken as none). */
   fdaStateNamed?: string;
 }
@@ -154,6 +156,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkGlobs('exclude', o.exclude);
   checkGlobs('keep', o.keep);
   checkAbsoluteExcludes(o);
+  const encoding = checkEncoding(o, user);
   const fileMode = mode('fileMode', o.fileMode);
   const dirMode = mode('dirMode', o.dirMode);
   // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
@@ -192,6 +195,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     retryDelayMs: o.retryDelayMs ?? 500,
     staleLockMs: o.staleLockMs ?? 2 * 60_000,
     maintenanceUrl,
+    encoding,
   };
 }
 
@@ -399,6 +403,72 @@ function checkAbsoluteExcludes(o: DeployOptions): void {
         `invalid ${name} glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`,
     );
   }
+}
+
+/** Spellings of the two encodings (folded: lower case, no `-`, `_` or space) that are not their names here. */
+const ENCODING_SPELLINGS: Record<string, FtpEncoding> = {
+  utf8: 'utf8',
+  latin1: 'latin1',
+  iso88591: 'latin1',
+  iso885915: 'latin1',
+  l1: 'latin1',
+  cp1252: 'latin1',
+  windows1252: 'latin1',
+  ansi: 'latin1',
+};
+
+/**
+ * 'utf8' or 'latin1'; with 'latin1', the names ftpship sends from the options themselves (user, password,
+ * server folder, state path, maintenance file) must be ISO 8859-1 text: refused here, before any connection.
+ */
+function checkEncoding(o: DeployOptions, user: string): FtpEncoding {
+  const given: unknown = o.encoding;
+  if (given === undefined) return 'utf8';
+  if (!FTP_ENCODINGS.includes(given as FtpEncoding)) {
+    const meant =
+      typeof given === 'string' ? ENCODING_SPELLINGS[given.toLowerCase().replace(/[-_\s]/g, '')] : undefined;
+    const none = ` (ftpship has no ${JSON.stringify(given)}; 'latin1' is the nearest, the same bytes but for`;
+    const hint =
+      meant === undefined
+        ? ''
+        : /1252|ansi/i.test(given as string)
+          ? `${none} € and the other characters cp1252 puts at 0x80-0x9F)`
+          : /15$/.test(given as string)
+            ? `${none} €, Š, š, Ž, ž, Œ, œ and Ÿ)`
+            : ` (did you mean '${meant}'?)`;
+    throw ConfigError.about(
+      'encoding',
+      (name) =>
+        `invalid ${name} ${JSON.stringify(given)}; use 'utf8' (the default: UTF-8 names) or 'latin1' (a server that keeps names as ISO 8859-1 bytes)${hint}`,
+    );
+  }
+  const encoding = given as FtpEncoding;
+  if (encoding !== 'latin1') return encoding;
+  const wide = (text: string): string | undefined => /[^\x00-\xFF]/u.exec(text)?.[0]; // eslint-disable-line no-control-regex
+  const code = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (typeof o.password === 'string' && wide(o.password) !== undefined)
+    // Never shown, nor the character: say what is wrong with it.
+    throw ConfigError.about(
+      'encoding',
+      (name) =>
+        `the password holds a character that ${name} latin1 cannot send (only U+0000 to U+00FF); use the default encoding, utf8, or a password in ISO 8859-1 characters`,
+    );
+  const sent: Array<[string, string | undefined]> = [
+    ['user', user],
+    ['server folder', o.remoteDir],
+    ['state path', o.statePath],
+    ['maintenance file', o.maintenance?.path],
+  ];
+  for (const [what, value] of sent) {
+    const ch = value === undefined ? undefined : wide(value);
+    if (ch === undefined) continue;
+    throw ConfigError.about(
+      'encoding',
+      (name) =>
+        `the ${what} ${JSON.stringify(value)} holds ${JSON.stringify(ch)} (${code(ch)}), which ${name} latin1 cannot send (only U+0000 to U+00FF): use a name in ISO 8859-1 characters, or the default encoding, utf8`,
+    );
+  }
+  return encoding;
 }
 
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DeployError } from './errors.js';
+import type { FtpEncoding } from '../ftp/encoding.js';
 import { ancestorsOf, excludeOption, foldCase, isRecordablePath, parentOf } from './paths.js';
 import { HashingStopped, HashThread, type HashResult } from './hash-worker.js';
 import type { SourceFile } from './options.js';
@@ -250,6 +251,7 @@ export function excludedPath(globs: string[]): (rel: string) => boolean {
 export async function scanLocalDir(
   localDir: string,
   exclude: (rel: string, isDir?: boolean) => boolean,
+  encoding: FtpEncoding = 'utf8',
 ): Promise<LocalTree> {
   const root = fs.realpathSync(localDir);
   const tree = emptyTree();
@@ -277,7 +279,7 @@ export async function scanLocalDir(
       const abs = path.join(absDir, entry.name);
       // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
       if (exclude(rel, entry.isFile() ? false : undefined)) continue;
-      checkSendable(rel, true);
+      checkSendable(rel, true, encoding);
       checkUnique(tree, rel, abs, entry.name);
       let stat: fs.Stats;
       try {
@@ -486,7 +488,7 @@ class BackgroundHashing {
  * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
  * `files`), hashed in the background like a scanned folder's.
  */
-export function treeFromFiles(files: SourceFile[]): LocalTree {
+export function treeFromFiles(files: SourceFile[], encoding: FtpEncoding = 'utf8'): LocalTree {
   const tree = emptyTree();
   const onDisk: LocalFile[] = [];
   for (const f of files) {
@@ -495,7 +497,7 @@ export function treeFromFiles(files: SourceFile[]): LocalTree {
       tree.skipped.push({ path: rel, reason: f.skipped });
       continue;
     }
-    checkSendable(rel);
+    checkSendable(rel, false, encoding);
     checkUnique(tree, rel, f.file ?? f.path);
     if (f.contents) {
       const sha256 = crypto.createHash('sha256').update(f.contents).digest('hex');
@@ -636,7 +638,7 @@ function safeReadlink(abs: string): string {
   }
 }
 
-function checkSendable(rel: string, walked = false): void {
+function checkSendable(rel: string, walked = false, encoding: FtpEncoding = 'utf8'): void {
   if (/[\r\n\0]/.test(rel)) {
     // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
     throw new ConfigError(
@@ -650,6 +652,16 @@ function checkSendable(rel: string, walked = false): void {
     // any change (exit 2): a rerun cannot fix it.
     throw new ConfigError(
       `local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`,
+    );
+  }
+  // A character latin1 has no byte for: refused before any change, as a line break is (exit 2).
+  const wide = encoding === 'latin1' ? /[^\x00-\xFF]/u.exec(rel)?.[0] : undefined; // eslint-disable-line no-control-regex
+  if (wide !== undefined) {
+    const code = `U+${wide.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    throw ConfigError.about(
+      'encoding',
+      (name) =>
+        `local path ${JSON.stringify(rel)} holds ${JSON.stringify(wide)} (${code}), which ${name} latin1 cannot send (only U+0000 to U+00FF): rename it, leave it out with ${walked ? excludeOption(rel) : '--exclude'}, or deploy with the default encoding, utf8, if the server takes UTF-8 names`,
     );
   }
 }

@@ -34,6 +34,7 @@ import {
 import { atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import type { LockRelease, ReadWithLock } from './lock.js';
+import type { FtpEncoding } from '../ftp/encoding.js';
 
 export interface StateStoreOptions {
   pool: ConnectionPool;
@@ -60,6 +61,8 @@ export interface StateStoreOptions {
   persist?: boolean;
   /** The target folder (absolute): recorded in the state, and checked against a state kept outside it. */
   target?: string;
+  /** How this run sends names (the `encoding` option; default 'utf8'): recorded in the state it writes. */
+  encoding?: FtpEncoding;
 }
 
 export class StateStore {
@@ -83,6 +86,14 @@ export class StateStore {
   origin: 'ftpship' | 'ftp-deploy-action' | 'moved' | 'copy' | 'none' | 'reset' = 'none';
   /** A state file this one replaces (the former path, read because --state moved it): removed after a write. */
   private superseded?: string;
+  /**
+   * A state read recorded names sent in the other encoding, some not ASCII: their files are under other bytes
+   * now, and a file this run takes for new may be on the server under its name (put there by another tool).
+   */
+  encodingSwitched = false;
+  private readonly switched = (): void => {
+    this.encodingSwitched = true;
+  };
   /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
   metaChanged = false;
   /** The state file is on the server (read at load, or written by this run). */
@@ -142,7 +153,13 @@ export class StateStore {
       this.stateThere = text !== undefined;
       if (text) {
         this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-        this.state = parseState(text.toString('utf8'), path, this.opts.settings);
+        this.state = parseState(
+          text.toString('utf8'),
+          path,
+          this.opts.settings,
+          this.opts.encoding,
+          this.switched,
+        );
         this.origin = 'ftpship';
         this.checkTarget();
         await this.checkTargetThere();
@@ -173,7 +190,7 @@ export class StateStore {
       if (formerPath && there.has(formerPath)) {
         const former = await this.readOther(formerPath);
         if (former) {
-          this.state = parseState(former, formerPath, this.opts.settings);
+          this.state = parseState(former, formerPath, this.opts.settings, this.opts.encoding, this.switched);
           this.origin = 'moved';
           this.superseded = formerPath;
           this.opts.info?.(
@@ -190,7 +207,7 @@ export class StateStore {
         if (fda && ownFormat(fda)) {
           // ftpship's own state under FTP-Deploy-Action's file name (an earlier --state or state-name named
           // that file): not FTP-Deploy-Action's. Moved to the state path like the former default, and removed.
-          this.state = parseState(fda, fdaPath, this.opts.settings);
+          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
           this.origin = 'moved';
           this.superseded = fdaPath;
           this.opts.info?.(
@@ -199,7 +216,7 @@ export class StateStore {
               `file is removed once the state is written there`,
           );
         } else if (fda) {
-          this.state = parseState(fda, fdaPath, this.opts.settings);
+          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
           const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
           this.state.ftpDeployAction = {
             sha256: fingerprint(fda),
@@ -227,7 +244,7 @@ export class StateStore {
     let former: DeployState;
     try {
       if (text === undefined) return false;
-      former = parseState(text, formerPath, this.opts.settings);
+      former = parseState(text, formerPath, this.opts.settings, this.opts.encoding, this.switched);
     } catch {
       return false; // not a state ftpship can read: left alone, as before
     }
@@ -264,7 +281,7 @@ export class StateStore {
     try {
       if (text === undefined || (JSON.parse(text) as { generator?: unknown })?.generator !== 'ftpship')
         return false;
-      state = parseState(text, copy, this.opts.settings);
+      state = parseState(text, copy, this.opts.settings, this.opts.encoding, this.switched);
     } catch {
       return false;
     }
@@ -330,7 +347,7 @@ export class StateStore {
       }
       return;
     }
-    const theirs = parseState(text, fdaPath, this.opts.settings);
+    const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
     const ours = this.state;
     const files = fileRecord();
     const uncertain = new Set(ours.pending?.uncertain ?? []);
@@ -760,6 +777,9 @@ export class StateStore {
     if (this.sealed) return;
     this.state.dirs = [...this.dirs].sort();
     if (this.opts.target) this.state.target = this.opts.target;
+    // The paths are this run's names (read states were translated): a state begun empty records it too.
+    if (this.opts.encoding === 'latin1') this.state.encoding = 'latin1';
+    else delete this.state.encoding;
     if (this.state.pending) {
       this.state.pending.uncertain = [...this.uncertain].sort();
       if (this.maybeDirs.size > 0) this.state.pending.dirs = [...this.maybeDirs].sort();

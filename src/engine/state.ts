@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { DeployError } from './errors.js';
 import { isRecordablePath, parentOf } from './paths.js';
+import { decodeText, encodeText, type FtpEncoding } from '../ftp/encoding.js';
 
 export interface StateFile {
   size: number;
@@ -94,6 +95,12 @@ export interface DeployState {
    * the files the two states disagree on are sent again.
    */
   ftpDeployAction?: { sha256: string; stamp?: string };
+  /**
+   * How the paths here were sent as bytes (the `encoding` option): absent for 'utf8', the default and all a
+   * state written before the option could hold. A state read under another encoding is translated (see
+   * {@link inEncoding}).
+   */
+  encoding?: 'latin1';
   pending?: Pending;
 }
 
@@ -162,7 +169,18 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
  * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
  */
-export function parseState(text: string, where: string, settings: string): DeployState {
+export function parseState(
+  text: string,
+  where: string,
+  settings: string,
+  encoding: FtpEncoding = 'utf8',
+  /** Called when the state recorded names in the other encoding, and some of them are not ASCII. */
+  onSwitch?: () => void,
+): DeployState {
+  return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+}
+
+function parseAny(text: string, where: string, settings: string): DeployState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -187,6 +205,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     );
   }
   if (raw.version !== 1) throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
+  if (raw.encoding !== undefined && raw.encoding !== 'latin1') throw corrupt(where, 'bad encoding');
   if (!isObject(raw.files) || !Array.isArray(raw.dirs)) throw corrupt(where, 'missing files or dirs');
   // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
   // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
@@ -287,6 +306,46 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
       state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
     }
   }
+  return state;
+}
+
+/**
+ * The state with its paths as this run's `encoding` names the same files: a path recorded under the other
+ * encoding stands for the bytes it was sent as, and those bytes read in this one are another name (`café.html`
+ * sent as UTF-8 is `cafÃ©.html` in latin1; sent as latin1, it is `caf\uDCE9.html` in UTF-8, its byte 0xE9
+ * kept as in Python's surrogateescape). So a deploy switching encoding sees the files it sent before under
+ * their old bytes as orphans (deleted, unless kept) and its non-ASCII names as new; ASCII names are the same.
+ */
+export function inEncoding(state: DeployState, encoding: FtpEncoding, onSwitch?: () => void): DeployState {
+  const from: FtpEncoding = state.encoding ?? 'utf8';
+  if (encoding === 'latin1') state.encoding = 'latin1';
+  else delete state.encoding;
+  if (from === encoding) return state;
+  const ascii = /^[\x00-\x7F]*$/; // eslint-disable-line no-control-regex
+  let switched = false;
+  const t = (p: string): string => {
+    if (ascii.test(p)) return p;
+    switched = true;
+    return decodeText(encodeText(p, from), encoding);
+  };
+  const files = fileRecord();
+  for (const [p, f] of Object.entries(state.files)) files[t(p)] = f;
+  state.files = files;
+  state.dirs = state.dirs.map(t);
+  if (state.target !== undefined) state.target = t(state.target);
+  const pending = state.pending;
+  if (pending) {
+    pending.uncertain = pending.uncertain.map(t);
+    if (pending.dirs) pending.dirs = pending.dirs.map(t);
+    if (pending.markerDirs) pending.markerDirs = pending.markerDirs.map(t);
+    if (pending.maintenance !== undefined) pending.maintenance = t(pending.maintenance);
+    if (pending.probes) pending.probes = pending.probes.map(t);
+    const temps: Record<string, PendingTemp> = {};
+    for (const [name, temp] of Object.entries(pending.temps))
+      temps[t(name)] = { ...temp, path: t(temp.path) };
+    pending.temps = temps;
+  }
+  if (switched) onSwitch?.();
   return state;
 }
 
