@@ -34197,7 +34197,7 @@ var external_node_buffer_ = __nccwpck_require__(4573);
  */
 
 
-const FTP_ENCODINGS = (/* unused pure expression or super */ null && (['utf8', 'latin1']));
+const FTP_ENCODINGS = ['utf8', 'latin1'];
 /** A lone low surrogate that stands for one byte (not one half of a pair). */
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 /** Bytes read from the server as text. */
@@ -35696,6 +35696,7 @@ function cappedSink(max, tooLarge) {
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The connection settings of FtpClient.connect, checked before connecting. */
 function checkConnectOptions(o) {
+    checkOptionNames(o);
     if (typeof o.host !== 'string' || o.host.trim() === '')
         throw new FtpArgumentError(`invalid host ${show(o.host)}; give a host name or IP address`);
     checkSecure(o.secure);
@@ -35718,6 +35719,154 @@ function checkConnectOptions(o) {
     if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
         throw new FtpArgumentError(`invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`);
 }
+/** Every option of FtpClient.connect(), typed: one added there and not here fails `tsc`. */
+const CONNECT_KEYS = {
+    host: true,
+    port: true,
+    user: true,
+    password: true,
+    account: true,
+    secure: true,
+    tls: true,
+    passive: true,
+    pipelining: true,
+    readAtLogin: true,
+    timeoutMs: true,
+    log: true,
+    socketFactory: true,
+    maxListingBytes: true,
+    maxListingEntries: true,
+    maxReplyBytes: true,
+    encoding: true,
+};
+const CONNECT_NAMES = Object.keys(CONNECT_KEYS);
+/**
+ * deploy()'s own options that connect() does not take: passed over, so one settings object may serve both (the
+ * names they share mean the same). Typed: an option added to deploy() and not here fails `tsc`.
+ */
+const DEPLOY_ONLY = {
+    localDir: true,
+    files: true,
+    active: true,
+    remoteDir: true,
+    dryRun: true,
+    parallel: true,
+    exclude: true,
+    replaceDefaultExcludes: true,
+    keep: true,
+    delete: true,
+    replace: true,
+    deleteOnly: true,
+    maxDelete: true,
+    statePath: true,
+    atomic: true,
+    fileMode: true,
+    dirMode: true,
+    maintenance: true,
+    maintenanceUrl: true,
+    retries: true,
+    resetState: true,
+    verify: true,
+    adopt: true,
+    uploadOnly: true,
+    retryDelayMs: true,
+    staleLockMs: true,
+    signal: true,
+};
+/** The keys of `tls`, typed as above. */
+const TLS_KEYS = {
+    ca: true,
+    rejectUnauthorized: true,
+    servername: true,
+    maxVersion: true,
+    fingerprint: true,
+};
+const TLS_NAMES = Object.keys(TLS_KEYS);
+/**
+ * An unknown option name is refused, never ignored: a misspelt `secrue: 'explicit'` logged in in plain FTP (the
+ * password in clear), `pasive: false` stayed passive, `timout` waited 30 s. So inside `tls` (`fingerprnt` pinned
+ * nothing). deploy()'s options are passed over (see DEPLOY_ONLY), but `active: true`, deploy()'s name for active
+ * mode, is refused unless `passive: false` says the same: connect() would have stayed passive.
+ */
+function checkOptionNames(o) {
+    if (o === null || typeof o !== 'object')
+        throw new FtpArgumentError(`invalid options ${show(o)}; give an object such as { host, user, password }`);
+    for (const key of Object.keys(o)) {
+        if (Object.hasOwn(CONNECT_KEYS, key))
+            continue;
+        if (Object.hasOwn(DEPLOY_ONLY, key)) {
+            if (key === 'active' && o.active === true && o.passive !== false)
+                throw new FtpArgumentError('active: true is the name deploy() takes; connect() takes passive: false for active mode (EPRT/PORT)');
+            continue;
+        }
+        throw new FtpArgumentError(unknownName(key, CONNECT_NAMES, ''));
+    }
+    const tls = o.tls;
+    if (tls === undefined)
+        return;
+    if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
+        throw new FtpArgumentError(`invalid tls ${show(tls)}; give an object such as { ca, servername }`);
+    const wrong = Object.keys(tls).find((k) => !Object.hasOwn(TLS_KEYS, k));
+    if (wrong === 'minVersion')
+        throw new FtpArgumentError("unknown option tls.minVersion; the client takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it");
+    if (wrong !== undefined)
+        throw new FtpArgumentError(unknownName(wrong, TLS_NAMES, 'tls.'));
+    // TLS settings with no word of TLS: plain FTP would be taken, the password in clear. `secure: false` says so.
+    if (o.secure === undefined && Object.values(tls).some((v) => v !== undefined))
+        throw new FtpArgumentError("tls is given but secure is not, so the login would be plain FTP (the password in clear): add secure: 'explicit' (AUTH TLS, usually port 21) or 'implicit' (usually port 990), or secure: false for plain FTP");
+}
+/** "unknown option X; did you mean Y?", or the list of the options when none is close. */
+function unknownName(key, known, prefix) {
+    const near = closest(key, known);
+    const what = `unknown option ${prefix}${/^[\w$]+$/.test(key) ? key : JSON.stringify(key)}`;
+    return near
+        ? `${what}; did you mean ${prefix}${near}?`
+        : `${what}; connect() takes ${known.map((k) => prefix + k).join(', ')}`;
+}
+/** Other tools' names (folded) for connect()'s options. */
+const ALIASES = {
+    server: 'host',
+    hostname: 'host',
+    username: 'user',
+    login: 'user',
+    pass: 'password',
+    protocol: 'secure',
+    ssl: 'secure',
+    ftps: 'secure',
+    timeout: 'timeoutMs',
+    conntimeout: 'timeoutMs',
+    secureoptions: 'tls',
+    rejectunauthorised: 'rejectUnauthorized',
+};
+/** The known name `key` most likely meant: a few typos away, case, dashes and underscores aside; or its start. */
+function closest(key, known) {
+    const fold = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    const k = fold(key);
+    if (Object.hasOwn(ALIASES, k) && known.includes(ALIASES[k]))
+        return ALIASES[k];
+    let best;
+    for (const name of known) {
+        const n = fold(name);
+        // `timeout` (or `timout`) for timeoutMs: the name without its unit.
+        const d = Math.min(typos(k, n), k.length >= 4 && n.startsWith(k) ? 1 : Infinity, typos(k, n.replace(/ms$/, '')));
+        if (d <= (k.length <= 4 ? 1 : k.length <= 8 ? 2 : 3) && (!best || d < best.d))
+            best = { name, d };
+    }
+    return best?.name;
+}
+/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
+function typos(a, b) {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++)
+        d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++) {
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[a.length][b.length];
+}
 /**
  * What some options of FtpClient.connect() must be; the others are checked apart, or anything goes (user and
  * password are sent as text, a number too).
@@ -35737,7 +35886,7 @@ const OPTION_KINDS = {
  */
 function checkOptionTypes(o) {
     for (const [key, value] of Object.entries(o)) {
-        // Other keys are left alone: a deploy()'s options (localDir, remoteDir…) may be passed as they are.
+        // Other names are checked apart (checkOptionNames), deploy()'s passed over.
         if (value === undefined || !Object.hasOwn(OPTION_KINDS, key))
             continue;
         const kind = OPTION_KINDS[key];
@@ -35889,7 +36038,10 @@ class FtpClient {
         this.options = options;
         this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
     }
-    /** Connects, secures (if asked), logs in and sets binary mode. */
+    /**
+     * Connects, secures (if asked), logs in and sets binary mode. The options are checked first: an unknown name
+     * (`secrue`) is an FtpArgumentError naming the likely one; deploy()'s own options are passed over.
+     */
     static async connect(options) {
         checkConnectOptions(options);
         const timeoutMs = options.timeoutMs ?? 30_000;
@@ -36211,23 +36363,65 @@ class FtpClient {
         });
     }
     /**
-     * Removes an empty directory (RMD). A refusal (550) says that a folder must be empty: vsftpd's "Remove
-     * directory operation failed." does not.
+     * Removes an empty directory (RMD). A refusal (550) says why and what to do, by the server's reason: not empty,
+     * nothing there, a file. vsftpd gives none ("Remove directory operation failed.", whatever the cause): the
+     * folder is then looked into (NLST), and the error names what it holds, or that there is no folder to enter.
      */
     async rmd(path) {
         checkPath(path);
-        await this.run(`RMD ${path}`, 2).catch((err) => {
-            throw withHint(err, ' — RMD removes only an empty folder: if it holds anything, delete that first');
+        await this.exclusive(async () => {
+            try {
+                await this.connection.request(`RMD ${path}`, 2);
+            }
+            catch (err) {
+                throw await this.rmdRefused(err, path);
+            }
         });
     }
+    /** The refusal of `RMD path` with why and what to do (inside an exclusive section; see rmd()). */
+    async rmdRefused(err, path) {
+        if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
+            return err;
+        const said = err.serverMessage;
+        const notEmpty = ' — the folder is not empty: delete what it holds first (rmd() removes only an empty folder)';
+        if (/not empty/i.test(said))
+            return hinted(err, notEmpty);
+        if (NOT_THERE.test(said))
+            return hinted(err, NOTHING_THERE);
+        if (/not a directory/i.test(said))
+            return hinted(err, ' — it is a file, not a folder: delete() removes a file');
+        if (DENIED.test(said))
+            return err;
+        const general = ' — RMD removes only an empty folder: if it holds anything, delete that first';
+        if (this.connection.closed)
+            return hinted(err, general);
+        // No reason given (vsftpd): a look inside says which. Any failure of the look leaves the refusal as it was.
+        const inside = await this.listInsideNow('NLST', path, true).catch(() => undefined);
+        if (inside instanceof FtpReplyError)
+            return hinted(err, ' — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)');
+        const names = typeof inside === 'string' ? parseNameList(inside).filter((n) => n !== '.' && n !== '..') : [];
+        if (names.length === 0)
+            return hinted(err, general);
+        const shown = names
+            .slice(0, 3)
+            .map((n) => JSON.stringify(n))
+            .join(', ');
+        const more = names.length > 3 ? ` and ${names.length - 3} more` : '';
+        const them = names.length === 1 ? 'it' : 'those';
+        return hinted(err, ` — the folder is not empty: it holds ${shown}${more}; delete ${them} first (rmd() removes only an empty folder)`);
+    }
     /**
-     * Deletes a file (DELE). A refusal (550) says that a folder is removed with rmd(): pure-ftpd answers a
-     * folder's DELE with "Invalid argument", vsftpd with "Delete operation failed.".
+     * Deletes a file (DELE). A refusal (550) says what to do, by the server's reason: nothing there, or a folder
+     * (removed with rmd()): pure-ftpd answers a folder's DELE with "Invalid argument"; vsftpd says "Delete operation
+     * failed." whatever the cause.
      */
     async delete(path) {
         checkPath(path);
         await this.run(`DELE ${path}`, 2).catch((err) => {
-            throw withHint(err, ' — DELE deletes only a file: if it is a folder, remove it with rmd()');
+            throw byReason(err, {
+                folder: ' — DELE deletes only a file: if it is a folder, remove it with rmd()',
+                vague: ' — DELE deletes only a file: it may be missing (nlst() of its folder lists what is there), or a folder (remove that with rmd())',
+            });
         });
     }
     /**
@@ -36298,9 +36492,12 @@ class FtpClient {
         const reply = await this.run(`SIZE ${path}`, 213).catch((err) => {
             // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
             const ascii = this.notBinary;
-            throw withHint(err, ascii !== undefined
-                ? ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`
-                : " — SIZE gives only a file's size: if it is a folder, list() shows what it holds");
+            if (ascii !== undefined)
+                throw withHint(err, ` — the session is not in binary mode since ${JSON.stringify(ascii)}: send('TYPE I') first (the mode connect() sets)`);
+            throw byReason(err, {
+                folder: " — SIZE gives only a file's size: if it is a folder, list() shows what it holds",
+                vague: " — SIZE gives only a file's size: it may be missing (nlst() of its folder lists what is there), or a folder (list() shows what a folder holds)",
+            });
         });
         const size = Number(reply.message.trim());
         if (!Number.isSafeInteger(size) || size < 0)
@@ -36341,7 +36538,7 @@ class FtpClient {
                 // Neither a folder nor a file: proftpd answered `NLST -a <missing>` with a 450 (a transient code) about
                 // "-a <missing>".
                 if (file === 'absent')
-                    throw refused;
+                    throw nothingToList(refused, 'nlst');
                 if (file)
                     return [file.name];
                 // Asked for directly, a path with * or [ ] is a pattern (pure-ftpd globs): nothing of that name.
@@ -36352,7 +36549,7 @@ class FtpClient {
             const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
             // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
             if (refused && names.length === 0)
-                throw refused;
+                throw nothingToList(refused, 'nlst');
             return refused && mayGlob(path) ? ownName(names, path, refused) : names;
         });
     }
@@ -36375,7 +36572,9 @@ class FtpClient {
                     if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed)
                         throw err;
                     const file = await this.fileEntryNow(path);
-                    if (!file || file === 'absent')
+                    if (file === 'absent')
+                        throw nothingToList(err, 'list');
+                    if (!file)
                         throw err;
                     return [file];
                 }
@@ -36385,7 +36584,11 @@ class FtpClient {
                 // vsftpd lists a missing path as empty (226), with no line at all (a folder has `.` and `..` with -a):
                 // such a listing is a folder's only if it can be entered.
                 if (path && text.trim() === '')
-                    await this.enterableNow(path);
+                    await this.enterableNow(path).catch((err) => {
+                        throw err instanceof FtpReplyError && err.command === `CWD ${path}`
+                            ? nothingToList(err, 'list')
+                            : err;
+                    });
                 return parseListing(text);
             }
             const inside = await this.listInsideNow('LIST', path, true);
@@ -36560,10 +36763,39 @@ class FtpClient {
         // progress", both before the 226, so commands are never pipelined across one (pipeline.realservers).
         return this.exclusive(async () => {
             this.binaryFor(transferOptions.restartAt);
-            return transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+            try {
+                return await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+            }
+            catch (err) {
+                throw await this.storeRefused(err, `${verb} ${remotePath}`, remotePath);
+            }
         }).catch((err) => {
             throw resumeRefused(err, verb, transferOptions.restartAt);
         });
+    }
+    /**
+     * A refused STOR or APPE (550, 553) into a folder that cannot be entered, saying so (inside an exclusive
+     * section): vsftpd answers "553 Could not create file." alone, pure-ftpd and proftpd "No such file or directory",
+     * which reads as the file's own absence. The folder is looked at (CWD there and back) only after such a refusal;
+     * any failure of the look leaves the refusal as it was.
+     */
+    async storeRefused(err, command, path) {
+        if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553))
+            return err;
+        if (err.command !== command || this.connection.closed || DENIED.test(err.serverMessage))
+            return err;
+        // No folder named (a name alone, or one under /): the current folder or the top, which are there.
+        const folder = path.slice(0, path.lastIndexOf('/')).replace(/\/+$/, '');
+        if (folder === '')
+            return err;
+        try {
+            await this.enterableNow(folder);
+        }
+        catch (look) {
+            if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
+                return hinted(err, ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`);
+        }
+        return err;
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
@@ -36731,6 +36963,41 @@ function downloadResumeRefused(err, offset) {
             : '';
     return hinted(err, hint);
 }
+/**
+ * The server's words for "nothing is there": "No such file or directory" (proftpd, pure-ftpd), pure-ftpd's
+ * "Can't check for file existence" (SIZE, MLSD of a missing path), "not found", "does not exist".
+ */
+const NOT_THERE = /no such file|not found|does(?: not|n't) exist|can't check for file existence/i;
+const NOTHING_THERE = ' — nothing is at that path: check it (nlst() of its folder lists what is there)';
+/** A refusal for want of rights: the server said why, and no hint of ours is better. */
+const DENIED = /denied|permission|not permitted/i;
+/**
+ * A 550 refusal of DELE or SIZE with what to do, by the server's reason: nothing there; a folder (`folder`: "Is a
+ * directory", "Invalid argument", "not a regular file"); none given (`vague`: vsftpd says "Delete operation failed."
+ * and "Could not get file size." whatever the cause). A refusal for want of rights stays as it is.
+ */
+function byReason(err, hints) {
+    if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
+        return err;
+    const said = err.serverMessage;
+    if (NOT_THERE.test(said))
+        return hinted(err, NOTHING_THERE);
+    if (/director|invalid argument|regular file/i.test(said))
+        return hinted(err, hints.folder);
+    if (DENIED.test(said))
+        return err;
+    return hinted(err, hints.vague);
+}
+/**
+ * The end of the error of list() or nlst() of a path that is neither a folder nor a file: the refusal is of the
+ * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
+ * for file existence"), not of the call made.
+ */
+function nothingToList(err, call) {
+    if (DENIED.test(err.serverMessage))
+        return err; // there may be something, not for this user
+    return hinted(err, ` — ${call}() found nothing at that path: no folder to list, and no file of that name`);
+}
 /** A 550 refusal with `hint` added to its message (see {@link hinted}); else `err`. */
 function withHint(err, hint) {
     if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
@@ -36787,6 +37054,7 @@ const CLI_FLAGS = {
     maintenance: '--maintenance',
     maintenanceUrl: '--maintenance-url',
     'tls.servername': '--tls-name',
+    encoding: '--encoding',
 };
 /** Bad options or input: a usage or configuration error (exit 2). Nothing was changed. */
 class errors_ConfigError extends Error {
@@ -38135,7 +38403,7 @@ function excludedPath(globs) {
  * other work run every few milliseconds (the connections log in meanwhile), and hands each stretch of files
  * to the hashing thread as it goes.
  */
-async function scanLocalDir(localDir, exclude) {
+async function scanLocalDir(localDir, exclude, encoding = 'utf8') {
     const root = external_node_fs_default().realpathSync(localDir);
     const tree = emptyTree();
     const hashing = new BackgroundHashing(tree); // its thread boots while the folder is walked
@@ -38161,7 +38429,7 @@ async function scanLocalDir(localDir, exclude) {
             // A link may lead to a folder: only a plain file is known not to be one (`dist/` leaves out no file `dist`).
             if (exclude(rel, entry.isFile() ? false : undefined))
                 continue;
-            checkSendable(rel, true);
+            checkSendable(rel, true, encoding);
             checkUnique(tree, rel, abs, entry.name);
             let stat;
             try {
@@ -38371,7 +38639,7 @@ class BackgroundHashing {
  * The same tree from files the caller lists: in memory (gulp), hashed here, or on disk (the Action's
  * `files`), hashed in the background like a scanned folder's.
  */
-function treeFromFiles(files) {
+function treeFromFiles(files, encoding = 'utf8') {
     const tree = emptyTree();
     const onDisk = [];
     for (const f of files) {
@@ -38380,7 +38648,7 @@ function treeFromFiles(files) {
             tree.skipped.push({ path: rel, reason: f.skipped });
             continue;
         }
-        checkSendable(rel);
+        checkSendable(rel, false, encoding);
         checkUnique(tree, rel, f.file ?? f.path);
         if (f.contents) {
             const sha256 = external_node_crypto_default().createHash('sha256').update(f.contents).digest('hex');
@@ -38514,7 +38782,7 @@ function safeReadlink(abs) {
         return '/';
     }
 }
-function checkSendable(rel, walked = false) {
+function checkSendable(rel, walked = false, encoding = 'utf8') {
     if (/[\r\n\0]/.test(rel)) {
         // Refused before anything is sent: bad input (exit 2), with the exclude that leaves out exactly this path.
         throw new errors_ConfigError(`local path ${JSON.stringify(rel)} has a line break (or NUL) in its name, which FTP cannot send: a line break ends a command. Rename it, or leave it out with ${excludeOption(rel)}`);
@@ -38525,6 +38793,12 @@ function checkSendable(rel, walked = false) {
         // A name in the folder (`..\x`, `\x`) or in a caller's list of files (`../x`): bad input, refused before
         // any change (exit 2): a rerun cannot fix it.
         throw new errors_ConfigError(`local path ${JSON.stringify(rel)} is not a plain path inside the folder (an empty, "." or ".." segment, or a leading slash, counting a backslash as a separator as Windows servers do): rename it, or leave it out with ${walked ? excludeOption(rel) : '--exclude'}`);
+    }
+    // A character latin1 has no byte for: refused before any change, as a line break is (exit 2).
+    const wide = encoding === 'latin1' ? /[^\x00-\xFF]/u.exec(rel)?.[0] : undefined; // eslint-disable-line no-control-regex
+    if (wide !== undefined) {
+        const code = `U+${wide.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+        throw errors_ConfigError.about('encoding', (name) => `local path ${JSON.stringify(rel)} holds ${JSON.stringify(wide)} (${code}), which ${name} latin1 cannot send (only U+0000 to U+00FF): rename it, leave it out with ${walked ? excludeOption(rel) : '--exclude'}, or deploy with the default encoding, utf8, if the server takes UTF-8 names`);
     }
 }
 /**
@@ -38612,7 +38886,7 @@ async function makeDir(client, abs) {
     catch (err) {
         if (!(err instanceof FtpReplyError) || err.code < 500)
             throw err;
-        if (await dirExists(client, abs))
+        if (await remote_dirExists(client, abs))
             return false;
         throw await folderRefused(client, abs, `${err.code} ${err.serverMessage}`, err);
     }
@@ -38624,7 +38898,7 @@ async function makeDir(client, abs) {
 async function makeDirs(client, abs, known, made) {
     if (abs === '/' || known?.has(abs))
         return;
-    if (!(await dirExists(client, abs))) {
+    if (!(await remote_dirExists(client, abs))) {
         const parts = abs.split('/').filter(Boolean);
         for (let i = 1; i <= parts.length; i++) {
             const dir = `/${parts.slice(0, i).join('/')}`;
@@ -38634,7 +38908,7 @@ async function makeDirs(client, abs, known, made) {
     }
     known?.add(abs);
 }
-async function dirExists(client, abs) {
+async function remote_dirExists(client, abs) {
     try {
         await client.cwd(abs);
         return true;
@@ -39110,6 +39384,7 @@ async function listFolder(pool, abs) {
 
 
 
+
 /** The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space or a dot. */
 const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}[ .]$/;
 /**
@@ -39120,6 +39395,28 @@ const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}[ ._]?$/;
 /** The names a name test's file `abs` (as sent) may be stored under: as sent, with `_`, without its last character. */
 function probeNames(abs) {
     return [...new Set([abs, abs.replace(/ $/, '_'), abs.slice(0, -1)])];
+}
+/**
+ * How long a temp left to another server session (see {@link PendingTemp.left}) is looked for and removed by
+ * each deploy: no server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15
+ * minutes by default).
+ */
+const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
+/** A temp left to another server session, still looked for (within its day; an unreadable time is past it). */
+function leftInDay(t, now = Date.now()) {
+    return t.left !== undefined && now - Date.parse(t.left) < LEFT_TEMP_MS;
+}
+/**
+ * The pending work is only temps left to other server sessions (one at least): the run that left them
+ * finished the rest, so no file is in flux.
+ */
+function onlyLeftTemps(p) {
+    const { temps, uncertain, ...rest } = p;
+    const all = Object.values(temps);
+    return (uncertain.length === 0 &&
+        all.length > 0 &&
+        all.every((t) => t.left !== undefined) &&
+        Object.values(rest).every((v) => v === undefined || (Array.isArray(v) && v.length === 0)));
 }
 /** A permission mode as `SITE CHMOD` takes it: three or four octal digits. */
 const OCTAL_MODE = /^[0-7]{3,4}$/;
@@ -39149,7 +39446,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * Parses state text. Reads ftpship's format and FTP-Deploy-Action's `.ftp-deploy-sync-state.json`
  * (`{data: [{type: 'file'|'folder', name, size, hash}]}`), so a site switching tools is not re-uploaded.
  */
-function parseState(text, where, settings) {
+function parseState(text, where, settings, encoding = 'utf8', 
+/** Called when the state recorded names in the other encoding, and some of them are not ASCII. */
+onSwitch) {
+    return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+}
+function parseAny(text, where, settings) {
     let raw;
     try {
         raw = JSON.parse(text);
@@ -39173,6 +39475,8 @@ function checkOwn(raw, where) {
     }
     if (raw.version !== 1)
         throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
+    if (raw.encoding !== undefined && raw.encoding !== 'latin1')
+        throw corrupt(where, 'bad encoding');
     if (!isObject(raw.files) || !Array.isArray(raw.dirs))
         throw corrupt(where, 'missing files or dirs');
     // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
@@ -39271,6 +39575,56 @@ function fromFtpDeployAction(data, where, settings) {
             state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
         }
     }
+    return state;
+}
+/**
+ * The state with its paths as this run's `encoding` names the same files: a path recorded under the other
+ * encoding stands for the bytes it was sent as, and those bytes read in this one are another name (`café.html`
+ * sent as UTF-8 is `cafÃ©.html` in latin1; sent as latin1, it is `caf\uDCE9.html` in UTF-8, its byte 0xE9
+ * kept as in Python's surrogateescape). So a deploy switching encoding sees the files it sent before under
+ * their old bytes as orphans (deleted, unless kept) and its non-ASCII names as new; ASCII names are the same.
+ */
+function inEncoding(state, encoding, onSwitch) {
+    const from = state.encoding ?? 'utf8';
+    if (encoding === 'latin1')
+        state.encoding = 'latin1';
+    else
+        delete state.encoding;
+    if (from === encoding)
+        return state;
+    const ascii = /^[\x00-\x7F]*$/; // eslint-disable-line no-control-regex
+    let switched = false;
+    const t = (p) => {
+        if (ascii.test(p))
+            return p;
+        switched = true;
+        return decodeText(encodeText(p, from), encoding);
+    };
+    const files = fileRecord();
+    for (const [p, f] of Object.entries(state.files))
+        files[t(p)] = f;
+    state.files = files;
+    state.dirs = state.dirs.map(t);
+    if (state.target !== undefined)
+        state.target = t(state.target);
+    const pending = state.pending;
+    if (pending) {
+        pending.uncertain = pending.uncertain.map(t);
+        if (pending.dirs)
+            pending.dirs = pending.dirs.map(t);
+        if (pending.markerDirs)
+            pending.markerDirs = pending.markerDirs.map(t);
+        if (pending.maintenance !== undefined)
+            pending.maintenance = t(pending.maintenance);
+        if (pending.probes)
+            pending.probes = pending.probes.map(t);
+        const temps = {};
+        for (const [name, temp] of Object.entries(pending.temps))
+            temps[t(name)] = { ...temp, path: t(temp.path) };
+        pending.temps = temps;
+    }
+    if (switched)
+        onSwitch?.();
     return state;
 }
 function serializeState(state) {
@@ -39470,7 +39824,8 @@ class Run {
         // (a run cut in its commit phase), and a temp so marked that is gone counts as renamed over its target.
         await this.begun;
         await forEachLimit(this.plan.staleTemps, this.ctx.pool.capacity, async (t) => {
-            const left = this.ctx.store.state.pending?.temps[t]?.left;
+            const record = this.ctx.store.state.pending?.temps[t];
+            const left = record?.left;
             const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
                 if (await removedFile(c, this.abs(t)))
                     return true;
@@ -39483,7 +39838,7 @@ class Run {
             });
             // Not there: a server session may still hold it and put a part back (see TempGoneError): looked for by
             // each deploy, for a day at most.
-            if (removed || (left !== undefined && !(Date.now() - Date.parse(left) < LEFT_TEMP_MS)))
+            if (removed || (record !== undefined && left !== undefined && !leftInDay(record)))
                 this.ctx.store.tempGone(t);
             else if (left === undefined)
                 this.ctx.store.tempMissing(t);
@@ -39609,10 +39964,10 @@ class Run {
             if (reply.code >= 400 && reply.code < 500)
                 throw new FtpReplyError(reply.code, reply.message, `MKD ${this.abs(d)}`);
             // 550 on MKD says nothing about whether the folder exists (ftp-servers.md): look.
-            if (reply.code >= 500 && !(await dirExists(c, this.abs(d)))) {
+            if (reply.code >= 500 && !(await remote_dirExists(c, this.abs(d)))) {
                 // Its parent, a folder the state lists, removed by hand: made again (every deploy would fail here).
                 const parent = parentOf(d);
-                if (parent === '' || (await dirExists(c, this.abs(parent)))) {
+                if (parent === '' || (await remote_dirExists(c, this.abs(parent)))) {
                     // Refused as there is a folder already, under the name the server gives this one (an earlier run's).
                     const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
                     if (made !== undefined)
@@ -39624,7 +39979,7 @@ class Run {
             }
             else if (reply.code < 300 || retried.has(d))
                 this.dirMade(this.abs(d));
-            if (alteredName(d) && !(await dirExists(c, this.abs(d))))
+            if (alteredName(d) && !(await remote_dirExists(c, this.abs(d))))
                 throw renamedByServer(this.abs(d), d, 'folder', await this.storedAs(c, d));
             if (rewrittenName(d) && (await listedAs(c, this.abs(d), 'dir')) === false) {
                 // Made just now under the other name (the server rewrites the name in RMD alike): not left behind.
@@ -39702,11 +40057,11 @@ class Run {
                 if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553))
                     throw err;
                 // Written in place over a folder the state does not list (one an exclude left, or made by hand).
-                if (!item.temp && (await dirExists(c, this.abs(to))))
+                if (!item.temp && (await remote_dirExists(c, this.abs(to))))
                     throw folderInTheWay(this.abs(to), to);
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
                 const parent = parentOf(to);
-                if (parent !== '' && !(await dirExists(c, this.abs(parent))))
+                if (parent !== '' && !(await remote_dirExists(c, this.abs(parent))))
                     this.folderGone(parent);
                 await makeDirs(c, this.abs(parent), undefined, this.dirMade);
                 await send();
@@ -39859,7 +40214,7 @@ class Run {
                         // Renamed already, by this batch's earlier attempt (cut before its replies came back).
                         if (await this.renamedAlready(c, u))
                             return;
-                        if (err instanceof FtpReplyError && (await dirExists(c, to(u))))
+                        if (err instanceof FtpReplyError && (await remote_dirExists(c, to(u))))
                             throw folderInTheWay(to(u), u.file.path);
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
                     });
@@ -39954,11 +40309,11 @@ class Run {
     async findMarkerDirs(c, rel) {
         const parent = parentOf(rel);
         const known = this.ctx.quirks.knownDirs;
-        if (parent === '' || known?.has(this.abs(parent)) || (await dirExists(c, this.abs(parent))))
+        if (parent === '' || known?.has(this.abs(parent)) || (await remote_dirExists(c, this.abs(parent))))
             return;
         let missing = false;
         for (const d of ancestorsOf(rel)) {
-            missing ||= !(await dirExists(c, this.abs(d)));
+            missing ||= !(await remote_dirExists(c, this.abs(d)));
             if (missing && !this.markerDirs.includes(d))
                 this.markerDirs.push(d);
         }
@@ -40095,7 +40450,7 @@ class Run {
         for (const guess of new Set(guesses.filter((g) => g !== '' && g !== name))) {
             const abs = this.abs(dir ? `${dir}/${guess}` : guess);
             const found = size === undefined
-                ? await dirExists(c, abs).catch(() => false)
+                ? await remote_dirExists(c, abs).catch(() => false)
                 : (await remoteSize(c, abs).catch(() => -1)) === size;
             if (found)
                 return abs;
@@ -40134,7 +40489,7 @@ class Run {
                     }
                     // Not a folder any more: removed by a run cut before its state said so (a folder that became a
                     // file: the rerun must still rename the file in), or the new file already stands there.
-                    if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => dirExists(c, this.abs(d))))) {
+                    if (!(await this.ctx.pool.run(`look at ${d}`, async (c) => remote_dirExists(c, this.abs(d))))) {
                         this.ctx.store.dirGone(d);
                         return;
                     }
@@ -40245,11 +40600,6 @@ function describe(err, what, local, deleting = false) {
 function heldMs(timeoutMs = 30_000) {
     return Math.min(5000, Math.floor(timeoutMs / 2));
 }
-/**
- * How long a temp left to another server session (see renameTemp) is looked for and removed by each deploy: no
- * server holds a session cut off by the network for longer (pure-ftpd's idle timeout is 15 minutes by default).
- */
-const LEFT_TEMP_MS = 24 * 60 * 60 * 1000;
 /** At most so many new temp names for one file in a run (each after an attempt that sent bytes, then failed). */
 const MAX_TEMP_RENAMES = 3;
 /** A command on one of ftpship's temporary files (STOR, APPE). */
@@ -40282,6 +40632,7 @@ const NAMES = {
     secure: 'other',
     tls: 'other',
     active: 'boolean',
+    encoding: 'other',
     remoteDir: 'string',
     dryRun: 'boolean',
     parallel: 'other',
@@ -40326,6 +40677,7 @@ const OPTION_ALIASES = {
     maintenancefile: 'maintenance',
     maintenancehook: 'maintenanceUrl',
     hookurl: 'maintenanceUrl',
+    charset: 'encoding',
     ca: 'tls: { ca }',
     insecure: 'tls: { rejectUnauthorized: false }',
     tlsname: 'tls: { servername }',
@@ -40385,14 +40737,14 @@ function checkFiles(files) {
     }
 }
 /** The keys of `tls` (FtpTlsOptions), typed: one added there and not here fails `tsc`. */
-const TLS_KEYS = {
+const option_shape_TLS_KEYS = {
     ca: true,
     rejectUnauthorized: true,
     servername: true,
     maxVersion: true,
     fingerprint: true,
 };
-const TLS_NAMES = Object.keys(TLS_KEYS);
+const option_shape_TLS_NAMES = Object.keys(option_shape_TLS_KEYS);
 const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 function checkTls(tls, secure) {
     if (tls === undefined)
@@ -40401,14 +40753,14 @@ function checkTls(tls, secure) {
         throw new errors_ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
     // A misspelt key (`rejectUnauthorised: false`) or one Node's tls takes and ftpship does not (`minVersion`)
     // would be ignored without a word.
-    const wrong = Object.keys(tls).find((k) => !TLS_NAMES.includes(k));
+    const wrong = Object.keys(tls).find((k) => !option_shape_TLS_NAMES.includes(k));
     if (wrong === 'minVersion')
         throw new errors_ConfigError("unknown option tls.minVersion; ftpship takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it");
     if (wrong !== undefined) {
-        const hint = suggest(wrong, TLS_NAMES);
+        const hint = suggest(wrong, option_shape_TLS_NAMES);
         throw new errors_ConfigError(`unknown option tls.${option_shape_show(wrong)}; ` +
             (hint === undefined
-                ? `tls takes ${TLS_NAMES.join(', ')}`
+                ? `tls takes ${option_shape_TLS_NAMES.join(', ')}`
                 : `did you mean ${hint.startsWith('tls') ? hint : `tls.${hint}`}?`));
     }
     const t = tls;
@@ -40525,6 +40877,7 @@ function editDistance(a, b) {
 
 
 
+
 const CONTROL = /[\r\n\0]/;
 function resolveOptions(o) {
     checkShape(o);
@@ -40623,6 +40976,7 @@ function resolveOptions(o) {
     checkGlobs('exclude', o.exclude);
     checkGlobs('keep', o.keep);
     checkAbsoluteExcludes(o);
+    const encoding = checkEncoding(o, user);
     const fileMode = mode('fileMode', o.fileMode);
     const dirMode = mode('dirMode', o.dirMode);
     // FTP-Deploy-Action's state file, named as the state (FIELD.md: copied from a workflow): as in the Action, the
@@ -40657,6 +41011,7 @@ function resolveOptions(o) {
         retryDelayMs: o.retryDelayMs ?? 500,
         staleLockMs: o.staleLockMs ?? 2 * 60_000,
         maintenanceUrl,
+        encoding,
     };
 }
 function checkLocal(o) {
@@ -40814,6 +41169,59 @@ function checkAbsoluteExcludes(o) {
         const meant = `${negate ? '!' : ''}/${abs.slice(root.length + 1)}`;
         throw errors_ConfigError.about('exclude', (name) => `invalid ${name} glob ${JSON.stringify(g)}: the local folder's absolute path, but globs are read inside it (a leading / is its top), so it matches nothing; write ${JSON.stringify(meant)}`);
     }
+}
+/** Spellings of the two encodings (folded: lower case, no `-`, `_` or space) that are not their names here. */
+const ENCODING_SPELLINGS = {
+    utf8: 'utf8',
+    latin1: 'latin1',
+    iso88591: 'latin1',
+    iso885915: 'latin1',
+    l1: 'latin1',
+    cp1252: 'latin1',
+    windows1252: 'latin1',
+    ansi: 'latin1',
+};
+/**
+ * 'utf8' or 'latin1'; with 'latin1', the names ftpship sends from the options themselves (user, password,
+ * server folder, state path, maintenance file) must be ISO 8859-1 text: refused here, before any connection.
+ */
+function checkEncoding(o, user) {
+    const given = o.encoding;
+    if (given === undefined)
+        return 'utf8';
+    if (!FTP_ENCODINGS.includes(given)) {
+        const meant = typeof given === 'string' ? ENCODING_SPELLINGS[given.toLowerCase().replace(/[-_\s]/g, '')] : undefined;
+        const none = ` (ftpship has no ${JSON.stringify(given)}; 'latin1' is the nearest, the same bytes but for`;
+        const hint = meant === undefined
+            ? ''
+            : /1252|ansi/i.test(given)
+                ? `${none} € and the other characters cp1252 puts at 0x80-0x9F)`
+                : /15$/.test(given)
+                    ? `${none} €, Š, š, Ž, ž, Œ, œ and Ÿ)`
+                    : ` (did you mean '${meant}'?)`;
+        throw errors_ConfigError.about('encoding', (name) => `invalid ${name} ${JSON.stringify(given)}; use 'utf8' (the default: UTF-8 names) or 'latin1' (a server that keeps names as ISO 8859-1 bytes)${hint}`);
+    }
+    const encoding = given;
+    if (encoding !== 'latin1')
+        return encoding;
+    const wide = (text) => /[^\x00-\xFF]/u.exec(text)?.[0]; // eslint-disable-line no-control-regex
+    const code = (ch) => `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    if (typeof o.password === 'string' && wide(o.password) !== undefined)
+        // Never shown, nor the character: say what is wrong with it.
+        throw errors_ConfigError.about('encoding', (name) => `the password holds a character that ${name} latin1 cannot send (only U+0000 to U+00FF); use the default encoding, utf8, or a password in ISO 8859-1 characters`);
+    const sent = [
+        ['user', user],
+        ['server folder', o.remoteDir],
+        ['state path', o.statePath],
+        ['maintenance file', o.maintenance?.path],
+    ];
+    for (const [what, value] of sent) {
+        const ch = value === undefined ? undefined : wide(value);
+        if (ch === undefined)
+            continue;
+        throw errors_ConfigError.about('encoding', (name) => `the ${what} ${JSON.stringify(value)} holds ${JSON.stringify(ch)} (${code(ch)}), which ${name} latin1 cannot send (only U+0000 to U+00FF): use a name in ISO 8859-1 characters, or the default encoding, utf8`);
+    }
+    return encoding;
 }
 /** The maintenance marker's path: a file name inside the target folder (relative, no `..`, no control characters). */
 function checkMaintenance(m) {
@@ -41475,6 +41883,14 @@ class StateStore {
     origin = 'none';
     /** A state file this one replaces (the former path, read because --state moved it): removed after a write. */
     superseded;
+    /**
+     * A state read recorded names sent in the other encoding, some not ASCII: their files are under other bytes
+     * now, and a file this run takes for new may be on the server under its name (put there by another tool).
+     */
+    encodingSwitched = false;
+    switched = () => {
+        this.encodingSwitched = true;
+    };
     /** The state read differs from the file in ways a deploy must write, though its plan may be empty. */
     metaChanged = false;
     /** The state file is on the server (read at load, or written by this run). */
@@ -41534,7 +41950,7 @@ class StateStore {
             this.stateThere = text !== undefined;
             if (text) {
                 this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-                this.state = parseState(text.toString('utf8'), path, this.opts.settings);
+                this.state = parseState(text.toString('utf8'), path, this.opts.settings, this.opts.encoding, this.switched);
                 this.origin = 'ftpship';
                 this.checkTarget();
                 await this.checkTargetThere();
@@ -41566,7 +41982,7 @@ class StateStore {
             if (formerPath && there.has(formerPath)) {
                 const former = await this.readOther(formerPath);
                 if (former) {
-                    this.state = parseState(former, formerPath, this.opts.settings);
+                    this.state = parseState(former, formerPath, this.opts.settings, this.opts.encoding, this.switched);
                     this.origin = 'moved';
                     this.superseded = formerPath;
                     this.opts.info?.(`the state file is now ${path} (--state), and there is none there yet: read the one ftpship kept at ` +
@@ -41581,7 +41997,7 @@ class StateStore {
                 if (fda && ownFormat(fda)) {
                     // ftpship's own state under FTP-Deploy-Action's file name (an earlier --state or state-name named
                     // that file): not FTP-Deploy-Action's. Moved to the state path like the former default, and removed.
-                    this.state = parseState(fda, fdaPath, this.opts.settings);
+                    this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
                     this.origin = 'moved';
                     this.superseded = fdaPath;
                     this.opts.info?.(`read ftpship's own state from ${fdaPath} (FTP-Deploy-Action's file name, kept there by an earlier ` +
@@ -41589,7 +42005,7 @@ class StateStore {
                         `file is removed once the state is written there`);
                 }
                 else if (fda) {
-                    this.state = parseState(fda, fdaPath, this.opts.settings);
+                    this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
                     const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => state_store_stampOf(c, fdaPath));
                     this.state.ftpDeployAction = {
                         sha256: fingerprint(fda),
@@ -41618,7 +42034,7 @@ class StateStore {
         try {
             if (text === undefined)
                 return false;
-            former = parseState(text, formerPath, this.opts.settings);
+            former = parseState(text, formerPath, this.opts.settings, this.opts.encoding, this.switched);
         }
         catch {
             return false; // not a state ftpship can read: left alone, as before
@@ -41651,7 +42067,7 @@ class StateStore {
         try {
             if (text === undefined || JSON.parse(text)?.generator !== 'ftpship')
                 return false;
-            state = parseState(text, copy, this.opts.settings);
+            state = parseState(text, copy, this.opts.settings, this.opts.encoding, this.switched);
         }
         catch {
             return false;
@@ -41668,7 +42084,7 @@ class StateStore {
     /** `--state /private` where /private is a folder: say so, rather than "unreadable, try --reset-state". */
     async refuseFolder() {
         const { path } = this.opts;
-        if (await this.opts.pool.run(`look at state ${path}`, async (c) => dirExists(c, path)))
+        if (await this.opts.pool.run(`look at state ${path}`, async (c) => remote_dirExists(c, path)))
             throw new errors_ConfigError(`the state path ${path} is a folder on the server, not a file; give --state a file name, such as ${path}/${DEFAULT_STATE_NAME}`);
     }
     async readOther(abs) {
@@ -41709,7 +42125,7 @@ class StateStore {
             }
             return;
         }
-        const theirs = parseState(text, fdaPath, this.opts.settings);
+        const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
         const ours = this.state;
         const files = fileRecord();
         const uncertain = new Set(ours.pending?.uncertain ?? []);
@@ -41773,7 +42189,7 @@ class StateStore {
         const listed = Object.keys(s.files).length;
         if (listed === 0 && s.dirs.length === 0 && s.pending === undefined)
             return;
-        if (await this.opts.pool.run(`look for ${target}`, async (c) => dirExists(c, target)))
+        if (await this.opts.pool.run(`look for ${target}`, async (c) => remote_dirExists(c, target)))
             return;
         this.opts.warn(`the target folder ${target} is not on the server, yet the state file ${path} lists ${listed} file(s) deployed there ` +
             `(was the folder removed by hand?): every file is uploaded again`);
@@ -42127,6 +42543,11 @@ class StateStore {
         this.state.dirs = [...this.dirs].sort();
         if (this.opts.target)
             this.state.target = this.opts.target;
+        // The paths are this run's names (read states were translated): a state begun empty records it too.
+        if (this.opts.encoding === 'latin1')
+            this.state.encoding = 'latin1';
+        else
+            delete this.state.encoding;
         if (this.state.pending) {
             this.state.pending.uncertain = [...this.uncertain].sort();
             if (this.maybeDirs.size > 0)
@@ -42283,6 +42704,7 @@ function ownFormat(text) {
 
 
 
+
 /** The drifted files, and whether the server's SHA-256 was checked too. */
 async function findDrift(pool, root, state) {
     const byDir = new Map();
@@ -42337,7 +42759,8 @@ async function spotCheck(pool, root, state,
 /** Paths still local: only those matter (one that would go as an orphan may well be gone). */
 local, probe, leftover, also = []) {
     // A run was cut: files in flux are expected to be missing, and the rerun's recovery looks at them itself.
-    const all = state.pending
+    // (Not so for temps a finished run left to other server sessions: no file is in flux.)
+    const all = state.pending && !onlyLeftTemps(state.pending)
         ? []
         : Object.keys(state.files)
             .filter((p) => state.files[p].size >= 0 && local.has(p))
@@ -42548,6 +42971,7 @@ async function withLock(pool, lockPath, o, rep, body) {
                 throw lost();
         }, true);
     }
+    o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
     // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
     // the body asks for a connection first (its first step is on the critical path, the holder is not).
     let released = false;
@@ -42626,8 +43050,10 @@ async function withLock(pool, lockPath, o, rep, body) {
             return [...unlock];
         },
         settle: (replies) => {
-            if ((replies[1]?.code ?? 500) < 300)
+            if ((replies[1]?.code ?? 500) < 300) {
                 released = true;
+                o.onLock?.(undefined);
+            }
         },
         stillOurs: async (c) => (await readHolder(c, holderPath))?.token === me.token,
         ensureHeld: async (c) => {
@@ -42691,6 +43117,8 @@ async function withLock(pool, lockPath, o, rep, body) {
         return await running;
     }
     finally {
+        if (lostErr)
+            o.onLock?.(undefined);
         await named;
         stopRefresh = true;
         clearInterval(timer);
@@ -42702,6 +43130,7 @@ async function withLock(pool, lockPath, o, rep, body) {
                 const [, rmd] = await c.pipeline(unlock);
                 if (rmd.code >= 300)
                     throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+                o.onLock?.(undefined);
             }, true)
                 .catch((err) => {
                 o.lockLeft?.(err);
@@ -42720,7 +43149,7 @@ async function withLock(pool, lockPath, o, rep, body) {
  */
 async function releaseAbandonedLock(pool, lockPath, o, rep) {
     try {
-        const there = await pool.run(`look for ${lockPath}`, async (c) => (await dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined);
+        const there = await pool.run(`look for ${lockPath}`, async (c) => (await remote_dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined);
         if (!there || (there.holder && !abandoned(there.holder, o.staleLockMs)))
             return;
         // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
@@ -42768,6 +43197,18 @@ async function tryMkd(c, path) {
         throw err;
     }
 }
+/**
+ * Releases a lock a deploy holds, from a connection of its own (the gulp plugin's, while the process exits under
+ * the deploy): unless its holder file names another deploy (which took it over), the holder goes, then the folder.
+ * True when the lock is gone.
+ */
+async function releaseHeldLock(c, lock) {
+    const holder = await readHolder(c, lock.holderPath);
+    if (holder && holder.token !== lock.token)
+        return false;
+    const [, rmd] = await c.pipeline([`DELE ${lock.holderPath}`, `RMD ${lock.path}`]);
+    return rmd.code < 300 || !(await dirExists(c, lock.path));
+}
 async function readHolder(c, path) {
     // Empty: named by no one yet, and not read. A deploy killed after its STOR, before its data connection,
     // leaves a server session waiting for that connection with the file open (vsftpd locks it, and a RETR
@@ -42794,10 +43235,10 @@ async function awaitHolder(c, lockPath, holderPath, ms, signal) {
     for (;;) {
         // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
         signal?.throwIfAborted();
-        if (!(await dirExists(c, lockPath))) {
+        if (!(await remote_dirExists(c, lockPath))) {
             if (await tryMkd(c, lockPath))
                 return 'ours';
-            if (!(await dirExists(c, lockPath)))
+            if (!(await remote_dirExists(c, lockPath)))
                 return 'refused';
         }
         const holder = await readHolder(c, holderPath);
@@ -43180,6 +43621,7 @@ async function deploy(options, reporter = {}, context = {}) {
             resetState: o.resetState,
             persist: !o.uploadOnly,
             target: root,
+            encoding: o.encoding,
         });
         const loading = store.load();
         loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
@@ -43327,27 +43769,32 @@ async function deploy(options, reporter = {}, context = {}) {
             signal,
             readWithLock: store.readWithLock,
             lockLeft: (err) => (wayOut.lockLeft = { path: lockPath, err, staleMs: o.staleLockMs }),
+            onLock: context.onLock,
+        };
+        /**
+         * Temps a cut run left to another server session (see StateStore.tempLeft), within their day, that the spot
+         * check found gone: nothing to remove, and the state keeps them as they are (no lock, no state write).
+         */
+        let leftGone = new Set();
+        /** The pending work is only such temps: nothing to do for it now. */
+        const onlyLeftGone = () => {
+            const pending = store.state.pending;
+            return (pending !== undefined &&
+                onlyLeftTemps(pending) &&
+                Object.keys(pending.temps).every((t) => leftGone.has(t)));
         };
         /** Whether the plan has anything to do on the server (a deploy with nothing to do takes no lock). */
         const hasWork = (p) => 
         // --delete-only with no state: nothing to delete, and no state written (nothing was deployed).
         !(o.deleteOnly && store.origin === 'none') &&
             (p.entries.length > 0 ||
-                p.staleTemps.length > 0 ||
-                store.state.pending !== undefined ||
+                p.staleTemps.some((t) => !leftGone.has(t)) ||
+                (store.state.pending !== undefined && !onlyLeftGone()) ||
                 p.excluded.files.length + p.excluded.dirs.length > 0 ||
                 p.otherDeploys.files.length + p.otherDeploys.dirs.length > 0 ||
                 store.origin !== 'ftpship' ||
                 store.metaChanged ||
                 p.modesChanged);
-        /**
-         * Whether a guard could refuse the plan (what --max-delete, --keep or a stream's count may refuse, a path too
-         * long for a command line): a refused plan changes nothing on the server, so the lock waits for the plan then.
-         */
-        const mayRefuse = () => o.maxDelete !== undefined ||
-            o.keep.length > 0 ||
-            context.stream !== undefined ||
-            [...local.files.keys()].some((p) => (root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES);
         /** The plan made, with the lock held: the deploy itself. */
         const underLock = async (release, read) => {
             changing = true;
@@ -43405,6 +43852,17 @@ async function deploy(options, reporter = {}, context = {}) {
         const stateSeen = new Map();
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
+            // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
+            const publishable = new Map([...local.files].filter(([p]) => !reserved.has(p)));
+            /** What the guards see (PLAN_GUARDS): before the plan, whether one may refuse it; after, whether one does. */
+            const guardView = {
+                o,
+                root,
+                paths: [...publishable.keys()],
+                stream: context.stream
+                    ? { carried: local.files.size, deployed: Object.keys(st.files).length }
+                    : undefined,
+            };
             // The excludes or keeps changed since the last deploy: a path the old excludes kept out was left on the
             // server, untracked and live (removing `--exclude uploads/` makes the CMS's uploads "new"). Every new
             // file goes through a temp this once, so none is written over a live one in place (G2).
@@ -43426,29 +43884,51 @@ async function deploy(options, reporter = {}, context = {}) {
             const twoStates = store.origin === 'ftpship' && statePath !== formerPath && !local.files.has(DEFAULT_STATE_NAME)
                 ? [`SIZE ${formerPath}`]
                 : [];
+            // A file new or resized is an upload for sure: the lock may be taken while the files are hashed (below).
+            // Not with two state files to choose from (the plan may start again from the other one), nor when a guard
+            // may refuse the plan: a refused plan changes nothing on the server (no lock either).
+            const lockEarly = !early &&
+                !o.dryRun &&
+                !isEmptyState(st) &&
+                twoStates.length === 0 &&
+                !mayRefuse(guardView) &&
+                uploadsCertain(publishable, st, o);
             // The folders this plan will likely delete from, looked at for another deploy's state in the same write
-            // (see otherDeploysIn, which asks only what this did not answer).
-            const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o) : [];
+            // (see otherDeploysIn, which asks only what this did not answer); with the lock taken early, the folders
+            // it may send into too, as far as they fit.
+            const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o, lockEarly) : [];
+            // The temps a cut run left to another server session, within their day (see StateStore.tempLeft): looked
+            // for in the same write, so a deploy with nothing else to do takes the lock only to remove one that is there.
+            leftGone = new Set();
+            const leftLooks = o.dryRun
+                ? []
+                : Object.entries(st.pending?.temps ?? {})
+                    .filter(([t, rec]) => leftInDay(rec) && askable(remoteJoin(root, t)))
+                    .map(([t]) => t)
+                    .slice(0, EARLY_LOOKS);
             const spot = !o.verify && !isEmptyState(st)
                 ? spotCheck(pool, root, st, local.files, lockProbe, leftover, [
                     ...twoStates,
                     ...stateLooks.map((abs) => `SIZE ${abs}`),
+                    ...leftLooks.map((t) => `SIZE ${remoteJoin(root, t)}`),
                 ])
                 : undefined;
             spot?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
             // Work already certain from the sizes alone (a file new, gone or resized): the other connections log in
             // while the files are hashed, not after (each login is several round trips, with TLS a handshake too).
-            if (!o.dryRun && !isEmptyState(st) && sizesDiffer(local.files, st)) {
+            if (!o.dryRun && !isEmptyState(st) && sizesDiffer(publishable, st)) {
                 pool.expand();
-                // A file new or resized is an upload for sure: the lock is taken meanwhile too (its round trips and the
-                // state read in its write), after the spot check, which looks for a lock and must not see this one.
-                // Not with two state files to choose from (the plan may start again from the other one).
-                if (!early && twoStates.length === 0 && !mayRefuse() && uploadsCertain(local.files, st, o)) {
+                // The lock is taken meanwhile too (its round trips and the state read in its write), after the spot
+                // check, which looks for a lock and must not see this one.
+                if (lockEarly) {
                     // (A spot check that failed fails the plan too: no lock is taken then.)
                     early = (spot ?? Promise.resolve()).then(async (seen) => {
                         // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
                         // plan changes nothing on the server (no lock either).
-                        if (seen?.also.some((r, i) => i >= twoStates.length && r.code === 213))
+                        const other = seen?.also
+                            .slice(twoStates.length, twoStates.length + stateLooks.length)
+                            .some((r) => r.code === 213);
+                        if (other)
                             await planning;
                         return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
                             plan = await planning;
@@ -43481,6 +43961,8 @@ async function deploy(options, reporter = {}, context = {}) {
                     else if (code === 550 || code === 450)
                         stateSeen.set(abs, false);
                 }
+                const leftAt = twoStates.length + stateLooks.length;
+                leftGone = new Set(leftLooks.filter((_, i) => [550, 450].includes(also[leftAt + i]?.code ?? 0)));
                 lockThere = probed;
                 if (leftoverKept && !o.dryRun)
                     store.copyLeft = true;
@@ -43512,7 +43994,10 @@ async function deploy(options, reporter = {}, context = {}) {
                 isExcluded: !o.files || options.exclude?.length ? excludedPath(o.exclude) : undefined,
                 reserved,
                 resumeThreshold: RESUME_THRESHOLD,
-                mayBeOnServer: settingsChanged ? () => true : occupied && ((rel) => occupied.has(rel.split('/')[0])),
+                // So too after a switch of encoding: the new names' bytes may be live, uploaded by a tool that used them.
+                mayBeOnServer: settingsChanged || store.encodingSwitched
+                    ? () => true
+                    : occupied && ((rel) => occupied.has(rel.split('/')[0])),
                 fileMode: o.fileMode,
                 dirMode: o.dirMode,
                 // A state named without a leading dot (for a server refusing such names): the temps go without too.
@@ -43533,8 +44018,7 @@ async function deploy(options, reporter = {}, context = {}) {
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
-            guard(p, o, context.stream ? { carried: local.files.size, deployed: Object.keys(st.files).length } : undefined);
-            checkCommandLengths(p, root);
+            guard(p, guardView);
             return p;
         };
         /** The first plan, under way (the lock taken early waits for it). */
@@ -43643,8 +44127,8 @@ async function checkMarkerFree(pool, root, rel, ours, lockPath) {
         return; // left up by a deploy that was cut: this one takes it down
     const abs = remoteJoin(root, rel);
     const [there, locked] = await pool.run(`look for ${abs}`, async (c) => {
-        const found = (await remoteSize(c, abs)) >= 0 || (await dirExists(c, abs));
-        return [found, found && (await dirExists(c, lockPath))];
+        const found = (await remoteSize(c, abs)) >= 0 || (await remote_dirExists(c, abs));
+        return [found, found && (await remote_dirExists(c, lockPath))];
     });
     // Put up by a deploy running now (it recorded the marker after this one read the state).
     if (locked)
@@ -43771,8 +44255,11 @@ const EARLY_LOOKS = 32;
  * {@link OTHER_STATES}, as absolute paths. None with --no-delete or --upload-only (nothing is deleted but
  * files that became folders), and none when there are more than {@link EARLY_LOOKS}. Then up to as many
  * deployed folders a file surely uploaded goes into.
+ * `every` (the lock is to be taken before the plan): within that limit, the folders of every file that may be
+ * sent too (a same-size edit, a new folder), so that a plan refused for another deploy's state there is refused
+ * before the lock is taken.
  */
-function earlyStateLooks(st, local, root, statePath, o) {
+function earlyStateLooks(st, local, root, statePath, o, every = false) {
     const folders = new Set();
     const add = (d) => {
         folders.add(d);
@@ -43809,22 +44296,26 @@ function earlyStateLooks(st, local, root, statePath, o) {
         folders.clear();
     // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
     // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
-    // plan makes) is asked after planning.
+    // plan makes: those too with `every`, as they fit) is asked after planning.
     const uploading = new Set();
+    const addUploading = (a) => {
+        if (!folders.has(a) && uploading.size < EARLY_LOOKS)
+            uploading.add(a);
+    };
     if (!o.deleteOnly) {
         const deployed = new Set(st.dirs);
         for (const f of local.files.values()) {
             const was = st.files[f.path];
             if (was !== undefined && (was.size === f.size || o.replace === false))
                 continue;
-            for (const a of ancestorsOf(f.path)) {
-                if (!deployed.has(a) || folders.has(a))
-                    continue;
-                if (uploading.size >= EARLY_LOOKS)
-                    break;
-                uploading.add(a);
-            }
+            for (const a of ancestorsOf(f.path))
+                if (deployed.has(a))
+                    addUploading(a);
         }
+        if (every)
+            for (const f of local.files.values())
+                for (const a of ancestorsOf(f.path))
+                    addUploading(a);
     }
     return [...folders, ...uploading]
         .sort()
@@ -44010,8 +44501,8 @@ local) {
 }
 async function scan(o) {
     if (o.files)
-        return treeFromFiles(o.files);
-    return scanLocalDir(o.localDir, globMatcherByKind(o.exclude));
+        return treeFromFiles(o.files, o.encoding);
+    return scanLocalDir(o.localDir, globMatcherByKind(o.exclude), o.encoding);
 }
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
 const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
@@ -44099,6 +44590,7 @@ heard) {
             }
             : undefined,
         pipelining: o.pipelining,
+        encoding: o.encoding,
         readAtLogin: id === 1 ? atLogin : undefined,
     });
     // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
@@ -44162,9 +44654,34 @@ function checkCommandLengths(plan, root) {
     }
 }
 /**
- * @param stream for files that came down a stream: how many it carried, and how many files the state lists
+ * The guards a plan passes before anything changes on the server, in the order they are checked: `check`
+ * refuses the plan (throws); `may` says beforehand, from the options and the local paths alone, whether it can
+ * refuse at all. Where none may, a deploy takes its lock while the files are hashed (see deploy); else the lock
+ * waits for the plan, as a refused plan changes nothing on the server (no lock either). Another deploy's state
+ * in a folder the plan touches (refuseSwapsOverOthers) is looked for in the spot check's write instead.
  */
-function guard(plan, o, stream) {
+const PLAN_GUARDS = [
+    { may: (v) => v.o.keep.length > 0, check: refuseKeptSwaps },
+    { may: (v) => v.o.maxDelete === undefined && v.paths.length === 0, check: refuseEmptying },
+    { may: (v) => v.stream !== undefined, check: refusePartialStream },
+    { may: (v) => v.o.maxDelete !== undefined, check: refuseOverMaxDelete },
+    {
+        // A path too long for a command line (see checkCommandLengths; 64 covers `STOR /` and a temp name).
+        may: (v) => v.paths.some((p) => (v.root.length + p.length + 64) * 3 > MAX_COMMAND_BYTES),
+        check: (plan, v) => checkCommandLengths(plan, v.root),
+    },
+];
+/** Whether a guard may refuse the plan of this deploy (see PLAN_GUARDS). */
+function mayRefuse(v) {
+    return PLAN_GUARDS.some((g) => g.may(v));
+}
+/** Each guard in turn: the first that refuses the plan throws. */
+function guard(plan, v) {
+    for (const g of PLAN_GUARDS)
+        g.check(plan, v);
+}
+/** A folder swapped for a file, or a file for a folder, where --keep protects a path. */
+function refuseKeptSwaps(plan) {
     if (plan.keptInSwaps.length > 0) {
         const kept = plan.keptInSwaps;
         const folders = [...new Set(plan.uploads.filter((u) => u.replacesDir).map((u) => u.file.path))].filter((d) => kept.some((p) => atOrUnder(p, d)));
@@ -44184,6 +44701,9 @@ function guard(plan, o, stream) {
             `that --keep protects, which would be deleted to make ${many ? 'them' : 'it'}; nothing was changed. ` +
             `Rename the local folder${many ? 's' : ''}, or narrow --keep, then deploy again.`);
     }
+}
+/** Nothing to publish but files to delete. */
+function refuseEmptying(plan, { o }) {
     const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     // Nothing to publish but files to delete: most often a failed build or a wrong folder or exclude, and
     // obeying would empty the live site. Only an explicit --max-delete lets it through.
@@ -44194,6 +44714,10 @@ function guard(plan, o, stream) {
             `${deletes === 1 ? 'the one file' : `all ${deletes} files`} ftpship deployed; nothing was changed. Check the build output and --exclude, or ` +
             `pass --max-delete ${deletes} to empty the server folder on purpose.`);
     }
+}
+/** A stream carrying part of the build. */
+function refusePartialStream(plan, { o, stream }) {
+    const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     // A stream carrying fewer than half of the files deployed, whose plan deletes more than half of them: most
     // often only the changed files (gulp.src with since, gulp-changed, a watch piping one file) or a stream a
     // swallowed error ended early, not a build that shrank. A full build with every file renamed (hashed asset
@@ -44211,6 +44735,9 @@ function guard(plan, o, stream) {
                 ? `, or pass maxDelete: ${deletes} to delete them on purpose.`
                 : `, pass maxDelete: ${deletes} to delete them on purpose, or delete: false to upload these files and delete nothing.`));
     }
+}
+function refuseOverMaxDelete(plan, { o }) {
+    const deletes = plan.entries.filter((e) => e.action === 'delete').length;
     if (o.maxDelete !== undefined && deletes > o.maxDelete) {
         throw new GuardError(`the plan deletes ${deletes} file${deletes === 1 ? '' : 's'}, more than --max-delete ${o.maxDelete}; nothing was changed. ` +
             `Check the local folder and excludes, or raise --max-delete.`);
@@ -44404,7 +44931,7 @@ function takeHeld() {
     return held.signal;
 }
 /**
- * Nothing will cancel on a held signal (`ftpship demo`, --help, a usage error, the command's end): the default
+ * Nothing will cancel on a held signal (--help, a usage error, the command's end): the default
  * handling comes back, and a signal held meanwhile ends the process now, by that signal, as it would have.
  */
 function releaseSignals() {
@@ -44494,6 +45021,7 @@ var Input;
     Input["MaintenanceUrl"] = "maintenance-url";
     Input["Active"] = "active";
     Input["Pipelining"] = "pipelining";
+    Input["Encoding"] = "encoding";
 })(Input || (Input = {}));
 /** Output names, set in `main.ts` from the engine's report. */
 var Output;
@@ -44613,6 +45141,7 @@ const INPUT_OF = {
     maintenance: Input.MaintenanceFile,
     maintenanceUrl: Input.MaintenanceUrl,
     'tls.servername': Input.TlsName,
+    encoding: Input.Encoding,
 };
 const NEGATED = {
     'no-delete': Input.Delete,
@@ -48590,6 +49119,7 @@ function readInputs() {
         uploadOnly: bool(Input.UploadOnly, false),
         active: bool(Input.Active, false),
         pipelining: bool(Input.Pipelining, true),
+        encoding: readEncoding(),
         maintenance: readMaintenance(),
         maintenanceUrl,
         fileMode: getInput(Input.FileMode) || undefined,
@@ -48622,6 +49152,12 @@ function readInputs() {
         core_debug(logSafe(`${name}: ${JSON.stringify(value)}`));
     }
     return { options, logLevel, filePatterns };
+}
+/** `utf8` or `latin1`, in any case (`UTF8` is `utf8`); anything else goes on to the engine, which names it and the two. */
+function readEncoding() {
+    const given = getInput(Input.Encoding);
+    const value = given.toLowerCase();
+    return (value === 'utf8' || value === 'latin1' ? value : given || undefined);
 }
 /** FTP-Deploy-Action inputs ftpship leaves out on purpose; the runner passes them on with only a notice. */
 function warnUnsupported() {
