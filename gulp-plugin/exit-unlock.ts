@@ -30,6 +30,7 @@ async function main(): Promise<void> {
         tls: o.tls,
         passive: !o.active,
         timeoutMs: o.timeoutMs,
+        encoding: o.encoding, // the lock's path goes as the deploy sent it
       });
       try {
         line = (await releaseHeldLock(c, lock)) ? 'released' : 'left: another deploy holds it now';

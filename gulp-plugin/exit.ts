@@ -40,9 +40,12 @@ export function releaseLockAtExit(
   engine: DeployOptions,
   quiet: boolean,
 ): { onLock: (lock: HeldLock | undefined) => void; done: () => void } {
-  const { host, port, user, password, secure, tls, active } = engine;
+  const { host, port, user, password, secure, tls, active, encoding } = engine;
   const timeoutMs = Math.min(engine.timeoutMs ?? EXIT_UNLOCK_MS, EXIT_UNLOCK_MS - 500);
-  const entry: Entry = { login: { host, port, user, password, secure, tls, active, timeoutMs }, quiet };
+  const entry: Entry = {
+    login: { host, port, user, password, secure, tls, active, encoding, timeoutMs },
+    quiet,
+  };
   if (entries.size === 0) process.on('exit', onExit);
   entries.add(entry);
   return {
