@@ -6,8 +6,6 @@
  * the first file has gone up.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline, Writable } from 'node:stream';
 import { afterEach, expect, it, jest } from '@jest/globals';
@@ -15,6 +13,7 @@ import gulp from 'gulp';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { gulpOptions, runTask, runTaskOrThrow } from './helpers/gulp-tasks.js';
+import { heldHook } from './helpers/hook-server.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -200,19 +199,8 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     const { local, dir, disk } = await scene(server);
     fs.writeFileSync(path.join(local, 'index.html'), 'home, edited'); // a live file changes: the hook is called
     // The earlier run's maintenance hook is called while it holds the target; it answers when the test says.
-    let holding = (): void => undefined;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    let letGo = (): void => undefined;
-    const released = new Promise<void>((resolve) => (letGo = resolve));
-    const hook = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        holding();
-        void released.then(() => res.writeHead(204).end());
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const maintenanceUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const hook = await heldHook();
+    const { held, letGo, url: maintenanceUrl } = hook;
     try {
       const reports: DeployReport[] = [];
       let earlierDone = false;
@@ -241,7 +229,6 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
     } finally {
       letGo();
-      hook.closeAllConnections();
       hook.close();
     }
   });
