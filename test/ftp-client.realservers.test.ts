@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import {
   FtpClient,
   FtpReplyError,
@@ -14,12 +14,10 @@ import {
   FtpTlsError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
-import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { realServerSuite, type RealServer } from './helpers/real-servers.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 
-const servers = loadRealServers('ftp-client.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { servers, env, describe: d } = realServerSuite('ftp-client.realservers');
 /** A folder of our own in each server's root: other test files use the same servers at the same time. */
 const DIR = `ftp-client-${process.pid}`;
 const all = (): RealServer[] =>
