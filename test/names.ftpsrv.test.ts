@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { useEmbedded } from './helpers/embedded.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { ok, runCli, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
@@ -18,11 +18,6 @@ async function cli(command: string, local: string, dir: string, ...args: string[
   return runCli([command, local, `ftp://${srv.user}@127.0.0.1:${srv.port}/${dir}`, ...args], {
     FTPSHIP_PASSWORD: srv.password,
   });
-}
-
-function ok(r: CliResult): void {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
 }
 
 const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));

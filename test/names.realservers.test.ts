@@ -14,7 +14,7 @@ import { expect, it } from '@jest/globals';
 import { FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
 import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { ok, runCli, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('names.realservers');
@@ -26,11 +26,6 @@ async function cli(server: RealServer, command: string, local: string, dir: stri
   return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
     FTPSHIP_PASSWORD: server.password,
   });
-}
-
-function ok(r: CliResult): void {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
 }
 
 d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => {

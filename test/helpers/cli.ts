@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from '@jest/globals';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ftpship.js');
 
@@ -66,4 +67,11 @@ export async function runCli(
   input?: string,
 ): Promise<CliResult> {
   return startCli(args, env, input).done;
+}
+
+/** Expects the CLI to have succeeded (exit 0), printing its stderr when it did not; returns the result. */
+export function ok(r: CliResult): CliResult {
+  if (r.code !== 0) console.log(r.stderr);
+  expect(r.code).toBe(0);
+  return r;
 }
