@@ -7,18 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { ok, runCli, type CliResult } from './helpers/cli.js';
+import { cliOn, ok, type CliResult } from './helpers/cli.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('interop.realservers');
 const target = remoteFolders('h-interop3');
 const STATE = '.ftpship-state.json';
 
-async function cli(server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> {
-  return runCli(['deploy', local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
-    FTPSHIP_PASSWORD: server.password,
-  });
-}
+const cli = async (server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> =>
+  cliOn(server, 'deploy', local, dir, ...args);
 
 const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
 

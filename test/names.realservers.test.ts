@@ -13,8 +13,8 @@ import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
 import { FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { ok, runCli, type CliResult } from './helpers/cli.js';
+import { plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { cliOn, ok, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('names.realservers');
@@ -22,11 +22,7 @@ const target = remoteFolders('names');
 const STATE = '.ftpship-state.json';
 
 /** The CLI against `server` in plain FTP, its folder `dir`. */
-async function cli(server: RealServer, command: string, local: string, dir: string, ...args: string[]) {
-  return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
-    FTPSHIP_PASSWORD: server.password,
-  });
-}
+const cli = cliOn;
 
 d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => {
   it('--verify sees a folder named *, ?, [x] or {x,y} removed by hand, though its parent holds a file of that name and size', async () => {

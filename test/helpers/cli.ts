@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from '@jest/globals';
+import type { RealServer } from './real-servers.js';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ftpship.js');
 
@@ -74,4 +75,17 @@ export function ok(r: CliResult): CliResult {
   if (r.code !== 0) console.log(r.stderr);
   expect(r.code).toBe(0);
   return r;
+}
+
+/** The CLI's `command` against a real server in plain FTP (its test user, FTPSHIP_PASSWORD), its folder `dir`. */
+export async function cliOn(
+  server: RealServer,
+  command: string,
+  local: string,
+  dir: string,
+  ...args: string[]
+): Promise<CliResult> {
+  return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
+    FTPSHIP_PASSWORD: server.password,
+  });
 }
