@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { cliOn, ok, type CliResult } from './helpers/cli.js';
+import { cliOn, errors, ok, type CliResult } from './helpers/cli.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('interop.realservers');
@@ -16,8 +16,6 @@ const STATE = '.ftpship-state.json';
 
 const cli = async (server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> =>
   cliOn(server, 'deploy', local, dir, ...args);
-
-const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
 
 /** G4: every file the state lists is on the server with that content. */
 function expectStateTrue(disk: string): void {

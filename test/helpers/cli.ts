@@ -89,3 +89,8 @@ export async function cliOn(
     FTPSHIP_PASSWORD: server.password,
   });
 }
+
+/** The lines of the CLI's stderr that start with `ftpship:` (what it refused or failed with). */
+export function errors(r: CliResult): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
+}
