@@ -109,6 +109,28 @@ function rerun(server: RealServer, local: string, dir: string, reports: DeployRe
       .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
 }
 
+/**
+ * The checks once a torn-down deploy has closed: it said it was cancelled and deployed nothing, the lock is
+ * gone; then a full rerun (one report) converges ({@link checkConverged}).
+ */
+async function cancelledThenConverges(
+  server: RealServer,
+  site: { local: string; dir: string; disk: string; added: string[] },
+  lines: string[],
+  seen: { state?: Record<string, unknown>; lockLeft?: boolean },
+): Promise<void> {
+  const log = lines.join('');
+  expect(log).toMatch(CANCELLED);
+  // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …" later.
+  expect(log).not.toMatch(/deployed:/);
+  expect(fs.existsSync(path.join(site.disk, LOCK))).toBe(false);
+
+  const reports: DeployReport[] = [];
+  await runTaskOrThrow(rerun(server, site.local, site.dir, reports));
+  expect(reports).toHaveLength(1);
+  checkConverged(seen, reports[0], site.added, site.local, site.disk);
+}
+
 /** A step after deploy() (gulp.dest, say) that takes the files, and can be made to fail. */
 const failingStep = (): Writable => new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
 
@@ -133,16 +155,7 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
       expect((err as Error).message).toContain('EACCES');
       // Closed once the deploy has stopped, saying so.
       await closed;
-      const log = lines.join('');
-      expect(log).toMatch(CANCELLED);
-      // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …" later.
-      expect(log).not.toMatch(/deployed:/);
-      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-
-      const reports: DeployReport[] = [];
-      await runTaskOrThrow(rerun(server, local, dir, reports));
-      expect(reports).toHaveLength(1);
-      checkConverged(seen, reports[0], added, local, disk);
+      await cancelledThenConverges(server, { local, dir, disk, added }, lines, seen);
       expect(unhandled).toEqual([]);
     } finally {
       process.removeListener('unhandledRejection', onUnhandled);
@@ -183,15 +196,7 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     });
     gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(stream);
     await closed;
-    const log = lines.join('');
-    expect(log).toMatch(CANCELLED);
-    expect(log).not.toMatch(/deployed:/);
-    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-
-    const reports: DeployReport[] = [];
-    await runTaskOrThrow(rerun(server, local, dir, reports));
-    expect(reports).toHaveLength(1);
-    checkConverged(seen, reports[0], added, local, disk);
+    await cancelledThenConverges(server, { local, dir, disk, added }, lines, seen);
   });
 
   it('pure-ftpd: a run torn down while it waits for an earlier one (gulp.watch firing again) stops waiting at once, changing nothing', async () => {
