@@ -2,13 +2,12 @@
 // not the CLI's URL or the library's option. Run through the Action's source (action/main.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { actionWorkspace, expectSuccess } from './helpers/action.js';
 import { logLines, runMain } from './helpers/action-main.js';
-import { loadRealServers, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 
-const servers = loadRealServers('action-audit.realservers');
-const d = servers ? describe : describe.skip;
+const { env, describe: d } = realServerSuite('action-audit.realservers');
 const folder = remoteFolders('h-action-');
 
 function connection(server: RealServer, serverDir: string): Record<string, string> {
@@ -35,7 +34,7 @@ d(
   'errors name the Action input, not the CLI URL or the library option (was: "(CLI: …; Action: …; library: …)")',
   () => {
     it('server-dir that is a file on pure-ftpd: "the `server-dir` input"', async () => {
-      const server = (servers as NonNullable<typeof servers>).pure;
+      const server = env.pure;
       const { dir, disk } = folder(server);
       const { ws } = actionWorkspace({ 'page.html': 'p' });
       expectSuccess(await runMain(ws, connection(server, `${dir}/`)));
@@ -48,7 +47,7 @@ d(
     });
 
     it('protocol ftps-legacy on a plain-FTP port of pure-ftpd: "`protocol: ftps`"', async () => {
-      const server = (servers as NonNullable<typeof servers>).pure;
+      const server = env.pure;
       const { dir } = folder(server);
       const { ws } = actionWorkspace({ 'page.html': 'p' });
       const run = await runMain(ws, { ...connection(server, `${dir}/`), protocol: 'ftps-legacy' });
@@ -58,7 +57,7 @@ d(
     });
 
     it('tls-fingerprint with protocol ftp: "ask for FTPS (`protocol: ftps`)"', async () => {
-      const server = (servers as NonNullable<typeof servers>).pure;
+      const server = env.pure;
       const { dir } = folder(server);
       const { ws } = actionWorkspace({ 'page.html': 'p' });
       const run = await runMain(ws, { ...connection(server, `${dir}/`), 'tls-fingerprint': 'AB'.repeat(32) });
@@ -74,7 +73,7 @@ d(
     ])(
       '%s: the error names the inputs to check (was: "the user and password", "the host and port")',
       async (_what, inputs, hint) => {
-        const server = (servers as NonNullable<typeof servers>).pure;
+        const server = env.pure;
         const { dir } = folder(server);
         const { ws } = actionWorkspace({ 'page.html': 'p' });
         const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...inputs }));
@@ -94,7 +93,7 @@ d('values set with their quotes (a repository secret or variable pasted with the
   ] as const)(
     '%s in quotes is refused, naming the input, nothing made on pure-ftpd (was: server-dir made a folder named with the quote)',
     async (name, quoted) => {
-      const server = (servers as NonNullable<typeof servers>).pure;
+      const server = env.pure;
       const { dir, disk } = folder(server);
       const { ws } = actionWorkspace({ 'page.html': 'p' });
       const error = theError(await runMain(ws, { ...connection(server, `${dir}/`), ...quoted(dir) }));
@@ -109,7 +108,7 @@ d('values set with their quotes (a repository secret or variable pasted with the
 
 d('a login that fails with the password in quotes', () => {
   it('says the secret may have been saved with its quotes (it cannot be seen once saved), not showing it', async () => {
-    const server = (servers as NonNullable<typeof servers>).pure;
+    const server = env.pure;
     const { dir, disk } = folder(server);
     const { ws } = actionWorkspace({ 'page.html': 'p' });
     const run = await runMain(ws, { ...connection(server, `${dir}/`), password: `'${server.password}'` });
@@ -128,7 +127,7 @@ d('server-dir as FTP-Deploy-Action workflows write it, on the real servers', () 
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     '%s: ~/site/, ./site, site and /site/ are one folder (no folder named ~ or .); the second run sends nothing',
     async (key) => {
-      const server = (servers as NonNullable<typeof servers>)[key];
+      const server = env[key];
       const { dir, disk } = mine(server);
       const name = dir.slice(1);
       const { ws } = actionWorkspace({ 'index.html': 'i' });
@@ -157,7 +156,7 @@ d(
     ])(
       'pure-ftpd, a local %j: the error gives the line %s, and that line leaves the file out (was: `/notes #1.txt`, read as `/notes`; `/draft `, trimmed)',
       async (name, line, why) => {
-        const server = (servers as NonNullable<typeof servers>).pure;
+        const server = env.pure;
         const { dir, disk } = mine(server);
         // A folder of that name on the server (pure-ftpd stores `draft ` as `draft_`: the name is not kept).
         if (!name.endsWith(' ')) {

@@ -13,7 +13,7 @@ import type { EmbeddedServer } from '../src/embedded-server.js';
 import { actionWorkspace, type ActionRun } from './helpers/action.js';
 import { runMain } from './helpers/action-main.js';
 import { embedded } from './helpers/embedded.js';
-import { loadRealServers, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 
 const HOST = 'FTP_1.Example-Host.test';
 const USER = 'deployer_7*x%y\\z@site.test';
@@ -121,8 +121,7 @@ describe('a server and username kept in secrets, with _ * % \\ @ in them (ftp-sr
   });
 });
 
-const servers = loadRealServers('action-secrets.realservers');
-const d = servers ? describe : describe.skip;
+const { env, describe: d } = realServerSuite('action-secrets.realservers');
 
 d('a server kept in a secret, over TLS on real servers (user names with `_`)', () => {
   const folder = remoteFolders('h-action4-');
@@ -132,7 +131,7 @@ d('a server kept in a secret, over TLS on real servers (user names with `_`)', (
     username: server.user,
     password: server.password,
     protocol,
-    ca: fs.readFileSync(servers?.ca as string, 'utf8'),
+    ca: fs.readFileSync(env.ca, 'utf8'),
     'tls-name': 'localhost',
     'local-dir': 'public/',
     'server-dir': `${dir}/`,
@@ -144,7 +143,7 @@ d('a server kept in a secret, over TLS on real servers (user names with `_`)', (
   ] as const)(
     '%s, protocol %s: the summary names the inputs (was: ftpes:// or ftps://, and the host), nothing leaks',
     async (key, protocol) => {
-      const server = (servers as unknown as Record<string, RealServer>)[key];
+      const server = env[key];
       const { dir, disk } = folder(server);
       const { ws } = actionWorkspace({ 'index.html': 'x' });
       const run = await runMain(ws, inputs(server, protocol, dir));
@@ -162,7 +161,7 @@ d('a server kept in a secret, over TLS on real servers (user names with `_`)', (
   );
 
   it('a certificate for another name: the error names the host as written (masked), and the inputs to set', async () => {
-    const server = (servers as RealServers).pure;
+    const server = env.pure;
     const { dir } = folder(server);
     const { ws } = actionWorkspace({ 'index.html': 'x' });
     const run = await runMain(ws, { ...inputs(server, 'ftps', dir), 'tls-name': '' });
@@ -173,5 +172,3 @@ d('a server kept in a secret, over TLS on real servers (user names with `_`)', (
     expectNoLeak({ log: shown });
   });
 });
-
-type RealServers = NonNullable<ReturnType<typeof loadRealServers>>;

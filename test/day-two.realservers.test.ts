@@ -8,24 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { cliOn, ok, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, each } = realServerSuite('day-two.realservers');
 const target = remoteFolders('daytwo');
 const STATE = '.ftpship-state.json';
 
-async function cli(server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> {
-  return runCli(['deploy', local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
-    FTPSHIP_PASSWORD: server.password,
-  });
-}
-
-function ok(r: CliResult): CliResult {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
-  return r;
-}
+const cli = async (server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> =>
+  cliOn(server, 'deploy', local, dir, ...args);
 
 const GONE =
   'warning: the folder a was not on the server though ftpship deployed it (removed by hand?): it is made again.';

@@ -9,14 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import {
-  defaultSecure,
-  loadRealServers,
-  realDeployOptions,
-  remoteFolders,
-  type RealServer,
-  type RealServers,
-} from './helpers/real-servers.js';
+import { defaultSecure, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { assertBuilt, spawnCli } from './helpers/cli-spawn.js';
 import { bytes, readDirs, readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
 import {
@@ -28,33 +21,13 @@ import {
   sent,
 } from './helpers/protocol.js';
 
-const servers = loadRealServers('deploy.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { servers, env, describe: d, opts, each } = realServerSuite('deploy.realservers');
 const STATE = '.ftpship-state.json';
 
 const target = remoteFolders('deploy');
 
-function opts(
-  server: RealServer,
-  localDir: string,
-  remoteDir: string,
-  extra: Partial<DeployOptions> = {},
-): DeployOptions {
-  return realDeployOptions(server, env.ca, defaultSecure(server), localDir, remoteDir, extra);
-}
-
-/** pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data). */
-const matrix = (): Array<[string, RealServer]> =>
-  servers
-    ? [
-        ['pure-ftpd', env.pure],
-        ['vsftpd (ftpes)', env.vsftpd],
-        ['proftpd (ftpes)', env.proftpd],
-      ]
-    : [];
-
-d.each(matrix())('%s', (_name, server) => {
+// pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data).
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   it('a state kept outside the target in folders that do not exist yet (FIELD 2: "subfolder not created"): each made, then reused', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'i', 'a/b.txt': 'b' });

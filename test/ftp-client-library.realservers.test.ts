@@ -5,15 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { FtpClient, FtpClosedError, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
-import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 import { caught } from './helpers/fake-client.js';
 
-const servers = loadRealServers('ftp-client-library.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { env, describe: d } = realServerSuite('ftp-client-library.realservers');
 const folder = remoteFolders('h-client3-lib');
 
 /** A folder of this test's own on `server`, made on disk (owned by the FTP user). */

@@ -5,22 +5,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
-import {
-  loadRealServers,
-  plainClient,
-  remoteFolders,
-  type RealServer,
-  type RealServers,
-} from './helpers/real-servers.js';
-import { caught } from './helpers/fake-client.js';
+import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { caught, collect } from './helpers/fake-client.js';
 import { tmpDir } from './helpers/tmp.js';
 
-const servers = loadRealServers('ftp-client-misuse.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { env, describe: d } = realServerSuite('ftp-client-misuse.realservers');
 const folder = remoteFolders('h-client4-misuse');
 
 /** A folder of this test's own holding `f.txt`, made on disk (owned by the FTP user). */
@@ -35,17 +26,6 @@ function scene(server: RealServer, content: string): { dir: string; file: string
 
 /** The test user's plain FTP client (see plainClient). */
 const connect = plainClient;
-
-function collect(): { sink: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  return { sink, text: () => Buffer.concat(chunks).toString() };
-}
 
 /**
  * A stand-in for NAT: takes connections on `listen` and opens the server's from `from`, so that the server sees

@@ -4,21 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { FtpClosedError, FtpReplyError } from '../src/ftp/index.js';
-import {
-  loadRealServers,
-  plainClient,
-  remoteFolders,
-  type RealServer,
-  type RealServers,
-} from './helpers/real-servers.js';
-import { caught } from './helpers/fake-client.js';
+import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { caught, collect } from './helpers/fake-client.js';
 
-const servers = loadRealServers('ftp-client-surface.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { env, describe: d } = realServerSuite('ftp-client-surface.realservers');
 const folder = remoteFolders('h-client4-surface');
 
 function scene(server: RealServer, files: Record<string, string>): { dir: string; disk: string } {
@@ -35,17 +26,6 @@ function scene(server: RealServer, files: Record<string, string>): { dir: string
 
 /** The test user's plain FTP client (see plainClient). */
 const connect = plainClient;
-
-function collect(): { sink: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  return { sink, text: () => Buffer.concat(chunks).toString() };
-}
 
 d('the documented client surface, on real servers', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)('%s: features, loginDir, mdtm, chmod', async (name) => {

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpClosedError, FtpReplyError } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
 import { bytes, sha256 } from './helpers/tmp.js';
+import { downloadAll } from './helpers/fake-client.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -21,14 +22,6 @@ const connect = async (extra: Partial<Parameters<typeof FtpClient.connect>[0]> =
     timeoutMs: 5000,
     ...extra,
   });
-
-async function collect(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  await client.download(remote, sink, { offset });
-  return Buffer.concat(chunks);
-}
 
 describe('FtpClient against ftp-srv', () => {
   it('runs the ftplib command set: pwd, mkd, cwd, upload, size, list, nlst, download, rename, delete, rmd', async () => {
@@ -48,7 +41,7 @@ describe('FtpClient against ftp-srv', () => {
       ['rel.txt', 'file', 5],
     ]);
     expect((await client.nlst('/site')).sort()).toEqual(['a b#%.bin', 'rel.txt']);
-    expect(sha256(await collect(client, '/site/a b#%.bin'))).toBe(sha256(data));
+    expect(sha256(await downloadAll(client, '/site/a b#%.bin'))).toBe(sha256(data));
     await client.rename('/site/rel.txt', '/site/renamed.txt');
     expect(fs.readFileSync(path.join(srv.root, 'site/renamed.txt'), 'utf8')).toBe('hello');
     await client.delete('/site/renamed.txt');
@@ -111,7 +104,7 @@ describe('FtpClient against ftp-srv', () => {
     const client = await connect({ passive: false });
     const data = bytes(100_000, 3);
     await client.upload('/active.bin', data);
-    expect(sha256(await collect(client, '/active.bin'))).toBe(sha256(data));
+    expect(sha256(await downloadAll(client, '/active.bin'))).toBe(sha256(data));
     await client.quit();
   });
 

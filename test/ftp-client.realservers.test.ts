@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import {
   FtpClient,
   FtpReplyError,
@@ -14,12 +14,11 @@ import {
   FtpTlsError,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
-import { loadRealServers, type RealServer, type RealServers } from './helpers/real-servers.js';
+import { realServerSuite, type RealServer } from './helpers/real-servers.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
+import { downloadAll } from './helpers/fake-client.js';
 
-const servers = loadRealServers('ftp-client.realservers');
-const env = servers as RealServers;
-const d = servers ? describe : describe.skip;
+const { servers, env, describe: d } = realServerSuite('ftp-client.realservers');
 /** A folder of our own in each server's root: other test files use the same servers at the same time. */
 const DIR = `ftp-client-${process.pid}`;
 const all = (): RealServer[] =>
@@ -50,14 +49,6 @@ async function connect(server: RealServer, extra: Partial<FtpConnectOptions> = {
   await client.mkd(`/${DIR}`).catch(() => undefined);
   await client.cwd(`/${DIR}`);
   return client;
-}
-
-async function fetch(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  await client.download(remote, sink, { offset });
-  return Buffer.concat(chunks);
 }
 
 const onDisk = (server: RealServer, name: string): Buffer =>
@@ -100,7 +91,7 @@ d('TLS on real servers', () => {
       const client = await connect(server, { secure: 'explicit', log: (l) => log.push(l) });
       const data = bytes(300_000, 5);
       await client.upload('tls.bin', data);
-      expect(sha256(await fetch(client, 'tls.bin'))).toBe(sha256(data));
+      expect(sha256(await downloadAll(client, 'tls.bin'))).toBe(sha256(data));
       await client.quit();
       expect(log.filter((l) => /^> (AUTH|PBSZ|PROT)/.test(l))).toEqual([
         '> AUTH TLS',
@@ -117,7 +108,7 @@ d('TLS on real servers', () => {
     const log: string[] = [];
     const client = await connect(server, { log: (l) => log.push(l) });
     await client.upload('implicit.txt', Buffer.from('implicit'));
-    expect((await fetch(client, 'implicit.txt')).toString()).toBe('implicit');
+    expect((await downloadAll(client, 'implicit.txt')).toString()).toBe('implicit');
     await client.quit();
     expect(log).not.toContain('> AUTH TLS');
     expect(log).toContain('> PROT P');
@@ -137,7 +128,7 @@ d('TLS on real servers', () => {
         tls: { ca: fs.readFileSync(env.ca), maxVersion },
       });
       for (let i = 0; i < 12; i++) await client.upload(`r${i}.txt`, Buffer.from(`n${i}`));
-      for (let i = 0; i < 12; i++) expect((await fetch(client, `r${i}.txt`)).toString()).toBe(`n${i}`);
+      for (let i = 0; i < 12; i++) expect((await downloadAll(client, `r${i}.txt`)).toString()).toBe(`n${i}`);
       expect((await client.list()).filter((e) => /^r\d+\.txt$/.test(e.name))).toHaveLength(12);
       await client.quit();
       const data = log.filter((l) => l.startsWith('! data connection TLS'));
@@ -204,7 +195,7 @@ d('TLS on real servers', () => {
       const client = await connect(server, { passive: false, log: (l) => log.push(l) });
       const data = bytes(200_000, 9);
       await client.upload('active.bin', data);
-      expect(sha256(await fetch(client, 'active.bin'))).toBe(sha256(data));
+      expect(sha256(await downloadAll(client, 'active.bin'))).toBe(sha256(data));
       await client.quit();
       expect(log.filter((l) => l.startsWith('> EPRT'))).toHaveLength(2);
     }
@@ -284,8 +275,10 @@ d('plain FTP on real servers', () => {
       await client.upload('plain.bin', data.subarray(0, 700_000));
       await client.upload('plain.bin', data.subarray(700_000, 1_000_000), { offset: 700_000 });
       await client.upload('plain.bin', data.subarray(1_000_000), { append: true });
-      expect(sha256(await fetch(client, 'plain.bin'))).toBe(sha256(data));
-      expect(sha256(await fetch(client, 'plain.bin', 1_234_567))).toBe(sha256(data.subarray(1_234_567)));
+      expect(sha256(await downloadAll(client, 'plain.bin'))).toBe(sha256(data));
+      expect(sha256(await downloadAll(client, 'plain.bin', 1_234_567))).toBe(
+        sha256(data.subarray(1_234_567)),
+      );
       await client.rename('plain.bin', 'renamed.bin');
       expect((await client.list()).find((e) => e.name === 'renamed.bin')).toMatchObject({
         size: data.length,
@@ -317,7 +310,7 @@ d('resume on real servers: the resumed file is byte-identical', () => {
       for (const name of [`rest-${size}.bin`, `appe-${size}.bin`]) {
         expect(await client.size(name)).toBe(size);
         expect(sha256(onDisk(server, name))).toBe(sha256(data));
-        expect(sha256(await fetch(client, name))).toBe(sha256(data));
+        expect(sha256(await downloadAll(client, name))).toBe(sha256(data));
       }
       await client.quit();
     }
@@ -329,7 +322,7 @@ d('resume on real servers: the resumed file is byte-identical', () => {
       const client = await connect(server);
       await client.upload(`dl-${size}.bin`, data);
       for (const offset of new Set([0, Math.floor(size / 2), size])) {
-        const rest = await fetch(client, `dl-${size}.bin`, offset);
+        const rest = await downloadAll(client, `dl-${size}.bin`, offset);
         expect(sha256(Buffer.concat([data.subarray(0, offset), rest]))).toBe(sha256(data));
       }
       await client.quit();
@@ -360,7 +353,7 @@ d('resume on real servers: the resumed file is byte-identical', () => {
       expect(sha256(onDisk(server, 'cut.bin'))).toBe(sha256(data.subarray(0, have)));
       await client.upload('cut.bin', data.subarray(have), { offset: have });
       expect(sha256(onDisk(server, 'cut.bin'))).toBe(sha256(data));
-      expect(`${label}: ${sha256(await fetch(client, 'cut.bin'))}`).toBe(`${label}: ${sha256(data)}`);
+      expect(`${label}: ${sha256(await downloadAll(client, 'cut.bin'))}`).toBe(`${label}: ${sha256(data)}`);
       await client.quit();
     }
   });
@@ -383,7 +376,7 @@ d('resume on real servers: the resumed file is byte-identical', () => {
       });
       await expect(client.download('dl-cut.bin', failing)).rejects.toThrow();
       const again = await connect(server);
-      const rest = await fetch(again, 'dl-cut.bin', total);
+      const rest = await downloadAll(again, 'dl-cut.bin', total);
       expect(sha256(Buffer.concat([...got, rest]))).toBe(sha256(data));
       await again.quit();
     }
@@ -400,7 +393,7 @@ d('resume on real servers: the resumed file is byte-identical', () => {
     expect(appe).toBeInstanceOf(FtpReplyError);
     expect(appe).toMatchObject({ code: 451, command: 'APPE p.bin' });
     expect(onDisk(env.proftpd, 'p.bin').toString()).toBe('abc');
-    expect((await fetch(client, 'p.bin')).toString()).toBe('abc');
+    expect((await downloadAll(client, 'p.bin')).toString()).toBe('abc');
     await client.quit();
   });
 
@@ -490,7 +483,7 @@ d('listings on real servers', () => {
     expect([...byName.keys()].sort()).toEqual([...NAMES, 'a dir', 'my link'].sort());
     for (const n of NAMES) {
       expect(byName.get(n)).toMatchObject({ type: 'file', size: Buffer.byteLength(n) });
-      expect((await fetch(client, n)).toString()).toBe(n);
+      expect((await downloadAll(client, n)).toString()).toBe(n);
     }
     expect(byName.get('a dir')?.type).toBe('dir');
     if (!mlsd) expect(byName.get('my link')).toMatchObject({ type: 'link', target: 'a b.txt' });

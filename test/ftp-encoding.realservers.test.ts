@@ -4,13 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient } from '../src/ftp/index.js';
 import { deploy } from '../src/index.js';
 import { realServerSuite, plainClient, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
-import { caught } from './helpers/fake-client.js';
+import { caught, collect } from './helpers/fake-client.js';
 
 const { describe: d, env, opts } = realServerSuite('ftp-encoding.realservers');
 const folder = remoteFolders('h-client4-enc');
@@ -47,15 +46,9 @@ function onDisk(disk: string): string[] {
 const connect = plainClient;
 
 async function read(client: FtpClient, remote: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const { sink, text } = collect();
   await client.download(remote, sink);
-  return Buffer.concat(chunks).toString('utf8');
+  return text();
 }
 
 d('names that are not UTF-8, on real servers', () => {

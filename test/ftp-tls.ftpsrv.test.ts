@@ -3,14 +3,13 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FtpClient, FtpTlsError, type FtpConnectOptions } from '../src/ftp/index.js';
 import { ConfigError, deploy } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { datedCert, selfSignedCert } from './helpers/cert.js';
 import { embedded, login } from './helpers/embedded.js';
-import { caught } from './helpers/fake-client.js';
+import { caught, downloadAll } from './helpers/fake-client.js';
 import { bytes, sha256, tmpDir } from './helpers/tmp.js';
 import { assertBuilt, REPO, spawnCli } from './helpers/cli-spawn.js';
 
@@ -41,11 +40,7 @@ const options = (srv: EmbeddedServer, extra: Partial<FtpConnectOptions>): FtpCon
 async function roundTrip(client: FtpClient, name: string): Promise<void> {
   const data = bytes(700_000, 11);
   await client.upload(name, data);
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  await client.download(name, sink);
-  expect(sha256(Buffer.concat(chunks))).toBe(sha256(data));
+  expect(sha256(await downloadAll(client, name))).toBe(sha256(data));
   expect((await client.list()).map((e) => e.name)).toContain(name);
 }
 

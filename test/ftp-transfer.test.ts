@@ -9,21 +9,12 @@ import {
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
-import { connectFake, useFakeServer } from './helpers/fake-client.js';
+import { connectFake, downloadAll, useFakeServer } from './helpers/fake-client.js';
 
 const fake = useFakeServer();
 
 const connect = async (srv: FakeServer, extra: Partial<FtpConnectOptions> = {}): Promise<FtpClient> =>
   connectFake(srv, { timeoutMs: 3000, ...extra });
-
-/** Collects a download into a buffer. */
-async function download(client: FtpClient, path: string): Promise<Buffer> {
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  await client.download(path, sink);
-  return Buffer.concat(chunks);
-}
 
 /** Watches a promise: `settledAt()` is the time it settled, or undefined. */
 function watch<T>(promise: Promise<T>): { settledAt: () => number | undefined } {
@@ -45,7 +36,7 @@ describe('passive mode', () => {
     const srv = await fake();
     const client = await connect(srv);
     await client.upload('a.bin', Buffer.from('hello'));
-    expect(await download(client, 'a.bin')).toEqual(Buffer.from('hello'));
+    expect(await downloadAll(client, 'a.bin')).toEqual(Buffer.from('hello'));
     expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR', 'EPSV', 'RETR']);
     await client.quit();
   });
@@ -58,7 +49,7 @@ describe('passive mode', () => {
     const client = await connect(srv);
     await client.upload('a.bin', Buffer.from('one'));
     await client.upload('b.bin', Buffer.from('two'));
-    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    expect(await downloadAll(client, 'a.bin')).toEqual(Buffer.from('one'));
     expect(transferVerbs(srv)).toEqual(['EPSV', 'PASV', 'STOR', 'PASV', 'STOR', 'PASV', 'RETR']);
     await client.quit();
   });
@@ -68,7 +59,7 @@ describe('passive mode', () => {
     const client = await connect(srv);
     await client.upload('a.bin', Buffer.from('one'));
     await client.upload('b.bin', Buffer.from('two'));
-    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    expect(await downloadAll(client, 'a.bin')).toEqual(Buffer.from('one'));
     // The STOR that came with the refused EPSV had no data channel: 425, nothing written.
     expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR', 'PASV', 'STOR', 'PASV', 'STOR', 'PASV', 'RETR']);
     expect(srv.files.get('b.bin')).toEqual(Buffer.from('two'));
@@ -110,7 +101,7 @@ describe('active mode', () => {
     const srv = await fake();
     const client = await connect(srv, { passive: false });
     await client.upload('a.bin', Buffer.alloc(100_000, 7));
-    expect((await download(client, 'a.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    expect((await downloadAll(client, 'a.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
     expect(transferVerbs(srv)).toEqual(['EPRT', 'STOR', 'EPRT', 'RETR']);
     expect(srv.commands.find((c) => c.startsWith('EPRT'))).toMatch(/^EPRT \|1\|127\.0\.0\.1\|\d+\|$/);
     await client.quit();
@@ -120,7 +111,7 @@ describe('active mode', () => {
     const srv = await fake({ handlers: { EPRT: (_a, s) => s.reply('500 EPRT not understood') } });
     const client = await connect(srv, { passive: false });
     await client.upload('a.bin', Buffer.from('one'));
-    expect(await download(client, 'a.bin')).toEqual(Buffer.from('one'));
+    expect(await downloadAll(client, 'a.bin')).toEqual(Buffer.from('one'));
     expect(transferVerbs(srv)).toEqual(['EPRT', 'PORT', 'STOR', 'PORT', 'RETR']);
     expect(srv.commands.find((c) => c.startsWith('PORT'))).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
     await client.quit();
@@ -146,7 +137,7 @@ describe('a data connection that cannot be made (FIELD.md #11: passive ports blo
       handlers: { EPSV: (_a, s) => s.reply(`229 Entering Extended Passive Mode (|||${port}|)`), RETR: waits },
     });
     const client = await connect(srv, { timeoutMs: 500 });
-    const err = (await download(client, 'a.bin').catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await downloadAll(client, 'a.bin').catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.message).toBe(
       `cannot open the data connection to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; a firewall or NAT may block the server's passive ports: try active mode (--active; deploy() and gulp: active: true; FtpClient: passive: false)`,
     );
@@ -157,7 +148,7 @@ describe('a data connection that cannot be made (FIELD.md #11: passive ports blo
   it("a 425 (the server's own connection timed out): its refusal says what to try, the client stays usable", async () => {
     const srv = await fake({ handlers: { RETR: (_a, s) => s.reply('425 Could not open data connection') } });
     const client = await connect(srv, { timeoutMs: 500 });
-    const err = await download(client, 'a.bin').catch((e: unknown) => e as FtpReplyError);
+    const err = await downloadAll(client, 'a.bin').catch((e: unknown) => e as FtpReplyError);
     expect(err).toBeInstanceOf(FtpReplyError);
     expect(err).toMatchObject({ code: 425, serverMessage: 'Could not open data connection' });
     expect((err as Error).message).toBe(
@@ -169,7 +160,7 @@ describe('a data connection that cannot be made (FIELD.md #11: passive ports blo
   it('active: the server never connects back; a timeout that says to try passive mode', async () => {
     const srv = await fake({ handlers: { RETR: waits } });
     const client = await connect(srv, { passive: false, timeoutMs: 300 });
-    const err = await download(client, 'a.bin').catch((e: unknown) => e as Error);
+    const err = await downloadAll(client, 'a.bin').catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(FtpTimeoutError);
     expect((err as Error).message).toBe(
       'RETR a.bin: no data connection with 127.0.0.1 within 300 ms; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode (leave out --active or active: true; FtpClient: passive: true); if the server is only slow, raise timeoutMs',
@@ -191,7 +182,7 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
     const srv = await fake({ handlers: { RETR: retr } });
     const client = await connect(srv);
     const started = Date.now();
-    const body = download(client, 'x');
+    const body = downloadAll(client, 'x');
     expect((await body).toString()).toBe('part one, part two');
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
     await client.quit();
@@ -210,7 +201,7 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
     };
     const srv = await fake({ handlers: { RETR: retr } });
     const client = await connect(srv);
-    const body = download(client, 'x');
+    const body = downloadAll(client, 'x');
     const w = watch(body);
     expect((await body).toString()).toBe('all of it');
     expect(w.settledAt()! - dataClosedAt).toBeGreaterThanOrEqual(380);
@@ -275,7 +266,7 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
     };
     const srv = await fake({ handlers: { RETR: retr } });
     const client = await connect(srv);
-    const err = await download(client, 'x').catch((e: unknown) => e);
+    const err = await downloadAll(client, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FtpReplyError);
     expect((err as FtpReplyError).code).toBe(451);
     expect((err as FtpReplyError).command).toBe('RETR x');
@@ -299,7 +290,7 @@ describe('a transfer is done only when the data has ended AND the 2xx has arrive
       socketFactory: (host, port) => (++calls === 1 ? net.connect({ host, port }) : new net.Socket()),
     });
     const started = Date.now();
-    const err = await download(client, 'x').catch((e: unknown) => e);
+    const err = await downloadAll(client, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FtpReplyError);
     expect((err as FtpReplyError).code).toBe(425);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -401,7 +392,7 @@ describe('untrusted PASV replies (G7)', () => {
       },
     });
     srv.files.set('f', Buffer.from('safe'));
-    expect((await download(client, 'f')).toString()).toBe('safe');
+    expect((await downloadAll(client, 'f')).toString()).toBe('safe');
     expect(dialled).toHaveLength(2);
     expect(dialled.every((d) => d.startsWith('127.0.0.1:'))).toBe(true);
     expect(log.join('\n')).toMatch(/PASV named 10\.255\.1\.2; connecting to 127\.0\.0\.1 instead/);

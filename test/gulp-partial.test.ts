@@ -9,9 +9,9 @@ import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
 import type Vinyl from 'vinyl';
-import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { deploy } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
-import { login, useEmbedded } from './helpers/embedded.js';
+import { gulpOptionsFor, useEmbedded } from './helpers/embedded.js';
 import { editLater, oldBuild, runTask } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -19,9 +19,7 @@ const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 
-function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
+const opts = gulpOptionsFor(server);
 
 /** A build of ten files, older than any run. */
 async function build(): Promise<string> {

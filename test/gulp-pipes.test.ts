@@ -10,17 +10,15 @@ import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
 import type Vinyl from 'vinyl';
-import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { deploy } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
-import { login, useEmbedded } from './helpers/embedded.js';
+import { gulpOptionsFor, useEmbedded } from './helpers/embedded.js';
 import { runTask } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
 
-function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
+const opts = gulpOptionsFor(server);
 
 /** What a task's promise ended with within a few seconds, or 'still running' (a hung task). */
 async function outcome(run: Promise<unknown>): Promise<unknown> {

@@ -3,14 +3,13 @@
  * tasks against the real servers.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it, jest } from '@jest/globals';
 import gulp from 'gulp';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { gulpOptions, runTaskOrThrow } from './helpers/gulp-tasks.js';
+import { heldHook } from './helpers/hook-server.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -76,19 +75,8 @@ describe('gulp plugin: runs in one process on real servers', () => {
 
       // The first run's maintenance hook is called while it holds the target (before live files change); it
       // answers once the second run is waiting, or has failed.
-      let holding = (): void => undefined;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      let letGo = (): void => undefined;
-      const released = new Promise<void>((resolve) => (letGo = resolve));
-      const hook = http.createServer((req, res) => {
-        req.resume();
-        req.on('end', () => {
-          holding();
-          void released.then(() => res.writeHead(204).end());
-        });
-      });
-      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-      const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+      const hook = await heldHook();
+      const { held, letGo, url: hookUrl } = hook;
       const logged: string[] = [];
       jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
         logged.push(String(chunk));
@@ -114,7 +102,6 @@ describe('gulp plugin: runs in one process on real servers', () => {
       try {
         await runTaskOrThrow(gulp.parallel(first, second));
       } finally {
-        hook.closeAllConnections();
         hook.close();
       }
       expect(logged.join('')).toContain(

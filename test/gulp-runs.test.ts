@@ -8,8 +8,8 @@ import { PassThrough, Transform } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import PluginError from 'plugin-error';
-import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
-import { login, useEmbedded } from './helpers/embedded.js';
+import { deploy } from '../gulp-plugin/index.js';
+import { gulpOptionsFor, useEmbedded } from './helpers/embedded.js';
 import { runTaskOrThrow } from './helpers/gulp-tasks.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -17,9 +17,7 @@ const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 
-function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
+const opts = gulpOptionsFor(server);
 
 /** What a task's promise did within a few seconds: its error, 'done', or 'still running' (a hung task). */
 async function outcome(run: Promise<unknown>): Promise<unknown> {

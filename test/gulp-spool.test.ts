@@ -15,15 +15,13 @@ import PluginError from 'plugin-error';
 import Vinyl from 'vinyl';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
-import { login, useEmbedded } from './helpers/embedded.js';
+import { gulpOptionsFor, useEmbedded } from './helpers/embedded.js';
 import { runTask } from './helpers/gulp-tasks.js';
 import { tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
 
-function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
+const opts = gulpOptionsFor(server);
 
 /** The spool folders (temp files of streamed contents) now in the temp folder. */
 function spoolDirs(): string[] {

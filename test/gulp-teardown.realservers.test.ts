@@ -6,8 +6,6 @@
  * the first file has gone up.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline, Writable } from 'node:stream';
 import { afterEach, expect, it, jest } from '@jest/globals';
@@ -15,6 +13,7 @@ import gulp from 'gulp';
 import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
 import { gulpOptions, runTask, runTaskOrThrow } from './helpers/gulp-tasks.js';
+import { heldHook } from './helpers/hook-server.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -110,6 +109,28 @@ function rerun(server: RealServer, local: string, dir: string, reports: DeployRe
       .pipe(deploy(gulpOpts(server, dir, { onReport: (r) => reports.push(r) })));
 }
 
+/**
+ * The checks once a torn-down deploy has closed: it said it was cancelled and deployed nothing, the lock is
+ * gone; then a full rerun (one report) converges ({@link checkConverged}).
+ */
+async function cancelledThenConverges(
+  server: RealServer,
+  site: { local: string; dir: string; disk: string; added: string[] },
+  lines: string[],
+  seen: { state?: Record<string, unknown>; lockLeft?: boolean },
+): Promise<void> {
+  const log = lines.join('');
+  expect(log).toMatch(CANCELLED);
+  // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …" later.
+  expect(log).not.toMatch(/deployed:/);
+  expect(fs.existsSync(path.join(site.disk, LOCK))).toBe(false);
+
+  const reports: DeployReport[] = [];
+  await runTaskOrThrow(rerun(server, site.local, site.dir, reports));
+  expect(reports).toHaveLength(1);
+  checkConverged(seen, reports[0], site.added, site.local, site.disk);
+}
+
 /** A step after deploy() (gulp.dest, say) that takes the files, and can be made to fail. */
 const failingStep = (): Writable => new Writable({ objectMode: true, write: (_file, _enc, done) => done() });
 
@@ -134,16 +155,7 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
       expect((err as Error).message).toContain('EACCES');
       // Closed once the deploy has stopped, saying so.
       await closed;
-      const log = lines.join('');
-      expect(log).toMatch(CANCELLED);
-      // Was: the deploy went on after the task had failed, and logged "deployed: did upload 6, …" later.
-      expect(log).not.toMatch(/deployed:/);
-      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-
-      const reports: DeployReport[] = [];
-      await runTaskOrThrow(rerun(server, local, dir, reports));
-      expect(reports).toHaveLength(1);
-      checkConverged(seen, reports[0], added, local, disk);
+      await cancelledThenConverges(server, { local, dir, disk, added }, lines, seen);
       expect(unhandled).toEqual([]);
     } finally {
       process.removeListener('unhandledRejection', onUnhandled);
@@ -184,15 +196,7 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     });
     gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(stream);
     await closed;
-    const log = lines.join('');
-    expect(log).toMatch(CANCELLED);
-    expect(log).not.toMatch(/deployed:/);
-    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-
-    const reports: DeployReport[] = [];
-    await runTaskOrThrow(rerun(server, local, dir, reports));
-    expect(reports).toHaveLength(1);
-    checkConverged(seen, reports[0], added, local, disk);
+    await cancelledThenConverges(server, { local, dir, disk, added }, lines, seen);
   });
 
   it('pure-ftpd: a run torn down while it waits for an earlier one (gulp.watch firing again) stops waiting at once, changing nothing', async () => {
@@ -200,19 +204,8 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
     const { local, dir, disk } = await scene(server);
     fs.writeFileSync(path.join(local, 'index.html'), 'home, edited'); // a live file changes: the hook is called
     // The earlier run's maintenance hook is called while it holds the target; it answers when the test says.
-    let holding = (): void => undefined;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    let letGo = (): void => undefined;
-    const released = new Promise<void>((resolve) => (letGo = resolve));
-    const hook = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        holding();
-        void released.then(() => res.writeHead(204).end());
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const maintenanceUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const hook = await heldHook();
+    const { held, letGo, url: maintenanceUrl } = hook;
     try {
       const reports: DeployReport[] = [];
       let earlierDone = false;
@@ -241,7 +234,6 @@ describe('gulp plugin: a deploy() stream torn down while it deploys', () => {
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
     } finally {
       letGo();
-      hook.closeAllConnections();
       hook.close();
     }
   });

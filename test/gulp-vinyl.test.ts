@@ -13,16 +13,14 @@ import { describe, expect, it } from '@jest/globals';
 import gulp from 'gulp';
 import Vinyl from 'vinyl';
 import PluginError from 'plugin-error';
-import { deploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
+import { deploy } from '../gulp-plugin/index.js';
 import type { DeployReport } from '../src/engine/report.js';
-import { login, useEmbedded } from './helpers/embedded.js';
+import { gulpOptionsFor, useEmbedded } from './helpers/embedded.js';
 import { bytes, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
 
-function opts(remoteDir: string, extra: Partial<GulpDeployOptions> = {}): GulpDeployOptions {
-  return { ...login(server()), remoteDir, retryDelayMs: 10, quiet: true, ...extra };
-}
+const opts = gulpOptionsFor(server);
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

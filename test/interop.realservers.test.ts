@@ -7,25 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { cliOn, errors, ok, type CliResult } from './helpers/cli.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('interop.realservers');
 const target = remoteFolders('h-interop3');
 const STATE = '.ftpship-state.json';
 
-async function cli(server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> {
-  return runCli(['deploy', local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
-    FTPSHIP_PASSWORD: server.password,
-  });
-}
-
-function ok(r: CliResult): void {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
-}
-
-const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
+const cli = async (server: RealServer, local: string, dir: string, ...args: string[]): Promise<CliResult> =>
+  cliOn(server, 'deploy', local, dir, ...args);
 
 /** G4: every file the state lists is on the server with that content. */
 function expectStateTrue(disk: string): void {

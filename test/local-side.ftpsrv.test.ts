@@ -218,33 +218,45 @@ describe('special files', () => {
   });
 });
 
+/**
+ * A deploy of a.txt and b.txt (in a new folder named `prefix`-…) over one connection, `act(b)` done once a.txt
+ * is on its way (b.txt follows it): the run, the paths, whether it acted, and the files the state lists then.
+ */
+function deployActingOnB(prefix: string, act: (b: string) => void) {
+  const local = tmpDir();
+  writeTree(local, { 'a.txt': 'first', 'b.txt': 'second' });
+  const b = path.join(local, 'b.txt');
+  const dir = uniqueName(prefix);
+  let acted = false;
+  const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
+    protocol: (line) => {
+      if (!acted && /^> STOR .*a\.txt$/.test(line)) {
+        acted = true;
+        act(b);
+      }
+    },
+  });
+  const stateFiles = (): string[] => {
+    const state = JSON.parse(fs.readFileSync(path.join(srv.root, dir, STATE[0]), 'utf8')) as {
+      files: Record<string, unknown>;
+    };
+    return Object.keys(state.files);
+  };
+  return { run, b, local, dir, acted: () => acted, stateFiles };
+}
+
 describe('a file that changes after it was listed', () => {
   for (const [how, change] of [
     ['grows', (f: string) => fs.appendFileSync(f, ' and more')],
     ['shrinks', (f: string) => fs.truncateSync(f, 2)],
   ] as const) {
     it(`${how} before its upload: the deploy stops naming it, the state does not list it; the rerun sends what it holds then`, async () => {
-      const local = tmpDir();
-      writeTree(local, { 'a.txt': 'first', 'b.txt': 'second' });
-      const b = path.join(local, 'b.txt');
-      const dir = uniqueName('local');
-      let changed = false;
-      const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
-        // Once a.txt is on its way (one connection: b.txt follows it), b.txt changes.
-        protocol: (line) => {
-          if (!changed && /^> STOR .*a\.txt$/.test(line)) {
-            changed = true;
-            change(b);
-          }
-        },
-      });
+      // Once a.txt is on its way, b.txt changes.
+      const { run, b, local, dir, acted, stateFiles } = deployActingOnB('local', change);
       await expect(run).rejects.toThrow(`local file ${b} changed while the deploy was running`);
-      expect(changed).toBe(true);
+      expect(acted()).toBe(true);
       const remote = path.join(srv.root, dir);
-      const state = JSON.parse(fs.readFileSync(path.join(remote, STATE[0]), 'utf8')) as {
-        files: Record<string, unknown>;
-      };
-      expect(Object.keys(state.files)).not.toContain('b.txt');
+      expect(stateFiles()).not.toContain('b.txt');
       await deploy(deployOptions(srv, local, dir));
       expect(readTree(remote, STATE)).toEqual({
         'a.txt': sha256('first'),
@@ -256,28 +268,13 @@ describe('a file that changes after it was listed', () => {
 
 describe('a file removed after it was listed (a build cleaning its output)', () => {
   it('before its upload: the deploy stops saying it was removed (not "check its permissions"); the state does not list it; the rerun converges', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'a.txt': 'first', 'b.txt': 'second' });
-    const b = path.join(local, 'b.txt');
-    const dir = uniqueName('local-gone');
-    let removed = false;
-    const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
-      // Once a.txt is on its way (one connection: b.txt follows it), b.txt goes.
-      protocol: (line) => {
-        if (!removed && /^> STOR .*a\.txt$/.test(line)) {
-          removed = true;
-          fs.rmSync(b);
-        }
-      },
-    });
+    // Once a.txt is on its way, b.txt goes.
+    const { run, b, local, dir, stateFiles } = deployActingOnB('local-gone', (f) => fs.rmSync(f));
     await expect(run).rejects.toThrow(
       `local file ${b} was removed while the deploy was running (after it was listed); rerun once the folder is final`,
     );
     const remote = path.join(srv.root, dir);
-    const state = JSON.parse(fs.readFileSync(path.join(remote, STATE[0]), 'utf8')) as {
-      files: Record<string, unknown>;
-    };
-    expect(Object.keys(state.files)).toEqual(['a.txt']);
+    expect(stateFiles()).toEqual(['a.txt']);
     await deploy(deployOptions(srv, local, dir));
     expect(readTree(remote, STATE)).toEqual({ 'a.txt': sha256('first') });
   });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { useEmbedded } from './helpers/embedded.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { errors, ok, runCli, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
@@ -19,13 +19,6 @@ async function cli(command: string, local: string, dir: string, ...args: string[
     FTPSHIP_PASSWORD: srv.password,
   });
 }
-
-function ok(r: CliResult): void {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
-}
-
-const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
 
 it('a double quote in a name (dropped by the server) fails the deploy naming the file and the --exclude that leaves it out', async () => {
   const local = tmpDir();

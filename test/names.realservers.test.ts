@@ -13,8 +13,8 @@ import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
 import { FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { plainClient, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { cliOn, errors, ok, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env } = realServerSuite('names.realservers');
@@ -22,16 +22,7 @@ const target = remoteFolders('names');
 const STATE = '.ftpship-state.json';
 
 /** The CLI against `server` in plain FTP, its folder `dir`. */
-async function cli(server: RealServer, command: string, local: string, dir: string, ...args: string[]) {
-  return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
-    FTPSHIP_PASSWORD: server.password,
-  });
-}
-
-function ok(r: CliResult): void {
-  if (r.code !== 0) console.log(r.stderr);
-  expect(r.code).toBe(0);
-}
+const cli = cliOn;
 
 d('folders named like glob patterns (vsftpd: LIST only, and LIST globs)', () => {
   it('--verify sees a folder named *, ?, [x] or {x,y} removed by hand, though its parent holds a file of that name and size', async () => {
@@ -91,7 +82,7 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
     const r = await cli(server, 'deploy', local, dir);
     // Before: exit 0, "tab_here.txt" on the server and "tab\there.txt" in the state.
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+    expect(errors(r)).toEqual([
       `ftpship: error: the server did not keep the file name "${dir}/tab\\there.txt" (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude $'/tab\\there\\\\.txt'`,
     ]);
     const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
@@ -115,7 +106,6 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
 d('a file name ending in a space: pure-ftpd would store it as name_', () => {
   const refused = (dir: string, rel: string, kind = 'file'): string =>
     `ftpship: error: the server did not keep the ${kind} name "${dir}/${rel}" when tested: a file whose name ended in a space was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with --exclude '/${rel.replace(/\./g, '\\.')}'`;
-  const errors = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
   const leftovers = (disk: string): string[] =>
     fs
       .readdirSync(disk, { recursive: true, encoding: 'utf8' })
@@ -171,7 +161,7 @@ d('a folder name ending in a space: pure-ftpd would make it name_', () => {
     for (let run = 0; run < 2; run++) {
       const r = await cli(server, 'deploy', local, dir);
       expect(r.code).toBe(1);
-      expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual(expected);
+      expect(errors(r)).toEqual(expected);
       // Before: a folder "notes_" made on the server, which no later deploy removes.
       expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
     }
@@ -503,7 +493,7 @@ d('a path near the longest command servers take (4094 bytes)', () => {
     const r = await cli(server, 'deploy', local, `${dir}/${top}`);
     // Before: exit 1 when its turn came, "refusing to send a STOR command of 4096 bytes … shorten the path or name".
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'))).toEqual([
+    expect(errors(r)).toEqual([
       expect.stringMatching(
         /^ftpship: error: the local path "d+\/.*\/f\.t" is too long for FTP once replaced through its temporary name "\.ftpship-[0-9a-f]{20}\.tmp": FTP servers take command lines of at most 4094 bytes, and that is 5 bytes over; shorten its name or folders by 5 bytes, deploy with --no-atomic \(the file is then written in place\), or leave it out with --exclude '\/d+\/.*\/f\\\.t'$/,
       ),

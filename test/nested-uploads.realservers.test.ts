@@ -8,54 +8,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions, type Reporter } from '../src/index.js';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type Reporter } from '../src/index.js';
 import { GuardError } from '../src/engine/errors.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { realServerSuite, type RealServer } from './helpers/real-servers.js';
+import { deployTargets, type DeployTarget } from './helpers/targets.js';
+import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { each, opts: realOpts, servers } = realServerSuite('nested-uploads.realservers');
+const suite = realServerSuite('nested-uploads.realservers');
+const { each, servers } = suite;
 const STATE = '.ftpship-state.json';
 const FDA = '.ftp-deploy-sync-state.json';
-const folder = remoteFolders('h-engine5-nested');
+const { real, ftpSrv, rows: targets } = deployTargets(suite, 'h-engine5-nested', 'pure', 'vsftpd');
 const quiet: Reporter = { warn: () => undefined };
-
-interface Target {
-  dir: string;
-  disk: string;
-  opts: (local: string, dir: string, extra?: Partial<DeployOptions>) => DeployOptions;
-}
-
-let ftpSrv: EmbeddedServer | undefined;
-beforeAll(async () => {
-  ftpSrv = await embedded();
-});
-afterAll(async () => {
-  await ftpSrv?.close();
-});
-
-const targets: Array<[string, () => Target]> = [
-  ...(servers ? each('pure', 'vsftpd') : []).map(
-    ([name, srv]: [string, RealServer]): [string, () => Target] => [
-      name,
-      () => ({ ...folder(srv), opts: (local, dir, extra) => realOpts(srv, local, dir, extra) }),
-    ],
-  ),
-  [
-    'ftp-srv',
-    () => {
-      const s = ftpSrv as EmbeddedServer;
-      const name = uniqueName('h-engine5-nested');
-      return {
-        dir: `/${name}`,
-        disk: path.join(s.root, name),
-        opts: (local, dir, extra) => deployOptions(s, local, dir, extra),
-      };
-    },
-  ],
-];
 
 /** The refusal of uploads into `dir`/`t`, another deploy's target. */
 const refusal = (dir: string, t: string, files: string[], fda = false): string =>
@@ -74,7 +39,7 @@ async function failure(run: Promise<unknown>): Promise<GuardError | undefined> {
 }
 
 /** Refused (exit 3) with `message`, as a dry run (its report says so) and as a deploy; the server as it was. */
-async function refused(t: Target, local: string, message: string): Promise<void> {
+async function refused(t: DeployTarget, local: string, message: string): Promise<void> {
   const before = readTree(t.disk);
   const dry = await failure(deploy(t.opts(local, t.dir, { dryRun: true }), quiet));
   expect(dry).toBeInstanceOf(GuardError);
@@ -158,9 +123,7 @@ describe.each([...(servers ? each('pure') : []), ['ftp-srv', undefined] as [stri
   '%s: the cost of the looks',
   (_name, srv) => {
     it('a file changed in a deployed folder: the looks ride in the spot check’s write (as many writes as a change at the top); a first deploy onto an empty target asks none', async () => {
-      const t: Target = srv
-        ? { ...folder(srv), opts: (local, dir, extra) => realOpts(srv, local, dir, extra) }
-        : (targets.at(-1) as [string, () => Target])[1]();
+      const t: DeployTarget = srv ? real(srv) : ftpSrv();
       const run = async (local: string): Promise<Array<[string, number]>> => {
         const log: Array<[string, number]> = [];
         await deploy(t.opts(local, t.dir, { parallel: 1 }), { protocol: (l, id) => log.push([l, id]) });

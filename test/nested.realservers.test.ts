@@ -6,53 +6,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, type DeployOptions } from '../src/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
-import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { describe, expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { realServerSuite, type RealServer } from './helpers/real-servers.js';
+import { deployTargets } from './helpers/targets.js';
+import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { linesProxy } from './helpers/faults.js';
 
-const { each, opts: realOpts, servers } = realServerSuite('nested.realservers');
+const suite = realServerSuite('nested.realservers');
+const { opts: realOpts, servers } = suite;
 const STATE = '.ftpship-state.json';
 const FDA = '.ftp-deploy-sync-state.json';
-const folder = remoteFolders('h-engine4-nested');
-
-interface Target {
-  dir: string;
-  disk: string;
-  opts: (local: string, dir: string) => DeployOptions;
-}
-
-let ftpSrv: EmbeddedServer | undefined;
-beforeAll(async () => {
-  ftpSrv = await embedded();
-});
-afterAll(async () => {
-  await ftpSrv?.close();
-});
-
-const targets: Array<[string, () => Target]> = [
-  ...(servers ? each('pure', 'vsftpd') : []).map(
-    ([name, srv]: [string, RealServer]): [string, () => Target] => [
-      name,
-      () => ({ ...folder(srv), opts: (local, dir) => realOpts(srv, local, dir) }),
-    ],
-  ),
-  [
-    'ftp-srv',
-    () => {
-      const s = ftpSrv as EmbeddedServer;
-      const name = uniqueName('h-engine4-nested');
-      return {
-        dir: `/${name}`,
-        disk: path.join(s.root, name),
-        opts: (local, dir) => deployOptions(s, local, dir),
-      };
-    },
-  ],
-];
+const { folder, rows: targets } = deployTargets(suite, 'h-engine4-nested', 'pure', 'vsftpd');
 
 describe.each(targets)('%s: nested deploys', (_name, make) => {
   it("the outer deploy leaves a file the inner one took over (blog/x.html), and the folder, says so once, and forgets them (was: deleted the inner deploy's file)", async () => {

@@ -189,27 +189,35 @@ describe('a state listing paths outside the target, or not paths at all', () => 
   });
 });
 
+/**
+ * A deploy of `files` (no local folder) over a site holding one file, in a new folder named `prefix`-…: its
+ * error, checked to be a ConfigError (exit 2: bad input) that changed nothing on the server.
+ */
+async function refusedFiles(
+  prefix: string,
+  files: DeployOptions['files'],
+): Promise<Error & { exitCode?: number }> {
+  const base = uniqueName(prefix);
+  const disk = path.join(server().root, base);
+  writeTree(disk, { 'site/old.txt': 'old' });
+  const before = snapshot(disk);
+  const err = await failure({ ...deployOptions(server(), '', `${base}/site`), localDir: undefined, files });
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(err.exitCode).toBe(2);
+  expect(snapshot(disk)).toEqual(before);
+  return err;
+}
+
 describe('local paths', () => {
   it.each([['../outside.txt'], ['/abs.txt'], ['a/../../b.txt'], ['a//b.txt'], ['..\\up.txt']])(
     'a file given as %j: refused before any change, naming it (exit 2: bad input, a rerun cannot fix it)',
     async (name) => {
-      const base = uniqueName('trust-files');
-      const disk = path.join(server().root, base);
-      writeTree(disk, { 'site/old.txt': 'old' });
-      const before = snapshot(disk);
-      const err = await failure({
-        ...deployOptions(server(), '', `${base}/site`),
-        localDir: undefined,
-        files: [
-          { path: 'ok.txt', contents: Buffer.from('ok') },
-          { path: name, contents: Buffer.from('x') },
-        ],
-      });
-      expect(err).toBeInstanceOf(ConfigError);
-      expect(err.exitCode).toBe(2);
+      const err = await refusedFiles('trust-files', [
+        { path: 'ok.txt', contents: Buffer.from('ok') },
+        { path: name, contents: Buffer.from('x') },
+      ]);
       expect(err.message).toContain(JSON.stringify(name.replace(/\\/g, '/')));
       expect(err.message).toMatch(/not a plain path inside the folder/);
-      expect(snapshot(disk)).toEqual(before);
     },
   );
 
@@ -236,19 +244,11 @@ describe('local paths', () => {
     ],
     ['a file and a folder', ['docs', 'docs/a.html'], 'two local files would be "docs" on the server'],
   ])('two files given that are %s: refused before any change (exit 2)', async (_what, names, said) => {
-    const base = uniqueName('trust-twins');
-    const disk = path.join(server().root, base);
-    writeTree(disk, { 'site/old.txt': 'old' });
-    const before = snapshot(disk);
-    const err = await failure({
-      ...deployOptions(server(), '', `${base}/site`),
-      localDir: undefined,
-      files: names.map((p) => ({ path: p, contents: Buffer.from(p) })),
-    });
-    expect(err).toBeInstanceOf(ConfigError);
-    expect(err.exitCode).toBe(2);
+    const err = await refusedFiles(
+      'trust-twins',
+      names.map((p) => ({ path: p, contents: Buffer.from(p) })),
+    );
     expect(err.message).toContain(said);
-    expect(snapshot(disk)).toEqual(before);
   });
 
   // Was exit 1 with "check its permissions": the file is not there, and a rerun does not make it so.

@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from '@jest/globals';
+import type { RealServer } from './real-servers.js';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ftpship.js');
 
@@ -66,4 +68,29 @@ export async function runCli(
   input?: string,
 ): Promise<CliResult> {
   return startCli(args, env, input).done;
+}
+
+/** Expects the CLI to have succeeded (exit 0), printing its stderr when it did not; returns the result. */
+export function ok(r: CliResult): CliResult {
+  if (r.code !== 0) console.log(r.stderr);
+  expect(r.code).toBe(0);
+  return r;
+}
+
+/** The CLI's `command` against a real server in plain FTP (its test user, FTPSHIP_PASSWORD), its folder `dir`. */
+export async function cliOn(
+  server: RealServer,
+  command: string,
+  local: string,
+  dir: string,
+  ...args: string[]
+): Promise<CliResult> {
+  return runCli([command, local, `ftp://${server.user}@127.0.0.1:${server.port}${dir}`, ...args], {
+    FTPSHIP_PASSWORD: server.password,
+  });
+}
+
+/** The lines of the CLI's stderr that start with `ftpship:` (what it refused or failed with). */
+export function errors(r: CliResult): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('ftpship:'));
 }

@@ -6,6 +6,7 @@ import {
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from '@jest/globals';
 import type { DeployOptions } from '../../src/index.js';
+import type { GulpDeployOptions } from '../../gulp-plugin/index.js';
 import { tmpDir } from './tmp.js';
 
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
@@ -53,4 +54,11 @@ export function deployOptions(
   extra: Partial<DeployOptions> = {},
 ): DeployOptions {
   return { ...login(srv), localDir, remoteDir, retryDelayMs: 10, ...extra };
+}
+
+/** The gulp plugin's options for the server `srv()` gives (see useEmbedded): quiet, a short retry backoff. */
+export function gulpOptionsFor(
+  srv: () => EmbeddedServer,
+): (remoteDir: string, extra?: Partial<GulpDeployOptions>) => GulpDeployOptions {
+  return (remoteDir, extra = {}) => ({ ...login(srv()), remoteDir, retryDelayMs: 10, quiet: true, ...extra });
 }

@@ -1,4 +1,5 @@
 /** Per-test fake servers (closed after each test) and a client logged in to one, for the hostile-server tests. */
+import { PassThrough, Writable } from 'node:stream';
 import { afterEach } from '@jest/globals';
 import { FtpClient, type FtpConnectOptions } from '../../src/ftp/index.js';
 import { startFakeServer, type FakeServer, type FakeServerOptions } from './fake-server.js';
@@ -39,4 +40,25 @@ export async function caught(p: Promise<unknown>): Promise<Error> {
     },
     (e: unknown) => e as Error,
   );
+}
+
+/** A sink for download(): `text()` is what it has taken so far. */
+export function collect(): { sink: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { sink, text: () => Buffer.concat(chunks).toString() };
+}
+
+/** Downloads `remote` (from `offset` on, when given) into a buffer. */
+export async function downloadAll(client: FtpClient, remote: string, offset?: number): Promise<Buffer> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await client.download(remote, sink, { offset });
+  return Buffer.concat(chunks);
 }

@@ -65,3 +65,41 @@ export async function hookServer(): Promise<HookServer> {
   hook.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return hook;
 }
+
+export interface HeldHook {
+  /** The hook's address, for maintenanceUrl. */
+  url: string;
+  /** Resolves once a request has come in (the deploy calling it holds its target). */
+  held: Promise<void>;
+  /** Answers the requests (204), those waiting and any later. */
+  letGo: () => void;
+  close: () => void;
+}
+
+/**
+ * A maintenance hook that holds the deploy calling it: it answers nothing (204 once let go) until `letGo()`,
+ * so a test can start another run while the first holds the target.
+ */
+export async function heldHook(): Promise<HeldHook> {
+  let holding = (): void => undefined;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  let letGo = (): void => undefined;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      holding();
+      void released.then(() => res.writeHead(204).end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    held,
+    letGo,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
