@@ -106,6 +106,17 @@ const EPILOGUE = [
   '(2.19 s, then 1.09 and 1.13 s, in the run of 12:04), so the disk read was not the cause; not found yet.',
   'This run shared the machine with three helpers editing and building code (lftp too was slower than in',
   "the morning's run: 2000 full 1.95 -> 2.08 s, 20 000 no-op 0.38 -> 0.56 s).",
+  '',
+  'Added on 2026-11-27 (session 18): the 2000-file row runs two floors as the 1 GiB row does. `lftp p8 ‖ openssl',
+  "sha256` is lftp's mirror with OpenSSL's SHA-256 of every local file running beside it, until both end: the",
+  'least work, in C, of a tool that sends the files and records the SHA-256 of each (PRODUCT.md step 2). On a',
+  'quiet machine it costs lftp little (1.09x lftp8 in the run of 14:15, 0.16 s of hashing on the other core):',
+  "the full goal is within reach of C, and ftpship stands at 1.10x that floor; what is over it is ftpship's",
+  'own CPU per file (see above). `openssl sha256 of every file, alone` (nothing sent) sets the hashing beside',
+  "lftp's incremental: 0.16 s, 0.62x of lftp's 0.27 s (a mismatch: lftp skips the same-size edits), leaving",
+  "lftp's whole run 0.11 s for what ftpship does after the hashes (start-up alone is 80 ms of it). On a",
+  'machine loaded by six helpers (a first try at 13:33) the same floor was 1.36x lftp8 and ftpship 0.82x it:',
+  'the hashing process and the uploader then compete for the two cores, and ftpship, one process, does better.',
 ];
 
 // ---- --report-only: write the report again from the last run's saved results (no server, no run) ----
