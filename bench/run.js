@@ -113,8 +113,8 @@ const EPILOGUE = [
   'quiet machine it costs lftp little (1.09x lftp8 in the run of 14:15, 0.16 s of hashing on the other core):',
   "the full goal is within reach of C, and ftpship stands at 1.10x that floor; what is over it is ftpship's",
   'own CPU per file (see above). `openssl sha256 of every file, alone` (nothing sent) sets the hashing beside',
-  "lftp's incremental: 0.16 s, 0.62x of lftp's 0.27 s (a mismatch: lftp skips the same-size edits), leaving",
-  "lftp's whole run 0.11 s for what ftpship does after the hashes (start-up alone is 80 ms of it). On a",
+  "lftp's incremental: 0.16 s, 0.62x of lftp's 0.27 s (a mismatch: lftp skips the same-size edits): to match",
+  'it, ftpship would have 0.11 s for all it does besides hashing (its start-up alone takes 80 ms). On a',
   'machine loaded by six helpers (a first try at 13:33) the same floor was 1.36x lftp8 and ftpship 0.82x it:',
   'the hashing process and the uploader then compete for the two cores, and ftpship, one process, does better.',
 ];
