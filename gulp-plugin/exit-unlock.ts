@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import { FtpClient } from '../src/ftp/index.js';
 import { releaseHeldLock, type HeldLock } from '../src/engine/lock.js';
 import type { DeployOptions } from '../src/engine/options.js';
-import { resolveOptions } from '../src/engine/resolve.js';
+import { loginOptions, resolveOptions } from '../src/engine/resolve.js';
 
 /** What the plugin sends: each deploy's login options and the lock it holds. */
 export type ExitOrders = Array<{ login: Partial<DeployOptions>; lock: HeldLock }>;
@@ -20,18 +20,10 @@ async function main(): Promise<void> {
   for (const { login, lock } of orders) {
     let line: string;
     try {
-      const o = resolveOptions({ ...login, files: [] } as DeployOptions);
-      const c = await FtpClient.connect({
-        host: o.host,
-        port: o.port,
-        user: o.user,
-        password: o.password,
-        secure: o.secure,
-        tls: o.tls,
-        passive: !o.active,
-        timeoutMs: o.timeoutMs,
-        encoding: o.encoding, // the lock's path goes as the deploy sent it
-      });
+      // The lock's path goes with the deploy's encoding, as the deploy sent it.
+      const c = await FtpClient.connect(
+        loginOptions(resolveOptions({ ...login, files: [] } as DeployOptions)),
+      );
       try {
         line = (await releaseHeldLock(c, lock)) ? 'released' : 'left: another deploy holds it now';
       } finally {

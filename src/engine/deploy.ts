@@ -24,7 +24,7 @@ import { findPinMismatch, fingerprintHowTo, type PinMismatch } from '../ftp/pin.
 import { CancelledError, ConfigError, DeployError, ftpMessage, GuardError } from './errors.js';
 import { executePlan, type ExecResult } from './execute.js';
 import { MaintenanceHook } from './hook.js';
-import { bracketed, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
+import { bracketed, loginOptions, resolveOptions, targetUrl, type ResolvedOptions } from './resolve.js';
 import { DEFAULT_STATE_NAME, type DeployOptions, type Reporter } from './options.js';
 import {
   ancestorsOf,
@@ -1324,15 +1324,8 @@ async function connectClient(
     return socket;
   };
   const connecting = FtpClient.connect({
+    ...loginOptions(o),
     socketFactory,
-    host: o.host,
-    port: o.port,
-    user: o.user,
-    password: o.password,
-    secure: o.secure,
-    tls: o.tls,
-    passive: !o.active,
-    timeoutMs: o.timeoutMs,
     log:
       rep.protocol || heard
         ? (line) => {
@@ -1341,7 +1334,6 @@ async function connectClient(
           }
         : undefined,
     pipelining: o.pipelining,
-    encoding: o.encoding,
     readAtLogin: id === 1 ? atLogin : undefined,
   });
   // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { ConfigError } from './errors.js';
-import type { FtpTlsOptions } from '../ftp/index.js';
+import { TLS_NAMES } from '../ftp/validate.js';
 import type { DeployOptions } from './options.js';
 
 /** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
@@ -132,15 +132,6 @@ function checkFiles(files: unknown): void {
   }
 }
 
-/** The keys of `tls` (FtpTlsOptions), typed: one added there and not here fails `tsc`. */
-const TLS_KEYS: Record<keyof FtpTlsOptions, true> = {
-  ca: true,
-  rejectUnauthorized: true,
-  servername: true,
-  maxVersion: true,
-  fingerprint: true,
-};
-const TLS_NAMES = Object.keys(TLS_KEYS);
 const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 
 function checkTls(tls: unknown, secure: boolean): void {

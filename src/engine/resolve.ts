@@ -1,6 +1,7 @@
 /** Validates `deploy()` options and fills in defaults. Every error names the value and what to try. */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { FtpConnectOptions } from '../ftp/index.js';
 import { fingerprintProblem } from '../ftp/pin.js';
 import { ConfigError, type OptionKey } from './errors.js';
 import { checkHookUrl } from './hook.js';
@@ -40,6 +41,17 @@ export interface ResolvedOptions extends DeployOptions {
 }
 
 const CONTROL = /[\r\n\0]/;
+
+/** The client's login settings of a deploy: every connection it opens, and the gulp plugin's lock release at exit. */
+export function loginOptions(
+  o: ResolvedOptions,
+): Pick<
+  FtpConnectOptions,
+  'host' | 'port' | 'user' | 'password' | 'secure' | 'tls' | 'passive' | 'timeoutMs' | 'encoding'
+> {
+  const { host, port, user, password, secure, tls, timeoutMs, encoding } = o;
+  return { host, port, user, password, secure, tls, passive: !o.active, timeoutMs, encoding };
+}
 
 export function resolveOptions(o: DeployOptions): ResolvedOptions {
   checkShape(o);

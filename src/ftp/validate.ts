@@ -107,15 +107,15 @@ const DEPLOY_ONLY: Record<Exclude<keyof DeployOptions, keyof FtpConnectOptions>,
   signal: true,
 };
 
-/** The keys of `tls`, typed as above. */
-const TLS_KEYS: Record<keyof FtpTlsOptions, true> = {
+/** The keys of `tls`, typed as above (the engine's option check uses them too). */
+export const TLS_KEYS: Record<keyof FtpTlsOptions, true> = {
   ca: true,
   rejectUnauthorized: true,
   servername: true,
   maxVersion: true,
   fingerprint: true,
 };
-const TLS_NAMES = Object.keys(TLS_KEYS);
+export const TLS_NAMES = Object.keys(TLS_KEYS);
 
 /**
  * An unknown option name is refused, never ignored: a misspelt `secrue: 'explicit'` logged in in plain FTP (the
