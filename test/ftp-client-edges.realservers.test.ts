@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { FtpClient, FtpReplyError } from '../src/ftp/index.js';
+import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
 import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
-import { caught } from './helpers/fake-client.js';
+import { caught, collect } from './helpers/fake-client.js';
 
 const servers = loadRealServers('ftp-client-edges.realservers');
 const env = servers as RealServers;
@@ -140,4 +140,151 @@ d('refusals say why, by the server', () => {
       await client.quit();
     },
   );
+});
+
+const mine = remoteFolders('h-client7-edges');
+
+/** A folder of this test's own on `server` holding `full/x.txt`, `f.txt` and `locked.txt` (mode 000). */
+function lockedScene(server: RealServer): { dir: string; disk: string } {
+  const f = mine(server);
+  fs.mkdirSync(path.join(f.disk, 'full'), { recursive: true });
+  for (const p of ['full/x.txt', 'f.txt', 'locked.txt']) fs.writeFileSync(path.join(f.disk, p), 'x');
+  for (const p of ['.', 'full', 'full/x.txt', 'f.txt', 'locked.txt'])
+    fs.chownSync(path.join(f.disk, p), server.uid, server.gid);
+  fs.chmodSync(path.join(f.disk, 'locked.txt'), 0);
+  return f;
+}
+
+d('download() refusals say which', () => {
+  // vsftpd says "550 Failed to open file." for all three; proftpd and pure-ftpd give their reason.
+  it.each([
+    [
+      'vsftpd',
+      /Failed to open file\. — a file is there, but the server would not open it: this user may not be allowed to read it \(check its permissions\)$/,
+    ],
+    ['proftpd', /: Permission denied$/],
+    ['pure', /: Permission denied$/],
+  ] as const)(
+    '%s: download() of a missing path, of a folder, of a file this user may not read says which (the path in the message); the sink gets nothing, the working folder stays',
+    async (name, locked) => {
+      const server = env[name];
+      const { dir } = lockedScene(server);
+      const client = await connect(server);
+      await client.cwd(dir);
+      const cases: [string, RegExp][] = [
+        [`${dir}/nope`, NOTHING],
+        ['nope', NOTHING],
+        [
+          `${dir}/full`,
+          / — it is a folder, not a file: download\(\) takes a file \(list\(\) shows what the folder holds\)$/,
+        ],
+        ['locked.txt', locked],
+      ];
+      for (const [p, says] of cases) {
+        const { sink, text } = collect();
+        const err = await caught(client.download(p, sink));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        expect(err).toMatchObject({ code: 550, command: `RETR ${p}` });
+        expect(err.message).toMatch(new RegExp(`^RETR ${p}: 550 `));
+        expect(err.message).toMatch(says);
+        expect(text()).toBe('');
+        expect(sink.writableEnded).toBe(false);
+      }
+      expect(await client.pwd()).toBe(dir);
+      // Still usable: a readable file downloads.
+      const { sink, text } = collect();
+      expect(await client.download('f.txt', sink)).toBe(1);
+      expect(text()).toBe('x');
+      await client.quit();
+    },
+  );
+});
+
+d('paths that name nothing, or hold a line break, are refused before anything is sent', () => {
+  /** Every call that takes a path, with `p` as its path (rename: as either). */
+  const calls = (c: FtpClient, p: string): [string, () => Promise<unknown>][] => [
+    ['cwd()', async () => c.cwd(p)],
+    ['mkd()', async () => c.mkd(p)],
+    ['rmd()', async () => c.rmd(p)],
+    ['delete()', async () => c.delete(p)],
+    ['chmod()', async () => c.chmod(p, '644')],
+    ['size()', async () => c.size(p)],
+    ['mdtm()', async () => c.mdtm(p)],
+    ['rename()', async () => c.rename(p, 'x.txt')],
+    ['rename()', async () => c.rename('f.txt', p)],
+    ['upload()', async () => c.upload(p, Buffer.from('y'))],
+    ['download()', async () => c.download(p, collect().sink)],
+  ];
+
+  it.each(['vsftpd', 'proftpd', 'pure'] as const)(
+    '%s: an empty path is refused by each call, naming it and what to give; nothing is sent, the folder and its files stay',
+    async (name) => {
+      const server = env[name];
+      const { dir, disk } = lockedScene(server);
+      const sent: string[] = [];
+      const client = await FtpClient.connect({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        secure: false,
+        timeoutMs: 15_000,
+        log: (l) => {
+          if (l.startsWith('> ')) sent.push(l);
+        },
+      });
+      await client.cwd(dir);
+      const before = sent.length;
+      for (const [call, run] of calls(client, '')) {
+        const err = await caught(run());
+        expect(err).toBeInstanceOf(FtpArgumentError);
+        expect(err.message).toMatch(
+          new RegExp(
+            `^${call.replace(/[()]/g, '\\$&')} was given an empty (path|from|to|remotePath), which names nothing; give \\S`,
+          ),
+        );
+      }
+      expect(sent.slice(before)).toEqual([]);
+      expect(await client.pwd()).toBe(dir);
+      expect(fs.readdirSync(disk).sort()).toEqual(['f.txt', 'full', 'locked.txt']);
+      // list() and nlst() with '' list the current folder, as with no path.
+      expect((await client.list('')).map((e) => e.name).sort()).toEqual(['f.txt', 'full', 'locked.txt']);
+      expect((await client.nlst('')).sort()).toEqual(['f.txt', 'full', 'locked.txt']);
+      await client.quit();
+    },
+  );
+
+  it('CR, LF or NUL in a path is refused by every call that takes one, naming the call; nothing is sent (not even a PWD)', async () => {
+    const server = env.pure;
+    const { dir } = lockedScene(server);
+    const sent: string[] = [];
+    const client = await FtpClient.connect({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      secure: false,
+      timeoutMs: 15_000,
+      log: (l) => {
+        if (l.startsWith('> ')) sent.push(l);
+      },
+    });
+    await client.cwd(dir);
+    const before = sent.length;
+    for (const bad of ['f.txt\r\nDELE f.txt', 'full\nRMD full', 'f.txt\0']) {
+      const all: [string, () => Promise<unknown>][] = [
+        ...calls(client, bad),
+        ['list()', async () => client.list(bad)],
+        ['nlst()', async () => client.nlst(bad)],
+      ];
+      for (const [call, run] of all) {
+        const err = await caught(run());
+        expect(err).toBeInstanceOf(FtpArgumentError);
+        expect(err.message).toContain(` for ${call}: it holds CR, LF or NUL`);
+      }
+    }
+    expect(sent.slice(before)).toEqual([]);
+    expect((await client.nlst()).sort()).toEqual(['f.txt', 'full', 'locked.txt']);
+    await client.quit();
+  });
 });

@@ -21,7 +21,15 @@ import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { cappedSink } from './sink.js';
 import { decodeText, type FtpEncoding } from './encoding.js';
-import { checkConnectOptions, checkOffset, checkPath, checkSink, checkSource } from './validate.js';
+import {
+  checkConnectOptions,
+  checkLineBreaks,
+  checkOffset,
+  checkPath,
+  checkSink,
+  checkSource,
+  checkTargetPath,
+} from './validate.js';
 import { parseMlsdTime } from './list.js';
 
 /** Options of {@link FtpClient.connect}; every one has a documented default. */
@@ -477,7 +485,7 @@ export class FtpClient {
 
   /** Changes the remote directory (CWD). */
   async cwd(path: string): Promise<void> {
-    checkPath(path);
+    checkTargetPath(path, 'cwd()', "the folder to go into ('..' for the parent, '/' for the top)");
     await this.run(`CWD ${path}`, 2);
   }
 
@@ -486,7 +494,7 @@ export class FtpClient {
    * gives no reason (vsftpd's "Create directory operation failed.") names both.
    */
   async mkd(path: string): Promise<void> {
-    checkPath(path);
+    checkTargetPath(path, 'mkd()', 'the path of the folder to make');
     await this.run(`MKD ${path}`, 2).catch((err: unknown) => {
       if (
         err instanceof FtpReplyError &&
@@ -506,7 +514,7 @@ export class FtpClient {
    * folder is then looked into (NLST), and the error names what it holds, or that there is no folder to enter.
    */
   async rmd(path: string): Promise<void> {
-    checkPath(path);
+    checkTargetPath(path, 'rmd()', 'the path of the empty folder to remove');
     await this.exclusive(async () => {
       try {
         await this.connection.request(`RMD ${path}`, 2);
@@ -557,7 +565,7 @@ export class FtpClient {
    * failed." whatever the cause.
    */
   async delete(path: string): Promise<void> {
-    checkPath(path);
+    checkTargetPath(path, 'delete()', 'the path of the file to delete');
     await this.run(`DELE ${path}`, 2).catch((err: unknown) => {
       throw byReason(err, {
         folder: ' — DELE deletes only a file: if it is a folder, remove it with rmd()',
@@ -572,7 +580,7 @@ export class FtpClient {
    * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
    */
   async chmod(path: string, mode: string): Promise<void> {
-    checkPath(path);
+    checkTargetPath(path, 'chmod()', 'the path of the file or folder');
     // A string only: a number from JavaScript is no mode (0o644 is 420, which reads as the octal mode 420).
     if (typeof mode !== 'string' || !/^[0-7]{3,4}$/.test(mode))
       throw new FtpArgumentError(
@@ -583,8 +591,8 @@ export class FtpClient {
 
   /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
   async rename(from: string, to: string): Promise<void> {
-    checkPath(from, 'from');
-    checkPath(to, 'to');
+    checkTargetPath(from, 'rename()', 'the path of the file or folder to rename', 'from');
+    checkTargetPath(to, 'rename()', 'its new path', 'to');
     await this.exclusive(async () => {
       this.connection.check(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
       if (!this.data.pipelining) {
@@ -634,7 +642,7 @@ export class FtpClient {
    * vsftpd answers a folder as a missing file, "Could not get file size.".
    */
   async size(path: string): Promise<number> {
-    checkPath(path);
+    checkTargetPath(path, 'size()', 'the path of a file');
     const reply = await this.run(`SIZE ${path}`, 213).catch((err: unknown) => {
       // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
       const ascii = this.notBinary;
@@ -657,7 +665,7 @@ export class FtpClient {
 
   /** A file's modification time (MDTM, RFC 3659), UTC. */
   async mdtm(path: string): Promise<Date> {
-    checkPath(path);
+    checkTargetPath(path, 'mdtm()', 'the path of a file');
     const reply = await this.run(`MDTM ${path}`, 213);
     const date = parseMlsdTime(reply.message.trim());
     if (!date) throw new FtpProtocolError(`bad MDTM reply: ${reply.message}`);
@@ -671,6 +679,7 @@ export class FtpClient {
    */
   async nlst(path?: string): Promise<string[]> {
     checkPath(path, 'path', true);
+    checkLineBreaks(path, 'nlst()');
     // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
     return this.exclusive(async () => {
       if (!path) return parseNameList(await this.listWithHiddenNow('NLST'));
@@ -708,6 +717,7 @@ export class FtpClient {
    */
   async list(path?: string): Promise<ListEntry[]> {
     checkPath(path, 'path', true);
+    checkLineBreaks(path, 'list()');
     // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
     return this.exclusive(async () => {
       if (this.feats.has('MLST')) {
@@ -870,7 +880,12 @@ export class FtpClient {
     source: Readable | Buffer | FileSource,
     options: UploadOptions = {},
   ): Promise<number> {
-    checkPath(remotePath, 'remotePath');
+    checkTargetPath(
+      remotePath,
+      'upload()',
+      "the remote file's path (a name alone is in the current folder)",
+      'remotePath',
+    );
     checkSource(source);
     checkOffset(options.offset);
     // A resume from { path } without `start` sent the local file from its first byte, written from `offset` on:
@@ -952,20 +967,60 @@ export class FtpClient {
 
   /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
   async download(remotePath: string, sink: Writable, options: DownloadOptions = {}): Promise<number> {
-    checkPath(remotePath, 'remotePath');
+    checkTargetPath(remotePath, 'download()', 'the path of the file to download', 'remotePath');
     checkSink(sink);
     checkOffset(options.offset);
     return this.exclusive(async () => {
       this.binaryFor(options.offset);
-      return transfer(this.connection, this.data, `RETR ${remotePath}`, {
-        sink,
-        restartAt: options.offset,
-        onProgress: options.onProgress,
-        before: options.before,
-      });
+      try {
+        return await transfer(this.connection, this.data, `RETR ${remotePath}`, {
+          sink,
+          restartAt: options.offset,
+          onProgress: options.onProgress,
+          before: options.before,
+        });
+      } catch (err) {
+        throw await this.retrRefused(err, remotePath);
+      }
     }).catch((err: unknown) => {
       throw downloadResumeRefused(err, options.offset);
     });
+  }
+
+  /**
+   * A refused RETR (550) saying which it is, by the server's reason (inside an exclusive section): nothing there
+   * (proftpd, pure-ftpd: "No such file or directory"), a folder (proftpd's "Not a regular file", pure-ftpd's "I
+   * can only retrieve regular files"); "Permission denied" is kept as it is. vsftpd says "Failed to open file."
+   * whatever the cause: the path is then looked at (SIZE, then CWD there and back), and the error says which.
+   * Any failure of the look leaves the refusal with a general hint.
+   */
+  private async retrRefused(err: unknown, path: string): Promise<unknown> {
+    if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
+    if (err.command !== `RETR ${path}`) return err;
+    const said = err.serverMessage;
+    if (NOT_THERE.test(said)) return hinted(err, NOTHING_THERE);
+    if (A_FOLDER.test(said)) return hinted(err, RETR_FOLDER);
+    if (DENIED.test(said)) return err;
+    const vague =
+      ' — download() takes a file: the path may be missing (nlst() of its folder lists what is there), a folder, or a file this user may not read';
+    if (this.connection.closed) return hinted(err, vague);
+    try {
+      // SIZE needs only the file's metadata (stat), where RETR opens it: a size is a file there but not readable.
+      const size = await this.connection.request(`SIZE ${path}`, [2, 4, 5]);
+      if (size.code === 213)
+        return hinted(
+          err,
+          ' — a file is there, but the server would not open it: this user may not be allowed to read it (check its permissions)',
+        );
+      // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): that says nothing of the path.
+      if (size.code !== ReplyCode.FileUnavailable || /ascii/i.test(size.message)) return hinted(err, vague);
+      await this.enterableNow(path);
+      return hinted(err, RETR_FOLDER);
+    } catch (look) {
+      if (look instanceof FtpReplyError && look.command === `CWD ${path}` && look.code >= 500)
+        return hinted(err, NOTHING_THERE);
+      return hinted(err, vague);
+    }
   }
 
   /**
@@ -1128,6 +1183,10 @@ function downloadResumeRefused(err: unknown, offset: number | undefined): unknow
  */
 const NOT_THERE = /no such file|not found|does(?: not|n't) exist|can't check for file existence/i;
 const NOTHING_THERE = ' — nothing is at that path: check it (nlst() of its folder lists what is there)';
+/** The server's words for "a folder, not a file": "Is a directory", pure-ftpd's "Invalid argument" (DELE), "not a regular file". */
+const A_FOLDER = /director|invalid argument|regular file/i;
+const RETR_FOLDER =
+  ' — it is a folder, not a file: download() takes a file (list() shows what the folder holds)';
 /** A refusal for want of rights: the server said why, and no hint of ours is better. */
 const DENIED = /denied|permission|not permitted/i;
 
@@ -1140,7 +1199,7 @@ function byReason(err: unknown, hints: { folder: string; vague: string }): unkno
   if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable) return err;
   const said = err.serverMessage;
   if (NOT_THERE.test(said)) return hinted(err, NOTHING_THERE);
-  if (/director|invalid argument|regular file/i.test(said)) return hinted(err, hints.folder);
+  if (A_FOLDER.test(said)) return hinted(err, hints.folder);
   if (DENIED.test(said)) return err;
   return hinted(err, hints.vague);
 }

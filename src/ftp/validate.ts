@@ -271,6 +271,31 @@ export function checkPath(path: unknown, name = 'path', optional = false): void 
   throw new FtpArgumentError(`invalid ${name} ${show(path)}; give the remote path as a string`);
 }
 
+/**
+ * A remote path a call acts on: a string (see {@link checkPath}) that names something. Empty, it went out as a
+ * bare command (`RMD `, `DELE `, `CWD `), which servers refuse (500, 501, 550) with no word of the path, or take
+ * as their current or home folder: refused, naming the call (`call`, such as 'rmd()') and what to give (`give`).
+ * CR, LF or NUL in it (a line break ends one command and starts another) are refused here too, naming the call.
+ */
+export function checkTargetPath(path: unknown, call: string, give: string, name = 'path'): void {
+  checkPath(path, name);
+  if (path === '')
+    throw new FtpArgumentError(`${call} was given an empty ${name}, which names nothing; give ${give}`);
+  checkLineBreaks(path as string, call, name);
+}
+
+/**
+ * CR, LF or NUL in a path given to `call`: refused before anything is sent (G7: `delete('a\r\nDELE b')` would be
+ * two commands). The connection refuses such a command too, but only when its turn comes, naming the command
+ * (a call that looks first, such as nlst(), had sent its PWD by then).
+ */
+export function checkLineBreaks(path: string | undefined | null, call: string, name = 'path'): void {
+  if (typeof path !== 'string' || !/[\r\n\0]/.test(path)) return;
+  throw new FtpArgumentError(
+    `invalid ${name} ${show(path)} for ${call}: it holds CR, LF or NUL, which a path cannot (a line break ends an FTP command and starts another); nothing was sent`,
+  );
+}
+
 /** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
 export function checkOffset(offset: unknown, name = 'offset'): void {
   if (offset === undefined) return;
