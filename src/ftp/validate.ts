@@ -273,8 +273,10 @@ export function checkPath(path: unknown, name = 'path', optional = false): void 
 
 /**
  * A remote path a call acts on: a string (see {@link checkPath}) that names something. Empty, it went out as a
- * bare command (`RMD `, `DELE `, `CWD `), which servers refuse (500, 501, 550) with no word of the path, or take
- * as their current or home folder: refused, naming the call (`call`, such as 'rmd()') and what to give (`give`).
+ * bare command (`RMD `, `DELE `, `CWD `): vsftpd answered "550 Remove directory operation failed.", proftpd "501
+ * Invalid number of parameters" (RETR, STOR: "500 'RETR' not understood"), and pure-ftpd's `CWD ` went to the
+ * home folder (250), where later relative paths then acted. Refused, naming the call (`call`, such as 'rmd()')
+ * and what to give (`give`).
  * CR, LF or NUL in it (a line break ends one command and starts another) are refused here too, naming the call.
  */
 export function checkTargetPath(path: unknown, call: string, give: string, name = 'path'): void {
