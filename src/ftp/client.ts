@@ -779,15 +779,16 @@ export class FtpClient {
 
   /**
    * Throws the refusal of `CWD path` (inside an exclusive section); the working folder is then as before. A
-   * server whose PWD cannot be read is not asked.
+   * server whose PWD cannot be read is not asked (false).
    */
-  private async enterableNow(path: string): Promise<void> {
+  private async enterableNow(path: string): Promise<boolean> {
     const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
-    if (back === undefined) return;
+    if (back === undefined) return false;
     const commands = [`CWD ${path}`, `CWD ${back}`];
     const [into, out] = await this.pipelineNow(commands);
     if (!isPositiveCompletion(into.code)) throw new FtpReplyError(into.code, into.message, commands[0]);
     if (!isPositiveCompletion(out.code)) throw new FtpReplyError(out.code, out.message, commands[1]);
+    return true;
   }
 
   /**
@@ -1014,8 +1015,7 @@ export class FtpClient {
         );
       // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): that says nothing of the path.
       if (size.code !== ReplyCode.FileUnavailable || /ascii/i.test(size.message)) return hinted(err, vague);
-      await this.enterableNow(path);
-      return hinted(err, RETR_FOLDER);
+      return hinted(err, (await this.enterableNow(path)) ? RETR_FOLDER : vague);
     } catch (look) {
       if (look instanceof FtpReplyError && look.command === `CWD ${path}` && look.code >= 500)
         return hinted(err, NOTHING_THERE);
