@@ -200,6 +200,34 @@ d('download() refusals say which', () => {
   );
 });
 
+d('download() without the look', () => {
+  it('vsftpd: explain: false gives the refusal as the server said it, with no command after the RETR (the deploy reads a missing state so)', async () => {
+    const server = env.vsftpd;
+    const { dir } = scene(server);
+    const sent: string[] = [];
+    const client = await FtpClient.connect({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      secure: false,
+      timeoutMs: 15_000,
+      log: (l) => {
+        if (l.startsWith('> ')) sent.push(l);
+      },
+    });
+    const before = sent.length;
+    const err = await caught(client.download(`${dir}/nope`, collect().sink, { explain: false }));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err.message).toBe(`RETR ${dir}/nope: 550 Failed to open file.`);
+    expect(sent.slice(before).filter((l) => !/^> (EPSV|PASV|TYPE)/.test(l))).toEqual([`> RETR ${dir}/nope`]);
+    // Without it, the same refusal is looked into (the hint needs SIZE at least).
+    const looked = await caught(client.download(`${dir}/nope`, collect().sink));
+    expect(looked.message).toMatch(NOTHING);
+    await client.quit();
+  });
+});
+
 d('paths that name nothing, or hold a line break, are refused before anything is sent', () => {
   /** Every call that takes a path, with `p` as its path (rename: as either). */
   const calls = (c: FtpClient, p: string): [string, () => Promise<unknown>][] => [

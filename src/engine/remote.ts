@@ -412,7 +412,8 @@ export async function readRemoteFile(
       ),
   );
   try {
-    await client.download(abs, sink, before ? { before } : {});
+    // A refusal is "missing" here: no look at the path (the first deploy on vsftpd would pay round trips for it).
+    await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });
   } catch (err) {
     if (err instanceof FtpReplyError && err.code >= 500) {
       onRefused?.(err);

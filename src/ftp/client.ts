@@ -122,6 +122,12 @@ export interface DownloadOptions {
    * the RETR, which the server runs after them.
    */
   before?: { commands: string[]; replies: (r: FtpReply[]) => void };
+  /**
+   * `false`: a refusal as the server gave it, without the look that says whether the path is missing, a
+   * folder or a file this user may not read where the server gives no reason (vsftpd: up to three more
+   * round trips). For a caller that takes any refusal as "not there" (the deploy's read of its state).
+   */
+  explain?: boolean;
 }
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
@@ -981,7 +987,7 @@ export class FtpClient {
           before: options.before,
         });
       } catch (err) {
-        throw await this.retrRefused(err, remotePath);
+        throw options.explain === false ? err : await this.retrRefused(err, remotePath);
       }
     }).catch((err: unknown) => {
       throw downloadResumeRefused(err, options.offset);
