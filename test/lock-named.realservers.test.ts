@@ -38,7 +38,7 @@ function trace(): Reporter & { lines: Array<{ id: number; line: string }> } {
 
 /**
  * The commands that change the server sent before the holder's STOR was answered (its final reply read), the
- * lock's own MKDs and that STOR aside; undefined when no holder was written.
+ * lock's own MKDs (and the target's, made to hold it) and that STOR aside; undefined when no holder was written.
  */
 function changesBeforeNamed(
   t: { lines: Array<{ id: number; line: string }> },
@@ -48,11 +48,16 @@ function changesBeforeNamed(
   if (stor < 0) return undefined;
   const on = t.lines[stor].id;
   const answered = t.lines.findIndex((l, i) => i > stor && l.id === on && /^< 2\d\d /.test(l.line));
-  return t.lines
-    .slice(0, answered < 0 ? t.lines.length : answered)
-    .map((l) => l.line)
-    .filter((l) => /^> (STOR|APPE|MKD|RNFR|RNTO|DELE|RMD|SITE) /.test(l))
-    .filter((l) => l !== `> MKD ${dir}/${LOCK}` && l !== `> STOR ${dir}/${LOCK}/holder.json`);
+  return (
+    t.lines
+      .slice(0, answered < 0 ? t.lines.length : answered)
+      .map((l) => l.line)
+      .filter((l) => /^> (STOR|APPE|MKD|RNFR|RNTO|DELE|RMD|SITE) /.test(l))
+      // (The target itself is made first, to hold the lock.)
+      .filter(
+        (l) => ![`> MKD ${dir}`, `> MKD ${dir}/${LOCK}`, `> STOR ${dir}/${LOCK}/holder.json`].includes(l),
+      )
+  );
 }
 
 d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
@@ -85,11 +90,12 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     let locked = false;
     let killedAt: string | undefined;
     // Killed at the first command after the lock's MKD that changes the site or writes the state (held: it
-    // never reaches the server).
+    // never reaches the server, nor does any command after it).
     const proxy = await chaosProxy(server.port, {
       onCommand: (line) => {
+        if (killedAt !== undefined) return 'hold'; // nothing more reaches the server, on any connection
         if (line === `MKD ${dir}/${LOCK}`) locked = true;
-        if (!locked || killedAt !== undefined) return;
+        if (!locked) return;
         if (!/^(STOR|APPE|MKD|RNFR|DELE) /.test(line) || line.includes(`/${LOCK}`)) return;
         killedAt = line;
         run?.child.kill('SIGKILL');
