@@ -38,8 +38,8 @@ const TAKEOVER_SETTLE_MS = 2_000;
  */
 export interface LockRelease {
   /**
-   * The unlock's commands, once the holder is written and its refresh stopped; undefined when they cannot go
-   * now (the holder write still under way). Called right before the write that carries them.
+   * The unlock's commands, once the holder's refresh is stopped; undefined when they cannot go now (the lock
+   * lost). Called right before the write that carries them.
    */
   commands(): Promise<string[] | undefined>;
   /** The replies to those commands: the lock is released when the RMD says so (else it is tried again after). */
@@ -105,6 +105,25 @@ export async function withLock<T>(
   const lost = (): GuardError =>
     new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
   let read: ReadWithLock | undefined;
+  /**
+   * The holder's write, started the moment the lock is known to be this deploy's: a deploy killed before it
+   * leaves a lock no one is named in, which the next deploy gives 15 s to be named (from another machine,
+   * the stale time) before taking it over. On a connection of the pool's, ahead of any other task waiting:
+   * with pipelining, one that is free while the lock's own connection still reads the state; else that one,
+   * right after. The body waits for it (no upload, folder or state write goes out before the lock names
+   * this deploy).
+   */
+  let naming: Promise<void> | undefined;
+  const nameNow = async (): Promise<void> =>
+    (naming ??= pool.run(
+      'lock holder',
+      async (c) => {
+        if (holderWritten) return;
+        await writeHolder(c, holderPath, me);
+        holderWritten = true;
+      },
+      true,
+    ));
   /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
   const mkdTwice = async (c: FtpClient): Promise<FtpReply[]> => {
     const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
@@ -116,7 +135,12 @@ export async function withLock<T>(
     try {
       const data = await readRemoteFile(c, r.path, r.max, () => (refused = true), {
         commands: mkds,
-        replies: (got) => (replies = got),
+        replies: (got) => {
+          replies = got;
+          // Made, and the second refused (an honest server): this deploy's lock. Named now, while the state
+          // is read (a RETR cannot carry the holder's STOR: that one must go only once the MKD said yes).
+          if (got[0].code < 300 && got[1].code >= 500) nameNow().catch(() => undefined);
+        },
       });
       read = { data, refused };
     } catch (err) {
@@ -247,10 +271,19 @@ export async function withLock<T>(
     );
   }
   o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
-  // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
-  // the body asks for a connection first (its first step is on the critical path, the holder is not).
+  // The folder is the lock; who holds it is written before the body starts (begun already, with pipelining,
+  // as soon as the MKD's reply said so). Was: beside the body's first steps, after them on the wire; a deploy
+  // killed meanwhile (SIGKILL, OOM, a CI runner's hard kill) left a lock naming no one.
+  if (!holderWritten)
+    await nameNow().catch((err: unknown) => {
+      // Cancelled: the deploy says so itself, and the unlock comes next.
+      if (!o.signal?.aborted)
+        // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
+        rep.warn?.(
+          `could not write the lock holder ${holderPath}: ${(err as Error).message.replace(/\s*\n\s*/g, ' / ')}`,
+        );
+    });
   let released = false;
-  let holderSettled = false;
   /** The holder file is on the server, naming this deploy (written or refreshed at least once). */
   let holderOnServer = holderWritten;
   /** When the holder on the server was last written by this deploy (its `refreshedAt`). */
@@ -316,7 +349,7 @@ export async function withLock<T>(
   };
   const release: LockRelease = {
     commands: async () => {
-      if (!holderSettled || lostErr) return undefined;
+      if (lostErr) return undefined;
       stopRefresh = true;
       clearInterval(timer);
       await refreshing; // a holder written after the unlock would keep the lock for the next deploy
@@ -340,33 +373,13 @@ export async function withLock<T>(
     },
   };
   const running = body(release, read);
-  // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
-  // no reply), so that it gets the idle one.
-  const named = new Promise<void>((resolve) => setImmediate(resolve))
-    .then(async () =>
-      pool.run('lock holder', async (c) => {
-        if (holderWritten) return;
-        await writeHolder(c, holderPath, me);
-        holderOnServer = true;
-        confirmedAt = Date.parse(me.refreshedAt);
-      }),
-    )
-    .catch((err: unknown) => {
-      // Cancelled: the deploy says so itself, and the unlock comes next.
-      if (!o.signal?.aborted)
-        // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
-        rep.warn?.(
-          `could not write the lock holder ${holderPath}: ${(err as Error).message.replace(/\s*\n\s*/g, ' / ')}`,
-        );
-    })
-    .finally(() => (holderSettled = true));
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
   // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
   // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
   // then takes the next connection a transfer frees, before any upload waiting for one.
   timer = setInterval(
     () => {
-      if (refreshAsked || stopRefresh || !holderSettled) return;
+      if (refreshAsked || stopRefresh) return;
       refreshAsked = true;
       void (async () => {
         if (!ownRefused) {
@@ -389,7 +402,6 @@ export async function withLock<T>(
     return await running;
   } finally {
     if (lostErr) o.onLock?.(undefined);
-    await named;
     stopRefresh = true;
     clearInterval(timer);
     await refreshing; // a holder written after the unlock would keep the lock for the next deploy
