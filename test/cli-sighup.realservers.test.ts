@@ -6,6 +6,7 @@
  * ignores to its default before any JavaScript runs). Two SIGHUPs each time, as a closed terminal sends them
  * (the shell's to its jobs, then the kernel's as the shell exits).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
@@ -162,4 +163,50 @@ d.each(each('pure'))('%s: SIGHUP while the CLI loads', (_name, server) => {
     expect(r.stderr.trim().split('\n').pop()).toBe('ftpship: error: cancelled (SIGHUP): nothing was changed');
     expect(fs.existsSync(disk)).toBe(false);
   });
+});
+
+/** A line of shell: the argument quoted. */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+d.each(each('pure'))('%s: the terminal itself closes', (_name, server) => {
+  // `script` gives the deploy a terminal (a pty) as stdout and stderr; killing it hangs the terminal up.
+  (fs.existsSync('/usr/bin/script') ? it : it.skip)(
+    'SIGHUP after its terminal hung up (every write EIO): exit 129, the lock released, the state saved (was: killed by the signal; then Node aborted on its way out, 134)',
+    async () => {
+      const { disk, args, env } = scene(server);
+      const dir = tmpDir('ftpship-h-hup7-tty-');
+      const pidFile = path.join(dir, 'pid');
+      const rcFile = path.join(dir, 'rc');
+      // The shell in the terminal ignores the hang-up, to tell what ftpship exits with.
+      const deploy = [process.execPath, BIN, ...args].map(sq).join(' ');
+      const inner = `trap "" HUP; ${deploy} & echo $! > ${sq(pidFile)}; wait $!; echo $? > ${sq(rcFile)}`;
+      const term = spawn('script', ['-qfc', inner, '/dev/null'], {
+        env: { ...process.env, NODE_OPTIONS: '', SHELL: '/bin/sh', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let shown = '';
+      const stor = new Promise<void>((resolve) =>
+        term.stdout.on('data', (c: Buffer) => {
+          shown += c.toString();
+          if ((shown.match(/> STOR /g) ?? []).length >= 5) resolve();
+        }),
+      );
+      const killer = setTimeout(() => {
+        term.kill('SIGKILL');
+        if (fs.existsSync(pidFile)) process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      }, 15_000);
+      await stor;
+      term.kill('SIGKILL'); // the terminal is gone
+      await new Promise((r) => term.on('close', r));
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      process.kill(pid, 'SIGHUP');
+      process.kill(pid, 'SIGHUP');
+      for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+      clearTimeout(killer);
+      expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
+      expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
+      expect(savedCount(disk)).toBeGreaterThan(0);
+      expect(savedCount(disk)).toBeLessThan(FILES);
+    },
+  );
 });
