@@ -168,45 +168,70 @@ d.each(each('pure'))('%s: SIGHUP while the CLI loads', (_name, server) => {
 /** A line of shell: the argument quoted. */
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-d.each(each('pure'))('%s: the terminal itself closes', (_name, server) => {
-  // `script` gives the deploy a terminal (a pty) as stdout and stderr; killing it hangs the terminal up.
-  (fs.existsSync('/usr/bin/script') ? it : it.skip)(
-    'SIGHUP after its terminal hung up (every write EIO): exit 129, the lock released, the state saved (was: killed by the signal; then Node aborted on its way out, 134)',
-    async () => {
-      const { disk, args, env } = scene(server);
-      const dir = tmpDir('ftpship-h-hup7-tty-');
-      const pidFile = path.join(dir, 'pid');
-      const rcFile = path.join(dir, 'rc');
-      // The shell in the terminal ignores the hang-up, to tell what ftpship exits with.
-      const deploy = [process.execPath, BIN, ...args].map(sq).join(' ');
-      const inner = `trap "" HUP; ${deploy} & echo $! > ${sq(pidFile)}; wait $!; echo $? > ${sq(rcFile)}`;
-      const term = spawn('script', ['-qfc', inner, '/dev/null'], {
-        env: { ...process.env, NODE_OPTIONS: '', SHELL: '/bin/sh', ...env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let shown = '';
-      const stor = new Promise<void>((resolve) =>
-        term.stdout.on('data', (c: Buffer) => {
-          shown += c.toString();
-          if ((shown.match(/> STOR /g) ?? []).length >= 5) resolve();
-        }),
-      );
-      const killer = setTimeout(() => {
-        term.kill('SIGKILL');
-        if (fs.existsSync(pidFile)) process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      }, 15_000);
-      await stor;
-      term.kill('SIGKILL'); // the terminal is gone
-      await new Promise((r) => term.on('close', r));
+/**
+ * The deploy in a terminal (`script` gives it a pty as stdout and stderr) that closes (`script` killed: every
+ * write fails with EIO) once the uploads have begun; then `hangUp` (SIGHUP or not). What it exits with.
+ */
+async function inClosingTerminal(
+  args: string[],
+  env: Record<string, string>,
+  hangUp: boolean,
+): Promise<string> {
+  const dir = tmpDir('ftpship-h-hup7-tty-');
+  const pidFile = path.join(dir, 'pid');
+  const rcFile = path.join(dir, 'rc');
+  // The shell in the terminal ignores the hang-up, to tell what ftpship exits with.
+  const deploy = [process.execPath, BIN, ...args].map(sq).join(' ');
+  const inner = `trap "" HUP; ${deploy} & echo $! > ${sq(pidFile)}; wait $!; echo $? > ${sq(rcFile)}`;
+  const term = spawn('script', ['-qfc', inner, '/dev/null'], {
+    env: { ...process.env, NODE_OPTIONS: '', SHELL: '/bin/sh', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let shown = '';
+  const stor = new Promise<void>((resolve) =>
+    term.stdout.on('data', (c: Buffer) => {
+      shown += c.toString();
+      if ((shown.match(/> STOR /g) ?? []).length >= 5) resolve();
+    }),
+  );
+  const killer = setTimeout(() => {
+    term.kill('SIGKILL');
+    if (fs.existsSync(pidFile)) process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  }, 15_000);
+  try {
+    await stor;
+    term.kill('SIGKILL'); // the terminal is gone
+    await new Promise((r) => term.on('close', r));
+    if (hangUp) {
       const pid = Number(fs.readFileSync(pidFile, 'utf8'));
       process.kill(pid, 'SIGHUP');
       process.kill(pid, 'SIGHUP');
-      for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
-      clearTimeout(killer);
-      expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
+    }
+    for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+    return fs.readFileSync(rcFile, 'utf8').trim();
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+d.each(each('pure'))('%s: the terminal itself closes', (_name, server) => {
+  const withScript = fs.existsSync('/usr/bin/script') ? it : it.skip;
+  withScript(
+    'SIGHUP after its terminal hung up (every write EIO): exit 129, the lock released, the state saved (was: killed by the signal; then Node aborted on its way out, 134)',
+    async () => {
+      const { disk, args, env } = scene(server);
+      expect(await inClosingTerminal(args, env, true)).toBe('129');
       expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
       expect(savedCount(disk)).toBeGreaterThan(0);
       expect(savedCount(disk)).toBeLessThan(FILES);
+    },
+  );
+  withScript(
+    'no SIGHUP (as under setsid or disown): the deploy finishes, exit 0 (was: every file sent, then Node aborted on its way out, 134)',
+    async () => {
+      const { local, disk, args, env } = scene(server);
+      expect(await inClosingTerminal(args, env, false)).toBe('0');
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
     },
   );
 });
