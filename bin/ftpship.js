@@ -4,7 +4,8 @@ import { holdSignals } from '../dist/src/signals.js';
 
 // Ctrl-C from here on, while the CLI loads (a few hundred ms), is kept for the deploy, which then stops with its
 // message and exit code 130 (before, the signal ended the process, with no word): first thing, so the rest of
-// the modules load after it (dynamic imports).
+// the modules load after it (dynamic imports). It also decides, before anything listens for SIGHUP, whether a
+// hang-up cancels (exit 129) or stays ignored (started with nohup): src/signals.ts.
 holdSignals();
 const { prestartHashWorker } = await import('../dist/src/engine/hash-worker.js');
 const { runMain } = await import('../dist/src/run-main.js');

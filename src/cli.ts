@@ -242,8 +242,11 @@ async function runDeploy(
 ): Promise<number> {
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
+  // A hang-up (the terminal closed: what is written may go nowhere, or fail) stops the deploy the same way.
   const cancel = cancelOnSignals((sig) =>
-    out.warn(`${sig}: stopping (recording what was done, releasing the lock); again to quit at once`),
+    out.warn(
+      `${sig}: stopping (recording what was done, releasing the lock); ${sig === 'SIGHUP' ? 'SIGINT or SIGTERM' : 'again'} to quit at once`,
+    ),
   );
   let ownWarnings: string[] = [];
   try {

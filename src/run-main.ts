@@ -4,6 +4,8 @@
  * (a bug) would otherwise look like a deploy that succeeded. Caught on 'beforeExit' while `main()` is pending.
  */
 
+import fs from 'node:fs';
+import tty from 'node:tty';
 import { releaseSignals } from './signals.js';
 
 /** EX_SOFTWARE (sysexits.h): an internal software error. */
@@ -32,8 +34,30 @@ export function guardStall(onStall: (message: string) => void): { settled(): voi
   };
 }
 
+/**
+ * Node 20, on its way out, puts back the terminal settings of a stdin/stdout/stderr that was a terminal when it
+ * started, and aborts (SIGABRT, exit 134, maybe a core dump) when that fails because the terminal has hung up
+ * (EIO: node::ResetStdio). A deploy cancelled by SIGHUP, or one that finished after its terminal closed
+ * (`setsid`, `disown`), ended so, its exit code lost. Such a descriptor is closed first: Node then skips it.
+ */
+function closeHungUpTerminalsAtExit(): void {
+  const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
+  if (terminals.length === 0) return;
+  process.on('exit', () => {
+    for (const fd of terminals) {
+      if (tty.isatty(fd)) continue; // still there
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  });
+}
+
 /** bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70. */
 export function runMain(main: () => Promise<number>): void {
+  closeHungUpTerminalsAtExit();
   // A reader of the output that went away (`| head`, or `| tee log` ended by the same Ctrl-C) made the next line
   // written an uncaught EPIPE: the deploy ended half way, exit 1, its lock left. What is left to print is dropped
   // instead; the deploy goes on, and a signal still cancels it cleanly.

@@ -21,10 +21,17 @@ export interface CliRun {
   done: Promise<CliResult>;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}, input?: string): CliRun {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+  /** `launcher`: a command that runs node (`['nohup']`); `stdin`: a file descriptor instead of a pipe. */
+  how: { launcher?: string[]; stdin?: number } = {},
+): CliRun {
+  const [command, ...pre] = [...(how.launcher ?? []), process.execPath];
+  const child = spawn(command, [...pre, BIN, ...args], {
     env: { ...process.env, NODE_OPTIONS: '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [how.stdin ?? 'pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
