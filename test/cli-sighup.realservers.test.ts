@@ -160,7 +160,8 @@ d.each(each('pure'))('%s: SIGHUP while the CLI loads', (_name, server) => {
       command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
     });
     expect(r.code).toBe(129);
-    expect(r.stderr.trim().split('\n').pop()).toBe('ftpship: error: cancelled (SIGHUP): nothing was changed');
+    // (--verbose: a connection cut by the cancel may log its close after that line.)
+    expect(r.stderr.trim().split('\n')).toContain('ftpship: error: cancelled (SIGHUP): nothing was changed');
     expect(fs.existsSync(disk)).toBe(false);
   });
 });
