@@ -744,7 +744,7 @@ export async function deploy(
     if (unvouched.length > 0) {
       const there = unvouched.length - absent.length;
       rep.info?.(
-        `${unvouched.length} file(s) an earlier run was sending when it stopped (or that the state does not vouch ` +
+        `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
           `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
           `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
       );
