@@ -12,6 +12,7 @@ import {
   LoginStage,
   type SocketFactory,
 } from '../ftp/index.js';
+import type { FtpReply } from '../ftp/reply.js';
 import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
 import {
   certificateOutOfDate,
@@ -974,9 +975,13 @@ function unvouchedReplaces(plan: Plan, state: DeployState): string[] {
 async function notOnServer(pool: ConnectionPool, root: string, paths: string[]): Promise<string[]> {
   const ask = paths.filter((p) => askable(remoteJoin(root, p)) && !/[\r\n\0]/.test(p));
   if (ask.length === 0) return [];
-  const replies = await pool.run('look for files a cut run was sending', async (c) =>
-    c.pipeline(ask.map((p) => `SIZE ${remoteJoin(root, p)}`)),
-  );
+  // In writes of at most 1000 commands: a cut run of a large site may have queued tens of thousands.
+  const replies = await pool.run('look for files a cut run had queued', async (c) => {
+    const all: FtpReply[] = [];
+    for (let i = 0; i < ask.length; i += 1000)
+      all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((p) => `SIZE ${remoteJoin(root, p)}`))));
+    return all;
+  });
   return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 
