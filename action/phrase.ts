@@ -2,6 +2,7 @@
 import type { OptionKey } from '../src/engine/errors.js';
 import { Input } from './constants.js';
 import { asGiven } from './login.js';
+import { showBytes } from '../src/ftp/encoding.js';
 
 const INPUTS = new Set<string>(Object.values(Input));
 
@@ -172,10 +173,10 @@ export function phrase(message: string): string {
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
  * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
- * that the runner's mask of a secret finds them.
+ * that the runner's mask of a secret finds them. A byte of a name that is not UTF-8 shows as `\xNN` (showBytes).
  */
 export function logSafe(text: string): string {
-  return asGiven(text)
+  return showBytes(asGiven(text))
     .split(/\r\n|\r|\n/)
     .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
     .join('\n');

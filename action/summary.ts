@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core';
 import { formatBytes, formatHeld, type DeployReport, type PlanEntry } from '../src/index.js';
+import { showBytes } from '../src/ftp/encoding.js';
 import { phrase } from './phrase.js';
 
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
@@ -178,10 +179,11 @@ function capped<T extends PlanEntry | string>(
 
 /**
  * Paths and server text go into HTML and Markdown: neither may inject markup. `~` (strikethrough) and `$`
- * (math) too: GitHub reads Markdown between the tags of `<code>` as well.
+ * (math) too: GitHub reads Markdown between the tags of `<code>` as well. A byte of a name that is not UTF-8
+ * shows as `\xNN` (as `�`, two names could read the same).
  */
 function escape(text: string): string {
-  return text.replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return showBytes(text).replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 /**

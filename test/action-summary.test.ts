@@ -161,6 +161,41 @@ describe('summaryMarkdown', () => {
   });
 });
 
+describe('names holding a byte that is not UTF-8 (read from a server listing as a lone surrogate)', () => {
+  const acute = 'caf\uDCE9.txt'; // café.txt in latin1 (0xE9)
+  const grave = 'caf\uDCE8.txt'; // cafè.txt in latin1 (0xE8)
+  const w = (name: string): string => `no state file at x, but /www already holds ${name}: ...`;
+  // What a reader sees: the text as written out, UTF-8. Before, both came out as `caf\uFFFD.txt`.
+  const written = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
+
+  it('print differently in the job summary, as \\xNN', () => {
+    const md = (name: string): string =>
+      written(
+        summaryMarkdown({ ...report([{ path: name, action: 'delete', size: 0 }]), warnings: [w(name)] }),
+      );
+    expect(md(acute)).not.toBe(md(grave));
+    expect(md(acute)).toContain('<code>caf&#92;xe9.txt</code>');
+    expect(md(acute)).toContain('already holds caf&#92;xe9.txt');
+    expect(md(acute)).not.toContain('\uFFFD');
+  });
+
+  it('print differently in the Action log', () => {
+    const log = (name: string): string => {
+      const out: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+      try {
+        actionReporter('standard').warn?.(w(name));
+      } finally {
+        process.stdout.write = write;
+      }
+      return written(out.join(''));
+    };
+    expect(log(acute)).not.toBe(log(grave));
+    expect(log(acute)).toContain('already holds caf\\xe9.txt');
+  });
+});
+
 describe('phrase', () => {
   it.each([
     ['give --state a file name', 'give the `state-path` input a file name'],

@@ -316,7 +316,8 @@ d('names another tool stored in latin1, not UTF-8 (the listing has bytes that ar
 
       const first = await cli(server, 'deploy', local, dir);
       ok(first);
-      expect(warnings(first).join('\n')).toContain(`${dir} already holds caf\uFFFD.txt`);
+      // The byte that is not UTF-8 as \xe9 (was `caf\uFFFD.txt`, the same as any other such name).
+      expect(warnings(first).join('\n')).toContain(`${dir} already holds caf\\xe9.txt`);
 
       fs.writeFileSync(latin1('old/'), 'theirs too');
       fs.rmSync(path.join(local, 'old'), { recursive: true });

@@ -12,6 +12,7 @@ import {
   LoginStage,
   type SocketFactory,
 } from '../ftp/index.js';
+import type { FtpReply } from '../ftp/reply.js';
 import { defaultSocketFactory, MAX_COMMAND_BYTES } from '../ftp/connection.js';
 import {
   certificateOutOfDate,
@@ -37,7 +38,7 @@ import {
   normalizeRemoteDir,
   remoteJoin,
 } from './paths.js';
-import { emptyPlan, planChanges, withKeptDirs, type Plan } from './plan.js';
+import { emptyPlan, planChanges, withAbsent, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
@@ -523,6 +524,9 @@ export async function deploy(
     let otherStates = new Map<string, string>();
     /** Whether another deploy's state is at each path looked at (absolute). */
     const stateSeen = new Map<string, boolean>();
+    /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
+    let unvouched: string[] = [];
+    let absent: string[] = [];
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
@@ -687,6 +691,11 @@ export async function deploy(
       otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
+      // Files replaced only because the state does not vouch for them (a cut run was sending them): those not
+      // on the server are reported as uploads (sent all the same, through a temp).
+      unvouched = unvouchedReplaces(p, st);
+      absent = await notOnServer(pool, root, unvouched);
+      p = withAbsent(p, absent);
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       refuseSwapsOverOthers(p, root, otherStates);
@@ -733,6 +742,14 @@ export async function deploy(
       );
     }
     otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
+    if (unvouched.length > 0) {
+      const there = unvouched.length - absent.length;
+      rep.info?.(
+        `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
+          `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+          `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
+      );
+    }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
     const skippedKept = plan.keptOrphans.files.filter(isSkipped);
     if (skippedKept.length > 0)
@@ -938,6 +955,34 @@ async function otherDeploysIn(
     }
   }
   return found;
+}
+
+/**
+ * The files a plan replaces only because the state knows them as uncertain (an earlier run was sending them when
+ * it stopped, or `--verify` / `--adopt` found them off): the state has no deployed copy of them, nor a folder there.
+ */
+function unvouchedReplaces(plan: Plan, state: DeployState): string[] {
+  return plan.uploads
+    .filter((u) => u.action === 'replace' && !u.replacesDir && !Object.hasOwn(state.files, u.file.path))
+    .map((u) => u.file.path);
+}
+
+/**
+ * Of `paths` (relative), those the server holds no file at: SIZE of each, pipelined on one connection (one
+ * round trip, or a few over TLS). For the report only: what is sent does not depend on it. A path the server
+ * does not answer 550 (or 450) for (213, or no SIZE) is not among them; nor one that cannot be asked.
+ */
+async function notOnServer(pool: ConnectionPool, root: string, paths: string[]): Promise<string[]> {
+  const ask = paths.filter((p) => askable(remoteJoin(root, p)) && !/[\r\n\0]/.test(p));
+  if (ask.length === 0) return [];
+  // In writes of at most 1000 commands: a cut run of a large site may have queued tens of thousands.
+  const replies = await pool.run('look for files a cut run had queued', async (c) => {
+    const all: FtpReply[] = [];
+    for (let i = 0; i < ask.length; i += 1000)
+      all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((p) => `SIZE ${remoteJoin(root, p)}`))));
+    return all;
+  });
+  return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 
 /**

@@ -465,6 +465,23 @@ export function withKeptDirs(plan: Plan, dirs: string[]): Plan {
   };
 }
 
+/**
+ * The plan as reported: files it replaces only because an earlier run was sending them when it stopped (the
+ * state knows them as uncertain), which the server turned out not to hold, are reported as uploads. They are
+ * sent as before (through a temp, as any uncertain path): only the report's word changes, so that "replace"
+ * never names a file the live site does not have.
+ */
+export function withAbsent(plan: Plan, absent: Iterable<string>): Plan {
+  const gone = new Set(absent);
+  if (gone.size === 0) return plan;
+  const order: Action[] = ['mkdir', 'upload', 'replace', 'delete', 'rmdir'];
+  const entries = plan.entries
+    .map((e) => (e.action === 'replace' && gone.has(e.path) ? { ...e, action: 'upload' as const } : e))
+    // Stable: the entries stay in report order (mkdir, upload, replace, delete, rmdir), these last among uploads.
+    .sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
+  return { ...plan, entries };
+}
+
 /** Counts per action, for the report. */
 export function countPlan(plan: Plan): Record<Action | 'unchanged', number> {
   const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };

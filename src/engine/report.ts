@@ -1,4 +1,5 @@
 /** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
+import { showBytes } from '../ftp/encoding.js';
 import type { Estimate } from './estimate.js';
 import { countPlan, type Plan, type PlanEntry } from './plan.js';
 
@@ -181,10 +182,11 @@ export function formatBytes(n: number): string {
 /**
  * Text for the terminal: control characters other than line end and tab (CR, ESC, BEL, the C1 range with
  * its one-byte CSI) as `\xNN`. Server replies and names reach these lines, and a hostile server could
- * otherwise move the cursor, erase its own error and print a success in its place (G7).
+ * otherwise move the cursor, erase its own error and print a success in its place (G7). A byte of a name
+ * that is not UTF-8 (read from a server's listing) as `\xNN` too: as `�`, two names could print the same.
  */
 export function printable(text: string): string {
-  return text.replace(
+  return showBytes(text).replace(
     // eslint-disable-next-line no-control-regex -- control characters are what it looks for
     /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
     (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,

@@ -18,6 +18,20 @@ export const FTP_ENCODINGS: readonly FtpEncoding[] = ['utf8', 'latin1'];
 /** A lone low surrogate that stands for one byte (not one half of a pair). */
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 
+/**
+ * Text for a person to read: each lone surrogate that stands for a byte ({@link decodeText}) as `\xNN`, that
+ * byte. Written out as UTF-8 it would be U+FFFD `�`, and `caf\xE9.txt`, `caf\xE8.txt` and a name that really
+ * holds U+FFFD would all show as `caf�.txt`. (Machine output, such as JSON, keeps the text as it is.)
+ */
+export function showBytes(text: string): string {
+  return ESCAPED_BYTE.test(text)
+    ? text.replace(
+        new RegExp(ESCAPED_BYTE.source, 'g'),
+        (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`,
+      )
+    : text;
+}
+
 /** Bytes read from the server as text. */
 export function decodeText(bytes: Buffer, encoding: FtpEncoding = 'utf8'): string {
   if (encoding === 'latin1') return bytes.toString('latin1');
