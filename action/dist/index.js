@@ -34200,6 +34200,16 @@ var external_node_buffer_ = __nccwpck_require__(4573);
 const FTP_ENCODINGS = ['utf8', 'latin1'];
 /** A lone low surrogate that stands for one byte (not one half of a pair). */
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+/**
+ * Text for a person to read: each lone surrogate that stands for a byte ({@link decodeText}) as `\xNN`, that
+ * byte. Written out as UTF-8 it would be U+FFFD `�`, and `caf\xE9.txt`, `caf\xE8.txt` and a name that really
+ * holds U+FFFD would all show as `caf�.txt`. (Machine output, such as JSON, keeps the text as it is.)
+ */
+function encoding_showBytes(text) {
+    return ESCAPED_BYTE.test(text)
+        ? text.replace(new RegExp(ESCAPED_BYTE.source, 'g'), (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`)
+        : text;
+}
 /** Bytes read from the server as text. */
 function decodeText(bytes, encoding = 'utf8') {
     if (encoding === 'latin1')
@@ -35773,7 +35783,7 @@ const DEPLOY_ONLY = {
     staleLockMs: true,
     signal: true,
 };
-/** The keys of `tls`, typed as above. */
+/** The keys of `tls`, typed as above (the engine's option check uses them too). */
 const TLS_KEYS = {
     ca: true,
     rejectUnauthorized: true,
@@ -35917,6 +35927,30 @@ function checkPath(path, name = 'path', optional = false) {
     if (typeof path === 'string' || (optional && (path === undefined || path === null)))
         return;
     throw new FtpArgumentError(`invalid ${name} ${show(path)}; give the remote path as a string`);
+}
+/**
+ * A remote path a call acts on: a string (see {@link checkPath}) that names something. Empty, it went out as a
+ * bare command (`RMD `, `DELE `, `CWD `): vsftpd answered "550 Remove directory operation failed.", proftpd "501
+ * Invalid number of parameters" (RETR, STOR: "500 'RETR' not understood"), and pure-ftpd's `CWD ` went to the
+ * home folder (250), where later relative paths then acted. Refused, naming the call (`call`, such as 'rmd()')
+ * and what to give (`give`).
+ * CR, LF or NUL in it (a line break ends one command and starts another) are refused here too, naming the call.
+ */
+function checkTargetPath(path, call, give, name = 'path') {
+    checkPath(path, name);
+    if (path === '')
+        throw new FtpArgumentError(`${call} was given an empty ${name}, which names nothing; give ${give}`);
+    checkLineBreaks(path, call, name);
+}
+/**
+ * CR, LF or NUL in a path given to `call`: refused before anything is sent (G7: `delete('a\r\nDELE b')` would be
+ * two commands). The connection refuses such a command too, but only when its turn comes, naming the command
+ * (a call that looks first, such as nlst(), had sent its PWD by then).
+ */
+function checkLineBreaks(path, call, name = 'path') {
+    if (typeof path !== 'string' || !/[\r\n\0]/.test(path))
+        return;
+    throw new FtpArgumentError(`invalid ${name} ${show(path)} for ${call}: it holds CR, LF or NUL, which a path cannot (a line break ends an FTP command and starts another); nothing was sent`);
 }
 /** A resume offset: a whole number of bytes, 0 or more (NaN, -5 or 2.5 must never reach REST). */
 function checkOffset(offset, name = 'offset') {
@@ -36346,7 +36380,7 @@ class FtpClient {
     }
     /** Changes the remote directory (CWD). */
     async cwd(path) {
-        checkPath(path);
+        checkTargetPath(path, 'cwd()', "the folder to go into ('..' for the parent, '/' for the top)");
         await this.run(`CWD ${path}`, 2);
     }
     /**
@@ -36354,7 +36388,7 @@ class FtpClient {
      * gives no reason (vsftpd's "Create directory operation failed.") names both.
      */
     async mkd(path) {
-        checkPath(path);
+        checkTargetPath(path, 'mkd()', 'the path of the folder to make');
         await this.run(`MKD ${path}`, 2).catch((err) => {
             if (err instanceof FtpReplyError &&
                 /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage))
@@ -36368,7 +36402,7 @@ class FtpClient {
      * folder is then looked into (NLST), and the error names what it holds, or that there is no folder to enter.
      */
     async rmd(path) {
-        checkPath(path);
+        checkTargetPath(path, 'rmd()', 'the path of the empty folder to remove');
         await this.exclusive(async () => {
             try {
                 await this.connection.request(`RMD ${path}`, 2);
@@ -36416,7 +36450,7 @@ class FtpClient {
      * failed." whatever the cause.
      */
     async delete(path) {
-        checkPath(path);
+        checkTargetPath(path, 'delete()', 'the path of the file to delete');
         await this.run(`DELE ${path}`, 2).catch((err) => {
             throw byReason(err, {
                 folder: ' — DELE deletes only a file: if it is a folder, remove it with rmd()',
@@ -36429,7 +36463,7 @@ class FtpClient {
      * vsftpd, proftpd and pure-ftpd have it; a server without it answers 500, 502 or 504.
      */
     async chmod(path, mode) {
-        checkPath(path);
+        checkTargetPath(path, 'chmod()', 'the path of the file or folder');
         // A string only: a number from JavaScript is no mode (0o644 is 420, which reads as the octal mode 420).
         if (typeof mode !== 'string' || !/^[0-7]{3,4}$/.test(mode))
             throw new FtpArgumentError(`invalid mode ${JSON.stringify(mode)}; give octal digits as a string, such as '644'`);
@@ -36437,8 +36471,8 @@ class FtpClient {
     }
     /** Renames (RNFR 350, then RNTO); most servers replace an existing target. */
     async rename(from, to) {
-        checkPath(from, 'from');
-        checkPath(to, 'to');
+        checkTargetPath(from, 'rename()', 'the path of the file or folder to rename', 'from');
+        checkTargetPath(to, 'rename()', 'its new path', 'to');
         await this.exclusive(async () => {
             this.connection.check(`RNTO ${to}`); // refuse before RNFR, so no rename is left pending on the server
             if (!this.data.pipelining) {
@@ -36488,7 +36522,7 @@ class FtpClient {
      * vsftpd answers a folder as a missing file, "Could not get file size.".
      */
     async size(path) {
-        checkPath(path);
+        checkTargetPath(path, 'size()', 'the path of a file');
         const reply = await this.run(`SIZE ${path}`, 213).catch((err) => {
             // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): not a folder's refusal.
             const ascii = this.notBinary;
@@ -36506,7 +36540,7 @@ class FtpClient {
     }
     /** A file's modification time (MDTM, RFC 3659), UTC. */
     async mdtm(path) {
-        checkPath(path);
+        checkTargetPath(path, 'mdtm()', 'the path of a file');
         const reply = await this.run(`MDTM ${path}`, 213);
         const date = parseMlsdTime(reply.message.trim());
         if (!date)
@@ -36520,6 +36554,7 @@ class FtpClient {
      */
     async nlst(path) {
         checkPath(path, 'path', true);
+        checkLineBreaks(path, 'nlst()');
         // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
         return this.exclusive(async () => {
             if (!path)
@@ -36562,6 +36597,7 @@ class FtpClient {
      */
     async list(path) {
         checkPath(path, 'path', true);
+        checkLineBreaks(path, 'list()');
         // Every step in one turn: a call made meanwhile (a rename, an upload) must not run between them.
         return this.exclusive(async () => {
             if (this.feats.has('MLST')) {
@@ -36624,18 +36660,19 @@ class FtpClient {
     }
     /**
      * Throws the refusal of `CWD path` (inside an exclusive section); the working folder is then as before. A
-     * server whose PWD cannot be read is not asked.
+     * server whose PWD cannot be read is not asked (false).
      */
     async enterableNow(path) {
         const back = this.readPwd(await this.connection.request('PWD', [2, 5]));
         if (back === undefined)
-            return;
+            return false;
         const commands = [`CWD ${path}`, `CWD ${back}`];
         const [into, out] = await this.pipelineNow(commands);
         if (!isPositiveCompletion(into.code))
             throw new FtpReplyError(into.code, into.message, commands[0]);
         if (!isPositiveCompletion(out.code))
             throw new FtpReplyError(out.code, out.message, commands[1]);
+        return true;
     }
     /**
      * LIST/NLST of a folder from inside (inside an exclusive section): CWD there, the bare verb, then CWD back.
@@ -36721,7 +36758,7 @@ class FtpClient {
      * the server has confirmed (2xx), in whichever order they come.
      */
     async upload(remotePath, source, options = {}) {
-        checkPath(remotePath, 'remotePath');
+        checkTargetPath(remotePath, 'upload()', "the remote file's path (a name alone is in the current folder)", 'remotePath');
         checkSource(source);
         checkOffset(options.offset);
         // A resume from { path } without `start` sent the local file from its first byte, written from `offset` on:
@@ -36799,20 +36836,63 @@ class FtpClient {
     }
     /** Downloads `remotePath` into `sink` (which is not ended); resolves with the bytes received. */
     async download(remotePath, sink, options = {}) {
-        checkPath(remotePath, 'remotePath');
+        checkTargetPath(remotePath, 'download()', 'the path of the file to download', 'remotePath');
         checkSink(sink);
         checkOffset(options.offset);
         return this.exclusive(async () => {
             this.binaryFor(options.offset);
-            return transfer(this.connection, this.data, `RETR ${remotePath}`, {
-                sink,
-                restartAt: options.offset,
-                onProgress: options.onProgress,
-                before: options.before,
-            });
+            try {
+                return await transfer(this.connection, this.data, `RETR ${remotePath}`, {
+                    sink,
+                    restartAt: options.offset,
+                    onProgress: options.onProgress,
+                    before: options.before,
+                });
+            }
+            catch (err) {
+                throw options.explain === false ? err : await this.retrRefused(err, remotePath);
+            }
         }).catch((err) => {
             throw downloadResumeRefused(err, options.offset);
         });
+    }
+    /**
+     * A refused RETR (550) saying which it is, by the server's reason (inside an exclusive section): nothing there
+     * (proftpd, pure-ftpd: "No such file or directory"), a folder (proftpd's "Not a regular file", pure-ftpd's "I
+     * can only retrieve regular files"); "Permission denied" is kept as it is. vsftpd says "Failed to open file."
+     * whatever the cause: the path is then looked at (SIZE, then CWD there and back), and the error says which.
+     * Any failure of the look leaves the refusal with a general hint.
+     */
+    async retrRefused(err, path) {
+        if (!(err instanceof FtpReplyError) || err.code !== ReplyCode.FileUnavailable)
+            return err;
+        if (err.command !== `RETR ${path}`)
+            return err;
+        const said = err.serverMessage;
+        if (NOT_THERE.test(said))
+            return hinted(err, NOTHING_THERE);
+        if (A_FOLDER.test(said))
+            return hinted(err, RETR_FOLDER);
+        if (DENIED.test(said))
+            return err;
+        const vague = ' — download() takes a file: the path may be missing (nlst() of its folder lists what is there), a folder, or a file this user may not read';
+        if (this.connection.closed)
+            return hinted(err, vague);
+        try {
+            // SIZE needs only the file's metadata (stat), where RETR opens it: a size is a file there but not readable.
+            const size = await this.connection.request(`SIZE ${path}`, [2, 4, 5]);
+            if (size.code === 213)
+                return hinted(err, ' — a file is there, but the server would not open it: this user may not be allowed to read it (check its permissions)');
+            // proftpd refuses SIZE in ASCII mode ("550 SIZE not allowed in ASCII mode"): that says nothing of the path.
+            if (size.code !== ReplyCode.FileUnavailable || /ascii/i.test(size.message))
+                return hinted(err, vague);
+            return hinted(err, (await this.enterableNow(path)) ? RETR_FOLDER : vague);
+        }
+        catch (look) {
+            if (look instanceof FtpReplyError && look.command === `CWD ${path}` && look.code >= 500)
+                return hinted(err, NOTHING_THERE);
+            return hinted(err, vague);
+        }
     }
     /**
      * Says goodbye (QUIT) and closes. Never throws. Waits for a call in progress first (a transfer runs to its
@@ -36969,6 +37049,9 @@ function downloadResumeRefused(err, offset) {
  */
 const NOT_THERE = /no such file|not found|does(?: not|n't) exist|can't check for file existence/i;
 const NOTHING_THERE = ' — nothing is at that path: check it (nlst() of its folder lists what is there)';
+/** The server's words for "a folder, not a file": "Is a directory", pure-ftpd's "Invalid argument" (DELE), "not a regular file". */
+const A_FOLDER = /director|invalid argument|regular file/i;
+const RETR_FOLDER = ' — it is a folder, not a file: download() takes a file (list() shows what the folder holds)';
 /** A refusal for want of rights: the server said why, and no hint of ours is better. */
 const DENIED = /denied|permission|not permitted/i;
 /**
@@ -36982,7 +37065,7 @@ function byReason(err, hints) {
     const said = err.serverMessage;
     if (NOT_THERE.test(said))
         return hinted(err, NOTHING_THERE);
-    if (/director|invalid argument|regular file/i.test(said))
+    if (A_FOLDER.test(said))
         return hinted(err, hints.folder);
     if (DENIED.test(said))
         return err;
@@ -37983,6 +38066,23 @@ function withKeptDirs(plan, dirs) {
         entries: plan.entries.filter((e) => e.action !== 'rmdir' || !kept.has(e.path)),
         keptOrphans: { ...plan.keptOrphans, dirs: [...plan.keptOrphans.dirs, ...dirs] },
     };
+}
+/**
+ * The plan as reported: files it replaces only because an earlier run was sending them when it stopped (the
+ * state knows them as uncertain), which the server turned out not to hold, are reported as uploads. They are
+ * sent as before (through a temp, as any uncertain path): only the report's word changes, so that "replace"
+ * never names a file the live site does not have.
+ */
+function withAbsent(plan, absent) {
+    const gone = new Set(absent);
+    if (gone.size === 0)
+        return plan;
+    const order = ['mkdir', 'upload', 'replace', 'delete', 'rmdir'];
+    const entries = plan.entries
+        .map((e) => (e.action === 'replace' && gone.has(e.path) ? { ...e, action: 'upload' } : e))
+        // Stable: the entries stay in report order (mkdir, upload, replace, delete, rmdir), these last among uploads.
+        .sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
+    return { ...plan, entries };
 }
 /** Counts per action, for the report. */
 function countPlan(plan) {
@@ -39214,7 +39314,8 @@ async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused,
 before) {
     const { sink, bytes } = cappedSink(max, () => new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`));
     try {
-        await client.download(abs, sink, before ? { before } : {});
+        // A refusal is "missing" here: no look at the path (the first deploy on vsftpd would pay round trips for it).
+        await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });
     }
     catch (err) {
         if (err instanceof FtpReplyError && err.code >= 500) {
@@ -40621,6 +40722,7 @@ function oneLine(message) {
  */
 
 
+
 /** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
 const NAMES = {
     localDir: 'string',
@@ -40736,15 +40838,6 @@ function checkFiles(files) {
             throw new errors_ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
     }
 }
-/** The keys of `tls` (FtpTlsOptions), typed: one added there and not here fails `tsc`. */
-const option_shape_TLS_KEYS = {
-    ca: true,
-    rejectUnauthorized: true,
-    servername: true,
-    maxVersion: true,
-    fingerprint: true,
-};
-const option_shape_TLS_NAMES = Object.keys(option_shape_TLS_KEYS);
 const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 function checkTls(tls, secure) {
     if (tls === undefined)
@@ -40753,14 +40846,14 @@ function checkTls(tls, secure) {
         throw new errors_ConfigError(`invalid tls ${option_shape_describe(tls)}; give an object such as { ca, servername }`);
     // A misspelt key (`rejectUnauthorised: false`) or one Node's tls takes and ftpship does not (`minVersion`)
     // would be ignored without a word.
-    const wrong = Object.keys(tls).find((k) => !option_shape_TLS_NAMES.includes(k));
+    const wrong = Object.keys(tls).find((k) => !TLS_NAMES.includes(k));
     if (wrong === 'minVersion')
         throw new errors_ConfigError("unknown option tls.minVersion; ftpship takes no minimum TLS version (Node's default, TLSv1.2, applies): remove it");
     if (wrong !== undefined) {
-        const hint = suggest(wrong, option_shape_TLS_NAMES);
+        const hint = suggest(wrong, TLS_NAMES);
         throw new errors_ConfigError(`unknown option tls.${option_shape_show(wrong)}; ` +
             (hint === undefined
-                ? `tls takes ${option_shape_TLS_NAMES.join(', ')}`
+                ? `tls takes ${TLS_NAMES.join(', ')}`
                 : `did you mean ${hint.startsWith('tls') ? hint : `tls.${hint}`}?`));
     }
     const t = tls;
@@ -40879,6 +40972,11 @@ function editDistance(a, b) {
 
 
 const CONTROL = /[\r\n\0]/;
+/** The client's login settings of a deploy: every connection it opens, and the gulp plugin's lock release at exit. */
+function loginOptions(o) {
+    const { host, port, user, password, secure, tls, timeoutMs, encoding } = o;
+    return { host, port, user, password, secure, tls, passive: !o.active, timeoutMs, encoding };
+}
 function resolveOptions(o) {
     checkShape(o);
     // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
@@ -41699,6 +41797,8 @@ class MaintenanceHook {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
+/** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
+
 
 function buildReport(args) {
     const { plan } = args;
@@ -41807,10 +41907,11 @@ function formatBytes(n) {
 /**
  * Text for the terminal: control characters other than line end and tab (CR, ESC, BEL, the C1 range with
  * its one-byte CSI) as `\xNN`. Server replies and names reach these lines, and a hostile server could
- * otherwise move the cursor, erase its own error and print a success in its place (G7).
+ * otherwise move the cursor, erase its own error and print a success in its place (G7). A byte of a name
+ * that is not UTF-8 (read from a server's listing) as `\xNN` too: as `�`, two names could print the same.
  */
 function printable(text) {
-    return text.replace(
+    return showBytes(text).replace(
     // eslint-disable-next-line no-control-regex -- control characters are what it looks for
     /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
@@ -42845,6 +42946,21 @@ async function withLock(pool, lockPath, o, rep, body) {
     let tookOver = false;
     const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
     let read;
+    /**
+     * The holder's write, started the moment the lock is known to be this deploy's: a deploy killed before it
+     * leaves a lock no one is named in, which the next deploy gives 15 s to be named (from another machine,
+     * the stale time) before taking it over. On a connection of the pool's, ahead of any other task waiting:
+     * with pipelining, one that is free while the lock's own connection still reads the state; else that one,
+     * right after. The body waits for it (no upload, folder or state write goes out before the lock names
+     * this deploy).
+     */
+    let naming;
+    const nameNow = async () => (naming ??= pool.run('lock holder', async (c) => {
+        if (holderWritten)
+            return;
+        await writeHolder(c, holderPath, me);
+        holderWritten = true;
+    }, true));
     /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
     const mkdTwice = async (c) => {
         const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
@@ -42857,7 +42973,13 @@ async function withLock(pool, lockPath, o, rep, body) {
         try {
             const data = await readRemoteFile(c, r.path, r.max, () => (refused = true), {
                 commands: mkds,
-                replies: (got) => (replies = got),
+                replies: (got) => {
+                    replies = got;
+                    // Made, and the second refused (an honest server): this deploy's lock. Named now, while the state
+                    // is read (a RETR cannot carry the holder's STOR: that one must go only once the MKD said yes).
+                    if (got[0].code < 300 && got[1].code >= 500)
+                        nameNow().catch(() => undefined);
+                },
             });
             read = { data, refused };
         }
@@ -42972,10 +43094,17 @@ async function withLock(pool, lockPath, o, rep, body) {
         }, true);
     }
     o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
-    // The folder is the lock; who holds it is written beside the first steps of the body, not before them:
-    // the body asks for a connection first (its first step is on the critical path, the holder is not).
+    // The folder is the lock; who holds it is written before the body starts (begun already, with pipelining,
+    // as soon as the MKD's reply said so). Was: beside the body's first steps, after them on the wire; a deploy
+    // killed meanwhile (SIGKILL, OOM, a CI runner's hard kill) left a lock naming no one.
+    if (!holderWritten)
+        await nameNow().catch((err) => {
+            // Cancelled: the deploy says so itself, and the unlock comes next.
+            if (!o.signal?.aborted)
+                // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
+                rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message.replace(/\s*\n\s*/g, ' / ')}`);
+        });
     let released = false;
-    let holderSettled = false;
     /** The holder file is on the server, naming this deploy (written or refreshed at least once). */
     let holderOnServer = holderWritten;
     /** When the holder on the server was last written by this deploy (its `refreshedAt`). */
@@ -43042,7 +43171,7 @@ async function withLock(pool, lockPath, o, rep, body) {
     };
     const release = {
         commands: async () => {
-            if (!holderSettled || lostErr)
+            if (lostErr)
                 return undefined;
             stopRefresh = true;
             clearInterval(timer);
@@ -43071,29 +43200,12 @@ async function withLock(pool, lockPath, o, rep, body) {
         },
     };
     const running = body(release, read);
-    // Queued once the body has asked for its first connection (a turn of the event loop: its first steps need
-    // no reply), so that it gets the idle one.
-    const named = new Promise((resolve) => setImmediate(resolve))
-        .then(async () => pool.run('lock holder', async (c) => {
-        if (holderWritten)
-            return;
-        await writeHolder(c, holderPath, me);
-        holderOnServer = true;
-        confirmedAt = Date.parse(me.refreshedAt);
-    }))
-        .catch((err) => {
-        // Cancelled: the deploy says so itself, and the unlock comes next.
-        if (!o.signal?.aborted)
-            // On one line: pure-ftpd's 552 gives the quota figures on lines of their own.
-            rep.warn?.(`could not write the lock holder ${holderPath}: ${err.message.replace(/\s*\n\s*/g, ' / ')}`);
-    })
-        .finally(() => (holderSettled = true));
     // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
     // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
     // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
     // then takes the next connection a transfer frees, before any upload waiting for one.
     timer = setInterval(() => {
-        if (refreshAsked || stopRefresh || !holderSettled)
+        if (refreshAsked || stopRefresh)
             return;
         refreshAsked = true;
         void (async () => {
@@ -43119,7 +43231,6 @@ async function withLock(pool, lockPath, o, rep, body) {
     finally {
         if (lostErr)
             o.onLock?.(undefined);
-        await named;
         stopRefresh = true;
         clearInterval(timer);
         await refreshing; // a holder written after the unlock would keep the lock for the next deploy
@@ -43850,6 +43961,9 @@ async function deploy(options, reporter = {}, context = {}) {
         let otherStates = new Map();
         /** Whether another deploy's state is at each path looked at (absolute). */
         const stateSeen = new Map();
+        /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
+        let unvouched = [];
+        let absent = [];
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
             // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
@@ -44015,6 +44129,11 @@ async function deploy(options, reporter = {}, context = {}) {
             otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
             if (otherStates.size > 0)
                 p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
+            // Files replaced only because the state does not vouch for them (a cut run was sending them): those not
+            // on the server are reported as uploads (sent all the same, through a temp).
+            unvouched = unvouchedReplaces(p, st);
+            absent = await notOnServer(pool, root, unvouched);
+            p = withAbsent(p, absent);
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
@@ -44058,6 +44177,12 @@ async function deploy(options, reporter = {}, context = {}) {
             rep.info?.(`${unsure.size} file(s) an earlier run did not finish sending now match --exclude (${firstFew([...unsure])}): no longer tracked; any of them on the server is left there`);
         }
         otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
+        if (unvouched.length > 0) {
+            const there = unvouched.length - absent.length;
+            rep.info?.(`${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
+                `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+                `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`);
+        }
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
         const skippedKept = plan.keptOrphans.files.filter(isSkipped);
         if (skippedKept.length > 0)
@@ -44241,6 +44366,33 @@ mayHold) {
         }
     }
     return found;
+}
+/**
+ * The files a plan replaces only because the state knows them as uncertain (an earlier run was sending them when
+ * it stopped, or `--verify` / `--adopt` found them off): the state has no deployed copy of them, nor a folder there.
+ */
+function unvouchedReplaces(plan, state) {
+    return plan.uploads
+        .filter((u) => u.action === 'replace' && !u.replacesDir && !Object.hasOwn(state.files, u.file.path))
+        .map((u) => u.file.path);
+}
+/**
+ * Of `paths` (relative), those the server holds no file at: SIZE of each, pipelined on one connection (one
+ * round trip, or a few over TLS). For the report only: what is sent does not depend on it. A path the server
+ * does not answer 550 (or 450) for (213, or no SIZE) is not among them; nor one that cannot be asked.
+ */
+async function notOnServer(pool, root, paths) {
+    const ask = paths.filter((p) => askable(remoteJoin(root, p)) && !/[\r\n\0]/.test(p));
+    if (ask.length === 0)
+        return [];
+    // In writes of at most 1000 commands: a cut run of a large site may have queued tens of thousands.
+    const replies = await pool.run('look for files a cut run had queued', async (c) => {
+        const all = [];
+        for (let i = 0; i < ask.length; i += 1000)
+            all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((p) => `SIZE ${remoteJoin(root, p)}`))));
+        return all;
+    });
+    return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 /**
  * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
@@ -44573,15 +44725,8 @@ heard) {
         return socket;
     };
     const connecting = FtpClient.connect({
+        ...loginOptions(o),
         socketFactory,
-        host: o.host,
-        port: o.port,
-        user: o.user,
-        password: o.password,
-        secure: o.secure,
-        tls: o.tls,
-        passive: !o.active,
-        timeoutMs: o.timeoutMs,
         log: rep.protocol || heard
             ? (line) => {
                 if (line.startsWith('<'))
@@ -44590,7 +44735,6 @@ heard) {
             }
             : undefined,
         pipelining: o.pipelining,
-        encoding: o.encoding,
         readAtLogin: id === 1 ? atLogin : undefined,
     });
     // Said here, not in connectError: a refusal of cleartext is final, where a 421 alone is retried.
@@ -44902,22 +45046,85 @@ function uploadsCertain(files, st, o) {
 
 
 ;// CONCATENATED MODULE: ./src/signals.ts
-const SIGNALS = ['SIGINT', 'SIGTERM'];
-const NUMBER = { SIGINT: 2, SIGTERM: 15 };
+/**
+ * Ctrl-C in a shell, a cancelled workflow (the runner sends SIGINT, then SIGTERM), the terminal or SSH session
+ * closed (SIGHUP): the first signal aborts the deploy, which stops cleanly (what was done recorded in the state,
+ * the lock released, so the next deploy, from any machine, need not wait for the lock to go stale); a second
+ * SIGINT or SIGTERM exits at once.
+ */
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const NUMBER = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+/**
+ * A hang-up never quits at once, even after another signal: a closed terminal sends more than one (the shell
+ * passes its SIGHUP on to its jobs, then the kernel sends one to the foreground job as the shell exits), and
+ * a session stopped by systemd gets SIGTERM then SIGHUP. Nobody is there to mean "now".
+ */
+const quitsAtOnce = (sig) => sig !== 'SIGHUP';
+/**
+ * `nohup ftpship deploy … &` asks for the deploy to go on when the terminal closes. nohup sets SIGHUP to
+ * "ignored", which a program inherits, but Node resets every inherited ignored signal to the default (killed)
+ * before any JavaScript runs (src/node.cc, ResetSignalHandlers): a nohup'd ftpship used to be killed by the
+ * hang-up all the same, its lock left. So the start under nohup is recognised by what nohup leaves behind:
+ * - bash and zsh pass the path of the command they run in `_` (`_=/usr/bin/nohup`);
+ * - GNU nohup given a terminal as stdin (`nohup … &` typed in a shell) reopens it as /dev/null, write-only.
+ * (/proc/self/status cannot tell: its SigIgn shows the disposition after Node's reset, never SIGHUP.) Such a
+ * start keeps ignoring SIGHUP (a listener that does nothing: Node has no other way); any other start cancels
+ * the deploy on it, cleanly, exit 129 (a start that ignores SIGHUP otherwise, `trap '' HUP; exec ftpship …`,
+ * leaves no trace: it cancels too). Decided once, before anything listens for SIGHUP, and kept on `globalThis`
+ * (bin's copy of this module and the bundled CLI's are not the same module).
+ */
+const HUP_IGNORED = Symbol.for('ftpship.hangupIgnored');
+const hup = globalThis;
+/** Whether this process was started with SIGHUP ignored, as far as can be told (see {@link HUP_IGNORED}). */
+function startedIgnoringHangup(env = process.env, stdinFd = 0) {
+    if (/(^|\/)nohup$/.test(env._ ?? ''))
+        return true;
+    if (process.platform === 'win32')
+        return false;
+    try {
+        const st = external_node_fs_default().fstatSync(stdinFd);
+        if (st.isCharacterDevice() && st.rdev === external_node_fs_default().statSync('/dev/null').rdev) {
+            try {
+                external_node_fs_default().readSync(stdinFd, Buffer.alloc(1), 0, 1, null);
+            }
+            catch (err) {
+                if (err.code === 'EBADF')
+                    return true; // open for writing only
+            }
+        }
+    }
+    catch {
+        // no stdin to look at
+    }
+    return false;
+}
+const ignore = () => undefined;
+/** The signals that cancel: SIGHUP too unless the process was started ignoring it (then it stays ignored). */
+function cancelling() {
+    if (hup[HUP_IGNORED] === undefined) {
+        hup[HUP_IGNORED] = startedIgnoringHangup();
+        if (hup[HUP_IGNORED])
+            process.on('SIGHUP', ignore);
+    }
+    return hup[HUP_IGNORED] ? SIGNALS.filter((s) => s !== 'SIGHUP') : SIGNALS;
+}
 const HELD = Symbol.for('ftpship.heldSignals');
 const holder = globalThis;
 function holdSignals() {
     if (holder[HELD])
         return;
     const held = {
+        signals: cancelling(),
         handler: (sig) => {
-            if (held.signal)
+            if (!held.signal)
+                held.signal = sig;
+            else if (quitsAtOnce(sig))
                 process.exit(128 + NUMBER[sig]);
-            held.signal = sig;
         },
     };
     holder[HELD] = held;
-    for (const s of SIGNALS)
+    for (const s of held.signals)
         process.on(s, held.handler);
 }
 /** Stops holding signals; the one held, if any, is returned (it has not been acted on). */
@@ -44926,7 +45133,7 @@ function takeHeld() {
     if (!held)
         return undefined;
     delete holder[HELD];
-    for (const s of SIGNALS)
+    for (const s of held.signals)
         process.off(s, held.handler);
     return held.signal;
 }
@@ -44943,13 +45150,20 @@ function cancelOnSignals(onFirst) {
     const controller = new AbortController();
     let received;
     const handler = (sig) => {
-        if (received)
-            process.exit(128 + NUMBER[sig]);
+        if (received) {
+            if (quitsAtOnce(sig))
+                process.exit(128 + NUMBER[sig]);
+            return;
+        }
         received = sig;
+        // The process ends soon: a later hang-up (the kernel's, once the shell is gone) must not kill it first.
+        if (!hup[HUP_IGNORED])
+            process.on('SIGHUP', ignore);
         onFirst?.(sig);
         controller.abort(sig);
     };
-    for (const s of SIGNALS)
+    const signals = cancelling();
+    for (const s of signals)
         process.on(s, handler);
     // Listening from here on: a signal that came earlier (while the CLI started) cancels now.
     const early = takeHeld();
@@ -44964,7 +45178,7 @@ function cancelOnSignals(onFirst) {
             return 128 + NUMBER[received ?? 'SIGINT'];
         },
         dispose() {
-            for (const s of SIGNALS)
+            for (const s of signals)
                 process.off(s, handler);
         },
     };
@@ -45115,6 +45329,7 @@ function withoutLogin(text) {
 ;// CONCATENATED MODULE: ./action/phrase.ts
 
 
+
 const INPUTS = new Set(Object.values(Input));
 /** CLI flags whose input has another name, or is a boolean set to false. */
 const FLAGS = {
@@ -45238,10 +45453,10 @@ function phrase(message) {
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
  * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
- * that the runner's mask of a secret finds them.
+ * that the runner's mask of a secret finds them. A byte of a name that is not UTF-8 shows as `\xNN` (showBytes).
  */
 function logSafe(text) {
-    return asGiven(text)
+    return encoding_showBytes(asGiven(text))
         .split(/\r\n|\r|\n/)
         .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
         .join('\n');
@@ -49583,6 +49798,7 @@ function actionReporter(level) {
 
 
 
+
 /** Entries listed per section; the rest is counted (the full list is in the `plan` output file). */
 const MAX_LISTED = 500;
 async function writeSummary(report, refusal) {
@@ -49719,10 +49935,11 @@ function capped(items, listed, line) {
 }
 /**
  * Paths and server text go into HTML and Markdown: neither may inject markup. `~` (strikethrough) and `$`
- * (math) too: GitHub reads Markdown between the tags of `<code>` as well.
+ * (math) too: GitHub reads Markdown between the tags of `<code>` as well. A byte of a name that is not UTF-8
+ * shows as `\xNN` (as `�`, two names could read the same).
  */
 function summary_escape(text) {
-    return text.replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+    return encoding_showBytes(text).replace(/[&<>"'`|*_[\]\\~$]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 /**
  * Text outside `<code>` (warnings, a refusal), which names paths: a word holding `@name`
