@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { FtpArgumentError, FtpClient, FtpReplyError } from '../src/ftp/index.js';
-import { loadRealServers, remoteFolders, type RealServer, type RealServers } from './helpers/real-servers.js';
+import {
+  loadRealServers,
+  plainClient,
+  remoteFolders,
+  type RealServer,
+  type RealServers,
+} from './helpers/real-servers.js';
 import { caught, collect } from './helpers/fake-client.js';
 
 const servers = loadRealServers('ftp-client-edges.realservers');
@@ -205,13 +211,7 @@ d('download() without the look', () => {
     const server = env.vsftpd;
     const { dir } = scene(server);
     const sent: string[] = [];
-    const client = await FtpClient.connect({
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      secure: false,
-      timeoutMs: 15_000,
+    const client = await plainClient(server, {
       log: (l) => {
         if (l.startsWith('> ')) sent.push(l);
       },
@@ -250,13 +250,7 @@ d('paths that name nothing, or hold a line break, are refused before anything is
       const server = env[name];
       const { dir, disk } = lockedScene(server);
       const sent: string[] = [];
-      const client = await FtpClient.connect({
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        secure: false,
-        timeoutMs: 15_000,
+      const client = await plainClient(server, {
         log: (l) => {
           if (l.startsWith('> ')) sent.push(l);
         },
@@ -286,13 +280,7 @@ d('paths that name nothing, or hold a line break, are refused before anything is
     const server = env.pure;
     const { dir } = lockedScene(server);
     const sent: string[] = [];
-    const client = await FtpClient.connect({
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      secure: false,
-      timeoutMs: 15_000,
+    const client = await plainClient(server, {
       log: (l) => {
         if (l.startsWith('> ')) sent.push(l);
       },
