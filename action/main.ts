@@ -23,7 +23,11 @@ import { commentMarkdown, writeSummary } from './summary.js';
 export async function run(): Promise<void> {
   // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
   const cancel = cancelOnSignals((sig) =>
-    core.warning(`${sig}: the workflow was cancelled; stopping the deploy`),
+    core.warning(
+      sig === 'SIGHUP'
+        ? `${sig}: the runner's session hung up; stopping the deploy`
+        : `${sig}: the workflow was cancelled; stopping the deploy`,
+    ),
   );
   try {
     const { options, logLevel, filePatterns } = readInputs();

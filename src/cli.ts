@@ -15,7 +15,7 @@ import {
 } from './engine/index.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals, quitAtOnce } from './signals.js';
 
 interface DeployFlags {
   dryRun?: boolean;
@@ -244,9 +244,7 @@ async function runDeploy(
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
   // A hang-up (the terminal closed: what is written may go nowhere, or fail) stops the deploy the same way.
   const cancel = cancelOnSignals((sig) =>
-    out.warn(
-      `${sig}: stopping (recording what was done, releasing the lock); ${sig === 'SIGHUP' ? 'SIGINT or SIGTERM' : 'again'} to quit at once`,
-    ),
+    out.warn(`${sig}: stopping (recording what was done, releasing the lock); ${quitAtOnce(sig)}`),
   );
   let ownWarnings: string[] = [];
   try {

@@ -15,7 +15,7 @@ import {
   formatSummary,
   type DeployOptions,
 } from './engine/index.js';
-import { cancelOnSignals } from './signals.js';
+import { cancelOnSignals, quitAtOnce } from './signals.js';
 
 export async function runDemo(
   print: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
@@ -24,9 +24,7 @@ export async function runDemo(
   // cancelled, the embedded server closed, its temporary folder removed, exit 130 / 143 with a word. A second
   // signal exits at once: the folder still goes (on 'exit').
   const cancel = cancelOnSignals((sig) =>
-    print(
-      `${sig}: stopping the demo (closing the embedded server, removing its files); again to quit at once`,
-    ),
+    print(`${sig}: stopping the demo (closing the embedded server, removing its files); ${quitAtOnce(sig)}`),
   );
   let work: string | undefined;
   const removeWork = (): void => {

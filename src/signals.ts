@@ -30,6 +30,11 @@ const NUMBER: Record<Sig, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
  */
 const quitsAtOnce = (sig: Sig): boolean => sig !== 'SIGHUP';
 
+/** What quits at once after `sig` (said in the first signal's message): the same again, or after a hang-up another. */
+export function quitAtOnce(sig: string): string {
+  return sig === 'SIGHUP' ? 'SIGINT or SIGTERM to quit at once' : 'again to quit at once';
+}
+
 /**
  * `nohup ftpship deploy … &` asks for the deploy to go on when the terminal closes. nohup sets SIGHUP to
  * "ignored", which a program inherits, but Node resets every inherited ignored signal to the default (killed)

@@ -20,6 +20,7 @@ describe('ftpship demo stopped by a signal', () => {
   it.each([
     ['SIGINT', 'during its first plan', 130, /^1\. plan of the first deploy:/],
     ['SIGTERM', 'after its first deploy', 143, /^2\. deployed: /],
+    ['SIGHUP', 'during its first plan', 129, /^1\. plan of the first deploy:/],
   ] as const)(
     '%s %s: exit %d with a word, its temporary folder removed (was: exit 0, silent, the folder left)',
     async (sig, _when, exitCode, line) => {
@@ -33,6 +34,11 @@ describe('ftpship demo stopped by a signal', () => {
       expect(r.signal).toBeNull();
       expect(r.code).toBe(exitCode);
       expect(r.stderr.trim().split('\n').pop()).toBe(cancelled(sig));
+      // What quits at once: the same signal again, except after a hang-up (a closed terminal sends more than one).
+      const hint = sig === 'SIGHUP' ? 'SIGINT or SIGTERM to quit at once' : 'again to quit at once';
+      expect(r.stderr).toContain(
+        `${sig}: stopping the demo (closing the embedded server, removing its files); ${hint}`,
+      );
       expect(r.stderr).not.toMatch(/^5\. the server now holds/m);
       expect(fs.readdirSync(temp)).toEqual([]);
     },

@@ -510,27 +510,33 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
   });
 
-  it('the Action, cancelled with the workflow (the runner sends SIGINT): the step fails saying so, the lock released', async () => {
-    const { ws, site } = actionWorkspace({ 'big.bin': bytes(8 * 1024 * 1024, 15), 'a.txt': 'a' });
-    const dir = uniqueDir();
-    hooks.throttle = 4 * 1024 * 1024;
-    let r: ActionRun;
-    try {
-      const run = startAction(ws, actionConnection({ ...srv, host: '127.0.0.1' }, `/${dir}/`));
-      await waitFor(() => largestTemp(serverDir(dir)) >= 1024 * 1024);
-      run.child.kill('SIGINT');
-      r = await run.done;
-    } finally {
-      hooks.throttle = 0;
-    }
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/::warning::SIGINT: the workflow was cancelled/);
-    expect(r.stdout).toMatch(/::error::deploy cancelled \(SIGINT\)/);
-    expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
-    const rerun = json(await runCli(['deploy', site, url(dir), '--json'], env()));
-    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(site));
-    expect(rerun.bytes.sent).toBeLessThan(7 * 1024 * 1024);
-  });
+  it.each([
+    ['SIGINT', 'the workflow was cancelled'],
+    ['SIGHUP', "the runner's session hung up"],
+  ] as const)(
+    'the Action, stopped by %s (the runner sends SIGINT when the workflow is cancelled): the step fails saying why, the lock released',
+    async (sig, why) => {
+      const { ws, site } = actionWorkspace({ 'big.bin': bytes(8 * 1024 * 1024, 15), 'a.txt': 'a' });
+      const dir = uniqueDir();
+      hooks.throttle = 4 * 1024 * 1024;
+      let r: ActionRun;
+      try {
+        const run = startAction(ws, actionConnection({ ...srv, host: '127.0.0.1' }, `/${dir}/`));
+        await waitFor(() => largestTemp(serverDir(dir)) >= 1024 * 1024);
+        run.child.kill(sig);
+        r = await run.done;
+      } finally {
+        hooks.throttle = 0;
+      }
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`::warning::${sig}: ${why}; stopping the deploy`);
+      expect(r.stdout).toContain(`::error::deploy cancelled (${sig})`);
+      expect(fs.existsSync(path.join(serverDir(dir), LOCK))).toBe(false);
+      const rerun = json(await runCli(['deploy', site, url(dir), '--json'], env()));
+      expect(readTree(serverDir(dir), STATE)).toEqual(readTree(site));
+      expect(rerun.bytes.sent).toBeLessThan(7 * 1024 * 1024);
+    },
+  );
 
   it('SIGINT while the server has not even said hello: quits at once, saying nothing was changed', async () => {
     const silent = net.createServer(() => undefined); // accepts, never greets

@@ -45061,6 +45061,10 @@ const NUMBER = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
  * a session stopped by systemd gets SIGTERM then SIGHUP. Nobody is there to mean "now".
  */
 const quitsAtOnce = (sig) => sig !== 'SIGHUP';
+/** What quits at once after `sig` (said in the first signal's message): the same again, or after a hang-up another. */
+function quitAtOnce(sig) {
+    return sig === 'SIGHUP' ? 'SIGINT or SIGTERM to quit at once' : 'again to quit at once';
+}
 /**
  * `nohup ftpship deploy … &` asks for the deploy to go on when the terminal closes. nohup sets SIGHUP to
  * "ignored", which a program inherits, but Node resets every inherited ignored signal to the default (killed)
@@ -49979,7 +49983,9 @@ function prose(text) {
 
 async function run() {
     // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
-    const cancel = cancelOnSignals((sig) => warning(`${sig}: the workflow was cancelled; stopping the deploy`));
+    const cancel = cancelOnSignals((sig) => warning(sig === 'SIGHUP'
+        ? `${sig}: the runner's session hung up; stopping the deploy`
+        : `${sig}: the workflow was cancelled; stopping the deploy`));
     try {
         const { options, logLevel, filePatterns } = readInputs();
         if (filePatterns)
