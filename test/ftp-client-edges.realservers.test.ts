@@ -48,6 +48,17 @@ async function connect(server: RealServer): Promise<FtpClient> {
   });
 }
 
+/** A plain FTP client and the commands it sends (`> …` lines), in order. */
+async function loggedClient(server: RealServer): Promise<{ client: FtpClient; sent: string[] }> {
+  const sent: string[] = [];
+  const client = await plainClient(server, {
+    log: (l) => {
+      if (l.startsWith('> ')) sent.push(l);
+    },
+  });
+  return { client, sent };
+}
+
 const NOTHING = / — nothing is at that path: check it \(nlst\(\) of its folder lists what is there\)$/;
 
 d('refusals say why, by the server', () => {
@@ -210,12 +221,7 @@ d('download() without the look', () => {
   it('vsftpd: explain: false gives the refusal as the server said it, with no command after the RETR (the deploy reads a missing state so)', async () => {
     const server = env.vsftpd;
     const { dir } = scene(server);
-    const sent: string[] = [];
-    const client = await plainClient(server, {
-      log: (l) => {
-        if (l.startsWith('> ')) sent.push(l);
-      },
-    });
+    const { client, sent } = await loggedClient(server);
     const before = sent.length;
     const err = await caught(client.download(`${dir}/nope`, collect().sink, { explain: false }));
     expect(err).toBeInstanceOf(FtpReplyError);
@@ -249,12 +255,7 @@ d('paths that name nothing, or hold a line break, are refused before anything is
     async (name) => {
       const server = env[name];
       const { dir, disk } = lockedScene(server);
-      const sent: string[] = [];
-      const client = await plainClient(server, {
-        log: (l) => {
-          if (l.startsWith('> ')) sent.push(l);
-        },
-      });
+      const { client, sent } = await loggedClient(server);
       await client.cwd(dir);
       const before = sent.length;
       for (const [call, run] of calls(client, '')) {
@@ -279,12 +280,7 @@ d('paths that name nothing, or hold a line break, are refused before anything is
   it('CR, LF or NUL in a path is refused by every call that takes one, naming the call; nothing is sent (not even a PWD)', async () => {
     const server = env.pure;
     const { dir } = lockedScene(server);
-    const sent: string[] = [];
-    const client = await plainClient(server, {
-      log: (l) => {
-        if (l.startsWith('> ')) sent.push(l);
-      },
-    });
+    const { client, sent } = await loggedClient(server);
     await client.cwd(dir);
     const before = sent.length;
     for (const bad of ['f.txt\r\nDELE f.txt', 'full\nRMD full', 'f.txt\0']) {

@@ -35858,14 +35858,17 @@ function closest(key, known) {
     for (const name of known) {
         const n = fold(name);
         // `timeout` (or `timout`) for timeoutMs: the name without its unit.
-        const d = Math.min(typos(k, n), k.length >= 4 && n.startsWith(k) ? 1 : Infinity, typos(k, n.replace(/ms$/, '')));
+        const d = Math.min(editDistance(k, n), k.length >= 4 && n.startsWith(k) ? 1 : Infinity, editDistance(k, n.replace(/ms$/, '')));
         if (d <= (k.length <= 4 ? 1 : k.length <= 8 ? 2 : 3) && (!best || d < best.d))
             best = { name, d };
     }
     return best?.name;
 }
-/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
-function typos(a, b) {
+/**
+ * Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. For
+ * the "did you mean" of misspelt names, here and in the engine's option check.
+ */
+function editDistance(a, b) {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++)
         d[0][j] = j;
@@ -40938,24 +40941,6 @@ function suggest(name, known) {
             best = { name: candidate, distance };
     }
     return best?.name;
-}
-/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
-function editDistance(a, b) {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [
-        i,
-        ...Array(b.length).fill(0),
-    ]);
-    for (let j = 1; j <= b.length; j++)
-        d[0][j] = j;
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-    }
-    return d[a.length][b.length];
 }
 
 ;// CONCATENATED MODULE: ./src/engine/resolve.ts

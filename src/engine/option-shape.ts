@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { ConfigError } from './errors.js';
-import { TLS_NAMES } from '../ftp/validate.js';
+import { editDistance, TLS_NAMES } from '../ftp/validate.js';
 import type { DeployOptions } from './options.js';
 
 /** Every option, typed against DeployOptions: one added there and not here fails `tsc`. */
@@ -247,22 +247,4 @@ function suggest(name: string, known: readonly string[]): string | undefined {
     if (distance <= most && (!best || distance < best.distance)) best = { name: candidate, distance };
   }
   return best?.name;
-}
-
-/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
-    i,
-    ...Array<number>(b.length).fill(0),
-  ]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }

@@ -189,17 +189,20 @@ function closest(key: string, known: string[]): string | undefined {
     const n = fold(name);
     // `timeout` (or `timout`) for timeoutMs: the name without its unit.
     const d = Math.min(
-      typos(k, n),
+      editDistance(k, n),
       k.length >= 4 && n.startsWith(k) ? 1 : Infinity,
-      typos(k, n.replace(/ms$/, '')),
+      editDistance(k, n.replace(/ms$/, '')),
     );
     if (d <= (k.length <= 4 ? 1 : k.length <= 8 ? 2 : 3) && (!best || d < best.d)) best = { name, d };
   }
   return best?.name;
 }
 
-/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
-function typos(a: string, b: string): number {
+/**
+ * Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`: optimal string alignment. For
+ * the "did you mean" of misspelt names, here and in the engine's option check.
+ */
+export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
