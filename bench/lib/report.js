@@ -105,7 +105,7 @@ function largeSection(row) {
   const L = [];
   if (row.warmed)
     L.push(
-      '_The tools run in turn; before each run the server folder is emptied and `sync` flushes the last upload. The file is read once before the first run, so that every tool reads it from the page cache._',
+      `_The tools run in turn; before each run the server folder is emptied and \`sync\` flushes the last upload. The file is read once before the first run, so that every tool reads it from the page cache.${row.warmUp ? ' Each tool uploads the file once before the measured runs (not counted), and each run starts one tool further on in the list.' : ''}_`,
       '',
     );
   L.push('| tool | time | throughput | peak RSS | ratio (ftpship ÷ tool) |', '|---|---|---|---|---|');
