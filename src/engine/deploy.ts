@@ -433,6 +433,8 @@ export async function deploy(
     let plan: Plan = emptyPlan();
     /** The lock, taken while the files are hashed when the sizes already show an upload (see prepare). */
     let early: Promise<ExecResult | undefined> | undefined;
+    /** Before that lock: the looks for other deploys' states that did not fit in the spot check (see lookFurther). */
+    let furtherLooking: Promise<unknown> | undefined;
     const lockOptions = {
       ...o,
       knownDirs: quirks.knownDirs,
@@ -604,15 +606,18 @@ export async function deploy(
         // check, which looks for a lock and must not see this one.
         if (lockEarly) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
-          early = (spot ?? Promise.resolve()).then(async (seen) => {
-            // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
-            // plan changes nothing on the server (no lock either).
+          // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+          // plan changes nothing on the server (no lock either). A site of more folders than fit in that write:
+          // the others are looked at now, still before the lock (was: the lock taken, then the plan refused).
+          const waitForPlan = (spot ?? Promise.resolve()).then(async (seen) => {
             const other = seen?.also
               .slice(twoStates.length, twoStates.length + stateLooks.length)
               .some((r) => r.code === 213);
-            // A site of more folders than fit in that write: the others are looked at now, still before the lock
-            // (was: the lock taken, then the plan refused).
-            if (other || (await lookFurther(pool, furtherLooks, stateSeen))) await planning;
+            return other || (await lookFurther(pool, furtherLooks, stateSeen));
+          });
+          furtherLooking = waitForPlan.catch(() => undefined);
+          early = waitForPlan.then(async (wait) => {
+            if (wait) await planning;
             return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
@@ -692,6 +697,7 @@ export async function deploy(
       // has the folder's top: an empty or absent target holds no other deploy.
       const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
       const mayHold = top === null ? () => true : (d: string) => top?.has(d.split('/')[0]) ?? false;
+      await furtherLooking; // its answers are the plan's too (not asked twice)
       otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
