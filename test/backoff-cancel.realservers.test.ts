@@ -59,3 +59,47 @@ d.each(each('pure'))('%s: cancelled during a retry backoff', (_name, server) => 
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
   }, 10_000);
 });
+
+d.each(each('pure', 'proftpd'))(
+  '%s: cancelled while the lock holder waits out its retry backoff',
+  (_name, server) => {
+    it('stops at once, not after the backoff (a minute here); the lock folder removed, nothing changed; a first deploy and one taking the lock early (was: the way out gave up on the backoff after a second and left the lock folder, naming no one)', async () => {
+      const local = tmpDir('ftpship-h-engine8-');
+      writeTree(local, { 'index.html': 'home', 'a.txt': 'a' });
+      const { dir, disk } = target(server);
+      for (const run of ['first', 'later']) {
+        if (run === 'later') {
+          await deploy(opts(server, local, dir));
+          writeTree(local, { 'a.txt': 'a, longer now' }); // sizes differ: the lock is taken while hashing
+        }
+        const files = (): Record<string, string> => (fs.existsSync(disk) ? readTree(disk) : {});
+        const before = files();
+        const proxy = await busyProxy(server.port, /\.lock\/holder\.json$/);
+        const cancel = new AbortController();
+        try {
+          const o = opts(server, local, dir, {
+            port: proxy.port,
+            secure: false,
+            parallel: 1,
+            retries: 1,
+            retryDelayMs: 60_000, // before: the cancel waited for it (the test times out)
+            signal: cancel.signal,
+          });
+          const warn = (m: string): void => {
+            if (/lock holder.*retrying \(1\/1\)/.test(m)) cancel.abort('SIGINT');
+          };
+          const err = await deploy(o, { warn }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(CancelledError);
+          expect([run, (err as Error).message]).toEqual([run, 'cancelled (SIGINT): nothing was changed']);
+          expect([run, proxy.refused()]).toEqual([run, 1]);
+          expect([run, fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))]).toEqual([run, false]);
+          expect([run, files()]).toEqual([run, before]);
+        } finally {
+          await proxy.close();
+        }
+      }
+      await deploy(opts(server, local, dir));
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+    }, 20_000);
+  },
+);

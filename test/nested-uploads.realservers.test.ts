@@ -84,6 +84,21 @@ describe.each(targets)('%s: nested deploys, uploads', (_name, make) => {
     expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
   });
 
+  it("a site of more folders than the spot check looks at (40): a same-size edit in the inner deploy's folder, with a resized file at the top (the lock taken while hashing), is refused before any lock (was: lock taken, then refused)", async () => {
+    const t = make();
+    const { dir, opts } = t;
+    const outer = tmpDir();
+    const site: Record<string, string> = { 'index.html': 'home', 'zz/x.html': 'outer x' };
+    for (let i = 0; i < 40; i++) site[`d${String(i).padStart(2, '0')}/f.txt`] = `f ${i}`;
+    writeTree(outer, site);
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'x.html': 'inner x' });
+    await deploy(opts(inner, `${dir}/zz`), quiet);
+    writeTree(outer, { 'index.html': 'home, v2', 'zz/x.html': 'outer y' });
+    await refused(t, outer, refusal(dir, 'zz', ['zz/x.html']));
+  });
+
   it("a first deploy onto a target holding an inner deploy, a later one adding that folder, and a folder holding FTP-Deploy-Action's state: refused before any change", async () => {
     const t = make();
     const { dir, disk, opts } = t;

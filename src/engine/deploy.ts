@@ -38,7 +38,7 @@ import {
   normalizeRemoteDir,
   remoteJoin,
 } from './paths.js';
-import { emptyPlan, planChanges, withAbsent, withKeptDirs, type Plan } from './plan.js';
+import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
@@ -433,6 +433,8 @@ export async function deploy(
     let plan: Plan = emptyPlan();
     /** The lock, taken while the files are hashed when the sizes already show an upload (see prepare). */
     let early: Promise<ExecResult | undefined> | undefined;
+    /** Before that lock: the looks for other deploys' states that did not fit in the spot check (see lookFurther). */
+    let furtherLooking: Promise<unknown> | undefined;
     const lockOptions = {
       ...o,
       knownDirs: quirks.knownDirs,
@@ -574,8 +576,10 @@ export async function deploy(
       // The folders this plan will likely delete from, looked at for another deploy's state in the same write
       // (see otherDeploysIn, which asks only what this did not answer); with the lock taken early, the folders
       // it may send into too, as far as they fit.
-      const stateLooks =
-        !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o, lockEarly) : [];
+      const { looks: stateLooks, rest: furtherLooks } =
+        !o.verify && !isEmptyState(st)
+          ? earlyStateLooks(st, local, root, statePath, o, lockEarly)
+          : { looks: [], rest: [] };
       // The temps a cut run left to another server session, within their day (see StateStore.tempLeft): looked
       // for in the same write, so a deploy with nothing else to do takes the lock only to remove one that is there.
       leftGone = new Set();
@@ -602,13 +606,18 @@ export async function deploy(
         // check, which looks for a lock and must not see this one.
         if (lockEarly) {
           // (A spot check that failed fails the plan too: no lock is taken then.)
-          early = (spot ?? Promise.resolve()).then(async (seen) => {
-            // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
-            // plan changes nothing on the server (no lock either).
+          // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+          // plan changes nothing on the server (no lock either). A site of more folders than fit in that write:
+          // the others are looked at now, still before the lock (was: the lock taken, then the plan refused).
+          const waitForPlan = (spot ?? Promise.resolve()).then(async (seen) => {
             const other = seen?.also
               .slice(twoStates.length, twoStates.length + stateLooks.length)
               .some((r) => r.code === 213);
-            if (other) await planning;
+            return other || (await lookFurther(pool, furtherLooks, stateSeen));
+          });
+          furtherLooking = waitForPlan.catch(() => undefined);
+          early = waitForPlan.then(async (wait) => {
+            if (wait) await planning;
             return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
               plan = await planning;
               state = store.state;
@@ -688,6 +697,7 @@ export async function deploy(
       // has the folder's top: an empty or absent target holds no other deploy.
       const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
       const mayHold = top === null ? () => true : (d: string) => top?.has(d.split('/')[0]) ?? false;
+      await furtherLooking; // its answers are the plan's too (not asked twice)
       otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
@@ -696,6 +706,19 @@ export async function deploy(
       unvouched = unvouchedReplaces(p, st);
       absent = await notOnServer(pool, root, unvouched);
       p = withAbsent(p, absent);
+      // A dry run after a cut run: the folders it set out to make and had not recorded as made may be there
+      // (looked at read-only, a CWD each): not counted as made again.
+      if (o.dryRun) {
+        const maybe = new Set(st.pending?.dirs ?? []);
+        p = withDirsThere(
+          p,
+          await dirsThere(
+            pool,
+            root,
+            p.mkdirs.filter((d) => maybe.has(d)),
+          ),
+        );
+      }
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       refuseSwapsOverOthers(p, root, otherStates);
@@ -986,6 +1009,24 @@ async function notOnServer(pool: ConnectionPool, root: string, paths: string[]):
 }
 
 /**
+ * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection in writes
+ * of 1000 (read-only: the engine names every path in full). One it cannot tell about is not among them.
+ */
+async function dirsThere(pool: ConnectionPool, root: string, dirs: string[]): Promise<string[]> {
+  const ask = dirs.filter(
+    (d) => Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES && !/[\r\n\0]/.test(d),
+  );
+  if (ask.length === 0) return [];
+  const replies = await pool.run('look for folders a cut run made', async (c) => {
+    const all: FtpReply[] = [];
+    for (let i = 0; i < ask.length; i += 1000)
+      all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((d) => `CWD ${remoteJoin(root, d)}`))));
+    return all;
+  });
+  return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
+}
+
+/**
  * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
  * that did not would stop the whole pipelined write, the deploy with it.
  */
@@ -1011,36 +1052,30 @@ function earlyStateLooks(
   statePath: string,
   o: ResolvedOptions,
   every = false,
-): string[] {
-  const folders = new Set<string>();
-  const add = (d: string): boolean => {
-    folders.add(d);
-    return folders.size <= EARLY_LOOKS;
-  };
+): { looks: string[]; rest: string[] } {
+  const candidates = new Set<string>();
   const deleting = o.delete && !o.uploadOnly;
-  const fits = ((): boolean => {
-    for (const d of local.dirs) {
-      if (!Object.hasOwn(st.files, d)) continue;
-      for (const a of ancestorsOf(d)) if (!add(a)) return false;
+  for (const d of local.dirs) {
+    if (!Object.hasOwn(st.files, d)) continue;
+    for (const a of ancestorsOf(d)) candidates.add(a);
+  }
+  if (deleting) {
+    for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+      if (local.files.has(p) || local.dirs.has(p)) continue;
+      for (const a of ancestorsOf(p)) candidates.add(a);
     }
-    if (deleting) {
-      for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
-        if (local.files.has(p) || local.dirs.has(p)) continue;
-        for (const a of ancestorsOf(p)) if (!add(a)) return false;
-      }
-      for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
-        if (local.dirs.has(d)) continue;
-        for (const a of [...ancestorsOf(d), d]) if (!add(a)) return false;
-      }
+    for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+      if (local.dirs.has(d)) continue;
+      for (const a of [...ancestorsOf(d), d]) candidates.add(a);
     }
-    return true;
-  })();
-  if (!fits) folders.clear();
+  }
+  const folders = candidates.size <= EARLY_LOOKS ? new Set(candidates) : new Set<string>();
   // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
   // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
   // plan makes: those too with `every`, as they fit) is asked after planning.
   const uploading = new Set<string>();
   const addUploading = (a: string): void => {
+    candidates.add(a);
     if (!folders.has(a) && uploading.size < EARLY_LOOKS) uploading.add(a);
   };
   if (!o.deleteOnly) {
@@ -1052,10 +1087,47 @@ function earlyStateLooks(
     }
     if (every) for (const f of local.files.values()) for (const a of ancestorsOf(f.path)) addUploading(a);
   }
-  return [...folders, ...uploading]
-    .sort()
-    .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
-    .filter((abs) => abs !== statePath && askable(abs));
+  const absolute = (dirs: Iterable<string>): string[] =>
+    [...dirs]
+      .sort()
+      .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
+      .filter((abs) => abs !== statePath && askable(abs));
+  // `every`: the folders that did not fit, looked at before the lock all the same (see lookFurther).
+  const rest = every ? [...candidates].filter((d) => !folders.has(d) && !uploading.has(d)) : [];
+  return { looks: absolute([...folders, ...uploading]), rest: absolute(rest) };
+}
+
+/** At most this many looks for another deploy's state (SIZE) go out before a lock taken early (see lookFurther). */
+const MAX_FURTHER_LOOKS = 4000;
+
+/**
+ * The looks for another deploy's state that did not fit in the spot check's write (a site of more than
+ * {@link EARLY_LOOKS} folders), asked before a lock taken while the files are hashed: a plan refused for one
+ * is refused before any lock. Pipelined in writes of 1000; each answer goes into `seen` (the plan asks none
+ * again). True when the lock should wait for the plan: a state is there, a server gave no clear answer
+ * (no SIZE), or there are more than {@link MAX_FURTHER_LOOKS}.
+ */
+async function lookFurther(
+  pool: ConnectionPool,
+  looks: string[],
+  seen: Map<string, boolean>,
+): Promise<boolean> {
+  if (looks.length === 0) return false;
+  if (looks.length > MAX_FURTHER_LOOKS) return true;
+  const replies = await pool.run('look for the states of other deploys', async (c) => {
+    const all: FtpReply[] = [];
+    for (let i = 0; i < looks.length; i += 1000)
+      all.push(...(await c.pipeline(looks.slice(i, i + 1000).map((abs) => `SIZE ${abs}`))));
+    return all;
+  });
+  let wait = false;
+  for (const [i, abs] of looks.entries()) {
+    const code = replies[i]?.code ?? 0;
+    if (code === 213) seen.set(abs, true);
+    else if (code === 550 || code === 450) seen.set(abs, false);
+    if (code !== 550 && code !== 450) wait = true;
+  }
+  return wait;
 }
 
 /**

@@ -122,7 +122,9 @@ export async function withLock<T>(
         await writeHolder(c, holderPath, me);
         holderWritten = true;
       },
-      true,
+      // A cancel ends its backoff: the way out (the unlock) does not wait for it (the retry backoff, a
+      // minute at most, outlasted the way out's patience, and the lock was left naming no one).
+      'until-cancel',
     ));
   /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
   const mkdTwice = async (c: FtpClient): Promise<FtpReply[]> => {
@@ -372,7 +374,12 @@ export async function withLock<T>(
       if (lostErr) throw lostErr as DeployError;
     },
   };
-  const running = body(release, read);
+  // Cancelled before the lock named this deploy (its holder's write given up): no body; the unlock below
+  // removes the folder.
+  const running =
+    !holderWritten && o.signal?.aborted
+      ? Promise.reject(o.signal.reason instanceof Error ? o.signal.reason : new Error('cancelled'))
+      : body(release, read);
   // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
   // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
   // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh

@@ -112,8 +112,19 @@ export class ConnectionPool {
     return this.live;
   }
 
-  /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
-  async run<T>(what: string, task: (client: FtpClient) => Promise<T>, priority = false): Promise<T> {
+  /**
+   * Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors.
+   * `priority`: ahead of the other tasks, and run on after a {@link cancel}, backoffs waited out (the way out);
+   * 'until-cancel': ahead of the others too, but a cancel ends its backoff and it fails with the last error
+   * (the lock's holder: a cancelled deploy runs no body, and its unlock should not wait a minute for it).
+   */
+  async run<T>(
+    what: string,
+    task: (client: FtpClient) => Promise<T>,
+    priorityOrUntil: boolean | 'until-cancel' = false,
+  ): Promise<T> {
+    const priority = priorityOrUntil !== false;
+    const untilCancel = priorityOrUntil === 'until-cancel';
     for (let attempt = 0; ; attempt++) {
       if (this.abandoned) throw this.abandoned;
       if (this.cancelled && !priority) throw this.cancelled;
@@ -136,7 +147,14 @@ export class ConnectionPool {
         if (!isRetryable(err, client) || attempt >= this.opts.retries) throw err;
         // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out,
         // unless the way out is abandoned).
-        await this.retryLater(what, err, attempt, priority ? this.abandoning.signal : this.cancelling.signal);
+        if (untilCancel && this.cancelled) throw err;
+        await this.retryLater(
+          what,
+          err,
+          attempt,
+          priority && !untilCancel ? this.abandoning.signal : this.cancelling.signal,
+        );
+        if (untilCancel && (this.cancelled || this.abandoned)) throw err;
       }
     }
   }
