@@ -30,10 +30,11 @@ const ADDED = [1, 2, 3, 4, 5, 6].map((i) => `site/p/${i}.bin`);
 
 /**
  * A consumer folder with a gulpfile deploying `site/` to `dir` one file at a time; once the first file is up
- * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal), if
- * given, and `firstUp` resolves (the failing task and step wait for it).
+ * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal; a
+ * hang-up twice, as a closed terminal sends it), if given, and `firstUp` resolves (the failing task and step
+ * wait for it).
  */
-function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM'): string {
+function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): string {
   const cwd = consumerDir();
   writeTree(cwd, {
     'site/index.html': 'home',
@@ -62,6 +63,7 @@ process.stdout.write = (chunk, ...rest) => {
   if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
     up = up();
     ${signal ? `process.kill(process.pid, '${signal}');` : ''}
+    ${signal === 'SIGHUP' ? `process.kill(process.pid, '${signal}');` : ''}
   }
   return write(chunk, ...rest);
 };
@@ -80,16 +82,33 @@ export const piped = () => gulp.src('site/**', { encoding: false }).pipe(deploy(
   return cwd;
 }
 
-/** Runs the gulp CLI; resolves with how it ended and what it printed. */
+/**
+ * Runs the gulp CLI (through `launcher`, a command line before gulp's, if given); resolves with how it ended
+ * and what it printed.
+ */
 async function gulpCli(
   cwd: string,
   task: string,
   server: RealServer,
+  launcher: string[] = [],
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, 'node_modules/.bin/gulp'), ['--no-color', task], {
+    const [command, ...args] = [
+      ...launcher,
+      path.join(repoRoot, 'node_modules/.bin/gulp'),
+      '--no-color',
+      task,
+    ];
+    const child = spawn(command, args, {
       cwd,
-      env: { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: '', FTP_PASSWORD: server.password },
+      // `_` as a shell sets it running gulp itself (not nohup): the test runner's own may say anything.
+      env: {
+        ...process.env,
+        _: path.join(repoRoot, 'node_modules/.bin/gulp'),
+        FORCE_COLOR: '0',
+        NODE_OPTIONS: '',
+        FTP_PASSWORD: server.password,
+      },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -167,6 +186,36 @@ describe('the gulp CLI stopped by a signal mid-deploy', () => {
     expect(out).toMatch(CANCELLED('SIGTERM'));
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
     await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+});
+
+describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deploy', () => {
+  it('pure-ftpd: SIGHUP (twice, as a closed terminal sends it) cancels the deploy, the lock released, before gulp ends by the signal; a rerun sends only the rest', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGHUP');
+    const { code, signal, out } = await gulpCli(cwd, 'publish', server);
+    // Was: killed by the hang-up at once, the lock folder left (a rerun waited for it to go stale) and what was
+    // sent since the last checkpoint not recorded.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(CANCELLED('SIGHUP'));
+    expect(out).not.toMatch(/deployed:/);
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
+    await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+
+  it('vsftpd: SIGHUP to `nohup gulp publish` is ignored: the deploy goes on and finishes, exit 0', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGHUP');
+    // bash names the command it runs in `_` (/usr/bin/nohup), as when `nohup gulp publish` is typed in a shell.
+    const { code, signal, out } = await gulpCli(cwd, 'publish', server, ['bash', '-c', 'nohup "$@"', 'bash']);
+    // Was: killed by the hang-up all the same (Node resets the SIGHUP nohup ignores to its default).
+    expect(out).toMatch(/ftpship: deployed:/);
+    expect(out).not.toMatch(/SIGHUP/);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
   });
 });
 
