@@ -311,7 +311,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       report = await deployEngine(
         { ...engine, files: list, signal: stop.signal },
         reporter(quiet, live, text),
-        { stream: true, onLock: lock.onLock },
+        { stream: true, onLock: lock.onLock, onSnapshot: lock.onSnapshot },
       ).finally(() => {
         live.on = false;
         lock.done();

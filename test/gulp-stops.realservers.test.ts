@@ -125,12 +125,12 @@ async function checkLeftAndRerun(
   dir: string,
   disk: string,
   minConfirmed = 1,
+  added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))],
 ): Promise<void> {
   expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
   const files = (
     JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }
   ).files;
-  const added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))];
   const confirmed = added.filter((rel) => rel in files);
   expect(confirmed.length).toBeGreaterThanOrEqual(minConfirmed);
   expect(confirmed.length).toBeLessThan(added.length);
@@ -253,4 +253,68 @@ describe('the gulp CLI exiting mid-deploy as a task fails', () => {
     expect(code).toBe(1);
     await checkLeftAndRerun(server, cwd, dir, disk, 0);
   });
+});
+
+/**
+ * A consumer folder with a gulpfile deploying MANY files (`site/m/`) to `dir` one at a time, beside a task that
+ * fails once half of them are on the server (a look at the server's folder `disk`): the gulp CLI then exits.
+ */
+const MANY = 32;
+function manyScene(server: RealServer, dir: string, disk: string): { cwd: string; added: string[] } {
+  const cwd = consumerDir();
+  const added = Array.from({ length: MANY }, (_, i) => `m/${String(i).padStart(2, '0')}.bin`);
+  writeTree(
+    cwd,
+    Object.fromEntries(added.map((rel, i) => [`site/${rel}`, Buffer.alloc(8 * 1024, i + 1)] as const)),
+  );
+  const options = {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    secure: false,
+    remoteDir: dir,
+    parallel: 1,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+  };
+  fs.writeFileSync(
+    path.join(cwd, 'gulpfile.mjs'),
+    `import fs from 'node:fs';
+import gulp from 'gulp';
+import { deploy } from 'ftpship/gulp';
+const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
+const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
+const folder = ${JSON.stringify(path.join(disk, 'm'))};
+const lint = (cb) => {
+  const look = setInterval(() => {
+    let there = [];
+    try { there = fs.readdirSync(folder); } catch {}
+    if (there.length < ${MANY / 2}) return;
+    clearInterval(look);
+    cb(new Error('lint failed'));
+  }, 5);
+};
+export const both = gulp.parallel(publish, lint);
+`,
+  );
+  return { cwd, added };
+}
+
+describe('the gulp CLI exiting mid-deploy of many files', () => {
+  it.each(['vsftpd', 'pure'] as const)(
+    '%s: another task of a gulp.parallel failing halfway: what the server confirmed since the last checkpoint is recorded before the unlock; the rerun sends only the rest',
+    async (name) => {
+      const server = env[name];
+      const { dir, disk } = target(server);
+      const { cwd, added } = manyScene(server, dir, disk);
+      const { code, out } = await gulpCli(cwd, 'both', server);
+      expect(out).toMatch(/Error: lint failed/);
+      expect(out).toMatch(RELEASED_AT_EXIT);
+      expect(code).toBe(1);
+      // Was: the state as of the deploy's first checkpoint (none of the files), and the rerun sent all MANY again.
+      // Now most of the files up when the server's folder held half of them (a few may still await their hash).
+      await checkLeftAndRerun(server, cwd, dir, disk, MANY / 4, added);
+      expect(out).toMatch(/what was confirmed by the server until then is recorded in the state/);
+    },
+  );
 });
