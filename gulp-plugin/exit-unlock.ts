@@ -14,26 +14,36 @@ import { writeRemoteFileAtomic } from '../src/engine/remote.js';
 import { loginOptions, resolveOptions } from '../src/engine/resolve.js';
 import type { StateSnapshot } from '../src/engine/state-store.js';
 
-/** What the plugin sends: each deploy's login options, the lock it holds, and its checkpoint taken at the exit. */
-export type ExitOrders = Array<{ login: Partial<DeployOptions>; lock: HeldLock; state?: StateSnapshot }>;
+/**
+ * What the plugin sends: each deploy's login options, the lock it holds, and its checkpoint taken at the exit;
+ * and when the plugin stops waiting for this process (epoch ms).
+ */
+export interface ExitOrders {
+  deadline: number;
+  deploys: Array<{ login: Partial<DeployOptions>; lock: HeldLock; state?: StateSnapshot }>;
+}
 
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const orders = v8.deserialize(Buffer.concat(chunks)) as ExitOrders;
-  for (const { login, lock, state } of orders) {
+  const { deadline, deploys } = v8.deserialize(Buffer.concat(chunks)) as ExitOrders;
+  for (const { login, lock, state } of deploys) {
     let line: string;
     let saved = '';
     // The lock's path goes with the deploy's encoding, as the deploy sent it.
     const connect = async (): Promise<FtpClient> =>
       FtpClient.connect(loginOptions(resolveOptions({ ...login, files: [] } as DeployOptions)));
     try {
+      const start = Date.now();
       let c = await connect();
+      // The checkpoint costs about as many round trips as the login again (the holder read, STOR, RNFR/RNTO),
+      // the unlock as many once more: on a link too slow for all three in the time left, only the unlock.
+      const roomForState = deadline - Date.now() > 3 * (Date.now() - start) + 500;
       try {
         // Written only while the lock is this deploy's (no state goes over another deploy's), and before the
         // unlock. Failed, the state is the last checkpoint, and the unlock goes on (on a new connection if that
         // one broke).
-        if (state) {
+        if (state && roomForState) {
           try {
             if (await holdsLock(c, lock)) {
               await writeRemoteFileAtomic(

@@ -72,7 +72,10 @@ function onExit(): void {
   const held = [...entries].filter((e): e is Entry & { lock: HeldLock } => e.lock !== undefined);
   entries.clear();
   if (held.length === 0 || !fs.existsSync(script)) return;
-  const orders: ExitOrders = held.map(({ login, lock, snapshot }) => ({ login, lock, state: snapshot?.() }));
+  const orders: ExitOrders = {
+    deadline: Date.now() + EXIT_UNLOCK_MS,
+    deploys: held.map(({ login, lock, snapshot }) => ({ login, lock, state: snapshot?.() })),
+  };
   const child = spawnSync(process.execPath, [script], {
     input: v8.serialize(orders),
     timeout: EXIT_UNLOCK_MS,
