@@ -52,7 +52,8 @@ function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM' | 
   };
   fs.writeFileSync(
     path.join(cwd, 'gulpfile.mjs'),
-    `import { Writable } from 'node:stream';
+    `import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import gulp from 'gulp';
 import { deploy } from 'ftpship/gulp';
 const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
@@ -62,11 +63,27 @@ const firstUp = new Promise((resolve) => (up = resolve));
 process.stdout.write = (chunk, ...rest) => {
   if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
     up = up();
-    ${signal ? `process.kill(process.pid, '${signal}');` : ''}
-    ${signal === 'SIGHUP' ? `process.kill(process.pid, '${signal}');` : ''}
+    if (process.env.TERMINAL_PID) closeTerminal();
+    else {
+      ${signal ? `process.kill(process.pid, '${signal}');` : ''}
+      ${signal === 'SIGHUP' ? `process.kill(process.pid, '${signal}');` : ''}
+    }
   }
   return write(chunk, ...rest);
 };
+// The terminal (\`script\`, TERMINAL_PID) closes: once writing to it fails (EIO), the hang-up, twice.
+function closeTerminal() {
+  process.kill(Number(process.env.TERMINAL_PID), 'SIGKILL');
+  const look = setInterval(() => {
+    try {
+      fs.writeSync(1, ' ');
+      return;
+    } catch {}
+    clearInterval(look);
+    process.kill(process.pid, 'SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }, 5);
+}
 export const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
 export const watch = () => gulp.watch('site/**', { ignoreInitial: false }, publish);
 const lint = (cb) => void firstUp.then(() => cb(new Error('lint failed')));
@@ -203,6 +220,40 @@ describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deplo
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
     await checkLeftAndRerun(server, cwd, dir, disk);
   });
+
+  const withScript = fs.existsSync('/usr/bin/script') ? it : it.skip;
+  withScript(
+    'pure-ftpd: the terminal itself closes under `gulp publish` (every write to it fails), then the hang-up: the deploy is cancelled, the lock released, gulp ends by SIGHUP',
+    async () => {
+      const server = env.pure;
+      const { dir, disk } = target(server);
+      const cwd = scene(server, dir);
+      const rcFile = path.join(cwd, 'rc');
+      const gulpBin = path.join(repoRoot, 'node_modules/.bin/gulp');
+      // In a terminal (`script`: a pty as stdin, stdout and stderr) whose shell ignores the hang-up, to tell what
+      // gulp ends with; the gulpfile closes the terminal once the first file is up.
+      const inner = `trap "" HUP; TERMINAL_PID=$PPID ${gulpBin} --no-color publish & wait $!; echo $? > ${rcFile}`;
+      const term = spawn('script', ['-qfc', inner, '/dev/null'], {
+        cwd,
+        env: {
+          ...process.env,
+          _: gulpBin,
+          SHELL: '/bin/sh',
+          NODE_OPTIONS: '',
+          FORCE_COLOR: '0',
+          FTP_PASSWORD: server.password,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      term.stdout.resume();
+      await new Promise((resolve) => term.on('close', resolve));
+      for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+      // 128 + 1: ended by SIGHUP, as the shell reports it.
+      expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+      await checkLeftAndRerun(server, cwd, dir, disk);
+    },
+  );
 
   it('vsftpd: SIGHUP to `nohup gulp publish` is ignored: the deploy goes on and finishes, exit 0', async () => {
     const server = env.vsftpd;
