@@ -250,7 +250,7 @@ export function deploy(options: GulpDeployOptions): Transform {
    */
   async function run(): Promise<void> {
     deploying = true;
-    // Ctrl-C or SIGTERM while it runs: cancelled, and the process held until it has stopped (then ended by the
+    // Ctrl-C, SIGTERM or a hang-up while it runs: cancelled, and the process held until it has stopped (then ended by the
     // signal), where Node would end it at once and leave the lock on the server.
     let bySignal = false;
     const ended = cancelOnSignals((sig) => {
@@ -311,7 +311,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       report = await deployEngine(
         { ...engine, files: list, signal: stop.signal },
         reporter(quiet, live, text),
-        { stream: true, onLock: lock.onLock },
+        { stream: true, onLock: lock.onLock, onSnapshot: lock.onSnapshot },
       ).finally(() => {
         live.on = false;
         lock.done();

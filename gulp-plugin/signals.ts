@@ -1,15 +1,20 @@
 /**
- * Ctrl-C (SIGINT) or SIGTERM while a deploy runs under the gulp CLI. Node's default for these ends the process
+ * Ctrl-C (SIGINT), SIGTERM, or SIGHUP (the terminal or SSH session closed under `gulp watch`) while a deploy
+ * runs under the gulp CLI. Node's default for these ends the process
  * at once, cutting the deploy off: the lock stays on the server (a rerun waits for it to go stale) and the last
  * steps go unrecorded. While any deploy of this process runs, the first signal cancels them all, as the ftpship
  * CLI does (no new transfer, the checkpoint written, the lock released); the process is held open only by that
  * pending way out, and once every deploy has stopped the signal is raised again, so the process (gulp, a
- * gulp.watch session) ends as the signal would have ended it. A second signal ends it at once. No
- * `process.exit`: where the gulpfile listens to the signal itself, ending the process is left to it.
+ * gulp.watch session) ends as the signal would have ended it. A second SIGINT or SIGTERM ends it at once; a
+ * hang-up never does (a closed terminal sends more than one). A process started under nohup keeps ignoring
+ * SIGHUP: the CLI's own rules decide (src/signals.ts). No `process.exit`: where the gulpfile listens to the
+ * signal itself, ending the process is left to it.
  */
+import { cancelling, quitsAtOnce } from '../src/signals.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-type Sig = (typeof SIGNALS)[number];
+type Sig = ReturnType<typeof cancelling>[number];
+/** The signals listened to while deploys run (decided at the first). */
+let signals: readonly Sig[] = [];
 
 /** The deploys running, each with its cancel. */
 const running = new Set<(signal: Sig) => void>();
@@ -17,8 +22,8 @@ let received: Sig | undefined;
 
 function onSignal(sig: Sig): void {
   if (received) {
-    // The second one: at once, whatever is still on its way out.
-    endBySignal(sig);
+    // The second one: at once, whatever is still on its way out; not a hang-up (see quitsAtOnce).
+    if (quitsAtOnce(sig)) endBySignal(sig);
     return;
   }
   received = sig;
@@ -27,11 +32,12 @@ function onSignal(sig: Sig): void {
 }
 
 function listen(): void {
-  for (const s of SIGNALS) process.on(s, onSignal);
+  signals = cancelling();
+  for (const s of signals) process.on(s, onSignal);
 }
 
 function stopListening(): void {
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  for (const s of signals) process.removeListener(s, onSignal);
 }
 
 /** Node's own handling back, then the signal again: it ends the process unless the gulpfile listens to it. */

@@ -28,7 +28,7 @@ const NUMBER: Record<Sig, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
  * passes its SIGHUP on to its jobs, then the kernel sends one to the foreground job as the shell exits), and
  * a session stopped by systemd gets SIGTERM then SIGHUP. Nobody is there to mean "now".
  */
-const quitsAtOnce = (sig: Sig): boolean => sig !== 'SIGHUP';
+export const quitsAtOnce = (sig: string): boolean => sig !== 'SIGHUP';
 
 /** What quits at once after `sig` (said in the first signal's message): the same again, or after a hang-up another. */
 export function quitAtOnce(sig: string): string {
@@ -72,8 +72,11 @@ export function startedIgnoringHangup(env: NodeJS.ProcessEnv = process.env, stdi
 
 const ignore = (): void => undefined;
 
-/** The signals that cancel: SIGHUP too unless the process was started ignoring it (then it stays ignored). */
-function cancelling(): readonly Sig[] {
+/**
+ * The signals that cancel: SIGHUP too unless the process was started ignoring it (then it stays ignored). The
+ * gulp plugin asks too: a gulp process started under nohup keeps ignoring the hang-up, any other cancels on it.
+ */
+export function cancelling(): readonly Sig[] {
   if (hup[HUP_IGNORED] === undefined) {
     hup[HUP_IGNORED] = startedIgnoringHangup();
     if (hup[HUP_IGNORED]) process.on('SIGHUP', ignore);

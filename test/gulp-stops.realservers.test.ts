@@ -30,10 +30,11 @@ const ADDED = [1, 2, 3, 4, 5, 6].map((i) => `site/p/${i}.bin`);
 
 /**
  * A consumer folder with a gulpfile deploying `site/` to `dir` one file at a time; once the first file is up
- * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal), if
- * given, and `firstUp` resolves (the failing task and step wait for it).
+ * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal; a
+ * hang-up twice, as a closed terminal sends it), if given, and `firstUp` resolves (the failing task and step
+ * wait for it).
  */
-function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM'): string {
+function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): string {
   const cwd = consumerDir();
   writeTree(cwd, {
     'site/index.html': 'home',
@@ -51,7 +52,8 @@ function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM'): 
   };
   fs.writeFileSync(
     path.join(cwd, 'gulpfile.mjs'),
-    `import { Writable } from 'node:stream';
+    `import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import gulp from 'gulp';
 import { deploy } from 'ftpship/gulp';
 const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
@@ -61,10 +63,27 @@ const firstUp = new Promise((resolve) => (up = resolve));
 process.stdout.write = (chunk, ...rest) => {
   if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
     up = up();
-    ${signal ? `process.kill(process.pid, '${signal}');` : ''}
+    if (process.env.TERMINAL_PID) closeTerminal();
+    else {
+      ${signal ? `process.kill(process.pid, '${signal}');` : ''}
+      ${signal === 'SIGHUP' ? `process.kill(process.pid, '${signal}');` : ''}
+    }
   }
   return write(chunk, ...rest);
 };
+// The terminal (\`script\`, TERMINAL_PID) closes: once writing to it fails (EIO), the hang-up, twice.
+function closeTerminal() {
+  process.kill(Number(process.env.TERMINAL_PID), 'SIGKILL');
+  const look = setInterval(() => {
+    try {
+      fs.writeSync(1, ' ');
+      return;
+    } catch {}
+    clearInterval(look);
+    process.kill(process.pid, 'SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }, 5);
+}
 export const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
 export const watch = () => gulp.watch('site/**', { ignoreInitial: false }, publish);
 const lint = (cb) => void firstUp.then(() => cb(new Error('lint failed')));
@@ -80,16 +99,33 @@ export const piped = () => gulp.src('site/**', { encoding: false }).pipe(deploy(
   return cwd;
 }
 
-/** Runs the gulp CLI; resolves with how it ended and what it printed. */
+/**
+ * Runs the gulp CLI (through `launcher`, a command line before gulp's, if given); resolves with how it ended
+ * and what it printed.
+ */
 async function gulpCli(
   cwd: string,
   task: string,
   server: RealServer,
+  launcher: string[] = [],
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, 'node_modules/.bin/gulp'), ['--no-color', task], {
+    const [command, ...args] = [
+      ...launcher,
+      path.join(repoRoot, 'node_modules/.bin/gulp'),
+      '--no-color',
+      task,
+    ];
+    const child = spawn(command, args, {
       cwd,
-      env: { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: '', FTP_PASSWORD: server.password },
+      // `_` as a shell sets it running gulp itself (not nohup): the test runner's own may say anything.
+      env: {
+        ...process.env,
+        _: path.join(repoRoot, 'node_modules/.bin/gulp'),
+        FORCE_COLOR: '0',
+        NODE_OPTIONS: '',
+        FTP_PASSWORD: server.password,
+      },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -106,12 +142,12 @@ async function checkLeftAndRerun(
   dir: string,
   disk: string,
   minConfirmed = 1,
+  added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))],
 ): Promise<void> {
   expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
   const files = (
     JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }
   ).files;
-  const added = ['index.html', ...ADDED.map((rel) => rel.slice('site/'.length))];
   const confirmed = added.filter((rel) => rel in files);
   expect(confirmed.length).toBeGreaterThanOrEqual(minConfirmed);
   expect(confirmed.length).toBeLessThan(added.length);
@@ -170,6 +206,70 @@ describe('the gulp CLI stopped by a signal mid-deploy', () => {
   });
 });
 
+describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deploy', () => {
+  it('pure-ftpd: SIGHUP (twice, as a closed terminal sends it) cancels the deploy, the lock released, before gulp ends by the signal; a rerun sends only the rest', async () => {
+    const server = env.pure;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGHUP');
+    const { code, signal, out } = await gulpCli(cwd, 'publish', server);
+    // Was: killed by the hang-up at once, the lock folder left (a rerun waited for it to go stale) and what was
+    // sent since the last checkpoint not recorded.
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(out).toMatch(CANCELLED('SIGHUP'));
+    expect(out).not.toMatch(/deployed:/);
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
+    await checkLeftAndRerun(server, cwd, dir, disk);
+  });
+
+  const withScript = fs.existsSync('/usr/bin/script') ? it : it.skip;
+  withScript(
+    'pure-ftpd: the terminal itself closes under `gulp publish` (every write to it fails), then the hang-up: the deploy is cancelled, the lock released, gulp ends by SIGHUP',
+    async () => {
+      const server = env.pure;
+      const { dir, disk } = target(server);
+      const cwd = scene(server, dir);
+      const rcFile = path.join(cwd, 'rc');
+      const gulpBin = path.join(repoRoot, 'node_modules/.bin/gulp');
+      // In a terminal (`script`: a pty as stdin, stdout and stderr) whose shell ignores the hang-up, to tell what
+      // gulp ends with; the gulpfile closes the terminal once the first file is up.
+      const inner = `trap "" HUP; TERMINAL_PID=$PPID ${gulpBin} --no-color publish & wait $!; echo $? > ${rcFile}`;
+      const term = spawn('script', ['-qfc', inner, '/dev/null'], {
+        cwd,
+        env: {
+          ...process.env,
+          _: gulpBin,
+          SHELL: '/bin/sh',
+          NODE_OPTIONS: '',
+          FORCE_COLOR: '0',
+          FTP_PASSWORD: server.password,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      term.stdout.resume();
+      await new Promise((resolve) => term.on('close', resolve));
+      for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+      // 128 + 1: ended by SIGHUP, as the shell reports it.
+      expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+      await checkLeftAndRerun(server, cwd, dir, disk);
+    },
+  );
+
+  it('vsftpd: SIGHUP to `nohup gulp publish` is ignored: the deploy goes on and finishes, exit 0', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = scene(server, dir, 'SIGHUP');
+    // bash names the command it runs in `_` (/usr/bin/nohup), as when `nohup gulp publish` is typed in a shell.
+    const { code, signal, out } = await gulpCli(cwd, 'publish', server, ['bash', '-c', 'nohup "$@"', 'bash']);
+    // Was: killed by the hang-up all the same (Node resets the SIGHUP nohup ignores to its default).
+    expect(out).toMatch(/ftpship: deployed:/);
+    expect(out).not.toMatch(/SIGHUP/);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
+  });
+});
+
 /** Said at the exit, once the lock is gone. */
 const RELEASED_AT_EXIT =
   /ftpship: the process is exiting mid-deploy \(the gulp CLI exits as soon as a task fails\): the lock \S+\.ftpship-state\.json\.lock was released/;
@@ -204,4 +304,68 @@ describe('the gulp CLI exiting mid-deploy as a task fails', () => {
     expect(code).toBe(1);
     await checkLeftAndRerun(server, cwd, dir, disk, 0);
   });
+});
+
+/**
+ * A consumer folder with a gulpfile deploying MANY files (`site/m/`) to `dir` one at a time, beside a task that
+ * fails once half of them are on the server (a look at the server's folder `disk`): the gulp CLI then exits.
+ */
+const MANY = 32;
+function manyScene(server: RealServer, dir: string, disk: string): { cwd: string; added: string[] } {
+  const cwd = consumerDir();
+  const added = Array.from({ length: MANY }, (_, i) => `m/${String(i).padStart(2, '0')}.bin`);
+  writeTree(
+    cwd,
+    Object.fromEntries(added.map((rel, i) => [`site/${rel}`, Buffer.alloc(8 * 1024, i + 1)] as const)),
+  );
+  const options = {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    secure: false,
+    remoteDir: dir,
+    parallel: 1,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+  };
+  fs.writeFileSync(
+    path.join(cwd, 'gulpfile.mjs'),
+    `import fs from 'node:fs';
+import gulp from 'gulp';
+import { deploy } from 'ftpship/gulp';
+const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
+const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
+const folder = ${JSON.stringify(path.join(disk, 'm'))};
+const lint = (cb) => {
+  const look = setInterval(() => {
+    let there = [];
+    try { there = fs.readdirSync(folder); } catch {}
+    if (there.length < ${MANY / 2}) return;
+    clearInterval(look);
+    cb(new Error('lint failed'));
+  }, 5);
+};
+export const both = gulp.parallel(publish, lint);
+`,
+  );
+  return { cwd, added };
+}
+
+describe('the gulp CLI exiting mid-deploy of many files', () => {
+  it.each(['vsftpd', 'pure'] as const)(
+    '%s: another task of a gulp.parallel failing halfway: what the server confirmed since the last checkpoint is recorded before the unlock; the rerun sends only the rest',
+    async (name) => {
+      const server = env[name];
+      const { dir, disk } = target(server);
+      const { cwd, added } = manyScene(server, dir, disk);
+      const { code, out } = await gulpCli(cwd, 'both', server);
+      expect(out).toMatch(/Error: lint failed/);
+      expect(out).toMatch(RELEASED_AT_EXIT);
+      expect(code).toBe(1);
+      // Was: the state as of the deploy's first checkpoint (none of the files), and the rerun sent all MANY again.
+      // Now most of the files up when the server's folder held half of them (a few may still await their hash).
+      await checkLeftAndRerun(server, cwd, dir, disk, MANY / 4, added);
+      expect(out).toMatch(/what was confirmed by the server until then is recorded in the state/);
+    },
+  );
 });

@@ -52,7 +52,7 @@ import {
   type LocalFile,
   type LocalTree,
 } from './select.js';
-import { STATE_MAX, StateStore } from './state-store.js';
+import { STATE_MAX, StateStore, type StateSnapshot } from './state-store.js';
 import {
   leftInDay,
   onlyLeftTemps,
@@ -94,6 +94,11 @@ export interface DeployContext {
    * process exits under it (the gulp CLI exits as soon as another task fails).
    */
   onLock?: (lock: HeldLock | undefined) => void;
+  /**
+   * Given, once the state is being tracked, a way to take the checkpoint this deploy would write at that moment
+   * (see StateStore.snapshot): the gulp plugin writes it, under the lock, when the process exits under the deploy.
+   */
+  onSnapshot?: (take: () => StateSnapshot | undefined) => void;
 }
 
 /** Fewer deletions than this never trip the partial-stream guard (a small site losing a few files). */
@@ -260,6 +265,7 @@ export async function deploy(
       target: root,
       encoding: o.encoding,
     });
+    context.onSnapshot?.(() => store.snapshot());
     const loading = store.load();
     loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
     const local = await scanning;

@@ -495,6 +495,11 @@ async function tryMkd(c: import('../ftp/index.js').FtpClient, path: string): Pro
   }
 }
 
+/** Whether `lock` is still the deploy's that took it: its holder file names that deploy's token. */
+export async function holdsLock(c: FtpClient, lock: HeldLock): Promise<boolean> {
+  return lock.token !== '' && (await readHolder(c, lock.holderPath))?.token === lock.token;
+}
+
 /**
  * Releases a lock a deploy holds, from a connection of its own (the gulp plugin's, while the process exits under
  * the deploy): unless its holder file names another deploy (which took it over), the holder goes, then the folder.

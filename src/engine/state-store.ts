@@ -775,17 +775,7 @@ export class StateStore {
     if (this.opts.persist === false) return;
     // The unlock went out with the final state: no write after it (the lock may be another deploy's now).
     if (this.sealed) return;
-    this.state.dirs = [...this.dirs].sort();
-    if (this.opts.target) this.state.target = this.opts.target;
-    // The paths are this run's names (read states were translated): a state begun empty records it too.
-    if (this.opts.encoding === 'latin1') this.state.encoding = 'latin1';
-    else delete this.state.encoding;
-    if (this.state.pending) {
-      this.state.pending.uncertain = [...this.uncertain].sort();
-      if (this.maybeDirs.size > 0) this.state.pending.dirs = [...this.maybeDirs].sort();
-      else delete this.state.pending.dirs;
-    }
-    const data = Buffer.from(serializeState(this.state));
+    const data = this.serialize();
     const dir = parentOf(this.opts.path) || '/';
     // The unlock goes in the rename's write only where a rename over the state file has worked in this run
     // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
@@ -868,6 +858,45 @@ export class StateStore {
   get isDirty(): boolean {
     return this.dirty;
   }
+
+  /** The state as a checkpoint writes it now: the working sets written into it, then serialised. */
+  private serialize(): Buffer {
+    this.state.dirs = [...this.dirs].sort();
+    if (this.opts.target) this.state.target = this.opts.target;
+    // The paths are this run's names (read states were translated): a state begun empty records it too.
+    if (this.opts.encoding === 'latin1') this.state.encoding = 'latin1';
+    else delete this.state.encoding;
+    if (this.state.pending) {
+      this.state.pending.uncertain = [...this.uncertain].sort();
+      if (this.maybeDirs.size > 0) this.state.pending.dirs = [...this.maybeDirs].sort();
+      else delete this.state.pending.dirs;
+    }
+    return Buffer.from(serializeState(this.state));
+  }
+
+  /**
+   * The checkpoint this run would write now, for a process exiting under it (the gulp plugin's exit hook writes
+   * it from a child process, under the lock, before the unlock): what was confirmed since the last save is then
+   * recorded too. The working copy is honest at every moment (G4: a path leaves `files` before its file is
+   * touched, and enters it only once live), as the background checkpoints rely on. None when there is nothing
+   * new, or when a write of this run may still be under way on the server (a save in flight, the final state,
+   * the unlock sent with it), which a second write could cross; nor while a leftover copy or a former state
+   * still needs the engine's own handling.
+   */
+  snapshot(): StateSnapshot | undefined {
+    if (this.opts.persist === false || !this.lockGuard || this.sealed || this.finishing) return undefined;
+    if (this.saving || !this.dirty || !this.stateThere || this.copyLeft || this.superseded !== undefined)
+      return undefined;
+    const { noRename, deleteBeforeRename } = this.opts.quirks;
+    return { path: this.opts.path, data: this.serialize(), quirks: { noRename, deleteBeforeRename } };
+  }
+}
+
+/** A checkpoint taken at once (see StateStore.snapshot): where it goes, its text, how the server takes a rename. */
+export interface StateSnapshot {
+  path: string;
+  data: Buffer;
+  quirks: Pick<ServerQuirks, 'noRename' | 'deleteBeforeRename'>;
 }
 
 /**
