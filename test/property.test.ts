@@ -5,9 +5,12 @@
  * Runs are bounded (numRuns 200–500) so the file takes a few seconds.
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path/posix';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { FtpConnection } from '../src/ftp/connection.js';
+import { decodeText, type FtpEncoding } from '../src/ftp/encoding.js';
 import { FtpProtocolError } from '../src/ftp/errors.js';
 import { parseReplies, type FtpReply } from '../src/ftp/reply.js';
 import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
@@ -144,6 +147,83 @@ describe('reply parser (parseReplies)', () => {
         expect(() => parseChunked(chunk(text, cuts), 64)).toThrow(FtpProtocolError);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+/**
+ * What an FtpConnection reads from `bytes` arriving in the given chunks: its replies, in order, and the error
+ * it closed with, if any. The chunks are the socket's own 'data' events (no server, no timing).
+ */
+async function readFromSocket(
+  chunks: Buffer[],
+  max: number,
+  encoding: FtpEncoding,
+): Promise<{ replies: FtpReply[]; error?: Error }> {
+  const socket = new net.Socket();
+  const conn = new FtpConnection(socket, 'peer', 1000, undefined, max, undefined, encoding);
+  for (const c of chunks) socket.emit('data', c);
+  const replies: FtpReply[] = [];
+  for (;;) {
+    // Replies are queued by now; once the queue is empty, a closed connection fails at once.
+    if (!conn.closed && (conn as unknown as { queue: FtpReply[] }).queue.length === 0) break;
+    try {
+      replies.push(await conn.readReply());
+    } catch (err) {
+      conn.close();
+      socket.destroy();
+      return { replies, error: (err as { cause?: Error }).cause ?? (err as Error) };
+    }
+  }
+  conn.close();
+  socket.destroy();
+  return { replies };
+}
+
+/** Reply text with multi-byte UTF-8 (2, 3 and 4 bytes), so that chunk cuts fall inside characters. */
+const wideReplyArb = fc
+  .record({
+    code: fc.integer({ min: 100, max: 599 }),
+    lines: fc.array(fc.string({ unit: fc.constantFrom('a', ' ', 'é', '日', '😀', '-'), maxLength: 30 }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  })
+  .map(({ code, lines }) =>
+    lines.length === 1
+      ? `${code} ${lines[0]}\r\n`
+      : `${code}-${lines.slice(0, -1).join(`\r\n `)}\r\n${code} ${lines[lines.length - 1]}\r\n`,
+  );
+
+describe('FtpConnection reading a reply stream split into chunks at any byte', () => {
+  it('reads the same replies, or refuses the same over-long one, however the bytes are chunked', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.array(wideReplyArb, { minLength: 1, maxLength: 4 }).map((r) => Buffer.from(r.join(''))),
+          // Hostile: any bytes (bad UTF-8 too) around well-formed replies.
+          fc
+            .tuple(fc.array(wideReplyArb, { maxLength: 2 }), fc.uint8Array({ maxLength: 40 }))
+            .map(([r, junk]) => Buffer.concat([Buffer.from(r.join('')), Buffer.from(junk)])),
+        ),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.constantFrom(32, 64, 100, 64 * 1024),
+        fc.constantFrom<FtpEncoding>('utf8', 'latin1'),
+        async (bytes, cuts, max, encoding) => {
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...points].map((p, i, all) => bytes.subarray(p, all[i + 1] ?? bytes.length));
+          const whole = await readFromSocket([bytes], max, encoding);
+          const split = await readFromSocket(chunks, max, encoding);
+          expect(split.replies).toEqual(whole.replies);
+          expect(split.error?.constructor).toBe(whole.error?.constructor);
+          if (whole.error) expect(split.error).toBeInstanceOf(FtpProtocolError);
+          // What the connection reads is what the parser reads in the whole text.
+          const text = decodeText(bytes, encoding);
+          const parsed = bounded(() => parseReplies(text, max), FtpProtocolError);
+          if (!(parsed instanceof Error)) expect(whole.replies).toEqual(parsed.replies);
+        },
+      ),
+      { numRuns: 300, seed: 8 },
     );
   });
 });

@@ -361,7 +361,11 @@ export class FtpConnection {
       this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
       this.pendingBytes = bytes.length - cut;
     } else {
-      if (this.buffer.length + this.pendingBytes > this.maxReplyBytes) {
+      // The cap counts the reply's characters, as parseReplies does once the line ends: here, the fewest the
+      // bytes can be (UTF-8: 3 bytes a character at most for one UTF-16 unit). Counting the bytes themselves
+      // refused a reply of multi-byte text only when TCP cut it before its line end: taken whole, refused split.
+      const fewest = this.encoding === 'latin1' ? this.pendingBytes : Math.floor(this.pendingBytes / 3);
+      if (this.buffer.length + fewest > this.maxReplyBytes) {
         this.close(
           this.explained(
             new FtpProtocolError(
