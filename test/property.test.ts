@@ -342,6 +342,31 @@ describe('listing parsers (unix, DOS, MLSD)', () => {
     );
   });
 
+  it('a size is a whole number of bytes JavaScript holds exactly, however odd the size field or fact', () => {
+    const oddSize = fc.oneof(
+      fc.constantFrom('-1', '1.5', '0x10', 'Infinity', '1e400', '1e3', ' 12', '', '+5', '9'.repeat(30)),
+      fc.bigInt({ min: 0n, max: 10n ** 25n }).map(String),
+      protocolText(12),
+    );
+    fc.assert(
+      fc.property(oddSize, fc.constantFrom('size', 'SIZE', 'sizd'), (size, fact) => {
+        const lines = [
+          [`type=file;${fact}=${size}; name`, true],
+          [`-rw-r--r--    1 user  group ${size} Jan  5 12:00 name`, false],
+          [`01-05-24  09:13AM       ${size} name`, false],
+        ] as const;
+        for (const [line, mlsd] of lines)
+          for (const e of parseListing(line, mlsd)) {
+            expect(Number.isSafeInteger(e.size)).toBe(true);
+            expect(e.size).toBeGreaterThanOrEqual(0);
+            // Digits it holds exactly are read as they are.
+            if (/^\d+$/.test(size) && Number.isSafeInteger(Number(size))) expect(e.size).toBe(Number(size));
+          }
+      }),
+      { ...RUNS, seed: 8 },
+    );
+  });
+
   it('long hostile lines parse in linear time (a regex that backtracks would take seconds here)', () => {
     const long = [
       `-rw-r--r-- 1 ${' '.repeat(50_000)}x`, // was cubic: 2 KB of spaces took 1.4 s

@@ -62,12 +62,22 @@ export const mlsdFormat: ListingFormat = {
     return {
       name,
       type,
-      size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0,
+      size: sizeOf(facts.get('size') ?? facts.get('sizd')),
       modifiedAt: parseMlsdTime(modify),
       target,
     };
   },
 };
+
+/**
+ * A size from a listing: decimal digits (RFC 3659 `1*DIGIT`) that JavaScript holds exactly, else 0 (not said).
+ * Number() took `-1`, `1.5`, `0x10`, `Infinity` and `1e400` (Infinity) from a hostile MLSD size fact, and a
+ * 30-digit LIST size came out as an inexact 1e+29.
+ */
+function sizeOf(text: string | undefined): number {
+  const n = text !== undefined && /^\d+$/.test(text) ? Number(text) : 0;
+  return Number.isSafeInteger(n) ? n : 0;
+}
 
 /** Parses an RFC 3659 time-val `YYYYMMDDHHMMSS[.sss]` (UTC). */
 export function parseMlsdTime(value: string | undefined): Date | undefined {
@@ -113,7 +123,7 @@ export const unixFormat: ListingFormat = {
         target = rest.slice(arrow + 4);
       }
     }
-    return { name, type, size: Number(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
+    return { name, type, size: sizeOf(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
   },
 };
 
@@ -143,7 +153,7 @@ export const dosFormat: ListingFormat = {
     else if (ampm.toUpperCase() === 'PM') hour += 12;
     const modifiedAt = new Date(Date.UTC(year, Number(mo) - 1, Number(d), hour, Number(mi)));
     const isDir = sizeOrDir.toUpperCase() === '<DIR>';
-    return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : Number(sizeOrDir), modifiedAt };
+    return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : sizeOf(sizeOrDir), modifiedAt };
   },
 };
 
