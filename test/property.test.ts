@@ -14,7 +14,14 @@ import { decodeText, type FtpEncoding } from '../src/ftp/encoding.js';
 import { FtpProtocolError } from '../src/ftp/errors.js';
 import { parseReplies, type FtpReply } from '../src/ftp/reply.js';
 import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
-import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
+import {
+  dosFormat,
+  isSafeName,
+  mlsdFormat,
+  parseListing,
+  parseMlsdTime,
+  unixFormat,
+} from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
 import { planChanges, tempPathFor, type PlanOptions } from '../src/engine/plan.js';
@@ -363,6 +370,61 @@ describe('listing parsers (unix, DOS, MLSD)', () => {
             if (/^\d+$/.test(size) && Number.isSafeInteger(Number(size))) expect(e.size).toBe(Number(size));
           }
       }),
+      { ...RUNS, seed: 8 },
+    );
+  });
+
+  it('a time (MLSD modify, MDTM, LIST, DOS) is the very one written, or none: never a rolled-over date', () => {
+    const two = (n: number): string => String(n).padStart(2, '0');
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2099 }),
+        fc.integer({ min: 0, max: 19 }), // 13-19: no such month
+        fc.integer({ min: 0, max: 39 }),
+        fc.integer({ min: 0, max: 29 }),
+        fc.integer({ min: 0, max: 99 }),
+        fc.integer({ min: 0, max: 59 }),
+        (y, mo, d, h, mi, s) => {
+          /** The date, or undefined, and if a date then with exactly these fields. */
+          const check = (date: Date | undefined, time = [h, mi, s]): void => {
+            if (!date) return;
+            expect([
+              date.getUTCFullYear(),
+              date.getUTCMonth() + 1,
+              date.getUTCDate(),
+              date.getUTCHours(),
+              date.getUTCMinutes(),
+              date.getUTCSeconds(),
+            ]).toEqual([y, mo, d, ...time]);
+          };
+          const valid =
+            mo >= 1 &&
+            mo <= 12 &&
+            d >= 1 &&
+            h <= 23 &&
+            mi <= 59 &&
+            d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+          const mlsd = parseMlsdTime(`${y}${two(mo)}${two(d)}${two(h)}${two(mi)}${two(s)}`);
+          check(mlsd);
+          if (valid) expect(mlsd).toBeDefined();
+          const [entry] = parseListing(
+            `type=file;modify=${y}${two(mo)}${two(d)}${two(h)}${two(mi)}${two(s)}; n`,
+            true,
+          );
+          check(entry.modifiedAt);
+          const dos = parseListing(`${two(mo)}-${two(d)}-${y}  ${two(h)}:${two(mi)}       5 n`)[0];
+          check(dos?.modifiedAt, [h, mi, 0]);
+          if (valid) expect(dos?.modifiedAt).toBeDefined();
+          if (mo >= 1 && mo <= 12) {
+            const unix = parseListing(`-rw-r--r-- 1 u g 5 ${months[mo - 1]} ${d} ${y} n`)[0];
+            check(unix.modifiedAt, [0, 0, 0]);
+            expect(unix.modifiedAt === undefined).toBe(
+              !(d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate()),
+            );
+          }
+        },
+      ),
       { ...RUNS, seed: 8 },
     );
   });
