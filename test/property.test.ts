@@ -195,12 +195,15 @@ const wideReplyArb = fc
       minLength: 1,
       maxLength: 3,
     }),
+    // How middle lines start: free text, `ddd-` (RFC 959), or the code glued to text (not an end).
+    middle: fc.constantFrom(' ', '-', 'x', '0', ''),
   })
-  .map(({ code, lines }) =>
-    lines.length === 1
+  .map(({ code, lines, middle }) => {
+    const start = middle === '-' || middle === 'x' || middle === '0' ? `${code}${middle}` : middle;
+    return lines.length === 1
       ? `${code} ${lines[0]}\r\n`
-      : `${code}-${lines.slice(0, -1).join(`\r\n `)}\r\n${code} ${lines[lines.length - 1]}\r\n`,
-  );
+      : `${code}-${lines.slice(0, -1).join(`\r\n${start}`)}\r\n${code} ${lines[lines.length - 1]}\r\n`;
+  });
 
 describe('FtpConnection reading a reply stream split into chunks at any byte', () => {
   it('reads the same replies, or refuses the same over-long one, however the bytes are chunked', async () => {
@@ -232,6 +235,29 @@ describe('FtpConnection reading a reply stream split into chunks at any byte', (
       ),
       { numRuns: 300, seed: 8 },
     );
+  });
+
+  it('a long multiline reply sent a line at a time is read in linear time, and refused past the cap', async () => {
+    const lines = [' a\r\n', ' é日\r\n', '211-x\r\n', ' 211x\r\n', '\r\n'];
+    for (const max of [64 * 1024, 30_000]) {
+      const socket = new net.Socket();
+      const conn = new FtpConnection(socket, 'peer', 1000, undefined, max);
+      const chunks = ['211-Features\r\n'];
+      for (let n = 0; n < 60_000;) {
+        const line = lines[chunks.length % lines.length];
+        chunks.push(line);
+        n += line.length;
+      }
+      chunks.push('211 End\r\n');
+      // Was O(n²): each line parsed the whole reply again, 6 s of a blocked process here.
+      bounded(() => chunks.forEach((c) => socket.emit('data', Buffer.from(c))), Error, 1000);
+      if (max > 60_000) {
+        // The same reply as the whole text parsed at once.
+        expect(await conn.readReply()).toEqual(parseReplies(chunks.join(''), max).replies[0]);
+      } else await expect(conn.readReply()).rejects.toThrow(/longer than 30000 bytes/);
+      conn.close();
+      socket.destroy();
+    }
   });
 });
 

@@ -103,6 +103,8 @@ export class FtpConnection {
   /** Bytes received after the last line end, decoded once their line is whole (a character may be split). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The code of a multiline reply whose first line (`ddd-`) came and whose last has not: `buffer` holds it. */
+  private openCode?: string;
 
   constructor(
     socket: net.Socket,
@@ -357,9 +359,19 @@ export class FtpConnection {
     if (end !== -1) {
       const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
       const cut = bytes.length - chunk.length + end + 1;
-      this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
+      const lines = decodeText(bytes.subarray(0, cut), this.encoding);
+      this.buffer += lines;
       this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
       this.pendingBytes = bytes.length - cut;
+      // Inside a multiline reply, parse again only when a line that may end it came (`ddd ` or `ddd` alone):
+      // parsing it all again for each line that came on its own cost O(n²), 6 s of a blocked process for a
+      // 60 KB reply a hostile server sent a line at a time. Its other lines cannot be wrong; only its length
+      // counts, as parseReplies counts it.
+      if (this.openCode !== undefined && !endsReply(lines, this.openCode)) {
+        if (this.buffer.length > this.maxReplyBytes)
+          this.close(this.explained(replyTooLong(this.maxReplyBytes)));
+        return;
+      }
     } else {
       // The cap counts the reply's characters, as parseReplies does once the line ends: here, the fewest the
       // bytes can be (UTF-8: 3 bytes a character at most for one UTF-16 unit). Counting the bytes themselves
@@ -384,6 +396,7 @@ export class FtpConnection {
       return;
     }
     this.buffer = parsed.rest;
+    this.openCode = /^([1-5]\d{2})-/.exec(parsed.rest)?.[1];
     if (parsed.replies.length > 0) this.greeted = true;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
@@ -560,4 +573,18 @@ function unrefSocket(socket: net.Socket): void {
   socket.unref();
   const parent = (socket as net.Socket & { _parent?: net.Socket | null })._parent;
   parent?.unref();
+}
+
+/** The error of a reply over the cap, as parseReplies words it. */
+function replyTooLong(max: number): FtpProtocolError {
+  return new FtpProtocolError(`server reply longer than ${max} bytes; refusing to buffer more`);
+}
+
+/** Do these whole lines hold one that ends the multiline reply of `code` (`code text` or `code` alone)? */
+function endsReply(lines: string, code: string): boolean {
+  for (let at = 0; at < lines.length; at = lines.indexOf('\n', at) + 1) {
+    if (lines.startsWith(code, at) && /^(?: |\r?\n)/.test(lines.slice(at + 3, at + 5))) return true;
+    if (lines.indexOf('\n', at) === -1) break;
+  }
+  return false;
 }
