@@ -105,6 +105,8 @@ export class FtpConnection {
   private pendingBytes = 0;
   /** The code of a multiline reply whose first line (`ddd-`) came and whose last has not: `buffer` holds it. */
   private openCode?: string;
+  /** Commands sent whose final reply no one has read yet: how many replies may wait in `queue`. */
+  private owed = 0;
 
   constructor(
     socket: net.Socket,
@@ -118,6 +120,12 @@ export class FtpConnection {
   ) {
     this.socket = socket;
     this.attach(socket);
+  }
+
+  /** A reply handed to a reader: a final one pays for one command sent. */
+  private taken(reply: FtpReply): FtpReply {
+    if (!isPreliminary(reply.code)) this.owed = Math.max(0, this.owed - 1);
+    return reply;
   }
 
   /** Connects a plain (or implicit-TLS) socket and waits for it to be established. */
@@ -175,6 +183,7 @@ export class FtpConnection {
     const shown = redactCommand(command);
     this.log(`> ${shown}`);
     this.awaiting.push(shown);
+    this.owed++;
     this.socket.write(bytes);
   }
 
@@ -189,6 +198,7 @@ export class FtpConnection {
     for (const shown of commands.map(redactCommand)) {
       this.log(`> ${shown}`);
       this.awaiting.push(shown);
+      this.owed++;
     }
     this.socket.write(bytes);
   }
@@ -200,7 +210,7 @@ export class FtpConnection {
   async readReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
     this.assertOpen();
     const queued = this.queue.shift();
-    if (queued) return queued;
+    if (queued) return this.taken(queued);
     return new Promise<FtpReply>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
       if (timeoutMs > 0) {
@@ -312,6 +322,7 @@ export class FtpConnection {
     this.pendingBytes = 0;
     this.queue.length = 0;
     this.awaiting.length = 0;
+    this.owed = 0;
     this.socket.destroy();
   }
 
@@ -406,9 +417,20 @@ export class FtpConnection {
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
-        waiter.resolve(reply);
+        waiter.resolve(this.taken(reply));
       } else {
         this.queue.push(reply);
+        // Each command owed its final reply and a 1xx before it, the greeting its own: a server that sends
+        // more than that (a flood of replies while a transfer runs and none is read) would grow the queue
+        // without end, each reply under the cap.
+        if (this.queue.length > 2 * this.owed + 8) {
+          this.close(
+            new FtpProtocolError(
+              `${this.host} sent ${this.queue.length} replies that no command asked for; refusing to buffer more`,
+            ),
+          );
+          return;
+        }
       }
     }
   }
