@@ -237,6 +237,23 @@ describe('FtpConnection reading a reply stream split into chunks at any byte', (
     );
   });
 
+  it('a stream cut in two at every byte, and dripped a byte at a time, reads as it does whole', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('220-héllo 日本\r\n220-x\r\n 220 not the end\r\n220 ready 😀\r\n257 "/é""x" is it\r\n'),
+      Buffer.from([0x32, 0x30, 0x30, 0x20, 0xe9, 0xff, 0xc3, 0x0d, 0x0a]), // `200 ` then bytes that are no UTF-8
+      Buffer.from(`211-${'é'.repeat(40)}\r\n211 end\r\n`), // 55 characters, 95 bytes
+    ]);
+    for (const max of [64 * 1024, 60, 40]) {
+      const whole = await readFromSocket([bytes], max, 'utf8');
+      if (max >= 60) expect(whole.replies).toHaveLength(4);
+      else expect(whole.error?.message).toMatch(/longer than 40 bytes/);
+      for (let k = 0; k <= bytes.length; k++)
+        expect(await readFromSocket([bytes.subarray(0, k), bytes.subarray(k)], max, 'utf8')).toEqual(whole);
+      const drip = [...bytes].map((b) => Buffer.from([b]));
+      expect(await readFromSocket(drip, max, 'utf8')).toEqual(whole);
+    }
+  });
+
   it('a long multiline reply sent a line at a time is read in linear time, and refused past the cap', async () => {
     const lines = [' a\r\n', ' é日\r\n', '211-x\r\n', ' 211x\r\n', '\r\n'];
     for (const max of [64 * 1024, 30_000]) {
