@@ -77,14 +77,34 @@ describe('connect(): settings checked before connecting', () => {
       /^invalid readAtLogin "\/state.json"; give \{ path: string, max: a whole number of bytes \}/,
     ],
     ['readAtLogin', { path: '/s.json' }, /^invalid readAtLogin an object \(Object\)/],
-  ])('%s %p is refused before connecting', async (key, value, message) => {
-    const srv = await fake();
-    const err = await caught(connectLoose(srv, { [key]: value }));
-    expect(err).toBeInstanceOf(FtpArgumentError);
-    expect(err.message).toMatch(message);
-    await sleep(30);
-    expect(srv.sessions).toHaveLength(0);
-  });
+    // An empty path was taken and sent as a bare `RETR ` with the login; every other call refuses one.
+    [
+      'readAtLogin',
+      { path: '', max: 100 },
+      /^invalid readAtLogin.path "", which names nothing; give the remote path of the file to read with the login, or leave readAtLogin out$/,
+    ],
+    // CR, LF or NUL: refused at connect(), before the login is sent.
+    ...['s\r\nDELE x', 's\njson', 's\0.json'].map((path) => [
+      'readAtLogin',
+      { path, max: 100 },
+      /^invalid readAtLogin.path .+ for connect\(\): it holds CR, LF or NUL.*; nothing was sent$/,
+    ]),
+    ...[-1, NaN, Infinity, -Infinity, 1.5, 2 ** 53, '100'].map((max) => [
+      'readAtLogin',
+      { path: 's.json', max },
+      /^invalid readAtLogin an object \(Object\); give \{ path: string, max: a whole number of bytes \}/,
+    ]),
+  ] as Array<[string, unknown, RegExp]>)(
+    '%s %p is refused before connecting',
+    async (key, value, message) => {
+      const srv = await fake();
+      const err = await caught(connectLoose(srv, { [key]: value }));
+      expect(err).toBeInstanceOf(FtpArgumentError);
+      expect(err.message).toMatch(message);
+      await sleep(30);
+      expect(srv.sessions).toHaveLength(0);
+    },
+  );
 });
 
 /** A fake server with one 1000-byte file, and a client logged in to it. */

@@ -689,6 +689,22 @@ d('a folder whose name holds a double quote', () => {
       await client.quit();
     },
   );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a name holding "" (two quotes in a row) is given whole by pwd()',
+    async (name) => {
+      // pure-ftpd answers `"/d/a""b" is your current location`, quotes not doubled: read the RFC way, that
+      // is `/d/a"b`, a folder that is not there.
+      const client = await connect(env[name]);
+      const quoted = `hc-q a""b""-${name}`;
+      await client.mkd(quoted);
+      await client.cwd(quoted);
+      expect(await client.pwd()).toBe(`/${DIR}/${quoted}`);
+      await client.cwd('..');
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+    },
+  );
 });
 
 d('nlst() of a path that is not there', () => {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpConnection } from '../src/ftp/connection.js';
 import { FtpProtocolError } from '../src/ftp/errors.js';
@@ -190,6 +191,18 @@ describe('FtpConnection reading replies from a socket', () => {
     await expect(conn.readReply()).rejects.toThrow(/malformed reply line/);
     expect(conn.closed).toBe(true);
     await expect(conn.readReply()).rejects.toThrow(/^closed: malformed reply line/);
+  });
+
+  it('closes when the server floods replies no command asked for (each under the cap, together unbounded)', async () => {
+    // The socket's own 'data' events, no server: the flood is in the buffer before anything is read.
+    const socket = new net.Socket();
+    const conn = new FtpConnection(socket, 'peer', 1000);
+    socket.emit('data', Buffer.from(`220 ready\r\n${'200 x\r\n'.repeat(10_000)}`));
+    await expect(conn.readReply()).rejects.toThrow(
+      /^closed: peer sent 9 replies that no command asked for; refusing/,
+    );
+    expect(conn.closed).toBe(true);
+    socket.destroy();
   });
 
   it('closes when a reply outgrows the cap, even without a line ending', async () => {

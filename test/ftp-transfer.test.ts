@@ -509,6 +509,21 @@ describe('a file read with the login (readAtLogin)', () => {
     await client.quit();
   });
 
+  it('max at its edges: 0 reads an empty file and refuses a byte; 2^53 - 1 caps nothing', async () => {
+    const srv = await fake();
+    srv.files.set('e.json', Buffer.alloc(0));
+    srv.files.set('s.json', Buffer.from('state'));
+    const empty = await connect(srv, { readAtLogin: { path: 'e.json', max: 0 } });
+    expect(await empty.takeReadAtLogin()?.read).toEqual(Buffer.alloc(0));
+    await empty.quit();
+    const zero = await connect(srv, { readAtLogin: { path: 's.json', max: 0 } });
+    await expect(zero.takeReadAtLogin()?.read).rejects.toThrow(/s\.json is larger than 0 bytes$/);
+    zero.close();
+    const huge = await connect(srv, { readAtLogin: { path: 's.json', max: Number.MAX_SAFE_INTEGER } });
+    expect(await huge.takeReadAtLogin()?.read).toEqual(Buffer.from('state'));
+    await huge.quit();
+  });
+
   it('a missing file: the read fails with the refusal, the session goes on; a wrong password is still said', async () => {
     const srv = await fake({
       handlers: { PASS: (a, s) => s.reply(a === 'p' ? '230 Logged in' : '530 Login incorrect') },

@@ -5,13 +5,23 @@
  * Runs are bounded (numRuns 200–500) so the file takes a few seconds.
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path/posix';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { FtpConnection } from '../src/ftp/connection.js';
+import { decodeText, type FtpEncoding } from '../src/ftp/encoding.js';
 import { FtpProtocolError } from '../src/ftp/errors.js';
 import { parseReplies, type FtpReply } from '../src/ftp/reply.js';
 import { parseEpsv, parsePasv } from '../src/ftp/pasv.js';
-import { dosFormat, isSafeName, mlsdFormat, parseListing, unixFormat } from '../src/ftp/list.js';
+import {
+  dosFormat,
+  isSafeName,
+  mlsdFormat,
+  parseListing,
+  parseMlsdTime,
+  unixFormat,
+} from '../src/ftp/list.js';
 import { parseTarget } from '../src/url.js';
 import { ConfigError } from '../src/engine/errors.js';
 import { planChanges, tempPathFor, type PlanOptions } from '../src/engine/plan.js';
@@ -148,6 +158,126 @@ describe('reply parser (parseReplies)', () => {
   });
 });
 
+/**
+ * What an FtpConnection reads from `bytes` arriving in the given chunks: its replies, in order, and the error
+ * it closed with, if any. The chunks are the socket's own 'data' events (no server, no timing).
+ */
+async function readFromSocket(
+  chunks: Buffer[],
+  max: number,
+  encoding: FtpEncoding,
+): Promise<{ replies: FtpReply[]; error?: Error }> {
+  const socket = new net.Socket();
+  const conn = new FtpConnection(socket, 'peer', 1000, undefined, max, undefined, encoding);
+  for (const c of chunks) socket.emit('data', c);
+  const replies: FtpReply[] = [];
+  for (;;) {
+    // Replies are queued by now; once the queue is empty, a closed connection fails at once.
+    if (!conn.closed && (conn as unknown as { queue: FtpReply[] }).queue.length === 0) break;
+    try {
+      replies.push(await conn.readReply());
+    } catch (err) {
+      conn.close();
+      socket.destroy();
+      return { replies, error: (err as { cause?: Error }).cause ?? (err as Error) };
+    }
+  }
+  conn.close();
+  socket.destroy();
+  return { replies };
+}
+
+/** Reply text with multi-byte UTF-8 (2, 3 and 4 bytes), so that chunk cuts fall inside characters. */
+const wideReplyArb = fc
+  .record({
+    code: fc.integer({ min: 100, max: 599 }),
+    lines: fc.array(fc.string({ unit: fc.constantFrom('a', ' ', 'é', '日', '😀', '-'), maxLength: 30 }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    // How middle lines start: free text, `ddd-` (RFC 959), or the code glued to text (not an end).
+    middle: fc.constantFrom(' ', '-', 'x', '0', ''),
+  })
+  .map(({ code, lines, middle }) => {
+    const start = middle === '-' || middle === 'x' || middle === '0' ? `${code}${middle}` : middle;
+    return lines.length === 1
+      ? `${code} ${lines[0]}\r\n`
+      : `${code}-${lines.slice(0, -1).join(`\r\n${start}`)}\r\n${code} ${lines[lines.length - 1]}\r\n`;
+  });
+
+describe('FtpConnection reading a reply stream split into chunks at any byte', () => {
+  it('reads the same replies, or refuses the same over-long one, however the bytes are chunked', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.array(wideReplyArb, { minLength: 1, maxLength: 4 }).map((r) => Buffer.from(r.join(''))),
+          // Hostile: any bytes (bad UTF-8 too) around well-formed replies.
+          fc
+            .tuple(fc.array(wideReplyArb, { maxLength: 2 }), fc.uint8Array({ maxLength: 40 }))
+            .map(([r, junk]) => Buffer.concat([Buffer.from(r.join('')), Buffer.from(junk)])),
+        ),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.constantFrom(32, 64, 100, 64 * 1024),
+        fc.constantFrom<FtpEncoding>('utf8', 'latin1'),
+        async (bytes, cuts, max, encoding) => {
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...points].map((p, i, all) => bytes.subarray(p, all[i + 1] ?? bytes.length));
+          const whole = await readFromSocket([bytes], max, encoding);
+          const split = await readFromSocket(chunks, max, encoding);
+          expect(split.replies).toEqual(whole.replies);
+          expect(split.error?.constructor).toBe(whole.error?.constructor);
+          if (whole.error) expect(split.error).toBeInstanceOf(FtpProtocolError);
+          // What the connection reads is what the parser reads in the whole text.
+          const text = decodeText(bytes, encoding);
+          const parsed = bounded(() => parseReplies(text, max), FtpProtocolError);
+          if (!(parsed instanceof Error)) expect(whole.replies).toEqual(parsed.replies);
+        },
+      ),
+      { numRuns: 300, seed: 8 },
+    );
+  });
+
+  it('a stream cut in two at every byte, and dripped a byte at a time, reads as it does whole', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('220-héllo 日本\r\n220-x\r\n 220 not the end\r\n220 ready 😀\r\n257 "/é""x" is it\r\n'),
+      Buffer.from([0x32, 0x30, 0x30, 0x20, 0xe9, 0xff, 0xc3, 0x0d, 0x0a]), // `200 ` then bytes that are no UTF-8
+      Buffer.from(`211-${'é'.repeat(40)}\r\n211 end\r\n`), // 55 characters, 95 bytes
+    ]);
+    for (const max of [64 * 1024, 60, 40]) {
+      const whole = await readFromSocket([bytes], max, 'utf8');
+      if (max >= 60) expect(whole.replies).toHaveLength(4);
+      else expect(whole.error?.message).toMatch(/longer than 40 bytes/);
+      for (let k = 0; k <= bytes.length; k++)
+        expect(await readFromSocket([bytes.subarray(0, k), bytes.subarray(k)], max, 'utf8')).toEqual(whole);
+      const drip = [...bytes].map((b) => Buffer.from([b]));
+      expect(await readFromSocket(drip, max, 'utf8')).toEqual(whole);
+    }
+  });
+
+  it('a long multiline reply sent a line at a time is read in linear time, and refused past the cap', async () => {
+    const lines = [' a\r\n', ' é日\r\n', '211-x\r\n', ' 211x\r\n', '\r\n'];
+    for (const max of [64 * 1024, 30_000]) {
+      const socket = new net.Socket();
+      const conn = new FtpConnection(socket, 'peer', 1000, undefined, max);
+      const chunks = ['211-Features\r\n'];
+      for (let n = 0; n < 60_000;) {
+        const line = lines[chunks.length % lines.length];
+        chunks.push(line);
+        n += line.length;
+      }
+      chunks.push('211 End\r\n');
+      // Was O(n²): each line parsed the whole reply again, 6 s of a blocked process here.
+      bounded(() => chunks.forEach((c) => socket.emit('data', Buffer.from(c))), Error, 1000);
+      if (max > 60_000) {
+        // The same reply as the whole text parsed at once.
+        expect(await conn.readReply()).toEqual(parseReplies(chunks.join(''), max).replies[0]);
+      } else await expect(conn.readReply()).rejects.toThrow(/longer than 30000 bytes/);
+      conn.close();
+      socket.destroy();
+    }
+  });
+});
+
 describe('PASV / EPSV parsers', () => {
   it('any text: a valid host and port, or FtpProtocolError; fast', () => {
     fc.assert(
@@ -259,6 +389,86 @@ describe('listing parsers (unix, DOS, MLSD)', () => {
         else expect(mlsd).toEqual([]);
       }),
       RUNS,
+    );
+  });
+
+  it('a size is a whole number of bytes JavaScript holds exactly, however odd the size field or fact', () => {
+    const oddSize = fc.oneof(
+      fc.constantFrom('-1', '1.5', '0x10', 'Infinity', '1e400', '1e3', ' 12', '', '+5', '9'.repeat(30)),
+      fc.bigInt({ min: 0n, max: 10n ** 25n }).map(String),
+      protocolText(12),
+    );
+    fc.assert(
+      fc.property(oddSize, fc.constantFrom('size', 'SIZE', 'sizd'), (size, fact) => {
+        const lines = [
+          [`type=file;${fact}=${size}; name`, true],
+          [`-rw-r--r--    1 user  group ${size} Jan  5 12:00 name`, false],
+          [`01-05-24  09:13AM       ${size} name`, false],
+        ] as const;
+        for (const [line, mlsd] of lines)
+          for (const e of parseListing(line, mlsd)) {
+            expect(Number.isSafeInteger(e.size)).toBe(true);
+            expect(e.size).toBeGreaterThanOrEqual(0);
+            // Digits it holds exactly are read as they are.
+            if (/^\d+$/.test(size) && Number.isSafeInteger(Number(size))) expect(e.size).toBe(Number(size));
+          }
+      }),
+      { ...RUNS, seed: 8 },
+    );
+  });
+
+  it('a time (MLSD modify, MDTM, LIST, DOS) is the very one written, or none: never a rolled-over date', () => {
+    const two = (n: number): string => String(n).padStart(2, '0');
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2099 }),
+        fc.integer({ min: 0, max: 19 }), // 13-19: no such month
+        fc.integer({ min: 0, max: 39 }),
+        fc.integer({ min: 0, max: 29 }),
+        fc.integer({ min: 0, max: 99 }),
+        fc.integer({ min: 0, max: 59 }),
+        (y, mo, d, h, mi, s) => {
+          /** The date, or undefined, and if a date then with exactly these fields. */
+          const check = (date: Date | undefined, time = [h, mi, s]): void => {
+            if (!date) return;
+            expect([
+              date.getUTCFullYear(),
+              date.getUTCMonth() + 1,
+              date.getUTCDate(),
+              date.getUTCHours(),
+              date.getUTCMinutes(),
+              date.getUTCSeconds(),
+            ]).toEqual([y, mo, d, ...time]);
+          };
+          const valid =
+            mo >= 1 &&
+            mo <= 12 &&
+            d >= 1 &&
+            h <= 23 &&
+            mi <= 59 &&
+            d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+          const mlsd = parseMlsdTime(`${y}${two(mo)}${two(d)}${two(h)}${two(mi)}${two(s)}`);
+          check(mlsd);
+          if (valid) expect(mlsd).toBeDefined();
+          const [entry] = parseListing(
+            `type=file;modify=${y}${two(mo)}${two(d)}${two(h)}${two(mi)}${two(s)}; n`,
+            true,
+          );
+          check(entry.modifiedAt);
+          const dos = parseListing(`${two(mo)}-${two(d)}-${y}  ${two(h)}:${two(mi)}       5 n`)[0];
+          check(dos?.modifiedAt, [h, mi, 0]);
+          if (valid) expect(dos?.modifiedAt).toBeDefined();
+          if (mo >= 1 && mo <= 12) {
+            const unix = parseListing(`-rw-r--r-- 1 u g 5 ${months[mo - 1]} ${d} ${y} n`)[0];
+            check(unix.modifiedAt, [0, 0, 0]);
+            expect(unix.modifiedAt === undefined).toBe(
+              !(d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate()),
+            );
+          }
+        },
+      ),
+      { ...RUNS, seed: 8 },
     );
   });
 

@@ -151,6 +151,8 @@ export class FtpClient {
   /** The read {@link FtpConnectOptions.readAtLogin} started, until taken. */
   private atLogin?: { path: string; read: Promise<Buffer> };
   private feats = new Map<string, string>();
+  /** The greeting's text: it names some servers (pure-ftpd), whose 257 replies are read their own way. */
+  private greetingText = '';
   /** The folder the server put us in at login (PWD), when it said. Absolute. */
   loginDir?: string;
   private queue: Promise<unknown> = Promise.resolve();
@@ -206,6 +208,7 @@ export class FtpClient {
     try {
       let greeting = await c.expectReply('(greeting)', [1, 2]);
       while (greeting.code < 200) greeting = await c.expectReply('(greeting)', [1, 2]);
+      this.greetingText = greeting.message;
     } catch (err) {
       // Silent from the start: said to be a timeout alone, with no word of implicit TLS (which is that).
       if (!(err instanceof FtpTimeoutError) || this.options.secure === 'implicit') throw err;
@@ -338,7 +341,16 @@ export class FtpClient {
   }
 
   private readPwd(reply: FtpReply): string | undefined {
-    return reply.code === 257 ? pathOf257(reply.message) : undefined;
+    return reply.code === 257 ? pathOf257(reply.message, this.quotesDoubled()) : undefined;
+  }
+
+  /**
+   * Does the server double a `"` inside the path of a 257 (RFC 959)? pure-ftpd does not: it answers PWD in a
+   * folder `a""b` with `"/a""b" is your current location`, which the RFC way reads as `/a"b`, a folder that is
+   * not there. Known by its greeting ("Welcome to Pure-FTPd") or by ESTA, a FEAT only it lists.
+   */
+  private quotesDoubled(): boolean {
+    return !/\bPure-FTPd\b/i.test(this.greetingText) && !this.feats.has('ESTA');
   }
 
   /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
@@ -479,7 +491,7 @@ export class FtpClient {
   /** The current remote directory (PWD); `""` inside the path is unquoted. */
   async pwd(): Promise<string> {
     const reply = await this.run('PWD', 257);
-    const path = pathOf257(reply.message);
+    const path = pathOf257(reply.message, this.quotesDoubled());
     if (path === undefined)
       throw new FtpProtocolError(
         `the server's reply to PWD names no folder that can be read (RFC 959 puts it in double quotes): ` +
@@ -1133,9 +1145,13 @@ function isFileSource(source: Readable | Buffer | FileSource): source is FileSou
  * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
  * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
  * `/a`. Read the RFC way only when no `"` is left on the line; else the path runs to the last `"` before a
- * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`).
+ * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`). `doubled` false (a server known not to
+ * double them): read that way always, so `"/a""b"` is `/a""b`.
  */
-function pathOf257(message: string): string | undefined {
+function pathOf257(message: string, doubled = true): string | undefined {
+  // A server that does not double them: the path runs to the last `"` before a space or the line's end.
+  const undoubled = doubled ? null : /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
+  if (undoubled) return undoubled[1];
   const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)(?=[^"\n]*(?:\n|$))/.exec(message);
   if (quoted) return quoted[1].replace(/""/g, '"');
   const raw = /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);

@@ -103,6 +103,10 @@ export class FtpConnection {
   /** Bytes received after the last line end, decoded once their line is whole (a character may be split). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The code of a multiline reply whose first line (`ddd-`) came and whose last has not: `buffer` holds it. */
+  private openCode?: string;
+  /** Commands sent whose final reply no one has read yet: how many replies may wait in `queue`. */
+  private owed = 0;
 
   constructor(
     socket: net.Socket,
@@ -116,6 +120,12 @@ export class FtpConnection {
   ) {
     this.socket = socket;
     this.attach(socket);
+  }
+
+  /** A reply handed to a reader: a final one pays for one command sent. */
+  private taken(reply: FtpReply): FtpReply {
+    if (!isPreliminary(reply.code)) this.owed = Math.max(0, this.owed - 1);
+    return reply;
   }
 
   /** Connects a plain (or implicit-TLS) socket and waits for it to be established. */
@@ -173,6 +183,7 @@ export class FtpConnection {
     const shown = redactCommand(command);
     this.log(`> ${shown}`);
     this.awaiting.push(shown);
+    this.owed++;
     this.socket.write(bytes);
   }
 
@@ -187,6 +198,7 @@ export class FtpConnection {
     for (const shown of commands.map(redactCommand)) {
       this.log(`> ${shown}`);
       this.awaiting.push(shown);
+      this.owed++;
     }
     this.socket.write(bytes);
   }
@@ -198,7 +210,7 @@ export class FtpConnection {
   async readReply(timeoutMs = this.timeoutMs): Promise<FtpReply> {
     this.assertOpen();
     const queued = this.queue.shift();
-    if (queued) return queued;
+    if (queued) return this.taken(queued);
     return new Promise<FtpReply>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
       if (timeoutMs > 0) {
@@ -310,6 +322,7 @@ export class FtpConnection {
     this.pendingBytes = 0;
     this.queue.length = 0;
     this.awaiting.length = 0;
+    this.owed = 0;
     this.socket.destroy();
   }
 
@@ -357,11 +370,25 @@ export class FtpConnection {
     if (end !== -1) {
       const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
       const cut = bytes.length - chunk.length + end + 1;
-      this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
+      const lines = decodeText(bytes.subarray(0, cut), this.encoding);
+      this.buffer += lines;
       this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
       this.pendingBytes = bytes.length - cut;
+      // Inside a multiline reply, parse again only when a line that may end it came (`ddd ` or `ddd` alone):
+      // parsing it all again for each line that came on its own cost O(n²), 6 s of a blocked process for a
+      // 60 KB reply a hostile server sent a line at a time. Its other lines cannot be wrong; only its length
+      // counts, as parseReplies counts it.
+      if (this.openCode !== undefined && !endsReply(lines, this.openCode)) {
+        if (this.buffer.length > this.maxReplyBytes)
+          this.close(this.explained(replyTooLong(this.maxReplyBytes)));
+        return;
+      }
     } else {
-      if (this.buffer.length + this.pendingBytes > this.maxReplyBytes) {
+      // The cap counts the reply's characters, as parseReplies does once the line ends: here, the fewest the
+      // bytes can be (UTF-8: 3 bytes a character at most for one UTF-16 unit). Counting the bytes themselves
+      // refused a reply of multi-byte text only when TCP cut it before its line end: taken whole, refused split.
+      const fewest = this.encoding === 'latin1' ? this.pendingBytes : Math.floor(this.pendingBytes / 3);
+      if (this.buffer.length + fewest > this.maxReplyBytes) {
         this.close(
           this.explained(
             new FtpProtocolError(
@@ -380,6 +407,7 @@ export class FtpConnection {
       return;
     }
     this.buffer = parsed.rest;
+    this.openCode = /^([1-5]\d{2})-/.exec(parsed.rest)?.[1];
     if (parsed.replies.length > 0) this.greeted = true;
     for (const reply of parsed.replies) {
       this.log(`< ${reply.code} ${reply.message}`);
@@ -389,9 +417,20 @@ export class FtpConnection {
       const waiter = this.waiters.shift();
       if (waiter) {
         clearTimeout(waiter.timer);
-        waiter.resolve(reply);
+        waiter.resolve(this.taken(reply));
       } else {
         this.queue.push(reply);
+        // Each command owed its final reply and a 1xx before it, the greeting its own: a server that sends
+        // more than that (a flood of replies while a transfer runs and none is read) would grow the queue
+        // without end, each reply under the cap.
+        if (this.queue.length > 2 * this.owed + 8) {
+          this.close(
+            new FtpProtocolError(
+              `${this.host} sent ${this.queue.length} replies that no command asked for; refusing to buffer more`,
+            ),
+          );
+          return;
+        }
       }
     }
   }
@@ -556,4 +595,18 @@ function unrefSocket(socket: net.Socket): void {
   socket.unref();
   const parent = (socket as net.Socket & { _parent?: net.Socket | null })._parent;
   parent?.unref();
+}
+
+/** The error of a reply over the cap, as parseReplies words it. */
+function replyTooLong(max: number): FtpProtocolError {
+  return new FtpProtocolError(`server reply longer than ${max} bytes; refusing to buffer more`);
+}
+
+/** Do these whole lines hold one that ends the multiline reply of `code` (`code text` or `code` alone)? */
+function endsReply(lines: string, code: string): boolean {
+  for (let at = 0; at < lines.length; at = lines.indexOf('\n', at) + 1) {
+    if (lines.startsWith(code, at) && /^(?: |\r?\n)/.test(lines.slice(at + 3, at + 5))) return true;
+    if (lines.indexOf('\n', at) === -1) break;
+  }
+  return false;
 }

@@ -62,12 +62,22 @@ export const mlsdFormat: ListingFormat = {
     return {
       name,
       type,
-      size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0,
+      size: sizeOf(facts.get('size') ?? facts.get('sizd')),
       modifiedAt: parseMlsdTime(modify),
       target,
     };
   },
 };
+
+/**
+ * A size from a listing: decimal digits (RFC 3659 `1*DIGIT`) that JavaScript holds exactly, else 0 (not said).
+ * Number() took `-1`, `1.5`, `0x10`, `Infinity` and `1e400` (Infinity) from a hostile MLSD size fact, and a
+ * 30-digit LIST size came out as an inexact 1e+29.
+ */
+function sizeOf(text: string | undefined): number {
+  const n = text !== undefined && /^\d+$/.test(text) ? Number(text) : 0;
+  return Number.isSafeInteger(n) ? n : 0;
+}
 
 /** Parses an RFC 3659 time-val `YYYYMMDDHHMMSS[.sss]` (UTC). */
 export function parseMlsdTime(value: string | undefined): Date | undefined {
@@ -75,7 +85,20 @@ export function parseMlsdTime(value: string | undefined): Date | undefined {
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
   const ms = m[7] ? Number(m[7].padEnd(3, '0')) : 0;
-  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+  return utcDate(y, mo, d, h, mi, s, ms);
+}
+
+/**
+ * The UTC date of these fields (month 1-12), or undefined when one is out of its range: Date.UTC rolled
+ * `20241301000000` over to 1 January 2025, `Feb 31` to 2 March, `99:99` to the next day, and made year 0000 1900.
+ * A second of 60 (a leap second, RFC 3659) is the next minute's first.
+ */
+function utcDate(y: number, mo: number, d: number, h: number, mi: number, s = 0, ms = 0): Date | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  if (date.getUTCMonth() !== mo - 1) return undefined; // 31 February
+  date.setUTCHours(h, mi, s, ms);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
@@ -113,16 +136,19 @@ export const unixFormat: ListingFormat = {
         target = rest.slice(arrow + 4);
       }
     }
-    return { name, type, size: Number(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
+    return { name, type, size: sizeOf(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
   },
 };
 
 function parseUnixDate(month: string, day: string, timeOrYear: string, now = new Date()): Date | undefined {
   const mo = MONTHS.indexOf(month.toLowerCase());
   if (mo === -1) return undefined;
-  if (!timeOrYear.includes(':')) return new Date(Date.UTC(Number(timeOrYear), mo, Number(day)));
+  if (!timeOrYear.includes(':')) return utcDate(Number(timeOrYear), mo + 1, Number(day), 0, 0);
   const [h, mi] = timeOrYear.split(':').map(Number);
-  const date = new Date(Date.UTC(now.getUTCFullYear(), mo, Number(day), h, mi));
+  // 29 February shown with a time in a year that has none: last year's.
+  const year = now.getUTCFullYear();
+  const date = utcDate(year, mo + 1, Number(day), h, mi) ?? utcDate(year - 1, mo + 1, Number(day), h, mi);
+  if (!date) return undefined;
   // `ls` shows a time instead of a year for the last six months; a date in the future is last year's.
   if (date.getTime() > now.getTime() + 24 * 3600 * 1000) date.setUTCFullYear(date.getUTCFullYear() - 1);
   return date;
@@ -141,9 +167,9 @@ export const dosFormat: ListingFormat = {
     let hour = Number(h) % 12;
     if (!ampm) hour = Number(h);
     else if (ampm.toUpperCase() === 'PM') hour += 12;
-    const modifiedAt = new Date(Date.UTC(year, Number(mo) - 1, Number(d), hour, Number(mi)));
+    const modifiedAt = utcDate(year, Number(mo), Number(d), hour, Number(mi));
     const isDir = sizeOrDir.toUpperCase() === '<DIR>';
-    return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : Number(sizeOrDir), modifiedAt };
+    return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : sizeOf(sizeOrDir), modifiedAt };
   },
 };
 

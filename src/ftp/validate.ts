@@ -254,6 +254,13 @@ function checkOptionTypes(o: Record<string, unknown>): void {
     throw new FtpArgumentError(
       `invalid readAtLogin ${show(first)}; give { path: string, max: a whole number of bytes }, or leave it out`,
     );
+  // An empty path went out as a bare `RETR ` with the login (every other call refuses one); CR, LF or NUL in
+  // it were only found when the read came, after the login had been sent.
+  if (first?.path === '')
+    throw new FtpArgumentError(
+      'invalid readAtLogin.path "", which names nothing; give the remote path of the file to read with the login, or leave readAtLogin out',
+    );
+  if (first !== undefined) checkLineBreaks(first.path as string, 'connect()', 'readAtLogin.path');
 }
 
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
