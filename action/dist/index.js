@@ -34430,6 +34430,10 @@ class FtpConnection {
     /** Bytes received after the last line end, decoded once their line is whole (a character may be split). */
     pending = [];
     pendingBytes = 0;
+    /** The code of a multiline reply whose first line (`ddd-`) came and whose last has not: `buffer` holds it. */
+    openCode;
+    /** Commands sent whose final reply no one has read yet: how many replies may wait in `queue`. */
+    owed = 0;
     constructor(socket, host, timeoutMs, log = () => { }, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, 
     /** Also used for passive data connections. */
     socketFactory = defaultSocketFactory, encoding = 'utf8') {
@@ -34441,6 +34445,12 @@ class FtpConnection {
         this.encoding = encoding;
         this.socket = socket;
         this.attach(socket);
+    }
+    /** A reply handed to a reader: a final one pays for one command sent. */
+    taken(reply) {
+        if (!isPreliminary(reply.code))
+            this.owed = Math.max(0, this.owed - 1);
+        return reply;
     }
     /** Connects a plain (or implicit-TLS) socket and waits for it to be established. */
     static async open(host, port, opts) {
@@ -34484,6 +34494,7 @@ class FtpConnection {
         const shown = redactCommand(command);
         this.log(`> ${shown}`);
         this.awaiting.push(shown);
+        this.owed++;
         this.socket.write(bytes);
     }
     /**
@@ -34498,6 +34509,7 @@ class FtpConnection {
         for (const shown of commands.map(redactCommand)) {
             this.log(`> ${shown}`);
             this.awaiting.push(shown);
+            this.owed++;
         }
         this.socket.write(bytes);
     }
@@ -34509,7 +34521,7 @@ class FtpConnection {
         this.assertOpen();
         const queued = this.queue.shift();
         if (queued)
-            return queued;
+            return this.taken(queued);
         return new Promise((resolve, reject) => {
             const waiter = { resolve, reject };
             if (timeoutMs > 0) {
@@ -34607,6 +34619,7 @@ class FtpConnection {
         this.pendingBytes = 0;
         this.queue.length = 0;
         this.awaiting.length = 0;
+        this.owed = 0;
         this.socket.destroy();
     }
     /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
@@ -34651,12 +34664,26 @@ class FtpConnection {
         if (end !== -1) {
             const bytes = this.pending.length === 1 ? chunk : Buffer.concat(this.pending);
             const cut = bytes.length - chunk.length + end + 1;
-            this.buffer += decodeText(bytes.subarray(0, cut), this.encoding);
+            const lines = decodeText(bytes.subarray(0, cut), this.encoding);
+            this.buffer += lines;
             this.pending = cut < bytes.length ? [bytes.subarray(cut)] : [];
             this.pendingBytes = bytes.length - cut;
+            // Inside a multiline reply, parse again only when a line that may end it came (`ddd ` or `ddd` alone):
+            // parsing it all again for each line that came on its own cost O(n²), 6 s of a blocked process for a
+            // 60 KB reply a hostile server sent a line at a time. Its other lines cannot be wrong; only its length
+            // counts, as parseReplies counts it.
+            if (this.openCode !== undefined && !endsReply(lines, this.openCode)) {
+                if (this.buffer.length > this.maxReplyBytes)
+                    this.close(this.explained(replyTooLong(this.maxReplyBytes)));
+                return;
+            }
         }
         else {
-            if (this.buffer.length + this.pendingBytes > this.maxReplyBytes) {
+            // The cap counts the reply's characters, as parseReplies does once the line ends: here, the fewest the
+            // bytes can be (UTF-8: 3 bytes a character at most for one UTF-16 unit). Counting the bytes themselves
+            // refused a reply of multi-byte text only when TCP cut it before its line end: taken whole, refused split.
+            const fewest = this.encoding === 'latin1' ? this.pendingBytes : Math.floor(this.pendingBytes / 3);
+            if (this.buffer.length + fewest > this.maxReplyBytes) {
                 this.close(this.explained(new FtpProtocolError(`server reply longer than ${this.maxReplyBytes} bytes; refusing to buffer more`)));
             }
             return;
@@ -34670,6 +34697,7 @@ class FtpConnection {
             return;
         }
         this.buffer = parsed.rest;
+        this.openCode = /^([1-5]\d{2})-/.exec(parsed.rest)?.[1];
         if (parsed.replies.length > 0)
             this.greeted = true;
         for (const reply of parsed.replies) {
@@ -34681,10 +34709,17 @@ class FtpConnection {
             const waiter = this.waiters.shift();
             if (waiter) {
                 clearTimeout(waiter.timer);
-                waiter.resolve(reply);
+                waiter.resolve(this.taken(reply));
             }
             else {
                 this.queue.push(reply);
+                // Each command owed its final reply and a 1xx before it, the greeting its own: a server that sends
+                // more than that (a flood of replies while a transfer runs and none is read) would grow the queue
+                // without end, each reply under the cap.
+                if (this.queue.length > 2 * this.owed + 8) {
+                    this.close(new FtpProtocolError(`${this.host} sent ${this.queue.length} replies that no command asked for; refusing to buffer more`));
+                    return;
+                }
             }
         }
     }
@@ -34825,6 +34860,20 @@ function unrefSocket(socket) {
     const parent = socket._parent;
     parent?.unref();
 }
+/** The error of a reply over the cap, as parseReplies words it. */
+function replyTooLong(max) {
+    return new FtpProtocolError(`server reply longer than ${max} bytes; refusing to buffer more`);
+}
+/** Do these whole lines hold one that ends the multiline reply of `code` (`code text` or `code` alone)? */
+function endsReply(lines, code) {
+    for (let at = 0; at < lines.length; at = lines.indexOf('\n', at) + 1) {
+        if (lines.startsWith(code, at) && /^(?: |\r?\n)/.test(lines.slice(at + 3, at + 5)))
+            return true;
+        if (lines.indexOf('\n', at) === -1)
+            break;
+    }
+    return false;
+}
 
 ;// CONCATENATED MODULE: ./src/ftp/list.ts
 /**
@@ -34876,12 +34925,21 @@ const mlsdFormat = {
         return {
             name,
             type,
-            size: Number(facts.get('size') ?? facts.get('sizd') ?? 0) || 0,
+            size: sizeOf(facts.get('size') ?? facts.get('sizd')),
             modifiedAt: parseMlsdTime(modify),
             target,
         };
     },
 };
+/**
+ * A size from a listing: decimal digits (RFC 3659 `1*DIGIT`) that JavaScript holds exactly, else 0 (not said).
+ * Number() took `-1`, `1.5`, `0x10`, `Infinity` and `1e400` (Infinity) from a hostile MLSD size fact, and a
+ * 30-digit LIST size came out as an inexact 1e+29.
+ */
+function sizeOf(text) {
+    const n = text !== undefined && /^\d+$/.test(text) ? Number(text) : 0;
+    return Number.isSafeInteger(n) ? n : 0;
+}
 /** Parses an RFC 3659 time-val `YYYYMMDDHHMMSS[.sss]` (UTC). */
 function parseMlsdTime(value) {
     const m = value ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(value) : null;
@@ -34889,7 +34947,21 @@ function parseMlsdTime(value) {
         return undefined;
     const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
     const ms = m[7] ? Number(m[7].padEnd(3, '0')) : 0;
-    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+    return utcDate(y, mo, d, h, mi, s, ms);
+}
+/**
+ * The UTC date of these fields (month 1-12), or undefined when one is out of its range: Date.UTC rolled
+ * `20241301000000` over to 1 January 2025, `Feb 31` to 2 March, `99:99` to the next day, and made year 0000 1900.
+ * A second of 60 (a leap second, RFC 3659) is the next minute's first.
+ */
+function utcDate(y, mo, d, h, mi, s = 0, ms = 0) {
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60)
+        return undefined;
+    const date = new Date(0);
+    date.setUTCFullYear(y, mo - 1, d);
+    if (date.getUTCMonth() !== mo - 1)
+        return undefined; // 31 February
+    date.setUTCHours(h, mi, s, ms);
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -34926,7 +34998,7 @@ const unixFormat = {
                 target = rest.slice(arrow + 4);
             }
         }
-        return { name, type, size: Number(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
+        return { name, type, size: sizeOf(size), modifiedAt: parseUnixDate(month, day, timeOrYear), target };
     },
 };
 function parseUnixDate(month, day, timeOrYear, now = new Date()) {
@@ -34934,9 +35006,13 @@ function parseUnixDate(month, day, timeOrYear, now = new Date()) {
     if (mo === -1)
         return undefined;
     if (!timeOrYear.includes(':'))
-        return new Date(Date.UTC(Number(timeOrYear), mo, Number(day)));
+        return utcDate(Number(timeOrYear), mo + 1, Number(day), 0, 0);
     const [h, mi] = timeOrYear.split(':').map(Number);
-    const date = new Date(Date.UTC(now.getUTCFullYear(), mo, Number(day), h, mi));
+    // 29 February shown with a time in a year that has none: last year's.
+    const year = now.getUTCFullYear();
+    const date = utcDate(year, mo + 1, Number(day), h, mi) ?? utcDate(year - 1, mo + 1, Number(day), h, mi);
+    if (!date)
+        return undefined;
     // `ls` shows a time instead of a year for the last six months; a date in the future is last year's.
     if (date.getTime() > now.getTime() + 24 * 3600 * 1000)
         date.setUTCFullYear(date.getUTCFullYear() - 1);
@@ -34957,9 +35033,9 @@ const dosFormat = {
             hour = Number(h);
         else if (ampm.toUpperCase() === 'PM')
             hour += 12;
-        const modifiedAt = new Date(Date.UTC(year, Number(mo) - 1, Number(d), hour, Number(mi)));
+        const modifiedAt = utcDate(year, Number(mo), Number(d), hour, Number(mi));
         const isDir = sizeOrDir.toUpperCase() === '<DIR>';
-        return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : Number(sizeOrDir), modifiedAt };
+        return { name, type: isDir ? 'dir' : 'file', size: isDir ? 0 : sizeOf(sizeOrDir), modifiedAt };
     },
 };
 /** The order in which LIST formats are tried: the first whose `test` matches a line wins. */
@@ -35914,6 +35990,12 @@ function checkOptionTypes(o) {
             typeof first.path !== 'string' ||
             !(Number.isSafeInteger(first.max) && first.max >= 0)))
         throw new FtpArgumentError(`invalid readAtLogin ${show(first)}; give { path: string, max: a whole number of bytes }, or leave it out`);
+    // An empty path went out as a bare `RETR ` with the login (every other call refuses one); CR, LF or NUL in
+    // it were only found when the read came, after the login had been sent.
+    if (first?.path === '')
+        throw new FtpArgumentError('invalid readAtLogin.path "", which names nothing; give the remote path of the file to read with the login, or leave readAtLogin out');
+    if (first !== undefined)
+        checkLineBreaks(first.path, 'connect()', 'readAtLogin.path');
 }
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
 function checkSecure(secure) {
@@ -36056,6 +36138,8 @@ class FtpClient {
     /** The read {@link FtpConnectOptions.readAtLogin} started, until taken. */
     atLogin;
     feats = new Map();
+    /** The greeting's text: it names some servers (pure-ftpd), whose 257 replies are read their own way. */
+    greetingText = '';
     /** The folder the server put us in at login (PWD), when it said. Absolute. */
     loginDir;
     queue = Promise.resolve();
@@ -36109,6 +36193,7 @@ class FtpClient {
             let greeting = await c.expectReply('(greeting)', [1, 2]);
             while (greeting.code < 200)
                 greeting = await c.expectReply('(greeting)', [1, 2]);
+            this.greetingText = greeting.message;
         }
         catch (err) {
             // Silent from the start: said to be a timeout alone, with no word of implicit TLS (which is that).
@@ -36240,7 +36325,15 @@ class FtpClient {
         return first;
     }
     readPwd(reply) {
-        return reply.code === 257 ? pathOf257(reply.message) : undefined;
+        return reply.code === 257 ? pathOf257(reply.message, this.quotesDoubled()) : undefined;
+    }
+    /**
+     * Does the server double a `"` inside the path of a 257 (RFC 959)? pure-ftpd does not: it answers PWD in a
+     * folder `a""b` with `"/a""b" is your current location`, which the RFC way reads as `/a"b`, a folder that is
+     * not there. Known by its greeting ("Welcome to Pure-FTPd") or by ESTA, a FEAT only it lists.
+     */
+    quotesDoubled() {
+        return !/\bPure-FTPd\b/i.test(this.greetingText) && !this.feats.has('ESTA');
     }
     /** The replies to a pipelined USER and PASS: 331 then 230 (or 202), or 230 at once (PASS then ignored). */
     async readLoginReplies() {
@@ -36374,7 +36467,7 @@ class FtpClient {
     /** The current remote directory (PWD); `""` inside the path is unquoted. */
     async pwd() {
         const reply = await this.run('PWD', 257);
-        const path = pathOf257(reply.message);
+        const path = pathOf257(reply.message, this.quotesDoubled());
         if (path === undefined)
             throw new FtpProtocolError(`the server's reply to PWD names no folder that can be read (RFC 959 puts it in double quotes): ` +
                 `${JSON.stringify(`${reply.code} ${reply.message.slice(0, 200)}`)}; the client is still usable: give ` +
@@ -36995,9 +37088,14 @@ function client_isFileSource(source) {
  * The path in a 257 reply. RFC 959 doubles a `"` inside it (vsftpd, proftpd: `"/a""b" is the current
  * directory`); pure-ftpd does not (`"/a"b" is your current location`), and reading that the RFC way gave
  * `/a`. Read the RFC way only when no `"` is left on the line; else the path runs to the last `"` before a
- * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`).
+ * space or the end of the line (pure-ftpd's `"/a" b" is …` is `/a" b`). `doubled` false (a server known not to
+ * double them): read that way always, so `"/a""b"` is `/a""b`.
  */
-function pathOf257(message) {
+function pathOf257(message, doubled = true) {
+    // A server that does not double them: the path runs to the last `"` before a space or the line's end.
+    const undoubled = doubled ? null : /^[^"\n]*"(.*)"(?=\s|$)/m.exec(message);
+    if (undoubled)
+        return undoubled[1];
     const quoted = /^[^"]*"((?:[^"]|"")*)"(?=\s|$)(?=[^"\n]*(?:\n|$))/.exec(message);
     if (quoted)
         return quoted[1].replace(/""/g, '"');
@@ -37315,8 +37413,15 @@ class ConnectionPool {
     get size() {
         return this.live;
     }
-    /** Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors. */
-    async run(what, task, priority = false) {
+    /**
+     * Runs `task` on a pooled connection, retrying transient failures. `what` names the path for errors.
+     * `priority`: ahead of the other tasks, and run on after a {@link cancel}, backoffs waited out (the way out);
+     * 'until-cancel': ahead of the others too, but a cancel ends its backoff and it fails with the last error
+     * (the lock's holder: a cancelled deploy runs no body, and its unlock should not wait a minute for it).
+     */
+    async run(what, task, priorityOrUntil = false) {
+        const priority = priorityOrUntil !== false;
+        const untilCancel = priorityOrUntil === 'until-cancel';
         for (let attempt = 0;; attempt++) {
             if (this.abandoned)
                 throw this.abandoned;
@@ -37348,7 +37453,11 @@ class ConnectionPool {
                     throw err;
                 // Cancelled during the backoff: the task gives up at once (priority ones, the way out, wait it out,
                 // unless the way out is abandoned).
-                await this.retryLater(what, err, attempt, priority ? this.abandoning.signal : this.cancelling.signal);
+                if (untilCancel && this.cancelled)
+                    throw err;
+                await this.retryLater(what, err, attempt, priority && !untilCancel ? this.abandoning.signal : this.cancelling.signal);
+                if (untilCancel && (this.cancelled || this.abandoned))
+                    throw err;
             }
         }
     }
@@ -38086,6 +38195,17 @@ function withAbsent(plan, absent) {
         // Stable: the entries stay in report order (mkdir, upload, replace, delete, rmdir), these last among uploads.
         .sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
     return { ...plan, entries };
+}
+/**
+ * The plan as a dry run reports it when some of its folders are there already (made by a cut run, which had
+ * not recorded them as made): those are not counted as `mkdir`. What a deploy does is unchanged (its MKD
+ * of one finds it there).
+ */
+function withDirsThere(plan, there) {
+    const made = new Set(there);
+    if (made.size === 0)
+        return plan;
+    return { ...plan, entries: plan.entries.filter((e) => !(e.action === 'mkdir' && made.has(e.path))) };
 }
 /** Counts per action, for the report. */
 function countPlan(plan) {
@@ -42626,22 +42746,7 @@ class StateStore {
         // The unlock went out with the final state: no write after it (the lock may be another deploy's now).
         if (this.sealed)
             return;
-        this.state.dirs = [...this.dirs].sort();
-        if (this.opts.target)
-            this.state.target = this.opts.target;
-        // The paths are this run's names (read states were translated): a state begun empty records it too.
-        if (this.opts.encoding === 'latin1')
-            this.state.encoding = 'latin1';
-        else
-            delete this.state.encoding;
-        if (this.state.pending) {
-            this.state.pending.uncertain = [...this.uncertain].sort();
-            if (this.maybeDirs.size > 0)
-                this.state.pending.dirs = [...this.maybeDirs].sort();
-            else
-                delete this.state.pending.dirs;
-        }
-        const data = Buffer.from(serializeState(this.state));
+        const data = this.serialize();
         const dir = parentOf(this.opts.path) || '/';
         // The unlock goes in the rename's write only where a rename over the state file has worked in this run
         // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
@@ -42708,6 +42813,42 @@ class StateStore {
     }
     get isDirty() {
         return this.dirty;
+    }
+    /** The state as a checkpoint writes it now: the working sets written into it, then serialised. */
+    serialize() {
+        this.state.dirs = [...this.dirs].sort();
+        if (this.opts.target)
+            this.state.target = this.opts.target;
+        // The paths are this run's names (read states were translated): a state begun empty records it too.
+        if (this.opts.encoding === 'latin1')
+            this.state.encoding = 'latin1';
+        else
+            delete this.state.encoding;
+        if (this.state.pending) {
+            this.state.pending.uncertain = [...this.uncertain].sort();
+            if (this.maybeDirs.size > 0)
+                this.state.pending.dirs = [...this.maybeDirs].sort();
+            else
+                delete this.state.pending.dirs;
+        }
+        return Buffer.from(serializeState(this.state));
+    }
+    /**
+     * The checkpoint this run would write now, for a process exiting under it (the gulp plugin's exit hook writes
+     * it from a child process, under the lock, before the unlock): what was confirmed since the last save is then
+     * recorded too. The working copy is honest at every moment (G4: a path leaves `files` before its file is
+     * touched, and enters it only once live), as the background checkpoints rely on. None when there is nothing
+     * new, or when a write of this run may still be under way on the server (a save in flight, the final state,
+     * the unlock sent with it), which a second write could cross; nor while a leftover copy or a former state
+     * still needs the engine's own handling.
+     */
+    snapshot() {
+        if (this.opts.persist === false || !this.lockGuard || this.sealed || this.finishing)
+            return undefined;
+        if (this.saving || !this.dirty || !this.stateThere || this.copyLeft || this.superseded !== undefined)
+            return undefined;
+        const { noRename, deleteBeforeRename } = this.opts.quirks;
+        return { path: this.opts.path, data: this.serialize(), quirks: { noRename, deleteBeforeRename } };
     }
 }
 /**
@@ -42945,7 +43086,10 @@ async function withLock(pool, lockPath, o, rep, body) {
             return;
         await writeHolder(c, holderPath, me);
         holderWritten = true;
-    }, true));
+    }, 
+    // A cancel ends its backoff: the way out (the unlock) does not wait for it (the retry backoff, a
+    // minute at most, outlasted the way out's patience, and the lock was left naming no one).
+    'until-cancel'));
     /** MKD twice in one write; with pipelining, the file to read goes in that write too (RETR after them). */
     const mkdTwice = async (c) => {
         const mkds = [`MKD ${lockPath}`, `MKD ${lockPath}`];
@@ -43184,7 +43328,11 @@ async function withLock(pool, lockPath, o, rep, body) {
                 throw lostErr;
         },
     };
-    const running = body(release, read);
+    // Cancelled before the lock named this deploy (its holder's write given up): no body; the unlock below
+    // removes the folder.
+    const running = !holderWritten && o.signal?.aborted
+        ? Promise.reject(o.signal.reason instanceof Error ? o.signal.reason : new Error('cancelled'))
+        : body(release, read);
     // Well within the time after which other deploys judge the lock stale (a staleLockMs under 30 s too), and
     // not behind the uploads: each connection may be sending a big file for longer than that. On a connection
     // doing nothing, else on one of its own; a server at its connection limit refuses that one, and the refresh
@@ -43292,6 +43440,10 @@ async function tryMkd(c, path) {
             return false;
         throw err;
     }
+}
+/** Whether `lock` is still the deploy's that took it: its holder file names that deploy's token. */
+async function holdsLock(c, lock) {
+    return lock.token !== '' && (await readHolder(c, lock.holderPath))?.token === lock.token;
 }
 /**
  * Releases a lock a deploy holds, from a connection of its own (the gulp plugin's, while the process exits under
@@ -43719,6 +43871,7 @@ async function deploy(options, reporter = {}, context = {}) {
             target: root,
             encoding: o.encoding,
         });
+        context.onSnapshot?.(() => store.snapshot());
         const loading = store.load();
         loading.catch(() => undefined); // awaited below, after the local checks (their errors come first)
         const local = await scanning;
@@ -43859,6 +44012,8 @@ async function deploy(options, reporter = {}, context = {}) {
         let plan = emptyPlan();
         /** The lock, taken while the files are hashed when the sizes already show an upload (see prepare). */
         let early;
+        /** Before that lock: the looks for other deploys' states that did not fit in the spot check (see lookFurther). */
+        let furtherLooking;
         const lockOptions = {
             ...o,
             knownDirs: quirks.knownDirs,
@@ -43995,7 +44150,9 @@ async function deploy(options, reporter = {}, context = {}) {
             // The folders this plan will likely delete from, looked at for another deploy's state in the same write
             // (see otherDeploysIn, which asks only what this did not answer); with the lock taken early, the folders
             // it may send into too, as far as they fit.
-            const stateLooks = !o.verify && !isEmptyState(st) ? earlyStateLooks(st, local, root, statePath, o, lockEarly) : [];
+            const { looks: stateLooks, rest: furtherLooks } = !o.verify && !isEmptyState(st)
+                ? earlyStateLooks(st, local, root, statePath, o, lockEarly)
+                : { looks: [], rest: [] };
             // The temps a cut run left to another server session, within their day (see StateStore.tempLeft): looked
             // for in the same write, so a deploy with nothing else to do takes the lock only to remove one that is there.
             leftGone = new Set();
@@ -44021,13 +44178,18 @@ async function deploy(options, reporter = {}, context = {}) {
                 // check, which looks for a lock and must not see this one.
                 if (lockEarly) {
                     // (A spot check that failed fails the plan too: no lock is taken then.)
-                    early = (spot ?? Promise.resolve()).then(async (seen) => {
-                        // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
-                        // plan changes nothing on the server (no lock either).
+                    // Another deploy's state where this one sends or deletes: the plan may be refused, and a refused
+                    // plan changes nothing on the server (no lock either). A site of more folders than fit in that write:
+                    // the others are looked at now, still before the lock (was: the lock taken, then the plan refused).
+                    const waitForPlan = (spot ?? Promise.resolve()).then(async (seen) => {
                         const other = seen?.also
                             .slice(twoStates.length, twoStates.length + stateLooks.length)
                             .some((r) => r.code === 213);
-                        if (other)
+                        return other || (await lookFurther(pool, furtherLooks, stateSeen));
+                    });
+                    furtherLooking = waitForPlan.catch(() => undefined);
+                    early = waitForPlan.then(async (wait) => {
+                        if (wait)
                             await planning;
                         return withLock(pool, lockPath, lockOptions, rep, async (release, read) => {
                             plan = await planning;
@@ -44111,6 +44273,7 @@ async function deploy(options, reporter = {}, context = {}) {
             // has the folder's top: an empty or absent target holds no other deploy.
             const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
             const mayHold = top === null ? () => true : (d) => top?.has(d.split('/')[0]) ?? false;
+            await furtherLooking; // its answers are the plan's too (not asked twice)
             otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
             if (otherStates.size > 0)
                 p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
@@ -44119,6 +44282,12 @@ async function deploy(options, reporter = {}, context = {}) {
             unvouched = unvouchedReplaces(p, st);
             absent = await notOnServer(pool, root, unvouched);
             p = withAbsent(p, absent);
+            // A dry run after a cut run: the folders it set out to make and had not recorded as made may be there
+            // (looked at read-only, a CWD each): not counted as made again.
+            if (o.dryRun) {
+                const maybe = new Set(st.pending?.dirs ?? []);
+                p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => maybe.has(d))));
+            }
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
@@ -44380,6 +44549,22 @@ async function notOnServer(pool, root, paths) {
     return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 /**
+ * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection in writes
+ * of 1000 (read-only: the engine names every path in full). One it cannot tell about is not among them.
+ */
+async function dirsThere(pool, root, dirs) {
+    const ask = dirs.filter((d) => Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES && !/[\r\n\0]/.test(d));
+    if (ask.length === 0)
+        return [];
+    const replies = await pool.run('look for folders a cut run made', async (c) => {
+        const all = [];
+        for (let i = 0; i < ask.length; i += 1000)
+            all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((d) => `CWD ${remoteJoin(root, d)}`))));
+        return all;
+    });
+    return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
+}
+/**
  * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
  * that did not would stop the whole pipelined write, the deploy with it.
  */
@@ -44397,45 +44582,35 @@ const EARLY_LOOKS = 32;
  * before the lock is taken.
  */
 function earlyStateLooks(st, local, root, statePath, o, every = false) {
-    const folders = new Set();
-    const add = (d) => {
-        folders.add(d);
-        return folders.size <= EARLY_LOOKS;
-    };
+    const candidates = new Set();
     const deleting = o.delete && !o.uploadOnly;
-    const fits = (() => {
-        for (const d of local.dirs) {
-            if (!Object.hasOwn(st.files, d))
+    for (const d of local.dirs) {
+        if (!Object.hasOwn(st.files, d))
+            continue;
+        for (const a of ancestorsOf(d))
+            candidates.add(a);
+    }
+    if (deleting) {
+        for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
+            if (local.files.has(p) || local.dirs.has(p))
                 continue;
-            for (const a of ancestorsOf(d))
-                if (!add(a))
-                    return false;
+            for (const a of ancestorsOf(p))
+                candidates.add(a);
         }
-        if (deleting) {
-            for (const p of [...Object.keys(st.files), ...(st.pending?.uncertain ?? [])]) {
-                if (local.files.has(p) || local.dirs.has(p))
-                    continue;
-                for (const a of ancestorsOf(p))
-                    if (!add(a))
-                        return false;
-            }
-            for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
-                if (local.dirs.has(d))
-                    continue;
-                for (const a of [...ancestorsOf(d), d])
-                    if (!add(a))
-                        return false;
-            }
+        for (const d of [...st.dirs, ...(st.pending?.dirs ?? [])]) {
+            if (local.dirs.has(d))
+                continue;
+            for (const a of [...ancestorsOf(d), d])
+                candidates.add(a);
         }
-        return true;
-    })();
-    if (!fits)
-        folders.clear();
+    }
+    const folders = candidates.size <= EARLY_LOOKS ? new Set(candidates) : new Set();
     // The deployed folders a file surely sent goes into (new, or of another size): an upload there would write
     // over another deploy's files (refused). Up to EARLY_LOOKS more; the rest (same-size edits, folders this
     // plan makes: those too with `every`, as they fit) is asked after planning.
     const uploading = new Set();
     const addUploading = (a) => {
+        candidates.add(a);
         if (!folders.has(a) && uploading.size < EARLY_LOOKS)
             uploading.add(a);
     };
@@ -44454,10 +44629,45 @@ function earlyStateLooks(st, local, root, statePath, o, every = false) {
                 for (const a of ancestorsOf(f.path))
                     addUploading(a);
     }
-    return [...folders, ...uploading]
+    const absolute = (dirs) => [...dirs]
         .sort()
         .flatMap((d) => OTHER_STATES.map((name) => remoteJoin(root, `${d}/${name}`)))
         .filter((abs) => abs !== statePath && askable(abs));
+    // `every`: the folders that did not fit, looked at before the lock all the same (see lookFurther).
+    const rest = every ? [...candidates].filter((d) => !folders.has(d) && !uploading.has(d)) : [];
+    return { looks: absolute([...folders, ...uploading]), rest: absolute(rest) };
+}
+/** At most this many looks for another deploy's state (SIZE) go out before a lock taken early (see lookFurther). */
+const MAX_FURTHER_LOOKS = 4000;
+/**
+ * The looks for another deploy's state that did not fit in the spot check's write (a site of more than
+ * {@link EARLY_LOOKS} folders), asked before a lock taken while the files are hashed: a plan refused for one
+ * is refused before any lock. Pipelined in writes of 1000; each answer goes into `seen` (the plan asks none
+ * again). True when the lock should wait for the plan: a state is there, a server gave no clear answer
+ * (no SIZE), or there are more than {@link MAX_FURTHER_LOOKS}.
+ */
+async function lookFurther(pool, looks, seen) {
+    if (looks.length === 0)
+        return false;
+    if (looks.length > MAX_FURTHER_LOOKS)
+        return true;
+    const replies = await pool.run('look for the states of other deploys', async (c) => {
+        const all = [];
+        for (let i = 0; i < looks.length; i += 1000)
+            all.push(...(await c.pipeline(looks.slice(i, i + 1000).map((abs) => `SIZE ${abs}`))));
+        return all;
+    });
+    let wait = false;
+    for (const [i, abs] of looks.entries()) {
+        const code = replies[i]?.code ?? 0;
+        if (code === 213)
+            seen.set(abs, true);
+        else if (code === 550 || code === 450)
+            seen.set(abs, false);
+        if (code !== 550 && code !== 450)
+            wait = true;
+    }
+    return wait;
 }
 /**
  * A local file where a deployed folder is that is, or holds, another deploy's target: the folder cannot go
@@ -45089,7 +45299,10 @@ function startedIgnoringHangup(env = process.env, stdinFd = 0) {
     return false;
 }
 const ignore = () => undefined;
-/** The signals that cancel: SIGHUP too unless the process was started ignoring it (then it stays ignored). */
+/**
+ * The signals that cancel: SIGHUP too unless the process was started ignoring it (then it stays ignored). The
+ * gulp plugin asks too: a gulp process started under nohup keeps ignoring the hang-up, any other cancels on it.
+ */
 function cancelling() {
     if (hup[HUP_IGNORED] === undefined) {
         hup[HUP_IGNORED] = startedIgnoringHangup();
