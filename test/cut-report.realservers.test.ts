@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { cliOn, ok, startCli } from './helpers/cli.js';
-import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { describe: d, each, env, opts } = realServerSuite('cut-report.realservers');
+const { describe: d, each, env } = realServerSuite('cut-report.realservers');
 const target = remoteFolders('h-report7-cut');
 const STATE = '.ftpship-state.json';
 
@@ -118,52 +117,5 @@ d('names the server stores in bytes that are not UTF-8', () => {
       'caf\uDCE8.html',
       'caf\uDCE9.html',
     ]);
-  });
-});
-
-d.each(each('pure', 'vsftpd'))('%s: the plan after a killed first deploy', (_name, server) => {
-  it('counts no mkdir for the folders a killed run made (was: each counted as made again); the plan changes nothing', async () => {
-    const local = tmpDir('ftpship-h-engine8-');
-    const files: Record<string, string> = {};
-    for (let i = 0; i < 200; i++) files[`s${i % 5}/t${i % 2}/f${i}.html`] = `page ${i}`;
-    writeTree(local, files);
-    const { dir, disk } = target(server);
-    // Killed (no way out: no checkpoint after) at the first upload of a page: the folders are made by then.
-    const url = `ftp://${server.user}@${server.host}:${server.port}${dir}`;
-    const run = startCli(['deploy', local, url, '--parallel', '2', '--verbose'], {
-      FTPSHIP_PASSWORD: server.password,
-    });
-    const killer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
-    expect(await run.waitForLine(/> STOR \S*\/s\d\/t\d\/f\d+\.html$/)).toBeDefined();
-    run.child.kill('SIGKILL');
-    await run.done;
-    clearTimeout(killer);
-    const folders = ['s0', 's1', 's2', 's3', 's4'].flatMap((s) => [s, `${s}/t0`, `${s}/t1`]);
-    const made = folders.filter((f) => fs.existsSync(path.join(disk, f)));
-    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
-      dirs: string[];
-      pending?: { dirs?: string[] };
-    };
-    // The scene: folders the killed run made, known to its state only as folders it set out to make.
-    expect(made.filter((f) => state.pending?.dirs?.includes(f) && !state.dirs.includes(f))).not.toEqual([]);
-    // The state and the lock the killed run left (its pages: a server session of that run may still be writing one).
-    const ours = (): Record<string, string> =>
-      Object.fromEntries(Object.entries(readTree(disk)).filter(([p]) => p.startsWith(STATE)));
-    const before = ours();
-    const log: string[] = [];
-    const plan = await deploy(
-      { ...opts(server, local, dir), dryRun: true },
-      { protocol: (l) => log.push(l), warn: () => undefined },
-    );
-    const mkdirs = plan.files.filter((e) => e.action === 'mkdir').map((e) => e.path);
-    expect(mkdirs.sort()).toEqual(folders.filter((f) => !made.includes(f)).sort());
-    expect(plan.counts.mkdir).toBe(folders.length - made.length);
-    // Read-only: nothing made, written, renamed or deleted, no lock.
-    expect(log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD|MKD|SITE) /.test(l))).toEqual([]);
-    expect(ours()).toEqual(before);
-    // The deploy itself says the same.
-    const done = await deploy(opts(server, local, dir), { warn: () => undefined });
-    expect(done.counts.mkdir).toBe(folders.length - made.length);
-    expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });

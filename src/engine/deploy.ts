@@ -38,7 +38,7 @@ import {
   normalizeRemoteDir,
   remoteJoin,
 } from './paths.js';
-import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
+import { emptyPlan, planChanges, withAbsent, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
@@ -712,19 +712,6 @@ export async function deploy(
       unvouched = unvouchedReplaces(p, st);
       absent = await notOnServer(pool, root, unvouched);
       p = withAbsent(p, absent);
-      // A dry run after a cut run: the folders it set out to make and had not recorded as made may be there
-      // (looked at read-only, a CWD each): not counted as made again.
-      if (o.dryRun) {
-        const maybe = new Set(st.pending?.dirs ?? []);
-        p = withDirsThere(
-          p,
-          await dirsThere(
-            pool,
-            root,
-            p.mkdirs.filter((d) => maybe.has(d)),
-          ),
-        );
-      }
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       refuseSwapsOverOthers(p, root, otherStates);
@@ -1012,24 +999,6 @@ async function notOnServer(pool: ConnectionPool, root: string, paths: string[]):
     return all;
   });
   return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
-}
-
-/**
- * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection in writes
- * of 1000 (read-only: the engine names every path in full). One it cannot tell about is not among them.
- */
-async function dirsThere(pool: ConnectionPool, root: string, dirs: string[]): Promise<string[]> {
-  const ask = dirs.filter(
-    (d) => Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES && !/[\r\n\0]/.test(d),
-  );
-  if (ask.length === 0) return [];
-  const replies = await pool.run('look for folders a cut run made', async (c) => {
-    const all: FtpReply[] = [];
-    for (let i = 0; i < ask.length; i += 1000)
-      all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((d) => `CWD ${remoteJoin(root, d)}`))));
-    return all;
-  });
-  return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
 
 /**

@@ -482,17 +482,6 @@ export function withAbsent(plan: Plan, absent: Iterable<string>): Plan {
   return { ...plan, entries };
 }
 
-/**
- * The plan as a dry run reports it when some of its folders are there already (made by a cut run, which had
- * not recorded them as made): those are not counted as `mkdir`. What a deploy does is unchanged (its MKD
- * of one finds it there).
- */
-export function withDirsThere(plan: Plan, there: Iterable<string>): Plan {
-  const made = new Set(there);
-  if (made.size === 0) return plan;
-  return { ...plan, entries: plan.entries.filter((e) => !(e.action === 'mkdir' && made.has(e.path))) };
-}
-
 /** Counts per action, for the report. */
 export function countPlan(plan: Plan): Record<Action | 'unchanged', number> {
   const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
