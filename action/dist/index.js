@@ -38196,17 +38196,6 @@ function withAbsent(plan, absent) {
         .sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
     return { ...plan, entries };
 }
-/**
- * The plan as a dry run reports it when some of its folders are there already (made by a cut run, which had
- * not recorded them as made): those are not counted as `mkdir`. What a deploy does is unchanged (its MKD
- * of one finds it there).
- */
-function withDirsThere(plan, there) {
-    const made = new Set(there);
-    if (made.size === 0)
-        return plan;
-    return { ...plan, entries: plan.entries.filter((e) => !(e.action === 'mkdir' && made.has(e.path))) };
-}
 /** Counts per action, for the report. */
 function countPlan(plan) {
     const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
@@ -44282,12 +44271,6 @@ async function deploy(options, reporter = {}, context = {}) {
             unvouched = unvouchedReplaces(p, st);
             absent = await notOnServer(pool, root, unvouched);
             p = withAbsent(p, absent);
-            // A dry run after a cut run: the folders it set out to make and had not recorded as made may be there
-            // (looked at read-only, a CWD each): not counted as made again.
-            if (o.dryRun) {
-                const maybe = new Set(st.pending?.dirs ?? []);
-                p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => maybe.has(d))));
-            }
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
@@ -44547,22 +44530,6 @@ async function notOnServer(pool, root, paths) {
         return all;
     });
     return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
-}
-/**
- * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection in writes
- * of 1000 (read-only: the engine names every path in full). One it cannot tell about is not among them.
- */
-async function dirsThere(pool, root, dirs) {
-    const ask = dirs.filter((d) => Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES && !/[\r\n\0]/.test(d));
-    if (ask.length === 0)
-        return [];
-    const replies = await pool.run('look for folders a cut run made', async (c) => {
-        const all = [];
-        for (let i = 0; i < ask.length; i += 1000)
-            all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((d) => `CWD ${remoteJoin(root, d)}`))));
-        return all;
-    });
-    return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
 /**
  * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
