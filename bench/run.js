@@ -117,6 +117,23 @@ const EPILOGUE = [
   'it, ftpship would have 0.11 s for all it does besides hashing (its start-up alone takes 80 ms). On a',
   'machine loaded by six helpers (a first try at 13:33) the same floor was 1.36x lftp8 and ftpship 0.82x it:',
   'the hashing process and the uploader then compete for the two cores, and ftpship, one process, does better.',
+  '',
+  'Added on 2026-11-27 (session 19, a new machine of the same class): each run now starts one tool further on',
+  '(no tool always first after the row before), and the 1 GiB row begins with one unmeasured upload by each',
+  "tool. That row's lftp put here ran 0.28-0.33 s (3.3 GB/s), while OpenSSL's SHA-256 of the file alone takes",
+  "0.50-0.52 s of CPU and Node's (the same OpenSSL) 0.51-0.54 s plus 45 ms of reads: the goal, 0.8x lftp's",
+  'throughput (0.41 s), is under what hashing the file alone takes; ftpship (median 0.83 s; its warm-up upload took 1.84 s and its first measured one 1.16 s, not explained yet) was 0.97x the time of',
+  '`lftp put ‖ openssl sha256`. A trace of its upload (quiet machine): the STOR of its temp goes out 128 ms',
+  "after the start (Node and the bundle 60 ms, the CLI to its connect 35 ms, pure-ftpd's answer to PASS 25 ms,",
+  'the state and the lock 10 ms), the hashing thread opens the file at 100 ms, the transfer takes 650 ms',
+  '(1.65 GB/s with the hash on the other core), and the rename, state and unlock 18 ms. With a tmpfs server',
+  "folder (2000 files, full, five paired runs): ftpship 0.90-1.0 s, lftp8 0.57-0.65 s, and ftpship's own",
+  'client driven bare (a MKD per folder, then an EPSV and STOR per file on 4 connections: no hashing, state',
+  "or checks) 0.73-0.76 s: of ftpship's 0.3 s over lftp, about half is the client (Node's cost per socket:",
+  'its main thread spends 200 ms in socket writes and 100 ms in connect() either way) and half the engine.',
+  "Since this session a deploy whose sizes show an upload asks every folder for another deploy's state before",
+  'taking its lock early (511 SIZE commands on the 2000-file site, 191 before): 320 SIZE pipelined take',
+  '2-7 ms of pure-ftpd here, during the hashing; paired runs of the incremental phase moved within the noise.',
 ];
 
 // ---- --report-only: write the report again from the last run's saved results (no server, no run) ----
