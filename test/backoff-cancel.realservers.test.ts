@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { CancelledError, deploy } from '../src/index.js';
 import { linesProxy } from './helpers/faults.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('backoff-cancel.realservers');
@@ -30,6 +30,24 @@ async function busyProxy(
   return { ...proxy, refused: () => refused };
 }
 
+/** Options for a deploy through the proxy: one connection, one retry after a backoff of a minute. */
+function throughProxy(
+  server: RealServer,
+  local: string,
+  dir: string,
+  port: number,
+  signal: AbortSignal,
+): ReturnType<typeof opts> {
+  return opts(server, local, dir, {
+    port,
+    secure: false,
+    parallel: 1,
+    retries: 1,
+    retryDelayMs: 60_000, // before: the cancel waited for it (the test times out)
+    signal,
+  });
+}
+
 d.each(each('pure'))('%s: cancelled during a retry backoff', (_name, server) => {
   it('stops at once, not after the backoff (a minute here); the lock released, the rerun finishes', async () => {
     const local = tmpDir('ftpship-h-fail-');
@@ -38,14 +56,7 @@ d.each(each('pure'))('%s: cancelled during a retry backoff', (_name, server) => 
     const proxy = await busyProxy(server.port, /busy\.txt$/);
     const cancel = new AbortController();
     try {
-      const o = opts(server, local, dir, {
-        port: proxy.port,
-        secure: false,
-        parallel: 1,
-        retries: 1,
-        retryDelayMs: 60_000, // before: the cancel waited for it (the test times out)
-        signal: cancel.signal,
-      });
+      const o = throughProxy(server, local, dir, proxy.port, cancel.signal);
       const warn = (m: string): void => {
         if (/busy\.txt.*retrying \(1\/1\)/.test(m)) cancel.abort('SIGINT');
       };
@@ -77,14 +88,7 @@ d.each(each('pure', 'proftpd'))(
         const proxy = await busyProxy(server.port, /\.lock\/holder\.json$/);
         const cancel = new AbortController();
         try {
-          const o = opts(server, local, dir, {
-            port: proxy.port,
-            secure: false,
-            parallel: 1,
-            retries: 1,
-            retryDelayMs: 60_000, // before: the cancel waited for it (the test times out)
-            signal: cancel.signal,
-          });
+          const o = throughProxy(server, local, dir, proxy.port, cancel.signal);
           const warn = (m: string): void => {
             if (/lock holder.*retrying \(1\/1\)/.test(m)) cancel.abort('SIGINT');
           };

@@ -28,6 +28,20 @@ beforeAll(() => {
 
 const ADDED = [1, 2, 3, 4, 5, 6].map((i) => `site/p/${i}.bin`);
 
+/** The plugin's options in the gulpfiles below (the password comes from the environment): one connection. */
+function pluginOptions(server: RealServer, dir: string): Record<string, unknown> {
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    secure: false,
+    remoteDir: dir,
+    parallel: 1,
+    retryDelayMs: 10,
+    timeoutMs: 10_000,
+  };
+}
+
 /**
  * A consumer folder with a gulpfile deploying `site/` to `dir` one file at a time; once the first file is up
  * (the plugin's first progress line), the gulp process gets `signal` (as from Ctrl-C in its terminal; a
@@ -40,16 +54,7 @@ function scene(server: RealServer, dir: string, signal?: 'SIGINT' | 'SIGTERM' | 
     'site/index.html': 'home',
     ...Object.fromEntries(ADDED.map((rel, i) => [rel, Buffer.alloc(32 * 1024, i + 1)] as const)),
   });
-  const options = {
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    secure: false,
-    remoteDir: dir,
-    parallel: 1,
-    retryDelayMs: 10,
-    timeoutMs: 10_000,
-  };
+  const options = pluginOptions(server, dir);
   fs.writeFileSync(
     path.join(cwd, 'gulpfile.mjs'),
     `import fs from 'node:fs';
@@ -318,16 +323,7 @@ function manyScene(server: RealServer, dir: string, disk: string): { cwd: string
     cwd,
     Object.fromEntries(added.map((rel, i) => [`site/${rel}`, Buffer.alloc(8 * 1024, i + 1)] as const)),
   );
-  const options = {
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    secure: false,
-    remoteDir: dir,
-    parallel: 1,
-    retryDelayMs: 10,
-    timeoutMs: 10_000,
-  };
+  const options = pluginOptions(server, dir);
   fs.writeFileSync(
     path.join(cwd, 'gulpfile.mjs'),
     `import fs from 'node:fs';
