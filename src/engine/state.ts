@@ -206,6 +206,8 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   }
   if (raw.version !== 1) throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
   if (raw.encoding !== undefined && raw.encoding !== 'latin1') throw corrupt(where, 'bad encoding');
+  if (typeof raw.settings !== 'string' || typeof raw.updatedAt !== 'string')
+    throw corrupt(where, 'bad settings or updatedAt');
   if (!isObject(raw.files) || !Array.isArray(raw.dirs)) throw corrupt(where, 'missing files or dirs');
   // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
   // slash) or is not a path at all would make a doctored or damaged state reach outside it (G3).
@@ -227,6 +229,16 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     throw corrupt(where, 'bad modes section');
   }
   if (state.pending !== undefined) checkPending(state.pending as unknown, where);
+  // Names sent as latin1 hold no character above U+00FF: one here was not sent by ftpship, and reading it
+  // would fail later, at its first command, with a message about the connection rather than this file.
+  if (state.encoding === 'latin1') {
+    const wide = pathsOf(state).find((p) => /[^\x00-\xFF]/.test(p)); // eslint-disable-line no-control-regex
+    if (wide !== undefined)
+      throw corrupt(
+        where,
+        `${JSON.stringify(wide)} has a character encoding 'latin1' (which it records) cannot hold`,
+      );
+  }
   const fda: unknown = state.ftpDeployAction;
   if (
     fda !== undefined &&
@@ -237,6 +249,26 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
   )
     throw corrupt(where, 'bad ftpDeployAction section');
   return state;
+}
+
+/** Every path a state names (files, folders, target, pending work). */
+function pathsOf(state: DeployState): string[] {
+  const p = state.pending;
+  return [
+    ...Object.keys(state.files),
+    ...state.dirs,
+    ...(state.target !== undefined ? [state.target] : []),
+    ...(p
+      ? [
+          ...p.uncertain,
+          ...(p.dirs ?? []),
+          ...(p.markerDirs ?? []),
+          ...(p.probes ?? []),
+          ...(p.maintenance !== undefined ? [p.maintenance] : []),
+          ...Object.entries(p.temps).flatMap(([name, t]) => [name, t.path]),
+        ]
+      : []),
+  ];
 }
 
 function checkPending(pending: unknown, where: string): void {
@@ -272,6 +304,8 @@ function checkPending(pending: unknown, where: string): void {
       typeof t.sha256 !== 'string' ||
       (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
       !['undefined', 'string'].includes(typeof t.left) ||
+      !['undefined', 'string'].includes(typeof t.stamp) ||
+      !['undefined', 'boolean'].includes(typeof t.committing) ||
       !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
       parentOf(name) !== parentOf(t.path)
     ) {
@@ -303,7 +337,12 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
     checkPath(name, where);
     if (rec.type === 'folder') state.dirs.push(name);
     else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
-      state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
+      // A size that is not a whole number of bytes (negative, fractional, 1e400 read as Infinity, which the
+      // state would write as null and then refuse) is unknown, as a missing one is: the file is hashed.
+      state.files[name] = {
+        size: isSize(rec.size) ? (rec.size as number) : -1,
+        sha256: rec.hash,
+      };
     }
   }
   return state;

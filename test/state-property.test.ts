@@ -1,0 +1,434 @@
+/**
+ * Property tests (fast-check) of the state readers: ftpship's `.ftpship-state.json` and FTP-Deploy-Action's
+ * `.ftp-deploy-sync-state.json` come from the server, so they are untrusted (a hand edit, a half-written file
+ * from another tool, a hostile server). Whatever the text, parseState gives either a state whose every path
+ * stays inside the target (G3) and whose values have the types the engine relies on, or a DeployError naming
+ * the state file and what to try; never another error, never a hang. A valid state round-trips.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { DeployError } from '../src/engine/errors.js';
+import { isRecordablePath } from '../src/engine/paths.js';
+import {
+  OCTAL_MODE,
+  PROBE_NAME,
+  TEMP_NAME,
+  parseState,
+  serializeState,
+  type DeployState,
+} from '../src/engine/state.js';
+import type { FtpEncoding } from '../src/ftp/encoding.js';
+
+const WHERE = '/site/.ftpship-state.json';
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Runs parseState; a DeployError is an answer, anything else (or a slow call) fails the property. */
+function read(text: string, encoding: FtpEncoding = 'utf8'): DeployState | DeployError {
+  const t = performance.now();
+  let out: DeployState | DeployError;
+  try {
+    out = parseState(text, WHERE, 'cafe0123cafe0123', encoding);
+  } catch (err) {
+    if (!(err instanceof DeployError)) throw err;
+    out = err;
+  }
+  const ms = performance.now() - t;
+  if (ms > 500) throw new Error(`took ${ms.toFixed(0)} ms (hang?)`);
+  return out;
+}
+
+/** A refusal names the state file and says what to do (reset, or upgrade for a newer version). */
+function expectGoodRefusal(err: DeployError): void {
+  expect(err.message).toContain(WHERE);
+  expect(err.message).toMatch(/--reset-state|Upgrade ftpship/);
+}
+
+const isSize = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= -1;
+
+/** Every path a state read can hand the engine (to delete, replace or remove) is inside the target. */
+function expectSafeState(s: DeployState): void {
+  const paths: unknown[] = [...Object.keys(s.files), ...s.dirs];
+  expect(typeof s.settings).toBe('string');
+  expect(typeof s.updatedAt).toBe('string');
+  expect(s.encoding === undefined || s.encoding === 'latin1').toBe(true);
+  expect(s.target === undefined || typeof s.target === 'string').toBe(true);
+  for (const f of Object.values(s.files)) {
+    expect(isSize(f.size)).toBe(true);
+    expect(f.sha256).toMatch(HEX64);
+  }
+  for (const m of Object.values(s.modes ?? {})) expect(m).toMatch(OCTAL_MODE);
+  const p = s.pending;
+  if (p) {
+    paths.push(...p.uncertain, ...(p.dirs ?? []), ...(p.markerDirs ?? []), ...(p.probes ?? []));
+    if (p.maintenance !== undefined) paths.push(p.maintenance);
+    for (const probe of p.probes ?? []) expect(probe.slice(probe.lastIndexOf('/') + 1)).toMatch(PROBE_NAME);
+    for (const [name, t] of Object.entries(p.temps)) {
+      paths.push(name, t.path);
+      expect(name.slice(name.lastIndexOf('/') + 1)).toMatch(TEMP_NAME);
+      expect(isSize(t.size)).toBe(true);
+      expect(t.sha256 === '' || HEX64.test(t.sha256)).toBe(true);
+      expect(t.stamp === undefined || typeof t.stamp === 'string').toBe(true);
+      expect(t.committing === undefined || typeof t.committing === 'boolean').toBe(true);
+      expect(t.left === undefined || typeof t.left === 'string').toBe(true);
+    }
+  }
+  for (const path of paths) {
+    expect(typeof path).toBe('string');
+    expect(isRecordablePath(path as string)).toBe(true);
+  }
+}
+
+function expectSafe(out: DeployState | DeployError): void {
+  if (out instanceof DeployError) expectGoodRefusal(out);
+  else expectSafeState(out);
+}
+
+// ---- generators ----
+
+const hex = (n: number): fc.Arbitrary<string> =>
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
+
+/** A name segment as sites have them (latin1-only when `narrow`: a latin1 state can hold no other). */
+const segment = (narrow: boolean): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.constantFrom(
+      'index.html',
+      'a',
+      'B',
+      '__proto__',
+      'constructor',
+      'toString',
+      '.htaccess',
+      'x y',
+      'café',
+    ),
+    fc
+      .string({ unit: narrow ? 'binary-ascii' : 'grapheme', minLength: 1, maxLength: 6 })
+      .map((s) => s.replace(/[/\\\r\n\0]/g, '_'))
+      .filter((s) => s !== '.' && s !== '..'),
+  );
+
+const safePath = (narrow = false): fc.Arbitrary<string> =>
+  fc.array(segment(narrow), { minLength: 1, maxLength: 4 }).map((s) => s.join('/'));
+
+const fileEntry = fc.record({ size: fc.integer({ min: 0, max: 2 ** 40 }), sha256: hex(64) });
+
+const validState = (narrow: boolean): fc.Arbitrary<DeployState> =>
+  fc
+    .record(
+      {
+        files: fc.dictionary(safePath(narrow), fileEntry, { maxKeys: 6 }),
+        dirs: fc.uniqueArray(safePath(narrow), { maxLength: 4 }),
+        target: fc.constantFrom('/site', '/'),
+        modes: fc.record({ file: fc.constantFrom('644', '0640'), dir: fc.constantFrom('755') }),
+        ftpDeployAction: fc.record({ sha256: hex(16), stamp: fc.constant('123 20240101') }),
+        temps: fc.array(
+          fc.tuple(
+            fc.option(safePath(narrow), { nil: '' }),
+            segment(narrow),
+            hex(20),
+            fc.nat(),
+            fc.boolean(),
+          ),
+        ),
+        uncertain: fc.array(safePath(narrow), { maxLength: 3 }),
+        probes: fc.array(fc.tuple(hex(12), fc.constantFrom(' ', '.')), { maxLength: 2 }),
+        maintenance: safePath(narrow),
+        latin1: fc.boolean(),
+      },
+      { requiredKeys: ['files', 'dirs', 'temps', 'uncertain', 'latin1'] },
+    )
+    .map((r) => {
+      const s: DeployState = {
+        version: 1,
+        generator: 'ftpship',
+        settings: 'cafe0123cafe0123',
+        updatedAt: '2024-01-01T00:00:00.000Z',
+        files: r.files,
+        dirs: r.dirs,
+      };
+      if (r.target !== undefined) s.target = r.target;
+      if (r.modes !== undefined) s.modes = r.modes;
+      if (r.ftpDeployAction !== undefined) s.ftpDeployAction = r.ftpDeployAction;
+      if (narrow && r.latin1) s.encoding = 'latin1';
+      if (r.temps.length || r.uncertain.length || r.probes || r.maintenance) {
+        s.pending = { temps: {}, uncertain: r.uncertain };
+        for (const [dir, name, h, size, known] of r.temps) {
+          const at = (n: string): string => (dir ? `${dir}/${n}` : n);
+          s.pending.temps[at(`.ftpship-${h}.tmp`)] = {
+            path: at(name),
+            size,
+            sha256: known ? 'f'.repeat(64) : '',
+          };
+        }
+        if (r.probes) s.pending.probes = r.probes.map(([h, end]) => `ftpship-name-test-${h}${end}`);
+        if (r.maintenance) s.pending.maintenance = r.maintenance;
+      }
+      return s;
+    });
+
+/** Stands for a number JSON.parse reads as Infinity (JSON.stringify cannot write one): see {@link asText}. */
+const HUGE = '<1e400>';
+const asText = (v: unknown): string =>
+  JSON.stringify(v).replace(/"(-?)<1e400>"/g, (_, sign: string) => `${sign}1e400`);
+
+/** Values that break a type or a path: every class the reader must refuse (or, where harmless, drop). */
+const hostileValue = fc.oneof(
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    0,
+    -1,
+    -2,
+    1.5,
+    HUGE,
+    `-${HUGE}`,
+    2 ** 60,
+    '',
+    'x',
+    [],
+    {},
+    { size: 1 },
+    { size: -5, sha256: 'a'.repeat(64) },
+    { size: 1, sha256: 'A'.repeat(64) },
+    { size: 1, sha256: 'zz' },
+    '..',
+    '../x',
+    'a/../../x',
+    '/etc/passwd',
+    '//x',
+    'a//b',
+    'a/./b',
+    'a\\..\\..\\x',
+    '..\\x',
+    '\\x',
+    'a\r\nb',
+    'a\0b',
+    'a/',
+    './a',
+    'e\u0301',
+    'x\u0100',
+    '\ud800',
+    { __proto__: 'x' },
+  ),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.anything({ maxDepth: 2 }),
+);
+
+/** Where a hostile value goes: a key path into the state as JSON (created if missing). */
+const place = fc.constantFrom<string[]>(
+  ['version'],
+  ['generator'],
+  ['settings'],
+  ['updatedAt'],
+  ['target'],
+  ['encoding'],
+  ['files'],
+  ['files', '*'],
+  ['files', '*', 'size'],
+  ['files', '*', 'sha256'],
+  ['files', '@'],
+  ['dirs'],
+  ['dirs', '#'],
+  ['modes'],
+  ['modes', 'file'],
+  ['ftpDeployAction'],
+  ['ftpDeployAction', 'stamp'],
+  ['pending'],
+  ['pending', 'temps'],
+  ['pending', 'temps', '*'],
+  ['pending', 'temps', '*', 'path'],
+  ['pending', 'temps', '*', 'size'],
+  ['pending', 'temps', '*', 'sha256'],
+  ['pending', 'temps', '*', 'stamp'],
+  ['pending', 'temps', '*', 'committing'],
+  ['pending', 'temps', '*', 'left'],
+  ['pending', 'temps', '@'],
+  ['pending', 'uncertain'],
+  ['pending', 'uncertain', '#'],
+  ['pending', 'dirs', '#'],
+  ['pending', 'markerDirs', '#'],
+  ['pending', 'probes', '#'],
+  ['pending', 'maintenance'],
+);
+
+/**
+ * Sets `value` at `keys` in `obj` (JSON data): '*' is an existing key (or a new one), '@' a new key named by
+ * the value when it is a string, '#' an array item.
+ */
+function mutate(obj: Record<string, unknown>, keys: string[], value: unknown, pick: number): void {
+  let at: Record<string, unknown> = obj;
+  for (let i = 0; i < keys.length; i++) {
+    const last = i === keys.length - 1;
+    let k = keys[i];
+    if (k === '#') {
+      if (!Array.isArray(at)) return;
+      const arr = at as unknown[];
+      arr.splice(pick % (arr.length + 1), 0, value);
+      return;
+    }
+    if (k === '*') {
+      const ks = Object.keys(at);
+      k = ks.length ? ks[pick % ks.length] : 'a';
+    }
+    if (k === '@') {
+      if (typeof value === 'string') at[value] = { size: 1, sha256: 'b'.repeat(64) };
+      return;
+    }
+    if (last) {
+      Object.defineProperty(at, k, { value, enumerable: true, writable: true, configurable: true });
+      return;
+    }
+    const next = at[k];
+    if (typeof next !== 'object' || next === null) {
+      if (keys[i + 1] === '#') at[k] = [];
+      else at[k] = {};
+    }
+    at = at[k] as Record<string, unknown>;
+  }
+}
+
+describe('ftpship state reader (parseState)', () => {
+  it('a valid state round-trips through serializeState unchanged (but for its time)', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean().chain((narrow) => validState(narrow)),
+        (s) => {
+          const copy = JSON.parse(JSON.stringify(s)) as DeployState;
+          const out = read(serializeState(s), s.encoding ?? 'utf8');
+          expect(out).not.toBeInstanceOf(Error);
+          expectSafeState(out as DeployState);
+          expect({ ...(out as DeployState), updatedAt: copy.updatedAt }).toEqual(copy);
+        },
+      ),
+      { numRuns: 300, seed: 9 },
+    );
+  });
+
+  it('a mutated state is read safely or refused with the file named and what to try, under either encoding', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean().chain((narrow) => validState(narrow)),
+        fc.array(fc.tuple(place, hostileValue, fc.nat()), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom<FtpEncoding>('utf8', 'latin1'),
+        (s, edits, encoding) => {
+          const obj = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+          for (const [keys, value, pick] of edits) mutate(obj, keys, value, pick);
+          expectSafe(read(asText(obj), encoding));
+        },
+      ),
+      { numRuns: 1500, seed: 9 },
+    );
+  });
+
+  it('a latin1 state naming a character latin1 cannot hold is refused as a damaged state, not a send error', () => {
+    fc.assert(
+      fc.property(
+        validState(true),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 4 }).filter((x) => /[^\x00-\xFF]/.test(x)), // eslint-disable-line no-control-regex
+        fc.constantFrom('files', 'dirs', 'uncertain', 'target'),
+        fc.constantFrom<FtpEncoding>('utf8', 'latin1'),
+        (s, wide, where, encoding) => {
+          const obj = JSON.parse(JSON.stringify({ ...s, encoding: 'latin1' })) as DeployState;
+          const name = `x${wide.replace(/[/\\\r\n\0]/g, '_')}`;
+          if (where === 'files') obj.files[name] = { size: 1, sha256: 'c'.repeat(64) };
+          else if (where === 'dirs') obj.dirs.push(name);
+          else if (where === 'target') obj.target = `/${name}`;
+          else obj.pending = { temps: {}, uncertain: [name] };
+          const out = read(JSON.stringify(obj), encoding);
+          expect(out).toBeInstanceOf(DeployError);
+          expectGoodRefusal(out as DeployError);
+        },
+      ),
+      { numRuns: 200, seed: 9 },
+    );
+  });
+
+  it('text that is not a state (garbage, BOM, trailing bytes, cut JSON, deep nesting) is refused, fast', () => {
+    const deep = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
+    fc.assert(
+      fc.property(
+        validState(false).map((s) => serializeState(s)),
+        fc.oneof(
+          fc.constant((t: string) => `\ufeff${t}`),
+          fc.constant((t: string) => `${t}}garbage`),
+          fc.nat().map((n) => (t: string) => t.slice(0, n % t.length)),
+          fc.constant((t: string) => t.replace('{', '{"target":' + deep(50_000) + ',')),
+          fc.constant((t: string) => t.replace(/"files": \{/, `"files": {"a": ${deep(50_000)},`)),
+          fc.constant(() => deep(100_000)),
+          fc.constant((t: string) => t.replace(/"dirs": \[/, '"dirs": ["caf\uFFFD",')),
+        ),
+        (text, edit) => {
+          const out = read(edit(text));
+          expectSafe(out);
+        },
+      ),
+      { numRuns: 200, seed: 9 },
+    );
+  });
+});
+
+// ---- FTP-Deploy-Action's state ----
+
+const fdaRecord = fc.oneof(
+  fc.record({
+    type: fc.constant('file'),
+    name: safePath().map((p) => `./${p}`),
+    size: fc.nat(),
+    hash: hex(64),
+  }),
+  fc.record({ type: fc.constant('folder'), name: safePath().map((p) => `./${p}/`) }),
+);
+
+describe("FTP-Deploy-Action's state reader (parseState on .ftp-deploy-sync-state.json)", () => {
+  it('a valid FTP-Deploy-Action state is read with every file and folder it lists', () => {
+    fc.assert(
+      fc.property(fc.array(fdaRecord, { maxLength: 8 }), (data) => {
+        const out = read(JSON.stringify({ description: 'x', version: '1.0.0', generatedTime: 1, data }));
+        expect(out).not.toBeInstanceOf(Error);
+        const s = out as DeployState;
+        expectSafeState(s);
+        for (const r of data) {
+          const name = r.name.replace(/^\.\//, '').replace(/\/$/, '');
+          if (r.type === 'folder') expect(s.dirs).toContain(name);
+          else expect(s.files[name]).toBeDefined();
+        }
+      }),
+      { numRuns: 300, seed: 9 },
+    );
+  });
+
+  it('mutated records are read safely (a bad size becomes unknown) or refused with the file named', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fdaRecord, { maxLength: 5 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom('type', 'name', 'size', 'hash', '__proto__', 'whole'),
+            hostileValue,
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        (data, edits) => {
+          const recs = JSON.parse(JSON.stringify(data)) as unknown[];
+          for (const [i, key, value] of edits) {
+            if (key === 'whole' || recs.length === 0) recs.splice(i % (recs.length + 1), 0, value);
+            else {
+              const r = recs[i % recs.length] as Record<string, unknown>;
+              if (typeof r === 'object' && r !== null)
+                Object.defineProperty(r, key, {
+                  value,
+                  enumerable: true,
+                  writable: true,
+                  configurable: true,
+                });
+            }
+          }
+          expectSafe(read(asText({ data: recs })));
+        },
+      ),
+      { numRuns: 1000, seed: 9 },
+    );
+  });
+});
