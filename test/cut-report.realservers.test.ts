@@ -182,7 +182,13 @@ d.each(each('pure', 'vsftpd'))('%s: the deploy after a killed first deploy', (_n
   it('reports what its dry run did: no mkdir for the folders a killed run made (was: reported as made again); the state lists them, so a later removal deletes them', async () => {
     const { local, dir, disk, folders, made } = await killedAfterFolders(server);
     const plan = await deploy({ ...opts(server, local, dir), dryRun: true }, { warn: () => undefined });
-    const done = await deploy(opts(server, local, dir), { warn: () => undefined });
+    const sent: string[] = [];
+    const done = await deploy(opts(server, local, dir), {
+      protocol: (l) => sent.push(l),
+      warn: () => undefined,
+    });
+    // Not made again: no MKD for a folder there.
+    expect(sent.filter((l) => l.startsWith('> MKD ') && made.some((f) => l.endsWith(`/${f}`)))).toEqual([]);
     const mkdirs = done.files.filter((e) => e.action === 'mkdir').map((e) => e.path);
     expect(mkdirs.sort()).toEqual(folders.filter((f) => !made.includes(f)).sort());
     expect(done.counts.mkdir).toBe(folders.length - made.length);
@@ -199,7 +205,13 @@ d.each(each('pure', 'vsftpd'))('%s: the deploy after a killed first deploy', (_n
     // A folder the killed run made, removed locally: the next deploy removes it from the server.
     const gone = made.find((f) => f.includes('/')) ?? made[0];
     fs.rmSync(path.join(local, gone), { recursive: true });
-    const after = await deploy(opts(server, local, dir), { warn: () => undefined });
+    const log: string[] = [];
+    const after = await deploy(opts(server, local, dir), {
+      protocol: (l) => log.push(l),
+      warn: () => undefined,
+    });
+    // A deploy after one that finished (nothing pending) does not look for folders.
+    expect(log.filter((l) => l.startsWith('> CWD ') && folders.some((f) => l.endsWith(`/${f}`)))).toEqual([]);
     expect(after.files.filter((e) => e.action === 'rmdir').map((e) => e.path)).toContain(gone);
     expect(fs.existsSync(path.join(disk, gone))).toBe(false);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
