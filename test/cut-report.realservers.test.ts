@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { cliOn, ok, startCli } from './helpers/cli.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { deploy } from '../src/index.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { describe: d, each, env } = realServerSuite('cut-report.realservers');
+const { describe: d, each, env, opts } = realServerSuite('cut-report.realservers');
 const target = remoteFolders('h-report7-cut');
 const STATE = '.ftpship-state.json';
 
@@ -117,5 +118,102 @@ d('names the server stores in bytes that are not UTF-8', () => {
       'caf\uDCE8.html',
       'caf\uDCE9.html',
     ]);
+  });
+});
+
+/**
+ * A first deploy of 200 pages in 15 folders, killed outright (SIGKILL: no way out, no checkpoint after) at
+ * its first upload of a page: the folders are made by then, and its state knows them only in `pending.dirs`.
+ */
+async function killedAfterFolders(server: RealServer): Promise<{
+  local: string;
+  dir: string;
+  disk: string;
+  folders: string[];
+  made: string[];
+}> {
+  const local = tmpDir('ftpship-h-report9-');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 200; i++) files[`s${i % 5}/t${i % 2}/f${i}.html`] = `page ${i}`;
+  writeTree(local, files);
+  const { dir, disk } = target(server);
+  const url = `ftp://${server.user}@${server.host}:${server.port}${dir}`;
+  const run = startCli(['deploy', local, url, '--parallel', '2', '--verbose'], {
+    FTPSHIP_PASSWORD: server.password,
+  });
+  const killer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
+  expect(await run.waitForLine(/> STOR \S*\/s\d\/t\d\/f\d+\.html$/)).toBeDefined();
+  run.child.kill('SIGKILL');
+  await run.done;
+  clearTimeout(killer);
+  const folders = ['s0', 's1', 's2', 's3', 's4'].flatMap((s) => [s, `${s}/t0`, `${s}/t1`]);
+  const made = folders.filter((f) => fs.existsSync(path.join(disk, f)));
+  const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+    dirs: string[];
+    pending?: { dirs?: string[] };
+  };
+  // The scene: folders the killed run made, known to its state only as folders it set out to make.
+  expect(made.filter((f) => state.pending?.dirs?.includes(f) && !state.dirs.includes(f))).not.toEqual([]);
+  return { local, dir, disk, folders, made };
+}
+
+d.each(each('pure', 'vsftpd'))('%s: the plan after a killed first deploy', (_name, server) => {
+  it('counts no mkdir for the folders a killed run made (was: each counted as made again); the plan changes nothing', async () => {
+    const { local, dir, disk, folders, made } = await killedAfterFolders(server);
+    // The state and the lock the killed run left (its pages: a server session of that run may still be writing one).
+    const ours = (): Record<string, string> =>
+      Object.fromEntries(Object.entries(readTree(disk)).filter(([p]) => p.startsWith(STATE)));
+    const before = ours();
+    const log: string[] = [];
+    const plan = await deploy(
+      { ...opts(server, local, dir), dryRun: true },
+      { protocol: (l) => log.push(l), warn: () => undefined },
+    );
+    const mkdirs = plan.files.filter((e) => e.action === 'mkdir').map((e) => e.path);
+    expect(mkdirs.sort()).toEqual(folders.filter((f) => !made.includes(f)).sort());
+    expect(plan.counts.mkdir).toBe(folders.length - made.length);
+    // Read-only: nothing made, written, renamed or deleted, no lock.
+    expect(log.filter((l) => /^> (STOR|APPE|DELE|RNFR|RMD|MKD|SITE) /.test(l))).toEqual([]);
+    expect(ours()).toEqual(before);
+  });
+});
+
+d.each(each('pure', 'vsftpd'))('%s: the deploy after a killed first deploy', (_name, server) => {
+  it('reports what its dry run did: no mkdir for the folders a killed run made (was: reported as made again); the state lists them, so a later removal deletes them', async () => {
+    const { local, dir, disk, folders, made } = await killedAfterFolders(server);
+    const plan = await deploy({ ...opts(server, local, dir), dryRun: true }, { warn: () => undefined });
+    const sent: string[] = [];
+    const done = await deploy(opts(server, local, dir), {
+      protocol: (l) => sent.push(l),
+      warn: () => undefined,
+    });
+    // Not made again: no MKD for a folder there.
+    expect(sent.filter((l) => l.startsWith('> MKD ') && made.some((f) => l.endsWith(`/${f}`)))).toEqual([]);
+    const mkdirs = done.files.filter((e) => e.action === 'mkdir').map((e) => e.path);
+    expect(mkdirs.sort()).toEqual(folders.filter((f) => !made.includes(f)).sort());
+    expect(done.counts.mkdir).toBe(folders.length - made.length);
+    expect(done.files).toEqual(plan.files);
+    expect(done.counts).toEqual(plan.counts);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    // Every folder deployed is in the state's dirs, none left pending.
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      dirs: string[];
+      pending?: unknown;
+    };
+    expect(state.dirs).toEqual(expect.arrayContaining(folders));
+    expect(state.pending).toBeUndefined();
+    // A folder the killed run made, removed locally: the next deploy removes it from the server.
+    const gone = made.find((f) => f.includes('/')) ?? made[0];
+    fs.rmSync(path.join(local, gone), { recursive: true });
+    const log: string[] = [];
+    const after = await deploy(opts(server, local, dir), {
+      protocol: (l) => log.push(l),
+      warn: () => undefined,
+    });
+    // A deploy after one that finished (nothing pending) does not look for folders.
+    expect(log.filter((l) => l.startsWith('> CWD ') && folders.some((f) => l.endsWith(`/${f}`)))).toEqual([]);
+    expect(after.files.filter((e) => e.action === 'rmdir').map((e) => e.path)).toContain(gone);
+    expect(fs.existsSync(path.join(disk, gone))).toBe(false);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });

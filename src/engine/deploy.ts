@@ -38,7 +38,7 @@ import {
   normalizeRemoteDir,
   remoteJoin,
 } from './paths.js';
-import { emptyPlan, planChanges, withAbsent, withKeptDirs, type Plan } from './plan.js';
+import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
@@ -712,6 +712,21 @@ export async function deploy(
       unvouched = unvouchedReplaces(p, st);
       absent = await notOnServer(pool, root, unvouched);
       p = withAbsent(p, absent);
+      // A rerun after a cut run: the folders it set out to make, not recorded as made, may be there. Looked for
+      // (read-only, one pipelined CWD each), by the dry run and the deploy alike: those there are neither made
+      // again nor reported as made, so both report the same. Never on a deploy after one that finished.
+      if (st.pending?.dirs?.length) {
+        const maybe = new Set(st.pending.dirs);
+        const swaps = new Set(p.fileToDir);
+        p = withDirsThere(
+          p,
+          await dirsThere(
+            pool,
+            root,
+            p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d)),
+          ),
+        );
+      }
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
       refuseSwapsOverOthers(p, root, otherStates);
@@ -999,6 +1014,26 @@ async function notOnServer(pool: ConnectionPool, root: string, paths: string[]):
     return all;
   });
   return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
+}
+
+/**
+ * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection (read-only:
+ * the engine names every path in full). A name a server may alter (a last segment ending in a space or a dot,
+ * a control character, a quote, a backslash) is not looked for: CWD could find the altered one. One it cannot
+ * tell about is not among them (made as planned: MKD of a folder there is harmless).
+ */
+async function dirsThere(pool: ConnectionPool, root: string, dirs: string[]): Promise<string[]> {
+  const ask = dirs.filter(
+    (d) =>
+      Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES &&
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+      !/[ .](\/|$)|[\x00-\x1f\x7f"\\]/.test(d),
+  );
+  if (ask.length === 0) return [];
+  const replies = await pool.run('look for folders a cut run made', async (c) =>
+    c.pipeline(ask.map((d) => `CWD ${remoteJoin(root, d)}`)),
+  );
+  return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
 
 /**

@@ -482,6 +482,21 @@ export function withAbsent(plan: Plan, absent: Iterable<string>): Plan {
   return { ...plan, entries };
 }
 
+/**
+ * The plan once some of its folders turned out to be there already (made by a cut run, which had not
+ * recorded them as made): they are not made again, nor reported or counted as `mkdir`. They keep their
+ * `SITE CHMOD` (the cut run may not have sent it), and the state records them as deployed (every local folder).
+ */
+export function withDirsThere(plan: Plan, there: Iterable<string>): Plan {
+  const made = new Set(there);
+  if (made.size === 0) return plan;
+  return {
+    ...plan,
+    mkdirs: plan.mkdirs.filter((d) => !made.has(d)),
+    entries: plan.entries.filter((e) => !(e.action === 'mkdir' && made.has(e.path))),
+  };
+}
+
 /** Counts per action, for the report. */
 export function countPlan(plan: Plan): Record<Action | 'unchanged', number> {
   const counts = { mkdir: 0, upload: 0, replace: 0, delete: 0, rmdir: 0, unchanged: plan.unchanged.length };
