@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded } from './helpers/embedded.js';
+import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
+import { runMain } from './helpers/action-main.js';
 import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -58,5 +60,24 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('now match --exclude');
     expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual(['index.html']);
+  });
+
+  it("the Action's `exclude` block as FTP-Deploy-Action users paste it, with a comment, an empty line, a trailing space and a `!folder/`", async () => {
+    const { ws } = actionWorkspace({
+      '.git/config': 'token',
+      '.github/workflows/ci.yml': 'ci',
+      'node_modules/x/i.js': 'x',
+      '.env': 'SECRET=1',
+      'config/.env': 'SECRET=2',
+      'config/app.php': '<?php',
+      'index.html': 'hi',
+    });
+    const dir = uniqueName('fda');
+    const exclude = '**/.git*\n**/.git*/**   \n\n# secrets\n**/node_modules/**\n.env # never\n!config/\n';
+    expectSuccess(await runMain(ws, { ...actionConnection(srv, `${dir}/`), exclude }));
+    expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual([
+      'config/app.php',
+      'index.html',
+    ]);
   });
 });
