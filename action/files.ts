@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as glob from '@actions/glob';
 import { ConfigError, type SourceFile } from '../src/index.js';
 import { ancestorsOf } from '../src/engine/paths.js';
-import { globMatcherByKind } from '../src/engine/select.js';
+import { excludeMatcher } from '../src/engine/select.js';
 
 export async function collectFiles(
   localDir: string,
@@ -19,7 +19,7 @@ export async function collectFiles(
 ): Promise<SourceFile[]> {
   const root = fs.realpathSync(localDir);
   const lines = patterns.map((p) => rooted(root, p));
-  const excluded = leftOut(globMatcherByKind(exclude));
+  const excluded = leftOut(excludeMatcher(exclude));
   const globber = await glob.create(lines.join('\n'), {
     matchDirectories: false,
     followSymbolicLinks: false,

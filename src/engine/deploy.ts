@@ -44,8 +44,8 @@ import { buildReport, type DeployReport } from './report.js';
 import {
   caseTwins,
   excludedPath,
+  excludeMatcher,
   globMatcher,
-  globMatcherByKind,
   globAdvice,
   scanLocalDir,
   treeFromFiles,
@@ -1374,7 +1374,7 @@ async function repairDrift(
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {
   if (o.files) return treeFromFiles(o.files, o.encoding);
-  return scanLocalDir(o.localDir as string, globMatcherByKind(o.exclude), o.encoding);
+  return scanLocalDir(o.localDir as string, excludeMatcher(o.exclude), o.encoding);
 }
 
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */

@@ -122,7 +122,7 @@ export interface PlanOptions {
   /** Remote paths (relative to the target) never deleted. */
   isKept: (rel: string) => boolean;
   /** The excludes that selected the local files: a deployed path they match now is left alone, untracked. */
-  isExcluded?: (rel: string) => boolean;
+  isExcluded?: (rel: string, isDir?: boolean) => boolean;
   /** Folders (relative) holding the state of another deploy: nothing at or under one is deleted. */
   otherDeploys?: string[];
   /** Relative paths of ftpship's own files inside the target (state, lock): never touched. */
@@ -268,7 +268,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
   const doomed = new Set(
     opts.delete
-      ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p) && !underOther(p)).map(twinKey)
+      ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p, false) && !underOther(p)).map(twinKey)
       : [],
   );
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
@@ -352,7 +352,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
     if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
-    if (!insideSwap && isExcluded(p)) {
+    if (!insideSwap && isExcluded(p, false)) {
       plan.excluded.files.push(p);
       if (!state.files[p]) plan.excluded.unsure.push(p);
     } else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
@@ -384,7 +384,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
     // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
-    else if (isExcluded(d) || holdLeft.has(d)) {
+    else if (isExcluded(d, true) || holdLeft.has(d)) {
       plan.excluded.dirs.push(d);
       addFoldersAbove(holdLeft, d);
     } else if (!opts.delete || opts.isKept(d) || keptInside) {

@@ -195,19 +195,25 @@ export function globMatcher(globs: string[]): (rel: string) => boolean {
 }
 
 /** {@link globMatcher}, told whether the path is a folder where that is known (`dir/` matches no file `dir`). */
-export function globMatcherByKind(globs: string[]): (rel: string, isDir?: boolean) => boolean {
+export function globMatcherByKind(
+  globs: string[],
+  { itself = false }: { itself?: boolean } = {},
+): (rel: string, isDir?: boolean) => boolean {
   if (globs.length === 0) return () => false;
-  const expand = ({ anchored, body }: GlobParts): string[] =>
-    anchored || body.includes('/') || body.includes('**')
-      ? [body, `${body}/**`]
-      : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
-  // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name.
+  const rooted = ({ anchored, body }: GlobParts): boolean =>
+    anchored || body.includes('/') || body.includes('**');
+  const expand = (r: GlobParts): string[] =>
+    itself
+      ? rooted(r)
+        ? [r.body]
+        : [r.body, `**/${r.body}`]
+      : rooted(r)
+        ? [r.body, `${r.body}/**`]
+        : [r.body, `**/${r.body}`, `**/${r.body}/**`, `${r.body}/**`];
+  // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name
+  // (nothing, when the caller looks at each folder above the path itself).
   const forFile = (r: GlobParts): string[] =>
-    !r.dirOnly
-      ? expand(r)
-      : r.anchored || r.body.includes('/') || r.body.includes('**')
-        ? [`${r.body}/**/*`]
-        : [`**/${r.body}/**/*`];
+    !r.dirOnly ? expand(r) : itself ? [] : rooted(r) ? [`${r.body}/**/*`] : [`**/${r.body}/**/*`];
   // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
   const rules = globs.flatMap((given) => {
     // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
@@ -237,9 +243,18 @@ export function globMatcherByKind(globs: string[]): (rel: string, isDir?: boolea
  * The excludes as the walk of the local folder applies them: a path is left out when it, or a folder above
  * it, matches (the walk never enters an excluded folder, so `!glob` cannot take back a file inside one).
  */
-export function excludedPath(globs: string[]): (rel: string) => boolean {
-  const isMatch = globMatcher(globs);
-  return (rel) => isMatch(rel) || ancestorsOf(rel).some(isMatch);
+export function excludedPath(globs: string[]): (rel: string, isDir?: boolean) => boolean {
+  const isMatch = excludeMatcher(globs);
+  return (rel, isDir) => isMatch(rel, isDir) || ancestorsOf(rel).some((d) => isMatch(d, true));
+}
+
+/**
+ * The excludes' matcher, for a caller that looks at each folder above a path too (the walk, which never enters
+ * an excluded folder; {@link excludedPath}): each glob names the path itself, as in .gitignore, so `!d/` after
+ * `*.map` takes back the folder `d` alone, not the `.map` files inside it that `*.map` leaves out.
+ */
+export function excludeMatcher(globs: string[]): (rel: string, isDir?: boolean) => boolean {
+  return globMatcherByKind(globs, { itself: true });
 }
 
 /**
