@@ -37978,7 +37978,7 @@ function planChanges(local, state, opts) {
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
     const doomed = new Set(opts.delete
-        ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p) && !underOther(p)).map(twinKey)
+        ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p, false) && !underOther(p)).map(twinKey)
         : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
@@ -38061,7 +38061,7 @@ function planChanges(local, state, opts) {
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
         if (insideSwap && opts.isKept(p))
             plan.keptInSwaps.push(p);
-        if (!insideSwap && isExcluded(p)) {
+        if (!insideSwap && isExcluded(p, false)) {
             plan.excluded.files.push(p);
             if (!state.files[p])
                 plan.excluded.unsure.push(p);
@@ -38099,7 +38099,7 @@ function planChanges(local, state, opts) {
         }
         // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
         // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
-        else if (isExcluded(d) || holdLeft.has(d)) {
+        else if (isExcluded(d, true) || holdLeft.has(d)) {
             plan.excluded.dirs.push(d);
             addFoldersAbove(holdLeft, d);
         }
@@ -38195,6 +38195,21 @@ function withAbsent(plan, absent) {
         // Stable: the entries stay in report order (mkdir, upload, replace, delete, rmdir), these last among uploads.
         .sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
     return { ...plan, entries };
+}
+/**
+ * The plan once some of its folders turned out to be there already (made by a cut run, which had not
+ * recorded them as made): they are not made again, nor reported or counted as `mkdir`. They keep their
+ * `SITE CHMOD` (the cut run may not have sent it), and the state records them as deployed (every local folder).
+ */
+function withDirsThere(plan, there) {
+    const made = new Set(there);
+    if (made.size === 0)
+        return plan;
+    return {
+        ...plan,
+        mkdirs: plan.mkdirs.filter((d) => !made.has(d)),
+        entries: plan.entries.filter((e) => !(e.action === 'mkdir' && made.has(e.path))),
+    };
 }
 /** Counts per action, for the report. */
 function countPlan(plan) {
@@ -38563,18 +38578,20 @@ function globMatcher(globs) {
     return (rel) => isMatch(rel);
 }
 /** {@link globMatcher}, told whether the path is a folder where that is known (`dir/` matches no file `dir`). */
-function globMatcherByKind(globs) {
+function globMatcherByKind(globs, { itself = false } = {}) {
     if (globs.length === 0)
         return () => false;
-    const expand = ({ anchored, body }) => anchored || body.includes('/') || body.includes('**')
-        ? [body, `${body}/**`]
-        : [body, `**/${body}`, `**/${body}/**`, `${body}/**`];
-    // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name.
-    const forFile = (r) => !r.dirOnly
-        ? expand(r)
-        : r.anchored || r.body.includes('/') || r.body.includes('**')
-            ? [`${r.body}/**/*`]
-            : [`**/${r.body}/**/*`];
+    const rooted = ({ anchored, body }) => anchored || body.includes('/') || body.includes('**');
+    const expand = (r) => itself
+        ? rooted(r)
+            ? [r.body]
+            : [r.body, `**/${r.body}`]
+        : rooted(r)
+            ? [r.body, `${r.body}/**`]
+            : [r.body, `**/${r.body}`, `**/${r.body}/**`, `${r.body}/**`];
+    // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name
+    // (nothing, when the caller looks at each folder above the path itself).
+    const forFile = (r) => !r.dirOnly ? expand(r) : itself ? [] : rooted(r) ? [`${r.body}/**/*`] : [`**/${r.body}/**/*`];
     // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
     const rules = globs.flatMap((given) => {
         // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
@@ -38606,8 +38623,16 @@ function globMatcherByKind(globs) {
  * it, matches (the walk never enters an excluded folder, so `!glob` cannot take back a file inside one).
  */
 function excludedPath(globs) {
-    const isMatch = globMatcher(globs);
-    return (rel) => isMatch(rel) || ancestorsOf(rel).some(isMatch);
+    const isMatch = excludeMatcher(globs);
+    return (rel, isDir) => isMatch(rel, isDir) || ancestorsOf(rel).some((d) => isMatch(d, true));
+}
+/**
+ * The excludes' matcher, for a caller that looks at each folder above a path too (the walk, which never enters
+ * an excluded folder; {@link excludedPath}): each glob names the path itself, as in .gitignore, so `!d/` after
+ * `*.map` takes back the folder `d` alone, not the `.map` files inside it that `*.map` leaves out.
+ */
+function excludeMatcher(globs) {
+    return globMatcherByKind(globs, { itself: true });
 }
 /**
  * Walks `localDir` and returns its files once listed; their hashes follow in the background (each file's
@@ -39690,6 +39715,8 @@ function checkOwn(raw, where) {
         throw corrupt(where, `unknown version ${JSON.stringify(raw.version)}`);
     if (raw.encoding !== undefined && raw.encoding !== 'latin1')
         throw corrupt(where, 'bad encoding');
+    if (typeof raw.settings !== 'string' || typeof raw.updatedAt !== 'string')
+        throw corrupt(where, 'bad settings or updatedAt');
     if (!isObject(raw.files) || !Array.isArray(raw.dirs))
         throw corrupt(where, 'missing files or dirs');
     // Every path here is deleted, replaced or removed by some run: one that leaves the target (`..`, a leading
@@ -39713,6 +39740,13 @@ function checkOwn(raw, where) {
     }
     if (state.pending !== undefined)
         checkPending(state.pending, where);
+    // Names sent as latin1 hold no character above U+00FF: one here was not sent by ftpship, and reading it
+    // would fail later, at its first command, with a message about the connection rather than this file.
+    if (state.encoding === 'latin1') {
+        const wide = pathsOf(state).find((p) => /[^\x00-\xFF]/.test(p)); // eslint-disable-line no-control-regex
+        if (wide !== undefined)
+            throw corrupt(where, `${JSON.stringify(wide)} has a character encoding 'latin1' (which it records) cannot hold`);
+    }
     const fda = state.ftpDeployAction;
     if (fda !== undefined &&
         (!isObject(fda) ||
@@ -39721,6 +39755,25 @@ function checkOwn(raw, where) {
             !['undefined', 'string'].includes(typeof fda.stamp)))
         throw corrupt(where, 'bad ftpDeployAction section');
     return state;
+}
+/** Every path a state names (files, folders, target, pending work). */
+function pathsOf(state) {
+    const p = state.pending;
+    return [
+        ...Object.keys(state.files),
+        ...state.dirs,
+        ...(state.target !== undefined ? [state.target] : []),
+        ...(p
+            ? [
+                ...p.uncertain,
+                ...(p.dirs ?? []),
+                ...(p.markerDirs ?? []),
+                ...(p.probes ?? []),
+                ...(p.maintenance !== undefined ? [p.maintenance] : []),
+                ...Object.entries(p.temps).flatMap(([name, t]) => [name, t.path]),
+            ]
+            : []),
+    ];
 }
 function checkPending(pending, where) {
     if (!isObject(pending) ||
@@ -39756,6 +39809,8 @@ function checkPending(pending, where) {
             typeof t.sha256 !== 'string' ||
             (t.sha256 !== '' && !HEX64.test(t.sha256)) ||
             !['undefined', 'string'].includes(typeof t.left) ||
+            !['undefined', 'string'].includes(typeof t.stamp) ||
+            !['undefined', 'boolean'].includes(typeof t.committing) ||
             !TEMP_NAME.test(name.slice(name.lastIndexOf('/') + 1)) ||
             parentOf(name) !== parentOf(t.path)) {
             throw corrupt(where, `bad temporary file entry ${JSON.stringify(name)}`);
@@ -39785,7 +39840,12 @@ function fromFtpDeployAction(data, where, settings) {
         if (rec.type === 'folder')
             state.dirs.push(name);
         else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
-            state.files[name] = { size: typeof rec.size === 'number' ? rec.size : -1, sha256: rec.hash };
+            // A size that is not a whole number of bytes (negative, fractional, 1e400 read as Infinity, which the
+            // state would write as null and then refuse) is unknown, as a missing one is: the file is hashed.
+            state.files[name] = {
+                size: isSize(rec.size) ? rec.size : -1,
+                sha256: rec.hash,
+            };
         }
     }
     return state;
@@ -44271,6 +44331,14 @@ async function deploy(options, reporter = {}, context = {}) {
             unvouched = unvouchedReplaces(p, st);
             absent = await notOnServer(pool, root, unvouched);
             p = withAbsent(p, absent);
+            // A rerun after a cut run: the folders it set out to make, not recorded as made, may be there. Looked for
+            // (read-only, one pipelined CWD each), by the dry run and the deploy alike: those there are neither made
+            // again nor reported as made, so both report the same. Never on a deploy after one that finished.
+            if (st.pending?.dirs?.length) {
+                const maybe = new Set(st.pending.dirs);
+                const swaps = new Set(p.fileToDir);
+                p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d))));
+            }
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
@@ -44530,6 +44598,21 @@ async function notOnServer(pool, root, paths) {
         return all;
     });
     return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
+}
+/**
+ * Of `dirs` (relative), those the server holds as folders: CWD to each, pipelined on one connection (read-only:
+ * the engine names every path in full). A name a server may alter (a last segment ending in a space or a dot,
+ * a control character, a quote, a backslash) is not looked for: CWD could find the altered one. One it cannot
+ * tell about is not among them (made as planned: MKD of a folder there is harmless).
+ */
+async function dirsThere(pool, root, dirs) {
+    const ask = dirs.filter((d) => Buffer.byteLength(`CWD ${remoteJoin(root, d)}`) <= MAX_COMMAND_BYTES &&
+        // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+        !/[ .](\/|$)|[\x00-\x1f\x7f"\\]/.test(d));
+    if (ask.length === 0)
+        return [];
+    const replies = await pool.run('look for folders a cut run made', async (c) => c.pipeline(ask.map((d) => `CWD ${remoteJoin(root, d)}`)));
+    return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
 /**
  * A SIZE of `abs` fits in a command (no state can be there otherwise: it could not have been written). One
@@ -44816,7 +44899,7 @@ local) {
 async function scan(o) {
     if (o.files)
         return treeFromFiles(o.files, o.encoding);
-    return scanLocalDir(o.localDir, globMatcherByKind(o.exclude), o.encoding);
+    return scanLocalDir(o.localDir, excludeMatcher(o.exclude), o.encoding);
 }
 /** Files under a folder the default excludes leave out: a `.git` (its config may hold a token) or `node_modules`. */
 const DEFAULT_EXCLUDED_DIR = /(?:^|\/)(?:\.git|node_modules)\//;
@@ -49356,7 +49439,7 @@ function glob_hashFiles(patterns_1) {
 async function collectFiles(localDir, patterns, exclude) {
     const root = external_node_fs_default().realpathSync(localDir);
     const lines = patterns.map((p) => rooted(root, p));
-    const excluded = leftOut(globMatcherByKind(exclude));
+    const excluded = leftOut(excludeMatcher(exclude));
     const globber = await create(lines.join('\n'), {
         matchDirectories: false,
         followSymbolicLinks: false,
