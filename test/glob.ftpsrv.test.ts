@@ -4,31 +4,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
+import { useEmbeddedCli } from './helpers/embedded.js';
 import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
 import { runMain } from './helpers/action-main.js';
-import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
+import type { SpawnResult } from './helpers/cli-spawn.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
+const embeddedCli = useEmbeddedCli();
+const { url, cli } = embeddedCli;
 let srv: EmbeddedServer;
-beforeAll(async () => {
-  assertBuilt();
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv?.close();
+beforeAll(() => {
+  srv = embeddedCli.srv();
 });
 
 const STATE = '.ftpship-state.json';
 
 async function deploy(local: string, dir: string, args: string[]): Promise<SpawnResult> {
-  const cwd = tmpDir('ftpship-cwd-');
-  return spawnCli(['deploy', local, `ftp://${srv.user}@${srv.host}:${srv.port}/${dir}`, ...args], {
-    cwd,
-    env: { FTPSHIP_PASSWORD: srv.password, HOME: cwd },
-  });
+  return cli(['deploy', local, url(dir), ...args]);
 }
 
 describe('--exclude, the last match deciding as in .gitignore', () => {

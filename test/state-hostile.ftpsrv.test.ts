@@ -8,32 +8,20 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { embedded } from './helpers/embedded.js';
-import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
+import { useEmbeddedCli } from './helpers/embedded.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
+const embeddedCli = useEmbeddedCli();
+const { url, cli } = embeddedCli;
 let srv: EmbeddedServer;
-beforeAll(async () => {
-  assertBuilt();
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv?.close();
+beforeAll(() => {
+  srv = embeddedCli.srv();
 });
 
 const STATE = '.ftpship-state.json';
 const FDA_STATE = '.ftp-deploy-sync-state.json';
-
-function url(dir: string): string {
-  return `ftp://${srv.user}@${srv.host}:${srv.port}/${dir}`;
-}
-
-async function cli(args: string[]): Promise<SpawnResult> {
-  const cwd = tmpDir('ftpship-cwd-');
-  return spawnCli(args, { cwd, env: { FTPSHIP_PASSWORD: srv.password, HOME: cwd } });
-}
 
 /** A site deployed by the CLI; `edit` then changes its state on the server. */
 async function deployedWith(

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from '@jest/globals';
 import type { DeployOptions } from '../../src/index.js';
 import type { GulpDeployOptions } from '../../gulp-plugin/index.js';
+import { assertBuilt, spawnCli, type SpawnResult } from './cli-spawn.js';
 import { tmpDir } from './tmp.js';
 
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
@@ -61,4 +62,25 @@ export function gulpOptionsFor(
   srv: () => EmbeddedServer,
 ): (remoteDir: string, extra?: Partial<GulpDeployOptions>) => GulpDeployOptions {
   return (remoteDir, extra = {}) => ({ ...login(srv()), remoteDir, retryDelayMs: 10, quiet: true, ...extra });
+}
+
+/**
+ * One embedded server for the calling test file, for the spawned CLI (dist/ must be built): the server, the
+ * URL of a folder on it, and `ftpship <args>` run from a fresh cwd and HOME with the password in the environment.
+ */
+export function useEmbeddedCli(): {
+  srv: () => EmbeddedServer;
+  url: (dir: string) => string;
+  cli: (args: string[]) => Promise<SpawnResult>;
+} {
+  beforeAll(() => assertBuilt());
+  const srv = useEmbedded();
+  return {
+    srv,
+    url: (dir) => `ftp://${srv().user}@${srv().host}:${srv().port}/${dir}`,
+    cli: async (args) => {
+      const cwd = tmpDir('ftpship-cwd-');
+      return spawnCli(args, { cwd, env: { FTPSHIP_PASSWORD: srv().password, HOME: cwd } });
+    },
+  };
 }
