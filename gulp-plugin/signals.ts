@@ -16,6 +16,14 @@ type Sig = ReturnType<typeof cancelling>[number];
 /** The signals listened to while deploys run (decided at the first). */
 let signals: readonly Sig[] = [];
 
+/**
+ * Under `nohup gulp watch`, a hang-up before the first deploy (while gulp.watch waits for a change) must be ignored
+ * too: Node has reset the SIGHUP nohup ignored to its default. So a process started ignoring it ignores it from
+ * the import of the plugin on (cancelling() installs that listener, only in that case); any other start is left
+ * as it was until a deploy runs.
+ */
+cancelling();
+
 /** The deploys running, each with its cancel. */
 const running = new Set<(signal: Sig) => void>();
 let received: Sig | undefined;

@@ -275,6 +275,65 @@ describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deplo
   });
 });
 
+/**
+ * A consumer folder with a gulpfile whose `watch` task hangs itself up (SIGHUP) once gulp.watch is ready, before
+ * any deploy, then changes a file: the deploy that change starts ends the watch once done.
+ */
+function hangupBeforeDeployScene(server: RealServer, dir: string): string {
+  const cwd = consumerDir();
+  writeTree(cwd, { 'site/index.html': 'home' });
+  const options = pluginOptions(server, dir);
+  fs.writeFileSync(
+    path.join(cwd, 'gulpfile.mjs'),
+    `import fs from 'node:fs';
+import gulp from 'gulp';
+import { deploy } from 'ftpship/gulp';
+const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSWORD };
+let watcher;
+let done;
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = (chunk, ...rest) => {
+  if (/ftpship: deployed:/.test(String(chunk))) void watcher.close().then(() => done());
+  return write(chunk, ...rest);
+};
+const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
+export const watch = (cb) => {
+  done = cb;
+  watcher = gulp.watch('site/**', publish);
+  watcher.on('ready', () => {
+    process.kill(process.pid, 'SIGHUP');
+    setImmediate(() => fs.writeFileSync('site/index.html', 'changed'));
+  });
+};
+`,
+  );
+  return cwd;
+}
+
+describe('the gulp CLI hung up on before any deploy', () => {
+  it('vsftpd: under `nohup gulp watch`, SIGHUP while the watch waits for a change is ignored; the change then deploys', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = hangupBeforeDeployScene(server, dir);
+    const { code, signal, out } = await gulpCli(cwd, 'watch', server, ['bash', '-c', 'nohup "$@"', 'bash']);
+    // Was: killed by the hang-up (the plugin ignored it only once a deploy had started).
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(out).toMatch(/ftpship: deployed:/);
+    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
+  });
+
+  it('vsftpd: without nohup, SIGHUP while `gulp watch` waits for a change ends gulp, as before; nothing deployed', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    const cwd = hangupBeforeDeployScene(server, dir);
+    const { code, signal, out } = await gulpCli(cwd, 'watch', server);
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
+    expect(out).not.toMatch(/ftpship: deployed:/);
+    expect(fs.existsSync(path.join(disk, STATE))).toBe(false);
+  });
+});
+
 /** Said at the exit, once the lock is gone. */
 const RELEASED_AT_EXIT =
   /ftpship: the process is exiting mid-deploy \(the gulp CLI exits as soon as a task fails\): the lock \S+\.ftpship-state\.json\.lock was released/;
