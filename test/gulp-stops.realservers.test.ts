@@ -4,6 +4,7 @@
  * the process ends, the state honest, so that a rerun converges at once, without waiting for a stale lock.
  * Needs `npm run build` (the gulpfile imports `ftpship/gulp`, which points into dist/).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -421,6 +422,77 @@ describe('the gulp CLI exiting mid-deploy of many files', () => {
       // Now most of the files up when the server's folder held half of them (a few may still await their hash).
       await checkLeftAndRerun(server, cwd, dir, disk, MANY / 4, added);
       expect(out).toMatch(/what was confirmed by the server until then is recorded in the state/);
+    },
+  );
+});
+
+/**
+ * `manyScene`'s gulpfile on a LATER deploy: every file deployed once (in process), then changed locally; the
+ * failing task waits for half of the replacements' temps (`.ftpship-….tmp`) on the server's folder `disk`.
+ */
+function replaceScene(server: RealServer, dir: string, disk: string): { cwd: string; added: string[] } {
+  const { cwd, added } = manyScene(server, dir, disk);
+  const gulpfile = path.join(cwd, 'gulpfile.mjs');
+  fs.writeFileSync(
+    gulpfile,
+    fs
+      .readFileSync(gulpfile, 'utf8')
+      .replace(
+        'there = fs.readdirSync(folder);',
+        'there = fs.readdirSync(folder).filter((n) => n.endsWith(".tmp"));',
+      ),
+  );
+  return { cwd, added };
+}
+
+describe('the gulp CLI exiting mid-deploy of many replaced files (a later deploy)', () => {
+  it.each(['vsftpd', 'pure'] as const)(
+    '%s: another task of a gulp.parallel failing halfway through the replacements: the state lists only files the server holds with that content, the lock is gone, the rerun finishes the tree',
+    async (name) => {
+      const server = env[name];
+      const { dir, disk } = target(server);
+      const { cwd, added } = replaceScene(server, dir, disk);
+      await runTaskOrThrow(() =>
+        gulp.src('site/**', { cwd, encoding: false }).pipe(deploy(gulpOptions(opts(server, '', dir)))),
+      );
+      expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
+      for (const [i, rel] of added.entries())
+        fs.writeFileSync(path.join(cwd, 'site', rel), Buffer.alloc(8 * 1024, 100 + i));
+
+      const { code, out } = await gulpCli(cwd, 'both', server);
+      expect(out).toMatch(/Error: lint failed/);
+      expect(out).toMatch(RELEASED_AT_EXIT);
+      expect(code).toBe(1);
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+      // G4: every file the state lists is on the server with the content (size and SHA-256) it records.
+      const { files } = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+        files: Record<string, { size: number; sha256: string }>;
+      };
+      expect(out).toMatch(/what was confirmed by the server until then is recorded in the state/);
+      expect(Object.keys(files).length).toBeGreaterThan(0);
+      for (const [rel, entry] of Object.entries(files)) {
+        const there = fs.readFileSync(path.join(disk, rel));
+        expect({ rel, size: there.length, sha256: createHash('sha256').update(there).digest('hex') }).toEqual(
+          {
+            rel,
+            ...entry,
+          },
+        );
+      }
+
+      const reports: DeployReport[] = [];
+      await runTaskOrThrow(() =>
+        gulp
+          .src('site/**', { cwd, encoding: false })
+          .pipe(deploy(gulpOptions(opts(server, '', dir), { onReport: (r) => reports.push(r) }))),
+      );
+      expect(reports).toHaveLength(1);
+      // The replacements confirmed before the exit (recorded as temps, not yet live) are committed as they are:
+      // at least a quarter of the files (half were up when the task failed) are not sent again.
+      expect(reports[0].bytes.sent).toBeLessThanOrEqual(((MANY * 3) / 4) * 8 * 1024);
+      expect(reports[0].warnings.join('\n')).not.toMatch(/lock/);
+      expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
     },
   );
 });
