@@ -75,15 +75,15 @@ describe('a damaged ftpship state: exit 1, the file and --reset-state named, not
       'bad temporary file entry',
     ],
     [
-      // Was: read; the deploy deleted the real orphans, then failed with "delete a failed: 550 ENOTEMPTY" (the
-      // file's DELE aimed at the folder). ftpship never writes this: a file and a folder leave and enter the
-      // state in turn (beginRun, dirCreated, removeDirs then fileLive; recoverCommits after a cut commit).
+      // Was: read, exit 0 (with the folder also gone locally, the file's DELE aims at the folder: "550
+      // ENOTEMPTY" part way). ftpship never writes this: a file and a folder leave and enter the state in
+      // turn (beginRun, dirCreated, removeDirs then fileLive; recoverCommits after a cut commit).
       'a path listed both as a file and as a folder',
       (s) => ((s.files as Record<string, unknown>).a = { size: 1, sha256: 'c'.repeat(64) }),
       '"a" is listed both as a file and as a folder',
     ],
     [
-      // Was: read; the deploy went on to delete a file inside a file.
+      // Was: read, exit 0.
       'a file inside a path that is also a file',
       (s) => ((s.files as Record<string, unknown>)['index.html/x'] = { size: 1, sha256: 'c'.repeat(64) }),
       '"index.html/x" is listed inside "index.html", which is listed as a file',
