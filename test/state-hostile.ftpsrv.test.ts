@@ -74,6 +74,25 @@ describe('a damaged ftpship state: exit 1, the file and --reset-state named, not
         }),
       'bad temporary file entry',
     ],
+    [
+      // Was: read, exit 0 (with the folder also gone locally, the file's DELE aims at the folder: "550
+      // ENOTEMPTY" part way). ftpship never writes this: a file and a folder leave and enter the state in
+      // turn (beginRun, dirCreated, removeDirs then fileLive; recoverCommits after a cut commit).
+      'a path listed both as a file and as a folder',
+      (s) => ((s.files as Record<string, unknown>).a = { size: 1, sha256: 'c'.repeat(64) }),
+      '"a" is listed both as a file and as a folder',
+    ],
+    [
+      // Was: read, exit 0.
+      'a file inside a path that is also a file',
+      (s) => ((s.files as Record<string, unknown>)['index.html/x'] = { size: 1, sha256: 'c'.repeat(64) }),
+      '"index.html/x" is listed inside "index.html", which is listed as a file',
+    ],
+    [
+      'a folder inside a path that is also a file',
+      (s) => (s.dirs as string[]).push('index.html/sub'),
+      '"index.html/sub" is listed inside "index.html", which is listed as a file',
+    ],
   ];
   it.each(cases)('%s', async (_, edit, named) => {
     const { local, dir, disk } = await deployedWith(edit);

@@ -139,13 +139,16 @@ const validState = (narrow: boolean): fc.Arbitrary<DeployState> =>
       { requiredKeys: ['files', 'dirs', 'temps', 'uncertain', 'latin1'] },
     )
     .map((r) => {
+      // As ftpship writes them: no path both a file and a folder, nothing inside a file (else refused).
+      const inFile = (p: string): boolean => Object.keys(r.files).some((f) => p.startsWith(`${f}/`));
+      const files = Object.fromEntries(Object.entries(r.files).filter(([p]) => !inFile(p)));
       const s: DeployState = {
         version: 1,
         generator: 'ftpship',
         settings: 'cafe0123cafe0123',
         updatedAt: '2024-01-01T00:00:00.000Z',
-        files: r.files,
-        dirs: r.dirs,
+        files,
+        dirs: r.dirs.filter((d) => !Object.hasOwn(r.files, d) && !inFile(d)),
       };
       if (r.target !== undefined) s.target = r.target;
       if (r.modes !== undefined) s.modes = r.modes;

@@ -218,6 +218,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     }
   }
   for (const d of raw.dirs) checkPath(d, where);
+  checkShape(Object.keys(raw.files), raw.dirs as string[], where);
   const state = raw as unknown as DeployState;
   Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
   if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
@@ -390,6 +391,26 @@ export function inEncoding(state: DeployState, encoding: FtpEncoding, onSwitch?:
 
 export function serializeState(state: DeployState): string {
   return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
+}
+
+/**
+ * No path is both a file and a folder, and nothing is inside a file. ftpship never records either (a path
+ * leaves `files` before its folder is made, and `dirs` before a file is renamed in): read, such a state made
+ * the deploy delete the orphans, then fail at the file's DELE aimed at the folder.
+ */
+function checkShape(files: string[], dirs: string[], where: string): void {
+  const fileSet = new Set(files);
+  for (const d of dirs)
+    if (fileSet.has(d)) throw corrupt(where, `${JSON.stringify(d)} is listed both as a file and as a folder`);
+  for (const p of [...files, ...dirs]) {
+    for (let a = parentOf(p); a !== ''; a = parentOf(a)) {
+      if (fileSet.has(a))
+        throw corrupt(
+          where,
+          `${JSON.stringify(p)} is listed inside ${JSON.stringify(a)}, which is listed as a file`,
+        );
+    }
+  }
 }
 
 function corrupt(where: string, why: string): DeployError {
