@@ -39729,6 +39729,7 @@ function checkOwn(raw, where) {
     }
     for (const d of raw.dirs)
         state_checkPath(d, where);
+    checkShape(Object.keys(raw.files), raw.dirs, where);
     const state = raw;
     Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
     if (state.target !== undefined && typeof state.target !== 'string')
@@ -39902,6 +39903,23 @@ function inEncoding(state, encoding, onSwitch) {
 }
 function serializeState(state) {
     return `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 1)}\n`;
+}
+/**
+ * No path is both a file and a folder, and nothing is inside a file. ftpship never records either (a path
+ * leaves `files` before its folder is made, and `dirs` before a file is renamed in): read, such a state made
+ * the deploy delete the orphans, then fail at the file's DELE aimed at the folder.
+ */
+function checkShape(files, dirs, where) {
+    const fileSet = new Set(files);
+    for (const d of dirs)
+        if (fileSet.has(d))
+            throw corrupt(where, `${JSON.stringify(d)} is listed both as a file and as a folder`);
+    for (const p of [...files, ...dirs]) {
+        for (let a = parentOf(p); a !== ''; a = parentOf(a)) {
+            if (fileSet.has(a))
+                throw corrupt(where, `${JSON.stringify(p)} is listed inside ${JSON.stringify(a)}, which is listed as a file`);
+        }
+    }
 }
 function corrupt(where, why) {
     return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
@@ -40968,7 +40986,7 @@ const OPTION_ALIASES = {
     fingerprint: 'tls: { fingerprint }',
 };
 /** Throws a ConfigError naming the first option whose name or type is wrong. */
-function checkShape(o) {
+function option_shape_checkShape(o) {
     if (o === null || typeof o !== 'object' || Array.isArray(o))
         throw new errors_ConfigError('deploy() needs an options object, e.g. { host, user, password, localDir }');
     const opts = o;
@@ -41132,7 +41150,7 @@ function loginOptions(o) {
     return { host, port, user, password, secure, tls, passive: !o.active, timeoutMs, encoding };
 }
 function resolveOptions(o) {
-    checkShape(o);
+    option_shape_checkShape(o);
     // `user@host` or `user:password@host`: the host alone is shown, when it is one (the rest may hold the password).
     const at = typeof o.host === 'string' ? o.host.lastIndexOf('@') : -1;
     const afterAt = at >= 0 ? resolve_hostAfterUser(o.host) : '';
