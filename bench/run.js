@@ -162,12 +162,18 @@ if (!HAVE_FTPSHIP && !opt['peers-only'])
   log(
     'ftpship CLI not available (bin/ftpship.js missing or not built: npm run build) — measuring peers only',
   );
+const started = {};
 for (const name of ['direct', 'proxied']) {
-  const s = await srv.startPureFtpd(name);
-  cleanups.push(s.stop);
+  started[name] = await srv.startPureFtpd(name);
+  cleanups.push(started[name].stop);
 }
-const DIRECT = { host: '127.0.0.1', port: srv.INSTANCES.direct.port };
-const PROXIED = { host: srv.INSTANCES.proxied.host, port: srv.INSTANCES.proxied.port };
+// serverPid: the pure-ftpd master, whose CPU time (its sessions' included) is read around each site run.
+const DIRECT = { host: '127.0.0.1', port: srv.INSTANCES.direct.port, serverPid: started.direct.pid };
+const PROXIED = {
+  host: srv.INSTANCES.proxied.host,
+  port: srv.INSTANCES.proxied.port,
+  serverPid: started.proxied.pid,
+};
 
 async function withProxy(rttMs, fn) {
   const p = await srv.startProxyChild({ rttMs });
@@ -184,6 +190,8 @@ function verified(res, local, remoteDir, verify = true) {
   return {
     ok: res.ok,
     ms: res.ms,
+    cpuMs: res.cpuMs,
+    serverCpuMs: res.serverCpuMs,
     rssMB: res.rssMB,
     mismatches: mism.length,
     detail: mism.slice(0, 5),
@@ -246,7 +254,10 @@ async function siteRow(row, { files, seed, target, tls = false }) {
           tool.ftpship && phase !== 'no-op'
             ? await dryRunEstimate(tool, { local, target: { ...target, remoteDir }, tls })
             : undefined;
+        const cpu0 = await srv.serverCpuMs(target.serverPid);
         const res = await tool.run({ local, target: { ...target, remoteDir }, tls });
+        const cpu1 = await srv.serverCpuMs(target.serverPid);
+        if (cpu0 != null && cpu1 != null) res.serverCpuMs = cpu1 - cpu0;
         if (estimate !== undefined && res.ok)
           ((row.estimates ??= {})[`${tool.label}, ${phase}`] ??= []).push([estimate, res.ms / 1000]);
         const s = verified(res, local, remoteDir, tool.verify !== false);

@@ -1,5 +1,5 @@
-// Runners: each tool runs as a child process under /usr/bin/time -v, so wall time and peak RSS are
-// the tool's own. Every runner returns {ok, ms, rssMB, code, out} and never throws on a tool failure.
+// Runners: each tool runs as a child process under /usr/bin/time -v, so wall time, CPU time and peak RSS
+// are the tool's own. Every runner returns {ok, ms, cpuMs, rssMB, code, out} and never throws on a tool failure.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,7 +61,8 @@ export function peerVersions() {
 }
 
 /**
- * Run a command, measuring wall time (ms) and peak RSS (MB, from /usr/bin/time -v).
+ * Run a command, measuring wall time (ms), CPU time (ms, user + system, all its processes and threads) and
+ * peak RSS (MB), the last two from /usr/bin/time -v.
  * onSpawn(child) lets a caller watch or kill the tool (e.g. the resume cut hook).
  */
 export function measure(cmd, args, { env = {}, cwd = REPO, timeoutMs = 15 * 60_000, onSpawn } = {}) {
@@ -81,14 +82,19 @@ export function measure(cmd, args, { env = {}, cwd = REPO, timeoutMs = 15 * 60_0
       const ms = performance.now() - t0;
       clearTimeout(timer);
       let rssMB = null;
+      let cpuMs = null;
       try {
-        const m = fs.readFileSync(statFile, 'utf8').match(/Maximum resident set size \(kbytes\): (\d+)/);
+        const stats = fs.readFileSync(statFile, 'utf8');
+        const m = stats.match(/Maximum resident set size \(kbytes\): (\d+)/);
         if (m) rssMB = Number(m[1]) / 1024;
+        const u = stats.match(/User time \(seconds\): ([\d.]+)/);
+        const k = stats.match(/System time \(seconds\): ([\d.]+)/);
+        if (u && k) cpuMs = (Number(u[1]) + Number(k[1])) * 1000;
         fs.rmSync(statFile);
       } catch {
         /* no stats */
       }
-      resolve({ ok: code === 0, code, signal, ms, rssMB, out: out.trim() });
+      resolve({ ok: code === 0, code, signal, ms, cpuMs, rssMB, out: out.trim() });
     });
   });
 }

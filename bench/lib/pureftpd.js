@@ -174,6 +174,39 @@ export async function startPureFtpd(name) {
   };
 }
 
+const CLK_TCK = (() => {
+  try {
+    return Number(sh('getconf', ['CLK_TCK']).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (ms, user + system) a pure-ftpd instance has spent so far, its ended sessions included: each
+ * session is a child process, counted once the master has reaped it. Waits (up to 2 s) for the sessions of
+ * the tool that just ran to end, so a reading after a run holds all of that run's server work. Null
+ * without /proc.
+ */
+export async function serverCpuMs(pid) {
+  const children = () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  for (let waited = 0; children() !== '' && waited < 2000; waited += 10)
+    await new Promise((r) => setTimeout(r, 10));
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // Fields 14-17 of stat(5) (utime, stime, cutime, cstime) are 11-14 once pid and comm are cut off.
+    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
 /** Start the latency proxy as a child process (so its CPU use is separate from the driver). */
 export async function startProxyChild({ rttMs, instance = INSTANCES.proxied }) {
   const pidFile = path.join(WORK, 'run', 'latency-proxy.pid');

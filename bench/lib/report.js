@@ -62,8 +62,29 @@ function siteSection(row) {
     return all.length ? `${Math.max(...all).toFixed(0)} MB` : '—';
   });
   L.push(`| peak RSS | ${rss.join(' | ')} |`);
+  L.push(...cpuRows(row));
   L.push(...ratioTable(row));
   L.push(...mismatchNotes(row));
+  return L;
+}
+
+/**
+ * CPU time per phase (medians, in s): the tool's (all its processes and threads) + the server's (pure-ftpd's
+ * sessions during the tool's run). Two cores: when the sum nears twice the wall time, the machine was the
+ * limit, and a tool's own CPU is what it adds to the time.
+ */
+function cpuRows(row) {
+  const fmt = (ms) => (ms == null ? '?' : (ms / 1000).toFixed(2));
+  const L = [];
+  for (const ph of row.phases) {
+    const cells = row.tools.map((t) => {
+      const ok = (row.data[t.id]?.[ph] ?? []).filter((x) => x.ok);
+      const tool = median(ok.map((x) => x.cpuMs).filter((x) => x != null));
+      const server = median(ok.map((x) => x.serverCpuMs).filter((x) => x != null));
+      return tool == null && server == null ? '—' : `${fmt(tool)} + ${fmt(server)} s`;
+    });
+    if (cells.some((c) => c !== '—')) L.push(`| CPU, ${ph}: tool + server | ${cells.join(' | ')} |`);
+  }
   return L;
 }
 
@@ -261,6 +282,7 @@ export function writeReport(file, meta, rows) {
   );
   L.push(
     `- Each figure: median of ${meta.runs} run(s), wall time of the tool's process (startup included); peak RSS from /usr/bin/time -v.`,
+    "- CPU rows (site tables): the tool's CPU time (user + system, all its processes and threads, from /usr/bin/time -v) + the server's (pure-ftpd's sessions during that run, from /proc), medians; on two cores, a sum near twice the wall time means the machine's CPU was the limit.",
   );
   L.push(
     '- After every phase the server folder is compared with the local one byte for byte (tool state files excluded); a difference is shown as **mismatch**, never as a time.',
