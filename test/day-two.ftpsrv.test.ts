@@ -157,6 +157,22 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(after.outputs).toMatchObject({ changed: 'false' });
     expect(fs.readFileSync(disk(dir, STATE), 'utf8')).not.toContain('ftpDeployAction');
   });
+
+  it('a folder ftpship deployed that it replaced with a file: the file is deleted, the folder made again (was: "a file of that name is there", every deploy)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one', 'a/x.txt': 'x' });
+    const dir = uniqueName('fda-swap');
+    writeTree(disk(dir), { 'index.html': 'one', [FDA_STATE]: fdaState({ 'index.html': 'one' }, 1) });
+    await ok(['deploy', local, url(dir)]);
+    // FTP-Deploy-Action deploys a file "a" where ftpship's folder a was.
+    fs.rmSync(disk(dir, 'a'), { recursive: true });
+    writeTree(disk(dir), { a: 'A', [FDA_STATE]: fdaState({ 'index.html': 'one', a: 'A' }, 2) });
+
+    const back = await ok(['deploy', local, url(dir), '--json']);
+    expect(changes(back)).toEqual(['delete a', 'mkdir a', 'upload a/x.txt']);
+    expect(readTree(disk(dir), [STATE, FDA_STATE])).toEqual(readTree(local));
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual([]);
+  });
 });
 
 describe("--state naming FTP-Deploy-Action's state file (as the Action's state-name does)", () => {

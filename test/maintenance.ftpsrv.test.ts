@@ -149,6 +149,21 @@ describe('maintenance marker', () => {
     expect(fs.existsSync(path.join(srv.root, dir, 'storage'))).toBe(false);
   });
 
+  it('a folder an earlier run made for its marker, at a path now a file of the site: left, the file kept (was: RMD, which deleted it on ftp-srv)', async () => {
+    const dir = `/${uniqueName()}`;
+    const local = await deployedSite(dir);
+    // As a run cut after it sent a file where its marker's folder was (removed since) leaves the state.
+    const statePath = path.join(srv.root, dir, STATE);
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as Record<string, unknown>;
+    state.pending = { temps: {}, uncertain: [], markerDirs: ['lib/a.php'] };
+    fs.writeFileSync(statePath, JSON.stringify(state));
+    fs.writeFileSync(path.join(local, 'lib/a.php'), 'a1'); // unchanged: only the others change
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(sent(rec.log, 'RMD')).toEqual([`${dir}/${STATE}.lock`]);
+    expect(readTree(path.join(srv.root, dir), [STATE])).toEqual(readTree(local));
+  });
+
   it.each([['../up.html'], ['/abs/.maintenance'], [''], ['a//b'], ['dir/']])(
     'path %p is a configuration error naming it',
     async (bad) => {

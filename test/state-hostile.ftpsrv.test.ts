@@ -93,6 +93,20 @@ describe('a damaged ftpship state: exit 1, the file and --reset-state named, not
       (s) => (s.dirs as string[]).push('index.html/sub'),
       '"index.html/sub" is listed inside "index.html", which is listed as a file',
     ],
+    [
+      // Was: read, exit 0: a folder a cut run was making that is not wanted locally is removed, and ftp-srv's RMD
+      // deletes a file too (index.html unchanged: gone from the server, the state still listing it). ftpship
+      // never writes this: a folder leaves pending.dirs as it is removed, before a file is renamed in there.
+      'a folder a cut run was making, at a path listed as a file',
+      (s) => (s.pending = { temps: {}, uncertain: [], dirs: ['index.html'] }),
+      '"index.html" is listed both as a file and as a folder a cut run was making (pending dirs)',
+    ],
+    [
+      // Was: read, exit 0 (an RMD aimed inside a file).
+      'a folder a cut run was making, inside a path listed as a file',
+      (s) => (s.pending = { temps: {}, uncertain: [], dirs: ['index.html/sub'] }),
+      '"index.html/sub" is listed inside "index.html", which is listed as a file',
+    ],
   ];
   it.each(cases)('%s', async (_, edit, named) => {
     const { local, dir, disk } = await deployedWith(edit);
@@ -104,6 +118,52 @@ describe('a damaged ftpship state: exit 1, the file and --reset-state named, not
     expect(r.stderr).toContain(named);
     expect(r.stderr).toContain('--reset-state');
     expect(r.stderr).not.toContain("connect with encoding 'utf8'");
+    expect(snapshot(disk)).toEqual(before);
+  });
+});
+
+describe("FTP-Deploy-Action's state listing a path as a file and as a folder, or inside a file: refused, nothing changed", () => {
+  const sha = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+  const file = (name: string, text: string): object => ({
+    type: 'file',
+    name: `./${name}`,
+    size: 1,
+    hash: sha(text),
+  });
+  const cases: Array<[string, Record<string, string>, object[], string]> = [
+    [
+      // Was: read; the folder taken for there was found missing, its MKD failed on the file ("a file of that
+      // name is there"), exit 1 part way: a temp left on the server, and ftpship's own state written listing
+      // "a" as both, which it then refused.
+      'a listed as a file and as a folder (a file on the server, a folder locally)',
+      { a: 'a' },
+      [file('a', 'a'), { type: 'folder', name: './a/' }],
+      '"a" is listed both as a file and as a folder',
+    ],
+    [
+      // Was: read, exit 0 (a/b taken for deployed until the spot check found it missing).
+      'a/b listed inside a, listed as a file',
+      { a: 'a' },
+      [file('a', 'a'), file('a/b', 'b')],
+      '"a/b" is listed inside "a", which is listed as a file',
+    ],
+  ];
+  it.each(cases)('%s', async (_, onServer, records, named) => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/b': 'b' });
+    const dir = uniqueName('hostile-fda-shape');
+    const disk = path.join(srv.root, dir);
+    const data = [file('index.html', 'home'), ...records];
+    writeTree(disk, {
+      'index.html': 'home',
+      ...onServer,
+      [FDA_STATE]: JSON.stringify({ description: 'x', version: '1.0.0', generatedTime: 1, data }),
+    });
+    const before = snapshot(disk);
+    const r = await cli(['deploy', local, url(dir)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the state file /${dir}/${FDA_STATE} is unreadable: ${named}`);
+    expect(r.stderr).toContain('--reset-state');
     expect(snapshot(disk)).toEqual(before);
   });
 });

@@ -766,15 +766,19 @@ class Run {
   /**
    * Removes the folders made for a marker (this run's, and those an earlier run left with its marker),
    * deepest first, once the marker is down: not one the site deploys (the state tracks it), nor one that
-   * is not empty (best effort: a folder that stays is harmless).
+   * is not empty (best effort: a folder that stays is harmless). Nor a path that is now a file of the site
+   * (an earlier run's, recorded, then the folder removed and a file sent there by a run cut before its end):
+   * ftp-srv's RMD deletes a file too, and the file went, the state still listing it.
    */
   private async removeMarkerDirs(): Promise<void> {
-    const deployed = new Set(this.ctx.store.state.dirs);
+    const { dirs: deployedDirs, files } = this.ctx.store.state;
+    const deployed = new Set(deployedDirs);
     const dirs = [...new Set([...this.markerDirs, ...this.staleMarkerDirs])].sort(
       (a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1),
     );
     for (const d of dirs) {
-      if (this.local.dirs.has(d) || deployed.has(d)) continue;
+      if (this.local.dirs.has(d) || deployed.has(d) || this.local.files.has(d) || Object.hasOwn(files, d))
+        continue;
       await this.ctx.pool
         .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
         .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))

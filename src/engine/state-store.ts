@@ -31,7 +31,7 @@ import {
   type Modes,
   type PendingTemp,
 } from './state.js';
-import { atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
+import { ancestorsOf, atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
 import type { LockRelease, ReadWithLock } from './lock.js';
 import type { FtpEncoding } from '../ftp/encoding.js';
@@ -357,10 +357,15 @@ export class StateStore {
       if (a && b && a.sha256 === b.sha256) files[p] = a;
       else uncertain.add(p);
     }
+    // A folder ftpship deployed where that tool now lists a file (at it or above it): it replaced the folder, and
+    // the path is uncertain. Left listed, the folder was taken for there, and its MKD met the file on every
+    // later deploy ("a file of that name is there").
+    const replaced = (d: string): boolean =>
+      Object.hasOwn(theirs.files, d) || ancestorsOf(d).some((a) => Object.hasOwn(theirs.files, a));
     this.state = {
       ...ours,
       files,
-      dirs: [...new Set([...ours.dirs, ...theirs.dirs])].sort(),
+      dirs: [...new Set([...ours.dirs.filter((d) => !replaced(d)), ...theirs.dirs])].sort(),
       pending: { temps: ours.pending?.temps ?? {}, ...ours.pending, uncertain: [...uncertain].sort() },
       ftpDeployAction: record,
     };

@@ -218,7 +218,6 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     }
   }
   for (const d of raw.dirs) checkPath(d, where);
-  checkShape(Object.keys(raw.files), raw.dirs as string[], where);
   const state = raw as unknown as DeployState;
   Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
   if (state.target !== undefined && typeof state.target !== 'string') throw corrupt(where, 'bad target');
@@ -230,6 +229,7 @@ function checkOwn(raw: Record<string, unknown>, where: string): DeployState {
     throw corrupt(where, 'bad modes section');
   }
   if (state.pending !== undefined) checkPending(state.pending as unknown, where);
+  checkShape(state.files, state.dirs, where, state.pending?.dirs);
   // Names sent as latin1 hold no character above U+00FF: one here was not sent by ftpship, and reading it
   // would fail later, at its first command, with a message about the connection rather than this file.
   if (state.encoding === 'latin1') {
@@ -346,6 +346,7 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
       };
     }
   }
+  checkShape(state.files, state.dirs, where);
   return state;
 }
 
@@ -396,13 +397,28 @@ export function serializeState(state: DeployState): string {
 /**
  * No path is both a file and a folder, and nothing is inside a file. ftpship never records either (a path
  * leaves `files` before its folder is made, and `dirs` before a file is renamed in): read, such a state made
- * the deploy delete the orphans, then fail at the file's DELE aimed at the folder.
+ * the deploy delete the orphans, then fail at the file's DELE aimed at the folder. The folders a cut run was
+ * making (`pendingDirs`) too, which a folder leaves as it is removed, before a file is renamed in: read, the
+ * deploy sent an RMD at the file, which ftp-srv's RMD deletes (the state still listing it). And
+ * FTP-Deploy-Action's state, which that tool never writes so: read, the deploy failed part way (its MKD met
+ * the file), leaving a temp and a state of ftpship's with the same fault.
  */
-function checkShape(files: string[], dirs: string[], where: string): void {
-  const fileSet = new Set(files);
+function checkShape(
+  files: Record<string, StateFile>,
+  dirs: string[],
+  where: string,
+  pendingDirs: string[] = [],
+): void {
+  const fileSet = new Set(Object.keys(files));
   for (const d of dirs)
     if (fileSet.has(d)) throw corrupt(where, `${JSON.stringify(d)} is listed both as a file and as a folder`);
-  for (const p of [...files, ...dirs]) {
+  for (const d of pendingDirs)
+    if (fileSet.has(d))
+      throw corrupt(
+        where,
+        `${JSON.stringify(d)} is listed both as a file and as a folder a cut run was making (pending dirs)`,
+      );
+  for (const p of [...fileSet, ...dirs, ...pendingDirs]) {
     for (let a = parentOf(p); a !== ''; a = parentOf(a)) {
       if (fileSet.has(a))
         throw corrupt(
