@@ -125,4 +125,15 @@ describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitigno
     // The folder e is left out whole, as before: no empty e on the server.
     expect(fs.existsSync(path.join(srv.root, dir, 'e'))).toBe(false);
   });
+
+  it('the Action: `exclude: d/**` with `files` sends a file d; `keep: k/` lets a deployed file k go (both used to stay)', async () => {
+    const { ws, site } = actionWorkspace({ d: 'a file', k: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
+    const dir = uniqueName('actbelow');
+    const inputs = { ...actionConnection(srv, `${dir}/`), files: '**', exclude: 'd/**\ne/**', keep: 'k/' };
+    expectSuccess(await runMain(ws, inputs));
+    expect(onServer(dir)).toEqual(['d', 'index.html', 'k']);
+    fs.rmSync(path.join(site, 'k'));
+    expectSuccess(await runMain(ws, inputs));
+    expect(onServer(dir)).toEqual(['d', 'index.html']);
+  });
 });
