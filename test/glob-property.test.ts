@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { planChanges, type PlanOptions } from '../src/engine/plan.js';
-import { excludedPath, globMatcher, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
+import { excludedPath, globMatcherByKind, scanLocalDir, treeFromFiles } from '../src/engine/select.js';
 import { emptyState } from '../src/engine/state.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -83,8 +83,8 @@ function names_(g: Glob, p: string, isDir: boolean): boolean {
     case 'top':
       return p === g.name;
     case 'below':
-      // (`d/**` names `d` itself too, where .gitignore would not: a file named `d` with it.)
-      return p === g.name || p.startsWith(`${g.name}/`);
+      // (`d/**` names the folder `d` itself too, where .gitignore would not; never a file named `d`.)
+      return (isDir && p === g.name) || p.startsWith(`${g.name}/`);
     case 'ext':
       return last.endsWith(`.${g.name}`);
   }
@@ -158,18 +158,18 @@ describe('--keep and --exclude on deletions (G3)', () => {
             treeFromFiles([]),
             state,
             planOptions({
-              isKept: globMatcher(keep.map(written)),
+              isKept: globMatcherByKind(keep.map(written)),
               isExcluded: exclude.length ? excludedPath(exclude.map(written)) : undefined,
             }),
           );
-          // Keep: the last glob naming the path or a folder above it decides (inside a kept folder too). A keep
-          // glob is not told whether a server path is a file: `d/` keeps a file `d` too (the safe side).
+          // Keep: the last glob naming the path or a folder above it decides (inside a kept folder too). As in
+          // .gitignore, `d/` and `d/**` name a folder `d` (and what it holds), not a file `d`.
           const kept = (p: string): boolean => {
             const segs = p.split('/');
             let k = false;
             for (const g of keep)
               for (let i = 1; i <= segs.length; i++)
-                if (names_(g, segs.slice(0, i).join('/'), true)) k = !g.negate;
+                if (names_(g, segs.slice(0, i).join('/'), i < segs.length)) k = !g.negate;
             return k;
           };
           const want = deployed.filter((p) => !kept(p) && !modelExcluded(exclude, p)).sort();

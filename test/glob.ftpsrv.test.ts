@@ -1,6 +1,6 @@
 /**
- * --exclude through the `ftpship` command (spawned, as a user runs it) against ftp-srv: a `!folder/` that
- * follows a file glob, and a `folder/` exclude beside a deployed file of that name.
+ * --exclude and --keep through the `ftpship` command (spawned, as a user runs it) against ftp-srv: a `!folder/`
+ * that follows a file glob, a `folder/` exclude or keep beside a file of that name, and `folder/**` beside one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -73,5 +73,67 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
       'config/app.php',
       'index.html',
     ]);
+  });
+});
+
+describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitignore)', () => {
+  const onServer = (dir: string): string[] => Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort();
+
+  it('`--keep d/`: a deployed file d gone locally is deleted as any orphan (it used to stay, kept)', async () => {
+    const local = tmpDir();
+    writeTree(local, { d: 'a file', 'index.html': 'hi' });
+    const dir = uniqueName('keepfile');
+    expect((await deploy(local, dir, ['--keep', 'd/'])).code).toBe(0);
+    expect(onServer(dir)).toEqual(['d', 'index.html']);
+    fs.rmSync(path.join(local, 'd'));
+    const r = await deploy(local, dir, ['--keep', 'd/']);
+    expect(r.code).toBe(0);
+    expect(onServer(dir)).toEqual(['index.html']);
+  });
+
+  it('`--keep d/`: a deployed folder d gone locally stays, with what it holds', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'd/x.txt': 'x', 'index.html': 'hi' });
+    const dir = uniqueName('keepdir');
+    expect((await deploy(local, dir, ['--keep', 'd/'])).code).toBe(0);
+    fs.rmSync(path.join(local, 'd'), { recursive: true });
+    const r = await deploy(local, dir, ['--keep', 'd/']);
+    expect(r.code).toBe(0);
+    expect(onServer(dir)).toEqual(['d/x.txt', 'index.html']);
+  });
+
+  it('`--keep d/**`: a deployed file d gone locally is deleted (it used to stay); a folder d stays, whole', async () => {
+    const local = tmpDir();
+    writeTree(local, { d: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
+    const dir = uniqueName('keepbelow');
+    expect((await deploy(local, dir, [])).code).toBe(0);
+    fs.rmSync(path.join(local, 'd'));
+    fs.rmSync(path.join(local, 'e'), { recursive: true });
+    const r = await deploy(local, dir, ['--keep', 'd/**', '--keep', 'e/**']);
+    expect(r.code).toBe(0);
+    expect(onServer(dir)).toEqual(['e/x.txt', 'index.html']);
+    expect(fs.statSync(path.join(srv.root, dir, 'e')).isDirectory()).toBe(true);
+  });
+
+  it('`--exclude d/**` leaves out what a folder d holds, not a local file d (it used to leave the file out)', async () => {
+    const local = tmpDir();
+    writeTree(local, { d: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
+    const dir = uniqueName('exclbelow');
+    const r = await deploy(local, dir, ['--exclude', 'd/**', '--exclude', 'e/**']);
+    expect(r.code).toBe(0);
+    expect(onServer(dir)).toEqual(['d', 'index.html']);
+    // The folder e is left out whole, as before: no empty e on the server.
+    expect(fs.existsSync(path.join(srv.root, dir, 'e'))).toBe(false);
+  });
+
+  it('the Action: `exclude: d/**` with `files` sends a file d; `keep: k/` lets a deployed file k go (both used to stay)', async () => {
+    const { ws, site } = actionWorkspace({ d: 'a file', k: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
+    const dir = uniqueName('actbelow');
+    const inputs = { ...actionConnection(srv, `${dir}/`), files: '**', exclude: 'd/**\ne/**', keep: 'k/' };
+    expectSuccess(await runMain(ws, inputs));
+    expect(onServer(dir)).toEqual(['d', 'index.html', 'k']);
+    fs.rmSync(path.join(site, 'k'));
+    expectSuccess(await runMain(ws, inputs));
+    expect(onServer(dir)).toEqual(['d', 'index.html']);
   });
 });

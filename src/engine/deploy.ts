@@ -45,7 +45,7 @@ import {
   caseTwins,
   excludedPath,
   excludeMatcher,
-  globMatcher,
+  globMatcherByKind,
   globAdvice,
   scanLocalDir,
   treeFromFiles,
@@ -114,7 +114,7 @@ export async function deploy(
   const o = resolveOptions(options);
   // Cancelled before it began (a Ctrl-C while the CLI started): not a connection opened, nothing changed.
   if (options.signal?.aborted) throw cancelledError(options.signal, true);
-  if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
+  if (o.maintenance && globMatcherByKind(o.keep)(o.maintenance.path, false))
     throw new ConfigError(
       `the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`,
     );
@@ -273,7 +273,7 @@ export async function deploy(
     // What a deploy sent there before (a file now a link out of the folder, a broken link, a FIFO) is not
     // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
     const isSkipped = (p: string): boolean => local.skipped.some((s) => atOrUnder(p, s.path));
-    const keptByGlob = globMatcher(o.keep);
+    const keptByGlob = globMatcherByKind(o.keep);
     const twins = caseTwins(local);
     if (twins.length > 0)
       rep.warn?.(
@@ -677,7 +677,7 @@ export async function deploy(
         uploadOnly: o.uploadOnly,
         replace: o.replace,
         deleteOnly: o.deleteOnly,
-        isKept: (p) => keptByGlob(p) || isSkipped(p),
+        isKept: (p, isDir) => keptByGlob(p, isDir) || isSkipped(p),
         // The excludes that picked the local files; with a list of files, those the caller gave (the Action
         // applies its `exclude` to its `files` globs itself).
         // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).

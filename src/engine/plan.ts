@@ -119,8 +119,11 @@ export interface Plan {
 export interface PlanOptions {
   delete: boolean;
   atomic: boolean;
-  /** Remote paths (relative to the target) never deleted. */
-  isKept: (rel: string) => boolean;
+  /**
+   * Remote paths (relative to the target) never deleted; `isDir` says whether the path is a folder (a keep
+   * glob `d/` names folders only, as in .gitignore: not a file `d`).
+   */
+  isKept: (rel: string, isDir?: boolean) => boolean;
   /** The excludes that selected the local files: a deployed path they match now is left alone, untracked. */
   isExcluded?: (rel: string, isDir?: boolean) => boolean;
   /** Folders (relative) holding the state of another deploy: nothing at or under one is deleted. */
@@ -248,7 +251,7 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     }
     if (state.files[dir] || uncertain.has(dir)) {
       plan.fileToDir.push(dir);
-      if (opts.isKept(dir)) plan.keptReplacedByDirs.push(dir);
+      if (opts.isKept(dir, false)) plan.keptReplacedByDirs.push(dir);
     }
     plan.mkdirs.push(dir);
   }
@@ -268,7 +271,9 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
   // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
   const doomed = new Set(
     opts.delete
-      ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p, false) && !underOther(p)).map(twinKey)
+      ? orphanFiles
+          .filter((p) => !opts.isKept(p, false) && !isExcluded(p, false) && !underOther(p))
+          .map(twinKey)
       : [],
   );
   for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
@@ -351,11 +356,11 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
       continue;
     }
     const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-    if (insideSwap && opts.isKept(p)) plan.keptInSwaps.push(p);
+    if (insideSwap && opts.isKept(p, false)) plan.keptInSwaps.push(p);
     if (!insideSwap && isExcluded(p, false)) {
       plan.excluded.files.push(p);
       if (!state.files[p]) plan.excluded.unsure.push(p);
-    } else if (!insideSwap && (!opts.delete || opts.isKept(p))) plan.keptOrphans.files.push(p);
+    } else if (!insideSwap && (!opts.delete || opts.isKept(p, false))) plan.keptOrphans.files.push(p);
     else plan.deletes.push(p);
   }
   const incoming = new Set([...plan.uploads.map((u) => u.file.path), ...plan.mkdirs].map(twinKey));
@@ -380,14 +385,14 @@ export function planChanges(local: LocalTree, state: DeployState, opts: PlanOpti
     // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
     if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
       plan.rmdirs.push(d);
-      if (opts.isKept(d)) plan.keptInSwaps.push(d);
+      if (opts.isKept(d, true)) plan.keptInSwaps.push(d);
     }
     // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
     // be removed, and must not be: left there, untracked, as an excluded one is (not "remove it by hand").
     else if (isExcluded(d, true) || holdLeft.has(d)) {
       plan.excluded.dirs.push(d);
       addFoldersAbove(holdLeft, d);
-    } else if (!opts.delete || opts.isKept(d) || keptInside) {
+    } else if (!opts.delete || opts.isKept(d, true) || keptInside) {
       plan.keptOrphans.dirs.push(d);
       addFoldersAbove(holdKept, d);
     } else plan.rmdirs.push(d);

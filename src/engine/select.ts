@@ -211,9 +211,17 @@ export function globMatcherByKind(
         ? [r.body, `${r.body}/**`]
         : [r.body, `**/${r.body}`, `**/${r.body}/**`, `${r.body}/**`];
   // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name
-  // (nothing, when the caller looks at each folder above the path itself).
+  // (nothing, when the caller looks at each folder above the path itself); and `dir/**` no file `dir` (picomatch
+  // reads `dir/**` as `dir` too: the folder, then, as in .gitignore `dir/**` is only what a folder `dir` holds).
+  const belowOnly = (g: string): string => (g.endsWith('/**') ? `${g}/*` : g);
   const forFile = (r: GlobParts): string[] =>
-    !r.dirOnly ? expand(r) : itself ? [] : rooted(r) ? [`${r.body}/**/*`] : [`**/${r.body}/**/*`];
+    !r.dirOnly
+      ? expand(r).map(belowOnly)
+      : itself
+        ? []
+        : rooted(r)
+          ? [`${r.body}/**/*`]
+          : [`**/${r.body}/**/*`];
   // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
   const rules = globs.flatMap((given) => {
     // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
