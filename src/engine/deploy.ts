@@ -998,6 +998,22 @@ function unvouchedReplaces(plan: Plan, state: DeployState): string[] {
     .map((u) => u.file.path);
 }
 
+/** The most commands {@link askEach} puts in one pipelined write. */
+const ASK_WRITE = 1000;
+
+/**
+ * The replies to `commands` (read-only looks), in order: pipelined on one pooled connection, in writes of at
+ * most {@link ASK_WRITE} commands (there may be tens of thousands). `what` names the task for errors.
+ */
+async function askEach(pool: ConnectionPool, what: string, commands: string[]): Promise<FtpReply[]> {
+  return pool.run(what, async (c) => {
+    const all: FtpReply[] = [];
+    for (let i = 0; i < commands.length; i += ASK_WRITE)
+      all.push(...(await c.pipeline(commands.slice(i, i + ASK_WRITE))));
+    return all;
+  });
+}
+
 /**
  * Of `paths` (relative), those the server holds no file at: SIZE of each, pipelined on one connection (one
  * round trip, or a few over TLS). For the report only: what is sent does not depend on it. A path the server
@@ -1006,13 +1022,12 @@ function unvouchedReplaces(plan: Plan, state: DeployState): string[] {
 async function notOnServer(pool: ConnectionPool, root: string, paths: string[]): Promise<string[]> {
   const ask = paths.filter((p) => askable(remoteJoin(root, p)) && !/[\r\n\0]/.test(p));
   if (ask.length === 0) return [];
-  // In writes of at most 1000 commands: a cut run of a large site may have queued tens of thousands.
-  const replies = await pool.run('look for files a cut run had queued', async (c) => {
-    const all: FtpReply[] = [];
-    for (let i = 0; i < ask.length; i += 1000)
-      all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((p) => `SIZE ${remoteJoin(root, p)}`))));
-    return all;
-  });
+  // A cut run of a large site may have queued tens of thousands.
+  const replies = await askEach(
+    pool,
+    'look for files a cut run had queued',
+    ask.map((p) => `SIZE ${remoteJoin(root, p)}`),
+  );
   return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 
@@ -1030,8 +1045,10 @@ async function dirsThere(pool: ConnectionPool, root: string, dirs: string[]): Pr
       !/[ .](\/|$)|[\x00-\x1f\x7f"\\]/.test(d),
   );
   if (ask.length === 0) return [];
-  const replies = await pool.run('look for folders a cut run made', async (c) =>
-    c.pipeline(ask.map((d) => `CWD ${remoteJoin(root, d)}`)),
+  const replies = await askEach(
+    pool,
+    'look for folders a cut run made',
+    ask.map((d) => `CWD ${remoteJoin(root, d)}`),
   );
   return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
@@ -1124,12 +1141,11 @@ async function lookFurther(
 ): Promise<boolean> {
   if (looks.length === 0) return false;
   if (looks.length > MAX_FURTHER_LOOKS) return true;
-  const replies = await pool.run('look for the states of other deploys', async (c) => {
-    const all: FtpReply[] = [];
-    for (let i = 0; i < looks.length; i += 1000)
-      all.push(...(await c.pipeline(looks.slice(i, i + 1000).map((abs) => `SIZE ${abs}`))));
-    return all;
-  });
+  const replies = await askEach(
+    pool,
+    'look for the states of other deploys',
+    looks.map((abs) => `SIZE ${abs}`),
+  );
   let wait = false;
   for (const [i, abs] of looks.entries()) {
     const code = replies[i]?.code ?? 0;
