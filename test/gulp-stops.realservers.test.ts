@@ -185,48 +185,44 @@ const CANCELLED = (signal: string): RegExp =>
   );
 
 describe('the gulp CLI stopped by a signal mid-deploy', () => {
-  it('pure-ftpd: Ctrl-C (SIGINT) cancels the deploy, the lock released, before gulp ends by the signal; a rerun converges at once', async () => {
-    const server = env.pure;
+  it.each([
+    {
+      server: 'pure',
+      task: 'publish',
+      sig: 'SIGINT',
+      title:
+        'pure-ftpd: Ctrl-C (SIGINT) cancels the deploy, the lock released, before gulp ends by the signal',
+    },
+    {
+      server: 'vsftpd',
+      task: 'watch',
+      sig: 'SIGTERM',
+      title: 'vsftpd: SIGTERM to a gulp.watch session mid-deploy cancels it, and the watch ends',
+    },
+    {
+      server: 'pure',
+      task: 'publish',
+      sig: 'SIGHUP',
+      title:
+        'pure-ftpd: SIGHUP (twice, as a closed terminal sends it: the terminal or SSH session closed) cancels the deploy, the lock released, before gulp ends by the signal',
+    },
+  ] as const)('$title; a rerun sends only the rest', async ({ server: name, task, sig }) => {
+    const server = env[name];
     const { dir, disk } = target(server);
-    const cwd = scene(server, dir, 'SIGINT');
-    const { code, signal, out } = await gulpCli(cwd, 'publish', server);
-    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
+    const cwd = scene(server, dir, sig);
+    const { code, signal, out } = await gulpCli(cwd, task, server);
+    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over;
+    // on a hang-up, killed at once, and what was sent since the last checkpoint not recorded.
     expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-    expect(out).toMatch(CANCELLED('SIGINT'));
+    expect(out).toMatch(CANCELLED(sig));
     expect(out).not.toMatch(/deployed:/);
-    // Ended by the signal, as Ctrl-C ends it (a shell sees 130).
-    expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
-    await checkLeftAndRerun(server, cwd, dir, disk);
-  });
-
-  it('vsftpd: SIGTERM to a gulp.watch session mid-deploy cancels it, and the watch ends; a rerun converges at once', async () => {
-    const server = env.vsftpd;
-    const { dir, disk } = target(server);
-    const cwd = scene(server, dir, 'SIGTERM');
-    const { code, signal, out } = await gulpCli(cwd, 'watch', server);
-    // Was: the lock folder stayed, and a rerun waited 15 s (or 2 minutes, from another machine) to take it over.
-    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-    expect(out).toMatch(CANCELLED('SIGTERM'));
-    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    // Ended by the signal, as Ctrl-C ends it (a shell sees 128 + its number).
+    expect({ code, signal }).toEqual({ code: null, signal: sig });
     await checkLeftAndRerun(server, cwd, dir, disk);
   });
 });
 
 describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deploy', () => {
-  it('pure-ftpd: SIGHUP (twice, as a closed terminal sends it) cancels the deploy, the lock released, before gulp ends by the signal; a rerun sends only the rest', async () => {
-    const server = env.pure;
-    const { dir, disk } = target(server);
-    const cwd = scene(server, dir, 'SIGHUP');
-    const { code, signal, out } = await gulpCli(cwd, 'publish', server);
-    // Was: killed by the hang-up at once, the lock folder left (a rerun waited for it to go stale) and what was
-    // sent since the last checkpoint not recorded.
-    expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
-    expect(out).toMatch(CANCELLED('SIGHUP'));
-    expect(out).not.toMatch(/deployed:/);
-    expect({ code, signal }).toEqual({ code: null, signal: 'SIGHUP' });
-    await checkLeftAndRerun(server, cwd, dir, disk);
-  });
-
   const withScript = fs.existsSync('/usr/bin/script') ? it : it.skip;
   withScript(
     'pure-ftpd: the terminal itself closes under `gulp publish` (every write to it fails), then the hang-up: the deploy is cancelled, the lock released, gulp ends by SIGHUP',
