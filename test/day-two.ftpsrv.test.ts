@@ -8,19 +8,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { EmbeddedServer } from '../src/embedded-server.js';
+import { describe, expect, it } from '@jest/globals';
 import { useEmbeddedCli } from './helpers/embedded.js';
 import type { SpawnResult } from './helpers/cli-spawn.js';
 import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
 import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-const embeddedCli = useEmbeddedCli();
-const { url, cli } = embeddedCli;
-let srv: EmbeddedServer;
-beforeAll(() => {
-  srv = embeddedCli.srv();
-});
+const { srv, url, cli } = useEmbeddedCli();
 
 const STATE = '.ftpship-state.json';
 const FDA_STATE = '.ftp-deploy-sync-state.json';
@@ -38,7 +32,7 @@ function changes(r: SpawnResult): string[] {
 }
 
 function disk(...parts: string[]): string {
-  return path.join(srv.root, ...parts);
+  return path.join(srv().root, ...parts);
 }
 
 function stateFiles(file: string): string[] {
@@ -121,13 +115,13 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
 
     // The switch: nothing uploaded again, one change sent.
     fs.writeFileSync(path.join(site, 'index.html'), 'two');
-    const first = await runAction(ws, actionConnection(srv, dir));
+    const first = await runAction(ws, actionConnection(srv(), dir));
     expectSuccess(first);
     expect(first.stdout).toContain('read the state left by FTP-Deploy-Action');
     expect(first.stdout).toContain(`delete it once ftpship has deployed`);
     expect(first.outputs).toMatchObject({ uploaded: '0', replaced: '1', unchanged: '1' });
     // While that tool's state is as it was, it is only looked at (SIZE and MDTM), not read.
-    const quiet = await runAction(ws, { ...actionConnection(srv, dir), 'log-level': 'verbose' });
+    const quiet = await runAction(ws, { ...actionConnection(srv(), dir), 'log-level': 'verbose' });
     expectSuccess(quiet);
     expect(quiet.outputs).toMatchObject({ changed: 'false' });
     expect(quiet.stdout).toContain(`MDTM /${dir}/${FDA_STATE}`);
@@ -141,7 +135,7 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     });
 
     // Back to ftpship, with index.html as ftpship last deployed it: it must go up again.
-    const back = await runAction(ws, actionConnection(srv, dir));
+    const back = await runAction(ws, actionConnection(srv(), dir));
     expectSuccess(back);
     expect(back.stdout).toContain(
       `::warning::FTP-Deploy-Action has deployed to this folder since ftpship last did`,
@@ -152,7 +146,7 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
 
     // Once its state is deleted (as the README says), nothing more is looked at or sent.
     fs.rmSync(disk(dir, FDA_STATE));
-    const after = await runAction(ws, actionConnection(srv, dir));
+    const after = await runAction(ws, actionConnection(srv(), dir));
     expectSuccess(after);
     expect(after.outputs).toMatchObject({ changed: 'false' });
     expect(fs.readFileSync(disk(dir, STATE), 'utf8')).not.toContain('ftpDeployAction');

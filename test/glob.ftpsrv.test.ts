@@ -4,20 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { EmbeddedServer } from '../src/embedded-server.js';
+import { describe, expect, it } from '@jest/globals';
 import { useEmbeddedCli } from './helpers/embedded.js';
 import { actionConnection, actionWorkspace, expectSuccess } from './helpers/action.js';
 import { runMain } from './helpers/action-main.js';
 import type { SpawnResult } from './helpers/cli-spawn.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-const embeddedCli = useEmbeddedCli();
-const { url, cli } = embeddedCli;
-let srv: EmbeddedServer;
-beforeAll(() => {
-  srv = embeddedCli.srv();
-});
+const { srv, url, cli } = useEmbeddedCli();
 
 const STATE = '.ftpship-state.json';
 
@@ -37,7 +31,7 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
     const dir = uniqueName('neg');
     const r = await deploy(local, dir, ['--exclude', '.env', '--exclude', '!config/']);
     expect(r.code).toBe(0);
-    expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual([
+    expect(Object.keys(readTree(path.join(srv().root, dir), [STATE])).sort()).toEqual([
       'config/app.php',
       'index.html',
     ]);
@@ -48,12 +42,15 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
     writeTree(local, { build: 'a file', 'index.html': 'hi' });
     const dir = uniqueName('dironly');
     expect((await deploy(local, dir, ['--exclude', 'build/'])).code).toBe(0);
-    expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual(['build', 'index.html']);
+    expect(Object.keys(readTree(path.join(srv().root, dir), [STATE])).sort()).toEqual([
+      'build',
+      'index.html',
+    ]);
     fs.rmSync(path.join(local, 'build'));
     const r = await deploy(local, dir, ['--exclude', 'build/']);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('now match --exclude');
-    expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual(['index.html']);
+    expect(Object.keys(readTree(path.join(srv().root, dir), [STATE])).sort()).toEqual(['index.html']);
   });
 
   it("the Action's `exclude` block as FTP-Deploy-Action users paste it, with a comment, an empty line, a trailing space and a `!folder/`", async () => {
@@ -68,8 +65,8 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
     });
     const dir = uniqueName('fda');
     const exclude = '**/.git*\n**/.git*/**   \n\n# secrets\n**/node_modules/**\n.env # never\n!config/\n';
-    expectSuccess(await runMain(ws, { ...actionConnection(srv, `${dir}/`), exclude }));
-    expect(Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort()).toEqual([
+    expectSuccess(await runMain(ws, { ...actionConnection(srv(), `${dir}/`), exclude }));
+    expect(Object.keys(readTree(path.join(srv().root, dir), [STATE])).sort()).toEqual([
       'config/app.php',
       'index.html',
     ]);
@@ -77,7 +74,8 @@ describe('--exclude, the last match deciding as in .gitignore', () => {
 });
 
 describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitignore)', () => {
-  const onServer = (dir: string): string[] => Object.keys(readTree(path.join(srv.root, dir), [STATE])).sort();
+  const onServer = (dir: string): string[] =>
+    Object.keys(readTree(path.join(srv().root, dir), [STATE])).sort();
 
   it('`--keep d/`: a deployed file d gone locally is deleted as any orphan (it used to stay, kept)', async () => {
     const local = tmpDir();
@@ -112,7 +110,7 @@ describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitigno
     const r = await deploy(local, dir, ['--keep', 'd/**', '--keep', 'e/**']);
     expect(r.code).toBe(0);
     expect(onServer(dir)).toEqual(['e/x.txt', 'index.html']);
-    expect(fs.statSync(path.join(srv.root, dir, 'e')).isDirectory()).toBe(true);
+    expect(fs.statSync(path.join(srv().root, dir, 'e')).isDirectory()).toBe(true);
   });
 
   it('`--exclude d/**` leaves out what a folder d holds, not a local file d (it used to leave the file out)', async () => {
@@ -123,13 +121,13 @@ describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitigno
     expect(r.code).toBe(0);
     expect(onServer(dir)).toEqual(['d', 'index.html']);
     // The folder e is left out whole, as before: no empty e on the server.
-    expect(fs.existsSync(path.join(srv.root, dir, 'e'))).toBe(false);
+    expect(fs.existsSync(path.join(srv().root, dir, 'e'))).toBe(false);
   });
 
   it('the Action: `exclude: d/**` with `files` sends a file d; `keep: k/` lets a deployed file k go (both used to stay)', async () => {
     const { ws, site } = actionWorkspace({ d: 'a file', k: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
     const dir = uniqueName('actbelow');
-    const inputs = { ...actionConnection(srv, `${dir}/`), files: '**', exclude: 'd/**\ne/**', keep: 'k/' };
+    const inputs = { ...actionConnection(srv(), `${dir}/`), files: '**', exclude: 'd/**\ne/**', keep: 'k/' };
     expectSuccess(await runMain(ws, inputs));
     expect(onServer(dir)).toEqual(['d', 'index.html', 'k']);
     fs.rmSync(path.join(site, 'k'));

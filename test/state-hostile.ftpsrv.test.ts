@@ -8,17 +8,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import type { EmbeddedServer } from '../src/embedded-server.js';
+import { describe, expect, it } from '@jest/globals';
 import { useEmbeddedCli } from './helpers/embedded.js';
 import { snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-const embeddedCli = useEmbeddedCli();
-const { url, cli } = embeddedCli;
-let srv: EmbeddedServer;
-beforeAll(() => {
-  srv = embeddedCli.srv();
-});
+const { srv, url, cli } = useEmbeddedCli();
 
 const STATE = '.ftpship-state.json';
 const FDA_STATE = '.ftp-deploy-sync-state.json';
@@ -31,7 +25,7 @@ async function deployedWith(
   writeTree(local, { 'index.html': 'home', 'a/b.txt': 'b' });
   const dir = uniqueName('hostile-state');
   expect((await cli(['deploy', local, url(dir)])).code).toBe(0);
-  const disk = path.join(srv.root, dir);
+  const disk = path.join(srv().root, dir);
   const file = path.join(disk, STATE);
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   edit(state);
@@ -152,7 +146,7 @@ describe("FTP-Deploy-Action's state listing a path as a file and as a folder, or
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'a/b': 'b' });
     const dir = uniqueName('hostile-fda-shape');
-    const disk = path.join(srv.root, dir);
+    const disk = path.join(srv().root, dir);
     const data = [file('index.html', 'home'), ...records];
     writeTree(disk, {
       'index.html': 'home',
@@ -173,7 +167,7 @@ describe("FTP-Deploy-Action's state with a size that is not a size", () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });
     const dir = uniqueName('hostile-fda');
-    const disk = path.join(srv.root, dir);
+    const disk = path.join(srv().root, dir);
     const hash = crypto.createHash('sha256').update('home').digest('hex');
     writeTree(disk, {
       'index.html': 'home',
