@@ -37962,7 +37962,7 @@ function planChanges(local, state, opts) {
         }
         if (state.files[dir] || uncertain.has(dir)) {
             plan.fileToDir.push(dir);
-            if (opts.isKept(dir))
+            if (opts.isKept(dir, false))
                 plan.keptReplacedByDirs.push(dir);
         }
         plan.mkdirs.push(dir);
@@ -37978,7 +37978,9 @@ function planChanges(local, state, opts) {
     // Orphans this plan deletes, by case-folded name: an unchanged file with such a twin (`Logo.PNG` left over,
     // `logo.png` deployed) is sent again after the twin's delete, which on a case-insensitive server removes it.
     const doomed = new Set(opts.delete
-        ? orphanFiles.filter((p) => !opts.isKept(p) && !isExcluded(p, false) && !underOther(p)).map(twinKey)
+        ? orphanFiles
+            .filter((p) => !opts.isKept(p, false) && !isExcluded(p, false) && !underOther(p))
+            .map(twinKey)
         : []);
     for (const file of [...local.files.values()].sort((a, b) => byDepthThenName(a.path, b.path))) {
         if (opts.reserved.has(file.path))
@@ -38059,14 +38061,14 @@ function planChanges(local, state, opts) {
             continue;
         }
         const insideSwap = [...swappedDirs].some((d) => p.startsWith(`${d}/`));
-        if (insideSwap && opts.isKept(p))
+        if (insideSwap && opts.isKept(p, false))
             plan.keptInSwaps.push(p);
         if (!insideSwap && isExcluded(p, false)) {
             plan.excluded.files.push(p);
             if (!state.files[p])
                 plan.excluded.unsure.push(p);
         }
-        else if (!insideSwap && (!opts.delete || opts.isKept(p)))
+        else if (!insideSwap && (!opts.delete || opts.isKept(p, false)))
             plan.keptOrphans.files.push(p);
         else
             plan.deletes.push(p);
@@ -38094,7 +38096,7 @@ function planChanges(local, state, opts) {
         // A keep cannot leave one (the file needs its place): a kept folder there refuses the plan, as a kept file does.
         if (swappedDirs.has(d) || [...swappedDirs].some((s) => d.startsWith(`${s}/`))) {
             plan.rmdirs.push(d);
-            if (opts.isKept(d))
+            if (opts.isKept(d, true))
                 plan.keptInSwaps.push(d);
         }
         // A folder holding ftpship's own files (the state, its lock, the marker: --state private/state.json) cannot
@@ -38103,7 +38105,7 @@ function planChanges(local, state, opts) {
             plan.excluded.dirs.push(d);
             addFoldersAbove(holdLeft, d);
         }
-        else if (!opts.delete || opts.isKept(d) || keptInside) {
+        else if (!opts.delete || opts.isKept(d, true) || keptInside) {
             plan.keptOrphans.dirs.push(d);
             addFoldersAbove(holdKept, d);
         }
@@ -38590,8 +38592,16 @@ function globMatcherByKind(globs, { itself = false } = {}) {
             ? [r.body, `${r.body}/**`]
             : [r.body, `**/${r.body}`, `**/${r.body}/**`, `${r.body}/**`];
     // For a path known to be a file (isDir false), `dir/` matches only what is below a folder of that name
-    // (nothing, when the caller looks at each folder above the path itself).
-    const forFile = (r) => !r.dirOnly ? expand(r) : itself ? [] : rooted(r) ? [`${r.body}/**/*`] : [`**/${r.body}/**/*`];
+    // (nothing, when the caller looks at each folder above the path itself); and `dir/**` no file `dir` (picomatch
+    // reads `dir/**` as `dir` too: the folder, then, as in .gitignore `dir/**` is only what a folder `dir` holds).
+    const belowOnly = (g) => (g.endsWith('/**') ? `${g}/*` : g);
+    const forFile = (r) => !r.dirOnly
+        ? expand(r).map(belowOnly)
+        : itself
+            ? []
+            : rooted(r)
+                ? [`${r.body}/**/*`]
+                : [`**/${r.body}/**/*`];
     // A glob written with Windows separators matches what it says and what it means (see globMeantBySlashes).
     const rules = globs.flatMap((given) => {
         // Paths are matched in NFC (as the walk and the state write them): a glob pasted from a macOS file name
@@ -39729,7 +39739,6 @@ function checkOwn(raw, where) {
     }
     for (const d of raw.dirs)
         state_checkPath(d, where);
-    checkShape(Object.keys(raw.files), raw.dirs, where);
     const state = raw;
     Object.setPrototypeOf(state.files, null); // as fileRecord() makes them (in place: a large state is not copied)
     if (state.target !== undefined && typeof state.target !== 'string')
@@ -39741,6 +39750,7 @@ function checkOwn(raw, where) {
     }
     if (state.pending !== undefined)
         checkPending(state.pending, where);
+    checkShape(state.files, state.dirs, where, state.pending?.dirs);
     // Names sent as latin1 hold no character above U+00FF: one here was not sent by ftpship, and reading it
     // would fail later, at its first command, with a message about the connection rather than this file.
     if (state.encoding === 'latin1') {
@@ -39849,6 +39859,7 @@ function fromFtpDeployAction(data, where, settings) {
             };
         }
     }
+    checkShape(state.files, state.dirs, where);
     return state;
 }
 /**
@@ -39907,14 +39918,21 @@ function serializeState(state) {
 /**
  * No path is both a file and a folder, and nothing is inside a file. ftpship never records either (a path
  * leaves `files` before its folder is made, and `dirs` before a file is renamed in): read, such a state made
- * the deploy delete the orphans, then fail at the file's DELE aimed at the folder.
+ * the deploy delete the orphans, then fail at the file's DELE aimed at the folder. The folders a cut run was
+ * making (`pendingDirs`) too, which a folder leaves as it is removed, before a file is renamed in: read, the
+ * deploy sent an RMD at the file, which ftp-srv's RMD deletes (the state still listing it). And
+ * FTP-Deploy-Action's state, which that tool never writes so: read, the deploy failed part way (its MKD met
+ * the file), leaving a temp and a state of ftpship's with the same fault.
  */
-function checkShape(files, dirs, where) {
-    const fileSet = new Set(files);
+function checkShape(files, dirs, where, pendingDirs = []) {
+    const fileSet = new Set(Object.keys(files));
     for (const d of dirs)
         if (fileSet.has(d))
             throw corrupt(where, `${JSON.stringify(d)} is listed both as a file and as a folder`);
-    for (const p of [...files, ...dirs]) {
+    for (const d of pendingDirs)
+        if (fileSet.has(d))
+            throw corrupt(where, `${JSON.stringify(d)} is listed both as a file and as a folder a cut run was making (pending dirs)`);
+    for (const p of [...fileSet, ...dirs, ...pendingDirs]) {
         for (let a = parentOf(p); a !== ''; a = parentOf(a)) {
             if (fileSet.has(a))
                 throw corrupt(where, `${JSON.stringify(p)} is listed inside ${JSON.stringify(a)}, which is listed as a file`);
@@ -40612,13 +40630,16 @@ class Run {
     /**
      * Removes the folders made for a marker (this run's, and those an earlier run left with its marker),
      * deepest first, once the marker is down: not one the site deploys (the state tracks it), nor one that
-     * is not empty (best effort: a folder that stays is harmless).
+     * is not empty (best effort: a folder that stays is harmless). Nor a path that is now a file of the site
+     * (an earlier run's, recorded, then the folder removed and a file sent there by a run cut before its end):
+     * ftp-srv's RMD deletes a file too, and the file went, the state still listing it.
      */
     async removeMarkerDirs() {
-        const deployed = new Set(this.ctx.store.state.dirs);
+        const { dirs: deployedDirs, files } = this.ctx.store.state;
+        const deployed = new Set(deployedDirs);
         const dirs = [...new Set([...this.markerDirs, ...this.staleMarkerDirs])].sort((a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1));
         for (const d of dirs) {
-            if (this.local.dirs.has(d) || deployed.has(d))
+            if (this.local.dirs.has(d) || deployed.has(d) || this.local.files.has(d) || Object.hasOwn(files, d))
                 continue;
             await this.ctx.pool
                 .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
@@ -42410,10 +42431,14 @@ class StateStore {
             else
                 uncertain.add(p);
         }
+        // A folder ftpship deployed where that tool now lists a file (at it or above it): it replaced the folder, and
+        // the path is uncertain. Left listed, the folder was taken for there, and its MKD met the file on every
+        // later deploy ("a file of that name is there").
+        const replaced = (d) => Object.hasOwn(theirs.files, d) || ancestorsOf(d).some((a) => Object.hasOwn(theirs.files, a));
         this.state = {
             ...ours,
             files,
-            dirs: [...new Set([...ours.dirs, ...theirs.dirs])].sort(),
+            dirs: [...new Set([...ours.dirs.filter((d) => !replaced(d)), ...theirs.dirs])].sort(),
             pending: { temps: ours.pending?.temps ?? {}, ...ours.pending, uncertain: [...uncertain].sort() },
             ftpDeployAction: record,
         };
@@ -43804,7 +43829,7 @@ async function deploy(options, reporter = {}, context = {}) {
     // Cancelled before it began (a Ctrl-C while the CLI started): not a connection opened, nothing changed.
     if (options.signal?.aborted)
         throw cancelledError(options.signal, true);
-    if (o.maintenance && globMatcher(o.keep)(o.maintenance.path))
+    if (o.maintenance && globMatcherByKind(o.keep)(o.maintenance.path, false))
         throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} matches --keep, yet it is deleted after the deploy; name another path, such as ${otherThan(o.maintenance.path, '.maintenance', '.maintenance-flag')}`);
     const warnings = [];
     const safe = guarded(reporter ?? {}, warnings);
@@ -43947,7 +43972,7 @@ async function deploy(options, reporter = {}, context = {}) {
         // What a deploy sent there before (a file now a link out of the folder, a broken link, a FIFO) is not
         // gone: it stays on the server and in the state, as a --keep match does, never deleted as an orphan.
         const isSkipped = (p) => local.skipped.some((s) => atOrUnder(p, s.path));
-        const keptByGlob = globMatcher(o.keep);
+        const keptByGlob = globMatcherByKind(o.keep);
         const twins = caseTwins(local);
         if (twins.length > 0)
             rep.warn?.(`local names that differ only in case: ${firstFew(twins.map((g) => g.join(' and ')))}; on a case-insensitive ` +
@@ -44315,7 +44340,7 @@ async function deploy(options, reporter = {}, context = {}) {
                 uploadOnly: o.uploadOnly,
                 replace: o.replace,
                 deleteOnly: o.deleteOnly,
-                isKept: (p) => keptByGlob(p) || isSkipped(p),
+                isKept: (p, isDir) => keptByGlob(p, isDir) || isSkipped(p),
                 // The excludes that picked the local files; with a list of files, those the caller gave (the Action
                 // applies its `exclude` to its `files` globs itself).
                 // A path under an excluded folder is excluded too, as the walk left it out (`d` then `!d/x`: d/x).
@@ -44599,6 +44624,20 @@ function unvouchedReplaces(plan, state) {
         .filter((u) => u.action === 'replace' && !u.replacesDir && !Object.hasOwn(state.files, u.file.path))
         .map((u) => u.file.path);
 }
+/** The most commands {@link askEach} puts in one pipelined write. */
+const ASK_WRITE = 1000;
+/**
+ * The replies to `commands` (read-only looks), in order: pipelined on one pooled connection, in writes of at
+ * most {@link ASK_WRITE} commands (there may be tens of thousands). `what` names the task for errors.
+ */
+async function askEach(pool, what, commands) {
+    return pool.run(what, async (c) => {
+        const all = [];
+        for (let i = 0; i < commands.length; i += ASK_WRITE)
+            all.push(...(await c.pipeline(commands.slice(i, i + ASK_WRITE))));
+        return all;
+    });
+}
 /**
  * Of `paths` (relative), those the server holds no file at: SIZE of each, pipelined on one connection (one
  * round trip, or a few over TLS). For the report only: what is sent does not depend on it. A path the server
@@ -44608,13 +44647,8 @@ async function notOnServer(pool, root, paths) {
     const ask = paths.filter((p) => askable(remoteJoin(root, p)) && !/[\r\n\0]/.test(p));
     if (ask.length === 0)
         return [];
-    // In writes of at most 1000 commands: a cut run of a large site may have queued tens of thousands.
-    const replies = await pool.run('look for files a cut run had queued', async (c) => {
-        const all = [];
-        for (let i = 0; i < ask.length; i += 1000)
-            all.push(...(await c.pipeline(ask.slice(i, i + 1000).map((p) => `SIZE ${remoteJoin(root, p)}`))));
-        return all;
-    });
+    // A cut run of a large site may have queued tens of thousands.
+    const replies = await askEach(pool, 'look for files a cut run had queued', ask.map((p) => `SIZE ${remoteJoin(root, p)}`));
     return ask.filter((_, i) => [550, 450].includes(replies[i]?.code ?? 0));
 }
 /**
@@ -44629,7 +44663,7 @@ async function dirsThere(pool, root, dirs) {
         !/[ .](\/|$)|[\x00-\x1f\x7f"\\]/.test(d));
     if (ask.length === 0)
         return [];
-    const replies = await pool.run('look for folders a cut run made', async (c) => c.pipeline(ask.map((d) => `CWD ${remoteJoin(root, d)}`)));
+    const replies = await askEach(pool, 'look for folders a cut run made', ask.map((d) => `CWD ${remoteJoin(root, d)}`));
     return ask.filter((_, i) => (replies[i]?.code ?? 0) >= 200 && (replies[i]?.code ?? 0) < 300);
 }
 /**
@@ -44719,12 +44753,7 @@ async function lookFurther(pool, looks, seen) {
         return false;
     if (looks.length > MAX_FURTHER_LOOKS)
         return true;
-    const replies = await pool.run('look for the states of other deploys', async (c) => {
-        const all = [];
-        for (let i = 0; i < looks.length; i += 1000)
-            all.push(...(await c.pipeline(looks.slice(i, i + 1000).map((abs) => `SIZE ${abs}`))));
-        return all;
-    });
+    const replies = await askEach(pool, 'look for the states of other deploys', looks.map((abs) => `SIZE ${abs}`));
     let wait = false;
     for (const [i, abs] of looks.entries()) {
         const code = replies[i]?.code ?? 0;
