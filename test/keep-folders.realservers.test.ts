@@ -12,36 +12,29 @@ import { deployTargets } from './helpers/targets.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const suite = realServerSuite('keep-folders.realservers');
-const { rows: targets } = deployTargets(suite, 'h-glob11-keep', 'pure', 'vsftpd');
+const { rows: targets } = deployTargets(suite, 'keep-folders', 'pure', 'vsftpd');
 const STATE = '.ftpship-state.json';
 const quiet = { warn: () => undefined };
 
 describe.each(targets)('%s: a keep glob naming a folder', (_name, make) => {
   const onServer = (disk: string): string[] => Object.keys(readTree(disk, [STATE])).sort();
 
-  it('`d/`: a deployed file d gone locally is deleted (it used to stay, kept); a deployed folder e stays whole', async () => {
-    const { dir, disk, opts } = make();
-    const local = tmpDir();
-    writeTree(local, { d: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
-    await deploy(opts(local, dir, { keep: ['d/', 'e/'] }), quiet);
-    fs.rmSync(path.join(local, 'd'));
-    fs.rmSync(path.join(local, 'e'), { recursive: true });
-    const r = await deploy(opts(local, dir, { keep: ['d/', 'e/'] }), quiet);
-    expect(r.files.filter((f) => f.action === 'delete').map((f) => f.path)).toEqual(['d']);
-    expect(onServer(disk)).toEqual(['e/x.txt', 'index.html']);
-  });
-
-  it('`d/**`: a deployed file d gone locally is deleted (it used to stay, kept); a deployed folder e stays whole', async () => {
-    const { dir, disk, opts } = make();
-    const local = tmpDir();
-    writeTree(local, { d: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
-    await deploy(opts(local, dir, { keep: ['d/**', 'e/**'] }), quiet);
-    fs.rmSync(path.join(local, 'd'));
-    fs.rmSync(path.join(local, 'e'), { recursive: true });
-    await deploy(opts(local, dir, { keep: ['d/**', 'e/**'] }), quiet);
-    expect(onServer(disk)).toEqual(['e/x.txt', 'index.html']);
-    expect(fs.statSync(path.join(disk, 'e')).isDirectory()).toBe(true);
-  });
+  it.each(['/', '/**'])(
+    '`d%s`: a deployed file d gone locally is deleted (it used to stay, kept); a deployed folder e stays whole',
+    async (suffix) => {
+      const { dir, disk, opts } = make();
+      const local = tmpDir();
+      const keep = [`d${suffix}`, `e${suffix}`];
+      writeTree(local, { d: 'a file', 'e/x.txt': 'x', 'index.html': 'hi' });
+      await deploy(opts(local, dir, { keep }), quiet);
+      fs.rmSync(path.join(local, 'd'));
+      fs.rmSync(path.join(local, 'e'), { recursive: true });
+      const r = await deploy(opts(local, dir, { keep }), quiet);
+      expect(r.files.filter((f) => f.action === 'delete').map((f) => f.path)).toEqual(['d']);
+      expect(onServer(disk)).toEqual(['e/x.txt', 'index.html']);
+      expect(fs.statSync(path.join(disk, 'e')).isDirectory()).toBe(true);
+    },
+  );
 
   it('`d/`: a deployed file d that is a folder locally now is replaced by it (it used to be refused as kept)', async () => {
     const { dir, disk, opts } = make();
