@@ -788,8 +788,7 @@ describe('item 10: the demo', () => {
 });
 
 async function embeddedWith(user: string, password: string): Promise<EmbeddedServer> {
-  const { startEmbeddedServer } = await import('../src/embedded-server.js');
-  return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), user, password });
+  return embedded({ user, password });
 }
 
 function walkFiles(root: string): string[] {

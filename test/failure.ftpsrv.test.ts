@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
+import type { EmbeddedServer } from '../src/embedded-server.js';
+import { startTestServer } from './helpers/embedded.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
 import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
@@ -33,7 +34,7 @@ beforeAll(async () => {
       return hooks.refuseRenameOver;
     },
   };
-  srv = await startEmbeddedServer(options);
+  srv = await startTestServer(options);
 });
 afterAll(async () => {
   await srv.close();

@@ -515,6 +515,9 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
       parallel: 2,
       timeoutMs: 2000,
       retryDelayMs: 10,
+      // The first cut comes as the lock is taken (its MKD answered, the holder not yet written): the retry finds
+      // a lock that names no one and gives it min(15 s, staleLockMs) to be named before taking it over.
+      staleLockMs: 1000,
     });
     expect(cut).toBe(3);
     expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
