@@ -102,8 +102,13 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     else reject(new Error('Login incorrect'));
   });
   server.on('client-error', () => {});
-  await server.listen();
   const raw = (server as unknown as { server: import('node:net').Server }).server;
+  // ftp-srv writes each reply on its own: with Nagle's algorithm on, a reply written while the one before is
+  // unacknowledged waits for the client's delayed ACK (40 ms on Linux) — after a pipelined USER and PASS,
+  // between 150 and 226, for each pipelined MKD. A deploy of three files took 550 ms instead of 100 ms. (On a
+  // TLS server, 'connection' gives the TCP socket under it, before the handshake.)
+  raw.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
+  await server.listen();
   const port = (raw.address() as import('node:net').AddressInfo).port;
   return {
     host: '127.0.0.1',

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { startTestServer } from './helpers/embedded.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
 import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
@@ -34,7 +33,7 @@ beforeAll(async () => {
       return hooks.refuseRenameOver;
     },
   };
-  srv = await startTestServer(options);
+  srv = await startEmbeddedServer(options);
 });
 afterAll(async () => {
   await srv.close();

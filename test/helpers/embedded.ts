@@ -10,24 +10,9 @@ import type { GulpDeployOptions } from '../../gulp-plugin/index.js';
 import { assertBuilt, spawnCli, type SpawnResult } from './cli-spawn.js';
 import { tmpDir } from './tmp.js';
 
-/**
- * startEmbeddedServer with Nagle's algorithm off on its control connections. ftp-srv writes each reply on its
- * own; with Nagle on, a reply written while the one before is not yet acknowledged waits for the client's
- * delayed ACK (40 ms on Linux): 331 then 230 after a pipelined USER and PASS, 150 then 226, each MKD's reply.
- * A deploy of three files took about 550 ms instead of 100 ms, every test on ftp-srv paying that per round trip.
- * The client sets TCP_NODELAY itself; real servers' replies are not changed by this.
- */
-export async function startTestServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  const srv = await startEmbeddedServer(options);
-  const raw = (srv.ftpSrv as { server: import('node:net').Server }).server;
-  // (For a TLS server, 'connection' gives the TCP socket under it, before the handshake.)
-  raw.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
-  return srv;
-}
-
 /** Starts an ftp-srv with a fresh root; one per test file (ftp-srv installs process-wide handlers). */
 export async function embedded(options: Omit<EmbeddedServerOptions, 'root'> = {}): Promise<EmbeddedServer> {
-  return startTestServer({ root: tmpDir('ftpship-srv-'), ...options });
+  return startEmbeddedServer({ root: tmpDir('ftpship-srv-'), ...options });
 }
 
 /**
