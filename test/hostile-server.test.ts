@@ -575,6 +575,54 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
     expect(onLock.slice(named + 1).map((c) => c.split(' ')[0])).not.toContain('MKD');
     expect(srv.files.has(`${lock}/holder.json`)).toBe(false); // released at the end
   });
+
+  it("cut right after the lock's MKD was answered 257, and a holder naming another deploy there on the retry: that lock is not taken (exit 3), nothing sent", async () => {
+    const lock = '/other/.ftpship-state.json.lock';
+    const now = new Date().toISOString();
+    const theirs = JSON.stringify({
+      token: 'theirs',
+      holder: 'ftpship on other-host pid 42',
+      startedAt: now,
+      refreshedAt: now,
+    });
+    let cut = false;
+    const srv = await fake({
+      handlers: {
+        ...handlers,
+        MKD: (arg: string, s: FakeSession) => {
+          if (arg === lock && !cut) {
+            cut = true;
+            handlers.MKD(arg, s);
+            // Named by another deploy before the retry comes (as a lock removed by hand and taken again would be).
+            s.files.set(`${lock}/holder.json`, Buffer.from(theirs));
+            s.reply('421 No transfer timeout (300 seconds): closing control connection');
+            return s.close();
+          }
+          handlers.MKD(arg, s);
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const err = await deploy({
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/other',
+      timeoutMs: 2000,
+      retryDelayMs: 10,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { exitCode?: number },
+    );
+    expect(cut).toBe(true);
+    expect(err?.exitCode).toBe(3);
+    expect(err?.message).toMatch(/another deploy holds the lock .*other-host pid 42/);
+    expect(srv.files.get(`${lock}/holder.json`)?.toString()).toBe(theirs);
+    expect(srv.commands.filter((c) => c.startsWith('STOR '))).toEqual([]);
+  });
 });
 
 /** The promise's outcome, or a failure after `ms` (old code hung forever here). */
