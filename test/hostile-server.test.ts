@@ -515,13 +515,113 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
       parallel: 2,
       timeoutMs: 2000,
       retryDelayMs: 10,
-      // The first cut comes as the lock is taken (its MKD answered, the holder not yet written): the retry finds
-      // a lock that names no one and gives it min(15 s, staleLockMs) to be named before taking it over.
+      // The first cut comes as the lock is taken (its MKD answered, the holder not yet written): the retry knows
+      // the lock is its own (see the next test); a short stale time all the same, should it not.
       staleLockMs: 1000,
     });
     expect(cut).toBe(3);
     expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
     for (let i = 0; i < 12; i++) expect(srv.files.get(`/deep/d${i}/sub/f.txt`)?.toString()).toBe(`file ${i}`);
+  });
+
+  it('cut right after the lock\'s MKD was answered 257: the retry names itself in its own lock at once (no wait for a holder, no "stale lock" warning)', async () => {
+    const lock = '/cut/.ftpship-state.json.lock';
+    let cut = false;
+    const srv = await fake({
+      handlers: {
+        ...handlers,
+        MKD: (arg: string, s: FakeSession) => {
+          // The lock's first MKD is made (257), then the connection goes before its holder is written.
+          if (arg === lock && !cut) {
+            cut = true;
+            handlers.MKD(arg, s);
+            s.reply('421 No transfer timeout (300 seconds): closing control connection');
+            return s.close();
+          }
+          handlers.MKD(arg, s);
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const warnings: string[] = [];
+    const infos: string[] = [];
+    // The default stale time: another deploy would give this lock 15 s to be named before taking it over.
+    const r = await deploy(
+      {
+        localDir: local,
+        host: srv.host,
+        port: srv.port,
+        user: 'u',
+        password: 'p',
+        remoteDir: '/cut',
+        timeoutMs: 2000,
+        retryDelayMs: 10,
+      },
+      { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
+    );
+    expect(cut).toBe(true);
+    expect(r.counts).toMatchObject({ upload: 1 });
+    expect(srv.files.get('/cut/index.html')?.toString()).toBe('hi');
+    expect(warnings.filter((w) => /stale lock/.test(w))).toEqual([]);
+    expect(infos.filter((m) => /names no deploy yet/.test(m))).toEqual([]);
+    // The lock's commands, in order: made (257), cut; on the new connection refused (it is there), the holder
+    // looked for, then written at once: no polling for a holder (CWD of the lock), no takeover (DELE, RMD, MKD).
+    const onLock = srv.commands.filter((c) => c.includes(lock));
+    const named = onLock.findIndex((c) => c.startsWith('STOR '));
+    expect(named).toBeGreaterThan(0);
+    const before = onLock.slice(0, named).map((c) => c.split(' ')[0]);
+    expect(before.filter((v) => v !== 'SIZE' && v !== 'RETR')).toEqual(['MKD', 'MKD', 'MKD', 'MKD']);
+    expect(onLock.slice(named + 1).map((c) => c.split(' ')[0])).not.toContain('MKD');
+    expect(srv.files.has(`${lock}/holder.json`)).toBe(false); // released at the end
+  });
+
+  it("cut right after the lock's MKD was answered 257, and a holder naming another deploy there on the retry: that lock is not taken (exit 3), nothing sent", async () => {
+    const lock = '/other/.ftpship-state.json.lock';
+    const now = new Date().toISOString();
+    const theirs = JSON.stringify({
+      token: 'theirs',
+      holder: 'ftpship on other-host pid 42',
+      startedAt: now,
+      refreshedAt: now,
+    });
+    let cut = false;
+    const srv = await fake({
+      handlers: {
+        ...handlers,
+        MKD: (arg: string, s: FakeSession) => {
+          if (arg === lock && !cut) {
+            cut = true;
+            handlers.MKD(arg, s);
+            // Named by another deploy before the retry comes (as a lock removed by hand and taken again would be).
+            s.files.set(`${lock}/holder.json`, Buffer.from(theirs));
+            s.reply('421 No transfer timeout (300 seconds): closing control connection');
+            return s.close();
+          }
+          handlers.MKD(arg, s);
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'hi' });
+    const err = await deploy({
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/other',
+      timeoutMs: 2000,
+      retryDelayMs: 10,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { exitCode?: number },
+    );
+    expect(cut).toBe(true);
+    expect(err?.exitCode).toBe(3);
+    expect(err?.message).toMatch(/another deploy holds the lock .*other-host pid 42/);
+    expect(srv.files.get(`${lock}/holder.json`)?.toString()).toBe(theirs);
+    expect(srv.commands.filter((c) => c.startsWith('STOR '))).toEqual([]);
   });
 });
 
