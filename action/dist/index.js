@@ -43164,6 +43164,13 @@ async function withLock(pool, lockPath, o, rep, body) {
     let tookOver = false;
     const lost = () => new GuardError(`another deploy took the lock ${lockPath} first; try again later`);
     let read;
+    /** How long another deploy gives a lock folder without a holder to be named before taking it over. */
+    const grace = Math.min(HOLDER_GRACE_MS, o.staleLockMs);
+    /**
+     * When an attempt of this task sent the MKD that the server answered 257 (made: this deploy's lock folder),
+     * before its connection was cut: a retry that finds the folder without a holder knows it for its own.
+     */
+    let madeAt;
     /**
      * The holder's write, started the moment the lock is known to be this deploy's: a deploy killed before it
      * leaves a lock no one is named in, which the next deploy gives 15 s to be named (from another machine,
@@ -43217,11 +43224,36 @@ async function withLock(pool, lockPath, o, rep, body) {
         // MKD twice in one write: a real server refuses the second (the folder exists now). One that says yes
         // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
         read = undefined;
+        const sentAt = Date.now();
         const [first, second] = await mkdTwice(c);
         if (first.code >= 400 && first.code < 500)
             throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
         const made = first.code < 300;
+        if (made)
+            madeAt ??= sentAt;
         let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+        // Made by an earlier attempt of this task (257), whose connection was cut before the holder was written:
+        // named now, with no wait and no warning (was: 15 s waiting for a holder, then "taking over a stale lock"
+        // of its own). Safe while another deploy cannot have taken it over yet: it may take a folder that names
+        // no one only after the grace, counted from when it found the folder (after this MKD made it); a holder
+        // written within the grace of that MKD's sending is there before any other deploy may remove it. This
+        // attempt's MKD refused (5xx) shows a server that refuses to make a folder that is there, so the earlier
+        // 257 made it. Written later than that (a slow write): checked after the pause, as after a takeover.
+        // A holder naming another deploy: the lock is that deploy's (below).
+        if (!made && !other && madeAt !== undefined && Date.now() - madeAt < grace) {
+            const wrote = await writeHolder(c, holderPath, me).then(() => true, (err) => {
+                if (err instanceof FtpReplyError)
+                    return false; // the folder went meanwhile: looked at below
+                throw err;
+            });
+            if (wrote) {
+                read = undefined;
+                holderWritten = true;
+                if (Date.now() - madeAt >= grace)
+                    tookOver = true;
+                return;
+            }
+        }
         // Named by this deploy: an earlier attempt of this task took the lock over, then lost its connection
         // (a server closing idle ones). Not another deploy's lock: the check after the pause follows.
         if (other?.token === me.token) {
@@ -43234,9 +43266,9 @@ async function withLock(pool, lockPath, o, rep, body) {
         read = undefined; // read before this deploy held the lock
         if (!other) {
             // Up to 15 s of silence otherwise: say what the deploy waits for.
-            const graceS = Math.round(Math.min(HOLDER_GRACE_MS, o.staleLockMs) / 1000);
+            const graceS = Math.round(grace / 1000);
             rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
-            const seen = await awaitHolder(c, lockPath, holderPath, Math.min(HOLDER_GRACE_MS, o.staleLockMs), o.signal);
+            const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal);
             if (seen === 'ours')
                 return;
             if (seen === 'refused') {
