@@ -179,6 +179,7 @@ class Run {
       );
       const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
       stale.catch(() => {}); // awaited below; a failure before that must not crash the process unhandled
+      await this.clearMarkerDirsInTheWay();
       await this.deleteCaseTwins();
       await this.createDirsAndUpload();
       await stale;
@@ -783,6 +784,46 @@ class Run {
         .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
         .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))
         .catch(() => undefined);
+    }
+  }
+
+  /**
+   * A folder an earlier run made for its marker (recorded, then the run cut before it removed it) where the
+   * site now has a file: it goes before the uploads, with the earlier run's marker (and its temporary copy) if
+   * they are in it, so the file can be sent there. One that holds anything else stays, with an error saying so.
+   */
+  private async clearMarkerDirsInTheWay(): Promise<void> {
+    const inTheWay = this.staleMarkerDirs.filter((d) => this.local.files.has(d));
+    if (inTheWay.length === 0) return;
+    const stale = this.staleMarker;
+    const within = (p: string): boolean => inTheWay.some((d) => atOrUnder(p, d));
+    if (stale !== undefined && within(stale)) {
+      for (const p of [stale, `${stale}.tmp`]) {
+        await this.ctx.pool
+          .run(`take down ${p}`, async (c) => deleteFile(c, this.abs(p)))
+          .catch((err: unknown) => {
+            throw describe(err, `remove the maintenance file ${p}`);
+          });
+      }
+    }
+    // Deepest first: the marker's folders inside one in the way go before it.
+    const dirs = this.staleMarkerDirs
+      .filter(within)
+      .sort((a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1));
+    for (const d of dirs) {
+      await this.ctx.pool.run(`remove folder ${d}`, async (c) => {
+        // Only a folder: ftp-srv's RMD deletes a file too.
+        if (!(await dirExists(c, this.abs(d)))) return;
+        await c.rmd(this.abs(d)).catch(async (err: unknown) => {
+          if (!(await dirExists(c, this.abs(d)))) return;
+          throw new DeployError(
+            `cannot upload ${d}: the server has a folder there (${this.abs(d)}), made by an earlier deploy for its ` +
+              `maintenance file, that is not empty now (${err instanceof Error ? err.message : String(err)}); ` +
+              `remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(d)}`,
+          );
+        });
+        this.ctx.quirks.knownDirs?.delete(this.abs(d));
+      });
     }
   }
 
