@@ -11,6 +11,7 @@ import {
   FtpClosedError,
   FtpProtocolError,
   FtpTimeoutError,
+  repliesBeforeFailure,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
@@ -45,6 +46,48 @@ describe('close() while a call is in flight', () => {
     );
     expect((later as FtpClosedError).command).toBeUndefined();
   });
+});
+
+describe('a write of several commands cut before its last reply', () => {
+  /** MKD answered 257, then the connection reset (or closed) with the next command unanswered. */
+  const cutAfterFirst = (how: 'reset' | 'close') => ({
+    MKD: (arg: string, s: FakeSession) => {
+      if (s.state.cut) return;
+      s.state.cut = true;
+      s.reply(`257 "${arg}" created`);
+      if (how === 'close') return s.close();
+      s.socket.write('', () => s.socket.resetAndDestroy());
+    },
+  });
+
+  it.each(['reset', 'close'] as const)(
+    'pipeline() (%s): rejects, and the replies read before go with the error (repliesBeforeFailure)',
+    async (how) => {
+      // Were lost: a caller could not tell that its first MKD had made the folder.
+      const srv = await fake({ handlers: cutAfterFirst(how) });
+      const client = await connect(srv);
+      const err = await caught(client.pipeline(['MKD /a', 'MKD /b', 'NOOP']));
+      expect(repliesBeforeFailure(err).map((r) => r.code)).toEqual([257]);
+      expect(repliesBeforeFailure(new Error('other'))).toEqual([]);
+    },
+  );
+
+  it.each(['reset', 'close'] as const)(
+    "download()'s `before` commands (%s): the replies read before go with the error, `replies` is not called",
+    async (how) => {
+      const srv = await fake({ handlers: cutAfterFirst(how) });
+      const client = await connect(srv);
+      let called = false;
+      const sink = new Writable({ write: (_c, _e, done) => done() });
+      const err = await caught(
+        client.download('/f', sink, {
+          before: { commands: ['MKD /a', 'MKD /a'], replies: () => (called = true) },
+        }),
+      );
+      expect(called).toBe(false);
+      expect(repliesBeforeFailure(err).map((r) => r.code)).toEqual([257]);
+    },
+  );
 });
 
 describe('PWD replies that are not in quotes', () => {

@@ -576,6 +576,64 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
     expect(srv.files.has(`${lock}/holder.json`)).toBe(false); // released at the end
   });
 
+  it.each(['reset', 'close'] as const)(
+    'cut (%s) after the lock\'s first MKD was answered 257, before the second\'s reply: the retry names itself at once (no wait for a holder, no "stale lock" warning)',
+    async (how) => {
+      const lock = `/${how}/.ftpship-state.json.lock`;
+      let cut = false;
+      const srv = await fake({
+        handlers: {
+          ...handlers,
+          MKD: (arg: string, s: FakeSession) => {
+            // The first MKD of the lock's write is made (257), then the connection goes with no reply to the
+            // second: the pipelined write fails with only that 257 read.
+            if (s.state.cut) return; // the second: no reply
+            if (arg === lock && !cut) {
+              cut = s.state.cut = true;
+              handlers.MKD(arg, s);
+              // Reset once the 257 is written (on loopback it is read before the reset); closed after it.
+              if (how === 'close') return s.close();
+              s.socket.write('', () => s.socket.resetAndDestroy());
+              return;
+            }
+            handlers.MKD(arg, s);
+          },
+        },
+      });
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'hi' });
+      const warnings: string[] = [];
+      const infos: string[] = [];
+      const r = await deploy(
+        {
+          localDir: local,
+          host: srv.host,
+          port: srv.port,
+          user: 'u',
+          password: 'p',
+          remoteDir: `/${how}`,
+          timeoutMs: 2000,
+          retryDelayMs: 10,
+        },
+        { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
+      );
+      expect(cut).toBe(true);
+      expect(r.counts).toMatchObject({ upload: 1 });
+      expect(srv.files.get(`/${how}/index.html`)?.toString()).toBe('hi');
+      expect(warnings.filter((w) => /stale lock/.test(w))).toEqual([]);
+      expect(infos.filter((m) => /names no deploy yet/.test(m))).toEqual([]);
+      // Made (257), cut; on the new connection refused (it is there), the holder looked for, then written at
+      // once: no polling for a holder (CWD of the lock), no takeover (DELE, RMD, MKD).
+      const onLock = srv.commands.filter((c) => c.includes(lock));
+      const named = onLock.findIndex((c) => c.startsWith('STOR '));
+      expect(named).toBeGreaterThan(0);
+      const before = onLock.slice(0, named).map((c) => c.split(' ')[0]);
+      expect(before.filter((v) => v !== 'SIZE' && v !== 'RETR')).toEqual(['MKD', 'MKD', 'MKD', 'MKD']);
+      expect(onLock.slice(named + 1).map((c) => c.split(' ')[0])).not.toContain('MKD');
+      expect(srv.files.has(`${lock}/holder.json`)).toBe(false); // released at the end
+    },
+  );
+
   it("cut right after the lock's MKD was answered 257, and a holder naming another deploy there on the retry: that lock is not taken (exit 3), nothing sent", async () => {
     const lock = '/other/.ftpship-state.json.lock';
     const now = new Date().toISOString();

@@ -7,7 +7,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import {
+  FtpReplyError,
+  isTransientError,
+  repliesBeforeFailure,
+  type FtpClient,
+  type FtpReply,
+} from '../ftp/index.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -167,7 +173,13 @@ export async function withLock<T>(
       // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
       read = undefined;
       const sentAt = Date.now();
-      const [first, second] = await mkdTwice(c);
+      const [first, second] = await mkdTwice(c).catch((err: unknown) => {
+        // Cut (a reset, a close) after the first MKD's reply, before the second's: made by this attempt all
+        // the same (was: the 257 lost, and the retry took its own lock for another deploy's, 15 s later).
+        const [made] = repliesBeforeFailure(err);
+        if (made && made.code < 300) madeAt ??= sentAt;
+        throw err;
+      });
       if (first.code >= 400 && first.code < 500)
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;

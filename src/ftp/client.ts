@@ -14,6 +14,7 @@ import {
   FtpTimeoutError,
   IMPLICIT_TLS_PORT_HINT,
   LoginStage,
+  noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
 } from './errors.js';
 import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
@@ -640,17 +641,22 @@ export class FtpClient {
     // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
     // Without pipelining, each command alone (a window of nothing).
     const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
-    for (let start = 0; start < commands.length;) {
-      let end = start + 1;
-      let bytes = Buffer.byteLength(commands[start]) + 2;
-      while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
-        bytes += Buffer.byteLength(commands[end++]) + 2;
-      this.connection.sendPipelined(commands.slice(start, end));
-      for (let i = start; i < end; i++) {
-        replies.push(await this.connection.readFinalReply());
-        this.noteType(commands[i], replies[i]);
+    try {
+      for (let start = 0; start < commands.length;) {
+        let end = start + 1;
+        let bytes = Buffer.byteLength(commands[start]) + 2;
+        while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
+          bytes += Buffer.byteLength(commands[end++]) + 2;
+        this.connection.sendPipelined(commands.slice(start, end));
+        for (let i = start; i < end; i++) {
+          replies.push(await this.connection.readFinalReply());
+          this.noteType(commands[i], replies[i]);
+        }
+        start = end;
       }
-      start = end;
+    } catch (err) {
+      // Cut before the last reply (a reset, a close): the replies read go with the error (repliesBeforeFailure).
+      throw noteRepliesBefore(err, replies);
     }
     return replies;
   }

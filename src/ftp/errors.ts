@@ -6,6 +6,7 @@
  */
 
 import { fingerprintHowTo, PIN_MISMATCH } from './pin.js';
+import type { FtpReply } from './reply.js';
 
 /** Replaces the argument of commands that carry secrets, for logs and error messages. */
 export function redactCommand(command: string): string {
@@ -242,4 +243,22 @@ export function isTransientError(err: unknown): boolean {
       code,
     )
   );
+}
+
+/** The replies a write of several commands got before it failed, by its error (see {@link repliesBeforeFailure}). */
+const repliesBefore = new WeakMap<object, FtpReply[]>();
+
+/**
+ * The final replies that a write of several commands (pipeline(), a download's `before`) got before it failed
+ * (a reset, a close, a timeout), in order: the commands they answer were carried out as they say; whether the
+ * ones after were is unknown. Empty for any other error.
+ */
+export function repliesBeforeFailure(err: unknown): FtpReply[] {
+  return (typeof err === 'object' && err !== null && repliesBefore.get(err)) || [];
+}
+
+/** Notes on `err` the replies got before it (see {@link repliesBeforeFailure}); returns `err`, to throw. */
+export function noteRepliesBefore(err: unknown, replies: FtpReply[]): unknown {
+  if (typeof err === 'object' && err !== null && replies.length > 0) repliesBefore.set(err, [...replies]);
+  return err;
 }

@@ -9,6 +9,7 @@ export {
   FtpTlsError,
   FtpArgumentError,
   isTransientError,
+  repliesBeforeFailure,
   certificateNames,
   LoginStage,
 } from './errors.js';

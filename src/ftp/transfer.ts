@@ -12,6 +12,7 @@ import {
   FtpTimeoutError,
   FtpTlsError,
   isCertificateError,
+  noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
@@ -344,9 +345,13 @@ export async function startTransfer(
   try {
     if (options.before && !pipelined) {
       const replies: FtpReply[] = [];
-      for (const c of options.before.commands) {
-        conn.sendPipelined([c]);
-        replies.push(await conn.readFinalReply());
+      try {
+        for (const c of options.before.commands) {
+          conn.sendPipelined([c]);
+          replies.push(await conn.readFinalReply());
+        }
+      } catch (err) {
+        throw noteRepliesBefore(err, replies); // cut: the replies read go with the error (repliesBeforeFailure)
       }
       options.before.replies(replies);
     }
@@ -476,7 +481,11 @@ async function pipelinedPassive(
   if (!sent) conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
   if (before) {
     const replies: FtpReply[] = [];
-    for (let i = 0; i < before.commands.length; i++) replies.push(await conn.readFinalReply());
+    try {
+      for (let i = 0; i < before.commands.length; i++) replies.push(await conn.readFinalReply());
+    } catch (err) {
+      throw noteRepliesBefore(err, replies); // cut: the replies read go with the error (repliesBeforeFailure)
+    }
     before.replies(replies);
   }
   const reply = await conn.readFinalReply();
