@@ -34181,6 +34181,22 @@ function isTransientError(err) {
     return (typeof code === 'string' &&
         /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
 }
+/** The replies a write of several commands got before it failed, by its error (see {@link repliesBeforeFailure}). */
+const repliesBefore = new WeakMap();
+/**
+ * The final replies that a write of several commands (pipeline(), a download's `before`) got before it failed
+ * (a reset, a close, a timeout), in order: the commands they answer were carried out as they say; whether the
+ * ones after were is unknown. Empty for any other error.
+ */
+function repliesBeforeFailure(err) {
+    return (typeof err === 'object' && err !== null && repliesBefore.get(err)) || [];
+}
+/** Notes on `err` the replies got before it (see {@link repliesBeforeFailure}); returns `err`, to throw. */
+function noteRepliesBefore(err, replies) {
+    if (typeof err === 'object' && err !== null && replies.length > 0)
+        repliesBefore.set(err, [...replies]);
+    return err;
+}
 
 // EXTERNAL MODULE: external "node:buffer"
 var external_node_buffer_ = __nccwpck_require__(4573);
@@ -35350,9 +35366,14 @@ async function startTransfer(conn, settings, command, options) {
     try {
         if (options.before && !pipelined) {
             const replies = [];
-            for (const c of options.before.commands) {
-                conn.sendPipelined([c]);
-                replies.push(await conn.readFinalReply());
+            try {
+                for (const c of options.before.commands) {
+                    conn.sendPipelined([c]);
+                    replies.push(await conn.readFinalReply());
+                }
+            }
+            catch (err) {
+                throw noteRepliesBefore(err, replies); // cut: the replies read go with the error (repliesBeforeFailure)
             }
             options.before.replies(replies);
         }
@@ -35461,8 +35482,13 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
         conn.sendPipelined([...(before?.commands ?? []), 'EPSV', command]);
     if (before) {
         const replies = [];
-        for (let i = 0; i < before.commands.length; i++)
-            replies.push(await conn.readFinalReply());
+        try {
+            for (let i = 0; i < before.commands.length; i++)
+                replies.push(await conn.readFinalReply());
+        }
+        catch (err) {
+            throw noteRepliesBefore(err, replies); // cut: the replies read go with the error (repliesBeforeFailure)
+        }
         before.replies(replies);
     }
     const reply = await conn.readFinalReply();
@@ -36599,17 +36625,23 @@ class FtpClient {
         // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
         // Without pipelining, each command alone (a window of nothing).
         const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
-        for (let start = 0; start < commands.length;) {
-            let end = start + 1;
-            let bytes = Buffer.byteLength(commands[start]) + 2;
-            while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
-                bytes += Buffer.byteLength(commands[end++]) + 2;
-            this.connection.sendPipelined(commands.slice(start, end));
-            for (let i = start; i < end; i++) {
-                replies.push(await this.connection.readFinalReply());
-                this.noteType(commands[i], replies[i]);
+        try {
+            for (let start = 0; start < commands.length;) {
+                let end = start + 1;
+                let bytes = Buffer.byteLength(commands[start]) + 2;
+                while (end < commands.length && bytes + Buffer.byteLength(commands[end]) + 2 <= window)
+                    bytes += Buffer.byteLength(commands[end++]) + 2;
+                this.connection.sendPipelined(commands.slice(start, end));
+                for (let i = start; i < end; i++) {
+                    replies.push(await this.connection.readFinalReply());
+                    this.noteType(commands[i], replies[i]);
+                }
+                start = end;
             }
-            start = end;
+        }
+        catch (err) {
+            // Cut before the last reply (a reset, a close): the replies read go with the error (repliesBeforeFailure).
+            throw noteRepliesBefore(err, replies);
         }
         return replies;
     }
@@ -40053,6 +40085,7 @@ class Run {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
             const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
             stale.catch(() => { }); // awaited below; a failure before that must not crash the process unhandled
+            await this.clearMarkerDirsInTheWay();
             await this.deleteCaseTwins();
             await this.createDirsAndUpload();
             await stale;
@@ -40645,6 +40678,46 @@ class Run {
                 .run(`remove folder ${d}`, async (c) => c.rmd(this.abs(d)))
                 .then(() => this.ctx.quirks.knownDirs?.delete(this.abs(d)))
                 .catch(() => undefined);
+        }
+    }
+    /**
+     * A folder an earlier run made for its marker (recorded, then the run cut before it removed it) where the
+     * site now has a file: it goes before the uploads, with the earlier run's marker (and its temporary copy) if
+     * they are in it, so the file can be sent there. One that holds anything else stays, with an error saying so.
+     */
+    async clearMarkerDirsInTheWay() {
+        const inTheWay = this.staleMarkerDirs.filter((d) => this.local.files.has(d));
+        if (inTheWay.length === 0)
+            return;
+        const stale = this.staleMarker;
+        const within = (p) => inTheWay.some((d) => atOrUnder(p, d));
+        if (stale !== undefined && within(stale)) {
+            for (const p of [stale, `${stale}.tmp`]) {
+                await this.ctx.pool
+                    .run(`take down ${p}`, async (c) => deleteFile(c, this.abs(p)))
+                    .catch((err) => {
+                    throw describe(err, `remove the maintenance file ${p}`);
+                });
+            }
+        }
+        // Deepest first: the marker's folders inside one in the way go before it.
+        const dirs = this.staleMarkerDirs
+            .filter(within)
+            .sort((a, b) => depthOf(b) - depthOf(a) || (a < b ? -1 : 1));
+        for (const d of dirs) {
+            await this.ctx.pool.run(`remove folder ${d}`, async (c) => {
+                // Only a folder: ftp-srv's RMD deletes a file too.
+                if (!(await remote_dirExists(c, this.abs(d))))
+                    return;
+                await c.rmd(this.abs(d)).catch(async (err) => {
+                    if (!(await remote_dirExists(c, this.abs(d))))
+                        return;
+                    throw new DeployError(`cannot upload ${d}: the server has a folder there (${this.abs(d)}), made by an earlier deploy for its ` +
+                        `maintenance file, that is not empty now (${err instanceof Error ? err.message : String(err)}); ` +
+                        `remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(d)}`);
+                });
+                this.ctx.quirks.knownDirs?.delete(this.abs(d));
+            });
         }
     }
     /** Takes down this run's marker, and one an earlier run left up; a marker already gone is fine. */
@@ -43225,7 +43298,14 @@ async function withLock(pool, lockPath, o, rep, body) {
         // to both (ftp-srv answers 257 to MKD of an existing folder) cannot be trusted: look for a holder file.
         read = undefined;
         const sentAt = Date.now();
-        const [first, second] = await mkdTwice(c);
+        const [first, second] = await mkdTwice(c).catch((err) => {
+            // Cut (a reset, a close) after the first MKD's reply, before the second's: made by this attempt all
+            // the same (was: the 257 lost, and the retry took its own lock for another deploy's, 15 s later).
+            const [made] = repliesBeforeFailure(err);
+            if (made && made.code < 300)
+                madeAt ??= sentAt;
+            throw err;
+        });
         if (first.code >= 400 && first.code < 500)
             throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
         const made = first.code < 300;
