@@ -14,8 +14,35 @@ import { startCli } from './helpers/cli.js';
 import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('maintenance-cut.realservers');
-const target = remoteFolders('h-marker13');
+const target = remoteFolders('maintenance-cut');
 const STATE = '.ftpship-state.json';
+
+/**
+ * A deploy with `--maintenance m/.maintenance` whose connections all drop for good at the first command matching
+ * `at`: [whether it was dropped there, the CLI's exit code].
+ */
+async function cutMarkerRun(
+  server: Parameters<typeof opts>[0],
+  local: string,
+  dir: string,
+  at: RegExp,
+): Promise<[boolean, number | null]> {
+  let dropped = false;
+  const proxy = await chaosProxy(server.port, {
+    onCommand: (line) => {
+      if (dropped || !at.test(line)) return;
+      dropped = true;
+      setImmediate(() => proxy.cutAll());
+      return 'hold';
+    },
+  });
+  const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+  const cut = await startCli(
+    ['deploy', local, url, '--maintenance', 'm/.maintenance', '--no-atomic', '--retries', '0'],
+    { FTPSHIP_PASSWORD: server.password },
+  ).done.finally(async () => proxy.close());
+  return [dropped, cut.code];
+}
 
 d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
   it.each([
@@ -25,28 +52,14 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
   ])(
     'cut %s; the site then has a file m: the rerun replaces the folder with it (and a third run is a no-op)',
     async (_when, at, held) => {
-      const local = tmpDir('ftpship-h-marker13-');
+      const local = tmpDir('ftpship-maintenance-cut-');
       const { dir, disk } = target(server);
       const o = (extra: Partial<DeployOptions> = {}): DeployOptions =>
         opts(server, local, dir, { staleLockMs: 1000, ...extra });
       writeTree(local, { 'index.html': 'v1', 'css/site.css': 'c' });
       await deploy(o());
       writeTree(local, { 'index.html': 'v2' });
-      let dropped = false;
-      const proxy = await chaosProxy(server.port, {
-        onCommand: (line) => {
-          if (dropped || !at.test(line)) return;
-          dropped = true;
-          setImmediate(() => proxy.cutAll());
-          return 'hold';
-        },
-      });
-      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
-      const cut = await startCli(
-        ['deploy', local, url, '--maintenance', 'm/.maintenance', '--no-atomic', '--retries', '0'],
-        { FTPSHIP_PASSWORD: server.password },
-      ).done.finally(async () => proxy.close());
-      expect([dropped, cut.code]).toEqual([true, 1]);
+      expect(await cutMarkerRun(server, local, dir, at)).toEqual([true, 1]);
       expect(fs.readdirSync(path.join(disk, 'm'))).toEqual(held);
       // The site now has a file where the marker's folder is.
       writeTree(local, { m: 'a file now' });
@@ -63,27 +76,13 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
   );
 
   it("the marker's folder holds a file put there by hand: the rerun stops with an error naming the folder and what to do, and converges once it is removed", async () => {
-    const local = tmpDir('ftpship-h-marker13-');
+    const local = tmpDir('ftpship-maintenance-cut-');
     const { dir, disk } = target(server);
     const o = (): DeployOptions => opts(server, local, dir, { staleLockMs: 1000 });
     writeTree(local, { 'index.html': 'v1' });
     await deploy(o());
     writeTree(local, { 'index.html': 'v2' });
-    let dropped = false;
-    const proxy = await chaosProxy(server.port, {
-      onCommand: (line) => {
-        if (dropped || !/^STOR .*\/m\/\.maintenance/.test(line)) return;
-        dropped = true;
-        setImmediate(() => proxy.cutAll());
-        return 'hold';
-      },
-    });
-    const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
-    const cut = await startCli(
-      ['deploy', local, url, '--maintenance', 'm/.maintenance', '--no-atomic', '--retries', '0'],
-      { FTPSHIP_PASSWORD: server.password },
-    ).done.finally(async () => proxy.close());
-    expect([dropped, cut.code]).toEqual([true, 1]);
+    expect(await cutMarkerRun(server, local, dir, /^STOR .*\/m\/\.maintenance/)).toEqual([true, 1]);
     fs.writeFileSync(path.join(disk, 'm/user.txt'), 'mine');
     fs.chownSync(path.join(disk, 'm/user.txt'), server.uid, server.gid);
     writeTree(local, { m: 'a file now' });
