@@ -524,60 +524,8 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
     for (let i = 0; i < 12; i++) expect(srv.files.get(`/deep/d${i}/sub/f.txt`)?.toString()).toBe(`file ${i}`);
   });
 
-  it('cut right after the lock\'s MKD was answered 257: the retry names itself in its own lock at once (no wait for a holder, no "stale lock" warning)', async () => {
-    const lock = '/cut/.ftpship-state.json.lock';
-    let cut = false;
-    const srv = await fake({
-      handlers: {
-        ...handlers,
-        MKD: (arg: string, s: FakeSession) => {
-          // The lock's first MKD is made (257), then the connection goes before its holder is written.
-          if (arg === lock && !cut) {
-            cut = true;
-            handlers.MKD(arg, s);
-            s.reply('421 No transfer timeout (300 seconds): closing control connection');
-            return s.close();
-          }
-          handlers.MKD(arg, s);
-        },
-      },
-    });
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'hi' });
-    const warnings: string[] = [];
-    const infos: string[] = [];
-    // The default stale time: another deploy would give this lock 15 s to be named before taking it over.
-    const r = await deploy(
-      {
-        localDir: local,
-        host: srv.host,
-        port: srv.port,
-        user: 'u',
-        password: 'p',
-        remoteDir: '/cut',
-        timeoutMs: 2000,
-        retryDelayMs: 10,
-      },
-      { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
-    );
-    expect(cut).toBe(true);
-    expect(r.counts).toMatchObject({ upload: 1 });
-    expect(srv.files.get('/cut/index.html')?.toString()).toBe('hi');
-    expect(warnings.filter((w) => /stale lock/.test(w))).toEqual([]);
-    expect(infos.filter((m) => /names no deploy yet/.test(m))).toEqual([]);
-    // The lock's commands, in order: made (257), cut; on the new connection refused (it is there), the holder
-    // looked for, then written at once: no polling for a holder (CWD of the lock), no takeover (DELE, RMD, MKD).
-    const onLock = srv.commands.filter((c) => c.includes(lock));
-    const named = onLock.findIndex((c) => c.startsWith('STOR '));
-    expect(named).toBeGreaterThan(0);
-    const before = onLock.slice(0, named).map((c) => c.split(' ')[0]);
-    expect(before.filter((v) => v !== 'SIZE' && v !== 'RETR')).toEqual(['MKD', 'MKD', 'MKD', 'MKD']);
-    expect(onLock.slice(named + 1).map((c) => c.split(' ')[0])).not.toContain('MKD');
-    expect(srv.files.has(`${lock}/holder.json`)).toBe(false); // released at the end
-  });
-
-  it.each(['reset', 'close'] as const)(
-    'cut (%s) after the lock\'s first MKD was answered 257, before the second\'s reply: the retry names itself at once (no wait for a holder, no "stale lock" warning)',
+  it.each(['421', 'reset', 'close'] as const)(
+    'cut (%s) right after the lock\'s first MKD was answered 257, before the holder is written: the retry names itself in its own lock at once (no wait for a holder, no "stale lock" warning)',
     async (how) => {
       const lock = `/${how}/.ftpship-state.json.lock`;
       let cut = false;
@@ -585,12 +533,18 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
         handlers: {
           ...handlers,
           MKD: (arg: string, s: FakeSession) => {
-            // The first MKD of the lock's write is made (257), then the connection goes with no reply to the
-            // second: the pipelined write fails with only that 257 read.
+            // '421': the lock's first MKD is made (257), then a 421 and the connection goes before the holder is
+            // written. 'reset' / 'close': made (257), then the connection goes with no reply to the second MKD
+            // of that write, so the pipelined write fails with only that 257 read.
             if (s.state.cut) return; // the second: no reply
             if (arg === lock && !cut) {
-              cut = s.state.cut = true;
+              cut = true;
               handlers.MKD(arg, s);
+              if (how === '421') {
+                s.reply('421 No transfer timeout (300 seconds): closing control connection');
+                return s.close();
+              }
+              s.state.cut = true;
               // Reset once the 257 is written (on loopback it is read before the reset); closed after it.
               if (how === 'close') return s.close();
               s.socket.write('', () => s.socket.resetAndDestroy());
@@ -604,6 +558,7 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
       writeTree(local, { 'index.html': 'hi' });
       const warnings: string[] = [];
       const infos: string[] = [];
+      // The default stale time: another deploy would give this lock 15 s to be named before taking it over.
       const r = await deploy(
         {
           localDir: local,
@@ -622,8 +577,8 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
       expect(srv.files.get(`/${how}/index.html`)?.toString()).toBe('hi');
       expect(warnings.filter((w) => /stale lock/.test(w))).toEqual([]);
       expect(infos.filter((m) => /names no deploy yet/.test(m))).toEqual([]);
-      // Made (257), cut; on the new connection refused (it is there), the holder looked for, then written at
-      // once: no polling for a holder (CWD of the lock), no takeover (DELE, RMD, MKD).
+      // The lock's commands, in order: made (257), cut; on the new connection refused (it is there), the holder
+      // looked for, then written at once: no polling for a holder (CWD of the lock), no takeover (DELE, RMD, MKD).
       const onLock = srv.commands.filter((c) => c.includes(lock));
       const named = onLock.findIndex((c) => c.startsWith('STOR '));
       expect(named).toBeGreaterThan(0);
