@@ -9,38 +9,22 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { chaosProxy } from './helpers/chaos.js';
-import { startCli } from './helpers/cli.js';
+import { deployCutAt } from './helpers/chaos.js';
 import { readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('maintenance-cut.realservers');
 const target = remoteFolders('maintenance-cut');
 const STATE = '.ftpship-state.json';
 
-/**
- * A deploy with `--maintenance m/.maintenance` whose connections all drop for good at the first command matching
- * `at`: [whether it was dropped there, the CLI's exit code].
- */
+/** A deploy with `--maintenance m/.maintenance` cut for good at the first command matching `at`. */
 async function cutMarkerRun(
   server: Parameters<typeof opts>[0],
   local: string,
   dir: string,
   at: RegExp,
 ): Promise<[boolean, number | null]> {
-  let dropped = false;
-  const proxy = await chaosProxy(server.port, {
-    onCommand: (line) => {
-      if (dropped || !at.test(line)) return;
-      dropped = true;
-      setImmediate(() => proxy.cutAll());
-      return 'hold';
-    },
-  });
-  const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
-  const cut = await startCli(
-    ['deploy', local, url, '--maintenance', 'm/.maintenance', '--no-atomic', '--retries', '0'],
-    { FTPSHIP_PASSWORD: server.password },
-  ).done.finally(async () => proxy.close());
+  const args = ['--maintenance', 'm/.maintenance', '--no-atomic', '--retries', '0'];
+  const { dropped, cut } = await deployCutAt(server, local, dir, at, args);
   return [dropped, cut.code];
 }
 

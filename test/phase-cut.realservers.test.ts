@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { chaosProxy } from './helpers/chaos.js';
+import { chaosProxy, deployCutAt } from './helpers/chaos.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -44,19 +44,7 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
       await deploy(o());
       fs.rmSync(local, { recursive: true });
       writeTree(local, NEW);
-      let dropped = false;
-      const proxy = await chaosProxy(server.port, {
-        onCommand: (line) => {
-          if (dropped || !at.test(line)) return;
-          dropped = true;
-          setImmediate(() => proxy.cutAll());
-          return 'hold';
-        },
-      });
-      const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
-      const cut = await startCli(['deploy', local, url, '--retries', '1'], {
-        FTPSHIP_PASSWORD: server.password,
-      }).done.finally(async () => proxy.close());
+      const { dropped, cut } = await deployCutAt(server, local, dir, at, ['--retries', '1']);
       expect(dropped).toBe(true);
       const error = cut.stderr.split('\n').find((l) => l.startsWith('ftpship: error:')) ?? cut.stderr;
       expect([cut.code, error]).toEqual([1, expect.stringMatching(names)]);

@@ -253,3 +253,31 @@ export async function proxiedDeploy(
     if (!keepOpen) await opened.close();
   }
 }
+
+/**
+ * `ftpship deploy <local> ftp://<user>@127.0.0.1:<proxy><dir> ...args` through a {@link chaosProxy} that drops
+ * every connection for good at the first command matching `at` (held, never passed on): the CLI's result, and
+ * whether that command came at all.
+ */
+export async function deployCutAt(
+  server: { port: number; user: string; password: string },
+  local: string,
+  dir: string,
+  at: RegExp,
+  args: string[],
+): Promise<{ dropped: boolean; cut: CliResult }> {
+  let dropped = false;
+  const proxy = await chaosProxy(server.port, {
+    onCommand: (line) => {
+      if (dropped || !at.test(line)) return;
+      dropped = true;
+      setImmediate(() => proxy.cutAll());
+      return 'hold';
+    },
+  });
+  const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+  const cut = await startCli(['deploy', local, url, ...args], {
+    FTPSHIP_PASSWORD: server.password,
+  }).done.finally(async () => proxy.close());
+  return { dropped, cut };
+}
