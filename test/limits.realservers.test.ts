@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { afterEach, expect, it } from '@jest/globals';
 import { ConfigError, deploy, DeployError, FtpClient } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { holdingProxy } from './helpers/faults.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { env, describe: d, opts } = realServerSuite('limits.realservers');
@@ -40,7 +41,22 @@ d('proftpd, MaxClientsPerUser 2', () => {
     await hold(1);
     const local = site(60);
     const { dir, disk } = target(env.proftpdMax);
-    const r = await deploy(opts(env.proftpdMax, local, dir, { parallel: 4 }));
+    // The deploy's first upload is answered only once it has warned (or after 10 s): its connection stays
+    // open while the others log in. A deploy done first quits it, and proftpd then lets them in (CI, once).
+    const proxy = await holdingProxy(env.proftpdMax.port, /^STOR /);
+    const timer = setTimeout(() => proxy.release(), 10_000);
+    const r = await deploy(
+      {
+        ...opts(env.proftpdMax, local, dir, { parallel: 4 }),
+        host: '127.0.0.1',
+        port: proxy.port,
+        secure: false,
+      },
+      { warn: () => proxy.release() },
+    ).finally(async () => {
+      clearTimeout(timer);
+      await proxy.close();
+    });
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
     // Before: the refused logins were dropped without a word (--parallel 4 ran over one connection).
     expect(r.warnings).toEqual([
