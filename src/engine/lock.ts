@@ -568,6 +568,9 @@ async function readHolder(c: import('../ftp/index.js').FtpClient, path: string):
  * A lock folder whose holder is not known yet: polled until its holder shows (returned), the folder goes
  * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
  * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
+ * The `ms` count per folder: one seen gone, then made again by another deploy before this one's MKD, is that
+ * deploy's lock of a moment ago, and gets its own `ms` from now (was: the old folder's grace, run out already,
+ * and that deploy's lock was taken over while it named itself).
  */
 async function awaitHolder(
   c: import('../ftp/index.js').FtpClient,
@@ -576,13 +579,14 @@ async function awaitHolder(
   ms: number,
   signal?: AbortSignal,
 ): Promise<Holder | 'ours' | 'refused' | undefined> {
-  const until = Date.now() + ms;
+  let until = Date.now() + ms;
   for (;;) {
     // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
     signal?.throwIfAborted();
     if (!(await dirExists(c, lockPath))) {
       if (await tryMkd(c, lockPath)) return 'ours';
       if (!(await dirExists(c, lockPath))) return 'refused';
+      until = Date.now() + ms; // another deploy's folder, made since the old one went
     }
     const holder = await readHolder(c, holderPath);
     if (holder) return holder;

@@ -1,0 +1,130 @@
+/**
+ * The grace a lock folder naming no one gets (15 s, or the stale time if less) is counted per folder: from when
+ * the deploy waiting on it first saw THAT folder. Was: counted from the first look at an older one. The old
+ * folder gone (its deploy's takeover and release, a removal by hand), the waiting deploy's own MKD refused
+ * because another deploy (C) had just made it again, and that deploy's grace past: it took C's fresh lock for
+ * the old abandoned one and removed it while C was naming itself (two deploys each believing it held the lock).
+ * Two real deploys; proxies in front of each hold one command at the right moment.
+ * Skipped, with a message, only when test/servers/.env.json is absent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { recorder } from './helpers/protocol.js';
+import { chaosProxy } from './helpers/chaos.js';
+
+const { describe: d, opts, each } = realServerSuite('lock-grace.realservers');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+/** B's stale time, so its grace: long enough that C's holder, once written, is not stale to B. */
+const STALE_MS = 3000;
+const target = remoteFolders('h-lock14-grace');
+
+type Failure = Error & { exitCode?: number };
+async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Failure,
+  );
+}
+
+/** A lock folder as a deploy killed right after its MKD leaves it: no holder. */
+function freshLock(server: RealServer, disk: string): string {
+  const lock = path.join(disk, LOCK);
+  fs.mkdirSync(lock, { recursive: true });
+  fs.chownSync(disk, server.uid, server.gid);
+  fs.chownSync(lock, server.uid, server.gid);
+  return lock;
+}
+
+d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
+  it("waiting on a lock naming no one, that folder gone and made again by another deploy C just before its own MKD: C's lock is given a grace of its own, not taken over (was: removed while C named itself)", async () => {
+    const { dir, disk } = target(server);
+    const siteB = tmpDir();
+    writeTree(siteB, { 'b.txt': 'site B' });
+    const siteC = tmpDir();
+    writeTree(siteC, { 'c.txt': 'site C' });
+    const lock = freshLock(server, disk);
+
+    let releaseC: () => void = () => {};
+    const cHeld = new Promise<void>((r) => (releaseC = r));
+    let cNaming: () => void = () => {};
+    const cWantsName = new Promise<void>((r) => (cNaming = r));
+    // C: its lock's holder STOR held until B has judged C's folder (taken it over and begun to upload, or
+    // looked at it again).
+    const proxyC = await chaosProxy(server.port, {
+      onCommand: (line): Promise<void> | undefined => {
+        if (!/^STOR \S*\/holder\.json$/.test(line)) return;
+        cNaming();
+        return cHeld;
+      },
+    });
+    let runC: Promise<Failure | undefined> | undefined;
+    const recC = recorder();
+    const startC = (): void => {
+      runC = outcome(
+        deploy(opts(server, siteC, dir, { port: proxyC.port, secure: false, parallel: 1 }), recC),
+      );
+    };
+
+    let looks = 0;
+    let mkdSeen = false;
+    let looksAfter = 0;
+    // B: its second look at the old folder held past its grace; that folder is then gone (its CWD refused), and
+    // B's MKD goes on only once C has made the folder again (C's 257, its holder not yet written).
+    const proxyB = await chaosProxy(server.port, {
+      onCommand: (line): Promise<void> | undefined => {
+        // Old: B took C's folder over, named itself in it and went on to upload: C names itself only then.
+        if (/^STOR \S*\/b\.txt$/.test(line)) releaseC();
+        if (new RegExp(`^CWD \\S*/${LOCK.replace(/\./g, '\\.')}$`).test(line)) {
+          if (mkdSeen && ++looksAfter === 2) releaseC();
+          if (++looks !== 2) return;
+          return new Promise<void>((r) => setTimeout(r, STALE_MS + 100)).then(() => {
+            fs.rmSync(lock, { recursive: true, force: true });
+          });
+        }
+        if (looks >= 2 && !mkdSeen && /^MKD \S*\.lock$/.test(line)) {
+          mkdSeen = true;
+          startC();
+          return cWantsName;
+        }
+        return undefined;
+      },
+    });
+    const recB = recorder();
+    try {
+      const errB = await outcome(
+        deploy(
+          opts(server, siteB, dir, { port: proxyB.port, secure: false, parallel: 1, staleLockMs: STALE_MS }),
+          recB,
+        ),
+      );
+      releaseC();
+      expect(mkdSeen).toBe(true);
+      const errC = await runC;
+      // B did not take C's lock for the old one: no takeover, and C named itself and deployed.
+      expect(recB.warnings.filter((w) => /taking over/.test(w))).toEqual([]);
+      expect([errC?.message, recC.warnings]).toEqual([undefined, []]);
+      // B: refused by C's lock (named by then), or, C done already, deployed after it.
+      if (errB)
+        expect([errB.exitCode, errB.message]).toEqual([
+          3,
+          expect.stringMatching(/another deploy holds the lock/),
+        ]);
+      const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      const listed = Object.fromEntries(Object.entries(state.files).map(([p, f]) => [p, f.sha256]));
+      expect(listed).toEqual(readTree(disk, [STATE]));
+      expect(fs.existsSync(lock)).toBe(false);
+    } finally {
+      releaseC();
+      await runC;
+      await proxyB.close();
+      await proxyC.close();
+    }
+  }, 30_000);
+});
