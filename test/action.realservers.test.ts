@@ -4,13 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { expectSuccess, runAction } from './helpers/action.js';
-import { loadRealServers, resetHome, type RealServer } from './helpers/real-servers.js';
+import { loadRealServers, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const servers = loadRealServers('action.realservers');
 const d = servers ? describe : describe.skip;
+// A folder of its own on each server (was: the whole FTP root emptied, under other test files using it).
+const target = remoteFolders('action');
 
-function inputs(server: RealServer, protocol: string): Record<string, string> {
+function inputs(server: RealServer, protocol: string, dir: string): Record<string, string> {
   return {
     server: 'localhost',
     port: String(server.port),
@@ -19,7 +21,7 @@ function inputs(server: RealServer, protocol: string): Record<string, string> {
     protocol,
     ca: fs.readFileSync(servers?.ca as string, 'utf8'),
     'local-dir': 'dist/',
-    'server-dir': 'www/',
+    'server-dir': `${dir}/www/`,
   };
 }
 
@@ -29,20 +31,20 @@ d('the bundled Action against real servers', () => {
     ['vsftpdImplicit', 'ftps-legacy'],
   ] as const)('%s over %s: deploy, change, redeploy', async (key, protocol) => {
     const server = (servers as unknown as Record<string, RealServer>)[key];
-    resetHome(server);
+    const { dir, disk } = target(server);
     const ws = tmpDir('ftpship-ws-');
     const site = path.join(ws, 'dist');
     writeTree(site, { 'index.html': 'one', 'css/a.css': 'a', 'old.txt': 'old' });
-    const first = await runAction(ws, inputs(server, protocol));
+    const first = await runAction(ws, inputs(server, protocol, dir));
     expectSuccess(first);
     expect(first.outputs).toMatchObject({ uploaded: '3', changed: 'true' });
-    expect(readTree(path.join(server.home, 'www'), ['.ftpship-state.json'])).toEqual(readTree(site));
+    expect(readTree(path.join(disk, 'www'), ['.ftpship-state.json'])).toEqual(readTree(site));
 
     fs.writeFileSync(path.join(site, 'index.html'), 'two');
     fs.rmSync(path.join(site, 'old.txt'));
-    const second = await runAction(ws, inputs(server, protocol));
+    const second = await runAction(ws, inputs(server, protocol, dir));
     expectSuccess(second);
     expect(second.outputs).toMatchObject({ uploaded: '0', replaced: '1', deleted: '1', unchanged: '1' });
-    expect(readTree(path.join(server.home, 'www'), ['.ftpship-state.json'])).toEqual(readTree(site));
+    expect(readTree(path.join(disk, 'www'), ['.ftpship-state.json'])).toEqual(readTree(site));
   });
 });

@@ -356,8 +356,10 @@ d('pure-ftpd: three deploys taking over one stale lock at the same moment', () =
         }),
       );
       fs.chownSync(path.join(lock, 'holder.json'), server.uid, server.gid);
+      // A stale time of 2 s (the planted holder is an hour old all the same): each winner's look at the lock
+      // after its takeover comes 500 ms later, not 2 s (a quarter of the stale time).
       const results = await Promise.all(
-        sites.map(async (local) => outcome(deploy(opts(server, local, dir)))),
+        sites.map(async (local) => outcome(deploy(opts(server, local, dir, { staleLockMs: 2000 })))),
       );
       for (const r of results)
         if (r) expect([r.exitCode, r.message]).toEqual([3, expect.stringMatching(/lock/)]);
@@ -370,4 +372,70 @@ d('pure-ftpd: three deploys taking over one stale lock at the same moment', () =
       expect(fs.existsSync(lock)).toBe(false);
     }
   }, 120_000);
+});
+
+d('pure-ftpd: a stale lock taken over under a short staleLockMs', () => {
+  it('a deploy coming a moment after the takeover finds that lock live: refused (exit 3), and the deploy that took it over finishes (was: its holder unrefreshed through a 2 s pause, stale to others after 1 s: a third deploy took over the live lock, and the first backed off)', async () => {
+    const server = env.pure;
+    const first = tmpDir();
+    writeTree(first, { 'a.txt': 'the first deploy' });
+    const second = tmpDir();
+    writeTree(second, { 'a.txt': 'the second deploy' });
+    const { dir, disk } = target(server);
+    const lock = freshLock(server, disk);
+    const holderPath = path.join(lock, 'holder.json');
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    fs.writeFileSync(
+      holderPath,
+      JSON.stringify({
+        holder: 'ftpship on a cancelled runner',
+        host: 'elsewhere',
+        startedAt: old,
+        refreshedAt: old,
+      }),
+    );
+    fs.chownSync(holderPath, server.uid, server.gid);
+    // The first deploy's uploads wait (it holds the lock meanwhile) until the second has had its answer.
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    const proxy = await chaosProxy(server.port, {
+      onCommand: (line): Promise<void> | undefined =>
+        /^STOR /.test(line) && !/holder\.json$/.test(line) ? released : undefined,
+    });
+    try {
+      const taking = outcome(
+        deploy({
+          ...opts(server, first, dir, { staleLockMs: 1000 }),
+          host: '127.0.0.1',
+          port: proxy.port,
+          secure: false,
+        }),
+      );
+      // The first deploy took the lock over: its holder (with a token, unlike the stale one) is on the server.
+      const named = (): boolean => {
+        try {
+          return (
+            typeof (JSON.parse(fs.readFileSync(holderPath, 'utf8')) as { token?: string }).token === 'string'
+          );
+        } catch {
+          return false;
+        }
+      };
+      while (!named()) await new Promise((r) => setTimeout(r, 10));
+      // Longer than the stale time since that holder was written: live only if refreshed since.
+      await new Promise((r) => setTimeout(r, 1300));
+      const refused = await outcome(deploy(opts(server, second, dir, { staleLockMs: 1000 })));
+      release();
+      expect(await taking).toBeUndefined();
+      expect([refused?.exitCode, refused?.message]).toEqual([
+        3,
+        expect.stringMatching(/another deploy holds the lock/),
+      ]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(first));
+      expect(fs.existsSync(lock)).toBe(false);
+    } finally {
+      release();
+      await proxy.close();
+    }
+  });
 });

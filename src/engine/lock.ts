@@ -294,7 +294,11 @@ export async function withLock<T>(
     // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
     // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
     // The pause holds no connection: a server closing idle ones (proftpd TimeoutIdle) would cut it.
-    for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
+    // At most a quarter of the stale time, as the refresh (which starts only after this pause): under a short
+    // staleLockMs, a holder left unrefreshed through a 2 s pause was stale to other deploys before this one even
+    // began, and a third deploy took over a live lock (and this one, its own lock gone, backed off).
+    const settle = Math.min(TAKEOVER_SETTLE_MS, o.staleLockMs / 4);
+    for (const until = Date.now() + settle; Date.now() < until && !o.signal?.aborted;)
       await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
     await pool.run(
       `lock ${lockPath}`,
