@@ -465,7 +465,20 @@ export async function startTransfer(
     // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
     await Promise.race([firstOk, failEarly]);
     const socket = dataSocket;
-    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
+    // An upload sent whole (every byte written, the socket ended: close_notify on TLS): the server's final
+    // reply decides, however the data connection ends after that. IIS resets TLS data connections (no
+    // close_notify) once it has the file: the upload failed with "read ECONNRESET" after its 226, the client
+    // closed, and every retry failed the same way. Not for downloads and listings: a reset may have cut data
+    // still on its way (the server's 226 says it sent the data, not that it arrived).
+    const afterData = options.sink
+      ? replyOr
+      : async (err: unknown): Promise<FtpReply> => {
+          conn.log(
+            `! data connection ended with an error after the upload was sent (${(err as Error).message}); the reply decides`,
+          );
+          return finalOk;
+        };
+    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, afterData);
     const bytes = moved.bytes;
     const finished = withTimeout(
       done,
