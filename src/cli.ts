@@ -13,6 +13,7 @@ import {
   GuardError,
   type DeployOptions,
 } from './engine/index.js';
+import { holdsCertificates } from './engine/option-shape.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
 import { cancelOnSignals, quitAtOnce } from './signals.js';
@@ -355,6 +356,14 @@ async function buildOptions(
         `cannot read the CA file ${JSON.stringify(f.ca)}: ${(err as Error).message}; give a PEM certificate file`,
       );
     }
+    // Checked here to name the file: the engine's own check knows only the bytes ("the CA given … holds no
+    // PEM certificate"), which left a user with several --ca candidates guessing which one was wrong.
+    if (target.secure && !holdsCertificates(ca.toString('latin1')))
+      throw new ConfigError(
+        `the CA file ${JSON.stringify(f.ca)} (--ca) holds no PEM certificate that can be read ` +
+          '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form ' +
+          `(a key, or a DER .cer file, is not it: \`openssl x509 -inform der -in ${JSON.stringify(f.ca)} -out ca.pem\` converts a DER one)`,
+      );
   }
   if (target.port === 990 && target.secure !== 'implicit') {
     // Port 990 speaks TLS from the first byte: anything else waits there for a greeting until the timeout
