@@ -290,7 +290,8 @@ async function runDeploy(
       }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    const message = asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags);
+    const message =
+      withCaFile(asFlags((err as Error).message ?? String(err)), flags) + lockHelp(err, url, flags);
     out.error(message);
     const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
     // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
@@ -588,6 +589,13 @@ function asFlags(message: string): string {
     .replace(/ \(Action: state-path; ([^()]*)\)/g, ' ($1)')
     .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(--active)')
     .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(leave out --active)');
+}
+
+/** Names the --ca file where the engine speaks of "the CA given" (it has only the file's bytes). */
+function withCaFile(message: string, flags: DeployFlags): string {
+  return flags.ca === undefined
+    ? message
+    : message.replace(/\bthe CA given\b(?! \()/g, `the CA given (--ca ${JSON.stringify(flags.ca)})`);
 }
 
 /**
