@@ -357,14 +357,6 @@ async function buildOptions(
         `cannot read the CA file ${JSON.stringify(f.ca)}: ${(err as Error).message}; give a PEM certificate file`,
       );
     }
-    // Checked here to name the file: the engine's own check knows only the bytes ("the CA given … holds no
-    // PEM certificate"), which left a user with several --ca candidates guessing which one was wrong.
-    if (target.secure && !holdsCertificates(ca.toString('latin1')))
-      throw new ConfigError(
-        `the CA file ${JSON.stringify(f.ca)} (--ca) holds no PEM certificate that can be read ` +
-          '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form ' +
-          `(a key, or a DER .cer file, is not it: \`openssl x509 -inform der -in ${JSON.stringify(f.ca)} -out ca.pem\` converts a DER one)`,
-      );
   }
   if (target.port === 990 && target.secure !== 'implicit') {
     // Port 990 speaks TLS from the first byte: anything else waits there for a greeting until the timeout
@@ -388,6 +380,14 @@ async function buildOptions(
   if (!target.secure && (f.insecure || f.ca))
     out.warn(
       `${f.ca ? '--ca' : '--insecure'} has no effect with ftp://: the connection is not encrypted (the password goes in clear); use ftpes:// for TLS`,
+    );
+  // Checked here to name the file: the engine's own check knows only the bytes ("the CA given … holds no
+  // PEM certificate"), which left a user with several --ca candidates guessing which one was wrong.
+  if (ca && target.secure && !holdsCertificates(ca.toString('latin1')))
+    throw new ConfigError(
+      `the CA file ${JSON.stringify(f.ca)} (--ca) holds no PEM certificate that can be read ` +
+        '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form ' +
+        `(a key, or a DER .cer file, is not it: \`openssl x509 -inform der -in ${JSON.stringify(f.ca)} -out ca.pem\` converts a DER one)`,
     );
   return {
     localDir,
