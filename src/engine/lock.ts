@@ -568,6 +568,10 @@ async function readHolder(c: import('../ftp/index.js').FtpClient, path: string):
  * A lock folder whose holder is not known yet: polled until its holder shows (returned), the folder goes
  * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
  * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
+ * The `ms` count per folder: one seen gone, then made again by another deploy before this one's MKD, or one
+ * whose MLST facts changed between two looks, is that deploy's lock of a moment ago, and gets its own `ms` from
+ * now (was: the old folder's grace, run out already, and that deploy's lock was taken over while it named
+ * itself).
  */
 async function awaitHolder(
   c: import('../ftp/index.js').FtpClient,
@@ -576,19 +580,44 @@ async function awaitHolder(
   ms: number,
   signal?: AbortSignal,
 ): Promise<Holder | 'ours' | 'refused' | undefined> {
-  const until = Date.now() + ms;
+  let until = Date.now() + ms;
+  /** The folder's identity when first looked at, where the server tells it (see {@link folderIdentity}). */
+  let seen: string | undefined;
   for (;;) {
     // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
     signal?.throwIfAborted();
     if (!(await dirExists(c, lockPath))) {
       if (await tryMkd(c, lockPath)) return 'ours';
       if (!(await dirExists(c, lockPath))) return 'refused';
+      until = Date.now() + ms; // another deploy's folder, made since the old one went
+      seen = undefined;
+    }
+    // Gone and made again between two looks (by another deploy, a moment ago): a new folder, a new grace.
+    const id = await folderIdentity(c, lockPath);
+    if (id !== undefined) {
+      if (seen !== undefined && id !== seen) until = Date.now() + ms;
+      seen = id;
     }
     const holder = await readHolder(c, holderPath);
     if (holder) return holder;
     if (Date.now() >= until) return undefined;
     await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
   }
+}
+
+/**
+ * What tells one lock folder from the one made again at its path after it went: MLST's `unique` (device and
+ * inode) and `modify` facts (pure-ftpd, proftpd). Undefined where the server does not say (vsftpd has no MLST).
+ */
+async function folderIdentity(c: FtpClient, path: string): Promise<string | undefined> {
+  if (!(await c.features()).has('MLST')) return undefined;
+  const reply = await c.send(`MLST ${path}`);
+  if (reply.code >= 300) return undefined;
+  const facts = reply.message.split('\n').find((l) => l.startsWith(' ')) ?? '';
+  const fact = (name: string): string =>
+    new RegExp(`(?:^|;)${name}=([^;]*)`, 'i').exec(facts.trim())?.[1] ?? '';
+  const id = `${fact('unique')} ${fact('modify')}`;
+  return id === ' ' ? undefined : id;
 }
 
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {
