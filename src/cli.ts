@@ -13,6 +13,7 @@ import {
   GuardError,
   type DeployOptions,
 } from './engine/index.js';
+import { holdsCertificates } from './engine/option-shape.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
 import { cancelOnSignals, quitAtOnce } from './signals.js';
@@ -289,7 +290,8 @@ async function runDeploy(
       }
       if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
     }
-    const message = asFlags((err as Error).message ?? String(err)) + lockHelp(err, url, flags);
+    const message =
+      withCaFile(asFlags((err as Error).message ?? String(err)), flags) + lockHelp(err, url, flags);
     out.error(message);
     const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
     // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
@@ -378,6 +380,14 @@ async function buildOptions(
   if (!target.secure && (f.insecure || f.ca))
     out.warn(
       `${f.ca ? '--ca' : '--insecure'} has no effect with ftp://: the connection is not encrypted (the password goes in clear); use ftpes:// for TLS`,
+    );
+  // Checked here to name the file: the engine's own check knows only the bytes ("the CA given … holds no
+  // PEM certificate"), which left a user with several --ca candidates guessing which one was wrong.
+  if (ca && target.secure && !holdsCertificates(ca.toString('latin1')))
+    throw new ConfigError(
+      `the CA file ${JSON.stringify(f.ca)} (--ca) holds no PEM certificate that can be read ` +
+        '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form ' +
+        `(a key, or a DER .cer file, is not it: \`openssl x509 -inform der -in ${JSON.stringify(f.ca)} -out ca.pem\` converts a DER one)`,
     );
   return {
     localDir,
@@ -579,6 +589,13 @@ function asFlags(message: string): string {
     .replace(/ \(Action: state-path; ([^()]*)\)/g, ' ($1)')
     .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(--active)')
     .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(leave out --active)');
+}
+
+/** Names the --ca file where the engine speaks of "the CA given" (it has only the file's bytes). */
+function withCaFile(message: string, flags: DeployFlags): string {
+  return flags.ca === undefined
+    ? message
+    : message.replace(/\bthe CA given\b(?! \()/g, `the CA given (--ca ${JSON.stringify(flags.ca)})`);
 }
 
 /**

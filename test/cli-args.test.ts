@@ -233,3 +233,42 @@ describe('--encoding', () => {
     });
   });
 });
+
+/**
+ * --ca naming a file that holds no PEM certificate (a private key, a DER .cer export): the error said "the CA
+ * given (tls.ca, --ca) holds no PEM certificate", not which file; now it names the file and how to convert a
+ * DER one. Checked before connecting (exit 2), for ftpes:// and ftps:// alike.
+ */
+describe('--ca with a file that is no PEM certificate', () => {
+  it.each(['key.pem', 'ca.der'])('%s: exit 2 naming the file, before connecting', async (name) => {
+    assertBuilt();
+    const dir = tmpDir('ftpship-h-ca-');
+    const local = path.join(dir, 'site');
+    fs.mkdirSync(local);
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    const file = path.join(dir, name);
+    fs.writeFileSync(
+      file,
+      name === 'ca.der'
+        ? Buffer.from([0x30, 0x82, 0x03, 0x0b, 0x30, 0x82, 0x01, 0xf3, 0xa0, 0x03, 0x02, 0x01, 0x02])
+        : '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n',
+    );
+    // A port nothing listens on: had the run gone on to connect, it would fail there (exit 1).
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    for (const scheme of ['ftpes', 'ftps']) {
+      const r = await spawnCli(['deploy', local, `${scheme}://deploy@127.0.0.1:${port}/site`, '--ca', file], {
+        env: { FTPSHIP_PASSWORD: 'h-ca-secret' },
+      });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 2,
+        stderr:
+          `ftpship: error: the CA file ${JSON.stringify(file)} (--ca) holds no PEM certificate that can be read ` +
+          '(-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----); give the CA certificate in PEM form (a key, or a ' +
+          `DER .cer file, is not it: \`openssl x509 -inform der -in ${JSON.stringify(file)} -out ca.pem\` converts a DER one)\n`,
+      });
+    }
+  });
+});

@@ -130,6 +130,29 @@ describe('TLS against ftp-srv', () => {
     expect(String((implicitErr as Error).message)).toMatch(/self[- ]signed certificate/);
   });
 
+  it('CLI: --ca naming a CA that did not sign the certificate: the error names that file, not "pass its CA with --ca" as if none was given', async () => {
+    assertBuilt();
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'a.txt'), 'a');
+    const other = path.join(tmpDir(), 'other-ca.pem');
+    fs.writeFileSync(other, selfSignedCert().cert);
+    const r = await spawnCli(
+      ['deploy', local, `ftpes://${explicitSrv.user}@127.0.0.1:${explicitSrv.port}/wrong-ca`, '--ca', other],
+      { env: { FTPSHIP_PASSWORD: explicitSrv.password } },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^ftpship: error: TLS certificate of 127\\.0\\.0\\.1:${explicitSrv.port} not trusted: self[- ]signed certificate; `,
+      ),
+    );
+    expect(r.stderr).toContain(
+      `; the CA given (--ca ${JSON.stringify(other)}) does not vouch for it: pass the CA that signed it (with any ` +
+        'intermediate certificates) with --ca FILE (or --insecure to skip the check); or, if you have checked',
+    );
+    expect(fs.existsSync(path.join(explicitSrv.root, 'wrong-ca'))).toBe(false);
+  });
+
   it('a certificate for another name fails even with the CA trusted', async () => {
     const err = await FtpClient.connect(
       options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert, servername: 'ftp.example.com' } }),

@@ -9,6 +9,7 @@
  * is still dripping when the time is up fails at that moment — bytes arriving do not restart the clock, so
  * a server cannot hold a connection forever by sending one byte a second.
  */
+import type net from 'node:net';
 import tls from 'node:tls';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
@@ -725,6 +726,56 @@ describe('a TLS data connection presenting a certificate the control connection 
     expect(got).toEqual([]);
     expect(client.closed).toBe(true);
   });
+});
+
+describe('a TLS data connection the server resets, without close_notify, once the transfer is done (IIS)', () => {
+  /** Takes an upload over a TLS data connection, then resets it: before its 226 or after it. */
+  async function resetting(cert: ReturnType<typeof selfSignedCert>, order: 'reset, 226' | '226, reset') {
+    const finish = async (s: FakeSession, raw: net.Socket, reply: string): Promise<void> => {
+      if (order === '226, reset') {
+        s.reply(reply);
+        await sleep(20);
+        raw.resetAndDestroy();
+      } else {
+        raw.resetAndDestroy();
+        await sleep(20);
+        s.reply(reply);
+      }
+    };
+    return fake({
+      handlers: {
+        ...explicitTls(cert),
+        STOR: async (arg, s) => {
+          s.reply('150 Ok to send data');
+          const raw = await s.dataSocket();
+          const secure = new tls.TLSSocket(raw, { isServer: true, ...cert });
+          secure.on('error', () => {});
+          const got: Buffer[] = [];
+          secure.on('data', (c: Buffer) => got.push(c));
+          await new Promise((r) => secure.once('end', r)); // the client's close_notify: every byte is in
+          s.files.set(arg, Buffer.concat(got));
+          await finish(s, raw, '226 Transfer complete');
+        },
+      },
+    });
+  }
+
+  it.each(['reset, 226', '226, reset'] as const)(
+    "an upload sent whole: the server's 226 decides, the client stays usable (%s)",
+    async (order) => {
+      // The upload failed with "read ECONNRESET" and closed the client, though the server had the file and said
+      // so; a deploy retried it on a new connection, where it failed the same way.
+      const cert = selfSignedCert();
+      const srv = await resetting(cert, order);
+      const client = await connectFake(srv, { secure: 'explicit', tls: { ca: cert.cert } });
+      const data = Buffer.alloc(300_000, 3);
+      expect(await client.upload('f.bin', data)).toBe(data.length);
+      expect(srv.files.get('f.bin')?.equals(data)).toBe(true);
+      expect(client.closed).toBe(false);
+      expect(await client.pwd()).toBe('/');
+      await client.quit();
+    },
+  );
 });
 
 describe('STARTTLS reply injection (CVE-2011-0411): plaintext after the 234 is never used', () => {

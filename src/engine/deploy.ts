@@ -1806,8 +1806,13 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
       err instanceof FtpTlsError
         ? String((err.cause as { message?: unknown } | undefined)?.message ?? msg)
         : msg;
+    // A CA given that does not vouch for it: "pass its CA with --ca FILE" read as if none had been given.
+    const caGiven = [o.tls?.ca ?? []].flat().length > 0;
+    const what = caGiven
+      ? 'the CA given does not vouch for it: pass the CA that signed it (with any intermediate certificates) with --ca FILE'
+      : 'pass its CA with --ca FILE';
     return new ConfigError(
-      `TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)${pinIt('this certificate')}`,
+      `TLS certificate of ${where} not trusted: ${cause}; ${what} (or --insecure to skip the check)${pinIt('this certificate')}`,
     );
   }
   // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.

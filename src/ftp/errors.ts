@@ -229,7 +229,8 @@ export class FtpClosedError extends Error {
 
 /**
  * True for errors that mean "try again later, maybe on a new connection": 421, 425, 426, 450–452, resets,
- * hang-ups (code ERR_FTP_CONNECTION_CLOSED), timeouts. Not: other refusals, TLS and protocol errors.
+ * hang-ups (code ERR_FTP_CONNECTION_CLOSED), a TLS data connection refused for not resuming the control
+ * connection's session (code ERR_FTP_TLS_SESSION_REFUSED: a new connection has a new session), timeouts. Not: other refusals, TLS and protocol errors.
  */
 export function isTransientError(err: unknown): boolean {
   if (err instanceof FtpReplyError) return [421, 425, 426, 450, 451, 452].includes(err.code);
@@ -239,7 +240,7 @@ export function isTransientError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return (
     typeof code === 'string' &&
-    /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(
+    /^(ERR_FTP_CONNECTION_CLOSED|ERR_FTP_TLS_SESSION_REFUSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(
       code,
     )
   );

@@ -234,6 +234,7 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
     // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
     // event-loop turn lets the handshake bytes out first.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!secure.isSessionReused()) notResumed.add(secure);
     conn.log(
       `! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`,
     );
@@ -263,6 +264,37 @@ const localFailures = new WeakSet<Error>();
 function local<E>(err: E): E {
   if (err instanceof Error) localFailures.add(err);
   return err;
+}
+
+/** TLS data sockets whose handshake was a full one: the control connection's session was not resumed. */
+const notResumed = new WeakSet<net.Socket>();
+
+/**
+ * A transfer refused because its TLS data connection did not resume the control connection's session, which
+ * vsftpd, ProFTPD and FileZilla Server require: the session expired (OpenSSL's tickets last 2 hours, a long
+ * deploy's connections live longer), or the server no longer knows it (restarted, keys rotated). vsftpd says
+ * "522 SSL connection failed: session reuse required" (and hangs up), ProFTPD "425 Unable to build data
+ * connection: Operation not permitted", FileZilla Server "425 … TLS session of data connection not resumed".
+ * Every later transfer on that control connection offers the same session and fails the same way: the
+ * connection is closed with this error (code ERR_FTP_TLS_SESSION_REFUSED, transient), so a retry opens a new
+ * one, with a new session. vsftpd's 522 was a permanent refusal, which failed the deploy at once.
+ */
+function sessionRefused(err: unknown, socket: net.Socket | undefined): unknown {
+  if (!(err instanceof FtpReplyError) || !socket || !notResumed.has(socket)) return err;
+  const said = err.serverMessage;
+  const aboutSession =
+    err.code === 522 ||
+    /session|reuse|resum/i.test(said) ||
+    (err.code === 425 && /not permitted/i.test(said));
+  if (!aboutSession) return err;
+  const refused: NodeJS.ErrnoException = new Error(
+    `${err.message} — the server requires TLS data connections to resume the control connection's TLS session, ` +
+      `and this one was not resumed (the session expired, or the server no longer knows it); a new connection ` +
+      `starts a new session`,
+    { cause: err },
+  );
+  refused.code = 'ERR_FTP_TLS_SESSION_REFUSED';
+  return refused;
 }
 
 /** The pending TLS handshake of each data socket; uploads write only after it. */
@@ -433,7 +465,20 @@ export async function startTransfer(
     // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
     await Promise.race([firstOk, failEarly]);
     const socket = dataSocket;
-    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
+    // An upload sent whole (every byte written, the socket ended: close_notify on TLS): the server's final
+    // reply decides, however the data connection ends after that. IIS resets TLS data connections (no
+    // close_notify) once it has the file: the upload failed with "read ECONNRESET" after its 226, the client
+    // closed, and every retry failed the same way. Not for downloads and listings: a reset may have cut data
+    // still on its way (the server's 226 says it sent the data, not that it arrived).
+    const afterData = options.sink
+      ? replyOr
+      : async (err: unknown): Promise<FtpReply> => {
+          conn.log(
+            `! data connection ended with an error after the upload was sent (${(err as Error).message}); the reply decides`,
+          );
+          return finalOk;
+        };
+    const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, afterData);
     const bytes = moved.bytes;
     const finished = withTimeout(
       done,
@@ -441,7 +486,8 @@ export async function startTransfer(
       `no reply to ${command.split(' ')[0]} after the data ended`,
     ).then(
       () => undefined,
-      (err: unknown) => {
+      (failure: unknown) => {
+        const err = sessionRefused(failure, socket);
         nameTimeout(err, command);
         cleanUp(err, socket);
         throw err;
@@ -449,7 +495,8 @@ export async function startTransfer(
     );
     finished.catch(() => {});
     return { bytes, finished };
-  } catch (err) {
+  } catch (failure) {
+    const err = sessionRefused(failure, dataSocket);
     nameTimeout(err, command);
     cleanUp(err, dataSocket);
     throw err;
