@@ -730,7 +730,11 @@ describe('a TLS data connection presenting a certificate the control connection 
 
 describe('a TLS data connection the server resets, without close_notify, once the transfer is done (IIS)', () => {
   /** Takes an upload over a TLS data connection, then resets it: before its 226 or after it. */
-  async function resetting(cert: ReturnType<typeof selfSignedCert>, order: 'reset, 226' | '226, reset') {
+  async function resetting(
+    cert: ReturnType<typeof selfSignedCert>,
+    order: 'reset, 226' | '226, reset',
+    keep = (got: Buffer): Buffer => got,
+  ) {
     const finish = async (s: FakeSession, raw: net.Socket, reply: string): Promise<void> => {
       if (order === '226, reset') {
         s.reply(reply);
@@ -753,7 +757,7 @@ describe('a TLS data connection the server resets, without close_notify, once th
           const got: Buffer[] = [];
           secure.on('data', (c: Buffer) => got.push(c));
           await new Promise((r) => secure.once('end', r)); // the client's close_notify: every byte is in
-          s.files.set(arg, Buffer.concat(got));
+          s.files.set(arg, keep(Buffer.concat(got)));
           await finish(s, raw, '226 Transfer complete');
         },
       },
@@ -772,6 +776,23 @@ describe('a TLS data connection the server resets, without close_notify, once th
       expect(await client.upload('f.bin', data)).toBe(data.length);
       expect(srv.files.get('f.bin')?.equals(data)).toBe(true);
       expect(client.closed).toBe(false);
+      expect(await client.pwd()).toBe('/');
+      await client.quit();
+    },
+  );
+
+  it.each(['reset, 226', '226, reset'] as const)(
+    'a server that confirms what it got before the reset, short of the whole: the upload fails, transient (%s)',
+    async (order) => {
+      // Taking the 226 on its word after a reset would have recorded a file the server holds half of (G4).
+      const cert = selfSignedCert();
+      const srv = await resetting(cert, order, (got) => got.subarray(0, 100_000));
+      const client = await connectFake(srv, { secure: 'explicit', tls: { ca: cert.cert } });
+      const err = await caught(client.upload('f.bin', Buffer.alloc(300_000, 3)));
+      expect(err.message).toMatch(
+        /^read ECONNRESET — the data connection was reset after the upload was sent, and the server, though it confirmed the upload, holds 100000 of its 300000 bytes: the rest was lost on the way; send it again$/,
+      );
+      expect(isTransientError(err)).toBe(true);
       expect(await client.pwd()).toBe('/');
       await client.quit();
     },

@@ -946,10 +946,12 @@ export class FtpClient {
       }
     }
     const verb = options.append ? 'APPE' : 'STOR';
+    let cutAfterWrite: Error | undefined;
     const transferOptions = {
       source,
       restartAt: options.append ? undefined : options.offset,
       onProgress: options.onProgress,
+      onCutAfterWrite: (err: Error) => (cutAfterWrite = err),
     };
     // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
     // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
@@ -957,13 +959,38 @@ export class FtpClient {
     return this.exclusive(async () => {
       this.binaryFor(transferOptions.restartAt);
       try {
-        return await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+        const sent = await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+        if (cutAfterWrite && (options.offset !== undefined || !options.append))
+          await this.holdsNow(remotePath, (options.offset ?? 0) + sent, cutAfterWrite);
+        return sent;
       } catch (err) {
         throw await this.storeRefused(err, `${verb} ${remotePath}`, remotePath);
       }
     }).catch((err: unknown) => {
       throw resumeRefused(err, verb, transferOptions.restartAt);
     });
+  }
+
+  /**
+   * After an upload whose data connection was reset once every byte was written (IIS resets its TLS data
+   * connections so) and which the server confirmed: the file's size on the server must be `expected`. Bytes
+   * still on their way when the reset came are lost, and a server that takes a reset for the end of the data
+   * confirms what it got: that upload fails with the reset's error (transient: sent again), saying so. A
+   * server that cannot say (no SIZE, a refusal, ASCII mode) leaves its confirmation to decide. Inside an
+   * exclusive section.
+   */
+  private async holdsNow(path: string, expected: number, cut: Error): Promise<void> {
+    if (this.notBinary !== undefined) return;
+    const reply = await this.connection.request(`SIZE ${path}`, [2, 4, 5]);
+    const size = reply.code === 213 ? Number(reply.message.trim()) : NaN;
+    if (!Number.isSafeInteger(size) || size === expected) return;
+    const err: NodeJS.ErrnoException = new Error(
+      `${cut.message} — the data connection was reset after the upload was sent, and the server, though it ` +
+        `confirmed the upload, holds ${size} of its ${expected} bytes: the rest was lost on the way; send it again`,
+      { cause: cut },
+    );
+    err.code = (cut as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+    throw err;
   }
 
   /**

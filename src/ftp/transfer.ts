@@ -328,6 +328,12 @@ export interface TransferOptions {
   before?: { commands: string[]; replies: (r: FtpReply[]) => void };
   /** EPSV and the command went already (with the login): their replies are next. */
   sent?: boolean;
+  /**
+   * An upload's data connection failed (a reset) after every byte was written, and the server's final reply
+   * decided: told the error, so the caller can check what the server holds (the bytes still on their way
+   * when the reset came were lost, and a lenient server confirms what it got).
+   */
+  onCutAfterWrite?: (err: Error) => void;
 }
 
 /**
@@ -466,7 +472,7 @@ export async function startTransfer(
     await Promise.race([firstOk, failEarly]);
     const socket = dataSocket;
     // An upload sent whole (every byte written, the socket ended: close_notify on TLS): the server's final
-    // reply decides, however the data connection ends after that. IIS resets TLS data connections (no
+    // reply decides, however the data connection ends after that (and the caller is told, to compare sizes). IIS resets TLS data connections (no
     // close_notify) once it has the file: the upload failed with "read ECONNRESET" after its 226, the client
     // closed, and every retry failed the same way. Not for downloads and listings: a reset may have cut data
     // still on its way (the server's 226 says it sent the data, not that it arrived).
@@ -476,7 +482,9 @@ export async function startTransfer(
           conn.log(
             `! data connection ended with an error after the upload was sent (${(err as Error).message}); the reply decides`,
           );
-          return finalOk;
+          const reply = await finalOk;
+          options.onCutAfterWrite?.(err as Error);
+          return reply;
         };
     const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, afterData);
     const bytes = moved.bytes;
