@@ -277,8 +277,12 @@ function required(name: Input, what: string, secret: string): string {
  * secrets only, and its branches are this repository's, so a fork check lets it through), else both usual ones.
  */
 function emptySecretCause(): string {
-  const generic =
+  const empty =
     'secret that is not set reads as empty, and so does every secret in a pull_request run from a fork';
+  // A preview is no way around it: it logs in and reads the state to plan (a dry run refused there fails too).
+  const generic = /^true$/i.test(core.getInput(Input.DryRun))
+    ? `${empty}. A dry run needs the server, user and password too: it logs in to read what the server holds`
+    : empty;
   if (process.env.GITHUB_ACTOR === 'dependabot[bot]')
     return (
       `${generic}. This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: ` +

@@ -583,6 +583,36 @@ describe('an empty secret in a run that gets none: the error says why for this r
     expect(fs.existsSync(path.join(srv.root, 'fork'))).toBe(false);
   });
 
+  it('a dry run from a fork with every secret empty: says a dry run needs the credentials too, and how to skip the step (was: silent on dry runs)', async () => {
+    const { ws } = workspace({ 'index.html': 'x' });
+    const event = path.join(tmpDir('ftpship-event-'), 'event.json');
+    fs.writeFileSync(
+      event,
+      JSON.stringify({ pull_request: { head: { repo: { full_name: 'someone/site' } } } }),
+    );
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_REPOSITORY: 'owner/site',
+    };
+    const empty = { server: '', username: '', password: '' };
+    const preview = { ...connection('fork-dry/'), ...empty, 'dry-run': 'true' };
+    const run = await runMain(ws, preview, env);
+    expect(theError(run)).toMatch(
+      /^::error::the `password` input is empty: .*A dry run needs the server, user and password too: it logs in to read what the server holds\. This run is for a pull request from the fork someone\/site, which GitHub gives no secrets: .*\(if: github\.event\.pull_request\.head\.repo\.full_name == github\.repository\)$/,
+    );
+    expect(theError(run)).not.toMatch(/check the user|check the `username`/);
+    // The password set, the server's secret empty: the same words for that input.
+    const noServer = await runMain(ws, { ...preview, password: srv.password }, env);
+    expect(theError(noServer)).toMatch(
+      /^::error::Input required and not supplied: server\. .*A dry run needs the server, user and password too: .*fork someone\/site/,
+    );
+    // Not a dry run: nothing about dry runs.
+    const deploy = await runMain(ws, { ...connection('fork-dry/'), ...empty }, env);
+    expect(theError(deploy)).not.toMatch(/dry run/i);
+    expect(fs.existsSync(path.join(srv.root, 'fork-dry'))).toBe(false);
+  });
+
   it('a run Dependabot started (given the Dependabot secrets only, from a branch of this repository): says so (was: blamed a fork)', async () => {
     const { ws } = workspace({ 'index.html': 'x' });
     const run = await runMain(
