@@ -8,6 +8,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { linesProxy } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -55,3 +56,51 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §3 "a 421 no-transfer timeout during a long mkdir phase"',
+  (_name, server) => {
+    it("each connection's third folder answered 421 and the connection closed (once after the server made it): the deploy reconnects and completes", async () => {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 12; i++) files[`d${i}/sub/f.txt`] = `file ${i}`;
+      writeTree(local, files);
+      const { dir, disk } = target(server);
+      const mkds = new Map<number, number>();
+      const cuts: string[] = [];
+      // The 421 comes from a proxy (no real server here has a no-transfer timer short enough): the first cut
+      // comes before the server sees the MKD, the second after it made the folder (its 257 never reaches us).
+      const proxy = await linesProxy(server.port, (line, connection) => {
+        if (!line.startsWith('MKD ') || line.endsWith('.lock') || cuts.length >= 3) return 'pass';
+        const n = (mkds.get(connection) ?? 0) + 1;
+        mkds.set(connection, n);
+        if (n !== 3) return 'pass';
+        const folder = line.slice(4);
+        cuts.push(folder);
+        if (cuts.length === 2) {
+          const made = path.join(server.home, folder);
+          fs.mkdirSync(made);
+          fs.chownSync(made, server.uid, server.gid);
+        }
+        return { reply: '421 No transfer timeout (300 seconds): closing control connection', close: true };
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cuts).toHaveLength(3);
+      expect(rec.warnings).toHaveLength(3);
+      for (const w of rec.warnings)
+        expect(w).toMatch(/^create folders .*it said: 421 No transfer timeout.*retrying/);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      const again = await deploy(opts(server, local, dir));
+      expect(again.files).toEqual([]);
+    });
+  },
+);
