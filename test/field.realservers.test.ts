@@ -8,6 +8,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { chaosProxy, releasePassive } from './helpers/chaos.js';
 import { linesProxy } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -102,5 +103,53 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
       const again = await deploy(opts(server, local, dir));
       expect(again.files).toEqual([]);
     });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Timeout (control socket)" (#137, #192, #305)',
+  (_name, server) => {
+    it.each(['MKD', 'STOR'])(
+      'a connection that stops answering at its %s (open, silent): that command times out, the same deploy goes on over a new connection and completes',
+      async (verb) => {
+        const local = tmpDir();
+        const files: Record<string, string> = {};
+        for (let i = 0; i < 8; i++) files[`d${i}/f${i}.txt`] = `file ${i}`;
+        writeTree(local, files);
+        const { dir, disk } = target(server);
+        let seen = 0;
+        let held = '';
+        const proxy = await chaosProxy(server.port, {
+          onCommand: (line) => {
+            if (held || !line.startsWith(`${verb} `) || line.includes(STATE)) return;
+            if (++seen < 3) return;
+            held = line;
+            return 'hold';
+          },
+        });
+        const rec = recorder();
+        try {
+          const r = await deploy(
+            opts(server, local, dir, {
+              host: '127.0.0.1',
+              port: proxy.port,
+              secure: false,
+              parallel: 2,
+              timeoutMs: 2000,
+            }),
+            rec,
+          );
+          expect(r.counts).toMatchObject({ upload: 8, mkdir: 8 });
+        } finally {
+          // A passive port the silent session handed out but never saw used would hold a pure-ftpd login.
+          await releasePassive(proxy.unconnected);
+          await proxy.close();
+        }
+        expect(held).not.toBe('');
+        expect(rec.warnings).toEqual([expect.stringMatching(/retrying \(1\/\d\)$/)]);
+        expect(readTree(disk, [STATE])).toEqual(readTree(local));
+        expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+      },
+    );
   },
 );
