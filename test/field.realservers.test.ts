@@ -153,3 +153,48 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     );
   },
 );
+
+d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" / "ECONNRESET" in the middle of a large file',
+  (name, server) => {
+    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and sends it whole (resumed where the server can)', async () => {
+      const local = tmpDir();
+      const big = Buffer.alloc(6 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+      writeTree(local, { 'big.bin': big, 'index.html': 'home' });
+      const { dir, disk } = target(server);
+      let dropped = false;
+      const proxy = await chaosProxy(server.port, {
+        onData: (total) => {
+          if (dropped || total < 2 * 1024 * 1024) return;
+          dropped = true;
+          setImmediate(() => {
+            proxy.cutAll();
+            proxy.heal();
+          });
+          return 'hold';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(dropped).toBe(true);
+      expect(rec.warnings.some((w) => /retrying/.test(w))).toBe(true);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      // vsftpd and proftpd with resume write where they are told: the upload goes on from the server's size.
+      const rests = rec.log.filter((l) => l.startsWith('> REST ')).map((l) => Number(l.slice(7)));
+      if (name === 'vsftpd (ftpes)' || name === 'proftpd with resume (ftpes)')
+        expect(rests).toEqual([expect.any(Number)]);
+      for (const at of rests) expect(at).toBeGreaterThan(0);
+      expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+    });
+  },
+);

@@ -64,6 +64,26 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       s.on('close', drop);
     }
   };
+  /**
+   * {@link pair} for a data connection: a side that closes after its end was passed on leaves the other to
+   * write what it still holds (destroyed at once, the last bytes of an upload or a download were lost: the
+   * server answered 226 for a file shorter than the one sent). Anything else ends both, as in `pair`.
+   */
+  const pairData = (client: net.Socket, upstream: net.Socket): void => {
+    const drop = (): void => {
+      if (frozen) return; // the other side never hears of it
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', () => {
+      if (!upstream.writableEnded) drop();
+    });
+    upstream.on('close', () => {
+      if (!client.writableEnded) drop();
+    });
+  };
   /** A one-shot listener forwarding to the server's passive port `port`. */
   const dataPort = async (port: number): Promise<number> => {
     unconnected.add(port);
@@ -75,7 +95,7 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       const upstream = net.connect({ host: '127.0.0.1', port });
       track(client);
       track(upstream);
-      pair(client, upstream);
+      pairData(client, upstream);
       let held = false;
       client.on('data', (chunk: Buffer) => {
         if (held || frozen) return;
@@ -91,6 +111,9 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       });
       upstream.on('data', (chunk: Buffer) => {
         if (!frozen && !client.destroyed) client.write(chunk);
+      });
+      upstream.on('end', () => {
+        if (!frozen && !client.destroyed) client.end();
       });
     });
     servers.add(srv);
