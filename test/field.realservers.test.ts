@@ -198,3 +198,51 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
     });
   },
 );
+
+d.each(each('pure', 'vsftpd', 'proftpdResume'))(
+  '%s: FIELD.md §1.1 "Timeout (data socket)" (#153, #195, #197, #226)',
+  (_name, server) => {
+    it('a data connection that stops moving an eighth of the way into a 24 MiB file (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole, the live file never torn', async () => {
+      const local = tmpDir();
+      // Larger than what the loopback buffers take in, so the client's writes back up (its idle timer runs).
+      const big = Buffer.alloc(24 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 40503 + 7) >>> 0, i);
+      writeTree(local, { 'big.bin': 'old', 'index.html': 'home' });
+      const { dir, disk } = target(server);
+      await deploy(opts(server, local, dir));
+      writeTree(local, { 'big.bin': big });
+      let stalled = false;
+      const proxy = await chaosProxy(server.port, {
+        onData: (total) => {
+          if (stalled || total < 3 * 1024 * 1024) return;
+          stalled = true;
+          return 'stall';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, {
+            host: '127.0.0.1',
+            port: proxy.port,
+            secure: false,
+            parallel: 2,
+            timeoutMs: 2000,
+          }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ replace: 1 });
+        expect(stalled).toBe(true);
+        expect(rec.warnings[0]).toMatch(/^upload big\.bin: .*retrying \(1\/\d\)$/);
+        expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      } finally {
+        await releasePassive(proxy.unconnected);
+        await proxy.close();
+      }
+      // The stalled session ends with the proxy; whatever it does with its part, the live file stays whole.
+      const again = await deploy(opts(server, local, dir));
+      expect(again.files).toEqual([]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    });
+  },
+);
