@@ -202,7 +202,7 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
 d.each(each('pure', 'vsftpd', 'proftpdResume'))(
   '%s: FIELD.md §1.1 "Timeout (data socket)" (#153, #195, #197, #226)',
   (_name, server) => {
-    it('a data connection that stops moving an eighth of the way into a 24 MiB file (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole, the live file never torn', async () => {
+    it('a data connection that stops moving an eighth of the way into a 24 MiB file (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole', async () => {
       const local = tmpDir();
       // Larger than what the loopback buffers take in, so the client's writes back up (its idle timer runs).
       const big = Buffer.alloc(24 * 1024 * 1024);
@@ -243,6 +243,38 @@ d.each(each('pure', 'vsftpd', 'proftpdResume'))(
       const again = await deploy(opts(server, local, dir));
       expect(again.files).toEqual([]);
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.3 "550 while deleting folders" / "keep remote-only .htaccess, .well-known"',
+  (_name, server) => {
+    it('a deployed folder gone locally that holds a dot-file the host added: the file stays, the folder is kept with one warning, the rest is deleted; the rerun has nothing to do', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'blog/post.html': 'p', 'blog/img/a.png': 'a' });
+      const { dir, disk } = target(server);
+      await deploy(opts(server, local, dir));
+      const added = path.join(disk, 'blog', '.user.ini');
+      fs.writeFileSync(added, 'host');
+      fs.chownSync(added, server.uid, server.gid);
+      fs.rmSync(path.join(local, 'blog'), { recursive: true });
+      const rec = recorder();
+      const r = await deploy(opts(server, local, dir), rec);
+      expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+        'delete blog/img/a.png',
+        'delete blog/post.html',
+        'rmdir blog/img',
+      ]);
+      expect(r.kept).toEqual(['blog']);
+      expect(rec.warnings).toEqual([expect.stringMatching(/kept folder blog: /)]);
+      expect(readTree(disk, [STATE])).toEqual({
+        'index.html': sha256('i'),
+        'blog/.user.ini': sha256('host'),
+      });
+      const again = recorder();
+      expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
+      expect(again.warnings).toEqual([]);
     });
   },
 );
