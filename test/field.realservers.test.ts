@@ -8,6 +8,8 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { chaosProxy, releasePassive } from './helpers/chaos.js';
+import { linesProxy } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -55,3 +57,225 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §3 "a 421 no-transfer timeout during a long mkdir phase"',
+  (_name, server) => {
+    it("each connection's third folder answered 421 and the connection closed (once after the server made it): the deploy reconnects and completes", async () => {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 12; i++) files[`d${i}/sub/f.txt`] = `file ${i}`;
+      writeTree(local, files);
+      const { dir, disk } = target(server);
+      const mkds = new Map<number, number>();
+      const cuts: string[] = [];
+      // The 421 comes from a proxy (no real server here has a no-transfer timer short enough): the first cut
+      // comes before the server sees the MKD, the second after it made the folder (its 257 never reaches us).
+      const proxy = await linesProxy(server.port, (line, connection) => {
+        if (!line.startsWith('MKD ') || line.endsWith('.lock') || cuts.length >= 3) return 'pass';
+        const n = (mkds.get(connection) ?? 0) + 1;
+        mkds.set(connection, n);
+        if (n !== 3) return 'pass';
+        const folder = line.slice(4);
+        cuts.push(folder);
+        if (cuts.length === 2) {
+          const made = path.join(server.home, folder);
+          // (Made already when this MKD is the retry of one whose reply was lost.)
+          if (!fs.existsSync(made)) {
+            fs.mkdirSync(made);
+            fs.chownSync(made, server.uid, server.gid);
+          }
+        }
+        return { reply: '421 No transfer timeout (300 seconds): closing control connection', close: true };
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 12, mkdir: 24 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cuts).toHaveLength(3);
+      expect(rec.warnings).toHaveLength(3);
+      for (const w of rec.warnings)
+        expect(w).toMatch(/^create folders .*it said: 421 No transfer timeout.*retrying/);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      const again = await deploy(opts(server, local, dir));
+      expect(again.files).toEqual([]);
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Timeout (control socket)" (#137, #192, #305)',
+  (_name, server) => {
+    it.each(['MKD', 'STOR'])(
+      'a connection that stops answering at its %s (open, silent): that command times out, the same deploy goes on over a new connection and completes',
+      async (verb) => {
+        const local = tmpDir();
+        const files: Record<string, string> = {};
+        for (let i = 0; i < 8; i++) files[`d${i}/f${i}.txt`] = `file ${i}`;
+        writeTree(local, files);
+        const { dir, disk } = target(server);
+        let seen = 0;
+        let held = '';
+        const proxy = await chaosProxy(server.port, {
+          onCommand: (line) => {
+            if (held || !line.startsWith(`${verb} `) || line.includes(STATE)) return;
+            if (++seen < 3) return;
+            held = line;
+            return 'hold';
+          },
+        });
+        const rec = recorder();
+        try {
+          const r = await deploy(
+            opts(server, local, dir, {
+              host: '127.0.0.1',
+              port: proxy.port,
+              secure: false,
+              parallel: 2,
+              timeoutMs: 2000,
+            }),
+            rec,
+          );
+          expect(r.counts).toMatchObject({ upload: 8, mkdir: 8 });
+        } finally {
+          // A passive port the silent session handed out but never saw used would hold a pure-ftpd login.
+          await releasePassive(proxy.unconnected);
+          await proxy.close();
+        }
+        expect(held).not.toBe('');
+        expect(rec.warnings).toEqual([expect.stringMatching(/retrying \(1\/\d\)$/)]);
+        expect(readTree(disk, [STATE])).toEqual(readTree(local));
+        expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+      },
+    );
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" / "ECONNRESET" in the middle of a large file',
+  (_name, server) => {
+    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and the file arrives whole', async () => {
+      const local = tmpDir();
+      const big = Buffer.alloc(6 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+      writeTree(local, { 'big.bin': big, 'index.html': 'home' });
+      const { dir, disk } = target(server);
+      let dropped = false;
+      const proxy = await chaosProxy(server.port, {
+        onData: (total) => {
+          if (dropped || total < 2 * 1024 * 1024) return;
+          dropped = true;
+          setImmediate(() => {
+            proxy.cutAll();
+            proxy.heal();
+          });
+          return 'hold';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(dropped).toBe(true);
+      expect(rec.warnings.some((w) => /retrying/.test(w))).toBe(true);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      // Resumed or sent whole (that depends on when the cut session lets go of its part), never at offset 0.
+      const rests = rec.log.filter((l) => l.startsWith('> REST ')).map((l) => Number(l.slice(7)));
+      for (const at of rests) expect(at).toBeGreaterThan(0);
+      expect((await deploy(opts(server, local, dir))).files).toEqual([]);
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpdResume'))(
+  '%s: FIELD.md §1.1 "Timeout (data socket)" (#153, #195, #197, #226)',
+  (_name, server) => {
+    it('a data connection that stops moving an eighth of the way into a 24 MiB file (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole', async () => {
+      const local = tmpDir();
+      // Larger than what the loopback buffers take in, so the client's writes back up (its idle timer runs).
+      const big = Buffer.alloc(24 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 40503 + 7) >>> 0, i);
+      writeTree(local, { 'big.bin': 'old', 'index.html': 'home' });
+      const { dir, disk } = target(server);
+      await deploy(opts(server, local, dir));
+      writeTree(local, { 'big.bin': big });
+      let stalled = false;
+      const proxy = await chaosProxy(server.port, {
+        onData: (total) => {
+          if (stalled || total < 3 * 1024 * 1024) return;
+          stalled = true;
+          return 'stall';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, {
+            host: '127.0.0.1',
+            port: proxy.port,
+            secure: false,
+            parallel: 2,
+            timeoutMs: 2000,
+          }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ replace: 1 });
+        expect(stalled).toBe(true);
+        expect(rec.warnings[0]).toMatch(/^upload big\.bin: .*retrying \(1\/\d\)$/);
+        expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      } finally {
+        await releasePassive(proxy.unconnected);
+        await proxy.close();
+      }
+      // The stalled session ends with the proxy; whatever it does with its part, the live file stays whole.
+      const again = await deploy(opts(server, local, dir));
+      expect(again.files).toEqual([]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.3 "550 while deleting folders" / "keep remote-only .htaccess, .well-known"',
+  (_name, server) => {
+    it('a deployed folder gone locally that holds a dot-file the host added: the file stays, the folder is kept with one warning, the rest is deleted; the rerun has nothing to do', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'blog/post.html': 'p', 'blog/img/a.png': 'a' });
+      const { dir, disk } = target(server);
+      await deploy(opts(server, local, dir));
+      const added = path.join(disk, 'blog', '.user.ini');
+      fs.writeFileSync(added, 'host');
+      fs.chownSync(added, server.uid, server.gid);
+      fs.rmSync(path.join(local, 'blog'), { recursive: true });
+      const rec = recorder();
+      const r = await deploy(opts(server, local, dir), rec);
+      expect(r.files.map((f) => `${f.action} ${f.path}`).sort()).toEqual([
+        'delete blog/img/a.png',
+        'delete blog/post.html',
+        'rmdir blog/img',
+      ]);
+      expect(r.kept).toEqual(['blog']);
+      expect(rec.warnings).toEqual([expect.stringMatching(/kept folder blog: /)]);
+      expect(readTree(disk, [STATE])).toEqual({
+        'index.html': sha256('i'),
+        'blog/.user.ini': sha256('host'),
+      });
+      const again = recorder();
+      expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
+      expect(again.warnings).toEqual([]);
+    });
+  },
+);

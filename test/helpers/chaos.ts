@@ -36,8 +36,12 @@ export interface ChaosHooks {
    * connection) once it settles, else it goes on.
    */
   onCommand?: (line: string, n: number) => 'hold' | Promise<void> | void;
-  /** Bytes of upload data passed so far; return 'hold' to stop passing them (the caller then acts). */
-  onData?: (total: number) => 'hold' | void;
+  /**
+   * Bytes of upload data passed so far; return 'hold' to stop passing them (the caller then acts), or 'stall'
+   * to stop reading them as a black-holed link would: the client's writes back up, and its data connection,
+   * once closed, stays open on the server's side (the server never hears of it) until {@link ChaosProxy.close}.
+   */
+  onData?: (total: number) => 'hold' | 'stall' | void;
 }
 
 export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Promise<ChaosProxy> {
@@ -64,6 +68,26 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       s.on('close', drop);
     }
   };
+  /**
+   * {@link pair} for a data connection: a side that closes after its end was passed on leaves the other to
+   * write what it still holds (destroyed at once, the last bytes of an upload or a download were lost: the
+   * server answered 226 for a file shorter than the one sent). Anything else ends both, as in `pair`.
+   */
+  const pairData = (client: net.Socket, upstream: net.Socket, stalled: () => boolean): void => {
+    const drop = (): void => {
+      if (frozen || stalled()) return; // the other side never hears of it
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', () => {
+      if (!upstream.writableEnded) drop();
+    });
+    upstream.on('close', () => {
+      if (!client.writableEnded) drop();
+    });
+  };
   /** A one-shot listener forwarding to the server's passive port `port`. */
   const dataPort = async (port: number): Promise<number> => {
     unconnected.add(port);
@@ -75,22 +99,32 @@ export async function chaosProxy(targetPort: number, hooks: ChaosHooks = {}): Pr
       const upstream = net.connect({ host: '127.0.0.1', port });
       track(client);
       track(upstream);
-      pair(client, upstream);
       let held = false;
+      let stalled = false;
+      pairData(client, upstream, () => stalled);
       client.on('data', (chunk: Buffer) => {
-        if (held || frozen) return;
+        if (held || frozen || stalled) return;
         dataBytes += chunk.length;
-        if (hooks.onData?.(dataBytes) === 'hold') {
+        const told = hooks.onData?.(dataBytes);
+        if (told === 'stall') {
+          stalled = true;
+          client.pause();
+          return;
+        }
+        if (told === 'hold') {
           held = true;
           return;
         }
         upstream.write(chunk);
       });
       client.on('end', () => {
-        if (!held && !frozen) upstream.end();
+        if (!held && !frozen && !stalled) upstream.end();
       });
       upstream.on('data', (chunk: Buffer) => {
         if (!frozen && !client.destroyed) client.write(chunk);
+      });
+      upstream.on('end', () => {
+        if (!frozen && !client.destroyed) client.end();
       });
     });
     servers.add(srv);
