@@ -10,6 +10,7 @@ import {
 } from '../src/ftp/index.js';
 import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
 import { caught, connectFake, downloadAll, useFakeServer } from './helpers/fake-client.js';
+import { selfSignedCert } from './helpers/cert.js';
 
 const fake = useFakeServer();
 
@@ -450,6 +451,42 @@ describe('over IPv6 ([::1])', () => {
     const err = await caught(downloadAll(client, 'f'));
     expect(err.message).toMatch(/^cannot read a port from the EPSV reply: /);
     expect(dialled).toEqual(['::1']);
+  });
+
+  it('a data connection that cannot be made names the address in brackets before its port', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '::1', resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        EPSV: (_a, s) => s.reply(`229 Entering Extended Passive Mode (|||${port}|)`),
+        RETR: (_a, s) => s.reply('150 Opening data connection'),
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = await caught(downloadAll(client, 'a.bin'));
+    // Was "cannot open the data connection to ::1:<port>".
+    expect(err.message).toMatch(new RegExp(`^cannot open the data connection to \\[::1\\]:${port}: `));
+  });
+
+  it('a refused TLS certificate names the address in brackets before its port', async () => {
+    const cert = selfSignedCert();
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+      },
+    });
+    const err = await caught(connect(srv, { secure: 'explicit' }));
+    // Was "TLS handshake with ::1:<port> failed".
+    expect(err.message).toMatch(
+      new RegExp(`^TLS handshake with \\[::1\\]:${srv.port} failed: self[- ]signed certificate`),
+    );
   });
 
   it('EPSV refused, and PASV refused as servers refuse it over IPv6: the error says why and what to try, and is no passing failure', async () => {

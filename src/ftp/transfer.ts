@@ -11,6 +11,7 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  hostPort,
   isCertificateError,
   noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
@@ -82,7 +83,7 @@ function connectPassive(conn: FtpConnection, port: number): PendingData {
     socket.once('error', (err: NodeJS.ErrnoException) => {
       // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
       const named: NodeJS.ErrnoException = new Error(
-        `cannot open the data connection to ${host}:${port}: ${err.message}`,
+        `cannot open the data connection to ${hostPort(host, port)}: ${err.message}`,
         { cause: err },
       );
       named.code = err.code;
