@@ -1,19 +1,102 @@
 /**
- * Active mode (--active: EPRT, then PORT; the server connects back) end to end on each real server. A server
+ * Active mode (--active: EPRT, then PORT; the server connects back) end to end on each real server, over plain
+ * FTP and explicit TLS: a deploy, an edit and a delete; a large upload cut half way, resumed with REST. A server
  * that refuses PORT and EPRT (vsftpd's port_enable=NO, or a NAT in between: the servers here allow active mode,
  * so a proxy answers 500 to both): the deploy stops at its first transfer, saying to use passive mode — not
  * that the state file cannot be read (with --reset-state to try), nor that the folder is not there.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import { FtpClient } from '../src/ftp/index.js';
 import { runCli } from './helpers/cli.js';
+import { downloadAll } from './helpers/fake-client.js';
 import { linesProxy } from './helpers/faults.js';
+import { recorder, sent } from './helpers/protocol.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { describe: d, each } = realServerSuite('active-mode.realservers');
+const { env, describe: d, opts, each } = realServerSuite('active-mode.realservers');
 const target = remoteFolders('active-mode');
+const STATE = '.ftpship-state.json';
+
+d.each(each('pure', 'vsftpd', 'proftpd'))('%s in active mode', (_name, server) => {
+  it.each([false, 'explicit'] as const)(
+    'secure: %s: a deploy, an edit and a delete, every data connection opened by the server',
+    async (secure) => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'one', 'css/site.css': 'body{}', 'gone.txt': 'g' });
+      const { dir, disk } = target(server);
+      const rec = recorder();
+      await deploy(opts(server, local, dir, { active: true, secure }), rec);
+      writeTree(local, { 'index.html': 'two, longer' });
+      fs.rmSync(path.join(local, 'gone.txt'));
+      const r = await deploy(opts(server, local, dir, { active: true, secure }), rec);
+      expect(r.counts).toMatchObject({ replace: 1, delete: 1 });
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(sent(rec.log, 'EPRT').length).toBeGreaterThanOrEqual(4);
+      expect(rec.log.filter((l) => /^> (EPSV|PASV|PORT)\b/.test(l))).toEqual([]);
+    },
+  );
+});
+
+d.each(each('pure', 'vsftpd', 'proftpdResume'))('%s in active mode', (_name, server) => {
+  it.each([false, 'explicit'] as const)(
+    'secure: %s: a large upload cut half way is resumed with REST (after EPRT) to an identical file',
+    async (secure) => {
+      const { dir, disk } = target(server);
+      const size = 3 * 1024 * 1024 + 5;
+      const data = bytes(size, 11);
+      const options = {
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        secure,
+        tls: { ca: fs.readFileSync(env.ca) },
+        passive: false,
+        timeoutMs: 10_000,
+      };
+      const first = await FtpClient.connect(options);
+      await first.mkd(dir);
+      let given = false;
+      const cut = new Readable({
+        read() {
+          if (given) this.destroy(new Error('cut (a crash)'));
+          else this.push(data.subarray(0, Math.floor(size / 2)));
+          given = true;
+        },
+      });
+      await expect(first.upload(`${dir}/big.bin`, cut)).rejects.toThrow();
+      const log: string[] = [];
+      const client = await FtpClient.connect({ ...options, log: (l) => log.push(l) });
+      try {
+        // The server may still be writing what it received: wait until the size settles.
+        let have = -1;
+        for (let i = 0; i < 50; i++) {
+          const now = await client.size(`${dir}/big.bin`);
+          if (now === have) break;
+          have = now;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(have).toBeGreaterThan(0);
+        expect(have).toBeLessThan(size);
+        await client.upload(`${dir}/big.bin`, data.subarray(have), { offset: have });
+        expect(log.filter((l) => /^> (EPRT|REST|STOR) /.test(l)).map((l) => l.split(' ')[1])).toEqual([
+          'EPRT',
+          'REST',
+          'STOR',
+        ]);
+        expect(sha256(fs.readFileSync(path.join(disk, 'big.bin')))).toBe(sha256(data));
+        expect(sha256(await downloadAll(client, `${dir}/big.bin`))).toBe(sha256(data));
+      } finally {
+        await client.quit();
+      }
+    },
+  );
+});
 
 /** What the deploy must say, whatever step met the refusal first. */
 const USE_PASSIVE =
