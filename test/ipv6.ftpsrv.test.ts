@@ -5,6 +5,7 @@
  * address); the dry run and the report name the target with its brackets; a held lock's message gives the
  * command to remove it with the host bracketed.
  */
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,6 +15,8 @@ import { selfSignedCert } from './helpers/cert.js';
 import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
 import { embedded } from './helpers/embedded.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
 /** ::1 usable here (a host without IPv6 skips, saying so). */
 async function ipv6Loopback(): Promise<boolean> {
@@ -75,7 +78,7 @@ describe('the CLI to a server on [::1], explicit TLS', () => {
     expect(readTree(path.join(srv.root, 'v6'), ['.ftpship-state.json'])).toEqual(readTree(local));
   });
 
-  it('a lock held by another deploy: exit 3, the command to remove it names [::1]:port', async () => {
+  it('a lock held by another deploy: exit 3; the curl command to remove it, checking the certificate against --tls-name, works', async () => {
     if (!srv) return;
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });
@@ -98,7 +101,26 @@ describe('the CLI to a server on [::1], explicit TLS', () => {
     expect(r.stderr).toMatch(
       /another deploy holds the lock \/held\/\.ftpship-state\.json\.lock \(ftpship on elsewhere pid 7, /,
     );
-    expect(r.stderr).toContain(`[::1]:${srv.port}/`);
     expect(r.stderr).not.toMatch(/[^[]::1:\d/);
+    if (!hasCurl) return console.log('ipv6.ftpsrv: no curl here: the printed command not run');
+    const curl =
+      /remove the lock now with (curl .*) \(it asks for the password\)$/.exec(r.stderr.trim())?.[1] ?? '';
+    // The certificate names localhost, not ::1 (--tls-name localhost): curl must check it against that name too.
+    // Was "curl --ssl-reqd --cacert … --user demo 'ftp://[::1]:<port>/' …", which curl refused: "SSL: no
+    // alternative certificate subject name matches target host name '::1'".
+    expect(curl).toBe(
+      `curl --ssl-reqd --cacert ${ca} --connect-to 'localhost:${srv.port}:[::1]:${srv.port}' --user demo ` +
+        `ftp://localhost:${srv.port}/ -Q 'DELE /held/.ftpship-state.json.lock/holder.json' -Q 'RMD /held/.ftpship-state.json.lock'`,
+    );
+    // Run as printed, through a shell (its quoting), with the password curl would ask for; not spawnSync: the
+    // server runs in this process.
+    const removed = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const run = `${curl.replace('--user demo', `--user demo:${srv?.password}`)} --silent --show-error --output /dev/null`;
+      execFile('sh', ['-c', run], { timeout: 10_000 }, (err, _out, stderr) =>
+        resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      );
+    });
+    expect(removed).toEqual({ status: 0, stderr: '' });
+    expect(fs.existsSync(lock)).toBe(false);
   });
 });
