@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { selfSignedCert } from './helpers/cert.js';
 import { assertBuilt, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
-import { embedded } from './helpers/embedded.js';
+import { deploy } from '../src/index.js';
+import { deployOptions, embedded } from './helpers/embedded.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
@@ -76,6 +77,21 @@ describe('the CLI to a server on [::1], explicit TLS', () => {
     expect(passive.stderr).toMatch(/> EPSV\n/);
     expect(passive.stderr).not.toMatch(/> (PASV|EPRT|PORT)\b/);
     expect(readTree(path.join(srv.root, 'v6'), ['.ftpship-state.json'])).toEqual(readTree(local));
+  });
+
+  it('deploy() with host "[::1]", as a URL writes it: the brackets are taken off; with a port after them, the port goes apart', async () => {
+    if (!srv) return;
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const tls = { ca: fs.readFileSync(ca), servername: 'localhost' };
+    const o = deployOptions(srv, local, 'lib', { host: '[::1]', secure: 'explicit', tls });
+    // Was: 'host "[::1]" not found; check the server name' (the name lookup got the brackets).
+    const r = await deploy(o);
+    expect(r.target).toBe(`ftpes://demo@[::1]:${srv.port}/lib`);
+    expect(readTree(path.join(srv.root, 'lib'), ['.ftpship-state.json'])).toEqual(readTree(local));
+    await expect(deploy({ ...o, host: `[::1]:${srv.port}` })).rejects.toThrow(
+      `invalid host "[::1]:${srv.port}"; give the port apart (port: ${srv.port}) and the host alone (::1)`,
+    );
   });
 
   it('a lock held by another deploy: exit 3; the curl command to remove it, checking the certificate against --tls-name, works', async () => {
