@@ -6,6 +6,7 @@
  * that the state file cannot be read (with --reset-state to try), nor that the folder is not there.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect, it } from '@jest/globals';
@@ -62,10 +63,25 @@ d.each(each('pure', 'vsftpd', 'proftpdResume'))('%s in active mode', (_name, ser
       const first = await FtpClient.connect(options);
       await first.mkd(dir);
       let given = false;
+      const onDisk = (): number => {
+        try {
+          return fs.statSync(path.join(disk, 'big.bin')).size;
+        } catch {
+          return 0;
+        }
+      };
+      // Half the file, then a crash once the server has written it (in active mode the server may not even have
+      // connected back when a source fails at once: then nothing is there to resume).
       const cut = new Readable({
         read() {
-          if (given) this.destroy(new Error('cut (a crash)'));
-          else this.push(data.subarray(0, Math.floor(size / 2)));
+          if (!given) this.push(data.subarray(0, Math.floor(size / 2)));
+          else {
+            const crash = (): void => {
+              if (onDisk() >= Math.floor(size / 2)) this.destroy(new Error('cut (a crash)'));
+              else setTimeout(crash, 20);
+            };
+            crash();
+          }
           given = true;
         },
       });
@@ -145,6 +161,45 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         expect(fs.existsSync(fresh.disk)).toBe(false);
         expect(readTree(deployed.disk)).toEqual(before);
         expect(fs.readFileSync(path.join(deployed.disk, 'index.html'), 'utf8')).toBe('home');
+      } finally {
+        await proxy.close();
+      }
+    }, 30_000);
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s, over plain FTP through a proxy, unable to connect back (a firewall in front of this machine)',
+  (_name, server) => {
+    it('--active: the server answers 425 to each transfer; the error says to try passive mode, not "try again later"', async () => {
+      // A port nothing listens on, announced in place of the one this client listens on: the server's
+      // connection back is refused, as a firewall refuses it.
+      const closed = net.createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      const proxy = await linesProxy(server.port, (line) =>
+        /^EPRT /.test(line)
+          ? { send: `EPRT |1|127.0.0.1|${port}|` }
+          : /^PORT /.test(line)
+            ? { send: `PORT 127,0,0,1,${port >> 8},${port & 255}` }
+            : 'pass',
+      );
+      try {
+        const local = tmpDir();
+        writeTree(local, { 'index.html': 'home' });
+        const { dir } = target(server);
+        const url = `ftp://${server.user}@127.0.0.1:${proxy.port}${dir}`;
+        const r = await runCli(['deploy', local, url, '--active', '--retries', '1'], {
+          FTPSHIP_PASSWORD: server.password,
+        });
+        expect(r.code).toBe(1);
+        const last = r.stderr.trim().split('\n').pop();
+        // Was "ftpship: error: upload index.html failed: 425 Failed to establish connection. (try again later)":
+        // the client's advice, in each warning before it, was dropped from the error.
+        expect(last).toMatch(
+          /^ftpship: error: upload index\.html failed: 425 .+; in active mode the server connects back to this machine, which firewalls and NAT usually block: try passive mode \(leave out --active\)$/,
+        );
       } finally {
         await proxy.close();
       }
