@@ -401,6 +401,36 @@ describe('untrusted PASV replies (G7)', () => {
   });
 });
 
+describe('untrusted connections in active mode (G7)', () => {
+  it("a data connection from another address than the server is refused; the server's own is the one used", async () => {
+    let intruder: Promise<string> | undefined;
+    const srv = await fake({
+      handlers: {
+        EPRT: async (arg, s) => {
+          const [, , host, port] = arg.split('|');
+          // Someone else on the network (127.0.0.2) connects first to the announced port, with data of its own.
+          intruder = new Promise<string>((resolve) => {
+            const evil = net.connect({ host, port: Number(port), localAddress: '127.0.0.2' });
+            evil.on('error', () => resolve('error'));
+            evil.on('connect', () => evil.write('evil'));
+            evil.on('close', () => resolve('closed'));
+          });
+          await intruder;
+          s.setActiveTarget(host, Number(port));
+          s.reply('200 EPRT ok');
+        },
+      },
+    });
+    const log: string[] = [];
+    const client = await connect(srv, { passive: false, log: (l) => log.push(l) });
+    srv.files.set('f', Buffer.from('safe'));
+    expect((await downloadAll(client, 'f')).toString()).toBe('safe');
+    expect(await intruder).toBe('closed');
+    expect(log).toContain('! refused a data connection from 127.0.0.2 (expected 127.0.0.1)');
+    await client.quit();
+  });
+});
+
 describe('over IPv6 ([::1])', () => {
   it('G7: a PASV reply naming another host is not followed: the data connection goes to ::1, the control host', async () => {
     const srv = await fake({
