@@ -557,13 +557,17 @@ function lockHelp(err: unknown, url: string, f: DeployFlags): string {
   const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
   const implicit = t.secure === 'implicit' || t.port === 990;
   const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  // A certificate checked against --tls-name, not the host: curl checks the name of its URL's host, and is sent
+  // to the real one with --connect-to (without, it refused the certificate, as for another name).
+  const name = t.secure && !f.insecure && f.tlsName ? f.tlsName : undefined;
   const curl = [
     'curl',
     ...(t.secure === 'explicit' && !implicit ? ['--ssl-reqd'] : []),
     ...(t.secure && f.insecure ? ['--insecure'] : t.secure && f.ca ? ['--cacert', q(f.ca)] : []),
+    ...(name ? ['--connect-to', q(`${name}:${t.port}:${host}:${t.port}`)] : []),
     '--user',
     q(t.user),
-    q(`${implicit ? 'ftps' : 'ftp'}://${host}:${t.port}/`),
+    q(`${implicit ? 'ftps' : 'ftp'}://${name ?? host}:${t.port}/`),
     '-Q',
     q(`DELE ${err.lock.holderPath}`),
     '-Q',

@@ -45,6 +45,8 @@ export interface EmbeddedServerOptions {
   loginFolder?: string;
   /** Key and certificate to offer explicit TLS (AUTH TLS), or implicit TLS with `implicit`. */
   tls?: { key: string | Buffer; cert: string | Buffer; implicit?: boolean };
+  /** Test hook: the address to listen on, control and passive ports: `::1` for IPv6. Default 127.0.0.1. */
+  host?: string;
 }
 
 type FtpSrvModule = typeof import('ftp-srv');
@@ -63,7 +65,7 @@ const quietLog = {
   },
 };
 
-/** Starts ftp-srv on 127.0.0.1 with an ephemeral control port. */
+/** Starts ftp-srv on 127.0.0.1 (or `options.host`) with an ephemeral control port. */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   let mod: FtpSrvModule;
   try {
@@ -79,13 +81,14 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const password = options.password ?? 'demo-password';
   const pasvMin = options.pasvMin ?? 47000 + Math.floor(Math.random() * 1500);
   const scheme = options.tls?.implicit ? 'ftps' : 'ftp';
+  const host = options.host ?? '127.0.0.1';
   // ftp-srv's constructor makes SIGINT, SIGTERM and SIGQUIT close it and exit 0 (`process.exit(0)`): Ctrl-C on
   // `ftpship demo` (or a gulpfile using this server) ended it "successfully", its temporary files left behind.
   // Those listeners are taken off again: whoever runs the server decides what a signal does.
   const before = new Map(FTP_SRV_SIGNALS.map((s) => [s, process.listeners(s)]));
   const server = new mod.FtpSrv({
-    url: `${scheme}://127.0.0.1:0`,
-    pasv_url: '127.0.0.1',
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:0`,
+    pasv_url: host,
     pasv_min: pasvMin,
     pasv_max: options.pasvMax ?? pasvMin + 400,
     anonymous: false,
@@ -111,7 +114,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   await server.listen();
   const port = (raw.address() as import('node:net').AddressInfo).port;
   return {
-    host: '127.0.0.1',
+    host,
     port,
     user,
     password,

@@ -1,4 +1,5 @@
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
+import net from 'node:net';
 import { ConfigError } from './engine/errors.js';
 import { hostAfterUser, looksLikeHostName } from './engine/resolve.js';
 
@@ -42,6 +43,8 @@ export function parseTarget(raw: string): Target {
     const hostPort = safe
       ? rest.split('/')[0].replace(/^.*@/, '')
       : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
+    const v6 = unbracketedIpv6(redactUrl(text), hostPort);
+    if (v6) throw new ConfigError(v6);
     const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
     if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
       throw new ConfigError(
@@ -134,6 +137,31 @@ export function parseTarget(raw: string): Target {
     secure,
     remoteDir,
   };
+}
+
+/**
+ * An IPv6 address typed without the brackets a URL needs (`ftp://u@::1:2121/site`: its colons read as the
+ * port's, "invalid port \":1:2121\"") or without the closing one: the URL to write instead, undefined for any
+ * other host. `shown`: the URL with its password masked; `hostPort`: what follows its user, up to the folder.
+ */
+function unbracketedIpv6(shown: string, hostPort: string): string | undefined {
+  const open = hostPort.startsWith('[');
+  const addr = open ? hostPort.slice(1) : hostPort;
+  if (addr.includes(']') || addr.split(':').length < 3) return undefined;
+  const start = shown.indexOf('//') + 2;
+  const slash = shown.indexOf('/', start);
+  const end = slash === -1 ? shown.length : slash;
+  if (!shown.slice(start, end).endsWith(hostPort)) return undefined;
+  const url = (host: string): string => `${shown.slice(0, end - hostPort.length)}${host}${shown.slice(end)}`;
+  // The last group may be the port (`::1:2121`), or part of the address (`2001:db8::5`): each reading offered
+  // that makes an address.
+  const m = /^(.*):(\d{1,5})$/.exec(addr);
+  const port = m && net.isIPv6(m[1]) && Number(m[2]) >= 1 && Number(m[2]) <= 65535 ? m : undefined;
+  const whole = net.isIPv6(addr) ? url(`[${addr}]`) : undefined;
+  const split = port ? url(`[${port[1]}]:${port[2]}`) : undefined;
+  if (!whole && !split) return undefined;
+  const write = split ? `${split}${whole ? ` (port ${port?.[2]}), or ${whole}` : ''}` : (whole as string);
+  return `the host in the URL ${JSON.stringify(shown)} is an IPv6 address ${open ? 'whose [ has no closing ]' : "without the brackets a URL puts around one (its colons read as the port's)"}; write ${write}`;
 }
 
 /** What to do about a password the URL cannot hold as typed. */

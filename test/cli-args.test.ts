@@ -272,3 +272,28 @@ describe('--ca with a file that is no PEM certificate', () => {
     }
   });
 });
+
+describe('an IPv6 address in the URL without its brackets', () => {
+  beforeAll(() => assertBuilt());
+
+  it.each([
+    // Was: invalid port ":1:2121" — the address's colons were read as the port's.
+    [
+      'ftp://deploy@::1:2121/site',
+      'the host in the URL "ftp://deploy@::1:2121/site" is an IPv6 address without the brackets a URL puts around one (its colons read as the port\'s); write ftp://deploy@[::1]:2121/site (port 2121), or ftp://deploy@[::1:2121]/site',
+    ],
+    [
+      'ftp://deploy:h-v6-secret@2001:db8::5/site',
+      'the host in the URL "ftp://deploy:***@2001:db8::5/site" is an IPv6 address without the brackets a URL puts around one (its colons read as the port\'s); write ftp://deploy:***@[2001:db8::5]/site',
+    ],
+    // Was: invalid port ":1".
+    [
+      'ftpes://deploy@[::1/site',
+      'the host in the URL "ftpes://deploy@[::1/site" is an IPv6 address whose [ has no closing ]; write ftpes://deploy@[::1]/site',
+    ],
+  ])('%s: exit 2, saying how to write it', async (url, message) => {
+    const local = tmpDir('ftpship-h-net14-');
+    const r = await spawnCli(['deploy', local, url], { env: { FTPSHIP_PASSWORD: 'p' } });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ftpship: error: ${message}\n` });
+  });
+});

@@ -154,6 +154,22 @@ describe('timeouts name the command, the time and what to do', () => {
     expect(err).toMatchObject({ timeoutMs: 200 });
   });
 
+  it('an IPv6 address is named in brackets before its port: [2001:db8::1]:2121, not 2001:db8::1:2121', async () => {
+    const err = await caught(
+      FtpClient.connect({
+        host: '2001:db8::1',
+        port: 2121,
+        timeoutMs: 200,
+        socketFactory: () => new net.Socket(),
+      }),
+    );
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    // Was "could not connect to 2001:db8::1:2121": which part is the port? (RFC 3986 puts the address in brackets.)
+    expect(err.message).toBe(
+      'could not connect to [2001:db8::1]:2121 within 200 ms; check the host, the port and the firewall; if the server is only slow, raise timeoutMs',
+    );
+  });
+
   it('a download whose data connection goes quiet: RETR and its path, the idle time, and "raise timeoutMs"', async () => {
     const srv = await fake({
       handlers: {

@@ -87,6 +87,35 @@ d('the client misused, on real servers', () => {
     },
   );
 
+  it.each(['pure', 'proftpd'] as const)(
+    '%s (MLSD): list() of a folder not there, in active mode behind NAT: the refused PORT is the error, not "found nothing at that path"',
+    async (name) => {
+      const server = env[name];
+      const proxy = await natProxy(server);
+      proxies.push(proxy);
+      const client = await FtpClient.connect({
+        host: '127.0.0.1',
+        port: (proxy.address() as net.AddressInfo).port,
+        user: server.user,
+        password: server.password,
+        passive: false,
+        timeoutMs: 15_000,
+      });
+      try {
+        const err = await caught(client.list(`${folder(server).dir}/missing`));
+        expect(err).toBeInstanceOf(FtpReplyError);
+        // Was "PORT 127,0,0,1,…: 500 … — list() found nothing at that path: …": MLST was asked about the path
+        // after a refusal that was not of MLSD, and its answer replaced the advice to use passive mode.
+        expect(err.message).toMatch(
+          /^PORT 127,0,0,1,\d+,\d+: 500 .+ — the server refused active mode to 127\.0\.0\.1, the address this machine announced: .* use passive mode \(FtpClient: passive: true; .*\)$/,
+        );
+        expect(await client.pwd()).toBe('/');
+      } finally {
+        client.close();
+      }
+    },
+  );
+
   it.each(['pure', 'vsftpd', 'proftpdResume'] as const)(
     "%s: a resume after send('TYPE A') is refused before anything is sent, naming the mode; after send('TYPE I') it works",
     async (name) => {

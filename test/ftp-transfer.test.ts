@@ -9,7 +9,8 @@ import {
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
-import { connectFake, downloadAll, useFakeServer } from './helpers/fake-client.js';
+import { caught, connectFake, downloadAll, useFakeServer } from './helpers/fake-client.js';
+import { selfSignedCert } from './helpers/cert.js';
 
 const fake = useFakeServer();
 
@@ -396,6 +397,155 @@ describe('untrusted PASV replies (G7)', () => {
     expect(dialled).toHaveLength(2);
     expect(dialled.every((d) => d.startsWith('127.0.0.1:'))).toBe(true);
     expect(log.join('\n')).toMatch(/PASV named 10\.255\.1\.2; connecting to 127\.0\.0\.1 instead/);
+    await client.quit();
+  });
+});
+
+describe('untrusted connections in active mode (G7)', () => {
+  it("a data connection from another address than the server is refused; the server's own is the one used", async () => {
+    let intruder: Promise<string> | undefined;
+    const srv = await fake({
+      handlers: {
+        EPRT: async (arg, s) => {
+          const [, , host, port] = arg.split('|');
+          // Someone else on the network (127.0.0.2) connects first to the announced port, with data of its own.
+          intruder = new Promise<string>((resolve) => {
+            const evil = net.connect({ host, port: Number(port), localAddress: '127.0.0.2' });
+            evil.on('error', () => resolve('error'));
+            evil.on('connect', () => evil.write('evil'));
+            evil.on('close', () => resolve('closed'));
+          });
+          await intruder;
+          s.setActiveTarget(host, Number(port));
+          s.reply('200 EPRT ok');
+        },
+      },
+    });
+    const log: string[] = [];
+    const client = await connect(srv, { passive: false, log: (l) => log.push(l) });
+    srv.files.set('f', Buffer.from('safe'));
+    expect((await downloadAll(client, 'f')).toString()).toBe('safe');
+    expect(await intruder).toBe('closed');
+    expect(log).toContain('! refused a data connection from 127.0.0.2 (expected 127.0.0.1)');
+    await client.quit();
+  });
+});
+
+describe('over IPv6 ([::1])', () => {
+  it('G7: a PASV reply naming another host is not followed: the data connection goes to ::1, the control host', async () => {
+    const srv = await fake({
+      host: '::1',
+      features: ['SIZE'],
+      handlers: {
+        EPSV: (_a, s) => s.reply('502 no EPSV here'),
+        PASV: async (_a, s) => {
+          const port = await s.listenPassive();
+          s.reply(`227 Entering Passive Mode (10,255,1,2,${port >> 8},${port & 255})`);
+        },
+      },
+    });
+    const dialled: string[] = [];
+    const log: string[] = [];
+    const client = await connect(srv, {
+      log: (l) => log.push(l),
+      socketFactory: (host, port) => {
+        dialled.push(host);
+        return net.connect({ host, port });
+      },
+    });
+    srv.files.set('f', Buffer.from('safe'));
+    expect((await downloadAll(client, 'f')).toString()).toBe('safe');
+    expect(dialled).toEqual(['::1', '::1']);
+    expect(log).toContain('! PASV named 10.255.1.2; connecting to ::1 instead');
+    await client.quit();
+  });
+
+  it('G7: an EPSV reply naming a host (not the RFC 2428 form) is refused, nothing dialled but the control host', async () => {
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        EPSV: async (_a, s) => {
+          const port = await s.listenPassive();
+          s.reply(`229 Entering Extended Passive Mode (|2|2001:db8::5|${port}|)`);
+        },
+      },
+    });
+    const dialled: string[] = [];
+    const client = await connect(srv, {
+      socketFactory: (host, port) => {
+        dialled.push(host);
+        return net.connect({ host, port });
+      },
+    });
+    srv.files.set('f', Buffer.from('safe'));
+    const err = await caught(downloadAll(client, 'f'));
+    expect(err.message).toMatch(/^cannot read a port from the EPSV reply: /);
+    expect(dialled).toEqual(['::1']);
+  });
+
+  it('a data connection that cannot be made names the address in brackets before its port', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '::1', resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        EPSV: (_a, s) => s.reply(`229 Entering Extended Passive Mode (|||${port}|)`),
+        RETR: (_a, s) => s.reply('150 Opening data connection'),
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = await caught(downloadAll(client, 'a.bin'));
+    // Was "cannot open the data connection to ::1:<port>".
+    expect(err.message).toMatch(new RegExp(`^cannot open the data connection to \\[::1\\]:${port}: `));
+  });
+
+  it('a refused TLS certificate names the address in brackets before its port', async () => {
+    const cert = selfSignedCert();
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        AUTH: async (_a, s) => {
+          s.reply('234 AUTH TLS OK');
+          await s.startTls(cert);
+        },
+      },
+    });
+    const err = await caught(connect(srv, { secure: 'explicit' }));
+    // Was "TLS handshake with ::1:<port> failed".
+    expect(err.message).toMatch(
+      new RegExp(`^TLS handshake with \\[::1\\]:${srv.port} failed: self[- ]signed certificate`),
+    );
+  });
+
+  it('EPSV refused, and PASV refused as servers refuse it over IPv6: the error says why and what to try, and is no passing failure', async () => {
+    const srv = await fake({
+      host: '::1',
+      handlers: {
+        EPSV: (_a, s) => s.reply('500 EPSV not understood'),
+        // pure-ftpd's (and pyftpdlib's) answer to PASV on an IPv6 connection.
+        PASV: (_a, s) => s.reply('425 You cannot use PASV on IPv6 connections. Use EPSV instead.'),
+      },
+    });
+    const client = await connect(srv);
+    for (const attempt of [1, 2]) {
+      const err = await caught(client.upload('a.bin', Buffer.from('x')));
+      // Was "PASV: 425 You cannot use PASV on IPv6 connections. Use EPSV instead.", a 425 that a deploy retried
+      // as a passing failure, to end with "check the network".
+      expect({ attempt, message: err.message }).toEqual({
+        attempt,
+        message:
+          'EPSV: 500 EPSV not understood — and PASV, the other way to ask for a passive data connection, works only ' +
+          'over IPv4: the server refused it on this IPv6 connection (PASV: 425 You cannot use PASV on IPv6 ' +
+          'connections. Use EPSV instead.); use active mode (--active; deploy() and gulp: active: true; FtpClient: ' +
+          'passive: false), or connect to the server over IPv4',
+      });
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect(isTransientError(err)).toBe(false);
+    }
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'STOR', 'PASV', 'PASV']);
+    expect(await client.pwd()).toBe('/');
     await client.quit();
   });
 });

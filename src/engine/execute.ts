@@ -1071,6 +1071,12 @@ function noRoom(err: FtpReplyError): string {
   return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
 }
 
+/** What the FTP client added to a refusal's message after the server's text (what to try); '' for nothing. */
+function clientAdvice(err: FtpReplyError): string {
+  const bare = `${err.command ? `${err.command}: ` : ''}${err.code} ${err.serverMessage}`;
+  return err.message.startsWith(bare) ? err.message.slice(bare.length) : '';
+}
+
 /** Wraps an error so its message names the path and what to try. */
 export function describe(err: unknown, what: string, local?: string, deleting = false): Error {
   if (err instanceof DeployError) return err;
@@ -1102,6 +1108,13 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
               : err.code >= 550
                 ? check
                 : 'try again later';
+    // The client's own advice on the refusal (a 425: the data connection could not be made, so try the other
+    // mode), which "try again later" replaced once the retries were spent.
+    const advice = hint === 'try again later' ? clientAdvice(err) : '';
+    if (advice)
+      return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)}${oneLine(advice)}`, {
+        cause: err,
+      });
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,
     });

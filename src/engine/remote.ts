@@ -89,7 +89,7 @@ export async function listedAs(
   try {
     entries = await client.list(slash <= 0 ? '/' : abs.slice(0, slash));
   } catch (err) {
-    if (err instanceof FtpReplyError) return undefined;
+    if (err instanceof FtpReplyError && !isDataChannelRefusal(err)) return undefined;
     throw err;
   }
   if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link'))) return true;
@@ -415,7 +415,7 @@ export async function readRemoteFile(
     // A refusal is "missing" here: no look at the path (the first deploy on vsftpd would pay round trips for it).
     await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });
   } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 500) {
+    if (err instanceof FtpReplyError && err.code >= 500 && !isDataChannelRefusal(err)) {
       onRefused?.(err);
       return undefined;
     }
@@ -439,6 +439,16 @@ export async function readRemoteFileIfPresent(
   if (data || !refusal) return data;
   if ((await filesExist(client, [abs]))[0]) throw unreadable(refusalReason(refusal));
   return undefined;
+}
+
+/**
+ * A refusal of the data connection's set-up (EPSV, PASV, EPRT, PORT), not of the file or folder it was for: it
+ * says nothing about the path (a server that allows no active mode, or refuses the address announced), and
+ * every transfer gets it. Taken for "not there", it became "the state file exists but cannot be read … rerun
+ * with --reset-state", or a folder that cannot be listed.
+ */
+export function isDataChannelRefusal(err: unknown): err is FtpReplyError {
+  return err instanceof FtpReplyError && /^(EPSV|PASV|EPRT|PORT)\b/.test(err.command);
 }
 
 /** A refusal in a few words for an error message: code and first line. */
@@ -469,7 +479,7 @@ export async function filesExist(
     try {
       return new Set((await client.list(parent)).map((e) => e.name));
     } catch (err) {
-      if (!(err instanceof FtpReplyError)) throw err;
+      if (!(err instanceof FtpReplyError) || isDataChannelRefusal(err)) throw err;
       return undefined; // the parent cannot be listed (absent): its files are too
     }
   };
@@ -579,7 +589,8 @@ export async function serverHashes(
 export async function listFolder(pool: ConnectionPool, abs: string): Promise<ListEntry[] | undefined> {
   return pool.run(`list ${abs}`, async (c) =>
     c.list(abs).catch((err: unknown) => {
-      if (err instanceof FtpReplyError && err.code >= 450 && !c.closed) return undefined;
+      if (err instanceof FtpReplyError && err.code >= 450 && !c.closed && !isDataChannelRefusal(err))
+        return undefined;
       throw err;
     }),
   );

@@ -91,8 +91,11 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
       `invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`,
     );
   }
+  // `[::1]`, an IPv6 literal as a URL writes it: the socket wants it bare (the name lookup failed on the brackets:
+  // 'host "[::1]" not found'), and the report's target would have had two pairs.
+  const v6 = /^\[([0-9a-f:.]*:[0-9a-f:.]*)\](?::(\d+))?$/i.exec(o.host);
   // host:port, as a URL writes it: the port goes in its own option, or the name lookup fails (user@host: above).
-  const withPort = /^([^:]+):(\d+)$/.exec(o.host);
+  const withPort = v6?.[2] ? v6 : /^([^:]+):(\d+)$/.exec(o.host);
   if (withPort) {
     throw new ConfigError(
       `invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`,
@@ -185,6 +188,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
     );
   return {
     ...o,
+    host: v6 ? v6[1] : o.host,
     port,
     user,
     secure,
@@ -563,7 +567,11 @@ export function bracketed(host: string): string {
  * and an IPv6 literal's `:`, brackets and zone `%`?
  */
 export function hostSyntax(host: string): boolean {
-  return /^[\p{L}\p{N}._-]+$/u.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host);
+  return (
+    /^[\p{L}\p{N}._-]+$/u.test(host) ||
+    /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host) ||
+    /^\[[0-9a-f:.]*:[0-9a-f:.]*\]:\d+$/i.test(host) // with a port, as a URL writes it: said to give that apart
+  );
 }
 
 /**

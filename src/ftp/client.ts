@@ -749,6 +749,9 @@ export class FtpClient {
           return parseListing(await this.listTextNow(path ? `MLSD ${path}` : 'MLSD'), true);
         } catch (err) {
           if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed) throw err;
+          // Only a refusal of MLSD itself says the path may be no folder: not one of the data connection (a
+          // PORT refused behind NAT), whose advice "found nothing at that path" replaced.
+          if (!err.command.startsWith('MLSD ')) throw err;
           const file = await this.fileEntryNow(path);
           if (file === 'absent') throw nothingToList(err, 'list');
           if (!file) throw err;

@@ -13,6 +13,7 @@ import {
   FtpTimeoutError,
   FtpTlsError,
   CHECK_ADDRESS_HINT,
+  hostPort,
   RAISE_TIMEOUT_HINT,
   redactCommand,
 } from './errors.js';
@@ -466,7 +467,7 @@ export class FtpConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new FtpTimeoutError(
-          `could not connect to ${this.host}:${port} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`,
+          `could not connect to ${hostPort(this.host, port)} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`,
         );
         err.timeoutMs = this.timeoutMs;
         this.close(err);
@@ -494,7 +495,8 @@ export class FtpConnection {
         this.close(explained);
         done(explained);
       };
-      const onClose = (): void => done(this.closedBy ?? closedByServer(`connection to ${this.host}:${port}`));
+      const onClose = (): void =>
+        done(this.closedBy ?? closedByServer(`connection to ${hostPort(this.host, port)}`));
       socket.once(event, onOk);
       socket.prependOnceListener('error', onError);
       socket.once('close', onClose);

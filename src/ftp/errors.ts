@@ -55,6 +55,11 @@ export const LoginStage = {
  * speaks implicit TLS stays silent until the client's handshake, which a plain or explicit-TLS client never
  * starts.
  */
+/** `host:port` for a message, an IPv6 address in brackets as in a URL: `[::1]:21`, where `::1:21` reads as all address. */
+export function hostPort(host: string, port: number | string): string {
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
 export const IMPLICIT_TLS_PORT_HINT =
   '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
 
@@ -136,7 +141,7 @@ export class FtpTlsError extends Error {
                     ? ' — the server accepted AUTH TLS, then did not answer in TLS'
                     : '';
     const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
-    super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
+    super(`${what} with ${hostPort(host, port)} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
     if (fingerprint) this.fingerprint = fingerprint;
     if (data) this.data = true;
   }

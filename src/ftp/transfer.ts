@@ -11,6 +11,7 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
+  hostPort,
   isCertificateError,
   noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
@@ -29,6 +30,8 @@ export interface DataSettings {
   tls?: FtpTlsOptions;
   /** Remembered after the first 5xx to EPSV: use PASV from then on, without asking EPSV again. */
   epsvRefused?: boolean;
+  /** That 5xx, for the error when PASV is refused too. */
+  epsvRefusal?: FtpReply;
   /** Remembered after the first 5xx to EPRT: use PORT from then on. */
   eprtRefused?: boolean;
   /**
@@ -80,7 +83,7 @@ function connectPassive(conn: FtpConnection, port: number): PendingData {
     socket.once('error', (err: NodeJS.ErrnoException) => {
       // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
       const named: NodeJS.ErrnoException = new Error(
-        `cannot open the data connection to ${host}:${port}: ${err.message}`,
+        `cannot open the data connection to ${hostPort(host, port)}: ${err.message}`,
         { cause: err },
       );
       named.code = err.code;
@@ -108,12 +111,35 @@ async function enterPassive(conn: FtpConnection, settings: DataSettings): Promis
     if (reply.code < 500) throw new FtpReplyError(reply.code, reply.message, 'EPSV');
     conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
     settings.epsvRefused = true;
+    settings.epsvRefusal = reply;
   }
-  const reply = await conn.request('PASV', ReplyCode.EnteringPassive);
+  const reply = await conn.request('PASV', ReplyCode.EnteringPassive).catch((err: unknown) => {
+    throw pasvRefusedOverIpv6(conn, settings, err);
+  });
   const { host, port } = parsePasv(reply.message);
   if (host !== controlPeer(conn))
     conn.log(`! PASV named ${host}; connecting to ${controlPeer(conn)} instead`);
   return port;
+}
+
+/**
+ * PASV refused on a connection over IPv6, EPSV refused before it: a PASV reply carries only an IPv4 address, and
+ * servers refuse it over IPv6 (pure-ftpd: "425 You cannot use PASV on IPv6 connections. Use EPSV instead.").
+ * That 425 alone read as a passing failure (a deploy retried it, then said to check the network): the error is
+ * EPSV's refusal, with PASV's and what to try.
+ */
+function pasvRefusedOverIpv6(conn: FtpConnection, settings: DataSettings, err: unknown): unknown {
+  const epsv = settings.epsvRefusal;
+  if (!(err instanceof FtpReplyError) || err.code === 421 || !epsv || net.isIPv4(controlPeer(conn)))
+    return err;
+  return new FtpReplyError(
+    epsv.code,
+    epsv.message,
+    'EPSV',
+    ` — and PASV, the other way to ask for a passive data connection, works only over IPv4: the server refused it ` +
+      `on this IPv6 connection (PASV: ${err.code} ${err.serverMessage}); use active mode (--active; deploy() and ` +
+      `gulp: active: true; FtpClient: passive: false), or connect to the server over IPv4`,
+  );
 }
 
 async function openActive(conn: FtpConnection, settings: DataSettings): Promise<PendingData> {
@@ -552,6 +578,7 @@ async function pipelinedPassive(
   if (reply.code >= 500) {
     conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
     settings.epsvRefused = true;
+    settings.epsvRefusal = reply;
   }
   throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }

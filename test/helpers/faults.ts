@@ -181,13 +181,14 @@ export async function holdingProxy(
   };
 }
 
-/** What {@link linesProxy} does with a client's command line: pass it on, or answer it itself. */
-export type LineVerdict = 'pass' | { reply: string; close?: boolean };
+/** What {@link linesProxy} does with a client's command line: pass it on (or `send` another), or answer it itself. */
+export type LineVerdict = 'pass' | { send: string } | { reply: string; close?: boolean };
 
 /**
  * A TCP proxy in front of a plain FTP control port that shows each command line a client sends (without its
- * CRLF) to `onLine`, with the number of its connection (from 1): passed on to the server, or answered by the
- * proxy with `reply` (the server never sees the command), and with `close` that connection closed after it.
+ * CRLF) to `onLine`, with the number of its connection (from 1): passed on to the server (as it is, or `send`
+ * instead), or answered by the proxy with `reply` (the server never sees the command), and with `close` that
+ * connection closed after it.
  */
 export async function linesProxy(
   targetPort: number,
@@ -209,6 +210,8 @@ export async function linesProxy(
         const verdict = onLine(line, connection);
         if (verdict === 'pass') {
           upstream.write(`${line}\r\n`, 'latin1');
+        } else if ('send' in verdict) {
+          upstream.write(`${verdict.send}\r\n`, 'latin1');
         } else if (verdict.close) {
           upstream.unpipe(client);
           upstream.destroy();
