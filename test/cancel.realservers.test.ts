@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { outcome, realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { holdingProxy } from './helpers/faults.js';
 import { runCli, startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { chaosProxy } from './helpers/chaos.js';
@@ -29,13 +29,6 @@ interface State {
 }
 const readState = (disk: string): State =>
   JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as State;
-
-async function outcome(p: Promise<unknown>): Promise<Error | undefined> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e as Error,
-  );
-}
 
 async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { freshLock, outcome, realServerSuite, remoteFolders, type Failure } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder } from './helpers/protocol.js';
 import { chaosProxy } from './helpers/chaos.js';
@@ -24,23 +24,6 @@ const LOCK = `${STATE}.lock`;
 /** B's stale time, so its grace: long enough that C's holder, once written, is not stale to B. */
 const STALE_MS = 3000;
 const target = remoteFolders('h-lock14-grace');
-
-type Failure = Error & { exitCode?: number };
-async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e as Failure,
-  );
-}
-
-/** A lock folder as a deploy killed right after its MKD leaves it: no holder. */
-function freshLock(server: RealServer, disk: string): string {
-  const lock = path.join(disk, LOCK);
-  fs.mkdirSync(lock, { recursive: true });
-  fs.chownSync(disk, server.uid, server.gid);
-  fs.chownSync(lock, server.uid, server.gid);
-  return lock;
-}
 
 /**
  * How deploy B, its grace for the old folder run out, meets the folder C made again: B's own MKD, in its wait,

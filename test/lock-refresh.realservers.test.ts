@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { outcome, realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder } from './helpers/protocol.js';
 import { frontProxy } from './helpers/faults.js';
@@ -22,14 +22,6 @@ const LOCK = `${STATE}.lock`;
 const STALE_MS = 2000;
 const target = remoteFolders('h-lock');
 const onHost = servers?.proftpdHost ? d : describe.skip;
-
-type Failure = Error & { exitCode?: number };
-async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e as Failure,
-  );
-}
 
 /** `n` files of 1 MiB (40: about 5 s on two connections at proftpdHost's 4 MB/s per upload). */
 function bigSite(n = 40): string {

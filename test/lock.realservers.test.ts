@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
-import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
+import { freshLock, outcome, realServerSuite, remoteFolders, type Failure } from './helpers/real-servers.js';
 import { readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { chaosProxy } from './helpers/chaos.js';
@@ -18,23 +18,6 @@ const { env, describe: d, opts, each } = realServerSuite('lock.realservers');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
 const target = remoteFolders('lock');
-
-type Failure = Error & { exitCode?: number };
-async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e as Failure,
-  );
-}
-
-/** A lock folder as a deploy leaves it the moment its MKD succeeded: no holder yet. */
-function freshLock(server: RealServer, disk: string): string {
-  const lock = path.join(disk, LOCK);
-  fs.mkdirSync(lock, { recursive: true });
-  fs.chownSync(disk, server.uid, server.gid);
-  fs.chownSync(lock, server.uid, server.gid);
-  return lock;
-}
 
 d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
   it('a lock without a holder yet, named a moment later: refused (exit 3), nothing uploaded', async () => {

@@ -1,6 +1,6 @@
 // Real FTP servers on loopback (pure-ftpd, vsftpd, proftpd), started by test/servers/start.sh, which writes
 // test/servers/.env.json. Tests that need them call loadRealServers() and skip when it returns undefined.
-import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe } from '@jest/globals';
@@ -189,4 +189,27 @@ export function realServerSuite(suite: string): {
             env[n] ? [[LABELS[n] ?? n, env[n] as RealServer] as [string, RealServer]] : [],
           ),
   };
+}
+
+/** A deploy's failure as the test sees it: the error, with the CLI's exit code where it has one. */
+export type Failure = Error & { exitCode?: number };
+
+/** What `p` failed with, or undefined when it succeeded. */
+export async function outcome(p: Promise<unknown>): Promise<Failure | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Failure,
+  );
+}
+
+/**
+ * The lock folder `lockName` in `disk` as a deploy leaves it the moment its MKD succeeded (or killed right
+ * after): no holder yet. Owned by the server's user. Returns its path on disk.
+ */
+export function freshLock(server: RealServer, disk: string, lockName = '.ftpship-state.json.lock'): string {
+  const lock = join(disk, lockName);
+  mkdirSync(lock, { recursive: true });
+  chownSync(disk, server.uid, server.gid);
+  chownSync(lock, server.uid, server.gid);
+  return lock;
 }
