@@ -104,6 +104,7 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
+      takeTurn();
       collect(file, files, origins, bases, (w) => early.push(w), spool).then(
         () => done(null, file),
         (err: unknown) =>
@@ -218,6 +219,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       return;
     }
     source.on('error', upstreamFailed);
+    takeTurn();
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
   // A step after this one in a .pipe chain (gulp.dest) that fails unpipes this stream and fails the task, which
@@ -242,6 +244,32 @@ export function deploy(options: GulpDeployOptions): Transform {
   let deploying = false;
   stream.once('close', () => {
     if (!deploying) spool.release(false);
+  });
+
+  // Its place among this process's deploys is taken when its run starts (gulp.src piped into it, or its first
+  // file), not when its files have all come: a run started later whose files come sooner (a first build step
+  // slow where the next is quick, two watchers firing at once) would deploy first, and this one, holding the
+  // older files, would then overwrite the newer run's result on the server.
+  let turn: { target: Target; done: Promise<void> } | undefined;
+  let endTurn = (): void => undefined;
+  let turnTaken = false;
+  function takeTurn(): { target: Target; done: Promise<void> } | undefined {
+    if (!turnTaken && !engine.dryRun) {
+      turnTaken = true;
+      let release = (): void => undefined;
+      const mine = { target: targetOf(engine), done: new Promise<void>((resolve) => (release = resolve)) };
+      turn = mine;
+      running.add(mine);
+      endTurn = (): void => {
+        release();
+        running.delete(mine);
+      };
+    }
+    return turn !== undefined && running.has(turn) ? turn : undefined;
+  }
+  // Failed or torn down before its deploy (or never flushed): later runs do not wait for it.
+  stream.once('close', () => {
+    if (!deploying) endTurn();
   });
 
   /**
@@ -276,11 +304,13 @@ export function deploy(options: GulpDeployOptions): Transform {
   async function runInTurn(): Promise<void> {
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
     if (engine.dryRun) return deployFiles(where);
-    const target = targetOf(engine);
-    const before = [...running].filter((r) => mayBeOne(r.target, target)).map(async (r) => r.done);
-    let release = (): void => undefined;
-    const mine = { target, done: new Promise<void>((resolve) => (release = resolve)) };
-    running.add(mine);
+    const mine = takeTurn();
+    if (!mine) throw new Error('the deploy stream ended before its deploy');
+    const all = [...running];
+    const before = all
+      .slice(0, all.indexOf(mine))
+      .filter((r) => mayBeOne(r.target, mine.target))
+      .map(async (r) => r.done);
     try {
       if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
@@ -289,8 +319,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       }
       await deployFiles(where);
     } finally {
-      release();
-      running.delete(mine);
+      endTurn();
     }
   }
 
