@@ -108,7 +108,11 @@ export function deploy(options: GulpDeployOptions): Transform {
       collect(file, files, origins, bases, (w) => early.push(w), spool).then(
         () => done(null, file),
         (err: unknown) =>
-          done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
+          done(
+            new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), {
+              fileName: err instanceof FileError ? err.fileName : file.path,
+            }),
+          ),
       );
     },
     flush(done: TransformCallback): void {
@@ -524,7 +528,8 @@ class Bases {
         const as = path.relative(inner, i.file).split(path.sep).join('/');
         const meant = path.relative(outer, i.file).split(path.sep).join('/');
         const shown = path.relative(file.cwd, outer).split(path.sep).join('/') || '.';
-        throw new Error(
+        throw new FileError(
+          i.file,
           `${i.file} comes with base ${inner}, inside the base ${outer} of the other files (such as ${o.file}), so it ` +
             `would go to ${JSON.stringify(as)} under remoteDir, not ${JSON.stringify(meant)}: gulp.src gives each glob ` +
             `its own base, the folder before its first wildcard. Nothing was deployed; give the globs one base ` +
@@ -532,6 +537,16 @@ class Bases {
         );
       }
     }
+  }
+}
+
+/** A refusal about another file than the one at hand (the PluginError's fileName, which gulp prints, names it). */
+class FileError extends Error {
+  constructor(
+    readonly fileName: string,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

@@ -266,6 +266,22 @@ describe('gulp plugin: bases', () => {
     expect(readTree(site)).toEqual(before);
   });
 
+  it("the refusal's fileName (gulp prints it under Details) is the file its message names, whichever glob came first", async () => {
+    const cwd = tmpDir();
+    writeTree(cwd, SITE);
+    const dir = uniqueName('gulp-bases-name');
+    // The css glob first: site.css comes before any file shows dist to be a whole tree.
+    const { err } = await run(cwd, dir, ['dist/css/*.css', 'dist/**/*.html']);
+    expect(err).toBeInstanceOf(PluginError);
+    const named = path.join(cwd, 'dist/css/site.css');
+    expect(
+      err?.message.startsWith(`${named} comes with base ${path.join(cwd, 'dist/css')}, inside the base`),
+    ).toBe(true);
+    // Before: the file at hand when the clash showed, dist/blog/post.html.
+    expect((err as PluginError & { fileName?: string }).fileName).toBe(named);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
   it("a tree and a single file beside it (gulp.src(['dist/**', 'robots.txt'])) both go to the top; a base given or none is the same", async () => {
     const cwd = tmpDir();
     writeTree(cwd, SITE);
