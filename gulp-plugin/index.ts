@@ -13,6 +13,7 @@
  * throws and never exits the process. It deploys even when nothing reads its output.
  */
 import { isUtf8 } from 'node:buffer';
+import { lstatSync, readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -180,7 +181,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     const from = (err as { plugin?: unknown } | null)?.plugin;
     upstreamError = new PluginError(
       PLUGIN_NAME,
-      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${notUtf8Hint(err)}), ` +
+      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${upstreamHint(err)}), ` +
         'so not every file reached ftpship; nothing was deployed, as the files that did would have made the ' +
         "server's copies of the others orphans, deleted. Fix that error and run the task again",
     );
@@ -405,6 +406,39 @@ function tornDown(err: unknown): string {
 async function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** What to do about an error of a step further up (gulp.src) that Node's message alone does not say. */
+function upstreamHint(err: unknown): string {
+  return notUtf8Hint(err) || brokenLinkHint(err);
+}
+
+/**
+ * gulp.src follows symlinks (unless resolveSymlinks: false). One whose target is gone (a build folder cleaned, a
+ * link made on another machine) fails it with ENOENT, naming the link (a `*` glob) or only the target as the link
+ * holds it (a `**` glob, whose walker follows links); a file removed while gulp.src reads the folder does too.
+ */
+function brokenLinkHint(err: unknown): string {
+  const e = err as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  if (e?.code !== 'ENOENT' || typeof e.path !== 'string' || (e.syscall !== 'stat' && e.syscall !== 'lstat'))
+    return '';
+  let target: string | undefined;
+  try {
+    if (lstatSync(e.path).isSymbolicLink()) target = readlinkSync(e.path);
+  } catch {
+    // Not there at all: the target of a link the walker followed, or a file removed meanwhile.
+  }
+  if (target !== undefined)
+    return (
+      `; ${e.path} is a symlink to ${target}, which does not exist, so gulp.src cannot read it: ` +
+      "point it at a file that exists, delete it, or leave it out of gulp.src with a '!' glob"
+    );
+  return (
+    `; ${e.path} does not exist: most often a symlink in the folder gulp.src reads points there and its target is ` +
+    'gone (`find . -xtype l` there lists such links: point it at a file that exists, delete it, or leave it out of ' +
+    "gulp.src with a '!' glob), else a file was removed while gulp.src read the folder (a build or clean step still " +
+    'running: run the task again once it is done)'
+  );
 }
 
 /**
