@@ -13,6 +13,7 @@
  * throws and never exits the process. It deploys even when nothing reads its output.
  */
 import { isUtf8 } from 'node:buffer';
+import { lstatSync, readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -104,10 +105,15 @@ export function deploy(options: GulpDeployOptions): Transform {
   const stream = new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, done: TransformCallback): void {
+      takeTurn();
       collect(file, files, origins, bases, (w) => early.push(w), spool).then(
         () => done(null, file),
         (err: unknown) =>
-          done(new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), { fileName: file.path })),
+          done(
+            new PluginError(PLUGIN_NAME, errorMessage(err, engine.password), {
+              fileName: err instanceof FileError ? err.fileName : file.path,
+            }),
+          ),
       );
     },
     flush(done: TransformCallback): void {
@@ -175,7 +181,7 @@ export function deploy(options: GulpDeployOptions): Transform {
     const from = (err as { plugin?: unknown } | null)?.plugin;
     upstreamError = new PluginError(
       PLUGIN_NAME,
-      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${notUtf8Hint(err)}), ` +
+      `an earlier step of the pipeline failed (${typeof from === 'string' ? `${from}: ` : ''}${errorMessage(err, engine.password)}${upstreamHint(err)}), ` +
         'so not every file reached ftpship; nothing was deployed, as the files that did would have made the ' +
         "server's copies of the others orphans, deleted. Fix that error and run the task again",
     );
@@ -218,6 +224,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       return;
     }
     source.on('error', upstreamFailed);
+    takeTurn();
   });
   stream.on('unpipe', (source: NodeJS.ReadableStream) => source.removeListener('error', upstreamFailed));
   // A step after this one in a .pipe chain (gulp.dest) that fails unpipes this stream and fails the task, which
@@ -242,6 +249,32 @@ export function deploy(options: GulpDeployOptions): Transform {
   let deploying = false;
   stream.once('close', () => {
     if (!deploying) spool.release(false);
+  });
+
+  // Its place among this process's deploys is taken when its run starts (gulp.src piped into it, or its first
+  // file), not when its files have all come: a run started later whose files come sooner (a first build step
+  // slow where the next is quick, two watchers firing at once) would deploy first, and this one, holding the
+  // older files, would then overwrite the newer run's result on the server.
+  let turn: { target: Target; done: Promise<void> } | undefined;
+  let endTurn = (): void => undefined;
+  let turnTaken = false;
+  function takeTurn(): { target: Target; done: Promise<void> } | undefined {
+    if (!turnTaken && !engine.dryRun) {
+      turnTaken = true;
+      let release = (): void => undefined;
+      const mine = { target: targetOf(engine), done: new Promise<void>((resolve) => (release = resolve)) };
+      turn = mine;
+      running.add(mine);
+      endTurn = (): void => {
+        release();
+        running.delete(mine);
+      };
+    }
+    return turn !== undefined && running.has(turn) ? turn : undefined;
+  }
+  // Failed or torn down before its deploy (or never flushed): later runs do not wait for it.
+  stream.once('close', () => {
+    if (!deploying) endTurn();
   });
 
   /**
@@ -276,11 +309,13 @@ export function deploy(options: GulpDeployOptions): Transform {
   async function runInTurn(): Promise<void> {
     const where = `${engine.host}${engine.remoteDir ? ` ${engine.remoteDir}` : ''}`;
     if (engine.dryRun) return deployFiles(where);
-    const target = targetOf(engine);
-    const before = [...running].filter((r) => mayBeOne(r.target, target)).map(async (r) => r.done);
-    let release = (): void => undefined;
-    const mine = { target, done: new Promise<void>((resolve) => (release = resolve)) };
-    running.add(mine);
+    const mine = takeTurn();
+    if (!mine) throw new Error('the deploy stream ended before its deploy');
+    const all = [...running];
+    const before = all
+      .slice(0, all.indexOf(mine))
+      .filter((r) => mayBeOne(r.target, mine.target))
+      .map(async (r) => r.done);
     try {
       if (before.length > 0) {
         say(`waiting for the deploy to ${where} this process started before this one`);
@@ -289,8 +324,7 @@ export function deploy(options: GulpDeployOptions): Transform {
       }
       await deployFiles(where);
     } finally {
-      release();
-      running.delete(mine);
+      endTurn();
     }
   }
 
@@ -372,6 +406,39 @@ function tornDown(err: unknown): string {
 async function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** What to do about an error of a step further up (gulp.src) that Node's message alone does not say. */
+function upstreamHint(err: unknown): string {
+  return notUtf8Hint(err) || brokenLinkHint(err);
+}
+
+/**
+ * gulp.src follows symlinks (unless resolveSymlinks: false). One whose target is gone (a build folder cleaned, a
+ * link made on another machine) fails it with ENOENT, naming the link (a `*` glob) or only the target as the link
+ * holds it (a `**` glob, whose walker follows links); a file removed while gulp.src reads the folder does too.
+ */
+function brokenLinkHint(err: unknown): string {
+  const e = err as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  if (e?.code !== 'ENOENT' || typeof e.path !== 'string' || (e.syscall !== 'stat' && e.syscall !== 'lstat'))
+    return '';
+  let target: string | undefined;
+  try {
+    if (lstatSync(e.path).isSymbolicLink()) target = readlinkSync(e.path);
+  } catch {
+    // Not there at all: the target of a link the walker followed, or a file removed meanwhile.
+  }
+  if (target !== undefined)
+    return (
+      `; ${e.path} is a symlink to ${target}, which does not exist, so gulp.src cannot read it: ` +
+      "point it at a file that exists, delete it, or leave it out of gulp.src with a '!' glob"
+    );
+  return (
+    `; ${e.path} does not exist: most often a symlink in the folder gulp.src reads points there and its target is ` +
+    'gone (`find . -xtype l` there lists such links: point it at a file that exists, delete it, or leave it out of ' +
+    "gulp.src with a '!' glob), else a file was removed while gulp.src read the folder (a build or clean step still " +
+    'running: run the task again once it is done)'
+  );
 }
 
 /**
@@ -495,7 +562,8 @@ class Bases {
         const as = path.relative(inner, i.file).split(path.sep).join('/');
         const meant = path.relative(outer, i.file).split(path.sep).join('/');
         const shown = path.relative(file.cwd, outer).split(path.sep).join('/') || '.';
-        throw new Error(
+        throw new FileError(
+          i.file,
           `${i.file} comes with base ${inner}, inside the base ${outer} of the other files (such as ${o.file}), so it ` +
             `would go to ${JSON.stringify(as)} under remoteDir, not ${JSON.stringify(meant)}: gulp.src gives each glob ` +
             `its own base, the folder before its first wildcard. Nothing was deployed; give the globs one base ` +
@@ -503,6 +571,16 @@ class Bases {
         );
       }
     }
+  }
+}
+
+/** A refusal about another file than the one at hand (the PluginError's fileName, which gulp prints, names it). */
+class FileError extends Error {
+  constructor(
+    readonly fileName: string,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

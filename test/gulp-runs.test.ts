@@ -105,4 +105,51 @@ describe('gulp plugin: a publish task run again in one process', () => {
     );
     expect(readTree(path.join(server().root, remote))).toEqual(before);
   });
+
+  it('two runs of one task overlapping (two watchers firing at once), the first slower to collect: the later run, with the newer files, is what the server holds', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'old.txt': 'gone in v2' });
+    const remote = `/${uniqueName('h-gulp-overtake')}`;
+    // A build step slow on its first run (a cold compile): it holds that run's first file until let go.
+    let letGo = (): void => undefined;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let runs = 0;
+    const slowFirstTime = (): Transform => {
+      const first = ++runs === 1;
+      return new Transform({
+        objectMode: true,
+        transform(file, _encoding, done) {
+          if (first) void held.then(() => done(null, file));
+          else done(null, file);
+        },
+      });
+    };
+    let firstRead = (): void => undefined;
+    let secondCollected = (): void => undefined;
+    const publish = (): NodeJS.ReadWriteStream => {
+      const step = slowFirstTime();
+      const seen = new PassThrough({ objectMode: true });
+      const src = gulp.src('*', { cwd: local, encoding: false });
+      if (runs === 1) src.once('end', () => firstRead());
+      if (runs === 2) seen.once('end', () => setImmediate(() => secondCollected()));
+      return src
+        .pipe(step)
+        .pipe(seen)
+        .pipe(deploy(opts(remote)));
+    };
+    // The first run has read v1 (held in its slow step) when the files change and the second run starts.
+    const read = new Promise<void>((resolve) => (firstRead = resolve));
+    const first = runTaskOrThrow(publish);
+    await read;
+    writeTree(local, { 'index.html': 'v2', 'new.txt': 'new in v2' });
+    fs.unlinkSync(path.join(local, 'old.txt'));
+    const second = runTaskOrThrow(publish);
+    // Let the first run go once every file of the second has reached its deploy stream.
+    await new Promise<void>((resolve) => (secondCollected = resolve));
+    letGo();
+    await Promise.all([first, second]);
+    // Before: the second deployed at once, and the first, holding v1, overwrote it: index.html v1, old.txt back
+    // and new.txt deleted.
+    expect(readTree(path.join(server().root, remote), [STATE])).toEqual(readTree(local));
+  });
 });

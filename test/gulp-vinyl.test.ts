@@ -161,6 +161,36 @@ describe('gulp plugin: names', () => {
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
 
+  it('a broken symlink (its target gone): the task fails saying so and what to do; nothing is deployed', async () => {
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    fs.symlinkSync('build/app.js', path.join(local, 'app.js'));
+    const dir = uniqueName('gulp-dangling');
+    const err = await new Promise<Error | undefined>((resolve) => {
+      gulp
+        .src('**/*', { cwd: local, encoding: false })
+        .pipe(deploy(opts(dir)))
+        .on('error', resolve)
+        .on('finish', () => resolve(undefined));
+    });
+    expect(err).toBeInstanceOf(PluginError);
+    // gulp.src names the link (its stat of it), or only the target as the link holds it (its walker, following the
+    // link, may fail first). Was only "…failed (ENOENT: no such file or directory, lstat 'build/app.js'), so not
+    // every file reached ftpship; … Fix that error and run the task again".
+    const link = path.join(local, 'app.js');
+    const hints = [
+      `stat '${link}'; ${link} is a symlink to build/app.js, which does not exist, so gulp.src cannot read it: ` +
+        "point it at a file that exists, delete it, or leave it out of gulp.src with a '!' glob), so not every file",
+      "lstat 'build/app.js'; build/app.js does not exist: most often a symlink in the folder gulp.src reads points " +
+        'there and its target is gone (`find . -xtype l` there lists such links: point it at a file that exists, ' +
+        "delete it, or leave it out of gulp.src with a '!' glob), else a file was removed while gulp.src read the " +
+        'folder (a build or clean step still running: run the task again once it is done)), so not every file',
+    ];
+    expect(hints.some((hint) => err?.message.includes(hint))).toBe(true);
+    expect(err?.message).toMatch(/so not every file reached ftpship; nothing was deployed/);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+  });
+
   it('a name in NFD (as macOS writes it) lands in NFC, and a rerun finds it unchanged', async () => {
     const local = tmpDir();
     const nfd = 'cafe\u0301/e\u0301te\u0301.txt';
@@ -264,6 +294,22 @@ describe('gulp plugin: bases', () => {
     expect(none).toBeUndefined();
     expect(report?.counts).toMatchObject({ upload: 0, replace: 0, delete: 0, unchanged: 3 });
     expect(readTree(site)).toEqual(before);
+  });
+
+  it("the refusal's fileName (gulp prints it under Details) is the file its message names, whichever glob came first", async () => {
+    const cwd = tmpDir();
+    writeTree(cwd, SITE);
+    const dir = uniqueName('gulp-bases-name');
+    // The css glob first: site.css comes before any file shows dist to be a whole tree.
+    const { err } = await run(cwd, dir, ['dist/css/*.css', 'dist/**/*.html']);
+    expect(err).toBeInstanceOf(PluginError);
+    const named = path.join(cwd, 'dist/css/site.css');
+    expect(
+      err?.message.startsWith(`${named} comes with base ${path.join(cwd, 'dist/css')}, inside the base`),
+    ).toBe(true);
+    // Before: the file at hand when the clash showed, dist/blog/post.html.
+    expect((err as PluginError & { fileName?: string }).fileName).toBe(named);
+    expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
 
   it("a tree and a single file beside it (gulp.src(['dist/**', 'robots.txt'])) both go to the top; a base given or none is the same", async () => {
