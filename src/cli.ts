@@ -213,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
       code = await runDemo();
     });
   try {
+    const swallowed = optionAsValue(argv, program);
+    if (swallowed) program.error(swallowed, { exitCode: 2, code: 'ftpship.optionAsValue' });
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
@@ -427,6 +429,32 @@ async function buildOptions(
     fileMode: f.fileMode,
     dirMode: f.dirMode,
   };
+}
+
+/**
+ * `--state --dry-run`, `--maintenance --json` (the value left out, or an empty variable unquoted): commander takes
+ * the next argument as the value whatever it is, so the option after it was lost and the run went on without
+ * it: a real deploy for the dry run asked, the state moved to a file named `--dry-run`. An option's own name
+ * given where its value goes is a usage error (exit 2, nothing sent); `--state=--dry-run` still gives that text.
+ */
+function optionAsValue(argv: string[], program: Command): string | undefined {
+  const cmd = program.commands.find((c) => c.name() === argv[0]);
+  if (!cmd) return undefined;
+  const options = cmd.options;
+  const names = new Set(['--help', '-h', '--', ...options.flatMap((o) => [o.long, o.short])]);
+  const end = argv.indexOf('--');
+  for (let i = 1; i < (end < 0 ? argv.length : end); i++) {
+    const option = options.find((o) => o.required && (o.long === argv[i] || o.short === argv[i]));
+    if (!option) continue;
+    const next = argv[i + 1];
+    if (next !== undefined && names.has(next.split('=')[0] ?? next))
+      return (
+        `error: option '${option.flags}' has no value: ${JSON.stringify(next)} after it is an option, not a value; ` +
+        `give the value after ${option.long ?? argv[i]}, or write ${option.long ?? argv[i]}=${next} if that is the value meant`
+      );
+    i++; // the value
+  }
+  return undefined;
 }
 
 /** What --json prints for a run that failed without a report: the error line and the exit code. */
