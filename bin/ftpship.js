@@ -29,4 +29,4 @@ const fresh = (() => {
 })();
 const { main } = await import(fresh ? bundle.href : modules.href);
 
-runMain(() => main(args));
+runMain(() => main(args), args);

@@ -55,8 +55,25 @@ function closeHungUpTerminalsAtExit(): void {
   });
 }
 
-/** bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70. */
-export function runMain(main: () => Promise<number>): void {
+/**
+ * With --json (deploy or plan, before any `--`), stdout is one JSON document whatever happens (README, "The JSON
+ * report"): a failure `main()` did not report itself (a stall, an error thrown out of it) too. Only those reach
+ * here: `main()` writes its report or error and returns at once, so this never writes a second document.
+ */
+function jsonFailure(args: readonly string[] | undefined, error: string, exitCode: number): void {
+  if (!args || !['deploy', 'plan'].includes(args[0] ?? '')) return;
+  const end = args.indexOf('--');
+  const options = end < 0 ? args : args.slice(0, end);
+  if (!options.includes('--json')) return;
+  const dryRun = args[0] === 'plan' || options.includes('--dry-run');
+  process.stdout.write(`${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`);
+}
+
+/**
+ * bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70.
+ * `args`, the command line: with --json, those two failures are JSON on stdout too.
+ */
+export function runMain(main: () => Promise<number>, args?: readonly string[]): void {
   closeHungUpTerminalsAtExit();
   // A reader of the output that went away (`| head`, or `| tee log` ended by the same Ctrl-C) made the next line
   // written an uncaught EPIPE: the deploy ended half way, exit 1, its lock left. What is left to print is dropped
@@ -64,6 +81,7 @@ export function runMain(main: () => Promise<number>): void {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const guard = guardStall((message) => {
     process.stderr.write(`ftpship: ${message}\n`);
+    jsonFailure(args, message, STALLED_EXIT_CODE);
     process.exitCode = STALLED_EXIT_CODE;
   });
   main().then(
@@ -76,7 +94,9 @@ export function runMain(main: () => Promise<number>): void {
       guard.settled();
       releaseSignals();
       const e = err as { message?: unknown } | undefined;
-      process.stderr.write(`ftpship: error: ${e && e.message ? String(e.message) : String(err)}\n`);
+      const message = e && e.message ? String(e.message) : String(err);
+      process.stderr.write(`ftpship: error: ${message}\n`);
+      jsonFailure(args, message, 1);
       process.exitCode = 1;
     },
   );
