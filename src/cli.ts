@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
+      outputError: (s, write) => write(usage(s, argv)),
     });
   let code = 0;
   const twice: Twice = new Map();
@@ -224,7 +224,7 @@ export async function main(argv: string[]): Promise<number> {
     if ((end < 0 ? argv : argv.slice(0, end)).includes('--json'))
       process.stdout.write(
         jsonFailure(
-          dashPath(unknownCommand(unknownOption(err.message)), argv)
+          usage(err.message, argv)
             .replace(/^error: /, '')
             .trimEnd(),
           2,
@@ -460,6 +460,31 @@ function optionAsValue(argv: string[], program: Command): string | undefined {
 /** What --json prints for a run that failed without a report: the error line and the exit code. */
 function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
   return `${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`;
+}
+
+/**
+ * A usage error as printed: one line, naming what to do (commander put "(Did you mean --parallel?)" on a line of
+ * its own, and said nothing more after "unknown option '--bogus'" or "argument missing").
+ */
+function usage(message: string, argv: string[]): string {
+  const command = argv[0] === 'plan' ? 'plan' : 'deploy';
+  const line = dashPath(unknownCommand(unknownOption(message)), argv).replace(
+    /\n\(Did you mean (.*)\?\)/,
+    '; did you mean $1?',
+  );
+  if (line.includes('; ')) return line;
+  const hint = /^error: unknown option /.test(line)
+    ? `ftpship ${command} --help lists the options`
+    : /^error: option '.*' argument missing/.test(line)
+      ? 'give its value after it'
+      : /^error: missing required argument /.test(line)
+        ? `give both: ftpship ${command} [options] <local-dir> <url>`
+        : /^error: option '.*' cannot be used with option /.test(line)
+          ? 'give one of them'
+          : /^error: unknown command /.test(line)
+            ? 'the commands are deploy, plan and demo'
+            : '';
+  return hint ? line.replace(/\n?$/, `; ${hint}\n`) : line;
 }
 
 /**

@@ -178,6 +178,55 @@ describe("a flag's value left out, an option after it", () => {
   });
 });
 
+/**
+ * A usage error is one line saying what to do: commander put "(Did you mean --parallel?)" on a second line,
+ * and gave nothing after "unknown option '--bogus'", "argument missing" or "missing required argument".
+ */
+describe('usage errors: one line, with what to try', () => {
+  it.each([
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--paralel', '3'],
+      "unknown option '--paralel'; did you mean --parallel?",
+    ],
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--bogus'],
+      "unknown option '--bogus'; ftpship deploy --help lists the options",
+    ],
+    [['deploi', 'site', 'ftp://u@127.0.0.1:1/x'], "unknown command 'deploi'; did you mean deploy?"],
+    [['frobnicate'], "unknown command 'frobnicate'; the commands are deploy, plan and demo"],
+    [
+      ['plan', 'site', 'ftp://u@127.0.0.1:1/x', '--parallel'],
+      "option '--parallel <n>' argument missing; give its value after it",
+    ],
+    [
+      ['plan', 'site'],
+      "missing required argument 'url'; give both: ftpship plan [options] <local-dir> <url>",
+    ],
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--quiet', '--verbose'],
+      "option '--quiet' cannot be used with option '--verbose'; give one of them",
+    ],
+  ])('%j: exit 2, one line', async (args, message) => {
+    const r = await spawnCli(args, { env: { FTPSHIP_PASSWORD: 'h-cli14-secret' } });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+      code: 2,
+      stderr: `error: ${message}\n`,
+      stdout: '',
+    });
+    if (!['deploy', 'plan'].includes(args[0] ?? '')) return;
+    // With --json, the same line as JSON on stdout.
+    const json = await spawnCli([args[0] ?? '', '--json', ...args.slice(1)], {
+      env: { FTPSHIP_PASSWORD: 'h-cli14-secret' },
+    });
+    expect(JSON.parse(json.stdout)).toEqual({
+      version: 1,
+      dryRun: args[0] === 'plan',
+      error: message,
+      exitCode: 2,
+    });
+  });
+});
+
 /** Flags other tools have for what ftpship reads from the URL: "unknown option" said nothing of where it goes. */
 describe('--user, --port, --server-dir, --protocol', () => {
   it.each([
