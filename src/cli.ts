@@ -246,8 +246,16 @@ async function runDeploy(
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
   // A hang-up (the terminal closed: what is written may go nowhere, or fail) stops the deploy the same way.
-  const cancel = cancelOnSignals((sig) =>
-    out.warn(`${sig}: stopping (recording what was done, releasing the lock); ${quitAtOnce(sig)}`),
+  // A second SIGINT or SIGTERM quits at once: it says so (it ended with no word), and with --json on stdout too.
+  const cancel = cancelOnSignals(
+    (sig) => out.warn(`${sig}: stopping (recording what was done, releasing the lock); ${quitAtOnce(sig)}`),
+    (sig, code) => {
+      const message = flags.dryRun
+        ? `${sig} again: quit at once; a dry run, nothing was changed`
+        : `${sig} again: quit at once, without recording what was done; the lock, if it was taken, is left: run the deploy again to finish (from this machine it takes that lock over at once; from another, once it is stale)`;
+      out.error(message);
+      if (flags.json) process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+    },
   );
   let ownWarnings: string[] = [];
   try {

@@ -131,13 +131,24 @@ export function releaseSignals(): void {
   if (sig) process.kill(process.pid, sig);
 }
 
-export function cancelOnSignals(onFirst?: (signal: NodeJS.Signals) => void): SignalCancel {
+/**
+ * `onQuit`, called on a second SIGINT or SIGTERM just before the process exits at once: its last word (what was
+ * left undone; with --json, the error on stdout), written synchronously.
+ */
+export function cancelOnSignals(
+  onFirst?: (signal: NodeJS.Signals) => void,
+  onQuit?: (signal: NodeJS.Signals, exitCode: number) => void,
+): SignalCancel {
   const controller = new AbortController();
   let received: Sig | undefined;
   const handler = (sig: Sig): void => {
     if (received) {
-      if (quitsAtOnce(sig)) process.exit(128 + NUMBER[sig]);
-      return;
+      if (!quitsAtOnce(sig)) return;
+      try {
+        onQuit?.(sig, 128 + NUMBER[sig]);
+      } finally {
+        process.exit(128 + NUMBER[sig]);
+      }
     }
     received = sig;
     // The process ends soon: a later hang-up (the kernel's, once the shell is gone) must not kill it first.
