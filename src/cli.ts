@@ -475,18 +475,18 @@ function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
  * its own, and said nothing more after "unknown option '--bogus'" or "argument missing").
  */
 function usage(message: string, argv: string[]): string {
-  const command = argv[0] === 'plan' ? 'plan' : 'deploy';
+  const command = ['deploy', 'plan', 'demo'].includes(argv[0] ?? '') ? `ftpship ${argv[0]}` : 'ftpship';
   const line = dashPath(unknownCommand(unknownOption(message)), argv).replace(
     /\n\(Did you mean (.*)\?\)/,
     '; did you mean $1?',
   );
   if (line.includes('; ')) return line;
   const hint = /^error: unknown option /.test(line)
-    ? `ftpship ${command} --help lists the options`
+    ? `${command} --help lists the options`
     : /^error: option '.*' argument missing/.test(line)
       ? 'give its value after it'
       : /^error: missing required argument /.test(line)
-        ? `give both: ftpship ${command} [options] <local-dir> <url>`
+        ? `give both: ${command} [options] <local-dir> <url>`
         : /^error: option '.*' cannot be used with option /.test(line)
           ? 'give one of them'
           : /^error: unknown command /.test(line)

@@ -194,6 +194,8 @@ describe('usage errors: one line, with what to try', () => {
     ],
     [['deploi', 'site', 'ftp://u@127.0.0.1:1/x'], "unknown command 'deploi'; did you mean deploy?"],
     [['frobnicate'], "unknown command 'frobnicate'; the commands are deploy, plan and demo"],
+    [['demo', '--json'], "unknown option '--json'; ftpship demo --help lists the options"],
+    [['--bogus'], "unknown option '--bogus'; ftpship --help lists the options"],
     [
       ['plan', 'site', 'ftp://u@127.0.0.1:1/x', '--parallel'],
       "option '--parallel <n>' argument missing; give its value after it",
@@ -211,7 +213,7 @@ describe('usage errors: one line, with what to try', () => {
     expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
       code: 2,
       stderr: `error: ${message}\n`,
-      stdout: '',
+      stdout: args.includes('--json') ? expect.stringContaining('"exitCode": 2') : '',
     });
     if (!['deploy', 'plan'].includes(args[0] ?? '')) return;
     // With --json, the same line as JSON on stdout.
