@@ -254,7 +254,7 @@ async function runDeploy(
         ? `${sig} again: quit at once; a dry run, nothing was changed`
         : `${sig} again: quit at once, without recording what was done; the lock, if it was taken, is left: run the deploy again to finish (from this machine it takes that lock over at once; from another, once it is stale)`;
       out.error(message);
-      if (flags.json) process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+      if (flags.json) process.stdout.write(out.json(failure(message, code, !!flags.dryRun)));
     },
   );
   let ownWarnings: string[] = [];
@@ -285,7 +285,7 @@ async function runDeploy(
     out.line(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) out.line(estimate);
-    if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
+    if (flags.json) process.stdout.write(out.json(report));
     return 0;
   } catch (err) {
     // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a run
@@ -298,7 +298,7 @@ async function runDeploy(
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
       }
-      if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
+      if (flags.json) process.stdout.write(out.json(err.report));
     }
     const message =
       withCaFile(asFlags((err as Error).message ?? String(err)), flags) + lockHelp(err, url, flags);
@@ -306,7 +306,7 @@ async function runDeploy(
     const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
     // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
     if (flags.json && !(err instanceof GuardError && err.report))
-      process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+      process.stdout.write(out.json(failure(message, code, !!flags.dryRun)));
     if (!(err instanceof CancelledError)) return code;
     cancel.exitSoon(code);
     return code;
@@ -466,8 +466,12 @@ function optionAsValue(argv: string[], program: Command): string | undefined {
 }
 
 /** What --json prints for a run that failed without a report: the error line and the exit code. */
+function failure(error: string, exitCode: number, dryRun: boolean): object {
+  return { version: 1, dryRun, error, exitCode };
+}
+
 function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
-  return `${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`;
+  return `${JSON.stringify(failure(error, exitCode, dryRun), null, 2)}\n`;
 }
 
 /**
