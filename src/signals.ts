@@ -100,13 +100,18 @@ interface Held {
 const HELD = Symbol.for('ftpship.heldSignals');
 const holder = globalThis as { [HELD]?: Held };
 
-export function holdSignals(): void {
+export function holdSignals(onQuit?: (signal: NodeJS.Signals, exitCode: number) => void): void {
   if (holder[HELD]) return;
   const held: Held = {
     signals: cancelling(),
     handler: (sig) => {
       if (!held.signal) held.signal = sig;
-      else if (quitsAtOnce(sig)) process.exit(128 + NUMBER[sig]);
+      else if (quitsAtOnce(sig))
+        try {
+          onQuit?.(sig, 128 + NUMBER[sig]);
+        } finally {
+          process.exit(128 + NUMBER[sig]);
+        }
     },
   };
   holder[HELD] = held;

@@ -205,6 +205,48 @@ describe('SIGINT before the deploy has started', () => {
     },
   );
 
+  it('twice while bin/ftpship.js loads its helpers: exit 130 at once, saying so, with --json on stdout too (was: no word, stdout empty)', async () => {
+    const local = tmpDir('ftpship-h-cli14-early-');
+    writeTree(local, { 'a.txt': 'a' });
+    const server = await startFakeServer();
+    try {
+      const dir = tmpDir('ftpship-h-cli14-hook-');
+      const hooks = path.join(dir, 'hooks.mjs');
+      fs.writeFileSync(
+        hooks,
+        `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (/\\/dist\\/src\\/run-main\\.js$/.test(r.url)) {
+    process.kill(process.pid, 'SIGINT');
+    await new Promise((done) => setTimeout(done, 100));
+    process.kill(process.pid, 'SIGINT');
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return r;
+}
+`,
+      );
+      const register = path.join(dir, 'register.mjs');
+      fs.writeFileSync(
+        register,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+      );
+      const r = await spawnCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`, '--json'], {
+        env: { FTPSHIP_PASSWORD: 'secret-h-cli14' },
+        command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
+      });
+      const message = 'SIGINT again: quit at once while starting; nothing was changed';
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 130,
+        stderr: `ftpship: error: ${message}\n`,
+      });
+      expect(JSON.parse(r.stdout)).toEqual({ version: 1, dryRun: false, error: message, exitCode: 130 });
+      expect(server.verbs()).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('during login, the server not yet greeting: exit 130 with the message, not a command sent', async () => {
     const local = tmpDir('ftpship-h-cli4-early-');
     writeTree(local, { 'a.txt': 'a' });
