@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import { jsonFailure } from '../dist/src/json-failure.js';
 import { holdSignals } from '../dist/src/signals.js';
 
 // Ctrl-C from here on, while the CLI loads (a few hundred ms), is kept for the deploy, which then stops with its
 // message and exit code 130 (before, the signal ended the process, with no word): first thing, so the rest of
 // the modules load after it (dynamic imports). It also decides, before anything listens for SIGHUP, whether a
 // hang-up cancels (exit 129) or stays ignored (started with nohup): src/signals.ts.
-holdSignals();
+// A second SIGINT or SIGTERM meanwhile quits at once, saying so (with --json, on stdout too).
+holdSignals((sig, code) => {
+  const message = `${sig} again: quit at once while starting; nothing was changed`;
+  process.stderr.write(`ftpship: error: ${message}\n`);
+  jsonFailure(process.argv.slice(2), message, code);
+});
 const { prestartHashWorker } = await import('../dist/src/engine/hash-worker.js');
 const { runMain } = await import('../dist/src/run-main.js');
 
@@ -29,4 +35,4 @@ const fresh = (() => {
 })();
 const { main } = await import(fresh ? bundle.href : modules.href);
 
-runMain(() => main(args));
+runMain(() => main(args), args);

@@ -60,6 +60,14 @@ export class CliOutput {
     return out;
   }
 
+  /**
+   * The JSON report as printed (--json): every string in it redacted, not the JSON text. A short password (`2`,
+   * `version`) masked in the text stood alone as a number or a key (`"exitCode": ***`): stdout was not JSON.
+   */
+  json(value: unknown): string {
+    return `${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? this.redact(v) : v), 2)}\n`;
+  }
+
   line(text: string): void {
     if (this.o.quiet) return;
     this.bar?.stop();

@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(dashPath(unknownCommand(unknownOption(s)), argv)),
+      outputError: (s, write) => write(usage(s, argv)),
     });
   let code = 0;
   const twice: Twice = new Map();
@@ -213,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
       code = await runDemo();
     });
   try {
+    const swallowed = optionAsValue(argv, program);
+    if (swallowed) program.error(swallowed, { exitCode: 2, code: 'ftpship.optionAsValue' });
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
@@ -222,7 +224,7 @@ export async function main(argv: string[]): Promise<number> {
     if ((end < 0 ? argv : argv.slice(0, end)).includes('--json'))
       process.stdout.write(
         jsonFailure(
-          dashPath(unknownCommand(unknownOption(err.message)), argv)
+          usage(err.message, argv)
             .replace(/^error: /, '')
             .trimEnd(),
           2,
@@ -244,8 +246,16 @@ async function runDeploy(
   const secrets: string[] = [];
   const out = new CliOutput({ quiet: !!flags.quiet, verbose: !!flags.verbose, secrets });
   // A hang-up (the terminal closed: what is written may go nowhere, or fail) stops the deploy the same way.
-  const cancel = cancelOnSignals((sig) =>
-    out.warn(`${sig}: stopping (recording what was done, releasing the lock); ${quitAtOnce(sig)}`),
+  // A second SIGINT or SIGTERM quits at once: it says so (it ended with no word), and with --json on stdout too.
+  const cancel = cancelOnSignals(
+    (sig) => out.warn(`${sig}: stopping (recording what was done, releasing the lock); ${quitAtOnce(sig)}`),
+    (sig, code) => {
+      const message = flags.dryRun
+        ? `${sig} again: quit at once; a dry run, nothing was changed`
+        : `${sig} again: quit at once, without recording what was done; the lock, if it was taken, is left: run the deploy again to finish (from this machine it takes that lock over at once; from another, once it is stale)`;
+      out.error(message);
+      if (flags.json) process.stdout.write(out.json(failure(message, code, !!flags.dryRun)));
+    },
   );
   let ownWarnings: string[] = [];
   try {
@@ -275,7 +285,7 @@ async function runDeploy(
     out.line(formatSummary(report));
     const estimate = formatEstimate(report);
     if (estimate) out.line(estimate);
-    if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(report, null, 2))}\n`);
+    if (flags.json) process.stdout.write(out.json(report));
     return 0;
   } catch (err) {
     // A refused plan (dry run or not) is still shown: what tripped the guard, and that nothing was done (a run
@@ -288,7 +298,7 @@ async function runDeploy(
         for (const l of formatPlan(err.report)) out.line(l);
         out.line(formatSummary(err.report));
       }
-      if (flags.json) process.stdout.write(`${out.redact(JSON.stringify(err.report, null, 2))}\n`);
+      if (flags.json) process.stdout.write(out.json(err.report));
     }
     const message =
       withCaFile(asFlags((err as Error).message ?? String(err)), flags) + lockHelp(err, url, flags);
@@ -296,7 +306,7 @@ async function runDeploy(
     const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
     // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
     if (flags.json && !(err instanceof GuardError && err.report))
-      process.stdout.write(out.redact(jsonFailure(message, code, !!flags.dryRun)));
+      process.stdout.write(out.json(failure(message, code, !!flags.dryRun)));
     if (!(err instanceof CancelledError)) return code;
     cancel.exitSoon(code);
     return code;
@@ -429,9 +439,64 @@ async function buildOptions(
   };
 }
 
+/**
+ * `--state --dry-run`, `--maintenance --json` (the value left out, or an empty variable unquoted): commander takes
+ * the next argument as the value whatever it is, so the option after it was lost and the run went on without
+ * it: a real deploy for the dry run asked, the state moved to a file named `--dry-run`. An option's own name
+ * given where its value goes is a usage error (exit 2, nothing sent); `--state=--dry-run` still gives that text.
+ */
+function optionAsValue(argv: string[], program: Command): string | undefined {
+  const cmd = program.commands.find((c) => c.name() === argv[0]);
+  if (!cmd) return undefined;
+  const options = cmd.options;
+  const names = new Set(['--help', '-h', '--', ...options.flatMap((o) => [o.long, o.short])]);
+  const end = argv.indexOf('--');
+  for (let i = 1; i < (end < 0 ? argv.length : end); i++) {
+    const option = options.find((o) => o.required && (o.long === argv[i] || o.short === argv[i]));
+    if (!option) continue;
+    const next = argv[i + 1];
+    if (next !== undefined && names.has(next.split('=')[0] ?? next))
+      return (
+        `error: option '${option.flags}' has no value: ${JSON.stringify(next)} after it is an option, not a value; ` +
+        `give the value after ${option.long ?? argv[i]}, or write ${option.long ?? argv[i]}=${next} if that is the value meant`
+      );
+    i++; // the value
+  }
+  return undefined;
+}
+
 /** What --json prints for a run that failed without a report: the error line and the exit code. */
+function failure(error: string, exitCode: number, dryRun: boolean): object {
+  return { version: 1, dryRun, error, exitCode };
+}
+
 function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
-  return `${JSON.stringify({ version: 1, dryRun, error, exitCode }, null, 2)}\n`;
+  return `${JSON.stringify(failure(error, exitCode, dryRun), null, 2)}\n`;
+}
+
+/**
+ * A usage error as printed: one line, naming what to do (commander put "(Did you mean --parallel?)" on a line of
+ * its own, and said nothing more after "unknown option '--bogus'" or "argument missing").
+ */
+function usage(message: string, argv: string[]): string {
+  const command = ['deploy', 'plan', 'demo'].includes(argv[0] ?? '') ? `ftpship ${argv[0]}` : 'ftpship';
+  const line = dashPath(unknownCommand(unknownOption(message)), argv).replace(
+    /\n\(Did you mean (.*)\?\)/,
+    '; did you mean $1?',
+  );
+  if (line.includes('; ')) return line;
+  const hint = /^error: unknown option /.test(line)
+    ? `${command} --help lists the options`
+    : /^error: option '.*' argument missing/.test(line)
+      ? 'give its value after it'
+      : /^error: missing required argument /.test(line)
+        ? `give both: ${command} [options] <local-dir> <url>`
+        : /^error: option '.*' cannot be used with option /.test(line)
+          ? 'give one of them'
+          : /^error: unknown command /.test(line)
+            ? 'the commands are deploy, plan and demo'
+            : '';
+  return hint ? line.replace(/\n?$/, `; ${hint}\n`) : line;
 }
 
 /**

@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import tty from 'node:tty';
+import { jsonFailure } from './json-failure.js';
 import { releaseSignals } from './signals.js';
 
 /** EX_SOFTWARE (sysexits.h): an internal software error. */
@@ -55,8 +56,11 @@ function closeHungUpTerminalsAtExit(): void {
   });
 }
 
-/** bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70. */
-export function runMain(main: () => Promise<number>): void {
+/**
+ * bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70.
+ * `args`, the command line: with --json, those two failures are JSON on stdout too.
+ */
+export function runMain(main: () => Promise<number>, args?: readonly string[]): void {
   closeHungUpTerminalsAtExit();
   // A reader of the output that went away (`| head`, or `| tee log` ended by the same Ctrl-C) made the next line
   // written an uncaught EPIPE: the deploy ended half way, exit 1, its lock left. What is left to print is dropped
@@ -64,6 +68,7 @@ export function runMain(main: () => Promise<number>): void {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const guard = guardStall((message) => {
     process.stderr.write(`ftpship: ${message}\n`);
+    jsonFailure(args, message, STALLED_EXIT_CODE);
     process.exitCode = STALLED_EXIT_CODE;
   });
   main().then(
@@ -76,7 +81,9 @@ export function runMain(main: () => Promise<number>): void {
       guard.settled();
       releaseSignals();
       const e = err as { message?: unknown } | undefined;
-      process.stderr.write(`ftpship: error: ${e && e.message ? String(e.message) : String(err)}\n`);
+      const message = e && e.message ? String(e.message) : String(err);
+      process.stderr.write(`ftpship: error: ${message}\n`);
+      jsonFailure(args, message, 1);
       process.exitCode = 1;
     },
   );

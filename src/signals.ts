@@ -100,13 +100,18 @@ interface Held {
 const HELD = Symbol.for('ftpship.heldSignals');
 const holder = globalThis as { [HELD]?: Held };
 
-export function holdSignals(): void {
+export function holdSignals(onQuit?: (signal: NodeJS.Signals, exitCode: number) => void): void {
   if (holder[HELD]) return;
   const held: Held = {
     signals: cancelling(),
     handler: (sig) => {
       if (!held.signal) held.signal = sig;
-      else if (quitsAtOnce(sig)) process.exit(128 + NUMBER[sig]);
+      else if (quitsAtOnce(sig))
+        try {
+          onQuit?.(sig, 128 + NUMBER[sig]);
+        } finally {
+          process.exit(128 + NUMBER[sig]);
+        }
     },
   };
   holder[HELD] = held;
@@ -131,13 +136,24 @@ export function releaseSignals(): void {
   if (sig) process.kill(process.pid, sig);
 }
 
-export function cancelOnSignals(onFirst?: (signal: NodeJS.Signals) => void): SignalCancel {
+/**
+ * `onQuit`, called on a second SIGINT or SIGTERM just before the process exits at once: its last word (what was
+ * left undone; with --json, the error on stdout), written synchronously.
+ */
+export function cancelOnSignals(
+  onFirst?: (signal: NodeJS.Signals) => void,
+  onQuit?: (signal: NodeJS.Signals, exitCode: number) => void,
+): SignalCancel {
   const controller = new AbortController();
   let received: Sig | undefined;
   const handler = (sig: Sig): void => {
     if (received) {
-      if (quitsAtOnce(sig)) process.exit(128 + NUMBER[sig]);
-      return;
+      if (!quitsAtOnce(sig)) return;
+      try {
+        onQuit?.(sig, 128 + NUMBER[sig]);
+      } finally {
+        process.exit(128 + NUMBER[sig]);
+      }
     }
     received = sig;
     // The process ends soon: a later hang-up (the kernel's, once the shell is gone) must not kill it first.

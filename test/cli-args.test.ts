@@ -125,6 +125,110 @@ describe('a single-value flag given twice', () => {
   });
 });
 
+/**
+ * A flag's value left out (`--state --dry-run`, or `--state $S` with S unset): commander took the next
+ * argument as the value, so the flag after it was lost and the run went on without it. `--state --dry-run`
+ * deployed for real (the dry run lost) and moved the state to a file named "--dry-run"; `--maintenance --json`
+ * put a maintenance file "--json" up. Now exit 2 naming both, before anything is sent; `--state=--dry-run`
+ * still gives that text as the value.
+ */
+describe("a flag's value left out, an option after it", () => {
+  let url: string;
+  let local: string;
+  const env = { FTPSHIP_PASSWORD: 'h-cli14-secret' };
+  beforeAll(async () => {
+    assertBuilt();
+    local = tmpDir('ftpship-h-cli14-');
+    fs.writeFileSync(path.join(local, 'index.html'), 'home');
+    // A port nothing listens on: a run that gets as far as connecting fails there (exit 1).
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    url = `ftp://deploy@127.0.0.1:${port}/site`;
+  });
+
+  it.each([
+    ['deploy', '--state', '<path>', '--dry-run'],
+    ['deploy', '--maintenance', '<path>', '--json'],
+    ['plan', '--exclude', '<glob>', '--verbose'],
+    ['deploy', '--parallel', '<n>', '--no-delete'],
+    ['plan', '--ca', '<file>', '--insecure'],
+  ])(
+    '%s %s %s: exit 2 naming both, nothing sent (was: the run went on without %s)',
+    async (command, flag, arg, next) => {
+      const r = await spawnCli([command, local, url, flag, next], { env });
+      const message = `option '${flag} ${arg}' has no value: "${next}" after it is an option, not a value; give the value after ${flag}, or write ${flag}=${next} if that is the value meant`;
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `error: ${message}\n` });
+      const json = await spawnCli([command, local, url, '--json', flag, next], { env });
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({
+        version: 1,
+        dryRun: command === 'plan' || next === '--dry-run',
+        error: message,
+        exitCode: 2,
+      });
+    },
+  );
+
+  it('--state=--dry-run is that value: the run goes on (to the closed port: exit 1)', async () => {
+    const r = await spawnCli(['plan', local, url, '--state=--dry-run', '--exclude=--x'], { env });
+    expect(r.stderr).toMatch(/^ftpship: error: cannot connect to 127\.0\.0\.1:\d+: connection refused/);
+    expect(r.code).toBe(1);
+  });
+});
+
+/**
+ * A usage error is one line saying what to do: commander put "(Did you mean --parallel?)" on a second line,
+ * and gave nothing after "unknown option '--bogus'", "argument missing" or "missing required argument".
+ */
+describe('usage errors: one line, with what to try', () => {
+  it.each([
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--paralel', '3'],
+      "unknown option '--paralel'; did you mean --parallel?",
+    ],
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--bogus'],
+      "unknown option '--bogus'; ftpship deploy --help lists the options",
+    ],
+    [['deploi', 'site', 'ftp://u@127.0.0.1:1/x'], "unknown command 'deploi'; did you mean deploy?"],
+    [['frobnicate'], "unknown command 'frobnicate'; the commands are deploy, plan and demo"],
+    [['demo', '--json'], "unknown option '--json'; ftpship demo --help lists the options"],
+    [['--bogus'], "unknown option '--bogus'; ftpship --help lists the options"],
+    [
+      ['plan', 'site', 'ftp://u@127.0.0.1:1/x', '--parallel'],
+      "option '--parallel <n>' argument missing; give its value after it",
+    ],
+    [
+      ['plan', 'site'],
+      "missing required argument 'url'; give both: ftpship plan [options] <local-dir> <url>",
+    ],
+    [
+      ['deploy', 'site', 'ftp://u@127.0.0.1:1/x', '--quiet', '--verbose'],
+      "option '--quiet' cannot be used with option '--verbose'; give one of them",
+    ],
+  ])('%j: exit 2, one line', async (args, message) => {
+    const r = await spawnCli(args, { env: { FTPSHIP_PASSWORD: 'h-cli14-secret' } });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({
+      code: 2,
+      stderr: `error: ${message}\n`,
+      stdout: args.includes('--json') ? expect.stringContaining('"exitCode": 2') : '',
+    });
+    if (!['deploy', 'plan'].includes(args[0] ?? '')) return;
+    // With --json, the same line as JSON on stdout.
+    const json = await spawnCli([args[0] ?? '', '--json', ...args.slice(1)], {
+      env: { FTPSHIP_PASSWORD: 'h-cli14-secret' },
+    });
+    expect(JSON.parse(json.stdout)).toEqual({
+      version: 1,
+      dryRun: args[0] === 'plan',
+      error: message,
+      exitCode: 2,
+    });
+  });
+});
+
 /** Flags other tools have for what ftpship reads from the URL: "unknown option" said nothing of where it goes. */
 describe('--user, --port, --server-dir, --protocol', () => {
   it.each([

@@ -93,4 +93,30 @@ d.each(each('pure'))('%s: --json on a failure', (_name, server) => {
     expect(report.refused).toMatch(/^another deploy holds the lock /);
     expect(report.counts).toBeDefined();
   });
+
+  // The README's exit-code table, for the guards it names besides the lock and --max-delete: the CLI's exit 3 and
+  // its report (the library's exitCode is tested elsewhere; nothing tied the CLI to them).
+  it('refused by --upload-only over a state, or by a maintenance path already taken: exit 3, the report with refused, nothing changed', async () => {
+    const { dir, disk } = target(server);
+    const local = site();
+    expect((await runCli(['deploy', local, url(dir)], env)).code).toBe(0);
+    fs.writeFileSync(path.join(local, 'index.html'), 'home, changed');
+    fs.writeFileSync(path.join(disk, 'offline.html'), 'the host page');
+    fs.chownSync(path.join(disk, 'offline.html'), server.uid, server.gid);
+    const before = fs.readFileSync(path.join(disk, 'index.html'), 'utf8');
+    const refusals: Array<[string[], RegExp]> = [
+      [['--upload-only'], /^--upload-only keeps no state, but ftpship deploys this folder/],
+      [['--maintenance', 'offline.html'], /^the maintenance file offline\.html is already on the server/],
+    ];
+    for (const [extra, refused] of refusals) {
+      const r = await runCli(['deploy', local, url(dir), '--json', ...extra], env);
+      expect(r.code).toBe(3);
+      const report = JSON.parse(r.stdout) as { refused: string; bytes: { sent: number } };
+      expect(report.refused).toMatch(refused);
+      expect(report.bytes.sent).toBe(0);
+      expect(r.stderr.trim().split('\n').pop()).toBe(`ftpship: error: ${report.refused}`);
+    }
+    expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe(before);
+    expect(fs.readFileSync(path.join(disk, 'offline.html'), 'utf8')).toBe('the host page');
+  });
 });

@@ -104,6 +104,51 @@ d.each(each('pure'))('%s: a signal while the server has gone silent', (_name, se
 });
 
 /**
+ * A second SIGINT quits at once, as documented: it did so with no word at all, and with --json left stdout
+ * empty (README: stdout is JSON whatever happens). Now the error line says what was left, and --json prints it.
+ */
+d.each(each('pure'))('%s: a second SIGINT with --json', (_name, server) => {
+  it('quits at once with 130, the error on stderr and as JSON on stdout (was: no word, stdout empty); the rerun finishes', async () => {
+    const local = tmpDir('ftpship-h-cli14-');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 80; i++) files[`p/f${i}.txt`] = `page ${i}`;
+    writeTree(local, files);
+    const { dir, disk } = target(server);
+    const env = { FTPSHIP_PASSWORD: server.password };
+    const url = (port: number): string => `ftp://${server.user}@${server.host}:${port}${dir}`;
+    const proxy = await freezingProxy(server.port);
+    let r: CliResult;
+    try {
+      const run = startCli(
+        ['deploy', local, url(proxy.port), '--json', '--parallel', '2', '--timeout', '20000', '--verbose'],
+        env,
+      );
+      const killer = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
+      expect(await run.waitForLine(/> STOR /, 10)).toBeDefined();
+      // Frozen: the first SIGINT's way out waits for the server, so the second comes while it runs.
+      proxy.freeze();
+      const stopping = run.waitForLine(/^warning: SIGINT: stopping/);
+      run.child.kill('SIGINT');
+      expect(await stopping).toBeDefined();
+      run.child.kill('SIGINT');
+      r = await run.done;
+      clearTimeout(killer);
+    } finally {
+      await proxy.close();
+    }
+    expect([r.signal, r.code]).toEqual([null, 130]);
+    const message =
+      'SIGINT again: quit at once, without recording what was done; the lock, if it was taken, is left: run the deploy again to finish (from this machine it takes that lock over at once; from another, once it is stale)';
+    expect(r.stderr.trim().split('\n').pop()).toBe(`ftpship: error: ${message}`);
+    expect(JSON.parse(r.stdout)).toEqual({ version: 1, dryRun: false, error: message, exitCode: 130 });
+    // As it says: the rerun, on this machine, takes the lock left over at once and finishes.
+    const rerun = await startCli(['deploy', local, url(server.port)], env).done;
+    expect(rerun.code).toBe(0);
+    expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
+  }, 25_000);
+});
+
+/**
  * Ctrl-C in the first few hundred ms, while the CLI loads and before the deploy listens for it, ended the process
  * by the signal with no word (the shell's `^C` alone). Now it is held from bin's first line and the deploy stops
  * on it before anything: the same message and exit code as later, nothing on the server.
@@ -159,6 +204,48 @@ describe('SIGINT before the deploy has started', () => {
       }
     },
   );
+
+  it('twice while bin/ftpship.js loads its helpers: exit 130 at once, saying so, with --json on stdout too (was: no word, stdout empty)', async () => {
+    const local = tmpDir('ftpship-h-cli14-early-');
+    writeTree(local, { 'a.txt': 'a' });
+    const server = await startFakeServer();
+    try {
+      const dir = tmpDir('ftpship-h-cli14-hook-');
+      const hooks = path.join(dir, 'hooks.mjs');
+      fs.writeFileSync(
+        hooks,
+        `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (/\\/dist\\/src\\/run-main\\.js$/.test(r.url)) {
+    process.kill(process.pid, 'SIGINT');
+    await new Promise((done) => setTimeout(done, 100));
+    process.kill(process.pid, 'SIGINT');
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return r;
+}
+`,
+      );
+      const register = path.join(dir, 'register.mjs');
+      fs.writeFileSync(
+        register,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+      );
+      const r = await spawnCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`, '--json'], {
+        env: { FTPSHIP_PASSWORD: 'secret-h-cli14' },
+        command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
+      });
+      const message = 'SIGINT again: quit at once while starting; nothing was changed';
+      expect({ code: r.code, stderr: r.stderr }).toEqual({
+        code: 130,
+        stderr: `ftpship: error: ${message}\n`,
+      });
+      expect(JSON.parse(r.stdout)).toEqual({ version: 1, dryRun: false, error: message, exitCode: 130 });
+      expect(server.verbs()).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
 
   it('during login, the server not yet greeting: exit 130 with the message, not a command sent', async () => {
     const local = tmpDir('ftpship-h-cli4-early-');

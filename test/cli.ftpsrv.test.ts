@@ -800,3 +800,34 @@ function walkFiles(root: string): string[] {
   }
   return out;
 }
+
+/**
+ * Every line printed is redacted, the --json report too: it was redacted as text, so a short password (`0`, `2`,
+ * `version`) was masked where it stood alone as a number or a key (`"rmdir": ***`, `"exitCode": ***`): stdout
+ * was not JSON. Now the strings in the report are redacted, its numbers and keys left as they are.
+ */
+describe('--json with a short password', () => {
+  let short: EmbeddedServer;
+  beforeAll(async () => {
+    short = await embedded({ password: '0' });
+  });
+  afterAll(async () => {
+    await short?.close();
+  });
+
+  it('password "0": the deploy report is JSON, its zeros kept; a wrong password "2": the error JSON (was: not JSON)', async () => {
+    const target = `ftp://${short.user}@${short.host}:${short.port}/${uniqueName('shortpw')}`;
+    const r = await spawnCli(['deploy', site(), target, '--json'], { env: { FTPSHIP_PASSWORD: '0' } });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { counts: Record<string, number>; bytes: { sent: number } };
+    expect(report.counts).toEqual({ mkdir: 3, upload: 3, replace: 0, delete: 0, rmdir: 0, unchanged: 0 });
+    const wrong = await spawnCli(['plan', site(), target, '--json'], { env: { FTPSHIP_PASSWORD: '2' } });
+    expect(wrong.code).toBe(2);
+    expect(JSON.parse(wrong.stdout)).toEqual({
+      version: 1,
+      dryRun: true,
+      error: expect.stringMatching(/^login to 127\.0\.0\.1:\d+ as "demo" failed: 530 /),
+      exitCode: 2,
+    });
+  });
+});

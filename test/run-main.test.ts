@@ -20,6 +20,7 @@ beforeAll(() => {
     `export async function main() {
   const mode = process.env.STUB_MODE;
   if (mode === 'stall') return new Promise(() => {});
+  if (mode === 'throw') throw new Error('h-cli14 thrown out of main');
   if (mode === 'timer') return new Promise((resolve) => setTimeout(() => resolve(3), 50));
   return 0;
 }
@@ -41,8 +42,8 @@ beforeAll(() => {
   );
 });
 
-const runBin = async (mode: string) =>
-  spawnCli(['deploy', 'site', 'ftp://u@127.0.0.1/x'], {
+const runBin = async (mode: string, args = ['deploy', 'site', 'ftp://u@127.0.0.1/x']) =>
+  spawnCli(args, {
     command: [process.execPath, '--import', register, BIN],
     env: { STUB_MODE: mode },
   });
@@ -63,5 +64,40 @@ describe('bin/ftpship.js and a main() that never settles', () => {
     expect([now.code, now.stderr]).toEqual([0, '']);
     const later = await runBin('timer');
     expect([later.code, later.stderr]).toEqual([3, '']);
+  });
+});
+
+/**
+ * With --json, stdout is one JSON document whatever happens (README): a stall (exit 70) or an error thrown out of
+ * main() (exit 1) printed their line on stderr and left stdout empty, so a script's JSON.parse failed.
+ */
+describe('bin/ftpship.js --json and a failure main() did not report', () => {
+  it('a stall: the error as JSON on stdout, exit 70 (was: stdout empty)', async () => {
+    const r = await runBin('stall', ['plan', 'site', 'ftp://u@127.0.0.1/x', '--json']);
+    expect(r.code).toBe(70);
+    expect(JSON.parse(r.stdout)).toEqual({
+      version: 1,
+      dryRun: true,
+      error: expect.stringMatching(/^internal error: the deploy stopped without finishing/),
+      exitCode: 70,
+    });
+  });
+
+  it('an error thrown out of main(): the error as JSON on stdout, exit 1 (was: stdout empty)', async () => {
+    const r = await runBin('throw', ['deploy', '--json', 'site', 'ftp://u@127.0.0.1/x']);
+    expect([r.code, r.stderr]).toEqual([1, 'ftpship: error: h-cli14 thrown out of main\n']);
+    expect(JSON.parse(r.stdout)).toEqual({
+      version: 1,
+      dryRun: false,
+      error: 'h-cli14 thrown out of main',
+      exitCode: 1,
+    });
+  });
+
+  it('without --json, or --json after --: stdout stays empty', async () => {
+    const r = await runBin('throw');
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    const after = await runBin('stall', ['deploy', '--', 'site', '--json']);
+    expect([after.code, after.stdout]).toEqual([70, '']);
   });
 });
