@@ -34021,6 +34021,10 @@ const LoginStage = {
  * speaks implicit TLS stays silent until the client's handshake, which a plain or explicit-TLS client never
  * starts.
  */
+/** `host:port` for a message, an IPv6 address in brackets as in a URL: `[::1]:21`, where `::1:21` reads as all address. */
+function hostPort(host, port) {
+    return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
 const IMPLICIT_TLS_PORT_HINT = '; a port that speaks implicit TLS (usually 990) stays silent until the client starts TLS: connect to it with implicit TLS';
 /**
  * Ends the message of a timeout that named its command: what to do about it. The engine puts its CLI flag
@@ -34086,7 +34090,7 @@ class FtpTlsError extends Error {
                                     ? ' — the server accepted AUTH TLS, then did not answer in TLS'
                                     : '';
         const what = data ? 'TLS handshake of a data connection' : 'TLS handshake';
-        super(`${what} with ${host}:${port} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
+        super(`${what} with ${hostPort(host, port)} failed: ${opensslReason(cause)}${hint}${pinIt}`, { cause });
         if (fingerprint)
             this.fingerprint = fingerprint;
         if (data)
@@ -34168,7 +34172,8 @@ class FtpClosedError extends Error {
 }
 /**
  * True for errors that mean "try again later, maybe on a new connection": 421, 425, 426, 450–452, resets,
- * hang-ups (code ERR_FTP_CONNECTION_CLOSED), timeouts. Not: other refusals, TLS and protocol errors.
+ * hang-ups (code ERR_FTP_CONNECTION_CLOSED), a TLS data connection refused for not resuming the control
+ * connection's session (code ERR_FTP_TLS_SESSION_REFUSED: a new connection has a new session), timeouts. Not: other refusals, TLS and protocol errors.
  */
 function isTransientError(err) {
     if (err instanceof FtpReplyError)
@@ -34179,7 +34184,7 @@ function isTransientError(err) {
         return true;
     const code = err?.code;
     return (typeof code === 'string' &&
-        /^(ERR_FTP_CONNECTION_CLOSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
+        /^(ERR_FTP_CONNECTION_CLOSED|ERR_FTP_TLS_SESSION_REFUSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
 }
 /** The replies a write of several commands got before it failed, by its error (see {@link repliesBeforeFailure}). */
 const repliesBefore = new WeakMap();
@@ -34764,7 +34769,7 @@ class FtpConnection {
             return;
         await new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
-                const err = new FtpTimeoutError(`could not connect to ${this.host}:${port} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`);
+                const err = new FtpTimeoutError(`could not connect to ${hostPort(this.host, port)} within ${this.timeoutMs} ms${CHECK_ADDRESS_HINT}${RAISE_TIMEOUT_HINT}`);
                 err.timeoutMs = this.timeoutMs;
                 this.close(err);
                 reject(err);
@@ -34795,7 +34800,7 @@ class FtpConnection {
                 this.close(explained);
                 done(explained);
             };
-            const onClose = () => done(this.closedBy ?? closedByServer(`connection to ${this.host}:${port}`));
+            const onClose = () => done(this.closedBy ?? closedByServer(`connection to ${hostPort(this.host, port)}`));
             socket.once(event, onOk);
             socket.prependOnceListener('error', onError);
             socket.once('close', onClose);
@@ -35173,7 +35178,7 @@ function connectPassive(conn, port) {
         socket.once('connect', () => resolve(socket));
         socket.once('error', (err) => {
             // Named as the data connection: "connect ECONNREFUSED 127.0.0.1:40021" alone reads as the server down.
-            const named = new Error(`cannot open the data connection to ${host}:${port}: ${err.message}`, { cause: err });
+            const named = new Error(`cannot open the data connection to ${hostPort(host, port)}: ${err.message}`, { cause: err });
             named.code = err.code;
             reject(named);
         });
@@ -35198,12 +35203,29 @@ async function enterPassive(conn, settings) {
             throw new FtpReplyError(reply.code, reply.message, 'EPSV');
         conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
         settings.epsvRefused = true;
+        settings.epsvRefusal = reply;
     }
-    const reply = await conn.request('PASV', ReplyCode.EnteringPassive);
+    const reply = await conn.request('PASV', ReplyCode.EnteringPassive).catch((err) => {
+        throw pasvRefusedOverIpv6(conn, settings, err);
+    });
     const { host, port } = parsePasv(reply.message);
     if (host !== controlPeer(conn))
         conn.log(`! PASV named ${host}; connecting to ${controlPeer(conn)} instead`);
     return port;
+}
+/**
+ * PASV refused on a connection over IPv6, EPSV refused before it: a PASV reply carries only an IPv4 address, and
+ * servers refuse it over IPv6 (pure-ftpd: "425 You cannot use PASV on IPv6 connections. Use EPSV instead.").
+ * That 425 alone read as a passing failure (a deploy retried it, then said to check the network): the error is
+ * EPSV's refusal, with PASV's and what to try.
+ */
+function pasvRefusedOverIpv6(conn, settings, err) {
+    const epsv = settings.epsvRefusal;
+    if (!(err instanceof FtpReplyError) || err.code === 421 || !epsv || external_node_net_default().isIPv4(controlPeer(conn)))
+        return err;
+    return new FtpReplyError(epsv.code, epsv.message, 'EPSV', ` — and PASV, the other way to ask for a passive data connection, works only over IPv4: the server refused it ` +
+        `on this IPv6 connection (PASV: ${err.code} ${err.serverMessage}); use active mode (--active; deploy() and ` +
+        `gulp: active: true; FtpClient: passive: false), or connect to the server over IPv4`);
 }
 async function openActive(conn, settings) {
     const localHost = conn.socket.localAddress ?? '127.0.0.1';
@@ -35309,6 +35331,8 @@ function secureData(conn, socket, options) {
         // same turn (a zero-byte upload) can overtake it, and proftpd answers "alert decode error". One
         // event-loop turn lets the handshake bytes out first.
         await new Promise((resolve) => setImmediate(resolve));
+        if (!secure.isSessionReused())
+            notResumed.add(secure);
         conn.log(`! data connection TLS ${secure.getProtocol() ?? ''}, session ${secure.isSessionReused() ? 'reused' : 'not reused'}`);
     });
     handshake.catch(() => { });
@@ -35333,6 +35357,33 @@ function local(err) {
     if (err instanceof Error)
         localFailures.add(err);
     return err;
+}
+/** TLS data sockets whose handshake was a full one: the control connection's session was not resumed. */
+const notResumed = new WeakSet();
+/**
+ * A transfer refused because its TLS data connection did not resume the control connection's session, which
+ * vsftpd, ProFTPD and FileZilla Server require: the session expired (OpenSSL's tickets last 2 hours, a long
+ * deploy's connections live longer), or the server no longer knows it (restarted, keys rotated). vsftpd says
+ * "522 SSL connection failed: session reuse required" (and hangs up), ProFTPD "425 Unable to build data
+ * connection: Operation not permitted", FileZilla Server "425 … TLS session of data connection not resumed".
+ * Every later transfer on that control connection offers the same session and fails the same way: the
+ * connection is closed with this error (code ERR_FTP_TLS_SESSION_REFUSED, transient), so a retry opens a new
+ * one, with a new session. vsftpd's 522 was a permanent refusal, which failed the deploy at once.
+ */
+function sessionRefused(err, socket) {
+    if (!(err instanceof FtpReplyError) || !socket || !notResumed.has(socket))
+        return err;
+    const said = err.serverMessage;
+    const aboutSession = err.code === 522 ||
+        /session|reuse|resum/i.test(said) ||
+        (err.code === 425 && /not permitted/i.test(said));
+    if (!aboutSession)
+        return err;
+    const refused = new Error(`${err.message} — the server requires TLS data connections to resume the control connection's TLS session, ` +
+        `and this one was not resumed (the session expired, or the server no longer knows it); a new connection ` +
+        `starts a new session`, { cause: err });
+    refused.code = 'ERR_FTP_TLS_SESSION_REFUSED';
+    return refused;
 }
 /** The pending TLS handshake of each data socket; uploads write only after it. */
 const handshakes = new WeakMap();
@@ -35449,9 +35500,23 @@ async function startTransfer(conn, settings, command, options) {
         // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
         await Promise.race([firstOk, failEarly]);
         const socket = dataSocket;
-        const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, replyOr);
+        // An upload sent whole (every byte written, the socket ended: close_notify on TLS): the server's final
+        // reply decides, however the data connection ends after that (and the caller is told, to compare sizes). IIS resets TLS data connections (no
+        // close_notify) once it has the file: the upload failed with "read ECONNRESET" after its 226, the client
+        // closed, and every retry failed the same way. Not for downloads and listings: a reset may have cut data
+        // still on its way (the server's 226 says it sent the data, not that it arrived).
+        const afterData = options.sink
+            ? replyOr
+            : async (err) => {
+                conn.log(`! data connection ended with an error after the upload was sent (${err.message}); the reply decides`);
+                const reply = await finalOk;
+                options.onCutAfterWrite?.(err);
+                return reply;
+            };
+        const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, afterData);
         const bytes = moved.bytes;
-        const finished = withTimeout(done, conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (err) => {
+        const finished = withTimeout(done, conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (failure) => {
+            const err = sessionRefused(failure, socket);
             nameTimeout(err, command);
             cleanUp(err, socket);
             throw err;
@@ -35459,7 +35524,8 @@ async function startTransfer(conn, settings, command, options) {
         finished.catch(() => { });
         return { bytes, finished };
     }
-    catch (err) {
+    catch (failure) {
+        const err = sessionRefused(failure, dataSocket);
         nameTimeout(err, command);
         cleanUp(err, dataSocket);
         throw err;
@@ -35500,6 +35566,7 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
     if (reply.code >= 500) {
         conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
         settings.epsvRefused = true;
+        settings.epsvRefusal = reply;
     }
     throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
@@ -36735,6 +36802,10 @@ class FtpClient {
                 catch (err) {
                     if (!path || !(err instanceof FtpReplyError) || err.code < 500 || this.connection.closed)
                         throw err;
+                    // Only a refusal of MLSD itself says the path may be no folder: not one of the data connection (a
+                    // PORT refused behind NAT), whose advice "found nothing at that path" replaced.
+                    if (!err.command.startsWith('MLSD '))
+                        throw err;
                     const file = await this.fileEntryNow(path);
                     if (file === 'absent')
                         throw nothingToList(err, 'list');
@@ -36918,10 +36989,12 @@ class FtpClient {
             }
         }
         const verb = options.append ? 'APPE' : 'STOR';
+        let cutAfterWrite;
         const transferOptions = {
             source,
             restartAt: options.append ? undefined : options.offset,
             onProgress: options.onProgress,
+            onCutAfterWrite: (err) => (cutAfterWrite = err),
         };
         // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
         // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
@@ -36929,7 +37002,10 @@ class FtpClient {
         return this.exclusive(async () => {
             this.binaryFor(transferOptions.restartAt);
             try {
-                return await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+                const sent = await transfer(this.connection, this.data, `${verb} ${remotePath}`, transferOptions);
+                if (cutAfterWrite && (options.offset !== undefined || !options.append))
+                    await this.holdsNow(remotePath, (options.offset ?? 0) + sent, cutAfterWrite);
+                return sent;
             }
             catch (err) {
                 throw await this.storeRefused(err, `${verb} ${remotePath}`, remotePath);
@@ -36937,6 +37013,26 @@ class FtpClient {
         }).catch((err) => {
             throw resumeRefused(err, verb, transferOptions.restartAt);
         });
+    }
+    /**
+     * After an upload whose data connection was reset once every byte was written (IIS resets its TLS data
+     * connections so) and which the server confirmed: the file's size on the server must be `expected`. Bytes
+     * still on their way when the reset came are lost, and a server that takes a reset for the end of the data
+     * confirms what it got: that upload fails with the reset's error (transient: sent again), saying so. A
+     * server that cannot say (no SIZE, a refusal, ASCII mode) leaves its confirmation to decide. Inside an
+     * exclusive section.
+     */
+    async holdsNow(path, expected, cut) {
+        if (this.notBinary !== undefined)
+            return;
+        const reply = await this.connection.request(`SIZE ${path}`, [2, 4, 5]);
+        const size = reply.code === 213 ? Number(reply.message.trim()) : NaN;
+        if (!Number.isSafeInteger(size) || size === expected)
+            return;
+        const err = new Error(`${cut.message} — the data connection was reset after the upload was sent, and the server, though it ` +
+            `confirmed the upload, holds ${size} of its ${expected} bytes: the rest was lost on the way; send it again`, { cause: cut });
+        err.code = cut.code ?? 'ECONNRESET';
+        throw err;
     }
     /**
      * A refused STOR or APPE (550, 553) into a folder that cannot be entered, saying so (inside an exclusive
@@ -39212,7 +39308,7 @@ async function listedAs(client, abs, type) {
         entries = await client.list(slash <= 0 ? '/' : abs.slice(0, slash));
     }
     catch (err) {
-        if (err instanceof FtpReplyError)
+        if (err instanceof FtpReplyError && !isDataChannelRefusal(err))
             return undefined;
         throw err;
     }
@@ -39497,7 +39593,7 @@ before) {
         await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });
     }
     catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 500) {
+        if (err instanceof FtpReplyError && err.code >= 500 && !isDataChannelRefusal(err)) {
             onRefused?.(err);
             return undefined;
         }
@@ -39517,6 +39613,15 @@ async function readRemoteFileIfPresent(client, abs, unreadable, max) {
     if ((await filesExist(client, [abs]))[0])
         throw unreadable(refusalReason(refusal));
     return undefined;
+}
+/**
+ * A refusal of the data connection's set-up (EPSV, PASV, EPRT, PORT), not of the file or folder it was for: it
+ * says nothing about the path (a server that allows no active mode, or refuses the address announced), and
+ * every transfer gets it. Taken for "not there", it became "the state file exists but cannot be read … rerun
+ * with --reset-state", or a folder that cannot be listed.
+ */
+function isDataChannelRefusal(err) {
+    return err instanceof FtpReplyError && /^(EPSV|PASV|EPRT|PORT)\b/.test(err.command);
 }
 /** A refusal in a few words for an error message: code and first line. */
 function refusalReason(err) {
@@ -39544,7 +39649,7 @@ sizeOf) {
             return new Set((await client.list(parent)).map((e) => e.name));
         }
         catch (err) {
-            if (!(err instanceof FtpReplyError))
+            if (!(err instanceof FtpReplyError) || isDataChannelRefusal(err))
                 throw err;
             return undefined; // the parent cannot be listed (absent): its files are too
         }
@@ -39649,7 +39754,7 @@ async function serverHashes(pool, root, paths) {
  */
 async function listFolder(pool, abs) {
     return pool.run(`list ${abs}`, async (c) => c.list(abs).catch((err) => {
-        if (err instanceof FtpReplyError && err.code >= 450 && !c.closed)
+        if (err instanceof FtpReplyError && err.code >= 450 && !c.closed && !isDataChannelRefusal(err))
             return undefined;
         throw err;
     }));
@@ -40937,6 +41042,11 @@ function renamedByServer(abs, rel, kind, storedAs, tested = false) {
 function noRoom(err) {
     return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
 }
+/** What the FTP client added to a refusal's message after the server's text (what to try); '' for nothing. */
+function clientAdvice(err) {
+    const bare = `${err.command ? `${err.command}: ` : ''}${err.code} ${err.serverMessage}`;
+    return err.message.startsWith(bare) ? err.message.slice(bare.length) : '';
+}
 /** Wraps an error so its message names the path and what to try. */
 function describe(err, what, local, deleting = false) {
     if (err instanceof DeployError)
@@ -40967,6 +41077,13 @@ function describe(err, what, local, deleting = false) {
                         : err.code >= 550
                             ? check
                             : 'try again later';
+        // The client's own advice on the refusal (a 425: the data connection could not be made, so try the other
+        // mode), which "try again later" replaced once the retries were spent.
+        const advice = hint === 'try again later' ? clientAdvice(err) : '';
+        if (advice)
+            return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)}${oneLine(advice)}`, {
+                cause: err,
+            });
         return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
             cause: err,
         });
@@ -41271,8 +41388,11 @@ function resolveOptions(o) {
     if (!o.host || typeof o.host !== 'string' || /[\s/]/.test(o.host)) {
         throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give a server name or address such as ftp.example.com`);
     }
+    // `[::1]`, an IPv6 literal as a URL writes it: the socket wants it bare (the name lookup failed on the brackets:
+    // 'host "[::1]" not found'), and the report's target would have had two pairs.
+    const v6 = /^\[([0-9a-f:.]*:[0-9a-f:.]*)\](?::(\d+))?$/i.exec(o.host);
     // host:port, as a URL writes it: the port goes in its own option, or the name lookup fails (user@host: above).
-    const withPort = /^([^:]+):(\d+)$/.exec(o.host);
+    const withPort = v6?.[2] ? v6 : /^([^:]+):(\d+)$/.exec(o.host);
     if (withPort) {
         throw new errors_ConfigError(`invalid host ${JSON.stringify(o.host)}; give the port apart (port: ${withPort[2]}) and the host alone (${withPort[1]})`);
     }
@@ -41353,6 +41473,7 @@ function resolveOptions(o) {
         throw errors_ConfigError.about('statePath', (name) => `invalid ${name} ${JSON.stringify(statePath)}; name a file, e.g. .ftpship-state.json`);
     return {
         ...o,
+        host: v6 ? v6[1] : o.host,
         port,
         user,
         secure,
@@ -41651,7 +41772,10 @@ function bracketed(host) {
  * and an IPv6 literal's `:`, brackets and zone `%`?
  */
 function hostSyntax(host) {
-    return /^[\p{L}\p{N}._-]+$/u.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host);
+    return (/^[\p{L}\p{N}._-]+$/u.test(host) ||
+        /^\[?[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\]?$/i.test(host) ||
+        /^\[[0-9a-f:.]*:[0-9a-f:.]*\]:\d+$/i.test(host) // with a port, as a URL writes it: said to give that apart
+    );
 }
 /**
  * Does `host` look like a server's address as people write one: localhost, an IPv4 address, or a dotted
@@ -41685,6 +41809,7 @@ const nfc = (glob) => glob.normalize('NFC');
 /** Parses the CLI's target URL: ftp:// (plain), ftpes:// (explicit TLS), ftps:// (implicit TLS). */
 
 
+
 const SCHEMES = {
     'ftp:': false,
     'ftpes:': 'explicit',
@@ -41714,6 +41839,9 @@ function parseTarget(raw) {
         const hostPort = safe
             ? rest.split('/')[0].replace(/^.*@/, '')
             : rest.slice(rest.lastIndexOf('@') + 1).split('/')[0];
+        const v6 = unbracketedIpv6(redactUrl(text), hostPort);
+        if (v6)
+            throw new ConfigError(v6);
         const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
         if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
             throw new ConfigError(`invalid port ${JSON.stringify(port)} in URL ${JSON.stringify(redactUrl(text))}; use a number from 1 to 65535, e.g. ftp://user@host:2121/site`);
@@ -41781,6 +41909,33 @@ function parseTarget(raw) {
         secure,
         remoteDir,
     };
+}
+/**
+ * An IPv6 address typed without the brackets a URL needs (`ftp://u@::1:2121/site`: its colons read as the
+ * port's, "invalid port \":1:2121\"") or without the closing one: the URL to write instead, undefined for any
+ * other host. `shown`: the URL with its password masked; `hostPort`: what follows its user, up to the folder.
+ */
+function unbracketedIpv6(shown, hostPort) {
+    const open = hostPort.startsWith('[');
+    const addr = open ? hostPort.slice(1) : hostPort;
+    if (addr.includes(']') || addr.split(':').length < 3)
+        return undefined;
+    const start = shown.indexOf('//') + 2;
+    const slash = shown.indexOf('/', start);
+    const end = slash === -1 ? shown.length : slash;
+    if (!shown.slice(start, end).endsWith(hostPort))
+        return undefined;
+    const url = (host) => `${shown.slice(0, end - hostPort.length)}${host}${shown.slice(end)}`;
+    // The last group may be the port (`::1:2121`), or part of the address (`2001:db8::5`): each reading offered
+    // that makes an address.
+    const m = /^(.*):(\d{1,5})$/.exec(addr);
+    const port = m && net.isIPv6(m[1]) && Number(m[2]) >= 1 && Number(m[2]) <= 65535 ? m : undefined;
+    const whole = net.isIPv6(addr) ? url(`[${addr}]`) : undefined;
+    const split = port ? url(`[${port[1]}]:${port[2]}`) : undefined;
+    if (!whole && !split)
+        return undefined;
+    const write = split ? `${split}${whole ? ` (port ${port?.[2]}), or ${whole}` : ''}` : whole;
+    return `the host in the URL ${JSON.stringify(shown)} is an IPv6 address ${open ? 'whose [ has no closing ]' : "without the brackets a URL puts around one (its colons read as the port's)"}; write ${write}`;
 }
 /** What to do about a password the URL cannot hold as typed. */
 const RAW_PASSWORD = 'a /, #, ? or @ inside the password must be written %2F, %23, %3F, %40 — or leave the password out of the URL and set FTPSHIP_PASSWORD (or pipe it to --password-stdin)';
@@ -43412,7 +43567,11 @@ async function withLock(pool, lockPath, o, rep, body) {
         // Several deploys can judge one lock stale at once, and each deletes the holder it finds: the last to
         // name itself wins. Look again once the others have had time to: whoever is not named there backs off.
         // The pause holds no connection: a server closing idle ones (proftpd TimeoutIdle) would cut it.
-        for (const until = Date.now() + TAKEOVER_SETTLE_MS; Date.now() < until && !o.signal?.aborted;)
+        // At most a quarter of the stale time, as the refresh (which starts only after this pause): under a short
+        // staleLockMs, a holder left unrefreshed through a 2 s pause was stale to other deploys before this one even
+        // began, and a third deploy took over a live lock (and this one, its own lock gone, backed off).
+        const settle = Math.min(TAKEOVER_SETTLE_MS, o.staleLockMs / 4);
+        for (const until = Date.now() + settle; Date.now() < until && !o.signal?.aborted;)
             await sleep(Math.min(HOLDER_POLL_MS / 5, until - Date.now()));
         await pool.run(`lock ${lockPath}`, async (c) => {
             const named = (await readHolder(c, holderPath))?.token === me.token;
@@ -43681,9 +43840,15 @@ async function readHolder(c, path) {
  * A lock folder whose holder is not known yet: polled until its holder shows (returned), the folder goes
  * (released by a deploy that just finished: made again here, 'ours', or 'refused' when this user cannot make
  * it at all), or `ms` pass with neither (undefined: abandoned by a deploy that died before naming itself).
+ * The `ms` count per folder: one seen gone, then made again by another deploy before this one's MKD, or one
+ * whose MLST facts changed between two looks, is that deploy's lock of a moment ago, and gets its own `ms` from
+ * now (was: the old folder's grace, run out already, and that deploy's lock was taken over while it named
+ * itself).
  */
 async function awaitHolder(c, lockPath, holderPath, ms, signal) {
-    const until = Date.now() + ms;
+    let until = Date.now() + ms;
+    /** The folder's identity when first looked at, where the server tells it (see {@link folderIdentity}). */
+    let seen;
     for (;;) {
         // Cancelled while waiting on another deploy's lock: nothing of this deploy's is there to clean up.
         signal?.throwIfAborted();
@@ -43692,6 +43857,15 @@ async function awaitHolder(c, lockPath, holderPath, ms, signal) {
                 return 'ours';
             if (!(await remote_dirExists(c, lockPath)))
                 return 'refused';
+            until = Date.now() + ms; // another deploy's folder, made since the old one went
+            seen = undefined;
+        }
+        // Gone and made again between two looks (by another deploy, a moment ago): a new folder, a new grace.
+        const id = await folderIdentity(c, lockPath);
+        if (id !== undefined) {
+            if (seen !== undefined && id !== seen)
+                until = Date.now() + ms;
+            seen = id;
         }
         const holder = await readHolder(c, holderPath);
         if (holder)
@@ -43700,6 +43874,21 @@ async function awaitHolder(c, lockPath, holderPath, ms, signal) {
             return undefined;
         await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
     }
+}
+/**
+ * What tells one lock folder from the one made again at its path after it went: MLST's `unique` (device and
+ * inode) and `modify` facts (pure-ftpd, proftpd). Undefined where the server does not say (vsftpd has no MLST).
+ */
+async function folderIdentity(c, path) {
+    if (!(await c.features()).has('MLST'))
+        return undefined;
+    const reply = await c.send(`MLST ${path}`);
+    if (reply.code >= 300)
+        return undefined;
+    const facts = reply.message.split('\n').find((l) => l.startsWith(' ')) ?? '';
+    const fact = (name) => new RegExp(`(?:^|;)${name}=([^;]*)`, 'i').exec(facts.trim())?.[1] ?? '';
+    const id = `${fact('unique')} ${fact('modify')}`;
+    return id === ' ' ? undefined : id;
 }
 async function writeHolder(c, path, me) {
     me.refreshedAt = new Date().toISOString();
@@ -45404,7 +45593,12 @@ function connectError(err, o) {
         const cause = err instanceof FtpTlsError
             ? String(err.cause?.message ?? msg)
             : msg;
-        return new errors_ConfigError(`TLS certificate of ${where} not trusted: ${cause}; pass its CA with --ca FILE (or --insecure to skip the check)${pinIt('this certificate')}`);
+        // A CA given that does not vouch for it: "pass its CA with --ca FILE" read as if none had been given.
+        const caGiven = [o.tls?.ca ?? []].flat().length > 0;
+        const what = caGiven
+            ? 'the CA given does not vouch for it: pass the CA that signed it (with any intermediate certificates) with --ca FILE'
+            : 'pass its CA with --ca FILE';
+        return new errors_ConfigError(`TLS certificate of ${where} not trusted: ${cause}; ${what} (or --insecure to skip the check)${pinIt('this certificate')}`);
     }
     // Implicit TLS to a port that speaks plain FTP first: the server's greeting is no TLS record.
     if (o.secure === 'implicit' && /wrong version number|packet length too long|unknown protocol/i.test(msg))
@@ -45522,7 +45716,7 @@ function cancelling() {
 }
 const HELD = Symbol.for('ftpship.heldSignals');
 const holder = globalThis;
-function holdSignals() {
+function holdSignals(onQuit) {
     if (holder[HELD])
         return;
     const held = {
@@ -45531,7 +45725,12 @@ function holdSignals() {
             if (!held.signal)
                 held.signal = sig;
             else if (quitsAtOnce(sig))
-                process.exit(128 + NUMBER[sig]);
+                try {
+                    onQuit?.(sig, 128 + NUMBER[sig]);
+                }
+                finally {
+                    process.exit(128 + NUMBER[sig]);
+                }
         },
     };
     holder[HELD] = held;
@@ -45557,14 +45756,23 @@ function releaseSignals() {
     if (sig)
         process.kill(process.pid, sig);
 }
-function cancelOnSignals(onFirst) {
+/**
+ * `onQuit`, called on a second SIGINT or SIGTERM just before the process exits at once: its last word (what was
+ * left undone; with --json, the error on stdout), written synchronously.
+ */
+function cancelOnSignals(onFirst, onQuit) {
     const controller = new AbortController();
     let received;
     const handler = (sig) => {
         if (received) {
-            if (quitsAtOnce(sig))
+            if (!quitsAtOnce(sig))
+                return;
+            try {
+                onQuit?.(sig, 128 + NUMBER[sig]);
+            }
+            finally {
                 process.exit(128 + NUMBER[sig]);
-            return;
+            }
         }
         received = sig;
         // The process ends soon: a later hang-up (the kernel's, once the shell is gone) must not kill it first.
@@ -49896,7 +50104,11 @@ function required(name, what, secret) {
  * secrets only, and its branches are this repository's, so a fork check lets it through), else both usual ones.
  */
 function emptySecretCause() {
-    const generic = 'secret that is not set reads as empty, and so does every secret in a pull_request run from a fork';
+    const empty = 'secret that is not set reads as empty, and so does every secret in a pull_request run from a fork';
+    // A preview is no way around it: it logs in and reads the state to plan (a dry run refused there fails too).
+    const generic = /^true$/i.test(getInput(Input.DryRun))
+        ? `${empty}. A dry run needs the server, user and password too: it logs in to read what the server holds`
+        : empty;
     if (process.env.GITHUB_ACTOR === 'dependabot[bot]')
         return (`${generic}. This run was started by Dependabot, which is given the Dependabot secrets, not the Actions ones: ` +
             "add the secret under Settings, Secrets, Dependabot too, or skip the step for it (if: github.actor != 'dependabot[bot]')");
