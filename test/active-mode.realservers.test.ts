@@ -6,7 +6,6 @@
  * that the state file cannot be read (with --reset-state to try), nor that the folder is not there.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect, it } from '@jest/globals';
@@ -18,6 +17,7 @@ import { linesProxy } from './helpers/faults.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { unusedPort } from './helpers/ports.js';
 
 const { env, describe: d, opts, each } = realServerSuite('active-mode.realservers');
 const target = remoteFolders('active-mode');
@@ -174,10 +174,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     it('--active: the server answers 425 to each transfer; the error says to try passive mode, not "try again later"', async () => {
       // A port nothing listens on, announced in place of the one this client listens on: the server's
       // connection back is refused, as a firewall refuses it.
-      const closed = net.createServer();
-      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-      const port = (closed.address() as net.AddressInfo).port;
-      await new Promise<void>((r) => closed.close(() => r()));
+      const port = await unusedPort();
       const proxy = await linesProxy(server.port, (line) =>
         /^EPRT /.test(line)
           ? { send: `EPRT |1|127.0.0.1|${port}|` }

@@ -3,11 +3,11 @@
  * after `--` (it said only "unknown option '-d…'"), and after `--` it is the folder.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { assertBuilt, spawnCli } from './helpers/cli-spawn.js';
 import { tmpDir } from './helpers/tmp.js';
+import { unusedPort } from './helpers/ports.js';
 
 describe('a local folder named -dist', () => {
   beforeAll(() => assertBuilt());
@@ -17,10 +17,7 @@ describe('a local folder named -dist', () => {
     fs.mkdirSync(path.join(cwd, '-dist'));
     fs.writeFileSync(path.join(cwd, '-dist', 'index.html'), 'home');
     // A port nothing listens on: a deploy that gets as far as connecting fails there (exit 1).
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     const url = `ftp://deploy@127.0.0.1:${port}/site`;
     const env = { FTPSHIP_PASSWORD: 'h-cli3-secret' };
     const r = await spawnCli(['deploy', '-dist', url], { cwd, env });
@@ -55,10 +52,7 @@ describe('a single-value flag given twice', () => {
     local = tmpDir('ftpship-h-cli4-');
     fs.writeFileSync(path.join(local, 'index.html'), 'home');
     // A port nothing listens on: a run that gets as far as connecting fails there (exit 1).
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     url = `ftp://deploy@127.0.0.1:${port}/site`;
   });
 
@@ -141,10 +135,7 @@ describe("a flag's value left out, an option after it", () => {
     local = tmpDir('ftpship-h-cli14-');
     fs.writeFileSync(path.join(local, 'index.html'), 'home');
     // A port nothing listens on: a run that gets as far as connecting fails there (exit 1).
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     url = `ftp://deploy@127.0.0.1:${port}/site`;
   });
 
@@ -279,10 +270,7 @@ describe('--encoding', () => {
     assertBuilt();
     local = tmpDir('ftpship-h-enc6-');
     fs.writeFileSync(path.join(local, 'index.html'), 'home');
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     url = `ftp://deploy@127.0.0.1:${port}`;
   });
   const accepted =
@@ -358,10 +346,7 @@ describe('--ca with a file that is no PEM certificate', () => {
         : '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n',
     );
     // A port nothing listens on: had the run gone on to connect, it would fail there (exit 1).
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     for (const scheme of ['ftpes', 'ftps']) {
       const r = await spawnCli(['deploy', local, `${scheme}://deploy@127.0.0.1:${port}/site`, '--ca', file], {
         env: { FTPSHIP_PASSWORD: 'h-ca-secret' },

@@ -10,6 +10,7 @@ import { expect, it } from '@jest/globals';
 import { runCli, startCli, type CliResult } from './helpers/cli.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
+import { unusedPort } from './helpers/ports.js';
 
 const { describe: d, each } = realServerSuite('cli-json.realservers');
 const target = remoteFolders('h-cli3-json');
@@ -44,10 +45,7 @@ d.each(each('pure'))('%s: --json on a failure', (_name, server) => {
     const wrong = await runCli(['plan', site(), url(dir), '--json'], { FTPSHIP_PASSWORD: 'wrong-h-cli3' });
     expectJsonFailure(wrong, 2, true);
     expect(wrong.stdout).not.toContain('wrong-h-cli3');
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await unusedPort();
     expectJsonFailure(await runCli(['deploy', site(), url(dir, port), '--json'], env), 1);
     // After --, --json is an argument, not the flag: no JSON.
     const after = await runCli(['deploy', site(), url(dir), '--', '--json'], env);

@@ -12,6 +12,7 @@ import { CliOutput } from '../src/cli-output.js';
 import { embedded } from './helpers/embedded.js';
 import { assertBuilt, BIN, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
 import { readTree, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { unusedPort } from './helpers/ports.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -563,10 +564,7 @@ describe('item 8: bad input gives one line naming the value and what to try, the
   });
 
   it('an unreachable host: a closed port (refused) and a server that never answers (--timeout): exit 1', async () => {
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const closedPort = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const closedPort = await unusedPort();
     await expectOneLine(
       await cli(['deploy', site(), `ftp://u@127.0.0.1:${closedPort}/x`]),
       1,

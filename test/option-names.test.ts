@@ -5,7 +5,6 @@
  * user neither (state-path, maintenance-file). Each run stops at the options: no server is reached (the port is
  * closed; a run that got that far would fail there instead).
  */
-import net from 'node:net';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import PluginError from 'plugin-error';
 import { deploy as gulpDeploy, type GulpDeployOptions } from '../gulp-plugin/index.js';
@@ -13,16 +12,14 @@ import { actionConnection, actionWorkspace } from './helpers/action.js';
 import { runMain } from './helpers/action-main.js';
 import { assertBuilt, spawnCli } from './helpers/cli-spawn.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
+import { unusedPort } from './helpers/ports.js';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let port: number;
 beforeAll(async () => {
   assertBuilt();
-  const closed = net.createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-  port = (closed.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => closed.close(() => r()));
+  port = await unusedPort();
 });
 
 describe('the CLI names the flag', () => {
