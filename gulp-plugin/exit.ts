@@ -12,6 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import log from 'fancy-log';
@@ -35,8 +36,12 @@ interface Entry {
 
 const entries = new Set<Entry>();
 
-/** The child's script beside this one (built: dist/gulp-plugin); absent when run from the TypeScript source. */
-const script = fileURLToPath(new URL('./exit-unlock.js', import.meta.url));
+/**
+ * The child's script, built: dist/gulp-plugin/exit-unlock.js, beside this module and the way up from the CommonJS
+ * bundle (dist/cjs/ftpship.cjs, scripts/build-cjs.mjs) alike; absent when run from the TypeScript source. Not
+ * `new URL('./exit-unlock.js', import.meta.url)`: the bundler would take that for a file to copy beside the bundle.
+ */
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'gulp-plugin', 'exit-unlock.js');
 
 /**
  * Tracks one deploy's lock until `done()`: hand `onLock` and `onSnapshot` to the engine. A process exit meanwhile
