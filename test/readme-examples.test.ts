@@ -309,3 +309,105 @@ describe('README: the gulp plugin and the library', () => {
     expect(fs.readFileSync(path.join(srv.root, 'site', 'big.iso')).equals(big)).toBe(true);
   });
 });
+
+/** The names an options check lists when given a name it cannot place (`; the options are a, b, …`). */
+function listed(message: string, lead: RegExp): string[] {
+  const m = lead.exec(message);
+  expect({ message, listed: m !== null }).toEqual({ message, listed: true });
+  return m![1].split(', ').map((n) => n.replace(/^tls\./, ''));
+}
+const NO_SUCH = 'qqqqqqqqqqqqqqqq';
+
+async function engineNames(): Promise<{ options: string[]; tls: string[] }> {
+  const { deploy } = await import('../src/index.js');
+  const base = {
+    localDir: '.',
+    host: 'h',
+    user: 'u',
+    password: 'p',
+    remoteDir: 'x',
+    secure: 'explicit' as const,
+  };
+  const options = await deploy({ [NO_SUCH]: 1 } as never).then(String, (e: Error) => e.message);
+  const tls = await deploy({ ...base, tls: { [NO_SUCH]: 1 } } as never).then(String, (e: Error) => e.message);
+  return { options: listed(options, /the options are (.*)$/), tls: listed(tls, /tls takes (.*)$/) };
+}
+
+async function gulpNames(): Promise<string[]> {
+  const { deploy } = await import('../gulp-plugin/index.js');
+  try {
+    deploy({ [NO_SUCH]: 1 } as never);
+  } catch (e) {
+    return listed((e as Error).message, /the options are (.*)$/);
+  }
+  throw new Error('the gulp plugin took an unknown option');
+}
+
+/** The `name` and `name: …` options a README passage names, in order. */
+const named = (text: string): string[] =>
+  [...text.matchAll(/`([a-z][A-Za-z]*)(?:: [^`]*|\([^`]*\))?`/g)].map((m) => m[1]);
+
+/** The passage of README from `from` up to `to`. */
+function passage(from: string, to: string): string {
+  const start = README.indexOf(from);
+  const end = README.indexOf(to, start);
+  expect({ from, start: start >= 0, end: end > start }).toEqual({ from, start: true, end: true });
+  return README.slice(start, end + to.length);
+}
+
+describe('README: the option lists are the code’s', () => {
+  it('the gulp plugin section names every option the plugin takes, and only those', async () => {
+    const engine = await engineNames();
+    const text = passage("- Options: those of the library's `deploy()`", 'to receive the deploy report');
+    const [without, rest] = text.split(': `host`');
+    const refused = named(without.replace('`deploy()`', ''));
+    const [taken, plus] = ('`host`' + rest).split('; plus');
+    const takenNames = named(taken);
+    // `tls` (`{ ca, … }`): the keys it takes.
+    const tls = /`tls` \(`\{ ([^}]*) \}`\)/.exec(taken.replace(/\s+/g, ' '));
+    expect(tls).not.toBeNull();
+    expect(tls![1].split(', ').sort()).toEqual([...engine.tls].sort());
+    const gulp = await gulpNames();
+    expect([...new Set([...takenNames, ...named(plus)])].sort()).toEqual([...gulp].sort());
+    expect([...new Set([...refused, ...takenNames])].sort()).toEqual([...engine.options].sort());
+  });
+
+  it('the Library section names every deploy() option, and every `name: …` it gives is one', async () => {
+    const engine = await engineNames();
+    const text = passage('Instead of `localDir`', '`signal` takes');
+    const names = new Set(named(text));
+    for (const option of engine.options)
+      expect({ option, named: names.has(option) }).toEqual({ option, named: true });
+    for (const m of text.matchAll(/`([a-z][A-Za-z]*): [^`]*`/g))
+      expect({ option: m[1], known: engine.options.includes(m[1]) }).toEqual({ option: m[1], known: true });
+    const tls = /`tls: \{ ([^}]*) \}`/.exec(text.replace(/\s+/g, ' '));
+    expect(tls).not.toBeNull();
+    expect(tls![1].split(', ').sort()).toEqual([...engine.tls].sort());
+  });
+
+  it("the JSON report example has the report's fields", async () => {
+    const example = JSON.parse(only('CLI', 'json').code) as Record<string, unknown>;
+    const cwd = tmpDir('ftpship-readme-json-');
+    writeTree(path.join(cwd, 'dist'), { 'index.html': 'json' });
+    const r = await spawnCli(['plan', '--json', 'dist', `ftpes://deploy@127.0.0.1:${srv.port}/json-report`], {
+      cwd,
+      env: { FTPSHIP_PASSWORD: srv.password, NODE_EXTRA_CA_CERTS: caFile },
+    });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    const shape = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.length > 0
+          ? [shape(v[0])]
+          : []
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .map(([k, x]) => [k, shape(x)])
+                .sort(),
+            )
+          : typeof v;
+    const withFile = { ...report, files: report.files, skipped: [], kept: [], warnings: [] };
+    expect(shape(example)).toEqual(shape(withFile));
+  });
+});
