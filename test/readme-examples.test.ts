@@ -411,3 +411,43 @@ describe('README: the option lists are the code’s', () => {
     expect(shape(example)).toEqual(shape(withFile));
   });
 });
+
+describe('README: the migration recipes', () => {
+  /** A bullet of the FTP-Deploy-Action section, its parenthesised asides left out. */
+  function bullet(lead: string): string {
+    const section = passage('### From FTP-Deploy-Action', '### From vinyl-ftp');
+    const start = section.indexOf(lead);
+    expect({ lead, found: start >= 0 }).toEqual({ lead, found: true });
+    let text = section.slice(start).split(/\n- |\n\n/)[0];
+    for (let prev = ''; prev !== text;) [prev, text] = [text, text.replace(/\([^()]*\)/g, '')];
+    return text;
+  }
+  const inputs = (text: string): string[] => [...text.matchAll(/`([a-z][a-z-]*)`/g)].map((m) => m[1]);
+
+  it('FTP-Deploy-Action: "Same meaning", "Changed default" and "New" together name every input, and only inputs', () => {
+    const spec = readActionYml() as { inputs: Record<string, unknown> };
+    const same = inputs(bullet('**Same meaning:**'));
+    const fresh = inputs(bullet('**New:**'));
+    const changed = inputs(bullet('**Changed default — certificates are verified.**'))[0];
+    expect(changed).toBe('security');
+    expect([...same, changed, ...fresh].sort()).toEqual(Object.keys(spec.inputs).sort());
+  });
+
+  it("vinyl-ftp: the options it names are the plugin's, and the ones it says go are refused", async () => {
+    const text = passage('### From vinyl-ftp', '### From anything else');
+    const gulp = await gulpNames();
+    const call = /`deploy\(\{ ([^}]*) \}\)`/.exec(text);
+    expect(call).not.toBeNull();
+    const names = call![1].split(', ').map((p) => p.split(':')[0]);
+    for (const m of text.matchAll(/`([a-z][A-Za-z]*): [^`]*`/g)) names.push(m[1]);
+    expect(names.length).toBeGreaterThan(8);
+    for (const name of names) expect({ name, known: gulp.includes(name) }).toEqual({ name, known: true });
+    const gone = /Its\s+`log` option goes[^.]*/.exec(text);
+    expect(gone).not.toBeNull();
+    const { deploy } = await import('../gulp-plugin/index.js');
+    for (const [, name] of gone![0].matchAll(/`(\w+)`/g)) {
+      expect(gulp).not.toContain(name);
+      expect(() => deploy({ remoteDir: '/x', [name]: 1 } as never)).toThrow(new RegExp(`^${name} is not`));
+    }
+  });
+});
