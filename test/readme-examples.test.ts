@@ -409,6 +409,21 @@ describe('README: the option lists are the code’s', () => {
           : typeof v;
     const withFile = { ...report, files: report.files, skipped: [], kept: [], warnings: [] };
     expect(shape(example)).toEqual(shape(withFile));
+
+    // A run that fails prints the error object README shows instead, with the exit code it exits with.
+    const failure = /so stdout is JSON whatever\s+happens: `(\{[^`]*\})`/.exec(README);
+    expect(failure).not.toBeNull();
+    const documented = JSON.parse(failure![1].replace(/\s+/g, ' ')) as Record<string, unknown>;
+    const failed = await spawnCli(
+      ['deploy', '--json', 'dist', `ftpes://deploy@127.0.0.1:${srv.port}/json-report`],
+      {
+        cwd,
+        env: { FTPSHIP_PASSWORD: 'wrong', NODE_EXTRA_CA_CERTS: caFile },
+      },
+    );
+    const printed = JSON.parse(failed.stdout) as Record<string, unknown>;
+    expect(shape(printed)).toEqual(shape(documented));
+    expect(printed.exitCode).toBe(failed.code);
   });
 });
 
@@ -449,5 +464,50 @@ describe('README: the migration recipes', () => {
       expect(gulp).not.toContain(name);
       expect(() => deploy({ remoteDir: '/x', [name]: 1 } as never)).toThrow(new RegExp(`^${name} is not`));
     }
+  });
+});
+
+describe('README: the exit codes', () => {
+  /** The text README gives after `**code**`, up to the next code. */
+  function meaning(code: number): string {
+    const text = passage('Exit codes:', '### The JSON report');
+    const m = new RegExp(`\\*\\*${code}\\*\\*([\\s\\S]*?)(?=\\*\\*\\d+\\*\\*|$)`).exec(text);
+    expect({ code, documented: m !== null }).toEqual({ code, documented: true });
+    return m![1];
+  }
+
+  it('lists the codes the CLI exits with, and the cases it names for 0, 1, 2 and 3 exit so', async () => {
+    const text = passage('Exit codes:', '### The JSON report');
+    expect([...text.matchAll(/\*\*(\d+)\*\*/g)].map((m) => Number(m[1])).sort((a, b) => a - b)).toEqual([
+      0, 1, 2, 3, 70, 129, 130, 143,
+    ]);
+    const cwd = tmpDir('ftpship-readme-exit-');
+    writeTree(path.join(cwd, 'dist'), { 'a.txt': 'a', 'b.txt': 'b' });
+    const url = `ftpes://deploy@127.0.0.1:${srv.port}/exit-codes`;
+    const env = { FTPSHIP_PASSWORD: srv.password, NODE_EXTRA_CA_CERTS: caFile };
+    const exit = async (args: string[], e: Record<string, string> = env): Promise<number | null> =>
+      (await spawnCli(args, { cwd, env: e })).code;
+
+    expect(meaning(0)).toMatch(/^ done \(also "nothing to do"\)/);
+    expect(await exit(['deploy', 'dist', url])).toBe(0);
+    expect(await exit(['deploy', 'dist', url])).toBe(0);
+
+    expect(meaning(3)).toMatch(/^ refused by a guard \(`--max-delete`/);
+    fs.rmSync(path.join(cwd, 'dist', 'a.txt'));
+    fs.rmSync(path.join(cwd, 'dist', 'b.txt'));
+    fs.writeFileSync(path.join(cwd, 'dist', 'c.txt'), 'c');
+    expect(await exit(['deploy', '--max-delete', '1', 'dist', url])).toBe(3);
+
+    expect(meaning(2)).toMatch(/bad URL.*missing folder.*no or wrong password.*untrusted\s+certificate/s);
+    expect(await exit(['deploy', 'dist', url.replace('ftpes', 'sftp')])).toBe(2);
+    expect(await exit(['deploy', 'no-such-folder', url])).toBe(2);
+    expect(await exit(['deploy', 'dist', url], { NODE_EXTRA_CA_CERTS: caFile })).toBe(2);
+    expect(
+      await exit(['deploy', 'dist', url], { FTPSHIP_PASSWORD: 'wrong', NODE_EXTRA_CA_CERTS: caFile }),
+    ).toBe(2);
+    expect(await exit(['deploy', 'dist', url], { FTPSHIP_PASSWORD: srv.password })).toBe(2);
+
+    expect(meaning(2)).toMatch(/a `--tls-fingerprint` mismatch is 1/);
+    expect(await exit(['deploy', '--tls-fingerprint', 'ab'.repeat(32), 'dist', url])).toBe(1);
   });
 });
