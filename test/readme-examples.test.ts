@@ -105,6 +105,12 @@ describe('README: the commands', () => {
     expect(named.length).toBeGreaterThan(5);
     for (const name of new Set(named))
       expect({ name, scripts }).toEqual({ name, scripts: expect.arrayContaining([name]) });
+    // `npm pack` names its file <name>-<version>.tgz: the one README installs is this package's.
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
+    expect(/`npm install \.\.\/ftpship\/([^`]*)`/.exec(README)?.[1]).toBe(`${pkg.name}-${pkg.version}.tgz`);
     for (const m of only('Development', 'sh').code.matchAll(/^node (\S+)/gm))
       expect(fs.existsSync(path.join(REPO, m[1]))).toBe(true);
   });
