@@ -79,17 +79,21 @@ async function run(
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string }> {
+): Promise<{ code: number | null; out: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd,
       env: { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: caFile, ...env },
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      stdout += d.toString();
+    });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: stripVTControlCharacters(out) }));
+    child.on('close', (code) => resolve({ code, out: stripVTControlCharacters(out), stdout }));
   });
 }
 
@@ -515,5 +519,27 @@ describe('README: the exit codes', () => {
 
     expect(meaning(2)).toMatch(/a `--tls-fingerprint` mismatch is 1/);
     expect(await exit(['deploy', '--tls-fingerprint', 'ab'.repeat(32), 'dist', url])).toBe(1);
+  });
+});
+
+describe('README: certificates', () => {
+  it('the openssl command prints the fingerprint, and --tls-fingerprint takes its output as it is', async () => {
+    const m = /`(openssl s_client -connect host:21 -starttls ftp <\/dev\/null \| openssl x509 [^`]*)`/.exec(
+      README,
+    );
+    expect(m).not.toBeNull();
+    const cwd = tmpDir('ftpship-readme-pin-');
+    const printed = await run('sh', ['-c', m![1].replace('host:21', `127.0.0.1:${srv.port}`)], cwd);
+    expect(printed.code).toBe(0);
+    const line = printed.stdout.trim();
+    expect(line).toMatch(/^sha256 Fingerprint=([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    writeTree(path.join(cwd, 'dist'), { 'index.html': 'pinned' });
+    // No CA: the pin alone makes the self-signed certificate trusted.
+    const r = await spawnCli(
+      ['deploy', '--tls-fingerprint', line, 'dist', `ftpes://deploy@127.0.0.1:${srv.port}/pinned`],
+      { cwd, env: { FTPSHIP_PASSWORD: srv.password } },
+    );
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(fs.readFileSync(path.join(srv.root, 'pinned', 'index.html'), 'utf8')).toBe('pinned');
   });
 });
