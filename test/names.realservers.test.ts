@@ -21,6 +21,12 @@ const { describe: d, env } = realServerSuite('names.realservers');
 const target = remoteFolders('names');
 const STATE = '.ftpship-state.json';
 
+/** The files the state on the server lists. */
+const recorded = (disk: string): string[] =>
+  Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }).files,
+  );
+
 /** The CLI against `server` in plain FTP, its folder `dir`. */
 const cli = cliOn;
 
@@ -119,8 +125,10 @@ d('a file name ending in a space: pure-ftpd would store it as name_', () => {
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(errors(r)).toEqual([refused(dir, 'note.txt ')]);
-    // Before: a copy "note.txt_" left on the server, which no later deploy removes.
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+    // Before: a copy "note.txt_" left on the server, which no later deploy removes; then (tested only at
+    // its upload) ok.txt went up and the state recorded it: refused now before any file of the site is sent.
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE]);
+    expect(recorded(disk)).toEqual([]);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/note\\.txt '));
     fs.rmSync(path.join(local, 'note.txt '));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -162,8 +170,10 @@ d('a folder name ending in a space: pure-ftpd would make it name_', () => {
       const r = await cli(server, 'deploy', local, dir);
       expect(r.code).toBe(1);
       expect(errors(r)).toEqual(expected);
-      // Before: a folder "notes_" made on the server, which no later deploy removes.
-      expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+      // Before: a folder "notes_" made on the server, which no later deploy removes; then (tested only at
+      // its MKD) ok.txt went up: refused now before any file or folder of the site is written.
+      expect(fs.readdirSync(disk).sort()).toEqual([STATE]);
+      expect(recorded(disk)).toEqual([]);
     }
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
     fs.rmSync(path.join(local, 'notes '), { recursive: true });

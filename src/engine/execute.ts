@@ -177,6 +177,7 @@ class Run {
         async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs),
         true,
       );
+      await this.testNamesFirst();
       const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
       stale.catch(() => {}); // awaited below; a failure before that must not crash the process unhandled
       await this.clearMarkerDirsInTheWay();
@@ -326,6 +327,30 @@ class Run {
       this.probeFiles.set(ending, file);
     }
     await file;
+  }
+
+  /**
+   * Before any file or folder of the site is written: when the plan makes a name ending in a space or a dot,
+   * the name test runs now (its file in the target folder, made already), and a name the server would not
+   * keep fails the run here, naming the first such path and its --exclude. Tested later, at the upload or
+   * the MKD, the other files had gone up and the state was written by then.
+   */
+  private async testNamesFirst(): Promise<void> {
+    const dirs = this.plan.mkdirs.filter((d) => alteredName(d) && !this.fileToDir.has(d));
+    const files = this.plan.uploads.map((u) => u.file.path).filter(alteredName);
+    const first = new Map<string, { rel: string; kind: 'file' | 'folder' }>();
+    for (const [rel, kind] of [
+      ...dirs.map((d) => [d, 'folder'] as const),
+      ...files.map((f) => [f, 'file'] as const),
+    ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const ending = rel.endsWith(' ') ? ' ' : '.';
+      if (!first.has(ending)) first.set(ending, { rel, kind });
+    }
+    for (const { rel, kind } of first.values()) {
+      await this.probeRecorded(baseName(rel)); // in the target folder: rel's own may not be made yet
+      const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, rel));
+      if (kept === false) throw renamedByServer(this.abs(rel), rel, kind, undefined, true);
+    }
   }
 
   /** Resolves once `rel` exists on the server (folders not planned already exist). */
