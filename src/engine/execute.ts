@@ -1066,6 +1066,7 @@ function rewrittenName(rel: string): boolean {
 function folderInTheWay(abs: string, rel: string): DeployError {
   return new DeployError(
     `cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`,
+    { path: rel },
   );
 }
 
@@ -1079,6 +1080,7 @@ function renamedByServer(
   if (tested)
     return new DeployError(
       `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+      { path: rel },
     );
   const left =
     storedAs === undefined
@@ -1088,6 +1090,7 @@ function renamedByServer(
         : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
   return new DeployError(
     `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`,
+    { path: rel },
   );
 }
 
@@ -1142,6 +1145,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
       });
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,
+      ...(nameRefused ? { path: local } : {}),
     });
   }
   // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the
