@@ -314,7 +314,7 @@ class Run {
    * good). Awaited outside any connection's task: the save needs a connection.
    */
   private async probeRecorded(rel: string): Promise<void> {
-    const ending = rel.endsWith(' ') ? ' ' : '.';
+    const ending = probeEnding(rel);
     let file = this.probeFiles.get(ending);
     if (!file) {
       const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
@@ -336,20 +336,32 @@ class Run {
    * the MKD, the other files had gone up and the state was written by then.
    */
   private async testNamesFirst(): Promise<void> {
-    const dirs = this.plan.mkdirs.filter((d) => alteredName(d) && !this.fileToDir.has(d));
-    const files = this.plan.uploads.map((u) => u.file.path).filter(alteredName);
+    const tested = (rel: string): boolean => alteredName(rel) || rewrittenName(rel);
+    const dirs = this.plan.mkdirs.filter((d) => tested(d) && !this.fileToDir.has(d));
+    const files = this.plan.uploads.map((u) => u.file.path).filter(tested);
     const first = new Map<string, { rel: string; kind: 'file' | 'folder' }>();
     for (const [rel, kind] of [
       ...dirs.map((d) => [d, 'folder'] as const),
       ...files.map((f) => [f, 'file'] as const),
     ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const ending = rel.endsWith(' ') ? ' ' : '.';
-      if (!first.has(ending)) first.set(ending, { rel, kind });
+      for (const ending of probeEndings(rel)) if (!first.has(ending)) first.set(ending, { rel, kind });
     }
-    for (const { rel, kind } of first.values()) {
-      await this.probeRecorded(baseName(rel)); // in the target folder: rel's own may not be made yet
-      const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, rel));
-      if (kept === false) throw renamedByServer(this.abs(rel), rel, kind, undefined, true);
+    for (const [ending, { rel, kind }] of first) {
+      // In the target folder (rel's own may not be made yet), under a name ending as the test is for.
+      const as = `x${ending}`;
+      await this.probeRecorded(as);
+      const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, as));
+      if (kept === false)
+        throw ending === ' ' || ending === '.'
+          ? renamedByServer(this.abs(rel), rel, kind, undefined, true)
+          : renamedByServer(
+              this.abs(rel),
+              rel,
+              kind,
+              undefined,
+              false,
+              ending === '"' ? 'a double quote' : 'a control character',
+            );
     }
   }
 
@@ -928,7 +940,7 @@ class Run {
    * no deploy removes. Undefined when the test file could not be written (the upload then says why).
    */
   private async nameKept(c: FtpClient, rel: string): Promise<boolean | undefined> {
-    const ending = rel.endsWith(' ') ? ' ' : '.';
+    const ending = probeEnding(rel);
     let probe = this.nameProbes.get(ending);
     if (!probe) {
       probe = (async () => {
@@ -943,10 +955,15 @@ class Run {
           await this.removeProbe(c, file); // whatever the refusal left
           return undefined;
         }
-        // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+        // Not found under its name, but under another: not kept (a server without SIZE cannot tell). A
+        // server that rewrites a tab or a quote does so in SIZE too: only the folder's listing tells.
         const others = probeNames(abs).filter((n) => n !== abs);
-        let kept: boolean | undefined = (await remoteSize(c, abs)) >= 0 ? true : undefined;
-        for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        let kept: boolean | undefined;
+        if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
+        else {
+          kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+          for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        }
         // The test file under each name the server may have given it (every one of them ftpship's own).
         await this.removeProbe(c, file);
         return kept;
@@ -1041,6 +1058,28 @@ class Run {
   }
 }
 
+/** The last character of the name test's file for names like `rel` (see {@link probeEndings}): its first. */
+function probeEnding(rel: string): string {
+  return probeEndings(rel)[0] ?? '.';
+}
+
+/**
+ * What a name test must try for `rel`'s last segment: a space or a dot at its end (servers may alter these
+ * when they create it), a tab for a control character in it, a double quote (servers may rewrite those in
+ * every command).
+ */
+function probeEndings(rel: string): string[] {
+  const endings: string[] = [];
+  if (rel.endsWith(' ')) endings.push(' ');
+  else if (rel.endsWith('.')) endings.push('.');
+  if (rewrittenName(rel)) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if ([...name].some((ch) => ch < ' ' || ch === '\x7f')) endings.push('\t');
+    if (name.includes('"')) endings.push('"');
+  }
+  return endings;
+}
+
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel: string): boolean {
   return /[ .]$/.test(rel);
@@ -1076,7 +1115,13 @@ function renamedByServer(
   kind: 'file' | 'folder',
   storedAs?: string,
   tested = false,
+  held?: string,
 ): DeployError {
+  if (held !== undefined)
+    return new DeployError(
+      `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name held ${held} was stored under another name (pure-ftpd turns a control character such as a tab into "_"; some servers drop a double quote); nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+      { path: rel },
+    );
   if (tested)
     return new DeployError(
       `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
