@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
-import { FtpReplyError } from '../src/index.js';
+import { deploy, FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { outcome, plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { cliOn, errors, ok, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-const { describe: d, env } = realServerSuite('names.realservers');
+const { describe: d, env, opts } = realServerSuite('names.realservers');
 const target = remoteFolders('names');
 const STATE = '.ftpship-state.json';
 
@@ -241,6 +241,24 @@ d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
     fs.rmSync(path.join(local, 'back\\slash.txt'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+});
+
+d('a name longer than 255 bytes (every real server: its file system refuses it)', () => {
+  it('the error says how long the name is and what servers take, naming the file and its --exclude (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const { dir } = target(server);
+    // 200 characters, 404 bytes: a name macOS keeps (255 UTF-16 units), which a Linux file system cannot.
+    const long = `${'é'.repeat(200)}.txt`;
+    const files = [
+      { path: 'ok.txt', contents: Buffer.from('ok') },
+      { path: long, contents: Buffer.from('long') },
+    ];
+    const err = await outcome(deploy({ ...opts(server, '', dir), localDir: undefined, files }));
+    // Before: "553 Could not create file. (check the path, …; if the server does not allow this name, …)".
+    expect(err?.message).toBe(
+      `upload ${long} failed: 553 Could not create file. (check the path, the name and the user's permissions on the server folder ${dir}; its name is 404 bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; if the server does not allow this name, rename it locally or leave it out with --exclude '/${'é'.repeat(200)}\\.txt')`,
+    );
   });
 });
 

@@ -1139,6 +1139,17 @@ function renamedByServer(
   );
 }
 
+/**
+ * A word on a refused path whose last segment is longer than most servers' file systems take (255 bytes a
+ * name on Linux), '' for one that is not; the refusal seldom says so ("553 Could not create file.").
+ */
+function tooLong(rel: string): string {
+  const bytes = Buffer.byteLength(baseName(rel));
+  return bytes > 255
+    ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; `
+    : '';
+}
+
 /** What to do about a server out of room, and why a temp needs more of it. */
 function noRoom(err: FtpReplyError): string {
   return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
@@ -1177,7 +1188,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
+              ? `${check}; ${tooLong(local)}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
               : err.code >= 550
                 ? check
                 : 'try again later';
