@@ -107,6 +107,8 @@ class Run {
   private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
   /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
   private readonly probeFiles = new Map<string, Promise<string>>();
+  /** The server's refusal of the name test's file ending in a backslash (see testNamesFirst). */
+  private backslashRefusal?: FtpReplyError;
   /** Name tests' files earlier runs were cut before removing. */
   private readonly staleProbes: string[];
   private readonly fileToDir: Set<string>;
@@ -336,7 +338,7 @@ class Run {
    * the MKD, the other files had gone up and the state was written by then.
    */
   private async testNamesFirst(): Promise<void> {
-    const tested = (rel: string): boolean => alteredName(rel) || rewrittenName(rel);
+    const tested = (rel: string): boolean => probeEndings(rel).length > 0;
     const dirs = this.plan.mkdirs.filter((d) => tested(d) && !this.fileToDir.has(d));
     const files = this.plan.uploads.map((u) => u.file.path).filter(tested);
     const first = new Map<string, { rel: string; kind: 'file' | 'folder' }>();
@@ -351,6 +353,11 @@ class Run {
       const as = `x${ending}`;
       await this.probeRecorded(as);
       const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, as));
+      if (kept === false && ending === '\\')
+        throw new DeployError(
+          `the server refused the ${kind} name ${JSON.stringify(this.abs(rel))} when tested: a file whose name held a backslash was refused (${this.backslashRefusal?.code ?? 553} ${oneLine(this.backslashRefusal?.serverMessage ?? '')}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
+          { path: rel },
+        );
       if (kept === false)
         throw ending === ' ' || ending === '.'
           ? renamedByServer(this.abs(rel), rel, kind, undefined, true)
@@ -953,13 +960,18 @@ class Run {
         } catch (err) {
           if (!(err instanceof FtpReplyError)) throw err;
           await this.removeProbe(c, file); // whatever the refusal left
-          return undefined;
+          // "553 Prohibited file name" (pure-ftpd): a backslash refused in any name.
+          if (ending === '\\' && err.code === 553) this.backslashRefusal = err;
+          return ending === '\\' && err.code === 553 ? false : undefined;
         }
         // Not found under its name, but under another: not kept (a server without SIZE cannot tell). A
         // server that rewrites a tab or a quote does so in SIZE too: only the folder's listing tells.
         const others = probeNames(abs).filter((n) => n !== abs);
         let kept: boolean | undefined;
-        if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
+        // A backslash: only whether the server refuses it is tested (a Windows server, or ftp-srv, reads it
+        // as a separator; the clash that makes is refused before any change, see deploy).
+        if (ending === '\\') kept = true;
+        else if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
         else {
           kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
           for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
@@ -1077,6 +1089,7 @@ function probeEndings(rel: string): string[] {
     if ([...name].some((ch) => ch < ' ' || ch === '\x7f')) endings.push('\t');
     if (name.includes('"')) endings.push('"');
   }
+  if (baseName(rel).includes('\\')) endings.push('\\');
   return endings;
 }
 
