@@ -267,16 +267,20 @@ d('a name longer than 255 bytes (every real server: its file system refuses it)'
 });
 
 d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => {
-  it('the error names the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
+  it('refused before any change, the error naming the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
     const server = env.proftpd;
     const local = tmpDir();
     writeTree(local, { 'g/a.txt': 'a', 'g/*/x.txt': 'x' });
     const { dir, disk } = target(server);
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that the folder deployed to is right (the URL's path). If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
-    );
+    // Before: "cannot create folder …/g/* on the server: 550 …", g/a.txt sent by then.
+    expect(errors(r)).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: the server refused the folder name ".*\/g\/\*" when tested: a folder whose name held "\*" was refused \(550 .*\/ftpship-name-test-[0-9a-f]{12}\*: Invalid directory name; proftpd refuses "\*" in folder names\); nothing was sent; rename it locally or leave it out with --exclude '\/g\/\\\*'$/,
+      ),
+    ]);
+    expect(fs.readdirSync(disk)).toEqual([STATE]);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
     fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -293,13 +297,11 @@ d('local files named like ftpship temps', () => {
     ok(await cli(server, 'deploy', local, dir));
 
     // A run cut after it recorded its temps: every file changed (replaced through a temp), and a folder
-    // proftpd refuses to make (MKD of a name with `*`: 550) fails it.
+    // proftpd refuses to make (MKD of a name with `*`: 550, found by the name test) fails it.
     writeTree(local, { ...Object.fromEntries(names.map((n) => [n, `v2 ${n}`])), 'g/*/x.txt': 'x' });
     const cut = await cli(server, 'deploy', local, dir);
     expect(cut.code).toBe(1);
-    expect(cut.stderr).toContain(
-      `If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
-    );
+    expect(cut.stderr).toContain(`the server refused the folder name "${dir}/g/*" when tested`);
     const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
       pending: { temps: Record<string, unknown> };
     };

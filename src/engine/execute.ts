@@ -107,8 +107,8 @@ class Run {
   private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
   /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
   private readonly probeFiles = new Map<string, Promise<string>>();
-  /** The server's refusal of the name test's file ending in a backslash (see testNamesFirst). */
-  private backslashRefusal?: FtpReplyError;
+  /** The server's refusal of the name test's file ending in a backslash or `*` (see testNamesFirst). */
+  private readonly refusals = new Map<string, FtpReplyError>();
   /** Name tests' files earlier runs were cut before removing. */
   private readonly staleProbes: string[];
   private readonly fileToDir: Set<string>;
@@ -304,7 +304,8 @@ class Run {
   /** Deletes a name test's file under each name it may be stored as; then it leaves the state. */
   private async removeProbe(c: FtpClient, rel: string): Promise<void> {
     for (const n of probeNames(this.abs(rel)))
-      await c.delete(n).catch((err: unknown) => {
+      // One ending in `*` is a folder (see nameKept).
+      await (n.endsWith('*') ? c.rmd(n) : c.delete(n)).catch((err: unknown) => {
         if (!(err instanceof FtpReplyError)) throw err;
       });
     this.ctx.store.probeGone(rel);
@@ -339,23 +340,32 @@ class Run {
    */
   private async testNamesFirst(): Promise<void> {
     const tested = (rel: string): boolean => probeEndings(rel).length > 0;
-    const dirs = this.plan.mkdirs.filter((d) => tested(d) && !this.fileToDir.has(d));
+    const dirs = this.plan.mkdirs.filter(
+      (d) => (tested(d) || baseName(d).includes('*')) && !this.fileToDir.has(d),
+    );
     const files = this.plan.uploads.map((u) => u.file.path).filter(tested);
     const first = new Map<string, { rel: string; kind: 'file' | 'folder' }>();
     for (const [rel, kind] of [
       ...dirs.map((d) => [d, 'folder'] as const),
       ...files.map((f) => [f, 'file'] as const),
     ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      for (const ending of probeEndings(rel)) if (!first.has(ending)) first.set(ending, { rel, kind });
+      const endings = [
+        ...probeEndings(rel),
+        ...(kind === 'folder' && baseName(rel).includes('*') ? ['*'] : []),
+      ];
+      for (const ending of endings) if (!first.has(ending)) first.set(ending, { rel, kind });
     }
     for (const [ending, { rel, kind }] of first) {
       // In the target folder (rel's own may not be made yet), under a name ending as the test is for.
       const as = `x${ending}`;
       await this.probeRecorded(as);
       const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, as));
-      if (kept === false && ending === '\\')
+      const refusal = this.refusals.get(ending);
+      if (kept === false && refusal)
         throw new DeployError(
-          `the server refused the ${kind} name ${JSON.stringify(this.abs(rel))} when tested: a file whose name held a backslash was refused (${this.backslashRefusal?.code ?? 553} ${oneLine(this.backslashRefusal?.serverMessage ?? '')}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
+          ending === '*'
+            ? `the server refused the folder name ${JSON.stringify(this.abs(rel))} when tested: a folder whose name held "*" was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; proftpd refuses "*" in folder names); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`
+            : `the server refused the ${kind} name ${JSON.stringify(this.abs(rel))} when tested: a file whose name held a backslash was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
           { path: rel },
         );
       if (kept === false)
@@ -956,13 +966,17 @@ class Run {
         if (file === undefined) throw new Error(`internal: no name test recorded for ${rel}`);
         const abs = this.abs(file);
         try {
-          await c.upload(abs, Buffer.alloc(0));
+          // A folder for `*` (proftpd refuses it in MKD, not in STOR).
+          if (ending === '*') await c.mkd(abs);
+          else await c.upload(abs, Buffer.alloc(0));
         } catch (err) {
           if (!(err instanceof FtpReplyError)) throw err;
           await this.removeProbe(c, file); // whatever the refusal left
           // "553 Prohibited file name" (pure-ftpd): a backslash refused in any name.
-          if (ending === '\\' && err.code === 553) this.backslashRefusal = err;
-          return ending === '\\' && err.code === 553 ? false : undefined;
+          if (ending === '\\' && err.code === 553) this.refusals.set(ending, err);
+          // "550 …: Invalid directory name" (proftpd): the folder is not there after it.
+          if (ending === '*' && err.code >= 550 && !(await dirExists(c, abs))) this.refusals.set(ending, err);
+          return this.refusals.has(ending) ? false : undefined;
         }
         // Not found under its name, but under another: not kept (a server without SIZE cannot tell). A
         // server that rewrites a tab or a quote does so in SIZE too: only the folder's listing tells.
@@ -970,7 +984,7 @@ class Run {
         let kept: boolean | undefined;
         // A backslash: only whether the server refuses it is tested (a Windows server, or ftp-srv, reads it
         // as a separator; the clash that makes is refused before any change, see deploy).
-        if (ending === '\\') kept = true;
+        if (ending === '\\' || ending === '*') kept = true;
         else if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
         else {
           kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
@@ -1070,9 +1084,10 @@ class Run {
   }
 }
 
-/** The last character of the name test's file for names like `rel` (see {@link probeEndings}): its first. */
+/** The last character of the name test's file for `rel` (see {@link probeEndings}). */
 function probeEnding(rel: string): string {
-  return probeEndings(rel)[0] ?? '.';
+  // Called for a name ending in a space or a dot, or (testNamesFirst) one ending as the test is for.
+  return rel.slice(-1);
 }
 
 /**
