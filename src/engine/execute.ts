@@ -365,7 +365,7 @@ class Run {
         throw new DeployError(
           ending === '*'
             ? `the server refused the folder name ${JSON.stringify(this.abs(rel))} when tested: a folder whose name held "*" was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; proftpd refuses "*" in folder names); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`
-            : `the server refused the ${kind} name ${JSON.stringify(this.abs(rel))} when tested: a file whose name held a backslash was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
+            : `the server refused the ${kind} name "${this.abs(rel)}" when tested: a file whose name held a backslash was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
           { path: rel },
         );
       if (kept === false)
