@@ -320,7 +320,8 @@ class Run {
     const ending = probeEnding(rel);
     let file = this.probeFiles.get(ending);
     if (!file) {
-      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
+      // A path never ends in a backslash (a Windows server's separator; the state refuses one).
+      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending === '\\' ? '\\_' : ending}`;
       const probe = parentOf(rel) ? `${parentOf(rel)}/${name}` : name;
       file = (async () => {
         await this.begun;
