@@ -21,7 +21,7 @@ import log from 'fancy-log';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
-import { CancelledError, ConfigError, GuardError } from '../src/engine/errors.js';
+import { CancelledError, ConfigError, DeployError, GuardError } from '../src/engine/errors.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import {
   formatBytes,
@@ -141,7 +141,11 @@ export function deploy(options: GulpDeployOptions): Transform {
                         `; the deploy was stopped (${errorMessage(err, engine.password)}), as `,
                       ),
                     )
-                  : new PluginError(PLUGIN_NAME, errorMessage(err, engine.password)),
+                  : new PluginError(
+                      PLUGIN_NAME,
+                      errorMessage(err, engine.password),
+                      fileNameOf(err, origins),
+                    ),
               ),
           );
       });
@@ -572,6 +576,12 @@ class Bases {
       }
     }
   }
+}
+
+/** The file gulp gave for the path an engine error is about (a name the server changed or refused), if any. */
+function fileNameOf(err: unknown, origins: Map<string, string>): { fileName?: string } {
+  const fileName = err instanceof DeployError && err.path !== undefined ? origins.get(err.path) : undefined;
+  return fileName === undefined ? {} : { fileName };
 }
 
 /** A refusal about another file than the one at hand (the PluginError's fileName, which gulp prints, names it). */

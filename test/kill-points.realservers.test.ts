@@ -282,12 +282,31 @@ d('pure-ftpd, vsftpd and proftpd: the CLI killed at many points, then rerun', ()
     ]);
   }, 60_000);
 
-  it("killed between the name test's upload and its delete (a name ending in a dot or a space): the rerun removes that file (was: left on the server for good)", async () => {
+  it("killed between the name test's upload and its delete (a name ending in a dot or a space, or holding a tab, a backslash, or `*` in a folder's): the rerun removes that file (was: left on the server for good)", async () => {
     const probe = { command: /^DELE .*\/ftpship-name-test-[0-9a-f]{12}[ .]$/, hold: true };
     await runAll([
       [OLD, { ...NEW, 'n/dot.': 'a name ending in a dot' }, probe, ALL],
       // (pure-ftpd stores such a name as "sp_": the deploy stops there, saying so.)
       [OLD, { ...NEW, 'css/sp ': 'a name ending in a space' }, probe, ['vsftpd']],
+      // The tests run before any change for a tab, a backslash, and (a folder) `*`: the rerun removes those too.
+      [
+        OLD,
+        { ...NEW, 'n/t\tab.txt': 'a tab' },
+        { ...probe, command: /^DELE .*\/ftpship-name-test-[0-9a-f]{12}\t$/ },
+        ['vsftpd'],
+      ],
+      [
+        OLD,
+        { ...NEW, 'n/b\\s.txt': 'a backslash' },
+        { ...probe, command: /^DELE .*\/ftpship-name-test-[0-9a-f]{12}\\_$/ },
+        ['vsftpd'],
+      ],
+      [
+        OLD,
+        { ...NEW, 'n/*/x.txt': 'in a folder named *' },
+        { ...probe, command: /^RMD .*\/ftpship-name-test-[0-9a-f]{12}\*$/ },
+        ['vsftpd'],
+      ],
     ]);
   }, 60_000);
 

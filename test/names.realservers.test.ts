@@ -11,15 +11,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { expect, it } from '@jest/globals';
-import { FtpReplyError } from '../src/index.js';
+import { deploy, FtpReplyError } from '../src/index.js';
 import { tempPathFor } from '../src/engine/plan.js';
-import { plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { outcome, plainClient, realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { cliOn, errors, ok, type CliResult } from './helpers/cli.js';
 import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-const { describe: d, env } = realServerSuite('names.realservers');
+const { describe: d, env, opts } = realServerSuite('names.realservers');
 const target = remoteFolders('names');
 const STATE = '.ftpship-state.json';
+
+/** The files the state on the server lists. */
+const recorded = (disk: string): string[] =>
+  Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: Record<string, unknown> }).files,
+  );
 
 /** The CLI against `server` in plain FTP, its folder `dir`. */
 const cli = cliOn;
@@ -82,16 +88,17 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
     const r = await cli(server, 'deploy', local, dir);
     // Before: exit 0, "tab_here.txt" on the server and "tab\there.txt" in the state.
     expect(r.code).toBe(1);
+    // Then (tested after its upload) ok.txt and tab_here.txt were on the server; now nothing is sent.
     expect(errors(r)).toEqual([
-      `ftpship: error: the server did not keep the file name "${dir}/tab\\there.txt" (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with --exclude $'/tab\\there\\\\.txt'`,
+      `ftpship: error: the server did not keep the file name "${dir}/tab\\there.txt" when tested: a file whose name held a control character was stored under another name (pure-ftpd turns a control character such as a tab into "_"; some servers drop a double quote); nothing was sent under it; rename it locally or leave it out with --exclude $'/tab\\there\\\\.txt'`,
     ]);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE]);
     const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
       files: Record<string, unknown>;
     };
     expect(Object.keys(state.files)).not.toContain('tab\there.txt');
 
     // The option the message gives, as bash reads $'…', leaves exactly that file out.
-    // The file the failed run left (as tab_here.txt) was recorded as uncertain, and is deleted as an orphan.
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/tab\there\\.txt'));
     fs.rmSync(path.join(local, 'tab\there.txt'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -100,6 +107,7 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
     const r2 = await cli(server, 'deploy', local, dir);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain(`the server did not keep the folder name "${dir}/dir\\twith tab"`);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
   });
 });
 
@@ -119,8 +127,10 @@ d('a file name ending in a space: pure-ftpd would store it as name_', () => {
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
     expect(errors(r)).toEqual([refused(dir, 'note.txt ')]);
-    // Before: a copy "note.txt_" left on the server, which no later deploy removes.
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+    // Before: a copy "note.txt_" left on the server, which no later deploy removes; then (tested only at
+    // its upload) ok.txt went up and the state recorded it: refused now before any file of the site is sent.
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE]);
+    expect(recorded(disk)).toEqual([]);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/note\\.txt '));
     fs.rmSync(path.join(local, 'note.txt '));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -162,8 +172,10 @@ d('a folder name ending in a space: pure-ftpd would make it name_', () => {
       const r = await cli(server, 'deploy', local, dir);
       expect(r.code).toBe(1);
       expect(errors(r)).toEqual(expected);
-      // Before: a folder "notes_" made on the server, which no later deploy removes.
-      expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+      // Before: a folder "notes_" made on the server, which no later deploy removes; then (tested only at
+      // its MKD) ok.txt went up: refused now before any file or folder of the site is written.
+      expect(fs.readdirSync(disk).sort()).toEqual([STATE]);
+      expect(recorded(disk)).toEqual([]);
     }
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
     fs.rmSync(path.join(local, 'notes '), { recursive: true });
@@ -223,26 +235,52 @@ d('names a server refuses (pure-ftpd: 553 to a backslash)', () => {
     const { dir, disk } = target(server);
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      `upload back\\slash.txt failed: 553 Prohibited file name: ${dir}/back\\slash.txt (check the path, the name and the user's permissions on the server folder ${dir}; if the server does not allow this name, rename it locally or leave it out with --exclude '/back\\\\slash\\.txt')`,
-    );
+    // Before: "upload back\\slash.txt failed: 553 Prohibited file name …", a.txt and b.txt sent by then.
+    expect(errors(r)).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: the server refused the file name ".*\/back\\slash\.txt" when tested: a file whose name held a backslash was refused \(553 Prohibited file name: .*\/ftpship-name-test-[0-9a-f]{12}\\_; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator\); nothing was sent; rename it locally or leave it out with --exclude '\/back\\\\slash\\\.txt'$/,
+      ),
+    ]);
+    expect(fs.readdirSync(disk)).toEqual([STATE]);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/back\\\\slash\\.txt'));
     fs.rmSync(path.join(local, 'back\\slash.txt'));
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
 
+d('a name longer than 255 bytes (every real server: its file system refuses it)', () => {
+  it('the error says how long the name is and what servers take, naming the file and its --exclude (vsftpd)', async () => {
+    const server = env.vsftpd;
+    const { dir } = target(server);
+    // 200 characters, 404 bytes: a name macOS keeps (255 UTF-16 units), which a Linux file system cannot.
+    const long = `${'é'.repeat(200)}.txt`;
+    const files = [
+      { path: 'ok.txt', contents: Buffer.from('ok') },
+      { path: long, contents: Buffer.from('long') },
+    ];
+    const err = await outcome(deploy({ ...opts(server, '', dir), localDir: undefined, files }));
+    // Before: "553 Could not create file. (check the path, …; if the server does not allow this name, …)".
+    expect(err?.message).toBe(
+      `upload ${long} failed: 553 Could not create file. (check the path, the name and the user's permissions on the server folder ${dir}; its name is 404 bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; if the server does not allow this name, rename it locally or leave it out with --exclude '/${'é'.repeat(200)}\\.txt')`,
+    );
+  });
+});
+
 d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => {
-  it('the error names the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
+  it('refused before any change, the error naming the folder and the --exclude that leaves exactly it out, not every neighbour', async () => {
     const server = env.proftpd;
     const local = tmpDir();
     writeTree(local, { 'g/a.txt': 'a', 'g/*/x.txt': 'x' });
     const { dir, disk } = target(server);
     const r = await cli(server, 'deploy', local, dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      `cannot create folder ${dir}/g/* on the server: 550 ${dir}/g/*: Invalid directory name. Check that the user may write there and that the folder deployed to is right (the URL's path). If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
-    );
+    // Before: "cannot create folder …/g/* on the server: 550 …", g/a.txt sent by then.
+    expect(errors(r)).toEqual([
+      expect.stringMatching(
+        /^ftpship: error: the server refused the folder name ".*\/g\/\*" when tested: a folder whose name held "\*" was refused \(550 .*\/ftpship-name-test-[0-9a-f]{12}\*: Invalid directory name; proftpd refuses "\*" in folder names\); nothing was sent; rename it locally or leave it out with --exclude '\/g\/\\\*'$/,
+      ),
+    ]);
+    expect(fs.readdirSync(disk)).toEqual([STATE]);
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/g/\\*'));
     fs.rmSync(path.join(local, 'g', '*'), { recursive: true });
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
@@ -259,13 +297,11 @@ d('local files named like ftpship temps', () => {
     ok(await cli(server, 'deploy', local, dir));
 
     // A run cut after it recorded its temps: every file changed (replaced through a temp), and a folder
-    // proftpd refuses to make (MKD of a name with `*`: 550) fails it.
+    // proftpd refuses to make (MKD of a name with `*`: 550, found by the name test) fails it.
     writeTree(local, { ...Object.fromEntries(names.map((n) => [n, `v2 ${n}`])), 'g/*/x.txt': 'x' });
     const cut = await cli(server, 'deploy', local, dir);
     expect(cut.code).toBe(1);
-    expect(cut.stderr).toContain(
-      `If the server refuses the name itself, rename the local folder "g/*" or leave it out with --exclude '/g/\\*'.`,
-    );
+    expect(cut.stderr).toContain(`the server refused the folder name "${dir}/g/*" when tested`);
     const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
       pending: { temps: Record<string, unknown> };
     };

@@ -58,8 +58,14 @@ export class ConfigError extends Error {
 export class DeployError extends Error {
   override name = 'DeployError';
   readonly exitCode = 1;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * The local path (relative, `/`-separated) the error is about, when it is about one: a name the server
+   * changed or refused (the gulp plugin names that file as the PluginError's `fileName`).
+   */
+  readonly path?: string;
+  constructor(message: string, options?: { cause?: unknown; path?: string }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+    if (options?.path !== undefined) this.path = options.path;
   }
 }
 

@@ -107,6 +107,8 @@ class Run {
   private readonly nameProbes = new Map<string, Promise<boolean | undefined>>();
   /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
   private readonly probeFiles = new Map<string, Promise<string>>();
+  /** The server's refusal of the name test's file ending in a backslash or `*` (see testNamesFirst). */
+  private readonly refusals = new Map<string, FtpReplyError>();
   /** Name tests' files earlier runs were cut before removing. */
   private readonly staleProbes: string[];
   private readonly fileToDir: Set<string>;
@@ -177,6 +179,7 @@ class Run {
         async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs),
         true,
       );
+      await this.testNamesFirst();
       const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
       stale.catch(() => {}); // awaited below; a failure before that must not crash the process unhandled
       await this.clearMarkerDirsInTheWay();
@@ -301,7 +304,8 @@ class Run {
   /** Deletes a name test's file under each name it may be stored as; then it leaves the state. */
   private async removeProbe(c: FtpClient, rel: string): Promise<void> {
     for (const n of probeNames(this.abs(rel)))
-      await c.delete(n).catch((err: unknown) => {
+      // One ending in `*` is a folder (see nameKept).
+      await (n.endsWith('*') ? c.rmd(n) : c.delete(n)).catch((err: unknown) => {
         if (!(err instanceof FtpReplyError)) throw err;
       });
     this.ctx.store.probeGone(rel);
@@ -313,10 +317,11 @@ class Run {
    * good). Awaited outside any connection's task: the save needs a connection.
    */
   private async probeRecorded(rel: string): Promise<void> {
-    const ending = rel.endsWith(' ') ? ' ' : '.';
+    const ending = probeEnding(rel);
     let file = this.probeFiles.get(ending);
     if (!file) {
-      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending}`;
+      // A path never ends in a backslash (a Windows server's separator; the state refuses one).
+      const name = `ftpship-name-test-${crypto.randomBytes(6).toString('hex')}${ending === '\\' ? '\\_' : ending}`;
       const probe = parentOf(rel) ? `${parentOf(rel)}/${name}` : name;
       file = (async () => {
         await this.begun;
@@ -326,6 +331,56 @@ class Run {
       this.probeFiles.set(ending, file);
     }
     await file;
+  }
+
+  /**
+   * Before any file or folder of the site is written: when the plan makes a name ending in a space or a dot,
+   * the name test runs now (its file in the target folder, made already), and a name the server would not
+   * keep fails the run here, naming the first such path and its --exclude. Tested later, at the upload or
+   * the MKD, the other files had gone up and the state was written by then.
+   */
+  private async testNamesFirst(): Promise<void> {
+    const tested = (rel: string): boolean => probeEndings(rel).length > 0;
+    const dirs = this.plan.mkdirs.filter(
+      (d) => (tested(d) || baseName(d).includes('*')) && !this.fileToDir.has(d),
+    );
+    const files = this.plan.uploads.map((u) => u.file.path).filter(tested);
+    const first = new Map<string, { rel: string; kind: 'file' | 'folder' }>();
+    for (const [rel, kind] of [
+      ...dirs.map((d) => [d, 'folder'] as const),
+      ...files.map((f) => [f, 'file'] as const),
+    ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const endings = [
+        ...probeEndings(rel),
+        ...(kind === 'folder' && baseName(rel).includes('*') ? ['*'] : []),
+      ];
+      for (const ending of endings) if (!first.has(ending)) first.set(ending, { rel, kind });
+    }
+    for (const [ending, { rel, kind }] of first) {
+      // In the target folder (rel's own may not be made yet), under a name ending as the test is for.
+      const as = `x${ending}`;
+      await this.probeRecorded(as);
+      const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, as));
+      const refusal = this.refusals.get(ending);
+      if (kept === false && refusal)
+        throw new DeployError(
+          ending === '*'
+            ? `the server refused the folder name ${JSON.stringify(this.abs(rel))} when tested: a folder whose name held "*" was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; proftpd refuses "*" in folder names); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`
+            : `the server refused the ${kind} name "${this.abs(rel)}" when tested: a file whose name held a backslash was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`,
+          { path: rel },
+        );
+      if (kept === false)
+        throw ending === ' ' || ending === '.'
+          ? renamedByServer(this.abs(rel), rel, kind, undefined, true)
+          : renamedByServer(
+              this.abs(rel),
+              rel,
+              kind,
+              undefined,
+              false,
+              ending === '"' ? 'a double quote' : 'a control character',
+            );
+    }
   }
 
   /** Resolves once `rel` exists on the server (folders not planned already exist). */
@@ -903,7 +958,7 @@ class Run {
    * no deploy removes. Undefined when the test file could not be written (the upload then says why).
    */
   private async nameKept(c: FtpClient, rel: string): Promise<boolean | undefined> {
-    const ending = rel.endsWith(' ') ? ' ' : '.';
+    const ending = probeEnding(rel);
     let probe = this.nameProbes.get(ending);
     if (!probe) {
       probe = (async () => {
@@ -912,16 +967,30 @@ class Run {
         if (file === undefined) throw new Error(`internal: no name test recorded for ${rel}`);
         const abs = this.abs(file);
         try {
-          await c.upload(abs, Buffer.alloc(0));
+          // A folder for `*` (proftpd refuses it in MKD, not in STOR).
+          if (ending === '*') await c.mkd(abs);
+          else await c.upload(abs, Buffer.alloc(0));
         } catch (err) {
           if (!(err instanceof FtpReplyError)) throw err;
           await this.removeProbe(c, file); // whatever the refusal left
-          return undefined;
+          // "553 Prohibited file name" (pure-ftpd): a backslash refused in any name.
+          if (ending === '\\' && err.code === 553) this.refusals.set(ending, err);
+          // "550 …: Invalid directory name" (proftpd): the folder is not there after it.
+          if (ending === '*' && err.code >= 550 && !(await dirExists(c, abs))) this.refusals.set(ending, err);
+          return this.refusals.has(ending) ? false : undefined;
         }
-        // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+        // Not found under its name, but under another: not kept (a server without SIZE cannot tell). A
+        // server that rewrites a tab or a quote does so in SIZE too: only the folder's listing tells.
         const others = probeNames(abs).filter((n) => n !== abs);
-        let kept: boolean | undefined = (await remoteSize(c, abs)) >= 0 ? true : undefined;
-        for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        let kept: boolean | undefined;
+        // A backslash: only whether the server refuses it is tested (a Windows server, or ftp-srv, reads it
+        // as a separator; the clash that makes is refused before any change, see deploy).
+        if (ending === '\\' || ending === '*') kept = true;
+        else if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
+        else {
+          kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+          for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
+        }
         // The test file under each name the server may have given it (every one of them ftpship's own).
         await this.removeProbe(c, file);
         return kept;
@@ -1016,6 +1085,30 @@ class Run {
   }
 }
 
+/** The last character of the name test's file for `rel` (see {@link probeEndings}). */
+function probeEnding(rel: string): string {
+  // Called for a name ending in a space or a dot, or (testNamesFirst) one ending as the test is for.
+  return rel.slice(-1);
+}
+
+/**
+ * What a name test must try for `rel`'s last segment: a space or a dot at its end (servers may alter these
+ * when they create it), a tab for a control character in it, a double quote (servers may rewrite those in
+ * every command).
+ */
+function probeEndings(rel: string): string[] {
+  const endings: string[] = [];
+  if (rel.endsWith(' ')) endings.push(' ');
+  else if (rel.endsWith('.')) endings.push('.');
+  if (rewrittenName(rel)) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if ([...name].some((ch) => ch < ' ' || ch === '\x7f')) endings.push('\t');
+    if (name.includes('"')) endings.push('"');
+  }
+  if (baseName(rel).includes('\\')) endings.push('\\');
+  return endings;
+}
+
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel: string): boolean {
   return /[ .]$/.test(rel);
@@ -1041,6 +1134,7 @@ function rewrittenName(rel: string): boolean {
 function folderInTheWay(abs: string, rel: string): DeployError {
   return new DeployError(
     `cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`,
+    { path: rel },
   );
 }
 
@@ -1050,10 +1144,17 @@ function renamedByServer(
   kind: 'file' | 'folder',
   storedAs?: string,
   tested = false,
+  held?: string,
 ): DeployError {
+  if (held !== undefined)
+    return new DeployError(
+      `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name held ${held} was stored under another name (pure-ftpd turns a control character such as a tab into "_"; some servers drop a double quote); nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+      { path: rel },
+    );
   if (tested)
     return new DeployError(
       `the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`,
+      { path: rel },
     );
   const left =
     storedAs === undefined
@@ -1063,7 +1164,19 @@ function renamedByServer(
         : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
   return new DeployError(
     `the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`,
+    { path: rel },
   );
+}
+
+/**
+ * A word on a refused path whose last segment is longer than most servers' file systems take (255 bytes a
+ * name on Linux), '' for one that is not; the refusal seldom says so ("553 Could not create file.").
+ */
+function tooLong(rel: string): string {
+  const bytes = Buffer.byteLength(baseName(rel));
+  return bytes > 255
+    ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; `
+    : '';
 }
 
 /** What to do about a server out of room, and why a temp needs more of it. */
@@ -1104,7 +1217,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
+              ? `${check}; ${tooLong(local)}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
               : err.code >= 550
                 ? check
                 : 'try again later';
@@ -1117,6 +1230,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
       });
     return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
       cause: err,
+      ...(nameRefused ? { path: local } : {}),
     });
   }
   // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the

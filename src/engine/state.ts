@@ -57,18 +57,23 @@ export interface Pending {
   probes?: string[];
 }
 
-/** The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space or a dot. */
-export const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}[ .]$/;
+/**
+ * The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space, a dot, a tab
+ * (for names holding a control character), a double quote, `\_` (for a backslash: a path never ends in
+ * one), or `*` (a folder: for folder names holding one).
+ */
+export const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}(?:[ .\t"*]|\\_)$/;
 
 /**
- * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space into `_`;
- * Windows servers drop the trailing space or dot): ftpship's own, never part of a site.
+ * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space or tab into
+ * `_`; Windows servers drop the trailing space or dot, ftp-srv a double quote): ftpship's own, never part of
+ * a site.
  */
-export const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}[ ._]?$/;
+export const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}(?:[ ._\t"*]|\\_)?$/;
 
 /** The names a name test's file `abs` (as sent) may be stored under: as sent, with `_`, without its last character. */
 export function probeNames(abs: string): string[] {
-  return [...new Set([abs, abs.replace(/ $/, '_'), abs.slice(0, -1)])];
+  return [...new Set([abs, abs.replace(/[ \t]$/, '_'), abs.slice(0, -1)])];
 }
 
 export interface DeployState {
