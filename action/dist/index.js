@@ -37394,8 +37394,15 @@ class errors_ConfigError extends Error {
 class DeployError extends Error {
     name = 'DeployError';
     exitCode = 1;
+    /**
+     * The local path (relative, `/`-separated) the error is about, when it is about one: a name the server
+     * changed or refused (the gulp plugin names that file as the PluginError's `fileName`).
+     */
+    path;
     constructor(message, options) {
-        super(message, options);
+        super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+        if (options?.path !== undefined)
+            this.path = options.path;
     }
 }
 /** The deploy was cancelled through its `signal` (exit 1, or 130/143 from the CLI on SIGINT/SIGTERM). */
@@ -39770,16 +39777,21 @@ async function listFolder(pool, abs) {
 
 
 
-/** The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space or a dot. */
-const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}[ .]$/;
 /**
- * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space into `_`;
- * Windows servers drop the trailing space or dot): ftpship's own, never part of a site.
+ * The last segment of a name test's file, as sent: `ftpship-name-test-<12 hex>` and a space, a dot, a tab
+ * (for names holding a control character), a double quote, `\_` (for a backslash: a path never ends in
+ * one), or `*` (a folder: for folder names holding one).
  */
-const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}[ ._]?$/;
+const PROBE_NAME = /^ftpship-name-test-[0-9a-f]{12}(?:[ .\t"*]|\\_)$/;
+/**
+ * A name test's file under any name a server stores it as (pure-ftpd turns the trailing space or tab into
+ * `_`; Windows servers drop the trailing space or dot, ftp-srv a double quote): ftpship's own, never part of
+ * a site.
+ */
+const PROBE_STORED_NAME = /^ftpship-name-test-[0-9a-f]{12}(?:[ ._\t"*]|\\_)?$/;
 /** The names a name test's file `abs` (as sent) may be stored under: as sent, with `_`, without its last character. */
 function probeNames(abs) {
-    return [...new Set([abs, abs.replace(/ $/, '_'), abs.slice(0, -1)])];
+    return [...new Set([abs, abs.replace(/[ \t]$/, '_'), abs.slice(0, -1)])];
 }
 /**
  * How long a temp left to another server session (see {@link PendingTemp.left}) is looked for and removed by
@@ -40125,6 +40137,8 @@ class Run {
     nameProbes = new Map();
     /** Per last character: the name test's file (relative), once recorded in the state (see probeRecorded). */
     probeFiles = new Map();
+    /** The server's refusal of the name test's file ending in a backslash or `*` (see testNamesFirst). */
+    refusals = new Map();
     /** Name tests' files earlier runs were cut before removing. */
     staleProbes;
     fileToDir;
@@ -40188,6 +40202,7 @@ class Run {
         this.local.pauseHashing();
         try {
             await this.ctx.pool.run(`create ${this.ctx.root}`, async (c) => makeDirs(c, this.ctx.root, this.ctx.quirks.knownDirs), true);
+            await this.testNamesFirst();
             const stale = Promise.all([this.removeStaleTemps(), this.removeStaleProbes()]);
             stale.catch(() => { }); // awaited below; a failure before that must not crash the process unhandled
             await this.clearMarkerDirsInTheWay();
@@ -40303,7 +40318,8 @@ class Run {
     /** Deletes a name test's file under each name it may be stored as; then it leaves the state. */
     async removeProbe(c, rel) {
         for (const n of probeNames(this.abs(rel)))
-            await c.delete(n).catch((err) => {
+            // One ending in `*` is a folder (see nameKept).
+            await (n.endsWith('*') ? c.rmd(n) : c.delete(n)).catch((err) => {
                 if (!(err instanceof FtpReplyError))
                     throw err;
             });
@@ -40315,10 +40331,11 @@ class Run {
      * good). Awaited outside any connection's task: the save needs a connection.
      */
     async probeRecorded(rel) {
-        const ending = rel.endsWith(' ') ? ' ' : '.';
+        const ending = probeEnding(rel);
         let file = this.probeFiles.get(ending);
         if (!file) {
-            const name = `ftpship-name-test-${external_node_crypto_default().randomBytes(6).toString('hex')}${ending}`;
+            // A path never ends in a backslash (a Windows server's separator; the state refuses one).
+            const name = `ftpship-name-test-${external_node_crypto_default().randomBytes(6).toString('hex')}${ending === '\\' ? '\\_' : ending}`;
             const probe = parentOf(rel) ? `${parentOf(rel)}/${name}` : name;
             file = (async () => {
                 await this.begun;
@@ -40328,6 +40345,45 @@ class Run {
             this.probeFiles.set(ending, file);
         }
         await file;
+    }
+    /**
+     * Before any file or folder of the site is written: when the plan makes a name ending in a space or a dot,
+     * the name test runs now (its file in the target folder, made already), and a name the server would not
+     * keep fails the run here, naming the first such path and its --exclude. Tested later, at the upload or
+     * the MKD, the other files had gone up and the state was written by then.
+     */
+    async testNamesFirst() {
+        const tested = (rel) => probeEndings(rel).length > 0;
+        const dirs = this.plan.mkdirs.filter((d) => (tested(d) || baseName(d).includes('*')) && !this.fileToDir.has(d));
+        const files = this.plan.uploads.map((u) => u.file.path).filter(tested);
+        const first = new Map();
+        for (const [rel, kind] of [
+            ...dirs.map((d) => [d, 'folder']),
+            ...files.map((f) => [f, 'file']),
+        ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+            const endings = [
+                ...probeEndings(rel),
+                ...(kind === 'folder' && baseName(rel).includes('*') ? ['*'] : []),
+            ];
+            for (const ending of endings)
+                if (!first.has(ending))
+                    first.set(ending, { rel, kind });
+        }
+        for (const [ending, { rel, kind }] of first) {
+            // In the target folder (rel's own may not be made yet), under a name ending as the test is for.
+            const as = `x${ending}`;
+            await this.probeRecorded(as);
+            const kept = await this.ctx.pool.run(`test the name ${rel}`, async (c) => this.nameKept(c, as));
+            const refusal = this.refusals.get(ending);
+            if (kept === false && refusal)
+                throw new DeployError(ending === '*'
+                    ? `the server refused the folder name ${JSON.stringify(this.abs(rel))} when tested: a folder whose name held "*" was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; proftpd refuses "*" in folder names); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`
+                    : `the server refused the ${kind} name "${this.abs(rel)}" when tested: a file whose name held a backslash was refused (${refusal.code} ${oneLine(refusal.serverMessage)}; pure-ftpd refuses any name with a backslash, and Windows servers read it as a folder separator); nothing was sent; rename it locally or leave it out with ${excludeOption(rel)}`, { path: rel });
+            if (kept === false)
+                throw ending === ' ' || ending === '.'
+                    ? renamedByServer(this.abs(rel), rel, kind, undefined, true)
+                    : renamedByServer(this.abs(rel), rel, kind, undefined, false, ending === '"' ? 'a double quote' : 'a control character');
+        }
     }
     /** Resolves once `rel` exists on the server (folders not planned already exist). */
     async ensureDir(rel) {
@@ -40893,7 +40949,7 @@ class Run {
      * no deploy removes. Undefined when the test file could not be written (the upload then says why).
      */
     async nameKept(c, rel) {
-        const ending = rel.endsWith(' ') ? ' ' : '.';
+        const ending = probeEnding(rel);
         let probe = this.nameProbes.get(ending);
         if (!probe) {
             probe = (async () => {
@@ -40903,20 +40959,40 @@ class Run {
                     throw new Error(`internal: no name test recorded for ${rel}`);
                 const abs = this.abs(file);
                 try {
-                    await c.upload(abs, Buffer.alloc(0));
+                    // A folder for `*` (proftpd refuses it in MKD, not in STOR).
+                    if (ending === '*')
+                        await c.mkd(abs);
+                    else
+                        await c.upload(abs, Buffer.alloc(0));
                 }
                 catch (err) {
                     if (!(err instanceof FtpReplyError))
                         throw err;
                     await this.removeProbe(c, file); // whatever the refusal left
-                    return undefined;
+                    // "553 Prohibited file name" (pure-ftpd): a backslash refused in any name.
+                    if (ending === '\\' && err.code === 553)
+                        this.refusals.set(ending, err);
+                    // "550 …: Invalid directory name" (proftpd): the folder is not there after it.
+                    if (ending === '*' && err.code >= 550 && !(await remote_dirExists(c, abs)))
+                        this.refusals.set(ending, err);
+                    return this.refusals.has(ending) ? false : undefined;
                 }
-                // Not found under its name, but under another: not kept (a server without SIZE cannot tell).
+                // Not found under its name, but under another: not kept (a server without SIZE cannot tell). A
+                // server that rewrites a tab or a quote does so in SIZE too: only the folder's listing tells.
                 const others = probeNames(abs).filter((n) => n !== abs);
-                let kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
-                for (const other of kept ? [] : others)
-                    if ((await remoteSize(c, other)) >= 0)
-                        kept = false;
+                let kept;
+                // A backslash: only whether the server refuses it is tested (a Windows server, or ftp-srv, reads it
+                // as a separator; the clash that makes is refused before any change, see deploy).
+                if (ending === '\\' || ending === '*')
+                    kept = true;
+                else if (ending === '\t' || ending === '"')
+                    kept = await listedAs(c, abs, 'file');
+                else {
+                    kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+                    for (const other of kept ? [] : others)
+                        if ((await remoteSize(c, other)) >= 0)
+                            kept = false;
+                }
                 // The test file under each name the server may have given it (every one of them ftpship's own).
                 await this.removeProbe(c, file);
                 return kept;
@@ -41002,6 +41078,33 @@ class Run {
         return kept;
     }
 }
+/** The last character of the name test's file for `rel` (see {@link probeEndings}). */
+function probeEnding(rel) {
+    // Called for a name ending in a space or a dot, or (testNamesFirst) one ending as the test is for.
+    return rel.slice(-1);
+}
+/**
+ * What a name test must try for `rel`'s last segment: a space or a dot at its end (servers may alter these
+ * when they create it), a tab for a control character in it, a double quote (servers may rewrite those in
+ * every command).
+ */
+function probeEndings(rel) {
+    const endings = [];
+    if (rel.endsWith(' '))
+        endings.push(' ');
+    else if (rel.endsWith('.'))
+        endings.push('.');
+    if (rewrittenName(rel)) {
+        const name = rel.slice(rel.lastIndexOf('/') + 1);
+        if ([...name].some((ch) => ch < ' ' || ch === '\x7f'))
+            endings.push('\t');
+        if (name.includes('"'))
+            endings.push('"');
+    }
+    if (baseName(rel).includes('\\'))
+        endings.push('\\');
+    return endings;
+}
 /** The last segment ends in a space or a dot: a name servers may alter when they create it. */
 function alteredName(rel) {
     return /[ .]$/.test(rel);
@@ -41026,17 +41129,29 @@ function rewrittenName(rel) {
  * exclude left it there, or it was made by hand): it is never removed, so the file cannot go there.
  */
 function folderInTheWay(abs, rel) {
-    return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`);
+    return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`, { path: rel });
 }
-function renamedByServer(abs, rel, kind, storedAs, tested = false) {
+function renamedByServer(abs, rel, kind, storedAs, tested = false, held) {
+    if (held !== undefined)
+        return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name held ${held} was stored under another name (pure-ftpd turns a control character such as a tab into "_"; some servers drop a double quote); nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`, { path: rel });
     if (tested)
-        return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`);
+        return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} when tested: a file whose name ended in ${abs.endsWith(' ') ? 'a space' : 'a dot'} was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with ${excludeOption(rel)}`, { path: rel });
     const left = storedAs === undefined
         ? ''
         : kind === 'file'
             ? `; the copy sent is most likely ${JSON.stringify(storedAs)} (a file of its size is there): remove that by hand unless the site has a file of that name`
             : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
-    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`);
+    return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`, { path: rel });
+}
+/**
+ * A word on a refused path whose last segment is longer than most servers' file systems take (255 bytes a
+ * name on Linux), '' for one that is not; the refusal seldom says so ("553 Could not create file.").
+ */
+function execute_tooLong(rel) {
+    const bytes = Buffer.byteLength(baseName(rel));
+    return bytes > 255
+        ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; `
+        : '';
 }
 /** What to do about a server out of room, and why a temp needs more of it. */
 function noRoom(err) {
@@ -41073,7 +41188,7 @@ function describe(err, what, local, deleting = false) {
                 : writeFailed(err)
                     ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
                     : nameRefused
-                        ? `${check}; if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
+                        ? `${check}; ${execute_tooLong(local)}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
                         : err.code >= 550
                             ? check
                             : 'try again later';
@@ -41086,6 +41201,7 @@ function describe(err, what, local, deleting = false) {
             });
         return new DeployError(`${what} failed: ${err.code} ${oneLine(err.serverMessage)} (${hint})`, {
             cause: err,
+            ...(nameRefused ? { path: local } : {}),
         });
     }
     // The connection kept failing (reset, timeout, unreachable) through every retry: a network matter, and the
