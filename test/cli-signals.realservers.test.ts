@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { BIN, spawnCli } from './helpers/cli-spawn.js';
+import { BIN, spawnCli, type SpawnResult } from './helpers/cli-spawn.js';
 import { startFakeServer } from './helpers/fake-server.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
@@ -46,6 +46,38 @@ async function freezingProxy(
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * `ftpship deploy local ftp://u@127.0.0.1:port/site --json`, with a module hook that runs `code` (an async
+ * function's body) the moment the module dist/src/<module>.js is asked for, while bin/ftpship.js loads.
+ */
+async function deployWhileLoading(
+  local: string,
+  port: number,
+  module: string,
+  code: string,
+): Promise<SpawnResult> {
+  const dir = tmpDir('ftpship-signals-hook-');
+  const hooks = path.join(dir, 'hooks.mjs');
+  fs.writeFileSync(
+    hooks,
+    `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (/\\/dist\\/src\\/${module}\\.js$/.test(r.url)) { ${code} }
+  return r;
+}
+`,
+  );
+  const register = path.join(dir, 'register.mjs');
+  fs.writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+  return spawnCli(['deploy', local, `ftp://u@127.0.0.1:${port}/site`, '--json'], {
+    env: { FTPSHIP_PASSWORD: 'secret-signals-hook' },
+    command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
+  });
 }
 
 d.each(each('pure'))('%s: a signal while the server has gone silent', (_name, server) => {
@@ -171,26 +203,12 @@ describe('SIGINT before the deploy has started', () => {
       const server = await startFakeServer();
       try {
         // A module hook raises SIGINT at the moment that module of dist/src is asked for.
-        const dir = tmpDir('ftpship-h-cli4-hook-');
-        const hooks = path.join(dir, 'hooks.mjs');
-        fs.writeFileSync(
-          hooks,
-          `export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (/\\/dist\\/src\\/${module}\\.js$/.test(r.url)) process.kill(process.pid, 'SIGINT');
-  return r;
-}
-`,
+        const r = await deployWhileLoading(
+          local,
+          server.port,
+          module,
+          "process.kill(process.pid, 'SIGINT');",
         );
-        const register = path.join(dir, 'register.mjs');
-        fs.writeFileSync(
-          register,
-          `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-        );
-        const r = await spawnCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`, '--json'], {
-          env: { FTPSHIP_PASSWORD: 'secret-h-cli4' },
-          command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
-        });
         cancelledEarly(r);
         expect(JSON.parse(r.stdout)).toMatchObject({
           exitCode: 130,
@@ -210,31 +228,10 @@ describe('SIGINT before the deploy has started', () => {
     writeTree(local, { 'a.txt': 'a' });
     const server = await startFakeServer();
     try {
-      const dir = tmpDir('ftpship-h-cli14-hook-');
-      const hooks = path.join(dir, 'hooks.mjs');
-      fs.writeFileSync(
-        hooks,
-        `export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (/\\/dist\\/src\\/run-main\\.js$/.test(r.url)) {
-    process.kill(process.pid, 'SIGINT');
-    await new Promise((done) => setTimeout(done, 100));
-    process.kill(process.pid, 'SIGINT');
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  return r;
-}
-`,
-      );
-      const register = path.join(dir, 'register.mjs');
-      fs.writeFileSync(
-        register,
-        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-      );
-      const r = await spawnCli(['deploy', local, `ftp://u@127.0.0.1:${server.port}/site`, '--json'], {
-        env: { FTPSHIP_PASSWORD: 'secret-h-cli14' },
-        command: [process.execPath, '--import', pathToFileURL(register).href, BIN],
-      });
+      const twice =
+        "process.kill(process.pid, 'SIGINT'); await new Promise((done) => setTimeout(done, 100)); " +
+        "process.kill(process.pid, 'SIGINT'); await new Promise((done) => setTimeout(done, 100));";
+      const r = await deployWhileLoading(local, server.port, 'run-main', twice);
       const message = 'SIGINT again: quit at once while starting; nothing was changed';
       expect({ code: r.code, stderr: r.stderr }).toEqual({
         code: 130,
