@@ -14,6 +14,7 @@ import { holdingProxy } from './helpers/faults.js';
 import { runCli, startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { chaosProxy } from './helpers/chaos.js';
 import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
 
 const { describe: d, opts, each } = realServerSuite('cancel.realservers');
 const STATE = '.ftpship-state.json';
@@ -29,14 +30,6 @@ interface State {
 }
 const readState = (disk: string): State =>
   JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as State;
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** deploy() options through a proxy on loopback: plain FTP, so the proxy reads the commands. */
 function viaProxy(

@@ -14,6 +14,7 @@ import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
 import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
 
 /** `stallState`: the state's uploads crawl (a checkpoint that never ends, to catch a deploy in its clean-up). */
 const hooks = { throttle: 0, refuseRenameOver: false, stallState: false };
@@ -63,14 +64,6 @@ function tempsLeft(dir: string): string[] {
   return out;
 }
 
-async function waitFor(cond: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The largest upload temp on the server now (`.ftpship-<id>.tmp`; not the state's own `.json.tmp`). */
 function largestTemp(dir: string): number {
   let max = 0;
@@ -113,7 +106,7 @@ describe('kill -9, then rerun', () => {
     hooks.throttle = 4 * 1024 * 1024;
     try {
       const run = startCli(['deploy', local, url(dir)], env());
-      await waitFor(() => largestTemp(serverDir(dir)) >= 4 * 1024 * 1024);
+      await waitFor(() => largestTemp(serverDir(dir)) >= 4 * 1024 * 1024, 20_000);
       run.child.kill('SIGKILL');
       await run.done;
     } finally {
@@ -137,7 +130,7 @@ describe('kill -9, then rerun', () => {
     hooks.throttle = 4 * 1024 * 1024;
     try {
       const run = startCli(['deploy', local, url(dir), '--upload-only'], env());
-      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
       run.child.kill('SIGKILL');
       await run.done;
     } finally {
@@ -164,7 +157,7 @@ describe('kill -9, then rerun', () => {
     hooks.throttle = 4 * 1024 * 1024;
     try {
       const run = startCli(['deploy', local, url(dir)], env());
-      await waitFor(() => hashSaved() && largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      await waitFor(() => hashSaved() && largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
       run.child.kill('SIGKILL');
       await run.done;
     } finally {
@@ -320,7 +313,7 @@ describe('connections that fail', () => {
     let r: CliResult;
     try {
       const run = startCli(['deploy', local, url(dir), '--json', '--verbose'], env());
-      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
       const conns = Object.values(
         (srv.ftpSrv as { connections: Record<string, { connector?: { socket?: { destroy(): void } } }> })
           .connections,
@@ -460,7 +453,7 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
       let tookMs: number;
       try {
         const run = startCli(['deploy', local, url(dir), '--parallel', '2'], env());
-        await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+        await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
         const sentAt = Date.now();
         run.child.kill(sig);
         result = await run.done;
@@ -497,7 +490,7 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     let result: CliResult;
     try {
       const run = startCli(['deploy', local, url(dir)], env());
-      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024);
+      await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
       // The same Ctrl-C ends the reader of the output: the CLI's next lines go into a closed pipe.
       run.child.stdout?.destroy();
       run.child.stderr?.destroy();
@@ -522,7 +515,7 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
       let r: ActionRun;
       try {
         const run = startAction(ws, actionConnection({ ...srv, host: '127.0.0.1' }, `/${dir}/`));
-        await waitFor(() => largestTemp(serverDir(dir)) >= 1024 * 1024);
+        await waitFor(() => largestTemp(serverDir(dir)) >= 1024 * 1024, 20_000);
         run.child.kill(sig);
         r = await run.done;
       } finally {
@@ -565,7 +558,7 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
     hooks.throttle = 1024 * 1024;
     try {
       const run = startCli(['deploy', local, url(dir)], env());
-      await waitFor(() => largestTemp(serverDir(dir)) >= 512 * 1024);
+      await waitFor(() => largestTemp(serverDir(dir)) >= 512 * 1024, 20_000);
       // The first signal's clean-up (a checkpoint) now crawls: only the second signal can end the process.
       hooks.stallState = true;
       run.child.kill('SIGINT');

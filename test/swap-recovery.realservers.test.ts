@@ -13,6 +13,7 @@ import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 import { holdingProxy } from './helpers/faults.js';
 import { startCli } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const { describe: d, opts: realOpts, each } = realServerSuite('swap-recovery.realservers');
 const STATE = '.ftpship-state.json';
@@ -45,8 +46,13 @@ d.each(each('pure', 'vsftpd'))('%s: a folder that became a file, cut half way', 
   it('killed once the file was renamed in, then the folder back locally: the rerun makes the folder again (was: "cannot create folder … a file of that name is there" on every rerun)', async () => {
     const { local, dir, disk } = await swapped();
     // Killed as the file's RNTO goes: the server renames it in, the deploy never hears so. The folder was
-    // removed just before, since the last checkpoint (which still lists it).
-    const proxy = await holdingProxy(srv.port, /^RNTO \S*\/swap\/folder$/, () => run.child.kill('SIGKILL'));
+    // removed just before, since the last checkpoint (which still lists it). Killed once the rename is on the
+    // disk: killed at once, the proxy could drop the RNTO with the client's connection before the server had it.
+    const renamedIn = (): boolean =>
+      fs.statSync(path.join(disk, 'swap/folder'), { throwIfNoEntry: false })?.isFile() === true;
+    const proxy = await holdingProxy(srv.port, /^RNTO \S*\/swap\/folder$/, () => {
+      void waitFor(renamedIn).finally(() => run.child.kill('SIGKILL'));
+    });
     const run = startCli(['deploy', local, `ftp://${srv.user}@127.0.0.1:${proxy.port}${dir}`], {
       FTPSHIP_PASSWORD: srv.password,
     });
