@@ -34906,6 +34906,20 @@ function endsReply(lines, code) {
 function isSafeName(name) {
     return name !== '' && name !== '.' && name !== '..' && !/[/\\\r\n\0]/.test(name);
 }
+/**
+ * The facts of an MLSD or MLST entry line (`type=dir;unique=…;modify=… name`, RFC 3659 7.2), by lower-case
+ * name (fact names are case-insensitive; values keep their case).
+ */
+function mlsxFacts(line) {
+    const facts = new Map();
+    const space = line.indexOf(' ');
+    for (const fact of line.slice(0, space === -1 ? line.length : space).split(';')) {
+        const eq = fact.indexOf('=');
+        if (eq > 0)
+            facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
+    }
+    return facts;
+}
 const mlsdFormat = {
     // `facts name`: a `=` then a `;` before the first space. Searched with indexOf: the regex
     // /^[^ ]*=[^ ]*;[^ ]* / backtracked cubically on a long line without a space (`a=b;a=b;…`).
@@ -34921,12 +34935,7 @@ const mlsdFormat = {
         const space = line.indexOf(' ');
         if (space === -1)
             return undefined;
-        const facts = new Map();
-        for (const fact of line.slice(0, space).split(';')) {
-            const eq = fact.indexOf('=');
-            if (eq > 0)
-                facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
-        }
+        const facts = mlsxFacts(line);
         const name = line.slice(space + 1);
         const typeFact = facts.get('type') ?? '';
         const rawType = typeFact.toLowerCase();
@@ -43485,6 +43494,7 @@ local, probe, leftover, also = []) {
 
 
 
+
 const REFRESH_MS = 30_000;
 /** How long a lock folder without a holder is given to be named (by a deploy that has just taken it). */
 const HOLDER_GRACE_MS = 15_000;
@@ -44001,9 +44011,9 @@ async function folderIdentity(c, path) {
     const reply = await c.send(`MLST ${path}`);
     if (reply.code >= 300)
         return undefined;
-    const facts = reply.message.split('\n').find((l) => l.startsWith(' ')) ?? '';
-    const fact = (name) => new RegExp(`(?:^|;)${name}=([^;]*)`, 'i').exec(facts.trim())?.[1] ?? '';
-    const id = `${fact('unique')} ${fact('modify')}`;
+    const entry = reply.message.split('\n').find((l) => l.startsWith(' '));
+    const facts = mlsxFacts(entry?.slice(1) ?? '');
+    const id = `${facts.get('unique') ?? ''} ${facts.get('modify') ?? ''}`;
     return id === ' ' ? undefined : id;
 }
 async function writeHolder(c, path, me) {

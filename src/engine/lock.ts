@@ -14,6 +14,7 @@ import {
   type FtpClient,
   type FtpReply,
 } from '../ftp/index.js';
+import { mlsxFacts } from '../ftp/list.js';
 import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
@@ -617,10 +618,9 @@ async function folderIdentity(c: FtpClient, path: string): Promise<string | unde
   if (!(await c.features()).has('MLST')) return undefined;
   const reply = await c.send(`MLST ${path}`);
   if (reply.code >= 300) return undefined;
-  const facts = reply.message.split('\n').find((l) => l.startsWith(' ')) ?? '';
-  const fact = (name: string): string =>
-    new RegExp(`(?:^|;)${name}=([^;]*)`, 'i').exec(facts.trim())?.[1] ?? '';
-  const id = `${fact('unique')} ${fact('modify')}`;
+  const entry = reply.message.split('\n').find((l) => l.startsWith(' '));
+  const facts = mlsxFacts(entry?.slice(1) ?? '');
+  const id = `${facts.get('unique') ?? ''} ${facts.get('modify') ?? ''}`;
   return id === ' ' ? undefined : id;
 }
 

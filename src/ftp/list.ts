@@ -28,6 +28,20 @@ export function isSafeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !/[/\\\r\n\0]/.test(name);
 }
 
+/**
+ * The facts of an MLSD or MLST entry line (`type=dir;unique=…;modify=… name`, RFC 3659 7.2), by lower-case
+ * name (fact names are case-insensitive; values keep their case).
+ */
+export function mlsxFacts(line: string): Map<string, string> {
+  const facts = new Map<string, string>();
+  const space = line.indexOf(' ');
+  for (const fact of line.slice(0, space === -1 ? line.length : space).split(';')) {
+    const eq = fact.indexOf('=');
+    if (eq > 0) facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
+  }
+  return facts;
+}
+
 export const mlsdFormat: ListingFormat = {
   // `facts name`: a `=` then a `;` before the first space. Searched with indexOf: the regex
   // /^[^ ]*=[^ ]*;[^ ]* / backtracked cubically on a long line without a space (`a=b;a=b;…`).
@@ -41,11 +55,7 @@ export const mlsdFormat: ListingFormat = {
   parse(line) {
     const space = line.indexOf(' ');
     if (space === -1) return undefined;
-    const facts = new Map<string, string>();
-    for (const fact of line.slice(0, space).split(';')) {
-      const eq = fact.indexOf('=');
-      if (eq > 0) facts.set(fact.slice(0, eq).toLowerCase(), fact.slice(eq + 1));
-    }
+    const facts = mlsxFacts(line);
     const name = line.slice(space + 1);
     const typeFact = facts.get('type') ?? '';
     const rawType = typeFact.toLowerCase();
