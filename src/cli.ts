@@ -14,6 +14,7 @@ import {
   type DeployOptions,
 } from './engine/index.js';
 import { holdsCertificates } from './engine/option-shape.js';
+import { failureReport as failure } from './json-failure.js';
 import { parseTarget, redactUrl } from './url.js';
 import { hookSecrets } from './engine/hook.js';
 import { cancelOnSignals, quitAtOnce } from './signals.js';
@@ -465,11 +466,7 @@ function optionAsValue(argv: string[], program: Command): string | undefined {
   return undefined;
 }
 
-/** What --json prints for a run that failed without a report: the error line and the exit code. */
-function failure(error: string, exitCode: number, dryRun: boolean): object {
-  return { version: 1, dryRun, error, exitCode };
-}
-
+/** A usage error's --json document (any command: the error line and exit code 2). */
 function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
   return `${JSON.stringify(failure(error, exitCode, dryRun), null, 2)}\n`;
 }
