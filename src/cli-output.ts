@@ -20,6 +20,30 @@ export interface OutputOptions {
 /** CI services set CI (`true`, `1`, a name); some run steps on a terminal (Buildkite, `docker run -t`). */
 const inCi = (): boolean => !['', '0', 'false'].includes((process.env.CI ?? '').trim().toLowerCase());
 
+/** A terminal that cannot move the cursor (an editor's shell, TERM=dumb): the live line's codes show as text. */
+const dumb = (): boolean => (process.env.TERM ?? '').trim().toLowerCase() === 'dumb';
+
+/** What the live line says after its bar; the bar gets the columns left, so this is never cut off. */
+interface LiveText {
+  text: string;
+  /** Bytes sent over bytes planned (files done over files, when the plan sends no byte). */
+  fraction: number;
+}
+
+/**
+ * The live line at the terminal's width (read at each redraw: a resized window is followed): the words whole,
+ * the bar in the columns left (up to 40), none under 10. A bar of 40 put the rate and ETA past column 80, and
+ * at 20 columns the bar was all there was. The last column stays free: writing it wraps on some terminals.
+ */
+function liveLine(options: cliProgress.Options, params: cliProgress.Params, payload: LiveText): string {
+  const width = Math.max(1, (params.maxWidth || 80) - 1);
+  const size = Math.min(40, width - payload.text.length - 1);
+  if (size < 10) return [...payload.text].slice(0, width).join('');
+  const full = Math.round(Math.min(1, Math.max(0, payload.fraction)) * size);
+  const done = (options.barCompleteChar ?? '#').repeat(full);
+  return `${done}${(options.barIncompleteChar ?? '-').repeat(size - full)} ${payload.text}`;
+}
+
 export class CliOutput {
   private bar?: cliProgress.SingleBar;
   private lastPlain = 0;
@@ -36,7 +60,7 @@ export class CliOutput {
 
   constructor(private readonly o: OutputOptions) {
     this.err = o.stderr ?? process.stderr;
-    this.live = !!this.err.isTTY && !(o.ci ?? inCi());
+    this.live = !!this.err.isTTY && !(o.ci ?? inCi()) && !dumb();
     this.loading =
       this.live && !o.quiet && !o.verbose
         ? import(/* webpackIgnore: true */ 'cli-progress').then(
@@ -110,29 +134,13 @@ export class CliOutput {
       if (!lib) return; // still loading: the bar starts with the next event
       if (!this.bar) {
         this.bar = new lib.SingleBar(
-          {
-            stream: this.err,
-            format: '{bar} {value}/{total} files | {sent} of {size} | {rate}/s | ETA {left}',
-            hideCursor: true,
-            clearOnComplete: true,
-          },
+          { stream: this.err, format: liveLine, hideCursor: true, clearOnComplete: true },
           lib.Presets.shades_classic,
         );
-        this.bar.start(p.filesTotal, 0, {
-          sent: '0 B',
-          size: formatBytes(p.bytesTotal),
-          rate: '0 B',
-          left: '-',
-        });
+        this.bar.start(p.filesTotal, 0, this.liveText({ ...p, filesDone: 0, bytesDone: 0 }, 0));
       }
-      const rate = this.rate(p);
-      this.bar.update(p.filesDone, {
-        sent: formatBytes(p.bytesDone),
-        rate: formatBytes(rate),
-        // From the bytes left, not the files (cli-progress's own ETA): a few large files left after many
-        // small ones take most of the time.
-        left: rate > 0 ? formatSeconds((p.bytesTotal - p.bytesDone) / rate) : '-',
-      });
+      // The bar follows the bytes, not the files: one large file filled none of it until it was done.
+      this.bar.update(p.filesDone, this.liveText(p, this.rate(p)));
       if (p.filesDone >= p.filesTotal) {
         this.bar.stop();
         this.bar = undefined;
@@ -145,6 +153,17 @@ export class CliOutput {
     this.err.write(
       `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`,
     );
+  }
+
+  private liveText(p: Progress, rate: number): LiveText {
+    // From the bytes left, not the files (cli-progress's own ETA): a few large files left after many small ones
+    // take most of the time.
+    const left = rate > 0 ? formatSeconds((p.bytesTotal - p.bytesDone) / rate) : '-';
+    return {
+      text: `${p.filesDone}/${p.filesTotal} files | ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} | ${formatBytes(rate)}/s | ETA ${left}`,
+      fraction:
+        p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 1,
+    };
   }
 
   private rate(p: Progress): number {

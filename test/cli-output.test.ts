@@ -38,3 +38,79 @@ describe('progress rate', () => {
     expect(lines.at(-1)).toBe('1/1 files, 2.0 MiB of 2.0 MiB, 1.0 MiB/s\n');
   });
 });
+
+/** A terminal `columns` wide: what it shows of each redraw (escape codes out, cut at its width as it cuts). */
+function terminal(columns: number, env: { TERM?: string } = {}) {
+  const writes: string[] = [];
+  const stderr = {
+    isTTY: true,
+    columns,
+    write: (s: string) => writes.push(s),
+  } as unknown as NodeJS.WriteStream;
+  // TERM is read when the output is made: the one asked, whatever the TERM of the shell running the tests.
+  const term = process.env.TERM;
+  process.env.TERM = env.TERM ?? 'xterm-256color';
+  const out = new CliOutput({ quiet: false, verbose: false, secrets: [], stderr, ci: false });
+  if (term === undefined) delete process.env.TERM;
+  else process.env.TERM = term;
+  const esc = String.fromCharCode(27);
+  const escapes = new RegExp(`${esc}(?:\\[[0-9;?]*[A-Za-z]|[78])`, 'g');
+  const shown = (): string[] =>
+    writes
+      .join('')
+      .split(new RegExp(`${esc}\\[1G|\r|\n`))
+      .map((l) => l.replace(escapes, ''))
+      .filter((l) => l.trim() !== '')
+      .map((l) => [...l].slice(0, columns).join(''));
+  return { out, writes, shown };
+}
+
+describe('live progress line on a terminal', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('80 columns (the usual terminal): the rate and the ETA are on screen, not cut off past the edge', async () => {
+    const { out, shown } = terminal(80);
+    await out.ready();
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+    const progress = out.reporter().progress!;
+    progress({ filesDone: 3, filesTotal: 2000, bytesDone: 1 * MiB, bytesTotal: 200 * MiB });
+    jest.advanceTimersByTime(5_000);
+    progress({ filesDone: 900, filesTotal: 2000, bytesDone: 81 * MiB, bytesTotal: 200 * MiB });
+    const last = shown().at(-1) ?? '';
+    expect(last).toContain('900/2000 files');
+    expect(last).toMatch(/16\.0 MiB\/s \| ETA 7s/);
+    out.stop();
+  });
+
+  it('20 columns: the files and bytes, not a bar alone', async () => {
+    const { out, shown } = terminal(20);
+    await out.ready();
+    jest.useFakeTimers();
+    out.reporter().progress!({ filesDone: 1, filesTotal: 4, bytesDone: 1 * MiB, bytesTotal: 2 * MiB });
+    jest.advanceTimersByTime(1_000); // the next redraw
+    expect(shown().at(-1)).toMatch(/^1\/4 files/);
+    out.stop();
+  });
+
+  it('one large file half sent: the bar is half full (it followed files done: empty until the file was)', async () => {
+    const { out, shown } = terminal(120);
+    await out.ready();
+    jest.useFakeTimers();
+    out.reporter().progress!({ filesDone: 0, filesTotal: 1, bytesDone: 100 * MiB, bytesTotal: 200 * MiB });
+    jest.advanceTimersByTime(1_000); // the next redraw
+    const bar = (shown().at(-1) ?? '').match(/^[█░]+/u)?.[0] ?? '';
+    expect(bar.length).toBeGreaterThan(0);
+    expect([...bar].filter((c) => c === '█').length).toBe(bar.length / 2);
+    out.stop();
+  });
+
+  it("TERM=dumb (an editor's shell, no cursor movement): plain lines, no escape codes", async () => {
+    const { out, writes } = terminal(80, { TERM: 'dumb' });
+    await out.ready();
+    out.reporter().progress!({ filesDone: 1, filesTotal: 1, bytesDone: 2 * MiB, bytesTotal: 2 * MiB });
+    expect(writes.join('')).not.toContain('\x1b');
+    expect(writes.join('')).toMatch(/^1\/1 files, 2\.0 MiB of 2\.0 MiB, /);
+  });
+});
