@@ -147,8 +147,11 @@ export class CliOutput {
       }
       return;
     }
+    // Every 2 s at first, then a tenth of the time the run has taken, at most 30 s apart: every 2 s, a large
+    // file on a slow uplink (an hour) was thousands of lines in a CI log; the last one always shows.
     const now = Date.now();
-    if (now - this.lastPlain < 2000 && p.filesDone < p.filesTotal) return;
+    const every = Math.min(30_000, Math.max(2_000, (now - this.started) / 10));
+    if (now - this.lastPlain < every && p.filesDone < p.filesTotal) return;
     this.lastPlain = now;
     this.err.write(
       `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`,

@@ -39,6 +39,36 @@ describe('progress rate', () => {
   });
 });
 
+describe('plain progress lines (a pipe, a CI log)', () => {
+  beforeEach(() => {
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('a 200 MiB file over an hour: a line at least every 30 s, not thousands (one every 2 s)', () => {
+    const { out, lines } = output();
+    const progress = out.reporter().progress!;
+    const total = 200 * MiB;
+    const at: number[] = [];
+    // The engine reports bytes about once a second while a file goes.
+    for (let s = 1; s < 3600; s++) {
+      jest.advanceTimersByTime(1_000);
+      const before = lines.length;
+      progress({ filesDone: 0, filesTotal: 1, bytesDone: Math.round((total * s) / 3600), bytesTotal: total });
+      if (lines.length > before) at.push(s);
+    }
+    progress({ filesDone: 1, filesTotal: 1, bytesDone: total, bytesTotal: total });
+    expect(lines.at(-1)).toMatch(/^1\/1 files, 200\.0 MiB of 200\.0 MiB, /);
+    expect(lines.length).toBeLessThanOrEqual(200);
+    expect(at[0]).toBeLessThanOrEqual(2);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeLessThanOrEqual(30);
+    // The first minute still shows progress often: every 2 to 6 s.
+    expect(at.filter((s) => s <= 60).length).toBeGreaterThanOrEqual(10);
+  });
+});
+
 /** A terminal `columns` wide: what it shows of each redraw (escape codes out, cut at its width as it cuts). */
 function terminal(columns: number, env: { TERM?: string } = {}) {
   const writes: string[] = [];
