@@ -137,7 +137,9 @@ export class CliOutput {
           { stream: this.err, format: liveLine, hideCursor: true, clearOnComplete: true },
           lib.Presets.shades_classic,
         );
-        this.bar.start(p.filesTotal, 0, this.liveText({ ...p, filesDone: 0, bytesDone: 0 }, 0));
+        // Drawn at once with where the run is: a line printed mid-run (a retry's warning) stops the bar, and the
+        // next one started at "0/N files | 0 B" until its first redraw.
+        this.bar.start(p.filesTotal, p.filesDone, this.liveText(p, this.rate(p)));
       }
       // The bar follows the bytes, not the files: one large file filled none of it until it was done.
       this.bar.update(p.filesDone, this.liveText(p, this.rate(p)));

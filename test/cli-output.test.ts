@@ -136,6 +136,20 @@ describe('live progress line on a terminal', () => {
     out.stop();
   });
 
+  it('a warning mid-run: the line drawn again after it starts where the run is, not at 0 files and 0 B', async () => {
+    const { out, writes } = terminal(120);
+    await out.ready();
+    const progress = out.reporter().progress!;
+    progress({ filesDone: 2, filesTotal: 4, bytesDone: 50 * MiB, bytesTotal: 100 * MiB });
+    out.warn('connection 2 reset; retrying');
+    const after = writes.length;
+    progress({ filesDone: 2, filesTotal: 4, bytesDone: 51 * MiB, bytesTotal: 100 * MiB });
+    const redrawn = writes.slice(after).join('');
+    expect(redrawn).toContain('2/4 files | 51.0 MiB of 100.0 MiB');
+    expect(redrawn).not.toMatch(/0\/4 files|\| 0 B of/);
+    out.stop();
+  });
+
   it("TERM=dumb (an editor's shell, no cursor movement): plain lines, no escape codes", async () => {
     const { out, writes } = terminal(80, { TERM: 'dumb' });
     await out.ready();
