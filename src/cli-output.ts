@@ -94,8 +94,7 @@ export class CliOutput {
 
   line(text: string): void {
     if (this.o.quiet) return;
-    this.bar?.stop();
-    this.bar = undefined;
+    this.endBar();
     this.err.write(`${printable(this.redact(text))}\n`);
   }
 
@@ -105,14 +104,12 @@ export class CliOutput {
   /** Warnings and errors show even with --quiet. */
   warn(text: string): void {
     this.warnings.push(this.redact(text));
-    this.bar?.stop();
-    this.bar = undefined;
+    this.endBar();
     this.err.write(`${printable(this.redact(`warning: ${text}`))}\n`);
   }
 
   error(text: string): void {
-    this.bar?.stop();
-    this.bar = undefined;
+    this.endBar();
     this.err.write(`${printable(this.redact(`ftpship: error: ${text}`))}\n`);
   }
 
@@ -137,16 +134,18 @@ export class CliOutput {
           { stream: this.err, format: liveLine, hideCursor: true, clearOnComplete: true },
           lib.Presets.shades_classic,
         );
+        unrefRedraws(this.bar);
+        // Ended as the process ends (a stall's exit 70, an exit): the line cleared, the cursor and line wrap
+        // given back (they stayed hidden and off in the shell), before the stall's message, on a line of its own.
+        process.prependListener('beforeExit', this.endBar);
+        process.prependListener('exit', this.endBar);
         // Drawn at once with where the run is: a line printed mid-run (a retry's warning) stops the bar, and the
         // next one started at "0/N files | 0 B" until its first redraw.
         this.bar.start(p.filesTotal, p.filesDone, this.liveText(p, this.rate(p)));
       }
       // The bar follows the bytes, not the files: one large file filled none of it until it was done.
       this.bar.update(p.filesDone, this.liveText(p, this.rate(p)));
-      if (p.filesDone >= p.filesTotal) {
-        this.bar.stop();
-        this.bar = undefined;
-      }
+      if (p.filesDone >= p.filesTotal) this.endBar();
       return;
     }
     // Every 2 s at first, then a tenth of the time the run has taken, at most 30 s apart: every 2 s, a large
@@ -183,8 +182,30 @@ export class CliOutput {
   }
 
   stop(): void {
-    this.bar?.stop();
+    this.endBar();
   }
+
+  /** The live line cleared, the cursor and line wrap given back. */
+  private readonly endBar = (): void => {
+    process.off('beforeExit', this.endBar);
+    process.off('exit', this.endBar);
+    this.bar?.stop();
+    this.bar = undefined;
+  };
+}
+
+/**
+ * cli-progress redraws on a timer it sets again at each redraw, which kept the process alive: a deploy that
+ * stalled on a terminal (a bug: a step waiting for what never comes) redrew its line for ever, where elsewhere
+ * it ends with exit 70 and says so (run-main.ts). Each redraw's timer now lets the process end.
+ */
+function unrefRedraws(bar: cliProgress.SingleBar): void {
+  const inner = bar as unknown as { render: (...a: unknown[]) => void; timer?: NodeJS.Timeout | null };
+  const render = inner.render.bind(bar);
+  inner.render = (...a: unknown[]) => {
+    render(...a);
+    inner.timer?.unref();
+  };
 }
 
 /** 42s, 3m05s, 1h02m. */

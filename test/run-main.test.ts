@@ -20,6 +20,15 @@ beforeAll(() => {
     `export async function main() {
   const mode = process.env.STUB_MODE;
   if (mode === 'stall') return new Promise(() => {});
+  if (mode === 'stall-live') {
+    // A deploy that stalls while its live line is on a terminal (stderr as a terminal 80 columns wide).
+    const { CliOutput } = await import(${JSON.stringify(pathToFileURL(path.resolve(path.dirname(BIN), '../dist/src/cli-output.js')).href)});
+    const stderr = { isTTY: true, columns: 80, write: (s) => process.stderr.write(s) };
+    const out = new CliOutput({ quiet: false, verbose: false, secrets: [], stderr, ci: false });
+    await out.ready();
+    out.reporter().progress({ filesDone: 1, filesTotal: 4, bytesDone: 1048576, bytesTotal: 4194304 });
+    return new Promise(() => {});
+  }
   if (mode === 'throw') throw new Error('h-cli14 thrown out of main');
   if (mode === 'timer') return new Promise((resolve) => setTimeout(() => resolve(3), 50));
   return 0;
@@ -57,6 +66,21 @@ describe('bin/ftpship.js and a main() that never settles', () => {
     ]);
     expect(r.stderr).toMatch(/run the same command again, it resumes/);
     expect(r.code).toBe(70);
+  });
+
+  it('stalled while the live progress line is on a terminal: exit 70 too, the line cleared and the cursor given back (was: redrawn for ever)', async () => {
+    const r = await spawnCli(['deploy', 'site', 'ftp://u@127.0.0.1/x'], {
+      command: [process.execPath, '--import', register, BIN],
+      env: { STUB_MODE: 'stall-live', TERM: 'xterm-256color' },
+      timeoutMs: 20_000,
+    });
+    expect(r.stderr).toContain('1/4 files | 1.0 MiB of 4.0 MiB');
+    expect(r.code).toBe(70);
+    const esc = String.fromCharCode(27);
+    // The cursor shown and line wrap on again, the line cleared, then the message from its start.
+    expect(r.stderr).toMatch(
+      new RegExp(`${esc}\\[\\?25h${esc}\\[\\?7h.*${esc}\\[2Kftpship: internal error: the deploy stopped`),
+    );
   });
 
   it('a main() that settles, at once or after a timer, exits with its code and nothing more', async () => {
