@@ -4,6 +4,8 @@
  * (uploads, .htaccess, cgi-bin) sit beside the build, and some files or folders are not the FTP user's to
  * change. Through the CLI, in plain FTP. Skipped, with a message, only when test/servers/.env.json is absent.
  */
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
@@ -92,6 +94,53 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a live folder on a shared host', 
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
     expect(names(disk).filter((n) => TEMP.test(path.basename(n)))).toEqual([]);
   });
+
+  // A disk that fills up part way, as a shared host's does: a small tmpfs mounted on the target (root only).
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'the disk full while changed files go up through temporary copies: the error names the refusal and --no-atomic; --no-atomic then converges with no more room (was: every rerun failed writing the state, the leftover copies holding the room)',
+    async () => {
+      const { dir, disk } = target(server);
+      fs.mkdirSync(disk);
+      const mount = (options: string): void => {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', disk]);
+      };
+      mount(`size=4m,mode=0755,uid=${server.uid},gid=${server.gid}`);
+      try {
+        const local = tmpDir();
+        const files = (): Record<string, Buffer> =>
+          Object.fromEntries(
+            Array.from({ length: 10 }, (_, i) => [`a/f${i}.bin`, crypto.randomBytes(32_768)]),
+          );
+        writeTree(local, { ...files(), 'index.html': 'home' });
+        ok(await cli(server, local, dir, '--parallel', '2'));
+        // Room for three or four of the ten temporary copies.
+        const { blocks, bfree, bsize } = fs.statfsSync(disk);
+        const used = (blocks - bfree) * bsize;
+        execFileSync('mount', ['-o', `remount,size=${Math.ceil((used + 120 * 1024) / 4096) * 4}k`, disk]);
+        writeTree(local, files());
+
+        const r = await cli(server, local, dir, '--parallel', '2', '--retries', '1');
+        expect(r.code).toBe(1);
+        expect(errors(r)).toEqual([
+          expect.stringMatching(
+            /^ftpship: error: upload a\/f\d\.bin failed: 45[12] .*free space on the server or ask the host for more, then run again; until the commit, a file replaced through a temporary name takes room twice \(--no-atomic writes in place\)\)$/,
+          ),
+        ]);
+        expect(names(disk).filter((n) => TEMP.test(path.basename(n))).length).toBeGreaterThan(0);
+
+        // The room is not freed: the copies the failed run left are what takes it.
+        ok(await cli(server, local, dir, '--parallel', '2', '--no-atomic'));
+        expect(readTree(disk, [STATE])).toEqual(readTree(local));
+        expect(names(disk).filter((n) => /\.tmp$/.test(n))).toEqual([]);
+        const again = ok(await cli(server, local, dir));
+        expect(again.stderr).toMatch(
+          /^deployed: did upload 0, replace 0, delete 0, mkdir 0, rmdir 0; 11 unchanged/m,
+        );
+      } finally {
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
 });
 
 /** `files` as readTree gives them: path -> SHA-256 of the content. */
