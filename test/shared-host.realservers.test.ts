@@ -95,6 +95,46 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a live folder on a shared host', 
     expect(names(disk).filter((n) => TEMP.test(path.basename(n)))).toEqual([]);
   });
 
+  it("a folder read-only for the FTP user (another owner): a new folder in it, then an orphan in it, each one error naming the path and the permissions (vsftpd's reply was followed by a second period); given back, the reruns converge", async () => {
+    const { dir, disk } = target(server);
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'cgi/old.txt': 'old', 'cgi/keep.txt': 'keep' });
+    ok(await cli(server, local, dir));
+    const cgi = path.join(disk, 'cgi');
+    writeTree(local, { 'cgi/new/n.txt': 'n' });
+    fs.chownSync(cgi, 0, 0);
+    try {
+      const r = await cli(server, local, dir);
+      expect(r.code).toBe(1);
+      expect(errors(r)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ftpship: error: cannot create folder ${dir}/cgi/new on the server: 550 [^\\n]*[^.]\\. Check that the user may write there`,
+          ),
+        ),
+      ]);
+      fs.chownSync(cgi, server.uid, server.gid);
+      ok(await cli(server, local, dir));
+      fs.rmSync(path.join(local, 'cgi/old.txt'));
+      fs.chownSync(cgi, 0, 0);
+      const del = await cli(server, local, dir);
+      expect(del.code).toBe(1);
+      expect(errors(del)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ftpship: error: delete cgi/old\\.txt failed: 550 .*\\(check the path, the name and the user's permissions on the server folder ${dir}/cgi\\)$`,
+          ),
+        ),
+      ]);
+      expect(fs.existsSync(path.join(cgi, 'old.txt'))).toBe(true);
+    } finally {
+      own(server, cgi);
+    }
+    ok(await cli(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(names(disk).filter((n) => TEMP.test(path.basename(n)))).toEqual([]);
+  });
+
   // A disk that fills up part way, as a shared host's does: a small tmpfs mounted on the target (root only).
   (process.getuid?.() === 0 ? it : it.skip)(
     'the disk full while changed files go up through temporary copies: the error names the refusal and --no-atomic; --no-atomic then converges with no more room (was: every rerun failed writing the state, the leftover copies holding the room)',

@@ -412,7 +412,7 @@ export async function folderRefused(
     ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
     : '';
   return new DeployError(
-    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,
+    `cannot create folder ${abs} on the server: ${reply.replace(/\.+$/, '')}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,
     { cause },
   );
 }
