@@ -111,6 +111,8 @@ class Run {
   private readonly refusals = new Map<string, FtpReplyError>();
   /** Name tests' files earlier runs were cut before removing. */
   private readonly staleProbes: string[];
+  /** Leftover temps removed before the first checkpoint (see freeStaleTemps). */
+  private readonly freed = new Set<string>();
   private readonly fileToDir: Set<string>;
   /** The checkpoint before the first change that needs one (see execute). */
   private begun: Promise<void> = Promise.resolve();
@@ -167,6 +169,7 @@ class Run {
     const whole = this.markerWhole;
     // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
     this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
+      .then(async () => this.freeStaleTemps())
       .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
       .then(async () => (whole ? this.putMarker() : undefined));
     this.begun.catch(() => {}); // awaited below
@@ -267,6 +270,23 @@ class Run {
     this.twinDirsKept = await this.removeDirs(this.plan.caseTwinDirs);
   }
 
+  /**
+   * Leftover temps this run will not resume, removed before its first checkpoint: after a run stopped by a
+   * full disk or quota, they hold the room that checkpoint needs (was: every rerun, --no-atomic too, failed
+   * writing the state, until the user found and deleted them). Not one the server's state marks as committing,
+   * nor one left to another server session (see removeStaleTemps). The state records them gone after it.
+   */
+  private async freeStaleTemps(): Promise<void> {
+    const { store } = this.ctx;
+    const early = this.plan.staleTemps.filter((t) => {
+      const record = store.state.pending?.temps[t];
+      return record !== undefined && record.left === undefined && !store.markedCommitting(t);
+    });
+    await forEachLimit(early, this.ctx.pool.capacity, async (t) => {
+      if (await this.ctx.pool.run(`remove ${t}`, async (c) => removedFile(c, this.abs(t)))) this.freed.add(t);
+    });
+  }
+
   private async removeStaleTemps(): Promise<void> {
     if (this.plan.staleTemps.length === 0) return;
     // Not before the first checkpoint: the state on the server may still mark a leftover temp as committing
@@ -276,7 +296,7 @@ class Run {
       const record = this.ctx.store.state.pending?.temps[t];
       const left = record?.left;
       const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
-        if (await removedFile(c, this.abs(t))) return true;
+        if (this.freed.has(t) || (await removedFile(c, this.abs(t)))) return true;
         // Refused, yet there (permissions): the deploy fails naming it, as before.
         if (left === undefined && (await remoteSize(c, this.abs(t))) >= 0) {
           await deleteFile(c, this.abs(t));

@@ -323,12 +323,34 @@ export async function renameOver(
     // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
     if (err.code === 553 && !/exist/i.test(err.serverMessage)) throw err;
     if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from))) throw err;
+    // The file there refused deletion too: it is not the user's to replace (another owner in a sticky
+    // folder, a read-only folder), not a server that cannot rename over files; say so, and fall back to nothing.
+    await deleteFile(client, to).catch((del: unknown) => {
+      if (!(del instanceof FtpReplyError) || del.code < 500) throw del;
+      throw notReplaceable(to, err, del);
+    });
     warn(
       `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,
     );
     quirks.deleteBeforeRename = true;
+    await client.rename(from, to);
+    return;
   }
   await deleteThenRename(client, from, to);
+}
+
+const flat = (m: string): string => m.trim().replace(/\s*\r?\n\s*/g, ' / ');
+
+/** A live file the server will neither rename over nor delete: a permission matter for the user to fix. */
+function notReplaceable(abs: string, rnto: FtpReplyError, dele: FtpReplyError): DeployError {
+  const folder = abs.slice(0, abs.lastIndexOf('/')) || '/';
+  return new DeployError(
+    `cannot replace ${abs} on the server: it refused both to rename the new copy over it (${rnto.code} ${flat(rnto.serverMessage)}) ` +
+      `and to delete it (${dele.code} ${flat(dele.serverMessage)}). The file there is not the FTP user's to replace ` +
+      `(another owner, or a folder that is read-only or sticky for the user): check the permissions of ${abs} and of ` +
+      `the folder ${folder} (the host's file manager, or ask the host), then run the deploy again; it finishes the change`,
+    { cause: dele },
+  );
 }
 
 /** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
@@ -390,7 +412,7 @@ export async function folderRefused(
     ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
     : '';
   return new DeployError(
-    `cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,
+    `cannot create folder ${abs} on the server: ${reply.replace(/\.+$/, '')}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,
     { cause },
   );
 }

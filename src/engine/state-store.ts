@@ -69,6 +69,8 @@ export class StateStore {
   state: DeployState;
   /** Working sets, written into `state.pending` / `state.dirs` at each save. */
   private uncertain = new Set<string>();
+  /** Temps the state on the server marks as committing that recoverCommits found still there (see markedCommitting). */
+  private committingThere = new Set<string>();
   private dirs = new Set<string>();
   /** Folders this run (or a cut one) set out to make, not yet recorded as made or gone: `pending.dirs`. */
   private maybeDirs = new Set<string>();
@@ -476,6 +478,7 @@ export class StateStore {
         // Still there: its rename did not happen. Left marked, it would be taken for renamed by a later run
         // once this one removed it as a leftover (its record saved before the delete, the mark gone with it).
         delete t.committing;
+        this.committingThere.add(temp);
         continue;
       }
       this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
@@ -489,6 +492,14 @@ export class StateStore {
       if (this.state.pending?.dirs) this.state.pending.dirs = this.state.pending.dirs.filter((d) => !gone(d));
     }
     if (this.state.pending) this.state.pending.uncertain = [...uncertain];
+  }
+
+  /**
+   * Whether the state on the server marks `temp` as committing: removed before this run's first checkpoint
+   * clears the mark, it would be taken for renamed over its target by a rerun of a run cut meanwhile.
+   */
+  markedCommitting(temp: string): boolean {
+    return this.committingThere.has(temp) || this.state.pending?.temps[temp]?.committing === true;
   }
 
   /** The state file to read in the lock's write (see withLock), when {@link changedSinceLoad} reads it. */
