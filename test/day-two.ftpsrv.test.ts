@@ -152,6 +152,37 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(fs.readFileSync(disk(dir, STATE), 'utf8')).not.toContain('ftpDeployAction');
   });
 
+  it("ftpship's own state deleted by hand, FTP-Deploy-Action's still there: a file ftpship changed since (same size) is sent again (was: taken for unchanged, the server kept ftpship's content)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'aaa', 'b.txt': 'b' });
+    const dir = uniqueName('fda-stale');
+    writeTree(disk(dir), {
+      'a.txt': 'aaa',
+      'b.txt': 'b',
+      [FDA_STATE]: fdaState({ 'a.txt': 'aaa', 'b.txt': 'b' }, 1),
+    });
+    // FTP-Deploy-Action's last deploy, an hour ago: its files, then its state (written last).
+    const hourAgo = Date.now() / 1000 - 3600;
+    for (const f of ['a.txt', 'b.txt']) fs.utimesSync(disk(dir, f), hourAgo - 10, hourAgo - 10);
+    fs.utimesSync(disk(dir, FDA_STATE), hourAgo, hourAgo);
+
+    // The switch: nothing uploaded again (the files are older than that tool's state).
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual([]);
+    // ftpship deploys a change of the same size; then its state is deleted by hand, and the change reverted.
+    fs.writeFileSync(path.join(local, 'a.txt'), 'bbb');
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual(['replace a.txt']);
+    fs.rmSync(disk(dir, STATE));
+    fs.writeFileSync(path.join(local, 'a.txt'), 'aaa');
+
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(r.stderr).toContain(
+      "warning: 1 file(s) on the server were written after FTP-Deploy-Action's state file (a.txt)",
+    );
+    expect(changes(r)).toEqual(['replace a.txt']);
+    expect(readTree(disk(dir), [STATE, FDA_STATE])).toEqual(readTree(local));
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual([]);
+  });
+
   it('a folder ftpship deployed that it replaced with a file: the file is deleted, the folder made again (was: "a file of that name is there", every deploy)', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'one', 'a/x.txt': 'x' });

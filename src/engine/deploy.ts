@@ -62,7 +62,7 @@ import {
   type DeployState,
 } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
-import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
+import { dirExists, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
 import {
   releaseAbandonedLock,
   withLock,
@@ -538,6 +538,9 @@ export async function deploy(
     let absent: string[] = [];
     /** This run's state was seeded by --adopt: the files it lists as unsure are the ones it found differing. */
     let adoptedNow = false;
+    /** FTP-Deploy-Action's state was looked at against the files' times (once), and the files written since. */
+    let fdaChecked = false;
+    let fdaNewer: string[] = [];
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
@@ -558,6 +561,10 @@ export async function deploy(
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
+      if (store.origin === 'ftp-deploy-action' && !fdaChecked) {
+        fdaChecked = true;
+        fdaNewer = await writtenSinceFda(pool, root, local, st, rep);
+      }
       if (o.adopt && isEmptyState(st)) {
         await adopt(pool, root, local, st, rep, o.replace === false, reserved);
         adoptedNow = true;
@@ -781,12 +788,17 @@ export async function deploy(
     otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
     if (unvouched.length > 0) {
       const there = unvouched.length - absent.length;
+      const sinceFda = new Set(fdaNewer);
       rep.info?.(
-        adoptedNow
-          ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
+        unvouched.every((p) => sinceFda.has(p))
+          ? `${unvouched.length} file(s) written on the server after FTP-Deploy-Action's last deploy ` +
+              `${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+              `server (counted as uploads), ${there} there (counted as replaced)`
+          : adoptedNow
+            ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
               `${o.dryRun ? 'would go' : 'went'} up through a temporary name: ${absent.length} not on the server ` +
               `(counted as uploads), ${there} there (counted as replaced)`
-          : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
+            : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
               `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
               `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
       );
@@ -1341,6 +1353,40 @@ async function roundTrip(pool: ConnectionPool): Promise<number> {
     }
     return best;
   });
+}
+
+/**
+ * FTP-Deploy-Action's state, read because ftpship's own is missing, vouches only for what that tool last
+ * wrote: it writes its state file after its files. A file the server shows written later (by ftpship, before
+ * its own state was deleted by hand; by a person) may hold other content, of the same size too: trusted, the
+ * deploy took a local file of FTP-Deploy-Action's content for unchanged, and the server kept the other (G4).
+ * Such files, of those the plan would otherwise leave, are sent again through a temp; the rest is trusted.
+ */
+async function writtenSinceFda(
+  pool: ConnectionPool,
+  root: string,
+  local: LocalTree,
+  state: DeployState,
+  rep: Reporter,
+): Promise<string[]> {
+  const since = state.ftpDeployAction?.stamp?.split(' ')[1];
+  if (since === undefined || !/^\d{14}/.test(since)) return []; // the server gave no time for that file
+  // Only a file the plan could take for unchanged matters: a local one of the recorded size (or unknown).
+  const candidates = Object.keys(state.files).filter((p) => {
+    const f = local.files.get(p);
+    return f !== undefined && (state.files[p].size < 0 || state.files[p].size === f.size);
+  });
+  const newer = await newerThan(pool, root, candidates, since);
+  if (newer.length === 0) return [];
+  for (const p of newer) delete state.files[p];
+  const pending = (state.pending ??= { temps: {}, uncertain: [] });
+  pending.uncertain = [...new Set([...pending.uncertain, ...newer])].sort();
+  rep.warn?.(
+    `${newer.length} file(s) on the server were written after FTP-Deploy-Action's state file (${firstFew(newer)}): ` +
+      `its state does not say what they hold (ftpship deployed since, and its own state was deleted?), so they ` +
+      `are sent again`,
+  );
+  return newer;
 }
 
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
