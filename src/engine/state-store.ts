@@ -216,7 +216,7 @@ export class StateStore {
               `file is removed once the state is written there`,
           );
         } else if (fda) {
-          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
           const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
           this.state.ftpDeployAction = {
             sha256: fingerprint(fda),
@@ -347,7 +347,7 @@ export class StateStore {
       }
       return;
     }
-    const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+    const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
     const ours = this.state;
     const files = fileRecord();
     const uncertain = new Set(ours.pending?.uncertain ?? []);
