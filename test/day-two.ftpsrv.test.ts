@@ -152,6 +152,25 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(fs.readFileSync(disk(dir, STATE), 'utf8')).not.toContain('ftpDeployAction');
   });
 
+  it('its state listing itself (it sent a copy left in its local folder): that file is not deleted as an orphan (was: deleted by the switch)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one' });
+    const dir = uniqueName('fda-self');
+    const fda = JSON.stringify({
+      version: '1.0.0',
+      generatedTime: 1,
+      data: [
+        { type: 'file', name: FDA_STATE, size: 10, hash: sha256('older copy') },
+        { type: 'file', name: 'index.html', size: 3, hash: sha256('one') },
+      ],
+    });
+    writeTree(disk(dir), { 'index.html': 'one', [FDA_STATE]: fda });
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(changes(r)).toEqual([]);
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
+    expect(stateFiles(disk(dir, STATE))).toEqual(['index.html']);
+  });
+
   it("ftpship's own state deleted by hand, FTP-Deploy-Action's still there: a file ftpship changed since (same size) is sent again (was: taken for unchanged, the server kept ftpship's content)", async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'aaa', 'b.txt': 'b' });

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { DeployError } from './errors.js';
-import { isRecordablePath, parentOf } from './paths.js';
+import { baseName, isRecordablePath, parentOf } from './paths.js';
 import { decodeText, encodeText, type FtpEncoding } from '../ftp/encoding.js';
 
 export interface StateFile {
@@ -364,6 +364,10 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
     if (!isObject(rec) || typeof rec.name !== 'string') throw corrupt(where, 'bad record in data');
     const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
     if (name === '') continue; // the target itself
+    // Its own file: that tool sends a copy of its state left in its local folder (a run cut after writing it
+    // there, a copy committed) as a file of the site, and lists it. Not a file of the site: taken as one, a
+    // deploy without that local copy deleted that tool's state (which ftpship reads, and leaves).
+    if (name === baseName(where)) continue;
     checkPath(name, where);
     if (rec.type === 'folder') state.dirs.push(name);
     else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
