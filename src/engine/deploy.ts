@@ -563,7 +563,7 @@ export async function deploy(
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
       if (store.origin === 'ftp-deploy-action' && !fdaChecked) {
         fdaChecked = true;
-        fdaNewer = await writtenSinceFda(pool, root, local, st, rep);
+        fdaNewer = await writtenSinceFda(pool, root, local, st, rep, o.dryRun);
       }
       if (o.adopt && isEmptyState(st)) {
         await adopt(pool, root, local, st, rep, o.replace === false, reserved);
@@ -1368,6 +1368,7 @@ async function writtenSinceFda(
   local: LocalTree,
   state: DeployState,
   rep: Reporter,
+  dryRun: boolean,
 ): Promise<string[]> {
   const since = state.ftpDeployAction?.stamp?.split(' ')[1];
   if (since === undefined || !/^\d{14}/.test(since)) return []; // the server gave no time for that file
@@ -1384,7 +1385,7 @@ async function writtenSinceFda(
   rep.warn?.(
     `${newer.length} file(s) on the server were written after FTP-Deploy-Action's state file (${firstFew(newer)}): ` +
       `its state does not say what they hold (ftpship deployed since, and its own state was deleted?), so they ` +
-      `are sent again`,
+      `${dryRun ? 'would be' : 'are'} sent again`,
   );
   return newer;
 }
