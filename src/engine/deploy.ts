@@ -1377,6 +1377,7 @@ async function writtenSinceFda(
     const f = local.files.get(p);
     return f !== undefined && (state.files[p].size < 0 || state.files[p].size === f.size);
   });
+  if (candidates.length > 64) pool.expand(); // several batches: spread over the connections
   const newer = await newerThan(pool, root, candidates, since);
   if (newer.length === 0) return [];
   for (const p of newer) delete state.files[p];
