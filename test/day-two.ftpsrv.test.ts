@@ -171,6 +171,19 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(stateFiles(disk(dir, STATE))).toEqual(['index.html']);
   });
 
+  it('its state file empty (its run cut while writing it): said, and a first deploy, nothing deleted (was: not a word of that file)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one' });
+    const dir = uniqueName('fda-empty');
+    writeTree(disk(dir), { 'index.html': 'one', 'old.html': 'old', [FDA_STATE]: '' });
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(r.stderr).toContain(
+      `warning: FTP-Deploy-Action's state file /${dir}/${FDA_STATE} is empty (that tool's last run cut while writing it?)`,
+    );
+    expect(changes(r)).toEqual(['upload index.html']);
+    expect(fs.readFileSync(disk(dir, 'old.html'), 'utf8')).toBe('old');
+  });
+
   it("ftpship's own state deleted by hand, FTP-Deploy-Action's still there: a file ftpship changed since (same size) is sent again (was: taken for unchanged, the server kept ftpship's content)", async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'aaa', 'b.txt': 'b' });

@@ -223,6 +223,12 @@ export class StateStore {
             ...(stamp !== undefined ? { stamp } : {}),
           };
           this.origin = 'ftp-deploy-action';
+        } else if (fda === '') {
+          // That tool writes its state last, in place: empty, its run was cut there (it then sends every file).
+          this.opts.warn(
+            `FTP-Deploy-Action's state file ${fdaPath} is empty (that tool's last run cut while writing it?): it ` +
+              `says nothing of what is deployed, so this is a first deploy for ftpship`,
+          );
         }
       }
       return this.state;
