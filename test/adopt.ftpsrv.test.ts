@@ -81,6 +81,35 @@ describe('adopt', () => {
     expect(fs.existsSync(path.join(disk, 'uploads/user.jpg'))).toBe(true);
   });
 
+  it('names what only the server holds (a leftover lftp mirror --delete would have removed): it stays, now and later', async () => {
+    const { local, dir, disk } = existingSite();
+    writeTree(disk, { 'stale.html': 'removed from the site long ago', 'css/old.css': 'old' });
+    const infos: string[] = [];
+    await deploy(opts(local, dir, { adopt: true }), { info: (m) => infos.push(m) });
+    const said = infos.join('\n');
+    expect(said).toMatch(
+      /adopt: 3 file\(s\) or folder\(s\) on the server are not in the local folder \(css\/old\.css, stale\.html, uploads\/\): they stay, on this deploy and every later one/,
+    );
+    // The files it found with other content are said to be that, not an earlier run's queue.
+    expect(said).toMatch(/2 file\(s\) --adopt found with other content on the server/);
+    expect(said).not.toMatch(/earlier run/);
+    // ftpship's own state, written by this run, is not the site's: a rerun's adopt (none: a state exists) says nothing.
+    fs.rmSync(path.join(disk, 'stale.html'));
+    const again: string[] = [];
+    await deploy(opts(local, dir, { adopt: true }), { info: (m) => again.push(m) });
+    expect(again.join('\n')).not.toMatch(/not in the local folder/);
+    expect(fs.readFileSync(path.join(disk, 'css/old.css'), 'utf8')).toBe('old');
+  });
+
+  it('without --adopt the first deploy onto a site says why every file goes, and that what is there stays later too', async () => {
+    const { local, dir } = existingSite();
+    const warnings: string[] = [];
+    await deploy(opts(local, dir), { warn: (m) => warnings.push(m) });
+    expect(warnings.join('\n')).toMatch(
+      /no state file at .*: this deploy sends every file again and deletes nothing there \(files an earlier deploy left stay, on later deploys too: ftpship deletes only what it deployed\); later deploys send only what changed/,
+    );
+  });
+
   it('without --adopt the same first deploy uploads every file again', async () => {
     const { local, dir } = existingSite();
     const r = await deploy(opts(local, dir));

@@ -152,6 +152,69 @@ describe('FTP-Deploy-Action run again on the site after the switch (a switch bac
     expect(fs.readFileSync(disk(dir, STATE), 'utf8')).not.toContain('ftpDeployAction');
   });
 
+  it('its state listing itself (it sent a copy left in its local folder): that file is not deleted as an orphan (was: deleted by the switch)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one' });
+    const dir = uniqueName('fda-self');
+    const fda = JSON.stringify({
+      version: '1.0.0',
+      generatedTime: 1,
+      data: [
+        { type: 'file', name: FDA_STATE, size: 10, hash: sha256('older copy') },
+        { type: 'file', name: 'index.html', size: 3, hash: sha256('one') },
+      ],
+    });
+    writeTree(disk(dir), { 'index.html': 'one', [FDA_STATE]: fda });
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(changes(r)).toEqual([]);
+    expect(fs.readFileSync(disk(dir, FDA_STATE), 'utf8')).toBe(fda);
+    expect(stateFiles(disk(dir, STATE))).toEqual(['index.html']);
+  });
+
+  it('its state file empty (its run cut while writing it): said, and a first deploy, nothing deleted (was: not a word of that file)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'one' });
+    const dir = uniqueName('fda-empty');
+    writeTree(disk(dir), { 'index.html': 'one', 'old.html': 'old', [FDA_STATE]: '' });
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(r.stderr).toContain(
+      `warning: FTP-Deploy-Action's state file /${dir}/${FDA_STATE} is empty (that tool's last run cut while writing it?)`,
+    );
+    expect(changes(r)).toEqual(['upload index.html']);
+    expect(fs.readFileSync(disk(dir, 'old.html'), 'utf8')).toBe('old');
+  });
+
+  it("ftpship's own state deleted by hand, FTP-Deploy-Action's still there: a file ftpship changed since (same size) is sent again (was: taken for unchanged, the server kept ftpship's content)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'aaa', 'b.txt': 'b' });
+    const dir = uniqueName('fda-stale');
+    writeTree(disk(dir), {
+      'a.txt': 'aaa',
+      'b.txt': 'b',
+      [FDA_STATE]: fdaState({ 'a.txt': 'aaa', 'b.txt': 'b' }, 1),
+    });
+    // FTP-Deploy-Action's last deploy, an hour ago: its files, then its state (written last).
+    const hourAgo = Date.now() / 1000 - 3600;
+    for (const f of ['a.txt', 'b.txt']) fs.utimesSync(disk(dir, f), hourAgo - 10, hourAgo - 10);
+    fs.utimesSync(disk(dir, FDA_STATE), hourAgo, hourAgo);
+
+    // The switch: nothing uploaded again (the files are older than that tool's state).
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual([]);
+    // ftpship deploys a change of the same size; then its state is deleted by hand, and the change reverted.
+    fs.writeFileSync(path.join(local, 'a.txt'), 'bbb');
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual(['replace a.txt']);
+    fs.rmSync(disk(dir, STATE));
+    fs.writeFileSync(path.join(local, 'a.txt'), 'aaa');
+
+    const r = await ok(['deploy', local, url(dir), '--json']);
+    expect(r.stderr).toContain(
+      "warning: 1 file(s) on the server were written after FTP-Deploy-Action's state file (a.txt)",
+    );
+    expect(changes(r)).toEqual(['replace a.txt']);
+    expect(readTree(disk(dir), [STATE, FDA_STATE])).toEqual(readTree(local));
+    expect(changes(await ok(['deploy', local, url(dir), '--json']))).toEqual([]);
+  });
+
   it('a folder ftpship deployed that it replaced with a file: the file is deleted, the folder made again (was: "a file of that name is there", every deploy)', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'one', 'a/x.txt': 'x' });

@@ -156,7 +156,7 @@ describe("FTP-Deploy-Action's state listing a path as a file and as a folder, or
     const before = snapshot(disk);
     const r = await cli(['deploy', local, url(dir)]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the state file /${dir}/${FDA_STATE} is unreadable: ${named}`);
+    expect(r.stderr).toContain(`FTP-Deploy-Action's state file /${dir}/${FDA_STATE} is unreadable: ${named}`);
     expect(r.stderr).toContain('--reset-state');
     expect(snapshot(disk)).toEqual(before);
   });

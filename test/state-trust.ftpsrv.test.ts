@@ -162,6 +162,31 @@ describe('a state listing paths outside the target, or not paths at all', () => 
     expect(snapshot(disk)).toEqual(before);
   });
 
+  it("FTP-Deploy-Action's state cut short (not JSON): named as that tool's file, with its ways out, not --state (was: 'give --state another path')", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const base = uniqueName('trust-fda-cut');
+    const disk = path.join(server().root, base);
+    writeTree(disk, {
+      'index.html': 'home',
+      '.ftp-deploy-sync-state.json':
+        '{"description":"x","version":"1.0.0","data":[{"type":"file","name":"ind',
+    });
+    const before = snapshot(disk);
+    const err = await failure(deployOptions(server(), local, base));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^FTP-Deploy-Action's state file /${base}/\\.ftp-deploy-sync-state\\.json is unreadable: not JSON \\(.+\\)\\. Nothing was changed\\.`,
+      ),
+    );
+    expect(err.message).toContain('Delete it');
+    expect(err.message).toContain('--reset-state');
+    expect(err.message).not.toContain('give --state');
+    expect(err.message).not.toContain('ftpship did not write it');
+    expect(snapshot(disk)).toEqual(before);
+  });
+
   it('the states ftpship writes itself are read again (a plain deploy, then one with a folder and a file swapped)', async () => {
     const { local, opts, statePath } = await deployed();
     fs.rmSync(path.join(local, 'a'), { recursive: true });

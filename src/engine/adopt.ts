@@ -24,6 +24,11 @@ export interface Adoption {
   adopted: number;
   /** Files on the server (or maybe, where a listing was long) that differ: replaced through a temp. */
   differing: number;
+  /**
+   * What the listed folders hold that the local tree does not (folders end in `/`): left there, and never
+   * ftpship's to delete. A tool that mirrored with deletion (lftp `mirror --delete`) would have removed them.
+   */
+  remoteOnly: string[];
 }
 
 /** Fills an empty state with what the server already holds of the local tree. */
@@ -36,7 +41,7 @@ export async function adoptRemote(
   // Folder by folder from the top, each listed once, and only where its parent's listing shows it.
   const listings = new Map<string, ListEntry[] | 'unlistable'>();
   const rootEntries = await listFolder(pool, root);
-  if (rootEntries === undefined) return { adopted: 0, differing: 0 }; // no such folder (or not listable)
+  if (rootEntries === undefined) return { adopted: 0, differing: 0, remoteOnly: [] }; // no such folder (or not listable)
   listings.set('', rootEntries);
   const byDepth = new Map<number, string[]>();
   for (const d of local.dirs) byDepth.set(depthOf(d), [...(byDepth.get(depthOf(d)) ?? []), d]);
@@ -51,6 +56,15 @@ export async function adoptRemote(
     });
   }
   state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
+  const remoteOnly: string[] = [];
+  for (const [dir, entries] of listings) {
+    if (entries === 'unlistable') continue;
+    for (const e of entries) {
+      const p = dir ? `${dir}/${e.name}` : e.name;
+      if (e.type === 'file' && !local.files.has(p)) remoteOnly.push(p);
+      else if (e.type === 'dir' && !local.dirs.has(p)) remoteOnly.push(`${p}/`);
+    }
+  }
 
   const candidates: LocalFile[] = [];
   const unsure: string[] = [];
@@ -109,5 +123,5 @@ export async function adoptRemote(
   });
   // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
   if (unsure.length > 0) state.pending = { temps: {}, uncertain: unsure.sort() };
-  return { adopted, differing: unsure.length };
+  return { adopted, differing: unsure.length, remoteOnly: remoteOnly.sort() };
 }

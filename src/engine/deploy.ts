@@ -62,7 +62,7 @@ import {
   type DeployState,
 } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
-import { dirExists, listFolder, remoteSize, type ServerQuirks } from './remote.js';
+import { dirExists, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
 import {
   releaseAbandonedLock,
   withLock,
@@ -424,7 +424,8 @@ export async function deploy(
         rep.warn?.(
           `no state file at ${statePath}, but ${root} already holds ${there.slice(0, 3).join(', ')}` +
             `${there.length > 3 ? ` and ${there.length - 3} more` : ''}: this deploy sends every file again and ` +
-            `deletes nothing there (files an earlier deploy left stay); to keep the files already there with the ` +
+            `deletes nothing there (files an earlier deploy left stay, on later deploys too: ftpship deletes only ` +
+            `what it deployed); later deploys send only what changed. To keep the files already there with the ` +
             `same content, deploy with --adopt; if the state is kept elsewhere, name it with --state`,
         );
     }
@@ -535,6 +536,11 @@ export async function deploy(
     /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
     let unvouched: string[] = [];
     let absent: string[] = [];
+    /** This run's state was seeded by --adopt: the files it lists as unsure are the ones it found differing. */
+    let adoptedNow = false;
+    /** FTP-Deploy-Action's state was looked at against the files' times (once), and the files written since. */
+    let fdaChecked = false;
+    let fdaNewer: string[] = [];
     const prepare = async (st: DeployState): Promise<Plan> => {
       const occupied = await occupiedTop(st);
       // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
@@ -555,7 +561,14 @@ export async function deploy(
       // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
       // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
       // wait for every hash (and help with it: there is nothing else to do meanwhile).
-      if (o.adopt && isEmptyState(st)) await adopt(pool, root, local, st, rep, o.replace === false);
+      if (store.origin === 'ftp-deploy-action' && !fdaChecked) {
+        fdaChecked = true;
+        fdaNewer = await writtenSinceFda(pool, root, local, st, rep, o.dryRun);
+      }
+      if (o.adopt && isEmptyState(st)) {
+        await adopt(pool, root, local, st, rep, o.replace === false, reserved);
+        adoptedNow = true;
+      }
       // The spot check's round trip goes out now, while the files are hashed.
       // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
       // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
@@ -775,10 +788,19 @@ export async function deploy(
     otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
     if (unvouched.length > 0) {
       const there = unvouched.length - absent.length;
+      const sinceFda = new Set(fdaNewer);
       rep.info?.(
-        `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
-          `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
-          `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
+        unvouched.every((p) => sinceFda.has(p))
+          ? `${unvouched.length} file(s) written on the server after FTP-Deploy-Action's last deploy ` +
+              `${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+              `server (counted as uploads), ${there} there (counted as replaced)`
+          : adoptedNow
+            ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
+              `${o.dryRun ? 'would go' : 'went'} up through a temporary name: ${absent.length} not on the server ` +
+              `(counted as uploads), ${there} there (counted as replaced)`
+            : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
+              `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+              `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
       );
     }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
@@ -1333,6 +1355,42 @@ async function roundTrip(pool: ConnectionPool): Promise<number> {
   });
 }
 
+/**
+ * FTP-Deploy-Action's state, read because ftpship's own is missing, vouches only for what that tool last
+ * wrote: it writes its state file after its files. A file the server shows written later (by ftpship, before
+ * its own state was deleted by hand; by a person) may hold other content, of the same size too: trusted, the
+ * deploy took a local file of FTP-Deploy-Action's content for unchanged, and the server kept the other (G4).
+ * Such files, of those the plan would otherwise leave, are sent again through a temp; the rest is trusted.
+ */
+async function writtenSinceFda(
+  pool: ConnectionPool,
+  root: string,
+  local: LocalTree,
+  state: DeployState,
+  rep: Reporter,
+  dryRun: boolean,
+): Promise<string[]> {
+  const since = state.ftpDeployAction?.stamp?.split(' ')[1];
+  if (since === undefined || !/^\d{14}/.test(since)) return []; // the server gave no time for that file
+  // Only a file the plan could take for unchanged matters: a local one of the recorded size (or unknown).
+  const candidates = Object.keys(state.files).filter((p) => {
+    const f = local.files.get(p);
+    return f !== undefined && (state.files[p].size < 0 || state.files[p].size === f.size);
+  });
+  if (candidates.length > 64) pool.expand(); // several batches: spread over the connections
+  const newer = await newerThan(pool, root, candidates, since);
+  if (newer.length === 0) return [];
+  for (const p of newer) delete state.files[p];
+  const pending = (state.pending ??= { temps: {}, uncertain: [] });
+  pending.uncertain = [...new Set([...pending.uncertain, ...newer])].sort();
+  rep.warn?.(
+    `${newer.length} file(s) on the server were written after FTP-Deploy-Action's state file (${firstFew(newer)}): ` +
+      `its state does not say what they hold (ftpship deployed since, and its own state was deleted?), so they ` +
+      `${dryRun ? 'would be' : 'are'} sent again`,
+  );
+  return newer;
+}
+
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
 async function adopt(
   pool: ConnectionPool,
@@ -1341,6 +1399,8 @@ async function adopt(
   state: DeployState,
   rep: Reporter,
   noReplace: boolean,
+  /** ftpship's own files in the target (state, its copy, the lock): not the site's. */
+  reserved: ReadonlySet<string>,
 ): Promise<void> {
   pool.expand();
   const a = await adoptRemote(pool, root, local, state);
@@ -1358,6 +1418,17 @@ async function adopt(
     `adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
       `${a.differing} that differ (or may) are replaced`,
   );
+  // What only the server holds stays for good: say so once, now, as a tool that mirrored with deletion
+  // (lftp `mirror --delete`) would have removed it, and no later deploy will.
+  const foreign = a.remoteOnly.filter((p) => {
+    const name = baseName(p.replace(/\/$/, ''));
+    return !reserved.has(p.replace(/\/$/, '')) && !TEMP_NAME.test(name) && !OTHER_STATES.includes(name);
+  });
+  if (foreign.length > 0)
+    rep.info?.(
+      `adopt: ${foreign.length} file(s) or folder(s) on the server are not in the local folder (${firstFew(foreign)}): ` +
+        `they stay, on this deploy and every later one (ftpship deletes only what it deployed); delete them by hand if they should go`,
+    );
 }
 
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */

@@ -604,6 +604,32 @@ export async function serverHashes(
 }
 
 /**
+ * Of `paths` (relative to `root`), those whose time on the server (MDTM) is later than `since` (MDTM's
+ * `YYYYMMDDHHMMSS`, UTC, as the same server gave it): written after that moment. One pipelined write per
+ * batch; a file the server gives no time for (missing, or MDTM not offered) is not among them.
+ */
+export async function newerThan(
+  pool: ConnectionPool,
+  root: string,
+  paths: string[],
+  since: string,
+): Promise<string[]> {
+  const newer: string[] = [];
+  const batches: string[][] = [];
+  for (let i = 0; i < paths.length; i += HASH_BATCH) batches.push(paths.slice(i, i + HASH_BATCH));
+  await forEachLimit(batches, pool.capacity, async (batch) => {
+    const replies = await pool.run(`look at the times of ${batch.length} file(s)`, async (c) =>
+      c.pipeline(batch.map((p) => `MDTM ${remoteJoin(root, p)}`)),
+    );
+    for (const [i, r] of replies.entries()) {
+      const time = r.code === 213 ? /^\d{14}/.exec(r.message.trim())?.[0] : undefined;
+      if (time !== undefined && time > since.slice(0, 14)) newer.push(batch[i]);
+    }
+  });
+  return newer.sort();
+}
+
+/**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
  * with a reply code from 450 up on a live connection: ftp-srv answers a folder removed by hand with 451, and
  * retrying that would only wait (about 15 s with the default backoff) for the same answer. Lower codes throw.

@@ -218,13 +218,19 @@ export class StateStore {
               `file is removed once the state is written there`,
           );
         } else if (fda) {
-          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+          this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
           const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => stampOf(c, fdaPath));
           this.state.ftpDeployAction = {
             sha256: fingerprint(fda),
             ...(stamp !== undefined ? { stamp } : {}),
           };
           this.origin = 'ftp-deploy-action';
+        } else if (fda === '') {
+          // That tool writes its state last, in place: empty, its run was cut there (it then sends every file).
+          this.opts.warn(
+            `FTP-Deploy-Action's state file ${fdaPath} is empty (that tool's last run cut while writing it?): it ` +
+              `says nothing of what is deployed, so this is a first deploy for ftpship`,
+          );
         }
       }
       return this.state;
@@ -349,7 +355,7 @@ export class StateStore {
       }
       return;
     }
-    const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+    const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
     const ours = this.state;
     const files = fileRecord();
     const uncertain = new Set(ours.pending?.uncertain ?? []);

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { DeployError } from './errors.js';
-import { isRecordablePath, parentOf } from './paths.js';
+import { baseName, isRecordablePath, parentOf } from './paths.js';
 import { decodeText, encodeText, type FtpEncoding } from '../ftp/encoding.js';
 
 export interface StateFile {
@@ -181,8 +181,31 @@ export function parseState(
   encoding: FtpEncoding = 'utf8',
   /** Called when the state recorded names in the other encoding, and some of them are not ASCII. */
   onSwitch?: () => void,
+  /** `where` is FTP-Deploy-Action's own state file (read while ftpship's is missing): errors name it so. */
+  theirs = false,
 ): DeployState {
-  return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+  if (!theirs) return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+  try {
+    return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+  } catch (err) {
+    if (!(err instanceof UnreadableState)) throw err;
+    throw new DeployError(
+      `FTP-Deploy-Action's state file ${where} is unreadable: ${err.reason}. Nothing was changed. ftpship reads ` +
+        `that file while its own state is missing, to know what that tool deployed. Delete it (the next deploy ` +
+        `then sends every file once, as FTP-Deploy-Action would, and deletes nothing there; with --adopt, the ` +
+        `files already there with the same content are kept), or rerun with --reset-state.`,
+    );
+  }
+}
+
+/** A state file that does not read as one; `reason` says why (for a message naming whose file it is). */
+class UnreadableState extends DeployError {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
 }
 
 function parseAny(text: string, where: string, settings: string): DeployState {
@@ -191,10 +214,11 @@ function parseAny(text: string, where: string, settings: string): DeployState {
     raw = JSON.parse(text);
   } catch (err) {
     // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
-    throw new DeployError(
+    throw new UnreadableState(
       `the state file ${where} is not JSON (${(err as Error).message}), so ftpship did not write it. Nothing was ` +
         `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
         `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`,
+      `not JSON (${(err as Error).message})`,
     );
   }
   if (isObject(raw) && raw.generator === 'ftpship') return checkOwn(raw, where);
@@ -340,6 +364,10 @@ function fromFtpDeployAction(data: unknown[], where: string, settings: string): 
     if (!isObject(rec) || typeof rec.name !== 'string') throw corrupt(where, 'bad record in data');
     const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
     if (name === '') continue; // the target itself
+    // Its own file: that tool sends a copy of its state left in its local folder (a run cut after writing it
+    // there, a copy committed) as a file of the site, and lists it. Not a file of the site: taken as one, a
+    // deploy without that local copy deleted that tool's state (which ftpship reads, and leaves).
+    if (name === baseName(where)) continue;
     checkPath(name, where);
     if (rec.type === 'folder') state.dirs.push(name);
     else if (rec.type === 'file' && typeof rec.hash === 'string' && HEX64.test(rec.hash)) {
@@ -435,9 +463,10 @@ function checkShape(
 }
 
 function corrupt(where: string, why: string): DeployError {
-  return new DeployError(
+  return new UnreadableState(
     `the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
       `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`,
+    why,
   );
 }
 
