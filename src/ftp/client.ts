@@ -681,7 +681,10 @@ export class FtpClient {
           " — SIZE gives only a file's size: it may be missing (nlst() of its folder lists what is there), or a folder (list() shows what a folder holds)",
       });
     });
-    const size = Number(reply.message.trim());
+    // ftp-srv answers an empty file's SIZE with "213 File status": its text for a 213 whose size, 0, it reads
+    // as none given. Any other text without a number is still refused.
+    const text = reply.message.trim();
+    const size = text === 'File status' ? 0 : Number(text);
     if (!Number.isSafeInteger(size) || size < 0)
       throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
     return size;
