@@ -53,6 +53,16 @@ describe('FtpClient against ftp-srv', () => {
     expect(log.join('\n')).not.toContain(srv.password);
   });
 
+  it('size() of an empty file is 0, though ftp-srv answers "213 File status" for it (its text for a 213 without one)', async () => {
+    const client = await connect();
+    await client.upload('/size-empty.txt', Buffer.alloc(0));
+    // Before: FtpProtocolError "bad SIZE reply: File status".
+    expect(await client.size('/size-empty.txt')).toBe(0);
+    await client.upload('/size-one.txt', Buffer.from('x'));
+    expect(await client.size('/size-one.txt')).toBe(1);
+    await client.quit();
+  });
+
   it('a refusal is an FtpReplyError and the client stays usable', async () => {
     const client = await connect();
     const err = await client.size('/missing.txt').catch((e: unknown) => e);

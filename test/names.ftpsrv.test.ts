@@ -272,3 +272,15 @@ it("a local copy of ftpship's name test file (from a copy of the server taken wh
   fs.rmSync(path.join(local, probe));
   expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
 });
+
+it('names ending in a dot or a space go up: the empty file that tests them is sized though ftp-srv answers its SIZE with "213 File status" (was: "bad SIZE reply")', async () => {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'v1.': 'dot', 'sub/note ': 'space', 'empty.txt': '' });
+  const dir = uniqueName('h-scale16-names');
+  // Before: exit 1, "ftpship: error: bad SIZE reply: File status", at the first name tested.
+  ok(await cli('deploy', local, dir));
+  expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
+  const again = await cli('deploy', local, dir, '--verify');
+  ok(again);
+  expect(again.stderr).not.toMatch(/warning/);
+});

@@ -264,6 +264,32 @@ d('a name longer than 255 bytes (every real server: its file system refuses it)'
       `upload ${long} failed: 553 Could not create file. (check the path, the name and the user's permissions on the server folder ${dir}; its name is 404 bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; if the server does not allow this name, rename it locally or leave it out with --exclude '/${'é'.repeat(200)}\\.txt')`,
     );
   });
+
+  it('a folder of such a name: the error says how long it is (vsftpd answers only "Create directory operation failed"); renamed, the next run converges', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = target(server);
+    // 200 characters, 400 bytes: a folder name macOS keeps, deep in the site, after a folder that is made.
+    const long = 'é'.repeat(200);
+    const at = (folder: string): Array<{ path: string; contents: Buffer }> => [
+      { path: 'index.html', contents: Buffer.from('home') },
+      { path: 'a/b/ok.txt', contents: Buffer.from('ok') },
+      { path: `a/b/${folder}/d/e.txt`, contents: Buffer.from('deep') },
+    ];
+    const err = await outcome(deploy({ ...opts(server, '', dir), localDir: undefined, files: at(long) }));
+    // Before: "…: 550 Create directory operation failed.. Check that the user may write there …", no word on
+    // the name's length.
+    expect(err?.message).toBe(
+      `cannot create folder ${dir}/a/b/${long} on the server: 550 Create directory operation failed. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir). Its name is 400 bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name. If the server refuses the name itself, rename the local folder "a/b/${long}" or leave it out with --exclude '/a/b/${long}'.`,
+    );
+    await deploy({ ...opts(server, '', dir), localDir: undefined, files: at('short') });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/b/ok.txt': 'ok', 'a/b/short/d/e.txt': 'deep' });
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    expect(recorded(disk).sort()).toEqual(['a/b/ok.txt', 'a/b/short/d/e.txt', 'index.html']);
+    expect(
+      (await deploy({ ...opts(server, '', dir), localDir: undefined, files: at('short') })).files,
+    ).toEqual([]);
+  });
 });
 
 d('folder names a server refuses (proftpd: 550 to MKD of a name with *)', () => {

@@ -17,6 +17,7 @@ import {
   dotName,
   excludeOption,
   foldCase,
+  nameTooLong,
   parentOf,
   remoteJoin,
 } from './paths.js';
@@ -1188,17 +1189,6 @@ function renamedByServer(
   );
 }
 
-/**
- * A word on a refused path whose last segment is longer than most servers' file systems take (255 bytes a
- * name on Linux), '' for one that is not; the refusal seldom says so ("553 Could not create file.").
- */
-function tooLong(rel: string): string {
-  const bytes = Buffer.byteLength(baseName(rel));
-  return bytes > 255
-    ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; `
-    : '';
-}
-
 /** What to do about a server out of room, and why a temp needs more of it. */
 function noRoom(err: FtpReplyError): string {
   return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
@@ -1228,6 +1218,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
     const arg = /^(?:STOR|APPE|DELE|RNTO) (.*\/)[^/]*$/.exec(err.command)?.[1];
     const folder = arg === undefined ? '' : ` on the server folder ${arg === '/' ? arg : arg.slice(0, -1)}`;
     const check = `check the path, the name and the user's permissions${folder}`;
+    const long = local === undefined ? '' : nameTooLong(local);
     const hint =
       err.code === 530
         ? 'check the user and password'
@@ -1237,7 +1228,7 @@ export function describe(err: unknown, what: string, local?: string, deleting = 
           : writeFailed(err)
             ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
             : nameRefused
-              ? `${check}; ${tooLong(local)}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
+              ? `${check}; ${long && `${long}; `}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
               : err.code >= 550
                 ? check
                 : 'try again later';

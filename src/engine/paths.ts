@@ -84,6 +84,20 @@ export function foldCase(rel: string): string {
   return rel.toLowerCase();
 }
 
+/** Most servers' file systems take at most this many bytes a name (Linux: 255). */
+export const NAME_MAX_BYTES = 255;
+
+/**
+ * A word on a refused path whose last segment is longer than most servers' file systems take, '' for one that
+ * is not; the refusal seldom says so ("553 Could not create file.", "550 Create directory operation failed.").
+ */
+export function nameTooLong(rel: string): string {
+  const bytes = Buffer.byteLength(baseName(rel));
+  return bytes > NAME_MAX_BYTES
+    ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most ${NAME_MAX_BYTES} bytes a name`
+    : '';
+}
+
 /**
  * The `--exclude` option that leaves out exactly `rel`, quoted for a shell (bash's `$'…'` when the name holds
  * a control character): anchored at the top and every glob character escaped, so a file named `*` or

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { FtpClient, FtpReplyError, type FileSource, type FtpReply, type ListEntry } from '../ftp/index.js';
 import { cappedSink } from '../ftp/sink.js';
 import { forEachLimit, type ConnectionPool } from './pool.js';
-import { excludeOption, remoteJoin } from './paths.js';
+import { excludeOption, nameTooLong, remoteJoin } from './paths.js';
 import { DeployError } from './errors.js';
 import { changedFile, stampOf, vanishedFile, type LocalFile } from './select.js';
 
@@ -407,9 +407,11 @@ export async function folderRefused(
       `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
       { cause },
     );
-  // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
+  // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD, and a
+  // file system a name over 255 bytes, which vsftpd answers with only "Create directory operation failed.").
+  const long = local ? nameTooLong(local) : '';
   const name = local
-    ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
+    ? `${long && ` ${long[0].toUpperCase()}${long.slice(1)}.`} If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
     : '';
   return new DeployError(
     `cannot create folder ${abs} on the server: ${reply.replace(/\.+$/, '')}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`,

@@ -133,10 +133,12 @@ export interface DownloadOptions {
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 /**
- * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
- * (mod_tls) and pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket:
- * the rest is never answered, and the batch stalled until the reply timeout, then again on every retry.
- * Plain FTP had no such limit on any server here (one write, one round trip).
+ * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
+ * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
+ * never answered, and the batch stalled until the reply timeout, then again on every retry. Plain FTP too:
+ * ftp-srv takes each chunk it reads (64 KiB on loopback) as whole lines, so a line cut at a chunk's end went
+ * as two commands with two replies, and every later reply was read as the next command's ("PASV: 229 EPSV
+ * OK" after 300 folders of long names were removed at once).
  */
 const PIPELINE_WINDOW_BYTES = 2048;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
@@ -638,9 +640,9 @@ export class FtpClient {
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
     for (const c of commands) this.connection.check(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
-    // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
-    // Without pipelining, each command alone (a window of nothing).
-    const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
+    // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out. Without
+    // pipelining, each command alone (a window of nothing).
+    const window = this.data.pipelining ? PIPELINE_WINDOW_BYTES : 0;
     try {
       for (let start = 0; start < commands.length;) {
         let end = start + 1;
@@ -681,7 +683,10 @@ export class FtpClient {
           " — SIZE gives only a file's size: it may be missing (nlst() of its folder lists what is there), or a folder (list() shows what a folder holds)",
       });
     });
-    const size = Number(reply.message.trim());
+    // ftp-srv answers an empty file's SIZE with "213 File status": its text for a 213 whose size, 0, it reads
+    // as none given. Any other text without a number is still refused.
+    const text = reply.message.trim();
+    const size = text === 'File status' ? 0 : Number(text);
     if (!Number.isSafeInteger(size) || size < 0)
       throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
     return size;
