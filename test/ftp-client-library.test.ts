@@ -11,11 +11,13 @@ import {
   FtpClosedError,
   FtpProtocolError,
   FtpTimeoutError,
+  FtpTlsError,
   repliesBeforeFailure,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
+import { unusedPort } from './helpers/ports.js';
 
 const fake = useFakeServer();
 
@@ -153,6 +155,35 @@ describe('timeouts name the command, the time and what to do', () => {
     );
     expect(err).toMatchObject({ timeoutMs: 200 });
   });
+
+  // Were Node's own errors, "connect ECONNREFUSED 127.0.0.1:20001" and "getaddrinfo ENOTFOUND …" (saying nothing to
+  // try), and with implicit TLS an FtpTlsError "TLS handshake … failed" with no code, though no TLS had begun.
+  it.each([false, 'implicit'] as const)(
+    "a connection refused (secure: %p) names the address and what to check, keeping Node's code",
+    async (secure) => {
+      const port = await unusedPort();
+      const err = await caught(FtpClient.connect({ host: '127.0.0.1', port, secure, timeoutMs: 5000 }));
+      expect(err).not.toBeInstanceOf(FtpTlsError);
+      expect(err.message).toBe(
+        `cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED); check the host and the port, and that the FTP server is running`,
+      );
+      expect(err).toMatchObject({ code: 'ECONNREFUSED', cause: { code: 'ECONNREFUSED' } });
+    },
+  );
+
+  it.each([false, 'implicit'] as const)(
+    "a host name that does not exist (secure: %p) says so and to check the name, keeping Node's code",
+    async (secure) => {
+      const err = await caught(
+        FtpClient.connect({ host: 'no-such-host.invalid', port: 2121, secure, timeoutMs: 5000 }),
+      );
+      expect(err).not.toBeInstanceOf(FtpTlsError);
+      expect(err.message).toBe(
+        'cannot connect to no-such-host.invalid:2121: host "no-such-host.invalid" not found (ENOTFOUND); check the server name',
+      );
+      expect(err).toMatchObject({ code: 'ENOTFOUND' });
+    },
+  );
 
   it('an IPv6 address is named in brackets before its port: [2001:db8::1]:2121, not 2001:db8::1:2121', async () => {
     const err = await caught(

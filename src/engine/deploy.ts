@@ -1836,7 +1836,9 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   const retry = isTransientError(err)
     ? '; check the host, the port and the network, then run the deploy again'
     : '';
-  return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
+  // The client's own "cannot connect to host:port: …" is not said twice.
+  const shown = msg.replace(/^cannot connect to \S+: /, '');
+  return new DeployError(`cannot connect to ${where}: ${shown}${retry}`, { cause: err });
 }
 
 /**
