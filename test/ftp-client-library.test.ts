@@ -4,6 +4,7 @@
  * sends only when broken) come from the scripted fake server.
  */
 import net from 'node:net';
+import util from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -90,6 +91,30 @@ describe('a write of several commands cut before its last reply', () => {
       expect(repliesBeforeFailure(err).map((r) => r.code)).toEqual([257]);
     },
   );
+});
+
+describe('a client printed or serialised', () => {
+  // console.log(client), util.inspect() in a debug log, or JSON.stringify() of an object holding the client
+  // showed the connect() options whole: `password: '…'` in the log.
+  it('never shows the password or the account, and still logs in with them', async () => {
+    // A server that asks for an account after the password (332), so that both are sent.
+    const srv = await fake({
+      handlers: {
+        PASS: (_a, s) => s.reply('332 Need account for login'),
+        ACCT: (_a, s) => s.reply('230 In'),
+      },
+    });
+    const client = await connectFake(srv, { password: 'Pw-not-shown-1', account: 'Acct-not-shown-2' });
+    const shown = [
+      util.inspect(client, { depth: Infinity, showHidden: true }),
+      JSON.stringify(client, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ].join('\n');
+    expect(shown).toContain('"u"'); // the options are there
+    expect(shown).not.toContain('Pw-not-shown-1');
+    expect(shown).not.toContain('Acct-not-shown-2');
+    expect(srv.commands).toEqual(expect.arrayContaining(['PASS Pw-not-shown-1', 'ACCT Acct-not-shown-2']));
+    await client.quit();
+  });
 });
 
 describe('PWD replies that are not in quotes', () => {
