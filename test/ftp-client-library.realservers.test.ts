@@ -184,6 +184,32 @@ d('the FTP client as a library, on real servers', () => {
   );
 
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'calls made after quit() or disconnect() without awaiting it on %s: none is sent after QUIT; each says the client was closed',
+    async (name) => {
+      // A call queued behind quit() went out after the 221 ("> PWD" after "> QUIT"), and failed "while PWD waited
+      // for its reply; whether the server carried it out is unknown": an MKD or DELE there may have run or not.
+      for (const how of ['quit', 'disconnect'] as const) {
+        const sent: string[] = [];
+        const client = await connect(env[name], { log: (line) => sent.push(line) });
+        const size = caught(client.size('/no-such-file.txt'));
+        const bye = client[how]();
+        const pwd = caught(client.pwd());
+        const mkd = caught(client.mkd('/never-made'));
+        expect(await size).toBeInstanceOf(FtpReplyError);
+        await bye;
+        for (const err of [await pwd, await mkd]) {
+          expect(err).toBeInstanceOf(FtpClosedError);
+          expect(err.message).toBe(
+            `closed: the client was closed by ${how}(); FtpClient.connect() opens a new session`,
+          );
+        }
+        const commands = sent.filter((line) => line.startsWith('> '));
+        expect(commands.slice(commands.indexOf('> QUIT'))).toEqual(['> QUIT']);
+      }
+    },
+  );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
     'quit() twice on %s is fine; a call after it says quit() closed the client and how to go on',
     async (name) => {
       // Was "closed: the client was closed", whether by quit(), close() or disconnect(), and nothing to do.

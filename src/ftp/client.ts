@@ -1095,7 +1095,14 @@ export class FtpClient {
   async quit(): Promise<void> {
     if (this.connection.closed) return;
     try {
-      await this.exclusive(async () => this.connection.request('QUIT', 2));
+      // Closed inside its turn: a call made after quit() (not awaited) was sent after the 221 otherwise.
+      await this.exclusive(async () => {
+        try {
+          await this.connection.request('QUIT', 2);
+        } finally {
+          this.closeBy('quit()');
+        }
+      });
     } catch {
       // The server may drop the connection before answering QUIT.
     }
