@@ -1281,7 +1281,32 @@ interface WayOut {
 }
 
 function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
-  const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+  const err = cancelledMessage(signal, unchanged, wayOut);
+  // An Error given as the reason (abort(new Error(…)), AbortSignal.timeout()'s TimeoutError) is the cause.
+  const reason = givenReason(signal.reason);
+  return reason ? new CancelledError(err.message, { cause: reason }) : err;
+}
+
+/**
+ * The reason given to abort() when it is an Error (by its shape: a DOMException, as AbortSignal.timeout()'s
+ * TimeoutError, may come from another realm); none for abort()'s own AbortError.
+ */
+function givenReason(reason: unknown): Error | undefined {
+  const e = reason as { name?: unknown; message?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || typeof e.name !== 'string')
+    return undefined;
+  return e.name === 'AbortError' ? undefined : (e as Error);
+}
+
+/** The reason as the message shows it: a string as it is, an Error by its message; abort()'s own none. */
+function shownReason(reason: unknown): string {
+  if (typeof reason === 'string') return ` (${reason})`;
+  const given = givenReason(reason);
+  return given?.message ? ` (${given.message})` : '';
+}
+
+function cancelledMessage(signal: AbortSignal, unchanged: boolean, wayOut: WayOut): CancelledError {
+  const why = shownReason(signal.reason);
   if (unchanged) return new CancelledError(`cancelled${why}: nothing was changed`);
   const { unsaved, lockLeft, silentMs } = wayOut;
   if (unsaved === undefined && !lockLeft)
