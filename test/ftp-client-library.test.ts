@@ -210,6 +210,28 @@ describe('timeouts name the command, the time and what to do', () => {
     },
   );
 
+  it("another failure to connect (no route to the host) names the address and keeps Node's error and code", async () => {
+    const unreachable = (): net.Socket => {
+      const socket = new net.Socket();
+      setImmediate(() =>
+        socket.destroy(
+          Object.assign(new Error('connect EHOSTUNREACH 192.0.2.1:2121'), {
+            code: 'EHOSTUNREACH',
+            syscall: 'connect',
+          }),
+        ),
+      );
+      return socket;
+    };
+    const err = await caught(
+      FtpClient.connect({ host: '192.0.2.1', port: 2121, timeoutMs: 5000, socketFactory: unreachable }),
+    );
+    expect(err.message).toBe(
+      'cannot connect to 192.0.2.1:2121: connect EHOSTUNREACH 192.0.2.1:2121; check the host, the port and the firewall',
+    );
+    expect(err).toMatchObject({ code: 'EHOSTUNREACH' });
+  });
+
   it('an IPv6 address is named in brackets before its port: [2001:db8::1]:2121, not 2001:db8::1:2121', async () => {
     const err = await caught(
       FtpClient.connect({

@@ -1861,8 +1861,8 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   const retry = isTransientError(err)
     ? '; check the host, the port and the network, then run the deploy again'
     : '';
-  // The client's own "cannot connect to host:port: …" is not said twice.
-  const shown = msg.replace(/^cannot connect to \S+: /, '');
+  // The client's own "cannot connect to host:port: …" and its advice are not said twice.
+  const shown = msg.replace(/^cannot connect to \S+: /, '').replace(retry ? CHECK_ADDRESS_HINT : '', '');
   return new DeployError(`cannot connect to ${where}: ${shown}${retry}`, { cause: err });
 }
 
