@@ -52,3 +52,21 @@ const pick = (half, what) =>
   `'use strict';\n// ${what}, CommonJS: see scripts/build-cjs.mjs.\nmodule.exports = require('./ftpship.cjs').${half};\n`;
 fs.writeFileSync(path.join(out, 'index.cjs'), pick('library', "require('ftpship')"));
 fs.writeFileSync(path.join(out, 'gulp.cjs'), pick('gulp', "require('ftpship/gulp')"));
+
+// Their types, for TypeScript compiling to CommonJS (package.json's `require` conditions): tsc's declarations
+// of dist/src and dist/gulp-plugin, each copied as a .d.cts (a CommonJS module's types, whatever the package's
+// "type"), with their relative imports renamed to match. The ES modules' own .d.ts files were refused there
+// ("TS1479: … an ECMAScript module and cannot be imported with 'require'").
+const types = path.join(out, 'types');
+for (const dir of ['src', 'gulp-plugin']) {
+  const from = path.join(root, 'dist', dir);
+  for (const file of fs.readdirSync(from, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.d.ts')) continue;
+    const text = fs.readFileSync(path.join(from, file), 'utf8');
+    const target = path.join(types, dir, file.replace(/\.d\.ts$/, '.d.cts'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, text.replace(/(['"])(\.\.?\/[^'"]*)\.js\1/g, '$1$2.cjs$1'));
+  }
+}
+fs.writeFileSync(path.join(out, 'index.d.cts'), "export * from './types/src/index.cjs';\n");
+fs.writeFileSync(path.join(out, 'gulp.d.cts'), "export * from './types/gulp-plugin/index.cjs';\n");

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded-server.js';
+import { DeployError, deploy } from '../src/index.js';
 import { startCli, runCli, type CliResult } from './helpers/cli.js';
 import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
@@ -399,6 +400,51 @@ describe('connections that fail', () => {
       await proxy.close();
     }
   });
+
+  it('a server that stops greeting new connections mid-deploy: the error says no greeting came, not to try implicit TLS on a port this deploy had logged in on', async () => {
+    // Said "no reply from 127.0.0.1 within 1000 ms, not even a greeting; a port that speaks implicit TLS (usually
+    // 990) stays silent until the client starts TLS: connect to it with implicit TLS": the deploy had logged in
+    // on that very port minutes before.
+    const opts: { silentAfter?: number } = {};
+    const proxy = await frontProxy(srv.port, opts);
+    try {
+      const local = tmpDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 20; i++) files[`f${i}.txt`] = `file ${i}`;
+      writeTree(local, files);
+      let stors = 0;
+      const err = await deploy(
+        {
+          host: '127.0.0.1',
+          port: proxy.port,
+          user: srv.user,
+          password: srv.password,
+          localDir: local,
+          remoteDir: uniqueDir(),
+          parallel: 1,
+          retries: 1,
+          retryDelayMs: 10,
+          timeoutMs: 1000,
+        },
+        {
+          protocol: (line) => {
+            if (!line.startsWith('> STOR ') || ++stors !== 3) return;
+            opts.silentAfter = proxy.accepted; // every connection from now on gets no greeting
+            proxy.cutAll();
+          },
+        },
+      ).then(
+        () => new Error('the deploy went through'),
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(DeployError);
+      expect(proxy.silent).toBeGreaterThan(0);
+      expect(err.message).toMatch(/no reply from 127\.0\.0\.1 within 1000 ms, not even a greeting/);
+      expect(err.message).not.toMatch(/implicit/);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('a server taking no connection at all (421 at the greeting): asked again with backoff, then exit 1 saying to wait', async () => {
     const proxy = await frontProxy(srv.port, { maxClients: 0 });

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { expect, it } from '@jest/globals';
 import { FtpClient, FtpClosedError, FtpReplyError, type FtpConnectOptions } from '../src/ftp/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
@@ -146,6 +146,66 @@ d('the FTP client as a library, on real servers', () => {
       await client.rmd(`${dir}/full`);
       expect(fs.existsSync(path.join(disk, 'full'))).toBe(false);
       await client.quit();
+    },
+  );
+
+  it.each(['pure', 'vsftpd'] as const)(
+    "a download into a stream that fails, an upload from a source that fails on %s: the stream's own error; later calls say why the client closed and how to go on",
+    async (name) => {
+      // Later calls said only "closed: disk full", as if the server's connection had failed: neither that the
+      // client had closed itself nor what to do.
+      const server = env[name];
+      const { dir, disk } = own(server);
+      put(server, path.join(disk, 'big.bin'), bytes(3 * 1024 * 1024, 4));
+      const client = await connect(server);
+      const full = new Writable({ write: (_c, _e, cb) => cb(new Error('disk full')) });
+      const err = await caught(client.download(`${dir}/big.bin`, full));
+      expect(err.message).toBe('disk full');
+      expect(client.closed).toBe(true);
+      const later = await caught(client.pwd());
+      expect(later).toBeInstanceOf(FtpClosedError);
+      expect(later.message).toBe(
+        `closed: RETR ${dir}/big.bin was cut off on this side (disk full), which leaves the session out of step; FtpClient.connect() opens a new session`,
+      );
+
+      const again = await connect(server);
+      let n = 0;
+      const source = new Readable({
+        read() {
+          if (++n > 2) this.destroy(new Error('source broke'));
+          else this.push(Buffer.alloc(65536, 1));
+        },
+      });
+      expect((await caught(again.upload(`${dir}/up.bin`, source))).message).toBe('source broke');
+      expect((await caught(again.size(`${dir}/up.bin`))).message).toBe(
+        `closed: STOR ${dir}/up.bin was cut off on this side (source broke), which leaves the session out of step; FtpClient.connect() opens a new session`,
+      );
+    },
+  );
+
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    'calls made after quit() or disconnect() without awaiting it on %s: none is sent after QUIT; each says the client was closed',
+    async (name) => {
+      // A call queued behind quit() went out after the 221 ("> PWD" after "> QUIT"), and failed "while PWD waited
+      // for its reply; whether the server carried it out is unknown": an MKD or DELE there may have run or not.
+      for (const how of ['quit', 'disconnect'] as const) {
+        const sent: string[] = [];
+        const client = await connect(env[name], { log: (line) => sent.push(line) });
+        const size = caught(client.size('/no-such-file.txt'));
+        const bye = client[how]();
+        const pwd = caught(client.pwd());
+        const mkd = caught(client.mkd('/never-made'));
+        expect(await size).toBeInstanceOf(FtpReplyError);
+        await bye;
+        for (const err of [await pwd, await mkd]) {
+          expect(err).toBeInstanceOf(FtpClosedError);
+          expect(err.message).toBe(
+            `closed: the client was closed by ${how}(); FtpClient.connect() opens a new session`,
+          );
+        }
+        const commands = sent.filter((line) => line.startsWith('> '));
+        expect(commands.slice(commands.indexOf('> QUIT'))).toEqual(['> QUIT']);
+      }
     },
   );
 

@@ -4,6 +4,7 @@
  * sends only when broken) come from the scripted fake server.
  */
 import net from 'node:net';
+import util from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -11,11 +12,13 @@ import {
   FtpClosedError,
   FtpProtocolError,
   FtpTimeoutError,
+  FtpTlsError,
   repliesBeforeFailure,
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
+import { unusedPort } from './helpers/ports.js';
 
 const fake = useFakeServer();
 
@@ -90,6 +93,30 @@ describe('a write of several commands cut before its last reply', () => {
   );
 });
 
+describe('a client printed or serialised', () => {
+  // console.log(client), util.inspect() in a debug log, or JSON.stringify() of an object holding the client
+  // showed the connect() options whole: `password: '…'` in the log.
+  it('never shows the password or the account, and still logs in with them', async () => {
+    // A server that asks for an account after the password (332), so that both are sent.
+    const srv = await fake({
+      handlers: {
+        PASS: (_a, s) => s.reply('332 Need account for login'),
+        ACCT: (_a, s) => s.reply('230 In'),
+      },
+    });
+    const client = await connectFake(srv, { password: 'Pw-not-shown-1', account: 'Acct-not-shown-2' });
+    const shown = [
+      util.inspect(client, { depth: Infinity, showHidden: true }),
+      JSON.stringify(client, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    ].join('\n');
+    expect(shown).toContain('"u"'); // the options are there
+    expect(shown).not.toContain('Pw-not-shown-1');
+    expect(shown).not.toContain('Acct-not-shown-2');
+    expect(srv.commands).toEqual(expect.arrayContaining(['PASS Pw-not-shown-1', 'ACCT Acct-not-shown-2']));
+    await client.quit();
+  });
+});
+
 describe('PWD replies that are not in quotes', () => {
   it('a path without quotes (257 /home/user is …) is read, at login and by pwd()', async () => {
     const srv = await fake({
@@ -152,6 +179,57 @@ describe('timeouts name the command, the time and what to do', () => {
       'could not connect to 192.0.2.1:2121 within 200 ms; check the host, the port and the firewall; if the server is only slow, raise timeoutMs',
     );
     expect(err).toMatchObject({ timeoutMs: 200 });
+  });
+
+  // Were Node's own errors, "connect ECONNREFUSED 127.0.0.1:20001" and "getaddrinfo ENOTFOUND …" (saying nothing to
+  // try), and with implicit TLS an FtpTlsError "TLS handshake … failed" with no code, though no TLS had begun.
+  it.each([false, 'implicit'] as const)(
+    "a connection refused (secure: %p) names the address and what to check, keeping Node's code",
+    async (secure) => {
+      const port = await unusedPort();
+      const err = await caught(FtpClient.connect({ host: '127.0.0.1', port, secure, timeoutMs: 5000 }));
+      expect(err).not.toBeInstanceOf(FtpTlsError);
+      expect(err.message).toBe(
+        `cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED); check the host and the port, and that the FTP server is running`,
+      );
+      expect(err).toMatchObject({ code: 'ECONNREFUSED', cause: { code: 'ECONNREFUSED' } });
+    },
+  );
+
+  it.each([false, 'implicit'] as const)(
+    "a host name that does not exist (secure: %p) says so and to check the name, keeping Node's code",
+    async (secure) => {
+      const err = await caught(
+        FtpClient.connect({ host: 'no-such-host.invalid', port: 2121, secure, timeoutMs: 5000 }),
+      );
+      expect(err).not.toBeInstanceOf(FtpTlsError);
+      expect(err.message).toBe(
+        'cannot connect to no-such-host.invalid:2121: host "no-such-host.invalid" not found (ENOTFOUND); check the server name',
+      );
+      expect(err).toMatchObject({ code: 'ENOTFOUND' });
+    },
+  );
+
+  it("another failure to connect (no route to the host) names the address and keeps Node's error and code", async () => {
+    const unreachable = (): net.Socket => {
+      const socket = new net.Socket();
+      setImmediate(() =>
+        socket.destroy(
+          Object.assign(new Error('connect EHOSTUNREACH 192.0.2.1:2121'), {
+            code: 'EHOSTUNREACH',
+            syscall: 'connect',
+          }),
+        ),
+      );
+      return socket;
+    };
+    const err = await caught(
+      FtpClient.connect({ host: '192.0.2.1', port: 2121, timeoutMs: 5000, socketFactory: unreachable }),
+    );
+    expect(err.message).toBe(
+      'cannot connect to 192.0.2.1:2121: connect EHOSTUNREACH 192.0.2.1:2121; check the host, the port and the firewall',
+    );
+    expect(err).toMatchObject({ code: 'EHOSTUNREACH' });
   });
 
   it('an IPv6 address is named in brackets before its port: [2001:db8::1]:2121, not 2001:db8::1:2121', async () => {

@@ -46,6 +46,32 @@ describe('connect(): unknown option names', () => {
       { active: true },
       'active: true is the name deploy() takes; connect() takes passive: false for active mode (EPRT/PORT)',
     ],
+    // Each went to the server, or to Node: a user or password not a string hung the login until the timeout
+    // ("gave no reply to USER and PASS"); Node's own TypeError for a tls.ca, tls.servername or tls.maxVersion of the
+    // wrong kind; rejectUnauthorized: 'false' still verified, and the error said to opt out with false.
+    [{ user: 42 }, 'invalid user 42; give the user name as a string, or leave it out (anonymous)'],
+    [{ password: 87654321 }, 'invalid password (number); give it as a string, or leave it out'],
+    [
+      { password: Buffer.from('not-shown') },
+      'invalid password (a Buffer); give it as a string, or leave it out',
+    ],
+    [{ account: 5 }, 'invalid account (number); give it as a string, or leave it out'],
+    [
+      { secure: 'explicit', tls: { ca: 5 } },
+      "invalid tls.ca 5; give the CA certificate's PEM text (a string or a Buffer, or a list of them), or leave it out",
+    ],
+    [
+      { secure: 'explicit', tls: { servername: 5 } },
+      'invalid tls.servername 5; give the name on the certificate as a string, or leave it out (the host)',
+    ],
+    [
+      { secure: 'explicit', tls: { maxVersion: 'TLS1.2' } },
+      "invalid tls.maxVersion \"TLS1.2\"; give 'TLSv1.3', 'TLSv1.2', 'TLSv1.1' or 'TLSv1', or leave it out",
+    ],
+    [
+      { secure: 'explicit', tls: { rejectUnauthorized: 'false' } },
+      'invalid tls.rejectUnauthorized "false"; give true or false (a string such as "false" would count as true), or leave it out',
+    ],
   ])('%p is refused before connecting, naming the key (never a value)', async (extra, message) => {
     const srv = await fake();
     const err = await caught(connectFake(srv, extra as Partial<FtpConnectOptions>));
@@ -53,6 +79,7 @@ describe('connect(): unknown option names', () => {
     if (typeof message === 'string') expect(err.message).toBe(message);
     else expect(err.message).toMatch(message);
     expect(err.message).not.toContain('not-shown');
+    expect(err.message).not.toContain('87654321');
     await sleep(30);
     expect(srv.sessions).toHaveLength(0);
   });

@@ -275,6 +275,43 @@ describe('signal: an AbortSignal cancels the deploy', () => {
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
 
+  // An Error as the reason (AbortSignal.timeout()'s TimeoutError, abort(new Error('build failed'))) was dropped:
+  // "cancelled: nothing was changed", saying neither why nor keeping it as the cause.
+  it.each([
+    ["abort(new Error('build failed'))", new Error('build failed'), 'build failed'],
+    [
+      "AbortSignal.timeout()'s reason",
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'The operation was aborted due to timeout',
+    ],
+  ])('aborted with %s: the message says why, and the reason is the cause', async (_, reason, why) => {
+    const controller = new AbortController();
+    controller.abort(reason);
+    const err = await deploy({
+      ...deployOptions(server(), site(), `/${uniqueName()}`),
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(err?.message).toBe(`cancelled (${why}): nothing was changed`);
+    expect(err?.cause).toBe(reason);
+  });
+
+  it('aborted with no reason (abort()): no reason shown', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = await deploy({
+      ...deployOptions(server(), site(), `/${uniqueName()}`),
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe('cancelled: nothing was changed');
+  });
+
   it('a signal that is not an AbortSignal is a ConfigError naming it', async () => {
     const err = await refusal({ ...deployOptions(server(), site(), `/${uniqueName()}`), signal: 'SIGINT' });
     expect(err.message).toMatch(/invalid signal "SIGINT"; give an AbortSignal/);

@@ -256,4 +256,63 @@ describe('the installed package from CommonJS (require)', () => {
       readTree(path.join(dir, 'site')),
     );
   });
+  // A TypeScript project compiled to CommonJS (module node16 with a .cts file, or any package without "type":
+  // "module") was refused by tsc: "TS1479: … the referenced file is an ECMAScript module and cannot be imported
+  // with 'require'", as the only types were the ES module's, though require('ftpship') works at run time.
+  it.each([
+    ['an ES module, moduleResolution node16', 'use.mts', 'node16', 'node16'],
+    ['CommonJS, moduleResolution node16', 'use.cts', 'node16', 'node16'],
+    ['a bundler', 'use.ts', 'esnext', 'bundler'],
+  ])(
+    "README's library examples compile with tsc --strict for %s",
+    (_, file, module, moduleResolution) => {
+      const dir = path.join(project, `ts-${moduleResolution}-${file.replace('.', '-')}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const code = [
+        "import { deploy, FtpClient, ConfigError, FtpReplyError, type DeployOptions } from 'ftpship';",
+        "import { deploy as gulpDeploy } from 'ftpship/gulp';",
+        'export async function main(): Promise<void> {',
+        '  const report = await deploy(',
+        "    { localDir: 'dist', host: 'ftp.example.com', user: 'deploy', password: process.env.FTP_PASSWORD, secure: 'explicit',",
+        "      remoteDir: '/public_html', parallel: 4, keep: ['uploads/**'], maxDelete: 50, fileMode: '644' },",
+        '    { info: console.error, warn: console.error, progress: (p) => { void p; } },',
+        '  );',
+        '  console.log(report.counts.upload);',
+        "  const client = await FtpClient.connect({ host: 'ftp.example.com', user: 'deploy', password: process.env.FTP_PASSWORD, secure: 'explicit' });",
+        "  await client.upload('/site/big.iso', { path: 'big.iso', start: 1000 }, { offset: 1000 });",
+        '  await client.quit();',
+        "  const options: DeployOptions = { localDir: 'dist', host: 'ftp.example.com', user: 'deploy', password: process.env.FTP_PASSWORD };",
+        '  await deploy(options).catch((err: unknown) => {',
+        '    if (err instanceof FtpReplyError) console.error(err.code);',
+        '    console.error(err instanceof ConfigError ? `fix the options: ${err.messageFor((o) => o)}` : String(err));',
+        '  });',
+        "  void gulpDeploy({ host: 'ftp.example.com', remoteDir: '/public_html' });",
+        '}',
+        '',
+      ].join('\n');
+      fs.writeFileSync(path.join(dir, file), code);
+      const tsconfig = {
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module,
+          moduleResolution,
+          target: 'es2022',
+          types: ['node'],
+          typeRoots: [path.join(REPO, 'node_modules', '@types')],
+        },
+        files: [file],
+      };
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
+      const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+      let out = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+      } catch (err) {
+        out = String((err as { stdout?: string }).stdout);
+      }
+      expect(out).toBe('');
+    },
+    60_000,
+  );
 });

@@ -1303,7 +1303,32 @@ interface WayOut {
 }
 
 function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
-  const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+  const err = cancelledMessage(signal, unchanged, wayOut);
+  // An Error given as the reason (abort(new Error(…)), AbortSignal.timeout()'s TimeoutError) is the cause.
+  const reason = givenReason(signal.reason);
+  return reason ? new CancelledError(err.message, { cause: reason }) : err;
+}
+
+/**
+ * The reason given to abort() when it is an Error (by its shape: a DOMException, as AbortSignal.timeout()'s
+ * TimeoutError, may come from another realm); none for abort()'s own AbortError.
+ */
+function givenReason(reason: unknown): Error | undefined {
+  const e = reason as { name?: unknown; message?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || typeof e.name !== 'string')
+    return undefined;
+  return e.name === 'AbortError' ? undefined : (e as Error);
+}
+
+/** The reason as the message shows it: a string as it is, an Error by its message; abort()'s own none. */
+function shownReason(reason: unknown): string {
+  if (typeof reason === 'string') return ` (${reason})`;
+  const given = givenReason(reason);
+  return given?.message ? ` (${given.message})` : '';
+}
+
+function cancelledMessage(signal: AbortSignal, unchanged: boolean, wayOut: WayOut): CancelledError {
+  const why = shownReason(signal.reason);
   if (unchanged) return new CancelledError(`cancelled${why}: nothing was changed`);
   const { unsaved, lockLeft, silentMs } = wayOut;
   if (unsaved === undefined && !lockLeft)
@@ -1907,7 +1932,9 @@ function connectError(err: unknown, o: ResolvedOptions): Error {
   const retry = isTransientError(err)
     ? '; check the host, the port and the network, then run the deploy again'
     : '';
-  return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
+  // The client's own "cannot connect to host:port: …" and its advice are not said twice.
+  const shown = msg.replace(/^cannot connect to \S+: /, '').replace(retry ? CHECK_ADDRESS_HINT : '', '');
+  return new DeployError(`cannot connect to ${where}: ${shown}${retry}`, { cause: err });
 }
 
 /**

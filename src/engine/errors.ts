@@ -1,6 +1,11 @@
 /** Engine errors, each mapped to an exit code by the CLI and phrased for users by the wrappers. */
 import type { FtpReplyError } from '../ftp/index.js';
-import { FtpClosedError, FtpTimeoutError, RAISE_TIMEOUT_HINT } from '../ftp/errors.js';
+import {
+  FtpClosedError,
+  FtpTimeoutError,
+  IMPLICIT_TLS_PORT_HINT,
+  RAISE_TIMEOUT_HINT,
+} from '../ftp/errors.js';
 import type { DeployOptions } from './options.js';
 import type { DeployReport } from './report.js';
 
@@ -121,5 +126,9 @@ export function ftpMessage(err: unknown): string {
   const timeout = err instanceof FtpClosedError ? err.cause : err;
   if (timeout instanceof FtpTimeoutError && timeout.command !== undefined)
     message = message.replace(`${timeout.command}: `, '');
-  return message.replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
+  // A step's error comes after the deploy's first login on this same port: a reconnect that got no greeting is
+  // a busy or stalled server, not a port that speaks implicit TLS (which that login would have met first).
+  return message
+    .replace(IMPLICIT_TLS_PORT_HINT, '')
+    .replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
 }

@@ -171,10 +171,21 @@ export class FtpClient {
   /** What the login waits for, named in a timeout after the greeting (see handshake). */
   private stage: string = LoginStage.Login;
 
+  /** The options without the password and the account, which are in {@link secrets}. */
+  private readonly options: FtpConnectOptions;
+  /**
+   * The password and the account, in a private field: console.log(client), util.inspect() and JSON.stringify()
+   * of the client showed them with the other options.
+   */
+  readonly #secrets: { password?: string; account?: string };
+
   private constructor(
     readonly connection: FtpConnection,
-    private readonly options: FtpConnectOptions,
+    options: FtpConnectOptions,
   ) {
+    const { password, account, ...shown } = options;
+    this.options = shown;
+    this.#secrets = { password, account };
     this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
   }
 
@@ -225,7 +236,7 @@ export class FtpClient {
         this.stage = LoginStage.TlsHandshake;
         await c.upgradeToTls(tlsOptions);
       }
-      if (this.data.pipelining && this.options.account === undefined) {
+      if (this.data.pipelining && this.#secrets.account === undefined) {
         await this.settlePipelined(tlsOptions, true);
       } else {
         this.stage = LoginStage.Login;
@@ -289,7 +300,7 @@ export class FtpClient {
     const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
     const utf8 = this.encoding === 'utf8' ? ['OPTS UTF8 ON'] : [];
     const commands = ['FEAT', ...tlsCommands, 'TYPE I', ...utf8, 'PWD'];
-    const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
+    const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.#secrets.password ?? ''}`];
     // Not for a path no command may carry (its caller says so when it reads it).
     const asked = this.options.readAtLogin;
     const first =
@@ -374,11 +385,11 @@ export class FtpClient {
     const c = this.connection;
     let reply = await c.request(`USER ${this.options.user ?? 'anonymous'}`, [230, 331, 332]);
     if (reply.code === ReplyCode.NeedPassword) {
-      reply = await c.request(`PASS ${this.options.password ?? ''}`, [230, 202, 332]);
+      reply = await c.request(`PASS ${this.#secrets.password ?? ''}`, [230, 202, 332]);
     }
     if (reply.code === ReplyCode.NeedAccount) {
-      if (this.options.account === undefined) throw new FtpReplyError(reply.code, reply.message, 'PASS');
-      await c.request(`ACCT ${this.options.account}`, [2]);
+      if (this.#secrets.account === undefined) throw new FtpReplyError(reply.code, reply.message, 'PASS');
+      await c.request(`ACCT ${this.#secrets.account}`, [2]);
     }
   }
 
@@ -1089,7 +1100,14 @@ export class FtpClient {
   async quit(): Promise<void> {
     if (this.connection.closed) return;
     try {
-      await this.exclusive(async () => this.connection.request('QUIT', 2));
+      // Closed inside its turn: a call made after quit() (not awaited) was sent after the 221 otherwise.
+      await this.exclusive(async () => {
+        try {
+          await this.connection.request('QUIT', 2);
+        } finally {
+          this.closeBy('quit()');
+        }
+      });
     } catch {
       // The server may drop the connection before answering QUIT.
     }

@@ -489,9 +489,13 @@ export class FtpConnection {
       };
       const onError = (err: Error): void => {
         // Runs before the generic handler, so the session closes with the explained error.
-        const explained = secure
-          ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
-          : err;
+        // A TCP connection (or a name lookup) that failed is no TLS error, even under implicit TLS.
+        const tcp = ['connect', 'getaddrinfo'].includes((err as NodeJS.ErrnoException).syscall ?? '');
+        const explained = tcp
+          ? connectFailed(this.host, port, err as NodeJS.ErrnoException)
+          : secure
+            ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
+            : err;
         this.close(explained);
         done(explained);
       };
@@ -503,6 +507,25 @@ export class FtpConnection {
     });
     if (socket instanceof tls.TLSSocket && !this.tlsSession) this.tlsSession = socket.getSession();
   }
+}
+
+/**
+ * A control connection not made (refused, a name not found, no route): Node's "connect ECONNREFUSED 10.0.0.5:21"
+ * said nothing to try. Keeps Node's `code` (and its error as `cause`), which say whether to try again.
+ */
+function connectFailed(host: string, port: number, err: NodeJS.ErrnoException): Error {
+  const code = err.code ?? '';
+  const why =
+    code === 'ECONNREFUSED'
+      ? 'connection refused (ECONNREFUSED); check the host and the port, and that the FTP server is running'
+      : code === 'ENOTFOUND'
+        ? `host ${JSON.stringify(host)} not found (ENOTFOUND); check the server name`
+        : `${err.message}${CHECK_ADDRESS_HINT}`;
+  const named: NodeJS.ErrnoException = new Error(`cannot connect to ${hostPort(host, port)}: ${why}`, {
+    cause: err,
+  });
+  if (err.code !== undefined) named.code = err.code;
+  return named;
 }
 
 /** More 1xx replies in a row than any server sends before its final reply (a hostile one could go on forever). */

@@ -544,7 +544,19 @@ export async function startTransfer(
       () => {},
     );
     // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
-    if (!(err instanceof FtpReplyError) && !conn.closed) conn.close(err as Error);
+    if (err instanceof FtpReplyError || conn.closed) return;
+    // Our side's failure (the download's stream, the upload's source): later calls say the client closed itself,
+    // and what to do; "closed: disk full" alone read as the server's connection lost. The call itself, and any
+    // waiting, fail with the error as it is. (A stream that stalled is a timeout that names the command already.)
+    if (localFailures.has(err as Error) && !(err instanceof FtpTimeoutError))
+      conn.close(
+        new Error(
+          `${redactCommand(command)} was cut off on this side (${(err as Error).message}), which leaves the session out of step; FtpClient.connect() opens a new session`,
+          { cause: err },
+        ),
+        err as Error,
+      );
+    else conn.close(err as Error);
   }
 }
 

@@ -45,6 +45,8 @@ export function checkConnectOptions(o: {
   });
   if (pin) throw new FtpArgumentError(pin);
   checkOptionTypes(o as Record<string, unknown>);
+  checkLogin(o as Record<string, unknown>);
+  if (tls !== undefined) checkTlsTypes(tls as Record<string, unknown>);
   if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
     throw new FtpArgumentError(
       `invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`,
@@ -261,6 +263,50 @@ function checkOptionTypes(o: Record<string, unknown>): void {
       'invalid readAtLogin.path "", which names nothing; give the remote path of the file to read with the login, or leave readAtLogin out',
     );
   if (first !== undefined) checkLineBreaks(first.path as string, 'connect()', 'readAtLogin.path');
+}
+
+/**
+ * The login's words are strings. Another kind hung the login until the timeout ("gave no reply to USER and
+ * PASS": the command could not be written), saying nothing of the value. The password and the account are named
+ * by their kind alone, never shown.
+ */
+function checkLogin(o: Record<string, unknown>): void {
+  if (o.user !== undefined && typeof o.user !== 'string')
+    throw new FtpArgumentError(
+      `invalid user ${show(o.user)}; give the user name as a string, or leave it out (anonymous)`,
+    );
+  for (const key of ['password', 'account']) {
+    const value = o[key];
+    if (value === undefined || typeof value === 'string') continue;
+    const kind = Buffer.isBuffer(value) ? 'a Buffer' : value === null ? 'null' : typeof value;
+    throw new FtpArgumentError(`invalid ${key} (${kind}); give it as a string, or leave it out`);
+  }
+}
+
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
+
+/**
+ * The `tls` settings of the wrong kind: Node's own TypeError ('The "options.ca" property must be …') named
+ * neither the option nor what to give, and `rejectUnauthorized: 'false'` still verified the certificate.
+ */
+function checkTlsTypes(t: Record<string, unknown>): void {
+  const pem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+  if (t.ca !== undefined && !(pem(t.ca) || (Array.isArray(t.ca) && t.ca.every(pem))))
+    throw new FtpArgumentError(
+      `invalid tls.ca ${show(t.ca)}; give the CA certificate's PEM text (a string or a Buffer, or a list of them), or leave it out`,
+    );
+  if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === ''))
+    throw new FtpArgumentError(
+      `invalid tls.servername ${show(t.servername)}; give the name on the certificate as a string, or leave it out (the host)`,
+    );
+  if (t.maxVersion !== undefined && !TLS_VERSIONS.includes(t.maxVersion as string))
+    throw new FtpArgumentError(
+      `invalid tls.maxVersion ${show(t.maxVersion)}; give 'TLSv1.3', 'TLSv1.2', 'TLSv1.1' or 'TLSv1', or leave it out`,
+    );
+  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean')
+    throw new FtpArgumentError(
+      `invalid tls.rejectUnauthorized ${show(t.rejectUnauthorized)}; give true or false${typeof t.rejectUnauthorized === 'string' ? ' (a string such as "false" would count as true)' : ''}, or leave it out`,
+    );
 }
 
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
