@@ -133,14 +133,19 @@ export interface DownloadOptions {
 
 const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
 /**
- * The most bytes of pipelined commands sent before their replies are read. Over TLS, proftpd (mod_tls) and
- * pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket: the rest is
- * never answered, and the batch stalled until the reply timeout, then again on every retry. Plain FTP too:
- * ftp-srv takes each chunk it reads (64 KiB on loopback) as whole lines, so a line cut at a chunk's end went
- * as two commands with two replies, and every later reply was read as the next command's ("PASV: 229 EPSV
- * OK" after 300 folders of long names were removed at once).
+ * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
+ * (mod_tls) and pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket:
+ * the rest is never answered, and the batch stalled until the reply timeout, then again on every retry.
  */
-const PIPELINE_WINDOW_BYTES = 2048;
+const PIPELINE_WINDOW_TLS_BYTES = 2048;
+/**
+ * The same over plain FTP. ftp-srv takes each chunk it reads (up to 64 KiB) as whole lines, so a line cut at a
+ * chunk's end went as two commands with two replies, and every later reply was read as the next command's
+ * ("PASV: 229 EPSV OK" after 300 folders of long names were removed at once). Half a chunk: the batches a
+ * deploy sends (500 SIZE or RNFR/RNTO pairs) still go in one round trip or a few, which over a slow link is
+ * what pipelining is for.
+ */
+const PIPELINE_WINDOW_PLAIN_BYTES = 32 * 1024;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
 const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 
@@ -651,9 +656,13 @@ export class FtpClient {
   private async pipelineNow(commands: string[]): Promise<FtpReply[]> {
     for (const c of commands) this.connection.check(c); // none is sent when one is refused (G7)
     const replies: FtpReply[] = [];
-    // In windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out. Without
-    // pipelining, each command alone (a window of nothing).
-    const window = this.data.pipelining ? PIPELINE_WINDOW_BYTES : 0;
+    // In windows, each answered before the next goes out. Without pipelining, each command alone (a window of
+    // nothing).
+    const window = !this.data.pipelining
+      ? 0
+      : this.connection.isTls
+        ? PIPELINE_WINDOW_TLS_BYTES
+        : PIPELINE_WINDOW_PLAIN_BYTES;
     try {
       for (let start = 0; start < commands.length;) {
         let end = start + 1;
