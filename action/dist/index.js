@@ -34794,9 +34794,13 @@ class FtpConnection {
             };
             const onError = (err) => {
                 // Runs before the generic handler, so the session closes with the explained error.
-                const explained = secure
-                    ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
-                    : err;
+                // A TCP connection (or a name lookup) that failed is no TLS error, even under implicit TLS.
+                const tcp = ['connect', 'getaddrinfo'].includes(err.syscall ?? '');
+                const explained = tcp
+                    ? connectFailed(this.host, port, err)
+                    : secure
+                        ? new FtpTlsError(this.host, port, err, { implicit, fingerprint: presentedFingerprint(socket) })
+                        : err;
                 this.close(explained);
                 done(explained);
             };
@@ -34808,6 +34812,24 @@ class FtpConnection {
         if (socket instanceof (external_node_tls_default()).TLSSocket && !this.tlsSession)
             this.tlsSession = socket.getSession();
     }
+}
+/**
+ * A control connection not made (refused, a name not found, no route): Node's "connect ECONNREFUSED 10.0.0.5:21"
+ * said nothing to try. Keeps Node's `code` (and its error as `cause`), which say whether to try again.
+ */
+function connectFailed(host, port, err) {
+    const code = err.code ?? '';
+    const why = code === 'ECONNREFUSED'
+        ? 'connection refused (ECONNREFUSED); check the host and the port, and that the FTP server is running'
+        : code === 'ENOTFOUND'
+            ? `host ${JSON.stringify(host)} not found (ENOTFOUND); check the server name`
+            : `${err.message}${CHECK_ADDRESS_HINT}`;
+    const named = new Error(`cannot connect to ${hostPort(host, port)}: ${why}`, {
+        cause: err,
+    });
+    if (err.code !== undefined)
+        named.code = err.code;
+    return named;
 }
 /** More 1xx replies in a row than any server sends before its final reply (a hostile one could go on forever). */
 const MAX_PRELIMINARY_REPLIES = 20;
@@ -35544,7 +35566,14 @@ async function startTransfer(conn, settings, command, options) {
         socket?.destroy();
         void connected.then((s) => s.destroy(), () => { });
         // A refusal leaves the dialogue in step; anything else (timeout, reset, local stream error) may not.
-        if (!(err instanceof FtpReplyError) && !conn.closed)
+        if (err instanceof FtpReplyError || conn.closed)
+            return;
+        // Our side's failure (the download's stream, the upload's source): later calls say the client closed itself,
+        // and what to do; "closed: disk full" alone read as the server's connection lost. The call itself, and any
+        // waiting, fail with the error as it is. (A stream that stalled is a timeout that names the command already.)
+        if (localFailures.has(err) && !(err instanceof FtpTimeoutError))
+            conn.close(new Error(`${redactCommand(command)} was cut off on this side (${err.message}), which leaves the session out of step; FtpClient.connect() opens a new session`, { cause: err }), err);
+        else
             conn.close(err);
     }
 }
@@ -35904,6 +35933,9 @@ function checkConnectOptions(o) {
     if (pin)
         throw new FtpArgumentError(pin);
     checkOptionTypes(o);
+    checkLogin(o);
+    if (tls !== undefined)
+        checkTlsTypes(tls);
     if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
         throw new FtpArgumentError(`invalid encoding ${show(o.encoding)}; give 'utf8' (the default) or 'latin1' (a server whose names are ISO 8859-1 bytes)`);
 }
@@ -36099,6 +36131,38 @@ function checkOptionTypes(o) {
     if (first !== undefined)
         checkLineBreaks(first.path, 'connect()', 'readAtLogin.path');
 }
+/**
+ * The login's words are strings. Another kind hung the login until the timeout ("gave no reply to USER and
+ * PASS": the command could not be written), saying nothing of the value. The password and the account are named
+ * by their kind alone, never shown.
+ */
+function checkLogin(o) {
+    if (o.user !== undefined && typeof o.user !== 'string')
+        throw new FtpArgumentError(`invalid user ${show(o.user)}; give the user name as a string, or leave it out (anonymous)`);
+    for (const key of ['password', 'account']) {
+        const value = o[key];
+        if (value === undefined || typeof value === 'string')
+            continue;
+        const kind = Buffer.isBuffer(value) ? 'a Buffer' : value === null ? 'null' : typeof value;
+        throw new FtpArgumentError(`invalid ${key} (${kind}); give it as a string, or leave it out`);
+    }
+}
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
+/**
+ * The `tls` settings of the wrong kind: Node's own TypeError ('The "options.ca" property must be …') named
+ * neither the option nor what to give, and `rejectUnauthorized: 'false'` still verified the certificate.
+ */
+function checkTlsTypes(t) {
+    const pem = (v) => typeof v === 'string' || Buffer.isBuffer(v);
+    if (t.ca !== undefined && !(pem(t.ca) || (Array.isArray(t.ca) && t.ca.every(pem))))
+        throw new FtpArgumentError(`invalid tls.ca ${show(t.ca)}; give the CA certificate's PEM text (a string or a Buffer, or a list of them), or leave it out`);
+    if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === ''))
+        throw new FtpArgumentError(`invalid tls.servername ${show(t.servername)}; give the name on the certificate as a string, or leave it out (the host)`);
+    if (t.maxVersion !== undefined && !TLS_VERSIONS.includes(t.maxVersion))
+        throw new FtpArgumentError(`invalid tls.maxVersion ${show(t.maxVersion)}; give 'TLSv1.3', 'TLSv1.2', 'TLSv1.1' or 'TLSv1', or leave it out`);
+    if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean')
+        throw new FtpArgumentError(`invalid tls.rejectUnauthorized ${show(t.rejectUnauthorized)}; give true or false${typeof t.rejectUnauthorized === 'string' ? ' (a string such as "false" would count as true)' : ''}, or leave it out`);
+}
 /** Only false/undefined mean plain FTP: anything else that is not a TLS mode must not connect in clear (G5). */
 function checkSecure(secure) {
     if (secure === undefined || secure === false || secure === 'explicit' || secure === 'implicit')
@@ -36223,9 +36287,16 @@ const DEFAULT_MAX_LISTING_BYTES = 40 * 1024 * 1024;
  * The most bytes of pipelined commands sent over TLS before their replies are read. Over TLS, proftpd
  * (mod_tls) and pure-ftpd answer the commands in the first ~4 KiB of one write and then wait on the socket:
  * the rest is never answered, and the batch stalled until the reply timeout, then again on every retry.
- * Plain FTP had no such limit on any server here (one write, one round trip).
  */
-const PIPELINE_WINDOW_BYTES = 2048;
+const PIPELINE_WINDOW_TLS_BYTES = 2048;
+/**
+ * The same over plain FTP. ftp-srv takes each chunk it reads (up to 64 KiB) as whole lines, so a line cut at a
+ * chunk's end went as two commands with two replies, and every later reply was read as the next command's
+ * ("PASV: 229 EPSV OK" after 300 folders of long names were removed at once). Half a chunk: the batches a
+ * deploy sends (500 SIZE or RNFR/RNTO pairs) still go in one round trip or a few, which over a slow link is
+ * what pipelining is for.
+ */
+const PIPELINE_WINDOW_PLAIN_BYTES = 32 * 1024;
 /** No folder of a website holds that many entries; pure-ftpd itself stops at 10 000. */
 const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
 /**
@@ -36235,7 +36306,6 @@ const DEFAULT_MAX_LISTING_ENTRIES = 200_000;
  */
 class FtpClient {
     connection;
-    options;
     data;
     /** The read {@link FtpConnectOptions.readAtLogin} started, until taken. */
     atLogin;
@@ -36256,9 +36326,18 @@ class FtpClient {
     notBinary;
     /** What the login waits for, named in a timeout after the greeting (see handshake). */
     stage = LoginStage.Login;
+    /** The options without the password and the account, which are in {@link secrets}. */
+    options;
+    /**
+     * The password and the account, in a private field: console.log(client), util.inspect() and JSON.stringify()
+     * of the client showed them with the other options.
+     */
+    #secrets;
     constructor(connection, options) {
         this.connection = connection;
-        this.options = options;
+        const { password, account, ...shown } = options;
+        this.options = shown;
+        this.#secrets = { password, account };
         this.data = { passive: options.passive ?? true, pipelining: options.pipelining ?? true };
     }
     /**
@@ -36311,7 +36390,7 @@ class FtpClient {
                 this.stage = LoginStage.TlsHandshake;
                 await c.upgradeToTls(tlsOptions);
             }
-            if (this.data.pipelining && this.options.account === undefined) {
+            if (this.data.pipelining && this.#secrets.account === undefined) {
                 await this.settlePipelined(tlsOptions, true);
             }
             else {
@@ -36377,7 +36456,7 @@ class FtpClient {
         const tlsCommands = c.isTls ? ['PBSZ 0', 'PROT P'] : [];
         const utf8 = this.encoding === 'utf8' ? ['OPTS UTF8 ON'] : [];
         const commands = ['FEAT', ...tlsCommands, 'TYPE I', ...utf8, 'PWD'];
-        const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.options.password ?? ''}`];
+        const login = [`USER ${this.options.user ?? 'anonymous'}`, `PASS ${this.#secrets.password ?? ''}`];
         // Not for a path no command may carry (its caller says so when it reads it).
         const asked = this.options.readAtLogin;
         const first = withLogin && this.data.passive && asked && sendable(c, `RETR ${asked.path}`) ? asked : undefined;
@@ -36455,12 +36534,12 @@ class FtpClient {
         const c = this.connection;
         let reply = await c.request(`USER ${this.options.user ?? 'anonymous'}`, [230, 331, 332]);
         if (reply.code === ReplyCode.NeedPassword) {
-            reply = await c.request(`PASS ${this.options.password ?? ''}`, [230, 202, 332]);
+            reply = await c.request(`PASS ${this.#secrets.password ?? ''}`, [230, 202, 332]);
         }
         if (reply.code === ReplyCode.NeedAccount) {
-            if (this.options.account === undefined)
+            if (this.#secrets.account === undefined)
                 throw new FtpReplyError(reply.code, reply.message, 'PASS');
-            await c.request(`ACCT ${this.options.account}`, [2]);
+            await c.request(`ACCT ${this.#secrets.account}`, [2]);
         }
     }
     parseFeatures(reply) {
@@ -36698,9 +36777,13 @@ class FtpClient {
         for (const c of commands)
             this.connection.check(c); // none is sent when one is refused (G7)
         const replies = [];
-        // Over TLS in windows of at most PIPELINE_WINDOW_BYTES, each answered before the next goes out.
-        // Without pipelining, each command alone (a window of nothing).
-        const window = !this.data.pipelining ? 0 : this.connection.isTls ? PIPELINE_WINDOW_BYTES : Infinity;
+        // In windows, each answered before the next goes out. Without pipelining, each command alone (a window of
+        // nothing).
+        const window = !this.data.pipelining
+            ? 0
+            : this.connection.isTls
+                ? PIPELINE_WINDOW_TLS_BYTES
+                : PIPELINE_WINDOW_PLAIN_BYTES;
         try {
             for (let start = 0; start < commands.length;) {
                 let end = start + 1;
@@ -36737,7 +36820,10 @@ class FtpClient {
                 vague: " — SIZE gives only a file's size: it may be missing (nlst() of its folder lists what is there), or a folder (list() shows what a folder holds)",
             });
         });
-        const size = Number(reply.message.trim());
+        // ftp-srv answers an empty file's SIZE with "213 File status": its text for a 213 whose size, 0, it reads
+        // as none given. Any other text without a number is still refused.
+        const text = reply.message.trim();
+        const size = text === 'File status' ? 0 : Number(text);
         if (!Number.isSafeInteger(size) || size < 0)
             throw new FtpProtocolError(`bad SIZE reply: ${reply.message}`);
         return size;
@@ -37135,7 +37221,15 @@ class FtpClient {
         if (this.connection.closed)
             return;
         try {
-            await this.exclusive(async () => this.connection.request('QUIT', 2));
+            // Closed inside its turn: a call made after quit() (not awaited) was sent after the 221 otherwise.
+            await this.exclusive(async () => {
+                try {
+                    await this.connection.request('QUIT', 2);
+                }
+                finally {
+                    this.closeBy('quit()');
+                }
+            });
         }
         catch {
             // The server may drop the connection before answering QUIT.
@@ -37460,7 +37554,11 @@ function ftpMessage(err) {
     const timeout = err instanceof FtpClosedError ? err.cause : err;
     if (timeout instanceof FtpTimeoutError && timeout.command !== undefined)
         message = message.replace(`${timeout.command}: `, '');
-    return message.replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
+    // A step's error comes after the deploy's first login on this same port: a reconnect that got no greeting is
+    // a busy or stalled server, not a port that speaks implicit TLS (which that login would have met first).
+    return message
+        .replace(IMPLICIT_TLS_PORT_HINT, '')
+        .replaceAll(RAISE_TIMEOUT_HINT, '; if the server is only slow, raise --timeout');
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -37977,6 +38075,18 @@ function isRecordablePath(rel) {
 /** A path as a case-insensitive (Windows) server compares it. */
 function foldCase(rel) {
     return rel.toLowerCase();
+}
+/** Most servers' file systems take at most this many bytes a name (Linux: 255). */
+const NAME_MAX_BYTES = 255;
+/**
+ * A word on a refused path whose last segment is longer than most servers' file systems take, '' for one that
+ * is not; the refusal seldom says so ("553 Could not create file.", "550 Create directory operation failed.").
+ */
+function nameTooLong(rel) {
+    const bytes = Buffer.byteLength(baseName(rel));
+    return bytes > NAME_MAX_BYTES
+        ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most ${NAME_MAX_BYTES} bytes a name`
+        : '';
 }
 /**
  * The `--exclude` option that leaves out exactly `rel`, quoted for a shell (bash's `$'…'` when the name holds
@@ -39539,10 +39649,28 @@ async function renameOver(client, from, to, quirks, warn) {
             throw err;
         if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from)))
             throw err;
+        // The file there refused deletion too: it is not the user's to replace (another owner in a sticky
+        // folder, a read-only folder), not a server that cannot rename over files; say so, and fall back to nothing.
+        await deleteFile(client, to).catch((del) => {
+            if (!(del instanceof FtpReplyError) || del.code < 500)
+                throw del;
+            throw notReplaceable(to, err, del);
+        });
         warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
         quirks.deleteBeforeRename = true;
+        await client.rename(from, to);
+        return;
     }
     await deleteThenRename(client, from, to);
+}
+const flat = (m) => m.trim().replace(/\s*\r?\n\s*/g, ' / ');
+/** A live file the server will neither rename over nor delete: a permission matter for the user to fix. */
+function notReplaceable(abs, rnto, dele) {
+    const folder = abs.slice(0, abs.lastIndexOf('/')) || '/';
+    return new DeployError(`cannot replace ${abs} on the server: it refused both to rename the new copy over it (${rnto.code} ${flat(rnto.serverMessage)}) ` +
+        `and to delete it (${dele.code} ${flat(dele.serverMessage)}). The file there is not the FTP user's to replace ` +
+        `(another owner, or a folder that is read-only or sticky for the user): check the permissions of ${abs} and of ` +
+        `the folder ${folder} (the host's file manager, or ask the host), then run the deploy again; it finishes the change`, { cause: dele });
 }
 /** Delete + rename, for servers that refuse RNTO over a file: the target goes only if the temp is there. */
 async function deleteThenRename(client, from, to) {
@@ -39593,11 +39721,13 @@ async function deleteFile(client, abs) {
 async function folderRefused(client, abs, reply, cause, local) {
     if ((await remoteSize(client, abs)) >= 0)
         return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`, { cause });
-    // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD).
+    // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD, and a
+    // file system a name over 255 bytes, which vsftpd answers with only "Create directory operation failed.").
+    const long = local ? nameTooLong(local) : '';
     const name = local
-        ? ` If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
+        ? `${long && ` ${long[0].toUpperCase()}${long.slice(1)}.`} If the server refuses the name itself, rename the local folder ${JSON.stringify(local)} or leave it out with ${excludeOption(local)}.`
         : '';
-    return new DeployError(`cannot create folder ${abs} on the server: ${reply}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`, { cause });
+    return new DeployError(`cannot create folder ${abs} on the server: ${reply.replace(/\.+$/, '')}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`, { cause });
 }
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused, 
@@ -39764,6 +39894,26 @@ async function serverHashes(pool, root, paths) {
     return found;
 }
 /**
+ * Of `paths` (relative to `root`), those whose time on the server (MDTM) is later than `since` (MDTM's
+ * `YYYYMMDDHHMMSS`, UTC, as the same server gave it): written after that moment. One pipelined write per
+ * batch; a file the server gives no time for (missing, or MDTM not offered) is not among them.
+ */
+async function newerThan(pool, root, paths, since) {
+    const newer = [];
+    const batches = [];
+    for (let i = 0; i < paths.length; i += HASH_BATCH)
+        batches.push(paths.slice(i, i + HASH_BATCH));
+    await forEachLimit(batches, pool.capacity, async (batch) => {
+        const replies = await pool.run(`look at the times of ${batch.length} file(s)`, async (c) => c.pipeline(batch.map((p) => `MDTM ${remoteJoin(root, p)}`)));
+        for (const [i, r] of replies.entries()) {
+            const time = r.code === 213 ? /^\d{14}/.exec(r.message.trim())?.[0] : undefined;
+            if (time !== undefined && time > since.slice(0, 14))
+                newer.push(batch[i]);
+        }
+    });
+    return newer.sort();
+}
+/**
  * A folder's entries, or undefined when the server refuses to list it (no such folder, or no right to)
  * with a reply code from 450 up on a live connection: ftp-srv answers a folder removed by hand with 451, and
  * retrying that would only wait (about 15 s with the default backoff) for the same answer. Lower codes throw.
@@ -39854,8 +40004,30 @@ const HEX64 = /^[0-9a-f]{64}$/;
  */
 function parseState(text, where, settings, encoding = 'utf8', 
 /** Called when the state recorded names in the other encoding, and some of them are not ASCII. */
-onSwitch) {
-    return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+onSwitch, 
+/** `where` is FTP-Deploy-Action's own state file (read while ftpship's is missing): errors name it so. */
+theirs = false) {
+    if (!theirs)
+        return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+    try {
+        return inEncoding(parseAny(text, where, settings), encoding, onSwitch);
+    }
+    catch (err) {
+        if (!(err instanceof UnreadableState))
+            throw err;
+        throw new DeployError(`FTP-Deploy-Action's state file ${where} is unreadable: ${err.reason}. Nothing was changed. ftpship reads ` +
+            `that file while its own state is missing, to know what that tool deployed. Delete it (the next deploy ` +
+            `then sends every file once, as FTP-Deploy-Action would, and deletes nothing there; with --adopt, the ` +
+            `files already there with the same content are kept), or rerun with --reset-state.`);
+    }
+}
+/** A state file that does not read as one; `reason` says why (for a message naming whose file it is). */
+class UnreadableState extends DeployError {
+    reason;
+    constructor(message, reason) {
+        super(message);
+        this.reason = reason;
+    }
 }
 function parseAny(text, where, settings) {
     let raw;
@@ -39864,9 +40036,9 @@ function parseAny(text, where, settings) {
     }
     catch (err) {
         // Not a damaged state, most often, but --state naming a page of the site: re-seeding would replace it.
-        throw new DeployError(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
+        throw new UnreadableState(`the state file ${where} is not JSON (${err.message}), so ftpship did not write it. Nothing was ` +
             `changed. If it is a file of the site, give --state another path; if it is a damaged state, delete it or ` +
-            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
+            `rerun with --reset-state (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`, `not JSON (${err.message})`);
     }
     if (isObject(raw) && raw.generator === 'ftpship')
         return checkOwn(raw, where);
@@ -40005,6 +40177,11 @@ function fromFtpDeployAction(data, where, settings) {
         const name = rec.name.replace(/^\.?\//, '').replace(/\/+$/, '');
         if (name === '')
             continue; // the target itself
+        // Its own file: that tool sends a copy of its state left in its local folder (a run cut after writing it
+        // there, a copy committed) as a file of the site, and lists it. Not a file of the site: taken as one, a
+        // deploy without that local copy deleted that tool's state (which ftpship reads, and leaves).
+        if (name === baseName(where))
+            continue;
         state_checkPath(name, where);
         if (rec.type === 'folder')
             state.dirs.push(name);
@@ -40098,8 +40275,8 @@ function checkShape(files, dirs, where, pendingDirs = []) {
     }
 }
 function corrupt(where, why) {
-    return new DeployError(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
-        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`);
+    return new UnreadableState(`the state file ${where} is unreadable: ${why}. Nothing was changed. Fix or delete it, or rerun with ` +
+        `--reset-state to re-seed it (ftpship then treats the server as empty and uploads every file once; with --adopt too, the files already there with the same content are kept).`, why);
 }
 function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -40150,6 +40327,8 @@ class Run {
     refusals = new Map();
     /** Name tests' files earlier runs were cut before removing. */
     staleProbes;
+    /** Leftover temps removed before the first checkpoint (see freeStaleTemps). */
+    freed = new Set();
     fileToDir;
     /** The checkpoint before the first change that needs one (see execute). */
     begun = Promise.resolve();
@@ -40203,6 +40382,7 @@ class Run {
         const whole = this.markerWhole;
         // The hook's `start` first: refused, the run stops before its first checkpoint and any change.
         this.begun = (this.hookWhole ? this.hookStart() : Promise.resolve())
+            .then(async () => this.freeStaleTemps())
             .then(async () => store.beginRun(this.plan, whole ? this.ctx.marker?.path : undefined))
             .then(async () => (whole ? this.putMarker() : undefined));
         this.begun.catch(() => { }); // awaited below
@@ -40288,6 +40468,23 @@ class Run {
         // case-sensitive server the file goes beside it; on a case-insensitive one its upload fails, naming it.
         this.twinDirsKept = await this.removeDirs(this.plan.caseTwinDirs);
     }
+    /**
+     * Leftover temps this run will not resume, removed before its first checkpoint: after a run stopped by a
+     * full disk or quota, they hold the room that checkpoint needs (was: every rerun, --no-atomic too, failed
+     * writing the state, until the user found and deleted them). Not one the server's state marks as committing,
+     * nor one left to another server session (see removeStaleTemps). The state records them gone after it.
+     */
+    async freeStaleTemps() {
+        const { store } = this.ctx;
+        const early = this.plan.staleTemps.filter((t) => {
+            const record = store.state.pending?.temps[t];
+            return record !== undefined && record.left === undefined && !store.markedCommitting(t);
+        });
+        await forEachLimit(early, this.ctx.pool.capacity, async (t) => {
+            if (await this.ctx.pool.run(`remove ${t}`, async (c) => removedFile(c, this.abs(t))))
+                this.freed.add(t);
+        });
+    }
     async removeStaleTemps() {
         if (this.plan.staleTemps.length === 0)
             return;
@@ -40298,7 +40495,7 @@ class Run {
             const record = this.ctx.store.state.pending?.temps[t];
             const left = record?.left;
             const removed = await this.ctx.pool.run(`remove ${t}`, async (c) => {
-                if (await removedFile(c, this.abs(t)))
+                if (this.freed.has(t) || (await removedFile(c, this.abs(t))))
                     return true;
                 // Refused, yet there (permissions): the deploy fails naming it, as before.
                 if (left === undefined && (await remoteSize(c, this.abs(t))) >= 0) {
@@ -41152,16 +41349,6 @@ function renamedByServer(abs, rel, kind, storedAs, tested = false, held) {
             : `; the folder made is most likely ${JSON.stringify(storedAs)} (a folder of that name is there): remove that by hand unless the site has a folder of that name`;
     return new DeployError(`the server did not keep the ${kind} name ${JSON.stringify(abs)} (it stored it under another name, as some servers do with a trailing space or dot, a control character such as a tab, or a double quote); rename it locally or leave it out with ${excludeOption(rel)}${left}`, { path: rel });
 }
-/**
- * A word on a refused path whose last segment is longer than most servers' file systems take (255 bytes a
- * name on Linux), '' for one that is not; the refusal seldom says so ("553 Could not create file.").
- */
-function execute_tooLong(rel) {
-    const bytes = Buffer.byteLength(baseName(rel));
-    return bytes > 255
-        ? `its name is ${bytes} bytes long (UTF-8), and most servers' file systems take at most 255 bytes a name; `
-        : '';
-}
 /** What to do about a server out of room, and why a temp needs more of it. */
 function noRoom(err) {
     return `free space on the server or ask the host for more, then run again${TEMP_COMMAND.test(err.command) ? '; until the commit, a file replaced through a temporary name takes room twice (--no-atomic writes in place)' : ''}`;
@@ -41189,6 +41376,7 @@ function describe(err, what, local, deleting = false) {
         const arg = /^(?:STOR|APPE|DELE|RNTO) (.*\/)[^/]*$/.exec(err.command)?.[1];
         const folder = arg === undefined ? '' : ` on the server folder ${arg === '/' ? arg : arg.slice(0, -1)}`;
         const check = `check the path, the name and the user's permissions${folder}`;
+        const long = local === undefined ? '' : nameTooLong(local);
         const hint = err.code === 530
             ? 'check the user and password'
             : err.code === 552 || err.code === 452
@@ -41197,7 +41385,7 @@ function describe(err, what, local, deleting = false) {
                 : writeFailed(err)
                     ? `the server could not write it, most often because its disk or the account's disk quota is full; ${noRoom(err)}`
                     : nameRefused
-                        ? `${check}; ${execute_tooLong(local)}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
+                        ? `${check}; ${long && `${long}; `}if the server does not allow this name${local.split('/').some((n) => n.startsWith('.')) ? ' (some hosts refuse names starting with a dot)' : ''}, ${deleting ? "delete it another way (the host's file manager) or leave it on the server, no longer tracked, with" : 'rename it locally or leave it out with'} ${excludeOption(local)}`
                         : err.code >= 550
                             ? check
                             : 'try again later';
@@ -41364,7 +41552,7 @@ function checkFiles(files) {
             throw new errors_ConfigError(`invalid entry in files: ${option_shape_describe(f)}; give { path: 'a/b.html', contents: <Buffer> } or { path, file: '/abs/on/disk' } (one of the two)`);
     }
 }
-const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
+const option_shape_TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 function checkTls(tls, secure) {
     if (tls === undefined)
         return;
@@ -41386,8 +41574,8 @@ function checkTls(tls, secure) {
     // Checked with or without TLS: a wrong type is a mistake either way. 'false' or 0 would still verify.
     if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean')
         throw new errors_ConfigError(`invalid tls.rejectUnauthorized ${option_shape_describe(t.rejectUnauthorized)}; use true or false (a string such as "false" would count as true)`);
-    if (t.maxVersion !== undefined && !TLS_VERSIONS.includes(t.maxVersion))
-        throw new errors_ConfigError(`invalid tls.maxVersion ${option_shape_describe(t.maxVersion)}; use one of ${TLS_VERSIONS.map((v) => `'${v}'`).join(', ')}`);
+    if (t.maxVersion !== undefined && !option_shape_TLS_VERSIONS.includes(t.maxVersion))
+        throw new errors_ConfigError(`invalid tls.maxVersion ${option_shape_describe(t.maxVersion)}; use one of ${option_shape_TLS_VERSIONS.map((v) => `'${v}'`).join(', ')}`);
     const ca = t.ca;
     if (ca !== undefined &&
         !(Array.isArray(ca) ? ca : [ca]).every((one) => typeof one === 'string' || Buffer.isBuffer(one)))
@@ -42513,6 +42701,8 @@ class StateStore {
     state;
     /** Working sets, written into `state.pending` / `state.dirs` at each save. */
     uncertain = new Set();
+    /** Temps the state on the server marks as committing that recoverCommits found still there (see markedCommitting). */
+    committingThere = new Set();
     dirs = new Set();
     /** Folders this run (or a cut one) set out to make, not yet recorded as made or gone: `pending.dirs`. */
     maybeDirs = new Set();
@@ -42652,13 +42842,18 @@ class StateStore {
                         `file is removed once the state is written there`);
                 }
                 else if (fda) {
-                    this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+                    this.state = parseState(fda, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
                     const stamp = await this.opts.pool.run(`look at ${fdaPath}`, async (c) => state_store_stampOf(c, fdaPath));
                     this.state.ftpDeployAction = {
                         sha256: fingerprint(fda),
                         ...(stamp !== undefined ? { stamp } : {}),
                     };
                     this.origin = 'ftp-deploy-action';
+                }
+                else if (fda === '') {
+                    // That tool writes its state last, in place: empty, its run was cut there (it then sends every file).
+                    this.opts.warn(`FTP-Deploy-Action's state file ${fdaPath} is empty (that tool's last run cut while writing it?): it ` +
+                        `says nothing of what is deployed, so this is a first deploy for ftpship`);
                 }
             }
             return this.state;
@@ -42772,7 +42967,7 @@ class StateStore {
             }
             return;
         }
-        const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched);
+        const theirs = parseState(text, fdaPath, this.opts.settings, this.opts.encoding, this.switched, true);
         const ours = this.state;
         const files = fileRecord();
         const uncertain = new Set(ours.pending?.uncertain ?? []);
@@ -42891,6 +43086,7 @@ class StateStore {
                 // Still there: its rename did not happen. Left marked, it would be taken for renamed by a later run
                 // once this one removed it as a leftover (its record saved before the delete, the mark gone with it).
                 delete t.committing;
+                this.committingThere.add(temp);
                 continue;
             }
             this.state.files[t.path] = { size: t.size, sha256: t.sha256 };
@@ -42906,6 +43102,13 @@ class StateStore {
         }
         if (this.state.pending)
             this.state.pending.uncertain = [...uncertain];
+    }
+    /**
+     * Whether the state on the server marks `temp` as committing: removed before this run's first checkpoint
+     * clears the mark, it would be taken for renamed over its target by a rerun of a run cut meanwhile.
+     */
+    markedCommitting(temp) {
+        return this.committingThere.has(temp) || this.state.pending?.temps[temp]?.committing === true;
     }
     /** The state file to read in the lock's write (see withLock), when {@link changedSinceLoad} reads it. */
     get readWithLock() {
@@ -44075,7 +44278,7 @@ async function adoptRemote(pool, root, local, state) {
     const listings = new Map();
     const rootEntries = await listFolder(pool, root);
     if (rootEntries === undefined)
-        return { adopted: 0, differing: 0 }; // no such folder (or not listable)
+        return { adopted: 0, differing: 0, remoteOnly: [] }; // no such folder (or not listable)
     listings.set('', rootEntries);
     const byDepth = new Map();
     for (const d of local.dirs)
@@ -44091,6 +44294,18 @@ async function adoptRemote(pool, root, local, state) {
         });
     }
     state.dirs = [...listings.keys()].filter((d) => d !== '').sort(byDepthThenName);
+    const remoteOnly = [];
+    for (const [dir, entries] of listings) {
+        if (entries === 'unlistable')
+            continue;
+        for (const e of entries) {
+            const p = dir ? `${dir}/${e.name}` : e.name;
+            if (e.type === 'file' && !local.files.has(p))
+                remoteOnly.push(p);
+            else if (e.type === 'dir' && !local.dirs.has(p))
+                remoteOnly.push(`${p}/`);
+        }
+    }
     const candidates = [];
     const unsure = [];
     const byName = new Map();
@@ -44151,7 +44366,7 @@ async function adoptRemote(pool, root, local, state) {
     // Replaced through a temp, as a changed file is: the server holds (or may hold) another content there.
     if (unsure.length > 0)
         state.pending = { temps: {}, uncertain: unsure.sort() };
-    return { adopted, differing: unsure.length };
+    return { adopted, differing: unsure.length, remoteOnly: remoteOnly.sort() };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/estimate.ts
@@ -44516,7 +44731,8 @@ async function deploy(options, reporter = {}, context = {}) {
             if (there.length > 0)
                 rep.warn?.(`no state file at ${statePath}, but ${root} already holds ${there.slice(0, 3).join(', ')}` +
                     `${there.length > 3 ? ` and ${there.length - 3} more` : ''}: this deploy sends every file again and ` +
-                    `deletes nothing there (files an earlier deploy left stay); to keep the files already there with the ` +
+                    `deletes nothing there (files an earlier deploy left stay, on later deploys too: ftpship deletes only ` +
+                    `what it deployed); later deploys send only what changed. To keep the files already there with the ` +
                     `same content, deploy with --adopt; if the state is kept elsewhere, name it with --state`);
         }
         // A first deploy onto a folder that already holds files (a site another tool or a person put there):
@@ -44623,6 +44839,11 @@ async function deploy(options, reporter = {}, context = {}) {
         /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
         let unvouched = [];
         let absent = [];
+        /** This run's state was seeded by --adopt: the files it lists as unsure are the ones it found differing. */
+        let adoptedNow = false;
+        /** FTP-Deploy-Action's state was looked at against the files' times (once), and the files written since. */
+        let fdaChecked = false;
+        let fdaNewer = [];
         const prepare = async (st) => {
             const occupied = await occupiedTop(st);
             // The local files that go up: ftpship's own names (a state copy, FTP-Deploy-Action's) never do.
@@ -44643,8 +44864,14 @@ async function deploy(options, reporter = {}, context = {}) {
             // The plan compares hashes with the state. A first deploy has nothing to compare with: its files are
             // hashed while they go up (the state records each once its hash is in). Dry runs and later deploys
             // wait for every hash (and help with it: there is nothing else to do meanwhile).
-            if (o.adopt && isEmptyState(st))
-                await adopt(pool, root, local, st, rep, o.replace === false);
+            if (store.origin === 'ftp-deploy-action' && !fdaChecked) {
+                fdaChecked = true;
+                fdaNewer = await writtenSinceFda(pool, root, local, st, rep, o.dryRun);
+            }
+            if (o.adopt && isEmptyState(st)) {
+                await adopt(pool, root, local, st, rep, o.replace === false, reserved);
+                adoptedNow = true;
+            }
             // The spot check's round trip goes out now, while the files are hashed.
             // With it, the lock a deploy with nothing to do looks for (releaseAbandonedLock), in the same write; a dry
             // run looks too (it takes no lock): a lock held there is worth a warning (PRODUCT.md step 5). And the
@@ -44854,9 +45081,18 @@ async function deploy(options, reporter = {}, context = {}) {
         otherDeploysInfo(plan, root, otherStates, o.dryRun, rep);
         if (unvouched.length > 0) {
             const there = unvouched.length - absent.length;
-            rep.info?.(`${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
-                `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
-                `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`);
+            const sinceFda = new Set(fdaNewer);
+            rep.info?.(unvouched.every((p) => sinceFda.has(p))
+                ? `${unvouched.length} file(s) written on the server after FTP-Deploy-Action's last deploy ` +
+                    `${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+                    `server (counted as uploads), ${there} there (counted as replaced)`
+                : adoptedNow
+                    ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
+                        `${o.dryRun ? 'would go' : 'went'} up through a temporary name: ${absent.length} not on the server ` +
+                        `(counted as uploads), ${there} there (counted as replaced)`
+                    : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
+                        `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
+                        `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`);
         }
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
         const skippedKept = plan.keptOrphans.files.filter(isSkipped);
@@ -45290,7 +45526,30 @@ function firstFew(paths) {
  */
 const WAY_OUT_SILENCE_MS = 1000;
 function cancelledError(signal, unchanged, wayOut = {}) {
-    const why = typeof signal.reason === 'string' ? ` (${signal.reason})` : '';
+    const err = cancelledMessage(signal, unchanged, wayOut);
+    // An Error given as the reason (abort(new Error(…)), AbortSignal.timeout()'s TimeoutError) is the cause.
+    const reason = givenReason(signal.reason);
+    return reason ? new CancelledError(err.message, { cause: reason }) : err;
+}
+/**
+ * The reason given to abort() when it is an Error (by its shape: a DOMException, as AbortSignal.timeout()'s
+ * TimeoutError, may come from another realm); none for abort()'s own AbortError.
+ */
+function givenReason(reason) {
+    const e = reason;
+    if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || typeof e.name !== 'string')
+        return undefined;
+    return e.name === 'AbortError' ? undefined : e;
+}
+/** The reason as the message shows it: a string as it is, an Error by its message; abort()'s own none. */
+function shownReason(reason) {
+    if (typeof reason === 'string')
+        return ` (${reason})`;
+    const given = givenReason(reason);
+    return given?.message ? ` (${given.message})` : '';
+}
+function cancelledMessage(signal, unchanged, wayOut) {
+    const why = shownReason(signal.reason);
     if (unchanged)
         return new CancelledError(`cancelled${why}: nothing was changed`);
     const { unsaved, lockLeft, silentMs } = wayOut;
@@ -45337,8 +45596,40 @@ async function roundTrip(pool) {
         return best;
     });
 }
+/**
+ * FTP-Deploy-Action's state, read because ftpship's own is missing, vouches only for what that tool last
+ * wrote: it writes its state file after its files. A file the server shows written later (by ftpship, before
+ * its own state was deleted by hand; by a person) may hold other content, of the same size too: trusted, the
+ * deploy took a local file of FTP-Deploy-Action's content for unchanged, and the server kept the other (G4).
+ * Such files, of those the plan would otherwise leave, are sent again through a temp; the rest is trusted.
+ */
+async function writtenSinceFda(pool, root, local, state, rep, dryRun) {
+    const since = state.ftpDeployAction?.stamp?.split(' ')[1];
+    if (since === undefined || !/^\d{14}/.test(since))
+        return []; // the server gave no time for that file
+    // Only a file the plan could take for unchanged matters: a local one of the recorded size (or unknown).
+    const candidates = Object.keys(state.files).filter((p) => {
+        const f = local.files.get(p);
+        return f !== undefined && (state.files[p].size < 0 || state.files[p].size === f.size);
+    });
+    if (candidates.length > 64)
+        pool.expand(); // several batches: spread over the connections
+    const newer = await newerThan(pool, root, candidates, since);
+    if (newer.length === 0)
+        return [];
+    for (const p of newer)
+        delete state.files[p];
+    const pending = (state.pending ??= { temps: {}, uncertain: [] });
+    pending.uncertain = [...new Set([...pending.uncertain, ...newer])].sort();
+    rep.warn?.(`${newer.length} file(s) on the server were written after FTP-Deploy-Action's state file (${firstFew(newer)}): ` +
+        `its state does not say what they hold (ftpship deployed since, and its own state was deleted?), so they ` +
+        `${dryRun ? 'would be' : 'are'} sent again`);
+    return newer;
+}
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
-async function adopt(pool, root, local, state, rep, noReplace) {
+async function adopt(pool, root, local, state, rep, noReplace, 
+/** ftpship's own files in the target (state, its copy, the lock): not the site's. */
+reserved) {
     pool.expand();
     const a = await adoptRemote(pool, root, local, state);
     // --no-replace would keep them, but a state cannot say what they hold (G4: it lists only what was checked)
@@ -45351,6 +45642,15 @@ async function adopt(pool, root, local, state, rep, noReplace) {
             `name), or leave them out with --exclude`);
     rep.info?.(`adopt: ${a.adopted} file(s) already on the server with the same content are kept as they are; ` +
         `${a.differing} that differ (or may) are replaced`);
+    // What only the server holds stays for good: say so once, now, as a tool that mirrored with deletion
+    // (lftp `mirror --delete`) would have removed it, and no later deploy will.
+    const foreign = a.remoteOnly.filter((p) => {
+        const name = baseName(p.replace(/\/$/, ''));
+        return !reserved.has(p.replace(/\/$/, '')) && !TEMP_NAME.test(name) && !OTHER_STATES.includes(name);
+    });
+    if (foreign.length > 0)
+        rep.info?.(`adopt: ${foreign.length} file(s) or folder(s) on the server are not in the local folder (${firstFew(foreign)}): ` +
+            `they stay, on this deploy and every later one (ftpship deletes only what it deployed); delete them by hand if they should go`);
 }
 /** Drops drifted files from the state so the plan uploads them again (G4: the state must not lie). */
 async function repairDrift(pool, root, state, rep, 
@@ -45741,7 +46041,9 @@ function connectError(err, o) {
     const retry = isTransientError(err)
         ? '; check the host, the port and the network, then run the deploy again'
         : '';
-    return new DeployError(`cannot connect to ${where}: ${msg}${retry}`, { cause: err });
+    // The client's own "cannot connect to host:port: …" and its advice are not said twice.
+    const shown = msg.replace(/^cannot connect to \S+: /, '').replace(retry ? CHECK_ADDRESS_HINT : '', '');
+    return new DeployError(`cannot connect to ${where}: ${shown}${retry}`, { cause: err });
 }
 /**
  * A local file new or of another size than the state says, which this deploy sends whatever the hashes say:
