@@ -169,7 +169,8 @@ export function phrase(message: string): string {
 
 /**
  * Server text (replies, names) inside a log line must not become a workflow command. The runner reads
- * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
+ * `::command::` at the start of any line, after leading whitespace as .NET's TrimStart() sees it (which is
+ * `\s` and also U+0085, NEXT LINE; U+180E too in older Unicode), and the legacy `##[command]` anywhere in a
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
  * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
@@ -178,6 +179,9 @@ export function phrase(message: string): string {
 export function logSafe(text: string): string {
   return showBytes(asGiven(text))
     .split(/\r\n|\r|\n/)
-    .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
+    .map(
+      (line, i) =>
+        (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^([\s\u0085\u180e]*)::/, '$1\\::'),
+    )
     .join('\n');
 }

@@ -176,6 +176,50 @@ describe('server text cannot inject workflow commands into the log', () => {
   });
 });
 
+/**
+ * The lines of a log the runner would run as a command: it trims a line with .NET's TrimStart(), whose
+ * whitespace is JavaScript's `\s` but for U+FEFF, plus U+0085 (NEXT LINE), before looking for `::`
+ * (actions/runner ActionCommand.TryParseV2). The Action's own commands aside.
+ */
+function runnerCommands(stdout: string): string[] {
+  return stdout
+    .split(/\r\n|\r|\n/)
+    .filter((line) => /^::/.test(line.replace(/^[\s\u0085]+/, '').replace(/^\ufeff+/, '')))
+    .filter((line) => !/^::(debug|add-mask::p$|error::|warning::|notice::)/.test(line));
+}
+
+describe('server text cannot inject workflow commands through a NEXT LINE (U+0085) before them', () => {
+  it('a reply line starting with U+0085 gets its :: escaped too, as the runner trims U+0085 (was: `::add-mask::` run by the runner)', async () => {
+    const hostile = [
+      '\u0085::add-mask::nel',
+      '\u0085\u0085 ::stop-commands::nel',
+      '\u0085::error title=x::nel',
+    ];
+    const fake = await startFakeServer({
+      greeting: (s) => s.reply(['220-Welcome', ...hostile, '220 ready'].join('\r\n')),
+      handlers: { RETR: (_a, s) => s.reply(['550-No such file', ...hostile, '550 end'].join('\r\n')) },
+    });
+    try {
+      const { ws } = workspace({ 'index.html': 'x' });
+      const run = await runMain(ws, {
+        server: fake.host,
+        port: String(fake.port),
+        username: 'u',
+        password: 'p',
+        'local-dir': 'public/',
+        'dry-run': 'true',
+        'log-level': 'verbose',
+      });
+      expect(run.status).toBe(0);
+      expect(runnerCommands(run.stdout)).toEqual([]);
+      // Still there to read.
+      expect(logLines(run)).toContain('  \u0085\\::add-mask::nel');
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('the runner files are the runner’s: a deploy that finished stands when they cannot be written', () => {
   it('an unwritable GITHUB_STEP_SUMMARY is a warning; outputs are still set', async () => {
     const { ws, site } = workspace({ 'index.html': 'x' });
