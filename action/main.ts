@@ -21,16 +21,21 @@ import { actionReporter } from './reporter.js';
 import { commentMarkdown, writeSummary } from './summary.js';
 
 export async function run(): Promise<void> {
-  // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
-  const cancel = cancelOnSignals((sig) =>
-    core.warning(
-      sig === 'SIGHUP'
-        ? `${sig}: the runner's session hung up; stopping the deploy`
-        : `${sig}: the workflow was cancelled; stopping the deploy`,
-    ),
+  let dryRun = true; // until the inputs say otherwise: nothing is changed before
+  // A cancelled workflow: the runner sends SIGINT; the deploy stops cleanly and unlocks. Still running 7.5 s
+  // later, it gets SIGTERM (and a kill 2.5 s after that): it quits at once, its last line saying what it left.
+  const cancel = cancelOnSignals(
+    (sig) =>
+      core.warning(
+        sig === 'SIGHUP'
+          ? `${sig}: the runner's session hung up; stopping the deploy`
+          : `${sig}: the workflow was cancelled; stopping the deploy`,
+      ),
+    (sig) => core.error(quitWord(sig, dryRun)),
   );
   try {
     const { options, logLevel, filePatterns } = readInputs();
+    dryRun = options.dryRun === true;
     if (filePatterns)
       options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
     const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
@@ -47,6 +52,16 @@ export async function run(): Promise<void> {
   } finally {
     cancel.dispose();
   }
+}
+
+/** The last line of a deploy that a second signal (the runner's SIGTERM) ends before it has stopped. */
+function quitWord(sig: string, dryRun: boolean): string {
+  if (dryRun) return `${sig} while the dry run was stopping: quit at once; a dry run, nothing was changed`;
+  return (
+    `${sig} while the deploy was stopping: quit at once, without recording the last steps in the state; the lock, ` +
+    'if it was taken, is left on the server: the next deploy takes it over once it is stale (2 minutes after ' +
+    'this one last refreshed it; at once on this same runner machine). Run the workflow again to finish the deploy'
+  );
 }
 
 /** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
