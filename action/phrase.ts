@@ -78,7 +78,7 @@ export function phrase(message: string): string {
       // Hints for each front end ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"): the
       // Action's log gives the Action's part alone.
       .replace(
-        /\((?:CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g,
+        /\((?:(?:ftpship )?CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g,
         (_all, hint: string) => `(${actionPart(hint)})`,
       )
       .replace(

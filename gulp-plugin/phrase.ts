@@ -54,7 +54,7 @@ export function phrase(message: string): string {
       .replace(/ \(--(?:ca FILE|insecure|tls-name NAME|tls-fingerprint [0-9A-F:]+)\)/g, '')
       .replace(/\(tls\.ca, --ca\)/g, '(tls.ca)')
       .replace(
-        /\(ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input\)/g,
+        /\(ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input(?:; library: [^()]*)?\)/g,
         '(the password option, e.g. password: process.env.FTP_PASSWORD)',
       )
       .replace(/\(ftpes:\/\/ or ftps:\/\/; Action: protocol ftps\)/g, "(secure: 'explicit' or 'implicit')")

@@ -154,9 +154,19 @@ export class CliOutput {
     const every = Math.min(30_000, Math.max(2_000, (now - this.started) / 10));
     if (now - this.lastPlain < every && p.filesDone < p.filesTotal) return;
     this.lastPlain = now;
+    const rate = this.rate(p);
+    // The ETA as the live line has it (bytes left over the rate), once the rate is measured over bytes going
+    // (see rate()): the whole run's rate before that counts the login and planning, and would overstate it.
+    const left = p.bytesTotal - p.bytesDone;
+    const eta = left > 0 && this.rateKnown(p) && rate > 0 ? `, ETA ${formatSeconds(left / rate)}` : '';
     this.err.write(
-      `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(this.rate(p))}/s\n`,
+      `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}, ${formatBytes(rate)}/s${eta}\n`,
     );
+  }
+
+  /** Whether rate() measured bytes going for a second at least (not the whole run's rate, for want of better). */
+  private rateKnown(p: Progress): boolean {
+    return this.first !== undefined && Date.now() - this.first.at >= 1000 && p.bytesDone > this.first.bytes;
   }
 
   private liveText(p: Progress, rate: number): LiveText {

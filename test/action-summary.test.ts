@@ -216,6 +216,11 @@ describe('phrase', () => {
     ['drop --maintenance', 'drop the `maintenance-file` input'],
     ['deploy once with --verify to find', 'deploy once with the `verify` input to find'],
     ['--password-stdin stays', '--password-stdin stays'],
+    // Before: the CLI's and the library's ways in stayed in the Action's log.
+    [
+      'no password for user "u"; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input; library: the password option)',
+      'no password for user "u"; give one (the password input)',
+    ],
     // Before: "a the `verify` input.txt": a file name in a log line is not a flag.
     [
       '2 file(s) deployed earlier now match --exclude (a--verify.txt, b--keep/x)',

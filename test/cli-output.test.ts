@@ -28,7 +28,23 @@ describe('progress rate', () => {
     progress({ filesDone: 0, filesTotal: 2, bytesDone: 1 * MiB, bytesTotal: 100 * MiB });
     jest.advanceTimersByTime(3_000);
     progress({ filesDone: 1, filesTotal: 2, bytesDone: 4 * MiB, bytesTotal: 100 * MiB });
-    expect(lines.at(-1)).toBe('1/2 files, 4.0 MiB of 100.0 MiB, 1.0 MiB/s\n');
+    // The ETA as the live line has it: 96 MiB left at 1 MiB/s (before: none on a plain line).
+    expect(lines.at(-1)).toBe('1/2 files, 4.0 MiB of 100.0 MiB, 1.0 MiB/s, ETA 1m36s\n');
+  });
+
+  it('plain lines: no ETA until the rate is measured (the first report), none when all is sent', () => {
+    const { out, lines } = output();
+    const progress = out.reporter().progress!;
+    jest.advanceTimersByTime(21_000);
+    progress({ filesDone: 0, filesTotal: 2, bytesDone: 1 * MiB, bytesTotal: 100 * MiB });
+    // The whole run's rate (1 MiB over 21 s) would give an ETA of half an hour: none is shown.
+    expect(lines.at(-1)).toBe('0/2 files, 1.0 MiB of 100.0 MiB, 48.8 KiB/s\n');
+    jest.advanceTimersByTime(5_000);
+    progress({ filesDone: 1, filesTotal: 2, bytesDone: 51 * MiB, bytesTotal: 100 * MiB });
+    expect(lines.at(-1)).toBe('1/2 files, 51.0 MiB of 100.0 MiB, 10.0 MiB/s, ETA 5s\n');
+    jest.advanceTimersByTime(5_000);
+    progress({ filesDone: 2, filesTotal: 2, bytesDone: 100 * MiB, bytesTotal: 100 * MiB });
+    expect(lines.at(-1)).toBe('2/2 files, 100.0 MiB of 100.0 MiB, 9.9 MiB/s\n');
   });
 
   it('the first report after bytes went (a small file done at once): the rate over the whole run, for want of better', () => {

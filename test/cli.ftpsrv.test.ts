@@ -79,7 +79,7 @@ describe('item 6: output', () => {
     const r = await cli(['deploy', local, url(dir)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^\d+\/3 files, .* of .*, .*\/s$/m);
+    expect(r.stderr).toMatch(/^\d+\/3 files, .* of .*, .*\/s(, ETA \S+)?$/m);
     expect(r.stderr).toMatch(/^3\/3 files/m);
     expect(r.stderr).toMatch(
       /^deployed: did upload 3, replace 0, delete 0, mkdir 3, rmdir 0; 0 unchanged; .* sent in [\d.]+ s$/m,

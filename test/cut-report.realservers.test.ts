@@ -217,3 +217,40 @@ d.each(each('pure', 'vsftpd'))('%s: the deploy after a killed first deploy', (_n
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: a first deploy onto a folder that holds some of the local folders',
+  (_name, server) => {
+    it('the plan, its dry run and the deploy list no mkdir for a folder already there (was: listed, while the counts said 0 made)', async () => {
+      const local = tmpDir('ftpship-h-leftover16-');
+      writeTree(local, { 'index.html': 'x', 'css/a.css': 'a', 'css/sub/b.css': 'b', 'js/c.js': 'c' });
+      const { dir, disk } = target(server);
+      // Put there by another tool (no state): css and css/sub, and a page.
+      fs.mkdirSync(path.join(disk, 'css', 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(disk, 'old.html'), 'old');
+      for (const p of [
+        disk,
+        path.join(disk, 'css'),
+        path.join(disk, 'css', 'sub'),
+        path.join(disk, 'old.html'),
+      ])
+        fs.chownSync(p, server.uid, server.gid);
+      const mkdirs = (r: Report): string[] => r.files.filter((e) => e.action === 'mkdir').map((e) => e.path);
+
+      const dry = ok(await cliOn(server, 'deploy', local, dir, '--dry-run', '--json'));
+      const preview = JSON.parse(dry.stdout) as Report;
+      expect(mkdirs(preview)).toEqual(['js']);
+      expect(preview.counts.mkdir).toBe(1);
+      const run = ok(await cliOn(server, 'deploy', local, dir));
+      // The plan lines printed: one mkdir, of the folder made.
+      expect(run.stderr.split('\n').filter((l) => /\bmkdir\b/.test(l) && !/mkdir \d/.test(l))).toEqual([
+        expect.stringMatching(/mkdir +js$/),
+      ]);
+      expect(run.stderr).toMatch(/mkdir 1,/);
+      expect(readTree(disk, [STATE, 'old.html'])).toEqual(readTree(local));
+      // The state knows every local folder (a later removal deletes it, as for one it made).
+      const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { dirs: string[] };
+      expect([...state.dirs].sort()).toEqual(['css', 'css/sub', 'js']);
+    });
+  },
+);

@@ -206,7 +206,7 @@ d('the client misused, on real servers', () => {
   );
 
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
-    '%s: mkd of a folder that is there, or under one that is not: a 550 without a reason (vsftpd) names both causes',
+    '%s: mkd of a folder that is there, or under one that is not: a 550 without a reason (vsftpd) names both causes, "No such file" says to make the parent',
     async (name) => {
       const server = env[name];
       const { dir } = scene(server, 'x');
@@ -216,8 +216,15 @@ d('the client misused, on real servers', () => {
           const err = await caught(client.mkd(p));
           expect(err).toBeInstanceOf(FtpReplyError);
           expect((err as FtpReplyError).code).toBe(550);
-          // pure-ftpd and proftpd say why ("File exists", "No such file or directory"): left as they are.
-          if (name !== 'vsftpd') expect(err.message).toMatch(/: (File exists|No such file or directory)$/);
+          // pure-ftpd and proftpd say why: "File exists" is left as it is; "No such file or directory" (the parent
+          // is missing) says to make that first (before: no hint, while vsftpd's vague refusal had one).
+          if (name !== 'vsftpd' && p === dir) expect(err.message).toMatch(/: File exists$/);
+          else if (name !== 'vsftpd')
+            expect(err.message).toMatch(
+              new RegExp(
+                `^MKD ${p}: 550 .*No such file or directory — its parent folder is missing: make that first \\(MKD makes one folder, not the folders above it\\)$`,
+              ),
+            );
           else
             expect(err.message).toMatch(
               new RegExp(

@@ -59,7 +59,7 @@ describe('phrase: engine messages in gulp option names', () => {
     ],
     [
       'no password',
-      'no password for user "u"; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)',
+      'no password for user "u"; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input; library: the password option)',
       'no password for user "u"; give one (the password option, e.g. password: process.env.FTP_PASSWORD)',
     ],
     [

@@ -257,6 +257,47 @@ onServer('pureQuota')('pure-ftpd, a 1 MB disk quota (552 Quota exceeded)', () =>
     expect((await deploy(o)).files).toEqual([]);
   });
 
+  it('full again, no room freed: the atomic rerun\'s state write names the temporary copies ftpship kept and --no-atomic (was: only "free space on the server"); --no-atomic then converges', async () => {
+    recount();
+    const local = tmpDir();
+    const data = (): string => crypto.randomBytes(100_000).toString('hex'); // 200 KB
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'f3.bin': data(), 'index.html': 'v1' });
+    const { dir, disk } = target(env.pureQuota);
+    const o = opts(env.pureQuota, local, dir, { parallel: 1 });
+    await deploy(o);
+    writeTree(local, { 'f1.bin': data(), 'f2.bin': data(), 'f3.bin': data(), 'index.html': 'v2' });
+    await expect(deploy(o)).rejects.toThrow(/^upload f\d\.bin failed: 552 /);
+    const temps = fs.readdirSync(disk).filter((n) => /^\.ftpship-[0-9a-f]{20}\.tmp$/.test(n));
+    expect(temps.length).toBeGreaterThan(0);
+    // The rest of the account's room taken (another upload): not even the state fits now.
+    const used = Number(
+      fs.readFileSync(path.join(env.pureQuota.home, '.ftpquota'), 'utf8').trim().split(/\s+/)[1],
+    );
+    const c = await plainClient(env.pureQuota);
+    try {
+      await c.upload(`${dir}/backup.bin`, Buffer.alloc(1024 * 1024 - used - 16, 3));
+    } finally {
+      await c.quit();
+    }
+    const again = await deploy(o).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(again?.message).toMatch(
+      new RegExp(
+        `^cannot write the state file ${dir}/\\.ftpship-state\\.json: 552 .*\\(the server has no room for it: free space on the server or ask the host for more; ` +
+          `the temporary copies \\(\\.ftpship-….tmp\\) ftpship's earlier run left, kept to resume them \\((\\d+) recorded, up to [\\d.]+ KiB\\), hold room there: ` +
+          `rerun with --no-atomic, which removes them first and writes the files in place \\(no copies\\), or free that much, then run again\\)$`,
+      ),
+    );
+    // Those recorded: the ones on the server, and any the server did not keep (its refused upload's).
+    expect(Number(/\((\d+) recorded/.exec(again?.message ?? '')?.[1])).toBeGreaterThanOrEqual(temps.length);
+    // As it says: with no room freed, --no-atomic removes them and converges.
+    await deploy({ ...o, atomic: false });
+    expect(readTree(disk, ['.ftpship-state.json', 'backup.bin'])).toEqual(readTree(local));
+    expect(fs.readdirSync(disk).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('full before the deploy: each line says what was refused on one line, and nothing is recorded', async () => {
     recount();
     const local = tmpDir();

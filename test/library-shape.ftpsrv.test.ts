@@ -114,6 +114,12 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
       /^invalid remoteDir "ftp:\/\/…\/site\/": a URL/,
     ],
     ['user: ""', { user: '' }, /^invalid user "": give the user name to log in as .*or leave user out/],
+    // Named the CLI's and the Action's ways to give it, not the option a deploy() caller has.
+    [
+      'a user and no password',
+      { password: undefined },
+      /^no password for user "[^"]+"; give one \(ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input; library: the password option\)$/,
+    ],
     // The CLI's --maintenance takes a path: a gulpfile's maintenance: '.maintenance' was told "invalid maintenance
     // file undefined; give a file path … such as .maintenance", naming neither the value nor the shape.
     [

@@ -135,6 +135,35 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a live folder on a shared host', 
     expect(names(disk).filter((n) => TEMP.test(path.basename(n)))).toEqual([]);
   });
 
+  it("a first deploy whose new folder inside the host's read-only one is refused: the temporary copy planned there is not kept pending (was: marked left, looked for by every deploy for a day)", async () => {
+    const { dir, disk } = target(server);
+    writeTree(disk, { 'index.html': 'old home' });
+    own(server, disk);
+    const cgi = path.join(disk, 'cgi');
+    fs.mkdirSync(cgi);
+    fs.chownSync(cgi, 0, 0); // the host's, read-only for the FTP user
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'cgi/new/n.txt': 'n' });
+    type Pending = { temps?: Record<string, { left?: string }> } | undefined;
+    const pending = (): Pending =>
+      (JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { pending?: Pending }).pending;
+    try {
+      const r = await cli(server, local, dir);
+      expect(r.code).toBe(1);
+      expect(errors(r)).toEqual([
+        expect.stringMatching(new RegExp(`cannot create folder ${dir}/cgi/new on the server`)),
+      ]);
+      // cgi/new/n.txt was to go through a temp (cgi is in the folder already): never written, not recorded.
+      expect(Object.keys(pending()?.temps ?? {}).filter((t) => t.startsWith('cgi/'))).toEqual([]);
+      // Left out locally, the next deploy finishes with nothing pending.
+      fs.rmSync(path.join(local, 'cgi'), { recursive: true });
+      ok(await cli(server, local, dir));
+      expect(pending()).toBeUndefined();
+    } finally {
+      own(server, cgi);
+    }
+  });
+
   // A disk that fills up part way, as a shared host's does: a small tmpfs mounted on the target (root only).
   (process.getuid?.() === 0 ? it : it.skip)(
     'the disk full while changed files go up through temporary copies: the error names the refusal and --no-atomic; --no-atomic then converges with no more room (was: every rerun failed writing the state, the leftover copies holding the room)',

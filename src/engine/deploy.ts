@@ -739,6 +739,19 @@ export async function deploy(
             p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d)),
           ),
         );
+      } else if (isEmptyState(st) && top && top.size > 0 && p.mkdirs.length > 0) {
+        // A first deploy onto a folder that already holds some of the local folders: the server refuses their
+        // MKD and the report counts none made, yet the plan listed each as `mkdir` (the dry run too). Looked
+        // for the same way, under the names the target's listing shows: those there are not announced.
+        const swaps = new Set(p.fileToDir);
+        p = withDirsThere(
+          p,
+          await dirsThere(
+            pool,
+            root,
+            p.mkdirs.filter((d) => top.has(d.split('/')[0]) && !swaps.has(d)),
+          ),
+        );
       }
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };

@@ -534,7 +534,13 @@ class Run {
       );
     }
     const target = item.temp ?? item.file.path;
-    await this.ensureDir(parentOf(target));
+    await this.ensureDir(parentOf(target)).catch((err: unknown) => {
+      // Its folder was never made (MKD refused, the deploy stopped first): nothing went to a temp this run
+      // named, so it is not kept as pending (was: marked left by the next deploy, and looked for by each for a
+      // day). One an earlier run recorded may hold a part, and stays.
+      if (item.temp !== undefined && item.mayExist !== true) this.ctx.store.tempGone(item.temp);
+      throw err;
+    });
     if (!item.temp && alteredName(target)) await this.probeRecorded(target);
     // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
     // in this run, a temp this run wrote to does too. Not one an attempt failed before writing to: it may be

@@ -135,7 +135,7 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
   const user = o.user ?? 'anonymous';
   if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
     throw new ConfigError(
-      `no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`,
+      `no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input; library: the password option)`,
     );
   }
   if (typeof o.password === 'string' && CONTROL.test(o.password)) {

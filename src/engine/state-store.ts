@@ -21,6 +21,7 @@ import {
 } from './remote.js';
 import type { LocalFile, LocalTree } from './select.js';
 import { ConfigError, DeployError, GuardError, writeFailed } from './errors.js';
+import { formatBytes } from './report.js';
 import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
@@ -559,6 +560,7 @@ export class StateStore {
   async beginRun(plan: Plan, marker?: string): Promise<void> {
     const s = this.state;
     const temps = { ...(s.pending?.temps ?? {}) };
+    this.earlierTemps = new Set(Object.keys(temps));
     this.uncertain = new Set(s.pending?.uncertain ?? []);
     this.dirs = new Set(s.dirs);
     // Recorded before they are made: a folder made by a run killed before its next checkpoint is still known
@@ -860,7 +862,7 @@ export class StateStore {
         true,
       )
       .catch((err: unknown) => {
-        throw unwritable(this.opts.path, err, this.finishing);
+        throw unwritable(this.opts.path, err, this.finishing, this.keptTemps());
       });
     this.stateThere = true;
     if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename) this.renamedOver = true;
@@ -905,6 +907,20 @@ export class StateStore {
    * the unlock sent with it), which a second write could cross; nor while a leftover copy or a former state
    * still needs the engine's own handling.
    */
+  /** The temps an earlier run recorded, as this run began (see keptTemps). */
+  private earlierTemps = new Set<string>();
+
+  /**
+   * The temporary copies an earlier run left that this run keeps (to resume them) and has not removed: how
+   * many, and at most how many bytes they hold (each a prefix of its file). They take room on the server.
+   */
+  private keptTemps(): { count: number; bytes: number } {
+    const kept = Object.entries(this.state.pending?.temps ?? {}).filter(
+      ([t, r]) => this.earlierTemps.has(t) && r.left === undefined,
+    );
+    return { count: kept.length, bytes: kept.reduce((n, [, r]) => n + r.size, 0) };
+  }
+
   snapshot(): StateSnapshot | undefined {
     if (this.opts.persist === false || !this.lockGuard || this.sealed || this.finishing) return undefined;
     if (this.saving || !this.dirty || !this.stateThere || this.copyLeft || this.superseded !== undefined)
@@ -928,13 +944,22 @@ export interface StateSnapshot {
 export const STATE_MAX = 64 * 1024 * 1024;
 
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
-function unwritable(path: string, err: unknown, final = false): unknown {
+function unwritable(
+  path: string,
+  err: unknown,
+  final = false,
+  kept: { count: number; bytes: number } = { count: 0, bytes: 0 },
+): unknown {
   if (err instanceof DeployError) return err;
   // The run's files went up, but the last checkpoint knows them only as unconfirmed: the rerun sends them
   // again, each through a temporary copy beside the live file. Room for the state alone was not enough.
+  // Or, before that, the copies an earlier run stopped by a full disk left (kept to resume) hold the room:
+  // they are ftpship's own, and --no-atomic removes them before it writes anything.
   const rerun = final
     ? '. The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic (files written in place)'
-    : '';
+    : kept.count > 0
+      ? `; the temporary copies (.ftpship-….tmp) ftpship's earlier run left, kept to resume them (${kept.count} recorded, up to ${formatBytes(kept.bytes)}), hold room there: rerun with --no-atomic, which removes them first and writes the files in place (no copies), or free that much, then run again`
+      : '';
   const why =
     err instanceof FtpReplyError
       ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`

@@ -528,11 +528,21 @@ export class FtpClient {
 
   /**
    * Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing; a refusal that
-   * gives no reason (vsftpd's "Create directory operation failed.") names both.
+   * gives no reason (vsftpd's "Create directory operation failed.") names both, one that says nothing is there
+   * (pure-ftpd's and proftpd's "No such file or directory": the parent is missing) says to make the parent first.
    */
   async mkd(path: string): Promise<void> {
     checkTargetPath(path, 'mkd()', 'the path of the folder to make');
     await this.run(`MKD ${path}`, 2).catch((err: unknown) => {
+      if (
+        err instanceof FtpReplyError &&
+        err.code === ReplyCode.FileUnavailable &&
+        NOT_THERE.test(err.serverMessage)
+      )
+        throw hinted(
+          err,
+          ' — its parent folder is missing: make that first (MKD makes one folder, not the folders above it)',
+        );
       if (
         err instanceof FtpReplyError &&
         /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage)
