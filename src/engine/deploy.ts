@@ -163,7 +163,12 @@ export async function deploy(
   scanning.catch(() => undefined);
   // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
   // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
-  const { signal } = options;
+  // The caller's signal is listened to once for all the deploys it runs under (see whenAborted); the deploy's
+  // own parts (the lock's waits, the hook, the way out) listen to this deploy's own signal, which follows it.
+  const own = options.signal ? new AbortController() : undefined;
+  const signal = own?.signal;
+  const unlisten =
+    options.signal && own ? whenAborted(options.signal, () => own.abort(options.signal?.reason)) : undefined;
   let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
   /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
   const wayOut: WayOut = {};
@@ -861,6 +866,7 @@ export async function deploy(
   } finally {
     clearTimeout(wayOutTimer);
     signal?.removeEventListener('abort', onAbort);
+    unlisten?.();
     void scanning.then(
       (t) => t.stopHashing?.(),
       () => undefined,
@@ -1300,6 +1306,35 @@ interface WayOut {
   unsaved?: unknown;
   /** The lock stayed on the server. */
   lockLeft?: { path: string; err: unknown; staleMs: number };
+}
+
+/** Each caller's signal that deploys run under: its one listener, and what each running deploy does on its abort. */
+const underSignal = new WeakMap<AbortSignal, { listener: () => void; runs: Set<() => void> }>();
+
+/**
+ * Calls `run` when `signal` aborts, until the returned function is called. One listener on the signal however many
+ * deploys run under it: a script deploying 20 sites at once under its one AbortController (its Ctrl-C) added one
+ * each, and Node warned of a leak from the 11th (MaxListenersExceededWarning), in the caller's program.
+ */
+function whenAborted(signal: AbortSignal, run: () => void): () => void {
+  let under = underSignal.get(signal);
+  if (!under) {
+    const runs = new Set<() => void>();
+    const listener = (): void => {
+      underSignal.delete(signal);
+      for (const r of [...runs]) r();
+    };
+    under = { listener, runs };
+    underSignal.set(signal, under);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { listener, runs } = under;
+  runs.add(run);
+  return () => {
+    if (!runs.delete(run) || runs.size > 0 || underSignal.get(signal)?.runs !== runs) return;
+    underSignal.delete(signal);
+    signal.removeEventListener('abort', listener);
+  };
 }
 
 function cancelledError(signal: AbortSignal, unchanged: boolean, wayOut: WayOut = {}): CancelledError {
