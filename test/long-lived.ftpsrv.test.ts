@@ -5,6 +5,7 @@
  */
 import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CancelledError, deploy } from '../src/index.js';
@@ -41,5 +42,36 @@ describe('one AbortSignal shared by many deploys at once', () => {
       expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(CancelledError);
     }
     expect(getEventListeners(controller.signal, 'abort')).toEqual([]);
+  });
+});
+
+describe('a lock left by a deploy of this same process that is over', () => {
+  it('the next deploy in the process (gulp watch, a dev server) takes it over at once, not "another deploy holds the lock" for 2 minutes', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const dir = uniqueName('own-left-lock');
+    // What a deploy of this process leaves when its connection is cut before its unlock: the lock, naming this
+    // process (its host and pid) and that deploy's token, refreshed a moment ago.
+    const lock = path.join(server().root, dir, '.ftpship-state.json.lock');
+    fs.mkdirSync(lock, { recursive: true });
+    const now = new Date().toISOString();
+    fs.writeFileSync(
+      path.join(lock, 'holder.json'),
+      JSON.stringify({
+        token: 'a-deploy-that-is-over',
+        holder: `ftpship on ${os.hostname()} pid ${process.pid}`,
+        host: os.hostname(),
+        pid: process.pid,
+        startedAt: now,
+        refreshedAt: now,
+      }),
+    );
+    const warnings: string[] = [];
+    // Was: GuardError "another deploy holds the lock … (ftpship on <this host> pid <this pid> …)", for every
+    // run of a gulp watch session until the lock went stale: no deploy of this process was running.
+    await deploy(deployOptions(server(), local, dir), { warn: (m) => warnings.push(m) });
+    expect(readTree(path.join(server().root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
+    expect(fs.existsSync(lock)).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^taking over a stale lock /)]);
   });
 });
