@@ -23,6 +23,7 @@ import type File from 'vinyl';
 import { deploy as deployEngine } from '../src/engine/deploy.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from '../src/engine/errors.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
+import { whenAborted } from '../src/engine/when-aborted.js';
 import {
   formatBytes,
   formatEstimate,
@@ -202,9 +203,9 @@ export function deploy(options: GulpDeployOptions): Transform {
   const given = engine.signal;
   const onAbort = (): void => stop.abort(given?.reason);
   if (given?.aborted) onAbort();
-  else given?.addEventListener('abort', onAbort, { once: true });
-  // One signal may serve a whole watch session: its listener goes with the stream.
-  stream.once('close', () => given?.removeEventListener('abort', onAbort));
+  // One signal may serve a whole watch session, with runs queued behind one another: one listener on it for
+  // them all (one each made Node warn of a leak from the 11th), and a stream's part of it goes with the stream.
+  else if (given) stream.once('close', whenAborted(given, onAbort));
   if (domain) {
     const onDomainError = (err: unknown): void => {
       upstreamFailed(err);

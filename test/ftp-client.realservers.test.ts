@@ -524,15 +524,49 @@ d('list() and nlst() of a file: that file alone, on every server', () => {
 });
 
 d("a server's idle timeout (proftpd TimeoutIdle 2: 421, then it hangs up)", () => {
-  it("the next call's error gives the server's reason, not only that it closed", async () => {
-    // Over plain FTP: over TLS, proftpd hangs up without the 421.
-    const client = await FtpClient.connect(options(env.proftpdHost, { secure: false }));
+  // A client kept open in a long-lived process (a dev server, a watch) for longer than the server's idle timeout.
+  const idleClosed = async (secure: false | 'explicit'): Promise<FtpClient> => {
+    const client = await FtpClient.connect(options(env.proftpdHost, { secure }));
     clients.push(client);
     for (let waited = 0; !client.closed && waited < 10_000; waited += 100)
       await new Promise((resolve) => setTimeout(resolve, 100));
+    return client;
+  };
+  it("the next call's error gives the server's reason and how to go on, not only that it closed", async () => {
+    // Was "closed: connection to 127.0.0.1 closed by the server (it said: 421 …)": nothing on what to do.
+    const client = await idleClosed(false);
     await expect(client.pwd()).rejects.toThrow(
-      'closed: connection to 127.0.0.1 closed by the server (it said: 421 Idle timeout (2 seconds): closing control connection)',
+      'closed: connection to 127.0.0.1 closed by the server while the session was idle (it said: 421 Idle timeout (2 seconds): closing control connection); ' +
+        'servers end a session left idle for a while: FtpClient.connect() opens a new session',
     );
+  });
+  it('over TLS (proftpd hangs up without the 421): the error still says the session was idle, and how to go on', async () => {
+    // Was "closed: connection to 127.0.0.1 closed by the server", the same as a crash or a cut network.
+    const client = await idleClosed('explicit');
+    await expect(client.list('/')).rejects.toThrow(
+      'closed: connection to 127.0.0.1 closed by the server while the session was idle; ' +
+        'servers end a session left idle for a while: FtpClient.connect() opens a new session',
+    );
+  });
+  it('a connection cut during the login (after the 234 to AUTH TLS) is not said to have been idle', async () => {
+    // The login's own steps wait on no reply there (the TLS handshake): the cut read as an idle timeout, and a
+    // deploy's error told the CLI's user that FtpClient.connect() opens a new session.
+    const socketFactory = (host: string, port: number): net.Socket => {
+      const raw = net.connect({ host, port });
+      raw.on('data', (chunk: Buffer) => {
+        if (chunk.toString('latin1').startsWith('234 ')) setImmediate(() => raw.destroy());
+      });
+      return raw;
+    };
+    const err = await FtpClient.connect(options(env.proftpdHost, { secure: 'explicit', socketFactory })).then(
+      (c) => {
+        clients.push(c);
+        return new Error('connected');
+      },
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/closed by the server/);
+    expect(err.message).not.toMatch(/idle|FtpClient\.connect/);
   });
 });
 

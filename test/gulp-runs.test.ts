@@ -2,6 +2,7 @@
  * The gulp plugin run again and again in one process, as `gulp.watch` or `gulp.series` runs a publish task, with
  * real gulp 5 tasks against ftp-server().
  */
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -151,5 +152,27 @@ describe('gulp plugin: a publish task run again in one process', () => {
     // Before: the second deployed at once, and the first, holding v1, overwrote it: index.html v1, old.txt back
     // and new.txt deleted.
     expect(readTree(path.join(server().root, remote), [STATE])).toEqual(readTree(local));
+  });
+
+  it('12 runs fired faster than they finish, under one signal for the whole watch session: one listener on it (no MaxListenersExceededWarning); queued, the last files win', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v0', 'css/a.css': 'a{}' });
+    const remote = `/${uniqueName('h-gulp-burst')}`;
+    const session = new AbortController();
+    // Each run's deploy() made as its task starts, all before the first has finished.
+    const runs: Array<Promise<void>> = [];
+    for (let i = 1; i <= 12; i++) {
+      writeTree(local, { 'index.html': `v${i}` });
+      const stream = deploy(opts(remote, { signal: session.signal }));
+      runs.push(
+        runTaskOrThrow(() => gulp.src('**/*', { cwd: local, dot: true, encoding: false }).pipe(stream)),
+      );
+    }
+    // Was 12, one per run waiting its turn: Node warned "Possible EventTarget memory leak detected. 11 abort
+    // listeners added to [AbortSignal]" in the gulpfile's process.
+    expect(getEventListeners(session.signal, 'abort').length).toBe(1);
+    await Promise.all(runs);
+    expect(readTree(path.join(server().root, remote), [STATE])).toEqual(readTree(local));
+    expect(getEventListeners(session.signal, 'abort')).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ import {
 } from './paths.js';
 import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
 import { ConnectionPool, isConnectionLimit } from './pool.js';
+import { whenAborted } from './when-aborted.js';
 import { buildReport, type DeployReport } from './report.js';
 import {
   caseTwins,
@@ -163,7 +164,12 @@ export async function deploy(
   scanning.catch(() => undefined);
   // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
   // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
-  const { signal } = options;
+  // The caller's signal is listened to once for all the deploys it runs under (see whenAborted); the deploy's
+  // own parts (the lock's waits, the hook, the way out) listen to this deploy's own signal, which follows it.
+  const own = options.signal ? new AbortController() : undefined;
+  const signal = own?.signal;
+  const unlisten =
+    options.signal && own ? whenAborted(options.signal, () => own.abort(options.signal?.reason)) : undefined;
   let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
   /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
   const wayOut: WayOut = {};
@@ -874,6 +880,7 @@ export async function deploy(
   } finally {
     clearTimeout(wayOutTimer);
     signal?.removeEventListener('abort', onAbort);
+    unlisten?.();
     void scanning.then(
       (t) => t.stopHashing?.(),
       () => undefined,

@@ -78,20 +78,49 @@ export interface HeldLock {
   token: string;
 }
 
+/**
+ * The tokens of this process's deploys inside {@link withLock} (taking, holding or releasing their lock). A holder
+ * naming this process with a token not among them was left by one of its deploys that is over (its unlock cut off
+ * with its connection): a long-lived process (gulp watch, a dev server deploying through the library) had every
+ * later deploy refused ("another deploy holds the lock", naming itself) until the lock went stale. Kept on
+ * `globalThis`: the ESM modules and the CommonJS bundle loaded in one process are not the same module.
+ */
+const LIVE = Symbol.for('ftpship.liveLockTokens');
+const liveTokens = ((globalThis as { [LIVE]?: Set<string> })[LIVE] ??= new Set<string>());
+
 export async function withLock<T>(
   pool: ConnectionPool,
   lockPath: string,
-  o: {
-    staleLockMs: number;
-    knownDirs?: Set<string>;
-    signal?: AbortSignal;
-    /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
-    readWithLock?: { path: string; max: number };
-    /** Told when the lock could not be released (it stays on the server). */
-    lockLeft?: (err: unknown) => void;
-    /** Told once the lock is this deploy's, and again (undefined) once it is not (released, or lost). */
-    onLock?: (lock: HeldLock | undefined) => void;
-  },
+  o: LockOptions,
+  rep: Reporter,
+  body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
+): Promise<T> {
+  const token = crypto.randomUUID();
+  liveTokens.add(token);
+  try {
+    return await lockAndRun(token, pool, lockPath, o, rep, body);
+  } finally {
+    liveTokens.delete(token);
+  }
+}
+
+interface LockOptions {
+  staleLockMs: number;
+  knownDirs?: Set<string>;
+  signal?: AbortSignal;
+  /** A file to read in the lock's write, with pipelining (the state, which the body reads first). */
+  readWithLock?: { path: string; max: number };
+  /** Told when the lock could not be released (it stays on the server). */
+  lockLeft?: (err: unknown) => void;
+  /** Told once the lock is this deploy's, and again (undefined) once it is not (released, or lost). */
+  onLock?: (lock: HeldLock | undefined) => void;
+}
+
+async function lockAndRun<T>(
+  token: string,
+  pool: ConnectionPool,
+  lockPath: string,
+  o: LockOptions,
   rep: Reporter,
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
 ): Promise<T> {
@@ -99,7 +128,7 @@ export async function withLock<T>(
   /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
   const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
   const me: Holder = {
-    token: crypto.randomUUID(),
+    token,
     holder: describeHolder(),
     host: os.hostname(),
     pid: process.pid,
@@ -639,9 +668,13 @@ function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {
   );
 }
 
-/** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
+/**
+ * A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. So is one
+ * naming this process and a deploy of it that is over (see {@link liveTokens}).
+ */
 function deadOnThisHost(h: Holder | undefined): boolean {
-  if (!h || h.host !== os.hostname() || !h.pid || h.pid === process.pid) return false;
+  if (!h || h.host !== os.hostname() || !h.pid) return false;
+  if (h.pid === process.pid) return h.token !== undefined && h.token !== '' && !liveTokens.has(h.token);
   try {
     process.kill(h.pid, 0);
   } catch (err) {

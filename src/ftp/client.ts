@@ -218,6 +218,7 @@ export class FtpClient {
       connection.close(err as Error);
       throw err;
     }
+    connection.loggedIn = true;
     return client;
   }
 
@@ -1187,7 +1188,12 @@ export class FtpClient {
   private async exclusive<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(async () => {
       this.connection.assertOpen();
-      return task();
+      this.connection.calls++;
+      try {
+        return await task();
+      } finally {
+        this.connection.calls--;
+      }
     });
     this.queue = result.catch(() => undefined);
     return result;

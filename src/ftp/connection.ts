@@ -108,6 +108,13 @@ export class FtpConnection {
   private openCode?: string;
   /** Commands sent whose final reply no one has read yet: how many replies may wait in `queue`. */
   private owed = 0;
+  /**
+   * The client's calls under way (FtpClient runs them one at a time): none, and a hang-up came while the session
+   * sat idle, as an idle timeout ends it (see {@link hungUp}).
+   */
+  calls = 0;
+  /** FtpClient.connect() has logged in: from here on, a hang-up with no call under way is the session idle. */
+  loggedIn = false;
 
   constructor(
     socket: net.Socket,
@@ -354,12 +361,25 @@ export class FtpConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(err));
-    socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`, this.goodbye)));
+    socket.on('close', () => this.close(this.hungUp()));
     if (socket instanceof tls.TLSSocket) {
       socket.on('session', (session: Buffer) => {
         this.tlsSession = session;
       });
     }
+  }
+
+  /**
+   * The server hung up. While the session sat idle (logged in, no call under way, no reply awaited), that is its
+   * idle timeout (or a shutdown): a client kept open in a long-lived process (a dev server, a watch) finds it at
+   * its next call, whose error says so and how to go on. Over TLS, proftpd hangs up without the 421 that says so.
+   */
+  private hungUp(): NodeJS.ErrnoException {
+    const idle = this.loggedIn && this.calls === 0 && this.awaiting.length === 0 && this.waiters.length === 0;
+    if (!idle) return closedByServer(`connection to ${this.host}`, this.goodbye);
+    const err = closedByServer(`connection to ${this.host}`, this.goodbye, 'while the session was idle');
+    err.message += '; servers end a session left idle for a while: FtpClient.connect() opens a new session';
+    return err;
   }
 
   private onData(chunk: Buffer): void {
@@ -536,11 +556,13 @@ export const KEEPALIVE_MS = 15_000;
 
 /**
  * The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). `said`:
- * the reply it gave its reason in (a 421), if any.
+ * the reply it gave its reason in (a 421), if any; `when`: when it did, if that says why (while idle).
  */
-export function closedByServer(what: string, said?: string): NodeJS.ErrnoException {
+export function closedByServer(what: string, said?: string, when?: string): NodeJS.ErrnoException {
   const why = said === undefined ? '' : ` (it said: ${said.slice(0, 200)})`;
-  const err: NodeJS.ErrnoException = new Error(`${what} closed by the server${why}`);
+  const err: NodeJS.ErrnoException = new Error(
+    `${what} closed by the server${when === undefined ? '' : ` ${when}`}${why}`,
+  );
   err.code = 'ERR_FTP_CONNECTION_CLOSED';
   return err;
 }
