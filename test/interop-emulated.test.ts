@@ -1,0 +1,209 @@
+/**
+ * Servers we cannot run here, emulated by the scripted fake server with a real in-memory tree
+ * (`treeHandlers`), each in the replies of its product: Microsoft IIS FTP (DOS LIST, with or without MLSD;
+ * names without case; no rename over a file), FileZilla Server 1.x (its FEAT, MLSD and reply texts), a
+ * hosting provider's server with no SIZE, MDTM, EPSV or REST and a private address in PASV, and a Unix
+ * server whose LIST shows symlinks, names with spaces and year-less dates. For each: a first deploy, an edit,
+ * a delete and a case-only rename (Readme.md -> README.md), then a run with nothing to do; the server's
+ * tree equals the local one after each.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import { pasvReply, treeHandlers, type FakeServerOptions, type TreeStyle } from './helpers/fake-server.js';
+import { useFakeServer } from './helpers/fake-client.js';
+import { recorder } from './helpers/protocol.js';
+import { tmpDir, writeTree } from './helpers/tmp.js';
+
+const fake = useFakeServer();
+const STATE = '.ftpship-state.json';
+
+/** Every file (`path: content`) and folder (`path/: ''`) under `root`. */
+function localTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        out[`${r}/`] = '';
+        walk(path.join(dir, e.name), r);
+      } else out[r] = fs.readFileSync(path.join(dir, e.name), 'utf8');
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+interface Profile {
+  name: string;
+  style: TreeStyle;
+  features: string[];
+  extra?: (srv: { host: string }) => FakeServerOptions['handlers'];
+  greeting?: string;
+  files?: Record<string, string>;
+  /** Warnings each run may give: what the server does is worth one. */
+  warns?: RegExp;
+}
+
+const RENAME_OVER =
+  /^the server refused to rename over an existing file \(RNTO \/site\/[^:]+: 550 Cannot create a file when that file already exists\.\); falling back to delete \+ rename/;
+const IIS_FEATURES = [
+  'LANG EN*',
+  'UTF8',
+  'AUTH TLS;TLS-C;SSL;TLS-P;',
+  'PBSZ',
+  'PROT C;P;',
+  'CCC',
+  'HOST',
+  'SIZE',
+  'MDTM',
+  'REST STREAM',
+];
+const IIS: TreeStyle = {
+  caseInsensitive: true,
+  list: 'dos',
+  pwd: '257 "%s" is current directory.',
+  notFound: '550 The system cannot find the file specified.',
+  exists: '550 Cannot create a file when that file already exists.',
+  noRenameOver: '550 Cannot create a file when that file already exists.',
+  start: '125 Data connection already open; Transfer starting.',
+};
+const now = new Date();
+const futureMonth = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][
+  (now.getUTCMonth() + 2) % 12
+];
+
+const PROFILES: Profile[] = [
+  {
+    name: 'IIS, LIST only (DOS format)',
+    style: IIS,
+    features: IIS_FEATURES,
+    greeting: '220 Microsoft FTP Service',
+    warns: RENAME_OVER,
+  },
+  {
+    name: 'IIS with MLSD',
+    style: {
+      ...IIS,
+      mlsd: (e) => `type=${e.type};modify=${e.modify};${e.type === 'file' ? `size=${e.size};` : ''}`,
+    },
+    features: [...IIS_FEATURES, 'MLST size*;modify*;type*;'],
+    greeting: '220 Microsoft FTP Service',
+    warns: RENAME_OVER,
+  },
+  {
+    name: 'FileZilla Server 1.x',
+    style: {
+      caseInsensitive: true,
+      pwd: '257 "%s" is current directory.',
+      notFound: "550 Couldn't open the file or directory",
+      exists: '550 File or directory exists',
+      start: '150 Starting data transfer.',
+      mlsd: (e) =>
+        e.type === 'dir'
+          ? `type=dir;modify=${e.modify};perm=elfpcmd;`
+          : `type=file;size=${e.size};modify=${e.modify};perm=awrdf;`,
+    },
+    features: [
+      'MDTM',
+      'REST STREAM',
+      'SIZE',
+      'MLST type*;size*;modify*;perm*;',
+      'MLSD',
+      'AUTH SSL',
+      'AUTH TLS',
+      'PROT',
+      'PBSZ',
+      'UTF8',
+      'TVFS',
+      'EPSV',
+      'EPRT',
+      'MFMT',
+    ],
+    greeting: '220-FileZilla Server 1.8.0\r\n220 Please visit https://filezilla-project.org/',
+  },
+  {
+    name: 'a hosting server without SIZE, MDTM, EPSV or REST, naming a private address in PASV',
+    style: {},
+    features: ['UTF8'],
+    extra: () => ({
+      SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+      MDTM: (_a, s) => s.reply("500 'MDTM': command not understood"),
+      EPSV: (_a, s) => s.reply("500 'EPSV': command not understood"),
+      REST: (_a, s) => s.reply("500 'REST': command not understood"),
+      PASV: async (_a, s) => pasvReply(s, '192.168.1.10'),
+    }),
+  },
+  {
+    name: 'a Unix server with a symlink, names with spaces and a year-less date of a future month',
+    style: {
+      links: new Map([['/site/current', 'releases/v2']]),
+      unixDate: () => `${futureMonth} 24 13:40`,
+    },
+    features: ['EPSV', 'SIZE', 'UTF8'],
+    warns: /^no state file at \/site\/\.ftpship-state\.json, but \/site already holds current: /,
+  },
+];
+
+describe.each(PROFILES)('$name', (profile) => {
+  it.each([
+    ['atomic', true],
+    ['--no-atomic', false],
+  ])(
+    '%s: first deploy, an edit, a delete and a case-only rename, a no-op: the server tree equals the local one each time',
+    async (_mode, atomic) => {
+      const tree = treeHandlers(profile.style);
+      tree.dirs.add('/site');
+      const srv = await fake({
+        features: profile.features,
+        greeting: profile.greeting,
+        handlers: { ...tree.handlers, ...profile.extra?.({ host: '127.0.0.1' }) },
+      });
+      const onServer = (): Record<string, string> => {
+        const out: Record<string, string> = {};
+        for (const [p, v] of Object.entries(tree.tree(srv.files)))
+          if (p.startsWith('site/') && p !== `site/${STATE}` && p !== 'site/') out[p.slice(5)] = v;
+        return out;
+      };
+      const local = tmpDir();
+      writeTree(local, {
+        'index.html': 'v1',
+        'css/site.css': 'body{}',
+        'css/old.css': 'old',
+        'Readme.md': 'read me',
+        'a b.txt': 'spaces',
+        '  lead.txt': 'leading spaces',
+        'sub dir/x y.txt': 'xy',
+      });
+      const options: DeployOptions = {
+        localDir: local,
+        host: srv.host,
+        port: srv.port,
+        user: 'u',
+        password: 'p',
+        remoteDir: '/site',
+        timeoutMs: 3000,
+        retryDelayMs: 10,
+        atomic,
+      };
+      const first = recorder();
+      await deploy(options, first);
+      expect(onServer()).toEqual(localTree(local));
+
+      writeTree(local, { 'index.html': 'v2, longer' });
+      fs.rmSync(path.join(local, 'css/old.css'));
+      fs.renameSync(path.join(local, 'Readme.md'), path.join(local, 'README.md'));
+      const second = recorder();
+      await deploy(options, second);
+      expect(onServer()).toEqual(localTree(local));
+
+      const third = recorder();
+      const again = await deploy(options, third);
+      expect(again.files).toEqual([]);
+      expect(onServer()).toEqual(localTree(local));
+      for (const w of [...first.warnings, ...second.warnings, ...third.warnings])
+        expect(w).toMatch(profile.warns ?? /^$/);
+    },
+  );
+});
