@@ -25,6 +25,7 @@ import {
   deleteFile,
   dirExists,
   folderRefused,
+  fileThere,
   listedAs,
   remoteSize,
   removedFile,
@@ -957,10 +958,10 @@ class Run {
   /**
    * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
    * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
-   * before the state records it (G4). One SIZE, for such names only.
+   * before the state records it (G4). One SIZE, for such names only (without SIZE, the folder's listing).
    */
   private async confirmName(c: FtpClient, rel: string, size: number): Promise<void> {
-    if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
+    if (alteredName(rel) && (await fileThere(c, this.abs(rel))) !== true)
       throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
     // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
     if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {

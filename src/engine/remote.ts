@@ -96,6 +96,20 @@ export async function listedAs(
   return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
 }
 
+/**
+ * Is a file at `abs`? SIZE says; a server that offers no SIZE (500, 502: some hosting servers) gets the listing
+ * of its folder instead. Undefined when that cannot tell either.
+ */
+export async function fileThere(client: FtpClient, abs: string): Promise<boolean | undefined> {
+  try {
+    await client.size(abs);
+    return true;
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    return err.code === 500 || err.code === 502 ? listedAs(client, abs, 'file') : false;
+  }
+}
+
 /** Size of a remote file, or -1 when it is not there. */
 export async function remoteSize(client: FtpClient, abs: string): Promise<number> {
   try {

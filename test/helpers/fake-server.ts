@@ -328,6 +328,8 @@ export interface TreeStyle {
   list?: 'unix' | 'dos';
   /** MLSD facts of an entry (without the name); none: MLSD answers 500. */
   mlsd?: (e: { type: 'file' | 'dir'; size: number; modify: string }) => string;
+  /** LIST takes no `-a` (IIS): it is read as a name, which is not there. */
+  noListFlags?: boolean;
   /** RNTO onto an existing file is refused (IIS): this 550 text. */
   noRenameOver?: string;
   /** The 257 reply to PWD, `%s` the folder. Default `257 "%s" is the current directory`. */
@@ -402,7 +404,7 @@ export function treeHandlers(style: TreeStyle = {}): {
     s.reply('226 Transfer complete');
   };
   const listed = (arg: string, s: FakeSession): string | undefined => {
-    const path = arg.replace(/^-[a-zA-Z]+\s*/, '');
+    const path = style.noListFlags ? arg : arg.replace(/^-[a-zA-Z]+\s*/, '');
     return findDir(resolve(path, s));
   };
   const line = (dir: string, e: { name: string; type: 'file' | 'dir' | 'link'; size: number }): string => {
@@ -477,7 +479,10 @@ export function treeHandlers(style: TreeStyle = {}): {
       } else {
         const moved = (p: string): string => to + p.slice(from.length);
         const under = (p: string): boolean => p === from || p.startsWith(`${from}/`);
-        for (const d of [...dirs].filter(under)) dirs.delete(d) && dirs.add(moved(d));
+        for (const d of [...dirs].filter(under)) {
+          dirs.delete(d);
+          dirs.add(moved(d));
+        }
         for (const [p, b] of [...s.files].filter(([p]) => under(p))) {
           s.files.delete(p);
           s.files.set(moved(p), b);
