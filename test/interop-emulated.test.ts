@@ -221,3 +221,38 @@ describe.each(PROFILES)('$name', (profile) => {
     },
   );
 });
+
+describe('IIS drops the trailing spaces and dots of names (Windows), in SIZE alike', () => {
+  it.each([
+    ['atomic', true],
+    ['--no-atomic', false],
+  ])(
+    '%s: a file whose name ends in a space or a dot fails the run before anything is sent, naming its --exclude; excluded, the deploy converges',
+    async (_mode, atomic) => {
+      const tree = treeHandlers({ ...IIS, dropTrailing: true });
+      tree.dirs.add('/site');
+      const srv = await fake({ features: IIS_FEATURES, handlers: tree.handlers });
+      const local = tmpDir();
+      writeTree(local, { 'report.': 'the dot is part of the name', 'index.html': 'i' });
+      const options: DeployOptions = {
+        localDir: local,
+        host: srv.host,
+        port: srv.port,
+        user: 'u',
+        password: 'p',
+        remoteDir: '/site',
+        timeoutMs: 3000,
+        retryDelayMs: 10,
+        atomic,
+      };
+      // Before: a success, the state listing "report." while the server held "report" (SIZE "report." found it).
+      await expect(deploy(options)).rejects.toThrow(
+        `the server did not keep the file name "/site/report." when tested: a file whose name ended in a dot was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with --exclude '/report\\.'`,
+      );
+      expect([...srv.files.keys()].filter((p) => !p.endsWith(STATE))).toEqual([]);
+      await deploy({ ...options, exclude: ['/report\\.'] });
+      expect([...srv.files.keys()].filter((p) => !p.endsWith(STATE))).toEqual(['/site/index.html']);
+      expect((await deploy({ ...options, exclude: ['/report\\.'] })).files).toEqual([]);
+    },
+  );
+});

@@ -1010,7 +1010,10 @@ class Run {
         if (ending === '\\' || ending === '*') kept = true;
         else if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
         else {
-          kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+          // A Windows server (IIS, FileZilla Server) drops the trailing spaces and dots in every command
+          // alike: SIZE of "x " finds the "x" it stored. Only the folder's listing shows which name is there.
+          kept = await listedAs(c, abs, 'file');
+          if (kept === undefined) kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
           for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
         }
         // The test file under each name the server may have given it (every one of them ftpship's own).

@@ -328,6 +328,8 @@ export interface TreeStyle {
   list?: 'unix' | 'dos';
   /** MLSD facts of an entry (without the name); none: MLSD answers 500. */
   mlsd?: (e: { type: 'file' | 'dir'; size: number; modify: string }) => string;
+  /** Trailing spaces and dots of each name are dropped, in every command alike (Windows file names). */
+  dropTrailing?: boolean;
   /** LIST takes no `-a` (IIS): it is read as a name, which is not there. */
   noListFlags?: boolean;
   /** RNTO onto an existing file is refused (IIS): this 550 text. */
@@ -367,7 +369,7 @@ export function treeHandlers(style: TreeStyle = {}): {
     for (const part of `${base}/${arg}`.split('/')) {
       if (part === '' || part === '.') continue;
       if (part === '..') parts.pop();
-      else parts.push(part);
+      else parts.push(style.dropTrailing ? part.replace(/[ .]+$/, '') || part : part);
     }
     return `/${parts.join('/')}`;
   };
@@ -465,10 +467,15 @@ export function treeHandlers(style: TreeStyle = {}): {
       const from = s.state.from as string | undefined;
       s.state.from = undefined;
       if (!from) return s.reply('503 Bad sequence of commands.');
-      const to = resolve(arg, s);
+      const named = resolve(arg, s);
+      // In its folder as stored (the case the folder was made with), under the name given.
+      const to = `${findDir(parentOf(named)) ?? ''}/${named.slice(named.lastIndexOf('/') + 1)}`.replace(
+        /^\/\//,
+        '/',
+      );
       const same = key(from) === key(to);
       const over = findFile(to, s);
-      if (!findDir(parentOf(to))) return s.reply(notFound);
+      if (!findDir(parentOf(named))) return s.reply(notFound);
       if (!same && findDir(to)) return s.reply(style.exists ?? '550 File exists');
       if (!same && over && style.noRenameOver) return s.reply(style.noRenameOver);
       const file = s.files.get(from);
