@@ -256,3 +256,51 @@ describe('IIS drops the trailing spaces and dots of names (Windows), in SIZE ali
     },
   );
 });
+
+describe('a hosting server without SIZE, a run cut in its commit phase', () => {
+  it('the rerun puts the file whose rename was cut in place, and removes its temp (was: nothing to do, the old file stayed)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    let cut = false;
+    const srv = await fake({
+      features: ['UTF8'],
+      handlers: {
+        ...tree.handlers,
+        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        EPSV: (_a, s) => s.reply("500 'EPSV': command not understood"),
+        PASV: async (_a, s) => pasvReply(s, '10.0.0.7'),
+        // The connection drops at the first rename of a file into place.
+        RNFR: async (a, s) => {
+          if (!cut || !/\/\.ftpship-[0-9a-f]+\.tmp$/.test(a)) return tree.handlers.RNFR(a, s);
+          cut = false;
+          s.socket.destroy();
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'v1', 'b.txt': 'b1' });
+    const options: DeployOptions = {
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/site',
+      timeoutMs: 3000,
+      retryDelayMs: 10,
+      retries: 0,
+    };
+    await deploy(options);
+    writeTree(local, { 'a.txt': 'v2', 'b.txt': 'b2' });
+    cut = true;
+    await expect(deploy(options)).rejects.toThrow(/closed by the server/);
+    expect(tree.tree(srv.files)).toMatchObject({ 'site/a.txt': 'v1' }); // its rename was cut
+    const rerun = await deploy(options);
+    expect(rerun.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace a.txt']);
+    const rest = Object.fromEntries(
+      Object.entries(tree.tree(srv.files)).filter(([p]) => p !== `site/${STATE}`),
+    );
+    expect(rest).toEqual({ 'site/': '', 'site/a.txt': 'v2', 'site/b.txt': 'b2' });
+    expect((await deploy(options)).files).toEqual([]);
+  });
+});
