@@ -304,3 +304,33 @@ describe('a hosting server without SIZE, a run cut in its commit phase', () => {
     expect((await deploy(options)).files).toEqual([]);
   });
 });
+
+describe('a hosting server without SIZE, --maintenance at a path where the site has a file', () => {
+  it('is refused before any change, the file kept (was: written over, then deleted)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    const srv = await fake({
+      features: ['UTF8'],
+      handlers: { ...tree.handlers, SIZE: (_a, s) => s.reply("500 'SIZE': command not understood") },
+    });
+    srv.files.set('/site/.maintenance', Buffer.from('the site keeps its own file here'));
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i' });
+    const options: DeployOptions = {
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/site',
+      timeoutMs: 3000,
+      retryDelayMs: 10,
+      maintenance: { path: '.maintenance' },
+    };
+    await expect(deploy(options)).rejects.toThrow(
+      /^the maintenance file \.maintenance is already on the server \(\/site\/\.maintenance\), and ftpship did not put it there: .* Nothing was changed\./,
+    );
+    expect(srv.files.get('/site/.maintenance')?.toString()).toBe('the site keeps its own file here');
+    expect(srv.files.has('/site/index.html')).toBe(false);
+  });
+});
