@@ -334,3 +334,42 @@ describe('a hosting server without SIZE, --maintenance at a path where the site 
     expect(srv.files.has('/site/index.html')).toBe(false);
   });
 });
+
+describe('a hosting server without SIZE refuses to delete a file (permissions)', () => {
+  it('the run fails naming it, the state keeps it, and once allowed the delete goes (was: reported deleted, left there)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    let refuse = true;
+    const srv = await fake({
+      features: ['UTF8'],
+      handlers: {
+        ...tree.handlers,
+        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        DELE: async (a, s) =>
+          refuse && a.endsWith('/old.txt')
+            ? s.reply('550 old.txt: Permission denied')
+            : tree.handlers.DELE(a, s),
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'old.txt': 'o' });
+    const options: DeployOptions = {
+      localDir: local,
+      host: srv.host,
+      port: srv.port,
+      user: 'u',
+      password: 'p',
+      remoteDir: '/site',
+      timeoutMs: 3000,
+      retryDelayMs: 10,
+    };
+    await deploy(options);
+    fs.rmSync(path.join(local, 'old.txt'));
+    await expect(deploy(options)).rejects.toThrow(/^delete old\.txt failed: 550 old\.txt: Permission denied/);
+    expect(srv.files.has('/site/old.txt')).toBe(true);
+    refuse = false;
+    const done = await deploy(options);
+    expect(done.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old.txt']);
+    expect(srv.files.has('/site/old.txt')).toBe(false);
+  });
+});

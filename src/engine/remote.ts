@@ -404,7 +404,8 @@ export async function deleteFile(client: FtpClient, abs: string): Promise<void> 
     await client.delete(abs);
   } catch (err) {
     if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
-    if ((await remoteSize(client, abs)) >= 0) throw err;
+    // Gone only when SIZE (or, without SIZE, the folder's listing) says so: a refusal is not a delete.
+    if ((await fileThere(client, abs)) !== false) throw err;
   }
 }
 
