@@ -143,6 +143,16 @@ const PROFILES: Profile[] = [
     }),
   },
   {
+    name: 'a Windows host that refuses to rename over a file and has no SIZE',
+    style: IIS,
+    features: ['UTF8'],
+    extra: () => ({
+      SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+      MDTM: (_a, s) => s.reply("500 'MDTM': command not understood"),
+    }),
+    warns: RENAME_OVER,
+  },
+  {
     name: 'a Unix server with a symlink, names with spaces and a year-less date of a future month',
     style: {
       links: new Map([['/site/current', 'releases/v2']]),

@@ -336,7 +336,7 @@ export async function renameOver(
     // there, is refused; deleting first would not help, and would weaken every later commit of the run.
     // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
     if (err.code === 553 && !/exist/i.test(err.serverMessage)) throw err;
-    if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from))) throw err;
+    if ((await fileThere(client, to)) === false || !(await mayBeThere(client, from))) throw err;
     // The file there refused deletion too: it is not the user's to replace (another owner in a sticky
     // folder, a read-only folder), not a server that cannot rename over files; say so, and fall back to nothing.
     await deleteFile(client, to).catch((del: unknown) => {
