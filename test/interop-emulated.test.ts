@@ -100,6 +100,7 @@ const PROFILES: Profile[] = [
     name: 'FileZilla Server 1.x',
     style: {
       caseInsensitive: true,
+      dropTrailing: true,
       pwd: '257 "%s" is current directory.',
       notFound: "550 Couldn't open the file or directory",
       exists: '550 File or directory exists',
