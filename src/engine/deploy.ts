@@ -63,7 +63,7 @@ import {
   type DeployState,
 } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
-import { dirExists, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
+import { dirExists, fileThere, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
 import {
   releaseAbandonedLock,
   withLock,
@@ -903,7 +903,8 @@ async function checkMarkerFree(
   if (ours === rel) return; // left up by a deploy that was cut: this one takes it down
   const abs = remoteJoin(root, rel);
   const [there, locked] = await pool.run(`look for ${abs}`, async (c) => {
-    const found = (await remoteSize(c, abs)) >= 0 || (await dirExists(c, abs));
+    // Without SIZE (some hosting servers), the folder's listing: a 500 to SIZE is no "not there".
+    const found = (await fileThere(c, abs)) === true || (await dirExists(c, abs));
     return [found, found && (await dirExists(c, lockPath))];
   });
   // Put up by a deploy running now (it recorded the marker after this one read the state).

@@ -25,6 +25,7 @@ import {
   deleteFile,
   dirExists,
   folderRefused,
+  fileThere,
   listedAs,
   remoteSize,
   removedFile,
@@ -963,10 +964,10 @@ class Run {
   /**
    * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
    * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
-   * before the state records it (G4). One SIZE, for such names only.
+   * before the state records it (G4). One SIZE, for such names only (without SIZE, the folder's listing).
    */
   private async confirmName(c: FtpClient, rel: string, size: number): Promise<void> {
-    if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
+    if (alteredName(rel) && (await fileThere(c, this.abs(rel))) !== true)
       throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
     // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
     if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
@@ -1015,7 +1016,10 @@ class Run {
         if (ending === '\\' || ending === '*') kept = true;
         else if (ending === '\t' || ending === '"') kept = await listedAs(c, abs, 'file');
         else {
-          kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+          // A Windows server (IIS, FileZilla Server) drops the trailing spaces and dots in every command
+          // alike: SIZE of "x " finds the "x" it stored. Only the folder's listing shows which name is there.
+          kept = await listedAs(c, abs, 'file');
+          if (kept === undefined) kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
           for (const other of kept ? [] : others) if ((await remoteSize(c, other)) >= 0) kept = false;
         }
         // The test file under each name the server may have given it (every one of them ftpship's own).

@@ -96,6 +96,20 @@ export async function listedAs(
   return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
 }
 
+/**
+ * Is a file at `abs`? SIZE says; a server that offers no SIZE (500, 502: some hosting servers) gets the listing
+ * of its folder instead. Undefined when that cannot tell either.
+ */
+export async function fileThere(client: FtpClient, abs: string): Promise<boolean | undefined> {
+  try {
+    await client.size(abs);
+    return true;
+  } catch (err) {
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    return err.code === 500 || err.code === 502 ? listedAs(client, abs, 'file') : false;
+  }
+}
+
 /** Size of a remote file, or -1 when it is not there. */
 export async function remoteSize(client: FtpClient, abs: string): Promise<number> {
   try {
@@ -322,7 +336,7 @@ export async function renameOver(
     // there, is refused; deleting first would not help, and would weaken every later commit of the run.
     // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
     if (err.code === 553 && !/exist/i.test(err.serverMessage)) throw err;
-    if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from))) throw err;
+    if ((await fileThere(client, to)) === false || !(await mayBeThere(client, from))) throw err;
     // The file there refused deletion too: it is not the user's to replace (another owner in a sticky
     // folder, a read-only folder), not a server that cannot rename over files; say so, and fall back to nothing.
     await deleteFile(client, to).catch((del: unknown) => {
@@ -390,7 +404,8 @@ export async function deleteFile(client: FtpClient, abs: string): Promise<void> 
     await client.delete(abs);
   } catch (err) {
     if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
-    if ((await remoteSize(client, abs)) >= 0) throw err;
+    // Gone only when SIZE (or, without SIZE, the folder's listing) says so: a refusal is not a delete.
+    if ((await fileThere(client, abs)) !== false) throw err;
   }
 }
 

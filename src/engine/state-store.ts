@@ -10,6 +10,7 @@ import {
   readRemoteFile,
   deleteFile,
   dirExists,
+  fileThere,
   filesExist,
   readRemoteFileIfPresent,
   refusalReason,
@@ -478,10 +479,12 @@ export class StateStore {
     const uncertain = new Set(this.state.pending?.uncertain ?? []);
     for (const [temp, t] of Object.entries(temps)) {
       if (!t.committing) continue;
-      const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) =>
-        remoteSize(c, remoteJoin(root, temp)),
+      // Without SIZE (some hosting servers), the folder's listing; when neither can tell, taken for still there
+      // (sent again): taken for gone, its old target was recorded with the new content, and stayed stale.
+      const there = await this.opts.pool.run(`SIZE ${temp}`, async (c) =>
+        fileThere(c, remoteJoin(root, temp)),
       );
-      if (size >= 0) {
+      if (there !== false) {
         // Still there: its rename did not happen. Left marked, it would be taken for renamed by a later run
         // once this one removed it as a leftover (its record saved before the delete, the mark gone with it).
         delete t.committing;

@@ -319,3 +319,245 @@ function defaultHandlers(features = ['EPSV', 'SIZE', 'UTF8']): Record<string, Fa
 export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** How {@link treeHandlers} answers: the reply texts and habits of one server product. */
+export interface TreeStyle {
+  /** Names compare without case (Windows: IIS, FileZilla Server); a name keeps the case it was made with. */
+  caseInsensitive?: boolean;
+  /** LIST lines: `unix` (`-rw-r--r-- 1 owner group size Mon DD HH:MM name`) or `dos` (IIS). Default unix. */
+  list?: 'unix' | 'dos';
+  /** MLSD facts of an entry (without the name); none: MLSD answers 500. */
+  mlsd?: (e: { type: 'file' | 'dir'; size: number; modify: string }) => string;
+  /** Trailing spaces and dots of each name are dropped, in every command alike (Windows file names). */
+  dropTrailing?: boolean;
+  /** LIST takes no `-a` (IIS): it is read as a name, which is not there. */
+  noListFlags?: boolean;
+  /** RNTO onto an existing file is refused (IIS): this 550 text. */
+  noRenameOver?: string;
+  /** The 257 reply to PWD, `%s` the folder. Default `257 "%s" is the current directory`. */
+  pwd?: string;
+  /** The 550 reply for a name that is not there. */
+  notFound?: string;
+  /** The 550 reply for MKD of a name that is there. */
+  exists?: string;
+  /** The reply before a transfer's data. Default `150 Opening data connection`. */
+  start?: string;
+  /** Symlinks shown in LIST (unix) by their path: `name -> target`; never followed. */
+  links?: Map<string, string>;
+  /** The time a LIST line shows for a file (`Mon DD HH:MM` or `Mon DD  YYYY`), by path. Default `Jan 01  2024`. */
+  unixDate?: (path: string) => string;
+}
+
+/**
+ * Handlers that keep a real tree: folders (`dirs`, `/` always there) beside the server's `files`, a working
+ * folder per session (CWD, relative names), MKD/RMD/DELE/RNFR/RNTO/SIZE/MDTM/LIST/MLSD/STOR/RETR on it, in
+ * the style of one server product. `tree()` gives every file and folder by path, to compare with a local tree.
+ */
+export function treeHandlers(style: TreeStyle = {}): {
+  handlers: Record<string, FakeHandler>;
+  dirs: Set<string>;
+  /** Files by path (`path: content`) and folders (`path/: ''`), `/` at the root left out of each path. */
+  tree(files: Map<string, Buffer>): Record<string, string>;
+} {
+  const dirs = new Set<string>(['/']);
+  const key = (p: string): string => (style.caseInsensitive ? p.toLowerCase() : p);
+  const notFound = style.notFound ?? '550 No such file or directory';
+  const start = style.start ?? '150 Opening data connection';
+  const resolve = (arg: string, s: FakeSession): string => {
+    const base = arg.startsWith('/') ? '' : ((s.state.cwd as string | undefined) ?? '/');
+    const parts: string[] = [];
+    for (const part of `${base}/${arg}`.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') parts.pop();
+      else parts.push(style.dropTrailing ? part.replace(/[ .]+$/, '') || part : part);
+    }
+    return `/${parts.join('/')}`;
+  };
+  /** The stored spelling of `p` (its case, on a case-insensitive server), or undefined. */
+  const findFile = (p: string, s: FakeSession): string | undefined =>
+    [...s.files.keys()].find((f) => key(f) === key(p));
+  const findDir = (p: string): string | undefined => [...dirs].find((d) => key(d) === key(p));
+  const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
+  const children = (
+    dir: string,
+    s: FakeSession,
+  ): Array<{ name: string; type: 'file' | 'dir' | 'link'; size: number }> => {
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const direct = (p: string): boolean =>
+      p.startsWith(prefix) && p !== dir && !p.slice(prefix.length).includes('/');
+    return [
+      ...[...dirs]
+        .filter(direct)
+        .map((p) => ({ name: p.slice(prefix.length), type: 'dir' as const, size: 0 })),
+      ...[...s.files]
+        .filter(([p]) => direct(p))
+        .map(([p, b]) => ({ name: p.slice(prefix.length), type: 'file' as const, size: b.length })),
+      ...[...(style.links ?? new Map<string, string>()).keys()]
+        .filter(direct)
+        .map((p) => ({ name: p.slice(prefix.length), type: 'link' as const, size: 0 })),
+    ];
+  };
+  const send = async (s: FakeSession, body: string | Buffer): Promise<void> => {
+    if (!s.hasDataChannel()) return s.reply('425 Use PORT or PASV first');
+    s.reply(start);
+    const data = await s.dataSocket();
+    data.end(body);
+    await new Promise((r) => data.once('close', r));
+    s.reply('226 Transfer complete');
+  };
+  const listed = (arg: string, s: FakeSession): string | undefined => {
+    const path = style.noListFlags ? arg : arg.replace(/^-[a-zA-Z]+\s*/, '');
+    return findDir(resolve(path, s));
+  };
+  const line = (dir: string, e: { name: string; type: 'file' | 'dir' | 'link'; size: number }): string => {
+    const full = `${dir === '/' ? '' : dir}/${e.name}`;
+    if (style.list === 'dos') {
+      const when = '11-24-26  01:40PM';
+      return e.type === 'dir'
+        ? `${when}       <DIR>          ${e.name}`
+        : `${when} ${String(e.size).padStart(20)} ${e.name}`;
+    }
+    const date = style.unixDate?.(full) ?? 'Jan 01  2024';
+    if (e.type === 'link')
+      return `lrwxrwxrwx    1 1000     1000     ${String(e.size).padStart(8)} ${date} ${e.name} -> ${style.links?.get(full)}`;
+    const mode = e.type === 'dir' ? 'drwxr-xr-x' : '-rw-r--r--';
+    return `${mode}    1 1000     1000     ${String(e.size).padStart(8)} ${date} ${e.name}`;
+  };
+  const handlers: Record<string, FakeHandler> = {
+    PWD: (_a, s) =>
+      s.reply(
+        (style.pwd ?? '257 "%s" is the current directory').replace('%s', (s.state.cwd as string) ?? '/'),
+      ),
+    CWD: (arg, s) => {
+      const d = findDir(resolve(arg, s));
+      if (!d) return s.reply(notFound);
+      s.state.cwd = d;
+      s.reply('250 CWD command successful.');
+    },
+    CDUP: (_a, s) => {
+      s.state.cwd = parentOf((s.state.cwd as string) ?? '/');
+      s.reply('250 CDUP command successful.');
+    },
+    MKD: (arg, s) => {
+      const p = resolve(arg, s);
+      if (findDir(p) || findFile(p, s)) return s.reply(style.exists ?? '550 File exists');
+      if (!findDir(parentOf(p))) return s.reply(notFound);
+      dirs.add(`${findDir(parentOf(p))}/${p.slice(p.lastIndexOf('/') + 1)}`.replace(/^\/\//, '/'));
+      s.reply(`257 "${p}" directory created.`);
+    },
+    RMD: (arg, s) => {
+      const d = findDir(resolve(arg, s));
+      if (!d || d === '/') return s.reply(notFound);
+      if (children(d, s).length > 0) return s.reply('550 The directory is not empty.');
+      dirs.delete(d);
+      s.reply('250 RMD command successful.');
+    },
+    DELE: (arg, s) => {
+      const f = findFile(resolve(arg, s), s);
+      if (!f) return s.reply(notFound);
+      s.files.delete(f);
+      s.reply('250 DELE command successful.');
+    },
+    RNFR: (arg, s) => {
+      const p = resolve(arg, s);
+      s.state.from = findFile(p, s) ?? findDir(p);
+      s.reply(s.state.from ? '350 Requested file action pending further information.' : notFound);
+    },
+    RNTO: (arg, s) => {
+      const from = s.state.from as string | undefined;
+      s.state.from = undefined;
+      if (!from) return s.reply('503 Bad sequence of commands.');
+      const named = resolve(arg, s);
+      // In its folder as stored (the case the folder was made with), under the name given.
+      const to = `${findDir(parentOf(named)) ?? ''}/${named.slice(named.lastIndexOf('/') + 1)}`.replace(
+        /^\/\//,
+        '/',
+      );
+      const same = key(from) === key(to);
+      const over = findFile(to, s);
+      if (!findDir(parentOf(named))) return s.reply(notFound);
+      if (!same && findDir(to)) return s.reply(style.exists ?? '550 File exists');
+      if (!same && over && style.noRenameOver) return s.reply(style.noRenameOver);
+      const file = s.files.get(from);
+      if (file) {
+        s.files.delete(from);
+        if (over) s.files.delete(over);
+        s.files.set(to, file);
+      } else {
+        const moved = (p: string): string => to + p.slice(from.length);
+        const under = (p: string): boolean => p === from || p.startsWith(`${from}/`);
+        for (const d of [...dirs].filter(under)) {
+          dirs.delete(d);
+          dirs.add(moved(d));
+        }
+        for (const [p, b] of [...s.files].filter(([p]) => under(p))) {
+          s.files.delete(p);
+          s.files.set(moved(p), b);
+        }
+      }
+      s.reply('250 RNTO command successful.');
+    },
+    SIZE: (arg, s) => {
+      const f = findFile(resolve(arg, s), s);
+      s.reply(f ? `213 ${s.files.get(f)?.length}` : notFound);
+    },
+    MDTM: (arg, s) => s.reply(findFile(resolve(arg, s), s) ? '213 20261124134000' : notFound),
+    STOR: async (arg, s) => {
+      const p = resolve(arg, s);
+      if (!findDir(parentOf(p)) || findDir(p)) return s.reply(notFound);
+      if (!s.hasDataChannel()) return s.reply('425 Use PORT or PASV first');
+      s.reply(start);
+      const socket = await s.dataSocket();
+      const data = await s.readAll(socket);
+      socket.end();
+      const offset = Number(s.state.rest ?? 0);
+      s.state.rest = undefined;
+      // An existing file keeps the case of its name (NTFS); its bytes from REST's offset on are replaced.
+      const at =
+        findFile(p, s) ?? `${findDir(parentOf(p))}/${p.slice(p.lastIndexOf('/') + 1)}`.replace(/^\/\//, '/');
+      const old = offset ? (s.files.get(at) ?? Buffer.alloc(0)).subarray(0, offset) : Buffer.alloc(0);
+      s.files.set(at, Buffer.concat([old, data]));
+      s.reply('226 Transfer complete');
+    },
+    RETR: async (arg, s) => {
+      const f = findFile(resolve(arg, s), s);
+      if (!f) return s.reply(notFound);
+      const offset = Number(s.state.rest ?? 0);
+      s.state.rest = undefined;
+      await send(s, (s.files.get(f) as Buffer).subarray(offset));
+    },
+    LIST: async (arg, s) => {
+      const d = listed(arg, s);
+      if (!d) return s.reply(notFound);
+      await send(
+        s,
+        children(d, s)
+          .map((e) => `${line(d, e)}\r\n`)
+          .join(''),
+      );
+    },
+    MLSD: async (arg, s) => {
+      if (!style.mlsd) return s.reply('500 Command not understood.');
+      const d = findDir(resolve(arg, s));
+      if (!d) return s.reply(notFound);
+      const facts = style.mlsd;
+      const lines = children(d, s)
+        .filter((e) => e.type !== 'link')
+        .map(
+          (e) =>
+            `${facts({ type: e.type as 'file' | 'dir', size: e.size, modify: '20261124134000' })} ${e.name}\r\n`,
+        );
+      await send(s, lines.join(''));
+    },
+  };
+  return {
+    handlers,
+    dirs,
+    tree(files) {
+      const out: Record<string, string> = {};
+      for (const d of dirs) if (d !== '/') out[`${d.slice(1)}/`] = '';
+      for (const [p, b] of files) out[p.slice(1)] = b.toString();
+      return out;
+    },
+  };
+}
