@@ -30878,7 +30878,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3657);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5880);
 /** The Action's entry point (bundled by ncc into action/dist/index.js). */
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -30888,7 +30888,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3657:
+/***/ 5880:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34455,6 +34455,13 @@ class FtpConnection {
     openCode;
     /** Commands sent whose final reply no one has read yet: how many replies may wait in `queue`. */
     owed = 0;
+    /**
+     * The client's calls under way (FtpClient runs them one at a time): none, and a hang-up came while the session
+     * sat idle, as an idle timeout ends it (see {@link hungUp}).
+     */
+    calls = 0;
+    /** FtpClient.connect() has logged in: from here on, a hang-up with no call under way is the session idle. */
+    loggedIn = false;
     constructor(socket, host, timeoutMs, log = () => { }, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, 
     /** Also used for passive data connections. */
     socketFactory = defaultSocketFactory, encoding = 'utf8') {
@@ -34668,12 +34675,25 @@ class FtpConnection {
         socket.setNoDelay(true);
         socket.on('data', (chunk) => this.onData(chunk));
         socket.on('error', (err) => this.close(err));
-        socket.on('close', () => this.close(closedByServer(`connection to ${this.host}`, this.goodbye)));
+        socket.on('close', () => this.close(this.hungUp()));
         if (socket instanceof (external_node_tls_default()).TLSSocket) {
             socket.on('session', (session) => {
                 this.tlsSession = session;
             });
         }
+    }
+    /**
+     * The server hung up. While the session sat idle (logged in, no call under way, no reply awaited), that is its
+     * idle timeout (or a shutdown): a client kept open in a long-lived process (a dev server, a watch) finds it at
+     * its next call, whose error says so and how to go on. Over TLS, proftpd hangs up without the 421 that says so.
+     */
+    hungUp() {
+        const idle = this.loggedIn && this.calls === 0 && this.awaiting.length === 0 && this.waiters.length === 0;
+        if (!idle)
+            return closedByServer(`connection to ${this.host}`, this.goodbye);
+        const err = closedByServer(`connection to ${this.host}`, this.goodbye, 'while the session was idle');
+        err.message += '; servers end a session left idle for a while: FtpClient.connect() opens a new session';
+        return err;
     }
     onData(chunk) {
         if (this.closedBy)
@@ -34837,11 +34857,11 @@ const MAX_PRELIMINARY_REPLIES = 20;
 const KEEPALIVE_MS = 15_000;
 /**
  * The server hung up (FIN) with no error: transient, like a reset (code ERR_FTP_CONNECTION_CLOSED). `said`:
- * the reply it gave its reason in (a 421), if any.
+ * the reply it gave its reason in (a 421), if any; `when`: when it did, if that says why (while idle).
  */
-function closedByServer(what, said) {
+function closedByServer(what, said, when) {
     const why = said === undefined ? '' : ` (it said: ${said.slice(0, 200)})`;
-    const err = new Error(`${what} closed by the server${why}`);
+    const err = new Error(`${what} closed by the server${when === undefined ? '' : ` ${when}`}${why}`);
     err.code = 'ERR_FTP_CONNECTION_CLOSED';
     return err;
 }
@@ -36365,6 +36385,7 @@ class FtpClient {
             connection.close(err);
             throw err;
         }
+        connection.loggedIn = true;
         return client;
     }
     async handshake(tlsOptions) {
@@ -36662,11 +36683,16 @@ class FtpClient {
     }
     /**
      * Creates one directory (MKD). Real servers answer 550 when it exists or its parent is missing; a refusal that
-     * gives no reason (vsftpd's "Create directory operation failed.") names both.
+     * gives no reason (vsftpd's "Create directory operation failed.") names both, one that says nothing is there
+     * (pure-ftpd's and proftpd's "No such file or directory": the parent is missing) says to make the parent first.
      */
     async mkd(path) {
         checkTargetPath(path, 'mkd()', 'the path of the folder to make');
         await this.run(`MKD ${path}`, 2).catch((err) => {
+            if (err instanceof FtpReplyError &&
+                err.code === ReplyCode.FileUnavailable &&
+                NOT_THERE.test(err.serverMessage))
+                throw hinted(err, ' — its parent folder is missing: make that first (MKD makes one folder, not the folders above it)');
             if (err instanceof FtpReplyError &&
                 /exist|no such|not found|denied|permission|quota|space/i.test(err.serverMessage))
                 throw err;
@@ -37285,7 +37311,13 @@ class FtpClient {
     async exclusive(task) {
         const result = this.queue.then(async () => {
             this.connection.assertOpen();
-            return task();
+            this.connection.calls++;
+            try {
+                return await task();
+            }
+            finally {
+                this.connection.calls--;
+            }
         });
         this.queue = result.catch(() => undefined);
         return result;
@@ -39442,6 +39474,21 @@ async function listedAs(client, abs, type) {
         return true;
     return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
 }
+/**
+ * Is a file at `abs`? SIZE says; a server that offers no SIZE (500, 502: some hosting servers) gets the listing
+ * of its folder instead. Undefined when that cannot tell either.
+ */
+async function fileThere(client, abs) {
+    try {
+        await client.size(abs);
+        return true;
+    }
+    catch (err) {
+        if (!(err instanceof FtpReplyError) || err.code < 500)
+            throw err;
+        return err.code === 500 || err.code === 502 ? listedAs(client, abs, 'file') : false;
+    }
+}
 /** Size of a remote file, or -1 when it is not there. */
 async function remoteSize(client, abs) {
     try {
@@ -39647,7 +39694,7 @@ async function renameOver(client, from, to, quirks, warn) {
         // (FileZilla Server's "553 file exists" is a refusal to overwrite.)
         if (err.code === 553 && !/exist/i.test(err.serverMessage))
             throw err;
-        if ((await remoteSize(client, to)) < 0 || !(await mayBeThere(client, from)))
+        if ((await fileThere(client, to)) === false || !(await mayBeThere(client, from)))
             throw err;
         // The file there refused deletion too: it is not the user's to replace (another owner in a sticky
         // folder, a read-only folder), not a server that cannot rename over files; say so, and fall back to nothing.
@@ -39713,7 +39760,8 @@ async function deleteFile(client, abs) {
     catch (err) {
         if (!(err instanceof FtpReplyError) || err.code < 500)
             throw err;
-        if ((await remoteSize(client, abs)) >= 0)
+        // Gone only when SIZE (or, without SIZE, the folder's listing) says so: a refusal is not a delete.
+        if ((await fileThere(client, abs)) !== false)
             throw err;
     }
 }
@@ -40719,7 +40767,14 @@ class Run {
             void item.file.hashed?.then(() => this.ctx.store.tempHashed(item), () => undefined);
         }
         const target = item.temp ?? item.file.path;
-        await this.ensureDir(parentOf(target));
+        await this.ensureDir(parentOf(target)).catch((err) => {
+            // Its folder was never made (MKD refused, the deploy stopped first): nothing went to a temp this run
+            // named, so it is not kept as pending (was: marked left by the next deploy, and looked for by each for a
+            // day). One an earlier run recorded may hold a part, and stays.
+            if (item.temp !== undefined && item.mayExist !== true)
+                this.ctx.store.tempGone(item.temp);
+            throw err;
+        });
         if (!item.temp && alteredName(target))
             await this.probeRecorded(target);
         // Only a temp recorded by an earlier run is known to hold a part of these bytes; after a failed attempt
@@ -41134,10 +41189,10 @@ class Run {
     /**
      * A name ending in a space or a dot is one some servers store under another name (pure-ftpd turns a
      * trailing space into `_`; Windows servers drop trailing spaces and dots): look for the exact name
-     * before the state records it (G4). One SIZE, for such names only.
+     * before the state records it (G4). One SIZE, for such names only (without SIZE, the folder's listing).
      */
     async confirmName(c, rel, size) {
-        if (alteredName(rel) && (await remoteSize(c, this.abs(rel))) < 0)
+        if (alteredName(rel) && (await fileThere(c, this.abs(rel))) !== true)
             throw renamedByServer(this.abs(rel), rel, 'file', await this.storedAs(c, rel, size));
         // SIZE cannot tell here: the server rewrites the name in every command alike, SIZE's too.
         if (rewrittenName(rel) && (await listedAs(c, this.abs(rel), 'file')) === false) {
@@ -41194,7 +41249,11 @@ class Run {
                 else if (ending === '\t' || ending === '"')
                     kept = await listedAs(c, abs, 'file');
                 else {
-                    kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
+                    // A Windows server (IIS, FileZilla Server) drops the trailing spaces and dots in every command
+                    // alike: SIZE of "x " finds the "x" it stored. Only the folder's listing shows which name is there.
+                    kept = await listedAs(c, abs, 'file');
+                    if (kept === undefined)
+                        kept = (await remoteSize(c, abs)) >= 0 ? true : undefined;
                     for (const other of kept ? [] : others)
                         if ((await remoteSize(c, other)) >= 0)
                             kept = false;
@@ -41737,7 +41796,7 @@ function resolveOptions(o) {
     integer('port', port, 1, 65535);
     const user = o.user ?? 'anonymous';
     if (user !== 'anonymous' && (o.password === undefined || o.password === '')) {
-        throw new errors_ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input)`);
+        throw new errors_ConfigError(`no password for user ${JSON.stringify(user)}; give one (ftpship CLI: FTPSHIP_PASSWORD or --password-stdin; Action: the password input; library: the password option)`);
     }
     if (typeof o.password === 'string' && CONTROL.test(o.password)) {
         // Never printed: say what is wrong with it, not what it is.
@@ -42530,6 +42589,41 @@ class MaintenanceHook {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/when-aborted.ts
+/**
+ * A caller's AbortSignal listened to once, however many deploys (deploy() calls, gulp plugin streams) run under it
+ * at the same time.
+ */
+/** Each caller's signal that deploys run under: its one listener, and what each running deploy does on its abort. */
+const underSignal = new WeakMap();
+/**
+ * Calls `run` when `signal` aborts, until the returned function is called. One listener on the signal however many
+ * deploys run under it: a script deploying 20 sites at once under its one AbortController (its Ctrl-C) added one
+ * each, and Node warned of a leak from the 11th (MaxListenersExceededWarning), in the caller's program.
+ */
+function whenAborted(signal, run) {
+    let under = underSignal.get(signal);
+    if (!under) {
+        const runs = new Set();
+        const listener = () => {
+            underSignal.delete(signal);
+            for (const r of [...runs])
+                r();
+        };
+        under = { listener, runs };
+        underSignal.set(signal, under);
+        signal.addEventListener('abort', listener, { once: true });
+    }
+    const { listener, runs } = under;
+    runs.add(run);
+    return () => {
+        if (!runs.delete(run) || runs.size > 0 || underSignal.get(signal)?.runs !== runs)
+            return;
+        underSignal.delete(signal);
+        signal.removeEventListener('abort', listener);
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/report.ts
 /** Step 8: the deploy report, in the JSON schema of PRODUCT.md (also the Action's plan file). */
 
@@ -42689,6 +42783,7 @@ function occurrences(form, anywhere) {
  * change, then every few seconds, then the final state. Saves are atomic (temp + rename) and never overlap.
  * G4: an entry is added only once its file is live with that content; paths in flux sit in `uncertain`.
  */
+
 
 
 
@@ -43081,8 +43176,10 @@ class StateStore {
         for (const [temp, t] of Object.entries(temps)) {
             if (!t.committing)
                 continue;
-            const size = await this.opts.pool.run(`SIZE ${temp}`, async (c) => remoteSize(c, remoteJoin(root, temp)));
-            if (size >= 0) {
+            // Without SIZE (some hosting servers), the folder's listing; when neither can tell, taken for still there
+            // (sent again): taken for gone, its old target was recorded with the new content, and stayed stale.
+            const there = await this.opts.pool.run(`SIZE ${temp}`, async (c) => fileThere(c, remoteJoin(root, temp)));
+            if (there !== false) {
                 // Still there: its rename did not happen. Left marked, it would be taken for renamed by a later run
                 // once this one removed it as a leftover (its record saved before the delete, the mark gone with it).
                 delete t.committing;
@@ -43159,6 +43256,7 @@ class StateStore {
     async beginRun(plan, marker) {
         const s = this.state;
         const temps = { ...(s.pending?.temps ?? {}) };
+        this.earlierTemps = new Set(Object.keys(temps));
         this.uncertain = new Set(s.pending?.uncertain ?? []);
         this.dirs = new Set(s.dirs);
         // Recorded before they are made: a folder made by a run killed before its next checkpoint is still known
@@ -43445,7 +43543,7 @@ class StateStore {
             });
         }, true)
             .catch((err) => {
-            throw unwritable(this.opts.path, err, this.finishing);
+            throw unwritable(this.opts.path, err, this.finishing, this.keptTemps());
         });
         this.stateThere = true;
         if (there && !this.opts.quirks.deleteBeforeRename && !this.opts.quirks.noRename)
@@ -43490,6 +43588,16 @@ class StateStore {
      * the unlock sent with it), which a second write could cross; nor while a leftover copy or a former state
      * still needs the engine's own handling.
      */
+    /** The temps an earlier run recorded, as this run began (see keptTemps). */
+    earlierTemps = new Set();
+    /**
+     * The temporary copies an earlier run left that this run keeps (to resume them) and has not removed: how
+     * many, and at most how many bytes they hold (each a prefix of its file). They take room on the server.
+     */
+    keptTemps() {
+        const kept = Object.entries(this.state.pending?.temps ?? {}).filter(([t, r]) => this.earlierTemps.has(t) && r.left === undefined);
+        return { count: kept.length, bytes: kept.reduce((n, [, r]) => n + r.size, 0) };
+    }
     snapshot() {
         if (this.opts.persist === false || !this.lockGuard || this.sealed || this.finishing)
             return undefined;
@@ -43505,14 +43613,18 @@ class StateStore {
  */
 const STATE_MAX = 64 * 1024 * 1024;
 /** The state could not be written: the bare STOR reply said neither which file it was nor what to try. */
-function unwritable(path, err, final = false) {
+function unwritable(path, err, final = false, kept = { count: 0, bytes: 0 }) {
     if (err instanceof DeployError)
         return err;
     // The run's files went up, but the last checkpoint knows them only as unconfirmed: the rerun sends them
     // again, each through a temporary copy beside the live file. Room for the state alone was not enough.
+    // Or, before that, the copies an earlier run stopped by a full disk left (kept to resume) hold the room:
+    // they are ftpship's own, and --no-atomic removes them before it writes anything.
     const rerun = final
         ? '. The files are deployed, but the state on the server is the last checkpoint, so a rerun sends again each file it does not list, through a temporary copy that takes room beside the live file: free that much too, or rerun with --no-atomic (files written in place)'
-        : '';
+        : kept.count > 0
+            ? `; the temporary copies (.ftpship-….tmp) ftpship's earlier run left, kept to resume them (${kept.count} recorded, up to ${formatBytes(kept.bytes)}), hold room there: rerun with --no-atomic, which removes them first and writes the files in place (no copies), or free that much, then run again`
+            : '';
     const why = err instanceof FtpReplyError
         ? `${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}`
         : err?.message;
@@ -43704,12 +43816,31 @@ const HOLDER_GRACE_MS = 15_000;
 const HOLDER_POLL_MS = 500;
 /** After taking over a stale lock, how long other deploys taking it over at the same moment get to show. */
 const TAKEOVER_SETTLE_MS = 2_000;
+/**
+ * The tokens of this process's deploys inside {@link withLock} (taking, holding or releasing their lock). A holder
+ * naming this process with a token not among them was left by one of its deploys that is over (its unlock cut off
+ * with its connection): a long-lived process (gulp watch, a dev server deploying through the library) had every
+ * later deploy refused ("another deploy holds the lock", naming itself) until the lock went stale. Kept on
+ * `globalThis`: the ESM modules and the CommonJS bundle loaded in one process are not the same module.
+ */
+const LIVE = Symbol.for('ftpship.liveLockTokens');
+const liveTokens = (globalThis[LIVE] ??= new Set());
 async function withLock(pool, lockPath, o, rep, body) {
+    const token = external_node_crypto_default().randomUUID();
+    liveTokens.add(token);
+    try {
+        return await lockAndRun(token, pool, lockPath, o, rep, body);
+    }
+    finally {
+        liveTokens.delete(token);
+    }
+}
+async function lockAndRun(token, pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
     /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
     const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
     const me = {
-        token: external_node_crypto_default().randomUUID(),
+        token,
         holder: describeHolder(),
         host: external_node_os_default().hostname(),
         pid: process.pid,
@@ -44230,10 +44361,15 @@ function sameHolder(a, b) {
         a?.refreshedAt === b?.refreshedAt &&
         a?.pid === b?.pid);
 }
-/** A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. */
+/**
+ * A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. So is one
+ * naming this process and a deploy of it that is over (see {@link liveTokens}).
+ */
 function deadOnThisHost(h) {
-    if (!h || h.host !== external_node_os_default().hostname() || !h.pid || h.pid === process.pid)
+    if (!h || h.host !== external_node_os_default().hostname() || !h.pid)
         return false;
+    if (h.pid === process.pid)
+        return h.token !== undefined && h.token !== '' && !liveTokens.has(h.token);
     try {
         process.kill(h.pid, 0);
     }
@@ -44458,6 +44594,7 @@ function estimateDuration(plan, m) {
 
 
 
+
 /** FTP-Deploy-Action's state file in the target (its default `state-name`). */
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 /** Files at least this large go through a temporary name so a cut upload can resume safely. */
@@ -44515,7 +44652,11 @@ async function deploy(options, reporter = {}, context = {}) {
     scanning.catch(() => undefined);
     // Cancelled: no new task starts, running ones are cut, hashing stops; the checkpoint and the unlock (priority
     // tasks) still run on the way out, and the error says the deploy was cancelled, whatever else broke.
-    const { signal } = options;
+    // The caller's signal is listened to once for all the deploys it runs under (see whenAborted); the deploy's
+    // own parts (the lock's waits, the hook, the way out) listen to this deploy's own signal, which follows it.
+    const own = options.signal ? new AbortController() : undefined;
+    const signal = own?.signal;
+    const unlisten = options.signal && own ? whenAborted(options.signal, () => own.abort(options.signal?.reason)) : undefined;
     let changing = false; // the lock is taken: from here on, a cancel may leave work half done (and recorded)
     /** On the way out of a cancelled deploy: what could not be done (the server gone too). */
     const wayOut = {};
@@ -45036,6 +45177,13 @@ async function deploy(options, reporter = {}, context = {}) {
                 const swaps = new Set(p.fileToDir);
                 p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d))));
             }
+            else if (isEmptyState(st) && top && top.size > 0 && p.mkdirs.length > 0) {
+                // A first deploy onto a folder that already holds some of the local folders: the server refuses their
+                // MKD and the report counts none made, yet the plan listed each as `mkdir` (the dry run too). Looked
+                // for the same way, under the names the target's listing shows: those there are not announced.
+                const swaps = new Set(p.fileToDir);
+                p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => top.has(d.split('/')[0]) && !swaps.has(d))));
+            }
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
             refuseSwapsOverOthers(p, root, otherStates);
@@ -45150,6 +45298,7 @@ async function deploy(options, reporter = {}, context = {}) {
     finally {
         clearTimeout(wayOutTimer);
         signal?.removeEventListener('abort', onAbort);
+        unlisten?.();
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
@@ -45163,7 +45312,8 @@ async function checkMarkerFree(pool, root, rel, ours, lockPath) {
         return; // left up by a deploy that was cut: this one takes it down
     const abs = remoteJoin(root, rel);
     const [there, locked] = await pool.run(`look for ${abs}`, async (c) => {
-        const found = (await remoteSize(c, abs)) >= 0 || (await remote_dirExists(c, abs));
+        // Without SIZE (some hosting servers), the folder's listing: a 500 to SIZE is no "not there".
+        const found = (await fileThere(c, abs)) === true || (await remote_dirExists(c, abs));
         return [found, found && (await remote_dirExists(c, lockPath))];
     });
     // Put up by a deploy running now (it recorded the marker after this one read the state).
@@ -46442,7 +46592,7 @@ function phrase(message) {
     return (message
         // Hints for each front end ("CLI: ftpes://; Action: protocol ftps; library: secure 'explicit'"): the
         // Action's log gives the Action's part alone.
-        .replace(/\((?:CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g, (_all, hint) => `(${actionPart(hint)})`)
+        .replace(/\((?:(?:ftpship )?CLI: [^;()]*|ftpes:\/\/ or ftps:\/\/); Action: ([^;()]*)(?:; library[^;()]*: [^()]*)?\)/g, (_all, hint) => `(${actionPart(hint)})`)
         .replace(/; CLI: [^,()]*, Action: ([^,()]*), library: [^()]*\)/g, (_all, hint) => `: ${actionPart(hint)})`)
         .replace(/--state (\S+) \(Action: state-path; ([^()]*)\)/g, (_all, state, rest) => `\`state-path: ${state}\` (${rest})`)
         .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(`active: true`)')
@@ -46496,7 +46646,8 @@ function phrase(message) {
 }
 /**
  * Server text (replies, names) inside a log line must not become a workflow command. The runner reads
- * `::command::` at the start of any line, after leading spaces, and the legacy `##[command]` anywhere in a
+ * `::command::` at the start of any line, after leading whitespace as .NET's TrimStart() sees it (which is
+ * `\s` and also U+0085, NEXT LINE; U+180E too in older Unicode), and the legacy `##[command]` anywhere in a
  * line (actions/runner ActionCommand.cs); CR, LF and CRLF each end a line. So continuation lines are
  * indented (for the reader), a `::` that opens a line gets a backslash before it, and `##[` becomes `##[\`
  * (as the runner itself does for its own markers). The login inputs appear as written (see `asGiven`), so
@@ -46505,7 +46656,7 @@ function phrase(message) {
 function logSafe(text) {
     return encoding_showBytes(asGiven(text))
         .split(/\r\n|\r|\n/)
-        .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^(\s*)::/, '$1\\::'))
+        .map((line, i) => (i > 0 ? '  ' : '') + line.replace(/##\[/g, '##[\\').replace(/^([\s\u0085\u180e]*)::/, '$1\\::'))
         .join('\n');
 }
 
@@ -51029,12 +51180,15 @@ function prose(text) {
 
 
 async function run() {
-    // A cancelled workflow: the runner sends SIGINT (then SIGTERM); the deploy stops cleanly and unlocks.
+    let dryRun = true; // until the inputs say otherwise: nothing is changed before
+    // A cancelled workflow: the runner sends SIGINT; the deploy stops cleanly and unlocks. Still running 7.5 s
+    // later, it gets SIGTERM (and a kill 2.5 s after that): it quits at once, its last line saying what it left.
     const cancel = cancelOnSignals((sig) => warning(sig === 'SIGHUP'
         ? `${sig}: the runner's session hung up; stopping the deploy`
-        : `${sig}: the workflow was cancelled; stopping the deploy`));
+        : `${sig}: the workflow was cancelled; stopping the deploy`), (sig) => error(quitWord(sig, dryRun)));
     try {
         const { options, logLevel, filePatterns } = readInputs();
+        dryRun = options.dryRun === true;
         if (filePatterns)
             options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
         const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
@@ -51054,6 +51208,14 @@ async function run() {
     finally {
         cancel.dispose();
     }
+}
+/** The last line of a deploy that a second signal (the runner's SIGTERM) ends before it has stopped. */
+function quitWord(sig, dryRun) {
+    if (dryRun)
+        return `${sig} while the dry run was stopping: quit at once; a dry run, nothing was changed`;
+    return (`${sig} while the deploy was stopping: quit at once, without recording the last steps in the state; the lock, ` +
+        'if it was taken, is left on the server: the next deploy takes it over once it is stale (2 minutes after ' +
+        'this one last refreshed it; at once on this same runner machine). Run the workflow again to finish the deploy');
 }
 /** An error's message; one about an option's value names the input it came from (not the CLI's flag). */
 function errorText(err) {
