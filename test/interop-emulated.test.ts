@@ -22,6 +22,25 @@ const STATE = '.ftpship-state.json';
 /** A long content as its hash: a failure's diff stays readable. */
 const short = (text: string): string => (text.length > 100 ? `sha256:${sha256(text)}` : text);
 
+/** Deploy options for `local` to /site on the fake server `srv`, with `extra` on top. */
+function siteOptions(
+  srv: { host: string; port: number },
+  local: string,
+  extra: Partial<DeployOptions> = {},
+): DeployOptions {
+  return {
+    localDir: local,
+    host: srv.host,
+    port: srv.port,
+    user: 'u',
+    password: 'p',
+    remoteDir: '/site',
+    timeoutMs: 3000,
+    retryDelayMs: 10,
+    ...extra,
+  };
+}
+
 /** Every file (`path: content`) and folder (`path/: ''`) under `root`. */
 function localTree(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -197,17 +216,7 @@ describe.each(PROFILES)('$name', (profile) => {
         'big.bin': 'b'.repeat(1536 * 1024),
         ...profile.files,
       });
-      const options: DeployOptions = {
-        localDir: local,
-        host: srv.host,
-        port: srv.port,
-        user: 'u',
-        password: 'p',
-        remoteDir: '/site',
-        timeoutMs: 3000,
-        retryDelayMs: 10,
-        atomic,
-      };
+      const options = siteOptions(srv, local, { atomic });
       const first = recorder();
       await deploy(options, first);
       expect(onServer()).toEqual(localTree(local));
@@ -245,17 +254,7 @@ describe('IIS drops the trailing spaces and dots of names (Windows), in SIZE ali
       const srv = await fake({ features: IIS_FEATURES, handlers: tree.handlers });
       const local = tmpDir();
       writeTree(local, { 'report.': 'the dot is part of the name', 'index.html': 'i' });
-      const options: DeployOptions = {
-        localDir: local,
-        host: srv.host,
-        port: srv.port,
-        user: 'u',
-        password: 'p',
-        remoteDir: '/site',
-        timeoutMs: 3000,
-        retryDelayMs: 10,
-        atomic,
-      };
+      const options = siteOptions(srv, local, { atomic });
       // Before: a success, the state listing "report." while the server held "report" (SIZE "report." found it).
       await expect(deploy(options)).rejects.toThrow(
         `the server did not keep the file name "/site/report." when tested: a file whose name ended in a dot was stored under another name (pure-ftpd turns a trailing space into "_"; Windows servers drop trailing spaces and dots), where it would land on a file or folder of that name; nothing was sent under it; rename it locally or leave it out with --exclude '/report\\.'`,
@@ -290,17 +289,7 @@ describe('a hosting server without SIZE, a run cut in its commit phase', () => {
     });
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'v1', 'b.txt': 'b1' });
-    const options: DeployOptions = {
-      localDir: local,
-      host: srv.host,
-      port: srv.port,
-      user: 'u',
-      password: 'p',
-      remoteDir: '/site',
-      timeoutMs: 3000,
-      retryDelayMs: 10,
-      retries: 0,
-    };
+    const options = siteOptions(srv, local, { retries: 0 });
     await deploy(options);
     writeTree(local, { 'a.txt': 'v2', 'b.txt': 'b2' });
     cut = true;
@@ -327,17 +316,7 @@ describe('a hosting server without SIZE, --maintenance at a path where the site 
     srv.files.set('/site/.maintenance', Buffer.from('the site keeps its own file here'));
     const local = tmpDir();
     writeTree(local, { 'index.html': 'i' });
-    const options: DeployOptions = {
-      localDir: local,
-      host: srv.host,
-      port: srv.port,
-      user: 'u',
-      password: 'p',
-      remoteDir: '/site',
-      timeoutMs: 3000,
-      retryDelayMs: 10,
-      maintenance: { path: '.maintenance' },
-    };
+    const options = siteOptions(srv, local, { maintenance: { path: '.maintenance' } });
     await expect(deploy(options)).rejects.toThrow(
       /^the maintenance file \.maintenance is already on the server \(\/site\/\.maintenance\), and ftpship did not put it there: .* Nothing was changed\./,
     );
@@ -364,16 +343,7 @@ describe('a hosting server without SIZE refuses to delete a file (permissions)',
     });
     const local = tmpDir();
     writeTree(local, { 'index.html': 'i', 'old.txt': 'o' });
-    const options: DeployOptions = {
-      localDir: local,
-      host: srv.host,
-      port: srv.port,
-      user: 'u',
-      password: 'p',
-      remoteDir: '/site',
-      timeoutMs: 3000,
-      retryDelayMs: 10,
-    };
+    const options = siteOptions(srv, local);
     await deploy(options);
     fs.rmSync(path.join(local, 'old.txt'));
     await expect(deploy(options)).rejects.toThrow(/^delete old\.txt failed: 550 old\.txt: Permission denied/);
