@@ -242,3 +242,26 @@ describe('phrase', () => {
     expect(phrase(message)).toBe(phrased);
   });
 });
+
+describe('names holding characters that reorder or hide text (bidi controls, zero-width space)', () => {
+  // "invoice<RLO>txt.exe" reads as "invoiceexe.txt": a pull request's dry run could pass one name off as another.
+  const disguised = 'invoice\u202Etxt.exe';
+
+  it('show them as \\uNNNN in the job summary and the Action log, never raw', () => {
+    const md = summaryMarkdown({
+      ...report([{ path: disguised, action: 'upload', size: 1 }]),
+      warnings: [`odd name ${disguised}`],
+    });
+    expect(md).not.toContain('\u202E');
+    expect(md).toContain('<code>invoice&#92;u202Etxt.exe</code>');
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      actionReporter('standard').warn?.(`odd name ${disguised}\u200B and \u2066isolated\u2069`);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out.join('')).toContain('odd name invoice\\u202Etxt.exe\\u200B and \\u2066isolated\\u2069');
+  });
+});

@@ -1,6 +1,7 @@
 /** The name codec (src/ftp/encoding.ts): every byte string comes back as the same bytes, in either encoding. */
 import { describe, expect, it } from '@jest/globals';
-import { decodeText, encodeText } from '../src/ftp/encoding.js';
+import { decodeText, encodeText, showBytes } from '../src/ftp/encoding.js';
+import { printable } from '../src/engine/report.js';
 import { FtpArgumentError } from '../src/ftp/index.js';
 
 describe('decodeText and encodeText', () => {
@@ -38,5 +39,19 @@ describe('decodeText and encodeText', () => {
     expect(() => encodeText('DELE €.txt', 'latin1')).toThrow(
       `cannot send "€" (U+20AC) in "DELE €.txt" with encoding 'latin1', which has only U+0000 to U+00FF: connect with encoding 'utf8' for such names`,
     );
+  });
+});
+
+describe('showBytes (text for a person to read)', () => {
+  it('shows bidi controls, marks, zero-width space and BOM as \\uNNNN; keeps zero-width joiners (emoji, Persian)', () => {
+    expect(showBytes('a\u202Eb\u200Fc\u2067d\u061Ce\u200Bf\uFEFF')).toBe(
+      'a\\u202Eb\\u200Fc\\u2067d\\u061Ce\\u200Bf\\uFEFF',
+    );
+    expect(showBytes('👨\u200D👩 می\u200Cخواهم')).toBe('👨\u200D👩 می\u200Cخواهم');
+    expect(showBytes('caf\uDCE9\u202E.txt')).toBe('caf\\xe9\\u202E.txt');
+  });
+
+  it('reaches the CLI and log lines (printable)', () => {
+    expect(printable('deleted evil\u202Etxt.exe')).toBe('deleted evil\\u202Etxt.exe');
   });
 });
