@@ -34222,14 +34222,24 @@ const FTP_ENCODINGS = ['utf8', 'latin1'];
 /** A lone low surrogate that stands for one byte (not one half of a pair). */
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 /**
+ * Characters that reorder or hide the text around them (bidirectional controls and marks, zero-width space,
+ * byte order mark): `invoice\u202Etxt.exe` reads as `invoiceexe.txt`, so a name in a pull request's dry run
+ * could pass for another. Zero-width joiners (emoji sequences, Persian script) stay.
+ */
+const HIDING = /[\u061C\u200B\u200E\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/;
+/**
  * Text for a person to read: each lone surrogate that stands for a byte ({@link decodeText}) as `\xNN`, that
  * byte. Written out as UTF-8 it would be U+FFFD `�`, and `caf\xE9.txt`, `caf\xE8.txt` and a name that really
- * holds U+FFFD would all show as `caf�.txt`. (Machine output, such as JSON, keeps the text as it is.)
+ * holds U+FFFD would all show as `caf�.txt`. Each character that reorders or hides text ({@link HIDING}) as
+ * `\uNNNN`. (Machine output, such as JSON, keeps the text as it is.)
  */
 function encoding_showBytes(text) {
-    return ESCAPED_BYTE.test(text)
-        ? text.replace(new RegExp(ESCAPED_BYTE.source, 'g'), (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`)
-        : text;
+    let out = text;
+    if (ESCAPED_BYTE.test(out))
+        out = out.replace(new RegExp(ESCAPED_BYTE.source, 'g'), (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`);
+    if (HIDING.test(out))
+        out = out.replace(new RegExp(HIDING.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    return out;
 }
 /** Bytes read from the server as text. */
 function decodeText(bytes, encoding = 'utf8') {
