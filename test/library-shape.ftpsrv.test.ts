@@ -281,6 +281,19 @@ describe('signal: an AbortSignal cancels the deploy', () => {
     expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
   });
 
+  /** A deploy under a signal aborted before it starts (with `reason`, or none): its rejection. */
+  const abortedDeploy = async (reason?: unknown): Promise<Error | undefined> => {
+    const controller = new AbortController();
+    controller.abort(reason); // undefined: as abort(), an AbortError
+    return deploy({
+      ...deployOptions(server(), site(), `/${uniqueName()}`),
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+  };
+
   // An Error as the reason (AbortSignal.timeout()'s TimeoutError, abort(new Error('build failed'))) was dropped:
   // "cancelled: nothing was changed", saying neither why nor keeping it as the cause.
   it.each([
@@ -291,30 +304,14 @@ describe('signal: an AbortSignal cancels the deploy', () => {
       'The operation was aborted due to timeout',
     ],
   ])('aborted with %s: the message says why, and the reason is the cause', async (_, reason, why) => {
-    const controller = new AbortController();
-    controller.abort(reason);
-    const err = await deploy({
-      ...deployOptions(server(), site(), `/${uniqueName()}`),
-      signal: controller.signal,
-    }).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
+    const err = await abortedDeploy(reason);
     expect(err).toBeInstanceOf(CancelledError);
     expect(err?.message).toBe(`cancelled (${why}): nothing was changed`);
     expect(err?.cause).toBe(reason);
   });
 
   it('aborted with no reason (abort()): no reason shown', async () => {
-    const controller = new AbortController();
-    controller.abort();
-    const err = await deploy({
-      ...deployOptions(server(), site(), `/${uniqueName()}`),
-      signal: controller.signal,
-    }).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
+    const err = await abortedDeploy();
     expect(err?.message).toBe('cancelled: nothing was changed');
   });
 
