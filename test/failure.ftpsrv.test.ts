@@ -313,7 +313,9 @@ describe('connections that fail', () => {
     hooks.throttle = 4 * 1024 * 1024;
     let r: CliResult;
     try {
-      const run = startCli(['deploy', local, url(dir), '--json', '--verbose'], env());
+      // All of the file may be in the kernel's buffers by the cut (their size varies by machine): ftp-srv
+      // then never replies to the STOR, and the retry waits for the reply timeout, here 5 s.
+      const run = startCli(['deploy', local, url(dir), '--json', '--verbose', '--timeout', '5000'], env());
       await waitFor(() => largestTemp(serverDir(dir)) >= 2 * 1024 * 1024, 20_000);
       const conns = Object.values(
         (srv.ftpSrv as { connections: Record<string, { connector?: { socket?: { destroy(): void } } }> })

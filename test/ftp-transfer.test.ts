@@ -342,6 +342,29 @@ describe('imperfect links', () => {
     await client.quit();
   }, 20_000);
 
+  it('an upload whose data connection is cut after its last byte, and no reply comes, fails after the reply timeout', async () => {
+    // ftp-srv answers nothing when its data socket is destroyed. The wait for the reply was the reply timeout
+    // plus the time written bytes may take to drain on a slow link (32 s for 2 MiB): after a reset nothing is
+    // on its way, and the deploy's retry waited that long.
+    const srv = await fake({
+      handlers: {
+        STOR: async (_a, s) => {
+          s.reply('150 Ok to send data');
+          const data = await s.dataSocket();
+          await s.readAll(data);
+          data.resetAndDestroy();
+        },
+      },
+    });
+    const client = await connect(srv, { timeoutMs: 500 });
+    const err = await client.upload('big.bin', Buffer.alloc(2 * 1024 * 1024, 7)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpTimeoutError);
+    expect((err as Error).message).toMatch(
+      /^STOR big\.bin: no reply to STOR after the data connection (closed|ended with ECONNRESET) within 500 ms/,
+    );
+    expect(client.closed).toBe(true);
+  }, 10_000);
+
   it('the control connection has TCP keepalive on, so a NAT does not drop it while a long upload runs', async () => {
     // A NAT or firewall forgets a connection idle for a few minutes, silently: the control connection is
     // idle for as long as an upload runs, and the 226 then never comes (the file is sent again). Keepalive
