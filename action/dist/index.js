@@ -35566,17 +35566,29 @@ async function startTransfer(conn, settings, command, options) {
         // close_notify) once it has the file: the upload failed with "read ECONNRESET" after its 226, the client
         // closed, and every retry failed the same way. Not for downloads and listings: a reset may have cut data
         // still on its way (the server's 226 says it sent the data, not that it arrived).
+        //
+        // Once the data connection has ended, the reply gets the reply timeout from then on. Nothing is on its way
+        // any more (the time bytes may take to drain is the data socket's idle timer's), and a server that sends
+        // no reply after cutting it (ftp-srv answers nothing when its data socket is destroyed) held the deploy
+        // for the reply timeout and a minute of drain time before its retry.
+        const verb = command.split(' ')[0];
+        const replyAfter = async (how) => withTimeout(finalOk, conn.timeoutMs, `no reply to ${verb} after the data connection ${how}`);
         const afterData = options.sink
             ? replyOr
             : async (err) => {
+                // Idle the whole drain time with no reply meanwhile: waited long enough.
+                if (err instanceof FtpTimeoutError)
+                    throw err;
                 conn.log(`! data connection ended with an error after the upload was sent (${err.message}); the reply decides`);
-                const reply = await finalOk;
+                const code = err.code;
+                const reply = await replyAfter(code ? `ended with ${code}` : 'failed');
                 options.onCutAfterWrite?.(err);
                 return reply;
             };
-        const done = Promise.race([moved.closed, failEarly]).then(async () => finalOk, afterData);
+        const done = Promise.race([moved.closed, failEarly]).then(async () => replyAfter('closed'), afterData);
         const bytes = moved.bytes;
-        const finished = withTimeout(done, conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${command.split(' ')[0]} after the data ended`).then(() => undefined, (failure) => {
+        // A backstop: the data socket's idle timer and the reply's own timeout end every wait before it.
+        const finished = withTimeout(done, 2 * conn.timeoutMs + drainAllowance(options.sink ? 0 : bytes), `no reply to ${verb} after the data ended`).then(() => undefined, (failure) => {
             const err = sessionRefused(failure, socket);
             nameTimeout(err, command);
             cleanUp(err, socket);
