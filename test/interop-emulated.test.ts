@@ -354,3 +354,35 @@ describe('a hosting server without SIZE refuses to delete a file (permissions)',
     expect(srv.files.has('/site/old.txt')).toBe(false);
   });
 });
+
+describe('a hosting server without SIZE that will not write over a file nor rename, --no-atomic', () => {
+  it('the state, written in place again, replaces the old copy (was: the 500 to SIZE read as "not there", the run failed)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    const srv = await fake({
+      features: ['UTF8'],
+      handlers: {
+        ...tree.handlers,
+        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        RNFR: (_a, s) => s.reply('550 Operation not permitted'),
+        // proftpd AllowOverwrite off.
+        STOR: async (a, s) =>
+          srv.files.has(a.startsWith('/') ? a : `/site/${a}`)
+            ? s.reply(`550 ${a}: Overwrite permission denied`)
+            : tree.handlers.STOR(a, s),
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1' });
+    const options = siteOptions(srv, local, { atomic: false });
+    await deploy(options);
+    writeTree(local, { 'index.html': 'v2' });
+    const second = await deploy(options);
+    expect(second.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace index.html']);
+    expect(srv.files.get('/site/index.html')?.toString()).toBe('v2');
+    expect(JSON.stringify(JSON.parse(srv.files.get(`/site/${STATE}`)?.toString() ?? '{}'))).toContain(
+      sha256('v2'),
+    );
+    expect((await deploy(options)).files).toEqual([]);
+  });
+});

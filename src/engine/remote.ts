@@ -83,6 +83,16 @@ export async function listedAs(
   abs: string,
   type: 'file' | 'dir',
 ): Promise<boolean | undefined> {
+  const entry = await listedEntry(client, abs, type);
+  return entry === undefined ? undefined : entry !== null;
+}
+
+/** The entry of `abs` of that type in its folder's listing; null if it is not there, undefined if that cannot tell. */
+async function listedEntry(
+  client: FtpClient,
+  abs: string,
+  type: 'file' | 'dir',
+): Promise<ListEntry | null | undefined> {
   const slash = abs.lastIndexOf('/');
   const name = abs.slice(slash + 1);
   let entries: ListEntry[];
@@ -92,8 +102,9 @@ export async function listedAs(
     if (err instanceof FtpReplyError && !isDataChannelRefusal(err)) return undefined;
     throw err;
   }
-  if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link'))) return true;
-  return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
+  const found = entries.find((e) => e.name === name && (e.type === type || e.type === 'link'));
+  if (found) return found;
+  return entries.length >= LISTING_MAY_BE_CUT ? undefined : null;
 }
 
 /**
@@ -110,13 +121,19 @@ export async function fileThere(client: FtpClient, abs: string): Promise<boolean
   }
 }
 
-/** Size of a remote file, or -1 when it is not there. */
+/**
+ * Size of a remote file, or -1 when it is not there. A server that offers no SIZE (500, 502: some hosting
+ * servers) gets the size its folder's listing shows: its refusal says nothing of the file. Still -1 when
+ * that listing cannot tell either.
+ */
 export async function remoteSize(client: FtpClient, abs: string): Promise<number> {
   try {
     return await client.size(abs);
   } catch (err) {
-    if (err instanceof FtpReplyError && err.code >= 500) return -1;
-    throw err;
+    if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+    if (err.code !== 500 && err.code !== 502) return -1;
+    const entry = await listedEntry(client, abs, 'file');
+    return entry ? entry.size : -1;
   }
 }
 
