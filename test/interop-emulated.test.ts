@@ -386,3 +386,30 @@ describe('a hosting server without SIZE that will not write over a file nor rena
     expect((await deploy(options)).files).toEqual([]);
   });
 });
+
+describe('IIS refuses to rename over a file: the state file is replaced by delete + rename', () => {
+  it('a deploy that replaces no site file gives no warning; one that replaces a site file warns once (was: every deploy warned)', async () => {
+    const tree = treeHandlers(IIS);
+    tree.dirs.add('/site');
+    const srv = await fake({ features: IIS_FEATURES, handlers: tree.handlers });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1' });
+    const options = siteOptions(srv, local);
+    const first = recorder();
+    await deploy(options, first);
+    expect(first.warnings).toEqual([]);
+    writeTree(local, { 'new.html': 'added' });
+    const second = recorder();
+    expect((await deploy(options, second)).files.map((f) => `${f.action} ${f.path}`)).toEqual([
+      'upload new.html',
+    ]);
+    expect(second.warnings).toEqual([]);
+    writeTree(local, { 'index.html': 'v2', 'new.html': 'changed' });
+    const third = recorder();
+    await deploy(options, third);
+    expect(third.warnings).toHaveLength(1);
+    expect(third.warnings[0]).toMatch(RENAME_OVER);
+    expect(srv.files.get('/site/index.html')?.toString()).toBe('v2');
+    expect(srv.files.get('/site/new.html')?.toString()).toBe('changed');
+  });
+});

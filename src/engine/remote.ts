@@ -13,6 +13,8 @@ export interface ServerQuirks {
   noResume?: boolean;
   /** RNTO over an existing file refused (IIS, some others): delete first. */
   deleteBeforeRename?: boolean;
+  /** Why RNTO over a file was refused, until a site file's replacement has warned of the fallback (once). */
+  renameOverRefused?: string;
   /** STOR over an existing file refused (proftpd AllowOverwrite off): --no-atomic deletes first (warned once). */
   deleteBeforeOverwrite?: boolean;
   /** --no-atomic: where the server allows no rename at all, ftpship's own files (state, marker) go in place. */
@@ -339,8 +341,23 @@ export async function renameOver(
   to: string,
   quirks: ServerQuirks,
   warn: Warn,
+  /**
+   * One of ftpship's own files (the state): its delete + rename fallback is not worth a warning (nothing of
+   * the site is missing for a moment); the first site file replaced that way warns.
+   */
+  own = false,
 ): Promise<void> {
-  if (quirks.deleteBeforeRename) return deleteThenRename(client, from, to);
+  const fallback = (): void => {
+    if (own || quirks.renameOverRefused === undefined) return;
+    warn(
+      `the server refused to rename over an existing file (${quirks.renameOverRefused}); falling back to delete + rename, so each replaced file is missing for a moment`,
+    );
+    quirks.renameOverRefused = undefined;
+  };
+  if (quirks.deleteBeforeRename) {
+    await deleteThenRename(client, from, to);
+    return fallback();
+  }
   try {
     await client.rename(from, to);
     return;
@@ -360,12 +377,10 @@ export async function renameOver(
       if (!(del instanceof FtpReplyError) || del.code < 500) throw del;
       throw notReplaceable(to, err, del);
     });
-    warn(
-      `the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`,
-    );
+    quirks.renameOverRefused = err.message;
     quirks.deleteBeforeRename = true;
     await client.rename(from, to);
-    return;
+    return fallback();
   }
   await deleteThenRename(client, from, to);
 }
@@ -562,6 +577,8 @@ export async function writeRemoteFileAtomic(
    * `replies` is not called.
    */
   after?: { commands: () => Promise<string[] | undefined>; replies: (r: FtpReply[]) => void },
+  /** One of ftpship's own files (the state): see {@link renameOver}. */
+  own = false,
 ): Promise<void> {
   if (quirks.noRename) return uploadOver(client, abs, data);
   const tmp = `${abs}.tmp`;
@@ -577,7 +594,7 @@ export async function writeRemoteFileAtomic(
     return;
   }
   try {
-    await renameOver(client, tmp, abs, quirks, warn);
+    await renameOver(client, tmp, abs, quirks, warn, own);
   } catch (err) {
     // RNFR of the file just written refused: the server allows no rename at all (proftpd <Limit RNFR RNTO>
     // DenyAll: 550 "Operation not permitted"). Nothing can go live atomically there.

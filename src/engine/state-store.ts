@@ -850,6 +850,7 @@ export class StateStore {
                 unlocking.settle(r);
               },
             },
+            true,
           ).catch((err: unknown) => {
             // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
             if (replies && err instanceof FtpReplyError)
