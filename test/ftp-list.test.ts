@@ -110,6 +110,26 @@ const dos: Row[] = [
     input: '11-25-24  02:12PM 3 .été #1 100%.txt',
     expected: { name: '.été #1 100%.txt', size: 3 },
   },
+  {
+    title: 'IIS file whose name starts with spaces: read from its column, the spaces kept',
+    input: '11-25-24  02:12PM                   14   lead.txt',
+    expected: { name: '  lead.txt', type: 'file', size: 14 },
+  },
+  {
+    title: 'IIS folder whose name starts with a space',
+    input: '01-03-21  09:05AM       <DIR>           sub dir',
+    expected: { name: ' sub dir', type: 'dir' },
+  },
+  {
+    title: 'IIS, four-digit year, a name starting with digits and a space',
+    input: '01-03-2021  09:05AM                    0  7 days.txt',
+    expected: { name: ' 7 days.txt', size: 0 },
+  },
+  {
+    title: 'not in IIS columns (a size not 20 wide): the spaces before the name cannot be told from the gap',
+    input: '11-25-24  02:12PM 14   lead.txt',
+    expected: { name: 'lead.txt', size: 14 },
+  },
   { title: 'garbage', input: '11-25-24 nothing', expected: undefined },
 ];
 

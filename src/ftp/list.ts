@@ -167,12 +167,22 @@ function parseUnixDate(month: string, day: string, timeOrYear: string, now = new
 // `(?:\s*([AP]M))?\s+`, not `\s*([AP]M)?\s+`: two adjacent optional runs of spaces backtracked quadratically.
 const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})(?:\s*([AP]M))?\s+(<DIR>|\d+)\s+(.+)$/is;
 
+/**
+ * IIS's own layout, in fixed columns: the date, two spaces, the time (12-hour), then `<DIR>` padded to 22
+ * characters or a space, the size right-aligned in 20, a space; the name is all that follows, its leading
+ * spaces included. Other DOS-style lines (their widths vary) lose the spaces before the name.
+ */
+const IIS_COLUMNS = /^\d{2}-\d{2}-(?:\d{2}|\d{4}) {2}\d{2}:\d{2}[AP]M(?: {7}<DIR> {10}| ( *\d+) )/i;
+
 export const dosFormat: ListingFormat = {
   test: (line) => DOS_LINE.test(line),
   parse(line) {
     const m = DOS_LINE.exec(line);
     if (!m) return undefined;
-    const [, mo, d, y, h, mi, ampm, sizeOrDir, name] = m;
+    const [, mo, d, y, h, mi, ampm, sizeOrDir] = m;
+    const columns = IIS_COLUMNS.exec(line);
+    const fixed = columns && (columns[1] === undefined || columns[1].length === 20);
+    const name = fixed ? line.slice(columns[0].length) : m[8];
     const year = y.length === 2 ? (Number(y) < 70 ? 2000 : 1900) + Number(y) : Number(y);
     let hour = Number(h) % 12;
     if (!ampm) hour = Number(h);
