@@ -413,3 +413,42 @@ describe('IIS refuses to rename over a file: the state file is replaced by delet
     expect(srv.files.get('/site/new.html')?.toString()).toBe('changed');
   });
 });
+
+describe('a hosting server without SIZE, the connection lost in the final state write after the unlock', () => {
+  it('the temporary copy still there fails the run (was: the 500 to SIZE read as "gone", success reported with the old state)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    let cut = false;
+    const srv = await fake({
+      features: ['UTF8'],
+      handlers: {
+        ...tree.handlers,
+        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        // The final rename of the state refused, the unlock sent after it in the same write done (its holder
+        // and folder removed), and every reply lost with the connection.
+        RNTO: async (a, s) => {
+          const final = srv.files.get('/site/a.txt')?.toString() === 'v2';
+          if (!cut || !final || !a.endsWith(`/${STATE}`)) return tree.handlers.RNTO(a, s);
+          cut = false;
+          for (const f of [...srv.files.keys()]) if (f.includes(`/${STATE}.lock/`)) srv.files.delete(f);
+          tree.dirs.delete(`/site/${STATE}.lock`);
+          s.socket.destroy();
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'v1' });
+    const options = siteOptions(srv, local);
+    await deploy(options);
+    writeTree(local, { 'a.txt': 'v2' });
+    cut = true;
+    await expect(deploy(options)).rejects.toThrow(
+      /^the connection was lost while the final state \/site\/\.ftpship-state\.json was put in place and the lock released, and its temporary copy is still there: /,
+    );
+    expect(srv.files.has(`/site/${STATE}.tmp`)).toBe(true);
+    // The rerun records the change.
+    await deploy(options);
+    expect(srv.files.has(`/site/${STATE}.tmp`)).toBe(false);
+    expect((await deploy(options)).files).toEqual([]);
+  });
+});
