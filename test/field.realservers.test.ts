@@ -9,7 +9,7 @@ import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { chaosProxy, releasePassive } from './helpers/chaos.js';
-import { linesProxy } from './helpers/faults.js';
+import { linesProxy, loopbackBufferBytes } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
 import { readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -203,10 +203,13 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
 d.each(each('pure', 'vsftpd', 'proftpdResume'))(
   '%s: FIELD.md §1.1 "Timeout (data socket)" (#153, #195, #197, #226)',
   (_name, server) => {
-    it('a data connection that stops moving an eighth of the way into a 24 MiB file (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole', async () => {
+    it('a data connection that stops moving 3 MiB into a file of 24 MiB or more, past the loopback buffers (nothing cut, the server session still waiting on it): the upload times out, the same deploy sends the file whole', async () => {
       const local = tmpDir();
-      // Larger than what the loopback buffers take in, so the client's writes back up (its idle timer runs).
-      const big = Buffer.alloc(24 * 1024 * 1024);
+      // Past the 3 MiB the proxy passes on, larger than what the loopback buffers take in (tcp_rmem/tcp_wmem
+      // differ by machine), so the client's writes back up (its idle timer runs).
+      const big = Buffer.alloc(
+        Math.max(24, 3 + Math.ceil(loopbackBufferBytes() / 2 ** 20) + 4) * 1024 * 1024,
+      );
       for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 40503 + 7) >>> 0, i);
       writeTree(local, { 'big.bin': 'old', 'index.html': 'home' });
       const { dir, disk } = target(server);

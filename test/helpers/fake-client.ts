@@ -4,15 +4,18 @@ import { afterEach } from '@jest/globals';
 import { FtpClient, type FtpConnectOptions } from '../../src/ftp/index.js';
 import { startFakeServer, type FakeServer, type FakeServerOptions } from './fake-server.js';
 
-/** Returns a starter of fake servers; the one started last is closed after each test. */
+/**
+ * Returns a starter of fake servers; every one a test started is closed after it. (Only the last one was: a
+ * test that starts several left the others listening, and the jest worker was force-exited at the end.)
+ */
 export function useFakeServer(): (options?: FakeServerOptions) => Promise<FakeServer> {
-  let server: FakeServer | undefined;
+  const servers: FakeServer[] = [];
   afterEach(async () => {
-    await server?.close();
-    server = undefined;
+    await Promise.all(servers.splice(0).map(async (s) => s.close()));
   });
   return async (options = {}) => {
-    server = await startFakeServer(options);
+    const server = await startFakeServer(options);
+    servers.push(server);
     return server;
   };
 }

@@ -1,6 +1,7 @@
 /** Real faults on loopback: a throttled upload stream, a TCP front proxy that caps and cuts connections. */
 import net from 'node:net';
 import { Writable } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import type fs from 'node:fs';
 
 /**
@@ -250,4 +251,24 @@ export async function refusingProxy(
     return { reply, close: true };
   });
   return { ...proxy, refused: () => refused };
+}
+
+/**
+ * At most how many bytes a loopback TCP connection whose reader stopped reading still takes in: the
+ * receiver's and the sender's kernel buffers at their largest (Linux's tcp_rmem and tcp_wmem, third
+ * number; 6 MiB and 4 MiB by default, 32 MiB of receive buffer on some machines). An upload must be larger
+ * than this past the stall for the client's writes to back up (its idle timer runs): smaller, it all sits in
+ * the buffers, the client waits for the reply with its drain allowance (up to a minute) added, and the test
+ * meets jest's timeout instead. 16 MiB each where the numbers cannot be read.
+ */
+export function loopbackBufferBytes(): number {
+  const max = (file: string): number => {
+    try {
+      const n = Number(readFileSync(file, 'utf8').trim().split(/\s+/)[2]);
+      return Number.isFinite(n) && n > 0 ? n : 16 * 1024 * 1024;
+    } catch {
+      return 16 * 1024 * 1024;
+    }
+  };
+  return max('/proc/sys/net/ipv4/tcp_rmem') + max('/proc/sys/net/ipv4/tcp_wmem');
 }
