@@ -35102,13 +35102,22 @@ function parseUnixDate(month, day, timeOrYear, now = new Date()) {
 }
 // `(?:\s*([AP]M))?\s+`, not `\s*([AP]M)?\s+`: two adjacent optional runs of spaces backtracked quadratically.
 const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})(?:\s*([AP]M))?\s+(<DIR>|\d+)\s+(.+)$/is;
+/**
+ * IIS's own layout, in fixed columns: the date, two spaces, the time (12-hour), then `<DIR>` padded to 22
+ * characters or a space, the size right-aligned in 20, a space; the name is all that follows, its leading
+ * spaces included. Other DOS-style lines (their widths vary) lose the spaces before the name.
+ */
+const IIS_COLUMNS = /^\d{2}-\d{2}-(?:\d{2}|\d{4}) {2}\d{2}:\d{2}[AP]M(?: {7}<DIR> {10}| ( *\d+) )/i;
 const dosFormat = {
     test: (line) => DOS_LINE.test(line),
     parse(line) {
         const m = DOS_LINE.exec(line);
         if (!m)
             return undefined;
-        const [, mo, d, y, h, mi, ampm, sizeOrDir, name] = m;
+        const [, mo, d, y, h, mi, ampm, sizeOrDir] = m;
+        const columns = IIS_COLUMNS.exec(line);
+        const fixed = columns && (columns[1] === undefined || columns[1].length === 20);
+        const name = fixed ? line.slice(columns[0].length) : m[8];
         const year = y.length === 2 ? (Number(y) < 70 ? 2000 : 1900) + Number(y) : Number(y);
         let hour = Number(h) % 12;
         if (!ampm)
@@ -39481,6 +39490,11 @@ const LISTING_MAY_BE_CUT = 10_000;
  * tell: the folder cannot be listed, or its listing is long enough to have been cut short.
  */
 async function listedAs(client, abs, type) {
+    const entry = await listedEntry(client, abs, type);
+    return entry === undefined ? undefined : entry !== null;
+}
+/** The entry of `abs` of that type in its folder's listing; null if it is not there, undefined if that cannot tell. */
+async function listedEntry(client, abs, type) {
     const slash = abs.lastIndexOf('/');
     const name = abs.slice(slash + 1);
     let entries;
@@ -39492,9 +39506,10 @@ async function listedAs(client, abs, type) {
             return undefined;
         throw err;
     }
-    if (entries.some((e) => e.name === name && (e.type === type || e.type === 'link')))
-        return true;
-    return entries.length >= LISTING_MAY_BE_CUT ? undefined : false;
+    const found = entries.find((e) => e.name === name && (e.type === type || e.type === 'link'));
+    if (found)
+        return found;
+    return entries.length >= LISTING_MAY_BE_CUT ? undefined : null;
 }
 /**
  * Is a file at `abs`? SIZE says; a server that offers no SIZE (500, 502: some hosting servers) gets the listing
@@ -39511,15 +39526,22 @@ async function fileThere(client, abs) {
         return err.code === 500 || err.code === 502 ? listedAs(client, abs, 'file') : false;
     }
 }
-/** Size of a remote file, or -1 when it is not there. */
+/**
+ * Size of a remote file, or -1 when it is not there. A server that offers no SIZE (500, 502: some hosting
+ * servers) gets the size its folder's listing shows: its refusal says nothing of the file. Still -1 when
+ * that listing cannot tell either.
+ */
 async function remoteSize(client, abs) {
     try {
         return await client.size(abs);
     }
     catch (err) {
-        if (err instanceof FtpReplyError && err.code >= 500)
+        if (!(err instanceof FtpReplyError) || err.code < 500)
+            throw err;
+        if (err.code !== 500 && err.code !== 502)
             return -1;
-        throw err;
+        const entry = await listedEntry(client, abs, 'file');
+        return entry ? entry.size : -1;
     }
 }
 /**
@@ -39697,9 +39719,22 @@ async function sendFrom(client, abs, file, offset, onProgress) {
     return sent;
 }
 /** Renames `from` over `to`; where the server refuses to replace a file, deletes `to` first (warns once). */
-async function renameOver(client, from, to, quirks, warn) {
-    if (quirks.deleteBeforeRename)
-        return deleteThenRename(client, from, to);
+async function renameOver(client, from, to, quirks, warn, 
+/**
+ * One of ftpship's own files (the state): its delete + rename fallback is not worth a warning (nothing of
+ * the site is missing for a moment); the first site file replaced that way warns.
+ */
+own = false) {
+    const fallback = () => {
+        if (own || quirks.renameOverRefused === undefined)
+            return;
+        warn(`the server refused to rename over an existing file (${quirks.renameOverRefused}); falling back to delete + rename, so each replaced file is missing for a moment`);
+        quirks.renameOverRefused = undefined;
+    };
+    if (quirks.deleteBeforeRename) {
+        await deleteThenRename(client, from, to);
+        return fallback();
+    }
     try {
         await client.rename(from, to);
         return;
@@ -39725,10 +39760,10 @@ async function renameOver(client, from, to, quirks, warn) {
                 throw del;
             throw notReplaceable(to, err, del);
         });
-        warn(`the server refused to rename over an existing file (${err.message}); falling back to delete + rename, so each replaced file is missing for a moment`);
+        quirks.renameOverRefused = err.message;
         quirks.deleteBeforeRename = true;
         await client.rename(from, to);
-        return;
+        return fallback();
     }
     await deleteThenRename(client, from, to);
 }
@@ -39888,7 +39923,9 @@ async function writeRemoteFileAtomic(client, abs, data, quirks, warn,
  * their replies, given whether the rename worked or not. Only the fast path takes them: without them sent,
  * `replies` is not called.
  */
-after) {
+after, 
+/** One of ftpship's own files (the state): see {@link renameOver}. */
+own = false) {
     if (quirks.noRename)
         return uploadOver(client, abs, data);
     const tmp = `${abs}.tmp`;
@@ -39906,7 +39943,7 @@ after) {
         return;
     }
     try {
-        await renameOver(client, tmp, abs, quirks, warn);
+        await renameOver(client, tmp, abs, quirks, warn, own);
     }
     catch (err) {
         // RNFR of the file just written refused: the server allows no rename at all (proftpd <Limit RNFR RNTO>
@@ -43555,7 +43592,7 @@ class StateStore {
                     replies = r;
                     unlocking.settle(r);
                 },
-            }).catch((err) => {
+            }, true).catch((err) => {
                 // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
                 if (replies && err instanceof FtpReplyError)
                     throw new DeployError(`cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
