@@ -10,9 +10,16 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CancelledError, deploy } from '../src/index.js';
 import { deployOptions, useEmbedded } from './helpers/embedded.js';
-import { readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { throttled } from './helpers/faults.js';
+import { waitFor } from './helpers/wait.js';
+import { bytes, readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const server = useEmbedded();
+/** A server that takes site files at 1 MiB/s (the state at full speed): a deploy holds its lock for seconds. */
+const slowServer = useEmbedded({
+  wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
+    fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
+});
 
 describe('one AbortSignal shared by many deploys at once', () => {
   it('12 sites deployed at once under one signal: one listener on it, not one per deploy (no MaxListenersExceededWarning); the abort still cancels them all', async () => {
@@ -74,4 +81,23 @@ describe('a lock left by a deploy of this same process that is over', () => {
     expect(fs.existsSync(lock)).toBe(false);
     expect(warnings).toEqual([expect.stringMatching(/^taking over a stale lock /)]);
   });
+});
+
+describe('two deploy() calls of one process overlapping on one folder', () => {
+  it('the second is refused naming the first as this process\'s, still running (was: "remove the folder if that deploy is dead")', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'slow.bin': bytes(3 * 1024 * 1024, 9), 'index.html': 'home' });
+    const dir = uniqueName('overlap');
+    const holder = path.join(slowServer().root, dir, '.ftpship-state.json.lock', 'holder.json');
+    const first = deploy(deployOptions(slowServer(), local, dir));
+    first.catch(() => {});
+    await waitFor(() => fs.existsSync(holder), 20_000);
+    const err = await deploy(deployOptions(slowServer(), local, dir)).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /^another deploy holds the lock .*\(ftpship on .* pid \d+, since .*\); it is a deploy\(\) of this same process, still running: await it before starting the next one there$/,
+    );
+    expect((err as Error).message).not.toMatch(/remove the folder/);
+    await first;
+    expect(readTree(path.join(slowServer().root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
+  }, 30_000);
 });
