@@ -44041,9 +44041,13 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             const staleAt = Number.isNaN(seen)
                 ? ''
                 : `: run the deploy again after ${new Date(seen + o.staleLockMs).toISOString()} to take it over`;
+            // A deploy of this very process, still running: removing its lock would be wrong advice.
+            const ownLive = runningHere(other);
             const held = new GuardError(`another deploy holds the lock ${lockPath} (${other?.holder}, since ${other?.startedAt}` +
                 `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
-                `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`);
+                (ownLive
+                    ? 'it is a deploy() of this same process, still running: await it before starting the next one there'
+                    : `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`));
             held.lock = {
                 path: lockPath,
                 holderPath,
@@ -44419,6 +44423,10 @@ function sameHolder(a, b) {
         a?.startedAt === b?.startedAt &&
         a?.refreshedAt === b?.refreshedAt &&
         a?.pid === b?.pid);
+}
+/** A holder naming a deploy of this process that is still running (its token is live). */
+function runningHere(h) {
+    return !!h?.token && h.host === external_node_os_default().hostname() && h.pid === process.pid && liveTokens.has(h.token);
 }
 /**
  * A holder on this very machine whose process is gone (killed) cannot come back: its lock is stale. So is one
