@@ -105,6 +105,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     else reject(new Error('Login incorrect'));
   });
   server.on('client-error', () => {});
+  lingerNot(server);
   const raw = (server as unknown as { server: import('node:net').Server }).server;
   // ftp-srv writes each reply on its own: with Nagle's algorithm on, a reply written while the one before is
   // unacknowledged waits for the client's delayed ACK (40 ms on Linux) — after a pipelined USER and PASS,
@@ -219,6 +220,29 @@ function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions):
         >;
       }
       return super.chmod(path, mode);
+    }
+  };
+}
+
+/**
+ * ftp-srv's disconnectClient() (run for every session that ends, and for each open one by close()) starts a
+ * 1 s timer it never clears, whose only act comes after the promise has settled: a process ending with the
+ * embedded server (`ftpship demo`, a test file) stayed alive that second after its work. The same steps,
+ * without the timer.
+ */
+function lingerNot(server: unknown): void {
+  const srv = server as {
+    connections: Record<string, { close(code?: number): unknown }>;
+    disconnectClient(id: string): Promise<unknown>;
+  };
+  srv.disconnectClient = async (id: string) => {
+    const session = srv.connections[id];
+    if (!session) return;
+    delete srv.connections[id];
+    try {
+      await session.close(0);
+    } catch {
+      // already closed
     }
   };
 }

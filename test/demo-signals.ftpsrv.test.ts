@@ -106,3 +106,32 @@ describe('ftpship demo stopped by a signal', () => {
     expect(fs.readdirSync(temp)).toEqual([]);
   });
 });
+
+describe('the embedded server closed', () => {
+  it('leaves no timer behind, so the process ends with its work (was: ftp-srv left a 1 s timer per session)', async () => {
+    // Run in a process of its own: jest's worker has timers of its own.
+    const script = `
+      import fs from 'node:fs';
+      import { startEmbeddedServer } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist/src/embedded-server.js')).href)};
+      import { FtpClient } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist/src/ftp/index.js')).href)};
+      const srv = await startEmbeddedServer({ root: process.env.ROOT });
+      const login = { host: srv.host, port: srv.port, user: srv.user, password: srv.password };
+      const ended = await FtpClient.connect(login);
+      await ended.quit();
+      const open = await FtpClient.connect(login);
+      await srv.close();
+      open.close();
+      await new Promise((r) => setTimeout(r, 50));
+      console.log(JSON.stringify(process.getActiveResourcesInfo()));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ROOT: tmpDir() },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    // What is still open but the pipes of its stdio: nothing (was: a Timeout per session).
+    expect((JSON.parse(out.trim()) as string[]).filter((r) => r !== 'PipeWrap')).toEqual([]);
+  });
+});
