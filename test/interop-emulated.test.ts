@@ -11,7 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import { pasvReply, treeHandlers, type FakeServerOptions, type TreeStyle } from './helpers/fake-server.js';
+import {
+  pasvReply,
+  treeHandlers,
+  type FakeHandler,
+  type FakeServerOptions,
+  type TreeStyle,
+} from './helpers/fake-server.js';
 import { useFakeServer } from './helpers/fake-client.js';
 import { recorder } from './helpers/protocol.js';
 import { sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -21,6 +27,9 @@ const STATE = '.ftpship-state.json';
 
 /** A long content as its hash: a failure's diff stays readable. */
 const short = (text: string): string => (text.length > 100 ? `sha256:${sha256(text)}` : text);
+
+/** A hosting server's answer to SIZE, a command it does not offer. */
+const noSize: FakeHandler = (_a, s) => s.reply("500 'SIZE': command not understood");
 
 /** Deploy options for `local` to /site on the fake server `srv`, with `extra` on top. */
 function siteOptions(
@@ -155,7 +164,7 @@ const PROFILES: Profile[] = [
     // deploy failed on every run, "the server did not keep the file name").
     files: { 'trail ': 'a name ending in a space' },
     extra: () => ({
-      SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+      SIZE: noSize,
       MDTM: (_a, s) => s.reply("500 'MDTM': command not understood"),
       EPSV: (_a, s) => s.reply("500 'EPSV': command not understood"),
       REST: (_a, s) => s.reply("500 'REST': command not understood"),
@@ -167,7 +176,7 @@ const PROFILES: Profile[] = [
     style: IIS,
     features: ['UTF8'],
     extra: () => ({
-      SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+      SIZE: noSize,
       MDTM: (_a, s) => s.reply("500 'MDTM': command not understood"),
     }),
     warns: RENAME_OVER,
@@ -276,7 +285,7 @@ describe('a hosting server without SIZE, a run cut in its commit phase', () => {
       features: ['UTF8'],
       handlers: {
         ...tree.handlers,
-        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        SIZE: noSize,
         EPSV: (_a, s) => s.reply("500 'EPSV': command not understood"),
         PASV: async (_a, s) => pasvReply(s, '10.0.0.7'),
         // The connection drops at the first rename of a file into place.
@@ -311,7 +320,7 @@ describe('a hosting server without SIZE, --maintenance at a path where the site 
     tree.dirs.add('/site');
     const srv = await fake({
       features: ['UTF8'],
-      handlers: { ...tree.handlers, SIZE: (_a, s) => s.reply("500 'SIZE': command not understood") },
+      handlers: { ...tree.handlers, SIZE: noSize },
     });
     srv.files.set('/site/.maintenance', Buffer.from('the site keeps its own file here'));
     const local = tmpDir();
@@ -334,7 +343,7 @@ describe('a hosting server without SIZE refuses to delete a file (permissions)',
       features: ['UTF8'],
       handlers: {
         ...tree.handlers,
-        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        SIZE: noSize,
         DELE: async (a, s) =>
           refuse && a.endsWith('/old.txt')
             ? s.reply('550 old.txt: Permission denied')
@@ -363,7 +372,7 @@ describe('a hosting server without SIZE that will not write over a file nor rena
       features: ['UTF8'],
       handlers: {
         ...tree.handlers,
-        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        SIZE: noSize,
         RNFR: (_a, s) => s.reply('550 Operation not permitted'),
         // proftpd AllowOverwrite off.
         STOR: async (a, s) =>
@@ -423,7 +432,7 @@ describe('a hosting server without SIZE, the connection lost in the final state 
       features: ['UTF8'],
       handlers: {
         ...tree.handlers,
-        SIZE: (_a, s) => s.reply("500 'SIZE': command not understood"),
+        SIZE: noSize,
         // The final rename of the state refused, the unlock sent after it in the same write done (its holder
         // and folder removed), and every reply lost with the connection.
         RNTO: async (a, s) => {
