@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
-import { sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { throttled } from './helpers/faults.js';
+import { bytes, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -63,4 +64,45 @@ describe('a deploy that finishes while another is planning', () => {
       expect(state.files[f].sha256).toBe(sha256(fs.readFileSync(path.join(disk, f))));
     }
   });
+});
+
+describe('deploys started at the same moment on a server that answers 257 to MKD of an existing folder', () => {
+  // ftp-srv makes folders as `mkdir -p` does: MKD of the lock folder says yes to every deploy, so the lock
+  // rests on the claim file (was: each deploy found no holder yet, took the lock, and all wrote at once).
+  it('six deploys of six trees at one folder: one holds the lock, the others are refused; the server and the state are the winner’s', async () => {
+    const slow = await embedded({
+      wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
+        fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
+    });
+    try {
+      const dir = `/${uniqueName('same-moment')}`;
+      const trees = Array.from({ length: 6 }, (_, i) => {
+        const local = tmpDir();
+        writeTree(local, {
+          'index.html': `site ${i}`,
+          [`only-${i}.txt`]: `${i}`,
+          'big.bin': bytes(512 * 1024, i),
+        });
+        return local;
+      });
+      const outcomes = await Promise.allSettled(trees.map(async (t) => deploy(deployOptions(slow, t, dir))));
+      const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+      expect(won).toHaveLength(1);
+      for (const o of outcomes)
+        if (o.status === 'rejected')
+          expect((o.reason as Error).message).toMatch(/^another deploy holds the lock /);
+      const disk = path.join(slow.root, dir);
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(trees[won[0]]));
+      const state = JSON.parse(fs.readFileSync(path.join(disk, '.ftpship-state.json'), 'utf8')) as {
+        files: Record<string, { sha256: string }>;
+      };
+      expect(Object.keys(state.files).sort()).toEqual(Object.keys(readTree(trees[won[0]])).sort());
+      expect(fs.existsSync(path.join(disk, '.ftpship-state.json.lock'))).toBe(false);
+      // The lock is free again: the next deploy takes it.
+      await deploy(deployOptions(slow, trees[0], dir));
+      expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(trees[0]));
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
 });

@@ -875,12 +875,13 @@ describe('item 7: parallel', () => {
     expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     expect(r.counts.upload).toBe(40);
     expect(await loginsSeen(rec.log, 3)).toBe(3);
-    // Transfers overlap: at some point more than one STOR is in flight.
+    // Transfers overlap: at some point more than one STOR is in flight (a 226 before any counts for none: the
+    // lock's claim file on ftp-srv, APPE then RETR).
     let inFlight = 0;
     let maxInFlight = 0;
     for (const l of rec.log) {
       if (l.startsWith('> STOR ')) maxInFlight = Math.max(maxInFlight, ++inFlight);
-      if (/^< 226/.test(l)) inFlight--;
+      if (/^< 226/.test(l) && inFlight > 0) inFlight--;
     }
     expect(maxInFlight).toBeGreaterThan(1);
     expectParentsFirst(rec.log, dir);

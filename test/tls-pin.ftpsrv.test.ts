@@ -200,6 +200,7 @@ async function pinServer(listing: {
   cert: string;
 }): Promise<{ srv: FakeServer; received: () => number }> {
   let received = -1;
+  const made = new Set<string>();
   const srv = await startFakeServer({
     handlers: {
       AUTH: async (_a, s) => {
@@ -209,8 +210,10 @@ async function pinServer(listing: {
       PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
       PROT: (_a, s) => s.reply('200 Protection level set to P'),
       SIZE: (_a, s) => s.reply('550 No such file'),
-      MKD: (a, s) => s.reply(`257 "${a}" created`),
-      RMD: (_a, s) => s.reply('250 Removed'),
+      // As real servers do: a folder that is there already is refused (the deploy lock relies on it).
+      MKD: (a, s) =>
+        s.reply(made.has(a) ? '550 Create directory operation failed' : (made.add(a), `257 "${a}" created`)),
+      RMD: (a, s) => s.reply(made.delete(a) ? '250 Removed' : '550 No such directory'),
       // An empty folder, listed over TLS with `listing`.
       LIST: async (_a, s) => {
         s.reply('150 Here comes the listing');

@@ -76,6 +76,8 @@ export interface HeldLock {
   path: string;
   holderPath: string;
   token: string;
+  /** The claim file, on a server whose MKD cannot tell (see {@link withLock}): removed with the holder. */
+  claimPath?: string;
 }
 
 /**
@@ -125,8 +127,33 @@ async function lockAndRun<T>(
   body: (release: LockRelease, read?: ReadWithLock) => Promise<T>,
 ): Promise<T> {
   const holderPath = `${lockPath}/holder.json`;
-  /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
-  const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
+  const claimPath = `${lockPath}/claims`;
+  /**
+   * The server answered 257 to both MKDs (ftp-srv makes folders as `mkdir -p` does; so may a gateway to an
+   * object store): MKD cannot tell who made the lock folder. The deploys that find it without a holder each
+   * append a line with their token to the claim file in it (APPE: one short line is one write, and appends do
+   * not interleave), then read it: the first line's deploy holds the lock, the others back off as from a held
+   * lock. Was: each found no holder yet, and all took the lock. The file stays until the unlock (a deploy
+   * claiming later is never first), which removes it before the folder.
+   */
+  let mkdBlind = false;
+  /** The unlock, one write: the holder (and claim file), then the folder that is the lock (the RMD's reply, last, says it is gone). */
+  const unlock = (): string[] => [
+    `DELE ${holderPath}`,
+    ...(mkdBlind ? [`DELE ${claimPath}`] : []),
+    `RMD ${lockPath}`,
+  ];
+  /** Appends this deploy's token to the claim file, and reads whose came first. */
+  const claim = async (c: FtpClient): Promise<boolean> => {
+    await c.upload(claimPath, Buffer.from(`${token}\n`), { append: true });
+    const data = await readRemoteFile(c, claimPath, 64 * 1024);
+    return data?.toString('utf8').split('\n', 1)[0] === token;
+  };
+  /** A deploy whose claim came first holds the lock; it names itself in a moment. */
+  const claimedByOther = (): GuardError =>
+    new GuardError(
+      `another deploy holds the lock ${lockPath} (it took it a moment ago, as this deploy started); wait for it to finish, then run the deploy again`,
+    );
   const me: Holder = {
     token,
     holder: describeHolder(),
@@ -214,7 +241,15 @@ async function lockAndRun<T>(
         throw new FtpReplyError(first.code, first.message, `MKD ${lockPath}`);
       const made = first.code < 300;
       if (made) madeAt ??= sentAt;
+      if (made && second.code < 300) mkdBlind = true;
       let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+      if (mkdBlind && !other) {
+        if (await claim(c)) return; // first: this deploy's lock (the file read in the MKDs' write stands)
+        read = undefined;
+        // Another deploy claimed it first (a moment ago: it names itself next), or one that died before naming
+        // itself did (the wait for a holder below ends in a takeover).
+        other = await readHolder(c, holderPath);
+      }
       // Made by an earlier attempt of this task (257), whose connection was cut before the holder was written:
       // named now, with no wait and no warning (was: 15 s waiting for a holder, then "taking over a stale lock"
       // of its own). Safe while another deploy cannot have taken it over yet: it may take a folder that names
@@ -254,7 +289,10 @@ async function lockAndRun<T>(
           `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
         );
         const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal);
-        if (seen === 'ours') return;
+        if (seen === 'ours') {
+          if (!mkdBlind || (await claim(c))) return;
+          throw claimedByOther();
+        }
         if (seen === 'refused') {
           throw new DeployError(
             `cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`,
@@ -340,7 +378,7 @@ async function lockAndRun<T>(
         const named = (await readHolder(c, holderPath))?.token === me.token;
         if (o.signal?.aborted) {
           // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
-          if (named) await c.pipeline(unlock);
+          if (named) await c.pipeline(unlock());
           o.signal.throwIfAborted();
         }
         if (!named) throw lost();
@@ -348,7 +386,7 @@ async function lockAndRun<T>(
       true,
     );
   }
-  o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
+  o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '', ...(mkdBlind ? { claimPath } : {}) });
   // The folder is the lock; who holds it is written before the body starts (begun already, with pipelining,
   // as soon as the MKD's reply said so). Was: beside the body's first steps, after them on the wire; a deploy
   // killed meanwhile (SIGKILL, OOM, a CI runner's hard kill) left a lock naming no one.
@@ -431,10 +469,10 @@ async function lockAndRun<T>(
       stopRefresh = true;
       clearInterval(timer);
       await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-      return [...unlock];
+      return unlock();
     },
     settle: (replies) => {
-      if ((replies[1]?.code ?? 500) < 300) {
+      if ((replies[replies.length - 1]?.code ?? 500) < 300) {
         released = true;
         o.onLock?.(undefined);
       }
@@ -494,7 +532,8 @@ async function lockAndRun<T>(
         .run(
           `unlock ${lockPath}`,
           async (c) => {
-            const [, rmd] = await c.pipeline(unlock);
+            const replies = await c.pipeline(unlock());
+            const rmd = replies[replies.length - 1];
             if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
             o.onLock?.(undefined);
           },
@@ -584,7 +623,12 @@ export async function holdsLock(c: FtpClient, lock: HeldLock): Promise<boolean> 
 export async function releaseHeldLock(c: FtpClient, lock: HeldLock): Promise<boolean> {
   const holder = await readHolder(c, lock.holderPath);
   if (holder && holder.token !== lock.token) return false;
-  const [, rmd] = await c.pipeline([`DELE ${lock.holderPath}`, `RMD ${lock.path}`]);
+  const replies = await c.pipeline([
+    `DELE ${lock.holderPath}`,
+    ...(lock.claimPath ? [`DELE ${lock.claimPath}`] : []),
+    `RMD ${lock.path}`,
+  ]);
+  const rmd = replies[replies.length - 1];
   return rmd.code < 300 || !(await dirExists(c, lock.path));
 }
 

@@ -856,7 +856,7 @@ export class StateStore {
             if (replies && err instanceof FtpReplyError)
               throw new DeployError(
                 `cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
-                  `${(replies[1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
+                  `${(replies[replies.length - 1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
                   `but the state on the server is the last checkpoint: run the deploy again to record them (it sends only what was not confirmed)`,
                 { cause: err },
               );
