@@ -43596,7 +43596,7 @@ class StateStore {
                 // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
                 if (replies && err instanceof FtpReplyError)
                     throw new DeployError(`cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
-                        `${(replies[1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
+                        `${(replies[replies.length - 1]?.code ?? 500) < 300 ? 'the lock was released' : 'the lock could not be released either'}. The files are deployed, ` +
                         `but the state on the server is the last checkpoint: run the deploy again to record them (it sends only what was not confirmed)`, { cause: err });
                 throw err;
             });
@@ -43896,8 +43896,30 @@ async function withLock(pool, lockPath, o, rep, body) {
 }
 async function lockAndRun(token, pool, lockPath, o, rep, body) {
     const holderPath = `${lockPath}/holder.json`;
-    /** The unlock, one write: the holder, then the folder that is the lock (the RMD's reply says it is gone). */
-    const unlock = [`DELE ${holderPath}`, `RMD ${lockPath}`];
+    const claimPath = `${lockPath}/claims`;
+    /**
+     * The server answered 257 to both MKDs (ftp-srv makes folders as `mkdir -p` does; so may a gateway to an
+     * object store): MKD cannot tell who made the lock folder. The deploys that find it without a holder each
+     * append a line with their token to the claim file in it (APPE: one short line is one write, and appends do
+     * not interleave), then read it: the first line's deploy holds the lock, the others back off as from a held
+     * lock. Was: each found no holder yet, and all took the lock. The file stays until the unlock (a deploy
+     * claiming later is never first), which removes it before the folder.
+     */
+    let mkdBlind = false;
+    /** The unlock, one write: the holder (and claim file), then the folder that is the lock (the RMD's reply, last, says it is gone). */
+    const unlock = () => [
+        `DELE ${holderPath}`,
+        ...(mkdBlind ? [`DELE ${claimPath}`] : []),
+        `RMD ${lockPath}`,
+    ];
+    /** Appends this deploy's token to the claim file, and reads whose came first. */
+    const claim = async (c) => {
+        await c.upload(claimPath, Buffer.from(`${token}\n`), { append: true });
+        const data = await readRemoteFile(c, claimPath, 64 * 1024);
+        return data?.toString('utf8').split('\n', 1)[0] === token;
+    };
+    /** A deploy whose claim came first holds the lock; it names itself in a moment. */
+    const claimedByOther = () => new GuardError(`another deploy holds the lock ${lockPath} (it took it a moment ago, as this deploy started); wait for it to finish, then run the deploy again`);
     const me = {
         token,
         holder: describeHolder(),
@@ -43985,7 +44007,17 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         const made = first.code < 300;
         if (made)
             madeAt ??= sentAt;
+        if (made && second.code < 300)
+            mkdBlind = true;
         let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+        if (mkdBlind && !other) {
+            if (await claim(c))
+                return; // first: this deploy's lock (the file read in the MKDs' write stands)
+            read = undefined;
+            // Another deploy claimed it first (a moment ago: it names itself next), or one that died before naming
+            // itself did (the wait for a holder below ends in a takeover).
+            other = await readHolder(c, holderPath);
+        }
         // Made by an earlier attempt of this task (257), whose connection was cut before the holder was written:
         // named now, with no wait and no warning (was: 15 s waiting for a holder, then "taking over a stale lock"
         // of its own). Safe while another deploy cannot have taken it over yet: it may take a folder that names
@@ -44023,8 +44055,11 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             const graceS = Math.round(grace / 1000);
             rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
             const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal);
-            if (seen === 'ours')
-                return;
+            if (seen === 'ours') {
+                if (!mkdBlind || (await claim(c)))
+                    return;
+                throw claimedByOther();
+            }
             if (seen === 'refused') {
                 throw new DeployError(`cannot create the deploy lock ${lockPath}: ${first.code} ${first.message}; ${lockRefusedHint(lockPath, first.code)}`);
             }
@@ -44101,14 +44136,14 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             if (o.signal?.aborted) {
                 // Cancelled meanwhile: the lock goes back at once, if it is still this deploy's (no body to run).
                 if (named)
-                    await c.pipeline(unlock);
+                    await c.pipeline(unlock());
                 o.signal.throwIfAborted();
             }
             if (!named)
                 throw lost();
         }, true);
     }
-    o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '' });
+    o.onLock?.({ path: lockPath, holderPath, token: me.token ?? '', ...(mkdBlind ? { claimPath } : {}) });
     // The folder is the lock; who holds it is written before the body starts (begun already, with pipelining,
     // as soon as the MKD's reply said so). Was: beside the body's first steps, after them on the wire; a deploy
     // killed meanwhile (SIGKILL, OOM, a CI runner's hard kill) left a lock naming no one.
@@ -44191,10 +44226,10 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             stopRefresh = true;
             clearInterval(timer);
             await refreshing; // a holder written after the unlock would keep the lock for the next deploy
-            return [...unlock];
+            return unlock();
         },
         settle: (replies) => {
-            if ((replies[1]?.code ?? 500) < 300) {
+            if ((replies[replies.length - 1]?.code ?? 500) < 300) {
                 released = true;
                 o.onLock?.(undefined);
             }
@@ -44257,7 +44292,8 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         if (!released && !lostErr)
             await pool
                 .run(`unlock ${lockPath}`, async (c) => {
-                const [, rmd] = await c.pipeline(unlock);
+                const replies = await c.pipeline(unlock());
+                const rmd = replies[replies.length - 1];
                 if (rmd.code >= 300)
                     throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
                 o.onLock?.(undefined);
@@ -44340,7 +44376,12 @@ async function releaseHeldLock(c, lock) {
     const holder = await readHolder(c, lock.holderPath);
     if (holder && holder.token !== lock.token)
         return false;
-    const [, rmd] = await c.pipeline([`DELE ${lock.holderPath}`, `RMD ${lock.path}`]);
+    const replies = await c.pipeline([
+        `DELE ${lock.holderPath}`,
+        ...(lock.claimPath ? [`DELE ${lock.claimPath}`] : []),
+        `RMD ${lock.path}`,
+    ]);
+    const rmd = replies[replies.length - 1];
     return rmd.code < 300 || !(await dirExists(c, lock.path));
 }
 async function readHolder(c, path) {
