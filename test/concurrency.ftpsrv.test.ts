@@ -106,3 +106,33 @@ describe('deploys started at the same moment on a server that answers 257 to MKD
     }
   }, 30_000);
 });
+
+describe('a server that answers 257 to MKD of an existing folder and refuses the claim file', () => {
+  it('the deploy goes on as before claims, warning that runs started together are not kept apart there; the next one too', async () => {
+    const noAppend = await embedded({
+      wrapUpload: (fsPath: string, stream: fs.WriteStream) => {
+        if (fsPath.endsWith('/claims')) throw new Error('Append not supported');
+        return stream;
+      },
+    });
+    try {
+      const dir = `/${uniqueName('no-claims')}`;
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home' });
+      for (let run = 0; run < 2; run++) {
+        const warnings: string[] = [];
+        await deploy(deployOptions(noAppend, local, dir), { warn: (m) => warnings.push(m) });
+        expect(warnings).toEqual([
+          expect.stringMatching(
+            /^the server answers "created" to MKD of a folder that is there already, so the deploy lock .*\.lock rests on a claim file in it, which it refused \(APPE .*\/claims: 55\d .*\): deploys started at the same moment are not kept apart on this server; give every workflow that deploys here the same concurrency: group$/,
+          ),
+        ]);
+        expect(readTree(path.join(noAppend.root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
+        expect(fs.existsSync(path.join(noAppend.root, dir, '.ftpship-state.json.lock'))).toBe(false);
+        fs.writeFileSync(path.join(local, 'index.html'), 'home, edited');
+      }
+    } finally {
+      await noAppend.close();
+    }
+  });
+});

@@ -19,7 +19,15 @@ import { DeployError, GuardError } from './errors.js';
 import type { Reporter } from './options.js';
 import { sleep, type ConnectionPool } from './pool.js';
 import { baseName, parentOf, remoteJoin } from './paths.js';
-import { deleteFile, dirExists, makeDirs, readRemoteFile, remoteSize, uploadOver } from './remote.js';
+import {
+  deleteFile,
+  dirExists,
+  isDataChannelRefusal,
+  makeDirs,
+  readRemoteFile,
+  remoteSize,
+  uploadOver,
+} from './remote.js';
 
 interface Holder {
   /** Unique per deploy: tells this deploy's holder file from another's. */
@@ -143,11 +151,29 @@ async function lockAndRun<T>(
     ...(mkdBlind ? [`DELE ${claimPath}`] : []),
     `RMD ${lockPath}`,
   ];
-  /** Appends this deploy's token to the claim file, and reads whose came first. */
+  /**
+   * Appends this deploy's token to the claim file, and reads whose came first. A server that refuses the
+   * file (no APPE) leaves the lock as it was before claims: taken, with a warning that runs started at the
+   * same moment are not kept apart there (was: refused, every deploy would fail).
+   */
   const claim = async (c: FtpClient): Promise<boolean> => {
-    await c.upload(claimPath, Buffer.from(`${token}\n`), { append: true });
-    const data = await readRemoteFile(c, claimPath, 64 * 1024);
-    return data?.toString('utf8').split('\n', 1)[0] === token;
+    let refused: FtpReplyError | undefined;
+    const data = await c
+      .upload(claimPath, Buffer.from(`${token}\n`), { append: true })
+      .then(async () => readRemoteFile(c, claimPath, 64 * 1024, (err) => (refused = err)))
+      .catch((err: unknown) => {
+        if (!(err instanceof FtpReplyError) || err.code < 500 || isDataChannelRefusal(err)) throw err;
+        refused = err;
+        return undefined;
+      });
+    if (!refused) return data?.toString('utf8').split('\n', 1)[0] === token;
+    rep.warn?.(
+      `the server answers "created" to MKD of a folder that is there already, so the deploy lock ${lockPath} rests on ` +
+        `a claim file in it, which it refused (${refused.command}: ${refused.code} ${refused.serverMessage.replace(/\s*\n\s*/g, ' / ')}): ` +
+        `deploys started at the same moment are not kept apart on this server; give every workflow that deploys ` +
+        `here the same concurrency: group`,
+    );
+    return true;
   };
   /** A deploy whose claim came first holds the lock; it names itself in a moment. */
   const claimedByOther = (): GuardError =>
