@@ -43912,11 +43912,29 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         ...(mkdBlind ? [`DELE ${claimPath}`] : []),
         `RMD ${lockPath}`,
     ];
-    /** Appends this deploy's token to the claim file, and reads whose came first. */
+    /**
+     * Appends this deploy's token to the claim file, and reads whose came first. A server that refuses the
+     * file (no APPE) leaves the lock as it was before claims: taken, with a warning that runs started at the
+     * same moment are not kept apart there (was: refused, every deploy would fail).
+     */
     const claim = async (c) => {
-        await c.upload(claimPath, Buffer.from(`${token}\n`), { append: true });
-        const data = await readRemoteFile(c, claimPath, 64 * 1024);
-        return data?.toString('utf8').split('\n', 1)[0] === token;
+        let refused;
+        const data = await c
+            .upload(claimPath, Buffer.from(`${token}\n`), { append: true })
+            .then(async () => readRemoteFile(c, claimPath, 64 * 1024, (err) => (refused = err)))
+            .catch((err) => {
+            if (!(err instanceof FtpReplyError) || err.code < 500 || isDataChannelRefusal(err))
+                throw err;
+            refused = err;
+            return undefined;
+        });
+        if (!refused)
+            return data?.toString('utf8').split('\n', 1)[0] === token;
+        rep.warn?.(`the server answers "created" to MKD of a folder that is there already, so the deploy lock ${lockPath} rests on ` +
+            `a claim file in it, which it refused (${refused.command}: ${refused.code} ${refused.serverMessage.replace(/\s*\n\s*/g, ' / ')}): ` +
+            `deploys started at the same moment are not kept apart on this server; give every workflow that deploys ` +
+            `here the same concurrency: group`);
+        return true;
     };
     /** A deploy whose claim came first holds the lock; it names itself in a moment. */
     const claimedByOther = () => new GuardError(`another deploy holds the lock ${lockPath} (it took it a moment ago, as this deploy started); wait for it to finish, then run the deploy again`);
