@@ -8,7 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { releaseHeldLock, type HeldLock } from '../src/engine/lock.js';
+import { FtpClient } from '../src/ftp/index.js';
+import { deployOptions, embedded, login } from './helpers/embedded.js';
+import { waitFor } from './helpers/wait.js';
 import { throttled } from './helpers/faults.js';
 import { bytes, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -135,4 +138,34 @@ describe('a server that answers 257 to MKD of an existing folder and refuses the
       await noAppend.close();
     }
   });
+});
+
+describe('a lock released from outside the deploy (the gulp exit) on a server whose MKD cannot tell', () => {
+  it('the claim file goes with the holder, then the folder (was: the RMD refused, the lock left for the next deploy to wait on)', async () => {
+    const slow = await embedded({
+      wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
+        fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
+    });
+    try {
+      const dir = `/${uniqueName('exit-release')}`;
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home', 'big.bin': bytes(2 * 1024 * 1024, 3) });
+      let held: HeldLock | undefined;
+      const running = deploy(deployOptions(slow, local, dir), {}, { onLock: (l) => (held ??= l) });
+      running.catch(() => {});
+      const lockDir = path.join(slow.root, dir, '.ftpship-state.json.lock');
+      await waitFor(() => held !== undefined && fs.existsSync(path.join(lockDir, 'holder.json')), 20_000);
+      expect(fs.existsSync(path.join(lockDir, 'claims'))).toBe(true);
+      const c = await FtpClient.connect(login(slow));
+      try {
+        expect(await releaseHeldLock(c, held as HeldLock)).toBe(true);
+      } finally {
+        c.close();
+      }
+      expect(fs.existsSync(lockDir)).toBe(false);
+      await running.catch(() => undefined); // it finds its lock gone and stops
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
 });
