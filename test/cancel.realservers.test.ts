@@ -13,7 +13,7 @@ import { outcome, realServerSuite, remoteFolders, type RealServer } from './help
 import { holdingProxy } from './helpers/faults.js';
 import { runCli, startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { chaosProxy } from './helpers/chaos.js';
-import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
 const { describe: d, opts, each } = realServerSuite('cancel.realservers');
@@ -213,6 +213,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         path.join(lock, 'holder.json'),
         JSON.stringify({ holder: 'ftpship on gone-host pid 7', startedAt: long, refreshedAt: long }),
       );
+      backdate(path.join(lock, 'holder.json'), long);
       fs.chownSync(path.join(lock, 'holder.json'), server.uid, server.gid);
       const controller = new AbortController();
       let abortedAt = 0;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
-import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { refusingProxy } from './helpers/faults.js';
 import { expectNothingChanged, recorder } from './helpers/protocol.js';
 import { tempPathFor } from '../src/engine/plan.js';
@@ -385,6 +385,7 @@ onHost('proftpd with AllowOverwrite off: the state written by delete + rename', 
       refreshedAt: then,
     };
     fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+    backdate(path.join(lock, 'holder.json'), then);
     for (const p of [lock, path.join(lock, 'holder.json')]) fs.chownSync(p, srv.uid, srv.gid);
     writeTree(local, { 'index.html': 'home v2' });
     const warnings: string[] = [];

@@ -14,7 +14,7 @@ import { startCli, runCli, type CliResult } from './helpers/cli.js';
 import { spawnCli } from './helpers/cli-spawn.js';
 import { frontProxy, throttled } from './helpers/faults.js';
 import { actionConnection, actionWorkspace, startAction, type ActionRun } from './helpers/action.js';
-import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
 /** `stallState`: the state's uploads crawl (a checkpoint that never ends, to catch a deploy in its clean-up). */
@@ -636,7 +636,8 @@ describe('SIGINT / SIGTERM (Ctrl-C, a cancelled workflow)', () => {
 });
 
 describe('lock', () => {
-  function holdLock(dir: string, refreshedAt: Date): void {
+  /** A lock held by a deploy on another machine, refreshed at `refreshedAt` by its clock, at `writtenAt` by the server's. */
+  function holdLock(dir: string, refreshedAt: Date, writtenAt = refreshedAt): void {
     const lock = path.join(serverDir(dir), '.ftpship-state.json.lock');
     fs.mkdirSync(lock, { recursive: true });
     fs.writeFileSync(
@@ -647,6 +648,7 @@ describe('lock', () => {
         refreshedAt: refreshedAt.toISOString(),
       }),
     );
+    backdate(path.join(lock, 'holder.json'), writtenAt);
   }
 
   it('a second deploy while one holds the lock exits 3 naming the holder; dry-run takes no lock', async () => {
@@ -687,6 +689,37 @@ describe('lock', () => {
     const r = await runCli(['deploy', local, url(dir)], env());
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/taking over a stale lock/);
+    expect(fs.existsSync(path.join(serverDir(dir), '.ftpship-state.json.lock'))).toBe(false);
+  });
+
+  it("a live lock of a machine whose clock is an hour behind (refreshed a moment ago by the server's time): refused, saying so (was: taken over at once as stale)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const dir = uniqueDir();
+    const written = new Date(Date.now() - 5_000);
+    holdLock(dir, new Date(written.getTime() - 3600_000), written);
+    const r = await runCli(['deploy', local, url(dir)], env());
+    expect(r.code).toBe(3);
+    const said =
+      /stale after 120 s: run the deploy again after (\S+) to take it over\); its machine's clock is 60 min behind the server's, so the lock is judged by the server's time of the holder file \((\S+)\)/.exec(
+        r.stderr,
+      );
+    // The server's time of the holder file (to the second, or finer), and two minutes after it.
+    expect(Math.abs(Date.parse(said?.[2] ?? '') - written.getTime())).toBeLessThan(1000);
+    expect(Date.parse(said?.[1] ?? '') - Date.parse(said?.[2] ?? '')).toBe(120_000);
+    expect(r.stderr).not.toMatch(/taking over/);
+    expect(fs.existsSync(path.join(serverDir(dir), 'a.txt'))).toBe(false);
+  });
+
+  it("a dead lock of a machine whose clock is an hour ahead (last written 3 minutes ago by the server's time): taken over as stale (was: held for that hour)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const dir = uniqueDir();
+    const written = new Date(Date.now() - 180_000);
+    holdLock(dir, new Date(written.getTime() + 3600_000), written);
+    const r = await runCli(['deploy', local, url(dir)], env());
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/taking over a stale lock/)]);
+    expect(readTree(serverDir(dir), ['.ftpship-state.json'])).toEqual(readTree(local));
     expect(fs.existsSync(path.join(serverDir(dir), '.ftpship-state.json.lock'))).toBe(false);
   });
 });

@@ -22,7 +22,7 @@ import { deploy } from '../src/index.js';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { proxiedDeploy, releasePassive } from './helpers/chaos.js';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, opts, each } = realServerSuite('kill-points.realservers');
 const STATE = '.ftpship-state.json';
@@ -358,6 +358,7 @@ d('pure-ftpd, vsftpd and proftpd: the CLI killed at many points, then rerun', ()
         holderPath,
         JSON.stringify({ ...refreshed, refreshedAt: new Date(Date.now() - 121_000).toISOString() }),
       );
+      backdate(holderPath, new Date(Date.now() - 121_000));
       const done = await startCli(args, { FTPSHIP_PASSWORD: server.password }).done;
       expect([done.code, done.stderr]).toEqual([
         0,

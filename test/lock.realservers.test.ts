@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
 import { freshLock, outcome, realServerSuite, remoteFolders, type Failure } from './helpers/real-servers.js';
-import { readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, readTree, sha256, snapshot, tmpDir, writeTree } from './helpers/tmp.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { chaosProxy } from './helpers/chaos.js';
 import { startCli, type CliRun } from './helpers/cli.js';
@@ -183,6 +183,7 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
       path.join(lock, 'holder.json'),
       JSON.stringify({ holder: 'someone else', startedAt: old, refreshedAt: old }),
     );
+    backdate(path.join(lock, 'holder.json'), old);
     fs.chmodSync(lock, 0o755); // root's: the FTP user cannot delete inside it
     const err = await outcome(deploy(opts(server, local, dir)));
     expect(err?.exitCode).toBe(1);
@@ -338,6 +339,7 @@ d('pure-ftpd: three deploys taking over one stale lock at the same moment', () =
           refreshedAt: old,
         }),
       );
+      backdate(path.join(lock, 'holder.json'), old);
       fs.chownSync(path.join(lock, 'holder.json'), server.uid, server.gid);
       // A stale time of 2 s (the planted holder is an hour old all the same): each winner's look at the lock
       // after its takeover comes 500 ms later, not 2 s (a quarter of the stale time).
@@ -377,6 +379,7 @@ d('pure-ftpd: a stale lock taken over under a short staleLockMs', () => {
         refreshedAt: old,
       }),
     );
+    backdate(holderPath, old);
     fs.chownSync(holderPath, server.uid, server.gid);
     // The first deploy's uploads wait (it holds the lock meanwhile) until the second has had its answer.
     let release = (): void => undefined;

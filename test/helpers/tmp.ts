@@ -87,3 +87,12 @@ export function snapshot(root: string): Record<string, string> {
 export function uniqueName(prefix = 't'): string {
   return `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
 }
+
+/**
+ * Sets a file's modification time (what MDTM shows for it on a server serving this folder): a lock holder file
+ * planted by a test as a deploy left it at its `refreshedAt` (ftpship looks at the server's time of that file too).
+ */
+export function backdate(file: string, when: string | Date): void {
+  const at = new Date(when);
+  fs.utimesSync(file, at, at);
+}
