@@ -44087,10 +44087,13 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
                 return;
             }
         }
-        if (!abandoned(other, o.staleLockMs)) {
+        const last = other && !deadOnThisHost(other)
+            ? await lastRefreshed(c, holderPath, other, o.staleLockMs)
+            : undefined;
+        if (last && !(Date.now() - last.at >= o.staleLockMs)) {
             // When it counts as abandoned: from its last refresh, not its start (a long deploy started long ago
             // may have refreshed it a moment ago), so that a user does not remove a live deploy's lock.
-            const seen = Date.parse(other?.refreshedAt || other?.startedAt || '');
+            const seen = last.at;
             const staleAt = Number.isNaN(seen)
                 ? ''
                 : `: run the deploy again after ${new Date(seen + o.staleLockMs).toISOString()} to take it over`;
@@ -44100,7 +44103,7 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
                 `${other?.refreshedAt ? `, last refreshed ${other.refreshedAt}` : ''}); ` +
                 (ownLive
                     ? 'it is a deploy() of this same process, still running: await it before starting the next one there'
-                    : `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})`));
+                    : `wait for it to finish, or remove the folder if that deploy is dead (stale after ${Math.round(o.staleLockMs / 1000)} s${staleAt})${last.clocks ?? ''}`));
             held.lock = {
                 path: lockPath,
                 holderPath,
@@ -44333,8 +44336,16 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
  */
 async function releaseAbandonedLock(pool, lockPath, o, rep) {
     try {
-        const there = await pool.run(`look for ${lockPath}`, async (c) => (await remote_dirExists(c, lockPath)) ? { holder: await readHolder(c, `${lockPath}/holder.json`) } : undefined);
-        if (!there || (there.holder && !abandoned(there.holder, o.staleLockMs)))
+        const live = await pool.run(`look for ${lockPath}`, async (c) => {
+            if (!(await remote_dirExists(c, lockPath)))
+                return true;
+            const holderPath = `${lockPath}/holder.json`;
+            const holder = await readHolder(c, holderPath);
+            if (!holder || deadOnThisHost(holder))
+                return false;
+            return !(Date.now() - (await lastRefreshed(c, holderPath, holder, o.staleLockMs)).at >= o.staleLockMs);
+        });
+        if (live)
             return;
         // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
         await withLock(pool, lockPath, o, rep, async () => undefined);
@@ -44347,10 +44358,41 @@ async function releaseAbandonedLock(pool, lockPath, o, rep) {
         rep.warn?.(`could not remove the stale lock ${lockPath}: ${err.message}`);
     }
 }
-/** A lock's holder (undefined: none known) that is gone: dead on this machine, or not refreshed for `staleMs`. */
-function abandoned(h, staleMs) {
-    const age = h ? Date.now() - Date.parse(h.refreshedAt || h.startedAt) : Infinity;
-    return age >= staleMs || deadOnThisHost(h);
+/** A time further ahead of this machine's clock than this comes from a clock that is wrong. */
+const CLOCK_TOLERANCE_MS = 60_000;
+/**
+ * When a holder (of another machine, or a process of this one still alive) was last refreshed, as a time of this
+ * machine's clock (`at`; NaN: cannot tell, never judged stale), and a word on the clocks where they disagree.
+ * The holder's `refreshedAt` is its machine's clock. Where that says stale, or lies ahead of this machine's clock,
+ * the holder file's modification time on the server (MDTM, the server's clock) is looked at too, and the later of
+ * the two that are not ahead of this clock counts. Was `refreshedAt` alone: a holder machine whose clock was
+ * behind by more than the stale time had its live lock taken over at once (two deploys writing at once), and one
+ * ahead held a dead lock for as long as its clock was ahead. (A clock of this machine's that is wrong, nothing
+ * here can tell.)
+ */
+async function lastRefreshed(c, holderPath, h, staleMs) {
+    const now = Date.now();
+    const usable = (t) => Number.isFinite(t) && t <= now + CLOCK_TOLERANCE_MS;
+    const own = Date.parse(h.refreshedAt || h.startedAt);
+    if (usable(own) && now - own < staleMs)
+        return { at: own };
+    let stamp = NaN;
+    try {
+        stamp = (await c.mdtm(holderPath)).getTime();
+    }
+    catch (err) {
+        // No MDTM (or an unreadable reply): the holder's own time alone, as before.
+        if (!(err instanceof FtpReplyError) && !(err instanceof FtpProtocolError))
+            throw err;
+    }
+    const seen = [own, stamp].filter(usable);
+    const at = seen.length > 0 ? Math.max(...seen) : NaN;
+    // The server's time of the holder's last write and the holder's own disagree beyond a write's delay.
+    const apart = Number.isFinite(own) && Number.isFinite(stamp) ? stamp - own : 0;
+    const clocks = at === stamp && Math.abs(apart) > CLOCK_TOLERANCE_MS
+        ? `; its machine's clock is ${Math.round(Math.abs(apart) / 60_000)} min ${apart > 0 ? 'behind' : 'ahead of'} the server's, so the lock is judged by the server's time of the holder file (${new Date(stamp).toISOString()})`
+        : '';
+    return { at, ...(clocks ? { clocks } : {}) };
 }
 /**
  * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
