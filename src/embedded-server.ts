@@ -29,6 +29,8 @@ export interface EmbeddedServerOptions {
   wrapUpload?: (fsPath: string, stream: fs.WriteStream) => import('node:stream').Writable;
   /** Test hook: refuse RNTO onto an existing file, as IIS and some other servers do. */
   refuseRenameOver?: boolean;
+  /** Test hook: the server's clock is this far off (negative: behind); a file's time (MDTM) shifts by it. */
+  clockOffsetMs?: number;
   /**
    * Test hook: names are case-insensitive, as on a Windows server (IIS, FileZilla Server on NTFS): a path
    * whose name matches an existing entry but for case reaches that entry; a new entry keeps the case given.
@@ -190,6 +192,17 @@ function resumableFileSystem(mod: FtpSrvModule, options: EmbeddedServerOptions):
         at = next;
       }
       return { clientPath: resolved.clientPath, fsPath: at };
+    }
+
+    // eslint-disable-next-line @typescript-eslint/promise-function-async -- ftp-srv expects its own (bluebird) promise back
+    override get(fileName: string): ReturnType<typeof mod.FileSystem.prototype.get> {
+      const got = super.get(fileName);
+      const offset = options.clockOffsetMs;
+      if (!offset) return got;
+      return got.then((stat: fs.Stats) => {
+        stat.mtime = new Date(stat.mtime.getTime() + offset);
+        return stat;
+      }) as ReturnType<typeof mod.FileSystem.prototype.get>;
     }
 
     override write(fileName: string, opts: { append?: boolean; start?: number } = {}): WriteResult {

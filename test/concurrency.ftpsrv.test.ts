@@ -169,3 +169,35 @@ describe('a lock released from outside the deploy (the gulp exit) on a server wh
     }
   }, 30_000);
 });
+
+describe("a live lock that looks stale only because this machine's clock is ahead of the server's (and the holder's)", () => {
+  it('found out after the takeover, by the server’s time of the new holder file: the holder is put back as it was, and this deploy backs off (was: took the live lock over)', async () => {
+    const behind = await embedded({ clockOffsetMs: -3600_000 });
+    try {
+      const dir = `/${uniqueName('clock-ahead')}`;
+      const lock = path.join(behind.root, dir, '.ftpship-state.json.lock');
+      fs.mkdirSync(lock, { recursive: true });
+      // Written a moment ago by a deploy whose machine keeps the server's time: an hour behind this one's.
+      const theirs = new Date(Date.now() - 3600_000 - 5_000).toISOString();
+      const holder = {
+        token: 'theirs',
+        holder: 'ftpship on runner-2 pid 7',
+        host: 'runner-2',
+        pid: 7,
+        startedAt: theirs,
+        refreshedAt: theirs,
+      };
+      fs.writeFileSync(path.join(lock, 'holder.json'), JSON.stringify(holder));
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home' });
+      const err = (await deploy(deployOptions(behind, local, dir)).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(
+        /^another deploy holds the lock .*\.lock \(ftpship on runner-2 pid 7, since .*\): its holder file was written \d+ s ago by the server's clock, under the stale time \(120 s\); this machine's clock is 60 min ahead of the server's, which made the lock look stale\. The lock was given back as it was; set this machine's clock right, then run the deploy again$/,
+      );
+      expect(JSON.parse(fs.readFileSync(path.join(lock, 'holder.json'), 'utf8'))).toEqual(holder);
+      expect(fs.existsSync(path.join(behind.root, dir, 'index.html'))).toBe(false);
+    } finally {
+      await behind.close();
+    }
+  });
+});

@@ -248,6 +248,33 @@ async function lockAndRun<T>(
     }
     return replies as FtpReply[];
   };
+  /**
+   * After a takeover, by the server's clock: the holder file this deploy just wrote tells the server's time now,
+   * and the one taken over was written less than the stale time before it. Then this machine's clock is ahead
+   * (both that holder's own time and the server's time of its file looked old to it), and that deploy may be
+   * alive: its holder is put back, as it was, and this deploy backs off. Was: a live lock taken over, two
+   * deploys writing at once until the other's next refresh. Where the server gives no time, as before.
+   */
+  const checkOwnClock = async (c: FtpClient, other: Holder, stamp: number): Promise<void> => {
+    if (!Number.isFinite(stamp)) return;
+    const serverNow = await c.mdtm(holderPath).then(
+      (d) => d.getTime(),
+      (err: unknown) => {
+        if (err instanceof FtpReplyError || err instanceof FtpProtocolError) return NaN;
+        throw err;
+      },
+    );
+    if (!(serverNow - stamp < o.staleLockMs)) return;
+    await uploadOver(c, holderPath, Buffer.from(JSON.stringify(other)));
+    holderWritten = tookOver = false;
+    const ahead = Math.round((Date.now() - serverNow) / 60_000);
+    throw new GuardError(
+      `another deploy holds the lock ${lockPath} (${other.holder}, since ${other.startedAt}): its holder file was ` +
+        `written ${Math.round((serverNow - stamp) / 1000)} s ago by the server's clock, under the stale time ` +
+        `(${Math.round(o.staleLockMs / 1000)} s); this machine's clock is ${ahead} min ahead of the server's, which made ` +
+        `the lock look stale. The lock was given back as it was; set this machine's clock right, then run the deploy again`,
+    );
+  };
   const taking = pool.run(
     `lock ${lockPath}`,
     async (c) => {
@@ -381,6 +408,7 @@ async function lockAndRun<T>(
         throw err instanceof FtpReplyError ? lost() : err;
       });
       holderWritten = tookOver = true;
+      if (other && last) await checkOwnClock(c, other, last.stamp);
     },
     true,
   );
@@ -628,11 +656,11 @@ async function lastRefreshed(
   holderPath: string,
   h: Holder,
   staleMs: number,
-): Promise<{ at: number; clocks?: string }> {
+): Promise<{ at: number; clocks?: string; stamp: number }> {
   const now = Date.now();
   const usable = (t: number): boolean => Number.isFinite(t) && t <= now + CLOCK_TOLERANCE_MS;
   const own = Date.parse(h.refreshedAt || h.startedAt);
-  if (usable(own) && now - own < staleMs) return { at: own };
+  if (usable(own) && now - own < staleMs) return { at: own, stamp: NaN };
   let stamp = NaN;
   try {
     stamp = (await c.mdtm(holderPath)).getTime();
@@ -648,7 +676,7 @@ async function lastRefreshed(
     at === stamp && Math.abs(apart) > CLOCK_TOLERANCE_MS
       ? `; its machine's clock is ${Math.round(Math.abs(apart) / 60_000)} min ${apart > 0 ? 'behind' : 'ahead of'} the server's, so the lock is judged by the server's time of the holder file (${new Date(stamp).toISOString()})`
       : '';
-  return { at, ...(clocks ? { clocks } : {}) };
+  return { at, stamp, ...(clocks ? { clocks } : {}) };
 }
 
 /**
