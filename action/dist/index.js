@@ -44005,6 +44005,31 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         }
         return replies;
     };
+    /**
+     * After a takeover, by the server's clock: the holder file this deploy just wrote tells the server's time now,
+     * and the one taken over was written less than the stale time before it. Then this machine's clock is ahead
+     * (both that holder's own time and the server's time of its file looked old to it), and that deploy may be
+     * alive: its holder is put back, as it was, and this deploy backs off. Was: a live lock taken over, two
+     * deploys writing at once until the other's next refresh. Where the server gives no time, as before.
+     */
+    const checkOwnClock = async (c, other, stamp) => {
+        if (!Number.isFinite(stamp))
+            return;
+        const serverNow = await c.mdtm(holderPath).then((d) => d.getTime(), (err) => {
+            if (err instanceof FtpReplyError || err instanceof FtpProtocolError)
+                return NaN;
+            throw err;
+        });
+        if (!(serverNow - stamp < o.staleLockMs))
+            return;
+        await uploadOver(c, holderPath, Buffer.from(JSON.stringify(other)));
+        holderWritten = tookOver = false;
+        const ahead = Math.round((Date.now() - serverNow) / 60_000);
+        throw new GuardError(`another deploy holds the lock ${lockPath} (${other.holder}, since ${other.startedAt}): its holder file was ` +
+            `written ${Math.round((serverNow - stamp) / 1000)} s ago by the server's clock, under the stale time ` +
+            `(${Math.round(o.staleLockMs / 1000)} s); this machine's clock is ${ahead} min ahead of the server's, which made ` +
+            `the lock look stale. The lock was given back as it was; set this machine's clock right, then run the deploy again`);
+    };
     const taking = pool.run(`lock ${lockPath}`, async (c) => {
         o.signal?.throwIfAborted(); // cancelled before the lock: not taken
         await makeDirs(c, parentOf(lockPath) || '/', o.knownDirs);
@@ -44134,6 +44159,8 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             throw err instanceof FtpReplyError ? lost() : err;
         });
         holderWritten = tookOver = true;
+        if (other && last)
+            await checkOwnClock(c, other, last.stamp);
     }, true);
     await taking.catch((err) => {
         // The connection kept failing: the bare socket error said neither what failed nor to run again.
@@ -44375,7 +44402,7 @@ async function lastRefreshed(c, holderPath, h, staleMs) {
     const usable = (t) => Number.isFinite(t) && t <= now + CLOCK_TOLERANCE_MS;
     const own = Date.parse(h.refreshedAt || h.startedAt);
     if (usable(own) && now - own < staleMs)
-        return { at: own };
+        return { at: own, stamp: NaN };
     let stamp = NaN;
     try {
         stamp = (await c.mdtm(holderPath)).getTime();
@@ -44392,7 +44419,7 @@ async function lastRefreshed(c, holderPath, h, staleMs) {
     const clocks = at === stamp && Math.abs(apart) > CLOCK_TOLERANCE_MS
         ? `; its machine's clock is ${Math.round(Math.abs(apart) / 60_000)} min ${apart > 0 ? 'behind' : 'ahead of'} the server's, so the lock is judged by the server's time of the holder file (${new Date(stamp).toISOString()})`
         : '';
-    return { at, ...(clocks ? { clocks } : {}) };
+    return { at, stamp, ...(clocks ? { clocks } : {}) };
 }
 /**
  * What to try when the lock folder cannot be made. Its name is the state's plus `.lock`: the default starts
