@@ -69,14 +69,19 @@ describe('a deploy that finishes while another is planning', () => {
   });
 });
 
+/** An embedded server taking site files at 1 MiB/s (ftpship's state at full speed): a deploy holds its lock for seconds. */
+async function slowEmbedded(): Promise<EmbeddedServer> {
+  return embedded({
+    wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
+      fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
+  });
+}
+
 describe('deploys started at the same moment on a server that answers 257 to MKD of an existing folder', () => {
   // ftp-srv makes folders as `mkdir -p` does: MKD of the lock folder says yes to every deploy, so the lock
   // rests on the claim file (was: each deploy found no holder yet, took the lock, and all wrote at once).
   it('six deploys of six trees at one folder: one holds the lock, the others are refused; the server and the state are the winner’s', async () => {
-    const slow = await embedded({
-      wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
-        fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
-    });
+    const slow = await slowEmbedded();
     try {
       const dir = `/${uniqueName('same-moment')}`;
       const trees = Array.from({ length: 6 }, (_, i) => {
@@ -142,10 +147,7 @@ describe('a server that answers 257 to MKD of an existing folder and refuses the
 
 describe('a lock released from outside the deploy (the gulp exit) on a server whose MKD cannot tell', () => {
   it('the claim file goes with the holder, then the folder (was: the RMD refused, the lock left for the next deploy to wait on)', async () => {
-    const slow = await embedded({
-      wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
-        fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
-    });
+    const slow = await slowEmbedded();
     try {
       const dir = `/${uniqueName('exit-release')}`;
       const local = tmpDir();
