@@ -621,14 +621,15 @@ export async function releaseAbandonedLock(
   rep: Reporter,
 ): Promise<void> {
   try {
-    const live = await pool.run(`look for ${lockPath}`, async (c) => {
+    // Nothing to release: no lock there, or one whose holder is alive (or may be).
+    const leave = await pool.run(`look for ${lockPath}`, async (c) => {
       if (!(await dirExists(c, lockPath))) return true;
       const holderPath = `${lockPath}/holder.json`;
       const holder = await readHolder(c, holderPath);
       if (!holder || deadOnThisHost(holder)) return false;
       return !(Date.now() - (await lastRefreshed(c, holderPath, holder, o.staleLockMs)).at >= o.staleLockMs);
     });
-    if (live) return;
+    if (leave) return;
     // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
     await withLock(pool, lockPath, o, rep, async () => undefined);
   } catch (err) {
