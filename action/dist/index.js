@@ -44363,7 +44363,8 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
  */
 async function releaseAbandonedLock(pool, lockPath, o, rep) {
     try {
-        const live = await pool.run(`look for ${lockPath}`, async (c) => {
+        // Nothing to release: no lock there, or one whose holder is alive (or may be).
+        const leave = await pool.run(`look for ${lockPath}`, async (c) => {
             if (!(await remote_dirExists(c, lockPath)))
                 return true;
             const holderPath = `${lockPath}/holder.json`;
@@ -44372,7 +44373,7 @@ async function releaseAbandonedLock(pool, lockPath, o, rep) {
                 return false;
             return !(Date.now() - (await lastRefreshed(c, holderPath, holder, o.staleLockMs)).at >= o.staleLockMs);
         });
-        if (live)
+        if (leave)
             return;
         // Not named (killed between its MKD and its holder): given the grace to be named, as any deploy does.
         await withLock(pool, lockPath, o, rep, async () => undefined);
