@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
@@ -69,11 +70,20 @@ describe('a deploy that finishes while another is planning', () => {
   });
 });
 
-/** An embedded server taking site files at 1 MiB/s (ftpship's state at full speed): a deploy holds its lock for seconds. */
-async function slowEmbedded(): Promise<EmbeddedServer> {
+/**
+ * An embedded server taking site files at 1 MiB/s (ftpship's state at full speed): a deploy holds its lock for
+ * seconds. `holderDelayMs`: the bytes of a lock's holder file land that much later (the file is there, empty).
+ */
+async function slowEmbedded(holderDelayMs = 0): Promise<EmbeddedServer> {
   return embedded({
-    wrapUpload: (fsPath: string, stream: fs.WriteStream) =>
-      fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024),
+    wrapUpload: (fsPath: string, stream: fs.WriteStream) => {
+      if (fsPath.endsWith('/holder.json') && holderDelayMs > 0)
+        return new Writable({
+          write: (chunk: Buffer, _enc, done) => setTimeout(() => stream.write(chunk, done), holderDelayMs),
+          final: (done) => stream.end(() => done()),
+        });
+      return fsPath.includes('ftpship-state') ? stream : throttled(stream, 1024 * 1024);
+    },
   });
 }
 
@@ -81,7 +91,8 @@ describe('deploys started at the same moment on a server that answers 257 to MKD
   // ftp-srv makes folders as `mkdir -p` does: MKD of the lock folder says yes to every deploy, so the lock
   // rests on the claim file (was: each deploy found no holder yet, took the lock, and all wrote at once).
   it('six deploys of six trees at one folder: one holds the lock, the others are refused; the server and the state are the winner’s', async () => {
-    const slow = await slowEmbedded();
+    // The winner's holder lands 500 ms after its claim: the others look for it before that.
+    const slow = await slowEmbedded(500);
     try {
       const dir = `/${uniqueName('same-moment')}`;
       const trees = Array.from({ length: 6 }, (_, i) => {
@@ -200,6 +211,36 @@ describe("a live lock that looks stale only because this machine's clock is ahea
       expect(fs.existsSync(path.join(behind.root, dir, 'index.html'))).toBe(false);
     } finally {
       await behind.close();
+    }
+  });
+});
+
+describe('a claim left by a deploy killed before it named itself, on a server whose MKD cannot tell', () => {
+  it('the next deploy is not first in the claim file, waits the grace for a holder, then takes the lock over; the unlock removes the claim file and the folder', async () => {
+    const srv = await embedded();
+    try {
+      const dir = `/${uniqueName('dead-claim')}`;
+      const lock = path.join(srv.root, dir, '.ftpship-state.json.lock');
+      fs.mkdirSync(lock, { recursive: true });
+      fs.writeFileSync(path.join(lock, 'claims'), 'a-deploy-killed-after-its-claim\n');
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home' });
+      const warnings: string[] = [];
+      const infos: string[] = [];
+      await deploy(deployOptions(srv, local, dir, { staleLockMs: 2000 }), {
+        warn: (m) => warnings.push(m),
+        info: (m) => infos.push(m),
+      });
+      expect(infos).toContainEqual(
+        expect.stringMatching(/is there but names no deploy yet: waiting up to 2 s/),
+      );
+      expect(warnings).toEqual([
+        expect.stringMatching(/^taking over a stale lock .* \(unknown holder, last seen never\)$/),
+      ]);
+      expect(readTree(path.join(srv.root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
+      expect(fs.existsSync(lock)).toBe(false);
+    } finally {
+      await srv.close();
     }
   });
 });
