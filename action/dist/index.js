@@ -44053,9 +44053,12 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         if (made && second.code < 300)
             mkdBlind = true;
         let other = made && second.code >= 500 ? undefined : await readHolder(c, holderPath);
+        /** Another deploy's claim came first: the folder this deploy's MKD "made" is not its lock. */
+        let claimLost = false;
         if (mkdBlind && !other) {
             if (await claim(c))
                 return; // first: this deploy's lock (the file read in the MKDs' write stands)
+            claimLost = true;
             read = undefined;
             // Another deploy claimed it first (a moment ago: it names itself next), or one that died before naming
             // itself did (the wait for a holder below ends in a takeover).
@@ -44090,7 +44093,7 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             read = undefined;
             return;
         }
-        if (made && !other)
+        if (made && !other && !claimLost)
             return;
         read = undefined; // read before this deploy held the lock
         if (!other) {
