@@ -711,6 +711,21 @@ describe('lock', () => {
     expect(fs.existsSync(path.join(serverDir(dir), 'a.txt'))).toBe(false);
   });
 
+  it("a lock seen from a machine whose clock is two hours behind the server's and the holder's: refused, naming this clock (was: no word on it, a stale time that never came)", async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const dir = uniqueDir();
+    // Written 3 minutes ago by the server's clock (and the holder's), which is two hours ahead of this one.
+    const written = new Date(Date.now() + 2 * 3600_000 - 180_000);
+    holdLock(dir, written);
+    const r = await runCli(['deploy', local, url(dir)], env());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /another deploy holds the lock .*; this machine's clock is 117 min behind the server's \(which wrote the holder file at \S+; here it is \S+\), so whether the lock is stale cannot be told here: set this machine's clock right, then run the deploy again/,
+    );
+    expect(fs.existsSync(path.join(serverDir(dir), 'a.txt'))).toBe(false);
+  });
+
   it("a dead lock of a machine whose clock is an hour ahead (last written 3 minutes ago by the server's time): taken over as stale (was: held for that hour)", async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
