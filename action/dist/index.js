@@ -44398,8 +44398,8 @@ const CLOCK_TOLERANCE_MS = 60_000;
  * the holder file's modification time on the server (MDTM, the server's clock) is looked at too, and the later of
  * the two that are not ahead of this clock counts. Was `refreshedAt` alone: a holder machine whose clock was
  * behind by more than the stale time had its live lock taken over at once (two deploys writing at once), and one
- * ahead held a dead lock for as long as its clock was ahead. (A clock of this machine's that is wrong, nothing
- * here can tell.)
+ * ahead held a dead lock for as long as its clock was ahead. A clock of this machine's that is behind the server's
+ * (both times ahead of it) cannot judge the lock: the refusal says so.
  */
 async function lastRefreshed(c, holderPath, h, staleMs) {
     const now = Date.now();
@@ -44420,9 +44420,14 @@ async function lastRefreshed(c, holderPath, h, staleMs) {
     const at = seen.length > 0 ? Math.max(...seen) : NaN;
     // The server's time of the holder's last write and the holder's own disagree beyond a write's delay.
     const apart = Number.isFinite(own) && Number.isFinite(stamp) ? stamp - own : 0;
-    const clocks = at === stamp && Math.abs(apart) > CLOCK_TOLERANCE_MS
-        ? `; its machine's clock is ${Math.round(Math.abs(apart) / 60_000)} min ${apart > 0 ? 'behind' : 'ahead of'} the server's, so the lock is judged by the server's time of the holder file (${new Date(stamp).toISOString()})`
-        : '';
+    // Both ahead of this machine's clock: this one is behind (the server's time of the holder file too is
+    // ahead). Was: no word on it, and the user waited for a stale time that never came.
+    const behind = Number.isFinite(stamp) && seen.length === 0 ? stamp - now : 0;
+    const clocks = behind > 0
+        ? `; this machine's clock is ${Math.round(behind / 60_000)} min behind the server's (which wrote the holder file at ${new Date(stamp).toISOString()}; here it is ${new Date(now).toISOString()}), so whether the lock is stale cannot be told here: set this machine's clock right, then run the deploy again`
+        : at === stamp && Math.abs(apart) > CLOCK_TOLERANCE_MS
+            ? `; its machine's clock is ${Math.round(Math.abs(apart) / 60_000)} min ${apart > 0 ? 'behind' : 'ahead of'} the server's, so the lock is judged by the server's time of the holder file (${new Date(stamp).toISOString()})`
+            : '';
     return { at, stamp, ...(clocks ? { clocks } : {}) };
 }
 /**
