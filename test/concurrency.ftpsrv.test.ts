@@ -70,6 +70,19 @@ describe('a deploy that finishes while another is planning', () => {
   });
 });
 
+/** Runs `body` on a server of its own, closed after. */
+async function onServer(
+  starting: Promise<EmbeddedServer>,
+  body: (srv: EmbeddedServer) => Promise<void>,
+): Promise<void> {
+  const own = await starting;
+  try {
+    await body(own);
+  } finally {
+    await own.close();
+  }
+}
+
 /**
  * An embedded server taking site files at 1 MiB/s (ftpship's state at full speed): a deploy holds its lock for
  * seconds. `holderDelayMs`: the bytes of a lock's holder file land that much later (the file is there, empty).
@@ -92,8 +105,7 @@ describe('deploys started at the same moment on a server that answers 257 to MKD
   // rests on the claim file (was: each deploy found no holder yet, took the lock, and all wrote at once).
   it('six deploys of six trees at one folder: one holds the lock, the others are refused; the server and the state are the winner’s', async () => {
     // The winner's holder lands 500 ms after its claim: the others look for it before that.
-    const slow = await slowEmbedded(500);
-    try {
+    await onServer(slowEmbedded(500), async (slow) => {
       const dir = `/${uniqueName('same-moment')}`;
       const trees = Array.from({ length: 6 }, (_, i) => {
         const local = tmpDir();
@@ -120,46 +132,43 @@ describe('deploys started at the same moment on a server that answers 257 to MKD
       // The lock is free again: the next deploy takes it.
       await deploy(deployOptions(slow, trees[0], dir));
       expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(trees[0]));
-    } finally {
-      await slow.close();
-    }
+    });
   }, 30_000);
 });
 
 describe('a server that answers 257 to MKD of an existing folder and refuses the claim file', () => {
   it('the deploy goes on as before claims, warning that runs started together are not kept apart there; the next one too', async () => {
-    const noAppend = await embedded({
-      wrapUpload: (fsPath: string, stream: fs.WriteStream) => {
-        if (fsPath.endsWith('/claims')) throw new Error('Append not supported');
-        return stream;
+    await onServer(
+      embedded({
+        wrapUpload: (fsPath: string, stream: fs.WriteStream) => {
+          if (fsPath.endsWith('/claims')) throw new Error('Append not supported');
+          return stream;
+        },
+      }),
+      async (noAppend) => {
+        const dir = `/${uniqueName('no-claims')}`;
+        const local = tmpDir();
+        writeTree(local, { 'index.html': 'home' });
+        for (let run = 0; run < 2; run++) {
+          const warnings: string[] = [];
+          await deploy(deployOptions(noAppend, local, dir), { warn: (m) => warnings.push(m) });
+          expect(warnings).toEqual([
+            expect.stringMatching(
+              /^the server answers "created" to MKD of a folder that is there already, so the deploy lock .*\.lock rests on a claim file in it, which it refused \(APPE .*\/claims: 55\d .*\): deploys started at the same moment are not kept apart on this server; give every workflow that deploys here the same concurrency: group$/,
+            ),
+          ]);
+          expect(readTree(path.join(noAppend.root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
+          expect(fs.existsSync(path.join(noAppend.root, dir, '.ftpship-state.json.lock'))).toBe(false);
+          fs.writeFileSync(path.join(local, 'index.html'), 'home, edited');
+        }
       },
-    });
-    try {
-      const dir = `/${uniqueName('no-claims')}`;
-      const local = tmpDir();
-      writeTree(local, { 'index.html': 'home' });
-      for (let run = 0; run < 2; run++) {
-        const warnings: string[] = [];
-        await deploy(deployOptions(noAppend, local, dir), { warn: (m) => warnings.push(m) });
-        expect(warnings).toEqual([
-          expect.stringMatching(
-            /^the server answers "created" to MKD of a folder that is there already, so the deploy lock .*\.lock rests on a claim file in it, which it refused \(APPE .*\/claims: 55\d .*\): deploys started at the same moment are not kept apart on this server; give every workflow that deploys here the same concurrency: group$/,
-          ),
-        ]);
-        expect(readTree(path.join(noAppend.root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
-        expect(fs.existsSync(path.join(noAppend.root, dir, '.ftpship-state.json.lock'))).toBe(false);
-        fs.writeFileSync(path.join(local, 'index.html'), 'home, edited');
-      }
-    } finally {
-      await noAppend.close();
-    }
+    );
   });
 });
 
 describe('a lock released from outside the deploy (the gulp exit) on a server whose MKD cannot tell', () => {
   it('the claim file goes with the holder, then the folder (was: the RMD refused, the lock left for the next deploy to wait on)', async () => {
-    const slow = await slowEmbedded();
-    try {
+    await onServer(slowEmbedded(), async (slow) => {
       const dir = `/${uniqueName('exit-release')}`;
       const local = tmpDir();
       writeTree(local, { 'index.html': 'home', 'big.bin': bytes(2 * 1024 * 1024, 3) });
@@ -177,16 +186,13 @@ describe('a lock released from outside the deploy (the gulp exit) on a server wh
       }
       expect(fs.existsSync(lockDir)).toBe(false);
       await running.catch(() => undefined); // it finds its lock gone and stops
-    } finally {
-      await slow.close();
-    }
+    });
   }, 30_000);
 });
 
 describe("a live lock that looks stale only because this machine's clock is ahead of the server's (and the holder's)", () => {
   it('found out after the takeover, by the server’s time of the new holder file: the holder is put back as it was, and this deploy backs off (was: took the live lock over)', async () => {
-    const behind = await embedded({ clockOffsetMs: -3600_000 });
-    try {
+    await onServer(embedded({ clockOffsetMs: -3600_000 }), async (behind) => {
       const dir = `/${uniqueName('clock-ahead')}`;
       const lock = path.join(behind.root, dir, '.ftpship-state.json.lock');
       fs.mkdirSync(lock, { recursive: true });
@@ -209,16 +215,13 @@ describe("a live lock that looks stale only because this machine's clock is ahea
       );
       expect(JSON.parse(fs.readFileSync(path.join(lock, 'holder.json'), 'utf8'))).toEqual(holder);
       expect(fs.existsSync(path.join(behind.root, dir, 'index.html'))).toBe(false);
-    } finally {
-      await behind.close();
-    }
+    });
   });
 });
 
 describe('a claim left by a deploy killed before it named itself, on a server whose MKD cannot tell', () => {
   it('the next deploy is not first in the claim file, waits the grace for a holder, then takes the lock over; the unlock removes the claim file and the folder', async () => {
-    const srv = await embedded();
-    try {
+    await onServer(embedded(), async (srv) => {
       const dir = `/${uniqueName('dead-claim')}`;
       const lock = path.join(srv.root, dir, '.ftpship-state.json.lock');
       fs.mkdirSync(lock, { recursive: true });
@@ -239,8 +242,6 @@ describe('a claim left by a deploy killed before it named itself, on a server wh
       ]);
       expect(readTree(path.join(srv.root, dir), ['.ftpship-state.json'])).toEqual(readTree(local));
       expect(fs.existsSync(lock)).toBe(false);
-    } finally {
-      await srv.close();
-    }
+    });
   });
 });
