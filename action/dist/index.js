@@ -43906,12 +43906,8 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
      * claiming later is never first), which removes it before the folder.
      */
     let mkdBlind = false;
-    /** The unlock, one write: the holder (and claim file), then the folder that is the lock (the RMD's reply, last, says it is gone). */
-    const unlock = () => [
-        `DELE ${holderPath}`,
-        ...(mkdBlind ? [`DELE ${claimPath}`] : []),
-        `RMD ${lockPath}`,
-    ];
+    /** The unlock (see {@link unlockCommands}): the RMD's reply, last, says the lock is gone. */
+    const unlock = () => unlockCommands({ path: lockPath, holderPath, ...(mkdBlind ? { claimPath } : {}) });
     /**
      * Appends this deploy's token to the claim file, and reads whose came first. A server that refuses the
      * file (no APPE) leaves the lock as it was before claims: taken, with a warning that runs started at the
@@ -44015,11 +44011,7 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
     const checkOwnClock = async (c, other, stamp) => {
         if (!Number.isFinite(stamp))
             return;
-        const serverNow = await c.mdtm(holderPath).then((d) => d.getTime(), (err) => {
-            if (err instanceof FtpReplyError || err instanceof FtpProtocolError)
-                return NaN;
-            throw err;
-        });
+        const serverNow = await serverTime(c, holderPath);
         if (!(serverNow - stamp < o.staleLockMs))
             return;
         await uploadOver(c, holderPath, Buffer.from(JSON.stringify(other)));
@@ -44407,15 +44399,8 @@ async function lastRefreshed(c, holderPath, h, staleMs) {
     const own = Date.parse(h.refreshedAt || h.startedAt);
     if (usable(own) && now - own < staleMs)
         return { at: own, stamp: NaN };
-    let stamp = NaN;
-    try {
-        stamp = (await c.mdtm(holderPath)).getTime();
-    }
-    catch (err) {
-        // No MDTM (or an unreadable reply): the holder's own time alone, as before.
-        if (!(err instanceof FtpReplyError) && !(err instanceof FtpProtocolError))
-            throw err;
-    }
+    // No MDTM (NaN): the holder's own time alone, as before.
+    const stamp = await serverTime(c, holderPath);
     const seen = [own, stamp].filter(usable);
     const at = seen.length > 0 ? Math.max(...seen) : NaN;
     // The server's time of the holder's last write and the holder's own disagree beyond a write's delay.
@@ -44472,13 +44457,28 @@ async function releaseHeldLock(c, lock) {
     const holder = await readHolder(c, lock.holderPath);
     if (holder && holder.token !== lock.token)
         return false;
-    const replies = await c.pipeline([
+    const replies = await c.pipeline(unlockCommands(lock));
+    const rmd = replies[replies.length - 1];
+    return rmd.code < 300 || !(await dirExists(c, lock.path));
+}
+/** The unlock, one write: the holder (and the claim file), then the folder that is the lock (its RMD last). */
+function unlockCommands(lock) {
+    return [
         `DELE ${lock.holderPath}`,
         ...(lock.claimPath ? [`DELE ${lock.claimPath}`] : []),
         `RMD ${lock.path}`,
-    ]);
-    const rmd = replies[replies.length - 1];
-    return rmd.code < 300 || !(await dirExists(c, lock.path));
+    ];
+}
+/** The server's time of a file (MDTM), in ms; NaN where the server gives none (no MDTM, an unreadable reply). */
+async function serverTime(c, path) {
+    try {
+        return (await c.mdtm(path)).getTime();
+    }
+    catch (err) {
+        if (err instanceof FtpReplyError || err instanceof FtpProtocolError)
+            return NaN;
+        throw err;
+    }
 }
 async function readHolder(c, path) {
     // Empty: named by no one yet, and not read. A deploy killed after its STOR, before its data connection,
