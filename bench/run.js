@@ -272,6 +272,9 @@ async function siteRow(row, { files, seed, target, tls = false }) {
           tool.ftpship && phase !== 'no-op'
             ? await dryRunEstimate(tool, { local, target: { ...target, remoteDir }, tls })
             : undefined;
+        // The site just written, the server folder just emptied: their dirty pages are flushed first, so that
+        // the kernel's writeback does not land in the run of whichever tool comes next.
+        execFileSync('sync');
         const cpu0 = await srv.serverCpuMs(target.serverPid);
         const res = await tool.run({ local, target: { ...target, remoteDir }, tls });
         const cpu1 = await srv.serverCpuMs(target.serverPid);
