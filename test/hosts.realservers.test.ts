@@ -75,11 +75,15 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home' });
     const { dir, disk } = target(env.pureNoDot);
-    const err = await deploy(opts(env.pureNoDot, local, dir)).then(
+    const infos: string[] = [];
+    const err = await deploy(opts(env.pureNoDot, local, dir), { info: (m) => infos.push(m) }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err).toBeInstanceOf(DeployError);
+    // Before: "the lock … is there but names no deploy yet: waiting up to 15 s …", then the refusal: no
+    // folder was there, the server had refused to make it.
+    expect(infos.filter((m) => m.includes('lock'))).toEqual([]);
     // Before: "…: 553 Prohibited directory name; check that the user may write to /hosts-… (the target
     // folder, or the state's folder)": the user may write there; the name is what is refused.
     expect(err?.message).toBe(

@@ -331,12 +331,15 @@ async function lockAndRun<T>(
       if (made && !other && !claimLost) return;
       read = undefined; // read before this deploy held the lock
       if (!other) {
-        // Up to 15 s of silence otherwise: say what the deploy waits for.
+        // Up to 15 s of silence otherwise: say what the deploy waits for, once the folder is seen there (a
+        // server that refuses the name, pure-ftpd -X, refused the MKD with no folder there: was "the lock is
+        // there", then the refusal).
         const graceS = Math.round(grace / 1000);
-        rep.info?.(
-          `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
-        );
-        const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal);
+        const waiting = (): void =>
+          rep.info?.(
+            `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
+          );
+        const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal, waiting);
         if (seen === 'ours') {
           if (!mkdBlind || (await claim(c))) return;
           throw claimedByOther();
@@ -769,6 +772,8 @@ async function awaitHolder(
   holderPath: string,
   ms: number,
   signal?: AbortSignal,
+  /** Called once, when the folder is first seen there without a holder (the wait begins). */
+  waiting?: () => void,
 ): Promise<Holder | 'ours' | 'refused' | undefined> {
   let until = Date.now() + ms;
   /** The folder's identity when first looked at, where the server tells it (see {@link folderIdentity}). */
@@ -791,6 +796,8 @@ async function awaitHolder(
     const holder = await readHolder(c, holderPath);
     if (holder) return holder;
     if (Date.now() >= until) return undefined;
+    waiting?.();
+    waiting = undefined;
     await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
   }
 }
