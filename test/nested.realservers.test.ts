@@ -97,6 +97,27 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     expect(quiet).toEqual([]);
   });
 
+  it('a local file where an inner deploy made its folder (one the outer deploy never sent): the error says whose folder it is, not to remove it', async () => {
+    const { dir, disk, opts } = make();
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home' });
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'x.html': 'inner x' });
+    await deploy(opts(inner, `${dir}/blog`));
+    writeTree(outer, { blog: 'now a file' });
+    const err = await deploy(opts(outer, dir), { warn: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // Before: "…that ftpship did not deploy, and it never removes one; remove or rename that folder on the
+    // server, …": the inner deploy's site.
+    expect(err?.message).toBe(
+      `cannot upload blog: the server has a folder there (${dir}/blog), the target of another ftpship deploy (its state blog/${STATE} is there), which ftpship never removes; rename the local file, or leave it out with --exclude '/blog'`,
+    );
+    expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual(readTree(inner));
+  });
+
   it("a folder holding FTP-Deploy-Action's state (a blog deployed with that tool) is that deploy's too: the outer deploy's files there are left, and said so", async () => {
     const { dir, disk, opts } = make();
     const outer = tmpDir();

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { forEachLimit, type ConnectionPool } from './pool.js';
 import { countPlan, tempPathFor, type Plan, type UploadItem } from './plan.js';
 import type { MaintenanceHook } from './hook.js';
-import { DEFAULT_STATE_NAME, type Progress, type Reporter } from './options.js';
+import { DEFAULT_STATE_NAME, FDA_STATE_NAME, type Progress, type Reporter } from './options.js';
 import {
   ancestorsOf,
   atOrUnder,
@@ -586,7 +586,8 @@ class Run {
         } catch (err) {
           if (!(err instanceof FtpReplyError) || (err.code !== 550 && err.code !== 553)) throw err;
           // Written in place over a folder the state does not list (one an exclude left, or made by hand).
-          if (!item.temp && (await dirExists(c, this.abs(to)))) throw folderInTheWay(this.abs(to), to);
+          if (!item.temp && (await dirExists(c, this.abs(to))))
+            throw await folderInTheWay(c, this.abs(to), to);
           // The state said the folder exists but it is gone (changed by hand): make it again, once.
           const parent = parentOf(to);
           if (parent !== '' && !(await dirExists(c, this.abs(parent)))) this.folderGone(parent);
@@ -738,7 +739,7 @@ class Run {
             // Renamed already, by this batch's earlier attempt (cut before its replies came back).
             if (await this.renamedAlready(c, u)) return;
             if (err instanceof FtpReplyError && (await dirExists(c, to(u))))
-              throw folderInTheWay(to(u), u.file.path);
+              throw await folderInTheWay(c, to(u), u.file.path);
             throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
           });
         }
@@ -1160,9 +1161,18 @@ function rewrittenName(rel: string): boolean {
 
 /**
  * A local file goes where the server has a folder ftpship did not deploy (the state does not list it: an
- * exclude left it there, or it was made by hand): it is never removed, so the file cannot go there.
+ * exclude left it there, or it was made by hand, or by another deploy to it): it is never removed, so the file
+ * cannot go there. A folder holding another deploy's state is that deploy's target: said so, and not to remove
+ * it (was: "remove or rename that folder on the server", which would take that deploy's site down).
  */
-function folderInTheWay(abs: string, rel: string): DeployError {
+async function folderInTheWay(c: FtpClient, abs: string, rel: string): Promise<DeployError> {
+  for (const name of [DEFAULT_STATE_NAME, FDA_STATE_NAME]) {
+    if ((await fileThere(c, `${abs}/${name}`).catch(() => undefined)) !== true) continue;
+    const who = name === FDA_STATE_NAME ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+    return new DeployError(
+      `cannot upload ${rel}: the server has a folder there (${abs}), the target of ${who} (its state ${rel}/${name} is there), which ftpship never removes; rename the local file, or leave it out with ${excludeOption(rel)}`,
+    );
+  }
   return new DeployError(
     `cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`,
     { path: rel },
