@@ -171,8 +171,9 @@ export class CliOutput {
 
   private liveText(p: Progress, rate: number): LiveText {
     // From the bytes left, not the files (cli-progress's own ETA): a few large files left after many small ones
-    // take most of the time.
-    const left = rate > 0 ? formatSeconds((p.bytesTotal - p.bytesDone) / rate) : '-';
+    // take most of the time. Once the rate is measured, as on a plain line: the whole run's rate before that
+    // counts the login and planning (was: "ETA 39h43m" after a first small file, for a 3 MiB deploy).
+    const left = rate > 0 && this.rateKnown(p) ? formatSeconds((p.bytesTotal - p.bytesDone) / rate) : '-';
     return {
       text: `${p.filesDone}/${p.filesTotal} files | ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} | ${formatBytes(rate)}/s | ETA ${left}`,
       fraction:

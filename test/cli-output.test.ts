@@ -130,6 +130,20 @@ describe('live progress line on a terminal', () => {
     out.stop();
   });
 
+  it('no ETA until the rate is measured, as on a plain line (was: the whole run\'s rate, "ETA 34m" for 100 MiB)', async () => {
+    const { out, shown } = terminal(120);
+    await out.ready();
+    jest.useFakeTimers({ now: Date.now() }); // the clock the output started on
+    const progress = out.reporter().progress!;
+    jest.advanceTimersByTime(21_000); // login, hashing, planning: no byte went
+    progress({ filesDone: 1, filesTotal: 2, bytesDone: 1 * MiB, bytesTotal: 100 * MiB });
+    expect(shown().at(-1)).toMatch(/\| ETA -$/);
+    jest.advanceTimersByTime(5_000);
+    progress({ filesDone: 1, filesTotal: 2, bytesDone: 51 * MiB, bytesTotal: 100 * MiB });
+    expect(shown().at(-1)).toMatch(/10\.0 MiB\/s \| ETA 5s$/);
+    out.stop();
+  });
+
   it('20 columns: the files and bytes, not a bar alone', async () => {
     const { out, shown } = terminal(20);
     await out.ready();
