@@ -95,6 +95,35 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     expect(fs.readdirSync(disk)).toEqual([]);
   });
 
+  it('a dry run with the default state says the deploy would stop at the lock, and what to name the state (was: a plan, no word)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home' });
+    const { dir } = target(env.pureNoDot);
+    const warnings: string[] = [];
+    const plan = await deploy(
+      { ...opts(env.pureNoDot, local, dir), dryRun: true },
+      { warn: (m) => warnings.push(m) },
+    );
+    expect(plan.files).toEqual([{ path: 'index.html', action: 'upload', size: 4 }]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^the server refused the name of the state file ${dir}/\\.ftpship-state\\.json \\(553 Prohibited file name: .*\\): ` +
+            `a deploy would stop at its lock \\(${dir}/\\.ftpship-state\\.json\\.lock\\), refused the same way\\. If the server ` +
+            `refuses names starting with a dot \\(as pure-ftpd -x or -X does\\), name the state without one: --state ` +
+            `${dir}/ftpship-state\\.json \\(Action: state-path; the lock and the temporary files follow it\\)$`,
+        ),
+      ),
+    ]);
+    // Named without the dot: nothing to say.
+    const quiet: string[] = [];
+    await deploy(
+      { ...opts(env.pureNoDot, local, dir, { statePath: 'ftpship-state.json' }), dryRun: true },
+      { warn: (m) => quiet.push(m) },
+    );
+    expect(quiet).toEqual([]);
+  });
+
   it('a state named without a dot: a change goes through dotless temporary files, and a rerun has nothing to do', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home v1', 'css/site.css': 'body {}', 'big.bin': 'x'.repeat(300_000) });

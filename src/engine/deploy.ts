@@ -36,6 +36,7 @@ import {
   insideTarget,
   isSafeRelPath,
   normalizeRemoteDir,
+  parentOf,
   remoteJoin,
 } from './paths.js';
 import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
@@ -371,6 +372,10 @@ export async function deploy(
         { cause: err },
       );
     });
+    // A server that refuses the state's name refuses its lock's too (the same start): the deploy stops there
+    // (see lockRefusedHint). The preview says so, rather than a plan that deploy cannot carry out.
+    if (o.dryRun && store.nameRefused && dotName(statePath))
+      rep.warn?.(stateNameRefused(statePath, store.nameRefused));
     // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
     // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
     const leftUp = store.recordedMarker;
@@ -887,6 +892,16 @@ export async function deploy(
     ); // a failed deploy stops hashing at once
     await pool.close();
   }
+}
+
+/** A dry run's word on a state whose name (starting with a dot) the server refused (553): the deploy would stop at the lock. */
+function stateNameRefused(statePath: string, err: FtpReplyError): string {
+  return (
+    `the server refused the name of the state file ${statePath} (${err.code} ${err.serverMessage}): a deploy would ` +
+    `stop at its lock (${statePath}.lock), refused the same way. If the server refuses names starting with a dot ` +
+    `(as pure-ftpd -x or -X does), name the state without one: --state ${remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1))} ` +
+    `(Action: state-path; the lock and the temporary files follow it)`
+  );
 }
 
 /**

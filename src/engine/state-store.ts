@@ -108,6 +108,11 @@ export class StateStore {
    * connection, leaves a server session waiting for that connection with the file open (vsftpd locks it).
    */
   copyLeft = false;
+  /**
+   * The state file is not there, and the server refused its name when it was read (553 "Prohibited file
+   * name": pure-ftpd -x or -X, for a name starting with a dot): a deploy would stop at the lock, named the same.
+   */
+  nameRefused?: FtpReplyError;
   /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
   private renamedOver = false;
   /** The unlock went out with the final state: nothing more is written. */
@@ -185,6 +190,7 @@ export class StateStore {
         await this.refuseFolder();
         throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
       }
+      if (refusal?.code === 553) this.nameRefused = refusal;
       const there = new Set(others.filter((_, i) => found[i]));
       if (there.has(copy)) this.copyLeft = true;
       // An empty copy holds no state, and is not read: a deploy killed after its STOR, before its data
