@@ -603,6 +603,21 @@ d('a download whose own stream fails or stops taking bytes', () => {
       "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
     );
   });
+
+  it.each(['vsftpd', 'pure', 'proftpd'] as const)(
+    '%s: a small file whose every byte has come (226, data connection closed) into a stream that stops: fails after timeoutMs too',
+    async (name) => {
+      // The idle timer was the data connection's: once the server had sent the whole file and closed it, the
+      // call waited for the stream's 'drain' for ever, and the client with it (close() did not end it either).
+      const client = await connect(env[name], { timeoutMs: 1000 });
+      await client.upload('small.bin', bytes(2000, 5)); // one read: all of it is taken before the stream stops
+      const stuck = new Writable({ highWaterMark: 1024, write: () => {} }); // never calls back
+      await expect(client.download('small.bin', stuck)).rejects.toThrow(
+        "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
+      );
+      expect(client.closed).toBe(true);
+    },
+  );
 });
 
 d('upload({ path }) of a local file that cannot be read', () => {
