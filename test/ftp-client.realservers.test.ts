@@ -796,3 +796,31 @@ d('list() of a path that is not there', () => {
     },
   );
 });
+
+d('list() of a folder this user may not enter', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: a 550 refusal naming the path, not the folder as its own content; a folder holding one of its name still lists it',
+    async (name) => {
+      // vsftpd (LIST, no MLSD) lists a folder it cannot open as `ls -ld` would, the folder's own line: list()
+      // gave [{ name: 'locked', type: 'dir' }], a folder inside it of the same name, which --adopt then named as
+      // "locked/locked/" on the server.
+      const server = env[name];
+      const client = await connect(server);
+      const locked = path.join(server.home, DIR, 'hc-locked');
+      fs.mkdirSync(path.join(locked, 'inside'), { recursive: true });
+      fs.chmodSync(locked, 0o700); // owned by root: the FTP user may neither enter nor read it
+      const err = await client.list('hc-locked').then(
+        (entries) => entries,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-locked');
+      await client.mkd('hc-same');
+      await client.mkd('hc-same/hc-same');
+      expect((await client.list('hc-same')).map((e) => [e.name, e.type])).toEqual([['hc-same', 'dir']]);
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+    },
+  );
+});

@@ -17,7 +17,7 @@ import {
   noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
 } from './errors.js';
-import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
+import { isSafeName, LIST_FORMATS, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { cappedSink } from './sink.js';
@@ -804,11 +804,17 @@ export class FtpClient {
               ? nothingToList(err, 'list')
               : err;
           });
-        return parseListing(text);
+        const entries = parseListing(text);
+        if (path) {
+          const refused = await this.unreadableNow(path, text, entries);
+          if (refused) throw refused;
+        }
+        return entries;
       }
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
-      const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+      const text = await this.listWithHiddenNow('LIST', path);
+      const entries = parseListing(text);
       if (!(inside instanceof FtpReplyError)) return entries;
       const own = new Set(
         ownName(
@@ -817,8 +823,32 @@ export class FtpClient {
           inside,
         ),
       );
-      return entries.filter((e) => own.has(e.name));
+      const mine = entries.filter((e) => own.has(e.name));
+      if (isOwnFolderLine(text, mine, path, this.noListFlags)) throw cannotEnter(inside);
+      return mine;
     });
+  }
+
+  /**
+   * vsftpd lists a folder it cannot open (this user has no right to it) as `ls -ld` would: the folder's own
+   * line, taken for a folder inside it of the same name. `LIST -a` of a folder it can read starts with `.` and
+   * `..`. Such a listing gets the refusal of CWD there (inside an exclusive section); undefined when the
+   * listing is the folder's content, or the folder can be entered after all.
+   */
+  private async unreadableNow(
+    path: string,
+    text: string,
+    entries: ListEntry[],
+  ): Promise<FtpReplyError | undefined> {
+    if (!isOwnFolderLine(text, entries, path, this.noListFlags)) return undefined;
+    try {
+      await this.enterableNow(path);
+      return undefined;
+    } catch (err) {
+      if (err instanceof FtpReplyError && err.command === `CWD ${path}` && err.code >= 500)
+        return cannotEnter(err);
+      throw err;
+    }
   }
 
   /**
@@ -1315,6 +1345,27 @@ function byReason(err: unknown, hints: { folder: string; vague: string }): unkno
  * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
  * for file existence"), not of the call made.
  */
+/**
+ * A LIST taken with `-a` (`flagless` false) that holds only a folder named as the path's last part and no `.`
+ * line: the server listed the path itself, not what is in it (see FtpClient's unreadableNow).
+ */
+function isOwnFolderLine(text: string, entries: ListEntry[], path: string, flagless: boolean): boolean {
+  if (flagless || entries.length !== 1) return false;
+  const [entry] = entries;
+  if (entry.type !== 'dir' || entry.name !== lastPart(path)) return false;
+  return !text
+    .split(/\r?\n/)
+    .some((line) => LIST_FORMATS.find((f) => f.test(line))?.parse(line)?.name === '.');
+}
+
+/** The refusal of CWD into a folder that was listed as its own line: this user may not open it. */
+function cannotEnter(err: FtpReplyError): FtpReplyError {
+  return hinted(
+    err,
+    ' — list() cannot enter that folder to list it: this user may not be allowed to (check its permissions)',
+  );
+}
+
 function nothingToList(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
   if (DENIED.test(err.serverMessage)) return err; // there may be something, not for this user
   return hinted(err, ` — ${call}() found nothing at that path: no folder to list, and no file of that name`);
