@@ -590,7 +590,7 @@ export class FtpClient {
     if (inside instanceof FtpReplyError)
       return hinted(
         err,
-        ' — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)',
+        ' — no folder of that name can be entered: it may be missing, be a file (delete() removes a file), or be a folder this user may not open (check its permissions)',
       );
     const names =
       typeof inside === 'string' ? parseNameList(inside).filter((n) => n !== '.' && n !== '..') : [];
@@ -1080,7 +1080,7 @@ export class FtpClient {
       if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
         return hinted(
           err,
-          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`,
+          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), be a file, or be a folder this user may not open (check its permissions)`,
         );
     }
     return err;
