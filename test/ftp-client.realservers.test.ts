@@ -799,7 +799,7 @@ d('list() of a path that is not there', () => {
 
 d('list() of a folder this user may not enter', () => {
   it.each(['pure', 'vsftpd', 'proftpd'] as const)(
-    '%s: a 550 refusal naming the path, not the folder as its own content; a folder holding one of its name still lists it',
+    '%s: list() and nlst() give a 550 refusal naming the path, not the folder as its own content; a folder holding one of its name still lists it',
     async (name) => {
       // vsftpd (LIST, no MLSD) lists a folder it cannot open as `ls -ld` would, the folder's own line: list()
       // gave [{ name: 'locked', type: 'dir' }], a folder inside it of the same name, which --adopt then named as
@@ -816,6 +816,15 @@ d('list() of a folder this user may not enter', () => {
       expect(err).toBeInstanceOf(FtpReplyError);
       expect((err as FtpReplyError).code).toBe(550);
       expect((err as FtpReplyError).message).toContain('hc-locked');
+      // nlst() the same: vsftpd's NLST named the folder as a file of that name.
+      const named = await client.nlst('hc-locked').then(
+        (names) => names,
+        (e: unknown) => e,
+      );
+      expect(named).toBeInstanceOf(FtpReplyError);
+      expect((named as FtpReplyError).message).toContain('hc-locked');
+      await client.upload('hc-file.txt', Buffer.from('x'));
+      expect(await client.nlst('hc-file.txt')).toEqual(['hc-file.txt']);
       await client.mkd('hc-same');
       await client.mkd('hc-same/hc-same');
       expect((await client.list('hc-same')).map((e) => [e.name, e.type])).toEqual([['hc-same', 'dir']]);

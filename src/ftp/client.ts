@@ -764,7 +764,15 @@ export class FtpClient {
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
       // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
       if (refused && names.length === 0) throw nothingToList(refused, 'nlst');
-      return refused && mayGlob(path) ? ownName(names, path, refused) : names;
+      const found = refused && mayGlob(path) ? ownName(names, path, refused) : names;
+      // The path's own name, and no folder to go into: a file, or (vsftpd) a folder this user may not open,
+      // which its NLST names as it names a file. Its LIST shows which (see unreadableNow).
+      if (refused && found.length === 1 && found[0] === lastPart(path)) {
+        const text = await this.listWithHiddenNow('LIST', path);
+        if (isOwnFolderLine(text, parseListing(text), path, this.noListFlags))
+          throw cannotEnter(refused, 'nlst');
+      }
+      return found;
     });
   }
 
@@ -824,7 +832,7 @@ export class FtpClient {
         ),
       );
       const mine = entries.filter((e) => own.has(e.name));
-      if (isOwnFolderLine(text, mine, path, this.noListFlags)) throw cannotEnter(inside);
+      if (isOwnFolderLine(text, mine, path, this.noListFlags)) throw cannotEnter(inside, 'list');
       return mine;
     });
   }
@@ -846,7 +854,7 @@ export class FtpClient {
       return undefined;
     } catch (err) {
       if (err instanceof FtpReplyError && err.command === `CWD ${path}` && err.code >= 500)
-        return cannotEnter(err);
+        return cannotEnter(err, 'list');
       throw err;
     }
   }
@@ -1359,10 +1367,10 @@ function isOwnFolderLine(text: string, entries: ListEntry[], path: string, flagl
 }
 
 /** The refusal of CWD into a folder that was listed as its own line: this user may not open it. */
-function cannotEnter(err: FtpReplyError): FtpReplyError {
+function cannotEnter(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
   return hinted(
     err,
-    ' — list() cannot enter that folder to list it: this user may not be allowed to (check its permissions)',
+    ` — ${call}() cannot enter that folder to list it: this user may not be allowed to (check its permissions)`,
   );
 }
 
