@@ -78,6 +78,7 @@ d('refusals say why, by the server', () => {
       );
     expect(fs.readdirSync(path.join(disk, 'locked'))).toEqual(['inside']);
     await client.quit();
+    fs.rmSync(path.join(disk, 'locked'), { recursive: true }); // root's: no later clean-up as the FTP user could remove it
   });
 
   it('vsftpd: rmd() of a folder that holds files names them (vsftpd says only "failed"); of a missing folder or a file, that there is no folder there; the working folder stays', async () => {

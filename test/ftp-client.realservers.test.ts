@@ -830,6 +830,7 @@ d('list() of a folder this user may not enter', () => {
       expect((await client.list('hc-same')).map((e) => [e.name, e.type])).toEqual([['hc-same', 'dir']]);
       expect(await client.pwd()).toBe(`/${DIR}`);
       await client.quit();
+      fs.rmSync(locked, { recursive: true }); // root's: no later clean-up as the FTP user could remove it
     },
   );
 });
