@@ -62,6 +62,25 @@ async function loggedClient(server: RealServer): Promise<{ client: FtpClient; se
 const NOTHING = / — nothing is at that path: check it \(nlst\(\) of its folder lists what is there\)$/;
 
 d('refusals say why, by the server', () => {
+  it('vsftpd: rmd() of a folder this user may not open, and upload() into it, name permissions as a cause (was: "there is no folder of that name")', async () => {
+    const server = env.vsftpd;
+    const { dir, disk } = scene(server);
+    fs.mkdirSync(path.join(disk, 'locked', 'inside'), { recursive: true });
+    fs.chmodSync(path.join(disk, 'locked'), 0o700); // owned by root: the FTP user may not enter it
+    const client = await connect(server);
+    const calls = [
+      async () => client.rmd(`${dir}/locked`),
+      async () => client.upload(`${dir}/locked/x.txt`, Buffer.from('x')),
+    ];
+    for (const call of calls)
+      expect((await caught(call())).message).toMatch(
+        / — .* be entered: .*, or be a folder this user may not open \(check its permissions\)$/,
+      );
+    expect(fs.readdirSync(path.join(disk, 'locked'))).toEqual(['inside']);
+    await client.quit();
+    fs.rmSync(path.join(disk, 'locked'), { recursive: true }); // root's: no later clean-up as the FTP user could remove it
+  });
+
   it('vsftpd: rmd() of a folder that holds files names them (vsftpd says only "failed"); of a missing folder or a file, that there is no folder there; the working folder stays', async () => {
     const server = env.vsftpd;
     const { dir, disk } = scene(server);
@@ -75,7 +94,7 @@ d('refusals say why, by the server', () => {
     );
     for (const p of ['missing', 'f.txt'])
       expect((await caught(client.rmd(p))).message).toBe(
-        `RMD ${p}: 550 Remove directory operation failed. — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)`,
+        `RMD ${p}: 550 Remove directory operation failed. — no folder of that name can be entered: it may be missing, be a file (delete() removes a file), or be a folder this user may not open (check its permissions)`,
       );
     expect(await client.pwd()).toBe(dir);
     expect(fs.readdirSync(path.join(disk, 'full')).sort()).toEqual(['.hidden', 'x.txt']);
@@ -145,7 +164,7 @@ d('refusals say why, by the server', () => {
         expect(err).toBeInstanceOf(FtpReplyError);
         expect(err.message).toMatch(
           new RegExp(
-            `^STOR ${target}: 55[03] .* — its folder "${folder}" cannot be entered: it may be missing \\(make it first: mkd\\(\\) makes one folder at a time\\), or be a file$`,
+            `^STOR ${target}: 55[03] .* — its folder "${folder}" cannot be entered: it may be missing \\(make it first: mkd\\(\\) makes one folder at a time\\), be a file, or be a folder this user may not open \\(check its permissions\\)$`,
           ),
         );
       }

@@ -603,6 +603,21 @@ d('a download whose own stream fails or stops taking bytes', () => {
       "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
     );
   });
+
+  it.each(['vsftpd', 'pure', 'proftpd'] as const)(
+    '%s: a small file whose every byte has come (226, data connection closed) into a stream that stops: fails after timeoutMs too',
+    async (name) => {
+      // The idle timer was the data connection's: once the server had sent the whole file and closed it, the
+      // call waited for the stream's 'drain' for ever, and the client with it (close() did not end it either).
+      const client = await connect(env[name], { timeoutMs: 1000 });
+      await client.upload('small.bin', bytes(2000, 5)); // one read: all of it is taken before the stream stops
+      const stuck = new Writable({ highWaterMark: 1024, write: () => {} }); // never calls back
+      await expect(client.download('small.bin', stuck)).rejects.toThrow(
+        "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
+      );
+      expect(client.closed).toBe(true);
+    },
+  );
 });
 
 d('upload({ path }) of a local file that cannot be read', () => {
@@ -778,6 +793,44 @@ d('list() of a path that is not there', () => {
       expect(await client.list('hc-empty')).toEqual([]);
       expect(await client.pwd()).toBe(`/${DIR}`);
       await client.quit();
+    },
+  );
+});
+
+d('list() of a folder this user may not enter', () => {
+  it.each(['pure', 'vsftpd', 'proftpd'] as const)(
+    '%s: list() and nlst() give a 550 refusal naming the path, not the folder as its own content; a folder holding one of its name still lists it',
+    async (name) => {
+      // vsftpd (LIST, no MLSD) lists a folder it cannot open as `ls -ld` would, the folder's own line: list()
+      // gave [{ name: 'locked', type: 'dir' }], a folder inside it of the same name, which --adopt then named as
+      // "locked/locked/" on the server.
+      const server = env[name];
+      const client = await connect(server);
+      const locked = path.join(server.home, DIR, 'hc-locked');
+      fs.mkdirSync(path.join(locked, 'inside'), { recursive: true });
+      fs.chmodSync(locked, 0o700); // owned by root: the FTP user may neither enter nor read it
+      const err = await client.list('hc-locked').then(
+        (entries) => entries,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect((err as FtpReplyError).code).toBe(550);
+      expect((err as FtpReplyError).message).toContain('hc-locked');
+      // nlst() the same: vsftpd's NLST named the folder as a file of that name.
+      const named = await client.nlst('hc-locked').then(
+        (names) => names,
+        (e: unknown) => e,
+      );
+      expect(named).toBeInstanceOf(FtpReplyError);
+      expect((named as FtpReplyError).message).toContain('hc-locked');
+      await client.upload('hc-file.txt', Buffer.from('x'));
+      expect(await client.nlst('hc-file.txt')).toEqual(['hc-file.txt']);
+      await client.mkd('hc-same');
+      await client.mkd('hc-same/hc-same');
+      expect((await client.list('hc-same')).map((e) => [e.name, e.type])).toEqual([['hc-same', 'dir']]);
+      expect(await client.pwd()).toBe(`/${DIR}`);
+      await client.quit();
+      fs.rmSync(locked, { recursive: true }); // root's: no later clean-up as the FTP user could remove it
     },
   );
 });

@@ -17,7 +17,7 @@ import {
   noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
 } from './errors.js';
-import { isSafeName, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
+import { isSafeName, LIST_FORMATS, mlsdFormat, parseListing, parseNameList, type ListEntry } from './list.js';
 import { isPositiveCompletion, ReplyCode, type FtpReply } from './reply.js';
 import { transfer, type DataSettings, type FileSource, type ProgressInfo } from './transfer.js';
 import { cappedSink } from './sink.js';
@@ -590,7 +590,7 @@ export class FtpClient {
     if (inside instanceof FtpReplyError)
       return hinted(
         err,
-        ' — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)',
+        ' — no folder of that name can be entered: it may be missing, be a file (delete() removes a file), or be a folder this user may not open (check its permissions)',
       );
     const names =
       typeof inside === 'string' ? parseNameList(inside).filter((n) => n !== '.' && n !== '..') : [];
@@ -764,7 +764,15 @@ export class FtpClient {
       const names = parseNameList(await this.listWithHiddenNow('NLST', path), path);
       // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
       if (refused && names.length === 0) throw nothingToList(refused, 'nlst');
-      return refused && mayGlob(path) ? ownName(names, path, refused) : names;
+      const found = refused && mayGlob(path) ? ownName(names, path, refused) : names;
+      // The path's own name, and no folder to go into: a file, or (vsftpd) a folder this user may not open,
+      // which its NLST names as it names a file. Its LIST shows which (see unreadableNow).
+      if (refused && found.length === 1 && found[0] === lastPart(path)) {
+        const text = await this.listWithHiddenNow('LIST', path);
+        if (isOwnFolderLine(text, parseListing(text), path, this.noListFlags))
+          throw cannotEnter(refused, 'nlst');
+      }
+      return found;
     });
   }
 
@@ -804,11 +812,17 @@ export class FtpClient {
               ? nothingToList(err, 'list')
               : err;
           });
-        return parseListing(text);
+        const entries = parseListing(text);
+        if (path) {
+          const refused = await this.unreadableNow(path, text, entries);
+          if (refused) throw refused;
+        }
+        return entries;
       }
       const inside = await this.listInsideNow('LIST', path, true);
       if (typeof inside === 'string') return parseListing(inside);
-      const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+      const text = await this.listWithHiddenNow('LIST', path);
+      const entries = parseListing(text);
       if (!(inside instanceof FtpReplyError)) return entries;
       const own = new Set(
         ownName(
@@ -817,8 +831,32 @@ export class FtpClient {
           inside,
         ),
       );
-      return entries.filter((e) => own.has(e.name));
+      const mine = entries.filter((e) => own.has(e.name));
+      if (isOwnFolderLine(text, mine, path, this.noListFlags)) throw cannotEnter(inside, 'list');
+      return mine;
     });
+  }
+
+  /**
+   * vsftpd lists a folder it cannot open (this user has no right to it) as `ls -ld` would: the folder's own
+   * line, taken for a folder inside it of the same name. `LIST -a` of a folder it can read starts with `.` and
+   * `..`. Such a listing gets the refusal of CWD there (inside an exclusive section); undefined when the
+   * listing is the folder's content, or the folder can be entered after all.
+   */
+  private async unreadableNow(
+    path: string,
+    text: string,
+    entries: ListEntry[],
+  ): Promise<FtpReplyError | undefined> {
+    if (!isOwnFolderLine(text, entries, path, this.noListFlags)) return undefined;
+    try {
+      await this.enterableNow(path);
+      return undefined;
+    } catch (err) {
+      if (err instanceof FtpReplyError && err.command === `CWD ${path}` && err.code >= 500)
+        return cannotEnter(err, 'list');
+      throw err;
+    }
   }
 
   /**
@@ -1050,7 +1088,7 @@ export class FtpClient {
       if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
         return hinted(
           err,
-          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`,
+          ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), be a file, or be a folder this user may not open (check its permissions)`,
         );
     }
     return err;
@@ -1315,6 +1353,27 @@ function byReason(err: unknown, hints: { folder: string; vague: string }): unkno
  * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
  * for file existence"), not of the call made.
  */
+/**
+ * A LIST taken with `-a` (`flagless` false) that holds only a folder named as the path's last part and no `.`
+ * line: the server listed the path itself, not what is in it (see FtpClient's unreadableNow).
+ */
+function isOwnFolderLine(text: string, entries: ListEntry[], path: string, flagless: boolean): boolean {
+  if (flagless || entries.length !== 1) return false;
+  const [entry] = entries;
+  if (entry.type !== 'dir' || entry.name !== lastPart(path)) return false;
+  return !text
+    .split(/\r?\n/)
+    .some((line) => LIST_FORMATS.find((f) => f.test(line))?.parse(line)?.name === '.');
+}
+
+/** The refusal of CWD into a folder that was listed as its own line: this user may not open it. */
+function cannotEnter(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
+  return hinted(
+    err,
+    ` — ${call}() cannot enter that folder to list it: this user may not be allowed to (check its permissions)`,
+  );
+}
+
 function nothingToList(err: FtpReplyError, call: 'list' | 'nlst'): FtpReplyError {
   if (DENIED.test(err.serverMessage)) return err; // there may be something, not for this user
   return hinted(err, ` — ${call}() found nothing at that path: no folder to list, and no file of that name`);

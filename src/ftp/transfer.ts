@@ -634,7 +634,7 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
       if (source.waiting || sink.waiting) {
         const why = source.waiting
           ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
-          : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+          : sinkStalled(idleMs);
         reject(local(new FtpTimeoutError(why)));
       } else {
         const idle = new FtpTimeoutError(`data connection idle for ${idleMs} ms`);
@@ -648,7 +648,7 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
   closed.catch(() => {});
   if (options.sink) {
-    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink)]);
+    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs)]);
     return { bytes, closed };
   }
   // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -787,15 +787,21 @@ async function writeFile(socket: net.Socket, source: FileSource, tick: (n: numbe
   socket.end();
 }
 
+const sinkStalled = (idleMs: number): string =>
+  `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+
 /**
  * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
- * its write() then returns false and no 'drain' ever comes.
+ * its write() then returns false and no 'drain' ever comes. A sink that takes no bytes for `idleMs` fails it
+ * too: the data socket's idle timer says so while the socket is open, but not once the server has sent the
+ * last bytes and closed it (a small file, read whole before the sink stopped), where the wait had no end.
  */
 async function pipeInto(
   socket: net.Socket,
   sink: Writable,
   tick: (n: number) => void,
   state: { waiting: boolean },
+  idleMs: number,
 ): Promise<void> {
   let onError: (err: Error) => void = () => {};
   let onClose = (): void => {};
@@ -813,7 +819,15 @@ async function pipeInto(
       if (!sink.write(chunk)) {
         // `waiting`: the idle timeout then names the stream, not the server, as the one that stopped.
         state.waiting = true;
-        await Promise.race([onceEvent(sink, 'drain'), broken]);
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(local(new FtpTimeoutError(sinkStalled(idleMs)))), idleMs);
+        });
+        try {
+          await Promise.race([onceEvent(sink, 'drain'), broken, stalled]);
+        } finally {
+          clearTimeout(timer);
+        }
         state.waiting = false;
       }
     }
