@@ -68,6 +68,28 @@ describe('the bundled Action over explicit FTPS', () => {
     );
   });
 
+  it('ca: trusted in place of the CAs the runner trusts, not added to them (as the input says; was documented as "extra")', async () => {
+    // NODE_EXTRA_CA_CERTS stands in for a CA the runner already trusts (a public one): without `ca` it vouches
+    // for the server; with a `ca` for another CA it no longer counts, and the step fails before the login.
+    const trusted = path.join(tmpDir('ftpship-ca-'), 'runner-ca.pem');
+    fs.writeFileSync(trusted, cert.cert);
+    const { ws, inputs } = setup('ca-instead');
+    fs.writeFileSync(path.join(ws, 'other-ca.pem'), selfSignedCert().cert);
+    const dry = { ...inputs, 'dry-run': 'true' };
+    const runTrusted = async (more: Record<string, string>): Promise<ActionRun> => {
+      const run = await runAction(ws, { ...dry, ...more }, { NODE_EXTRA_CA_CERTS: trusted });
+      return run.status !== 0 && run.stdout.includes('wrong version number')
+        ? runAction(ws, { ...dry, ...more }, { NODE_EXTRA_CA_CERTS: trusted })
+        : run;
+    };
+    expectSuccess(await runTrusted({}));
+    const withOther = await runTrusted({ ca: 'other-ca.pem' });
+    expect(withOther.status).not.toBe(0);
+    expect(withOther.stdout).toMatch(
+      /::error::TLS certificate of localhost:\d+ not trusted: .*the CA given does not vouch for it/,
+    );
+  });
+
   it('tls-name: the certificate is checked against that name (one it lacks fails naming the `tls-name` input)', async () => {
     const { ws, inputs } = setup('tlsname');
     fs.writeFileSync(path.join(ws, 'server-ca.pem'), cert.cert);

@@ -30,7 +30,7 @@ import {
 
 /** TLS settings. Certificates are verified unless `rejectUnauthorized` is false. */
 export interface FtpTlsOptions {
-  /** Extra trusted CA certificate(s), PEM. */
+  /** Trusted CA certificate(s), PEM: in place of Node's default CAs (as Node's `tls.connect` takes `ca`), not added to them. */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Verify the server certificate (default true). */
   rejectUnauthorized?: boolean;
