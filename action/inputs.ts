@@ -190,8 +190,16 @@ function readServer(): string {
     );
   }
   if (/^[a-z]+:\/\//i.test(server)) {
+    // The host to write, when the URL's is one (after any user and password: a password may hold `@`).
+    const rest = server.replace(/^[a-z]+:\/\//i, '');
+    const host = hostAfterUser(rest);
+    const withUser = rest.includes('@');
     throw new ConfigError(
-      `invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`,
+      `invalid server ${JSON.stringify(shown)}: give the host name only (${looksLikeHostName(host) ? `server: ${host}` : 'e.g. ftp.example.com'}) ` +
+        'and set `protocol`, `port` and `server-dir` apart' +
+        (withUser
+          ? '; the user name goes in the `username` input, and the password in `password`, from a repository secret'
+          : ''),
     );
   }
   const slash = server.indexOf('/');

@@ -345,6 +345,13 @@ describe('inputs are checked when read, each with one line naming the input and 
         /^::error::invalid server "ftps\/\/127\.0\.0\.1": give the host name only \(server: 127\.0\.0\.1\)/,
     },
     {
+      // Before: "give the host name only (e.g. ftp.example.com)", the host in the URL not named.
+      title: 'server written as a URL: the host alone, named',
+      inputs: { server: 'ftps://127.0.0.1:2121/www' },
+      error:
+        /^::error::invalid server "ftps:\/\/127\.0\.0\.1:2121\/www": give the host name only \(server: 127\.0\.0\.1\) and set `protocol`, `port` and `server-dir` apart$/,
+    },
+    {
       title: 'server with a trailing slash',
       inputs: { server: '127.0.0.1/' },
       error: /^::error::invalid server "127\.0\.0\.1\/": give the host alone \(127\.0\.0\.1\)$/,
@@ -692,7 +699,8 @@ describe('a password written into the server input (a URL, or user:password@host
     [
       'a URL',
       'ftp://bob:Zq8-wmX2@ftp.example.com/www',
-      /^::error::invalid server "ftp:\/\/bob:\*\*\*@ftp\.example\.com\/www": give the host name only/,
+      // Before: "(e.g. ftp.example.com)", and no word of where the user and password go.
+      /^::error::invalid server "ftp:\/\/bob:\*\*\*@ftp\.example\.com\/www": give the host name only \(server: ftp\.example\.com\) and set `protocol`, `port` and `server-dir` apart; the user name goes in the `username` input, and the password in `password`, from a repository secret$/,
     ],
     [
       'user:password@host',
