@@ -68,24 +68,26 @@ describe('the bundled Action over explicit FTPS', () => {
     );
   });
 
-  it('ca: trusted in place of the CAs the runner trusts, not added to them (as the input says; was documented as "extra")', async () => {
-    // NODE_EXTRA_CA_CERTS stands in for a CA the runner already trusts (a public one): without `ca` it vouches
-    // for the server; with a `ca` for another CA it no longer counts, and the step fails before the login.
+  it('ca: added to the CAs the runner trusts, not in place of them (a certificate one of those vouches for still verifies)', async () => {
+    // NODE_EXTRA_CA_CERTS stands in for a CA the runner already trusts (a public one): it vouches for the server
+    // with or without a `ca` for another CA (was: with one, it no longer counted, and the step failed before the
+    // login). Without it, that other CA alone does not vouch, and the step fails saying so.
     const trusted = path.join(tmpDir('ftpship-ca-'), 'runner-ca.pem');
     fs.writeFileSync(trusted, cert.cert);
-    const { ws, inputs } = setup('ca-instead');
+    const { ws, inputs } = setup('ca-added');
     fs.writeFileSync(path.join(ws, 'other-ca.pem'), selfSignedCert().cert);
     const dry = { ...inputs, 'dry-run': 'true' };
-    const runTrusted = async (more: Record<string, string>): Promise<ActionRun> => {
-      const run = await runAction(ws, { ...dry, ...more }, { NODE_EXTRA_CA_CERTS: trusted });
-      return run.status !== 0 && run.stdout.includes('wrong version number')
-        ? runAction(ws, { ...dry, ...more }, { NODE_EXTRA_CA_CERTS: trusted })
-        : run;
+    const run = async (more: Record<string, string>, env: Record<string, string>): Promise<ActionRun> => {
+      const first = await runAction(ws, { ...dry, ...more }, env);
+      return first.status !== 0 && first.stdout.includes('wrong version number')
+        ? runAction(ws, { ...dry, ...more }, env)
+        : first;
     };
-    expectSuccess(await runTrusted({}));
-    const withOther = await runTrusted({ ca: 'other-ca.pem' });
-    expect(withOther.status).not.toBe(0);
-    expect(withOther.stdout).toMatch(
+    expectSuccess(await run({}, { NODE_EXTRA_CA_CERTS: trusted }));
+    expectSuccess(await run({ ca: 'other-ca.pem' }, { NODE_EXTRA_CA_CERTS: trusted }));
+    const alone = await run({ ca: 'other-ca.pem' }, {});
+    expect(alone.status).not.toBe(0);
+    expect(alone.stdout).toMatch(
       /::error::TLS certificate of localhost:\d+ not trusted: .*the CA given does not vouch for it/,
     );
   });

@@ -34429,6 +34429,7 @@ function matchesExpect(code, expect) {
 
 
 
+
 /** `net.connect`. */
 const defaultSocketFactory = (host, port) => external_node_net_default().connect({ host, port });
 const CRLF = Buffer.from('\r\n');
@@ -34909,17 +34910,69 @@ function tlsConnectOptions(host, options, socket, session) {
         socket,
         host,
         servername,
-        ca: options.ca,
+        ...(options.ca !== undefined ? { secureContext: contextWithCa(options.ca, options.maxVersion) } : {}),
         rejectUnauthorized: pinned ? false : (options.rejectUnauthorized ?? true),
         maxVersion: options.maxVersion,
-        // P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
-        // first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on
-        // every handshake, the data connections' included. Every TLS 1.3 server supports P-256.
-        ecdhCurve: 'P-256:X25519:X448:P-521:P-384',
+        ecdhCurve: ECDH_CURVES,
         session,
         // Verify against the configured name even when connecting by IP address.
         checkServerIdentity: (hostname, cert) => pinned ? undefined : external_node_tls_default().checkServerIdentity(options.servername ?? hostname, cert),
     };
+}
+/**
+ * ecdhCurve: P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
+ * first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on every
+ * handshake, the data connections' included. Every TLS 1.3 server supports P-256.
+ */
+const ECDH_CURVES = 'P-256:X25519:X448:P-521:P-384';
+/**
+ * The secure contexts made for a `ca` (and maxVersion), by their text: made once per process, not per
+ * connection. A context holding Node's default CAs takes about 17 ms of CPU to make (2 ms with one CA), and
+ * an FTPS deploy makes a data connection per file.
+ */
+const caContexts = new Map();
+const MAX_CA_CONTEXTS = 16;
+/** A secure context trusting Node's default CAs and `ca` too (`--ca` adds a CA, G5). */
+function contextWithCa(ca, maxVersion) {
+    const given = (Array.isArray(ca) ? ca : [ca]).map((c) => typeof c === 'string' ? c : c.toString('latin1'));
+    const key = `${maxVersion ?? ''}\n${given.join('\n')}`;
+    let context = caContexts.get(key);
+    if (!context) {
+        context = external_node_tls_default().createSecureContext({
+            ca: [...defaultCas(), ...given],
+            maxVersion,
+            ecdhCurve: ECDH_CURVES,
+        });
+        if (caContexts.size >= MAX_CA_CONTEXTS)
+            caContexts.delete(caContexts.keys().next().value);
+        caContexts.set(key, context);
+    }
+    return context;
+}
+let defaults;
+/**
+ * The CAs Node trusts when given none: `tls.getCACertificates('default')` where Node has it (22.15 and later),
+ * else its bundled CAs and the file NODE_EXTRA_CA_CERTS names (which Node read at start-up).
+ */
+function defaultCas() {
+    if (defaults)
+        return defaults;
+    const get = (external_node_tls_default()).getCACertificates;
+    if (get)
+        return (defaults = get('default'));
+    let extra = [];
+    const file = process.env.NODE_EXTRA_CA_CERTS;
+    if (file) {
+        try {
+            extra =
+                external_node_fs_default().readFileSync(file, 'latin1')
+                    .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+        }
+        catch {
+            // Node warned of it at start-up, and trusts none of it either.
+        }
+    }
+    return (defaults = [...(external_node_tls_default()).rootCertificates, ...extra]);
 }
 /** tls.connect() with {@link tlsConnectOptions}, recording the certificate's fingerprint for errors and pins. */
 function secureSocket(host, options, socket, session) {
@@ -35681,7 +35734,7 @@ async function moveData(socket, idleMs, options) {
             if (source.waiting || sink.waiting) {
                 const why = source.waiting
                     ? `the upload's source gave no bytes for ${idleMs} ms (a stream that never ends?)`
-                    : `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
+                    : sinkStalled(idleMs);
                 reject(local(new FtpTimeoutError(why)));
             }
             else {
@@ -35696,7 +35749,7 @@ async function moveData(socket, idleMs, options) {
     // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
     closed.catch(() => { });
     if (options.sink) {
-        await Promise.all([closed, pipeInto(socket, options.sink, tick, sink)]);
+        await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs)]);
         return { bytes, closed };
     }
     // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -35837,11 +35890,14 @@ async function transfer_writeFile(socket, source, tick) {
     }
     socket.end();
 }
+const sinkStalled = (idleMs) => `the download's stream took no bytes for ${idleMs} ms (a stream that nothing reads?)`;
 /**
  * Writes the data into the caller's sink. A sink that fails or is destroyed meanwhile fails the download:
- * its write() then returns false and no 'drain' ever comes.
+ * its write() then returns false and no 'drain' ever comes. A sink that takes no bytes for `idleMs` fails it
+ * too: the data socket's idle timer says so while the socket is open, but not once the server has sent the
+ * last bytes and closed it (a small file, read whole before the sink stopped), where the wait had no end.
  */
-async function pipeInto(socket, sink, tick, state) {
+async function pipeInto(socket, sink, tick, state, idleMs) {
     let onError = () => { };
     let onClose = () => { };
     const broken = new Promise((_, reject) => {
@@ -35857,7 +35913,16 @@ async function pipeInto(socket, sink, tick, state) {
             if (!sink.write(chunk)) {
                 // `waiting`: the idle timeout then names the stream, not the server, as the one that stopped.
                 state.waiting = true;
-                await Promise.race([onceEvent(sink, 'drain'), broken]);
+                let timer;
+                const stalled = new Promise((_, reject) => {
+                    timer = setTimeout(() => reject(local(new FtpTimeoutError(sinkStalled(idleMs)))), idleMs);
+                });
+                try {
+                    await Promise.race([onceEvent(sink, 'drain'), broken, stalled]);
+                }
+                finally {
+                    clearTimeout(timer);
+                }
                 state.waiting = false;
             }
         }
@@ -36766,7 +36831,7 @@ class FtpClient {
         // No reason given (vsftpd): a look inside says which. Any failure of the look leaves the refusal as it was.
         const inside = await this.listInsideNow('NLST', path, true).catch(() => undefined);
         if (inside instanceof FtpReplyError)
-            return hinted(err, ' — there is no folder of that name to enter: it may be missing, or a file (delete() removes a file)');
+            return hinted(err, ' — no folder of that name can be entered: it may be missing, be a file (delete() removes a file), or be a folder this user may not open (check its permissions)');
         const names = typeof inside === 'string' ? parseNameList(inside).filter((n) => n !== '.' && n !== '..') : [];
         if (names.length === 0)
             return hinted(err, general);
@@ -36932,7 +36997,15 @@ class FtpClient {
             // No folder to go into and nothing named: vsftpd lists a missing path as empty (226), not as an error.
             if (refused && names.length === 0)
                 throw nothingToList(refused, 'nlst');
-            return refused && mayGlob(path) ? ownName(names, path, refused) : names;
+            const found = refused && mayGlob(path) ? ownName(names, path, refused) : names;
+            // The path's own name, and no folder to go into: a file, or (vsftpd) a folder this user may not open,
+            // which its NLST names as it names a file. Its LIST shows which (see unreadableNow).
+            if (refused && found.length === 1 && found[0] === lastPart(path)) {
+                const text = await this.listWithHiddenNow('LIST', path);
+                if (isOwnFolderLine(text, parseListing(text), path, this.noListFlags))
+                    throw cannotEnter(refused, 'nlst');
+            }
+            return found;
         });
     }
     /**
@@ -36976,17 +37049,46 @@ class FtpClient {
                             ? nothingToList(err, 'list')
                             : err;
                     });
-                return parseListing(text);
+                const entries = parseListing(text);
+                if (path) {
+                    const refused = await this.unreadableNow(path, text, entries);
+                    if (refused)
+                        throw refused;
+                }
+                return entries;
             }
             const inside = await this.listInsideNow('LIST', path, true);
             if (typeof inside === 'string')
                 return parseListing(inside);
-            const entries = parseListing(await this.listWithHiddenNow('LIST', path));
+            const text = await this.listWithHiddenNow('LIST', path);
+            const entries = parseListing(text);
             if (!(inside instanceof FtpReplyError))
                 return entries;
             const own = new Set(ownName(entries.map((e) => e.name), path, inside));
-            return entries.filter((e) => own.has(e.name));
+            const mine = entries.filter((e) => own.has(e.name));
+            if (isOwnFolderLine(text, mine, path, this.noListFlags))
+                throw cannotEnter(inside, 'list');
+            return mine;
         });
+    }
+    /**
+     * vsftpd lists a folder it cannot open (this user has no right to it) as `ls -ld` would: the folder's own
+     * line, taken for a folder inside it of the same name. `LIST -a` of a folder it can read starts with `.` and
+     * `..`. Such a listing gets the refusal of CWD there (inside an exclusive section); undefined when the
+     * listing is the folder's content, or the folder can be entered after all.
+     */
+    async unreadableNow(path, text, entries) {
+        if (!isOwnFolderLine(text, entries, path, this.noListFlags))
+            return undefined;
+        try {
+            await this.enterableNow(path);
+            return undefined;
+        }
+        catch (err) {
+            if (err instanceof FtpReplyError && err.command === `CWD ${path}` && err.code >= 500)
+                return cannotEnter(err, 'list');
+            throw err;
+        }
     }
     /**
      * The entry of a file (not a folder) by MLST (RFC 3659 7.2), on the control connection: the path is taken
@@ -37206,7 +37308,7 @@ class FtpClient {
         }
         catch (look) {
             if (look instanceof FtpReplyError && look.command === `CWD ${folder}`)
-                return hinted(err, ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), or be a file`);
+                return hinted(err, ` — its folder ${JSON.stringify(folder)} cannot be entered: it may be missing (make it first: mkd() makes one folder at a time), be a file, or be a folder this user may not open (check its permissions)`);
         }
         return err;
     }
@@ -37471,6 +37573,24 @@ function byReason(err, hints) {
  * step that found it (vsftpd's "CWD …: 550 Failed to change directory.", pure-ftpd's "MLSD …: 550 Can't check
  * for file existence"), not of the call made.
  */
+/**
+ * A LIST taken with `-a` (`flagless` false) that holds only a folder named as the path's last part and no `.`
+ * line: the server listed the path itself, not what is in it (see FtpClient's unreadableNow).
+ */
+function isOwnFolderLine(text, entries, path, flagless) {
+    if (flagless || entries.length !== 1)
+        return false;
+    const [entry] = entries;
+    if (entry.type !== 'dir' || entry.name !== lastPart(path))
+        return false;
+    return !text
+        .split(/\r?\n/)
+        .some((line) => LIST_FORMATS.find((f) => f.test(line))?.parse(line)?.name === '.');
+}
+/** The refusal of CWD into a folder that was listed as its own line: this user may not open it. */
+function cannotEnter(err, call) {
+    return hinted(err, ` — ${call}() cannot enter that folder to list it: this user may not be allowed to (check its permissions)`);
+}
 function nothingToList(err, call) {
     if (DENIED.test(err.serverMessage))
         return err; // there may be something, not for this user
@@ -40881,7 +41001,7 @@ class Run {
                     throw err;
                 // Written in place over a folder the state does not list (one an exclude left, or made by hand).
                 if (!item.temp && (await remote_dirExists(c, this.abs(to))))
-                    throw folderInTheWay(this.abs(to), to);
+                    throw await folderInTheWay(c, this.abs(to), to);
                 // The state said the folder exists but it is gone (changed by hand): make it again, once.
                 const parent = parentOf(to);
                 if (parent !== '' && !(await remote_dirExists(c, this.abs(parent))))
@@ -41038,7 +41158,7 @@ class Run {
                         if (await this.renamedAlready(c, u))
                             return;
                         if (err instanceof FtpReplyError && (await remote_dirExists(c, to(u))))
-                            throw folderInTheWay(to(u), u.file.path);
+                            throw await folderInTheWay(c, to(u), u.file.path);
                         throw describe(err, `rename ${u.temp} to ${u.file.path}`, u.file.path);
                     });
                 }
@@ -41450,9 +41570,17 @@ function rewrittenName(rel) {
 }
 /**
  * A local file goes where the server has a folder ftpship did not deploy (the state does not list it: an
- * exclude left it there, or it was made by hand): it is never removed, so the file cannot go there.
+ * exclude left it there, or it was made by hand, or by another deploy to it): it is never removed, so the file
+ * cannot go there. A folder holding another deploy's state is that deploy's target: said so, and not to remove
+ * it (was: "remove or rename that folder on the server", which would take that deploy's site down).
  */
-function folderInTheWay(abs, rel) {
+async function folderInTheWay(c, abs, rel) {
+    for (const name of [DEFAULT_STATE_NAME, FDA_STATE_NAME]) {
+        if ((await fileThere(c, `${abs}/${name}`).catch(() => undefined)) !== true)
+            continue;
+        const who = name === FDA_STATE_NAME ? 'an FTP-Deploy-Action deploy' : 'another ftpship deploy';
+        return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}), the target of ${who} (its state ${rel}/${name} is there), which ftpship never removes; rename the local file, or leave it out with ${excludeOption(rel)}`);
+    }
     return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`, { path: rel });
 }
 function renamedByServer(abs, rel, kind, storedAs, tested = false, held) {
@@ -42892,6 +43020,11 @@ class StateStore {
      * connection, leaves a server session waiting for that connection with the file open (vsftpd locks it).
      */
     copyLeft = false;
+    /**
+     * The state file is not there, and the server refused its name when it was read (553 "Prohibited file
+     * name": pure-ftpd -x or -X, for a name starting with a dot): a deploy would stop at the lock, named the same.
+     */
+    nameRefused;
     /** A write of this run renamed the state's temp over the state file itself (no fallback needed). */
     renamedOver = false;
     /** The unlock went out with the final state: nothing more is written. */
@@ -42962,6 +43095,8 @@ class StateStore {
                 await this.refuseFolder();
                 throw unreadable(path)(refusal ? refusalReason(refusal) : 'refused');
             }
+            if (refusal?.code === 553)
+                this.nameRefused = refusal;
             const there = new Set(others.filter((_, i) => found[i]));
             if (there.has(copy))
                 this.copyLeft = true;
@@ -44089,10 +44224,12 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             return;
         read = undefined; // read before this deploy held the lock
         if (!other) {
-            // Up to 15 s of silence otherwise: say what the deploy waits for.
+            // Up to 15 s of silence otherwise: say what the deploy waits for, once the folder is seen there (a
+            // server that refuses the name, pure-ftpd -X, refused the MKD with no folder there: was "the lock is
+            // there", then the refusal).
             const graceS = Math.round(grace / 1000);
-            rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
-            const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal);
+            const waiting = () => rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
+            const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal, waiting);
             if (seen === 'ours') {
                 if (!mkdBlind || (await claim(c)))
                     return;
@@ -44505,7 +44642,9 @@ async function readHolder(c, path) {
  * now (was: the old folder's grace, run out already, and that deploy's lock was taken over while it named
  * itself).
  */
-async function awaitHolder(c, lockPath, holderPath, ms, signal) {
+async function awaitHolder(c, lockPath, holderPath, ms, signal, 
+/** Called once, when the folder is first seen there without a holder (the wait begins). */
+waiting) {
     let until = Date.now() + ms;
     /** The folder's identity when first looked at, where the server tells it (see {@link folderIdentity}). */
     let seen;
@@ -44532,6 +44671,8 @@ async function awaitHolder(c, lockPath, holderPath, ms, signal) {
             return holder;
         if (Date.now() >= until)
             return undefined;
+        waiting?.();
+        waiting = undefined;
         await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
     }
 }
@@ -45032,6 +45173,10 @@ async function deploy(options, reporter = {}, context = {}) {
             throw new DeployError(`cannot read the state file ${statePath}: ${ftpMessage(err)} (the connection kept failing through ` +
                 `the retries: check the network, then run the deploy again; nothing was changed)`, { cause: err });
         });
+        // A server that refuses the state's name refuses its lock's too (the same start): the deploy stops there
+        // (see lockRefusedHint). The preview says so, rather than a plan that deploy cannot carry out.
+        if (o.dryRun && store.nameRefused && dotName(statePath))
+            rep.warn?.(stateNameRefused(statePath, store.nameRefused));
         // A deploy cut while its marker was up left the site on its maintenance page: the preview says so (the
         // deploy itself takes the marker down, and says it did). One SIZE, only after such a cut.
         const leftUp = store.recordedMarker;
@@ -45506,6 +45651,13 @@ async function deploy(options, reporter = {}, context = {}) {
         void scanning.then((t) => t.stopHashing?.(), () => undefined); // a failed deploy stops hashing at once
         await pool.close();
     }
+}
+/** A dry run's word on a state whose name (starting with a dot) the server refused (553): the deploy would stop at the lock. */
+function stateNameRefused(statePath, err) {
+    return (`the server refused the name of the state file ${statePath} (${err.code} ${err.serverMessage}): a deploy would ` +
+        `stop at its lock (${statePath}.lock), refused the same way. If the server refuses names starting with a dot ` +
+        `(as pure-ftpd -x or -X does), name the state without one: --state ${remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1))} ` +
+        `(Action: state-path; the lock and the temporary files follow it)`);
 }
 /**
  * The maintenance marker is written over whatever is at its path and deleted after the deploy: a file there
@@ -48885,7 +49037,7 @@ const twoStarNoDot = '(?:(?!(?:\\/|^)\\.).)*?';
 const filter = (pattern, options = {}) => (p) => minimatch(p, pattern, options);
 minimatch.filter = filter;
 const ext = (a, b = {}) => Object.assign({}, a, b);
-const defaults = (def) => {
+const esm_defaults = (def) => {
     if (!def || typeof def !== 'object' || !Object.keys(def).length) {
         return minimatch;
     }
@@ -48921,7 +49073,7 @@ const defaults = (def) => {
         GLOBSTAR: GLOBSTAR,
     });
 };
-minimatch.defaults = defaults;
+minimatch.defaults = esm_defaults;
 // Brace expansion:
 // a{b,c}d -> abd acd
 // a{b,}c -> abc ac
@@ -50816,7 +50968,15 @@ function readServer() {
             'e.g. server: ftp.example.com; the password goes in the `password` input, from a repository secret');
     }
     if (/^[a-z]+:\/\//i.test(server)) {
-        throw new errors_ConfigError(`invalid server ${JSON.stringify(shown)}: give the host name only (e.g. ftp.example.com) and set \`protocol\`, \`port\` and \`server-dir\` apart`);
+        // The host to write, when the URL's is one (after any user and password: a password may hold `@`).
+        const rest = server.replace(/^[a-z]+:\/\//i, '');
+        const host = resolve_hostAfterUser(rest);
+        const withUser = rest.includes('@');
+        throw new errors_ConfigError(`invalid server ${JSON.stringify(shown)}: give the host name only (${resolve_looksLikeHostName(host) ? `server: ${host}` : 'e.g. ftp.example.com'}) ` +
+            'and set `protocol`, `port` and `server-dir` apart' +
+            (withUser
+                ? '; the user name goes in the `username` input, and the password in `password`, from a repository secret'
+                : ''));
     }
     const slash = server.indexOf('/');
     if (slash >= 0 && !server.includes('@')) {

@@ -3,6 +3,7 @@
  * logs the dialogue (PASS redacted) and closes itself on any socket, timeout or protocol error.
  * It sends no FTP commands of its own (STYLE practice 1).
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import {
@@ -30,7 +31,10 @@ import {
 
 /** TLS settings. Certificates are verified unless `rejectUnauthorized` is false. */
 export interface FtpTlsOptions {
-  /** Trusted CA certificate(s), PEM: in place of Node's default CAs (as Node's `tls.connect` takes `ca`), not added to them. */
+  /**
+   * CA certificate(s) to trust, PEM, added to the ones Node trusts by default (its bundled CAs and
+   * NODE_EXTRA_CA_CERTS): a server certificate from a public CA still verifies (a host that moves to one).
+   */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Verify the server certificate (default true). */
   rejectUnauthorized?: boolean;
@@ -611,18 +615,76 @@ export function tlsConnectOptions(
     socket,
     host,
     servername,
-    ca: options.ca,
+    ...(options.ca !== undefined ? { secureContext: contextWithCa(options.ca, options.maxVersion) } : {}),
     rejectUnauthorized: pinned ? false : (options.rejectUnauthorized ?? true),
     maxVersion: options.maxVersion,
-    // P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
-    // first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on
-    // every handshake, the data connections' included. Every TLS 1.3 server supports P-256.
-    ecdhCurve: 'P-256:X25519:X448:P-521:P-384',
+    ecdhCurve: ECDH_CURVES,
     session,
     // Verify against the configured name even when connecting by IP address.
     checkServerIdentity: (hostname, cert) =>
       pinned ? undefined : tls.checkServerIdentity(options.servername ?? hostname, cert),
   };
+}
+
+/**
+ * ecdhCurve: P-256's key share first (then OpenSSL's usual order): pure-ftpd and vsftpd take only P-256, and a
+ * first key share for X25519 (the default) makes them ask again (HelloRetryRequest), a round trip more on every
+ * handshake, the data connections' included. Every TLS 1.3 server supports P-256.
+ */
+const ECDH_CURVES = 'P-256:X25519:X448:P-521:P-384';
+
+/**
+ * The secure contexts made for a `ca` (and maxVersion), by their text: made once per process, not per
+ * connection. A context holding Node's default CAs takes about 17 ms of CPU to make (2 ms with one CA), and
+ * an FTPS deploy makes a data connection per file.
+ */
+const caContexts = new Map<string, tls.SecureContext>();
+const MAX_CA_CONTEXTS = 16;
+
+/** A secure context trusting Node's default CAs and `ca` too (`--ca` adds a CA, G5). */
+function contextWithCa(
+  ca: NonNullable<FtpTlsOptions['ca']>,
+  maxVersion?: tls.SecureVersion,
+): tls.SecureContext {
+  const given = (Array.isArray(ca) ? ca : [ca]).map((c) =>
+    typeof c === 'string' ? c : c.toString('latin1'),
+  );
+  const key = `${maxVersion ?? ''}\n${given.join('\n')}`;
+  let context = caContexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({
+      ca: [...defaultCas(), ...given],
+      maxVersion,
+      ecdhCurve: ECDH_CURVES,
+    });
+    if (caContexts.size >= MAX_CA_CONTEXTS) caContexts.delete(caContexts.keys().next().value as string);
+    caContexts.set(key, context);
+  }
+  return context;
+}
+
+let defaults: string[] | undefined;
+/**
+ * The CAs Node trusts when given none: `tls.getCACertificates('default')` where Node has it (22.15 and later),
+ * else its bundled CAs and the file NODE_EXTRA_CA_CERTS names (which Node read at start-up).
+ */
+function defaultCas(): string[] {
+  if (defaults) return defaults;
+  const get = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
+  if (get) return (defaults = get('default'));
+  let extra: string[] = [];
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (file) {
+    try {
+      extra =
+        fs
+          .readFileSync(file, 'latin1')
+          .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    } catch {
+      // Node warned of it at start-up, and trusts none of it either.
+    }
+  }
+  return (defaults = [...tls.rootCertificates, ...extra]);
 }
 
 /** tls.connect() with {@link tlsConnectOptions}, recording the certificate's fingerprint for errors and pins. */
