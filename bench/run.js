@@ -152,6 +152,15 @@ const EPILOGUE = [
   "full deploy's CPU 1.19 -> 1.08 s, but a 20 000-file full deploy's 4.4 -> 6.5 s. In the 1 GiB row ftpship's",
   "successive uploads took 2.24 s (warm-up), 1.28, 1.03 and 0.92 s while the other tools' stayed flat: still not",
   'explained.',
+  '',
+  'Added on 2026-11-28 (session 25): each phase of the site rows now starts after `sync` (the site written again',
+  "and the server folder emptied just before left dirty pages whose writeback fell into the next tool's run).",
+  "With a CA given (`--ca`, as the TLS row gives the bench's own), ftpship made a TLS context per connection, about",
+  "2 ms of CPU each, one per file on the data connections; it now makes one per process (TLS row: ftpship's CPU",
+  '1.63 -> 1.48 s from the run before to this one; its wall time is set by the round trips). Paired runs of the',
+  '2000-file full deploy away from the mass-delete artifact above (two server folders used in turn, each emptied',
+  "three runs before it is written again; pure-ftpd's CPU 0.4-0.5 s a run): ftpship 1.08-1.17 s, lftp8",
+  "0.61-0.65 s (about 1.75x), the tools' CPU 1.3 s against 0.45 s: the gap is ftpship's own CPU per file.",
 ];
 
 // ---- --report-only: write the report again from the last run's saved results (no server, no run) ----
