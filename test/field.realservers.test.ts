@@ -282,3 +282,40 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     });
   },
 );
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "421 Session Timeout" / "Client is closed" on the way out',
+  (_name, server) => {
+    it('the connection dropped with the reply of the unlock the server had done: the retry finds the lock gone, no warning that it could not be removed', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'css/a.css': 'a' });
+      const { dir, disk } = target(server);
+      const lock = path.join(disk, `${STATE}.lock`);
+      let cut = 0;
+      // The server removes the lock (the proxy does it on disk), then the connection drops before its replies.
+      const proxy = await linesProxy(server.port, (line) => {
+        if (cut > 0 || !/^DELE .*\.lock\/holder\.json$/.test(line)) return 'pass';
+        cut++;
+        fs.rmSync(lock, { recursive: true, force: true });
+        return { reply: '421 Session Timeout (3600 s): closing control connection', close: true };
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cut).toBe(1);
+      expect(rec.warnings.filter((w) => /could not remove the lock/.test(w))).toEqual([]);
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      const again = recorder();
+      expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
+      expect(again.warnings).toEqual([]);
+    });
+  },
+);
