@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
-import { deploy } from '../src/index.js';
+import { deploy, type Progress } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { chaosProxy, releasePassive } from './helpers/chaos.js';
 import { linesProxy, loopbackBufferBytes } from './helpers/faults.js';
@@ -160,7 +160,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
 d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
   '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" / "ECONNRESET" in the middle of a large file',
   (_name, server) => {
-    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and the file arrives whole', async () => {
+    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and the file arrives whole; the last progress counts every byte (was: short of those resumed or found sent)', async () => {
       const local = tmpDir();
       const big = Buffer.alloc(6 * 1024 * 1024);
       for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -179,10 +179,11 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
         },
       });
       const rec = recorder();
+      const seen: Progress[] = [];
       try {
         const r = await deploy(
           opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
-          rec,
+          { ...rec, progress: (p) => seen.push({ ...p }) },
         );
         expect(r.counts).toMatchObject({ upload: 2 });
       } finally {
@@ -195,6 +196,12 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
       // Resumed or sent whole (that depends on when the cut session lets go of its part), never at offset 0.
       const rests = rec.log.filter((l) => l.startsWith('> REST ')).map((l) => Number(l.slice(7)));
       for (const at of rests) expect(at).toBeGreaterThan(0);
+      expect(seen.at(-1)).toEqual({
+        filesDone: 2,
+        filesTotal: 2,
+        bytesDone: big.length + 4,
+        bytesTotal: big.length + 4,
+      });
       expect((await deploy(opts(server, local, dir))).files).toEqual([]);
     });
   },
