@@ -326,3 +326,39 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
     });
   },
 );
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" while logging in',
+  (_name, server) => {
+    it('the first connection cut after USER and PASS, before the session settings were answered: a new one is made and the deploy completes (was: failed at once, "cannot connect")', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'css/a.css': 'a' });
+      const { dir, disk } = target(server);
+      let cut = 0;
+      const proxy = await chaosProxy(server.port, {
+        onCommand: (line) => {
+          if (cut > 0 || line !== 'PWD') return;
+          cut++;
+          setImmediate(() => {
+            proxy.cutAll();
+            proxy.heal();
+          });
+          return 'hold';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cut).toBe(1);
+      expect(rec.warnings).toEqual([expect.stringMatching(/^login: .*closed.*; retrying \(1\/\d+\)$/)]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    });
+  },
+);
