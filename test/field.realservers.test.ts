@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
-import { deploy } from '../src/index.js';
+import { deploy, type Progress } from '../src/index.js';
 import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
 import { chaosProxy, releasePassive } from './helpers/chaos.js';
 import { linesProxy, loopbackBufferBytes } from './helpers/faults.js';
@@ -160,7 +160,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
 d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
   '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" / "ECONNRESET" in the middle of a large file',
   (_name, server) => {
-    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and the file arrives whole', async () => {
+    it('every connection dropped a third of the way into a 6 MiB file: the same deploy reconnects and the file arrives whole; the last progress counts every byte (was: short of those resumed or found sent)', async () => {
       const local = tmpDir();
       const big = Buffer.alloc(6 * 1024 * 1024);
       for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -179,10 +179,11 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
         },
       });
       const rec = recorder();
+      const seen: Progress[] = [];
       try {
         const r = await deploy(
           opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false, parallel: 2 }),
-          rec,
+          { ...rec, progress: (p) => seen.push({ ...p }) },
         );
         expect(r.counts).toMatchObject({ upload: 2 });
       } finally {
@@ -195,6 +196,12 @@ d.each(each('pure', 'vsftpd', 'proftpdResume', 'proftpd'))(
       // Resumed or sent whole (that depends on when the cut session lets go of its part), never at offset 0.
       const rests = rec.log.filter((l) => l.startsWith('> REST ')).map((l) => Number(l.slice(7)));
       for (const at of rests) expect(at).toBeGreaterThan(0);
+      expect(seen.at(-1)).toEqual({
+        filesDone: 2,
+        filesTotal: 2,
+        bytesDone: big.length + 4,
+        bytesTotal: big.length + 4,
+      });
       expect((await deploy(opts(server, local, dir))).files).toEqual([]);
     });
   },
@@ -279,6 +286,79 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
       const again = recorder();
       expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
       expect(again.warnings).toEqual([]);
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "421 Session Timeout" / "Client is closed" on the way out',
+  (_name, server) => {
+    it('the connection dropped with the reply of the unlock the server had done: the retry finds the lock gone, no warning that it could not be removed', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'css/a.css': 'a' });
+      const { dir, disk } = target(server);
+      const lock = path.join(disk, `${STATE}.lock`);
+      let cut = 0;
+      // The server removes the lock (the proxy does it on disk), then the connection drops before its replies.
+      const proxy = await linesProxy(server.port, (line) => {
+        if (cut > 0 || !/^DELE .*\.lock\/holder\.json$/.test(line)) return 'pass';
+        cut++;
+        fs.rmSync(lock, { recursive: true, force: true });
+        return { reply: '421 Session Timeout (3600 s): closing control connection', close: true };
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cut).toBe(1);
+      expect(rec.warnings.filter((w) => /could not remove the lock/.test(w))).toEqual([]);
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      const again = recorder();
+      expect((await deploy(opts(server, local, dir), again)).files).toEqual([]);
+      expect(again.warnings).toEqual([]);
+    });
+  },
+);
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: FIELD.md §1.1 "Server sent FIN packet unexpectedly" while logging in',
+  (_name, server) => {
+    it('the first connection cut after USER and PASS, before the session settings were answered: a new one is made and the deploy completes (was: failed at once, "cannot connect")', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'i', 'css/a.css': 'a' });
+      const { dir, disk } = target(server);
+      let cut = 0;
+      const proxy = await chaosProxy(server.port, {
+        onCommand: (line) => {
+          if (cut > 0 || line !== 'PWD') return;
+          cut++;
+          setImmediate(() => {
+            proxy.cutAll();
+            proxy.heal();
+          });
+          return 'hold';
+        },
+      });
+      const rec = recorder();
+      try {
+        const r = await deploy(
+          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
+          rec,
+        );
+        expect(r.counts).toMatchObject({ upload: 2 });
+      } finally {
+        await proxy.close();
+      }
+      expect(cut).toBe(1);
+      expect(rec.warnings).toEqual([expect.stringMatching(/^login: .*closed.*; retrying \(1\/\d+\)$/)]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
     });
   },
 );

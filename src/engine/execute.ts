@@ -616,6 +616,9 @@ class Run {
       .catch((err: unknown) => {
         throw describe(err, `upload ${item.file.path}`, item.file.path);
       });
+    // The file is whole on the server: the bytes a resume skipped, or the attempt found sent, count too (was:
+    // the last progress short of them, "2/2 files, 2 B of 286.1 MiB").
+    this.progress.bytesDone += item.file.size - sentThisFile;
     this.progress.filesDone++;
     this.ctx.reporter.progress?.({ ...this.progress });
     // A first deploy uploads files before their hash is in (it is computed beside the uploads, and the

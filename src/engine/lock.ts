@@ -590,7 +590,10 @@ async function lockAndRun<T>(
           async (c) => {
             const replies = await c.pipeline(unlock());
             const rmd = replies[replies.length - 1];
-            if (rmd.code >= 300) throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
+            // Gone already is released: a retry after the connection dropped with the reply of an unlock the
+            // server had done (was: warned "could not remove the lock", the lock gone).
+            if (rmd.code >= 300 && (await dirExists(c, lockPath)))
+              throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
             o.onLock?.(undefined);
           },
           true,

@@ -5,6 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { FtpArgumentError, FtpClient, FtpReplyError, isTransientError } from '../ftp/index.js';
+import { cutWhileLoggingIn } from '../ftp/errors.js';
 import { ConfigError, DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { Reporter } from './options.js';
 
@@ -86,7 +87,10 @@ export class ConnectionPool {
         this.addSlots(first);
         return;
       } catch (err) {
-        if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled) throw err;
+        // Also a connection cut while it logged in (was: the deploy failed at once, "cannot connect", where a
+        // drop later on is retried).
+        const again = isNotNow(err) || cutWhileLoggingIn(err);
+        if (!again || attempt >= this.opts.retries || this.closed || this.cancelled) throw err;
         await this.retryLater('login', err, attempt);
       }
     }

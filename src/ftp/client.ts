@@ -13,7 +13,9 @@ import {
   FtpReplyError,
   FtpTimeoutError,
   IMPLICIT_TLS_PORT_HINT,
+  isTransientError,
   LoginStage,
+  noteCutWhileLoggingIn,
   noteRepliesBefore,
   RAISE_TIMEOUT_HINT,
 } from './errors.js';
@@ -255,7 +257,11 @@ export class FtpClient {
       if (err instanceof FtpReplyError) throw this.loginRefused(err);
       // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
       const timeout = err instanceof FtpClosedError ? err.cause : err;
-      if (!(timeout instanceof FtpTimeoutError)) throw err;
+      if (!(timeout instanceof FtpTimeoutError)) {
+        // Closed or reset with the session up (after TLS): a cut, not a wrong address (see cutWhileLoggingIn).
+        const up = this.stage === LoginStage.Login || this.stage === LoginStage.Settings;
+        throw up && isTransientError(err) ? noteCutWhileLoggingIn(err) : err;
+      }
       const slow = new FtpTimeoutError(
         `${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms${RAISE_TIMEOUT_HINT}`,
       );

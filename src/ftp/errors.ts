@@ -251,6 +251,24 @@ export function isTransientError(err: unknown): boolean {
   );
 }
 
+/** Connections cut (closed, reset) once logging in over an established session, by their error: see {@link cutWhileLoggingIn}. */
+const cutLoggingIn = new WeakSet<object>();
+
+/**
+ * True for a connect that failed by a close or a reset after the server greeted it, and after TLS where asked,
+ * while it logged in or settled the session: the host, port and TLS are right, the session was cut (a
+ * network drop, a server's hiccup), and a new connection may well work.
+ */
+export function cutWhileLoggingIn(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && cutLoggingIn.has(err);
+}
+
+/** Notes `err` as a connect cut while logging in (see {@link cutWhileLoggingIn}); returns `err`, to throw. */
+export function noteCutWhileLoggingIn<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) cutLoggingIn.add(err);
+  return err;
+}
+
 /** The replies a write of several commands got before it failed, by its error (see {@link repliesBeforeFailure}). */
 const repliesBefore = new WeakMap<object, FtpReply[]>();
 
