@@ -34186,6 +34186,22 @@ function isTransientError(err) {
     return (typeof code === 'string' &&
         /^(ERR_FTP_CONNECTION_CLOSED|ERR_FTP_TLS_SESSION_REFUSED|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code));
 }
+/** Connections cut (closed, reset) once logging in over an established session, by their error: see {@link cutWhileLoggingIn}. */
+const cutLoggingIn = new WeakSet();
+/**
+ * True for a connect that failed by a close or a reset after the server greeted it, and after TLS where asked,
+ * while it logged in or settled the session: the host, port and TLS are right, the session was cut (a
+ * network drop, a server's hiccup), and a new connection may well work.
+ */
+function cutWhileLoggingIn(err) {
+    return typeof err === 'object' && err !== null && cutLoggingIn.has(err);
+}
+/** Notes `err` as a connect cut while logging in (see {@link cutWhileLoggingIn}); returns `err`, to throw. */
+function noteCutWhileLoggingIn(err) {
+    if (typeof err === 'object' && err !== null)
+        cutLoggingIn.add(err);
+    return err;
+}
 /** The replies a write of several commands got before it failed, by its error (see {@link repliesBeforeFailure}). */
 const repliesBefore = new WeakMap();
 /**
@@ -36525,8 +36541,11 @@ class FtpClient {
                 throw this.loginRefused(err);
             // Silent after its greeting: a slow server (a password check can take seconds), not a wrong address.
             const timeout = err instanceof FtpClosedError ? err.cause : err;
-            if (!(timeout instanceof FtpTimeoutError))
-                throw err;
+            if (!(timeout instanceof FtpTimeoutError)) {
+                // Closed or reset with the session up (after TLS): a cut, not a wrong address (see cutWhileLoggingIn).
+                const up = this.stage === LoginStage.Login || this.stage === LoginStage.Settings;
+                throw up && isTransientError(err) ? noteCutWhileLoggingIn(err) : err;
+            }
             const slow = new FtpTimeoutError(`${this.connection.host} greeted, then gave no reply to ${this.stage} within ${this.connection.timeoutMs} ms${RAISE_TIMEOUT_HINT}`);
             slow.timeoutMs = this.connection.timeoutMs;
             slow.afterGreeting = this.stage;
@@ -37758,6 +37777,7 @@ var external_node_events_ = __nccwpck_require__(8474);
 
 
 
+
 /** How long {@link ConnectionPool.close} lets connections still opening finish before it cuts them. */
 const CLOSE_GRACE_MS = 2000;
 class ConnectionPool {
@@ -37814,7 +37834,10 @@ class ConnectionPool {
                 return;
             }
             catch (err) {
-                if (!isNotNow(err) || attempt >= this.opts.retries || this.closed || this.cancelled)
+                // Also a connection cut while it logged in (was: the deploy failed at once, "cannot connect", where a
+                // drop later on is retried).
+                const again = isNotNow(err) || cutWhileLoggingIn(err);
+                if (!again || attempt >= this.opts.retries || this.closed || this.cancelled)
                     throw err;
                 await this.retryLater('login', err, attempt);
             }
@@ -41030,6 +41053,9 @@ class Run {
             .catch((err) => {
             throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
+        // The file is whole on the server: the bytes a resume skipped, or the attempt found sent, count too (was:
+        // the last progress short of them, "2/2 files, 2 B of 286.1 MiB").
+        this.progress.bytesDone += item.file.size - sentThisFile;
         this.progress.filesDone++;
         this.ctx.reporter.progress?.({ ...this.progress });
         // A first deploy uploads files before their hash is in (it is computed beside the uploads, and the
@@ -44474,7 +44500,9 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
                 .run(`unlock ${lockPath}`, async (c) => {
                 const replies = await c.pipeline(unlock());
                 const rmd = replies[replies.length - 1];
-                if (rmd.code >= 300)
+                // Gone already is released: a retry after the connection dropped with the reply of an unlock the
+                // server had done (was: warned "could not remove the lock", the lock gone).
+                if (rmd.code >= 300 && (await remote_dirExists(c, lockPath)))
                     throw new FtpReplyError(rmd.code, rmd.message, `RMD ${lockPath}`);
                 o.onLock?.(undefined);
             }, true)
