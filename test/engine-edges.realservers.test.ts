@@ -62,7 +62,7 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     // A local file now named as the inner deploy's folder: refused, nothing of the blog touched.
     writeTree(outer, { blog: 'a file' });
     await expect(deploy(opts(outer, dir))).rejects.toThrow(
-      /the server has a folder there .* that ftpship did not deploy/,
+      /the server has a folder there .*, the target of another ftpship deploy \(its state blog\/\.ftpship-state\.json is there\), which ftpship never removes/,
     );
     expect(innerState()).toBe(stateBefore);
     expect(blog()).toEqual({ ...readTree(inner), 'old.html': sha256('placeholder') });

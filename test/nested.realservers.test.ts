@@ -118,6 +118,62 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual(readTree(inner));
   });
 
+  it('that refused local file then removed: nothing is planned, nor reported, as deleted at the inner deploy\'s folder (was: "delete blog", the DELE of a folder counted as done)', async () => {
+    const { dir, disk, opts } = make();
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home' });
+    await deploy(opts(outer, dir));
+    const inner = tmpDir();
+    writeTree(inner, { 'x.html': 'inner x' });
+    await deploy(opts(inner, `${dir}/blog`));
+    writeTree(outer, { blog: 'now a file' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow('cannot upload blog');
+    fs.rmSync(path.join(outer, 'blog'));
+    // Never this deploy's file: forgotten quietly (not "1 file(s) (blog) deployed earlier …").
+    const warnings: string[] = [];
+    const plan = await deploy({ ...opts(outer, dir), dryRun: true }, { warn: (m) => warnings.push(m) });
+    expect(plan.files).toEqual([]);
+    const r = await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) });
+    expect(r.files).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(readTree(path.join(disk, 'blog'), [STATE])).toEqual(readTree(inner));
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as {
+      files: Record<string, unknown>;
+      pending?: { uncertain: string[] };
+    };
+    expect(Object.keys(state.files)).toEqual(['index.html']);
+    expect(state.pending?.uncertain ?? []).toEqual([]);
+    expect((await deploy(opts(outer, dir), { warn: (m) => warnings.push(m) })).files).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect((await deploy(opts(inner, `${dir}/blog`))).files).toEqual([]);
+  });
+
+  it('a local file where a folder made by hand is, then removed: the failed DELE is an error, not a file reported deleted (was: "delete e", the folder left)', async () => {
+    const { dir, disk, opts } = make();
+    const outer = tmpDir();
+    writeTree(outer, { 'index.html': 'home' });
+    await deploy(opts(outer, dir));
+    writeTree(path.join(disk, 'e'), { 'x.html': 'by hand' });
+    writeTree(outer, { e: 'now a file' });
+    await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow('cannot upload e');
+    fs.rmSync(path.join(outer, 'e'));
+    const err = await deploy(opts(outer, dir), { warn: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^cannot delete file e: the server has a folder there \\(${dir}/e; DELE: 55\\d [^)]*\\), which ftpship did not deploy and never removes; nothing was deleted there\\. Remove or rename that folder on the server, or leave the path out with --exclude '/e'$`,
+      ),
+    );
+    expect(readTree(path.join(disk, 'e'))).toEqual({ 'x.html': sha256('by hand') });
+    // Left out: the folder stays, and nothing is reported deleted.
+    expect((await deploy(opts(outer, dir, { exclude: ['/e'] }), { warn: () => undefined })).files).toEqual(
+      [],
+    );
+    expect(readTree(path.join(disk, 'e'))).toEqual({ 'x.html': sha256('by hand') });
+  });
+
   it("a folder holding FTP-Deploy-Action's state (a blog deployed with that tool) is that deploy's too: the outer deploy's files there are left, and said so", async () => {
     const { dir, disk, opts } = make();
     const outer = tmpDir();

@@ -728,7 +728,15 @@ export async function deploy(
       const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
       const mayHold = top === null ? () => true : (d: string) => top?.has(d.split('/')[0]) ?? false;
       await furtherLooking; // its answers are the plan's too (not asked twice)
-      otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
+      otherStates = await otherDeploysIn(
+        pool,
+        root,
+        statePath,
+        p,
+        stateSeen,
+        mayHold,
+        (f) => !Object.hasOwn(st.files, f),
+      );
       if (otherStates.size > 0)
         p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
       // Files replaced only because the state does not vouch for them (a cut run was sending them): those not
@@ -1008,9 +1016,14 @@ async function otherDeploysIn(
   seen: Map<string, boolean>,
   /** Whether a folder an upload goes into may be on the server already (false: not asked). */
   mayHold: (dir: string) => boolean,
+  /** Whether the state knows a file only as uncertain (no deployed copy of it). */
+  unsure: (path: string) => boolean,
 ): Promise<Map<string, string>> {
   const folders = new Set<string>();
   for (const p of [...plan.deletes, ...plan.fileToDir]) for (const d of ancestorsOf(p)) folders.add(d);
+  // A file the state knows only as uncertain may be a folder on the server, another deploy's target (its upload
+  // was refused for that folder): the path itself too (was: planned, and reported, as deleted).
+  for (const p of plan.deletes) if (unsure(p)) folders.add(p);
   for (const d of plan.rmdirs) for (const x of [...ancestorsOf(d), d]) folders.add(x);
   for (const u of plan.uploads) for (const d of ancestorsOf(u.file.path)) if (mayHold(d)) folders.add(d);
   const looks = [...folders]
@@ -1276,7 +1289,8 @@ function otherDeploysInfo(
 ): void {
   const { targets, files, dirs } = plan.otherDeploys;
   for (const t of targets) {
-    const mine = files.filter((p) => atOrUnder(p, t));
+    // A file only ever uncertain where that deploy has its folder (its upload was refused): never this deploy's.
+    const mine = files.filter((p) => atOrUnder(p, t) && p !== t);
     const folders = dirs.filter((d) => atOrUnder(d, t));
     if (mine.length + folders.length === 0) continue;
     const what = [

@@ -749,10 +749,19 @@ class Run {
         await this.confirmName(c, u.file.path, u.file.size);
         this.ctx.store.fileLive(u.file, u.temp);
       } else {
-        if (replies[r++].code >= 300) {
-          await deleteFile(c, this.abs(st.delete)).catch((err: unknown) => {
-            throw describe(err, `delete ${st.delete}`, st.delete, true);
-          });
+        const reply = replies[r++];
+        if (reply.code >= 300) {
+          const failed = await deleteFile(c, this.abs(st.delete)).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          // A folder there (SIZE of one is a 550 on most servers: "gone") is not a file deleted: nothing was.
+          if (
+            (failed === undefined || failed instanceof FtpReplyError) &&
+            (await dirExists(c, this.abs(st.delete)))
+          )
+            throw folderNotDeleted(this.abs(st.delete), st.delete, reply);
+          if (failed !== undefined) throw describe(failed, `delete ${st.delete}`, st.delete, true);
         }
         this.ctx.store.fileGone(st.delete);
       }
@@ -1178,6 +1187,17 @@ async function folderInTheWay(c: FtpClient, abs: string, rel: string): Promise<D
   }
   return new DeployError(
     `cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`,
+    { path: rel },
+  );
+}
+
+/**
+ * A file the plan deletes (one the state lists, or knows only as uncertain: its upload failed) is a folder on the
+ * server: the DELE was refused and nothing was deleted (was: counted as a file already gone, and reported deleted).
+ */
+function folderNotDeleted(abs: string, rel: string, dele: FtpReply): DeployError {
+  return new DeployError(
+    `cannot delete file ${rel}: the server has a folder there (${abs}; DELE: ${dele.code} ${dele.message.replace(/\.+$/, '')}), which ftpship did not deploy and never removes; nothing was deleted there. Remove or rename that folder on the server, or leave the path out with ${excludeOption(rel)}`,
     { path: rel },
   );
 }
