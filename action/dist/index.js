@@ -41192,10 +41192,15 @@ class Run {
                 this.ctx.store.fileLive(u.file, u.temp);
             }
             else {
-                if (replies[r++].code >= 300) {
-                    await deleteFile(c, this.abs(st.delete)).catch((err) => {
-                        throw describe(err, `delete ${st.delete}`, st.delete, true);
-                    });
+                const reply = replies[r++];
+                if (reply.code >= 300) {
+                    const failed = await deleteFile(c, this.abs(st.delete)).then(() => undefined, (err) => err);
+                    // A folder there (SIZE of one is a 550 on most servers: "gone") is not a file deleted: nothing was.
+                    if ((failed === undefined || failed instanceof FtpReplyError) &&
+                        (await remote_dirExists(c, this.abs(st.delete))))
+                        throw folderNotDeleted(this.abs(st.delete), st.delete, reply);
+                    if (failed !== undefined)
+                        throw describe(failed, `delete ${st.delete}`, st.delete, true);
                 }
                 this.ctx.store.fileGone(st.delete);
             }
@@ -41608,6 +41613,13 @@ async function folderInTheWay(c, abs, rel) {
         return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}), the target of ${who} (its state ${rel}/${name} is there), which ftpship never removes; rename the local file, or leave it out with ${excludeOption(rel)}`);
     }
     return new DeployError(`cannot upload ${rel}: the server has a folder there (${abs}) that ftpship did not deploy, and it never removes one; remove or rename that folder on the server, rename the local file, or leave it out with ${excludeOption(rel)}`, { path: rel });
+}
+/**
+ * A file the plan deletes (one the state lists, or knows only as uncertain: its upload failed) is a folder on the
+ * server: the DELE was refused and nothing was deleted (was: counted as a file already gone, and reported deleted).
+ */
+function folderNotDeleted(abs, rel, dele) {
+    return new DeployError(`cannot delete file ${rel}: the server has a folder there (${abs}; DELE: ${dele.code} ${dele.message.replace(/\.+$/, '')}), which ftpship did not deploy and never removes; nothing was deleted there. Remove or rename that folder on the server, or leave the path out with ${excludeOption(rel)}`, { path: rel });
 }
 function renamedByServer(abs, rel, kind, storedAs, tested = false, held) {
     if (held !== undefined)
@@ -45538,7 +45550,7 @@ async function deploy(options, reporter = {}, context = {}) {
             const top = isEmptyState(st) && store.listed.has(root) ? await store.listed.get(root) : null;
             const mayHold = top === null ? () => true : (d) => top?.has(d.split('/')[0]) ?? false;
             await furtherLooking; // its answers are the plan's too (not asked twice)
-            otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold);
+            otherStates = await otherDeploysIn(pool, root, statePath, p, stateSeen, mayHold, (f) => !Object.hasOwn(st.files, f));
             if (otherStates.size > 0)
                 p = planChanges(local, st, { ...planOptions, otherDeploys: [...otherStates.keys()] });
             // Files replaced only because the state does not vouch for them (a cut run was sending them): those not
@@ -45773,11 +45785,18 @@ async function otherDeploysIn(pool, root, statePath, plan,
 /** Answers already had (the spot check's write): not asked again. */
 seen, 
 /** Whether a folder an upload goes into may be on the server already (false: not asked). */
-mayHold) {
+mayHold, 
+/** Whether the state knows a file only as uncertain (no deployed copy of it). */
+unsure) {
     const folders = new Set();
     for (const p of [...plan.deletes, ...plan.fileToDir])
         for (const d of ancestorsOf(p))
             folders.add(d);
+    // A file the state knows only as uncertain may be a folder on the server, another deploy's target (its upload
+    // was refused for that folder): the path itself too (was: planned, and reported, as deleted).
+    for (const p of plan.deletes)
+        if (unsure(p))
+            folders.add(p);
     for (const d of plan.rmdirs)
         for (const x of [...ancestorsOf(d), d])
             folders.add(x);
@@ -46014,7 +46033,8 @@ function refuseSwapsOverOthers(plan, root, states) {
 function otherDeploysInfo(plan, root, states, dryRun, rep) {
     const { targets, files, dirs } = plan.otherDeploys;
     for (const t of targets) {
-        const mine = files.filter((p) => atOrUnder(p, t));
+        // A file only ever uncertain where that deploy has its folder (its upload was refused): never this deploy's.
+        const mine = files.filter((p) => atOrUnder(p, t) && p !== t);
         const folders = dirs.filter((d) => atOrUnder(d, t));
         if (mine.length + folders.length === 0)
             continue;
