@@ -151,7 +151,7 @@ function addDeployOptions(cmd: Command, twice: Twice): Command {
       'check the TLS certificate against this name instead of the host (a shared host whose certificate names the provider)',
       one('--tls-name'),
     )
-    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS', one('--ca'))
+    .option('--ca <file>', 'trust this CA certificate (PEM) for TLS, besides the default CAs', one('--ca'))
     .option(
       '--tls-fingerprint <sha256>',
       'accept only the TLS certificate with this SHA-256 fingerprint, self-signed or not (repeatable: any one matches)',
