@@ -97,7 +97,8 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     expect(quiet).toEqual([]);
   });
 
-  it('a local file where an inner deploy made its folder (one the outer deploy never sent): the error says whose folder it is, not to remove it', async () => {
+  /** An outer site deployed, an inner one deployed at its blog/, then a local file blog in the outer site. */
+  const fileOverInnerFolder = async () => {
     const { dir, disk, opts } = make();
     const outer = tmpDir();
     writeTree(outer, { 'index.html': 'home' });
@@ -106,6 +107,11 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
     writeTree(inner, { 'x.html': 'inner x' });
     await deploy(opts(inner, `${dir}/blog`));
     writeTree(outer, { blog: 'now a file' });
+    return { dir, disk, opts, outer, inner };
+  };
+
+  it('a local file where an inner deploy made its folder (one the outer deploy never sent): the error says whose folder it is, not to remove it', async () => {
+    const { dir, disk, opts, outer, inner } = await fileOverInnerFolder();
     const err = await deploy(opts(outer, dir), { warn: () => undefined }).then(
       () => undefined,
       (e: unknown) => e as Error,
@@ -119,14 +125,7 @@ describe.each(targets)('%s: nested deploys', (_name, make) => {
   });
 
   it('that refused local file then removed: nothing is planned, nor reported, as deleted at the inner deploy\'s folder (was: "delete blog", the DELE of a folder counted as done)', async () => {
-    const { dir, disk, opts } = make();
-    const outer = tmpDir();
-    writeTree(outer, { 'index.html': 'home' });
-    await deploy(opts(outer, dir));
-    const inner = tmpDir();
-    writeTree(inner, { 'x.html': 'inner x' });
-    await deploy(opts(inner, `${dir}/blog`));
-    writeTree(outer, { blog: 'now a file' });
+    const { dir, disk, opts, outer, inner } = await fileOverInnerFolder();
     await expect(deploy(opts(outer, dir), { warn: () => undefined })).rejects.toThrow('cannot upload blog');
     fs.rmSync(path.join(outer, 'blog'));
     // Never this deploy's file: forgotten quietly (not "1 file(s) (blog) deployed earlier …").
