@@ -44598,15 +44598,19 @@ async function lastRefreshed(c, holderPath, h, staleMs) {
  * directory name"; vsftpd deny_file, proftpd PathDenyFilter: 550). A state named without a dot takes the lock
  * and the temporary files without one too.
  */
+/** The case where a state (and so its lock) named with a leading dot is refused by name. */
+const DOT_REFUSED = 'the server refuses names starting with a dot (as pure-ftpd -x or -X does)';
+/** What to do then: the state named without its dot (the lock and the temporary files follow it). */
+function dotlessState(statePath) {
+    const dotless = remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1));
+    return `name the state without one: --state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+}
 function lockRefusedHint(lockPath, code) {
     const folder = parentOf(lockPath) || '/';
     const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
-    const name = baseName(lockPath);
-    if (!name.startsWith('.'))
+    if (!baseName(lockPath).startsWith('.'))
         return write;
-    const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
-    const dot = 'if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: ' +
-        `--state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+    const dot = `if ${DOT_REFUSED}, ${dotlessState(lockPath.slice(0, -'.lock'.length))}`;
     // 553 is "file name not allowed"; a refusal for permissions is most often 550.
     return code === 553 ? `${dot}; else ${write}` : `${write}; ${dot}`;
 }
@@ -45695,9 +45699,7 @@ async function deploy(options, reporter = {}, context = {}) {
 /** A dry run's word on a state whose name (starting with a dot) the server refused (553): the deploy would stop at the lock. */
 function stateNameRefused(statePath, err) {
     return (`the server refused the name of the state file ${statePath} (${err.code} ${err.serverMessage}): a deploy would ` +
-        `stop at its lock (${statePath}.lock), refused the same way. If the server refuses names starting with a dot ` +
-        `(as pure-ftpd -x or -X does), name the state without one: --state ${remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1))} ` +
-        `(Action: state-path; the lock and the temporary files follow it)`);
+        `stop at its lock (${statePath}.lock), refused the same way. If ${DOT_REFUSED}, ${dotlessState(statePath)}`);
 }
 /**
  * The maintenance marker is written over whatever is at its path and deleted after the deploy: a file there

@@ -36,7 +36,6 @@ import {
   insideTarget,
   isSafeRelPath,
   normalizeRemoteDir,
-  parentOf,
   remoteJoin,
 } from './paths.js';
 import { emptyPlan, planChanges, withAbsent, withDirsThere, withKeptDirs, type Plan } from './plan.js';
@@ -66,6 +65,8 @@ import {
 import { findDrift, spotCheck } from './verify.js';
 import { dirExists, fileThere, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
 import {
+  DOT_REFUSED,
+  dotlessState,
   releaseAbandonedLock,
   withLock,
   type HeldLock,
@@ -906,9 +907,7 @@ export async function deploy(
 function stateNameRefused(statePath: string, err: FtpReplyError): string {
   return (
     `the server refused the name of the state file ${statePath} (${err.code} ${err.serverMessage}): a deploy would ` +
-    `stop at its lock (${statePath}.lock), refused the same way. If the server refuses names starting with a dot ` +
-    `(as pure-ftpd -x or -X does), name the state without one: --state ${remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1))} ` +
-    `(Action: state-path; the lock and the temporary files follow it)`
+    `stop at its lock (${statePath}.lock), refused the same way. If ${DOT_REFUSED}, ${dotlessState(statePath)}`
   );
 }
 

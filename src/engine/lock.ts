@@ -686,15 +686,20 @@ async function lastRefreshed(
  * directory name"; vsftpd deny_file, proftpd PathDenyFilter: 550). A state named without a dot takes the lock
  * and the temporary files without one too.
  */
+/** The case where a state (and so its lock) named with a leading dot is refused by name. */
+export const DOT_REFUSED = 'the server refuses names starting with a dot (as pure-ftpd -x or -X does)';
+
+/** What to do then: the state named without its dot (the lock and the temporary files follow it). */
+export function dotlessState(statePath: string): string {
+  const dotless = remoteJoin(parentOf(statePath) || '/', baseName(statePath).slice(1));
+  return `name the state without one: --state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+}
+
 function lockRefusedHint(lockPath: string, code: number): string {
   const folder = parentOf(lockPath) || '/';
   const write = `check that the user may write to ${folder} (the target folder, or the state's folder)`;
-  const name = baseName(lockPath);
-  if (!name.startsWith('.')) return write;
-  const dotless = remoteJoin(folder, name.slice(1, -'.lock'.length));
-  const dot =
-    'if the server refuses names starting with a dot (as pure-ftpd -x or -X does), name the state without one: ' +
-    `--state ${dotless} (Action: state-path; the lock and the temporary files follow it)`;
+  if (!baseName(lockPath).startsWith('.')) return write;
+  const dot = `if ${DOT_REFUSED}, ${dotlessState(lockPath.slice(0, -'.lock'.length))}`;
   // 553 is "file name not allowed"; a refusal for permissions is most often 550.
   return code === 553 ? `${dot}; else ${write}` : `${write}; ${dot}`;
 }
