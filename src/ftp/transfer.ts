@@ -410,8 +410,8 @@ export async function startTransfer(
 interface Stop {
   /** Rejects when close() ends the session. */
   stopped: Promise<never>;
-  /** The final reply has come: a close from now on cut off no command of the server's, but our side's work. */
-  answered: () => void;
+  /** The final reply (its code) has come: a close from now on cuts off no command, but our side's work. */
+  answered: (reply: FtpReply) => void;
   off: () => void;
 }
 
@@ -422,20 +422,20 @@ interface Stop {
  * had sent all it had to.
  */
 function stopOnClose(conn: FtpConnection, command: string): Stop {
-  let answered = false;
+  let answered: number | undefined;
   let off = (): void => {};
   const stopped = new Promise<never>((_, reject) => {
     off = conn.onStop((closed, pendingError) => {
-      if (!answered) return reject(pendingError);
+      if (answered === undefined) return reject(pendingError);
       const shown = redactCommand(command);
       const doing = shown.startsWith('RETR ')
-        ? `${shown} was writing into the stream given to download(), after the server's 226 (it had sent the whole file); the stream may not have taken all of it`
-        : `${shown} was still reading its data, after the server's 226`;
+        ? `${shown} was writing into the stream given to download(), after the server's ${answered} (it had sent the whole file); the stream may not have taken all of it`
+        : `${shown} was still reading its data, after the server's ${answered}`;
       reject(new FtpClosedError(new Error(`${closed.message} while ${doing}`)));
     });
   });
   stopped.catch(() => {});
-  return { stopped, answered: () => (answered = true), off: () => off() };
+  return { stopped, answered: (reply) => (answered = reply.code), off: () => off() };
 }
 
 async function startTransferNow(
