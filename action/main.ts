@@ -9,8 +9,10 @@ import {
   deploy,
   formatSummary,
   GuardError,
+  type DeployOptions,
   type DeployReport,
 } from '../src/index.js';
+import { checkAbsoluteExcludes } from '../src/engine/resolve.js';
 import { cancelOnSignals } from '../src/signals.js';
 import { Output } from './constants.js';
 import { logSafe, phrase } from './phrase.js';
@@ -34,10 +36,9 @@ export async function run(): Promise<void> {
     (sig) => core.error(quitWord(sig, dryRun)),
   );
   try {
-    const { options, logLevel, filePatterns } = readInputs();
-    dryRun = options.dryRun === true;
-    if (filePatterns)
-      options.files = await collectFiles(options.localDir as string, filePatterns, options.exclude ?? []);
+    const { options: inputs, logLevel, filePatterns } = readInputs();
+    dryRun = inputs.dryRun === true;
+    const options = filePatterns ? await selectFiles(inputs, filePatterns) : inputs;
     const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
     await publish(report);
     core.info(logSafe(phrase(formatSummary(report))));
@@ -52,6 +53,16 @@ export async function run(): Promise<void> {
   } finally {
     cancel.dispose();
   }
+}
+
+/**
+ * The `files` input: the files it selects in local-dir, given to deploy() instead of the folder (deploy() refuses
+ * both). An exclude written as local-dir's absolute path is refused first, as deploy() refuses it for a folder.
+ */
+async function selectFiles(inputs: DeployOptions, patterns: string[]): Promise<DeployOptions> {
+  checkAbsoluteExcludes(inputs);
+  const { localDir, ...options } = inputs;
+  return { ...options, files: await collectFiles(localDir as string, patterns, options.exclude ?? []) };
 }
 
 /** The last line of a deploy that a second signal (the runner's SIGTERM) ends before it has stopped. */

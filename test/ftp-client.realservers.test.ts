@@ -9,6 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import {
   FtpClient,
+  FtpClosedError,
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
@@ -614,6 +615,50 @@ d('a download whose own stream fails or stops taking bytes', () => {
       const stuck = new Writable({ highWaterMark: 1024, write: () => {} }); // never calls back
       await expect(client.download('small.bin', stuck)).rejects.toThrow(
         "the download's stream took no bytes for 1000 ms (a stream that nothing reads?)",
+      );
+      expect(client.closed).toBe(true);
+    },
+  );
+
+  it.each(['vsftpd', 'pure', 'proftpd'] as const)(
+    '%s: close() while the small file (226 in) waits on a stream that stopped: FtpClosedError at once, not the timeout',
+    async (name) => {
+      // close() failed an upload in flight at once, but a download whose 226 had come (nothing left to wait on
+      // but the stream) went on until timeoutMs, then failed with the stream's timeout, not FtpClosedError.
+      let answered = false;
+      let stuckNow = false;
+      let closing = false;
+      const closeOnceBoth = (): void => {
+        if (!answered || !stuckNow || closing) return;
+        closing = true;
+        setImmediate(() => client.close()); // after the 226 has been taken as RETR's answer
+      };
+      const client = await connect(env[name], {
+        timeoutMs: 600_000, // far past the test's own timeout: only close() can end the download in time
+        log: (line) => {
+          if (!line.startsWith('< 226')) return;
+          answered = true;
+          closeOnceBoth();
+        },
+      });
+      await client.upload('small-close.bin', bytes(2000, 6));
+      answered = false; // the upload's own 226
+      const stuck = new Writable({
+        highWaterMark: 1024,
+        write: () => {
+          stuckNow = true; // never calls back
+          closeOnceBoth();
+        },
+      });
+      const err = await client.download('small-close.bin', stuck).then(
+        () => new Error('the download resolved'),
+        (e: unknown) => e as Error,
+      );
+      expect(closing).toBe(true);
+      expect(err).toBeInstanceOf(FtpClosedError);
+      expect(err.message).toBe(
+        'closed: the client was closed by close() while RETR small-close.bin was writing into the stream given to ' +
+          "download(), after the server's 226 (it had sent the whole file); the stream may not have taken all of it",
       );
       expect(client.closed).toBe(true);
     },

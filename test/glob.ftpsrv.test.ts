@@ -134,4 +134,23 @@ describe('--keep `d/` and `d/**` name the folder d, not a file d (as in .gitigno
     expectSuccess(await runMain(ws, inputs));
     expect(onServer(dir)).toEqual(['d', 'index.html']);
   });
+
+  it('the Action: `files` with an `exclude` written as the absolute path of a file in local-dir is refused, naming the glob to write', async () => {
+    // The Action gives deploy() the files alone (deploy() refuses a folder and files both), so this check of
+    // the folder's excludes is its own: without it, secret.txt went up.
+    const { ws, site } = actionWorkspace({ 'secret.txt': 'shh', 'index.html': 'hi' });
+    const dir = uniqueName('actabs');
+    const inputs = {
+      ...actionConnection(srv(), `${dir}/`),
+      files: '**',
+      exclude: path.join(site, 'secret.txt'),
+    };
+    const run = await runMain(ws, inputs);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(
+      `::error::invalid exclude glob ${JSON.stringify(path.join(site, 'secret.txt'))}`,
+    );
+    expect(run.stdout).toContain('write "/secret.txt"');
+    expect(fs.existsSync(path.join(srv().root, dir))).toBe(false);
+  });
 });

@@ -172,6 +172,25 @@ describe('options of the wrong name or type: ConfigError naming them, nothing on
     expect(err.message).toContain('<Buffer 5000000 bytes>');
   });
 
+  it.each([
+    ['in memory (as the gulp plugin gives them)', { path: 'extra.txt', contents: Buffer.from('extra') }],
+    ['on disk', { path: 'extra.txt', file: '/etc/hostname' }],
+  ])(
+    'localDir and files both given, files %s: a ConfigError naming both and which to keep',
+    async (_, extra) => {
+      // Went ahead with the files alone, the folder not read (a deploy after one of the folder deleted its files).
+      const local = site();
+      const dir = uniqueName('both');
+      const err = await refusal({ ...deployOptions(server(), local, dir), files: [extra] });
+      expect(err.message).toBe(
+        `localDir (${JSON.stringify(local)}) and files are both given, but files replaces the folder, which would not be read: ` +
+          'keep localDir alone to publish the folder, or files alone to publish exactly the files listed ' +
+          "(to publish the folder's files and more, list them all in files)",
+      );
+      expect(fs.existsSync(path.join(server().root, dir))).toBe(false);
+    },
+  );
+
   it('no options object at all', async () => {
     expect((await refusal(null)).message).toMatch(/deploy\(\) needs an options object/);
   });

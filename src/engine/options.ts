@@ -17,9 +17,12 @@ export interface SourceFile {
 }
 
 export interface DeployOptions {
-  /** The folder to publish. Required unless `files` is given. */
+  /** The folder to publish. Required unless `files` is given; never with it (a ConfigError). */
   localDir?: string;
-  /** Files given directly instead of a folder (the gulp plugin's vinyl files). */
+  /**
+   * Files given directly instead of a folder (the gulp plugin's vinyl files): exactly the set to publish. Not
+   * with `localDir` (a ConfigError: the folder would not be read).
+   */
   files?: SourceFile[];
   host: string;
   /** Default 21, or 990 for implicit TLS. */

@@ -216,6 +216,13 @@ export function resolveOptions(o: DeployOptions): ResolvedOptions {
 }
 
 function checkLocal(o: DeployOptions): void {
+  // Both: the folder was silently not read, and a deploy after one of the folder deleted its files as gone.
+  if (o.files && o.localDir)
+    throw new ConfigError(
+      `localDir (${JSON.stringify(o.localDir)}) and files are both given, but files replaces the folder, which would not be read: ` +
+        'keep localDir alone to publish the folder, or files alone to publish exactly the files listed ' +
+        "(to publish the folder's files and more, list them all in files)",
+    );
   if (o.files) return;
   if (!o.localDir) throw new ConfigError('no local folder given; name the folder to publish, e.g. ./dist');
   let stat: fs.Stats;
@@ -398,7 +405,7 @@ function checkGlobs(option: 'exclude' | 'keep', globs: unknown): void {
  * `/home/me/site/dist`): a leading `/` anchors a glob at the top of the local folder, which holds no such path,
  * so it matches nothing and the file would go up.
  */
-function checkAbsoluteExcludes(o: DeployOptions): void {
+export function checkAbsoluteExcludes(o: DeployOptions): void {
   if (!o.localDir || !Array.isArray(o.exclude)) return;
   const roots = [path.resolve(o.localDir)];
   try {

@@ -1195,7 +1195,8 @@ export class FtpClient {
 
   /**
    * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
-   * waiting on; later calls with FtpClosedError "closed: the client was closed by close(); …".
+   * waiting on (a download whose final reply has come, still writing into its stream, too); later calls with
+   * FtpClosedError "closed: the client was closed by close(); …".
    */
   close(): void {
     this.closeBy('close()');
@@ -1206,7 +1207,7 @@ export class FtpClient {
     const closed = new Error(`the client was closed by ${how}`);
     const cut = this.connection.inFlight;
     const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
-    this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
+    this.connection.stop(closed, later, cut === undefined ? later : new FtpClosedError(closed, cut));
   }
 
   /** How paths and names become bytes (the `encoding` option): 'utf8' unless 'latin1' was asked for. */

@@ -119,6 +119,8 @@ export class FtpConnection {
   calls = 0;
   /** FtpClient.connect() has logged in: from here on, a hang-up with no call under way is the session idle. */
   loggedIn = false;
+  /** The transfers under way, each told when the client's close() ends the session ({@link onStop}). */
+  private readonly stops = new Set<(closed: Error, pendingError: Error) => void>();
 
   constructor(
     socket: net.Socket,
@@ -336,6 +338,26 @@ export class FtpConnection {
     this.awaiting.length = 0;
     this.owed = 0;
     this.socket.destroy();
+  }
+
+  /**
+   * Calls `stop` when the client's close() ends the session ({@link stop}), until the function
+   * returned is called: a transfer whose final reply has come waits on no reply that the close would fail.
+   */
+  onStop(stop: (closed: Error, pendingError: Error) => void): () => void {
+    this.stops.add(stop);
+    return () => this.stops.delete(stop);
+  }
+
+  /**
+   * The client's close(): closes as {@link close} does, then tells each transfer under way, which fails at once
+   * (a download's last bytes going into a stream that took no more waited for the stream's timeout). `closed`
+   * says by what; `pendingError` is what a call waiting on a reply fails with.
+   */
+  stop(closed: Error, cause: Error, pendingError: Error): void {
+    this.close(cause, pendingError);
+    for (const stop of [...this.stops]) stop(closed, pendingError);
+    this.stops.clear();
   }
 
   /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */

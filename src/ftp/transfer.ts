@@ -8,6 +8,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import { Readable, Writable } from 'node:stream';
 import {
+  FtpClosedError,
   FtpReplyError,
   FtpTimeoutError,
   FtpTlsError,
@@ -394,6 +395,56 @@ export async function startTransfer(
   command: string,
   options: TransferOptions,
 ): Promise<StartedTransfer> {
+  const stop = stopOnClose(conn, command);
+  try {
+    const started = await startTransferNow(conn, settings, command, options, stop);
+    started.finished.then(stop.off, stop.off);
+    return started;
+  } catch (err) {
+    stop.off();
+    throw err;
+  }
+}
+
+/** How the client's close() ends a transfer: {@link stopOnClose}. */
+interface Stop {
+  /** Rejects when close() ends the session. */
+  stopped: Promise<never>;
+  /** The final reply (its code) has come: a close from now on cuts off no command, but our side's work. */
+  answered: (reply: FtpReply) => void;
+  off: () => void;
+}
+
+/**
+ * close() fails a transfer at once. While the command waits on its reply, with the error the reply's wait gets
+ * (FtpClosedError naming the command); once the final reply has come, nothing else would end the call before
+ * its timeout (a download's last bytes going into a stream that took no more), and the error says the server
+ * had sent all it had to.
+ */
+function stopOnClose(conn: FtpConnection, command: string): Stop {
+  let answered: number | undefined;
+  let off = (): void => {};
+  const stopped = new Promise<never>((_, reject) => {
+    off = conn.onStop((closed, pendingError) => {
+      if (answered === undefined) return reject(pendingError);
+      const shown = redactCommand(command);
+      const doing = shown.startsWith('RETR ')
+        ? `${shown} was writing into the stream given to download(), after the server's ${answered} (it had sent the whole file); the stream may not have taken all of it`
+        : `${shown} was still reading its data, after the server's ${answered}`;
+      reject(new FtpClosedError(new Error(`${closed.message} while ${doing}`)));
+    });
+  });
+  stopped.catch(() => {});
+  return { stopped, answered: (reply) => (answered = reply.code), off: () => off() };
+}
+
+async function startTransferNow(
+  conn: FtpConnection,
+  settings: DataSettings,
+  command: string,
+  options: TransferOptions,
+  stop: Stop,
+): Promise<StartedTransfer> {
   conn.check(command); // before EPSV: a refused argument must leave nothing half done
   for (const c of options.before?.commands ?? []) conn.check(c);
   // Pipelined: EPSV and the command in one write. Never with REST: if REST were refused, the server would
@@ -456,9 +507,10 @@ export async function startTransfer(
       if (!isPositiveCompletion(final.code)) throw new FtpReplyError(final.code, final.message, command);
       return final;
     });
-    finalOk.catch(() => {});
-    // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
-    const failEarly = finalOk.then(async () => new Promise<never>(() => {}));
+    finalOk.then(stop.answered, () => {});
+    // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data, or close()
+    // ends the session (its final reply in or not).
+    const failEarly = Promise.race([finalOk.then(async () => new Promise<never>(() => {})), stop.stopped]);
     // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
     dataSocket = await withTimeout(
       Promise.race([connected, failEarly]),
@@ -491,9 +543,10 @@ export async function startTransfer(
       );
       throw reply instanceof FtpReplyError ? reply : err;
     };
-    const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]).catch(
-      replyOr,
-    );
+    const moved = await Promise.race([
+      moveData(dataSocket, conn.timeoutMs, options, stop.stopped),
+      failEarly,
+    ]).catch(replyOr);
     // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
     await Promise.race([firstOk, failEarly]);
     const socket = dataSocket;
@@ -614,7 +667,12 @@ interface Moved {
   closed: Promise<void>;
 }
 
-async function moveData(socket: net.Socket, idleMs: number, options: TransferOptions): Promise<Moved> {
+async function moveData(
+  socket: net.Socket,
+  idleMs: number,
+  options: TransferOptions,
+  stopped: Promise<never>,
+): Promise<Moved> {
   let bytes = 0;
   const tick = (n: number): void => {
     bytes += n;
@@ -648,7 +706,7 @@ async function moveData(socket: net.Socket, idleMs: number, options: TransferOpt
   // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
   closed.catch(() => {});
   if (options.sink) {
-    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs)]);
+    await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs, stopped)]);
     return { bytes, closed };
   }
   // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -802,6 +860,7 @@ async function pipeInto(
   tick: (n: number) => void,
   state: { waiting: boolean },
   idleMs: number,
+  stopped: Promise<never>,
 ): Promise<void> {
   let onError: (err: Error) => void = () => {};
   let onClose = (): void => {};
@@ -824,7 +883,7 @@ async function pipeInto(
           timer = setTimeout(() => reject(local(new FtpTimeoutError(sinkStalled(idleMs)))), idleMs);
         });
         try {
-          await Promise.race([onceEvent(sink, 'drain'), broken, stalled]);
+          await Promise.race([onceEvent(sink, 'drain'), broken, stalled, stopped]);
         } finally {
           clearTimeout(timer);
         }
