@@ -34489,6 +34489,8 @@ class FtpConnection {
     calls = 0;
     /** FtpClient.connect() has logged in: from here on, a hang-up with no call under way is the session idle. */
     loggedIn = false;
+    /** The transfers under way, each told when the client's close() ends the session ({@link onStop}). */
+    stops = new Set();
     constructor(socket, host, timeoutMs, log = () => { }, maxReplyBytes = DEFAULT_MAX_REPLY_BYTES, 
     /** Also used for passive data connections. */
     socketFactory = defaultSocketFactory, encoding = 'utf8') {
@@ -34676,6 +34678,25 @@ class FtpConnection {
         this.awaiting.length = 0;
         this.owed = 0;
         this.socket.destroy();
+    }
+    /**
+     * Calls `stop` when the client's close() ends the session ({@link stop}), until the function
+     * returned is called: a transfer whose final reply has come waits on no reply that the close would fail.
+     */
+    onStop(stop) {
+        this.stops.add(stop);
+        return () => this.stops.delete(stop);
+    }
+    /**
+     * The client's close(): closes as {@link close} does, then tells each transfer under way, which fails at once
+     * (a download's last bytes going into a stream that took no more waited for the stream's timeout). `closed`
+     * says by what; `pendingError` is what a call waiting on a reply fails with.
+     */
+    stop(closed, cause, pendingError) {
+        this.close(cause, pendingError);
+        for (const stop of [...this.stops])
+            stop(closed, pendingError);
+        this.stops.clear();
     }
     /** Marks the connection closed and ends the socket after what was written (FIN, not a reset). */
     endGracefully() {
@@ -35541,6 +35562,41 @@ async function transfer(conn, settings, command, options) {
  * order). Saves the wait for the 226 between two uploads on one connection.
  */
 async function startTransfer(conn, settings, command, options) {
+    const stop = stopOnClose(conn, command);
+    try {
+        const started = await startTransferNow(conn, settings, command, options, stop);
+        started.finished.then(stop.off, stop.off);
+        return started;
+    }
+    catch (err) {
+        stop.off();
+        throw err;
+    }
+}
+/**
+ * close() fails a transfer at once. While the command waits on its reply, with the error the reply's wait gets
+ * (FtpClosedError naming the command); once the final reply has come, nothing else would end the call before
+ * its timeout (a download's last bytes going into a stream that took no more), and the error says the server
+ * had sent all it had to.
+ */
+function stopOnClose(conn, command) {
+    let answered;
+    let off = () => { };
+    const stopped = new Promise((_, reject) => {
+        off = conn.onStop((closed, pendingError) => {
+            if (answered === undefined)
+                return reject(pendingError);
+            const shown = redactCommand(command);
+            const doing = shown.startsWith('RETR ')
+                ? `${shown} was writing into the stream given to download(), after the server's ${answered} (it had sent the whole file); the stream may not have taken all of it`
+                : `${shown} was still reading its data, after the server's ${answered}`;
+            reject(new FtpClosedError(new Error(`${closed.message} while ${doing}`)));
+        });
+    });
+    stopped.catch(() => { });
+    return { stopped, answered: (reply) => (answered = reply.code), off: () => off() };
+}
+async function startTransferNow(conn, settings, command, options, stop) {
     conn.check(command); // before EPSV: a refused argument must leave nothing half done
     for (const c of options.before?.commands ?? [])
         conn.check(c);
@@ -35608,9 +35664,10 @@ async function startTransfer(conn, settings, command, options) {
                 throw new FtpReplyError(final.code, final.message, command);
             return final;
         });
-        finalOk.catch(() => { });
-        // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data.
-        const failEarly = finalOk.then(async () => new Promise(() => { }));
+        finalOk.then(stop.answered, () => { });
+        // Rejects as soon as an error reply (425, 426, 451…) arrives, while we connect or move data, or close()
+        // ends the session (its final reply in or not).
+        const failEarly = Promise.race([finalOk.then(async () => new Promise(() => { })), stop.stopped]);
         // One timer for the race, cleared whichever side wins (a leftover timer would keep Node alive).
         dataSocket = await withTimeout(Promise.race([connected, failEarly]), conn.timeoutMs, `no data connection with ${conn.host}`).catch(async (err) => {
             // A server refusing the command may drop the data port first (proftpd resets it with its 451):
@@ -35635,7 +35692,10 @@ async function startTransfer(conn, settings, command, options) {
             const reply = await withTimeout(finalOk, Math.min(conn.timeoutMs, 2000), 'no reply').then(() => undefined, (e) => e);
             throw reply instanceof FtpReplyError ? reply : err;
         };
-        const moved = await Promise.race([moveData(dataSocket, conn.timeoutMs, options), failEarly]).catch(replyOr);
+        const moved = await Promise.race([
+            moveData(dataSocket, conn.timeoutMs, options, stop.stopped),
+            failEarly,
+        ]).catch(replyOr);
         // Once the first reply is in, the final reply's reader is queued: later commands get later replies.
         await Promise.race([firstOk, failEarly]);
         const socket = dataSocket;
@@ -35728,7 +35788,7 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
     }
     throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
-async function moveData(socket, idleMs, options) {
+async function moveData(socket, idleMs, options, stopped) {
     let bytes = 0;
     const tick = (n) => {
         bytes += n;
@@ -35765,7 +35825,7 @@ async function moveData(socket, idleMs, options) {
     // Awaited below, but an upload that fails first would leave this rejection unhandled (a crash).
     closed.catch(() => { });
     if (options.sink) {
-        await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs)]);
+        await Promise.all([closed, pipeInto(socket, options.sink, tick, sink, idleMs, stopped)]);
         return { bytes, closed };
     }
     // An upload has done its part once every byte is written and the socket ended (FIN sent): the server's
@@ -35913,7 +35973,7 @@ const sinkStalled = (idleMs) => `the download's stream took no bytes for ${idleM
  * too: the data socket's idle timer says so while the socket is open, but not once the server has sent the
  * last bytes and closed it (a small file, read whole before the sink stopped), where the wait had no end.
  */
-async function pipeInto(socket, sink, tick, state, idleMs) {
+async function pipeInto(socket, sink, tick, state, idleMs, stopped) {
     let onError = () => { };
     let onClose = () => { };
     const broken = new Promise((_, reject) => {
@@ -35934,7 +35994,7 @@ async function pipeInto(socket, sink, tick, state, idleMs) {
                     timer = setTimeout(() => reject(local(new FtpTimeoutError(sinkStalled(idleMs)))), idleMs);
                 });
                 try {
-                    await Promise.race([onceEvent(sink, 'drain'), broken, stalled]);
+                    await Promise.race([onceEvent(sink, 'drain'), broken, stalled, stopped]);
                 }
                 finally {
                     clearTimeout(timer);
@@ -37432,7 +37492,8 @@ class FtpClient {
     }
     /**
      * Closes the connection at once. A call in progress fails with FtpClosedError naming the command it was
-     * waiting on; later calls with FtpClosedError "closed: the client was closed by close(); …".
+     * waiting on (a download whose final reply has come, still writing into its stream, too); later calls with
+     * FtpClosedError "closed: the client was closed by close(); …".
      */
     close() {
         this.closeBy('close()');
@@ -37442,7 +37503,7 @@ class FtpClient {
         const closed = new Error(`the client was closed by ${how}`);
         const cut = this.connection.inFlight;
         const later = new Error(`${closed.message}; FtpClient.connect() opens a new session`);
-        this.connection.close(later, cut === undefined ? later : new FtpClosedError(closed, cut));
+        this.connection.stop(closed, later, cut === undefined ? later : new FtpClosedError(closed, cut));
     }
     /** How paths and names become bytes (the `encoding` option): 'utf8' unless 'latin1' was asked for. */
     get encoding() {
@@ -42097,6 +42158,11 @@ function resolveOptions(o) {
     };
 }
 function checkLocal(o) {
+    // Both: the folder was silently not read, and a deploy after one of the folder deleted its files as gone.
+    if (o.files && o.localDir)
+        throw new errors_ConfigError(`localDir (${JSON.stringify(o.localDir)}) and files are both given, but files replaces the folder, which would not be read: ` +
+            'keep localDir alone to publish the folder, or files alone to publish exactly the files listed ' +
+            "(to publish the folder's files and more, list them all in files)");
     if (o.files)
         return;
     if (!o.localDir)
@@ -51593,6 +51659,7 @@ function prose(text) {
 
 
 
+
 async function run() {
     let dryRun = true; // until the inputs say otherwise: nothing is changed before
     // A cancelled workflow: the runner sends SIGINT; the deploy stops cleanly and unlocks. Still running 7.5 s
@@ -51601,10 +51668,9 @@ async function run() {
         ? `${sig}: the runner's session hung up; stopping the deploy`
         : `${sig}: the workflow was cancelled; stopping the deploy`), (sig) => error(quitWord(sig, dryRun)));
     try {
-        const { options, logLevel, filePatterns } = readInputs();
-        dryRun = options.dryRun === true;
-        if (filePatterns)
-            options.files = await collectFiles(options.localDir, filePatterns, options.exclude ?? []);
+        const { options: inputs, logLevel, filePatterns } = readInputs();
+        dryRun = inputs.dryRun === true;
+        const options = filePatterns ? await selectFiles(inputs, filePatterns) : inputs;
         const report = await deploy({ ...options, signal: cancel.signal }, actionReporter(logLevel));
         await publish(report);
         core_info(logSafe(phrase(formatSummary(report))));
@@ -51622,6 +51688,15 @@ async function run() {
     finally {
         cancel.dispose();
     }
+}
+/**
+ * The `files` input: the files it selects in local-dir, given to deploy() instead of the folder (deploy() refuses
+ * both). An exclude written as local-dir's absolute path is refused first, as deploy() refuses it for a folder.
+ */
+async function selectFiles(inputs, patterns) {
+    checkAbsoluteExcludes(inputs);
+    const { localDir, ...options } = inputs;
+    return { ...options, files: await collectFiles(localDir, patterns, options.exclude ?? []) };
 }
 /** The last line of a deploy that a second signal (the runner's SIGTERM) ends before it has stopped. */
 function quitWord(sig, dryRun) {
