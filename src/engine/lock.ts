@@ -200,6 +200,14 @@ async function lockAndRun<T>(
    */
   let madeAt: number | undefined;
   /**
+   * An attempt's connection was cut before any reply to its lock's MKD came back: the server may have made the
+   * folder all the same (this deploy's lock, then) or not. A retry that finds the folder naming no one cannot
+   * tell it from another deploy's taken at the same moment, whose 257 came back and whose holder is on its way:
+   * claiming it at once could leave both deploys holding it (that one overwrites the holder, or is overwritten,
+   * and never looks again). So it waits for the grace as for any lock naming no one; only its words say so.
+   */
+  let mkdUnanswered = false;
+  /**
    * The holder's write, started the moment the lock is known to be this deploy's: a deploy killed before it
    * leaves a lock no one is named in, which the next deploy gives 15 s to be named (from another machine,
    * the stale time) before taking it over. On a connection of the pool's, ahead of any other task waiting:
@@ -280,6 +288,7 @@ async function lockAndRun<T>(
         // the same (was: the 257 lost, and the retry took its own lock for another deploy's, 15 s later).
         const [made] = repliesBeforeFailure(err);
         if (made && made.code < 300) madeAt ??= sentAt;
+        if (!made) mkdUnanswered = true;
         throw err;
       });
       if (first.code >= 400 && first.code < 500)
@@ -335,9 +344,13 @@ async function lockAndRun<T>(
         // server that refuses the name, pure-ftpd -X, refused the MKD with no folder there: was "the lock is
         // there", then the refusal).
         const graceS = Math.round(grace / 1000);
+        // Its own MKD's reply lost with the connection: the folder may well be this deploy's (was: the same words
+        // as for another deploy's lock, then "taking over a stale lock ... (unknown holder)" of its own).
         const waiting = (): void =>
           rep.info?.(
-            `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
+            mkdUnanswered
+              ? `the lock ${lockPath} is there but names no deploy yet: it may be this deploy's own (the connection was cut before the server answered its MKD), or another deploy's taken at the same moment; waiting up to ${graceS} s for a deploy to name itself in it (so that two deploys never both hold it), else this deploy takes it`
+              : `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`,
           );
         const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal, waiting);
         if (seen === 'ours') {
@@ -382,9 +395,14 @@ async function lockAndRun<T>(
         };
         throw held;
       }
-      rep.warn?.(
-        `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
-      );
+      if (!other && mkdUnanswered)
+        rep.info?.(
+          `no deploy named itself in the lock ${lockPath} within ${Math.round(grace / 1000)} s: this deploy takes it (most likely its own, made by the MKD whose answer was lost with the connection)`,
+        );
+      else
+        rep.warn?.(
+          `taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`,
+        );
       // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
       if (!sameHolder(await readHolder(c, holderPath), other)) throw lost();
       await deleteFile(c, holderPath).catch(async (err: unknown) => {

@@ -125,8 +125,12 @@ export interface HoldingProxy {
   port: number;
   /** Resolves with the first client command that matched, once it went on to the server. */
   seen: Promise<string>;
+  /** Resolves once the server answered on the held connection (the command was run; the client has no word of it). */
+  replied: Promise<void>;
   /** Sends the client the replies held back since, and stops holding. */
   release(): void;
+  /** Cuts the held connection (both sides), its held replies never sent: a reply lost with the connection. */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -145,7 +149,9 @@ export async function holdingProxy(
   let matched = false;
   let resolveSeen: (line: string) => void = () => {};
   const seen = new Promise<string>((r) => (resolveSeen = r));
-  let held: { client: net.Socket; chunks: Buffer[] } | undefined;
+  let resolveReplied: () => void = () => {};
+  const replied = new Promise<void>((r) => (resolveReplied = r));
+  let held: { client: net.Socket; upstream: net.Socket; chunks: Buffer[] } | undefined;
   const server = net.createServer((client) => {
     const upstream = paired(client, targetPort, live);
     client.on('data', (chunk: Buffer) => {
@@ -157,23 +163,32 @@ export async function holdingProxy(
         .find((l) => command.test(l));
       if (line === undefined) return;
       matched = true;
-      held = { client, chunks: [] };
+      held = { client, upstream, chunks: [] };
       resolveSeen(line);
       onSeen?.(line);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (held?.client === client) held.chunks.push(chunk);
-      else client.write(chunk);
+      if (held?.client === client) {
+        held.chunks.push(chunk);
+        resolveReplied();
+      } else client.write(chunk);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
     seen,
+    replied,
     release() {
       const h = held;
       held = undefined;
       if (h && !h.client.destroyed) for (const c of h.chunks) h.client.write(c);
+    },
+    cut() {
+      const h = held;
+      held = undefined;
+      h?.client.destroy();
+      h?.upstream.destroy();
     },
     close: async () => {
       for (const s of live) s.destroy();
