@@ -448,6 +448,39 @@ describe('item 3: orphans', () => {
     expect(moved.files.map((f) => f.path).sort()).toEqual([STATE, 'a.txt', 'css', 'css/x.css']);
   });
 
+  it('a state path or maintenance file inside a local file (meta, with --state meta/s.json) is a configuration error before any change (was: files sent, then "a folder ftpship did not deploy", exit 1, every run)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'meta/x.txt': 'x' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { statePath: 'meta/s.json' }));
+    // The folder that holds the state becomes a local file.
+    fs.rmSync(path.join(local, 'meta'), { recursive: true });
+    writeTree(local, { 'index.html': 'v2', meta: 'now a file' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = await deploy(opts(local, dir, { statePath: 'meta/s.json' }), rec).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(
+      `the state path ${dir}/meta/s.json is inside meta, a file of the local folder, which the server cannot hold as a folder too; give --state another path, such as .ftpship-state.json, or leave the local file out with --exclude '/meta'`,
+    );
+    expectNothingChanged(rec.log);
+    expect(snapshot(remote(dir))).toEqual(before);
+    // A first deploy: nothing made, not even the folder for the state.
+    const fresh = `/${uniqueName()}`;
+    const first = await deploy(opts(local, fresh, { statePath: 'meta/s.json' })).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ConfigError);
+    expect(fs.existsSync(remote(fresh))).toBe(false);
+    // The maintenance file alike.
+    const marker = await deploy(
+      opts(local, dir, { statePath: 'meta2/s.json', maintenance: { path: 'meta/up.html' } }),
+    ).catch((e: unknown) => e);
+    expect(marker).toBeInstanceOf(ConfigError);
+    expect((marker as Error).message).toMatch(
+      /^the maintenance file meta\/up\.html is inside meta, a file of the local folder,.* --exclude '\/meta'$/,
+    );
+    expect(snapshot(remote(dir))).toEqual(before);
+  });
+
   it('--no-delete leaves orphans in place (and still knows they are ours later)', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });
