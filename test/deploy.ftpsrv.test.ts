@@ -922,6 +922,39 @@ describe('item 7: parallel', () => {
     for (const p of sent(rec.log, 'STOR')) expect(p.startsWith('/')).toBe(true);
   });
 
+  it('4 connections by default; the live changes last: every upload, then the renames and deletes, then the folders deepest first, then the state', async () => {
+    const local = tmpDir();
+    const site: Record<string, string | Buffer> = {
+      'change.txt': 'c1',
+      'css/a.css': 'a1',
+      'old.txt': 'o',
+      'gone/y.txt': 'y',
+      'gone/deep/x.txt': 'x',
+    };
+    for (let i = 0; i < 12; i++) site[`img/p${i}.bin`] = bytes(30_000, i + 1);
+    writeTree(local, site);
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    writeTree(local, { 'change.txt': 'c2', 'css/a.css': 'a2', 'new/n.txt': 'n' });
+    for (let i = 0; i < 12; i++) writeTree(local, { [`img/p${i}.bin`]: bytes(30_000, i + 50) });
+    fs.rmSync(path.join(local, 'old.txt'));
+    fs.rmSync(path.join(local, 'gone'), { recursive: true });
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(await loginsSeen(rec.log, 4)).toBe(4);
+    const site_ = (l: string): boolean => !l.includes(STATE);
+    const at = (re: RegExp): number[] => rec.log.flatMap((l, i) => (re.test(l) && site_(l) ? [i] : []));
+    const stors = at(/^> STOR /);
+    const commits = at(/^> (RNFR|RNTO|DELE) /);
+    const rmds = at(/^> RMD /);
+    expect(stors.length).toBe(15); // 12 images, 2 changed files through temps, 1 new file
+    expect(Math.max(...stors)).toBeLessThan(Math.min(...commits));
+    expect(Math.max(...commits)).toBeLessThan(Math.min(...rmds));
+    expect(rmds.map((i) => rec.log[i])).toEqual([`> RMD ${dir}/gone/deep`, `> RMD ${dir}/gone`]);
+    expect(rec.log.lastIndexOf(`> RNTO ${dir}/${STATE}`)).toBeGreaterThan(Math.max(...rmds));
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+  });
+
   it('a dry-run opens one connection', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
