@@ -448,6 +448,39 @@ describe('item 3: orphans', () => {
     expect(moved.files.map((f) => f.path).sort()).toEqual([STATE, 'a.txt', 'css', 'css/x.css']);
   });
 
+  it('a state path or maintenance file inside a local file (meta, with --state meta/s.json) is a configuration error before any change (was: files sent, then "a folder ftpship did not deploy", exit 1, every run)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'meta/x.txt': 'x' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir, { statePath: 'meta/s.json' }));
+    // The folder that holds the state becomes a local file.
+    fs.rmSync(path.join(local, 'meta'), { recursive: true });
+    writeTree(local, { 'index.html': 'v2', meta: 'now a file' });
+    const before = snapshot(remote(dir));
+    const rec = recorder();
+    const err = await deploy(opts(local, dir, { statePath: 'meta/s.json' }), rec).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(
+      `the state path ${dir}/meta/s.json is inside meta, a file of the local folder, which the server cannot hold as a folder too; give --state another path, such as .ftpship-state.json, or leave the local file out with --exclude '/meta'`,
+    );
+    expectNothingChanged(rec.log);
+    expect(snapshot(remote(dir))).toEqual(before);
+    // A first deploy: nothing made, not even the folder for the state.
+    const fresh = `/${uniqueName()}`;
+    const first = await deploy(opts(local, fresh, { statePath: 'meta/s.json' })).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ConfigError);
+    expect(fs.existsSync(remote(fresh))).toBe(false);
+    // The maintenance file alike.
+    const marker = await deploy(
+      opts(local, dir, { statePath: 'meta2/s.json', maintenance: { path: 'meta/up.html' } }),
+    ).catch((e: unknown) => e);
+    expect(marker).toBeInstanceOf(ConfigError);
+    expect((marker as Error).message).toMatch(
+      /^the maintenance file meta\/up\.html is inside meta, a file of the local folder,.* --exclude '\/meta'$/,
+    );
+    expect(snapshot(remote(dir))).toEqual(before);
+  });
+
   it('--no-delete leaves orphans in place (and still knows they are ours later)', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });
@@ -887,6 +920,39 @@ describe('item 7: parallel', () => {
     expectParentsFirst(rec.log, dir);
     expectNoCwdWhileUploading(rec.log);
     for (const p of sent(rec.log, 'STOR')) expect(p.startsWith('/')).toBe(true);
+  });
+
+  it('4 connections by default; the live changes last: every upload, then the renames and deletes, then the folders deepest first, then the state', async () => {
+    const local = tmpDir();
+    const site: Record<string, string | Buffer> = {
+      'change.txt': 'c1',
+      'css/a.css': 'a1',
+      'old.txt': 'o',
+      'gone/y.txt': 'y',
+      'gone/deep/x.txt': 'x',
+    };
+    for (let i = 0; i < 12; i++) site[`img/p${i}.bin`] = bytes(30_000, i + 1);
+    writeTree(local, site);
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    writeTree(local, { 'change.txt': 'c2', 'css/a.css': 'a2', 'new/n.txt': 'n' });
+    for (let i = 0; i < 12; i++) writeTree(local, { [`img/p${i}.bin`]: bytes(30_000, i + 50) });
+    fs.rmSync(path.join(local, 'old.txt'));
+    fs.rmSync(path.join(local, 'gone'), { recursive: true });
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(await loginsSeen(rec.log, 4)).toBe(4);
+    const site_ = (l: string): boolean => !l.includes(STATE);
+    const at = (re: RegExp): number[] => rec.log.flatMap((l, i) => (re.test(l) && site_(l) ? [i] : []));
+    const stors = at(/^> STOR /);
+    const commits = at(/^> (RNFR|RNTO|DELE) /);
+    const rmds = at(/^> RMD /);
+    expect(stors.length).toBe(15); // 12 images, 2 changed files through temps, 1 new file
+    expect(Math.max(...stors)).toBeLessThan(Math.min(...commits));
+    expect(Math.max(...commits)).toBeLessThan(Math.min(...rmds));
+    expect(rmds.map((i) => rec.log[i])).toEqual([`> RMD ${dir}/gone/deep`, `> RMD ${dir}/gone`]);
+    expect(rec.log.lastIndexOf(`> RNTO ${dir}/${STATE}`)).toBeGreaterThan(Math.max(...rmds));
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
   });
 
   it('a dry-run opens one connection', async () => {

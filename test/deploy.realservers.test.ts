@@ -215,6 +215,31 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
     expect(sent(again.log, 'RMD').filter((p) => !p.endsWith('.lock'))).toEqual([]);
   });
 
+  it('item 3: a deployed folder that became a file, holding a remote-only file: that file survives, one error and no "later deploys leave it alone" (was: said, and the next deploy tried again); gone, the rerun swaps', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a', 'sub/ours.txt': 'ours' });
+    const { dir, disk } = target(server);
+    await deploy(opts(server, local, dir));
+    fs.writeFileSync(path.join(disk, 'sub/theirs.txt'), 'theirs');
+    fs.chownSync(path.join(disk, 'sub/theirs.txt'), server.uid, server.gid);
+    fs.rmSync(path.join(local, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(local, 'sub'), 'now a file');
+    const rec = recorder();
+    const err = await deploy(opts(server, local, dir), rec).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^cannot replace folder ${dir}/sub with a file: it holds files ftpship did not deploy; remove them or rename the file`,
+      ),
+    );
+    expect(rec.warnings).toEqual([]);
+    expect(fs.readFileSync(path.join(disk, 'sub/theirs.txt'), 'utf8')).toBe('theirs');
+    const state = JSON.parse(fs.readFileSync(path.join(disk, STATE), 'utf8')) as { files: object };
+    expect(Object.keys(state.files)).toEqual(['a.txt']);
+    fs.rmSync(path.join(disk, 'sub/theirs.txt'));
+    await deploy(opts(server, local, dir));
+    expect(readTree(disk, [STATE])).toEqual({ 'a.txt': sha256('a'), sub: sha256('now a file') });
+  });
+
   it('item 4: an unreadable state is an error naming it and --reset-state, never a silent full re-upload', async () => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a', 'b.txt': 'b' });

@@ -153,6 +153,22 @@ describe('TLS against ftp-srv', () => {
     expect(fs.existsSync(path.join(explicitSrv.root, 'wrong-ca'))).toBe(false);
   });
 
+  it('CLI: --insecure deploys to a self-signed server, and says loudly that the certificate is not verified (G5), in the JSON report too', async () => {
+    assertBuilt();
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'a.txt'), 'a');
+    const url = `ftpes://${explicitSrv.user}@127.0.0.1:${explicitSrv.port}/insecure-cli`;
+    const warning =
+      '--insecure: the TLS certificate is NOT verified; anyone on the path can read the password';
+    const r = await spawnCli(['deploy', local, url, '--insecure', '--json'], {
+      env: { FTPSHIP_PASSWORD: explicitSrv.password },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n')).toContain(`warning: ${warning}`);
+    expect((JSON.parse(r.stdout) as { warnings: string[] }).warnings).toContain(warning);
+    expect(fs.readFileSync(path.join(explicitSrv.root, 'insecure-cli/a.txt'), 'utf8')).toBe('a');
+  });
+
   it('a certificate for another name fails even with the CA trusted', async () => {
     const err = await FtpClient.connect(
       options(explicitSrv, { secure: 'explicit', tls: { ca: cert.cert, servername: 'ftp.example.com' } }),

@@ -303,6 +303,18 @@ export async function deploy(
         `the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or leave the local one out with ${excludeOption(o.maintenance.path)}`,
       );
     }
+    // A local file where the state (its lock, its temp) or the maintenance file needs a folder: the server
+    // cannot hold both, and the deploy would fail half way, the file or that folder in the way (was: the
+    // files uploaded, then "a folder ftpship did not deploy", exit 1, on every run).
+    for (const p of reserved) {
+      const file = ancestorsOf(p).find((a) => local.files.has(a));
+      if (file === undefined) continue;
+      throw new ConfigError(
+        p === o.maintenance?.path
+          ? `the maintenance file ${p} is inside ${file}, a file of the local folder, which the server cannot hold as a folder too; name another path, such as .maintenance, or leave the local file out with ${excludeOption(file)}`
+          : `the state path ${statePath} is inside ${file}, a file of the local folder, which the server cannot hold as a folder too; give --state another path, such as .ftpship-state.json, or leave the local file out with ${excludeOption(file)}`,
+      );
+    }
     // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
     // never sent over it: say so rather than leave it out silently.
     for (const p of reserved) {

@@ -952,7 +952,7 @@ class Run {
   private async removeTree(dir: string): Promise<void> {
     const inside = (p: string): boolean => atOrUnder(p, dir);
     await this.deleteFiles(this.plan.deletes.filter(inside));
-    const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
+    const kept = await this.removeDirs(this.plan.rmdirs.filter(inside), true);
     const other = kept.find((d) => this.otherTargets.has(d));
     if (other !== undefined) {
       throw new DeployError(
@@ -1074,8 +1074,11 @@ class Run {
     return false;
   }
 
-  /** Removes folders deepest first, a level at a time; returns those that are not empty. */
-  private async removeDirs(dirs: string[]): Promise<string[]> {
+  /**
+   * Removes folders deepest first, a level at a time; returns those that are not empty. `swap`: they make way
+   * for a file, whose error says why one stays (no warning that later deploys leave it alone: they try again).
+   */
+  private async removeDirs(dirs: string[], swap = false): Promise<string[]> {
     const kept: string[] = [];
     const depths = [...new Set(dirs.map(depthOf))].sort((a, b) => b - a);
     for (const depth of depths) {
@@ -1115,11 +1118,12 @@ class Run {
               this.otherTargets.add(d);
               return;
             }
-            this.warn(
-              this.ctx.store.tracksFilesIn(d)
-                ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
-                : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`,
-            );
+            if (!swap)
+              this.warn(
+                this.ctx.store.tracksFilesIn(d)
+                  ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
+                  : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`,
+              );
             kept.push(d);
           }
         },
