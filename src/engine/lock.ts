@@ -208,11 +208,19 @@ async function lockAndRun<T>(
    * this deploy).
    */
   let naming: Promise<void> | undefined;
+  /** An attempt of the holder's write went out already (and failed: the next is its retry). */
+  let namingTried = false;
   const nameNow = async (): Promise<void> =>
     (naming ??= pool.run(
       'lock holder',
       async (c) => {
         if (holderWritten) return;
+        // The retry of an attempt cut in its STOR: that attempt's session on the server may wait on for the
+        // rest of the data, the holder open, which vsftpd locks (minutes): a STOR of that name waits on the
+        // lock (was: every retry timed out on it, and the lock named no deploy all through this one). Removed
+        // first, the name is a new file; that session writes on into the one removed.
+        if (namingTried) await dropHeld(c, holderPath);
+        namingTried = true;
         await writeHolder(c, holderPath, me);
         holderWritten = true;
       },
@@ -822,6 +830,13 @@ async function folderIdentity(c: FtpClient, path: string): Promise<string | unde
   const facts = mlsxFacts(entry?.slice(1) ?? '');
   const id = `${facts.get('unique') ?? ''} ${facts.get('modify') ?? ''}`;
   return id === ' ' ? undefined : id;
+}
+
+/** Removes a file of this deploy's that a cut attempt's STOR may hold open; not there is fine. */
+async function dropHeld(c: FtpClient, path: string): Promise<void> {
+  await c.delete(path).catch((err: unknown) => {
+    if (!(err instanceof FtpReplyError)) throw err;
+  });
 }
 
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {

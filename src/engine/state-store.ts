@@ -814,6 +814,8 @@ export class StateStore {
     // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
     const unlocking = release && this.renamedOver && this.superseded === undefined ? release : undefined;
     let sent = false;
+    /** An attempt of this write went out already (and failed: this one is its retry). */
+    let retry = false;
     const there = this.stateThere;
     await this.opts.pool
       .run(
@@ -832,7 +834,13 @@ export class StateStore {
           await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
-          if (this.copyLeft) {
+          // The retry of an attempt cut in its STOR: the server may never have heard of the cut, and its session
+          // of that attempt waits on for the rest of the data, the temp open (minutes: vsftpd's data timeout),
+          // and vsftpd locks it: a STOR of that name waits on the lock (was: every retry timed out on it, and the
+          // deploy failed). Removed first, the name is a new file; that session writes on into the one removed.
+          const held = retry;
+          retry = true;
+          if (this.copyLeft || held) {
             await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
               if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
             });

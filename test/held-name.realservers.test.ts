@@ -1,0 +1,113 @@
+/**
+ * A connection lost in the middle of the STOR of one of ftpship's files with a fixed name (the state's
+ * temporary copy, the lock's holder): the server never hears of it, and its session goes on waiting for the
+ * rest of the data, the file open. vsftpd (lock_upload_files, its default) keeps a write lock on it all that
+ * time (its data timeout, minutes): a STOR of that name on another connection waits for the lock, and so
+ * does a RETR. The retry on a new connection must not wait on it. The lost data connection is a proxy that
+ * stops passing the upload's bytes (the server's side stays open) until the proxy closes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy } from '../src/index.js';
+import {
+  realDeployOptions,
+  realServerSuite,
+  remoteFolders,
+  type RealServer,
+} from './helpers/real-servers.js';
+import { chaosProxy } from './helpers/chaos.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, env, each } = realServerSuite('held-name.realservers');
+const target = remoteFolders('hretry26-held');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+
+/**
+ * A deploy of SITE through a proxy whose data connection of the first STOR matching `stor` stops passing
+ * bytes (the server's side left open, holding the file): short timeouts and two retries, as a user in a
+ * hurry sets them. The proxy closes after the deploy (the held session then ends).
+ */
+async function deployHeld(
+  server: RealServer,
+  stor: RegExp,
+): Promise<{
+  error?: Error;
+  warnings: string[];
+  local: string;
+  disk: string;
+  stalled: boolean;
+  left: string[];
+}> {
+  const local = tmpDir('ftpship-hretry26-');
+  writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
+  const { dir, disk } = target(server);
+  let armed = false;
+  let stalled = false;
+  const proxy = await chaosProxy(server.port, {
+    onCommand: (line) => {
+      if (!stalled && stor.test(line)) armed = true;
+    },
+    onData: () => {
+      if (!armed) return;
+      armed = false;
+      stalled = true;
+      return 'stall';
+    },
+  });
+  const warnings: string[] = [];
+  let error: Error | undefined;
+  let left: string[];
+  try {
+    await deploy(
+      realDeployOptions(server, env.ca, false, local, dir, {
+        port: proxy.port,
+        timeoutMs: 2000,
+        retries: 2,
+        parallel: 2,
+      }),
+      { warn: (m) => warnings.push(m) },
+    ).catch((err: unknown) => (error = err as Error));
+    // What the deploy left, while the session that lost its connection still holds its file.
+    left = fs.existsSync(disk) ? ownFiles(disk) : [];
+  } finally {
+    await proxy.close();
+  }
+  return { error, warnings, local, disk, stalled, left };
+}
+
+/** ftpship's own entries in `disk` (its state, temporary copies, the lock), recursively. */
+function ownFiles(disk: string): string[] {
+  return fs
+    .readdirSync(disk, { recursive: true, encoding: 'utf8' })
+    .filter((p) => path.basename(p).startsWith('.ftpship') || p.includes(LOCK))
+    .sort();
+}
+
+d.each(each('vsftpd', 'pure', 'proftpd'))('%s: a STOR of a fixed name cut, then retried', (_name, server) => {
+  it("the state's temporary copy: the retry does not wait on the cut session's file; the deploy finishes", async () => {
+    const r = await deployHeld(server, new RegExp(`^STOR .*/${STATE.replace(/\./g, '\\.')}\\.tmp$`));
+    expect(r.stalled).toBe(true);
+    // Before: "cannot write the state file …: timed out" after every retry waited on vsftpd's lock.
+    expect(r.error).toBeUndefined();
+    expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    // The state is in place, and no copy of it is left behind (nor the lock).
+    expect(r.left).toEqual([STATE]);
+    expect(ownFiles(r.disk)).toEqual([STATE]);
+  });
+});
+
+d.each(each('vsftpd', 'pure', 'proftpd'))("%s: the lock holder's STOR cut, then retried", (_name, server) => {
+  it('the retry names this deploy in its lock, not "could not write the lock holder"; the deploy finishes', async () => {
+    const r = await deployHeld(server, new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`));
+    expect(r.stalled).toBe(true);
+    expect(r.error).toBeUndefined();
+    // Before: the retries waited on vsftpd's lock, and the lock named no deploy all through this one (another
+    // deploy would have taken it over as abandoned after 15 s).
+    expect(r.warnings.filter((w) => /could not/.test(w))).toEqual([]);
+    expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    expect(r.left).toEqual([STATE]);
+    expect(ownFiles(r.disk)).toEqual([STATE]);
+  });
+});
