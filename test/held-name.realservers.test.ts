@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
-import { deploy } from '../src/index.js';
+import { deploy, type DeployOptions } from '../src/index.js';
 import {
   realDeployOptions,
   realServerSuite,
@@ -25,13 +25,16 @@ const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
 
 /**
- * A deploy of SITE through a proxy whose data connection of the first STOR matching `stor` stops passing
- * bytes (the server's side left open, holding the file): short timeouts and two retries, as a user in a
- * hurry sets them. The proxy closes after the deploy (the held session then ends).
+ * A deploy of two files through a proxy whose data connection of the `nth` STOR matching `stor` (the first by
+ * default) stops passing bytes (the server's side left open, holding the file): short timeouts and two
+ * retries, as a user in a hurry sets them. `gate`: the first command matching it is kept from the server until
+ * one matching `until` comes after the stall (a deploy kept going meanwhile). The proxy closes after the
+ * deploy (the held session then ends).
  */
 async function deployHeld(
   server: RealServer,
   stor: RegExp,
+  o: { nth?: number; gate?: RegExp; until?: RegExp; extra?: Partial<DeployOptions> } = {},
 ): Promise<{
   error?: Error;
   warnings: string[];
@@ -43,11 +46,19 @@ async function deployHeld(
   const local = tmpDir('ftpship-hretry26-');
   writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
   const { dir, disk } = target(server);
+  let seen = 0;
   let armed = false;
   let stalled = false;
+  let gated = false;
+  let open = (): void => {};
+  const opened = new Promise<void>((r) => (open = r));
   const proxy = await chaosProxy(server.port, {
-    onCommand: (line) => {
-      if (!stalled && stor.test(line)) armed = true;
+    onCommand: (line): Promise<void> | undefined => {
+      if (stalled && o.until?.test(line)) open();
+      if (!stalled && stor.test(line) && ++seen === (o.nth ?? 1)) armed = true;
+      if (gated || !o.gate?.test(line)) return;
+      gated = true;
+      return opened;
     },
     onData: () => {
       if (!armed) return;
@@ -66,6 +77,7 @@ async function deployHeld(
         timeoutMs: 2000,
         retries: 2,
         parallel: 2,
+        ...o.extra,
       }),
       { warn: (m) => warnings.push(m) },
     ).catch((err: unknown) => (error = err as Error));
@@ -111,3 +123,29 @@ d.each(each('vsftpd', 'pure', 'proftpd'))("%s: the lock holder's STOR cut, then 
     expect(ownFiles(r.disk)).toEqual([STATE]);
   });
 });
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: a refresh of the lock holder's STOR cut, then retried",
+  (_name, server) => {
+    it('the retry finds the holder it was writing, not "the deploy lock is no longer this deploy\'s"', async () => {
+      const holder = new RegExp(`^(?:STOR|SIZE|RETR|DELE) .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`);
+      const r = await deployHeld(
+        server,
+        new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`),
+        {
+          nth: 2, // the first refresh (the first names the deploy)
+          gate: /^STOR .*\/index\.html$/, // the deploy goes on until the refresh's retry
+          until: holder,
+          extra: { staleLockMs: 4000 }, // refreshed every second
+        },
+      );
+      expect(r.stalled).toBe(true);
+      // Before: the cut STOR had emptied the holder, and the retry took that for a lock taken over or removed:
+      // "the deploy lock … is no longer this deploy's: its holder file or folder was removed".
+      expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+      expect(r.left).toEqual([STATE]);
+      expect(ownFiles(r.disk)).toEqual([STATE]);
+    });
+  },
+);

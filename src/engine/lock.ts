@@ -208,20 +208,31 @@ async function lockAndRun<T>(
    * this deploy).
    */
   let naming: Promise<void> | undefined;
-  /** An attempt of the holder's write went out already (and failed: the next is its retry). */
-  let namingTried = false;
+  /**
+   * A write of the holder (naming this deploy, or a refresh) was cut (no reply to its STOR): the server may not
+   * have heard of the cut, and its session of that write waits on for the rest of the data, the
+   * holder open, empty or part-written (minutes: the server's data timeout). vsftpd locks it all that time (a
+   * STOR or a RETR of that name waits on the lock). The next write removes it first: the name is then a new
+   * file, and that session writes on into the one removed.
+   */
+  let holderCut = false;
+  const writeOwnHolder = async (c: FtpClient): Promise<void> => {
+    if (holderCut) await dropHeld(c, holderPath);
+    holderCut = false;
+    await writeHolder(c, holderPath, me).catch((err: unknown) => {
+      // A reply (a refusal, a full disk) ends the server's STOR: nothing holds the file, which stays.
+      holderCut = !(err instanceof FtpReplyError);
+      throw err;
+    });
+  };
   const nameNow = async (): Promise<void> =>
     (naming ??= pool.run(
       'lock holder',
       async (c) => {
         if (holderWritten) return;
-        // The retry of an attempt cut in its STOR: that attempt's session on the server may wait on for the
-        // rest of the data, the holder open, which vsftpd locks (minutes): a STOR of that name waits on the
-        // lock (was: every retry timed out on it, and the lock named no deploy all through this one). Removed
-        // first, the name is a new file; that session writes on into the one removed.
-        if (namingTried) await dropHeld(c, holderPath);
-        namingTried = true;
-        await writeHolder(c, holderPath, me);
+        // Was: every retry after a cut STOR waited on vsftpd's lock of it, and the lock named no deploy all
+        // through this one (see holderCut).
+        await writeOwnHolder(c);
         holderWritten = true;
       },
       // A cancel ends its backoff: the way out (the unlock) does not wait for it (the retry backoff, a
@@ -505,10 +516,14 @@ async function lockAndRun<T>(
     const run = (async () => {
       if (holderOnServer) {
         const now = await readHolder(c, holderPath);
-        if (now?.token !== me.token) throw markLost(now);
+        // There, empty or part-written, after this deploy's own write of it was cut: that write's (another
+        // deploy taking the lock over writes a whole holder of its own). Was: taken for a lock taken over or
+        // removed, and the deploy stopped.
+        const ownCut = now === undefined && holderCut && (await remoteSize(c, holderPath)) >= 0;
+        if (now?.token !== me.token && !ownCut) throw markLost(now);
       }
       if (stopRefresh) return;
-      await writeHolder(c, holderPath, me);
+      await writeOwnHolder(c);
       holderOnServer = true;
       confirmedAt = Date.parse(me.refreshedAt);
     })();
