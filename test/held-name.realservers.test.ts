@@ -19,7 +19,7 @@ import {
 import { chaosProxy } from './helpers/chaos.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
-const { describe: d, env, each } = realServerSuite('held-name.realservers');
+const { describe: d, env, opts, each } = realServerSuite('held-name.realservers');
 const target = remoteFolders('hretry26-held');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
@@ -27,14 +27,21 @@ const LOCK = `${STATE}.lock`;
 /**
  * A deploy of two files through a proxy whose data connection of the `nth` STOR matching `stor` (the first by
  * default) stops passing bytes (the server's side left open, holding the file): short timeouts and two
- * retries, as a user in a hurry sets them. `gate`: the first command matching it is kept from the server until
+ * retries, as a user in a hurry sets them. `update`: the site deployed before, another version (this deploy
+ * then changes live files). `gate`: the first command matching it is kept from the server until
  * one matching `until` comes after the stall (a deploy kept going meanwhile). The proxy closes after the
  * deploy (the held session then ends).
  */
 async function deployHeld(
   server: RealServer,
   stor: RegExp,
-  o: { nth?: number; gate?: RegExp; until?: RegExp; extra?: Partial<DeployOptions> } = {},
+  o: {
+    nth?: number;
+    gate?: RegExp;
+    until?: RegExp;
+    update?: boolean;
+    extra?: Partial<DeployOptions>;
+  } = {},
 ): Promise<{
   error?: Error;
   warnings: string[];
@@ -44,8 +51,13 @@ async function deployHeld(
   left: string[];
 }> {
   const local = tmpDir('ftpship-hretry26-');
-  writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
   const { dir, disk } = target(server);
+  if (o.update) {
+    // The site deployed before (directly), so that this deploy changes live files.
+    writeTree(local, { 'index.html': 'home v1', 'css/site.css': 'body {}' });
+    await deploy(opts(server, local, dir));
+  }
+  writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
   let seen = 0;
   let armed = false;
   let stalled = false;
@@ -146,6 +158,22 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
       expect(r.left).toEqual([STATE]);
       expect(ownFiles(r.disk)).toEqual([STATE]);
+    });
+  },
+);
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: the maintenance file's STOR cut, then retried",
+  (_name, server) => {
+    it("the retry does not wait on the cut session's file: the marker goes up, and down", async () => {
+      const r = await deployHeld(server, /^STOR .*\/\.maintenance\.tmp$/, {
+        update: true,
+        extra: { maintenance: { path: '.maintenance' } },
+      });
+      expect(r.stalled).toBe(true);
+      // Before: "cannot put up the maintenance file .maintenance: no reply to STOR …/.maintenance.tmp".
+      expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
     });
   },
 );

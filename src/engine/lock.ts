@@ -23,6 +23,7 @@ import { baseName, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
+  dropHeldUpload,
   isDataChannelRefusal,
   makeDirs,
   readRemoteFile,
@@ -217,7 +218,7 @@ async function lockAndRun<T>(
    */
   let holderCut = false;
   const writeOwnHolder = async (c: FtpClient): Promise<void> => {
-    if (holderCut) await dropHeld(c, holderPath);
+    if (holderCut) await dropHeldUpload(c, holderPath);
     holderCut = false;
     await writeHolder(c, holderPath, me).catch((err: unknown) => {
       // A reply (a refusal, a full disk) ends the server's STOR: nothing holds the file, which stays.
@@ -845,13 +846,6 @@ async function folderIdentity(c: FtpClient, path: string): Promise<string | unde
   const facts = mlsxFacts(entry?.slice(1) ?? '');
   const id = `${facts.get('unique') ?? ''} ${facts.get('modify') ?? ''}`;
   return id === ' ' ? undefined : id;
-}
-
-/** Removes a file of this deploy's that a cut attempt's STOR may hold open; not there is fine. */
-async function dropHeld(c: FtpClient, path: string): Promise<void> {
-  await c.delete(path).catch((err: unknown) => {
-    if (!(err instanceof FtpReplyError)) throw err;
-  });
 }
 
 async function writeHolder(c: import('../ftp/index.js').FtpClient, path: string, me: Holder): Promise<void> {

@@ -10,6 +10,7 @@ import {
   readRemoteFile,
   deleteFile,
   dirExists,
+  dropHeldUpload,
   fileThere,
   filesExist,
   readRemoteFileIfPresent,
@@ -834,13 +835,11 @@ export class StateStore {
           await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
-          // The retry of an attempt cut in its STOR: the server may never have heard of the cut, and its session
-          // of that attempt waits on for the rest of the data, the temp open (minutes: vsftpd's data timeout),
-          // and vsftpd locks it: a STOR of that name waits on the lock (was: every retry timed out on it, and the
-          // deploy failed). Removed first, the name is a new file; that session writes on into the one removed.
-          const held = retry;
+          // The retry of an attempt that may have been cut in its STOR (see dropHeldUpload). Was: every retry
+          // waited on vsftpd's lock of the cut STOR's temp, and the deploy failed.
+          if (retry) await dropHeldUpload(c, `${this.opts.path}.tmp`);
           retry = true;
-          if (this.copyLeft || held) {
+          if (this.copyLeft) {
             await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
               if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
             });
