@@ -1,10 +1,12 @@
 /**
  * A connection lost in the middle of the STOR of one of ftpship's files with a fixed name (the state's
- * temporary copy, the lock's holder): the server never hears of it, and its session goes on waiting for the
+ * temporary copy, the lock's holder as it names the deploy or refreshes, the maintenance file's temporary
+ * copy): the server never hears of it, and its session goes on waiting for the
  * rest of the data, the file open. vsftpd (lock_upload_files, its default) keeps a write lock on it all that
  * time (its data timeout, minutes): a STOR of that name on another connection waits for the lock, and so
  * does a RETR. The retry on a new connection must not wait on it. The lost data connection is a proxy that
- * stops passing the upload's bytes (the server's side stays open) until the proxy closes.
+ * stops passing the upload's bytes (the server's side stays open) until the proxy closes. On pure-ftpd and
+ * proftpd (no such lock) the same cuts, as a check: a cut refresh failed there too (the holder left empty).
  */
 import fs from 'node:fs';
 import path from 'node:path';
