@@ -24,6 +24,7 @@ import {
 import {
   deleteFile,
   dirExists,
+  dropHeldUpload,
   folderRefused,
   fileThere,
   listedAs,
@@ -833,9 +834,13 @@ class Run {
       });
     // Recorded before they are made: a rerun of a run that fails with the marker up removes them with it.
     await this.ctx.store.markerDirsAdded(this.markerDirs);
+    let retry = false;
     await this.ctx.pool
       .run(`put up ${m.path}`, async (c) => {
         await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
+        // Was: every retry after a cut STOR of the copy waited on vsftpd's lock of it, and the deploy failed.
+        if (retry && !this.ctx.quirks.noRename) await dropHeldUpload(c, `${abs}.tmp`);
+        retry = true;
         await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
       })
       .catch((err: unknown) => {

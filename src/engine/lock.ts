@@ -23,6 +23,7 @@ import { baseName, parentOf, remoteJoin } from './paths.js';
 import {
   deleteFile,
   dirExists,
+  dropHeldUpload,
   isDataChannelRefusal,
   makeDirs,
   readRemoteFile,
@@ -216,12 +217,31 @@ async function lockAndRun<T>(
    * this deploy).
    */
   let naming: Promise<void> | undefined;
+  /**
+   * A write of the holder (naming this deploy, or a refresh) was cut (no reply to its STOR): the server may not
+   * have heard of the cut, and its session of that write waits on for the rest of the data, the
+   * holder open, empty or part-written (minutes: the server's data timeout). vsftpd locks it all that time (a
+   * STOR or a RETR of that name waits on the lock). The next write removes it first: the name is then a new
+   * file, and that session writes on into the one removed.
+   */
+  let holderCut = false;
+  const writeOwnHolder = async (c: FtpClient): Promise<void> => {
+    if (holderCut) await dropHeldUpload(c, holderPath);
+    holderCut = false;
+    await writeHolder(c, holderPath, me).catch((err: unknown) => {
+      // A reply (a refusal, a full disk) ends the server's STOR: nothing holds the file, which stays.
+      holderCut = !(err instanceof FtpReplyError);
+      throw err;
+    });
+  };
   const nameNow = async (): Promise<void> =>
     (naming ??= pool.run(
       'lock holder',
       async (c) => {
         if (holderWritten) return;
-        await writeHolder(c, holderPath, me);
+        // Was: every retry after a cut STOR waited on vsftpd's lock of it, and the lock named no deploy all
+        // through this one (see holderCut).
+        await writeOwnHolder(c);
         holderWritten = true;
       },
       // A cancel ends its backoff: the way out (the unlock) does not wait for it (the retry backoff, a
@@ -515,10 +535,14 @@ async function lockAndRun<T>(
     const run = (async () => {
       if (holderOnServer) {
         const now = await readHolder(c, holderPath);
-        if (now?.token !== me.token) throw markLost(now);
+        // There, empty or part-written, after this deploy's own write of it was cut: that write's (another
+        // deploy taking the lock over writes a whole holder of its own). Was: taken for a lock taken over or
+        // removed, and the deploy stopped.
+        const ownCut = now === undefined && holderCut && (await remoteSize(c, holderPath)) >= 0;
+        if (now?.token !== me.token && !ownCut) throw markLost(now);
       }
       if (stopRefresh) return;
-      await writeHolder(c, holderPath, me);
+      await writeOwnHolder(c);
       holderOnServer = true;
       confirmedAt = Date.parse(me.refreshedAt);
     })();

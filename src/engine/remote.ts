@@ -612,6 +612,20 @@ export async function writeRemoteFileAtomic(
 }
 
 /**
+ * Before the retry of a cut write of one of ftpship's own files under a fixed name (the state's temporary copy,
+ * the lock's holder, the maintenance file's copy): the server may never have heard of the cut, and its session
+ * of that write waits on for the rest of the data, the file open (minutes: its data timeout). vsftpd
+ * (lock_upload_files, its default) locks the file all that time: a STOR of that name waits on the lock, and so
+ * does a RETR. Removed, the name is a new file, and that session writes on into the one removed. Not there, or
+ * refused: nothing more to do (the write says why, if it fails).
+ */
+export async function dropHeldUpload(client: FtpClient, path: string): Promise<void> {
+  await client.delete(path).catch((err: unknown) => {
+    if (!(err instanceof FtpReplyError)) throw err;
+  });
+}
+
+/**
  * Writes one of ftpship's own small files (a state's temporary copy, the lock holder) where an older copy
  * may be: a server that will not write over a file (proftpd AllowOverwrite off: 550 "Overwrite permission
  * denied") gets the old copy removed first. A copy a killed run left would otherwise stop every later run.

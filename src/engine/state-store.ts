@@ -10,6 +10,7 @@ import {
   readRemoteFile,
   deleteFile,
   dirExists,
+  dropHeldUpload,
   fileThere,
   filesExist,
   readRemoteFileIfPresent,
@@ -814,6 +815,8 @@ export class StateStore {
     // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
     const unlocking = release && this.renamedOver && this.superseded === undefined ? release : undefined;
     let sent = false;
+    /** An attempt of this write went out already (and failed: this one is its retry). */
+    let retry = false;
     const there = this.stateThere;
     await this.opts.pool
       .run(
@@ -832,6 +835,10 @@ export class StateStore {
           await this.lockGuard?.(c);
           if (!this.dirMade) await makeDirs(c, dir, this.opts.quirks.knownDirs);
           this.dirMade = true;
+          // The retry of an attempt that may have been cut in its STOR (see dropHeldUpload). Was: every retry
+          // waited on vsftpd's lock of the cut STOR's temp, and the deploy failed.
+          if (retry) await dropHeldUpload(c, `${this.opts.path}.tmp`);
+          retry = true;
           if (this.copyLeft) {
             await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
               if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove

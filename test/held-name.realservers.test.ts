@@ -1,0 +1,181 @@
+/**
+ * A connection lost in the middle of the STOR of one of ftpship's files with a fixed name (the state's
+ * temporary copy, the lock's holder as it names the deploy or refreshes, the maintenance file's temporary
+ * copy): the server never hears of it, and its session goes on waiting for the
+ * rest of the data, the file open. vsftpd (lock_upload_files, its default) keeps a write lock on it all that
+ * time (its data timeout, minutes): a STOR of that name on another connection waits for the lock, and so
+ * does a RETR. The retry on a new connection must not wait on it. The lost data connection is a proxy that
+ * stops passing the upload's bytes (the server's side stays open) until the proxy closes. On pure-ftpd and
+ * proftpd (no such lock) the same cuts, as a check: a cut refresh failed there too (the holder left empty).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from '@jest/globals';
+import { deploy, type DeployOptions } from '../src/index.js';
+import {
+  realDeployOptions,
+  realServerSuite,
+  remoteFolders,
+  type RealServer,
+} from './helpers/real-servers.js';
+import { chaosProxy } from './helpers/chaos.js';
+import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+
+const { describe: d, env, opts, each } = realServerSuite('held-name.realservers');
+const target = remoteFolders('hretry26-held');
+const STATE = '.ftpship-state.json';
+const LOCK = `${STATE}.lock`;
+
+/**
+ * A deploy of two files through a proxy whose data connection of the `nth` STOR matching `stor` (the first by
+ * default) stops passing bytes (the server's side left open, holding the file): short timeouts and two
+ * retries, as a user in a hurry sets them. `update`: the site deployed before, another version (this deploy
+ * then changes live files). `gate`: the first command matching it is kept from the server until
+ * one matching `until` comes after the stall (a deploy kept going meanwhile). The proxy closes after the
+ * deploy (the held session then ends).
+ */
+async function deployHeld(
+  server: RealServer,
+  stor: RegExp,
+  o: {
+    nth?: number;
+    gate?: RegExp;
+    until?: RegExp;
+    update?: boolean;
+    extra?: Partial<DeployOptions>;
+  } = {},
+): Promise<{
+  error?: Error;
+  warnings: string[];
+  local: string;
+  disk: string;
+  stalled: boolean;
+  left: string[];
+}> {
+  const local = tmpDir('ftpship-hretry26-');
+  const { dir, disk } = target(server);
+  if (o.update) {
+    // The site deployed before (directly), so that this deploy changes live files.
+    writeTree(local, { 'index.html': 'home v1', 'css/site.css': 'body {}' });
+    await deploy(opts(server, local, dir));
+  }
+  writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
+  let seen = 0;
+  let armed = false;
+  let stalled = false;
+  let gated = false;
+  let open = (): void => {};
+  const opened = new Promise<void>((r) => (open = r));
+  const proxy = await chaosProxy(server.port, {
+    onCommand: (line): Promise<void> | undefined => {
+      if (stalled && o.until?.test(line)) open();
+      if (!stalled && stor.test(line) && ++seen === (o.nth ?? 1)) armed = true;
+      if (gated || !o.gate?.test(line)) return;
+      gated = true;
+      return opened;
+    },
+    onData: () => {
+      if (!armed) return;
+      armed = false;
+      stalled = true;
+      return 'stall';
+    },
+  });
+  const warnings: string[] = [];
+  let error: Error | undefined;
+  let left: string[];
+  try {
+    await deploy(
+      realDeployOptions(server, env.ca, false, local, dir, {
+        port: proxy.port,
+        timeoutMs: 2000,
+        retries: 2,
+        parallel: 2,
+        ...o.extra,
+      }),
+      { warn: (m) => warnings.push(m) },
+    ).catch((err: unknown) => (error = err as Error));
+    // What the deploy left, while the session that lost its connection still holds its file.
+    left = fs.existsSync(disk) ? ownFiles(disk) : [];
+  } finally {
+    await proxy.close();
+  }
+  return { error, warnings, local, disk, stalled, left };
+}
+
+/** ftpship's own entries in `disk` (its state, temporary copies, the lock), recursively. */
+function ownFiles(disk: string): string[] {
+  return fs
+    .readdirSync(disk, { recursive: true, encoding: 'utf8' })
+    .filter((p) => path.basename(p).startsWith('.ftpship') || p.includes(LOCK))
+    .sort();
+}
+
+d.each(each('vsftpd', 'pure', 'proftpd'))('%s: a STOR of a fixed name cut, then retried', (_name, server) => {
+  it("the state's temporary copy: the retry does not wait on the cut session's file; the deploy finishes", async () => {
+    const r = await deployHeld(server, new RegExp(`^STOR .*/${STATE.replace(/\./g, '\\.')}\\.tmp$`));
+    expect(r.stalled).toBe(true);
+    // Before: "cannot write the state file …: timed out" after every retry waited on vsftpd's lock.
+    expect(r.error).toBeUndefined();
+    expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    // The state is in place, and no copy of it is left behind (nor the lock).
+    expect(r.left).toEqual([STATE]);
+    expect(ownFiles(r.disk)).toEqual([STATE]);
+  });
+});
+
+d.each(each('vsftpd', 'pure', 'proftpd'))("%s: the lock holder's STOR cut, then retried", (_name, server) => {
+  it('the retry names this deploy in its lock, not "could not write the lock holder"; the deploy finishes', async () => {
+    const r = await deployHeld(server, new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`));
+    expect(r.stalled).toBe(true);
+    expect(r.error).toBeUndefined();
+    // Before: the retries waited on vsftpd's lock, and the lock named no deploy all through this one (another
+    // deploy would have taken it over as abandoned after 15 s).
+    expect(r.warnings.filter((w) => /could not/.test(w))).toEqual([]);
+    expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    expect(r.left).toEqual([STATE]);
+    expect(ownFiles(r.disk)).toEqual([STATE]);
+  });
+});
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: a refresh of the lock holder's STOR cut, then retried",
+  (_name, server) => {
+    it('the retry finds the holder it was writing, not "the deploy lock is no longer this deploy\'s"', async () => {
+      const holder = new RegExp(`^(?:STOR|SIZE|RETR|DELE) .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`);
+      const r = await deployHeld(
+        server,
+        new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`),
+        {
+          nth: 2, // the first refresh (the first names the deploy)
+          gate: /^STOR .*\/index\.html$/, // the deploy goes on until the refresh's retry
+          until: holder,
+          extra: { staleLockMs: 4000 }, // refreshed every second
+        },
+      );
+      expect(r.stalled).toBe(true);
+      // Before: the cut STOR had emptied the holder, and the retry took that for a lock taken over or removed:
+      // "the deploy lock … is no longer this deploy's: its holder file or folder was removed".
+      expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+      expect(r.left).toEqual([STATE]);
+      expect(ownFiles(r.disk)).toEqual([STATE]);
+    });
+  },
+);
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: the maintenance file's STOR cut, then retried",
+  (_name, server) => {
+    it("the retry does not wait on the cut session's file: the marker goes up, and down", async () => {
+      const r = await deployHeld(server, /^STOR .*\/\.maintenance\.tmp$/, {
+        update: true,
+        extra: { maintenance: { path: '.maintenance' } },
+      });
+      expect(r.stalled).toBe(true);
+      // Before: "cannot put up the maintenance file .maintenance: no reply to STOR …/.maintenance.tmp".
+      expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    });
+  },
+);
