@@ -40163,6 +40163,20 @@ own = false) {
     }
 }
 /**
+ * Before the retry of a cut write of one of ftpship's own files under a fixed name (the state's temporary copy,
+ * the lock's holder, the maintenance file's copy): the server may never have heard of the cut, and its session
+ * of that write waits on for the rest of the data, the file open (minutes: its data timeout). vsftpd
+ * (lock_upload_files, its default) locks the file all that time: a STOR of that name waits on the lock, and so
+ * does a RETR. Removed, the name is a new file, and that session writes on into the one removed. Not there, or
+ * refused: nothing more to do (the write says why, if it fails).
+ */
+async function dropHeldUpload(client, path) {
+    await client.delete(path).catch((err) => {
+        if (!(err instanceof FtpReplyError))
+            throw err;
+    });
+}
+/**
  * Writes one of ftpship's own small files (a state's temporary copy, the lock holder) where an older copy
  * may be: a server that will not write over a file (proftpd AllowOverwrite off: 550 "Overwrite permission
  * denied") gets the old copy removed first. A copy a killed run left would otherwise stop every later run.
@@ -41326,9 +41340,14 @@ class Run {
         });
         // Recorded before they are made: a rerun of a run that fails with the marker up removes them with it.
         await this.ctx.store.markerDirsAdded(this.markerDirs);
+        let retry = false;
         await this.ctx.pool
             .run(`put up ${m.path}`, async (c) => {
             await makeDirs(c, parentOf(abs), this.ctx.quirks.knownDirs);
+            // Was: every retry after a cut STOR of the copy waited on vsftpd's lock of it, and the deploy failed.
+            if (retry && !this.ctx.quirks.noRename)
+                await dropHeldUpload(c, `${abs}.tmp`);
+            retry = true;
             await writeRemoteFileAtomic(c, abs, Buffer.from(m.content), this.ctx.quirks, this.warn);
         })
             .catch((err) => {
@@ -41441,7 +41460,7 @@ class Run {
     async removeTree(dir) {
         const inside = (p) => atOrUnder(p, dir);
         await this.deleteFiles(this.plan.deletes.filter(inside));
-        const kept = await this.removeDirs(this.plan.rmdirs.filter(inside));
+        const kept = await this.removeDirs(this.plan.rmdirs.filter(inside), true);
         const other = kept.find((d) => this.otherTargets.has(d));
         if (other !== undefined) {
             throw new DeployError(`cannot replace folder ${this.abs(dir)} with a file: ${other === dir ? 'it is' : `it holds ${this.abs(other)},`} the ` +
@@ -41567,8 +41586,11 @@ class Run {
                 return true;
         return false;
     }
-    /** Removes folders deepest first, a level at a time; returns those that are not empty. */
-    async removeDirs(dirs) {
+    /**
+     * Removes folders deepest first, a level at a time; returns those that are not empty. `swap`: they make way
+     * for a file, whose error says why one stays (no warning that later deploys leave it alone: they try again).
+     */
+    async removeDirs(dirs, swap = false) {
         const kept = [];
         const depths = [...new Set(dirs.map(depthOf))].sort((a, b) => b - a);
         for (const depth of depths) {
@@ -41604,9 +41626,10 @@ class Run {
                         this.otherTargets.add(d);
                         return;
                     }
-                    this.warn(this.ctx.store.tracksFilesIn(d)
-                        ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
-                        : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`);
+                    if (!swap)
+                        this.warn(this.ctx.store.tracksFilesIn(d)
+                            ? `kept folder ${d}: ${err.code} ${err.serverMessage} (it may hold files ftpship did not deploy)`
+                            : `kept folder ${d}: ${err.code} ${err.serverMessage} (it holds files ftpship did not deploy, or the server will not remove it); later deploys leave it alone: remove it by hand if it should go`);
                     kept.push(d);
                 }
             });
@@ -43796,6 +43819,8 @@ class StateStore {
         // (a server that refuses it needs the fallback, under the lock), and no former state is left to remove.
         const unlocking = release && this.renamedOver && this.superseded === undefined ? release : undefined;
         let sent = false;
+        /** An attempt of this write went out already (and failed: this one is its retry). */
+        let retry = false;
         const there = this.stateThere;
         await this.opts.pool
             .run(`write state ${this.opts.path}`, async (c) => {
@@ -43812,6 +43837,11 @@ class StateStore {
             if (!this.dirMade)
                 await makeDirs(c, dir, this.opts.quirks.knownDirs);
             this.dirMade = true;
+            // The retry of an attempt that may have been cut in its STOR (see dropHeldUpload). Was: every retry
+            // waited on vsftpd's lock of the cut STOR's temp, and the deploy failed.
+            if (retry)
+                await dropHeldUpload(c, `${this.opts.path}.tmp`);
+            retry = true;
             if (this.copyLeft) {
                 await c.delete(`${this.opts.path}.tmp`).catch((err) => {
                     if (!(err instanceof FtpReplyError))
@@ -44194,6 +44224,14 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
      */
     let madeAt;
     /**
+     * An attempt's connection was cut before any reply to its lock's MKD came back: the server may have made the
+     * folder all the same (this deploy's lock, then) or not. A retry that finds the folder naming no one cannot
+     * tell it from another deploy's taken at the same moment, whose 257 came back and whose holder is on its way:
+     * claiming it at once could leave both deploys holding it (that one overwrites the holder, or is overwritten,
+     * and never looks again). So it waits for the grace as for any lock naming no one; only its words say so.
+     */
+    let mkdUnanswered = false;
+    /**
      * The holder's write, started the moment the lock is known to be this deploy's: a deploy killed before it
      * leaves a lock no one is named in, which the next deploy gives 15 s to be named (from another machine,
      * the stale time) before taking it over. On a connection of the pool's, ahead of any other task waiting:
@@ -44202,10 +44240,30 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
      * this deploy).
      */
     let naming;
+    /**
+     * A write of the holder (naming this deploy, or a refresh) was cut (no reply to its STOR): the server may not
+     * have heard of the cut, and its session of that write waits on for the rest of the data, the
+     * holder open, empty or part-written (minutes: the server's data timeout). vsftpd locks it all that time (a
+     * STOR or a RETR of that name waits on the lock). The next write removes it first: the name is then a new
+     * file, and that session writes on into the one removed.
+     */
+    let holderCut = false;
+    const writeOwnHolder = async (c) => {
+        if (holderCut)
+            await dropHeldUpload(c, holderPath);
+        holderCut = false;
+        await writeHolder(c, holderPath, me).catch((err) => {
+            // A reply (a refusal, a full disk) ends the server's STOR: nothing holds the file, which stays.
+            holderCut = !(err instanceof FtpReplyError);
+            throw err;
+        });
+    };
     const nameNow = async () => (naming ??= pool.run('lock holder', async (c) => {
         if (holderWritten)
             return;
-        await writeHolder(c, holderPath, me);
+        // Was: every retry after a cut STOR waited on vsftpd's lock of it, and the lock named no deploy all
+        // through this one (see holderCut).
+        await writeOwnHolder(c);
         holderWritten = true;
     }, 
     // A cancel ends its backoff: the way out (the unlock) does not wait for it (the retry backoff, a
@@ -44274,6 +44332,8 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             const [made] = repliesBeforeFailure(err);
             if (made && made.code < 300)
                 madeAt ??= sentAt;
+            if (!made)
+                mkdUnanswered = true;
             throw err;
         });
         if (first.code >= 400 && first.code < 500)
@@ -44332,7 +44392,11 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             // server that refuses the name, pure-ftpd -X, refused the MKD with no folder there: was "the lock is
             // there", then the refusal).
             const graceS = Math.round(grace / 1000);
-            const waiting = () => rep.info?.(`the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
+            // Its own MKD's reply lost with the connection: the folder may well be this deploy's (was: the same words
+            // as for another deploy's lock, then "taking over a stale lock ... (unknown holder)" of its own).
+            const waiting = () => rep.info?.(mkdUnanswered
+                ? `the lock ${lockPath} is there but names no deploy yet: it may be this deploy's own (the connection was cut before the server answered its MKD), or another deploy's taken at the same moment; waiting up to ${graceS} s for a deploy to name itself in it (so that two deploys never both hold it), else this deploy takes it`
+                : `the lock ${lockPath} is there but names no deploy yet: waiting up to ${graceS} s for the deploy that took it to name itself, else it counts as abandoned`);
             const seen = await awaitHolder(c, lockPath, holderPath, grace, o.signal, waiting);
             if (seen === 'ours') {
                 if (!mkdBlind || (await claim(c)))
@@ -44372,7 +44436,10 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
             };
             throw held;
         }
-        rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
+        if (!other && mkdUnanswered)
+            rep.info?.(`no deploy named itself in the lock ${lockPath} within ${Math.round(grace / 1000)} s: this deploy takes it (most likely its own, made by the MKD whose answer was lost with the connection)`);
+        else
+            rep.warn?.(`taking over a stale lock ${lockPath} (${other?.holder ?? 'unknown holder'}, last seen ${other?.refreshedAt ?? 'never'})`);
         // Still the holder judged stale? Another deploy may have taken the lock over meanwhile and named itself.
         if (!sameHolder(await readHolder(c, holderPath), other))
             throw lost();
@@ -44478,12 +44545,16 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         const run = (async () => {
             if (holderOnServer) {
                 const now = await readHolder(c, holderPath);
-                if (now?.token !== me.token)
+                // There, empty or part-written, after this deploy's own write of it was cut: that write's (another
+                // deploy taking the lock over writes a whole holder of its own). Was: taken for a lock taken over or
+                // removed, and the deploy stopped.
+                const ownCut = now === undefined && holderCut && (await remoteSize(c, holderPath)) >= 0;
+                if (now?.token !== me.token && !ownCut)
                     throw markLost(now);
             }
             if (stopRefresh)
                 return;
-            await writeHolder(c, holderPath, me);
+            await writeOwnHolder(c);
             holderOnServer = true;
             confirmedAt = Date.parse(me.refreshedAt);
         })();
@@ -45227,6 +45298,17 @@ async function deploy(options, reporter = {}, context = {}) {
         }
         if (o.maintenance && (local.files.has(o.maintenance.path) || local.dirs.has(o.maintenance.path))) {
             throw new errors_ConfigError(`the maintenance file ${o.maintenance.path} is also in the local folder; name another path, or leave the local one out with ${excludeOption(o.maintenance.path)}`);
+        }
+        // A local file where the state (its lock, its temp) or the maintenance file needs a folder: the server
+        // cannot hold both, and the deploy would fail half way, the file or that folder in the way (was: the
+        // files uploaded, then "a folder ftpship did not deploy", exit 1, on every run).
+        for (const p of reserved) {
+            const file = ancestorsOf(p).find((a) => local.files.has(a));
+            if (file === undefined)
+                continue;
+            throw new errors_ConfigError(p === o.maintenance?.path
+                ? `the maintenance file ${p} is inside ${file}, a file of the local folder, which the server cannot hold as a folder too; name another path, such as .maintenance, or leave the local file out with ${excludeOption(file)}`
+                : `the state path ${statePath} is inside ${file}, a file of the local folder, which the server cannot hold as a folder too; give --state another path, such as .ftpship-state.json, or leave the local file out with ${excludeOption(file)}`);
         }
         // A local file where ftpship keeps its state (often a copy of the state, downloaded with the site) is
         // never sent over it: say so rather than leave it out silently.
