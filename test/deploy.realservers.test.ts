@@ -187,6 +187,8 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
     const rec = recorder();
     const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }), rec);
     expect(r.counts).toMatchObject({ mkdir: 0, upload: 4 }); // none made: all were there
+    // …nor listed as made (was: "mkdir a", "mkdir a/b", "mkdir e" beside the count 0)
+    expect(r.files.filter((f) => f.action === 'mkdir')).toEqual([]);
     expect(rec.log.some((l) => /^< 550 /.test(l))).toBe(true);
     for (const sub of ['a', 'a/b', 'e'])
       expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);

@@ -808,7 +808,7 @@ export async function deploy(
         bytesSent = result.bytesSent;
         dirsMade = result.dirsMade;
         modesMissed = result.modesMissed;
-        plan = withKeptDirs(plan, result.keptDirs);
+        plan = withDirsThere(withKeptDirs(plan, result.keptDirs), result.dirsThere);
       }
     } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
       // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same
