@@ -24,9 +24,10 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, s
     const before = readTree(disk);
 
     const message = `ftpship: error: cannot create folder ${dir}/index.html on the server: a file of that name is there`;
-    for (const command of ['plan', 'deploy']) {
-      const r = await cliOn(server, command, local, `${dir}/index.html`);
-      expect({ command, code: r.code }).toEqual({ command, code: 1 });
+    for (const [command, ...flags] of [['plan'], ['deploy'], ['plan', '--adopt'], ['deploy', '--adopt']]) {
+      const r = await cliOn(server, command, local, `${dir}/index.html`, ...flags);
+      // --adopt was: "RETR …/index.html/index.html: 550 … — it is a folder, not a file: download() takes a file".
+      expect({ command, flags, code: r.code }).toEqual({ command, flags, code: 1 });
       // Was, for plan: "warning: … already holds index.html …", then "plan: would upload 2, … mkdir 1" (exit 0).
       expect(r.stderr).not.toMatch(/already holds|would upload/);
       expect(errors(r)).toEqual([expect.stringContaining(message)]);

@@ -422,6 +422,10 @@ export async function deploy(
           : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
         return [...all].filter((n) => !reserved.has(n)).sort();
       })());
+    // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
+    // it (a download of index.html/index.html).
+    if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
+      await refuseFileTarget(pool, root, await namesAtTop());
     // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
     // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
     // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
@@ -430,7 +434,6 @@ export async function deploy(
         `delete-only: no state file at ${statePath}: ftpship has deployed nothing here, so there is nothing to delete (nothing was changed)`,
       );
     else if (store.origin === 'none' && !o.uploadOnly && !o.adopt) {
-      await refuseFileTarget(pool, root, await namesAtTop());
       // A cut run's temps are not a site.
       const there = (await namesAtTop()).filter((n) => !TEMP_NAME.test(n));
       if (there.length > 0)
