@@ -47,3 +47,31 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, s
     expect(fs.readFileSync(path.join(disk, 'x', 'x'), 'utf8')).toBe('there');
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s: a file ftpship did not deploy where a local folder goes',
+  (_label, server) => {
+    it('the error names the local folder, the file and what to do, not "check the folder deployed to"; nothing of the file is lost', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'index.html': 'home' });
+      const { dir, disk } = target(server);
+      ok(await cliOn(server, 'deploy', local, dir));
+      fs.writeFileSync(path.join(disk, 'docs'), 'put there by hand');
+      fs.chownSync(path.join(disk, 'docs'), server.uid, server.gid);
+      writeTree(local, { 'docs/intro.html': 'intro' });
+
+      const r = await cliOn(server, 'deploy', local, dir);
+      expect(r.code).toBe(1);
+      // Was: "… a file of that name is there (550 …). Check that the folder deployed to is right (the URL's
+      // path); …", though the URL was right: the file is in the way of the local folder docs.
+      expect(errors(r)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ftpship: error: cannot create folder ${dir}/docs on the server for the local folder "docs": a file of that name is there \\(550 [^)]*\\), which ftpship did not deploy \\(it deletes only files it deployed\\)\\. Remove or rename that file on the server, or deploy without the local folder: leave it out with --exclude '/docs'$`,
+          ),
+        ),
+      ]);
+      expect(fs.readFileSync(path.join(disk, 'docs'), 'utf8')).toBe('put there by hand');
+    });
+  },
+);
