@@ -460,6 +460,26 @@ function notUtf8Hint(err: unknown): string {
 }
 
 /**
+ * Something other than a vinyl file piped in (a text or byte stream, plain objects): said so, instead of the
+ * TypeError its use gave ("file.isDirectory is not a function"). Its value is not shown (it may be anything).
+ */
+function notVinyl(file: unknown): asserts file is File {
+  if (typeof file === 'object' && file !== null && typeof (file as Partial<File>).isDirectory === 'function')
+    return;
+  const came =
+    typeof file === 'string'
+      ? 'a string'
+      : Buffer.isBuffer(file)
+        ? 'a Buffer'
+        : file === null || typeof file !== 'object'
+          ? `a ${file === null ? 'null' : typeof file}`
+          : 'an object';
+  throw new Error(
+    `deploy() takes vinyl files, as gulp.src() makes them; ${came} came in: pipe gulp.src('dist/**', { encoding: false }) into it, or make each file with new Vinyl({ path, base, contents })`,
+  );
+}
+
+/**
  * Records one vinyl file; streamed contents go to a temp file as they come (never into memory whole), and are
  * handed on as a fresh stream reading it.
  * Directories and symlinks (gulp.src's `resolveSymlinks: false`) carry no contents and are passed over. Any
@@ -474,6 +494,7 @@ async function collect(
   warn: (m: string) => void,
   spool: Spool,
 ): Promise<void> {
+  notVinyl(file);
   if (file.isDirectory()) return;
   if (!file.path)
     throw new Error(

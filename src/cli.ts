@@ -477,7 +477,7 @@ function jsonFailure(error: string, exitCode: number, dryRun: boolean): string {
  */
 function usage(message: string, argv: string[]): string {
   const command = ['deploy', 'plan', 'demo'].includes(argv[0] ?? '') ? `ftpship ${argv[0]}` : 'ftpship';
-  const line = dashPath(unknownCommand(unknownOption(message)), argv).replace(
+  const line = dashPath(unknownCommand(unknownOption(demoArguments(message))), argv).replace(
     /\n\(Did you mean (.*)\?\)/,
     '; did you mean $1?',
   );
@@ -494,6 +494,20 @@ function usage(message: string, argv: string[]): string {
             ? 'the commands are deploy, plan and demo'
             : '';
   return hint ? line.replace(/\n?$/, `; ${hint}\n`) : line;
+}
+
+/**
+ * `ftpship demo ./dist ftp://…`: commander said only "too many arguments for 'demo'. Expected 0 arguments but
+ * got 2.". What the demo is, and the command that deploys a folder; the arguments not shown (a URL may hold a
+ * password).
+ */
+function demoArguments(message: string): string {
+  return message.replace(
+    /^error: too many arguments for 'demo'\. Expected 0 arguments but got (\d+)\.(\n?)$/,
+    (_all, n: string, end: string) =>
+      `error: ftpship demo takes no arguments (${n} given): it deploys its own sample site to an embedded server; ` +
+      `to deploy a folder: ftpship deploy [options] <local-dir> <url>${end}`,
+  );
 }
 
 /**

@@ -145,6 +145,17 @@ describe('the bundled Action over explicit FTPS', () => {
     expect(run.stdout).toMatch(/::warning::the server certificate is not verified/);
     expect(run.outputs.uploaded).toBe('2');
   });
+
+  it('insecure: true (PRODUCT.md: a new input) skips the check too, with the same warning', async () => {
+    const { ws, inputs } = setup('insecure');
+    const run = await runTls(ws, { ...inputs, insecure: 'true' });
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/::warning::the server certificate is not verified/);
+    expect(run.outputs.uploaded).toBe('2');
+    expect(readTree(path.join(srv.root, 'insecure'), ['.ftpship-state.json'])).toEqual(
+      readTree(path.join(ws, 'site')),
+    );
+  });
 });
 
 describe('the bundled Action against a server that refuses logins over plain FTP (FIELD.md #8)', () => {

@@ -105,6 +105,48 @@ describe('the action/ folder follows the official shape', () => {
   });
 });
 
+describe('PRODUCT.md Layout: src/ is the engine alone, the wrappers adapt it', () => {
+  /** Every module a file imports or requires (static, dynamic, type-only, re-export). */
+  const imports = (file: string): string[] =>
+    [
+      ...fs
+        .readFileSync(file, 'utf8')
+        .matchAll(
+          /(?:\bfrom\s*|\bimport\s*\(\s*(?:\/\*.*?\*\/\s*)?|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm,
+        ),
+    ].map((m) => m[1]);
+  const tsUnder = (dir: string): string[] =>
+    fs
+      .readdirSync(path.join(REPO, dir), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.[cm]?ts$/.test(f) && !f.startsWith('dist'))
+      .map((f) => path.join(REPO, dir, f));
+
+  it('src/ never imports @actions/*, gulp or vinyl (nor the gulp helpers plugin-error, fancy-log)', () => {
+    const wrapperOnly = /^(@actions\/|gulp(\/|$)|vinyl(\/|$)|vinyl-|plugin-error$|fancy-log$)/;
+    const found = tsUnder('src').flatMap((f) =>
+      imports(f)
+        .filter((m) => wrapperOnly.test(m))
+        .map((m) => `${path.relative(REPO, f)} imports ${m}`),
+    );
+    expect(found).toEqual([]);
+    // The check reads imports at all: gulp-plugin/ does import vinyl, plugin-error and fancy-log.
+    expect(imports(path.join(REPO, 'gulp-plugin', 'index.ts'))).toEqual(
+      expect.arrayContaining(['vinyl', 'plugin-error', 'fancy-log']),
+    );
+  });
+
+  it('the Action and the gulp plugin run the engine through its deploy(), and import nothing of each other', () => {
+    const action = tsUnder('action').flatMap(imports);
+    const gulp = tsUnder('gulp-plugin').flatMap(imports);
+    expect(action.filter((m) => m.includes('gulp-plugin'))).toEqual([]);
+    expect(gulp.filter((m) => /(^|\/)action\//.test(m) || m.startsWith('@actions/'))).toEqual([]);
+    expect(fs.readFileSync(path.join(REPO, 'action', 'main.ts'), 'utf8')).toMatch(/await deploy\(/);
+    expect(fs.readFileSync(path.join(REPO, 'gulp-plugin', 'index.ts'), 'utf8')).toMatch(
+      /deploy as deployEngine/,
+    );
+  });
+});
+
 describe('the README usage block', () => {
   const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 

@@ -186,6 +186,13 @@ describe('usage errors: one line, with what to try', () => {
     [['deploi', 'site', 'ftp://u@127.0.0.1:1/x'], "unknown command 'deploi'; did you mean deploy?"],
     [['frobnicate'], "unknown command 'frobnicate'; the commands are deploy, plan and demo"],
     [['demo', '--json'], "unknown option '--json'; ftpship demo --help lists the options"],
+    // Was "too many arguments for 'demo'. Expected 0 arguments but got 2.": nothing on what to do. The
+    // arguments are not shown: a URL may hold a password.
+    [
+      ['demo', 'dist', 'ftp://u:h-cli14-pw@127.0.0.1:1/x'],
+      'ftpship demo takes no arguments (2 given): it deploys its own sample site to an embedded server; ' +
+        'to deploy a folder: ftpship deploy [options] <local-dir> <url>',
+    ],
     [['--bogus'], "unknown option '--bogus'; ftpship --help lists the options"],
     [
       ['plan', 'site', 'ftp://u@127.0.0.1:1/x', '--parallel'],

@@ -13,7 +13,7 @@ import type { DeployReport } from '../src/engine/report.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { embedded, login } from './helpers/embedded.js';
 import { startFakeServer } from './helpers/fake-server.js';
-import { bytes, readDirs, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
+import { bytes, readDirs, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 let srv: EmbeddedServer;
 beforeAll(async () => {
@@ -772,6 +772,27 @@ describe('gulp plugin: errors', () => {
     expect((err as Error).message).toContain('local path "bad\\nname.txt" has a line break');
     expect(fs.existsSync(path.join(srv.root, 'linebreak'))).toBe(false);
   });
+
+  it.each<[string, unknown, string]>([
+    ['a line of text (a text stream piped in)', 'index.html\n', 'a string'],
+    ['bytes (fs.createReadStream piped in)', Buffer.from('<h1>'), 'a Buffer'],
+    ['an object that is no vinyl file', { path: '/x/a.txt', contents: Buffer.from('a') }, 'an object'],
+  ])(
+    '%s ends the stream with a PluginError saying it takes vinyl files (was: "file.isDirectory is not a function"); nothing is sent',
+    async (_what, chunk, named) => {
+      const dir = uniqueName('not-vinyl');
+      const err = await pipeline(Readable.from([chunk], { objectMode: true }), deploy(opts(`/${dir}`))).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PluginError);
+      expect((err as PluginError).plugin).toBe('ftpship');
+      expect((err as Error).message).toBe(
+        `deploy() takes vinyl files, as gulp.src() makes them; ${named} came in: pipe gulp.src('dist/**', { encoding: false }) into it, or make each file with new Vinyl({ path, base, contents })`,
+      );
+      expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+    },
+  );
 
   it("an earlier plugin that fails and still ends its stream (gulp-sass's logError) fails the task; the files that came are not deployed", async () => {
     const local = tmpDir();

@@ -143,6 +143,21 @@ describe('a pinned certificate (tls.fingerprint, --tls-fingerprint)', () => {
     ).rejects.toThrow(/^invalid tls\.fingerprint "nope"; give the SHA-256 fingerprint/);
   });
 
+  it('CLI: a self-signed certificate, without --ca, a pin or --insecure, is refused (exit 2) before anything is made (PRODUCT.md G5)', async () => {
+    assertBuilt();
+    const srv = server();
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'checked' });
+    const dir = uniqueName('h-untrusted');
+    const r = await spawnCli(['deploy', local, `ftpes://${srv.user}@127.0.0.1:${srv.port}/${dir}`], {
+      env: { FTPSHIP_PASSWORD: srv.password },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ftpship: error: TLS certificate of 127\.0\.0\.1:\d+ not trusted: /m);
+    expect(fs.existsSync(path.join(srv.root, dir))).toBe(false);
+    // That --insecure then deploys, loudly: ftp-tls.ftpsrv.test.ts.
+  });
+
   it('CLI: --tls-fingerprint deploys (colon form), a wrong pin exits 1, a malformed one exits 2', async () => {
     assertBuilt();
     const srv = server();

@@ -434,6 +434,10 @@ export async function deploy(
           : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
         return [...all].filter((n) => !reserved.has(n)).sort();
       })());
+    // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
+    // it (a download of index.html/index.html).
+    if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
+      await refuseFileTarget(pool, root, await namesAtTop());
     // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
     // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
     // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
@@ -1475,6 +1479,23 @@ async function writtenSinceFda(
       `${dryRun ? 'would be' : 'are'} sent again`,
   );
   return newer;
+}
+
+/**
+ * The folder deployed to is a file on the server (a page's address pasted as the URL: `…/public_html/index.html`).
+ * Servers list a file's path as that file's own entry, which read as a folder holding it: a dry run warned
+ * that it "already holds index.html" and planned a deploy that then failed making the folder. Stopped here,
+ * dry run or not, with the deploy's own words. Only when the top holds its own name alone: then one listing
+ * of the folder above says whether that is a file (a folder `x` holding a file `x` is a folder).
+ */
+async function refuseFileTarget(pool: ConnectionPool, root: string, names: string[]): Promise<void> {
+  const name = baseName(root);
+  if (!name || names.length !== 1 || names[0] !== name) return;
+  const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
+  if (above?.find((e) => e.name === name)?.type !== 'file') return;
+  throw new DeployError(
+    `cannot create folder ${root} on the server: a file of that name is there. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
+  );
 }
 
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */

@@ -449,7 +449,15 @@ export async function folderRefused(
   cause?: unknown,
   local?: string,
 ): Promise<DeployError> {
-  if ((await remoteSize(client, abs)) >= 0)
+  const isFile = (await remoteSize(client, abs)) >= 0;
+  // A file in the way of a folder of the local tree: one ftpship did not deploy (its own are swapped for the
+  // folder), so it stays (G3); the deploy target is right, the advice is about that file.
+  if (local && isFile)
+    return new DeployError(
+      `cannot create folder ${abs} on the server for the local folder ${JSON.stringify(local)}: a file of that name is there (${reply}), which ftpship did not deploy (it deletes only files it deployed). Remove or rename that file on the server, or deploy without the local folder: leave it out with ${excludeOption(local)}`,
+      { cause },
+    );
+  if (isFile)
     return new DeployError(
       `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
       { cause },
