@@ -38721,7 +38721,8 @@ function withAbsent(plan, absent) {
 }
 /**
  * The plan once some of its folders turned out to be there already (made by a cut run, which had not
- * recorded them as made): they are not made again, nor reported or counted as `mkdir`. They keep their
+ * recorded them as made; or found by their MKD, after a deploy with --reset-state, which lists nothing): they
+ * are not made again, nor reported or counted as `mkdir`. They keep their
  * `SITE CHMOD` (the cut run may not have sent it), and the state records them as deployed (every local folder).
  */
 function withDirsThere(plan, there) {
@@ -40028,7 +40029,12 @@ async function deleteFile(client, abs) {
 }
 /** Why a folder could not be made: a file of that name is there, or the server said no (permissions, a bad path). */
 async function folderRefused(client, abs, reply, cause, local) {
-    if ((await remoteSize(client, abs)) >= 0)
+    const isFile = (await remoteSize(client, abs)) >= 0;
+    // A file in the way of a folder of the local tree: one ftpship did not deploy (its own are swapped for the
+    // folder), so it stays (G3); the deploy target is right, the advice is about that file.
+    if (local && isFile)
+        return new DeployError(`cannot create folder ${abs} on the server for the local folder ${JSON.stringify(local)}: a file of that name is there (${reply}), which ftpship did not deploy (it deletes only files it deployed). Remove or rename that file on the server, or deploy without the local folder: leave it out with ${excludeOption(local)}`, { cause });
+    if (isFile)
         return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`, { cause });
     // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD, and a
     // file system a name over 255 bytes, which vsftpd answers with only "Create directory operation failed.").
@@ -40741,6 +40747,9 @@ class Run {
             return {
                 bytesSent: this.bytesSent,
                 dirsMade: this.dirsMade(),
+                dirsThere: this.plan.entries
+                    .filter((e) => e.action === 'mkdir' && !this.made.has(this.abs(e.path)))
+                    .map((e) => e.path),
                 keptDirs,
                 modesMissed: { files: filesMissed, dirs: dirsMissed },
             };
@@ -45402,6 +45411,10 @@ async function deploy(options, reporter = {}, context = {}) {
                 : new Set((await listFolder(pool, root))?.map((e) => e.name) ?? []);
             return [...all].filter((n) => !reserved.has(n)).sort();
         })());
+        // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
+        // it (a download of index.html/index.html).
+        if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
+            await refuseFileTarget(pool, root, await namesAtTop());
         // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
         // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
         // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
@@ -45748,7 +45761,7 @@ async function deploy(options, reporter = {}, context = {}) {
                 bytesSent = result.bytesSent;
                 dirsMade = result.dirsMade;
                 modesMissed = result.modesMissed;
-                plan = withKeptDirs(plan, result.keptDirs);
+                plan = withDirsThere(withKeptDirs(plan, result.keptDirs), result.dirsThere);
             }
         }
         else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
@@ -46329,6 +46342,22 @@ async function writtenSinceFda(pool, root, local, state, rep, dryRun) {
         `its state does not say what they hold (ftpship deployed since, and its own state was deleted?), so they ` +
         `${dryRun ? 'would be' : 'are'} sent again`);
     return newer;
+}
+/**
+ * The folder deployed to is a file on the server (a page's address pasted as the URL: `…/public_html/index.html`).
+ * Servers list a file's path as that file's own entry, which read as a folder holding it: a dry run warned
+ * that it "already holds index.html" and planned a deploy that then failed making the folder. Stopped here,
+ * dry run or not, with the deploy's own words. Only when the top holds its own name alone: then one listing
+ * of the folder above says whether that is a file (a folder `x` holding a file `x` is a folder).
+ */
+async function refuseFileTarget(pool, root, names) {
+    const name = baseName(root);
+    if (!name || names.length !== 1 || names[0] !== name)
+        return;
+    const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
+    if (above?.find((e) => e.name === name)?.type !== 'file')
+        return;
+    throw new DeployError(`cannot create folder ${root} on the server: a file of that name is there. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`);
 }
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
 async function adopt(pool, root, local, state, rep, noReplace, 
