@@ -63,7 +63,15 @@ import {
   type DeployState,
 } from './state.js';
 import { findDrift, spotCheck } from './verify.js';
-import { dirExists, fileThere, listFolder, newerThan, remoteSize, type ServerQuirks } from './remote.js';
+import {
+  dirExists,
+  fileAtTarget,
+  fileThere,
+  listFolder,
+  newerThan,
+  remoteSize,
+  type ServerQuirks,
+} from './remote.js';
 import {
   DOT_REFUSED,
   dotlessState,
@@ -1493,9 +1501,7 @@ async function refuseFileTarget(pool: ConnectionPool, root: string, names: strin
   if (!name || names.length !== 1 || names[0] !== name) return;
   const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
   if (above?.find((e) => e.name === name)?.type !== 'file') return;
-  throw new DeployError(
-    `cannot create folder ${root} on the server: a file of that name is there. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
-  );
+  throw fileAtTarget(root);
 }
 
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */

@@ -457,11 +457,7 @@ export async function folderRefused(
       `cannot create folder ${abs} on the server for the local folder ${JSON.stringify(local)}: a file of that name is there (${reply}), which ftpship did not deploy (it deletes only files it deployed). Remove or rename that file on the server, or deploy without the local folder: leave it out with ${excludeOption(local)}`,
       { cause },
     );
-  if (isFile)
-    return new DeployError(
-      `cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
-      { cause },
-    );
+  if (isFile) return fileAtTarget(abs, ` (${reply})`, cause);
   // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD, and a
   // file system a name over 255 bytes, which vsftpd answers with only "Create directory operation failed.").
   const long = local ? nameTooLong(local) : '';
@@ -617,6 +613,14 @@ export async function writeRemoteFileAtomic(
     quirks.noRename = true;
     await uploadOver(client, abs, data);
   }
+}
+
+/** The folder deployed to (or above a folder of it) is a file on the server: the URL is likely wrong. */
+export function fileAtTarget(abs: string, reply = '', cause?: unknown): DeployError {
+  return new DeployError(
+    `cannot create folder ${abs} on the server: a file of that name is there${reply}. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`,
+    { cause },
+  );
 }
 
 /**
