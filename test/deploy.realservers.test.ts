@@ -178,19 +178,30 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
     expect(snapshot(disk)).toEqual(before);
   });
 
-  it('items 1 and 7: over folders that already exist (state re-seeded), MKD answers 550 and the deploy goes on', async () => {
+  it('items 1 and 7: over folders that already exist (state re-seeded), none announced or made again; one made by hand after the state: MKD answers 550 and the deploy goes on', async () => {
     const local = tmpDir();
     writeTree(local, { 'a/b/c.txt': 'c', 'a/d.txt': 'd', 'e/f.txt': 'f' });
     const { dir, disk } = target(server);
     await deploy(opts(server, local, dir));
     writeTree(local, { 'a/b/new.txt': 'new' });
-    const rec = recorder();
-    const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }), rec);
+    const preview = await deploy(opts(server, local, dir, { resetState: true, dryRun: true }));
+    const r = await deploy(opts(server, local, dir, { resetState: true, parallel: 2 }));
     expect(r.counts).toMatchObject({ mkdir: 0, upload: 4 }); // none made: all were there
-    // …nor listed as made (was: "mkdir a", "mkdir a/b", "mkdir e" beside the count 0)
+    // …nor listed as made, by the dry run or the deploy (was: "mkdir a", "mkdir a/b", "mkdir e" beside the count 0)
     expect(r.files.filter((f) => f.action === 'mkdir')).toEqual([]);
+    expect(preview.files).toEqual(r.files);
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+    // A folder the deploy removed, made again by hand, then back in the local tree: the state does not know it.
+    fs.rmSync(path.join(local, 'e'), { recursive: true });
+    await deploy(opts(server, local, dir));
+    fs.mkdirSync(path.join(disk, 'e', 'g'), { recursive: true });
+    for (const p of ['e', 'e/g']) fs.chownSync(path.join(disk, p), server.uid, server.gid);
+    writeTree(local, { 'e/g/h.txt': 'h' });
+    const rec = recorder();
+    const r2 = await deploy(opts(server, local, dir, { parallel: 2 }), rec);
+    expect(r2.counts).toMatchObject({ mkdir: 0, upload: 1 });
     expect(rec.log.some((l) => /^< 550 /.test(l))).toBe(true);
-    for (const sub of ['a', 'a/b', 'e'])
+    for (const sub of ['e', 'e/g'])
       expect(sent(rec.log, 'MKD').filter((m) => m === `${dir}/${sub}`)).toHaveLength(1);
     expectNoCwdWhileUploading(rec.log);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));

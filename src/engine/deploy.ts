@@ -783,19 +783,23 @@ export async function deploy(
             p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d)),
           ),
         );
-      } else if (isEmptyState(st) && top && top.size > 0 && p.mkdirs.length > 0) {
+      } else if (isEmptyState(st) && p.mkdirs.length > 0) {
         // A first deploy onto a folder that already holds some of the local folders: the server refuses their
         // MKD and the report counts none made, yet the plan listed each as `mkdir` (the dry run too). Looked
         // for the same way, under the names the target's listing shows: those there are not announced.
+        // --reset-state reads no state, so the target was not listed with it: listed here (was: "mkdir a"
+        // reported beside the count "mkdir 0").
+        const atTop = top ?? (o.resetState ? new Set(await namesAtTop()) : undefined);
         const swaps = new Set(p.fileToDir);
-        p = withDirsThere(
-          p,
-          await dirsThere(
-            pool,
-            root,
-            p.mkdirs.filter((d) => top.has(d.split('/')[0]) && !swaps.has(d)),
-          ),
-        );
+        if (atTop?.size)
+          p = withDirsThere(
+            p,
+            await dirsThere(
+              pool,
+              root,
+              p.mkdirs.filter((d) => atTop.has(d.split('/')[0]) && !swaps.has(d)),
+            ),
+          );
       }
       // A guard's refusal gets the report of this plan (see the catch below).
       lastPlan = { plan: p, skipped: local.skipped };
@@ -820,7 +824,7 @@ export async function deploy(
         bytesSent = result.bytesSent;
         dirsMade = result.dirsMade;
         modesMissed = result.modesMissed;
-        plan = withDirsThere(withKeptDirs(plan, result.keptDirs), result.dirsThere);
+        plan = withKeptDirs(plan, result.keptDirs);
       }
     } else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
       // Nothing to do, and no lock taken: one a deploy killed before its unlock left is released all the same

@@ -77,8 +77,6 @@ export interface ExecResult {
   bytesSent: number;
   /** Folders inside the target this run made (MKD answered 2xx): a folder that was there is not counted. */
   dirsMade: number;
-  /** The plan's folders that were there already (a deploy with --reset-state plans them without a listing). */
-  dirsThere: string[];
   /** Orphan folders that could not be removed (they hold files ftpship did not deploy), and their parents. */
   keptDirs: string[];
   /** Of the paths the plan gives a mode (`chmods`), how many did not get it (refused, or no SITE CHMOD). */
@@ -218,9 +216,6 @@ class Run {
       return {
         bytesSent: this.bytesSent,
         dirsMade: this.dirsMade(),
-        dirsThere: this.plan.entries
-          .filter((e) => e.action === 'mkdir' && !this.made.has(this.abs(e.path)))
-          .map((e) => e.path),
         keptDirs,
         modesMissed: { files: filesMissed, dirs: dirsMissed },
       };

@@ -489,7 +489,7 @@ export function withAbsent(plan: Plan, absent: Iterable<string>): Plan {
 
 /**
  * The plan once some of its folders turned out to be there already (made by a cut run, which had not
- * recorded them as made; or found by their MKD, after a deploy with --reset-state, which lists nothing): they
+ * recorded them as made; or on a first deploy, or one with --reset-state, onto a folder that holds them): they
  * are not made again, nor reported or counted as `mkdir`. They keep their
  * `SITE CHMOD` (the cut run may not have sent it), and the state records them as deployed (every local folder).
  */
