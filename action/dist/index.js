@@ -38721,7 +38721,7 @@ function withAbsent(plan, absent) {
 }
 /**
  * The plan once some of its folders turned out to be there already (made by a cut run, which had not
- * recorded them as made; or found by their MKD, after a deploy with --reset-state, which lists nothing): they
+ * recorded them as made; or on a first deploy, or one with --reset-state, onto a folder that holds them): they
  * are not made again, nor reported or counted as `mkdir`. They keep their
  * `SITE CHMOD` (the cut run may not have sent it), and the state records them as deployed (every local folder).
  */
@@ -40035,7 +40035,7 @@ async function folderRefused(client, abs, reply, cause, local) {
     if (local && isFile)
         return new DeployError(`cannot create folder ${abs} on the server for the local folder ${JSON.stringify(local)}: a file of that name is there (${reply}), which ftpship did not deploy (it deletes only files it deployed). Remove or rename that file on the server, or deploy without the local folder: leave it out with ${excludeOption(local)}`, { cause });
     if (isFile)
-        return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there (${reply}). Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`, { cause });
+        return fileAtTarget(abs, ` (${reply})`, cause);
     // A folder of the local tree may have a name the server will not take (proftpd refuses `*` in MKD, and a
     // file system a name over 255 bytes, which vsftpd answers with only "Create directory operation failed.").
     const long = local ? nameTooLong(local) : '';
@@ -40167,6 +40167,10 @@ own = false) {
         quirks.noRename = true;
         await uploadOver(client, abs, data);
     }
+}
+/** The folder deployed to (or above a folder of it) is a file on the server: the URL is likely wrong. */
+function fileAtTarget(abs, reply = '', cause) {
+    return new DeployError(`cannot create folder ${abs} on the server: a file of that name is there${reply}. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`, { cause });
 }
 /**
  * Before the retry of a cut write of one of ftpship's own files under a fixed name (the state's temporary copy,
@@ -40747,9 +40751,6 @@ class Run {
             return {
                 bytesSent: this.bytesSent,
                 dirsMade: this.dirsMade(),
-                dirsThere: this.plan.entries
-                    .filter((e) => e.action === 'mkdir' && !this.made.has(this.abs(e.path)))
-                    .map((e) => e.path),
                 keptDirs,
                 modesMissed: { files: filesMissed, dirs: dirsMissed },
             };
@@ -45731,12 +45732,16 @@ async function deploy(options, reporter = {}, context = {}) {
                 const swaps = new Set(p.fileToDir);
                 p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => maybe.has(d) && !swaps.has(d))));
             }
-            else if (isEmptyState(st) && top && top.size > 0 && p.mkdirs.length > 0) {
+            else if (isEmptyState(st) && p.mkdirs.length > 0) {
                 // A first deploy onto a folder that already holds some of the local folders: the server refuses their
                 // MKD and the report counts none made, yet the plan listed each as `mkdir` (the dry run too). Looked
                 // for the same way, under the names the target's listing shows: those there are not announced.
+                // --reset-state reads no state, so the target was not listed with it: listed here (was: "mkdir a"
+                // reported beside the count "mkdir 0").
+                const atTop = top ?? (o.resetState ? new Set(await namesAtTop()) : undefined);
                 const swaps = new Set(p.fileToDir);
-                p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => top.has(d.split('/')[0]) && !swaps.has(d))));
+                if (atTop?.size)
+                    p = withDirsThere(p, await dirsThere(pool, root, p.mkdirs.filter((d) => atTop.has(d.split('/')[0]) && !swaps.has(d))));
             }
             // A guard's refusal gets the report of this plan (see the catch below).
             lastPlan = { plan: p, skipped: local.skipped };
@@ -45761,7 +45766,7 @@ async function deploy(options, reporter = {}, context = {}) {
                 bytesSent = result.bytesSent;
                 dirsMade = result.dirsMade;
                 modesMissed = result.modesMissed;
-                plan = withDirsThere(withKeptDirs(plan, result.keptDirs), result.dirsThere);
+                plan = withKeptDirs(plan, result.keptDirs);
             }
         }
         else if (!o.dryRun && store.origin === 'ftpship' && lockThere !== false) {
@@ -46357,7 +46362,7 @@ async function refuseFileTarget(pool, root, names) {
     const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
     if (above?.find((e) => e.name === name)?.type !== 'file')
         return;
-    throw new DeployError(`cannot create folder ${root} on the server: a file of that name is there. Check that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir); ftpship replaces only files it deployed itself.`);
+    throw fileAtTarget(root);
 }
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
 async function adopt(pool, root, local, state, rep, noReplace, 
