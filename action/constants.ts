@@ -57,6 +57,8 @@ export enum Output {
   Replaced = 'replaced',
   Deleted = 'deleted',
   Unchanged = 'unchanged',
+  FoldersMade = 'folders-made',
+  FoldersRemoved = 'folders-removed',
   Bytes = 'bytes',
   Changed = 'changed',
   Plan = 'plan',

@@ -163,6 +163,8 @@ function setOutputs(
   core.setOutput(Output.Replaced, c.replace);
   core.setOutput(Output.Deleted, c.delete);
   core.setOutput(Output.Unchanged, c.unchanged);
+  core.setOutput(Output.FoldersMade, c.mkdir);
+  core.setOutput(Output.FoldersRemoved, c.rmdir);
   core.setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
   core.setOutput(
     Output.Changed,

@@ -302,7 +302,8 @@ async function runDeploy(
       if (flags.json) process.stdout.write(out.json(err.report));
     }
     const message =
-      withCaFile(asFlags((err as Error).message ?? String(err)), flags) + lockHelp(err, url, flags);
+      noUserGiven(withCaFile(asFlags((err as Error).message ?? String(err)), flags), url) +
+      lockHelp(err, url, flags);
     out.error(message);
     const code = err instanceof CancelledError ? cancel.exitCode : exitCodeOf(err);
     // --json: stdout is JSON whatever happens (a script reads it): any other failure, the error line.
@@ -669,6 +670,29 @@ function asFlags(message: string): string {
     .replace(/ \(Action: state-path; ([^()]*)\)/g, ' ($1)')
     .replace(/\(--active; deploy\(\) and gulp: active: true; FtpClient: passive: false\)/g, '(--active)')
     .replace(/\(leave out --active or active: true; FtpClient: passive: true\)/g, '(leave out --active)');
+}
+
+/**
+ * A login refused as "anonymous" to a URL that names no user (`ftp://host/dir`): the user was never given, so
+ * "check the user and password" points nowhere; where the user and the password go, instead.
+ */
+function noUserGiven(message: string, url: string): string {
+  let shown: string;
+  try {
+    const u = new URL(url.trim());
+    if (u.username !== '') return message;
+    u.username = 'USER';
+    u.password = '';
+    shown = redactUrl(u.href);
+  } catch {
+    return message;
+  }
+  return message.replace(
+    /^(login to .* as "anonymous" failed: .*); check the user and password$/s,
+    (_all, head: string) =>
+      `${head}; the URL names no user, so ftpship logged in as "anonymous": give the user in the URL ` +
+      `(${shown}) and the password in FTPSHIP_PASSWORD or --password-stdin`,
+  );
 }
 
 /** Names the --ca file where the engine speaks of "the CA given" (it has only the file's bytes). */

@@ -12,6 +12,7 @@ import {
   runAction,
   type ActionRun,
 } from './helpers/action.js';
+import { runMain } from './helpers/action-main.js';
 import { embedded } from './helpers/embedded.js';
 import { readTree, sha256, uniqueName, writeTree } from './helpers/tmp.js';
 
@@ -88,6 +89,33 @@ describe('the bundled Action against ftp-srv', () => {
       bytes: '0',
     });
     expect(third.summary).toContain('Nothing to change');
+  });
+
+  // Through the source (runMain): the committed bundle is rebuilt when merged.
+  it('folders-made and folders-removed: the folders made and removed, as the counts of files (planned, in a dry run)', async () => {
+    const { ws, site } = workspace({ 'index.html': 'x', 'a/b/c.txt': 'c', 'd/e.txt': 'e' });
+    const dir = `${uniqueName()}/`;
+    const dry = await runMain(ws, { ...connection(dir), 'dry-run': 'true' });
+    expectSuccess(dry);
+    expect(dry.outputs).toMatchObject({ uploaded: '3', 'folders-made': '3', 'folders-removed': '0' });
+    const first = await runMain(ws, connection(dir));
+    expectSuccess(first);
+    expect(first.outputs).toMatchObject({ uploaded: '3', 'folders-made': '3', 'folders-removed': '0' });
+
+    fs.rmSync(path.join(site, 'a'), { recursive: true });
+    writeTree(site, { 'f/g.txt': 'g' });
+    const second = await runMain(ws, connection(dir));
+    expectSuccess(second);
+    expect(remote(dir)).toEqual(readTree(site));
+    expect(second.outputs).toMatchObject({
+      uploaded: '1',
+      deleted: '1',
+      'folders-made': '1',
+      'folders-removed': '2',
+    });
+    const again = await runMain(ws, connection(dir));
+    expectSuccess(again);
+    expect(again.outputs).toMatchObject({ 'folders-made': '0', 'folders-removed': '0', changed: 'false' });
   });
 
   it('dry-run: plans with zero side effects on the server and in the workspace; the summary is the preview', async () => {

@@ -552,6 +552,24 @@ describe('item 8: bad input gives one line naming the value and what to try, the
     expect(snapshot(srv.root)).toEqual(before);
   });
 
+  it('a URL with no user (ftp://host/dir), refused as "anonymous": says where the user goes (in the URL) and the password (FTPSHIP_PASSWORD)', async () => {
+    const dir = uniqueName();
+    const before = snapshot(srv.root);
+    const r = await cli(['deploy', site(), `ftp://${srv.host}:${srv.port}/${dir}`]);
+    await expectOneLine(
+      r,
+      2,
+      new RegExp(`login to 127\\.0\\.0\\.1:${srv.port} as "anonymous" failed: 530`),
+      new RegExp(
+        `the URL names no user, so ftpship logged in as "anonymous": give the user in the URL ` +
+          `\\(ftp://USER@127\\.0\\.0\\.1:${srv.port}/${dir}\\) and the password in FTPSHIP_PASSWORD or --password-stdin\\n$`,
+      ),
+    );
+    expect(r.stderr).not.toMatch(/check the user and password/);
+    expect(r.stderr).not.toContain(srv.password);
+    expect(snapshot(srv.root)).toEqual(before);
+  });
+
   it('a wrong one-letter password: the error line is masked without garbling it (every "p" was "***")', async () => {
     const r = await cli(['deploy', site(), url(uniqueName())], { FTPSHIP_PASSWORD: 'p' });
     await expectOneLine(

@@ -755,4 +755,24 @@ describe('--verify', () => {
     expect(report.bytes.sent).toBe(8);
     expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
   });
+
+  it('says the files it sends again were found missing or changed, not that an earlier run had queued them (none stopped)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc', 'd.txt': 'dddd' });
+    const dir = uniqueDir();
+    json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    fs.writeFileSync(path.join(serverDir(dir), 'a.txt'), 'hand-edited');
+    fs.rmSync(path.join(serverDir(dir), 'b/c.txt'));
+    for (const flags of [['--dry-run'], []]) {
+      const r = await runCli(['deploy', local, url(dir), '--verify', ...flags], env());
+      expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/drift: a\.txt/)]);
+      const went = flags.length > 0 ? 'would go' : 'went';
+      expect(r.stderr + r.stdout).toContain(
+        `2 file(s) found missing or changed on the server (drift, above) ${went} up again through a temporary name: ` +
+          '1 not on the server (counted as uploads), 1 there with other content (counted as replaced)',
+      );
+      expect(r.stderr + r.stdout).not.toMatch(/earlier run/);
+    }
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+  });
 });

@@ -572,6 +572,8 @@ export async function deploy(
     /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
     let unvouched: string[] = [];
     let absent: string[] = [];
+    /** Files the look at the server (--verify, or the spot check) found missing or changed there: sent again. */
+    const drifted = new Set<string>();
     /** This run's state was seeded by --adopt: the files it lists as unsure are the ones it found differing. */
     let adoptedNow = false;
     /** FTP-Deploy-Action's state was looked at against the files' times (once), and the files written since. */
@@ -691,7 +693,7 @@ export async function deploy(
           twoStates.length > 0 &&
           (await pool.run(`SIZE ${formerPath}`, async (c) => remoteSize(c, formerPath))) >= 0;
         if (there && (await store.preferNewer())) return prepare(store.state);
-        await repairDrift(pool, root, st, rep, local.files);
+        for (const f of await repairDrift(pool, root, st, rep, local.files)) drifted.add(f);
         checkedAll = true;
       } else if (spot) {
         const { off, probed, also, leftoverKept } = await spot;
@@ -714,7 +716,7 @@ export async function deploy(
             `${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
               `(deleted by hand, with the state file left?): every file is checked, as with --verify`,
           );
-          await repairDrift(pool, root, st, rep, local.files);
+          for (const f of await repairDrift(pool, root, st, rep, local.files)) drifted.add(f);
           checkedAll = true;
         }
       }
@@ -859,9 +861,7 @@ export async function deploy(
             ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
               `${o.dryRun ? 'would go' : 'went'} up through a temporary name: ${absent.length} not on the server ` +
               `(counted as uploads), ${there} there (counted as replaced)`
-            : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
-              `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
-              `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`,
+            : unvouchedInfo(unvouched, absent, drifted, o.dryRun),
       );
     }
     // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
@@ -1084,6 +1084,37 @@ async function otherDeploysIn(
     }
   }
   return found;
+}
+
+/**
+ * Why files the state does not vouch for are sent again, and how many of them the server holds: those the look
+ * at the server found missing or changed (drift, warned of above), and those an earlier run left uncertain
+ * (it had queued them when it stopped), each said as it is.
+ */
+function unvouchedInfo(unvouched: string[], absent: string[], drifted: Set<string>, dryRun: boolean): string {
+  const gone = new Set(absent);
+  const went = dryRun ? 'would go' : 'went';
+  const part = (list: string[], why: string, thereAs: string): string => {
+    const missing = list.filter((p) => gone.has(p)).length;
+    return (
+      `${list.length} file(s) ${why} ${went} up again through a temporary name: ${missing} not on the server ` +
+      `(counted as uploads), ${list.length - missing} there${thereAs} (counted as replaced)`
+    );
+  };
+  const found = unvouched.filter((p) => drifted.has(p));
+  const left = unvouched.filter((p) => !drifted.has(p));
+  return [
+    found.length > 0 &&
+      part(found, 'found missing or changed on the server (drift, above)', ' with other content'),
+    left.length > 0 &&
+      part(
+        left,
+        'an earlier run had queued when it stopped (or that the state does not vouch for)',
+        ', perhaps part-written or not looked at',
+      ),
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 /**
@@ -1556,7 +1587,7 @@ async function repairDrift(
   rep: Reporter,
   /** The local files: a drifted file no longer among them is not sent (it is an orphan). */
   local: { has(path: string): boolean },
-): Promise<void> {
+): Promise<string[]> {
   pool.expand();
   const { drift, hashed } = await findDrift(pool, root, state);
   for (const d of drift) {
@@ -1574,6 +1605,7 @@ async function repairDrift(
     rep.info?.(
       `verify: every file the state lists is on the server with its size${hashed ? ' and SHA-256 (the server hashed each)' : ''}`,
     );
+  return drift.map((d) => d.path);
 }
 
 async function scan(o: ResolvedOptions): Promise<LocalTree> {

@@ -470,6 +470,13 @@ export async function folderRefused(
   );
 }
 
+/** A file ftpship reads (the state) is over its size limit: no passing failure, never retried. */
+export function tooLargeError(abs: string, max: number): DeployError {
+  return new DeployError(
+    `${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`,
+  );
+}
+
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 export async function readRemoteFile(
   client: FtpClient,
@@ -479,13 +486,7 @@ export async function readRemoteFile(
   /** Commands run first, in the same write with pipelining (see FtpClient.download). */
   before?: { commands: string[]; replies: (r: FtpReply[]) => void },
 ): Promise<Buffer | undefined> {
-  const { sink, bytes } = cappedSink(
-    max,
-    () =>
-      new DeployError(
-        `${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`,
-      ),
-  );
+  const { sink, bytes } = cappedSink(max, () => tooLargeError(abs, max));
   try {
     // A refusal is "missing" here: no look at the path (the first deploy on vsftpd would pay round trips for it).
     await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });

@@ -16,6 +16,7 @@ import {
   readRemoteFileIfPresent,
   refusalReason,
   remoteSize,
+  tooLargeError,
   writeRemoteFileAtomic,
   makeDirs,
   type ServerQuirks,
@@ -35,7 +36,13 @@ import {
   type PendingTemp,
 } from './state.js';
 import { ancestorsOf, atOrUnder, insideTarget, normalizeRemoteDir, parentOf, remoteJoin } from './paths.js';
-import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
+import {
+  FtpProtocolError,
+  FtpReplyError,
+  isTransientError,
+  type FtpClient,
+  type FtpReply,
+} from '../ftp/index.js';
 import type { LockRelease, ReadWithLock } from './lock.js';
 import type { FtpEncoding } from '../ftp/encoding.js';
 
@@ -154,6 +161,12 @@ export class StateStore {
           at && from !== undefined && normalizeRemoteDir(at.path, from) === path ? at.read : undefined;
         if (!first) return readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err));
         return first.catch((err: unknown) => {
+          // Over the size limit (the client's own words, which name no way out): said at once, not retried.
+          if (
+            err instanceof FtpProtocolError &&
+            err.message === `${at?.path} is larger than ${STATE_MAX} bytes`
+          )
+            throw tooLargeError(path, STATE_MAX);
           if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
           refusal = err;
           return undefined;
