@@ -35513,6 +35513,15 @@ function secureData(conn, socket, options) {
  * the server's answer to the cut data connection.
  */
 const localFailures = new WeakSet();
+/**
+ * Transfer commands the server refused with its first reply (no 1xx before it: a 553 to a STOR into a folder
+ * the user may not write), so it opened no file and no data went: an upload refused so made nothing there.
+ */
+const refusedFirst = new WeakSet();
+/** `err` is a transfer command's refusal as its first reply (see refusedFirst): the server opened no file. */
+function refusedBeforeData(err) {
+    return err instanceof Error && refusedFirst.has(err);
+}
 function local(err) {
     if (err instanceof Error)
         localFailures.add(err);
@@ -35653,7 +35662,9 @@ async function startTransferNow(conn, settings, command, options, stop) {
             if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
                 // 425: the server could not open or accept the data connection, most often a firewall or NAT.
                 const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
-                throw new FtpReplyError(reply.code, reply.message, command, hint);
+                const refused = new FtpReplyError(reply.code, reply.message, command, hint);
+                refusedFirst.add(refused);
+                throw refused;
             }
             return reply;
         });
@@ -40044,11 +40055,15 @@ async function folderRefused(client, abs, reply, cause, local) {
         : '';
     return new DeployError(`cannot create folder ${abs} on the server: ${reply.replace(/\.+$/, '')}. Check that the user may write there and that the folder deployed to is right (CLI: the URL's path; Action: server-dir; library and gulp: remoteDir).${name}`, { cause });
 }
+/** A file ftpship reads (the state) is over its size limit: no passing failure, never retried. */
+function tooLargeError(abs, max) {
+    return new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`);
+}
 /** Downloads a small remote file into memory; undefined when it does not exist (550). */
 async function readRemoteFile(client, abs, max = 256 * 1024 * 1024, onRefused, 
 /** Commands run first, in the same write with pipelining (see FtpClient.download). */
 before) {
-    const { sink, bytes } = cappedSink(max, () => new DeployError(`${abs} is larger than ${max} bytes: not a file ftpship wrote there; check the path (--state), or remove it and rerun with --reset-state`));
+    const { sink, bytes } = cappedSink(max, () => tooLargeError(abs, max));
     try {
         // A refusal is "missing" here: no look at the path (the first deploy on vsftpd would pay round trips for it).
         await client.download(abs, sink, { ...(before ? { before } : {}), explain: false });
@@ -40633,6 +40648,7 @@ function isObject(v) {
 
 
 
+
 /** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
 const BYTES_PROGRESS_MS = 1000;
 async function executePlan(plan, local, ctx) {
@@ -41074,6 +41090,9 @@ class Run {
         // goes whole under a new name; how many so far.
         const left = new Set();
         let renamed = 0;
+        // A STOR failed otherwise than refused outright (see refusedBeforeData): it may have opened the temp (one
+        // cut after its 150 leaves a part), which is then kept for a later deploy to resume or remove.
+        let mayHaveOpened = false;
         const attempt = async () => this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
@@ -41097,6 +41116,10 @@ class Run {
                         resume = true;
                     this.addBytes(n);
                 },
+            }).catch((err) => {
+                if (!refusedBeforeData(err))
+                    mayHaveOpened = true;
+                throw err;
             });
             // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
             if (!item.temp && alteredName(to) && (await this.nameKept(c, to)) === false)
@@ -41136,6 +41159,11 @@ class Run {
         await attempt()
             .catch(elsewhere)
             .catch((err) => {
+            // Every STOR of this temp refused outright (553: a folder the user may not write): the server made no
+            // file, so it is not kept as pending (was: marked left by the next deploy, and looked for by each for a
+            // day). One an earlier run recorded may hold a part, and stays.
+            if (item.temp !== undefined && item.mayExist !== true && !mayHaveOpened)
+                this.ctx.store.tempGone(item.temp);
             throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
         // The file is whole on the server: the bytes a resume skipped, or the attempt found sent, count too (was:
@@ -43201,6 +43229,10 @@ class StateStore {
                 if (!first)
                     return readRemoteFile(c, path, STATE_MAX, (err) => (refusal = err));
                 return first.catch((err) => {
+                    // Over the size limit (the client's own words, which name no way out): said at once, not retried.
+                    if (err instanceof FtpProtocolError &&
+                        err.message === `${at?.path} is larger than ${STATE_MAX} bytes`)
+                        throw tooLargeError(path, STATE_MAX);
                     if (!(err instanceof FtpReplyError) || err.code < 500)
                         throw err;
                     refusal = err;
@@ -45535,6 +45567,8 @@ async function deploy(options, reporter = {}, context = {}) {
         /** Files the plan replaces that the state does not vouch for, and those of them the server does not hold. */
         let unvouched = [];
         let absent = [];
+        /** Files the look at the server (--verify, or the spot check) found missing or changed there: sent again. */
+        const drifted = new Set();
         /** This run's state was seeded by --adopt: the files it lists as unsure are the ones it found differing. */
         let adoptedNow = false;
         /** FTP-Deploy-Action's state was looked at against the files' times (once), and the files written since. */
@@ -45652,7 +45686,8 @@ async function deploy(options, reporter = {}, context = {}) {
                     (await pool.run(`SIZE ${formerPath}`, async (c) => remoteSize(c, formerPath))) >= 0;
                 if (there && (await store.preferNewer()))
                     return prepare(store.state);
-                await repairDrift(pool, root, st, rep, local.files);
+                for (const f of await repairDrift(pool, root, st, rep, local.files))
+                    drifted.add(f);
                 checkedAll = true;
             }
             else if (spot) {
@@ -45676,7 +45711,8 @@ async function deploy(options, reporter = {}, context = {}) {
                 if (off > 0) {
                     rep.warn?.(`${off} of a few files the state lists, looked at before trusting it, are missing or changed on the server ` +
                         `(deleted by hand, with the state file left?): every file is checked, as with --verify`);
-                    await repairDrift(pool, root, st, rep, local.files);
+                    for (const f of await repairDrift(pool, root, st, rep, local.files))
+                        drifted.add(f);
                     checkedAll = true;
                 }
             }
@@ -45797,9 +45833,7 @@ async function deploy(options, reporter = {}, context = {}) {
                     ? `${unvouched.length} file(s) --adopt found with other content on the server (or could not compare) ` +
                         `${o.dryRun ? 'would go' : 'went'} up through a temporary name: ${absent.length} not on the server ` +
                         `(counted as uploads), ${there} there (counted as replaced)`
-                    : `${unvouched.length} file(s) an earlier run had queued when it stopped (or that the state does not vouch ` +
-                        `for) ${o.dryRun ? 'would go' : 'went'} up again through a temporary name: ${absent.length} not on the ` +
-                        `server (counted as uploads), ${there} there, perhaps part-written or not looked at (counted as replaced)`);
+                    : unvouchedInfo(unvouched, absent, drifted, o.dryRun));
         }
         // Orphans left by --no-delete or a --keep glob stay in the state: a deploy without the option deletes them.
         const skippedKept = plan.keptOrphans.files.filter(isSkipped);
@@ -45998,6 +46032,30 @@ unsure) {
         }
     }
     return found;
+}
+/**
+ * Why files the state does not vouch for are sent again, and how many of them the server holds: those the look
+ * at the server found missing or changed (drift, warned of above), and those an earlier run left uncertain
+ * (it had queued them when it stopped), each said as it is.
+ */
+function unvouchedInfo(unvouched, absent, drifted, dryRun) {
+    const gone = new Set(absent);
+    const went = dryRun ? 'would go' : 'went';
+    const part = (list, why, thereAs) => {
+        const missing = list.filter((p) => gone.has(p)).length;
+        return (`${list.length} file(s) ${why} ${went} up again through a temporary name: ${missing} not on the server ` +
+            `(counted as uploads), ${list.length - missing} there${thereAs} (counted as replaced)`);
+    };
+    const found = unvouched.filter((p) => drifted.has(p));
+    const left = unvouched.filter((p) => !drifted.has(p));
+    return [
+        found.length > 0 &&
+            part(found, 'found missing or changed on the server (drift, above)', ' with other content'),
+        left.length > 0 &&
+            part(left, 'an earlier run had queued when it stopped (or that the state does not vouch for)', ', perhaps part-written or not looked at'),
+    ]
+        .filter(Boolean)
+        .join('; ');
 }
 /**
  * The files a plan replaces only because the state knows them as uncertain (an earlier run was sending them when
@@ -46407,6 +46465,7 @@ local) {
     }
     if (drift.length === 0)
         rep.info?.(`verify: every file the state lists is on the server with its size${hashed ? ' and SHA-256 (the server hashed each)' : ''}`);
+    return drift.map((d) => d.path);
 }
 async function scan(o) {
     if (o.files)
@@ -47029,6 +47088,8 @@ var Output;
     Output["Replaced"] = "replaced";
     Output["Deleted"] = "deleted";
     Output["Unchanged"] = "unchanged";
+    Output["FoldersMade"] = "folders-made";
+    Output["FoldersRemoved"] = "folders-removed";
     Output["Bytes"] = "bytes";
     Output["Changed"] = "changed";
     Output["Plan"] = "plan";
@@ -51896,6 +51957,8 @@ function setOutputs(report, files, filesOnly) {
     setOutput(Output.Replaced, c.replace);
     setOutput(Output.Deleted, c.delete);
     setOutput(Output.Unchanged, c.unchanged);
+    setOutput(Output.FoldersMade, c.mkdir);
+    setOutput(Output.FoldersRemoved, c.rmdir);
     setOutput(Output.Bytes, report.dryRun ? report.bytes.planned : report.bytes.sent);
     setOutput(Output.Changed, report.files.length > 0 || (report.chmod?.files ?? 0) + (report.chmod?.dirs ?? 0) > 0);
 }
