@@ -43,7 +43,6 @@ import type { LocalTree } from './select.js';
 import type { StateStore } from './state-store.js';
 import { leftInDay, probeNames } from './state.js';
 import { FtpReplyError, isTransientError, type FtpClient, type FtpReply } from '../ftp/index.js';
-import { refusedBeforeData } from '../ftp/transfer.js';
 import { DeployError, ftpMessage, writeFailed } from './errors.js';
 import type { LockRelease } from './lock.js';
 
@@ -555,9 +554,6 @@ class Run {
     // goes whole under a new name; how many so far.
     const left = new Set<string>();
     let renamed = 0;
-    // A STOR failed otherwise than refused outright (see refusedBeforeData): it may have opened the temp (one
-    // cut after its 150 leaves a part), which is then kept for a later deploy to resume or remove.
-    let mayHaveOpened = false;
     const attempt = async (): Promise<void> =>
       this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
         this.unprogress(sentThisFile);
@@ -582,9 +578,6 @@ class Run {
               if (n > 0 && item.temp !== undefined) resume = true;
               this.addBytes(n);
             },
-          }).catch((err: unknown) => {
-            if (!refusedBeforeData(err)) mayHaveOpened = true;
-            throw err;
           });
         // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
         if (!item.temp && alteredName(to) && (await this.nameKept(c, to)) === false)
@@ -622,11 +615,6 @@ class Run {
     await attempt()
       .catch(elsewhere)
       .catch((err: unknown) => {
-        // Every STOR of this temp refused outright (553: a folder the user may not write): the server made no
-        // file, so it is not kept as pending (was: marked left by the next deploy, and looked for by each for a
-        // day). One an earlier run recorded may hold a part, and stays.
-        if (item.temp !== undefined && item.mayExist !== true && !mayHaveOpened)
-          this.ctx.store.tempGone(item.temp);
         throw describe(err, `upload ${item.file.path}`, item.file.path);
       });
     // The file is whole on the server: the bytes a resume skipped, or the attempt found sent, count too (was:

@@ -288,17 +288,6 @@ function secureData(conn: FtpConnection, socket: net.Socket, options: FtpTlsOpti
  */
 const localFailures = new WeakSet<Error>();
 
-/**
- * Transfer commands the server refused with its first reply (no 1xx before it: a 553 to a STOR into a folder
- * the user may not write), so it opened no file and no data went: an upload refused so made nothing there.
- */
-const refusedFirst = new WeakSet<Error>();
-
-/** `err` is a transfer command's refusal as its first reply (see refusedFirst): the server opened no file. */
-export function refusedBeforeData(err: unknown): boolean {
-  return err instanceof Error && refusedFirst.has(err);
-}
-
 function local<E>(err: E): E {
   if (err instanceof Error) localFailures.add(err);
   return err;
@@ -508,9 +497,7 @@ async function startTransferNow(
       if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
         // 425: the server could not open or accept the data connection, most often a firewall or NAT.
         const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
-        const refused = new FtpReplyError(reply.code, reply.message, command, hint);
-        refusedFirst.add(refused);
-        throw refused;
+        throw new FtpReplyError(reply.code, reply.message, command, hint);
       }
       return reply;
     });
