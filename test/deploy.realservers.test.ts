@@ -26,6 +26,23 @@ const STATE = '.ftpship-state.json';
 
 const target = remoteFolders('deploy');
 
+/**
+ * A deployed folder `sub` that holds, besides ftpship's `sub/ours.txt`, a file put there by hand (`sub/theirs.txt`);
+ * `sub` is then gone from the local folder.
+ */
+async function theirsInDeployedSub(
+  server: RealServer,
+): Promise<{ local: string; dir: string; disk: string }> {
+  const local = tmpDir();
+  writeTree(local, { 'a.txt': 'a', 'sub/ours.txt': 'ours' });
+  const { dir, disk } = target(server);
+  await deploy(opts(server, local, dir));
+  fs.writeFileSync(path.join(disk, 'sub/theirs.txt'), 'theirs');
+  fs.chownSync(path.join(disk, 'sub/theirs.txt'), server.uid, server.gid);
+  fs.rmSync(path.join(local, 'sub'), { recursive: true });
+  return { local, dir, disk };
+}
+
 // pure-ftpd in plain FTP; vsftpd and proftpd with explicit TLS (both require TLS session reuse on data).
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   it('a state kept outside the target in folders that do not exist yet (FIELD 2: "subfolder not created"): each made, then reused', async () => {
@@ -208,13 +225,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   });
 
   it('item 3: a remote-only file survives, and its folder is kept with a warning', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'a.txt': 'a', 'sub/ours.txt': 'ours' });
-    const { dir, disk } = target(server);
-    await deploy(opts(server, local, dir));
-    fs.writeFileSync(path.join(disk, 'sub/theirs.txt'), 'theirs');
-    fs.chownSync(path.join(disk, 'sub/theirs.txt'), server.uid, server.gid);
-    fs.rmSync(path.join(local, 'sub'), { recursive: true });
+    const { local, dir, disk } = await theirsInDeployedSub(server);
     const rec = recorder();
     const r = await deploy(opts(server, local, dir), rec);
     // Reported as kept, not removed; the state forgets the folder, so the next deploy has nothing to do.
@@ -229,13 +240,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   });
 
   it('item 3: a deployed folder that became a file, holding a remote-only file: that file survives, one error and no "later deploys leave it alone" (was: said, and the next deploy tried again); gone, the rerun swaps', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'a.txt': 'a', 'sub/ours.txt': 'ours' });
-    const { dir, disk } = target(server);
-    await deploy(opts(server, local, dir));
-    fs.writeFileSync(path.join(disk, 'sub/theirs.txt'), 'theirs');
-    fs.chownSync(path.join(disk, 'sub/theirs.txt'), server.uid, server.gid);
-    fs.rmSync(path.join(local, 'sub'), { recursive: true });
+    const { local, dir, disk } = await theirsInDeployedSub(server);
     fs.writeFileSync(path.join(local, 'sub'), 'now a file');
     const rec = recorder();
     const err = await deploy(opts(server, local, dir), rec).catch((e: unknown) => e);

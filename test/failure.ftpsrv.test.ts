@@ -740,13 +740,19 @@ describe('lock', () => {
 });
 
 describe('--verify', () => {
-  it('finds files changed or removed by hand on the server and repairs them', async () => {
+  /** A deploy of three files, then one edited and one removed by hand on the server. */
+  const driftedByHand = async (): Promise<{ local: string; dir: string }> => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc', 'd.txt': 'dddd' });
     const dir = uniqueDir();
     json(await runCli(['deploy', local, url(dir), '--json'], env()));
     fs.writeFileSync(path.join(serverDir(dir), 'a.txt'), 'hand-edited');
     fs.rmSync(path.join(serverDir(dir), 'b/c.txt'));
+    return { local, dir };
+  };
+
+  it('finds files changed or removed by hand on the server and repairs them', async () => {
+    const { local, dir } = await driftedByHand();
     // (Without --verify, a deploy looks at a few files the state lists first; with so few, at all of them.)
     const r = await runCli(['deploy', local, url(dir), '--verify', '--json'], env());
     const report = json(r);
@@ -757,12 +763,7 @@ describe('--verify', () => {
   });
 
   it('says the files it sends again were found missing or changed, not that an earlier run had queued them (none stopped)', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'a.txt': 'aaaa', 'b/c.txt': 'cccc', 'd.txt': 'dddd' });
-    const dir = uniqueDir();
-    json(await runCli(['deploy', local, url(dir), '--json'], env()));
-    fs.writeFileSync(path.join(serverDir(dir), 'a.txt'), 'hand-edited');
-    fs.rmSync(path.join(serverDir(dir), 'b/c.txt'));
+    const { local, dir } = await driftedByHand();
     for (const flags of [['--dry-run'], []]) {
       const r = await runCli(['deploy', local, url(dir), '--verify', ...flags], env());
       expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/drift: a\.txt/)]);
