@@ -35513,15 +35513,6 @@ function secureData(conn, socket, options) {
  * the server's answer to the cut data connection.
  */
 const localFailures = new WeakSet();
-/**
- * Transfer commands the server refused with its first reply (no 1xx before it: a 553 to a STOR into a folder
- * the user may not write), so it opened no file and no data went: an upload refused so made nothing there.
- */
-const refusedFirst = new WeakSet();
-/** `err` is a transfer command's refusal as its first reply (see refusedFirst): the server opened no file. */
-function refusedBeforeData(err) {
-    return err instanceof Error && refusedFirst.has(err);
-}
 function local(err) {
     if (err instanceof Error)
         localFailures.add(err);
@@ -35662,9 +35653,7 @@ async function startTransferNow(conn, settings, command, options, stop) {
             if (!isPreliminary(reply.code) && !isPositiveCompletion(reply.code)) {
                 // 425: the server could not open or accept the data connection, most often a firewall or NAT.
                 const hint = reply.code === ReplyCode.CannotOpenData ? dataConnectionHint(settings.passive) : '';
-                const refused = new FtpReplyError(reply.code, reply.message, command, hint);
-                refusedFirst.add(refused);
-                throw refused;
+                throw new FtpReplyError(reply.code, reply.message, command, hint);
             }
             return reply;
         });
@@ -40648,7 +40637,6 @@ function isObject(v) {
 
 
 
-
 /** Progress is reported as bytes go at most this often (hosts throttle their lines further). */
 const BYTES_PROGRESS_MS = 1000;
 async function executePlan(plan, local, ctx) {
@@ -41090,9 +41078,6 @@ class Run {
         // goes whole under a new name; how many so far.
         const left = new Set();
         let renamed = 0;
-        // A STOR failed otherwise than refused outright (see refusedBeforeData): it may have opened the temp (one
-        // cut after its 150 leaves a part), which is then kept for a later deploy to resume or remove.
-        let mayHaveOpened = false;
         const attempt = async () => this.ctx.pool.run(`upload ${item.file.path}`, async (c) => {
             this.unprogress(sentThisFile);
             sentThisFile = 0;
@@ -41116,10 +41101,6 @@ class Run {
                         resume = true;
                     this.addBytes(n);
                 },
-            }).catch((err) => {
-                if (!refusedBeforeData(err))
-                    mayHaveOpened = true;
-                throw err;
             });
             // Sent under a name the server changes, it would land on (and overwrite) another file: not sent.
             if (!item.temp && alteredName(to) && (await this.nameKept(c, to)) === false)
@@ -41159,11 +41140,6 @@ class Run {
         await attempt()
             .catch(elsewhere)
             .catch((err) => {
-            // Every STOR of this temp refused outright (553: a folder the user may not write): the server made no
-            // file, so it is not kept as pending (was: marked left by the next deploy, and looked for by each for a
-            // day). One an earlier run recorded may hold a part, and stays.
-            if (item.temp !== undefined && item.mayExist !== true && !mayHaveOpened)
-                this.ctx.store.tempGone(item.temp);
             throw describe(err, `upload ${item.file.path}`, item.file.path);
         });
         // The file is whole on the server: the bytes a resume skipped, or the attempt found sent, count too (was:
