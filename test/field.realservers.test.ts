@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy, type Progress } from '../src/index.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { chaosProxy, releasePassive } from './helpers/chaos.js';
 import { linesProxy, loopbackBufferBytes } from './helpers/faults.js';
 import { recorder } from './helpers/protocol.js';
@@ -290,6 +290,29 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
   },
 );
 
+/**
+ * The two-file site of the §1.1 tests, deployed through `proxy` (plain FTP), which is closed after; the deploy
+ * must upload both. Returns what it was told.
+ */
+async function deployThroughProxy(
+  server: RealServer,
+  local: string,
+  dir: string,
+  proxy: { port: number; close: () => Promise<void> },
+): Promise<ReturnType<typeof recorder>> {
+  const rec = recorder();
+  try {
+    const r = await deploy(
+      opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
+      rec,
+    );
+    expect(r.counts).toMatchObject({ upload: 2 });
+  } finally {
+    await proxy.close();
+  }
+  return rec;
+}
+
 d.each(each('pure', 'vsftpd', 'proftpd'))(
   '%s: FIELD.md §1.1 "421 Session Timeout" / "Client is closed" on the way out',
   (_name, server) => {
@@ -306,16 +329,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         fs.rmSync(lock, { recursive: true, force: true });
         return { reply: '421 Session Timeout (3600 s): closing control connection', close: true };
       });
-      const rec = recorder();
-      try {
-        const r = await deploy(
-          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
-          rec,
-        );
-        expect(r.counts).toMatchObject({ upload: 2 });
-      } finally {
-        await proxy.close();
-      }
+      const rec = await deployThroughProxy(server, local, dir, proxy);
       expect(cut).toBe(1);
       expect(rec.warnings.filter((w) => /could not remove the lock/.test(w))).toEqual([]);
       expect(fs.existsSync(lock)).toBe(false);
@@ -346,16 +360,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
           return 'hold';
         },
       });
-      const rec = recorder();
-      try {
-        const r = await deploy(
-          opts(server, local, dir, { host: '127.0.0.1', port: proxy.port, secure: false }),
-          rec,
-        );
-        expect(r.counts).toMatchObject({ upload: 2 });
-      } finally {
-        await proxy.close();
-      }
+      const rec = await deployThroughProxy(server, local, dir, proxy);
       expect(cut).toBe(1);
       expect(rec.warnings).toEqual([expect.stringMatching(/^login: .*closed.*; retrying \(1\/\d+\)$/)]);
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
