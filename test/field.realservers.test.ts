@@ -58,6 +58,10 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s', (_name, server) => {
   });
 });
 
+function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(keep), items.filter((item) => !keep(item))];
+}
+
 d.each(each('pure', 'vsftpd', 'proftpd'))(
   '%s: FIELD.md §3 "a 421 no-transfer timeout during a long mkdir phase"',
   (_name, server) => {
@@ -99,9 +103,13 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         await proxy.close();
       }
       expect(cuts).toHaveLength(3);
-      expect(rec.warnings).toHaveLength(3);
-      for (const w of rec.warnings)
-        expect(w).toMatch(/^create folders .*it said: 421 No transfer timeout.*retrying/);
+      // The three cuts, each retried. Besides them only a data connection the server could not open once
+      // (pure-ftpd's passive ports lie in Linux's ephemeral range: "425 Unable to identify the local data
+      // socket: Address already in use" came once in CI), itself retried.
+      const [mkdirs, others] = partition(rec.warnings, (w) => w.startsWith('create folders '));
+      expect(mkdirs).toHaveLength(3);
+      for (const w of mkdirs) expect(w).toMatch(/it said: 421 No transfer timeout.*retrying \([1-5]\/5\)$/);
+      for (const w of others) expect(w).toMatch(/: 425 .*; retrying \(1\/5\)$/);
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
       const again = await deploy(opts(server, local, dir));
       expect(again.files).toEqual([]);

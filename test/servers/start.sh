@@ -33,15 +33,17 @@ start_bg() {
   echo $! > "$RUN/$name.pid"
 }
 
+# Passive port ranges lie above Linux's ephemeral range (32768-60999), so no outbound socket holds them.
+
 # --- pure-ftpd: plain + explicit TLS, MLSD, resume ---------------------------------------------------
 # -A chroot to home, -E no anonymous, -j create home, -Y 1 TLS optional, -2 cert file (key+cert),
 # -P address sent in PASV replies, -g pid file, -B daemonize. Logs go to syslog (none here).
-pure-ftpd -S 127.0.0.1,2121 -p 40000:40099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
+pure-ftpd -S 127.0.0.1,2121 -p 61000:61099 -P 127.0.0.1 -l unix -E -A -j -Y 1 \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pure.pid" -B >"$LOG/pure.out" 2>&1
 
 # A shared host refusing names that start with a dot (-X: neither read nor written; -x: not written): the
 # default state, its lock and the temporary files all start with one.
-pure-ftpd -S 127.0.0.1,2131 -p 40850:40899 -P 127.0.0.1 -l unix -E -A -j -Y 1 -X \
+pure-ftpd -S 127.0.0.1,2131 -p 61850:61899 -P 127.0.0.1 -l unix -E -A -j -Y 1 -X \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureNoDot.pid" -B >"$LOG/pureNoDot.out" 2>&1
 
 # A budget host's disk quota (552 "Quota exceeded" on the STOR that goes over): a virtual user (puredb) with
@@ -53,7 +55,7 @@ chown "$(user_of pure):$(user_of pure)" "$PUREQ_HOME"
 echo "$(user_of pureq):$(openssl passwd -6 "$PASSWORD"):$(id -u "$(user_of pure)"):$(id -g "$(user_of pure)")::$PUREQ_HOME/./::::::1000:1048576:::::" \
   > "$RUN/pureQuota.passwd"
 pure-pw mkdb "$RUN/pureQuota.pdb" -f "$RUN/pureQuota.passwd"
-pure-ftpd -S 127.0.0.1,2132 -p 40900:40949 -P 127.0.0.1 -l "puredb:$RUN/pureQuota.pdb" -E -A -j -Y 1 \
+pure-ftpd -S 127.0.0.1,2132 -p 61900:61949 -P 127.0.0.1 -l "puredb:$RUN/pureQuota.pdb" -E -A -j -Y 1 \
   -2 "$WORK/pure-ftpd.pem" -g "$RUN/pureQuota.pid" -B >"$LOG/pureQuota.out" 2>&1
 
 # --- vsftpd: explicit TLS (optional) on 2122, implicit TLS on 2990 -----------------------------------
@@ -92,13 +94,13 @@ force_local_logins_ssl=NO
 require_ssl_reuse=YES
 CONF
 }
-vsftpd_conf vsftpd 2122 40100 40199 NO > "$RUN/vsftpd.conf"
-vsftpd_conf vsftpdImplicit 2990 40200 40299 YES > "$RUN/vsftpdImplicit.conf"
+vsftpd_conf vsftpd 2122 61100 61199 NO > "$RUN/vsftpd.conf"
+vsftpd_conf vsftpdImplicit 2990 61200 61299 YES > "$RUN/vsftpdImplicit.conf"
 start_bg vsftpd "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpd.conf"
 start_bg vsftpdImplicit "$ROOT/usr/sbin/vsftpd" "$RUN/vsftpdImplicit.conf"
 # A shared host's vsftpd: no SITE CHMOD (500 Unknown SITE command), .user.ini and .ftpaccess refused by name
 # (550 Permission denied., as for permissions).
-vsftpd_conf vsftpdHost 2134 40700 40749 NO > "$RUN/vsftpdHost.conf"
+vsftpd_conf vsftpdHost 2134 61700 61749 NO > "$RUN/vsftpdHost.conf"
 cat >> "$RUN/vsftpdHost.conf" <<CONF
 chmod_enable=NO
 deny_file={*.user.ini,*.ftpaccess}
@@ -154,8 +156,8 @@ $5
 </Directory>
 CONF
 }
-proftpd_conf proftpd 2123 40300 40399 "" > "$RUN/proftpd.conf"
-proftpd_conf proftpdResume 2124 40400 40499 "" > "$RUN/proftpdResume.conf"
+proftpd_conf proftpd 2123 61300 61399 "" > "$RUN/proftpd.conf"
+proftpd_conf proftpdResume 2124 61400 61499 "" > "$RUN/proftpdResume.conf"
 echo "AllowStoreRestart on" >> "$RUN/proftpdResume.conf"
 # mod_digest on this one only: FEAT lists HASH (SHA-256 among others) and XSHA256, so the server hashes its
 # own files (--adopt and --verify use it); the other proftpd shows the path without it.
@@ -166,15 +168,15 @@ LoadModule mod_digest.c
   DigestAlgorithms all
 </IfModule>
 CONF
-proftpd_conf proftpdImplicit 2991 40500 40599 "  TLSOptions UseImplicitSSL" > "$RUN/proftpdImplicit.conf"
+proftpd_conf proftpdImplicit 2991 61500 61599 "  TLSOptions UseImplicitSSL" > "$RUN/proftpdImplicit.conf"
 # A shared host's connection limit: two sessions per user; a third login gets "530 Sorry, the maximum number
 # of clients (2) for this user are already connected." (the pool goes on with fewer; the first login retries).
-proftpd_conf proftpdMax 2125 40600 40699 "" > "$RUN/proftpdMax.conf"
+proftpd_conf proftpdMax 2125 61600 61699 "" > "$RUN/proftpdMax.conf"
 echo "MaxClientsPerUser 2" >> "$RUN/proftpdMax.conf"
 # A shared host's proftpd: no writing over files (RNTO over one refused too: delete + rename), .htaccess and
 # .ftpaccess refused by name (550 "Forbidden filename"), uploads throttled to 4 MB/s (long transfers), and
 # a connection idle for 2 s closed (421), as hosts do after a minute or two.
-proftpd_conf proftpdHost 2133 40950 40999 "" > "$RUN/proftpdHost.conf"
+proftpd_conf proftpdHost 2133 61950 61999 "" > "$RUN/proftpdHost.conf"
 cat >> "$RUN/proftpdHost.conf" <<CONF
 <Directory $(home_of pro)>
   AllowOverwrite off
@@ -184,7 +186,7 @@ TransferRate STOR 4000
 TimeoutIdle 2
 CONF
 # A host that allows no rename at all (RNFR: 550 "Operation not permitted"): atomic deploys cannot work.
-proftpd_conf proftpdNoRename 2135 40750 40799 "" > "$RUN/proftpdNoRename.conf"
+proftpd_conf proftpdNoRename 2135 61750 61799 "" > "$RUN/proftpdNoRename.conf"
 cat >> "$RUN/proftpdNoRename.conf" <<CONF
 <Limit RNFR RNTO>
   DenyAll
@@ -253,19 +255,19 @@ JSON
 }
 {
   echo "{"
-  entry pure pure 2121 pure-ftpd true false true true false 40000 40099 10000
-  entry pureNoDot pure 2131 pure-ftpd true false true true false 40850 40899 10000
-  entry pureQuota pureq 2132 pure-ftpd true false true true false 40900 40949 10000 "$(user_of pure)"
-  entry vsftpd vs 2122 vsftpd true false false true true 40100 40199 null
-  entry vsftpdImplicit vsi 2990 vsftpd false true false true true 40200 40299 null
-  entry vsftpdHost vs 2134 vsftpd true false false true true 40700 40749 null
-  entry proftpd pro 2123 proftpd true false true false true 40300 40399 null
-  entry proftpdResume pror 2124 proftpd true false true true true 40400 40499 null
-  entry proftpdMax pro 2125 proftpd true false true false true 40600 40699 null
-  entry proftpdHost pro 2133 proftpd true false true false true 40950 40999 null
-  entry proftpdNoRename pro 2135 proftpd true false true false true 40750 40799 null
+  entry pure pure 2121 pure-ftpd true false true true false 61000 61099 10000
+  entry pureNoDot pure 2131 pure-ftpd true false true true false 61850 61899 10000
+  entry pureQuota pureq 2132 pure-ftpd true false true true false 61900 61949 10000 "$(user_of pure)"
+  entry vsftpd vs 2122 vsftpd true false false true true 61100 61199 null
+  entry vsftpdImplicit vsi 2990 vsftpd false true false true true 61200 61299 null
+  entry vsftpdHost vs 2134 vsftpd true false false true true 61700 61749 null
+  entry proftpd pro 2123 proftpd true false true false true 61300 61399 null
+  entry proftpdResume pror 2124 proftpd true false true true true 61400 61499 null
+  entry proftpdMax pro 2125 proftpd true false true false true 61600 61699 null
+  entry proftpdHost pro 2133 proftpd true false true false true 61950 61999 null
+  entry proftpdNoRename pro 2135 proftpd true false true false true 61750 61799 null
   if [ "$implicit_pro" = true ]; then
-    entry proftpdImplicit proi 2991 proftpd false true true false true 40500 40599 null
+    entry proftpdImplicit proi 2991 proftpd false true true false true 61500 61599 null
   fi
   echo "  \"ca\": \"$CERT\""
   echo "}"
