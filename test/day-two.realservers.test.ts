@@ -9,6 +9,7 @@ import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { cliOn, ok, type CliResult } from './helpers/cli.js';
+import { linesProxy } from './helpers/faults.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, each } = realServerSuite('day-two.realservers');
@@ -58,6 +59,37 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     expect(r.stderr).toContain('every file is checked, as with --verify');
     expect(r.stderr).toContain(`${GONE}\n`);
     expect(r.stderr).not.toContain('deploy once with --verify');
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('its parent made again by another connection between the refused MKD and the look that follows: the MKD goes once more (was: "cannot create folder …/a/new", exit 1)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'a'), { recursive: true });
+    fs.rmSync(path.join(local, 'a/x.txt'));
+    writeTree(local, { 'a/new/n.txt': 'n' });
+    // In CI, the upload of a/x.txt (sent again: found gone) made `a` again on one connection while a/new's
+    // MKD, on another, was refused for want of it. Staged: `a` made on the server as soon as that MKD's
+    // connection sends its next command, after the refusal.
+    const refusedOn = new Set<number>();
+    let staged = false;
+    const proxy = await linesProxy(server.port, (line, connection) => {
+      if (line === `MKD ${dir}/a/new`) refusedOn.add(connection);
+      else if (!staged && refusedOn.has(connection)) {
+        staged = true;
+        fs.mkdirSync(path.join(disk, 'a'));
+        fs.chownSync(path.join(disk, 'a'), server.uid, server.gid);
+      }
+      return 'pass';
+    });
+    try {
+      ok(await cli({ ...server, port: proxy.port }, local, dir));
+    } finally {
+      await proxy.close();
+    }
+    expect(staged).toBe(true);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 

@@ -103,13 +103,13 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
         await proxy.close();
       }
       expect(cuts).toHaveLength(3);
-      // The three cuts, each retried. Besides them only a data connection the server could not open once
-      // (pure-ftpd's passive ports lie in Linux's ephemeral range: "425 Unable to identify the local data
-      // socket: Address already in use" came once in CI), itself retried.
+      // The three cuts, each retried. Besides them, on a busy machine, only uploads retried (in CI: pure-ftpd's
+      // "425 Unable to identify the local data socket: Address already in use" once; proftpd once silent
+      // after a STOR through the proxy for the 10 s timeout).
       const [mkdirs, others] = partition(rec.warnings, (w) => w.startsWith('create folders '));
       expect(mkdirs).toHaveLength(3);
       for (const w of mkdirs) expect(w).toMatch(/it said: 421 No transfer timeout.*retrying \([1-5]\/5\)$/);
-      for (const w of others) expect(w).toMatch(/: 425 .*; retrying \(1\/5\)$/);
+      for (const w of others) expect(w).toMatch(/^upload .*; retrying \([1-5]\/5\)$/);
       expect(readTree(disk, [STATE])).toEqual(readTree(local));
       const again = await deploy(opts(server, local, dir));
       expect(again.files).toEqual([]);

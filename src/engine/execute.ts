@@ -497,7 +497,8 @@ class Run {
           // Refused as there is a folder already, under the name the server gives this one (an earlier run's).
           const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
           if (made !== undefined) throw renamedByServer(this.abs(d), d, 'folder', made);
-          throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+          if (!(await this.madeAgain(c, d)))
+            throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
         }
         this.folderGone(parent);
         await makeDirs(c, this.abs(d), undefined, this.dirMade);
@@ -510,6 +511,23 @@ class Run {
         throw renamedByServer(this.abs(d), d, 'folder');
       }
       this.ctx.store.dirCreated(d, false);
+    }
+  }
+
+  /**
+   * A folder whose MKD was refused though its parent is there now: one MKD more. The parent may have been
+   * missing when the first went and made since by another connection (an upload that found the folder the
+   * state lists gone, see upload; was: "cannot create folder", exit 1). True once the folder is there.
+   */
+  private async madeAgain(c: FtpClient, d: string): Promise<boolean> {
+    if (parentOf(d) === '') return false;
+    try {
+      await c.mkd(this.abs(d));
+      this.dirMade(this.abs(d));
+      return true;
+    } catch (err) {
+      if (!(err instanceof FtpReplyError) || err.code < 500) throw err;
+      return dirExists(c, this.abs(d));
     }
   }
 
