@@ -41020,7 +41020,8 @@ class Run {
                     const made = alteredName(d) ? await this.storedAs(c, d) : undefined;
                     if (made !== undefined)
                         throw renamedByServer(this.abs(d), d, 'folder', made);
-                    throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
+                    if (!(await this.madeAgain(c, d)))
+                        throw await folderRefused(c, this.abs(d), `${reply.code} ${reply.message}`, undefined, d);
                 }
                 this.folderGone(parent);
                 await makeDirs(c, this.abs(d), undefined, this.dirMade);
@@ -41036,6 +41037,25 @@ class Run {
                 throw renamedByServer(this.abs(d), d, 'folder');
             }
             this.ctx.store.dirCreated(d, false);
+        }
+    }
+    /**
+     * A folder whose MKD was refused though its parent is there now: one MKD more. The parent may have been
+     * missing when the first went and made since by another connection (an upload that found the folder the
+     * state lists gone, see upload; was: "cannot create folder", exit 1). True once the folder is there.
+     */
+    async madeAgain(c, d) {
+        if (parentOf(d) === '')
+            return false;
+        try {
+            await c.mkd(this.abs(d));
+            this.dirMade(this.abs(d));
+            return true;
+        }
+        catch (err) {
+            if (!(err instanceof FtpReplyError) || err.code < 500)
+                throw err;
+            return remote_dirExists(c, this.abs(d));
         }
     }
     async createDirsAndUpload() {
