@@ -33,6 +33,7 @@ import {
   type DeployReport,
 } from '../src/engine/report.js';
 import { releaseLockAtExit } from './exit.js';
+import { ignoreGoneOutput } from './gone-output.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { hasConsumers, sink } from './sink.js';
 import { cancelOnSignals } from './signals.js';
@@ -288,6 +289,8 @@ export function deploy(options: GulpDeployOptions): Transform {
    */
   async function run(): Promise<void> {
     deploying = true;
+    // The terminal closed under the deploy: what it writes there is lost, the deploy goes on (until the hang-up).
+    ignoreGoneOutput();
     // Ctrl-C, SIGTERM or a hang-up while it runs: cancelled, and the process held until it has stopped (then ended by the
     // signal), where Node would end it at once and leave the lock on the server.
     let bySignal = false;

@@ -66,10 +66,18 @@ const options = { ...${JSON.stringify(options)}, password: process.env.FTP_PASSW
 const write = process.stdout.write.bind(process.stdout);
 let up;
 const firstUp = new Promise((resolve) => (up = resolve));
+let closed = false;
 process.stdout.write = (chunk, ...rest) => {
-  if (up && /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk))) {
+  const progress = /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk));
+  if (closed && progress) {
+    // The next line, after the closed terminal: the hang-up, twice.
+    closed = false;
+    process.kill(process.pid, 'SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
+  if (up && progress) {
     up = up();
-    if (process.env.TERMINAL_PID) closeTerminal();
+    if (process.env.TERMINAL_PID) closed = closeTerminal();
     else {
       ${signal ? `process.kill(process.pid, '${signal}');` : ''}
       ${signal === 'SIGHUP' ? `process.kill(process.pid, '${signal}');` : ''}
@@ -77,18 +85,24 @@ process.stdout.write = (chunk, ...rest) => {
   }
   return write(chunk, ...rest);
 };
-// The terminal (\`script\`, TERMINAL_PID) closes: once writing to it fails (EIO), the hang-up, twice.
+// The terminal (\`script\`, TERMINAL_PID) closes; waited for here, within the write of the first progress line, until
+// writing to it fails (EIO), then a second more (progress lines come one a second at most): the deploy goes no
+// further meanwhile. So the deploy's next progress line is written to the closed terminal, and that line brings the
+// hang-up (above), before the deploy can finish, as a shell passes the hang-up on a moment after its terminal closed.
 function closeTerminal() {
   process.kill(Number(process.env.TERMINAL_PID), 'SIGKILL');
-  const look = setInterval(() => {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; ; i++) {
     try {
       fs.writeSync(1, ' ');
-      return;
-    } catch {}
-    clearInterval(look);
-    process.kill(process.pid, 'SIGHUP');
-    process.kill(process.pid, 'SIGHUP');
-  }, 5);
+    } catch {
+      break;
+    }
+    if (i === 2000) throw new Error('the terminal is still open 10 s after its process was killed');
+    Atomics.wait(pause, 0, 0, 5);
+  }
+  Atomics.wait(pause, 0, 0, 1000);
+  return true;
 }
 export const publish = () => gulp.src('site/**', { encoding: false }).pipe(deploy(options));
 export const watch = () => gulp.watch('site/**', { ignoreInitial: false }, publish);
@@ -250,7 +264,8 @@ describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deplo
       term.stdout.resume();
       await new Promise((resolve) => term.on('close', resolve));
       for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
-      // 128 + 1: ended by SIGHUP, as the shell reports it.
+      // 128 + 1: ended by SIGHUP, as the shell reports it. Was: 139 (or 134): the progress line written to the closed
+      // terminal failed (EIO) with no one listening, gulp exited at once, and Node crashed on its way out.
       expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
       expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
       await checkLeftAndRerun(server, cwd, dir, disk);
