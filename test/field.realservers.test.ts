@@ -104,8 +104,8 @@ d.each(each('pure', 'vsftpd', 'proftpd'))(
       }
       expect(cuts).toHaveLength(3);
       // The three cuts, each retried. Besides them, on a busy machine, only uploads retried (in CI: pure-ftpd's
-      // "425 Unable to identify the local data socket: Address already in use" once; proftpd once silent
-      // after a STOR through the proxy for the 10 s timeout).
+      // "425 Unable to identify the local data socket: Address already in use" once; proftpd's "425 EPSV:
+      // Address already in use" once, two sessions having drawn the same passive port).
       const [mkdirs, others] = partition(rec.warnings, (w) => w.startsWith('create folders '));
       expect(mkdirs).toHaveLength(3);
       for (const w of mkdirs) expect(w).toMatch(/it said: 421 No transfer timeout.*retrying \([1-5]\/5\)$/);

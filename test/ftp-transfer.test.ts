@@ -81,6 +81,21 @@ describe('passive mode', () => {
     await client.quit();
   });
 
+  it('a 4xx to EPSV and no reply to the STOR sent with it (proftpd, its passive port taken): the EPSV refusal, the connection closed, without waiting out the timeout', async () => {
+    // proftpd 1.3.8 after "425 EPSV: Address already in use" takes the STOR for an active-mode transfer, fails
+    // that silently, and never answers it (seen in CI; a race for a port between two sessions, not stageable).
+    const srv = await fake({
+      handlers: { EPSV: (_a, s) => s.reply('425 EPSV: Address already in use'), STOR: () => undefined },
+    });
+    const client = await connect(srv, { timeoutMs: 20_000 });
+    const err = await client.upload('a.bin', Buffer.from('x')).catch((e: unknown) => e);
+    // Was: FtpTimeoutError "no reply to STOR a.bin … within 20000 ms", 20 s later (30 s by default).
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 425, command: 'EPSV' });
+    expect(isTransientError(err)).toBe(true);
+    expect(client.closed).toBe(true);
+  }, 30_000);
+
   it('REST goes right before the transfer command, after EPSV', async () => {
     const srv = await fake();
     const client = await connect(srv);
