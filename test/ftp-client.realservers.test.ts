@@ -290,6 +290,19 @@ d('plain FTP on real servers', () => {
   );
 });
 
+d('append ignores an offset (UploadOptions.append)', () => {
+  it('vsftpd: append with an offset sends no REST, and the bytes go at the end', async () => {
+    const sent: string[] = [];
+    const client = await connect(env.vsftpd, { secure: false, log: (line) => sent.push(line) });
+    await client.upload('appe-offset.bin', Buffer.from('abcdef'));
+    await client.upload('appe-offset.bin', Buffer.from('XY'), { append: true, offset: 2 });
+    expect(sent.filter((l) => /^> (REST|APPE)\b/.test(l))).toEqual(['> APPE appe-offset.bin']);
+    expect(await downloadAll(client, 'appe-offset.bin')).toEqual(Buffer.from('abcdefXY'));
+    await client.delete('appe-offset.bin');
+    await client.quit();
+  });
+});
+
 const SIZES = [0, 1, 3 * 1024 * 1024 + 17];
 
 d('resume on real servers: the resumed file is byte-identical', () => {

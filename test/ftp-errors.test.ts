@@ -101,6 +101,74 @@ describe('refusals: FtpReplyError, client stays usable', () => {
     await client.quit();
   });
 
+  it('waits through two 120 replies for the 220; the session stays in step', async () => {
+    const srv = await fake({
+      greeting: (s) => {
+        s.reply('120 Service ready in 2 minutes');
+        s.reply('120 Service ready in 1 minute');
+        s.reply('220 Ready now');
+      },
+    });
+    const client = await connect(srv);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
+
+  it('up to 20 1xx replies in a row are passed over; the 21st is a protocol error that closes the client', async () => {
+    const srv = await fake({
+      handlers: {
+        // One at a time, as a slow server would send them: all at once, they are a flood (a different check).
+        MKD: async (a, s) => {
+          for (let i = 0; i < 20; i++) {
+            s.reply('150 Working on it');
+            await sleep(5);
+          }
+          s.reply(`257 "${a}" created`);
+        },
+        RMD: async (a, s) => {
+          for (let i = 0; i < 21; i++) {
+            s.reply('150 Working on it');
+            await sleep(5);
+          }
+          s.reply(`250 "${a}" removed`);
+        },
+      },
+    });
+    const client = await connect(srv);
+    await client.mkd('/new');
+    const err = await caught(client.rmd('/new'));
+    expect(err).toBeInstanceOf(FtpProtocolError);
+    expect(err.message).toMatch(/20 preliminary \(1xx\) replies in a row and no final one/);
+    expect(client.closed).toBe(true);
+  });
+
+  it('list() of a path whose MLSD is refused: a 4xx to the MLST that looks at it is that error, not "nothing there"', async () => {
+    const srv = await fake({
+      features: ['EPSV', 'MLST type*;size*;modify*;'],
+      handlers: {
+        MLSD: (a, s) => s.reply(`550 ${a}: Not a directory`),
+        MLST: (_a, s) => s.reply('450 Try again later'),
+      },
+    });
+    const client = await connect(srv);
+    const err = await caught(client.list('/f'));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err).toMatchObject({ code: 450, command: 'MLST /f' });
+    expect(client.closed).toBe(false);
+    await client.quit();
+  });
+
+  it.each([true, false])(
+    'a 332 (account needed) after PASS and no account given (pipelining %s): a refusal of PASS, no ACCT sent',
+    async (pipelining) => {
+      const srv = await fake({ handlers: { PASS: (_a, s) => s.reply('332 Need account for login') } });
+      const err = await caught(connect(srv, { pipelining }));
+      expect(err).toBeInstanceOf(FtpReplyError);
+      expect(err).toMatchObject({ code: 332, command: 'PASS ***' });
+      expect(srv.verbs()).not.toContain('ACCT');
+    },
+  );
+
   it('a 1xx to a command that has no such step is passed over: the final reply answers it, the next command gets its own', async () => {
     // It was taken as MKD's answer (FtpReplyError 150), and the 257 after it answered the PWD that followed.
     const srv = await fake({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { FtpProtocolError } from '../src/ftp/errors.js';
 import {
   dosFormat,
@@ -231,6 +231,33 @@ describe('parseListing', () => {
     }
   });
 
+  it('parseMlsdTime takes a leap second (60) as the next minute, and refuses 61', () => {
+    expect(parseMlsdTime('20241231235960')).toEqual(new Date(Date.UTC(2025, 0, 1, 0, 0, 0)));
+    expect(parseMlsdTime('20241231235961')).toBeUndefined();
+  });
+
+  it('a DOS two-digit year: 70 to 99 are 19xx, 00 to 69 are 20xx', () => {
+    const at = (line: string): Date | undefined => parseListing(line)[0]?.modifiedAt;
+    expect(at('01-01-70  12:00AM                    5 a.txt')).toEqual(new Date(Date.UTC(1970, 0, 1, 0, 0)));
+    expect(at('12-31-69  11:59PM       <DIR>          d')).toEqual(new Date(Date.UTC(2069, 11, 31, 23, 59)));
+  });
+
+  describe('a Unix date shown with a time (no year)', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+    const at = (line: string): Date | undefined => parseListing(line)[0]?.modifiedAt;
+    it.each([
+      { title: 'in the past: this year', shown: 'Nov 27 10:00', year: 2024 },
+      { title: 'less than a day ahead (clock skew): this year', shown: 'Nov 29 10:00', year: 2024 },
+      { title: 'more than a day ahead: last year', shown: 'Dec 25 10:00', year: 2023 },
+    ])('$title', ({ shown, year }) => {
+      jest.useFakeTimers({ now: new Date('2024-11-28T12:00:00Z') });
+      const date = at(`-rw-r--r-- 1 u g 5 ${shown} a.txt`);
+      expect(date?.getUTCFullYear()).toBe(year);
+    });
+  });
+
   it('parseMlsdTime reads fractions and refuses junk', () => {
     expect(parseMlsdTime('20241125141200.5')).toEqual(new Date(Date.UTC(2024, 10, 25, 14, 12, 0, 500)));
     expect(parseMlsdTime('2024112514')).toBeUndefined();
@@ -299,12 +326,20 @@ describe('EPSV / PASV / EPRT / PORT', () => {
     { input: '=192,168,0,1,0,21', expected: { host: '192.168.0.1', port: 21 } },
   ])('parsePasv $input', ({ input, expected }) => expect(parsePasv(input)).toEqual(expected));
 
-  it.each(['Entering Passive Mode', '(1,2,3,4,5)', '(300,0,0,1,1,1)', '(127,0,0,1,0,0)'])(
-    'parsePasv refuses %j',
-    (input) => {
-      expect(() => parsePasv(input)).toThrow(FtpProtocolError);
-    },
-  );
+  it('parsePasv takes 255 in every field', () => {
+    expect(parsePasv('(255,255,255,255,255,255)')).toEqual({ host: '255.255.255.255', port: 65535 });
+  });
+
+  it.each([
+    'Entering Passive Mode',
+    '(1,2,3,4,5)',
+    '(300,0,0,1,1,1)',
+    '(127,0,0,256,4,1)',
+    '(127,0,0,1,256,0)',
+    '(127,0,0,1,0,0)',
+  ])('parsePasv refuses %j', (input) => {
+    expect(() => parsePasv(input)).toThrow(FtpProtocolError);
+  });
 
   it('formats EPRT and PORT', () => {
     expect(formatEprt('127.0.0.1', 40000)).toBe('|1|127.0.0.1|40000|');

@@ -2,7 +2,14 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FtpConnection } from '../src/ftp/connection.js';
 import { FtpProtocolError } from '../src/ftp/errors.js';
-import { matchesExpect, parseReplies, type ParsedReplies } from '../src/ftp/reply.js';
+import {
+  isPositiveCompletion,
+  isPositiveIntermediate,
+  isPreliminary,
+  matchesExpect,
+  parseReplies,
+  type ParsedReplies,
+} from '../src/ftp/reply.js';
 import { startFakeServer, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 
 const ok: Array<{ title: string; input: string; expected: ParsedReplies }> = [
@@ -27,6 +34,17 @@ const ok: Array<{ title: string; input: string; expected: ParsedReplies }> = [
     title: 'multiline, free-text middle lines (RFC 959 form 1)',
     input: '211-Features:\r\n EPSV\r\n MLST type*;size*;\r\n211 End\r\n',
     expected: { replies: [{ code: 211, message: 'Features:\n EPSV\n MLST type*;size*;\nEnd' }], rest: '' },
+  },
+  {
+    title: 'multiline ended by the code alone',
+    input: '211-Features:\r\n EPSV\r\n211\r\n200 OK\r\n',
+    expected: {
+      replies: [
+        { code: 211, message: 'Features:\n EPSV\n' },
+        { code: 200, message: 'OK' },
+      ],
+      rest: '',
+    },
   },
   {
     title: 'multiline, ddd- middle lines (RFC 959 form 2)',
@@ -145,6 +163,23 @@ describe('matchesExpect (code prefixes)', () => {
     { code: 421, expect: 2, result: false },
   ])('$code against $expect is $result', ({ code, expect: e, result }) => {
     expect(matchesExpect(code, e)).toBe(result);
+  });
+});
+
+describe('reply classes at their boundaries (1xx, 2xx, 3xx)', () => {
+  it.each([
+    { code: 199, kind: 'preliminary' },
+    { code: 200, kind: 'completion' },
+    { code: 299, kind: 'completion' },
+    { code: 300, kind: 'intermediate' },
+    { code: 399, kind: 'intermediate' },
+    { code: 400, kind: 'none' },
+  ])('$code is $kind', ({ code, kind }) => {
+    expect([isPreliminary(code), isPositiveCompletion(code), isPositiveIntermediate(code)]).toEqual([
+      kind === 'preliminary',
+      kind === 'completion',
+      kind === 'intermediate',
+    ]);
   });
 });
 

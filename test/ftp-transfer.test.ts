@@ -96,6 +96,29 @@ describe('passive mode', () => {
     expect(client.closed).toBe(true);
   }, 30_000);
 
+  it('a 4xx to EPSV asked alone (not in FEAT) is a refusal too: no PASV, and EPSV is asked again next time', async () => {
+    let refusals = 1;
+    const srv = await fake({
+      features: ['SIZE'],
+      handlers: {
+        EPSV: async (_a, s) =>
+          refusals-- > 0
+            ? s.reply('425 Try later')
+            : s.reply(`229 Entering Extended Passive Mode (|||${await s.listenPassive()}|)`),
+      },
+    });
+    const client = await connect(srv);
+    const err = await client.upload('a.bin', Buffer.from('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(425);
+    expect((err as FtpReplyError).command).toBe('EPSV');
+    expect(client.closed).toBe(false);
+    await client.upload('a.bin', Buffer.from('y'));
+    expect(transferVerbs(srv)).toEqual(['EPSV', 'EPSV', 'STOR']);
+    expect(srv.files.get('a.bin')).toEqual(Buffer.from('y'));
+    await client.quit();
+  });
+
   it('REST goes right before the transfer command, after EPSV', async () => {
     const srv = await fake();
     const client = await connect(srv);
