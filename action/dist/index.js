@@ -35757,6 +35757,8 @@ async function startTransferNow(conn, settings, command, options, stop) {
             conn.close(err);
     }
 }
+/** How long the command pipelined with a refused EPSV may take to answer before the connection is closed. */
+const REPLY_AFTER_EPSV_MS = 3000;
 /**
  * EPSV and the transfer command in one write. The 229 gives the port; the command's own replies are read
  * by the caller. A refused EPSV still has the command's reply to consume, so the dialogue stays in step.
@@ -35780,7 +35782,17 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
         settings.epsvWorks = true;
         return connectPassive(conn, parseEpsv(reply.message));
     }
-    await conn.readReply();
+    if (reply.code >= 500)
+        await conn.readReply();
+    else {
+        // A passing refusal (4xx). Servers answer the command sent with it at once (425: no data channel), all but
+        // proftpd after its 425 "EPSV: Address already in use" (two sessions drew the same passive port): it takes
+        // the command for an active-mode transfer, fails that silently and never answers it. Waited for a few
+        // seconds only, then the connection is closed (was: the whole timeout, 30 s by default, for each one); the
+        // caller's retry makes a new one.
+        const wait = conn.timeoutMs > 0 ? Math.min(conn.timeoutMs, REPLY_AFTER_EPSV_MS) : REPLY_AFTER_EPSV_MS;
+        await conn.readReply(wait).catch(() => undefined);
+    }
     if (reply.code >= 500) {
         conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
         settings.epsvRefused = true;
