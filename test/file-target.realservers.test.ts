@@ -46,6 +46,28 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, s
     expect(readTree(path.join(disk, 'x'), ['.ftpship-state.json', 'x'])).toEqual(readTree(local));
     expect(fs.readFileSync(path.join(disk, 'x', 'x'), 'utf8')).toBe('there');
   });
+
+  it('a file on the path above the target (…/index.html/sub): plan and deploy both stop naming that file (exit 1)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'css/site.css': 'body{}' });
+    const { dir, disk } = target(server);
+    ok(await cliOn(server, 'deploy', local, dir));
+    const before = readTree(disk);
+
+    const message = `ftpship: error: cannot create folder ${dir}/index.html on the server: a file of that name is there`;
+    for (const sub of ['index.html/sub', 'index.html/sub/deeper'])
+      for (const command of ['plan', 'deploy']) {
+        const r = await cliOn(server, command, local, `${dir}/${sub}`);
+        // Was, for plan: "plan: would upload 2, … mkdir 1" (exit 0); the deploy then failed on MKD.
+        expect({ command, sub, code: r.code }).toEqual({ command, sub, code: 1 });
+        expect(r.stderr).not.toMatch(/would upload/);
+        expect(errors(r)).toEqual([expect.stringContaining(message)]);
+        expect(readTree(disk)).toEqual(before);
+      }
+    // A new folder below a folder is still planned.
+    const plan = ok(await cliOn(server, 'plan', local, `${dir}/css/new/sub`));
+    expect(plan.stderr).toContain('would upload 2');
+  });
 });
 
 d.each(each('pure', 'vsftpd', 'proftpd'))(

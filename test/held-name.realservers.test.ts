@@ -42,6 +42,8 @@ async function deployHeld(
     gate?: RegExp;
     until?: RegExp;
     update?: boolean;
+    /** The lock's second MKD kept from the server, the connection then cut: the first made the folder (257 seen). */
+    cutLockMkd?: boolean;
     extra?: Partial<DeployOptions>;
   } = {},
 ): Promise<{
@@ -61,13 +63,21 @@ async function deployHeld(
   }
   writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
   let seen = 0;
+  let mkds = 0;
   let armed = false;
   let stalled = false;
   let gated = false;
   let open = (): void => {};
   const opened = new Promise<void>((r) => (open = r));
   const proxy = await chaosProxy(server.port, {
-    onCommand: (line): Promise<void> | undefined => {
+    onCommand: (line): 'hold' | Promise<void> | undefined => {
+      if (o.cutLockMkd && /^MKD .*\.lock$/.test(line) && ++mkds === 2) {
+        setTimeout(() => {
+          proxy.cutAll();
+          proxy.heal();
+        }, 300);
+        return 'hold';
+      }
       if (stalled && o.until?.test(line)) open();
       if (!stalled && stor.test(line) && ++seen === (o.nth ?? 1)) armed = true;
       if (gated || !o.gate?.test(line)) return;
@@ -176,6 +186,25 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       // Before: "cannot put up the maintenance file .maintenance: no reply to STOR …/.maintenance.tmp".
       expect(r.error).toBeUndefined();
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    });
+  },
+);
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: the lock's MKD reply cut, then the holder's STOR of the retry cut, then retried",
+  (_name, server) => {
+    it("the second retry does not wait on the cut session's file: this deploy holds the lock and finishes", async () => {
+      const r = await deployHeld(
+        server,
+        new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`),
+        { cutLockMkd: true },
+      );
+      expect(r.stalled).toBe(true);
+      // Before (vsftpd): "cannot take the deploy lock …: no reply to STOR …/holder.json": the second retry's
+      // STOR waited on the cut session's file to the end of the retries.
+      expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+      expect(r.left).toEqual([STATE]);
     });
   },
 );

@@ -445,7 +445,7 @@ export async function deploy(
     // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
     // it (a download of index.html/index.html).
     if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
-      await refuseFileTarget(pool, root, await namesAtTop());
+      await refuseFileTarget(pool, root, await namesAtTop(), o.dryRun);
     // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
     // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
     // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
@@ -1531,12 +1531,31 @@ async function writtenSinceFda(
  * dry run or not, with the deploy's own words. Only when the top holds its own name alone: then one listing
  * of the folder above says whether that is a file (a folder `x` holding a file `x` is a folder).
  */
-async function refuseFileTarget(pool: ConnectionPool, root: string, names: string[]): Promise<void> {
+async function refuseFileTarget(
+  pool: ConnectionPool,
+  root: string,
+  names: string[],
+  dryRun: boolean,
+): Promise<void> {
   const name = baseName(root);
-  if (!name || names.length !== 1 || names[0] !== name) return;
-  const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
-  if (above?.find((e) => e.name === name)?.type !== 'file') return;
-  throw fileAtTarget(root);
+  if (name && names.length === 1 && names[0] === name) {
+    const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
+    if (above?.find((e) => e.name === name)?.type === 'file') throw fileAtTarget(root);
+    return;
+  }
+  if (names.length > 0 || !dryRun) return;
+  // Nothing at the target (not there yet, or empty): a file may stand on its path (`…/index.html/sub`). A deploy
+  // meets it in its MKD (folderRefused, the same words), so only a dry run, which makes no folder, looks: the
+  // folders above, nearest first, until one holds the next name. A file there is refused as above; a folder, or
+  // the top, ends the walk. A deploy, or a target that holds files, costs no round trip more.
+  for (let path = root; path !== '/' && path !== '';) {
+    const child = baseName(path);
+    const up = path.slice(0, -child.length - 1) || '/';
+    const entry = (await listFolder(pool, up))?.find((e) => e.name === child);
+    if (entry?.type === 'file') throw fileAtTarget(path);
+    if (entry) return;
+    path = up;
+  }
 }
 
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */

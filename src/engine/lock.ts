@@ -336,7 +336,9 @@ async function lockAndRun<T>(
       // 257 made it. Written later than that (a slow write): checked after the pause, as after a takeover.
       // A holder naming another deploy: the lock is that deploy's (below).
       if (!made && !other && madeAt !== undefined && Date.now() - madeAt < grace) {
-        const wrote = await writeHolder(c, holderPath, me).then(
+        // Through writeOwnHolder: this write's own STOR, cut, held the name on vsftpd, and its retry waited on
+        // it to the end of the retries (a cut MKD reply, then a cut STOR, ran them out).
+        const wrote = await writeOwnHolder(c).then(
           () => true,
           (err: unknown) => {
             if (err instanceof FtpReplyError) return false; // the folder went meanwhile: looked at below
