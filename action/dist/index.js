@@ -44414,7 +44414,9 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         // 257 made it. Written later than that (a slow write): checked after the pause, as after a takeover.
         // A holder naming another deploy: the lock is that deploy's (below).
         if (!made && !other && madeAt !== undefined && Date.now() - madeAt < grace) {
-            const wrote = await writeHolder(c, holderPath, me).then(() => true, (err) => {
+            // Through writeOwnHolder: this write's own STOR, cut, held the name on vsftpd, and its retry waited on
+            // it to the end of the retries (a cut MKD reply, then a cut STOR, ran them out).
+            const wrote = await writeOwnHolder(c).then(() => true, (err) => {
                 if (err instanceof FtpReplyError)
                     return false; // the folder went meanwhile: looked at below
                 throw err;
@@ -45455,7 +45457,7 @@ async function deploy(options, reporter = {}, context = {}) {
         // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
         // it (a download of index.html/index.html).
         if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
-            await refuseFileTarget(pool, root, await namesAtTop());
+            await refuseFileTarget(pool, root, await namesAtTop(), o.dryRun);
         // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
         // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
         // so, with the ways out, rather than re-upload silently (FTP-Deploy-Action's behaviour, FIELD.md §3).
@@ -46421,14 +46423,30 @@ async function writtenSinceFda(pool, root, local, state, rep, dryRun) {
  * dry run or not, with the deploy's own words. Only when the top holds its own name alone: then one listing
  * of the folder above says whether that is a file (a folder `x` holding a file `x` is a folder).
  */
-async function refuseFileTarget(pool, root, names) {
+async function refuseFileTarget(pool, root, names, dryRun) {
     const name = baseName(root);
-    if (!name || names.length !== 1 || names[0] !== name)
+    if (name && names.length === 1 && names[0] === name) {
+        const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
+        if (above?.find((e) => e.name === name)?.type === 'file')
+            throw fileAtTarget(root);
         return;
-    const above = await listFolder(pool, root.slice(0, -name.length - 1) || '/');
-    if (above?.find((e) => e.name === name)?.type !== 'file')
+    }
+    if (names.length > 0 || !dryRun)
         return;
-    throw fileAtTarget(root);
+    // Nothing at the target (not there yet, or empty): a file may stand on its path (`…/index.html/sub`). A deploy
+    // meets it in its MKD (folderRefused, the same words), so only a dry run, which makes no folder, looks: the
+    // folders above, nearest first, until one holds the next name. A file there is refused as above; a folder, or
+    // the top, ends the walk. A deploy, or a target that holds files, costs no round trip more.
+    for (let path = root; path !== '/' && path !== '';) {
+        const child = baseName(path);
+        const up = path.slice(0, -child.length - 1) || '/';
+        const entry = (await listFolder(pool, up))?.find((e) => e.name === child);
+        if (entry?.type === 'file')
+            throw fileAtTarget(path);
+        if (entry)
+            return;
+        path = up;
+    }
 }
 /** `--adopt` on a first deploy: the state starts from what the server already holds, compared byte for byte. */
 async function adopt(pool, root, local, state, rep, noReplace, 
