@@ -303,6 +303,22 @@ describe('item 2: unicode normalisation', () => {
 });
 
 describe('item 3: orphans', () => {
+  it('a folder gone locally that holds a --keep file is kept, never planned for removal (dry run and real run)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'old/a.txt': 'a', 'old/keep.txt': 'k' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'old'), { recursive: true });
+    const keep = { keep: ['old/keep.txt'] };
+    const dry = await deploy(opts(local, dir, { ...keep, dryRun: true }));
+    expect(dry.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old/a.txt']);
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, keep), rec);
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old/a.txt']);
+    expect(sent(rec.log, 'RMD').filter((p) => !p.includes(STATE))).toEqual([]);
+    expect(Object.keys(readTree(remote(dir), [STATE])).sort()).toEqual(['index.html', 'old/keep.txt']);
+  });
+
   it('deletes only what ftpship deployed: remote-only files survive, --keep matches survive, the state survives', async () => {
     const local = tmpDir();
     writeTree(local, {
