@@ -211,6 +211,23 @@ describe('a first deploy onto a folder that already holds a site (another tool p
       expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
     }
   });
+
+  it('a new file of 1 MiB or more goes through a temp (a cut upload can resume); one byte less goes straight up', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    const MiB = 1024 * 1024;
+    fs.writeFileSync(path.join(local, 'at.bin'), Buffer.alloc(MiB, 1));
+    fs.writeFileSync(path.join(local, 'below.bin'), Buffer.alloc(MiB - 1, 2));
+    const rec = recorder();
+    await deploy(opts(local, dir), rec);
+    expect(readTree(remote(dir), [STATE])).toEqual(readTree(local));
+    expect(sent(rec.log, 'RNTO').filter((p) => !p.includes(STATE))).toEqual([`${dir}/at.bin`]);
+    expect(sent(rec.log, 'STOR').filter((p) => !p.includes(STATE) && !p.endsWith('.tmp'))).toEqual([
+      `${dir}/below.bin`,
+    ]);
+  });
 });
 
 describe('new files that may be written over live, untracked ones go through a temp (G2)', () => {
@@ -286,6 +303,22 @@ describe('item 2: unicode normalisation', () => {
 });
 
 describe('item 3: orphans', () => {
+  it('a folder gone locally that holds a --keep file is kept, never planned for removal (dry run and real run)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'old/a.txt': 'a', 'old/keep.txt': 'k' });
+    const dir = `/${uniqueName()}`;
+    await deploy(opts(local, dir));
+    fs.rmSync(path.join(local, 'old'), { recursive: true });
+    const keep = { keep: ['old/keep.txt'] };
+    const dry = await deploy(opts(local, dir, { ...keep, dryRun: true }));
+    expect(dry.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old/a.txt']);
+    const rec = recorder();
+    const r = await deploy(opts(local, dir, keep), rec);
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['delete old/a.txt']);
+    expect(sent(rec.log, 'RMD').filter((p) => !p.includes(STATE))).toEqual([]);
+    expect(Object.keys(readTree(remote(dir), [STATE])).sort()).toEqual(['index.html', 'old/keep.txt']);
+  });
+
   it('deletes only what ftpship deployed: remote-only files survive, --keep matches survive, the state survives', async () => {
     const local = tmpDir();
     writeTree(local, {
@@ -786,6 +819,37 @@ describe('item 4: state', () => {
     expect(infos.join('\n')).toMatch(/FTP-Deploy-Action/);
     expect(readTree(remote(dir), [STATE, '.ftp-deploy-sync-state.json'])).toEqual(readTree(local));
     expect(fs.existsSync(path.join(remote(dir), STATE))).toBe(true);
+    expect((await deploy(opts(local, dir))).files).toEqual([]);
+  });
+
+  it('FTP-Deploy-Action records without a size: a file whose hash matches is unchanged, not sent again', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change' });
+    const dir = `/${uniqueName()}`;
+    writeTree(remote(dir), { 'index.html': 'home', 'sub/a.txt': 'hello world!', 'sub/b.txt': 'will change' });
+    // Its size missing, or not a number of bytes: unknown, the hash alone decides.
+    const rec = (p: string, content: string, size: unknown): object => ({
+      type: 'file',
+      name: p,
+      ...(size === undefined ? {} : { size }),
+      hash: sha256(content),
+    });
+    fs.writeFileSync(
+      path.join(remote(dir), '.ftp-deploy-sync-state.json'),
+      JSON.stringify({
+        description: 'x',
+        version: '1.0.0',
+        data: [
+          { type: 'folder', name: 'sub', size: null },
+          rec('index.html', 'home', undefined),
+          rec('sub/a.txt', 'hello world!', null),
+          rec('sub/b.txt', 'an older content', -5),
+        ],
+      }),
+    );
+    const r = await deploy(opts(local, dir));
+    expect(r.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace sub/b.txt']);
+    expect(r.counts.unchanged).toBe(2);
     expect((await deploy(opts(local, dir))).files).toEqual([]);
   });
 });
