@@ -81,7 +81,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   if (options.tls) closeAuthTlsRace();
   const user = options.user ?? 'demo';
   const password = options.password ?? 'demo-password';
-  const pasvMin = options.pasvMin ?? 47000 + Math.floor(Math.random() * 1500);
+  // Above Linux's ephemeral range (32768-60999): inside it, a burst of connections to one server takes a block
+  // of consecutive ports, and ftp-srv, which tries five in a row, answered EPSV "400 Unable to find valid port"
+  // until the deploy's retries ran out (met in CI). A random start keeps several servers apart.
+  const pasvMin = options.pasvMin ?? 62000 + Math.floor(Math.random() * 3000);
   const scheme = options.tls?.implicit ? 'ftps' : 'ftp';
   const host = options.host ?? '127.0.0.1';
   // ftp-srv's constructor makes SIGINT, SIGTERM and SIGQUIT close it and exit 0 (`process.exit(0)`): Ctrl-C on

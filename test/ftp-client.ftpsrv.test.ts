@@ -24,6 +24,19 @@ const connect = async (extra: Partial<Parameters<typeof FtpClient.connect>[0]> =
   });
 
 describe('FtpClient against ftp-srv', () => {
+  it("the embedded server's passive ports lie above the kernel's ephemeral range (inside it, ftp-srv answered EPSV 400 'Unable to find valid port' in CI)", async () => {
+    const range = '/proc/sys/net/ipv4/ip_local_port_range';
+    if (!fs.existsSync(range)) return; // Linux only
+    const ephemeralMax = Number(fs.readFileSync(range, 'utf8').trim().split(/\s+/)[1]);
+    const log: string[] = [];
+    const client = await connect({ log: (l) => log.push(l) });
+    for (let i = 0; i < 3; i++) await client.upload(`/ports-${i}.txt`, Buffer.from('p'));
+    await client.quit();
+    const ports = log.flatMap((l) => /229 .*\(\|\|\|(\d+)\|\)/.exec(l)?.[1] ?? []).map(Number);
+    expect(ports).toHaveLength(3);
+    for (const port of ports) expect(port).toBeGreaterThan(ephemeralMax);
+  });
+
   it('runs the ftplib command set: pwd, mkd, cwd, upload, size, list, nlst, download, rename, delete, rmd', async () => {
     const log: string[] = [];
     const client = await connect({ log: (l) => log.push(l) });
