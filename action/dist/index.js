@@ -35782,8 +35782,12 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
         settings.epsvWorks = true;
         return connectPassive(conn, parseEpsv(reply.message));
     }
-    if (reply.code >= 500)
+    if (reply.code >= 500) {
         await conn.readReply();
+        conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
+        settings.epsvRefused = true;
+        settings.epsvRefusal = reply;
+    }
     else {
         // A passing refusal (4xx). Servers answer the command sent with it at once (425: no data channel), all but
         // proftpd after its 425 "EPSV: Address already in use" (two sessions drew the same passive port): it takes
@@ -35792,11 +35796,6 @@ async function pipelinedPassive(conn, settings, command, before, sent = false) {
         // caller's retry makes a new one.
         const wait = conn.timeoutMs > 0 ? Math.min(conn.timeoutMs, REPLY_AFTER_EPSV_MS) : REPLY_AFTER_EPSV_MS;
         await conn.readReply(wait).catch(() => undefined);
-    }
-    if (reply.code >= 500) {
-        conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
-        settings.epsvRefused = true;
-        settings.epsvRefusal = reply;
     }
     throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }

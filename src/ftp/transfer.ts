@@ -655,8 +655,12 @@ async function pipelinedPassive(
     settings.epsvWorks = true;
     return connectPassive(conn, parseEpsv(reply.message));
   }
-  if (reply.code >= 500) await conn.readReply();
-  else {
+  if (reply.code >= 500) {
+    await conn.readReply();
+    conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
+    settings.epsvRefused = true;
+    settings.epsvRefusal = reply;
+  } else {
     // A passing refusal (4xx). Servers answer the command sent with it at once (425: no data channel), all but
     // proftpd after its 425 "EPSV: Address already in use" (two sessions drew the same passive port): it takes
     // the command for an active-mode transfer, fails that silently and never answers it. Waited for a few
@@ -664,11 +668,6 @@ async function pipelinedPassive(
     // caller's retry makes a new one.
     const wait = conn.timeoutMs > 0 ? Math.min(conn.timeoutMs, REPLY_AFTER_EPSV_MS) : REPLY_AFTER_EPSV_MS;
     await conn.readReply(wait).catch(() => undefined);
-  }
-  if (reply.code >= 500) {
-    conn.log(`! EPSV refused (${reply.code}); using PASV from now on`);
-    settings.epsvRefused = true;
-    settings.epsvRefusal = reply;
   }
   throw new FtpReplyError(reply.code, reply.message, 'EPSV');
 }
