@@ -8,22 +8,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { cliOn, errors, ok } from './helpers/cli.js';
 import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, each } = realServerSuite('file-target.realservers');
 const target = remoteFolders('h-filetarget');
 
+/** A site deployed to a new folder, its tree on the server, and the error a URL through its index.html gets. */
+async function deployedSite(server: RealServer) {
+  const local = tmpDir();
+  writeTree(local, { 'index.html': 'home', 'css/site.css': 'body{}' });
+  const { dir, disk } = target(server);
+  ok(await cliOn(server, 'deploy', local, dir));
+  const message = `ftpship: error: cannot create folder ${dir}/index.html on the server: a file of that name is there`;
+  return { local, dir, disk, before: readTree(disk), message };
+}
+
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, server) => {
   it('plan and deploy both stop naming it (exit 1), nothing changed; a folder holding one file of its own name still deploys', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'home', 'css/site.css': 'body{}' });
-    const { dir, disk } = target(server);
-    ok(await cliOn(server, 'deploy', local, dir));
-    const before = readTree(disk);
-
-    const message = `ftpship: error: cannot create folder ${dir}/index.html on the server: a file of that name is there`;
+    const { local, dir, disk, before, message } = await deployedSite(server);
     for (const [command, ...flags] of [['plan'], ['deploy'], ['plan', '--adopt'], ['deploy', '--adopt']]) {
       const r = await cliOn(server, command, local, `${dir}/index.html`, ...flags);
       // --adopt was: "RETR …/index.html/index.html: 550 … — it is a folder, not a file: download() takes a file".
@@ -48,13 +52,7 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, s
   });
 
   it('a file on the path above the target (…/index.html/sub): plan and deploy both stop naming that file (exit 1)', async () => {
-    const local = tmpDir();
-    writeTree(local, { 'index.html': 'home', 'css/site.css': 'body{}' });
-    const { dir, disk } = target(server);
-    ok(await cliOn(server, 'deploy', local, dir));
-    const before = readTree(disk);
-
-    const message = `ftpship: error: cannot create folder ${dir}/index.html on the server: a file of that name is there`;
+    const { local, dir, disk, before, message } = await deployedSite(server);
     for (const sub of ['index.html/sub', 'index.html/sub/deeper'])
       for (const command of ['plan', 'deploy']) {
         const r = await cliOn(server, command, local, `${dir}/${sub}`);
