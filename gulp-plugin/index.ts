@@ -24,6 +24,7 @@ import { deploy as deployEngine } from '../src/engine/deploy.js';
 import { CancelledError, ConfigError, DeployError, GuardError } from '../src/engine/errors.js';
 import { DEFAULT_STATE_NAME, type Progress, type Reporter, type SourceFile } from '../src/engine/options.js';
 import { whenAborted } from '../src/engine/when-aborted.js';
+import { ignoreGoneOutput } from '../src/gone-output.js';
 import {
   formatBytes,
   formatEstimate,
@@ -33,7 +34,6 @@ import {
   type DeployReport,
 } from '../src/engine/report.js';
 import { releaseLockAtExit } from './exit.js';
-import { ignoreGoneOutput } from './gone-output.js';
 import { checkOptions, forUser, PLUGIN_NAME, type GulpDeployOptions } from './options.js';
 import { hasConsumers, sink } from './sink.js';
 import { cancelOnSignals } from './signals.js';
@@ -289,8 +289,9 @@ export function deploy(options: GulpDeployOptions): Transform {
    */
   async function run(): Promise<void> {
     deploying = true;
-    // The terminal closed under the deploy: what it writes there is lost, the deploy goes on (until the hang-up).
-    ignoreGoneOutput();
+    // The terminal closed under the deploy: what it writes there is lost, the deploy goes on (until the hang-up),
+    // and gulp exits with its own code, not Node's abort on the hung-up terminal. Other output errors still throw.
+    ignoreGoneOutput('gone');
     // Ctrl-C, SIGTERM or a hang-up while it runs: cancelled, and the process held until it has stopped (then ended by the
     // signal), where Node would end it at once and leave the lock on the server.
     let bySignal = false;

@@ -4,8 +4,7 @@
  * (a bug) would otherwise look like a deploy that succeeded. Caught on 'beforeExit' while `main()` is pending.
  */
 
-import fs from 'node:fs';
-import tty from 'node:tty';
+import { ignoreGoneOutput } from './gone-output.js';
 import { jsonFailure } from './json-failure.js';
 import { releaseSignals } from './signals.js';
 
@@ -36,36 +35,14 @@ export function guardStall(onStall: (message: string) => void): { settled(): voi
 }
 
 /**
- * Node 20, on its way out, puts back the terminal settings of a stdin/stdout/stderr that was a terminal when it
- * started, and aborts (SIGABRT, exit 134, maybe a core dump) when that fails because the terminal has hung up
- * (EIO: node::ResetStdio). A deploy cancelled by SIGHUP, or one that finished after its terminal closed
- * (`setsid`, `disown`), ended so, its exit code lost. Such a descriptor is closed first: Node then skips it.
- */
-function closeHungUpTerminalsAtExit(): void {
-  const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
-  if (terminals.length === 0) return;
-  process.on('exit', () => {
-    for (const fd of terminals) {
-      if (tty.isatty(fd)) continue; // still there
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already closed
-      }
-    }
-  });
-}
-
-/**
  * bin/ftpship.js: run `main`, exit with its code; an error thrown is one line and exit 1; a stall is exit 70.
  * `args`, the command line: with --json, those two failures are JSON on stdout too.
  */
 export function runMain(main: () => Promise<number>, args?: readonly string[]): void {
-  closeHungUpTerminalsAtExit();
   // A reader of the output that went away (`| head`, or `| tee log` ended by the same Ctrl-C) made the next line
   // written an uncaught EPIPE: the deploy ended half way, exit 1, its lock left. What is left to print is dropped
   // instead; the deploy goes on, and a signal still cancels it cleanly.
-  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  ignoreGoneOutput('all');
   const guard = guardStall((message) => {
     process.stderr.write(`ftpship: ${message}\n`);
     jsonFailure(args, message, STALLED_EXIT_CODE);

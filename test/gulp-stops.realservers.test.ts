@@ -69,8 +69,8 @@ const firstUp = new Promise((resolve) => (up = resolve));
 let closed = false;
 process.stdout.write = (chunk, ...rest) => {
   const progress = /ftpship: [1-9]\\d*\\/\\d+ files/.test(String(chunk));
-  if (closed && progress) {
-    // The next line, after the closed terminal: the hang-up, twice.
+  if (closed && progress && !process.env.NO_HANGUP) {
+    // The next line, after the closed terminal: the hang-up, twice (unless NO_HANGUP: as under setsid or disown).
     closed = false;
     process.kill(process.pid, 'SIGHUP');
     process.kill(process.pid, 'SIGHUP');
@@ -236,6 +236,34 @@ describe('the gulp CLI stopped by a signal mid-deploy', () => {
   });
 });
 
+/**
+ * `gulp publish` in a terminal (`script`: a pty as stdin, stdout and stderr) whose shell ignores the hang-up, to
+ * tell what gulp ends with; the gulpfile closes the terminal once the first file is up, then (unless `hangUp` is
+ * false) hangs itself up. What the shell saw gulp exit with.
+ */
+async function inClosingTerminal(server: RealServer, cwd: string, hangUp: boolean): Promise<string> {
+  const rcFile = path.join(cwd, 'rc');
+  const gulpBin = path.join(repoRoot, 'node_modules/.bin/gulp');
+  const inner = `trap "" HUP; TERMINAL_PID=$PPID ${gulpBin} --no-color publish & wait $!; echo $? > ${rcFile}`;
+  const term = spawn('script', ['-qfc', inner, '/dev/null'], {
+    cwd,
+    env: {
+      ...process.env,
+      _: gulpBin,
+      SHELL: '/bin/sh',
+      NODE_OPTIONS: '',
+      FORCE_COLOR: '0',
+      FTP_PASSWORD: server.password,
+      ...(hangUp ? {} : { NO_HANGUP: '1' }),
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  term.stdout.resume();
+  await new Promise((resolve) => term.on('close', resolve));
+  for (let i = 0; i < 200 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+  return fs.readFileSync(rcFile, 'utf8').trim();
+}
+
 describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deploy', () => {
   const withScript = fs.existsSync('/usr/bin/script') ? it : it.skip;
   withScript(
@@ -244,31 +272,24 @@ describe('the gulp CLI hung up on (the terminal or SSH session closed) mid-deplo
       const server = env.pure;
       const { dir, disk } = target(server);
       const cwd = scene(server, dir);
-      const rcFile = path.join(cwd, 'rc');
-      const gulpBin = path.join(repoRoot, 'node_modules/.bin/gulp');
-      // In a terminal (`script`: a pty as stdin, stdout and stderr) whose shell ignores the hang-up, to tell what
-      // gulp ends with; the gulpfile closes the terminal once the first file is up.
-      const inner = `trap "" HUP; TERMINAL_PID=$PPID ${gulpBin} --no-color publish & wait $!; echo $? > ${rcFile}`;
-      const term = spawn('script', ['-qfc', inner, '/dev/null'], {
-        cwd,
-        env: {
-          ...process.env,
-          _: gulpBin,
-          SHELL: '/bin/sh',
-          NODE_OPTIONS: '',
-          FORCE_COLOR: '0',
-          FTP_PASSWORD: server.password,
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      term.stdout.resume();
-      await new Promise((resolve) => term.on('close', resolve));
-      for (let i = 0; i < 100 && !fs.existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
       // 128 + 1: ended by SIGHUP, as the shell reports it. Was: 139 (or 134): the progress line written to the closed
       // terminal failed (EIO) with no one listening, gulp exited at once, and Node crashed on its way out.
-      expect(fs.readFileSync(rcFile, 'utf8').trim()).toBe('129');
+      expect(await inClosingTerminal(server, cwd, true)).toBe('129');
       expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
       await checkLeftAndRerun(server, cwd, dir, disk);
+    },
+  );
+
+  withScript(
+    'vsftpd: the terminal closes under `gulp publish` with no hang-up after (as under setsid or disown): the deploy finishes, gulp exits 0',
+    async () => {
+      const server = env.vsftpd;
+      const { dir, disk } = target(server);
+      const cwd = scene(server, dir);
+      // Was: 134: every file sent, then Node aborted on its way out (putting back the hung-up terminal's settings).
+      expect(await inClosingTerminal(server, cwd, false)).toBe('0');
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+      expect(readTree(disk, [STATE])).toEqual(readTree(path.join(cwd, 'site')));
     },
   );
 
