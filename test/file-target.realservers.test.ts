@@ -28,7 +28,15 @@ async function deployedSite(server: RealServer) {
 d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, server) => {
   it('plan and deploy both stop naming it (exit 1), nothing changed; a folder holding one file of its own name still deploys', async () => {
     const { local, dir, disk, before, message } = await deployedSite(server);
-    for (const [command, ...flags] of [['plan'], ['deploy'], ['plan', '--adopt'], ['deploy', '--adopt']]) {
+    for (const [command, ...flags] of [
+      ['plan'],
+      ['deploy'],
+      ['plan', '--adopt'],
+      ['deploy', '--adopt'],
+      // --upload-only, plan: was "would upload 2" (exit 0).
+      ['plan', '--upload-only'],
+      ['deploy', '--upload-only'],
+    ]) {
       const r = await cliOn(server, command, local, `${dir}/index.html`, ...flags);
       // --adopt was: "RETR …/index.html/index.html: 550 … — it is a folder, not a file: download() takes a file".
       expect({ command, flags, code: r.code }).toEqual({ command, flags, code: 1 });
@@ -54,10 +62,15 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: the URL names a file', (_label, s
   it('a file on the path above the target (…/index.html/sub): plan and deploy both stop naming that file (exit 1)', async () => {
     const { local, dir, disk, before, message } = await deployedSite(server);
     for (const sub of ['index.html/sub', 'index.html/sub/deeper'])
-      for (const command of ['plan', 'deploy']) {
-        const r = await cliOn(server, command, local, `${dir}/${sub}`);
+      for (const [command, ...flags] of [
+        ['plan'],
+        ['deploy'],
+        ['plan', '--upload-only'],
+        ['deploy', '--upload-only'],
+      ]) {
+        const r = await cliOn(server, command, local, `${dir}/${sub}`, ...flags);
         // Was, for plan: "plan: would upload 2, … mkdir 1" (exit 0); the deploy then failed on MKD.
-        expect({ command, sub, code: r.code }).toEqual({ command, sub, code: 1 });
+        expect({ command, flags, sub, code: r.code }).toEqual({ command, flags, sub, code: 1 });
         expect(r.stderr).not.toMatch(/would upload/);
         expect(errors(r)).toEqual([expect.stringContaining(message)]);
         expect(readTree(disk)).toEqual(before);

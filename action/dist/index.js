@@ -45454,8 +45454,9 @@ async function deploy(options, reporter = {}, context = {}) {
             return [...all].filter((n) => !reserved.has(n)).sort();
         })());
         // The target a file, not a folder (see refuseFileTarget); --adopt too, which compared the files "inside"
-        // it (a download of index.html/index.html).
-        if (store.origin === 'none' && !o.uploadOnly && !o.deleteOnly)
+        // it (a download of index.html/index.html). --upload-only in a dry run only: its deploy, which lists nothing
+        // there, meets the file in its MKD (the same words) at no round trip more.
+        if (store.origin === 'none' && !o.deleteOnly && (!o.uploadOnly || o.dryRun))
             await refuseFileTarget(pool, root, await namesAtTop(), o.dryRun);
         // No state anywhere, yet the target holds files: a deployed site whose state was removed (or is kept
         // elsewhere), or a site another tool put there. Every file goes again and nothing there is deleted: say
