@@ -7,6 +7,7 @@ import { readSource } from '../src/engine/remote.js';
 import { HashThread, prestartHashWorker, type HashResult } from '../src/engine/hash-worker.js';
 import {
   globAdvice,
+  globMeantByRegex,
   globMatcher,
   globMatcherByKind,
   globMeantBySlashes,
@@ -356,6 +357,18 @@ describe('globMatcher (--exclude, --keep)', () => {
     expect(globAdvice({ exclude: ['src\\**\\*.map'], keep: [] })).toEqual([
       "the exclude glob 'src\\**\\*.map' separates folders with a backslash, as Windows writes paths, but in a glob a backslash escapes the next character, so it is read as 'src/**/*.map' as well: write 'src/**/*.map'",
     ]);
+    // Its `\s` is a separator, not a regular expression's space: one piece of advice, not two.
+    expect(globAdvice({ exclude: ['assets\\secret.txt'], keep: [] })).toEqual([
+      expect.stringContaining("write 'assets/secret.txt'"),
+    ]);
+  });
+
+  test('a glob written as a regular expression: the glob meant (a folder stays a folder glob)', () => {
+    expect(globMeantByRegex('^logs/')).toBe('logs/');
+    expect(globMeantByRegex('^logs/.*')).toBe('logs/*');
+    expect(globMeantByRegex('\\.map$')).toBe('*.map');
+    expect(globMeantByRegex('!^tmp/')).toBe('!tmp/');
+    expect(globMeantByRegex('index.*')).toBeUndefined();
   });
 
   test('a glob in NFD (pasted from a macOS file name) matches the NFC paths the walk and the state hold', () => {
