@@ -62,6 +62,19 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 
+  it('the spot check finds a file of another size (edited by hand, not removed): every file is checked, that one sent again', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.writeFileSync(path.join(disk, 'a/x.txt'), 'edited by hand');
+
+    const r = ok(await cli(server, local, dir));
+    // Was (with the size it answered not compared): nothing to do, the edited file left as it was.
+    expect(r.stderr).toContain('every file is checked, as with --verify');
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
   it('its parent made again by another connection between the refused MKD and the look that follows: the MKD goes once more (was: "cannot create folder …/a/new", exit 1)', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
