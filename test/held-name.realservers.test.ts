@@ -19,7 +19,7 @@ import {
   type RealServer,
 } from './helpers/real-servers.js';
 import { chaosProxy } from './helpers/chaos.js';
-import { readTree, tmpDir, writeTree } from './helpers/tmp.js';
+import { backdate, readTree, tmpDir, writeTree } from './helpers/tmp.js';
 
 const { describe: d, env, opts, each } = realServerSuite('held-name.realservers');
 const target = remoteFolders('hretry26-held');
@@ -44,6 +44,8 @@ async function deployHeld(
     update?: boolean;
     /** The lock's second MKD kept from the server, the connection then cut: the first made the folder (257 seen). */
     cutLockMkd?: boolean;
+    /** A stale lock there before the deploy (an hour old, from another machine): taken over. */
+    staleLock?: boolean;
     extra?: Partial<DeployOptions>;
   } = {},
 ): Promise<{
@@ -62,6 +64,23 @@ async function deployHeld(
     await deploy(opts(server, local, dir));
   }
   writeTree(local, { 'index.html': 'home', 'css/site.css': 'body {}' });
+  if (o.staleLock) {
+    const lock = path.join(disk, LOCK);
+    fs.mkdirSync(lock, { recursive: true });
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    const holder = path.join(lock, 'holder.json');
+    fs.writeFileSync(
+      holder,
+      JSON.stringify({
+        holder: 'a deploy on a cancelled runner',
+        host: 'elsewhere',
+        startedAt: old,
+        refreshedAt: old,
+      }),
+    );
+    backdate(holder, old);
+    for (const p of [disk, lock, holder]) fs.chownSync(p, server.uid, server.gid);
+  }
   let seen = 0;
   let mkds = 0;
   let armed = false;
@@ -203,6 +222,28 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       // Before (vsftpd): "cannot take the deploy lock …: no reply to STOR …/holder.json": the second retry's
       // STOR waited on the cut session's file to the end of the retries.
       expect(r.error).toBeUndefined();
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+      expect(r.left).toEqual([STATE]);
+    });
+  },
+);
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: a stale lock taken over, then the holder's STOR of the takeover cut, then retried",
+  (_name, server) => {
+    it('the retry names this deploy in the lock it took, with no wait and no second stale-lock warning; the deploy finishes', async () => {
+      const r = await deployHeld(
+        server,
+        new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`),
+        { staleLock: true },
+      );
+      expect(r.stalled).toBe(true);
+      expect(r.error).toBeUndefined();
+      // Before: the retry found the lock it had made naming no one, waited for the grace, and warned
+      // "taking over a stale lock … (unknown holder, last seen never)" about its own.
+      expect(r.warnings.filter((w) => /stale lock/.test(w))).toEqual([
+        expect.stringContaining('(a deploy on a cancelled runner, last seen'),
+      ]);
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
       expect(r.left).toEqual([STATE]);
     });

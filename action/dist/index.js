@@ -44506,13 +44506,19 @@ async function lockAndRun(token, pool, lockPath, o, rep, body) {
         await c.rmd(lockPath).catch(() => undefined);
         if (!(await tryMkd(c, lockPath)))
             throw lost();
+        // Made by this deploy: a retry after a cut below names itself in it as after a cut MKD reply (above), and
+        // the look after the pause follows all the same. Was: it found the folder naming no one, waited the grace,
+        // and warned "taking over a stale lock (unknown holder)" about its own.
+        madeAt = Date.now();
+        tookOver = true;
         // Named at once: a lock folder with a holder in it cannot be removed by another deploy taking over
         // the same stale lock a moment later (its RMD fails), which an empty one could.
-        // Refused: the folder went again (another deploy taking over the same lock removed it).
-        await writeHolder(c, holderPath, me).catch((err) => {
+        // Refused: the folder went again (another deploy taking over the same lock removed it). Cut: through
+        // writeOwnHolder, so that the retry removes the cut write's file first (vsftpd holds the name).
+        await writeOwnHolder(c).catch((err) => {
             throw err instanceof FtpReplyError ? lost() : err;
         });
-        holderWritten = tookOver = true;
+        holderWritten = true;
         if (other && last)
             await checkOwnClock(c, other, last.stamp);
     }, true);
