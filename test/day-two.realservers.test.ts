@@ -75,6 +75,24 @@ d.each(each('pure', 'vsftpd', 'proftpd'))('%s: a deployed folder removed by hand
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
   });
 
+  it('the spot check asks files from all over the site: a folder late in the order, removed by hand, is found (every file checked, its files sent again)', async () => {
+    const local = tmpDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 24; i++) {
+      files[`a/${String(i).padStart(2, '0')}.txt`] = `a${i}`;
+      files[`z/${String(i).padStart(2, '0')}.txt`] = `z${i}`;
+    }
+    writeTree(local, files);
+    const { dir, disk } = target(server);
+    ok(await cli(server, local, dir));
+    fs.rmSync(path.join(disk, 'z'), { recursive: true });
+
+    const r = ok(await cli(server, local, dir));
+    // Was (had it asked the first few files in order alone): all in a/, "nothing to do", z/ missing for good.
+    expect(r.stderr).toContain('every file is checked, as with --verify');
+    expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
   it('its parent made again by another connection between the refused MKD and the look that follows: the MKD goes once more (was: "cannot create folder …/a/new", exit 1)', async () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'home', 'a/x.txt': 'x' });
