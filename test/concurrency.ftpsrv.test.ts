@@ -190,6 +190,33 @@ describe('a lock released from outside the deploy (the gulp exit) on a server wh
   }, 30_000);
 });
 
+describe('a lock released from outside the deploy (the gulp exit) after another deploy took it over', () => {
+  it('its holder names that deploy: left as it is, and the release says no (the exit prints "left: another deploy holds it now")', async () => {
+    const dir = `/${uniqueName('exit-taken')}`;
+    const lock = `${dir}/.ftpship-state.json.lock`;
+    const lockDir = path.join(srv.root, lock);
+    fs.mkdirSync(lockDir, { recursive: true });
+    const now = new Date().toISOString();
+    const theirs = JSON.stringify({
+      token: 'theirs',
+      holder: 'ftpship on other-host pid 7',
+      startedAt: now,
+      refreshedAt: now,
+    });
+    fs.writeFileSync(path.join(lockDir, 'holder.json'), theirs);
+    const c = await FtpClient.connect(login(srv));
+    try {
+      expect(await releaseHeldLock(c, { path: lock, holderPath: `${lock}/holder.json`, token: 'mine' })).toBe(
+        false,
+      );
+    } finally {
+      c.close();
+    }
+    // Was it removed, that deploy went on writing without a lock.
+    expect(fs.readFileSync(path.join(lockDir, 'holder.json'), 'utf8')).toBe(theirs);
+  });
+});
+
 describe("a live lock that looks stale only because this machine's clock is ahead of the server's (and the holder's)", () => {
   it('found out after the takeover, by the server’s time of the new holder file: the holder is put back as it was, and this deploy backs off (was: took the live lock over)', async () => {
     await onServer(embedded({ clockOffsetMs: -3600_000 }), async (behind) => {

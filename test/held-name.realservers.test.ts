@@ -42,8 +42,11 @@ async function deployHeld(
     gate?: RegExp;
     until?: RegExp;
     update?: boolean;
-    /** The lock's second MKD kept from the server, the connection then cut: the first made the folder (257 seen). */
-    cutLockMkd?: boolean;
+    /**
+     * The `nth` command matching `at` kept from the server, the connection then cut: e.g. the lock's second MKD
+     * (the first made the folder, its 257 seen).
+     */
+    cut?: { at: RegExp; nth: number };
     /** A stale lock there before the deploy (an hour old, from another machine): taken over. */
     staleLock?: boolean;
     extra?: Partial<DeployOptions>;
@@ -82,7 +85,7 @@ async function deployHeld(
     for (const p of [disk, lock, holder]) fs.chownSync(p, server.uid, server.gid);
   }
   let seen = 0;
-  let mkds = 0;
+  let cuts = 0;
   let armed = false;
   let stalled = false;
   let gated = false;
@@ -90,7 +93,7 @@ async function deployHeld(
   const opened = new Promise<void>((r) => (open = r));
   const proxy = await chaosProxy(server.port, {
     onCommand: (line): 'hold' | Promise<void> | undefined => {
-      if (o.cutLockMkd && /^MKD .*\.lock$/.test(line) && ++mkds === 2) {
+      if (o.cut?.at.test(line) && ++cuts === o.cut.nth) {
         setTimeout(() => {
           proxy.cutAll();
           proxy.heal();
@@ -216,7 +219,7 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       const r = await deployHeld(
         server,
         new RegExp(`^STOR .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`),
-        { cutLockMkd: true },
+        { cut: { at: /^MKD .*\.lock$/, nth: 2 } },
       );
       expect(r.stalled).toBe(true);
       // Before (vsftpd): "cannot take the deploy lock …: no reply to STOR …/holder.json": the second retry's
@@ -244,6 +247,28 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       expect(r.warnings.filter((w) => /stale lock/.test(w))).toEqual([
         expect.stringContaining('(a deploy on a cancelled runner, last seen'),
       ]);
+      expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+      expect(r.left).toEqual([STATE]);
+    });
+  },
+);
+
+d.each(each('vsftpd', 'pure', 'proftpd'))(
+  "%s: a stale lock taken over, then the connection cut after the holder's STOR, at the clock check (MDTM)",
+  (_name, server) => {
+    it('the retry finds the lock naming this deploy: its own, held; no refusal, no second stale-lock warning', async () => {
+      // The first MDTM of the holder judges the stale lock; the second, after this deploy's holder went up,
+      // checks this machine's clock against the server's: held back, and the connection cut.
+      const r = await deployHeld(server, /^$/, {
+        staleLock: true,
+        cut: { at: new RegExp(`^MDTM .*/${LOCK.replace(/\./g, '\\.')}/holder\\.json$`), nth: 2 },
+      });
+      // Was it seen as another deploy's: "another deploy holds the lock … it is a deploy() of this same process".
+      expect(r.error).toBeUndefined();
+      expect(r.warnings.filter((w) => /stale lock/.test(w))).toEqual([
+        expect.stringContaining('(a deploy on a cancelled runner, last seen'),
+      ]);
+      expect(r.warnings).toContainEqual(expect.stringMatching(/^lock .*; retrying \(1\//));
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
       expect(r.left).toEqual([STATE]);
     });

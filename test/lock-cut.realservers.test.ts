@@ -105,3 +105,37 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, 'a.txt'))).toBe(false);
   });
 });
+
+d.each(each('pure', 'vsftpd', 'proftpd'))(
+  '%s, with pipelining off (the unlock after the final state, on its own)',
+  (_name, server) => {
+    it('the connection cut after the server removed the lock folder, before the RMD\'s reply came back: the retry finds it gone and takes it as released (no "could not remove the lock")', async () => {
+      const local = tmpDir();
+      writeTree(local, { 'a.txt': 'a' });
+      const { dir, disk } = target(server);
+      const proxy = await holdingProxy(server.port, new RegExp(`^RMD \\S*/${LOCK.replace(/\./g, '\\.')}$`));
+      let goneAtCut: boolean | undefined;
+      void proxy.replied.then(() => {
+        goneAtCut = !fs.existsSync(path.join(disk, LOCK));
+        proxy.cut();
+      });
+      const rec = recorder();
+      try {
+        await deploy(
+          opts(server, local, dir, { port: proxy.port, secure: false, parallel: 1, pipelining: false }),
+          rec,
+        );
+      } finally {
+        await proxy.close();
+      }
+      expect(await proxy.seen).toBe(`RMD ${dir}/${LOCK}`);
+      expect(goneAtCut).toBe(true); // the server ran the RMD; its 250 never came back
+      // Was (the RMD's 550 on the retry taken for a refusal): "could not remove the lock …", the lock gone.
+      expect(rec.warnings).toEqual([
+        expect.stringMatching(new RegExp(`^unlock ${dir}/${LOCK}: .*; retrying \\(1/`)),
+      ]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    });
+  },
+);

@@ -4,7 +4,9 @@
  * leave an honest state; a target the user may not write to is said to be that, not a lock held.
  * Skipped, with a message, only when test/servers/.env.json is absent.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy } from '../src/index.js';
@@ -90,6 +92,44 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
     expect(rec.warnings).toEqual([expect.stringMatching(/^taking over a stale lock .*pid \d+/)]);
     expect(readTree(disk, [STATE])).toEqual(readTree(local));
+  });
+
+  it('a lock refreshed a moment ago by a deploy of this machine killed and not yet reaped (a zombie): its holder is dead, the lock taken over at once', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'a.txt': 'a' });
+    const { dir, disk } = target(server);
+    // `sleep 0` ends at once; its parent, exec'd into `sleep 30`, never reaps it: a zombie until the parent ends.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (b) => r(String(b)))));
+      const zombie = (): boolean => /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      for (let i = 0; i < 100 && !zombie(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(zombie()).toBe(true);
+      const lock = freshLock(server, disk);
+      const now = new Date().toISOString();
+      const holder = `ftpship on ${os.hostname()} pid ${pid}`;
+      fs.writeFileSync(
+        path.join(lock, 'holder.json'),
+        JSON.stringify({
+          token: 'killed',
+          holder,
+          host: os.hostname(),
+          pid,
+          startedAt: now,
+          refreshedAt: now,
+        }),
+      );
+      const rec = recorder();
+      // Was it taken for alive (kill(pid, 0) succeeds on a zombie): "another deploy holds the lock", exit 3.
+      await deploy(opts(server, local, dir), rec);
+      expect(rec.warnings).toEqual([`taking over a stale lock ${dir}/${LOCK} (${holder}, last seen ${now})`]);
+      expect(readTree(disk, [STATE])).toEqual(readTree(local));
+      expect(fs.existsSync(path.join(disk, LOCK))).toBe(false);
+    } finally {
+      parent.kill();
+    }
   });
 
   it('a lock never named (its deploy killed between its MKD and its holder), nothing to do: taken over after the grace and released (was: left in the target)', async () => {
