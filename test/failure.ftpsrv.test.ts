@@ -83,6 +83,23 @@ function largestTemp(dir: string): number {
   return max;
 }
 
+/** The files the state on the server lists (none before its first write). */
+function stateFiles(dir: string): string[] {
+  try {
+    return Object.keys(
+      (JSON.parse(fs.readFileSync(path.join(dir, STATE[0]), 'utf8')) as { files: object }).files,
+    );
+  } catch {
+    return []; // not written yet, or caught between the write of its copy and the rename
+  }
+}
+
+/** The files the state confirms once a killed run's last commands have reached the server (in this process). */
+async function confirmedAfterKill(dir: string): Promise<string[]> {
+  await new Promise((r) => setTimeout(r, 300));
+  return stateFiles(dir);
+}
+
 describe('kill -9, then rerun', () => {
   it('during mkdir: the rerun finishes and the server equals the local tree', async () => {
     const local = tmpDir();
@@ -94,9 +111,39 @@ describe('kill -9, then rerun', () => {
     expect(await run.waitForLine(/^\[\d+\] > MKD .*\/d\d+\/sub$/, 3)).toBeDefined();
     run.child.kill('SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
+    const confirmed = await confirmedAfterKill(serverDir(dir));
     const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
     expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
-    expect(rerun.bytes.sent).toBeLessThanOrEqual(Object.values(files).join('').length);
+    // Every file the killed run's state does not confirm goes again, once; none it confirms (was only: at most
+    // the whole site, which any rerun met).
+    const left = Object.keys(files).filter((p) => !confirmed.includes(p));
+    expect(rerun.counts.upload + rerun.counts.replace).toBe(left.length);
+    expect(rerun.bytes.sent).toBe(left.reduce((sum, p) => sum + files[p].length, 0));
+  });
+
+  it('in the middle of many small uploads, past a checkpoint: the rerun sends only the files the state does not confirm', async () => {
+    const local = tmpDir();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 60; i++) files[`p${i % 6}/f${i}.bin`] = bytes(64 * 1024, 100 + i);
+    writeTree(local, files);
+    const dir = uniqueDir();
+    hooks.throttle = 256 * 1024; // a quarter of a second per file: a checkpoint (every 3 s) comes mid-way
+    try {
+      const run = startCli(['deploy', local, url(dir), '--parallel', '2'], env());
+      await waitFor(() => stateFiles(serverDir(dir)).length >= 5, 30_000);
+      run.child.kill('SIGKILL');
+      expect((await run.done).signal).toBe('SIGKILL');
+    } finally {
+      hooks.throttle = 0;
+    }
+    const confirmed = await confirmedAfterKill(serverDir(dir));
+    expect(confirmed.length).toBeGreaterThanOrEqual(5);
+    expect(confirmed.length).toBeLessThan(60);
+    const rerun = json(await runCli(['deploy', local, url(dir), '--json'], env()));
+    expect(readTree(serverDir(dir), STATE)).toEqual(readTree(local));
+    expect(tempsLeft(serverDir(dir))).toEqual([]);
+    expect(rerun.counts.upload + rerun.counts.replace).toBe(60 - confirmed.length);
+    expect(rerun.bytes.sent).toBe((60 - confirmed.length) * 64 * 1024);
   });
 
   it('in the middle of a large file: the rerun resumes it from the server size, SHA-256 intact', async () => {
