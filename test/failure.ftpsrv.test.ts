@@ -90,7 +90,7 @@ function stateFiles(dir: string): string[] {
       (JSON.parse(fs.readFileSync(path.join(dir, STATE[0]), 'utf8')) as { files: object }).files,
     );
   } catch {
-    return []; // not written yet, or caught between the write of its copy and the rename
+    return []; // not written yet (every write is a copy renamed into place: never read half-written)
   }
 }
 
