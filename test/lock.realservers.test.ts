@@ -99,14 +99,15 @@ d.each(each('pure', 'vsftpd'))('%s', (_name, server) => {
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'a' });
     const { dir, disk } = target(server);
-    // `sleep 0` ends at once; its parent, exec'd into `sleep 30`, never reaps it: a zombie until the parent ends.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], {
+    // The child ends after its parent has exec'd into `sleep 30`, which never reaps it: a zombie until the parent
+    // ends. (Was `sleep 0`: ended before the exec, the shell could reap it first, and the test failed in CI.)
+    const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (b) => r(String(b)))));
       const zombie = (): boolean => /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      await waitFor(zombie, 2000);
+      await waitFor(zombie, 5000);
       const lock = freshLock(server, disk);
       const now = new Date().toISOString();
       const holder = `ftpship on ${os.hostname()} pid ${pid}`;
