@@ -339,14 +339,14 @@ export class ConnectionPool {
     } catch (err) {
       this.opening--;
       if (this.closed || this.abandoned) return;
-      // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
-      // opened again in the background, with backoff, before it counts as the server's limit.
-      const blip = isTransientError(err) && !isNotNow(err) && attempt < this.opts.retries;
-      if (this.live > 0 && isTooMany(err) && !blip) {
+      // The server's limit (a 421, or a login refused for it) while others are open: final at once.
+      if (this.live > 0 && isNotNow(err)) {
         this.shrunk ??= (err as Error).message;
         this.warnShrunk();
         return;
       }
+      // A bare close or reset may be the network (a blip cuts every connection, and their replacements too):
+      // opened again in the background, with backoff; once the retries are spent it counts as the limit.
       if (attempt >= this.opts.retries || !isTransientError(err)) {
         if (this.live === 0) this.failWaiters(err as Error);
         // Refused for good (a 530 on a later login only): the deploy goes on with fewer, and says so.
@@ -388,10 +388,6 @@ function isRetryable(err: unknown, client: FtpClient): boolean {
   if (err instanceof FtpReplyError && writeFailed(err)) return false;
   if (isTransientError(err)) return true;
   return client.closed && !(err instanceof FtpReplyError);
-}
-
-function isTooMany(err: unknown): boolean {
-  return isNotNow(err) || /ECONNREFUSED|ECONNRESET|closed/.test(String((err as Error)?.message));
 }
 
 /**
