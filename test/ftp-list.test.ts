@@ -168,6 +168,11 @@ const mlsd: Row[] = [
     expected: { name: 'Link', type: 'link', target: '/Home/Target' },
   },
   { title: 'no space: no entry', input: 'type=file;size=1;', expected: undefined },
+  {
+    title: 'a unix.type fact names a link that the type fact does not',
+    input: 'type=file;size=6;UNIX.type=symlink; link',
+    expected: { name: 'link', type: 'link' },
+  },
 ];
 
 describe('listing formats', () => {
@@ -251,8 +256,14 @@ describe('parseListing', () => {
       { title: 'in the past: this year', shown: 'Nov 27 10:00', year: 2024 },
       { title: 'less than a day ahead (clock skew): this year', shown: 'Nov 29 10:00', year: 2024 },
       { title: 'more than a day ahead: last year', shown: 'Dec 25 10:00', year: 2023 },
-    ])('$title', ({ shown, year }) => {
-      jest.useFakeTimers({ now: new Date('2024-11-28T12:00:00Z') });
+      {
+        title: '29 February, in a year without one: the last year (a leap year)',
+        shown: 'Feb 29 10:00',
+        year: 2024,
+        now: '2025-03-10T12:00:00Z',
+      },
+    ])('$title', ({ shown, year, now }) => {
+      jest.useFakeTimers({ now: new Date(now ?? '2024-11-28T12:00:00Z') });
       const date = at(`-rw-r--r-- 1 u g 5 ${shown} a.txt`);
       expect(date?.getUTCFullYear()).toBe(year);
     });
@@ -271,8 +282,8 @@ describe('parseNameList (NLST)', () => {
     {
       title: 'the listed folder as prefix',
       dir: 'site',
-      lines: ['site/a', 'site//b', './site/c'],
-      expected: ['a', 'b', 'c'],
+      lines: ['site/a', 'site//b', './site/c', '././site/d'],
+      expected: ['a', 'b', 'c', 'd'],
     },
     {
       title: 'an absolute folder, with a slash at the end',
@@ -345,6 +356,8 @@ describe('EPSV / PASV / EPRT / PORT', () => {
     expect(formatEprt('127.0.0.1', 40000)).toBe('|1|127.0.0.1|40000|');
     expect(formatEprt('::ffff:127.0.0.1', 40000)).toBe('|1|127.0.0.1|40000|');
     expect(formatEprt('::1', 21)).toBe('|2|::1|21|');
+    // Only a mapped IPv4 in dotted form loses its prefix; an IPv6 address that starts the same way keeps it.
+    expect(formatEprt('::ffff:abcd:1', 21)).toBe('|2|::ffff:abcd:1|21|');
     expect(formatPort('127.0.0.1', 40000)).toBe('127,0,0,1,156,64');
     expect(() => formatPort('::1', 21)).toThrow(/IPv4/);
   });

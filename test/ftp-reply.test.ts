@@ -28,6 +28,17 @@ const ok: Array<{ title: string; input: string; expected: ParsedReplies }> = [
     input: '200\r\n',
     expected: { replies: [{ code: 200, message: '' }], rest: '' },
   },
+  {
+    title: 'a lone CR or a Unicode line separator inside the text is text (a file name in a 550)',
+    input: '550 a\rb: no such file\r\n550 c\u2028d\r\n',
+    expected: {
+      replies: [
+        { code: 550, message: 'a\rb: no such file' },
+        { code: 550, message: 'c\u2028d' },
+      ],
+      rest: '',
+    },
+  },
   { title: 'incomplete line is kept as rest', input: '220 Rea', expected: { replies: [], rest: '220 Rea' } },
   { title: 'nothing', input: '', expected: { replies: [], rest: '' } },
   {

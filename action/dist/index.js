@@ -35062,17 +35062,8 @@ function mlsxFacts(line) {
     }
     return facts;
 }
+/** An MLSD or MLST entry line; no `test`: MLSD text is known as such by the command that fetched it. */
 const mlsdFormat = {
-    // `facts name`: a `=` then a `;` before the first space. Searched with indexOf: the regex
-    // /^[^ ]*=[^ ]*;[^ ]* / backtracked cubically on a long line without a space (`a=b;a=b;…`).
-    test(line) {
-        if (/^ \S/.test(line))
-            return true;
-        const space = line.indexOf(' ');
-        const eq = line.indexOf('=');
-        const semi = eq === -1 ? -1 : line.indexOf(';', eq);
-        return space !== -1 && eq !== -1 && semi !== -1 && semi < space;
-    },
     parse(line) {
         const space = line.indexOf(' ');
         if (space === -1)

@@ -42,16 +42,8 @@ export function mlsxFacts(line: string): Map<string, string> {
   return facts;
 }
 
-export const mlsdFormat: ListingFormat = {
-  // `facts name`: a `=` then a `;` before the first space. Searched with indexOf: the regex
-  // /^[^ ]*=[^ ]*;[^ ]* / backtracked cubically on a long line without a space (`a=b;a=b;…`).
-  test(line) {
-    if (/^ \S/.test(line)) return true;
-    const space = line.indexOf(' ');
-    const eq = line.indexOf('=');
-    const semi = eq === -1 ? -1 : line.indexOf(';', eq);
-    return space !== -1 && eq !== -1 && semi !== -1 && semi < space;
-  },
+/** An MLSD or MLST entry line; no `test`: MLSD text is known as such by the command that fetched it. */
+export const mlsdFormat: Pick<ListingFormat, 'parse'> = {
   parse(line) {
     const space = line.indexOf(' ');
     if (space === -1) return undefined;
