@@ -10,12 +10,16 @@ import fc from 'fast-check';
 import { DeployError } from '../src/engine/errors.js';
 import { isRecordablePath } from '../src/engine/paths.js';
 import {
+  LEFT_TEMP_MS,
   OCTAL_MODE,
   PROBE_NAME,
   TEMP_NAME,
+  leftInDay,
+  onlyLeftTemps,
   parseState,
   serializeState,
   type DeployState,
+  type Pending,
 } from '../src/engine/state.js';
 import type { FtpEncoding } from '../src/ftp/encoding.js';
 
@@ -48,6 +52,8 @@ const isSize = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number)
 /** Every path a state read can hand the engine (to delete, replace or remove) is inside the target. */
 function expectSafeState(s: DeployState): void {
   const paths: unknown[] = [...Object.keys(s.files), ...s.dirs];
+  // No prototype: a local file named `toString` or `constructor` is not taken for one the state lists.
+  expect(Object.getPrototypeOf(s.files)).toBeNull();
   expect(typeof s.settings).toBe('string');
   expect(typeof s.updatedAt).toBe('string');
   expect(s.encoding === undefined || s.encoding === 'latin1').toBe(true);
@@ -441,5 +447,112 @@ describe("FTP-Deploy-Action's state reader (parseState on .ftp-deploy-sync-state
       ),
       { numRuns: 1000, seed: 9 },
     );
+  });
+});
+
+/** A state as ftpship writes it, with `extra` merged in (sections replaced whole). */
+function stateText(extra: Record<string, unknown>): string {
+  return JSON.stringify({
+    version: 1,
+    generator: 'ftpship',
+    settings: 'cafe0123cafe0123',
+    updatedAt: '2024-01-01T00:00:00.000Z',
+    files: { 'a.html': { size: 1, sha256: 'a'.repeat(64) } },
+    dirs: [],
+    ...extra,
+  });
+}
+
+const TEMP = `.ftpship-${'0'.repeat(20)}.tmp`;
+
+describe('state reader: single cases the properties above reach rarely (found by a mutation audit)', () => {
+  it.each([
+    { title: 'a file size under -1', extra: { files: { a: { size: -2, sha256: 'a'.repeat(64) } } } },
+    {
+      title: "a temp's size under -1",
+      extra: { pending: { uncertain: [], temps: { [TEMP]: { path: 'a.html', size: -2, sha256: '' } } } },
+    },
+    {
+      title: 'a temp for a file in another folder (its rename would move the file)',
+      extra: {
+        pending: { uncertain: [], temps: { [`d/${TEMP}`]: { path: 'e/a.html', size: 1, sha256: '' } } },
+      },
+    },
+    {
+      title: 'an FTP-Deploy-Action fingerprint that is not 16 hex digits',
+      extra: { ftpDeployAction: { sha256: 'x' } },
+    },
+    { title: 'a folder two levels inside a file', extra: { dirs: ['a.html/b/c'] } },
+    {
+      title: 'a file two levels inside a file',
+      extra: {
+        files: { a: { size: 1, sha256: 'a'.repeat(64) }, 'a/b/c': { size: 1, sha256: 'b'.repeat(64) } },
+      },
+    },
+  ])('refuses $title', ({ extra }) => {
+    const out = read(stateText(extra));
+    expect(out).toBeInstanceOf(DeployError);
+    expectGoodRefusal(out as DeployError);
+  });
+
+  it("FTP-Deploy-Action's own state file, listed in its data, is not taken for a file of the site", () => {
+    const hash = 'c'.repeat(64);
+    const text = JSON.stringify({
+      data: [
+        { type: 'file', name: '.ftp-deploy-sync-state.json', size: 10, hash },
+        { type: 'file', name: 'index.html', size: 5, hash },
+      ],
+    });
+    const s = parseState(text, '/www/.ftp-deploy-sync-state.json', 'cafe0123cafe0123');
+    expect(Object.keys(s.files)).toEqual(['index.html']);
+  });
+
+  it('a state recorded in latin1, read in UTF-8, translates every path it lists, pending ones too', () => {
+    const probe = `café/ftpship-name-test-${'0'.repeat(12)}.`;
+    const s = parseState(
+      stateText({
+        encoding: 'latin1',
+        dirs: ['café'],
+        pending: { uncertain: ['café/u'], temps: {}, markerDirs: ['café'], dirs: ['café'], probes: [probe] },
+      }),
+      WHERE,
+      'cafe0123cafe0123',
+      'utf8',
+    );
+    const cafe = s.dirs[0];
+    expect(cafe).not.toBe('café'); // the bytes it was sent as, read in UTF-8 (its é one byte)
+    expect(s.pending?.uncertain).toEqual([`${cafe}/u`]);
+    expect(s.pending?.markerDirs).toEqual([cafe]);
+    expect(s.pending?.dirs).toEqual([cafe]);
+    expect(s.pending?.probes).toEqual([`${cafe}/ftpship-name-test-${'0'.repeat(12)}.`]);
+  });
+});
+
+describe('temps left to another server session', () => {
+  const at = (msAgo: number): string => new Date(Date.now() - msAgo).toISOString();
+
+  it('are looked for within a day of being left, not after, and never with an unreadable time', () => {
+    const temp = { path: 'a', size: 1, sha256: '' };
+    expect(leftInDay({ ...temp, left: at(LEFT_TEMP_MS - 60_000) })).toBe(true);
+    expect(leftInDay({ ...temp, left: at(LEFT_TEMP_MS + 60_000) })).toBe(false);
+    expect(leftInDay({ ...temp, left: 'not a time' })).toBe(false);
+    expect(leftInDay(temp)).toBe(false);
+  });
+
+  it('pending work that is only such temps (one at least) holds no file in flux; anything else does', () => {
+    const left = { path: 'a', size: 1, sha256: '', left: at(0) };
+    const only: Pending = { temps: { [TEMP]: left }, uncertain: [] };
+    expect(onlyLeftTemps(only)).toBe(true);
+    expect(onlyLeftTemps({ temps: {}, uncertain: [] })).toBe(false);
+    expect(onlyLeftTemps({ ...only, uncertain: ['b'] })).toBe(false);
+    expect(onlyLeftTemps({ ...only, dirs: ['d'] })).toBe(false);
+    expect(onlyLeftTemps({ ...only, maintenance: 'm' })).toBe(false);
+    expect(
+      onlyLeftTemps({
+        ...only,
+        temps: { ...only.temps, [`d/${TEMP}`]: { path: 'd/a', size: 1, sha256: '' } },
+      }),
+    ).toBe(false);
+    expect(onlyLeftTemps({ ...only, dirs: [], probes: [] })).toBe(true);
   });
 });
