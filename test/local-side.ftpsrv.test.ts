@@ -257,6 +257,8 @@ describe('a file that changes after it was listed', () => {
       expect(acted()).toBe(true);
       const remote = path.join(srv.root, dir);
       expect(stateFiles()).not.toContain('b.txt');
+      // Seen when its upload was to begin: not one byte of it went (was: sent, then refused once sent).
+      expect(fs.existsSync(path.join(remote, 'b.txt'))).toBe(false);
       await deploy(deployOptions(srv, local, dir));
       expect(readTree(remote, STATE)).toEqual({
         'a.txt': sha256('first'),
@@ -264,6 +266,36 @@ describe('a file that changes after it was listed', () => {
       });
     });
   }
+});
+
+describe('a file that changes while it is being sent', () => {
+  it('the deploy stops naming it, and the state does not list it (the server got a mix of two versions)', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'page.bin': 'x'.repeat(200_000) });
+    const file = path.join(local, 'page.bin');
+    const dir = uniqueName('local-sending');
+    let storing = false;
+    let acted = false;
+    const run = deploy(deployOptions(srv, local, dir, { parallel: 1 }), {
+      protocol: (line) => {
+        if (/^> STOR .*\/page\.bin$/.test(line)) storing = true;
+        else if (storing && !acted && /^< 150/.test(line)) {
+          acted = true; // the file is open and being read: it grows
+          fs.appendFileSync(file, ' and more');
+        }
+      },
+    });
+    await expect(run).rejects.toThrow(`local file ${file} changed while the deploy was running`);
+    expect(acted).toBe(true);
+    const state = path.join(srv.root, dir, STATE[0]);
+    if (fs.existsSync(state))
+      expect(Object.keys((JSON.parse(fs.readFileSync(state, 'utf8')) as { files: object }).files)).toEqual(
+        [],
+      );
+    // The rerun sends what it holds now.
+    await deploy(deployOptions(srv, local, dir));
+    expect(readTree(path.join(srv.root, dir), STATE)).toEqual({ 'page.bin': sha256(fs.readFileSync(file)) });
+  });
 });
 
 describe('a file removed after it was listed (a build cleaning its output)', () => {

@@ -16,6 +16,7 @@ import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
 const { describe: d, opts, each } = realServerSuite('phase-cut.realservers');
 const target = remoteFolders('h-fail-cut');
 const STATE = '.ftpship-state.json';
+const TEMP_NAME = /\.ftpship-[0-9a-f]{20}\.tmp$/;
 const OLD = { 'index.html': 'v1', 'keep.txt': 'same', 'gone/g.txt': 'g', 'big.bin': bytes(1_200_000, 1) };
 const NEW = {
   'index.html': 'v2, longer',
@@ -51,7 +52,10 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
       expect(error).toMatch(/run the deploy again/);
       expect(cut.stderr).not.toContain(server.password);
       // Converging: a plain rerun (taking over the lock of the cut run, dead) finishes it, the next does nothing.
-      await deploy(o());
+      const stored: string[] = [];
+      await deploy(o(), { protocol: (line) => void (/^> STOR /.test(line) && stored.push(line)) });
+      // Cut at the renames, every temp was whole on the server: none is sent again (G1).
+      if (String(at).includes('RNFR')) expect(stored.filter((l) => TEMP_NAME.test(l))).toEqual([]);
       expect((await deploy(o())).files).toEqual([]);
       const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
       expect(readTree(disk, [STATE])).toEqual(want);
