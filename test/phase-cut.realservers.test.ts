@@ -66,6 +66,31 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     20_000,
   );
 
+  it('cut at the renames, then a temp on the server grown past its file: the rerun sends that file whole again, never appends to it', async () => {
+    const local = tmpDir('ftpship-h-fail-');
+    const { dir, disk } = target(server);
+    const o = (): DeployOptions => opts(server, local, dir, { staleLockMs: 1000 });
+    writeTree(local, OLD);
+    await deploy(o());
+    fs.rmSync(local, { recursive: true });
+    writeTree(local, NEW);
+    const { dropped } = await deployCutAt(server, local, dir, /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/, [
+      '--retries',
+      '1',
+    ]);
+    expect(dropped).toBe(true);
+    // big.bin's temp, whole: more bytes put after its end (by hand, or a server session putting a part back).
+    const temp = fs
+      .readdirSync(disk)
+      .find((n) => TEMP_NAME.test(n) && fs.statSync(path.join(disk, n)).size === NEW['big.bin'].length);
+    expect(temp).toBeDefined();
+    fs.appendFileSync(path.join(disk, temp as string), 'not of the file');
+    await deploy(o());
+    const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
+    expect(readTree(disk, [STATE])).toEqual(want);
+    fs.rmSync(local, { recursive: true });
+  }, 20_000);
+
   it('Ctrl-C while the server is unreachable: exit 130, saying the lock is still there and the last steps unrecorded (was: "recorded in the state and the lock released"); the rerun finishes', async () => {
     const local = tmpDir('ftpship-h-fail-');
     const { dir, disk } = target(server);
