@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from '@jest/globals';
 import { deploy, type DeployOptions } from '../src/index.js';
-import { realServerSuite, remoteFolders } from './helpers/real-servers.js';
+import { realServerSuite, remoteFolders, type RealServer } from './helpers/real-servers.js';
 import { chaosProxy, deployCutAt } from './helpers/chaos.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 import { bytes, readTree, sha256, tmpDir, writeTree } from './helpers/tmp.js';
@@ -17,6 +17,8 @@ const { describe: d, opts, each } = realServerSuite('phase-cut.realservers');
 const target = remoteFolders('h-fail-cut');
 const STATE = '.ftpship-state.json';
 const TEMP_NAME = /\.ftpship-[0-9a-f]{20}\.tmp$/;
+/** The first rename of the commit phase (a temp's RNFR). */
+const AT_RENAMES = /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/;
 const OLD = { 'index.html': 'v1', 'keep.txt': 'same', 'gone/g.txt': 'g', 'big.bin': bytes(1_200_000, 1) };
 const NEW = {
   'index.html': 'v2, longer',
@@ -24,6 +26,20 @@ const NEW = {
   'a/new.txt': 'new',
   'big.bin': bytes(1_200_000, 2),
 };
+/** The server's tree once NEW is deployed (the state aside). */
+const WANT = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
+
+/** The site deployed at OLD, then the local folder at NEW: the deploy the tests cut. `o()`: its options. */
+async function oldSiteNewLocal(server: RealServer, extra: Partial<DeployOptions> = {}) {
+  const local = tmpDir('ftpship-h-fail-');
+  const { dir, disk } = target(server);
+  const o = (): DeployOptions => opts(server, local, dir, extra);
+  writeTree(local, OLD);
+  await deploy(o());
+  fs.rmSync(local, { recursive: true });
+  writeTree(local, NEW);
+  return { local, dir, disk, o };
+}
 
 d.each(each('pure'))('%s: every connection dropped for good', (_name, server) => {
   it.each([
@@ -32,19 +48,12 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     // (A later deploy sending new files takes its lock while it plans: the plan's own look at the server may
     // fail first, and the error then names the connection.)
     ['taking the lock', /^MKD .*\.lock$/, /lock|connection to 127\.0\.0\.1 closed/],
-    ['renaming the uploads into place', /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/, /rename and delete/],
+    ['renaming the uploads into place', AT_RENAMES, /rename and delete/],
     ['deleting an orphan', /^DELE .*\/gone\/g\.txt$/, /rename and delete/],
   ])(
     'while %s: exit 1 saying to run again; the rerun finishes, a third run is a no-op',
     async (_phase, at, names) => {
-      const local = tmpDir('ftpship-h-fail-');
-      const { dir, disk } = target(server);
-      const o = (extra: Partial<DeployOptions> = {}): DeployOptions =>
-        opts(server, local, dir, { staleLockMs: 1000, ...extra });
-      writeTree(local, OLD);
-      await deploy(o());
-      fs.rmSync(local, { recursive: true });
-      writeTree(local, NEW);
+      const { local, dir, disk, o } = await oldSiteNewLocal(server, { staleLockMs: 1000 });
       const { dropped, cut } = await deployCutAt(server, local, dir, at, ['--retries', '1']);
       expect(dropped).toBe(true);
       const error = cut.stderr.split('\n').find((l) => l.startsWith('ftpship: error:')) ?? cut.stderr;
@@ -55,10 +64,9 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
       const stored: string[] = [];
       await deploy(o(), { protocol: (line) => void (/^> STOR /.test(line) && stored.push(line)) });
       // Cut at the renames, every temp was whole on the server: none is sent again (G1).
-      if (String(at).includes('RNFR')) expect(stored.filter((l) => TEMP_NAME.test(l))).toEqual([]);
+      if (at === AT_RENAMES) expect(stored.filter((l) => TEMP_NAME.test(l))).toEqual([]);
       expect((await deploy(o())).files).toEqual([]);
-      const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
-      expect(readTree(disk, [STATE])).toEqual(want);
+      expect(readTree(disk, [STATE])).toEqual(WANT);
       expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
       expect(fs.existsSync(path.join(disk, 'gone'))).toBe(false);
       fs.rmSync(local, { recursive: true });
@@ -67,17 +75,8 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
   );
 
   it('cut at the renames, then a temp on the server grown past its file: the rerun sends that file whole again, never appends to it', async () => {
-    const local = tmpDir('ftpship-h-fail-');
-    const { dir, disk } = target(server);
-    const o = (): DeployOptions => opts(server, local, dir, { staleLockMs: 1000 });
-    writeTree(local, OLD);
-    await deploy(o());
-    fs.rmSync(local, { recursive: true });
-    writeTree(local, NEW);
-    const { dropped } = await deployCutAt(server, local, dir, /^RNFR .*\.ftpship-[0-9a-f]{20}\.tmp$/, [
-      '--retries',
-      '1',
-    ]);
+    const { local, dir, disk, o } = await oldSiteNewLocal(server, { staleLockMs: 1000 });
+    const { dropped } = await deployCutAt(server, local, dir, AT_RENAMES, ['--retries', '1']);
     expect(dropped).toBe(true);
     // big.bin's temp, whole: more bytes put after its end (by hand, or a server session putting a part back).
     const temp = fs
@@ -86,19 +85,12 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     expect(temp).toBeDefined();
     fs.appendFileSync(path.join(disk, temp as string), 'not of the file');
     await deploy(o());
-    const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
-    expect(readTree(disk, [STATE])).toEqual(want);
+    expect(readTree(disk, [STATE])).toEqual(WANT);
     fs.rmSync(local, { recursive: true });
   }, 20_000);
 
   it('Ctrl-C while the server is unreachable: exit 130, saying the lock is still there and the last steps unrecorded (was: "recorded in the state and the lock released"); the rerun finishes', async () => {
-    const local = tmpDir('ftpship-h-fail-');
-    const { dir, disk } = target(server);
-    const o = (): DeployOptions => opts(server, local, dir, { staleLockMs: 1000 });
-    writeTree(local, OLD);
-    await deploy(o());
-    fs.rmSync(local, { recursive: true });
-    writeTree(local, NEW);
+    const { local, dir, disk, o } = await oldSiteNewLocal(server, { staleLockMs: 1000 });
     let run: CliRun | undefined;
     const proxy = await chaosProxy(server.port, {
       onCommand: (line) => {
@@ -124,8 +116,7 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
     expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(true);
     await deploy(o());
     expect((await deploy(o())).files).toEqual([]);
-    const want = Object.fromEntries(Object.entries(NEW).map(([p, v]) => [p, sha256(v)]));
-    expect(readTree(disk, [STATE])).toEqual(want);
+    expect(readTree(disk, [STATE])).toEqual(WANT);
     expect(fs.existsSync(path.join(disk, `${STATE}.lock`))).toBe(false);
     fs.rmSync(local, { recursive: true });
   }, 20_000);
@@ -144,13 +135,7 @@ d.each(each('pure'))('%s: every connection dropped for good', (_name, server) =>
   ])(
     'a local file %s while it waits to be sent: exit 1 naming it, the state honest; the rerun finishes, a third run is a no-op',
     async (_how, change, says) => {
-      const local = tmpDir('ftpship-h-fail-');
-      const { dir, disk } = target(server);
-      const o = (): DeployOptions => opts(server, local, dir);
-      writeTree(local, OLD);
-      await deploy(o());
-      fs.rmSync(local, { recursive: true });
-      writeTree(local, NEW);
+      const { local, dir, disk, o } = await oldSiteNewLocal(server);
       let changed = false;
       const proxy = await chaosProxy(server.port, {
         onCommand: (line) => {
