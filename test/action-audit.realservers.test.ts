@@ -141,7 +141,11 @@ d('server-dir as FTP-Deploy-Action workflows write it, on the real servers', () 
         expect({ form, ...again.outputs }).toMatchObject({ form, uploaded: '0', unchanged: '1' });
       }
       expect(fs.existsSync(path.join(server.home, '~'))).toBe(false);
-      expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+      expect(fs.readdirSync(disk).sort()).toEqual([
+        '.ftpship-state.json',
+        '.ftpship-state.json.bak',
+        'index.html',
+      ]);
     },
   );
 });

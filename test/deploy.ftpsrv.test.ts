@@ -353,6 +353,7 @@ describe('item 3: orphans', () => {
       [
         '.env',
         STATE,
+        `${STATE}.bak`,
         'index.html',
         'remote-only.txt',
         'sub/remote-only.txt',
@@ -453,7 +454,11 @@ describe('item 3: orphans', () => {
     // Emptying the folder on purpose takes an explicit --max-delete (an empty local folder is refused).
     const r = await deploy(opts(local, dir, { statePath: 'private/deploy-state.json', maxDelete: 2 }));
     expect(r.counts.delete).toBe(2);
-    expect(Object.keys(readTree(remote(dir)))).toEqual(['private/deploy-state.json']);
+    // And its backup copy (the state as this run read it), beside it.
+    expect(Object.keys(readTree(remote(dir)))).toEqual([
+      'private/deploy-state.json',
+      'private/deploy-state.json.bak',
+    ]);
   });
 
   it('a local file at the state path (a copy of the state, downloaded with the site) is not sent over it, with a warning; a state path naming a local folder is a configuration error', async () => {

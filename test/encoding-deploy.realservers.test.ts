@@ -67,6 +67,7 @@ const siteNames = (enc: 'latin1' | 'utf8'): string[] =>
     hex('thé', enc),
     `${hex('thé', enc)}2f${hex('vert.html', 'utf8')}`,
     hex(STATE, 'utf8'),
+    hex(`${STATE}.bak`, 'utf8'),
   ].sort();
 
 describe('deploy with encoding latin1 on vsftpd', () => {
@@ -157,7 +158,12 @@ describe('deploy with encoding latin1 on vsftpd', () => {
     const first = await spawnCli(['deploy', ...args], { env: cliEnv });
     expect(first.code).toBe(0);
     expect(names(disk)).toEqual(
-      [hex('café.html', 'latin1'), hex('index.html', 'utf8'), hex(STATE, 'utf8')].sort(),
+      [
+        hex('café.html', 'latin1'),
+        hex('index.html', 'utf8'),
+        hex(STATE, 'utf8'),
+        hex(`${STATE}.bak`, 'utf8'),
+      ].sort(),
     );
     const deployed = onDisk(disk);
 
@@ -211,7 +217,9 @@ describe('deploy with encoding latin1 on vsftpd', () => {
     expect(fs.existsSync(disk)).toBe(false);
     const run = await runMain(ws, { ...inputs, encoding: 'LATIN1' });
     expect(run.status).toBe(0);
-    expect(names(disk)).toEqual([hex('café.html', 'latin1'), hex(STATE, 'utf8')].sort());
+    expect(names(disk)).toEqual(
+      [hex('café.html', 'latin1'), hex(STATE, 'utf8'), hex(`${STATE}.bak`, 'utf8')].sort(),
+    );
 
     const g = folder(server);
     const local = tmpDir('h-enc6-');
@@ -226,7 +234,9 @@ describe('deploy with encoding latin1 on vsftpd', () => {
       "invalid encoding false: here encoding is how names are sent, 'utf8' (the default) or 'latin1'",
     );
     expect(await runTask(publish({ encoding: 'latin1' }))).toBeUndefined();
-    expect(names(g.disk)).toEqual([hex('thé.html', 'latin1'), hex(STATE, 'utf8')].sort());
+    expect(names(g.disk)).toEqual(
+      [hex('thé.html', 'latin1'), hex(STATE, 'utf8'), hex(`${STATE}.bak`, 'utf8')].sort(),
+    );
   });
 });
 

@@ -154,7 +154,10 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     const r = await deploy(o, { warn: (m) => warnings.push(m) });
     expect(warnings).toEqual([]);
     expect(r.files).toEqual([{ path: 'private/a.html', action: 'delete', size: 1 }]);
-    expect(fs.readdirSync(path.join(disk, 'private'))).toEqual(['.ftpship-state.json']);
+    expect(fs.readdirSync(path.join(disk, 'private')).sort()).toEqual([
+      '.ftpship-state.json',
+      '.ftpship-state.json.bak',
+    ]);
     expect((await deploy(o)).files).toEqual([]);
   });
 
@@ -241,12 +244,12 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     leave();
     const none = await deploy(opts(local, dir));
     expect(none.files).toEqual([]);
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, `${STATE}.bak`, 'a.txt', 'index.html']);
     leave();
     writeTree(local, { 'a.txt': 'a v2' });
     const some = await deploy(opts(local, dir));
     expect(some.files).toEqual([{ path: 'a.txt', action: 'replace', size: 4 }]);
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'a.txt', 'index.html']);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, `${STATE}.bak`, 'a.txt', 'index.html']);
     // A dry run changes nothing: the copy stays for the deploy.
     leave();
     await deploy(opts(local, dir, { dryRun: true }));
@@ -261,6 +264,7 @@ d.each(each('pure', 'vsftpd'))('%s: deploy engine edges', (_name, srv) => {
     expect((await deploy(opts(local, dir))).files).toEqual([]);
     expect(fs.readdirSync(disk).sort()).toEqual([
       STATE,
+      `${STATE}.bak`,
       `${STATE}.lock`,
       `${STATE}.tmp`,
       'a.txt',

@@ -321,6 +321,7 @@ describe('gulp plugin: bases', () => {
     expect(report?.counts.upload).toBe(4);
     expect(Object.keys(readTree(path.join(server().root, dir))).sort()).toEqual([
       '.ftpship-state.json',
+      '.ftpship-state.json.bak',
       'blog/post.html',
       'css/site.css',
       'index.html',

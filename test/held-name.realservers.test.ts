@@ -25,6 +25,7 @@ const { describe: d, env, opts, each } = realServerSuite('held-name.realservers'
 const target = remoteFolders('hretry26-held');
 const STATE = '.ftpship-state.json';
 const LOCK = `${STATE}.lock`;
+const BAK = `${STATE}.bak`;
 
 /**
  * A deploy of two files through a proxy whose data connection of the `nth` STOR matching `stor` (the first by
@@ -150,9 +151,23 @@ d.each(each('vsftpd', 'pure', 'proftpd'))('%s: a STOR of a fixed name cut, then 
     // Before: "cannot write the state file …: timed out" after every retry waited on vsftpd's lock.
     expect(r.error).toBeUndefined();
     expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-    // The state is in place, and no copy of it is left behind (nor the lock).
-    expect(r.left).toEqual([STATE]);
-    expect(ownFiles(r.disk)).toEqual([STATE]);
+    // The state is in place, and no copy of it is left behind (nor the lock): its backup copy only.
+    expect(r.left).toEqual([STATE, BAK]);
+    expect(ownFiles(r.disk)).toEqual([STATE, BAK]);
+  });
+
+  it("the state's backup copy (FIELD 4.4), over the last one: the retry does not wait on the cut session's file; the copy is the final state", async () => {
+    const r = await deployHeld(server, new RegExp(`^STOR .*/${BAK.replace(/\./g, '\\.')}$`), {
+      update: true,
+    });
+    expect(r.stalled).toBe(true);
+    expect(r.error).toBeUndefined();
+    expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
+    expect(r.left).toEqual([STATE, BAK]);
+    // Read after the cut session was closed (deployHeld closes its proxy): none put its part back over it.
+    const copy = fs.readFileSync(path.join(r.disk, BAK), 'utf8');
+    expect(copy).toBe(fs.readFileSync(path.join(r.disk, STATE), 'utf8'));
+    expect(JSON.parse(copy).files['index.html']).toMatchObject({ size: 4 });
   });
 });
 
@@ -165,8 +180,8 @@ d.each(each('vsftpd', 'pure', 'proftpd'))("%s: the lock holder's STOR cut, then 
     // deploy would have taken it over as abandoned after 15 s).
     expect(r.warnings.filter((w) => /could not/.test(w))).toEqual([]);
     expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-    expect(r.left).toEqual([STATE]);
-    expect(ownFiles(r.disk)).toEqual([STATE]);
+    expect(r.left).toEqual([STATE, BAK]);
+    expect(ownFiles(r.disk)).toEqual([STATE, BAK]);
   });
 });
 
@@ -190,8 +205,8 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       // "the deploy lock … is no longer this deploy's: its holder file or folder was removed".
       expect(r.error).toBeUndefined();
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-      expect(r.left).toEqual([STATE]);
-      expect(ownFiles(r.disk)).toEqual([STATE]);
+      expect(r.left).toEqual([STATE, BAK]);
+      expect(ownFiles(r.disk)).toEqual([STATE, BAK]);
     });
   },
 );
@@ -226,7 +241,7 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       // STOR waited on the cut session's file to the end of the retries.
       expect(r.error).toBeUndefined();
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-      expect(r.left).toEqual([STATE]);
+      expect(r.left).toEqual([STATE, BAK]);
     });
   },
 );
@@ -248,7 +263,7 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
         expect.stringContaining('(a deploy on a cancelled runner, last seen'),
       ]);
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-      expect(r.left).toEqual([STATE]);
+      expect(r.left).toEqual([STATE, BAK]);
     });
   },
 );
@@ -270,7 +285,7 @@ d.each(each('vsftpd', 'pure', 'proftpd'))(
       ]);
       expect(r.warnings).toContainEqual(expect.stringMatching(/^lock .*; retrying \(1\//));
       expect(readTree(r.disk, [STATE])).toEqual(readTree(r.local));
-      expect(r.left).toEqual([STATE]);
+      expect(r.left).toEqual([STATE, BAK]);
     });
   },
 );

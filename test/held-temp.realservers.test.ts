@@ -162,7 +162,7 @@ d('pure-ftpd: a resumed temp held by a session the network cut off', () => {
       expect({ 'big.bin': live['big.bin'], 'index.html': live['index.html'] }).toEqual(shas(NEW));
       expectHonestState(disk);
       await deploy(opts(server, local, dir));
-      expect(own(disk)).toEqual([STATE]);
+      expect(own(disk)).toEqual([STATE, `${STATE}.bak`]);
       expect(readTree(disk, [STATE])).toEqual(shas(NEW));
       expect((await deploy(opts(server, local, dir, { dryRun: true }))).files).toEqual([]);
       fs.rmSync(local, { recursive: true, force: true });
@@ -182,7 +182,7 @@ d('pure-ftpd: a resumed temp held by a session the network cut off', () => {
       expect(readTree(disk, [STATE, ...own(disk)])).toEqual(shas(NEW));
       expectHonestState(disk);
       await deploy(opts(server, local, dir));
-      expect(own(disk)).toEqual([STATE]);
+      expect(own(disk)).toEqual([STATE, `${STATE}.bak`]);
       expect(readTree(disk, [STATE])).toEqual(shas(NEW));
       fs.rmSync(local, { recursive: true, force: true });
     },
@@ -202,7 +202,7 @@ d('pure-ftpd: a resumed temp held by a session the network cut off', () => {
       }
       expectHonestState(disk);
       await deploy(opts(server, local, dir));
-      expect(own(disk)).toEqual([STATE]);
+      expect(own(disk)).toEqual([STATE, `${STATE}.bak`]);
       expect(readTree(disk, [STATE])).toEqual(shas(changed));
       fs.rmSync(local, { recursive: true, force: true });
     },
@@ -256,13 +256,13 @@ d.each(each('pure', 'vsftpd'))(
       const rec2 = recorder();
       await deploy(opts(server, local, dir), rec2);
       expect(sent(rec2.log, 'DELE')).toContain(`${dir}/${TEMP_LEFT}`);
-      expect(own(disk)).toEqual([STATE]);
+      expect(own(disk)).toEqual([STATE, `${STATE}.bak`]);
       expect(pendingIn(disk)).toBeUndefined();
       // Past its day, gone: dropped from the state (a lock, once), not looked for again.
       leaveTemp(disk, new Date(Date.now() - 2 * 24 * 3600 * 1000).toISOString());
       await deploy(opts(server, local, dir));
       expect(pendingIn(disk)).toBeUndefined();
-      expect(own(disk)).toEqual([STATE]);
+      expect(own(disk)).toEqual([STATE, `${STATE}.bak`]);
       expect(readTree(disk, [STATE])).toEqual(shas(SITE));
       fs.rmSync(local, { recursive: true, force: true });
     }, 20_000);

@@ -138,7 +138,13 @@ onServer('pureNoDot')('pure-ftpd -X: names starting with a dot are refused (553)
     const r = await deploy(o);
     expect(r.counts).toMatchObject({ replace: 2, upload: 0 });
     expect(readTree(disk, ['ftpship-state.json'])).toEqual(readTree(local));
-    expect(fs.readdirSync(disk).sort()).toEqual(['big.bin', 'css', 'ftpship-state.json', 'index.html']);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      'big.bin',
+      'css',
+      'ftpship-state.json',
+      'ftpship-state.json.bak',
+      'index.html',
+    ]);
 
     const again = await deploy(o);
     expect(again.files).toEqual([]);
@@ -541,6 +547,11 @@ onServer('proftpdNoRename')('proftpd refusing every rename (<Limit RNFR RNTO> De
     expect(r.counts).toMatchObject({ replace: 1, upload: 0 });
     expect(readTree(disk, ['.ftpship-state.json'])).toEqual(readTree(local));
     expect((await deploy(o)).files).toEqual([]);
-    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'a', 'index.html']);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      '.ftpship-state.json',
+      '.ftpship-state.json.bak',
+      'a',
+      'index.html',
+    ]);
   });
 });

@@ -210,7 +210,8 @@ describe.each(PROFILES)('$name', (profile) => {
       const onServer = (): Record<string, string> => {
         const out: Record<string, string> = {};
         for (const [p, v] of Object.entries(tree.tree(srv.files)))
-          if (p.startsWith('site/') && p !== `site/${STATE}` && p !== 'site/') out[p.slice(5)] = short(v);
+          if (p.startsWith('site/') && ![`site/${STATE}`, `site/${STATE}.bak`, 'site/'].includes(p))
+            out[p.slice(5)] = short(v);
         return out;
       };
       const local = tmpDir();
@@ -236,6 +237,11 @@ describe.each(PROFILES)('$name', (profile) => {
       const second = recorder();
       await deploy(options, second);
       expect(onServer()).toEqual(localTree(local));
+      // A copy of the state is kept beside it (FIELD 4.4), on this server too.
+      expect(srv.files.get(`/site/${STATE}`)?.toString()).toMatch(/"generator": "ftpship"/);
+      expect(srv.files.get(`/site/${STATE}.bak`)?.toString()).toBe(
+        srv.files.get(`/site/${STATE}`)?.toString(),
+      );
 
       const third = recorder();
       const again = await deploy(options, third);
@@ -270,7 +276,9 @@ describe('IIS drops the trailing spaces and dots of names (Windows), in SIZE ali
       );
       expect([...srv.files.keys()].filter((p) => !p.endsWith(STATE))).toEqual([]);
       await deploy({ ...options, exclude: ['/report\\.'] });
-      expect([...srv.files.keys()].filter((p) => !p.endsWith(STATE))).toEqual(['/site/index.html']);
+      expect([...srv.files.keys()].filter((p) => !/\.ftpship-state\.json(\.bak)?$/.test(p))).toEqual([
+        '/site/index.html',
+      ]);
       expect((await deploy({ ...options, exclude: ['/report\\.'] })).files).toEqual([]);
     },
   );
@@ -307,7 +315,9 @@ describe('a hosting server without SIZE, a run cut in its commit phase', () => {
     const rerun = await deploy(options);
     expect(rerun.files.map((f) => `${f.action} ${f.path}`)).toEqual(['replace a.txt']);
     const rest = Object.fromEntries(
-      Object.entries(tree.tree(srv.files)).filter(([p]) => p !== `site/${STATE}`),
+      Object.entries(tree.tree(srv.files)).filter(
+        ([p]) => p !== `site/${STATE}` && p !== `site/${STATE}.bak`,
+      ),
     );
     expect(rest).toEqual({ 'site/': '', 'site/a.txt': 'v2', 'site/b.txt': 'b2' });
     expect((await deploy(options)).files).toEqual([]);

@@ -226,7 +226,7 @@ async function point(server: RealServer, before: Tree, after: Tree, at: Point | 
     }
     expect([where, readTree(disk, [STATE])]).toEqual([where, shas(after)]);
     expect([where, readDirs(disk)]).toEqual([where, readDirs(local)]);
-    expect([where, entries(disk).filter(own)]).toEqual([where, [STATE]]);
+    expect([where, entries(disk).filter(own)]).toEqual([where, [STATE, `${STATE}.bak`]]);
     expectWhole(disk, after, after, where);
     const again = await deploy(opts(server, local, dir, { dryRun: true }));
     expect([where, again.files]).toEqual([where, []]);
@@ -367,7 +367,7 @@ d('pure-ftpd, vsftpd and proftpd: the CLI killed at many points, then rerun', ()
         ),
       ]);
       expect(readTree(disk, [STATE])).toEqual(shas(NEW));
-      expect(entries(disk).filter(own)).toEqual([STATE]);
+      expect(entries(disk).filter(own)).toEqual([STATE, `${STATE}.bak`]);
     } finally {
       await releasePassive(cut.unconnected);
     }

@@ -107,7 +107,7 @@ d('names the server stores otherwise (pure-ftpd: a control character becomes _)'
     const r2 = await cli(server, 'deploy', local, dir);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain(`the server did not keep the folder name "${dir}/dir\\twith tab"`);
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, `${STATE}.bak`, 'ok.txt']);
   });
 });
 
@@ -179,7 +179,7 @@ d('a folder name ending in a space: pure-ftpd would make it name_', () => {
     }
     ok(await cli(server, 'deploy', local, dir, '--exclude', '/notes '));
     fs.rmSync(path.join(local, 'notes '), { recursive: true });
-    expect(fs.readdirSync(disk).sort()).toEqual([STATE, 'ok.txt']);
+    expect(fs.readdirSync(disk).sort()).toEqual([STATE, `${STATE}.bak`, 'ok.txt']);
   });
 });
 

@@ -159,7 +159,11 @@ describe('the CLI', () => {
     const report = JSON.parse(only.stdout) as DeployReport;
     expect(report.counts).toMatchObject({ upload: 0, replace: 0, delete: 1 });
     expect(report.held).toMatchObject({ replace: ['index.html'], upload: ['new.txt'], by: 'delete-only' });
-    expect(fs.readdirSync(t.disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+    expect(fs.readdirSync(t.disk).sort()).toEqual([
+      '.ftpship-state.json',
+      '.ftpship-state.json.bak',
+      'index.html',
+    ]);
 
     for (const [other, words] of [
       ['--no-delete', /drop one of --delete-only and --no-delete/],
@@ -194,7 +198,11 @@ describe('the Action and the gulp plugin pass the options through', () => {
     expect(only.summary).toContain(
       '1 changed file(s), 1 new file(s) left as they are (the `delete-only` input): not sent',
     );
-    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html']);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      '.ftpship-state.json',
+      '.ftpship-state.json.bak',
+      'index.html',
+    ]);
     expect(fs.readFileSync(path.join(disk, 'index.html'), 'utf8')).toBe('v1');
   });
 
@@ -226,7 +234,12 @@ describe('the Action and the gulp plugin pass the options through', () => {
     writeTree(local, { 'later.txt': 'later' });
     const only = await gulpDeploy({ deleteOnly: true });
     expect(only.counts).toMatchObject({ upload: 0, replace: 0, delete: 1 });
-    expect(fs.readdirSync(disk).sort()).toEqual(['.ftpship-state.json', 'index.html', 'new.txt']);
+    expect(fs.readdirSync(disk).sort()).toEqual([
+      '.ftpship-state.json',
+      '.ftpship-state.json.bak',
+      'index.html',
+      'new.txt',
+    ]);
     await expect(gulpDeploy({ deleteOnly: true, delete: false })).rejects.toThrow(
       /drop one of deleteOnly and delete: false/,
     );

@@ -37330,6 +37330,7 @@ class FtpClient {
             restartAt: options.append ? undefined : options.offset,
             onProgress: options.onProgress,
             onCutAfterWrite: (err) => (cutAfterWrite = err),
+            before: options.before,
         };
         // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
         // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in
@@ -40359,6 +40360,10 @@ theirs = false) {
             `files already there with the same content are kept), or rerun with --reset-state.`);
     }
 }
+/** The error of a state file that was read but does not read as a state (not JSON, a bad entry…). */
+function isDamagedState(err) {
+    return err instanceof UnreadableState;
+}
 /** A state file that does not read as one; `reason` says why (for a message naming whose file it is). */
 class UnreadableState extends DeployError {
     reason;
@@ -43238,7 +43243,12 @@ class StateStore {
             this.stateThere = text !== undefined;
             if (text) {
                 this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-                this.state = parseState(text.toString('utf8'), path, this.opts.settings, this.opts.encoding, this.switched);
+                try {
+                    this.state = parseState(text.toString('utf8'), path, this.opts.settings, this.opts.encoding, this.switched);
+                }
+                catch (err) {
+                    throw await this.backupNamed(err);
+                }
                 this.origin = 'ftpship';
                 this.checkTarget();
                 await this.checkTargetThere();
@@ -43879,6 +43889,8 @@ class StateStore {
             if (retry)
                 await dropHeldUpload(c, `${this.opts.path}.tmp`);
             retry = true;
+            if (this.finishing)
+                await this.keepCopy(c, data);
             if (this.copyLeft) {
                 await c.delete(`${this.opts.path}.tmp`).catch((err) => {
                     if (!(err instanceof FtpReplyError))
@@ -43917,10 +43929,62 @@ class StateStore {
         if (former === undefined)
             return;
         this.superseded = undefined;
-        // Left there, it would go out of date with this deploy, and be read again if --state were dropped.
+        // Left there, it would go out of date with this deploy, and be read again if --state were dropped. Its
+        // backup copy too: --state may have moved the state out of the site's folder so as not to publish it.
         await this.opts.pool
-            .run(`remove ${former}`, async (c) => deleteFile(c, former), true)
+            .run(`remove ${former}`, async (c) => {
+            await deleteFile(c, former);
+            await deleteFile(c, backupPath(former));
+        }, true)
             .catch((err) => this.opts.warn(`the former state file ${former} could not be removed (${err.message}): delete it by hand, it is out of date`));
+    }
+    /**
+     * FIELD 4.4: the final state of each deploy that writes the state (one that changes nothing writes neither) is
+     * kept beside it too, as `<state>.bak`. Should the state file be damaged later (edited by hand, written over
+     * by another tool), the error that stops the next deploy names this copy and how to go back to it (see
+     * {@link backupNamed}). Written on the final write's connection, under the lock, before the state itself:
+     * cut in between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
+     * is removed first (a cut run's server session may still hold it open: see dropHeldUpload). A refusal is a
+     * warning, and the deploy goes on; an older copy left there is removed (it would take the files this deploy
+     * changed for what it replaced).
+     */
+    async keepCopy(c, data) {
+        const bak = backupPath(this.opts.path);
+        try {
+            // Removed in the same write as the STOR (one round trip less than a DELE before it).
+            await c.upload(bak, data, { before: { commands: [`DELE ${bak}`], replies: () => undefined } });
+        }
+        catch (err) {
+            if (!(err instanceof FtpReplyError) || c.closed)
+                throw err;
+            await c.delete(bak).catch(() => undefined);
+            this.opts.warn(`could not keep a copy of the state at ${bak} (${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); the deploy goes on, and the state itself is written as always`);
+        }
+    }
+    /**
+     * The state file was read but is damaged: when its backup copy (see {@link keepCopy}) reads as a state,
+     * the error says so, and how to go back to it; else it is left as it was.
+     */
+    async backupNamed(err) {
+        if (!isDamagedState(err))
+            return err;
+        const { path } = this.opts;
+        const bak = backupPath(path);
+        const text = await this.opts.pool
+            .run(`read ${bak}`, async (c) => readRemoteFile(c, bak, STATE_MAX))
+            .catch(() => undefined);
+        if (text === undefined)
+            return err;
+        let copy;
+        try {
+            copy = parseState(text.toString('utf8'), bak, this.opts.settings, this.opts.encoding);
+        }
+        catch {
+            return err;
+        }
+        return new DeployError(`${err.message} ftpship keeps a copy of the state as the last deploy that finished wrote it, and ` +
+            `it reads as a state: ${bak} (${Object.keys(copy.files).length} file(s), written ${copy.updatedAt}). To go ` +
+            `back to it, rename it to ${path} on the server (with any FTP client), then deploy again.`, { cause: err });
     }
     get isDirty() {
         return this.dirty;
@@ -44007,6 +44071,10 @@ function unwritable(path, err, final = false, kept = { count: 0, bytes: 0 }) {
     if (hint === undefined)
         return err;
     return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
+}
+/** Where the state file's backup copy is kept (see StateStore.keepCopy). */
+function backupPath(statePath) {
+    return `${statePath}.bak`;
 }
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */
 function unreadable(path) {
@@ -45084,8 +45152,8 @@ async function adoptRemote(pool, root, local, state) {
  *
  * The model follows what execute.ts sends, round trip by round trip:
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
- * - lock with the state re-read, the checkpoints before the first change and the commit, the final state with
- *   the unlock: about 10;
+ * - lock with the state re-read, the checkpoints before the first change and the commit, the state's backup
+ *   copy (DELE, EPSV and STOR in one write, then the 226), the final state with the unlock: about 12;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
  * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
  *   more with TLS (the data connection's handshake), the uploads spread over the connections;
@@ -45095,7 +45163,7 @@ async function adoptRemote(pool, root, local, state) {
  */
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
-const FIXED_ROUND_TRIPS = 10;
+const FIXED_ROUND_TRIPS = 12;
 /** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */
@@ -45362,7 +45430,7 @@ async function deploy(options, reporter = {}, context = {}) {
                 if (p === insideTarget(root, statePath))
                     throw new errors_ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
                 // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
-                throw new errors_ConfigError(`the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`);
+                throw new errors_ConfigError(`the local folder ${p} has the name of ftpship's ${ownFileNamed(p)} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`);
             }
             const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
             // The state would be written over that file on the server: fine for a copy of a state (downloaded
@@ -45373,7 +45441,9 @@ async function deploy(options, reporter = {}, context = {}) {
                 ? 'keeps its state'
                 : p.endsWith('.lock')
                     ? 'takes its deploy lock'
-                    : "writes the state's temporary copy";
+                    : p.endsWith('.bak')
+                        ? "keeps its state's backup copy"
+                        : "writes the state's temporary copy";
             if (file)
                 rep.warn?.(`the local file ${p} is not uploaded: ftpship ${use} at that path on the server; move the state with --state to publish the file`);
         }
@@ -46605,10 +46675,16 @@ function cleartextRefused(err, o) {
         `it requires TLS. Connect with explicit TLS on the same port ` +
         `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
 }
+/** What the reserved path `p` (not the state itself, nor the maintenance file) is to ftpship. */
+function ownFileNamed(p) {
+    if (p.endsWith('.lock'))
+        return 'deploy lock';
+    return p.endsWith('.bak') ? "state's backup copy" : "state's temporary copy";
+}
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root, statePath) {
     const rel = insideTarget(root, statePath);
-    return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+    return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`, backupPath(rel)] : []);
 }
 /**
  * A path that makes an FTP command longer than servers take (the client refuses to send it), found before any

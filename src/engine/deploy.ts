@@ -53,7 +53,7 @@ import {
   type LocalFile,
   type LocalTree,
 } from './select.js';
-import { STATE_MAX, StateStore, type StateSnapshot } from './state-store.js';
+import { backupPath, STATE_MAX, StateStore, type StateSnapshot } from './state-store.js';
 import {
   leftInDay,
   onlyLeftTemps,
@@ -333,7 +333,7 @@ export async function deploy(
           );
         // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
         throw new ConfigError(
-          `the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
+          `the local folder ${p} has the name of ftpship's ${ownFileNamed(p)} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
         );
       }
       const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
@@ -348,7 +348,9 @@ export async function deploy(
           ? 'keeps its state'
           : p.endsWith('.lock')
             ? 'takes its deploy lock'
-            : "writes the state's temporary copy";
+            : p.endsWith('.bak')
+              ? "keeps its state's backup copy"
+              : "writes the state's temporary copy";
       if (file)
         rep.warn?.(
           `the local file ${p} is not uploaded: ftpship ${use} at that path on the server; move the state with --state to publish the file`,
@@ -1755,10 +1757,16 @@ function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undef
   );
 }
 
+/** What the reserved path `p` (not the state itself, nor the maintenance file) is to ftpship. */
+function ownFileNamed(p: string): string {
+  if (p.endsWith('.lock')) return 'deploy lock';
+  return p.endsWith('.bak') ? "state's backup copy" : "state's temporary copy";
+}
+
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root: string, statePath: string): Set<string> {
   const rel = insideTarget(root, statePath);
-  return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`] : []);
+  return new Set(rel ? [rel, `${rel}.tmp`, `${rel}.lock`, backupPath(rel)] : []);
 }
 
 /**

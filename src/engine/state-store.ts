@@ -29,6 +29,7 @@ import { DEFAULT_STATE_NAME } from './options.js';
 import {
   emptyState,
   fileRecord,
+  isDamagedState,
   parseState,
   serializeState,
   type DeployState,
@@ -176,13 +177,17 @@ export class StateStore {
       this.stateThere = text !== undefined;
       if (text) {
         this.opts.quirks.knownDirs?.add(parentOf(path) || '/'); // it holds the state: it exists
-        this.state = parseState(
-          text.toString('utf8'),
-          path,
-          this.opts.settings,
-          this.opts.encoding,
-          this.switched,
-        );
+        try {
+          this.state = parseState(
+            text.toString('utf8'),
+            path,
+            this.opts.settings,
+            this.opts.encoding,
+            this.switched,
+          );
+        } catch (err) {
+          throw await this.backupNamed(err);
+        }
         this.origin = 'ftpship';
         this.checkTarget();
         await this.checkTargetThere();
@@ -852,6 +857,7 @@ export class StateStore {
           // waited on vsftpd's lock of the cut STOR's temp, and the deploy failed.
           if (retry) await dropHeldUpload(c, `${this.opts.path}.tmp`);
           retry = true;
+          if (this.finishing) await this.keepCopy(c, data);
           if (this.copyLeft) {
             await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
               if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
@@ -899,14 +905,72 @@ export class StateStore {
     const former = this.superseded;
     if (former === undefined) return;
     this.superseded = undefined;
-    // Left there, it would go out of date with this deploy, and be read again if --state were dropped.
+    // Left there, it would go out of date with this deploy, and be read again if --state were dropped. Its
+    // backup copy too: --state may have moved the state out of the site's folder so as not to publish it.
     await this.opts.pool
-      .run(`remove ${former}`, async (c) => deleteFile(c, former), true)
+      .run(
+        `remove ${former}`,
+        async (c) => {
+          await deleteFile(c, former);
+          await deleteFile(c, backupPath(former));
+        },
+        true,
+      )
       .catch((err: unknown) =>
         this.opts.warn(
           `the former state file ${former} could not be removed (${(err as Error).message}): delete it by hand, it is out of date`,
         ),
       );
+  }
+
+  /**
+   * FIELD 4.4: the final state of each deploy that writes the state (one that changes nothing writes neither) is
+   * kept beside it too, as `<state>.bak`. Should the state file be damaged later (edited by hand, written over
+   * by another tool), the error that stops the next deploy names this copy and how to go back to it (see
+   * {@link backupNamed}). Written on the final write's connection, under the lock, before the state itself:
+   * cut in between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
+   * is removed first (a cut run's server session may still hold it open: see dropHeldUpload). A refusal is a
+   * warning, and the deploy goes on; an older copy left there is removed (it would take the files this deploy
+   * changed for what it replaced).
+   */
+  private async keepCopy(c: FtpClient, data: Buffer): Promise<void> {
+    const bak = backupPath(this.opts.path);
+    try {
+      // Removed in the same write as the STOR (one round trip less than a DELE before it).
+      await c.upload(bak, data, { before: { commands: [`DELE ${bak}`], replies: () => undefined } });
+    } catch (err) {
+      if (!(err instanceof FtpReplyError) || c.closed) throw err;
+      await c.delete(bak).catch(() => undefined);
+      this.opts.warn(
+        `could not keep a copy of the state at ${bak} (${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); the deploy goes on, and the state itself is written as always`,
+      );
+    }
+  }
+
+  /**
+   * The state file was read but is damaged: when its backup copy (see {@link keepCopy}) reads as a state,
+   * the error says so, and how to go back to it; else it is left as it was.
+   */
+  private async backupNamed(err: unknown): Promise<unknown> {
+    if (!isDamagedState(err)) return err;
+    const { path } = this.opts;
+    const bak = backupPath(path);
+    const text = await this.opts.pool
+      .run(`read ${bak}`, async (c) => readRemoteFile(c, bak, STATE_MAX))
+      .catch(() => undefined);
+    if (text === undefined) return err;
+    let copy: DeployState;
+    try {
+      copy = parseState(text.toString('utf8'), bak, this.opts.settings, this.opts.encoding);
+    } catch {
+      return err;
+    }
+    return new DeployError(
+      `${(err as Error).message} ftpship keeps a copy of the state as the last deploy that finished wrote it, and ` +
+        `it reads as a state: ${bak} (${Object.keys(copy.files).length} file(s), written ${copy.updatedAt}). To go ` +
+        `back to it, rename it to ${path} on the server (with any FTP client), then deploy again.`,
+      { cause: err },
+    );
   }
 
   get isDirty(): boolean {
@@ -1007,6 +1071,11 @@ function unwritable(
           : 'refused through the retries: run the deploy again later';
   if (hint === undefined) return err;
   return new DeployError(`cannot write the state file ${path}: ${why} (${hint})`, { cause: err });
+}
+
+/** Where the state file's backup copy is kept (see StateStore.keepCopy). */
+export function backupPath(statePath: string): string {
+  return `${statePath}.bak`;
 }
 
 /** A state file that is there but cannot be read (permissions, a folder of that name): never a silent re-upload. */

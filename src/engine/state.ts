@@ -198,6 +198,11 @@ export function parseState(
   }
 }
 
+/** The error of a state file that was read but does not read as a state (not JSON, a bad entry…). */
+export function isDamagedState(err: unknown): boolean {
+  return err instanceof UnreadableState;
+}
+
 /** A state file that does not read as one; `reason` says why (for a message naming whose file it is). */
 class UnreadableState extends DeployError {
   constructor(

@@ -112,6 +112,11 @@ export interface UploadOptions {
   append?: boolean;
   /** Called as bytes are sent. */
   onProgress?: (info: ProgressInfo) => void;
+  /**
+   * Commands run first, whatever their replies (given to `replies`): with pipelining, in the same write as
+   * the STOR, which the server runs after them (a `DELE` of the same name: a new file, whatever held the old one).
+   */
+  before?: { commands: string[]; replies: (r: FtpReply[]) => void };
 }
 
 /** Options of {@link FtpClient.download}. */
@@ -1035,6 +1040,7 @@ export class FtpClient {
       restartAt: options.append ? undefined : options.offset,
       onProgress: options.onProgress,
       onCutAfterWrite: (err: Error) => (cutAfterWrite = err),
+      before: options.before,
     };
     // The next command waits for this transfer's final reply: pure-ftpd reads the control connection during
     // a transfer (for ABOR) and answers anything else with 500, proftpd with "450 …: data transfer in

@@ -40,7 +40,8 @@ export function readTree(root: string, ignore: string[] = []): Record<string, st
   const walk = (dir: string, rel: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (ignore.includes(r)) continue;
+      // A state file ignored: its backup copy (`<state>.bak`, written beside it once a deploy changes it) too.
+      if (ignore.includes(r) || (r.endsWith('.bak') && ignore.includes(r.slice(0, -4)))) continue;
       if (e.isDirectory()) walk(path.join(dir, e.name), r);
       else out[r] = sha256(fs.readFileSync(path.join(dir, e.name)));
     }
