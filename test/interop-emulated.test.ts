@@ -471,3 +471,39 @@ describe('a hosting server without SIZE, the connection lost in the final state 
     expect((await deploy(options)).files).toEqual([]);
   });
 });
+
+describe("the state's backup copy refused by the server (FIELD 4.4)", () => {
+  it('a warning, the deploy goes on and writes its state; no older copy is left (it would misstate what is live)', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    let refuse = false;
+    const srv = await fake({
+      features: ['UTF8', 'EPSV', 'SIZE'],
+      handlers: {
+        ...tree.handlers,
+        STOR: async (arg, s) =>
+          refuse && arg.endsWith(`${STATE}.bak`)
+            ? s.reply('452 Insufficient storage space')
+            : tree.handlers.STOR?.(arg, s),
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1' });
+    const options = siteOptions(srv, local);
+    await deploy(options);
+    expect(srv.files.get(`/site/${STATE}.bak`)?.toString()).toBe(srv.files.get(`/site/${STATE}`)?.toString());
+    const first = srv.files.get(`/site/${STATE}`)?.toString();
+
+    refuse = true;
+    writeTree(local, { 'index.html': 'v2' });
+    const rec = recorder();
+    const r = await deploy(options, rec);
+    expect(r.counts.replace).toBe(1);
+    expect(rec.warnings).toEqual([
+      `could not keep a copy of the state at /site/${STATE}.bak (452 Insufficient storage space); the deploy goes on, and the state itself is written as always`,
+    ]);
+    expect(srv.files.has(`/site/${STATE}.bak`)).toBe(false);
+    expect(srv.files.get(`/site/${STATE}`)?.toString()).not.toBe(first);
+    expect(srv.files.get('/site/index.html')?.toString()).toBe('v2');
+  });
+});

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deploy, DeployError, type DeployOptions } from '../src/index.js';
+import { ConfigError, deploy, DeployError, type DeployOptions } from '../src/index.js';
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { recorder, sent } from './helpers/protocol.js';
@@ -59,10 +59,21 @@ describe('FIELD §4.4: a copy of the state is kept as <state>.bak by every deplo
     expect(rec.warnings).toEqual([]);
     // Once, before the final state's rename, and the unlock after that.
     expect(sent(rec.log, 'STOR').filter((p) => p === `${dir}/${BAK}`)).toHaveLength(1);
+    // Beside the state's own upload (on a connection doing nothing), and done before the state goes in place.
     const at = (line: string): number => rec.log.lastIndexOf(line);
-    expect(at(`> STOR ${dir}/${BAK}`)).toBeGreaterThan(-1);
-    expect(at(`> STOR ${dir}/${BAK}`)).toBeLessThan(at(`> STOR ${dir}/${STATE}.tmp`));
+    expect(at(`< 226 ${dir}/${BAK}`)).toBeGreaterThan(at(`> STOR ${dir}/${BAK}`));
+    expect(at(`< 226 ${dir}/${BAK}`)).toBeLessThan(at(`> RNFR ${dir}/${STATE}.tmp`));
     expect(at(`> RNFR ${dir}/${STATE}.tmp`)).toBeLessThan(at(`> RMD ${dir}/${STATE}.lock`));
+
+    // With one connection: the copy first, then the state (no connection waits for another).
+    writeTree(local, { 'c.txt': 'new, longer' });
+    const one = recorder();
+    await deploy(opts(local, dir, { parallel: 1 }), one);
+    expect(read(dir, BAK)).toBe(read(dir, STATE));
+    expect(JSON.parse(read(dir, BAK)).files['c.txt']).toMatchObject({ size: 11 });
+    const on = (line: string): number => one.log.lastIndexOf(line);
+    expect(on(`< 226 ${dir}/${BAK}`)).toBeGreaterThan(-1);
+    expect(on(`< 226 ${dir}/${BAK}`)).toBeLessThan(on(`> RNFR ${dir}/${STATE}.tmp`));
 
     const before = snapshot(remote(dir));
     const noop = await deploy(opts(local, dir));
@@ -144,6 +155,22 @@ describe('FIELD §4.4: a copy of the state is kept as <state>.bak by every deplo
       `the local file ${BAK} is not uploaded: ftpship keeps its state's backup copy at that path on the server`,
     );
     expect(read(dir, BAK)).toBe(read(dir, STATE));
+  });
+
+  it('a local folder at the copy’s path is a configuration error naming it, nothing changed', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', [`${BAK}/x.txt`]: 'x' });
+    const dir = `/${uniqueName()}`;
+    const rec = recorder();
+    const err = await deploy(opts(local, dir), rec).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(
+      `the local folder ${BAK} has the name of ftpship's copy of its state on the server (${dir}/${BAK}), which each deploy writes there: delete it locally, or leave it out with --exclude '/\\.ftpship-state\\.json\\.bak'`,
+    );
+    for (const verb of ['STOR', 'MKD', 'DELE', 'RNFR']) expect(sent(rec.log, verb)).toEqual([]);
   });
 
   it('--state moving the state: the former state and its copy are both removed once the state is written at its new path', async () => {

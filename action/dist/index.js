@@ -37988,19 +37988,9 @@ class ConnectionPool {
      * lock's refresh: every connection can be sending a big file for longer than the lock takes to go stale.
      */
     async runPromptly(task) {
-        const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
-        if (free >= 0) {
-            const [client] = this.idle.splice(free, 1);
-            try {
-                const result = await task(client);
-                this.release(client);
-                return result;
-            }
-            catch (err) {
-                this.recycle(client);
-                throw err;
-            }
-        }
+        const now = this.runIfIdle(task);
+        if (now)
+            return now;
         if (this.abandoned)
             throw this.abandoned;
         if (this.closed)
@@ -38016,6 +38006,28 @@ class ConnectionPool {
             this.open.delete(client);
             await client.disconnect().catch(() => undefined);
         }
+    }
+    /**
+     * Runs a short task at once on a connection doing nothing, without retries; undefined (nothing run) when none
+     * is free. For work beside a task that holds a connection and must not wait for another: with one
+     * connection, the task's own would never come free.
+     */
+    runIfIdle(task) {
+        const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
+        if (free < 0 || this.abandoned || this.closed)
+            return undefined;
+        const [client] = this.idle.splice(free, 1);
+        return (async () => {
+            try {
+                const result = await task(client);
+                this.release(client);
+                return result;
+            }
+            catch (err) {
+                this.recycle(client);
+                throw err;
+            }
+        })();
     }
     /**
      * Stops the work: tasks waiting or to come fail with `err`, and the connections running one are cut (a
@@ -40139,11 +40151,16 @@ async function writeRemoteFileAtomic(client, abs, data, quirks, warn,
  */
 after, 
 /** One of ftpship's own files (the state): see {@link renameOver}. */
-own = false) {
-    if (quirks.noRename)
+own = false, 
+/** Awaited once the bytes are on the server, right before they go in place (before the write, in place). */
+beforeRename) {
+    if (quirks.noRename) {
+        await beforeRename?.();
         return uploadOver(client, abs, data);
+    }
     const tmp = `${abs}.tmp`;
     await uploadOver(client, tmp, data);
+    await beforeRename?.();
     // Commands to run right after the rename, in the same write (the unlock after the final state): only where
     // a rename over the file is known to work, and pipelining is on.
     const extra = after && client.pipelining && !quirks.deleteBeforeRename ? await after.commands() : undefined;
@@ -43869,6 +43886,25 @@ class StateStore {
         /** An attempt of this write went out already (and failed: this one is its retry). */
         let retry = false;
         const there = this.stateThere;
+        // The final state's copy (see keepCopy): on a connection doing nothing, beside the state's own upload (no
+        // round trip added); with none free, or after a lost connection there, on the state's, right before the
+        // state goes in place.
+        const beside = this.finishing
+            ? this.opts.pool.runIfIdle(async (c) => {
+                await this.lockGuard?.(c);
+                await this.keepCopy(c, data);
+            })
+            : undefined;
+        beside?.catch(() => undefined);
+        let copied = !this.finishing;
+        const copyFirst = async (c) => {
+            if (copied)
+                return;
+            if (!beside ||
+                !(await beside.then(() => true, () => false)))
+                await this.keepCopy(c, data);
+            copied = true;
+        };
         await this.opts.pool
             .run(`write state ${this.opts.path}`, async (c) => {
             // Cut after the unlock went out, and its DELE ran (the holder is gone): so did the rename before it, and
@@ -43889,8 +43925,6 @@ class StateStore {
             if (retry)
                 await dropHeldUpload(c, `${this.opts.path}.tmp`);
             retry = true;
-            if (this.finishing)
-                await this.keepCopy(c, data);
             if (this.copyLeft) {
                 await c.delete(`${this.opts.path}.tmp`).catch((err) => {
                     if (!(err instanceof FtpReplyError))
@@ -43910,7 +43944,7 @@ class StateStore {
                     replies = r;
                     unlocking.settle(r);
                 },
-            }, true).catch((err) => {
+            }, true, async () => copyFirst(c)).catch((err) => {
                 // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
                 if (replies && err instanceof FtpReplyError)
                     throw new DeployError(`cannot put the final state in place (${err.command}: ${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); ` +
@@ -43936,17 +43970,17 @@ class StateStore {
             await deleteFile(c, former);
             await deleteFile(c, backupPath(former));
         }, true)
-            .catch((err) => this.opts.warn(`the former state file ${former} could not be removed (${err.message}): delete it by hand, it is out of date`));
+            .catch((err) => this.opts.warn(`the former state file ${former} (or its copy ${backupPath(former)}) could not be removed (${err.message}): delete it by hand, it is out of date`));
     }
     /**
      * FIELD 4.4: the final state of each deploy that writes the state (one that changes nothing writes neither) is
      * kept beside it too, as `<state>.bak`. Should the state file be damaged later (edited by hand, written over
      * by another tool), the error that stops the next deploy names this copy and how to go back to it (see
-     * {@link backupNamed}). Written on the final write's connection, under the lock, before the state itself:
-     * cut in between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
-     * is removed first (a cut run's server session may still hold it open: see dropHeldUpload). A refusal is a
-     * warning, and the deploy goes on; an older copy left there is removed (it would take the files this deploy
-     * changed for what it replaced).
+     * {@link backupNamed}). Written under the lock, before the state itself goes in place (see write): cut in
+     * between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
+     * is removed first, in the same write (a cut run's server session may still hold it open: see
+     * dropHeldUpload), so a copy refused leaves no older one behind (it would take the files this deploy changed
+     * for what they replaced). A refusal is a warning, and the deploy goes on.
      */
     async keepCopy(c, data) {
         const bak = backupPath(this.opts.path);
@@ -43957,7 +43991,6 @@ class StateStore {
         catch (err) {
             if (!(err instanceof FtpReplyError) || c.closed)
                 throw err;
-            await c.delete(bak).catch(() => undefined);
             this.opts.warn(`could not keep a copy of the state at ${bak} (${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); the deploy goes on, and the state itself is written as always`);
         }
     }
@@ -45152,8 +45185,8 @@ async function adoptRemote(pool, root, local, state) {
  *
  * The model follows what execute.ts sends, round trip by round trip:
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
- * - lock with the state re-read, the checkpoints before the first change and the commit, the state's backup
- *   copy (DELE, EPSV and STOR in one write, then the 226), the final state with the unlock: about 12;
+ * - lock with the state re-read, the checkpoints before the first change and the commit, the final state with
+ *   the unlock (its backup copy goes beside it, on another connection): about 10;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
  * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
  *   more with TLS (the data connection's handshake), the uploads spread over the connections;
@@ -45163,7 +45196,7 @@ async function adoptRemote(pool, root, local, state) {
  */
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
-const FIXED_ROUND_TRIPS = 12;
+const FIXED_ROUND_TRIPS = 10;
 /** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */
@@ -45430,7 +45463,9 @@ async function deploy(options, reporter = {}, context = {}) {
                 if (p === insideTarget(root, statePath))
                     throw new errors_ConfigError(`the state path ${statePath} is a folder of the local tree (${p}); give --state a file name, such as .ftpship-state.json`);
                 // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
-                throw new errors_ConfigError(`the local folder ${p} has the name of ftpship's ${ownFileNamed(p)} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`);
+                throw new errors_ConfigError(p.endsWith('.bak')
+                    ? `the local folder ${p} has the name of ftpship's copy of its state on the server (${remoteJoin(root, p)}), which each deploy writes there: delete it locally, or leave it out with ${excludeOption(p)}`
+                    : `the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`);
             }
             const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
             // The state would be written over that file on the server: fine for a copy of a state (downloaded
@@ -46674,12 +46709,6 @@ function cleartextRefused(err, o) {
     return new errors_ConfigError(`${bracketed(o.host)}:${o.port} refuses a login over plain FTP (${err.command.split(' ')[0]}: ${said(err)}): ` +
         `it requires TLS. Connect with explicit TLS on the same port ` +
         `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`);
-}
-/** What the reserved path `p` (not the state itself, nor the maintenance file) is to ftpship. */
-function ownFileNamed(p) {
-    if (p.endsWith('.lock'))
-        return 'deploy lock';
-    return p.endsWith('.bak') ? "state's backup copy" : "state's temporary copy";
 }
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */
 function reservedPaths(root, statePath) {

@@ -333,7 +333,9 @@ export async function deploy(
           );
         // The lock (or the state's temp): most often a copy of the server taken while a deploy held it.
         throw new ConfigError(
-          `the local folder ${p} has the name of ftpship's ${ownFileNamed(p)} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
+          p.endsWith('.bak')
+            ? `the local folder ${p} has the name of ftpship's copy of its state on the server (${remoteJoin(root, p)}), which each deploy writes there: delete it locally, or leave it out with ${excludeOption(p)}`
+            : `the local folder ${p} has the name of ftpship's ${p.endsWith('.lock') ? 'deploy lock' : "state's temporary copy"} on the server (${remoteJoin(root, p)}), which a deploy makes and removes itself (a copy of the server taken while a deploy ran holds one): delete it locally, or leave it out with ${excludeOption(p)}`,
         );
       }
       const file = p !== o.maintenance?.path ? local.files.get(p) : undefined;
@@ -1755,12 +1757,6 @@ function cleartextRefused(err: unknown, o: ResolvedOptions): ConfigError | undef
       `it requires TLS. Connect with explicit TLS on the same port ` +
       `(CLI: ftpes://; Action: protocol ftps; library: secure 'explicit')`,
   );
-}
-
-/** What the reserved path `p` (not the state itself, nor the maintenance file) is to ftpship. */
-function ownFileNamed(p: string): string {
-  if (p.endsWith('.lock')) return 'deploy lock';
-  return p.endsWith('.bak') ? "state's backup copy" : "state's temporary copy";
 }
 
 /** ftpship's own files inside the target, relative to it: never uploaded over, never deleted. */

@@ -5,8 +5,8 @@
  *
  * The model follows what execute.ts sends, round trip by round trip:
  * - each connection logs in once (as long as the dry run's login took), all at the same time;
- * - lock with the state re-read, the checkpoints before the first change and the commit, the state's backup
- *   copy (DELE, EPSV and STOR in one write, then the 226), the final state with the unlock: about 12;
+ * - lock with the state re-read, the checkpoints before the first change and the commit, the final state with
+ *   the unlock (its backup copy goes beside it, on another connection): about 10;
  * - folders a level at a time, each level's MKDs pipelined in batches of up to 64 spread over the connections;
  * - each upload about 2 on one connection (EPSV and STOR go together; the 226 after the data closes), one
  *   more with TLS (the data connection's handshake), the uploads spread over the connections;
@@ -29,7 +29,7 @@ export interface Estimate {
 }
 
 /** Round trips of the fixed part of a run that changes something: lock, state checks and saves, unlock. */
-const FIXED_ROUND_TRIPS = 12;
+const FIXED_ROUND_TRIPS = 10;
 /** Round trips per upload on its connection, plus one for the data connection's TLS handshake. */
 const PER_UPLOAD = 2;
 /** Commands per pipelined batch (as execute.ts). */

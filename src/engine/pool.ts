@@ -182,18 +182,8 @@ export class ConnectionPool {
    * lock's refresh: every connection can be sending a big file for longer than the lock takes to go stale.
    */
   async runPromptly<T>(task: (client: FtpClient) => Promise<T>): Promise<T> {
-    const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
-    if (free >= 0) {
-      const [client] = this.idle.splice(free, 1);
-      try {
-        const result = await task(client);
-        this.release(client);
-        return result;
-      } catch (err) {
-        this.recycle(client);
-        throw err;
-      }
-    }
+    const now = this.runIfIdle(task);
+    if (now) return now;
     if (this.abandoned) throw this.abandoned;
     if (this.closed) throw new Error('the deploy is over');
     const client = await this.connect(this.over.signal);
@@ -205,6 +195,27 @@ export class ConnectionPool {
       this.open.delete(client);
       await client.disconnect().catch(() => undefined);
     }
+  }
+
+  /**
+   * Runs a short task at once on a connection doing nothing, without retries; undefined (nothing run) when none
+   * is free. For work beside a task that holds a connection and must not wait for another: with one
+   * connection, the task's own would never come free.
+   */
+  runIfIdle<T>(task: (client: FtpClient) => Promise<T>): Promise<T> | undefined {
+    const free = this.idle.findIndex((c) => !this.busy.has(c) && !c.closed);
+    if (free < 0 || this.abandoned || this.closed) return undefined;
+    const [client] = this.idle.splice(free, 1);
+    return (async () => {
+      try {
+        const result = await task(client);
+        this.release(client);
+        return result;
+      } catch (err) {
+        this.recycle(client);
+        throw err;
+      }
+    })();
   }
 
   /**

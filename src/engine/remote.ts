@@ -584,10 +584,16 @@ export async function writeRemoteFileAtomic(
   after?: { commands: () => Promise<string[] | undefined>; replies: (r: FtpReply[]) => void },
   /** One of ftpship's own files (the state): see {@link renameOver}. */
   own = false,
+  /** Awaited once the bytes are on the server, right before they go in place (before the write, in place). */
+  beforeRename?: () => Promise<void>,
 ): Promise<void> {
-  if (quirks.noRename) return uploadOver(client, abs, data);
+  if (quirks.noRename) {
+    await beforeRename?.();
+    return uploadOver(client, abs, data);
+  }
   const tmp = `${abs}.tmp`;
   await uploadOver(client, tmp, data);
+  await beforeRename?.();
   // Commands to run right after the rename, in the same write (the unlock after the final state): only where
   // a rename over the file is known to work, and pipelining is on.
   const extra = after && client.pipelining && !quirks.deleteBeforeRename ? await after.commands() : undefined;

@@ -836,6 +836,29 @@ export class StateStore {
     /** An attempt of this write went out already (and failed: this one is its retry). */
     let retry = false;
     const there = this.stateThere;
+    // The final state's copy (see keepCopy): on a connection doing nothing, beside the state's own upload (no
+    // round trip added); with none free, or after a lost connection there, on the state's, right before the
+    // state goes in place.
+    const beside = this.finishing
+      ? this.opts.pool.runIfIdle(async (c) => {
+          await this.lockGuard?.(c);
+          await this.keepCopy(c, data);
+        })
+      : undefined;
+    beside?.catch(() => undefined);
+    let copied = !this.finishing;
+    const copyFirst = async (c: FtpClient): Promise<void> => {
+      if (copied) return;
+      if (
+        !beside ||
+        !(await beside.then(
+          () => true,
+          () => false,
+        ))
+      )
+        await this.keepCopy(c, data);
+      copied = true;
+    };
     await this.opts.pool
       .run(
         `write state ${this.opts.path}`,
@@ -857,7 +880,6 @@ export class StateStore {
           // waited on vsftpd's lock of the cut STOR's temp, and the deploy failed.
           if (retry) await dropHeldUpload(c, `${this.opts.path}.tmp`);
           retry = true;
-          if (this.finishing) await this.keepCopy(c, data);
           if (this.copyLeft) {
             await c.delete(`${this.opts.path}.tmp`).catch((err: unknown) => {
               if (!(err instanceof FtpReplyError)) throw err; // gone meanwhile: nothing to remove
@@ -883,6 +905,7 @@ export class StateStore {
               },
             },
             true,
+            async () => copyFirst(c),
           ).catch((err: unknown) => {
             // The rename was refused, the unlock (after it) went: the deploy fails, the lock is not held.
             if (replies && err instanceof FtpReplyError)
@@ -918,7 +941,7 @@ export class StateStore {
       )
       .catch((err: unknown) =>
         this.opts.warn(
-          `the former state file ${former} could not be removed (${(err as Error).message}): delete it by hand, it is out of date`,
+          `the former state file ${former} (or its copy ${backupPath(former)}) could not be removed (${(err as Error).message}): delete it by hand, it is out of date`,
         ),
       );
   }
@@ -927,11 +950,11 @@ export class StateStore {
    * FIELD 4.4: the final state of each deploy that writes the state (one that changes nothing writes neither) is
    * kept beside it too, as `<state>.bak`. Should the state file be damaged later (edited by hand, written over
    * by another tool), the error that stops the next deploy names this copy and how to go back to it (see
-   * {@link backupNamed}). Written on the final write's connection, under the lock, before the state itself:
-   * cut in between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
-   * is removed first (a cut run's server session may still hold it open: see dropHeldUpload). A refusal is a
-   * warning, and the deploy goes on; an older copy left there is removed (it would take the files this deploy
-   * changed for what it replaced).
+   * {@link backupNamed}). Written under the lock, before the state itself goes in place (see write): cut in
+   * between, the copy is the newer one (the state a checkpoint before it), never an older one. The name
+   * is removed first, in the same write (a cut run's server session may still hold it open: see
+   * dropHeldUpload), so a copy refused leaves no older one behind (it would take the files this deploy changed
+   * for what they replaced). A refusal is a warning, and the deploy goes on.
    */
   private async keepCopy(c: FtpClient, data: Buffer): Promise<void> {
     const bak = backupPath(this.opts.path);
@@ -940,7 +963,6 @@ export class StateStore {
       await c.upload(bak, data, { before: { commands: [`DELE ${bak}`], replies: () => undefined } });
     } catch (err) {
       if (!(err instanceof FtpReplyError) || c.closed) throw err;
-      await c.delete(bak).catch(() => undefined);
       this.opts.warn(
         `could not keep a copy of the state at ${bak} (${err.code} ${err.serverMessage.replace(/\s*\n\s*/g, ' ')}); the deploy goes on, and the state itself is written as always`,
       );
