@@ -6,27 +6,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError, deploy, DeployError, type DeployOptions } from '../src/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { readTree, snapshot, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv.close();
-});
+const server = useEmbedded();
 
 const STATE = '.ftpship-state.json';
 const BAK = `${STATE}.bak`;
 
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-  deployOptions(srv, localDir, remoteDir, extra);
-const remote = (dir: string, rel = ''): string => path.join(srv.root, dir, rel);
+  deployOptions(server(), localDir, remoteDir, extra);
+const remote = (dir: string, rel = ''): string => path.join(server().root, dir, rel);
 const read = (dir: string, rel: string): string => fs.readFileSync(remote(dir, rel), 'utf8');
 
 /** A site deployed twice (the second run changed a file, deleted another): its folder, local folder, both states. */
