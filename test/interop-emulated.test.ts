@@ -507,3 +507,48 @@ describe("the state's backup copy refused by the server (FIELD 4.4)", () => {
     expect(srv.files.get('/site/index.html')?.toString()).toBe('v2');
   });
 });
+
+describe("the state's backup copy, its connection lost (FIELD 4.4)", () => {
+  it('written again on the state’s own connection, before the state goes in place; no warning, the copy is the final state', async () => {
+    const tree = treeHandlers({});
+    tree.dirs.add('/site');
+    let cut = false;
+    let copies = 0;
+    const srv = await fake({
+      features: ['UTF8', 'EPSV', 'SIZE'],
+      handlers: {
+        ...tree.handlers,
+        STOR: async (arg, s) => {
+          if (!arg.endsWith(`${STATE}.bak`)) return tree.handlers.STOR?.(arg, s);
+          copies++;
+          // The first copy's connection dies on its STOR (a reset: no reply).
+          if (cut && copies === 2) {
+            s.socket.destroy();
+            return;
+          }
+          return tree.handlers.STOR?.(arg, s);
+        },
+      },
+    });
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'v1', 'a.txt': 'a' });
+    const options = siteOptions(srv, local);
+    await deploy(options);
+    expect(copies).toBe(1);
+
+    cut = true;
+    writeTree(local, { 'index.html': 'v2' });
+    const rec = recorder();
+    const r = await deploy(options, rec);
+    expect(r.counts.replace).toBe(1);
+    expect(copies).toBe(3); // the cut one, then again beside the state
+    expect(rec.warnings).toEqual([]);
+    expect(srv.files.get(`/site/${STATE}.bak`)?.toString()).toBe(srv.files.get(`/site/${STATE}`)?.toString());
+    expect(JSON.parse(srv.files.get(`/site/${STATE}`)?.toString() ?? '{}').files['index.html']).toMatchObject(
+      {
+        size: 2,
+        sha256: sha256('v2'),
+      },
+    );
+  });
+});
