@@ -16,6 +16,7 @@ import {
   treeHandlers,
   type FakeHandler,
   type FakeServerOptions,
+  type FakeSession,
   type TreeStyle,
 } from './helpers/fake-server.js';
 import { useFakeServer } from './helpers/fake-client.js';
@@ -472,21 +473,32 @@ describe('a hosting server without SIZE, the connection lost in the final state 
   });
 });
 
+/**
+ * A server holding /site (EPSV, SIZE) whose STOR of the state's backup copy goes through `copy`, given the
+ * session and the usual store; every other command as usual.
+ */
+async function copyServer(
+  copy: (s: FakeSession, store: () => Promise<void>) => Promise<void>,
+): Promise<Awaited<ReturnType<typeof fake>>> {
+  const tree = treeHandlers({});
+  tree.dirs.add('/site');
+  const store: FakeHandler = async (arg, s) => tree.handlers.STOR?.(arg, s);
+  return fake({
+    features: ['UTF8', 'EPSV', 'SIZE'],
+    handlers: {
+      ...tree.handlers,
+      STOR: async (arg, s) =>
+        arg.endsWith(`${STATE}.bak`) ? copy(s, async () => store(arg, s)) : store(arg, s),
+    },
+  });
+}
+
 describe("the state's backup copy refused by the server (FIELD 4.4)", () => {
   it('a warning, the deploy goes on and writes its state; no older copy is left (it would misstate what is live)', async () => {
-    const tree = treeHandlers({});
-    tree.dirs.add('/site');
     let refuse = false;
-    const srv = await fake({
-      features: ['UTF8', 'EPSV', 'SIZE'],
-      handlers: {
-        ...tree.handlers,
-        STOR: async (arg, s) =>
-          refuse && arg.endsWith(`${STATE}.bak`)
-            ? s.reply('452 Insufficient storage space')
-            : tree.handlers.STOR?.(arg, s),
-      },
-    });
+    const srv = await copyServer(async (s, store) =>
+      refuse ? s.reply('452 Insufficient storage space') : store(),
+    );
     const local = tmpDir();
     writeTree(local, { 'index.html': 'v1' });
     const options = siteOptions(srv, local);
@@ -510,25 +522,13 @@ describe("the state's backup copy refused by the server (FIELD 4.4)", () => {
 
 describe("the state's backup copy, its connection lost (FIELD 4.4)", () => {
   it('written again on the state’s own connection, before the state goes in place; no warning, the copy is the final state', async () => {
-    const tree = treeHandlers({});
-    tree.dirs.add('/site');
     let cut = false;
     let copies = 0;
-    const srv = await fake({
-      features: ['UTF8', 'EPSV', 'SIZE'],
-      handlers: {
-        ...tree.handlers,
-        STOR: async (arg, s) => {
-          if (!arg.endsWith(`${STATE}.bak`)) return tree.handlers.STOR?.(arg, s);
-          copies++;
-          // The first copy's connection dies on its STOR (a reset: no reply).
-          if (cut && copies === 2) {
-            s.socket.destroy();
-            return;
-          }
-          return tree.handlers.STOR?.(arg, s);
-        },
-      },
+    const srv = await copyServer(async (s, store) => {
+      copies++;
+      // The first copy's connection dies on its STOR (a reset: no reply).
+      if (cut && copies === 2) s.socket.destroy();
+      else await store();
     });
     const local = tmpDir();
     writeTree(local, { 'index.html': 'v1', 'a.txt': 'a' });

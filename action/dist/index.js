@@ -43895,13 +43895,12 @@ class StateStore {
                 await this.keepCopy(c, data);
             })
             : undefined;
-        beside?.catch(() => undefined);
+        const besideDone = beside?.then(() => true, () => false);
         let copied = !this.finishing;
         const copyFirst = async (c) => {
             if (copied)
                 return;
-            if (!beside ||
-                !(await beside.then(() => true, () => false)))
+            if (!(await besideDone))
                 await this.keepCopy(c, data);
             copied = true;
         };

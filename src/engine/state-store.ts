@@ -845,18 +845,14 @@ export class StateStore {
           await this.keepCopy(c, data);
         })
       : undefined;
-    beside?.catch(() => undefined);
+    const besideDone = beside?.then(
+      () => true,
+      () => false,
+    );
     let copied = !this.finishing;
     const copyFirst = async (c: FtpClient): Promise<void> => {
       if (copied) return;
-      if (
-        !beside ||
-        !(await beside.then(
-          () => true,
-          () => false,
-        ))
-      )
-        await this.keepCopy(c, data);
+      if (!(await besideDone)) await this.keepCopy(c, data);
       copied = true;
     };
     await this.opts.pool
