@@ -198,6 +198,18 @@ describe('a state listing paths outside the target, or not paths at all', () => 
     expect(r.counts.unchanged).toBe(2);
   });
 
+  it('an entry whose size disagrees with the file while its SHA-256 agrees (edited by hand): the file is sent again, and the state mended', async () => {
+    const { opts, statePath, disk } = await deployed();
+    edit(statePath, (s) => ((s.files['index.html'] as { size: number }).size = 3));
+    fs.writeFileSync(path.join(disk, 'site', 'index.html'), 'hom'); // what the entry's size would fit
+    const r = await deploy(opts);
+    expect(r.files).toEqual([expect.objectContaining({ path: 'index.html', action: 'replace' })]);
+    expect(fs.readFileSync(path.join(disk, 'site', 'index.html'), 'utf8')).toBe('home');
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as Raw;
+    expect(state.files['index.html']).toMatchObject({ size: 4 });
+    expect((await deploy(opts)).files).toEqual([]);
+  });
+
   it('a name with a backslash inside, and a temp as ftpship names it, are read (ftp-srv cannot store the first)', () => {
     const file = { size: 1, sha256: 'a'.repeat(64) };
     const temp = tempPathFor({ path: 'd/x.txt', sha256: '', stamp: '1:2:3' });
