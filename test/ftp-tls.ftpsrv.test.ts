@@ -153,6 +153,23 @@ describe('TLS against ftp-srv', () => {
     expect(fs.existsSync(path.join(explicitSrv.root, 'wrong-ca'))).toBe(false);
   });
 
+  it('CLI: --ca given, to a server whose certificate a CA this machine trusts already vouches for (NODE_EXTRA_CA_CERTS, as for a public CA): verified, the CA given is added to the trusted ones, not put in their place', async () => {
+    assertBuilt();
+    const local = tmpDir();
+    fs.writeFileSync(path.join(local, 'a.txt'), 'a');
+    const trusted = path.join(tmpDir(), 'trusted.pem');
+    fs.writeFileSync(trusted, cert.cert);
+    const other = path.join(tmpDir(), 'other-ca.pem');
+    fs.writeFileSync(other, selfSignedCert().cert);
+    const url = `ftpes://${explicitSrv.user}@127.0.0.1:${explicitSrv.port}/moved-to-a-known-ca`;
+    const r = await spawnCli(['deploy', local, url, '--ca', other], {
+      env: { FTPSHIP_PASSWORD: explicitSrv.password, NODE_EXTRA_CA_CERTS: trusted },
+    });
+    expect(r.stderr).not.toMatch(/error|not trusted/);
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(explicitSrv.root, 'moved-to-a-known-ca', 'a.txt'), 'utf8')).toBe('a');
+  });
+
   it('CLI: --insecure deploys to a self-signed server, and says loudly that the certificate is not verified (G5), in the JSON report too', async () => {
     assertBuilt();
     const local = tmpDir();
