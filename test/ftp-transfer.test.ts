@@ -9,7 +9,7 @@ import {
   type FtpConnectOptions,
 } from '../src/ftp/index.js';
 import { sleep, type FakeHandler, type FakeServer } from './helpers/fake-server.js';
-import { caught, connectFake, downloadAll, useFakeServer } from './helpers/fake-client.js';
+import { caught, connectFake, downloadAll, useFakeServer, within } from './helpers/fake-client.js';
 import { selfSignedCert } from './helpers/cert.js';
 
 const fake = useFakeServer();
@@ -94,7 +94,7 @@ describe('passive mode', () => {
     expect(err).toMatchObject({ code: 425, command: 'EPSV' });
     expect(isTransientError(err)).toBe(true);
     expect(client.closed).toBe(true);
-  }, 30_000);
+  }, 10_000); // half the reply timeout: waiting it out fails the test
 
   it('a 4xx to EPSV asked alone (not in FEAT) is a refusal too: no PASV, and EPSV is asked again next time', async () => {
     let refusals = 1;
@@ -116,6 +116,31 @@ describe('passive mode', () => {
     await client.upload('a.bin', Buffer.from('y'));
     expect(transferVerbs(srv)).toEqual(['EPSV', 'EPSV', 'STOR']);
     expect(srv.files.get('a.bin')).toEqual(Buffer.from('y'));
+    await client.quit();
+  });
+
+  it('EPSV refused, then PASV refused over IPv4: the error is the PASV refusal as the server gave it (no IPv6 advice)', async () => {
+    const srv = await fake({
+      features: ['SIZE'],
+      handlers: {
+        EPSV: (_a, s) => s.reply('500 EPSV not understood'),
+        PASV: (_a, s) => s.reply('425 Cannot open passive connection'),
+      },
+    });
+    const client = await connect(srv);
+    const err = await caught(client.upload('a.bin', Buffer.from('x')));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err.message).toBe('PASV: 425 Cannot open passive connection');
+    await client.quit();
+  });
+
+  it('a transfer command answered with a 3xx (332, an account wanted): refused at once with that reply, the client usable', async () => {
+    const srv = await fake({ handlers: { STOR: (_a, s) => s.reply('332 Need account for storing files') } });
+    const client = await connect(srv);
+    const err = await caught(within(client.upload('a.bin', Buffer.from('x')), 2000));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err.message).toBe('STOR a.bin: 332 Need account for storing files');
+    expect(await client.pwd()).toBe('/');
     await client.quit();
   });
 
@@ -153,6 +178,76 @@ describe('active mode', () => {
     expect(await downloadAll(client, 'a.bin')).toEqual(Buffer.from('one'));
     expect(transferVerbs(srv)).toEqual(['EPRT', 'PORT', 'STOR', 'PORT', 'RETR']);
     expect(srv.commands.find((c) => c.startsWith('PORT'))).toMatch(/^PORT 127,0,0,1,\d+,\d+$/);
+    await client.quit();
+  });
+  it('a 4xx to EPRT (a passing refusal) is that error, not a reason to switch to PORT: EPRT is asked again next time', async () => {
+    const srv = await fake({
+      handlers: {
+        EPRT: (arg, s) => {
+          const tries = ((s.state.tries as number | undefined) ?? 0) + 1;
+          s.state.tries = tries;
+          if (tries === 1) return s.reply('421 Too many connections, try later');
+          const [, , host, port] = arg.split('|');
+          s.setActiveTarget(host, Number(port));
+          s.reply('200 EPRT command successful');
+        },
+      },
+    });
+    const client = await connect(srv, { passive: false });
+    const err = await caught(client.upload('a.bin', Buffer.from('one')));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect((err as FtpReplyError).code).toBe(421);
+    expect(err.message).toMatch(/^EPRT: 421 Too many connections/);
+    expect(isTransientError(err)).toBe(true);
+    await client.upload('a.bin', Buffer.from('one'));
+    expect(transferVerbs(srv)).toEqual(['EPRT', 'EPRT', 'STOR']);
+    await client.quit();
+  });
+
+  it('a transfer refused (550): the port announced for it is closed again, nothing left listening', async () => {
+    let announced = 0;
+    const srv = await fake({
+      handlers: {
+        EPRT: (arg, s) => {
+          announced = Number(arg.split('|')[3]);
+          s.reply('200 EPRT command successful');
+        },
+        RETR: (_a, s) => s.reply('550 No such file'),
+      },
+    });
+    const client = await connect(srv, { passive: false });
+    const err = await caught(downloadAll(client, 'missing.bin'));
+    expect(err.message).toMatch(/^RETR missing\.bin: 550 No such file/);
+    expect(announced).toBeGreaterThan(0);
+    const probe = net.connect({ host: '127.0.0.1', port: announced });
+    const outcome = await new Promise<string>((resolve) => {
+      probe.once('connect', () => resolve('accepted'));
+      probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    probe.destroy();
+    expect(outcome).toBe('ECONNREFUSED');
+    await client.quit();
+  });
+
+  it('PORT refused with a passing 4xx: that refusal as it is (not the advice about NAT that a 5xx gets)', async () => {
+    const srv = await fake({
+      handlers: {
+        EPRT: (_a, s) => s.reply('500 EPRT not understood'),
+        PORT: (_a, s) => s.reply('421 Too many connections, try later'),
+      },
+    });
+    const client = await connect(srv, { passive: false });
+    const err = await caught(client.upload('a.bin', Buffer.from('x')));
+    expect(err).toBeInstanceOf(FtpReplyError);
+    expect(err.message).toMatch(/^PORT 127,0,0,1,\d+,\d+: 421 Too many connections, try later$/);
+    await client.quit();
+  });
+
+  it('a control connection to an IPv4-mapped address (::ffff:127.0.0.1): the server connecting back from that address is the server, not a stranger', async () => {
+    const srv = await fake();
+    const client = await connect(srv, { host: '::ffff:127.0.0.1', passive: false, timeoutMs: 1500 });
+    await client.upload('a.bin', Buffer.from('mapped'));
+    expect(srv.files.get('a.bin')?.toString()).toBe('mapped');
     await client.quit();
   });
 });
@@ -622,6 +717,24 @@ describe('listing commands', () => {
       await new Promise((r) => data.once('close', r));
       s.reply('226 Done');
     };
+
+  it('an empty listing answered 226 at once (no 150), its data connection closed: an empty list, the session in step', async () => {
+    const srv = await fake({
+      handlers: {
+        LIST: async (_a, s) => {
+          const data = await s.dataSocket();
+          data.end();
+          await new Promise((r) => data.once('close', r));
+          s.reply('226 Nothing to list');
+        },
+        CWD: (_a, s) => s.reply('250 Directory changed'), // list() looks whether an empty listing is a folder
+      },
+    });
+    const client = await connect(srv);
+    expect(await within(client.list('/empty'), 2000)).toEqual([]);
+    expect(await client.pwd()).toBe('/');
+    await client.quit();
+  });
 
   it('uses MLSD when FEAT offers MLST', async () => {
     const srv = await fake({

@@ -25,7 +25,7 @@ import {
 import { ConfigError, deploy, DeployError } from '../src/index.js';
 import { sleep, type FakeHandler, type FakeServer, type FakeSession } from './helpers/fake-server.js';
 import { selfSignedCert } from './helpers/cert.js';
-import { caught, connectFake, useFakeServer } from './helpers/fake-client.js';
+import { caught, connectFake, useFakeServer, within } from './helpers/fake-client.js';
 import { runCli } from './helpers/cli.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -639,7 +639,6 @@ describe('a server that resets the data connection of a RETR it refuses (FIELD.m
   });
 });
 
-/** The promise's outcome, or a failure after `ms` (old code hung forever here). */
 /** Writes `chunks` 64 KiB chunks into `body` (a large upload's source), stopping once it is destroyed. */
 async function feed(body: PassThrough, chunks: number): Promise<void> {
   for (let i = 0; i < chunks && !body.destroyed; i++) {
@@ -659,18 +658,6 @@ function explicitTls(cert: ReturnType<typeof selfSignedCert>): Record<string, Fa
     PBSZ: (_a, s) => s.reply('200 PBSZ=0'),
     PROT: (_a, s) => s.reply('200 Protection level set to P'),
   };
-}
-
-async function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe('a TLS data connection whose handshake the server never answers', () => {
@@ -939,6 +926,51 @@ describe('a download whose stream fails, an upload whose source stalls', () => {
     });
     const err = await caught(within(client.download('/f', sink), 3000));
     expect(err.message).toBe('ENOSPC: no space left on device');
+    expect(client.closed).toBe(true);
+  });
+
+  it('a sink that fails after taking the last bytes (its write callback errs a moment later, as a file stream on a full disk does): the download fails with its error, not a success', async () => {
+    const srv = await fake({
+      handlers: {
+        RETR: async (_a, s) => {
+          s.reply('150 Here it comes');
+          const data = await s.dataSocket();
+          data.write('the whole file, in one piece');
+          await sleep(100); // the sink fails meanwhile
+          data.end();
+          await new Promise((r) => data.once('close', r));
+          s.reply('226 Transfer complete');
+        },
+      },
+    });
+    const client = await connect(srv);
+    const sink = new Writable({
+      highWaterMark: 1024 * 1024, // write() says "go on": no 'drain' is awaited
+      write: (_c, _e, done) => setImmediate(() => done(new Error('ENOSPC: no space left on device'))),
+    });
+    sink.on('error', () => {});
+    const err = await caught(within(client.download('/f', sink), 3000));
+    expect(err.message).toBe('ENOSPC: no space left on device');
+  });
+
+  it("an upload's source that fails part way (a stream that errors): the upload fails with the source's error, not the server's answer to the cut data connection", async () => {
+    const srv = await fake({
+      handlers: {
+        STOR: async (_a, s) => {
+          s.reply('150 Ok to send data');
+          const data = await s.dataSocket();
+          await s.readAll(data);
+          data.end();
+          s.reply('426 Failure reading network stream.'); // vsftpd's answer to a data connection cut short
+        },
+      },
+    });
+    const client = await connect(srv);
+    const source = new PassThrough();
+    source.write(Buffer.alloc(1000, 3));
+    setTimeout(() => source.destroy(new Error('EIO: i/o error, read')), 50);
+    const err = await caught(within(client.upload('/cut.bin', source), 3000));
+    expect(err.message).toBe('EIO: i/o error, read');
     expect(client.closed).toBe(true);
   });
 

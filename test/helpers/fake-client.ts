@@ -65,3 +65,16 @@ export async function downloadAll(client: FtpClient, remote: string, offset?: nu
   await client.download(remote, sink, { offset });
   return Buffer.concat(chunks);
 }
+
+/** The promise's outcome, or a failure after `ms`: a call that hangs fails the test instead of stalling it. */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
