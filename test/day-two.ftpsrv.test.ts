@@ -12,7 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 import { useEmbeddedCli } from './helpers/embedded.js';
 import type { SpawnResult } from './helpers/cli-spawn.js';
 import { actionConnection, actionWorkspace, expectSuccess, runAction } from './helpers/action.js';
-import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { fdaState, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const { srv, url, cli } = useEmbeddedCli();
 
@@ -87,22 +87,6 @@ describe('--state given after deploys that kept the state in the target', () => 
 });
 
 describe('FTP-Deploy-Action run again on the site after the switch (a switch back, for a while)', () => {
-  /** FTP-Deploy-Action's state for these files, as it writes it. */
-  function fdaState(files: Record<string, string>, generatedTime: number): string {
-    return JSON.stringify({
-      description:
-        'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced.',
-      version: '1.0.0',
-      generatedTime,
-      data: Object.entries(files).map(([name, content]) => ({
-        type: 'file',
-        name,
-        size: Buffer.byteLength(content),
-        hash: sha256(content),
-      })),
-    });
-  }
-
   it('its changes are seen: a file it changed that ftpship had deployed is sent again, one it added is deleted (was: left as that tool put them)', async () => {
     const { ws, site } = actionWorkspace({ 'index.html': 'one', 'b.txt': 'b' });
     const dir = uniqueName('fda');

@@ -10,7 +10,7 @@ import { ConfigError, deploy, GuardError, type DeployOptions } from '../src/inde
 import type { EmbeddedServer } from '../src/embedded-server.js';
 import { deployOptions, embedded } from './helpers/embedded.js';
 import { expectNothingChanged, recorder, sent } from './helpers/protocol.js';
-import { readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
+import { fdaState, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const STATE = '.ftpship-state.json';
 const FDA_STATE = '.ftp-deploy-sync-state.json';
@@ -126,18 +126,7 @@ describe("deploy.ts audit: FTP-Deploy-Action's state after the switch", () => {
     const local = tmpDir();
     writeTree(local, { 'index.html': 'one', 'b.txt': 'b' });
     const dir = `/${uniqueName('x-daudit')}`;
-    const fda = JSON.stringify({
-      description:
-        'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced.',
-      version: '1.0.0',
-      generatedTime: 1,
-      data: Object.entries({ 'index.html': 'one', 'b.txt': 'b' }).map(([name, content]) => ({
-        type: 'file',
-        name,
-        size: Buffer.byteLength(content),
-        hash: sha256(content),
-      })),
-    });
+    const fda = fdaState({ 'index.html': 'one', 'b.txt': 'b' });
     writeTree(disk(dir), { 'index.html': 'one', 'b.txt': 'b', [FDA_STATE]: fda });
     // The switch: FTP-Deploy-Action's state read, nothing sent; ftpship's state notes that tool's file.
     const first = await deploy(opts(local, dir));
@@ -281,18 +270,7 @@ describe("deploy.ts audit: FTP-Deploy-Action's state older than the files", () =
     const local = tmpDir();
     writeTree(local, { 'a.txt': 'aaa', 'b.txt': 'b' });
     const dir = `/${uniqueName('x-daudit')}`;
-    const fda = JSON.stringify({
-      description:
-        'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced.',
-      version: '1.0.0',
-      generatedTime: 1,
-      data: Object.entries({ 'a.txt': 'aaa', 'b.txt': 'b' }).map(([name, content]) => ({
-        type: 'file',
-        name,
-        size: Buffer.byteLength(content),
-        hash: sha256(content),
-      })),
-    });
+    const fda = fdaState({ 'a.txt': 'aaa', 'b.txt': 'b' });
     writeTree(disk(dir), { 'a.txt': 'aaa', 'b.txt': 'b', [FDA_STATE]: fda });
     // That tool's last deploy, an hour ago: its files, then its state (written last).
     const hourAgo = Date.now() / 1000 - 3600;

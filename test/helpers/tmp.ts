@@ -97,3 +97,18 @@ export function backdate(file: string, when: string | Date): void {
   const at = new Date(when);
   fs.utimesSync(file, at, at);
 }
+
+/** FTP-Deploy-Action's state for `files` (path: content), as that tool writes it. */
+export function fdaState(files: Record<string, string>, generatedTime = 1): string {
+  return JSON.stringify({
+    description: 'DO NOT DELETE THIS FILE. This file is used to keep track of which files have been synced.',
+    version: '1.0.0',
+    generatedTime,
+    data: Object.entries(files).map(([name, content]) => ({
+      type: 'file',
+      name,
+      size: Buffer.byteLength(content),
+      hash: sha256(content),
+    })),
+  });
+}
