@@ -158,3 +158,39 @@ describe('adopt onto a folder that is not there yet', () => {
     expect(readTree(path.join(server().root, dir), [STATE])).toEqual(readTree(local));
   });
 });
+
+describe('adopt: what a listing cannot show', () => {
+  it('a file on the server where the site has a folder of that name (a/ locally, a file a there): not taken for that folder (nothing adopted from it); the file is named as in the way, and kept', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'index.html': 'i', 'a/a': 'x' });
+    const dir = `/${uniqueName()}`;
+    const disk = path.join(server().root, dir);
+    writeTree(disk, { 'index.html': 'i', a: 'x' }); // a file named as the local folder, of the same size as a/a
+    const err = await deploy(opts(local, dir, { adopt: true })).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^cannot create folder ${dir}/a on the server for the local folder "a": a file of that name is there `,
+      ),
+    );
+    expect(fs.readFileSync(path.join(disk, 'a'), 'utf8')).toBe('x'); // not ftpship's: never deleted
+  });
+
+  it('a folder listing as long as a listing a server may cut short (1000 names): a local file absent from it may be there, and goes through a temp', async () => {
+    const local = tmpDir();
+    writeTree(local, { 'many/new.txt': 'new' });
+    const dir = `/${uniqueName()}`;
+    const disk = path.join(server().root, dir);
+    writeTree(
+      disk,
+      Object.fromEntries(
+        Array.from({ length: 1000 }, (_, i) => [`many/f${String(i).padStart(4, '0')}.txt`, 'x']),
+      ),
+    );
+    const rec = recorder();
+    await deploy(opts(local, dir, { adopt: true }), rec);
+    expect(sent(rec.log, 'STOR').filter((p) => p.endsWith('/many/new.txt'))).toEqual([]); // never written in place
+    expect(sent(rec.log, 'RNTO')).toContain(`${dir}/many/new.txt`);
+    expect(fs.readFileSync(path.join(disk, 'many/new.txt'), 'utf8')).toBe('new');
+  });
+});
