@@ -5,27 +5,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError, deploy, GuardError, type DeployOptions } from '../src/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { expectNothingChanged, recorder, sent } from './helpers/protocol.js';
 import { fdaState, readTree, sha256, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
 
 const STATE = '.ftpship-state.json';
 const FDA_STATE = '.ftp-deploy-sync-state.json';
 
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded();
-});
-afterAll(async () => {
-  await srv.close();
-});
+const server = useEmbedded();
 
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-  deployOptions(srv, localDir, remoteDir, extra);
-const disk = (dir: string): string => path.join(srv.root, dir);
+  deployOptions(server(), localDir, remoteDir, extra);
+const disk = (dir: string): string => path.join(server().root, dir);
 const stateOf = (dir: string): { files: Record<string, unknown>; ftpDeployAction?: unknown } =>
   JSON.parse(fs.readFileSync(path.join(disk(dir), STATE), 'utf8')) as {
     files: Record<string, unknown>;

@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { deploy, DeployError, type DeployOptions } from '../src/index.js';
-import type { EmbeddedServer } from '../src/embedded-server.js';
-import { deployOptions, embedded } from './helpers/embedded.js';
+import { deployOptions, useEmbedded } from './helpers/embedded.js';
 import { throttled } from './helpers/faults.js';
 import { recorder, sent } from './helpers/protocol.js';
 import { bytes, readTree, tmpDir, uniqueName, writeTree } from './helpers/tmp.js';
@@ -20,20 +19,14 @@ const MARKER = '.maintenance';
 
 /** While true, uploads of the state (its checkpoints) and of the maintenance file crawl at 256 bytes a second. */
 let slowState = false;
-let srv: EmbeddedServer;
-beforeAll(async () => {
-  srv = await embedded({
-    wrapUpload: (fsPath, stream) =>
-      slowState && (fsPath.includes(STATE) || fsPath.includes(MARKER)) ? throttled(stream, 256) : stream,
-  });
-});
-afterAll(async () => {
-  await srv.close();
+const server = useEmbedded({
+  wrapUpload: (fsPath, stream) =>
+    slowState && (fsPath.includes(STATE) || fsPath.includes(MARKER)) ? throttled(stream, 256) : stream,
 });
 
 const opts = (localDir: string, remoteDir: string, extra: Partial<DeployOptions> = {}): DeployOptions =>
-  deployOptions(srv, localDir, remoteDir, extra);
-const disk = (dir: string): string => path.join(srv.root, dir);
+  deployOptions(server(), localDir, remoteDir, extra);
+const disk = (dir: string): string => path.join(server().root, dir);
 
 /**
  * A proxy in front of ftp-srv that passes each command line on as `rewrite` gives it, every line of a chunk in
@@ -44,8 +37,8 @@ async function rewritingProxy(
   rewrite: (line: string) => string,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const live = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: srv.port });
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: server().port });
     for (const s of [client, upstream]) {
       live.add(s);
       const drop = (): void => {
@@ -68,12 +61,12 @@ async function rewritingProxy(
       upstream.write(lines.map((l) => `${rewrite(l)}\r\n`).join(''), 'latin1');
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: (proxy.address() as net.AddressInfo).port,
     close: async () => {
       for (const s of live) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => proxy.close(() => r()));
     },
   };
 }
